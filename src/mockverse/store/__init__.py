@@ -1,0 +1,62 @@
+"""The store: everything users change lives here, nothing generated does.
+
+One protocol, implemented by SQLite (the embedded default). The engine is handed a
+store and never knows which implementation runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntity:
+    """A user's change to one entity: its data, how it applies, and whether it is deleted.
+
+    ``mode`` is ``created`` (the entity exists only because a user made it),
+    ``patch`` (fields merged over the generated entity) or ``replace`` (the user's data
+    replaces the generated fields, the id and links kept).
+    """
+
+    type: str
+    id: str
+    data: dict[str, Any]
+    mode: str
+    deleted: bool
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached now; the request should fail fast with a 503."""
+
+
+class Store(Protocol):
+    """What the engine needs from persistence. Every write bumps the workspace version."""
+
+    def version(self, workspace: str) -> int: ...
+    def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None: ...
+    def put_entity(self, workspace: str, type: str, id: str, data: dict[str, Any], mode: str,
+                   links: list[tuple[str, str, str]]) -> int: ...
+    def delete_entity(self, workspace: str, type: str, id: str, mode: str) -> int: ...
+    def created_ids(self, workspace: str, type: str) -> list[str]: ...
+    def deleted_ids(self, workspace: str, type: str) -> list[str]: ...
+    def linked(self, workspace: str, ref: str, relationship: str) -> list[str]: ...
+    def links_of(self, workspace: str, ref: str) -> list[tuple[str, str, str]]: ...
+    def next_id(self, workspace: str, type: str) -> int: ...
+    def get_setting(self, workspace: str, key: str) -> Any: ...
+    def put_setting(self, workspace: str, key: str, value: Any) -> int: ...
+    def workspaces(self) -> list[str]: ...
+    def close(self) -> None: ...
+
+
+def open_store(url: str) -> Store:
+    """Open the store named by ``url``: a file path or ``sqlite:///path``."""
+    from mockverse.store.sqlite import SQLiteStore
+
+    if url.startswith("sqlite:///"):
+        return SQLiteStore(url[len("sqlite:///"):])
+    if url.startswith("sqlite://"):
+        return SQLiteStore(url[len("sqlite://"):])
+    if "://" in url:
+        raise ValueError(f"store '{url}' is not supported; use a file path or sqlite:///path")
+    return SQLiteStore(url)

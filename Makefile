@@ -1,0 +1,30 @@
+# The two commands a new user runs: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## run: create the venv, install, serve the built-in world on http://127.0.0.1:3000
+run: $(VENV)/.installed
+	$(BIN)/mockverse serve $(ARGS)
+
+## test: create the venv, install with dev dependencies, run every test
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: load-test a warm GET /users/{id} against a raw-ASGI baseline (needs wrk; installed with apt-get as root)
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq wrk >/dev/null); } || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
+	$(BIN)/python bench/bench.py
+
+clean:
+	rm -rf $(VENV) .mockverse test-artifacts .pytest_cache

@@ -1,0 +1,242 @@
+"""The YAML config: its model, the bundled defaults, and strict validation.
+
+Unknown keys are errors that name the key and suggest the closest allowed one; values
+are checked by pydantic, and every message names the dotted path of the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import datetime, timedelta, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mockverse.timeutil import parse_duration, parse_rfc3339
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; ``field`` is the dotted path, ``message`` says why."""
+
+    def __init__(self, field: str, message: str, source: str = "config") -> None:
+        self.field, self.message, self.source = field, message, source
+        super().__init__(f"{source}: {field}: {message}" if field else f"{source}: {message}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    return parse_duration(value)
+
+
+class ParentLink(_Strict):
+    """How a child type hangs off its parent: the foreign-key field and the edge name."""
+
+    type: str
+    field: str
+    relationship: str
+
+
+class FieldRule(_Strict):
+    """Weighted choices for a field, so a generated world has a realistic mix."""
+
+    choices: dict[str, float]
+
+    @field_validator("choices")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value or any(w < 0 for w in value.values()) or sum(value.values()) <= 0:
+            raise ValueError("choices need at least one value and non-negative weights with a positive sum")
+        return value
+
+
+class Derivation(_Strict):
+    """A field computed from related entities: ``sum`` of products over children,
+    ``count`` of children, or a ``parent`` field copied down."""
+
+    sum: str | None = None
+    of: list[str] | None = None
+    count: str | None = None
+    parent: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Derivation":
+        kinds = [k for k in ("sum", "count", "parent") if getattr(self, k)]
+        if len(kinds) != 1:
+            raise ValueError("a derivation has exactly one of 'sum' (with 'of'), 'count' or 'parent'")
+        if self.sum and not self.of:
+            raise ValueError("'sum' needs 'of': the fields multiplied per child, e.g. [quantity, unit_price]")
+        return self
+
+
+class EntityConfig(_Strict):
+    """One entity type of the world: where it is served, its schema, how many exist."""
+
+    path: str
+    schema_: str = Field(alias="schema")
+    population: int | None = Field(default=None, ge=0, le=10_000_000_000)
+    created_within: timedelta = timedelta(days=1095)
+    parent: ParentLink | None = None
+    id_multiplier: int = Field(default=100, ge=2)
+    count: tuple[int, int] | None = None
+    every: timedelta | None = None
+    max: int | None = Field(default=None, ge=0)
+    delay: tuple[timedelta, timedelta] = (timedelta(0), timedelta(0))
+    fields: dict[str, FieldRule] = {}
+    derive: dict[str, Derivation] = {}
+
+    @field_validator("created_within", "every", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> Any:
+        return None if value is None else _duration(value)
+
+    @field_validator("delay", mode="before")
+    @classmethod
+    def _delay(cls, value: Any) -> Any:
+        return tuple(_duration(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+    @model_validator(mode="after")
+    def _shape(self) -> "EntityConfig":
+        if self.parent is None and self.population is None:
+            raise ValueError("a top-level entity needs 'population' (how many exist)")
+        if self.parent is not None and (self.count is None) == (self.every is None):
+            raise ValueError("a child entity needs exactly one of 'count: [min, max]' or 'every: <duration>'")
+        if self.count is not None and not (0 <= self.count[0] <= self.count[1] < self.id_multiplier):
+            raise ValueError(f"count must satisfy 0 <= min <= max < id_multiplier ({self.id_multiplier})")
+        if self.every is not None and (self.max or 0) >= self.id_multiplier:
+            raise ValueError(f"max must be below id_multiplier ({self.id_multiplier})")
+        return self
+
+    @property
+    def max_children(self) -> int:
+        return self.count[1] if self.count else (self.max if self.max is not None else self.id_multiplier - 1)
+
+
+class WorldConfig(_Strict):
+    epoch: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    entities: dict[str, EntityConfig] = {}
+
+    @field_validator("epoch", mode="before")
+    @classmethod
+    def _epoch(cls, value: Any) -> datetime:
+        return value if isinstance(value, datetime) else parse_rfc3339(value)
+
+    @model_validator(mode="after")
+    def _links(self) -> "WorldConfig":
+        for name, entity in self.entities.items():
+            if entity.parent and entity.parent.type not in self.entities:
+                raise ValueError(f"entities.{name}.parent.type '{entity.parent.type}' is not an entity type; "
+                                 f"known: {sorted(self.entities)}")
+        return self
+
+
+class CorsConfig(_Strict):
+    enabled: bool = True
+    allow_origins: list[str] = ["*"]
+    allow_methods: list[str] = ["*"]
+    allow_headers: list[str] = ["*"]
+    expose_headers: list[str] = ["X-Mockverse-Workspace", "X-Mockverse-Persona", "X-Total-Count", "Link"]
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=3000, ge=0, le=65535)
+    cors: CorsConfig = CorsConfig()
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    journal_size: int = Field(default=1000, ge=0)
+    log_level: str = "info"
+
+
+class Config(_Strict):
+    """The whole config file. Each section is optional; defaults serve the built-in world."""
+
+    seed: int | str = 42
+    store: str = "./.mockverse/state.db"
+    server: ServerConfig = ServerConfig()
+    world: WorldConfig = WorldConfig()
+
+
+def _allowed_keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model that owns the key at ``loc`` (for suggestions)."""
+    model: Any = Config
+    for part in loc[:-1]:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+            if field is None:
+                return None
+            model = field.annotation
+        else:  # a dict or list annotation: this part is a key or index, the value type follows
+            model = (getattr(model, "__args__", None) or (None,))[-1]
+        args = getattr(model, "__args__", None)
+        if args and getattr(model, "__origin__", None) not in (dict, list, tuple):
+            model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), model)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _explain(error: ValidationError, source: str) -> ConfigError:
+    first = error.errors()[0]
+    loc = tuple(first["loc"])
+    field = ".".join(str(p) for p in loc)
+    if first["type"] == "extra_forbidden":
+        owner = _model_at(loc)
+        allowed = _allowed_keys(owner) if owner else []
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return ConfigError(field, f"unknown key '{loc[-1]}'{hint} Allowed here: {', '.join(allowed)}", source)
+    message = first["msg"].removeprefix("Value error, ")
+    return ConfigError(field, message, source)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """Deep-merge ``over`` onto ``base`` (mappings merge, everything else replaces)."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def builtin_config_data() -> dict:
+    return yaml.safe_load(resources.files("mockverse.builtin").joinpath("config.yaml").read_text("utf-8"))
+
+
+def builtin_spec_path() -> Path:
+    return Path(str(resources.files("mockverse.builtin").joinpath("openapi.yaml")))
+
+
+def load_config(path: str | None = None, *, builtin_world: bool = True, overrides: dict | None = None) -> Config:
+    """Load the config: bundled defaults (when serving the built-in world), then the
+    user's file, then command-line overrides. Raises ConfigError."""
+    data: dict = builtin_config_data() if builtin_world else {}
+    source = "config"
+    if path:
+        source = str(path)
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError("", f"cannot read the config file: {exc.strerror}", source) from None
+        try:
+            user = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError("", f"not valid YAML{where}", source) from None
+        if not isinstance(user, dict):
+            raise ConfigError("", "the config file must be a mapping of sections", source)
+        data = _merge(data, user)
+    if overrides:
+        data = _merge(data, overrides)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(exc, source) from None

@@ -1,0 +1,198 @@
+"""The engine's own API under /api/v1: consistency views, entity registration, graph, journal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mockverse.http.errors import Problem, json_response, read_json
+from mockverse.http.mock import workspace_of
+from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
+from mockverse.world.model import EntityType
+
+
+def _engine_errors(fn):
+    async def wrapper(self: "AdminAPI", request: Request) -> Response:
+        try:
+            return await fn(self, request)
+        except EngineError as exc:
+            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+class AdminAPI:
+    """Handlers for /api/v1/...; each works for any loaded world, not just the built-in one."""
+
+    def __init__(self, engine: ConsistencyEngine, journal: "Journal", max_body_bytes: int) -> None:
+        self.engine = engine
+        self.journal = journal
+        self.max_body_bytes = max_body_bytes
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/v1/health", self.health, methods=["GET"]),
+            Route("/api/v1/requests", self.requests, methods=["GET", "DELETE"]),
+            Route("/api/v1/consistency/entities", self.register, methods=["POST"]),
+            Route("/api/v1/consistency/entities/{type}/{id}", self.entity, methods=["GET"]),
+            Route("/api/v1/consistency/graph/{ref}", self.graph, methods=["GET"]),
+            Route("/api/v1/consistency/{segment}/{id}", self.consistent_item, methods=["GET"]),
+            Route("/api/v1/consistency/{segment}/{id}/{relation}", self.consistent_children, methods=["GET"]),
+        ]
+
+    async def health(self, request: Request) -> Response:
+        return json_response({"status": "ok", "entity_types": sorted(self.engine.model.types)})
+
+    # -- consistency views -------------------------------------------------------------------
+    def _entity_by_segment(self, segment: str) -> EntityType:
+        entity = self.engine.model.by_segment(segment) or self.engine.model.types.get(segment)
+        if entity is None:
+            raise Problem(404, "Unknown entity type", f"'{segment}' is not a collection of this world",
+                          field="segment", allowed=sorted(t.segment for t in self.engine.model.types.values()))
+        return entity
+
+    def _lookup(self, view: WorldView, entity: EntityType, raw: str) -> tuple[object, dict]:
+        id = entity.parse_id(raw)
+        data = view.get(entity, id) if id is not None else None
+        if data is None:
+            raise Problem(404, "Not found", f"{entity.name} {raw} does not exist in workspace '{view.workspace}'",
+                          field="id")
+        return id, data
+
+    def _full(self, view: WorldView, entity: EntityType, id: object, data: dict) -> dict:
+        """The entity with every relation embedded: its parent and each child list."""
+        out = dict(data)
+        if entity.parent is not None:
+            out[entity.parent.name] = view.get(entity.parent, data.get(entity.fk))
+        for rel in entity.children:
+            out[rel.removeprefix("has_")] = view.children(entity, id, rel)
+        return out
+
+    def _headers(self, view: WorldView, entity: EntityType, data: dict) -> dict[str, str]:
+        return {"X-Mockverse-Workspace": view.workspace, "X-Mockverse-Persona": view.persona(entity, data)}
+
+    @_engine_errors
+    async def consistent_item(self, request: Request) -> Response:
+        view = self.engine.view(workspace_of(request))
+        entity = self._entity_by_segment(request.path_params["segment"])
+        id, data = self._lookup(view, entity, request.path_params["id"])
+        return json_response(self._full(view, entity, id, data), headers=self._headers(view, entity, data))
+
+    @_engine_errors
+    async def consistent_children(self, request: Request) -> Response:
+        view = self.engine.view(workspace_of(request))
+        entity = self._entity_by_segment(request.path_params["segment"])
+        relation = request.path_params["relation"]
+        names = {k: rel for k, (kind, rel) in self.engine.model.embed_names(entity).items() if kind == "children"}
+        if relation not in names:
+            raise Problem(404, "Unknown relation", f"{entity.name} has no '{relation}'", field="relation",
+                          allowed=sorted(names))
+        id, data = self._lookup(view, entity, request.path_params["id"])
+        items = view.children(entity, id, names[relation])  # type: ignore[arg-type]
+        body = {f"{entity.name}_id": id, relation: items, "count": len(items)}
+        return json_response(body, headers=self._headers(view, entity, data))
+
+    # -- entities ----------------------------------------------------------------------------
+    @_engine_errors
+    async def register(self, request: Request) -> Response:
+        body = await read_json(request, self.max_body_bytes)
+        if not isinstance(body, dict):
+            raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
+        allowed = {"entity_type", "entity_id", "data", "persona_id"}
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise Problem(422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed))
+        entity_type = body.get("entity_type")
+        if not isinstance(entity_type, str):
+            raise Problem(422, "Invalid body", "entity_type is required and must be a string", field="entity_type",
+                          allowed=sorted(self.engine.model.types))
+        data = body.get("data", {})
+        if not isinstance(data, dict):
+            raise Problem(422, "Invalid body", "data must be a JSON object", field="data")
+        persona = body.get("persona_id")
+        if persona is not None and not isinstance(persona, str):
+            raise Problem(422, "Invalid body", "persona_id must be an entity ref such as 'user:123'", field="persona_id")
+        entity_id = body.get("entity_id")
+        if entity_id is not None and (isinstance(entity_id, bool) or not isinstance(entity_id, (str, int))):
+            raise Problem(422, "Invalid body", "entity_id must be a string or an integer", field="entity_id")
+        entity = self.engine.type_of(entity_type)
+        view = self.engine.view(workspace_of(request))
+        created = view.create(entity, data, id=entity_id, persona=persona)
+        fresh = self.engine.view(view.workspace)
+        return json_response({"entity_type": entity.name, "entity_id": created["id"],
+                              "ref": f"{entity.name}:{created['id']}", "data": created},
+                             status=201, headers=self._headers(fresh, entity, created))
+
+    @_engine_errors
+    async def entity(self, request: Request) -> Response:
+        view = self.engine.view(workspace_of(request))
+        entity = self.engine.type_of(request.path_params["type"])
+        id, data = self._lookup(view, entity, request.path_params["id"])
+        return json_response({"entity_type": entity.name, "entity_id": id, "ref": f"{entity.name}:{id}",
+                              "data": data}, headers=self._headers(view, entity, data))
+
+    @_engine_errors
+    async def graph(self, request: Request) -> Response:
+        view = self.engine.view(workspace_of(request))
+        q = request.query_params
+        depth_raw = q.get("depth", "1")
+        if not depth_raw.isdigit() or not 1 <= int(depth_raw) <= 5:
+            raise Problem(400, "Invalid query parameter", "depth must be an integer from 1 to 5", field="depth")
+        type_ = q.get("type")
+        if type_ is not None and type_ not in self.engine.model.types:
+            raise Problem(400, "Invalid query parameter", f"'{type_}' is not an entity type", field="type",
+                          allowed=sorted(self.engine.model.types))
+        result = view.graph(request.path_params["ref"], type_, q.get("relationship"), int(depth_raw))
+        return json_response(result)
+
+    # -- journal -----------------------------------------------------------------------------
+    async def requests(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            cleared = self.journal.clear()
+            return json_response({"cleared": cleared})
+        q = request.query_params
+        limit_raw = q.get("limit", "100")
+        if not limit_raw.isdigit() or int(limit_raw) < 1:
+            raise Problem(400, "Invalid query parameter", "limit must be a positive integer", field="limit")
+        status = q.get("status")
+        if status is not None and not status.isdigit():
+            raise Problem(400, "Invalid query parameter", "status must be an HTTP status code", field="status")
+        entries = self.journal.find(method=q.get("method"), path=q.get("path"), workspace=q.get("workspace"),
+                                    status=int(status) if status else None, source=q.get("source"),
+                                    limit=int(limit_raw))
+        return json_response({"count": len(entries), "requests": entries})
+
+
+class Journal:
+    """Recent requests to mock routes, newest last, bounded; WireMock-style verification."""
+
+    def __init__(self, size: int) -> None:
+        from collections import deque
+
+        self.entries: Any = deque(maxlen=max(1, size))
+        self.enabled = size > 0
+        self.counter = 0
+
+    def add(self, entry: dict) -> None:
+        if self.enabled:
+            self.counter += 1
+            entry["seq"] = self.counter
+            self.entries.append(entry)
+
+    def clear(self) -> int:
+        n = len(self.entries)
+        self.entries.clear()
+        return n
+
+    def find(self, *, method: str | None, path: str | None, workspace: str | None, status: int | None,
+             source: str | None, limit: int) -> list[dict]:
+        out = [e for e in self.entries
+               if (method is None or e["method"] == method.upper())
+               and (path is None or e["path"] == path or (path.endswith("*") and e["path"].startswith(path[:-1])))
+               and (workspace is None or e["workspace"] == workspace)
+               and (status is None or e["status"] == status)
+               and (source is None or e["source"] == source)]
+        return out[-limit:]

@@ -1,0 +1,164 @@
+"""The ASGI app: mock routes of the loaded spec, the /api/v1 admin API, problem errors,
+CORS, the request journal and one log line per request."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mockverse.config import Config, builtin_spec_path, load_config
+from mockverse.http.admin import AdminAPI, Journal
+from mockverse.http.errors import Problem
+from mockverse.http.mock import MockRoutes
+from mockverse.spec.loader import load_spec
+from mockverse.store import open_store
+from mockverse.world.engine import ConsistencyEngine, EngineError
+from mockverse.world.model import WorldModel
+
+log = logging.getLogger("mockverse")
+SETTINGS_ENV = "MOCKVERSE_SETTINGS"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the command line decided; passed to worker processes through the environment."""
+
+    config: str | None = None
+    spec: str | None = None
+    store: str | None = None
+    seed: str | None = None
+    host: str | None = None
+    port: int | None = None
+    log_level: str | None = None
+
+    def to_env(self) -> str:
+        return orjson.dumps(asdict(self)).decode()
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        raw = os.environ.get(SETTINGS_ENV)
+        return cls(**orjson.loads(raw)) if raw else cls()
+
+
+def resolve_config(settings: Settings) -> Config:
+    """The config after the file and the command line are applied (command line wins)."""
+    overrides: dict[str, Any] = {}
+    if settings.store:
+        overrides["store"] = settings.store
+    if settings.seed is not None:
+        overrides["seed"] = settings.seed
+    server = {k: v for k, v in (("host", settings.host), ("port", settings.port), ("log_level", settings.log_level))
+              if v is not None}
+    if server:
+        overrides["server"] = server
+    return load_config(settings.config, builtin_world=settings.spec is None, overrides=overrides)
+
+
+class RequestLog:
+    """Pure ASGI middleware: times each request, logs one line and adds mock requests to the journal."""
+
+    def __init__(self, app: Any, journal: Journal) -> None:
+        self.app = app
+        self.journal = journal
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        meta: dict[str, Any] = {"status": 500, "workspace": None, "source": None}
+        request_id = uuid.uuid4().hex[:16]
+
+        async def capture(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                meta["status"] = message["status"]
+                headers = message.setdefault("headers", [])
+                for name, value in headers:
+                    if name == b"x-mockverse-workspace":
+                        meta["workspace"] = value.decode("latin-1")
+                    elif name == b"x-mockverse-source":
+                        meta["source"] = value.decode("latin-1")
+                headers.append((b"x-mockverse-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            ms = (time.perf_counter() - start) * 1000
+            path = scope.get("path", "")
+            query = scope.get("query_string", b"").decode("latin-1")
+            if log.isEnabledFor(logging.INFO):
+                log.info('%s %s%s -> %d %.1fms ws=%s source=%s', scope["method"], path, f"?{query}" if query else "",
+                         meta["status"], ms, meta["workspace"] or "-", meta["source"] or "-")
+            if not path.startswith(("/api/v1", "/__mockverse")):
+                self.journal.add({"id": request_id, "time": time.time(), "method": scope["method"], "path": path,
+                                  "query": query, "workspace": meta["workspace"], "status": meta["status"],
+                                  "latency_ms": round(ms, 3), "source": meta["source"]})
+
+
+def _problem_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, Problem):
+        return exc.response()
+    if isinstance(exc, EngineError):
+        return Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed).response()
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 404:
+            return Problem(404, "No route", f"no operation matches {request.method} {request.url.path}",
+                           field="path").response()
+        if exc.status_code == 405:
+            return Problem(405, "Method not allowed", f"{request.method} is not an operation of {request.url.path}",
+                           field="method").response()
+        return Problem(exc.status_code, "HTTP error", str(exc.detail)).response()
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return Problem(500, "Internal error", "the server failed on this request; the log has the details").response()
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app for ``settings`` (the built-in world when no spec is given)."""
+    settings = settings or Settings()
+    config = resolve_config(settings)
+    spec = load_spec(settings.spec or builtin_spec_path())
+    store = open_store(config.store)
+    model = WorldModel.build(config.world, spec.schemas)
+    engine = ConsistencyEngine(model, store, config.seed)
+    journal = Journal(config.server.journal_size)
+    mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes)
+    admin = AdminAPI(engine, journal, config.server.max_body_bytes)
+    middleware = [Middleware(RequestLog, journal=journal)]
+    cors = config.server.cors
+    if cors.enabled:
+        middleware.append(Middleware(CORSMiddleware, allow_origins=cors.allow_origins, allow_methods=cors.allow_methods,
+                                     allow_headers=cors.allow_headers, expose_headers=cors.expose_headers))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        url = f"http://{config.server.host}:{config.server.port}"
+        log.info("mockverse serving '%s' (%d operations, %d entity types) on %s; store %s; seed %s",
+                 spec.title, len(spec.operations), len(model.types), url, config.store, config.seed)
+        yield
+        store.close()
+        log.info("mockverse stopped; store closed")
+
+    app = Starlette(routes=admin.routes() + mock.routes(), middleware=middleware, lifespan=lifespan,
+                    exception_handlers={Exception: _problem_handler, HTTPException: _problem_handler,
+                                        Problem: _problem_handler, EngineError: _problem_handler})
+    app.state.engine, app.state.config, app.state.spec, app.state.journal = engine, config, spec, journal
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for uvicorn workers: the settings come from ``MOCKVERSE_SETTINGS``."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,99 @@
+"""Problem JSON (RFC 9457) for every error, and the checked reading of request bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from jsonschema import Draft202012Validator
+from starlette.requests import Request
+from starlette.responses import Response
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error answered as ``application/problem+json``; raise it anywhere in a handler."""
+
+    def __init__(self, status: int, title: str, detail: str, *, field: str | None = None,
+                 allowed: list | None = None, errors: list | None = None, extra: dict | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+        self.field, self.allowed, self.errors, self.extra = field, allowed, errors, extra or {}
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": f"urn:mockverse:problem:{self.title.lower().replace(' ', '-')}",
+                               "title": self.title, "status": self.status, "detail": self.detail}
+        if self.field is not None:
+            out["field"] = self.field
+        if self.allowed is not None:
+            out["allowed"] = self.allowed
+        if self.errors is not None:
+            out["errors"] = self.errors
+        out.update(self.extra)
+        return out
+
+    def response(self, headers: dict[str, str] | None = None) -> Response:
+        return Response(orjson.dumps(self.body()), status_code=self.status, media_type=PROBLEM, headers=headers)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+async def read_json(request: Request, max_bytes: int, *, required: bool = True) -> Any:
+    """The request body as JSON: 413 past ``max_bytes``, 415 for a non-JSON media type,
+    400 for malformed JSON (invalid UTF-8 and too-deep nesting included)."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > max_bytes):
+        raise Problem(413, "Body too large", f"the request body is larger than {max_bytes} bytes", field="body")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise Problem(413, "Body too large", f"the request body is larger than {max_bytes} bytes", field="body")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        if required:
+            raise Problem(400, "Missing body", "a JSON body is required", field="body")
+        return None
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if media and media != "application/json" and not media.endswith("+json"):
+        raise Problem(415, "Unsupported media type", f"send the body as application/json, not {media}",
+                      field="content-type", allowed=["application/json"])
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}", field="body") from None
+
+
+def json_path(parts: Any) -> str:
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def schema_errors(validator: Draft202012Validator, body: Any) -> list[dict]:
+    """Every violation of the schema, as ``{"field": "$.user_id", "message": ...}`` sorted by field."""
+    errors = []
+    for error in validator.iter_errors(body):
+        path = list(error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            path.append(missing)
+        elif error.validator == "additionalProperties" and "'" in error.message:
+            path.append(error.message.split("'")[1])
+        errors.append({"field": json_path(path), "message": error.message})
+    return sorted(errors, key=lambda e: (e["field"], e["message"]))
+
+
+def check_body(validator: Draft202012Validator | None, body: Any) -> None:
+    """Raise a 422 listing every violation when ``body`` does not fit the operation's schema."""
+    if validator is None:
+        return
+    errors = schema_errors(validator, body)
+    if errors:
+        raise Problem(422, "Invalid body", f"{len(errors)} problem(s): " + "; ".join(
+            f"{e['field']}: {e['message']}" for e in errors[:5]), field=errors[0]["field"], errors=errors)

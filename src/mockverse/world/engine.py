@@ -1,0 +1,592 @@
+"""ConsistencyEngine: the one API the outside uses to read and change the world.
+
+Reads go through a ``WorldView`` pinned to one workspace version, so every entity a
+request touches comes from the same state. Generated entities are computed from ids
+(a child id encodes its parent: ``parent_id * id_multiplier + n``), user changes are
+read from the store and laid over them; nothing generated is stored.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from mockverse.ids import EntityRef
+from mockverse.store import Store, StoredEntity
+from mockverse.timeutil import format_rfc3339, parse_rfc3339
+from mockverse.world.generate import Generator
+from mockverse.world.model import EntityType, WorldModel
+
+WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class EngineError(ValueError):
+    """A request the world cannot honour: ``status`` 404/409/422, ``field`` names the culprit."""
+
+    def __init__(self, status: int, title: str, detail: str, field: str | None = None,
+                 allowed: list | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.field, self.allowed = status, title, detail, field, allowed
+
+
+class LRU(OrderedDict):
+    """A small bounded cache (least recently used entries leave first)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return default
+
+    def put(self, key: Any, value: Any) -> Any:
+        self[key] = value
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a view needs of a workspace at one version: its seed and its virtual now."""
+
+    workspace: str
+    version: int
+    seed: str
+    now: datetime
+
+
+class ConsistencyEngine:
+    """Owns the world model, the store and the caches; hands out views per workspace."""
+
+    def __init__(self, model: WorldModel, store: Store, seed: int | str, cache_size: int = 50_000) -> None:
+        self.model = model
+        self.store = store
+        self.seed = str(seed)
+        self.entities = LRU(cache_size)
+        self.snapshots = LRU(1024)
+        self.generators: dict[str, Generator] = {}
+
+    # -- views -------------------------------------------------------------------------------
+    def workspace_seed(self, workspace: str) -> str:
+        """Each workspace has its own seed, derived from the server's seed and its name."""
+        return f"{self.seed}/{workspace}"
+
+    def generator(self, workspace: str) -> Generator:
+        seed = self.workspace_seed(workspace)
+        gen = self.generators.get(seed)
+        if gen is None:
+            if len(self.generators) > 256:
+                self.generators.clear()
+            gen = self.generators[seed] = Generator(seed)
+        return gen
+
+    def now(self, workspace: str) -> datetime:
+        """The workspace's virtual now: the stored clock, or the world's epoch."""
+        stored = self.store.get_setting(workspace, "clock")
+        return parse_rfc3339(stored["now"]) if stored else self.model.epoch  # type: ignore[return-value]
+
+    def view(self, workspace: str) -> "WorldView":
+        if not WORKSPACE_NAME.match(workspace):
+            raise EngineError(400, "Invalid workspace", f"workspace '{workspace[:80]}' must be 1-64 letters, digits, "
+                              "'_', '.' or '-', starting with a letter or digit", field="workspace")
+        version = self.store.version(workspace)
+        key = (workspace, version)
+        snap = self.snapshots.get(key)
+        if snap is None:
+            snap = self.snapshots.put(key, Snapshot(workspace, version, self.workspace_seed(workspace),
+                                                    self.now(workspace)))
+        return WorldView(self, snap)
+
+    # -- the Python API -----------------------------------------------------------------------
+    def type_of(self, name: str) -> EntityType:
+        entity = self.model.types.get(name)
+        if entity is None:
+            raise EngineError(422, "Unknown entity type", f"'{name}' is not an entity type of this world",
+                              field="entity_type", allowed=sorted(self.model.types))
+        return entity
+
+    def find_related_entities(self, workspace: str, ref: str, type: str | None = None,
+                              relationship: str | None = None, depth: int = 1) -> list[dict]:
+        """Entities related to ``ref`` (e.g. ``user:123``), optionally of one type over one edge."""
+        return [node["data"] for node in self.view(workspace).graph(ref, type, relationship, depth)["nodes"]]
+
+    def create(self, workspace: str, type: str, data: dict, *, id: object = None,
+               persona: str | None = None) -> dict:
+        return self.view(workspace).create(self.type_of(type), data, id=id, persona=persona)
+
+    def update(self, workspace: str, type: str, id: object, data: dict, *, replace: bool = False) -> dict:
+        return self.view(workspace).update(self.type_of(type), id, data, replace=replace)
+
+    def delete(self, workspace: str, type: str, id: object) -> None:
+        self.view(workspace).delete(self.type_of(type), id)
+
+
+class WorldView:
+    """The world of one workspace at one version. Cheap to make; all reads go through it."""
+
+    def __init__(self, engine: ConsistencyEngine, snap: Snapshot) -> None:
+        self.engine = engine
+        self.snap = snap
+        self.store = engine.store
+        self.model = engine.model
+        self.gen = engine.generator(snap.workspace)
+        self._computing: set[tuple[str, object]] = set()
+
+    @property
+    def workspace(self) -> str:
+        return self.snap.workspace
+
+    @property
+    def now(self) -> datetime:
+        return self.snap.now
+
+    def _key(self, *parts: object) -> tuple:
+        return (self.snap.workspace, self.snap.version, *parts)
+
+    # -- generated existence ----------------------------------------------------------------
+    def root_created_at(self, entity: EntityType, id: int) -> datetime:
+        window = entity.config.created_within.total_seconds()
+        epoch: datetime = self.model.epoch  # type: ignore[assignment]
+        return epoch - timedelta(seconds=int(self.gen.draw(entity.name, id, "created") * window))
+
+    def child_times(self, parent: EntityType, parent_id: int, parent_created: datetime,
+                    child: EntityType) -> list[datetime]:
+        """Creation times of the generated children of one parent that exist by now."""
+        key = self._key("times", parent.name, parent_id, child.name)
+        cached = self.engine.entities.get(key)
+        if cached is not None:
+            return cached
+        cfg = child.config
+        ref = f"{parent.name}:{parent_id}"
+        times: list[datetime] = []
+        if cfg.count is not None:
+            low, high = cfg.count
+            n = low + int(self.gen.draw(ref, child.name, "count") * (high - low + 1))
+            d0, d1 = (d.total_seconds() for d in cfg.delay)
+            for k in range(1, n + 1):
+                t = parent_created + timedelta(seconds=int(d0 + self.gen.draw(ref, child.name, k, "delay") * (d1 - d0)))
+                if t <= self.now:
+                    times.append(t)
+        else:
+            mean = cfg.every.total_seconds()  # type: ignore[union-attr]
+            t = parent_created
+            for k in range(1, cfg.max_children + 1):
+                gap = -math.log(1.0 - self.gen.draw(ref, child.name, k, "gap")) * mean
+                t = t + timedelta(seconds=int(gap))
+                if t > self.now:
+                    break
+                times.append(t)
+        return self.engine.entities.put(key, times)
+
+    def _generated(self, entity: EntityType, id: object) -> tuple[datetime, object] | None:
+        """(creation time, parent id) of a generated entity, or None if the generator has no such id."""
+        if not isinstance(id, int) or id < 1:
+            return None
+        if entity.parent is None:
+            if id > (entity.config.population or 0):
+                return None
+            return self.root_created_at(entity, id), None
+        parent_id, k = divmod(id, entity.config.id_multiplier)
+        if k < 1 or parent_id > entity.parent.max_generated_id:
+            return None
+        parent = self.get(entity.parent, parent_id)
+        if parent is None or self._generated(entity.parent, parent_id) is None:
+            return None
+        created = self._created_at(entity.parent, parent)
+        times = self.child_times(entity.parent, parent_id, created, entity)
+        if k > len(times):
+            return None
+        return times[k - 1], parent_id
+
+    def _created_at(self, entity: EntityType, data: dict) -> datetime:
+        value = data.get("created_at")
+        if isinstance(value, str):
+            try:
+                return parse_rfc3339(value)
+            except ValueError:
+                pass
+        return self.now
+
+    # -- reading entities --------------------------------------------------------------------
+    def stored(self, entity: EntityType, id: object) -> StoredEntity | None:
+        return self.store.get_entity(self.snap.workspace, entity.name, str(id))
+
+    def get(self, entity: EntityType, id: object) -> dict | None:
+        """The entity's own fields (derived fields computed), or None if it does not exist."""
+        key = self._key("e", entity.name, id)
+        hit = self.engine.entities.get(key, False)
+        if hit is not False:
+            return hit
+        if (entity.name, id) in self._computing:
+            return self._base(entity, id)
+        self._computing.add((entity.name, id))
+        try:
+            data = self._base(entity, id)
+            if data is not None:
+                data = self._derive(entity, id, data)
+        finally:
+            self._computing.discard((entity.name, id))
+        return self.engine.entities.put(key, data)
+
+    def _base(self, entity: EntityType, id: object) -> dict | None:
+        """Generated fields with the user's changes laid over, before derivations."""
+        key = self._key("b", entity.name, id)
+        hit = self.engine.entities.get(key, False)
+        if hit is not False:
+            return hit
+        stored = self.stored(entity, id)
+        data: dict | None
+        if stored is not None and stored.deleted:
+            data = None
+        elif stored is not None and stored.mode == "created":
+            created = self._created_at(entity, stored.data)
+            data = self._generate(entity, id, created, stored.data.get(entity.fk) if entity.fk else None,
+                                  given=stored.data)
+        else:
+            generated = self._generated(entity, id)
+            if generated is None:
+                data = None
+            else:
+                given = stored.data if stored is not None else None
+                data = self._generate(entity, id, generated[0], generated[1], given=given)
+                if stored is not None and stored.mode == "replace":
+                    keep = {"id", entity.fk, "created_at", *entity.schema.get("required", []), *stored.data}
+                    data = {k: v for k, v in data.items() if k in keep}
+        if data is not None and entity.parent is not None:
+            parent_id = entity.parent.parse_id(data.get(entity.fk))
+            if parent_id is None or self.get(entity.parent, parent_id) is None:
+                data = None  # the parent is gone: deletion cascades to everything below it
+        return self.engine.entities.put(key, data)
+
+    def _generate(self, entity: EntityType, id: object, created: datetime, parent_id: object,
+                  given: dict | None = None) -> dict:
+        ref = f"{entity.name}:{id}"
+        ctx = {"created_at": created, "now": self.now, "person": entity.person,
+               "fields": {name: rule.choices for name, rule in entity.config.fields.items()}}
+        data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
+        for name in self.model.embed_names(entity):
+            data.pop(name, None)
+        if "id" in data or "id" in entity.schema.get("properties", {}):
+            data["id"] = id
+        if entity.fk and entity.fk not in (given or {}):
+            data[entity.fk] = parent_id
+        return data
+
+    def _derive(self, entity: EntityType, id: object, data: dict) -> dict:
+        if not entity.config.derive:
+            return data
+        data = dict(data)
+        for field, rule in entity.config.derive.items():
+            if rule.parent and entity.parent is not None:
+                parent = self.get(entity.parent, data.get(entity.fk))
+                if parent is not None and rule.parent in parent:
+                    data[field] = parent[rule.parent]
+            elif rule.count:
+                data[field] = len(self.children(entity, id, rule.count))
+            elif rule.sum:
+                kids = self.children(entity, id, rule.sum)
+                if not kids:
+                    # nothing to sum: a value the user gave stands, otherwise the sum of nothing
+                    stored = self.stored(entity, id)
+                    if stored is None or field not in stored.data:
+                        data[field] = 0.0
+                else:
+                    total = 0.0
+                    for kid in kids:
+                        product = 1.0
+                        for name in rule.of or []:
+                            value = kid.get(name)
+                            product *= value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+                        total += product
+                    data[field] = round(total, 2)
+        return data
+
+    def children(self, entity: EntityType, id: object, relationship: str) -> list[dict]:
+        """The children of one entity over one edge: generated ones in order, then linked ones."""
+        child = entity.children.get(relationship)
+        if child is None:
+            return []
+        key = self._key("c", entity.name, id, relationship)
+        hit = self.engine.entities.get(key)
+        if hit is not None:
+            return hit
+        out: list[dict] = []
+        seen: set = set()
+        generated = self._generated(entity, id) if self.get(entity, id) is not None else None
+        if generated is not None:
+            created = self._created_at(entity, self.get(entity, id) or {})
+            for k in range(1, len(self.child_times(entity, id, created, child)) + 1):  # type: ignore[arg-type]
+                cid = id * child.config.id_multiplier + k  # type: ignore[operator]
+                kid = self.get(child, cid)
+                if kid is not None and kid.get(child.fk) == id:
+                    out.append(kid)
+                    seen.add(cid)
+        for ref in self.store.linked(self.snap.workspace, f"{entity.name}:{id}", relationship):
+            cid = child.parse_id(ref.split(":", 1)[1])
+            if cid in seen:
+                continue
+            kid = self.get(child, cid)
+            if kid is not None and kid.get(child.fk) == id:
+                out.append(kid)
+                seen.add(cid)
+        return self.engine.entities.put(key, out)
+
+    def all_of(self, entity: EntityType) -> Callable[[], Any]:
+        """Iterate every existing entity of a type, lazily, in a stable order."""
+        def walk():
+            if entity.parent is None:
+                deleted = {entity.parse_id(i) for i in self.store.deleted_ids(self.snap.workspace, entity.name)}
+                for id in range(1, (entity.config.population or 0) + 1):
+                    if id not in deleted:
+                        data = self.get(entity, id)
+                        if data is not None:
+                            yield data
+                for raw in self.store.created_ids(self.snap.workspace, entity.name):
+                    data = self.get(entity, entity.parse_id(raw))
+                    if data is not None:
+                        yield data
+            else:
+                for parent in self.all_of(entity.parent)():
+                    yield from self.children(entity.parent, parent["id"], entity.relationship)  # type: ignore[arg-type]
+        return walk
+
+    def count(self, entity: EntityType) -> int:
+        if entity.parent is None:
+            deleted = len([i for i in self.store.deleted_ids(self.snap.workspace, entity.name)
+                           if (entity.parse_id(i) or 0) <= (entity.config.population or 0)])
+            return (entity.config.population or 0) - deleted + len(self.store.created_ids(self.snap.workspace, entity.name))
+        key = self._key("n", entity.name)
+        hit = self.engine.entities.get(key)
+        if hit is None:
+            hit = self.engine.entities.put(key, sum(1 for _ in self.all_of(entity)()))
+        return hit
+
+    def page(self, entity: EntityType, page: int, per_page: int) -> list[dict]:
+        start = (page - 1) * per_page
+        if entity.parent is None and not self.store.deleted_ids(self.snap.workspace, entity.name):
+            population = entity.config.population or 0
+            ids = list(range(start + 1, min(population, start + per_page) + 1))
+            out = [d for d in (self.get(entity, i) for i in ids) if d is not None]
+            if len(out) < per_page:
+                created = self.store.created_ids(self.snap.workspace, entity.name)
+                skip = max(0, start - population)
+                for raw in created[skip: skip + per_page - len(out)]:
+                    data = self.get(entity, entity.parse_id(raw))
+                    if data is not None:
+                        out.append(data)
+            return out
+        out = []
+        for i, data in enumerate(self.all_of(entity)()):
+            if i >= start + per_page:
+                break
+            if i >= start:
+                out.append(data)
+        return out
+
+    def parent_ref(self, entity: EntityType, data: dict) -> str | None:
+        if entity.parent is None or data.get(entity.fk) is None:
+            return None
+        return f"{entity.parent.name}:{data[entity.fk]}"
+
+    def persona(self, entity: EntityType, data: dict) -> str:
+        """The persona an entity belongs to: its top-level ancestor (``user:123``)."""
+        while entity.parent is not None:
+            parent = self.get(entity.parent, data.get(entity.fk))
+            if parent is None:
+                break
+            entity, data = entity.parent, parent
+        return f"{entity.name}:{data.get('id')}"
+
+    def body(self, entity: EntityType, id: object, schema: dict | None) -> dict | None:
+        """The entity as a response: its fields, plus the related entities the schema embeds."""
+        data = self.get(entity, id)
+        if data is None:
+            return None
+        from mockverse.world.generate import merge_schema
+
+        props = (merge_schema(schema or {}).get("properties") or {}) if schema else {}
+        embeds = self.model.embed_names(entity)
+        out = dict(data)
+        for name in props:
+            if name in embeds and name not in data:
+                kind, rel = embeds[name]
+                if kind == "children":
+                    out[name] = self.children(entity, id, rel)  # type: ignore[arg-type]
+                else:
+                    out[name] = self.get(entity.parent, data.get(entity.fk))  # type: ignore[arg-type]
+        return out
+
+    # -- the graph ---------------------------------------------------------------------------
+    def resolve(self, ref: str) -> tuple[EntityType, object, dict]:
+        try:
+            parsed = EntityRef.parse(ref)
+        except ValueError as exc:
+            raise EngineError(400, "Invalid entity ref", str(exc), field="ref") from None
+        entity = self.model.types.get(parsed.type)
+        if entity is None:
+            raise EngineError(422, "Unknown entity type", f"'{parsed.type}' is not an entity type of this world",
+                              field="ref", allowed=sorted(self.model.types))
+        id = entity.parse_id(parsed.id)
+        data = self.get(entity, id) if id is not None else None
+        if data is None:
+            raise EngineError(404, "Not found", f"{ref} does not exist in workspace '{self.workspace}'", field="ref")
+        return entity, id, data
+
+    def neighbours(self, entity: EntityType, id: object, data: dict) -> list[tuple[str, EntityType, object, dict]]:
+        """Edges out of one entity: children over each named edge, the parent over the reverse
+        edge, and links a user registered."""
+        out: list[tuple[str, EntityType, object, dict]] = []
+        seen: set[str] = set()
+        for rel, child in entity.children.items():
+            for kid in self.children(entity, id, rel):
+                out.append((rel, child, kid["id"], kid))
+                seen.add(f"{child.name}:{kid['id']}")
+        if entity.parent is not None:
+            parent = self.get(entity.parent, data.get(entity.fk))
+            if parent is not None:
+                out.append((f"belongs_to_{entity.parent.name}", entity.parent, parent["id"], parent))
+                seen.add(f"{entity.parent.name}:{parent['id']}")
+        me = f"{entity.name}:{id}"
+        for parent_ref, rel, child_ref in self.store.links_of(self.snap.workspace, me):
+            other, name = (child_ref, rel) if parent_ref == me else (parent_ref, "linked_from")
+            if other in seen:
+                continue
+            kind, _, raw = other.partition(":")
+            other_type = self.model.types.get(kind)
+            if other_type is None:
+                continue
+            oid = other_type.parse_id(raw)
+            odata = self.get(other_type, oid)
+            if odata is not None:
+                out.append((name if parent_ref == me else f"belongs_to_{kind}", other_type, oid, odata))
+                seen.add(other)
+        return out
+
+    def graph(self, ref: str, type: str | None = None, relationship: str | None = None,
+              depth: int = 1, limit: int = 1000) -> dict:
+        """Breadth-first traversal from ``ref`` up to ``depth`` edges, optionally only over edges
+        named ``relationship``; nodes of ``type`` (or all) are returned with the edges walked."""
+        entity, id, data = self.resolve(ref)
+        root = f"{entity.name}:{id}"
+        nodes: list[dict] = []
+        edges: list[dict] = []
+        visited = {root}
+        frontier = [(entity, id, data)]
+        for distance in range(1, depth + 1):
+            nxt = []
+            for e, i, d in frontier:
+                for rel, other, oid, odata in self.neighbours(e, i, d):
+                    if relationship and rel != relationship:
+                        continue
+                    oref = f"{other.name}:{oid}"
+                    edges.append({"from": f"{e.name}:{i}", "to": oref, "relationship": rel})
+                    if oref in visited:
+                        continue
+                    visited.add(oref)
+                    nxt.append((other, oid, odata))
+                    if type is None or other.name == type:
+                        nodes.append({"ref": oref, "type": other.name, "id": oid, "distance": distance,
+                                      "relationship": rel, "data": odata})
+                    if len(nodes) >= limit:
+                        return {"root": root, "depth": depth, "nodes": nodes, "edges": edges, "truncated": True}
+            frontier = nxt
+        return {"root": root, "depth": depth, "nodes": nodes, "edges": edges, "truncated": False}
+
+    # -- writes ------------------------------------------------------------------------------
+    def _links_for(self, entity: EntityType, id: object, data: dict, persona: str | None) -> list[tuple[str, str, str]]:
+        me = f"{entity.name}:{id}"
+        links = []
+        if entity.parent is not None and data.get(entity.fk) is not None:
+            links.append((f"{entity.parent.name}:{data[entity.fk]}", entity.relationship, me))
+        for other in self.model.types.values():
+            if other is entity.parent or other is entity:
+                continue
+            for spelling in (f"{other.name}_id", other.name.split("_")[0] + "".join(w.title() for w in other.name.split("_")[1:]) + "Id"):
+                value = other.parse_id(data.get(spelling)) if spelling in data else None
+                if value is not None:
+                    links.append((f"{other.name}:{value}", f"has_{entity.segment}", me))
+        if persona:
+            links.append((persona, f"has_{entity.segment}", me))
+        return list(dict.fromkeys(links))
+
+    def _parent_from(self, entity: EntityType, data: dict, persona: str | None, required: bool) -> dict:
+        """Normalise the parent key (any spelling, string or number) and check the parent exists."""
+        if entity.parent is None:
+            return data
+        data = dict(data)
+        given = [s for s in entity.fk_spellings() if s in data]
+        raw = data[given[0]] if given else None
+        for spelling in given:
+            data.pop(spelling)
+        if raw is None and persona and persona.startswith(f"{entity.parent.name}:"):
+            raw = persona.split(":", 1)[1]
+        if raw is None:
+            if required:
+                raise EngineError(422, "Missing parent", f"'{entity.fk}' is required: every {entity.name} belongs "
+                                  f"to a {entity.parent.name}", field=entity.fk)
+            return data
+        parent_id = entity.parent.parse_id(raw)
+        if parent_id is None or self.get(entity.parent, parent_id) is None:
+            raise EngineError(422, "Unknown parent", f"{entity.parent.name} {raw!r} does not exist", field=given[0] if given else entity.fk)
+        data[entity.fk] = parent_id
+        return data
+
+    def create(self, entity: EntityType, data: dict, *, id: object = None, persona: str | None = None) -> dict:
+        """Create (or register) an entity; it links to its parent and persona by its keys."""
+        if persona is not None:
+            self.resolve(persona)
+        data = self._parent_from(entity, {k: v for k, v in data.items() if k != "id"}, persona, required=True)
+        workspace = self.snap.workspace
+        if id is None:
+            while True:
+                id = entity.created_id_base() + self.store.next_id(workspace, entity.name) - 1
+                if self.stored(entity, id) is None:
+                    break
+        else:
+            parsed = entity.parse_id(id)
+            if parsed is None:
+                raise EngineError(422, "Invalid id", f"'{id}' is not a valid {entity.name} id "
+                                  f"({'a positive integer' if entity.integer_ids else 'a string'})", field="entity_id")
+            id = parsed
+        data.setdefault("created_at", format_rfc3339(self.now))
+        generated = self._generated(entity, id) is not None
+        mode = "replace" if generated else "created"
+        if generated:
+            data.pop("created_at")
+        self.store.put_entity(workspace, entity.name, str(id), data, mode, self._links_for(entity, id, data, persona))
+        return self.engine.view(workspace).body(entity, id, None)  # type: ignore[return-value]
+
+    def update(self, entity: EntityType, id: object, data: dict, *, replace: bool) -> dict:
+        current = self.get(entity, id)
+        if current is None:
+            raise EngineError(404, "Not found", f"{entity.name} {id} does not exist", field="id")
+        data = self._parent_from(entity, {k: v for k, v in data.items() if k != "id"}, None, required=False)
+        stored = self.stored(entity, id)
+        if stored is not None and stored.mode == "created":
+            new = dict(data) if replace else {**stored.data, **data}
+            new.setdefault("created_at", stored.data.get("created_at"))
+            if entity.fk and entity.fk not in new:
+                new[entity.fk] = stored.data.get(entity.fk)
+            mode = "created"
+        else:
+            new = dict(data) if replace else {**(stored.data if stored else {}), **data}
+            mode = "replace" if replace else "patch"
+        effective = {**current, **new}
+        self.store.put_entity(self.snap.workspace, entity.name, str(id), new, mode,
+                              self._links_for(entity, id, effective, None))
+        return self.engine.view(self.snap.workspace).body(entity, id, None)  # type: ignore[return-value]
+
+    def delete(self, entity: EntityType, id: object) -> None:
+        if self.get(entity, id) is None:
+            raise EngineError(404, "Not found", f"{entity.name} {id} does not exist", field="id")
+        stored = self.stored(entity, id)
+        self.store.delete_entity(self.snap.workspace, entity.name, str(id), stored.mode if stored else "generated")
+

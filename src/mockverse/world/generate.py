@@ -1,0 +1,321 @@
+"""Deterministic field generation from a schema and the field's meaning.
+
+A value is a pure function of (seed, entity ref, field path): Faker is reseeded from a
+blake2b hash of those before each value, so the same inputs give the same value in every
+process. Field names carry meaning (``email`` derives from the name fields beside it,
+``currency`` is an ISO code, ``*_at`` a timestamp in the entity's time), and schema
+constraints (enum, format, bounds, lengths) are honoured.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from faker import Faker
+
+from mockverse.ids import stable_hash, unit_draw
+from mockverse.timeutil import format_rfc3339
+
+PERSON_TYPES = {"user", "customer", "person", "account", "member", "contact", "owner", "employee",
+                "author", "subscriber", "recipient", "lead", "profile", "buyer", "seller", "patient"}
+MAX_DEPTH = 6
+
+_PRODUCTS = ["Ergonomic Office Chair", "Wireless Keyboard", "Noise-Cancelling Headphones", "Stainless Water Bottle",
+             "Recycled Notebook A5", "USB-C Charging Cable", "Standing Desk Mat", "LED Desk Lamp",
+             "Ceramic Coffee Mug", "Laptop Sleeve 14\"", "Bluetooth Speaker", "Gel Ink Pens (12)",
+             "Monitor Stand", "Wool Running Socks", "Cotton T-Shirt", "Yoga Mat", "Cast Iron Skillet",
+             "French Press", "Backpack 25L", "Paperback Novel"]
+_DEVICES = {"ios": (["iPhone 13", "iPhone 14", "iPhone 15", "iPhone 15 Pro", "iPad Air"], ["16.7", "17.4", "17.6", "18.1"]),
+            "android": (["Pixel 7", "Pixel 8", "Galaxy S23", "Galaxy A54", "OnePlus 11"], ["13", "14", "15"]),
+            "web": (["Chrome", "Firefox", "Safari", "Edge"], ["129", "130", "131"]),
+            "macos": (["MacBook Air", "MacBook Pro", "iMac"], ["14.6", "15.1"]),
+            "windows": (["Surface Laptop", "ThinkPad X1", "Dell XPS 13"], ["10", "11"])}
+
+
+def _words(name: str) -> list[str]:
+    """``createdAt`` / ``created_at`` / ``Created-At`` -> ["created", "at"]."""
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", name.lower()) if w]
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def schema_types(schema: dict) -> set[str]:
+    """The JSON types a schema allows (``nullable`` and ``type: [..]`` both understood)."""
+    t = schema.get("type")
+    types = set(t) if isinstance(t, list) else ({t} if t else set())
+    if not types:
+        if "properties" in schema:
+            types = {"object"}
+        elif "items" in schema:
+            types = {"array"}
+        elif "enum" in schema and schema["enum"]:
+            types = {type(schema["enum"][0]).__name__.replace("str", "string").replace("int", "integer")
+                     .replace("float", "number").replace("bool", "boolean")}
+    return types
+
+
+def merge_schema(schema: dict, depth: int = 0) -> dict:
+    """Flatten ``allOf`` (properties and required united) and pick the first ``oneOf``/``anyOf``
+    branch that is not null, so generation sees one object schema."""
+    if not isinstance(schema, dict) or depth > MAX_DEPTH:
+        return schema if isinstance(schema, dict) else {}
+    if "allOf" in schema:
+        merged: dict = {k: v for k, v in schema.items() if k != "allOf"}
+        props: dict = dict(merged.get("properties", {}))
+        required: list = list(merged.get("required", []))
+        for part in schema["allOf"]:
+            part = merge_schema(part, depth + 1)
+            props.update(part.get("properties", {}))
+            required += [r for r in part.get("required", []) if r not in required]
+            for key, value in part.items():
+                if key not in ("properties", "required"):
+                    merged.setdefault(key, value)
+        merged["properties"], merged["required"] = props, required
+        return merged
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            branches = [b for b in schema[key] if isinstance(b, dict) and b.get("type") != "null"]
+            if branches:
+                base = {k: v for k, v in schema.items() if k != key}
+                return merge_schema({**base, **branches[0]}, depth + 1)
+    return schema
+
+
+class Generator:
+    """Generates values for one world seed. Not thread-safe (one per process)."""
+
+    def __init__(self, seed: str) -> None:
+        self.seed = seed
+        self.fake = Faker("en_US")
+
+    def _fake(self, *parts: object) -> Faker:
+        self.fake.seed_instance(stable_hash(self.seed, *parts))
+        return self.fake
+
+    def draw(self, *parts: object) -> float:
+        return unit_draw(self.seed, *parts)
+
+    def choice(self, options: list | dict, *parts: object) -> Any:
+        """Pick one of ``options`` (a list, or a dict of weights) by a stable draw."""
+        u = self.draw(*parts)
+        if isinstance(options, dict):
+            total = sum(options.values())
+            acc = 0.0
+            for value, weight in options.items():
+                acc += weight / total
+                if u < acc:
+                    return value
+            return list(options)[-1]
+        return options[int(u * len(options))]
+
+    def uuid(self, *parts: object) -> str:
+        return str(uuid.UUID(int=stable_hash(self.seed, *parts) << 64 | stable_hash(self.seed, "lo", *parts), version=4))
+
+    # -- objects ----------------------------------------------------------------------------
+    def object(self, schema: dict, ref: str, path: str, ctx: dict, depth: int = 0,
+               given: dict | None = None) -> dict:
+        """Generate every property of an object schema; name-derived fields agree with each other.
+
+        ``given`` holds values a user supplied: they are kept as they are and generated fields
+        beside them agree with them (a device model fits the given platform)."""
+        schema = merge_schema(schema)
+        props: dict = schema.get("properties", {}) or {}
+        given = given or {}
+        siblings: dict[str, Any] = dict(given)
+        out: dict[str, Any] = {}
+        for name, sub in props.items():
+            if name in given:
+                out[name] = given[name]
+            elif isinstance(sub, dict):
+                out[name] = siblings[name] = self.value(sub, ref, f"{path}.{name}", name, ctx, siblings, depth + 1)
+        self._agree(out, ref, path, ctx, set(given))
+        for name, value in given.items():
+            out.setdefault(name, value)
+        return out
+
+    def _agree(self, out: dict, ref: str, path: str, ctx: dict, fixed: set[str]) -> None:
+        """Make values that mean the same thing agree: full name from first and last, email and
+        username from the name. Fields in ``fixed`` (user-supplied) are never changed."""
+        first = next((k for k in out if _words(k) in (["first", "name"], ["given", "name"], ["firstname"])), None)
+        last = next((k for k in out if _words(k) in (["last", "name"], ["family", "name"], ["surname"], ["lastname"])), None)
+        if first and last:
+            person = (str(out[first]), str(out[last]))
+        elif ctx.get("person") and "name" in out and isinstance(out["name"], str):
+            parts = out["name"].split(" ", 1)
+            person = (parts[0], parts[-1])
+        else:
+            person = None
+        if not person:
+            return
+        full = f"{person[0]} {person[1]}"
+        for key in out:
+            if key in fixed:
+                continue
+            words = _words(key)
+            if words in (["name"], ["full", "name"], ["fullname"], ["display", "name"]) and isinstance(out[key], str):
+                out[key] = full
+            elif "email" in words and isinstance(out[key], str):
+                domain = self._fake(ref, path, "domain").free_email_domain()
+                sep = self.choice([".", "_", ""], ref, path, "sep")
+                out[key] = f"{_ascii(person[0])}{sep}{_ascii(person[1])}@{domain}".replace(" ", "")
+            elif words in (["username"], ["user", "name"], ["login"], ["handle"]) and isinstance(out[key], str):
+                out[key] = f"{_ascii(person[0])[:1]}{_ascii(person[1])}{int(self.draw(ref, path, 'u') * 90) + 10}".replace(" ", "")
+
+    # -- one value --------------------------------------------------------------------------
+    def value(self, schema: dict, ref: str, path: str, name: str, ctx: dict, siblings: dict | None = None,
+              depth: int = 0) -> Any:
+        """One value for ``schema`` at ``path`` of entity ``ref``."""
+        schema = merge_schema(schema)
+        if depth > MAX_DEPTH:
+            return None
+        if "const" in schema:
+            return schema["const"]
+        rule = ctx.get("fields", {}).get(name)
+        if rule is not None:
+            return self.choice(rule, ref, path)
+        if schema.get("enum"):
+            options = [v for v in schema["enum"] if v is not None] or schema["enum"]
+            return self.choice(options, ref, path)
+        types = schema_types(schema) - {"null"}
+        kind = "integer" if "integer" in types else next(iter(sorted(types)), "string")
+        if kind == "object":
+            return self.object(schema, ref, path, {**ctx, "person": False}, depth)
+        if kind == "array":
+            items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+            low = int(schema.get("minItems", 1))
+            high = max(low, min(int(schema.get("maxItems", 3)), low + 3))
+            n = low + int(self.draw(ref, path, "len") * (high - low + 1))
+            return [self.value(items, ref, f"{path}[{i}]", name, ctx, None, depth + 1) for i in range(n)]
+        if kind == "boolean":
+            return self.draw(ref, path) < 0.5
+        if kind in ("integer", "number"):
+            return self._number(schema, kind, ref, path, name)
+        return self._string(schema, ref, path, name, ctx, siblings or {})
+
+    def _number(self, schema: dict, kind: str, ref: str, path: str, name: str) -> int | float:
+        words = set(_words(name))
+        money = bool(words & {"price", "amount", "total", "cost", "balance", "fee", "subtotal", "tax"})
+        if words & {"quantity", "qty"}:
+            default = (1, 5)
+        elif money:
+            default = (5, 250)
+        elif words & {"age"}:
+            default = (18, 80)
+        elif words & {"count", "total", "number", "num"}:
+            default = (0, 50)
+        else:
+            default = (1, 1000)
+        low = schema.get("minimum", default[0])
+        high = schema.get("maximum", max(low, default[1]))
+        if isinstance(schema.get("exclusiveMinimum"), (int, float)):
+            low = schema["exclusiveMinimum"] + (1 if kind == "integer" else 0.01)
+        if isinstance(schema.get("exclusiveMaximum"), (int, float)):
+            high = schema["exclusiveMaximum"] - (1 if kind == "integer" else 0.01)
+        high = max(low, high)
+        u = self.draw(ref, path)
+        if kind == "integer":
+            value = int(math.floor(low + u * (high - low + 1)))
+            value = min(value, int(high))
+            step = schema.get("multipleOf")
+            return value - value % int(step) if isinstance(step, int) and step > 0 else value
+        return round(low + u * (high - low), 2)
+
+    def _string(self, schema: dict, ref: str, path: str, name: str, ctx: dict, siblings: dict) -> str:
+        words = _words(name)
+        fmt = schema.get("format", "")
+        fake = self._fake(ref, path)
+        value: str
+        if fmt == "date-time" or (words and words[-1] == "at") or words[-2:] in (["timestamp"],) or "timestamp" in words:
+            value = format_rfc3339(self.moment(ref, path, ctx))
+        elif fmt == "date" or (words and words[-1] in ("date", "on", "day")):
+            value = self.moment(ref, path, ctx).date().isoformat()
+        elif fmt == "uuid" or "uuid" in words or "guid" in words:
+            value = self.uuid(ref, path)
+        elif fmt == "email" or "email" in words:
+            value = fake.email()
+        elif fmt in ("uri", "url", "uri-reference") or words and words[-1] in ("url", "uri", "href", "link", "website", "homepage"):
+            kind = "avatars" if "avatar" in words or "image" in words or "picture" in words else "r"
+            value = f"https://cdn.example.com/{kind}/{stable_hash(self.seed, ref, path) % 10**10:010d}" \
+                if kind == "avatars" else fake.url().rstrip("/") + f"/{_ascii(ref.replace(':', '/'))}"
+        elif fmt in ("ipv4",):
+            value = fake.ipv4_public()
+        elif fmt == "ipv6":
+            value = fake.ipv6()
+        elif fmt == "hostname":
+            value = fake.domain_name()
+        elif words in (["first", "name"], ["given", "name"], ["firstname"]):
+            value = fake.first_name()
+        elif words in (["last", "name"], ["family", "name"], ["surname"], ["lastname"]):
+            value = fake.last_name()
+        elif words in (["name"], ["full", "name"], ["fullname"], ["display", "name"]):
+            value = fake.name() if ctx.get("person") else fake.catch_phrase()
+        elif "phone" in words or "mobile" in words:
+            value = fake.numerify("+1-%##-555-0###")
+        elif words in (["street"], ["address", "line1"], ["line1"], ["street", "address"], ["address"]):
+            value = fake.street_address()
+        elif "city" in words:
+            value = fake.city()
+        elif words[-1:] in (["zip"], ["zipcode"], ["postcode"]) or words[-2:] == ["postal", "code"]:
+            value = fake.postcode()
+        elif "country" in words:
+            value = fake.current_country_code() if schema.get("maxLength") == 2 or "code" in words else "United States"
+        elif words in (["state"], ["region"], ["province"]):
+            value = fake.state_abbr()
+        elif "company" in words or "organization" in words or "organisation" in words:
+            value = fake.company()
+        elif "currency" in words:
+            value = self.choice(["USD", "EUR", "GBP"], ref, path)
+        elif words[:1] == ["product"] or words == ["title"] and "item" in ref:
+            value = self.choice(_PRODUCTS, ref, path)
+        elif "sku" in words:
+            value = fake.bothify("SKU-??-#####").upper()
+        elif words == ["model"] and siblings.get("platform") in _DEVICES:
+            value = self.choice(_DEVICES[siblings["platform"]][0], ref, path)
+        elif words[:1] == ["os"] and siblings.get("platform") in _DEVICES:
+            value = self.choice(_DEVICES[siblings["platform"]][1], ref, path)
+        elif "token" in words or "secret" in words:
+            value = f"{stable_hash(self.seed, ref, path):016x}{stable_hash(self.seed, path, ref):016x}"
+        elif words in (["username"], ["login"], ["handle"]):
+            value = fake.user_name()
+        elif words[-1:] in (["description"], ["bio"], ["about"], ["summary"], ["body"], ["text"], ["comment"], ["notes"], ["message"]):
+            value = fake.paragraph(nb_sentences=2)
+        elif words[-1:] in (["title"], ["subject"], ["headline"]):
+            value = fake.sentence(nb_words=5).rstrip(".")
+        elif words[-1:] in (["id"], ["key"], ["code"], ["number"], ["reference"]):
+            value = fake.bothify("??########").upper()
+        elif words[-1:] in (["version"]):
+            value = f"{1 + int(self.draw(ref, path) * 4)}.{int(self.draw(ref, path, 1) * 10)}"
+        else:
+            value = fake.word() if schema.get("maxLength", 99) < 20 else " ".join(fake.words(nb=2)).capitalize()
+        return self._fit(value, schema, ref, path)
+
+    def _fit(self, value: str, schema: dict, ref: str, path: str) -> str:
+        """Honour minLength/maxLength without breaking what the value means more than needed."""
+        low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
+        if high is not None and len(value) > int(high):
+            value = value[: int(high)]
+        if len(value) < low:
+            filler = f"{stable_hash(self.seed, ref, path, 'pad'):020d}"
+            while len(value) < low:
+                value += filler
+            value = value[: max(low, len(value) if high is None else min(len(value), int(high)))]
+        return value
+
+    def moment(self, ref: str, path: str, ctx: dict) -> datetime:
+        """A timestamp for a field of an entity: its own creation time for ``created*``,
+        otherwise between its creation and now (never in the future)."""
+        created: datetime = ctx["created_at"]
+        now: datetime = ctx["now"]
+        field = path.rsplit(".", 1)[-1].lower()
+        if field.startswith("created") or field in ("registered_at", "signed_up_at", "signup_at", "createdat"):
+            return created
+        span = max(0.0, (now - created).total_seconds())
+        return created + timedelta(seconds=int(self.draw(ref, path) * span))

@@ -1,0 +1,95 @@
+"""Test harness: real mockverse server processes on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One `python -m mockverse serve` process; talk to it over HTTP with `.client`."""
+
+    def __init__(self, tmp: Path, *args: str, store: Path | None = None, seed: str = "42", env: dict | None = None):
+        self.port = free_port()
+        self.store = store or tmp / "state.db"
+        self.args = ["serve", "--port", str(self.port), "--store", str(self.store), "--seed", seed, *args]
+        self.log_path = tmp / f"server-{self.port}.log"
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.client = httpx.Client(base_url=self.url, timeout=30)
+
+    def start(self) -> "Server":
+        self.log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "mockverse", *self.args], stdout=self.log_file,
+                                     stderr=subprocess.STDOUT, env=self.env, cwd=self.log_path.parent)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"server did not start:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log_file", None):
+            self.log_file.close()
+
+    def restart(self) -> "Server":
+        self.stop()
+        return self.start()
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """Factory: start_server(*cli_args, seed=..., store=...) -> a running Server, stopped after the test."""
+    servers: list[Server] = []
+
+    def start(*args: str, **kwargs) -> Server:
+        directory = tmp_path / f"s{len(servers)}"
+        directory.mkdir()
+        server = Server(directory, *args, **kwargs).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A built-in world server shared by the tests of one module (fresh store per module)."""
+    s = Server(tmp_path_factory.mktemp("server")).start()
+    yield s
+    s.stop()
