@@ -154,6 +154,59 @@ class ServerConfig(_Strict):
     log_level: str = "info"
 
 
+class RouteRatio(_Strict):
+    pattern: str
+    ratio: float = Field(ge=0, le=1)
+
+
+class RealitySchedule(_Strict):
+    from_ratio: float = Field(ge=0, le=1)
+    to_ratio: float = Field(ge=0, le=1)
+    over: str
+    start: str | None = None
+
+    @field_validator("over")
+    @classmethod
+    def _over(cls, value: str) -> str:
+        _duration(value)
+        return value
+
+
+class RealismConfig(_Strict):
+    """How a mock times and fails: ``recorded`` learns both per operation from recordings;
+    otherwise a latency model (``{fixed: 120ms}``, ``{normal: {mean, stddev}}``,
+    ``{lognormal: {median, sigma}}``) and an error model (``{rate: 0.02, status: 503}``)."""
+
+    latency: str | dict[str, Any] | None = None
+    errors: str | dict[str, Any] | None = None
+
+
+class RealityConfig(_Strict):
+    """The reality continuum: how much of a response comes from the real upstream."""
+
+    enabled: bool = False
+    default_ratio: float = Field(default=0.0, ge=0, le=1)
+    upstream: str | None = None
+    timeout: str = "3s"
+    record: bool = False
+    routes: list[RouteRatio] = []
+    schedule: RealitySchedule | None = None
+    realism: RealismConfig = RealismConfig()
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: str) -> str:
+        _duration(value)
+        return value
+
+    @field_validator("upstream")
+    @classmethod
+    def _upstream(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("upstream must be an http:// or https:// URL")
+        return value
+
+
 class Config(_Strict):
     """The whole config file. Each section is optional; defaults serve the built-in world."""
 
@@ -161,6 +214,7 @@ class Config(_Strict):
     store: str = "./.mockverse/state.db"
     server: ServerConfig = ServerConfig()
     world: WorldConfig = WorldConfig()
+    reality_continuum: RealityConfig = RealityConfig()
 
 
 def _allowed_keys(model: type[BaseModel]) -> list[str]:

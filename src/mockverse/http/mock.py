@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable, Protocol
 
 import orjson
 from jsonschema import Draft202012Validator
@@ -137,6 +137,17 @@ def _links(request: Request, page: int, per_page: int, total: int | None) -> dic
     return headers
 
 
+class RealityHook(Protocol):
+    """What the reality continuum plugs into the mock path (see ``mockverse.reality``)."""
+
+    def active(self, view: WorldView, request: Request) -> bool:
+        """Cheap: does this request need more than the synthetic answer (ratio > 0, record mode)?"""
+
+    async def respond(self, request: Request, op: MockOperation, view: WorldView,
+                      synthetic: Callable[[], Awaitable[Response]]) -> Response:
+        """The final response: synthetic, recorded, upstream or blended, with its trace headers."""
+
+
 class MockRoutes:
     """Builds the Starlette routes of the spec and answers them through the engine."""
 
@@ -144,6 +155,7 @@ class MockRoutes:
         self.engine = engine
         self.max_body_bytes = max_body_bytes
         self.cache = LRU(20_000)
+        self.reality: RealityHook | None = None
         self.by_path: dict[str, dict[str, MockOperation]] = {}
         for op in operations:
             mock = classify(op, engine)
@@ -163,20 +175,26 @@ class MockRoutes:
         if op is None:
             raise Problem(405, "Method not allowed", f"{request.method} is not an operation of this path",
                           field="method", allowed=sorted(methods))
-        workspace = workspace_of(request)
-        view = self.engine.view(workspace)
-        if request.method in ("GET", "HEAD"):
-            key = (workspace, view.snap.version, request.url.path, request.url.query)
-            hit = self.cache.get(key)
-            if hit is None:
-                hit = self.cache.put(key, self.read(op, request, view))
-            status, body, headers = hit
-            return Response(body, status_code=status, headers=headers, media_type=None)
-        return await self.write(op, request, view)
+        view = self.engine.view(workspace_of(request))
+
+        async def synthetic() -> Response:
+            """The persona world's own answer (a cached read, or a write applied to the store)."""
+            if request.method in ("GET", "HEAD"):
+                key = (view.workspace, view.snap.version, request.url.path, request.url.query)
+                hit = self.cache.get(key)
+                if hit is None:
+                    hit = self.cache.put(key, self.read(op, request, view))
+                status, body, headers = hit
+                return Response(body, status_code=status, headers=headers, media_type=None)
+            return await self.write(op, request, view)
+
+        if self.reality is not None and self.reality.active(view, request):
+            return await self.reality.respond(request, op, view, synthetic)
+        return await synthetic()
 
     def _headers(self, view: WorldView, persona: str | None, extra: dict | None = None) -> dict[str, str]:
         headers = {"content-type": "application/json", "X-Mockverse-Workspace": view.workspace,
-                   "X-Mockverse-Source": "synthetic"}
+                   "X-Mockverse-Source": "synthetic", "X-Mockverse-Reality": "0"}
         if persona:
             headers["X-Mockverse-Persona"] = persona
         if extra:

@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS counter (ws TEXT NOT NULL, type TEXT NOT NULL, value 
   PRIMARY KEY (ws, type));
 CREATE TABLE IF NOT EXISTS setting (ws TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
   PRIMARY KEY (ws, key));
+CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, ws TEXT NOT NULL, kind TEXT NOT NULL,
+  key TEXT NOT NULL, value BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS log_kind ON log (ws, kind, key, seq);
 """
 
 
@@ -160,6 +163,46 @@ class SQLiteStore:
                        "ON CONFLICT(ws, key) DO UPDATE SET value=excluded.value",
                        (workspace, key, orjson.dumps(value)))
             return version
+
+    def append(self, workspace: str, kind: str, key: str, value: Any) -> int:
+        """Append a record (a recording, a fidelity score, a delivery) to a log; returns its sequence number."""
+        with self._write() as db:
+            self._bump(db, workspace)
+            cur = db.execute("INSERT INTO log (ws, kind, key, value) VALUES (?,?,?,?)",
+                             (workspace, kind, key, orjson.dumps(value)))
+            return cur.lastrowid
+
+    def entries(self, workspace: str, kind: str, key: str | None = None, limit: int | None = None,
+                newest_first: bool = False) -> list[tuple[int, str, Any]]:
+        """Records of one kind (optionally one key) as (seq, key, value), oldest first unless asked."""
+        sql = "SELECT seq, key, value FROM log WHERE ws=? AND kind=?"
+        args: tuple = (workspace, kind)
+        if key is not None:
+            sql += " AND key=?"
+            args += (key,)
+        sql += " ORDER BY seq DESC" if newest_first else " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args += (limit,)
+        return [(seq, k, orjson.loads(v)) for seq, k, v in self._read(sql, args)]
+
+    def entry(self, workspace: str, kind: str, seq: int) -> tuple[int, str, Any] | None:
+        rows = self._read("SELECT seq, key, value FROM log WHERE ws=? AND kind=? AND seq=?", (workspace, kind, seq))
+        return (rows[0][0], rows[0][1], orjson.loads(rows[0][2])) if rows else None
+
+    def update_entry(self, workspace: str, kind: str, seq: int, value: Any) -> bool:
+        with self._write() as db:
+            self._bump(db, workspace)
+            return db.execute("UPDATE log SET value=? WHERE ws=? AND kind=? AND seq=?",
+                              (orjson.dumps(value), workspace, kind, seq)).rowcount > 0
+
+    def delete_entries(self, workspace: str, kind: str, seq: int | None = None) -> int:
+        """Delete one record (by seq) or every record of a kind; returns how many went."""
+        with self._write() as db:
+            self._bump(db, workspace)
+            if seq is None:
+                return db.execute("DELETE FROM log WHERE ws=? AND kind=?", (workspace, kind)).rowcount
+            return db.execute("DELETE FROM log WHERE ws=? AND kind=? AND seq=?", (workspace, kind, seq)).rowcount
 
     def integrity_check(self) -> str:
         return self._read("PRAGMA integrity_check", ())[0][0]
