@@ -155,6 +155,7 @@ class MockRoutes:
         self.engine = engine
         self.max_body_bytes = max_body_bytes
         self.cache = LRU(20_000)
+        self.direct = LRU(20_000)
         self.reality: RealityHook | None = None
         self.by_path: dict[str, dict[str, MockOperation]] = {}
         for op in operations:
@@ -176,6 +177,7 @@ class MockRoutes:
             raise Problem(405, "Method not allowed", f"{request.method} is not an operation of this path",
                           field="method", allowed=sorted(methods))
         view = self.engine.view(workspace_of(request))
+        realistic = self.reality is not None and self.reality.active(view, request)
 
         async def synthetic() -> Response:
             """The persona world's own answer (a cached read, or a write applied to the store)."""
@@ -185,12 +187,30 @@ class MockRoutes:
                 if hit is None:
                     hit = self.cache.put(key, self.read(op, request, view))
                 status, body, headers = hit
+                if not realistic and request.method == "GET":
+                    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+                    self.direct.put(key, (status, body, raw + [(b"content-length", str(len(body)).encode())]))
                 return Response(body, status_code=status, headers=headers, media_type=None)
             return await self.write(op, request, view)
 
-        if self.reality is not None and self.reality.active(view, request):
-            return await self.reality.respond(request, op, view, synthetic)
+        if realistic:
+            return await self.reality.respond(request, op, view, synthetic)  # type: ignore[union-attr]
         return await synthetic()
+
+    def fast(self, scope: dict) -> tuple[int, bytes, list] | None:
+        """A GET already answered purely synthetically at this workspace version: its bytes,
+        without routing. None sends the request down the full path (CORS, reality, misses)."""
+        workspace = "default"
+        for name, value in scope["headers"]:
+            if name == b"x-mockverse-workspace":
+                workspace = value.decode("latin-1")
+            elif name == b"origin" or name == b"x-mockverse-reality":
+                return None
+        query = scope["query_string"]
+        if b"workspace=" in query:
+            return None
+        version = self.engine.store.version(workspace)
+        return self.direct.get((workspace, version, scope["path"], query.decode("latin-1")))
 
     def _headers(self, view: WorldView, persona: str | None, extra: dict | None = None) -> dict[str, str]:
         headers = {"content-type": "application/json", "X-Mockverse-Workspace": view.workspace,

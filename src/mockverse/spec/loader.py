@@ -547,16 +547,16 @@ def _merge(schema: dict, active: frozenset[int]) -> dict:
         if not isinstance(part, dict) or id(part) in active:
             continue
         flat = _merge(part, active)
-        properties.update(flat.get("properties") or {})
-        required.extend(r for r in flat.get("required") or [] if r not in required)
+        properties.update(_mapping(flat.get("properties")))
+        required.extend(r for r in _sequence(flat.get("required")) if r not in required)
         for key, value in flat.items():
             if key not in ("properties", "required"):
                 merged.setdefault(key, value)
     for key, value in schema.items():
         if key not in ("allOf", "properties", "required"):
             merged[key] = value
-    properties.update(schema.get("properties") or {})
-    required.extend(r for r in schema.get("required") or [] if r not in required)
+    properties.update(_mapping(schema.get("properties")))
+    required.extend(r for r in _sequence(schema.get("required")) if r not in required)
     if properties:
         merged["properties"] = properties
     if required:
@@ -564,6 +564,16 @@ def _merge(schema: dict, active: frozenset[int]) -> dict:
     if "type" not in merged and properties:
         merged["type"] = "object"
     return merged
+
+
+def _mapping(value: object) -> dict:
+    """``value`` if it is a dict, else an empty one (tolerates malformed schemas)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _sequence(value: object) -> list:
+    """``value`` if it is a list, else an empty one (tolerates malformed schemas)."""
+    return value if isinstance(value, list) else []
 
 
 def _is_null_only(schema: object) -> bool:

@@ -44,6 +44,8 @@ class SQLiteStore:
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         self._lock = threading.RLock()
+        self._versions: dict[str, int] = {}
+        self._data_version = -1
         self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -75,7 +77,9 @@ class SQLiteStore:
         db.execute(
             "INSERT INTO workspace (ws, version) VALUES (?, 1) "
             "ON CONFLICT(ws) DO UPDATE SET version = version + 1", (ws,))
-        return db.execute("SELECT version FROM workspace WHERE ws = ?", (ws,)).fetchone()[0]
+        version = db.execute("SELECT version FROM workspace WHERE ws = ?", (ws,)).fetchone()[0]
+        self._versions.pop(ws, None)  # re-read after commit: a rollback must not leave a wrong number
+        return version
 
     def _read(self, sql: str, args: tuple) -> list[tuple]:
         with self._lock:
@@ -83,8 +87,18 @@ class SQLiteStore:
 
     # -- reads ----------------------------------------------------------------------------
     def version(self, workspace: str) -> int:
-        rows = self._read("SELECT version FROM workspace WHERE ws = ?", (workspace,))
-        return rows[0][0] if rows else 0
+        """The workspace's write counter. Read on every request, so it is cached until
+        ``PRAGMA data_version`` says another connection (another worker) committed."""
+        with self._lock:
+            changed = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if changed != self._data_version:
+                self._data_version = changed
+                self._versions.clear()
+            version = self._versions.get(workspace)
+            if version is None:
+                row = self._db.execute("SELECT version FROM workspace WHERE ws = ?", (workspace,)).fetchone()
+                version = self._versions[workspace] = row[0] if row else 0
+            return version
 
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None:
         rows = self._read("SELECT data, mode, deleted FROM entity WHERE ws=? AND type=? AND id=?",

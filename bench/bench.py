@@ -1,0 +1,117 @@
+"""`make bench`: figures and ratios, printed. Never asserted by tests.
+
+Serving: mockverse and a minimal raw-ASGI baseline run on the same server stack (uvicorn,
+one worker each, one at a time), loaded by wrk with 32 connections on loopback; the
+ratio mockverse / baseline for a warm `GET /users/{id}` (which embeds the user's orders)
+is the figure the foundation issue targets (>= 0.5).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+BASELINE = '''
+import orjson
+BODY = orjson.dumps({"id": 123, "name": "baseline"})
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": BODY})
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early ({proc.returncode})")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def wrk(url: str) -> tuple[float, float]:
+    """Requests/s and p99 latency (ms) for `url` under wrk."""
+    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99_raw = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    value, unit = float(p99_raw.group(1)), p99_raw.group(2)
+    p99 = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    return rps, p99
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def bench_serving(tmp: Path) -> None:
+    (tmp / "baseline.py").write_text(BASELINE)
+    port = free_port()
+    base = subprocess.Popen([sys.executable, "-m", "uvicorn", "baseline:app", "--port", str(port), "--no-access-log",
+                             "--log-level", "warning"], cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_up(f"http://127.0.0.1:{port}/", base)
+        base_rps, base_p99 = wrk(f"http://127.0.0.1:{port}/users/123")
+    finally:
+        stop(base)
+
+    port = free_port()
+    mock = subprocess.Popen([sys.executable, "-m", "mockverse", "serve", "--port", str(port), "--store",
+                             str(tmp / "state.db"), "--log-level", "warning"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/users/123"
+        wait_up(f"http://127.0.0.1:{port}/api/v1/health", mock)
+        body = httpx.get(url).json()
+        mock_rps, mock_p99 = wrk(url)
+    finally:
+        stop(mock)
+    print(f"serving (uvicorn, 1 worker, wrk -c{CONNECTIONS} -d{DURATION}, loopback)")
+    print(f"  raw ASGI baseline          {base_rps:>10,.0f} req/s   p99 {base_p99:7.2f} ms")
+    print(f"  GET /users/123 (warm, {len(body['orders'])} orders embedded) {mock_rps:>10,.0f} req/s   p99 {mock_p99:7.2f} ms")
+    print(f"  ratio mockverse / baseline  {mock_rps / base_rps:.2f}   (target >= 0.50)")
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("make bench needs wrk (apt-get install wrk)")
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_serving(Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1069 @@
+"""Infer the entity world of a spec: which entity types exist and how they relate.
+
+Entity types come from resource paths (``/users/{id}`` -> ``user``), from sub-collections
+listed under a parent (``/subscriptions/{id}/transactions``), from top-level listings of
+identifiable objects (``/ProjectsUsers``) and from schemas that are only ever embedded in
+other entities. Relationships come from path nesting, foreign-key fields in the usual
+spellings, embedded objects and, when given, recorded sample bodies. Every relationship
+carries human-readable evidence and a confidence built from it.
+
+Decisions (documented here because consumers depend on them):
+
+* **Schema-only types.** An object embedded in an entity's schema that matches no other
+  type becomes an entity type (``origin="schema"``) when it has a scalar id field that is
+  either non-nullable or read-only (server-assigned): petstore ``Category``/``Tag``,
+  apideck ``Pipeline.stages[]`` (named ``pipeline_stage``). A writable, nullable id marks
+  a value object instead (apideck ``Address``, ``Email``); those are not entity types.
+* **Dangling targets.** A foreign key naming a type the spec does not define (xero
+  ``contactId``, paypal ``product_id``) still yields a relationship, with
+  ``dangling=True``; its target is an entity type with ``origin="dangling"``, no paths
+  and no schema, so consumers can mint ids for it. Dangling targets are only created from
+  top-level fields of an entity, never from fields deep inside value objects.
+* **Confidence.** Each piece of evidence has a weight (see ``_W``); a relationship's
+  confidence is their noisy-or, ``1 - prod(1 - w)``, capped at 0.99. Path nesting plus a
+  matching foreign key (0.96) ranks above either alone (0.8); synonyms (``owner_id`` ->
+  user, 0.5) and dangling references (0.6) rank lower.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from .loader import Operation, Spec, is_nullable, merge_all_of
+
+# Evidence weights; a relationship's confidence is the noisy-or of its evidence.
+_W = {
+    "nesting": 0.8,  # /users/{user_id}/orders
+    "fk": 0.8,  # order.user_id names user
+    "id_field": 0.8,  # the field is named like the target's own id field (userId)
+    "qualified": 0.65,  # primary_contact_id -> contact, parent_id -> self
+    "suffix": 0.6,  # user_id -> project_user (the only type ending in "user")
+    "dangling": 0.6,  # names a type this spec does not define
+    "schema": 0.85,  # embedded object is (a variant of) the target's schema
+    "type_tag": 0.8,  # embedded object's `type` enum names the target
+    "field_name": 0.6,  # embedded object's field is named after the target
+    "synonym": 0.5,  # owner_id -> user
+    "bare": 0.5,  # customer: "cus_123" holding an id
+    "description": 0.3,  # the field's description names the target
+    "carries_id": 0.3,  # the embedded objects carry the target's id field
+    "reverse": 0.3,  # the target points back the same way (many-to-many)
+}
+_MAX_DEPTH = 4
+
+_VERSION_SEGMENT = re.compile(r"^(v\d+([._]\d+)*[a-z]*|\d{4}-\d{2}-\d{2}|api|rest)$", re.IGNORECASE)
+_PARAM = re.compile(r"^\{([^{}]+)\}$")
+_ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID)$")
+_ID_PREFIX = re.compile(r"^id([A-Z][A-Za-z0-9]*)$")
+_ACTOR = re.compile(r"^(.+?)(_by|By)$")
+
+# Literal path segments that never name an entity type.
+_NOT_ENTITIES = frozenset({"me", "self", "search", "find", "lookup", "by", "batch", "bulk", "count", "contains"})
+# Foreign-key stems that identify something other than an entity of the world.
+_NOT_REFERENCES = frozenset(
+    {
+        "external", "remote", "downstream", "upstream", "custom", "debug", "error", "request", "idempotency",
+        "correlation", "trace", "tracking", "session", "tenant", "client", "api", "app", "consumer", "service",
+        "snapshot", "version", "row", "operation", "event", "entity", "object", "unified", "tax", "vat",
+        "message", "nonce", "checksum", "hash", "token", "key",
+    }
+)
+# Scalar fields never read as a bare reference even when named like a type.
+_NOT_BARE = frozenset({"name", "type", "status", "title", "description", "kind", "state", "label", "value", "code"})
+_ID_FORMATS = frozenset({"uuid", "int32", "int64", "guid", "ulid", "objectid"})
+_NON_ID_FORMATS = frozenset({"date", "date-time", "time", "email", "uri", "url", "hostname", "ipv4", "ipv6", "byte", "binary", "password"})
+
+# Words for "a person who did or owns something", and the types they most often mean.
+_PERSON_WORDS = frozenset(
+    {
+        "user", "account", "member", "customer", "person", "profile", "employee", "owner", "author", "creator",
+        "assignee", "reporter", "sender", "actor", "editor", "agent", "contributor", "organizer", "host",
+        "participant", "by",
+    }
+)
+_PERSON_TYPES = ("user", "account", "member", "customer", "person", "profile", "employee")
+_ORG_WORDS = frozenset({"company", "organization", "organisation", "org", "business", "team", "workspace"})
+_ORG_TYPES = ("organization", "organisation", "company", "org", "team", "workspace")
+
+_SCHEMA_SUFFIXES = frozenset({"object", "dto", "model", "entity", "resource", "base"})
+_SCHEMA_PREFIXES = frozenset(
+    {"simplified", "public", "private", "full", "detailed", "basic", "linked", "compact", "minimal", "partial", "expanded", "extended"}
+)
+_ENVELOPE_KEYS = ("data", "result", "item", "record", "payload", "resource", "object")
+_LIST_KEYS = ("items", "data", "results", "records", "entries", "values", "list")
+
+
+# --- public model --------------------------------------------------------------------
+
+
+@dataclass
+class EntityType:
+    """One kind of entity of the world and where the spec serves it."""
+
+    name: str
+    collection_path: str | None = None
+    item_path: str | None = None
+    id_param: str | None = None
+    id_field: str | None = None
+    id_type: str = "string"
+    schema: dict | None = None
+    operations: list[str] = field(default_factory=list)
+    origin: str = "path"  # "path" | "schema" (only embedded) | "dangling" (referenced, not defined)
+    schema_name: str | None = None
+
+    @property
+    def dangling(self) -> bool:
+        """Whether the spec only refers to this type without defining it."""
+        return self.origin == "dangling"
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary (the schema by name, not by content)."""
+        return {
+            "name": self.name,
+            "origin": self.origin,
+            "collection_path": self.collection_path,
+            "item_path": self.item_path,
+            "id_param": self.id_param,
+            "id_field": self.id_field,
+            "id_type": self.id_type,
+            "schema": self.schema_name,
+            "operations": list(self.operations),
+        }
+
+
+@dataclass
+class Relationship:
+    """A link between two entity types, with the evidence it was inferred from."""
+
+    id: str
+    source: str
+    target: str
+    kind: str  # "belongs_to" | "has_many" | "many_to_many" | "embeds"
+    field: str | None
+    evidence: list[str]
+    confidence: float
+    dangling: bool = False
+
+    def to_dict(self) -> dict:
+        """A JSON-ready copy."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "target": self.target,
+            "kind": self.kind,
+            "field": self.field,
+            "evidence": list(self.evidence),
+            "confidence": self.confidence,
+            "dangling": self.dangling,
+        }
+
+
+@dataclass
+class InferredWorld:
+    """Entity types by name and the relationships between them."""
+
+    entity_types: dict[str, EntityType]
+    relationships: list[Relationship]
+
+    def to_dict(self) -> dict:
+        """A deterministic, JSON-serialisable view (types by name, relationships by id)."""
+        return {
+            "entity_types": [self.entity_types[name].to_dict() for name in sorted(self.entity_types)],
+            "relationships": [r.to_dict() for r in sorted(self.relationships, key=lambda r: r.id)],
+        }
+
+    def relationships_of(self, name: str) -> list[Relationship]:
+        """Relationships with ``name`` at either end."""
+        return [r for r in self.relationships if name in (r.source, r.target)]
+
+
+# --- words ---------------------------------------------------------------------------
+
+_IRREGULAR = {
+    "people": "person", "men": "man", "women": "woman", "children": "child", "teeth": "tooth", "feet": "foot",
+    "mice": "mouse", "geese": "goose", "oxen": "ox", "dice": "die", "criteria": "criterion",
+    "phenomena": "phenomenon", "indices": "index", "matrices": "matrix", "vertices": "vertex",
+    "appendices": "appendix", "analyses": "analysis", "crises": "crisis", "theses": "thesis",
+    "diagnoses": "diagnosis", "hypotheses": "hypothesis", "parentheses": "parenthesis", "syntheses": "synthesis",
+    "ellipses": "ellipsis", "axes": "axis", "quizzes": "quiz", "knives": "knife", "wives": "wife", "lives": "life",
+    "leaves": "leaf", "halves": "half", "shelves": "shelf", "wolves": "wolf", "thieves": "thief", "loaves": "loaf",
+    "calves": "calf", "selves": "self", "elves": "elf", "heroes": "hero", "potatoes": "potato",
+    "tomatoes": "tomato", "echoes": "echo", "vetoes": "veto", "torpedoes": "torpedo", "volcanoes": "volcano",
+    "aliases": "alias", "biases": "bias", "gases": "gas", "canvases": "canvas", "lenses": "lens",
+    "atlases": "atlas", "caches": "cache", "niches": "niche", "avalanches": "avalanche", "headaches": "headache",
+    "cliches": "cliche", "movies": "movie", "cookies": "cookie", "zombies": "zombie", "calories": "calorie",
+    "pies": "pie", "ties": "tie", "lies": "lie", "rookies": "rookie", "selfies": "selfie", "hoodies": "hoodie",
+    "brownies": "brownie", "goalies": "goalie", "freebies": "freebie", "genies": "genie", "sorties": "sortie",
+    "smoothies": "smoothie", "aunties": "auntie",
+}
+# Words ending in "s" that are already singular (or uncountable).
+_SAME = frozenset(
+    {
+        "news", "series", "species", "means", "alias", "bias", "canvas", "atlas", "gas", "lens", "yes", "this",
+        "its", "his", "chaos", "kudos", "ethos", "analytics", "physics", "economics", "mathematics", "politics",
+        "ethics", "logistics", "diagnostics", "dns", "sms", "mms", "cms", "gps", "aws", "ios", "macos", "os", "pos",
+        "sos", "rss", "tls", "bios", "redis", "tennis", "chassis", "iris", "trellis", "metropolis", "axis",
+        "christmas", "pancreas", "headquarters", "thanks", "billiards", "plus",
+    }
+)
+# Singular words ending in "us" whose plural is "-uses"; other "-uses" drop only the "s" (house).
+_US_WORDS = ("status", "bus", "campus", "virus", "bonus", "census", "consensus", "surplus", "prospectus",
+             "apparatus", "nexus", "syllabus", "corpus", "focus", "radius", "cactus", "fungus", "stimulus")
+# Singular words ending in "u" (so "menus", "skus" are plural).
+_U_WORDS = frozenset({"menu", "emu", "gnu", "guru", "haiku", "tofu", "bayou", "tutu", "sudoku", "sku", "cpu", "gpu", "apu", "snafu"})
+
+
+def snake(text: str) -> str:
+    """``snake_case`` of a path segment, camelCase or PascalCase name (``OrderItems`` -> ``order_items``)."""
+    text = re.sub(r"IDs$", "Ids", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
+    text = re.sub(r"[^0-9A-Za-z]+", "_", text)
+    return text.strip("_").lower()
+
+
+def singular(word: str) -> str:
+    """The singular ``snake_case`` form of a noun or compound (``order_items`` -> ``order_item``).
+
+    Only the last word of a compound changes; uncountable and already-singular words
+    (``time``, ``status``, ``news``) are left alone.
+    """
+    words = snake(word).split("_")
+    words[-1] = _singular_word(words[-1])
+    return "_".join(words)
+
+
+def _singular_word(word: str) -> str:
+    """Singular of one lowercase word by table, then by suffix rules."""
+    if len(word) <= 2 or word in _SAME:
+        return word
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word.endswith(("ss", "sis", "itis")):
+        return word
+    if word.endswith("us"):
+        return word[:-1] if word[:-1] in _U_WORDS else word
+    if word.endswith("uses"):
+        return word[:-2] if word[:-2].endswith(_US_WORDS) else word[:-1]
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes", "zzes")):
+        return word[:-2]
+    if word.endswith("s"):
+        return word[:-1]
+    return word
+
+
+def _is_plural(segment: str) -> bool:
+    """Whether a path segment reads as a plural noun."""
+    return singular(segment) != snake(segment)
+
+
+def _camel(name: str) -> str:
+    """``time_entry`` -> ``timeEntry``."""
+    head, *rest = name.split("_")
+    return head + "".join(w.capitalize() for w in rest)
+
+
+def _schema_base_name(name: str) -> str:
+    """The entity a component name suggests: ``SimplifiedAlbumObject`` -> ``album``."""
+    words = snake(name).split("_")
+    while len(words) > 1 and words[-1] in _SCHEMA_SUFFIXES:
+        words.pop()
+    while len(words) > 1 and words[0] in _SCHEMA_PREFIXES:
+        words.pop(0)
+    return "_".join(words)
+
+
+def _param_stem(param: str | None) -> str | None:
+    """``timeEntryId`` -> ``time_entry``; None for ``id`` or ``username``."""
+    match = _ID_SUFFIX.match(param or "")
+    return snake(match.group(1)) if match else None
+
+
+def _words_equal(a: str, b: str) -> bool:
+    """Whether two compounds are the same words once each word is singular."""
+    return [_singular_word(w) for w in a.split("_")] == [_singular_word(w) for w in b.split("_")]
+
+
+def _refine(base: str, param: str | None, schema_name: str | None, parent: str | None) -> str:
+    """A more specific name than the segment's when the spec spells one out.
+
+    The id parameter (``/Time/{timeEntryId}`` -> ``time_entry``), the schema naming the
+    same words (``/ProjectsUsers`` listing ``ProjectUser`` -> ``project_user``), or the
+    schema naming parent and child (``/lists/{id}/members`` of ``ListMember`` -> ``list_member``).
+    """
+    stem = _param_stem(param)
+    if stem and stem != base and stem.startswith(base + "_"):
+        return stem
+    if schema_name:
+        named = _schema_base_name(schema_name)
+        if named != base and _words_equal(named, base):
+            return singular(named)
+        if parent and named == f"{parent}_{base}":
+            return named
+    return base
+
+
+# --- schema shapes -------------------------------------------------------------------
+
+
+def _props(schema: object) -> dict:
+    """The properties of a schema with ``allOf`` merged in."""
+    if not isinstance(schema, dict):
+        return {}
+    props = merge_all_of(schema).get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def _type_of(schema: dict) -> str | None:
+    """The one non-null JSON type a schema declares, if any."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        kind = kinds[0] if len(kinds) == 1 else None
+    return kind if isinstance(kind, str) else None
+
+
+def _is_objectish(schema: object) -> bool:
+    """Whether a schema describes an object (or a union of objects)."""
+    if not isinstance(schema, dict):
+        return False
+    flat = merge_all_of(schema)
+    return _type_of(flat) == "object" or "properties" in flat or any(k in flat for k in ("oneOf", "anyOf"))
+
+
+def _scalar_type(schema: dict) -> str | None:
+    """"string" or "integer" for a schema that could hold an id; None otherwise."""
+    kind = _type_of(schema)
+    if kind == "number":
+        kind = "integer"
+    if kind not in ("string", "integer"):
+        return None
+    if str(schema.get("format", "")).lower() in _NON_ID_FORMATS:
+        return None
+    return kind
+
+
+def _is_enum(schema: dict) -> bool:
+    """Whether a schema is a closed set of several values (a status, not an id)."""
+    enum = schema.get("enum")
+    return isinstance(enum, list) and len([v for v in enum if v is not None]) > 1
+
+
+def _tag_value(schema: dict) -> str | None:
+    """The single value of a schema's ``type`` discriminator property (``type: {enum: [user]}``)."""
+    tag = _props(schema).get("type")
+    if not isinstance(tag, dict):
+        return None
+    if "const" in tag and isinstance(tag["const"], str):
+        return tag["const"]
+    enum = tag.get("enum")
+    if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
+        return enum[0]
+    return None
+
+
+def _id_field(schema: object, name: str, id_param: str | None) -> str | None:
+    """The property of ``schema`` holding the id of a ``name`` entity, if any."""
+    props = _props(schema)
+    last = name.split("_")[-1]
+    candidates = [id_param] if id_param else []
+    candidates += ["id", f"{name}_id", _camel(name) + "Id", f"{last}_id", f"{last}Id", "uuid"]
+    for candidate in candidates:
+        prop = props.get(candidate)
+        if isinstance(prop, dict) and _scalar_type(merge_all_of(prop)):
+            return candidate
+    return None
+
+
+def _list_items(schema: object, hints: tuple[str, ...] = (), depth: int = 0) -> dict | None:
+    """The item schema of a list response (a bare array or a page/envelope around one)."""
+    if not isinstance(schema, dict) or depth > 2:
+        return None
+    flat = merge_all_of(schema)
+    if _type_of(flat) == "array" or "items" in flat and "properties" not in flat:
+        items = flat.get("items")
+        return items if _is_objectish(items) else None
+    props = flat.get("properties") or {}
+    arrays = {k: v for k, v in props.items() if isinstance(v, dict) and _type_of(merge_all_of(v)) == "array"}
+    for key in (*hints, *_LIST_KEYS):
+        if key in arrays:
+            return _list_items(arrays[key], (), depth + 1)
+    if len(arrays) == 1:
+        return _list_items(next(iter(arrays.values())), (), depth + 1)
+    if not arrays:
+        objects = [v for v in props.values() if _is_objectish(v) and "properties" in merge_all_of(v)]
+        if len(objects) == 1:
+            return _list_items(objects[0], hints, depth + 1)
+    return None
+
+
+def _unwrap_item(schema: object, name: str, depth: int = 0) -> dict | None:
+    """The entity object inside an item response, looking through ``data``-style envelopes."""
+    if not isinstance(schema, dict) or depth > 2:
+        return None
+    if _id_field(schema, name, None):
+        return schema
+    props = _props(schema)
+    for key in (*_ENVELOPE_KEYS, name, _camel(name)):
+        inner = props.get(key)
+        if _is_objectish(inner) and _type_of(merge_all_of(inner)) != "array":
+            found = _unwrap_item(inner, name, depth + 1)
+            if found is not None:
+                return found
+    items = _list_items(schema)
+    if items is not None and _id_field(items, name, None):
+        return items  # some APIs answer a single item as a one-element list
+    return schema if props else None
+
+
+# --- paths ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Step:
+    """One literal segment of a path template and the parameter that follows it, if any."""
+
+    segment: str
+    param: str | None
+    collection: str
+    item: str | None
+    parent: "_Step | None"
+
+
+def _steps(path: str) -> list[_Step]:
+    """Split a path template into literal steps (``/a/{x}/b`` -> a{x}, b)."""
+    tokens = [t for t in path.strip("/").split("/") if t]
+    steps: list[_Step] = []
+    prefix = ""
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        param = _PARAM.match(token)
+        parent = next((s for s in reversed(steps) if s.param), None)
+        if param:
+            if steps and steps[-1].param and steps[-1].item == prefix:  # /things/{scope}/{id}
+                last = steps[-1]
+                steps[-1] = _Step(last.segment, param.group(1), prefix, f"{prefix}/{token}", last.parent)
+            prefix += "/" + token
+            index += 1
+            continue
+        prefix += "/" + token
+        following = _PARAM.match(tokens[index + 1]) if index + 1 < len(tokens) else None
+        if following:
+            item = f"{prefix}/{tokens[index + 1]}"
+            steps.append(_Step(token, following.group(1), prefix, item, parent))
+            prefix = item
+            index += 2
+        else:
+            steps.append(_Step(token, None, prefix, None, parent))
+            index += 1
+    return steps
+
+
+def _nameable(segment: str) -> bool:
+    """Whether a literal segment can name an entity type (not a version, action word or template)."""
+    if "{" in segment or _VERSION_SEGMENT.match(segment):
+        return False
+    return bool(snake(segment)) and snake(segment) not in _NOT_ENTITIES
+
+
+# --- the builder ---------------------------------------------------------------------
+
+
+@dataclass
+class _Evidence:
+    """Accumulated evidence for one (source, target, field) link."""
+
+    source: str
+    target: str
+    field: str | None
+    kind: str
+    items: list[tuple[str, float]] = field(default_factory=list)
+
+    def add(self, text: str, weight: float) -> None:
+        """Add one piece of evidence, once."""
+        if all(text != t for t, _ in self.items):
+            self.items.append((text, weight))
+
+
+class _WorldBuilder:
+    """Builds an InferredWorld from a Spec in a fixed sequence of passes."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.paths: dict[str, list[Operation]] = {}
+        for op in spec.operations:
+            self.paths.setdefault(op.path, []).append(op)
+        self.order = {id(op): n for n, op in enumerate(spec.operations)}
+        self.entities: dict[str, EntityType] = {}
+        self.op_ids: dict[str, list[Operation]] = {}
+        self.segment_entity: dict[str, str] = {}
+        self.step_entity: dict[str | None, str] = {}
+        self.schema_entity: dict[int, tuple[str, str, float]] = {}
+        self.links: dict[tuple[str, str, str | None], _Evidence] = {}
+        self.nesting: dict[tuple[str, str], list[str]] = {}
+        self.recording = False
+
+    # -- operations and responses --
+
+    def _get(self, path: str | None) -> Operation | None:
+        """The GET operation of a path, if the spec has one."""
+        return next((op for op in self.paths.get(path or "", []) if op.method == "GET"), None)
+
+    def _success_schema(self, op: Operation | None) -> dict | None:
+        """The schema of an operation's success response."""
+        response = op.success() if op else None
+        return response.schema if response else None
+
+    def _attach(self, name: str, path: str) -> None:
+        """Record that the operations of ``path`` serve entity type ``name``."""
+        bucket = self.op_ids.setdefault(name, [])
+        bucket.extend(op for op in self.paths.get(path, []) if op not in bucket)
+
+    # -- pass 1: resources /things/{id} --
+
+    def discover_resources(self) -> None:
+        """Entity types from every literal segment followed by a parameter."""
+        all_steps = {path: _steps(path) for path in self.paths}
+        scoped = {s.collection for steps in all_steps.values() for s in steps if s.param}
+        unnested = {singular(s.segment) for steps in all_steps.values() for s in steps if s.param and not s.parent}
+        found: dict[str, list[_Step]] = {}
+        for steps in all_steps.values():
+            for step in steps:
+                if not step.param or not _nameable(step.segment) or step.item in scoped:
+                    continue
+                name = self._resource_name(step, unnested)
+                found.setdefault(name, []).append(step)
+                self.segment_entity.setdefault(step.segment, name)
+                self.step_entity[step.item] = name
+                parent = self.step_entity.get(step.parent.item) if step.parent else None
+                if parent:
+                    listed = step.collection in self.paths or step.item not in self.paths
+                    self._nest(parent, name, step.collection if listed else step.item)
+        for name, steps in found.items():
+            self._define_resource(name, steps)
+
+    def _resource_name(self, step: _Step, unnested: set[str]) -> str:
+        """The entity name of a resource step: the singular segment, refined when the spec is more specific."""
+        base = singular(step.segment)
+        if step.parent and base in unnested:
+            return base
+        item = self._success_schema(self._get(step.item))
+        inner = _unwrap_item(item, base) if item else None
+        schema_name = self.spec.schema_name(inner) if inner else None
+        parent = singular(step.parent.segment) if step.parent else None
+        return _refine(base, step.param, schema_name, parent)
+
+    def _define_resource(self, name: str, steps: list[_Step]) -> None:
+        """Create the entity type for ``name`` from its steps, least nested first."""
+        steps = sorted(steps, key=lambda s: (s.parent is not None, len(s.item or "")))
+        collection = next((s.collection for s in steps if s.collection in self.paths), None)
+        with_item = next((s for s in steps if s.item in self.paths), steps[0])
+        item_path = with_item.item if with_item.item in self.paths else None
+        entity = EntityType(name=name, collection_path=collection, item_path=item_path, id_param=with_item.param)
+        for step in steps:
+            for path in (step.collection, step.item):
+                if path in self.paths:
+                    self._attach(name, path)
+        self.entities[name] = entity
+
+    # -- pass 2: trailing segments (/things/{id}/others, /others) --
+
+    def discover_listings(self) -> None:
+        """Sub-collections, actions and top-level listings that pass 1 did not claim."""
+        claimed = {op.path for ops in self.op_ids.values() for op in ops}
+        for path in self.paths:
+            steps = _steps(path)
+            if path in claimed or not steps or steps[-1].param:
+                continue
+            last = steps[-1]
+            tokens = path.strip("/").split("/")
+            after_param = len(tokens) > 1 and _PARAM.match(tokens[-2]) is not None
+            parent = self._entity_of_step(last.parent) if after_param and last.parent else None
+            child = self._listing_entity(path, last, parent) if _nameable(last.segment) else None
+            if child and parent:
+                self._nest(parent, child, path)
+                if self.entities[child].collection_path is None:
+                    self.entities[child].collection_path = path
+            owner = child or parent or self._prefix_entity(steps)
+            if owner:
+                self._attach(owner, path)
+
+    def _entity_of_step(self, step: _Step) -> str | None:
+        """The entity type a resource step was given in pass 1."""
+        return self.step_entity.get(step.item) or self.segment_entity.get(step.segment)
+
+    def _listing_entity(self, path: str, last: _Step, parent: str | None) -> str | None:
+        """The entity type listed at ``path``: a known one, or a new one when the items have ids."""
+        base = singular(last.segment)
+        if parent and base in self.entities:
+            return base
+        items = _list_items(self._success_schema(self._get(path)), (snake(last.segment),))
+        if items is None:
+            return None
+        known = self._schema_target(items)
+        if known:
+            return known[0]
+        if parent is None and not _is_plural(last.segment):
+            return None
+        name = _refine(base, None, self.spec.schema_name(items), parent)
+        if name in self.entities or not _id_field(items, name, None):
+            return name if name in self.entities else None
+        entity = EntityType(name=name, collection_path=path, schema=items, schema_name=self.spec.schema_name(items))
+        self.entities[name] = entity
+        self._set_id(entity)
+        self._register_schema(items, name, f"schema listed at {path}", _W["schema"])
+        return name
+
+    def _prefix_entity(self, steps: list[_Step]) -> str | None:
+        """The entity an action path sits under (``/user/login`` -> user)."""
+        for step in reversed(steps):
+            if step.segment in self.segment_entity:
+                return self.segment_entity[step.segment]
+            if singular(step.segment) in self.entities:
+                return singular(step.segment)
+        return None
+
+    def _nest(self, parent: str, child: str, path: str) -> None:
+        """Record path nesting of ``child`` under ``parent``."""
+        paths = self.nesting.setdefault((parent, child), [])
+        if path not in paths:
+            paths.append(path)
+
+    # -- schemas, ids and the schema index --
+
+    def resolve_schemas(self) -> None:
+        """Give each path entity its item schema, id field and id type, and index those schemas."""
+        for entity in self.entities.values():
+            if entity.schema is None:
+                entity.schema = self._item_schema(entity)
+                entity.schema_name = self.spec.schema_name(entity.schema) if entity.schema else None
+            self._set_id(entity)
+            if entity.schema is not None:
+                self._register_schema(entity.schema, entity.name, f"{entity.name}'s own schema", _W["schema"])
+            listed = _list_items(self._success_schema(self._get(entity.collection_path)))
+            if listed is not None and "{" not in (entity.collection_path or "{"):
+                self._register_schema(listed, entity.name, f"listed at {entity.collection_path}", _W["schema"])
+        self.index_component_names()
+
+    def _item_schema(self, entity: EntityType) -> dict | None:
+        """The schema of one entity: the first with an id field among GET item, listed items, writes."""
+        candidates = [_unwrap_item(self._success_schema(self._get(entity.item_path)), entity.name)]
+        candidates.append(_list_items(self._success_schema(self._get(entity.collection_path))))
+        for path in (entity.collection_path, entity.item_path):
+            for op in self.paths.get(path or "", []):
+                if op.method in ("POST", "PUT", "PATCH"):
+                    candidates.append(_unwrap_item(self._success_schema(op), entity.name))
+                    candidates.append(_unwrap_item(op.request_schema, entity.name))
+        present = [c for c in candidates if c is not None]
+        with_id = (c for c in present if _id_field(c, entity.name, entity.id_param))
+        return next(with_id, present[0] if present else None)
+
+    def _set_id(self, entity: EntityType) -> None:
+        """The id field and id type of an entity, from its schema and its path parameter."""
+        entity.id_field = _id_field(entity.schema, entity.name, entity.id_param) if entity.schema else None
+        kinds = []
+        param = self._path_param(entity)
+        if param is not None:
+            kinds.append(_scalar_type(merge_all_of(param)))
+        if entity.id_field:
+            kinds.append(_scalar_type(merge_all_of(_props(entity.schema)[entity.id_field])))
+        entity.id_type = next((k for k in kinds if k), "string")
+
+    def _path_param(self, entity: EntityType) -> dict | None:
+        """The schema of the id parameter on the entity's item path."""
+        for op in self.paths.get(entity.item_path or "", []):
+            for p in op.parameters:
+                if p.location == "path" and p.name == entity.id_param and p.schema:
+                    return p.schema
+        return None
+
+    def _register_schema(self, schema: dict, name: str, how: str, weight: float) -> None:
+        """Remember that ``schema`` (by identity) is a representation of entity ``name``."""
+        self.schema_entity.setdefault(id(schema), (name, how, weight))
+
+    def index_component_names(self) -> None:
+        """Map component schemas to entities by name, ``type`` tag and ``allOf`` composition."""
+        for comp, schema in self.spec.schemas.items():
+            if not isinstance(schema, dict) or id(schema) in self.schema_entity:
+                continue
+            base = _schema_base_name(comp)
+            tag = _tag_value(schema) if _is_objectish(schema) else None
+            if base in self.entities and singular(base) == base and _is_objectish(schema):
+                self._register_schema(schema, base, f"schema {comp} is a variant of {base}", _W["schema"])
+            elif tag and singular(tag) in self.entities:
+                self._register_schema(schema, singular(tag), f"schema {comp} has type tag '{tag}'", _W["type_tag"])
+        changed = True
+        while changed:
+            changed = False
+            for comp, schema in self.spec.schemas.items():
+                if not isinstance(schema, dict) or id(schema) in self.schema_entity:
+                    continue
+                for part in schema.get("allOf") or ():
+                    if isinstance(part, dict) and id(part) in self.schema_entity:
+                        name, _, weight = self.schema_entity[id(part)]
+                        self._register_schema(schema, name, f"schema {comp} extends {name}'s schema", weight)
+                        changed = True
+                        break
+
+    def _schema_target(self, schema: dict, depth: int = 0) -> tuple[str, str, float] | None:
+        """The entity a schema object represents, by identity, composition or ``type`` tag."""
+        if not isinstance(schema, dict) or depth > 3:
+            return None
+        if id(schema) in self.schema_entity:
+            return self.schema_entity[id(schema)]
+        for part in schema.get("allOf") or ():
+            found = self._schema_target(part, depth + 1)
+            if found:
+                return found
+        tag = _tag_value(schema)
+        if tag and singular(tag) in self.entities and not self.entities[singular(tag)].dangling:
+            return singular(tag), f"type tag '{tag}'", _W["type_tag"]
+        return None
+
+    # -- pass 3: walking entity schemas for embedded types and references --
+
+    def walk_schemas(self, recording: bool) -> None:
+        """Walk every entity schema: first to find schema-only types, then to record references."""
+        self.recording = recording
+        done: set[str] = set()
+        while True:
+            pending = [e for e in self.entities.values() if e.name not in done and e.schema is not None]
+            if not pending:
+                return
+            for entity in pending:
+                done.add(entity.name)
+                self._walk_object(entity.name, entity.schema, "", 0, frozenset())
+
+    def _walk_object(self, source: str, schema: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
+        """Look at each property of an object schema found inside ``source``'s schema."""
+        if id(schema) in seen or depth > _MAX_DEPTH:
+            return
+        seen = seen | {id(schema)}
+        own_id = self.entities[source].id_field if depth == 0 else None
+        for name, prop in _props(schema).items():
+            if isinstance(prop, dict) and name != own_id:
+                self._walk_property(source, str(name), prop, prefix, depth, seen)
+
+    def _walk_property(self, source: str, name: str, prop: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
+        """Classify one property: a scalar reference, an array of them, or an embedded object."""
+        path = prefix + name
+        flat = merge_all_of(prop)
+        description = str(flat.get("description") or "")
+        if _type_of(flat) == "array" and isinstance(flat.get("items"), dict):
+            items = flat["items"]
+            if _is_objectish(items):
+                self._embedded(source, name, path, items, depth, seen, many=True)
+            elif self.recording and _scalar_type(merge_all_of(items)):
+                self._reference(source, name, path, merge_all_of(items), description, depth, many=True)
+        elif _is_objectish(flat):
+            self._embedded(source, name, path, prop, depth, seen, many=False)
+        elif self.recording and _scalar_type(flat) and not _is_enum(flat):
+            self._reference(source, name, path, flat, description, depth, many=False)
+
+    def _embedded(self, source: str, name: str, path: str, schema: dict, depth: int, seen: frozenset[int], many: bool) -> None:
+        """An embedded object: link it to the types it represents, or look inside it."""
+        targets = self._embedded_targets(source, name, schema)
+        if targets:
+            if self.recording:
+                for target, how, weight in targets:
+                    link = self._link(source, target, path, "embeds")
+                    link.add(f"field {source}.{path} embeds {target} ({how})", weight)
+                    target_id = self.entities[target].id_field
+                    if target_id and target_id in _props(schema) and weight < _W["schema"]:
+                        link.add(f"embedded objects carry {target}'s id field '{target_id}'", _W["carries_id"])
+            return
+        flat = merge_all_of(schema)
+        child_prefix = path + ("[]." if many else ".")
+        for alternative in (flat, *(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())):
+            if isinstance(alternative, dict):
+                self._walk_object(source, alternative, child_prefix, depth + 1, seen)
+
+    def _embedded_targets(self, source: str, name: str, schema: dict) -> list[tuple[str, str, float]]:
+        """The entity types an embedded object (or each of its oneOf/anyOf alternatives) represents."""
+        found = self._schema_target(schema)
+        if found:
+            return [found]
+        flat = merge_all_of(schema)
+        targets = []
+        for alternative in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())):
+            hit = self._schema_target(alternative)
+            if hit and hit[0] not in [t[0] for t in targets]:
+                targets.append(hit)
+        if targets:
+            return targets
+        base = singular(name)
+        known = self.entities.get(base)
+        if known and not known.dangling and _list_items(schema) is None:
+            if known.id_field is None or known.id_field in _props(schema):
+                return [(base, f"field name '{name}'", _W["field_name"])]
+        created = self._schema_only(source, name, schema)
+        return [(created, "an identifiable embedded object", _W["schema"])] if created else []
+
+    def _schema_only(self, source: str, field_name: str, schema: dict) -> str | None:
+        """Make an embedded identifiable object an entity type of its own (see module notes)."""
+        comp = self.spec.schema_name(schema)
+        if comp is None and len(schema.get("allOf") or ()) == 1:
+            comp = self.spec.schema_name(schema["allOf"][0])
+        name = singular(_schema_base_name(comp)) if comp else f"{source}_{singular(field_name)}"
+        id_name = _id_field(schema, name, None)
+        if not id_name:
+            return None
+        id_schema = merge_all_of(_props(schema)[id_name])
+        if is_nullable(id_schema) and not id_schema.get("readOnly"):
+            return None  # a value object whose id is optional and client-supplied
+        if name in self.entities and not self.entities[name].dangling:
+            return name
+        self.entities[name] = EntityType(
+            name=name,
+            id_field=id_name,
+            id_type=_scalar_type(id_schema) or "string",
+            schema=schema,
+            origin="schema",
+            schema_name=comp,
+        )
+        self._register_schema(schema, name, "an identifiable embedded object", _W["schema"])
+        return name
+
+    def _reference(self, source: str, name: str, path: str, flat: dict, description: str, depth: int, many: bool) -> None:
+        """A scalar (or array of scalars) that may hold the id of another entity."""
+        match = _ID_SUFFIX.match(name)
+        prefix_match = _ID_PREFIX.match(name)
+        actor = _ACTOR.match(name)
+        if match:
+            stem, many = match.group(1), many or match.group(2).lower().endswith("ids")
+        elif prefix_match:
+            stem = prefix_match.group(1)
+        elif actor and not many:
+            stem = "by"
+        else:
+            self._bare_reference(source, name, path, flat, description, many)
+            return
+        resolved = self._resolve_stem(source, name, snake(stem), flat, depth)
+        if resolved is None:
+            return
+        target, text, weight = resolved
+        link = self._link(source, target, path, "has_many" if many else "belongs_to")
+        link.add(text, weight)
+        self._description_evidence(link, description)
+
+    def _bare_reference(self, source: str, name: str, path: str, flat: dict, description: str, many: bool) -> None:
+        """``customer: "cus_123"``: a field named after a type that holds its id."""
+        base = singular(name)
+        if base in _NOT_BARE or snake(name) in _NOT_BARE:
+            return
+        target = base if base in self.entities else self._synonym_target(base)
+        if target is None or target == source or self.entities[target].dangling:
+            return
+        holds_id = re.search(r"\b(id|ids|identifier)\b", description, re.IGNORECASE) is not None
+        holds_id = holds_id or str(flat.get("format", "")).lower() in _ID_FORMATS
+        if not holds_id or _scalar_type(flat) != self.entities[target].id_type:
+            return
+        link = self._link(source, target, path, "has_many" if many else "belongs_to")
+        how = "" if target == base else f" ('{base}' read as '{target}')"
+        link.add(f"field {source}.{path} holds a {target} id{how}", _W["bare"])
+        self._description_evidence(link, description)
+
+    def _resolve_stem(self, source: str, field_name: str, stem: str, flat: dict, depth: int) -> tuple[str, str, float] | None:
+        """Which entity a foreign-key stem names, with the evidence for it."""
+        name = singular(stem)
+        words = name.split("_")
+        where = f"field {source}.{field_name}"
+        if name == "by":
+            target = self._synonym_target("by")
+            return (target, f"{where} names who acted, read as {target}", _W["synonym"]) if target else None
+        if name == "parent" or (words[0] == "parent" and "_".join(words[1:]) == source):
+            return source, f"{where} is a parent reference to the same type", _W["qualified"]
+        if name in self.entities:
+            return name, f"{where} names {name}", _W["dangling"] if self.entities[name].dangling else _W["fk"]
+        for entity in self.entities.values():
+            if entity.id_field == field_name and entity.id_field != "id" and entity.name != source:
+                return entity.name, f"{where} matches {entity.name}'s id field {entity.id_field}", _W["id_field"]
+        for cut in range(1, len(words)):
+            tail = "_".join(words[cut:])
+            if tail in self.entities and not self.entities[tail].dangling:
+                qualifier = "_".join(words[:cut])
+                return tail, f"{where} names {tail} (qualified as '{qualifier}')", _W["qualified"]
+        ending = [e for e in self.entities if e.endswith("_" + name) and not self.entities[e].dangling]
+        if len(ending) == 1:
+            return ending[0], f"{where} names '{name}', the only type ending in it is {ending[0]}", _W["suffix"]
+        target = self._synonym_target(name)
+        if target:
+            return target, f"{where}: '{name}' is a synonym of {target}", _W["synonym"]
+        if depth > 0 or name in _NOT_REFERENCES or words[-1] in _NOT_REFERENCES or len(name) < 3:
+            return None
+        self.entities[name] = EntityType(name=name, id_type=_scalar_type(flat) or "string", origin="dangling")
+        return name, f"{where} names {name}, which this spec does not define", _W["dangling"]
+
+    def _synonym_target(self, word: str) -> str | None:
+        """The defined entity type a synonym such as owner, author or account most likely means."""
+        for words, types in ((_PERSON_WORDS, _PERSON_TYPES), (_ORG_WORDS, _ORG_TYPES)):
+            if word in words:
+                for candidate in types:
+                    if candidate != word and candidate in self.entities and not self.entities[candidate].dangling:
+                        return candidate
+        return None
+
+    def _description_evidence(self, link: _Evidence, description: str) -> None:
+        """Extra evidence when a field's description names the target type."""
+        words = link.target.replace("_", " ")
+        if description and re.search(rf"\b{re.escape(words)}s?\b", description, re.IGNORECASE):
+            link.add(f"its description mentions '{words}'", _W["description"])
+
+    def _link(self, source: str, target: str, path: str | None, kind: str) -> _Evidence:
+        """The evidence record of one (source, target, field) link, created on first use."""
+        key = (source, target, path)
+        if key not in self.links:
+            self.links[key] = _Evidence(source, target, path, kind)
+        return self.links[key]
+
+    # -- pass 4: nesting, many-to-many, samples --
+
+    def apply_nesting(self) -> None:
+        """Fold path nesting into matching foreign keys, or record it as has_many / many_to_many."""
+        for (parent, child), paths in sorted(self.nesting.items()):
+            text = f"path nesting {min(paths, key=len)}"
+            reverse = self.nesting.get((child, parent))
+            if reverse and parent != child:
+                if parent > child:
+                    continue  # recorded once, from the alphabetically first side
+                link = self._link(parent, child, None, "many_to_many")
+                link.add(text, _W["nesting"])
+                link.add(f"path nesting {min(reverse, key=len)}", _W["reverse"])
+                continue
+            fks = [l for l in self.links.values() if l.source == child and l.target == parent and l.kind == "belongs_to"]
+            if fks:
+                best = max(fks, key=lambda l: (max(w for _, w in l.items), -len(l.field or "")))
+                best.add(text, _W["nesting"])
+            else:
+                self._link(parent, child, None, "has_many").add(text, _W["nesting"])
+
+    def apply_many_to_many(self) -> None:
+        """Arrays of ids that point both ways are many-to-many."""
+        arrays = [l for l in self.links.values() if l.kind == "has_many" and l.field]
+        for link in arrays:
+            back = [o for o in arrays if o.source == link.target and o.target == link.source and o is not link]
+            if back:
+                link.kind = "many_to_many"
+                link.add(f"{back[0].source}.{back[0].field} points back", _W["reverse"])
+
+    def apply_samples(self, samples: dict[str, list[object]]) -> None:
+        """Links where recorded values of a field equal the ids of recorded entities."""
+        ids = {name: self._sample_ids(name, bodies) for name, bodies in samples.items() if name in self.entities}
+        for source, bodies in sorted(samples.items()):
+            if source not in self.entities:
+                continue
+            own_id = self.entities[source].id_field or "id"
+            values: dict[str, list[object]] = {}
+            many: set[str] = set()
+            for body in bodies:
+                for path, value, is_list in _leaves(body):
+                    if path != own_id:
+                        values.setdefault(path, []).append(value)
+                        if is_list:
+                            many.add(path)
+            for path, found in sorted(values.items()):
+                distinct = {str(v) for v in found}
+                for target, target_ids in sorted(ids.items()):
+                    matched = distinct & target_ids
+                    if not _convincing(matched, distinct):
+                        continue
+                    kind = "has_many" if path in many else "belongs_to"
+                    existing = next((l for l in self.links.values() if (l.source, l.target, l.field) == (source, target, path)), None)
+                    link = existing or self._link(source, target, path, kind)
+                    text = f"samples: {len(matched)} of {len(distinct)} distinct values of {source}.{path} are {target} ids"
+                    link.add(text, min(0.9, 0.5 + 0.1 * len(matched)))
+
+    def _sample_ids(self, name: str, bodies: list[object]) -> set[str]:
+        """The ids seen in recorded bodies of one entity type."""
+        key = self.entities[name].id_field or "id"
+        return {str(b[key]) for b in bodies if isinstance(b, dict) and isinstance(b.get(key), (str, int)) and not isinstance(b.get(key), bool)}
+
+    # -- assembly --
+
+    def world(self) -> InferredWorld:
+        """The finished world: operations attached, relationships scored and sorted."""
+        for name, ops in self.op_ids.items():
+            if name in self.entities:
+                ordered = sorted(ops, key=lambda op: self.order[id(op)])
+                self.entities[name].operations = [f"{op.method} {op.path}" for op in ordered]
+        relationships = [self._relationship(link) for link in self.links.values() if link.items]
+        relationships.sort(key=lambda r: r.id)
+        entities = {name: self.entities[name] for name in sorted(self.entities)}
+        return InferredWorld(entity_types=entities, relationships=relationships)
+
+    def _relationship(self, link: _Evidence) -> Relationship:
+        """Score one evidence record into a Relationship."""
+        doubt = 1.0
+        for _, weight in link.items:
+            doubt *= 1.0 - weight
+        if link.kind == "many_to_many" and link.field is None:
+            rid = f"{link.source}<->{link.target}"
+        elif link.field is None:
+            rid = f"{link.source}->{link.target}"
+        else:
+            rid = f"{link.source}.{link.field}->{link.target}"
+        return Relationship(
+            id=rid,
+            source=link.source,
+            target=link.target,
+            kind=link.kind,
+            field=link.field,
+            evidence=[text for text, _ in link.items],
+            confidence=round(min(0.99, 1.0 - doubt), 2),
+            dangling=self.entities[link.target].dangling,
+        )
+
+
+def _leaves(body: object, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, object, bool]]:
+    """(field path, scalar value, came from a list) for every id-like leaf of a sample body."""
+    if not isinstance(body, dict) or depth > 6:
+        return
+    for key, value in body.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            yield path, value, False
+        elif isinstance(value, dict):
+            yield from _leaves(value, path + ".", depth + 1)
+        elif isinstance(value, list):
+            for element in value:
+                if isinstance(element, (str, int)) and not isinstance(element, bool):
+                    yield path, element, True
+                elif isinstance(element, dict):
+                    yield from _leaves(element, path + "[].", depth + 1)
+
+
+def _convincing(matched: set[str], distinct: set[str]) -> bool:
+    """Whether matching sample values are more than coincidence (small integers collide easily).
+
+    At least 80% of a field's distinct values must be ids of the other type; opaque ids
+    need two matches (one if it is long), numeric ids three, one of them four digits long.
+    """
+    if not matched or len(matched) < 0.8 * len(distinct):
+        return False
+    if all(v.lstrip("-").isdigit() for v in matched):
+        return len(matched) >= 3 and any(len(v.lstrip("-")) >= 4 for v in matched)
+    return len(matched) >= 2 or any(len(v) >= 6 for v in matched)
+
+
+def infer_world(spec: Spec, samples: dict[str, list[object]] | None = None) -> InferredWorld:
+    """Infer entity types and their relationships from a loaded spec (and optional recorded bodies).
+
+    ``samples`` maps an entity type name to response bodies of that type; values of one
+    type's fields that equal ids of another type become (or strengthen) relationships.
+    """
+    builder = _WorldBuilder(spec)
+    builder.discover_resources()
+    builder.resolve_schemas()
+    builder.discover_listings()
+    builder.index_component_names()
+    builder.walk_schemas(recording=False)
+    builder.walk_schemas(recording=True)
+    builder.apply_nesting()
+    builder.apply_many_to_many()
+    if samples:
+        builder.apply_samples(samples)
+    return builder.world()
