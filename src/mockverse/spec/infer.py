@@ -28,8 +28,8 @@ Decisions (documented here because consumers depend on them):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from .loader import Operation, Spec, is_nullable, merge_all_of
 
@@ -72,7 +72,9 @@ _NOT_REFERENCES = frozenset(
 # Scalar fields never read as a bare reference even when named like a type.
 _NOT_BARE = frozenset({"name", "type", "status", "title", "description", "kind", "state", "label", "value", "code"})
 _ID_FORMATS = frozenset({"uuid", "int32", "int64", "guid", "ulid", "objectid"})
-_NON_ID_FORMATS = frozenset({"date", "date-time", "time", "email", "uri", "url", "hostname", "ipv4", "ipv6", "byte", "binary", "password"})
+_NON_ID_FORMATS = frozenset(
+    {"date", "date-time", "time", "email", "uri", "url", "hostname", "ipv4", "ipv6", "byte", "binary", "password"}
+)
 
 # Words for "a person who did or owns something", and the types they most often mean.
 _PERSON_WORDS = frozenset(
@@ -88,7 +90,10 @@ _ORG_TYPES = ("organization", "organisation", "company", "org", "team", "workspa
 
 _SCHEMA_SUFFIXES = frozenset({"object", "dto", "model", "entity", "resource", "base"})
 _SCHEMA_PREFIXES = frozenset(
-    {"simplified", "public", "private", "full", "detailed", "basic", "linked", "compact", "minimal", "partial", "expanded", "extended"}
+    {
+        "simplified", "public", "private", "full", "detailed", "basic", "linked", "compact", "minimal", "partial",
+        "expanded", "extended",
+    }
 )
 _ENVELOPE_KEYS = ("data", "result", "item", "record", "payload", "resource", "object")
 _LIST_KEYS = ("items", "data", "results", "records", "entries", "values", "list")
@@ -211,7 +216,9 @@ _SAME = frozenset(
 _US_WORDS = ("status", "bus", "campus", "virus", "bonus", "census", "consensus", "surplus", "prospectus",
              "apparatus", "nexus", "syllabus", "corpus", "focus", "radius", "cactus", "fungus", "stimulus")
 # Singular words ending in "u" (so "menus", "skus" are plural).
-_U_WORDS = frozenset({"menu", "emu", "gnu", "guru", "haiku", "tofu", "bayou", "tutu", "sudoku", "sku", "cpu", "gpu", "apu", "snafu"})
+_U_WORDS = frozenset(
+    {"menu", "emu", "gnu", "guru", "haiku", "tofu", "bayou", "tutu", "sudoku", "sku", "cpu", "gpu", "apu", "snafu"}
+)
 
 
 def snake(text: str) -> str:
@@ -430,7 +437,7 @@ class _Step:
     param: str | None
     collection: str
     item: str | None
-    parent: "_Step | None"
+    parent: _Step | None
 
 
 def _steps(path: str) -> list[_Step]:
@@ -499,7 +506,7 @@ class _WorldBuilder:
             self.paths.setdefault(op.path, []).append(op)
         self.order = {id(op): n for n, op in enumerate(spec.operations)}
         self.entities: dict[str, EntityType] = {}
-        self.op_ids: dict[str, list[Operation]] = {}
+        self.entity_ops: dict[str, list[Operation]] = {}
         self.segment_entity: dict[str, str] = {}
         self.step_entity: dict[str | None, str] = {}
         self.schema_entity: dict[int, tuple[str, str, float]] = {}
@@ -520,7 +527,7 @@ class _WorldBuilder:
 
     def _attach(self, name: str, path: str) -> None:
         """Record that the operations of ``path`` serve entity type ``name``."""
-        bucket = self.op_ids.setdefault(name, [])
+        bucket = self.entity_ops.setdefault(name, [])
         bucket.extend(op for op in self.paths.get(path, []) if op not in bucket)
 
     # -- pass 1: resources /things/{id} --
@@ -574,7 +581,7 @@ class _WorldBuilder:
 
     def discover_listings(self) -> None:
         """Sub-collections, actions and top-level listings that pass 1 did not claim."""
-        claimed = {op.path for ops in self.op_ids.values() for op in ops}
+        claimed = {op.path for ops in self.entity_ops.values() for op in ops}
         for path in self.paths:
             steps = _steps(path)
             if path in claimed or not steps or steps[-1].param:
@@ -764,7 +771,9 @@ class _WorldBuilder:
         elif self.recording and _scalar_type(flat) and not _is_enum(flat):
             self._reference(source, name, path, flat, description, depth, many=False)
 
-    def _embedded(self, source: str, name: str, path: str, schema: dict, depth: int, seen: frozenset[int], many: bool) -> None:
+    def _embedded(
+        self, source: str, name: str, path: str, schema: dict, depth: int, seen: frozenset[int], many: bool
+    ) -> None:
         """An embedded object: link it to the types it represents, or look inside it."""
         targets = self._embedded_targets(source, name, schema)
         if targets:
@@ -797,9 +806,9 @@ class _WorldBuilder:
             return targets
         base = singular(name)
         known = self.entities.get(base)
-        if known and not known.dangling and _list_items(schema) is None:
-            if known.id_field is None or known.id_field in _props(schema):
-                return [(base, f"field name '{name}'", _W["field_name"])]
+        carries_id = known is not None and (known.id_field is None or known.id_field in _props(schema))
+        if known and not known.dangling and carries_id and _list_items(schema) is None:
+            return [(base, f"field name '{name}'", _W["field_name"])]
         created = self._schema_only(source, name, schema)
         return [(created, "an identifiable embedded object", _W["schema"])] if created else []
 
@@ -828,7 +837,9 @@ class _WorldBuilder:
         self._register_schema(schema, name, "an identifiable embedded object", _W["schema"])
         return name
 
-    def _reference(self, source: str, name: str, path: str, flat: dict, description: str, depth: int, many: bool) -> None:
+    def _reference(
+        self, source: str, name: str, path: str, flat: dict, description: str, depth: int, many: bool
+    ) -> None:
         """A scalar (or array of scalars) that may hold the id of another entity."""
         match = _ID_SUFFIX.match(name)
         prefix_match = _ID_PREFIX.match(name)
@@ -867,7 +878,9 @@ class _WorldBuilder:
         link.add(f"field {source}.{path} holds a {target} id{how}", _W["bare"])
         self._description_evidence(link, description)
 
-    def _resolve_stem(self, source: str, field_name: str, stem: str, flat: dict, depth: int) -> tuple[str, str, float] | None:
+    def _resolve_stem(
+        self, source: str, field_name: str, stem: str, flat: dict, depth: int
+    ) -> tuple[str, str, float] | None:
         """Which entity a foreign-key stem names, with the evidence for it."""
         name = singular(stem)
         words = name.split("_")
@@ -934,16 +947,16 @@ class _WorldBuilder:
                 link.add(text, _W["nesting"])
                 link.add(f"path nesting {min(reverse, key=len)}", _W["reverse"])
                 continue
-            fks = [l for l in self.links.values() if l.source == child and l.target == parent and l.kind == "belongs_to"]
+            fks = [k for k in self.links.values() if (k.source, k.target, k.kind) == (child, parent, "belongs_to")]
             if fks:
-                best = max(fks, key=lambda l: (max(w for _, w in l.items), -len(l.field or "")))
+                best = max(fks, key=lambda k: (max(w for _, w in k.items), -len(k.field or "")))
                 best.add(text, _W["nesting"])
             else:
                 self._link(parent, child, None, "has_many").add(text, _W["nesting"])
 
     def apply_many_to_many(self) -> None:
         """Arrays of ids that point both ways are many-to-many."""
-        arrays = [l for l in self.links.values() if l.kind == "has_many" and l.field]
+        arrays = [k for k in self.links.values() if k.kind == "has_many" and k.field]
         for link in arrays:
             back = [o for o in arrays if o.source == link.target and o.target == link.source and o is not link]
             if back:
@@ -971,22 +984,22 @@ class _WorldBuilder:
                     matched = distinct & target_ids
                     if not _convincing(matched, distinct):
                         continue
-                    kind = "has_many" if path in many else "belongs_to"
-                    existing = next((l for l in self.links.values() if (l.source, l.target, l.field) == (source, target, path)), None)
-                    link = existing or self._link(source, target, path, kind)
-                    text = f"samples: {len(matched)} of {len(distinct)} distinct values of {source}.{path} are {target} ids"
-                    link.add(text, min(0.9, 0.5 + 0.1 * len(matched)))
+                    link = self._link(source, target, path, "has_many" if path in many else "belongs_to")
+                    counts = f"{len(matched)} of {len(distinct)} distinct values"
+                    weight = min(0.9, 0.5 + 0.1 * len(matched))
+                    link.add(f"samples: {counts} of {source}.{path} are {target} ids", weight)
 
     def _sample_ids(self, name: str, bodies: list[object]) -> set[str]:
         """The ids seen in recorded bodies of one entity type."""
         key = self.entities[name].id_field or "id"
-        return {str(b[key]) for b in bodies if isinstance(b, dict) and isinstance(b.get(key), (str, int)) and not isinstance(b.get(key), bool)}
+        values = (b.get(key) for b in bodies if isinstance(b, dict))
+        return {str(v) for v in values if isinstance(v, (str, int)) and not isinstance(v, bool)}
 
     # -- assembly --
 
     def world(self) -> InferredWorld:
         """The finished world: operations attached, relationships scored and sorted."""
-        for name, ops in self.op_ids.items():
+        for name, ops in self.entity_ops.items():
             if name in self.entities:
                 ordered = sorted(ops, key=lambda op: self.order[id(op)])
                 self.entities[name].operations = [f"{op.method} {op.path}" for op in ordered]

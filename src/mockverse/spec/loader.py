@@ -353,9 +353,8 @@ class _Resolver:
         """Follow ``ref`` (found at pointer ``at``) to its resolved target and the target's tokens."""
         where = to_pointer(at)
         if not ref.startswith("#"):
-            raise SpecError(
-                self.file, where, f"$ref '{ref}' points outside this file; only local references ('#/...') are supported"
-            )
+            message = f"$ref '{ref}' points outside this file; only local references ('#/...') are supported"
+            raise SpecError(self.file, where, message)
         fragment = ref[1:]
         if fragment and not fragment.startswith("/"):
             raise SpecError(self.file, where, f"$ref '{ref}' is not a JSON pointer; use '#/components/...'")
@@ -439,13 +438,15 @@ def _parameters(raw: object, where: list, file: str) -> list[Parameter]:
             raise SpecError(file, at, "a parameter needs 'name' and 'in'")
         location = param["in"]
         if location not in PARAMETER_LOCATIONS:
-            raise SpecError(file, at + "/in", f"'{location}' is not a parameter location; use one of {', '.join(PARAMETER_LOCATIONS)}")
+            allowed = ", ".join(PARAMETER_LOCATIONS)
+            raise SpecError(file, at + "/in", f"'{location}' is not a parameter location; use one of {allowed}")
         schema = param.get("schema")
         if schema is None and isinstance(param.get("content"), dict):
             _, media = _pick_media(param["content"])
             schema = media.get("schema") if isinstance(media, dict) else None
         required = bool(param.get("required", False)) or location == "path"
-        parameters.append(Parameter(str(param["name"]), location, required, schema if isinstance(schema, dict) else None))
+        schema = schema if isinstance(schema, dict) else None
+        parameters.append(Parameter(str(param["name"]), location, required, schema))
     return parameters
 
 
