@@ -152,12 +152,12 @@ class WorldView:
         return (self.snap.workspace, self.snap.version, *parts)
 
     # -- generated existence ----------------------------------------------------------------
-    def root_created_at(self, entity: EntityType, id: int) -> datetime:
+    def root_created_at(self, entity: EntityType, id: object) -> datetime:
         window = entity.config.created_within.total_seconds()
         epoch: datetime = self.model.epoch  # type: ignore[assignment]
         return epoch - timedelta(seconds=int(self.gen.draw(entity.name, id, "created") * window))
 
-    def child_times(self, parent: EntityType, parent_id: int, parent_created: datetime,
+    def child_times(self, parent: EntityType, parent_id: object, parent_created: datetime,
                     child: EntityType) -> list[datetime]:
         """Creation times of the generated children of one parent that exist by now."""
         key = self._key("times", parent.name, parent_id, child.name)
@@ -188,15 +188,13 @@ class WorldView:
 
     def _generated(self, entity: EntityType, id: object) -> tuple[datetime, object] | None:
         """(creation time, parent id) of a generated entity, or None if the generator has no such id."""
-        if not isinstance(id, int) or id < 1:
-            return None
         if entity.parent is None:
-            if id > (entity.config.population or 0):
-                return None
-            return self.root_created_at(entity, id), None
-        parent_id, k = divmod(id, entity.config.id_multiplier)
-        if k < 1 or parent_id > entity.parent.max_generated_id:
+            index = entity.root_index(id)
+            return None if index is None else (self.root_created_at(entity, id), None)
+        split = entity.split_id(id)
+        if split is None:
             return None
+        parent_id, k = split
         parent = self.get(entity.parent, parent_id)
         if parent is None or self._generated(entity.parent, parent_id) is None:
             return None
@@ -324,7 +322,7 @@ class WorldView:
         if generated is not None:
             created = self._created_at(entity, self.get(entity, id) or {})
             for k in range(1, len(self.child_times(entity, id, created, child)) + 1):  # type: ignore[arg-type]
-                cid = id * child.config.id_multiplier + k  # type: ignore[operator]
+                cid = child.child_id(id, k)
                 kid = self.get(child, cid)
                 if kid is not None and kid.get(child.fk) == id:
                     out.append(kid)
@@ -344,7 +342,8 @@ class WorldView:
         def walk():
             if entity.parent is None:
                 deleted = {entity.parse_id(i) for i in self.store.deleted_ids(self.snap.workspace, entity.name)}
-                for id in range(1, (entity.config.population or 0) + 1):
+                for index in range(1, (entity.config.population or 0) + 1):
+                    id = entity.root_id(index)
                     if id not in deleted:
                         data = self.get(entity, id)
                         if data is not None:
@@ -361,7 +360,7 @@ class WorldView:
     def count(self, entity: EntityType) -> int:
         if entity.parent is None:
             deleted = len([i for i in self.store.deleted_ids(self.snap.workspace, entity.name)
-                           if (entity.parse_id(i) or 0) <= (entity.config.population or 0)])
+                           if entity.root_index(entity.parse_id(i)) is not None])
             return (entity.config.population or 0) - deleted + len(self.store.created_ids(self.snap.workspace, entity.name))
         key = self._key("n", entity.name)
         hit = self.engine.entities.get(key)
@@ -373,7 +372,7 @@ class WorldView:
         start = (page - 1) * per_page
         if entity.parent is None and not self.store.deleted_ids(self.snap.workspace, entity.name):
             population = entity.config.population or 0
-            ids = list(range(start + 1, min(population, start + per_page) + 1))
+            ids = [entity.root_id(i) for i in range(start + 1, min(population, start + per_page) + 1)]
             out = [d for d in (self.get(entity, i) for i in ids) if d is not None]
             if len(out) < per_page:
                 created = self.store.created_ids(self.snap.workspace, entity.name)
@@ -547,7 +546,7 @@ class WorldView:
         workspace = self.snap.workspace
         if id is None:
             while True:
-                id = entity.created_id_base() + self.store.next_id(workspace, entity.name) - 1
+                id = entity.new_id(self.store.next_id(workspace, entity.name))
                 if self.stored(entity, id) is None:
                     break
         else:

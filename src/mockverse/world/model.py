@@ -58,9 +58,33 @@ class EntityType:
             return None
         return str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) and str(raw) else None
 
-    def created_id_base(self) -> int:
-        """Created ids start above every id the generator can produce, so they never collide."""
-        return self.max_generated_id + 1
+    # -- id scheme: a generated child's id encodes its parent, so the parent is computed ----------
+    def root_id(self, index: int) -> object:
+        """The id of the ``index``-th (1-based) generated entity of a top-level type."""
+        return index
+
+    def root_index(self, id: object) -> int | None:
+        """Which generated top-level entity ``id`` is (1-based), or None if not a generated id."""
+        if not isinstance(id, int) or not 1 <= id <= (self.config.population or 0):
+            return None
+        return id
+
+    def child_id(self, parent_id: object, k: int) -> object:
+        """The id of the ``k``-th (1-based) generated child of ``parent_id``."""
+        return parent_id * self.config.id_multiplier + k  # type: ignore[operator]
+
+    def split_id(self, id: object) -> tuple[object, int] | None:
+        """(parent id, k) for an id the generator could have made, else None; O(1), no lookups."""
+        if not isinstance(id, int) or id < 1 or self.parent is None:
+            return None
+        parent_id, k = divmod(id, self.config.id_multiplier)
+        if k < 1 or parent_id > self.parent.max_generated_id:
+            return None
+        return parent_id, k
+
+    def new_id(self, counter: int) -> object:
+        """The id of the ``counter``-th created entity: above every id the generator can produce."""
+        return self.max_generated_id + counter
 
 
 @dataclass
