@@ -66,7 +66,7 @@ class MockOperation:
 
     method: str
     path: str
-    kind: str                       # collection | item | children | schema
+    kind: str                       # collection | item | children | facet | schema
     entity: EntityType | None
     relationship: str | None
     id_param: str | None
@@ -91,6 +91,10 @@ def classify(op: Any, engine: ConsistencyEngine) -> MockOperation:
         names = model.embed_names(parent)  # type: ignore[arg-type]
         if segments[2] in names and names[segments[2]][0] == "children":
             kind, entity, relationship = "children", parent, names[segments[2]][1]
+            id_param = _PARAM.match(segments[1]).group(1)
+        elif not _PARAM.match(segments[2]):
+            # a facet of one entity (/users/{id}/billing): generated from its schema, shaped by its persona's state
+            kind, entity, relationship = "facet", parent, segments[2]
             id_param = _PARAM.match(segments[1]).group(1)
     success = op.success()
     status = int(success.status) if success and success.status.isdigit() else 200
@@ -243,6 +247,12 @@ class MockRoutes:
                 if body is None:
                     raise self._missing(op.entity, id)  # type: ignore[arg-type]
                 return op.status, orjson.dumps(body), self._headers(view, view.persona(op.entity, body))  # type: ignore[arg-type]
+            if op.kind == "facet" and request.method == "GET":
+                id = self._id(op, request)
+                body = view.facet(op.entity, id, op.relationship, op.schema)  # type: ignore[arg-type]
+                if body is None:
+                    raise self._missing(op.entity, id)  # type: ignore[arg-type]
+                return op.status, orjson.dumps(body), self._headers(view, view.persona(op.entity, view.get(op.entity, id)))  # type: ignore[arg-type]
             if op.kind == "children":
                 id = self._id(op, request)
                 if view.get(op.entity, id) is None:  # type: ignore[arg-type]
