@@ -1,0 +1,741 @@
+"""Persona lifecycle: states, transition rules, time catch-up and response effects.
+
+Pure logic, no HTTP and no storage. A persona is in one ``LifecycleState``; rules such as
+"NewSignup -> Active after 7d" move it as the workspace's virtual clock moves, and each
+state's effects shape what endpoints (billing, support, ...) return.
+
+Rule conditions are a tiny expression language, parsed once and evaluated many times:
+
+    login_count >= 1 and not (plan == 'free' or metadata.blocked == true)
+
+- values: numbers (``3``, ``-1.5``), strings in single or double quotes, ``true``,
+  ``false``, ``null``, and names; keywords are case-insensitive;
+- a name resolves in the facts (a persona's metadata plus facts such as
+  ``days_in_state``); ``metadata.x`` walks into nested mappings, never into attributes;
+- a missing name is ``null``, and any comparison with ``null`` is false (so
+  ``missing != 1`` is false too), except ``x == null`` / ``x != null``, which test
+  whether ``x`` is missing;
+- ``<``, ``<=``, ``>``, ``>=`` compare two numbers or two strings, anything else is false;
+  ``true`` never equals ``1``;
+- there are no calls, attributes, indexing or arithmetic: ``__import__('os')`` is a
+  syntax error, reported with its position (counting characters from 1).
+
+Effect values may hold placeholders: ``{{ state }}``, ``{{ entered_at }}``,
+``{{ persona_id }}``, ``{{ now }}`` and ``{{ metadata.<key> }}``, with one filter,
+``{{ metadata.failed_payment_count | default(0) }}``, used when the value is missing or
+null. A string that is exactly one placeholder keeps the value's type (an int stays an
+int); placeholders inside longer text are written out (null as nothing, booleans as
+``true``/``false``). Unknown placeholders are errors when the config is loaded.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Union
+
+import yaml
+
+from mockverse.timeutil import parse_duration
+
+
+class LifecycleState(str, Enum):
+    """Where a persona is in its life as a customer."""
+
+    NEW_SIGNUP = "NewSignup"
+    ACTIVE = "Active"
+    CHURN_RISK = "ChurnRisk"
+    CHURNED = "Churned"
+    UPGRADE_PENDING = "UpgradePending"
+    PAYMENT_FAILED = "PaymentFailed"
+    POWER_USER = "PowerUser"
+
+
+STATE_NAMES = [s.value for s in LifecycleState]
+
+
+class LifecycleError(ValueError):
+    """Lifecycle input that cannot be used; ``field`` names it, ``allowed`` lists valid values."""
+
+    def __init__(self, field: str, message: str, allowed: list[str] | None = None) -> None:
+        self.field, self.message, self.allowed = field, message, allowed
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+# -- states -------------------------------------------------------------------------------------
+
+def _squash(text: str) -> str:
+    """Lower-case ``text`` without ``_``, ``-`` and spaces, so aliases compare equal."""
+    return re.sub(r"[\s_-]+", "", text).lower()
+
+
+_BY_SQUASHED = {_squash(s.value): s for s in LifecycleState}
+
+
+def parse_state(value: str, field: str = "lifecycle_state") -> LifecycleState:
+    """Parse ``ChurnRisk``, ``churn_risk``, ``churn-risk`` or ``Churn Risk`` to a state."""
+    if isinstance(value, LifecycleState):
+        return value
+    state = _BY_SQUASHED.get(_squash(value)) if isinstance(value, str) else None
+    if state is None:
+        close = difflib.get_close_matches(str(value), STATE_NAMES, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else "."
+        raise LifecycleError(field, f"'{value}' is not a lifecycle state{hint} Valid states: {', '.join(STATE_NAMES)}",
+                             list(STATE_NAMES))
+    return state
+
+
+# -- conditions: tokens -------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+  | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+  | (?P<name>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)
+  | (?P<op>==|!=|<=|>=|<|>)
+  | (?P<punct>[()\-])
+""", re.VERBOSE)
+_KEYWORDS = {"and", "or", "not", "true", "false", "null"}
+_MAX_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str      # number | string | name | keyword | op | punct | end
+    text: str
+    pos: int       # index in the source text, from 0
+
+
+def _syntax_error(text: str, pos: int, problem: str, field: str = "condition") -> LifecycleError:
+    """A syntax error that says what is wrong and where (position counts from 1)."""
+    return LifecycleError(field, f"at position {pos + 1} in {text!r}: {problem}")
+
+
+def _tokenize(text: str, field: str = "condition") -> list[_Token]:
+    """Split ``text`` into tokens; any character outside the language is an error."""
+    tokens, pos = [], 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            char = text[pos]
+            hint = "; use '==' to compare" if char == "=" else ""
+            if char in "'\"":
+                raise _syntax_error(text, pos, "unterminated string", field)
+            raise _syntax_error(text, pos, f"unexpected character {char!r}{hint}", field)
+        kind = match.lastgroup or ""
+        if kind != "space":
+            value = match.group()
+            if kind == "name" and value.lower() in _KEYWORDS:
+                kind, value = "keyword", value.lower()
+            tokens.append(_Token(kind, value, pos))
+        pos = match.end()
+    tokens.append(_Token("end", "", len(text)))
+    return tokens
+
+
+def _string_value(token: str) -> str:
+    """The value of a quoted string token: quotes removed, ``\\x`` means ``x``."""
+    return re.sub(r"\\(.)", r"\1", token[1:-1])
+
+
+# -- conditions: syntax tree --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Literal:
+    value: Any
+
+
+@dataclass(frozen=True)
+class _Name:
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Not:
+    operand: "_Node"
+
+
+@dataclass(frozen=True)
+class _BoolOp:
+    op: str                       # "and" | "or"
+    operands: tuple["_Node", ...]
+
+
+@dataclass(frozen=True)
+class _Compare:
+    op: str
+    left: "_Node"
+    right: "_Node"
+
+
+_Node = Union[_Literal, _Name, _Not, _BoolOp, _Compare]
+_NULL = _Literal(None)
+
+
+class _Parser:
+    """Recursive descent over the tokens: or > and > not > comparison > value."""
+
+    def __init__(self, text: str, field: str = "condition") -> None:
+        self.text, self.field = text, field
+        self.tokens = _tokenize(text, field)
+        self.i = 0
+
+    def error(self, token: _Token, problem: str) -> LifecycleError:
+        return _syntax_error(self.text, token.pos, problem, self.field)
+
+    def peek(self) -> _Token:
+        return self.tokens[self.i]
+
+    def take(self) -> _Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def at_keyword(self, word: str) -> bool:
+        return self.peek().kind == "keyword" and self.peek().text == word
+
+    def parse(self) -> _Node:
+        if self.peek().kind == "end":
+            raise LifecycleError(self.field, "is empty; write a comparison such as 'login_count >= 1'")
+        node = self.or_expr(0)
+        token = self.peek()
+        if token.kind != "end":
+            raise self.error(token, self.trailing_problem(token))
+        return node
+
+    def trailing_problem(self, token: _Token) -> str:
+        """Why a token cannot follow a complete expression (calls and chains get their own words)."""
+        if token.text == "(":
+            return "unexpected '(': conditions cannot call anything"
+        if token.kind == "op":
+            return f"unexpected '{token.text}': comparisons cannot be chained, join them with 'and'"
+        return f"expected 'and', 'or' or the end, got {token.text!r}"
+
+    def or_expr(self, depth: int) -> _Node:
+        return self.bool_op("or", self.and_expr, depth)
+
+    def and_expr(self, depth: int) -> _Node:
+        return self.bool_op("and", self.not_expr, depth)
+
+    def bool_op(self, word: str, operand: Any, depth: int) -> _Node:
+        nodes = [operand(depth)]
+        while self.at_keyword(word):
+            self.take()
+            nodes.append(operand(depth))
+        return nodes[0] if len(nodes) == 1 else _BoolOp(word, tuple(nodes))
+
+    def not_expr(self, depth: int) -> _Node:
+        if self.at_keyword("not"):
+            self.take()
+            return _Not(self.not_expr(depth))
+        return self.comparison(depth)
+
+    def comparison(self, depth: int) -> _Node:
+        left = self.value(depth)
+        if self.peek().kind != "op":
+            return left
+        op = self.take().text
+        return _Compare(op, left, self.value(depth))
+
+    def value(self, depth: int) -> _Node:
+        token = self.take()
+        if token.kind == "number":
+            return _Literal(_number(token.text))
+        if token.kind == "string":
+            return _Literal(_string_value(token.text))
+        if token.kind == "keyword" and token.text in ("true", "false", "null"):
+            return _Literal({"true": True, "false": False, "null": None}[token.text])
+        if token.kind == "name":
+            return self.name(token)
+        if token.text == "-" and self.peek().kind == "number":
+            return _Literal(-_number(self.take().text))
+        if token.text == "(":
+            return self.group(token, depth)
+        if token.kind == "end":
+            raise self.error(token, "expected a value, got the end of the condition")
+        raise self.error(token, f"expected a value, got {token.text!r}")
+
+    def name(self, token: _Token) -> _Name:
+        parts = tuple(token.text.split("."))
+        if any(part.startswith("__") for part in parts):
+            raise self.error(token, f"names starting with '__' are not allowed ({token.text!r})")
+        return _Name(parts)
+
+    def group(self, opening: _Token, depth: int) -> _Node:
+        if depth >= _MAX_DEPTH:
+            raise self.error(opening, f"parentheses nested deeper than {_MAX_DEPTH}")
+        node = self.or_expr(depth + 1)
+        closing = self.take()
+        if closing.text != ")":
+            got = "the end of the condition" if closing.kind == "end" else repr(closing.text)
+            raise self.error(closing, f"expected ')' to close the '(' at position {opening.pos + 1}, got {got}")
+        return node
+
+
+def _number(text: str) -> int | float:
+    """``3`` -> 3, ``1.5`` / ``1e3`` -> float."""
+    return int(text) if text.isdigit() else float(text)
+
+
+# -- conditions: evaluation ---------------------------------------------------------------------
+
+def _lookup(values: Mapping[str, Any], name: str | tuple[str, ...]) -> Any:
+    """The value of a (dotted) name in ``values``: a key, or a walk through nested mappings; None if missing."""
+    path = tuple(name.split(".")) if isinstance(name, str) else name
+    dotted = ".".join(path)
+    if dotted in values:
+        return values[dotted]
+    current: Any = values
+    for part in path:
+        if not isinstance(current, Mapping) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Equality where a boolean never equals a number (``true == 1`` is false)."""
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return bool(a == b)
+
+
+def _order(op: str, a: Any, b: Any) -> bool:
+    """``<``-style comparison of two numbers or two strings; any other pair is false."""
+    if not ((_is_number(a) and _is_number(b)) or (isinstance(a, str) and isinstance(b, str))):
+        return False
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+def _compare(node: _Compare, facts: Mapping[str, Any]) -> bool:
+    """One comparison; a ``null`` literal makes it a presence test, any other null is false."""
+    if node.op in ("==", "!=") and _NULL in (node.left, node.right):
+        other = node.right if node.left == _NULL else node.left
+        missing = _evaluate(other, facts) is None
+        return missing if node.op == "==" else not missing
+    a, b = _evaluate(node.left, facts), _evaluate(node.right, facts)
+    if a is None or b is None:
+        return False
+    if node.op == "==":
+        return _equal(a, b)
+    if node.op == "!=":
+        return not _equal(a, b)
+    return _order(node.op, a, b)
+
+
+def _evaluate(node: _Node, facts: Mapping[str, Any]) -> Any:
+    """The value of ``node``: literals and names give values, operators give booleans."""
+    if isinstance(node, _Literal):
+        return node.value
+    if isinstance(node, _Name):
+        return _lookup(facts, node.path)
+    if isinstance(node, _Not):
+        return not _truthy(_evaluate(node.operand, facts))
+    if isinstance(node, _BoolOp):
+        test = all if node.op == "and" else any
+        return test(_truthy(_evaluate(operand, facts)) for operand in node.operands)
+    return _compare(node, facts)
+
+
+def _truthy(value: Any) -> bool:
+    return value is not None and bool(value)
+
+
+def _names(node: _Node) -> set[str]:
+    if isinstance(node, _Name):
+        return {".".join(node.path)}
+    if isinstance(node, _Not):
+        return _names(node.operand)
+    if isinstance(node, _BoolOp):
+        return set().union(*(_names(n) for n in node.operands))
+    if isinstance(node, _Compare):
+        return _names(node.left) | _names(node.right)
+    return set()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A rule's ``when``: parsed once from text, evaluated against a persona's facts."""
+
+    text: str
+    root: _Node
+
+    @classmethod
+    def parse(cls, text: str) -> "Condition":
+        """Parse ``text``; raises LifecycleError(field="condition") naming the position of the error."""
+        if not isinstance(text, str):
+            raise LifecycleError("condition", "a condition is a string such as 'login_count >= 1'")
+        return cls(text, _Parser(text).parse())
+
+    def evaluate(self, facts: Mapping[str, Any]) -> bool:
+        """Whether the condition holds for ``facts`` (missing names are null, see the module doc)."""
+        return _truthy(_evaluate(self.root, facts))
+
+    def names(self) -> set[str]:
+        """The (dotted) names the condition reads."""
+        return _names(self.root)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# -- rules and catch-up -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TransitionRule:
+    """Move a persona from ``from_state`` to ``to_state`` once it has been there ``after``, if ``condition`` holds."""
+
+    from_state: LifecycleState
+    to_state: LifecycleState
+    after: timedelta
+    condition: Condition | None = None
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """The rule's name, or ``From->To`` when it has none."""
+        return self.name or f"{self.from_state.value}->{self.to_state.value}"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One fired rule: the persona entered ``to_state`` at the virtual moment ``at``."""
+
+    from_state: LifecycleState
+    to_state: LifecycleState
+    at: datetime
+    rule: str
+
+
+_RULE_KEYS = ["from", "to", "after", "when", "name"]
+
+
+def _reject_unknown_keys(data: Mapping[str, Any], allowed: list[str], field: str) -> None:
+    """Unknown keys are errors naming the key, the closest allowed one and all allowed ones."""
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else "."
+            where = f"{field}.{key}" if field else str(key)
+            raise LifecycleError(where, f"unknown key '{key}'{hint} Allowed here: {', '.join(allowed)}", allowed)
+
+
+def _rule_duration(value: Any, field: str) -> timedelta:
+    """A rule's ``after``: a duration string longer than zero."""
+    try:
+        after = parse_duration(value)
+    except ValueError as exc:
+        raise LifecycleError(field, str(exc)) from None
+    if after <= timedelta(0):
+        raise LifecycleError(field, f"'{value}' must be longer than zero, e.g. '7d'")
+    return after
+
+
+def _rule_condition(value: Any, field: str) -> Condition | None:
+    """A rule's ``when``: absent, or a condition string."""
+    if value is None:
+        return None
+    try:
+        return Condition.parse(value)
+    except LifecycleError as exc:
+        raise LifecycleError(field, exc.message) from None
+
+
+def _parse_rule(item: Any, field: str) -> TransitionRule:
+    """One rule mapping ``{from, to, after, when?, name?}``, strictly."""
+    if not isinstance(item, Mapping):
+        raise LifecycleError(field, "a rule is a mapping such as {from: NewSignup, to: Active, after: 7d}")
+    _reject_unknown_keys(item, _RULE_KEYS, field)
+    for key in ("from", "to", "after"):
+        if key not in item:
+            raise LifecycleError(f"{field}.{key}", "is required")
+    source = parse_state(item["from"], f"{field}.from")
+    target = parse_state(item["to"], f"{field}.to")
+    if source == target:
+        raise LifecycleError(f"{field}.to", f"must differ from 'from' ({source.value}); a rule changes the state")
+    name = item.get("name", "")
+    if not isinstance(name, str):
+        raise LifecycleError(f"{field}.name", "must be a string")
+    return TransitionRule(source, target, _rule_duration(item["after"], f"{field}.after"),
+                          _rule_condition(item.get("when"), f"{field}.when"), name or f"{source.value}->{target.value}")
+
+
+def parse_rules(data: list[dict]) -> list[TransitionRule]:
+    """Parse rule mappings strictly; errors name the field (``rules[2].after``) and what is allowed."""
+    if not isinstance(data, list):
+        raise LifecycleError("rules", "must be a list of rules such as [{from: NewSignup, to: Active, after: 7d}]")
+    return [_parse_rule(item, f"rules[{i}]") for i, item in enumerate(data)]
+
+
+def _next_firing(state: LifecycleState, entered_at: datetime, rules: list[TransitionRule],
+                 facts: Mapping[str, Any]) -> tuple[datetime, TransitionRule] | None:
+    """The earliest rule out of ``state`` whose condition holds (ties: first in list order)."""
+    best: tuple[datetime, TransitionRule] | None = None
+    for rule in rules:
+        if rule.from_state != state:
+            continue
+        at = entered_at + rule.after
+        if best is not None and at >= best[0]:
+            continue
+        days = rule.after.total_seconds() / 86400
+        if rule.condition is None or rule.condition.evaluate({**facts, "days_in_state": days}):
+            best = (at, rule)
+    return best
+
+
+def catch_up(state: LifecycleState, entered_at: datetime, now: datetime, rules: list[TransitionRule],
+             facts: dict, max_steps: int = 1000) -> list[Transition]:
+    """Every rule that fires between ``entered_at`` and ``now``, in order, each stamped with its moment.
+
+    Each step enters its new state at exactly its firing time. A clock set before
+    ``entered_at`` fires nothing; at most ``max_steps`` fire, and a cycle of rules that
+    takes no time stops as soon as it would repeat a state at the same moment.
+    """
+    if now < entered_at:
+        return []
+    fired: list[Transition] = []
+    entered_now = {state}           # states entered at the current moment
+    while len(fired) < max_steps:
+        step = _next_firing(state, entered_at, rules, facts)
+        if step is None or step[0] > now:
+            break
+        at, rule = step
+        if at > entered_at:
+            entered_now = set()
+        elif rule.to_state in entered_now:
+            break                   # a cycle that takes no time would never end
+        entered_now.add(rule.to_state)
+        fired.append(Transition(state, rule.to_state, at, rule.label))
+        state, entered_at = rule.to_state, at
+    return fired
+
+
+# -- the generated mix and rates ----------------------------------------------------------------
+
+def _weight(value: Any, field: str) -> float:
+    """A non-negative number (not a boolean)."""
+    if not _is_number(value) or not math.isfinite(value) or value < 0:
+        raise LifecycleError(field, f"must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _per_state(data: Any, field: str) -> dict[LifecycleState, float]:
+    """A mapping of state names (aliases allowed) to non-negative numbers, in declaration order."""
+    if not isinstance(data, Mapping):
+        raise LifecycleError(field, "must be a mapping of lifecycle state to number, e.g. {Active: 0.6}")
+    out: dict[LifecycleState, float] = {}
+    for key, value in data.items():
+        state = parse_state(key, f"{field}.{key}")
+        if state in out:
+            raise LifecycleError(f"{field}.{key}", f"{state.value} is given twice")
+        out[state] = _weight(value, f"{field}.{key}")
+    return {s: out[s] for s in LifecycleState if s in out}
+
+
+def parse_mix(data: dict) -> dict[LifecycleState, float]:
+    """Parse ``{"Active": 0.6, "new_signup": 0.1, ...}``: weights >= 0 with a positive sum."""
+    mix = _per_state(data, "mix")
+    if sum(mix.values()) <= 0:
+        raise LifecycleError("mix", "needs at least one state with a weight above zero", list(STATE_NAMES))
+    return mix
+
+
+def state_for_generated(draw: float, mix: dict[LifecycleState, float]) -> LifecycleState:
+    """The state a uniform ``draw`` in [0, 1) picks by cumulative weights (declaration order)."""
+    weighted = [(s, mix[s]) for s in LifecycleState if mix.get(s, 0) > 0]
+    if not weighted:
+        raise LifecycleError("mix", "needs at least one state with a weight above zero", list(STATE_NAMES))
+    target = min(max(draw, 0.0), 1.0) * sum(w for _, w in weighted)
+    cumulative = 0.0
+    for state, weight in weighted:
+        cumulative += weight
+        if target < cumulative:
+            return state
+    return weighted[-1][0]
+
+
+# -- effects and their placeholders -------------------------------------------------------------
+
+PLACEHOLDER_NAMES = ["state", "entered_at", "persona_id", "now", "metadata.<key>"]
+_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_PLACEHOLDER_BODY = re.compile(r"\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*(?:\|\s*(\w+)\s*(?:\((.*)\))?\s*)?", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class _Placeholder:
+    name: str
+    default: Any = None
+    has_default: bool = False
+
+
+def _known_placeholder(name: str) -> bool:
+    return name in PLACEHOLDER_NAMES or (name.startswith("metadata.") and not name.startswith("metadata.__"))
+
+
+def _default_value(text: str, source: str) -> Any:
+    """The literal inside ``default(...)``: a number, a quoted string, true, false or null."""
+    try:
+        parser = _Parser(text, "effects")
+        node: _Node | None = parser.value(0)
+    except LifecycleError:
+        node = None
+    if not isinstance(node, _Literal) or parser.peek().kind != "end":
+        raise LifecycleError("effects", f"default(...) takes one literal value such as 0, 'none', true or null, "
+                                        f"in {source!r}")
+    return node.value
+
+
+def _placeholder(body: str, source: str) -> _Placeholder:
+    """One ``{{ ... }}``: a known name and at most the ``default(...)`` filter."""
+    match = _PLACEHOLDER_BODY.fullmatch(body)
+    if match is None:
+        raise LifecycleError("effects", f"'{{{{{body}}}}}' is not a placeholder such as "
+                                        f"'{{{{ metadata.failed_payment_count | default(0) }}}}'")
+    name, filter_name, argument = match.groups()
+    if not _known_placeholder(name):
+        raise LifecycleError("effects", f"unknown placeholder '{name}' in {source!r}; use one of: "
+                                        f"{', '.join(PLACEHOLDER_NAMES)}", list(PLACEHOLDER_NAMES))
+    if filter_name is None:
+        return _Placeholder(name)
+    if filter_name != "default" or argument is None:
+        problem = "default needs a value" if filter_name == "default" else f"unknown filter '{filter_name}'"
+        raise LifecycleError("effects", f"{problem} in {source!r}; the only filter is default(value), "
+                                        f"e.g. '{{{{ {name} | default(0) }}}}'", ["default"])
+    return _Placeholder(name, _default_value(argument, source), True)
+
+
+@lru_cache(maxsize=4096)
+def _template(text: str) -> tuple[str | _Placeholder, ...]:
+    """Split an effect string into literal text and placeholders (cached: effects repeat)."""
+    parts: list[str | _Placeholder] = []
+    pos = 0
+    for match in _PLACEHOLDER.finditer(text):
+        parts.append(text[pos:match.start()])
+        parts.append(_placeholder(match.group(1), text))
+        pos = match.end()
+    parts.append(text[pos:])
+    if any(isinstance(p, str) and "{{" in p for p in parts):
+        raise LifecycleError("effects", f"'{{{{' without a closing '}}}}' in {text!r}")
+    return tuple(p for p in parts if p != "")
+
+
+def _resolve(placeholder: _Placeholder, context: Mapping[str, Any]) -> Any:
+    value = _lookup(context, placeholder.name)
+    return placeholder.default if value is None and placeholder.has_default else value
+
+
+def _as_text(value: Any) -> str:
+    """How a value reads inside a longer string: null as nothing, booleans in JSON spelling."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _render(value: Any, context: Mapping[str, Any]) -> Any:
+    """``value`` with its placeholders filled from ``context`` (recursing into lists and mappings)."""
+    if isinstance(value, str):
+        parts = _template(value)
+        if len(parts) == 1 and isinstance(parts[0], _Placeholder):
+            return _resolve(parts[0], context)
+        return "".join(p if isinstance(p, str) else _as_text(_resolve(p, context)) for p in parts)
+    if isinstance(value, Mapping):
+        return {k: _render(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render(v, context) for v in value]
+    return value
+
+
+def apply_effects(body: dict, effects: dict, context: dict) -> dict:
+    """A new dict: ``body`` with the effect fields laid over, placeholders filled from ``context``."""
+    return {**body, **{key: _render(value, context) for key, value in effects.items()}}
+
+
+def validate_effects(effects: dict, field: str = "effects") -> None:
+    """Check every placeholder in one state's effect fields now, so a bad one fails at load time."""
+    if not isinstance(effects, Mapping):
+        raise LifecycleError(field, "must be a mapping of response field to value")
+    for key, value in effects.items():
+        _validate_value(value, f"{field}.{key}")
+
+
+def _validate_value(value: Any, field: str) -> None:
+    if isinstance(value, str):
+        try:
+            _template(value)
+        except LifecycleError as exc:
+            raise LifecycleError(field, exc.message, exc.allowed) from None
+    elif isinstance(value, Mapping):
+        validate_effects(value, field)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _validate_value(item, f"{field}[{i}]")
+
+
+# -- the whole config ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    """Everything lifecycle: the default state, the generated mix, rules, effects per facet, order rates."""
+
+    default_state: LifecycleState
+    mix: dict[LifecycleState, float]
+    rules: list[TransitionRule]
+    effects: dict[str, dict[LifecycleState, dict]]
+    rates: dict[LifecycleState, float]
+
+
+_CONFIG_KEYS = ["default_state", "mix", "rules", "effects", "rates"]
+
+
+def _parse_effects(data: Any) -> dict[str, dict[LifecycleState, dict]]:
+    """``{facet: {state: {field: value}}}``, with states parsed and placeholders checked."""
+    if not isinstance(data, Mapping):
+        raise LifecycleError("effects", "must be a mapping of facet (e.g. billing) to {state: {field: value}}")
+    out: dict[str, dict[LifecycleState, dict]] = {}
+    for facet, cells in data.items():
+        if not isinstance(cells, Mapping):
+            raise LifecycleError(f"effects.{facet}", "must be a mapping of lifecycle state to {field: value}")
+        table: dict[LifecycleState, dict] = {}
+        for key, cell in cells.items():
+            state = parse_state(key, f"effects.{facet}.{key}")
+            if state in table:
+                raise LifecycleError(f"effects.{facet}.{key}", f"{state.value} is given twice")
+            validate_effects(cell, f"effects.{facet}.{key}")
+            table[state] = dict(cell)
+        out[str(facet)] = table
+    return out
+
+
+def load_lifecycle_config(data: dict) -> LifecycleConfig:
+    """Build a LifecycleConfig from its YAML mapping, strictly (a missing or null part is empty)."""
+    if not isinstance(data, Mapping):
+        raise LifecycleError("", f"a lifecycle config is a mapping with keys {', '.join(_CONFIG_KEYS)}")
+    _reject_unknown_keys(data, _CONFIG_KEYS, "")
+    default = parse_state(data.get("default_state") or LifecycleState.ACTIVE.value, "default_state")
+    mix = parse_mix(data["mix"]) if data.get("mix") is not None else {default: 1.0}
+    return LifecycleConfig(
+        default_state=default,
+        mix=mix,
+        rules=parse_rules(data.get("rules") or []),
+        effects=_parse_effects(data.get("effects") or {}),
+        rates=_per_state(data.get("rates") or {}, "rates"),
+    )
+
+
+def load_builtin() -> LifecycleConfig:
+    """The bundled defaults from ``mockverse/builtin/lifecycle.yaml``."""
+    text = resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8")
+    return load_lifecycle_config(yaml.safe_load(text))
