@@ -19,6 +19,7 @@ run: $(VENV)/.installed
 
 ## test: create the venv, install with dev dependencies, run every test
 test: $(VENV)/.installed
+	@if [ -x scripts/ci-deps.sh ]; then scripts/ci-deps.sh; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: load-test a warm GET /users/{id} against a raw-ASGI baseline (needs wrk; installed with apt-get as root)

@@ -57,13 +57,17 @@ class Store(Protocol):
 
 
 def open_store(url: str) -> Store:
-    """Open the store named by ``url``: a file path or ``sqlite:///path``."""
+    """Open the store named by ``url``: a file path, ``sqlite:///path`` or ``redis://host:port/db``."""
     from mockverse.store.sqlite import SQLiteStore
 
+    if url.startswith(("redis://", "rediss://")):
+        from mockverse.store.redis import RedisStore
+
+        return RedisStore(url)
     if url.startswith("sqlite:///"):
         return SQLiteStore(url[len("sqlite:///"):])
     if url.startswith("sqlite://"):
         return SQLiteStore(url[len("sqlite://"):])
     if "://" in url:
-        raise ValueError(f"store '{url}' is not supported; use a file path or sqlite:///path")
+        raise ValueError(f"store '{url}' is not supported; use a file path, sqlite:///path or redis://host:port/db")
     return SQLiteStore(url)

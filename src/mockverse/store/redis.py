@@ -1,0 +1,343 @@
+"""Redis store: one world shared by every instance that points at the same Redis.
+
+Same semantics as the SQLite store. Every write and its workspace-version bump run in
+one Lua script or one MULTI/EXEC, so another instance that reads the version on its next
+request sees the write (caches are invalidated by version counters, not by pub/sub).
+
+Key layout. ``W``, ``T``, ``I``, ``REF``, ``K`` and ``KEY`` are the workspace, entity
+type, entity id, entity ref (``user:123``), log kind and log key, with ``%`` and ``:``
+percent-escaped so that no two names share a key::
+
+    mockverse:workspaces              set     every workspace that was ever written
+    mockverse:log-seq                 string  log sequence, global like SQLite's AUTOINCREMENT
+    mockverse:W:version               string  bumped by every write in W
+    mockverse:W:entity:T:I            hash    data (JSON), mode, deleted (0/1), seq
+    mockverse:W:created:T             zset    ids with mode=created and not deleted, scored by seq
+    mockverse:W:deleted:T             zset    tombstoned ids with mode!=created, score 0 (id order)
+    mockverse:W:link-seq              string  link insertion counter
+    mockverse:W:out:REF               zset    links whose parent is REF, scored by insertion
+    mockverse:W:in:REF                zset    links whose child is REF, scored by insertion
+    mockverse:W:counter:T             string  next_id counter (INCR)
+    mockverse:W:settings              hash    key -> JSON value
+    mockverse:W:log:K                 zset    seqs of kind K
+    mockverse:W:log:K:keys            hash    seq -> key
+    mockverse:W:log:K:values          hash    seq -> JSON value
+    mockverse:W:log:K:key:KEY         zset    seqs of kind K with key KEY
+
+A link is stored as the JSON array ``[parent, relationship, child]``. An entity's ``seq``
+is the workspace version of its first write, so ``created_ids`` come in creation order.
+Scripts also touch keys they compute from stored links, which standalone Redis allows
+(Redis Cluster would not). Every call fails fast with ``StoreUnavailable`` when Redis is
+unreachable; the client reconnects by itself on the next call.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, ParamSpec, TypeVar
+
+import orjson
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from mockverse.store import StoredEntity, StoreUnavailable
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_LUA_HELPERS = """
+local function part(s) return (string.gsub(string.gsub(s, '%%', '%%25'), ':', '%%3A')) end
+local function unlink(prefix, member)
+  local l = cjson.decode(member)
+  redis.call('ZREM', prefix .. 'out:' .. part(l[1]), member)
+  redis.call('ZREM', prefix .. 'in:' .. part(l[3]), member)
+end
+local function link(prefix, seqkey, member)
+  local l = cjson.decode(member)
+  local out = prefix .. 'out:' .. part(l[1])
+  if redis.call('ZSCORE', out, member) then return end
+  local seq = redis.call('INCR', seqkey)
+  redis.call('ZADD', out, seq, member)
+  redis.call('ZADD', prefix .. 'in:' .. part(l[3]), seq, member)
+end
+local function bump(version, workspaces, name)
+  redis.call('SADD', workspaces, name)
+  return redis.call('INCR', version)
+end
+"""
+
+# KEYS: version, workspaces, entity, created, deleted, in:REF, link-seq
+# ARGV: prefix, workspace, id, data, mode, link...
+_PUT_ENTITY = _LUA_HELPERS + """
+local version = bump(KEYS[1], KEYS[2], ARGV[2])
+local seq = redis.call('HGET', KEYS[3], 'seq') or version
+redis.call('HSET', KEYS[3], 'data', ARGV[4], 'mode', ARGV[5], 'deleted', '0', 'seq', seq)
+if ARGV[5] == 'created' then redis.call('ZADD', KEYS[4], seq, ARGV[3]) else redis.call('ZREM', KEYS[4], ARGV[3]) end
+redis.call('ZREM', KEYS[5], ARGV[3])
+for _, member in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do unlink(ARGV[1], member) end
+for i = 6, #ARGV do link(ARGV[1], KEYS[7], ARGV[i]) end
+return version
+"""
+
+# KEYS: version, workspaces, entity, created, deleted, in:REF, out:REF
+# ARGV: prefix, workspace, id, mode
+_DELETE_ENTITY = _LUA_HELPERS + """
+local version = bump(KEYS[1], KEYS[2], ARGV[2])
+local mode = redis.call('HGET', KEYS[3], 'mode')
+if mode then
+  redis.call('HSET', KEYS[3], 'deleted', '1')
+else
+  mode = ARGV[4]
+  redis.call('HSET', KEYS[3], 'data', '{}', 'mode', mode, 'deleted', '1', 'seq', version)
+end
+redis.call('ZREM', KEYS[4], ARGV[3])
+if mode ~= 'created' then redis.call('ZADD', KEYS[5], 0, ARGV[3]) end
+for _, key in ipairs({KEYS[6], KEYS[7]}) do
+  for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do unlink(ARGV[1], member) end
+end
+return version
+"""
+
+# KEYS: version, workspaces, log-seq, log, keys, values, key index; ARGV: workspace, key, value
+_APPEND = _LUA_HELPERS + """
+bump(KEYS[1], KEYS[2], ARGV[1])
+local seq = redis.call('INCR', KEYS[3])
+redis.call('ZADD', KEYS[4], seq, seq)
+redis.call('HSET', KEYS[5], seq, ARGV[2])
+redis.call('HSET', KEYS[6], seq, ARGV[3])
+redis.call('ZADD', KEYS[7], seq, seq)
+return seq
+"""
+
+# KEYS: version, workspaces, values; ARGV: workspace, seq, value
+_UPDATE_ENTRY = _LUA_HELPERS + """
+bump(KEYS[1], KEYS[2], ARGV[1])
+if redis.call('HEXISTS', KEYS[3], ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+return 1
+"""
+
+# KEYS: version, workspaces, log, keys, values; ARGV: workspace, key-index prefix, seq or ''
+_DELETE_ENTRIES = _LUA_HELPERS + """
+bump(KEYS[1], KEYS[2], ARGV[1])
+local seqs = {}
+if ARGV[3] == '' then
+  seqs = redis.call('ZRANGE', KEYS[3], 0, -1)
+elseif redis.call('HEXISTS', KEYS[5], ARGV[3]) == 1 then
+  seqs = {ARGV[3]}
+end
+for _, seq in ipairs(seqs) do
+  redis.call('ZREM', ARGV[2] .. part(redis.call('HGET', KEYS[4], seq)), seq)
+  redis.call('ZREM', KEYS[3], seq)
+  redis.call('HDEL', KEYS[4], seq)
+  redis.call('HDEL', KEYS[5], seq)
+end
+return #seqs
+"""
+
+# KEYS: seq index, keys, values; ARGV: start, stop, 'rev' or ''
+_ENTRIES = """
+local seqs
+if ARGV[3] == 'rev' then
+  seqs = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[2])
+else
+  seqs = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2])
+end
+local out = {}
+for _, seq in ipairs(seqs) do
+  table.insert(out, seq)
+  table.insert(out, redis.call('HGET', KEYS[2], seq))
+  table.insert(out, redis.call('HGET', KEYS[3], seq))
+end
+return out
+"""
+
+
+def _part(name: str) -> str:
+    """Escape one key component so that names containing ``:`` cannot collide."""
+    return name.replace("%", "%25").replace(":", "%3A")
+
+
+def _reachable(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn a lost or refused Redis connection into ``StoreUnavailable`` (a 503 upstream)."""
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise StoreUnavailable(f"the Redis store is unreachable: {exc}") from exc
+    return call
+
+
+class RedisStore:
+    """A store in Redis, shared by every worker and instance given the same URL."""
+
+    def __init__(self, url: str, connect_timeout: float = 0.5, timeout: float = 1.0) -> None:
+        self.url = url
+        self._redis = redis.Redis.from_url(
+            url, socket_connect_timeout=connect_timeout, socket_timeout=timeout,
+            retry=Retry(NoBackoff(), 0), health_check_interval=0)
+        self._put_entity = self._redis.register_script(_PUT_ENTITY)
+        self._delete_entity = self._redis.register_script(_DELETE_ENTITY)
+        self._append = self._redis.register_script(_APPEND)
+        self._update_entry = self._redis.register_script(_UPDATE_ENTRY)
+        self._delete_entries = self._redis.register_script(_DELETE_ENTRIES)
+        self._entries = self._redis.register_script(_ENTRIES)
+
+    # -- keys -----------------------------------------------------------------------------
+    @staticmethod
+    def _key(workspace: str, *parts: str) -> str:
+        """A key of one workspace: ``mockverse:W:`` and the escaped parts joined by ``:``."""
+        return ":".join(["mockverse", _part(workspace), *map(_part, parts)])
+
+    def _prefix(self, workspace: str) -> str:
+        """The prefix scripts extend with keys they compute from stored links."""
+        return self._key(workspace, "")
+
+    def _write_keys(self, workspace: str) -> list[str]:
+        """The two keys every write touches: the version it bumps and the set of workspaces."""
+        return [self._key(workspace, "version"), "mockverse:workspaces"]
+
+    def _entity_keys(self, workspace: str, type: str, id: str) -> list[str]:
+        """The entity hash and its created and deleted indexes."""
+        return [self._key(workspace, "entity", type, id), self._key(workspace, "created", type),
+                self._key(workspace, "deleted", type)]
+
+    def _log_keys(self, workspace: str, kind: str) -> list[str]:
+        """The seq index, the seq -> key hash and the seq -> value hash of one log kind."""
+        return [self._key(workspace, "log", kind), self._key(workspace, "log", kind, "keys"),
+                self._key(workspace, "log", kind, "values")]
+
+    # -- reads ----------------------------------------------------------------------------
+    @_reachable
+    def version(self, workspace: str) -> int:
+        """The workspace's write counter, read on every request to key the caches."""
+        value = self._redis.get(self._key(workspace, "version"))
+        return int(value) if value is not None else 0
+
+    @_reachable
+    def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None:
+        data, mode, deleted = self._redis.hmget(self._entity_keys(workspace, type, id)[0], "data", "mode", "deleted")
+        if data is None:
+            return None
+        return StoredEntity(type, id, orjson.loads(data), mode.decode(), deleted == b"1")
+
+    @_reachable
+    def created_ids(self, workspace: str, type: str) -> list[str]:
+        """Ids of entities users created and did not delete, in creation order."""
+        return [i.decode() for i in self._redis.zrange(self._key(workspace, "created", type), 0, -1)]
+
+    @_reachable
+    def deleted_ids(self, workspace: str, type: str) -> list[str]:
+        """Tombstoned ids of generated entities, in id order like SQLite's primary key."""
+        return [i.decode() for i in self._redis.zrange(self._key(workspace, "deleted", type), 0, -1)]
+
+    @_reachable
+    def linked(self, workspace: str, ref: str, relationship: str) -> list[str]:
+        """Children of ``ref`` over one relationship, in link insertion order."""
+        members = self._redis.zrange(self._key(workspace, "out", ref), 0, -1)
+        return [child for _, rel, child in map(orjson.loads, members) if rel == relationship]
+
+    @_reachable
+    def links_of(self, workspace: str, ref: str) -> list[tuple[str, str, str]]:
+        """Every link in which ``ref`` is parent or child, in insertion order."""
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrange(self._key(workspace, "out", ref), 0, -1, withscores=True)
+            pipe.zrange(self._key(workspace, "in", ref), 0, -1, withscores=True)
+            out, into = pipe.execute()
+        ordered = sorted(dict([*out, *into]).items(), key=lambda item: item[1])
+        return [tuple(orjson.loads(member)) for member, _ in ordered]
+
+    @_reachable
+    def get_setting(self, workspace: str, key: str) -> Any:
+        value = self._redis.hget(self._key(workspace, "settings"), key)
+        return orjson.loads(value) if value is not None else None
+
+    @_reachable
+    def workspaces(self) -> list[str]:
+        """Every workspace that has been written to, sorted by name."""
+        return sorted(name.decode() for name in self._redis.smembers("mockverse:workspaces"))
+
+    @_reachable
+    def entries(self, workspace: str, kind: str, key: str | None = None, limit: int | None = None,
+                newest_first: bool = False) -> list[tuple[int, str, Any]]:
+        """Records of one kind (optionally one key) as (seq, key, value), oldest first unless asked."""
+        if limit == 0:
+            return []
+        index, keys, values = self._log_keys(workspace, kind)
+        if key is not None:
+            index = self._key(workspace, "log", kind, "key", key)
+        stop = limit - 1 if limit is not None and limit > 0 else -1
+        flat = self._entries(keys=[index, keys, values], args=[0, stop, "rev" if newest_first else ""])
+        return [(int(flat[i]), flat[i + 1].decode(), orjson.loads(flat[i + 2])) for i in range(0, len(flat), 3)]
+
+    @_reachable
+    def entry(self, workspace: str, kind: str, seq: int) -> tuple[int, str, Any] | None:
+        _, keys, values = self._log_keys(workspace, kind)
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hget(keys, seq)
+            pipe.hget(values, seq)
+            key, value = pipe.execute()
+        return (seq, key.decode(), orjson.loads(value)) if value is not None else None
+
+    # -- writes ---------------------------------------------------------------------------
+    @_reachable
+    def put_entity(self, workspace: str, type: str, id: str, data: dict[str, Any], mode: str,
+                   links: list[tuple[str, str, str]]) -> int:
+        """Store ``data`` for the entity and replace the links in which it is the child."""
+        keys = [*self._write_keys(workspace), *self._entity_keys(workspace, type, id),
+                self._key(workspace, "in", f"{type}:{id}"), self._key(workspace, "link-seq")]
+        args = [self._prefix(workspace), workspace, id, orjson.dumps(data), mode,
+                *(orjson.dumps(list(link)) for link in links)]
+        return int(self._put_entity(keys=keys, args=args))
+
+    @_reachable
+    def delete_entity(self, workspace: str, type: str, id: str, mode: str) -> int:
+        """Mark the entity deleted (a tombstone: generated entities stay computed but hidden)."""
+        ref = f"{type}:{id}"
+        keys = [*self._write_keys(workspace), *self._entity_keys(workspace, type, id),
+                self._key(workspace, "in", ref), self._key(workspace, "out", ref)]
+        return int(self._delete_entity(keys=keys, args=[self._prefix(workspace), workspace, id, mode]))
+
+    @_reachable
+    def next_id(self, workspace: str, type: str) -> int:
+        """The next number of a per-type counter, atomic across instances (INCR)."""
+        return int(self._redis.incr(self._key(workspace, "counter", type)))
+
+    @_reachable
+    def put_setting(self, workspace: str, key: str, value: Any) -> int:
+        with self._redis.pipeline(transaction=True) as pipe:
+            version, workspaces = self._write_keys(workspace)
+            pipe.incr(version)
+            pipe.sadd(workspaces, workspace)
+            pipe.hset(self._key(workspace, "settings"), key, orjson.dumps(value))
+            return int(pipe.execute()[0])
+
+    @_reachable
+    def append(self, workspace: str, kind: str, key: str, value: Any) -> int:
+        """Append a record (a recording, a fidelity score, a delivery) to a log; returns its sequence number."""
+        keys = [*self._write_keys(workspace), "mockverse:log-seq", *self._log_keys(workspace, kind),
+                self._key(workspace, "log", kind, "key", key)]
+        return int(self._append(keys=keys, args=[workspace, key, orjson.dumps(value)]))
+
+    @_reachable
+    def update_entry(self, workspace: str, kind: str, seq: int, value: Any) -> bool:
+        keys = [*self._write_keys(workspace), self._log_keys(workspace, kind)[2]]
+        return bool(self._update_entry(keys=keys, args=[workspace, seq, orjson.dumps(value)]))
+
+    @_reachable
+    def delete_entries(self, workspace: str, kind: str, seq: int | None = None) -> int:
+        """Delete one record (by seq) or every record of a kind; returns how many went."""
+        keys = [*self._write_keys(workspace), *self._log_keys(workspace, kind)]
+        index_prefix = self._key(workspace, "log", kind, "key", "")
+        return int(self._delete_entries(keys=keys, args=[workspace, index_prefix, "" if seq is None else seq]))
+
+    @_reachable
+    def integrity_check(self) -> str:
+        """``ok`` when Redis answers; Redis keeps its own data consistent."""
+        self._redis.ping()
+        return "ok"
+
+    def close(self) -> None:
+        self._redis.close()

@@ -1,0 +1,406 @@
+"""One contract, two stores: SQLite and Redis must behave the same to the engine.
+
+Redis runs as a real ``redis-server`` on a free loopback port, without persistence.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from mockverse.store import Store, StoredEntity, StoreUnavailable, open_store
+
+WS = "default"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """One ``redis-server`` process on loopback, no RDB or AOF, stopped and restarted on the same port."""
+
+    def __init__(self, binary: str, directory: Path) -> None:
+        self.binary = binary
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "RedisServer":
+        log = open(self.directory / "redis.log", "ab")
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {(self.directory / 'redis.log').read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def flush(self) -> None:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            s.sendall(b"FLUSHALL\r\n")
+            assert s.recv(16).startswith(b"+OK")
+
+
+def redis_binary() -> str:
+    """The redis-server binary; under CI a missing one is a failure, elsewhere a skip."""
+    binary = shutil.which("redis-server")
+    if binary:
+        return binary
+    message = "redis-server is not installed: apt-get install redis-server (scripts/ci-deps.sh does it under CI)"
+    if os.environ.get("CI", "").lower() in ("true", "1"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """A redis-server shared by the contract tests of this module, flushed before each test."""
+    server = RedisServer(redis_binary(), tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path) -> Iterator[RedisServer]:
+    """A redis-server of one test's own, which that test may stop and restart."""
+    server = RedisServer(redis_binary(), tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request, tmp_path) -> str:
+    """Where a fresh, empty store lives, for each implementation."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state.db")
+    server = request.getfixturevalue("redis_server")
+    server.flush()
+    return server.url
+
+
+@pytest.fixture
+def opened(store_url) -> Iterator[Callable[[], Store]]:
+    """Factory: another store on the same URL, like another worker or instance; all closed after."""
+    stores: list[Store] = []
+
+    def open_one() -> Store:
+        stores.append(open_store(store_url))
+        return stores[-1]
+
+    yield open_one
+    for store in stores:
+        store.close()
+
+
+@pytest.fixture
+def store(opened) -> Store:
+    return opened()
+
+
+def user(id: str) -> str:
+    return f"user:{id}"
+
+
+# -- entities ---------------------------------------------------------------------------------
+
+def test_a_stored_entity_reads_back_exactly(store):
+    data = {"name": "Zoë", "total": 12.5, "tags": ["a", "b"], "address": {"city": "Lyon"}, "n": 2**40}
+    store.put_entity(WS, "user", "7", data, "patch", [])
+    assert store.get_entity(WS, "user", "7") == StoredEntity("user", "7", data, "patch", False)
+    assert store.get_entity(WS, "user", "8") is None
+    assert store.get_entity(WS, "order", "7") is None
+
+
+def test_a_second_put_replaces_data_and_mode(store):
+    store.put_entity(WS, "user", "7", {"name": "A", "age": 3}, "patch", [])
+    store.put_entity(WS, "user", "7", {"name": "B"}, "replace", [])
+    assert store.get_entity(WS, "user", "7") == StoredEntity("user", "7", {"name": "B"}, "replace", False)
+
+
+def test_deleting_leaves_a_tombstone_and_a_put_revives(store):
+    store.put_entity(WS, "user", "7", {"name": "A"}, "patch", [])
+    store.delete_entity(WS, "user", "7", "replace")
+    assert store.get_entity(WS, "user", "7") == StoredEntity("user", "7", {"name": "A"}, "patch", True)
+    store.delete_entity(WS, "user", "9", "patch")
+    assert store.get_entity(WS, "user", "9") == StoredEntity("user", "9", {}, "patch", True)
+    store.put_entity(WS, "user", "7", {"name": "C"}, "patch", [])
+    assert store.get_entity(WS, "user", "7") == StoredEntity("user", "7", {"name": "C"}, "patch", False)
+
+
+def test_created_ids_come_in_creation_order_without_the_deleted(store):
+    for id in ["c", "a", "b", "d"]:
+        store.put_entity(WS, "user", id, {"id": id}, "created", [])
+    store.put_entity(WS, "user", "a", {"id": "a", "name": "again"}, "created", [])
+    store.put_entity(WS, "user", "x", {}, "patch", [])
+    store.delete_entity(WS, "user", "b", "created")
+    assert store.created_ids(WS, "user") == ["c", "a", "d"]
+    assert store.deleted_ids(WS, "user") == []
+    store.put_entity(WS, "user", "b", {"id": "b"}, "created", [])
+    assert store.created_ids(WS, "user") == ["c", "a", "b", "d"]
+    assert store.created_ids(WS, "order") == []
+
+
+def test_deleted_ids_are_generated_tombstones_in_id_order(store):
+    for id in ["9", "10", "2"]:
+        store.delete_entity(WS, "user", id, "patch")
+    store.put_entity(WS, "user", "c", {}, "created", [])
+    store.delete_entity(WS, "user", "c", "created")
+    assert store.deleted_ids(WS, "user") == ["10", "2", "9"]
+    store.put_entity(WS, "user", "2", {"name": "back"}, "patch", [])
+    assert store.deleted_ids(WS, "user") == ["10", "9"]
+
+
+# -- links ------------------------------------------------------------------------------------
+
+def test_links_come_in_insertion_order_per_relationship(store):
+    store.put_entity(WS, "order", "1", {}, "created", [(user("1"), "orders", "order:1")])
+    store.put_entity(WS, "device", "1", {}, "created", [(user("1"), "devices", "device:1")])
+    store.put_entity(WS, "order", "3", {}, "created", [(user("1"), "orders", "order:3")])
+    twice = [(user("1"), "orders", "order:2"), (user("1"), "favourites", "order:2"), (user("1"), "orders", "order:2")]
+    store.put_entity(WS, "order", "2", {}, "created", twice)
+    assert store.linked(WS, user("1"), "orders") == ["order:1", "order:3", "order:2"]
+    assert store.links_of(WS, "order:2") == twice[:2]
+    assert store.linked(WS, user("1"), "devices") == ["device:1"]
+    assert store.linked(WS, user("2"), "orders") == []
+
+
+def test_a_put_replaces_the_links_in_which_the_entity_is_the_child(store):
+    store.put_entity(WS, "order", "1", {}, "created", [(user("1"), "orders", "order:1")])
+    store.put_entity(WS, "order", "2", {}, "created", [(user("1"), "orders", "order:2")])
+    store.put_entity(WS, "order", "1", {}, "created", [(user("2"), "orders", "order:1")])
+    assert store.linked(WS, user("1"), "orders") == ["order:2"]
+    assert store.linked(WS, user("2"), "orders") == ["order:1"]
+    store.put_entity(WS, "order", "3", {}, "created", [(user("1"), "orders", "order:3")])
+    store.put_entity(WS, "order", "2", {"total": 1}, "patch", [(user("1"), "orders", "order:2")])
+    assert store.linked(WS, user("1"), "orders") == ["order:3", "order:2"]
+
+
+def test_links_of_lists_both_directions_in_insertion_order(store):
+    store.put_entity(WS, "order", "1", {}, "created", [(user("1"), "orders", "order:1")])
+    store.put_entity(WS, "payment", "1", {}, "created", [("order:1", "payments", "payment:1")])
+    store.put_entity(WS, "order", "2", {}, "created", [(user("1"), "orders", "order:2")])
+    assert store.links_of(WS, "order:1") == [(user("1"), "orders", "order:1"), ("order:1", "payments", "payment:1")]
+    assert store.links_of(WS, user("1")) == [(user("1"), "orders", "order:1"), (user("1"), "orders", "order:2")]
+    assert store.links_of(WS, "payment:9") == []
+
+
+def test_deleting_an_entity_removes_its_links_both_ways(store):
+    store.put_entity(WS, "order", "1", {}, "created", [(user("1"), "orders", "order:1")])
+    store.put_entity(WS, "payment", "1", {}, "created", [("order:1", "payments", "payment:1")])
+    store.put_entity(WS, "order", "2", {}, "created", [(user("1"), "orders", "order:2")])
+    store.delete_entity(WS, "order", "1", "created")
+    assert store.links_of(WS, "order:1") == []
+    assert store.links_of(WS, "payment:1") == []
+    assert store.linked(WS, user("1"), "orders") == ["order:2"]
+
+
+# -- counters and settings --------------------------------------------------------------------
+
+def test_counters_count_up_per_type_without_bumping_the_version(store):
+    assert [store.next_id(WS, "user") for _ in range(3)] == [1, 2, 3]
+    assert store.next_id(WS, "order") == 1
+    assert store.version(WS) == 0
+
+
+def test_counters_are_unique_across_two_instances_in_threads(opened):
+    stores = [opened(), opened()]
+    results: list[list[int]] = [[], []]
+
+    def draw(i: int) -> None:
+        results[i].extend(stores[i].next_id(WS, "order") for _ in range(200))
+
+    threads = [threading.Thread(target=draw, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r == sorted(r) and len(set(r)) == 200 for r in results)
+    assert sorted(results[0] + results[1]) == list(range(1, 401))
+
+
+def test_concurrent_writes_from_two_instances_lose_nothing(opened):
+    stores = [opened(), opened()]
+
+    def create(store: Store) -> None:
+        for _ in range(100):
+            id = str(store.next_id(WS, "order"))
+            store.put_entity(WS, "order", id, {"id": id}, "created", [(user("1"), "orders", f"order:{id}")])
+
+    threads = [threading.Thread(target=create, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert stores[0].version(WS) == 200
+    assert sorted(map(int, stores[1].created_ids(WS, "order"))) == list(range(1, 201))
+    assert sorted(stores[0].linked(WS, user("1"), "orders")) == sorted(f"order:{i}" for i in range(1, 201))
+
+
+def test_settings_round_trip(store):
+    assert store.get_setting(WS, "clock") is None
+    store.put_setting(WS, "clock", {"offset": 3600, "frozen": False})
+    store.put_setting(WS, "ratio", [0.25, "recorded"])
+    store.put_setting(WS, "clock", {"offset": 7200})
+    assert store.get_setting(WS, "clock") == {"offset": 7200}
+    assert store.get_setting(WS, "ratio") == [0.25, "recorded"]
+
+
+# -- the log ----------------------------------------------------------------------------------
+
+def test_the_log_appends_lists_updates_and_deletes(store):
+    a = store.append(WS, "recording", "GET /users", {"status": 200})
+    b = store.append(WS, "recording", "GET /orders", {"status": 201})
+    c = store.append(WS, "recording", "GET /users", {"status": 404})
+    other = store.append(WS, "fidelity", "GET /users", 0.9)
+    assert a < b < c < other
+    assert store.entries(WS, "recording") == [
+        (a, "GET /users", {"status": 200}), (b, "GET /orders", {"status": 201}), (c, "GET /users", {"status": 404})]
+    assert store.entries(WS, "recording", key="GET /users") == [
+        (a, "GET /users", {"status": 200}), (c, "GET /users", {"status": 404})]
+    assert store.entries(WS, "recording", limit=2, newest_first=True) == [
+        (c, "GET /users", {"status": 404}), (b, "GET /orders", {"status": 201})]
+    assert store.entries(WS, "recording", key="GET /users", limit=1) == [(a, "GET /users", {"status": 200})]
+    assert store.entry(WS, "recording", b) == (b, "GET /orders", {"status": 201})
+    assert store.entry(WS, "fidelity", b) is None
+
+    assert store.update_entry(WS, "recording", b, {"status": 500}) is True
+    assert store.update_entry(WS, "recording", other, {"status": 500}) is False
+    assert store.entry(WS, "recording", b) == (b, "GET /orders", {"status": 500})
+
+    assert store.delete_entries(WS, "recording", a) == 1
+    assert store.delete_entries(WS, "recording", a) == 0
+    assert store.entries(WS, "recording", key="GET /users") == [(c, "GET /users", {"status": 404})]
+    assert store.delete_entries(WS, "recording") == 2
+    assert store.entries(WS, "recording") == []
+    assert store.entries(WS, "recording", key="GET /users") == []
+    assert store.entries(WS, "fidelity") == [(other, "GET /users", 0.9)]
+    assert store.append(WS, "recording", "GET /users", {}) > other
+
+
+# -- versions and workspaces ------------------------------------------------------------------
+
+def test_every_write_bumps_the_version_by_exactly_one(store):
+    assert store.version(WS) == 0
+    writes = [
+        lambda: store.put_entity(WS, "user", "1", {"a": 1}, "patch", [(user("1"), "orders", "order:1")]),
+        lambda: store.put_entity(WS, "user", "1", {"a": 2}, "patch", []),
+        lambda: store.delete_entity(WS, "user", "1", "patch"),
+        lambda: store.delete_entity(WS, "user", "2", "patch"),
+        lambda: store.put_setting(WS, "clock", 1),
+        lambda: store.append(WS, "recording", "k", 1),
+        lambda: store.update_entry(WS, "recording", 1, 2),
+        lambda: store.delete_entries(WS, "recording", 999),
+        lambda: store.delete_entries(WS, "recording"),
+    ]
+    for expected, write in enumerate(writes, start=1):
+        result = write()
+        assert store.version(WS) == expected
+        if expected <= 5:  # entity and setting writes return the new version
+            assert result == expected
+    store.next_id(WS, "user")
+    store.get_entity(WS, "user", "1")
+    store.entries(WS, "recording")
+    assert store.version(WS) == len(writes)
+
+
+def test_another_instance_sees_writes_and_versions(opened):
+    a, b = opened(), opened()
+    assert b.version(WS) == 0
+    a.put_entity(WS, "user", "1", {"name": "A"}, "patch", [])
+    assert b.version(WS) == 1
+    assert b.get_entity(WS, "user", "1") == StoredEntity("user", "1", {"name": "A"}, "patch", False)
+    b.put_setting(WS, "clock", 5)
+    assert a.version(WS) == 2 and a.get_setting(WS, "clock") == 5
+
+
+def test_workspaces_are_isolated(store):
+    # "team" and "team:a" would share keys if ':' in names were not escaped.
+    store.put_entity("team", "user", "a:version", {"w": 1}, "created", [(user("1"), "orders", "order:1")])
+    store.put_setting("team", "clock", 1)
+    store.append("team", "recording", "k", 1)
+    store.next_id("team", "user")
+    assert store.get_entity("team:a", "user", "a:version") is None
+    assert store.get_entity("team:user:a", "version", "") is None
+    assert store.version("team:a") == 0 and store.version("team") == 3
+    assert store.created_ids("team:a", "user") == []
+    assert store.linked("team:a", user("1"), "orders") == []
+    assert store.get_setting("team:a", "clock") is None
+    assert store.entries("team:a", "recording") == []
+    assert store.next_id("team:a", "user") == 1
+    store.put_setting("team:a", "clock", 2)
+    assert store.get_setting("team", "clock") == 1
+    assert store.workspaces() == ["team", "team:a"]
+
+
+def test_integrity_check_says_ok(store):
+    assert store.integrity_check() == "ok"
+
+
+# -- Redis availability -----------------------------------------------------------------------
+
+def assert_unavailable_quickly(call: Callable[[], object]) -> None:
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable):
+        call()
+    assert time.monotonic() - started < 2
+
+
+def test_redis_down_fails_fast_and_recovers_without_reopening(own_redis):
+    store = open_store(own_redis.url)
+    store.put_entity(WS, "user", "1", {"name": "A"}, "patch", [])
+    own_redis.stop()
+    for call in [lambda: store.version(WS), lambda: store.get_entity(WS, "user", "1"),
+                 lambda: store.put_entity(WS, "user", "1", {}, "patch", []), lambda: store.next_id(WS, "user"),
+                 lambda: store.entries(WS, "recording"), lambda: store.integrity_check()]:
+        assert_unavailable_quickly(call)
+    own_redis.start()
+    assert store.version(WS) == 0  # no persistence: the restarted server is empty
+    assert store.put_entity(WS, "user", "1", {"name": "B"}, "patch", []) == 1
+    assert store.get_entity(WS, "user", "1") == StoredEntity("user", "1", {"name": "B"}, "patch", False)
+    store.close()
+
+
+def test_a_hung_redis_times_out_instead_of_hanging(own_redis):
+    store = open_store(own_redis.url)
+    store.put_setting(WS, "clock", 1)
+    own_redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        assert_unavailable_quickly(lambda: store.version(WS))
+        assert_unavailable_quickly(lambda: store.put_setting(WS, "clock", 2))
+    finally:
+        own_redis.proc.send_signal(signal.SIGCONT)
+    store.put_setting(WS, "clock", 3)
+    assert store.get_setting(WS, "clock") == 3
+    store.close()
