@@ -87,6 +87,7 @@ class EntityConfig(_Strict):
     id_multiplier: int = Field(default=100, ge=2)
     count: tuple[int, int] | None = None
     every: timedelta | None = None
+    paced_by_lifecycle: bool = False          # gaps follow the persona's state (lifecycle rates), not 'every'
     max: int | None = Field(default=None, ge=0)
     delay: tuple[timedelta, timedelta] = (timedelta(0), timedelta(0))
     fields: dict[str, FieldRule] = {}
@@ -207,6 +208,29 @@ class RealityConfig(_Strict):
         return value
 
 
+class PersonaState(_Strict):
+    persona_id: str
+    state: str
+
+
+class PersonasConfig(_Strict):
+    """Lifecycle of personas. Rules, effects, rates and the mix default to the bundled
+    ``builtin/lifecycle.yaml``; a value given here replaces that part whole."""
+
+    type: str | None = None                   # the persona entity type; default: the first person-like root type
+    default_lifecycle_state: str = "Active"
+    lifecycle_states: list[PersonaState] = []
+    lifecycle_mix: dict[str, float] | None = None
+    lifecycle_rules: list[dict[str, Any]] | None = None
+    lifecycle_effects: dict[str, dict[str, dict[str, Any]]] | None = None
+    lifecycle_rates: dict[str, float] | None = None
+    reality_aware_generation: bool = False
+
+
+class ConsistencyConfig(_Strict):
+    personas: PersonasConfig = PersonasConfig()
+
+
 class Config(_Strict):
     """The whole config file. Each section is optional; defaults serve the built-in world."""
 
@@ -215,6 +239,7 @@ class Config(_Strict):
     server: ServerConfig = ServerConfig()
     world: WorldConfig = WorldConfig()
     reality_continuum: RealityConfig = RealityConfig()
+    consistency: ConsistencyConfig = ConsistencyConfig()
 
 
 def _allowed_keys(model: type[BaseModel]) -> list[str]:

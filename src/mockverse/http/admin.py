@@ -10,7 +10,9 @@ from starlette.routing import Route
 
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import workspace_of
+from mockverse.world import clock
 from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
+from mockverse.world.lifecycle import LifecycleError, LifecycleState, parse_state
 from mockverse.world.model import EntityType
 
 
@@ -39,6 +41,10 @@ class AdminAPI:
             Route("/api/v1/consistency/entities", self.register, methods=["POST"]),
             Route("/api/v1/consistency/entities/{type}/{id}", self.entity, methods=["GET"]),
             Route("/api/v1/consistency/graph/{ref}", self.graph, methods=["GET"]),
+            Route("/api/v1/consistency/persona/lifecycle", self.set_lifecycle, methods=["POST"]),
+            Route("/api/v1/consistency/persona/{persona_id}/lifecycle", self.lifecycle, methods=["GET", "PATCH"]),
+            Route("/api/v1/consistency/clock", self.clock, methods=["GET"]),
+            Route("/api/v1/consistency/clock/{action}", self.move_clock, methods=["POST"]),
             Route("/api/v1/consistency/{segment}/{id}", self.consistent_item, methods=["GET"]),
             Route("/api/v1/consistency/{segment}/{id}/{relation}", self.consistent_children, methods=["GET"]),
         ]
@@ -147,6 +153,97 @@ class AdminAPI:
                           allowed=sorted(self.engine.model.types))
         result = view.graph(request.path_params["ref"], type_, q.get("relationship"), int(depth_raw))
         return json_response(result)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def _persona(self, view: WorldView, ref: object) -> tuple[EntityType, object, dict]:
+        if not isinstance(ref, str):
+            raise Problem(422, "Invalid body", "persona_id must be an entity ref such as 'user:123'", field="persona_id")
+        personas = self.engine.personas
+        try:
+            entity, id, data = view.resolve(ref)
+        except EngineError as exc:
+            raise Problem(exc.status, exc.title, exc.detail, field="persona_id", allowed=exc.allowed) from None
+        if personas is None or not personas.is_persona(entity):
+            kind = personas.type.name if personas and personas.type else None
+            raise Problem(422, "Not a persona", f"{ref} is not a persona" + (f"; personas are '{kind}:<id>'" if kind else ""),
+                          field="persona_id")
+        return entity, id, data
+
+    def _lifecycle_body(self, workspace: str, entity: EntityType, id: object) -> dict:
+        view = self.engine.view(workspace)
+        life = view.lifecycle(entity, id)
+        return life.to_dict(view.now, workspace)  # type: ignore[union-attr]
+
+    async def set_lifecycle(self, request: Request) -> Response:
+        body = await read_json(request, self.max_body_bytes)
+        if not isinstance(body, dict):
+            raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
+        allowed = {"workspace_id", "persona_id", "lifecycle_state", "initial_state", "metadata"}
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise Problem(422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed))
+        workspace = body.get("workspace_id") or workspace_of(request)
+        if not isinstance(workspace, str):
+            raise Problem(422, "Invalid body", "workspace_id must be a string", field="workspace_id")
+        field = "lifecycle_state" if "lifecycle_state" in body else "initial_state"
+        raw = body.get(field)
+        try:
+            state = parse_state(raw) if isinstance(raw, str) else parse_state("")
+        except LifecycleError as exc:
+            raise Problem(400, "Invalid lifecycle state", f"'{raw}' is not a lifecycle state", field=field,
+                          allowed=[s.value for s in LifecycleState]) from None
+        metadata = body.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise Problem(422, "Invalid body", "metadata must be a JSON object", field="metadata")
+        try:
+            view = self.engine.view(workspace)
+        except EngineError as exc:
+            raise Problem(exc.status, exc.title, exc.detail, field="workspace_id") from None
+        entity, id, data = self._persona(view, body.get("persona_id"))
+        self.engine.personas.set_state(view, entity, id, data, state, metadata)  # type: ignore[union-attr]
+        return json_response(self._lifecycle_body(workspace, entity, id), headers={"X-Mockverse-Workspace": workspace})
+
+    @_engine_errors
+    async def lifecycle(self, request: Request) -> Response:
+        view = self.engine.view(workspace_of(request))
+        entity, id, data = self._persona(view, request.path_params["persona_id"])
+        if request.method == "PATCH":
+            body = await read_json(request, self.max_body_bytes)
+            if not isinstance(body, dict) or set(body) != {"metadata"} or not isinstance(body["metadata"], dict):
+                raise Problem(422, "Invalid body", 'send {"metadata": {...}}: the metadata fields to set',
+                              field="metadata")
+            self.engine.personas.patch_metadata(view, entity, id, data, body["metadata"])  # type: ignore[union-attr]
+        return json_response(self._lifecycle_body(view.workspace, entity, id),
+                             headers={"X-Mockverse-Workspace": view.workspace})
+
+    # -- clock -------------------------------------------------------------------------------
+    @_engine_errors
+    async def clock(self, request: Request) -> Response:
+        workspace = self.engine.view(workspace_of(request)).workspace
+        return json_response(self.engine.clock(workspace).to_dict(workspace))
+
+    @_engine_errors
+    async def move_clock(self, request: Request) -> Response:
+        workspace = self.engine.view(workspace_of(request)).workspace
+        action = request.path_params["action"]
+        epoch = self.engine.model.epoch
+        store = self.engine.store
+        if action == "reset":
+            state = clock.reset(store, workspace, epoch)  # type: ignore[arg-type]
+        elif action in ("advance", "set"):
+            body = await read_json(request, self.max_body_bytes)
+            key = "by" if action == "advance" else "to"
+            if not isinstance(body, dict) or key not in body:
+                example = '{"by": "7d"}' if action == "advance" else '{"to": "2026-02-01T00:00:00Z"}'
+                raise Problem(422, "Invalid body", f"send {example}", field=key)
+            try:
+                state = (clock.advance if action == "advance" else clock.set_to)(store, workspace, epoch, body[key])  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise Problem(400, "Invalid clock value", str(exc), field=key) from None
+        else:
+            raise Problem(404, "Unknown clock action", f"'{action}' is not a clock action", field="action",
+                          allowed=["advance", "set", "reset"])
+        return json_response(state.to_dict(workspace))
 
     # -- journal -----------------------------------------------------------------------------
     async def requests(self, request: Request) -> Response:

@@ -20,14 +20,16 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockverse.config import Config, builtin_spec_path, load_config
+from mockverse.config import Config, ConfigError, builtin_spec_path, load_config
 from mockverse.http.admin import AdminAPI, Journal
 from mockverse.http.errors import Problem
 from mockverse.http.mock import MockRoutes
 from mockverse.spec.loader import load_spec
 from mockverse.store import open_store
 from mockverse.world.engine import ConsistencyEngine, EngineError
+from mockverse.world.lifecycle import LifecycleError
 from mockverse.world.model import WorldModel
+from mockverse.world.persona import Personas
 
 log = logging.getLogger("mockverse")
 SETTINGS_ENV = "MOCKVERSE_SETTINGS"
@@ -146,6 +148,19 @@ def _problem_handler(request: Request, exc: Exception) -> Response:
     return Problem(500, "Internal error", "the server failed on this request; the log has the details").response()
 
 
+def build_personas(config: Config, model: WorldModel) -> Personas | None:
+    """Personas of the world: the configured type, else the first person-like top-level type."""
+    name = config.consistency.personas.type
+    if name is not None and name not in model.types:
+        raise ConfigError("consistency.personas.type", f"'{name}' is not an entity type; known: {sorted(model.types)}")
+    persona = model.types[name] if name else next((t for t in model.types.values() if t.parent is None and t.person), None)
+    try:
+        return Personas(config.consistency.personas, persona)
+    except LifecycleError as exc:
+        field = exc.field if exc.field.startswith("lifecycle_states") else f"lifecycle_{exc.field}"
+        raise ConfigError(f"consistency.personas.{field}", exc.message) from None
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app for ``settings`` (the built-in world when no spec is given)."""
     settings = settings or Settings()
@@ -153,7 +168,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     spec = load_spec(settings.spec or builtin_spec_path())
     store = open_store(config.store)
     model = WorldModel.build(config.world, spec.schemas)
-    engine = ConsistencyEngine(model, store, config.seed)
+    engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model))
     journal = Journal(config.server.journal_size)
     mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes)
     admin = AdminAPI(engine, journal, config.server.max_body_bytes)

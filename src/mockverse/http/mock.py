@@ -221,6 +221,9 @@ class MockRoutes:
                    "X-Mockverse-Source": "synthetic", "X-Mockverse-Reality": "0"}
         if persona:
             headers["X-Mockverse-Persona"] = persona
+            state = view.persona_state(persona)
+            if state:
+                headers["X-Mockverse-Lifecycle"] = state
         if extra:
             headers.update(extra)
         return headers

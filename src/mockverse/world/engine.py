@@ -18,8 +18,10 @@ from typing import Any, Callable
 from mockverse.ids import EntityRef
 from mockverse.store import Store, StoredEntity
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
-from mockverse.world.generate import Generator
+from mockverse.world import clock
+from mockverse.world.generate import Generator, merge_schema
 from mockverse.world.model import EntityType, WorldModel
+from mockverse.world.persona import Lifecycle, Personas
 
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -61,15 +63,18 @@ class Snapshot:
     version: int
     seed: str
     now: datetime
+    start: datetime
 
 
 class ConsistencyEngine:
     """Owns the world model, the store and the caches; hands out views per workspace."""
 
-    def __init__(self, model: WorldModel, store: Store, seed: int | str, cache_size: int = 50_000) -> None:
+    def __init__(self, model: WorldModel, store: Store, seed: int | str, personas: Personas | None = None,
+                 cache_size: int = 50_000) -> None:
         self.model = model
         self.store = store
         self.seed = str(seed)
+        self.personas = personas
         self.entities = LRU(cache_size)
         self.snapshots = LRU(1024)
         self.generators: dict[str, Generator] = {}
@@ -88,10 +93,9 @@ class ConsistencyEngine:
             gen = self.generators[seed] = Generator(seed)
         return gen
 
-    def now(self, workspace: str) -> datetime:
-        """The workspace's virtual now: the stored clock, or the world's epoch."""
-        stored = self.store.get_setting(workspace, "clock")
-        return parse_rfc3339(stored["now"]) if stored else self.model.epoch  # type: ignore[return-value]
+    def clock(self, workspace: str) -> clock.ClockState:
+        """The workspace's virtual clock: stored, or standing at the world's epoch."""
+        return clock.read(self.store, workspace, self.model.epoch)  # type: ignore[arg-type]
 
     def view(self, workspace: str) -> "WorldView":
         if not WORKSPACE_NAME.match(workspace):
@@ -101,8 +105,9 @@ class ConsistencyEngine:
         key = (workspace, version)
         snap = self.snapshots.get(key)
         if snap is None:
+            state = self.clock(workspace)
             snap = self.snapshots.put(key, Snapshot(workspace, version, self.workspace_seed(workspace),
-                                                    self.now(workspace)))
+                                                    state.now, state.start))
         return WorldView(self, snap)
 
     # -- the Python API -----------------------------------------------------------------------
@@ -148,14 +153,22 @@ class WorldView:
     def now(self) -> datetime:
         return self.snap.now
 
+    @property
+    def clock_start(self) -> datetime:
+        return self.snap.start
+
     def _key(self, *parts: object) -> tuple:
         return (self.snap.workspace, self.snap.version, *parts)
 
     # -- generated existence ----------------------------------------------------------------
     def root_created_at(self, entity: EntityType, id: object) -> datetime:
+        """When a generated top-level entity was created: before the clock's start (personas
+        drawn as NewSignup signed up within the last days)."""
+        personas = self.engine.personas
+        if personas is not None and personas.is_persona(entity):
+            return self.clock_start - personas.signup_offset(self, f"{entity.name}:{id}", entity.config.created_within)
         window = entity.config.created_within.total_seconds()
-        epoch: datetime = self.model.epoch  # type: ignore[assignment]
-        return epoch - timedelta(seconds=int(self.gen.draw(entity.name, id, "created") * window))
+        return self.clock_start - timedelta(seconds=int(self.gen.draw(entity.name, id, "created") * window))
 
     def child_times(self, parent: EntityType, parent_id: object, parent_created: datetime,
                     child: EntityType) -> list[datetime]:
@@ -175,6 +188,8 @@ class WorldView:
                 t = parent_created + timedelta(seconds=int(d0 + self.gen.draw(ref, child.name, k, "delay") * (d1 - d0)))
                 if t <= self.now:
                     times.append(t)
+        elif cfg.paced_by_lifecycle and self.engine.personas is not None and self.engine.personas.is_persona(parent):
+            times = self._paced_times(parent, parent_id, parent_created, child)
         else:
             mean = cfg.every.total_seconds()  # type: ignore[union-attr]
             t = parent_created
@@ -185,6 +200,39 @@ class WorldView:
                     break
                 times.append(t)
         return self.engine.entities.put(key, times)
+
+    def _paced_times(self, parent: EntityType, parent_id: object, created: datetime, child: EntityType) -> list[datetime]:
+        """Children placed at the rate of the persona's lifecycle state at each moment: a
+        piecewise Poisson process (rates per 30 days from the lifecycle config), so a PowerUser
+        orders more often, a Churned persona not at all, and the same advance gives the same
+        orders. A state entered later never changes what happened before it."""
+        personas: Personas = self.engine.personas  # type: ignore[assignment]
+        data = self.get(parent, parent_id)
+        life = personas.lifecycle(self, parent, parent_id, data or {})
+        segments = [(max(at, created), state) for at, state in life.segments] or [(created, life.state)]
+        ref = f"{parent.name}:{parent_id}"
+        times: list[datetime] = []
+        t, j, k = created, 0, 1
+        while k <= child.config.max_children and t <= self.now:
+            while j + 1 < len(segments) and segments[j + 1][0] <= t:
+                j += 1
+            rate = personas.config.rates.get(segments[j][1], 0.0) / (30 * 86400)
+            boundary = segments[j + 1][0] if j + 1 < len(segments) else None
+            if rate <= 0:
+                if boundary is None:
+                    break
+                t = boundary
+                continue
+            gap = -math.log(1.0 - self.gen.draw(ref, child.name, k, "gap", j)) / rate
+            if boundary is not None and t + timedelta(seconds=gap) >= boundary:
+                t = boundary  # the state changed first: draw again from there (memoryless)
+                continue
+            t = t + timedelta(seconds=int(gap))
+            if t > self.now:
+                break
+            times.append(t)
+            k += 1
+        return times
 
     def _generated(self, entity: EntityType, id: object) -> tuple[datetime, object] | None:
         """(creation time, parent id) of a generated entity, or None if the generator has no such id."""
@@ -230,6 +278,8 @@ class WorldView:
             data = self._base(entity, id)
             if data is not None:
                 data = self._derive(entity, id, data)
+                if self.engine.personas is not None:
+                    data = self._shape(entity, id, data)
         finally:
             self._computing.discard((entity.name, id))
         return self.engine.entities.put(key, data)
@@ -306,6 +356,108 @@ class WorldView:
                         total += product
                     data[field] = round(total, 2)
         return data
+
+    def _shape(self, entity: EntityType, id: object, data: dict) -> dict:
+        """Lifecycle on the world: a persona carries its state; its entities get their state's effects."""
+        personas: Personas = self.engine.personas  # type: ignore[assignment]
+        if personas.is_persona(entity):
+            life = personas.lifecycle(self, entity, id, data)
+            data = {**data, "lifecycle_state": life.state.value}
+            return personas.apply(entity.name, data, life, self.now)
+        if entity.name not in personas.config.effects:
+            return data
+        owner = self.persona_of(entity, data)
+        if owner is None:
+            return data
+        life = personas.lifecycle(self, *owner)
+        return personas.apply(entity.name, data, life, self.now, latest=self.is_latest(entity, data))
+
+    def persona_of(self, entity: EntityType, data: dict) -> tuple[EntityType, object, dict] | None:
+        """The persona an entity belongs to (walking up its parents), or None."""
+        personas = self.engine.personas
+        while personas is not None and not personas.is_persona(entity):
+            if entity.parent is None:
+                return None
+            parent = self.get(entity.parent, data.get(entity.fk))
+            if parent is None:
+                return None
+            entity, data = entity.parent, parent
+        return (entity, data.get("id"), data) if personas is not None else None
+
+    def is_latest(self, entity: EntityType, data: dict) -> bool:
+        """Is this the most recent entity of its kind for its persona (the last child at every level)?
+        Looks at sibling ids only, so it never re-enters the entity being computed."""
+        personas = self.engine.personas
+        while entity.parent is not None and not (personas and personas.is_persona(entity)):
+            siblings = self.child_ids(entity.parent, data.get(entity.fk), entity.relationship)  # type: ignore[arg-type]
+            if not siblings or siblings[-1] != data.get("id"):
+                return False
+            parent = self._base(entity.parent, data.get(entity.fk))
+            if parent is None:
+                return False
+            entity, data = entity.parent, parent
+        return True
+
+    def child_ids(self, entity: EntityType, id: object, relationship: str) -> list:
+        """Ids of the children over one edge, in order, from base data (no derivations, no effects)."""
+        key = self._key("ci", entity.name, id, relationship)
+        hit = self.engine.entities.get(key)
+        if hit is not None:
+            return hit
+        child = entity.children[relationship]
+        out: list = []
+        parent = self._base(entity, id)
+        if parent is not None and self._generated(entity, id) is not None:
+            for k in range(1, len(self.child_times(entity, id, self._created_at(entity, parent), child)) + 1):
+                cid = child.child_id(id, k)
+                kid = self._base(child, cid)
+                if kid is not None and kid.get(child.fk) == id:
+                    out.append(cid)
+        for ref in self.store.linked(self.snap.workspace, f"{entity.name}:{id}", relationship):
+            cid = child.parse_id(ref.split(":", 1)[1])
+            kid = self._base(child, cid) if cid not in out else None
+            if kid is not None and kid.get(child.fk) == id:
+                out.append(cid)
+        return self.engine.entities.put(key, out)
+
+    def lifecycle(self, entity: EntityType, id: object) -> Lifecycle | None:
+        data = self.get(entity, id)
+        if data is None or self.engine.personas is None or not self.engine.personas.is_persona(entity):
+            return None
+        return self.engine.personas.lifecycle(self, entity, id, data)
+
+    def facet(self, entity: EntityType, id: object, facet: str, schema: dict | None) -> dict | None:
+        """A facet of an entity (``/users/{id}/billing``): generated from its schema and shaped by
+        the state of the persona it belongs to (the lifecycle effects for that facet)."""
+        data = self.get(entity, id)
+        if data is None:
+            return None
+        ctx = {"created_at": self._created_at(entity, data), "now": self.now, "person": False, "fields": {}}
+        personas = self.engine.personas
+        skip = personas.effect_fields(facet) if personas else set()
+        props = (merge_schema(schema or {}).get("properties") or {})
+        given = {name: data["id"] for name in props if name in (f"{entity.name}_id", "persona_id", "id")}
+        body = self.gen.object({**merge_schema(schema or {}), "properties": {k: v for k, v in props.items() if k not in skip}},
+                               f"{entity.name}:{id}#{facet}", "$", ctx, given=given)
+        owner = self.persona_of(entity, data) if personas else None
+        if owner is not None:
+            body = personas.apply(facet, body, personas.lifecycle(self, *owner), self.now)  # type: ignore[union-attr]
+        return body
+
+    def persona_state(self, ref: str) -> str | None:
+        """The lifecycle state of a persona ref (``user:123``), for headers; None if not a persona."""
+        kind, _, raw = ref.partition(":")
+        entity = self.model.types.get(kind)
+        if entity is None:
+            return None
+        life = self.lifecycle(entity, entity.parse_id(raw))
+        return life.state.value if life else None
+
+    def is_generated(self, entity: EntityType, id: object) -> bool:
+        return self._generated(entity, id) is not None
+
+    def created_at_of(self, entity: EntityType, data: dict) -> datetime:
+        return self._created_at(entity, data)
 
     def children(self, entity: EntityType, id: object, relationship: str) -> list[dict]:
         """The children of one entity over one edge: generated ones in order, then linked ones."""
@@ -409,8 +561,6 @@ class WorldView:
         data = self.get(entity, id)
         if data is None:
             return None
-        from mockverse.world.generate import merge_schema
-
         props = (merge_schema(schema or {}).get("properties") or {}) if schema else {}
         embeds = self.model.embed_names(entity)
         out = dict(data)

@@ -1,0 +1,219 @@
+"""Personas: where a persona's lifecycle comes from, and what it changes.
+
+A persona's lifecycle is resolved, never stored unless a user sets it:
+- a state a user set (``POST /api/v1/consistency/persona/lifecycle``) is stored with its history;
+- otherwise the config (``consistency.personas.lifecycle_states``) names it;
+- otherwise the generated mix decides, deterministically from the seed and the ref, with a
+  plausible history (signed up as NewSignup, Active a week later, then the drawn state);
+then the transition rules catch up to the workspace's virtual now. Reading a persona after
+the clock moved shows the state it has reached, each step stamped with its virtual moment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from mockverse.config import PersonasConfig
+from mockverse.timeutil import format_rfc3339, parse_rfc3339
+from mockverse.world.lifecycle import (LifecycleConfig, LifecycleError, LifecycleState, apply_effects, catch_up,
+                                       load_lifecycle_config, parse_state, state_for_generated)
+
+if TYPE_CHECKING:
+    from mockverse.world.engine import WorldView
+    from mockverse.world.model import EntityType
+
+SCOPE = "$scope"
+RECENT_SIGNUP = timedelta(days=6)
+
+
+@dataclass
+class Lifecycle:
+    """A persona's lifecycle at the view's now: state, when it was entered, the whole history."""
+
+    ref: str
+    state: LifecycleState
+    entered_at: datetime
+    history: list[dict]
+    metadata: dict
+    source: str                     # "set" | "config" | "generated" | "default"
+    next_transition: dict | None = None
+    segments: list[tuple[datetime, LifecycleState]] = field(default_factory=list)
+
+    def state_at(self, moment: datetime) -> LifecycleState:
+        current = self.segments[0][1] if self.segments else self.state
+        for start, state in self.segments:
+            if start <= moment:
+                current = state
+            else:
+                break
+        return current
+
+    def to_dict(self, now: datetime, workspace: str) -> dict:
+        seconds = max(0, int((now - self.entered_at).total_seconds()))
+        return {"workspace_id": workspace, "persona_id": self.ref, "lifecycle_state": self.state.value,
+                "state": self.state.value, "entered_at": format_rfc3339(self.entered_at),
+                "time_in_state_seconds": seconds, "history": self.history, "metadata": self.metadata,
+                "source": self.source, "next_transition": self.next_transition, "now": format_rfc3339(now)}
+
+
+def merged_lifecycle_config(personas: PersonasConfig) -> LifecycleConfig:
+    """The bundled lifecycle (``builtin/lifecycle.yaml``) with the config's parts laid over:
+    mix, rules and rates replaced whole when given; effects replaced per facet."""
+    bundled = yaml.safe_load(resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8"))
+    return load_lifecycle_config({
+        "default_state": personas.default_lifecycle_state,
+        "mix": bundled["mix"] if personas.lifecycle_mix is None else (personas.lifecycle_mix or None),
+        "rules": bundled["rules"] if personas.lifecycle_rules is None else personas.lifecycle_rules,
+        "rates": bundled["rates"] if personas.lifecycle_rates is None else personas.lifecycle_rates,
+        "effects": {**bundled["effects"], **(personas.lifecycle_effects or {})},
+    })
+
+
+class Personas:
+    """Resolves and changes personas' lifecycles for one served world."""
+
+    def __init__(self, personas: PersonasConfig, persona_type: "EntityType | None") -> None:
+        self.config = merged_lifecycle_config(personas)
+        self.type = persona_type
+        self.configured: dict[str, LifecycleState] = {}
+        for i, item in enumerate(personas.lifecycle_states):
+            try:
+                self.configured[item.persona_id] = parse_state(item.state)
+            except LifecycleError as exc:
+                raise ValueError(f"consistency.personas.lifecycle_states[{i}].state: {exc.message}") from None
+        self.min_after: dict[LifecycleState, timedelta] = {}
+        for rule in self.config.rules:
+            current = self.min_after.get(rule.from_state)
+            self.min_after[rule.from_state] = rule.after if current is None else min(current, rule.after)
+
+    def is_persona(self, entity: "EntityType") -> bool:
+        return self.type is not None and entity is self.type
+
+    # -- generated personas -------------------------------------------------------------------
+    def initial_state(self, view: "WorldView", ref: str) -> LifecycleState:
+        """The state a persona starts the world in: configured, else drawn from the mix."""
+        if ref in self.configured:
+            return self.configured[ref]
+        return state_for_generated(view.gen.draw(ref, "lifecycle"), self.config.mix)
+
+    def signup_offset(self, view: "WorldView", ref: str, window: timedelta) -> timedelta:
+        """How long before the clock's start a generated persona signed up (NewSignups: recently)."""
+        span = RECENT_SIGNUP if self.initial_state(view, ref) == LifecycleState.NEW_SIGNUP else window
+        return timedelta(seconds=int(view.gen.draw(ref, "created") * span.total_seconds()))
+
+    def _generated_history(self, view: "WorldView", ref: str, signup: datetime, start: datetime,
+                           state: LifecycleState) -> list[tuple[datetime, LifecycleState, str]]:
+        history = [(signup, LifecycleState.NEW_SIGNUP, "signup")]
+        if state == LifecycleState.NEW_SIGNUP:
+            return history
+        active_at = min(signup + timedelta(days=7), start)
+        history.append((active_at, LifecycleState.ACTIVE, "generated"))
+        if state == LifecycleState.ACTIVE:
+            return history
+        # entered recently enough that no rule has fired by the clock's start
+        limit = self.min_after.get(state, timedelta(days=180)) * 0.9
+        entered = start - timedelta(seconds=int(view.gen.draw(ref, "entered") * limit.total_seconds()))
+        history.append((max(entered, active_at), state, "generated"))
+        return history
+
+    def _generated_metadata(self, view: "WorldView", ref: str, state: LifecycleState) -> dict:
+        logins = int(view.gen.draw(ref, "logins") * 40) + (120 if state == LifecycleState.POWER_USER else 1)
+        meta: dict[str, Any] = {"login_count": logins,
+                                "failed_payment_count": 1 + int(view.gen.draw(ref, "failed") * 3)
+                                if state == LifecycleState.PAYMENT_FAILED else 0}
+        return meta
+
+    # -- resolution ---------------------------------------------------------------------------
+    def lifecycle(self, view: "WorldView", entity: "EntityType", id: object, data: dict) -> Lifecycle:
+        """The persona's lifecycle at the view's now (cached per workspace version)."""
+        ref = f"{entity.name}:{id}"
+        key = view._key("lc", ref)
+        hit = view.engine.entities.get(key)
+        if hit is not None:
+            return hit
+        stored = view.store.get_setting(view.workspace, f"lifecycle:{ref}")
+        start = view.clock_start
+        steps: list[tuple[datetime, LifecycleState, str]]
+        if stored:
+            steps = [(parse_rfc3339(h["entered_at"]), LifecycleState(h["state"]), h.get("source", "set"))
+                     for h in stored["history"]]
+            metadata, source = dict(stored.get("metadata", {})), "set"
+        else:
+            signup = view.created_at_of(entity, data)
+            if view.is_generated(entity, id):
+                state = self.initial_state(view, ref)
+                steps = self._generated_history(view, ref, signup, start, state)
+                metadata = self._generated_metadata(view, ref, state)
+                source = "config" if ref in self.configured else "generated"
+            else:
+                state = self.configured.get(ref, self.config.default_state)
+                steps = [(signup, state, "created")]
+                metadata, source = {"login_count": 0, "failed_payment_count": 0}, "default"
+        state, entered = steps[-1][1], steps[-1][0]
+        facts = {**metadata, "metadata": metadata}
+        fired = catch_up(state, entered, view.now, self.config.rules, facts) if view.now >= entered else []
+        for t in fired:
+            steps.append((t.at, t.to_state, f"rule:{t.rule}"))
+        history = [{"state": s.value, "entered_at": format_rfc3339(at), "source": src} for at, s, src in steps]
+        lifecycle = Lifecycle(ref, steps[-1][1], steps[-1][0], history, metadata, source,
+                              self._next(steps[-1][1], steps[-1][0], facts), [(at, s) for at, s, _ in steps])
+        return view.engine.entities.put(key, lifecycle)
+
+    def _next(self, state: LifecycleState, entered: datetime, facts: dict) -> dict | None:
+        """The next scheduled transition if nothing else changes: the earliest rule that holds."""
+        best = None
+        for rule in self.config.rules:
+            if rule.from_state != state:
+                continue
+            at = entered + rule.after
+            days = rule.after.total_seconds() / 86400
+            if rule.condition is not None and not rule.condition.evaluate({**facts, "days_in_state": days}):
+                continue
+            if best is None or at < best[0]:
+                best = (at, rule)
+        if best is None:
+            return None
+        return {"to": best[1].to_state.value, "at": format_rfc3339(best[0]), "rule": best[1].name or
+                f"{best[1].from_state.value}->{best[1].to_state.value}"}
+
+    # -- effects --------------------------------------------------------------------------------
+    def effects_for(self, facet: str, state: LifecycleState) -> dict | None:
+        table = self.config.effects.get(facet)
+        return None if table is None else table.get(state, {})
+
+    def effect_fields(self, facet: str) -> set[str]:
+        return {k for cells in self.config.effects.get(facet, {}).values() for k in cells if k != SCOPE}
+
+    def apply(self, facet: str, body: dict, life: Lifecycle, now: datetime, latest: bool = True) -> dict:
+        """Lay the state's effects for ``facet`` over ``body``; fields other states set are removed."""
+        cells = self.effects_for(facet, life.state)
+        if cells is None:
+            return body
+        if cells.get(SCOPE) == "latest" and not latest:
+            return body
+        out = {k: v for k, v in body.items() if k not in self.effect_fields(facet) or k in cells}
+        context = {"state": life.state.value, "entered_at": format_rfc3339(life.entered_at),
+                   "metadata": life.metadata, "persona_id": life.ref, "now": format_rfc3339(now)}
+        return apply_effects(out, {k: v for k, v in cells.items() if k != SCOPE}, context)
+
+    # -- writes ---------------------------------------------------------------------------------
+    def set_state(self, view: "WorldView", entity: "EntityType", id: object, data: dict, state: LifecycleState,
+                  metadata: dict | None = None) -> None:
+        """Move the persona to ``state`` at the view's now; the history keeps every earlier step."""
+        current = self.lifecycle(view, entity, id, data)
+        history = list(current.history)
+        if current.state != state:
+            at = max(view.now, current.entered_at)  # time never runs backwards for a persona
+            history.append({"state": state.value, "entered_at": format_rfc3339(at), "source": "set"})
+        record = {"history": history, "metadata": {**current.metadata, **(metadata or {})}}
+        view.store.put_setting(view.workspace, f"lifecycle:{current.ref}", record)
+
+    def patch_metadata(self, view: "WorldView", entity: "EntityType", id: object, data: dict, metadata: dict) -> None:
+        current = self.lifecycle(view, entity, id, data)
+        record = {"history": current.history, "metadata": {**current.metadata, **metadata}}
+        view.store.put_setting(view.workspace, f"lifecycle:{current.ref}", record)
