@@ -228,6 +228,7 @@ class AdminAPI:
         action = request.path_params["action"]
         epoch = self.engine.model.epoch
         store = self.engine.store
+        before = self.engine.clock(workspace)
         if action == "reset":
             state = clock.reset(store, workspace, epoch)  # type: ignore[arg-type]
         elif action in ("advance", "set"):
@@ -243,6 +244,8 @@ class AdminAPI:
         else:
             raise Problem(404, "Unknown clock action", f"'{action}' is not a clock action", field="action",
                           allowed=["advance", "set", "reset"])
+        self.engine.events.emit(workspace, "clock.moved", action=action, before=clock.format_rfc3339(before.now),
+                                after=clock.format_rfc3339(state.now))
         return json_response(state.to_dict(workspace))
 
     # -- journal -----------------------------------------------------------------------------

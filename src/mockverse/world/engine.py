@@ -55,6 +55,22 @@ class LRU(OrderedDict):
         return value
 
 
+class Events:
+    """World events (entity created, lifecycle changed, clock advanced) for whoever listens:
+    webhooks, TCP subscribers. Listeners are called synchronously and must not block."""
+
+    def __init__(self) -> None:
+        self.listeners: list[Callable[[dict], None]] = []
+
+    def subscribe(self, listener: Callable[[dict], None]) -> None:
+        self.listeners.append(listener)
+
+    def emit(self, workspace: str, type: str, **payload: Any) -> None:
+        event = {"type": type, "workspace": workspace, **payload}
+        for listener in list(self.listeners):
+            listener(event)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """What a view needs of a workspace at one version: its seed and its virtual now."""
@@ -75,6 +91,7 @@ class ConsistencyEngine:
         self.store = store
         self.seed = str(seed)
         self.personas = personas
+        self.events = Events()
         self.entities = LRU(cache_size)
         self.snapshots = LRU(1024)
         self.generators: dict[str, Generator] = {}
@@ -711,7 +728,11 @@ class WorldView:
         if generated:
             data.pop("created_at")
         self.store.put_entity(workspace, entity.name, str(id), data, mode, self._links_for(entity, id, data, persona))
-        return self.engine.view(workspace).body(entity, id, None)  # type: ignore[return-value]
+        fresh = self.engine.view(workspace)
+        created = fresh.body(entity, id, None)
+        self.engine.events.emit(workspace, f"{entity.name}.created", ref=f"{entity.name}:{id}", entity=created,
+                                at=format_rfc3339(fresh.now), persona=fresh.persona(entity, created))  # type: ignore[arg-type]
+        return created  # type: ignore[return-value]
 
     def update(self, entity: EntityType, id: object, data: dict, *, replace: bool) -> dict:
         current = self.get(entity, id)

@@ -212,6 +212,10 @@ class Personas:
             history.append({"state": state.value, "entered_at": format_rfc3339(at), "source": "set"})
         record = {"history": history, "metadata": {**current.metadata, **(metadata or {})}}
         view.store.put_setting(view.workspace, f"lifecycle:{current.ref}", record)
+        if current.state != state:
+            view.engine.events.emit(view.workspace, "persona.lifecycle_changed", ref=current.ref,
+                                    from_state=current.state.value, to_state=state.value,
+                                    at=history[-1]["entered_at"], source="set")
 
     def patch_metadata(self, view: "WorldView", entity: "EntityType", id: object, data: dict, metadata: dict) -> None:
         current = self.lifecycle(view, entity, id, data)
