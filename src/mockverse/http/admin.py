@@ -14,6 +14,7 @@ from mockverse.world import clock
 from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
 from mockverse.world.lifecycle import LifecycleError, LifecycleState, parse_state
 from mockverse.world.model import EntityType
+from mockverse.world.persona import Persona
 
 
 def _engine_errors(fn):
@@ -155,24 +156,13 @@ class AdminAPI:
         return json_response(result)
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def _persona(self, view: WorldView, ref: object) -> tuple[EntityType, object, dict]:
+    def _persona(self, view: WorldView, ref: object) -> Persona:
         if not isinstance(ref, str):
             raise Problem(422, "Invalid body", "persona_id must be an entity ref such as 'user:123'", field="persona_id")
-        personas = self.engine.personas
         try:
-            entity, id, data = view.resolve(ref)
+            return view.persona_handle(ref)
         except EngineError as exc:
             raise Problem(exc.status, exc.title, exc.detail, field="persona_id", allowed=exc.allowed) from None
-        if personas is None or not personas.is_persona(entity):
-            kind = personas.type.name if personas and personas.type else None
-            raise Problem(422, "Not a persona", f"{ref} is not a persona" + (f"; personas are '{kind}:<id>'" if kind else ""),
-                          field="persona_id")
-        return entity, id, data
-
-    def _lifecycle_body(self, workspace: str, entity: EntityType, id: object) -> dict:
-        view = self.engine.view(workspace)
-        life = view.lifecycle(entity, id)
-        return life.to_dict(view.now, workspace)  # type: ignore[union-attr]
 
     async def set_lifecycle(self, request: Request) -> Response:
         body = await read_json(request, self.max_body_bytes)
@@ -199,22 +189,20 @@ class AdminAPI:
             view = self.engine.view(workspace)
         except EngineError as exc:
             raise Problem(exc.status, exc.title, exc.detail, field="workspace_id") from None
-        entity, id, data = self._persona(view, body.get("persona_id"))
-        self.engine.personas.set_state(view, entity, id, data, state, metadata)  # type: ignore[union-attr]
-        return json_response(self._lifecycle_body(workspace, entity, id), headers={"X-Mockverse-Workspace": workspace})
+        persona = self._persona(view, body.get("persona_id")).update_lifecycle_state(state, metadata)
+        return json_response(persona.to_dict(), headers={"X-Mockverse-Workspace": workspace})
 
     @_engine_errors
     async def lifecycle(self, request: Request) -> Response:
         view = self.engine.view(workspace_of(request))
-        entity, id, data = self._persona(view, request.path_params["persona_id"])
+        persona = self._persona(view, request.path_params["persona_id"])
         if request.method == "PATCH":
             body = await read_json(request, self.max_body_bytes)
             if not isinstance(body, dict) or set(body) != {"metadata"} or not isinstance(body["metadata"], dict):
                 raise Problem(422, "Invalid body", 'send {"metadata": {...}}: the metadata fields to set',
                               field="metadata")
-            self.engine.personas.patch_metadata(view, entity, id, data, body["metadata"])  # type: ignore[union-attr]
-        return json_response(self._lifecycle_body(view.workspace, entity, id),
-                             headers={"X-Mockverse-Workspace": view.workspace})
+            persona = persona.update_metadata(body["metadata"])
+        return json_response(persona.to_dict(), headers={"X-Mockverse-Workspace": view.workspace})
 
     # -- clock -------------------------------------------------------------------------------
     @_engine_errors

@@ -21,7 +21,7 @@ from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
 from mockverse.world.generate import Generator, merge_schema
 from mockverse.world.model import EntityType, WorldModel
-from mockverse.world.persona import Lifecycle, Personas
+from mockverse.world.persona import Lifecycle, Persona, Personas
 
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -134,6 +134,10 @@ class ConsistencyEngine:
             raise EngineError(422, "Unknown entity type", f"'{name}' is not an entity type of this world",
                               field="entity_type", allowed=sorted(self.model.types))
         return entity
+
+    def persona(self, workspace: str, ref: str) -> Persona:
+        """The persona ``ref`` in ``workspace``: ``engine.persona("default", "user:1").update_lifecycle_state(...)``."""
+        return self.view(workspace).persona_handle(ref)
 
     def find_related_entities(self, workspace: str, ref: str, type: str | None = None,
                               relationship: str | None = None, depth: int = 1) -> list[dict]:
@@ -443,6 +447,16 @@ class WorldView:
             return None
         return self.engine.personas.lifecycle(self, entity, id, data)
 
+    def persona_handle(self, ref: str) -> Persona:
+        """The persona ``ref`` (``user:456``) with its lifecycle calls; 404/422 EngineError otherwise."""
+        entity, id, data = self.resolve(ref)
+        personas = self.engine.personas
+        if personas is None or not personas.is_persona(entity):
+            kind = personas.type.name if personas and personas.type else None
+            raise EngineError(422, "Not a persona", f"{ref} is not a persona" +
+                              (f"; personas are '{kind}:<id>'" if kind else ""), field="persona_id")
+        return Persona(self, entity, id, data)
+
     def facet(self, entity: EntityType, id: object, facet: str, schema: dict | None) -> dict | None:
         """A facet of an entity (``/users/{id}/billing``): generated from its schema and shaped by
         the state of the persona it belongs to (the lifecycle effects for that facet)."""
@@ -458,7 +472,7 @@ class WorldView:
                                f"{entity.name}:{id}#{facet}", "$", ctx, given=given)
         owner = self.persona_of(entity, data) if personas else None
         if owner is not None:
-            body = personas.apply(facet, body, personas.lifecycle(self, *owner), self.now)  # type: ignore[union-attr]
+            body = Persona(self, *owner).apply_lifecycle_effects(facet, body)
         return body
 
     def persona_state(self, ref: str) -> str | None:

@@ -221,3 +221,46 @@ class Personas:
         current = self.lifecycle(view, entity, id, data)
         record = {"history": current.history, "metadata": {**current.metadata, **metadata}}
         view.store.put_setting(view.workspace, f"lifecycle:{current.ref}", record)
+
+
+class Persona:
+    """One persona as seen by one workspace view: its lifecycle, and the calls that change it.
+
+    >>> persona = engine.persona("default", "user:456")
+    >>> persona.update_lifecycle_state(LifecycleState.CHURN_RISK)
+    >>> persona.apply_lifecycle_effects("billing", {"user_id": 456})
+    """
+
+    def __init__(self, view: "WorldView", entity: "EntityType", id: object, data: dict) -> None:
+        self.view, self.entity, self.id, self.data = view, entity, id, data
+        self.personas: Personas = view.engine.personas  # type: ignore[assignment]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.entity.name}:{self.id}"
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return self.personas.lifecycle(self.view, self.entity, self.id, self.data)
+
+    @property
+    def state(self) -> LifecycleState:
+        return self.lifecycle.state
+
+    def update_lifecycle_state(self, state: LifecycleState | str, metadata: dict | None = None) -> "Persona":
+        """Enter ``state`` now (virtual time); returns the persona as the next request sees it."""
+        parsed = state if isinstance(state, LifecycleState) else parse_state(state)
+        self.personas.set_state(self.view, self.entity, self.id, self.data, parsed, metadata)
+        return self.view.engine.view(self.view.workspace).persona_handle(self.ref)
+
+    def update_metadata(self, metadata: dict) -> "Persona":
+        """Merge ``metadata`` (read by transition rules and effect placeholders)."""
+        self.personas.patch_metadata(self.view, self.entity, self.id, self.data, metadata)
+        return self.view.engine.view(self.view.workspace).persona_handle(self.ref)
+
+    def apply_lifecycle_effects(self, facet: str, body: dict) -> dict:
+        """``body`` as this persona's state shapes it for ``facet`` (billing, support, an entity type)."""
+        return self.personas.apply(facet, body, self.lifecycle, self.view.now)
+
+    def to_dict(self) -> dict:
+        return self.lifecycle.to_dict(self.view.now, self.view.workspace)
