@@ -25,7 +25,7 @@ from mockverse.http.admin import AdminAPI, Journal
 from mockverse.http.errors import Problem
 from mockverse.http.mock import MockRoutes
 from mockverse.spec.loader import load_spec
-from mockverse.store import open_store
+from mockverse.store import StoreUnavailable, open_store
 from mockverse.world.engine import ConsistencyEngine, EngineError
 from mockverse.world.lifecycle import LifecycleError
 from mockverse.world.model import WorldModel
@@ -134,6 +134,9 @@ class RequestLog:
 def _problem_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Problem):
         return exc.response()
+    if isinstance(exc, StoreUnavailable):
+        return Problem(503, "Store unavailable", "the state store cannot be reached; generated reads still work, "
+                       "retry this once it is back", field="store").response({"Retry-After": "1"})
     if isinstance(exc, EngineError):
         return Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed).response()
     if isinstance(exc, HTTPException):
@@ -189,7 +192,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(routes=admin.routes() + mock.routes(), middleware=middleware, lifespan=lifespan,
                     exception_handlers={Exception: _problem_handler, HTTPException: _problem_handler,
-                                        Problem: _problem_handler, EngineError: _problem_handler})
+                                        Problem: _problem_handler, EngineError: _problem_handler,
+                                        StoreUnavailable: _problem_handler})
     app.state.engine, app.state.config, app.state.spec, app.state.journal = engine, config, spec, journal
     return app
 

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mockverse.store import StoreUnavailable
 from mockverse.http.errors import Problem, check_body, read_json
 from mockverse.world.engine import LRU, ConsistencyEngine, EngineError, WorldView
 from mockverse.world.model import EntityType
@@ -213,12 +214,17 @@ class MockRoutes:
         query = scope["query_string"]
         if b"workspace=" in query:
             return None
-        version = self.engine.store.version(workspace)
+        try:
+            version = self.engine.store.version(workspace)
+        except StoreUnavailable:
+            return None
         return self.direct.get((workspace, version, scope["path"], query.decode("latin-1")))
 
     def _headers(self, view: WorldView, persona: str | None, extra: dict | None = None) -> dict[str, str]:
         headers = {"content-type": "application/json", "X-Mockverse-Workspace": view.workspace,
                    "X-Mockverse-Source": "synthetic", "X-Mockverse-Reality": "0"}
+        if view.degraded:
+            headers["X-Mockverse-Store"] = "unavailable"
         if persona:
             headers["X-Mockverse-Persona"] = persona
             state = view.persona_state(persona)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from mockverse.ids import EntityRef
-from mockverse.store import Store, StoredEntity
+from mockverse.store import Store, StoredEntity, StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
 from mockverse.world.generate import Generator, merge_schema
@@ -53,6 +53,22 @@ class LRU(OrderedDict):
         if len(self) > self.size:
             self.popitem(last=False)
         return value
+
+
+class _Unreachable:
+    """Stands in for a store that is down: reads find no user changes, writes fail with StoreUnavailable."""
+
+    def __getattr__(self, name: str) -> Any:
+        reads = {"get_entity": None, "get_setting": None, "created_ids": [], "deleted_ids": [], "linked": [],
+                 "links_of": [], "entries": [], "entry": None, "version": -1}
+        if name in reads:
+            return lambda *args, **kwargs: reads[name]
+        def unavailable(*args: Any, **kwargs: Any) -> Any:
+            raise StoreUnavailable("the store is unreachable")
+        return unavailable
+
+
+UNREACHABLE: Any = _Unreachable()
 
 
 class Events:
@@ -118,7 +134,13 @@ class ConsistencyEngine:
         if not WORKSPACE_NAME.match(workspace):
             raise EngineError(400, "Invalid workspace", f"workspace '{workspace[:80]}' must be 1-64 letters, digits, "
                               "'_', '.' or '-', starting with a letter or digit", field="workspace")
-        version = self.store.version(workspace)
+        try:
+            version = self.store.version(workspace)
+        except StoreUnavailable:
+            # the store is down: purely generated reads still work (flagged), anything needing it gets a 503
+            epoch: datetime = self.model.epoch  # type: ignore[assignment]
+            return WorldView(self, Snapshot(workspace, -1, self.workspace_seed(workspace), epoch, epoch),
+                             store=UNREACHABLE)
         key = (workspace, version)
         snap = self.snapshots.get(key)
         if snap is None:
@@ -158,10 +180,10 @@ class ConsistencyEngine:
 class WorldView:
     """The world of one workspace at one version. Cheap to make; all reads go through it."""
 
-    def __init__(self, engine: ConsistencyEngine, snap: Snapshot) -> None:
+    def __init__(self, engine: ConsistencyEngine, snap: Snapshot, store: Store | None = None) -> None:
         self.engine = engine
         self.snap = snap
-        self.store = engine.store
+        self.store = store or engine.store
         self.model = engine.model
         self.gen = engine.generator(snap.workspace)
         self._computing: set[tuple[str, object]] = set()
@@ -173,6 +195,11 @@ class WorldView:
     @property
     def now(self) -> datetime:
         return self.snap.now
+
+    @property
+    def degraded(self) -> bool:
+        """True when the store was unreachable: this view shows generated data only."""
+        return self.snap.version < 0
 
     @property
     def clock_start(self) -> datetime:
