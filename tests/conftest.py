@@ -15,6 +15,8 @@ from typing import Iterator
 import httpx
 import pytest
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
