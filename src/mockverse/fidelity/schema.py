@@ -7,7 +7,8 @@ Normalising makes equivalent spellings equal: local ``$ref`` resolved against th
 document (a ``$ref`` met again inside itself is cut there and compared shallowly), ``allOf``
 merged, ``nullable: true`` / ``type: [..., "null"]`` / a null ``anyOf``/``oneOf`` branch read
 alike, annotations ignored because only the keywords below are read at all. An ``allOf``
-is nullable when any part says so (the usual OpenAPI 3.0 ``allOf: [$ref] + nullable`` idiom).
+is nullable when any part says so (the usual OpenAPI 3.0 ``allOf: [$ref] + nullable`` idiom);
+``oneOf``/``anyOf`` of bare types is read as the type list it spells (``type: [a, b]``).
 """
 
 from __future__ import annotations
@@ -107,10 +108,8 @@ class _Normaliser:
 
     def node(self, schema: Any, refs: tuple[str, ...], depth: int, where: str) -> SchemaNode:
         """Normalise ``schema``; ``refs`` are the refs being expanded above it (for cycle cuts)."""
-        if schema is True or schema is None:
-            return SchemaNode()
-        if schema is False:
-            return SchemaNode()
+        if schema is True or schema is False or schema is None:
+            return SchemaNode()  # boolean schemas carry no type to compare
         if not isinstance(schema, dict):
             raise ValueError(f"schema at {where} must be an object, got {type(schema).__name__}")
         self.built += 1
@@ -169,6 +168,9 @@ class _Normaliser:
             return replace(own, nullable=True)
         if len(variants) == 1:
             return replace(variants[0], nullable=variants[0].nullable or nullable)
+        if all(_bare(v) for v in variants):
+            types = frozenset().union(*(v.types for v in variants))
+            return SchemaNode(types=_numeric(types), nullable=nullable or any(v.nullable for v in variants))
         variants = [replace(v, nullable=v.nullable or nullable) for v in variants]
         return SchemaNode(nullable=nullable, variants=tuple(variants))
 
@@ -235,6 +237,11 @@ def _is_null_only(node: SchemaNode) -> bool:
     return node.nullable and not node.types and not node.properties and node.items is None and not node.variants and (
         node.enum is None or not node.enum
     )
+
+
+def _bare(node: SchemaNode) -> bool:
+    """A typed schema that says nothing but its type: alternatives of these are a type list."""
+    return bool(node.types) and node == SchemaNode(types=node.types, nullable=node.nullable)
 
 
 def _numeric(types: frozenset[str]) -> frozenset[str]:
@@ -315,12 +322,13 @@ def _compare(m: SchemaNode, r: SchemaNode, path: str, m_req: bool, r_req: bool, 
         said = "required in the mock but optional in reality" if m_req else "optional in the mock but required in reality"
         losses.append(Finding(path, "required-differs", f"{path} is {said}", m_req, r_req, t * _REQUIRED))
     if m.nullable != r.nullable:
-        said = "nullable in the mock but not in reality" if m.nullable else "not nullable in the mock but nullable in reality"
+        said = "nullable in the mock but not in reality" if m.nullable else "never null in the mock but nullable in reality"
         losses.append(Finding(path, "nullable-differs", f"{path} is {said}", m.nullable, r.nullable, t * _NULLABLE))
     e = enum_agreement(m.enum, r.enum)
     if e < 1.0:
         message = f"{path} allows different values (enum agreement {e:.2f})"
-        losses.append(Finding(path, "enum-differs", message, _enum_values(m.enum), _enum_values(r.enum), t * _ENUM * (1 - e)))
+        values = _enum_values(m.enum), _enum_values(r.enum)
+        losses.append(Finding(path, "enum-differs", message, *values, t * _ENUM * (1 - e)))
     if m.format != r.format:
         message = f"{path} has format {m.format or 'none'} in the mock but {r.format or 'none'} in reality"
         losses.append(Finding(path, "format-differs", message, m.format, r.format, t * _FORMAT))
