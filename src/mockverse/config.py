@@ -231,6 +231,13 @@ class ConsistencyConfig(_Strict):
     personas: PersonasConfig = PersonasConfig()
 
 
+class FidelityConfig(_Strict):
+    """Fidelity scoring: JSON paths that never count (noisy fields), and driver weights."""
+
+    exclude: list[str] = []
+    weights: dict[str, float] | None = None
+
+
 class Config(_Strict):
     """The whole config file. Each section is optional; defaults serve the built-in world."""
 
@@ -240,6 +247,7 @@ class Config(_Strict):
     world: WorldConfig = WorldConfig()
     reality_continuum: RealityConfig = RealityConfig()
     consistency: ConsistencyConfig = ConsistencyConfig()
+    fidelity: FidelityConfig = FidelityConfig()
 
 
 def _allowed_keys(model: type[BaseModel]) -> list[str]:

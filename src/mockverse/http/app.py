@@ -23,6 +23,7 @@ from starlette.responses import Response
 from mockverse.config import Config, ConfigError, builtin_spec_path, load_config
 from mockverse.http.admin import AdminAPI, Journal
 from mockverse.http.errors import Problem
+from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
 from mockverse.spec.loader import load_spec
 from mockverse.store import StoreUnavailable, open_store
@@ -175,6 +176,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     journal = Journal(config.server.journal_size)
     mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes)
     admin = AdminAPI(engine, journal, config.server.max_body_bytes)
+    fidelity = FidelityAPI(engine, mock, journal, config.server.max_body_bytes, exclude=config.fidelity.exclude,
+                           weights=config.fidelity.weights)
     middleware = [Middleware(RequestLog, journal=journal, fast=mock.fast)]
     cors = config.server.cors
     if cors.enabled:
@@ -190,7 +193,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         store.close()
         log.info("mockverse stopped; store closed")
 
-    app = Starlette(routes=admin.routes() + mock.routes(), middleware=middleware, lifespan=lifespan,
+    app = Starlette(routes=admin.routes() + fidelity.routes() + mock.routes(), middleware=middleware, lifespan=lifespan,
                     exception_handlers={Exception: _problem_handler, HTTPException: _problem_handler,
                                         Problem: _problem_handler, EngineError: _problem_handler,
                                         StoreUnavailable: _problem_handler})
