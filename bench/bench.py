@@ -106,11 +106,21 @@ def bench_serving(tmp: Path) -> None:
     print(f"  ratio mockverse / baseline  {mock_rps / base_rps:.2f}   (target >= 0.50)")
 
 
+def bench_fidelity() -> None:
+    """Time to score 10,000 sample bodies per side with 20 paths each (target: under 2 s)."""
+    from mockverse.fidelity import bench_samples
+
+    runs = [bench_samples(10_000, 20) for _ in range(3)]
+    print("fidelity (10,000 samples per side, 20 paths each)")
+    print(f"  score time  best {min(runs):.2f} s  of 3 runs {', '.join(f'{r:.2f}' for r in runs)}   (target < 2 s)")
+
+
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("make bench needs wrk (apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
         bench_serving(Path(tmp))
+    bench_fidelity()
 
 
 if __name__ == "__main__":
