@@ -175,6 +175,33 @@ def test_counters_count_up_per_type_without_bumping_the_version(store):
     assert store.version(WS) == 0
 
 
+def test_update_setting_is_atomic_across_two_instances(opened):
+    first, second = opened(), opened()
+
+    def add_ones(store: Store) -> None:
+        for _ in range(100):
+            store.update_setting("w", "counter", lambda old: {"n": (old or {"n": 0})["n"] + 1})
+
+    threads = [threading.Thread(target=add_ones, args=(s,)) for s in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert first.get_setting("w", "counter") == {"n": 200}
+    assert first.version("w") == 200
+
+
+def test_update_setting_aborts_when_the_change_raises(store):
+    store.put_setting("w", "clock", {"now": 1})
+
+    def refuse(old):
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        store.update_setting("w", "clock", refuse)
+    assert store.get_setting("w", "clock") == {"now": 1} and store.version("w") == 1
+
+
 def test_counters_are_unique_across_two_instances_in_threads(opened):
     stores = [opened(), opened()]
     results: list[list[int]] = [[], []]

@@ -27,7 +27,10 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(
             f"'{text}' is not a duration; use a number and a unit (ms, s, m, h, d, w), e.g. '7d', '36h', '90m', '1h30m'"
         )
-    return timedelta(seconds=total)
+    try:
+        return timedelta(seconds=total)
+    except OverflowError:
+        raise ValueError(f"'{text[:40]}' is too long a duration; the largest is about 2.7 million years") from None
 
 
 def parse_rfc3339(text: str) -> datetime:
@@ -40,7 +43,10 @@ def parse_rfc3339(text: str) -> datetime:
         raise ValueError(f"'{text}' is not an RFC 3339 timestamp such as '2026-01-01T00:00:00Z'") from None
     if value.tzinfo is None:
         raise ValueError(f"'{text}' has no UTC offset; write it as '2026-01-01T00:00:00Z'")
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"'{text}' is outside the range of dates (years 1 to 9999 in UTC)") from None
 
 
 def format_rfc3339(value: datetime) -> str:

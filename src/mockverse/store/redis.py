@@ -315,6 +315,27 @@ class RedisStore:
             return int(pipe.execute()[0])
 
     @_reachable
+    def update_setting(self, workspace: str, key: str, change: Callable[[Any], Any]) -> Any:
+        """Read-modify-write one setting atomically across instances: WATCH the settings hash,
+        compute, and commit in MULTI/EXEC; a concurrent write makes EXEC fail and we retry."""
+        settings = self._key(workspace, "settings")
+        while True:
+            with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(settings)
+                    raw = pipe.hget(settings, key)
+                    value = change(orjson.loads(raw) if raw is not None else None)
+                    version, workspaces = self._write_keys(workspace)
+                    pipe.multi()
+                    pipe.incr(version)
+                    pipe.sadd(workspaces, workspace)
+                    pipe.hset(settings, key, orjson.dumps(value))
+                    pipe.execute()
+                    return value
+                except redis.WatchError:
+                    continue
+
+    @_reachable
     def append(self, workspace: str, kind: str, key: str, value: Any) -> int:
         """Append a record (a recording, a fidelity score, a delivery) to a log; returns its sequence number."""
         keys = [*self._write_keys(workspace), "mockverse:log-seq", *self._log_keys(workspace, kind),

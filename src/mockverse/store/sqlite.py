@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -177,6 +177,18 @@ class SQLiteStore:
                        "ON CONFLICT(ws, key) DO UPDATE SET value=excluded.value",
                        (workspace, key, orjson.dumps(value)))
             return version
+
+    def update_setting(self, workspace: str, key: str, change: Callable[[Any], Any]) -> Any:
+        """Read-modify-write one setting atomically (one IMMEDIATE transaction, so two workers
+        moving the same clock never lose a move); ``change`` gets the old value (or None) and
+        returns the new one; whatever it raises aborts the write."""
+        with self._write() as db:
+            row = db.execute("SELECT value FROM setting WHERE ws=? AND key=?", (workspace, key)).fetchone()
+            value = change(orjson.loads(row[0]) if row else None)
+            self._bump(db, workspace)
+            db.execute("INSERT INTO setting (ws, key, value) VALUES (?,?,?) "
+                       "ON CONFLICT(ws, key) DO UPDATE SET value=excluded.value", (workspace, key, orjson.dumps(value)))
+            return value
 
     def append(self, workspace: str, kind: str, key: str, value: Any) -> int:
         """Append a record (a recording, a fidelity score, a delivery) to a log; returns its sequence number."""

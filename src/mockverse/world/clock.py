@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from mockverse.store import Store
 from mockverse.timeutil import format_rfc3339, parse_duration, parse_rfc3339
 
 KEY = "clock"
+# The range a virtual now may take: wide enough for any scenario, narrow enough that every
+# timestamp generated around it (signups years before, children days after) stays a valid date.
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -28,16 +33,29 @@ class ClockState:
                 "elapsed_seconds": int((self.now - self.start).total_seconds()), "moved": self.moved}
 
 
-def read(store: Store, workspace: str, epoch: datetime) -> ClockState:
-    stored = store.get_setting(workspace, KEY)
+def _state(stored: dict | None, epoch: datetime) -> ClockState:
     if not stored:
         return ClockState(epoch, epoch, False)
     return ClockState(parse_rfc3339(stored["now"]), parse_rfc3339(stored.get("start") or format_rfc3339(epoch)), True)
 
 
-def _write(store: Store, workspace: str, state: ClockState) -> ClockState:
-    store.put_setting(workspace, KEY, {"now": format_rfc3339(state.now), "start": format_rfc3339(state.start)})
-    return ClockState(state.now, state.start, True)
+def read(store: Store, workspace: str, epoch: datetime) -> ClockState:
+    return _state(store.get_setting(workspace, KEY), epoch)
+
+
+def _checked(now: datetime) -> datetime:
+    if not EARLIEST <= now < LATEST:
+        raise ValueError(f"the clock must stay between {format_rfc3339(EARLIEST)} and {format_rfc3339(LATEST)}")
+    return now
+
+
+def _move(store: Store, workspace: str, epoch: datetime, to: Callable[[ClockState], datetime]) -> ClockState:
+    """Move the clock atomically: read, compute the new now, write, in one store transaction, so
+    concurrent moves from several workers or instances never lose one."""
+    def change(stored: dict | None) -> dict:
+        current = _state(stored, epoch)
+        return {"now": format_rfc3339(to(current)), "start": format_rfc3339(current.start)}
+    return _state(store.update_setting(workspace, KEY, change), epoch)
 
 
 def advance(store: Store, workspace: str, epoch: datetime, by: str) -> ClockState:
@@ -45,18 +63,21 @@ def advance(store: Store, workspace: str, epoch: datetime, by: str) -> ClockStat
     step = parse_duration(by)
     if step <= timedelta(0):
         raise ValueError("the duration must be positive: the clock only advances forward")
-    current = read(store, workspace, epoch)
-    return _write(store, workspace, ClockState(current.now + step, current.start, True))
+
+    def forward(current: ClockState) -> datetime:
+        if step >= LATEST - current.now:
+            raise ValueError(f"the clock must stay before {format_rfc3339(LATEST)}; that step would pass it")
+        return current.now + step
+    return _move(store, workspace, epoch, forward)
 
 
 def set_to(store: Store, workspace: str, epoch: datetime, to: str) -> ClockState:
     """Set now to an RFC 3339 moment (earlier moments are allowed; nothing runs backwards)."""
-    current = read(store, workspace, epoch)
-    return _write(store, workspace, ClockState(parse_rfc3339(to), current.start, True))
+    moment = _checked(parse_rfc3339(to))
+    return _move(store, workspace, epoch, lambda current: moment)
 
 
 def reset(store: Store, workspace: str, epoch: datetime, real_now: datetime | None = None) -> ClockState:
     """Back to real time: now becomes the wall-clock moment of the reset."""
-    current = read(store, workspace, epoch)
     now = (real_now or datetime.now(timezone.utc)).replace(microsecond=0)
-    return _write(store, workspace, ClockState(now, current.start, True))
+    return _move(store, workspace, epoch, lambda current: now)

@@ -568,15 +568,52 @@ class WorldView:
         return walk
 
     def count(self, entity: EntityType) -> int:
+        """How many entities of a type exist, without building them: generated children are
+        counted from their parents' timelines, then tombstones and created ones adjust it."""
+        workspace = self.snap.workspace
         if entity.parent is None:
-            deleted = len([i for i in self.store.deleted_ids(self.snap.workspace, entity.name)
+            deleted = len([i for i in self.store.deleted_ids(workspace, entity.name)
                            if entity.root_index(entity.parse_id(i)) is not None])
-            return (entity.config.population or 0) - deleted + len(self.store.created_ids(self.snap.workspace, entity.name))
+            return (entity.config.population or 0) - deleted + len(self.store.created_ids(workspace, entity.name))
         key = self._key("n", entity.name)
         hit = self.engine.entities.get(key)
-        if hit is None:
-            hit = self.engine.entities.put(key, sum(1 for _ in self.all_of(entity)()))
-        return hit
+        if hit is not None:
+            return hit
+        total = 0
+        for parent_id in self.existing_ids(entity.parent):
+            generated = self._generated(entity.parent, parent_id)
+            if generated is not None:
+                total += len(self.child_times(entity.parent, parent_id, generated[0], entity))
+        for raw in self.store.deleted_ids(workspace, entity.name):
+            if self._generated(entity, entity.parse_id(raw)) is not None:
+                total -= 1
+        for raw in self.store.created_ids(workspace, entity.name):
+            if self.get(entity, entity.parse_id(raw)) is not None:
+                total += 1
+        return self.engine.entities.put(key, total)
+
+    def existing_ids(self, entity: EntityType):
+        """Ids of every existing entity of a type, in a stable order, building none of them."""
+        workspace = self.snap.workspace
+        deleted = {entity.parse_id(i) for i in self.store.deleted_ids(workspace, entity.name)}
+        if entity.parent is None:
+            for index in range(1, (entity.config.population or 0) + 1):
+                id = entity.root_id(index)
+                if id not in deleted:
+                    yield id
+        else:
+            for parent_id in self.existing_ids(entity.parent):
+                generated = self._generated(entity.parent, parent_id)
+                if generated is None:
+                    continue
+                for k in range(1, len(self.child_times(entity.parent, parent_id, generated[0], entity)) + 1):
+                    id = entity.child_id(parent_id, k)
+                    if id not in deleted:
+                        yield id
+        for raw in self.store.created_ids(workspace, entity.name):
+            id = entity.parse_id(raw)
+            if entity.parent is None or self._base(entity, id) is not None:
+                yield id
 
     def page(self, entity: EntityType, page: int, per_page: int) -> list[dict]:
         start = (page - 1) * per_page

@@ -136,7 +136,13 @@ class Personas:
         hit = view.engine.entities.get(key)
         if hit is not None:
             return hit
-        stored = view.store.get_setting(view.workspace, f"lifecycle:{ref}")
+        life = self._resolve(view, entity, id, data, view.store.get_setting(view.workspace, f"lifecycle:{ref}"))
+        return view.engine.entities.put(key, life)
+
+    def _resolve(self, view: "WorldView", entity: "EntityType", id: object, data: dict,
+                 stored: dict | None) -> Lifecycle:
+        """The lifecycle from a stored record (or none: config, then the generated mix), caught up to now."""
+        ref = f"{entity.name}:{id}"
         start = view.clock_start
         steps: list[tuple[datetime, LifecycleState, str]]
         if stored:
@@ -160,9 +166,8 @@ class Personas:
         for t in fired:
             steps.append((t.at, t.to_state, f"rule:{t.rule}"))
         history = [{"state": s.value, "entered_at": format_rfc3339(at), "source": src} for at, s, src in steps]
-        lifecycle = Lifecycle(ref, steps[-1][1], steps[-1][0], history, metadata, source,
-                              self._next(steps[-1][1], steps[-1][0], facts), [(at, s) for at, s, _ in steps])
-        return view.engine.entities.put(key, lifecycle)
+        return Lifecycle(ref, steps[-1][1], steps[-1][0], history, metadata, source,
+                         self._next(steps[-1][1], steps[-1][0], facts), [(at, s) for at, s, _ in steps])
 
     def _next(self, state: LifecycleState, entered: datetime, facts: dict) -> dict | None:
         """The next scheduled transition if nothing else changes: the earliest rule that holds."""
@@ -204,23 +209,33 @@ class Personas:
     # -- writes ---------------------------------------------------------------------------------
     def set_state(self, view: "WorldView", entity: "EntityType", id: object, data: dict, state: LifecycleState,
                   metadata: dict | None = None) -> None:
-        """Move the persona to ``state`` at the view's now; the history keeps every earlier step."""
-        current = self.lifecycle(view, entity, id, data)
-        history = list(current.history)
-        if current.state != state:
-            at = max(view.now, current.entered_at)  # time never runs backwards for a persona
-            history.append({"state": state.value, "entered_at": format_rfc3339(at), "source": "set"})
-        record = {"history": history, "metadata": {**current.metadata, **(metadata or {})}}
-        view.store.put_setting(view.workspace, f"lifecycle:{current.ref}", record)
-        if current.state != state:
-            view.engine.events.emit(view.workspace, "persona.lifecycle_changed", ref=current.ref,
-                                    from_state=current.state.value, to_state=state.value,
-                                    at=history[-1]["entered_at"], source="set")
+        """Move the persona to ``state`` at the view's now; the history keeps every earlier step.
+        Read, change and write happen in one store transaction, so concurrent changes all count."""
+        ref = f"{entity.name}:{id}"
+        moved: dict = {}
+
+        def change(stored: dict | None) -> dict:
+            current = self._resolve(view, entity, id, data, stored)
+            history = list(current.history)
+            moved.clear()
+            if current.state != state:
+                at = max(view.now, current.entered_at)  # time never runs backwards for a persona
+                history.append({"state": state.value, "entered_at": format_rfc3339(at), "source": "set"})
+                moved.update(from_state=current.state.value, at=history[-1]["entered_at"])
+            return {"history": history, "metadata": {**current.metadata, **(metadata or {})}}
+
+        view.store.update_setting(view.workspace, f"lifecycle:{ref}", change)
+        if moved:
+            view.engine.events.emit(view.workspace, "persona.lifecycle_changed", ref=ref, to_state=state.value,
+                                    source="set", **moved)
 
     def patch_metadata(self, view: "WorldView", entity: "EntityType", id: object, data: dict, metadata: dict) -> None:
-        current = self.lifecycle(view, entity, id, data)
-        record = {"history": current.history, "metadata": {**current.metadata, **metadata}}
-        view.store.put_setting(view.workspace, f"lifecycle:{current.ref}", record)
+        """Merge metadata into the persona's record, atomically."""
+        def change(stored: dict | None) -> dict:
+            current = self._resolve(view, entity, id, data, stored)
+            return {"history": current.history, "metadata": {**current.metadata, **metadata}}
+
+        view.store.update_setting(view.workspace, f"lifecycle:{entity.name}:{id}", change)
 
 
 class Persona:
