@@ -170,3 +170,9 @@ def test_history_is_kept_oldest_first_and_survives_restart(start_server):
     history = c.get("/api/v1/workspace/hist/fidelity/history").json()["history"]
     assert [h["overall"] for h in history] == [first["overall"], second["overall"]]
     assert c.get("/api/v1/workspace/hist/fidelity").json()["score"] == second
+
+
+def test_traffic_without_recordings_says_how_to_record(server):
+    r = server.client.post("/api/v1/workspace/no-recordings/fidelity", json={"source": "traffic"})
+    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["field"] == "source" and "mockverse record --upstream" in r.json()["detail"]

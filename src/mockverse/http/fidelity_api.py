@@ -74,7 +74,7 @@ class FidelityAPI:
             if unknown:
                 raise Problem(422, "Unknown field", f"'{unknown[0]}' does not go with source 'traffic'",
                               field=unknown[0], allowed=["source", "weights", "exclude"])
-            self._check(body, {"weights", "exclude"})
+            self._check(body, {"source", "weights", "exclude"})
             score = self.from_traffic(workspace, body.get("weights") or self.weights, self._exclude(body))
         elif source == "payload":
             self._check(body, set(PAYLOAD_KEYS) | {"source"})
