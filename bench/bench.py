@@ -106,6 +106,49 @@ def bench_serving(tmp: Path) -> None:
     print(f"  ratio mockverse / baseline  {mock_rps / base_rps:.2f}   (target >= 0.50)")
 
 
+def serve(args: list[str], tmp: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "mockverse", "serve", "--port", str(port), "--log-level", "warning",
+                             *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp)
+    wait_up(f"http://127.0.0.1:{port}/api/v1/health", proc)
+    return proc, port
+
+
+def bench_scaling(tmp: Path) -> None:
+    """Warm req/s for 1 vs 2 workers (shared SQLite), and the Redis store vs SQLite (1 worker)."""
+    results: list[tuple[str, float, float]] = []
+    for label, args in (("1 worker, SQLite", ["--store", str(tmp / "a.db")]),
+                        ("2 workers, SQLite", ["--workers", "2", "--store", str(tmp / "b.db")])):
+        proc, port = serve(args, tmp)
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/users/123")
+            results.append((label, *wrk(f"http://127.0.0.1:{port}/users/123")))
+        finally:
+            stop(proc)
+    redis_server = shutil.which("redis-server")
+    if redis_server:
+        redis_port = free_port()
+        redis = subprocess.Popen([redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            proc, port = serve(["--store", f"redis://127.0.0.1:{redis_port}/0"], tmp)
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/users/123")
+                results.append(("1 worker, Redis", *wrk(f"http://127.0.0.1:{port}/users/123")))
+            finally:
+                stop(proc)
+        finally:
+            redis.terminate()
+            redis.wait()
+    print(f"scaling (warm GET /users/123, wrk -c{CONNECTIONS} -d{DURATION}, 2-core machine)")
+    base = results[0][1]
+    for label, rps, p99 in results:
+        print(f"  {label:<20} {rps:>10,.0f} req/s   p99 {p99:7.2f} ms   x{rps / base:.2f} of 1 worker on SQLite")
+    if not redis_server:
+        print("  (Redis not measured: apt-get install redis-server)")
+
+
 def bench_fidelity() -> None:
     """Time to score 10,000 sample bodies per side with 20 paths each (target: under 2 s)."""
     from mockverse.fidelity import bench_samples
@@ -120,6 +163,7 @@ def main() -> None:
         raise SystemExit("make bench needs wrk (apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
         bench_serving(Path(tmp))
+        bench_scaling(Path(tmp))
     bench_fidelity()
 
 
