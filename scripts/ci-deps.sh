@@ -6,6 +6,7 @@ set -euo pipefail
 
 DEPS=(
   "redis-server:redis-server"   # tests/test_store_contract.py: a real Redis for the Redis store
+  "chromium:chromium"           # tests/test_dashboard.py: a real headless browser for the dashboard
 )
 
 if [ "${CI:-}" != "true" ] || [ "$(id -u)" != 0 ]; then

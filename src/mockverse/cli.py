@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 
 from mockverse import __version__
@@ -33,8 +34,70 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", help="world seed: same seed, same world (default 42)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes sharing the store (default 1)")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="log level (default info)")
+    serve.add_argument("--admin-token", help="bearer token required for writes to /api/v1 (required when --host is "
+                       "not a loopback address; prefer the MOCKVERSE_ADMIN_TOKEN environment variable)")
+    world = sub.add_parser("world", help="print the world a spec is served as: entity types, relationships, evidence")
+    world.add_argument("--spec", help="OpenAPI 3 spec (default: the built-in commerce world)")
+    world.add_argument("--config", help="YAML config file whose 'world' section corrects the inferred world")
+    world.add_argument("--json", action="store_true", help="print the JSON of GET /api/v1/consistency/world")
     sub.add_parser("version", help="print the version")
     return parser
+
+
+def _world(args: argparse.Namespace) -> int:
+    """``mockverse world``: the inferred world as a table (or JSON), before serving it."""
+    import orjson
+
+    from mockverse.config import ConfigError, builtin_spec_path, load_config
+    from mockverse.spec import SpecError, infer_world, load_spec
+    from mockverse.world.model import WorldModel
+
+    try:
+        config = load_config(args.config, builtin_world=args.spec is None)
+        spec = load_spec(args.spec or builtin_spec_path())
+        model = (WorldModel.from_spec(spec, infer_world(spec), config.world) if args.spec
+                 else WorldModel.build(config.world, spec.schemas))
+    except (ConfigError, SpecError, ValueError, OSError) as exc:
+        print(f"mockverse: {exc}", file=sys.stderr)
+        return 2
+    description = model.describe([(op.method, op.path) for op in spec.operations])
+    if args.json:
+        print(orjson.dumps(description, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    print(world_table(spec.title, description))
+    return 0
+
+
+def world_table(title: str, world: dict) -> str:
+    """The world description as plain-text tables a person can read in a terminal."""
+    lines = [f"World of '{title}'", "", "Entity types"]
+    rows = [("type", "origin", "population", "parent (field)", "id field", "id example", "operations")]
+    for t in world["entity_types"]:
+        size = str(t["population"]) if t["parent"] is None else f"{t['per_parent']} per {t['parent']['type']}"
+        parent = f"{t['parent']['type']} ({t['parent']['field']})" if t["parent"] else "-"
+        example = t["id_example"] if t["id_example"] is not None else "-"
+        rows.append((t["name"], t["origin"], size, parent, t["id_field"], str(example), str(len(t["operations"]))))
+    lines += _table(rows)
+    lines += ["", "Relationships"]
+    rows = [("relationship", "kind", "confidence", "used as", "evidence")]
+    for r in sorted(world["relationships"], key=lambda r: (-r["confidence"], r["id"])):
+        rows.append((r["id"] + (" (dangling)" if r["dangling"] else ""), r["kind"], f"{r['confidence']:.2f}",
+                     r["used_as"], "; ".join(r["evidence"])))
+    lines += _table(rows)
+    excluded = world.get("excluded") or {}
+    if excluded.get("types") or excluded.get("relationships"):
+        lines += ["", "Excluded by the config: " + ", ".join(excluded.get("types", []) + excluded.get("relationships", []))]
+    return "\n".join(lines)
+
+
+def _table(rows: list[tuple]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
+    out = []
+    for n, row in enumerate(rows):
+        out.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths)) + "  " + str(row[-1]))
+        if n == 0:
+            out.append("  " + "  ".join("-" * w for w in widths) + "  " + "-" * len(str(row[-1])))
+    return out
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -45,7 +108,8 @@ def _serve(args: argparse.Namespace) -> int:
     from mockverse.spec.loader import SpecError
 
     settings = Settings(config=args.config, spec=os.path.abspath(args.spec) if args.spec else None,
-                        store=args.store, seed=args.seed, host=args.host, port=args.port, log_level=args.log_level)
+                        store=args.store, seed=args.seed, host=args.host, port=args.port, log_level=args.log_level,
+                        admin_token=args.admin_token)
     try:
         config = resolve_config(settings)
         app = create_app(settings)  # fail here, with a clear message, before any worker starts
@@ -56,7 +120,10 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("mockverse").setLevel(level)
     host, port = config.server.host, config.server.port
+    for sig in (signal.SIGTERM, signal.SIGINT):  # uvicorn re-raises the signal it stopped on: a clean stop exits 0
+        signal.signal(sig, lambda *_: None)
     if args.workers > 1:
+        app.state.engine.store.close()  # each worker opens its own
         os.environ[SETTINGS_ENV] = settings.to_env()
         uvicorn.run("mockverse.http.app:app_from_env", factory=True, host=host, port=port, workers=args.workers,
                     access_log=False, log_level=config.server.log_level, timeout_graceful_shutdown=10)
@@ -71,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "world":
+        return _world(args)
     if args.command == "version":
         print(f"mockverse {__version__}")
         return 0

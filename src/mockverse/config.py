@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from mockverse.timeutil import parse_duration, parse_rfc3339
 
@@ -37,11 +38,18 @@ def _duration(value: Any) -> timedelta:
 
 
 class ParentLink(_Strict):
-    """How a child type hangs off its parent: the foreign-key field and the edge name."""
+    """How a child type hangs off its parent: the foreign-key field and the edge name
+    (in a world built from a spec the edge name defaults to ``has_<children>``)."""
 
     type: str
     field: str
-    relationship: str
+    relationship: str | None = None
+
+
+def _spec_world(info: ValidationInfo) -> bool:
+    """Whether the config is read for a world built from a ``--spec`` (entities are then
+    corrections of the inferred world, so every key is optional)."""
+    return bool(info.context and info.context.get("spec_world"))
 
 
 class FieldRule(_Strict):
@@ -79,8 +87,9 @@ class Derivation(_Strict):
 class EntityConfig(_Strict):
     """One entity type of the world: where it is served, its schema, how many exist."""
 
-    path: str
-    schema_: str = Field(alias="schema")
+    path: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    id_field: str | None = None               # spec worlds: the property holding the id (inferred by default)
     population: int | None = Field(default=None, ge=0, le=10_000_000_000)
     created_within: timedelta = timedelta(days=1095)
     parent: ParentLink | None = None
@@ -104,10 +113,12 @@ class EntityConfig(_Strict):
         return tuple(_duration(v) for v in value) if isinstance(value, (list, tuple)) else value
 
     @model_validator(mode="after")
-    def _shape(self) -> "EntityConfig":
-        if self.parent is None and self.population is None:
+    def _shape(self, info: ValidationInfo) -> "EntityConfig":
+        if not _spec_world(info) and (self.path is None or self.schema_ is None):
+            raise ValueError("an entity needs 'path' (its collection path) and 'schema' (its component schema)")
+        if self.parent is None and self.population is None and not _spec_world(info):
             raise ValueError("a top-level entity needs 'population' (how many exist)")
-        if self.parent is not None and (self.count is None) == (self.every is None):
+        if self.parent is not None and (self.count is None) == (self.every is None) and not _spec_world(info):
             raise ValueError("a child entity needs exactly one of 'count: [min, max]' or 'every: <duration>'")
         if self.count is not None and not (0 <= self.count[0] <= self.count[1] < self.id_multiplier):
             raise ValueError(f"count must satisfy 0 <= min <= max < id_multiplier ({self.id_multiplier})")
@@ -120,9 +131,21 @@ class EntityConfig(_Strict):
         return self.count[1] if self.count else (self.max if self.max is not None else self.id_multiplier - 1)
 
 
+class RelationshipConfig(_Strict):
+    """A relationship the spec does not show (or shows wrongly): ``source.field`` holds
+    ids of ``target``; ``kind: has_many`` for an array of ids."""
+
+    source: str
+    target: str
+    field: str
+    kind: str = Field(default="belongs_to", pattern="^(belongs_to|has_many)$")
+
+
 class WorldConfig(_Strict):
     epoch: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
     entities: dict[str, EntityConfig] = {}
+    exclude: list[str] = []                   # spec worlds: entity types or relationship ids to drop
+    relationships: list[RelationshipConfig] = []   # spec worlds: relationships to add
 
     @field_validator("epoch", mode="before")
     @classmethod
@@ -130,7 +153,12 @@ class WorldConfig(_Strict):
         return value if isinstance(value, datetime) else parse_rfc3339(value)
 
     @model_validator(mode="after")
-    def _links(self) -> "WorldConfig":
+    def _links(self, info: ValidationInfo) -> "WorldConfig":
+        if _spec_world(info):
+            return self  # names are checked against the inferred world when it is built
+        if self.exclude or self.relationships:
+            raise ValueError("'exclude' and 'relationships' correct a world inferred from --spec; "
+                             "the built-in world declares its entities explicitly")
         for name, entity in self.entities.items():
             if entity.parent and entity.parent.type not in self.entities:
                 raise ValueError(f"entities.{name}.parent.type '{entity.parent.type}' is not an entity type; "
@@ -153,6 +181,14 @@ class ServerConfig(_Strict):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     journal_size: int = Field(default=1000, ge=0)
     log_level: str = "info"
+    admin_token: SecretStr | None = None      # bearer token for /api/v1 writes; required off loopback; never logged
+
+    @field_validator("admin_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("the admin token must not be empty")
+        return value
 
 
 class RouteRatio(_Strict):
@@ -317,6 +353,8 @@ def load_config(path: str | None = None, *, builtin_world: bool = True, override
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            if isinstance(exc, yaml.constructor.ConstructorError):  # e.g. !!python/object/apply:os.system
+                where += f": {exc.problem}; a config is plain data, tags that build Python objects are refused"
             raise ConfigError("", f"not valid YAML{where}", source) from None
         if not isinstance(user, dict):
             raise ConfigError("", "the config file must be a mapping of sections", source)
@@ -324,6 +362,6 @@ def load_config(path: str | None = None, *, builtin_world: bool = True, override
     if overrides:
         data = _merge(data, overrides)
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(data, context={"spec_world": not builtin_world})
     except ValidationError as exc:
         raise _explain(exc, source) from None

@@ -127,6 +127,11 @@ class AdminAPI:
             raise Problem(422, "Invalid body", "entity_id must be a string or an integer", field="entity_id")
         entity = self.engine.type_of(entity_type)
         view = self.engine.view(workspace_of(request))
+        if persona is not None:
+            try:
+                view.resolve(persona)
+            except EngineError as exc:  # report the body's field, not the engine's "ref"
+                raise Problem(exc.status, exc.title, exc.detail, field="persona_id", allowed=exc.allowed) from None
         created = view.create(entity, data, id=entity_id, persona=persona)
         fresh = self.engine.view(view.workspace)
         return json_response({"entity_type": entity.name, "entity_id": created["id"],
@@ -152,7 +157,14 @@ class AdminAPI:
         if type_ is not None and type_ not in self.engine.model.types:
             raise Problem(400, "Invalid query parameter", f"'{type_}' is not an entity type", field="type",
                           allowed=sorted(self.engine.model.types))
-        result = view.graph(request.path_params["ref"], type_, q.get("relationship"), int(depth_raw))
+        relationship = q.get("relationship")
+        types = self.engine.model.types.values()
+        edges = ({rel for t in types for rel in t.children} | {f"has_{t.segment}" for t in types}
+                 | {f"belongs_to_{t.name}" for t in types})
+        if relationship is not None and relationship not in edges:
+            raise Problem(400, "Invalid query parameter", f"'{relationship[:100]}' is not an edge of this world",
+                          field="relationship", allowed=sorted(edges))
+        result = view.graph(request.path_params["ref"], type_, relationship, int(depth_raw))
         return json_response(result)
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -22,9 +22,15 @@ from starlette.responses import Response
 
 from mockverse.config import Config, ConfigError, builtin_spec_path, load_config
 from mockverse.http.admin import AdminAPI, Journal
+from mockverse.http.dashboard import dashboard_routes
 from mockverse.http.errors import Problem
 from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
+from mockverse.http.world_api import world_routes
+from mockverse.http.reality_api import RealityAPI
+from mockverse.http.security import TOKEN_ENV, AdminAuth, admin_token
+from mockverse.reality.serve import RealityService
+from mockverse.spec import infer_world
 from mockverse.spec.loader import load_spec
 from mockverse.store import StoreUnavailable, open_store
 from mockverse.world.engine import ConsistencyEngine, EngineError
@@ -47,6 +53,7 @@ class Settings:
     host: str | None = None
     port: int | None = None
     log_level: str | None = None
+    admin_token: str | None = None
 
     def to_env(self) -> str:
         return orjson.dumps(asdict(self)).decode()
@@ -66,6 +73,9 @@ def resolve_config(settings: Settings) -> Config:
         overrides["seed"] = settings.seed
     server = {k: v for k, v in (("host", settings.host), ("port", settings.port), ("log_level", settings.log_level))
               if v is not None}
+    token = settings.admin_token or os.environ.get(TOKEN_ENV) or None
+    if token is not None:
+        server["admin_token"] = token
     if server:
         overrides["server"] = server
     return load_config(settings.config, builtin_world=settings.spec is None, overrides=overrides)
@@ -142,14 +152,19 @@ def _problem_handler(request: Request, exc: Exception) -> Response:
         return Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed).response()
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
-            return Problem(404, "No route", f"no operation matches {request.method} {request.url.path}",
+            return Problem(404, "No route", f"no operation matches {request.method} {_short(request.url.path)}",
                            field="path").response()
         if exc.status_code == 405:
-            return Problem(405, "Method not allowed", f"{request.method} is not an operation of {request.url.path}",
-                           field="method").response()
+            return Problem(405, "Method not allowed", f"{request.method} is not an operation of "
+                           f"{_short(request.url.path)}", field="method").response()
         return Problem(exc.status_code, "HTTP error", str(exc.detail)).response()
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    log.error("unexpected error on %s %s", request.method, _short(request.url.path), exc_info=exc)
     return Problem(500, "Internal error", "the server failed on this request; the log has the details").response()
+
+
+def _short(path: str, limit: int = 200) -> str:
+    """A path as error details quote it: a 20 KB path is not echoed back whole."""
+    return path if len(path) <= limit else f"{path[:limit]}... ({len(path)} characters)"
 
 
 def build_personas(config: Config, model: WorldModel) -> Personas | None:
@@ -169,13 +184,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app for ``settings`` (the built-in world when no spec is given)."""
     settings = settings or Settings()
     config = resolve_config(settings)
+    token = admin_token(config)  # before anything opens: refuse a non-loopback bind without a token
     spec = load_spec(settings.spec or builtin_spec_path())
     store = open_store(config.store)
-    model = WorldModel.build(config.world, spec.schemas)
+    model = (WorldModel.from_spec(spec, infer_world(spec), config.world) if settings.spec
+             else WorldModel.build(config.world, spec.schemas))
     engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model))
     journal = Journal(config.server.journal_size)
     mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes)
     admin = AdminAPI(engine, journal, config.server.max_body_bytes)
+    # the reality continuum: ratio per request, recorded/upstream tiers, traces, recordings API
+    reality = RealityService(engine, config.reality_continuum, max_body_bytes=config.server.max_body_bytes)
+    mock.reality = reality
+    reality_api = RealityAPI(reality, spec.operations, config.server.max_body_bytes)
     fidelity = FidelityAPI(engine, mock, journal, config.server.max_body_bytes, exclude=config.fidelity.exclude,
                            weights=config.fidelity.weights)
     middleware = [Middleware(RequestLog, journal=journal, fast=mock.fast)]
@@ -183,24 +204,36 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if cors.enabled:
         middleware.append(Middleware(CORSMiddleware, allow_origins=cors.allow_origins, allow_methods=cors.allow_methods,
                                      allow_headers=cors.allow_headers, expose_headers=cors.expose_headers))
+    if token is not None:
+        middleware.append(Middleware(AdminAuth, token=token))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         url = f"http://{config.server.host}:{config.server.port}"
-        log.info("mockverse serving '%s' (%d operations, %d entity types) on %s; store %s; seed %s",
-                 spec.title, len(spec.operations), len(model.types), url, config.store, config.seed)
+        log.info("mockverse serving '%s' (%d operations, %d entity types) on %s; dashboard %s/__mockverse/; "
+                 "store %s; seed %s", spec.title, len(spec.operations), len(model.types), url, url, config.store,
+                 config.seed)
+        if token is not None:
+            log.info("admin API writes (POST/PUT/PATCH/DELETE /api/v1/...) require the admin bearer token")
         yield
+        await reality.aclose()
         store.close()
         log.info("mockverse stopped; store closed")
 
-    app = Starlette(routes=admin.routes() + fidelity.routes() + mock.routes(), middleware=middleware, lifespan=lifespan,
+    app = Starlette(routes=world_routes(model, spec, engine, mock) + admin.routes() + reality_api.routes() + fidelity.routes() + dashboard_routes() + mock.routes(), middleware=middleware, lifespan=lifespan,
                     exception_handlers={Exception: _problem_handler, HTTPException: _problem_handler,
                                         Problem: _problem_handler, EngineError: _problem_handler,
                                         StoreUnavailable: _problem_handler})
     app.state.engine, app.state.config, app.state.spec, app.state.journal = engine, config, spec, journal
+    app.state.reality = reality
     return app
 
 
 def app_from_env() -> Starlette:
     """Factory for uvicorn workers: the settings come from ``MOCKVERSE_SETTINGS``."""
-    return create_app(Settings.from_env())
+    app = create_app(Settings.from_env())
+    if not logging.getLogger().handlers:  # a spawned worker: log like the single-process server does
+        level = app.state.config.server.log_level.upper()
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        log.setLevel(level)
+    return app

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 PROBLEM = "application/problem+json"
+MAX_DEPTH = 64  # nesting levels a request body may have (orjson cannot serialise past 255)
 
 
 class Problem(Exception):
@@ -63,9 +64,32 @@ async def read_json(request: Request, max_bytes: int, *, required: bool = True) 
         raise Problem(415, "Unsupported media type", f"send the body as application/json, not {media}",
                       field="content-type", allowed=["application/json"])
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if "recursion" in str(exc).lower():
+            raise _too_deep() from None
         raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}", field="body") from None
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _deeper_than(body, MAX_DEPTH):
+        raise _too_deep()
+    return body
+
+
+def _too_deep() -> Problem:
+    return Problem(400, "Body too deeply nested", f"the JSON body nests deeper than {MAX_DEPTH} levels", field="body")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``value`` nest more than ``limit`` levels (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def json_path(parts: Any) -> str:

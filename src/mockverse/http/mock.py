@@ -1,16 +1,21 @@
 """Mock routes: every operation of the loaded spec, served from the persona world.
 
-Each operation is classified once against the world model: a collection (``/orders``),
-an item (``/orders/{id}``), the children of an item (``/users/{id}/orders``), or a
-schema-only operation answered from its examples or its schema. Reads are cached as
-serialised bytes keyed by workspace version, so a repeated read of an unchanged entity
-is one store lookup and a dictionary hit.
+Each operation is classified once against the world model. The built-in world's paths
+are a collection (``/orders``), an item (``/orders/{id}``), the children of an item
+(``/users/{id}/orders``) or a facet (``/users/{id}/billing``). A world built from a
+user's spec adds: items under any prefix and nesting (``/v1/billing/subscriptions/{id}``,
+``/Projects/{projectId}/Tasks/{taskId}``), *related* lists (a nested path whose items
+have their parent elsewhere: ``/artists/{id}/albums``), *search* listings of entities at
+literal paths (``/pet/findByStatus``) and *actions* on an entity (``/subscriptions/{id}/
+suspend``). Everything else is a schema-only operation answered from its (valid) examples
+or its schema. Reads are cached as serialised bytes keyed by workspace version, so a
+repeated read of an unchanged entity is one store lookup and a dictionary hit.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol
 
 import orjson
@@ -19,46 +24,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockverse.store import StoreUnavailable
 from mockverse.http.errors import Problem, check_body, read_json
+from mockverse.store import StoreUnavailable
+from mockverse.spec import singular, snake
+from mockverse.spec.jsonschema import fits, to_json_schema, validator_for
 from mockverse.world.engine import LRU, ConsistencyEngine, EngineError, WorldView
 from mockverse.world.model import EntityType
+from mockverse.world.render import MISSING, Renderer, entity_slots, is_array, list_slot
+from mockverse.world.specworld import SpecEntityType
+
+__all__ = ["MockOperation", "MockRoutes", "RealityHook", "classify", "to_json_schema", "validator_for", "workspace_of"]
 
 _PARAM = re.compile(r"^\{([^}]+)\}$")
-
-
-def to_json_schema(schema: Any, memo: dict[int, Any] | None = None) -> Any:
-    """An OpenAPI schema as JSON Schema 2020-12: ``nullable: true`` becomes a null type.
-    Recursive schemas stay recursive (the copy shares its cycles)."""
-    memo = {} if memo is None else memo
-    if isinstance(schema, list):
-        return [to_json_schema(s, memo) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    if id(schema) in memo:
-        return memo[id(schema)]
-    out: dict = {}
-    memo[id(schema)] = out
-    for key, value in schema.items():
-        if key in ("nullable", "discriminator", "xml", "externalDocs", "example") or key.startswith("x-"):
-            continue
-        if key in ("properties", "patternProperties", "$defs", "definitions"):
-            out[key] = {k: to_json_schema(v, memo) for k, v in value.items()} if isinstance(value, dict) else value
-        else:
-            out[key] = to_json_schema(value, memo)
-    if schema.get("nullable") is True:
-        if "type" in out:
-            types = out["type"] if isinstance(out["type"], list) else [out["type"]]
-            out["type"] = types + ["null"] if "null" not in types else types
-        if "enum" in out and None not in out["enum"]:
-            out["enum"] = list(out["enum"]) + [None]
-    return out
-
-
-def validator_for(schema: dict | None) -> Draft202012Validator | None:
-    if not schema:
-        return None
-    return Draft202012Validator(to_json_schema(schema), format_checker=Draft202012Validator.FORMAT_CHECKER)
+_LIMIT_NAMES = ("limit", "pageSize", "page_size", "per_page", "perPage", "_per_page", "_limit", "max_results")
+_PAGE_NAMES = ("page", "_page", "pageNumber", "page_number")
 
 
 @dataclass
@@ -76,11 +55,19 @@ class MockOperation:
     examples: dict[str, Any]
     validator: Draft202012Validator | None
     query_filters: dict[str, str]   # query name -> "parent" filter
+    spec_world: bool = False        # classified against a world built from a user's spec
+    bound: list[tuple[str, EntityType]] = field(default_factory=list)   # path params naming entities
+    target: EntityType | None = None    # the listed type of related and search operations
+    parent_param: str | None = None     # an item's parent in its own path (/Projects/{projectId}/Tasks/{taskId})
+    body_required: bool = False
+    query: list[Any] = field(default_factory=list)   # the operation's query parameters
 
 
 def classify(op: Any, engine: ConsistencyEngine) -> MockOperation:
     """Decide how the world answers ``op`` from its path: collection, item, children or schema."""
     model = engine.model
+    if any(isinstance(t, SpecEntityType) for t in model.types.values()):
+        return classify_spec(op, engine)
     segments = [s for s in op.path.split("/") if s]
     kind, entity, relationship, id_param = "schema", None, None, None
     if segments and not _PARAM.match(segments[-1]) and model.by_segment(segments[-1]) and len(segments) == 1:
@@ -105,7 +92,135 @@ def classify(op: Any, engine: ConsistencyEngine) -> MockOperation:
             filters[spelling] = "parent"
     return MockOperation(op.method.upper(), op.path, kind, entity, relationship, id_param, status,
                          success.schema if success else None, success.examples if success else {},
-                         validator_for(op.request_schema), filters)
+                         validator_for(op.request_schema, "request"), filters)
+
+
+def _path_types(types: list[SpecEntityType]) -> tuple[dict[str, SpecEntityType], dict[str, SpecEntityType],
+                                                      dict[str, SpecEntityType]]:
+    """Item paths, collection paths and literal segments that name each type of a spec world."""
+    items: dict[str, SpecEntityType] = {}
+    collections: dict[str, SpecEntityType] = {}
+    segments: dict[str, SpecEntityType] = {}
+    for entity in types:
+        source = entity.inferred
+        if source is None:
+            continue
+        for path, table in ((source.item_path, items), (source.collection_path, collections)):
+            if path:
+                table.setdefault(path, entity)
+        for path in (source.item_path, source.collection_path):
+            literals = [t for t in (path or "").split("/") if t and not _PARAM.match(t)]
+            if literals:
+                segments.setdefault(literals[-1], entity)
+    for entity in types:
+        segments.setdefault(entity.name, entity)
+    return items, collections, segments
+
+
+def _segment_type(segment: str, segments: dict[str, SpecEntityType], types: dict) -> SpecEntityType | None:
+    return segments.get(segment) or types.get(singular(snake(segment)))
+
+
+def classify_spec(op: Any, engine: ConsistencyEngine) -> MockOperation:
+    """Classify an operation of a world built from a user's spec (see the module notes)."""
+    model = engine.model
+    types: list[SpecEntityType] = [t for t in model.types.values() if isinstance(t, SpecEntityType)]
+    by_name = {t.name: t for t in types}
+    items, collections, segments = _path_types(types)
+    tokens = [t for t in op.path.split("/") if t]
+    bound: list[tuple[str, EntityType]] = []
+    prefix, last_literal = "", None
+    for index, token in enumerate(tokens):
+        prefix += "/" + token
+        match = _PARAM.match(token)
+        if not match:
+            last_literal = token
+            continue
+        entity = items.get(prefix)
+        followed_by_param = index + 1 < len(tokens) and _PARAM.match(tokens[index + 1])
+        if entity is None and last_literal and tokens[index - 1] == last_literal and not followed_by_param:
+            entity = _segment_type(last_literal, segments, by_name)
+        if entity is not None:
+            bound.append((match.group(1), entity))
+    success = op.success()
+    schema = success.schema if success and _json(success.media_type) else None
+    status = int(success.status) if success and success.status.isdigit() else 200
+    method = op.method.upper()
+    kind, entity, target, relationship, id_param, parent_param = "schema", None, None, None, None, None
+    last = tokens[-1] if tokens else ""
+    if _PARAM.match(last):
+        if bound and bound[-1][0] == _PARAM.match(last).group(1):  # type: ignore[union-attr]
+            id_param, entity = bound[-1]
+            own_item = entity.inferred is not None and entity.inferred.item_path == op.path  # type: ignore[attr-defined]
+            before = bound[-2] if len(bound) > 1 else None
+            if before is not None and before[1] is entity.parent:
+                parent_param = before[0]
+            if method in ("GET", "HEAD") or own_item or parent_param:
+                kind = "item"
+            else:
+                kind = "action"
+    else:
+        listed = collections.get(op.path) or _segment_type(last, segments, by_name)
+        parent = bound[-1] if bound and len(tokens) > 1 and _PARAM.match(tokens[-2]) else None
+        if parent is not None:
+            id_param, entity = parent
+            if listed is not None and listed.parent is entity:
+                kind, target, relationship = "children", listed, listed.relationship
+            elif method == "GET":
+                target = listed if listed is not None and _lists(schema, listed) else _listed_type(schema, types)
+                if target is not None:
+                    kind = "related"
+                elif schema is not None and "object" in _types_of(schema) and not is_array(schema):
+                    kind, relationship = "facet", last
+            else:
+                kind = "action"
+        elif listed is not None and (collections.get(op.path) is listed or not bound):
+            kind, entity = "collection", listed
+        elif method == "GET" and last.lower() == "me" and _persona_type(schema, types) is not None:
+            kind, entity = "item", _persona_type(schema, types)   # /me: the first persona of the world
+        elif method == "GET":
+            target = _listed_type(schema, types)
+            kind = "search" if target is not None else "schema"
+    filters: dict[str, str] = {}
+    if kind == "collection" and entity is not None and entity.parent is not None:
+        for spelling in entity.fk_spellings():
+            filters[spelling] = "parent"
+    return MockOperation(method, op.path, kind, entity, relationship, id_param, status, schema,
+                         success.examples if success else {}, validator_for(op.request_schema, "request"), filters,
+                         spec_world=True, bound=bound, target=target, parent_param=parent_param,
+                         body_required=bool(op.request_required),
+                         query=[p for p in op.parameters if p.location == "query"])
+
+
+def _json(media_type: str | None) -> bool:
+    return media_type is None or "json" in media_type.lower() or media_type.startswith("*/*")
+
+
+def _types_of(schema: dict) -> set[str]:
+    from mockverse.world.generate import merge_schema, schema_types
+    return schema_types(merge_schema(schema))
+
+
+def _lists(schema: dict | None, entity: SpecEntityType) -> bool:
+    return schema is not None and list_slot(schema, entity) is not None
+
+
+def _persona_type(schema: dict | None, types: list[SpecEntityType]) -> SpecEntityType | None:
+    """The person-like top-level type a ``/me`` response shows, if any."""
+    for entity in types:
+        if entity.parent is None and entity.person and entity_slots(schema, entity, strict=True):
+            return entity
+    return None
+
+
+def _listed_type(schema: dict | None, types: list[SpecEntityType]) -> SpecEntityType | None:
+    """The entity type a response lists, recognised by schema identity (not merely by an ``id`` field)."""
+    if schema is None:
+        return None
+    for entity in types:
+        if list_slot(schema, entity, strict=True) is not None:
+            return entity
+    return None
 
 
 def _page_params(request: Request) -> tuple[int, int] | None:
@@ -169,7 +284,9 @@ class MockRoutes:
 
     def routes(self) -> list[Route]:
         out = []
-        for path, methods in self.by_path.items():
+        # literal segments before parameters, so /recipients/count is not read as /recipients/{id}
+        ordered = sorted(self.by_path.items(), key=lambda kv: [bool(_PARAM.match(t)) for t in kv[0].split("/") if t])
+        for path, methods in ordered:
             async def endpoint(request: Request, _methods: dict = methods) -> Response:
                 return await self.handle(request, _methods)
             out.append(Route(_starlette_path(path), endpoint, methods=sorted(methods)))
@@ -249,6 +366,8 @@ class MockRoutes:
 
     def read(self, op: MockOperation, request: Request, view: WorldView) -> tuple[int, bytes, dict]:
         """Answer a GET: status, serialised body and headers (cached by the caller)."""
+        if op.spec_world:
+            return self.read_spec(op, request, view)
         try:
             if op.kind == "item":
                 id = self._id(op, request)
@@ -311,6 +430,8 @@ class MockRoutes:
 
     # -- writes -----------------------------------------------------------------------------
     async def write(self, op: MockOperation, request: Request, view: WorldView) -> Response:
+        if op.spec_world:
+            return await self.write_spec(op, request, view)
         if op.entity is None:
             body = await read_json(request, self.max_body_bytes, required=False)
             check_body(op.validator, body)
@@ -352,6 +473,220 @@ class MockRoutes:
         extra = {"Location": f"{entity.config.path.rstrip('/')}/{data['id']}"} if location else {}
         headers = self._headers(fresh, fresh.persona(entity, data), extra)
         return Response(orjson.dumps(data), status_code=status, headers=headers, media_type=None)
+
+
+    # -- a world built from a user's spec -------------------------------------------------------
+    def _entity_id(self, entity: EntityType, name: str, request: Request) -> object:
+        raw = request.path_params.get(_safe(name))
+        parsed = entity.parse_id(raw)
+        if parsed is None:
+            raise Problem(400, "Invalid path parameter",
+                          f"{name} must be {'a positive integer' if entity.integer_ids else 'an id'}", field=name)
+        return parsed
+
+    def _resolve(self, op: MockOperation, request: Request, view: WorldView) -> dict[str, tuple[EntityType, object, dict]]:
+        """Every path parameter that names an entity, parsed and looked up: 404 for one that does not exist."""
+        found: dict[str, tuple[EntityType, object, dict]] = {}
+        for name, entity in op.bound:
+            id = self._entity_id(entity, name, request)
+            data = view.get(entity, id)
+            if data is None:
+                raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field=name)
+            found[name] = (entity, id, data)
+        if op.kind == "item" and op.parent_param and op.id_param in found and op.parent_param in found:
+            entity, id, data = found[op.id_param]
+            if data.get(entity.fk) != found[op.parent_param][1]:  # type: ignore[arg-type]
+                raise Problem(404, "Not found", f"{entity.name} {id} does not belong to {entity.parent.name} "  # type: ignore[union-attr]
+                              f"{found[op.parent_param][1]}", field=op.id_param)
+        return found
+
+    def _paging(self, op: MockOperation, request: Request) -> tuple[int, int]:
+        """(offset, page size) from the operation's own paging parameters (limit/offset, page/pageSize, ...)."""
+        q = request.query_params
+        declared = {p.name: p.schema or {} for p in op.query}
+        size_name = next((n for n in _LIMIT_NAMES if n in q), None)
+        default = next((declared[n].get("default") for n in _LIMIT_NAMES if n in declared
+                        and isinstance(declared[n].get("default"), int)), 20)
+        size = self._int_param(q, size_name, 1) if size_name else default
+        ceiling = next((declared[n].get("maximum") for n in _LIMIT_NAMES if n in declared
+                        and isinstance(declared[n].get("maximum"), int)), 1000)
+        size = max(1, min(size, ceiling, 1000))
+        if "offset" in q:
+            return self._int_param(q, "offset", 0), size
+        page_name = next((n for n in _PAGE_NAMES if n in q), None)
+        page = self._int_param(q, page_name, 1) if page_name else 1
+        return (page - 1) * size, size
+
+    @staticmethod
+    def _int_param(q: Any, name: str, low: int) -> int:
+        raw = q.get(name, "")
+        if not raw.isdigit() or int(raw) < low:
+            raise Problem(400, "Invalid query parameter", f"{name} must be an integer of at least {low}", field=name)
+        return int(raw)
+
+    def read_spec(self, op: MockOperation, request: Request, view: WorldView) -> tuple[int, bytes, dict]:
+        """Answer a GET of a spec world (see the module notes for the kinds)."""
+        try:
+            found = self._resolve(op, request, view)
+            render = Renderer(view)
+            key = request.url.path + ("?" + request.url.query if request.url.query else "")
+            if op.kind == "item" and op.entity is not None:
+                if op.id_param is None:   # /me
+                    found[""] = (op.entity, op.entity.root_id(1), view.get(op.entity, op.entity.root_id(1)) or {})
+                entity, id, data = found[op.id_param or ""]
+                body = render.entity(entity, id, op.schema) if op.schema else None  # type: ignore[arg-type]
+                return self._answer(op, view, body, view.persona(entity, data))
+            if op.kind in ("children", "related") and op.entity is not None:
+                entity, id, data = found[op.id_param]  # type: ignore[index]
+                persona = view.persona(entity, data)
+                target: SpecEntityType = op.target  # type: ignore[assignment]
+                if op.kind == "children":
+                    rows = view.children(entity, id, op.relationship)  # type: ignore[arg-type]
+                else:
+                    ids = render.sample(target, (f"{entity.name}:{id}", op.path), most=6)
+                    rows = [d for d in (view.get(target, i) for i in ids) if d is not None]
+                return self._list_answer(op, request, view, render, target, rows, len(rows), key, persona)
+            if op.kind == "collection" and op.entity is not None:
+                return self._collection(op, request, view, render, key)
+            if op.kind == "search" and op.target is not None:
+                rows = self._search(op, request, view)
+                return self._list_answer(op, request, view, render, op.target, rows, len(rows), key, None)  # type: ignore[arg-type]
+            if op.kind == "facet" and op.entity is not None:
+                entity, id, data = found[op.id_param]  # type: ignore[index]
+                body = view.facet(entity, id, op.relationship, op.schema)  # type: ignore[arg-type]
+                if body is None or not fits(body, op.schema):
+                    return self._schema_answer(op, view, key, view.persona(entity, data))
+                return self._answer(op, view, body, view.persona(entity, data))
+            persona = next((view.persona(e, d) for e, _, d in reversed(list(found.values()))), None)
+            return self._schema_answer(op, view, key, persona)
+        except EngineError as exc:
+            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+
+    def _collection(self, op: MockOperation, request: Request, view: WorldView, render: Renderer,
+                    key: str) -> tuple[int, bytes, dict]:
+        entity: SpecEntityType = op.entity  # type: ignore[assignment]
+        q = request.query_params
+        for name in op.query_filters:
+            if name in q:
+                parent_id = entity.parent.parse_id(q[name])  # type: ignore[union-attr]
+                rows = view.children(entity.parent, parent_id, entity.relationship) if parent_id is not None else []  # type: ignore[arg-type]
+                return self._list_answer(op, request, view, render, entity, rows, len(rows), key, None)
+        ids_param = next((n for n in ("ids", "id") if n in q and any(p.name == n for p in op.query)), None)
+        if ids_param:
+            wanted = [entity.parse_id(raw.strip()) for raw in q[ids_param].split(",") if raw.strip()]
+            rows = [d for d in (view.get(entity, i) for i in wanted if i is not None) if d is not None]
+            return self._list_answer(op, request, view, render, entity, rows, len(rows), key, None)
+        offset, size = self._paging(op, request)
+        total = view.count(entity)
+        if offset % size == 0:
+            rows = view.page(entity, offset // size + 1, size)
+        else:
+            rows = [d for i, d in enumerate(view.all_of(entity)()) if offset <= i < offset + size]
+        return self._list_answer(op, request, view, render, entity, rows, total, key, None, paged=(offset, size))
+
+    def _search(self, op: MockOperation, request: Request, view: WorldView) -> list[dict]:
+        """Entities of the listed type whose fields equal the query's values (``?status=sold``), in order."""
+        entity: SpecEntityType = op.target  # type: ignore[assignment]
+        props = entity.schema.get("properties", {})
+        filters = {n: {v.strip() for v in value.split(",")} for n, value in request.query_params.items() if n in props}
+        rows = []
+        for index, data in enumerate(view.all_of(entity)()):
+            if index >= 500 or len(rows) >= 200:
+                break
+            if all(str(data.get(n)).lower() in {v.lower() for v in vs} or
+                   isinstance(data.get(n), list) and {str(x) for x in data[n]} & vs for n, vs in filters.items()):
+                rows.append(data)
+        return rows
+
+    def _list_answer(self, op: MockOperation, request: Request, view: WorldView, render: Renderer,
+                     entity: SpecEntityType, rows: list[dict], total: int, key: str, persona: str | None,
+                     paged: tuple[int, int] | None = None) -> tuple[int, bytes, dict]:
+        """A list response: the rows of this page placed in the operation's schema, paging fields agreeing."""
+        if paged is None:
+            offset, size = self._paging(op, request)
+            rows = rows[offset: offset + size]
+        else:
+            offset, size = paged
+        if op.schema is None:
+            return self._answer(op, view, None, persona)
+        body = render.page(entity, [], op.schema, f"route:{key}", total=total, per_page=size, offset=offset, datas=rows)
+        if body is MISSING:
+            return self._schema_answer(op, view, key, persona)
+        return self._answer(op, view, body, persona, {"X-Total-Count": str(total)})
+
+    def _answer(self, op: MockOperation, view: WorldView, body: Any, persona: str | None,
+                extra: dict | None = None) -> tuple[int, bytes, dict]:
+        if body is None and op.schema is None:
+            return op.status, b"", self._headers(view, persona, extra)
+        return op.status, orjson.dumps(body), self._headers(view, persona, extra)
+
+    def _schema_answer(self, op: MockOperation, view: WorldView, key: str, persona: str | None) -> tuple[int, bytes, dict]:
+        """The operation's first example that fits its schema, else a body generated from the schema (keyed by URL)."""
+        if op.schema is None:
+            example = next(iter(op.examples.values()), None) if op.examples else None
+            return op.status, (orjson.dumps(example) if example is not None else b""), self._headers(view, persona)
+        for example in op.examples.values():
+            if fits(example, op.schema):
+                return op.status, orjson.dumps(example), self._headers(view, persona)
+        ctx = {"created_at": view.now, "now": view.now, "person": False, "fields": {}}
+        body = view.gen.value(op.schema, f"route:{op.method} {key}", "$", "body", ctx)
+        return op.status, orjson.dumps(body), self._headers(view, persona)
+
+    async def write_spec(self, op: MockOperation, request: Request, view: WorldView) -> Response:
+        """A write of a spec world: the body checked against the spec, then kept as in the built-in world."""
+        body = await read_json(request, self.max_body_bytes, required=op.body_required)
+        check_body(op.validator, body)
+        key = request.url.path
+        try:
+            found = self._resolve(op, request, view)
+            creates = (op.kind == "collection" and request.method == "POST") or \
+                      (op.kind == "children" and request.method == "POST")
+            if creates:
+                entity: SpecEntityType = op.entity if op.kind == "collection" else op.target  # type: ignore[assignment]
+                data = dict(body) if isinstance(body, dict) else {}
+                if op.kind == "children":
+                    parent_id = found[op.id_param][1]  # type: ignore[index]
+                    data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
+                    data[entity.fk] = parent_id  # type: ignore[index]
+                explicit = data.get(entity.id_field) if entity.id_field != "id" else None
+                created = view.create(entity, data, id=explicit)
+                return self._written_spec(op, view, entity, created, location=True)
+            if op.kind == "item" and op.entity is not None:
+                entity, id, _ = found[op.id_param]  # type: ignore[index,assignment]
+                if request.method == "DELETE":
+                    view.delete(entity, id)
+                    fresh = self.engine.view(view.workspace)
+                    status, raw, headers = self._schema_answer(op, fresh, key, None) if op.status != 204 else (204, b"", self._headers(fresh, None))
+                    return Response(raw, status_code=status, headers=headers, media_type=None)
+                if request.method in ("PUT", "PATCH", "POST"):
+                    if not isinstance(body, dict):
+                        raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
+                    data = view.update(entity, id, body, replace=request.method == "PUT")
+                    return self._written_spec(op, view, entity, data)  # type: ignore[arg-type]
+            persona = next((view.persona(e, d) for e, _, d in reversed(list(found.values()))), None)
+            status, raw, headers = self._schema_answer(op, view, key, persona)
+            return Response(raw, status_code=status, headers=headers, media_type=None)
+        except EngineError as exc:
+            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+
+    def _written_spec(self, op: MockOperation, view: WorldView, entity: SpecEntityType, data: dict,
+                      location: bool = False) -> Response:
+        """The written entity in the shape of the operation's response, with Location for a creation."""
+        fresh = self.engine.view(view.workspace)
+        id = data.get(entity.id_field)
+        extra = {}
+        item_path = entity.inferred.item_path if entity.inferred is not None else None
+        if location and item_path:
+            params = re.findall(r"\{([^}]+)\}", item_path)
+            values = {params[-1]: id}
+            if len(params) > 1 and entity.parent is not None:
+                values[params[-2]] = data.get(entity.fk)  # type: ignore[arg-type]
+            extra["Location"] = re.sub(r"\{([^}]+)\}", lambda m: str(values.get(m.group(1), m.group(0))), item_path)
+        headers = self._headers(fresh, fresh.persona(entity, data), extra)
+        if op.schema is None:
+            return Response(b"", status_code=op.status, headers=headers, media_type=None)
+        body = Renderer(fresh).entity(entity, id, op.schema)
+        return Response(orjson.dumps(body), status_code=op.status, headers=headers, media_type=None)
 
 
 def workspace_of(request: Request) -> str:

@@ -354,7 +354,7 @@ class WorldView:
                 given = stored.data if stored is not None else None
                 data = self._generate(entity, id, generated[0], generated[1], given=given)
                 if stored is not None and stored.mode == "replace":
-                    keep = {"id", entity.fk, "created_at", *entity.schema.get("required", []), *stored.data}
+                    keep = {"id", entity.id_field, entity.fk, "created_at", *entity.schema.get("required", []), *stored.data}
                     data = {k: v for k, v in data.items() if k in keep}
         if data is not None and entity.parent is not None:
             parent_id = entity.parent.parse_id(data.get(entity.fk))
@@ -370,11 +370,11 @@ class WorldView:
         data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
         for name in self.model.embed_names(entity):
             data.pop(name, None)
-        if "id" in data or "id" in entity.schema.get("properties", {}):
-            data["id"] = id
+        if entity.id_field in data or entity.id_field in entity.schema.get("properties", {}):
+            data[entity.id_field] = id
         if entity.fk and entity.fk not in (given or {}):
             data[entity.fk] = parent_id
-        return data
+        return entity.complete(self, id, data, given)
 
     def _derive(self, entity: EntityType, id: object, data: dict) -> dict:
         if not entity.config.derive:
@@ -430,7 +430,7 @@ class WorldView:
             if parent is None:
                 return None
             entity, data = entity.parent, parent
-        return (entity, data.get("id"), data) if personas is not None else None
+        return (entity, data.get(entity.id_field), data) if personas is not None else None
 
     def is_latest(self, entity: EntityType, data: dict) -> bool:
         """Is this the most recent entity of its kind for its persona (the last child at every level)?
@@ -438,7 +438,7 @@ class WorldView:
         personas = self.engine.personas
         while entity.parent is not None and not (personas and personas.is_persona(entity)):
             siblings = self.child_ids(entity.parent, data.get(entity.fk), entity.relationship)  # type: ignore[arg-type]
-            if not siblings or siblings[-1] != data.get("id"):
+            if not siblings or siblings[-1] != data.get(entity.id_field):
                 return False
             parent = self._base(entity.parent, data.get(entity.fk))
             if parent is None:
@@ -494,7 +494,7 @@ class WorldView:
         personas = self.engine.personas
         skip = personas.effect_fields(facet) if personas else set()
         props = (merge_schema(schema or {}).get("properties") or {})
-        given = {name: data["id"] for name in props if name in (f"{entity.name}_id", "persona_id", "id")}
+        given = {name: data[entity.id_field] for name in props if name in (f"{entity.name}_id", "persona_id", "id")}
         body = self.gen.object({**merge_schema(schema or {}), "properties": {k: v for k, v in props.items() if k not in skip}},
                                f"{entity.name}:{id}#{facet}", "$", ctx, given=given)
         owner = self.persona_of(entity, data) if personas else None
@@ -564,7 +564,7 @@ class WorldView:
                         yield data
             else:
                 for parent in self.all_of(entity.parent)():
-                    yield from self.children(entity.parent, parent["id"], entity.relationship)  # type: ignore[arg-type]
+                    yield from self.children(entity.parent, parent[entity.parent.id_field], entity.relationship)  # type: ignore[arg-type]
         return walk
 
     def count(self, entity: EntityType) -> int:
@@ -649,7 +649,7 @@ class WorldView:
             if parent is None:
                 break
             entity, data = entity.parent, parent
-        return f"{entity.name}:{data.get('id')}"
+        return f"{entity.name}:{data.get(entity.id_field)}"
 
     def body(self, entity: EntityType, id: object, schema: dict | None) -> dict | None:
         """The entity as a response: its fields, plus the related entities the schema embeds."""
@@ -691,13 +691,13 @@ class WorldView:
         seen: set[str] = set()
         for rel, child in entity.children.items():
             for kid in self.children(entity, id, rel):
-                out.append((rel, child, kid["id"], kid))
-                seen.add(f"{child.name}:{kid['id']}")
+                out.append((rel, child, kid[child.id_field], kid))
+                seen.add(f"{child.name}:{kid[child.id_field]}")
         if entity.parent is not None:
             parent = self.get(entity.parent, data.get(entity.fk))
             if parent is not None:
-                out.append((f"belongs_to_{entity.parent.name}", entity.parent, parent["id"], parent))
-                seen.add(f"{entity.parent.name}:{parent['id']}")
+                out.append((f"belongs_to_{entity.parent.name}", entity.parent, parent[entity.parent.id_field], parent))
+                seen.add(f"{entity.parent.name}:{parent[entity.parent.id_field]}")
         me = f"{entity.name}:{id}"
         for parent_ref, rel, child_ref in self.store.links_of(self.snap.workspace, me):
             other, name = (child_ref, rel) if parent_ref == me else (parent_ref, "linked_from")

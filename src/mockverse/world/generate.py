@@ -9,6 +9,7 @@ constraints (enum, format, bounds, lengths) are honoured.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -20,10 +21,15 @@ from faker import Faker
 
 from mockverse.ids import stable_hash, unit_draw
 from mockverse.timeutil import format_rfc3339
+from mockverse.world.pattern import matching_string
 
 PERSON_TYPES = {"user", "customer", "person", "account", "member", "contact", "owner", "employee",
                 "author", "subscriber", "recipient", "lead", "profile", "buyer", "seller", "patient"}
 MAX_DEPTH = 6
+SOFT_DEPTH = 8      # deeper than this, objects get only their required fields and arrays their minimum
+HARD_DEPTH = 32     # a schema that requires itself forever is cut here (recursive schemas terminate)
+_FUTURE = {"next", "expires", "expire", "expiry", "expiration", "due", "until", "renewal", "renews", "deadline"}
+_MONEY = {"price", "amount", "total", "cost", "balance", "fee", "subtotal", "tax", "value", "net", "gross"}
 
 _PRODUCTS = ["Ergonomic Office Chair", "Wireless Keyboard", "Noise-Cancelling Headphones", "Stainless Water Bottle",
              "Recycled Notebook A5", "USB-C Charging Cable", "Standing Desk Mat", "LED Desk Lamp",
@@ -39,8 +45,13 @@ _DEVICES = {"ios": (["iPhone 13", "iPhone 14", "iPhone 15", "iPhone 15 Pro", "iP
 
 def _words(name: str) -> list[str]:
     """``createdAt`` / ``created_at`` / ``Created-At`` -> ["created", "at"]."""
+    return list(_split_words(name))
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_words(name: str) -> tuple[str, ...]:
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    return [w for w in re.split(r"[^A-Za-z0-9]+", name.lower()) if w]
+    return tuple(w for w in re.split(r"[^A-Za-z0-9]+", name.lower()) if w)
 
 
 def _ascii(text: str) -> str:
@@ -128,6 +139,9 @@ class Generator:
         beside them agree with them (a device model fits the given platform)."""
         schema = merge_schema(schema)
         props: dict = schema.get("properties", {}) or {}
+        if depth > SOFT_DEPTH:
+            required = schema.get("required") or []
+            props = {k: v for k, v in props.items() if k in required}
         given = given or {}
         siblings: dict[str, Any] = dict(given)
         out: dict[str, Any] = {}
@@ -150,6 +164,11 @@ class Generator:
             person = (str(out[first]), str(out[last]))
         elif ctx.get("person") and "name" in out and isinstance(out["name"], str):
             parts = out["name"].split(" ", 1)
+            person = (parts[0], parts[-1])
+        elif ctx.get("person") and (named := next((k for k in out if _words(k) in (["full", "name"], ["fullname"],
+                                                                                   ["display", "name"])
+                                                   and isinstance(out[k], str)), None)):
+            parts = out[named].split(" ", 1)
             person = (parts[0], parts[-1])
         else:
             person = None
@@ -174,7 +193,7 @@ class Generator:
               depth: int = 0) -> Any:
         """One value for ``schema`` at ``path`` of entity ``ref``."""
         schema = merge_schema(schema)
-        if depth > MAX_DEPTH:
+        if depth > HARD_DEPTH or (depth > SOFT_DEPTH and _null_allowed(schema)):
             return None
         if "const" in schema:
             return schema["const"]
@@ -183,6 +202,8 @@ class Generator:
             return self.choice(rule, ref, path)
         if schema.get("enum"):
             options = [v for v in schema["enum"] if v is not None] or schema["enum"]
+            if "currency" in _words(name):   # one entity's amounts share one currency
+                return self.choice(options, ref, "currency")
             return self.choice(options, ref, path)
         types = schema_types(schema) - {"null"}
         kind = "integer" if "integer" in types else next(iter(sorted(types)), "string")
@@ -190,10 +211,18 @@ class Generator:
             return self.object(schema, ref, path, {**ctx, "person": False}, depth)
         if kind == "array":
             items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
-            low = int(schema.get("minItems", 1))
-            high = max(low, min(int(schema.get("maxItems", 3)), low + 3))
+            low = int(schema.get("minItems", 1 if depth <= SOFT_DEPTH else 0))
+            most = 3 if depth <= 3 else 1   # nested lists stay short: a page of pages of pages is noise
+            high = max(low, min(int(schema.get("maxItems", most)), low + most)) if depth <= SOFT_DEPTH else low
             n = low + int(self.draw(ref, path, "len") * (high - low + 1))
-            return [self.value(items, ref, f"{path}[{i}]", name, ctx, None, depth + 1) for i in range(n)]
+            values = [self.value(items, ref, f"{path}[{i}]", name, ctx, None, depth + 1) for i in range(n)]
+            if schema.get("uniqueItems"):
+                unique: list = []
+                for item in values:
+                    if item not in unique:
+                        unique.append(item)
+                values = unique if len(unique) >= low else values
+            return values
         if kind == "boolean":
             return self.draw(ref, path) < 0.5
         if kind in ("integer", "number"):
@@ -213,20 +242,34 @@ class Generator:
             default = (0, 50)
         else:
             default = (1, 1000)
-        low = schema.get("minimum", default[0])
+        low = schema.get("minimum", default[0] if "maximum" not in schema else min(default[0], schema["maximum"]))
         high = schema.get("maximum", max(low, default[1]))
-        if isinstance(schema.get("exclusiveMinimum"), (int, float)):
-            low = schema["exclusiveMinimum"] + (1 if kind == "integer" else 0.01)
-        if isinstance(schema.get("exclusiveMaximum"), (int, float)):
-            high = schema["exclusiveMaximum"] - (1 if kind == "integer" else 0.01)
+        step_in = 1 if kind == "integer" else 0.01
+        exclusive_low, exclusive_high = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+        if exclusive_low is True:                       # OpenAPI 3.0: a flag on minimum
+            low = low + step_in
+        elif isinstance(exclusive_low, (int, float)) and not isinstance(exclusive_low, bool):
+            low = max(low, exclusive_low + step_in) if "minimum" in schema else exclusive_low + step_in
+        if exclusive_high is True:
+            high = high - step_in
+        elif isinstance(exclusive_high, (int, float)) and not isinstance(exclusive_high, bool):
+            high = min(high, exclusive_high - step_in) if "maximum" in schema else exclusive_high - step_in
         high = max(low, high)
         u = self.draw(ref, path)
         if kind == "integer":
             value = int(math.floor(low + u * (high - low + 1)))
             value = min(value, int(high))
             step = schema.get("multipleOf")
-            return value - value % int(step) if isinstance(step, int) and step > 0 else value
-        return round(low + u * (high - low), 2)
+            if isinstance(step, (int, float)) and not isinstance(step, bool) and step > 0:
+                value = int(math.ceil(low / step) * step) + int(step) * int(u * max(0, (high - low) // step))
+                return int(min(value, math.floor(high / step) * step))
+            return value
+        number = round(low + u * (high - low), 2)
+        step = schema.get("multipleOf")
+        if isinstance(step, (int, float)) and not isinstance(step, bool) and step > 0:
+            number = round(math.floor(number / step) * step, 10)
+            number = number if number >= low else round(math.ceil(low / step) * step, 10)
+        return number
 
     def _string(self, schema: dict, ref: str, path: str, name: str, ctx: dict, siblings: dict) -> str:
         words = _words(name)
@@ -235,6 +278,22 @@ class Generator:
         value: str
         if fmt == "date-time" or (words and words[-1] == "at") or words[-2:] in (["timestamp"],) or "timestamp" in words:
             value = format_rfc3339(self.moment(ref, path, ctx))
+            pattern = schema.get("pattern")
+            if isinstance(pattern, str) and not _search(pattern, value):
+                millis = value[:-1] + ".000Z"
+                value = next((v for v in (millis, value[:-1] + "+00:00", millis[:-1] + "+00:00") if _search(pattern, v)),
+                             value)
+        elif fmt == "time":
+            value = self.moment(ref, path, ctx).strftime("%H:%M:%S")
+        elif fmt == "duration":
+            value = f"P{1 + int(self.draw(ref, path) * 89)}D"
+        elif fmt == "byte":
+            value = f"{stable_hash(self.seed, ref, path):016x}".encode().hex()[:24]
+        elif fmt in ("int32", "int64", "integer", "decimal", "double", "float", "number") or (
+                words and words[-1] in _MONEY and (siblings.keys() & {"currency", "currency_code", "currencyCode"}
+                                                   or _search(str(schema.get("pattern") or "^$"), "12.50"))):
+            value = f"{5 + self.draw(ref, path) * 245:.2f}" if fmt not in ("int32", "int64", "integer") \
+                else str(1 + int(self.draw(ref, path) * 999))
         elif fmt == "date" or (words and words[-1] in ("date", "on", "day")):
             value = self.moment(ref, path, ctx).date().isoformat()
         elif fmt == "uuid" or "uuid" in words or "guid" in words:
@@ -242,9 +301,10 @@ class Generator:
         elif fmt == "email" or "email" in words:
             value = fake.email()
         elif fmt in ("uri", "url", "uri-reference") or words and words[-1] in ("url", "uri", "href", "link", "website", "homepage"):
-            kind = "avatars" if "avatar" in words or "image" in words or "picture" in words else "r"
+            media = ("avatar", "image", "picture", "photo", "thumbnail", "cover", "logo")
+            kind = "avatars" if set(words) & set(media) or any(m in path.lower() for m in media) else "r"
             value = f"https://cdn.example.com/{kind}/{stable_hash(self.seed, ref, path) % 10**10:010d}" \
-                if kind == "avatars" else fake.url().rstrip("/") + f"/{_ascii(ref.replace(':', '/'))}"
+                if kind == "avatars" else _entity_url(ref)
         elif fmt in ("ipv4",):
             value = fake.ipv4_public()
         elif fmt == "ipv6":
@@ -256,7 +316,8 @@ class Generator:
         elif words in (["last", "name"], ["family", "name"], ["surname"], ["lastname"]):
             value = fake.last_name()
         elif words in (["name"], ["full", "name"], ["fullname"], ["display", "name"]):
-            value = fake.name() if ctx.get("person") else fake.catch_phrase()
+            value = f"{fake.first_name()} {fake.last_name()}" if ctx.get("person") and words != ["name"] \
+                else fake.name() if ctx.get("person") else fake.catch_phrase()
         elif "phone" in words or "mobile" in words:
             value = fake.numerify("+1-%##-555-0###")
         elif words in (["street"], ["address", "line1"], ["line1"], ["street", "address"], ["address"]):
@@ -272,7 +333,7 @@ class Generator:
         elif "company" in words or "organization" in words or "organisation" in words:
             value = fake.company()
         elif "currency" in words:
-            value = self.choice(["USD", "EUR", "GBP"], ref, path)
+            value = self.choice(["USD", "EUR", "GBP"], ref, "currency")
         elif words[:1] == ["product"] or words == ["title"] and "item" in ref:
             value = self.choice(_PRODUCTS, ref, path)
         elif "sku" in words:
@@ -293,9 +354,20 @@ class Generator:
             value = fake.bothify("??########").upper()
         elif words[-1:] in (["version"]):
             value = f"{1 + int(self.draw(ref, path) * 4)}.{int(self.draw(ref, path, 1) * 10)}"
+        elif isinstance(schema.get("example"), str) and schema["example"]:
+            value = schema["example"]   # the spec's own example says more than a random word
         else:
             value = fake.word() if schema.get("maxLength", 99) < 20 else " ".join(fake.words(nb=2)).capitalize()
-        return self._fit(value, schema, ref, path)
+        value = self._fit(value, schema, ref, path)
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str) and not _search(pattern, value):
+            example = schema.get("example")
+            if isinstance(example, str) and _search(pattern, example):
+                return example
+            matched = matching_string(pattern, lambda i: self.draw(ref, path, "re", i),
+                                      int(schema.get("minLength", 0)), schema.get("maxLength"))
+            value = matched if matched is not None else value
+        return value
 
     def _fit(self, value: str, schema: dict, ref: str, path: str) -> str:
         """Honour minLength/maxLength without breaking what the value means more than needed."""
@@ -317,5 +389,31 @@ class Generator:
         field = path.rsplit(".", 1)[-1].lower()
         if field.startswith("created") or field in ("registered_at", "signed_up_at", "signup_at", "createdat"):
             return created
+        if set(_words(path.rsplit(".", 1)[-1])) & _FUTURE:
+            return now + timedelta(seconds=int(self.draw(ref, path) * 60 * 86400))
         span = max(0.0, (now - created).total_seconds())
         return created + timedelta(seconds=int(self.draw(ref, path) * span))
+
+
+def _null_allowed(schema: dict) -> bool:
+    """Whether null is a valid value of ``schema`` (``nullable`` or a ``null`` type)."""
+    return schema.get("nullable") is True or "null" in schema_types(schema)
+
+
+def _search(pattern: str, value: str) -> bool:
+    """``re.search`` that treats a pattern Python cannot compile as matching."""
+    try:
+        return re.search(pattern, value) is not None
+    except re.error:
+        return True
+
+
+def _entity_url(ref: str) -> str:
+    """The web address of an entity (``track:4iV5`` -> ``https://www.example.com/tracks/4iV5``): every
+    link field of one entity names the same place; a route's own links name the route."""
+    kind, _, rest = ref.partition(":")
+    rest = rest.split("#", 1)[0]
+    if kind == "route":
+        path = rest.split(" ", 1)[-1].lstrip("/")
+        return f"https://api.example.com/{path}"
+    return f"https://www.example.com/{kind}s/{rest}".replace(" ", "")

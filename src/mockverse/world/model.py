@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 from mockverse.config import EntityConfig, WorldConfig
 from mockverse.world.generate import PERSON_TYPES, merge_schema, schema_types
+
+if TYPE_CHECKING:
+    from mockverse.spec import InferredWorld, Spec
 
 
 class WorldError(ValueError):
@@ -24,6 +28,8 @@ class EntityType:
     children: dict[str, "EntityType"] = field(default_factory=dict)   # relationship -> child type
     integer_ids: bool = True
     max_generated_id: int = 0
+    id_field: str = "id"                            # the property that holds the id ("username", "projectId")
+    embeds_by_name: ClassVar[bool] = True           # children/parent embedded under their names (built-in world)
 
     @property
     def person(self) -> bool:
@@ -86,6 +92,11 @@ class EntityType:
         """The id of the ``counter``-th created entity: above every id the generator can produce."""
         return self.max_generated_id + counter
 
+    def complete(self, view: object, id: object, data: dict, given: dict | None) -> dict:
+        """Fields the world decides once the schema's fields are generated (a spec world fills its
+        references to other entities here); the built-in world has none."""
+        return data
+
 
 @dataclass
 class WorldModel:
@@ -93,6 +104,17 @@ class WorldModel:
 
     types: dict[str, EntityType]
     epoch: object
+    links: list[dict] = field(default_factory=list)    # every relationship and how the world uses it
+    title: str | None = None
+    excluded: dict = field(default_factory=dict)        # types and relationships the config dropped
+
+    @classmethod
+    def from_spec(cls, spec: "Spec", inferred: "InferredWorld", world: WorldConfig) -> "WorldModel":
+        """The world of a user's spec: the inferred entity types and relationships, corrected by
+        the config's ``world`` section (see :class:`SpecWorldBuilder`)."""
+        from mockverse.world.specworld import SpecWorldBuilder
+
+        return SpecWorldBuilder(spec, inferred, world).build()
 
     @classmethod
     def build(cls, world: WorldConfig, schemas: dict[str, dict]) -> "WorldModel":
@@ -114,6 +136,41 @@ class WorldModel:
             entity.max_generated_id = _max_generated(entity)
         return cls(types, world.epoch)
 
+    def describe(self, operations: list[tuple[str, str]] | None = None) -> dict:
+        """The world as inferred and configured: entity types (where they are served, how many,
+        their id scheme, their parent) and every relationship with its evidence and its use.
+        ``operations`` (method, path) attach paths to the built-in world's types."""
+        out = []
+        for entity in self.types.values():
+            source = getattr(entity, "inferred", None)
+            codec = getattr(entity, "codec", None)
+            ops = list(source.operations) if source is not None else [
+                f"{m} {p}" for m, p in operations or [] if p == entity.config.path or p.startswith(entity.config.path + "/")]
+            cfg = entity.config
+            row = {
+                "name": entity.name,
+                "origin": source.origin if source is not None else "config",
+                "collection_path": source.collection_path if source is not None else cfg.path,
+                "item_path": source.item_path if source is not None else None,
+                "schema": source.schema_name if source is not None else cfg.schema_,
+                "id_field": entity.id_field,
+                "id_param": source.id_param if source is not None else None,
+                "id_scheme": codec.describe() if codec is not None else "integer",
+                "id_example": entity.root_id(1) if entity.parent is None else None,
+                "parent": ({"type": entity.parent.name, "field": entity.fk, "relationship": entity.relationship}
+                           if entity.parent is not None else None),
+                "population": cfg.population if entity.parent is None else None,
+                "per_parent": (list(cfg.count) if cfg.count else f"one every {_days(cfg.every)}") if entity.parent else None,
+                "estimated_total": _estimate(entity),
+                "references": [{"field": r.field, "target": r.target.name, "many": r.many}
+                               for r in getattr(entity, "references", [])],
+                "embeds": [{"field": e.field + (f".{e.inner}" if e.inner else ""), "target": e.target.name}
+                           for e in getattr(entity, "embeds", [])],
+                "operations": ops,
+            }
+            out.append(row)
+        return {"title": self.title, "entity_types": out, "relationships": list(self.links), "excluded": self.excluded}
+
     def by_segment(self, segment: str) -> EntityType | None:
         return next((t for t in self.types.values() if t.segment == segment), None)
 
@@ -121,6 +178,8 @@ class WorldModel:
         """Property names that embed related entities: ``orders`` -> ("children", "has_orders"),
         ``user`` -> ("parent", None)."""
         names: dict[str, tuple[str, str | None]] = {}
+        if not entity.embeds_by_name:
+            return names  # a spec world embeds by its schemas' shapes (see world.render)
         for rel, child in entity.children.items():
             names[rel.removeprefix("has_")] = ("children", rel)
             names[child.segment] = ("children", rel)
@@ -133,3 +192,19 @@ def _max_generated(entity: EntityType) -> int:
     if entity.parent is None:
         return int(entity.config.population or 0)
     return (_max_generated(entity.parent) + 1) * entity.config.id_multiplier - 1
+
+
+def _estimate(entity: EntityType) -> int | None:
+    """About how many generated entities a type has (children: the mean count per parent)."""
+    if entity.parent is None:
+        return int(entity.config.population or 0)
+    parent = _estimate(entity.parent)
+    if parent is None or entity.config.count is None:
+        return None
+    low, high = entity.config.count
+    return round(parent * (low + high) / 2)
+
+
+def _days(span: object) -> str:
+    seconds = int(span.total_seconds()) if hasattr(span, "total_seconds") else 0
+    return f"{seconds // 86400}d" if seconds % 86400 == 0 else f"{seconds}s"

@@ -1,0 +1,80 @@
+"""OpenAPI schemas as JSON Schema 2020-12, and cached validators for them.
+
+OpenAPI 3.0 differs from JSON Schema in a few keywords: ``nullable: true`` adds ``null``
+to the type (and to an ``enum``), ``exclusiveMinimum: true`` is a flag on ``minimum``,
+``example``/``discriminator``/``xml`` are annotations. ``readOnly`` properties are not
+required in requests and ``writeOnly`` ones not in responses. OpenAPI 3.1 schemas are
+JSON Schema already; the same conversion leaves them as they are. Recursive schemas stay
+recursive: the copy shares its cycles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+_ANNOTATIONS = ("nullable", "discriminator", "xml", "externalDocs", "example")
+_VALIDATORS: dict[tuple[int, str], tuple[Any, Draft202012Validator]] = {}
+
+
+def to_json_schema(schema: Any, direction: str = "response", memo: dict[int, Any] | None = None) -> Any:
+    """``schema`` as JSON Schema 2020-12 for a ``request`` or a ``response`` body."""
+    memo = {} if memo is None else memo
+    if isinstance(schema, list):
+        return [to_json_schema(s, direction, memo) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if id(schema) in memo:
+        return memo[id(schema)]
+    out: dict = {}
+    memo[id(schema)] = out
+    for key, value in schema.items():
+        if key in _ANNOTATIONS or key.startswith("x-"):
+            continue
+        if key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"):
+            out[key] = ({k: to_json_schema(v, direction, memo) for k, v in value.items()}
+                        if isinstance(value, dict) else value)
+        elif key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
+            bound = schema.get("minimum" if key == "exclusiveMinimum" else "maximum")
+            if value and isinstance(bound, (int, float)):
+                out[key] = bound
+        elif key in ("enum", "const", "default", "examples"):
+            out[key] = value
+        else:
+            out[key] = to_json_schema(value, direction, memo)
+    if schema.get("exclusiveMinimum") is True and "minimum" in out:
+        del out["minimum"]
+    if schema.get("exclusiveMaximum") is True and "maximum" in out:
+        del out["maximum"]
+    if schema.get("nullable") is True:
+        if "type" in out:
+            types = out["type"] if isinstance(out["type"], list) else [out["type"]]
+            out["type"] = types + ["null"] if "null" not in types else types
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = list(out["enum"]) + [None]
+    required = out.get("required")
+    props = schema.get("properties")
+    if isinstance(required, list) and isinstance(props, dict):
+        hidden = "readOnly" if direction == "request" else "writeOnly"
+        out["required"] = [r for r in required if not (isinstance(props.get(r), dict) and props[r].get(hidden))]
+    return out
+
+
+def validator_for(schema: dict | None, direction: str = "response") -> Draft202012Validator | None:
+    """A (cached) validator for an OpenAPI schema object, checking formats too."""
+    if not schema:
+        return None
+    key = (id(schema), direction)
+    hit = _VALIDATORS.get(key)
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    validator = Draft202012Validator(to_json_schema(schema, direction), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    _VALIDATORS[key] = (schema, validator)   # the schema is kept alive, so its id is never reused
+    return validator
+
+
+def fits(value: object, schema: dict | None) -> bool:
+    """Whether ``value`` is valid for ``schema`` as a response value."""
+    validator = validator_for(schema)
+    return validator is None or validator.is_valid(value)

@@ -1,0 +1,132 @@
+"""Strings that match a regular expression, drawn deterministically (for ``pattern`` in schemas).
+
+The pattern is parsed with the standard library's own regex parser and walked: literals
+are copied, character classes and alternatives are chosen by the caller's draw function,
+repeats take a count near their minimum. Look-arounds and back-references beyond a group
+copy are not supported; the caller checks the result with ``re.search`` and falls back.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Callable
+
+try:  # Python 3.11+
+    from re import _constants as _c  # type: ignore[attr-defined]
+    from re import _parser as _parser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - older Pythons
+    import sre_constants as _c  # type: ignore[no-redef]
+    import sre_parse as _parser  # type: ignore[no-redef]
+
+Draw = Callable[[int], float]
+_PRINTABLE = [chr(c) for c in range(0x20, 0x7F)]
+_CATEGORIES = {
+    _c.CATEGORY_DIGIT: string.digits,
+    _c.CATEGORY_NOT_DIGIT: string.ascii_letters,
+    _c.CATEGORY_SPACE: " ",
+    _c.CATEGORY_NOT_SPACE: string.ascii_letters + string.digits,
+    _c.CATEGORY_WORD: string.ascii_letters + string.digits + "_",
+    _c.CATEGORY_NOT_WORD: "-.,;: ",
+}
+_SOFT_REPEAT = 8
+
+
+def matching_string(pattern: str, draw: Draw, min_length: int = 0, max_length: int | None = None) -> str | None:
+    """A string that ``re.search(pattern, ...)`` accepts and whose length fits, or None."""
+    try:
+        parsed = _parser.parse(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return None
+    for attempt in range(6):
+        stretch = attempt // 2
+        walker = _Walker(draw, attempt * 1000, stretch)
+        try:
+            text = walker.walk(parsed)
+        except (_Unsupported, RecursionError):
+            return None
+        if len(text) < min_length and attempt % 2 == 0:
+            continue
+        if (max_length is None or len(text) <= max_length) and len(text) >= min_length:
+            try:
+                if re.search(pattern, text) is not None:
+                    return text
+            except re.error:
+                return None
+    return None
+
+
+class _Unsupported(Exception):
+    """A construct the walker cannot produce (look-around, conditional)."""
+
+
+class _Walker:
+    def __init__(self, draw: Draw, salt: int, stretch: int) -> None:
+        self.draw = draw
+        self.counter = salt
+        self.stretch = stretch
+        self.groups: dict[int, str] = {}
+
+    def _u(self) -> float:
+        self.counter += 1
+        return self.draw(self.counter)
+
+    def _pick(self, options: list | str) -> object:
+        return options[min(len(options) - 1, int(self._u() * len(options)))]
+
+    def walk(self, items: object) -> str:
+        return "".join(self._node(op, av) for op, av in items)  # type: ignore[union-attr]
+
+    def _node(self, op: object, av: object) -> str:
+        if op is _c.LITERAL:
+            return chr(av)  # type: ignore[arg-type]
+        if op is _c.NOT_LITERAL:
+            return next(c for c in "aZ0_" if ord(c) != av)
+        if op is _c.ANY:
+            return self._pick(string.ascii_letters + string.digits)  # type: ignore[return-value]
+        if op is _c.IN:
+            return self._charset(av)  # type: ignore[arg-type]
+        if op is _c.BRANCH:
+            return self.walk(self._pick(av[1]))  # type: ignore[index]
+        if op is _c.SUBPATTERN:
+            group, _, _, sub = av  # type: ignore[misc]
+            text = self.walk(sub)
+            if group:
+                self.groups[group] = text
+            return text
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)):
+            low, high, sub = av  # type: ignore[misc]
+            high = low + _SOFT_REPEAT if high is _c.MAXREPEAT or high > low + _SOFT_REPEAT else high
+            span = min(high - low, 2 + self.stretch * 3)
+            count = low + int(self._u() * (span + 1)) if span > 0 else low
+            return "".join(self.walk(sub) for _ in range(count))
+        if op is _c.AT:
+            return ""
+        if op is _c.GROUPREF:
+            return self.groups.get(av, "")  # type: ignore[call-overload]
+        if op is getattr(_c, "ATOMIC_GROUP", None):
+            return self.walk(av)
+        raise _Unsupported(str(op))
+
+    def _charset(self, items: list) -> str:
+        negate = any(op is _c.NEGATE for op, _ in items)
+        allowed: list[str] = []
+        for op, av in items:
+            if op is _c.LITERAL:
+                allowed.append(chr(av))
+            elif op is _c.RANGE:
+                low, high = av
+                allowed.extend(chr(c) for c in range(low, min(high, low + 200) + 1))
+            elif op is _c.CATEGORY:
+                allowed.extend(_CATEGORIES.get(av, string.ascii_letters))
+        if negate:
+            excluded = set(allowed)
+            allowed = [c for c in string.ascii_letters + string.digits + _PRINTABLE_EXTRA if c not in excluded]
+        allowed = [c for c in allowed if c.isprintable()] or allowed
+        if not allowed:
+            raise _Unsupported("empty class")
+        preferred = [c for c in allowed if c.isalnum()] or allowed
+        return self._pick(preferred)  # type: ignore[return-value]
+
+
+_PRINTABLE_EXTRA = "-_. "

@@ -1,0 +1,325 @@
+"""Entities of a spec world in the shape of an operation's response schema.
+
+An entity is generated once from its own schema; a response may want it bare, inside an
+envelope (``{data: {...}}``), as a variant (Spotify's ``SimplifiedTrackObject``), or as a
+page (``{items: [...], total, limit, offset}``). The renderer finds where the entity (or
+the list of them) sits in the response schema, generates everything around it from the
+schema, and fills the entity from the world: the entity's own values wherever they fit
+the response's property schema, and related entities wherever the spec embeds them
+(``track.album`` is the track's album, ``album.tracks.items`` its tracks). Fields the
+entity lacks are generated with the same keys, so every variant agrees on them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mockverse.spec import merge_all_of
+from mockverse.spec.jsonschema import fits
+from mockverse.world.generate import merge_schema, schema_types
+from mockverse.world.specworld import Embed, SpecEntityType, sample_id
+
+MAX_EMBED_DEPTH = 2
+_ENVELOPE_KEYS = ("data", "result", "item", "record", "payload", "resource", "object", "entity")
+_LIST_KEYS = ("items", "data", "results", "records", "entries", "values", "list", "elements")
+_TOTAL = {"total", "total_items", "total_count", "item_count", "total_results", "count", "total_records",
+          "total_size", "totalcount", "totalitems", "itemcount"}
+_ON_PAGE = {"items_on_page", "page_items", "returned", "size"}
+_PAGES = {"total_pages", "page_count", "pages", "pagecount", "totalpages"}
+_PER_PAGE = {"limit", "page_size", "per_page", "pagesize", "perpage", "max_results"}
+_OFFSET = {"offset", "start", "skip"}
+_PAGE = {"page", "page_number", "current_page", "pagenumber"}
+MISSING = object()
+_identity = id   # the builtin, where a parameter is named ``id``
+
+
+def _key(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out).replace("-", "_")
+
+
+def _object(schema: dict | None) -> dict:
+    return merge_schema(schema) if isinstance(schema, dict) else {}
+
+
+def _props(schema: dict | None) -> dict:
+    props = _object(schema).get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def is_array(schema: dict | None) -> bool:
+    return isinstance(schema, dict) and "array" in schema_types(merge_all_of(schema))
+
+
+def _branches(schema: dict) -> list[dict]:
+    """The schema and each of its oneOf/anyOf alternatives."""
+    flat = merge_all_of(schema)
+    return [schema, *(b for b in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())) if isinstance(b, dict))]
+
+
+def is_variant(schema: dict | None, entity: SpecEntityType) -> bool:
+    """Whether a schema object represents ``entity`` (its own schema, an embedded variant, a same-named component)."""
+    if not isinstance(schema, dict):
+        return False
+    if id(schema) in entity.variants:
+        return True
+    parts = merge_all_of(schema).get("allOf") or schema.get("allOf") or ()
+    return any(isinstance(p, dict) and id(p) in entity.variants for p in parts)
+
+
+def entity_slots(schema: dict | None, entity: SpecEntityType, depth: int = 0,
+                 strict: bool = False) -> list[list[str]] | None:
+    """Where ``entity`` sits inside ``schema``: ``[[]]`` for the schema itself, ``[["data"]]`` in an
+    envelope, several paths when a wrapper holds it twice (``track`` and ``item``); None if nowhere.
+    Unless ``strict``, an object with the entity's id field counts as the entity."""
+    if not isinstance(schema, dict) or depth > 3:
+        return None
+    if is_variant(schema, entity):
+        return [[]]
+    props = _props(schema)
+    found = [[name] for name, sub in props.items() if isinstance(sub, dict) and not is_array(sub)
+             and any(is_variant(b, entity) for b in _branches(sub))]
+    if found:
+        return found
+    if not strict and entity.id_field in props and not is_array(props[entity.id_field]):
+        return [[]]
+    for name in (*_ENVELOPE_KEYS, entity.name, entity.segment):
+        sub = props.get(name)
+        if isinstance(sub, dict) and not is_array(sub):
+            inner = entity_slots(sub, entity, depth + 1, strict)
+            if inner:
+                return [[name, *path] for path in inner]
+    return None
+
+
+def list_slot(schema: dict | None, entity: SpecEntityType, depth: int = 0,
+              strict: bool = False) -> tuple[list[str], dict] | None:
+    """The path to the array of ``entity`` items in a list response and the item schema, or None."""
+    if not isinstance(schema, dict) or depth > 3:
+        return None
+    flat = _object(schema)
+    if is_array(flat):
+        items = flat.get("items")
+        return ([], items) if isinstance(items, dict) and entity_slots(items, entity, 0, strict) else None
+    props = flat.get("properties") or {}
+    arrays = {k: v for k, v in props.items() if is_array(v) and isinstance(merge_all_of(v).get("items"), dict)}
+    matching = [k for k, v in arrays.items() if entity_slots(merge_all_of(v)["items"], entity, 0, strict)]
+    for name in (*_LIST_KEYS, entity.segment, entity.name + "s"):
+        if name in matching:
+            return [name], merge_all_of(arrays[name])["items"]
+    if matching:
+        return [matching[0]], merge_all_of(arrays[matching[0]])["items"]
+    for name, sub in props.items():
+        if isinstance(sub, dict) and not is_array(sub) and "object" in schema_types(_object(sub)):
+            inner = list_slot(sub, entity, depth + 1, strict)
+            if inner is not None:
+                return [name, *inner[0]], inner[1]
+    return None
+
+
+class Renderer:
+    """Renders entities of one WorldView into response schemas."""
+
+    def __init__(self, view: Any) -> None:
+        self.view = view
+        self.gen = view.gen
+
+    def _ctx(self, entity: SpecEntityType | None, data: dict | None) -> dict:
+        created = self.view.created_at_of(entity, data) if entity is not None and data else self.view.now
+        return {"created_at": created, "now": self.view.now, "person": bool(entity and entity.person),
+                "fields": {n: r.choices for n, r in entity.config.fields.items()} if entity else {}}
+
+    # -- one entity ------------------------------------------------------------------------------
+    def entity(self, entity: SpecEntityType, id: object, schema: dict | None, depth: int = 0) -> dict | None:
+        """The entity ``id`` shaped as ``schema`` (wherever the schema holds it), or None if it does not exist."""
+        key = self.view._key("render", entity.name, id, _identity(schema) if schema is not None else None, depth)
+        hit = self.view.engine.entities.get(key)
+        if hit is not None:
+            return hit
+        data = self.view.get(entity, id)
+        if data is None:
+            return None
+        return self.view.engine.entities.put(key, self._entity(entity, id, data, schema, depth))
+
+    def _entity(self, entity: SpecEntityType, id: object, data: dict, schema: dict | None, depth: int) -> Any:
+        slots = entity_slots(schema, entity) or [[]]
+        if slots == [[]]:
+            return self.shape(entity, id, data, schema, depth)
+        return self._around(schema, slots, lambda sub: self.shape(entity, id, data, sub, depth),
+                            f"{entity.name}:{id}", entity, data)
+
+    def shape(self, entity: SpecEntityType, id: object, data: dict, schema: dict | None, depth: int = 0) -> Any:
+        """The entity's data in the shape of an object schema (the entity's own schema when None)."""
+        if schema is None:
+            schema = entity.schema
+        flat = self._branch(schema, entity)
+        props = flat.get("properties") or {}
+        ref = f"{entity.name}:{id}"
+        if not props:
+            return {k: v for k, v in data.items() if k in entity.schema.get("properties", {})}
+        own = entity.schema.get("properties", {})
+        embeds = {e.field: e for e in entity.embeds}
+        given: dict[str, Any] = {}
+        for name, sub in props.items():
+            if not isinstance(sub, dict):
+                continue
+            if name in embeds and depth < MAX_EMBED_DEPTH:
+                value = self._embedded(entity, id, data, embeds[name], sub, depth)
+                if value is not MISSING:
+                    given[name] = value
+                    continue
+            if name in data and (own.get(name) is sub or fits(data[name], sub)):
+                given[name] = data[name]
+            elif name not in given and depth < MAX_EMBED_DEPTH:
+                counted = self._count(entity, id, name, sub)
+                if counted is not None:
+                    given[name] = counted
+        return self.gen.object(flat, ref, "$", self._ctx(entity, data), given=given)
+
+    def _count(self, entity: SpecEntityType, id: object, name: str, sub: dict) -> int | None:
+        """``total_tracks`` / ``task_count`` / ``recipient_count``: how many children the entity has."""
+        if not {"integer", "number"} & schema_types(_object(sub)):
+            return None
+        words = _key(name).split("_")
+        noun = "_".join(w for w in words if w not in ("total", "count", "number", "of", "num"))
+        if noun == "_".join(words):
+            return None
+        for relationship, child in entity.children.items():
+            names = {child.name, child.name + "s", child.segment.lower(), _key(child.segment)}
+            if noun in names or noun.rstrip("s") == child.name:
+                count = len(self.view.child_ids(entity, id, relationship))
+                return count if fits(count, sub) else None
+        return None
+
+    def _branch(self, schema: dict, entity: SpecEntityType) -> dict:
+        """The object schema to render: the oneOf/anyOf alternative that is this entity, else the first."""
+        flat = merge_all_of(schema)
+        for alternative in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())):
+            if isinstance(alternative, dict) and is_variant(alternative, entity):
+                base = {k: v for k, v in flat.items() if k not in ("oneOf", "anyOf")}
+                return merge_schema({**base, **alternative})
+        return _object(schema)
+
+    def _embedded(self, entity: SpecEntityType, id: object, data: dict, embed: Embed, sub: dict, depth: int) -> Any:
+        """The related entities an embedding property shows, rendered in that property's schema."""
+        target = embed.target
+        key = (f"{entity.name}:{id}", embed.field)
+        if not embed.many:
+            if target is entity.parent:
+                target_id = data.get(entity.fk)  # type: ignore[arg-type]
+            else:
+                ref = next((r for r in entity.references if r.target is target and not r.many), None)
+                target_id = data.get(ref.field) if ref else sample_id(self.view, target, *key)
+            if target_id is None:
+                return None if "null" in schema_types(_object(sub)) or sub.get("nullable") else MISSING
+            body = self.entity(target, target_id, sub, depth + 1)
+            return MISSING if body is None else body
+        ids = self._related_ids(entity, id, data, target, key, sub)
+        if embed.inner is None:
+            items = merge_all_of(sub).get("items") if is_array(sub) else None
+            if not isinstance(items, dict):
+                return MISSING
+            rendered = [self.entity(target, i, items, depth + 1) for i in ids]
+            return [r for r in rendered if r is not None]
+        return self.page(target, ids, sub, f"{key[0]}#{embed.field}", depth=depth + 1)
+
+    def _related_ids(self, entity: SpecEntityType, id: object, data: dict, target: SpecEntityType,
+                     key: tuple, schema: dict) -> list:
+        if target.parent is entity:
+            return self.view.child_ids(entity, id, target.relationship)
+        ref = next((r for r in entity.references if r.target is target and r.many), None)
+        if ref is not None and isinstance(data.get(ref.field), list):
+            return list(data[ref.field])
+        return self.sample(target, key, schema)
+
+    def sample(self, target: SpecEntityType, key: tuple, schema: dict | None = None, most: int = 3) -> list:
+        """A stable selection of existing entities of ``target`` (for non-parent lists and embeds)."""
+        items = merge_all_of(schema or {})
+        low = int(items.get("minItems", 1)) if isinstance(items.get("minItems"), int) else 1
+        high = max(low, min(int(items.get("maxItems", most)) if isinstance(items.get("maxItems"), int) else most, most))
+        n = low + int(self.gen.draw(*key, "n") * (high - low + 1))
+        out: list = []
+        for attempt in range(n * 3):
+            if len(out) >= n:
+                break
+            value = sample_id(self.view, target, *key, attempt)
+            if value is not None and value not in out:
+                out.append(value)
+        return out
+
+    # -- lists -------------------------------------------------------------------------------------
+    def page(self, entity: SpecEntityType, ids: list, schema: dict | None, ref: str, *, total: int | None = None,
+             per_page: int | None = None, offset: int = 0, datas: list[dict] | None = None, depth: int = 0) -> Any:
+        """A list response: the entities (``ids`` or their ``datas``) placed where the schema lists them,
+        the paging fields around them agreeing with ``total``, ``per_page`` and ``offset``."""
+        slot = list_slot(schema, entity)
+        if slot is None:
+            if not is_array(schema):
+                return MISSING
+            slot = ([], merge_all_of(schema).get("items") or {})   # type: ignore[arg-type]
+        path, item_schema = slot
+        rows = datas if datas is not None else [d for d in (self.view.get(entity, i) for i in ids) if d is not None]
+        inner = entity_slots(item_schema, entity) or [[]]
+        rendered = []
+        for data in rows:
+            id = data.get(entity.id_field)
+            if inner == [[]]:
+                rendered.append(self.shape(entity, id, data, item_schema, depth))
+            else:
+                rendered.append(self._around(item_schema, inner, lambda sub, d=data, i=id: self.shape(entity, i, d, sub, depth),
+                                             f"{entity.name}:{id}#item", entity, data))
+        if not path:
+            return rendered
+        count = len(rendered) if total is None else total
+        size = per_page or max(len(rendered), 1)
+        body = self._around(schema, [path], lambda sub: rendered, ref, None, None)  # type: ignore[arg-type]
+        _paging(body, schema, path, count, size, offset, len(rendered))   # type: ignore[arg-type]
+        return body
+
+    def _around(self, schema: dict, slots: list[list[str]], inner: Any, ref: str,
+                entity: SpecEntityType | None, data: dict | None) -> Any:
+        """Generate ``schema`` with the value ``inner(sub_schema)`` at each slot path."""
+        def build(node: dict, paths: list[list[str]], at: str) -> Any:
+            if [] in paths:
+                return inner(node)
+            flat = self._branch(node, entity) if entity is not None else _object(node)
+            props = flat.get("properties") or {}
+            given = {}
+            for name in dict.fromkeys(p[0] for p in paths):
+                sub = props.get(name)
+                if isinstance(sub, dict):
+                    given[name] = build(sub, [p[1:] for p in paths if p[0] == name], f"{at}.{name}")
+            return self.gen.object(flat, ref, at, self._ctx(entity, data), given=given)
+        return build(schema, slots, "$")
+
+
+def _paging(body: Any, schema: dict, path: list[str], total: int, per_page: int, offset: int, shown: int) -> None:
+    """Make the paging fields of an envelope agree with the list it carries."""
+    values = {"total": total, "on_page": shown, "pages": max(1, math.ceil(total / per_page)) if per_page else 1,
+              "per_page": per_page, "offset": offset, "page": offset // per_page + 1 if per_page else 1}
+
+    def visit(node: Any, node_schema: dict, depth: int) -> None:
+        if not isinstance(node, dict) or depth > 2:
+            return
+        props = _props(node_schema)
+        for name, value in list(node.items()):
+            sub = props.get(name) if isinstance(props.get(name), dict) else {}
+            key = _key(name)
+            kind = next((k for k, names in (("total", _TOTAL), ("on_page", _ON_PAGE), ("pages", _PAGES),
+                                             ("per_page", _PER_PAGE), ("offset", _OFFSET), ("page", _PAGE))
+                         if key in names), None)
+            if kind and isinstance(value, (int, float)) and not isinstance(value, bool):
+                if fits(values[kind], sub):
+                    node[name] = values[kind]
+            elif key in ("next", "next_page", "next_cursor") and total <= offset + shown and fits(None, sub):
+                node[name] = None
+            elif key in ("previous", "prev", "previous_page", "prev_cursor") and offset == 0 and fits(None, sub):
+                node[name] = None
+            elif isinstance(value, dict) and (depth > 0 or name != (path[0] if path else None)):
+                visit(value, sub, depth + 1)
+    visit(body, schema, 0)

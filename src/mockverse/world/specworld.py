@@ -1,0 +1,547 @@
+"""The world of a user's spec: inferred entity types and relationships made into a world model.
+
+Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was applied):
+
+* **Population.** A top-level type has 50 generated entities (``world.entities.<type>.
+  population``); a child type has ``count: [0, 4]`` per parent.
+* **One parent per child type**, the strongest candidate that keeps the parent graph
+  acyclic: (3) a foreign key confirmed by path nesting (``/Projects/{projectId}/Tasks`` and
+  ``Task.projectId``), or a type that only exists under another's path
+  (``/subscriptions/{id}/transactions``); (2) path nesting plus an embedded single object of
+  the parent (``/albums/{id}/tracks`` and ``Track.album``); (1) a foreign key the schema
+  requires and does not allow to be null. Ties go to the higher confidence. A child must
+  have a parent in the engine, so an optional foreign key is a *reference* instead: it is
+  filled with the id of an entity that exists (of the right parent when the target is
+  itself a child: a time entry's ``taskId`` is a task of its own project).
+* **Ids** keep the spec's spelling and shape: the inferred id field (``username``,
+  ``projectId``) holds the id, rendered by a codec from :mod:`mockverse.world.idscheme`.
+  Dangling types (named by a foreign key but not defined) get ids too, so the key holds one.
+* **Corrections** come from ``world``: ``entities.<name>`` overrides (population, count,
+  parent, id_field) or adds (path + schema) a type; ``exclude`` drops types or
+  relationship ids; ``relationships`` adds ``{source, target, field}`` references.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from mockverse.config import EntityConfig, ParentLink, WorldConfig
+from mockverse.spec import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
+from mockverse.spec import EntityType as InferredType
+from mockverse.spec.infer import _schema_base_name
+from mockverse.world.generate import PERSON_TYPES, merge_schema, schema_types
+from mockverse.world.idscheme import IdCodec, codec_for
+from mockverse.world.model import EntityType, WorldError, WorldModel, _max_generated
+
+DEFAULT_POPULATION = 50
+DEFAULT_COUNT = (0, 4)
+ID_MULTIPLIER = 100
+PERSONA_PREFERENCE = ("user", "customer", "account", "member", "person", "profile", "employee", "contact")
+_ACTIVE: set[str] = set()   # types being sampled right now (guards reference cycles)
+
+
+@dataclass
+class Reference:
+    """A field that holds the id (or ids) of another entity, filled with ones that exist."""
+
+    field: str
+    target: "SpecEntityType"
+    many: bool
+    nullable: bool
+    relationship: str
+
+
+@dataclass
+class Embed:
+    """A property that embeds another entity (``track.album``) or a page of them (``album.tracks.items``)."""
+
+    field: str
+    target: "SpecEntityType"
+    inner: str | None
+    many: bool
+
+
+@dataclass(eq=False)
+class SpecEntityType(EntityType):
+    """An entity type of a spec world: string or integer ids from a codec, any id field name."""
+
+    codec: IdCodec = field(default_factory=IdCodec)
+    inferred: InferredType | None = None
+    parent_field: str | None = None
+    parent_relationship: str | None = None
+    references: list[Reference] = field(default_factory=list)
+    embeds: list[Embed] = field(default_factory=list)
+    variants: set[int] = field(default_factory=set)
+    embeds_by_name: ClassVar[bool] = False
+
+    @property
+    def person(self) -> bool:
+        return self.name in PERSON_TYPES or self.name.split("_")[-1] in PERSON_TYPES
+
+    @property
+    def fk(self) -> str | None:
+        return self.parent_field
+
+    @property
+    def relationship(self) -> str | None:
+        return self.parent_relationship
+
+    def fk_spellings(self) -> list[str]:
+        if not self.parent:
+            return []
+        p = self.parent.name
+        camel = p.split("_")[0] + "".join(w.title() for w in p.split("_")[1:]) + "Id"
+        return list(dict.fromkeys([self.parent_field, f"{p}_id", camel]))  # type: ignore[list-item]
+
+    def parse_id(self, raw: object) -> int | str | None:
+        if self.integer_ids:
+            return super().parse_id(raw)
+        if isinstance(raw, bool) or not isinstance(raw, (str, int)) or not str(raw):
+            return None
+        return str(raw).lower() if self.codec.kind == "uuid" else str(raw)
+
+    # -- the id scheme: serials through the codec ---------------------------------------------
+    def root_id(self, index: int) -> object:
+        return self.codec.encode(index)
+
+    def root_index(self, id: object) -> int | None:
+        serial = self.codec.decode(id)
+        return serial if serial is not None and 1 <= serial <= (self.config.population or 0) else None
+
+    def child_id(self, parent_id: object, k: int) -> object:
+        parent_serial = self.parent.codec.decode(parent_id)  # type: ignore[union-attr]
+        return self.codec.encode(parent_serial * self.config.id_multiplier + k)  # type: ignore[operator]
+
+    def split_id(self, id: object) -> tuple[object, int] | None:
+        serial = self.codec.decode(id)
+        if serial is None or self.parent is None:
+            return None
+        parent_serial, k = divmod(serial, self.config.id_multiplier)
+        if k < 1 or not 1 <= parent_serial <= self.parent.max_generated_id:
+            return None
+        return self.parent.codec.encode(parent_serial), k  # type: ignore[attr-defined]
+
+    def new_id(self, counter: int) -> object:
+        return self.codec.encode(self.max_generated_id + counter)
+
+    # -- references ---------------------------------------------------------------------------
+    def complete(self, view: Any, id: object, data: dict, given: dict | None) -> dict:
+        """Put the id in its field and fill every reference with entities that exist."""
+        data[self.id_field] = id
+        for ref in self.references:
+            if given and ref.field in given:
+                continue
+            data[ref.field] = self._reference_value(view, id, data, ref)
+        return data
+
+    def _reference_value(self, view: Any, id: object, data: dict, ref: Reference) -> object:
+        key = f"{self.name}:{id}"
+        gen = view.gen
+        if ref.nullable and gen.draw(key, ref.field, "null") < (0.5 if ref.target is self else 0.15):
+            return None
+        scope = self._scope(view, data, ref.target)
+        count = 1 + int(gen.draw(key, ref.field, "n") * 3) if ref.many else 1
+        found: list = []
+        for attempt in range(count * 2):
+            if len(found) >= count:
+                break
+            if scope is not None:
+                kids = view.child_ids(ref.target.parent, scope, ref.target.relationship)
+                value = kids[int(gen.draw(key, ref.field, attempt) * len(kids))] if kids else None
+            else:
+                value = sample_id(view, ref.target, key, ref.field, attempt)
+            if value is not None and value not in found and not (ref.target is self and value == id):
+                found.append(value)
+        if ref.many:
+            return found
+        return found[0] if found else None
+
+    def _scope(self, view: Any, data: dict, target: "SpecEntityType") -> object:
+        """The id of ``target``'s parent when this entity knows it (its own ancestor), else None."""
+        if target.parent is None:
+            return None
+        entity: EntityType | None = self
+        current = data
+        while entity is not None and entity.parent is not None:
+            parent_id = current.get(entity.fk) if current else None  # type: ignore[arg-type]
+            if entity.parent is target.parent:
+                return parent_id
+            current = view.get(entity.parent, parent_id) if parent_id is not None else None
+            entity = entity.parent
+        return None
+
+
+def sample_id(view: Any, entity: EntityType, *key: object) -> object:
+    """The id of an existing entity of ``entity``'s type, drawn from ``key`` (None if none is found)."""
+    if entity.parent is None:
+        population = entity.config.population or 0
+        return entity.root_id(1 + int(view.gen.draw(*key, "root") * population)) if population else None
+    if entity.name in _ACTIVE:
+        return None
+    _ACTIVE.add(entity.name)
+    try:
+        for attempt in range(4):
+            parent_id = sample_id(view, entity.parent, *key, "parent", attempt)
+            if parent_id is None:
+                continue
+            kids = view.child_ids(entity.parent, parent_id, entity.relationship)
+            if kids:
+                return kids[int(view.gen.draw(*key, "kid", attempt) * len(kids))]
+        return None
+    finally:
+        _ACTIVE.discard(entity.name)
+
+
+# --- building the world ------------------------------------------------------------------------
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(sorted(known)[:20])}"
+
+
+def prop_at(schema: dict | None, path: str) -> dict | None:
+    """The schema of a dotted property path (``tracks.items``, ``items[].track``) inside ``schema``."""
+    node: Any = schema
+    for part in path.split("."):
+        many = part.endswith("[]")
+        name = part.removesuffix("[]")
+        props = merge_all_of(node).get("properties") if isinstance(node, dict) else None
+        node = props.get(name) if isinstance(props, dict) else None
+        if not isinstance(node, dict):
+            return None
+        if many:
+            node = merge_all_of(node).get("items")
+    return node if isinstance(node, dict) else None
+
+
+def _is_array(schema: dict | None) -> bool:
+    return isinstance(schema, dict) and "array" in schema_types(merge_all_of(schema))
+
+
+def _nested(relationship: Relationship) -> bool:
+    return any(e.startswith("path nesting") for e in relationship.evidence)
+
+
+class SpecWorldBuilder:
+    """Turns an InferredWorld (plus the config's corrections) into a WorldModel."""
+
+    def __init__(self, spec: Spec, inferred: InferredWorld, world: WorldConfig) -> None:
+        self.spec = spec
+        self.world = world
+        self.inferred = inferred
+        self.types: dict[str, SpecEntityType] = {}
+        self.sources: dict[str, InferredType] = {}
+        self.usage: dict[str, tuple[str, str]] = {}     # relationship id -> (how it is used, note)
+
+    def build(self) -> WorldModel:
+        excluded_types, excluded_links = self._exclusions()
+        self.sources = {n: t for n, t in self.inferred.entity_types.items() if n not in excluded_types}
+        for name, override in self.world.entities.items():
+            self._configured_type(name, override)
+        relationships = [r for r in self.inferred.relationships if r.id not in excluded_links
+                         and r.source in self.sources and r.target in self.sources]
+        relationships += self._configured_relationships()
+        for name in self._order(list(self.sources)):
+            self.types[name] = self._entity(name)
+        self._choose_parents(relationships)
+        for entity in self.types.values():
+            entity.max_generated_id = _max_generated(entity)
+        for entity in self.types.values():
+            self._references(entity, relationships)
+            self._embeds(entity, relationships)
+        self._variants(relationships)
+        for r in relationships:
+            if r.field is None and _nested(r) and r.id not in self.usage:
+                self.usage[r.id] = ("related", f"the nested path lists a stable selection of existing {r.target} "
+                                               f"entities (each {r.target} has one parent elsewhere)")
+        links = [{**r.to_dict(), "used_as": self.usage.get(r.id, ("reported", ""))[0],
+                  "note": self.usage.get(r.id, ("", ""))[1]} for r in relationships]
+        excluded = {"types": sorted(excluded_types), "relationships": sorted(excluded_links)}
+        return WorldModel(dict(self.types), self.world.epoch, links=links, title=self.spec.title, excluded=excluded)
+
+    # -- corrections ---------------------------------------------------------------------------
+    def _exclusions(self) -> tuple[set[str], set[str]]:
+        types, links = set(), set()
+        known_links = [r.id for r in self.inferred.relationships]
+        for i, name in enumerate(self.world.exclude):
+            if name in self.inferred.entity_types:
+                types.add(name)
+            elif name in known_links:
+                links.add(name)
+            else:
+                raise WorldError(f"world.exclude[{i}]: '{name}' is neither an inferred entity type nor a "
+                                 f"relationship id{_suggest(name, list(self.inferred.entity_types) + known_links)}")
+        return types, links
+
+    def _configured_type(self, name: str, override: EntityConfig) -> None:
+        if name in self.sources:
+            return
+        if override.path is None or override.schema_ is None:
+            known = list(self.sources)
+            raise WorldError(f"world.entities.{name}: not an inferred entity type{_suggest(name, known)} "
+                             "(to add a type, give its 'path' and 'schema')")
+        if override.schema_ not in self.spec.schemas:
+            raise WorldError(f"world.entities.{name}.schema: no schema '{override.schema_}' in the spec"
+                             f"{_suggest(override.schema_, list(self.spec.schemas))}")
+        path = override.path.rstrip("/") or "/"
+        item = next((op.path for op in self.spec.operations if op.path.startswith(path + "/{")
+                     and op.path.count("/") == path.count("/") + 1), None)
+        id_param = item.rsplit("{", 1)[1].rstrip("}") if item else None
+        schema = self.spec.schemas[override.schema_]
+        ops = [f"{op.method} {op.path}" for op in self.spec.operations if op.path in (path, item)]
+        self.sources[name] = InferredType(name=name, collection_path=path, item_path=item, id_param=id_param,
+                                          id_field=override.id_field or "id", schema=schema, operations=ops,
+                                          origin="config", schema_name=override.schema_)
+
+    def _configured_relationships(self) -> list[Relationship]:
+        out = []
+        for i, link in enumerate(self.world.relationships):
+            for end in ("source", "target"):
+                name = getattr(link, end)
+                if name not in self.sources:
+                    raise WorldError(f"world.relationships[{i}].{end}: '{name}' is not an entity type"
+                                     f"{_suggest(name, list(self.sources))}")
+            rid = f"{link.source}.{link.field}->{link.target}"
+            out = [r for r in out if r.id != rid]
+            out.append(Relationship(id=rid, source=link.source, target=link.target, kind=link.kind, field=link.field,
+                                    evidence=["declared in the config (world.relationships)"], confidence=1.0,
+                                    dangling=self.sources[link.target].dangling))
+        return out
+
+    def _order(self, names: list[str]) -> list[str]:
+        """Types in a stable order, the most person-like first (the persona type is the first person)."""
+        def rank(name: str) -> tuple:
+            preference = PERSONA_PREFERENCE.index(name) if name in PERSONA_PREFERENCE else len(PERSONA_PREFERENCE)
+            return (self.sources[name].origin != "path", preference, name)
+        return sorted(names, key=rank)
+
+    # -- types ---------------------------------------------------------------------------------
+    def _entity(self, name: str) -> SpecEntityType:
+        source = self.sources[name]
+        override = self.world.entities.get(name)
+        id_field = (override.id_field if override and override.id_field else None) or source.id_field or "id"
+        schema = dict(merge_schema(source.schema)) if isinstance(source.schema, dict) else {"type": "object"}
+        props = dict(schema.get("properties") or {})
+        if id_field not in props:
+            props[id_field] = {"type": "integer" if source.id_type == "integer" else "string"}
+        schema["properties"] = props
+        codec = codec_for(name, source.id_type, self._id_evidence(source, id_field, props[id_field]), id_field)
+        path = source.collection_path or source.item_path or f"/{name}"
+        literals = [s for s in path.split("/") if s and not s.startswith("{")]
+        values: dict[str, Any] = {"path": path, "schema_": source.schema_name or name,
+                                  "population": DEFAULT_POPULATION, "id_multiplier": ID_MULTIPLIER}
+        if override is not None:
+            values.update({k: getattr(override, k) for k in override.model_fields_set
+                           if k not in ("parent", "path", "schema_", "id_field")})
+        config = EntityConfig.model_construct(**values)
+        return SpecEntityType(name=name, config=config, schema=schema, segment=literals[-1] if literals else name,
+                              integer_ids=codec.kind == "integer", id_field=id_field, codec=codec, inferred=source)
+
+    def _id_evidence(self, source: InferredType, id_field: str, id_schema: dict) -> list[dict]:
+        """Schemas that carry this type's ids: its id property, its path parameter, keys pointing at it."""
+        evidence = [merge_all_of(id_schema)]
+        for op in self.spec.operations:
+            if op.path == source.item_path:
+                evidence += [merge_all_of(p.schema) for p in op.parameters
+                             if p.location == "path" and p.name == source.id_param and p.schema]
+        for r in self.inferred.relationships:
+            if r.target == source.name and r.field and r.kind != "embeds" and r.source in self.inferred.entity_types:
+                prop = prop_at(self.inferred.entity_types[r.source].schema, r.field)
+                if _is_array(prop):
+                    prop = merge_all_of(prop).get("items")  # type: ignore[union-attr]
+                if isinstance(prop, dict):
+                    evidence.append(merge_all_of(prop))
+        return [e for e in evidence if isinstance(e, dict)]
+
+    # -- parents -------------------------------------------------------------------------------
+    def _choose_parents(self, relationships: list[Relationship]) -> None:
+        chosen: dict[str, tuple[str, str | None, str]] = {}
+        for name, override in self.world.entities.items():
+            if "parent" in override.model_fields_set:
+                if override.parent is None:
+                    chosen[name] = ("", None, "config")
+                    continue
+                if override.parent.type not in self.types:
+                    raise WorldError(f"world.entities.{name}.parent.type: '{override.parent.type}' is not an entity "
+                                     f"type{_suggest(override.parent.type, list(self.types))}")
+                chosen[name] = (override.parent.type, override.parent.field, "config")
+        candidates = sorted(self._parent_candidates(relationships), key=lambda c: (-c[0], -c[1], c[2], c[3]))
+        for _, _, child, parent, fk, rid in candidates:
+            if child in chosen or self._ancestor(parent, child, chosen):
+                continue
+            chosen[child] = (parent, fk, rid)
+        for child, (parent, fk, rid) in chosen.items():
+            if not parent:
+                continue
+            entity, parent_type = self.types[child], self.types[parent]
+            if self._ancestor(parent, child, {k: v for k, v in chosen.items() if k != child}):
+                raise WorldError(f"world.entities.{child}.parent: {parent} is already below {child} (a cycle)")
+            override = self.world.entities.get(child)
+            entity.parent = parent_type
+            entity.parent_field = fk or f"{parent}_id"
+            entity.parent_relationship = (override.parent.relationship if override and override.parent
+                                          and override.parent.relationship else f"has_{child}")
+            parent_type.children[entity.parent_relationship] = entity
+            values = dict(entity.config)
+            values["parent"] = ParentLink.model_construct(type=parent, field=entity.parent_field,
+                                                          relationship=entity.parent_relationship)
+            fields_set = override.model_fields_set if override else set()
+            if "population" not in fields_set:
+                values["population"] = None
+            if "count" not in fields_set and "every" not in fields_set:
+                values["count"] = DEFAULT_COUNT
+            entity.config = EntityConfig.model_construct(**values)
+            if fk and entity.parent_field not in entity.schema.get("properties", {}):
+                entity.schema["properties"][entity.parent_field] = {"type": "string"}
+            if rid != "config":
+                self.usage[rid] = ("parent", f"{child} is generated as a child of {parent}")
+
+    def _parent_candidates(self, relationships: list[Relationship]) -> list[tuple]:
+        """(strength, confidence, child, parent, foreign key or None, relationship id) for each candidate link."""
+        out = []
+        embeds = {(r.source, r.target) for r in relationships if r.kind == "embeds" and r.field
+                  and "." not in r.field and not _is_array(prop_at(self.sources[r.source].schema, r.field))}
+        for r in relationships:
+            if r.source == r.target or self.sources[r.target].dangling and r.kind == "belongs_to":
+                continue
+            top_field = r.field is not None and "." not in r.field and "[" not in r.field
+            if r.kind == "belongs_to" and top_field:
+                child, parent = r.source, r.target
+                if _nested(r):
+                    strength = 3
+                elif self._required_key(self.sources[child].schema, r.field):  # type: ignore[arg-type]
+                    strength = 1
+                else:
+                    continue
+                out.append((strength, r.confidence, child, parent, r.field, r.id))
+            elif r.kind == "has_many" and r.field is None and _nested(r):
+                parent, child = r.source, r.target
+                if self.sources[parent].dangling:
+                    continue
+                own_item = self.sources[child].item_path
+                parent_item = self.sources[parent].item_path or "\0"
+                if own_item is None or own_item.startswith(parent_item + "/"):
+                    out.append((3, r.confidence, child, parent, None, r.id))
+                elif (child, parent) in embeds:
+                    out.append((2, r.confidence, child, parent, None, r.id))
+        return out
+
+    @staticmethod
+    def _required_key(schema: dict | None, field_name: str) -> bool:
+        flat = merge_all_of(schema) if isinstance(schema, dict) else {}
+        prop = (flat.get("properties") or {}).get(field_name)
+        return field_name in (flat.get("required") or []) and isinstance(prop, dict) and not is_nullable(prop)
+
+    @staticmethod
+    def _ancestor(name: str, child: str, chosen: dict) -> bool:
+        """Whether ``child`` is ``name`` or one of its ancestors under ``chosen``."""
+        seen = set()
+        while name and name not in seen:
+            if name == child:
+                return True
+            seen.add(name)
+            name = chosen.get(name, ("", None, ""))[0]
+        return False
+
+    # -- references and embeds -----------------------------------------------------------------
+    def _references(self, entity: SpecEntityType, relationships: list[Relationship]) -> None:
+        by_field: dict[str, Relationship] = {}
+        for r in relationships:
+            if r.source != entity.name or r.kind == "embeds" or not r.field or "." in r.field or "[" in r.field:
+                continue
+            if r.field == entity.parent_field and entity.parent is not None and r.target == entity.parent.name:
+                continue
+            if r.field == entity.id_field:
+                continue
+            if r.field not in by_field or r.confidence > by_field[r.field].confidence:
+                if r.field in by_field:
+                    self.usage.setdefault(by_field[r.field].id, ("reported", f"{r.id} is more likely for that field"))
+                by_field[r.field] = r
+        props = entity.schema.get("properties", {})
+        for name, r in sorted(by_field.items()):
+            target = self.types[r.target]
+            prop = props.get(name)
+            many = _is_array(prop)
+            scalar = merge_all_of(merge_all_of(prop).get("items") or {}) if many and prop else merge_all_of(prop or {})
+            kinds = schema_types(scalar) - {"null"}
+            wanted = {"integer", "number"} if target.integer_ids else {"string"}
+            if prop is not None and kinds and not kinds & wanted:
+                self.usage[r.id] = ("reported", f"not filled: {entity.name}.{name} is {sorted(kinds)[0]}, "
+                                                f"{target.name} ids are {'integers' if target.integer_ids else 'strings'}")
+                continue
+            if not _accepts(scalar, target.codec.encode(1)):
+                self.usage[r.id] = ("reported", f"not filled: {target.name} ids do not fit {entity.name}.{name}'s schema")
+                continue
+            entity.references.append(Reference(name, target, many or r.kind != "belongs_to" and prop is None,
+                                               bool(prop) and is_nullable(prop) and name not in
+                                               (entity.schema.get("required") or []), r.id))
+            self.usage[r.id] = ("reference", f"{entity.name}.{name} holds ids of {target.name} entities that exist")
+
+    def _embeds(self, entity: SpecEntityType, relationships: list[Relationship]) -> None:
+        for r in relationships:
+            if r.source != entity.name or r.kind != "embeds" or not r.field:
+                continue
+            parts = r.field.split(".")
+            if len(parts) > 2 or "[" in r.field:
+                self.usage.setdefault(r.id, ("reported", "embedded deeper than the world renders entities"))
+                continue
+            prop = prop_at(entity.schema, parts[0])
+            many = len(parts) == 2 or _is_array(prop)
+            entity.embeds.append(Embed(parts[0], self.types[r.target], parts[1] if len(parts) == 2 else None, many))
+            if parts[0] not in (entity.schema.get("required") or []):
+                entity.schema["properties"].pop(parts[0], None)  # rendered from the world, never generated here
+            self.usage.setdefault(r.id, ("embed", f"{entity.name}.{parts[0]} shows {r.target} entities of the world"))
+
+    def _variants(self, relationships: list[Relationship]) -> None:
+        """The schema objects that represent each type: its own, embedded variants, same-named components."""
+        for entity in self.types.values():
+            if entity.inferred is not None and isinstance(entity.inferred.schema, dict):
+                entity.variants.add(id(entity.inferred.schema))
+        for comp, schema in self.spec.schemas.items():
+            base = singular(_schema_base_name(comp))
+            if base in self.types and isinstance(schema, dict):
+                self.types[base].variants.add(id(schema))
+        for r in relationships:
+            if r.kind != "embeds" or not r.field:
+                continue
+            source = self.sources[r.source].schema
+            prop = prop_at(source, r.field.replace("[]", ""))  # the array's item schema is taken below
+            prop = merge_all_of(prop).get("items") if _is_array(prop) else prop  # type: ignore[union-attr]
+            if not isinstance(prop, dict):
+                continue
+            branches = [prop, *(prop.get("oneOf") or []), *(prop.get("anyOf") or [])]
+            target = self.types[r.target]
+            for branch in branches:
+                if not isinstance(branch, dict) or branch.get("oneOf") or branch.get("anyOf"):
+                    continue
+                if branch is prop and (prop.get("oneOf") or prop.get("anyOf")):
+                    continue
+                name = self.spec.schema_name(branch)
+                if name is None or singular(_schema_base_name(name)) == r.target or _tag(branch) == r.target:
+                    target.variants.add(id(branch))
+
+
+def _tag(schema: dict) -> str | None:
+    """The single value of a schema's ``type`` property (Spotify's ``type: {enum: [track]}``)."""
+    tag = (merge_all_of(schema).get("properties") or {}).get("type")
+    enum = tag.get("enum") if isinstance(tag, dict) else None
+    return singular(snake(enum[0])) if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str) else None
+
+
+def _accepts(schema: dict, value: object) -> bool:
+    """Whether a scalar schema's length and pattern bounds admit ``value`` (ids of a codec)."""
+    if not isinstance(value, str):
+        return True
+    if isinstance(schema.get("maxLength"), int) and len(value) > schema["maxLength"]:
+        return False
+    if isinstance(schema.get("minLength"), int) and len(value) < schema["minLength"]:
+        return False
+    pattern = schema.get("pattern")
+    try:
+        return not isinstance(pattern, str) or re.search(pattern, value) is not None
+    except re.error:
+        return True

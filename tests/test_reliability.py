@@ -1,0 +1,479 @@
+"""Reliability and security against real server processes: hostile input, crash safety,
+concurrent writers, safe defaults, graceful shutdown, and config that is never code."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import Server, free_port
+from mockverse.config import Config, ConfigError, load_config
+
+PROBLEM = "application/problem+json"
+LIFECYCLE = "/api/v1/consistency/persona/lifecycle"
+ADVANCE = "/api/v1/consistency/clock/advance"
+MIB = 1_048_576
+
+
+def ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def assert_problem(r: httpx.Response, status: int, field: str) -> dict:
+    assert r.status_code == status, r.text[:500]
+    assert r.headers["content-type"] == PROBLEM
+    body = r.json()
+    assert body["status"] == status and body["field"] == field, body
+    assert body["title"] and body["detail"]
+    return body
+
+
+def raw_request(port: int, head: bytes, parts: list[bytes] = (), timeout: float = 10) -> tuple[int, dict, bytes]:
+    """Send ``head`` then each of ``parts`` over one socket and read one response:
+    for requests httpx will not make (chunked without Content-Length, byte-exact framing)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        try:
+            s.sendall(head)
+            for part in parts:
+                s.sendall(part)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer (413) and close before it has read everything we meant to send
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            assert chunk, f"connection closed before a response: {data!r}"
+            data += chunk
+        top, _, body = data.partition(b"\r\n\r\n")
+        lines = top.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        while len(body) < length:
+            chunk = s.recv(65536)
+            assert chunk, "connection closed mid-response"
+            body += chunk
+        return int(lines[0].split()[1]), headers, body
+
+
+def chunked(payload: bytes, size: int = 65536) -> list[bytes]:
+    """``payload`` framed as HTTP/1.1 chunks."""
+    out = [b"%x\r\n" % len(payload[i:i + size]) + payload[i:i + size] + b"\r\n" for i in range(0, len(payload), size)]
+    return out + [b"0\r\n\r\n"]
+
+
+# -- bad input ---------------------------------------------------------------------------------
+def nested(levels: int) -> bytes:
+    return b'{"entity_type": "device", "data": {"user_id": 1, "deep": ' + b"[" * levels + b"]" * levels + b"}}"
+
+
+BAD_INPUT = [
+    # (case, method, path, body, status, field)
+    ("malformed JSON", "POST", "/orders", b"{not json", 400, "body"),
+    ("truncated JSON", "POST", "/api/v1/consistency/entities", b'{"entity_type": "device"', 400, "body"),
+    ("empty body", "POST", "/orders", b"", 400, "body"),
+    ("wrong type: foreign key", "POST", "/orders", b'{"user_id": true}', 422, "$.user_id"),
+    ("wrong type: entity_type", "POST", "/api/v1/consistency/entities", b'{"entity_type": 5}', 422, "entity_type"),
+    ("wrong type: persona_id", "POST", LIFECYCLE, b'{"persona_id": 123, "lifecycle_state": "Active"}', 422,
+     "persona_id"),
+    ("wrong type: duration", "POST", ADVANCE, b'{"by": 7}', 400, "by"),
+    ("wrong type: patch field", "PATCH", "/users/1", b'{"company": 5}', 422, "$.company"),
+    ("wrong type: body is an array", "POST", LIFECYCLE, b'["user:1"]', 422, "body"),
+    ("missing field: entity_type", "POST", "/api/v1/consistency/entities", b'{"data": {}}', 422, "entity_type"),
+    ("missing field: by", "POST", ADVANCE, b"{}", 422, "by"),
+    ("missing field: parent key", "POST", "/orders", b'{"status": "pending"}', 422, "user_id"),
+    ("missing field: persona_id", "POST", LIFECYCLE, b'{"lifecycle_state": "Active"}', 422, "persona_id"),
+    ("missing field: PUT replaces whole", "PUT", "/users/1", b"{}", 422, "$.first_name"),
+    ("unknown field", "POST", LIFECYCLE, b'{"persona_id": "user:1", "state": "Active"}', 422, "state"),
+    ("unknown enum: lifecycle state", "POST", LIFECYCLE, b'{"persona_id": "user:1", "lifecycle_state": "Zombie"}',
+     400, "lifecycle_state"),
+    ("unknown enum: order status", "POST", "/orders", b'{"user_id": 1, "status": "lost"}', 422, "$.status"),
+    ("bad duration: word", "POST", ADVANCE, b'{"by": "soon"}', 400, "by"),
+    ("bad duration: negative", "POST", ADVANCE, b'{"by": "-1d"}', 400, "by"),
+    ("bad duration: overflows", "POST", ADVANCE, b'{"by": "99999999999999d"}', 400, "by"),
+    ("bad duration: 400 digits", "POST", ADVANCE, b'{"by": "' + b"9" * 400 + b'd"}', 400, "by"),
+    ("bad moment: not a date", "POST", "/api/v1/consistency/clock/set", b'{"to": "yesterday"}', 400, "to"),
+    ("bad moment: out of range", "POST", "/api/v1/consistency/clock/set", b'{"to": "0001-01-01T00:00:00+05:00"}',
+     400, "to"),
+    ("bad moment: year 9999", "POST", "/api/v1/consistency/clock/set", b'{"to": "9999-12-31T23:59:59Z"}', 400, "to"),
+    ("unknown clock action", "POST", "/api/v1/consistency/clock/rewind", b"{}", 404, "action"),
+    ("bad ref: no colon", "GET", "/api/v1/consistency/graph/user-123", None, 400, "ref"),
+    ("bad ref: unknown type", "GET", "/api/v1/consistency/graph/planet:1", None, 422, "ref"),
+    ("bad ref: outside population", "GET", "/api/v1/consistency/graph/user:99999", None, 404, "ref"),
+    ("bad ref: unknown edge", "GET", "/api/v1/consistency/graph/user:1?relationship=has_planets", None, 400,
+     "relationship"),
+    ("bad ref: depth", "GET", "/api/v1/consistency/graph/user:1?depth=99", None, 400, "depth"),
+    ("bad ref: persona of a lifecycle", "POST", LIFECYCLE, b'{"persona_id": "user:abc", "lifecycle_state": "Active"}',
+     404, "persona_id"),
+    ("bad ref: persona of a registration", "POST", "/api/v1/consistency/entities",
+     b'{"entity_type": "device", "data": {"user_id": 1}, "persona_id": "nope"}', 400, "persona_id"),
+    ("oversized: Content-Length", "POST", "/orders", b'{"user_id": 1, "x": "' + b"a" * MIB + b'"}', 413, "body"),
+    ("deeply nested: 100,000 [", "POST", "/orders", b"[" * 100_000, 400, "body"),
+    ("deeply nested: valid, 1,000 levels", "POST", "/api/v1/consistency/entities", nested(1000), 400, "body"),
+    ("deeply nested: valid, 100 levels", "POST", "/api/v1/consistency/entities", nested(100), 400, "body"),
+    ("invalid UTF-8 in a mock write", "POST", "/orders", b'{"user_id": 1, "status": "\xff\xfe"}', 400, "body"),
+    ("invalid UTF-8 in an admin write", "POST", LIFECYCLE, b'{"persona_id": "user:\xc3\x28"}', 400, "body"),
+    ("not JSON media type", "POST", "/orders", b"<order/>", 415, "content-type"),
+    ("very long path: 20 KB", "GET", "/" + "a" * 20_000, None, 404, "path"),
+    ("very long id: 20 KB", "GET", "/users/" + "1" * 20_000, None, 400, "id"),
+    ("query: _page=-1", "GET", "/users?_page=-1", None, 400, "_page"),
+    ("query: _per_page=0", "GET", "/users?_per_page=0", None, 400, "_per_page"),
+    ("query: _per_page too large", "GET", "/users?_per_page=100000", None, 400, "_per_page"),
+    ("query: _limit not a number", "GET", "/orders?_limit=ten", None, 400, "_limit"),
+    ("query: journal limit", "GET", "/api/v1/requests?limit=-1", None, 400, "limit"),
+    ("query: journal status", "GET", "/api/v1/requests?status=ok", None, 400, "status"),
+    ("query: graph type", "GET", "/api/v1/consistency/graph/user:1?type=planet", None, 400, "type"),
+    ("bad workspace", "GET", "/users/1?workspace=bad%20workspace!", None, 400, "workspace"),
+]
+
+
+@pytest.mark.parametrize("case,method,path,body,status,field", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
+def test_bad_input_gets_problem_json(server, case, method, path, body, status, field):
+    media = "application/xml" if case == "not JSON media type" else "application/json"
+    r = server.client.request(method, path, content=body, headers={"content-type": media} if body is not None else {},
+                              timeout=10)
+    problem = assert_problem(r, status, field)
+    if case == "unknown enum: lifecycle state":
+        assert "PowerUser" in problem["allowed"]
+    if case.startswith("very long"):
+        assert len(r.content) < 2000  # the 20 KB path is not echoed back whole
+
+
+def test_oversized_chunked_body_without_content_length(server):
+    body = b'{"user_id": 1, "x": "' + b"a" * (MIB + 100) + b'"}'
+    head = (b"POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    status, headers, raw = raw_request(server.port, head, chunked(body))
+    assert status == 413 and headers["content-type"] == PROBLEM
+    assert b'"field":"body"' in raw
+    # just under the limit, chunked, is read whole and accepted
+    small = b'{"user_id": 1, "currency": "EUR"' + b" " * 1000 + b"}"
+    status, _, raw = raw_request(server.port, head, chunked(small, 100))
+    assert status == 201, raw
+
+
+def test_no_bad_input_reached_an_internal_error(server):
+    """After the whole table: nothing above made the server fail or log a traceback."""
+    assert server.client.get("/api/v1/health").status_code == 200
+    log = server.log()
+    assert "Traceback" not in log and "-> 500" not in log
+
+
+def test_body_limit_is_configurable(start_server, tmp_path):
+    config = tmp_path / "small.yaml"
+    config.write_text("server:\n  max_body_bytes: 2000\n")
+    c = start_server("--config", str(config)).client
+    fits = b'{"user_id": 1' + b" " * 1900 + b"}"
+    assert c.post("/orders", content=fits, headers={"content-type": "application/json"}).status_code == 201
+    too_big = b'{"user_id": 1' + b" " * 2100 + b"}"
+    r = c.post("/orders", content=too_big, headers={"content-type": "application/json"})
+    assert "2000 bytes" in assert_problem(r, 413, "body")["detail"]
+    r = c.post("/orders", content=iter([too_big[:1000], too_big[1000:]]), headers={"content-type": "application/json"})
+    assert "content-length" not in r.request.headers
+    assert_problem(r, 413, "body")
+
+
+# -- crash safety ------------------------------------------------------------------------------
+CRASH_STATES = ["ChurnRisk", "PowerUser", "UpgradePending", "Active"]
+
+
+def test_acknowledged_writes_survive_sigkill(start_server):
+    s = start_server()
+    acked_orders: list[tuple[int, int]] = []
+    acked_state: dict[str, str] = {}
+    pending_state: dict[str, str] = {}
+    acked_clock: list[str] = []
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def burst() -> None:
+        """Creations, lifecycle changes and clock advances, one after another, until the server dies."""
+        with httpx.Client(base_url=s.url, timeout=10) as c:
+            for i in range(3000):
+                if stop.is_set():
+                    return
+                kind, n = i % 3, i // 3
+                try:
+                    if kind == 0:
+                        user = n % 40 + 1
+                        r = c.post("/orders", json={"user_id": user, "status": "pending"})
+                        if r.status_code == 201:
+                            acked_orders.append((r.json()["id"], user))
+                    elif kind == 1:
+                        persona, state = f"user:{n % 5 + 1}", CRASH_STATES[(n // 5) % len(CRASH_STATES)]
+                        pending_state[persona] = state
+                        r = c.post(LIFECYCLE, json={"persona_id": persona, "lifecycle_state": state},
+                                   headers={"X-Mockverse-Workspace": "crash-life"})
+                        if r.status_code == 200:
+                            acked_state[persona] = state
+                    else:
+                        r = c.post(ADVANCE, json={"by": "1h"}, headers={"X-Mockverse-Workspace": "crash-clock"})
+                        if r.status_code == 200:
+                            acked_clock.append(r.json()["now"])
+                    if r.status_code >= 300:
+                        errors.append(r.text)
+                        return
+                except httpx.TransportError:
+                    return  # the server is gone: everything not acknowledged may or may not have landed
+
+    writer = threading.Thread(target=burst)
+    writer.start()
+    deadline = time.monotonic() + 30
+    while len(acked_orders) < 80 and time.monotonic() < deadline:  # about 240 writes of the three kinds
+        time.sleep(0.01)
+    s.proc.send_signal(signal.SIGKILL)  # mid-burst: the writer is still sending
+    s.proc.wait()
+    stop.set()
+    writer.join(timeout=15)
+    assert not writer.is_alive() and errors == []
+    assert len(acked_orders) >= 80 and len(acked_clock) >= 79 and len(acked_state) == 5
+
+    s.stop()
+    s.start()
+    c = s.client
+    for order_id, user in acked_orders:
+        r = c.get(f"/orders/{order_id}")
+        assert r.status_code == 200 and r.json()["user_id"] == user, (order_id, r.text)
+    for persona, state in acked_state.items():
+        now = c.get(f"/api/v1/consistency/persona/{persona}/lifecycle",
+                    headers={"X-Mockverse-Workspace": "crash-life"}).json()["lifecycle_state"]
+        assert now in {state, pending_state[persona]}, (persona, now, state)  # the last write may have landed unacked
+    last = ts(acked_clock[-1])
+    assert last == ts("2026-01-01T00:00:00Z") + timedelta(hours=len(acked_clock))  # one hour per acknowledgement
+    clock_now = ts(c.get("/api/v1/consistency/clock", headers={"X-Mockverse-Workspace": "crash-clock"}).json()["now"])
+    assert clock_now in (last, last + timedelta(hours=1))  # at most the one unacknowledged advance landed
+    with sqlite3.connect(s.store) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert "Traceback" not in s.log()
+
+
+# -- concurrency -------------------------------------------------------------------------------
+CONCURRENT_STATES = ["Active", "ChurnRisk", "PowerUser", "UpgradePending"]
+
+
+async def _hammer(url: str, personas: range, writes_per_key: int) -> tuple[list[httpx.Response], dict]:
+    """Per key (a user's fields, a persona's lifecycle) writes go one after another, so the
+    last acknowledged one is well defined; keys run concurrently over at most 32 connections."""
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    gate = asyncio.Semaphore(32)
+    responses: list[httpx.Response] = []
+    last: dict = {}
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as c:
+        async def key_writer(kind: str, user: int) -> None:
+            for seq in range(writes_per_key):
+                async with gate:
+                    if kind == "fields":
+                        r = await c.patch(f"/users/{user}", json={"company": f"seq-{seq:04d}"})
+                    else:
+                        r = await c.post(LIFECYCLE, json={"persona_id": f"user:{user}", "metadata": {"seq": seq},
+                                                          "lifecycle_state": CONCURRENT_STATES[seq % 4]})
+                responses.append(r)
+                if r.status_code < 300:
+                    last[(kind, user)] = seq
+
+        await asyncio.gather(*(key_writer(kind, u) for u in personas for kind in ("fields", "lifecycle")))
+    return responses, last
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory):
+    """``mockverse serve --workers 2``: two uvicorn worker processes on one SQLite file."""
+    s = Server(tmp_path_factory.mktemp("workers"), "--workers", "2").start()
+    deadline = time.monotonic() + 20
+    while s.log().count("mockverse serving") < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    yield s
+    s.stop()
+
+
+def test_two_workers_take_2000_concurrent_writes(two_workers):
+    s = two_workers
+    assert s.log().count("mockverse serving") == 2, s.log()  # two worker processes, each logging like one server
+    personas, per_key = range(1, 21), 50
+    started = time.monotonic()
+    responses, last = asyncio.run(_hammer(s.url, personas, per_key))
+    elapsed = time.monotonic() - started
+    assert len(responses) == 2000
+    failures = [(r.status_code, r.text[:200]) for r in responses if r.status_code >= 300]
+    assert failures == []
+    assert not any("locked" in r.text for r in responses)
+    print(f"2000 writes on 2 workers in {elapsed:.1f}s ({2000 / elapsed:.0f}/s)")
+    with httpx.Client(base_url=s.url, timeout=10) as c:
+        for user in personas:
+            assert last[("fields", user)] == last[("lifecycle", user)] == per_key - 1
+            for _ in range(3):  # new connections: spread over both workers, each must see the last write
+                user_body = httpx.get(f"{s.url}/users/{user}", timeout=10).json()
+                assert user_body["company"] == f"seq-{per_key - 1:04d}"
+                life = httpx.get(f"{s.url}/api/v1/consistency/persona/user:{user}/lifecycle", timeout=10).json()
+                assert life["metadata"]["seq"] == per_key - 1
+                assert life["lifecycle_state"] == CONCURRENT_STATES[(per_key - 1) % 4]
+                assert c.get(f"/users/{user}").json()["lifecycle_state"] == life["lifecycle_state"]
+    log = s.log()
+    assert "database is locked" not in log and "Traceback" not in log
+
+
+def test_concurrent_moves_of_one_clock_lose_none(two_workers):
+    async def advance_200() -> list[int]:
+        async with httpx.AsyncClient(base_url=two_workers.url, timeout=60,
+                                     limits=httpx.Limits(max_connections=32)) as c:
+            rs = await asyncio.gather(*(c.post(ADVANCE, json={"by": "1h"}, headers={"X-Mockverse-Workspace": "race"})
+                                        for _ in range(200)))
+            return [r.status_code for r in rs]
+
+    assert set(asyncio.run(advance_200())) == {200}
+    now = httpx.get(f"{two_workers.url}/api/v1/consistency/clock", headers={"X-Mockverse-Workspace": "race"}).json()
+    assert now["elapsed_seconds"] == 200 * 3600
+
+
+# -- safe defaults -----------------------------------------------------------------------------
+TOKEN = "tok-3f9c1e-not-a-real-secret-7d2a"
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses listening on ``port``, from /proc/net/tcp (IPv4, hex little-endian)."""
+    out = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, _, hex_port = local.partition(":")
+        if state == "0A" and int(hex_port, 16) == port:
+            out.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return out
+
+
+def test_binds_loopback_by_default(server):
+    assert Config().server.host == "127.0.0.1"
+    assert re.search(rf"mockverse serving .* on http://127\.0\.0\.1:{server.port};", server.log())
+    if Path("/proc/net/tcp").exists():
+        assert _listening_addresses(server.port) == {"127.0.0.1"}
+
+
+def test_refuses_a_public_address_without_a_token(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "MOCKVERSE_ADMIN_TOKEN"}
+    out = subprocess.run([sys.executable, "-m", "mockverse", "serve", "--host", "0.0.0.0", "--port", str(free_port()),
+                          "--store", str(tmp_path / "state.db")], capture_output=True, text=True, env=env, timeout=30)
+    assert out.returncode == 2
+    assert "refusing to serve on 0.0.0.0" in out.stderr and "MOCKVERSE_ADMIN_TOKEN" in out.stderr
+    assert "Uvicorn running" not in out.stderr + out.stdout
+    with pytest.raises(ConfigError, match="admin_token"):
+        load_config(overrides={"server": {"admin_token": "  "}})
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_public_address_requires_the_token_for_admin_writes(start_server, how):
+    args, env = (("--admin-token", TOKEN), None) if how == "flag" else ((), {"MOCKVERSE_ADMIN_TOKEN": TOKEN})
+    s = start_server("--host", "0.0.0.0", *args, env=env)  # bound to every address; we only talk to 127.0.0.1
+    assert f"on http://0.0.0.0:{s.port}" in s.log()
+    c = s.client
+    seen: list[httpx.Response] = []
+    r = c.post(ADVANCE, json={"by": "1d"})
+    seen.append(r)
+    assert_problem(r, 401, "authorization")
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    r = c.post(ADVANCE, json={"by": "1d"}, headers={"Authorization": f"Bearer {TOKEN}x"})
+    seen.append(r)
+    assert_problem(r, 403, "authorization")
+    r = c.post(ADVANCE, json={"by": "1d"}, headers={"Authorization": TOKEN})  # no scheme
+    seen.append(r)
+    assert_problem(r, 403, "authorization")
+    seen.append(c.delete("/api/v1/requests"))
+    assert_problem(seen[-1], 401, "authorization")
+    seen.append(c.post(ADVANCE, json={"by": "1d"}, headers={"Authorization": f"Bearer {TOKEN}"}))
+    assert seen[-1].status_code == 200 and seen[-1].json()["now"] == "2026-01-02T00:00:00Z"
+    seen.append(c.post(ADVANCE, json={"by": "1d"}, headers={"Authorization": f"bearer {TOKEN}"}))
+    assert seen[-1].status_code == 200
+    # reads of the admin API and the mock API itself stay open
+    seen.append(c.get("/api/v1/consistency/clock"))
+    assert seen[-1].json()["now"] == "2026-01-03T00:00:00Z"
+    seen.append(c.post("/orders", json={"user_id": 3}))
+    assert seen[-1].status_code == 201
+    seen.append(c.patch("/users/3", json={"company": "Open Co"}))
+    assert seen[-1].status_code == 200
+    for r in seen:
+        assert TOKEN not in r.text and TOKEN not in str(r.headers)
+    s.stop()
+    assert TOKEN not in s.log()
+    assert "POST /api/v1/consistency/clock/advance -> 401" in s.log()
+
+
+# -- graceful shutdown -------------------------------------------------------------------------
+def test_sigterm_finishes_the_request_in_flight_then_exits_0(start_server):
+    s = start_server()
+    body = b'{"user_id": 42, "status": "pending"' + b" " * 20_000 + b"}"
+    head = (f"POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    result: dict = {}
+
+    def slow_upload() -> None:
+        """A request held open by its body: half now, the rest after the server was told to stop."""
+        parts = [body[:10_000], b"WAIT", body[10_000:]]
+        with socket.create_connection(("127.0.0.1", s.port), timeout=15) as sock:
+            sock.sendall(head)
+            for part in parts:
+                if part == b"WAIT":
+                    result["sent_half"] = True
+                    assert started.wait(10)
+                    time.sleep(0.8)  # the server is shutting down meanwhile
+                    result["alive_mid_request"] = s.proc.poll() is None
+                    continue
+                sock.sendall(part)
+            data = b""
+            while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            result["response"] = data
+
+    started = threading.Event()
+    client = threading.Thread(target=slow_upload)
+    client.start()
+    deadline = time.monotonic() + 10
+    while not result.get("sent_half") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    s.proc.send_signal(signal.SIGTERM)
+    started.set()
+    client.join(timeout=20)
+    assert result["alive_mid_request"]
+    status_line = result["response"].split(b"\r\n", 1)[0]
+    assert status_line == b"HTTP/1.1 201 Created", result["response"][:300]
+    assert b'"user_id":42' in result["response"]
+    assert s.proc.wait(timeout=15) == 0
+    log = s.log()
+    assert "POST /orders -> 201" in log
+    assert log.index("POST /orders -> 201") < log.index("mockverse stopped; store closed")
+
+
+# -- config and data are never code ------------------------------------------------------------
+@pytest.mark.parametrize("where", ["config", "spec"])
+def test_yaml_tags_that_run_code_are_refused(tmp_path, where):
+    marker = tmp_path / "pwned"
+    evil = f'!!python/object/apply:os.system ["echo pwned; touch {marker}"]'
+    path = tmp_path / f"{where}.yaml"
+    if where == "config":
+        path.write_text(f"seed: {evil}\n")
+    else:
+        path.write_text(f"openapi: 3.0.3\ninfo: {evil}\npaths: {{}}\n")
+    out = subprocess.run([sys.executable, "-m", "mockverse", "serve", f"--{where}", str(path), "--port",
+                          str(free_port()), "--store", str(tmp_path / "state.db")], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 2
+    assert "python/object/apply:os.system" in out.stderr and str(path) in out.stderr
+    assert "pwned" not in out.stdout and not marker.exists()
+    if where == "config":
+        with pytest.raises(ConfigError, match="tags that build Python objects are refused"):
+            load_config(str(path))
+        assert not marker.exists()
