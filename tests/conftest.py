@@ -86,10 +86,11 @@ def redis_binary() -> str:
 class Server:
     """One `python -m mockverse serve` process; talk to it over HTTP with `.client`."""
 
-    def __init__(self, tmp: Path, *args: str, store: Path | None = None, seed: str = "42", env: dict | None = None):
+    def __init__(self, tmp: Path, *args: str, store: Path | None = None, seed: str = "42", env: dict | None = None,
+                 command: str = "serve"):
         self.port = free_port()
         self.store = store or tmp / "state.db"
-        self.args = ["serve", "--port", str(self.port), "--store", str(self.store), "--seed", seed, *args]
+        self.args = [command, "--port", str(self.port), "--store", str(self.store), "--seed", seed, *args]
         self.log_path = tmp / f"server-{self.port}.log"
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen | None = None

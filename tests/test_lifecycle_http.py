@@ -206,3 +206,12 @@ def test_lifecycle_metadata_and_clock_survive_restart(start_server):
     after = (c.get("/api/v1/consistency/persona/user:77/lifecycle").json(), c.get("/api/v1/consistency/clock").json())
     assert after == before
     assert after[0]["metadata"]["login_count"] == 3 and after[0]["state"] == "ChurnRisk"
+
+
+def test_entity_effects_touch_only_their_state(server):
+    c = server.client
+    set_state(c, "user:3", "Active")
+    orders = c.get("/users/3/orders").json()
+    assert orders and all(o["status"] in ("delivered", "shipped", "paid", "pending", "cancelled") for o in orders)
+    payments = c.get(f"/orders/{orders[-1]['id']}/payments").json()
+    assert all("status" in p for p in payments)

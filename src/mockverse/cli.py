@@ -1,4 +1,4 @@
-"""Command line: ``mockverse serve``, ``mockverse version``."""
+"""Command line: serve, record, import-har, fidelity, world, version."""
 
 from __future__ import annotations
 
@@ -14,8 +14,25 @@ EXAMPLES = """examples:
   mockverse serve                                  # the built-in commerce world on http://127.0.0.1:3000
   mockverse serve --port 8080 --seed 7             # another port, another world
   mockverse serve --spec api.yaml --config mockverse.yaml
+  mockverse record --upstream https://api.example.com   # proxy and record the real API
+  mockverse import-har session.har                 # browser recordings as the recorded tier
+  mockverse fidelity --workspace default           # how close is the mock (asks the running server)
   curl http://127.0.0.1:3000/users/123
 """
+
+
+def _serve_arguments(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 3000)")
+    serve.add_argument("--config", help="YAML config file merged over the defaults")
+    serve.add_argument("--spec", help="OpenAPI 3 spec to serve (default: the built-in commerce world)")
+    serve.add_argument("--store", help="state store: a SQLite file path or redis://host:port/db "
+                       "(default ./.mockverse/state.db)")
+    serve.add_argument("--seed", help="world seed: same seed, same world (default 42)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes sharing the store (default 1)")
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="log level (default info)")
+    serve.add_argument("--admin-token", help="bearer token required for writes to /api/v1 (required when --host is "
+                       "not a loopback address; prefer the MOCKVERSE_ADMIN_TOKEN environment variable)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,16 +43,30 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="command")
     serve = sub.add_parser("serve", help="serve a world over HTTP", epilog=EXAMPLES,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to bind (default 3000)")
-    serve.add_argument("--config", help="YAML config file merged over the defaults")
-    serve.add_argument("--spec", help="OpenAPI 3 spec to serve (default: the built-in commerce world)")
-    serve.add_argument("--store", help="state store: a SQLite file path (default ./.mockverse/state.db)")
-    serve.add_argument("--seed", help="world seed: same seed, same world (default 42)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes sharing the store (default 1)")
-    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="log level (default info)")
-    serve.add_argument("--admin-token", help="bearer token required for writes to /api/v1 (required when --host is "
-                       "not a loopback address; prefer the MOCKVERSE_ADMIN_TOKEN environment variable)")
+    _serve_arguments(serve)
+    record = sub.add_parser("record", help="serve as a recording proxy: every request goes to the upstream, is "
+                            "stored as a recording, and the client gets the upstream's answer",
+                            epilog="example:\n  mockverse record --upstream https://api.example.com --port 3000",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    record.add_argument("--upstream", required=True, help="the real API's base URL")
+    _serve_arguments(record)
+    har = sub.add_parser("import-har", help="import a HAR file (browser dev tools, proxies) as recordings",
+                         epilog="example:\n  mockverse import-har session.har --workspace default",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    har.add_argument("file", help="the .har file")
+    har.add_argument("--workspace", default="default", help="workspace to import into (default: default)")
+    har.add_argument("--store", help="state store (default ./.mockverse/state.db)")
+    har.add_argument("--spec", help="OpenAPI 3 spec whose operations the entries are matched to")
+    har.add_argument("--config", help="YAML config file")
+    har.add_argument("--strip-prefix", default="", help="a path prefix of the recorded API to drop, e.g. /api")
+    fidelity = sub.add_parser("fidelity", help="score the mock against the real upstream from the workspace's "
+                              "traffic (asks a running server)",
+                              epilog="example:\n  mockverse fidelity --workspace default --url http://127.0.0.1:3000",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    fidelity.add_argument("--workspace", default="default", help="workspace to score (default: default)")
+    fidelity.add_argument("--url", default="http://127.0.0.1:3000", help="the running server (default http://127.0.0.1:3000)")
+    fidelity.add_argument("--json", action="store_true", help="print the API's JSON instead of a table")
+    fidelity.add_argument("--admin-token", help="bearer token, when the server requires one (or MOCKVERSE_ADMIN_TOKEN)")
     world = sub.add_parser("world", help="print the world a spec is served as: entity types, relationships, evidence")
     world.add_argument("--spec", help="OpenAPI 3 spec (default: the built-in commerce world)")
     world.add_argument("--config", help="YAML config file whose 'world' section corrects the inferred world")
@@ -109,7 +140,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings(config=args.config, spec=os.path.abspath(args.spec) if args.spec else None,
                         store=args.store, seed=args.seed, host=args.host, port=args.port, log_level=args.log_level,
-                        admin_token=args.admin_token)
+                        admin_token=args.admin_token, record_upstream=getattr(args, "upstream", None))
     try:
         config = resolve_config(settings)
         app = create_app(settings)  # fail here, with a clear message, before any worker starts
@@ -133,11 +164,91 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_har(args: argparse.Namespace) -> int:
+    """``mockverse import-har``: HAR entries matched to the spec's operations become recordings."""
+    from mockverse.config import ConfigError, builtin_spec_path, load_config
+    from mockverse.reality.recorder import import_har_file
+    from mockverse.spec.loader import SpecError, load_spec
+    from mockverse.store import open_store
+
+    try:
+        config = load_config(args.config, builtin_world=args.spec is None,
+                             overrides={"store": args.store} if args.store else None)
+        spec = load_spec(args.spec or builtin_spec_path())
+        store = open_store(config.store)
+        try:
+            result = import_har_file(store, args.workspace, args.file, spec.operations, strip_prefix=args.strip_prefix)
+        finally:
+            store.close()
+    except (ConfigError, SpecError, ValueError, OSError) as exc:
+        print(f"mockverse: {exc}", file=sys.stderr)
+        return 2
+    print(f"imported {result['imported']} recording(s) into workspace '{args.workspace}', "
+          f"skipped {result['skipped']}")
+    for reason, count in sorted((result.get("reasons") or {}).items()):
+        print(f"  skipped {count}: {reason}")
+    return 0
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def _bar(value: float | None, width: int = 20) -> str:
+    if value is None:
+        return " " * width
+    filled = round(value * width)
+    return "#" * filled + "." * (width - filled)
+
+
+def _fidelity(args: argparse.Namespace) -> int:
+    """``mockverse fidelity``: ask the running server to score the workspace from its traffic."""
+    import httpx
+    import orjson
+
+    token = args.admin_token or os.environ.get("MOCKVERSE_ADMIN_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        r = httpx.post(f"{args.url.rstrip('/')}/api/v1/workspace/{args.workspace}/fidelity",
+                       json={"source": "traffic"}, headers=headers, timeout=120)
+    except httpx.HTTPError as exc:
+        print(f"mockverse: cannot reach the server at {args.url}: {exc}; start it with `mockverse serve`", file=sys.stderr)
+        return 2
+    body = r.json() if r.headers.get("content-type", "").endswith("json") else {"detail": r.text}
+    if r.status_code >= 400:
+        print(f"mockverse: {body.get('detail', r.text)}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    score = body["score"]
+    overall = score.get("overall")
+    print(f"fidelity of workspace '{args.workspace}': {_percent(overall)} ({score.get('band') or 'not computable'}), "
+          f"coverage {score.get('coverage', 0):.2f}, confidence {score.get('confidence', 0):.2f}")
+    for name, metric in score["driver_metrics"].items():
+        value = metric.get("value")
+        shown = "n/a " if value is None else f"{value * 100:3.0f}%"
+        print(f"  {metric['label']:<22} {_bar(value)} {shown}  {metric.get('reason') or ''}".rstrip())
+    for op in score.get("operations", [])[:10]:
+        print(f"  {op['operation']:<40} weight {op['weight']:>4}  overall {_percent(op.get('overall'))}")
+    findings = score.get("findings", [])[:5]
+    if findings:
+        print("worst findings:")
+    for f in findings:
+        print(f"  -{f['points_lost'] * 100:5.1f} pts  {f.get('operation', '')} {f.get('path') or ''} {f['code']}: "
+              f"mock {f.get('mock')!r} vs real {f.get('real')!r}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "serve":
+    if args.command in ("serve", "record"):
         return _serve(args)
+    if args.command == "import-har":
+        return _import_har(args)
+    if args.command == "fidelity":
+        return _fidelity(args)
     if args.command == "world":
         return _world(args)
     if args.command == "version":

@@ -25,6 +25,7 @@ from mockverse.http.admin import AdminAPI, Journal
 from mockverse.http.dashboard import dashboard_routes
 from mockverse.http.errors import Problem
 from mockverse.http.fidelity_api import FidelityAPI
+from mockverse.reality.recorder import apply_record_mode
 from mockverse.http.mock import MockRoutes
 from mockverse.http.world_api import world_routes
 from mockverse.http.reality_api import RealityAPI
@@ -54,6 +55,7 @@ class Settings:
     port: int | None = None
     log_level: str | None = None
     admin_token: str | None = None
+    record_upstream: str | None = None       # `mockverse record --upstream URL`
 
     def to_env(self) -> str:
         return orjson.dumps(asdict(self)).decode()
@@ -78,6 +80,8 @@ def resolve_config(settings: Settings) -> Config:
         server["admin_token"] = token
     if server:
         overrides["server"] = server
+    if settings.record_upstream:
+        overrides = apply_record_mode(overrides, settings.record_upstream)
     return load_config(settings.config, builtin_world=settings.spec is None, overrides=overrides)
 
 

@@ -195,13 +195,14 @@ class Personas:
         return {k for cells in self.config.effects.get(facet, {}).values() for k in cells if k != SCOPE}
 
     def apply(self, facet: str, body: dict, life: Lifecycle, now: datetime, latest: bool = True) -> dict:
-        """Lay the state's effects for ``facet`` over ``body``; fields other states set are removed."""
+        """Lay the state's effects for ``facet`` over ``body`` (a facet's body is generated without
+        the fields any state sets, so only the current state's appear; an entity keeps its own)."""
         cells = self.effects_for(facet, life.state)
-        if cells is None:
+        if not cells:
             return body
         if cells.get(SCOPE) == "latest" and not latest:
             return body
-        out = {k: v for k, v in body.items() if k not in self.effect_fields(facet) or k in cells}
+        out = dict(body)
         context = {"state": life.state.value, "entered_at": format_rfc3339(life.entered_at),
                    "metadata": life.metadata, "persona_id": life.ref, "now": format_rfc3339(now)}
         return apply_effects(out, {k: v for k, v in cells.items() if k != SCOPE}, context)
