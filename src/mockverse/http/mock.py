@@ -28,7 +28,8 @@ from mockverse.http.errors import Problem, check_body, read_json
 from mockverse.store import StoreUnavailable
 from mockverse.spec import singular, snake
 from mockverse.spec.jsonschema import fits, to_json_schema, validator_for
-from mockverse.world.engine import LRU, ConsistencyEngine, EngineError, WorldView
+from mockverse.cache import LRU
+from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
 from mockverse.world.model import EntityType
 from mockverse.world.render import MISSING, Renderer, entity_slots, is_array, list_slot
 from mockverse.world.specworld import SpecEntityType

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 
+from mockverse.cache import LRU
 from mockverse.reality.ratio import SettingsError, parse_settings
 from mockverse.store import Store
 from mockverse.timeutil import parse_rfc3339
@@ -152,27 +153,6 @@ def summary(seq: int, recording: dict) -> dict:
     """What a listing shows of a recording: everything but headers and bodies."""
     return {"id": seq, **{k: recording.get(k) for k in ("method", "route", "path", "query", "status", "source",
                                                           "recorded_at", "latency_ms")}}
-
-
-class LRU(OrderedDict):
-    """A bounded mapping that forgets the least recently used entry (reality does not import world)."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def get(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        return default
-
-    def put(self, key: Any, value: Any) -> Any:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.size:
-            self.popitem(last=False)
-        return value
 
 
 # -- lookup ---------------------------------------------------------------------------------------

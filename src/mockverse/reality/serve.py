@@ -40,7 +40,8 @@ from mockverse.reality.ratio import (
     resolve_ratio,
     settings_to_dict,
 )
-from mockverse.reality.recorder import LRU, Recorder, Recording, body_bytes, make_recording
+from mockverse.cache import LRU
+from mockverse.reality.recorder import Recorder, Recording, body_bytes, make_recording
 from mockverse.store import StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_duration
 

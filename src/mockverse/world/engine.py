@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from mockverse.cache import LRU
 from mockverse.ids import EntityRef
 from mockverse.store import Store, StoredEntity, StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
@@ -33,26 +33,6 @@ class EngineError(ValueError):
                  allowed: list | None = None) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.field, self.allowed = status, title, detail, field, allowed
-
-
-class LRU(OrderedDict):
-    """A small bounded cache (least recently used entries leave first)."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def get(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        return default
-
-    def put(self, key: Any, value: Any) -> Any:
-        self[key] = value
-        if len(self) > self.size:
-            self.popitem(last=False)
-        return value
 
 
 class _Unreachable:

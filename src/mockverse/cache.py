@@ -1,0 +1,27 @@
+"""A bounded least-recently-used mapping, for the caches of the world and the reality layer."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+
+class LRU(OrderedDict):
+    """A small bounded cache (least recently used entries leave first)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return default
+
+    def put(self, key: Any, value: Any) -> Any:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
