@@ -167,6 +167,8 @@ def test_advancing_adds_orders_for_active_none_for_churned(start_server):
     for s in (a, b):
         set_state(s.client, "user:200", "PowerUser")
         set_state(s.client, "user:201", "Churned")
+        set_state(s.client, "user:202", "Active")
+    before_plain = a.client.get("/users/202/orders").json()
     before_active = a.client.get("/users/200/orders").json()
     before_churned = a.client.get("/users/201/orders").json()
     for s in (a, b):
@@ -178,6 +180,8 @@ def test_advancing_adds_orders_for_active_none_for_churned(start_server):
     now = ts(a.client.get("/api/v1/consistency/clock").json()["now"])
     assert all(now - timedelta(days=90) < ts(o["created_at"]) <= now for o in new)
     assert after_churned == before_churned
+    after_plain = a.client.get("/users/202/orders").json()
+    assert after_plain[:len(before_plain)] == before_plain and len(after_plain) > len(before_plain)
     for path in ("/users/200", "/users/201", "/users/200/orders", "/users/200/billing"):
         assert a.client.get(path).content == b.client.get(path).content, path
 
