@@ -173,12 +173,11 @@ class Renderer:
                 if value is not MISSING:
                     given[name] = value
                     continue
-            if name in data and (own.get(name) is sub or fits(data[name], sub)):
+            counted = self._count(entity, id, name, sub) if depth < MAX_EMBED_DEPTH else None
+            if counted is not None:
+                given[name] = counted  # derived from the children, like an order's total: it always agrees
+            elif name in data and (own.get(name) is sub or fits(data[name], sub)):
                 given[name] = data[name]
-            elif name not in given and depth < MAX_EMBED_DEPTH:
-                counted = self._count(entity, id, name, sub)
-                if counted is not None:
-                    given[name] = counted
         return self.gen.object(flat, ref, "$", self._ctx(entity, data), given=given)
 
     def _count(self, entity: SpecEntityType, id: object, name: str, sub: dict) -> int | None:
