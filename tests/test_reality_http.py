@@ -494,3 +494,20 @@ def test_recorded_latency_and_errors_are_learned_per_operation(start_server, tmp
     failing = c.get("/orders/3001")
     assert failing.status_code == 503 and failing.headers["x-mockverse-source"] == "realism-error"
     assert trace_of(mock, failing)["realism"]["learned_from"] == 1
+
+
+def test_persona_world_stays_coherent_when_blended_at_half(start_server, upstream, tmp_path):
+    mock = start_server("--config", write_config(tmp_path, upstream=upstream.url, timeout="2s"))
+    c = mock.client
+    for path in ("/users/3", "/users/3/orders"):  # ratio 1: proxied from the upstream and recorded
+        assert c.get(path, headers={"X-Mockverse-Reality": "1"}).headers["x-mockverse-source"] == "upstream"
+    half = {"X-Mockverse-Reality": "0.5"}
+    user = c.get("/users/3", headers=half)
+    listed = c.get("/users/3/orders", headers=half)
+    assert user.headers["x-mockverse-reality"] == "0.5" and user.headers["x-mockverse-source"] == "blend"
+    assert [o["id"] for o in user.json()["orders"]] == [o["id"] for o in listed.json()]
+    assert user.json()["orders"] == listed.json()  # same values: each order blends by its own id
+    assert all(o["user_id"] == 3 for o in listed.json())
+    decisions = trace_of(mock, listed)["decisions"]
+    assert {d["source"] for d in decisions} == {"synthetic", "real"}
+    assert c.get("/users/3", headers=half).content == user.content  # the same request, the same bytes
