@@ -26,17 +26,9 @@ from conftest import RedisServer, redis_binary  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+def module_redis(tmp_path_factory) -> Iterator[RedisServer]:
     """A redis-server shared by the contract tests of this module, flushed before each test."""
     server = RedisServer(redis_binary(), tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def own_redis(tmp_path) -> Iterator[RedisServer]:
-    """A redis-server of one test's own, which that test may stop and restart."""
-    server = RedisServer(redis_binary(), tmp_path).start()
     yield server
     server.stop()
 
@@ -46,7 +38,7 @@ def store_url(request, tmp_path) -> str:
     """Where a fresh, empty store lives, for each implementation."""
     if request.param == "sqlite":
         return str(tmp_path / "state.db")
-    server = request.getfixturevalue("redis_server")
+    server = request.getfixturevalue("module_redis")
     server.flush()
     return server.url
 
@@ -345,30 +337,30 @@ def assert_unavailable_quickly(call: Callable[[], object]) -> None:
     assert time.monotonic() - started < 2
 
 
-def test_redis_down_fails_fast_and_recovers_without_reopening(own_redis):
-    store = open_store(own_redis.url)
+def test_redis_down_fails_fast_and_recovers_without_reopening(redis_server):
+    store = open_store(redis_server.url)
     store.put_entity(WS, "user", "1", {"name": "A"}, "patch", [])
-    own_redis.stop()
+    redis_server.stop()
     for call in [lambda: store.version(WS), lambda: store.get_entity(WS, "user", "1"),
                  lambda: store.put_entity(WS, "user", "1", {}, "patch", []), lambda: store.next_id(WS, "user"),
                  lambda: store.entries(WS, "recording"), lambda: store.integrity_check()]:
         assert_unavailable_quickly(call)
-    own_redis.start()
+    redis_server.start()
     assert store.version(WS) == 0  # no persistence: the restarted server is empty
     assert store.put_entity(WS, "user", "1", {"name": "B"}, "patch", []) == 1
     assert store.get_entity(WS, "user", "1") == StoredEntity("user", "1", {"name": "B"}, "patch", False)
     store.close()
 
 
-def test_a_hung_redis_times_out_instead_of_hanging(own_redis):
-    store = open_store(own_redis.url)
+def test_a_hung_redis_times_out_instead_of_hanging(redis_server):
+    store = open_store(redis_server.url)
     store.put_setting(WS, "clock", 1)
-    own_redis.proc.send_signal(signal.SIGSTOP)
+    redis_server.proc.send_signal(signal.SIGSTOP)
     try:
         assert_unavailable_quickly(lambda: store.version(WS))
         assert_unavailable_quickly(lambda: store.put_setting(WS, "clock", 2))
     finally:
-        own_redis.proc.send_signal(signal.SIGCONT)
+        redis_server.proc.send_signal(signal.SIGCONT)
     store.put_setting(WS, "clock", 3)
     assert store.get_setting(WS, "clock") == 3
     store.close()
