@@ -28,4 +28,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bench.py
 
 clean:
-	rm -rf $(VENV) .mockverse test-artifacts .pytest_cache
+	rm -rf $(VENV) .mockverse test-artifacts .pytest_cache .hypothesis

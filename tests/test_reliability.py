@@ -477,3 +477,145 @@ def test_yaml_tags_that_run_code_are_refused(tmp_path, where):
         with pytest.raises(ConfigError, match="tags that build Python objects are refused"):
             load_config(str(path))
         assert not marker.exists()
+
+
+# -- the upstream client only talks to the configured upstream ------------------------------------
+class Recorder:
+    """A real HTTP server on a free loopback port that answers JSON and keeps what it was sent."""
+
+    def __init__(self, name: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.seen: list[tuple[str, str, dict]] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                if length:
+                    self.rfile.read(length)
+                recorder.seen.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
+                body = f'{{"id": 3, "answered_by": "{name}"}}'.encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.netloc = f"127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://{self.netloc}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def send_raw(port: int, head: str, body: bytes = b"") -> bytes:
+    """Send bytes exactly as written (absolute-form targets, forged headers) and read the whole answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_the_upstream_client_only_talks_to_the_configured_upstream(start_server, tmp_path):
+    import yaml
+
+    upstream, attacker = Recorder("upstream"), Recorder("attacker")
+    try:
+        config = tmp_path / "reality.yaml"
+        config.write_text(yaml.safe_dump({"reality_continuum": {"enabled": True, "default_ratio": 1,
+                                                                 "upstream": upstream.url, "timeout": "2s"}}))
+        mock = start_server("--config", str(config))
+        c, evil = mock.client, attacker.netloc
+        forged = [{"Host": evil}, {"X-Forwarded-Host": evil, "X-Forwarded-Proto": "http", "X-Forwarded-Port": "80"},
+                  {"Forwarded": f"host={evil};proto=http"}, {"X-Original-URL": f"{attacker.url}/users/3",
+                                                             "X-Rewrite-URL": f"{attacker.url}/users/3"},
+                  {"X-Mockverse-Upstream": attacker.url, "Referer": attacker.url, "Origin": attacker.url}]
+        for headers in forged:
+            got = c.get("/users/3", headers=headers)
+            assert (got.status_code, got.json()["answered_by"]) == (200, "upstream"), headers
+        got = c.get("/users/3", params={"next": f"{attacker.url}/", "url": attacker.url})
+        assert got.json()["answered_by"] == "upstream"
+        got = c.request("GET", "/users/3", json={"url": attacker.url, "upstream": attacker.url})
+        assert got.json()["answered_by"] == "upstream"
+        created = c.post("/orders", json={"user_id": 3, "callback_url": f"{attacker.url}/hook"})
+        assert created.status_code == 201 and created.headers["x-mockverse-source"] == "synthetic"
+        absolute = send_raw(mock.port, f"GET {attacker.url}/users/3 HTTP/1.1\nHost: {evil}\n"
+                                          "Connection: close\n")
+        assert absolute.startswith(b"HTTP/1.1 200") and b'"answered_by": "upstream"' in absolute
+        proxied = 0
+        for target in (f"//{evil}/users/3", f"/users/3@{evil}", f"/..//{evil}/users/3", f"/%2F%2F{evil}/users/3"):
+            answer = send_raw(mock.port, f"GET {target} HTTP/1.1\nHost: {evil}\nConnection: close\n")
+            status = answer.split(b"\r\n", 1)[0]
+            # a network-path target (//host/path) is read as the path /users/3: served, by the upstream
+            assert status in (b"HTTP/1.1 200 OK", b"HTTP/1.1 404 Not Found", b"HTTP/1.1 400 Bad Request"), answer[:200]
+            if status == b"HTTP/1.1 200 OK":
+                assert b'"answered_by": "upstream"' in answer
+                proxied += 1
+        assert attacker.seen == []
+        assert len(upstream.seen) == len(forged) + 3 + proxied
+        assert {m for m, _, _ in upstream.seen} == {"GET"}
+        assert all(p.startswith("/users/3") for _, p, _ in upstream.seen)   # /users/3@host is a path there too
+        assert {h["host"] for _, _, h in upstream.seen} == {upstream.netloc}
+        assert not any(name.lower().startswith(("x-forwarded", "forwarded", "x-original", "x-rewrite", "origin",
+                                                "referer")) for _, _, h in upstream.seen for name in h)
+    finally:
+        upstream.stop()
+        attacker.stop()
+
+
+# -- secrets never appear in logs, traces or API responses -----------------------------------------
+def test_credentials_sent_to_the_upstream_never_appear_in_logs_traces_or_responses(start_server, tmp_path):
+    import yaml
+
+    upstream = Recorder("upstream")
+    key, bearer, cookie, basic = "key-9f3c2a71", "bearer-4d81e6b0", "sid-77c1d2e9", "basic-5a0b3c4d"
+    try:
+        credentialed = f"http://svc:{basic}@{upstream.netloc}"
+        config = tmp_path / "reality.yaml"
+        config.write_text(yaml.safe_dump({"reality_continuum": {"enabled": True, "default_ratio": 1,
+                                                                 "upstream": credentialed, "timeout": "2s"}}))
+        mock = start_server("--config", str(config))
+        c = mock.client
+        got = c.get("/users/3", params={"api_key": key, "page": "1"},
+                    headers={"Authorization": f"Bearer {bearer}", "X-Api-Key": key, "Cookie": f"sid={cookie}"})
+        assert got.status_code == 200 and got.json()["answered_by"] == "upstream"
+        _, path, headers = upstream.seen[-1]
+        assert path == f"/users/3?api_key={key}&page=1"            # the upstream gets what it needs
+        assert headers["authorization"] == f"Bearer {bearer}" and headers["x-api-key"] == key, headers
+        assert "cookie" not in headers
+        request_id = got.headers["x-mockverse-request-id"]
+        seen = [got.text, str(dict(got.headers))]
+        for path in ("/api/v1/reality", "/api/v1/reality/resolve?path=/users/3", f"/api/v1/reality/trace/{request_id}",
+                     "/api/v1/requests", "/api/v1/recordings", "/api/v1/consistency/world"):
+            answer = c.get(path)
+            assert answer.status_code == 200, (path, answer.text[:300])
+            seen.append(answer.text)
+        for recording in c.get("/api/v1/recordings").json()["recordings"]:
+            seen.append(c.get(f"/api/v1/recordings/{recording['id']}").text)
+        shown = c.get("/api/v1/reality").json()["settings"]["upstream"]
+        assert shown == f"http://svc:[redacted]@{upstream.netloc}"
+        put = c.put("/api/v1/reality", json={"upstream": shown, "default_ratio": 1})  # what the dashboard does
+        assert put.status_code == 200 and put.json()["overrides"]["upstream"] == shown
+        seen.append(put.text)
+        mock.stop()
+        stored = b"".join(p.read_bytes() for p in mock.store.parent.glob(mock.store.name + "*"))
+        assert basic.encode() in stored       # the redacted URL sent back kept the real credential
+        seen.append(mock.log())
+        everything = "\n".join(seen)
+        assert "[redacted]" in everything
+        for secret in (key, bearer, cookie, basic):
+            assert secret not in everything, secret
+    finally:
+        upstream.stop()

@@ -10,10 +10,15 @@ import sys
 
 from mockverse import __version__
 
+FAULTABLE_HTTP = "mockverse.http.simulation:FaultableHTTP"   # uvicorn's protocol, able to break a connection
+
 EXAMPLES = """examples:
   mockverse serve                                  # the built-in commerce world on http://127.0.0.1:3000
   mockverse serve --port 8080 --seed 7             # another port, another world
   mockverse serve --spec api.yaml --config mockverse.yaml
+  mockverse init                                   # write a commented mockverse.yaml and a sample api.yaml
+  mockverse mock api.yaml                          # the same as serve --spec api.yaml (as Prism's `prism mock`)
+  mockverse serve --log-format json                # one JSON object per log line, for CI log collectors
   mockverse record --upstream https://api.example.com   # proxy and record the real API
   mockverse import-har session.har                 # browser recordings as the recorded tier
   mockverse fidelity --workspace default           # how close is the mock (asks the running server)
@@ -21,18 +26,23 @@ EXAMPLES = """examples:
 """
 
 
-def _serve_arguments(serve: argparse.ArgumentParser) -> None:
+def _serve_arguments(serve: argparse.ArgumentParser, spec: bool = True) -> None:
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to bind (default 3000)")
+    serve.add_argument("--port", "-p", type=int, help="port to bind (default 3000)")
     serve.add_argument("--config", help="YAML config file merged over the defaults")
-    serve.add_argument("--spec", help="OpenAPI 3 spec to serve (default: the built-in commerce world)")
+    if spec:  # `mockverse mock api.yaml` takes the spec as its argument
+        serve.add_argument("--spec", help="OpenAPI 3 spec to serve (default: the built-in commerce world)")
     serve.add_argument("--store", help="state store: a SQLite file path or redis://host:port/db "
                        "(default ./.mockverse/state.db)")
     serve.add_argument("--seed", help="world seed: same seed, same world (default 42)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes sharing the store (default 1)")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="log level (default info)")
+    serve.add_argument("--log-format", choices=["text", "json"], help="log lines as text, or one JSON object per "
+                       "line for CI log collectors (default text; config server.log_format)")
     serve.add_argument("--admin-token", help="bearer token required for writes to /api/v1 (required when --host is "
                        "not a loopback address; prefer the MOCKVERSE_ADMIN_TOKEN environment variable)")
+    serve.add_argument("--tcp-port", type=int, help="also listen for newline-delimited JSON over TCP on this port "
+                       "(same host as HTTP): get, related, subscribe to world events")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,10 +56,33 @@ def _parser() -> argparse.ArgumentParser:
     _serve_arguments(serve)
     record = sub.add_parser("record", help="serve as a recording proxy: every request goes to the upstream, is "
                             "stored as a recording, and the client gets the upstream's answer",
-                            epilog="example:\n  mockverse record --upstream https://api.example.com --port 3000",
+                            epilog="examples:\n  mockverse record --upstream https://api.example.com --port 3000\n"
+                            "  mockverse record --upstream https://api.example.com --record-mode new_episodes",
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     record.add_argument("--upstream", required=True, help="the real API's base URL")
+    record.add_argument("--record-mode", choices=["once", "new_episodes", "none", "all"],
+                        help="as vcrpy: 'all' sends every request upstream and records it (default); 'new_episodes' "
+                        "replays recorded requests and records new ones; 'none' replays only, never calling the "
+                        "upstream; 'once' records while the workspace has no recordings, then acts as 'none'. "
+                        "A request matches a recording by method, path and query")
     _serve_arguments(record)
+    mock = sub.add_parser("mock", help="serve an OpenAPI spec (as Prism's `prism mock`): the same as serve --spec",
+                          epilog="example:\n  mockverse mock api.yaml --port 4010",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    mock.add_argument("spec", help="the OpenAPI 3 spec to serve")
+    _serve_arguments(mock, spec=False)
+    init = sub.add_parser("init", help="write a commented starter config (mockverse.yaml) and a sample spec (api.yaml)",
+                          epilog="example:\n  mockverse init --dir my-mock && cd my-mock && "
+                          "mockverse serve --spec api.yaml --config mockverse.yaml",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    init.add_argument("--dir", default=".", help="directory to write into (default: the current one)")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    completion = sub.add_parser("completion", help="print a shell completion script",
+                                epilog="examples:\n  mockverse completion bash > ~/.local/share/bash-completion/"
+                                "completions/mockverse\n  mockverse completion zsh > ~/.zfunc/_mockverse\n"
+                                "  mockverse completion fish > ~/.config/fish/completions/mockverse.fish",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    completion.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell")
     har = sub.add_parser("import-har", help="import a HAR file (browser dev tools, proxies) as recordings",
                          epilog="example:\n  mockverse import-har session.har --workspace default",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -67,11 +100,30 @@ def _parser() -> argparse.ArgumentParser:
     fidelity.add_argument("--url", default="http://127.0.0.1:3000", help="the running server (default http://127.0.0.1:3000)")
     fidelity.add_argument("--json", action="store_true", help="print the API's JSON instead of a table")
     fidelity.add_argument("--admin-token", help="bearer token, when the server requires one (or MOCKVERSE_ADMIN_TOKEN)")
-    world = sub.add_parser("world", help="print the world a spec is served as: entity types, relationships, evidence")
+    world = sub.add_parser("world", help="print the world a spec is served as: entity types, relationships, evidence",
+                           epilog="example:\n  mockverse world --spec api.yaml --json",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     world.add_argument("--spec", help="OpenAPI 3 spec (default: the built-in commerce world)")
     world.add_argument("--config", help="YAML config file whose 'world' section corrects the inferred world")
     world.add_argument("--json", action="store_true", help="print the JSON of GET /api/v1/consistency/world")
-    sub.add_parser("version", help="print the version")
+    # -- issue 9: mockverse persona generate
+    persona = sub.add_parser("persona", help="personas from a description (LLM when configured, else a template)",
+                             epilog='example:\n  mockverse persona generate "a nurse in Leeds who orders books monthly"',
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    persona_sub = persona.add_subparsers(dest="persona_command", metavar="action", required=True)
+    generate = persona_sub.add_parser("generate", help="generate a persona, register it in the store and freeze it",
+                                      epilog='example:\n  mockverse persona generate "a nurse in Leeds who orders '
+                                      'books monthly" --workspace default',
+                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    generate.add_argument("description", help="who the persona is, in plain words (1-2000 characters)")
+    generate.add_argument("--workspace", default="default", help="workspace to register it in (default: default)")
+    generate.add_argument("--store", help="state store (default ./.mockverse/state.db)")
+    generate.add_argument("--config", help="YAML config file (its ai: section names the LLM)")
+    generate.add_argument("--spec", help="OpenAPI 3 spec of the world (default: the built-in commerce world)")
+    generate.add_argument("--seed", help="world seed, as given to `mockverse serve` (default 42)")
+    generate.add_argument("--json", action="store_true", help="print the same JSON as POST /api/v1/ai/personas")
+    sub.add_parser("version", help="print the version", epilog="example:\n  mockverse version",
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     return parser
 
 
@@ -136,20 +188,22 @@ def _serve(args: argparse.Namespace) -> int:
 
     from mockverse.config import ConfigError
     from mockverse.http.app import SETTINGS_ENV, Settings, create_app, resolve_config
+    from mockverse.logs import setup_logging
     from mockverse.spec.loader import SpecError
 
     settings = Settings(config=args.config, spec=os.path.abspath(args.spec) if args.spec else None,
                         store=args.store, seed=args.seed, host=args.host, port=args.port, log_level=args.log_level,
-                        admin_token=args.admin_token, record_upstream=getattr(args, "upstream", None))
+                        admin_token=args.admin_token, record_upstream=getattr(args, "upstream", None),
+                        tcp_port=args.tcp_port, workers=args.workers,
+                        record_mode=getattr(args, "record_mode", None), log_format=args.log_format)
     try:
         config = resolve_config(settings)
         app = create_app(settings)  # fail here, with a clear message, before any worker starts
     except (ConfigError, SpecError, ValueError, OSError) as exc:
         print(f"mockverse: {exc}", file=sys.stderr)
         return 2
-    level = config.server.log_level.upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("mockverse").setLevel(level)
+    setup_logging(config.server.log_level, config.server.log_format)
+    logs = {"log_config": None} if config.server.log_format == "json" else {}  # json: uvicorn logs through ours
     host, port = config.server.host, config.server.port
     for sig in (signal.SIGTERM, signal.SIGINT):  # uvicorn re-raises the signal it stopped on: a clean stop exits 0
         signal.signal(sig, lambda *_: None)
@@ -157,16 +211,18 @@ def _serve(args: argparse.Namespace) -> int:
         app.state.engine.store.close()  # each worker opens its own
         os.environ[SETTINGS_ENV] = settings.to_env()
         uvicorn.run("mockverse.http.app:app_from_env", factory=True, host=host, port=port, workers=args.workers,
-                    access_log=False, log_level=config.server.log_level, timeout_graceful_shutdown=10)
+                    access_log=False, log_level=config.server.log_level, timeout_graceful_shutdown=10,
+                    http=FAULTABLE_HTTP, **logs)
     else:
         uvicorn.run(app, host=host, port=port, access_log=False, log_level=config.server.log_level,
-                    timeout_graceful_shutdown=10)
+                    timeout_graceful_shutdown=10, http=FAULTABLE_HTTP, **logs)
     return 0
 
 
 def _import_har(args: argparse.Namespace) -> int:
     """``mockverse import-har``: HAR entries matched to the spec's operations become recordings."""
     from mockverse.config import ConfigError, builtin_spec_path, load_config
+    from mockverse.progress import Progress
     from mockverse.reality.recorder import import_har_file
     from mockverse.spec.loader import SpecError, load_spec
     from mockverse.store import open_store
@@ -176,9 +232,12 @@ def _import_har(args: argparse.Namespace) -> int:
                              overrides={"store": args.store} if args.store else None)
         spec = load_spec(args.spec or builtin_spec_path())
         store = open_store(config.store)
+        progress = Progress("import-har", "entries")
         try:
-            result = import_har_file(store, args.workspace, args.file, spec.operations, strip_prefix=args.strip_prefix)
+            result = import_har_file(store, args.workspace, args.file, spec.operations, strip_prefix=args.strip_prefix,
+                                     progress=progress.update)
         finally:
+            progress.close()
             store.close()
     except (ConfigError, SpecError, ValueError, OSError) as exc:
         print(f"mockverse: {exc}", file=sys.stderr)
@@ -240,9 +299,97 @@ def _fidelity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _persona_generate(args: argparse.Namespace) -> int:
+    """``mockverse persona generate``: the same generation, registration and freezing as
+    ``POST /api/v1/ai/personas``, straight on the store (no server needed; a running one sees it)."""
+    import asyncio
+
+    import orjson
+
+    from mockverse.ai.personas import PersonaGenerator
+    from mockverse.ai.provider import AIError
+    from mockverse.config import ConfigError
+    from mockverse.http.app import Settings, create_app
+    from mockverse.spec.loader import SpecError
+    from mockverse.world.engine import EngineError
+
+    if not 1 <= len(args.description) <= 2000:
+        print("mockverse: the description must be 1 to 2000 characters", file=sys.stderr)
+        return 2
+    try:
+        app = create_app(Settings(config=args.config, spec=os.path.abspath(args.spec) if args.spec else None,
+                                  store=args.store, seed=args.seed))
+    except (ConfigError, SpecError, ValueError, OSError) as exc:
+        print(f"mockverse: {exc}", file=sys.stderr)
+        return 2
+    config, engine = app.state.config, app.state.engine
+    generator = PersonaGenerator(engine, app.state.llm, config.ai.mode if config.ai else "frozen")
+    try:
+        body, made = asyncio.run(generator.generate(args.workspace, args.description))
+    except AIError as exc:
+        print(f"mockverse: {exc.field}: {exc.message}", file=sys.stderr)
+        return 1
+    except EngineError as exc:
+        print(f"mockverse: {exc.field or 'error'}: {exc.detail}", file=sys.stderr)
+        return 2
+    finally:
+        engine.store.close()
+    if args.json:
+        print(orjson.dumps(body).decode())
+        return 0
+    user = body["user"]
+    print(f"{body['persona_id']} {user.get('name', '')} in workspace '{body['workspace_id']}': "
+          f"{'generated' if made else 'frozen earlier'} by the {body['generated_by']}"
+          f"{' (' + body['model'] + ')' if body['model'] else ''}")
+    print(f"  lifecycle {body['lifecycle']['state']}, metadata {orjson.dumps(body['lifecycle']['metadata']).decode()}")
+    if user.get("traits"):
+        print(f"  traits: {', '.join(user['traits'])}")
+    for order in body["orders"]:
+        print(f"  order {order['id']}  {order['created_at']}  {order['status']:<9} {order['total']:>9.2f} "
+              f"{order['currency']}  {order['item_count']} item(s)")
+    for name, path in body["links"].items():
+        print(f"  {name}: {path}")
+    return 0
+
+
+# -- issue 12: init, completion --------------------------------------------------------------------
+def _init(args: argparse.Namespace) -> int:
+    """``mockverse init``: a commented starter config and a sample spec; never overwrites without --force."""
+    from mockverse.initconfig import InitError, write_starter
+
+    try:
+        config, spec = write_starter(args.dir, force=args.force)
+    except (InitError, OSError) as exc:
+        print(f"mockverse: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {config} (every config section with its defaults) and {spec} (a sample OpenAPI 3.1 spec)")
+    print(f"serve them with:  mockverse serve --spec {spec} --config {config}")
+    return 0
+
+
+def _completion(args: argparse.Namespace) -> int:
+    """``mockverse completion bash|zsh|fish``: argcomplete's script, which asks this same parser for completions."""
+    import argcomplete
+
+    print(argcomplete.shellcode(["mockverse"], shell=args.shell))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
+    if argv is None:
+        import argcomplete
+
+        argcomplete.autocomplete(parser)  # answers a shell's completion request (and exits); else does nothing
     args = parser.parse_args(argv)
+    if args.command == "mock":
+        return _serve(args)
+    if args.command == "init":
+        return _init(args)
+    if args.command == "completion":
+        return _completion(args)
+    if args.command == "persona":   # issue 9
+        return _persona_generate(args)
     if args.command in ("serve", "record"):
         return _serve(args)
     if args.command == "import-har":

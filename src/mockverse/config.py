@@ -7,10 +7,11 @@ are checked by pydantic, and every message names the dotted path of the field.
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator,
@@ -181,7 +182,9 @@ class ServerConfig(_Strict):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     journal_size: int = Field(default=1000, ge=0)
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"   # json: one JSON object per line (CI log collectors)
     admin_token: SecretStr | None = None      # bearer token for /api/v1 writes; required off loopback; never logged
+    tcp_port: int | None = Field(default=None, ge=0, le=65535)   # newline-delimited JSON listener (protocols.tcp)
 
     @field_validator("admin_token")
     @classmethod
@@ -226,6 +229,7 @@ class RealityConfig(_Strict):
     upstream: str | None = None
     timeout: str = "3s"
     record: bool = False
+    record_mode: Literal["once", "new_episodes", "none", "all"] = "all"   # vcrpy record modes (record: true)
     routes: list[RouteRatio] = []
     schedule: RealitySchedule | None = None
     realism: RealismConfig = RealismConfig()
@@ -274,6 +278,149 @@ class FidelityConfig(_Strict):
     weights: dict[str, float] | None = None
 
 
+class FaultConfig(_Strict):
+    """A network fault on a share of a route's requests (WireMock's faults)."""
+
+    type: Literal["connection_reset", "empty_response", "malformed_chunk"]
+    rate: float = Field(default=1.0, ge=0, le=1)
+
+
+class SimulatedRoute(_Strict):
+    """Latency and faults for the requests matching ``pattern`` ("GET /orders/*", or a path alone):
+    ``delay`` is ``{fixed: 200ms}``, ``{normal: {mean, stddev}}`` or ``{lognormal: {median, sigma}}``."""
+
+    pattern: str
+    delay: dict[str, Any] | None = None
+    fault: FaultConfig | None = None
+
+
+class SimulationConfig(_Strict):
+    """WireMock-style per-route delays and faults (``mockverse.http.simulation``)."""
+
+    routes: list[SimulatedRoute] = []
+
+
+# Free-text fields written by the LLM (in the persona's voice) when an `ai:` section is given;
+# without one they are served from the deterministic fallback. "<type or facet>.<path>".
+DEFAULT_TEXT_FIELDS = ("user.bio", "support.tickets[*].subject", "support.tickets[*].body", "order_item.review_text")
+TEXT_FIELD = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*(\[\*\])?)*\.[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class AIConfig(_Strict):
+    """The optional LLM behind generated personas and text: an OpenAI-compatible server.
+    The API key is read from the variable ``api_key_env`` when a call is made; never stored."""
+
+    provider: Literal["openai-compatible"] = "openai-compatible"
+    base_url: str
+    model: str = Field(min_length=1)
+    api_key_env: str = Field(default="OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    timeout: str = "20s"
+    mode: Literal["frozen", "live"] = "frozen"
+    max_retries: int = Field(default=2, ge=0, le=10)
+    # -- LLM text fields and relationship proposals (mockverse.ai.text, mockverse.ai.relations) --
+    text_fields: list[str] = Field(default_factory=lambda: list(DEFAULT_TEXT_FIELDS))
+    text_budget: timedelta = timedelta(milliseconds=50)     # how long a cold read waits for LLM text
+    queue_size: int = Field(default=256, ge=1, le=100_000)  # text jobs waiting; beyond this a miss is served as fallback
+    relationship_threshold: float = Field(default=0.8, ge=0, le=1)   # proposals at or above this are applied
+    relationship_budget: timedelta = timedelta(seconds=10)  # how long a start waits for relationship proposals
+
+    @field_validator("text_budget", "relationship_budget", mode="before")
+    @classmethod
+    def _ai_budgets(cls, value: Any) -> timedelta:
+        span = _duration(value)
+        if span < timedelta(0) or span > timedelta(minutes=5):
+            raise ValueError("must be a duration between 0 and 5m, such as '50ms'")
+        return span
+
+    @field_validator("text_fields")
+    @classmethod
+    def _ai_text_fields(cls, value: list[str]) -> list[str]:
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not TEXT_FIELD.match(item):
+                raise ValueError(f"text_fields[{i}]: '{item}' is not '<entity type or facet>.<field path>', such as "
+                                 "'user.bio' or 'support.tickets[*].subject'")
+        return list(dict.fromkeys(value))
+
+    @field_validator("timeout")
+    @classmethod
+    def _ai_timeout(cls, value: str) -> str:
+        if _duration(value) <= timedelta(0):
+            raise ValueError("timeout must be a positive duration such as '20s'")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _ai_base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must be an http:// or https:// URL, e.g. http://127.0.0.1:11434/v1")
+        return value.rstrip("/")
+
+
+# -- webhooks (mockverse.protocols.webhooks) -------------------------------------------------
+WEBHOOK_EVENTS = ("persona.lifecycle_changed", "payment.failed", "payment.succeeded")
+WEBHOOK_CREATED = r"^[a-z][a-z0-9_]*\.created$"    # "<entity type>.created", checked against the world at start
+
+
+class WebhookRetry(_Strict):
+    """Exponential backoff: attempt n+1 waits ``initial * factor**(n-1)`` (at most ``max_delay``)."""
+
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    initial: timedelta = timedelta(seconds=1)
+    factor: float = Field(default=2.0, ge=1.0, le=10.0)
+    max_delay: timedelta = timedelta(hours=1)
+
+    @field_validator("initial", "max_delay", mode="before")
+    @classmethod
+    def _retry_durations(cls, value: Any) -> timedelta:
+        span = _duration(value)
+        if span <= timedelta(0):
+            raise ValueError("must be a positive duration such as '200ms' or '1s'")
+        return span
+
+
+class WebhookConfig(_Strict):
+    """One subscription: the events POSTed to ``url``, signed with the secret in ``secret_env``."""
+
+    url: str
+    events: list[str] = Field(min_length=1)
+    secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    retry: WebhookRetry = WebhookRetry()
+    timeout: timedelta = timedelta(seconds=5)
+
+    @field_validator("url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("url must be an http:// or https:// URL such as http://127.0.0.1:9000/hooks")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _webhook_events(cls, value: list[str]) -> list[str]:
+        import re
+
+        known = [*WEBHOOK_EVENTS, "order.created", "payment.created", "user.created", "device.created"]
+        for i, name in enumerate(value):
+            if name in WEBHOOK_EVENTS or (isinstance(name, str) and re.match(WEBHOOK_CREATED, name)):
+                continue
+            close = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise ValueError(f"events[{i}]: unknown event '{name}'; {hint}known: {', '.join(WEBHOOK_EVENTS)} "
+                             "and '<entity type>.created' (e.g. order.created)")
+        return list(dict.fromkeys(value))
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _webhook_timeout(cls, value: Any) -> timedelta:
+        span = _duration(value)
+        if not timedelta(0) < span <= timedelta(minutes=5):
+            raise ValueError("timeout must be a positive duration of at most 5m, such as '5s'")
+        return span
+
+
 class Config(_Strict):
     """The whole config file. Each section is optional; defaults serve the built-in world."""
 
@@ -284,6 +431,9 @@ class Config(_Strict):
     reality_continuum: RealityConfig = RealityConfig()
     consistency: ConsistencyConfig = ConsistencyConfig()
     fidelity: FidelityConfig = FidelityConfig()
+    ai: AIConfig | None = None                # optional: LLM-generated personas and text
+    webhooks: list[WebhookConfig] = []        # event subscriptions (mockverse.protocols.webhooks)
+    simulation: SimulationConfig = SimulationConfig()   # per-route delays and faults
 
 
 def _allowed_keys(model: type[BaseModel]) -> list[str]:

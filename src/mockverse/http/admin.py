@@ -10,6 +10,9 @@ from starlette.routing import Route
 
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import workspace_of
+from mockverse.http.openapi import (BODY_ERRORS, WORKSPACE, WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok,
+                                  problems)
+from mockverse.reality.recorder import HAR_SCHEMA, har_document, journal_har_entry
 from mockverse.world import clock
 from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
 from mockverse.world.lifecycle import LifecycleError, LifecycleState, parse_state
@@ -39,6 +42,7 @@ class AdminAPI:
         return [
             Route("/api/v1/health", self.health, methods=["GET"]),
             Route("/api/v1/requests", self.requests, methods=["GET", "DELETE"]),
+            Route("/api/v1/requests.har", self.requests_har, methods=["GET"]),  # issue 12: HAR export
             Route("/api/v1/consistency/entities", self.register, methods=["POST"]),
             Route("/api/v1/consistency/entities/{type}/{id}", self.entity, methods=["GET"]),
             Route("/api/v1/consistency/graph/{ref}", self.graph, methods=["GET"]),
@@ -151,7 +155,7 @@ class AdminAPI:
         view = self.engine.view(workspace_of(request))
         q = request.query_params
         depth_raw = q.get("depth", "1")
-        if not depth_raw.isdigit() or not 1 <= int(depth_raw) <= 5:
+        if not depth_raw.isdecimal() or not 1 <= int(depth_raw) <= 5:
             raise Problem(400, "Invalid query parameter", "depth must be an integer from 1 to 5", field="depth")
         type_ = q.get("type")
         if type_ is not None and type_ not in self.engine.model.types:
@@ -255,15 +259,25 @@ class AdminAPI:
             return json_response({"cleared": cleared})
         q = request.query_params
         limit_raw = q.get("limit", "100")
-        if not limit_raw.isdigit() or int(limit_raw) < 1:
+        if not limit_raw.isdecimal() or int(limit_raw) < 1:
             raise Problem(400, "Invalid query parameter", "limit must be a positive integer", field="limit")
         status = q.get("status")
-        if status is not None and not status.isdigit():
+        if status is not None and not status.isdecimal():
             raise Problem(400, "Invalid query parameter", "status must be an HTTP status code", field="status")
         entries = self.journal.find(method=q.get("method"), path=q.get("path"), workspace=q.get("workspace"),
                                     status=int(status) if status else None, source=q.get("source"),
                                     limit=int(limit_raw))
         return json_response({"count": len(entries), "requests": entries})
+
+
+    async def requests_har(self, request: Request) -> Response:
+        """The request journal (oldest first, ``?workspace=`` for one workspace) as a HAR 1.2 file,
+        without bodies: the journal keeps none."""
+        workspace = request.query_params.get("workspace")
+        entries = [journal_har_entry(e, str(request.base_url)) for e in self.journal.entries
+                   if workspace is None or e["workspace"] == workspace]
+        return json_response(har_document(entries, "the request journal of mockverse (no bodies are kept)"),
+                             headers={"Content-Disposition": 'attachment; filename="mockverse-requests.har"'})
 
 
 class Journal:
@@ -296,3 +310,190 @@ class Journal:
                and (status is None or e["status"] == status)
                and (source is None or e["source"] == source)]
         return out[-limit:]
+
+
+# -- the OpenAPI description of these routes (collected by app.py into GET /api/v1/openapi.json) -------
+_REF = {"type": "string", "pattern": "^[^:]+:.+$", "description": "an entity ref such as 'user:123'"}
+_ENTITY = {"type": "object", "description": "an entity's fields", "additionalProperties": True}
+_REGISTERED = {"type": "object", "required": ["entity_type", "entity_id", "ref", "data"],
+               "properties": {"entity_type": {"type": "string"}, "entity_id": {"type": ["integer", "string"]},
+                              "ref": {"type": "string"}, "data": _ENTITY}}
+_PERSONA = {
+    "type": "object",
+    "required": ["workspace_id", "persona_id", "lifecycle_state", "state", "entered_at", "time_in_state_seconds",
+                 "history", "metadata", "source", "next_transition", "now"],
+    "properties": {
+        "workspace_id": {"type": "string"}, "persona_id": {"type": "string"},
+        "lifecycle_state": {"enum": [s.value for s in LifecycleState]},
+        "state": {"enum": [s.value for s in LifecycleState]},
+        "entered_at": {"type": "string", "format": "date-time"},
+        "time_in_state_seconds": {"type": "integer", "minimum": 0},
+        "history": {"type": "array", "items": {"type": "object", "required": ["state", "entered_at"],
+                                               "properties": {"state": {"type": "string"},
+                                                              "entered_at": {"type": "string"}}}},
+        "metadata": {"type": "object"}, "source": {"type": "string"},
+        "next_transition": {"type": ["object", "null"]}, "now": {"type": "string", "format": "date-time"},
+    },
+}
+_CLOCK = {"type": "object", "required": ["workspace_id", "now", "start", "elapsed_seconds", "moved"],
+          "properties": {"workspace_id": {"type": "string"}, "now": {"type": "string", "format": "date-time"},
+                         "start": {"type": "string", "format": "date-time"}, "elapsed_seconds": {"type": "integer"},
+                         "moved": {"type": "boolean"}}}
+_STATES = [s.value for s in LifecycleState]
+
+
+def _path(name: str, description: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": schema or {"type": "string", "minLength": 1}}
+
+
+def _query(name: str, description: str, schema: dict) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _clock_move(summary: str, body: dict | None) -> dict:
+    operation: dict = {"summary": summary, "parameters": [WORKSPACE],
+                       "responses": {**json_ok("The clock after the move", _CLOCK),
+                                     **problems(400, 422, 503, *WRITE_ERRORS, *(BODY_ERRORS if body else ()))}}
+    if body is not None:
+        operation["requestBody"] = json_body(body)
+    return {"post": operation}
+
+
+OPENAPI_PATHS: dict[str, dict] = {
+    "/api/v1/health": {"get": {
+        "summary": "Liveness, and the entity types of the loaded world",
+        "responses": json_ok("Serving", {"type": "object", "required": ["status", "entity_types"],
+                                         "properties": {"status": {"const": "ok"},
+                                                        "entity_types": {"type": "array", "items": {"type": "string"}}}}),
+    }},
+    "/api/v1/requests": {
+        "get": {
+            "summary": "The request journal: recent requests to mock routes, newest last",
+            "parameters": [
+                _query("method", "only this HTTP method", {"type": "string"}),
+                _query("path", "only this path; a trailing * matches a prefix", {"type": "string"}),
+                _query("workspace", "only this workspace", {"type": "string"}),
+                _query("status", "only this status", {"type": "integer", "minimum": 0}),
+                _query("source", "only this source (synthetic, upstream, recorded, blend, ...)", {"type": "string"}),
+                _query("limit", "at most this many, the newest (default 100)", {"type": "integer", "minimum": 1}),
+            ],
+            "responses": {**json_ok("Matching requests", {
+                "type": "object", "required": ["count", "requests"],
+                "properties": {"count": {"type": "integer", "minimum": 0}, "requests": {"type": "array", "items": {
+                    "type": "object", "required": ["id", "time", "method", "path", "query", "status", "latency_ms", "seq"],
+                    "properties": {"id": {"type": "string"}, "time": {"type": "number"}, "method": {"type": "string"},
+                                   "path": {"type": "string"}, "query": {"type": "string"},
+                                   "workspace": {"type": ["string", "null"]}, "status": {"type": "integer"},
+                                   "latency_ms": {"type": "number"}, "source": {"type": ["string", "null"]},
+                                   "seq": {"type": "integer"}}}}}}),
+                **problems(400)},
+        },
+        "delete": {
+            "summary": "Clear the request journal",
+            "responses": {**json_ok("How many entries were cleared", {
+                "type": "object", "required": ["cleared"], "properties": {"cleared": {"type": "integer", "minimum": 0}}}),
+                **problems(*WRITE_ERRORS)},
+        },
+    },
+    "/api/v1/requests.har": {"get": {  # issue 12: HAR export
+        "summary": "The request journal as a HAR 1.2 file, oldest first (no bodies: the journal keeps none)",
+        "parameters": [_query("workspace", "only this workspace", {"type": "string"})],
+        "responses": json_ok("The HAR document", HAR_SCHEMA),
+    }},
+    "/api/v1/consistency/entities": {"post": {
+        "summary": "Register an entity (a child under an existing parent, linked to a persona)",
+        "parameters": [WORKSPACE],
+        "requestBody": json_body({
+            "type": "object", "required": ["entity_type"], "additionalProperties": False,
+            "properties": {"entity_type": {"type": "string", "description": "an entity type of the world"},
+                           "entity_id": {"type": ["string", "integer"], "description": "the id; generated when absent"},
+                           "data": {"type": "object", "description": "its fields"},
+                           "persona_id": {**_REF, "description": "the persona it belongs to, e.g. 'user:123'"}}}),
+        "responses": {**json_ok("Registered", _REGISTERED, 201), **problems(400, 404, 409, 422, 503, *BODY_ERRORS,
+                                                                            *WRITE_ERRORS)},
+    }},
+    "/api/v1/consistency/entities/{type}/{id}": {"get": {
+        "summary": "An entity by type and id",
+        "parameters": [_path("type", "the entity type, e.g. user"), _path("id", "the id"), WORKSPACE],
+        "responses": {**json_ok("The entity", _REGISTERED), **problems(400, 404, 422, 503)},
+    }},
+    "/api/v1/consistency/graph/{ref}": {"get": {
+        "summary": "Walk the persona graph from an entity",
+        "parameters": [
+            _path("ref", "where to start, e.g. user:123"), WORKSPACE,
+            _query("type", "only nodes of this entity type", {"type": "string"}),
+            _query("relationship", "only walk this edge (has_orders, belongs_to_user, ...)", {"type": "string"}),
+            _query("depth", "how many edges away (default 1)", {"type": "integer", "minimum": 1, "maximum": 5}),
+        ],
+        "responses": {**json_ok("The nodes and edges reached", {
+            "type": "object", "required": ["root", "depth", "nodes", "edges", "truncated"],
+            "properties": {
+                "root": {"type": "string"}, "depth": {"type": "integer", "minimum": 1, "maximum": 5},
+                "nodes": {"type": "array", "items": {
+                    "type": "object", "required": ["ref", "type", "id", "distance", "data"],
+                    "properties": {"ref": {"type": "string"}, "type": {"type": "string"},
+                                   "id": {"type": ["integer", "string"]}, "distance": {"type": "integer"},
+                                   "relationship": {"type": "string"}, "data": _ENTITY}}},
+                "edges": {"type": "array", "items": {
+                    "type": "object", "required": ["from", "to", "relationship"],
+                    "properties": {"from": {"type": "string"}, "to": {"type": "string"},
+                                   "relationship": {"type": "string"}}}},
+                "truncated": {"type": "boolean"}}}),
+            **problems(400, 404, 422, 503)},
+    }},
+    "/api/v1/consistency/persona/lifecycle": {"post": {
+        "summary": "Set a persona's lifecycle state (optionally merging metadata)",
+        "parameters": [WORKSPACE],
+        "requestBody": json_body({
+            "type": "object", "required": ["persona_id"], "additionalProperties": False,
+            "anyOf": [{"required": ["lifecycle_state"]}, {"required": ["initial_state"]}],
+            "properties": {"workspace_id": {"type": "string", "pattern": WORKSPACE_PATTERN,
+                                            "description": "the workspace; else the header's"},
+                           "persona_id": _REF, "lifecycle_state": {"enum": _STATES},
+                           "initial_state": {"enum": _STATES, "description": "the same as lifecycle_state"},
+                           "metadata": {"type": "object", "description": "fields merged into the metadata"}}}),
+        "responses": {**json_ok("The persona's lifecycle", _PERSONA),
+                      **problems(400, 404, 422, 503, *BODY_ERRORS, *WRITE_ERRORS)},
+    }},
+    "/api/v1/consistency/persona/{persona_id}/lifecycle": {
+        "get": {
+            "summary": "A persona's lifecycle: state, history, metadata, next transition",
+            "parameters": [_path("persona_id", "the persona, e.g. user:123", _REF), WORKSPACE],
+            "responses": {**json_ok("The persona's lifecycle", _PERSONA), **problems(400, 404, 422, 503)},
+        },
+        "patch": {
+            "summary": "Merge fields into a persona's metadata",
+            "parameters": [_path("persona_id", "the persona, e.g. user:123", _REF), WORKSPACE],
+            "requestBody": json_body({"type": "object", "required": ["metadata"], "additionalProperties": False,
+                                      "properties": {"metadata": {"type": "object"}}}),
+            "responses": {**json_ok("The persona's lifecycle", _PERSONA),
+                          **problems(400, 404, 422, 503, *BODY_ERRORS, *WRITE_ERRORS)},
+        },
+    },
+    "/api/v1/consistency/clock": {"get": {
+        "summary": "The workspace's virtual clock",
+        "parameters": [WORKSPACE],
+        "responses": {**json_ok("The clock", _CLOCK), **problems(400, 503)},
+    }},
+    "/api/v1/consistency/clock/advance": _clock_move("Move the clock forward; lifecycle rules fire", {
+        "type": "object", "required": ["by"],
+        "properties": {"by": {"type": "string", "description": "a duration: 90m, 36h, 7d, 1h30m"}}}),
+    "/api/v1/consistency/clock/set": _clock_move("Set the clock to a moment", {
+        "type": "object", "required": ["to"],
+        "properties": {"to": {"type": "string", "format": "date-time", "description": "RFC 3339, 1900 to 9000"}}}),
+    "/api/v1/consistency/clock/reset": _clock_move("Set the clock back to real time", None),
+    "/api/v1/consistency/{segment}/{id}": {"get": {
+        "summary": "An entity with every relation embedded (its parent, each child list)",
+        "parameters": [_path("segment", "the collection, e.g. users"), _path("id", "the id"), WORKSPACE],
+        "responses": {**json_ok("The entity and its relations", _ENTITY), **problems(400, 404, 422, 503)},
+    }},
+    "/api/v1/consistency/{segment}/{id}/{relation}": {"get": {
+        "summary": "An entity's children of one relation, e.g. /users/123/orders",
+        "parameters": [_path("segment", "the collection, e.g. users"), _path("id", "the id"),
+                       _path("relation", "the child list, e.g. orders"), WORKSPACE],
+        "responses": {**json_ok("{<type>_id, <relation>: [...], count}", {
+            "type": "object", "required": ["count"], "properties": {"count": {"type": "integer", "minimum": 0}},
+            "additionalProperties": True}), **problems(400, 404, 422, 503)},
+    }},
+}

@@ -28,8 +28,32 @@ from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.reality.recorder import apply_record_mode
 from mockverse.http.mock import MockRoutes
 from mockverse.http.world_api import world_routes
+from mockverse.protocols.tcp import TCPListener
 from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, admin_token
+from mockverse.http.simulation import Simulation, parse_rules
+from mockverse.http import admin as _admin_doc, fidelity_api as _fidelity_doc, reality_api as _reality_doc
+from mockverse.http import world_api as _world_doc
+from mockverse.http.openapi import openapi_routes
+from mockverse.reality.recorder import normal_query
+
+# Every module with /api/v1 routes: their OPENAPI_PATHS make GET /api/v1/openapi.json (add new ones here).
+OPENAPI_MODULES: list = [_admin_doc, _reality_doc, _fidelity_doc, _world_doc]
+# -- issue 9 (AI): the /api/v1/ai routes and the LLM provider
+from mockverse.ai.provider import build_llm
+from mockverse.http import ai_api as _ai_doc
+from mockverse.http.ai_api import AIAPI
+from mockverse.ai.provider import Artefacts
+from mockverse.ai.relations import start_relations
+from mockverse.ai.text import TextService, run_id, stored_text
+from mockverse.config import DEFAULT_TEXT_FIELDS
+from mockverse.world.text import TextLayer
+OPENAPI_MODULES.append(_ai_doc)
+# -- issue 11 (webhooks): world events POSTed to configured URLs; /api/v1/webhooks
+from mockverse.http import webhooks_api as _webhooks_doc
+from mockverse.http.webhooks_api import WebhooksAPI
+from mockverse.protocols.webhooks import Webhooks
+OPENAPI_MODULES.append(_webhooks_doc)
 from mockverse.reality.serve import RealityService
 from mockverse.spec import infer_world
 from mockverse.spec.loader import load_spec
@@ -40,6 +64,8 @@ from mockverse.world.model import WorldModel
 from mockverse.world.persona import Personas
 
 log = logging.getLogger("mockverse")
+# httpx logs each upstream request's full URL at INFO, query credentials (api_key=...) included: not in our logs
+logging.getLogger("httpx").setLevel(logging.WARNING)
 SETTINGS_ENV = "MOCKVERSE_SETTINGS"
 
 
@@ -56,6 +82,10 @@ class Settings:
     log_level: str | None = None
     admin_token: str | None = None
     record_upstream: str | None = None       # `mockverse record --upstream URL`
+    record_mode: str | None = None           # `mockverse record --record-mode once|new_episodes|none|all`
+    log_format: str | None = None            # `--log-format text|json`
+    tcp_port: int | None = None              # `--tcp-port`: the newline-delimited JSON listener
+    workers: int = 1                         # `--workers`: several processes share the TCP port (SO_REUSEPORT)
 
     def to_env(self) -> str:
         return orjson.dumps(asdict(self)).decode()
@@ -73,15 +103,18 @@ def resolve_config(settings: Settings) -> Config:
         overrides["store"] = settings.store
     if settings.seed is not None:
         overrides["seed"] = settings.seed
-    server = {k: v for k, v in (("host", settings.host), ("port", settings.port), ("log_level", settings.log_level))
+    server = {k: v for k, v in (("host", settings.host), ("port", settings.port), ("log_level", settings.log_level),
+                                ("log_format", settings.log_format))
               if v is not None}
     token = settings.admin_token or os.environ.get(TOKEN_ENV) or None
     if token is not None:
         server["admin_token"] = token
+    if settings.tcp_port is not None:
+        server["tcp_port"] = settings.tcp_port
     if server:
         overrides["server"] = server
     if settings.record_upstream:
-        overrides = apply_record_mode(overrides, settings.record_upstream)
+        overrides = apply_record_mode(overrides, settings.record_upstream, settings.record_mode)
     return load_config(settings.config, builtin_world=settings.spec is None, overrides=overrides)
 
 
@@ -136,10 +169,12 @@ class RequestLog:
             elif name == b"x-mockverse-source":
                 source = value.decode("latin-1")
         path = scope.get("path", "")
-        query = scope.get("query_string", b"").decode("latin-1")
+        query = normal_query(scope.get("query_string", b"").decode("latin-1"))  # api_key=[redacted]
         if log.isEnabledFor(logging.INFO):
             log.info("%s %s%s -> %d %.1fms ws=%s source=%s", scope["method"], path, f"?{query}" if query else "",
-                     status, ms, workspace or "-", source or "-")
+                     status, ms, workspace or "-", source or "-",
+                     extra={"method": scope["method"], "path": path, "query": query, "status": status,
+                            "ms": round(ms, 3), "workspace": workspace, "source": source, "request_id": request_id})
         if not path.startswith(("/api/v1", "/__mockverse")):
             self.journal.add({"id": request_id, "time": time.time(), "method": scope["method"], "path": path,
                               "query": query, "workspace": workspace, "status": status,
@@ -191,11 +226,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     token = admin_token(config)  # before anything opens: refuse a non-loopback bind without a token
     spec = load_spec(settings.spec or builtin_spec_path())
     store = open_store(config.store)
-    model = (WorldModel.from_spec(spec, infer_world(spec), config.world) if settings.spec
+    # issue 9: a spec world's unsettled id fields get LLM proposals, applied ones join the inferred world
+    relations = (start_relations(spec, infer_world(spec), store, config.ai, build_llm(config.ai))
+                 if settings.spec else None)
+    model = (WorldModel.from_spec(spec, relations.extend(relations.inferred), config.world) if relations is not None
              else WorldModel.build(config.world, spec.schemas))
     engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model))
     journal = Journal(config.server.journal_size)
     mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes)
+    # issue 9: free-text fields laid over the world; missing LLM text written by a background queue
+    artefacts = Artefacts(store, config.ai.mode if config.ai else "frozen")
+    engine.texts = TextLayer(config.ai.text_fields if config.ai else DEFAULT_TEXT_FIELDS, stored_text(artefacts),
+                             run=run_id(config.ai), contexts=config.ai is not None)
+    texts = mock.texts = TextService(engine, engine.texts, build_llm(config.ai), artefacts, config.ai)
     admin = AdminAPI(engine, journal, config.server.max_body_bytes)
     # the reality continuum: ratio per request, recorded/upstream tiers, traces, recordings API
     reality = RealityService(engine, config.reality_continuum, max_body_bytes=config.server.max_body_bytes)
@@ -203,7 +246,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     reality_api = RealityAPI(reality, spec.operations, config.server.max_body_bytes)
     fidelity = FidelityAPI(engine, mock, journal, config.server.max_body_bytes, exclude=config.fidelity.exclude,
                            weights=config.fidelity.weights)
+    # the TCP listener (--tcp-port): opened and closed with the app, on the HTTP host
+    webhooks = Webhooks(engine, mock.item_body, config.webhooks)   # issue 11: listens to engine.events
+    tcp = (TCPListener(engine, mock, config.server.host, config.server.tcp_port, reuse_port=settings.workers > 1)
+           if config.server.tcp_port is not None else None)
     middleware = [Middleware(RequestLog, journal=journal, fast=mock.fast)]
+    simulated = parse_rules(config.simulation)   # per-route delays and faults, outside the request log
+    if simulated:
+        middleware.insert(0, Middleware(Simulation, rules=simulated, seed_of=engine.workspace_seed))
     cors = config.server.cors
     if cors.enabled:
         middleware.append(Middleware(CORSMiddleware, allow_origins=cors.allow_origins, allow_methods=cors.allow_methods,
@@ -219,17 +269,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
                  config.seed)
         if token is not None:
             log.info("admin API writes (POST/PUT/PATCH/DELETE /api/v1/...) require the admin bearer token")
+        if tcp is not None:
+            await tcp.start()
+        await webhooks.start()   # issue 11: the delivery dispatcher (pending deliveries resume)
+        await texts.start()
         yield
+        await texts.aclose()
+        if tcp is not None:
+            await tcp.close()
+        await webhooks.aclose()
         await reality.aclose()
         store.close()
         log.info("mockverse stopped; store closed")
 
-    app = Starlette(routes=world_routes(model, spec, engine, mock) + admin.routes() + reality_api.routes() + fidelity.routes() + dashboard_routes() + mock.routes(), middleware=middleware, lifespan=lifespan,
+    llm = build_llm(config.ai)   # issue 9: None without an ai: section (every AI feature then uses its fallback)
+    ai = AIAPI(engine, llm, config.ai.mode if config.ai else "frozen", config.server.max_body_bytes)
+    app = Starlette(routes=openapi_routes(m.OPENAPI_PATHS for m in OPENAPI_MODULES) + ai.routes() + world_routes(model, spec, engine, mock, relations=relations, texts=texts) + admin.routes() + reality_api.routes() + fidelity.routes() + dashboard_routes() + WebhooksAPI(webhooks).routes() + mock.routes(), middleware=middleware, lifespan=lifespan,
                     exception_handlers={Exception: _problem_handler, HTTPException: _problem_handler,
                                         Problem: _problem_handler, EngineError: _problem_handler,
                                         StoreUnavailable: _problem_handler})
     app.state.engine, app.state.config, app.state.spec, app.state.journal = engine, config, spec, journal
     app.state.reality = reality
+    app.state.llm = llm          # issue 9
     return app
 
 
@@ -237,7 +298,7 @@ def app_from_env() -> Starlette:
     """Factory for uvicorn workers: the settings come from ``MOCKVERSE_SETTINGS``."""
     app = create_app(Settings.from_env())
     if not logging.getLogger().handlers:  # a spawned worker: log like the single-process server does
-        level = app.state.config.server.log_level.upper()
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        log.setLevel(level)
+        from mockverse.logs import setup_logging
+
+        setup_logging(app.state.config.server.log_level, app.state.config.server.log_format)
     return app

@@ -46,7 +46,7 @@ async def read_json(request: Request, max_bytes: int, *, required: bool = True) 
     """The request body as JSON: 413 past ``max_bytes``, 415 for a non-JSON media type,
     400 for malformed JSON (invalid UTF-8 and too-deep nesting included)."""
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > max_bytes):
+    if length is not None and (not length.isdecimal() or int(length) > max_bytes):
         raise Problem(413, "Body too large", f"the request body is larger than {max_bytes} bytes", field="body")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -9,6 +9,7 @@ request journal), scored per operation and rolled up by real traffic.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
@@ -22,6 +23,8 @@ from mockverse.fidelity import combine_operation_scores, compute_score
 from mockverse.http.admin import Journal
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import MockRoutes, _starlette_path
+from mockverse.http.openapi import WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
+from mockverse.progress import Progress
 from mockverse.timeutil import format_rfc3339
 from mockverse.world.engine import ConsistencyEngine, EngineError
 
@@ -30,6 +33,8 @@ PAYLOAD_KEYS = {"mock_schema": dict, "real_schema": dict, "mock_samples": list, 
                 "mock_error_patterns": (dict, list), "real_error_patterns": (dict, list),
                 "weights": dict, "exclude": list}
 MAX_PATHS_PER_OPERATION = 200
+PROGRESS_FROM = 500          # recordings: scoring fewer is quick, more logs progress lines
+_log = logging.getLogger("mockverse.progress")
 
 
 class FidelityAPI:
@@ -148,7 +153,12 @@ class FidelityAPI:
                     served[(entry["method"], route)].append(entry)
         entries, skipped = [], []
         view = self.engine.view(workspace)
+        scored, progress = 0, (Progress(f"fidelity of workspace '{workspace}'", "recordings", logger=_log)
+                               if len(recordings) >= PROGRESS_FROM else None)  # issue 12: long work shows progress
         for (method, route), recs in sorted(groups.items()):
+            if progress is not None:
+                progress.update(scored, len(recordings))
+                scored += len(recs)
             op = self.mock.by_path.get(route, {}).get(method)
             if op is None:
                 skipped.append({"operation": f"{method} {route}", "reason": "not an operation of the loaded spec"})
@@ -171,6 +181,8 @@ class FidelityAPI:
                 real_error_patterns=[int(r.get("status", 0)) for r in recs] or None,
                 weights=weights, exclude=exclude)
             entries.append({"operation": f"{method} {route}", "weight": len(recs), "score": score})
+        if progress is not None:
+            progress.update(len(recordings), len(recordings))
         if not entries:
             raise Problem(409, "Nothing to score", "no recording matches an operation of the loaded spec",
                           field="source", extra={"skipped": skipped})
@@ -190,3 +202,53 @@ class FidelityAPI:
         except Problem as exc:
             return exc.status, None
         return status, orjson.loads(raw) if raw else None
+
+
+# -- the OpenAPI description of these routes (collected by app.py into GET /api/v1/openapi.json) -------
+_WORKSPACE_ID = {"name": "workspace_id", "in": "path", "required": True, "description": "the workspace",
+                 "schema": {"type": "string", "pattern": WORKSPACE_PATTERN}}
+_SCORE = {"type": "object", "required": ["overall", "overall_percentage", "driver_metrics", "computed_at"],
+          "description": "the score: overall, the four drivers with value, weight, confidence and details, findings",
+          "properties": {"overall": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                         "overall_percentage": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+                         "driver_metrics": {"type": "object", "additionalProperties": {"type": "object"}},
+                         "source": {"enum": ["payload", "traffic"]},
+                         "computed_at": {"type": "string", "format": "date-time"}}}
+_SCORED = {"type": "object", "required": ["success", "workspace_id", "score"],
+           "properties": {"success": {"const": True}, "workspace_id": {"type": "string"}, "score": _SCORE}}
+# every input may also be null: the same as leaving it out
+_TIMES = {"type": ["array", "null"], "items": {"type": "number", "minimum": 0}, "description": "milliseconds"}
+_ERRORS = {"type": ["object", "array", "null"], "description": "status codes, or {status: count}"}
+_COMMON = {"weights": {"type": ["object", "null"], "description": "driver -> weight",
+                       "additionalProperties": {"type": "number", "minimum": 0}},
+           "exclude": {"type": ["array", "null"], "items": {"type": "string"}, "description": "JSON paths left out"}}
+
+OPENAPI_PATHS: dict[str, dict] = {
+    "/api/v1/workspace/{workspace_id}/fidelity": {
+        "get": {"summary": "The workspace's latest fidelity score", "parameters": [_WORKSPACE_ID],
+                "responses": {**json_ok("The latest score", _SCORED), **problems(400, 404, 503)}},
+        "post": {
+            "summary": "Score the mock against the real upstream: from given inputs, or from recorded traffic",
+            "parameters": [_WORKSPACE_ID],
+            "requestBody": json_body({"oneOf": [
+                {"type": "object", "title": "payload", "additionalProperties": False,
+                 "properties": {"source": {"const": "payload"}, "mock_schema": {"type": ["object", "null"]},
+                                "real_schema": {"type": ["object", "null"]}, "mock_samples": {"type": ["array", "null"]},
+                                "real_samples": {"type": ["array", "null"]}, "mock_response_times": _TIMES,
+                                "real_response_times": _TIMES, "mock_error_patterns": _ERRORS,
+                                "real_error_patterns": _ERRORS, **_COMMON}},
+                {"type": "object", "title": "traffic", "required": ["source"], "additionalProperties": False,
+                 "properties": {"source": {"const": "traffic"}, **_COMMON}}]}),
+            "responses": {**json_ok("The score, stored in the history", _SCORED),
+                          **problems(400, 409, 413, 415, 422, 503, *WRITE_ERRORS)},
+        },
+    },
+    "/api/v1/workspace/{workspace_id}/fidelity/history": {"get": {
+        "summary": "Every fidelity score of the workspace, oldest first", "parameters": [_WORKSPACE_ID],
+        "responses": {**json_ok("The history", {
+            "type": "object", "required": ["success", "workspace_id", "count", "history"],
+            "properties": {"success": {"const": True}, "workspace_id": {"type": "string"},
+                           "count": {"type": "integer", "minimum": 0}, "history": {"type": "array", "items": _SCORE}}}),
+            **problems(400, 503)},
+    }},
+}

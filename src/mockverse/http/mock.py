@@ -24,12 +24,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockverse.http.errors import Problem, check_body, read_json
+from mockverse.http.conventions import (SCAN_LIMIT, ListQuery, Preference, apply_filters, apply_sort,
+                                        chosen_example, declared_response, fits_problem, parse_list_query,
+                                        preference_of, problem_body, relation_names, wants_list_query)
+from mockverse.http.errors import PROBLEM, Problem, check_body, read_json
 from mockverse.store import StoreUnavailable
 from mockverse.spec import singular, snake
 from mockverse.spec.jsonschema import fits, to_json_schema, validator_for
 from mockverse.cache import LRU
 from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
+from mockverse.world.generate import merge_schema
 from mockverse.world.model import EntityType
 from mockverse.world.render import MISSING, Renderer, entity_slots, is_array, list_slot
 from mockverse.world.specworld import SpecEntityType
@@ -39,6 +43,7 @@ __all__ = ["MockOperation", "MockRoutes", "RealityHook", "classify", "to_json_sc
 _PARAM = re.compile(r"^\{([^}]+)\}$")
 _LIMIT_NAMES = ("limit", "pageSize", "page_size", "per_page", "perPage", "_per_page", "_limit", "max_results")
 _PAGE_NAMES = ("page", "_page", "pageNumber", "page_number")
+_LIST_KINDS = ("collection", "children", "related", "search")
 
 
 @dataclass
@@ -234,7 +239,7 @@ def _page_params(request: Request) -> tuple[int, int] | None:
         if raw is None:
             values[name] = default
             continue
-        if not raw.isdigit() or int(raw) < 1 or (high and int(raw) > high):
+        if not raw.isdecimal() or int(raw) < 1 or (high and int(raw) > high):
             raise Problem(400, "Invalid query parameter", f"{name} must be an integer from 1 to {high or 'any'}",
                           field=name)
         values[name] = int(raw)
@@ -278,10 +283,12 @@ class MockRoutes:
         self.cache = LRU(20_000)
         self.direct = LRU(20_000)
         self.reality: RealityHook | None = None
+        self.texts: Any = None    # mockverse.ai.text.TextService: free-text fields of a fresh read (X-Mockverse-Text)
         self.by_path: dict[str, dict[str, MockOperation]] = {}
         for op in operations:
             mock = classify(op, engine)
             self.by_path.setdefault(op.path, {})[mock.method] = mock
+        self.declared = {(op.method.upper(), op.path): op for op in operations}   # for Prefer (conventions)
 
     def routes(self) -> list[Route]:
         out = []
@@ -300,6 +307,11 @@ class MockRoutes:
             raise Problem(405, "Method not allowed", f"{request.method} is not an operation of this path",
                           field="method", allowed=sorted(methods))
         view = self.engine.view(workspace_of(request))
+        preference = preference_of(request)
+        if preference is not None:   # Prism's Prefer: a declared response instead of the world's answer
+            answered = await self.preferred(op, request, view, preference)
+            if answered is not None:
+                return answered
         realistic = self.reality is not None and self.reality.active(view, request)
 
         async def synthetic() -> Response:
@@ -308,7 +320,11 @@ class MockRoutes:
                 key = (view.workspace, view.snap.version, request.url.path, request.url.query)
                 hit = self.cache.get(key)
                 if hit is None:
-                    hit = self.cache.put(key, self.read(op, request, view))
+                    hit = self.read(op, request, view)
+                    if self.texts is not None:   # LLM text asked for, waited on within its budget (ai/text.py)
+                        seen, hit = await self.texts.settle(view, hit, lambda fresh: self.read(op, request, fresh))
+                        key = (seen.workspace, seen.snap.version, request.url.path, request.url.query)
+                    hit = self.cache.put(key, hit)
                 status, body, headers = hit
                 if not realistic and request.method == "GET":
                     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
@@ -327,7 +343,7 @@ class MockRoutes:
         for name, value in scope["headers"]:
             if name == b"x-mockverse-workspace":
                 workspace = value.decode("latin-1")
-            elif name == b"origin" or name == b"x-mockverse-reality":
+            elif name == b"origin" or name == b"x-mockverse-reality" or name == b"prefer":
                 return None
         query = scope["query_string"]
         if b"workspace=" in query:
@@ -367,6 +383,8 @@ class MockRoutes:
 
     def read(self, op: MockOperation, request: Request, view: WorldView) -> tuple[int, bytes, dict]:
         """Answer a GET: status, serialised body and headers (cached by the caller)."""
+        if op.kind in _LIST_KINDS and wants_list_query(request, self._own_params(op), paging=op.spec_world):
+            return self.read_list(op, request, view)   # json-server list queries (conventions)
         if op.spec_world:
             return self.read_spec(op, request, view)
         try:
@@ -475,6 +493,20 @@ class MockRoutes:
         headers = self._headers(fresh, fresh.persona(entity, data), extra)
         return Response(orjson.dumps(data), status_code=status, headers=headers, media_type=None)
 
+    # -- bodies for other protocols (webhooks, TCP) ---------------------------------------------
+    def item_body(self, view: WorldView, entity: EntityType, id: object) -> Any:
+        """What ``GET`` of the entity's item path answers (``GET /users/{id}``), rendered exactly as
+        ``read`` renders it; the entity's own fields when the spec has no item path; None if missing."""
+        if view.get(entity, id) is None:
+            return None
+        op = next((op for methods in self.by_path.values() for op in methods.values()
+                   if op.method == "GET" and op.kind == "item" and op.entity is entity and op.id_param), None)
+        if op is None:
+            return view.body(entity, id, None)
+        if op.spec_world:
+            return Renderer(view).entity(entity, id, op.schema) if op.schema else None  # type: ignore[arg-type]
+        return view.body(entity, id, op.schema)
+
 
     # -- a world built from a user's spec -------------------------------------------------------
     def _entity_id(self, entity: EntityType, name: str, request: Request) -> object:
@@ -521,7 +553,7 @@ class MockRoutes:
     @staticmethod
     def _int_param(q: Any, name: str, low: int) -> int:
         raw = q.get(name, "")
-        if not raw.isdigit() or int(raw) < low:
+        if not raw.isdecimal() or int(raw) < low:
             raise Problem(400, "Invalid query parameter", f"{name} must be an integer of at least {low}", field=name)
         return int(raw)
 
@@ -688,6 +720,170 @@ class MockRoutes:
             return Response(b"", status_code=op.status, headers=headers, media_type=None)
         body = Renderer(fresh).entity(entity, id, op.schema)
         return Response(orjson.dumps(body), status_code=op.status, headers=headers, media_type=None)
+
+    # -- conventions of peer mock servers: Prism's Prefer, json-server's list queries ------------
+    async def preferred(self, op: MockOperation, request: Request, view: WorldView,
+                        preference: Preference) -> Response | None:
+        """The declared response a ``Prefer`` asks for; None when it asks for the world's own answer
+        (the success code, dynamic, no named example), which then takes the usual path."""
+        declared = self.declared.get((op.method, op.path))
+        status, response = declared_response(declared, preference, op.status)
+        if preference.example is None and preference.dynamic is not False and status == op.status:
+            return None
+        if request.method not in ("GET", "HEAD"):   # an invalid request is a 422 whatever is preferred
+            check_body(op.validator, await read_json(request, self.max_body_bytes, required=False))
+        name, value = chosen_example(response, preference)
+        schema = getattr(response, "schema", None)
+        media = getattr(response, "media_type", None) or ""
+        problem = "problem" in media
+        if name is None:
+            body = problem_body(status, f"the {status} response {op.method} {op.path} declares "
+                                        f"(asked for with {preference.fields.get('code', 'Prefer')})")
+            if status >= 400 and fits_problem(schema, body):
+                value, problem = body, True
+            elif schema is not None:
+                static = preference.dynamic is False
+                ref = f"prefer:{op.method} {op.path} {status}" if static else \
+                    f"prefer:{op.method} {request.url.path}?{request.url.query} {status}"
+                ctx = {"created_at": view.now, "now": view.now, "person": False, "fields": {}}
+                value = view.gen.value(schema, ref, "$", "body", ctx)
+        extra = {"Preference-Applied": preference.applied(), "X-Mockverse-Source": "spec"}
+        if name is not None:
+            extra["X-Mockverse-Example"] = name
+        headers = self._headers(view, None, extra)
+        headers["content-type"] = PROBLEM if problem else "application/json"
+        raw = b"" if value is None or status in (204, 304) else orjson.dumps(value)
+        return Response(raw, status_code=status, headers=headers, media_type=None)
+
+    def _own_params(self, op: MockOperation) -> frozenset[str]:
+        """Query names the operation reads itself (declared, foreign-key spellings): not json-server
+        filters, except declared names that are fields of a collection (``/pets?status=sold``)."""
+        own = {p.name for p in op.query} | set(op.query_filters)
+        if op.kind != "search":
+            listed = self._listed(op)
+            own -= set(merge_schema(listed.schema or {}).get("properties") or {}) - set(op.query_filters)
+        return frozenset(own)
+
+    @staticmethod
+    def _listed(op: MockOperation) -> EntityType:
+        """The entity type a list operation lists."""
+        if op.spec_world and op.kind != "collection":
+            return op.target  # type: ignore[return-value]
+        if op.kind == "children":
+            return op.entity.children[op.relationship]  # type: ignore[union-attr,index]
+        return op.entity  # type: ignore[return-value]
+
+    def read_list(self, op: MockOperation, request: Request, view: WorldView) -> tuple[int, bytes, dict]:
+        """A list read with json-server parameters: filtered, sorted, then paged (the total counts the
+        filtered rows), with ``_embed`` children and ``_expand`` parents on the rows of the page."""
+        try:
+            entity = self._listed(op)
+            query = parse_list_query(request, entity, self._own_params(op))
+            rows, total, paged, scanned, persona = self._list_rows(op, request, view, entity, query)
+            if not paged:
+                rows = apply_sort(apply_filters(rows, query), query)
+                total = len(rows)
+            extra = {"X-Mockverse-Scanned": scanned} if scanned else {}
+            params = _page_params(request)
+            if op.spec_world:
+                key = request.url.path + "?" + request.url.query
+                status, body, headers = self._list_answer(op, request, view, Renderer(view), entity, rows, total, key,  # type: ignore[arg-type]
+                                                          persona, paged=(0, max(len(rows), 1)) if paged else None)
+                if params is not None:
+                    offset, size = self._paging(op, request)
+                    headers.update(_links(request, offset // size + 1, size, total))
+                if (query.embed or query.expand) and op.schema is not None:
+                    body = self._embed_into(view, entity, op, body, query)
+                headers.update(extra)
+                return status, body, headers
+            if params is not None and not paged:
+                page, per_page = params
+                extra.update(_links(request, page, per_page, total))
+                rows = rows[(page - 1) * per_page: page * per_page]
+            elif paged:   # the usual page of the collection, linked like GET /users
+                page, per_page = params or (1, 20)
+                extra.update(_links(request, page, per_page, total))
+            else:
+                extra["X-Total-Count"] = str(total)
+            rows = [self._with_relations(view, entity, row, query) for row in rows]
+            return 200, orjson.dumps(rows), self._headers(view, persona, extra)
+        except EngineError as exc:
+            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+
+    def _list_rows(self, op: MockOperation, request: Request, view: WorldView, entity: EntityType,
+                   query: ListQuery) -> tuple[list[dict], int, bool, str | None, str | None]:
+        """(rows, total, already paged, scan note, persona) before filtering: a parent's children when
+        the path or a foreign-key filter names it, else the collection (bounded by SCAN_LIMIT)."""
+        if op.kind == "children" and not op.spec_world:
+            id = self._id(op, request)
+            if view.get(op.entity, id) is None:  # type: ignore[arg-type]
+                raise self._missing(op.entity, id)  # type: ignore[arg-type]
+            rows = view.children(op.entity, id, op.relationship)  # type: ignore[arg-type]
+            return rows, len(rows), False, None, f"{op.entity.name}:{id}"  # type: ignore[union-attr]
+        if op.kind in ("children", "related"):
+            parent, id, data = self._resolve(op, request, view)[op.id_param]  # type: ignore[index]
+            if op.kind == "children":
+                rows = view.children(parent, id, op.relationship)  # type: ignore[arg-type]
+            else:
+                ids = Renderer(view).sample(op.target, (f"{parent.name}:{id}", op.path), most=6)  # type: ignore[arg-type]
+                rows = [d for d in (view.get(entity, i) for i in ids) if d is not None]
+            return rows, len(rows), False, None, view.persona(parent, data)
+        if op.kind == "search":
+            rows = self._search(op, request, view)
+            return rows, len(rows), False, None, None
+        parent_id = query.parent_filter(entity)
+        if parent_id is not None and entity.parent is not None:
+            parent_id = entity.parent.parse_id(parent_id)
+            exists = parent_id is not None and view.get(entity.parent, parent_id) is not None
+            rows = view.children(entity.parent, parent_id, entity.relationship) if exists else []  # type: ignore[arg-type]
+            return rows, len(rows), False, None, f"{entity.parent.name}:{parent_id}" if rows else None
+        if query.needs_scan(entity):
+            rows = []
+            for data in view.all_of(entity)():
+                if len(rows) >= SCAN_LIMIT:
+                    break
+                rows.append(data)
+            count = view.count(entity)
+            return rows, len(rows), False, f"{len(rows)} of {count}" if count > len(rows) else None, None
+        if op.spec_world:   # only _embed/_expand: the usual page of the collection
+            offset, size = self._paging(op, request)
+            rows = view.page(entity, offset // size + 1, size) if offset % size == 0 else \
+                [d for i, d in enumerate(view.all_of(entity)()) if offset <= i < offset + size]
+        else:
+            page, per_page = _page_params(request) or (1, 20)
+            rows = view.page(entity, page, per_page)
+        return rows, view.count(entity), True, None, None
+
+    def _with_relations(self, view: WorldView, entity: EntityType, row: dict, query: ListQuery) -> dict:
+        """A row with its ``_embed`` children and ``_expand`` parent under their names."""
+        if not query.embed and not query.expand:
+            return row
+        children, _ = relation_names(entity)
+        out = dict(row)
+        for name in query.embed:
+            out[name] = view.children(entity, row.get(entity.id_field), children[name])
+        for name in query.expand:
+            out[name] = view.get(entity.parent, row.get(entity.fk)) if entity.parent is not None else None  # type: ignore[arg-type]
+        return out
+
+    def _embed_into(self, view: WorldView, entity: EntityType, op: MockOperation, body: bytes,
+                    query: ListQuery) -> bytes:
+        """Relations added to the rendered items of a spec world's list response."""
+        slot = list_slot(op.schema, entity)  # type: ignore[arg-type]
+        if slot is None or not body:
+            return body
+        data = orjson.loads(body)
+        items: Any = data
+        for part in slot[0]:
+            items = items.get(part) if isinstance(items, dict) else None
+        if not isinstance(items, list):
+            return body
+        for index, item in enumerate(items):
+            if isinstance(item, dict) and entity.id_field in item:
+                raw = view.get(entity, item[entity.id_field]) or {}
+                items[index] = {**item, **{k: v for k, v in self._with_relations(view, entity, raw, query).items()
+                                           if k in query.embed or k in query.expand}}
+        return orjson.dumps(data)
 
 
 def workspace_of(request: Request) -> str:

@@ -10,8 +10,10 @@ from starlette.routing import Route
 
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import workspace_of
+from mockverse.http.openapi import WORKSPACE, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.reality.ratio import HEADER, SettingsError
-from mockverse.reality.recorder import KIND, SOURCES, HarError, import_har, summary
+from mockverse.reality.recorder import (HAR_SCHEMA, KIND, SOURCES, HarError, har_document, import_har,
+                                        recording_har_entry, summary)
 from mockverse.reality.serve import RealityService
 from mockverse.world.engine import EngineError, WorldView
 
@@ -33,6 +35,7 @@ class RealityAPI:
             Route("/api/v1/reality/resolve", self.resolve, methods=["GET"]),
             Route("/api/v1/reality/trace/{request_id}", self.trace, methods=["GET"]),
             Route("/api/v1/recordings", self.recordings, methods=["GET", "DELETE"]),
+            Route("/api/v1/recordings.har", self.recordings_har, methods=["GET"]),  # issue 12: HAR export
             Route("/api/v1/recordings/import", self.import_har, methods=["POST"]),
             Route("/api/v1/recordings/{id}", self.recording, methods=["GET", "DELETE"]),
         ]
@@ -104,7 +107,7 @@ class RealityAPI:
         view = self._view(request)
         store = self.service.engine.store
         raw = request.path_params["id"]
-        if not raw.isdigit():
+        if not raw.isdecimal():
             raise Problem(400, "Invalid path parameter", "the recording id is a positive integer", field="id")
         seq = int(raw)
         if request.method == "DELETE":
@@ -127,11 +130,168 @@ class RealityAPI:
         return json_response({"workspace": view.workspace, **result}, status=201 if result["imported"] else 200)
 
 
+    async def recordings_har(self, request: Request) -> Response:
+        """The workspace's recordings, oldest first, as a HAR 1.2 file; URLs on the workspace's upstream
+        when one is set (else this server). ``mockverse import-har`` reads it back."""
+        view = self._view(request)
+        base = self.service.workspace(view).settings.upstream or str(request.base_url)
+        entries = [recording_har_entry(seq, value, base) for seq, _k, value in
+                   self.service.engine.store.entries(view.workspace, KIND) if isinstance(value, dict)]
+        document = har_document(entries, f"recordings of workspace '{view.workspace}'")
+        return json_response(document, headers={
+            "X-Mockverse-Workspace": view.workspace,
+            "Content-Disposition": f'attachment; filename="mockverse-recordings-{view.workspace}.har"'})
+
+
 def _positive(raw: str, name: str, high: int) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
+    if not raw.isdecimal() or not 1 <= int(raw) <= high:
         raise Problem(400, "Invalid query parameter", f"{name} must be an integer from 1 to {high}", field=name)
     return int(raw)
 
 
 def _missing(seq: Any) -> Problem:
     return Problem(404, "Not found", f"recording {seq} does not exist in this workspace", field="id")
+
+
+# -- the OpenAPI description of these routes (collected by app.py into GET /api/v1/openapi.json) -------
+_RATIO = {"type": "number", "minimum": 0, "maximum": 1}
+_SETTINGS_IN = {
+    "type": "object", "additionalProperties": False,
+    "description": "any of the keys; what is sent is stored over the config's reality_continuum",
+    "properties": {
+        "default_ratio": _RATIO,
+        "routes": {"type": "array", "items": {
+            "type": "object", "required": ["pattern", "ratio"], "additionalProperties": False,
+            "properties": {"pattern": {"type": "string", "description": "a path pattern such as /users/*"},
+                           "ratio": _RATIO}}},
+        "schedule": {"type": ["object", "null"], "required": ["from_ratio", "to_ratio", "over"],
+                     "additionalProperties": False,
+                     "properties": {"from_ratio": _RATIO, "to_ratio": _RATIO,
+                                    "over": {"type": "string", "description": "a duration such as 30d"},
+                                    "start": {"type": ["string", "null"], "format": "date-time"}}},
+        "upstream": {"type": ["string", "null"], "pattern": "^https?://[^/]+", "description": "the upstream base URL"},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 300, "description": "seconds"},
+    },
+}
+_SETTINGS_OUT = {"type": "object", "required": ["default_ratio", "routes", "schedule", "upstream", "timeout"],
+                 "properties": {"default_ratio": _RATIO, "routes": {"type": "array"},
+                                "schedule": {"type": ["object", "null"]}, "upstream": {"type": ["string", "null"]},
+                                "timeout": {"type": "number"}}}
+_DESCRIBED = {"type": "object", "required": ["workspace", "enabled", "record", "settings", "overrides", "config", "realism"],
+              "properties": {"workspace": {"type": "string"}, "enabled": {"type": "boolean"},
+                             "record": {"type": "boolean"}, "settings": _SETTINGS_OUT,
+                             "overrides": {"type": ["object", "null"]}, "config": _SETTINGS_OUT,
+                             "realism": {"type": "object"}}}
+_SUMMARY = {"type": "object", "required": ["id", "method", "route", "path", "query", "status", "source"],
+            "properties": {"id": {"type": "integer", "minimum": 1}, "method": {"type": "string"},
+                           "route": {"type": ["string", "null"]}, "path": {"type": "string"},
+                           "query": {"type": "string"}, "status": {"type": "integer"},
+                           "source": {"enum": list(SOURCES)}, "recorded_at": {"type": ["string", "null"]},
+                           "latency_ms": {"type": ["number", "null"]}}}
+_HAR_IMPORT = {"type": "object", "required": ["workspace", "imported", "skipped", "reasons", "ids"],
+               "properties": {"workspace": {"type": "string"}, "imported": {"type": "integer", "minimum": 0},
+                              "skipped": {"type": "integer", "minimum": 0},
+                              "reasons": {"type": "object", "additionalProperties": {"type": "integer"}},
+                              "ids": {"type": "array", "items": {"type": "integer"}}}}
+_RECORDING_ID = {"name": "id", "in": "path", "required": True, "description": "the recording's id",
+                 "schema": {"type": "integer", "minimum": 1}}
+_RATIO_HEADER = {"name": HEADER, "in": "header", "required": False, "description": "a ratio for this request, 0 to 1",
+                 "schema": {"type": "string", "pattern": r"^(0(\.[0-9]+)?|1(\.0+)?|\.[0-9]+)$"}}
+
+OPENAPI_PATHS: dict[str, dict] = {
+    "/api/v1/reality": {
+        "get": {"summary": "The workspace's reality settings: effective, stored overrides and config",
+                "parameters": [WORKSPACE],
+                "responses": {**json_ok("The settings", _DESCRIBED), **problems(400, 503)}},
+        "put": {"summary": "Store settings for the workspace over the config (effective on the next request)",
+                "parameters": [WORKSPACE], "requestBody": json_body(_SETTINGS_IN),
+                "responses": {**json_ok("The settings now", _DESCRIBED),
+                              **problems(400, 413, 415, 503, *WRITE_ERRORS)}},
+        "delete": {"summary": "Forget the workspace's stored settings: the config applies again",
+                   "parameters": [WORKSPACE],
+                   "responses": {**json_ok("The settings now", _DESCRIBED), **problems(400, 503, *WRITE_ERRORS)}},
+    },
+    "/api/v1/reality/resolve": {"get": {
+        "summary": "The ratio a request path gets now, and why",
+        "parameters": [{"name": "path", "in": "query", "required": True, "description": "a request path",
+                        "schema": {"type": "string", "pattern": "^/"}}, WORKSPACE, _RATIO_HEADER],
+        "responses": {**json_ok("The ratio and how it was chosen", {
+            "type": "object",
+            "required": ["workspace", "path", "ratio", "source", "pattern", "band", "considered", "now", "clock_start",
+                         "upstream", "record"],
+            "properties": {"workspace": {"type": "string"}, "path": {"type": "string"}, "ratio": _RATIO,
+                           "source": {"type": "string"}, "pattern": {"type": ["string", "null"]},
+                           "band": {"enum": ["synthetic", "recorded", "upstream"]},
+                           "considered": {"type": "array", "items": {"type": "object"}},
+                           "now": {"type": "string"}, "clock_start": {"type": "string"},
+                           "upstream": {"type": ["string", "null"]}, "record": {"type": "boolean"}}}),
+            **problems(400, 503)},
+    }},
+    "/api/v1/reality/trace/{request_id}": {"get": {
+        "summary": "How a recent request was served through the reality continuum, field by field",
+        "parameters": [{"name": "request_id", "in": "path", "required": True,
+                        "description": "its X-Mockverse-Request-Id", "schema": {"type": "string", "minLength": 1}}],
+        "responses": {**json_ok("The trace", {
+            "type": "object",
+            "required": ["request_id", "method", "path", "workspace", "route", "ratio", "band", "source", "fallbacks",
+                         "decisions", "status"],
+            "properties": {"request_id": {"type": "string"}, "ratio": _RATIO, "band": {"type": "string"},
+                           "fallbacks": {"type": "array", "items": {"type": "object"}},
+                           "decisions": {"type": "array", "items": {
+                               "type": "object", "required": ["path", "rule", "source", "u", "r"]}},
+                           "status": {"type": "integer"}}}),
+            **problems(404)},
+    }},
+    "/api/v1/recordings": {
+        "get": {"summary": "The workspace's recordings of the upstream, newest first",
+                "parameters": [
+                    WORKSPACE,
+                    {"name": "limit", "in": "query", "description": "at most this many (default 100)",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIST}},
+                    {"name": "source", "in": "query", "schema": {"enum": list(SOURCES)}},
+                    {"name": "method", "in": "query", "schema": {"type": "string"}},
+                    {"name": "route", "in": "query", "description": "an operation's path template, e.g. /users/{id}",
+                     "schema": {"type": "string"}},
+                    {"name": "path", "in": "query", "schema": {"type": "string"}}],
+                "responses": {**json_ok("Recordings (summaries: no headers or bodies)", {
+                    "type": "object", "required": ["workspace", "total", "count", "recordings"],
+                    "properties": {"workspace": {"type": "string"}, "total": {"type": "integer", "minimum": 0},
+                                   "count": {"type": "integer", "minimum": 0},
+                                   "recordings": {"type": "array", "items": _SUMMARY}}}),
+                    **problems(400, 503)}},
+        "delete": {"summary": "Delete every recording of the workspace", "parameters": [WORKSPACE],
+                   "responses": {**json_ok("How many were deleted", {
+                       "type": "object", "required": ["workspace", "deleted"],
+                       "properties": {"workspace": {"type": "string"}, "deleted": {"type": "integer", "minimum": 0}}}),
+                       **problems(400, 503, *WRITE_ERRORS)}},
+    },
+    "/api/v1/recordings/import": {"post": {
+        "summary": "Import a HAR 1.2 file: its JSON exchanges with operations of the spec become recordings",
+        "parameters": [WORKSPACE, {"name": "strip_prefix", "in": "query", "schema": {"type": "string"},
+                                   "description": "a path prefix the HAR's URLs have and the spec's paths do not"}],
+        "requestBody": json_body({"type": "object", "required": ["log"], "description": "a HAR 1.2 document",
+                                  "properties": {"log": {"type": "object", "required": ["entries"],
+                                                         "properties": {"entries": {"type": "array"}}}}}),
+        "responses": {
+            **json_ok("Nothing new imported", _HAR_IMPORT), **json_ok("Imported", _HAR_IMPORT, 201),
+            **problems(400, 413, 415, 503, *WRITE_ERRORS)},
+    }},
+    "/api/v1/recordings/{id}": {
+        "get": {"summary": "One recording, headers and bodies included (credentials redacted)",
+                "parameters": [_RECORDING_ID, WORKSPACE],
+                "responses": {**json_ok("The recording", {
+                    "type": "object", "required": ["id", "method", "path", "status", "headers", "body_kind", "source"],
+                    "properties": {"id": {"type": "integer"}, "status": {"type": "integer"},
+                                   "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                                   "body_kind": {"enum": ["json", "text", "empty"]},
+                                   "source": {"enum": list(SOURCES)}}}),
+                    **problems(400, 404, 503)}},
+        "delete": {"summary": "Delete one recording", "parameters": [_RECORDING_ID, WORKSPACE],
+                   "responses": {"204": {"description": "Deleted"}, **problems(400, 404, 503, *WRITE_ERRORS)}},
+    },
+    # issue 12: HAR export
+    "/api/v1/recordings.har": {"get": {
+        "summary": "The workspace's recordings as a HAR 1.2 file, oldest first (mockverse import-har reads it back)",
+        "parameters": [WORKSPACE],
+        "responses": {**json_ok("The HAR document", HAR_SCHEMA), **problems(400, 503)}}},
+}

@@ -12,8 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockverse.http.errors import json_response
+from mockverse.http.errors import Problem, json_response
 from mockverse.http.mock import MockRoutes, workspace_of
+from mockverse.http.openapi import WORKSPACE, json_ok, problems
+from mockverse.ai.relations import Relations
+from mockverse.ai.text import TextService
 from mockverse.spec import Spec
 from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
 from mockverse.world.model import EntityType, WorldModel
@@ -21,8 +24,9 @@ from mockverse.world.model import EntityType, WorldModel
 SAMPLES = 3
 
 
-def world_routes(model: WorldModel, spec: Spec, engine: ConsistencyEngine, mock: MockRoutes) -> list[Route]:
-    """The world view's route; the static part is computed once (the world does not change while serving)."""
+def world_routes(model: WorldModel, spec: Spec, engine: ConsistencyEngine, mock: MockRoutes,
+                 relations: Relations | None = None, texts: TextService | None = None) -> list[Route]:
+    """The world view's routes; the static part is computed once (the world does not change while serving)."""
     operations = [(op.method, op.path) for op in spec.operations]
     static = {"spec": {"title": spec.title, "openapi": spec.openapi, "source": spec.source,
                        "operations": len(spec.operations)},
@@ -37,11 +41,42 @@ def world_routes(model: WorldModel, spec: Spec, engine: ConsistencyEngine, mock:
         try:
             view = engine.view(workspace_of(request))
         except EngineError as exc:
-            return json_response({"title": exc.title, "detail": exc.detail}, status=exc.status)
+            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
         types = [{**row, "sample": _samples(view, model.types[row["name"]])} for row in static["entity_types"]]
-        return json_response({**static, "entity_types": types, "served": served})
+        return json_response({**static, "entity_types": types, "served": served, **_inference(static, relations),
+                              **({"text": texts.stats()} if texts is not None else {})})
 
-    return [Route("/api/v1/consistency/world", world, methods=["GET"])]
+    async def accept(request: Request) -> Response:
+        """Accept an LLM relationship proposal: stored now, applied when the server next starts."""
+        wanted = request.path_params["id"]
+        known = [p.id for p in relations.proposals()] if relations is not None else []
+        if wanted not in known:
+            detail = (f"no relationship proposal '{wanted[:120]}'" if relations is not None and relations.config
+                      else "this world has no LLM relationship proposals (inference: heuristics)")
+            raise Problem(404, "Unknown proposal", detail, field="id", allowed=known or None)
+        try:
+            proposal = relations.accept(wanted)  # type: ignore[union-attr]
+        except ValueError as exc:
+            raise Problem(422, "Nothing to apply", str(exc), field="id") from None
+        return json_response(proposal.to_dict())  # type: ignore[union-attr]
+
+    return [Route("/api/v1/consistency/world", world, methods=["GET"]),
+            Route("/api/v1/consistency/world/relationships/{id}/accept", accept, methods=["POST"])]
+
+
+def _inference(static: dict, relations: Relations | None) -> dict:
+    """How relationships were inferred: heuristics only, or with LLM proposals (each with its status)."""
+    if relations is None or relations.config is None:
+        return {"inference": "heuristics", "relationship_proposals": []}
+    proposals = [p.to_dict() for p in relations.proposals()]
+    applied = {p["relationship_id"] for p in proposals if p["applied"]}
+    links = [{**r, "source_of_inference": "llm"} if r.get("id") in applied else r for r in static["relationships"]]
+    return {"inference": "llm", "relationships": links, "relationship_proposals": proposals,
+            "relationship_threshold": relations.config.relationship_threshold,
+            "relationship_inference": {"candidates": len(relations.candidates), "answered": len(proposals),
+                                       "error": relations.error,
+                                       "applies": "proposals are applied when a server starts; an acceptance "
+                                                  "takes effect at the next start"}}
 
 
 def _samples(view: WorldView, entity: EntityType) -> list[dict]:
@@ -57,3 +92,65 @@ def _samples(view: WorldView, entity: EntityType) -> list[dict]:
             if len(out) >= SAMPLES:
                 return out
     return out
+
+
+# -- the OpenAPI description of this route (collected by app.py into GET /api/v1/openapi.json) --------
+OPENAPI_PATHS: dict[str, dict] = {
+    "/api/v1/consistency/world": {"get": {
+        "summary": "The world: entity types and relationships (with evidence), how each operation is served, "
+                   "a few ids of entities that exist in the workspace",
+        "parameters": [WORKSPACE],
+        "responses": {**json_ok("The world", {
+            "type": "object", "required": ["spec", "entity_types", "relationships", "served"],
+            "properties": {
+                "spec": {"type": "object", "required": ["title", "openapi", "source", "operations"],
+                         "properties": {"title": {"type": "string"}, "operations": {"type": "integer"}}},
+                "entity_types": {"type": "array", "items": {
+                    "type": "object", "required": ["name", "sample"],
+                    "properties": {"name": {"type": "string"}, "sample": {"type": "array", "items": {
+                        "type": "object", "required": ["id", "parent_id"],
+                        "properties": {"id": {"type": ["integer", "string"]},
+                                       "parent_id": {"type": ["integer", "string", "null"]}}}}}}},
+                "relationships": {"type": "array", "items": {"type": "object"}},
+                "served": {"type": "array", "items": {
+                    "type": "object", "required": ["method", "path", "kind", "entity", "target", "params"],
+                    "properties": {"method": {"type": "string"}, "path": {"type": "string"},
+                                   "kind": {"type": "string"}, "entity": {"type": ["string", "null"]},
+                                   "target": {"type": ["string", "null"]},
+                                   "params": {"type": "object", "additionalProperties": {"type": "string"}}}}}}}),
+            **problems(400, 503)},
+    }},
+}
+
+# -- issue 9: LLM relationship proposals in the world view, and accepting one ----------------------
+PROPOSAL_SCHEMA = {
+    "type": "object",
+    "required": ["id", "source", "entity_type", "field", "target", "relationship_id", "kind", "reason",
+                 "confidence", "status", "applied", "heuristic_target", "model", "note"],
+    "properties": {
+        "id": {"type": "string"}, "source": {"const": "llm"}, "entity_type": {"type": "string"},
+        "field": {"type": "string"}, "target": {"type": ["string", "null"]},
+        "relationship_id": {"type": ["string", "null"]}, "kind": {"enum": ["belongs_to", "has_many"]},
+        "reason": {"type": "string"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "status": {"enum": ["proposed", "applied", "accepted"]}, "applied": {"type": "boolean"},
+        "heuristic_target": {"type": ["string", "null"]}, "model": {"type": "string"}, "note": {"type": "string"},
+    },
+}
+_world_schema = OPENAPI_PATHS["/api/v1/consistency/world"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+_world_schema["required"] = [*_world_schema["required"], "inference", "relationship_proposals"]
+_world_schema["properties"].update({
+    "inference": {"enum": ["heuristics", "llm"]},
+    "relationship_proposals": {"type": "array", "items": PROPOSAL_SCHEMA},
+    "relationship_threshold": {"type": "number"},
+    "text": {"type": "object", "description": "the LLM text queue: jobs queued, dropped (queue full), fields "
+                                              "written, failed calls",
+             "required": ["queued", "dropped", "written", "failed", "calls", "waiting", "queue_size", "llm"],
+             "properties": {k: {"type": "integer", "minimum": 0} for k in
+                            ("queued", "dropped", "written", "failed", "calls", "waiting", "queue_size")}},
+})
+OPENAPI_PATHS["/api/v1/consistency/world/relationships/{id}/accept"] = {"post": {
+    "summary": "Accept an LLM relationship proposal: stored now, applied to the world when the server next starts",
+    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"},
+                    "description": "the proposal id, '<entity type>.<field>'"}],
+    "responses": {**json_ok("The accepted proposal", PROPOSAL_SCHEMA), **problems(401, 403, 404, 422, 503)},
+}}

@@ -16,8 +16,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
-from urllib.parse import unquote, urlsplit
+from http import HTTPStatus
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import orjson
 
@@ -173,6 +174,7 @@ class Catalog:
     by_route: dict[tuple[str, str], tuple] = field(default_factory=dict)     # (method, route)
     stats: dict[tuple[str, str], OperationStats] = field(default_factory=dict)
     fingerprints: set[tuple] = field(default_factory=set)
+    episodes: dict[tuple[str, str, str], tuple] = field(default_factory=dict)  # every recording, for record modes
 
     def add(self, seq: int, recording: dict) -> None:
         method, route, path = recording.get("method"), recording.get("route"), recording.get("path")
@@ -184,9 +186,12 @@ class Catalog:
             stats.latencies.append(float(recording["latency_ms"]))
         stats.statuses.append(status)
         self.fingerprints.add(_fingerprint(recording))
+        episode = (method, path, recording.get("query") or "")
+        stamp = (str(recording.get("recorded_at") or ""), seq)
+        if episode not in self.episodes or self.episodes[episode] < stamp:
+            self.episodes[episode] = stamp
         if status >= 500 or recording.get("body_kind") != "json":
             return  # a failure or a non-JSON body is not a snapshot to blend with
-        stamp = (str(recording.get("recorded_at") or ""), seq)
         for index, key in ((self.exact, (method, path, recording.get("query") or "")), (self.by_path, (method, path)),
                            (self.by_route, (method, route))):
             if key not in index or index[key] < stamp:
@@ -254,6 +259,16 @@ class Recorder:
         value = self.value(workspace, version, found[0])
         return None if value is None else Recording(found[0], found[1], value)
 
+    def episode(self, workspace: str, version: int, method: str, path: str, query: str) -> Recording | None:
+        """The latest recording of exactly this request (method, path and query), whatever its status or
+        body: what the record modes replay."""
+        found = self.catalog(workspace, version).episodes.get((method, path, normal_query(query)))
+        value = None if found is None else self.value(workspace, version, found[1])
+        return None if value is None else Recording(found[1], "exact", value)
+
+    def has_recordings(self, workspace: str, version: int) -> bool:
+        return bool(self.catalog(workspace, version).fingerprints)
+
     def stats(self, workspace: str, version: int, method: str, route: str) -> OperationStats | None:
         return self.catalog(workspace, version).stats.get((method, route))
 
@@ -310,13 +325,15 @@ class _Skip(Exception):
         self.reason = reason
 
 
-def import_har(store: Store, workspace: str, har: Any, operations: Iterable[Any], *, strip_prefix: str = "") -> dict:
+def import_har(store: Store, workspace: str, har: Any, operations: Iterable[Any], *, strip_prefix: str = "",
+               progress: Callable[[int, int], None] | None = None) -> dict:
     """Store every JSON exchange of a HAR 1.2 document whose path is an operation of the spec.
 
     Returns ``{"imported": n, "skipped": m, "reasons": {reason: count}, "ids": [...]}``; reasons are
     ``not-json`` (images, pages, scripts), ``no-operation`` (a path or method the spec does not
     have), ``failed`` (no response, status 0), ``no-content`` (a 304 or an empty body), ``invalid``
-    (an entry missing its request or response) and ``duplicate`` (already imported).
+    (an entry missing its request or response) and ``duplicate`` (already imported). ``progress``
+    is called with (entries done, entries in all) after each entry.
     """
     entries = _har_entries(har)
     matcher = OperationMatcher(operations)
@@ -327,7 +344,9 @@ def import_har(store: Store, workspace: str, har: Any, operations: Iterable[Any]
             existing.fingerprints.add(_fingerprint(value))
     reasons: Counter[str] = Counter()
     ids = []
-    for entry in entries:
+    for done, entry in enumerate(entries):
+        if progress is not None:
+            progress(done, len(entries))
         try:
             recording = _har_recording(entry, matcher, prefix)
             fingerprint = _fingerprint(recording)
@@ -338,12 +357,14 @@ def import_har(store: Store, workspace: str, har: Any, operations: Iterable[Any]
             continue
         existing.fingerprints.add(fingerprint)
         ids.append(store.append(workspace, KIND, recording_key(recording["method"], recording["route"]), recording))
+    if progress is not None:
+        progress(len(entries), len(entries))
     return {"imported": len(ids), "skipped": sum(reasons.values()), "reasons": dict(sorted(reasons.items())),
             "ids": ids}
 
 
 def import_har_file(store: Store, workspace: str, path: str, spec_operations: Iterable[Any], *,
-                    strip_prefix: str = "") -> dict:
+                    strip_prefix: str = "", progress: Callable[[int, int], None] | None = None) -> dict:
     """``mockverse import-har file.har``: read a HAR file and import it as recordings of ``workspace``.
 
     Raises HarError (a ValueError naming the field) for a file that is not HAR JSON, OSError when
@@ -355,7 +376,7 @@ def import_har_file(store: Store, workspace: str, path: str, spec_operations: It
         har = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise HarError("har", f"{path} is not JSON: {exc}") from None
-    return import_har(store, workspace, har, spec_operations, strip_prefix=strip_prefix)
+    return import_har(store, workspace, har, spec_operations, strip_prefix=strip_prefix, progress=progress)
 
 
 def _har_entries(har: Any) -> list:
@@ -438,19 +459,147 @@ def _har_time(value: Any) -> str | None:
         return None
 
 
+# -- HAR export -----------------------------------------------------------------------------------
+_HAR_PAIRS = {"type": "array", "items": {"type": "object", "required": ["name", "value"],
+                                         "properties": {"name": {"type": "string"}, "value": {"type": "string"}}}}
+HAR_SCHEMA: dict = {  # the JSON Schema of what har_document returns (for the admin API's OpenAPI document)
+    "type": "object", "required": ["log"], "description": "a HAR 1.2 document",
+    "properties": {"log": {
+        "type": "object", "required": ["version", "creator", "entries"],
+        "properties": {
+            "version": {"const": "1.2"},
+            "creator": {"type": "object", "required": ["name", "version"],
+                        "properties": {"name": {"const": "mockverse"}, "version": {"type": "string"}}},
+            "entries": {"type": "array", "items": {
+                "type": "object", "required": ["startedDateTime", "time", "request", "response", "cache", "timings"],
+                "properties": {
+                    "startedDateTime": {"type": "string"}, "time": {"type": "number", "minimum": 0},
+                    "request": {"type": "object", "required": ["method", "url", "httpVersion", "cookies", "headers",
+                                                               "queryString", "headersSize", "bodySize"],
+                                "properties": {"method": {"type": "string"}, "url": {"type": "string"},
+                                               "headers": _HAR_PAIRS, "queryString": _HAR_PAIRS}},
+                    "response": {"type": "object", "required": ["status", "statusText", "httpVersion", "cookies",
+                                                                "headers", "content", "redirectURL", "headersSize",
+                                                                "bodySize"],
+                                 "properties": {"status": {"type": "integer"}, "headers": _HAR_PAIRS,
+                                                "content": {"type": "object", "required": ["size", "mimeType"]}}},
+                    "timings": {"type": "object", "required": ["send", "wait", "receive"]}}}}}}},
+}
+
+
+def har_document(entries: list[dict], comment: str) -> dict:
+    """A HAR 1.2 document of ``entries`` (what browsers' dev tools and ``import-har`` read)."""
+    from mockverse import __version__
+
+    return {"log": {"version": "1.2", "creator": {"name": "mockverse", "version": __version__},
+                    "pages": [], "entries": entries, "comment": comment}}
+
+
+def recording_har_entry(seq: int, recording: dict, base_url: str) -> dict:
+    """One recording as a HAR entry: its request (URL on ``base_url``), response body and timing.
+    Credentials stay redacted, as they were stored."""
+    body = body_bytes(recording)
+    headers = recording.get("headers") or {}
+    kind = recording.get("body_kind", "json")
+    media = headers.get("content-type") or ("application/json" if kind == "json" else "text/plain")
+    query = recording.get("query") or ""
+    request_headers = recording.get("request_headers") or {}
+    request = {"method": recording.get("method", "GET"), "url": _har_url(base_url, recording.get("path", "/"), query),
+               "httpVersion": "HTTP/1.1", "cookies": [], "headers": _har_pairs(request_headers.items()),
+               "queryString": _har_pairs(parse_qsl(query, keep_blank_values=True)), "headersSize": -1, "bodySize": 0}
+    sent = recording.get("request_body")
+    if sent is not None:
+        text = sent if isinstance(sent, str) else orjson.dumps(sent).decode()
+        request["postData"] = {"mimeType": request_headers.get("content-type", "application/json"), "text": text}
+        request["bodySize"] = len(text.encode())
+    latency = float(recording.get("latency_ms") or 0.0)
+    status = int(recording.get("status", 0))
+    response = {"status": status, "statusText": _status_text(status), "httpVersion": "HTTP/1.1", "cookies": [],
+                "headers": _har_pairs(headers.items()),
+                "content": {"size": len(body), "mimeType": media, "text": body.decode("utf-8", errors="replace")},
+                "redirectURL": headers.get("location", ""), "headersSize": -1, "bodySize": len(body)}
+    return {"startedDateTime": recording.get("recorded_at") or now_rfc3339(), "time": latency, "request": request,
+            "response": response, "cache": {}, "timings": {"send": 0, "wait": latency, "receive": 0},
+            "_mockverse": {"recording_id": seq, "route": recording.get("route"), "source": recording.get("source")}}
+
+
+def journal_har_entry(entry: dict, base_url: str) -> dict:
+    """One request of the journal as a HAR entry. The journal keeps no bodies or request headers (so
+    the hot path copies nothing), so the content is empty and says so."""
+    query = entry.get("query") or ""
+    status = int(entry.get("status") or 0)
+    latency = float(entry.get("latency_ms") or 0.0)
+    headers = [(name, value) for name, value in (("X-Mockverse-Request-Id", entry.get("id")),
+                                                 ("X-Mockverse-Workspace", entry.get("workspace")),
+                                                 ("X-Mockverse-Source", entry.get("source"))) if value]
+    return {"startedDateTime": _stamp(datetime.fromtimestamp(float(entry.get("time") or 0.0), timezone.utc)),
+            "time": latency,
+            "request": {"method": entry.get("method", "GET"), "url": _har_url(base_url, entry.get("path", "/"), query),
+                        "httpVersion": "HTTP/1.1", "cookies": [], "headers": [],
+                        "queryString": _har_pairs(parse_qsl(query, keep_blank_values=True)), "headersSize": -1,
+                        "bodySize": -1},
+            "response": {"status": status, "statusText": _status_text(status), "httpVersion": "HTTP/1.1",
+                         "cookies": [], "headers": _har_pairs(headers),
+                         "content": {"size": 0, "mimeType": "", "comment": "the request journal keeps no bodies"},
+                         "redirectURL": "", "headersSize": -1, "bodySize": -1},
+            "cache": {}, "timings": {"send": 0, "wait": latency, "receive": 0},
+            "_mockverse": {"request_id": entry.get("id"), "seq": entry.get("seq"), "workspace": entry.get("workspace"),
+                           "source": entry.get("source")}}
+
+
+def _har_url(base_url: str, path: str, query: str) -> str:
+    return base_url.rstrip("/") + quote(path, safe="/:@!$&'()*+,;=-._~") + (f"?{query}" if query else "")
+
+
+def _har_pairs(pairs: Iterable[tuple[str, Any]]) -> list[dict]:
+    return [{"name": str(name), "value": str(value)} for name, value in pairs]
+
+
+def _status_text(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+# -- record modes ---------------------------------------------------------------------------------
+RECORD_MODES = ("once", "new_episodes", "none", "all")
+
+
+def record_action(mode: str, had_recordings: bool, matched: bool) -> str:
+    """What record mode ``mode`` does with one request, as vcrpy does with a cassette (the workspace):
+    ``"replay"`` its recording, ``"record"`` it from the upstream, or ``"refuse"`` it.
+
+    A request is matched when a recording has its method, path and query. ``all`` always records;
+    ``new_episodes`` replays matched requests and records the others; ``none`` replays and refuses
+    the others, never calling the upstream; ``once`` records everything when the workspace had no
+    recordings when the server first served it, and otherwise acts as ``none``.
+    """
+    if mode == "all" or (mode == "once" and not had_recordings):
+        return "record"
+    if mode == "new_episodes":
+        return "replay" if matched else "record"
+    return "replay" if matched else "refuse"
+
+
 # -- command line helpers -------------------------------------------------------------------------
-def apply_record_mode(config_overrides: dict, upstream: str) -> dict:
-    """``mockverse record --upstream URL``: the config overrides that proxy and record every request.
+def apply_record_mode(config_overrides: dict, upstream: str, mode: str | None = None) -> dict:
+    """``mockverse record --upstream URL [--record-mode M]``: the config overrides that proxy and record.
 
     Returns a new dict: ``config_overrides`` with ``reality_continuum.enabled``, ``.record`` and
-    ``.upstream`` set. Raises ValueError when ``upstream`` is not an http(s) URL.
+    ``.upstream`` set (and ``.record_mode`` when given). Raises ValueError when ``upstream`` is not
+    an http(s) URL or ``mode`` is not a record mode.
     """
     try:
         parse_settings({"upstream": upstream})
     except SettingsError as exc:
         raise ValueError(f"--upstream {exc.message}") from None
+    if mode is not None and mode not in RECORD_MODES:
+        raise ValueError(f"--record-mode must be one of {', '.join(RECORD_MODES)}, got '{mode}'")
     merged = dict(config_overrides)
     section = dict(merged.get("reality_continuum") or {})
     section.update({"enabled": True, "record": True, "upstream": upstream})
+    if mode is not None:
+        section["record_mode"] = mode
     merged["reality_continuum"] = section
     return merged

@@ -17,6 +17,7 @@ import math
 import secrets
 import time
 from collections import OrderedDict
+from urllib.parse import urlsplit, urlunsplit
 from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
@@ -41,7 +42,8 @@ from mockverse.reality.ratio import (
     settings_to_dict,
 )
 from mockverse.cache import LRU
-from mockverse.reality.recorder import Recorder, Recording, body_bytes, make_recording
+from mockverse.reality.recorder import RECORD_MODES, Recorder, Recording, body_bytes, make_recording, record_action
+from mockverse.reality.recorder import REDACTED, normal_query
 from mockverse.store import StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_duration
 
@@ -275,7 +277,7 @@ class Upstream:
                 async with self.client.stream(method, url, headers=headers, content=content,
                                               timeout=httpx.Timeout(timeout)) as response:
                     length = response.headers.get("content-length", "")
-                    if length.isdigit() and int(length) > self.max_bytes:
+                    if length.isdecimal() and int(length) > self.max_bytes:
                         return failed("upstream-too-large", f"the upstream announced {length} bytes; the cap is "
                                                             f"{self.max_bytes}")
                     body = bytearray()
@@ -359,6 +361,7 @@ class RealityService:
         self.recorder = Recorder(engine.store)
         self.states = LRU(4096)
         self.traces = TraceRing()
+        self.once_seen: dict[str, bool] = {}  # record mode `once`: whether each workspace had recordings at first sight
 
     # -- settings ----------------------------------------------------------------------------------
     def workspace(self, view: WorldView) -> WorkspaceReality:
@@ -392,6 +395,9 @@ class RealityService:
     def put_settings(self, view: WorldView, data: Any) -> WorkspaceReality:
         """Validate and store a workspace's settings over the config; effective on the next request.
         Raises SettingsError naming the field."""
+        current = self.workspace(view).settings.upstream
+        if isinstance(data, dict) and current and data.get("upstream") == shown_url(current) != current:
+            data = {**data, "upstream": current}  # the redacted URL GET showed, sent back: keep the real one
         given = parse_settings(data)  # checks keys and values of what was sent
         parse_settings({**self.base_data, **data})  # and that the result is usable as a whole
         normal = settings_to_dict(given)
@@ -407,8 +413,8 @@ class RealityService:
         """What ``GET /api/v1/reality`` shows: the effective settings and where they come from."""
         state = self.workspace(view)
         return {"workspace": view.workspace, "enabled": self.config.enabled, "record": self.record_mode,
-                "settings": settings_to_dict(state.settings), "overrides": state.overrides,
-                "config": self.base_data, "realism": {"latency": self.config.realism.latency,
+                "settings": _shown(settings_to_dict(state.settings)), "overrides": _shown(state.overrides),
+                "config": _shown(self.base_data), "realism": {"latency": self.config.realism.latency,
                                                       "errors": self.config.realism.errors}}
 
     def resolve(self, view: WorldView, path: str, header: str | None = None) -> dict:
@@ -416,7 +422,7 @@ class RealityService:
         state = self.workspace(view)
         ratio, why = resolve_ratio(path, state.settings, now=view.now, clock_start=view.clock_start, header=header)
         return {"workspace": view.workspace, "path": path, **why, "now": _iso(view.now),
-                "clock_start": _iso(view.clock_start), "upstream": state.settings.upstream,
+                "clock_start": _iso(view.clock_start), "upstream": shown_url(state.settings.upstream),
                 "record": self.record_mode}
 
     def trace(self, request_id: str) -> dict | None:
@@ -446,7 +452,7 @@ class RealityService:
         if own_id:
             request_id = secrets.token_hex(8)
         trace: dict[str, Any] = {
-            "request_id": request_id, "method": request.method, "path": request.url.path, "query": query,
+            "request_id": request_id, "method": request.method, "path": request.url.path, "query": normal_query(query),
             "workspace": view.workspace, "route": f"{op.method} {op.path}", "ratio": r, "ratio_reason": why,
             "band": band(r), "source": None, "fallbacks": [], "decisions": [], "upstream": None, "recording": None,
             "realism": None, "record_mode": self.record_mode,
@@ -566,14 +572,42 @@ class RealityService:
             return failure
         headers = [(k, v) for k, v in request.headers.items() if k in _FORWARD]
         result = await self.upstream.call(url, request.method, headers, content, settings.timeout)
-        trace["upstream"] = {"url": str(url), "latency_ms": result.latency_ms,
+        trace["upstream"] = {"url": shown_url(str(url)), "latency_ms": result.latency_ms,
                              **({"status": result.status} if isinstance(result, Exchange) else
                                 {"reason": result.reason, "detail": result.detail})}
         return result
 
     async def _record(self, request: Request, op: MockOperation, view: WorldView, trace: dict,
                       synthetic: Callable[[], Awaitable[Response]]) -> Response:
-        """Record mode: proxy to the upstream, store the exchange, answer with the upstream's response."""
+        """Record mode: proxy to the upstream, store the exchange, answer with the upstream's response;
+        or, as the record mode says (``record_action``), replay the request's recording or refuse it."""
+        mode = self.config.record_mode
+        episode = None
+        if view.degraded and (mode == "none" or (mode == "once" and self.once_seen.get(view.workspace) is not False)):
+            raise StoreUnavailable("replaying needs the recordings in the store")  # never fall through to the upstream
+        if mode != "all" and not view.degraded:
+            episode = self._safe(lambda: self.recorder.episode(view.workspace, view.snap.version, request.method,
+                                                               request.url.path, request.url.query))
+            if view.workspace not in self.once_seen:  # `once`: did this workspace have recordings when first served?
+                self.once_seen[view.workspace] = bool(self._safe(
+                    lambda: self.recorder.has_recordings(view.workspace, view.snap.version)))
+            action = record_action(mode, self.once_seen[view.workspace], episode is not None)
+            trace["record_action"] = action
+            if action == "replay":
+                trace["recording"] = {"id": episode.id, "match": "exact", "source": episode.value.get("source")}
+                trace["decisions"] = [Decision("$", "snap", REAL, None, 1.0)]
+                answer = _answer(episode.value["status"], body_bytes(episode.value),
+                                 dict(episode.value.get("headers") or {}))
+                return self._finish(_response(answer, answer.headers), "recorded", trace, blended_with=None)
+            if action == "refuse":
+                query = f"?{request.url.query}" if request.url.query else ""
+                response = Problem(409, "Not recorded", f"record mode '{mode}' replays recordings only, and "
+                                   f"workspace '{view.workspace}' has no recording of {request.method} "
+                                   f"{request.url.path[:200]}{query[:200]} (matched on method, path and query); "
+                                   "the upstream was not called. Record it with --record-mode new_episodes or all",
+                                   field="record_mode", allowed=list(RECORD_MODES)).response()
+                response.headers[SOURCE] = "unrecorded"
+                return response
         content = await self._request_body(request) if request.method in _WRITES else None
         result = await self._call(request, self.base, trace, content)
         if isinstance(result, Exchange):
@@ -596,7 +630,7 @@ class RealityService:
     async def _request_body(self, request: Request) -> bytes:
         """The request body, capped like every body the mock reads."""
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+        if length is not None and (not length.isdecimal() or int(length) > self.max_body_bytes):
             raise Problem(413, "Body too large", f"the request body is larger than {self.max_body_bytes} bytes",
                           field="body")
         chunks, size = [], 0
@@ -732,3 +766,22 @@ def _response(answer: Answer, headers: dict[str, str]) -> Response:
 
 def _iso(value: Any) -> str:
     return format_rfc3339(value)
+
+
+def shown_url(url: str | None) -> str | None:
+    """A URL as the API and traces show it: a password in its userinfo and credentials in its query
+    (``api_key=``, ``token=``, ...) replaced by ``[redacted]``."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:{REDACTED}@{netloc.rpartition('@')[2]}"
+    return urlunsplit((parts.scheme, netloc, parts.path, normal_query(parts.query), parts.fragment))
+
+
+def _shown(settings: dict | None) -> dict | None:
+    """Reality settings as the API shows them: the upstream URL's credentials redacted."""
+    if not settings or not isinstance(settings.get("upstream"), str):
+        return settings
+    return {**settings, "upstream": shown_url(settings["upstream"])}

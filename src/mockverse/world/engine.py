@@ -22,6 +22,7 @@ from mockverse.world import clock
 from mockverse.world.generate import Generator, merge_schema
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.persona import Lifecycle, Persona, Personas
+from mockverse.world.text import TextLayer
 
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -91,6 +92,7 @@ class ConsistencyEngine:
         self.entities = LRU(cache_size)
         self.snapshots = LRU(1024)
         self.generators: dict[str, Generator] = {}
+        self.texts: TextLayer | None = None   # free-text fields laid over entities (world/text.py), when set
 
     # -- views -------------------------------------------------------------------------------
     def workspace_seed(self, workspace: str) -> str:
@@ -167,6 +169,7 @@ class WorldView:
         self.model = engine.model
         self.gen = engine.generator(snap.workspace)
         self._computing: set[tuple[str, object]] = set()
+        self.text_refs: set[str] | None = set() if engine.texts is not None else None   # text-bearing refs read
 
     @property
     def workspace(self) -> str:
@@ -298,6 +301,8 @@ class WorldView:
         key = self._key("e", entity.name, id)
         hit = self.engine.entities.get(key, False)
         if hit is not False:
+            if self.text_refs is not None and hit is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
+                self.text_refs.add(f"{entity.name}:{id}")
             return hit
         if (entity.name, id) in self._computing:
             return self._base(entity, id)
@@ -308,6 +313,9 @@ class WorldView:
                 data = self._derive(entity, id, data)
                 if self.engine.personas is not None:
                     data = self._shape(entity, id, data)
+                if self.text_refs is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
+                    data = self.engine.texts.lay(self, entity, id, data)  # type: ignore[union-attr]
+                    self.text_refs.add(f"{entity.name}:{id}")
         finally:
             self._computing.discard((entity.name, id))
         return self.engine.entities.put(key, data)
@@ -480,6 +488,9 @@ class WorldView:
         owner = self.persona_of(entity, data) if personas else None
         if owner is not None:
             body = Persona(self, *owner).apply_lifecycle_effects(facet, body)
+        if self.text_refs is not None and self.engine.texts.owns(facet):  # type: ignore[union-attr]
+            body = self.engine.texts.lay(self, entity, id, body, facet=facet)  # type: ignore[union-attr]
+            self.text_refs.add(f"{entity.name}:{id}#{facet}")
         return body
 
     def persona_state(self, ref: str) -> str | None:

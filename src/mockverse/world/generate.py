@@ -58,6 +58,12 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
+def _local(text: str) -> str:
+    """A name as (part of) the local part of an email address: ASCII letters, digits, ' and -, as a name
+    a user sends may hold anything (spaces, commas, control characters)."""
+    return re.sub(r"[^a-z0-9'-]", "", _ascii(text)).strip("'-")
+
+
 def schema_types(schema: dict) -> set[str]:
     """The JSON types a schema allows (``nullable`` and ``type: [..]`` both understood)."""
     t = schema.get("type")
@@ -184,7 +190,8 @@ class Generator:
             elif "email" in words and isinstance(out[key], str):
                 domain = self._fake(ref, path, "domain").free_email_domain()
                 sep = self.choice([".", "_", ""], ref, path, "sep")
-                out[key] = f"{_ascii(person[0])}{sep}{_ascii(person[1])}@{domain}".replace(" ", "")
+                local = sep.join(part for part in (_local(person[0]), _local(person[1])) if part)
+                out[key] = f"{local or 'user' + str(int(self.draw(ref, path, 'e') * 9000) + 1000)}@{domain}"
             elif words in (["username"], ["user", "name"], ["login"], ["handle"]) and isinstance(out[key], str):
                 out[key] = f"{_ascii(person[0])[:1]}{_ascii(person[1])}{int(self.draw(ref, path, 'u') * 90) + 10}".replace(" ", "")
 

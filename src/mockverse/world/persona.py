@@ -222,13 +222,15 @@ class Personas:
             if current.state != state:
                 at = max(view.now, current.entered_at)  # time never runs backwards for a persona
                 history.append({"state": state.value, "entered_at": format_rfc3339(at), "source": "set"})
-                moved.update(from_state=current.state.value, at=history[-1]["entered_at"])
+                moved.update(from_state=current.state.value, at=history[-1]["entered_at"], step=len(history) - 1)
             return {"history": history, "metadata": {**current.metadata, **(metadata or {})}}
 
         view.store.update_setting(view.workspace, f"lifecycle:{ref}", change)
         if moved:
             view.engine.events.emit(view.workspace, "persona.lifecycle_changed", ref=ref, to_state=state.value,
                                     source="set", **moved)
+        else:  # same state: the persona is still set up by the user (its record is stored)
+            view.engine.events.emit(view.workspace, "persona.metadata_changed", ref=ref, metadata=metadata or {})
 
     def patch_metadata(self, view: "WorldView", entity: "EntityType", id: object, data: dict, metadata: dict) -> None:
         """Merge metadata into the persona's record, atomically."""
@@ -237,6 +239,8 @@ class Personas:
             return {"history": current.history, "metadata": {**current.metadata, **metadata}}
 
         view.store.update_setting(view.workspace, f"lifecycle:{entity.name}:{id}", change)
+        view.engine.events.emit(view.workspace, "persona.metadata_changed", ref=f"{entity.name}:{id}",
+                                metadata=metadata)
 
 
 class Persona:

@@ -408,6 +408,8 @@ class SpecWorldBuilder:
         for r in relationships:
             if r.source == r.target or self.sources[r.target].dangling and r.kind == "belongs_to":
                 continue
+            if any(e.startswith("suggested by the LLM") for e in r.evidence):
+                continue   # an LLM proposal (mockverse.ai.relations) is a reference, never re-parents a type
             top_field = r.field is not None and "." not in r.field and "[" not in r.field
             if r.kind == "belongs_to" and top_field:
                 child, parent = r.source, r.target

@@ -1,0 +1,389 @@
+"""Conventions of peer mock servers, on the mock routes: Prism's ``Prefer`` and json-server's list queries.
+
+*Prism*: ``Prefer: code=404``, ``Prefer: example=alice``, ``Prefer: dynamic=false`` (combinable,
+comma-separated; also the query forms ``__code``, ``__example``, ``__dynamic``) ask for one of the
+responses the spec declares instead of the world's answer. Other RFC 7240 preferences
+(``return=minimal``, ...) are ignored, as the RFC asks.
+
+*json-server*: on every list, ``_sort=-created_at,id`` (``_order=desc`` too), field filters
+(``status=paid``, ``user_id=3``, type-aware), operators in both spellings (``total_gte=100`` of
+json-server 0.x, ``total:gte=100`` of 1.x), ``_embed=orders`` (children) and ``_expand=user`` (the
+parent). Anything that is neither a field nor a known parameter is a 400 naming it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from starlette.requests import Request
+
+from mockverse.http.errors import Problem
+from mockverse.spec.jsonschema import fits
+from mockverse.world.generate import merge_schema, schema_types
+from mockverse.world.model import EntityType
+
+PREFER_QUERY = ("__code", "__example", "__dynamic")
+PAGING = ("_page", "_per_page", "_limit")
+LIST_CONTROLS = ("_sort", "_order", "_embed", "_expand")
+# Query names that never filter: paging (json-server's and the spellings specs use), workspace, Prefer.
+PASS_THROUGH = frozenset({*PAGING, "workspace", *PREFER_QUERY, "limit", "offset", "page", "pageSize",
+                          "page_size", "per_page", "perPage", "pageNumber", "page_number", "max_results"})
+OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "like", "in", "contains", "startsWith", "endsWith")
+_SUFFIX_OPERATORS = ("gte", "lte", "gt", "lt", "ne", "like")   # json-server 0.x: ``total_gte=100``
+SCAN_LIMIT = 2000   # entities a filter or sort over a whole collection reads, at most (X-Mockverse-Scanned)
+
+
+# -- Prism: Prefer --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Preference:
+    """What a request asked for with ``Prefer`` or ``__code``/``__example``/``__dynamic``, and where
+    each value came from (the ``field`` an error names)."""
+
+    code: int | None = None
+    example: str | None = None
+    dynamic: bool | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def applied(self) -> str:
+        """The ``Preference-Applied`` header (RFC 7240) for what was honoured."""
+        parts = [f"code={self.code}"] if self.code is not None else []
+        if self.example is not None:
+            parts.append(f"example={self.example}")
+        if self.dynamic is not None:
+            parts.append(f"dynamic={'true' if self.dynamic else 'false'}")
+        return ", ".join(parts)
+
+
+def preference_of(request: Request) -> Preference | None:
+    """The request's Prism preferences, or None when it states none. Raises a 400 Problem for a
+    malformed value (``code=abc``, ``dynamic=maybe``)."""
+    headers = request.headers.getlist("prefer")
+    query = request.query_params
+    if not headers and not any(name in query for name in PREFER_QUERY):
+        return None
+    values: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    for part in ",".join(headers).split(","):
+        token, _, value = part.split(";", 1)[0].strip().partition("=")
+        token = token.strip().lower()
+        if token in ("code", "example", "dynamic"):
+            values[token], fields[token] = value.strip().strip('"'), "Prefer"
+    for name in PREFER_QUERY:
+        if name in query:
+            values[name[2:]], fields[name[2:]] = query[name], name
+    if not values:
+        return None
+    code = example = dynamic = None
+    if "code" in values:
+        raw = values["code"]
+        if not (raw.isascii() and raw.isdigit() and 100 <= int(raw) <= 599):
+            raise Problem(400, "Invalid preference", f"code must be an HTTP status from 100 to 599, got {raw[:40]!r}",
+                          field=fields["code"])
+        code = int(raw)
+    if "example" in values:
+        if not values["example"]:
+            raise Problem(400, "Invalid preference", "example needs the name of one of the spec's examples",
+                          field=fields["example"])
+        example = values["example"]
+    if "dynamic" in values:
+        if values["dynamic"].lower() not in ("true", "false"):
+            raise Problem(400, "Invalid preference", f"dynamic must be true or false, got {values['dynamic'][:40]!r}",
+                          field=fields["dynamic"], allowed=["true", "false"])
+        dynamic = values["dynamic"].lower() == "true"
+    return Preference(code, example, dynamic, fields)
+
+
+def declared_response(operation: Any, preference: Preference, success_status: int) -> tuple[int, Any]:
+    """(status, loader Response or None) the preference picks from the operation's declared
+    responses: the exact code, else its ``4XX`` range, else ``default``; 422 naming ``allowed`` codes."""
+    responses = operation.responses if operation is not None else {}
+    if preference.code is None:
+        success = operation.success() if operation is not None else None
+        return success_status, success
+    code = preference.code
+    for key in (str(code), f"{code // 100}XX", f"{code // 100}xx", "default"):
+        if key in responses:
+            return code, responses[key]
+    raise Problem(422, "Undeclared response", f"{operation.method} {operation.path} declares no {code} response"
+                  if operation is not None else f"this operation declares no {code} response",
+                  field=preference.fields.get("code", "Prefer"), allowed=sorted(responses))
+
+
+def chosen_example(response: Any, preference: Preference) -> tuple[str | None, Any]:
+    """(name, value) of the example to serve: the named one, else the first; (None, None) when none."""
+    examples = getattr(response, "examples", None) or {}
+    if preference.example is not None:
+        if preference.example not in examples:
+            raise Problem(422, "Unknown example", f"the {'chosen' if preference.code else 'success'} response has no "
+                          f"example named {preference.example[:80]!r}" + ("" if examples else "; it has no examples"),
+                          field=preference.fields.get("example", "Prefer"), allowed=sorted(examples))
+        return preference.example, examples[preference.example]
+    if examples:
+        name = next(iter(examples))
+        return name, examples[name]
+    return None, None
+
+
+def problem_body(status: int, detail: str) -> dict:
+    """A problem+json body for a declared error response that has no example."""
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return {"type": f"urn:mockverse:problem:{title.lower().replace(' ', '-')}", "title": title, "status": status,
+            "detail": detail}
+
+
+def fits_problem(schema: dict | None, body: dict) -> bool:
+    """Whether a generated problem body is a valid answer for the declared schema (or there is none)."""
+    return schema is None or fits(body, schema)
+
+
+# -- json-server: list queries ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Filter:
+    """One field condition: ``path`` into the entity, an operator and the parsed value(s)."""
+
+    param: str
+    path: tuple[str, ...]
+    op: str
+    values: tuple
+
+
+@dataclass
+class ListQuery:
+    """A json-server list query, parsed and checked against the listed entity type."""
+
+    filters: list[Filter]
+    sort: list[tuple[tuple[str, ...], bool]]     # (field path, descending)
+    embed: list[str]
+    expand: list[str]
+
+    def parent_filter(self, entity: EntityType) -> object | None:
+        """The parent id of an equality filter on the foreign key (``user_id=3``), if any."""
+        for f in self.filters:
+            if entity.parent is not None and f.path == (entity.fk,) and f.op == "eq" and len(f.values) == 1:
+                return f.values[0]
+        return None
+
+    def needs_scan(self, entity: EntityType) -> bool:
+        return bool(self.filters or self.sort) and self.parent_filter(entity) is None
+
+
+def wants_list_query(request: Request, passthrough: frozenset[str] | set[str], paging: bool = False) -> bool:
+    """Cheap: does the request carry a query parameter beyond paging and the operation's own ones
+    (with ``paging``, json-server's paging counts too: a spec world's lists then get ``Link``)?"""
+    query = request.url.query
+    if not query:
+        return False
+    return any((name not in PASS_THROUGH or paging and name in PAGING) and name not in passthrough
+               for name in request.query_params.keys())
+
+
+def relation_names(entity: EntityType) -> tuple[dict[str, str], dict[str, EntityType]]:
+    """Children names for ``_embed`` (``orders`` -> ``has_orders``) and parent names for ``_expand``."""
+    children: dict[str, str] = {}
+    for rel, child in entity.children.items():
+        children[rel.removeprefix("has_")] = rel
+        children[child.segment] = rel
+    parents = {entity.parent.name: entity.parent} if entity.parent is not None else {}
+    return children, parents
+
+
+def parse_list_query(request: Request, entity: EntityType, passthrough: frozenset[str] | set[str]) -> ListQuery:
+    """Parse the json-server parameters of a list request; 400 problems name the parameter and
+    list the allowed fields, operators or relations."""
+    props = _properties(entity.schema)
+    spellings = set(entity.fk_spellings())
+    allowed_fields = sorted(props)
+    children, parents = relation_names(entity)
+    filters: dict[tuple[tuple[str, ...], str], list] = {}
+    params: dict[tuple[tuple[str, ...], str], str] = {}
+    sort: list[tuple[tuple[str, ...], bool]] = []
+    embed: list[str] = []
+    expand: list[str] = []
+    orders: list[str] = []
+    for name, raw in request.query_params.multi_items():
+        if name in PAGING or name in PREFER_QUERY or name == "workspace":
+            continue
+        if name == "_sort":
+            for part in (p.strip() for p in raw.split(",")):
+                desc = part.startswith("-")
+                path = _field_path(part.lstrip("-"), props, "_sort", allowed_fields)
+                sort.append((path, desc))
+            continue
+        if name == "_order":
+            orders = [p.strip().lower() for p in raw.split(",")]
+            if not all(o in ("asc", "desc") for o in orders):
+                raise Problem(400, "Invalid query parameter", "_order is asc or desc (comma-separated, one per "
+                              "_sort field)", field="_order", allowed=["asc", "desc"])
+            continue
+        if name in ("_embed", "_expand"):
+            for part in (p.strip() for p in raw.split(",")):
+                if part in children and name == "_embed":
+                    embed.append(part)
+                elif part in parents:
+                    expand.append(part)
+                else:
+                    names = sorted(children) + sorted(parents) if name == "_embed" else sorted(parents)
+                    raise Problem(400, "Unknown relation", f"{entity.name} has no {'related entities' if name == '_embed' else 'parent'} "
+                                  f"named {part[:80]!r}", field=name, allowed=names)
+            continue
+        if name in spellings:
+            path, op = (entity.fk,), "eq"
+        elif name in passthrough or name in PASS_THROUGH:
+            continue
+        elif name in props or "." in name and ":" not in name and name.split(".", 1)[0] in props:
+            path, op = _field_path(name, props, name, allowed_fields), "eq"
+        elif ":" in name:
+            left, _, op = name.rpartition(":")
+            if op not in OPERATORS:
+                raise Problem(400, "Unknown operator", f"{op[:40]!r} is not a filter operator", field=name,
+                              allowed=list(OPERATORS))
+            path = _field_path(left, props, name, allowed_fields)
+        elif "_" in name and name.rsplit("_", 1)[1] in _SUFFIX_OPERATORS:
+            left, op = name.rsplit("_", 1)
+            path = _field_path(left, props, name, allowed_fields)
+        else:
+            raise Problem(400, "Unknown query parameter", f"{name[:80]!r} is not a field of {entity.name} nor a list "
+                          "parameter (_page, _per_page, _sort, _order, _embed, _expand)", field=name,
+                          allowed=allowed_fields)
+        schema = _schema_at(props, path)
+        pieces = raw.split(",") if op == "in" else [raw]
+        values = [_typed(piece, schema, name, op) for piece in pieces]
+        key = (path, op)
+        filters.setdefault(key, []).extend(values)
+        params.setdefault(key, name)
+    if orders:
+        if len(orders) not in (1, len(sort)) or not sort:
+            raise Problem(400, "Invalid query parameter", "_order gives one direction per _sort field", field="_order")
+        sort = [(path, (orders[i] if len(orders) > 1 else orders[0]) == "desc") for i, (path, _) in enumerate(sort)]
+    out = [Filter(params[key], key[0], key[1], tuple(values)) for key, values in filters.items()]
+    return ListQuery(out, sort, list(dict.fromkeys(embed)), list(dict.fromkeys(expand)))
+
+
+def apply_filters(rows: list[dict], query: ListQuery) -> list[dict]:
+    """The rows that meet every filter (several values of one equality filter: any of them)."""
+    if not query.filters:
+        return rows
+    return [row for row in rows if all(_meets(row, f) for f in query.filters)]
+
+
+def apply_sort(rows: list[dict], query: ListQuery) -> list[dict]:
+    """The rows sorted by each ``_sort`` field in turn (stable; missing values last)."""
+    out = list(rows)
+    for path, desc in reversed(query.sort):
+        present = [r for r in out if _get(r, path) is not None]
+        missing = [r for r in out if _get(r, path) is None]
+        present.sort(key=lambda r: _sort_key(_get(r, path)), reverse=desc)
+        out = present + missing
+    return out
+
+
+def _properties(schema: dict | None) -> dict:
+    props = merge_schema(schema or {}).get("properties") if isinstance(schema, dict) else None
+    return props if isinstance(props, dict) else {}
+
+
+def _field_path(name: str, props: dict, param: str, allowed: list[str]) -> tuple[str, ...]:
+    parts = tuple(name.split("."))
+    if not name or parts[0] not in props or any(not p for p in parts):
+        raise Problem(400, "Unknown field", f"{name[:80]!r} is not a field of this list's entities", field=param,
+                      allowed=allowed)
+    return parts
+
+
+def _schema_at(props: dict, path: tuple[str, ...]) -> dict:
+    schema: Any = props.get(path[0]) or {}
+    for part in path[1:]:
+        schema = _properties(schema).get(part) or {}
+    return merge_schema(schema) if isinstance(schema, dict) else {}
+
+
+def _typed(raw: str, schema: dict, param: str, op: str) -> Any:
+    """A query value in the field's own type: ``3`` for an integer id, ``true`` for a boolean."""
+    if op in ("like", "contains", "startsWith", "endsWith"):
+        return raw.lower()
+    types = schema_types(schema) if schema else set()
+    if "integer" in types and raw.lstrip("-").isdigit() and len(raw) < 19:
+        return int(raw)
+    if ("number" in types or "integer" in types) and "string" not in types:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = None
+        if value is None or value != value or value in (float("inf"), float("-inf")):
+            raise Problem(400, "Invalid filter value", f"{param} compares a number; {raw[:40]!r} is not one",
+                          field=param)
+        return value
+    if "boolean" in types and "string" not in types:
+        if raw.lower() not in ("true", "false"):
+            raise Problem(400, "Invalid filter value", f"{param} compares a boolean", field=param,
+                          allowed=["true", "false"])
+        return raw.lower() == "true"
+    if raw == "null" and "null" in types:
+        return None
+    return raw
+
+
+def _get(row: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(row, dict):
+            return None
+        row = row.get(part)
+    return row
+
+
+def _comparable(actual: Any, wanted: Any) -> tuple[Any, Any] | None:
+    """Both sides in one type, or None when they cannot be compared."""
+    if isinstance(actual, bool) or isinstance(wanted, bool):
+        return (actual, wanted) if isinstance(actual, bool) and isinstance(wanted, bool) else None
+    if isinstance(actual, (int, float)) and isinstance(wanted, (int, float)):
+        return actual, wanted
+    if isinstance(actual, (int, float)) and isinstance(wanted, str):
+        try:
+            return actual, float(wanted)
+        except ValueError:
+            return None
+    if isinstance(actual, str):
+        return actual, str(wanted)
+    return None
+
+
+def _meets(row: dict, f: Filter) -> bool:
+    actual = _get(row, f.path)
+    if f.op in ("like", "contains", "startsWith", "endsWith"):
+        if actual is None:
+            return False
+        text = str(actual).lower()
+        check = {"like": str.__contains__, "contains": str.__contains__, "startsWith": str.startswith,
+                 "endsWith": str.endswith}[f.op]
+        return all(check(text, value) for value in f.values)
+    if f.op in ("eq", "in"):
+        return any(_equal(actual, value) for value in f.values)
+    if f.op == "ne":
+        return not any(_equal(actual, value) for value in f.values)
+    for value in f.values:
+        pair = _comparable(actual, value)
+        if pair is None:
+            return False
+        a, b = pair
+        if not {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[f.op]:
+            return False
+    return True
+
+
+def _equal(actual: Any, wanted: Any) -> bool:
+    if wanted is None or actual is None:
+        return actual is wanted
+    pair = _comparable(actual, wanted)
+    if isinstance(actual, list):
+        return any(_equal(item, wanted) for item in actual)
+    return pair is not None and pair[0] == pair[1]
+
+
+def _sort_key(value: Any) -> tuple:
+    if isinstance(value, bool):
+        return (0, int(value), "")
+    if isinstance(value, (int, float)):
+        return (1, value, "")
+    return (2, 0, str(value))

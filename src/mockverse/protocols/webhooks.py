@@ -1,0 +1,567 @@
+"""Webhooks: world events POSTed to the configured URLs, signed, retried and recorded.
+
+Events are found where they happen: a lifecycle set over the API, an entity created over the
+API, and, when the virtual clock moves, the rule-fired transitions and the orders and payments
+that appear in the moved window for every *watched* persona. The world is lazy, so a clock move
+never scans generated personas: a persona is watched once a user set it up (set its lifecycle
+or metadata, created it or created an entity under it) or the config names its lifecycle.
+
+Each event has a deterministic id (blake2b of workspace, type, entity and virtual moment) that
+is claimed once in the store, so a repeated clock move, two workers or two instances never
+deliver it twice. Deliveries are store log entries (kind ``webhook``) with every attempt; the
+queue of pending ones is a store setting whose items are leased atomically by one dispatcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import httpx
+import orjson
+
+from mockverse.config import ConfigError, WebhookConfig
+from mockverse.protocols import RecordType, ensure_record_type, record
+from mockverse.store import StoreUnavailable
+from mockverse.timeutil import format_rfc3339, parse_rfc3339
+from mockverse.world.engine import ConsistencyEngine, WorldView
+from mockverse.world.lifecycle import LifecycleState
+from mockverse.world.model import EntityType
+
+log = logging.getLogger("mockverse.webhooks")
+
+KIND = "webhook"                    # the store log of deliveries
+QUEUE = "webhooks:pending"          # setting: {delivery id: {"due", "sub", "lease", "until"}}
+WATCHED = "webhooks:watched"        # setting: {persona ref: 1}
+CLAIMED = "webhooks:event:"         # setting prefix: one per event id ever published
+RECORD, EDGE = "webhook", "has_webhooks"
+STATUSES = ("pending", "delivered", "failed")
+PAYMENT = "payment"
+
+Render = Callable[[WorldView, EntityType, object], Any]
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The ``X-Mockverse-Signature`` value: ``sha256=`` and the hex HMAC-SHA256 of the raw body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def event_id(workspace: str, type: str, key: str, at: str) -> str:
+    """The id of one event: the same occurrence always gets the same id, in every process."""
+    digest = hashlib.blake2b("\x1f".join((workspace, type, key, at)).encode(), digest_size=16).hexdigest()
+    return f"evt_{digest}"
+
+
+def _wall(ts: float | None = None) -> str:
+    moment = datetime.fromtimestamp(time.time() if ts is None else ts, timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Occurrence:
+    """Something that happened in the world, before it is published (its data rendered lazily)."""
+
+    type: str
+    key: str                        # what makes it unique at its moment: "user:12#3", "order:12004"
+    at: datetime
+    persona: str
+    data: Callable[[], dict]
+
+
+class Webhooks:
+    """Turns world events into deliveries and delivers them (one dispatcher task per process)."""
+
+    def __init__(self, engine: ConsistencyEngine, render: Render, subscriptions: list[WebhookConfig],
+                 poll_seconds: float = 0.5) -> None:
+        self.engine, self.render, self.subs = engine, render, list(subscriptions)
+        self.poll = poll_seconds
+        self.secrets = [(os.environ.get(s.secret_env) or None) if s.secret_env else None for s in self.subs]
+        self.worker = secrets.token_hex(6)
+        self.busy: set[int] = set()
+        self.tasks: set[asyncio.Task] = set()
+        self._task: asyncio.Task | None = None
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.client: httpx.AsyncClient | None = None
+        self.record_type: RecordType | None = None
+        if not self.subs:
+            return
+        self._check_events()
+        personas = engine.personas
+        self.record_type = ensure_record_type(engine.model, RECORD, EDGE, personas.type if personas else None)
+        if self.record_type is None:
+            log.warning("webhook deliveries are not linked in the graph: the world has no persona type, "
+                        "or a '%s' entity type of its own", RECORD)
+        for i, sub in enumerate(self.subs):
+            if sub.secret_env and self.secrets[i] is None:
+                log.warning("webhooks[%d] (%s): %s is not set, so its deliveries go unsigned", i, sub.url,
+                            sub.secret_env)
+        engine.events.subscribe(self.on_event)
+
+    def _check_events(self) -> None:
+        for i, sub in enumerate(self.subs):
+            for j, name in enumerate(sub.events):
+                kind = name.removesuffix(".created")
+                if kind != name and kind not in self.engine.model.types:
+                    close = difflib.get_close_matches(kind, list(self.engine.model.types), n=1)
+                    hint = f"; did you mean '{close[0]}.created'?" if close else ""
+                    raise ConfigError(f"webhooks.{i}.events.{j}", f"'{kind}' is not an entity type of this world"
+                                      f"{hint} Types: {', '.join(sorted(self.engine.model.types))}")
+
+    def wanted(self, type: str) -> list[int]:
+        return [i for i, sub in enumerate(self.subs) if type in sub.events]
+
+    def event_types(self) -> list[str]:
+        return sorted({e for sub in self.subs for e in sub.events})
+
+    # -- events of the world -------------------------------------------------------------------
+    def on_event(self, event: dict) -> None:
+        """The engine's listener: never lets a webhook problem fail the request that caused it."""
+        try:
+            self._handle(event)
+        except StoreUnavailable:
+            log.warning("webhook event %s in workspace %s not recorded: the store is unavailable",
+                        event.get("type"), event.get("workspace"))
+        except Exception:
+            log.exception("webhook event %s in workspace %s not recorded", event.get("type"), event.get("workspace"))
+
+    def _handle(self, event: dict) -> None:
+        workspace, kind = event["workspace"], event["type"]
+        if kind == "clock.moved":
+            self._clock_moved(workspace, parse_rfc3339(event["before"]), parse_rfc3339(event["after"]))
+        elif kind == "persona.lifecycle_changed":
+            self.watch(workspace, event["ref"])
+            self._lifecycle_set(workspace, event)
+        elif kind == "persona.metadata_changed":
+            self.watch(workspace, event["ref"])
+        elif kind.endswith(".created"):
+            if isinstance(self.engine.model.types.get(kind.removesuffix(".created")), RecordType):
+                return  # a protocol's own message record (a TCP message): not a world event
+            if event.get("persona"):
+                self.watch(workspace, event["persona"])
+            self._created(workspace, event)
+
+    def watch(self, workspace: str, ref: str) -> None:
+        """Add a persona to the workspace's watched set (read first: a known one costs no write)."""
+        if ref in (self.engine.store.get_setting(workspace, WATCHED) or {}):
+            return
+        self.engine.store.update_setting(workspace, WATCHED, lambda old: {**(old or {}), ref: 1})
+
+    def watched(self, workspace: str) -> list[str]:
+        personas = self.engine.personas
+        configured = list(personas.configured) if personas else []
+        return sorted({*configured, *(self.engine.store.get_setting(workspace, WATCHED) or {})})
+
+    def _persona(self, view: WorldView, ref: str) -> tuple[EntityType, object, dict] | None:
+        personas = self.engine.personas
+        kind, _, raw = ref.partition(":")
+        entity = self.engine.model.types.get(kind)
+        if entity is None or personas is None or not personas.is_persona(entity):
+            return None
+        id = entity.parse_id(raw)
+        data = view.get(entity, id) if id is not None else None
+        return None if data is None else (entity, id, data)
+
+    def _lifecycle(self, view: WorldView, entity: EntityType, id: object, step: int, history: list[dict],
+                   source: str) -> list[Occurrence]:
+        ref = f"{entity.name}:{id}"
+        entry = history[step]
+        at = parse_rfc3339(entry["entered_at"])
+
+        def data() -> dict:
+            return {"persona_id": ref, "from_state": history[step - 1]["state"] if step else None,
+                    "to_state": entry["state"], "source": source, "entered_at": entry["entered_at"],
+                    entity.name: self.render(view, entity, id)}
+        out = [Occurrence("persona.lifecycle_changed", f"{ref}#{step}", at, ref, data)]
+        if entry["state"] == LifecycleState.PAYMENT_FAILED.value:
+            out += self._latest_payment_failed(view, entity, id, at)
+        return out
+
+    def _latest_payment_failed(self, view: WorldView, entity: EntityType, id: object, at: datetime) -> list[Occurrence]:
+        """Entering PaymentFailed fails the persona's latest payment (a lifecycle effect): that payment."""
+        payment = self.engine.model.types.get(PAYMENT)
+        path = _path_to(entity, payment) if payment is not None else None
+        if not path:
+            return []
+        current: tuple[EntityType, object] = (entity, id)
+        for rel in path:
+            kids = view.children(current[0], current[1], rel)
+            if not kids:
+                return []
+            child = current[0].children[rel]
+            current = (child, kids[-1][child.id_field])
+        body = self.render(view, *current)
+        if not isinstance(body, dict) or body.get("status") != "failed":
+            return []
+        ref = f"{entity.name}:{id}"
+        return [Occurrence("payment.failed", f"{PAYMENT}:{current[1]}", at, ref,
+                           lambda: {"persona_id": ref, "reason": "persona entered PaymentFailed", PAYMENT: body})]
+
+    def _lifecycle_set(self, workspace: str, event: dict) -> None:
+        view = self.engine.view(workspace)
+        found = self._persona(view, event["ref"])
+        if found is None:
+            return
+        entity, id, _ = found
+        life = view.lifecycle(entity, id)
+        step = event.get("step")
+        if life is None or not isinstance(step, int) or step >= len(life.history):
+            return
+        self._publish_all(workspace, self._lifecycle(view, entity, id, step, life.history, "set"))
+
+    def _created(self, workspace: str, event: dict) -> None:
+        kind, _, raw = event["ref"].partition(":")
+        wanted = {f"{kind}.created"} | ({"payment.failed", "payment.succeeded"} if kind == PAYMENT else set())
+        if not any(self.wanted(t) for t in wanted):
+            return
+        view = self.engine.view(workspace)
+        entity = self.engine.model.types[kind]
+        id = entity.parse_id(raw)
+        at = parse_rfc3339(event["at"])
+        self._publish_all(workspace, self._appeared(view, entity, id, at, event.get("persona") or event["ref"]))
+
+    def _appeared(self, view: WorldView, entity: EntityType, id: object, at: datetime, persona: str) -> list[Occurrence]:
+        """An entity came to exist: ``<type>.created``, and a payment's outcome."""
+        ref = f"{entity.name}:{id}"
+        cell: dict = {}
+
+        def body() -> Any:
+            if "body" not in cell:
+                cell["body"] = self.render(view, entity, id)
+            return cell["body"]
+        out = [Occurrence(f"{entity.name}.created", ref, at, persona,
+                          lambda: {"persona_id": persona, entity.name: body()})]
+        if entity.name == PAYMENT and (self.wanted("payment.failed") or self.wanted("payment.succeeded")):
+            status = (body() or {}).get("status")
+            if status in ("failed", "succeeded"):
+                out.append(Occurrence(f"payment.{status}", ref, at, persona,
+                                      lambda: {"persona_id": persona, PAYMENT: body()}))
+        return out
+
+    def _clock_moved(self, workspace: str, before: datetime, after: datetime) -> None:
+        """What happened to each watched persona in (before, after], published in virtual-time order."""
+        if after <= before:
+            return
+        view = self.engine.view(workspace)
+        found: list[Occurrence] = []
+        for ref in self.watched(workspace):
+            persona = self._persona(view, ref)
+            if persona is None:
+                continue
+            entity, id, data = persona
+            life = view.lifecycle(entity, id)
+            for step, entry in enumerate(life.history if life else []):
+                if entry.get("source", "").startswith("rule:") and before < parse_rfc3339(entry["entered_at"]) <= after:
+                    found += self._lifecycle(view, entity, id, step, life.history, entry["source"])  # type: ignore[union-attr]
+            for child, cid, at in self._new_below(view, entity, id, data, before, after):
+                found += [o for o in self._appeared(view, child, cid, at, ref) if self.wanted(o.type)]
+        rank = {"persona.lifecycle_changed": 0, "payment.failed": 2, "payment.succeeded": 2}
+        found.sort(key=lambda o: (o.at, o.persona, rank.get(o.type, 1), o.key))
+        self._publish_all(workspace, found)
+
+    def _new_below(self, view: WorldView, entity: EntityType, id: object, data: dict, before: datetime,
+                   after: datetime) -> list[tuple[EntityType, object, datetime]]:
+        """Generated descendants created in (before, after]. A child type with a fixed count follows
+        its parent within ``delay``, so parents older than that are not opened."""
+        out: list[tuple[EntityType, object, datetime]] = []
+        for rel, child in entity.children.items():
+            if isinstance(child, RecordType):
+                continue
+            if child.config.count is not None and view.created_at_of(entity, data) + child.config.delay[1] <= before:
+                continue
+            for kid in view.children(entity, id, rel):
+                cid, at = kid.get(child.id_field), view.created_at_of(child, kid)
+                if at > after:
+                    continue
+                if at > before and view.is_generated(child, cid):
+                    out.append((child, cid, at))
+                out += self._new_below(view, child, cid, kid, before, after)
+        return out
+
+    # -- publishing ------------------------------------------------------------------------------
+    def _publish_all(self, workspace: str, occurrences: list[Occurrence]) -> None:
+        published = [self.publish(workspace, o) for o in occurrences if self.wanted(o.type)]
+        if any(published):
+            self.notify()
+
+    def publish(self, workspace: str, occ: Occurrence) -> list[int]:
+        """Claim the event id (once ever), then queue one delivery per subscription; their ids."""
+        store = self.engine.store
+        at = format_rfc3339(occ.at)
+        eid = event_id(workspace, occ.type, occ.key, at)
+        fresh: list[bool] = []
+
+        def claim(old: Any) -> Any:
+            fresh.append(old is None)
+            return old or {"type": occ.type, "at": at}
+        store.update_setting(workspace, CLAIMED + eid, claim)
+        if not fresh or not fresh[-1]:
+            return []
+        payload = {"id": eid, "type": occ.type, "workspace": workspace, "occurred_at": at, "data": occ.data()}
+        body = orjson.dumps(payload).decode()
+        ids = []
+        for i in self.wanted(occ.type):
+            sub = self.subs[i]
+            delivery = {"event_id": eid, "event": occ.type, "workspace": workspace, "url": sub.url,
+                        "subscription": i, "persona": occ.persona, "occurred_at": at, "status": "pending",
+                        "signed": self.secrets[i] is not None,
+                        "signature": "X-Mockverse-Signature" if self.secrets[i] is not None else
+                        f"unsigned: {'no secret_env configured' if not sub.secret_env else sub.secret_env + ' is not set'}",
+                        "sequence": 1, "attempts": [], "created_at": _wall(), "next_attempt_at": _wall(),
+                        "body": body}
+            seq = store.append(workspace, KIND, eid, delivery)
+            if self.record_type is not None:
+                record(self.engine, workspace, RECORD, occ.persona,
+                       {"delivery_id": seq, "event_id": eid, "event": occ.type, "url": sub.url, "occurred_at": at})
+            self._enqueue(workspace, seq, i, time.time())
+            ids.append(seq)
+        return ids
+
+    def _enqueue(self, workspace: str, seq: int, sub: int, due: float) -> None:
+        item = {"due": due, "sub": sub, "lease": None, "until": 0}
+        self.engine.store.update_setting(workspace, QUEUE, lambda q: {**(q or {}), str(seq): item})
+
+    def notify(self) -> None:
+        """Wake this process's dispatcher (callable from any thread)."""
+        if self._loop is not None and self._wake is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._wake.set)
+            except RuntimeError:
+                pass  # the loop has closed: the server is stopping, the queue resumes on the next start
+
+    # -- deliveries --------------------------------------------------------------------------------
+    def deliveries(self, workspace: str) -> list[dict]:
+        return [self.public(seq, value) for seq, _, value in self.engine.store.entries(workspace, KIND)]
+
+    def delivery(self, workspace: str, id: int) -> dict | None:
+        found = self.engine.store.entry(workspace, KIND, id)
+        return None if found is None else self.public(found[0], found[2])
+
+    @staticmethod
+    def public(seq: int, value: dict) -> dict:
+        out = {"id": seq, **{k: v for k, v in value.items() if k != "body"}}
+        out["payload"] = orjson.loads(value["body"])
+        return out
+
+    def replay(self, workspace: str, id: int) -> dict | None:
+        """Send a finished delivery again: a new attempt sequence with the same body and event id.
+        Raises ValueError (with the reason) for one still pending or whose URL is no longer configured."""
+        store = self.engine.store
+        found = store.entry(workspace, KIND, id)
+        if found is None:
+            return None
+        value = found[2]
+        if value["status"] == "pending":
+            raise ValueError("the delivery is still pending: it can be replayed once it is delivered or failed")
+        sub = self._subscription(value)
+        if sub is None:
+            raise ValueError(f"{value['url']} is no longer a configured webhook URL")
+        value = {**value, "status": "pending", "sequence": value["sequence"] + 1, "subscription": sub,
+                 "next_attempt_at": _wall()}
+        store.update_entry(workspace, KIND, id, value)
+        self._enqueue(workspace, id, sub, time.time())
+        self.notify()
+        return self.public(id, value)
+
+    def _subscription(self, value: dict) -> int | None:
+        """The configured subscription a delivery goes to (by index, else by URL); None if gone."""
+        i = value.get("subscription")
+        if isinstance(i, int) and i < len(self.subs) and self.subs[i].url == value["url"]:
+            return i
+        return next((j for j, s in enumerate(self.subs) if s.url == value["url"]), None)
+
+    # -- the dispatcher ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        if not self.subs:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        self._task = asyncio.create_task(self._run())
+        log.info("webhooks: %d subscription(s) (%s); pending deliveries resume", len(self.subs),
+                 ", ".join(s.url for s in self.subs))
+
+    async def aclose(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(self._task, *self.tasks, return_exceptions=True)
+        if self.client is not None:
+            await self.client.aclose()
+
+    async def _run(self) -> None:
+        try:
+            await asyncio.to_thread(self._requeue_unqueued)
+        except Exception:
+            log.exception("webhooks: could not scan for pending deliveries")
+        while True:
+            self._wake.clear()  # type: ignore[union-attr]
+            wait = self.poll
+            try:
+                claimed, wait = await asyncio.to_thread(self._claim_due)
+                for workspace, seq, sub in claimed:
+                    self.busy.add(sub)
+                    task = asyncio.create_task(self._deliver(workspace, seq, sub))
+                    self.tasks.add(task)
+                    task.add_done_callback(self.tasks.discard)
+            except StoreUnavailable:
+                wait = 1.0
+            except Exception:
+                log.exception("webhooks: dispatcher error")
+                wait = 1.0
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)  # type: ignore[union-attr]
+            except asyncio.TimeoutError:
+                pass
+
+    def _requeue_unqueued(self) -> None:
+        """At start: a pending delivery missing from the queue (a crash between the two writes) is queued."""
+        store = self.engine.store
+        for workspace in store.workspaces():
+            queue = store.get_setting(workspace, QUEUE) or {}
+            for seq, _, value in store.entries(workspace, KIND):
+                if value.get("status") == "pending" and str(seq) not in queue:
+                    sub = self._subscription(value)
+                    self._enqueue(workspace, seq, sub if sub is not None else -1, time.time())
+
+    def _claim_due(self) -> tuple[list[tuple[str, int, int]], float]:
+        """Lease the due deliveries (at most one per subscription at a time); and how long to sleep."""
+        store = self.engine.store
+        now = time.time()
+        wake_at = now + self.poll
+        claimed: list[tuple[str, int, int]] = []
+        taken = set(self.busy)
+        for workspace in store.workspaces():
+            queue = store.get_setting(workspace, QUEUE)
+            if not queue:
+                continue
+            for seq, item in sorted(queue.items(), key=lambda kv: (kv[1]["due"], int(kv[0]))):
+                if item["sub"] in taken:
+                    continue
+                if item["due"] > now:
+                    wake_at = min(wake_at, item["due"])
+                    continue
+                if item.get("lease") and item["until"] > now:
+                    continue
+                if self._lease(workspace, seq, now):
+                    claimed.append((workspace, int(seq), item["sub"]))
+                    taken.add(item["sub"])
+        return claimed, max(0.005, wake_at - time.time())
+
+    def _lease(self, workspace: str, seq: str, now: float) -> bool:
+        got: list[bool] = []
+        hold = max((s.timeout.total_seconds() for s in self.subs), default=5.0) + 30
+
+        def change(queue: Any) -> Any:
+            queue = dict(queue or {})
+            item = queue.get(seq)
+            free = item is not None and item["due"] <= now and not (item.get("lease") and item["until"] > now)
+            got.append(free)
+            if free:
+                queue[seq] = {**item, "lease": self.worker, "until": now + hold}
+            return queue
+        self.engine.store.update_setting(workspace, QUEUE, change)
+        return bool(got and got[-1])
+
+    def _settle(self, workspace: str, seq: int, value: dict | None, due: float | None) -> None:
+        """Write the delivery's new state, then requeue it (``due``) or take it off the queue."""
+        if value is not None:
+            self.engine.store.update_entry(workspace, KIND, seq, value)
+
+        def change(queue: Any) -> Any:
+            queue = dict(queue or {})
+            if due is None:
+                queue.pop(str(seq), None)
+            elif str(seq) in queue:
+                queue[str(seq)] = {**queue[str(seq)], "due": due, "lease": None, "until": 0}
+            return queue
+        self.engine.store.update_setting(workspace, QUEUE, change)
+
+    async def _deliver(self, workspace: str, seq: int, sub: int) -> None:
+        try:
+            found = await asyncio.to_thread(self.engine.store.entry, workspace, KIND, seq)
+            if found is None or found[2].get("status") != "pending":
+                await asyncio.to_thread(self._settle, workspace, seq, None, None)
+                return
+            value = found[2]
+            target = self._subscription(value)
+            if target is None:
+                value = {**value, "status": "failed", "next_attempt_at": None,
+                         "error": f"{value['url']} is no longer a configured webhook URL; nothing was sent"}
+                await asyncio.to_thread(self._settle, workspace, seq, value, None)
+                return
+            attempt = await self._attempt(value, target, seq)
+            value = {**value, "attempts": [*value["attempts"], attempt]}
+            retry = self.subs[target].retry
+            n = attempt["attempt"]
+            due: float | None = None
+            if attempt["ok"]:
+                value.update(status="delivered", next_attempt_at=None)
+            elif n >= retry.max_attempts:
+                value.update(status="failed", next_attempt_at=None)
+            else:
+                delay = min(retry.initial.total_seconds() * retry.factor ** (n - 1), retry.max_delay.total_seconds())
+                due = time.time() + delay
+                value.update(next_attempt_at=_wall(due))
+            await asyncio.to_thread(self._settle, workspace, seq, value, due)
+        except asyncio.CancelledError:
+            try:  # stopping: release the lease so the next start resumes at once
+                self._settle(workspace, seq, None, time.time())
+            except Exception:
+                pass
+            raise
+        except Exception:
+            log.exception("webhooks: delivery %s in workspace %s failed to be processed", seq, workspace)
+        finally:
+            self.busy.discard(sub)
+            self.notify()
+
+    async def _attempt(self, value: dict, target: int, seq: int) -> dict:
+        """One POST of the delivery's body: its outcome, timed. Only configured URLs are called."""
+        sub, secret = self.subs[target], self.secrets[target]
+        body = value["body"].encode()
+        n = sum(1 for a in value["attempts"] if a.get("sequence") == value["sequence"]) + 1
+        headers = {"content-type": "application/json", "user-agent": "mockverse-webhooks",
+                   "X-Mockverse-Event": value["event"], "X-Mockverse-Event-Id": value["event_id"],
+                   "X-Mockverse-Delivery": str(seq), "X-Mockverse-Attempt": str(n),
+                   "X-Mockverse-Workspace": value["workspace"]}
+        if secret is not None:
+            headers["X-Mockverse-Signature"] = sign(secret, body)
+        at, start = _wall(), time.perf_counter()
+        code: int | None = None
+        error: str | None = None
+        try:
+            async with asyncio.timeout(sub.timeout.total_seconds()):
+                async with self.client.stream("POST", sub.url, content=body, headers=headers,  # type: ignore[union-attr]
+                                              timeout=sub.timeout.total_seconds()) as response:
+                    code = response.status_code
+        except (httpx.HTTPError, OSError, TimeoutError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300] if str(exc) else type(exc).__name__
+        ms = round((time.perf_counter() - start) * 1000, 1)
+        ok = code is not None and 200 <= code < 300
+        if not ok:
+            log.info("webhook delivery %s to %s: attempt %d %s", seq, sub.url, n, code if code is not None else error)
+        return {"attempt": n, "sequence": value["sequence"], "at": at, "status_code": code, "error": error,
+                "duration_ms": ms, "ok": ok}
+
+
+def _path_to(entity: EntityType, target: EntityType) -> list[str] | None:
+    """The edges from ``entity`` down to ``target`` (user -> has_orders -> has_payments)."""
+    for rel, child in entity.children.items():
+        if child is target:
+            return [rel]
+        deeper = _path_to(child, target)
+        if deeper is not None:
+            return [rel, *deeper]
+    return None

@@ -1,0 +1,186 @@
+"""LLM-written text fields (bios, support tickets, reviews) against a real loopback
+chat-completions server: a cold read serves the deterministic fallback and asks for the text,
+the queue writes it once, every process then serves the same bytes; a full queue or a dead
+LLM never blocks a read, and offline the fallback says so."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from conftest import free_port
+from llm_fixture import example, schema_of, llm_server  # noqa: F401
+
+from mockverse.world.text import TICKET_BY_STATE
+
+LIFECYCLE = "/api/v1/consistency/persona/lifecycle"
+KEY = "sk-text-secret-7777"
+HEADER = "x-mockverse-text"
+
+
+def config(tmp_path: Path, url: str, **ai: str) -> str:
+    path = tmp_path / "ai.yaml"
+    lines = [f"  {k}: {v}" for k, v in {"base_url": url, "model": "test-model", "text_budget": "0ms", **ai}.items()]
+    path.write_text("ai:\n" + "\n".join(lines) + "\n")
+    return str(path)
+
+
+def payment_failed(client, persona: str = "user:7") -> None:
+    r = client.post(LIFECYCLE, json={"persona_id": persona, "lifecycle_state": "PaymentFailed"})
+    assert r.status_code == 200, r.text
+
+
+def until_llm(client, path: str, tries: int = 60):
+    """Read ``path`` until its text comes from the LLM (a bounded number of reads)."""
+    for _ in range(tries):
+        r = client.get(path)
+        if r.headers[HEADER] == "llm":
+            return r
+        time.sleep(0.1)
+    raise AssertionError(f"{path} never served LLM text: {r.headers.get(HEADER)}")
+
+
+def text_requests(llm) -> list[dict]:
+    return [r for r in llm.requests if schema_of(r["body"])[0] == "mockverse_text"]
+
+
+def test_offline_the_fallback_is_shaped_by_the_state_and_says_so(start_server):
+    server = start_server()
+    c = server.client
+    payment_failed(c)
+    r = c.get("/users/7/support")
+    assert r.status_code == 200 and r.headers[HEADER] == "fallback"
+    ticket = r.json()["tickets"][0]
+    assert ticket["subject"] in TICKET_BY_STATE["PaymentFailed"][0]
+    assert "payment" in ticket["subject"].lower()
+    assert ticket["body"].split(". ")[0] + "." in TICKET_BY_STATE["PaymentFailed"][1]
+    assert c.get("/users/7/support").content == r.content
+    user = c.get("/users/7")
+    assert user.headers[HEADER] == "fallback" and len(user.json()["bio"]) > 10
+    assert HEADER not in c.get("/users/7/billing").headers          # no text field in that response
+    assert c.get("/api/v1/consistency/world").json()["text"]["llm"] is False
+    written = c.patch("/users/7", json={"bio": "Written by the user."})
+    assert written.status_code == 200 and written.json()["bio"] == "Written by the user."
+    r = c.get("/users/7")
+    assert r.json()["bio"] == "Written by the user." and HEADER not in r.headers   # the user's text is not ours
+
+
+def test_cold_read_is_pending_then_llm_text_once_for_every_process(start_server, llm_server, tmp_path):  # noqa: F811
+    store = tmp_path / "state.db"
+    cfg = config(tmp_path, llm_server.url)
+    server = start_server("--config", cfg, store=store, env={"OPENAI_API_KEY": KEY})
+    c = server.client
+    payment_failed(c)
+    cold = c.get("/users/7/support")
+    assert cold.status_code == 200 and cold.headers[HEADER] == "pending"
+    assert cold.json()["tickets"][0]["subject"] in TICKET_BY_STATE["PaymentFailed"][0]   # the fallback, for now
+    done = until_llm(c, "/users/7/support")
+    tickets = done.json()["tickets"]
+    assert tickets[0]["subject"] == "Example tickets[0].subject"     # the fixture's answer for that key
+    assert tickets[0]["body"] == "Example tickets[0].body"
+    assert done.json()["support_tier"] == cold.json()["support_tier"]  # only the text changed
+
+    asked = text_requests(llm_server)
+    assert len(asked) == 1            # subject and body of every ticket in one call; the bio was not served
+    prompt = asked[0]["body"]["messages"][-1]["content"]
+    assert "lifecycle state PaymentFailed" in prompt and "past due" in prompt
+    assert "user:7" in prompt and '"billing_ticket_status":"open"' in prompt
+    props = schema_of(asked[0]["body"])[1]["properties"]
+    assert set(props) == {f"tickets[{i}].{f}" for i in range(len(tickets)) for f in ("subject", "body")}
+    assert asked[0]["headers"]["authorization"] == f"Bearer {KEY}"
+
+    # a repeated read is the same bytes; another process on the store serves them too, asking nothing
+    assert c.get("/users/7/support").content == done.content
+    other = start_server("--config", cfg, store=store, env={"OPENAI_API_KEY": KEY})
+    again = other.client.get("/users/7/support")
+    assert again.content == done.content and again.headers[HEADER] == "llm"
+    server.restart()
+    assert c.get("/users/7/support").content == done.content
+    assert len(text_requests(llm_server)) == 1      # frozen: generated once, ever
+    stats = c.get("/api/v1/consistency/world").json()["text"]
+    assert (stats["queued"], stats["dropped"], stats["calls"]) == (0, 0, 0)
+    for s in (server, other):
+        assert KEY not in s.log()
+
+    # a new lifecycle state: the text written for the old one is served, and written again for the new one
+    r = c.post(LIFECYCLE, json={"persona_id": "user:7", "lifecycle_state": "ChurnRisk"})
+    assert r.status_code == 200
+    stale = c.get("/users/7/support")
+    assert stale.headers[HEADER] == "pending" and stale.json()["tickets"][0]["subject"] == "Example tickets[0].subject"
+    until_llm(c, "/users/7/support")
+    asked = text_requests(llm_server)
+    assert len(asked) == 2 and "lifecycle state ChurnRisk" in asked[1]["body"]["messages"][-1]["content"]
+
+
+def test_within_the_budget_a_cold_read_serves_the_llm_text(start_server, llm_server, tmp_path):  # noqa: F811
+    def bio(body: dict) -> dict:
+        name, schema = schema_of(body)
+        if name == "mockverse_text":
+            return {"content": json.dumps({k: f"I write about {k} for a living." for k in schema["properties"]})}
+        return {"content": json.dumps(example(schema or {}))}
+
+    llm_server.responder = bio
+    server = start_server("--config", config(tmp_path, llm_server.url, text_budget="10s"))
+    r = server.client.get("/users/12")
+    assert r.headers[HEADER] == "llm" and r.json()["bio"] == "I write about bio for a living."
+    assert len(text_requests(llm_server)) == 1
+    assert "a short bio the persona wrote" in text_requests(llm_server)[0]["body"]["messages"][-1]["content"]
+    assert server.client.get("/users/12").content == r.content
+
+
+def test_a_full_queue_never_blocks_a_read(start_server, llm_server, tmp_path):  # noqa: F811
+    llm_server.script({"hang": 30})       # the first job's call hangs: the worker is busy
+    server = start_server("--config", config(tmp_path, llm_server.url, queue_size="1", timeout="60s",
+                                             max_retries="0"))
+    c = server.client
+    page = c.get("/users")                # 20 users with a bio each: one job fits in the queue
+    assert page.status_code == 200 and page.headers[HEADER] == "pending" and len(page.json()) == 20
+    stats = c.get("/api/v1/consistency/world").json()["text"]
+    assert (stats["queued"], stats["dropped"]) == (1, 19)
+    for _ in range(50):                   # the worker takes the job (and hangs on it)
+        if c.get("/api/v1/consistency/world").json()["text"]["waiting"] == 0:
+            break
+        time.sleep(0.05)
+    second = c.get("/users/900")
+    assert second.status_code == 200 and second.headers[HEADER] == "pending"   # queued behind the hung call
+    third = c.get("/users/901")
+    assert third.status_code == 200 and third.headers[HEADER] == "fallback"    # the queue is full: dropped
+    stats = c.get("/api/v1/consistency/world").json()["text"]
+    assert (stats["queued"], stats["dropped"], stats["written"]) == (2, 20, 0)
+
+
+def test_llm_down_serves_the_fallback(start_server, tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    server = start_server("--config", config(tmp_path, dead, text_budget="5s", max_retries="0"),
+                          env={"OPENAI_API_KEY": KEY})
+    c = server.client
+    payment_failed(c, "user:8")
+    r = c.get("/users/8/support")
+    assert r.status_code == 200 and r.headers[HEADER] == "fallback"
+    assert r.json()["tickets"][0]["subject"] in TICKET_BY_STATE["PaymentFailed"][0]
+    r = c.get("/order_items/500101")
+    assert r.status_code == 200 and r.headers[HEADER] == "fallback"   # within the cooldown: not even queued
+    stats = c.get("/api/v1/consistency/world").json()["text"]
+    assert (stats["failed"], stats["written"]) == (1, 0)
+    assert KEY not in server.log() and "cannot reach the LLM server" in server.log()
+
+
+def test_live_mode_writes_the_text_again_once_per_run(start_server, llm_server, tmp_path):  # noqa: F811
+    runs = iter(["First run's bio.", "Second run's bio."])
+
+    def bio(body: dict) -> dict:
+        name, schema = schema_of(body)
+        if name == "mockverse_text":
+            return {"content": json.dumps({"bio": next(runs)})}
+        return {"content": json.dumps(example(schema or {}))}
+
+    llm_server.responder = bio
+    server = start_server("--config", config(tmp_path, llm_server.url, mode="live"))
+    assert until_llm(server.client, "/users/3").json()["bio"] == "First run's bio."
+    server.restart()
+    stale = server.client.get("/users/3")
+    assert stale.headers[HEADER] == "pending" and stale.json()["bio"] == "First run's bio."   # served, asked again
+    assert until_llm(server.client, "/users/3").json()["bio"] == "Second run's bio."
+    assert server.client.get("/users/3").json()["bio"] == "Second run's bio."
+    assert len(text_requests(llm_server)) == 2
