@@ -20,40 +20,26 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockverse.config import Config, ConfigError, builtin_spec_path, load_config
+from mockverse.ai.provider import Artefacts, build_llm
+from mockverse.ai.relations import start_relations
+from mockverse.ai.text import TextService, run_id, stored_text
+from mockverse.config import DEFAULT_TEXT_FIELDS, Config, ConfigError, builtin_spec_path, load_config
+from mockverse.http import admin, ai_api, fidelity_api, reality_api, webhooks_api, world_api
 from mockverse.http.admin import AdminAPI, Journal
+from mockverse.http.ai_api import AIAPI
 from mockverse.http.dashboard import dashboard_routes
 from mockverse.http.errors import Problem
 from mockverse.http.fidelity_api import FidelityAPI
-from mockverse.reality.recorder import apply_record_mode
 from mockverse.http.mock import MockRoutes
-from mockverse.http.world_api import world_routes
-from mockverse.protocols.tcp import TCPListener
+from mockverse.http.openapi import openapi_routes
 from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, admin_token
 from mockverse.http.simulation import Simulation, parse_rules
-from mockverse.http import admin as _admin_doc, fidelity_api as _fidelity_doc, reality_api as _reality_doc
-from mockverse.http import world_api as _world_doc
-from mockverse.http.openapi import openapi_routes
-from mockverse.reality.recorder import normal_query
-
-# Every module with /api/v1 routes: their OPENAPI_PATHS make GET /api/v1/openapi.json (add new ones here).
-OPENAPI_MODULES: list = [_admin_doc, _reality_doc, _fidelity_doc, _world_doc]
-# -- issue 9 (AI): the /api/v1/ai routes and the LLM provider
-from mockverse.ai.provider import build_llm
-from mockverse.http import ai_api as _ai_doc
-from mockverse.http.ai_api import AIAPI
-from mockverse.ai.provider import Artefacts
-from mockverse.ai.relations import start_relations
-from mockverse.ai.text import TextService, run_id, stored_text
-from mockverse.config import DEFAULT_TEXT_FIELDS
-from mockverse.world.text import TextLayer
-OPENAPI_MODULES.append(_ai_doc)
-# -- issue 11 (webhooks): world events POSTed to configured URLs; /api/v1/webhooks
-from mockverse.http import webhooks_api as _webhooks_doc
 from mockverse.http.webhooks_api import WebhooksAPI
+from mockverse.http.world_api import world_routes
+from mockverse.protocols.tcp import TCPListener
 from mockverse.protocols.webhooks import Webhooks
-OPENAPI_MODULES.append(_webhooks_doc)
+from mockverse.reality.recorder import apply_record_mode, normal_query
 from mockverse.reality.serve import RealityService
 from mockverse.spec import infer_world
 from mockverse.spec.loader import load_spec
@@ -62,6 +48,10 @@ from mockverse.world.engine import ConsistencyEngine, EngineError
 from mockverse.world.lifecycle import LifecycleError
 from mockverse.world.model import WorldModel
 from mockverse.world.persona import Personas
+from mockverse.world.text import TextLayer
+
+# Every module with /api/v1 routes: their OPENAPI_PATHS make GET /api/v1/openapi.json (add new ones here).
+OPENAPI_MODULES = [admin, reality_api, fidelity_api, world_api, ai_api, webhooks_api]
 
 log = logging.getLogger("mockverse")
 # httpx logs each upstream request's full URL at INFO, query credentials (api_key=...) included: not in our logs
@@ -226,30 +216,38 @@ def create_app(settings: Settings | None = None) -> Starlette:
     token = admin_token(config)  # before anything opens: refuse a non-loopback bind without a token
     spec = load_spec(settings.spec or builtin_spec_path())
     store = open_store(config.store)
-    # issue 9: a spec world's unsettled id fields get LLM proposals, applied ones join the inferred world
-    relations = (start_relations(spec, infer_world(spec), store, config.ai, build_llm(config.ai))
-                 if settings.spec else None)
+    llm = build_llm(config.ai)   # None without an ai: section: every AI feature then uses its fallback
+    mode = config.ai.mode if config.ai else "frozen"
+    # a spec world's unsettled id fields get LLM proposals; applied ones join the inferred world
+    relations = start_relations(spec, infer_world(spec), store, config.ai, llm) if settings.spec else None
     model = (WorldModel.from_spec(spec, relations.extend(relations.inferred), config.world) if relations is not None
              else WorldModel.build(config.world, spec.schemas))
     engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model))
     journal = Journal(config.server.journal_size)
     mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes)
-    # issue 9: free-text fields laid over the world; missing LLM text written by a background queue
-    artefacts = Artefacts(store, config.ai.mode if config.ai else "frozen")
+    # free-text fields laid over the world; missing LLM text is written by a bounded background queue
+    artefacts = Artefacts(store, mode)
     engine.texts = TextLayer(config.ai.text_fields if config.ai else DEFAULT_TEXT_FIELDS, stored_text(artefacts),
                              run=run_id(config.ai), contexts=config.ai is not None)
-    texts = mock.texts = TextService(engine, engine.texts, build_llm(config.ai), artefacts, config.ai)
-    admin = AdminAPI(engine, journal, config.server.max_body_bytes)
+    texts = mock.texts = TextService(engine, engine.texts, llm, artefacts, config.ai)
     # the reality continuum: ratio per request, recorded/upstream tiers, traces, recordings API
     reality = RealityService(engine, config.reality_continuum, max_body_bytes=config.server.max_body_bytes)
     mock.reality = reality
-    reality_api = RealityAPI(reality, spec.operations, config.server.max_body_bytes)
-    fidelity = FidelityAPI(engine, mock, journal, config.server.max_body_bytes, exclude=config.fidelity.exclude,
-                           weights=config.fidelity.weights)
-    # the TCP listener (--tcp-port): opened and closed with the app, on the HTTP host
-    webhooks = Webhooks(engine, mock.item_body, config.webhooks)   # issue 11: listens to engine.events
+    webhooks = Webhooks(engine, mock.item_body, config.webhooks)   # listens to engine.events
     tcp = (TCPListener(engine, mock, config.server.host, config.server.tcp_port, reuse_port=settings.workers > 1)
            if config.server.tcp_port is not None else None)
+    limit = config.server.max_body_bytes
+    routes = (openapi_routes(m.OPENAPI_PATHS for m in OPENAPI_MODULES)
+              + AIAPI(engine, llm, mode, limit).routes()
+              + world_routes(model, spec, engine, mock, relations=relations, texts=texts)
+              + AdminAPI(engine, journal, limit).routes()
+              + RealityAPI(reality, spec.operations, limit).routes()
+              + FidelityAPI(engine, mock, journal, limit, exclude=config.fidelity.exclude,
+                            weights=config.fidelity.weights).routes()
+              + dashboard_routes()
+              + WebhooksAPI(webhooks).routes()
+              + mock.routes())
+
     middleware = [Middleware(RequestLog, journal=journal, fast=mock.fast)]
     simulated = parse_rules(config.simulation)   # per-route delays and faults, outside the request log
     if simulated:
@@ -271,7 +269,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.info("admin API writes (POST/PUT/PATCH/DELETE /api/v1/...) require the admin bearer token")
         if tcp is not None:
             await tcp.start()
-        await webhooks.start()   # issue 11: the delivery dispatcher (pending deliveries resume)
+        await webhooks.start()   # the delivery dispatcher: pending deliveries resume
         await texts.start()
         yield
         await texts.aclose()
@@ -282,15 +280,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         store.close()
         log.info("mockverse stopped; store closed")
 
-    llm = build_llm(config.ai)   # issue 9: None without an ai: section (every AI feature then uses its fallback)
-    ai = AIAPI(engine, llm, config.ai.mode if config.ai else "frozen", config.server.max_body_bytes)
-    app = Starlette(routes=openapi_routes(m.OPENAPI_PATHS for m in OPENAPI_MODULES) + ai.routes() + world_routes(model, spec, engine, mock, relations=relations, texts=texts) + admin.routes() + reality_api.routes() + fidelity.routes() + dashboard_routes() + WebhooksAPI(webhooks).routes() + mock.routes(), middleware=middleware, lifespan=lifespan,
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={Exception: _problem_handler, HTTPException: _problem_handler,
                                         Problem: _problem_handler, EngineError: _problem_handler,
                                         StoreUnavailable: _problem_handler})
     app.state.engine, app.state.config, app.state.spec, app.state.journal = engine, config, spec, journal
     app.state.reality = reality
-    app.state.llm = llm          # issue 9
+    app.state.llm = llm
     return app
 
 
