@@ -218,6 +218,11 @@ def test_cors_preflight_and_headers(server):
     assert r.headers["access-control-allow-origin"] == "*"
     r = server.client.get("/users/1", headers={"Origin": "http://localhost:5173"})
     assert r.headers["access-control-allow-origin"] == "*"
+    # a browser script can read what mockverse says about a response, not only the body
+    exposed = [h.strip() for h in r.headers["access-control-expose-headers"].split(",")]
+    assert exposed == ["X-Mockverse-Workspace", "X-Mockverse-Persona", "X-Mockverse-Lifecycle", "X-Mockverse-Source",
+                       "X-Mockverse-Reality", "X-Mockverse-Request-Id", "X-Mockverse-Text", "X-Mockverse-Generator",
+                       "Preference-Applied", "X-Total-Count", "Link"]
 
 
 def test_request_journal(start_server):

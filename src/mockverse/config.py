@@ -172,7 +172,10 @@ class CorsConfig(_Strict):
     allow_origins: list[str] = ["*"]
     allow_methods: list[str] = ["*"]
     allow_headers: list[str] = ["*"]
-    expose_headers: list[str] = ["X-Mockverse-Workspace", "X-Mockverse-Persona", "X-Total-Count", "Link"]
+    expose_headers: list[str] = ["X-Mockverse-Workspace", "X-Mockverse-Persona", "X-Mockverse-Lifecycle",
+                                 "X-Mockverse-Source", "X-Mockverse-Reality", "X-Mockverse-Request-Id",
+                                 "X-Mockverse-Text", "X-Mockverse-Generator", "Preference-Applied",
+                                 "X-Total-Count", "Link"]
 
 
 class ServerConfig(_Strict):
