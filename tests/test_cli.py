@@ -140,9 +140,12 @@ def test_completion_scripts_and_a_real_completion(tmp_path):
 
 
 # -- logs ---------------------------------------------------------------------------------------------
-def test_log_format_json_is_one_object_per_line_with_request_fields(start_server):
+def test_log_format_json_is_one_object_per_line_with_request_fields(start_server, tmp_path):
     token = "s3cret-token-never-logged"
-    server = start_server("--log-format", "json", env={"MOCKVERSE_ADMIN_TOKEN": token})
+    config = tmp_path / "hooks.yaml"   # a webhook without its secret: a warning logged while the app is built
+    config.write_text("webhooks: [{url: 'http://127.0.0.1:9/hooks', events: [order.created], "
+                      "secret_env: MOCKVERSE_TEST_UNSET_SECRET}]\n")
+    server = start_server("--log-format", "json", "--config", str(config), env={"MOCKVERSE_ADMIN_TOKEN": token})
     response = server.client.get("/users/7?_fields=id", headers={"X-Mockverse-Workspace": "team-a"})
     server.client.get("/users/7")
     assert server.client.post("/api/v1/consistency/clock/advance", json={"by": "1d"}).status_code == 401
@@ -155,6 +158,7 @@ def test_log_format_json_is_one_object_per_line_with_request_fields(start_server
     assert {"mockverse", "uvicorn.error"} <= loggers and "uvicorn.access" not in loggers  # one line per request
     assert len([r for r in records if r.get("path") == "/users/7"]) == 2
     assert any(r["message"].startswith("mockverse serving") for r in records)
+    assert [r["level"] for r in records if "MOCKVERSE_TEST_UNSET_SECRET" in r["message"]] == ["warning"]
     request = next(r for r in records if r.get("path") == "/users/7" and r.get("workspace") == "team-a")
     assert request["method"] == "GET" and request["status"] == 200 and request["query"] == "_fields=id"
     assert request["source"] == "synthetic" and request["level"] == "info" and request["logger"] == "mockverse"

@@ -56,6 +56,9 @@ def test_prefer_code_answers_the_declared_response(server):
     assert body["allowed"] == declared
     assert problem(c.get("/users/1?__code=418"), 422, "__code")["allowed"] == declared
     problem(c.get("/users/1?__code=abc"), 400, "__code")
+    # an interim 1xx is never a response (the client would wait for one that never comes)
+    assert problem(c.get("/users/1", headers={"Prefer": "code=100"}), 400, "Prefer")["detail"] == \
+        "code must be an HTTP status from 200 to 599, got '100'"
     assert problem(c.get("/users/1", headers={"Prefer": "dynamic=maybe"}), 400, "Prefer")["allowed"] == ["true", "false"]
     # code=200 is the world's own answer; other RFC 7240 preferences are ignored
     plain = c.get("/users/1").content

@@ -598,7 +598,8 @@ def test_credentials_sent_to_the_upstream_never_appear_in_logs_traces_or_respons
         request_id = got.headers["x-mockverse-request-id"]
         seen = [got.text, str(dict(got.headers))]
         for path in ("/api/v1/reality", "/api/v1/reality/resolve?path=/users/3", f"/api/v1/reality/trace/{request_id}",
-                     "/api/v1/requests", "/api/v1/recordings", "/api/v1/consistency/world"):
+                     "/api/v1/requests", "/api/v1/recordings", "/api/v1/consistency/world",
+                     "/api/v1/recordings.har", "/api/v1/requests.har"):
             answer = c.get(path)
             assert answer.status_code == 200, (path, answer.text[:300])
             seen.append(answer.text)
@@ -609,13 +610,19 @@ def test_credentials_sent_to_the_upstream_never_appear_in_logs_traces_or_respons
         put = c.put("/api/v1/reality", json={"upstream": shown, "default_ratio": 1})  # what the dashboard does
         assert put.status_code == 200 and put.json()["overrides"]["upstream"] == shown
         seen.append(put.text)
+        # a token standing as the user name (https://sk_live_...@api.example.com) is a credential too
+        token = "tok-6e2f90ab"
+        put = c.put("/api/v1/reality", json={"upstream": f"http://{token}@{upstream.netloc}"})
+        assert put.json()["overrides"]["upstream"] == f"http://[redacted]@{upstream.netloc}"
+        again = c.put("/api/v1/reality", json={"upstream": put.json()["overrides"]["upstream"]})  # sent back
+        seen += [put.text, again.text, c.get("/api/v1/reality").text, c.get("/api/v1/recordings.har").text]
         mock.stop()
         stored = b"".join(p.read_bytes() for p in mock.store.parent.glob(mock.store.name + "*"))
-        assert basic.encode() in stored       # the redacted URL sent back kept the real credential
+        assert token.encode() in stored       # the redacted URL sent back kept the real credential
         seen.append(mock.log())
         everything = "\n".join(seen)
         assert "[redacted]" in everything
-        for secret in (key, bearer, cookie, basic):
+        for secret in (key, bearer, cookie, basic, token):
             assert secret not in everything, secret
     finally:
         upstream.stop()

@@ -198,11 +198,11 @@ def _serve(args: argparse.Namespace) -> int:
                         record_mode=getattr(args, "record_mode", None), log_format=args.log_format)
     try:
         config = resolve_config(settings)
+        setup_logging(config.server.log_level, config.server.log_format)  # before the app logs its first line
         app = create_app(settings)  # fail here, with a clear message, before any worker starts
     except (ConfigError, SpecError, ValueError, OSError) as exc:
         print(f"mockverse: {exc}", file=sys.stderr)
         return 2
-    setup_logging(config.server.log_level, config.server.log_format)
     logs = {"log_config": None} if config.server.log_format == "json" else {}  # json: uvicorn logs through ours
     host, port = config.server.host, config.server.port
     for sig in (signal.SIGTERM, signal.SIGINT):  # uvicorn re-raises the signal it stopped on: a clean stop exits 0

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockverse.http.errors import Problem, json_response, read_json
+from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
 from mockverse.http.openapi import (BODY_ERRORS, WORKSPACE, WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok,
                                   problems)
@@ -155,7 +155,7 @@ class AdminAPI:
         view = self.engine.view(workspace_of(request))
         q = request.query_params
         depth_raw = q.get("depth", "1")
-        if not depth_raw.isdecimal() or not 1 <= int(depth_raw) <= 5:
+        if not is_decimal(depth_raw) or not 1 <= int(depth_raw) <= 5:
             raise Problem(400, "Invalid query parameter", "depth must be an integer from 1 to 5", field="depth")
         type_ = q.get("type")
         if type_ is not None and type_ not in self.engine.model.types:
@@ -259,10 +259,10 @@ class AdminAPI:
             return json_response({"cleared": cleared})
         q = request.query_params
         limit_raw = q.get("limit", "100")
-        if not limit_raw.isdecimal() or int(limit_raw) < 1:
+        if not is_decimal(limit_raw) or int(limit_raw) < 1:
             raise Problem(400, "Invalid query parameter", "limit must be a positive integer", field="limit")
         status = q.get("status")
-        if status is not None and not status.isdecimal():
+        if status is not None and not is_decimal(status):
             raise Problem(400, "Invalid query parameter", "status must be an HTTP status code", field="status")
         entries = self.journal.find(method=q.get("method"), path=q.get("path"), workspace=q.get("workspace"),
                                     status=int(status) if status else None, source=q.get("source"),

@@ -37,6 +37,7 @@ from mockverse.http.security import TOKEN_ENV, AdminAuth, admin_token
 from mockverse.http.simulation import Simulation, parse_rules
 from mockverse.http.webhooks_api import WebhooksAPI
 from mockverse.http.world_api import world_routes
+from mockverse.logs import setup_logging
 from mockverse.protocols.tcp import TCPListener
 from mockverse.protocols.webhooks import Webhooks
 from mockverse.reality.recorder import apply_record_mode, normal_query
@@ -292,9 +293,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def app_from_env() -> Starlette:
     """Factory for uvicorn workers: the settings come from ``MOCKVERSE_SETTINGS``."""
-    app = create_app(Settings.from_env())
+    settings = Settings.from_env()
     if not logging.getLogger().handlers:  # a spawned worker: log like the single-process server does
-        from mockverse.logs import setup_logging
-
-        setup_logging(app.state.config.server.log_level, app.state.config.server.log_format)
-    return app
+        config = resolve_config(settings)
+        setup_logging(config.server.log_level, config.server.log_format)
+    return create_app(settings)

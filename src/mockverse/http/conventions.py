@@ -78,8 +78,9 @@ def preference_of(request: Request) -> Preference | None:
     code = example = dynamic = None
     if "code" in values:
         raw = values["code"]
-        if not (raw.isascii() and raw.isdigit() and 100 <= int(raw) <= 599):
-            raise Problem(400, "Invalid preference", f"code must be an HTTP status from 100 to 599, got {raw[:40]!r}",
+        # 1xx are interim answers a server sends before its response, never the response itself
+        if not (raw.isascii() and raw.isdigit() and len(raw) == 3 and 200 <= int(raw) <= 599):
+            raise Problem(400, "Invalid preference", f"code must be an HTTP status from 200 to 599, got {raw[:40]!r}",
                           field=fields["code"])
         code = int(raw)
     if "example" in values:

@@ -38,6 +38,12 @@ class Problem(Exception):
         return Response(orjson.dumps(self.body()), status_code=self.status, media_type=PROBLEM, headers=headers)
 
 
+def is_decimal(raw: str) -> bool:
+    """Whether ``raw`` is a whole number short enough to parse: ``'²'`` and a 5,000-digit value are
+    bad input to answer with a 4xx, not an ``int()`` that raises."""
+    return raw.isdecimal() and raw.isascii() and len(raw) <= 18
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
 
@@ -46,7 +52,7 @@ async def read_json(request: Request, max_bytes: int, *, required: bool = True) 
     """The request body as JSON: 413 past ``max_bytes``, 415 for a non-JSON media type,
     400 for malformed JSON (invalid UTF-8 and too-deep nesting included)."""
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdecimal() or int(length) > max_bytes):
+    if length is not None and (not is_decimal(length) or int(length) > max_bytes):
         raise Problem(413, "Body too large", f"the request body is larger than {max_bytes} bytes", field="body")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -8,13 +8,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockverse.http.errors import Problem, json_response, read_json
+from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
 from mockverse.http.openapi import WORKSPACE, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.reality.ratio import HEADER, SettingsError
 from mockverse.reality.recorder import (HAR_SCHEMA, KIND, SOURCES, HarError, har_document, import_har,
                                         recording_har_entry, summary)
-from mockverse.reality.serve import RealityService
+from mockverse.reality.serve import RealityService, public_base
 from mockverse.world.engine import EngineError, WorldView
 
 HAR_MAX_BYTES = 64 * 1024 * 1024  # HAR files of real sessions are large; this is an admin endpoint
@@ -107,7 +107,7 @@ class RealityAPI:
         view = self._view(request)
         store = self.service.engine.store
         raw = request.path_params["id"]
-        if not raw.isdecimal():
+        if not is_decimal(raw):
             raise Problem(400, "Invalid path parameter", "the recording id is a positive integer", field="id")
         seq = int(raw)
         if request.method == "DELETE":
@@ -134,7 +134,8 @@ class RealityAPI:
         """The workspace's recordings, oldest first, as a HAR 1.2 file; URLs on the workspace's upstream
         when one is set (else this server). ``mockverse import-har`` reads it back."""
         view = self._view(request)
-        base = self.service.workspace(view).settings.upstream or str(request.base_url)
+        upstream = self.service.workspace(view).settings.upstream
+        base = public_base(upstream) if upstream else str(request.base_url)
         entries = [recording_har_entry(seq, value, base) for seq, _k, value in
                    self.service.engine.store.entries(view.workspace, KIND) if isinstance(value, dict)]
         document = har_document(entries, f"recordings of workspace '{view.workspace}'")
@@ -144,7 +145,7 @@ class RealityAPI:
 
 
 def _positive(raw: str, name: str, high: int) -> int:
-    if not raw.isdecimal() or not 1 <= int(raw) <= high:
+    if not is_decimal(raw) or not 1 <= int(raw) <= high:
         raise Problem(400, "Invalid query parameter", f"{name} must be an integer from 1 to {high}", field=name)
     return int(raw)
 

@@ -18,6 +18,7 @@ ASGI does not hand an app its socket, so ``mockverse serve`` runs uvicorn with
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import socket
 import struct
@@ -131,9 +132,10 @@ class Simulation:
         if "workspace=" in query:
             workspace = (parse_qs(query).get("workspace") or [workspace])[0]
         request = f"{scope['method']} {path}?{query}"
-        if key is None:
-            count = self.seen.get((workspace, request), 0) + 1
-            self.seen.put((workspace, request), count)
+        if key is None:   # how many times this process saw the request: its digest, not a 20 KB path, is kept
+            seen = hashlib.blake2b(f"{workspace}\n{request}".encode(), digest_size=16).digest()
+            count = self.seen.get(seen, 0) + 1
+            self.seen.put(seen, count)
             key = str(count)
         seed = self.seed_of(workspace)
         delay = realism_delay(rule.delay, seed, f"{request}#{key}", None)

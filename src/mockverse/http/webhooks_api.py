@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mockverse.config import WEBHOOK_EVENTS
-from mockverse.http.errors import Problem, json_response
+from mockverse.http.errors import Problem, is_decimal, json_response
 from mockverse.http.mock import workspace_of
 from mockverse.http.openapi import WORKSPACE, WRITE_ERRORS, json_ok, problems
 from mockverse.ids import EntityRef
@@ -58,7 +58,7 @@ class WebhooksAPI:
             except ValueError as exc:
                 raise Problem(400, "Invalid query parameter", str(exc)[:200], field="persona") from None
         raw = q.get("limit", "100")
-        if not raw.isdecimal() or not 1 <= int(raw) <= 1000:
+        if not is_decimal(raw) or not 1 <= int(raw) <= 1000:
             raise Problem(400, "Invalid query parameter", "limit must be an integer from 1 to 1000", field="limit")
         rows = [d for d in reversed(self.webhooks.deliveries(workspace))
                 if (event is None or d["event"] == event) and (status is None or d["status"] == status)
@@ -67,7 +67,7 @@ class WebhooksAPI:
 
     def _id(self, request: Request) -> int:
         raw = request.path_params["id"]
-        if not raw.isdecimal() or not 1 <= int(raw) < 2**63:
+        if not is_decimal(raw) or not 1 <= int(raw) < 2**63:
             raise Problem(400, "Invalid path parameter", "id must be a positive integer (a delivery id)", field="id")
         return int(raw)
 

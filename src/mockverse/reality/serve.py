@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockverse.config import ConfigError, RealismConfig, RealityConfig
-from mockverse.http.errors import PROBLEM, Problem
+from mockverse.http.errors import PROBLEM, Problem, is_decimal
 from mockverse.ids import unit_draw
 from mockverse.reality.blend import REAL, Decision
 from mockverse.reality.persona_blend import blend_in_persona_world
@@ -277,7 +277,7 @@ class Upstream:
                 async with self.client.stream(method, url, headers=headers, content=content,
                                               timeout=httpx.Timeout(timeout)) as response:
                     length = response.headers.get("content-length", "")
-                    if length.isdecimal() and int(length) > self.max_bytes:
+                    if is_decimal(length) and int(length) > self.max_bytes:
                         return failed("upstream-too-large", f"the upstream announced {length} bytes; the cap is "
                                                             f"{self.max_bytes}")
                     body = bytearray()
@@ -361,7 +361,7 @@ class RealityService:
         self.recorder = Recorder(engine.store)
         self.states = LRU(4096)
         self.traces = TraceRing()
-        self.once_seen: dict[str, bool] = {}  # record mode `once`: whether each workspace had recordings at first sight
+        self.once_seen = LRU(4096)  # record mode `once`: whether each workspace had recordings at first sight
 
     # -- settings ----------------------------------------------------------------------------------
     def workspace(self, view: WorldView) -> WorkspaceReality:
@@ -588,10 +588,11 @@ class RealityService:
         if mode != "all" and not view.degraded:
             episode = self._safe(lambda: self.recorder.episode(view.workspace, view.snap.version, request.method,
                                                                request.url.path, request.url.query))
-            if view.workspace not in self.once_seen:  # `once`: did this workspace have recordings when first served?
-                self.once_seen[view.workspace] = bool(self._safe(
-                    lambda: self.recorder.has_recordings(view.workspace, view.snap.version)))
-            action = record_action(mode, self.once_seen[view.workspace], episode is not None)
+            had = self.once_seen.get(view.workspace)  # `once`: did this workspace have recordings when first served?
+            if had is None:
+                had = self.once_seen.put(view.workspace, bool(self._safe(
+                    lambda: self.recorder.has_recordings(view.workspace, view.snap.version))))
+            action = record_action(mode, had, episode is not None)
             trace["record_action"] = action
             if action == "replay":
                 trace["recording"] = {"id": episode.id, "match": "exact", "source": episode.value.get("source")}
@@ -630,7 +631,7 @@ class RealityService:
     async def _request_body(self, request: Request) -> bytes:
         """The request body, capped like every body the mock reads."""
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdecimal() or int(length) > self.max_body_bytes):
+        if length is not None and (not is_decimal(length) or int(length) > self.max_body_bytes):
             raise Problem(413, "Body too large", f"the request body is larger than {self.max_body_bytes} bytes",
                           field="body")
         chunks, size = [], 0
@@ -769,15 +770,25 @@ def _iso(value: Any) -> str:
 
 
 def shown_url(url: str | None) -> str | None:
-    """A URL as the API and traces show it: a password in its userinfo and credentials in its query
-    (``api_key=``, ``token=``, ...) replaced by ``[redacted]``."""
+    """A URL as the API and traces show it: its userinfo (a password, or a token standing as the user
+    name, as in ``https://sk_live_...@api.example.com``) and credentials in its query (``api_key=``,
+    ``token=``, ...) replaced by ``[redacted]``."""
     if not url:
         return url
     parts = urlsplit(url)
     netloc = parts.netloc
     if parts.password is not None:
         netloc = f"{parts.username or ''}:{REDACTED}@{netloc.rpartition('@')[2]}"
+    elif "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
     return urlunsplit((parts.scheme, netloc, parts.path, normal_query(parts.query), parts.fragment))
+
+
+def public_base(url: str) -> str:
+    """The upstream as a recording's URL names it: scheme, host, port and path, never its userinfo
+    or query (where credentials live)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 def _shown(settings: dict | None) -> dict | None:
