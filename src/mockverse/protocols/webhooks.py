@@ -8,8 +8,10 @@ or metadata, created it or created an entity under it) or the config names its l
 
 Each event has a deterministic id (blake2b of workspace, type, entity and virtual moment) that
 is claimed once in the store, so a repeated clock move, two workers or two instances never
-deliver it twice. Deliveries are store log entries (kind ``webhook``) with every attempt; the
-queue of pending ones is a store setting whose items are leased atomically by one dispatcher.
+deliver it twice. It is claimed only once its deliveries exist: until then it is *in flight*, a
+record another process finishes if its publisher stops. Deliveries are store log entries (kind
+``webhook``) with every attempt; the queue of pending ones is a store setting whose items are
+leased atomically by one dispatcher.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ KIND = "webhook"                    # the store log of deliveries
 QUEUE = "webhooks:pending"          # setting: {delivery id: {"due", "sub", "lease", "until"}}
 WATCHED = "webhooks:watched"        # setting: {persona ref: 1}
 CLAIMED = "webhooks:event:"         # setting prefix: one per event id ever published
+PUBLISHING = "webhooks:publishing"  # setting: {event id: the event, "owner", "until"} while it is in flight
+HOLD = 60.0                         # seconds before another process may finish an event left in flight
 RECORD, EDGE = "webhook", "has_webhooks"
 STATUSES = ("pending", "delivered", "failed")
 PAYMENT = "payment"
@@ -89,6 +93,7 @@ class Webhooks:
         self.busy: set[int] = set()
         self.tasks: set[asyncio.Task] = set()
         self._task: asyncio.Task | None = None
+        self._claiming: asyncio.Future | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.client: httpx.AsyncClient | None = None
@@ -294,41 +299,88 @@ class Webhooks:
             self.notify()
 
     def publish(self, workspace: str, occ: Occurrence) -> list[int]:
-        """Claim the event id (once ever), then queue one delivery per subscription; their ids."""
+        """Render the event, own it while in flight, queue one delivery per subscription, then claim
+        its id for ever; the delivery ids. Nothing is claimed before its deliveries exist."""
         store = self.engine.store
         at = format_rfc3339(occ.at)
         eid = event_id(workspace, occ.type, occ.key, at)
-        fresh: list[bool] = []
-
-        def claim(old: Any) -> Any:
-            fresh.append(old is None)
-            return old or {"type": occ.type, "at": at}
-        store.update_setting(workspace, CLAIMED + eid, claim)
-        if not fresh or not fresh[-1]:
+        if store.get_setting(workspace, CLAIMED + eid) is not None:
             return []
         payload = {"id": eid, "type": occ.type, "workspace": workspace, "occurred_at": at, "data": occ.data()}
-        body = orjson.dumps(payload).decode()
-        ids = []
-        for i in self.wanted(occ.type):
-            sub = self.subs[i]
-            delivery = {"event_id": eid, "event": occ.type, "workspace": workspace, "url": sub.url,
-                        "subscription": i, "persona": occ.persona, "occurred_at": at, "status": "pending",
-                        "signed": self.secrets[i] is not None,
-                        "signature": "X-Mockverse-Signature" if self.secrets[i] is not None else
-                        f"unsigned: {'no secret_env configured' if not sub.secret_env else sub.secret_env + ' is not set'}",
-                        "sequence": 1, "attempts": [], "created_at": _wall(), "next_attempt_at": _wall(),
-                        "body": body}
-            seq = store.append(workspace, KIND, eid, delivery)
-            if self.record_type is not None:
-                record(self.engine, workspace, RECORD, occ.persona,
-                       {"delivery_id": seq, "event_id": eid, "event": occ.type, "url": sub.url, "occurred_at": at})
-            self._enqueue(workspace, seq, i, time.time())
-            ids.append(seq)
+        event = {"type": occ.type, "at": at, "persona": occ.persona, "body": orjson.dumps(payload).decode()}
+        owned = self._own(workspace, eid, event)
+        return [] if owned is None else self._fan_out(workspace, eid, owned, {})
+
+    def _own(self, workspace: str, eid: str, event: dict | None) -> dict | None:
+        """Make this process the publisher of ``eid``: a new event (``event``), or with None one in
+        flight whose publisher stopped ``HOLD`` seconds ago. The in-flight record now owned, or None."""
+        now = time.time()
+        got: list[dict | None] = []
+
+        def change(flight: Any) -> Any:
+            flight = dict(flight or {})
+            old = flight.get(eid)
+            mine = None
+            if event is not None and old is None:
+                mine = {**event, "owner": self.worker, "until": now + HOLD}
+            elif event is None and old is not None and old["until"] <= now:
+                mine = {**old, "owner": self.worker, "until": now + HOLD}
+            got.append(mine)
+            if mine is not None:
+                flight[eid] = mine
+            return flight
+        self.engine.store.update_setting(workspace, PUBLISHING, change)
+        return got[-1] if got else None
+
+    def _fan_out(self, workspace: str, eid: str, event: dict, made: dict[int, int]) -> list[int]:
+        """Queue the owned event's deliveries (``made``: subscription -> one a stopped publisher
+        appended), claim the event id, and drop the in-flight record; the new delivery ids."""
+        store = self.engine.store
+        ids: list[int] = []
+        if store.get_setting(workspace, CLAIMED + eid) is None:   # else published in the meantime
+            for i in self.wanted(event["type"]):
+                if i in made:
+                    self._enqueue(workspace, made[i], i, time.time(), replace=False)
+                    continue
+                sub = self.subs[i]
+                delivery = {"event_id": eid, "event": event["type"], "workspace": workspace, "url": sub.url,
+                            "subscription": i, "persona": event["persona"], "occurred_at": event["at"],
+                            "status": "pending", "signed": self.secrets[i] is not None,
+                            "signature": "X-Mockverse-Signature" if self.secrets[i] is not None else
+                            f"unsigned: {'no secret_env configured' if not sub.secret_env else sub.secret_env + ' is not set'}",
+                            "sequence": 1, "attempts": [], "created_at": _wall(), "next_attempt_at": _wall(),
+                            "body": event["body"]}
+                seq = store.append(workspace, KIND, eid, delivery)
+                if self.record_type is not None:
+                    record(self.engine, workspace, RECORD, event["persona"],
+                           {"delivery_id": seq, "event_id": eid, "event": event["type"], "url": sub.url,
+                            "occurred_at": event["at"]})
+                self._enqueue(workspace, seq, i, time.time())
+                ids.append(seq)
+            store.put_setting(workspace, CLAIMED + eid, {"type": event["type"], "at": event["at"],
+                                                         "deliveries": sorted([*ids, *made.values()])})
+        store.update_setting(workspace, PUBLISHING, lambda flight: {
+            k: v for k, v in (flight or {}).items() if k != eid or v.get("owner") != self.worker})
         return ids
 
-    def _enqueue(self, workspace: str, seq: int, sub: int, due: float) -> None:
-        item = {"due": due, "sub": sub, "lease": None, "until": 0}
-        self.engine.store.update_setting(workspace, QUEUE, lambda q: {**(q or {}), str(seq): item})
+    def _finish_publishing(self) -> None:
+        """Finish the events whose publisher stopped while they were in flight (a crash, a store
+        outage): their deliveries are queued once, from the in-flight record."""
+        store = self.engine.store
+        now = time.time()
+        for workspace in store.workspaces():
+            for eid, old in (store.get_setting(workspace, PUBLISHING) or {}).items():
+                if old["until"] > now or (event := self._own(workspace, eid, None)) is None:
+                    continue
+                made = {v.get("subscription"): seq for seq, _, v in store.entries(workspace, KIND, eid)}
+                if self._fan_out(workspace, eid, event, made) or made:
+                    self.notify()
+
+    def _enqueue(self, workspace: str, seq: int, sub: int, due: float, replace: bool = True) -> None:
+        """Queue a delivery; with ``replace=False`` only if absent, so another worker's lease stands."""
+        item, key = {"due": due, "sub": sub, "lease": None, "until": 0}, str(seq)
+        self.engine.store.update_setting(workspace, QUEUE, lambda q: q if not replace and q and key in q
+                                         else {**(q or {}), key: item})
 
     def notify(self) -> None:
         """Wake this process's dispatcher (callable from any thread)."""
@@ -397,6 +449,12 @@ class Webhooks:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(self._task, *self.tasks, return_exceptions=True)
+        if self._claiming is not None:   # a lease pass still running in its thread: let it end
+            await asyncio.gather(self._claiming, return_exceptions=True)
+        try:  # leases no task will settle go back, so the next start (or another worker) resumes at once
+            await asyncio.to_thread(self._release_leases)
+        except StoreUnavailable:
+            log.warning("webhooks: leases not released, the store is unavailable; they expire instead")
         if self.client is not None:
             await self.client.aclose()
 
@@ -405,11 +463,16 @@ class Webhooks:
             await asyncio.to_thread(self._requeue_unqueued)
         except Exception:
             log.exception("webhooks: could not scan for pending deliveries")
+        finish_at = 0.0
         while True:
             self._wake.clear()  # type: ignore[union-attr]
             wait = self.poll
             try:
-                claimed, wait = await asyncio.to_thread(self._claim_due)
+                if time.monotonic() >= finish_at:
+                    await asyncio.to_thread(self._finish_publishing)
+                    finish_at = time.monotonic() + HOLD / 6
+                self._claiming = asyncio.ensure_future(asyncio.to_thread(self._claim_due))
+                claimed, wait = await asyncio.shield(self._claiming)
                 for workspace, seq, sub in claimed:
                     self.busy.add(sub)
                     task = asyncio.create_task(self._deliver(workspace, seq, sub))
@@ -432,8 +495,19 @@ class Webhooks:
             queue = store.get_setting(workspace, QUEUE) or {}
             for seq, _, value in store.entries(workspace, KIND):
                 if value.get("status") == "pending" and str(seq) not in queue:
-                    sub = self._subscription(value)
-                    self._enqueue(workspace, seq, sub if sub is not None else -1, time.time())
+                    sub = self._subscription(value)   # only if absent: another worker may have queued it since
+                    self._enqueue(workspace, seq, sub if sub is not None else -1, time.time(), replace=False)
+
+    def _release_leases(self) -> None:
+        """Hand back the queue items this process leased (it is stopping)."""
+        store = self.engine.store
+
+        def change(queue: Any) -> Any:
+            return {k: {**v, "lease": None, "until": 0} if v.get("lease") == self.worker else v
+                    for k, v in (queue or {}).items()}
+        for workspace in store.workspaces():
+            if any(v.get("lease") == self.worker for v in (store.get_setting(workspace, QUEUE) or {}).values()):
+                store.update_setting(workspace, QUEUE, change)
 
     def _claim_due(self) -> tuple[list[tuple[str, int, int]], float]:
         """Lease the due deliveries (at most one per subscription at a time); and how long to sleep."""
@@ -475,15 +549,18 @@ class Webhooks:
         return bool(got and got[-1])
 
     def _settle(self, workspace: str, seq: int, value: dict | None, due: float | None) -> None:
-        """Write the delivery's new state, then requeue it (``due``) or take it off the queue."""
+        """Write the delivery's new state, then requeue it (``due``) or take it off the queue. Only
+        while this process holds its lease: a replay in between queued it afresh, and that stands."""
         if value is not None:
             self.engine.store.update_entry(workspace, KIND, seq, value)
 
         def change(queue: Any) -> Any:
             queue = dict(queue or {})
+            if (queue.get(str(seq)) or {}).get("lease") != self.worker:
+                return queue
             if due is None:
                 queue.pop(str(seq), None)
-            elif str(seq) in queue:
+            else:
                 queue[str(seq)] = {**queue[str(seq)], "due": due, "lease": None, "until": 0}
             return queue
         self.engine.store.update_setting(workspace, QUEUE, change)
