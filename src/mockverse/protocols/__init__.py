@@ -5,12 +5,14 @@ type hung under the persona type (``user`` --has_webhooks--> ``webhook``), store
 entity a user created, so ``GET /api/v1/consistency/graph/user:123?type=webhook`` lists what
 was sent about that persona. A record type generates nothing, exists only while its protocol
 is configured, and shows in a persona's mock body only if the spec's schema has a property
-of its name (bodies embed what the schema asks for, nothing else).
+of its name (bodies embed what the schema asks for, nothing else). Graph walks and TCP
+``related`` skip records unless ``type`` or ``relationship`` names them, so reading a persona's
+graph never grows it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mockverse.config import EntityConfig
 from mockverse.timeutil import format_rfc3339
@@ -24,7 +26,10 @@ __all__ = ["RecordType", "ensure_record_type", "record"]
 
 class RecordType(EntityType):
     """An entity type whose entities are only ever stored records: the generator makes none,
-    and their ids (1, 2, 3, ... per workspace) never collide with generated ones."""
+    and their ids (1, 2, 3, ... per workspace) never collide with generated ones. Marked
+    ``record`` so graph walks leave them out unless asked for by type or edge."""
+
+    record: ClassVar[bool] = True
 
     def split_id(self, id: object) -> tuple[object, int] | None:
         return None

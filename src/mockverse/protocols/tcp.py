@@ -3,7 +3,7 @@
 One JSON object per line in, one per line out; every reply echoes the request's ``id``.
 ``get`` answers with the body the item route serves over HTTP, ``related`` with the data of
 the graph's nodes, ``subscribe`` streams the engine's events as they are emitted. A bad line
-gets an error line and the connection goes on. Requests about a persona and their replies
+gets an error line (the problem JSON HTTP would answer) and the connection goes on. Requests about a persona and their replies
 are kept as ``tcp_message`` records under it (see :mod:`mockverse.protocols`).
 """
 
@@ -36,20 +36,9 @@ FIELDS = {"get": ["ref"], "ping": [], "related": ["ref", "type", "relationship",
 _PATTERN = re.compile(r"^(\*|[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(\.\*)?)$")
 
 
-class Refused(Exception):
-    """A request the listener answers with an error line (the HTTP status it would have had)."""
-
-    def __init__(self, status: int, title: str, detail: str, field: str | None = None,
-                 allowed: list | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail, self.field, self.allowed = status, title, detail, field, allowed
-
-    def reply(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"status": self.status, "title": self.title, "detail": self.detail,
-                                 "field": self.field}
-        if self.allowed is not None:
-            error["allowed"] = self.allowed
-        return {"ok": False, "error": error}
+def refusal(problem: Problem) -> dict[str, Any]:
+    """An error line's object: the problem JSON body HTTP would send for the same mistake."""
+    return {"ok": False, "error": problem.body()}
 
 
 def matches(pattern: str, type: str) -> bool:
@@ -155,26 +144,26 @@ class TCPListener:
     def answer(self, connection: "Connection", message: Any) -> tuple[bytes, str | None, str | None]:
         """(reply line, persona the exchange concerns or None, workspace) for one parsed line."""
         if not isinstance(message, dict):
-            raise Refused(400, "Not an object", f"each line must be a JSON object, not {_kind(message)}",
+            raise Problem(400, "Not an object", f"each line must be a JSON object, not {_kind(message)}",
                           field="line")
         op = message.get("op")
         if op not in OPS:
             shown = op[:40] if isinstance(op, str) else _kind(op)
-            raise Refused(400, "Unknown op" if op is not None else "Missing op",
+            raise Problem(400, "Unknown op" if op is not None else "Missing op",
                           f"'op' must be one of {', '.join(OPS)}" + (f", not {shown!r}" if op is not None else ""),
                           field="op", allowed=OPS)
         allowed = ["id", "op", "workspace", *FIELDS[op]]
         unknown = next((name for name in message if name not in allowed), None)
         if unknown is not None:
-            raise Refused(400, "Unknown field", f"{unknown[:60]!r} is not a field of {op}", field=unknown[:60],
+            raise Problem(400, "Unknown field", f"{unknown[:60]!r} is not a field of {op}", field=unknown[:60],
                           allowed=sorted(allowed))
         workspace = message.get("workspace", "default")
         if not isinstance(workspace, str) or not WORKSPACE_NAME.match(workspace):
-            raise Refused(400, "Invalid workspace", "workspace must be 1-64 letters, digits, '_', '.' or '-', "
+            raise Problem(400, "Invalid workspace", "workspace must be 1-64 letters, digits, '_', '.' or '-', "
                           "starting with a letter or digit", field="workspace")
         head = _head(message)
         if "id" in message and not head:
-            raise Refused(400, "Invalid id", "'id' must be a string of at most 200 characters, a number or null",
+            raise Problem(400, "Invalid id", "'id' must be a string of at most 200 characters, a number or null",
                           field="id")
         if op == "ping":
             return encode({**head, "ok": True, "op": "pong"}), None, workspace
@@ -185,7 +174,7 @@ class TCPListener:
         view = self.engine.view(workspace)
         ref = message.get("ref")
         if not isinstance(ref, str) or not ref:
-            raise Refused(400, "Missing ref" if ref is None else "Invalid ref",
+            raise Problem(400, "Missing ref" if ref is None else "Invalid ref",
                           "'ref' must be an entity ref such as 'user:123'", field="ref")
         entity, id, data = view.resolve(ref)
         persona = view.persona(entity, data)
@@ -194,8 +183,8 @@ class TCPListener:
             return encode({**head, "ok": True, "ref": f"{entity.name}:{id}"}, orjson.dumps(body)), persona, workspace
         try:
             return self.related(view, message, head, f"{entity.name}:{id}"), persona, workspace
-        except Refused as exc:   # still about this persona: answered and recorded
-            return encode({**head, **exc.reply()}), persona, workspace
+        except Problem as exc:   # still about this persona: answered and recorded
+            return encode({**head, **refusal(exc)}), persona, workspace
 
     def related(self, view: WorldView, message: dict, head: dict, ref: str) -> bytes:
         """The data of the nodes ``GET /api/v1/consistency/graph/{ref}`` reaches with the same
@@ -203,16 +192,16 @@ class TCPListener:
         types = sorted(self.engine.model.types)
         type_ = message.get("type")
         if type_ is not None and (not isinstance(type_, str) or type_ not in self.engine.model.types):
-            raise Refused(400, "Invalid type", "'type' must be an entity type of this world", field="type",
+            raise Problem(400, "Invalid type", "'type' must be an entity type of this world", field="type",
                           allowed=types)
         relationship = message.get("relationship")
         edges = self.edges
         if relationship is not None and (not isinstance(relationship, str) or relationship not in edges):
-            raise Refused(400, "Invalid relationship", "'relationship' must be an edge of this world",
+            raise Problem(400, "Invalid relationship", "'relationship' must be an edge of this world",
                           field="relationship", allowed=edges)
         depth = message.get("depth", 1)
         if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 5:
-            raise Refused(400, "Invalid depth", "'depth' must be an integer from 1 to 5", field="depth")
+            raise Problem(400, "Invalid depth", "'depth' must be an integer from 1 to 5", field="depth")
         graph = view.graph(ref, type_, relationship, depth)
         data = orjson.dumps([node["data"] for node in graph["nodes"]])
         reply = {**head, "ok": True, "ref": ref, "type": type_, "relationship": relationship, "depth": depth,
@@ -282,31 +271,32 @@ class Connection:
 
     async def handle(self, line: bytes) -> None:
         if len(line) > LINE_LIMIT:
-            await self.send(Refused(413, "Line too long", f"a line may have at most {LINE_LIMIT} bytes; this one "
-                                    "was skipped up to its newline", field="line").reply())
+            await self.send(refusal(Problem(413, "Line too long", f"a line may have at most {LINE_LIMIT} bytes; "
+                                            "this one was skipped up to its newline", field="line")))
             return
         if not line.strip():
             return   # blank lines (a client's keep-alive, a trailing CRLF) need no answer
         try:
             message = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            await self.send(Refused(400, "Malformed JSON", f"the line is not JSON: {exc}"[:300], field="line").reply())
+            await self.send(refusal(Problem(400, "Malformed JSON", f"the line is not JSON: {exc}"[:300], field="line")))
             return
         head = _head(message) if isinstance(message, dict) else {}
         persona = workspace = None
         try:
             reply, persona, workspace = self.listener.answer(self, message)
-        except Refused as exc:
-            reply = encode({**head, **exc.reply()})
-        except (EngineError, Problem) as exc:
-            reply = encode({**head, **Refused(exc.status, exc.title, exc.detail, exc.field, exc.allowed).reply()})
+        except Problem as exc:
+            reply = encode({**head, **refusal(exc)})
+        except EngineError as exc:
+            reply = encode({**head, **refusal(Problem(exc.status, exc.title, exc.detail, field=exc.field,
+                                                      allowed=exc.allowed))})
         except StoreUnavailable:
-            reply = encode({**head, **Refused(503, "Store unavailable", "the state store cannot be reached; retry "
-                                              "once it is back", "store").reply()})
+            reply = encode({**head, **refusal(Problem(503, "Store unavailable", "the state store cannot be reached; "
+                                                      "retry once it is back", field="store"))})
         except Exception:
             log.exception("tcp request failed: %s", line[:200])
-            reply = encode({**head, **Refused(500, "Internal error", "the server failed on this request; the log "
-                                              "has the details").reply()})
+            reply = encode({**head, **refusal(Problem(500, "Internal error", "the server failed on this request; "
+                                                      "the log has the details"))})
         self.writer.write(reply)
         await self.writer.drain()
         if persona is not None and workspace is not None:
@@ -320,12 +310,12 @@ class Connection:
     def subscribe(self, workspace: str, message: dict, head: dict) -> list[str]:
         events = message.get("events")
         if not isinstance(events, list) or not events or len(events) > MAX_PATTERNS:
-            raise Refused(400, "Invalid events", f"'events' must be a list of 1 to {MAX_PATTERNS} event types, e.g. "
+            raise Problem(400, "Invalid events", f"'events' must be a list of 1 to {MAX_PATTERNS} event types, e.g. "
                           "[\"order.created\"], [\"order.*\"] or [\"*\"]", field="events")
         bad = next((e for e in events if not isinstance(e, str) or not _PATTERN.match(e)), None)
         if bad is not None:
             shown = bad[:60] if isinstance(bad, str) else _kind(bad)
-            raise Refused(400, "Invalid event type", f"{shown!r} is not an event type: use a name such as "
+            raise Problem(400, "Invalid event type", f"{shown!r} is not an event type: use a name such as "
                           "'order.created', a prefix such as 'order.*', or '*'", field="events")
         patterns = self.subscriptions.get(workspace, (set(), b""))[0] | set(events)
         self.subscriptions[workspace] = (patterns, orjson.dumps(head)[:-1] + b',"event":' if head else b'{"event":')
@@ -337,7 +327,7 @@ class Connection:
     def unsubscribe(self, workspace: str, message: dict) -> list[str]:
         events = message.get("events")
         if events is not None and (not isinstance(events, list) or not all(isinstance(e, str) for e in events)):
-            raise Refused(400, "Invalid events", "'events' must be a list of event types, or absent to unsubscribe "
+            raise Problem(400, "Invalid events", "'events' must be a list of event types, or absent to unsubscribe "
                           "from all", field="events")
         patterns, prefix = self.subscriptions.pop(workspace, (set(), b""))
         patterns = patterns - set(events) if events is not None else set()

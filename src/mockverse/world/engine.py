@@ -675,12 +675,20 @@ class WorldView:
             raise EngineError(404, "Not found", f"{ref} does not exist in workspace '{self.workspace}'", field="ref")
         return entity, id, data
 
-    def neighbours(self, entity: EntityType, id: object, data: dict) -> list[tuple[str, EntityType, object, dict]]:
+    def neighbours(self, entity: EntityType, id: object, data: dict,
+                   records: set[str] | None = None) -> list[tuple[str, EntityType, object, dict]]:
         """Edges out of one entity: children over each named edge, the parent over the reverse
-        edge, and links a user registered."""
+        edge, and links a user registered. Message records (types marked ``record``: webhooks,
+        tcp messages) are left out unless ``records`` names their type or edge (None: all kept)."""
+        def hidden(rel: str, other: EntityType) -> bool:
+            return (records is not None and getattr(other, "record", False)
+                    and other.name not in records and rel not in records)
+
         out: list[tuple[str, EntityType, object, dict]] = []
         seen: set[str] = set()
         for rel, child in entity.children.items():
+            if hidden(rel, child):
+                continue
             for kid in self.children(entity, id, rel):
                 out.append((rel, child, kid[child.id_field], kid))
                 seen.add(f"{child.name}:{kid[child.id_field]}")
@@ -696,7 +704,7 @@ class WorldView:
                 continue
             kind, _, raw = other.partition(":")
             other_type = self.model.types.get(kind)
-            if other_type is None:
+            if other_type is None or hidden(name, other_type):
                 continue
             oid = other_type.parse_id(raw)
             odata = self.get(other_type, oid)
@@ -708,7 +716,8 @@ class WorldView:
     def graph(self, ref: str, type: str | None = None, relationship: str | None = None,
               depth: int = 1, limit: int = 1000) -> dict:
         """Breadth-first traversal from ``ref`` up to ``depth`` edges, optionally only over edges
-        named ``relationship``; nodes of ``type`` (or all) are returned with the edges walked."""
+        named ``relationship``; nodes of ``type`` (or all) are returned with the edges walked.
+        Message records are walked only when ``type`` or ``relationship`` names them."""
         entity, id, data = self.resolve(ref)
         root = f"{entity.name}:{id}"
         nodes: list[dict] = []
@@ -718,7 +727,7 @@ class WorldView:
         for distance in range(1, depth + 1):
             nxt = []
             for e, i, d in frontier:
-                for rel, other, oid, odata in self.neighbours(e, i, d):
+                for rel, other, oid, odata in self.neighbours(e, i, d, {n for n in (type, relationship) if n}):
                     if relationship and rel != relationship:
                         continue
                     oref = f"{other.name}:{oid}"
