@@ -15,7 +15,7 @@ import pytest
 from conftest import Server
 from llm_fixture import LLMServer, llm_server  # noqa: F401  (the fixture)
 
-from mockverse.ai.personas import PERSONA_SCHEMA
+from mockverse.ai.personas import PERSONA_SCHEMA, _ascii
 
 KEY = "sk-mv-test-7d1f0c2b9e4a-do-not-leak"
 KEY_ENV = "MOCKVERSE_TEST_LLM_KEY"
@@ -34,6 +34,8 @@ PERSONA = {
                {"items": [{"product_name": "Sticky notes, 12 pads", "quantity": 3, "unit_price": 9.5}]}],
 }
 PERSONA_JSON = json.dumps(PERSONA)
+OFFICE = {"A4 copy paper, 5 reams", "Black toner cartridge", "Ballpoint pens, box of 50",
+          "Lever arch files, pack of 10", "Sticky notes, 12 pads", "Desk organiser"}   # the template's catalogue
 
 
 def _config(tmp_path: Path, llm: LLMServer | None, **ai: object) -> str:
@@ -79,7 +81,8 @@ def _order_total(order: dict) -> float:
 
 def test_llm_persona_is_registered_coherent_and_frozen(start_server, tmp_path, llm_server):
     llm_server.script({"content": PERSONA_JSON})
-    server = _serve(start_server, tmp_path, llm_server)
+    # no text fields: no background text job can be in flight across the restart ("calls": 0 below)
+    server = _serve(start_server, tmp_path, llm_server, text_fields=[])
     first = _post(server)
     assert first.status_code == 201, first.text
     assert first.headers["x-mockverse-generator"] == "llm"
@@ -257,15 +260,14 @@ def test_without_an_ai_section_the_template_fallback_works_offline(start_server,
     assert (user["address"]["city"], user["address"]["country"], user["occupation"]) == ("Lyon", "FR",
                                                                                         "small-business owner")
     assert user["traits"][:3] == ["budget-conscious", "orders for the team", "orders monthly"]
-    assert user["company"] != "" and user["email"].endswith(".example")
+    assert user["company"] == "Martinez Fournier et Fils"          # Faker fr_FR seeded by (seed 42, description)
+    assert user["email"] == f"{_ascii(user['first_name'])}.{_ascii(user['last_name'])}@martinezfournieretfils.example"
     orders = server.client.get("/users/1001/orders").json()
     assert [o["id"] for o in orders] == [o["id"] for o in body["orders"]] == [1001000, 1001001, 1001002, 1001003]
     assert [o["total"] for o in orders] == [_order_total(o) for o in body["orders"]]
     assert [o["status"] for o in orders] == ["delivered", "delivered", "pending", "pending"]
     assert {o["currency"] for o in orders} == {"EUR"}
-    office = {"A4 copy paper, 5 reams", "Black toner cartridge", "Ballpoint pens, box of 50",
-              "Lever arch files, pack of 10", "Sticky notes, 12 pads", "Desk organiser"}
-    assert {i["product_name"] for o in body["orders"] for i in o["items"]} <= office
+    assert {i["product_name"] for o in body["orders"] for i in o["items"]} <= OFFICE
     billing = server.client.get("/users/1001/billing").json()
     assert (billing["billing_status"], billing["failed_payment_count"]) == ("past_due", 2)
     again = _post(server)
@@ -458,3 +460,55 @@ def test_a_spec_world_registers_the_persona_as_its_persona_type(start_server, tm
     assert customer == {"id": int(cid), "name": body["user"]["name"], "email": body["user"]["email"]}
     lifecycle = server.client.get(body["links"]["lifecycle"]).json()
     assert (lifecycle["state"], lifecycle["metadata"]["failed_payment_count"]) == ("PaymentFailed", 2)
+
+
+def test_a_400_turns_structured_output_off_only_when_the_plain_retry_works(start_server, tmp_path, llm_server):
+    refused = {"status": 400, "error": "the messages are too long"}
+    llm_server.script(refused, refused)       # a 400 that is not about response_format: the plain retry fails too
+    server = _serve(start_server, tmp_path, llm_server, max_retries=0)
+    r = _post(server)
+    assert (r.status_code, r.json()["detail"]) == (
+        502, f"the LLM server at 127.0.0.1:{llm_server.port} answered 400: the messages are too long")
+    sent = _persona_requests(llm_server)
+    assert len(sent) == 2 and "response_format" in sent[0]["body"] and "response_format" not in sent[1]["body"]
+    assert server.client.get("/api/v1/ai/status").json()["structured_output"] is True   # still on
+
+    llm_server.script(refused, {"content": PERSONA_JSON})   # a 400 the plain retry gets past: off from now on
+    assert _post(server).status_code == 201
+    assert _calls(llm_server) == 4 and "response_format" not in _persona_requests(llm_server)[3]["body"]
+    assert server.client.get("/api/v1/ai/status").json()["structured_output"] is False
+
+
+def test_the_base_url_host_shows_no_credentials(start_server, tmp_path, llm_server):
+    secret = "proxy-pass-5150"
+    base = f"http://gateway:{secret}@127.0.0.1:{llm_server.port}/v1"
+    llm_server.script({"status": 500})
+    server = _serve(start_server, tmp_path, llm_server, base_url=base, max_retries=0)
+    status = server.client.get("/api/v1/ai/status")
+    assert status.json()["base_url_host"] == f"127.0.0.1:{llm_server.port}"
+    r = _post(server)
+    assert (r.status_code, r.json()["detail"]) == (
+        502, f"the LLM server at 127.0.0.1:{llm_server.port} answered 500: scripted 500")
+    assert _calls(llm_server) == 1
+    for text in (status.text, r.text, server.log()):
+        assert secret not in text and "gateway" not in text
+
+
+@pytest.mark.parametrize("orders", [[], PERSONA["orders"][:2]])
+def test_a_payment_failed_spec_without_a_failed_payment_is_made_coherent(start_server, tmp_path, llm_server, orders):
+    spec = {**PERSONA, "failed_payment_count": 0, "orders": orders}
+    llm_server.script({"content": json.dumps(spec)})
+    server = _serve(start_server, tmp_path, llm_server, text_fields=[])
+    r = _post(server)
+    assert r.status_code == 201, r.text
+    assert r.json()["lifecycle"]["metadata"]["failed_payment_count"] == 1
+    placed = server.client.get("/users/1001/orders").json()
+    if orders:
+        assert [o["status"] for o in placed] == ["delivered", "pending"]      # the latest payment failed
+    else:   # one order from the described catalogue (office supplies), its payment failed
+        assert [o["status"] for o in placed] == ["pending"]
+        items = server.client.get(f"/orders/{placed[0]['id']}/items").json()
+        assert [(i["quantity"], i["product_name"] in OFFICE) for i in items] == [(1, True)]
+    assert [p["status"] for p in server.client.get(f"/orders/{placed[-1]['id']}/payments").json()] == ["failed"]
+    billing = server.client.get("/users/1001/billing").json()
+    assert (billing["billing_status"], billing["failed_payment_count"]) == ("past_due", 1)

@@ -4,11 +4,15 @@ accepted through the API (stored now, applied at the next start), heuristics onl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
 
 from llm_fixture import example, schema_of, llm_server  # noqa: F401
+
+from mockverse.ai.provider import Artefacts
+from mockverse.store.sqlite import SQLiteStore
 
 SPEC = str(Path(__file__).parent / "fixtures" / "specs" / "helpdesk.yaml")
 WORLD = "/api/v1/consistency/world"
@@ -130,3 +134,23 @@ def test_llm_down_at_start_serves_the_heuristic_world(start_server, tmp_path):
     assert "cannot reach the LLM server" in world["relationship_inference"]["error"]
     assert {r["id"] for r in world["relationships"]} == {"ticket.assignee_id->assignee", "ticket.folder_id->folder"}
     assert server.client.get("/tickets/1").status_code == 200
+
+
+def test_a_proposal_stored_first_by_another_worker_wins(start_server, llm_server, tmp_path):  # noqa: F811
+    store = tmp_path / "state.db"
+    spec_hash = hashlib.blake2b(Path(SPEC).read_bytes(), digest_size=16).hexdigest()
+    first = {"target": "agent", "confidence": 0.97, "reason": "stored first by another worker"}
+
+    def racing(body: dict) -> dict:   # while this server waits for its answer, another worker stores one
+        prompt = body["messages"][-1]["content"] if schema_of(body)[0] == "mockverse_relationship" else ""
+        if "has the field 'assignee_id'" in prompt:
+            key = f"ai:relation:{Artefacts.key(spec_hash, 'ticket', 'assignee_id')}"
+            SQLiteStore(str(store)).put_setting("_world", key, first)
+        return responder(body)
+
+    llm_server.responder = racing
+    server = start_server("--spec", SPEC, "--config", config(tmp_path, llm_server.url), store=store)
+    found = proposals(server)["ticket.assignee_id"]
+    assert (found["target"], found["confidence"], found["reason"]) == ("agent", 0.97, "stored first by another worker")
+    assert (found["status"], found["applied"]) == ("applied", True)
+    assert proposals(server)["ticket.reviewer_ref"]["reason"] == ANSWERS["reviewer_ref"][2]   # no race there: its own

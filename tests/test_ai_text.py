@@ -6,12 +6,14 @@ LLM never blocks a read, and offline the fallback says so."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 
 from conftest import free_port
 from llm_fixture import example, schema_of, llm_server  # noqa: F401
 
+from mockverse.ai.text import COOLDOWN
 from mockverse.world.text import TICKET_BY_STATE
 
 LIFECYCLE = "/api/v1/consistency/persona/lifecycle"
@@ -57,7 +59,8 @@ def test_offline_the_fallback_is_shaped_by_the_state_and_says_so(start_server):
     assert ticket["body"].split(". ")[0] + "." in TICKET_BY_STATE["PaymentFailed"][1]
     assert c.get("/users/7/support").content == r.content
     user = c.get("/users/7")
-    assert user.headers[HEADER] == "fallback" and len(user.json()["bio"]) > 10
+    assert user.headers[HEADER] == "fallback"
+    assert user.json()["bio"] == "Oil issue left serious. Your mouth west series media fish expect fund."  # seed 42
     assert HEADER not in c.get("/users/7/billing").headers          # no text field in that response
     assert c.get("/api/v1/consistency/world").json()["text"]["llm"] is False
     written = c.patch("/users/7", json={"bio": "Written by the user."})
@@ -89,6 +92,13 @@ def test_cold_read_is_pending_then_llm_text_once_for_every_process(start_server,
     props = schema_of(asked[0]["body"])[1]["properties"]
     assert set(props) == {f"tickets[{i}].{f}" for i in range(len(tickets)) for f in ("subject", "body")}
     assert asked[0]["headers"]["authorization"] == f"Bearer {KEY}"
+    with sqlite3.connect(store) as db:   # one artefact for the entity, every field in it (one write)
+        keys = [k for (k,) in db.execute("SELECT key FROM setting WHERE key LIKE 'ai:text:%' ORDER BY key")]
+        value = json.loads(db.execute("SELECT value FROM setting WHERE key='ai:text:user:7#support'").fetchone()[0])
+    assert keys == ["ai:text:user:7#support"]
+    assert value["tickets[0].subject"] == {"text": "Example tickets[0].subject", "model": "test-model", "run": None,
+                                           "state": "PaymentFailed"}
+    assert set(value) == set(props)
 
     # a repeated read is the same bytes; another process on the store serves them too, asking nothing
     assert c.get("/users/7/support").content == done.content
@@ -142,6 +152,8 @@ def test_a_full_queue_never_blocks_a_read(start_server, llm_server, tmp_path):  
         if c.get("/api/v1/consistency/world").json()["text"]["waiting"] == 0:
             break
         time.sleep(0.05)
+    else:
+        raise AssertionError("the worker never took the queued job")
     second = c.get("/users/900")
     assert second.status_code == 200 and second.headers[HEADER] == "pending"   # queued behind the hung call
     third = c.get("/users/901")
@@ -184,3 +196,48 @@ def test_live_mode_writes_the_text_again_once_per_run(start_server, llm_server, 
     assert until_llm(server.client, "/users/3").json()["bio"] == "Second run's bio."
     assert server.client.get("/users/3").json()["bio"] == "Second run's bio."
     assert len(text_requests(llm_server)) == 2
+
+
+def test_a_failed_job_is_asked_again_after_the_cooldown(start_server, llm_server, tmp_path):  # noqa: F811
+    llm_server.script({"status": 500})    # the first call fails; later ones get the fixture's answer
+    server = start_server("--config", config(tmp_path, llm_server.url, max_retries="0"))
+    c = server.client
+    cold = c.get("/users/7")
+    assert cold.headers[HEADER] == "pending"
+    for _ in range(100):
+        if c.get("/api/v1/consistency/world").json()["text"]["failed"] == 1:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the failing text job never finished")
+    down = c.get("/users/7")              # within the cooldown: the fallback, not cached, not asked
+    assert down.headers[HEADER] == "fallback" and down.content == cold.content
+    assert len(text_requests(llm_server)) == 1
+    deadline = time.monotonic() + COOLDOWN + 5
+    while time.monotonic() < deadline:    # after the cooldown a read asks again (nothing served stays stuck)
+        r = c.get("/users/7")
+        if r.headers[HEADER] != "fallback":
+            break
+        time.sleep(0.25)
+    assert r.headers[HEADER] in ("pending", "llm")
+    assert until_llm(c, "/users/7").json()["bio"] == "Example bio"
+    assert len(text_requests(llm_server)) == 2
+    stats = c.get("/api/v1/consistency/world").json()["text"]
+    assert (stats["failed"], stats["written"], stats["calls"]) == (1, 1, 2)
+
+
+def test_jobs_queued_while_the_llm_is_down_are_not_sent(start_server, llm_server, tmp_path):  # noqa: F811
+    llm_server.script({"hang": 30})       # the first call times out (1s): the LLM is down from then on
+    server = start_server("--config", config(tmp_path, llm_server.url, timeout="1s", max_retries="0"))
+    c = server.client
+    for id in (2, 3, 4):                  # one job taken by the worker (hangs), two queued behind it
+        assert c.get(f"/users/{id}").headers[HEADER] == "pending"
+    for _ in range(100):
+        stats = c.get("/api/v1/consistency/world").json()["text"]
+        if stats["failed"] == 1 and stats["waiting"] == 0 and c.get("/users/4").headers[HEADER] == "fallback":
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"the queue never drained: {stats}")
+    assert len(text_requests(llm_server)) == 1          # the queued jobs were not sent to the down LLM
+    assert (stats["queued"], stats["calls"], stats["written"]) == (3, 1, 0)

@@ -9,7 +9,6 @@ order dates, payments) is drawn by the same seeded code, so a persona is coheren
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import unicodedata
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from datetime import datetime, timedelta
 from faker import Faker
 
 from mockverse.ai.provider import LLM, Artefacts
+from mockverse.ids import stable_hash
 from mockverse.timeutil import format_rfc3339
 from mockverse.world.engine import ConsistencyEngine, EngineError
 from mockverse.world.lifecycle import STATE_NAMES
@@ -121,8 +121,9 @@ def _count(word: str) -> int:
     return int(word) if word.isdigit() else NUMBERS[word]
 
 
-def _seed(*parts: object) -> int:
-    return int.from_bytes(hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest(), "big")
+def _catalogue(text: str) -> list[tuple[str, float]]:
+    """The products a persona described by ``text`` (lower-cased) buys."""
+    return next((c for pattern, c in CATALOGUES if re.search(pattern, text)), GENERAL)
 
 
 def template_spec(description: str, seed: str) -> dict:
@@ -132,7 +133,7 @@ def template_spec(description: str, seed: str) -> dict:
     city_key = next((c for c in sorted(CITIES, key=len, reverse=True) if re.search(rf"\b{c}\b", text)), None)
     country, currency, locale = CITIES[city_key] if city_key else ("US", "USD", "en_US")
     fake = Faker(locale)
-    fake.seed_instance(_seed(seed, "persona", description))
+    fake.seed_instance(stable_hash(seed, "persona", description))
     occupation, has_company, traits = "customer", False, []
     for pattern, name, company, extra in OCCUPATIONS:
         if re.search(pattern, text):
@@ -172,7 +173,7 @@ def template_spec(description: str, seed: str) -> dict:
     else:
         n_orders = {"NewSignup": 1, "PowerUser": 6, "Churned": 3, "ChurnRisk": 3}.get(state, 4)
     n_orders = max(n_orders, failed_count) if state == "PaymentFailed" else n_orders
-    catalogue = next((c for pattern, c in CATALOGUES if re.search(pattern, text)), GENERAL)
+    catalogue = _catalogue(text)
     orders = []
     for _ in range(min(n_orders, MAX_ORDERS)):
         picks = fake.random_elements(catalogue, length=fake.random_int(1, min(3, len(catalogue))), unique=True)
@@ -213,15 +214,29 @@ def _ascii(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", plain.lower()) or "user"
 
 
+def coherent(spec: dict, description: str) -> dict:
+    """``spec`` made coherent with its lifecycle state: a PaymentFailed persona has at least one failed
+    payment, on at least one order (one bought from the described catalogue when it has none)."""
+    if spec["lifecycle_state"] != "PaymentFailed" or (spec["failed_payment_count"] >= 1 and spec["orders"]):
+        return spec
+    orders = spec["orders"]
+    if not orders:
+        catalogue = _catalogue(" ".join(description.lower().split()))
+        name, price = catalogue[stable_hash("persona-order", description) % len(catalogue)]
+        orders = [{"items": [{"product_name": name, "quantity": 1, "unit_price": price}]}]
+    return {**spec, "failed_payment_count": max(1, spec["failed_payment_count"]), "orders": orders}
+
+
 def register(engine: ConsistencyEngine, workspace: str, spec: dict, description: str) -> dict:
     """Create the persona and its orders in ``workspace`` from ``spec``; the body describing it."""
+    spec = coherent(spec, description)
     view = engine.view(workspace)
     persona_type = engine.personas.type if engine.personas is not None else None
     if persona_type is None:
         raise EngineError(422, "No persona type", "this world has no persona entity type to register a persona as; "
                           "set consistency.personas.type", field="consistency.personas.type")
     fake = Faker(LOCALES.get(spec["country"], "en_US"))
-    fake.seed_instance(_seed(engine.workspace_seed(workspace), "persona-fields", description))
+    fake.seed_instance(stable_hash(engine.workspace_seed(workspace), "persona-fields", description))
     gap = timedelta(days=CADENCES[spec["cadence"]])
     state, orders = spec["lifecycle_state"], spec["orders"]
     now = view.now

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import os
 import re
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -54,7 +54,11 @@ class LLM:
 
     @property
     def host(self) -> str:
-        return urlsplit(self.config.base_url).netloc
+        """The server's host[:port], never the user and password a base URL may carry."""
+        parts = urlsplit(self.config.base_url)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        return f"{host}:{parts.port}" if parts.port is not None else host
 
     @property
     def key_set(self) -> bool:
@@ -103,9 +107,10 @@ class LLM:
         errors with backoff, and drops ``response_format`` if the server rejects it."""
         attempts = 1 + self.config.max_retries
         attempt = 0
+        plain = False   # trying once without response_format after a 400: it is remembered only if that works
         while True:
             body: dict[str, Any] = {"model": self.config.model, "messages": messages, "temperature": 0}
-            if self.structured:
+            if self.structured and not plain:
                 body["response_format"] = {"type": "json_schema",
                                            "json_schema": {"name": name, "schema": schema, "strict": True}}
             headers = {"Content-Type": "application/json"}
@@ -128,12 +133,20 @@ class LLM:
             else:
                 status = response.status_code
                 if status == 200:
-                    return self._content(response)
+                    content = self._content(response)
+                    if plain and self.structured:
+                        log.info("the LLM server takes no response_format; asking for JSON in the prompt from now on")
+                        self.structured = False
+                    return content
                 detail = self._scrub(_error_text(response))
-                if status == 400 and self.structured:
-                    log.info("the LLM server refused response_format (%s); asking for JSON in the prompt", detail)
-                    self.structured = False
-                    attempt -= 1   # not a failed attempt: the same request in the form this server takes
+                if status == 400 and self.structured and not plain:
+                    if FORMAT_WORDS.search(detail):   # it says so: remembered at once
+                        log.info("the LLM server refused response_format (%s); asking for JSON in the prompt", detail)
+                        self.structured = False
+                    else:
+                        log.info("the LLM server answered 400 (%s); trying once without response_format", detail)
+                        plain = True
+                    attempt -= 1   # not a failed attempt: the same request in the form this server may take
                     continue
                 failure = AIError(502, "ai", f"the LLM server at {self.host} answered {status}: {detail}")
                 if status != 429 and status < 500:
@@ -164,6 +177,7 @@ def _system_text(system: str, schema: dict) -> str:
             f"{orjson.dumps(schema).decode()}")
 
 
+FORMAT_WORDS = re.compile(r"response_format|json_schema", re.I)   # a 400 that names the structured output
 FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
 THINK = re.compile(r"^\s*<think>.*?</think>", re.S)   # reasoning models served by Ollama/vLLM prepend this
 
@@ -233,3 +247,14 @@ class Artefacts:
 
     def put(self, workspace: str, kind: str, key: str, value: dict) -> None:
         self.store.put_setting(workspace, self._setting(kind, key), value)
+
+    def put_first(self, workspace: str, kind: str, key: str, value: dict) -> dict:
+        """Store ``value`` unless another worker stored one first (frozen); the value kept. Live: the latest."""
+        if self.mode != "frozen":
+            self.put(workspace, kind, key, value)
+            return value
+        return self.update(workspace, kind, key, lambda old: old if isinstance(old, dict) else value)
+
+    def update(self, workspace: str, kind: str, key: str, change: Callable[[Any], dict]) -> dict:
+        """Read-modify-write one artefact atomically (one store write); returns the value kept."""
+        return self.store.update_setting(workspace, self._setting(kind, key), change)

@@ -31,6 +31,7 @@ from typing import Any
 from mockverse.ai.provider import LLM, AIError, Artefacts
 from mockverse.config import AIConfig
 from mockverse.spec import InferredWorld, Relationship, Spec, merge_all_of, snake
+from mockverse.spec.infer import _NOT_REFERENCES   # stems that identify something outside the world: never a candidate
 from mockverse.store import Store, StoreUnavailable
 
 log = logging.getLogger("mockverse.ai")
@@ -40,12 +41,6 @@ KIND = "relation"
 SCHEMA_NAME = "mockverse_relationship"
 EVIDENCE = "suggested by the LLM"   # the evidence prefix of an applied proposal (spec worlds never make it a parent)
 _ID_WORDS = frozenset({"id", "ids", "ref", "refs", "uuid", "uuids"})
-# Stems that identify something outside the world (as in spec.infer): never a candidate.
-_NOT_REFERENCES = frozenset({
-    "external", "remote", "downstream", "upstream", "custom", "debug", "error", "request", "idempotency",
-    "correlation", "trace", "tracking", "session", "tenant", "client", "api", "app", "consumer", "service",
-    "snapshot", "version", "row", "operation", "event", "entity", "object", "unified", "tax", "vat", "message",
-    "nonce", "checksum", "hash", "token", "key"})
 SYSTEM = ("You map the fields of an API's data model. Given one field of one entity type and the entity types "
           "of the API, say which type's id the field holds, or 'none' when it names something outside this API. "
           "Be calibrated: confidence is the probability that your answer is right.")
@@ -185,9 +180,8 @@ class Relations:
         thread.join(self.config.relationship_budget.total_seconds() + 1)
         for c in missing:
             answer = result.get(c.id)
-            if isinstance(answer, dict):
-                self.artefacts.put(WORKSPACE, KIND, self._key(c), answer)
-                self.answers[c.id] = answer
+            if isinstance(answer, dict):   # the first answer stored wins: every worker builds the same world
+                self.answers[c.id] = self.artefacts.put_first(WORKSPACE, KIND, self._key(c), answer)
 
     async def _ask_all(self, missing: list[Candidate]) -> dict[str, dict]:
         assert self.config is not None

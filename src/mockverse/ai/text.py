@@ -4,12 +4,14 @@ A read that serves a text field without stored text (the fallback) asks for it h
 job per entity (all its missing fields in one call, so a ticket's subject and body agree),
 written in the persona's voice and consistent with its lifecycle state. A cold read waits
 at most ``ai.text_budget`` for it and otherwise serves the fallback; the job runs on one
-worker task in the server's event loop and stores each field (which bumps the workspace
-version, so cached bytes refresh). In frozen mode a text is never asked for again, unless
-the persona's lifecycle state changed since (it is then served and written again). A full
-queue drops the job (counted) and the read serves the fallback. ``X-Mockverse-Text`` says
-which path produced the text of a response: ``llm``, ``pending`` (fallback now, LLM text
-asked for) or ``fallback``.
+worker task in the server's event loop and stores the entity's fields as one artefact
+``ai:text:<ref>`` (one write, which bumps the workspace version, so cached bytes refresh).
+In frozen mode a text is never asked for again, unless the persona's lifecycle state
+changed since (it is then served and written again). A full queue drops the job (counted)
+and the read serves the fallback. ``X-Mockverse-Text`` says which path produced the text of
+a response: ``llm``, ``pending`` (fallback now, LLM text asked for) or ``fallback``. A
+response whose text an LLM is still to write (``pending``, or a fallback during the cooldown
+after a failed call or after a drop: asked again by a later read) is not cached.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import orjson
 from mockverse.ai.provider import LLM, AIError, Artefacts
 from mockverse.config import AIConfig
 from mockverse.store import StoreUnavailable
+from mockverse.world.text import SHORT
 
 if TYPE_CHECKING:   # the world is handed in (ai sits beside world, below http)
     from mockverse.world.engine import ConsistencyEngine, WorldView
@@ -36,7 +39,6 @@ HEADER = "X-Mockverse-Text"
 KIND = "text"
 COOLDOWN = 5.0          # seconds after a failed call during which misses are not queued (the LLM is down)
 SCHEMA_NAME = "mockverse_text"
-SHORT = ("subject", "title", "headline")
 STATES = {
     "NewSignup": "signed up a few days ago and is still finding their way around",
     "Active": "a regular, paying customer",
@@ -57,8 +59,9 @@ def run_id(config: AIConfig | None) -> str | None:
 
 
 def stored_text(artefacts: Artefacts) -> Callable[[str, str], dict | None]:
-    """How the world reads stored text: always the stored value (in live mode too; the layer
-    then treats text from an earlier run as stale)."""
+    """How the world reads stored text, one artefact per entity ref (``{path: {"text", "state",
+    "run", "model"}}``): always the stored value (in live mode too; the layer then treats text
+    from an earlier run as stale)."""
     reader = Artefacts(artefacts.store, "frozen")
     return lambda workspace, key: reader.get(workspace, KIND, key)
 
@@ -113,6 +116,12 @@ class TextService:
                 return fresh, _with_header(again, self._verdict(fresh, notes, set()))
         pending = {ref for ref, f in self.jobs.items() if not f.done() and ref[0] == view.workspace}
         return view, _with_header(hit, self._verdict(view, notes, pending))
+
+    def cacheable(self, hit: tuple[int, bytes, dict]) -> bool:
+        """Whether a settled response may be cached: not while its text is still to be written by
+        an LLM (``pending``, or a fallback during the cooldown or after a drop, asked again later)."""
+        verdict = hit[2].get(HEADER)
+        return verdict != "pending" and not (verdict == "fallback" and self.queue is not None)
 
     def _notes(self, view: "WorldView", body: bytes) -> list["TextNote"]:
         """The text of the entities this read touched that is in its body (a facet reads its persona,
@@ -175,8 +184,8 @@ class TextService:
         assert self.queue is not None
         while True:
             workspace, slots, context, future = await self.queue.get()
-            try:
-                ok = await self._write(workspace, slots, context)
+            try:   # while the LLM is down, queued jobs are not sent to it: a later read asks again
+                ok = False if time.monotonic() < self.down_until else await self._write(workspace, slots, context)
             except asyncio.CancelledError:
                 raise
             except Exception:   # a worker that dies would leave every later text a fallback
@@ -188,25 +197,27 @@ class TextService:
             self.queue.task_done()
 
     async def _write(self, workspace: str, slots: list["TextSlot"], context: dict) -> bool:
-        """Ask the LLM for the missing fields of one entity and store each; False if it failed."""
+        """Ask the LLM for the missing fields of one entity and store them in one write; False if it failed."""
         assert self.llm is not None and self.config is not None
+        ref = slots[0].ref
         try:
             if self.config.mode == "frozen":   # another worker or instance may have written them meanwhile
-                slots = [s for s in slots if (self.artefacts.get(workspace, KIND, s.key) or {}).get("state", False)
-                         != context.get("state")]
+                stored = self.artefacts.get(workspace, KIND, ref) or {}
+                slots = [s for s in slots if not isinstance(stored.get(s.path), dict)
+                         or stored[s.path].get("state", False) != context.get("state")]
                 if not slots:
                     return True
             self.counts["calls"] += 1
             answer = await self.llm.complete_json(system=SYSTEM, prompt=prompt(context, slots),
                                                   schema=schema(slots), name=SCHEMA_NAME)
-            for slot in slots:
-                self.artefacts.put(workspace, KIND, slot.key, {"text": answer[slot.path].strip(),
-                                                                "model": self.config.model, "run": self.layer.run,
-                                                                "state": context.get("state")})
+            written = {s.path: {"text": answer[s.path].strip(), "model": self.config.model, "run": self.layer.run,
+                                "state": context.get("state")} for s in slots}
+            self.artefacts.update(workspace, KIND, ref,
+                                  lambda old: {**(old if isinstance(old, dict) else {}), **written})
         except AIError as exc:
             self.counts["failed"] += 1
             self.down_until = time.monotonic() + COOLDOWN
-            log.warning("LLM text for %s not written (the fallback stays): %s", slots[0].ref, exc.message)
+            log.warning("LLM text for %s not written (the fallback stays): %s", ref, exc.message)
             return False
         except StoreUnavailable:
             self.counts["failed"] += 1

@@ -228,7 +228,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes)
     # free-text fields laid over the world; missing LLM text is written by a bounded background queue
     artefacts = Artefacts(store, mode)
-    engine.texts = TextLayer(config.ai.text_fields if config.ai else DEFAULT_TEXT_FIELDS, stored_text(artefacts),
+    # without an ai: section the fallback text is the text: no store reads for LLM text on any entity
+    engine.texts = TextLayer(config.ai.text_fields if config.ai else DEFAULT_TEXT_FIELDS,
+                             stored_text(artefacts) if config.ai else None,
                              run=run_id(config.ai), contexts=config.ai is not None)
     texts = mock.texts = TextService(engine, engine.texts, llm, artefacts, config.ai)
     # the reality continuum: ratio per request, recorded/upstream tiers, traces, recordings API

@@ -7,7 +7,8 @@ fallback: the generator's own text, shaped by the persona's lifecycle state wher
 says something (a PaymentFailed persona's latest ticket is about the failed payment).
 
 This module never calls the LLM and knows nothing of HTTP: it reads stored text through the
-``read`` function it is handed, and notes per view which slots it served and how.
+``read`` function it is handed (one read per entity; ``read=None``: there is no stored text,
+so nothing is read), and notes per view which slots it served and how.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from mockverse.world.engine import WorldView
     from mockverse.world.model import EntityType
 
-Reader = Callable[[str, str], "dict | None"]   # (workspace, "<ref>/<path>") -> {"text": ..., ...} or None
+Reader = Callable[[str, str], "dict | None"]   # (workspace, ref) -> {path: {"text": ..., "state": ...}} or None
 
 _PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[\*\])?$")
 SHORT = ("subject", "title", "headline")   # leaf names that are one line, not a paragraph
@@ -84,10 +85,6 @@ class TextSlot:
     source: str         # "llm" | "fallback"
     stale: bool = False  # written for another lifecycle state, or by an earlier live-mode run: served, asked again
 
-    @property
-    def key(self) -> str:
-        return f"{self.ref}/{self.path}"
-
 
 @dataclass
 class TextNote:
@@ -124,13 +121,14 @@ class TextLayer:
         ref = f"{entity.name}:{id}" + (f"#{facet}" if facet else "")
         state = _State(view, entity, id, data if facet is None else None)
         given: set[str] | None = None    # fields a user wrote (they stay as written): read only when needed
+        texts = self._stored(view, ref)
         out = data
         slots: list[TextSlot] = []
         for spec in specs:
             for path, value in _locate(data, spec.parts):
                 if not isinstance(value, str):
                     continue
-                slot = self._slot(view, ref, path, spec.leaf, value, owner, state)
+                slot = self._slot(view, ref, path, spec.leaf, value, owner, state, texts)
                 if facet is None and (slot.text != value or slot.source == "fallback"):
                     if given is None:
                         stored = view.stored(entity, id) if not view.degraded else None
@@ -148,15 +146,20 @@ class TextLayer:
             self.notes.put((view.workspace, view.snap.version, ref), TextNote(slots, context))
         return out
 
+    def _stored(self, view: "WorldView", ref: str) -> dict:
+        """The text stored for one entity (or facet), by field path: one store read, none without a reader."""
+        if self.read is None or view.degraded:
+            return {}
+        try:
+            stored = self.read(view.workspace, ref)
+        except StoreUnavailable:
+            return {}
+        return stored if isinstance(stored, dict) else {}
+
     def _slot(self, view: "WorldView", ref: str, path: str, leaf: str, generated: str, owner: str,
-              state: "_State") -> TextSlot:
-        stored = None
-        if self.read is not None and not view.degraded:
-            try:
-                stored = self.read(view.workspace, f"{ref}/{path}")
-            except StoreUnavailable:
-                stored = None
-        if stored is not None and isinstance(stored.get("text"), str):
+              state: "_State", texts: dict) -> TextSlot:
+        stored = texts.get(path)
+        if isinstance(stored, dict) and isinstance(stored.get("text"), str):
             stale = self.run is not None and stored.get("run") != self.run
             stale = stale or ("state" in stored and stored["state"] != state.value)   # written for another state
             return TextSlot(ref, path, leaf, stored["text"], "llm", stale)
