@@ -132,6 +132,19 @@ def test_filters_and_sort_on_a_collection_agree_with_the_children_path(server):
     assert c.get("/users/3/orders?_sort=status,total&_order=asc,desc").json() == by_total
 
 
+def test_several_parents_give_each_ones_children_without_a_scan(server):
+    """``user_id=3&user_id=900`` (json-server: any of the values) and ``user_id:in=900,3`` are those users'
+    orders, however far into the collection they lie: no 2,000-entity scan cuts them short."""
+    c = server.client
+    three, nine_hundred = c.get("/users/3/orders").json(), c.get("/users/900/orders").json()
+    r = c.get("/orders?user_id=3&user_id=900")
+    assert r.json() == three + nine_hundred and r.headers["x-total-count"] == str(len(three) + len(nine_hundred))
+    assert "x-mockverse-scanned" not in r.headers and "x-mockverse-persona" not in r.headers
+    assert c.get("/orders?user_id:in=900,3").json() == nine_hundred + three
+    assert c.get("/orders?user_id=900&user_id=900").json() == nine_hundred
+    assert c.get("/orders?user_id:in=900,3&_sort=-total").json() == sorted(three + nine_hundred, key=lambda o: -o["total"])
+
+
 def test_field_filters_are_typed_and_operators_come_in_both_spellings(server):
     c = server.client
     orders = c.get("/users/3/orders").json()

@@ -159,11 +159,12 @@ class ListQuery:
     embed: list[str]
     expand: list[str]
 
-    def parent_filter(self, entity: EntityType) -> object | None:
-        """The parent id of an equality filter on the foreign key (``user_id=3``), if any."""
+    def parent_filter(self, entity: EntityType) -> list | None:
+        """The parent ids of an equality filter on the foreign key (``user_id=3``, ``user_id=3&user_id=4``,
+        ``user_id:in=3,4``), if any: those parents' children are the rows, no scan needed."""
         for f in self.filters:
-            if entity.parent is not None and f.path == (entity.fk,) and f.op == "eq" and len(f.values) == 1:
-                return f.values[0]
+            if entity.parent is not None and f.path == (entity.fk,) and f.op in ("eq", "in"):
+                return list(dict.fromkeys(f.values))
         return None
 
     def needs_scan(self, entity: EntityType) -> bool:
@@ -176,8 +177,9 @@ def wants_list_query(request: Request, passthrough: frozenset[str] | set[str], p
     query = request.url.query
     if not query:
         return False
-    return any((name not in PASS_THROUGH or paging and name in PAGING) and name not in passthrough
-               for name in request.query_params.keys())
+    names = [name for name, _ in request.query_params.multi_items()]
+    return len(names) != len(set(names)) or any(   # a repeated name means "any of these values"
+        (name not in PASS_THROUGH or paging and name in PAGING) and name not in passthrough for name in names)
 
 
 def relation_names(entity: EntityType) -> tuple[dict[str, str], dict[str, EntityType]]:

@@ -27,7 +27,7 @@ from starlette.routing import Route
 from mockverse.http.conventions import (SCAN_LIMIT, ListQuery, Preference, apply_filters, apply_sort,
                                         chosen_example, declared_response, fits_problem, parse_list_query,
                                         preference_of, problem_body, relation_names, wants_list_query)
-from mockverse.http.errors import PROBLEM, Problem, check_body, read_json
+from mockverse.http.errors import PROBLEM, Problem, check_body, is_decimal, read_json
 from mockverse.store import StoreUnavailable
 from mockverse.spec import singular, snake
 from mockverse.spec.jsonschema import fits, to_json_schema, validator_for
@@ -239,7 +239,7 @@ def _page_params(request: Request) -> tuple[int, int] | None:
         if raw is None:
             values[name] = default
             continue
-        if not raw.isdecimal() or int(raw) < 1 or (high and int(raw) > high):
+        if not is_decimal(raw) or int(raw) < 1 or (high and int(raw) > high):
             raise Problem(400, "Invalid query parameter", f"{name} must be an integer from 1 to {high or 'any'}",
                           field=name)
         values[name] = int(raw)
@@ -319,14 +319,16 @@ class MockRoutes:
             if request.method in ("GET", "HEAD"):
                 key = (view.workspace, view.snap.version, request.url.path, request.url.query)
                 hit = self.cache.get(key)
+                keep = True   # False: LLM text still to be written, so the next read computes (and asks) again
                 if hit is None:
                     hit = self.read(op, request, view)
                     if self.texts is not None:   # LLM text asked for, waited on within its budget (ai/text.py)
                         seen, hit = await self.texts.settle(view, hit, lambda fresh: self.read(op, request, fresh))
                         key = (seen.workspace, seen.snap.version, request.url.path, request.url.query)
-                    hit = self.cache.put(key, hit)
+                        keep = self.texts.cacheable(hit)
+                    hit = self.cache.put(key, hit) if keep else hit
                 status, body, headers = hit
-                if not realistic and request.method == "GET":
+                if keep and not realistic and request.method == "GET":
                     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
                     self.direct.put(key, (status, body, raw + [(b"content-length", str(len(body)).encode())]))
                 return Response(body, status_code=status, headers=headers, media_type=None)
@@ -553,7 +555,7 @@ class MockRoutes:
     @staticmethod
     def _int_param(q: Any, name: str, low: int) -> int:
         raw = q.get(name, "")
-        if not raw.isdecimal() or int(raw) < low:
+        if not is_decimal(raw) or int(raw) < low:
             raise Problem(400, "Invalid query parameter", f"{name} must be an integer of at least {low}", field=name)
         return int(raw)
 
@@ -831,12 +833,16 @@ class MockRoutes:
         if op.kind == "search":
             rows = self._search(op, request, view)
             return rows, len(rows), False, None, None
-        parent_id = query.parent_filter(entity)
-        if parent_id is not None and entity.parent is not None:
-            parent_id = entity.parent.parse_id(parent_id)
-            exists = parent_id is not None and view.get(entity.parent, parent_id) is not None
-            rows = view.children(entity.parent, parent_id, entity.relationship) if exists else []  # type: ignore[arg-type]
-            return rows, len(rows), False, None, f"{entity.parent.name}:{parent_id}" if rows else None
+        parent_ids = query.parent_filter(entity)
+        if parent_ids is not None and entity.parent is not None:
+            rows, personas = [], []
+            for raw in parent_ids:   # each named parent's children, in the order asked
+                parent_id = entity.parent.parse_id(raw)
+                if parent_id is not None and view.get(entity.parent, parent_id) is not None:
+                    kids = view.children(entity.parent, parent_id, entity.relationship)  # type: ignore[arg-type]
+                    rows += kids
+                    personas += [f"{entity.parent.name}:{parent_id}"] if kids else []
+            return rows, len(rows), False, None, personas[0] if len(personas) == 1 else None
         if query.needs_scan(entity):
             rows = []
             for data in view.all_of(entity)():
