@@ -162,12 +162,10 @@ class AdminAPI:
             raise Problem(400, "Invalid query parameter", f"'{type_}' is not an entity type", field="type",
                           allowed=sorted(self.engine.model.types))
         relationship = q.get("relationship")
-        types = self.engine.model.types.values()
-        edges = ({rel for t in types for rel in t.children} | {f"has_{t.segment}" for t in types}
-                 | {f"belongs_to_{t.name}" for t in types})
+        edges = self.engine.model.edges()
         if relationship is not None and relationship not in edges:
             raise Problem(400, "Invalid query parameter", f"'{relationship[:100]}' is not an edge of this world",
-                          field="relationship", allowed=sorted(edges))
+                          field="relationship", allowed=edges)
         result = view.graph(request.path_params["ref"], type_, relationship, int(depth_raw))
         return json_response(result)
 

@@ -130,8 +130,7 @@ def chosen_example(response: Any, preference: Preference) -> tuple[str | None, A
 def problem_body(status: int, detail: str) -> dict:
     """A problem+json body for a declared error response that has no example."""
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    return {"type": f"urn:mockverse:problem:{title.lower().replace(' ', '-')}", "title": title, "status": status,
-            "detail": detail}
+    return Problem(status, title, detail).body()
 
 
 def fits_problem(schema: dict | None, body: dict) -> bool:

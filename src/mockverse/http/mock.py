@@ -289,6 +289,7 @@ class MockRoutes:
             mock = classify(op, engine)
             self.by_path.setdefault(op.path, {})[mock.method] = mock
         self.declared = {(op.method.upper(), op.path): op for op in operations}   # for Prefer (conventions)
+        self.own_params: dict[tuple[str, str], frozenset[str]] = {}   # see _own_params
 
     def routes(self) -> list[Route]:
         out = []
@@ -759,12 +760,17 @@ class MockRoutes:
 
     def _own_params(self, op: MockOperation) -> frozenset[str]:
         """Query names the operation reads itself (declared, foreign-key spellings): not json-server
-        filters, except declared names that are fields of a collection (``/pets?status=sold``)."""
-        own = {p.name for p in op.query} | set(op.query_filters)
-        if op.kind != "search":
-            listed = self._listed(op)
-            own -= set(merge_schema(listed.schema or {}).get("properties") or {}) - set(op.query_filters)
-        return frozenset(own)
+        filters, except declared names that are fields of a collection (``/pets?status=sold``).
+        Worked out once per operation."""
+        key = (op.method, op.path)
+        known = self.own_params.get(key)
+        if known is None:
+            own = {p.name for p in op.query} | set(op.query_filters)
+            if op.kind != "search":
+                listed = self._listed(op)
+                own -= set(merge_schema(listed.schema or {}).get("properties") or {}) - set(op.query_filters)
+            known = self.own_params[key] = frozenset(own)
+        return known
 
     @staticmethod
     def _listed(op: MockOperation) -> EntityType:

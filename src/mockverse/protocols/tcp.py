@@ -73,13 +73,6 @@ class TCPListener:
         self.recording = ensure_record_type(engine.model, RECORD_TYPE, RECORD_EDGE) is not None
         engine.events.subscribe(self.on_event)
 
-    @property
-    def edges(self) -> list[str]:
-        """Edge names ``related`` takes: the graph's (children, ``has_*`` links, ``belongs_to_*``)."""
-        types = self.engine.model.types.values()
-        return sorted({rel for t in types for rel in t.children} | {f"has_{t.segment}" for t in types}
-                      | {f"belongs_to_{t.name}" for t in types})
-
     async def start(self) -> None:
         self.loop, self.thread = asyncio.get_running_loop(), threading.get_ident()
         try:
@@ -195,7 +188,7 @@ class TCPListener:
             raise Problem(400, "Invalid type", "'type' must be an entity type of this world", field="type",
                           allowed=types)
         relationship = message.get("relationship")
-        edges = self.edges
+        edges = self.engine.model.edges()
         if relationship is not None and (not isinstance(relationship, str) or relationship not in edges):
             raise Problem(400, "Invalid relationship", "'relationship' must be an edge of this world",
                           field="relationship", allowed=edges)

@@ -136,6 +136,12 @@ class WorldModel:
             entity.max_generated_id = _max_generated(entity)
         return cls(types, world.epoch)
 
+    def edges(self) -> list[str]:
+        """Names of the graph's edges: children, ``has_<segment>`` links, ``belongs_to_<type>``."""
+        types = self.types.values()
+        return sorted({rel for t in types for rel in t.children} | {f"has_{t.segment}" for t in types}
+                      | {f"belongs_to_{t.name}" for t in types})
+
     def describe(self, operations: list[tuple[str, str]] | None = None) -> dict:
         """The world as inferred and configured: entity types (where they are served, how many,
         their id scheme, their parent) and every relationship with its evidence and its use.
