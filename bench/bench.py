@@ -151,7 +151,7 @@ def bench_scaling(tmp: Path) -> None:
 
 def bench_spec(tmp: Path) -> None:
     """The largest shared spec (apideck.yaml, 413 KB): load time, and warm req/s of an item endpoint."""
-    from mockverse.spec import bench_load
+    from mockverse.openapi import bench_load
 
     spec = Path(__file__).resolve().parent.parent.parent / "shared" / "specs" / "apideck.yaml"
     if not spec.exists():

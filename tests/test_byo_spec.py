@@ -19,8 +19,8 @@ from conftest import Server
 from test_spec import EXPECTED, NESTING
 
 from mockverse.cli import main as cli_main
-from mockverse.spec import load_spec
-from mockverse.spec.jsonschema import validator_for
+from mockverse.openapi import load_spec
+from mockverse.openapi.jsonschema import validator_for
 
 SPECS = Path("/work/shared/specs")
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"

@@ -16,7 +16,7 @@ from mockverse.http.conventions import OPERATORS
 from mockverse.http.simulation import format_ms
 from mockverse.ids import unit_draw
 from mockverse.reality.serve import realism_delay
-from mockverse.spec.loader import load_spec
+from mockverse.openapi.loader import load_spec
 
 PRISM_SPEC = str(Path(__file__).parent / "fixtures" / "specs" / "prism.yaml")
 ALICE = {"id": 1, "name": "Alice", "species": "cat", "age": 3, "vaccinated": True}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mockverse.spec import (
+from mockverse.openapi import (
     InferredWorld,
     Relationship,
     SpecError,

@@ -132,7 +132,7 @@ def _world(args: argparse.Namespace) -> int:
     import orjson
 
     from mockverse.config import ConfigError, builtin_spec_path, load_config
-    from mockverse.spec import SpecError, infer_world, load_spec
+    from mockverse.openapi import SpecError, infer_world, load_spec
     from mockverse.world.model import WorldModel
 
     try:
@@ -189,7 +189,7 @@ def _serve(args: argparse.Namespace) -> int:
     from mockverse.config import ConfigError
     from mockverse.http.app import SETTINGS_ENV, Settings, create_app, resolve_config
     from mockverse.logs import setup_logging
-    from mockverse.spec.loader import SpecError
+    from mockverse.openapi.loader import SpecError
 
     settings = Settings(config=args.config, spec=os.path.abspath(args.spec) if args.spec else None,
                         store=args.store, seed=args.seed, host=args.host, port=args.port, log_level=args.log_level,
@@ -224,7 +224,7 @@ def _import_har(args: argparse.Namespace) -> int:
     from mockverse.config import ConfigError, builtin_spec_path, load_config
     from mockverse.progress import Progress
     from mockverse.reality.recorder import import_har_file
-    from mockverse.spec.loader import SpecError, load_spec
+    from mockverse.openapi.loader import SpecError, load_spec
     from mockverse.store import open_store
 
     try:
@@ -310,7 +310,7 @@ def _persona_generate(args: argparse.Namespace) -> int:
     from mockverse.ai.provider import AIError
     from mockverse.config import ConfigError
     from mockverse.http.app import Settings, create_app
-    from mockverse.spec.loader import SpecError
+    from mockverse.openapi.loader import SpecError
     from mockverse.world.engine import EngineError
 
     if not 1 <= len(args.description) <= 2000:

@@ -1,7 +1,7 @@
 """LLM-assisted relationship inference for the fields the heuristics cannot settle.
 
 A candidate is a top-level field of an entity type that reads as an id (``reviewer_ref``,
-``assignee_id``, ``folder_id``) and that the heuristics of :mod:`mockverse.spec.infer`
+``assignee_id``, ``folder_id``) and that the heuristics of :mod:`mockverse.openapi.infer`
 either left alone or pointed at a type the spec does not define. The LLM is asked once per
 (spec hash, field), JSON-schema constrained: the target among the world's types (or
 ``none``), a reason and a confidence; the answer is a frozen artefact in the store.
@@ -30,8 +30,8 @@ from typing import Any
 
 from mockverse.ai.provider import LLM, AIError, Artefacts
 from mockverse.config import AIConfig
-from mockverse.spec import InferredWorld, Relationship, Spec, merge_all_of, snake
-from mockverse.spec.infer import _NOT_REFERENCES   # stems that identify something outside the world: never a candidate
+from mockverse.openapi import InferredWorld, Relationship, Spec, merge_all_of, snake
+from mockverse.openapi.infer import _NOT_REFERENCES   # stems that identify something outside the world: never a candidate
 from mockverse.store import Store, StoreUnavailable
 
 log = logging.getLogger("mockverse.ai")

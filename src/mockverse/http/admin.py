@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
-from mockverse.http.openapi import (BODY_ERRORS, WORKSPACE, WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok,
+from mockverse.http.admin_schema import (BODY_ERRORS, WORKSPACE, WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok,
                                   problems)
 from mockverse.reality.recorder import HAR_SCHEMA, har_document, journal_har_entry
 from mockverse.world import clock

@@ -31,7 +31,7 @@ from mockverse.http.dashboard import dashboard_routes
 from mockverse.http.errors import Problem
 from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
-from mockverse.http.openapi import openapi_routes
+from mockverse.http.admin_schema import openapi_routes
 from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, admin_token
 from mockverse.http.simulation import Simulation, parse_rules
@@ -42,8 +42,8 @@ from mockverse.protocols.tcp import TCPListener
 from mockverse.protocols.webhooks import Webhooks
 from mockverse.reality.recorder import apply_record_mode, normal_query
 from mockverse.reality.serve import RealityService
-from mockverse.spec import infer_world
-from mockverse.spec.loader import load_spec
+from mockverse.openapi import infer_world
+from mockverse.openapi.loader import load_spec
 from mockverse.store import StoreUnavailable, open_store
 from mockverse.world.engine import ConsistencyEngine, EngineError
 from mockverse.world.lifecycle import LifecycleError

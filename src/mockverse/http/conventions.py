@@ -20,7 +20,7 @@ from typing import Any
 from starlette.requests import Request
 
 from mockverse.http.errors import Problem
-from mockverse.spec.jsonschema import fits
+from mockverse.openapi.jsonschema import fits
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
 

@@ -23,7 +23,7 @@ from mockverse.fidelity import combine_operation_scores, compute_score
 from mockverse.http.admin import Journal
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import MockRoutes, _starlette_path
-from mockverse.http.openapi import WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
+from mockverse.http.admin_schema import WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.progress import Progress
 from mockverse.timeutil import format_rfc3339
 from mockverse.world.engine import ConsistencyEngine, EngineError

@@ -29,8 +29,8 @@ from mockverse.http.conventions import (SCAN_LIMIT, ListQuery, Preference, apply
                                         preference_of, problem_body, relation_names, wants_list_query)
 from mockverse.http.errors import PROBLEM, Problem, check_body, is_decimal, read_json
 from mockverse.store import StoreUnavailable
-from mockverse.spec import singular, snake
-from mockverse.spec.jsonschema import fits, to_json_schema, validator_for
+from mockverse.openapi import singular, snake
+from mockverse.openapi.jsonschema import fits, to_json_schema, validator_for
 from mockverse.cache import LRU
 from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
 from mockverse.world.generate import merge_schema

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
-from mockverse.http.openapi import WORKSPACE, WRITE_ERRORS, json_body, json_ok, problems
+from mockverse.http.admin_schema import WORKSPACE, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.reality.ratio import HEADER, SettingsError
 from mockverse.reality.recorder import (HAR_SCHEMA, KIND, SOURCES, HarError, har_document, import_har,
                                         recording_har_entry, summary)

@@ -14,10 +14,10 @@ from starlette.routing import Route
 
 from mockverse.http.errors import Problem, json_response
 from mockverse.http.mock import MockRoutes, workspace_of
-from mockverse.http.openapi import WORKSPACE, json_ok, problems
+from mockverse.http.admin_schema import WORKSPACE, json_ok, problems
 from mockverse.ai.relations import Relations
 from mockverse.ai.text import TextService
-from mockverse.spec import Spec
+from mockverse.openapi import Spec
 from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
 from mockverse.world.model import EntityType, WorldModel
 

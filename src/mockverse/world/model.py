@@ -9,7 +9,7 @@ from mockverse.config import EntityConfig, WorldConfig
 from mockverse.world.generate import PERSON_TYPES, merge_schema, schema_types
 
 if TYPE_CHECKING:
-    from mockverse.spec import InferredWorld, Spec
+    from mockverse.openapi import InferredWorld, Spec
 
 
 class WorldError(ValueError):

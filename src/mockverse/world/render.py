@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mockverse.spec import merge_all_of
-from mockverse.spec.jsonschema import fits
+from mockverse.openapi import merge_all_of
+from mockverse.openapi.jsonschema import fits
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.specworld import Embed, SpecEntityType, sample_id
 

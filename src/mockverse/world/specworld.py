@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mockverse.config import EntityConfig, ParentLink, WorldConfig
-from mockverse.spec import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
-from mockverse.spec import EntityType as InferredType
-from mockverse.spec.infer import _schema_base_name
+from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
+from mockverse.openapi import EntityType as InferredType
+from mockverse.openapi.infer import _schema_base_name
 from mockverse.world.generate import PERSON_TYPES, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
 from mockverse.world.model import EntityType, WorldError, WorldModel, _max_generated
