@@ -163,3 +163,29 @@ def redis_server(tmp_path) -> Iterator[RedisServer]:
     server = RedisServer(redis_binary(), tmp_path).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def app_client(tmp_path) -> Iterator:
+    """In-process clients over the ASGI app (no socket, no process): ``app_client()`` is the built-in
+    world; ``app_client(spec=..., config=..., seed=...)`` any other. Lifespan runs; each call gets its
+    own SQLite file under tmp_path. Use it for behaviour that is about HTTP, not about processes."""
+    from starlette.testclient import TestClient
+
+    from mockverse.http.app import Settings, create_app
+
+    clients: list[TestClient] = []
+
+    def make(spec: str | os.PathLike | None = None, config: str | os.PathLike | None = None, seed: int | str = 42,
+             store: str | os.PathLike | None = None, **settings) -> TestClient:
+        store = store or tmp_path / f"state{len(clients)}.db"
+        app = create_app(Settings(spec=str(spec) if spec else None, config=str(config) if config else None,
+                                  seed=str(seed), store=str(store), **settings))
+        client = TestClient(app, base_url="http://127.0.0.1:3000")
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
