@@ -179,7 +179,7 @@ def _problem_handler(request: Request, exc: Exception) -> Response:
         return Problem(503, "Store unavailable", "the state store cannot be reached; generated reads still work, "
                        "retry this once it is back", field="store").response({"Retry-After": "1"})
     if isinstance(exc, EngineError):
-        return Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed).response()
+        return Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra).response()
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
             return Problem(404, "No route", f"no operation matches {request.method} {_short(request.url.path)}",
@@ -289,6 +289,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                         StoreUnavailable: _problem_handler})
     app.state.engine, app.state.config, app.state.spec, app.state.journal = engine, config, spec, journal
     app.state.reality = reality
+    app.state.mock = mock
     app.state.llm = llm
     return app
 

@@ -17,10 +17,12 @@ class Problem(Exception):
     """An error answered as ``application/problem+json``; raise it anywhere in a handler."""
 
     def __init__(self, status: int, title: str, detail: str, *, field: str | None = None,
-                 allowed: list | None = None, errors: list | None = None, extra: dict | None = None) -> None:
+                 allowed: list | None = None, errors: list | None = None, extra: dict | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail = status, title, detail
         self.field, self.allowed, self.errors, self.extra = field, allowed, errors, extra or {}
+        self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": f"urn:mockverse:problem:{self.title.lower().replace(' ', '-')}",
@@ -35,7 +37,8 @@ class Problem(Exception):
         return out
 
     def response(self, headers: dict[str, str] | None = None) -> Response:
-        return Response(orjson.dumps(self.body()), status_code=self.status, media_type=PROBLEM, headers=headers)
+        return Response(orjson.dumps(self.body()), status_code=self.status, media_type=PROBLEM,
+                        headers={**self.headers, **(headers or {})} or None)
 
 
 def is_decimal(raw: str) -> bool:
