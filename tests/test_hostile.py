@@ -8,13 +8,17 @@ benchmark figure."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from mockverse.http import conventions
+from conftest import free_port
 
 INT64 = {"minimum": -2**63, "maximum": 2**63 - 1}
 MAX = 1.7976931348623157e308
@@ -169,3 +173,115 @@ def test_q_and_slices(app_client):
     assert [u["id"] for u in r.json()] == expected and 7 in expected
     r = c.get("/users", params={"q": user["last_name"], "_start": "0", "_end": "1"})
     assert ([u["id"] for u in r.json()], r.headers["x-total-count"]) == (expected[:1], str(len(expected)))
+
+
+# -- hostile files --------------------------------------------------------------------------------
+def _serve(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """``mockverse serve`` that must refuse its input: it exits (2) instead of listening."""
+    return subprocess.run([sys.executable, "-m", "mockverse", "serve", "--port", str(free_port()), "--store",
+                           str(tmp_path / "state.db"), *args], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+
+
+def alias_bomb(path: Path) -> Path:
+    """Nine levels of nine-item aliases under lifecycle_effects: 387 million values from 12 lines."""
+    lines = ["consistency:", "  personas:", "    lifecycle_effects:", f"      a0: &a0 [{', '.join(['lol'] * 9)}]"]
+    lines += [f"      a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _spec(paths: dict, schemas: dict) -> dict:
+    return {"openapi": "3.0.3", "info": {"title": "hostile", "version": "1"}, "paths": paths,
+            "components": {"schemas": schemas}}
+
+
+def _item(ref: str) -> dict:
+    return {"get": {"parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                    "responses": {"200": {"description": "ok", "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}}}}
+
+
+def wide_dag(path: Path) -> Path:
+    """Thing -> S0 -> ... -> S30, each schema referencing the next four times, every field required."""
+    schemas: dict = {"Thing": {"type": "object", "properties": {"id": {"type": "integer"},
+                                                                "root": {"$ref": "#/components/schemas/S0"}}}}
+    for i in range(30):
+        props = {f"p{k}": {"$ref": f"#/components/schemas/S{i + 1}"} for k in range(4)}
+        schemas[f"S{i}"] = {"type": "object", "properties": props, "required": list(props)}
+    schemas["S30"] = {"type": "object", "properties": {"leaf": {"type": "string"}}}
+    path.write_text(json.dumps(_spec({"/things/{id}": _item("Thing")}, schemas)))
+    return path
+
+
+def many_paths(path: Path, n: int = 10_000) -> Path:
+    """A spec with ``n`` item paths over one small schema."""
+    schemas = {"R": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}}
+    path.write_text(json.dumps(_spec({f"/r{i}/{{id}}": _item("R") for i in range(n)}, schemas)))
+    return path
+
+
+def huge_enum(path: Path, n: int = 700_000) -> Path:
+    """A spec of about 10 MB, nearly all of it one enum."""
+    schemas = {"Thing": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "kind": {"type": "string", "enum": [f"value-{i:07d}" for i in range(n)]}}}}
+    path.write_text(json.dumps(_spec({"/things/{id}": _item("Thing")}, schemas)))
+    return path
+
+
+def test_a_yaml_alias_bomb_config_fails_fast_naming_the_file_and_the_limit(tmp_path):
+    bomb = alias_bomb(tmp_path / "bomb.yaml")
+    done = _serve(tmp_path, "--config", str(bomb))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"mockverse: {bomb}: /consistency/personas/lifecycle_effects/a5: YAML aliases expand this document to "
+        "4,412,961,509 values from 23 written; at most 100,000 may come from aliases")
+
+
+def test_a_yaml_alias_bomb_spec_fails_fast_naming_the_file_and_the_limit(tmp_path):
+    spec = tmp_path / "bomb.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\nx-bomb:\n" +
+                    alias_bomb(tmp_path / "b.yaml").read_text().split("lifecycle_effects:\n", 1)[1].replace("      ", "  "))
+    done = _serve(tmp_path, "--spec", str(spec))
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith(f"mockverse: {spec}: /x-bomb/a5: YAML aliases expand this document to ")
+    assert done.stderr.strip().endswith("; at most 100,000 may come from aliases")
+
+
+def test_a_wide_dag_of_schemas_fails_fast_naming_the_pointer_and_the_limit(tmp_path):
+    spec = wide_dag(tmp_path / "dag.json")
+    done = _serve(tmp_path, "--spec", str(spec))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"mockverse: {spec}: /components/schemas/Thing: a value of this schema would "
+                                   "hold more than 50,000 values (its references fan out); the limit is 50,000")
+
+
+def test_a_wide_dag_within_the_budget_answers(app_client, tmp_path):
+    """Four levels of the same fan-out fit the budget: the first read answers with every level."""
+    schemas: dict = {"Thing": {"type": "object", "properties": {"id": {"type": "integer"},
+                                                                "root": {"$ref": "#/components/schemas/S0"}}}}
+    for i in range(4):
+        props = {f"p{k}": {"$ref": f"#/components/schemas/S{i + 1}"} for k in range(4)}
+        schemas[f"S{i}"] = {"type": "object", "properties": props, "required": list(props)}
+    schemas["S4"] = {"type": "object", "properties": {"leaf": {"type": "string"}}, "required": ["leaf"]}
+    spec = tmp_path / "small-dag.json"
+    spec.write_text(json.dumps(_spec({"/things/{id}": _item("Thing")}, schemas)))
+    body = app_client(spec=spec).get("/things/1").json()
+    assert body["id"] == 1 and isinstance(body["root"]["p3"]["p2"]["p1"]["p0"]["leaf"], str)
+
+
+@pytest.mark.parametrize("make, path", [(many_paths, "/r9999/1"), (huge_enum, "/things/1")])
+def test_a_large_spec_loads_and_answers(tmp_path, make, path):
+    """10,000 paths, or 10 MB that is one enum: served (start-up time and peak memory are figures
+    of `make bench`; the deadline here is only a bound against a hang on a busy machine)."""
+    from conftest import Server
+
+    spec = make(tmp_path / "big.json")
+    server = Server(tmp_path, "--spec", str(spec))
+    try:
+        body = server.start(within=240).client.get(path).json()
+    finally:
+        server.stop()
+    assert body["id"] == 1
+    if make is huge_enum:
+        assert body["kind"].startswith("value-")

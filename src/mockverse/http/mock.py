@@ -74,11 +74,12 @@ class MockOperation:
     query: list[Any] = field(default_factory=list)   # the operation's query parameters
 
 
-def classify(op: Any, engine: ConsistencyEngine) -> MockOperation:
-    """Decide how the world answers ``op`` from its path: collection, item, children or schema."""
+def classify(op: Any, engine: ConsistencyEngine, tables: "SpecTables | None" = None) -> MockOperation:
+    """Decide how the world answers ``op`` from its path: collection, item, children or schema
+    (``tables``: a spec world's path tables, worked out once for all its operations)."""
     model = engine.model
     if any(isinstance(t, SpecEntityType) for t in model.types.values()):
-        return classify_spec(op, engine)
+        return classify_spec(op, engine, tables or spec_tables(engine))
     segments = [s for s in op.path.split("/") if s]
     kind, entity, relationship, id_param = "schema", None, None, None
     if segments and not _PARAM.match(segments[-1]) and model.by_segment(segments[-1]) and len(segments) == 1:
@@ -128,16 +129,31 @@ def _path_types(types: list[SpecEntityType]) -> tuple[dict[str, SpecEntityType],
     return items, collections, segments
 
 
+@dataclass(frozen=True)
+class SpecTables:
+    """A spec world's types by name, by item path, by collection path and by literal segment."""
+
+    types: list[SpecEntityType]
+    by_name: dict[str, SpecEntityType]
+    items: dict[str, SpecEntityType]
+    collections: dict[str, SpecEntityType]
+    segments: dict[str, SpecEntityType]
+
+
+def spec_tables(engine: ConsistencyEngine) -> SpecTables:
+    """The path tables of a spec world, once per world (not once per operation: a 10,000-path spec)."""
+    types: list[SpecEntityType] = [t for t in engine.model.types.values() if isinstance(t, SpecEntityType)]
+    return SpecTables(types, {t.name: t for t in types}, *_path_types(types))
+
+
 def _segment_type(segment: str, segments: dict[str, SpecEntityType], types: dict) -> SpecEntityType | None:
     return segments.get(segment) or types.get(singular(snake(segment)))
 
 
-def classify_spec(op: Any, engine: ConsistencyEngine) -> MockOperation:
+def classify_spec(op: Any, engine: ConsistencyEngine, tables: SpecTables) -> MockOperation:
     """Classify an operation of a world built from a user's spec (see the module notes)."""
-    model = engine.model
-    types: list[SpecEntityType] = [t for t in model.types.values() if isinstance(t, SpecEntityType)]
-    by_name = {t.name: t for t in types}
-    items, collections, segments = _path_types(types)
+    types, by_name = tables.types, tables.by_name
+    items, collections, segments = tables.items, tables.collections, tables.segments
     tokens = [t for t in op.path.split("/") if t]
     bound: list[tuple[str, EntityType]] = []
     prefix, last_literal = "", None
@@ -298,8 +314,10 @@ class MockRoutes:
         self.reality: RealityHook | None = None
         self.texts: Any = None    # mockverse.ai.text.TextService: free-text fields of a fresh read (X-Mockverse-Text)
         self.by_path: dict[str, dict[str, MockOperation]] = {}
+        spec_world = any(isinstance(t, SpecEntityType) for t in engine.model.types.values())
+        tables = spec_tables(engine) if spec_world else None
         for op in operations:
-            mock = classify(op, engine)
+            mock = classify(op, engine, tables)
             self.by_path.setdefault(op.path, {})[mock.method] = mock
         self.declared = {(op.method.upper(), op.path): op for op in operations}   # for Prefer (conventions)
         self.own_params: dict[tuple[str, str], frozenset[str]] = {}   # see _own_params

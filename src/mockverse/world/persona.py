@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from mockverse import yamlsafe
 
 from mockverse.config import PersonasConfig
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
@@ -64,7 +64,7 @@ class Lifecycle:
 def merged_lifecycle_config(personas: PersonasConfig) -> LifecycleConfig:
     """The bundled lifecycle (``builtin/lifecycle.yaml``) with the config's parts laid over:
     mix, rules and rates replaced whole when given; effects replaced per facet."""
-    bundled = yaml.safe_load(resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8"))
+    bundled = yamlsafe.load(resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8"))
     return load_lifecycle_config({
         "default_state": personas.default_lifecycle_state,
         "mix": bundled["mix"] if personas.lifecycle_mix is None else (personas.lifecycle_mix or None),
