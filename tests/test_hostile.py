@@ -13,12 +13,12 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import free_port
+from hostile_files import alias_bomb, huge_enum, item_path, many_paths, spec_document, wide_dag
 
 INT64 = {"minimum": -2**63, "maximum": 2**63 - 1}
 MAX = 1.7976931348623157e308
@@ -183,52 +183,6 @@ def _serve(tmp_path, *args: str) -> subprocess.CompletedProcess:
                           cwd=tmp_path)
 
 
-def alias_bomb(path: Path) -> Path:
-    """Nine levels of nine-item aliases under lifecycle_effects: 387 million values from 12 lines."""
-    lines = ["consistency:", "  personas:", "    lifecycle_effects:", f"      a0: &a0 [{', '.join(['lol'] * 9)}]"]
-    lines += [f"      a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _spec(paths: dict, schemas: dict) -> dict:
-    return {"openapi": "3.0.3", "info": {"title": "hostile", "version": "1"}, "paths": paths,
-            "components": {"schemas": schemas}}
-
-
-def _item(ref: str) -> dict:
-    return {"get": {"parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-                    "responses": {"200": {"description": "ok", "content": {
-                        "application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}}}}
-
-
-def wide_dag(path: Path) -> Path:
-    """Thing -> S0 -> ... -> S30, each schema referencing the next four times, every field required."""
-    schemas: dict = {"Thing": {"type": "object", "properties": {"id": {"type": "integer"},
-                                                                "root": {"$ref": "#/components/schemas/S0"}}}}
-    for i in range(30):
-        props = {f"p{k}": {"$ref": f"#/components/schemas/S{i + 1}"} for k in range(4)}
-        schemas[f"S{i}"] = {"type": "object", "properties": props, "required": list(props)}
-    schemas["S30"] = {"type": "object", "properties": {"leaf": {"type": "string"}}}
-    path.write_text(json.dumps(_spec({"/things/{id}": _item("Thing")}, schemas)))
-    return path
-
-
-def many_paths(path: Path, n: int = 10_000) -> Path:
-    """A spec with ``n`` item paths over one small schema."""
-    schemas = {"R": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}}
-    path.write_text(json.dumps(_spec({f"/r{i}/{{id}}": _item("R") for i in range(n)}, schemas)))
-    return path
-
-
-def huge_enum(path: Path, n: int = 700_000) -> Path:
-    """A spec of about 10 MB, nearly all of it one enum."""
-    schemas = {"Thing": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "kind": {"type": "string", "enum": [f"value-{i:07d}" for i in range(n)]}}}}
-    path.write_text(json.dumps(_spec({"/things/{id}": _item("Thing")}, schemas)))
-    return path
-
-
 def test_a_yaml_alias_bomb_config_fails_fast_naming_the_file_and_the_limit(tmp_path):
     bomb = alias_bomb(tmp_path / "bomb.yaml")
     done = _serve(tmp_path, "--config", str(bomb))
@@ -265,7 +219,7 @@ def test_a_wide_dag_within_the_budget_answers(app_client, tmp_path):
         schemas[f"S{i}"] = {"type": "object", "properties": props, "required": list(props)}
     schemas["S4"] = {"type": "object", "properties": {"leaf": {"type": "string"}}, "required": ["leaf"]}
     spec = tmp_path / "small-dag.json"
-    spec.write_text(json.dumps(_spec({"/things/{id}": _item("Thing")}, schemas)))
+    spec.write_text(json.dumps(spec_document({"/things/{id}": item_path("Thing")}, schemas)))
     body = app_client(spec=spec).get("/things/1").json()
     assert body["id"] == 1 and isinstance(body["root"]["p3"]["p2"]["p1"]["p0"]["leaf"], str)
 
