@@ -113,10 +113,12 @@ class RequestLog:
     """Pure ASGI middleware, outermost: times each request, logs one line, adds mock requests
     to the journal, and answers a repeated synthetic GET straight from its cached bytes."""
 
-    def __init__(self, app: Any, journal: Journal, fast: Any = None) -> None:
+    def __init__(self, app: Any, journal: Journal, fast: Any = None, off: list[str] | None = None) -> None:
         self.app = app
         self.journal = journal
         self.fast = fast
+        # what the config switched off, said on every response (X-Mockverse-Off: consistency, persona_graph)
+        self.off = [(b"x-mockverse-off", ", ".join(off).encode())] if off else []
         self.ids = itertools.count(1)
         self.prefix = secrets.token_hex(4)  # request ids: unique per process start, cheap per request
 
@@ -132,7 +134,7 @@ class RequestLog:
             if hit is not None:
                 status, body, headers = hit
                 await send({"type": "http.response.start", "status": status,
-                            "headers": headers + [(b"x-mockverse-request-id", request_id.encode())]})
+                            "headers": headers + [(b"x-mockverse-request-id", request_id.encode())] + self.off})
                 await send({"type": "http.response.body", "body": body})
                 self.done(scope, start, request_id, status, headers)
                 return
@@ -144,6 +146,7 @@ class RequestLog:
                 headers = message.setdefault("headers", [])
                 meta["headers"] = headers
                 headers.append((b"x-mockverse-request-id", request_id.encode()))
+                headers.extend(self.off)
             await send(message)
 
         try:
@@ -202,12 +205,21 @@ def build_personas(config: Config, model: WorldModel) -> Personas | None:
     name = config.consistency.personas.type
     if name is not None and name not in model.types:
         raise ConfigError("consistency.personas.type", f"'{name}' is not an entity type; known: {sorted(model.types)}")
+    if not config.consistency.enabled:
+        return None
     persona = model.types[name] if name else next((t for t in model.types.values() if t.parent is None and t.person), None)
     try:
         return Personas(config.consistency.personas, persona)
     except LifecycleError as exc:
-        field = exc.field if exc.field.startswith("lifecycle_states") else f"lifecycle_{exc.field}"
-        raise ConfigError(f"consistency.personas.{field}", exc.message) from None
+        head, sep, rest = exc.field.partition(".")
+        key = _LIFECYCLE_KEYS.get(head.split("[")[0], head.split("[")[0])
+        raise ConfigError(f"consistency.personas.{key}{head[len(head.split('[')[0]):]}{sep}{rest}",
+                          exc.message) from None
+
+
+# lifecycle.yaml's parts -> the keys of consistency.personas that give them
+_LIFECYCLE_KEYS = {"default_state": "default_lifecycle_state", "mix": "lifecycle_mix", "rules": "lifecycle_rules",
+                   "effects": "lifecycle_effects", "rates": "lifecycle_rates"}
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -224,6 +236,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     model = (WorldModel.from_spec(spec, relations.extend(relations.inferred), config.world) if relations is not None
              else WorldModel.build(config.world, spec.schemas))
     engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model))
+    engine.off = config.consistency.off()
     journal = Journal(config.server.journal_size)
     mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes)
     # free-text fields laid over the world; missing LLM text is written by a bounded background queue
@@ -251,7 +264,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + WebhooksAPI(webhooks).routes()
               + mock.routes())
 
-    middleware = [Middleware(RequestLog, journal=journal, fast=mock.fast)]
+    middleware = [Middleware(RequestLog, journal=journal, fast=mock.fast, off=engine.off)]
     simulated = parse_rules(config.simulation)   # per-route delays and faults, outside the request log
     if simulated:
         middleware.insert(0, Middleware(Simulation, rules=simulated, seed_of=engine.workspace_seed))

@@ -899,8 +899,9 @@ class MockRoutes:
 
 
 def workspace_of(request: Request) -> str:
-    """The workspace of a request: the X-Mockverse-Workspace header, ?workspace=, or "default"."""
-    return request.headers.get("x-mockverse-workspace") or request.query_params.get("workspace") or "default"
+    """The workspace of a request: the X-Mockverse-Workspace header, ?workspace= (or ?workspace_id=), or "default"."""
+    return (request.headers.get("x-mockverse-workspace") or request.query_params.get("workspace")
+            or request.query_params.get("workspace_id") or "default")
 
 
 def _safe(name: str) -> str:

@@ -93,6 +93,7 @@ class ConsistencyEngine:
         self.snapshots = LRU(1024)
         self.generators: dict[str, Generator] = {}
         self.texts: TextLayer | None = None   # free-text fields laid over entities (world/text.py), when set
+        self.off: list[str] = []              # parts of the consistency layer the config switched off
 
     # -- views -------------------------------------------------------------------------------
     def workspace_seed(self, workspace: str) -> str:
@@ -466,6 +467,9 @@ class WorldView:
         """The persona ``ref`` (``user:456``) with its lifecycle calls; 404/422 EngineError otherwise."""
         entity, id, data = self.resolve(ref)
         personas = self.engine.personas
+        if personas is None and "consistency" in self.engine.off:
+            raise EngineError(409, "Consistency off", "personas are switched off (consistency.enabled: false): "
+                              "no lifecycle states, effects or rules", field="persona_id")
         if personas is None or not personas.is_persona(entity):
             kind = personas.type.name if personas and personas.type else None
             raise EngineError(422, "Not a persona", f"{ref} is not a persona" +
@@ -718,6 +722,10 @@ class WorldView:
         """Breadth-first traversal from ``ref`` up to ``depth`` edges, optionally only over edges
         named ``relationship``; nodes of ``type`` (or all) are returned with the edges walked.
         Message records are walked only when ``type`` or ``relationship`` names them."""
+        if "persona_graph" in self.engine.off:
+            key = "consistency.enabled" if "consistency" in self.engine.off else "consistency.persona_graph.enabled"
+            raise EngineError(409, "Persona graph off", f"the persona graph is switched off ({key}: false); "
+                              "entities are still served by their routes", field="ref")
         entity, id, data = self.resolve(ref)
         root = f"{entity.name}:{id}"
         nodes: list[dict] = []
