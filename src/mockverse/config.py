@@ -68,18 +68,23 @@ class FieldRule(_Strict):
 
 class Derivation(_Strict):
     """A field computed from related entities: ``sum`` of products over children,
-    ``count`` of children, or a ``parent`` field copied down."""
+    ``count`` of children, a ``parent`` field copied down, or a status ``paid_by`` children:
+    while none of them went through (each ``status: failed``, or none yet) a status among
+    ``paid_states`` reads ``unpaid`` instead."""
 
     sum: str | None = None
     of: list[str] | None = None
     count: str | None = None
     parent: str | None = None
+    paid_by: str | None = None
+    paid_states: list[str] = ["paid", "shipped", "delivered"]
+    unpaid: str = "pending"
 
     @model_validator(mode="after")
     def _one_kind(self) -> "Derivation":
-        kinds = [k for k in ("sum", "count", "parent") if getattr(self, k)]
+        kinds = [k for k in ("sum", "count", "parent", "paid_by") if getattr(self, k)]
         if len(kinds) != 1:
-            raise ValueError("a derivation has exactly one of 'sum' (with 'of'), 'count' or 'parent'")
+            raise ValueError("a derivation has exactly one of 'sum' (with 'of'), 'count', 'parent' or 'paid_by'")
         if self.sum and not self.of:
             raise ValueError("'sum' needs 'of': the fields multiplied per child, e.g. [quantity, unit_price]")
         return self

@@ -19,7 +19,7 @@ from mockverse.ids import EntityRef
 from mockverse.store import Store, StoredEntity, StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
-from mockverse.world.generate import Generator, merge_schema
+from mockverse.world.generate import Generator, currency_of, merge_schema
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.persona import Lifecycle, Persona, Personas
 from mockverse.world.text import TextLayer
@@ -355,7 +355,8 @@ class WorldView:
                   given: dict | None = None) -> dict:
         ref = f"{entity.name}:{id}"
         ctx = {"created_at": created, "now": self.now, "person": entity.person,
-               "fields": {name: rule.choices for name, rule in entity.config.fields.items()}}
+               "fields": {name: rule.choices for name, rule in entity.config.fields.items()},
+               "currency": self._currency_above(entity, parent_id)}
         data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
         for name in self.model.embed_names(entity):
             data.pop(name, None)
@@ -364,6 +365,14 @@ class WorldView:
         if entity.fk and entity.fk not in (given or {}):
             data[entity.fk] = parent_id
         return entity.complete(self, id, data, given)
+
+    def _currency_above(self, entity: EntityType, parent_id: object) -> str | None:
+        """The currency of the persona above an entity (its country's), or None without one."""
+        if entity.parent is None or parent_id is None or self.engine.personas is None:
+            return None
+        parent = self.get(entity.parent, parent_id)
+        owner = self.persona_of(entity.parent, parent) if parent is not None else None
+        return currency_of(owner[2]) if owner is not None else None
 
     def _derive(self, entity: EntityType, id: object, data: dict) -> dict:
         if not entity.config.derive:
@@ -376,6 +385,11 @@ class WorldView:
                     data[field] = parent[rule.parent]
             elif rule.count:
                 data[field] = len(self.children(entity, id, rule.count))
+            elif rule.paid_by:
+                if data.get(field) in rule.paid_states and not self._paid(entity, id, rule.paid_by):
+                    stored = self.stored(entity, id)
+                    if stored is None or field not in stored.data:   # a status the user gave stands
+                        data[field] = rule.unpaid
             elif rule.sum:
                 kids = self.children(entity, id, rule.sum)
                 if not kids:
@@ -393,6 +407,15 @@ class WorldView:
                         total += product
                     data[field] = round(total, 2)
         return data
+
+    def _paid(self, entity: EntityType, id: object, relationship: str) -> bool:
+        """Whether any child over ``relationship`` (a payment) went through: its status is not ``failed``.
+        Reads the children's own fields (before derivations), so it never re-enters ``entity``."""
+        child = entity.children.get(relationship)
+        if child is None:
+            return True
+        return any((self._base(child, cid) or {}).get("status", "failed") != "failed"
+                   for cid in self.child_ids(entity, id, relationship))
 
     def _shape(self, entity: EntityType, id: object, data: dict) -> dict:
         """Lifecycle on the world: a persona carries its state; its entities get their state's effects."""
@@ -482,14 +505,15 @@ class WorldView:
         data = self.get(entity, id)
         if data is None:
             return None
-        ctx = {"created_at": self._created_at(entity, data), "now": self.now, "person": False, "fields": {}}
         personas = self.engine.personas
+        owner = self.persona_of(entity, data) if personas else None
+        ctx = {"created_at": self._created_at(entity, data), "now": self.now, "person": False, "fields": {},
+               "currency": currency_of(owner[2]) if owner is not None else None}
         skip = personas.effect_fields(facet) if personas else set()
         props = (merge_schema(schema or {}).get("properties") or {})
         given = {name: data[entity.id_field] for name in props if name in (f"{entity.name}_id", "persona_id", "id")}
         body = self.gen.object({**merge_schema(schema or {}), "properties": {k: v for k, v in props.items() if k not in skip}},
                                f"{entity.name}:{id}#{facet}", "$", ctx, given=given)
-        owner = self.persona_of(entity, data) if personas else None
         if owner is not None:
             body = Persona(self, *owner).apply_lifecycle_effects(facet, body)
         if self.text_refs is not None and self.engine.texts.owns(facet):  # type: ignore[union-attr]
@@ -834,7 +858,8 @@ class WorldView:
             mode = "created"
         else:
             new = dict(data) if replace else {**(stored.data if stored else {}), **data}
-            mode = "replace" if replace else "patch"
+            # a PATCH after a PUT keeps the PUT's replacement: the fields it removed stay removed
+            mode = "replace" if replace or (stored is not None and stored.mode == "replace") else "patch"
         effective = {**current, **new}
         self.store.put_entity(self.snap.workspace, entity.name, str(id), new, mode,
                               self._links_for(entity, id, effective, None))
