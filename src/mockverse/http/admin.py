@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from starlette.requests import Request
@@ -118,7 +119,7 @@ class AdminAPI:
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise Problem(422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed))
-        entity_type, entity_id = _typed_id(body.get("entity_type"), body.get("entity_id"))
+        entity_type, entity_id = _typed_id(body.get("entity_type"), body.get("entity_id"), self.engine.model.types)
         if not isinstance(entity_type, str):
             raise Problem(422, "Invalid body", "entity_type is required and must be a string", field="entity_type",
                           allowed=sorted(self.engine.model.types))
@@ -292,12 +293,15 @@ class AdminAPI:
 WORKSPACE_KEYS = ("workspace_id", "workspace")     # a body may name its workspace by either
 
 
-def _typed_id(entity_type: object, entity_id: object) -> tuple[object, object]:
-    """(entity_type, entity_id) of a registration: an ``entity_id`` written as a ref (``"order:456"``)
-    gives the type when ``entity_type`` is absent and must agree with it when present."""
+def _typed_id(entity_type: object, entity_id: object, types: Collection[str]) -> tuple[object, object]:
+    """(entity_type, entity_id) of a registration: an ``entity_id`` written as a ref (``"order:456"``,
+    its prefix an entity type of the world) gives the type when ``entity_type`` is absent and must
+    agree with it when present; any other id (``"urn:x:1"``) is the id as written."""
     if not isinstance(entity_id, str) or ":" not in entity_id:
         return entity_type, entity_id
     kind, _, raw = entity_id.partition(":")
+    if kind not in types:
+        return entity_type, entity_id
     if not raw:
         raise Problem(422, "Invalid body", f"entity_id '{entity_id[:80]}' names no id; write 'type:id', e.g. "
                       "'order:456', or the id alone", field="entity_id")

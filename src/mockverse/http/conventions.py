@@ -28,7 +28,7 @@ PREFER_QUERY = ("__code", "__example", "__dynamic")
 PAGING = ("_page", "_per_page", "_limit")
 LIST_CONTROLS = ("_sort", "_order", "_embed", "_expand")
 # Query names that never filter: paging (json-server's and the spellings specs use), workspace, Prefer.
-PASS_THROUGH = frozenset({*PAGING, "workspace", *PREFER_QUERY, "limit", "offset", "page", "pageSize",
+PASS_THROUGH = frozenset({*PAGING, "workspace", "workspace_id", *PREFER_QUERY, "limit", "offset", "page", "pageSize",
                           "page_size", "per_page", "perPage", "pageNumber", "page_number", "max_results"})
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "like", "in", "contains", "startsWith", "endsWith")
 _SUFFIX_OPERATORS = ("gte", "lte", "gt", "lt", "ne", "like")   # json-server 0.x: ``total_gte=100``
@@ -205,7 +205,7 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
     expand: list[str] = []
     orders: list[str] = []
     for name, raw in request.query_params.multi_items():
-        if name in PAGING or name in PREFER_QUERY or name == "workspace":
+        if name in PAGING or name in PREFER_QUERY or name in ("workspace", "workspace_id"):
             continue
         if name == "_sort":
             for part in (p.strip() for p in raw.split(",")):

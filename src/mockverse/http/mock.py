@@ -349,7 +349,7 @@ class MockRoutes:
             elif name == b"origin" or name == b"x-mockverse-reality" or name == b"prefer":
                 return None
         query = scope["query_string"]
-        if b"workspace=" in query:
+        if b"workspace" in query:     # ?workspace= or ?workspace_id= names another workspace: route it
             return None
         try:
             version = self.engine.store.version(workspace)

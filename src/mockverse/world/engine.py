@@ -360,6 +360,8 @@ class WorldView:
         data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
         for name in self.model.embed_names(entity):
             data.pop(name, None)
+        if self.engine.personas is None and "consistency" in self.engine.off:
+            data.pop("lifecycle_state", None)   # personas are off: no state, rather than a random one
         if entity.id_field in data or entity.id_field in entity.schema.get("properties", {}):
             data[entity.id_field] = id
         if entity.fk and entity.fk not in (given or {}):
