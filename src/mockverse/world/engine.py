@@ -24,6 +24,7 @@ from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.persona import Lifecycle, Persona, Personas
 from mockverse.world.text import TextLayer
 
+REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced them (no generated ones beside)
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -333,8 +334,10 @@ class WorldView:
             data = None
         elif stored is not None and stored.mode == "created":
             created = self._created_at(entity, stored.data)
-            data = self._generate(entity, id, created, stored.data.get(entity.fk) if entity.fk else None,
-                                  given=stored.data)
+            given = {k: v for k, v in stored.data.items() if k != REPLACED}
+            data = self._generate(entity, id, created, stored.data.get(entity.fk) if entity.fk else None, given=given)
+            if stored.data.get(REPLACED):   # PUT: only what it gave (and what the schema requires)
+                data = self._kept(entity, data, given)
         else:
             generated = self._generated(entity, id)
             if generated is None:
@@ -343,13 +346,17 @@ class WorldView:
                 given = stored.data if stored is not None else None
                 data = self._generate(entity, id, generated[0], generated[1], given=given)
                 if stored is not None and stored.mode == "replace":
-                    keep = {"id", entity.id_field, entity.fk, "created_at", *entity.schema.get("required", []), *stored.data}
-                    data = {k: v for k, v in data.items() if k in keep}
+                    data = self._kept(entity, data, stored.data)
         if data is not None and entity.parent is not None:
             parent_id = entity.parent.parse_id(data.get(entity.fk))
             if parent_id is None or self.get(entity.parent, parent_id) is None:
                 data = None  # the parent is gone: deletion cascades to everything below it
         return self.engine.entities.put(key, data)
+
+    def _kept(self, entity: EntityType, data: dict, given: dict) -> dict:
+        """A replaced entity's fields: its id and parent key, the schema's required ones, and those given."""
+        keep = {"id", entity.id_field, entity.fk, "created_at", *entity.schema.get("required", []), *given}
+        return {k: v for k, v in data.items() if k in keep}
 
     def _generate(self, entity: EntityType, id: object, created: datetime, parent_id: object,
                   given: dict | None = None) -> dict:
@@ -821,7 +828,8 @@ class WorldView:
         """Create (or register) an entity; it links to its parent and persona by its keys."""
         if persona is not None:
             self.resolve(persona)
-        data = self._parent_from(entity, {k: v for k, v in data.items() if k != "id"}, persona, required=True)
+        data = self._parent_from(entity, {k: v for k, v in data.items() if k not in ("id", REPLACED)}, persona,
+                                 required=True)
         workspace = self.snap.workspace
         if id is None:
             while True:
@@ -850,10 +858,11 @@ class WorldView:
         current = self.get(entity, id)
         if current is None:
             raise EngineError(404, "Not found", f"{entity.name} {id} does not exist", field="id")
-        data = self._parent_from(entity, {k: v for k, v in data.items() if k != "id"}, None, required=False)
+        data = self._parent_from(entity, {k: v for k, v in data.items() if k not in ("id", REPLACED)}, None,
+                                 required=False)
         stored = self.stored(entity, id)
         if stored is not None and stored.mode == "created":
-            new = dict(data) if replace else {**stored.data, **data}
+            new = {**data, REPLACED: True} if replace else {**stored.data, **data}
             new.setdefault("created_at", stored.data.get("created_at"))
             if entity.fk and entity.fk not in new:
                 new[entity.fk] = stored.data.get(entity.fk)
