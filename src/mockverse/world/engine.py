@@ -423,8 +423,33 @@ class WorldView:
         child = entity.children.get(relationship)
         if child is None:
             return True
-        return any((self._base(child, cid) or {}).get("status", "failed") != "failed"
-                   for cid in self.child_ids(entity, id, relationship))
+        return any(status != "failed" for status in self._statuses(entity, id, child, relationship))
+
+    def _statuses(self, entity: EntityType, id: object, child: EntityType, relationship: str):
+        """The ``status`` of each child over one edge, from its own fields. A generated child nobody
+        changed has its status drawn alone (as the generator draws it), without building the child."""
+        parent = self._base(entity, id)
+        if parent is not None and self._generated(entity, id) is not None:
+            times = self.child_times(entity, id, self._created_at(entity, parent), child)
+            for k in range(1, len(times) + 1):
+                cid = child.child_id(id, k)
+                if self.stored(child, cid) is None:
+                    yield self._drawn(child, cid, "status", times[k - 1])
+                elif (kid := self._base(child, cid)) is not None and kid.get(child.fk) == id:
+                    yield kid.get("status")
+        for ref in self.store.linked(self.snap.workspace, f"{entity.name}:{id}", relationship):
+            kid = self._base(child, child.parse_id(ref.split(":", 1)[1]))
+            if kid is not None and kid.get(child.fk) == id:
+                yield kid.get("status")
+
+    def _drawn(self, entity: EntityType, id: object, name: str, created: datetime) -> Any:
+        """One field of a generated entity, drawn as ``_generate`` draws it (a choice or a schema value)."""
+        schema = (entity.schema.get("properties") or {}).get(name)
+        if not isinstance(schema, dict):
+            return None
+        ctx = {"created_at": created, "now": self.now, "person": entity.person, "currency": None,
+               "fields": {n: rule.choices for n, rule in entity.config.fields.items()}}
+        return self.gen.value(schema, f"{entity.name}:{id}", f"$.{name}", name, ctx, {}, 1)
 
     def _shape(self, entity: EntityType, id: object, data: dict) -> dict:
         """Lifecycle on the world: a persona carries its state; its entities get their state's effects."""
