@@ -156,6 +156,8 @@ def test_the_overview_state_spellings_are_accepted_and_answered_canonically(app_
         r = c.post("/api/v1/consistency/persona/lifecycle", json={"persona_id": "user:9", "lifecycle_state": spelled})
         assert (r.status_code, r.json()["lifecycle_state"]) == (200, canonical)
         assert c.get("/users/9").headers["x-mockverse-lifecycle"] == canonical
+    listed = c.get("/users", params={"lifecycle_state": "CHURNED", "_per_page": 5})
+    assert [u["id"] for u in listed.json()] == [2, 9] and listed.headers["x-total-count"] == "2"
 
 
 def test_init_writes_fidelity_weights_the_server_takes(app_client, tmp_path):

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from mockverse.http.errors import Problem
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.generate import merge_schema, schema_types
+from mockverse.world.lifecycle import LifecycleError, parse_state
 from mockverse.world.model import EntityType
 
 PREFER_QUERY = ("__code", "__example", "__dynamic")
@@ -252,6 +253,8 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
         schema = _schema_at(props, path)
         pieces = raw.split(",") if op == "in" else [raw]
         values = [_typed(piece, schema, name, op) for piece in pieces]
+        if path[-1] == "lifecycle_state" and op in ("eq", "ne", "in"):
+            values = [_canonical_state(v) for v in values]   # ?lifecycle_state=CHURN_RISK finds ChurnRisk
         key = (path, op)
         filters.setdefault(key, []).extend(values)
         params.setdefault(key, name)
@@ -325,6 +328,14 @@ def _typed(raw: str, schema: dict, param: str, op: str) -> Any:
     if raw == "null" and "null" in types:
         return None
     return raw
+
+
+def _canonical_state(value: Any) -> Any:
+    """A lifecycle state in its canonical spelling (``CHURN_RISK`` -> ``ChurnRisk``); anything else as given."""
+    try:
+        return parse_state(value).value if isinstance(value, str) else value
+    except LifecycleError:
+        return value
 
 
 def _get(row: Any, path: tuple[str, ...]) -> Any:
