@@ -122,3 +122,36 @@ def assert_coherent(c, ws: dict, uid: int, explicit: set[int], replaced: set[str
         if latest:
             assert latest[-1]["status"] == "failed" and billing["last_payment_status"] == "failed"
             assert c.get(f"/payments/{latest[-1]['id']}", headers=ws).json()["status"] == "failed"
+
+
+def test_a_payment_failed_persona_has_a_failed_payment_on_record(app_client):
+    """The seed's case: set PaymentFailed with no metadata; billing counts the failed payment, and the
+    persona stays PaymentFailed (dunning) until it is Churned 14 days later, never Active at day 3."""
+    c = app_client()
+    r = c.post("/api/v1/consistency/persona/lifecycle", json={"persona_id": "user:9", "lifecycle_state": "PaymentFailed"})
+    assert r.json()["metadata"]["failed_payment_count"] == 1
+    latest = c.get("/users/9/orders", params={"_per_page": 1000}).json()[-1]
+    assert (latest["status"], c.get(f"/orders/{latest['id']}").json()["payments"][-1]["status"]) == ("pending", "failed")
+    billing = c.get("/users/9/billing").json()
+    assert (billing["billing_status"], billing["last_payment_status"], billing["failed_payment_count"]) == (
+        "past_due", "failed", 1)
+    c.post("/api/v1/consistency/clock/advance", json={"by": "3d"})
+    assert c.get("/users/9").json()["lifecycle_state"] == "PaymentFailed"
+    c.post("/api/v1/consistency/clock/advance", json={"by": "11d"})
+    life = c.get("/api/v1/consistency/persona/user:9/lifecycle").json()
+    assert (life["state"], life["history"][-1]["source"]) == ("Churned", "rule:dunning_exhausted")
+
+    fresh = {"X-Mockverse-Workspace": "fresh"}
+    assert c.post("/api/v1/consistency/persona/lifecycle", headers=fresh, json={
+        "persona_id": "user:19", "lifecycle_state": "PaymentFailed", "metadata": {"failed_payment_count": 2}}).is_success
+    for request in (
+            c.post("/api/v1/consistency/persona/lifecycle", headers=fresh, json={
+                "persona_id": "user:8", "lifecycle_state": "PaymentFailed", "metadata": {"failed_payment_count": 0}}),
+            c.patch("/api/v1/consistency/persona/user:19/lifecycle", headers=fresh,
+                    json={"metadata": {"failed_payment_count": 0}})):
+        assert (request.status_code, request.json()["field"]) == (422, "metadata.failed_payment_count")
+        assert request.json()["detail"] == (
+            "a PaymentFailed persona's latest payment failed, so failed_payment_count is at least 1 (got 0); "
+            "set the state to Active for a recovered payment")
+    assert c.get("/users/8", headers=fresh).json()["lifecycle_state"] == "Active"
+    assert c.get("/users/19/billing", headers=fresh).json()["failed_payment_count"] == 2
