@@ -137,12 +137,18 @@ def test_default_lifecycle_state_without_a_mix_starts_every_unlisted_persona_the
     assert c.get("/users/5/billing").json()["discount_offer_available"] is True
 
 
-def test_a_bad_default_lifecycle_state_names_the_real_key(tmp_path):
-    path = config(tmp_path, {"consistency": {"personas": {"default_lifecycle_state": "Dormant"}}})
+@pytest.mark.parametrize("personas, field", [
+    ({"default_lifecycle_state": "Dormant"}, "consistency.personas.default_lifecycle_state"),
+    ({"lifecycle_mix": {"Dormant": 1}}, "consistency.personas.lifecycle_mix.Dormant"),
+    ({"lifecycle_rules": [{"from": "Dormant", "to": "Active", "after": "7d"}]},
+     "consistency.personas.lifecycle_rules[0].from"),
+])
+def test_a_bad_lifecycle_state_in_the_config_names_the_real_key(tmp_path, personas, field):
+    path = config(tmp_path, {"consistency": {"personas": personas}})
     with pytest.raises(ConfigError) as caught:
         create_app(Settings(config=str(path), store=str(tmp_path / "s.db")))
-    assert caught.value.field == "consistency.personas.default_lifecycle_state"
-    assert "'Dormant' is not a lifecycle state" in caught.value.message
+    assert caught.value.field == field
+    assert caught.value.message.startswith("'Dormant' is not a lifecycle state")
 
 
 def test_the_overview_state_spellings_are_accepted_and_answered_canonically(app_client, tmp_path):

@@ -211,9 +211,9 @@ def build_personas(config: Config, model: WorldModel) -> Personas | None:
     try:
         return Personas(config.consistency.personas, persona)
     except LifecycleError as exc:
-        head, sep, rest = exc.field.partition(".")
-        key = _LIFECYCLE_KEYS.get(head.split("[")[0], head.split("[")[0])
-        raise ConfigError(f"consistency.personas.{key}{head[len(head.split('[')[0]):]}{sep}{rest}",
+        head, dot, rest = exc.field.partition(".")           # rules[2].after -> lifecycle_rules[2].after
+        name, bracket, index = head.partition("[")
+        raise ConfigError(f"consistency.personas.{_LIFECYCLE_KEYS.get(name, name)}{bracket}{index}{dot}{rest}",
                           exc.message) from None
 
 
