@@ -23,7 +23,7 @@ from mockverse.cache import LRU
 from mockverse.http.admin_schema import BODY_ERRORS, WORKSPACE, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import _PARAM, FAST_OK, MockRoutes, _safe, _starlette_path, workspace_of
-from mockverse.http.simulation import break_connection
+from mockverse.http.simulation import DELAY_HEADER, break_connection, format_ms
 from mockverse.reality.serve import realism_delay
 from mockverse.store import StoreUnavailable
 from mockverse.stubbing import (FAULTS, MAX_DELAY_MS, Facts, Scope, Stub, StubBook, StubError, delay_key, random_bytes,
@@ -57,7 +57,19 @@ class SpecRoutes:
         self.routes = [(compile_path(_starlette_path(path))[0], path, methods) for path, methods in ordered]
 
     def match(self, path: str, method: str) -> tuple[Any, dict[str, str]]:
-        """The operation answering ``method path`` (or None) and the path parameters by both spellings."""
+        """The operation answering ``method path`` (or None) and the path parameters by both spellings.
+        A path the spec does not have is read by its longest prefix that names an entity
+        (``/users/12/greeting`` by ``/users/{id}``), so its persona is still known."""
+        op, params = self._match(path, method)
+        trimmed = path.rstrip("/")
+        while (op is None or op.entity is None) and trimmed.count("/") > 1:
+            trimmed = trimmed.rsplit("/", 1)[0]
+            found, found_params = self._match(trimmed, "GET")
+            if found is not None and found.entity is not None and found.id_param is not None:
+                return found, {**found_params, **params}
+        return op, params
+
+    def _match(self, path: str, method: str) -> tuple[Any, dict[str, str]]:
         for regex, template, methods in self.routes:
             hit = regex.match(path)
             if hit is None:
@@ -113,6 +125,8 @@ class StubLayer:
         if stub is None:
             await self.app(scope, replay, send)
             return
+        if replay is receive:   # read what was sent, for templates and the journal
+            facts.body, replay = await _read_body(receive)
         state[STUB_ID] = stub.id
         await self.answer(stub, workspace, facts, scope, replay, send)
 
@@ -122,8 +136,9 @@ class StubLayer:
         seed = self.engine.workspace_seed(workspace)
         key = delay_key(stub, facts, self._count(scope, stub, facts))
         delay = realism_delay(spec.delay, seed, key, None)
-        if delay:
-            await anyio.sleep(min(delay, MAX_DELAY_MS / 1000.0))
+        if delay is not None:
+            delay = min(delay, MAX_DELAY_MS / 1000.0)
+            await anyio.sleep(delay)
         if spec.fault is not None:
             log.info("%s %s -> stub %s fault %s", facts.method, facts.url[:300], stub.id, spec.fault)
             await break_connection(_FAULT_NAMES[spec.fault], scope, receive, random_bytes(seed, key))
@@ -131,6 +146,8 @@ class StubLayer:
         status, headers, body = self.render(stub, workspace, facts)
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1", errors="replace")) for k, v in headers]
         raw.append((b"content-length", str(len(body)).encode()))
+        if delay is not None:
+            raw.append((DELAY_HEADER, format_ms(delay).encode()))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": b"" if facts.method == "HEAD" else body})
 
