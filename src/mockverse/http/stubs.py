@@ -141,7 +141,7 @@ class StubLayer:
             await anyio.sleep(delay)
         if spec.fault is not None:
             log.info("%s %s -> stub %s fault %s", facts.method, facts.url[:300], stub.id, spec.fault)
-            await break_connection(_FAULT_NAMES[spec.fault], scope, receive, random_bytes(seed, key))
+            await break_connection(_FAULT_NAMES[spec.fault], scope, receive, random_bytes(seed, f"{stub.id} {facts.url}"))
             return
         status, headers, body = self.render(stub, workspace, facts)
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1", errors="replace")) for k, v in headers]
