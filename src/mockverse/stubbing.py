@@ -558,16 +558,6 @@ def render_json(value: Any, scope: Scope) -> Any:
     return value
 
 
-def has_templates(value: Any) -> bool:
-    if isinstance(value, Template):
-        return True
-    if isinstance(value, list):
-        return any(has_templates(v) for v in value)
-    if isinstance(value, dict):
-        return any(has_templates(v) for v in value.values())
-    return False
-
-
 # -- responses --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ResponseSpec:
@@ -684,16 +674,24 @@ def check_mapping(raw: Any, id: str | None = None) -> dict:
     if not isinstance(raw, dict):
         raise StubError("body", "a mapping is a JSON object with request and response")
     _known(raw, MAPPING_KEYS, "")
-    given = id or raw.get("id") or raw.get("uuid")
-    if given is not None:
-        try:
-            given = str(uuid.UUID(str(given)))
-        except ValueError:
-            raise StubError("id", "must be a UUID such as 8c5db8b0-2db4-4ad7-a99c-38c9b00da3f7") from None
+    ids = {key: _uuid(raw[key], key) for key in ("id", "uuid") if raw.get(key) is not None}
+    if len(set(ids.values())) > 1:
+        raise StubError("uuid", "id and uuid name the same stub: give one, or the same value twice")
+    given = _uuid(id, "id") if id is not None else next(iter(ids.values()), None)
     mapping = {**raw, "id": given or str(uuid.uuid4())}
     mapping["uuid"] = mapping["id"]
     compile_stub(mapping, 0)
     return mapping
+
+
+def _uuid(value: Any, field: str) -> str:
+    """A stub id in its canonical form; StubError unless ``value`` is a UUID string."""
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise StubError(field, "must be a UUID such as 8c5db8b0-2db4-4ad7-a99c-38c9b00da3f7") from None
 
 
 def compile_stub(mapping: dict, order: int) -> Stub:

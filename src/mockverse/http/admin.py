@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import deque
 from fnmatch import fnmatchcase
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
