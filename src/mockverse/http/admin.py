@@ -275,11 +275,11 @@ class AdminAPI:
 
     async def requests_har(self, request: Request) -> Response:
         """The request journal (oldest first, ``?workspace=`` for one workspace) as a HAR 1.2 file,
-        without bodies: the journal keeps none."""
+        headers (credentials redacted) and bodies included."""
         workspace = request.query_params.get("workspace")
-        entries = [journal_har_entry(e, str(request.base_url)) for e in self.journal.entries
+        entries = [journal_har_entry(e, str(request.base_url), Journal.exchange(e)) for e in self.journal.entries
                    if workspace is None or e["workspace"] == workspace]
-        return json_response(har_document(entries, "the request journal of mockverse (no bodies are kept)"),
+        return json_response(har_document(entries, "the request journal of mockverse"),
                              headers={"Content-Disposition": 'attachment; filename="mockverse-requests.har"'})
 
 
@@ -420,10 +420,11 @@ OPENAPI_PATHS: dict[str, dict] = {
     }},
     "/api/v1/requests": {
         "get": {
-            "summary": "The request journal: recent requests to mock routes, newest last",
+            "summary": "The request journal: recent requests to mock routes, newest last, headers (credentials "
+                       "redacted) and bodies included",
             "parameters": [
                 _query("method", "only this HTTP method", {"type": "string"}),
-                _query("path", "only this path; a trailing * matches a prefix", {"type": "string"}),
+                _query("path", "only this path, or a glob: /orders/*, /users/?/orders", {"type": "string"}),
                 _query("workspace", "only this workspace", {"type": "string"}),
                 _query("status", "only this status", {"type": "integer", "minimum": 0}),
                 _query("source", "only this source (synthetic, upstream, recorded, blend, ...)", {"type": "string"}),
@@ -437,7 +438,12 @@ OPENAPI_PATHS: dict[str, dict] = {
                                    "path": {"type": "string"}, "query": {"type": "string"},
                                    "workspace": {"type": ["string", "null"]}, "status": {"type": "integer"},
                                    "latency_ms": {"type": "number"}, "source": {"type": ["string", "null"]},
-                                   "seq": {"type": "integer"}}}}}}),
+                                   "seq": {"type": "integer"},
+                                   "stub": {"type": ["string", "null"], "description": "the stub that answered"},
+                                   "request_headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                                   "request_body": {"type": ["string", "null"]},
+                                   "response_headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                                   "response_body": {"type": ["string", "null"]}}}}}}),
                 **problems(400)},
         },
         "delete": {
@@ -448,7 +454,7 @@ OPENAPI_PATHS: dict[str, dict] = {
         },
     },
     "/api/v1/requests.har": {"get": {  # issue 12: HAR export
-        "summary": "The request journal as a HAR 1.2 file, oldest first (no bodies: the journal keeps none)",
+        "summary": "The request journal as a HAR 1.2 file, oldest first, headers (redacted) and bodies included",
         "parameters": [_query("workspace", "only this workspace", {"type": "string"})],
         "responses": json_ok("The HAR document", HAR_SCHEMA),
     }},

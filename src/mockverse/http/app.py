@@ -134,8 +134,8 @@ class RequestLog:
             hit = self.fast(scope)
             if hit is not None:
                 status, body, headers = hit
-                await send({"type": "http.response.start", "status": status,
-                            "headers": headers + [(b"x-mockverse-request-id", request_id.encode())]})
+                headers = headers + [(b"x-mockverse-request-id", request_id.encode())]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 self.done(scope, start, request_id, status, headers, [], [body])
                 return
