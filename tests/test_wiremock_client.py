@@ -3,9 +3,14 @@ which need a real socket to break."""
 
 from __future__ import annotations
 
+import re
+import shlex
 import socket
+import subprocess
+from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from wiremock.constants import Config
 from wiremock.resources.mappings import Mapping, MappingRequest, MappingResponse
@@ -13,6 +18,8 @@ from wiremock.resources.mappings.resource import Mappings
 from wiremock.resources.near_misses import NearMissMatchPatternRequest
 from wiremock.resources.requests.resource import Requests
 from wiremock.resources.scenarios.resource import Scenarios
+
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +104,24 @@ def test_malformed_chunk_and_random_data_faults(admin):
     assert len(garbage) == 256 and garbage == _raw_get(admin.url, "/fault/RANDOM_DATA_THEN_CLOSE")
     with pytest.raises(httpx.RemoteProtocolError):
         httpx.get(f"{admin.url}/fault/RANDOM_DATA_THEN_CLOSE")
+
+
+def test_the_readme_stubs_block_runs_as_printed(admin):
+    """The curl lines of the README's Stubs section, against this server (only the port differs)."""
+    httpx.post(f"{admin.url}/__admin/reset")
+    section = README.read_text().split("\n## Stubs\n", 1)[1].split("\n## ", 1)[0]
+    lines = [line for block in re.findall(r"```sh\n(.*?)```", section, re.S) for line in block.splitlines()
+             if line.startswith("curl ")]
+    out = []
+    for line in lines:
+        args = shlex.split(line.replace("127.0.0.1:3000", admin.url.removeprefix("http://")))
+        done = subprocess.run(args, capture_output=True, timeout=30)
+        assert done.returncode == 0, f"{line}\n{done.stderr.decode()}"
+        out.append(done.stdout)
+    assert len(out) == 6
+    user = httpx.get(f"{admin.url}/users/3").json()
+    order = httpx.get(f"{admin.url}/orders/3001").json()
+    assert orjson.loads(out[1]) == {"error": "boom"}
+    assert orjson.loads(out[3]) == {"hello": user["name"], "id": "3", "total": order["total"]}
+    assert orjson.loads(out[4]) == {"count": 2}
+    assert (orjson.loads(out[5]), httpx.get(f"{admin.url}/__admin/mappings").json()["meta"]) == ({}, {"total": 0})
