@@ -260,3 +260,13 @@ def test_near_misses_and_the_one_reset(app_client):
     assert c.get("/__admin/scenarios").json() == {"scenarios": []}
     assert c.get("/__admin/requests").json()["meta"] == {"total": 0}
     assert c.get("/__admin/health").json()["status"] == "healthy"
+
+
+def test_admin_writes_need_the_token_when_one_is_set(app_client):
+    c = app_client(admin_token="tok-stubs-not-a-secret")
+    mapping = {"request": {"urlPath": "/users/1"}, "response": {"status": 500}}
+    assert c.post("/__admin/mappings", json=mapping).status_code == 401
+    assert c.post("/api/v1/stubs", json=mapping).status_code == 401
+    assert c.post("/__admin/mappings", json=mapping,
+                  headers={"Authorization": "Bearer tok-stubs-not-a-secret"}).status_code == 201
+    assert c.get("/__admin/mappings").json()["meta"] == {"total": 1}

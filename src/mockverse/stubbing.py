@@ -738,6 +738,11 @@ class Loaded:
         return stub.required_state is None or scenarios.get(stub.scenario or "", STARTED) == stub.required_state
 
 
+def _reuse(stub: Stub | None, mapping: dict, order: int) -> Stub | None:
+    """The stub compiled before, when its mapping and place have not changed."""
+    return stub if stub is not None and stub.order == order and stub.mapping == mapping else None
+
+
 class StubBook:
     """The stubs of every workspace, in the store; compiled once per workspace version."""
 
@@ -753,7 +758,9 @@ class StubBook:
             return hit
         mappings = self.store.get_setting(workspace, STUBS_KEY) or []
         state = self.store.get_setting(workspace, STATE_KEY) or {}
-        stubs = sorted((compile_stub(m, i) for i, m in enumerate(mappings)), key=Stub.rank)
+        known = {s.id: s for s in hit.stubs} if hit is not None else {}   # a use or a state move changes no mapping
+        stubs = sorted((_reuse(known.get(m["id"]), m, i) or compile_stub(m, i) for i, m in enumerate(mappings)),
+                       key=Stub.rank)
         loaded = Loaded(version, stubs, dict(state.get("uses") or {}), dict(state.get("scenarios") or {}))
         if len(self.cache) > 10_000:
             self.cache.clear()
