@@ -28,7 +28,7 @@ from mockverse.http import admin, ai_api, fidelity_api, reality_api, stubs, webh
 from mockverse.http.admin import AdminAPI, Journal
 from mockverse.http.ai_api import AIAPI
 from mockverse.http.dashboard import dashboard_routes
-from mockverse.http.errors import Problem
+from mockverse.http.errors import Problem, problem_response
 from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
 from mockverse.http.admin_schema import openapi_routes
@@ -202,22 +202,22 @@ def _joined(chunks: list[bytes]) -> bytes | None:
 
 def _problem_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Problem):
-        return exc.response()
+        return problem_response(exc)
     if isinstance(exc, StoreUnavailable):
-        return Problem(503, "Store unavailable", "the state store cannot be reached; generated reads still work, "
-                       "retry this once it is back", field="store").response({"Retry-After": "1"})
+        return problem_response(Problem(503, "Store unavailable", "the state store cannot be reached; generated reads still work, "
+                       "retry this once it is back", field="store"), {"Retry-After": "1"})
     if isinstance(exc, EngineError):
-        return Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed).response()
+        return problem_response(Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed))
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
-            return Problem(404, "No route", f"no operation matches {request.method} {_short(request.url.path)}",
-                           field="path").response()
+            return problem_response(Problem(404, "No route", f"no operation matches {request.method} {_short(request.url.path)}",
+                           field="path"))
         if exc.status_code == 405:
-            return Problem(405, "Method not allowed", f"{request.method} is not an operation of "
-                           f"{_short(request.url.path)}", field="method").response()
-        return Problem(exc.status_code, "HTTP error", str(exc.detail)).response()
+            return problem_response(Problem(405, "Method not allowed", f"{request.method} is not an operation of "
+                           f"{_short(request.url.path)}", field="method"))
+        return problem_response(Problem(exc.status_code, "HTTP error", str(exc.detail)))
     log.error("unexpected error on %s %s", request.method, _short(request.url.path), exc_info=exc)
-    return Problem(500, "Internal error", "the server failed on this request; the log has the details").response()
+    return problem_response(Problem(500, "Internal error", "the server failed on this request; the log has the details"))
 
 
 def _short(path: str, limit: int = 200) -> str:

@@ -13,7 +13,7 @@ import ipaddress
 from typing import Any
 
 from mockverse.config import Config, ConfigError
-from mockverse.http.errors import Problem
+from mockverse.http.errors import Problem, problem_response
 
 TOKEN_ENV = "MOCKVERSE_ADMIN_TOKEN"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -57,9 +57,9 @@ class AdminAuth:
             problem = Problem(401, "Unauthorized", "writes to the admin API need 'Authorization: Bearer <token>' "
                               f"(the server's admin token, set by {TOKEN_ENV} or --admin-token)",
                               field="authorization")
-            response = problem.response({"WWW-Authenticate": 'Bearer realm="mockverse"'})
+            response = problem_response(problem, {"WWW-Authenticate": 'Bearer realm="mockverse"'})
         elif not self.matches(given):
-            response = Problem(403, "Forbidden", "the admin token does not match", field="authorization").response()
+            response = problem_response(Problem(403, "Forbidden", "the admin token does not match", field="authorization"))
         else:
             await self.app(scope, receive, send)
             return

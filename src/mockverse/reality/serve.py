@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockverse.config import ConfigError, RealismConfig, RealityConfig
-from mockverse.http.errors import PROBLEM, Problem, is_decimal
+from mockverse.http.errors import PROBLEM, Problem, is_decimal, problem_response
 from mockverse.ids import unit_draw
 from mockverse.reality.blend import REAL, Decision
 from mockverse.reality.persona_blend import blend_in_persona_world
@@ -491,8 +491,8 @@ class RealityService:
             trace["realism"] = {"latency_s": delay, "error_status": error,
                                 "learned_from": len(stats.statuses) if stats else 0}
         if error is not None:
-            response = Problem(error, "Simulated error", f"realism: this request fails with {error} like the "
-                               "upstream does at this rate", extra={"realism": True}).response()
+            response = problem_response(Problem(error, "Simulated error", f"realism: this request fails with {error} like the "
+                               "upstream does at this rate", extra={"realism": True}))
             response.headers[SOURCE] = "realism-error"
         else:
             response = await self._serve(request, op, view, state, r, key, trace, synthetic)
@@ -604,11 +604,11 @@ class RealityService:
                 return self._finish(_response(answer, answer.headers), "recorded", trace, blended_with=None)
             if action == "refuse":
                 query = f"?{request.url.query}" if request.url.query else ""
-                response = Problem(409, "Not recorded", f"record mode '{mode}' replays recordings only, and "
+                response = problem_response(Problem(409, "Not recorded", f"record mode '{mode}' replays recordings only, and "
                                    f"workspace '{view.workspace}' has no recording of {request.method} "
                                    f"{request.url.path[:200]}{query[:200]} (matched on method, path and query); "
                                    "the upstream was not called. Record it with --record-mode new_episodes or all",
-                                   field="record_mode", allowed=list(RECORD_MODES)).response()
+                                   field="record_mode", allowed=list(RECORD_MODES)))
                 response.headers[SOURCE] = "unrecorded"
                 return response
         content = await self._request_body(request) if request.method in _WRITES else None
@@ -741,7 +741,7 @@ async def _or_problem(synthetic: Callable[[], Awaitable[Response]]) -> Response:
     try:
         return await synthetic()
     except Problem as problem:
-        return problem.response()
+        return problem_response(problem)
 
 
 def _answer(status: int, body: bytes, headers: dict[str, str]) -> Answer:
