@@ -200,6 +200,8 @@ def realism_delay(model: tuple | None, seed: str, key: str, latencies: list[floa
         seconds = ordered[min(int(u * len(ordered)), len(ordered) - 1)] / 1000.0
     elif model[0] == "fixed":
         seconds = model[1]
+    elif model[0] == "uniform":
+        seconds = model[1] + u * (model[2] - model[1])
     else:
         z = NormalDist().inv_cdf(min(max(u, 1e-9), 1 - 1e-9))
         seconds = model[1] + model[2] * z if model[0] == "normal" else model[1] * math.exp(model[2] * z)
