@@ -605,6 +605,25 @@ def test_a_neighbouring_error_code_keeps_most_of_the_score() -> None:
     assert error_value({"200": 970, "404": 30}, {"200": 970, "500": 30}) == 0.5
 
 
+def test_success_codes_count_too() -> None:
+    # No errors on either side, so the rate agrees; the success mix is scored like the error mix:
+    # ½ + ½·(½ exact-code agreement + ½ class agreement).
+    score = compute_score(mock_error_patterns={"201": 1000}, real_error_patterns={"200": 1000})
+    assert score["driver_metrics"][ERRORS]["value"] == 0.75  # 201 for 200: same class (2xx)
+    assert [(f["code"], f["mock"], f["real"]) for f in score["findings"]] == [
+        ("success-codes-differ", {"201": 1000}, {"200": 1000})
+    ]
+    assert error_value({"302": 1000}, {"200": 1000}) == 0.5  # a redirect where reality answers: neither agrees
+    assert error_value({"204": 500, "200": 500}, {"204": 100, "200": 900}) == 0.902172
+    assert error_value({"204": 100, "200": 900}, {"200": 900, "204": 100}) == 1.0
+
+
+def test_status_counts_must_be_whole_numbers() -> None:
+    with pytest.raises(ValueError, match="whole number of responses"):
+        compute_score(mock_error_patterns={"200": 0.97, "500": 0.03}, real_error_patterns={"200": 970, "500": 30})
+    assert error_value({"200": 970.0, "500": 30}, {"200": 970, "500": 30}) == 1.0
+
+
 def test_histograms_and_code_lists_are_read_alike() -> None:
     codes = [200] * 97 + [500] * 2 + ["timeout"]
     histogram = {200: 97, "500": 2, "TIMEOUT": 1}
