@@ -32,6 +32,7 @@ from mockverse.http.errors import PROBLEM, Problem, is_decimal
 from mockverse.ids import unit_draw
 from mockverse.reality.blend import REAL, Decision
 from mockverse.reality.persona_blend import blend_in_persona_world
+from mockverse.world.derive import derivation_fields, settle
 from mockverse.reality.ratio import (
     HEADER,
     RealitySettings,
@@ -707,8 +708,13 @@ class RealityService:
         if not syn.json or not real.json:
             trace["fallbacks"].append({"tier": tier, "reason": "not-json", "detail": "only JSON bodies blend"})
             return self._synthetic(_response(syn, syn.headers), trace)
+        model = self.engine.model
         status, body, decisions = blend_in_persona_world(syn.status, syn.data, real.status, real.data, r,
-                                                         seed=view.snap.seed, request_key=key, schema=op.schema)
+                                                         seed=view.snap.seed, request_key=key, schema=op.schema,
+                                                         kept=derivation_fields(model))
+        shown = op.entity.children.get(op.relationship) if op.kind == "children" and op.entity else op.entity
+        if shown is not None and op.kind in ("item", "collection", "children"):
+            body = settle(model, shown, body)
         trace["decisions"] = decisions
         whole = syn.status // 100 != real.status // 100
         if whole and decisions[0].source == REAL:

@@ -19,6 +19,7 @@ from mockverse.ids import EntityRef
 from mockverse.store import Store, StoredEntity, StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
+from mockverse.world.derive import ABSENT, derived_value
 from mockverse.world.generate import Generator, merge_schema
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.persona import Lifecycle, Persona, Personas
@@ -369,28 +370,21 @@ class WorldView:
             return data
         data = dict(data)
         for field, rule in entity.config.derive.items():
-            if rule.parent and entity.parent is not None:
+            parent = kids = None
+            if rule.parent:
+                if entity.parent is None:
+                    continue
                 parent = self.get(entity.parent, data.get(entity.fk))
-                if parent is not None and rule.parent in parent:
-                    data[field] = parent[rule.parent]
-            elif rule.count:
-                data[field] = len(self.children(entity, id, rule.count))
-            elif rule.sum:
-                kids = self.children(entity, id, rule.sum)
-                if not kids:
+            else:
+                kids = self.children(entity, id, rule.count or rule.sum)  # type: ignore[arg-type]
+                if rule.sum and not kids:
                     # nothing to sum: a value the user gave stands, otherwise the sum of nothing
                     stored = self.stored(entity, id)
-                    if stored is None or field not in stored.data:
-                        data[field] = 0.0
-                else:
-                    total = 0.0
-                    for kid in kids:
-                        product = 1.0
-                        for name in rule.of or []:
-                            value = kid.get(name)
-                            product *= value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-                        total += product
-                    data[field] = round(total, 2)
+                    if stored is not None and field in stored.data:
+                        continue
+            value = derived_value(rule, kids, parent)
+            if value is not ABSENT:
+                data[field] = value
         return data
 
     def _shape(self, entity: EntityType, id: object, data: dict) -> dict:
