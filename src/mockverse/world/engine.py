@@ -94,6 +94,9 @@ class ConsistencyEngine:
         self.snapshots = LRU(1024)
         self.generators: dict[str, Generator] = {}
         self.texts: TextLayer | None = None   # free-text fields laid over entities (world/text.py), when set
+        # values learnt from the upstream's recordings laid over generated ones (reality/learn.py), when set:
+        # (workspace, version, seed, entity, id, data, given) -> data
+        self.learner: Callable[[str, int, str, EntityType, object, dict, dict | None], dict] | None = None
 
     # -- views -------------------------------------------------------------------------------
     def workspace_seed(self, workspace: str) -> str:
@@ -357,6 +360,8 @@ class WorldView:
         ctx = {"created_at": created, "now": self.now, "person": entity.person,
                "fields": {name: rule.choices for name, rule in entity.config.fields.items()}}
         data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
+        if self.engine.learner is not None:
+            data = self.engine.learner(self.snap.workspace, self.snap.version, self.snap.seed, entity, id, data, given)
         for name in self.model.embed_names(entity):
             data.pop(name, None)
         if entity.id_field in data or entity.id_field in entity.schema.get("properties", {}):
