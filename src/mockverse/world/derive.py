@@ -7,6 +7,7 @@ never contradicts itself (``item_count`` is the number of items it embeds, ``tot
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from mockverse.config import Derivation
@@ -15,13 +16,27 @@ from mockverse.world.model import EntityType, WorldModel
 ABSENT = object()  # a rule that has nothing to compute from
 
 
-def derived_value(rule: Derivation, kids: list[dict] | None, parent: dict | None) -> Any:
+def went_through(statuses: Iterable[Any]) -> bool:
+    """Whether any payment of these statuses went through (any that is not ``failed``)."""
+    return any(status != "failed" for status in statuses)
+
+
+def paid_status(rule: Derivation, status: Any, paid: Callable[[], bool]) -> Any:
+    """A ``paid_by`` status: ``rule.unpaid`` while it claims payment and no payment went through."""
+    return rule.unpaid if status in rule.paid_states and not paid() else status
+
+
+def derived_value(rule: Derivation, kids: list[dict] | None, parent: dict | None, current: Any = None) -> Any:
     """The value of one derivation from the entity's children or its parent, or ``ABSENT``.
 
     ``count`` is how many children there are; ``sum`` adds the product of the ``of`` fields
     over the children (a field that is not a number counts as 0), rounded to cents; ``parent``
-    copies the parent's field.
+    copies the parent's field; ``paid_by`` corrects the ``current`` status by the children's.
     """
+    if rule.paid_by:
+        if kids is None:
+            return ABSENT
+        return paid_status(rule, current, lambda: went_through(kid.get("status") for kid in kids))
     if rule.parent:
         return parent[rule.parent] if parent is not None and rule.parent in parent else ABSENT
     if kids is None:
@@ -47,6 +62,8 @@ def derivation_fields(model: WorldModel) -> frozenset[str]:
             names.update(rule.of or ())
             if rule.parent:
                 names.add(rule.parent)
+            if rule.paid_by:
+                names.add("status")  # the children's statuses decide the parent's
     return frozenset(names)
 
 
@@ -64,9 +81,9 @@ def settle(model: WorldModel, entity: EntityType, body: Any, parent: dict | None
     if parent is None and entity.parent is not None and isinstance(out.get(entity.parent.name), dict):
         parent = out[entity.parent.name]
     for field, rule in entity.config.derive.items():
-        source = rule.count or rule.sum
+        source = rule.count or rule.sum or rule.paid_by
         kids = out[kids_at[source]] if source in kids_at else None
-        value = derived_value(rule, kids, parent)
+        value = derived_value(rule, kids, parent, out.get(field))
         if value is not ABSENT and field in out:
             out[field] = value
     for rel, name in kids_at.items():
