@@ -44,6 +44,7 @@ from mockverse.logs import setup_logging
 from mockverse.protocols.tcp import TCPListener
 from mockverse.protocols.webhooks import WallClock, Webhooks
 from mockverse.reality.recorder import apply_record_mode, normal_query
+from mockverse.reality.learn import Learner
 from mockverse.reality.serve import RealityService
 from mockverse.openapi import infer_world
 from mockverse.openapi.loader import load_spec
@@ -268,6 +269,8 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
              else WorldModel.build(config.world, spec.schemas))
     engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model))
     engine.off = config.consistency.off()
+    if config.consistency.personas.reality_aware_generation:
+        engine.learner = Learner(model, store)   # synthetic values learnt from the workspace's recordings
     journal = Journal(config.server.journal_size)
     mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes)
     # free-text fields laid over the world; missing LLM text is written by a bounded background queue
