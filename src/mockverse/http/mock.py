@@ -24,13 +24,14 @@ import orjson
 from jsonschema import Draft202012Validator
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from mockverse.http.conventions import (BUILD_BUDGET, MAX_WINDOW, SCAN_LIMIT, ListQuery, Preference, apply_filters,
                                         apply_sort, check_page, check_relations, check_start, chosen_example,
                                         declared_response, fits_problem, parse_list_query, preference_of,
                                         problem_body, relation_names, slice_params, wants_list_query)
 from mockverse.http.errors import PROBLEM, Problem, check_body, is_decimal, read_json
+from mockverse.http.pathtable import path_routes
 from mockverse.store import StoreUnavailable
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, to_json_schema, validator_for
@@ -327,15 +328,15 @@ class MockRoutes:
         self.workers: anyio.CapacityLimiter | None = None   # made on first use, inside the event loop
         self.heavy: anyio.CapacityLimiter | None = None
 
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[BaseRoute]:
         out = []
         # literal segments before parameters, so /recipients/count is not read as /recipients/{id}
         ordered = sorted(self.by_path.items(), key=lambda kv: [bool(_PARAM.match(t)) for t in kv[0].split("/") if t])
         for path, methods in ordered:
             async def endpoint(request: Request, _methods: dict = methods) -> Response:
                 return await self.handle(request, _methods)
-            out.append(Route(_starlette_path(path), endpoint, methods=sorted(methods)))
-        return out
+            out.append((_starlette_path(path), endpoint, sorted(methods)))
+        return path_routes(out)
 
     # -- dispatch ---------------------------------------------------------------------------
     async def handle(self, request: Request, methods: dict[str, MockOperation]) -> Response:

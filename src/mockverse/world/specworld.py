@@ -24,6 +24,7 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import threading
 from dataclasses import dataclass, field
@@ -202,6 +203,17 @@ def sample_id(view: Any, entity: EntityType, *key: object) -> object:
 # --- building the world ------------------------------------------------------------------------
 
 
+@functools.cache
+def _default_config() -> EntityConfig:
+    return EntityConfig.model_construct()
+
+
+def _entity_config(values: dict[str, Any]) -> EntityConfig:
+    """An EntityConfig of these values over the defaults, without validation: a shallow copy of one
+    default instance (a 10,000-type spec would otherwise deep-copy every default 10,000 times)."""
+    return _default_config().model_copy(update=values)
+
+
 def check_schema_sizes(spec: Spec) -> None:
     """A SpecError (file, JSON pointer, limit) for the first schema whose generated value would hold
     more than SCHEMA_VALUES values: component schemas, then each operation's success response."""
@@ -358,7 +370,7 @@ class SpecWorldBuilder:
         if override is not None:
             values.update({k: getattr(override, k) for k in override.model_fields_set
                            if k not in ("parent", "path", "schema_", "id_field")})
-        config = EntityConfig.model_construct(**values)
+        config = _entity_config(values)
         return SpecEntityType(name=name, config=config, schema=schema, segment=literals[-1] if literals else name,
                               integer_ids=codec.kind == "integer", id_field=id_field, codec=codec, inferred=source)
 
@@ -421,7 +433,7 @@ class SpecWorldBuilder:
                 values["population"] = None
             if "count" not in fields_set and "every" not in fields_set:
                 values["count"] = DEFAULT_COUNT
-            entity.config = EntityConfig.model_construct(**values)
+            entity.config = _entity_config(values)
             if fk and entity.parent_field not in entity.schema.get("properties", {}):
                 entity.schema["properties"][entity.parent_field] = {"type": "string"}
             if rid != "config":
