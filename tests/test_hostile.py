@@ -247,3 +247,25 @@ def test_a_large_spec_loads_and_answers(tmp_path, make, path):
     assert body["id"] == 1
     if make is huge_enum:
         assert body["kind"].startswith("value-")
+
+
+def test_paths_are_routed_by_their_segments(app_client, tmp_path):
+    """The spec's paths as one segment tree: a literal segment wins over a parameter, a method only
+    the parameter path has is routed there, an unknown depth or segment is the 404 problem."""
+    me = {"get": {"responses": {"200": {"description": "me", "content": {"application/json": {
+        "schema": {"type": "object", "properties": {"me": {"type": "boolean", "const": True}}}}}}}}}
+    paths = {"/users/me": me, "/users/{id}": {**item_path("User"), "delete": {"parameters": [
+        {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"204": {"description": "gone"}}}}}
+    spec = tmp_path / "users.json"
+    spec.write_text(json.dumps(spec_document(paths, {"User": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}}}})))
+    c = app_client(spec=spec)
+    assert c.get("/users/me").json() == {"me": True}
+    assert c.get("/users/7").json()["id"] == 7
+    r = c.delete("/users/me")           # only /users/{id} has DELETE: routed there, and "me" is no integer id
+    assert (r.status_code, r.json()["title"], r.json()["field"]) == (400, "Invalid path parameter", "id")
+    assert c.delete("/users/7").status_code == 204
+    for path in ("/users", "/users/7/x", "/nope/7"):
+        assert c.get(path).json()["title"] == "No route", path
+    assert c.post("/users/7").json()["title"] == "Method not allowed"
