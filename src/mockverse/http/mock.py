@@ -490,7 +490,8 @@ class MockRoutes:
                 total = view.count(entity)
                 page = _page_params(request, total) or (1, 20)
                 if view.budget is not None:
-                    view.budget.param = "_per_page" if "_per_page" in request.query_params else "_limit"
+                    view.budget.param = next((n for n in ("_page", "_per_page", "_limit") if n in request.query_params),
+                                             "_per_page")
                 items = view.page(entity, *page)
                 status, body, headers = self._list(request, view, items, None, paged=False)
                 headers.update(_links(request, page[0], page[1], total))
