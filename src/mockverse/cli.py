@@ -43,6 +43,15 @@ def _serve_arguments(serve: argparse.ArgumentParser, spec: bool = True) -> None:
                        "not a loopback address; prefer the MOCKVERSE_ADMIN_TOKEN environment variable)")
     serve.add_argument("--tcp-port", type=int, help="also listen for newline-delimited JSON over TCP on this port "
                        "(same host as HTTP): get, related, subscribe to world events")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME[:PORT]",
+                       help="another Host name the admin API and dashboard answer to, besides 127.0.0.1, localhost, "
+                       "[::1] and the bound host (repeatable; config server.allowed_hosts)")
+    serve.add_argument("--allow-upstream", action="append", default=[], metavar="URL",
+                       help="an upstream PUT /api/v1/reality may set, besides the config's upstream (repeatable; "
+                       "config reality_continuum.allowed_upstreams)")
+    serve.add_argument("--redis-volatile", action="store_true",
+                       help="serve from a Redis store without persistence (no AOF): acknowledged writes are lost "
+                       "when Redis restarts")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -195,7 +204,9 @@ def _serve(args: argparse.Namespace) -> int:
                         store=args.store, seed=args.seed, host=args.host, port=args.port, log_level=args.log_level,
                         admin_token=args.admin_token, record_upstream=getattr(args, "upstream", None),
                         tcp_port=args.tcp_port, workers=args.workers,
-                        record_mode=getattr(args, "record_mode", None), log_format=args.log_format)
+                        record_mode=getattr(args, "record_mode", None), log_format=args.log_format,
+                        allow_hosts=tuple(args.allow_host), allow_upstreams=tuple(args.allow_upstream),
+                        redis_volatile=args.redis_volatile)
     try:
         config = resolve_config(settings)
         setup_logging(config.server.log_level, config.server.log_format)  # before the app logs its first line

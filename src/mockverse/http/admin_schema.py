@@ -21,7 +21,7 @@ PROBLEM_REF = {"$ref": "#/components/responses/Problem"}
 WORKSPACE = {"$ref": "#/components/parameters/Workspace"}
 WORKSPACE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"   # ConsistencyEngine.view's WORKSPACE_NAME
 BODY_ERRORS = (400, 413, 415, 422)                        # what read_json and the checks of a body answer
-WRITE_ERRORS = (401, 403)                                  # writes, when the server has an admin token
+WRITE_ERRORS = (401, 403, 415)  # writes: token (401/403), upstream allow-list (403), no JSON content type (415)
 
 COMPONENTS: dict[str, Any] = {
     "schemas": {

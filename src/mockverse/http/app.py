@@ -33,7 +33,7 @@ from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
 from mockverse.http.admin_schema import openapi_routes
 from mockverse.http.reality_api import RealityAPI
-from mockverse.http.security import TOKEN_ENV, AdminAuth, admin_token
+from mockverse.http.security import TOKEN_ENV, AdminAuth, AdminGuard, admin_token, is_admin_path
 from mockverse.http.simulation import Simulation, parse_rules
 from mockverse.http.webhooks_api import WebhooksAPI
 from mockverse.http.world_api import world_routes
@@ -77,6 +77,9 @@ class Settings:
     log_format: str | None = None            # `--log-format text|json`
     tcp_port: int | None = None              # `--tcp-port`: the newline-delimited JSON listener
     workers: int = 1                         # `--workers`: several processes share the TCP port (SO_REUSEPORT)
+    allow_hosts: tuple[str, ...] = ()        # `--allow-host`: more names the admin API answers (server.allowed_hosts)
+    allow_upstreams: tuple[str, ...] = ()    # `--allow-upstream`: upstreams PUT /api/v1/reality may set
+    redis_volatile: bool = False             # `--redis-volatile`: serve from a Redis that persists nothing
 
     def to_env(self) -> str:
         return orjson.dumps(asdict(self)).decode()
@@ -84,7 +87,11 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         raw = os.environ.get(SETTINGS_ENV)
-        return cls(**orjson.loads(raw)) if raw else cls()
+        if not raw:
+            return cls()
+        data = orjson.loads(raw)
+        return cls(**{**data, "allow_hosts": tuple(data.get("allow_hosts", ())),
+                      "allow_upstreams": tuple(data.get("allow_upstreams", ()))})
 
 
 def resolve_config(settings: Settings) -> Config:
@@ -106,7 +113,30 @@ def resolve_config(settings: Settings) -> Config:
         overrides["server"] = server
     if settings.record_upstream:
         overrides = apply_record_mode(overrides, settings.record_upstream, settings.record_mode)
+    config = load_config(settings.config, builtin_world=settings.spec is None, overrides=overrides)
+    if not settings.allow_hosts and not settings.allow_upstreams:
+        return config
+    # the command line's lists extend the file's (and are checked by the same validators)
+    server["allowed_hosts"] = [*config.server.allowed_hosts, *settings.allow_hosts]
+    overrides["server"] = server
+    reality = overrides.setdefault("reality_continuum", {})
+    reality["allowed_upstreams"] = [*config.reality_continuum.allowed_upstreams, *settings.allow_upstreams]
     return load_config(settings.config, builtin_world=settings.spec is None, overrides=overrides)
+
+
+class SplitCORS:
+    """Pure ASGI middleware: CORS for the mock routes as ``server.cors`` says (permissive by
+    default: browsers are their clients); none on the admin paths unless origins are listed."""
+
+    def __init__(self, app: Any, mock: dict[str, Any] | None, admin_origins: list[str]) -> None:
+        self.mock = CORSMiddleware(app, **mock) if mock is not None else app
+        self.admin = (CORSMiddleware(app, allow_origins=admin_origins, allow_methods=["*"], allow_headers=["*"],
+                                     expose_headers=(mock or {}).get("expose_headers", ()))
+                      if admin_origins else app)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        admin = scope["type"] == "http" and is_admin_path(scope["path"])
+        await (self.admin if admin else self.mock)(scope, receive, send)
 
 
 class RequestLog:
@@ -255,10 +285,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     simulated = parse_rules(config.simulation)   # per-route delays and faults, outside the request log
     if simulated:
         middleware.insert(0, Middleware(Simulation, rules=simulated, seed_of=engine.workspace_seed))
-    cors = config.server.cors
-    if cors.enabled:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=cors.allow_origins, allow_methods=cors.allow_methods,
-                                     allow_headers=cors.allow_headers, expose_headers=cors.expose_headers))
+    server = config.server
+    middleware.append(Middleware(AdminGuard, host=server.host, port=server.port, allowed_hosts=server.allowed_hosts,
+                                 cors_origins=server.admin_cors_origins))
+    cors = server.cors
+    mock_cors = (dict(allow_origins=cors.allow_origins, allow_methods=cors.allow_methods,
+                      allow_headers=cors.allow_headers, expose_headers=cors.expose_headers) if cors.enabled else None)
+    middleware.append(Middleware(SplitCORS, mock=mock_cors, admin_origins=server.admin_cors_origins))
     if token is not None:
         middleware.append(Middleware(AdminAuth, token=token))
 
