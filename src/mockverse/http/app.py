@@ -35,6 +35,7 @@ from mockverse.http.admin_schema import openapi_routes
 from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, AdminGuard, admin_token, is_admin_path
 from mockverse.http.simulation import Simulation, parse_rules
+from mockverse.http.storewait import StoreWait
 from mockverse.http.webhooks_api import WebhooksAPI
 from mockverse.http.world_api import world_routes
 from mockverse.logs import setup_logging
@@ -205,9 +206,12 @@ class RequestLog:
 def _problem_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Problem):
         return exc.response()
-    if isinstance(exc, StoreUnavailable):
+    if type(exc) is StoreUnavailable:
         return Problem(503, "Store unavailable", "the state store cannot be reached; generated reads still work, "
                        "retry this once it is back", field="store").response({"Retry-After": "1"})
+    if isinstance(exc, StoreUnavailable):   # busy, read-only, full or damaged: the message names the store file
+        return Problem(exc.status, exc.title, str(exc), field="store").response(
+            {"Retry-After": exc.retry_after} if exc.retry_after else None)
     if isinstance(exc, EngineError):
         return Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed).response()
     if isinstance(exc, HTTPException):
@@ -246,7 +250,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     config = resolve_config(settings)
     token = admin_token(config)  # before anything opens: refuse a non-loopback bind without a token
     spec = load_spec(settings.spec or builtin_spec_path())
-    store = open_store(config.store)
+    store = open_store(config.store, volatile=settings.redis_volatile)
     llm = build_llm(config.ai)   # None without an ai: section: every AI feature then uses its fallback
     mode = config.ai.mode if config.ai else "frozen"
     # a spec world's unsettled id fields get LLM proposals; applied ones join the inferred world
@@ -294,6 +298,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware.append(Middleware(SplitCORS, mock=mock_cors, admin_origins=server.admin_cors_origins))
     if token is not None:
         middleware.append(Middleware(AdminAuth, token=token))
+    middleware.append(Middleware(StoreWait))   # innermost: a write that found the store locked runs again
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
