@@ -778,6 +778,9 @@ class WorldView:
                                   f"to a {entity.parent.name}", field=entity.fk)
             return data
         parent_id = entity.parent.parse_id(raw)
+        if parent_id is None and (isinstance(raw, int) or entity.parent.integer_ids):
+            raise EngineError(422, "Invalid id", f"{str(raw)[:40]!r} is not a {entity.parent.name} id: it must be "
+                              f"{entity.parent.id_rule()}", field=given[0] if given else entity.fk)
         if parent_id is None or self.get(entity.parent, parent_id) is None:
             raise EngineError(422, "Unknown parent", f"{entity.parent.name} {raw!r} does not exist", field=given[0] if given else entity.fk)
         data[entity.fk] = parent_id
@@ -797,8 +800,8 @@ class WorldView:
         else:
             parsed = entity.parse_id(id)
             if parsed is None:
-                raise EngineError(422, "Invalid id", f"'{id}' is not a valid {entity.name} id "
-                                  f"({'a positive integer' if entity.integer_ids else 'a string'})", field="entity_id")
+                raise EngineError(422, "Invalid id", f"entity_id {str(id)[:40]!r} is not a valid {entity.name} id: "
+                                  f"it must be {entity.id_rule()}", field="entity_id")
             id = parsed
         data.setdefault("created_at", format_rfc3339(self.now))
         generated = self._generated(entity, id) is not None
