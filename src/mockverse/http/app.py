@@ -32,6 +32,7 @@ from mockverse.http.errors import Problem
 from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
 from mockverse.http.admin_schema import openapi_routes
+from mockverse.http.connections import ConnectionLimits, fitting_cap
 from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, AdminGuard, admin_token, is_admin_path
 from mockverse.http.simulation import Simulation, parse_rules
@@ -271,8 +272,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     reality = RealityService(engine, config.reality_continuum, max_body_bytes=config.server.max_body_bytes)
     mock.reality = reality
     webhooks = Webhooks(engine, mock.item_body, config.webhooks)   # listens to engine.events
-    tcp = (TCPListener(engine, mock, config.server.host, config.server.tcp_port, reuse_port=settings.workers > 1)
-           if config.server.tcp_port is not None else None)
+    server = config.server
+    cap = fitting_cap(server.max_connections, listeners=1 if server.tcp_port is None else 2)
+    limits = ConnectionLimits(header_timeout=server.header_timeout.total_seconds(),
+                              keep_alive_timeout=server.keep_alive_timeout.total_seconds(), max_connections=cap)
+    tcp = (TCPListener(engine, mock, server.host, server.tcp_port, reuse_port=settings.workers > 1,
+                       idle_timeout=server.tcp_idle_timeout.total_seconds(), line_timeout=limits.header_timeout,
+                       max_connections=cap)
+           if server.tcp_port is not None else None)
     limit = config.server.max_body_bytes
     routes = (openapi_routes(m.OPENAPI_PATHS for m in OPENAPI_MODULES)
               + AIAPI(engine, llm, mode, limit).routes()
@@ -289,7 +296,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     simulated = parse_rules(config.simulation)   # per-route delays and faults, outside the request log
     if simulated:
         middleware.insert(0, Middleware(Simulation, rules=simulated, seed_of=engine.workspace_seed))
-    server = config.server
     middleware.append(Middleware(AdminGuard, host=server.host, port=server.port, allowed_hosts=server.allowed_hosts,
                                  cors_origins=server.admin_cors_origins))
     cors = server.cors
@@ -328,6 +334,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.engine, app.state.config, app.state.spec, app.state.journal = engine, config, spec, journal
     app.state.reality = reality
     app.state.llm = llm
+    app.state.limits = limits   # for the protocol class uvicorn runs (mockverse.http.connections)
     return app
 
 
