@@ -118,7 +118,7 @@ class SQLiteStore:
         name = getattr(exc, "sqlite_errorname", "") or ""
         if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
             activity = ACTIVITY.get()
-            if activity is not None:
+            if activity is not None and activity.commits == 0:
                 activity.busy = True
             return StoreBusy(f"the store {self.path} is locked by another program or process; retry shortly")
         if name.startswith("SQLITE_READONLY"):
@@ -163,8 +163,12 @@ class SQLiteStore:
 
     def _begin(self) -> None:
         """Take the write lock (``BEGIN IMMEDIATE``), holding ``_lock`` on return. On the event loop one
-        try (``BUSY_MS``) and then ``StoreBusy``; elsewhere tries for ``THREAD_WAIT`` seconds, releasing
-        ``_lock`` between tries so this process's readers go on."""
+        try (``BUSY_MS``) and then ``StoreBusy``, which the request is retried on, unless the request
+        has already committed a write (then it cannot be run again, so this write waits here like one
+        off the loop); off the loop, tries for ``THREAD_WAIT`` seconds, releasing ``_lock`` between tries
+        so this process's readers go on."""
+        activity = ACTIVITY.get()
+        retryable = _on_event_loop() and (activity is None or activity.commits == 0)
         deadline = None
         while True:
             self._lock.acquire()
@@ -176,7 +180,7 @@ class SQLiteStore:
                 failure = self._failure(exc)
                 if not isinstance(failure, StoreBusy):
                     raise failure from exc
-                if _on_event_loop():
+                if retryable:
                     raise failure from exc
                 deadline = deadline or time.monotonic() + THREAD_WAIT
                 if time.monotonic() > deadline:
