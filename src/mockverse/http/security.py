@@ -163,14 +163,17 @@ class AdminGuard:
                            allowed=["application/json"])
         return None
 
-    def bound(self, scope: dict) -> tuple[set[str], int]:
+    def bound(self, scope: dict) -> tuple[set[str], int | None]:
         """The names and port this connection reached: the loopback names, the bound host, and
-        the local address of the socket (the interface a wildcard bind answered on)."""
+        the local address of the socket (the interface a wildcard bind answered on). An app
+        called in-process (an ASGI transport, no socket) may have a server name without a port."""
         server = scope.get("server")
         names = set(self.names)
-        if server and server[0]:
+        if not server:
+            return names, self.port
+        if server[0]:
             names.add(_bracketed(str(server[0])))
-        return names, server[1] if server and server[1] else self.port
+        return names, server[1]
 
     def host_ok(self, host: str, scope: dict) -> bool:
         parsed = split_host(host)
@@ -180,7 +183,7 @@ class AdminGuard:
         if any(name == extra and (extra_port is None or extra_port == port) for extra, extra_port in self.extra):
             return True
         names, bound_port = self.bound(scope)
-        return name in names and (port == bound_port or port is None and bound_port == 80)
+        return name in names and (port == bound_port or port is None and bound_port in (80, None))
 
     def origin_ok(self, origin: str, scope: dict) -> bool:
         origin = origin.strip().lower()
@@ -197,5 +200,5 @@ class AdminGuard:
 
     def allowed(self, scope: dict) -> list[str]:
         names, port = self.bound(scope)
-        return sorted(f"{name}:{port}" for name in names) + [
+        return sorted(name if port is None else f"{name}:{port}" for name in names) + [
             name if port is None else f"{name}:{port}" for name, port in self.extra]
