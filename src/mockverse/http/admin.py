@@ -128,7 +128,7 @@ class AdminAPI:
             raise Problem(422, "Invalid body", "persona_id must be an entity ref such as 'user:123'", field="persona_id")
         entity = self.engine.type_of(entity_type)
         entity_id = body.get("entity_id")
-        if entity_id is not None and entity.parse_id(entity_id) is None:   # checked before anything is written
+        if entity_id is not None and entity.valid_id(entity_id) is None:   # checked before anything is written
             raise Problem(422, "Invalid id", f"entity_id {str(entity_id)[:40]} is not a valid {entity.name} id: it "
                           f"must be {entity.id_rule()}", field="entity_id")
         view = self.engine.view(workspace_of(request))

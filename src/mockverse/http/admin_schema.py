@@ -78,7 +78,7 @@ def build_document(path_sets: Iterable[Mapping[str, dict]]) -> dict[str, Any]:
         for path, item in path_set.items():
             if path in paths:
                 raise ValueError(f"{path} is described by two modules")
-            paths[path] = item
+            paths[path] = {method: _json_only(method, operation) for method, operation in item.items()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "mockverse admin API", "version": __version__,
@@ -87,6 +87,13 @@ def build_document(path_sets: Iterable[Mapping[str, dict]]) -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": COMPONENTS,
     }
+
+
+def _json_only(method: str, operation: Any) -> Any:
+    """A POST, PUT or PATCH answers 415 without ``Content-Type: application/json`` (security.AdminGuard)."""
+    if method not in ("post", "put", "patch") or not isinstance(operation, dict):
+        return operation
+    return {**operation, "responses": {**operation.get("responses", {}), "415": PROBLEM_REF}}
 
 
 def openapi_routes(path_sets: Iterable[Mapping[str, dict]]) -> list[Route]:

@@ -777,7 +777,7 @@ class WorldView:
                 raise EngineError(422, "Missing parent", f"'{entity.fk}' is required: every {entity.name} belongs "
                                   f"to a {entity.parent.name}", field=entity.fk)
             return data
-        parent_id = entity.parent.parse_id(raw)
+        parent_id = entity.parent.valid_id(raw)
         if parent_id is None and (isinstance(raw, int) or entity.parent.integer_ids):
             raise EngineError(422, "Invalid id", f"{str(raw)[:40]!r} is not a {entity.parent.name} id: it must be "
                               f"{entity.parent.id_rule()}", field=given[0] if given else entity.fk)
@@ -798,7 +798,7 @@ class WorldView:
                 if self.stored(entity, id) is None:
                     break
         else:
-            parsed = entity.parse_id(id)
+            parsed = entity.valid_id(id)
             if parsed is None:
                 raise EngineError(422, "Invalid id", f"entity_id {str(id)[:40]!r} is not a valid {entity.name} id: "
                                   f"it must be {entity.id_rule()}", field="entity_id")

@@ -57,17 +57,24 @@ class EntityType:
         return list(dict.fromkeys([self.fk, f"{p}_id", camel]))
 
     def parse_id(self, raw: object) -> int | str | None:
-        """An id from a path or a body, in this type's id type and range; None when it cannot be one."""
+        """An id from a path or a body, in this type's id type (integers: 0 to 2^63-1, so a read of
+        an id no entity can have finds nothing); None when it cannot be one. Writes also check
+        :meth:`valid_id`."""
         if self.integer_ids:
             if isinstance(raw, bool):
                 return None
             if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
                 raw = int(raw)
-            if not isinstance(raw, int):
-                return None
-            low, high = self.id_range()
-            return raw if low <= raw <= high else None
+            return raw if isinstance(raw, int) and 0 <= raw <= INT64_MAX else None
         return str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) and str(raw) else None
+
+    def valid_id(self, raw: object) -> int | str | None:
+        """The id a write may store: parsed, and for integer ids within :meth:`id_range`; else None."""
+        id = self.parse_id(raw)
+        if id is None or not self.integer_ids:
+            return id
+        low, high = self.id_range()
+        return id if low <= id <= high else None  # type: ignore[operator]
 
     def id_range(self) -> tuple[int, int]:
         """The integer ids this type takes: positive, within a signed 64-bit integer (what SQLite and
