@@ -12,6 +12,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import httpx
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -41,7 +42,7 @@ from mockverse.http.webhooks_api import WebhooksAPI
 from mockverse.http.world_api import world_routes
 from mockverse.logs import setup_logging
 from mockverse.protocols.tcp import TCPListener
-from mockverse.protocols.webhooks import Webhooks
+from mockverse.protocols.webhooks import WallClock, Webhooks
 from mockverse.reality.recorder import apply_record_mode, normal_query
 from mockverse.reality.learn import Learner
 from mockverse.reality.serve import RealityService
@@ -251,8 +252,10 @@ _LIFECYCLE_KEYS = {"default_state": "default_lifecycle_state", "mix": "lifecycle
                    "effects": "lifecycle_effects", "rates": "lifecycle_rates"}
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the app for ``settings`` (the built-in world when no spec is given)."""
+def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None = None,
+               webhook_transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+    """Build the app for ``settings`` (the built-in world when no spec is given). ``wall_clock`` and
+    ``webhook_transport`` are for running webhooks in process: a clock moved by hand, a receiver app."""
     settings = settings or Settings()
     config = resolve_config(settings)
     token = admin_token(config)  # before anything opens: refuse a non-loopback bind without a token
@@ -280,7 +283,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # the reality continuum: ratio per request, recorded/upstream tiers, traces, recordings API
     reality = RealityService(engine, config.reality_continuum, max_body_bytes=config.server.max_body_bytes)
     mock.reality = reality
-    webhooks = Webhooks(engine, mock.item_body, config.webhooks)   # listens to engine.events
+    webhooks = Webhooks(engine, mock.item_body, config.webhooks, clock=wall_clock, transport=webhook_transport)   # listens to engine.events
     tcp = (TCPListener(engine, mock, config.server.host, config.server.tcp_port, reuse_port=settings.workers > 1)
            if config.server.tcp_port is not None else None)
     limit = config.server.max_body_bytes
