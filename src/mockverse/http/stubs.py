@@ -70,6 +70,7 @@ class SpecRoutes:
         return op, params
 
     def _match(self, path: str, method: str) -> tuple[Any, dict[str, str]]:
+        """The first spec route matching ``path`` exactly."""
         for regex, template, methods in self.routes:
             hit = regex.match(path)
             if hit is None:
@@ -95,6 +96,7 @@ class StubLayer:
         self.seen: LRU = LRU(100_000)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """Answer from the chosen stub, else hand on (marking whether the read cache may keep the answer)."""
         if scope["type"] != "http" or scope["path"].startswith(NEVER):
             await self.app(scope, receive, send)
             return
@@ -254,6 +256,7 @@ class StubsAPI:
         self.max_body_bytes = max_body_bytes
 
     def routes(self) -> list[Route]:
+        """The stub API's routes (literal paths before ``{id}``)."""
         return [
             Route("/api/v1/stubs", self.collection, methods=["GET", "POST", "DELETE"]),
             Route("/api/v1/stubs/scenarios", self.scenarios, methods=["GET"]),
@@ -263,12 +266,14 @@ class StubsAPI:
         ]
 
     def _workspace(self, request: Request) -> str:
+        """The request's workspace, checked (400 for a bad name)."""
         try:
             return self.engine.view(workspace_of(request)).workspace
         except EngineError as exc:
             raise Problem(exc.status, exc.title, exc.detail, field="workspace", allowed=exc.allowed) from None
 
     async def collection(self, request: Request) -> Response:
+        """List, add (201) or remove every stub of the workspace."""
         workspace = self._workspace(request)
         if request.method == "GET":
             mappings = self.book.mappings(workspace)
@@ -281,6 +286,7 @@ class StubsAPI:
         return json_response(mapping, status=201, headers={"Location": f"/api/v1/stubs/{mapping['id']}"})
 
     async def item(self, request: Request) -> Response:
+        """Read, replace or remove one stub."""
         workspace = self._workspace(request)
         id = request.path_params["id"]
         with stub_problems():
@@ -295,15 +301,18 @@ class StubsAPI:
             return json_response(self.book.replace(workspace, id, body))
 
     async def scenarios(self, request: Request) -> Response:
+        """Each scenario of the workspace's stubs and its state."""
         workspace = self._workspace(request)
         return json_response({"workspace": workspace, "scenarios": self.book.scenarios(workspace)})
 
     async def reset_scenarios(self, request: Request) -> Response:
+        """Every scenario back to Started."""
         workspace = self._workspace(request)
         self.book.reset_scenarios(workspace)
         return json_response({"workspace": workspace, "scenarios": self.book.scenarios(workspace)})
 
     async def reset(self, request: Request) -> Response:
+        """Drop the workspace's stubs, scenario states and journal entries."""
         workspace = self._workspace(request)
         return json_response(reset_workspace(self.book, self.journal, workspace, workspace))
 
