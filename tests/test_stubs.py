@@ -270,3 +270,11 @@ def test_admin_writes_need_the_token_when_one_is_set(app_client):
     assert c.post("/__admin/mappings", json=mapping,
                   headers={"Authorization": "Bearer tok-stubs-not-a-secret"}).status_code == 201
     assert c.get("/__admin/mappings").json()["meta"] == {"total": 1}
+
+
+def test_a_body_past_the_limit_is_not_buffered_for_matching(app_client):
+    c = app_client()
+    stub(c, {"request": {"method": "POST", "urlPath": "/orders", "bodyPatterns": [{"contains": "x"}]},
+             "response": {"status": 202}})
+    r = c.post("/orders", content=b"x" * 1_100_000, headers={"Content-Type": "application/json"})
+    assert (r.status_code, r.json()["field"]) == (413, "body")

@@ -88,8 +88,10 @@ class SpecRoutes:
 class StubLayer:
     """Pure ASGI middleware inside the request log: a request a stub matches gets the stub's answer."""
 
-    def __init__(self, app: Any, book: StubBook, engine: ConsistencyEngine, spec_routes: SpecRoutes) -> None:
+    def __init__(self, app: Any, book: StubBook, engine: ConsistencyEngine, spec_routes: SpecRoutes,
+                 max_body_bytes: int) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
         self.book = book
         self.engine = engine
         self.spec_routes = spec_routes
@@ -118,9 +120,13 @@ class StubLayer:
             await self.app(scope, receive, send)
             return
         state[FAST_OK] = -1
-        body, replay = b"", receive
+        body: bytes | None = b""
+        replay = receive
         if any(s.request.body for s in loaded.stubs):
-            body, replay = await _read_body(receive)
+            body, replay = await _read_body(receive, self.max_body_bytes)
+        if body is None:
+            await self.app(scope, replay, send)
+            return
         facts = Facts.from_raw(scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
                                scope["headers"], body)
         stub = self.book.choose(workspace, facts, version)
@@ -128,7 +134,8 @@ class StubLayer:
             await self.app(scope, replay, send)
             return
         if replay is receive:   # read what was sent, for templates and the journal
-            facts.body, replay = await _read_body(receive)
+            read, replay = await _read_body(receive, self.max_body_bytes)
+            facts.body = read or b""
         state[STUB_ID] = stub.id
         await self.answer(stub, workspace, facts, scope, replay, send)
 
@@ -216,16 +223,18 @@ def _lookup(view: WorldView, name: str, id: Any) -> dict | None:
     return view.get(entity, parsed) if parsed is not None else None
 
 
-async def _read_body(receive: Any) -> tuple[bytes, Callable[[], Awaitable[dict]]]:
-    """The whole request body, and a receive that hands it on to the app as one message."""
-    chunks = []
-    while True:
+async def _read_body(receive: Any, limit: int) -> tuple[bytes | None, Callable[[], Awaitable[dict]]]:
+    """The request body (None past ``limit`` bytes: the world answers that with a 413), and a receive
+    that hands what was read on to the app, then the rest as it comes."""
+    chunks, size, more = [], 0, True
+    while more and size <= limit:
         message = await receive()
         if message["type"] != "http.request":
+            more = False
             break
         chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
+        size += len(chunks[-1])
+        more = bool(message.get("more_body"))
     body = b"".join(chunks)
     sent = False
 
@@ -233,10 +242,10 @@ async def _read_body(receive: Any) -> tuple[bytes, Callable[[], Awaitable[dict]]
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": more}
         return await receive()
 
-    return body, replay
+    return (body if size <= limit else None), replay
 
 
 def reset_workspace(book: StubBook, journal: Any, workspace: str, journal_workspace: str | None) -> dict:
