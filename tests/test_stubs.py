@@ -220,13 +220,14 @@ def test_the_journal_keeps_headers_and_bodies_redacted_and_filters_by_glob(app_c
     stub(c, {"request": {"method": "POST", "urlPath": "/orders"}, "response": {"status": 201, "jsonBody": {"id": 1}}})
     c.post("/orders", json={"user_id": 1}, headers={"Authorization": "Bearer s3cret", "X-Trace": "t1"})
     c.get("/users/2")
-    listed = c.get("/api/v1/requests", params={"path": "/ord*", "method": "post"}).json()
+    listed = c.get("/api/v1/requests", params={"path": "/ord*", "method": "post", "bodies": "true"}).json()
     assert listed["count"] == 1
     entry = listed["requests"][0]
     assert (entry["request_body"], entry["response_body"]) == ('{"user_id":1}', '{"id":1}')
     assert entry["request_headers"]["authorization"] == "[redacted]"
     assert entry["request_headers"]["x-trace"] == "t1"
     assert entry["stub"] is not None
+    assert "request_body" not in c.get("/api/v1/requests", params={"path": "/ord*"}).json()["requests"][0]
     found = c.post("/__admin/requests/find", json={"method": "POST", "urlPathPattern": "/ord.*",
                                                    "bodyPatterns": [{"matchesJsonPath": "$.user_id"}]}).json()
     assert [(r["url"], r["body"]) for r in found["requests"]] == [("/orders", '{"user_id":1}')]
