@@ -125,6 +125,10 @@ def test_templates_read_the_request_the_persona_and_the_world(app_client):
     stub(c, {"persona": "user:{{request.query.u}}", "request": {"urlPath": "/whoami"},
              "response": {"body": "{{persona.name}}"}})
     assert c.get("/whoami?u=12").text == user["name"]
+    # the request body, read as JSON
+    stub(c, {"request": {"method": "POST", "urlPath": "/echo"},
+             "response": {"status": 201, "jsonBody": {"for": "{{request.body.user_id}}", "first": "{{request.body.items[0]}}"}}})
+    assert c.post("/echo", json={"user_id": 12, "items": ["a", "b"]}).json() == {"for": 12, "first": "a"}
 
 
 @pytest.mark.parametrize("body, field", [
@@ -261,6 +265,15 @@ def test_near_misses_and_the_one_reset(app_client):
     assert c.get("/__admin/scenarios").json() == {"scenarios": []}
     assert c.get("/__admin/requests").json()["meta"] == {"total": 0}
     assert c.get("/__admin/health").json()["status"] == "healthy"
+
+
+def test_mappings_list_newest_first_with_limit_and_offset(app_client):
+    c = app_client()
+    ids = [stub(c, {"request": {"urlPath": f"/p/{i}"}, "response": {"status": 200}})["id"] for i in range(3)]
+    listed = c.get("/__admin/mappings", params={"offset": 1, "limit": 1}).json()
+    assert (listed["meta"], [m["id"] for m in listed["mappings"]]) == ({"total": 3}, [ids[1]])
+    bad = c.get("/__admin/mappings", params={"limit": "-1"})
+    assert (bad.status_code, bad.json()["errors"][0]["source"]["pointer"]) == (400, "/limit")
 
 
 def test_admin_writes_need_the_token_when_one_is_set(app_client):

@@ -164,7 +164,8 @@ class WireMockAdmin:
         workspace = self._workspace(request)
         if request.method == "GET":
             mappings = list(reversed(self.book.mappings(workspace)))   # newest first, as WireMock lists them
-            return json_response({"mappings": mappings, "meta": {"total": len(mappings)}})
+            offset, limit = _count_param(request, "offset", 0), _count_param(request, "limit", len(mappings))
+            return json_response({"mappings": mappings[offset:offset + limit], "meta": {"total": len(mappings)}})
         if request.method == "DELETE":
             self.book.clear(workspace)
             return json_response({})
@@ -214,10 +215,7 @@ class WireMockAdmin:
             except ValueError:
                 raise StubError("since", "must be an ISO 8601 moment such as 2026-01-01T00:00:00Z", status=400) from None
             entries = [e for e in entries if e["time"] >= moment]
-        limit = request.query_params.get("limit")
-        if limit is not None and not is_decimal(limit):
-            raise StubError("limit", "must be a positive integer", status=400)
-        newest = list(reversed(entries))[:int(limit)] if limit else list(reversed(entries))
+        newest = list(reversed(entries))[:_count_param(request, "limit", total)]
         base = str(request.base_url)
         return json_response({"requests": [serve_event(e, base) for e in newest], "meta": {"total": total},
                               "requestJournalDisabled": not self.journal.enabled})
@@ -306,6 +304,16 @@ class WireMockAdmin:
         """Every scenario back to Started."""
         self.book.reset_scenarios(self._workspace(request))
         return json_response({})
+
+
+def _count_param(request: Request, name: str, default: int) -> int:
+    """A ``limit`` or ``offset`` query parameter: a whole number, else StubError 400."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not is_decimal(raw):
+        raise StubError(name, "must be a whole number", status=400)
+    return int(raw)
 
 
 def _pattern_view(pattern: dict) -> dict:
