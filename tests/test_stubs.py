@@ -292,3 +292,12 @@ def test_a_body_past_the_limit_is_not_buffered_for_matching(app_client):
              "response": {"status": 202}})
     r = c.post("/orders", content=b"x" * 1_100_000, headers={"Content-Type": "application/json"})
     assert (r.status_code, r.json()["field"]) == (413, "body")
+
+
+def test_simulated_faults_never_touch_the_wiremock_admin_api(app_client, tmp_path):
+    config = tmp_path / "mockverse.yaml"
+    config.write_text('simulation:\n  routes:\n    - pattern: "/**"\n      fault: {type: empty_response, rate: 1.0}\n')
+    c = app_client(config=config)
+    assert c.get("/__admin/health").json()["status"] == "healthy"
+    with pytest.raises(SimulatedFault):
+        c.get("/users/1")

@@ -23,7 +23,7 @@ from mockverse.cache import LRU
 from mockverse.http.admin_schema import BODY_ERRORS, WORKSPACE, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import _PARAM, FAST_OK, MockRoutes, _safe, _starlette_path, workspace_of
-from mockverse.http.simulation import DELAY_HEADER, break_connection, format_ms
+from mockverse.http.simulation import DELAY_HEADER, NEVER, break_connection, format_ms
 from mockverse.reality.serve import realism_delay
 from mockverse.store import StoreUnavailable
 from mockverse.stubbing import (FAULTS, MAX_DELAY_MS, Facts, Scope, Stub, StubBook, StubError, delay_key, random_bytes,
@@ -32,7 +32,6 @@ from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, EngineErro
 
 log = logging.getLogger("mockverse")
 STUB_ID = "mockverse.stub"          # scope state: the id of the stub that answered (for the journal)
-NEVER = ("/api/v1", "/__mockverse", "/__admin")
 _FAULT_NAMES = dict(zip(FAULTS, ("connection_reset", "empty_response", "malformed_chunk", "random_data")))
 
 
