@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 from fnmatch import fnmatchcase
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +33,8 @@ def _engine_errors(fn):
             return await fn(self, request)
         except EngineError as exc:
             raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+        except LifecycleError as exc:
+            raise Problem(422, "Invalid lifecycle input", exc.message, field=exc.field, allowed=exc.allowed) from None
     wrapper.__name__ = fn.__name__
     return wrapper
 
@@ -117,11 +121,11 @@ class AdminAPI:
         body = await read_json(request, self.max_body_bytes)
         if not isinstance(body, dict):
             raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
-        allowed = {"entity_type", "entity_id", "data", "persona_id"}
+        allowed = {"entity_type", "entity_id", "data", "persona_id", *WORKSPACE_KEYS}
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise Problem(422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed))
-        entity_type = body.get("entity_type")
+        entity_type, entity_id = _typed_id(body.get("entity_type"), body.get("entity_id"), self.engine.model.types)
         if not isinstance(entity_type, str):
             raise Problem(422, "Invalid body", "entity_type is required and must be a string", field="entity_type",
                           allowed=sorted(self.engine.model.types))
@@ -131,11 +135,10 @@ class AdminAPI:
         persona = body.get("persona_id")
         if persona is not None and not isinstance(persona, str):
             raise Problem(422, "Invalid body", "persona_id must be an entity ref such as 'user:123'", field="persona_id")
-        entity_id = body.get("entity_id")
         if entity_id is not None and (isinstance(entity_id, bool) or not isinstance(entity_id, (str, int))):
             raise Problem(422, "Invalid body", "entity_id must be a string or an integer", field="entity_id")
         entity = self.engine.type_of(entity_type)
-        view = self.engine.view(workspace_of(request))
+        view = self._body_view(body, request)
         if persona is not None:
             try:
                 view.resolve(persona)
@@ -183,17 +186,31 @@ class AdminAPI:
         except EngineError as exc:
             raise Problem(exc.status, exc.title, exc.detail, field="persona_id", allowed=exc.allowed) from None
 
+    def _body_view(self, body: dict, request: Request) -> WorldView:
+        """The view of the workspace a body names (``workspace_id`` or ``workspace``), else the request's."""
+        named = [k for k in WORKSPACE_KEYS if body.get(k) is not None]
+        if len(named) == 2 and body[named[0]] != body[named[1]]:
+            raise Problem(422, "Invalid body", "workspace_id and workspace name different workspaces; send one",
+                          field="workspace_id")
+        workspace = body[named[0]] if named else workspace_of(request)
+        field = named[0] if named else "workspace"
+        if not isinstance(workspace, str):
+            raise Problem(422, "Invalid body", f"{field} must be a string", field=field)
+        try:
+            return self.engine.view(workspace)
+        except EngineError as exc:
+            raise Problem(exc.status, exc.title, exc.detail, field=field) from None
+
+    @_engine_errors
     async def set_lifecycle(self, request: Request) -> Response:
         body = await read_json(request, self.max_body_bytes)
         if not isinstance(body, dict):
             raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
-        allowed = {"workspace_id", "persona_id", "lifecycle_state", "initial_state", "metadata"}
+        allowed = {"persona_id", "lifecycle_state", "initial_state", "metadata", *WORKSPACE_KEYS}
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise Problem(422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed))
-        workspace = body.get("workspace_id") or workspace_of(request)
-        if not isinstance(workspace, str):
-            raise Problem(422, "Invalid body", "workspace_id must be a string", field="workspace_id")
+        view = self._body_view(body, request)
         field = "lifecycle_state" if "lifecycle_state" in body else "initial_state"
         raw = body.get(field)
         try:
@@ -204,12 +221,8 @@ class AdminAPI:
         metadata = body.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise Problem(422, "Invalid body", "metadata must be a JSON object", field="metadata")
-        try:
-            view = self.engine.view(workspace)
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field="workspace_id") from None
         persona = self._persona(view, body.get("persona_id")).update_lifecycle_state(state, metadata)
-        return json_response(persona.to_dict(), headers={"X-Mockverse-Workspace": workspace})
+        return json_response(persona.to_dict(), headers={"X-Mockverse-Workspace": view.workspace})
 
     @_engine_errors
     async def lifecycle(self, request: Request) -> Response:
@@ -286,6 +299,27 @@ class AdminAPI:
                    if workspace is None or e["workspace"] == workspace]
         return json_response(har_document(entries, "the request journal of mockverse"),
                              headers={"Content-Disposition": 'attachment; filename="mockverse-requests.har"'})
+
+
+WORKSPACE_KEYS = ("workspace_id", "workspace")     # a body may name its workspace by either
+
+
+def _typed_id(entity_type: object, entity_id: object, types: Collection[str]) -> tuple[object, object]:
+    """(entity_type, entity_id) of a registration: an ``entity_id`` written as a ref (``"order:456"``,
+    its prefix an entity type of the world) gives the type when ``entity_type`` is absent and must
+    agree with it when present; any other id (``"urn:x:1"``) is the id as written."""
+    if not isinstance(entity_id, str) or ":" not in entity_id:
+        return entity_type, entity_id
+    kind, _, raw = entity_id.partition(":")
+    if kind not in types:
+        return entity_type, entity_id
+    if not raw:
+        raise Problem(422, "Invalid body", f"entity_id '{entity_id[:80]}' names no id; write 'type:id', e.g. "
+                      "'order:456', or the id alone", field="entity_id")
+    if entity_type is not None and kind != entity_type:
+        raise Problem(422, "Invalid body", f"entity_id '{entity_id[:80]}' is a {kind[:40]} but entity_type is "
+                      f"'{str(entity_type)[:40]}'", field="entity_id")
+    return kind, raw
 
 
 class Journal:
@@ -396,6 +430,8 @@ _CLOCK = {"type": "object", "required": ["workspace_id", "now", "start", "elapse
                          "start": {"type": "string", "format": "date-time"}, "elapsed_seconds": {"type": "integer"},
                          "moved": {"type": "boolean"}}}
 _STATES = [s.value for s in LifecycleState]
+# accepted on input (answered in the canonical spelling): the canonical names and the overview's NEW, CHURN_RISK, ...
+_STATE_INPUT = _STATES + [name for name in LifecycleState.__members__ if name not in _STATES]
 
 
 def _path(name: str, description: str, schema: dict | None = None) -> dict:
@@ -469,11 +505,17 @@ OPENAPI_PATHS: dict[str, dict] = {
         "summary": "Register an entity (a child under an existing parent, linked to a persona)",
         "parameters": [WORKSPACE],
         "requestBody": json_body({
-            "type": "object", "required": ["entity_type"], "additionalProperties": False,
+            "type": "object", "additionalProperties": False,
+            "anyOf": [{"required": ["entity_type"]}, {"required": ["entity_id"], "properties": {"entity_id": _REF}}],
             "properties": {"entity_type": {"type": "string", "description": "an entity type of the world"},
-                           "entity_id": {"type": ["string", "integer"], "description": "the id; generated when absent"},
+                           "entity_id": {"type": ["string", "integer"],
+                                         "description": "the id, or a ref 'order:456'; generated when absent"},
                            "data": {"type": "object", "description": "its fields"},
-                           "persona_id": {**_REF, "description": "the persona it belongs to, e.g. 'user:123'"}}}),
+                           "persona_id": {**_REF, "description": "the persona it belongs to, e.g. 'user:123'"},
+                           "workspace_id": {"type": "string", "pattern": WORKSPACE_PATTERN,
+                                            "description": "the workspace; else the header's"},
+                           "workspace": {"type": "string", "pattern": WORKSPACE_PATTERN,
+                                         "description": "the same as workspace_id"}}}),
         "responses": {**json_ok("Registered", _REGISTERED, 201), **problems(400, 404, 409, 422, 503, *BODY_ERRORS,
                                                                             *WRITE_ERRORS)},
     }},
@@ -514,8 +556,10 @@ OPENAPI_PATHS: dict[str, dict] = {
             "anyOf": [{"required": ["lifecycle_state"]}, {"required": ["initial_state"]}],
             "properties": {"workspace_id": {"type": "string", "pattern": WORKSPACE_PATTERN,
                                             "description": "the workspace; else the header's"},
-                           "persona_id": _REF, "lifecycle_state": {"enum": _STATES},
-                           "initial_state": {"enum": _STATES, "description": "the same as lifecycle_state"},
+                           "workspace": {"type": "string", "pattern": WORKSPACE_PATTERN,
+                                         "description": "the same as workspace_id"},
+                           "persona_id": _REF, "lifecycle_state": {"enum": _STATE_INPUT},
+                           "initial_state": {"enum": _STATE_INPUT, "description": "the same as lifecycle_state"},
                            "metadata": {"type": "object", "description": "fields merged into the metadata"}}}),
         "responses": {**json_ok("The persona's lifecycle", _PERSONA),
                       **problems(400, 404, 422, 503, *BODY_ERRORS, *WRITE_ERRORS)},

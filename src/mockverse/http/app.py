@@ -12,6 +12,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import httpx
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -41,8 +42,9 @@ from mockverse.http.webhooks_api import WebhooksAPI
 from mockverse.http.world_api import world_routes
 from mockverse.logs import setup_logging
 from mockverse.protocols.tcp import TCPListener
-from mockverse.protocols.webhooks import Webhooks
+from mockverse.protocols.webhooks import WallClock, Webhooks
 from mockverse.reality.recorder import apply_record_mode, normal_query
+from mockverse.reality.learn import Learner
 from mockverse.reality.serve import RealityService
 from mockverse.openapi import infer_world
 from mockverse.openapi.loader import load_spec
@@ -116,10 +118,12 @@ class RequestLog:
     """Pure ASGI middleware, outermost: times each request, logs one line, adds mock requests
     to the journal, and answers a repeated synthetic GET straight from its cached bytes."""
 
-    def __init__(self, app: Any, journal: Journal, fast: Any = None) -> None:
+    def __init__(self, app: Any, journal: Journal, fast: Any = None, off: list[str] | None = None) -> None:
         self.app = app
         self.journal = journal
         self.fast = fast
+        # what the config switched off, said on every response (X-Mockverse-Off: consistency, persona_graph)
+        self.off = [(b"x-mockverse-off", ", ".join(off).encode())] if off else []
         self.ids = itertools.count(1)
         self.prefix = secrets.token_hex(4)  # request ids: unique per process start, cheap per request
 
@@ -134,7 +138,7 @@ class RequestLog:
             hit = self.fast(scope)
             if hit is not None:
                 status, body, headers = hit
-                headers = headers + [(b"x-mockverse-request-id", request_id.encode())]
+                headers = headers + [(b"x-mockverse-request-id", request_id.encode())] + self.off
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 self.done(scope, start, request_id, status, headers, [], [body])
@@ -151,6 +155,7 @@ class RequestLog:
                 headers = message.setdefault("headers", [])
                 meta["headers"] = headers
                 headers.append((b"x-mockverse-request-id", request_id.encode()))
+                headers.extend(self.off)
             elif message["type"] == "http.response.body" and message.get("body") and kept[1] < limit:
                 sent.append(message["body"])
                 kept[1] += len(message["body"])
@@ -230,16 +235,27 @@ def build_personas(config: Config, model: WorldModel) -> Personas | None:
     name = config.consistency.personas.type
     if name is not None and name not in model.types:
         raise ConfigError("consistency.personas.type", f"'{name}' is not an entity type; known: {sorted(model.types)}")
+    if not config.consistency.enabled:
+        return None
     persona = model.types[name] if name else next((t for t in model.types.values() if t.parent is None and t.person), None)
     try:
         return Personas(config.consistency.personas, persona)
     except LifecycleError as exc:
-        field = exc.field if exc.field.startswith("lifecycle_states") else f"lifecycle_{exc.field}"
-        raise ConfigError(f"consistency.personas.{field}", exc.message) from None
+        head, dot, rest = exc.field.partition(".")           # rules[2].after -> lifecycle_rules[2].after
+        name, bracket, index = head.partition("[")
+        raise ConfigError(f"consistency.personas.{_LIFECYCLE_KEYS.get(name, name)}{bracket}{index}{dot}{rest}",
+                          exc.message) from None
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the app for ``settings`` (the built-in world when no spec is given)."""
+# lifecycle.yaml's parts -> the keys of consistency.personas that give them
+_LIFECYCLE_KEYS = {"default_state": "default_lifecycle_state", "mix": "lifecycle_mix", "rules": "lifecycle_rules",
+                   "effects": "lifecycle_effects", "rates": "lifecycle_rates"}
+
+
+def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None = None,
+               webhook_transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+    """Build the app for ``settings`` (the built-in world when no spec is given). ``wall_clock`` and
+    ``webhook_transport`` are for running webhooks in process: a clock moved by hand, a receiver app."""
     settings = settings or Settings()
     config = resolve_config(settings)
     token = admin_token(config)  # before anything opens: refuse a non-loopback bind without a token
@@ -252,6 +268,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     model = (WorldModel.from_spec(spec, relations.extend(relations.inferred), config.world) if relations is not None
              else WorldModel.build(config.world, spec.schemas))
     engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model))
+    engine.off = config.consistency.off()
+    if config.consistency.personas.reality_aware_generation:
+        engine.learner = Learner(model, store)   # synthetic values learnt from the workspace's recordings
     journal = Journal(config.server.journal_size)
     mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes)
     # free-text fields laid over the world; missing LLM text is written by a bounded background queue
@@ -264,7 +283,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # the reality continuum: ratio per request, recorded/upstream tiers, traces, recordings API
     reality = RealityService(engine, config.reality_continuum, max_body_bytes=config.server.max_body_bytes)
     mock.reality = reality
-    webhooks = Webhooks(engine, mock.item_body, config.webhooks)   # listens to engine.events
+    webhooks = Webhooks(engine, mock.item_body, config.webhooks, clock=wall_clock, transport=webhook_transport)   # listens to engine.events
     tcp = (TCPListener(engine, mock, config.server.host, config.server.tcp_port, reuse_port=settings.workers > 1)
            if config.server.tcp_port is not None else None)
     limit = config.server.max_body_bytes
@@ -282,7 +301,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + WireMockAdmin(engine, book, journal, limit).routes()
               + mock.routes())
 
-    middleware = [Middleware(RequestLog, journal=journal, fast=mock.fast)]
+    middleware = [Middleware(RequestLog, journal=journal, fast=mock.fast, off=engine.off)]
     simulated = parse_rules(config.simulation)   # per-route delays and faults, outside the request log
     if simulated:
         middleware.insert(0, Middleware(Simulation, rules=simulated, seed_of=engine.workspace_seed))

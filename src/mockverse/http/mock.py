@@ -353,7 +353,7 @@ class MockRoutes:
             elif name == b"origin" or name == b"x-mockverse-reality" or name == b"prefer":
                 return None
         query = scope["query_string"]
-        if b"workspace=" in query:
+        if b"workspace" in query:     # ?workspace= or ?workspace_id= names another workspace: route it
             return None
         try:
             version = self.engine.store.version(workspace)
@@ -903,8 +903,9 @@ class MockRoutes:
 
 
 def workspace_of(request: Request) -> str:
-    """The workspace of a request: the X-Mockverse-Workspace header, ?workspace=, or "default"."""
-    return request.headers.get("x-mockverse-workspace") or request.query_params.get("workspace") or "default"
+    """The workspace of a request: the X-Mockverse-Workspace header, ?workspace= (or ?workspace_id=), or "default"."""
+    return (request.headers.get("x-mockverse-workspace") or request.query_params.get("workspace")
+            or request.query_params.get("workspace_id") or "default")
 
 
 def _safe(name: str) -> str:
