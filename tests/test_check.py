@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from mockverse.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"
 BROKEN = FIXTURES / "check-broken.yaml"
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def check(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
@@ -25,8 +28,18 @@ def scores(report: dict) -> dict[str, tuple[int, int]]:
     return {c: (report["scores"][c]["passed"], report["scores"][c]["total"]) for c in CATEGORIES}
 
 
+def readme_command() -> list[str]:
+    """The arguments of the command the README's "mockverse check" section prints."""
+    section = README.read_text().split("## mockverse check", 1)[1].split("\n## ", 1)[0]
+    line = re.findall(r"```sh\n(.*?)\n```", section, re.S)[0]
+    args = shlex.split(line)
+    assert args[:2] == ["mockverse", "check"]
+    return args[2:]
+
+
 def test_builtin_world_passes_at_100_percent(capsys):
-    code, out, _ = check(capsys, "--json", "--min", "1")
+    """The README's command, as printed: the built-in world at 100%."""
+    code, out, _ = check(capsys, *readme_command())
     report = json.loads(out)
     assert code == 0
     assert scores(report) == {"served": (32, 32), "schema": (65, 65), "links": (33, 33), "nested": (36, 36),
