@@ -184,7 +184,7 @@ def bench_fidelity() -> None:
     print(f"  score time  best {min(runs):.2f} s  of 3 runs {', '.join(f'{r:.2f}' for r in runs)}   (target < 2 s)")
 
 
-def bench_check(timeout: int = 240) -> None:
+def bench_check(timeout: int = 600) -> None:
     """Each corpus spec: the time to build its world (load) and to run `mockverse check` on it, in its own process."""
     specs = Path(__file__).resolve().parent.parent.parent / "shared" / "specs"
     if not specs.is_dir():

@@ -1,7 +1,8 @@
 """The corpus ratchet: `mockverse check` on every spec of ../shared/specs, never worse than recorded.
 
-Each spec is checked in its own process (`mockverse check --spec X --json`, with a time limit, so a
-spec the mock cannot serve in time is a figure, not a hung test run). Its figures (loads, 5xx,
+Each spec is checked in its own process (`mockverse check --spec X --json`) with a CPU-time limit,
+so a spec the mock cannot serve in time is a figure ("timeout"), not a hung test run; CPU time,
+unlike wall time, does not depend on how busy the machine is. Its figures (loads, 5xx,
 links resolved, nested lists agreeing, write round-trips, valid bodies, and the inferred links
 compared with tests/corpus_links.yaml, the relationships the specs' README lists) are compared with
 tests/corpus_figures.json: the test fails when a spec gets worse than recorded, and prints the
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 import time
@@ -29,10 +32,15 @@ from mockverse.openapi import singular, snake
 SPECS = sorted(p for p in (SHARED / "specs").iterdir() if p.suffix in (".json", ".yaml"))
 FIGURES = Path(__file__).with_name("corpus_figures.json")
 LINKS = yaml.safe_load(Path(__file__).with_name("corpus_links.yaml").read_text())
-TIMEOUT = 240          # seconds one spec's check may take
+CPU_LIMIT = 150        # CPU seconds one spec's check may take
+WALL_LIMIT = 1800      # wall seconds, a backstop only
 RECORD = os.environ.get("MOCKVERSE_RECORD_FIGURES") == "1"
 BARS = "bars: 0 5xx; links >= 98%; nested lists 100%; every create + read round-trip; " \
        "inference >= 90% of the README's links found, <= 5% wrong"
+
+
+def _limit_cpu() -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT, CPU_LIMIT))
 
 
 def run(spec: Path) -> tuple[int | None, dict | None, str, float]:
@@ -40,9 +48,12 @@ def run(spec: Path) -> tuple[int | None, dict | None, str, float]:
     started = time.perf_counter()
     try:
         done = subprocess.run([sys.executable, "-m", "mockverse", "check", "--spec", str(spec), "--json"],
-                              capture_output=True, text=True, timeout=TIMEOUT, env=os.environ.copy())
+                              capture_output=True, text=True, timeout=WALL_LIMIT, env=os.environ.copy(),
+                              preexec_fn=_limit_cpu)
     except subprocess.TimeoutExpired:
-        return None, None, f"timed out after {TIMEOUT}s", time.perf_counter() - started
+        return None, None, f"timed out after {WALL_LIMIT}s", time.perf_counter() - started
+    if done.returncode == -signal.SIGXCPU:
+        return None, None, f"timed out after {CPU_LIMIT} CPU seconds", time.perf_counter() - started
     report = json.loads(done.stdout) if done.returncode in (0, 1) and done.stdout.strip() else None
     return done.returncode, report, done.stderr.strip(), time.perf_counter() - started
 
@@ -164,3 +175,27 @@ def test_corpus_is_not_worse_than_recorded():
     regressions = [f"{name}: {problem}" for name, row in rows.items()
                    for problem in worse(row, recorded.get(name, {"inference": {"found": 0, "wrong": 10 ** 6}}))]
     assert not regressions, "worse than tests/corpus_figures.json:\n" + "\n".join(regressions) + "\n\n" + report
+
+
+def test_inference_and_ratchet_rules():
+    """found / missed / wrong against a README entry, and what counts as worse."""
+    report = {"entity_types": [{"name": "pet", "schema": "PetObject", "parent": "owner"},
+                               {"name": "owner", "schema": "Owner", "parent": None},
+                               {"name": "category", "schema": "Category", "parent": None}],
+              "relationships": [{"source": "pet", "field": "ownerId", "target": "owner", "kind": "belongs_to"},
+                                {"source": "pet", "field": "tags", "target": "category", "kind": "embeds"}]}
+    expected = {"types": {"Animal": ["pet"]},
+                "links": ["PetObject.ownerId -> Owner", "Animal.tags[] -> Tag", "Pet.categoryId -> Category"],
+                "nested": ["Owner -> Pet", "Owner -> Category"]}
+    assert inference(report, expected) == {
+        "found": 2, "total": 5, "missed": ["Pet.categoryId -> Category", "Owner -> Category"],
+        "wrong": ["Animal.tags[] -> Tag (inferred category)"]}
+    before = {"loads": True, "completed": True, "status_5xx": 0, "links": [9, 10], "nested": [0, 0],
+              "inference": {"found": 2, "wrong": 1}}
+    assert worse({**before, "links": [18, 20], "nested": [1, 4]}, before) == []
+    assert worse({**before, "status_5xx": 2, "links": [8, 10], "inference": {"found": 1, "wrong": 2}}, before) == [
+        "5xx: 2 > recorded 0", "links: [8, 10] < recorded [9, 10]", "inference found 1 < recorded 2",
+        "inference wrong 2 > recorded 1"]
+    assert worse({"loads": False, "completed": False, "error": "x", "inference": {"found": 0, "wrong": 0}},
+                 before) == ["loads: was true, now false (x)", "completed: was true, now false (x)",
+                             "inference found 0 < recorded 2"]
