@@ -31,7 +31,7 @@ def scores(report: dict) -> dict[str, tuple[int, int]]:
 def readme_command() -> list[str]:
     """The arguments of the command the README's "mockverse check" section prints."""
     section = README.read_text().split("## mockverse check", 1)[1].split("\n## ", 1)[0]
-    line = re.findall(r"```sh\n(.*?)\n```", section, re.S)[0]
+    line = re.findall(r"```sh\n(.*?)\n```", section, re.DOTALL)[0]
     args = shlex.split(line)
     assert args[:2] == ["mockverse", "check"]
     return args[2:]

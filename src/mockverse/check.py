@@ -63,10 +63,12 @@ class Finding:
     message: str
 
     def to_dict(self) -> dict:
+        """The finding as JSON."""
         return {"category": self.category, "operation": self.operation, "pointer": self.pointer,
                 "message": self.message}
 
     def line(self) -> str:
+        """The finding as one line of the text report."""
         return f"{self.operation} {self.pointer}: {self.message}"
 
 
@@ -103,6 +105,7 @@ class Report:
     def to_dict(self) -> dict:
         """The stable machine-readable report (``--json``)."""
         def entry(passed: int, total: int) -> dict:
+            """passed, total and their ratio (1.0 when nothing was checked)."""
             return {"passed": passed, "total": total, "score": round(passed / total, 4) if total else 1.0}
         overall = [sum(v[i] for v in self.counts.values()) for i in (0, 1)]
         return {"spec": self.spec, "title": self.title, "seed": self.seed,
@@ -141,7 +144,7 @@ def build_app(spec: str | None, seed: str) -> Any:
 
     try:
         return World.from_spec(spec, seed=seed).asgi_app()
-    except Exception as exc:   # any failure to build is the one line the user gets, never a traceback
+    except Exception as exc:  # noqa: BLE001 - any failure to build is one line for the user, never a traceback
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckError(message if spec and spec in message else f"{spec or 'built-in world'}: "
                          f"{type(exc).__name__}: {message}") from None
@@ -193,18 +196,22 @@ class _Call:
 
 
 def _op_name(op: Operation) -> str:
+    """``GET /pets/{petId}``: how findings name an operation."""
     return f"{op.method.upper()} {op.path}"
 
 
 def _tokens(path: str) -> list[str]:
+    """The segments of a path template."""
     return [t for t in path.split("/") if t]
 
 
 def _param(token: str) -> str | None:
+    """The parameter name of a ``{name}`` segment, else None."""
     return token[1:-1] if token.startswith("{") and token.endswith("}") and len(token) > 2 else None
 
 
 def _same(a: object, b: object) -> bool:
+    """Whether two scalar ids are the same (``7`` and ``"7"`` are: paths carry ids as text)."""
     return a is not None and b is not None and not isinstance(a, (dict, list)) and str(a) == str(b)
 
 
@@ -212,6 +219,7 @@ class _Checker:
     """One check run over one app (see :func:`run_check`)."""
 
     def __init__(self, app: Any, client: TestClient, report: Report) -> None:
+        """The world as described by its model: types, their item and collection paths, their links."""
         self.client = client
         self.report = report
         self.spec = app.state.spec
@@ -237,6 +245,7 @@ class _Checker:
         report.operations = len(self.spec.operations)
 
     def _type(self, row: dict) -> _Type:
+        """A type of the world description as the checker uses it."""
         item = row["item_path"] or self._derived_item_path(row["collection_path"])
         links = [(r["field"], None, r["target"], False) for r in row["references"]]
         for e in row["embeds"]:
@@ -286,6 +295,7 @@ class _Checker:
 
     # -- ids that exist --------------------------------------------------------------------------
     def learn(self, type_name: str, id: object, parent: object = None) -> None:
+        """Remember an id that exists (and its parent, when a nested list showed it)."""
         if id is None or isinstance(id, (dict, list, bool)):
             return
         if id not in self.ids[type_name]:
@@ -372,7 +382,7 @@ class _Checker:
         if flat.get("enum"):
             return flat["enum"][0]
         value = self.gen.value(flat, "check", path, path.rsplit(".", 1)[-1], self.ctx)
-        return value if not isinstance(value, (dict, list)) or value is None else "x"
+        return orjson.dumps(value).decode() if isinstance(value, (dict, list)) else value
 
     def body(self, op: Operation, purpose: str) -> Any:
         """A request body generated from the request schema (read-only properties left out), deterministically."""
@@ -391,6 +401,7 @@ class _Checker:
 
     # -- calls -----------------------------------------------------------------------------------
     def get_raw(self, operation: str, url: str) -> _Call:
+        """A GET of the engine's own API (not an operation of the spec)."""
         response = self.client.get(url)
         return _Call(operation, url, response.status_code, response.content, _json(response))
 
@@ -497,6 +508,7 @@ class _Checker:
                            if diff else "")
 
     def _item_op(self, entity: _Type) -> Operation | None:
+        """The GET of a type's item path, if the spec has one."""
         return next((op for op in self.spec.operations if op.method.upper() == "GET" and op.path == entity.item_path),
                     None)
 
@@ -559,7 +571,7 @@ class _Checker:
             if statuses:
                 self.report.exercised += 1
             self.report.record("served", bool(statuses) and max(statuses) < 500, _op_name(op), "/",
-                               f"answered {sorted(set(s for s in statuses if s >= 500))}" if statuses else "never called")
+                               f"answered {sorted({s for s in statuses if s >= 500})}" if statuses else "never called")
 
     def _creates(self, op: Operation, entity: _Type) -> bool:
         """Whether a POST creates ``entity``: at its collection path, or under its parent's item."""
@@ -569,6 +581,7 @@ class _Checker:
         return bool(params) and entity.parent is not None and self.bind(op.path).get(params[-1]) == entity.parent
 
     def _updates(self, entity: _Type) -> list[Operation]:
+        """The PUT and PATCH operations of a type's item path."""
         return [op for op in self.spec.operations if op.path == entity.item_path and op.method.upper() in ("PUT", "PATCH")]
 
     def create(self, op: Operation, entity: _Type) -> dict[str, object] | None:
@@ -605,6 +618,7 @@ class _Checker:
         return body
 
     def update(self, op: Operation, entity: _Type, target: dict[str, object]) -> None:
+        """PUT/PATCH a generated body on an entity; a later GET reads the written fields."""
         body = self.linked(self.body(op, op.method), entity, target)
         call = self.call(op, self.fill(op, self.bind(op.path), target), body)
         if not 200 <= call.status < 300:
@@ -653,6 +667,7 @@ class _Checker:
                                else f"status {call.status} then {again.status_code}")
 
     def _headers(self, operation: str) -> dict[str, str]:
+        """The required headers of an operation, as the first build was sent them."""
         op = next(o for o in self.spec.operations if _op_name(o) == operation)
         return {p.name: str(self.scalar(p.schema, f"header.{p.name}")) for p in op.parameters
                 if p.required and p.location == "header"}
@@ -662,6 +677,7 @@ class _Checker:
 
 
 def _json(response: Any) -> Any:
+    """A JSON response body, parsed (None for other bodies)."""
     if not is_json_media_type(response.headers.get("content-type")) or not response.content:
         return None
     try:
@@ -671,6 +687,7 @@ def _json(response: Any) -> Any:
 
 
 def _short(text: str, limit: int = 160) -> str:
+    """Text cut to a length a finding can quote."""
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -744,6 +761,7 @@ def _unwrap(body: Any, read: dict, entity: _Type) -> dict:
 
 
 def _equal(a: Any, b: Any) -> bool:
+    """JSON equality where ``1`` equals ``1.0`` but never ``true``."""
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
