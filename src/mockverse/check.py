@@ -442,15 +442,15 @@ class _Checker:
 
     # -- reads -----------------------------------------------------------------------------------
     def reads(self) -> None:
-        """Every GET, shallow paths first (lists feed ids to deeper paths)."""
+        """Every GET and HEAD, shallow paths first (lists feed ids to deeper paths)."""
         self.seed_ids()
-        gets = [op for op in self.spec.operations if op.method.upper() == "GET"]
+        gets = [op for op in self.spec.operations if op.method.upper() in ("GET", "HEAD")]
         for op in sorted(gets, key=lambda o: (o.path.count("{"), o.path)):
             bound = self.bind(op.path)
             for known in self.contexts(op, bound):
                 call = self.call(op, self.fill(op, bound, known))
-                if len(self.replay) < DETERMINISM_GETS and 200 <= call.status < 300 and \
-                        all(c.operation != call.operation for c in self.replay):
+                if op.method.upper() == "GET" and len(self.replay) < DETERMINISM_GETS and \
+                        200 <= call.status < 300 and all(c.operation != call.operation for c in self.replay):
                     self.replay.append(call)
                 if 200 <= call.status < 300 and call.body is not None:
                     self.inspect(op, bound, known, call)
