@@ -32,7 +32,7 @@ from mockverse.openapi import singular, snake
 SPECS = sorted(p for p in (SHARED / "specs").iterdir() if p.suffix in (".json", ".yaml"))
 FIGURES = Path(__file__).with_name("corpus_figures.json")
 LINKS = yaml.safe_load(Path(__file__).with_name("corpus_links.yaml").read_text())
-CPU_LIMIT = 150        # CPU seconds one spec's check may take
+CPU_LIMIT = 60         # CPU seconds one spec's check may take
 WALL_LIMIT = 1800      # wall seconds, a backstop only
 RECORD = os.environ.get("MOCKVERSE_RECORD_FIGURES") == "1"
 BARS = "bars: 0 5xx; links >= 98%; nested lists 100%; every create + read round-trip; " \
