@@ -3,7 +3,7 @@ never from a web page the developer happens to have open.
 
 Bound to loopback, only this machine can reach the server and no token is needed. Bound
 to any other address, the server refuses to start without a token, and every write under
-``/api/v1`` (POST, PUT, PATCH, DELETE) must carry ``Authorization: Bearer <token>``.
+``/api/v1`` or ``/__admin`` (POST, PUT, PATCH, DELETE) must carry ``Authorization: Bearer <token>``.
 
 Browsers are the other way in: any page can send requests to ``127.0.0.1``, and a DNS name
 that an attacker re-points at ``127.0.0.1`` makes them same-origin. So the admin paths
@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mockverse.config import Config, ConfigError
-from mockverse.http.errors import Problem
+from mockverse.http.errors import Problem, problem_response
 
 TOKEN_ENV = "MOCKVERSE_ADMIN_TOKEN"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -55,7 +55,7 @@ def admin_token(config: Config) -> str | None:
 
 
 class AdminAuth:
-    """Pure ASGI middleware: writes to ``/api/v1`` need ``Authorization: Bearer <token>``
+    """Pure ASGI middleware: writes to ``/api/v1`` and ``/__admin`` need ``Authorization: Bearer <token>``
     (401 without one, 403 with a wrong one); everything else passes untouched."""
 
     def __init__(self, app: Any, token: str) -> None:
@@ -71,9 +71,9 @@ class AdminAuth:
             problem = Problem(401, "Unauthorized", "writes to the admin API need 'Authorization: Bearer <token>' "
                               f"(the server's admin token, set by {TOKEN_ENV} or --admin-token)",
                               field="authorization")
-            response = problem.response({"WWW-Authenticate": 'Bearer realm="mockverse"'})
+            response = problem_response(problem, {"WWW-Authenticate": 'Bearer realm="mockverse"'})
         elif not self.matches(given):
-            response = Problem(403, "Forbidden", "the admin token does not match", field="authorization").response()
+            response = problem_response(Problem(403, "Forbidden", "the admin token does not match", field="authorization"))
         else:
             await self.app(scope, receive, send)
             return
@@ -86,7 +86,7 @@ class AdminAuth:
 
 
 def _is_admin(path: str) -> bool:
-    return path == "/api/v1" or path.startswith("/api/v1/")
+    return path in ("/api/v1", "/__admin") or path.startswith(("/api/v1/", "/__admin/"))
 
 
 def is_admin_path(path: str) -> bool:
@@ -139,7 +139,7 @@ class AdminGuard:
         if problem is None:
             await self.app(scope, receive, send)
             return
-        await problem.response()(scope, receive, send)
+        await problem_response(problem)(scope, receive, send)
 
     def refusal(self, scope: dict) -> Problem | None:
         """The problem to answer instead of the request, or None when it may go on."""
