@@ -205,6 +205,14 @@ def test_stubs_persist_across_a_restart_and_are_shared_by_workers(app_client, tm
     assert restarted.get(f"/api/v1/stubs/{created['id']}").json()["request"] == {"urlPath": "/users/9"}
 
 
+def test_stubs_on_a_redis_store_are_shared_and_spent_once(app_client, redis_server):
+    a = app_client(store=redis_server.url)
+    b = app_client(store=redis_server.url)
+    stub(a, {"times": 1, "request": {"urlPath": "/users/9"}, "response": {"status": 409}})
+    assert [b.get("/users/9").status_code, a.get("/users/9").status_code] == [409, 200]
+    assert a.delete("/api/v1/stubs/6f1f2f8e-0000-4000-8000-00000000dead").status_code == 404
+
+
 def test_stub_api_crud_in_mockverse_style(app_client):
     c = app_client()
     r = c.post("/api/v1/stubs", json={"request": {"urlPath": "/a"}, "response": {"status": 201}})
