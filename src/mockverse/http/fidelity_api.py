@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route, compile_path
 
 from mockverse.fidelity import combine_operation_scores, compute_score
+from mockverse.fidelity.timing import error_histogram
 from mockverse.http.admin import Journal
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import MockRoutes, _starlette_path
@@ -120,6 +121,11 @@ class FidelityAPI:
             values = body.get(key) or []
             if any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in values):
                 raise Problem(422, "Invalid field", f"{key} must be non-negative numbers of milliseconds", field=key)
+        for side in ("mock", "real"):
+            try:
+                error_histogram(body.get(f"{side}_error_patterns"), side)
+            except ValueError as exc:
+                raise Problem(422, "Invalid field", str(exc), field=f"{side}_error_patterns") from None
         exclude = body.get("exclude") or []
         if any(not isinstance(p, str) for p in exclude):
             raise Problem(422, "Invalid field", "exclude must be JSON paths such as '$.meta.request_id'", field="exclude")

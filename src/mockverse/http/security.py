@@ -2,7 +2,7 @@
 
 Bound to loopback, only this machine can reach the server and no token is needed. Bound
 to any other address, the server refuses to start without a token, and every write under
-``/api/v1`` (POST, PUT, PATCH, DELETE) must carry ``Authorization: Bearer <token>``. Mock
+``/api/v1`` or ``/__admin`` (POST, PUT, PATCH, DELETE) must carry ``Authorization: Bearer <token>``. Mock
 routes stay open: they are the API being mocked.
 """
 
@@ -41,7 +41,7 @@ def admin_token(config: Config) -> str | None:
 
 
 class AdminAuth:
-    """Pure ASGI middleware: writes to ``/api/v1`` need ``Authorization: Bearer <token>``
+    """Pure ASGI middleware: writes to ``/api/v1`` and ``/__admin`` need ``Authorization: Bearer <token>``
     (401 without one, 403 with a wrong one); everything else passes untouched."""
 
     def __init__(self, app: Any, token: str) -> None:
@@ -72,4 +72,4 @@ class AdminAuth:
 
 
 def _is_admin(path: str) -> bool:
-    return path == "/api/v1" or path.startswith("/api/v1/")
+    return path in ("/api/v1", "/__admin") or path.startswith(("/api/v1/", "/__admin/"))

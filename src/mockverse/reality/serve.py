@@ -32,6 +32,7 @@ from mockverse.http.errors import PROBLEM, Problem, is_decimal, problem_response
 from mockverse.ids import unit_draw
 from mockverse.reality.blend import REAL, Decision
 from mockverse.reality.persona_blend import blend_in_persona_world
+from mockverse.world.derive import derivation_fields, settle
 from mockverse.reality.ratio import (
     HEADER,
     RealitySettings,
@@ -200,6 +201,8 @@ def realism_delay(model: tuple | None, seed: str, key: str, latencies: list[floa
         seconds = ordered[min(int(u * len(ordered)), len(ordered) - 1)] / 1000.0
     elif model[0] == "fixed":
         seconds = model[1]
+    elif model[0] == "uniform":
+        seconds = model[1] + u * (model[2] - model[1])
     else:
         z = NormalDist().inv_cdf(min(max(u, 1e-9), 1 - 1e-9))
         seconds = model[1] + model[2] * z if model[0] == "normal" else model[1] * math.exp(model[2] * z)
@@ -362,6 +365,8 @@ class RealityService:
         self.states = LRU(4096)
         self.traces = TraceRing()
         self.once_seen = LRU(4096)  # record mode `once`: whether each workspace had recordings at first sight
+        self.derived = derivation_fields(engine.model)  # fields that stay the persona's in a blend
+        self.id_keys = tuple(dict.fromkeys(t.id_field for t in engine.model.types.values() if t.id_field))
 
     # -- settings ----------------------------------------------------------------------------------
     def workspace(self, view: WorldView) -> WorkspaceReality:
@@ -708,7 +713,11 @@ class RealityService:
             trace["fallbacks"].append({"tier": tier, "reason": "not-json", "detail": "only JSON bodies blend"})
             return self._synthetic(_response(syn, syn.headers), trace)
         status, body, decisions = blend_in_persona_world(syn.status, syn.data, real.status, real.data, r,
-                                                         seed=view.snap.seed, request_key=key, schema=op.schema)
+                                                         seed=view.snap.seed, request_key=key, schema=op.schema,
+                                                         kept=self.derived, id_keys=self.id_keys)
+        shown = op.entity.children.get(op.relationship) if op.kind == "children" and op.entity else op.entity
+        if shown is not None and op.kind in ("item", "collection", "children"):
+            body = settle(self.engine.model, shown, body)  # derived fields agree with what the body embeds
         trace["decisions"] = decisions
         whole = syn.status // 100 != real.status // 100
         if whole and decisions[0].source == REAL:

@@ -19,6 +19,7 @@ from mockverse.ids import EntityRef
 from mockverse.store import Store, StoredEntity, StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
+from mockverse.world.derive import ABSENT, derived_value, paid_status, went_through
 from mockverse.world.generate import Generator, currency_of, merge_schema
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.persona import Lifecycle, Persona, Personas
@@ -95,6 +96,9 @@ class ConsistencyEngine:
         self.generators: dict[str, Generator] = {}
         self.texts: TextLayer | None = None   # free-text fields laid over entities (world/text.py), when set
         self.off: list[str] = []              # parts of the consistency layer the config switched off
+        # values learnt from the upstream's recordings laid over generated ones (reality/learn.py), when set:
+        # (workspace, version, seed, entity, id, data, given) -> data
+        self.learner: Callable[[str, int, str, EntityType, object, dict, dict | None], dict] | None = None
 
     # -- views -------------------------------------------------------------------------------
     def workspace_seed(self, workspace: str) -> str:
@@ -365,6 +369,8 @@ class WorldView:
                "fields": {name: rule.choices for name, rule in entity.config.fields.items()},
                "currency": self._currency_above(entity, parent_id)}
         data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
+        if self.engine.learner is not None:
+            data = self.engine.learner(self.snap.workspace, self.snap.version, self.snap.seed, entity, id, data, given)
         for name in self.model.embed_names(entity):
             data.pop(name, None)
         if self.engine.personas is None and "consistency" in self.engine.off:
@@ -388,33 +394,29 @@ class WorldView:
             return data
         data = dict(data)
         for field, rule in entity.config.derive.items():
-            if rule.parent and entity.parent is not None:
+            parent = kids = None
+            if rule.parent:
+                if entity.parent is None:
+                    continue
                 parent = self.get(entity.parent, data.get(entity.fk))
-                if parent is not None and rule.parent in parent:
-                    data[field] = parent[rule.parent]
-            elif rule.count:
-                data[field] = len(self.children(entity, id, rule.count))
             elif rule.paid_by:
-                if data.get(field) in rule.paid_states and not self._paid(entity, id, rule.paid_by):
+                status = data.get(field)
+                value = paid_status(rule, status, lambda r=rule: self._paid(entity, id, r.paid_by))  # type: ignore[arg-type]
+                if value != status:
                     stored = self.stored(entity, id)
                     if stored is None or field not in stored.data:   # a status the user gave stands
-                        data[field] = rule.unpaid
-            elif rule.sum:
-                kids = self.children(entity, id, rule.sum)
-                if not kids:
+                        data[field] = value
+                continue
+            else:
+                kids = self.children(entity, id, rule.count or rule.sum)  # type: ignore[arg-type]
+                if rule.sum and not kids:
                     # nothing to sum: a value the user gave stands, otherwise the sum of nothing
                     stored = self.stored(entity, id)
-                    if stored is None or field not in stored.data:
-                        data[field] = 0.0
-                else:
-                    total = 0.0
-                    for kid in kids:
-                        product = 1.0
-                        for name in rule.of or []:
-                            value = kid.get(name)
-                            product *= value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-                        total += product
-                    data[field] = round(total, 2)
+                    if stored is not None and field in stored.data:
+                        continue
+            value = derived_value(rule, kids, parent)
+            if value is not ABSENT:
+                data[field] = value
         return data
 
     def _paid(self, entity: EntityType, id: object, relationship: str) -> bool:
@@ -423,7 +425,7 @@ class WorldView:
         child = entity.children.get(relationship)
         if child is None:
             return True
-        return any(status != "failed" for status in self._statuses(entity, id, child, relationship))
+        return went_through(self._statuses(entity, id, child, relationship))
 
     def _statuses(self, entity: EntityType, id: object, child: EntityType, relationship: str) -> Iterator[Any]:
         """The ``status`` of each child over one edge, from its own fields. A generated child nobody
