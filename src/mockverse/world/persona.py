@@ -67,10 +67,10 @@ def merged_lifecycle_config(personas: PersonasConfig) -> LifecycleConfig:
     names ``default_lifecycle_state`` and no ``lifecycle_mix`` starts every persona in that state."""
     bundled = yaml.safe_load(resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8"))
     mix = bundled["mix"]
-    if personas.lifecycle_mix is not None or "default_lifecycle_state" in personas.model_fields_set:
+    if personas.lifecycle_mix is not None or personas.default_lifecycle_state is not None:
         mix = personas.lifecycle_mix or None     # None: the default state alone
     return load_lifecycle_config({
-        "default_state": personas.default_lifecycle_state,
+        "default_state": personas.default_lifecycle_state or bundled["default_state"],
         "mix": mix,
         "rules": bundled["rules"] if personas.lifecycle_rules is None else personas.lifecycle_rules,
         "rates": bundled["rates"] if personas.lifecycle_rates is None else personas.lifecycle_rates,
