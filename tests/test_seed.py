@@ -175,6 +175,9 @@ def test_init_writes_fidelity_weights_the_server_takes(app_client, tmp_path):
                        "error_pattern_similarity": 0.1}
     (tmp_path / "mockverse.yaml").write_text(text.replace(line, line.replace("# weights:", "weights:")), "utf-8")
     c = app_client(config=tmp_path / "mockverse.yaml")
+    # the starter file as written changes nothing: the generated personas keep the bundled mix
+    assert [c.get(f"/users/{i}").json()["lifecycle_state"] for i in (456, 19, 123)] == [
+        "UpgradePending", "PaymentFailed", "PowerUser"]
     scored = c.post("/api/v1/workspace/default/fidelity", json={"mock_response_times": [10.0] * 20,
                                                                 "real_response_times": [10.0] * 20})
     assert scored.status_code == 200, scored.text

@@ -318,7 +318,9 @@ class PersonasConfig(_Strict):
     ``builtin/lifecycle.yaml``; a value given here replaces that part whole."""
 
     type: str | None = None                   # the persona entity type; default: the first person-like root type
-    default_lifecycle_state: str = "Active"
+    # unset: created personas start Active and generated ones follow the mix; set (without a
+    # lifecycle_mix): every persona not in lifecycle_states starts in this state
+    default_lifecycle_state: str | None = None
     lifecycle_states: list[PersonaState] = []
     lifecycle_mix: dict[str, float] | None = None
     lifecycle_rules: list[dict[str, Any]] | None = None

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from mockverse.cache import LRU
 from mockverse.ids import EntityRef
@@ -427,7 +427,7 @@ class WorldView:
             return True
         return went_through(self._statuses(entity, id, child, relationship))
 
-    def _statuses(self, entity: EntityType, id: object, child: EntityType, relationship: str):
+    def _statuses(self, entity: EntityType, id: object, child: EntityType, relationship: str) -> Iterator[Any]:
         """The ``status`` of each child over one edge, from its own fields. A generated child nobody
         changed has its status drawn alone (as the generator draws it), without building the child."""
         parent = self._base(entity, id)
