@@ -99,7 +99,7 @@ def test_scenarios_move_through_states(app_client):
     assert [c.get("/orders/1001").json()["status"] for _ in range(3)] == ["pending", "paid", "paid"]
     scenarios = c.get("/__admin/scenarios").json()["scenarios"]
     assert [(s["name"], s["state"], s["possibleStates"]) for s in scenarios] == [("checkout", "paid", ["Started", "paid"])]
-    assert c.post("/__admin/scenarios/reset").status_code == 200
+    assert c.post("/__admin/scenarios/reset", headers={"Content-Type": "application/json"}).status_code == 200
     assert c.get("/orders/1001").json()["status"] == "pending"
 
 
@@ -125,6 +125,10 @@ def test_templates_read_the_request_the_persona_and_the_world(app_client):
     stub(c, {"persona": "user:{{request.query.u}}", "request": {"urlPath": "/whoami"},
              "response": {"body": "{{persona.name}}"}})
     assert c.get("/whoami?u=12").text == user["name"]
+    # the request body, read as JSON
+    stub(c, {"request": {"method": "POST", "urlPath": "/echo"},
+             "response": {"status": 201, "jsonBody": {"for": "{{request.body.user_id}}", "first": "{{request.body.items[0]}}"}}})
+    assert c.post("/echo", json={"user_id": 12, "items": ["a", "b"]}).json() == {"for": 12, "first": "a"}
 
 
 @pytest.mark.parametrize("body, field", [
@@ -201,6 +205,14 @@ def test_stubs_persist_across_a_restart_and_are_shared_by_workers(app_client, tm
     assert restarted.get(f"/api/v1/stubs/{created['id']}").json()["request"] == {"urlPath": "/users/9"}
 
 
+def test_stubs_on_a_redis_store_are_shared_and_spent_once(app_client, redis_server):
+    a = app_client(store=redis_server.url)
+    b = app_client(store=redis_server.url)
+    stub(a, {"times": 1, "request": {"urlPath": "/users/9"}, "response": {"status": 409}})
+    assert [b.get("/users/9").status_code, a.get("/users/9").status_code] == [409, 200]
+    assert a.delete("/api/v1/stubs/6f1f2f8e-0000-4000-8000-00000000dead").status_code == 404
+
+
 def test_stub_api_crud_in_mockverse_style(app_client):
     c = app_client()
     r = c.post("/api/v1/stubs", json={"request": {"urlPath": "/a"}, "response": {"status": 201}})
@@ -220,13 +232,14 @@ def test_the_journal_keeps_headers_and_bodies_redacted_and_filters_by_glob(app_c
     stub(c, {"request": {"method": "POST", "urlPath": "/orders"}, "response": {"status": 201, "jsonBody": {"id": 1}}})
     c.post("/orders", json={"user_id": 1}, headers={"Authorization": "Bearer s3cret", "X-Trace": "t1"})
     c.get("/users/2")
-    listed = c.get("/api/v1/requests", params={"path": "/ord*", "method": "post"}).json()
+    listed = c.get("/api/v1/requests", params={"path": "/ord*", "method": "post", "bodies": "true"}).json()
     assert listed["count"] == 1
     entry = listed["requests"][0]
     assert (entry["request_body"], entry["response_body"]) == ('{"user_id":1}', '{"id":1}')
     assert entry["request_headers"]["authorization"] == "[redacted]"
     assert entry["request_headers"]["x-trace"] == "t1"
     assert entry["stub"] is not None
+    assert "request_body" not in c.get("/api/v1/requests", params={"path": "/ord*"}).json()["requests"][0]
     found = c.post("/__admin/requests/find", json={"method": "POST", "urlPathPattern": "/ord.*",
                                                    "bodyPatterns": [{"matchesJsonPath": "$.user_id"}]}).json()
     assert [(r["url"], r["body"]) for r in found["requests"]] == [("/orders", '{"user_id":1}')]
@@ -255,11 +268,20 @@ def test_near_misses_and_the_one_reset(app_client):
     assert [n["matchResult"]["distance"] for n in asked["nearMisses"]] == [0.5]
     c.post("/users/1")
     assert c.get("/__admin/scenarios").json()["scenarios"][0]["state"] == "two"
-    assert c.post("/__admin/reset").status_code == 200
+    assert c.post("/__admin/reset", headers={"Content-Type": "application/json"}).status_code == 200
     assert c.get("/__admin/mappings").json() == {"mappings": [], "meta": {"total": 0}}
     assert c.get("/__admin/scenarios").json() == {"scenarios": []}
     assert c.get("/__admin/requests").json()["meta"] == {"total": 0}
     assert c.get("/__admin/health").json()["status"] == "healthy"
+
+
+def test_mappings_list_newest_first_with_limit_and_offset(app_client):
+    c = app_client()
+    ids = [stub(c, {"request": {"urlPath": f"/p/{i}"}, "response": {"status": 200}})["id"] for i in range(3)]
+    listed = c.get("/__admin/mappings", params={"offset": 1, "limit": 1}).json()
+    assert (listed["meta"], [m["id"] for m in listed["mappings"]]) == ({"total": 3}, [ids[1]])
+    bad = c.get("/__admin/mappings", params={"limit": "-1"})
+    assert (bad.status_code, bad.json()["errors"][0]["source"]["pointer"]) == (400, "/limit")
 
 
 def test_admin_writes_need_the_token_when_one_is_set(app_client):
@@ -270,3 +292,20 @@ def test_admin_writes_need_the_token_when_one_is_set(app_client):
     assert c.post("/__admin/mappings", json=mapping,
                   headers={"Authorization": "Bearer tok-stubs-not-a-secret"}).status_code == 201
     assert c.get("/__admin/mappings").json()["meta"] == {"total": 1}
+
+
+def test_a_body_past_the_limit_is_not_buffered_for_matching(app_client):
+    c = app_client()
+    stub(c, {"request": {"method": "POST", "urlPath": "/orders", "bodyPatterns": [{"contains": "x"}]},
+             "response": {"status": 202}})
+    r = c.post("/orders", content=b"x" * 1_100_000, headers={"Content-Type": "application/json"})
+    assert (r.status_code, r.json()["field"]) == (413, "body")
+
+
+def test_simulated_faults_never_touch_the_wiremock_admin_api(app_client, tmp_path):
+    config = tmp_path / "mockverse.yaml"
+    config.write_text('simulation:\n  routes:\n    - pattern: "/**"\n      fault: {type: empty_response, rate: 1.0}\n')
+    c = app_client(config=config)
+    assert c.get("/__admin/health").json()["status"] == "healthy"
+    with pytest.raises(SimulatedFault):
+        c.get("/users/1")

@@ -1,4 +1,4 @@
-"""Command line: serve, record, import-har, fidelity, world, version."""
+"""Command line: serve, record, import-har, fidelity, world, check, version."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 
 from mockverse import __version__
 
-FAULTABLE_HTTP = "mockverse.http.simulation:FaultableHTTP"   # uvicorn's protocol, able to break a connection
+GUARDED_HTTP = "mockverse.http.connections:GuardedHTTP"   # uvicorn's protocol: deadlines, a cap, faults
 
 EXAMPLES = """examples:
   mockverse serve                                  # the built-in commerce world on http://127.0.0.1:3000
@@ -22,6 +22,7 @@ EXAMPLES = """examples:
   mockverse record --upstream https://api.example.com   # proxy and record the real API
   mockverse import-har session.har                 # browser recordings as the recorded tier
   mockverse fidelity --workspace default           # how close is the mock (asks the running server)
+  mockverse check --spec api.yaml --min 0.95       # in CI: is the mock coherent? exit 1 below 95%
   curl http://127.0.0.1:3000/users/123
 """
 
@@ -43,6 +44,15 @@ def _serve_arguments(serve: argparse.ArgumentParser, spec: bool = True) -> None:
                        "not a loopback address; prefer the MOCKVERSE_ADMIN_TOKEN environment variable)")
     serve.add_argument("--tcp-port", type=int, help="also listen for newline-delimited JSON over TCP on this port "
                        "(same host as HTTP): get, related, subscribe to world events")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME[:PORT]",
+                       help="another Host name the admin API and dashboard answer to, besides 127.0.0.1, localhost, "
+                       "[::1] and the bound host (repeatable; config server.allowed_hosts)")
+    serve.add_argument("--allow-upstream", action="append", default=[], metavar="URL",
+                       help="an upstream PUT /api/v1/reality may set, besides the config's upstream (repeatable; "
+                       "config reality_continuum.allowed_upstreams)")
+    serve.add_argument("--redis-volatile", action="store_true",
+                       help="serve from a Redis store without persistence (no AOF): acknowledged writes are lost "
+                       "when Redis restarts")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,6 +116,17 @@ def _parser() -> argparse.ArgumentParser:
     world.add_argument("--spec", help="OpenAPI 3 spec (default: the built-in commerce world)")
     world.add_argument("--config", help="YAML config file whose 'world' section corrects the inferred world")
     world.add_argument("--json", action="store_true", help="print the JSON of GET /api/v1/consistency/world")
+    check = sub.add_parser("check", help="build the world in process and check it hangs together: operations "
+                           "served, bodies valid, links resolved, lists agreeing with items, writes read back, "
+                           "determinism", epilog="examples:\n  mockverse check                              "
+                           "# the built-in world\n  mockverse check --spec api.yaml --min 0.95   # exit 1 below 95%\n"
+                           "  mockverse check --spec api.yaml --json       # the machine-readable report",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("--spec", help="OpenAPI spec to check (default: the built-in commerce world)")
+    check.add_argument("--json", action="store_true", help="print the report as JSON (scores, findings, timings)")
+    check.add_argument("--min", type=_fraction, help="exit 1 when the overall score is below this fraction "
+                       "(0 to 1, e.g. 0.95; default: no minimum)")
+    check.add_argument("--seed", default="42", help="world seed (default 42)")
     # -- issue 9: mockverse persona generate
     persona = sub.add_parser("persona", help="personas from a description (LLM when configured, else a template)",
                              epilog='example:\n  mockverse persona generate "a nurse in Leeds who orders books monthly"',
@@ -125,6 +146,36 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("version", help="print the version", epilog="example:\n  mockverse version",
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     return parser
+
+
+def _fraction(text: str) -> float:
+    """A --min value: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number from 0 to 1") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
+def _check(args: argparse.Namespace) -> int:
+    """``mockverse check``: the world's coherence scores; 1 below --min, 2 when the spec cannot be served."""
+    import orjson
+
+    from mockverse.check import CheckError, run_check
+
+    try:
+        report = run_check(args.spec, seed=args.seed)
+    except CheckError as exc:
+        print(f"mockverse: {exc}", file=sys.stderr)
+        return 2
+    print(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() if args.json else report.text())
+    if args.min is not None and report.score() < args.min:
+        if not args.json:
+            print(f"mockverse: overall score {report.score():.4f} is below --min {args.min}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _world(args: argparse.Namespace) -> int:
@@ -188,6 +239,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from mockverse.config import ConfigError
     from mockverse.http.app import SETTINGS_ENV, Settings, create_app, resolve_config
+    from mockverse.http.connections import LIMITS_ENV, raise_fd_limit
     from mockverse.logs import setup_logging
     from mockverse.openapi.loader import SpecError
 
@@ -195,10 +247,13 @@ def _serve(args: argparse.Namespace) -> int:
                         store=args.store, seed=args.seed, host=args.host, port=args.port, log_level=args.log_level,
                         admin_token=args.admin_token, record_upstream=getattr(args, "upstream", None),
                         tcp_port=args.tcp_port, workers=args.workers,
-                        record_mode=getattr(args, "record_mode", None), log_format=args.log_format)
+                        record_mode=getattr(args, "record_mode", None), log_format=args.log_format,
+                        allow_hosts=tuple(args.allow_host), allow_upstreams=tuple(args.allow_upstream),
+                        redis_volatile=args.redis_volatile)
     try:
         config = resolve_config(settings)
         setup_logging(config.server.log_level, config.server.log_format)  # before the app logs its first line
+        raise_fd_limit()   # before the app sizes its connection caps; workers inherit it
         app = create_app(settings)  # fail here, with a clear message, before any worker starts
     except (ConfigError, SpecError, ValueError, OSError) as exc:
         print(f"mockverse: {exc}", file=sys.stderr)
@@ -207,15 +262,17 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = config.server.host, config.server.port
     for sig in (signal.SIGTERM, signal.SIGINT):  # uvicorn re-raises the signal it stopped on: a clean stop exits 0
         signal.signal(sig, lambda *_: None)
+    limits = app.state.limits
+    os.environ[LIMITS_ENV] = limits.to_env()   # read by GuardedHTTP in this process and in every worker
+    serving = dict(host=host, port=port, access_log=False, log_level=config.server.log_level,
+                   timeout_graceful_shutdown=10, http=GUARDED_HTTP, timeout_keep_alive=limits.keep_alive_timeout,
+                   **logs)
     if args.workers > 1:
         app.state.engine.store.close()  # each worker opens its own
         os.environ[SETTINGS_ENV] = settings.to_env()
-        uvicorn.run("mockverse.http.app:app_from_env", factory=True, host=host, port=port, workers=args.workers,
-                    access_log=False, log_level=config.server.log_level, timeout_graceful_shutdown=10,
-                    http=FAULTABLE_HTTP, **logs)
+        uvicorn.run("mockverse.http.app:app_from_env", factory=True, workers=args.workers, **serving)
     else:
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level=config.server.log_level,
-                    timeout_graceful_shutdown=10, http=FAULTABLE_HTTP, **logs)
+        uvicorn.run(app, **serving)
     return 0
 
 
@@ -398,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fidelity(args)
     if args.command == "world":
         return _world(args)
+    if args.command == "check":
+        return _check(args)
     if args.command == "version":
         print(f"mockverse {__version__}")
         return 0
