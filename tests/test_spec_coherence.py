@@ -128,3 +128,64 @@ def test_slack_rpc_methods_answer_in_one_of_their_declared_shapes(app_client):
     assert isinstance(user.json()["user"], dict)
     assert client.get("/api/v1/consistency/world").status_code == 200
 
+
+def _world(client) -> dict:
+    response = client.get("/api/v1/consistency/world")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _without(body: dict, name: str) -> dict:
+    return {k: v for k, v in body.items() if k != name}
+
+
+def test_self_references_point_at_other_entities_of_the_same_type(app_client):
+    client = app_client(spec=FIXTURES / "self_refs.yaml")
+    links = {r["id"] for r in _world(client)["relationships"]}
+    assert {"status.in_reply_to_id->status", "status.reblog->status", "channel.parent_id->channel",
+            "message.referenced_message->message"} <= links
+    statuses = client.get("/statuses").json()
+    assert len(statuses) == 20
+    replies = [s for s in statuses if s["in_reply_to_id"] is not None]
+    reblogs = [s for s in statuses if s["reblog"] is not None]
+    assert 0 < len(replies) < 20 and 0 < len(reblogs) < 20
+    for status in replies:
+        assert status["in_reply_to_id"] != status["id"]
+        assert client.get(f"/statuses/{status['in_reply_to_id']}").status_code == 200
+    for status in reblogs:
+        boosted = status["reblog"]
+        assert boosted["id"] != status["id"]
+        own = client.get(f"/statuses/{boosted['id']}").json()
+        assert _without(boosted, "reblog") == _without(own, "reblog")
+        assert boosted["reblog"] is None or boosted["reblog"]["reblog"] is None   # depth-bounded
+
+
+def test_a_sibling_reference_is_a_message_of_the_same_channel(app_client):
+    client = app_client(spec=FIXTURES / "self_refs.yaml")
+    seen = 0
+    for channel in client.get("/channels").json():
+        messages = client.get(f"/channels/{channel['id']}/messages").json()
+        for message in messages:
+            quoted = message["referenced_message"]
+            if quoted is None:
+                continue
+            seen += 1
+            assert quoted["channel_id"] == channel["id"] and quoted["id"] != message["id"]
+            own = client.get(f"/channels/{channel['id']}/messages/{quoted['id']}").json()
+            assert _without(quoted, "referenced_message") == _without(own, "referenced_message")
+    assert seen > 0
+
+
+def test_discord_messages_quoting_messages_are_served_without_recursion(app_client):
+    client = app_client(spec=SPECS / "discord.json")
+    world = _world(client)
+    channel = next(t for t in world["entity_types"] if t["name"] == "channel")["sample"][0]["id"]
+    messages = client.get(f"/channels/{channel}/messages")
+    assert messages.status_code == 200, messages.text
+    assert messages.json(), "the channel has messages"
+    for message in messages.json():
+        assert message["channel_id"] == channel
+        item = client.get(f"/channels/{channel}/messages/{message['id']}")
+        assert item.status_code == 200, item.text
+        quoted = item.json().get("referenced_message")
+        assert quoted is None or quoted["channel_id"] == channel

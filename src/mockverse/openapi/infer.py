@@ -57,6 +57,11 @@ _PARAM = re.compile(r"^\{([^{}]+)\}$")
 _ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID)$")
 _ID_PREFIX = re.compile(r"^id([A-Z][A-Za-z0-9]*)$")
 _ACTOR = re.compile(r"^(.+?)(_by|By)$")
+# Words of a key that points at another entity of the key's own type (a reply, a fork, a replacement).
+_SELF_WORDS = frozenset({"parent", "reply", "replied", "reblog", "reblogged", "boost", "boosted", "repost", "quote",
+                         "quoted", "replaced", "replacement", "original", "previous", "prev", "next", "fork",
+                         "forked", "duplicate", "duplicated", "root", "ancestor", "predecessor", "successor",
+                         "superseded", "supersedes"})
 
 # Literal path segments that never name an entity type.
 _NOT_ENTITIES = frozenset({"me", "self", "search", "find", "lookup", "by", "batch", "bulk", "count", "contains"})
@@ -331,6 +336,16 @@ def _type_of(schema: dict) -> str | None:
         kinds = [k for k in kind if k != "null"]
         kind = kinds[0] if len(kinds) == 1 else None
     return kind if isinstance(kind, str) else None
+
+
+def _object_alternative(schema: dict) -> dict:
+    """The schema itself, or the one non-null alternative of a nullable ``oneOf``/``anyOf`` wrapper."""
+    flat = merge_all_of(schema)
+    if _props(flat):
+        return flat
+    shapes = [a for a in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ()))
+              if isinstance(a, dict) and _props(a)]
+    return shapes[0] if len(shapes) == 1 else flat
 
 
 def _is_objectish(schema: object) -> bool:
@@ -804,11 +819,15 @@ class _WorldBuilder:
                 targets.append(hit)
         if targets:
             return targets
-        base = singular(name)
-        known = self.entities.get(base)
-        carries_id = known is not None and (known.id_field is None or known.id_field in _props(schema))
-        if known and not known.dangling and carries_id and _list_items(schema) is None:
-            return [(base, f"field name '{name}'", _W["field_name"])]
+        shape = _object_alternative(schema)
+        words = singular(snake(name)).split("_")
+        for cut in range(len(words)):
+            base = "_".join(words[cut:])   # referenced_message, then message
+            known = self.entities.get(base)
+            carries_id = known is not None and (known.id_field is None or known.id_field in _props(shape))
+            if known and not known.dangling and carries_id and _list_items(schema) is None:
+                qualified = f", qualified as '{'_'.join(words[:cut])}'" if cut else ""
+                return [(base, f"field name '{name}'{qualified}", _W["field_name"] if not cut else _W["qualified"])]
         created = self._schema_only(source, name, schema)
         return [(created, "an identifiable embedded object", _W["schema"])] if created else []
 
@@ -900,6 +919,8 @@ class _WorldBuilder:
             if tail in self.entities and not self.entities[tail].dangling:
                 qualifier = "_".join(words[:cut])
                 return tail, f"{where} names {tail} (qualified as '{qualifier}')", _W["qualified"]
+        if set(words) & _SELF_WORDS and source in self.entities:
+            return source, f"{where} points at another {source} ('{name}')", _W["qualified"]
         ending = [e for e in self.entities if e.endswith("_" + name) and not self.entities[e].dangling]
         if len(ending) == 1:
             return ending[0], f"{where} names '{name}', the only type ending in it is {ending[0]}", _W["suffix"]

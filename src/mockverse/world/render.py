@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mockverse.openapi import merge_all_of
+from mockverse.openapi import is_nullable, merge_all_of
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.specworld import Embed, SpecEntityType, sample_id
@@ -52,6 +52,11 @@ def _props(schema: dict | None) -> dict:
     return props if isinstance(props, dict) else {}
 
 
+def _nullable(schema: dict) -> bool:
+    """Whether a property schema admits null (any spelling)."""
+    return "null" in schema_types(_object(schema)) or is_nullable(schema)
+
+
 def is_array(schema: dict | None) -> bool:
     return isinstance(schema, dict) and "array" in schema_types(merge_all_of(schema))
 
@@ -79,8 +84,8 @@ def entity_slots(schema: dict | None, entity: SpecEntityType, depth: int = 0,
     Unless ``strict``, an object with the entity's id field counts as the entity."""
     if not isinstance(schema, dict) or depth > 3:
         return None
-    if is_variant(schema, entity):
-        return [[]]
+    if any(is_variant(b, entity) for b in _branches(schema)):
+        return [[]]   # the entity itself, or one alternative of a nullable/polymorphic wrapper
     props = _props(schema)
     found = [[name] for name, sub in props.items() if isinstance(sub, dict) and not is_array(sub)
              and any(is_variant(b, entity) for b in _branches(sub))]
@@ -173,6 +178,9 @@ class Renderer:
                 if value is not MISSING:
                     given[name] = value
                     continue
+            elif name in embeds and _nullable(sub):
+                given[name] = None   # deeper than entities are embedded: empty where the schema allows it
+                continue
             counted = self._count(entity, id, name, sub) if depth < MAX_EMBED_DEPTH else None
             if counted is not None:
                 given[name] = counted  # derived from the children, like an order's total: it always agrees
@@ -211,11 +219,13 @@ class Renderer:
         if not embed.many:
             if target is entity.parent:
                 target_id = data.get(entity.fk)  # type: ignore[arg-type]
+            elif target is entity and _nullable(sub):
+                target_id = self._other(entity, id, data, key)   # a reblog, a reply: only some entities have one
             else:
                 ref = next((r for r in entity.references if r.target is target and not r.many), None)
                 target_id = data.get(ref.field) if ref else sample_id(self.view, target, *key)
             if target_id is None:
-                return None if "null" in schema_types(_object(sub)) or sub.get("nullable") else MISSING
+                return None if _nullable(sub) else MISSING
             body = self.entity(target, target_id, sub, depth + 1)
             return MISSING if body is None else body
         ids = self._related_ids(entity, id, data, target, key, sub)
@@ -226,6 +236,21 @@ class Renderer:
             rendered = [self.entity(target, i, items, depth + 1) for i in ids]
             return [r for r in rendered if r is not None]
         return self.page(target, ids, sub, f"{key[0]}#{embed.field}", depth=depth + 1)
+
+    def _other(self, entity: SpecEntityType, id: object, data: dict, key: tuple) -> object:
+        """Another existing entity of the same type (a sibling under the same parent) for half of the
+        entities, None for the rest."""
+        if self.gen.draw(*key, "self") < 0.5:
+            return None
+        if entity.parent is not None:
+            siblings = [s for s in self.view.child_ids(entity.parent, data.get(entity.fk), entity.relationship)
+                        if s != id]
+            return siblings[int(self.gen.draw(*key, "sibling") * len(siblings))] if siblings else None
+        for attempt in range(3):
+            other = sample_id(self.view, entity, *key, attempt)
+            if other is not None and other != id:
+                return other
+        return None
 
     def _related_ids(self, entity: SpecEntityType, id: object, data: dict, target: SpecEntityType,
                      key: tuple, schema: dict) -> list:

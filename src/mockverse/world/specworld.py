@@ -129,8 +129,17 @@ class SpecEntityType(EntityType):
 
     # -- references ---------------------------------------------------------------------------
     def complete(self, view: Any, id: object, data: dict, given: dict | None) -> dict:
-        """Put the id in its field and fill every reference with entities that exist."""
+        """Put the id in its field."""
         data[self.id_field] = id
+        return data
+
+    def link(self, view: Any, id: object, data: dict) -> dict:
+        """Fill every reference the user did not set with entities that exist (a new dict)."""
+        if not self.references:
+            return data
+        stored = view.stored(self, id)
+        given = stored.data if stored is not None else None
+        data = dict(data)
         for ref in self.references:
             if given and ref.field in given:
                 continue
@@ -507,9 +516,14 @@ class SpecWorldBuilder:
             base = singular(_schema_base_name(comp))
             if base in self.types and isinstance(schema, dict):
                 self.types[base].variants.add(id(schema))
+        targets_of: dict[tuple[str, str], set[str]] = {}
+        for r in relationships:
+            if r.kind == "embeds" and r.field:
+                targets_of.setdefault((r.source, r.field), set()).add(r.target)
         for r in relationships:
             if r.kind != "embeds" or not r.field:
                 continue
+            only = len(targets_of[(r.source, r.field)]) == 1   # every shape of the field is that type
             source = self.sources[r.source].schema
             prop = prop_at(source, r.field.replace("[]", ""))  # the array's item schema is taken below
             prop = merge_all_of(prop).get("items") if _is_array(prop) else prop  # type: ignore[union-attr]
@@ -520,10 +534,12 @@ class SpecWorldBuilder:
             for branch in branches:
                 if not isinstance(branch, dict) or branch.get("oneOf") or branch.get("anyOf"):
                     continue
+                if schema_types(merge_all_of(branch)) == {"null"}:
+                    continue   # the null alternative of a nullable embed represents nothing
                 if branch is prop and (prop.get("oneOf") or prop.get("anyOf")):
                     continue
                 name = self.spec.schema_name(branch)
-                if name is None or singular(_schema_base_name(name)) == r.target or _tag(branch) == r.target:
+                if only or name is None or singular(_schema_base_name(name)) == r.target or _tag(branch) == r.target:
                     target.variants.add(id(branch))
 
 
