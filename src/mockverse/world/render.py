@@ -15,10 +15,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mockverse.openapi import is_nullable, merge_all_of
+from mockverse.openapi import is_nullable, merge_all_of, singular, snake
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.generate import merge_schema, schema_types
-from mockverse.world.specworld import Embed, SpecEntityType, sample_id
+from mockverse.world.specworld import DeepLink, Embed, SpecEntityType, prop_at, sample_id
 
 MAX_EMBED_DEPTH = 2
 _ENVELOPE_KEYS = ("data", "result", "item", "record", "payload", "resource", "object", "entity")
@@ -50,6 +50,25 @@ def _object(schema: dict | None) -> dict:
 def _props(schema: dict | None) -> dict:
     props = _object(schema).get("properties")
     return props if isinstance(props, dict) else {}
+
+
+def _pick(targets: list[SpecEntityType], value: Any) -> SpecEntityType:
+    """Of a polymorphic link's types, the one a generated object's ``type`` tag names (else the first)."""
+    tag = value.get("type") if isinstance(value, dict) else None
+    if isinstance(tag, str):
+        for target in targets:
+            if target.name == singular(snake(tag)):
+                return target
+    return targets[0]
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    """Whether two JSON values have the same JSON type (a world value may replace a generated one)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return isinstance(a, int) == isinstance(b, int) or isinstance(b, float)
+    return type(a) is type(b)
 
 
 def _nullable(schema: dict) -> bool:
@@ -186,7 +205,64 @@ class Renderer:
                 given[name] = counted  # derived from the children, like an order's total: it always agrees
             elif name in data and (own.get(name) is sub or fits(data[name], sub)):
                 given[name] = data[name]
-        return self.gen.object(flat, ref, "$", self._ctx(entity, data), given=given)
+        body = self.gen.object(flat, ref, "$", self._ctx(entity, data), given=given)
+        for link in entity.deep:
+            leaf = prop_at(flat, ".".join(link.path)) or {}
+            if is_array(leaf) and not link.path[-1].endswith("[]"):
+                leaf = merge_all_of(leaf).get("items") or {}
+            self._fill(entity, id, data, body, link, link.path, ref, depth, leaf)
+        return body
+
+    # -- links below the top level ---------------------------------------------------------------
+    def _fill(self, entity: SpecEntityType, id: object, data: dict, node: Any, link: DeepLink,
+              path: list[str], key: str, depth: int, leaf: dict) -> None:
+        """Put entities of the world at ``path`` inside a rendered body (ids, or embedded objects)."""
+        if not isinstance(node, dict) or not path:
+            return
+        part, rest = path[0].removesuffix("[]"), path[1:]
+        value = node.get(part)
+        if value is None:
+            return
+        if isinstance(value, list):
+            if rest:
+                for index, item in enumerate(value):
+                    self._fill(entity, id, data, item, link, rest, f"{key}.{part}[{index}]", depth, leaf)
+                return
+            node[part] = [v for v in (self._linked(entity, id, data, link, old, f"{key}.{part}[{i}]", depth, leaf)
+                                      for i, old in enumerate(value)) if v is not None] or value[:0]
+            return
+        if rest:
+            self._fill(entity, id, data, value, link, rest, f"{key}.{part}", depth, leaf)
+            return
+        linked = self._linked(entity, id, data, link, value, f"{key}.{part}", depth, leaf)
+        if linked is not None:
+            node[part] = linked
+
+    def _linked(self, entity: SpecEntityType, id: object, data: dict, link: DeepLink, old: Any, key: str,
+                depth: int, leaf: dict) -> Any:
+        """The world's value for one generated link value ``old``: an existing id, or that entity's fields."""
+        target = _pick(link.targets, old)
+        if link.embed and not isinstance(old, dict):
+            return None
+        if not link.embed and (isinstance(old, (dict, list)) or isinstance(old, str) == target.integer_ids):
+            return None   # the generated value's type is not the target's id type: leave it as the schema says
+        if target is entity.parent:
+            target_id = data.get(entity.fk)  # type: ignore[arg-type]
+        elif target is entity:
+            target_id = self._other(entity, id, data, (key, "deep"), always=True)
+        else:
+            target_id = sample_id(self.view, target, key, "deep")
+        if target_id is None:
+            return None
+        if not link.embed:
+            return target_id
+        if depth < MAX_EMBED_DEPTH and leaf:
+            rendered = self.entity(target, target_id, leaf, depth + 1)
+            if isinstance(rendered, dict):
+                return rendered
+        fields = self.view.get(target, target_id) or {}
+        shown = {k: fields[k] for k in old if k in fields and _same_kind(fields[k], old[k])}
+        return {**old, **shown, target.id_field: target_id} if target.id_field in old or shown else None
 
     def _count(self, entity: SpecEntityType, id: object, name: str, sub: dict) -> int | None:
         """``total_tracks`` / ``task_count`` / ``recipient_count``: how many children the entity has."""
@@ -237,10 +313,10 @@ class Renderer:
             return [r for r in rendered if r is not None]
         return self.page(target, ids, sub, f"{key[0]}#{embed.field}", depth=depth + 1)
 
-    def _other(self, entity: SpecEntityType, id: object, data: dict, key: tuple) -> object:
+    def _other(self, entity: SpecEntityType, id: object, data: dict, key: tuple, always: bool = False) -> object:
         """Another existing entity of the same type (a sibling under the same parent) for half of the
-        entities, None for the rest."""
-        if self.gen.draw(*key, "self") < 0.5:
+        entities (for all of them when ``always``), None for the rest."""
+        if not always and self.gen.draw(*key, "self") < 0.5:
             return None
         if entity.parent is not None:
             siblings = [s for s in self.view.child_ids(entity.parent, data.get(entity.fk), entity.relationship)

@@ -64,6 +64,16 @@ class Embed:
     many: bool
 
 
+@dataclass
+class DeepLink:
+    """A key or an embedded object below the top level (``message_reference.message_id``,
+    ``items[].track``) that holds other entities: filled with them wherever a body shows it."""
+
+    path: list[str]
+    targets: list["SpecEntityType"]
+    embed: bool
+
+
 @dataclass(eq=False)
 class SpecEntityType(EntityType):
     """An entity type of a spec world: string or integer ids from a codec, any id field name."""
@@ -75,6 +85,7 @@ class SpecEntityType(EntityType):
     references: list[Reference] = field(default_factory=list)
     embeds: list[Embed] = field(default_factory=list)
     variants: set[int] = field(default_factory=set)
+    deep: list[DeepLink] = field(default_factory=list)
     embeds_by_name: ClassVar[bool] = False
 
     @property
@@ -462,7 +473,10 @@ class SpecWorldBuilder:
     def _references(self, entity: SpecEntityType, relationships: list[Relationship]) -> None:
         by_field: dict[str, Relationship] = {}
         for r in relationships:
-            if r.source != entity.name or r.kind == "embeds" or not r.field or "." in r.field or "[" in r.field:
+            if r.source != entity.name or r.kind == "embeds" or not r.field:
+                continue
+            if "." in r.field or "[" in r.field:
+                self._deep(entity, r, embed=False)
                 continue
             if r.field == entity.parent_field and entity.parent is not None and r.target == entity.parent.name:
                 continue
@@ -498,7 +512,7 @@ class SpecWorldBuilder:
                 continue
             parts = r.field.split(".")
             if len(parts) > 2 or "[" in r.field:
-                self.usage.setdefault(r.id, ("reported", "embedded deeper than the world renders entities"))
+                self._deep(entity, r, embed=True)
                 continue
             prop = prop_at(entity.schema, parts[0])
             many = len(parts) == 2 or _is_array(prop)
@@ -506,6 +520,19 @@ class SpecWorldBuilder:
             if parts[0] not in (entity.schema.get("required") or []):
                 entity.schema["properties"].pop(parts[0], None)  # rendered from the world, never generated here
             self.usage.setdefault(r.id, ("embed", f"{entity.name}.{parts[0]} shows {r.target} entities of the world"))
+
+    def _deep(self, entity: SpecEntityType, r: Relationship, embed: bool) -> None:
+        """Record a link below the top level of ``entity``'s bodies (several targets: polymorphic)."""
+        path = r.field.split(".")  # type: ignore[union-attr]
+        target = self.types[r.target]
+        link = next((d for d in entity.deep if d.path == path and d.embed == embed), None)
+        if link is None:
+            entity.deep.append(DeepLink(path, [target], embed))
+        elif target not in link.targets:
+            link.targets.append(target)
+        what = "shows" if embed else "holds ids of"
+        self.usage.setdefault(r.id, ("embed" if embed else "reference",
+                                     f"{entity.name}.{r.field} {what} {r.target} entities of the world"))
 
     def _variants(self, relationships: list[Relationship]) -> None:
         """The schema objects that represent each type: its own, embedded variants, same-named components."""
