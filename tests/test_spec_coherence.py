@@ -8,6 +8,7 @@ written here, and checks the exact answers a person would expect of the real API
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,60 @@ def test_ids_held_below_the_top_level_name_existing_entities(app_client):
     assert files and stores
     assert [client.get(f"/files/{f}").status_code for f in files] == [200] * len(files)
     assert [client.get(f"/vector_stores/{s}").status_code for s in stores] == [200] * len(stores)
+
+
+def test_ids_follow_the_pattern_of_their_id_field_and_keys_point_at_them(app_client):
+    client = app_client(spec=SPECS / "twilio-chat.json")
+    services = client.get("/v2/Services").json()["services"]
+    assert len({s["sid"] for s in services}) == len(services) == 20
+    service = services[0]
+    assert re.fullmatch(r"IS[0-9a-f]{32}", service["sid"])
+    assert client.get(f"/v2/Services/{service['sid']}").json() == service
+    channels = client.get(f"/v2/Services/{service['sid']}/Channels").json()["channels"]
+    assert channels
+    for channel in channels:
+        assert re.fullmatch(r"CH[0-9a-f]{32}", channel["sid"]) and channel["service_sid"] == service["sid"]
+        assert client.get(f"/v2/Services/{service['sid']}/Channels/{channel['sid']}").json() == channel
+    roles = [(s["sid"], s["default_service_role_sid"]) for s in services if s["default_service_role_sid"]]
+    assert roles
+    for sid, role in roles:
+        assert re.fullmatch(r"RL[0-9a-f]{32}", role)
+        assert client.get(f"/v2/Services/{sid}/Roles/{role}").status_code == 200
+    assert client.get(f"/v2/Services/{service['sid']}/Channels/CH{'0' * 32}").status_code == 404
+
+
+def test_snowflake_ids_are_long_decimal_strings(app_client):
+    client = app_client(spec=SPECS / "discord.json")
+    channel = _sample(_world(client), "channel")
+    assert re.fullmatch(r"[1-9][0-9]{18}", channel)
+    assert client.get(f"/channels/{channel}").json()["id"] == channel
+    assert client.get("/channels/1100000000000009999").status_code == 404
+
+
+def test_an_integer_id_in_the_schema_stays_an_integer_whatever_the_path_key(app_client):
+    client = app_client(spec=SPECS / "gitea.json")
+    orgs = client.get("/orgs").json()
+    assert [type(o["id"]) for o in orgs] == [int] * len(orgs)
+    assert client.get(f"/orgs/{orgs[0]['id']}").json() == orgs[0]
+
+
+def test_a_write_in_an_envelope_named_after_the_resource_is_kept(app_client):
+    client = app_client(spec=SPECS / "conduit.yaml")
+    created = client.post("/articles", json={"article": {"title": "Dragons", "description": "d", "body": "b"}})
+    assert created.status_code == 201, created.text
+    slug = created.json()["article"]["slug"]
+    assert client.get(f"/articles/{slug}").json()["article"]["title"] == "Dragons"
+    updated = client.put(f"/articles/{slug}", json={"article": {"title": "Wyverns"}})
+    assert updated.status_code == 200
+    assert client.get(f"/articles/{slug}").json()["article"]["title"] == "Wyverns"
+
+
+def test_an_embedded_object_naming_an_entity_by_id_shows_that_entity(app_client):
+    client = app_client(spec=SPECS / "petclinic.yaml")
+    kind = client.get("/pettypes").json()[2]
+    owner = client.get("/owners").json()[0]["id"]
+    created = client.post(f"/owners/{owner}/pets", json={"name": "Rex", "birthDate": "2020-01-01",
+                                                        "type": {"id": kind["id"], "name": "dog"}})
+    assert created.status_code == 201, created.text
+    pet = client.get(f"/pets/{created.json()['id']}").json()
+    assert (pet["name"], pet["ownerId"], pet["type"]) == ("Rex", owner, kind)

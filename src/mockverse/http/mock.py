@@ -673,6 +673,9 @@ class MockRoutes:
         body = await read_json(request, self.max_body_bytes, required=op.body_required)
         check_body(op.validator, body)
         key = request.url.path
+        written = op.target if op.kind == "children" else op.entity
+        if isinstance(written, SpecEntityType):
+            body = _unwrapped(written, body)
         try:
             found = self._resolve(op, request, view)
             creates = (op.kind == "collection" and request.method == "POST") or \
@@ -896,6 +899,18 @@ class MockRoutes:
                 items[index] = {**item, **{k: v for k, v in self._with_relations(view, entity, raw, query).items()
                                            if k in query.embed or k in query.expand}}
         return orjson.dumps(data)
+
+
+def _unwrapped(entity: SpecEntityType, body: Any) -> Any:
+    """A request body's entity fields: ``{"article": {...}}`` and ``{"data": {...}}`` envelopes opened."""
+    if not isinstance(body, dict) or len(body) != 1:
+        return body
+    (name, inner), = body.items()
+    own = entity.schema.get("properties") or {}
+    names = {entity.name, entity.segment.lower(), singular(snake(entity.segment)), "data", "item", "record", "resource"}
+    if isinstance(inner, dict) and name not in own and snake(str(name)) in names:
+        return inner
+    return body
 
 
 def workspace_of(request: Request) -> str:

@@ -54,7 +54,7 @@ _MAX_DEPTH = 4
 
 _VERSION_SEGMENT = re.compile(r"^(v\d+([._]\d+)*[a-z]*|\d{4}-\d{2}-\d{2}|api|rest)$", re.IGNORECASE)
 _PARAM = re.compile(r"^\{([^{}]+)\}$")
-_ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID)$")
+_ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID|_sids|Sids|_sid|Sid)$")
 _ID_PREFIX = re.compile(r"^id([A-Z][A-Za-z0-9]*)$")
 _ACTOR = re.compile(r"^(.+?)(_by|By)$")
 # Words of a key that points at another entity of the key's own type (a reply, a fork, a replacement).
@@ -392,12 +392,19 @@ def _id_field(schema: object, name: str, id_param: str | None) -> str | None:
     props = _props(schema)
     last = name.split("_")[-1]
     candidates = [id_param] if id_param else []
-    candidates += ["id", f"{name}_id", _camel(name) + "Id", f"{last}_id", f"{last}Id", "uuid"]
+    candidates += ["id", f"{name}_id", _camel(name) + "Id", f"{last}_id", f"{last}Id", "uuid", "sid", "uid", "guid"]
+    loose = {_loose(str(k)): k for k in props}
     for candidate in candidates:
-        prop = props.get(candidate)
+        key = candidate if candidate in props else loose.get(_loose(candidate))
+        prop = props.get(key) if key is not None else None
         if isinstance(prop, dict) and _scalar_type(merge_all_of(prop)):
-            return candidate
+            return key
     return None
+
+
+def _loose(name: str) -> str:
+    """A name compared without case or separators (``Sid`` ~ ``sid``, ``user_id`` ~ ``userId``)."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 def _list_items(schema: object, hints: tuple[str, ...] = (), depth: int = 0) -> dict | None:
@@ -925,12 +932,19 @@ class _WorldBuilder:
         if len(ending) == 1:
             return ending[0], f"{where} names '{name}', the only type ending in it is {ending[0]}", _W["suffix"]
         target = self._synonym_target(name)
-        if target:
+        if target and not self._pattern_conflict(flat, target):
             return target, f"{where}: '{name}' is a synonym of {target}", _W["synonym"]
         if depth > 0 or name in _NOT_REFERENCES or words[-1] in _NOT_REFERENCES or len(name) < 3:
             return None
         self.entities[name] = EntityType(name=name, id_type=_scalar_type(flat) or "string", origin="dangling")
         return name, f"{where} names {name}, which this spec does not define", _W["dangling"]
+
+    def _pattern_conflict(self, flat: dict, target: str) -> bool:
+        """Whether a key's ``pattern`` differs from the one the target's own id declares (``^AC…`` vs ``^US…``)."""
+        entity = self.entities[target]
+        own = merge_all_of(_props(entity.schema).get(entity.id_field or "id") or {}) if entity.schema else {}
+        mine, theirs = flat.get("pattern"), own.get("pattern")
+        return isinstance(mine, str) and isinstance(theirs, str) and mine != theirs
 
     def _synonym_target(self, word: str) -> str | None:
         """The defined entity type a synonym such as owner, author or account most likely means."""

@@ -52,6 +52,13 @@ def _props(schema: dict | None) -> dict:
     return props if isinstance(props, dict) else {}
 
 
+def _named(target: SpecEntityType, value: Any) -> object:
+    """The id of ``target`` an object names by its id field (``{"id": 1}``), parsed; None otherwise."""
+    if not isinstance(value, dict) or value.get(target.id_field) is None:
+        return None
+    return target.parse_id(value[target.id_field])
+
+
 def _pick(targets: list[SpecEntityType], value: Any) -> SpecEntityType:
     """Of a polymorphic link's types, the one a generated object's ``type`` tag names (else the first)."""
     tag = value.get("type") if isinstance(value, dict) else None
@@ -262,7 +269,7 @@ class Renderer:
                 return rendered
         fields = self.view.get(target, target_id) or {}
         shown = {k: fields[k] for k in old if k in fields and _same_kind(fields[k], old[k])}
-        return {**old, **shown, target.id_field: target_id} if target.id_field in old or shown else None
+        return {**old, **shown, target.id_field: target_id} if target.id_field in old else None
 
     def _count(self, entity: SpecEntityType, id: object, name: str, sub: dict) -> int | None:
         """``total_tracks`` / ``task_count`` / ``recipient_count``: how many children the entity has."""
@@ -293,7 +300,10 @@ class Renderer:
         target = embed.target
         key = (f"{entity.name}:{id}", embed.field)
         if not embed.many:
-            if target is entity.parent:
+            chosen = _named(target, data.get(embed.field))
+            if chosen is not None and self.view.get(target, chosen) is not None:
+                target_id = chosen   # the body names the entity ({"type": {"id": 1}}): show that one
+            elif target is entity.parent:
                 target_id = data.get(entity.fk)  # type: ignore[arg-type]
             elif target is entity and _nullable(sub):
                 target_id = self._other(entity, id, data, key)   # a reblog, a reply: only some entities have one

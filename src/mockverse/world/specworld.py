@@ -183,6 +183,8 @@ class SpecEntityType(EntityType):
         """The id of ``target``'s parent when this entity knows it (its own ancestor), else None."""
         if target.parent is None:
             return None
+        if target.parent is self:
+            return data.get(self.id_field)   # a key naming one of the entity's own children (a default role)
         entity: EntityType | None = self
         current = data
         while entity is not None and entity.parent is not None:
@@ -349,7 +351,9 @@ class SpecWorldBuilder:
         if id_field not in props:
             props[id_field] = {"type": "integer" if source.id_type == "integer" else "string"}
         schema["properties"] = props
-        codec = codec_for(name, source.id_type, self._id_evidence(source, id_field, props[id_field]), id_field)
+        declared = schema_types(merge_all_of(props[id_field])) - {"null"}
+        id_type = "integer" if declared == {"integer"} else source.id_type   # the body's schema wins over a path key
+        codec = codec_for(name, id_type, self._id_evidence(source, id_field, props[id_field]), id_field)
         path = source.collection_path or source.item_path or f"/{name}"
         literals = [s for s in path.split("/") if s and not s.startswith("{")]
         values: dict[str, Any] = {"path": path, "schema_": source.schema_name or name,
