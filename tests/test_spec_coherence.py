@@ -103,11 +103,11 @@ def test_a_converted_swagger_2_spec_is_served_with_its_writes_kept(tmp_path, app
     assert "title" in missing.text
 
 
-@pytest.mark.parametrize(("name", "list_path", "item_path"), [
-    ("gitea.json", "/orgs", "/orgs/{}"),
-    ("netlify.yaml", "/sites", "/sites/{}"),
+@pytest.mark.parametrize(("name", "list_path", "item_path", "unknown"), [
+    ("gitea.json", "/orgs", "/orgs/{}", 987654321),
+    ("netlify.yaml", "/sites", "/sites/{}", "no-such-site"),
 ])
-def test_swagger_2_corpus_specs_serve_their_lists_and_items(app_client, name, list_path, item_path):
+def test_swagger_2_corpus_specs_serve_their_lists_and_items(app_client, name, list_path, item_path, unknown):
     client = app_client(spec=SPECS / name)
     listed = client.get(list_path)
     assert listed.status_code == 200, listed.text
@@ -115,7 +115,7 @@ def test_swagger_2_corpus_specs_serve_their_lists_and_items(app_client, name, li
     item = client.get(item_path.format(first["id"]))
     assert item.status_code == 200, item.text
     assert item.json() == first
-    assert client.get(item_path.format("no-such-id")).status_code == 404
+    assert client.get(item_path.format(unknown)).status_code == 404
     assert client.get("/api/v1/consistency/world").status_code == 200
 
 
