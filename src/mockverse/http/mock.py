@@ -44,6 +44,9 @@ _PARAM = re.compile(r"^\{([^}]+)\}$")
 _LIMIT_NAMES = ("limit", "pageSize", "page_size", "per_page", "perPage", "_per_page", "_limit", "max_results")
 _PAGE_NAMES = ("page", "_page", "pageNumber", "page_number")
 _LIST_KINDS = ("collection", "children", "related", "search")
+# scope state: the workspace version at which the stubs layer found no stubs; a read answered at another
+# version (or with stubs about) never enters the fast path, which skips the stubs layer
+FAST_OK = "mockverse.fast_ok"
 
 
 @dataclass
@@ -329,7 +332,8 @@ class MockRoutes:
                         keep = self.texts.cacheable(hit)
                     hit = self.cache.put(key, hit) if keep else hit
                 status, body, headers = hit
-                if keep and not realistic and request.method == "GET":
+                if (keep and not realistic and request.method == "GET"
+                        and request.scope.get("state", {}).get(FAST_OK, key[1]) == key[1]):
                     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
                     self.direct.put(key, (status, body, raw + [(b"content-length", str(len(body)).encode())]))
                 return Response(body, status_code=status, headers=headers, media_type=None)
@@ -349,7 +353,7 @@ class MockRoutes:
             elif name == b"origin" or name == b"x-mockverse-reality" or name == b"prefer":
                 return None
         query = scope["query_string"]
-        if b"workspace=" in query:
+        if b"workspace" in query:     # ?workspace= or ?workspace_id= names another workspace: route it
             return None
         try:
             version = self.engine.store.version(workspace)
@@ -914,8 +918,9 @@ def _unwrapped(entity: SpecEntityType, body: Any) -> Any:
 
 
 def workspace_of(request: Request) -> str:
-    """The workspace of a request: the X-Mockverse-Workspace header, ?workspace=, or "default"."""
-    return request.headers.get("x-mockverse-workspace") or request.query_params.get("workspace") or "default"
+    """The workspace of a request: the X-Mockverse-Workspace header, ?workspace= (or ?workspace_id=), or "default"."""
+    return (request.headers.get("x-mockverse-workspace") or request.query_params.get("workspace")
+            or request.query_params.get("workspace_id") or "default")
 
 
 def _safe(name: str) -> str:
