@@ -275,3 +275,21 @@ def test_an_embedded_object_naming_an_entity_by_id_shows_that_entity(app_client)
     assert created.status_code == 201, created.text
     pet = client.get(f"/pets/{created.json()['id']}").json()
     assert (pet["name"], pet["ownerId"], pet["type"]) == ("Rex", owner, kind)
+
+
+def test_form_encoded_writes_in_pascal_case_are_kept_in_the_entity_s_own_spelling(app_client):
+    client = app_client(spec=SPECS / "twilio-chat.json")
+    created = client.post("/v2/Services", data={"FriendlyName": "Support desk"})
+    assert created.status_code == 201, created.text
+    service = created.json()["sid"]
+    assert created.headers["location"] == f"/v2/Services/{service}"
+    assert client.get(f"/v2/Services/{service}").json()["friendly_name"] == "Support desk"
+    channel = client.post(f"/v2/Services/{service}/Channels", data={"FriendlyName": "general", "UniqueName": "gen"})
+    assert channel.status_code == 201, channel.text
+    sid = channel.json()["sid"]
+    listed = client.get(f"/v2/Services/{service}/Channels").json()["channels"]
+    assert [(c["sid"], c["service_sid"], c["unique_name"]) for c in listed] == [(sid, service, "gen")]
+    assert client.post(f"/v2/Services/{service}/Channels/{sid}", data={"FriendlyName": "renamed"}).status_code == 200
+    assert client.get(f"/v2/Services/{service}/Channels/{sid}").json()["friendly_name"] == "renamed"
+    bad = client.post(f"/v2/Services/{service}/Channels", data={"Type": "secret"})
+    assert bad.status_code == 422 and "Type" in bad.text
