@@ -57,18 +57,27 @@ async def read_form_or_json(request: Request, max_bytes: int, schema: dict | Non
 
 def _typed(text: str, prop: dict) -> Any:
     """A form value read as the JSON type its property declares (strings that do not parse stay strings)."""
-    kind = prop.get("type")
-    kind = (prop.get("items") or {}).get("type") if kind == "array" and isinstance(prop.get("items"), dict) else kind
-    if kind == "integer" and is_decimal(text.lstrip("-")):
+    kinds = _kinds(prop)
+    if "array" in kinds and isinstance(prop.get("items"), dict):
+        kinds = _kinds(prop["items"])
+    if "string" in kinds:
+        return text
+    if "integer" in kinds and is_decimal(text.lstrip("-")) and text.lstrip("-"):
         return int(text)
-    if kind == "number":
+    if "number" in kinds:
         try:
             return float(text)
         except ValueError:
             return text
-    if kind == "boolean" and text.lower() in ("true", "false"):
+    if "boolean" in kinds and text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text
+
+
+def _kinds(prop: dict) -> set:
+    """The JSON types a property declares (``type: integer`` or ``type: [integer, "null"]``)."""
+    kind = prop.get("type")
+    return set(kind) if isinstance(kind, list) else {kind}
 
 
 async def _read(request: Request, max_bytes: int) -> bytes:

@@ -928,8 +928,20 @@ def _own_spelling(entity: SpecEntityType, body: Any) -> Any:
     out = {}
     for name, value in body.items():
         spelled = name if name in own else loose.get(re.sub(r"[^a-z0-9]", "", str(name).lower()), name)
-        out.setdefault(spelled, value)
+        prop = own.get(spelled)
+        out.setdefault(spelled, _as_declared(value, prop) if spelled != name and isinstance(prop, dict) else value)
     return out
+
+
+def _as_declared(value: Any, prop: dict) -> Any:
+    """A written scalar in the JSON type the entity's own field declares (a form's ``true`` for a string field)."""
+    kinds = _types_of(prop)
+    if isinstance(value, bool) and "boolean" not in kinds and "string" in kinds:
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not kinds & {"integer", "number"} \
+            and "string" in kinds:
+        return str(value)
+    return value
 
 
 def workspace_of(request: Request) -> str:

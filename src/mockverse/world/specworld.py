@@ -177,7 +177,11 @@ class SpecEntityType(EntityType):
                 found.append(value)
         if ref.many:
             return found
-        return found[0] if found else None
+        if found:
+            return found[0]
+        if ref.nullable:
+            return None
+        return id if ref.target is self else data.get(ref.field)   # nothing else exists: stay schema-valid
 
     def _scope(self, view: Any, data: dict, target: "SpecEntityType") -> object:
         """The id of ``target``'s parent when this entity knows it (its own ancestor), else None."""
