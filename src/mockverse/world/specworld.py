@@ -181,7 +181,7 @@ class SpecEntityType(EntityType):
             return found[0]
         if ref.nullable:
             return None
-        return id if ref.target is self else data.get(ref.field)   # nothing else exists: stay schema-valid
+        return id if ref.target is self else None   # no other entity of the type: the entity itself, else none
 
     def _scope(self, view: Any, data: dict, target: "SpecEntityType") -> object:
         """The id of ``target``'s parent when this entity knows it (its own ancestor), else None."""
