@@ -600,6 +600,9 @@ class MockRoutes:
         for name, entity in op.bound:
             id = self._entity_id(entity, name, request)
             data = view.get(entity, id)
+            if data is None and isinstance(entity, SpecEntityType) and entity.keys:
+                id = entity.by_key(view, request.path_params.get(_safe(name))) or id
+                data = view.get(entity, id)
             if data is None:
                 raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field=name)
             found[name] = (entity, id, data)
