@@ -178,7 +178,10 @@ class Renderer:
         return self.view.engine.entities.put(key, self._entity(entity, id, data, schema, depth))
 
     def _entity(self, entity: SpecEntityType, id: object, data: dict, schema: dict | None, depth: int) -> Any:
-        slots = entity_slots(schema, entity) or [[]]
+        slots = entity_slots(schema, entity)
+        if slots is None and list_slot(schema, entity) is not None:   # an item path answering a list of one
+            return self.page(entity, [id], schema, f"{entity.name}:{id}", datas=[data], depth=depth)
+        slots = slots or [[]]
         if slots == [[]]:
             return self.shape(entity, id, data, schema, depth)
         return self._around(schema, slots, lambda sub: self.shape(entity, id, data, sub, depth),
