@@ -724,8 +724,20 @@ class MockRoutes:
             return self._answer(op, view, None, persona)
         body = render.page(entity, [], op.schema, f"route:{key}", total=total, per_page=size, offset=offset, datas=rows)
         if body is MISSING:
+            body = self._example_page(op, render, entity, rows)
+        if body is MISSING:
             return self._schema_answer(op, view, key, persona)
         return self._answer(op, view, body, persona, {"X-Total-Count": str(total)})
+
+    @staticmethod
+    def _example_page(op: MockOperation, render: Renderer, entity: SpecEntityType, rows: list[dict]) -> Any:
+        """A list whose schema describes one entity but whose example shows the envelope (``{data: [...]}``):
+        the example's envelope around this page's rows, each shaped as the schema; MISSING otherwise."""
+        for example in op.examples.values():
+            for name, value in example.items() if isinstance(example, dict) else ():
+                if isinstance(value, list) and value and all(isinstance(v, dict) and entity.id_field in v for v in value):
+                    return {**example, name: [render.shape(entity, d.get(entity.id_field), d, op.schema) for d in rows]}
+        return MISSING
 
     def _answer(self, op: MockOperation, view: WorldView, body: Any, persona: str | None,
                 extra: dict | None = None) -> tuple[int, bytes, dict]:
