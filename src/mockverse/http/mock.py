@@ -733,6 +733,8 @@ class MockRoutes:
     def _example_page(op: MockOperation, render: Renderer, entity: SpecEntityType, rows: list[dict]) -> Any:
         """A list whose schema describes one entity but whose example shows the envelope (``{data: [...]}``):
         the example's envelope around this page's rows, each shaped as the schema; MISSING otherwise."""
+        if entity_slots(op.schema, entity) != [[]]:
+            return MISSING
         for example in op.examples.values():
             for name, value in example.items() if isinstance(example, dict) else ():
                 if isinstance(value, list) and value and all(isinstance(v, dict) and entity.id_field in v for v in value):

@@ -216,7 +216,8 @@ class Renderer:
             elif name in data and own.get(name) is sub:
                 given[name] = data[name]
             elif name in data and fits(data[name], sub):
-                given[name] = _within(data[name], sub)
+                cut = _within(data[name], sub)
+                given[name] = cut if fits(cut, sub) else data[name]
         body = self.gen.object(flat, ref, "$", self._ctx(entity, data), given=given)
         for link in entity.deep:
             leaf = prop_at(flat, ".".join(link.path)) or {}
@@ -416,8 +417,8 @@ class Renderer:
 def _within(value: Any, schema: dict, depth: int = 0) -> Any:
     """``value`` cut to what ``schema`` declares: a stored field shown in a narrower schema (a playlist's
     full ``items`` page where a summary declares ``{href, total}``) shows only the declared properties."""
-    flat = _object(schema)
-    if depth > 8:
+    flat = merge_all_of(schema)
+    if depth > 8 or flat.get("oneOf") or flat.get("anyOf"):
         return value
     if isinstance(value, dict) and isinstance(flat.get("properties"), dict) and flat["properties"]:
         props = flat["properties"]
