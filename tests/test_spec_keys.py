@@ -153,3 +153,74 @@ def test_a_stored_field_in_a_narrower_schema_shows_what_that_schema_declares(app
         assert sorted(full["books"]) == ["href", "items", "total"]
         assert {k: full["books"][k] for k in ("href", "total")} == summary["books"]
         assert full["name"] == summary["name"]
+
+
+NESTED_SPEC = {
+    "openapi": "3.0.3",
+    "info": {"title": "Hosting", "version": "1"},
+    "paths": {
+        "/sites": {"get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/Site"}})}},
+        "/sites/{site_id}": {
+            "parameters": [{"name": "site_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"responses": _ok({"$ref": "#/components/schemas/Site"})}},
+        "/sites/{site_id}/dns": {
+            "parameters": [{"name": "site_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/DnsZone"}})}},
+        "/sites/{site_id}/hooks": {
+            "parameters": [{"name": "site_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/Hook"}})}},
+        "/dns_zones": {"get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/DnsZone"}})}},
+        "/dns_zones/{zone_id}": {
+            "parameters": [{"name": "zone_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"responses": _ok({"$ref": "#/components/schemas/DnsZone"})}},
+        "/hooks": {"get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/Hook"}})}},
+        "/hooks/{hook_id}": {
+            "parameters": [{"name": "hook_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"responses": _ok({"$ref": "#/components/schemas/Hook"})}},
+    },
+    "components": {"schemas": {
+        "Site": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
+        "DnsZone": {"type": "object", "required": ["id", "site_id"],
+                    "properties": {"id": {"type": "string"}, "site_id": {"type": "string"}, "name": {"type": "string"}}},
+        "Hook": {"type": "object", "required": ["id"],
+                 "properties": {"id": {"type": "string"}, "site_id": {"type": "string"}, "url": {"type": "string"}}}}},
+}
+
+
+@pytest.fixture
+def hosting(app_client, tmp_path: Path):
+    path = tmp_path / "hosting.json"
+    path.write_text(json.dumps(NESTED_SPEC))
+    config = tmp_path / "hosting.yaml"
+    config.write_text("world:\n  entities:\n    hook: {parent: null}\n")   # hooks: top-level, keyed to a site
+    return app_client(spec=path, config=config)
+
+
+def test_a_nested_list_of_the_children_lists_exactly_that_parents_children(hosting):
+    types = {t["name"]: t for t in hosting.get("/api/v1/consistency/world").json()["entity_types"]}
+    assert types["dns_zone"]["parent"]["type"] == "site"
+    listed = 0
+    for site in hosting.get("/sites").json()[:6]:
+        zones = hosting.get(f"/sites/{site['id']}/dns").json()
+        assert {z["site_id"] for z in zones} <= {site["id"]}
+        for zone in zones:
+            assert hosting.get(f"/dns_zones/{zone['id']}").json() == zone
+        listed += len(zones)
+    assert listed > 0
+
+
+def test_a_nested_list_of_another_type_lists_those_whose_key_names_the_parent(hosting):
+    types = {t["name"]: t for t in hosting.get("/api/v1/consistency/world").json()["entity_types"]}
+    assert types["hook"]["parent"] is None
+    assert [r["field"] for r in types["hook"]["references"]] == ["site_id"]
+    listed, sites = [], hosting.get("/sites").json()
+    for site in sites:
+        hooks = hosting.get(f"/sites/{site['id']}/hooks").json()
+        assert {h["site_id"] for h in hooks} <= {site["id"]}
+        for hook in hooks:
+            assert hosting.get(f"/hooks/{hook['id']}").json() == hook
+        listed += [h["id"] for h in hooks]
+    assert len(listed) == len(set(listed)) > 0
+    shown = {s["id"] for s in sites}
+    keyed = [h["id"] for h in hosting.get("/hooks").json() if h["site_id"] in shown]
+    assert keyed and set(keyed) <= set(listed)

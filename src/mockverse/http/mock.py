@@ -199,7 +199,9 @@ def classify_spec(op: Any, engine: ConsistencyEngine, tables: SpecTables) -> Moc
                 kind, target, relationship = "children", listed, listed.relationship
             elif method == "GET":
                 target = listed if listed is not None and _lists(schema, listed) else _listed_type(schema, types)
-                if target is not None:
+                if target is not None and target.parent is entity:   # /sites/{id}/dns listing dns zones
+                    kind, relationship = "children", target.relationship
+                elif target is not None:
                     kind = "related"
                 elif schema is not None and "object" in _types_of(schema) and not is_array(schema):
                     kind, relationship = "facet", last
@@ -659,8 +661,7 @@ class MockRoutes:
                 if op.kind == "children":
                     rows = view.children(entity, id, op.relationship)  # type: ignore[arg-type]
                 else:
-                    ids = render.sample(target, (f"{entity.name}:{id}", op.path), most=6)
-                    rows = [d for d in (view.get(target, i) for i in ids) if d is not None]
+                    rows = self._related_rows(view, entity, id, target, op.path)
                 return self._list_answer(op, request, view, render, target, rows, len(rows), key, persona)
             if op.kind == "collection" and op.entity is not None:
                 return self._collection(op, request, view, render, key)
@@ -696,6 +697,23 @@ class MockRoutes:
         total = view.count(entity)
         rows = view.rows(entity, offset, offset + size)
         return self._list_answer(op, request, view, render, entity, rows, total, key, None, paged=(offset, size))
+
+    @staticmethod
+    def _related_rows(view: WorldView, parent: EntityType, id: object, target: SpecEntityType, path: str) -> list[dict]:
+        """The entities a nested list of another type shows: those whose key names the parent
+        (``/sites/{site_id}/dns`` lists the zones whose ``site_id`` is that site) when the listed type
+        has such a key, else a stable selection of existing ones."""
+        keys = [r.field for r in target.references if r.target is parent and not r.many]
+        if not keys:
+            ids = Renderer(view).sample(target, (f"{parent.name}:{id}", path), most=6)
+            return [d for d in (view.get(target, i) for i in ids) if d is not None]
+        rows = []
+        for index, data in enumerate(view.all_of(target)()):
+            if index >= SCAN_LIMIT:
+                break
+            if any(data.get(key) == id for key in keys):
+                rows.append(data)
+        return rows
 
     def _search(self, op: MockOperation, request: Request, view: WorldView) -> list[dict]:
         """Entities of the listed type whose fields equal the query's values (``?status=sold``), in order."""
@@ -973,8 +991,7 @@ class MockRoutes:
             if op.kind == "children":
                 rows = view.children(parent, id, op.relationship)  # type: ignore[arg-type]
             else:
-                ids = Renderer(view).sample(op.target, (f"{parent.name}:{id}", op.path), most=6)  # type: ignore[arg-type]
-                rows = [d for d in (view.get(entity, i) for i in ids) if d is not None]
+                rows = self._related_rows(view, parent, id, op.target, op.path)  # type: ignore[arg-type]
             return rows, len(rows), False, None, view.persona(parent, data)
         if op.kind == "search":
             rows = self._search(op, request, view)
