@@ -40,10 +40,17 @@ SPEC = {
     "openapi": "3.0.3",
     "info": {"title": "Gateway", "version": "1"},
     "paths": {
-        "/services": {"get": {"responses": _ok(_page("#/components/schemas/Service"))}},
+        "/services": {"get": {"responses": _ok(_page("#/components/schemas/Service"))},
+                      "post": {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                          "type": "object", "properties": {"name": {"type": "string"}, "host": {"type": "string"}}}}}},
+                               "responses": {"201": {"description": "created", "content": {"application/json": {
+                                   "schema": {"$ref": "#/components/schemas/Service"}}}}}}},
         "/services/{service_id_or_name}": {
             "parameters": [{"name": "service_id_or_name", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"responses": _ok({"$ref": "#/components/schemas/Service"})}},
+            "get": {"responses": _ok({"$ref": "#/components/schemas/Service"})},
+            "patch": {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"name": {"type": "string"}}}}}},
+                      "responses": _ok({"$ref": "#/components/schemas/Service"})}},
         "/services/{service_id_or_name}/routes": {
             "parameters": [{"name": "service_id_or_name", "in": "path", "required": True, "schema": {"type": "string"}}],
             "get": {"responses": _ok(_page("#/components/schemas/Route"))}},
@@ -115,6 +122,17 @@ def test_the_item_path_serves_the_entity_by_id_or_by_name(gateway):
     assert by_id.status_code == by_name.status_code == 200
     assert by_id.json() == by_name.json() == listed
     assert gateway.get("/services/summit999999").status_code == 404
+
+
+def test_a_name_a_write_set_finds_the_entity(gateway):
+    created = gateway.post("/services", json={"name": "edge-proxy", "host": "edge.internal"})
+    assert created.status_code == 201
+    assert gateway.get("/services/edge-proxy").json() == gateway.get(f"/services/{created.json()['id']}").json()
+    listed = gateway.get("/services").json()["data"][1]
+    renamed = gateway.patch(f"/services/{listed['name']}", json={"name": "billing-api"})
+    assert renamed.status_code == 200 and renamed.json()["id"] == listed["id"]
+    assert gateway.get("/services/billing-api").json()["id"] == listed["id"]
+    assert gateway.get(f"/services/{listed['name']}").status_code == 404
 
 
 def test_the_nested_list_by_name_is_the_nested_list_by_id(gateway):

@@ -44,6 +44,7 @@ DEFAULT_COUNT = (0, 4)
 ID_MULTIPLIER = 100
 PERSONA_PREFERENCE = ("user", "customer", "account", "member", "person", "profile", "employee", "contact")
 _SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
+KEY_SCAN = 2000   # entities an alternative-key lookup reads, at most, for a key a write set
 SCHEMA_VALUES = 50_000   # values one response or entity schema may generate (a wide DAG of $refs fans out)
 
 
@@ -155,13 +156,19 @@ class SpecEntityType(EntityType):
         return data
 
     def by_key(self, view: Any, raw: str) -> object:
-        """The id of the entity whose alternative key field equals ``raw`` (None if there is none)."""
+        """The id of the entity whose alternative key field equals ``raw`` (None if there is none):
+        the generated one the key encodes, else one a write named so (the first KEY_SCAN entities)."""
         for name, codec in self.keys.items():
             serial = codec.decode(raw)
             id = self.codec.encode(serial) if serial is not None else None
             data = view.get(self, id) if id is not None else None
             if data is not None and data.get(name) == raw:
                 return id
+        for index, data in enumerate(view.all_of(self)()):
+            if index >= KEY_SCAN:
+                break
+            if any(data.get(name) == raw for name in self.keys):
+                return data.get(self.id_field)
         return None
 
     def link(self, view: Any, id: object, data: dict) -> dict:
