@@ -23,6 +23,7 @@ large spec checks in seconds. Each finding names the operation and a JSON pointe
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ class Report:
     status_5xx: int = 0
     counts: dict[str, list[int]] = field(default_factory=lambda: {c: [0, 0] for c in CATEGORIES})
     findings: list[Finding] = field(default_factory=list)
+    unchecked: list[Finding] = field(default_factory=list)    # checks the spec itself prevents (its own errors)
     relationships: list[dict] = field(default_factory=list)
     types: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -112,7 +114,8 @@ class Report:
                 "operations": {"total": self.operations, "exercised": self.exercised},
                 "status_5xx": self.status_5xx,
                 "scores": {c: entry(*self.counts[c]) for c in CATEGORIES}, "overall": entry(*overall),
-                "findings": [f.to_dict() for f in self.findings], "entity_types": self.types,
+                "findings": [f.to_dict() for f in self.findings],
+                "unchecked": [f.to_dict() for f in self.unchecked], "entity_types": self.types,
                 "relationships": self.relationships,
                 "timings": {k: round(v, 3) for k, v in self.timings.items()}}
 
@@ -131,6 +134,9 @@ class Report:
                 lines += ["", f"{c} findings ({len(mine)}):"] + [f"  {f.line()}" for f in mine[:limit]]
                 if len(mine) > limit:
                     lines.append(f"  ... and {len(mine) - limit} more (--json lists them all)")
+        if self.unchecked:
+            lines += ["", f"unchecked, the spec's own errors ({len(self.unchecked)}):"]
+            lines += [f"  {f.line()}" for f in self.unchecked[:limit]]
         lines += ["", "timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())]
         return "\n".join(lines)
 
@@ -436,7 +442,12 @@ class _Checker:
         validator = validator_for(response.schema) if response is not None and response.schema else None
         if validator is None:
             return
-        error = min(validator.iter_errors(call.body), key=relevance, default=None)
+        try:
+            error = min(validator.iter_errors(call.body), key=relevance, default=None)
+        except re.error as exc:   # a spec error (ECMA-only syntax such as \p{L}): the body cannot be checked
+            self.report.unchecked.append(Finding("schema", call.operation, "/", f"the response schema cannot be "
+                                                 f"checked: pattern {exc.pattern!r} is not a Python regex ({exc})"))
+            return
         self.report.record("schema", error is None, call.operation, to_pointer(list(error.absolute_path)) if error else "/",
                            _short(error.message) if error else "")
 
