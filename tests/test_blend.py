@@ -418,3 +418,13 @@ def test_two_one_of_variants_are_never_mixed() -> None:
     same = blend({"method": {"type": "card", "last4": "4242", "amount": 10}},
                  {"method": {"type": "card", "last4": "1881", "amount": 20}}, 0.5, seed=SEED, request_key="k")[0]
     assert same["method"]["amount"] == 15  # one variant on both sides still blends field by field
+
+
+def test_an_id_field_the_world_inferred_aligns_arrays() -> None:
+    syn = [{"isbn": "978-1", "code": "a", "copies": 2}, {"isbn": "978-2", "code": "b", "copies": 4}]
+    real = [{"isbn": "978-2", "code": "a", "copies": 8}, {"isbn": "978-1", "code": "b", "copies": 6}]
+    out, decisions = blend(syn, real, 0.5, seed=SEED, request_key="k", id_keys=("isbn",))
+    assert sorted((b["isbn"], b["copies"]) for b in out) == [("978-1", 4), ("978-2", 6)]
+    assert all(d.path.startswith('$[?(@.isbn==') for d in decisions)
+    by_code, _ = blend(syn, real, 0.5, seed=SEED, request_key="k")  # without it, `code` is the key
+    assert sorted(b["code"] for b in by_code) == ["a", "b"]

@@ -125,6 +125,10 @@ def test_templates_read_the_request_the_persona_and_the_world(app_client):
     stub(c, {"persona": "user:{{request.query.u}}", "request": {"urlPath": "/whoami"},
              "response": {"body": "{{persona.name}}"}})
     assert c.get("/whoami?u=12").text == user["name"]
+    # the request body, read as JSON
+    stub(c, {"request": {"method": "POST", "urlPath": "/echo"},
+             "response": {"status": 201, "jsonBody": {"for": "{{request.body.user_id}}", "first": "{{request.body.items[0]}}"}}})
+    assert c.post("/echo", json={"user_id": 12, "items": ["a", "b"]}).json() == {"for": 12, "first": "a"}
 
 
 @pytest.mark.parametrize("body, field", [
@@ -220,13 +224,14 @@ def test_the_journal_keeps_headers_and_bodies_redacted_and_filters_by_glob(app_c
     stub(c, {"request": {"method": "POST", "urlPath": "/orders"}, "response": {"status": 201, "jsonBody": {"id": 1}}})
     c.post("/orders", json={"user_id": 1}, headers={"Authorization": "Bearer s3cret", "X-Trace": "t1"})
     c.get("/users/2")
-    listed = c.get("/api/v1/requests", params={"path": "/ord*", "method": "post"}).json()
+    listed = c.get("/api/v1/requests", params={"path": "/ord*", "method": "post", "bodies": "true"}).json()
     assert listed["count"] == 1
     entry = listed["requests"][0]
     assert (entry["request_body"], entry["response_body"]) == ('{"user_id":1}', '{"id":1}')
     assert entry["request_headers"]["authorization"] == "[redacted]"
     assert entry["request_headers"]["x-trace"] == "t1"
     assert entry["stub"] is not None
+    assert "request_body" not in c.get("/api/v1/requests", params={"path": "/ord*"}).json()["requests"][0]
     found = c.post("/__admin/requests/find", json={"method": "POST", "urlPathPattern": "/ord.*",
                                                    "bodyPatterns": [{"matchesJsonPath": "$.user_id"}]}).json()
     assert [(r["url"], r["body"]) for r in found["requests"]] == [("/orders", '{"user_id":1}')]
@@ -262,6 +267,15 @@ def test_near_misses_and_the_one_reset(app_client):
     assert c.get("/__admin/health").json()["status"] == "healthy"
 
 
+def test_mappings_list_newest_first_with_limit_and_offset(app_client):
+    c = app_client()
+    ids = [stub(c, {"request": {"urlPath": f"/p/{i}"}, "response": {"status": 200}})["id"] for i in range(3)]
+    listed = c.get("/__admin/mappings", params={"offset": 1, "limit": 1}).json()
+    assert (listed["meta"], [m["id"] for m in listed["mappings"]]) == ({"total": 3}, [ids[1]])
+    bad = c.get("/__admin/mappings", params={"limit": "-1"})
+    assert (bad.status_code, bad.json()["errors"][0]["source"]["pointer"]) == (400, "/limit")
+
+
 def test_admin_writes_need_the_token_when_one_is_set(app_client):
     c = app_client(admin_token="tok-stubs-not-a-secret")
     mapping = {"request": {"urlPath": "/users/1"}, "response": {"status": 500}}
@@ -270,3 +284,20 @@ def test_admin_writes_need_the_token_when_one_is_set(app_client):
     assert c.post("/__admin/mappings", json=mapping,
                   headers={"Authorization": "Bearer tok-stubs-not-a-secret"}).status_code == 201
     assert c.get("/__admin/mappings").json()["meta"] == {"total": 1}
+
+
+def test_a_body_past_the_limit_is_not_buffered_for_matching(app_client):
+    c = app_client()
+    stub(c, {"request": {"method": "POST", "urlPath": "/orders", "bodyPatterns": [{"contains": "x"}]},
+             "response": {"status": 202}})
+    r = c.post("/orders", content=b"x" * 1_100_000, headers={"Content-Type": "application/json"})
+    assert (r.status_code, r.json()["field"]) == (413, "body")
+
+
+def test_simulated_faults_never_touch_the_wiremock_admin_api(app_client, tmp_path):
+    config = tmp_path / "mockverse.yaml"
+    config.write_text('simulation:\n  routes:\n    - pattern: "/**"\n      fault: {type: empty_response, rate: 1.0}\n')
+    c = app_client(config=config)
+    assert c.get("/__admin/health").json()["status"] == "healthy"
+    with pytest.raises(SimulatedFault):
+        c.get("/users/1")

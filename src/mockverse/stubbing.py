@@ -85,18 +85,22 @@ class Facts:
 
     @property
     def url(self) -> str:
+        """The path and query, as WireMock's ``url`` matches them."""
         return f"{self.path}?{self.query}" if self.query else self.path
 
     def query_values(self, name: str) -> list[str]:
+        """Every value of one query parameter, in order."""
         return [v for k, v in parse_qsl(self.query, keep_blank_values=True) if k == name]
 
     def query_first(self) -> dict[str, str]:
+        """Each query parameter's first value (what ``request.query.<name>`` reads)."""
         out: dict[str, str] = {}
         for k, v in parse_qsl(self.query, keep_blank_values=True):
             out.setdefault(k, v)
         return out
 
     def text(self) -> str:
+        """The body as text (invalid UTF-8 replaced)."""
         return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
@@ -122,6 +126,7 @@ class Matcher:
     inner: "Matcher | None" = None
 
     def option(self, name: str) -> bool:
+        """Whether a modifier (``caseInsensitive``, ``ignoreArrayOrder``, ...) is on."""
         return bool(dict(self.options).get(name))
 
     def matches(self, value: str | None, facts_json: Callable[[], Any] | None = None) -> bool:
@@ -151,6 +156,7 @@ class Matcher:
 
 
 def _loads(text: str) -> Any:
+    """JSON of a text value, or None when it is not JSON."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -189,6 +195,8 @@ def jsonpath_values(expression: Any, document: Any) -> list[Any]:
 
 @dataclass(frozen=True)
 class _Path:
+    """A compiled JSONPath, and whether it filters at the root."""
+
     parsed: Any
     root_filter: bool
 
@@ -288,13 +296,16 @@ class RequestPattern:
         return out
 
     def matches(self, facts: Facts) -> bool:
+        """Whether every rule passes."""
         return all(self.checks(facts))
 
     def distance(self, facts: Facts) -> float:
+        """The share of rules that fail: 0 is a match, 1 matches nothing."""
         checks = self.checks(facts)
         return round(checks.count(False) / len(checks), 4)
 
     def url_matches(self, facts: Facts) -> bool:
+        """Whether the request's URL passes the pattern's one URL rule (none: any URL)."""
         kind = self.url_kind
         if kind is None:
             return True
@@ -366,6 +377,7 @@ def _path_template(template: str) -> tuple[re.Pattern, tuple[str, ...]]:
 
 
 def _object(spec: dict, key: str) -> dict:
+    """A name -> pattern object of the request block (``headers``, ``queryParameters``)."""
     value = spec.get(key, {})
     if not isinstance(value, dict):
         raise StubError(f"request.{key}", "must be an object of name -> pattern")
@@ -373,6 +385,7 @@ def _object(spec: dict, key: str) -> dict:
 
 
 def _known(spec: dict, allowed: tuple[str, ...], where: str) -> None:
+    """Unknown keys are errors naming the key and the keys allowed."""
     for key in spec:
         if key not in allowed:
             raise StubError(f"{where}.{key}" if where else key, f"'{key}' is not supported", allowed=list(allowed))
@@ -403,6 +416,7 @@ def parse_expr(text: str, where: str) -> Expr:
 
 
 def _tokens(text: str, where: str) -> list[tuple[str, Any]]:
+    """Split a template expression into names, literals and punctuation."""
     out, pos = [], 0
     text = text.rstrip()
     while pos < len(text):
@@ -423,6 +437,7 @@ def _tokens(text: str, where: str) -> list[tuple[str, Any]]:
 
 
 def _expr(tokens: list, where: str) -> tuple[Expr, list]:
+    """Parse one expression from ``tokens``; returns it and the tokens after it."""
     if not tokens:
         raise StubError(where, "an empty {{ }} in a template")
     kind, value = tokens[0]
@@ -470,6 +485,7 @@ class Template:
 
 
 def parse_template(text: str, where: str) -> Template:
+    """Parse every ``{{ }}`` of ``text``; StubError names ``where`` when one cannot be read."""
     pieces = _TEMPLATE.split(text)
     parts = tuple(parse_expr(p, where) if i % 2 else p for i, p in enumerate(pieces))
     return Template(parts)
@@ -485,6 +501,7 @@ class Scope:
         self.lookup = lookup
 
     def root(self, name: str) -> Any:
+        """The value of a root name: ``request``, ``persona`` (resolved once) or ``world`` (only called)."""
         if name == "request":
             f = self.facts
             return {"method": f.method, "path": f.path_params, "url": f.url, "pathname": f.path,
@@ -498,6 +515,7 @@ class Scope:
         return None
 
     def evaluate(self, expr: Expr) -> Any:
+        """Walk an expression's steps; any step that finds nothing gives None."""
         if isinstance(expr.root, tuple):
             return expr.root[1]
         value = self.root(expr.root)
@@ -526,6 +544,7 @@ def render_text(template: Template, scope: Scope) -> str:
 
 
 def _as_text(value: Any) -> str:
+    """A template value as text: JSON for objects and lists, nothing for a missing value."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -666,6 +685,7 @@ class Stub:
     mapping: dict
 
     def rank(self) -> tuple[int, int]:
+        """Sort key: lower priority first, then the newest."""
         return (self.priority, -self.order)
 
 
@@ -772,6 +792,7 @@ class StubBook:
         return list(self.store.get_setting(workspace, STUBS_KEY) or [])
 
     def get(self, workspace: str, id: str) -> dict | None:
+        """One mapping by id, or None."""
         return next((m for m in self.mappings(workspace) if m["id"] == id), None)
 
     def add(self, workspace: str, raw: Any) -> dict:
@@ -801,6 +822,7 @@ class StubBook:
         return mapping
 
     def remove(self, workspace: str, id: str) -> dict:
+        """Remove the mapping ``id``; returns it, StubError 404 when there is none."""
         removed: list[dict] = []
 
         def change(old: list | None) -> list:

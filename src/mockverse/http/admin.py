@@ -280,10 +280,15 @@ class AdminAPI:
         status = q.get("status")
         if status is not None and not is_decimal(status):
             raise Problem(400, "Invalid query parameter", "status must be an HTTP status code", field="status")
+        bodies = q.get("bodies", "false")
+        if bodies not in ("true", "false"):
+            raise Problem(400, "Invalid query parameter", "bodies is true or false", field="bodies",
+                          allowed=["true", "false"])
         entries = self.journal.find(method=q.get("method"), path=q.get("path"), workspace=q.get("workspace"),
                                     status=int(status) if status else None, source=q.get("source"),
                                     limit=int(limit_raw))
-        return json_response({"count": len(entries), "requests": [Journal.public(e) for e in entries]})
+        return json_response({"count": len(entries),
+                              "requests": [Journal.public(e, bodies == "true") for e in entries]})
 
 
     async def requests_har(self, request: Request) -> Response:
@@ -390,11 +395,11 @@ class Journal:
                 "response_body": text(entry.get("response_body"))}
 
     @classmethod
-    def public(cls, entry: dict) -> dict:
-        """An entry as ``GET /api/v1/requests`` lists it."""
+    def public(cls, entry: dict, exchange: bool) -> dict:
+        """An entry as ``GET /api/v1/requests`` lists it; with ``exchange``, its headers and bodies too."""
         out = {k: entry.get(k) for k in ("id", "time", "method", "path", "query", "workspace", "status", "latency_ms",
                                          "source", "seq", "stub")}
-        return {**out, **cls.exchange(entry)}
+        return {**out, **cls.exchange(entry)} if exchange else out
 
 
 # -- the OpenAPI description of these routes (collected by app.py into GET /api/v1/openapi.json) -------
@@ -456,8 +461,8 @@ OPENAPI_PATHS: dict[str, dict] = {
     }},
     "/api/v1/requests": {
         "get": {
-            "summary": "The request journal: recent requests to mock routes, newest last, headers (credentials "
-                       "redacted) and bodies included",
+            "summary": "The request journal: recent requests to mock routes, newest last (?bodies=true: with "
+                       "their headers and bodies)",
             "parameters": [
                 _query("method", "only this HTTP method", {"type": "string"}),
                 _query("path", "only this path, or a glob: /orders/*, /users/?/orders", {"type": "string"}),
@@ -465,6 +470,8 @@ OPENAPI_PATHS: dict[str, dict] = {
                 _query("status", "only this status", {"type": "integer", "minimum": 0}),
                 _query("source", "only this source (synthetic, upstream, recorded, blend, ...)", {"type": "string"}),
                 _query("limit", "at most this many, the newest (default 100)", {"type": "integer", "minimum": 1}),
+                _query("bodies", "true: each entry's headers (credentials redacted) and bodies too",
+                       {"enum": ["true", "false"]}),
             ],
             "responses": {**json_ok("Matching requests", {
                 "type": "object", "required": ["count", "requests"],

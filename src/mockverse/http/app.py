@@ -313,7 +313,8 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
         middleware.append(Middleware(AdminAuth, token=token))
     # innermost, so stub answers get CORS headers; the request log's fast path never serves a workspace
     # with stubs (mock.FAST_OK), so stubs still come before the read cache and the world
-    middleware.append(Middleware(StubLayer, book=book, engine=engine, spec_routes=SpecRoutes(mock)))
+    middleware.append(Middleware(StubLayer, book=book, engine=engine, spec_routes=SpecRoutes(mock),
+                                 max_body_bytes=limit))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):

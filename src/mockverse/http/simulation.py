@@ -38,7 +38,7 @@ log = logging.getLogger("mockverse")
 TRANSPORT = "mockverse.transport"
 KEY_HEADER = b"x-mockverse-request-key"
 DELAY_HEADER = b"x-mockverse-delay"
-NEVER = ("/api/v1", "/__mockverse")
+NEVER = ("/api/v1", "/__mockverse", "/__admin")   # the admin APIs and the dashboard: never delayed, failed or stubbed
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _MALFORMED = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
               b"5\r\n{\"id\"\r\nzz\r\n")   # one good chunk, then a chunk-size line that is not hexadecimal
@@ -74,7 +74,7 @@ def parse_rules(config: SimulationConfig) -> list[RouteRule]:
         except SettingsError as exc:
             raise ConfigError(f"{where}.pattern", exc.message) from None
         if path.startswith(NEVER):
-            raise ConfigError(f"{where}.pattern", "delays and faults never apply to /api/v1 or /__mockverse")
+            raise ConfigError(f"{where}.pattern", "delays and faults never apply to /api/v1, /__mockverse or /__admin")
         try:
             delay = parse_realism(RealismConfig(latency=route.delay)).latency if route.delay is not None else None
         except ConfigError as exc:

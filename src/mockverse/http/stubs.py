@@ -23,7 +23,7 @@ from mockverse.cache import LRU
 from mockverse.http.admin_schema import BODY_ERRORS, WORKSPACE, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import _PARAM, FAST_OK, MockRoutes, _safe, _starlette_path, workspace_of
-from mockverse.http.simulation import DELAY_HEADER, break_connection, format_ms
+from mockverse.http.simulation import DELAY_HEADER, NEVER, break_connection, format_ms
 from mockverse.reality.serve import realism_delay
 from mockverse.store import StoreUnavailable
 from mockverse.stubbing import (FAULTS, MAX_DELAY_MS, Facts, Scope, Stub, StubBook, StubError, delay_key, random_bytes,
@@ -32,7 +32,6 @@ from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, EngineErro
 
 log = logging.getLogger("mockverse")
 STUB_ID = "mockverse.stub"          # scope state: the id of the stub that answered (for the journal)
-NEVER = ("/api/v1", "/__mockverse", "/__admin")
 _FAULT_NAMES = dict(zip(FAULTS, ("connection_reset", "empty_response", "malformed_chunk", "random_data")))
 
 
@@ -70,6 +69,7 @@ class SpecRoutes:
         return op, params
 
     def _match(self, path: str, method: str) -> tuple[Any, dict[str, str]]:
+        """The first spec route matching ``path`` exactly."""
         for regex, template, methods in self.routes:
             hit = regex.match(path)
             if hit is None:
@@ -87,14 +87,17 @@ class SpecRoutes:
 class StubLayer:
     """Pure ASGI middleware inside the request log: a request a stub matches gets the stub's answer."""
 
-    def __init__(self, app: Any, book: StubBook, engine: ConsistencyEngine, spec_routes: SpecRoutes) -> None:
+    def __init__(self, app: Any, book: StubBook, engine: ConsistencyEngine, spec_routes: SpecRoutes,
+                 max_body_bytes: int) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
         self.book = book
         self.engine = engine
         self.spec_routes = spec_routes
         self.seen: LRU = LRU(100_000)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """Answer from the chosen stub, else hand on (marking whether the read cache may keep the answer)."""
         if scope["type"] != "http" or scope["path"].startswith(NEVER):
             await self.app(scope, receive, send)
             return
@@ -116,9 +119,13 @@ class StubLayer:
             await self.app(scope, receive, send)
             return
         state[FAST_OK] = -1
-        body, replay = b"", receive
+        body: bytes | None = b""
+        replay = receive
         if any(s.request.body for s in loaded.stubs):
-            body, replay = await _read_body(receive)
+            body, replay = await _read_body(receive, self.max_body_bytes)
+        if body is None:
+            await self.app(scope, replay, send)
+            return
         facts = Facts.from_raw(scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
                                scope["headers"], body)
         stub = self.book.choose(workspace, facts, version)
@@ -126,7 +133,8 @@ class StubLayer:
             await self.app(scope, replay, send)
             return
         if replay is receive:   # read what was sent, for templates and the journal
-            facts.body, replay = await _read_body(receive)
+            read, replay = await _read_body(receive, self.max_body_bytes)
+            facts.body = read or b""
         state[STUB_ID] = stub.id
         await self.answer(stub, workspace, facts, scope, replay, send)
 
@@ -214,16 +222,18 @@ def _lookup(view: WorldView, name: str, id: Any) -> dict | None:
     return view.get(entity, parsed) if parsed is not None else None
 
 
-async def _read_body(receive: Any) -> tuple[bytes, Callable[[], Awaitable[dict]]]:
-    """The whole request body, and a receive that hands it on to the app as one message."""
-    chunks = []
-    while True:
+async def _read_body(receive: Any, limit: int) -> tuple[bytes | None, Callable[[], Awaitable[dict]]]:
+    """The request body (None past ``limit`` bytes: the world answers that with a 413), and a receive
+    that hands what was read on to the app, then the rest as it comes."""
+    chunks, size, more = [], 0, True
+    while more and size <= limit:
         message = await receive()
         if message["type"] != "http.request":
+            more = False
             break
         chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
+        size += len(chunks[-1])
+        more = bool(message.get("more_body"))
     body = b"".join(chunks)
     sent = False
 
@@ -231,10 +241,10 @@ async def _read_body(receive: Any) -> tuple[bytes, Callable[[], Awaitable[dict]]
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": more}
         return await receive()
 
-    return body, replay
+    return (body if size <= limit else None), replay
 
 
 def reset_workspace(book: StubBook, journal: Any, workspace: str, journal_workspace: str | None) -> dict:
@@ -254,6 +264,7 @@ class StubsAPI:
         self.max_body_bytes = max_body_bytes
 
     def routes(self) -> list[Route]:
+        """The stub API's routes (literal paths before ``{id}``)."""
         return [
             Route("/api/v1/stubs", self.collection, methods=["GET", "POST", "DELETE"]),
             Route("/api/v1/stubs/scenarios", self.scenarios, methods=["GET"]),
@@ -263,12 +274,14 @@ class StubsAPI:
         ]
 
     def _workspace(self, request: Request) -> str:
+        """The request's workspace, checked (400 for a bad name)."""
         try:
             return self.engine.view(workspace_of(request)).workspace
         except EngineError as exc:
             raise Problem(exc.status, exc.title, exc.detail, field="workspace", allowed=exc.allowed) from None
 
     async def collection(self, request: Request) -> Response:
+        """List, add (201) or remove every stub of the workspace."""
         workspace = self._workspace(request)
         if request.method == "GET":
             mappings = self.book.mappings(workspace)
@@ -281,6 +294,7 @@ class StubsAPI:
         return json_response(mapping, status=201, headers={"Location": f"/api/v1/stubs/{mapping['id']}"})
 
     async def item(self, request: Request) -> Response:
+        """Read, replace or remove one stub."""
         workspace = self._workspace(request)
         id = request.path_params["id"]
         with stub_problems():
@@ -295,15 +309,18 @@ class StubsAPI:
             return json_response(self.book.replace(workspace, id, body))
 
     async def scenarios(self, request: Request) -> Response:
+        """Each scenario of the workspace's stubs and its state."""
         workspace = self._workspace(request)
         return json_response({"workspace": workspace, "scenarios": self.book.scenarios(workspace)})
 
     async def reset_scenarios(self, request: Request) -> Response:
+        """Every scenario back to Started."""
         workspace = self._workspace(request)
         self.book.reset_scenarios(workspace)
         return json_response({"workspace": workspace, "scenarios": self.book.scenarios(workspace)})
 
     async def reset(self, request: Request) -> Response:
+        """Drop the workspace's stubs, scenario states and journal entries."""
         workspace = self._workspace(request)
         return json_response(reset_workspace(self.book, self.journal, workspace, workspace))
 

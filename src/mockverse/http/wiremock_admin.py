@@ -105,6 +105,7 @@ class WireMockAdmin:
         self.max_body_bytes = max_body_bytes
 
     def routes(self) -> list[Route]:
+        """WireMock's admin routes that mockverse serves."""
         p = PREFIX
         return [
             Route(f"{p}/health", self.health, methods=["GET"]),
@@ -127,6 +128,7 @@ class WireMockAdmin:
         ]
 
     def _workspace(self, request: Request) -> str:
+        """The request's workspace, checked."""
         return self.engine.view(workspace_of(request)).workspace
 
     @staticmethod
@@ -135,14 +137,17 @@ class WireMockAdmin:
         return request.headers.get("x-mockverse-workspace") or request.query_params.get("workspace") or None
 
     def _entries(self, request: Request) -> list[dict]:
+        """Journal entries, of the named workspace only when one is named."""
         workspace = self._explicit(request)
         return [e for e in self.journal.entries if workspace is None or e.get("workspace") == workspace]
 
     async def _body(self, request: Request) -> Any:
+        """The JSON body, bounded like every admin body."""
         return await read_json(request, self.max_body_bytes)
 
     # -- health and reset ------------------------------------------------------------------------
     async def health(self, request: Request) -> Response:
+        """WireMock's health answer."""
         return json_response({"status": "healthy", "message": "mockverse is serving", "healthy": True,
                               "version": "mockverse"})
 
@@ -155,10 +160,12 @@ class WireMockAdmin:
     # -- mappings ------------------------------------------------------------------------------------
     @_errors
     async def mappings(self, request: Request) -> Response:
+        """List (newest first), add (201) or remove every mapping."""
         workspace = self._workspace(request)
         if request.method == "GET":
             mappings = list(reversed(self.book.mappings(workspace)))   # newest first, as WireMock lists them
-            return json_response({"mappings": mappings, "meta": {"total": len(mappings)}})
+            offset, limit = _count_param(request, "offset", 0), _count_param(request, "limit", len(mappings))
+            return json_response({"mappings": mappings[offset:offset + limit], "meta": {"total": len(mappings)}})
         if request.method == "DELETE":
             self.book.clear(workspace)
             return json_response({})
@@ -167,6 +174,7 @@ class WireMockAdmin:
 
     @_errors
     async def reset_mappings(self, request: Request) -> Response:
+        """Remove every mapping (mockverse has no mappings from files to go back to)."""
         self.book.clear(self._workspace(request))
         return json_response({})
 
@@ -178,6 +186,7 @@ class WireMockAdmin:
 
     @_errors
     async def mapping(self, request: Request) -> Response:
+        """Read, replace or remove one mapping."""
         workspace = self._workspace(request)
         id = request.path_params["id"]
         if request.method == "GET":
@@ -193,6 +202,7 @@ class WireMockAdmin:
     # -- the request journal ------------------------------------------------------------------------------
     @_errors
     async def requests(self, request: Request) -> Response:
+        """The journal as ServeEvents, newest first (``limit``, ``since``), or cleared."""
         if request.method == "DELETE":
             self.journal.clear(self._explicit(request))
             return json_response({})
@@ -205,47 +215,51 @@ class WireMockAdmin:
             except ValueError:
                 raise StubError("since", "must be an ISO 8601 moment such as 2026-01-01T00:00:00Z", status=400) from None
             entries = [e for e in entries if e["time"] >= moment]
-        limit = request.query_params.get("limit")
-        if limit is not None and not is_decimal(limit):
-            raise StubError("limit", "must be a positive integer", status=400)
-        newest = list(reversed(entries))[:int(limit)] if limit else list(reversed(entries))
+        newest = list(reversed(entries))[:_count_param(request, "limit", total)]
         base = str(request.base_url)
         return json_response({"requests": [serve_event(e, base) for e in newest], "meta": {"total": total},
                               "requestJournalDisabled": not self.journal.enabled})
 
     @_errors
     async def reset_requests(self, request: Request) -> Response:
+        """Clear the journal (one workspace's entries when one is named)."""
         self.journal.clear(self._explicit(request))
         return json_response({})
 
     @_errors
     async def request_one(self, request: Request) -> Response:
+        """One journal entry by its request id."""
         entry = self.journal.get(request.path_params["id"])
         if entry is None:
             raise StubError("id", "no such request in the journal", status=404)
         return json_response(serve_event(entry, str(request.base_url)))
 
     async def _matching(self, request: Request) -> list[dict]:
+        """Journal entries that the body's request pattern matches."""
         pattern = parse_request(await self._body(request))
         return [e for e in self._entries(request) if pattern.matches(entry_facts(e))]
 
     @_errors
     async def find(self, request: Request) -> Response:
+        """The requests a pattern matches, as LoggedRequests."""
         base = str(request.base_url)
         return json_response({"requests": [logged_request(e, base) for e in await self._matching(request)]})
 
     @_errors
     async def count(self, request: Request) -> Response:
+        """How many requests a pattern matches."""
         return json_response({"count": len(await self._matching(request))})
 
     @_errors
     async def unmatched(self, request: Request) -> Response:
+        """Requests no stub answered."""
         base = str(request.base_url)
         return json_response({"requests": [logged_request(e, base) for e in self._entries(request)
                                            if e.get("stub") is None]})
 
     # -- near misses -------------------------------------------------------------------------------------
     def _near(self, workspace: str, facts: Facts, logged: dict) -> list[dict]:
+        """Near misses of one request against a workspace's stubs, in WireMock's shape."""
         return [{"request": logged, "requestPattern": _pattern_view(stub.mapping.get("request") or {}),
                  "matchResult": {"distance": distance}, "stubMapping": {"id": stub.id}}
                 for distance, stub in self.book.near_misses(workspace, facts)]
@@ -282,12 +296,24 @@ class WireMockAdmin:
     # -- scenarios ----------------------------------------------------------------------------------------
     @_errors
     async def scenarios(self, request: Request) -> Response:
+        """Each scenario and its state."""
         return json_response({"scenarios": self.book.scenarios(self._workspace(request))})
 
     @_errors
     async def reset_scenarios(self, request: Request) -> Response:
+        """Every scenario back to Started."""
         self.book.reset_scenarios(self._workspace(request))
         return json_response({})
+
+
+def _count_param(request: Request, name: str, default: int) -> int:
+    """A ``limit`` or ``offset`` query parameter: a whole number, else StubError 400."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not is_decimal(raw):
+        raise StubError(name, "must be a whole number", status=400)
+    return int(raw)
 
 
 def _pattern_view(pattern: dict) -> dict:

@@ -151,14 +151,18 @@ def blend(
     seed: str,
     request_key: str,
     schema: dict | None = None,
+    id_keys: tuple[str, ...] = (),
 ) -> tuple[Any, list[Decision]]:
-    """Blend two JSON bodies at ratio r; r = 0 gives ``synthetic`` and r = 1 gives ``real`` unchanged."""
+    """Blend two JSON bodies at ratio r; r = 0 gives ``synthetic`` and r = 1 gives ``real`` unchanged.
+
+    ``id_keys`` are id fields the world model inferred (a spec world's ``isbn``): entity arrays
+    align by them before the usual names."""
     r = snap_ratio(r)
     if r == 0.0:
         return synthetic, [Decision("$", "snap", SYNTHETIC, None, 0.0)]
     if r == 1.0:
         return real, [Decision("$", "snap", REAL, None, 1.0)]
-    blender = _Blender(r, seed, request_key)
+    blender = _Blender(r, seed, request_key, id_keys)
     value, node = blender.value(synthetic, real, "$", None, schema)
     if schema is not None:
         canonical = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
@@ -176,6 +180,7 @@ def blend_response(
     seed: str,
     request_key: str,
     schema: dict | None = None,
+    id_keys: tuple[str, ...] = (),
 ) -> tuple[int, Any, list[Decision]]:
     """Blend two responses: different status classes are selected whole, same classes blend bodies.
 
@@ -194,7 +199,7 @@ def blend_response(
         if take_real:
             return real_status, real_body, [status_decision]
         return syn_status, syn_body, [status_decision]
-    body, decisions = blend(syn_body, real_body, r, seed=seed, request_key=request_key, schema=schema)
+    body, decisions = blend(syn_body, real_body, r, seed=seed, request_key=request_key, schema=schema, id_keys=id_keys)
     return (real_status if take_real else syn_status), body, [status_decision, *decisions]
 
 
@@ -209,10 +214,11 @@ def real_share(decisions: list[Decision]) -> float:
 class _Blender:
     """One blend at a fixed ratio: walks both bodies and records every decision it makes."""
 
-    def __init__(self, r: float, seed: str, request_key: str) -> None:
+    def __init__(self, r: float, seed: str, request_key: str, id_keys: tuple[str, ...] = ()) -> None:
         self.r = r
         self.seed = seed
         self.request_key = request_key
+        self.id_keys = id_keys
         self.decisions: list[Decision] = []
 
     def draw(self, path: str) -> float:
@@ -348,7 +354,7 @@ class _Blender:
     def array(self, synthetic: list, real: list, path: str, schema: Any = None) -> tuple[list, _Node]:
         """Align arrays of entities by their key (id, uuid, sku, ...); treat any other array positionally."""
         items = _items_schema(schema)
-        key = entity_key(synthetic, real, items) if synthetic or real else None
+        key = entity_key(synthetic, real, items, self.id_keys) if synthetic or real else None
         if key is not None:
             return self.entities(synthetic, real, path, key, items)
         return self.positional(synthetic, real, path, _keeps_unique(schema, synthetic, real), items)
@@ -562,11 +568,12 @@ def _entity_ids(items: list, key: str = "id") -> list | None:
     return ids if len(set(ids)) == len(ids) else None
 
 
-def entity_key(synthetic: list, real: list, items: Any = None) -> str | None:
+def entity_key(synthetic: list, real: list, items: Any = None, inferred: tuple[str, ...] = ()) -> str | None:
     """The field two arrays of entities align by: a property the item schema marks with
-    ``x-mockverse-id: true``, else the first of ``ENTITY_KEYS`` unique on every element of both."""
+    ``x-mockverse-id: true``, else an ``inferred`` id field, else the first of ``ENTITY_KEYS``,
+    whichever is unique on every element of both."""
     marked = [name for name, sub in _properties(items, None).items() if isinstance(sub, dict) and sub.get(ID_MARK) is True]
-    for key in (*marked, *ENTITY_KEYS):
+    for key in (*marked, *inferred, *ENTITY_KEYS):
         if _entity_ids(synthetic, key) is not None and _entity_ids(real, key) is not None:
             return key
     return None

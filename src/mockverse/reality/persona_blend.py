@@ -56,6 +56,7 @@ def blend_in_persona_world(
     request_key: str,
     schema: dict | None = None,
     kept: frozenset[str] = frozenset(),
+    id_keys: tuple[str, ...] = (),
 ) -> tuple[int, Any, list[Decision]]:
     """Blend two responses of an entity operation at ratio r, keeping the persona's identity.
 
@@ -69,7 +70,7 @@ def blend_in_persona_world(
         return syn_status, synthetic, [Decision("#status", "persona-absent", SYNTHETIC, None, r)]
     if r in (0.0, 1.0) or syn_status // 100 != real_status // 100 or not _same_entity_shape(synthetic, real):
         return blend_response(syn_status, synthetic, real_status, real, r, seed=seed, request_key=request_key,
-                              schema=schema)
+                              schema=schema, id_keys=id_keys)
     u = unit_draw(seed, request_key + "#status")  # the status draw blend_response makes
     take_real = u < r
     walker = _PersonaBlender(r, seed, kept)

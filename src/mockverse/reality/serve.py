@@ -366,6 +366,7 @@ class RealityService:
         self.traces = TraceRing()
         self.once_seen = LRU(4096)  # record mode `once`: whether each workspace had recordings at first sight
         self.derived = derivation_fields(engine.model)  # fields that stay the persona's in a blend
+        self.id_keys = tuple(dict.fromkeys(t.id_field for t in engine.model.types.values() if t.id_field))
 
     # -- settings ----------------------------------------------------------------------------------
     def workspace(self, view: WorldView) -> WorkspaceReality:
@@ -713,7 +714,7 @@ class RealityService:
             return self._synthetic(_response(syn, syn.headers), trace)
         status, body, decisions = blend_in_persona_world(syn.status, syn.data, real.status, real.data, r,
                                                          seed=view.snap.seed, request_key=key, schema=op.schema,
-                                                         kept=self.derived)
+                                                         kept=self.derived, id_keys=self.id_keys)
         shown = op.entity.children.get(op.relationship) if op.kind == "children" and op.entity else op.entity
         if shown is not None and op.kind in ("item", "collection", "children"):
             body = settle(self.engine.model, shown, body)  # derived fields agree with what the body embeds

@@ -64,6 +64,16 @@ class Embed:
     many: bool
 
 
+@dataclass
+class DeepLink:
+    """A key or an embedded object below the top level (``message_reference.message_id``,
+    ``items[].track``) that holds other entities: filled with them wherever a body shows it."""
+
+    path: list[str]
+    targets: list["SpecEntityType"]
+    embed: bool
+
+
 @dataclass(eq=False)
 class SpecEntityType(EntityType):
     """An entity type of a spec world: string or integer ids from a codec, any id field name."""
@@ -75,6 +85,7 @@ class SpecEntityType(EntityType):
     references: list[Reference] = field(default_factory=list)
     embeds: list[Embed] = field(default_factory=list)
     variants: set[int] = field(default_factory=set)
+    deep: list[DeepLink] = field(default_factory=list)
     embeds_by_name: ClassVar[bool] = False
 
     @property
@@ -129,8 +140,17 @@ class SpecEntityType(EntityType):
 
     # -- references ---------------------------------------------------------------------------
     def complete(self, view: Any, id: object, data: dict, given: dict | None) -> dict:
-        """Put the id in its field and fill every reference with entities that exist."""
+        """Put the id in its field."""
         data[self.id_field] = id
+        return data
+
+    def link(self, view: Any, id: object, data: dict) -> dict:
+        """Fill every reference the user did not set with entities that exist (a new dict)."""
+        if not self.references:
+            return data
+        stored = view.stored(self, id)
+        given = stored.data if stored is not None else None
+        data = dict(data)
         for ref in self.references:
             if given and ref.field in given:
                 continue
@@ -163,6 +183,8 @@ class SpecEntityType(EntityType):
         """The id of ``target``'s parent when this entity knows it (its own ancestor), else None."""
         if target.parent is None:
             return None
+        if target.parent is self:
+            return data.get(self.id_field)   # a key naming one of the entity's own children (a default role)
         entity: EntityType | None = self
         current = data
         while entity is not None and entity.parent is not None:
@@ -329,7 +351,9 @@ class SpecWorldBuilder:
         if id_field not in props:
             props[id_field] = {"type": "integer" if source.id_type == "integer" else "string"}
         schema["properties"] = props
-        codec = codec_for(name, source.id_type, self._id_evidence(source, id_field, props[id_field]), id_field)
+        declared = schema_types(merge_all_of(props[id_field])) - {"null"}
+        id_type = "integer" if declared == {"integer"} else source.id_type   # the body's schema wins over a path key
+        codec = codec_for(name, id_type, self._id_evidence(source, id_field, props[id_field]), id_field)
         path = source.collection_path or source.item_path or f"/{name}"
         literals = [s for s in path.split("/") if s and not s.startswith("{")]
         values: dict[str, Any] = {"path": path, "schema_": source.schema_name or name,
@@ -453,7 +477,10 @@ class SpecWorldBuilder:
     def _references(self, entity: SpecEntityType, relationships: list[Relationship]) -> None:
         by_field: dict[str, Relationship] = {}
         for r in relationships:
-            if r.source != entity.name or r.kind == "embeds" or not r.field or "." in r.field or "[" in r.field:
+            if r.source != entity.name or r.kind == "embeds" or not r.field:
+                continue
+            if "." in r.field or "[" in r.field:
+                self._deep(entity, r, embed=False)
                 continue
             if r.field == entity.parent_field and entity.parent is not None and r.target == entity.parent.name:
                 continue
@@ -489,7 +516,7 @@ class SpecWorldBuilder:
                 continue
             parts = r.field.split(".")
             if len(parts) > 2 or "[" in r.field:
-                self.usage.setdefault(r.id, ("reported", "embedded deeper than the world renders entities"))
+                self._deep(entity, r, embed=True)
                 continue
             prop = prop_at(entity.schema, parts[0])
             many = len(parts) == 2 or _is_array(prop)
@@ -497,6 +524,19 @@ class SpecWorldBuilder:
             if parts[0] not in (entity.schema.get("required") or []):
                 entity.schema["properties"].pop(parts[0], None)  # rendered from the world, never generated here
             self.usage.setdefault(r.id, ("embed", f"{entity.name}.{parts[0]} shows {r.target} entities of the world"))
+
+    def _deep(self, entity: SpecEntityType, r: Relationship, embed: bool) -> None:
+        """Record a link below the top level of ``entity``'s bodies (several targets: polymorphic)."""
+        path = r.field.split(".")  # type: ignore[union-attr]
+        target = self.types[r.target]
+        link = next((d for d in entity.deep if d.path == path and d.embed == embed), None)
+        if link is None:
+            entity.deep.append(DeepLink(path, [target], embed))
+        elif target not in link.targets:
+            link.targets.append(target)
+        what = "shows" if embed else "holds ids of"
+        self.usage.setdefault(r.id, ("embed" if embed else "reference",
+                                     f"{entity.name}.{r.field} {what} {r.target} entities of the world"))
 
     def _variants(self, relationships: list[Relationship]) -> None:
         """The schema objects that represent each type: its own, embedded variants, same-named components."""
@@ -507,9 +547,14 @@ class SpecWorldBuilder:
             base = singular(_schema_base_name(comp))
             if base in self.types and isinstance(schema, dict):
                 self.types[base].variants.add(id(schema))
+        targets_of: dict[tuple[str, str], set[str]] = {}
+        for r in relationships:
+            if r.kind == "embeds" and r.field:
+                targets_of.setdefault((r.source, r.field), set()).add(r.target)
         for r in relationships:
             if r.kind != "embeds" or not r.field:
                 continue
+            only = len(targets_of[(r.source, r.field)]) == 1   # every shape of the field is that type
             source = self.sources[r.source].schema
             prop = prop_at(source, r.field.replace("[]", ""))  # the array's item schema is taken below
             prop = merge_all_of(prop).get("items") if _is_array(prop) else prop  # type: ignore[union-attr]
@@ -520,10 +565,12 @@ class SpecWorldBuilder:
             for branch in branches:
                 if not isinstance(branch, dict) or branch.get("oneOf") or branch.get("anyOf"):
                     continue
+                if schema_types(merge_all_of(branch)) == {"null"}:
+                    continue   # the null alternative of a nullable embed represents nothing
                 if branch is prop and (prop.get("oneOf") or prop.get("anyOf")):
                     continue
                 name = self.spec.schema_name(branch)
-                if name is None or singular(_schema_base_name(name)) == r.target or _tag(branch) == r.target:
+                if only or name is None or singular(_schema_base_name(name)) == r.target or _tag(branch) == r.target:
                     target.variants.add(id(branch))
 
 
