@@ -29,11 +29,14 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """One ``redis-server`` process on loopback, no RDB or AOF, stopped and restarted on the same port."""
+    """One ``redis-server`` process on loopback keeping an append-only file (as mockverse requires;
+    ``appendfsync`` as given, no RDB snapshots), stopped and restarted on the same port and directory,
+    or started with ``persist=False`` (no AOF) to see mockverse refuse it."""
 
-    def __init__(self, binary: str, directory: Path) -> None:
+    def __init__(self, binary: str, directory: Path, appendfsync: str = "everysec", persist: bool = True) -> None:
         self.binary = binary
         self.directory = directory
+        self.appendfsync, self.persist = appendfsync, persist
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen | None = None
@@ -41,7 +44,8 @@ class RedisServer:
     def start(self) -> "RedisServer":
         log = open(self.directory / "redis.log", "ab")
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes" if self.persist else "no", "--appendfsync", self.appendfsync,
              "--dir", str(self.directory)], stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + 10
@@ -66,6 +70,12 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def kill(self) -> None:
+        """``kill -9``: Redis gets no chance to write anything more."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def flush(self) -> None:
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:

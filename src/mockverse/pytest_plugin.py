@@ -66,7 +66,8 @@ class Clock:
         return self.server._ok(self.server.client.post("/api/v1/consistency/clock/set", json={"to": to}))
 
     def reset(self) -> dict:
-        return self.server._ok(self.server.client.post("/api/v1/consistency/clock/reset"))
+        return self.server._ok(self.server.client.post("/api/v1/consistency/clock/reset",
+                                                       headers={"Content-Type": "application/json"}))
 
     @property
     def now(self) -> str:

@@ -381,7 +381,7 @@ class MockRoutes:
         parsed = entity.parse_id(raw) if entity else raw  # type: ignore[union-attr]
         if parsed is None:
             raise Problem(400, "Invalid path parameter",
-                          f"{op.id_param} must be {'a positive integer' if entity and entity.integer_ids else 'an id'}",
+                          f"{op.id_param} must be {entity.id_rule() if entity else 'an id'}",
                           field=op.id_param)
         return parsed
 

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from mockverse.cache import LRU
 from mockverse.ids import EntityRef
@@ -428,7 +428,7 @@ class WorldView:
             return True
         return went_through(self._statuses(entity, id, child, relationship))
 
-    def _statuses(self, entity: EntityType, id: object, child: EntityType, relationship: str):
+    def _statuses(self, entity: EntityType, id: object, child: EntityType, relationship: str) -> Iterator[Any]:
         """The ``status`` of each child over one edge, from its own fields. A generated child nobody
         changed has its status drawn alone (as the generator draws it), without building the child."""
         parent = self._base(entity, id)
@@ -846,7 +846,10 @@ class WorldView:
                 raise EngineError(422, "Missing parent", f"'{entity.fk}' is required: every {entity.name} belongs "
                                   f"to a {entity.parent.name}", field=entity.fk)
             return data
-        parent_id = entity.parent.parse_id(raw)
+        parent_id = entity.parent.valid_id(raw)
+        if parent_id is None and (isinstance(raw, int) or entity.parent.integer_ids):
+            raise EngineError(422, "Invalid id", f"{str(raw)[:40]!r} is not a {entity.parent.name} id: it must be "
+                              f"{entity.parent.id_rule()}", field=given[0] if given else entity.fk)
         if parent_id is None or self.get(entity.parent, parent_id) is None:
             raise EngineError(422, "Unknown parent", f"{entity.parent.name} {raw!r} does not exist", field=given[0] if given else entity.fk)
         data[entity.fk] = parent_id
@@ -865,10 +868,10 @@ class WorldView:
                 if self.stored(entity, id) is None:
                     break
         else:
-            parsed = entity.parse_id(id)
+            parsed = entity.valid_id(id)
             if parsed is None:
-                raise EngineError(422, "Invalid id", f"'{id}' is not a valid {entity.name} id "
-                                  f"({'a positive integer' if entity.integer_ids else 'a string'})", field="entity_id")
+                raise EngineError(422, "Invalid id", f"entity_id {str(id)[:40]!r} is not a valid {entity.name} id: "
+                                  f"it must be {entity.id_rule()}", field="entity_id")
             id = parsed
         data.setdefault("created_at", format_rfc3339(self.now))
         generated = self._generated(entity, id) is not None

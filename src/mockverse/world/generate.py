@@ -238,7 +238,8 @@ class Generator:
         if schema.get("enum"):
             options = [v for v in schema["enum"] if v is not None] or schema["enum"]
             if "currency" in _words(name):   # the persona's currency, else one per entity (its amounts share it)
-                return ctx["currency"] if ctx.get("currency") in options else self.choice(options, ref, "currency")
+                mine = ctx.get("currency")
+                return mine if mine is not None and mine in options else self.choice(options, ref, "currency")
             return self.choice(options, ref, path)
         types = schema_types(schema) - {"null"}
         kind = "integer" if "integer" in types else next(iter(sorted(types)), "string")
