@@ -108,11 +108,11 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.client = httpx.Client(base_url=self.url, timeout=30)
 
-    def start(self) -> "Server":
+    def start(self, within: float = 30) -> "Server":
         self.log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "mockverse", *self.args], stdout=self.log_file,
                                      stderr=subprocess.STDOUT, env=self.env, cwd=self.log_path.parent)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")

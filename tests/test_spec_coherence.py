@@ -293,3 +293,15 @@ def test_form_encoded_writes_in_pascal_case_are_kept_in_the_entity_s_own_spellin
     assert client.get(f"/v2/Services/{service}/Channels/{sid}").json()["friendly_name"] == "renamed"
     bad = client.post(f"/v2/Services/{service}/Channels", data={"Type": "secret"})
     assert bad.status_code == 422 and "Type" in bad.text
+
+
+def test_a_required_self_reference_always_names_an_existing_entity(app_client):
+    client = app_client(spec=SPECS / "adyen-balance-platform.json")
+    world = _world(client)
+    instruments = [s["id"] for s in next(t for t in world["entity_types"]
+                                         if t["name"] == "payment_instrument")["sample"]]
+    for sid in instruments:
+        body = client.get(f"/paymentInstruments/{sid}").json()
+        for key in ("replacedById", "replacementOfId"):
+            assert isinstance(body[key], str)
+            assert client.get(f"/paymentInstruments/{body[key]}").status_code == 200

@@ -17,6 +17,7 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from mockverse import yamlsafe
 from mockverse.timeutil import parse_duration, parse_rfc3339
 
 
@@ -572,7 +573,7 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 def builtin_config_data() -> dict:
-    return yaml.safe_load(resources.files("mockverse.builtin").joinpath("config.yaml").read_text("utf-8"))
+    return yamlsafe.load(resources.files("mockverse.builtin").joinpath("config.yaml").read_text("utf-8"))
 
 
 def builtin_spec_path() -> Path:
@@ -591,7 +592,9 @@ def load_config(path: str | None = None, *, builtin_world: bool = True, override
         except OSError as exc:
             raise ConfigError("", f"cannot read the config file: {exc.strerror}", source) from None
         try:
-            user = yaml.safe_load(text) or {}
+            user = yamlsafe.load(text) or {}
+        except yamlsafe.YAMLLimitError as exc:
+            raise ConfigError("", f"{exc.pointer}: {exc.message}", source) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -247,7 +247,8 @@ def _problem_handler(request: Request, exc: Exception) -> Response:
         return problem_response(Problem(exc.status, exc.title, str(exc), field="store"),
                                 {"Retry-After": exc.retry_after} if exc.retry_after else None)
     if isinstance(exc, EngineError):
-        return problem_response(Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed))
+        return problem_response(Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed,
+                                        extra=exc.extra))
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
             return problem_response(Problem(404, "No route", f"no operation matches {request.method} {_short(request.url.path)}",
@@ -387,6 +388,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
                                         StoreUnavailable: _problem_handler})
     app.state.engine, app.state.config, app.state.spec, app.state.journal = engine, config, spec, journal
     app.state.reality = reality
+    app.state.mock = mock
     app.state.stubs = book
     app.state.llm = llm
     app.state.limits = limits   # for the protocol class uvicorn runs (mockverse.http.connections)

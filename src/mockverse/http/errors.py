@@ -16,8 +16,10 @@ MAX_DEPTH = 64  # nesting levels a request body may have (orjson cannot serialis
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
-    """The problem as an ``application/problem+json`` response."""
-    return Response(orjson.dumps(problem.body()), status_code=problem.status, media_type=PROBLEM, headers=headers)
+    """The problem as an ``application/problem+json`` response (with the headers it carries, such as
+    ``Retry-After``)."""
+    return Response(orjson.dumps(problem.body()), status_code=problem.status, media_type=PROBLEM,
+                    headers={**problem.headers, **(headers or {})} or None)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -57,18 +59,27 @@ async def read_form_or_json(request: Request, max_bytes: int, schema: dict | Non
 
 def _typed(text: str, prop: dict) -> Any:
     """A form value read as the JSON type its property declares (strings that do not parse stay strings)."""
-    kind = prop.get("type")
-    kind = (prop.get("items") or {}).get("type") if kind == "array" and isinstance(prop.get("items"), dict) else kind
-    if kind == "integer" and is_decimal(text.lstrip("-")):
+    kinds = _kinds(prop)
+    if "array" in kinds and isinstance(prop.get("items"), dict):
+        kinds = _kinds(prop["items"])
+    if "string" in kinds:
+        return text
+    if "integer" in kinds and is_decimal(text.lstrip("-")) and text.lstrip("-"):
         return int(text)
-    if kind == "number":
+    if "number" in kinds:
         try:
             return float(text)
         except ValueError:
             return text
-    if kind == "boolean" and text.lower() in ("true", "false"):
+    if "boolean" in kinds and text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text
+
+
+def _kinds(prop: dict) -> set:
+    """The JSON types a property declares (``type: integer`` or ``type: [integer, "null"]``)."""
+    kind = prop.get("type")
+    return set(kind) if isinstance(kind, list) else {kind}
 
 
 async def _read(request: Request, max_bytes: int) -> bytes:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from mockverse import yamlsafe
 
 from mockverse.config import PersonasConfig
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
@@ -65,7 +65,7 @@ def merged_lifecycle_config(personas: PersonasConfig) -> LifecycleConfig:
     """The bundled lifecycle (``builtin/lifecycle.yaml``) with the config's parts laid over:
     mix, rules and rates replaced whole when given; effects replaced per facet. A config that
     names ``default_lifecycle_state`` and no ``lifecycle_mix`` starts every persona in that state."""
-    bundled = yaml.safe_load(resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8"))
+    bundled = yamlsafe.load(resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8"))
     mix = bundled["mix"]
     if personas.lifecycle_mix is not None or personas.default_lifecycle_state is not None:
         mix = personas.lifecycle_mix or None     # None: the default state alone
