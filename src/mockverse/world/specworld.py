@@ -23,7 +23,6 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import threading
@@ -38,6 +37,7 @@ from mockverse.openapi.loader import SpecError, to_pointer
 from mockverse.world.generate import PERSON_TYPES, generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
 from mockverse.world.model import EntityType, WorldError, WorldModel, _max_generated
+from mockverse.problems import did_you_mean
 
 DEFAULT_POPULATION = 50
 DEFAULT_COUNT = (0, 4)
@@ -280,8 +280,7 @@ def check_schema_sizes(spec: Spec) -> None:
 
 
 def _suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(sorted(known)[:20])}"
+    return did_you_mean(name, known) or f"; known: {', '.join(sorted(known)[:20])}"
 
 
 def prop_at(schema: dict | None, path: str) -> dict | None:
