@@ -242,3 +242,28 @@ def test_a_nested_list_of_another_type_lists_those_whose_key_names_the_parent(ho
     shown = {s["id"] for s in sites}
     keyed = [h["id"] for h in hosting.get("/hooks").json() if h["site_id"] in shown]
     assert keyed and set(keyed) <= set(listed)
+
+
+PEOPLE_SPEC = {
+    "openapi": "3.0.3",
+    "info": {"title": "Forge", "version": "1"},
+    "paths": {
+        "/users": {"get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/User"}})}},
+        "/users/{username}": {
+            "parameters": [{"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"responses": _ok({"$ref": "#/components/schemas/User"})}},
+    },
+    "components": {"schemas": {"User": {"type": "object", "required": ["id", "login"], "properties": {
+        "id": {"type": "integer"}, "login": {"type": "string"}, "full_name": {"type": "string"}}}}},
+}
+
+
+def test_a_username_path_serves_the_user_whose_login_it_is(app_client, tmp_path: Path):
+    path = tmp_path / "forge.json"
+    path.write_text(json.dumps(PEOPLE_SPEC))
+    client = app_client(spec=path)
+    users = client.get("/users").json()
+    assert [u["id"] for u in users[:3]] == [1, 2, 3]
+    for user in users[:3]:
+        assert client.get(f"/users/{user['login']}").json() == user
+    assert client.get("/users/nobody").status_code == 404

@@ -600,11 +600,16 @@ class MockRoutes:
         """Every path parameter that names an entity, parsed and looked up: 404 for one that does not exist."""
         found: dict[str, tuple[EntityType, object, dict]] = {}
         for name, entity in op.bound:
-            id = self._entity_id(entity, name, request)
-            data = view.get(entity, id)
+            parsed = entity.parse_id(request.path_params.get(_safe(name)))
+            data = view.get(entity, parsed) if parsed is not None else None
+            keyed = None
             if data is None and isinstance(entity, SpecEntityType) and entity.keys:
-                id = entity.by_key(view, request.path_params.get(_safe(name))) or id
-                data = view.get(entity, id)
+                keyed = entity.by_key(view, request.path_params.get(_safe(name)))
+            named = isinstance(entity, SpecEntityType) and bool(entity.keys)   # the value may be a key, not an id
+            id = keyed if keyed is not None else parsed if parsed is not None or named else \
+                self._entity_id(entity, name, request)
+            id = request.path_params.get(_safe(name)) if id is None else id
+            data = data if keyed is None else view.get(entity, keyed)
             if data is None:
                 raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field=name)
             found[name] = (entity, id, data)

@@ -44,6 +44,7 @@ DEFAULT_COUNT = (0, 4)
 ID_MULTIPLIER = 100
 PERSONA_PREFERENCE = ("user", "customer", "account", "member", "person", "profile", "employee", "contact")
 _SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
+HANDLE_WORDS = ("username", "login", "user_name", "handle", "screen_name", "login_name")   # one person's key
 KEY_SCAN = 2000   # entities an alternative-key lookup reads, at most, for a key a write set
 SCHEMA_VALUES = 50_000   # values one response or entity schema may generate (a wide DAG of $refs fans out)
 
@@ -427,10 +428,14 @@ class SpecWorldBuilder:
 
     @staticmethod
     def _keys(name: str, source: InferredType, props: dict, id_field: str) -> dict[str, IdCodec]:
-        """A codec per string field the item path's parameter names as an alternative key."""
+        """A codec per string field the item path's parameter names as an alternative key
+        (``service_id_or_name``), or names by another word for a person's handle (``username``: ``login``)."""
         named = key_param(source.id_param)
+        wanted = named[1] if named else [source.id_param or id_field]
+        if not named and wanted[0] not in props and wanted[0] in HANDLE_WORDS:
+            wanted = [w for w in HANDLE_WORDS if w in props][:1]   # /users/{username} of a User keyed by login
         out: dict[str, IdCodec] = {}
-        for key in named[1] if named else []:
+        for key in wanted:
             prop = merge_all_of(props.get(key) or {})
             if key != id_field and key in props and schema_types(prop) - {"null"} == {"string"}:
                 out[key] = codec_for(f"{name}.{key}", "string", [prop], key)
