@@ -24,7 +24,7 @@ from mockverse.ai.provider import Artefacts, build_llm
 from mockverse.ai.relations import start_relations
 from mockverse.ai.text import TextService, run_id, stored_text
 from mockverse.config import DEFAULT_TEXT_FIELDS, Config, ConfigError, builtin_spec_path, load_config
-from mockverse.http import admin, ai_api, fidelity_api, reality_api, webhooks_api, world_api
+from mockverse.http import admin, ai_api, fidelity_api, reality_api, webhooks_api, workspaces_api, world_api
 from mockverse.http.admin import AdminAPI, Journal
 from mockverse.http.ai_api import AIAPI
 from mockverse.http.dashboard import dashboard_routes
@@ -36,6 +36,7 @@ from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, admin_token
 from mockverse.http.simulation import Simulation, parse_rules
 from mockverse.http.webhooks_api import WebhooksAPI
+from mockverse.http.workspaces_api import WorkspacesAPI
 from mockverse.http.world_api import world_routes
 from mockverse.logs import setup_logging
 from mockverse.protocols.tcp import TCPListener
@@ -52,7 +53,7 @@ from mockverse.world.persona import Personas
 from mockverse.world.text import TextLayer
 
 # Every module with /api/v1 routes: their OPENAPI_PATHS make GET /api/v1/openapi.json (add new ones here).
-OPENAPI_MODULES = [admin, reality_api, fidelity_api, world_api, ai_api, webhooks_api]
+OPENAPI_MODULES = [admin, reality_api, fidelity_api, world_api, ai_api, webhooks_api, workspaces_api]
 
 log = logging.getLogger("mockverse")
 # httpx logs each upstream request's full URL at INFO, query credentials (api_key=...) included: not in our logs
@@ -244,6 +245,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + AIAPI(engine, llm, mode, limit).routes()
               + world_routes(model, spec, engine, mock, relations=relations, texts=texts)
               + AdminAPI(engine, journal, limit).routes()
+              + WorkspacesAPI(engine, limit).routes()
               + RealityAPI(reality, spec.operations, limit).routes()
               + FidelityAPI(engine, mock, journal, limit, exclude=config.fidelity.exclude,
                             weights=config.fidelity.weights).routes()

@@ -32,7 +32,7 @@ from mockverse.store import StoreUnavailable
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, to_json_schema, validator_for
 from mockverse.cache import LRU
-from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
+from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, EngineError, WorldView
 from mockverse.world.generate import merge_schema
 from mockverse.world.model import EntityType
 from mockverse.world.render import MISSING, Renderer, entity_slots, is_array, list_slot
@@ -318,20 +318,23 @@ class MockRoutes:
         async def synthetic() -> Response:
             """The persona world's own answer (a cached read, or a write applied to the store)."""
             if request.method in ("GET", "HEAD"):
-                key = (view.workspace, view.snap.version, request.url.path, request.url.query)
+                key = (*view.snap.key, request.url.path, request.url.query)
                 hit = self.cache.get(key)
                 keep = True   # False: LLM text still to be written, so the next read computes (and asks) again
                 if hit is None:
                     hit = self.read(op, request, view)
                     if self.texts is not None:   # LLM text asked for, waited on within its budget (ai/text.py)
                         seen, hit = await self.texts.settle(view, hit, lambda fresh: self.read(op, request, fresh))
-                        key = (seen.workspace, seen.snap.version, request.url.path, request.url.query)
+                        key = (*seen.snap.key, request.url.path, request.url.query)
                         keep = self.texts.cacheable(hit)
                     hit = self.cache.put(key, hit) if keep else hit
                 status, body, headers = hit
                 if keep and not realistic and request.method == "GET":
-                    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+                    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+                           if k != "X-Mockverse-Workspace"]
                     self.direct.put(key, (status, body, raw + [(b"content-length", str(len(body)).encode())]))
+                if headers.get("X-Mockverse-Workspace") != view.workspace:   # the base world's bytes, shared
+                    headers = {**headers, "X-Mockverse-Workspace": view.workspace}
                 return Response(body, status_code=status, headers=headers, media_type=None)
             return await self.write(op, request, view)
 
@@ -342,20 +345,24 @@ class MockRoutes:
     def fast(self, scope: dict) -> tuple[int, bytes, list] | None:
         """A GET already answered purely synthetically at this workspace version: its bytes,
         without routing. None sends the request down the full path (CORS, reality, misses)."""
-        workspace = "default"
+        workspace, raw = "default", b"default"
         for name, value in scope["headers"]:
             if name == b"x-mockverse-workspace":
-                workspace = value.decode("latin-1")
+                workspace, raw = value.decode("latin-1"), value
             elif name == b"origin" or name == b"x-mockverse-reality" or name == b"prefer":
                 return None
         query = scope["query_string"]
-        if b"workspace=" in query:
+        if b"workspace=" in query or (raw != b"default" and not WORKSPACE_NAME.match(workspace)):
             return None
         try:
             version = self.engine.store.version(workspace)
         except StoreUnavailable:
             return None
-        return self.direct.get((workspace, version, scope["path"], query.decode("latin-1")))
+        hit = self.direct.get((*self.engine.cache_key(workspace, version), scope["path"], query.decode("latin-1")))
+        if hit is None:
+            return None
+        status, body, headers = hit
+        return status, body, [(b"x-mockverse-workspace", raw), *headers]
 
     def _headers(self, view: WorldView, persona: str | None, extra: dict | None = None) -> dict[str, str]:
         headers = {"content-type": "application/json", "X-Mockverse-Workspace": view.workspace,

@@ -362,12 +362,18 @@ class RealityService:
         self.states = LRU(4096)
         self.traces = TraceRing()
         self.once_seen = LRU(4096)  # record mode `once`: whether each workspace had recordings at first sight
+        engine.events.subscribe(self._forget)
+
+    def _forget(self, event: dict) -> None:
+        """A reset workspace is seen afresh: record mode `once` asks again whether it has recordings."""
+        if event["type"] == "workspace.reset":
+            self.once_seen.pop(event["workspace"], None)
 
     # -- settings ----------------------------------------------------------------------------------
     def workspace(self, view: WorldView) -> WorkspaceReality:
         """The workspace's effective settings; cached per store version, so on the hot path this
         is one dictionary lookup."""
-        key = (view.workspace, view.snap.version)
+        key = view.snap.key
         state = self.states.get(key)
         if state is not None:
             return state

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import orjson
 
+from mockverse.cache import LRU
 from mockverse.store import StoredEntity
 
 _SCHEMA = """
@@ -44,7 +45,7 @@ class SQLiteStore:
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         self._lock = threading.RLock()
-        self._versions: dict[str, int] = {}
+        self._versions = LRU(4096)   # bounded: a flood of distinct workspaces must not grow the process
         self._data_version = -1
         self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -229,6 +230,18 @@ class SQLiteStore:
             if seq is None:
                 return db.execute("DELETE FROM log WHERE ws=? AND kind=?", (workspace, kind)).rowcount
             return db.execute("DELETE FROM log WHERE ws=? AND kind=? AND seq=?", (workspace, kind, seq)).rowcount
+
+    def reset_workspace(self, workspace: str, keep: tuple[str, ...] = ()) -> int:
+        """Drop every change of a workspace (entities, links, id counters, logs, and settings other
+        than ``keep``) in one transaction. The version is bumped, never rewound, so no cache keyed
+        by an earlier version is ever reused."""
+        with self._write() as db:
+            version = self._bump(db, workspace)
+            for table in ("entity", "link", "counter", "log"):
+                db.execute(f"DELETE FROM {table} WHERE ws=?", (workspace,))
+            db.execute(f"DELETE FROM setting WHERE ws=? AND key NOT IN ({','.join('?' * len(keep))})",
+                       (workspace, *keep))
+            return version
 
     def integrity_check(self) -> str:
         return self._read("PRAGMA integrity_check", ())[0][0]

@@ -25,6 +25,7 @@ from mockverse.world.persona import Lifecycle, Persona, Personas
 from mockverse.world.text import TextLayer
 
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+WORKSPACE_SETTING = "workspace"   # a workspace's definition ({"seed": ...}): kept by a reset
 
 
 class EngineError(ValueError):
@@ -77,6 +78,7 @@ class Snapshot:
     seed: str
     now: datetime
     start: datetime
+    key: tuple = ()   # what caches key by: the base world for an unchanged workspace, else (workspace, version)
 
 
 class ConsistencyEngine:
@@ -91,45 +93,100 @@ class ConsistencyEngine:
         self.events = Events()
         self.entities = LRU(cache_size)
         self.snapshots = LRU(1024)
-        self.generators: dict[str, Generator] = {}
+        self.generators = LRU(64)
         self.texts: TextLayer | None = None   # free-text fields laid over entities (world/text.py), when set
 
     # -- views -------------------------------------------------------------------------------
-    def workspace_seed(self, workspace: str) -> str:
-        """Each workspace has its own seed, derived from the server's seed and its name."""
-        return f"{self.seed}/{workspace}"
+    @property
+    def base_seed(self) -> str:
+        """The seed of the server's world, which every workspace serves unless created with its own."""
+        return self.seed_world(self.seed)
 
-    def generator(self, workspace: str) -> Generator:
-        seed = self.workspace_seed(workspace)
+    @staticmethod
+    def seed_world(seed: object) -> str:
+        """The generator seed of the world a server started with ``--seed seed`` serves."""
+        return f"{seed}/default"
+
+    def workspace_seed(self, workspace: str) -> str:
+        """The workspace's generator seed: the server's world, or the seed it was created with."""
+        try:
+            return self.view(workspace).snap.seed
+        except EngineError:
+            return self.base_seed
+
+    def generator(self, seed: str) -> Generator:
         gen = self.generators.get(seed)
         if gen is None:
-            if len(self.generators) > 256:
-                self.generators.clear()
-            gen = self.generators[seed] = Generator(seed)
+            gen = self.generators.put(seed, Generator(seed))
         return gen
 
     def clock(self, workspace: str) -> clock.ClockState:
         """The workspace's virtual clock: stored, or standing at the world's epoch."""
         return clock.read(self.store, workspace, self.model.epoch)  # type: ignore[arg-type]
 
-    def view(self, workspace: str) -> "WorldView":
+    def check_workspace(self, workspace: str) -> str:
+        """``workspace`` if it is a valid name, else a 400 naming the field."""
         if not WORKSPACE_NAME.match(workspace):
             raise EngineError(400, "Invalid workspace", f"workspace '{workspace[:80]}' must be 1-64 letters, digits, "
                               "'_', '.' or '-', starting with a letter or digit", field="workspace")
+        return workspace
+
+    def view(self, workspace: str) -> "WorldView":
+        self.check_workspace(workspace)
         try:
             version = self.store.version(workspace)
         except StoreUnavailable:
             # the store is down: purely generated reads still work (flagged), anything needing it gets a 503
             epoch: datetime = self.model.epoch  # type: ignore[assignment]
-            return WorldView(self, Snapshot(workspace, -1, self.workspace_seed(workspace), epoch, epoch),
+            return WorldView(self, Snapshot(workspace, -1, self.base_seed, epoch, epoch, (workspace, -1)),
                              store=UNREACHABLE)
         key = (workspace, version)
         snap = self.snapshots.get(key)
         if snap is None:
-            state = self.clock(workspace)
-            snap = self.snapshots.put(key, Snapshot(workspace, version, self.workspace_seed(workspace),
-                                                    state.now, state.start))
+            snap = self.snapshots.put(key, self._snapshot(workspace, version))
         return WorldView(self, snap)
+
+    def _snapshot(self, workspace: str, version: int) -> Snapshot:
+        """A workspace never written to is the server's world itself: no store read, and its
+        caches are the base world's, so a new workspace costs what a cached read costs."""
+        if version == 0:
+            epoch: datetime = self.model.epoch  # type: ignore[assignment]
+            return Snapshot(workspace, 0, self.base_seed, epoch, epoch, self.cache_key(workspace, 0))
+        state = self.clock(workspace)
+        own = self.store.get_setting(workspace, WORKSPACE_SETTING) or {}
+        seed = self.seed_world(own["seed"]) if own.get("seed") is not None else self.base_seed
+        return Snapshot(workspace, version, seed, state.now, state.start, self.cache_key(workspace, version))
+
+    def cache_key(self, workspace: str, version: int) -> tuple:
+        """What a workspace's caches are keyed by: every unchanged workspace shares the base world's."""
+        return ("", self.base_seed) if version == 0 else (workspace, version)
+
+    # -- workspaces ---------------------------------------------------------------------------
+    def create_workspace(self, workspace: str, seed: str | int | None = None) -> dict:
+        """Define a workspace: a copy of the server's world, or (with ``seed``) the world a
+        server started with that seed serves. 409 if it already holds changes."""
+        self.check_workspace(workspace)
+        if self.store.version(workspace) != 0:
+            raise EngineError(409, "Workspace exists", f"workspace '{workspace}' already exists; reset it or "
+                              "pick another name", field="name")
+        self.store.put_setting(workspace, WORKSPACE_SETTING, {"seed": None if seed is None else str(seed)})
+        return self.describe_workspace(workspace)
+
+    def describe_workspace(self, workspace: str) -> dict:
+        """What a workspace is: its name, its seed and where that seed comes from, its version."""
+        view = self.view(workspace)
+        own = (self.store.get_setting(workspace, WORKSPACE_SETTING) or {}).get("seed") if view.snap.version else None
+        return {"name": workspace, "seed": self.seed if own is None else own, "own_seed": own is not None,
+                "version": view.snap.version}
+
+    def reset_workspace(self, workspace: str) -> dict:
+        """Drop every change of a workspace in one store transaction: entities, links, deletions,
+        lifecycle states, its clock, reality settings, recordings and other logs. Its definition
+        (its own seed) stays. Listeners hear ``workspace.reset`` to drop what they keep in memory."""
+        self.check_workspace(workspace)
+        self.store.reset_workspace(workspace, keep=(WORKSPACE_SETTING,))
+        self.events.emit(workspace, "workspace.reset")
+        return self.describe_workspace(workspace)
 
     # -- the Python API -----------------------------------------------------------------------
     def type_of(self, name: str) -> EntityType:
@@ -167,7 +224,7 @@ class WorldView:
         self.snap = snap
         self.store = store or engine.store
         self.model = engine.model
-        self.gen = engine.generator(snap.workspace)
+        self.gen = engine.generator(snap.seed)
         self._computing: set[tuple[str, object]] = set()
         self.text_refs: set[str] | None = set() if engine.texts is not None else None   # text-bearing refs read
 
@@ -189,7 +246,7 @@ class WorldView:
         return self.snap.start
 
     def _key(self, *parts: object) -> tuple:
-        return (self.snap.workspace, self.snap.version, *parts)
+        return (*self.snap.key, *parts)
 
     # -- generated existence ----------------------------------------------------------------
     def root_created_at(self, entity: EntityType, id: object) -> datetime:
