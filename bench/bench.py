@@ -188,6 +188,10 @@ def main() -> None:
         bench_scaling(Path(tmp))
         bench_spec(Path(tmp))
     bench_fidelity()
+    from dropin import bench_fixtures, bench_workspaces   # bench/dropin.py: workspaces, ids, pytest fixtures
+
+    bench_workspaces()
+    bench_fixtures()
 
 
 if __name__ == "__main__":

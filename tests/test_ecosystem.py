@@ -93,3 +93,15 @@ def test_embedded_world_serves_the_cli_servers_bytes(start_server):
     assert embedded == over_socket
     assert world.engine.find_related_entities("default", "user:123", "order", "has_orders") == \
         server.client.get("/users/123/orders").json()
+
+
+def test_world_client_is_a_sync_client_per_workspace():
+    with World.builtin(seed=7) as world:
+        team, default = world.client(workspace="team-a"), world.client()
+        assert team.get("/users/1").content == default.get("/users/1").content
+        assert team.get("/users/1").headers["x-mockverse-workspace"] == "team-a"
+        created = team.post("/orders", json={"user_id": 1})
+        assert created.status_code == 201
+        assert team.get(f"/orders/{created.json()['id']}").status_code == 200
+        assert default.get(f"/orders/{created.json()['id']}").status_code == 404
+        assert default.get("/nope").json()["field"] == "path"

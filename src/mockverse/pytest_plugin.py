@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -129,7 +128,7 @@ class _Worlds:
 
     def __init__(self) -> None:
         self.names = itertools.count(1)
-        self.transports: dict[Options, tuple[httpx.BaseTransport, Any]] = {}
+        self.worlds: dict[Options, Any] = {}   # mockverse.embed.World, imported when first asked for
         self.servers: dict[Options, LiveServer] = {}
         self.directory = tempfile.TemporaryDirectory(prefix="mockverse-")
 
@@ -138,24 +137,14 @@ class _Worlds:
         return f"test-{next(self.names)}"
 
     def in_process(self, options: Options) -> Mockverse:
-        entry = self.transports.get(options)
-        if entry is None:
-            with warnings.catch_warnings():   # starlette's note about httpx2 is not the user's business
-                warnings.simplefilter("ignore")
-                from starlette.testclient import TestClient
-
+        world = self.worlds.get(options)
+        if world is None:
             from mockverse.embed import World
 
             spec, config, seed = options
-            world = World.from_spec(spec, seed=seed, config=config)
-            # the app's lifespan runs once; raised errors become 500s, as a real server answers them
-            runner = TestClient(world.asgi_app(), base_url="http://mockverse", raise_server_exceptions=False)
-            runner.__enter__()
-            entry = self.transports[options] = (runner._transport, runner)
+            world = self.worlds[options] = World.from_spec(spec, seed=seed, config=config)
         workspace = self.workspace()
-        client = httpx.Client(transport=entry[0], base_url="http://mockverse",
-                              headers={"X-Mockverse-Workspace": workspace})
-        return Mockverse(client, "http://mockverse", workspace)
+        return Mockverse(world.client(workspace=workspace), "http://mockverse", workspace)
 
     def live(self, options: Options) -> Mockverse:
         server = self.servers.get(options)
@@ -168,8 +157,8 @@ class _Worlds:
         return Mockverse(client, server.url, workspace)
 
     def close(self) -> None:
-        for _, runner in self.transports.values():
-            runner.__exit__(None, None, None)
+        for world in self.worlds.values():
+            world.close()
         for server in self.servers.values():
             server.stop()
         self.directory.cleanup()
@@ -247,7 +236,10 @@ def _options(request: pytest.FixtureRequest) -> Options:
 def mockverse(request: pytest.FixtureRequest, _mockverse_worlds: _Worlds) -> Iterator[Mockverse]:
     """The world in process, in a fresh workspace of its own for this test."""
     mock = _mockverse_worlds.in_process(_options(request))
-    yield mock
+    try:
+        yield mock
+    finally:
+        mock.client.close()
 
 
 @pytest.fixture

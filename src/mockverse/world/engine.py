@@ -261,11 +261,15 @@ class WorldView:
     def child_times(self, parent: EntityType, parent_id: object, parent_created: datetime,
                     child: EntityType) -> list[datetime]:
         """Creation times of the generated children of one parent that exist by now."""
-        key = self._key("times", parent.name, parent_id, child.name)
+        cfg = child.config
+        paced = cfg.count is None and cfg.paced_by_lifecycle and self.engine.personas is not None \
+            and self.engine.personas.is_persona(parent)
+        # unless paced by a lifecycle (which users change), times depend on the seed, now and the parent only
+        key = self._key("times", parent.name, parent_id, child.name) if paced else \
+            ("t", self.snap.seed, self.now, parent.name, parent_id, parent_created, child.name)
         cached = self.engine.entities.get(key)
         if cached is not None:
             return cached
-        cfg = child.config
         ref = f"{parent.name}:{parent_id}"
         times: list[datetime] = []
         if cfg.count is not None:
@@ -276,7 +280,7 @@ class WorldView:
                 t = parent_created + timedelta(seconds=int(d0 + self.gen.draw(ref, child.name, k, "delay") * (d1 - d0)))
                 if t <= self.now:
                     times.append(t)
-        elif cfg.paced_by_lifecycle and self.engine.personas is not None and self.engine.personas.is_persona(parent):
+        elif paced:
             times = self._paced_times(parent, parent_id, parent_created, child)
         else:
             mean = cfg.every.total_seconds()  # type: ignore[union-attr]
@@ -412,7 +416,14 @@ class WorldView:
         ref = f"{entity.name}:{id}"
         ctx = {"created_at": created, "now": self.now, "person": entity.person,
                "fields": {name: rule.choices for name, rule in entity.config.fields.items()}}
-        data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
+        if given is None:   # a pure function of (seed, now, entity, creation): shared by every workspace
+            key = ("g", self.snap.seed, self.now, entity.name, id, created)
+            generated = self.engine.entities.get(key)
+            if generated is None:
+                generated = self.engine.entities.put(key, self.gen.object(entity.schema, ref, "$", ctx))
+            data = dict(generated)
+        else:
+            data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
         for name in self.model.embed_names(entity):
             data.pop(name, None)
         if entity.id_field in data or entity.id_field in entity.schema.get("properties", {}):
