@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
@@ -43,6 +44,9 @@ def _serve_arguments(serve: argparse.ArgumentParser, spec: bool = True) -> None:
                        "not a loopback address; prefer the MOCKVERSE_ADMIN_TOKEN environment variable)")
     serve.add_argument("--tcp-port", type=int, help="also listen for newline-delimited JSON over TCP on this port "
                        "(same host as HTTP): get, related, subscribe to world events")
+    serve.add_argument("--no-auth-check", dest="auth_check", action="store_false", default=None,
+                       help="answer operations whatever security the spec declares (default: a request without "
+                       "the declared credential gets 401; config server.auth_check)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -183,6 +187,22 @@ def _table(rows: list[tuple]) -> list[str]:
     return out
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail before anything says "serving" when the address cannot be bound (a port in use)."""
+    import socket
+
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
+            raise ValueError(f"port {port} on {host} {reason}; pick another with --port") from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -194,10 +214,11 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings(config=args.config, spec=os.path.abspath(args.spec) if args.spec else None,
                         store=args.store, seed=args.seed, host=args.host, port=args.port, log_level=args.log_level,
                         admin_token=args.admin_token, record_upstream=getattr(args, "upstream", None),
-                        tcp_port=args.tcp_port, workers=args.workers,
+                        tcp_port=args.tcp_port, workers=args.workers, auth_check=args.auth_check,
                         record_mode=getattr(args, "record_mode", None), log_format=args.log_format)
     try:
         config = resolve_config(settings)
+        _check_port(config.server.host, config.server.port)
         setup_logging(config.server.log_level, config.server.log_format)  # before the app logs its first line
         app = create_app(settings)  # fail here, with a clear message, before any worker starts
     except (ConfigError, SpecError, ValueError, OSError) as exc:

@@ -188,6 +188,7 @@ class ServerConfig(_Strict):
     log_format: Literal["text", "json"] = "text"   # json: one JSON object per line (CI log collectors)
     admin_token: SecretStr | None = None      # bearer token for /api/v1 writes; required off loopback; never logged
     tcp_port: int | None = Field(default=None, ge=0, le=65535)   # newline-delimited JSON listener (protocols.tcp)
+    auth_check: bool = True   # a spec's declared security: 401 without a credential (false: `--no-auth-check`)
 
     @field_validator("admin_token")
     @classmethod

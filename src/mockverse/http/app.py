@@ -31,6 +31,7 @@ from mockverse.http.dashboard import dashboard_routes
 from mockverse.http.errors import Problem
 from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
+from mockverse.http.validation import security_schemes
 from mockverse.http.admin_schema import openapi_routes
 from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, admin_token
@@ -77,6 +78,7 @@ class Settings:
     record_mode: str | None = None           # `mockverse record --record-mode once|new_episodes|none|all`
     log_format: str | None = None            # `--log-format text|json`
     tcp_port: int | None = None              # `--tcp-port`: the newline-delimited JSON listener
+    auth_check: bool | None = None           # `--no-auth-check`: False serves operations whatever their security
     workers: int = 1                         # `--workers`: several processes share the TCP port (SO_REUSEPORT)
 
     def to_env(self) -> str:
@@ -103,6 +105,8 @@ def resolve_config(settings: Settings) -> Config:
         server["admin_token"] = token
     if settings.tcp_port is not None:
         server["tcp_port"] = settings.tcp_port
+    if settings.auth_check is not None:
+        server["auth_check"] = settings.auth_check
     if server:
         overrides["server"] = server
     if settings.record_upstream:
@@ -226,7 +230,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
              else WorldModel.build(config.world, spec.schemas))
     engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model))
     journal = Journal(config.server.journal_size)
-    mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes)
+    mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes,
+                      schemes=security_schemes(spec.document), auth_check=config.server.auth_check)
     # free-text fields laid over the world; missing LLM text is written by a bounded background queue
     artefacts = Artefacts(store, mode)
     # without an ai: section the fallback text is the text: no store reads for LLM text on any entity

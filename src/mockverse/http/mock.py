@@ -26,8 +26,10 @@ from starlette.routing import Route
 
 from mockverse.http.conventions import (SCAN_LIMIT, ListQuery, Preference, apply_filters, apply_sort,
                                         chosen_example, declared_response, fits_problem, parse_list_query,
-                                        preference_of, problem_body, relation_names, wants_list_query)
+                                        preference_of, problem_body, reference_names, relation_names,
+                                        wants_list_query)
 from mockverse.http.errors import PROBLEM, Problem, check_body, is_decimal, read_json
+from mockverse.http.validation import RequestRules, Scheme, error_response
 from mockverse.store import StoreUnavailable
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, to_json_schema, validator_for
@@ -277,7 +279,8 @@ class RealityHook(Protocol):
 class MockRoutes:
     """Builds the Starlette routes of the spec and answers them through the engine."""
 
-    def __init__(self, engine: ConsistencyEngine, operations: list, max_body_bytes: int) -> None:
+    def __init__(self, engine: ConsistencyEngine, operations: list, max_body_bytes: int,
+                 schemes: dict[str, Scheme] | None = None, auth_check: bool = True) -> None:
         self.engine = engine
         self.max_body_bytes = max_body_bytes
         self.cache = LRU(20_000)
@@ -289,6 +292,7 @@ class MockRoutes:
             mock = classify(op, engine)
             self.by_path.setdefault(op.path, {})[mock.method] = mock
         self.declared = {(op.method.upper(), op.path): op for op in operations}   # for Prefer (conventions)
+        self.rules = {key: RequestRules(op, schemes or {}, auth_check) for key, op in self.declared.items()}
         self.own_params: dict[tuple[str, str], frozenset[str]] = {}   # see _own_params
 
     def routes(self) -> list[Route]:
@@ -307,6 +311,25 @@ class MockRoutes:
         if op is None:
             raise Problem(405, "Method not allowed", f"{request.method} is not an operation of this path",
                           field="method", allowed=sorted(methods))
+        try:
+            self.rules[(op.method, op.path)].check(request)
+            return await self.answer(op, request)
+        except (Problem, EngineError) as exc:
+            problem = exc if isinstance(exc, Problem) else \
+                Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed)
+            return error_response(self.declared.get((op.method, op.path)), problem, self._error_body(op, request))
+
+    def _error_body(self, op: MockOperation, request: Request) -> Callable[[dict], Any]:
+        """A body generator for a declared error schema: deterministic per operation and status."""
+        def generate(schema: dict) -> Any:
+            epoch = self.engine.model.epoch
+            ctx = {"created_at": epoch, "now": epoch, "person": False, "fields": {}}
+            return self.engine.generator(self.engine.base_seed).value(schema, f"error:{op.method} {op.path}", "$",
+                                                                      "body", ctx)
+        return generate
+
+    async def answer(self, op: MockOperation, request: Request) -> Response:
+        """The operation's answer to a request that passed its checks."""
         view = self.engine.view(workspace_of(request))
         preference = preference_of(request)
         if preference is not None:   # Prism's Prefer: a declared response instead of the world's answer
@@ -329,7 +352,7 @@ class MockRoutes:
                         keep = self.texts.cacheable(hit)
                     hit = self.cache.put(key, hit) if keep else hit
                 status, body, headers = hit
-                if keep and not realistic and request.method == "GET":
+                if keep and not realistic and request.method == "GET" and self.rules[(op.method, op.path)].open:
                     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
                            if k != "X-Mockverse-Workspace"]
                     self.direct.put(key, (status, body, raw + [(b"content-length", str(len(body)).encode())]))
@@ -881,9 +904,23 @@ class MockRoutes:
         out = dict(row)
         for name in query.embed:
             out[name] = view.children(entity, row.get(entity.id_field), children[name])
+        references = reference_names(entity)
         for name in query.expand:
-            out[name] = view.get(entity.parent, row.get(entity.fk)) if entity.parent is not None else None  # type: ignore[arg-type]
+            ref = references.get(name) if entity.parent is None or name != entity.parent.name else None
+            if ref is not None:   # a spec reference by its field: the entity (or entities) its ids name
+                value = row.get(ref.field)
+                out[name] = ([self._referenced(view, ref.target, v) for v in value] if isinstance(value, list)
+                             else self._referenced(view, ref.target, value))
+            elif isinstance(entity, SpecEntityType) and entity.parent is not None:   # as its item route renders it
+                out[name] = self._referenced(view, entity.parent, row.get(entity.fk))
+            else:
+                out[name] = view.get(entity.parent, row.get(entity.fk)) if entity.parent is not None else None  # type: ignore[arg-type]
         return out
+
+    def _referenced(self, view: WorldView, target: EntityType, raw: object) -> Any:
+        """The entity a reference value names, as its item route renders it; None when there is none."""
+        id = target.parse_id(raw) if raw is not None else None
+        return self.item_body(view, target, id) if id is not None else None
 
     def _embed_into(self, view: WorldView, entity: EntityType, op: MockOperation, body: bytes,
                     query: ListQuery) -> bytes:
