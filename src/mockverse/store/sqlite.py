@@ -98,7 +98,7 @@ class SQLiteStore:
             version = self._versions.get(workspace)
             if version is None:
                 row = self._db.execute("SELECT version FROM workspace WHERE ws = ?", (workspace,)).fetchone()
-                version = self._versions[workspace] = row[0] if row else 0
+                version = self._versions.put(workspace, row[0] if row else 0)
             return version
 
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None:
