@@ -133,13 +133,13 @@ def parse_realism(config: RealismConfig) -> Realism:
 
 
 def _seconds(value: Any, field: str) -> float:
-    """A duration such as ``120ms`` or ``1.5s``; a bare number is milliseconds."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
-        return float(value) / 1000.0
+    """A duration such as ``120ms`` or ``1.5s``; a bare number is refused (milliseconds or seconds?)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ConfigError(field, f"{value!r} has no unit; write {value:g}ms or {value:g}s")
     try:
         return parse_duration(value).total_seconds()
     except ValueError as exc:
-        raise ConfigError(field, f"{exc}; or a number of milliseconds") from None
+        raise ConfigError(field, f"{exc}; e.g. 200ms or 1.5s") from None
 
 
 def _latency_model(value: Any) -> tuple | None:
