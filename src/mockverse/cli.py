@@ -67,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--record-mode", choices=["once", "new_episodes", "none", "all"],
                         help="as vcrpy: 'all' sends every request upstream and records it (default); 'new_episodes' "
                         "replays recorded requests and records new ones; 'none' replays only, never calling the "
-                        "upstream; 'once' records while the workspace has no recordings, then acts as 'none'. "
+                        "upstream; 'once' records when the workspace had no recordings as the server first served it, "
+                        "else acts as 'none'. "
                         "A request matches a recording by method, path and query")
     _serve_arguments(record)
     mock = sub.add_parser("mock", help="serve an OpenAPI spec (as Prism's `prism mock`): the same as serve --spec",
