@@ -4,10 +4,14 @@ Serving: mockverse and a minimal raw-ASGI baseline run on the same server stack 
 one worker each, one at a time), loaded by wrk with 32 connections on loopback; the
 ratio mockverse / baseline for a warm `GET /users/{id}` (which embeds the user's orders)
 is the figure the foundation issue targets (>= 0.5).
+
+`mockverse check` on the shared corpus: each spec's load time and check time, one process per
+spec (`python bench/bench.py --check` prints only this table; it needs no wrk).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -180,7 +184,39 @@ def bench_fidelity() -> None:
     print(f"  score time  best {min(runs):.2f} s  of 3 runs {', '.join(f'{r:.2f}' for r in runs)}   (target < 2 s)")
 
 
+def bench_check(timeout: int = 600) -> None:
+    """Each corpus spec: the time to build its world (load) and to run `mockverse check` on it, in its own process."""
+    specs = Path(__file__).resolve().parent.parent.parent / "shared" / "specs"
+    if not specs.is_dir():
+        print(f"check bench skipped: {specs} not found (it ships in the workplace's shared/specs)")
+        return
+    print("mockverse check on the corpus (load: build the world; check: walk it, then a second build)")
+    print(f"  {'spec':<30} {'load':>8} {'check':>8}  overall")
+    total = 0.0
+    for spec in sorted(p for p in specs.iterdir() if p.suffix in (".json", ".yaml")):
+        started = time.perf_counter()
+        try:
+            done = subprocess.run([sys.executable, "-m", "mockverse", "check", "--spec", str(spec), "--json"],
+                                  check=False, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            total += time.perf_counter() - started
+            print(f"  {spec.name:<30} {'-':>8} {'>' + str(timeout) + 's':>8}  timed out")
+            continue
+        total += time.perf_counter() - started
+        if done.returncode == 2:
+            print(f"  {spec.name:<30} {'-':>8} {'-':>8}  does not load: {done.stderr.strip()[-80:]}")
+            continue
+        report = json.loads(done.stdout)
+        timings, overall = report["timings"], report["overall"]
+        print(f"  {spec.name:<30} {timings['load']:>7.2f}s {timings['check']:>7.2f}s  "
+              f"{overall['passed']}/{overall['total']} ({overall['score']:.1%})")
+    print(f"  total wall time (19 processes, imports included) {total:.1f} s")
+
+
 def main() -> None:
+    if "--check" in sys.argv:   # `python bench/bench.py --check`: only the corpus check timings
+        bench_check()
+        return
     if shutil.which("wrk") is None:
         raise SystemExit("make bench needs wrk (apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -188,6 +224,7 @@ def main() -> None:
         bench_scaling(Path(tmp))
         bench_spec(Path(tmp))
     bench_fidelity()
+    bench_check()
     from dropin import bench_fixtures, bench_workspaces   # bench/dropin.py: workspaces, ids, pytest fixtures
 
     bench_workspaces()

@@ -327,3 +327,104 @@ def test_openapi_nullable_allows_null() -> None:
     for key in KEYS[:30]:
         _, decisions = blend(syn, real, 0.5, seed=SEED, request_key=key, schema=SCHEMA)
         assert not any(d.rule == "schema-repair" for d in decisions)
+
+
+# -- keys, identifiers, integers, unique items and variants -------------------------------------
+
+
+@pytest.mark.parametrize("key", ["uuid", "_id", "key", "code"])
+def test_entity_arrays_align_by_their_key_field(key: str) -> None:
+    syn = [{key: "x", "n": 1}, {key: "y", "n": 3}]
+    real = [{key: "y", "n": 5}, {key: "x", "n": 9}]
+    out, decisions = blend(syn, real, 0.5, seed=SEED, request_key="k")
+    assert sorted(out, key=lambda item: item[key]) == [{key: "x", "n": 5}, {key: "y", "n": 4}]
+    assert {d.path.split("]")[0] + "]" for d in decisions} == {f'$[?(@.{key}=="x")]', f'$[?(@.{key}=="y")]'}
+
+
+def test_a_cart_aligns_by_sku_without_duplicates() -> None:
+    syn = {"items": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 2}]}
+    real = {"items": [{"sku": "B", "qty": 4}, {"sku": "C", "qty": 6}]}
+    out, _ = blend(syn, real, 0.5, seed=SEED, request_key="GET /cart")
+    assert out == {"items": [{"sku": "C", "qty": 6}, {"sku": "B", "qty": 3}]}
+    for key in KEYS:
+        skus = [item["sku"] for item in blend(syn, real, 0.5, seed=SEED, request_key=key)[0]["items"]]
+        assert len(skus) == len(set(skus)) and "B" in skus
+
+
+def test_a_field_the_schema_marks_as_the_id_aligns_arrays() -> None:
+    schema = {"type": "array", "items": {"type": "object", "properties": {
+        "ref_no": {"type": "string", "x-mockverse-id": True}, "n": {"type": "integer"}}}}
+    syn = [{"ref_no": "r1", "n": 1}, {"ref_no": "r2", "n": 3}]
+    real = [{"ref_no": "r2", "n": 5}, {"ref_no": "r1", "n": 9}]
+    out, _ = blend(syn, real, 0.5, seed=SEED, request_key="k", schema=schema)
+    assert out == [{"ref_no": "r2", "n": 4}, {"ref_no": "r1", "n": 5}]
+
+
+def test_sku_ref_and_key_numbers_are_identifiers_never_averaged() -> None:
+    syn = {"sku": 1001, "order_ref": 5, "api_key": 777, "qty": 10}
+    real = {"sku": 2002, "order_ref": 9, "api_key": 999, "qty": 20}
+    out, decisions = blend(syn, real, 0.5, seed=SEED, request_key="k")
+    assert out == {"sku": 2002, "order_ref": 9, "api_key": 999, "qty": 15}
+    assert {d.path: d.rule for d in decisions} == {"$.sku": "identity", "$.order_ref": "identity",
+                                                   "$.api_key": "identity", "$.qty": "interpolate-int"}
+    for key in KEYS[:100]:
+        out, _ = blend(syn, real, 0.5, seed=SEED, request_key=key)
+        assert (out["sku"], out["order_ref"], out["api_key"]) in ((1001, 5, 777), (2002, 9, 999))
+
+
+def test_an_integer_stays_an_integer_when_the_other_side_is_a_float() -> None:
+    out, decisions = blend({"count": 10, "ratio": 0.5}, {"count": 11.5, "ratio": 1}, 0.5, seed=SEED, request_key="k")
+    assert out == {"count": 11, "ratio": 0.8}
+    assert type(out["count"]) is int
+    assert {d.path: d.rule for d in decisions} == {"$.count": "interpolate-int", "$.ratio": "interpolate-decimal"}
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    out, _ = blend({"n": 10.0}, {"n": 11.5}, 0.5, seed=SEED, request_key="k", schema=schema)
+    assert out == {"n": 10} and type(out["n"]) is int
+
+
+def test_unique_items_stay_unique() -> None:
+    schema = {"type": "object", "properties": {"ids": {"type": "array", "uniqueItems": True}}}
+    out, decisions = blend({"ids": [3, 1, 2]}, {"ids": [1, 3, 4]}, 0.5, seed=SEED, request_key="GET /orders/0",
+                           schema=schema)
+    # slot 0 took the real 1, slot 1 drew the synthetic 1 again and took the real 3 instead
+    assert out == {"ids": [1, 3, 4]}
+    assert [(d.path, d.rule, d.source) for d in decisions] == [
+        ("$.ids[0]", "select", "real"), ("$.ids[1]", "select", "synthetic"), ("$.ids[1]", "unique-items", "real"),
+        ("$.ids[2]", "select", "real")]
+    for key in KEYS:
+        ids = blend({"ids": [3, 1, 2]}, {"ids": [1, 3, 4]}, 0.5, seed=SEED, request_key=key, schema=schema)[0]["ids"]
+        assert len(ids) == len(set(ids))
+        tags = blend({"tags": ["a", "b", "c"]}, {"tags": ["b", "a", "d"]}, 0.5, seed=SEED, request_key=key)[0]["tags"]
+        assert len(tags) == len(set(tags))  # lists of distinct strings stay distinct without a schema
+
+
+def test_two_one_of_variants_are_never_mixed() -> None:
+    card = {"type": "card", "last4": "4242", "amount": 10}
+    paypal = {"type": "paypal", "email": "a@b.c", "amount": 20}
+    for key in KEYS[:100]:
+        out, decisions = blend({"method": card}, {"method": paypal}, 0.5, seed=SEED, request_key=key)
+        assert out["method"] in (card, paypal)
+        assert [(d.path, d.rule) for d in decisions] == [("$.method", "select-variant")]
+    schema = {"type": "object", "properties": {"method": {"oneOf": [
+        {"type": "object", "required": ["last4"], "properties": {"last4": {"type": "string"}, "amount": {"type": "number"}}},
+        {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}, "amount": {"type": "number"}}},
+    ]}}}
+    bare_card, bare_paypal = {"last4": "4242", "amount": 10}, {"email": "a@b.c", "amount": 20}
+    out, _ = blend({"method": bare_card}, {"method": bare_paypal}, 0.5, seed=SEED, request_key="k", schema=schema)
+    assert out == {"method": {"email": "a@b.c", "amount": 20}}
+    for key in KEYS[:100]:
+        out, _ = blend({"method": bare_card}, {"method": bare_paypal}, 0.5, seed=SEED, request_key=key, schema=schema)
+        assert out["method"] in (bare_card, bare_paypal)
+    same = blend({"method": {"type": "card", "last4": "4242", "amount": 10}},
+                 {"method": {"type": "card", "last4": "1881", "amount": 20}}, 0.5, seed=SEED, request_key="k")[0]
+    assert same["method"]["amount"] == 15  # one variant on both sides still blends field by field
+
+
+def test_an_id_field_the_world_inferred_aligns_arrays() -> None:
+    syn = [{"isbn": "978-1", "code": "a", "copies": 2}, {"isbn": "978-2", "code": "b", "copies": 4}]
+    real = [{"isbn": "978-2", "code": "a", "copies": 8}, {"isbn": "978-1", "code": "b", "copies": 6}]
+    out, decisions = blend(syn, real, 0.5, seed=SEED, request_key="k", id_keys=("isbn",))
+    assert sorted((b["isbn"], b["copies"]) for b in out) == [("978-1", 4), ("978-2", 6)]
+    assert all(d.path.startswith('$[?(@.isbn==') for d in decisions)
+    by_code, _ = blend(syn, real, 0.5, seed=SEED, request_key="k")  # without it, `code` is the key
+    assert sorted(b["code"] for b in by_code) == ["a", "b"]

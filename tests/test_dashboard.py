@@ -129,11 +129,14 @@ def test_fidelity_card_shows_the_score_in_its_colour_as_it_changes(dashboard, se
     expect(overall).to_have_text("–")
     expect(dashboard.by("fidelity-message")).to_contain_text("no fidelity score yet")
 
-    for retyped, percent, colour in ((12, 40, "fidelity-low"), (7, 65, "fidelity-medium"), (3, 85, "fidelity-high")):
-        response = server.client.post(f"/api/v1/workspace/{ws}/fidelity", json=schema_pair(retyped))
+    # 0.795 (41 of 199 fields retyped) is shown as 79.5% in orange: the number agrees with its colour
+    steps = ((12, 19, 0.4, "40%", "fidelity-low"), (7, 19, 0.65, "65%", "fidelity-medium"),
+             (41, 199, 0.795, "79.5%", "fidelity-medium"), (3, 19, 0.85, "85%", "fidelity-high"))
+    for retyped, fields, value, shown, colour in steps:
+        response = server.client.post(f"/api/v1/workspace/{ws}/fidelity", json=schema_pair(retyped, fields))
         assert response.status_code == 200, f"the fidelity API must take a payload: {response.text}"
-        assert response.json()["score"]["overall_percentage"] == percent
-        expect(overall).to_have_text(f"{percent}%")  # picked up by the page's polling, no reload
+        assert response.json()["score"]["overall"] == value
+        expect(overall).to_have_text(shown)  # picked up by the page's polling, no reload
         expect(overall).to_have_class(re.compile(rf"(^|\s){colour}(\s|$)"))
 
     expect(dashboard.by("driver-schema_similarity-value")).to_have_text("85%")
@@ -142,7 +145,7 @@ def test_fidelity_card_shows_the_score_in_its_colour_as_it_changes(dashboard, se
     for driver in ("sample_similarity", "response_time_similarity", "error_pattern_similarity"):
         expect(dashboard.by(f"driver-{driver}-value")).to_have_text("n/a")
         expect(dashboard.by(f"driver-{driver}-reason")).to_contain_text("Not computed: no mock")
-    expect(dashboard.by("fidelity-history").get_by_test_id("history-point")).to_have_count(3)
+    expect(dashboard.by("fidelity-history").get_by_test_id("history-point")).to_have_count(4)
     expect(dashboard.by("fidelity-computed-at")).not_to_have_text("never")
     findings = dashboard.by("finding-row")
     expect(findings).to_have_count(3)

@@ -529,10 +529,35 @@ def test_more_drift_scores_lower() -> None:
 def test_a_path_missing_from_the_mock_scores_zero_and_is_reported_once() -> None:
     real = [{**body, "profile": {"nickname": "x" * (i % 7 + 3), "bio": "hi"}} for i, body in enumerate(users(1))]
     score = compute_score(mock_samples=users(1), real_samples=real)
-    # Eight shared paths score 1; $.profile.nickname and $.profile.bio score 0.
-    assert score["driver_metrics"][SAMPLES]["value"] == pytest.approx(8 / 10, abs=1e-6)
-    samples_findings = [(f["path"], f["code"]) for f in score["findings"] if f["driver"] == SAMPLES]
-    assert samples_findings == [("$.profile", "missing-in-mock")]
+    # Eight shared paths score 1; $.profile.nickname and $.profile.bio score 0, and the worst is 0:
+    # (points lost are in overall units: the samples driver is half of the computed weight)
+    # 0.4·(8/10) + 0.6·0.
+    assert score["driver_metrics"][SAMPLES]["value"] == pytest.approx(0.32, abs=1e-6)
+    samples_findings = [(f["path"], f["code"], f["points_lost"]) for f in score["findings"] if f["driver"] == SAMPLES]
+    assert samples_findings == [("$.profile", "missing-in-mock", pytest.approx(0.68 * 0.5, abs=1e-6))]
+
+
+def test_one_completely_wrong_field_among_many_shows() -> None:
+    real = users(1)
+    right = sample_value(users(2), real)
+    for wrong, path, code in ((users(2, price_scale=100), "$.price", "distribution-differs"),
+                              (users(2, status="active"), "$.status", "frequencies-differ")):
+        score = compute_score(mock_samples=wrong, real_samples=real)
+        value = score["driver_metrics"][SAMPLES]["value"]
+        assert (score["findings"][0]["path"], score["findings"][0]["code"]) == (path, code)
+        assert score["driver_metrics"][SAMPLES]["details"]["worst_path"]["path"] == path
+        assert right - value >= 0.2, (path, right, value)
+    # exact figures: a correct mock, every price ×100, every status the same
+    assert right == 1.0
+    assert sample_value(users(2, price_scale=100), real) == 0.636667
+    assert sample_value(users(2, status="active"), real) == 0.787717
+
+
+def test_samples_findings_add_up_to_what_the_driver_lost() -> None:
+    score = compute_score(mock_samples=users(2, price_scale=100, status="active"), real_samples=users(1, n=40))
+    value = score["driver_metrics"][SAMPLES]["value"]
+    lost = sum(f["points_lost"] for f in score["findings"] if f["driver"] == SAMPLES)
+    assert lost == pytest.approx(0.5 * (1 - value), abs=1e-5)  # samples: 0.4 of the 0.8 computed weight
 
 
 def test_presence_rate_counts() -> None:
@@ -603,6 +628,25 @@ def test_a_neighbouring_error_code_keeps_most_of_the_score() -> None:
     # Same rate; exact codes disagree, their class (5xx) agrees: ½ + ½·½.
     assert error_value({"200": 970, "503": 30}, {"200": 970, "500": 30}) == 0.75
     assert error_value({"200": 970, "404": 30}, {"200": 970, "500": 30}) == 0.5
+
+
+def test_success_codes_count_too() -> None:
+    # No errors on either side, so the rate agrees; the success mix is scored like the error mix:
+    # ½ + ½·(½ exact-code agreement + ½ class agreement).
+    score = compute_score(mock_error_patterns={"201": 1000}, real_error_patterns={"200": 1000})
+    assert score["driver_metrics"][ERRORS]["value"] == 0.75  # 201 for 200: same class (2xx)
+    assert [(f["code"], f["mock"], f["real"]) for f in score["findings"]] == [
+        ("success-codes-differ", {"201": 1000}, {"200": 1000})
+    ]
+    assert error_value({"302": 1000}, {"200": 1000}) == 0.5  # a redirect where reality answers: neither agrees
+    assert error_value({"204": 500, "200": 500}, {"204": 100, "200": 900}) == 0.902172
+    assert error_value({"204": 100, "200": 900}, {"200": 900, "204": 100}) == 1.0
+
+
+def test_status_counts_must_be_whole_numbers() -> None:
+    with pytest.raises(ValueError, match="whole number of responses"):
+        compute_score(mock_error_patterns={"200": 0.97, "500": 0.03}, real_error_patterns={"200": 970, "500": 30})
+    assert error_value({"200": 970.0, "500": 30}, {"200": 970, "500": 30}) == 1.0
 
 
 def test_histograms_and_code_lists_are_read_alike() -> None:

@@ -176,3 +176,13 @@ def test_traffic_without_recordings_says_how_to_record(server):
     r = server.client.post("/api/v1/workspace/no-recordings/fidelity", json={"source": "traffic"})
     assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
     assert r.json()["field"] == "source" and "mockverse record --upstream" in r.json()["detail"]
+
+
+def test_status_counts_that_are_fractions_are_refused_naming_the_field(app_client):
+    c = app_client()
+    r = c.post("/api/v1/workspace/fid/fidelity", json={"mock_error_patterns": {"200": 0.97, "500": 0.03},
+                                                        "real_error_patterns": {"200": 970, "500": 30}})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["field"] == "mock_error_patterns"
+    assert r.json()["detail"] == ("mock_error_patterns: the count for '200' must be a whole number of responses "
+                                  "(0, 1, 2, ...), got 0.97")

@@ -91,11 +91,11 @@ def test_request_journal_exports_as_har(server):
         ("GET", f"{server.url}/users/5000", 404), ("GET", f"{server.url}/users/6", 200)]
     for entry, answer, logged in zip(entries, answers, journal):
         headers = {h["name"]: h["value"] for h in entry["response"]["headers"]}
-        assert headers["X-Mockverse-Request-Id"] == answer.headers["x-mockverse-request-id"] == logged["id"]
-        assert headers.get("X-Mockverse-Source") == logged["source"] == answer.headers.get("x-mockverse-source")
-        assert headers.get("X-Mockverse-Workspace") == logged["workspace"]
+        assert headers["x-mockverse-request-id"] == answer.headers["x-mockverse-request-id"] == logged["id"]
+        assert headers.get("x-mockverse-source") == logged["source"] == answer.headers.get("x-mockverse-source")
+        assert headers.get("x-mockverse-workspace") == logged["workspace"]
         assert entry["time"] == logged["latency_ms"]
-        assert entry["response"]["content"] == {"size": 0, "mimeType": "",
-                                                "comment": "the request journal keeps no bodies"}
+        assert entry["response"]["content"] == {"size": len(answer.content), "mimeType": answer.headers["content-type"],
+                                                "text": answer.text}
     team = valid_har(server.client.get("/api/v1/requests.har", params={"workspace": "team-a"}).json())
     assert [e["request"]["url"] for e in team] == [f"{server.url}/users/6"]

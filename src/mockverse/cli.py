@@ -1,4 +1,4 @@
-"""Command line: serve, record, import-har, fidelity, world, version."""
+"""Command line: serve, record, import-har, fidelity, world, check, version."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ EXAMPLES = """examples:
   mockverse record --upstream https://api.example.com   # proxy and record the real API
   mockverse import-har session.har                 # browser recordings as the recorded tier
   mockverse fidelity --workspace default           # how close is the mock (asks the running server)
+  mockverse check --spec api.yaml --min 0.95       # in CI: is the mock coherent? exit 1 below 95%
   curl http://127.0.0.1:3000/users/123
 """
 
@@ -111,6 +112,17 @@ def _parser() -> argparse.ArgumentParser:
     world.add_argument("--spec", help="OpenAPI 3 spec (default: the built-in commerce world)")
     world.add_argument("--config", help="YAML config file whose 'world' section corrects the inferred world")
     world.add_argument("--json", action="store_true", help="print the JSON of GET /api/v1/consistency/world")
+    check = sub.add_parser("check", help="build the world in process and check it hangs together: operations "
+                           "served, bodies valid, links resolved, lists agreeing with items, writes read back, "
+                           "determinism", epilog="examples:\n  mockverse check                              "
+                           "# the built-in world\n  mockverse check --spec api.yaml --min 0.95   # exit 1 below 95%\n"
+                           "  mockverse check --spec api.yaml --json       # the machine-readable report",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("--spec", help="OpenAPI spec to check (default: the built-in commerce world)")
+    check.add_argument("--json", action="store_true", help="print the report as JSON (scores, findings, timings)")
+    check.add_argument("--min", type=_fraction, help="exit 1 when the overall score is below this fraction "
+                       "(0 to 1, e.g. 0.95; default: no minimum)")
+    check.add_argument("--seed", default="42", help="world seed (default 42)")
     # -- issue 9: mockverse persona generate
     persona = sub.add_parser("persona", help="personas from a description (LLM when configured, else a template)",
                              epilog='example:\n  mockverse persona generate "a nurse in Leeds who orders books monthly"',
@@ -130,6 +142,36 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("version", help="print the version", epilog="example:\n  mockverse version",
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     return parser
+
+
+def _fraction(text: str) -> float:
+    """A --min value: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number from 0 to 1") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
+def _check(args: argparse.Namespace) -> int:
+    """``mockverse check``: the world's coherence scores; 1 below --min, 2 when the spec cannot be served."""
+    import orjson
+
+    from mockverse.check import CheckError, run_check
+
+    try:
+        report = run_check(args.spec, seed=args.seed)
+    except CheckError as exc:
+        print(f"mockverse: {exc}", file=sys.stderr)
+        return 2
+    print(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() if args.json else report.text())
+    if args.min is not None and report.score() < args.min:
+        if not args.json:
+            print(f"mockverse: overall score {report.score():.4f} is below --min {args.min}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _world(args: argparse.Namespace) -> int:
@@ -420,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fidelity(args)
     if args.command == "world":
         return _world(args)
+    if args.command == "check":
+        return _check(args)
     if args.command == "version":
         print(f"mockverse {__version__}")
         return 0

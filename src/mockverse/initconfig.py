@@ -23,6 +23,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
 from mockverse.config import Config
+from mockverse.fidelity.score import DEFAULT_WEIGHTS
 from mockverse.timeutil import format_rfc3339
 
 CONFIG_NAME = "mockverse.yaml"
@@ -36,6 +37,9 @@ NOTES: dict[str, str] = {
     "Config.world": "the entity world (for --spec worlds: corrections of what is inferred from the spec)",
     "Config.reality_continuum": "how much of each response comes from the real upstream (0 = all synthetic)",
     "Config.consistency": "personas and their lifecycle",
+    "ConsistencyConfig.enabled": "false: no personas (no lifecycle states, effects or rules) and no persona graph",
+    "ConsistencyConfig.persona_graph": "walks over relationships from a persona (/api/v1/consistency/graph)",
+    "PersonaGraphConfig.enabled": "false: graph walks answer 409, saying the graph is off",
     "Config.fidelity": "how the mock is scored against the real upstream",
     "ServerConfig.host": "address to bind; anything but loopback needs an admin token",
     "ServerConfig.port": "port to bind",
@@ -72,6 +76,9 @@ NOTES: dict[str, str] = {
     "Derivation.of": "the child fields multiplied per child",
     "Derivation.count": "the child relationship counted",
     "Derivation.parent": "the parent field copied down",
+    "Derivation.paid_by": "the payments' relationship: a status in paid_states needs one that did not fail",
+    "Derivation.paid_states": "statuses that say the entity was paid",
+    "Derivation.unpaid": "the status instead, while no payment went through",
     "RelationshipConfig.source": "the entity type holding the field",
     "RelationshipConfig.target": "the entity type the field points to",
     "RelationshipConfig.field": "the field holding the target's id(s)",
@@ -95,13 +102,13 @@ NOTES: dict[str, str] = {
     "RealismConfig.errors": "'recorded' or {rate: 0.02, status: 503}",
     "ConsistencyConfig.personas": "persona lifecycle (defaults: the bundled lifecycle.yaml)",
     "PersonasConfig.type": "the persona entity type (default: the first person-like top-level type)",
-    "PersonasConfig.default_lifecycle_state": "state of created personas, and of generated ones without a mix",
+    "PersonasConfig.default_lifecycle_state": "state of created personas, and of every generated one not in lifecycle_states unless lifecycle_mix is given",
     "PersonasConfig.lifecycle_states": "states set up front",
     "PersonasConfig.lifecycle_mix": "share of each state in a fresh world",
     "PersonasConfig.lifecycle_rules": "transitions as the clock moves (replaces the bundled rules)",
     "PersonasConfig.lifecycle_effects": "what each state does to endpoints and entities",
     "PersonasConfig.lifecycle_rates": "orders per month by state",
-    "PersonasConfig.reality_aware_generation": "shape generated personas after recorded ones",
+    "PersonasConfig.reality_aware_generation": "learn field distributions from recordings for synthetic values",
     "PersonaState.persona_id": "an entity ref",
     "PersonaState.state": "a lifecycle state",
     "FidelityConfig.exclude": "JSON paths that never count, e.g. $.meta.request_id",
@@ -155,8 +162,7 @@ EXAMPLES: dict[str, Any] = {
     "PersonasConfig.lifecycle_effects": {"billing": {"ChurnRisk": {"discount_offer_available": True}}},
     "PersonasConfig.lifecycle_rates": {"Active": 1.5, "PowerUser": 4.0},
     "PersonaState.persona_id": "user:123", "PersonaState.state": "NewSignup",
-    "FidelityConfig.weights": {"schema_similarity": 0.3, "sample_similarity": 0.3, "response_times": 0.2,
-                               "error_patterns": 0.2},
+    "FidelityConfig.weights": dict(DEFAULT_WEIGHTS),   # the driver names POST .../fidelity takes
     "AIConfig.base_url": "http://127.0.0.1:11434/v1", "AIConfig.model": "llama3.2",
     "WebhookConfig.url": "http://127.0.0.1:9000/hooks", "WebhookConfig.events": ["payment.failed"],
     "WebhookConfig.secret_env": "MOCKVERSE_WEBHOOK_SECRET",

@@ -96,6 +96,12 @@ function percentOf(value) {
   return Math.round(value * 1000) / 10;
 }
 
+/** A score as the percentage shown beside its colour: cut (never rounded up) to one decimal, so
+ * 0.795 reads 79.5% in the colour of 79.5% (orange), never "80%" below the 80% line. */
+function scorePercent(value) {
+  return Math.floor(value * 1000 + 1e-9) / 10;
+}
+
 function showMessage(testid, text, kind = "error") {
   const node = $(testid);
   if (!node) return;
@@ -313,8 +319,8 @@ function renderFidelity(payload, err) {
   compute.disabled = false;
   showMessage("fidelity-message", fidelityNote.ws === state.ws ? fidelityNote.text : "", fidelityNote.kind);
   const value = typeof score.overall === "number" ? score.overall : null;
-  const pct = score.overall_percentage ?? (value === null ? null : Math.round(value * 100));
-  const band = score.band || bandOf(value);
+  const pct = value === null ? null : scorePercent(value);
+  const band = bandOf(value);
   overall.textContent = pct === null ? "–" : `${pct}%`;
   overall.className = `overall fidelity-${band === "none" ? "none" : band}`;
   $("fidelity-card").dataset.band = band;
@@ -335,7 +341,7 @@ function renderDrivers(metrics) {
     const m = metrics ? metrics[key] || { value: null, reason: "not reported by the server" } : null;
     const label = (m && m.label) || fallbackLabel;
     const hasValue = m && typeof m.value === "number";
-    const pct = hasValue ? m.percentage ?? Math.round(m.value * 100) : null;
+    const pct = hasValue ? scorePercent(m.value) : null;
     const fill = el("span", { class: `fill fidelity-${hasValue ? bandOf(m.value) : "none"}` });
     fill.style.width = hasValue ? `${Math.max(0, Math.min(100, m.value * 100))}%` : "0";
     const item = el("li", { class: `driver ${hasValue ? "" : "driver-null"}`, testid: `driver-${key}` },

@@ -1,7 +1,16 @@
 """Sample similarity: flatten bodies to JSON paths and compare each path's distribution.
 
-``path = presence × type_mix × (0.4 + 0.6·value)``, averaged over the scored paths
-(FIDELITY.md "Sample similarity"). Presence is the share of the parent objects that hold the
+``path = presence × type_mix × (0.4 + 0.6·value)`` per scored path (FIDELITY.md "Sample
+similarity"), combined so that one wrong field among many still shows:
+
+``driver = (1 − α)·mean(path) + α·worst``, ``worst = min over paths of min(1, path/(1 − τ))``
+
+with α = ``WORST_SHARE`` (0.6) and τ = ``PATH_NOISE`` (0.1). A plain mean would let a fully wrong
+path cost only 0.6/n of the driver (0.03 among 20 fields); the worst-path term makes it cost its
+share beyond the noise whatever n is. τ forgives what two samples of the same distribution
+show on their worst path (each path's terms are floored at the median noise, so with many paths
+the worst one usually lies somewhat beyond its floor). Identical inputs still give exactly 1,
+and lowering any path's score never raises the driver. Presence is the share of the parent objects that hold the
 key; type mix is the share of each JSON type; the value term depends on what the values are:
 
 * numbers: Kolmogorov–Smirnov distance (ids: format and digit count instead);
@@ -44,6 +53,8 @@ from .base import (
     tv_distance,
 )
 
+WORST_SHARE = 0.6  # α: the worst path's share of the driver, beside the mean over paths
+PATH_NOISE = 0.1  # τ: a worst path scoring 0.9 or more is taken as sampling noise
 VALUE_SHARE = 0.6  # the value term's share of a path's score: path = P × T × (1 − 0.6·(1 − value))
 MAX_CATEGORIES = 100  # more distinct strings than this on a side is never "low cardinality"
 
@@ -155,26 +166,37 @@ def sample_similarity(
     details = {"paths": len(paths), "mock_bodies": len(mock_samples), "real_bodies": len(real_samples)}
     if not paths:
         return skipped("every path of the samples is excluded", details)
-    scores: list[float] = []
-    findings: list[Finding] = []
+    scores: dict[str, float] = {}
+    own: dict[str, list[Finding]] = {}
     one_sided: dict[str, Finding] = {}
+    top_of: dict[str, str] = {}
     unscored = 0
     for path in paths:
         m, r = mock.get(path), real.get(path)
         if m is None or r is None:
-            scores.append(0.0)
-            _report_one_sided(path, mock, real, one_sided, exclusions)
+            scores[path] = 0.0
+            top_of[path] = _report_one_sided(path, mock, real, one_sided, exclusions)
             continue
-        score, path_findings, tested = _compare_path(path, m, r, mock, real)
-        scores.append(score)
-        findings.extend(path_findings)
+        scores[path], own[path], tested = _compare_path(path, m, r, mock, real)
         unscored += not tested
     n = len(paths)
+    worst_path = min(paths, key=lambda p: (scores[p], p))
+    worst = floored(1.0 - scores[worst_path], PATH_NOISE)
+    findings = [f for path in paths for f in own.get(path, ())]
     findings.extend(one_sided.values())
+    extra = WORST_SHARE * (1.0 - worst)
+    if worst_path in own:
+        lost = math.fsum(f.loss for f in own[worst_path])
+        bonus = [(f, extra * f.loss / lost) for f in own[worst_path]] if lost else []
+    else:
+        bonus = [(one_sided[top_of[worst_path]], extra)]
     for f in findings:
-        f.loss /= n
+        f.loss *= (1.0 - WORST_SHARE) / n
+    for f, points in bonus:
+        f.loss += points
     details["paths_without_value_test"] = unscored
-    value = math.fsum(scores) / n
+    details["worst_path"] = {"path": worst_path, "score": round(scores[worst_path], 6)}
+    value = (1.0 - WORST_SHARE) * math.fsum(scores.values()) / n + WORST_SHARE * worst
     confidence = size_confidence(len(mock_samples), len(real_samples))
     return DriverResult(value=value, details=details, findings=findings, confidence=confidence)
 
@@ -186,8 +208,8 @@ def _objects_only(m: PathValues | None, r: PathValues | None) -> bool:
 
 def _report_one_sided(
     path: str, mock: dict[str, PathValues], real: dict[str, PathValues], found: dict[str, Finding], ex: Exclusions
-) -> None:
-    """Charge a one-sided path to the finding at its topmost one-sided ancestor."""
+) -> str:
+    """Charge a one-sided path to the finding at its topmost one-sided ancestor; returns that ancestor."""
     table = mock if path in mock else real
     other = real if table is mock else mock
     top = path
@@ -203,6 +225,7 @@ def _report_one_sided(
         mock_types, real_types = (types, None) if in_mock else (None, types)
         finding = found[top] = Finding(top, code, f"{top} is {said}", mock_types, real_types)
     finding.loss += 1.0
+    return top
 
 
 def _compare_path(

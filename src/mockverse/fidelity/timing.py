@@ -8,8 +8,11 @@ with F each side's own CDF in turn and the two averaged (as for the TV floor in 
 Errors compare the error rate on the log-odds scale with +½ smoothing, forgive one
 standard error of that difference, score ``exp(−excess/ln 4)``, and multiply by
 ``½ + ½·agreement`` of the error-code mix: the mix of codes among the errors, half by exact
-code and half by class (4xx, 5xx, transport), each a noise-floored TV. When only one side
-has errors at all, there is no mix to compare and the rate alone decides.
+code and half by class (4xx, 5xx, transport), each a noise-floored TV. The answers that are
+not errors have a mix of their own (201 or 302 where reality says 200, 204 and 200 in other
+proportions), scored the same way over the 1xx-3xx codes and multiplied in as a second
+``½ + ½·agreement``. When only one side has errors (or successes) at all, there is no mix of
+them to compare and the rate alone decides.
 """
 
 from __future__ import annotations
@@ -112,14 +115,16 @@ def error_pattern_similarity(mock: Any, real: Any) -> DriverResult:
     lam = _logit((em + 0.5) / (nm + 1.0)) - _logit((er + 0.5) / (nr + 1.0))
     se = math.sqrt(1 / (em + 0.5) + 1 / (nm - em + 0.5) + 1 / (er + 0.5) + 1 / (nr - er + 0.5))
     rate = math.exp(-max(0.0, abs(lam) - se) / LN4)
-    agreement = _code_mix_agreement(m, r) if em and er else 1.0
-    mix = 0.5 + 0.5 * agreement
-    value = rate * mix
+    agreement = _code_mix_agreement(_errors(m), _errors(r)) if em and er else 1.0
+    success_agreement = _code_mix_agreement(_successes(m), _successes(r)) if nm - em and nr - er else 1.0
+    mix, success_mix = 0.5 + 0.5 * agreement, 0.5 + 0.5 * success_agreement
+    value = rate * mix * success_mix
     details.update(
         log_odds_difference=round(lam, 6),
         standard_error=round(se, 6),
         rate_score=round(rate, 6),
         code_mix_agreement=round(agreement, 6),
+        success_mix_agreement=round(success_agreement, 6),
     )
     findings = []
     if rate < 1.0:
@@ -133,6 +138,10 @@ def error_pattern_similarity(mock: Any, real: Any) -> DriverResult:
         message = f"the mock fails with different codes (agreement {agreement:.2f})"
         errors_m, errors_r = _codes(_errors(m)), _codes(_errors(r))
         findings.append(Finding(None, "error-codes-differ", message, errors_m, errors_r, rate * (1.0 - mix)))
+    if success_mix < 1.0:
+        message = f"the mock succeeds with different codes (agreement {success_agreement:.2f})"
+        ok_m, ok_r = _codes(_successes(m)), _codes(_successes(r))
+        findings.append(Finding(None, "success-codes-differ", message, ok_m, ok_r, rate * mix * (1.0 - success_mix)))
     confidence = size_confidence(nm, nr)
     return DriverResult(value=value, details=details, findings=findings, confidence=confidence)
 
@@ -144,15 +153,25 @@ def error_histogram(pattern: Any, side: str) -> Counter:
         return counts
     if isinstance(pattern, dict):
         for key, count in pattern.items():
-            if isinstance(count, bool) or not isinstance(count, (int, float)) or not math.isfinite(count) or count < 0:
-                raise ValueError(f"{side}_error_patterns: the count for {key!r} must be a non-negative number")
-            counts[_key(key, side)] += count
+            if not _is_count(count):
+                raise ValueError(
+                    f"{side}_error_patterns: the count for {key!r} must be a whole number of responses (0, 1, 2, ...), "
+                    f"got {count!r}"
+                )
+            counts[_key(key, side)] += int(count)
     elif isinstance(pattern, (list, tuple)):
         for key in pattern:
             counts[_key(key, side)] += 1
     else:
         raise ValueError(f"{side}_error_patterns must be a histogram like {{'200': 970, '500': 30}} or a list of codes")
     return counts
+
+
+def _is_count(value: Any) -> bool:
+    """A whole, non-negative number of responses (``3`` or ``3.0``, never ``0.5`` or ``True``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and value >= 0 and float(value).is_integer()
 
 
 def is_error(key: int | str) -> bool:
@@ -191,9 +210,13 @@ def _errors(counts: Counter) -> Counter:
     return Counter({k: c for k, c in counts.items() if is_error(k) and c})
 
 
-def _code_mix_agreement(m: Counter, r: Counter) -> float:
-    """Half exact-code agreement, half class agreement, over the errors only."""
-    exact_m, exact_r = _errors(m), _errors(r)
+def _successes(counts: Counter) -> Counter:
+    """The answers that are not errors (1xx-3xx)."""
+    return Counter({k: c for k, c in counts.items() if not is_error(k) and c})
+
+
+def _code_mix_agreement(exact_m: Counter, exact_r: Counter) -> float:
+    """Half exact-code agreement, half class agreement (2xx, 3xx, 5xx, transport, ...)."""
     class_m, class_r = Counter(), Counter()
     for key, count in exact_m.items():
         class_m[_class(key)] += count

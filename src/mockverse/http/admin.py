@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Collection
+from fnmatch import fnmatchcase
 from typing import Any
 
 from starlette.requests import Request
@@ -12,12 +15,16 @@ from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
 from mockverse.http.admin_schema import (BODY_ERRORS, WORKSPACE, WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok,
                                   problems)
-from mockverse.reality.recorder import HAR_SCHEMA, har_document, journal_har_entry
+from mockverse.reality.recorder import HAR_SCHEMA, har_document, journal_har_entry, redact_headers
 from mockverse.world import clock
 from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
 from mockverse.world.lifecycle import LifecycleError, LifecycleState, parse_state
 from mockverse.world.model import EntityType
 from mockverse.world.persona import Persona
+
+
+ENTRY_BODY_BYTES = 65_536           # of each body a journal entry keeps
+JOURNAL_BODY_BYTES = 16 * 1_048_576  # of bodies the whole journal keeps
 
 
 def _engine_errors(fn):
@@ -26,6 +33,8 @@ def _engine_errors(fn):
             return await fn(self, request)
         except EngineError as exc:
             raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+        except LifecycleError as exc:
+            raise Problem(422, "Invalid lifecycle input", exc.message, field=exc.field, allowed=exc.allowed) from None
     wrapper.__name__ = fn.__name__
     return wrapper
 
@@ -112,11 +121,11 @@ class AdminAPI:
         body = await read_json(request, self.max_body_bytes)
         if not isinstance(body, dict):
             raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
-        allowed = {"entity_type", "entity_id", "data", "persona_id"}
+        allowed = {"entity_type", "entity_id", "data", "persona_id", *WORKSPACE_KEYS}
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise Problem(422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed))
-        entity_type = body.get("entity_type")
+        entity_type, entity_id = _typed_id(body.get("entity_type"), body.get("entity_id"), self.engine.model.types)
         if not isinstance(entity_type, str):
             raise Problem(422, "Invalid body", "entity_type is required and must be a string", field="entity_type",
                           allowed=sorted(self.engine.model.types))
@@ -126,11 +135,10 @@ class AdminAPI:
         persona = body.get("persona_id")
         if persona is not None and not isinstance(persona, str):
             raise Problem(422, "Invalid body", "persona_id must be an entity ref such as 'user:123'", field="persona_id")
-        entity_id = body.get("entity_id")
         if entity_id is not None and (isinstance(entity_id, bool) or not isinstance(entity_id, (str, int))):
             raise Problem(422, "Invalid body", "entity_id must be a string or an integer", field="entity_id")
         entity = self.engine.type_of(entity_type)
-        view = self.engine.view(workspace_of(request))
+        view = self._body_view(body, request)
         if persona is not None:
             try:
                 view.resolve(persona)
@@ -178,17 +186,31 @@ class AdminAPI:
         except EngineError as exc:
             raise Problem(exc.status, exc.title, exc.detail, field="persona_id", allowed=exc.allowed) from None
 
+    def _body_view(self, body: dict, request: Request) -> WorldView:
+        """The view of the workspace a body names (``workspace_id`` or ``workspace``), else the request's."""
+        named = [k for k in WORKSPACE_KEYS if body.get(k) is not None]
+        if len(named) == 2 and body[named[0]] != body[named[1]]:
+            raise Problem(422, "Invalid body", "workspace_id and workspace name different workspaces; send one",
+                          field="workspace_id")
+        workspace = body[named[0]] if named else workspace_of(request)
+        field = named[0] if named else "workspace"
+        if not isinstance(workspace, str):
+            raise Problem(422, "Invalid body", f"{field} must be a string", field=field)
+        try:
+            return self.engine.view(workspace)
+        except EngineError as exc:
+            raise Problem(exc.status, exc.title, exc.detail, field=field) from None
+
+    @_engine_errors
     async def set_lifecycle(self, request: Request) -> Response:
         body = await read_json(request, self.max_body_bytes)
         if not isinstance(body, dict):
             raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
-        allowed = {"workspace_id", "persona_id", "lifecycle_state", "initial_state", "metadata"}
+        allowed = {"persona_id", "lifecycle_state", "initial_state", "metadata", *WORKSPACE_KEYS}
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise Problem(422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed))
-        workspace = body.get("workspace_id") or workspace_of(request)
-        if not isinstance(workspace, str):
-            raise Problem(422, "Invalid body", "workspace_id must be a string", field="workspace_id")
+        view = self._body_view(body, request)
         field = "lifecycle_state" if "lifecycle_state" in body else "initial_state"
         raw = body.get(field)
         try:
@@ -199,12 +221,8 @@ class AdminAPI:
         metadata = body.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise Problem(422, "Invalid body", "metadata must be a JSON object", field="metadata")
-        try:
-            view = self.engine.view(workspace)
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field="workspace_id") from None
         persona = self._persona(view, body.get("persona_id")).update_lifecycle_state(state, metadata)
-        return json_response(persona.to_dict(), headers={"X-Mockverse-Workspace": workspace})
+        return json_response(persona.to_dict(), headers={"X-Mockverse-Workspace": view.workspace})
 
     @_engine_errors
     async def lifecycle(self, request: Request) -> Response:
@@ -262,52 +280,126 @@ class AdminAPI:
         status = q.get("status")
         if status is not None and not is_decimal(status):
             raise Problem(400, "Invalid query parameter", "status must be an HTTP status code", field="status")
+        bodies = q.get("bodies", "false")
+        if bodies not in ("true", "false"):
+            raise Problem(400, "Invalid query parameter", "bodies is true or false", field="bodies",
+                          allowed=["true", "false"])
         entries = self.journal.find(method=q.get("method"), path=q.get("path"), workspace=q.get("workspace"),
                                     status=int(status) if status else None, source=q.get("source"),
                                     limit=int(limit_raw))
-        return json_response({"count": len(entries), "requests": entries})
+        return json_response({"count": len(entries),
+                              "requests": [Journal.public(e, bodies == "true") for e in entries]})
 
 
     async def requests_har(self, request: Request) -> Response:
         """The request journal (oldest first, ``?workspace=`` for one workspace) as a HAR 1.2 file,
-        without bodies: the journal keeps none."""
+        headers (credentials redacted) and bodies included."""
         workspace = request.query_params.get("workspace")
-        entries = [journal_har_entry(e, str(request.base_url)) for e in self.journal.entries
+        entries = [journal_har_entry(e, str(request.base_url), Journal.exchange(e)) for e in self.journal.entries
                    if workspace is None or e["workspace"] == workspace]
-        return json_response(har_document(entries, "the request journal of mockverse (no bodies are kept)"),
+        return json_response(har_document(entries, "the request journal of mockverse"),
                              headers={"Content-Disposition": 'attachment; filename="mockverse-requests.har"'})
 
 
+WORKSPACE_KEYS = ("workspace_id", "workspace")     # a body may name its workspace by either
+
+
+def _typed_id(entity_type: object, entity_id: object, types: Collection[str]) -> tuple[object, object]:
+    """(entity_type, entity_id) of a registration: an ``entity_id`` written as a ref (``"order:456"``,
+    its prefix an entity type of the world) gives the type when ``entity_type`` is absent and must
+    agree with it when present; any other id (``"urn:x:1"``) is the id as written."""
+    if not isinstance(entity_id, str) or ":" not in entity_id:
+        return entity_type, entity_id
+    kind, _, raw = entity_id.partition(":")
+    if kind not in types:
+        return entity_type, entity_id
+    if not raw:
+        raise Problem(422, "Invalid body", f"entity_id '{entity_id[:80]}' names no id; write 'type:id', e.g. "
+                      "'order:456', or the id alone", field="entity_id")
+    if entity_type is not None and kind != entity_type:
+        raise Problem(422, "Invalid body", f"entity_id '{entity_id[:80]}' is a {kind[:40]} but entity_type is "
+                      f"'{str(entity_type)[:40]}'", field="entity_id")
+    return kind, raw
+
+
 class Journal:
-    """Recent requests to mock routes, newest last, bounded; WireMock-style verification."""
+    """Recent requests to mock routes, newest last, bounded in count and in body bytes kept;
+    WireMock-style verification. An entry holds references to the header lists and body bytes the
+    request and response already had (nothing is copied on the hot path); credentials are redacted
+    when an entry is shown (:meth:`exchange`)."""
 
-    def __init__(self, size: int) -> None:
-        from collections import deque
-
-        self.entries: Any = deque(maxlen=max(1, size))
+    def __init__(self, size: int, body_limit: int = ENTRY_BODY_BYTES, total_limit: int = JOURNAL_BODY_BYTES) -> None:
+        self.entries: deque = deque()
+        self.size = max(1, size)
         self.enabled = size > 0
         self.counter = 0
+        self.body_limit = body_limit
+        self.total_limit = total_limit
+        self.held = 0          # body bytes the entries keep
 
     def add(self, entry: dict) -> None:
-        if self.enabled:
-            self.counter += 1
-            entry["seq"] = self.counter
-            self.entries.append(entry)
+        """Keep ``entry``; bodies past the per-entry limit are cut, the oldest entries go past the totals."""
+        if not self.enabled:
+            return
+        self.counter += 1
+        entry["seq"] = self.counter
+        for key in ("request_body", "response_body"):
+            body = entry.get(key)
+            if body is not None and len(body) > self.body_limit:
+                entry[key] = body[:self.body_limit]
+                entry[f"{key}_truncated"] = len(body)
+        entry["held"] = len(entry.get("request_body") or b"") + len(entry.get("response_body") or b"")
+        self.entries.append(entry)
+        self.held += entry["held"]
+        while len(self.entries) > self.size or (self.held > self.total_limit and len(self.entries) > 1):
+            self.held -= self.entries.popleft()["held"]
 
-    def clear(self) -> int:
-        n = len(self.entries)
-        self.entries.clear()
+    def clear(self, workspace: str | None = None) -> int:
+        """Forget every entry, or only those of ``workspace``; returns how many went."""
+        if workspace is None:
+            n = len(self.entries)
+            self.entries.clear()
+            self.held = 0
+            return n
+        kept = [e for e in self.entries if e.get("workspace") != workspace]
+        n = len(self.entries) - len(kept)
+        self.entries = deque(kept)
+        self.held = sum(e["held"] for e in kept)
         return n
+
+    def get(self, id: str) -> dict | None:
+        return next((e for e in self.entries if e["id"] == id), None)
 
     def find(self, *, method: str | None, path: str | None, workspace: str | None, status: int | None,
              source: str | None, limit: int) -> list[dict]:
+        """Entries by method, path glob (``/orders/*``), workspace, status and source; the newest ``limit``."""
         out = [e for e in self.entries
                if (method is None or e["method"] == method.upper())
-               and (path is None or e["path"] == path or (path.endswith("*") and e["path"].startswith(path[:-1])))
+               and (path is None or e["path"] == path or fnmatchcase(e["path"], path))
                and (workspace is None or e["workspace"] == workspace)
                and (status is None or e["status"] == status)
                and (source is None or e["source"] == source)]
         return out[-limit:]
+
+    @staticmethod
+    def exchange(entry: dict) -> dict:
+        """Headers (credentials redacted) and bodies (as text) of an entry, as the APIs show them."""
+        def headers(raw: list | None) -> dict[str, str]:
+            return redact_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw or ())
+
+        def text(body: bytes | None) -> str | None:
+            return None if not body else bytes(body).decode("utf-8", errors="replace")
+
+        return {"request_headers": headers(entry.get("request_headers")), "request_body": text(entry.get("request_body")),
+                "response_headers": headers(entry.get("response_headers")),
+                "response_body": text(entry.get("response_body"))}
+
+    @classmethod
+    def public(cls, entry: dict, exchange: bool) -> dict:
+        """An entry as ``GET /api/v1/requests`` lists it; with ``exchange``, its headers and bodies too."""
+        out = {k: entry.get(k) for k in ("id", "time", "method", "path", "query", "workspace", "status", "latency_ms",
+                                         "source", "seq", "stub")}
+        return {**out, **cls.exchange(entry)} if exchange else out
 
 
 # -- the OpenAPI description of these routes (collected by app.py into GET /api/v1/openapi.json) -------
@@ -338,6 +430,8 @@ _CLOCK = {"type": "object", "required": ["workspace_id", "now", "start", "elapse
                          "start": {"type": "string", "format": "date-time"}, "elapsed_seconds": {"type": "integer"},
                          "moved": {"type": "boolean"}}}
 _STATES = [s.value for s in LifecycleState]
+# accepted on input (answered in the canonical spelling): the canonical names and the overview's NEW, CHURN_RISK, ...
+_STATE_INPUT = _STATES + [name for name in LifecycleState.__members__ if name not in _STATES]
 
 
 def _path(name: str, description: str, schema: dict | None = None) -> dict:
@@ -367,14 +461,17 @@ OPENAPI_PATHS: dict[str, dict] = {
     }},
     "/api/v1/requests": {
         "get": {
-            "summary": "The request journal: recent requests to mock routes, newest last",
+            "summary": "The request journal: recent requests to mock routes, newest last (?bodies=true: with "
+                       "their headers and bodies)",
             "parameters": [
                 _query("method", "only this HTTP method", {"type": "string"}),
-                _query("path", "only this path; a trailing * matches a prefix", {"type": "string"}),
+                _query("path", "only this path, or a glob: /orders/*, /users/?/orders", {"type": "string"}),
                 _query("workspace", "only this workspace", {"type": "string"}),
                 _query("status", "only this status", {"type": "integer", "minimum": 0}),
                 _query("source", "only this source (synthetic, upstream, recorded, blend, ...)", {"type": "string"}),
                 _query("limit", "at most this many, the newest (default 100)", {"type": "integer", "minimum": 1}),
+                _query("bodies", "true: each entry's headers (credentials redacted) and bodies too",
+                       {"enum": ["true", "false"]}),
             ],
             "responses": {**json_ok("Matching requests", {
                 "type": "object", "required": ["count", "requests"],
@@ -384,7 +481,12 @@ OPENAPI_PATHS: dict[str, dict] = {
                                    "path": {"type": "string"}, "query": {"type": "string"},
                                    "workspace": {"type": ["string", "null"]}, "status": {"type": "integer"},
                                    "latency_ms": {"type": "number"}, "source": {"type": ["string", "null"]},
-                                   "seq": {"type": "integer"}}}}}}),
+                                   "seq": {"type": "integer"},
+                                   "stub": {"type": ["string", "null"], "description": "the stub that answered"},
+                                   "request_headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                                   "request_body": {"type": ["string", "null"]},
+                                   "response_headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                                   "response_body": {"type": ["string", "null"]}}}}}}),
                 **problems(400)},
         },
         "delete": {
@@ -395,7 +497,7 @@ OPENAPI_PATHS: dict[str, dict] = {
         },
     },
     "/api/v1/requests.har": {"get": {  # issue 12: HAR export
-        "summary": "The request journal as a HAR 1.2 file, oldest first (no bodies: the journal keeps none)",
+        "summary": "The request journal as a HAR 1.2 file, oldest first, headers (redacted) and bodies included",
         "parameters": [_query("workspace", "only this workspace", {"type": "string"})],
         "responses": json_ok("The HAR document", HAR_SCHEMA),
     }},
@@ -403,11 +505,17 @@ OPENAPI_PATHS: dict[str, dict] = {
         "summary": "Register an entity (a child under an existing parent, linked to a persona)",
         "parameters": [WORKSPACE],
         "requestBody": json_body({
-            "type": "object", "required": ["entity_type"], "additionalProperties": False,
+            "type": "object", "additionalProperties": False,
+            "anyOf": [{"required": ["entity_type"]}, {"required": ["entity_id"], "properties": {"entity_id": _REF}}],
             "properties": {"entity_type": {"type": "string", "description": "an entity type of the world"},
-                           "entity_id": {"type": ["string", "integer"], "description": "the id; generated when absent"},
+                           "entity_id": {"type": ["string", "integer"],
+                                         "description": "the id, or a ref 'order:456'; generated when absent"},
                            "data": {"type": "object", "description": "its fields"},
-                           "persona_id": {**_REF, "description": "the persona it belongs to, e.g. 'user:123'"}}}),
+                           "persona_id": {**_REF, "description": "the persona it belongs to, e.g. 'user:123'"},
+                           "workspace_id": {"type": "string", "pattern": WORKSPACE_PATTERN,
+                                            "description": "the workspace; else the header's"},
+                           "workspace": {"type": "string", "pattern": WORKSPACE_PATTERN,
+                                         "description": "the same as workspace_id"}}}),
         "responses": {**json_ok("Registered", _REGISTERED, 201), **problems(400, 404, 409, 422, 503, *BODY_ERRORS,
                                                                             *WRITE_ERRORS)},
     }},
@@ -448,8 +556,10 @@ OPENAPI_PATHS: dict[str, dict] = {
             "anyOf": [{"required": ["lifecycle_state"]}, {"required": ["initial_state"]}],
             "properties": {"workspace_id": {"type": "string", "pattern": WORKSPACE_PATTERN,
                                             "description": "the workspace; else the header's"},
-                           "persona_id": _REF, "lifecycle_state": {"enum": _STATES},
-                           "initial_state": {"enum": _STATES, "description": "the same as lifecycle_state"},
+                           "workspace": {"type": "string", "pattern": WORKSPACE_PATTERN,
+                                         "description": "the same as workspace_id"},
+                           "persona_id": _REF, "lifecycle_state": {"enum": _STATE_INPUT},
+                           "initial_state": {"enum": _STATE_INPUT, "description": "the same as lifecycle_state"},
                            "metadata": {"type": "object", "description": "fields merged into the metadata"}}}),
         "responses": {**json_ok("The persona's lifecycle", _PERSONA),
                       **problems(400, 404, 422, 503, *BODY_ERRORS, *WRITE_ERRORS)},

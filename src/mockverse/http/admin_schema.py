@@ -49,7 +49,7 @@ COMPONENTS: dict[str, Any] = {
     },
     "parameters": {
         "Workspace": {"name": "X-Mockverse-Workspace", "in": "header", "required": False,
-                      "description": "the workspace (also ?workspace=); 'default' when absent or empty",
+                      "description": "the workspace (also ?workspace= or ?workspace_id=); 'default' when absent or empty",
                       "schema": {"type": "string", "pattern": r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$"}},
     },
 }

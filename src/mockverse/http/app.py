@@ -12,6 +12,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import httpx
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,11 +25,11 @@ from mockverse.ai.provider import Artefacts, build_llm
 from mockverse.ai.relations import start_relations
 from mockverse.ai.text import TextService, run_id, stored_text
 from mockverse.config import DEFAULT_TEXT_FIELDS, Config, ConfigError, builtin_spec_path, load_config
-from mockverse.http import admin, ai_api, fidelity_api, reality_api, webhooks_api, workspaces_api, world_api
+from mockverse.http import admin, ai_api, fidelity_api, reality_api, stubs, webhooks_api, workspaces_api, world_api
 from mockverse.http.admin import AdminAPI, Journal
 from mockverse.http.ai_api import AIAPI
 from mockverse.http.dashboard import dashboard_routes
-from mockverse.http.errors import Problem
+from mockverse.http.errors import Problem, problem_response
 from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
 from mockverse.http.validation import security_schemes
@@ -36,17 +37,21 @@ from mockverse.http.admin_schema import openapi_routes
 from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, admin_token
 from mockverse.http.simulation import Simulation, parse_rules
+from mockverse.http.stubs import STUB_ID, SpecRoutes, StubLayer, StubsAPI
+from mockverse.http.wiremock_admin import WireMockAdmin
 from mockverse.http.webhooks_api import WebhooksAPI
 from mockverse.http.workspaces_api import WorkspacesAPI
 from mockverse.http.world_api import world_routes
 from mockverse.logs import setup_logging
 from mockverse.protocols.tcp import TCPListener
-from mockverse.protocols.webhooks import Webhooks
+from mockverse.protocols.webhooks import WallClock, Webhooks
 from mockverse.reality.recorder import apply_record_mode, normal_query
+from mockverse.reality.learn import Learner
 from mockverse.reality.serve import RealityService
 from mockverse.openapi import infer_world
 from mockverse.openapi.loader import load_spec
 from mockverse.store import StoreUnavailable, open_store
+from mockverse.stubbing import StubBook
 from mockverse.world.engine import ConsistencyEngine, EngineError
 from mockverse.world.lifecycle import LifecycleError
 from mockverse.world.model import WorldModel
@@ -54,7 +59,7 @@ from mockverse.world.persona import Personas
 from mockverse.world.text import TextLayer
 
 # Every module with /api/v1 routes: their OPENAPI_PATHS make GET /api/v1/openapi.json (add new ones here).
-OPENAPI_MODULES = [admin, reality_api, fidelity_api, world_api, ai_api, webhooks_api, workspaces_api]
+OPENAPI_MODULES = [admin, reality_api, fidelity_api, world_api, ai_api, webhooks_api, workspaces_api, stubs]
 
 log = logging.getLogger("mockverse")
 # httpx logs each upstream request's full URL at INFO, query credentials (api_key=...) included: not in our logs
@@ -118,10 +123,12 @@ class RequestLog:
     """Pure ASGI middleware, outermost: times each request, logs one line, adds mock requests
     to the journal, and answers a repeated synthetic GET straight from its cached bytes."""
 
-    def __init__(self, app: Any, journal: Journal, fast: Any = None) -> None:
+    def __init__(self, app: Any, journal: Journal, fast: Any = None, off: list[str] | None = None) -> None:
         self.app = app
         self.journal = journal
         self.fast = fast
+        # what the config switched off, said on every response (X-Mockverse-Off: consistency, persona_graph)
+        self.off = [(b"x-mockverse-off", ", ".join(off).encode())] if off else []
         self.ids = itertools.count(1)
         self.prefix = secrets.token_hex(4)  # request ids: unique per process start, cheap per request
 
@@ -136,12 +143,16 @@ class RequestLog:
             hit = self.fast(scope)
             if hit is not None:
                 status, body, headers = hit
-                await send({"type": "http.response.start", "status": status,
-                            "headers": headers + [(b"x-mockverse-request-id", request_id.encode())]})
+                headers = headers + [(b"x-mockverse-request-id", request_id.encode())] + self.off
+                await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
-                self.done(scope, start, request_id, status, headers)
+                self.done(scope, start, request_id, status, headers, [], [body])
                 return
         meta: dict[str, Any] = {"status": 500, "headers": []}
+        sent: list[bytes] = []       # references to the response body chunks, up to the journal's limit
+        received: list[bytes] = []   # and to the request body chunks
+        limit = self.journal.body_limit
+        kept = [0, 0]                # bytes referenced: request, response
 
         async def capture(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -149,14 +160,26 @@ class RequestLog:
                 headers = message.setdefault("headers", [])
                 meta["headers"] = headers
                 headers.append((b"x-mockverse-request-id", request_id.encode()))
+                headers.extend(self.off)
+            elif message["type"] == "http.response.body" and message.get("body") and kept[1] < limit:
+                sent.append(message["body"])
+                kept[1] += len(message["body"])
             await send(message)
 
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            self.done(scope, start, request_id, meta["status"], meta["headers"])
+        async def listen() -> dict:
+            message = await receive()
+            if message["type"] == "http.request" and message.get("body") and kept[0] < limit:
+                received.append(message["body"])
+                kept[0] += len(message["body"])
+            return message
 
-    def done(self, scope: dict, start: float, request_id: str, status: int, headers: list) -> None:
+        try:
+            await self.app(scope, listen, capture)
+        finally:
+            self.done(scope, start, request_id, meta["status"], meta["headers"], received, sent)
+
+    def done(self, scope: dict, start: float, request_id: str, status: int, headers: list,
+             received: list[bytes], sent: list[bytes]) -> None:
         ms = (time.perf_counter() - start) * 1000
         workspace = source = None
         for name, value in headers:
@@ -171,30 +194,40 @@ class RequestLog:
                      status, ms, workspace or "-", source or "-",
                      extra={"method": scope["method"], "path": path, "query": query, "status": status,
                             "ms": round(ms, 3), "workspace": workspace, "source": source, "request_id": request_id})
-        if not path.startswith(("/api/v1", "/__mockverse")):
+        if not path.startswith(("/api/v1", "/__mockverse", "/__admin")):
             self.journal.add({"id": request_id, "time": time.time(), "method": scope["method"], "path": path,
                               "query": query, "workspace": workspace, "status": status,
-                              "latency_ms": round(ms, 3), "source": source})
+                              "latency_ms": round(ms, 3), "source": source,
+                              "stub": scope["state"].get(STUB_ID), "request_headers": scope.get("headers"),
+                              "request_body": _joined(received), "response_headers": headers,
+                              "response_body": _joined(sent)})
+
+
+def _joined(chunks: list[bytes]) -> bytes | None:
+    """A body from its chunks: the one chunk itself (no copy) in the common case."""
+    if not chunks:
+        return None
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _problem_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Problem):
-        return exc.response()
+        return problem_response(exc)
     if isinstance(exc, StoreUnavailable):
-        return Problem(503, "Store unavailable", "the state store cannot be reached; generated reads still work, "
-                       "retry this once it is back", field="store").response({"Retry-After": "1"})
+        return problem_response(Problem(503, "Store unavailable", "the state store cannot be reached; generated reads still work, "
+                       "retry this once it is back", field="store"), {"Retry-After": "1"})
     if isinstance(exc, EngineError):
-        return Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed).response()
+        return problem_response(Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed))
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
-            return Problem(404, "No route", f"no operation matches {request.method} {_short(request.url.path)}",
-                           field="path").response()
+            return problem_response(Problem(404, "No route", f"no operation matches {request.method} {_short(request.url.path)}",
+                           field="path"))
         if exc.status_code == 405:
-            return Problem(405, "Method not allowed", f"{request.method} is not an operation of "
-                           f"{_short(request.url.path)}", field="method").response()
-        return Problem(exc.status_code, "HTTP error", str(exc.detail)).response()
+            return problem_response(Problem(405, "Method not allowed", f"{request.method} is not an operation of "
+                           f"{_short(request.url.path)}", field="method"))
+        return problem_response(Problem(exc.status_code, "HTTP error", str(exc.detail)))
     log.error("unexpected error on %s %s", request.method, _short(request.url.path), exc_info=exc)
-    return Problem(500, "Internal error", "the server failed on this request; the log has the details").response()
+    return problem_response(Problem(500, "Internal error", "the server failed on this request; the log has the details"))
 
 
 def _short(path: str, limit: int = 200) -> str:
@@ -207,16 +240,27 @@ def build_personas(config: Config, model: WorldModel) -> Personas | None:
     name = config.consistency.personas.type
     if name is not None and name not in model.types:
         raise ConfigError("consistency.personas.type", f"'{name}' is not an entity type; known: {sorted(model.types)}")
+    if not config.consistency.enabled:
+        return None
     persona = model.types[name] if name else next((t for t in model.types.values() if t.parent is None and t.person), None)
     try:
         return Personas(config.consistency.personas, persona)
     except LifecycleError as exc:
-        field = exc.field if exc.field.startswith("lifecycle_states") else f"lifecycle_{exc.field}"
-        raise ConfigError(f"consistency.personas.{field}", exc.message) from None
+        head, dot, rest = exc.field.partition(".")           # rules[2].after -> lifecycle_rules[2].after
+        name, bracket, index = head.partition("[")
+        raise ConfigError(f"consistency.personas.{_LIFECYCLE_KEYS.get(name, name)}{bracket}{index}{dot}{rest}",
+                          exc.message) from None
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the app for ``settings`` (the built-in world when no spec is given)."""
+# lifecycle.yaml's parts -> the keys of consistency.personas that give them
+_LIFECYCLE_KEYS = {"default_state": "default_lifecycle_state", "mix": "lifecycle_mix", "rules": "lifecycle_rules",
+                   "effects": "lifecycle_effects", "rates": "lifecycle_rates"}
+
+
+def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None = None,
+               webhook_transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+    """Build the app for ``settings`` (the built-in world when no spec is given). ``wall_clock`` and
+    ``webhook_transport`` are for running webhooks in process: a clock moved by hand, a receiver app."""
     settings = settings or Settings()
     config = resolve_config(settings)
     token = admin_token(config)  # before anything opens: refuse a non-loopback bind without a token
@@ -229,6 +273,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     model = (WorldModel.from_spec(spec, relations.extend(relations.inferred), config.world) if relations is not None
              else WorldModel.build(config.world, spec.schemas))
     engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model))
+    engine.off = config.consistency.off()
+    if config.consistency.personas.reality_aware_generation:
+        engine.learner = Learner(model, store)   # synthetic values learnt from the workspace's recordings
     journal = Journal(config.server.journal_size)
     mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes,
                       schemes=security_schemes(spec.document), auth_check=config.server.auth_check)
@@ -242,10 +289,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # the reality continuum: ratio per request, recorded/upstream tiers, traces, recordings API
     reality = RealityService(engine, config.reality_continuum, max_body_bytes=config.server.max_body_bytes)
     mock.reality = reality
-    webhooks = Webhooks(engine, mock.item_body, config.webhooks)   # listens to engine.events
+    webhooks = Webhooks(engine, mock.item_body, config.webhooks, clock=wall_clock, transport=webhook_transport)   # listens to engine.events
     tcp = (TCPListener(engine, mock, config.server.host, config.server.tcp_port, reuse_port=settings.workers > 1)
            if config.server.tcp_port is not None else None)
     limit = config.server.max_body_bytes
+    book = StubBook(store)   # stubs per workspace, in the store; answered before the read cache and the world
     routes = (openapi_routes(m.OPENAPI_PATHS for m in OPENAPI_MODULES)
               + AIAPI(engine, llm, mode, limit).routes()
               + world_routes(model, spec, engine, mock, relations=relations, texts=texts)
@@ -256,9 +304,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                             weights=config.fidelity.weights).routes()
               + dashboard_routes()
               + WebhooksAPI(webhooks).routes()
+              + StubsAPI(engine, book, journal, limit).routes()
+              + WireMockAdmin(engine, book, journal, limit).routes()
               + mock.routes())
 
-    middleware = [Middleware(RequestLog, journal=journal, fast=mock.fast)]
+    middleware = [Middleware(RequestLog, journal=journal, fast=mock.fast, off=engine.off)]
     simulated = parse_rules(config.simulation)   # per-route delays and faults, outside the request log
     if simulated:
         middleware.insert(0, Middleware(Simulation, rules=simulated, seed_of=engine.workspace_seed))
@@ -268,6 +318,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                      allow_headers=cors.allow_headers, expose_headers=cors.expose_headers))
     if token is not None:
         middleware.append(Middleware(AdminAuth, token=token))
+    # innermost, so stub answers get CORS headers; the request log's fast path never serves a workspace
+    # with stubs (mock.FAST_OK), so stubs still come before the read cache and the world
+    middleware.append(Middleware(StubLayer, book=book, engine=engine, spec_routes=SpecRoutes(mock),
+                                 max_body_bytes=limit))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -296,6 +350,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                         StoreUnavailable: _problem_handler})
     app.state.engine, app.state.config, app.state.spec, app.state.journal = engine, config, spec, journal
     app.state.reality = reality
+    app.state.stubs = book
     app.state.llm = llm
     return app
 

@@ -23,13 +23,14 @@ from starlette.requests import Request
 from mockverse.http.errors import Problem
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.generate import merge_schema, schema_types
+from mockverse.world.lifecycle import LifecycleError, parse_state
 from mockverse.world.model import EntityType
 
 PREFER_QUERY = ("__code", "__example", "__dynamic")
 PAGING = ("_page", "_per_page", "_limit")
 LIST_CONTROLS = ("_sort", "_order", "_embed", "_expand")
 # Query names that never filter: paging (json-server's and the spellings specs use), workspace, Prefer.
-PASS_THROUGH = frozenset({*PAGING, "workspace", *PREFER_QUERY, "limit", "offset", "page", "pageSize",
+PASS_THROUGH = frozenset({*PAGING, "workspace", "workspace_id", *PREFER_QUERY, "limit", "offset", "page", "pageSize",
                           "page_size", "per_page", "perPage", "pageNumber", "page_number", "max_results"})
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "like", "in", "contains", "startsWith", "endsWith")
 _SUFFIX_OPERATORS = ("gte", "lte", "gt", "lt", "ne", "like")   # json-server 0.x: ``total_gte=100``
@@ -217,7 +218,7 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
     expand: list[str] = []
     orders: list[str] = []
     for name, raw in request.query_params.multi_items():
-        if name in PAGING or name in PREFER_QUERY or name == "workspace":
+        if name in PAGING or name in PREFER_QUERY or name in ("workspace", "workspace_id"):
             continue
         if name == "_sort":
             for part in (p.strip() for p in raw.split(",")):
@@ -264,6 +265,8 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
         schema = _schema_at(props, path)
         pieces = raw.split(",") if op == "in" else [raw]
         values = [_typed(piece, schema, name, op) for piece in pieces]
+        if path[-1] == "lifecycle_state" and op in ("eq", "ne", "in"):
+            values = [_canonical_state(v) for v in values]   # ?lifecycle_state=CHURN_RISK finds ChurnRisk
         key = (path, op)
         filters.setdefault(key, []).extend(values)
         params.setdefault(key, name)
@@ -337,6 +340,14 @@ def _typed(raw: str, schema: dict, param: str, op: str) -> Any:
     if raw == "null" and "null" in types:
         return None
     return raw
+
+
+def _canonical_state(value: Any) -> Any:
+    """A lifecycle state in its canonical spelling (``CHURN_RISK`` -> ``ChurnRisk``); anything else as given."""
+    try:
+        return parse_state(value).value if isinstance(value, str) else value
+    except LifecycleError:
+        return value
 
 
 def _get(row: Any, path: tuple[str, ...]) -> Any:

@@ -9,39 +9,14 @@ from jsonschema import Draft202012Validator
 from starlette.requests import Request
 from starlette.responses import Response
 
-PROBLEM = "application/problem+json"
+from mockverse.problems import PROBLEM, Problem, is_decimal
+
 MAX_DEPTH = 64  # nesting levels a request body may have (orjson cannot serialise past 255)
 
 
-class Problem(Exception):
-    """An error answered as ``application/problem+json``; raise it anywhere in a handler."""
-
-    def __init__(self, status: int, title: str, detail: str, *, field: str | None = None,
-                 allowed: list | None = None, errors: list | None = None, extra: dict | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail = status, title, detail
-        self.field, self.allowed, self.errors, self.extra = field, allowed, errors, extra or {}
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": f"urn:mockverse:problem:{self.title.lower().replace(' ', '-')}",
-                               "title": self.title, "status": self.status, "detail": self.detail}
-        if self.field is not None:
-            out["field"] = self.field
-        if self.allowed is not None:
-            out["allowed"] = self.allowed
-        if self.errors is not None:
-            out["errors"] = self.errors
-        out.update(self.extra)
-        return out
-
-    def response(self, headers: dict[str, str] | None = None) -> Response:
-        return Response(orjson.dumps(self.body()), status_code=self.status, media_type=PROBLEM, headers=headers)
-
-
-def is_decimal(raw: str) -> bool:
-    """Whether ``raw`` is a whole number short enough to parse: ``'²'`` and a 5,000-digit value are
-    bad input to answer with a 4xx, not an ``int()`` that raises."""
-    return raw.isdecimal() and raw.isascii() and len(raw) <= 18
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
+    """The problem as an ``application/problem+json`` response."""
+    return Response(orjson.dumps(problem.body()), status_code=problem.status, media_type=PROBLEM, headers=headers)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

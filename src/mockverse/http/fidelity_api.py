@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route, compile_path
 
 from mockverse.fidelity import combine_operation_scores, compute_score
+from mockverse.fidelity.timing import error_histogram
 from mockverse.http.admin import Journal
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import MockRoutes, _starlette_path
@@ -32,6 +33,7 @@ PAYLOAD_KEYS = {"mock_schema": dict, "real_schema": dict, "mock_samples": list, 
                 "mock_response_times": list, "real_response_times": list,
                 "mock_error_patterns": (dict, list), "real_error_patterns": (dict, list),
                 "weights": dict, "exclude": list}
+NO_BODY_NOTE = 'no body: scored the workspace\'s own traffic, as {"source": "traffic"}'
 MAX_PATHS_PER_OPERATION = 200
 PROGRESS_FROM = 500          # recordings: scoring fewer is quick, more logs progress lines
 _log = logging.getLogger("mockverse.progress")
@@ -70,7 +72,10 @@ class FidelityAPI:
                               'response times and error patterns, or {"source": "traffic"} to use recordings',
                               field="workspace_id")
             return json_response({"success": True, "workspace_id": workspace, "score": latest[0][2]})
-        body = await read_json(request, self.max_body_bytes)
+        body = await read_json(request, self.max_body_bytes, required=False)
+        defaulted = body is None
+        if defaulted:   # no body: the workspace's own traffic, as {"source": "traffic"}
+            body = {"source": "traffic"}
         if not isinstance(body, dict):
             raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
         source = body.get("source", "payload")
@@ -80,7 +85,9 @@ class FidelityAPI:
                 raise Problem(422, "Unknown field", f"'{unknown[0]}' does not go with source 'traffic'",
                               field=unknown[0], allowed=["source", "weights", "exclude"])
             self._check(body, {"source", "weights", "exclude"})
-            score = self.from_traffic(workspace, body.get("weights") or self.weights, self._exclude(body))
+            score = self.from_traffic(workspace, body.get("weights") or self.weights, self._exclude(body), defaulted)
+            if defaulted:
+                score["source_note"] = NO_BODY_NOTE
         elif source == "payload":
             self._check(body, set(PAYLOAD_KEYS) | {"source"})
             inputs = {k: body[k] for k in PAYLOAD_KEYS if k in body and k not in ("weights", "exclude")}
@@ -114,6 +121,11 @@ class FidelityAPI:
             values = body.get(key) or []
             if any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in values):
                 raise Problem(422, "Invalid field", f"{key} must be non-negative numbers of milliseconds", field=key)
+        for side in ("mock", "real"):
+            try:
+                error_histogram(body.get(f"{side}_error_patterns"), side)
+            except ValueError as exc:
+                raise Problem(422, "Invalid field", str(exc), field=f"{side}_error_patterns") from None
         exclude = body.get("exclude") or []
         if any(not isinstance(p, str) for p in exclude):
             raise Problem(422, "Invalid field", "exclude must be JSON paths such as '$.meta.request_id'", field="exclude")
@@ -134,11 +146,12 @@ class FidelityAPI:
                 return template
         return None
 
-    def from_traffic(self, workspace: str, weights: dict | None, exclude: list[str]) -> dict:
+    def from_traffic(self, workspace: str, weights: dict | None, exclude: list[str], defaulted: bool = False) -> dict:
         """Score each operation the upstream was recorded for, then roll up by real traffic."""
         recordings = [value for _, _, value in self.engine.store.entries(workspace, "recording")]
         if not recordings:
-            raise Problem(409, "No recordings", f"workspace '{workspace}' has no recordings of the upstream: record "
+            raise Problem(409, "No recordings", (NO_BODY_NOTE + ", but " if defaulted else "") +
+                          f"workspace '{workspace}' has no recordings of the upstream: record "
                           "with `mockverse record --upstream URL` or import a HAR file first", field="source")
         groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
         for rec in recordings:
@@ -213,6 +226,7 @@ _SCORE = {"type": "object", "required": ["overall", "overall_percentage", "drive
                          "overall_percentage": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
                          "driver_metrics": {"type": "object", "additionalProperties": {"type": "object"}},
                          "source": {"enum": ["payload", "traffic"]},
+                         "source_note": {"type": "string", "description": "why this source (a POST without a body)"},
                          "computed_at": {"type": "string", "format": "date-time"}}}
 _SCORED = {"type": "object", "required": ["success", "workspace_id", "score"],
            "properties": {"success": {"const": True}, "workspace_id": {"type": "string"}, "score": _SCORE}}
@@ -228,7 +242,8 @@ OPENAPI_PATHS: dict[str, dict] = {
         "get": {"summary": "The workspace's latest fidelity score", "parameters": [_WORKSPACE_ID],
                 "responses": {**json_ok("The latest score", _SCORED), **problems(400, 404, 503)}},
         "post": {
-            "summary": "Score the mock against the real upstream: from given inputs, or from recorded traffic",
+            "summary": "Score the mock against the real upstream: from given inputs, or from recorded traffic "
+                       "(also without a body)",
             "parameters": [_WORKSPACE_ID],
             "requestBody": json_body({"oneOf": [
                 {"type": "object", "title": "payload", "additionalProperties": False,
@@ -238,7 +253,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                                 "real_response_times": _TIMES, "mock_error_patterns": _ERRORS,
                                 "real_error_patterns": _ERRORS, **_COMMON}},
                 {"type": "object", "title": "traffic", "required": ["source"], "additionalProperties": False,
-                 "properties": {"source": {"const": "traffic"}, **_COMMON}}]}),
+                 "properties": {"source": {"const": "traffic"}, **_COMMON}}]}, required=False),
             "responses": {**json_ok("The score, stored in the history", _SCORED),
                           **problems(400, 409, 413, 415, 422, 503, *WRITE_ERRORS)},
         },

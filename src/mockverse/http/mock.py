@@ -46,6 +46,9 @@ _PARAM = re.compile(r"^\{([^}]+)\}$")
 _LIMIT_NAMES = ("limit", "pageSize", "page_size", "per_page", "perPage", "_per_page", "_limit", "max_results")
 _PAGE_NAMES = ("page", "_page", "pageNumber", "page_number")
 _LIST_KINDS = ("collection", "children", "related", "search")
+# scope state: the workspace version at which the stubs layer found no stubs; a read answered at another
+# version (or with stubs about) never enters the fast path, which skips the stubs layer
+FAST_OK = "mockverse.fast_ok"
 
 
 @dataclass
@@ -341,18 +344,20 @@ class MockRoutes:
         async def synthetic() -> Response:
             """The persona world's own answer (a cached read, or a write applied to the store)."""
             if request.method in ("GET", "HEAD"):
-                key = (*view.snap.key, request.url.path, request.url.query)
+                key, version = (*view.snap.key, request.url.path, request.url.query), view.snap.version
                 hit = self.cache.get(key)
                 keep = True   # False: LLM text still to be written, so the next read computes (and asks) again
                 if hit is None:
                     hit = self.read(op, request, view)
                     if self.texts is not None:   # LLM text asked for, waited on within its budget (ai/text.py)
                         seen, hit = await self.texts.settle(view, hit, lambda fresh: self.read(op, request, fresh))
-                        key = (*seen.snap.key, request.url.path, request.url.query)
+                        key, version = (*seen.snap.key, request.url.path, request.url.query), seen.snap.version
                         keep = self.texts.cacheable(hit)
                     hit = self.cache.put(key, hit) if keep else hit
                 status, body, headers = hit
-                if keep and not realistic and request.method == "GET" and self.rules[(op.method, op.path)].open:
+                fast_ok = request.scope.get("state", {}).get(FAST_OK, version) == version   # no stubs about
+                if keep and not realistic and request.method == "GET" and fast_ok \
+                        and self.rules[(op.method, op.path)].open:
                     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
                            if k != "X-Mockverse-Workspace"]
                     self.direct.put(key, (status, body, raw + [(b"content-length", str(len(body)).encode())]))
@@ -375,7 +380,8 @@ class MockRoutes:
             elif name == b"origin" or name == b"x-mockverse-reality" or name == b"prefer":
                 return None
         query = scope["query_string"]
-        if b"workspace=" in query or (raw != b"default" and not WORKSPACE_NAME.match(workspace)):
+        # ?workspace= or ?workspace_id= names another workspace: route it; so is a name the world refuses
+        if b"workspace" in query or (raw != b"default" and not WORKSPACE_NAME.match(workspace)):
             return None
         try:
             version = self.engine.store.version(workspace)
@@ -943,8 +949,9 @@ class MockRoutes:
 
 
 def workspace_of(request: Request) -> str:
-    """The workspace of a request: the X-Mockverse-Workspace header, ?workspace=, or "default"."""
-    return request.headers.get("x-mockverse-workspace") or request.query_params.get("workspace") or "default"
+    """The workspace of a request: the X-Mockverse-Workspace header, ?workspace= (or ?workspace_id=), or "default"."""
+    return (request.headers.get("x-mockverse-workspace") or request.query_params.get("workspace")
+            or request.query_params.get("workspace_id") or "default")
 
 
 def _safe(name: str) -> str:

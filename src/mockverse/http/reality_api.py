@@ -51,15 +51,42 @@ class RealityAPI:
         view = self._view(request)
         if request.method == "PUT":
             body = await read_json(request, self.max_body_bytes)
+            if isinstance(body, dict) and "settings" in body:
+                view, body = self._described(view, body)
             try:
                 self.service.put_settings(view, body)
             except SettingsError as exc:
                 raise Problem(400, "Invalid reality settings", exc.message, field=exc.field) from None
-            view = self._view(request)
+            view = self.service.engine.view(view.workspace)
         elif request.method == "DELETE":
             self.service.reset_settings(view)
             view = self._view(request)
         return json_response(self.service.describe(view), headers={"X-Mockverse-Workspace": view.workspace})
+
+    def _described(self, view: WorldView, body: dict) -> tuple[WorldView, Any]:
+        """A body shaped as ``GET /api/v1/reality`` answers: its ``settings`` are put (in the workspace it
+        names); the parts the config decides must be as GET showed them, else a 400 names the part."""
+        named = body.get("workspace", body.get("workspace_id"))
+        if named is not None:
+            if not isinstance(named, str):
+                raise Problem(400, "Invalid reality settings", "workspace must be a workspace name", field="workspace")
+            try:
+                view = self.service.engine.view(named)
+            except EngineError as exc:
+                raise Problem(exc.status, exc.title, exc.detail, field="workspace") from None
+        shown = self.service.describe(view)
+        for key, value in body.items():
+            if key in ("settings", "workspace", "workspace_id"):
+                continue
+            if key not in shown:
+                raise Problem(400, "Invalid reality settings", f"unknown key '{key}'; a body shaped as GET's has "
+                              f"{', '.join(shown)}", field=key, allowed=list(shown))
+            if value != shown[key]:
+                where = "the workspace's PUTs (edit settings instead)" if key == "overrides" else \
+                    f"the config (reality_continuum{'.' + key if key != 'config' else ''})"
+                raise Problem(400, "Invalid reality settings", f"'{key}' is decided by {where}, not by this PUT; "
+                              "send it as GET shows it, or leave it out", field=key)
+        return view, body["settings"]
 
     async def resolve(self, request: Request) -> Response:
         view = self._view(request)
@@ -205,7 +232,11 @@ OPENAPI_PATHS: dict[str, dict] = {
                 "parameters": [WORKSPACE],
                 "responses": {**json_ok("The settings", _DESCRIBED), **problems(400, 503)}},
         "put": {"summary": "Store settings for the workspace over the config (effective on the next request)",
-                "parameters": [WORKSPACE], "requestBody": json_body(_SETTINGS_IN),
+                "parameters": [WORKSPACE],
+                "requestBody": json_body({"oneOf": [
+                    _SETTINGS_IN,
+                    {**_DESCRIBED, "required": ["settings"], "description": "a body as GET answers it (edited or not): "
+                     "its settings are stored; the parts the config decides must be as GET showed them"}]}),
                 "responses": {**json_ok("The settings now", _DESCRIBED),
                               **problems(400, 413, 415, 503, *WRITE_ERRORS)}},
         "delete": {"summary": "Forget the workspace's stored settings: the config applies again",

@@ -2,7 +2,7 @@
 
 Bound to loopback, only this machine can reach the server and no token is needed. Bound
 to any other address, the server refuses to start without a token, and every write under
-``/api/v1`` (POST, PUT, PATCH, DELETE) must carry ``Authorization: Bearer <token>``. Mock
+``/api/v1`` or ``/__admin`` (POST, PUT, PATCH, DELETE) must carry ``Authorization: Bearer <token>``. Mock
 routes stay open: they are the API being mocked.
 """
 
@@ -13,7 +13,7 @@ import ipaddress
 from typing import Any
 
 from mockverse.config import Config, ConfigError
-from mockverse.http.errors import Problem
+from mockverse.http.errors import Problem, problem_response
 
 TOKEN_ENV = "MOCKVERSE_ADMIN_TOKEN"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -41,7 +41,7 @@ def admin_token(config: Config) -> str | None:
 
 
 class AdminAuth:
-    """Pure ASGI middleware: writes to ``/api/v1`` need ``Authorization: Bearer <token>``
+    """Pure ASGI middleware: writes to ``/api/v1`` and ``/__admin`` need ``Authorization: Bearer <token>``
     (401 without one, 403 with a wrong one); everything else passes untouched."""
 
     def __init__(self, app: Any, token: str) -> None:
@@ -57,9 +57,9 @@ class AdminAuth:
             problem = Problem(401, "Unauthorized", "writes to the admin API need 'Authorization: Bearer <token>' "
                               f"(the server's admin token, set by {TOKEN_ENV} or --admin-token)",
                               field="authorization")
-            response = problem.response({"WWW-Authenticate": 'Bearer realm="mockverse"'})
+            response = problem_response(problem, {"WWW-Authenticate": 'Bearer realm="mockverse"'})
         elif not self.matches(given):
-            response = Problem(403, "Forbidden", "the admin token does not match", field="authorization").response()
+            response = problem_response(Problem(403, "Forbidden", "the admin token does not match", field="authorization"))
         else:
             await self.app(scope, receive, send)
             return
@@ -72,4 +72,4 @@ class AdminAuth:
 
 
 def _is_admin(path: str) -> bool:
-    return path == "/api/v1" or path.startswith("/api/v1/")
+    return path in ("/api/v1", "/__admin") or path.startswith(("/api/v1/", "/__admin/"))

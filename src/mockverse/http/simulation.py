@@ -38,7 +38,7 @@ log = logging.getLogger("mockverse")
 TRANSPORT = "mockverse.transport"
 KEY_HEADER = b"x-mockverse-request-key"
 DELAY_HEADER = b"x-mockverse-delay"
-NEVER = ("/api/v1", "/__mockverse")
+NEVER = ("/api/v1", "/__mockverse", "/__admin")   # the admin APIs and the dashboard: never delayed, failed or stubbed
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _MALFORMED = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
               b"5\r\n{\"id\"\r\nzz\r\n")   # one good chunk, then a chunk-size line that is not hexadecimal
@@ -74,7 +74,7 @@ def parse_rules(config: SimulationConfig) -> list[RouteRule]:
         except SettingsError as exc:
             raise ConfigError(f"{where}.pattern", exc.message) from None
         if path.startswith(NEVER):
-            raise ConfigError(f"{where}.pattern", "delays and faults never apply to /api/v1 or /__mockverse")
+            raise ConfigError(f"{where}.pattern", "delays and faults never apply to /api/v1, /__mockverse or /__admin")
         try:
             delay = parse_realism(RealismConfig(latency=route.delay)).latency if route.delay is not None else None
         except ConfigError as exc:
@@ -144,7 +144,7 @@ class Simulation:
             await asyncio.sleep(delay)
         if failing:
             log.info("%s -> simulated fault %s (request key %s)", request[:300], rule.fault, key[:80])
-            await self._fail(rule.fault, scope, receive)  # type: ignore[arg-type]
+            await break_connection(rule.fault, scope, receive)  # type: ignore[arg-type]
             return
         stamp = format_ms(delay or 0.0).encode()
 
@@ -156,27 +156,31 @@ class Simulation:
 
         await self.app(scope, receive, stamped)
 
-    async def _fail(self, fault: str, scope: dict, receive: Any) -> None:
-        """Break the connection as ``fault`` says, then wait until the server has seen it go."""
-        transport = (scope.get("state") or {}).get(TRANSPORT)
-        if transport is None:
-            raise SimulatedFault(f"simulated {fault} (no socket to break: the app is not served by mockverse serve)")
-        if fault == "malformed_chunk":
-            transport.write(_MALFORMED)
-            transport.close()
-        elif fault == "connection_reset":
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            transport.abort()
-        else:
-            transport.close()
-        try:
-            async with asyncio.timeout(5):
-                while (await receive())["type"] != "http.disconnect":
-                    pass
-        except TimeoutError:
-            pass
+
+async def break_connection(fault: str, scope: dict, receive: Any, garbage: bytes = b"") -> None:
+    """Break the connection as ``fault`` says (``connection_reset``, ``empty_response``, ``malformed_chunk``,
+    ``random_data``: ``garbage`` then close), then wait until the server has seen it go."""
+    transport = (scope.get("state") or {}).get(TRANSPORT)
+    if transport is None:
+        raise SimulatedFault(f"simulated {fault} (no socket to break: the app is not served by mockverse serve)")
+    if fault == "malformed_chunk":
+        transport.write(_MALFORMED)
+        transport.close()
+    elif fault == "connection_reset":
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    else:
+        if fault == "random_data":
+            transport.write(garbage)
+        transport.close()
+    try:
+        async with asyncio.timeout(5):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+    except TimeoutError:
+        pass
 
 
 class FaultableHTTP(AutoHTTPProtocol):  # type: ignore[misc,valid-type]

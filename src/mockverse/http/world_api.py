@@ -44,6 +44,8 @@ def world_routes(model: WorldModel, spec: Spec, engine: ConsistencyEngine, mock:
             raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
         types = [{**row, "sample": _samples(view, model.types[row["name"]])} for row in static["entity_types"]]
         return json_response({**static, "entity_types": types, "served": served, **_inference(static, relations),
+                              "consistency": {"enabled": "consistency" not in engine.off,
+                                              "persona_graph": "persona_graph" not in engine.off, "off": engine.off},
                               **({"text": texts.stats()} if texts is not None else {})})
 
     async def accept(request: Request) -> Response:

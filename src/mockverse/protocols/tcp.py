@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from mockverse.http.errors import Problem
+from mockverse.problems import Problem
 from mockverse.protocols import ensure_record_type, record
 from mockverse.store import StoreUnavailable
 from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, EngineError, WorldView

@@ -65,8 +65,8 @@ def event_id(workspace: str, type: str, key: str, at: str) -> str:
     return f"evt_{digest}"
 
 
-def _wall(ts: float | None = None) -> str:
-    moment = datetime.fromtimestamp(time.time() if ts is None else ts, timezone.utc)
+def _wall(ts: float) -> str:
+    moment = datetime.fromtimestamp(ts, timezone.utc)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -81,13 +81,31 @@ class Occurrence:
     data: Callable[[], dict]
 
 
+class WallClock:
+    """The dispatcher's wall time: retry gaps, leases and in-flight holds are measured on it.
+    Tests hand in a clock they move by hand, so a retry gap is exact and nothing sleeps."""
+
+    def time(self) -> float:
+        return time.time()
+
+    async def wait(self, event: asyncio.Event, until: float) -> None:
+        """Return once ``event`` is set or this clock reads ``until``."""
+        try:
+            await asyncio.wait_for(event.wait(), timeout=max(0.005, until - self.time()))
+        except asyncio.TimeoutError:
+            pass
+
+
 class Webhooks:
     """Turns world events into deliveries and delivers them (one dispatcher task per process)."""
 
     def __init__(self, engine: ConsistencyEngine, render: Render, subscriptions: list[WebhookConfig],
-                 poll_seconds: float = 0.5) -> None:
+                 poll_seconds: float = 0.5, clock: WallClock | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.engine, self.render, self.subs = engine, render, list(subscriptions)
         self.poll = poll_seconds
+        self.clock = clock or WallClock()
+        self.transport = transport    # None: real HTTP; tests may hand in an in-process receiver
         self.secrets = [(os.environ.get(s.secret_env) or None) if s.secret_env else None for s in self.subs]
         self.worker = secrets.token_hex(6)
         self.busy: set[int] = set()
@@ -314,7 +332,7 @@ class Webhooks:
     def _own(self, workspace: str, eid: str, event: dict | None) -> dict | None:
         """Make this process the publisher of ``eid``: a new event (``event``), or with None one in
         flight whose publisher stopped ``HOLD`` seconds ago. The in-flight record now owned, or None."""
-        now = time.time()
+        now = self.clock.time()
         got: list[dict | None] = []
 
         def change(flight: Any) -> Any:
@@ -337,10 +355,11 @@ class Webhooks:
         appended), claim the event id, and drop the in-flight record; the new delivery ids."""
         store = self.engine.store
         ids: list[int] = []
+        now = self.clock.time()
         if store.get_setting(workspace, CLAIMED + eid) is None:   # else published in the meantime
             for i in self.wanted(event["type"]):
                 if i in made:
-                    self._enqueue(workspace, made[i], i, time.time(), replace=False)
+                    self._enqueue(workspace, made[i], i, now, replace=False)
                     continue
                 sub = self.subs[i]
                 delivery = {"event_id": eid, "event": event["type"], "workspace": workspace, "url": sub.url,
@@ -348,14 +367,14 @@ class Webhooks:
                             "status": "pending", "signed": self.secrets[i] is not None,
                             "signature": "X-Mockverse-Signature" if self.secrets[i] is not None else
                             f"unsigned: {'no secret_env configured' if not sub.secret_env else sub.secret_env + ' is not set'}",
-                            "sequence": 1, "attempts": [], "created_at": _wall(), "next_attempt_at": _wall(),
+                            "sequence": 1, "attempts": [], "created_at": _wall(now), "next_attempt_at": _wall(now),
                             "body": event["body"]}
                 seq = store.append(workspace, KIND, eid, delivery)
                 if self.record_type is not None:
                     record(self.engine, workspace, RECORD, event["persona"],
                            {"delivery_id": seq, "event_id": eid, "event": event["type"], "url": sub.url,
                             "occurred_at": event["at"]})
-                self._enqueue(workspace, seq, i, time.time())
+                self._enqueue(workspace, seq, i, now)
                 ids.append(seq)
             store.put_setting(workspace, CLAIMED + eid, {"type": event["type"], "at": event["at"],
                                                          "deliveries": sorted([*ids, *made.values()])})
@@ -367,7 +386,7 @@ class Webhooks:
         """Finish the events whose publisher stopped while they were in flight (a crash, a store
         outage): their deliveries are queued once, from the in-flight record."""
         store = self.engine.store
-        now = time.time()
+        now = self.clock.time()
         for workspace in store.workspaces():
             for eid, old in (store.get_setting(workspace, PUBLISHING) or {}).items():
                 if old["until"] > now or (event := self._own(workspace, eid, None)) is None:
@@ -418,9 +437,9 @@ class Webhooks:
         if sub is None:
             raise ValueError(f"{value['url']} is no longer a configured webhook URL")
         value = {**value, "status": "pending", "sequence": value["sequence"] + 1, "subscription": sub,
-                 "next_attempt_at": _wall()}
+                 "next_attempt_at": _wall(self.clock.time())}
         store.update_entry(workspace, KIND, id, value)
-        self._enqueue(workspace, id, sub, time.time())
+        self._enqueue(workspace, id, sub, self.clock.time())
         self.notify()
         return self.public(id, value)
 
@@ -437,7 +456,7 @@ class Webhooks:
             return
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False, transport=self.transport)
         self._task = asyncio.create_task(self._run())
         log.info("webhooks: %d subscription(s) (%s); pending deliveries resume", len(self.subs),
                  ", ".join(s.url for s in self.subs))
@@ -466,27 +485,23 @@ class Webhooks:
         finish_at = 0.0
         while True:
             self._wake.clear()  # type: ignore[union-attr]
-            wait = self.poll
             try:
-                if time.monotonic() >= finish_at:
+                if self.clock.time() >= finish_at:
                     await asyncio.to_thread(self._finish_publishing)
-                    finish_at = time.monotonic() + HOLD / 6
+                    finish_at = self.clock.time() + HOLD / 6
                 self._claiming = asyncio.ensure_future(asyncio.to_thread(self._claim_due))
-                claimed, wait = await asyncio.shield(self._claiming)
+                claimed, wake_at = await asyncio.shield(self._claiming)
                 for workspace, seq, sub in claimed:
                     self.busy.add(sub)
                     task = asyncio.create_task(self._deliver(workspace, seq, sub))
                     self.tasks.add(task)
                     task.add_done_callback(self.tasks.discard)
             except StoreUnavailable:
-                wait = 1.0
+                wake_at = self.clock.time() + 1.0
             except Exception:
                 log.exception("webhooks: dispatcher error")
-                wait = 1.0
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)  # type: ignore[union-attr]
-            except asyncio.TimeoutError:
-                pass
+                wake_at = self.clock.time() + 1.0
+            await self.clock.wait(self._wake, wake_at)  # type: ignore[arg-type]
 
     def _requeue_unqueued(self) -> None:
         """At start: a pending delivery missing from the queue (a crash between the two writes) is queued."""
@@ -496,7 +511,7 @@ class Webhooks:
             for seq, _, value in store.entries(workspace, KIND):
                 if value.get("status") == "pending" and str(seq) not in queue:
                     sub = self._subscription(value)   # only if absent: another worker may have queued it since
-                    self._enqueue(workspace, seq, sub if sub is not None else -1, time.time(), replace=False)
+                    self._enqueue(workspace, seq, sub if sub is not None else -1, self.clock.time(), replace=False)
 
     def _release_leases(self) -> None:
         """Hand back the queue items this process leased (it is stopping)."""
@@ -510,9 +525,9 @@ class Webhooks:
                 store.update_setting(workspace, QUEUE, change)
 
     def _claim_due(self) -> tuple[list[tuple[str, int, int]], float]:
-        """Lease the due deliveries (at most one per subscription at a time); and how long to sleep."""
+        """Lease the due deliveries (at most one per subscription at a time); and when to look again."""
         store = self.engine.store
-        now = time.time()
+        now = self.clock.time()
         wake_at = now + self.poll
         claimed: list[tuple[str, int, int]] = []
         taken = set(self.busy)
@@ -531,7 +546,7 @@ class Webhooks:
                 if self._lease(workspace, seq, now):
                     claimed.append((workspace, int(seq), item["sub"]))
                     taken.add(item["sub"])
-        return claimed, max(0.005, wake_at - time.time())
+        return claimed, wake_at
 
     def _lease(self, workspace: str, seq: str, now: float) -> bool:
         got: list[bool] = []
@@ -589,12 +604,12 @@ class Webhooks:
                 value.update(status="failed", next_attempt_at=None)
             else:
                 delay = min(retry.initial.total_seconds() * retry.factor ** (n - 1), retry.max_delay.total_seconds())
-                due = time.time() + delay
+                due = self.clock.time() + delay
                 value.update(next_attempt_at=_wall(due))
             await asyncio.to_thread(self._settle, workspace, seq, value, due)
         except asyncio.CancelledError:
             try:  # stopping: release the lease so the next start resumes at once
-                self._settle(workspace, seq, None, time.time())
+                self._settle(workspace, seq, None, self.clock.time())
             except Exception:
                 pass
             raise
@@ -615,7 +630,7 @@ class Webhooks:
                    "X-Mockverse-Workspace": value["workspace"]}
         if secret is not None:
             headers["X-Mockverse-Signature"] = sign(secret, body)
-        at, start = _wall(), time.perf_counter()
+        at, start = _wall(self.clock.time()), time.perf_counter()
         code: int | None = None
         error: str | None = None
         try:

@@ -6,8 +6,16 @@ side wins when ``U < r``: the same request always gives the same bytes, and rais
 only ever moves a field from the synthetic side towards the real one.
 
 Paths look like ``$.items[2].price``; elements of id-aligned entity arrays are addressed
-by id, ``$.items[?(@.id==42)].price``, so their draws do not depend on where they land.
-Group draws append a suffix to the object's path: ``#identity``, ``#money``, ``#length``.
+by their key, ``$.items[?(@.id==42)].price`` (or ``@.sku``, ``@.uuid``, ...), so their draws do
+not depend on where they land. Group draws append a suffix to the object's path:
+``#identity``, ``#money``, ``#length``, ``#variant``.
+
+The operation's schema, when given, guides the walk: a property marked
+``x-mockverse-id: true`` is the key arrays of such objects align by, ``type: integer`` keeps a
+number whole, ``uniqueItems`` keeps an array free of repeats, and two objects that match
+different ``oneOf``/``anyOf`` alternatives are selected whole. Without a schema the same
+holds by the values' own evidence: the usual key names, integers, arrays that were free of
+repeats on both sides, and discriminators (``type``, ``kind``, ...) that disagree.
 """
 
 from __future__ import annotations
@@ -24,25 +32,33 @@ import orjson
 from jsonschema import Draft202012Validator
 
 from mockverse.ids import unit_draw
+from mockverse.openapi import merge_all_of
 
 SYNTHETIC = "synthetic"
 REAL = "real"
 SNAP_TOLERANCE = 1e-6
 BIG_INT = 2**53
 
-_STRUCTURAL_RULES = frozenset({"array-length"})
+_STRUCTURAL_RULES = frozenset({"array-length", "unique-items-drop"})
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
 
-_IDENTITY_NAMES = frozenset({"id", "ID", "_id", "uuid", "guid", "href", "uri", "url", "self"})
-_IDENTITY_SUFFIX = re.compile(r"(?:_id|_ids|_uuid|-id|_ID|[a-z0-9](?:Id|Ids|ID|IDs|Uuid))$")
+_IDENTITY_NAMES = frozenset({"id", "ID", "_id", "uuid", "guid", "href", "uri", "url", "self", "sku", "SKU"})
+_IDENTITY_SUFFIX = re.compile(
+    r"(?:_id|_ids|_uuid|-id|_ID|_ref|_key|_sku|[a-z0-9](?:Id|Ids|ID|IDs|Uuid|Ref|Key|Sku))$"
+)
+# The fields an array of entities aligns by, in order of preference (after a schema's own mark).
+ENTITY_KEYS = ("id", "uuid", "_id", "sku", "key", "code")
+ID_MARK = "x-mockverse-id"
+# Properties that say which alternative of a oneOf an object is.
+_DISCRIMINATORS = ("type", "kind", "object", "_type", "@type", "__typename", "variant", "resource_type")
 _LIFECYCLE_STAMP = re.compile(
     r"(?:date|last)?(?:created|updated|modified|creation|create|update)(?:at|on|time|date|timestamp)?"
 )
 _NOMINAL_NUMBER = re.compile(
     r"(?:^|_)(?:code|number|version|year|zip|zipcode|postcode|phone|port|type|kind|status|state"
-    r"|timestamp|epoch|ts|at|date)$"
-    r"|(?:Code|Number|Version|Year|Zip|Type|Kind|Status|State|Timestamp|At|Date)$"
+    r"|timestamp|epoch|ts|at|date|key|ref|sku)$"
+    r"|(?:Code|Number|Version|Year|Zip|Type|Kind|Status|State|Timestamp|At|Date|Key|Ref|Sku)$"
 )
 _TIME_NAME = re.compile(r"(?:^|_)time$|Time$")
 _EPOCH_FLOOR = 1_000_000_000
@@ -135,15 +151,19 @@ def blend(
     seed: str,
     request_key: str,
     schema: dict | None = None,
+    id_keys: tuple[str, ...] = (),
 ) -> tuple[Any, list[Decision]]:
-    """Blend two JSON bodies at ratio r; r = 0 gives ``synthetic`` and r = 1 gives ``real`` unchanged."""
+    """Blend two JSON bodies at ratio r; r = 0 gives ``synthetic`` and r = 1 gives ``real`` unchanged.
+
+    ``id_keys`` are id fields the world model inferred (a spec world's ``isbn``): entity arrays
+    align by them before the usual names."""
     r = snap_ratio(r)
     if r == 0.0:
         return synthetic, [Decision("$", "snap", SYNTHETIC, None, 0.0)]
     if r == 1.0:
         return real, [Decision("$", "snap", REAL, None, 1.0)]
-    blender = _Blender(r, seed, request_key)
-    value, node = blender.value(synthetic, real, "$", None)
+    blender = _Blender(r, seed, request_key, id_keys)
+    value, node = blender.value(synthetic, real, "$", None, schema)
     if schema is not None:
         canonical = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
         value = blender.repair(value, node, _validator(canonical))
@@ -160,6 +180,7 @@ def blend_response(
     seed: str,
     request_key: str,
     schema: dict | None = None,
+    id_keys: tuple[str, ...] = (),
 ) -> tuple[int, Any, list[Decision]]:
     """Blend two responses: different status classes are selected whole, same classes blend bodies.
 
@@ -178,7 +199,7 @@ def blend_response(
         if take_real:
             return real_status, real_body, [status_decision]
         return syn_status, syn_body, [status_decision]
-    body, decisions = blend(syn_body, real_body, r, seed=seed, request_key=request_key, schema=schema)
+    body, decisions = blend(syn_body, real_body, r, seed=seed, request_key=request_key, schema=schema, id_keys=id_keys)
     return (real_status if take_real else syn_status), body, [status_decision, *decisions]
 
 
@@ -193,10 +214,11 @@ def real_share(decisions: list[Decision]) -> float:
 class _Blender:
     """One blend at a fixed ratio: walks both bodies and records every decision it makes."""
 
-    def __init__(self, r: float, seed: str, request_key: str) -> None:
+    def __init__(self, r: float, seed: str, request_key: str, id_keys: tuple[str, ...] = ()) -> None:
         self.r = r
         self.seed = seed
         self.request_key = request_key
+        self.id_keys = id_keys
         self.decisions: list[Decision] = []
 
     def draw(self, path: str) -> float:
@@ -214,30 +236,35 @@ class _Blender:
         self.record(path, rule, take_real, u)
         return (real if take_real else synthetic), _Node(path, synthetic, real)
 
-    def value(self, synthetic: Any, real: Any, path: str, key: object) -> tuple[Any, _Node]:
-        """Blend two values found at the same path; ``key`` is their field name, if any."""
+    def value(self, synthetic: Any, real: Any, path: str, key: object, schema: Any = None) -> tuple[Any, _Node]:
+        """Blend two values found at the same path; ``key`` is their field name, ``schema`` theirs if known."""
         kind = _kind(synthetic)
         if kind != _kind(real):
             return self.select(synthetic, real, path, "select-type")
         if kind == "object":
-            return self.object(synthetic, real, path)
+            return self.object(synthetic, real, path, schema)
         if kind == "array":
-            return self.array(synthetic, real, path)
+            return self.array(synthetic, real, path, schema)
         if kind == "number":
-            return self.number(synthetic, real, path, key, min_places=0)
+            whole = _says_integer(schema) or isinstance(synthetic, int)
+            return self.number(synthetic, real, path, key, min_places=0, whole=whole)
         return self.select(synthetic, real, path, "select")
 
-    def number(self, synthetic: Any, real: Any, path: str, key: object, *, min_places: int) -> tuple[Any, _Node]:
-        """Interpolate a quantity; select labels, big integers and non-finite values."""
+    def number(
+        self, synthetic: Any, real: Any, path: str, key: object, *, min_places: int, whole: bool = False
+    ) -> tuple[Any, _Node]:
+        """Interpolate a quantity (a whole number when ``whole`` or both are integers); select labels,
+        big integers and non-finite values."""
         if is_nominal_number_key(key, synthetic, real):
             return self.select(synthetic, real, path, "select")
         if any(isinstance(v, int) and abs(v) > BIG_INT for v in (synthetic, real)):
             return self.select(synthetic, real, path, "select-bigint")
         if any(isinstance(v, float) and not math.isfinite(v) for v in (synthetic, real)):
             return self.select(synthetic, real, path, "select")
+        whole = whole or _both_int(synthetic, real)
         u = self.draw(path)
-        self.record(path, "interpolate-int" if _both_int(synthetic, real) else "interpolate-decimal", u < self.r, u)
-        return _interpolate_number(synthetic, real, self.r, u, min_places), _Node(path, synthetic, real)
+        self.record(path, "interpolate-int" if whole else "interpolate-decimal", u < self.r, u)
+        return _interpolate_number(synthetic, real, self.r, u, min_places, whole), _Node(path, synthetic, real)
 
     def decimal_text(self, synthetic: str, real: str, path: str) -> tuple[str, _Node]:
         """Interpolate two decimal strings (money written as text) keeping their precision."""
@@ -247,8 +274,14 @@ class _Blender:
         scaled = _lerp(Fraction(Decimal(synthetic)), Fraction(Decimal(real)), self.r) * 10**places
         return format(Decimal(_stochastic_round(scaled, u)).scaleb(-places), "f"), _Node(path, synthetic, real)
 
-    def object(self, synthetic: dict, real: dict, path: str) -> tuple[dict, _Node]:
-        """Deep-merge two objects: identity and money groups first, then key by key."""
+    def object(self, synthetic: dict, real: dict, path: str, schema: Any = None) -> tuple[Any, _Node]:
+        """Deep-merge two objects: identity and money groups first, then key by key.
+
+        Two objects that are different alternatives of a ``oneOf`` are never mixed: one is taken whole.
+        """
+        if _other_variant(synthetic, real, schema):
+            return self.select(synthetic, real, path, "select-variant")
+        props = _properties(schema, synthetic)
         node = _Node(path, synthetic, real)
         chosen: dict[Any, Any] = {}
         keys = [*synthetic, *(k for k in real if k not in synthetic)]
@@ -259,7 +292,8 @@ class _Blender:
                 continue
             child_path = _child_path(path, key)
             if key in synthetic and key in real:
-                chosen[key], node.children[key] = self.value(synthetic[key], real[key], child_path, key)
+                sub = props.get(key) if isinstance(key, str) else None
+                chosen[key], node.children[key] = self.value(synthetic[key], real[key], child_path, key, sub)
                 continue
             u = self.draw(child_path)
             take_real = u < self.r
@@ -317,14 +351,18 @@ class _Blender:
                 chosen[key] = side[key]
                 node.children[key] = _Node(child_path, synthetic.get(key, MISSING), real.get(key, MISSING))
 
-    def array(self, synthetic: list, real: list, path: str) -> tuple[list, _Node]:
-        """Align arrays of entities by id; treat any other array positionally."""
-        if (synthetic or real) and _entity_ids(synthetic) is not None and _entity_ids(real) is not None:
-            return self.entities(synthetic, real, path)
-        return self.positional(synthetic, real, path)
+    def array(self, synthetic: list, real: list, path: str, schema: Any = None) -> tuple[list, _Node]:
+        """Align arrays of entities by their key (id, uuid, sku, ...); treat any other array positionally."""
+        items = _items_schema(schema)
+        key = entity_key(synthetic, real, items, self.id_keys) if synthetic or real else None
+        if key is not None:
+            return self.entities(synthetic, real, path, key, items)
+        return self.positional(synthetic, real, path, _keeps_unique(schema, synthetic, real), items)
 
-    def entities(self, synthetic: list, real: list, path: str) -> tuple[list, _Node]:
-        """Align two entity arrays by id: matches blend, the rest are kept with their side's odds.
+    def entities(
+        self, synthetic: list, real: list, path: str, key: str = "id", items: Any = None
+    ) -> tuple[list, _Node]:
+        """Align two entity arrays by ``key``: matches blend, the rest are kept with their side's odds.
 
         Order: an element placed by the real side (real-only, or matched with its identity
         draw on the real side) sits at (j + 1/2)/len(real), its index j in the real array;
@@ -332,14 +370,14 @@ class _Blender:
         keeps each side's own order and interleaves the two runs deterministically.
         """
         node = _Node(path, synthetic, real)
-        syn_index = {item["id"]: i for i, item in enumerate(synthetic)}
-        real_index = {item["id"]: j for j, item in enumerate(real)}
+        syn_index = {item[key]: i for i, item in enumerate(synthetic)}
+        real_index = {item[key]: j for j, item in enumerate(real)}
         placed: list[tuple[Fraction, int, int, Any, _Node]] = []
         for j, item in enumerate(real):
-            item_path = _entity_path(path, item["id"])
-            if item["id"] in syn_index:
-                i = syn_index[item["id"]]
-                value, child = self.value(synthetic[i], item, item_path, None)
+            item_path = _entity_path(path, item[key], key)
+            if item[key] in syn_index:
+                i = syn_index[item[key]]
+                value, child = self.value(synthetic[i], item, item_path, None, items)
                 if self.draw(item_path + "#identity") < self.r:
                     placed.append((Fraction(2 * j + 1, 2 * len(real)), 0, j, value, child))
                 else:
@@ -350,9 +388,9 @@ class _Blender:
             if u < self.r:
                 placed.append((Fraction(2 * j + 1, 2 * len(real)), 0, j, item, _Node(item_path, MISSING, item)))
         for i, item in enumerate(synthetic):
-            if item["id"] in real_index:
+            if item[key] in real_index:
                 continue
-            item_path = _entity_path(path, item["id"])
+            item_path = _entity_path(path, item[key], key)
             u = self.draw(item_path)
             self.record(item_path, "array-align", u < self.r, u)
             if u >= self.r:
@@ -364,27 +402,43 @@ class _Blender:
             node.children[position] = child
         return out, node
 
-    def positional(self, synthetic: list, real: list, path: str) -> tuple[list, _Node]:
-        """Interpolate the length, then take each slot whole from one side."""
+    def positional(
+        self, synthetic: list, real: list, path: str, unique: bool = False, items: Any = None
+    ) -> tuple[list, _Node]:
+        """Interpolate the length, then take each slot whole from one side.
+
+        With ``unique`` a slot whose pick repeats an earlier element takes the other side's
+        element instead, and is left out when that repeats too.
+        """
         node = _Node(path, synthetic, real)
         length = len(synthetic)
         if len(synthetic) != len(real):
             u = self.draw(path + "#length")
             self.record(path, "array-length", u < self.r, u)
             length = _stochastic_round(_lerp(Fraction(len(synthetic)), Fraction(len(real)), self.r), u)
-        out = []
+        out: list = []
+        seen: set[bytes] = set()
         for index in range(length):
             slot_path = f"{path}[{index}]"
             if index < len(synthetic) and index < len(real):
                 value, child = self.select(synthetic[index], real[index], slot_path, "select")
+                other = real[index] if value is synthetic[index] else synthetic[index]
             elif index < len(synthetic):
-                value, child = synthetic[index], _Node(slot_path, synthetic[index], MISSING)
+                value, child, other = synthetic[index], _Node(slot_path, synthetic[index], MISSING), MISSING
                 self.record(slot_path, "array-slot", False, None)
             else:
-                value, child = real[index], _Node(slot_path, MISSING, real[index])
+                value, child, other = real[index], _Node(slot_path, MISSING, real[index]), MISSING
                 self.record(slot_path, "array-slot", True, None)
+            if unique and _canonical(value) in seen:
+                if other is MISSING or _canonical(other) in seen:
+                    self.record(slot_path, "unique-items-drop", False, None)
+                    continue
+                self.record(slot_path, "unique-items", other is child.real, None)
+                value = other
+            if unique:
+                seen.add(_canonical(value))
+            node.children[len(out)] = child
             out.append(value)
-            node.children[index] = child
         return out, node
 
     def repair(self, value: Any, root: _Node, validator: Draft202012Validator) -> Any:
@@ -490,10 +544,12 @@ def _stochastic_round(value: Fraction, u: float) -> int:
     return whole + (1 if value - whole > u else 0)
 
 
-def _interpolate_number(synthetic: Any, real: Any, r: float, u: float, min_places: int) -> int | float | Decimal:
-    """Interpolate two quantities; integers stay integers, decimals keep the inputs' precision."""
+def _interpolate_number(
+    synthetic: Any, real: Any, r: float, u: float, min_places: int, whole: bool = False
+) -> int | float | Decimal:
+    """Interpolate two quantities; integers (or ``whole``) stay integers, decimals keep the inputs' precision."""
     (m, m_places), (x, x_places) = _exact(synthetic), _exact(real)
-    if _both_int(synthetic, real):
+    if whole or _both_int(synthetic, real):
         return _stochastic_round(_lerp(m, x, r), u)
     places = max(m_places, x_places, min_places)
     result = Decimal(_stochastic_round(_lerp(m, x, r) * 10**places, u)).scaleb(-places)
@@ -502,14 +558,119 @@ def _interpolate_number(synthetic: Any, real: Any, r: float, u: float, min_place
     return float(result)
 
 
-def _entity_ids(items: list) -> list | None:
-    """The ids of an array of entities (objects with unique str/int ids), else None."""
+def _entity_ids(items: list, key: str = "id") -> list | None:
+    """The keys of an array of entities (objects with unique str/int values at ``key``), else None."""
     ids = []
     for item in items:
-        if not isinstance(item, dict) or isinstance(item.get("id"), bool) or not isinstance(item.get("id"), (str, int)):
+        if not isinstance(item, dict) or isinstance(item.get(key), bool) or not isinstance(item.get(key), (str, int)):
             return None
-        ids.append(item["id"])
+        ids.append(item[key])
     return ids if len(set(ids)) == len(ids) else None
+
+
+def entity_key(synthetic: list, real: list, items: Any = None, inferred: tuple[str, ...] = ()) -> str | None:
+    """The field two arrays of entities align by: a property the item schema marks with
+    ``x-mockverse-id: true``, else an ``inferred`` id field, else the first of ``ENTITY_KEYS``,
+    whichever is unique on every element of both."""
+    marked = [name for name, sub in _properties(items, None).items() if isinstance(sub, dict) and sub.get(ID_MARK) is True]
+    for key in (*marked, *inferred, *ENTITY_KEYS):
+        if _entity_ids(synthetic, key) is not None and _entity_ids(real, key) is not None:
+            return key
+    return None
+
+
+def _canonical(value: Any) -> bytes:
+    """A value as sorted JSON bytes, so equal values compare equal."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+
+
+def _flat(schema: Any) -> dict:
+    """A schema object with ``allOf`` merged, or {} for anything that is not one."""
+    return merge_all_of(schema) if isinstance(schema, dict) else {}
+
+
+def _says_integer(schema: Any) -> bool:
+    """True when a schema allows integers and no other numbers."""
+    kind = _flat(schema).get("type")
+    kinds = [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else []
+    return "integer" in kinds and "number" not in kinds
+
+
+def _items_schema(schema: Any) -> Any:
+    """The ``items`` schema of an array schema, if any."""
+    items = _flat(schema).get("items")
+    return items if isinstance(items, dict) else None
+
+
+def _alternatives(schema: Any) -> list[dict]:
+    """The ``oneOf``/``anyOf`` alternatives of a schema, each with the shared part merged in."""
+    flat = _flat(schema)
+    branches = [b for b in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())) if isinstance(b, dict)]
+    base = {k: v for k, v in flat.items() if k not in ("oneOf", "anyOf")}
+    return [merge_all_of({"allOf": [base, b]}) if base else merge_all_of(b) for b in branches]
+
+
+def _matching(alternatives: list[dict], value: Any) -> int | None:
+    """The index of the first alternative ``value`` is valid against, or None."""
+    for index, alternative in enumerate(alternatives):
+        try:
+            validator = _validator(_canonical(alternative))
+        except (orjson.JSONEncodeError, TypeError):
+            return None
+        if validator.is_valid(value):
+            return index
+    return None
+
+
+def _properties(schema: Any, value: Any) -> dict:
+    """The property schemas of an object schema (of the alternative ``value`` matches, if it has any)."""
+    alternatives = _alternatives(schema)
+    flat = _flat(schema)
+    if alternatives and value is not None:
+        index = _matching(alternatives, value)
+        if index is not None:
+            flat = alternatives[index]
+    props = flat.get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def _other_variant(synthetic: dict, real: dict, schema: Any) -> bool:
+    """True when two objects are different alternatives of one type.
+
+    With a schema: the schema's ``discriminator`` disagrees, or each object matches another
+    ``oneOf``/``anyOf`` alternative (a schema without alternatives has one shape). Without
+    one: a discriminator-like field (``type``, ``kind``, ``object``, ...) disagrees and so do
+    the objects' sets of keys, as a card payment and a PayPal payment do.
+    """
+    flat = _flat(schema)
+    if flat:
+        named = flat.get("discriminator")
+        if isinstance(named, dict) and isinstance(named.get("propertyName"), str):
+            a, b = synthetic.get(named["propertyName"]), real.get(named["propertyName"])
+            if isinstance(a, str) and isinstance(b, str) and a != b:
+                return True
+        alternatives = _alternatives(schema)
+        if len(alternatives) < 2:
+            return False
+        a, b = _matching(alternatives, synthetic), _matching(alternatives, real)
+        return a is not None and b is not None and a != b
+    if synthetic.keys() == real.keys():
+        return False
+    for key in _DISCRIMINATORS:
+        a, b = synthetic.get(key), real.get(key)
+        if isinstance(a, str) and isinstance(b, str):
+            return a != b
+    return False
+
+
+def _keeps_unique(schema: Any, synthetic: list, real: list) -> bool:
+    """Whether a blended array must hold no repeats: the schema says ``uniqueItems``, or both
+    sides are lists of distinct strings (tags, scopes, roles)."""
+    flag = _flat(schema).get("uniqueItems")
+    if isinstance(flag, bool):
+        return flag
+    sides = (synthetic, real)
+    return all(all(isinstance(v, str) for v in side) and len(set(side)) == len(side) for side in sides)
 
 
 def _child_path(path: str, key: Any) -> str:
@@ -519,9 +680,9 @@ def _child_path(path: str, key: Any) -> str:
     return f"{path}[{orjson.dumps(str(key)).decode()}]"
 
 
-def _entity_path(path: str, entity_id: str | int) -> str:
-    """An array element addressed by id, so its draws do not depend on its position."""
-    return f"{path}[?(@.id=={orjson.dumps(entity_id).decode()})]"
+def _entity_path(path: str, entity_id: str | int, key: str = "id") -> str:
+    """An array element addressed by its key, so its draws do not depend on its position."""
+    return f"{path}[?(@.{key}=={orjson.dumps(entity_id).decode()})]"
 
 
 def _path_within(path: str, root: str) -> bool:

@@ -4,7 +4,11 @@ An entity operation's synthetic body is the persona world. A real body (recorded
 upstream) is folded into it entity by entity:
 
 - identity fields (id, foreign keys, created/updated stamps) and which entities an array holds
-  stay the persona's, so every endpoint agrees on what exists and how it links;
+  stay the persona's, so every endpoint agrees on what exists and how it links; an entity the
+  persona world does not have (a 404 there) stays a 404 at every ratio below 1;
+- the ``kept`` fields (those the world derives and derives from: totals, counts, the quantities
+  and prices they add up) stay the persona's too, so an order's total is the same wherever it is
+  shown, whether or not the response embeds its items;
 - real entities are matched by id; the root object of an item answer is matched whatever id
   the real side gives (it is the same resource, perhaps recorded for another id);
 - each entity's other fields blend by blend.py's rules with the entity's id as the request key,
@@ -51,19 +55,25 @@ def blend_in_persona_world(
     seed: str,
     request_key: str,
     schema: dict | None = None,
+    kept: frozenset[str] = frozenset(),
+    id_keys: tuple[str, ...] = (),
 ) -> tuple[int, Any, list[Decision]]:
     """Blend two responses of an entity operation at ratio r, keeping the persona's identity.
 
-    Bodies that are not entities (or not the same shape), different status classes and the
-    ends r = 0 and r = 1 go to ``blend_response`` unchanged.
+    A 404 of the persona world against a success of the real side stays the 404 (rule
+    ``persona-absent``): entities outside the persona's world never appear. Other bodies that
+    are not entities (or not the same shape), different status classes and the ends r = 0 and
+    r = 1 go to ``blend_response`` unchanged.
     """
     r = snap_ratio(r)
+    if r < 1.0 and syn_status == 404 and real_status < 400:
+        return syn_status, synthetic, [Decision("#status", "persona-absent", SYNTHETIC, None, r)]
     if r in (0.0, 1.0) or syn_status // 100 != real_status // 100 or not _same_entity_shape(synthetic, real):
         return blend_response(syn_status, synthetic, real_status, real, r, seed=seed, request_key=request_key,
-                              schema=schema)
+                              schema=schema, id_keys=id_keys)
     u = unit_draw(seed, request_key + "#status")  # the status draw blend_response makes
     take_real = u < r
-    walker = _PersonaBlender(r, seed)
+    walker = _PersonaBlender(r, seed, kept)
     if isinstance(synthetic, dict):
         body = walker.entity(synthetic, real, "$")
     else:
@@ -117,9 +127,10 @@ def _element(path: str, entity_id: Any) -> str:
 class _PersonaBlender:
     """One blend inside the persona world; collects every decision with its absolute path."""
 
-    def __init__(self, r: float, seed: str) -> None:
+    def __init__(self, r: float, seed: str, kept: frozenset[str] = frozenset()) -> None:
         self.r = r
         self.seed = seed
+        self.kept = kept
         self.decisions: list[Decision] = []
 
     def keep(self, path: str, rule: str) -> None:
@@ -132,10 +143,10 @@ class _PersonaBlender:
             self.keep(path, "persona-unmatched")
             return syn
         nested = {k for k in syn if _holds_entities(syn[k]) or (k in real and _holds_entities(real[k]))}
-        identity = {k for k in syn if k not in nested and is_identity_key(k)}
+        identity = {k for k in syn if k not in nested and (is_identity_key(k) or k in self.kept)}
         plain_syn = {k: v for k, v in syn.items() if k not in nested and k not in identity}
         plain_real = {k: v for k, v in real.items()
-                      if k not in nested and not is_identity_key(k) and not _holds_entities(v)}
+                      if k not in nested and not is_identity_key(k) and k not in self.kept and not _holds_entities(v)}
         blended, decisions = blend(plain_syn, plain_real, self.r, seed=self.seed,
                                    request_key=f"entity:{_id_key(syn['id'])}")
         for d in decisions:
@@ -144,7 +155,7 @@ class _PersonaBlender:
         for key, value in syn.items():
             if key in identity:
                 out[key] = value
-                self.keep(_child(path, key), "persona-identity")
+                self.keep(_child(path, key), "persona-derived" if key in self.kept else "persona-identity")
             elif key in nested:
                 out[key] = self.nested(value, real.get(key, _MISSING), _child(path, key))
             elif key in blended:

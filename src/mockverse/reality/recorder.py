@@ -523,28 +523,32 @@ def recording_har_entry(seq: int, recording: dict, base_url: str) -> dict:
             "_mockverse": {"recording_id": seq, "route": recording.get("route"), "source": recording.get("source")}}
 
 
-def journal_har_entry(entry: dict, base_url: str) -> dict:
-    """One request of the journal as a HAR entry. The journal keeps no bodies or request headers (so
-    the hot path copies nothing), so the content is empty and says so."""
+def journal_har_entry(entry: dict, base_url: str, exchange: dict) -> dict:
+    """One request of the journal as a HAR entry; ``exchange`` holds its headers (credentials redacted)
+    and bodies as text, as the journal shows them (bodies past the journal's limit are cut)."""
     query = entry.get("query") or ""
     status = int(entry.get("status") or 0)
     latency = float(entry.get("latency_ms") or 0.0)
-    headers = [(name, value) for name, value in (("X-Mockverse-Request-Id", entry.get("id")),
-                                                 ("X-Mockverse-Workspace", entry.get("workspace")),
-                                                 ("X-Mockverse-Source", entry.get("source"))) if value]
+    request_headers = exchange.get("request_headers") or {}
+    response_headers = exchange.get("response_headers") or {}
+    request = {"method": entry.get("method", "GET"), "url": _har_url(base_url, entry.get("path", "/"), query),
+               "httpVersion": "HTTP/1.1", "cookies": [], "headers": _har_pairs(request_headers.items()),
+               "queryString": _har_pairs(parse_qsl(query, keep_blank_values=True)), "headersSize": -1, "bodySize": 0}
+    sent = exchange.get("request_body")
+    if sent:
+        request["postData"] = {"mimeType": request_headers.get("content-type", ""), "text": sent}
+        request["bodySize"] = len(sent.encode())
+    body = exchange.get("response_body") or ""
+    size = len(body.encode())
     return {"startedDateTime": _stamp(datetime.fromtimestamp(float(entry.get("time") or 0.0), timezone.utc)),
-            "time": latency,
-            "request": {"method": entry.get("method", "GET"), "url": _har_url(base_url, entry.get("path", "/"), query),
-                        "httpVersion": "HTTP/1.1", "cookies": [], "headers": [],
-                        "queryString": _har_pairs(parse_qsl(query, keep_blank_values=True)), "headersSize": -1,
-                        "bodySize": -1},
+            "time": latency, "request": request,
             "response": {"status": status, "statusText": _status_text(status), "httpVersion": "HTTP/1.1",
-                         "cookies": [], "headers": _har_pairs(headers),
-                         "content": {"size": 0, "mimeType": "", "comment": "the request journal keeps no bodies"},
-                         "redirectURL": "", "headersSize": -1, "bodySize": -1},
+                         "cookies": [], "headers": _har_pairs(response_headers.items()),
+                         "content": {"size": size, "mimeType": response_headers.get("content-type", ""), "text": body},
+                         "redirectURL": response_headers.get("location", ""), "headersSize": -1, "bodySize": size},
             "cache": {}, "timings": {"send": 0, "wait": latency, "receive": 0},
             "_mockverse": {"request_id": entry.get("id"), "seq": entry.get("seq"), "workspace": entry.get("workspace"),
-                           "source": entry.get("source")}}
+                           "source": entry.get("source"), "stub": entry.get("stub")}}
 
 
 def _har_url(base_url: str, path: str, query: str) -> str:

@@ -28,10 +28,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockverse.config import ConfigError, RealismConfig, RealityConfig
-from mockverse.http.errors import PROBLEM, Problem, is_decimal
+from mockverse.http.errors import PROBLEM, Problem, is_decimal, problem_response
 from mockverse.ids import unit_draw
 from mockverse.reality.blend import REAL, Decision
 from mockverse.reality.persona_blend import blend_in_persona_world
+from mockverse.world.derive import derivation_fields, settle
 from mockverse.reality.ratio import (
     HEADER,
     RealitySettings,
@@ -200,6 +201,8 @@ def realism_delay(model: tuple | None, seed: str, key: str, latencies: list[floa
         seconds = ordered[min(int(u * len(ordered)), len(ordered) - 1)] / 1000.0
     elif model[0] == "fixed":
         seconds = model[1]
+    elif model[0] == "uniform":
+        seconds = model[1] + u * (model[2] - model[1])
     else:
         z = NormalDist().inv_cdf(min(max(u, 1e-9), 1 - 1e-9))
         seconds = model[1] + model[2] * z if model[0] == "normal" else model[1] * math.exp(model[2] * z)
@@ -362,6 +365,8 @@ class RealityService:
         self.states = LRU(4096)
         self.traces = TraceRing()
         self.once_seen = LRU(4096)  # record mode `once`: whether each workspace had recordings at first sight
+        self.derived = derivation_fields(engine.model)  # fields that stay the persona's in a blend
+        self.id_keys = tuple(dict.fromkeys(t.id_field for t in engine.model.types.values() if t.id_field))
         engine.events.subscribe(self._forget)
 
     def _forget(self, event: dict) -> None:
@@ -495,8 +500,8 @@ class RealityService:
             trace["realism"] = {"latency_s": delay, "error_status": error,
                                 "learned_from": len(stats.statuses) if stats else 0}
         if error is not None:
-            response = Problem(error, "Simulated error", f"realism: this request fails with {error} like the "
-                               "upstream does at this rate", extra={"realism": True}).response()
+            response = problem_response(Problem(error, "Simulated error", f"realism: this request fails with {error} like the "
+                               "upstream does at this rate", extra={"realism": True}))
             response.headers[SOURCE] = "realism-error"
         else:
             response = await self._serve(request, op, view, state, r, key, trace, synthetic)
@@ -608,11 +613,11 @@ class RealityService:
                 return self._finish(_response(answer, answer.headers), "recorded", trace, blended_with=None)
             if action == "refuse":
                 query = f"?{request.url.query}" if request.url.query else ""
-                response = Problem(409, "Not recorded", f"record mode '{mode}' replays recordings only, and "
+                response = problem_response(Problem(409, "Not recorded", f"record mode '{mode}' replays recordings only, and "
                                    f"workspace '{view.workspace}' has no recording of {request.method} "
                                    f"{request.url.path[:200]}{query[:200]} (matched on method, path and query); "
                                    "the upstream was not called. Record it with --record-mode new_episodes or all",
-                                   field="record_mode", allowed=list(RECORD_MODES)).response()
+                                   field="record_mode", allowed=list(RECORD_MODES)))
                 response.headers[SOURCE] = "unrecorded"
                 return response
         content = await self._request_body(request) if request.method in _WRITES else None
@@ -714,7 +719,11 @@ class RealityService:
             trace["fallbacks"].append({"tier": tier, "reason": "not-json", "detail": "only JSON bodies blend"})
             return self._synthetic(_response(syn, syn.headers), trace)
         status, body, decisions = blend_in_persona_world(syn.status, syn.data, real.status, real.data, r,
-                                                         seed=view.snap.seed, request_key=key, schema=op.schema)
+                                                         seed=view.snap.seed, request_key=key, schema=op.schema,
+                                                         kept=self.derived, id_keys=self.id_keys)
+        shown = op.entity.children.get(op.relationship) if op.kind == "children" and op.entity else op.entity
+        if shown is not None and op.kind in ("item", "collection", "children"):
+            body = settle(self.engine.model, shown, body)  # derived fields agree with what the body embeds
         trace["decisions"] = decisions
         whole = syn.status // 100 != real.status // 100
         if whole and decisions[0].source == REAL:
@@ -745,7 +754,7 @@ async def _or_problem(synthetic: Callable[[], Awaitable[Response]]) -> Response:
     try:
         return await synthetic()
     except Problem as problem:
-        return problem.response()
+        return problem_response(problem)
 
 
 def _answer(status: int, body: bytes, headers: dict[str, str]) -> Answer:

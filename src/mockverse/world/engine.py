@@ -19,11 +19,13 @@ from mockverse.ids import EntityRef
 from mockverse.store import Store, StoredEntity, StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
-from mockverse.world.generate import Generator, merge_schema
+from mockverse.world.derive import ABSENT, derived_value, paid_status, went_through
+from mockverse.world.generate import Generator, currency_of, merge_schema
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.persona import Lifecycle, Persona, Personas
 from mockverse.world.text import TextLayer
 
+REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced them (no generated ones beside)
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 WORKSPACE_SETTING = "workspace"   # a workspace's definition ({"seed": ...}): kept by a reset
 
@@ -95,6 +97,10 @@ class ConsistencyEngine:
         self.snapshots = LRU(1024)
         self.generators = LRU(64)
         self.texts: TextLayer | None = None   # free-text fields laid over entities (world/text.py), when set
+        self.off: list[str] = []              # parts of the consistency layer the config switched off
+        # values learnt from the upstream's recordings laid over generated ones (reality/learn.py), when set:
+        # (workspace, version, seed, entity, id, data, given) -> data
+        self.learner: Callable[[str, int, str, EntityType, object, dict, dict | None], dict] | None = None
 
     # -- views -------------------------------------------------------------------------------
     @property
@@ -393,8 +399,10 @@ class WorldView:
             data = None
         elif stored is not None and stored.mode == "created":
             created = self._created_at(entity, stored.data)
-            data = self._generate(entity, id, created, stored.data.get(entity.fk) if entity.fk else None,
-                                  given=stored.data)
+            given = {k: v for k, v in stored.data.items() if k != REPLACED}
+            data = self._generate(entity, id, created, stored.data.get(entity.fk) if entity.fk else None, given=given)
+            if stored.data.get(REPLACED):   # PUT: only what it gave (and what the schema requires)
+                data = self._kept(entity, data, given)
         else:
             generated = self._generated(entity, id)
             if generated is None:
@@ -403,63 +411,115 @@ class WorldView:
                 given = stored.data if stored is not None else None
                 data = self._generate(entity, id, generated[0], generated[1], given=given)
                 if stored is not None and stored.mode == "replace":
-                    keep = {"id", entity.id_field, entity.fk, "created_at", *entity.schema.get("required", []), *stored.data}
-                    data = {k: v for k, v in data.items() if k in keep}
+                    data = self._kept(entity, data, stored.data)
         if data is not None and entity.parent is not None:
             parent_id = entity.parent.parse_id(data.get(entity.fk))
             if parent_id is None or self.get(entity.parent, parent_id) is None:
                 data = None  # the parent is gone: deletion cascades to everything below it
         return self.engine.entities.put(key, data)
 
+    def _kept(self, entity: EntityType, data: dict, given: dict) -> dict:
+        """A replaced entity's fields: its id and parent key, the schema's required ones, and those given."""
+        keep = {"id", entity.id_field, entity.fk, "created_at", *entity.schema.get("required", []), *given}
+        return {k: v for k, v in data.items() if k in keep}
+
     def _generate(self, entity: EntityType, id: object, created: datetime, parent_id: object,
                   given: dict | None = None) -> dict:
         ref = f"{entity.name}:{id}"
         ctx = {"created_at": created, "now": self.now, "person": entity.person,
-               "fields": {name: rule.choices for name, rule in entity.config.fields.items()}}
-        if given is None:   # a pure function of (seed, now, entity, creation): shared by every workspace
-            key = ("g", self.snap.seed, self.now, entity.name, id, created)
+               "fields": {name: rule.choices for name, rule in entity.config.fields.items()},
+               "currency": self._currency_above(entity, parent_id)}
+        if given is None:   # a pure function of (seed, now, entity, creation, currency): shared by every workspace
+            key = ("g", self.snap.seed, self.now, entity.name, id, created, ctx["currency"])
             generated = self.engine.entities.get(key)
             if generated is None:
                 generated = self.engine.entities.put(key, self.gen.object(entity.schema, ref, "$", ctx))
             data = dict(generated)
         else:
             data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
+        if self.engine.learner is not None:
+            data = self.engine.learner(self.snap.workspace, self.snap.version, self.snap.seed, entity, id, data, given)
         for name in self.model.embed_names(entity):
             data.pop(name, None)
+        if self.engine.personas is None and "consistency" in self.engine.off:
+            data.pop("lifecycle_state", None)   # personas are off: no state, rather than a random one
         if entity.id_field in data or entity.id_field in entity.schema.get("properties", {}):
             data[entity.id_field] = id
         if entity.fk and entity.fk not in (given or {}):
             data[entity.fk] = parent_id
         return entity.complete(self, id, data, given)
 
+    def _currency_above(self, entity: EntityType, parent_id: object) -> str | None:
+        """The currency of the persona above an entity (its country's), or None without one."""
+        if entity.parent is None or parent_id is None or self.engine.personas is None:
+            return None
+        parent = self.get(entity.parent, parent_id)
+        owner = self.persona_of(entity.parent, parent) if parent is not None else None
+        return currency_of(owner[2]) if owner is not None else None
+
     def _derive(self, entity: EntityType, id: object, data: dict) -> dict:
         if not entity.config.derive:
             return data
         data = dict(data)
         for field, rule in entity.config.derive.items():
-            if rule.parent and entity.parent is not None:
+            parent = kids = None
+            if rule.parent:
+                if entity.parent is None:
+                    continue
                 parent = self.get(entity.parent, data.get(entity.fk))
-                if parent is not None and rule.parent in parent:
-                    data[field] = parent[rule.parent]
-            elif rule.count:
-                data[field] = len(self.children(entity, id, rule.count))
-            elif rule.sum:
-                kids = self.children(entity, id, rule.sum)
-                if not kids:
+            elif rule.paid_by:
+                status = data.get(field)
+                value = paid_status(rule, status, lambda r=rule: self._paid(entity, id, r.paid_by))  # type: ignore[arg-type]
+                if value != status:
+                    stored = self.stored(entity, id)
+                    if stored is None or field not in stored.data:   # a status the user gave stands
+                        data[field] = value
+                continue
+            else:
+                kids = self.children(entity, id, rule.count or rule.sum)  # type: ignore[arg-type]
+                if rule.sum and not kids:
                     # nothing to sum: a value the user gave stands, otherwise the sum of nothing
                     stored = self.stored(entity, id)
-                    if stored is None or field not in stored.data:
-                        data[field] = 0.0
-                else:
-                    total = 0.0
-                    for kid in kids:
-                        product = 1.0
-                        for name in rule.of or []:
-                            value = kid.get(name)
-                            product *= value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-                        total += product
-                    data[field] = round(total, 2)
+                    if stored is not None and field in stored.data:
+                        continue
+            value = derived_value(rule, kids, parent)
+            if value is not ABSENT:
+                data[field] = value
         return data
+
+    def _paid(self, entity: EntityType, id: object, relationship: str) -> bool:
+        """Whether any child over ``relationship`` (a payment) went through: its status is not ``failed``.
+        Reads the children's own fields (before derivations), so it never re-enters ``entity``."""
+        child = entity.children.get(relationship)
+        if child is None:
+            return True
+        return went_through(self._statuses(entity, id, child, relationship))
+
+    def _statuses(self, entity: EntityType, id: object, child: EntityType, relationship: str):
+        """The ``status`` of each child over one edge, from its own fields. A generated child nobody
+        changed has its status drawn alone (as the generator draws it), without building the child."""
+        parent = self._base(entity, id)
+        if parent is not None and self._generated(entity, id) is not None:
+            times = self.child_times(entity, id, self._created_at(entity, parent), child)
+            for k in range(1, len(times) + 1):
+                cid = child.child_id(id, k)
+                if self.stored(child, cid) is None:
+                    yield self._drawn(child, cid, "status", times[k - 1])
+                elif (kid := self._base(child, cid)) is not None and kid.get(child.fk) == id:
+                    yield kid.get("status")
+        for ref in self.store.linked(self.snap.workspace, f"{entity.name}:{id}", relationship):
+            kid = self._base(child, child.parse_id(ref.split(":", 1)[1]))
+            if kid is not None and kid.get(child.fk) == id:
+                yield kid.get("status")
+
+    def _drawn(self, entity: EntityType, id: object, name: str, created: datetime) -> Any:
+        """One field of a generated entity, drawn as ``_generate`` draws it (a choice or a schema value)."""
+        schema = (entity.schema.get("properties") or {}).get(name)
+        if not isinstance(schema, dict):
+            return None
+        ctx = {"created_at": created, "now": self.now, "person": entity.person, "currency": None,
+               "fields": {n: rule.choices for n, rule in entity.config.fields.items()}}
+        return self.gen.value(schema, f"{entity.name}:{id}", f"$.{name}", name, ctx, {}, 1)
 
     def _shape(self, entity: EntityType, id: object, data: dict) -> dict:
         """Lifecycle on the world: a persona carries its state; its entities get their state's effects."""
@@ -534,6 +594,9 @@ class WorldView:
         """The persona ``ref`` (``user:456``) with its lifecycle calls; 404/422 EngineError otherwise."""
         entity, id, data = self.resolve(ref)
         personas = self.engine.personas
+        if personas is None and "consistency" in self.engine.off:
+            raise EngineError(409, "Consistency off", "personas are switched off (consistency.enabled: false): "
+                              "no lifecycle states, effects or rules", field="persona_id")
         if personas is None or not personas.is_persona(entity):
             kind = personas.type.name if personas and personas.type else None
             raise EngineError(422, "Not a persona", f"{ref} is not a persona" +
@@ -546,14 +609,15 @@ class WorldView:
         data = self.get(entity, id)
         if data is None:
             return None
-        ctx = {"created_at": self._created_at(entity, data), "now": self.now, "person": False, "fields": {}}
         personas = self.engine.personas
+        owner = self.persona_of(entity, data) if personas else None
+        ctx = {"created_at": self._created_at(entity, data), "now": self.now, "person": False, "fields": {},
+               "currency": currency_of(owner[2]) if owner is not None else None}
         skip = personas.effect_fields(facet) if personas else set()
         props = (merge_schema(schema or {}).get("properties") or {})
         given = {name: data[entity.id_field] for name in props if name in (f"{entity.name}_id", "persona_id", "id")}
         body = self.gen.object({**merge_schema(schema or {}), "properties": {k: v for k, v in props.items() if k not in skip}},
                                f"{entity.name}:{id}#{facet}", "$", ctx, given=given)
-        owner = self.persona_of(entity, data) if personas else None
         if owner is not None:
             body = Persona(self, *owner).apply_lifecycle_effects(facet, body)
         if self.text_refs is not None and self.engine.texts.owns(facet):  # type: ignore[union-attr]
@@ -786,6 +850,10 @@ class WorldView:
         """Breadth-first traversal from ``ref`` up to ``depth`` edges, optionally only over edges
         named ``relationship``; nodes of ``type`` (or all) are returned with the edges walked.
         Message records are walked only when ``type`` or ``relationship`` names them."""
+        if "persona_graph" in self.engine.off:
+            key = "consistency.enabled" if "consistency" in self.engine.off else "consistency.persona_graph.enabled"
+            raise EngineError(409, "Persona graph off", f"the persona graph is switched off ({key}: false); "
+                              "entities are still served by their routes", field="ref")
         entity, id, data = self.resolve(ref)
         root = f"{entity.name}:{id}"
         nodes: list[dict] = []
@@ -855,7 +923,8 @@ class WorldView:
         """Create (or register) an entity; it links to its parent and persona by its keys."""
         if persona is not None:
             self.resolve(persona)
-        data = self._parent_from(entity, {k: v for k, v in data.items() if k != "id"}, persona, required=True)
+        data = self._parent_from(entity, {k: v for k, v in data.items() if k not in ("id", REPLACED)}, persona,
+                                 required=True)
         workspace = self.snap.workspace
         if id is None:
             while True:
@@ -884,17 +953,19 @@ class WorldView:
         current = self.get(entity, id)
         if current is None:
             raise EngineError(404, "Not found", f"{entity.name} {id} does not exist", field="id")
-        data = self._parent_from(entity, {k: v for k, v in data.items() if k != "id"}, None, required=False)
+        data = self._parent_from(entity, {k: v for k, v in data.items() if k not in ("id", REPLACED)}, None,
+                                 required=False)
         stored = self.stored(entity, id)
         if stored is not None and stored.mode == "created":
-            new = dict(data) if replace else {**stored.data, **data}
+            new = {**data, REPLACED: True} if replace else {**stored.data, **data}
             new.setdefault("created_at", stored.data.get("created_at"))
             if entity.fk and entity.fk not in new:
                 new[entity.fk] = stored.data.get(entity.fk)
             mode = "created"
         else:
             new = dict(data) if replace else {**(stored.data if stored else {}), **data}
-            mode = "replace" if replace else "patch"
+            # a PATCH after a PUT keeps the PUT's replacement: the fields it removed stay removed
+            mode = "replace" if replace or (stored is not None and stored.mode == "replace") else "patch"
         effective = {**current, **new}
         self.store.put_entity(self.snap.workspace, entity.name, str(id), new, mode,
                               self._links_for(entity, id, effective, None))

@@ -43,6 +43,33 @@ _DEVICES = {"ios": (["iPhone 13", "iPhone 14", "iPhone 15", "iPhone 15 Pro", "iP
             "windows": (["Surface Laptop", "ThinkPad X1", "Dell XPS 13"], ["10", "11"])}
 
 
+# The currency a persona pays in, by its country (ISO 3166 code or English name): orders, payments
+# and billing follow it unless the config gives the field its own choices.
+_EURO = ("AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PT",
+         "SI", "SK")
+CURRENCY_BY_COUNTRY = {"US": "USD", "GB": "GBP", "UK": "GBP", "CA": "CAD", "AU": "AUD", "NZ": "NZD", "JP": "JPY",
+                       "CH": "CHF", "SE": "SEK", "NO": "NOK", "DK": "DKK", "PL": "PLN", "IN": "INR", "BR": "BRL",
+                       "MX": "MXN", **{code: "EUR" for code in _EURO}}
+_COUNTRY_NAMES = {"united states": "US", "usa": "US", "united states of america": "US", "united kingdom": "GB",
+                  "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB", "germany": "DE",
+                  "france": "FR", "spain": "ES", "italy": "IT", "netherlands": "NL", "ireland": "IE", "belgium": "BE",
+                  "austria": "AT", "portugal": "PT", "finland": "FI", "greece": "GR", "canada": "CA",
+                  "australia": "AU", "japan": "JP", "switzerland": "CH", "sweden": "SE", "norway": "NO",
+                  "denmark": "DK", "poland": "PL", "india": "IN", "brazil": "BR", "mexico": "MX",
+                  "new zealand": "NZ"}
+
+
+def currency_of(person: dict) -> str | None:
+    """The currency of a person's country (``address.country: GB`` -> GBP), or None when unknown."""
+    for holder in (person, *(v for v in person.values() if isinstance(v, dict))):
+        for key, value in holder.items():
+            if "country" in _words(key) and isinstance(value, str):
+                code = value.strip().upper() if len(value.strip()) <= 3 else _COUNTRY_NAMES.get(value.strip().lower())
+                if code in CURRENCY_BY_COUNTRY:
+                    return CURRENCY_BY_COUNTRY[code]
+    return None
+
+
 def _words(name: str) -> list[str]:
     """``createdAt`` / ``created_at`` / ``Created-At`` -> ["created", "at"]."""
     return list(_split_words(name))
@@ -157,6 +184,7 @@ class Generator:
             elif isinstance(sub, dict):
                 out[name] = siblings[name] = self.value(sub, ref, f"{path}.{name}", name, ctx, siblings, depth + 1)
         self._agree(out, ref, path, ctx, set(given))
+        _count_open(out, set(given))
         for name, value in given.items():
             out.setdefault(name, value)
         return out
@@ -209,8 +237,8 @@ class Generator:
             return self.choice(rule, ref, path)
         if schema.get("enum"):
             options = [v for v in schema["enum"] if v is not None] or schema["enum"]
-            if "currency" in _words(name):   # one entity's amounts share one currency
-                return self.choice(options, ref, "currency")
+            if "currency" in _words(name):   # the persona's currency, else one per entity (its amounts share it)
+                return ctx["currency"] if ctx.get("currency") in options else self.choice(options, ref, "currency")
             return self.choice(options, ref, path)
         types = schema_types(schema) - {"null"}
         kind = "integer" if "integer" in types else next(iter(sorted(types)), "string")
@@ -340,7 +368,7 @@ class Generator:
         elif "company" in words or "organization" in words or "organisation" in words:
             value = fake.company()
         elif "currency" in words:
-            value = self.choice(["USD", "EUR", "GBP"], ref, "currency")
+            value = ctx.get("currency") or self.choice(["USD", "EUR", "GBP"], ref, "currency")
         elif words[:1] == ["product"] or words == ["title"] and "item" in ref:
             value = self.choice(_PRODUCTS, ref, path)
         elif "sku" in words:
@@ -400,6 +428,21 @@ class Generator:
             return now + timedelta(seconds=int(self.draw(ref, path) * 60 * 86400))
         span = max(0.0, (now - created).total_seconds())
         return created + timedelta(seconds=int(self.draw(ref, path) * span))
+
+
+_CLOSED = {"solved", "closed", "resolved", "done", "completed", "cancelled", "canceled", "archived"}
+
+
+def _count_open(out: dict, fixed: set[str]) -> None:
+    """A count of open things agrees with the things listed beside it: ``open_tickets`` is the number of
+    ``tickets`` whose ``status`` is not a closed one (solved, closed, resolved, ...)."""
+    for key, value in out.items():
+        words = _words(key)
+        if key in fixed or not isinstance(value, int) or isinstance(value, bool) or words[:1] != ["open"]:
+            continue
+        listed = next((out[k] for k in out if _words(k) == words[1:] and isinstance(out[k], list)), None)
+        if listed is not None and all(isinstance(item, dict) and "status" in item for item in listed):
+            out[key] = sum(1 for item in listed if str(item["status"]).lower() not in _CLOSED)
 
 
 def _null_allowed(schema: dict) -> bool:

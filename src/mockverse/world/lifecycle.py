@@ -56,6 +56,15 @@ class LifecycleState(str, Enum):
     UPGRADE_PENDING = "UpgradePending"
     PAYMENT_FAILED = "PaymentFailed"
     POWER_USER = "PowerUser"
+    # aliases (the same members): the canonical spellings, and NEW as some overviews write NewSignup
+    NewSignup = "NewSignup"
+    Active = "Active"
+    ChurnRisk = "ChurnRisk"
+    Churned = "Churned"
+    UpgradePending = "UpgradePending"
+    PaymentFailed = "PaymentFailed"
+    PowerUser = "PowerUser"
+    NEW = "NewSignup"
 
 
 STATE_NAMES = [s.value for s in LifecycleState]
@@ -76,11 +85,12 @@ def _squash(text: str) -> str:
     return re.sub(r"[\s_-]+", "", text).lower()
 
 
-_BY_SQUASHED = {_squash(s.value): s for s in LifecycleState}
+_BY_SQUASHED = {**{_squash(name): s for name, s in LifecycleState.__members__.items()},
+                **{_squash(s.value): s for s in LifecycleState}}
 
 
 def parse_state(value: str, field: str = "lifecycle_state") -> LifecycleState:
-    """Parse ``ChurnRisk``, ``churn_risk``, ``churn-risk`` or ``Churn Risk`` to a state."""
+    """Parse ``ChurnRisk``, ``CHURN_RISK``, ``churn-risk``, ``Churn Risk`` (or ``NEW`` for NewSignup) to a state."""
     if isinstance(value, LifecycleState):
         return value
     state = _BY_SQUASHED.get(_squash(value)) if isinstance(value, str) else None

@@ -63,11 +63,15 @@ class Lifecycle:
 
 def merged_lifecycle_config(personas: PersonasConfig) -> LifecycleConfig:
     """The bundled lifecycle (``builtin/lifecycle.yaml``) with the config's parts laid over:
-    mix, rules and rates replaced whole when given; effects replaced per facet."""
+    mix, rules and rates replaced whole when given; effects replaced per facet. A config that
+    names ``default_lifecycle_state`` and no ``lifecycle_mix`` starts every persona in that state."""
     bundled = yaml.safe_load(resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8"))
+    mix = bundled["mix"]
+    if personas.lifecycle_mix is not None or "default_lifecycle_state" in personas.model_fields_set:
+        mix = personas.lifecycle_mix or None     # None: the default state alone
     return load_lifecycle_config({
         "default_state": personas.default_lifecycle_state,
-        "mix": bundled["mix"] if personas.lifecycle_mix is None else (personas.lifecycle_mix or None),
+        "mix": mix,
         "rules": bundled["rules"] if personas.lifecycle_rules is None else personas.lifecycle_rules,
         "rates": bundled["rates"] if personas.lifecycle_rates is None else personas.lifecycle_rates,
         "effects": {**bundled["effects"], **(personas.lifecycle_effects or {})},
@@ -159,7 +163,7 @@ class Personas:
             else:
                 state = self.configured.get(ref, self.config.default_state)
                 steps = [(signup, state, "created")]
-                metadata, source = {"login_count": 0, "failed_payment_count": 0}, "default"
+                metadata, source = with_failed_payment(state, {"login_count": 0, "failed_payment_count": 0}), "default"
         state, entered = steps[-1][1], steps[-1][0]
         facts = {**metadata, "metadata": metadata}
         fired = catch_up(state, entered, view.now, self.config.rules, facts) if view.now >= entered else []
@@ -215,15 +219,19 @@ class Personas:
         ref = f"{entity.name}:{id}"
         moved: dict = {}
 
+        check_failed_payments(state, metadata or {}, "metadata.failed_payment_count")
+
         def change(stored: dict | None) -> dict:
             current = self._resolve(view, entity, id, data, stored)
             history = list(current.history)
             moved.clear()
+            merged = {**current.metadata, **(metadata or {})}
             if current.state != state:
                 at = max(view.now, current.entered_at)  # time never runs backwards for a persona
                 history.append({"state": state.value, "entered_at": format_rfc3339(at), "source": "set"})
                 moved.update(from_state=current.state.value, at=history[-1]["entered_at"], step=len(history) - 1)
-            return {"history": history, "metadata": {**current.metadata, **(metadata or {})}}
+                merged = with_failed_payment(state, merged)
+            return {"history": history, "metadata": merged}
 
         view.store.update_setting(view.workspace, f"lifecycle:{ref}", change)
         if moved:
@@ -236,11 +244,34 @@ class Personas:
         """Merge metadata into the persona's record, atomically."""
         def change(stored: dict | None) -> dict:
             current = self._resolve(view, entity, id, data, stored)
+            check_failed_payments(current.state, metadata, "metadata.failed_payment_count")
             return {"history": current.history, "metadata": {**current.metadata, **metadata}}
 
         view.store.update_setting(view.workspace, f"lifecycle:{entity.name}:{id}", change)
         view.engine.events.emit(view.workspace, "persona.metadata_changed", ref=f"{entity.name}:{id}",
                                 metadata=metadata)
+
+
+def with_failed_payment(state: LifecycleState, metadata: dict) -> dict:
+    """``metadata`` of a persona entering ``state``: a PaymentFailed persona's latest payment failed,
+    so its ``failed_payment_count`` is at least 1."""
+    count = metadata.get("failed_payment_count")
+    if state != LifecycleState.PAYMENT_FAILED or (_is_count(count) and count >= 1):
+        return metadata
+    return {**metadata, "failed_payment_count": 1}
+
+
+def check_failed_payments(state: LifecycleState, metadata: dict, field: str) -> None:
+    """Refuse a ``failed_payment_count`` below 1 for a PaymentFailed persona: its latest payment failed."""
+    count = metadata.get("failed_payment_count")
+    if state == LifecycleState.PAYMENT_FAILED and "failed_payment_count" in metadata and not (
+            _is_count(count) and count >= 1):
+        raise LifecycleError(field, f"a PaymentFailed persona's latest payment failed, so failed_payment_count is "
+                                    f"at least 1 (got {count!r}); set the state to Active for a recovered payment")
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class Persona:
@@ -278,9 +309,11 @@ class Persona:
         self.personas.patch_metadata(self.view, self.entity, self.id, self.data, metadata)
         return self.view.engine.view(self.view.workspace).persona_handle(self.ref)
 
-    def apply_lifecycle_effects(self, facet: str, body: dict) -> dict:
-        """``body`` as this persona's state shapes it for ``facet`` (billing, support, an entity type)."""
-        return self.personas.apply(facet, body, self.lifecycle, self.view.now)
+    def apply_lifecycle_effects(self, facet: str | None = None, body: dict | None = None) -> dict:
+        """``body`` as this persona's state shapes it for ``facet`` (billing, support, an entity type);
+        with no arguments, the persona's own fields with its state's effects on its own type."""
+        return self.personas.apply(facet or self.entity.name, dict(self.data) if body is None else body,
+                                   self.lifecycle, self.view.now)
 
     def to_dict(self) -> dict:
         return self.lifecycle.to_dict(self.view.now, self.view.workspace)

@@ -1,0 +1,789 @@
+"""``mockverse check``: does the mock of a spec hang together? The harness users run in CI.
+
+The world is built in process (in-memory store, no socket) and walked through its own HTTP
+API, the way a client would walk it:
+
+* **served**: every operation is called (path parameters filled with ids of entities that
+  exist: the world's samples, the ids of its top-level types, ids found in list bodies);
+  any 5xx is a finding.
+* **schema**: every 2xx JSON body validates against the operation's response schema.
+* **links**: every field the world model treats as a link (a parent key, a reference, an
+  embedded entity) whose value appears in a body resolves at the target type's item path
+  to the same entity (200, same id).
+* **nested**: a list under a parent (``/parents/{id}/children``) holds children whose key
+  points back at that parent and which equal what their own item path answers.
+* **item_list**: the entities of other lists equal what their item path answers.
+* **writes**: each create answers the new entity, whose written fields a later GET reads
+  back; each PUT/PATCH changes what a later GET answers.
+* **determinism**: a second, fresh build answers the same bytes to sampled GETs.
+
+Work is bounded (``SAMPLES`` ids per path, ``LIST_ITEMS`` entities per list) so that a
+large spec checks in seconds. Each finding names the operation and a JSON pointer.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from jsonschema.exceptions import relevance
+
+from mockverse.openapi.jsonschema import validator_for
+from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
+from mockverse.world.generate import Generator, merge_schema
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")   # starlette asks for httpx2 in its TestClient; httpx works the same
+    from starlette.testclient import TestClient
+
+CATEGORIES = ("served", "schema", "links", "nested", "item_list", "writes", "determinism")
+SAMPLES = 3              # ids tried per path, parents tried per nested list
+LIST_ITEMS = 3           # entities of a list body looked at
+LINKS_PER_BODY = 12      # link values resolved per body
+DETERMINISM_GETS = 20    # GETs replayed against the second build
+WORLD_VIEW = "GET /api/v1/consistency/world"
+_FORM = "application/x-www-form-urlencoded"
+
+
+class CheckError(Exception):
+    """The spec cannot be built into a world (one line for the user)."""
+
+
+@dataclass
+class Finding:
+    """One failed check: its category, the operation, a JSON pointer into the body and what is wrong."""
+
+    category: str
+    operation: str
+    pointer: str
+    message: str
+
+    def to_dict(self) -> dict:
+        """The finding as JSON."""
+        return {"category": self.category, "operation": self.operation, "pointer": self.pointer,
+                "message": self.message}
+
+    def line(self) -> str:
+        """The finding as one line of the text report."""
+        return f"{self.operation} {self.pointer}: {self.message}"
+
+
+@dataclass
+class Report:
+    """Passed/total per category, the findings and the timings of one check."""
+
+    spec: str | None
+    title: str = ""
+    seed: str = "42"
+    operations: int = 0
+    exercised: int = 0
+    status_5xx: int = 0
+    counts: dict[str, list[int]] = field(default_factory=lambda: {c: [0, 0] for c in CATEGORIES})
+    findings: list[Finding] = field(default_factory=list)
+    relationships: list[dict] = field(default_factory=list)
+    types: list[dict] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def record(self, category: str, ok: bool, operation: str = "", pointer: str = "/", message: str = "") -> bool:
+        """Count one check; a failed one becomes a finding."""
+        self.counts[category][1] += 1
+        if ok:
+            self.counts[category][0] += 1
+        else:
+            self.findings.append(Finding(category, operation, pointer, message))
+        return ok
+
+    def score(self, category: str | None = None) -> float:
+        """passed/total of a category (or of every check); 1.0 when there was nothing to check."""
+        passed, total = self.counts[category] if category else [sum(v[i] for v in self.counts.values()) for i in (0, 1)]
+        return passed / total if total else 1.0
+
+    def to_dict(self) -> dict:
+        """The stable machine-readable report (``--json``)."""
+        def entry(passed: int, total: int) -> dict:
+            """passed, total and their ratio (1.0 when nothing was checked)."""
+            return {"passed": passed, "total": total, "score": round(passed / total, 4) if total else 1.0}
+        overall = [sum(v[i] for v in self.counts.values()) for i in (0, 1)]
+        return {"spec": self.spec, "title": self.title, "seed": self.seed,
+                "operations": {"total": self.operations, "exercised": self.exercised},
+                "status_5xx": self.status_5xx,
+                "scores": {c: entry(*self.counts[c]) for c in CATEGORIES}, "overall": entry(*overall),
+                "findings": [f.to_dict() for f in self.findings], "entity_types": self.types,
+                "relationships": self.relationships,
+                "timings": {k: round(v, 3) for k, v in self.timings.items()}}
+
+    def text(self, limit: int = 15) -> str:
+        """The report for a terminal: a score per category, then the findings (``limit`` per category)."""
+        lines = [f"mockverse check: {self.title or self.spec or 'built-in world'} (seed {self.seed})",
+                 f"  operations exercised {self.exercised}/{self.operations}, 5xx responses {self.status_5xx}", ""]
+        for c in CATEGORIES:
+            passed, total = self.counts[c]
+            lines.append(f"  {c:<12} {passed:>5}/{total:<5} {self.score(c) * 100:6.1f}%")
+        passed, total = (sum(v[i] for v in self.counts.values()) for i in (0, 1))
+        lines.append(f"  {'overall':<12} {passed:>5}/{total:<5} {self.score() * 100:6.1f}%")
+        for c in CATEGORIES:
+            mine = [f for f in self.findings if f.category == c]
+            if mine:
+                lines += ["", f"{c} findings ({len(mine)}):"] + [f"  {f.line()}" for f in mine[:limit]]
+                if len(mine) > limit:
+                    lines.append(f"  ... and {len(mine) - limit} more (--json lists them all)")
+        lines += ["", "timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())]
+        return "\n".join(lines)
+
+
+# -- building a world --------------------------------------------------------------------------------
+
+
+def build_app(spec: str | None, seed: str) -> Any:
+    """The served app of ``spec`` (None: the built-in world) with an in-memory store; CheckError if it cannot be built."""
+    from mockverse.embed import World
+
+    try:
+        return World.from_spec(spec, seed=seed).asgi_app()
+    except Exception as exc:  # noqa: BLE001 - any failure to build is one line for the user, never a traceback
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckError(message if spec and spec in message else f"{spec or 'built-in world'}: "
+                         f"{type(exc).__name__}: {message}") from None
+
+
+def run_check(spec: str | None = None, seed: str = "42") -> Report:
+    """Build the world of ``spec`` twice and check it (see the module notes)."""
+    started = time.perf_counter()
+    app = build_app(spec, seed)
+    report = Report(spec=spec, seed=seed, title=app.state.spec.title)
+    report.timings["load"] = time.perf_counter() - started
+    checking = time.perf_counter()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        checker = _Checker(app, client, report)
+        checker.reads()
+        checker.writes()
+    rebuilt = time.perf_counter()
+    with TestClient(build_app(spec, seed), raise_server_exceptions=False) as second:
+        checker.determinism(second)
+    report.timings["rebuild"] = time.perf_counter() - rebuilt
+    report.timings["check"] = time.perf_counter() - checking
+    return report
+
+
+# -- the world as the checker sees it ----------------------------------------------------------------
+
+
+@dataclass
+class _Type:
+    """What the checker knows of one entity type: where it is served and which fields are links."""
+
+    name: str
+    id_field: str
+    item_path: str | None
+    collection_path: str | None
+    parent: str | None
+    parent_field: str | None
+    links: list[tuple[str, str | None, str, bool]]    # (field, inner key or None, target, embedded?)
+    schema: dict
+
+
+@dataclass
+class _Call:
+    operation: str
+    url: str
+    status: int
+    raw: bytes
+    body: Any
+
+
+def _op_name(op: Operation) -> str:
+    """``GET /pets/{petId}``: how findings name an operation."""
+    return f"{op.method.upper()} {op.path}"
+
+
+def _tokens(path: str) -> list[str]:
+    """The segments of a path template."""
+    return [t for t in path.split("/") if t]
+
+
+def _param(token: str) -> str | None:
+    """The parameter name of a ``{name}`` segment, else None."""
+    return token[1:-1] if token.startswith("{") and token.endswith("}") and len(token) > 2 else None
+
+
+def _same(a: object, b: object) -> bool:
+    """Whether two scalar ids are the same (``7`` and ``"7"`` are: paths carry ids as text)."""
+    return a is not None and b is not None and not isinstance(a, (dict, list)) and str(a) == str(b)
+
+
+class _Checker:
+    """One check run over one app (see :func:`run_check`)."""
+
+    def __init__(self, app: Any, client: TestClient, report: Report) -> None:
+        """The world as described by its model: types, their item and collection paths, their links."""
+        self.client = client
+        self.report = report
+        self.spec = app.state.spec
+        self.model = app.state.engine.model
+        self.gen = Generator(f"check:{report.seed}")
+        self.ctx = {"created_at": self.model.epoch, "now": self.model.epoch, "person": False, "fields": {}}
+        ops = [(op.method.upper(), op.path) for op in self.spec.operations]
+        description = self.model.describe(ops)
+        report.relationships = [{k: r.get(k) for k in ("source", "field", "target", "kind")}
+                                for r in description["relationships"]]
+        report.types = [{"name": row["name"], "schema": row["schema"], "parent": (row["parent"] or {}).get("type")}
+                        for row in description["entity_types"]]
+        self.types = {row["name"]: self._type(row) for row in description["entity_types"]}
+        self.searches: dict[str, str] = {}      # list paths the world serves with entities found elsewhere
+        self.item_paths = {t.item_path: t.name for t in self.types.values() if t.item_path}
+        self.collections = {t.collection_path: t.name for t in self.types.values() if t.collection_path}
+        self.ids: dict[str, list] = {name: [] for name in self.types}
+        self.parent_of: dict[tuple[str, str], object] = {}
+        self.statuses: dict[str, list[int]] = {}
+        self.replay: list[_Call] = []
+        self.resolved: dict[tuple[str, str], tuple[bool, str]] = {}
+        self.validated: set[tuple[str, str]] = set()
+        report.operations = len(self.spec.operations)
+
+    def _type(self, row: dict) -> _Type:
+        """A type of the world description as the checker uses it."""
+        item = row["item_path"] or self._derived_item_path(row["collection_path"])
+        links = [(r["field"], None, r["target"], False) for r in row["references"]]
+        for e in row["embeds"]:
+            outer, _, inner = e["field"].partition(".")
+            links.append((outer, inner or None, e["target"], True))
+        parent = row["parent"] or {}
+        entity = self.model.types.get(row["name"])
+        return _Type(row["name"], row["id_field"], item, row["collection_path"], parent.get("type"),
+                     parent.get("field"), links, getattr(entity, "schema", None) or {})
+
+    def _derived_item_path(self, collection: str | None) -> str | None:
+        """An item path the world serves under a collection path (``/users`` -> ``/users/{id}``)."""
+        if not collection:
+            return None
+        for op in self.spec.operations:
+            rest = op.path[len(collection):] if op.path.startswith(collection + "/") else ""
+            if op.method.upper() == "GET" and rest.count("/") == 1 and _param(rest[1:]):
+                return op.path
+        return None
+
+    # -- binding path parameters to entity types --------------------------------------------------
+    def bind(self, path: str) -> dict[str, str]:
+        """Which entity type each path parameter names (``{projectId}`` -> project)."""
+        tokens, bound = _tokens(path), {}
+        for i, token in enumerate(tokens):
+            name = _param(token)
+            if name is None:
+                continue
+            prefix = "/" + "/".join(tokens[:i + 1])
+            owner = self.item_paths.get(prefix) or self.collections.get("/" + "/".join(tokens[:i]))
+            if owner is None and i and not _param(tokens[i - 1]):
+                owner = next((t.name for t in self.types.values() if t.collection_path
+                              and _tokens(t.collection_path)[-1:] == [tokens[i - 1]]), None)
+            if owner is not None:
+                bound[name] = owner
+        return bound
+
+    def listed_type(self, path: str) -> str | None:
+        """The entity type a path ending in a literal lists (its collection path or its last segment)."""
+        tokens = _tokens(path)
+        if not tokens or _param(tokens[-1]):
+            return None
+        if path in self.collections:
+            return self.collections[path]
+        return next((t.name for t in self.types.values() if t.collection_path
+                     and _tokens(t.collection_path)[-1:] == tokens[-1:]), self.searches.get(path))
+
+    # -- ids that exist --------------------------------------------------------------------------
+    def learn(self, type_name: str, id: object, parent: object = None) -> None:
+        """Remember an id that exists (and its parent, when a nested list showed it)."""
+        if id is None or isinstance(id, (dict, list, bool)):
+            return
+        if id not in self.ids[type_name]:
+            self.ids[type_name].append(id)
+        if parent is not None:
+            self.parent_of.setdefault((type_name, str(id)), parent)
+
+    def seed_ids(self) -> None:
+        """Ids from the world view's samples, else the world's own id scheme for top-level types."""
+        call = self.get_raw(WORLD_VIEW, "/api/v1/consistency/world")
+        self.report.record("served", call.status < 500, WORLD_VIEW, "/", f"answered {call.status}")
+        if call.status >= 500:
+            self.report.status_5xx += 1
+        if call.status == 200 and isinstance(call.body, dict):
+            self.searches = {row["path"]: row["target"] for row in call.body.get("served") or []
+                             if row.get("method") == "GET" and row.get("target") in self.types}
+            for row in call.body.get("entity_types") or []:
+                for sample in row.get("sample") or []:
+                    if row.get("name") in self.types:
+                        self.learn(row["name"], sample.get("id"), sample.get("parent_id"))
+        for name, entity in self.model.types.items():
+            if name in self.types and entity.parent is None and not self.ids[name]:
+                for i in range(1, min(SAMPLES, entity.config.population or 0) + 1):
+                    self.learn(name, entity.root_id(i))
+
+    def parent(self, type_name: str, id: object) -> object:
+        """The parent id of an entity: known from a list or a sample, else read from the engine's entity API."""
+        key = (type_name, str(id))
+        if key not in self.parent_of:
+            entity = self.types[type_name]
+            call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
+                                f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
+            data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
+            self.parent_of[key] = data.get(entity.parent_field) if isinstance(data, dict) and entity.parent_field else None
+        return self.parent_of[key]
+
+    def ancestors(self, type_name: str, id: object) -> dict[str, object]:
+        """Ids of an entity and of each of its ancestors, by type."""
+        out: dict[str, object] = {type_name: id}
+        entity = self.types[type_name]
+        while entity.parent and id is not None and entity.parent not in out:
+            id = self.parent(entity.name, id)
+            if id is None:
+                break
+            out[entity.parent] = id
+            entity = self.types[entity.parent]
+        return out
+
+    def fill(self, op: Operation, bound: dict[str, str], known: dict[str, object]) -> dict[str, str]:
+        """Values for every path parameter of ``op``: ``known`` ids by type, else generated from the schema."""
+        values = {}
+        for p in op.parameters:
+            if p.location != "path":
+                continue
+            type_name = bound.get(p.name)
+            if type_name in known:
+                values[p.name] = str(known[type_name])
+            elif type_name and self.ids[type_name]:
+                values[p.name] = str(self.ids[type_name][0])
+            else:
+                values[p.name] = str(self.scalar(p.schema, f"path.{p.name}"))
+        return values
+
+    def contexts(self, op: Operation, bound: dict[str, str]) -> list[dict[str, object]]:
+        """Up to SAMPLES assignments of ids (by type) for ``op``'s path, deepest bound type first."""
+        tokens = [_param(t) for t in _tokens(op.path)]
+        deepest = next((bound[t] for t in reversed(tokens) if t and t in bound), None)
+        if deepest is None:
+            return [{}]
+        listed = self.listed_type(op.path)
+        ids = []
+        if listed is not None and self.types[listed].parent == deepest:   # parents known to have children first
+            ids = list(dict.fromkeys(p for (t, _), p in self.parent_of.items() if t == listed and p is not None))
+        ids = list(dict.fromkeys(ids + self.ids[deepest]))[:SAMPLES]
+        return [self.ancestors(deepest, i) for i in ids] or [{}]
+
+    # -- values ----------------------------------------------------------------------------------
+    def scalar(self, schema: dict | None, path: str) -> object:
+        """A value for a parameter: its example, default or first enum value, else a generated one."""
+        flat = merge_schema(schema) if isinstance(schema, dict) else {"type": "string"}
+        for key in ("example", "default"):
+            if flat.get(key) is not None and not isinstance(flat[key], (dict, list)):
+                return flat[key]
+        if flat.get("enum"):
+            return flat["enum"][0]
+        value = self.gen.value(flat, "check", path, path.rsplit(".", 1)[-1], self.ctx)
+        return orjson.dumps(value).decode() if isinstance(value, (dict, list)) else value
+
+    def body(self, op: Operation, purpose: str) -> Any:
+        """A request body generated from the request schema (read-only properties left out), deterministically."""
+        if not isinstance(op.request_schema, dict):
+            return None
+        return _writable(self.gen.value(op.request_schema, "check", f"{purpose}:{op.path}", "body", self.ctx),
+                         op.request_schema)
+
+    def media(self, op: Operation) -> str | None:
+        """The request media type to send: JSON when the operation takes it, else form, else the first."""
+        item = (self.spec.document.get("paths") or {}).get(op.path) or {}
+        content = ((item.get(op.method.lower()) or {}).get("requestBody") or {}).get("content") or {}
+        kinds = list(content) if isinstance(content, dict) else []
+        return next((k for k in kinds if is_json_media_type(k)), next((k for k in kinds if k.startswith(_FORM)),
+                                                                      kinds[0] if kinds else None))
+
+    # -- calls -----------------------------------------------------------------------------------
+    def get_raw(self, operation: str, url: str) -> _Call:
+        """A GET of the engine's own API (not an operation of the spec)."""
+        response = self.client.get(url)
+        return _Call(operation, url, response.status_code, response.content, _json(response))
+
+    def call(self, op: Operation, values: dict[str, str], body: Any = None) -> _Call:
+        """Call ``op`` with path values, its required query and header parameters, and ``body``."""
+        url = "/".join(quote(values[_param(t)], safe="") if _param(t) in values else t for t in op.path.split("/"))
+        query, headers = {}, {}
+        for p in op.parameters:
+            if p.required and p.location in ("query", "header"):
+                (query if p.location == "query" else headers)[p.name] = str(self.scalar(p.schema, f"{p.location}.{p.name}"))
+        kwargs: dict[str, Any] = {"params": query, "headers": headers}
+        if body is not None:
+            media = self.media(op) or "application/json"
+            if media.startswith(_FORM) and isinstance(body, dict):
+                kwargs["data"] = {k: v if isinstance(v, str) else orjson.dumps(v).decode() for k, v in body.items()}
+            else:
+                kwargs["content"] = orjson.dumps(body)
+                headers["content-type"] = "application/json"
+        response = self.client.request(op.method.upper(), url, **kwargs)
+        call = _Call(_op_name(op), url, response.status_code, response.content, _json(response))
+        self.statuses.setdefault(call.operation, []).append(call.status)
+        if call.status >= 500:
+            self.report.status_5xx += 1
+        elif 200 <= call.status < 300 and call.body is not None and (call.operation, url) not in self.validated:
+            self.validated.add((call.operation, url))   # a GET repeated for a link or a list is validated once
+            self.validate(op, call)
+        return call
+
+    def validate(self, op: Operation, call: _Call) -> None:
+        """A 2xx JSON body against the operation's response schema for that status."""
+        response = op.responses.get(str(call.status)) or op.responses.get(f"{str(call.status)[0]}XX") or op.success()
+        validator = validator_for(response.schema) if response is not None and response.schema else None
+        if validator is None:
+            return
+        error = min(validator.iter_errors(call.body), key=relevance, default=None)
+        self.report.record("schema", error is None, call.operation, to_pointer(list(error.absolute_path)) if error else "/",
+                           _short(error.message) if error else "")
+
+    # -- reads -----------------------------------------------------------------------------------
+    def reads(self) -> None:
+        """Every GET and HEAD, shallow paths first (lists feed ids to deeper paths)."""
+        self.seed_ids()
+        gets = [op for op in self.spec.operations if op.method.upper() in ("GET", "HEAD")]
+        for op in sorted(gets, key=lambda o: (o.path.count("{"), o.path)):
+            bound = self.bind(op.path)
+            for known in self.contexts(op, bound):
+                call = self.call(op, self.fill(op, bound, known))
+                if op.method.upper() == "GET" and len(self.replay) < DETERMINISM_GETS and \
+                        200 <= call.status < 300 and all(c.operation != call.operation for c in self.replay):
+                    self.replay.append(call)
+                if 200 <= call.status < 300 and call.body is not None:
+                    self.inspect(op, bound, known, call)
+
+    def inspect(self, op: Operation, bound: dict[str, str], known: dict[str, object], call: _Call) -> None:
+        """Links in an item body; links, back-pointers and item agreement in a list body."""
+        last = _param(_tokens(op.path)[-1]) if _tokens(op.path) else None
+        if last is not None and last in bound:
+            entity = self.types[bound[last]]
+            found = _find(call.body, entity.id_field, known.get(entity.name))
+            if found is not None:
+                self.links(call.operation, found[0], found[1], entity, budget=[LINKS_PER_BODY])
+            return
+        listed = self.listed_type(op.path)
+        if listed is None:
+            return
+        entity = self.types[listed]
+        found = _find_list(call.body, entity.id_field)
+        if found is None:
+            return
+        pointer, items = found
+        params = [t for t in (_param(x) for x in _tokens(op.path)) if t in bound]
+        owner = bound[params[-1]] if params else None
+        nested = owner is not None and owner == entity.parent
+        budget = [LINKS_PER_BODY]
+        for i, item in enumerate(items):
+            id = item.get(entity.id_field)
+            self.learn(listed, id, known.get(owner) if nested else None)
+            if i >= LIST_ITEMS:
+                continue
+            at = pointer + [i]
+            self.links(call.operation, at, item, entity, budget)
+            if nested and entity.parent_field and entity.parent_field in item:
+                self.report.record("nested", _same(item[entity.parent_field], known.get(owner)), call.operation,
+                                   to_pointer(at + [entity.parent_field]),
+                                   f"{item[entity.parent_field]!r} does not point back at {owner} {known.get(owner)!r}")
+            self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
+                       {**known, listed: id} if nested else self.ancestors(listed, id))
+
+    def agree(self, category: str, operation: str, at: list, item: dict, entity: _Type, known: dict) -> None:
+        """A list's entity equals what its own item path answers (on the keys both show)."""
+        item_op = self._item_op(entity)
+        if item_op is None or known.get(entity.name) is None:
+            return
+        call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), known))
+        found = _find(call.body, entity.id_field, known[entity.name]) if call.status == 200 else None
+        if found is None:
+            self.report.record(category, False, operation, to_pointer(at),
+                               f"{entity.name} {known[entity.name]!r}: {_op_name(item_op)} answered {call.status}"
+                               + ("" if call.status != 200 else " without that entity"))
+            return
+        diff = _difference(item, found[1], at)
+        self.report.record(category, diff is None, operation, to_pointer(diff[0]) if diff else "/",
+                           f"list has {_short(repr(diff[1]))}, {_op_name(item_op)} has {_short(repr(diff[2]))}"
+                           if diff else "")
+
+    def _item_op(self, entity: _Type) -> Operation | None:
+        """The GET of a type's item path, if the spec has one."""
+        return next((op for op in self.spec.operations if op.method.upper() == "GET" and op.path == entity.item_path),
+                    None)
+
+    def links(self, operation: str, at: list, obj: dict, entity: _Type, budget: list[int]) -> None:
+        """Each link value of an entity object resolves to the same entity of the target type."""
+        fields = ([(entity.parent_field, None, entity.parent, False)] if entity.parent and entity.parent_field else [])
+        for name, inner, target, embedded in fields + entity.links:
+            value = obj.get(name)
+            if value is None or target not in self.types:
+                continue
+            for pointer, id in _link_values(value, at + [name], inner, self.types[target].id_field, embedded):
+                if budget[0] <= 0:
+                    return
+                budget[0] -= 1
+                ok, detail = self.resolve(target, id)
+                self.report.record("links", ok, operation, to_pointer(pointer),
+                                   f"{target} {id!r} does not resolve: {detail}")
+
+    def resolve(self, target: str, id: object) -> tuple[bool, str]:
+        """Whether ``target`` ``id`` exists: its item path answers 200 with that entity (cached)."""
+        key = (target, str(id))
+        if key in self.resolved:
+            return self.resolved[key]
+        entity = self.types[target]
+        item_op = self._item_op(entity)
+        if item_op is None:   # served nowhere by itself (a dangling or list-only type): the engine must know it
+            call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
+                                f"/api/v1/consistency/entities/{quote(target)}/{quote(str(id), safe='')}")
+            result = (call.status == 200, f"the world has no such entity ({call.status})")
+        else:
+            known = self.ancestors(target, id)
+            call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), known))
+            found = _find(call.body, entity.id_field, id) if call.status == 200 else None
+            result = (found is not None, f"{_op_name(item_op)} answered {call.status}"
+                      + (" with another entity" if call.status == 200 else ""))
+        self.resolved[key] = result
+        return result
+
+    # -- writes ----------------------------------------------------------------------------------
+    def writes(self) -> None:
+        """Creates read back, updates change later reads; then every other write, DELETEs last."""
+        done: set[str] = set()
+        for op in self.spec.operations:
+            listed = self.listed_type(op.path) if op.method.upper() == "POST" else None
+            if listed is None or not self._creates(op, self.types[listed]):
+                continue
+            done.add(_op_name(op))
+            created = self.create(op, self.types[listed])
+            for update in self._updates(self.types[listed]):
+                done.add(_op_name(update))
+                target = created or (self.ancestors(listed, self.ids[listed][0]) if self.ids[listed] else None)
+                if target is not None:
+                    self.update(update, self.types[listed], target)
+        rest = [op for op in self.spec.operations if op.method.upper() not in ("GET", "HEAD") and _op_name(op) not in done]
+        for op in sorted(rest, key=lambda o: o.method.upper() == "DELETE"):
+            bound = self.bind(op.path)
+            self.call(op, self.fill(op, bound, self.contexts(op, bound)[0]), self.body(op, "call"))
+        for op in self.spec.operations:
+            statuses = self.statuses.get(_op_name(op), [])
+            if statuses:
+                self.report.exercised += 1
+            self.report.record("served", bool(statuses) and max(statuses) < 500, _op_name(op), "/",
+                               f"answered {sorted({s for s in statuses if s >= 500})}" if statuses else "never called")
+
+    def _creates(self, op: Operation, entity: _Type) -> bool:
+        """Whether a POST creates ``entity``: at its collection path, or under its parent's item."""
+        if op.path == entity.collection_path:
+            return True
+        params = [p for p in (_param(t) for t in _tokens(op.path)) if p]
+        return bool(params) and entity.parent is not None and self.bind(op.path).get(params[-1]) == entity.parent
+
+    def _updates(self, entity: _Type) -> list[Operation]:
+        """The PUT and PATCH operations of a type's item path."""
+        return [op for op in self.spec.operations if op.path == entity.item_path and op.method.upper() in ("PUT", "PATCH")]
+
+    def create(self, op: Operation, entity: _Type) -> dict[str, object] | None:
+        """POST a generated body; the answer holds the new entity and its item path reads the written fields."""
+        bound = self.bind(op.path)
+        known = self.contexts(op, bound)[0] if bound else {}
+        body = self.linked(self.body(op, "create"), entity, known)
+        call = self.call(op, self.fill(op, bound, known), body)
+        name = _op_name(op)
+        if not 200 <= call.status < 300:
+            self.report.record("writes", False, name, "/", f"answered {call.status}: {_short(call.raw.decode(errors='replace'))}")
+            return None
+        id = _find_id(call.body, entity.id_field)
+        if id is None:
+            self.report.record("writes", False, name, "/", f"the answer holds no {entity.name} {entity.id_field}")
+            return None
+        target = {**known, entity.name: id}
+        self.read_back(name, entity, target, body, _find(call.body, entity.id_field, id))
+        return target
+
+    def linked(self, body: Any, entity: _Type, known: dict[str, object]) -> Any:
+        """A generated body whose parent key and references name entities that exist (as a client's would)."""
+        if not isinstance(body, dict):
+            return body
+        inner = _unwrap(body, {}, entity)
+        keys = [(entity.parent_field, entity.parent)] if entity.parent_field and entity.parent else []
+        keys += [(name, target) for name, sub, target, embedded in entity.links if not embedded and sub is None]
+        for name, target in keys:
+            if name not in inner or target not in self.types:
+                continue
+            id = known.get(target) or next(iter(self.ids[target]), None)
+            if id is not None:
+                inner[name] = [id] if isinstance(inner[name], list) else id
+        return body
+
+    def update(self, op: Operation, entity: _Type, target: dict[str, object]) -> None:
+        """PUT/PATCH a generated body on an entity; a later GET reads the written fields."""
+        body = self.linked(self.body(op, op.method), entity, target)
+        call = self.call(op, self.fill(op, self.bind(op.path), target), body)
+        if not 200 <= call.status < 300:
+            self.report.record("writes", False, _op_name(op), "/", f"answered {call.status}: "
+                                                                    f"{_short(call.raw.decode(errors='replace'))}")
+            return
+        self.read_back(_op_name(op), entity, target, body, _find(call.body, entity.id_field, target[entity.name]))
+
+    def read_back(self, operation: str, entity: _Type, target: dict[str, object], body: Any,
+                  answered: tuple[list, dict] | None) -> None:
+        """The written fields (those the entity's schema has) equal what GET of the item answers. A field
+        the server derives (the write's own answer already stated its value, and the GET agrees) is no failure."""
+        item_op = self._item_op(entity)
+        if item_op is None:
+            return
+        call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), target))
+        found = _find(call.body, entity.id_field, target[entity.name]) if call.status == 200 else None
+        if found is None:
+            self.report.record("writes", False, operation, "/", f"then {_op_name(item_op)} of {entity.name} "
+                                                                 f"{target[entity.name]!r} answered {call.status}")
+            return
+        read = found[1]
+        written = _unwrap(body, read, entity)
+        props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
+        for key, value in sorted(written.items()):
+            prop = props.get(key)
+            hidden = not isinstance(prop, dict) or bool(merge_schema(prop).get("writeOnly"))
+            if key == entity.id_field or (key not in read and hidden):
+                continue
+            derived = answered is not None and key in answered[1] and _equal(answered[1][key], read.get(key))
+            if not _equal(value, read.get(key)) and not derived:
+                self.report.record("writes", False, operation, to_pointer([key]),
+                                   f"wrote {_short(repr(value))}, then {_op_name(item_op)} read {_short(repr(read.get(key)))}")
+                return
+        self.report.record("writes", True)
+
+    # -- determinism -----------------------------------------------------------------------------
+    def determinism(self, second: TestClient) -> None:
+        """The sampled GETs answer the same bytes from a second, fresh build."""
+        for call in self.replay:
+            again = second.get(call.url, headers=self._headers(call.operation))
+            same = again.status_code == call.status and again.content == call.raw
+            diff = None if same else _difference(call.body, _json(again), [])
+            self.report.record("determinism", same, call.operation, to_pointer(diff[0]) if diff else "/",
+                               f"first build {_short(repr(diff[1]))}, second {_short(repr(diff[2]))}" if diff
+                               else f"status {call.status} then {again.status_code}")
+
+    def _headers(self, operation: str) -> dict[str, str]:
+        """The required headers of an operation, as the first build was sent them."""
+        op = next(o for o in self.spec.operations if _op_name(o) == operation)
+        return {p.name: str(self.scalar(p.schema, f"header.{p.name}")) for p in op.parameters
+                if p.required and p.location == "header"}
+
+
+# -- bodies ------------------------------------------------------------------------------------------
+
+
+def _json(response: Any) -> Any:
+    """A JSON response body, parsed (None for other bodies)."""
+    if not is_json_media_type(response.headers.get("content-type")) or not response.content:
+        return None
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _short(text: str, limit: int = 160) -> str:
+    """Text cut to a length a finding can quote."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _writable(value: Any, schema: dict | None, depth: int = 0) -> Any:
+    """``value`` without the properties its schema marks ``readOnly`` (a request sends none of them)."""
+    if not isinstance(value, dict) or not isinstance(schema, dict) or depth > 6:
+        return value
+    props = merge_schema(schema).get("properties") or {}
+    return {k: _writable(v, props.get(k), depth + 1) for k, v in value.items()
+            if not (isinstance(props.get(k), dict) and merge_schema(props[k]).get("readOnly"))}
+
+
+def _walk(body: Any, depth: int = 4) -> list[tuple[list, Any]]:
+    """(pointer parts, node) for the body and the objects and arrays inside it, breadth first."""
+    out, frontier = [], [([], body)]
+    for _ in range(depth + 1):
+        nxt = []
+        for parts, node in frontier:
+            out.append((parts, node))
+            items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+            nxt += [(parts + [k], v) for k, v in items if isinstance(v, (dict, list))]
+        frontier = nxt
+    return out
+
+
+def _find(body: Any, id_field: str, id: object) -> tuple[list, dict] | None:
+    """The object in ``body`` whose ``id_field`` is ``id`` (the entity inside an envelope)."""
+    if id is None:
+        return None
+    return next(((p, n) for p, n in _walk(body) if isinstance(n, dict) and _same(n.get(id_field), id)), None)
+
+
+def _find_id(body: Any, id_field: str) -> object:
+    """The id of the entity a create answered (the first object carrying ``id_field``)."""
+    return next((n[id_field] for _, n in _walk(body, 2) if isinstance(n, dict)
+                 and n.get(id_field) is not None and not isinstance(n[id_field], (dict, list))), None)
+
+
+def _find_list(body: Any, id_field: str) -> tuple[list, list] | None:
+    """The array of entities in a list body (bare, or under an envelope key)."""
+    return next(((p, n) for p, n in _walk(body, 3) if isinstance(n, list) and n and isinstance(n[0], dict)
+                 and id_field in n[0]), None)
+
+
+def _link_values(value: Any, at: list, inner: str | None, id_field: str, embedded: bool) -> list[tuple[list, object]]:
+    """(pointer parts, id) for each id a link field holds: a scalar, an array of ids, embedded objects."""
+    if inner is not None:
+        value = value.get(inner) if isinstance(value, dict) else None
+        at = at + [inner]
+    values = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+    out = []
+    for i, v in values[:SAMPLES]:
+        where = at if i is None else at + [i]
+        if embedded or isinstance(v, dict):
+            if isinstance(v, dict) and v.get(id_field) is not None and not isinstance(v[id_field], (dict, list)):
+                out.append((where + [id_field], v[id_field]))
+        elif v is not None and not isinstance(v, (dict, list, bool)):
+            out.append((where, v))
+    return out
+
+
+def _unwrap(body: Any, read: dict, entity: _Type) -> dict:
+    """The written fields: the body itself, or the object inside a one-key wrapper (``{"article": {...}}``)."""
+    if not isinstance(body, dict):
+        return {}
+    if len(body) == 1:
+        (key, inner), = body.items()
+        if isinstance(inner, dict) and key not in read:
+            return inner
+    return body
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """JSON equality where ``1`` equals ``1.0`` but never ``true``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return float(a) == float(b)
+    return a == b
+
+
+def _difference(a: Any, b: Any, at: list) -> tuple[list, Any, Any] | None:
+    """The first place two bodies disagree, on the keys both have: (pointer parts, one value, the other)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in a:
+            if key in b:
+                diff = _difference(a[key], b[key], at + [key])
+                if diff:
+                    return diff
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return at, f"{len(a)} items", f"{len(b)} items"
+        for i, (x, y) in enumerate(zip(a, b)):
+            diff = _difference(x, y, at + [i])
+            if diff:
+                return diff
+        return None
+    return None if _equal(a, b) else (at, a, b)
