@@ -33,11 +33,13 @@ class World:
 
     @classmethod
     def from_spec(cls, spec: str | os.PathLike | None = None, *, seed: int | str = 42,
-                  config: str | os.PathLike | None = None, store: str | os.PathLike = ":memory:") -> "World":
+                  config: str | os.PathLike | None = None, store: str | os.PathLike = ":memory:",
+                  auth_check: bool | None = None) -> "World":
         """A world from an OpenAPI spec (None: the built-in commerce world). The store defaults to
-        an in-memory SQLite database: nothing is written to disk unless you name a file."""
+        an in-memory SQLite database: nothing is written to disk unless you name a file.
+        ``auth_check=False`` answers whatever security the spec declares (``--no-auth-check``)."""
         return cls(Settings(spec=str(Path(spec).resolve()) if spec else None, seed=str(seed),
-                            config=str(config) if config else None, store=str(store)))
+                            config=str(config) if config else None, store=str(store), auth_check=auth_check))
 
     @classmethod
     def builtin(cls, *, seed: int | str = 42, config: str | os.PathLike | None = None,
