@@ -93,12 +93,15 @@ class _AppThread:
         self.run(self._started())
 
     async def _event(self) -> asyncio.Event:
+        """An event bound to the app's loop (made on it)."""
         return asyncio.Event()
 
     async def _started(self) -> None:
+        """Wait until the lifespan has started (or raise what stopped it)."""
         await asyncio.shield(self.started)
 
     async def _lifespan(self) -> None:
+        """Hold the app's lifespan open until ``close()``."""
         try:
             async with self.app.router.lifespan_context(self.app):
                 self.started.set_result(None)

@@ -45,6 +45,7 @@ class Scheme:
         return scheme.lower() == self.http_scheme and bool(credential.strip())
 
     def describe(self) -> str:
+        """What a client must send, as an error detail says it."""
         if self.kind == "apiKey":
             return f"the API key {self.location} '{self.key}'"
         return f"'Authorization: {self.http_scheme.title()} ...'"
@@ -143,6 +144,7 @@ def _check_value(param: Any, raw: list[str], where: str) -> None:
 
 
 def _types(schema: dict) -> set[str]:
+    """The schema's ``type`` as a set (3.1 lists, 3.0 strings)."""
     kind = schema.get("type")
     return set(kind) if isinstance(kind, list) else {kind} if isinstance(kind, str) else set()
 

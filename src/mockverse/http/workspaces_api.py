@@ -29,6 +29,7 @@ class WorkspacesAPI:
         ]
 
     async def workspaces(self, request: Request) -> Response:
+        """GET: the server's seed and the workspaces holding changes; POST: define one with its own seed."""
         if request.method == "GET":
             return json_response({"seed": self.engine.seed, "workspaces": self.engine.store.workspaces()})
         body = await read_json(request, self.max_body_bytes)
@@ -48,9 +49,11 @@ class WorkspacesAPI:
         return json_response(self.engine.create_workspace(name, seed), 201)
 
     async def workspace(self, request: Request) -> Response:
+        """What one workspace is."""
         return json_response(self.engine.describe_workspace(request.path_params["ws"]))
 
     async def reset(self, request: Request) -> Response:
+        """Drop the workspace's changes, clock and recordings."""
         return json_response(self.engine.reset_workspace(request.path_params["ws"]))
 
 
