@@ -184,6 +184,50 @@ def bench_fidelity() -> None:
     print(f"  score time  best {min(runs):.2f} s  of 3 runs {', '.join(f'{r:.2f}' for r in runs)}   (target < 2 s)")
 
 
+PEAK = '''
+import resource, subprocess, sys, time, httpx
+port, spec, path = sys.argv[1], sys.argv[2], sys.argv[3]
+start = time.monotonic()
+proc = subprocess.Popen([sys.executable, "-m", "mockverse", "serve", "--port", port, "--spec", spec, "--store",
+                         spec + ".db", "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+status = "did not start in 300 s"
+while time.monotonic() - start < 300:
+    if proc.poll() is not None:
+        status = f"exit {proc.returncode}: " + proc.stderr.read().decode().strip()[-90:]
+        break
+    try:
+        if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+            up = time.monotonic() - start
+            t = time.monotonic()
+            code = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=120).status_code
+            status = f"up in {up:.1f} s, first GET {path} {code} in {time.monotonic() - t:.2f} s"
+            break
+    except httpx.HTTPError:
+        time.sleep(0.1)
+if proc.poll() is None:
+    proc.terminate()
+    proc.wait()
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, status)
+'''
+
+
+def bench_hostile_specs(tmp: Path) -> None:
+    """Peak RSS of a server process given each hostile spec (tests/hostile_files.py), measured by
+    a child that runs it (getrusage of its children), so each figure is that server's own peak."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from hostile_files import huge_enum, many_paths, wide_dag
+
+    print("hostile specs (peak RSS of the server process, start-up, first read)")
+    for label, make, path in (("10,000 paths", many_paths, "/r9999/1"), ("one huge enum", huge_enum, "/things/1"),
+                              ("wide DAG of $refs", wide_dag, "/things/1")):
+        spec = make(tmp / f"{make.__name__}.json")
+        out = subprocess.run([sys.executable, "-c", PEAK, str(free_port()), str(spec), path], capture_output=True,
+                             text=True, cwd=tmp).stdout.strip()
+        peak, _, status = out.partition(" ")
+        size = spec.stat().st_size / 1e6
+        print(f"  {label:<18} {size:5.1f} MB spec   peak RSS {int(peak) / 1024:6.0f} MB   {status}")
+
+
 def bench_check(timeout: int = 600) -> None:
     """Each corpus spec: the time to build its world (load) and to run `mockverse check` on it, in its own process."""
     specs = Path(__file__).resolve().parent.parent.parent / "shared" / "specs"
@@ -217,12 +261,17 @@ def main() -> None:
     if "--check" in sys.argv:   # `python bench/bench.py --check`: only the corpus check timings
         bench_check()
         return
+    if "--hostile" in sys.argv:   # only the hostile-spec figures
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_hostile_specs(Path(tmp))
+        return
     if shutil.which("wrk") is None:
         raise SystemExit("make bench needs wrk (apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
         bench_serving(Path(tmp))
         bench_scaling(Path(tmp))
         bench_spec(Path(tmp))
+        bench_hostile_specs(Path(tmp))
     bench_fidelity()
     bench_check()
     from dropin import bench_fixtures, bench_workspaces   # bench/dropin.py: workspaces, ids, pytest fixtures

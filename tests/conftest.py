@@ -29,11 +29,14 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """One ``redis-server`` process on loopback, no RDB or AOF, stopped and restarted on the same port."""
+    """One ``redis-server`` process on loopback keeping an append-only file (as mockverse requires;
+    ``appendfsync`` as given, no RDB snapshots), stopped and restarted on the same port and directory,
+    or started with ``persist=False`` (no AOF) to see mockverse refuse it."""
 
-    def __init__(self, binary: str, directory: Path) -> None:
+    def __init__(self, binary: str, directory: Path, appendfsync: str = "everysec", persist: bool = True) -> None:
         self.binary = binary
         self.directory = directory
+        self.appendfsync, self.persist = appendfsync, persist
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen | None = None
@@ -41,7 +44,8 @@ class RedisServer:
     def start(self) -> "RedisServer":
         log = open(self.directory / "redis.log", "ab")
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes" if self.persist else "no", "--appendfsync", self.appendfsync,
              "--dir", str(self.directory)], stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + 10
@@ -66,6 +70,12 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def kill(self) -> None:
+        """``kill -9``: Redis gets no chance to write anything more."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def flush(self) -> None:
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
@@ -98,11 +108,11 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.client = httpx.Client(base_url=self.url, timeout=30)
 
-    def start(self) -> "Server":
+    def start(self, within: float = 30) -> "Server":
         self.log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "mockverse", *self.args], stdout=self.log_file,
                                      stderr=subprocess.STDOUT, env=self.env, cwd=self.log_path.parent)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")

@@ -14,6 +14,8 @@ from llm_fixture import example, schema_of, llm_server  # noqa: F401
 from mockverse.ai.provider import Artefacts
 from mockverse.store.sqlite import SQLiteStore
 
+JSON = {"Content-Type": "application/json"}   # admin writes say JSON, also without a body
+
 SPEC = str(Path(__file__).parent / "fixtures" / "specs" / "helpdesk.yaml")
 WORLD = "/api/v1/consistency/world"
 KEY = "sk-relations-secret-0042"
@@ -82,13 +84,13 @@ def test_proposals_listed_threshold_applied_and_accepted_at_next_start(start_ser
     before = server.client.get("/tickets/1").content
 
     # accepting: unknown ids and proposals without a target are problems
-    r = server.client.post(f"{WORLD}/relationships/ticket.nothing/accept")
+    r = server.client.post(f"{WORLD}/relationships/ticket.nothing/accept", headers=JSON)
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
     assert r.json()["field"] == "id"
     assert sorted(r.json()["allowed"]) == ["ticket.assignee_id", "ticket.folder_id", "ticket.reviewer_ref"]
-    r = server.client.post(f"{WORLD}/relationships/ticket.folder_id/accept")
+    r = server.client.post(f"{WORLD}/relationships/ticket.folder_id/accept", headers=JSON)
     assert r.status_code == 422 and r.json()["field"] == "id"
-    r = server.client.post(f"{WORLD}/relationships/ticket.reviewer_ref/accept")
+    r = server.client.post(f"{WORLD}/relationships/ticket.reviewer_ref/accept", headers=JSON)
     assert r.status_code == 200
     accepted = r.json()
     assert (accepted["status"], accepted["applied"]) == ("accepted", False)
@@ -119,7 +121,7 @@ def test_offline_the_world_is_heuristics_only(start_server):
     assert world["inference"] == "heuristics" and world["relationship_proposals"] == []
     links = {r["id"] for r in world["relationships"]}
     assert links == {"ticket.assignee_id->assignee", "ticket.folder_id->folder"}
-    r = server.client.post(f"{WORLD}/relationships/ticket.reviewer_ref/accept")
+    r = server.client.post(f"{WORLD}/relationships/ticket.reviewer_ref/accept", headers=JSON)
     assert r.status_code == 404 and r.json()["field"] == "id"
     assert "heuristics" in r.json()["detail"]
 

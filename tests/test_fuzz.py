@@ -122,7 +122,7 @@ FUZZ_SETTINGS = settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=N
 def test_admin_api_conforms_to_its_openapi_document(fuzz_server):
     schema = schemathesis.openapi.from_url(f"{fuzz_server.url}/api/v1/openapi.json", timeout=10)
     failures = _fuzz("admin API (GET /api/v1/openapi.json)", schema, fuzz_server.url)
-    httpx.post(f"{fuzz_server.url}/api/v1/stubs/reset", timeout=10)   # the stubs it made would answer later tests
+    httpx.post(f"{fuzz_server.url}/api/v1/stubs/reset", headers={"Content-Type": "application/json"}, timeout=10)   # the stubs it made would answer later tests
     assert failures == [], "\n\n".join(failures)
     assert fuzz_server.proc.poll() is None
 

@@ -399,7 +399,8 @@ def test_recordings_api_imports_lists_shows_and_deletes(start_server, tmp_path):
                       headers={**ws, "Content-Type": "application/json"})
     assert imported.status_code == 201, imported.text
     assert (imported.json()["imported"], imported.json()["reasons"]["not-json"]) == (5, 3)
-    again = c.post("/api/v1/recordings/import", content=HAR.read_bytes(), headers=ws)
+    again = c.post("/api/v1/recordings/import", content=HAR.read_bytes(),
+                   headers={**ws, "Content-Type": "application/json"})
     assert (again.json()["imported"], again.json()["reasons"]["duplicate"]) == (0, 5)
     listing = c.get("/api/v1/recordings", headers=ws).json()
     assert listing["total"] == 5

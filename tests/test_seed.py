@@ -57,7 +57,7 @@ def test_the_seed_walkthrough_runs_as_written(app_client):
     assert orders["user_id"] == 456 and orders["count"] == len(orders["orders"]) == 19
     assert orders["orders"] == c.get("/users/456/orders", params={"workspace_id": WS, "_per_page": 100}).json()
     # 4. the fidelity of the workspace, with no body: its own traffic, and it says so
-    scored = c.post(f"/api/v1/workspace/{WS}/fidelity")
+    scored = c.post(f"/api/v1/workspace/{WS}/fidelity", headers={"Content-Type": "application/json"})
     assert scored.status_code == 200, scored.text
     score = scored.json()["score"]
     assert (score["source"], score["source_note"]) == (
@@ -67,7 +67,7 @@ def test_the_seed_walkthrough_runs_as_written(app_client):
 
 
 def test_fidelity_without_a_body_and_without_recordings_says_what_it_tried(app_client):
-    r = app_client().post("/api/v1/workspace/empty/fidelity")
+    r = app_client().post("/api/v1/workspace/empty/fidelity", headers={"Content-Type": "application/json"})
     assert r.status_code == 409
     assert r.json()["detail"] == ('no body: scored the workspace\'s own traffic, as {"source": "traffic"}, but '
                                   "workspace 'empty' has no recordings of the upstream: record with `mockverse "
@@ -175,6 +175,9 @@ def test_init_writes_fidelity_weights_the_server_takes(app_client, tmp_path):
                        "error_pattern_similarity": 0.1}
     (tmp_path / "mockverse.yaml").write_text(text.replace(line, line.replace("# weights:", "weights:")), "utf-8")
     c = app_client(config=tmp_path / "mockverse.yaml")
+    # the starter file as written changes nothing: the generated personas keep the bundled mix
+    assert [c.get(f"/users/{i}").json()["lifecycle_state"] for i in (456, 19, 123)] == [
+        "UpgradePending", "PaymentFailed", "PowerUser"]
     scored = c.post("/api/v1/workspace/default/fidelity", json={"mock_response_times": [10.0] * 20,
                                                                 "real_response_times": [10.0] * 20})
     assert scored.status_code == 200, scored.text

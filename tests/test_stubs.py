@@ -99,7 +99,7 @@ def test_scenarios_move_through_states(app_client):
     assert [c.get("/orders/1001").json()["status"] for _ in range(3)] == ["pending", "paid", "paid"]
     scenarios = c.get("/__admin/scenarios").json()["scenarios"]
     assert [(s["name"], s["state"], s["possibleStates"]) for s in scenarios] == [("checkout", "paid", ["Started", "paid"])]
-    assert c.post("/__admin/scenarios/reset").status_code == 200
+    assert c.post("/__admin/scenarios/reset", headers={"Content-Type": "application/json"}).status_code == 200
     assert c.get("/orders/1001").json()["status"] == "pending"
 
 
@@ -205,6 +205,14 @@ def test_stubs_persist_across_a_restart_and_are_shared_by_workers(app_client, tm
     assert restarted.get(f"/api/v1/stubs/{created['id']}").json()["request"] == {"urlPath": "/users/9"}
 
 
+def test_stubs_on_a_redis_store_are_shared_and_spent_once(app_client, redis_server):
+    a = app_client(store=redis_server.url)
+    b = app_client(store=redis_server.url)
+    stub(a, {"times": 1, "request": {"urlPath": "/users/9"}, "response": {"status": 409}})
+    assert [b.get("/users/9").status_code, a.get("/users/9").status_code] == [409, 200]
+    assert a.delete("/api/v1/stubs/6f1f2f8e-0000-4000-8000-00000000dead").status_code == 404
+
+
 def test_stub_api_crud_in_mockverse_style(app_client):
     c = app_client()
     r = c.post("/api/v1/stubs", json={"request": {"urlPath": "/a"}, "response": {"status": 201}})
@@ -260,7 +268,7 @@ def test_near_misses_and_the_one_reset(app_client):
     assert [n["matchResult"]["distance"] for n in asked["nearMisses"]] == [0.5]
     c.post("/users/1")
     assert c.get("/__admin/scenarios").json()["scenarios"][0]["state"] == "two"
-    assert c.post("/__admin/reset").status_code == 200
+    assert c.post("/__admin/reset", headers={"Content-Type": "application/json"}).status_code == 200
     assert c.get("/__admin/mappings").json() == {"mappings": [], "meta": {"total": 0}}
     assert c.get("/__admin/scenarios").json() == {"scenarios": []}
     assert c.get("/__admin/requests").json()["meta"] == {"total": 0}

@@ -137,7 +137,7 @@ def test_subscribe_streams_the_order_created_over_http(tcp, client):
                                            "at": "2026-01-01T00:00:00Z", "persona": "user:12"}}
     # the event carries the order's own fields: GET /orders/{id} has the same, plus its embedded relations
     read = tcp.client.get(f"/orders/{order['id']}").json()
-    assert {k: read[k] for k in order} == order and set(read) - set(order) == {"user", "items"}
+    assert {k: read[k] for k in order} == order and set(read) - set(order) == {"user", "items", "payments"}
     assert client.ask({"op": "ping"}) == {"ok": True, "op": "pong"}   # nothing else was queued before it
     # a prefix pattern, then unsubscribing stops the stream
     assert client.ask({"op": "subscribe", "events": ["device.*"]})["subscribed"] == ["device.*", "order.created"]

@@ -28,6 +28,8 @@ from mockverse.config import ConfigError
 from mockverse.http.app import Settings, create_app
 from mockverse.protocols.webhooks import WallClock
 
+JSON = {"Content-Type": "application/json"}   # admin writes say JSON, also without a body
+
 SECRET = "whsec-test-7f3a9c"
 LIFECYCLE = "/api/v1/consistency/persona/lifecycle"
 DELIVERIES = "/api/v1/webhooks/deliveries"
@@ -441,7 +443,7 @@ def test_a_failed_delivery_can_be_replayed(hooked, receiver):
     assert delivery["status"] == "failed"
     assert [a["status_code"] for a in delivery["attempts"]] == [503, 503, 503]
     assert delivery["next_attempt_at"] is None
-    r = c.post(f"{DELIVERIES}/{delivery['id']}/replay")
+    r = c.post(f"{DELIVERIES}/{delivery['id']}/replay", headers=JSON)
     assert r.status_code == 202, r.text
     assert r.json()["status"] == "pending" and r.json()["sequence"] == 2
     got = receiver.wait(ws, 4)
@@ -487,7 +489,7 @@ def test_unknown_deliveries_and_replays(hooked):
     assert c.get(f"{DELIVERIES}/abc").json()["field"] == "id"
     assert c.get(f"{DELIVERIES}/abc").status_code == 400
     assert c.get(f"{DELIVERIES}/987654").status_code == 404
-    assert c.post(f"{DELIVERIES}/987654/replay").status_code == 404
+    assert c.post(f"{DELIVERIES}/987654/replay", headers=JSON).status_code == 404
     assert c.get(DELIVERIES).json() == {"workspace_id": c.headers["X-Mockverse-Workspace"], "deliveries": [], "count": 0}
 
 

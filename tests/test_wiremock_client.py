@@ -108,7 +108,7 @@ def test_malformed_chunk_and_random_data_faults(admin):
 
 def test_the_readme_stubs_block_runs_as_printed(admin):
     """The curl lines of the README's Stubs section, against this server (only the port differs)."""
-    httpx.post(f"{admin.url}/__admin/reset")
+    httpx.post(f"{admin.url}/__admin/reset", headers={"Content-Type": "application/json"})
     section = README.read_text().split("\n## Stubs\n", 1)[1].split("\n## ", 1)[0]
     lines = [line for block in re.findall(r"```sh\n(.*?)```", section, re.S) for line in block.splitlines()
              if line.startswith("curl ")]

@@ -11,7 +11,7 @@ import sys
 
 from mockverse import __version__
 
-FAULTABLE_HTTP = "mockverse.http.simulation:FaultableHTTP"   # uvicorn's protocol, able to break a connection
+GUARDED_HTTP = "mockverse.http.connections:GuardedHTTP"   # uvicorn's protocol: deadlines, a cap, faults
 
 EXAMPLES = """examples:
   mockverse serve                                  # the built-in commerce world on http://127.0.0.1:3000
@@ -45,6 +45,15 @@ def _serve_arguments(serve: argparse.ArgumentParser, spec: bool = True) -> None:
                        "not a loopback address; prefer the MOCKVERSE_ADMIN_TOKEN environment variable)")
     serve.add_argument("--tcp-port", type=int, help="also listen for newline-delimited JSON over TCP on this port "
                        "(same host as HTTP): get, related, subscribe to world events")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME[:PORT]",
+                       help="another Host name the admin API and dashboard answer to, besides 127.0.0.1, localhost, "
+                       "[::1] and the bound host (repeatable; config server.allowed_hosts)")
+    serve.add_argument("--allow-upstream", action="append", default=[], metavar="URL",
+                       help="an upstream PUT /api/v1/reality may set, besides the config's upstream (repeatable; "
+                       "config reality_continuum.allowed_upstreams)")
+    serve.add_argument("--redis-volatile", action="store_true",
+                       help="serve from a Redis store without persistence (no AOF): acknowledged writes are lost "
+                       "when Redis restarts")
     serve.add_argument("--no-auth-check", dest="auth_check", action="store_false", default=None,
                        help="answer operations whatever security the spec declares (default: a request without "
                        "the declared credential gets 401; config server.auth_check)")
@@ -251,6 +260,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from mockverse.config import ConfigError
     from mockverse.http.app import SETTINGS_ENV, Settings, create_app, resolve_config
+    from mockverse.http.connections import LIMITS_ENV, raise_fd_limit
     from mockverse.logs import setup_logging
     from mockverse.openapi.loader import SpecError
 
@@ -258,11 +268,14 @@ def _serve(args: argparse.Namespace) -> int:
                         store=args.store, seed=args.seed, host=args.host, port=args.port, log_level=args.log_level,
                         admin_token=args.admin_token, record_upstream=getattr(args, "upstream", None),
                         tcp_port=args.tcp_port, workers=args.workers, auth_check=args.auth_check,
-                        record_mode=getattr(args, "record_mode", None), log_format=args.log_format)
+                        record_mode=getattr(args, "record_mode", None), log_format=args.log_format,
+                        allow_hosts=tuple(args.allow_host), allow_upstreams=tuple(args.allow_upstream),
+                        redis_volatile=args.redis_volatile)
     try:
         config = resolve_config(settings)
         _check_port(config.server.host, config.server.port)
         setup_logging(config.server.log_level, config.server.log_format)  # before the app logs its first line
+        raise_fd_limit()   # before the app sizes its connection caps; workers inherit it
         app = create_app(settings)  # fail here, with a clear message, before any worker starts
     except (ConfigError, SpecError, ValueError, OSError) as exc:
         print(f"mockverse: {exc}", file=sys.stderr)
@@ -271,15 +284,17 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = config.server.host, config.server.port
     for sig in (signal.SIGTERM, signal.SIGINT):  # uvicorn re-raises the signal it stopped on: a clean stop exits 0
         signal.signal(sig, lambda *_: None)
+    limits = app.state.limits
+    os.environ[LIMITS_ENV] = limits.to_env()   # read by GuardedHTTP in this process and in every worker
+    serving = dict(host=host, port=port, access_log=False, log_level=config.server.log_level,
+                   timeout_graceful_shutdown=10, http=GUARDED_HTTP, timeout_keep_alive=limits.keep_alive_timeout,
+                   **logs)
     if args.workers > 1:
         app.state.engine.store.close()  # each worker opens its own
         os.environ[SETTINGS_ENV] = settings.to_env()
-        uvicorn.run("mockverse.http.app:app_from_env", factory=True, host=host, port=port, workers=args.workers,
-                    access_log=False, log_level=config.server.log_level, timeout_graceful_shutdown=10,
-                    http=FAULTABLE_HTTP, **logs)
+        uvicorn.run("mockverse.http.app:app_from_env", factory=True, workers=args.workers, **serving)
     else:
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level=config.server.log_level,
-                    timeout_graceful_shutdown=10, http=FAULTABLE_HTTP, **logs)
+        uvicorn.run(app, **serving)
     return 0
 
 

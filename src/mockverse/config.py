@@ -17,6 +17,7 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from mockverse import yamlsafe
 from mockverse.timeutil import parse_duration, parse_rfc3339
 
 
@@ -183,6 +184,12 @@ class CorsConfig(_Strict):
                                  "X-Total-Count", "Link"]
 
 
+HOST_NAME = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*|\[[0-9A-Fa-f:.]+\])"
+                       r"(:[0-9]{1,5})?$")
+ORIGIN = re.compile(r"^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*|\[[0-9A-Fa-f:.]+\])"
+                    r"(:[0-9]{1,5})?$")
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=3000, ge=0, le=65535)
@@ -194,6 +201,39 @@ class ServerConfig(_Strict):
     admin_token: SecretStr | None = None      # bearer token for /api/v1 writes; required off loopback; never logged
     tcp_port: int | None = Field(default=None, ge=0, le=65535)   # newline-delimited JSON listener (protocols.tcp)
     auth_check: bool = True   # a spec's declared security: 401 without a credential (false: `--no-auth-check`)
+    # the admin API (/api/v1, /__mockverse, /__admin) answers only Host/Origin names of the bound address and these
+    allowed_hosts: list[str] = []             # "name" or "name:port", e.g. mock.internal:3000 (--allow-host)
+    admin_cors_origins: list[str] = []        # browser origins allowed to call the admin API (CORS); none by default
+    header_timeout: timedelta = timedelta(seconds=10)      # a request's head must arrive within this, or it is closed
+    keep_alive_timeout: timedelta = timedelta(seconds=75)  # idle keep-alive; longer than clients' own (httpx: 5s)
+    tcp_idle_timeout: timedelta = timedelta(minutes=5)     # a TCP connection with no subscription and no line
+    max_connections: int = Field(default=4096, ge=1, le=1_000_000)   # HTTP and TCP each; past it new ones are closed
+
+    @field_validator("header_timeout", "keep_alive_timeout", "tcp_idle_timeout", mode="before")
+    @classmethod
+    def _timeouts(cls, value: Any) -> timedelta:
+        span = _duration(value)
+        if not timedelta(0) < span <= timedelta(hours=1):
+            raise ValueError("must be a positive duration of at most 1h, such as '10s'")
+        return span
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not HOST_NAME.match(item):
+                raise ValueError(f"allowed_hosts[{i}]: {item!r} is not a host name or address with an optional "
+                                 "port, such as 'mock.internal', 'mock.internal:3000' or '[::1]:3000'")
+        return [item.lower() for item in value]
+
+    @field_validator("admin_cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not ORIGIN.match(item):
+                raise ValueError(f"admin_cors_origins[{i}]: {item!r} is not an origin such as "
+                                 "'http://localhost:5173' (scheme, host and optional port; no path)")
+        return [item.lower() for item in value]
 
     @field_validator("admin_token")
     @classmethod
@@ -236,6 +276,7 @@ class RealityConfig(_Strict):
     enabled: bool = False
     default_ratio: float = Field(default=0.0, ge=0, le=1)
     upstream: str | None = None
+    allowed_upstreams: list[str] = []         # upstreams PUT /api/v1/reality may set, besides `upstream` (--allow-upstream)
     timeout: str = "3s"
     record: bool = False
     record_mode: Literal["once", "new_episodes", "none", "all"] = "all"   # vcrpy record modes (record: true)
@@ -256,6 +297,18 @@ class RealityConfig(_Strict):
             raise ValueError("upstream must be an http:// or https:// URL")
         return value
 
+    @field_validator("allowed_upstreams")
+    @classmethod
+    def _allowed_upstreams(cls, value: list[str]) -> list[str]:
+        from urllib.parse import urlsplit
+
+        for i, item in enumerate(value):
+            parts = urlsplit(item) if isinstance(item, str) else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"allowed_upstreams[{i}]: {item!r} is not an http:// or https:// URL such as "
+                                 "'https://api.example.com'")
+        return value
+
 
 class PersonaState(_Strict):
     persona_id: str
@@ -267,7 +320,9 @@ class PersonasConfig(_Strict):
     ``builtin/lifecycle.yaml``; a value given here replaces that part whole."""
 
     type: str | None = None                   # the persona entity type; default: the first person-like root type
-    default_lifecycle_state: str = "Active"
+    # unset: created personas start Active and generated ones follow the mix; set (without a
+    # lifecycle_mix): every persona not in lifecycle_states starts in this state
+    default_lifecycle_state: str | None = None
     lifecycle_states: list[PersonaState] = []
     lifecycle_mix: dict[str, float] | None = None
     lifecycle_rules: list[dict[str, Any]] | None = None
@@ -519,7 +574,7 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 def builtin_config_data() -> dict:
-    return yaml.safe_load(resources.files("mockverse.builtin").joinpath("config.yaml").read_text("utf-8"))
+    return yamlsafe.load(resources.files("mockverse.builtin").joinpath("config.yaml").read_text("utf-8"))
 
 
 def builtin_spec_path() -> Path:
@@ -538,7 +593,9 @@ def load_config(path: str | None = None, *, builtin_world: bool = True, override
         except OSError as exc:
             raise ConfigError("", f"cannot read the config file: {exc.strerror}", source) from None
         try:
-            user = yaml.safe_load(text) or {}
+            user = yamlsafe.load(text) or {}
+        except yamlsafe.YAMLLimitError as exc:
+            raise ConfigError("", f"{exc.pointer}: {exc.message}", source) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

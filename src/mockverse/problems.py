@@ -13,10 +13,12 @@ class Problem(Exception):
     """An error answered as ``application/problem+json``; raised by any layer, answered by the HTTP layer, TCP and the CLI alike."""
 
     def __init__(self, status: int, title: str, detail: str, *, field: str | None = None,
-                 allowed: list | None = None, errors: list | None = None, extra: dict | None = None) -> None:
+                 allowed: list | None = None, errors: list | None = None, extra: dict | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail = status, title, detail
         self.field, self.allowed, self.errors, self.extra = field, allowed, errors, extra or {}
+        self.headers = headers or {}   # response headers that go with it over HTTP (Retry-After)
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": f"urn:mockverse:problem:{self.title.lower().replace(' ', '-')}",

@@ -72,7 +72,8 @@ class Clock:
         return self.mock._ok(self.mock.client.post("/api/v1/consistency/clock/set", json={"to": to}))
 
     def reset(self) -> dict:
-        return self.mock._ok(self.mock.client.post("/api/v1/consistency/clock/reset"))
+        return self.mock._ok(self.mock.client.post("/api/v1/consistency/clock/reset",
+                                                   headers={"Content-Type": "application/json"}))
 
     @property
     def now(self) -> str:

@@ -829,7 +829,7 @@ class StubBook:
 
         def change(old: list | None) -> list:
             old = old or []
-            removed.extend(m for m in old if m["id"] == id)
+            removed[:] = [m for m in old if m["id"] == id]   # a retried transaction starts afresh
             if not removed:
                 raise StubError("id", f"no stub {id} in this workspace", status=404)
             return [m for m in old if m["id"] != id]

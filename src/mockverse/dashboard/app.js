@@ -132,7 +132,8 @@ class ApiError extends Error {
 
 async function api(path, { method = "GET", body, headers = {} } = {}) {
   const all = { Accept: "application/json", "X-Mockverse-Workspace": state.ws, ...headers };
-  if (body !== undefined) all["Content-Type"] = "application/json";
+  // admin writes must say JSON even without a body (a page on another origin cannot send that unasked)
+  if (body !== undefined || method !== "GET") all["Content-Type"] = "application/json";
   if (state.token && method !== "GET") all.Authorization = `Bearer ${state.token}`;
   const res = await fetch(path, {
     method,

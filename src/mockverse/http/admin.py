@@ -135,9 +135,10 @@ class AdminAPI:
         persona = body.get("persona_id")
         if persona is not None and not isinstance(persona, str):
             raise Problem(422, "Invalid body", "persona_id must be an entity ref such as 'user:123'", field="persona_id")
-        if entity_id is not None and (isinstance(entity_id, bool) or not isinstance(entity_id, (str, int))):
-            raise Problem(422, "Invalid body", "entity_id must be a string or an integer", field="entity_id")
         entity = self.engine.type_of(entity_type)
+        if entity_id is not None and entity.valid_id(entity_id) is None:   # checked before anything is written
+            raise Problem(422, "Invalid id", f"entity_id {str(entity_id)[:40]} is not a valid {entity.name} id: it "
+                          f"must be {entity.id_rule()}", field="entity_id")
         view = self._body_view(body, request)
         if persona is not None:
             try:

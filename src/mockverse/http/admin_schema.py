@@ -21,7 +21,7 @@ PROBLEM_REF = {"$ref": "#/components/responses/Problem"}
 WORKSPACE = {"$ref": "#/components/parameters/Workspace"}
 WORKSPACE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"   # ConsistencyEngine.view's WORKSPACE_NAME
 BODY_ERRORS = (400, 413, 415, 422)                        # what read_json and the checks of a body answer
-WRITE_ERRORS = (401, 403)                                  # writes, when the server has an admin token
+WRITE_ERRORS = (401, 403, 415)  # writes: token (401/403), upstream allow-list (403), no JSON content type (415)
 
 COMPONENTS: dict[str, Any] = {
     "schemas": {
@@ -78,7 +78,7 @@ def build_document(path_sets: Iterable[Mapping[str, dict]]) -> dict[str, Any]:
         for path, item in path_set.items():
             if path in paths:
                 raise ValueError(f"{path} is described by two modules")
-            paths[path] = item
+            paths[path] = {method: _json_only(method, operation) for method, operation in item.items()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "mockverse admin API", "version": __version__,
@@ -87,6 +87,13 @@ def build_document(path_sets: Iterable[Mapping[str, dict]]) -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": COMPONENTS,
     }
+
+
+def _json_only(method: str, operation: Any) -> Any:
+    """A POST, PUT or PATCH answers 415 without ``Content-Type: application/json`` (security.AdminGuard)."""
+    if method not in ("post", "put", "patch") or not isinstance(operation, dict):
+        return operation
+    return {**operation, "responses": {**operation.get("responses", {}), "415": PROBLEM_REF}}
 
 
 def openapi_routes(path_sets: Iterable[Mapping[str, dict]]) -> list[Route]:

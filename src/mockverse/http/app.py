@@ -34,9 +34,11 @@ from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
 from mockverse.http.validation import security_schemes
 from mockverse.http.admin_schema import openapi_routes
+from mockverse.http.connections import ConnectionLimits, fitting_cap
 from mockverse.http.reality_api import RealityAPI
-from mockverse.http.security import TOKEN_ENV, AdminAuth, admin_token
+from mockverse.http.security import TOKEN_ENV, AdminAuth, AdminGuard, admin_token, is_admin_path
 from mockverse.http.simulation import Simulation, parse_rules
+from mockverse.http.storewait import StoreWait
 from mockverse.http.stubs import STUB_ID, SpecRoutes, StubLayer, StubsAPI
 from mockverse.http.wiremock_admin import WireMockAdmin
 from mockverse.http.webhooks_api import WebhooksAPI
@@ -85,6 +87,9 @@ class Settings:
     tcp_port: int | None = None              # `--tcp-port`: the newline-delimited JSON listener
     auth_check: bool | None = None           # `--no-auth-check`: False serves operations whatever their security
     workers: int = 1                         # `--workers`: several processes share the TCP port (SO_REUSEPORT)
+    allow_hosts: tuple[str, ...] = ()        # `--allow-host`: more names the admin API answers (server.allowed_hosts)
+    allow_upstreams: tuple[str, ...] = ()    # `--allow-upstream`: upstreams PUT /api/v1/reality may set
+    redis_volatile: bool = False             # `--redis-volatile`: serve from a Redis that persists nothing
 
     def to_env(self) -> str:
         return orjson.dumps(asdict(self)).decode()
@@ -92,7 +97,11 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         raw = os.environ.get(SETTINGS_ENV)
-        return cls(**orjson.loads(raw)) if raw else cls()
+        if not raw:
+            return cls()
+        data = orjson.loads(raw)
+        return cls(**{**data, "allow_hosts": tuple(data.get("allow_hosts", ())),
+                      "allow_upstreams": tuple(data.get("allow_upstreams", ()))})
 
 
 def resolve_config(settings: Settings) -> Config:
@@ -116,7 +125,30 @@ def resolve_config(settings: Settings) -> Config:
         overrides["server"] = server
     if settings.record_upstream:
         overrides = apply_record_mode(overrides, settings.record_upstream, settings.record_mode)
+    config = load_config(settings.config, builtin_world=settings.spec is None, overrides=overrides)
+    if not settings.allow_hosts and not settings.allow_upstreams:
+        return config
+    # the command line's lists extend the file's (and are checked by the same validators)
+    server["allowed_hosts"] = [*config.server.allowed_hosts, *settings.allow_hosts]
+    overrides["server"] = server
+    reality = overrides.setdefault("reality_continuum", {})
+    reality["allowed_upstreams"] = [*config.reality_continuum.allowed_upstreams, *settings.allow_upstreams]
     return load_config(settings.config, builtin_world=settings.spec is None, overrides=overrides)
+
+
+class SplitCORS:
+    """Pure ASGI middleware: CORS for the mock routes as ``server.cors`` says (permissive by
+    default: browsers are their clients); none on the admin paths unless origins are listed."""
+
+    def __init__(self, app: Any, mock: dict[str, Any] | None, admin_origins: list[str]) -> None:
+        self.mock = CORSMiddleware(app, **mock) if mock is not None else app
+        self.admin = (CORSMiddleware(app, allow_origins=admin_origins, allow_methods=["*"], allow_headers=["*"],
+                                     expose_headers=(mock or {}).get("expose_headers", ()))
+                      if admin_origins else app)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        admin = scope["type"] == "http" and is_admin_path(scope["path"])
+        await (self.admin if admin else self.mock)(scope, receive, send)
 
 
 class RequestLog:
@@ -213,11 +245,15 @@ def _joined(chunks: list[bytes]) -> bytes | None:
 def _problem_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Problem):
         return problem_response(exc)
-    if isinstance(exc, StoreUnavailable):
+    if type(exc) is StoreUnavailable:
         return problem_response(Problem(503, "Store unavailable", "the state store cannot be reached; generated reads still work, "
                        "retry this once it is back", field="store"), {"Retry-After": "1"})
+    if isinstance(exc, StoreUnavailable):   # busy, read-only, full or damaged: the message names the store file
+        return problem_response(Problem(exc.status, exc.title, str(exc), field="store"),
+                                {"Retry-After": exc.retry_after} if exc.retry_after else None)
     if isinstance(exc, EngineError):
-        return problem_response(Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed))
+        return problem_response(Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed,
+                                        extra=exc.extra))
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
             return problem_response(Problem(404, "No route", f"no operation matches {request.method} {_short(request.url.path)}",
@@ -265,7 +301,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     config = resolve_config(settings)
     token = admin_token(config)  # before anything opens: refuse a non-loopback bind without a token
     spec = load_spec(settings.spec or builtin_spec_path())
-    store = open_store(config.store)
+    store = open_store(config.store, volatile=settings.redis_volatile)
     llm = build_llm(config.ai)   # None without an ai: section: every AI feature then uses its fallback
     mode = config.ai.mode if config.ai else "frozen"
     # a spec world's unsettled id fields get LLM proposals; applied ones join the inferred world
@@ -290,8 +326,14 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     reality = RealityService(engine, config.reality_continuum, max_body_bytes=config.server.max_body_bytes)
     mock.reality = reality
     webhooks = Webhooks(engine, mock.item_body, config.webhooks, clock=wall_clock, transport=webhook_transport)   # listens to engine.events
-    tcp = (TCPListener(engine, mock, config.server.host, config.server.tcp_port, reuse_port=settings.workers > 1)
-           if config.server.tcp_port is not None else None)
+    server = config.server
+    cap = fitting_cap(server.max_connections, listeners=1 if server.tcp_port is None else 2)
+    limits = ConnectionLimits(header_timeout=server.header_timeout.total_seconds(),
+                              keep_alive_timeout=server.keep_alive_timeout.total_seconds(), max_connections=cap)
+    tcp = (TCPListener(engine, mock, server.host, server.tcp_port, reuse_port=settings.workers > 1,
+                       idle_timeout=server.tcp_idle_timeout.total_seconds(), line_timeout=limits.header_timeout,
+                       max_connections=cap)
+           if server.tcp_port is not None else None)
     limit = config.server.max_body_bytes
     book = StubBook(store)   # stubs per workspace, in the store; answered before the read cache and the world
     routes = (openapi_routes(m.OPENAPI_PATHS for m in OPENAPI_MODULES)
@@ -312,12 +354,15 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     simulated = parse_rules(config.simulation)   # per-route delays and faults, outside the request log
     if simulated:
         middleware.insert(0, Middleware(Simulation, rules=simulated, seed_of=engine.workspace_seed))
-    cors = config.server.cors
-    if cors.enabled:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=cors.allow_origins, allow_methods=cors.allow_methods,
-                                     allow_headers=cors.allow_headers, expose_headers=cors.expose_headers))
+    middleware.append(Middleware(AdminGuard, host=server.host, port=server.port, allowed_hosts=server.allowed_hosts,
+                                 cors_origins=server.admin_cors_origins))
+    cors = server.cors
+    mock_cors = (dict(allow_origins=cors.allow_origins, allow_methods=cors.allow_methods,
+                      allow_headers=cors.allow_headers, expose_headers=cors.expose_headers) if cors.enabled else None)
+    middleware.append(Middleware(SplitCORS, mock=mock_cors, admin_origins=server.admin_cors_origins))
     if token is not None:
         middleware.append(Middleware(AdminAuth, token=token))
+    middleware.append(Middleware(StoreWait))   # a write that found the store locked runs again
     # innermost, so stub answers get CORS headers; the request log's fast path never serves a workspace
     # with stubs (mock.FAST_OK), so stubs still come before the read cache and the world
     middleware.append(Middleware(StubLayer, book=book, engine=engine, spec_routes=SpecRoutes(mock),
@@ -350,8 +395,10 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
                                         StoreUnavailable: _problem_handler})
     app.state.engine, app.state.config, app.state.spec, app.state.journal = engine, config, spec, journal
     app.state.reality = reality
+    app.state.mock = mock
     app.state.stubs = book
     app.state.llm = llm
+    app.state.limits = limits   # for the protocol class uvicorn runs (mockverse.http.connections)
     return app
 
 

@@ -8,7 +8,12 @@ responses the spec declares instead of the world's answer. Other RFC 7240 prefer
 *json-server*: on every list, ``_sort=-created_at,id`` (``_order=desc`` too), field filters
 (``status=paid``, ``user_id=3``, type-aware), operators in both spellings (``total_gte=100`` of
 json-server 0.x, ``total:gte=100`` of 1.x), ``_embed=orders`` (children) and ``_expand=user`` (the
-parent). Anything that is neither a field nor a known parameter is a 400 naming it.
+parent), ``q=`` (full text over the string fields) and ``_start``/``_end``/``_limit`` slices. Anything
+that is neither a field nor a known parameter is a 400 naming it.
+
+*Limits*: what a query may ask is checked before any work (values per filter, sort keys, pattern
+length, numbers within their type, rows times relations, pages within the collection), each a 400
+naming the parameter and the limit; the work a request then does is bounded by ``BUILD_BUDGET``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from mockverse.world.lifecycle import LifecycleError, parse_state
 from mockverse.world.model import EntityType
 
 PREFER_QUERY = ("__code", "__example", "__dynamic")
-PAGING = ("_page", "_per_page", "_limit")
+PAGING = ("_page", "_per_page", "_limit", "_start", "_end")
 LIST_CONTROLS = ("_sort", "_order", "_embed", "_expand")
 # Query names that never filter: paging (json-server's and the spellings specs use), workspace, Prefer.
 PASS_THROUGH = frozenset({*PAGING, "workspace", "workspace_id", *PREFER_QUERY, "limit", "offset", "page", "pageSize",
@@ -35,6 +40,15 @@ PASS_THROUGH = frozenset({*PAGING, "workspace", "workspace_id", *PREFER_QUERY, "
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "like", "in", "contains", "startsWith", "endsWith")
 _SUFFIX_OPERATORS = ("gte", "lte", "gt", "lt", "ne", "like")   # json-server 0.x: ``total_gte=100``
 SCAN_LIMIT = 2000   # entities a filter or sort over a whole collection reads, at most (X-Mockverse-Scanned)
+MAX_VALUES = 100    # values one filter may list (a repeated key or ``:in``)
+MAX_SORT_KEYS = 5   # fields in ``_sort``, each at most once
+MAX_PATTERN = 100   # characters of a text pattern (``_like``, ``:contains``, ``q``, ...)
+EMBED_ROWS = 100    # rows times relations (``_embed``/``_expand``) one answer may carry
+MAX_WINDOW = 1000   # rows of one page or slice
+BUILD_BUDGET = 20_000   # entities one read may build (a cold 2,000-row scan of payments builds about 9,000)
+INTEGER_RANGES = {"int32": (-2**31, 2**31 - 1), "int64": (-2**63, 2**63 - 1)}
+MAX_DOUBLE = 1.7976931348623157e308
+TEXT_OPERATORS = ("like", "contains", "startsWith", "endsWith")
 
 
 # -- Prism: Prefer --------------------------------------------------------------------------------
@@ -168,8 +182,23 @@ class ListQuery:
                 return list(dict.fromkeys(f.values))
         return None
 
+    def id_filter(self, entity: EntityType) -> list | None:
+        """The ids of an equality filter on the id field (``id=3&id=4``, ``id:in=3,4``), if any:
+        those entities are read directly, no scan needed."""
+        for f in self.filters:
+            if f.path == (entity.id_field,) and f.op in ("eq", "in"):
+                return list(dict.fromkeys(f.values))
+        return None
+
     def needs_scan(self, entity: EntityType) -> bool:
-        return bool(self.filters or self.sort) and self.parent_filter(entity) is None
+        return bool(self.filters or self.sort) and self.parent_filter(entity) is None and self.id_filter(entity) is None
+
+    def relations(self) -> int:
+        """How many relations each row carries (``_embed`` and ``_expand`` names)."""
+        return len(self.embed) + len(self.expand)
+
+    def relation_param(self) -> str:
+        return "_embed" if self.embed else "_expand"
 
 
 def wants_list_query(request: Request, passthrough: frozenset[str] | set[str], paging: bool = False) -> bool:
@@ -180,7 +209,8 @@ def wants_list_query(request: Request, passthrough: frozenset[str] | set[str], p
         return False
     names = [name for name, _ in request.query_params.multi_items()]
     return len(names) != len(set(names)) or any(   # a repeated name means "any of these values"
-        (name not in PASS_THROUGH or paging and name in PAGING) and name not in passthrough for name in names)
+        name in ("_start", "_end") or (name not in PASS_THROUGH or paging and name in PAGING) and name not in passthrough
+        for name in names)
 
 
 def relation_names(entity: EntityType) -> tuple[dict[str, str], dict[str, EntityType]]:
@@ -221,9 +251,16 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
         if name in PAGING or name in PREFER_QUERY or name in ("workspace", "workspace_id"):
             continue
         if name == "_sort":
-            for part in (p.strip() for p in raw.split(",")):
+            parts = [p.strip() for p in raw.split(",")]
+            if len(sort) + len(parts) > MAX_SORT_KEYS:
+                raise Problem(400, "Invalid query parameter", f"_sort takes at most {MAX_SORT_KEYS} fields",
+                              field="_sort", extra={"limit": MAX_SORT_KEYS})
+            for part in parts:
                 desc = part.startswith("-")
                 path = _field_path(part.lstrip("-"), props, "_sort", allowed_fields)
+                if any(path == seen for seen, _ in sort):
+                    raise Problem(400, "Invalid query parameter", f"_sort names {'.'.join(path)[:80]!r} more than "
+                                  "once; each field sorts at most once", field="_sort", extra={"limit": MAX_SORT_KEYS})
                 sort.append((path, desc))
             continue
         if name == "_order":
@@ -243,6 +280,11 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
                     raise Problem(400, "Unknown relation", f"{entity.name} has no {'related entities' if name == '_embed' else 'parent'} "
                                   f"named {part[:80]!r}", field=name, allowed=names)
             continue
+        if name == "q" and "q" not in props:
+            _check_pattern(raw, name)
+            filters.setdefault(((), "q"), []).append(raw.lower())
+            params.setdefault(((), "q"), name)
+            continue
         if name in spellings:
             path, op = (entity.fk,), "eq"
         elif name in passthrough or name in PASS_THROUGH:
@@ -260,14 +302,17 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
             path = _field_path(left, props, name, allowed_fields)
         else:
             raise Problem(400, "Unknown query parameter", f"{name[:80]!r} is not a field of {entity.name} nor a list "
-                          "parameter (_page, _per_page, _sort, _order, _embed, _expand)", field=name,
+                          "parameter (_page, _per_page, _start, _end, _limit, _sort, _order, _embed, _expand, q)", field=name,
                           allowed=allowed_fields)
         schema = _schema_at(props, path)
         pieces = raw.split(",") if op == "in" else [raw]
+        key = (path, op)
+        if len(filters.get(key, ())) + len(pieces) > MAX_VALUES:
+            raise Problem(400, "Invalid query parameter", f"{name[:80]} lists more than {MAX_VALUES} values (a repeated "
+                          "key or a comma-separated :in)", field=name, extra={"limit": MAX_VALUES})
         values = [_typed(piece, schema, name, op) for piece in pieces]
         if path[-1] == "lifecycle_state" and op in ("eq", "ne", "in"):
             values = [_canonical_state(v) for v in values]   # ?lifecycle_state=CHURN_RISK finds ChurnRisk
-        key = (path, op)
         filters.setdefault(key, []).extend(values)
         params.setdefault(key, name)
     if orders:
@@ -276,6 +321,61 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
         sort = [(path, (orders[i] if len(orders) > 1 else orders[0]) == "desc") for i, (path, _) in enumerate(sort)]
     out = [Filter(params[key], key[0], key[1], tuple(values)) for key, values in filters.items()]
     return ListQuery(out, sort, list(dict.fromkeys(embed)), list(dict.fromkeys(expand)))
+
+
+def check_relations(query: ListQuery, rows: int, param: str) -> None:
+    """A 400 when ``rows`` rows would each carry the query's relations past ``EMBED_ROWS`` in all;
+    ``param`` is the parameter that sets the row count (``_per_page``, ``_limit``, ...)."""
+    relations = query.relations()
+    if relations and rows * relations > EMBED_ROWS:
+        most = EMBED_ROWS // relations
+        raise Problem(400, "Invalid query parameter", f"with {relations} relation{'s' if relations > 1 else ''} "
+                      f"({query.relation_param()}) a list carries at most {most} rows; {param} asks for {rows}",
+                      field=param, extra={"minimum": 1, "maximum": most})
+
+
+def check_page(page: int, per_page: int, total: int) -> None:
+    """A 400 for a ``_page`` past the last page of a collection of ``total`` entities."""
+    last = max(1, -(-total // per_page))
+    if page > last:
+        raise Problem(400, "Invalid query parameter", f"_page must be from 1 to {last} (the last page of "
+                      f"{total} at {per_page} per page)", field="_page", extra={"minimum": 1, "maximum": last})
+
+
+def slice_params(request: Request) -> tuple[int, int] | None:
+    """json-server 0.x slices: ``_start=10&_end=20`` or ``_start=10&_limit=10`` (rows 10 to 19);
+    None when neither ``_start`` nor ``_end`` is given."""
+    q = request.query_params
+    if "_start" not in q and "_end" not in q:
+        return None
+    start = _bounded_int(q.get("_start", "0"), "_start", 0, None)
+    if "_end" in q:
+        stop = _bounded_int(q["_end"], "_end", start, start + MAX_WINDOW)
+    else:
+        stop = start + _bounded_int(q.get("_limit", "10"), "_limit", 1, MAX_WINDOW)
+    return start, stop
+
+
+def check_start(start: int, total: int) -> None:
+    """A 400 for a ``_start`` past the end of a collection of ``total`` entities."""
+    if start > total:
+        raise Problem(400, "Invalid query parameter", f"_start must be from 0 to {total} (the collection's size)",
+                      field="_start", extra={"minimum": 0, "maximum": total})
+
+
+def _bounded_int(raw: str, name: str, low: int, high: int | None) -> int:
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    if value is None or value < low or (high is not None and value > high):
+        shown = high if high is not None else 2**63 - 1
+        raise Problem(400, "Invalid query parameter", f"{name} must be an integer from {low} to {shown}",
+                      field=name, extra={"minimum": low, "maximum": shown})
+    return value
+
+
+def _check_pattern(raw: str, param: str) -> None:
+    if len(raw) > MAX_PATTERN:
+        raise Problem(400, "Invalid query parameter", f"{param[:80]} is a pattern of {len(raw)} characters; at most "
+                      f"{MAX_PATTERN}", field=param, extra={"limit": MAX_PATTERN})
 
 
 def apply_filters(rows: list[dict], query: ListQuery) -> list[dict]:
@@ -318,19 +418,29 @@ def _schema_at(props: dict, path: tuple[str, ...]) -> dict:
 
 def _typed(raw: str, schema: dict, param: str, op: str) -> Any:
     """A query value in the field's own type: ``3`` for an integer id, ``true`` for a boolean."""
-    if op in ("like", "contains", "startsWith", "endsWith"):
+    if op in TEXT_OPERATORS:
+        _check_pattern(raw, param)
         return raw.lower()
     types = schema_types(schema) if schema else set()
-    if "integer" in types and raw.lstrip("-").isdigit() and len(raw) < 19:
-        return int(raw)
+    if "integer" in types and "string" not in types and raw.removeprefix("-").isascii() and raw.removeprefix("-").isdigit():
+        low, high = INTEGER_RANGES["int32" if schema.get("format") == "int32" else "int64"]
+        value = int(raw) if len(raw) <= 20 else None
+        if value is None or not low <= value <= high:
+            raise Problem(400, "Invalid filter value", f"{param[:80]} compares an integer from {low} to {high}",
+                          field=param, extra={"minimum": low, "maximum": high})
+        return value
     if ("number" in types or "integer" in types) and "string" not in types:
         try:
-            value = float(raw)
+            value = float(raw) if len(raw) <= 400 else None
         except ValueError:
             value = None
-        if value is None or value != value or value in (float("inf"), float("-inf")):
-            raise Problem(400, "Invalid filter value", f"{param} compares a number; {raw[:40]!r} is not one",
+        if value is None or value != value:
+            raise Problem(400, "Invalid filter value", f"{param[:80]} compares a number; {raw[:40]!r} is not one",
                           field=param)
+        if value in (float("inf"), float("-inf")):
+            raise Problem(400, "Invalid filter value", f"{param[:80]} compares a number from {-MAX_DOUBLE} to "
+                          f"{MAX_DOUBLE}; {raw[:40]!r} is past it", field=param,
+                          extra={"minimum": -MAX_DOUBLE, "maximum": MAX_DOUBLE})
         return value
     if "boolean" in types and "string" not in types:
         if raw.lower() not in ("true", "false"):
@@ -375,8 +485,10 @@ def _comparable(actual: Any, wanted: Any) -> tuple[Any, Any] | None:
 
 
 def _meets(row: dict, f: Filter) -> bool:
+    if f.op == "q":
+        return all(any(value in text for text in _texts(row)) for value in f.values)
     actual = _get(row, f.path)
-    if f.op in ("like", "contains", "startsWith", "endsWith"):
+    if f.op in TEXT_OPERATORS:
         if actual is None:
             return False
         text = str(actual).lower()
@@ -395,6 +507,18 @@ def _meets(row: dict, f: Filter) -> bool:
         if not {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[f.op]:
             return False
     return True
+
+
+def _texts(value: Any):
+    """Every string in a row (nested objects and lists too), lower-cased, for ``q=``."""
+    if isinstance(value, str):
+        yield value.lower()
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
 
 
 def _equal(actual: Any, wanted: Any) -> bool:

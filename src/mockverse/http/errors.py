@@ -15,8 +15,10 @@ MAX_DEPTH = 64  # nesting levels a request body may have (orjson cannot serialis
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
-    """The problem as an ``application/problem+json`` response."""
-    return Response(orjson.dumps(problem.body()), status_code=problem.status, media_type=PROBLEM, headers=headers)
+    """The problem as an ``application/problem+json`` response (with the headers it carries, such as
+    ``Retry-After``)."""
+    return Response(orjson.dumps(problem.body()), status_code=problem.status, media_type=PROBLEM,
+                    headers={**problem.headers, **(headers or {})} or None)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

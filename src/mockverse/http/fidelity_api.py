@@ -9,6 +9,7 @@ request journal), scored per operation and rolled up by real traffic.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from datetime import datetime, timezone
@@ -48,7 +49,11 @@ class FidelityAPI:
         self.max_body_bytes = max_body_bytes
         self.exclude = list(exclude or [])
         self.weights = weights
-        self.templates = [(compile_path(_starlette_path(path))[0], path) for path in mock.by_path]
+
+    @functools.cached_property
+    def templates(self) -> list:
+        """(regex, path template) of every mock path, compiled on first use (a spec may have 10,000)."""
+        return [(compile_path(_starlette_path(path))[0], path) for path in self.mock.by_path]
 
     def routes(self) -> list[Route]:
         return [Route("/api/v1/workspace/{workspace_id}/fidelity", self.fidelity, methods=["GET", "POST"]),

@@ -18,23 +18,27 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol
 
+import anyio
+import anyio.to_thread
 import orjson
 from jsonschema import Draft202012Validator
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
-from mockverse.http.conventions import (SCAN_LIMIT, ListQuery, Preference, apply_filters, apply_sort,
-                                        chosen_example, declared_response, fits_problem, parse_list_query,
-                                        preference_of, problem_body, reference_names, relation_names,
+from mockverse.http.conventions import (BUILD_BUDGET, MAX_WINDOW, SCAN_LIMIT, ListQuery, Preference, apply_filters,
+                                        apply_sort, check_page, check_relations, check_start, chosen_example,
+                                        declared_response, fits_problem, parse_list_query, preference_of,
+                                        problem_body, reference_names, relation_names, slice_params,
                                         wants_list_query)
 from mockverse.http.errors import PROBLEM, Problem, check_body, is_decimal, read_json
+from mockverse.http.pathtable import path_routes
 from mockverse.http.validation import RequestRules, Scheme, error_response
 from mockverse.store import StoreUnavailable
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, to_json_schema, validator_for
 from mockverse.cache import LRU
-from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, EngineError, WorldView
+from mockverse.world.engine import WORKSPACE_NAME, Budget, ConsistencyEngine, EngineError, WorldView
 from mockverse.world.generate import merge_schema
 from mockverse.world.model import EntityType
 from mockverse.world.render import MISSING, Renderer, entity_slots, is_array, list_slot
@@ -46,6 +50,8 @@ _PARAM = re.compile(r"^\{([^}]+)\}$")
 _LIMIT_NAMES = ("limit", "pageSize", "page_size", "per_page", "perPage", "_per_page", "_limit", "max_results")
 _PAGE_NAMES = ("page", "_page", "pageNumber", "page_number")
 _LIST_KINDS = ("collection", "children", "related", "search")
+WORKERS = 8         # threads computing reads at once (cache misses), off the event loop
+HEAVY = 2           # of which json-server list queries (filters, sorts, embeds) at most; more wait for none: 503
 # scope state: the workspace version at which the stubs layer found no stubs; a read answered at another
 # version (or with stubs about) never enters the fast path, which skips the stubs layer
 FAST_OK = "mockverse.fast_ok"
@@ -74,11 +80,12 @@ class MockOperation:
     query: list[Any] = field(default_factory=list)   # the operation's query parameters
 
 
-def classify(op: Any, engine: ConsistencyEngine) -> MockOperation:
-    """Decide how the world answers ``op`` from its path: collection, item, children or schema."""
+def classify(op: Any, engine: ConsistencyEngine, tables: "SpecTables | None" = None) -> MockOperation:
+    """Decide how the world answers ``op`` from its path: collection, item, children or schema
+    (``tables``: a spec world's path tables, worked out once for all its operations)."""
     model = engine.model
     if any(isinstance(t, SpecEntityType) for t in model.types.values()):
-        return classify_spec(op, engine)
+        return classify_spec(op, engine, tables or spec_tables(engine))
     segments = [s for s in op.path.split("/") if s]
     kind, entity, relationship, id_param = "schema", None, None, None
     if segments and not _PARAM.match(segments[-1]) and model.by_segment(segments[-1]) and len(segments) == 1:
@@ -128,16 +135,31 @@ def _path_types(types: list[SpecEntityType]) -> tuple[dict[str, SpecEntityType],
     return items, collections, segments
 
 
+@dataclass(frozen=True)
+class SpecTables:
+    """A spec world's types by name, by item path, by collection path and by literal segment."""
+
+    types: list[SpecEntityType]
+    by_name: dict[str, SpecEntityType]
+    items: dict[str, SpecEntityType]
+    collections: dict[str, SpecEntityType]
+    segments: dict[str, SpecEntityType]
+
+
+def spec_tables(engine: ConsistencyEngine) -> SpecTables:
+    """The path tables of a spec world, once per world (not once per operation: a 10,000-path spec)."""
+    types: list[SpecEntityType] = [t for t in engine.model.types.values() if isinstance(t, SpecEntityType)]
+    return SpecTables(types, {t.name: t for t in types}, *_path_types(types))
+
+
 def _segment_type(segment: str, segments: dict[str, SpecEntityType], types: dict) -> SpecEntityType | None:
     return segments.get(segment) or types.get(singular(snake(segment)))
 
 
-def classify_spec(op: Any, engine: ConsistencyEngine) -> MockOperation:
+def classify_spec(op: Any, engine: ConsistencyEngine, tables: SpecTables) -> MockOperation:
     """Classify an operation of a world built from a user's spec (see the module notes)."""
-    model = engine.model
-    types: list[SpecEntityType] = [t for t in model.types.values() if isinstance(t, SpecEntityType)]
-    by_name = {t.name: t for t in types}
-    items, collections, segments = _path_types(types)
+    types, by_name = tables.types, tables.by_name
+    items, collections, segments = tables.items, tables.collections, tables.segments
     tokens = [t for t in op.path.split("/") if t]
     bound: list[tuple[str, EntityType]] = []
     prefix, last_literal = "", None
@@ -234,21 +256,29 @@ def _listed_type(schema: dict | None, types: list[SpecEntityType]) -> SpecEntity
     return None
 
 
-def _page_params(request: Request) -> tuple[int, int] | None:
+def _page_params(request: Request, total: int | None = None) -> tuple[int, int] | None:
+    """(page, per page) of json-server paging, or None when not asked; with ``total`` (the collection's
+    size) a page past its last page is a 400 naming the last one."""
     q = request.query_params
     if "_page" not in q and "_per_page" not in q and "_limit" not in q:
         return None
     values = {}
-    for name, default, high in (("_page", 1, None), ("_per_page", 20, 1000), ("_limit", None, 1000)):
+    for name, default, high in (("_page", 1, None), ("_per_page", 20, MAX_WINDOW), ("_limit", None, MAX_WINDOW)):
         raw = q.get(name)
         if raw is None:
             values[name] = default
             continue
+        if name == "_page" and raw.isascii() and raw.isdigit() and 18 < len(raw) <= 100:
+            values[name] = int(raw)   # a page number too large to be one: said below, with the last page
+            continue
         if not is_decimal(raw) or int(raw) < 1 or (high and int(raw) > high):
             raise Problem(400, "Invalid query parameter", f"{name} must be an integer from 1 to {high or 'any'}",
-                          field=name)
+                          field=name, extra={"minimum": 1, "maximum": high} if high else {"minimum": 1})
         values[name] = int(raw)
-    return values["_page"], values["_limit"] or values["_per_page"]
+    page, per_page = values["_page"], values["_limit"] or values["_per_page"]
+    if total is not None:
+        check_page(page, per_page, total)
+    return page, per_page
 
 
 def _links(request: Request, page: int, per_page: int, total: int | None) -> dict[str, str]:
@@ -291,22 +321,26 @@ class MockRoutes:
         self.reality: RealityHook | None = None
         self.texts: Any = None    # mockverse.ai.text.TextService: free-text fields of a fresh read (X-Mockverse-Text)
         self.by_path: dict[str, dict[str, MockOperation]] = {}
+        spec_world = any(isinstance(t, SpecEntityType) for t in engine.model.types.values())
+        tables = spec_tables(engine) if spec_world else None
         for op in operations:
-            mock = classify(op, engine)
+            mock = classify(op, engine, tables)
             self.by_path.setdefault(op.path, {})[mock.method] = mock
         self.declared = {(op.method.upper(), op.path): op for op in operations}   # for Prefer (conventions)
         self.rules = {key: RequestRules(op, schemes or {}, auth_check) for key, op in self.declared.items()}
         self.own_params: dict[tuple[str, str], frozenset[str]] = {}   # see _own_params
+        self.workers: anyio.CapacityLimiter | None = None   # made on first use, inside the event loop
+        self.heavy: anyio.CapacityLimiter | None = None
 
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[BaseRoute]:
         out = []
         # literal segments before parameters, so /recipients/count is not read as /recipients/{id}
         ordered = sorted(self.by_path.items(), key=lambda kv: [bool(_PARAM.match(t)) for t in kv[0].split("/") if t])
         for path, methods in ordered:
             async def endpoint(request: Request, _methods: dict = methods) -> Response:
                 return await self.handle(request, _methods)
-            out.append(Route(_starlette_path(path), endpoint, methods=sorted(methods)))
-        return out
+            out.append((_starlette_path(path), endpoint, sorted(methods)))
+        return path_routes(out)
 
     # -- dispatch ---------------------------------------------------------------------------
     async def handle(self, request: Request, methods: dict[str, MockOperation]) -> Response:
@@ -348,7 +382,7 @@ class MockRoutes:
                 hit = self.cache.get(key)
                 keep = True   # False: LLM text still to be written, so the next read computes (and asks) again
                 if hit is None:
-                    hit = self.read(op, request, view)
+                    hit = await self.offload(op, request, view)
                     if self.texts is not None:   # LLM text asked for, waited on within its budget (ai/text.py)
                         seen, hit = await self.texts.settle(view, hit, lambda fresh: self.read(op, request, fresh))
                         key, version = (*seen.snap.key, request.url.path, request.url.query), seen.snap.version
@@ -369,6 +403,38 @@ class MockRoutes:
         if realistic:
             return await self.reality.respond(request, op, view, synthetic)  # type: ignore[union-attr]
         return await synthetic()
+
+    async def offload(self, op: MockOperation, request: Request, view: WorldView) -> tuple[int, bytes, dict]:
+        """A read computed on a worker thread within its work budget (``BUILD_BUDGET`` entities built),
+        so the event loop keeps serving other clients. At most ``HEAVY`` json-server list queries run
+        at once; another is a 503 with ``Retry-After`` rather than a wait behind them."""
+        if self.workers is None:
+            self.workers, self.heavy = anyio.CapacityLimiter(WORKERS), anyio.CapacityLimiter(HEAVY)
+        view.budget = Budget(BUILD_BUDGET)
+        if not (op.kind in _LIST_KINDS and wants_list_query(request, self._own_params(op), paging=op.spec_world)) \
+                or not self.check_list(op, request):
+            return await anyio.to_thread.run_sync(self.read, op, request, view, limiter=self.workers)
+        try:
+            self.heavy.acquire_nowait()
+        except anyio.WouldBlock:
+            raise Problem(503, "Server busy", f"{HEAVY} list queries are being computed; retry in a second",
+                          field="query", headers={"Retry-After": "1"}) from None
+        try:
+            return await anyio.to_thread.run_sync(self.read, op, request, view, limiter=self.workers)
+        finally:
+            self.heavy.release()
+
+    def check_list(self, op: MockOperation, request: Request) -> bool:
+        """The limits a list query can be held to before any work (values, sort keys, patterns,
+        numbers, rows times relations), raised as 400 problems; True when it is heavy (it scans,
+        follows parents or carries relations), False when it only names ids or slices."""
+        entity = self._listed(op)
+        query = parse_list_query(request, entity, self._own_params(op))
+        window = slice_params(request)
+        asked = self._rows_asked(op, request, window, _page_params(request) if window is None else None)
+        if asked is not None:
+            check_relations(query, asked[1], asked[0])
+        return query.relations() > 0 or bool(query.filters or query.sort) and query.id_filter(entity) is None
 
     def fast(self, scope: dict) -> tuple[int, bytes, list] | None:
         """A GET already answered purely synthetically at this workspace version: its bytes,
@@ -413,7 +479,7 @@ class MockRoutes:
         parsed = entity.parse_id(raw) if entity else raw  # type: ignore[union-attr]
         if parsed is None:
             raise Problem(400, "Invalid path parameter",
-                          f"{op.id_param} must be {'a positive integer' if entity and entity.integer_ids else 'an id'}",
+                          f"{op.id_param} must be {entity.id_rule() if entity else 'an id'}",
                           field=op.id_param)
         return parsed
 
@@ -453,20 +519,24 @@ class MockRoutes:
                         items = view.children(entity.parent, parent_id, entity.relationship) if parent_id is not None else []  # type: ignore[arg-type]
                         persona = f"{entity.parent.name}:{parent_id}" if items else None  # type: ignore[union-attr]
                         return self._list(request, view, items, persona)
-                page = _page_params(request) or (1, 20)
+                total = view.count(entity)
+                page = _page_params(request, total) or (1, 20)
+                if view.budget is not None:
+                    view.budget.param = next((n for n in ("_page", "_per_page", "_limit") if n in request.query_params),
+                                             "_per_page")
                 items = view.page(entity, *page)
                 status, body, headers = self._list(request, view, items, None, paged=False)
-                headers.update(_links(request, page[0], page[1], view.count(entity)))
+                headers.update(_links(request, page[0], page[1], total))
                 return status, body, headers
             return self._schema_only(op, view)
         except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
 
     def _list(self, request: Request, view: WorldView, items: list, persona: str | None,
               paged: bool = True) -> tuple[int, bytes, dict]:
         headers: dict[str, str] = {}
         if paged:
-            params = _page_params(request)
+            params = _page_params(request, len(items))
             if params is not None:
                 page, per_page = params
                 headers = _links(request, page, per_page, len(items))
@@ -524,7 +594,7 @@ class MockRoutes:
                 return self._written(view, op.entity, data, 201, location=True)  # type: ignore[arg-type]
             raise Problem(405, "Method not allowed", f"{request.method} is not supported on {op.path}", field="method")
         except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
 
     def _written(self, view: WorldView, entity: EntityType, data: dict, status: int, location: bool = False) -> Response:
         fresh = self.engine.view(view.workspace)
@@ -575,6 +645,9 @@ class MockRoutes:
     def _paging(self, op: MockOperation, request: Request) -> tuple[int, int]:
         """(offset, page size) from the operation's own paging parameters (limit/offset, page/pageSize, ...)."""
         q = request.query_params
+        window = slice_params(request)
+        if window is not None:
+            return window[0], window[1] - window[0]
         declared = {p.name: p.schema or {} for p in op.query}
         size_name = next((n for n in _LIMIT_NAMES if n in q), None)
         default = next((declared[n].get("default") for n in _LIMIT_NAMES if n in declared
@@ -632,7 +705,7 @@ class MockRoutes:
             persona = next((view.persona(e, d) for e, _, d in reversed(list(found.values()))), None)
             return self._schema_answer(op, view, key, persona)
         except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
 
     def _collection(self, op: MockOperation, request: Request, view: WorldView, render: Renderer,
                     key: str) -> tuple[int, bytes, dict]:
@@ -650,10 +723,7 @@ class MockRoutes:
             return self._list_answer(op, request, view, render, entity, rows, len(rows), key, None)
         offset, size = self._paging(op, request)
         total = view.count(entity)
-        if offset % size == 0:
-            rows = view.page(entity, offset // size + 1, size)
-        else:
-            rows = [d for i, d in enumerate(view.all_of(entity)()) if offset <= i < offset + size]
+        rows = view.rows(entity, offset, offset + size)
         return self._list_answer(op, request, view, render, entity, rows, total, key, None, paged=(offset, size))
 
     def _search(self, op: MockOperation, request: Request, view: WorldView) -> list[dict]:
@@ -739,7 +809,7 @@ class MockRoutes:
             status, raw, headers = self._schema_answer(op, view, key, persona)
             return Response(raw, status_code=status, headers=headers, media_type=None)
         except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
 
     def _written_spec(self, op: MockOperation, view: WorldView, entity: SpecEntityType, data: dict,
                       location: bool = False) -> Response:
@@ -818,17 +888,32 @@ class MockRoutes:
         return op.entity  # type: ignore[return-value]
 
     def read_list(self, op: MockOperation, request: Request, view: WorldView) -> tuple[int, bytes, dict]:
-        """A list read with json-server parameters: filtered, sorted, then paged (the total counts the
-        filtered rows), with ``_embed`` children and ``_expand`` parents on the rows of the page."""
+        """A list read with json-server parameters: filtered, sorted, then paged or sliced (the total
+        counts the filtered rows), with ``_embed`` children and ``_expand`` parents on the rows of the
+        page. What the query asks is checked against the limits before any row is built."""
         try:
             entity = self._listed(op)
             query = parse_list_query(request, entity, self._own_params(op))
-            rows, total, paged, scanned, persona = self._list_rows(op, request, view, entity, query)
+            window = slice_params(request)
+            checks = [n for n in ("_page", "_start") if n in request.query_params]
+            if view.budget is not None and checks:
+                view.budget.param = checks[0]
+            collection = view.count(entity) if op.kind == "collection" and checks else None
+            params = _page_params(request, collection) if window is None else None
+            if window is not None and collection is not None:
+                check_start(window[0], collection)
+            asked = self._rows_asked(op, request, window, params)
+            if asked is not None:
+                check_relations(query, asked[1], asked[0])
+            if view.budget is not None:
+                view.budget.param = self._cost_param(query, entity, asked)
+            rows, total, paged, scanned, persona = self._list_rows(op, request, view, entity, query, window)
             if not paged:
                 rows = apply_sort(apply_filters(rows, query), query)
                 total = len(rows)
             extra = {"X-Mockverse-Scanned": scanned} if scanned else {}
-            params = _page_params(request)
+            if view.budget is not None and query.relations():
+                view.budget.param = query.relation_param()
             if op.spec_world:
                 key = request.url.path + "?" + request.url.query
                 status, body, headers = self._list_answer(op, request, view, Renderer(view), entity, rows, total, key,  # type: ignore[arg-type]
@@ -840,8 +925,11 @@ class MockRoutes:
                     body = self._embed_into(view, entity, op, body, query)
                 headers.update(extra)
                 return status, body, headers
-            if params is not None and not paged:
-                page, per_page = params
+            if window is not None:
+                rows = rows if paged else rows[window[0]:window[1]]
+                extra["X-Total-Count"] = str(total)
+            elif params is not None and not paged:
+                page, per_page = _page_params(request, total)  # type: ignore[misc]
                 extra.update(_links(request, page, per_page, total))
                 rows = rows[(page - 1) * per_page: page * per_page]
             elif paged:   # the usual page of the collection, linked like GET /users
@@ -849,15 +937,42 @@ class MockRoutes:
                 extra.update(_links(request, page, per_page, total))
             else:
                 extra["X-Total-Count"] = str(total)
+            check_relations(query, len(rows), asked[0] if asked else "_per_page")
             rows = [self._with_relations(view, entity, row, query) for row in rows]
             return 200, orjson.dumps(rows), self._headers(view, persona, extra)
         except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
+
+    def _rows_asked(self, op: MockOperation, request: Request, window: tuple[int, int] | None,
+                    params: tuple[int, int] | None) -> tuple[str, int] | None:
+        """(parameter, rows) a list query asks for by its paging or slice, when it says."""
+        q = request.query_params
+        if window is not None:
+            return ("_end" if "_end" in q else "_limit"), window[1] - window[0]
+        if params is not None:
+            return ("_limit" if "_limit" in q else "_per_page"), params[1]
+        if op.spec_world:
+            return "_per_page", self._paging(op, request)[1]
+        return None
+
+    @staticmethod
+    def _cost_param(query: ListQuery, entity: EntityType, asked: tuple[str, int] | None) -> str:
+        """The query parameter that asks for the rows a list query builds (named when over budget)."""
+        for f in query.filters:
+            if f.path in ((entity.fk,), (entity.id_field,)) and f.op in ("eq", "in"):
+                return f.param
+        if query.filters:
+            return query.filters[0].param
+        if query.sort:
+            return "_sort"
+        return asked[0] if asked else "_per_page"
 
     def _list_rows(self, op: MockOperation, request: Request, view: WorldView, entity: EntityType,
-                   query: ListQuery) -> tuple[list[dict], int, bool, str | None, str | None]:
+                   query: ListQuery, window: tuple[int, int] | None = None
+                   ) -> tuple[list[dict], int, bool, str | None, str | None]:
         """(rows, total, already paged, scan note, persona) before filtering: a parent's children when
-        the path or a foreign-key filter names it, else the collection (bounded by SCAN_LIMIT)."""
+        the path or a foreign-key filter names it, the entities an id filter names, else the collection
+        (bounded by SCAN_LIMIT)."""
         if op.kind == "children" and not op.spec_world:
             id = self._id(op, request)
             if view.get(op.entity, id) is None:  # type: ignore[arg-type]
@@ -885,6 +1000,11 @@ class MockRoutes:
                     rows += kids
                     personas += [f"{entity.parent.name}:{parent_id}"] if kids else []
             return rows, len(rows), False, None, personas[0] if len(personas) == 1 else None
+        ids = query.id_filter(entity)
+        if ids is not None:   # the named entities, in the order asked
+            wanted = [entity.parse_id(raw) for raw in ids]
+            rows = [d for d in (view.get(entity, i) for i in dict.fromkeys(wanted) if i is not None) if d is not None]
+            return rows, len(rows), False, None, None
         if query.needs_scan(entity):
             rows = []
             for data in view.all_of(entity)():
@@ -895,8 +1015,9 @@ class MockRoutes:
             return rows, len(rows), False, f"{len(rows)} of {count}" if count > len(rows) else None, None
         if op.spec_world:   # only _embed/_expand: the usual page of the collection
             offset, size = self._paging(op, request)
-            rows = view.page(entity, offset // size + 1, size) if offset % size == 0 else \
-                [d for i, d in enumerate(view.all_of(entity)()) if offset <= i < offset + size]
+            rows = view.rows(entity, offset, offset + size)
+        elif window is not None:
+            rows = view.rows(entity, *window)
         else:
             page, per_page = _page_params(request) or (1, 20)
             rows = view.page(entity, page, per_page)

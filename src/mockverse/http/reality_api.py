@@ -11,7 +11,7 @@ from starlette.routing import Route
 from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
 from mockverse.http.admin_schema import WORKSPACE, WRITE_ERRORS, json_body, json_ok, problems
-from mockverse.reality.ratio import HEADER, SettingsError
+from mockverse.reality.ratio import HEADER, SettingsError, upstream_allowed, upstream_origin
 from mockverse.reality.recorder import (HAR_SCHEMA, KIND, SOURCES, HarError, har_document, import_har,
                                         recording_har_entry, summary)
 from mockverse.reality.serve import RealityService, public_base
@@ -53,6 +53,7 @@ class RealityAPI:
             body = await read_json(request, self.max_body_bytes)
             if isinstance(body, dict) and "settings" in body:
                 view, body = self._described(view, body)
+            self.check_upstream(body)
             try:
                 self.service.put_settings(view, body)
             except SettingsError as exc:
@@ -62,6 +63,21 @@ class RealityAPI:
             self.service.reset_settings(view)
             view = self._view(request)
         return json_response(self.service.describe(view), headers={"X-Mockverse-Workspace": view.workspace})
+
+    def check_upstream(self, body: Any) -> None:
+        """A 403 unless the upstream sent is one the operator allowed: the config's upstream or one
+        of ``reality_continuum.allowed_upstreams`` (``--allow-upstream``). Otherwise anyone who can
+        reach the admin API could make this server fetch from any host it can reach."""
+        upstream = body.get("upstream") if isinstance(body, dict) else None
+        if not isinstance(upstream, str) or upstream_origin(upstream) is None:
+            return   # absent, null, or malformed (the settings check names that one)
+        config = self.service.config
+        allowed = [u for u in [config.upstream, *config.allowed_upstreams] if u]
+        if not upstream_allowed(upstream, allowed):
+            origins = sorted({upstream_origin(u) for u in allowed} - {None})
+            raise Problem(403, "Upstream not allowed", f"{upstream_origin(upstream)} is not an allowed upstream; "
+                          "start the server with --allow-upstream URL or list it in "
+                          "reality_continuum.allowed_upstreams", field="upstream", allowed=origins)
 
     def _described(self, view: WorldView, body: dict) -> tuple[WorldView, Any]:
         """A body shaped as ``GET /api/v1/reality`` answers: its ``settings`` are put (in the workspace it

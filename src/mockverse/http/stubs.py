@@ -9,6 +9,7 @@ without blocking (``anyio.sleep``), its fault broken into the connection (``http
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from typing import Any, Awaitable, Callable, Iterator
 from urllib.parse import parse_qs
@@ -52,8 +53,14 @@ class SpecRoutes:
     """The loaded spec's path templates, to name a stubbed request's path parameters and find its persona."""
 
     def __init__(self, mock: MockRoutes) -> None:
-        ordered = sorted(mock.by_path.items(), key=lambda kv: [bool(_PARAM.match(t)) for t in kv[0].split("/") if t])
-        self.routes = [(compile_path(_starlette_path(path))[0], path, methods) for path, methods in ordered]
+        self.mock = mock
+
+    @functools.cached_property
+    def routes(self) -> list[tuple[Any, str, dict]]:
+        """(regex, template, methods) in routing order, compiled when a stub is first answered (a
+        spec may have 10,000 paths: compiling them all is seconds, paid only by worlds with stubs)."""
+        ordered = sorted(self.mock.by_path.items(), key=lambda kv: [bool(_PARAM.match(t)) for t in kv[0].split("/") if t])
+        return [(compile_path(_starlette_path(path))[0], path, methods) for path, methods in ordered]
 
     def match(self, path: str, method: str) -> tuple[Any, dict[str, str]]:
         """The operation answering ``method path`` (or None) and the path parameters by both spellings.

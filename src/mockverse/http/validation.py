@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockverse.http.errors import PROBLEM, Problem
+from mockverse.http.errors import Problem, problem_response
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.world.generate import merge_schema
 
@@ -95,7 +95,7 @@ class RequestRules:
             first = self.security[0][0]
             raise Problem(401, "Unauthorized", f"this operation needs {options}",
                           field=first.key or first.name, allowed=sorted({s.name for n in self.security for s in n}),
-                          extra={"headers": {"WWW-Authenticate": _challenge(self.security)}})
+                          headers={"WWW-Authenticate": _challenge(self.security)})
         for param in self.headers:
             value = request.headers.get(param.name)
             if value is None:
@@ -192,13 +192,11 @@ def declared_error(operation: Any, problem: Problem) -> tuple[dict, str] | None:
 def error_response(operation: Any, problem: Problem, generate: Any) -> Response:
     """The problem as the spec declares that error: problem JSON when its schema takes it, else a
     body of the declared schema (``generate(schema)``) with the problem's details mapped into it."""
-    headers = problem.extra.get("headers") if isinstance(problem.extra.get("headers"), dict) else None
-    if headers is not None:
-        problem.extra = {k: v for k, v in problem.extra.items() if k != "headers"}
     body = problem.body()
     declared = declared_error(operation, problem)
     if declared is None or fits(body, declared[0]):
-        return Response(orjson.dumps(body), status_code=problem.status, media_type=PROBLEM, headers=headers)
+        return problem_response(problem)
+    headers = problem.headers or None
     schema, media = declared
     mapped = _map_into(merge_schema(schema), generate(schema), body)
     if not fits(mapped, schema):

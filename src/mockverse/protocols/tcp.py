@@ -61,8 +61,11 @@ def encode(reply: dict[str, Any], data: bytes | None = None) -> bytes:
 class TCPListener:
     """The asyncio server and the one event-bus listener that feeds its subscribed connections."""
 
-    def __init__(self, engine: ConsistencyEngine, mock: Any, host: str, port: int, *, reuse_port: bool = False) -> None:
+    def __init__(self, engine: ConsistencyEngine, mock: Any, host: str, port: int, *, reuse_port: bool = False,
+                 idle_timeout: float = 300.0, line_timeout: float = 10.0, max_connections: int = 4096) -> None:
         self.engine = engine
+        self.idle_timeout, self.line_timeout, self.max_connections = idle_timeout, line_timeout, max_connections
+        self.refused, self.refused_at = 0, -10.0
         self.mock = mock                       # MockRoutes: renders get exactly as the item route does
         self.host, self.port, self.reuse_port = host, port, reuse_port
         self.connections: set[Connection] = set()
@@ -122,16 +125,37 @@ class TCPListener:
 
     # -- connections --------------------------------------------------------------------------
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self.connections) >= self.max_connections:
+            self.refuse(writer)
+            return
         connection = Connection(self, reader, writer)
         self.connections.add(connection)
         try:
             await connection.run()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass   # the client went away mid-line or mid-reply: nothing to answer
+        except TimeoutError as exc:   # idle, or a line that never ended: say so, then close
+            try:
+                await connection.send(refusal(Problem(408, "Idle timeout", str(exc), field="connection")))
+            except ConnectionError:
+                pass
         finally:
             self.connections.discard(connection)
             self.subscribed.discard(connection)
             connection.abort()
+
+    def refuse(self, writer: asyncio.StreamWriter) -> None:
+        """Past ``max_connections``: one error line, close, and a log line at most every 10 s."""
+        writer.write(encode(refusal(Problem(503, "Too many connections", f"the server has {self.max_connections} "
+                                            "open TCP connections (server.max_connections); retry shortly",
+                                            field="connection"))))
+        writer.close()
+        self.refused += 1
+        now = asyncio.get_running_loop().time()
+        if now - self.refused_at >= 10:
+            log.warning("connection cap reached: %d open TCP connections (server.max_connections); refused %d new "
+                        "connection(s) since the last report", self.max_connections, self.refused)
+            self.refused, self.refused_at = 0, now
 
     # -- the operations -----------------------------------------------------------------------
     def answer(self, connection: "Connection", message: Any) -> tuple[bytes, str | None, str | None]:
@@ -240,7 +264,7 @@ class Connection:
         buffer = bytearray()
         skipping = False   # inside a line that was too long: discard up to its newline
         while True:
-            chunk = await self.reader.read(LINE_LIMIT)
+            chunk = await self.read(mid_line=bool(buffer) or skipping)
             if not chunk:
                 return
             buffer += chunk
@@ -261,6 +285,24 @@ class Connection:
                     await self.handle(bytes(buffer))   # answered as too long
                     skipping = True
                 buffer.clear()
+
+    async def read(self, mid_line: bool) -> bytes:
+        """The next chunk. A line once begun must end within ``line_timeout``; a connection with no
+        subscription that sends nothing is closed after ``idle_timeout`` (TimeoutError says which)."""
+        listener = self.listener
+        if mid_line:
+            timeout, why = listener.line_timeout, (f"a line was not finished within {listener.line_timeout:g}s "
+                                                   "(server.header_timeout)")
+        elif not self.subscriptions:
+            timeout, why = listener.idle_timeout, (f"no request for {listener.idle_timeout:g}s "
+                                                   "(server.tcp_idle_timeout); subscribe to wait for events")
+        else:
+            return await self.reader.read(LINE_LIMIT)
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.reader.read(LINE_LIMIT)
+        except TimeoutError:
+            raise TimeoutError(why) from None
 
     async def handle(self, line: bytes) -> None:
         if len(line) > LINE_LIMIT:

@@ -347,6 +347,26 @@ def _upstream(value: Any) -> str:
     return value
 
 
+def upstream_origin(url: str) -> str | None:
+    """``scheme://host:port`` of an upstream URL (credentials and path dropped), or None if it has no host."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def upstream_allowed(url: str, allowed: list[str]) -> bool:
+    """Whether ``url`` reaches the same scheme, host and port as one of ``allowed`` (paths and
+    credentials may differ: they cannot send a request to another machine)."""
+    origin = upstream_origin(url)
+    return origin is not None and origin in {upstream_origin(a) for a in allowed}
+
+
 def _timeout(value: Any) -> float:
     """The upstream timeout in seconds, above 0 and bounded so a request cannot hang."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_TIMEOUT:

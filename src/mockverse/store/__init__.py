@@ -6,6 +6,7 @@ store and never knows which implementation runs.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -28,6 +29,49 @@ class StoredEntity:
 
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached now; the request should fail fast with a 503."""
+
+    status, title, retry_after = 503, "Store unavailable", "1"
+
+
+class StoreBusy(StoreUnavailable):
+    """Another connection holds the store's write lock past the short wait a write allows itself."""
+
+    title = "Store busy"
+
+
+class StoreReadOnly(StoreUnavailable):
+    """The store cannot be written (a read-only file or file system); reads keep working."""
+
+    title, retry_after = "Store read-only", None
+
+
+class StoreDamaged(StoreUnavailable):
+    """The store's file cannot be read back (damaged, or an I/O error)."""
+
+    title = "Store damaged"
+
+
+class StoreFull(StoreUnavailable):
+    """The disk holding the store is full; reads keep working."""
+
+    status, title, retry_after = 507, "Store full", None
+
+
+class StoreOpenError(ValueError):
+    """The store cannot be used at start: one line naming it and saying what to do."""
+
+
+@dataclass
+class Activity:
+    """What one request did to the store so far: commits, and whether a write found the store busy.
+    Set per request (``ACTIVITY``) so a write that found the lock taken, having committed nothing,
+    can be tried again without waiting on the event loop."""
+
+    commits: int = 0
+    busy: bool = False
+
+
+ACTIVITY: ContextVar[Activity | None] = ContextVar("mockverse_store_activity", default=None)
 
 
 class Store(Protocol):
@@ -58,14 +102,15 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(url: str) -> Store:
-    """Open the store named by ``url``: a file path, ``sqlite:///path`` or ``redis://host:port/db``."""
+def open_store(url: str, *, volatile: bool = False) -> Store:
+    """Open the store named by ``url``: a file path, ``sqlite:///path`` or ``redis://host:port/db``.
+    A Redis that persists nothing is refused (StoreOpenError) unless ``volatile``."""
     from mockverse.store.sqlite import SQLiteStore
 
     if url.startswith(("redis://", "rediss://")):
         from mockverse.store.redis import RedisStore
 
-        return RedisStore(url)
+        return RedisStore(url, volatile=volatile)
     if url.startswith("sqlite:///"):
         return SQLiteStore(url[len("sqlite:///"):])
     if url.startswith("sqlite://"):

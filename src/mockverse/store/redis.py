@@ -29,6 +29,11 @@ is the workspace version of its first write, so ``created_ids`` come in creation
 Scripts also touch keys they compute from stored links, which standalone Redis allows
 (Redis Cluster would not). Every call fails fast with ``StoreUnavailable`` when Redis is
 unreachable; the client reconnects by itself on the next call.
+
+Durability is Redis's: at start the store asks Redis whether it keeps an append-only file
+(``CONFIG GET appendonly``, or ``INFO persistence`` where CONFIG is disabled) and refuses a
+Redis without one, since RDB snapshots alone lose every write since the last snapshot and a
+restart would also hand out ids again. ``volatile=True`` (``--redis-volatile``) skips it.
 """
 
 from __future__ import annotations
@@ -36,13 +41,14 @@ from __future__ import annotations
 import functools
 import re
 from typing import Any, Callable, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import orjson
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from mockverse.store import StoredEntity, StoreUnavailable
+from mockverse.store import StoredEntity, StoreOpenError, StoreUnavailable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -170,6 +176,15 @@ return out
 """
 
 
+def _shown(url: str) -> str:
+    """The Redis URL with its password replaced, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":[redacted]@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
 def _part(name: str) -> str:
     """Escape one key component so that names containing ``:`` cannot collide."""
     return name.replace("%", "%25").replace(":", "%3A")
@@ -189,11 +204,13 @@ def _reachable(method: Callable[P, R]) -> Callable[P, R]:
 class RedisStore:
     """A store in Redis, shared by every worker and instance given the same URL."""
 
-    def __init__(self, url: str, connect_timeout: float = 0.5, timeout: float = 1.0) -> None:
+    def __init__(self, url: str, connect_timeout: float = 0.5, timeout: float = 1.0, *, volatile: bool = False) -> None:
         self.url = url
         self._redis = redis.Redis.from_url(
             url, socket_connect_timeout=connect_timeout, socket_timeout=timeout,
             retry=Retry(NoBackoff(), 0), health_check_interval=0)
+        if not volatile:
+            self.check_persistence()
         self._put_entity = self._redis.register_script(_PUT_ENTITY)
         self._delete_entity = self._redis.register_script(_DELETE_ENTITY)
         self._append = self._redis.register_script(_APPEND)
@@ -201,6 +218,29 @@ class RedisStore:
         self._delete_entries = self._redis.register_script(_DELETE_ENTRIES)
         self._entries = self._redis.register_script(_ENTRIES)
         self._reset = self._redis.register_script(_RESET)
+
+    def check_persistence(self) -> str:
+        """The AOF fsync policy of a Redis that keeps an append-only file; StoreOpenError (one line:
+        why, and what to do) for one that does not, or that cannot be reached."""
+        shown = _shown(self.url)
+        try:
+            try:
+                config = self._redis.config_get("appendonly", "appendfsync")
+                aof, fsync = config.get("appendonly") == "yes", config.get("appendfsync", "unknown")
+            except redis.ResponseError:   # CONFIG disabled (managed Redis): INFO still says
+                info = self._redis.info("persistence")
+                aof, fsync = info.get("aof_enabled") == 1, "unknown"
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._redis.close()
+            raise StoreOpenError(f"store {shown}: Redis cannot be reached ({exc}) to check that it keeps what it "
+                                 "acknowledges: start it, or pass --redis-volatile to skip the check") from None
+        if not aof:
+            self._redis.close()
+            raise StoreOpenError(f"store {shown}: Redis does not persist writes (appendonly is off; RDB snapshots "
+                                 "alone lose every write since the last one, and ids would be handed out again): "
+                                 "start it with --appendonly yes (or CONFIG SET appendonly yes), or pass "
+                                 "--redis-volatile to accept losing data")
+        return fsync
 
     # -- keys -----------------------------------------------------------------------------
     @staticmethod

@@ -1,20 +1,33 @@
 """SQLite store: WAL journal, synchronous=FULL, so an acknowledged write survives a crash.
 
-Several worker processes may open the same file; writes take the lock with
-``BEGIN IMMEDIATE`` and a busy timeout, so a writer waits instead of failing.
+Several worker processes may open the same file; writes take the lock with ``BEGIN
+IMMEDIATE``. A write never waits long on the event loop: one try waits at most
+``BUSY_MS`` and then raises ``StoreBusy``, which the HTTP layer retries after an
+asynchronous pause (reads go on meanwhile: WAL readers take no lock) and answers with a
+503 and ``Retry-After`` once its budget is spent. Off the event loop (start, background
+threads) a write keeps trying for ``THREAD_WAIT`` seconds. Read-only files, full disks
+and damaged files become ``StoreReadOnly`` (503), ``StoreFull`` (507) and
+``StoreUnavailable`` (503) naming the file; at start, ``StoreOpenError`` with one line.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
+import stat
 import threading
+import time
 from typing import Any, Callable
 
 import orjson
 
 from mockverse.cache import LRU
-from mockverse.store import StoredEntity
+from mockverse.store import (ACTIVITY, StoreBusy, StoreDamaged, StoredEntity, StoreFull, StoreOpenError,
+                             StoreReadOnly, StoreUnavailable)
+
+BUSY_MS = 100          # one wait for another connection's write lock
+THREAD_WAIT = 5.0      # how long a write off the event loop keeps trying (start, background threads)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS workspace (ws TEXT PRIMARY KEY, version INTEGER NOT NULL);
@@ -42,18 +55,82 @@ class SQLiteStore:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
         self._lock = threading.RLock()
         self._versions = LRU(4096)   # bounded: a flood of distinct workspaces must not grow the process
         self._data_version = -1
-        self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        with self._write():
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                self._db.execute(statement)
+        self._check_path()
+        try:
+            self._db = sqlite3.connect(path, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreOpenError(self._open_failure(exc)) from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+            with self._write():
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    self._db.execute(statement)
+            self._db.execute("SELECT count(*) FROM workspace").fetchone()   # reads the schema's pages: damage shows
+        except (sqlite3.Error, StoreUnavailable) as exc:
+            self._db.close()
+            raise StoreOpenError(self._open_failure(exc)) from None
+
+    def _check_path(self) -> None:
+        """Refuse, with what to do, a path that cannot be a writable SQLite file."""
+        path = self.path
+        if os.path.isdir(path):
+            raise StoreOpenError(f"store {path} is a directory, not a SQLite file: remove it or pass another "
+                                 "--store path")
+        directory = os.path.dirname(os.path.abspath(path)) or "."
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise StoreOpenError(f"store {path}: its directory {directory} cannot be created ({exc.strerror}): "
+                                 "create it or pass another --store path") from None
+        if os.path.exists(path):
+            mode = os.stat(path).st_mode
+            if not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+                raise StoreOpenError(f"store {path} is read-only: make it writable (chmod u+w {path}) or pass "
+                                     "another --store path")
+        if not os.access(directory, os.W_OK):
+            raise StoreOpenError(f"store {path}: its directory {directory} is read-only (SQLite writes its journal "
+                                 "beside the file): make it writable or pass another --store path")
+
+    def _open_failure(self, exc: BaseException) -> str:
+        """The one line ``mockverse serve`` prints for a store that cannot be opened."""
+        path, name = self.path, getattr(exc, "sqlite_errorname", "") or ""
+        if isinstance(exc, StoreBusy) or name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return (f"store {path} is locked by another program (database is locked): close the program holding it "
+                    "(a sqlite3 shell, a database browser) or pass another --store path")
+        if name == "SQLITE_NOTADB":
+            return f"store {path} is not a SQLite database (file is not a database): move it away or pass another --store path"
+        if name == "SQLITE_CORRUPT":
+            return (f"store {path} is damaged (database disk image is malformed): restore it from a backup, or move "
+                    "it away to start with an empty world")
+        if isinstance(exc, StoreFull) or name in ("SQLITE_FULL", "SQLITE_IOERR_WRITE"):
+            return (f"store {path} cannot be written ({exc}): the disk is full or failing; free space on it or pass "
+                    "another --store path")
+        if isinstance(exc, StoreReadOnly) or name.startswith("SQLITE_READONLY"):
+            return f"store {path} is read-only ({exc}): make it and its directory writable or pass another --store path"
+        return f"store {path} cannot be opened ({exc}): check the file or pass another --store path"
+
+    def _failure(self, exc: sqlite3.Error) -> Exception:
+        """The store error a request answers for a SQLite error (the error itself when it is a bug)."""
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            activity = ACTIVITY.get()
+            if activity is not None and activity.commits == 0:
+                activity.busy = True
+            return StoreBusy(f"the store {self.path} is locked by another program or process; retry shortly")
+        if name.startswith("SQLITE_READONLY"):
+            return StoreReadOnly(f"the store {self.path} is read-only ({exc}): writes are refused, reads keep working; "
+                                 "make it writable")
+        if name in ("SQLITE_FULL", "SQLITE_IOERR_WRITE"):
+            return StoreFull(f"the store {self.path} cannot grow ({exc}): the disk is full; writes are refused, "
+                             "reads keep working; free space on its disk")
+        if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or name.startswith("SQLITE_IOERR"):
+            return StoreDamaged(f"the store {self.path} cannot be read ({exc}); restore it from a backup")
+        return exc
 
     # -- transactions -------------------------------------------------------------------
     class _Tx:
@@ -61,15 +138,55 @@ class SQLiteStore:
             self.store = store
 
         def __enter__(self) -> sqlite3.Connection:
-            self.store._lock.acquire()
-            self.store._db.execute("BEGIN IMMEDIATE")
+            self.store._begin()
             return self.store._db
 
         def __exit__(self, exc_type, exc, tb) -> None:
+            store = self.store
             try:
-                self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
+                if exc_type is None:
+                    try:
+                        store._db.execute("COMMIT")
+                    except sqlite3.Error as failed:
+                        raise store._failure(failed) from failed
+                    activity = ACTIVITY.get()
+                    if activity is not None:
+                        activity.commits += 1
+                    return
+                if store._db.in_transaction:   # SQLite rolls back by itself after an I/O error or a full disk
+                    store._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    failure = store._failure(exc)
+                    if failure is not exc:
+                        raise failure from exc
             finally:
-                self.store._lock.release()
+                store._lock.release()
+
+    def _begin(self) -> None:
+        """Take the write lock (``BEGIN IMMEDIATE``), holding ``_lock`` on return. On the event loop one
+        try (``BUSY_MS``) and then ``StoreBusy``, which the request is retried on, unless the request
+        has already committed a write (then it cannot be run again, so this write waits here like one
+        off the loop); off the loop, tries for ``THREAD_WAIT`` seconds, releasing ``_lock`` between tries
+        so this process's readers go on."""
+        activity = ACTIVITY.get()
+        retryable = _on_event_loop() and (activity is None or activity.commits == 0)
+        deadline = None
+        while True:
+            self._lock.acquire()
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.Error as exc:
+                self._lock.release()
+                failure = self._failure(exc)
+                if not isinstance(failure, StoreBusy):
+                    raise failure from exc
+                if retryable:
+                    raise failure from exc
+                deadline = deadline or time.monotonic() + THREAD_WAIT
+                if time.monotonic() > deadline:
+                    raise failure from exc
+                time.sleep(0.05)
 
     def _write(self) -> "SQLiteStore._Tx":
         return SQLiteStore._Tx(self)
@@ -84,21 +201,27 @@ class SQLiteStore:
 
     def _read(self, sql: str, args: tuple) -> list[tuple]:
         with self._lock:
-            return self._db.execute(sql, args).fetchall()
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise self._failure(exc) from exc
 
     # -- reads ----------------------------------------------------------------------------
     def version(self, workspace: str) -> int:
         """The workspace's write counter. Read on every request, so it is cached until
         ``PRAGMA data_version`` says another connection (another worker) committed."""
         with self._lock:
-            changed = self._db.execute("PRAGMA data_version").fetchone()[0]
-            if changed != self._data_version:
-                self._data_version = changed
-                self._versions.clear()
-            version = self._versions.get(workspace)
-            if version is None:
-                row = self._db.execute("SELECT version FROM workspace WHERE ws = ?", (workspace,)).fetchone()
-                version = self._versions.put(workspace, row[0] if row else 0)
+            try:
+                changed = self._db.execute("PRAGMA data_version").fetchone()[0]
+                if changed != self._data_version:
+                    self._data_version = changed
+                    self._versions.clear()
+                version = self._versions.get(workspace)
+                if version is None:
+                    row = self._db.execute("SELECT version FROM workspace WHERE ws = ?", (workspace,)).fetchone()
+                    version = self._versions.put(workspace, row[0] if row else 0)
+            except sqlite3.Error as exc:
+                raise self._failure(exc) from exc
             return version
 
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None:
@@ -249,3 +372,12 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _on_event_loop() -> bool:
+    """Whether this thread runs an asyncio loop (a wait here would stall every client)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from mockverse.cache import LRU
 from mockverse.ids import EntityRef
@@ -34,9 +35,32 @@ class EngineError(ValueError):
     """A request the world cannot honour: ``status`` 404/409/422, ``field`` names the culprit."""
 
     def __init__(self, status: int, title: str, detail: str, field: str | None = None,
-                 allowed: list | None = None) -> None:
+                 allowed: list | None = None, extra: dict | None = None) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.field, self.allowed = status, title, detail, field, allowed
+        self.extra = extra or {}
+
+
+class Budget:
+    """The work one request may make the world do: entities built (cache misses). Past ``limit``
+    the request is refused with a 400 ``query-too-expensive`` naming ``param``, the query parameter
+    that asked for the work, so no single request can hold a worker for long."""
+
+    def __init__(self, limit: int, param: str | None = None) -> None:
+        self.limit, self.param, self.spent = limit, param, 0
+
+    def charge(self) -> None:
+        """Count one entity built; raise once the request has built more than its limit. Every few
+        builds the thread lets others run (``sleep(0)`` drops the GIL), so a long computation on a
+        worker thread never starves the event loop serving other clients."""
+        self.spent += 1
+        if self.spent % 8 == 0:
+            time.sleep(0)
+        if self.spent > self.limit:
+            asked = f"{self.param} asks" if self.param else "this request asks"
+            raise EngineError(400, "Query too expensive", f"{asked} for more than {self.limit} entities to be "
+                              "built; narrow it (fewer ids, a smaller page, fewer relations, a filter on the parent)",
+                              field=self.param, extra={"limit": self.limit})
 
 
 class _Unreachable:
@@ -232,6 +256,7 @@ class WorldView:
         self.model = engine.model
         self.gen = engine.generator(snap.seed)
         self._computing: set[tuple[str, object]] = set()
+        self.budget: Budget | None = None   # set by a caller that bounds this view's work
         self.text_refs: set[str] | None = set() if engine.texts is not None else None   # text-bearing refs read
 
     @property
@@ -373,6 +398,8 @@ class WorldView:
             return hit
         if (entity.name, id) in self._computing:
             return self._base(entity, id)
+        if self.budget is not None:
+            self.budget.charge()
         self._computing.add((entity.name, id))
         try:
             data = self._base(entity, id)
@@ -495,7 +522,7 @@ class WorldView:
             return True
         return went_through(self._statuses(entity, id, child, relationship))
 
-    def _statuses(self, entity: EntityType, id: object, child: EntityType, relationship: str):
+    def _statuses(self, entity: EntityType, id: object, child: EntityType, relationship: str) -> Iterator[Any]:
         """The ``status`` of each child over one edge, from its own fields. A generated child nobody
         changed has its status drawn alone (as the generator draws it), without building the child."""
         parent = self._base(entity, id)
@@ -739,22 +766,28 @@ class WorldView:
                 yield id
 
     def page(self, entity: EntityType, page: int, per_page: int) -> list[dict]:
-        start = (page - 1) * per_page
+        return self.rows(entity, (page - 1) * per_page, page * per_page)
+
+    def rows(self, entity: EntityType, start: int, stop: int) -> list[dict]:
+        """The entities at positions ``start`` to ``stop`` (exclusive) of the type's stable order;
+        a top-level type without deletions builds only those."""
+        if stop <= start:
+            return []
         if entity.parent is None and not self.store.deleted_ids(self.snap.workspace, entity.name):
             population = entity.config.population or 0
-            ids = [entity.root_id(i) for i in range(start + 1, min(population, start + per_page) + 1)]
+            ids = [entity.root_id(i) for i in range(start + 1, min(population, stop) + 1)]
             out = [d for d in (self.get(entity, i) for i in ids) if d is not None]
-            if len(out) < per_page:
+            if len(out) < stop - start:
                 created = self.store.created_ids(self.snap.workspace, entity.name)
                 skip = max(0, start - population)
-                for raw in created[skip: skip + per_page - len(out)]:
+                for raw in created[skip: skip + stop - start - len(out)]:
                     data = self.get(entity, entity.parse_id(raw))
                     if data is not None:
                         out.append(data)
             return out
         out = []
         for i, data in enumerate(self.all_of(entity)()):
-            if i >= start + per_page:
+            if i >= stop:
                 break
             if i >= start:
                 out.append(data)
@@ -913,7 +946,10 @@ class WorldView:
                 raise EngineError(422, "Missing parent", f"'{entity.fk}' is required: every {entity.name} belongs "
                                   f"to a {entity.parent.name}", field=entity.fk)
             return data
-        parent_id = entity.parent.parse_id(raw)
+        parent_id = entity.parent.valid_id(raw)
+        if parent_id is None and (isinstance(raw, int) or entity.parent.integer_ids):
+            raise EngineError(422, "Invalid id", f"{str(raw)[:40]!r} is not a {entity.parent.name} id: it must be "
+                              f"{entity.parent.id_rule()}", field=given[0] if given else entity.fk)
         if parent_id is None or self.get(entity.parent, parent_id) is None:
             raise EngineError(422, "Unknown parent", f"{entity.parent.name} {raw!r} does not exist", field=given[0] if given else entity.fk)
         data[entity.fk] = parent_id
@@ -932,10 +968,10 @@ class WorldView:
                 if self.stored(entity, id) is None:
                     break
         else:
-            parsed = entity.parse_id(id)
+            parsed = entity.valid_id(id)
             if parsed is None:
-                raise EngineError(422, "Invalid id", f"'{id}' is not a valid {entity.name} id "
-                                  f"({'a positive integer' if entity.integer_ids else 'a string'})", field="entity_id")
+                raise EngineError(422, "Invalid id", f"entity_id {str(id)[:40]!r} is not a valid {entity.name} id: "
+                                  f"it must be {entity.id_rule()}", field="entity_id")
             id = parsed
         data.setdefault("created_at", format_rfc3339(self.now))
         generated = self._generated(entity, id) is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
 import unicodedata
 import uuid
 from datetime import datetime, timedelta
@@ -134,15 +135,19 @@ def merge_schema(schema: dict, depth: int = 0) -> dict:
 
 
 class Generator:
-    """Generates values for one world seed. Not thread-safe (one per process)."""
+    """Generates values for one world seed. Reads are computed on worker threads, so the Faker it
+    re-seeds for every value is one per thread (a shared one would mix two threads' seeds)."""
 
     def __init__(self, seed: str) -> None:
         self.seed = seed
-        self.fake = Faker("en_US")
+        self.local = threading.local()
 
     def _fake(self, *parts: object) -> Faker:
-        self.fake.seed_instance(stable_hash(self.seed, *parts))
-        return self.fake
+        fake = getattr(self.local, "fake", None)
+        if fake is None:
+            fake = self.local.fake = Faker("en_US")
+        fake.seed_instance(stable_hash(self.seed, *parts))
+        return fake
 
     def draw(self, *parts: object) -> float:
         return unit_draw(self.seed, *parts)
@@ -238,7 +243,8 @@ class Generator:
         if schema.get("enum"):
             options = [v for v in schema["enum"] if v is not None] or schema["enum"]
             if "currency" in _words(name):   # the persona's currency, else one per entity (its amounts share it)
-                return ctx["currency"] if ctx.get("currency") in options else self.choice(options, ref, "currency")
+                mine = ctx.get("currency")
+                return mine if mine is not None and mine in options else self.choice(options, ref, "currency")
             return self.choice(options, ref, path)
         types = schema_types(schema) - {"null"}
         kind = "integer" if "integer" in types else next(iter(sorted(types)), "string")
@@ -467,3 +473,46 @@ def _entity_url(ref: str) -> str:
         path = rest.split(" ", 1)[-1].lstrip("/")
         return f"https://api.example.com/{path}"
     return f"https://www.example.com/{kind}s/{rest}".replace(" ", "")
+
+
+def generated_size(schema: dict, limit: int, memo: dict | None = None) -> int:
+    """How many values generating ``schema`` builds at most (objects, lists and leaves), by the
+    generator's own rules (optional fields dropped past SOFT_DEPTH, short lists, HARD_DEPTH cut).
+    Memoised per (schema, depth) in ``memo`` (share it across the schemas of one document), so a
+    wide DAG of references is measured without being expanded; counting stops just past ``limit``."""
+    memo = {} if memo is None else memo
+
+    def size(node: Any, depth: int) -> int:
+        if not isinstance(node, dict):
+            return 1
+        key = (id(node), depth)
+        if key in memo:
+            return memo[key]
+        merged = merge_schema(node)
+        total = 1
+        if depth <= HARD_DEPTH and not (depth > SOFT_DEPTH and _null_allowed(merged)) \
+                and "const" not in merged and not merged.get("enum"):
+            types = schema_types(merged) - {"null"}
+            kind = "integer" if "integer" in types else next(iter(sorted(types)), "string")
+            if kind == "object":
+                props = merged.get("properties") or {}
+                if depth > SOFT_DEPTH:
+                    props = {k: v for k, v in props.items() if k in (merged.get("required") or [])}
+                for sub in props.values():
+                    total += size(sub, depth + 1)
+                    if total > limit:
+                        break
+            elif kind == "array":
+                low = _int(merged.get("minItems"), 1 if depth <= SOFT_DEPTH else 0)
+                most = 3 if depth <= 3 else 1
+                high = max(low, min(_int(merged.get("maxItems"), most), low + most)) if depth <= SOFT_DEPTH else low
+                items = merged.get("items") if isinstance(merged.get("items"), dict) else {}
+                total += min(high, limit + 1) * size(items, depth + 1)
+        memo[key] = min(total, limit + 1)
+        return memo[key]
+
+    return size(schema, 0)
+
+
+def _int(value: Any, default: int) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 else default

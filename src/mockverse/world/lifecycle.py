@@ -41,7 +41,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Union
 
-import yaml
+from mockverse import yamlsafe
 
 from mockverse.timeutil import parse_duration
 
@@ -748,4 +748,4 @@ def load_lifecycle_config(data: dict) -> LifecycleConfig:
 def load_builtin() -> LifecycleConfig:
     """The bundled defaults from ``mockverse/builtin/lifecycle.yaml``."""
     text = resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8")
-    return load_lifecycle_config(yaml.safe_load(text))
+    return load_lifecycle_config(yamlsafe.load(text))

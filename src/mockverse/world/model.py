@@ -16,6 +16,10 @@ class WorldError(ValueError):
     """The world definition does not fit the spec (e.g. a schema name that does not exist)."""
 
 
+INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
+
+
 @dataclass
 class EntityType:
     """One entity type: its config, its item schema, its parent and children."""
@@ -53,16 +57,44 @@ class EntityType:
         return list(dict.fromkeys([self.fk, f"{p}_id", camel]))
 
     def parse_id(self, raw: object) -> int | str | None:
-        """An id from a path or a body, in this type's id type; None when it cannot be one."""
+        """An id from a path or a body, in this type's id type (integers: 0 to 2^63-1, so a read of
+        an id no entity can have finds nothing); None when it cannot be one. Writes also check
+        :meth:`valid_id`."""
         if self.integer_ids:
             if isinstance(raw, bool):
                 return None
-            if isinstance(raw, int):
-                return raw
-            if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 19:
-                return int(raw)
-            return None
+            if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
+                raw = int(raw)
+            return raw if isinstance(raw, int) and 0 <= raw <= INT64_MAX else None
         return str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) and str(raw) else None
+
+    def valid_id(self, raw: object) -> int | str | None:
+        """The id a write may store: parsed, and for integer ids within :meth:`id_range`; else None."""
+        id = self.parse_id(raw)
+        if id is None or not self.integer_ids:
+            return id
+        low, high = self.id_range()
+        return id if low <= id <= high else None  # type: ignore[operator]
+
+    def id_range(self) -> tuple[int, int]:
+        """The integer ids this type takes: positive, within a signed 64-bit integer (what SQLite and
+        most backends store), narrowed by the id schema's ``format: int32``, ``minimum`` and ``maximum``."""
+        schema = (self.schema.get("properties") or {}).get(self.id_field) if isinstance(self.schema, dict) else None
+        schema = schema if isinstance(schema, dict) else {}
+        low, high = 1, INT64_MAX if schema.get("format") != "int32" else INT32_MAX
+        minimum, maximum = schema.get("minimum"), schema.get("maximum")
+        if isinstance(minimum, int) and not isinstance(minimum, bool) and 0 <= minimum <= high:
+            low = minimum
+        if isinstance(maximum, int) and not isinstance(maximum, bool) and low <= maximum < high:
+            high = maximum
+        return low, high
+
+    def id_rule(self) -> str:
+        """What an id of this type must be, for error messages."""
+        if not self.integer_ids:
+            return "a non-empty string"
+        low, high = self.id_range()
+        return f"an integer from {low} to {high}"
 
     # -- id scheme: a generated child's id encodes its parent, so the parent is computed ----------
     def root_id(self, index: int) -> object:

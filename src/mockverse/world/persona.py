@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from mockverse import yamlsafe
 
 from mockverse.config import PersonasConfig
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
@@ -65,12 +65,12 @@ def merged_lifecycle_config(personas: PersonasConfig) -> LifecycleConfig:
     """The bundled lifecycle (``builtin/lifecycle.yaml``) with the config's parts laid over:
     mix, rules and rates replaced whole when given; effects replaced per facet. A config that
     names ``default_lifecycle_state`` and no ``lifecycle_mix`` starts every persona in that state."""
-    bundled = yaml.safe_load(resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8"))
+    bundled = yamlsafe.load(resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8"))
     mix = bundled["mix"]
-    if personas.lifecycle_mix is not None or "default_lifecycle_state" in personas.model_fields_set:
+    if personas.lifecycle_mix is not None or personas.default_lifecycle_state is not None:
         mix = personas.lifecycle_mix or None     # None: the default state alone
     return load_lifecycle_config({
-        "default_state": personas.default_lifecycle_state,
+        "default_state": personas.default_lifecycle_state or bundled["default_state"],
         "mix": mix,
         "rules": bundled["rules"] if personas.lifecycle_rules is None else personas.lifecycle_rules,
         "rates": bundled["rates"] if personas.lifecycle_rates is None else personas.lifecycle_rates,
@@ -225,13 +225,11 @@ class Personas:
             current = self._resolve(view, entity, id, data, stored)
             history = list(current.history)
             moved.clear()
-            merged = {**current.metadata, **(metadata or {})}
             if current.state != state:
                 at = max(view.now, current.entered_at)  # time never runs backwards for a persona
                 history.append({"state": state.value, "entered_at": format_rfc3339(at), "source": "set"})
                 moved.update(from_state=current.state.value, at=history[-1]["entered_at"], step=len(history) - 1)
-                merged = with_failed_payment(state, merged)
-            return {"history": history, "metadata": merged}
+            return {"history": history, "metadata": with_failed_payment(state, {**current.metadata, **(metadata or {})})}
 
         view.store.update_setting(view.workspace, f"lifecycle:{ref}", change)
         if moved:

@@ -24,7 +24,9 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -32,7 +34,8 @@ from mockverse.config import EntityConfig, ParentLink, WorldConfig
 from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
 from mockverse.openapi import EntityType as InferredType
 from mockverse.openapi.infer import _schema_base_name
-from mockverse.world.generate import PERSON_TYPES, merge_schema, schema_types
+from mockverse.openapi.loader import SpecError, to_pointer
+from mockverse.world.generate import PERSON_TYPES, generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
 from mockverse.world.model import EntityType, WorldError, WorldModel, _max_generated
 
@@ -40,7 +43,8 @@ DEFAULT_POPULATION = 50
 DEFAULT_COUNT = (0, 4)
 ID_MULTIPLIER = 100
 PERSONA_PREFERENCE = ("user", "customer", "account", "member", "person", "profile", "employee", "contact")
-_ACTIVE: set[str] = set()   # types being sampled right now (guards reference cycles)
+_SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
+SCHEMA_VALUES = 50_000   # values one response or entity schema may generate (a wide DAG of $refs fans out)
 
 
 @dataclass
@@ -179,9 +183,10 @@ def sample_id(view: Any, entity: EntityType, *key: object) -> object:
     if entity.parent is None:
         population = entity.config.population or 0
         return entity.root_id(1 + int(view.gen.draw(*key, "root") * population)) if population else None
-    if entity.name in _ACTIVE:
+    active: set[str] = _SAMPLING.__dict__.setdefault("active", set())
+    if entity.name in active:
         return None
-    _ACTIVE.add(entity.name)
+    active.add(entity.name)
     try:
         for attempt in range(4):
             parent_id = sample_id(view, entity.parent, *key, "parent", attempt)
@@ -192,10 +197,37 @@ def sample_id(view: Any, entity: EntityType, *key: object) -> object:
                 return kids[int(view.gen.draw(*key, "kid", attempt) * len(kids))]
         return None
     finally:
-        _ACTIVE.discard(entity.name)
+        active.discard(entity.name)
 
 
 # --- building the world ------------------------------------------------------------------------
+
+
+@functools.cache
+def _default_config() -> EntityConfig:
+    return EntityConfig.model_construct()
+
+
+def _entity_config(values: dict[str, Any]) -> EntityConfig:
+    """An EntityConfig of these values over the defaults, without validation: a shallow copy of one
+    default instance (a 10,000-type spec would otherwise deep-copy every default 10,000 times)."""
+    return _default_config().model_copy(update=values)
+
+
+def check_schema_sizes(spec: Spec) -> None:
+    """A SpecError (file, JSON pointer, limit) for the first schema whose generated value would hold
+    more than SCHEMA_VALUES values: component schemas, then each operation's success response."""
+    memo: dict = {}
+    places = [(["components", "schemas", name], schema) for name, schema in spec.schemas.items()]
+    for op in spec.operations:
+        success = op.success()
+        if success is not None and isinstance(success.schema, dict):
+            places.append((["paths", op.path, op.method.lower(), "responses", success.status, "content",
+                            success.media_type or "application/json", "schema"], success.schema))
+    for parts, schema in places:
+        if isinstance(schema, dict) and generated_size(schema, SCHEMA_VALUES, memo) > SCHEMA_VALUES:
+            raise SpecError(spec.source, to_pointer(parts), f"a value of this schema would hold more than "
+                            f"{SCHEMA_VALUES:,} values (its references fan out); the limit is {SCHEMA_VALUES:,}")
 
 
 def _suggest(name: str, known: list[str]) -> str:
@@ -238,6 +270,7 @@ class SpecWorldBuilder:
         self.usage: dict[str, tuple[str, str]] = {}     # relationship id -> (how it is used, note)
 
     def build(self) -> WorldModel:
+        check_schema_sizes(self.spec)
         excluded_types, excluded_links = self._exclusions()
         self.sources = {n: t for n, t in self.inferred.entity_types.items() if n not in excluded_types}
         for name, override in self.world.entities.items():
@@ -337,19 +370,25 @@ class SpecWorldBuilder:
         if override is not None:
             values.update({k: getattr(override, k) for k in override.model_fields_set
                            if k not in ("parent", "path", "schema_", "id_field")})
-        config = EntityConfig.model_construct(**values)
+        config = _entity_config(values)
         return SpecEntityType(name=name, config=config, schema=schema, segment=literals[-1] if literals else name,
                               integer_ids=codec.kind == "integer", id_field=id_field, codec=codec, inferred=source)
 
     def _id_evidence(self, source: InferredType, id_field: str, id_schema: dict) -> list[dict]:
         """Schemas that carry this type's ids: its id property, its path parameter, keys pointing at it."""
         evidence = [merge_all_of(id_schema)]
-        for op in self.spec.operations:
-            if op.path == source.item_path:
-                evidence += [merge_all_of(p.schema) for p in op.parameters
-                             if p.location == "path" and p.name == source.id_param and p.schema]
-        for r in self.inferred.relationships:
-            if r.target == source.name and r.field and r.kind != "embeds" and r.source in self.inferred.entity_types:
+        if not hasattr(self, "_by_path"):   # indexed once: a spec of 10,000 paths has as many types
+            self._by_path: dict[str, list] = {}
+            self._by_target: dict[str, list[Relationship]] = {}
+            for op in self.spec.operations:
+                self._by_path.setdefault(op.path, []).append(op)
+            for r in self.inferred.relationships:
+                self._by_target.setdefault(r.target, []).append(r)
+        for op in self._by_path.get(source.item_path or "", []):
+            evidence += [merge_all_of(p.schema) for p in op.parameters
+                         if p.location == "path" and p.name == source.id_param and p.schema]
+        for r in self._by_target.get(source.name, []):
+            if r.field and r.kind != "embeds" and r.source in self.inferred.entity_types:
                 prop = prop_at(self.inferred.entity_types[r.source].schema, r.field)
                 if _is_array(prop):
                     prop = merge_all_of(prop).get("items")  # type: ignore[union-attr]
@@ -394,7 +433,7 @@ class SpecWorldBuilder:
                 values["population"] = None
             if "count" not in fields_set and "every" not in fields_set:
                 values["count"] = DEFAULT_COUNT
-            entity.config = EntityConfig.model_construct(**values)
+            entity.config = _entity_config(values)
             if fk and entity.parent_field not in entity.schema.get("properties", {}):
                 entity.schema["properties"][entity.parent_field] = {"type": "string"}
             if rid != "config":
