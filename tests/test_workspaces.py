@@ -4,6 +4,7 @@ a workspace with its own seed is asked for; a reset drops changes, clock and rec
 from __future__ import annotations
 
 WS = "X-Mockverse-Workspace"
+JSON = {"Content-Type": "application/json"}   # admin writes say so, also without a body
 
 
 def test_a_new_workspace_serves_the_servers_world_byte_for_byte(app_client):
@@ -72,7 +73,7 @@ def test_reset_drops_changes_clock_and_lifecycle_in_one_call(app_client):
     c.post("/api/v1/consistency/persona/lifecycle", json={"workspace_id": "team-a", "persona_id": "user:3",
                                                           "lifecycle_state": "Churned"})
     assert c.get("/api/v1/consistency/clock", headers=h).json()["moved"] is True
-    r = c.post("/api/v1/workspaces/team-a/reset")
+    r = c.post("/api/v1/workspaces/team-a/reset", headers=JSON)
     assert r.status_code == 200 and r.json()["own_seed"] is False
     assert c.get("/api/v1/consistency/clock", headers=h).json()["moved"] is False
     assert c.get(f"/orders/{created['id']}", headers=h).status_code == 404
@@ -87,7 +88,7 @@ def test_reset_keeps_a_workspaces_own_seed(app_client):
     c.post("/api/v1/workspaces", json={"name": "seven", "seed": 7})
     before = c.get("/users/1", headers={WS: "seven"}).content
     c.patch("/users/1", json={"first_name": "Grace"}, headers={WS: "seven"})
-    assert c.post("/api/v1/workspaces/seven/reset").json()["own_seed"] is True
+    assert c.post("/api/v1/workspaces/seven/reset", headers=JSON).json()["own_seed"] is True
     assert c.get("/users/1", headers={WS: "seven"}).content == before
 
 

@@ -105,7 +105,8 @@ class Mockverse:
 
     def reset(self) -> dict:
         """Drop this workspace's changes, clock and recordings (``POST /api/v1/workspaces/{ws}/reset``)."""
-        return self._ok(self.client.post(f"/api/v1/workspaces/{self.workspace}/reset"))
+        return self._ok(self.client.post(f"/api/v1/workspaces/{self.workspace}/reset",
+                                         headers={"Content-Type": "application/json"}))
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.client.get(path, **kwargs)
