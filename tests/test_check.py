@@ -109,7 +109,8 @@ def test_json_report_shape(capsys):
     _, out, _ = check(capsys, "--spec", str(BROKEN), "--json", "--seed", "7")
     report = json.loads(out)
     assert list(report) == ["spec", "title", "seed", "operations", "status_5xx", "scores", "overall", "findings",
-                            "entity_types", "relationships", "timings"]
+                            "unchecked", "entity_types", "relationships", "timings"]
+    assert report["unchecked"] == []
     assert report["spec"] == str(BROKEN) and report["title"] == "Broken shelter" and report["seed"] == "7"
     assert list(report["scores"]) == list(CATEGORIES)
     assert all(list(s) == ["passed", "total", "score"] for s in report["scores"].values())

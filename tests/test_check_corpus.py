@@ -15,6 +15,8 @@ Re-record the figures after an improvement:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import resource
@@ -27,6 +29,7 @@ from pathlib import Path
 import yaml
 from conftest import SHARED
 
+from mockverse.cli import main
 from mockverse.openapi import singular, snake
 
 SPECS = sorted(p for p in (SHARED / "specs").iterdir() if p.suffix in (".json", ".yaml"))
@@ -100,11 +103,24 @@ def inference(report: dict | None, expected: dict) -> dict:
     return out
 
 
+def world(spec: Path) -> dict | None:
+    """The world inferred from a spec, as `mockverse world --json` prints it (None when it does not load)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["world", "--spec", str(spec), "--json"])
+    if code != 0:
+        return None
+    described = json.loads(out.getvalue())
+    return {"entity_types": [{"name": t["name"], "schema": t["schema"], "parent": (t["parent"] or {}).get("type")}
+                             for t in described["entity_types"]],
+            "relationships": described["relationships"]}
+
+
 def figures(spec: Path) -> tuple[dict, dict, float]:
     """The ratchet figures of one spec, the inference details, and the seconds its check took."""
     code, report, err, seconds = run(spec)
-    found = inference(report, LINKS.get(spec.name) or {})
-    row: dict = {"loads": code != 2, "completed": report is not None,
+    found = inference(world(spec), LINKS.get(spec.name) or {})
+    row: dict = {"loads": code != 2, "completed": report is not None, "timeout": code is None,
                  "inference": {"found": found["found"], "missed": len(found["missed"]), "wrong": len(found["wrong"]),
                                "total": found["total"]}}
     if report is None:
@@ -151,7 +167,7 @@ def table(rows: dict[str, dict], seconds: dict[str, float]) -> str:
     for name, row in rows.items():
         inf = row["inference"]
         lines.append((name, "yes" if row["loads"] else "NO", str(row.get("status_5xx", "-")) if row["completed"]
-                      else ("timeout" if row["loads"] else "-"), _cell(row.get("links")), _cell(row.get("nested")),
+                      else ("timeout" if row.get("timeout") else "crash" if row["loads"] else "-"), _cell(row.get("links")), _cell(row.get("nested")),
                       _cell(row.get("writes")), _cell(row.get("schema")), _cell(row.get("item_list")),
                       f"{inf['found']}/{inf['missed']}/{inf['wrong']} (of {inf['total']})", f"{seconds[name]:.1f}s"))
     widths = [max(len(r[i]) for r in lines) for i in range(len(head))]

@@ -161,7 +161,7 @@ def test_without_traffic_data_the_traffic_drivers_are_null_and_weights_renormali
     ]
     assert score["coverage"] == 0.8
     assert score["overall"] == pytest.approx((10 / 11 + 1.0) / 2, abs=1e-6)
-    assert score["overall_percentage"] == 95 and score["band"] == "high"
+    assert score["overall_percentage"] == 95.4 and score["band"] == "high"
 
 
 def test_nothing_computable_gives_no_overall() -> None:

@@ -271,11 +271,19 @@ def test_external_reference_is_refused():
     assert "common.yaml#/components/schemas/PetList" in error.message
 
 
-def test_swagger_2_is_refused_with_advice_to_convert():
-    error = error_of(FIXTURES / "swagger2.json")
+def test_swagger_2_is_converted_on_load():
+    spec = load_spec(FIXTURES / "swagger2.json")
+    assert spec.openapi == "3.0.3"
+    assert [(op.method, op.path) for op in spec.operations] == [("GET", "/pets")]
+    assert spec.document["servers"] == [{"url": "/v1"}]
+
+
+def test_swagger_1_is_refused(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text('{"swagger": "1.2", "paths": {}}')
+    error = error_of(path)
     assert error.pointer == "/swagger"
-    assert "Swagger 2.0 is not supported" in error.message
-    assert "swagger2openapi" in error.message
+    assert error.message == "Swagger 1.2 is not supported; mockverse reads Swagger 2.0 and OpenAPI 3.0.x and 3.1.x"
 
 
 @pytest.mark.parametrize(

@@ -23,9 +23,11 @@ large spec checks in seconds. Each finding names the operation and a JSON pointe
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -84,6 +86,7 @@ class Report:
     status_5xx: int = 0
     counts: dict[str, list[int]] = field(default_factory=lambda: {c: [0, 0] for c in CATEGORIES})
     findings: list[Finding] = field(default_factory=list)
+    unchecked: list[Finding] = field(default_factory=list)    # checks the spec itself prevents (its own errors)
     relationships: list[dict] = field(default_factory=list)
     types: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -112,7 +115,8 @@ class Report:
                 "operations": {"total": self.operations, "exercised": self.exercised},
                 "status_5xx": self.status_5xx,
                 "scores": {c: entry(*self.counts[c]) for c in CATEGORIES}, "overall": entry(*overall),
-                "findings": [f.to_dict() for f in self.findings], "entity_types": self.types,
+                "findings": [f.to_dict() for f in self.findings],
+                "unchecked": [f.to_dict() for f in self.unchecked], "entity_types": self.types,
                 "relationships": self.relationships,
                 "timings": {k: round(v, 3) for k, v in self.timings.items()}}
 
@@ -131,6 +135,9 @@ class Report:
                 lines += ["", f"{c} findings ({len(mine)}):"] + [f"  {f.line()}" for f in mine[:limit]]
                 if len(mine) > limit:
                     lines.append(f"  ... and {len(mine) - limit} more (--json lists them all)")
+        if self.unchecked:
+            lines += ["", f"unchecked, the spec's own errors ({len(self.unchecked)}):"]
+            lines += [f"  {f.line()}" for f in self.unchecked[:limit]]
         lines += ["", "timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())]
         return "\n".join(lines)
 
@@ -144,7 +151,7 @@ def _text(value: object) -> str:
 
 
 def build_app(spec: str | None, seed: str) -> Any:
-    """The served app of ``spec`` (None: the built-in world) with an in-memory store; CheckError if it cannot be built."""
+    """The app of ``spec`` (None: the built-in world) on an in-memory store; CheckError if it cannot be built."""
     from mockverse.embed import World
 
     try:
@@ -334,7 +341,8 @@ class _Checker:
             call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
                                 f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
             data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
-            self.parent_of[key] = data.get(entity.parent_field) if isinstance(data, dict) and entity.parent_field else None
+            known = isinstance(data, dict) and entity.parent_field
+            self.parent_of[key] = data.get(entity.parent_field) if known else None  # type: ignore[union-attr]
         return self.parent_of[key]
 
     def ancestors(self, type_name: str, id: object) -> dict[str, object]:
@@ -418,7 +426,8 @@ class _Checker:
         query, headers = {}, {}
         for p in op.parameters:
             if p.required and p.location in ("query", "header"):
-                (query if p.location == "query" else headers)[p.name] = _text(self.scalar(p.schema, f"{p.location}.{p.name}"))
+                value = _text(self.scalar(p.schema, f"{p.location}.{p.name}"))
+                (query if p.location == "query" else headers)[p.name] = value
         kwargs: dict[str, Any] = {"params": query, "headers": headers}
         if body is not None:
             media = self.media(op) or "application/json"
@@ -443,8 +452,14 @@ class _Checker:
         validator = validator_for(response.schema) if response is not None and response.schema else None
         if validator is None:
             return
-        error = min(validator.iter_errors(call.body), key=relevance, default=None)
-        self.report.record("schema", error is None, call.operation, to_pointer(list(error.absolute_path)) if error else "/",
+        try:
+            error = min(validator.iter_errors(call.body), key=relevance, default=None)
+        except re.error as exc:   # a spec error (ECMA-only syntax such as \p{L}): the body cannot be checked
+            self.report.unchecked.append(Finding("schema", call.operation, "/", f"the response schema cannot be "
+                                                 f"checked: pattern {exc.pattern!r} is not a Python regex ({exc})"))
+            return
+        pointer = to_pointer(list(error.absolute_path)) if error else "/"
+        self.report.record("schema", error is None, call.operation, pointer,
                            _short(error.message) if error else "")
 
     # -- reads -----------------------------------------------------------------------------------
@@ -453,14 +468,26 @@ class _Checker:
         self.seed_ids()
         gets = [op for op in self.spec.operations if op.method.upper() in ("GET", "HEAD")]
         for op in sorted(gets, key=lambda o: (o.path.count("{"), o.path)):
-            bound = self.bind(op.path)
-            for known in self.contexts(op, bound):
-                call = self.call(op, self.fill(op, bound, known))
-                if op.method.upper() == "GET" and len(self.replay) < DETERMINISM_GETS and \
-                        200 <= call.status < 300 and all(c.operation != call.operation for c in self.replay):
-                    self.replay.append(call)
-                if 200 <= call.status < 300 and call.body is not None:
-                    self.inspect(op, bound, known, call)
+            self.guarded(op, self.read, op)
+
+    def guarded(self, op: Operation, step: Callable[..., Any], *args: Any) -> None:
+        """One operation's checks; a schema too deeply nested to walk is reported as unchecked, not a crash."""
+        try:
+            step(*args)
+        except RecursionError:
+            self.report.unchecked.append(Finding("served", _op_name(op), "/", "checking this operation recursed "
+                                                 "too deeply (a cyclic or very deep schema)"))
+
+    def read(self, op: Operation) -> None:
+        """GET an operation with up to SAMPLES id assignments and inspect each 2xx body."""
+        bound = self.bind(op.path)
+        for known in self.contexts(op, bound):
+            call = self.call(op, self.fill(op, bound, known))
+            if op.method.upper() == "GET" and len(self.replay) < DETERMINISM_GETS and \
+                    200 <= call.status < 300 and all(c.operation != call.operation for c in self.replay):
+                self.replay.append(call)
+            if 200 <= call.status < 300 and call.body is not None:
+                self.inspect(op, bound, known, call)
 
     def inspect(self, op: Operation, bound: dict[str, str], known: dict[str, object], call: _Call) -> None:
         """Links in an item body; links, back-pointers and item agreement in a list body."""
@@ -563,22 +590,32 @@ class _Checker:
             if listed is None or not self._creates(op, self.types[listed]):
                 continue
             done.add(_op_name(op))
-            created = self.create(op, self.types[listed])
-            for update in self._updates(self.types[listed]):
-                done.add(_op_name(update))
-                target = created or (self.ancestors(listed, self.ids[listed][0]) if self.ids[listed] else None)
-                if target is not None:
-                    self.update(update, self.types[listed], target)
-        rest = [op for op in self.spec.operations if op.method.upper() not in ("GET", "HEAD") and _op_name(op) not in done]
+            done.update(_op_name(u) for u in self._updates(self.types[listed]))
+            self.guarded(op, self.round_trips, op, self.types[listed])
+        rest = [op for op in self.spec.operations
+                if op.method.upper() not in ("GET", "HEAD") and _op_name(op) not in done]
         for op in sorted(rest, key=lambda o: o.method.upper() == "DELETE"):
-            bound = self.bind(op.path)
-            self.call(op, self.fill(op, bound, self.contexts(op, bound)[0]), self.body(op, "call"))
+            self.guarded(op, self.other_write, op)
         for op in self.spec.operations:
             statuses = self.statuses.get(_op_name(op), [])
             if statuses:
                 self.report.exercised += 1
             self.report.record("served", bool(statuses) and max(statuses) < 500, _op_name(op), "/",
                                f"answered {sorted({s for s in statuses if s >= 500})}" if statuses else "never called")
+
+    def round_trips(self, op: Operation, entity: _Type) -> None:
+        """Create an entity, then PUT/PATCH it (or, without a create, an entity that exists)."""
+        created = self.create(op, entity)
+        for update in self._updates(entity):
+            existing = self.ids[entity.name]
+            target = created or (self.ancestors(entity.name, existing[0]) if existing else None)
+            if target is not None:
+                self.update(update, entity, target)
+
+    def other_write(self, op: Operation) -> None:
+        """Any other write (an action, a DELETE): called once with a generated body."""
+        bound = self.bind(op.path)
+        self.call(op, self.fill(op, bound, self.contexts(op, bound)[0]), self.body(op, "call"))
 
     def _creates(self, op: Operation, entity: _Type) -> bool:
         """Whether a POST creates ``entity``: at its collection path, or under its parent's item."""
@@ -589,7 +626,8 @@ class _Checker:
 
     def _updates(self, entity: _Type) -> list[Operation]:
         """The PUT and PATCH operations of a type's item path."""
-        return [op for op in self.spec.operations if op.path == entity.item_path and op.method.upper() in ("PUT", "PATCH")]
+        return [op for op in self.spec.operations
+                if op.path == entity.item_path and op.method.upper() in ("PUT", "PATCH")]
 
     def create(self, op: Operation, entity: _Type) -> dict[str, object] | None:
         """POST a generated body; the answer holds the new entity and its item path reads the written fields."""
@@ -599,7 +637,8 @@ class _Checker:
         call = self.call(op, self.fill(op, bound, known), body)
         name = _op_name(op)
         if not 200 <= call.status < 300:
-            self.report.record("writes", False, name, "/", f"answered {call.status}: {_short(call.raw.decode(errors='replace'))}")
+            answer = _short(call.raw.decode(errors="replace"))
+            self.report.record("writes", False, name, "/", f"answered {call.status}: {answer}")
             return None
         id = _find_id(call.body, entity.id_field)
         if id is None:
@@ -658,7 +697,8 @@ class _Checker:
             derived = answered is not None and key in answered[1] and _equal(answered[1][key], read.get(key))
             if not _equal(value, read.get(key)) and not derived:
                 self.report.record("writes", False, operation, to_pointer([key]),
-                                   f"wrote {_short(repr(value))}, then {_op_name(item_op)} read {_short(repr(read.get(key)))}")
+                                   f"wrote {_short(repr(value))}, then {_op_name(item_op)} read "
+                                   f"{_short(repr(read.get(key)))}")
                 return
         self.report.record("writes", True)
 
@@ -788,7 +828,7 @@ def _difference(a: Any, b: Any, at: list) -> tuple[list, Any, Any] | None:
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return at, f"{len(a)} items", f"{len(b)} items"
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             diff = _difference(x, y, at + [i])
             if diff:
                 return diff

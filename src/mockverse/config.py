@@ -6,7 +6,6 @@ are checked by pydantic, and every message names the dotted path of the field.
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import datetime, timedelta, timezone
 from importlib import resources
@@ -19,6 +18,7 @@ from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, 
 
 from mockverse import yamlsafe
 from mockverse.timeutil import parse_duration, parse_rfc3339
+from mockverse.problems import did_you_mean
 
 
 class ConfigError(ValueError):
@@ -500,8 +500,7 @@ class WebhookConfig(_Strict):
         for i, name in enumerate(value):
             if name in WEBHOOK_EVENTS or (isinstance(name, str) and re.match(WEBHOOK_CREATED, name)):
                 continue
-            close = difflib.get_close_matches(str(name), known, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
+            hint = did_you_mean(name, known, "did you mean '{}'? ")
             raise ValueError(f"events[{i}]: unknown event '{name}'; {hint}known: {', '.join(WEBHOOK_EVENTS)} "
                              "and '<entity type>.created' (e.g. order.created)")
         return list(dict.fromkeys(value))
@@ -558,8 +557,7 @@ def _explain(error: ValidationError, source: str) -> ConfigError:
     if first["type"] == "extra_forbidden":
         owner = _model_at(loc)
         allowed = _allowed_keys(owner) if owner else []
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(loc[-1], allowed)
         return ConfigError(field, f"unknown key '{loc[-1]}'{hint} Allowed here: {', '.join(allowed)}", source)
     message = first["msg"].removeprefix("Value error, ")
     return ConfigError(field, message, source)

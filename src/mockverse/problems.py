@@ -4,6 +4,8 @@ print the same body."""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any
 
 PROBLEM = "application/problem+json"
@@ -37,3 +39,9 @@ def is_decimal(raw: str) -> bool:
     """Whether ``raw`` is a whole number short enough to parse: ``'²'`` and a 5,000-digit value are
     bad input to answer with a 4xx, not an ``int()`` that raises."""
     return raw.isdecimal() and raw.isascii() and len(raw) <= 18
+
+
+def did_you_mean(value: object, known: Iterable[str], template: str = "; did you mean '{}'?") -> str:
+    """The name in ``known`` closest to ``value`` as a hint (``"; did you mean 'name'?"``), or ``""``."""
+    close = difflib.get_close_matches(str(value), list(known), n=1)
+    return template.format(close[0]) if close else ""

@@ -101,6 +101,12 @@ def resolve_weights(weights: dict[str, float] | None) -> dict[str, float]:
     return {d: merged[d] / total for d in DRIVERS}
 
 
+def percentage(value: float | None) -> float | None:
+    """A score as a percentage cut (never rounded up) to one decimal, so the number agrees with its
+    band: 0.795 is 79.5 and "medium", never 80 below the 80% line. The dashboard shows the same."""
+    return None if value is None else math.floor(value * 1000 + 1e-9) / 10
+
+
 def band(overall: float | None) -> str | None:
     """high from 0.80, medium from 0.60, else low; None when there is no score."""
     if overall is None:
@@ -126,7 +132,7 @@ def _metric(driver: str, result: DriverResult, weight: float) -> dict[str, Any]:
     value = None if result.value is None else round(result.value, DIGITS)
     return {
         "value": value,
-        "percentage": None if value is None else round(value * 100),
+        "percentage": percentage(value),
         "label": LABELS[driver],
         "reason": result.reason,
         "details": result.details,
@@ -167,7 +173,7 @@ def _score(
     )
     return {
         "overall": overall,
-        "overall_percentage": None if overall is None else round(overall * 100),
+        "overall_percentage": percentage(overall),
         "driver_metrics": metrics,
         "coverage": round(coverage, DIGITS),
         "confidence": 0.0 if confidence is None else round(confidence, DIGITS),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from jsonschema import Draft202012Validator
@@ -25,9 +26,64 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
 
 
-async def read_json(request: Request, max_bytes: int, *, required: bool = True) -> Any:
-    """The request body as JSON: 413 past ``max_bytes``, 415 for a non-JSON media type,
-    400 for malformed JSON (invalid UTF-8 and too-deep nesting included)."""
+FORM = "application/x-www-form-urlencoded"
+
+
+async def read_form_or_json(request: Request, max_bytes: int, schema: dict | None, *, required: bool = True) -> Any:
+    """A form-encoded body (``FriendlyName=x&Tags=a&Tags=b``) as an object typed by the request
+    ``schema``'s properties, or else the JSON body (see :func:`read_json`)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != FORM:
+        return await read_json(request, max_bytes, required=required)
+    raw = await _read(request, max_bytes)
+    if not raw.strip():
+        if required:
+            raise Problem(400, "Missing body", "a form body is required", field="body")
+        return None
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Problem(400, "Malformed form body", f"the body is not a valid form: {exc}", field="body") from None
+    props = (schema or {}).get("properties") or {}
+    body: dict[str, Any] = {}
+    for name, text in pairs:
+        prop = props.get(name) if isinstance(props.get(name), dict) else {}
+        value = _typed(text, prop)
+        if prop.get("type") == "array" or name in body:
+            previous = body.get(name, [])
+            body[name] = (previous if isinstance(previous, list) else [previous]) + [value]
+        else:
+            body[name] = value
+    return body
+
+
+def _typed(text: str, prop: dict) -> Any:
+    """A form value read as the JSON type its property declares (strings that do not parse stay strings)."""
+    kinds = _kinds(prop)
+    if "array" in kinds and isinstance(prop.get("items"), dict):
+        kinds = _kinds(prop["items"])
+    if "string" in kinds:
+        return text
+    if "integer" in kinds and is_decimal(text.lstrip("-")) and text.lstrip("-"):
+        return int(text)
+    if "number" in kinds:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    if "boolean" in kinds and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def _kinds(prop: dict) -> set:
+    """The JSON types a property declares (``type: integer`` or ``type: [integer, "null"]``)."""
+    kind = prop.get("type")
+    return set(kind) if isinstance(kind, list) else {kind}
+
+
+async def _read(request: Request, max_bytes: int) -> bytes:
+    """The raw request body: 413 past ``max_bytes``."""
     length = request.headers.get("content-length")
     if length is not None and (not is_decimal(length) or int(length) > max_bytes):
         raise Problem(413, "Body too large", f"the request body is larger than {max_bytes} bytes", field="body")
@@ -37,7 +93,13 @@ async def read_json(request: Request, max_bytes: int, *, required: bool = True) 
         if size > max_bytes:
             raise Problem(413, "Body too large", f"the request body is larger than {max_bytes} bytes", field="body")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, max_bytes: int, *, required: bool = True) -> Any:
+    """The request body as JSON: 413 past ``max_bytes``, 415 for a non-JSON media type,
+    400 for malformed JSON (invalid UTF-8 and too-deep nesting included)."""
+    raw = await _read(request, max_bytes)
     if not raw.strip():
         if required:
             raise Problem(400, "Missing body", "a JSON body is required", field="body")

@@ -31,7 +31,7 @@ from mockverse.http.conventions import (BUILD_BUDGET, MAX_WINDOW, SCAN_LIMIT, Li
                                         declared_response, fits_problem, parse_list_query, preference_of,
                                         problem_body, reference_names, relation_names, slice_params,
                                         wants_list_query)
-from mockverse.http.errors import PROBLEM, Problem, check_body, is_decimal, read_json
+from mockverse.http.errors import PROBLEM, Problem, check_body, is_decimal, read_form_or_json, read_json
 from mockverse.http.pathtable import path_routes
 from mockverse.http.validation import RequestRules, Scheme, error_response
 from mockverse.store import StoreUnavailable
@@ -776,9 +776,13 @@ class MockRoutes:
 
     async def write_spec(self, op: MockOperation, request: Request, view: WorldView) -> Response:
         """A write of a spec world: the body checked against the spec, then kept as in the built-in world."""
-        body = await read_json(request, self.max_body_bytes, required=op.body_required)
+        schema = op.validator.schema if op.validator is not None else None
+        body = await read_form_or_json(request, self.max_body_bytes, schema, required=op.body_required)
         check_body(op.validator, body)
         key = request.url.path
+        written = op.target if op.kind == "children" else op.entity
+        if isinstance(written, SpecEntityType):
+            body = _own_spelling(written, _unwrapped(written, body))
         try:
             found = self._resolve(op, request, view)
             creates = (op.kind == "collection" and request.method == "POST") or \
@@ -1067,6 +1071,44 @@ class MockRoutes:
                 items[index] = {**item, **{k: v for k, v in self._with_relations(view, entity, raw, query).items()
                                            if k in query.embed or k in query.expand}}
         return orjson.dumps(data)
+
+
+def _unwrapped(entity: SpecEntityType, body: Any) -> Any:
+    """A request body's entity fields: ``{"article": {...}}`` and ``{"data": {...}}`` envelopes opened."""
+    if not isinstance(body, dict) or len(body) != 1:
+        return body
+    (name, inner), = body.items()
+    own = entity.schema.get("properties") or {}
+    names = {entity.name, entity.segment.lower(), singular(snake(entity.segment)), "data", "item", "record", "resource"}
+    if isinstance(inner, dict) and name not in own and snake(str(name)) in names:
+        return inner
+    return body
+
+
+def _own_spelling(entity: SpecEntityType, body: Any) -> Any:
+    """Request fields renamed to the entity's own spelling where only case differs (``FriendlyName``
+    is ``friendly_name``): form APIs write PascalCase and answer snake_case."""
+    if not isinstance(body, dict):
+        return body
+    own = entity.schema.get("properties") or {}
+    loose = {re.sub(r"[^a-z0-9]", "", str(name).lower()): name for name in own}
+    out = {}
+    for name, value in body.items():
+        spelled = name if name in own else loose.get(re.sub(r"[^a-z0-9]", "", str(name).lower()), name)
+        prop = own.get(spelled)
+        out.setdefault(spelled, _as_declared(value, prop) if spelled != name and isinstance(prop, dict) else value)
+    return out
+
+
+def _as_declared(value: Any, prop: dict) -> Any:
+    """A written scalar in the JSON type the entity's own field declares (a form's ``true`` for a string field)."""
+    kinds = _types_of(prop)
+    if isinstance(value, bool) and "boolean" not in kinds and "string" in kinds:
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not kinds & {"integer", "number"} \
+            and "string" in kinds:
+        return str(value)
+    return value
 
 
 def workspace_of(request: Request) -> str:

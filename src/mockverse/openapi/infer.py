@@ -54,9 +54,14 @@ _MAX_DEPTH = 4
 
 _VERSION_SEGMENT = re.compile(r"^(v\d+([._]\d+)*[a-z]*|\d{4}-\d{2}-\d{2}|api|rest)$", re.IGNORECASE)
 _PARAM = re.compile(r"^\{([^{}]+)\}$")
-_ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID)$")
+_ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID|_sids|Sids|_sid|Sid)$")
 _ID_PREFIX = re.compile(r"^id([A-Z][A-Za-z0-9]*)$")
 _ACTOR = re.compile(r"^(.+?)(_by|By)$")
+# Words of a key that points at another entity of the key's own type (a reply, a fork, a replacement).
+_SELF_WORDS = frozenset({"parent", "reply", "replied", "reblog", "reblogged", "boost", "boosted", "repost", "quote",
+                         "quoted", "replaced", "replacement", "original", "previous", "prev", "next", "fork",
+                         "forked", "duplicate", "duplicated", "root", "ancestor", "predecessor", "successor",
+                         "superseded", "supersedes"})
 
 # Literal path segments that never name an entity type.
 _NOT_ENTITIES = frozenset({"me", "self", "search", "find", "lookup", "by", "batch", "bulk", "count", "contains"})
@@ -333,6 +338,16 @@ def _type_of(schema: dict) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+def _object_alternative(schema: dict) -> dict:
+    """The schema itself, or the one non-null alternative of a nullable ``oneOf``/``anyOf`` wrapper."""
+    flat = merge_all_of(schema)
+    if _props(flat):
+        return flat
+    shapes = [a for a in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ()))
+              if isinstance(a, dict) and _props(a)]
+    return shapes[0] if len(shapes) == 1 else flat
+
+
 def _is_objectish(schema: object) -> bool:
     """Whether a schema describes an object (or a union of objects)."""
     if not isinstance(schema, dict):
@@ -377,12 +392,19 @@ def _id_field(schema: object, name: str, id_param: str | None) -> str | None:
     props = _props(schema)
     last = name.split("_")[-1]
     candidates = [id_param] if id_param else []
-    candidates += ["id", f"{name}_id", _camel(name) + "Id", f"{last}_id", f"{last}Id", "uuid"]
+    candidates += ["id", f"{name}_id", _camel(name) + "Id", f"{last}_id", f"{last}Id", "uuid", "sid", "uid", "guid"]
+    loose = {_loose(str(k)): k for k in props}
     for candidate in candidates:
-        prop = props.get(candidate)
+        key = candidate if candidate in props else loose.get(_loose(candidate))
+        prop = props.get(key) if key is not None else None
         if isinstance(prop, dict) and _scalar_type(merge_all_of(prop)):
-            return candidate
+            return key
     return None
+
+
+def _loose(name: str) -> str:
+    """A name compared without case or separators (``Sid`` ~ ``sid``, ``user_id`` ~ ``userId``)."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 def _list_items(schema: object, hints: tuple[str, ...] = (), depth: int = 0) -> dict | None:
@@ -804,11 +826,15 @@ class _WorldBuilder:
                 targets.append(hit)
         if targets:
             return targets
-        base = singular(name)
-        known = self.entities.get(base)
-        carries_id = known is not None and (known.id_field is None or known.id_field in _props(schema))
-        if known and not known.dangling and carries_id and _list_items(schema) is None:
-            return [(base, f"field name '{name}'", _W["field_name"])]
+        shape = _object_alternative(schema)
+        words = singular(snake(name)).split("_")
+        for cut in range(len(words)):
+            base = "_".join(words[cut:])   # referenced_message, then message
+            known = self.entities.get(base)
+            carries_id = known is not None and (known.id_field is None or known.id_field in _props(shape))
+            if known and not known.dangling and carries_id and _list_items(schema) is None:
+                qualified = f", qualified as '{'_'.join(words[:cut])}'" if cut else ""
+                return [(base, f"field name '{name}'{qualified}", _W["field_name"] if not cut else _W["qualified"])]
         created = self._schema_only(source, name, schema)
         return [(created, "an identifiable embedded object", _W["schema"])] if created else []
 
@@ -900,16 +926,25 @@ class _WorldBuilder:
             if tail in self.entities and not self.entities[tail].dangling:
                 qualifier = "_".join(words[:cut])
                 return tail, f"{where} names {tail} (qualified as '{qualifier}')", _W["qualified"]
+        if set(words) & _SELF_WORDS and source in self.entities:
+            return source, f"{where} points at another {source} ('{name}')", _W["qualified"]
         ending = [e for e in self.entities if e.endswith("_" + name) and not self.entities[e].dangling]
         if len(ending) == 1:
             return ending[0], f"{where} names '{name}', the only type ending in it is {ending[0]}", _W["suffix"]
         target = self._synonym_target(name)
-        if target:
+        if target and not self._pattern_conflict(flat, target):
             return target, f"{where}: '{name}' is a synonym of {target}", _W["synonym"]
         if depth > 0 or name in _NOT_REFERENCES or words[-1] in _NOT_REFERENCES or len(name) < 3:
             return None
         self.entities[name] = EntityType(name=name, id_type=_scalar_type(flat) or "string", origin="dangling")
         return name, f"{where} names {name}, which this spec does not define", _W["dangling"]
+
+    def _pattern_conflict(self, flat: dict, target: str) -> bool:
+        """Whether a key's ``pattern`` differs from the one the target's own id declares (``^AC…`` vs ``^US…``)."""
+        entity = self.entities[target]
+        own = merge_all_of(_props(entity.schema).get(entity.id_field or "id") or {}) if entity.schema else {}
+        mine, theirs = flat.get("pattern"), own.get("pattern")
+        return isinstance(mine, str) and isinstance(theirs, str) and mine != theirs
 
     def _synonym_target(self, word: str) -> str | None:
         """The defined entity type a synonym such as owner, author or account most likely means."""

@@ -12,10 +12,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft202012Validator
+import regex
+from jsonschema import Draft202012Validator, ValidationError, validators
 
-_ANNOTATIONS = ("nullable", "discriminator", "xml", "externalDocs", "example")
+_ANNOTATIONS = ("nullable", "x-nullable", "discriminator", "xml", "externalDocs", "example")
+_DEFINITION_KEYS = ("$defs", "definitions", "components", "$id", "$schema")
 _VALIDATORS: dict[tuple[int, str], tuple[Any, Draft202012Validator]] = {}
+_PATTERNS: dict[str, Any] = {}
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Any:
+    """``pattern`` as ECMA-262 reads it (``\\p{L}`` included, which Python's ``re`` refuses), via ``regex``;
+    a pattern neither understands constrains nothing rather than failing every value."""
+    if not isinstance(instance, str):
+        return
+    compiled = _PATTERNS.get(pattern, False)
+    if compiled is False:
+        try:
+            compiled = regex.compile(pattern)
+        except (regex.error, TypeError):
+            compiled = None
+        _PATTERNS[pattern] = compiled
+    if compiled is not None and not compiled.search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+
+
+def make_validator(json_schema: Any) -> Any:
+    """A 2020-12 validator (formats checked, ECMA patterns) for an already converted schema."""
+    return Validator(json_schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def to_json_schema(schema: Any, direction: str = "response", memo: dict[int, Any] | None = None) -> Any:
@@ -47,12 +74,17 @@ def to_json_schema(schema: Any, direction: str = "response", memo: dict[int, Any
         del out["minimum"]
     if schema.get("exclusiveMaximum") is True and "maximum" in out:
         del out["maximum"]
-    if schema.get("nullable") is True:
+    if schema.get("nullable") is True or schema.get("x-nullable") is True:
         if "type" in out:
             types = out["type"] if isinstance(out["type"], list) else [out["type"]]
             out["type"] = types + ["null"] if "null" not in types else types
-        if "enum" in out and None not in out["enum"]:
-            out["enum"] = list(out["enum"]) + [None]
+            if "enum" in out and None not in out["enum"]:
+                out["enum"] = list(out["enum"]) + [None]
+        else:   # nullable beside $ref/allOf/oneOf: null, or what the rest says
+            kept = {k: v for k, v in out.items() if k in _DEFINITION_KEYS}
+            rest = {k: v for k, v in out.items() if k not in _DEFINITION_KEYS}
+            out.clear()
+            out.update({**kept, "anyOf": [{"type": "null"}, rest]})
     required = out.get("required")
     props = schema.get("properties")
     if isinstance(required, list) and isinstance(props, dict):
@@ -69,7 +101,7 @@ def validator_for(schema: dict | None, direction: str = "response") -> Draft2020
     hit = _VALIDATORS.get(key)
     if hit is not None and hit[0] is schema:
         return hit[1]
-    validator = Draft202012Validator(to_json_schema(schema, direction), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = make_validator(to_json_schema(schema, direction))
     _VALIDATORS[key] = (schema, validator)   # the schema is kept alive, so its id is never reused
     return validator
 

@@ -1,4 +1,6 @@
-"""Load an OpenAPI 3.0/3.1 document: parse it, resolve every local ``$ref``, list its operations.
+"""Load an OpenAPI 3.0/3.1 (or Swagger 2.0) document: parse it, resolve every local ``$ref``, list its operations.
+
+A Swagger 2.0 document is converted to OpenAPI 3.0 first (:mod:`mockverse.openapi.swagger2`).
 
 Resolution replaces each ``$ref`` object by the very Python object it points at, so a
 schema referenced twice is one shared dict and a recursive schema becomes a cyclic
@@ -117,9 +119,13 @@ class Spec:
 
 
 def load_spec(source: str | os.PathLike) -> Spec:
-    """Read, parse and resolve an OpenAPI 3.0.x or 3.1.x file (YAML or JSON, told apart by content)."""
+    """Read, parse and resolve an OpenAPI 3.0.x, 3.1.x or Swagger 2.0 file (YAML or JSON, told apart by content)."""
+    from mockverse.openapi import swagger2   # it builds on this module's SpecError
+
     file = os.fspath(source)
     document = _parse(_read(file), file)
+    if swagger2.is_swagger2(document):
+        document = swagger2.convert(document, file)
     version = _check_version(document, file)
     raw_schemas = _components_schemas(document, file)
     names = {id(node): name for name, node in raw_schemas.items() if isinstance(node, dict) and not _is_ref(node)}
@@ -235,14 +241,10 @@ def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
 
 
 def _check_version(document: dict, file: str) -> str:
-    """The ``openapi`` version string; Swagger 2.0, other versions and missing fields are refused."""
+    """The ``openapi`` version string; Swagger 1.x, other versions and missing fields are refused."""
     if "swagger" in document and "openapi" not in document:
-        raise SpecError(
-            file,
-            "/swagger",
-            f"Swagger {document.get('swagger')} is not supported; convert it to OpenAPI 3 first, "
-            f"e.g. `npx swagger2openapi {os.path.basename(file)} -o openapi.yaml`",
-        )
+        raise SpecError(file, "/swagger", f"Swagger {document.get('swagger')} is not supported; "
+                                          "mockverse reads Swagger 2.0 and OpenAPI 3.0.x and 3.1.x")
     if "openapi" not in document:
         raise SpecError(file, "/openapi", "missing 'openapi' version field; is this an OpenAPI 3 document?")
     version = str(document["openapi"])

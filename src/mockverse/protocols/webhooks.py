@@ -17,7 +17,6 @@ leased atomically by one dispatcher.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import hashlib
 import hmac
 import logging
@@ -38,6 +37,7 @@ from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.lifecycle import LifecycleState
 from mockverse.world.model import EntityType
+from mockverse.problems import did_you_mean
 
 log = logging.getLogger("mockverse.webhooks")
 
@@ -135,8 +135,7 @@ class Webhooks:
             for j, name in enumerate(sub.events):
                 kind = name.removesuffix(".created")
                 if kind != name and kind not in self.engine.model.types:
-                    close = difflib.get_close_matches(kind, list(self.engine.model.types), n=1)
-                    hint = f"; did you mean '{close[0]}.created'?" if close else ""
+                    hint = did_you_mean(kind, self.engine.model.types, "; did you mean '{}.created'?")
                     raise ConfigError(f"webhooks.{i}.events.{j}", f"'{kind}' is not an entity type of this world"
                                       f"{hint} Types: {', '.join(sorted(self.engine.model.types))}")
 

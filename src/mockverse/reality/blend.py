@@ -33,6 +33,7 @@ from jsonschema import Draft202012Validator
 
 from mockverse.ids import unit_draw
 from mockverse.openapi import merge_all_of
+from mockverse.openapi.jsonschema import make_validator, to_json_schema
 
 SYNTHETIC = "synthetic"
 REAL = "real"
@@ -725,52 +726,4 @@ def _replace(box: list, location: tuple, value: Any) -> None:
 @lru_cache(maxsize=128)
 def _validator(schema_bytes: bytes) -> Draft202012Validator:
     """A 2020-12 validator for a schema, given as canonical JSON bytes so it can be cached."""
-    return Draft202012Validator(openapi_to_json_schema(orjson.loads(schema_bytes)))
-
-
-_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
-_SCHEMA_ONE = (
-    "items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
-    "unevaluatedItems", "unevaluatedProperties", "additionalItems",
-)
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-_DEFINITION_KEYS = ("$defs", "definitions", "components", "$id", "$schema")
-
-
-def openapi_to_json_schema(schema: Any) -> Any:
-    """Rewrite OpenAPI 3.0 spellings (``nullable``, ``x-nullable``, boolean exclusive bounds) as 2020-12."""
-    if not isinstance(schema, dict):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in ("nullable", "x-nullable"):
-            continue
-        if key in _SCHEMA_MAPS and isinstance(value, dict):
-            out[key] = {name: openapi_to_json_schema(sub) for name, sub in value.items()}
-        elif key in _SCHEMA_ONE:
-            out[key] = [openapi_to_json_schema(s) for s in value] if isinstance(value, list) else openapi_to_json_schema(value)
-        elif key in _SCHEMA_LISTS and isinstance(value, list):
-            out[key] = [openapi_to_json_schema(s) for s in value]
-        else:
-            out[key] = value
-    for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        if isinstance(out.get(bound), bool):
-            if out.pop(bound) and limit in out:
-                out[bound] = out.pop(limit)
-    if schema.get("nullable") is True or schema.get("x-nullable") is True:
-        out = _allow_null(out)
-    return out
-
-
-def _allow_null(schema: dict) -> dict:
-    """Widen a schema so that null is also valid."""
-    kind = schema.get("type")
-    if isinstance(kind, (str, list)):
-        kinds = [kind] if isinstance(kind, str) else list(kind)
-        schema = {**schema, "type": kinds if "null" in kinds else [*kinds, "null"]}
-        if isinstance(schema.get("enum"), list) and None not in schema["enum"]:
-            schema["enum"] = [*schema["enum"], None]
-        return schema
-    kept = {k: v for k, v in schema.items() if k in _DEFINITION_KEYS}
-    rest = {k: v for k, v in schema.items() if k not in _DEFINITION_KEYS}
-    return {**kept, "anyOf": [{"type": "null"}, rest]}
+    return make_validator(to_json_schema(orjson.loads(schema_bytes)))

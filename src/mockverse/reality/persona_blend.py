@@ -35,14 +35,13 @@ from mockverse.reality.blend import (
     blend,
     blend_response,
     is_identity_key,
-    openapi_to_json_schema,
     snap_ratio,
 )
+from mockverse.openapi.jsonschema import validator_for
 
 _MISSING = object()
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_REPAIRS = 64
-_validators: dict[int, tuple[dict, Draft202012Validator | None]] = {}
 
 
 def blend_in_persona_world(
@@ -78,7 +77,7 @@ def blend_in_persona_world(
         body = walker.entity(synthetic, real, "$")
     else:
         body = walker.entities(synthetic, real, "$")
-    validator = _validator(schema)
+    validator = validator_for(schema)
     if validator is not None:
         body = walker.repair(body, synthetic, validator)
     status_decision = Decision("#status", "status-select", REAL if take_real else SYNTHETIC, u, r)
@@ -216,22 +215,6 @@ class _PersonaBlender:
                 return synthetic
             _set(body, location, orjson.loads(orjson.dumps(_get(synthetic, location))))
         return synthetic
-
-
-def _validator(schema: dict | None) -> Draft202012Validator | None:
-    """A validator for an operation's response schema, made once per schema object.
-    Schemas that cannot be written as JSON (recursive ones) are not checked."""
-    if not schema:
-        return None
-    hit = _validators.get(id(schema))
-    if hit is None or hit[0] is not schema:
-        try:
-            orjson.dumps(schema)
-            validator = Draft202012Validator(openapi_to_json_schema(schema))
-        except (orjson.JSONEncodeError, RecursionError, TypeError):
-            validator = None
-        hit = _validators[id(schema)] = (schema, validator)
-    return hit[1]
 
 
 def _has(value: Any, location: tuple) -> bool:

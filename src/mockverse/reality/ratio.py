@@ -7,7 +7,6 @@ ratio then picks the source (FIDELITY.md "Reality bands").
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mockverse.timeutil import parse_duration, parse_rfc3339
+from mockverse.problems import did_you_mean
 
 HEADER = "X-Mockverse-Reality"
 RECORDED_FROM = 0.3
@@ -280,8 +280,7 @@ def _check_keys(data: Any, allowed: tuple[str, ...], where: str, prefix: str) ->
         raise SettingsError(where, f"must be a mapping with keys {', '.join(allowed)}")
     for key in data:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ";"
+            hint = did_you_mean(key, allowed) or ";"
             raise SettingsError(f"{prefix}{key}", f"unknown key '{key}'{hint} allowed: {', '.join(allowed)}")
 
 

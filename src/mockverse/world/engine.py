@@ -404,6 +404,7 @@ class WorldView:
         try:
             data = self._base(entity, id)
             if data is not None:
+                data = entity.link(self, id, data)
                 data = self._derive(entity, id, data)
                 if self.engine.personas is not None:
                     data = self._shape(entity, id, data)

@@ -21,6 +21,7 @@ from typing import Any
 from faker import Faker
 
 from mockverse.ids import stable_hash, unit_draw
+from mockverse.openapi.loader import merge_all_of
 from mockverse.timeutil import format_rfc3339
 from mockverse.world.pattern import matching_string
 
@@ -108,23 +109,13 @@ def schema_types(schema: dict) -> set[str]:
 
 
 def merge_schema(schema: dict, depth: int = 0) -> dict:
-    """Flatten ``allOf`` (properties and required united) and pick the first ``oneOf``/``anyOf``
-    branch that is not null, so generation sees one object schema."""
+    """Flatten ``allOf`` (the OpenAPI layer's one ``merge_all_of``, each part flattened first) and pick
+    the first ``oneOf``/``anyOf`` branch that is not null, so generation sees one object schema."""
     if not isinstance(schema, dict) or depth > MAX_DEPTH:
         return schema if isinstance(schema, dict) else {}
     if "allOf" in schema:
-        merged: dict = {k: v for k, v in schema.items() if k != "allOf"}
-        props: dict = dict(merged.get("properties", {}))
-        required: list = list(merged.get("required", []))
-        for part in schema["allOf"]:
-            part = merge_schema(part, depth + 1)
-            props.update(part.get("properties", {}))
-            required += [r for r in part.get("required", []) if r not in required]
-            for key, value in part.items():
-                if key not in ("properties", "required"):
-                    merged.setdefault(key, value)
-        merged["properties"], merged["required"] = props, required
-        return merged
+        parts = [merge_schema(part, depth + 1) for part in schema["allOf"] if isinstance(part, dict)]
+        return merge_all_of({**schema, "allOf": parts})
     for key in ("oneOf", "anyOf"):
         if key in schema:
             branches = [b for b in schema[key] if isinstance(b, dict) and b.get("type") != "null"]

@@ -34,6 +34,8 @@ _UPPER = string.ascii_uppercase
 _BASE62 = _DIGITS + _UPPER + _LOWER
 _UUID_TEXT = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{3,4}-[0-9a-fA-F]{12}$")
 _PREFIXED = re.compile(r"^([A-Za-z]{1,6}[-_])?(.*)$")
+_SIMPLE_PATTERN = re.compile(r"^\^([A-Za-z_-]*)(?:\[([A-Za-z]+)\])?\[([0-9A-Za-z-]+)\](?:\{(\d+)(?:,(\d*))?\}|[+*])\$$")
+_SNOWFLAKE = 1_100_000_000_000_000_000   # Discord-style snowflakes: 19 digits, time-ordered by serial
 _SLUG_WORDS = (
     "amber", "aspen", "birch", "blue", "cedar", "clay", "coral", "dawn", "delta", "ember", "fern", "flint", "frost",
     "grove", "hazel", "indigo", "iris", "jade", "juniper", "lark", "linen", "maple", "meadow", "mint", "moss",
@@ -243,8 +245,12 @@ def codec_for(type_name: str, id_type: str, evidence: list[dict], id_field: str 
     candidates: list[IdCodec] = []
     if "uuid" in formats or "guid" in formats or any(isinstance(e, str) and _UUID_TEXT.match(e) for e in examples):
         candidates.append(UuidCodec(key))
+    if "snowflake" in formats:
+        candidates.append(DigitsCodec(offset=_SNOWFLAKE))
     for example in examples[:1]:
         candidates.extend(_from_example(str(example), key, low, high))
+    for pattern in patterns[:1]:
+        candidates.extend(_from_pattern(pattern, key))
     if id_field and id_field != "id" and not re.search(r"(id|uuid|key)$", id_field.lower()):
         candidates.append(SlugCodec(key))
     candidates.append(OpaqueCodec(key, _BASE62, max(low, min(22, high))))
@@ -253,6 +259,46 @@ def codec_for(type_name: str, id_type: str, evidence: list[dict], id_field: str 
         if _fits(codec, low, high, patterns):
             return codec
     return candidates[-1]
+
+
+def _from_pattern(pattern: str, key: bytes) -> list[IdCodec]:
+    """A codec shaped like a simple id pattern: a literal (or one-of) prefix, then one character class
+    repeated (``^CH[0-9a-fA-F]{32}$``, ``^[UW][A-Z0-9]{2,}$``, ``^(0|[1-9][0-9]*)$``)."""
+    match = _SIMPLE_PATTERN.match(pattern)
+    if match is None:
+        return []
+    prefix, choice, chars, low, high = match.groups()
+    prefix = (prefix or "") + (choice[0] if choice else "")
+    alphabet = _expand(chars)
+    if not alphabet:
+        return []
+    if low and high is None:
+        length = int(low)                                    # {n}
+    elif low and high:
+        length = min(max(int(low), 10), int(high))           # {n,m}
+    else:
+        length = max(int(low or 1), 10)                      # {n,}, +, *
+    if alphabet == _DIGITS:
+        return [DigitsCodec(prefix, 10 ** (length - 1) if length > 1 else 0)]
+    return [OpaqueCodec(key, alphabet, length, prefix)]
+
+
+def _expand(chars: str) -> str:
+    """The characters of a regex character class body (``0-9a-fA-F``), in a stable order."""
+    out: list[str] = []
+    index = 0
+    while index < len(chars):
+        if index + 2 < len(chars) and chars[index + 1] == "-":
+            out += [chr(c) for c in range(ord(chars[index]), ord(chars[index + 2]) + 1)]
+            index += 3
+        else:
+            out.append(chars[index])
+            index += 1
+    chars = "".join(c for c in dict.fromkeys(out) if c.isascii() and c.isalnum())
+    letters = {c for c in chars if c.isalpha()}
+    if letters and {c.lower() for c in letters} | {c.upper() for c in letters} == letters:
+        return "".join(c for c in chars if not c.isupper())   # a-fA-F: case does not matter, write lowercase
+    return chars
 
 
 def _from_example(example: str, key: bytes, low: int, high: int) -> list[IdCodec]:

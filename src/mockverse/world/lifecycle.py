@@ -30,7 +30,6 @@ int); placeholders inside longer text are written out (null as nothing, booleans
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -44,6 +43,7 @@ from typing import Any, Union
 from mockverse import yamlsafe
 
 from mockverse.timeutil import parse_duration
+from mockverse.problems import did_you_mean
 
 
 class LifecycleState(str, Enum):
@@ -95,8 +95,7 @@ def parse_state(value: str, field: str = "lifecycle_state") -> LifecycleState:
         return value
     state = _BY_SQUASHED.get(_squash(value)) if isinstance(value, str) else None
     if state is None:
-        close = difflib.get_close_matches(str(value), STATE_NAMES, n=1, cutoff=0.6)
-        hint = f"; did you mean '{close[0]}'?" if close else "."
+        hint = did_you_mean(value, STATE_NAMES) or "."
         raise LifecycleError(field, f"'{value}' is not a lifecycle state{hint} Valid states: {', '.join(STATE_NAMES)}",
                              list(STATE_NAMES))
     return state
@@ -435,8 +434,7 @@ def _reject_unknown_keys(data: Mapping[str, Any], allowed: list[str], field: str
     """Unknown keys are errors naming the key, the closest allowed one and all allowed ones."""
     for key in data:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else "."
+            hint = did_you_mean(key, allowed) or "."
             where = f"{field}.{key}" if field else str(key)
             raise LifecycleError(where, f"unknown key '{key}'{hint} Allowed here: {', '.join(allowed)}", allowed)
 

@@ -125,8 +125,12 @@ class EntityType:
         return self.max_generated_id + counter
 
     def complete(self, view: object, id: object, data: dict, given: dict | None) -> dict:
-        """Fields the world decides once the schema's fields are generated (a spec world fills its
-        references to other entities here); the built-in world has none."""
+        """Fields the world decides once the schema's fields are generated; the built-in world has none."""
+        return data
+
+    def link(self, view: object, id: object, data: dict) -> dict:
+        """References to other entities, filled on the entity's full read (never while its base data,
+        which sibling lists and parent checks need, is generated); the built-in world has none."""
         return data
 
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mockverse.openapi import merge_all_of
+from mockverse.openapi import is_nullable, merge_all_of, singular, snake
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.generate import merge_schema, schema_types
-from mockverse.world.specworld import Embed, SpecEntityType, sample_id
+from mockverse.world.specworld import DeepLink, Embed, SpecEntityType, prop_at, sample_id
 
 MAX_EMBED_DEPTH = 2
 _ENVELOPE_KEYS = ("data", "result", "item", "record", "payload", "resource", "object", "entity")
@@ -52,6 +52,37 @@ def _props(schema: dict | None) -> dict:
     return props if isinstance(props, dict) else {}
 
 
+def _named(target: SpecEntityType, value: Any) -> object:
+    """The id of ``target`` an object names by its id field (``{"id": 1}``), parsed; None otherwise."""
+    if not isinstance(value, dict) or value.get(target.id_field) is None:
+        return None
+    return target.parse_id(value[target.id_field])
+
+
+def _pick(targets: list[SpecEntityType], value: Any) -> SpecEntityType:
+    """Of a polymorphic link's types, the one a generated object's ``type`` tag names (else the first)."""
+    tag = value.get("type") if isinstance(value, dict) else None
+    if isinstance(tag, str):
+        for target in targets:
+            if target.name == singular(snake(tag)):
+                return target
+    return targets[0]
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    """Whether two JSON values have the same JSON type (a world value may replace a generated one)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return isinstance(a, int) == isinstance(b, int) or isinstance(b, float)
+    return type(a) is type(b)
+
+
+def _nullable(schema: dict) -> bool:
+    """Whether a property schema admits null (any spelling)."""
+    return "null" in schema_types(_object(schema)) or is_nullable(schema)
+
+
 def is_array(schema: dict | None) -> bool:
     return isinstance(schema, dict) and "array" in schema_types(merge_all_of(schema))
 
@@ -79,8 +110,8 @@ def entity_slots(schema: dict | None, entity: SpecEntityType, depth: int = 0,
     Unless ``strict``, an object with the entity's id field counts as the entity."""
     if not isinstance(schema, dict) or depth > 3:
         return None
-    if is_variant(schema, entity):
-        return [[]]
+    if any(is_variant(b, entity) for b in _branches(schema)):
+        return [[]]   # the entity itself, or one alternative of a nullable/polymorphic wrapper
     props = _props(schema)
     found = [[name] for name, sub in props.items() if isinstance(sub, dict) and not is_array(sub)
              and any(is_variant(b, entity) for b in _branches(sub))]
@@ -173,12 +204,72 @@ class Renderer:
                 if value is not MISSING:
                     given[name] = value
                     continue
+            elif name in embeds and _nullable(sub):
+                given[name] = None   # deeper than entities are embedded: empty where the schema allows it
+                continue
             counted = self._count(entity, id, name, sub) if depth < MAX_EMBED_DEPTH else None
             if counted is not None:
                 given[name] = counted  # derived from the children, like an order's total: it always agrees
             elif name in data and (own.get(name) is sub or fits(data[name], sub)):
                 given[name] = data[name]
-        return self.gen.object(flat, ref, "$", self._ctx(entity, data), given=given)
+        body = self.gen.object(flat, ref, "$", self._ctx(entity, data), given=given)
+        for link in entity.deep:
+            leaf = prop_at(flat, ".".join(link.path)) or {}
+            if is_array(leaf) and not link.path[-1].endswith("[]"):
+                leaf = merge_all_of(leaf).get("items") or {}
+            self._fill(entity, id, data, body, link, link.path, ref, depth, leaf)
+        return body
+
+    # -- links below the top level ---------------------------------------------------------------
+    def _fill(self, entity: SpecEntityType, id: object, data: dict, node: Any, link: DeepLink,
+              path: list[str], key: str, depth: int, leaf: dict) -> None:
+        """Put entities of the world at ``path`` inside a rendered body (ids, or embedded objects)."""
+        if not isinstance(node, dict) or not path:
+            return
+        part, rest = path[0].removesuffix("[]"), path[1:]
+        value = node.get(part)
+        if value is None:
+            return
+        if isinstance(value, list):
+            if rest:
+                for index, item in enumerate(value):
+                    self._fill(entity, id, data, item, link, rest, f"{key}.{part}[{index}]", depth, leaf)
+                return
+            node[part] = [v for v in (self._linked(entity, id, data, link, old, f"{key}.{part}[{i}]", depth, leaf)
+                                      for i, old in enumerate(value)) if v is not None] or value[:0]
+            return
+        if rest:
+            self._fill(entity, id, data, value, link, rest, f"{key}.{part}", depth, leaf)
+            return
+        linked = self._linked(entity, id, data, link, value, f"{key}.{part}", depth, leaf)
+        if linked is not None:
+            node[part] = linked
+
+    def _linked(self, entity: SpecEntityType, id: object, data: dict, link: DeepLink, old: Any, key: str,
+                depth: int, leaf: dict) -> Any:
+        """The world's value for one generated link value ``old``: an existing id, or that entity's fields."""
+        target = _pick(link.targets, old)
+        if link.embed and not isinstance(old, dict):
+            return None
+        if not link.embed and (isinstance(old, (dict, list)) or isinstance(old, str) == target.integer_ids):
+            return None   # the generated value's type is not the target's id type: leave it as the schema says
+        if target is entity.parent:
+            target_id = data.get(entity.fk)  # type: ignore[arg-type]
+        elif target is entity:
+            target_id = self._other(entity, id, data, (key, "deep"), always=True)
+        else:
+            target_id = sample_id(self.view, target, key, "deep")
+        if target_id is None:
+            return None
+        if not link.embed:
+            return target_id
+        if depth < MAX_EMBED_DEPTH and leaf:
+            rendered = self.entity(target, target_id, leaf, depth + 1)
+            if isinstance(rendered, dict):
+                return rendered
+        fields = self.view.get(target, target_id) or {}
+        shown = {k: fields[k] for k in old if k in fields and _same_kind(fields[k], old[k])}
+        return {**old, **shown, target.id_field: target_id} if target.id_field in old else None
 
     def _count(self, entity: SpecEntityType, id: object, name: str, sub: dict) -> int | None:
         """``total_tracks`` / ``task_count`` / ``recipient_count``: how many children the entity has."""
@@ -209,13 +300,18 @@ class Renderer:
         target = embed.target
         key = (f"{entity.name}:{id}", embed.field)
         if not embed.many:
-            if target is entity.parent:
+            chosen = _named(target, data.get(embed.field))
+            if chosen is not None and self.view.get(target, chosen) is not None:
+                target_id = chosen   # the body names the entity ({"type": {"id": 1}}): show that one
+            elif target is entity.parent:
                 target_id = data.get(entity.fk)  # type: ignore[arg-type]
+            elif target is entity and _nullable(sub):
+                target_id = self._other(entity, id, data, key)   # a reblog, a reply: only some entities have one
             else:
                 ref = next((r for r in entity.references if r.target is target and not r.many), None)
                 target_id = data.get(ref.field) if ref else sample_id(self.view, target, *key)
             if target_id is None:
-                return None if "null" in schema_types(_object(sub)) or sub.get("nullable") else MISSING
+                return None if _nullable(sub) else MISSING
             body = self.entity(target, target_id, sub, depth + 1)
             return MISSING if body is None else body
         ids = self._related_ids(entity, id, data, target, key, sub)
@@ -226,6 +322,21 @@ class Renderer:
             rendered = [self.entity(target, i, items, depth + 1) for i in ids]
             return [r for r in rendered if r is not None]
         return self.page(target, ids, sub, f"{key[0]}#{embed.field}", depth=depth + 1)
+
+    def _other(self, entity: SpecEntityType, id: object, data: dict, key: tuple, always: bool = False) -> object:
+        """Another existing entity of the same type (a sibling under the same parent) for half of the
+        entities (for all of them when ``always``), None for the rest."""
+        if not always and self.gen.draw(*key, "self") < 0.5:
+            return None
+        if entity.parent is not None:
+            siblings = [s for s in self.view.child_ids(entity.parent, data.get(entity.fk), entity.relationship)
+                        if s != id]
+            return siblings[int(self.gen.draw(*key, "sibling") * len(siblings))] if siblings else None
+        for attempt in range(3):
+            other = sample_id(self.view, entity, *key, attempt)
+            if other is not None and other != id:
+                return other
+        return None
 
     def _related_ids(self, entity: SpecEntityType, id: object, data: dict, target: SpecEntityType,
                      key: tuple, schema: dict) -> list:

@@ -23,7 +23,6 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import threading
@@ -38,6 +37,7 @@ from mockverse.openapi.loader import SpecError, to_pointer
 from mockverse.world.generate import PERSON_TYPES, generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
 from mockverse.world.model import EntityType, WorldError, WorldModel, _max_generated
+from mockverse.problems import did_you_mean
 
 DEFAULT_POPULATION = 50
 DEFAULT_COUNT = (0, 4)
@@ -68,6 +68,16 @@ class Embed:
     many: bool
 
 
+@dataclass
+class DeepLink:
+    """A key or an embedded object below the top level (``message_reference.message_id``,
+    ``items[].track``) that holds other entities: filled with them wherever a body shows it."""
+
+    path: list[str]
+    targets: list["SpecEntityType"]
+    embed: bool
+
+
 @dataclass(eq=False)
 class SpecEntityType(EntityType):
     """An entity type of a spec world: string or integer ids from a codec, any id field name."""
@@ -79,6 +89,7 @@ class SpecEntityType(EntityType):
     references: list[Reference] = field(default_factory=list)
     embeds: list[Embed] = field(default_factory=list)
     variants: set[int] = field(default_factory=set)
+    deep: list[DeepLink] = field(default_factory=list)
     embeds_by_name: ClassVar[bool] = False
 
     @property
@@ -133,8 +144,17 @@ class SpecEntityType(EntityType):
 
     # -- references ---------------------------------------------------------------------------
     def complete(self, view: Any, id: object, data: dict, given: dict | None) -> dict:
-        """Put the id in its field and fill every reference with entities that exist."""
+        """Put the id in its field."""
         data[self.id_field] = id
+        return data
+
+    def link(self, view: Any, id: object, data: dict) -> dict:
+        """Fill every reference the user did not set with entities that exist (a new dict)."""
+        if not self.references:
+            return data
+        stored = view.stored(self, id)
+        given = stored.data if stored is not None else None
+        data = dict(data)
         for ref in self.references:
             if given and ref.field in given:
                 continue
@@ -161,12 +181,18 @@ class SpecEntityType(EntityType):
                 found.append(value)
         if ref.many:
             return found
-        return found[0] if found else None
+        if found:
+            return found[0]
+        if ref.nullable:
+            return None
+        return id if ref.target is self else None   # no other entity of the type: the entity itself, else none
 
     def _scope(self, view: Any, data: dict, target: "SpecEntityType") -> object:
         """The id of ``target``'s parent when this entity knows it (its own ancestor), else None."""
         if target.parent is None:
             return None
+        if target.parent is self:
+            return data.get(self.id_field)   # a key naming one of the entity's own children (a default role)
         entity: EntityType | None = self
         current = data
         while entity is not None and entity.parent is not None:
@@ -231,8 +257,7 @@ def check_schema_sizes(spec: Spec) -> None:
 
 
 def _suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(sorted(known)[:20])}"
+    return did_you_mean(name, known) or f"; known: {', '.join(sorted(known)[:20])}"
 
 
 def prop_at(schema: dict | None, path: str) -> dict | None:
@@ -362,7 +387,9 @@ class SpecWorldBuilder:
         if id_field not in props:
             props[id_field] = {"type": "integer" if source.id_type == "integer" else "string"}
         schema["properties"] = props
-        codec = codec_for(name, source.id_type, self._id_evidence(source, id_field, props[id_field]), id_field)
+        declared = schema_types(merge_all_of(props[id_field])) - {"null"}
+        id_type = "integer" if declared == {"integer"} else source.id_type   # the body's schema wins over a path key
+        codec = codec_for(name, id_type, self._id_evidence(source, id_field, props[id_field]), id_field)
         path = source.collection_path or source.item_path or f"/{name}"
         literals = [s for s in path.split("/") if s and not s.startswith("{")]
         values: dict[str, Any] = {"path": path, "schema_": source.schema_name or name,
@@ -492,7 +519,10 @@ class SpecWorldBuilder:
     def _references(self, entity: SpecEntityType, relationships: list[Relationship]) -> None:
         by_field: dict[str, Relationship] = {}
         for r in relationships:
-            if r.source != entity.name or r.kind == "embeds" or not r.field or "." in r.field or "[" in r.field:
+            if r.source != entity.name or r.kind == "embeds" or not r.field:
+                continue
+            if "." in r.field or "[" in r.field:
+                self._deep(entity, r, embed=False)
                 continue
             if r.field == entity.parent_field and entity.parent is not None and r.target == entity.parent.name:
                 continue
@@ -528,7 +558,7 @@ class SpecWorldBuilder:
                 continue
             parts = r.field.split(".")
             if len(parts) > 2 or "[" in r.field:
-                self.usage.setdefault(r.id, ("reported", "embedded deeper than the world renders entities"))
+                self._deep(entity, r, embed=True)
                 continue
             prop = prop_at(entity.schema, parts[0])
             many = len(parts) == 2 or _is_array(prop)
@@ -536,6 +566,19 @@ class SpecWorldBuilder:
             if parts[0] not in (entity.schema.get("required") or []):
                 entity.schema["properties"].pop(parts[0], None)  # rendered from the world, never generated here
             self.usage.setdefault(r.id, ("embed", f"{entity.name}.{parts[0]} shows {r.target} entities of the world"))
+
+    def _deep(self, entity: SpecEntityType, r: Relationship, embed: bool) -> None:
+        """Record a link below the top level of ``entity``'s bodies (several targets: polymorphic)."""
+        path = r.field.split(".")  # type: ignore[union-attr]
+        target = self.types[r.target]
+        link = next((d for d in entity.deep if d.path == path and d.embed == embed), None)
+        if link is None:
+            entity.deep.append(DeepLink(path, [target], embed))
+        elif target not in link.targets:
+            link.targets.append(target)
+        what = "shows" if embed else "holds ids of"
+        self.usage.setdefault(r.id, ("embed" if embed else "reference",
+                                     f"{entity.name}.{r.field} {what} {r.target} entities of the world"))
 
     def _variants(self, relationships: list[Relationship]) -> None:
         """The schema objects that represent each type: its own, embedded variants, same-named components."""
@@ -546,9 +589,14 @@ class SpecWorldBuilder:
             base = singular(_schema_base_name(comp))
             if base in self.types and isinstance(schema, dict):
                 self.types[base].variants.add(id(schema))
+        targets_of: dict[tuple[str, str], set[str]] = {}
+        for r in relationships:
+            if r.kind == "embeds" and r.field:
+                targets_of.setdefault((r.source, r.field), set()).add(r.target)
         for r in relationships:
             if r.kind != "embeds" or not r.field:
                 continue
+            only = len(targets_of[(r.source, r.field)]) == 1   # every shape of the field is that type
             source = self.sources[r.source].schema
             prop = prop_at(source, r.field.replace("[]", ""))  # the array's item schema is taken below
             prop = merge_all_of(prop).get("items") if _is_array(prop) else prop  # type: ignore[union-attr]
@@ -559,10 +607,12 @@ class SpecWorldBuilder:
             for branch in branches:
                 if not isinstance(branch, dict) or branch.get("oneOf") or branch.get("anyOf"):
                     continue
+                if schema_types(merge_all_of(branch)) == {"null"}:
+                    continue   # the null alternative of a nullable embed represents nothing
                 if branch is prop and (prop.get("oneOf") or prop.get("anyOf")):
                     continue
                 name = self.spec.schema_name(branch)
-                if name is None or singular(_schema_base_name(name)) == r.target or _tag(branch) == r.target:
+                if only or name is None or singular(_schema_base_name(name)) == r.target or _tag(branch) == r.target:
                     target.variants.add(id(branch))
 
 
