@@ -153,8 +153,11 @@ class WireMockAdmin:
 
     @_errors
     async def reset(self, request: Request) -> Response:
-        """Stubs, scenarios and the journal back to nothing (one workspace's journal when one is named)."""
-        reset_workspace(self.book, self.journal, self._workspace(request), self._explicit(request))
+        """The workspace's world changes, clock and recordings (``ConsistencyEngine.reset_workspace``),
+        stubs, scenarios and journal back to nothing (one workspace's journal when one is named)."""
+        workspace = self._workspace(request)
+        self.engine.reset_workspace(workspace)
+        reset_workspace(self.book, self.journal, workspace, self._explicit(request))
         return json_response({})
 
     # -- mappings ------------------------------------------------------------------------------------
