@@ -390,7 +390,7 @@ def _persona_generate(args: argparse.Namespace) -> int:
     from mockverse.config import ConfigError
     from mockverse.http.app import Settings, create_app
     from mockverse.openapi.loader import SpecError
-    from mockverse.world.engine import EngineError
+    from mockverse.problems import Problem
 
     if not 1 <= len(args.description) <= 2000:
         print("mockverse: the description must be 1 to 2000 characters", file=sys.stderr)
@@ -408,7 +408,7 @@ def _persona_generate(args: argparse.Namespace) -> int:
     except AIError as exc:
         print(f"mockverse: {exc.field}: {exc.message}", file=sys.stderr)
         return 1
-    except EngineError as exc:
+    except Problem as exc:
         print(f"mockverse: {exc.field or 'error'}: {exc.detail}", file=sys.stderr)
         return 2
     finally:

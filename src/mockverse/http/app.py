@@ -54,7 +54,7 @@ from mockverse.openapi import infer_world
 from mockverse.openapi.loader import load_spec
 from mockverse.store import StoreUnavailable, open_store
 from mockverse.stubbing import StubBook
-from mockverse.world.engine import ConsistencyEngine, EngineError
+from mockverse.world.engine import ConsistencyEngine
 from mockverse.world.lifecycle import LifecycleError
 from mockverse.world.model import WorldModel
 from mockverse.world.persona import Personas
@@ -251,9 +251,6 @@ def _problem_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, StoreUnavailable):   # busy, read-only, full or damaged: the message names the store file
         return problem_response(Problem(exc.status, exc.title, str(exc), field="store"),
                                 {"Retry-After": exc.retry_after} if exc.retry_after else None)
-    if isinstance(exc, EngineError):
-        return problem_response(Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed,
-                                        extra=exc.extra))
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
             return problem_response(Problem(404, "No route", f"no operation matches {request.method} {_short(request.url.path)}",
@@ -391,7 +388,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
 
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={Exception: _problem_handler, HTTPException: _problem_handler,
-                                        Problem: _problem_handler, EngineError: _problem_handler,
+                                        Problem: _problem_handler,
                                         StoreUnavailable: _problem_handler})
     app.state.engine, app.state.config, app.state.spec, app.state.journal = engine, config, spec, journal
     app.state.reality = reality

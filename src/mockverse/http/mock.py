@@ -38,7 +38,7 @@ from mockverse.store import StoreUnavailable
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, to_json_schema, validator_for
 from mockverse.cache import LRU
-from mockverse.world.engine import WORKSPACE_NAME, Budget, ConsistencyEngine, EngineError, WorldView
+from mockverse.world.engine import WORKSPACE_NAME, Budget, ConsistencyEngine, WorldView
 from mockverse.world.generate import merge_schema
 from mockverse.world.model import EntityType
 from mockverse.world.render import MISSING, Renderer, entity_slots, is_array, list_slot
@@ -351,9 +351,7 @@ class MockRoutes:
         try:
             self.rules[(op.method, op.path)].check(request)
             return await self.answer(op, request)
-        except (Problem, EngineError) as exc:
-            problem = exc if isinstance(exc, Problem) else \
-                Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed)
+        except Problem as problem:
             return error_response(self.declared.get((op.method, op.path)), problem, self._error_body(op, request))
 
     def _error_body(self, op: MockOperation, request: Request) -> Callable[[dict], Any]:
@@ -492,45 +490,42 @@ class MockRoutes:
             return self.read_list(op, request, view)   # json-server list queries (conventions)
         if op.spec_world:
             return self.read_spec(op, request, view)
-        try:
-            if op.kind == "item":
-                id = self._id(op, request)
-                body = view.body(op.entity, id, op.schema)  # type: ignore[arg-type]
-                if body is None:
-                    raise self._missing(op.entity, id)  # type: ignore[arg-type]
-                return op.status, orjson.dumps(body), self._headers(view, view.persona(op.entity, body))  # type: ignore[arg-type]
-            if op.kind == "facet" and request.method == "GET":
-                id = self._id(op, request)
-                body = view.facet(op.entity, id, op.relationship, op.schema)  # type: ignore[arg-type]
-                if body is None:
-                    raise self._missing(op.entity, id)  # type: ignore[arg-type]
-                return op.status, orjson.dumps(body), self._headers(view, view.persona(op.entity, view.get(op.entity, id)))  # type: ignore[arg-type]
-            if op.kind == "children":
-                id = self._id(op, request)
-                if view.get(op.entity, id) is None:  # type: ignore[arg-type]
-                    raise self._missing(op.entity, id)  # type: ignore[arg-type]
-                items = view.children(op.entity, id, op.relationship)  # type: ignore[arg-type]
-                return self._list(request, view, items, f"{op.entity.name}:{id}")  # type: ignore[union-attr]
-            if op.kind == "collection":
-                entity: EntityType = op.entity  # type: ignore[assignment]
-                for name in op.query_filters:
-                    if name in request.query_params:
-                        parent_id = entity.parent.parse_id(request.query_params[name])  # type: ignore[union-attr]
-                        items = view.children(entity.parent, parent_id, entity.relationship) if parent_id is not None else []  # type: ignore[arg-type]
-                        persona = f"{entity.parent.name}:{parent_id}" if items else None  # type: ignore[union-attr]
-                        return self._list(request, view, items, persona)
-                total = view.count(entity)
-                page = _page_params(request, total) or (1, 20)
-                if view.budget is not None:
-                    view.budget.param = next((n for n in ("_page", "_per_page", "_limit") if n in request.query_params),
-                                             "_per_page")
-                items = view.page(entity, *page)
-                status, body, headers = self._list(request, view, items, None, paged=False)
-                headers.update(_links(request, page[0], page[1], total))
-                return status, body, headers
-            return self._schema_only(op, view)
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
+        if op.kind == "item":
+            id = self._id(op, request)
+            body = view.body(op.entity, id, op.schema)  # type: ignore[arg-type]
+            if body is None:
+                raise self._missing(op.entity, id)  # type: ignore[arg-type]
+            return op.status, orjson.dumps(body), self._headers(view, view.persona(op.entity, body))  # type: ignore[arg-type]
+        if op.kind == "facet" and request.method == "GET":
+            id = self._id(op, request)
+            body = view.facet(op.entity, id, op.relationship, op.schema)  # type: ignore[arg-type]
+            if body is None:
+                raise self._missing(op.entity, id)  # type: ignore[arg-type]
+            return op.status, orjson.dumps(body), self._headers(view, view.persona(op.entity, view.get(op.entity, id)))  # type: ignore[arg-type]
+        if op.kind == "children":
+            id = self._id(op, request)
+            if view.get(op.entity, id) is None:  # type: ignore[arg-type]
+                raise self._missing(op.entity, id)  # type: ignore[arg-type]
+            items = view.children(op.entity, id, op.relationship)  # type: ignore[arg-type]
+            return self._list(request, view, items, f"{op.entity.name}:{id}")  # type: ignore[union-attr]
+        if op.kind == "collection":
+            entity: EntityType = op.entity  # type: ignore[assignment]
+            for name in op.query_filters:
+                if name in request.query_params:
+                    parent_id = entity.parent.parse_id(request.query_params[name])  # type: ignore[union-attr]
+                    items = view.children(entity.parent, parent_id, entity.relationship) if parent_id is not None else []  # type: ignore[arg-type]
+                    persona = f"{entity.parent.name}:{parent_id}" if items else None  # type: ignore[union-attr]
+                    return self._list(request, view, items, persona)
+            total = view.count(entity)
+            page = _page_params(request, total) or (1, 20)
+            if view.budget is not None:
+                view.budget.param = next((n for n in ("_page", "_per_page", "_limit") if n in request.query_params),
+                                         "_per_page")
+            items = view.page(entity, *page)
+            status, body, headers = self._list(request, view, items, None, paged=False)
+            headers.update(_links(request, page[0], page[1], total))
+            return status, body, headers
+        return self._schema_only(op, view)
 
     def _list(self, request: Request, view: WorldView, items: list, persona: str | None,
               paged: bool = True) -> tuple[int, bytes, dict]:
@@ -565,36 +560,33 @@ class MockRoutes:
             check_body(op.validator, body)
             status, raw, headers = self._schema_only(op, view)
             return Response(raw, status_code=status, headers=headers, media_type=None)
-        try:
-            if request.method == "DELETE":
-                if op.kind != "item":
-                    raise Problem(405, "Method not allowed", "DELETE works on an item path", field="method")
-                id = self._id(op, request)
-                view.delete(op.entity, id)
-                return Response(status_code=204, headers=self._headers(view, None))
-            body = await read_json(request, self.max_body_bytes)
-            if not isinstance(body, dict):
-                raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
-            check_body(op.validator, body)
-            if op.kind == "item":
-                id = self._id(op, request)
-                data = view.update(op.entity, id, body, replace=request.method == "PUT")
-                return self._written(view, op.entity, data, op.status or 200)  # type: ignore[arg-type]
-            if op.kind == "children" and request.method == "POST":
-                parent_id = self._id(op, request)
-                if view.get(op.entity, parent_id) is None:  # type: ignore[arg-type]
-                    raise self._missing(op.entity, parent_id)  # type: ignore[arg-type]
-                child = op.entity.children[op.relationship]  # type: ignore[union-attr,index]
-                body = {k: v for k, v in body.items() if k not in child.fk_spellings()}
-                body[child.fk] = parent_id
-                data = view.create(child, body)
-                return self._written(view, child, data, 201, location=True)
-            if op.kind == "collection" and request.method == "POST":
-                data = view.create(op.entity, body)  # type: ignore[arg-type]
-                return self._written(view, op.entity, data, 201, location=True)  # type: ignore[arg-type]
-            raise Problem(405, "Method not allowed", f"{request.method} is not supported on {op.path}", field="method")
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
+        if request.method == "DELETE":
+            if op.kind != "item":
+                raise Problem(405, "Method not allowed", "DELETE works on an item path", field="method")
+            id = self._id(op, request)
+            view.delete(op.entity, id)
+            return Response(status_code=204, headers=self._headers(view, None))
+        body = await read_json(request, self.max_body_bytes)
+        if not isinstance(body, dict):
+            raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
+        check_body(op.validator, body)
+        if op.kind == "item":
+            id = self._id(op, request)
+            data = view.update(op.entity, id, body, replace=request.method == "PUT")
+            return self._written(view, op.entity, data, op.status or 200)  # type: ignore[arg-type]
+        if op.kind == "children" and request.method == "POST":
+            parent_id = self._id(op, request)
+            if view.get(op.entity, parent_id) is None:  # type: ignore[arg-type]
+                raise self._missing(op.entity, parent_id)  # type: ignore[arg-type]
+            child = op.entity.children[op.relationship]  # type: ignore[union-attr,index]
+            body = {k: v for k, v in body.items() if k not in child.fk_spellings()}
+            body[child.fk] = parent_id
+            data = view.create(child, body)
+            return self._written(view, child, data, 201, location=True)
+        if op.kind == "collection" and request.method == "POST":
+            data = view.create(op.entity, body)  # type: ignore[arg-type]
+            return self._written(view, op.entity, data, 201, location=True)  # type: ignore[arg-type]
+        raise Problem(405, "Method not allowed", f"{request.method} is not supported on {op.path}", field="method")
 
     def _written(self, view: WorldView, entity: EntityType, data: dict, status: int, location: bool = False) -> Response:
         fresh = self.engine.view(view.workspace)
@@ -671,41 +663,38 @@ class MockRoutes:
 
     def read_spec(self, op: MockOperation, request: Request, view: WorldView) -> tuple[int, bytes, dict]:
         """Answer a GET of a spec world (see the module notes for the kinds)."""
-        try:
-            found = self._resolve(op, request, view)
-            render = Renderer(view)
-            key = request.url.path + ("?" + request.url.query if request.url.query else "")
-            if op.kind == "item" and op.entity is not None:
-                if op.id_param is None:   # /me
-                    found[""] = (op.entity, op.entity.root_id(1), view.get(op.entity, op.entity.root_id(1)) or {})
-                entity, id, data = found[op.id_param or ""]
-                body = render.entity(entity, id, op.schema) if op.schema else None  # type: ignore[arg-type]
-                return self._answer(op, view, body, view.persona(entity, data))
-            if op.kind in ("children", "related") and op.entity is not None:
-                entity, id, data = found[op.id_param]  # type: ignore[index]
-                persona = view.persona(entity, data)
-                target: SpecEntityType = op.target  # type: ignore[assignment]
-                if op.kind == "children":
-                    rows = view.children(entity, id, op.relationship)  # type: ignore[arg-type]
-                else:
-                    ids = render.sample(target, (f"{entity.name}:{id}", op.path), most=6)
-                    rows = [d for d in (view.get(target, i) for i in ids) if d is not None]
-                return self._list_answer(op, request, view, render, target, rows, len(rows), key, persona)
-            if op.kind == "collection" and op.entity is not None:
-                return self._collection(op, request, view, render, key)
-            if op.kind == "search" and op.target is not None:
-                rows = self._search(op, request, view)
-                return self._list_answer(op, request, view, render, op.target, rows, len(rows), key, None)  # type: ignore[arg-type]
-            if op.kind == "facet" and op.entity is not None:
-                entity, id, data = found[op.id_param]  # type: ignore[index]
-                body = view.facet(entity, id, op.relationship, op.schema)  # type: ignore[arg-type]
-                if body is None or not fits(body, op.schema):
-                    return self._schema_answer(op, view, key, view.persona(entity, data))
-                return self._answer(op, view, body, view.persona(entity, data))
-            persona = next((view.persona(e, d) for e, _, d in reversed(list(found.values()))), None)
-            return self._schema_answer(op, view, key, persona)
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
+        found = self._resolve(op, request, view)
+        render = Renderer(view)
+        key = request.url.path + ("?" + request.url.query if request.url.query else "")
+        if op.kind == "item" and op.entity is not None:
+            if op.id_param is None:   # /me
+                found[""] = (op.entity, op.entity.root_id(1), view.get(op.entity, op.entity.root_id(1)) or {})
+            entity, id, data = found[op.id_param or ""]
+            body = render.entity(entity, id, op.schema) if op.schema else None  # type: ignore[arg-type]
+            return self._answer(op, view, body, view.persona(entity, data))
+        if op.kind in ("children", "related") and op.entity is not None:
+            entity, id, data = found[op.id_param]  # type: ignore[index]
+            persona = view.persona(entity, data)
+            target: SpecEntityType = op.target  # type: ignore[assignment]
+            if op.kind == "children":
+                rows = view.children(entity, id, op.relationship)  # type: ignore[arg-type]
+            else:
+                ids = render.sample(target, (f"{entity.name}:{id}", op.path), most=6)
+                rows = [d for d in (view.get(target, i) for i in ids) if d is not None]
+            return self._list_answer(op, request, view, render, target, rows, len(rows), key, persona)
+        if op.kind == "collection" and op.entity is not None:
+            return self._collection(op, request, view, render, key)
+        if op.kind == "search" and op.target is not None:
+            rows = self._search(op, request, view)
+            return self._list_answer(op, request, view, render, op.target, rows, len(rows), key, None)  # type: ignore[arg-type]
+        if op.kind == "facet" and op.entity is not None:
+            entity, id, data = found[op.id_param]  # type: ignore[index]
+            body = view.facet(entity, id, op.relationship, op.schema)  # type: ignore[arg-type]
+            if body is None or not fits(body, op.schema):
+                return self._schema_answer(op, view, key, view.persona(entity, data))
+            return self._answer(op, view, body, view.persona(entity, data))
+        persona = next((view.persona(e, d) for e, _, d in reversed(list(found.values()))), None)
+        return self._schema_answer(op, view, key, persona)
 
     def _collection(self, op: MockOperation, request: Request, view: WorldView, render: Renderer,
                     key: str) -> tuple[int, bytes, dict]:
@@ -783,37 +772,34 @@ class MockRoutes:
         written = op.target if op.kind == "children" else op.entity
         if isinstance(written, SpecEntityType):
             body = _own_spelling(written, _unwrapped(written, body))
-        try:
-            found = self._resolve(op, request, view)
-            creates = (op.kind == "collection" and request.method == "POST") or \
-                      (op.kind == "children" and request.method == "POST")
-            if creates:
-                entity: SpecEntityType = op.entity if op.kind == "collection" else op.target  # type: ignore[assignment]
-                data = dict(body) if isinstance(body, dict) else {}
-                if op.kind == "children":
-                    parent_id = found[op.id_param][1]  # type: ignore[index]
-                    data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
-                    data[entity.fk] = parent_id  # type: ignore[index]
-                explicit = data.get(entity.id_field) if entity.id_field != "id" else None
-                created = view.create(entity, data, id=explicit)
-                return self._written_spec(op, view, entity, created, location=True)
-            if op.kind == "item" and op.entity is not None:
-                entity, id, _ = found[op.id_param]  # type: ignore[index,assignment]
-                if request.method == "DELETE":
-                    view.delete(entity, id)
-                    fresh = self.engine.view(view.workspace)
-                    status, raw, headers = self._schema_answer(op, fresh, key, None) if op.status != 204 else (204, b"", self._headers(fresh, None))
-                    return Response(raw, status_code=status, headers=headers, media_type=None)
-                if request.method in ("PUT", "PATCH", "POST"):
-                    if not isinstance(body, dict):
-                        raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
-                    data = view.update(entity, id, body, replace=request.method == "PUT")
-                    return self._written_spec(op, view, entity, data)  # type: ignore[arg-type]
-            persona = next((view.persona(e, d) for e, _, d in reversed(list(found.values()))), None)
-            status, raw, headers = self._schema_answer(op, view, key, persona)
-            return Response(raw, status_code=status, headers=headers, media_type=None)
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
+        found = self._resolve(op, request, view)
+        creates = (op.kind == "collection" and request.method == "POST") or \
+                  (op.kind == "children" and request.method == "POST")
+        if creates:
+            entity: SpecEntityType = op.entity if op.kind == "collection" else op.target  # type: ignore[assignment]
+            data = dict(body) if isinstance(body, dict) else {}
+            if op.kind == "children":
+                parent_id = found[op.id_param][1]  # type: ignore[index]
+                data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
+                data[entity.fk] = parent_id  # type: ignore[index]
+            explicit = data.get(entity.id_field) if entity.id_field != "id" else None
+            created = view.create(entity, data, id=explicit)
+            return self._written_spec(op, view, entity, created, location=True)
+        if op.kind == "item" and op.entity is not None:
+            entity, id, _ = found[op.id_param]  # type: ignore[index,assignment]
+            if request.method == "DELETE":
+                view.delete(entity, id)
+                fresh = self.engine.view(view.workspace)
+                status, raw, headers = self._schema_answer(op, fresh, key, None) if op.status != 204 else (204, b"", self._headers(fresh, None))
+                return Response(raw, status_code=status, headers=headers, media_type=None)
+            if request.method in ("PUT", "PATCH", "POST"):
+                if not isinstance(body, dict):
+                    raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
+                data = view.update(entity, id, body, replace=request.method == "PUT")
+                return self._written_spec(op, view, entity, data)  # type: ignore[arg-type]
+        persona = next((view.persona(e, d) for e, _, d in reversed(list(found.values()))), None)
+        status, raw, headers = self._schema_answer(op, view, key, persona)
+        return Response(raw, status_code=status, headers=headers, media_type=None)
 
     def _written_spec(self, op: MockOperation, view: WorldView, entity: SpecEntityType, data: dict,
                       location: bool = False) -> Response:
@@ -895,57 +881,54 @@ class MockRoutes:
         """A list read with json-server parameters: filtered, sorted, then paged or sliced (the total
         counts the filtered rows), with ``_embed`` children and ``_expand`` parents on the rows of the
         page. What the query asks is checked against the limits before any row is built."""
-        try:
-            entity = self._listed(op)
-            query = parse_list_query(request, entity, self._own_params(op))
-            window = slice_params(request)
-            checks = [n for n in ("_page", "_start") if n in request.query_params]
-            if view.budget is not None and checks:
-                view.budget.param = checks[0]
-            collection = view.count(entity) if op.kind == "collection" and checks else None
-            params = _page_params(request, collection) if window is None else None
-            if window is not None and collection is not None:
-                check_start(window[0], collection)
-            asked = self._rows_asked(op, request, window, params)
-            if asked is not None:
-                check_relations(query, asked[1], asked[0])
-            if view.budget is not None:
-                view.budget.param = self._cost_param(query, entity, asked)
-            rows, total, paged, scanned, persona = self._list_rows(op, request, view, entity, query, window)
-            if not paged:
-                rows = apply_sort(apply_filters(rows, query), query)
-                total = len(rows)
-            extra = {"X-Mockverse-Scanned": scanned} if scanned else {}
-            if view.budget is not None and query.relations():
-                view.budget.param = query.relation_param()
-            if op.spec_world:
-                key = request.url.path + "?" + request.url.query
-                status, body, headers = self._list_answer(op, request, view, Renderer(view), entity, rows, total, key,  # type: ignore[arg-type]
-                                                          persona, paged=(0, max(len(rows), 1)) if paged else None)
-                if params is not None:
-                    offset, size = self._paging(op, request)
-                    headers.update(_links(request, offset // size + 1, size, total))
-                if (query.embed or query.expand) and op.schema is not None:
-                    body = self._embed_into(view, entity, op, body, query)
-                headers.update(extra)
-                return status, body, headers
-            if window is not None:
-                rows = rows if paged else rows[window[0]:window[1]]
-                extra["X-Total-Count"] = str(total)
-            elif params is not None and not paged:
-                page, per_page = _page_params(request, total)  # type: ignore[misc]
-                extra.update(_links(request, page, per_page, total))
-                rows = rows[(page - 1) * per_page: page * per_page]
-            elif paged:   # the usual page of the collection, linked like GET /users
-                page, per_page = params or (1, 20)
-                extra.update(_links(request, page, per_page, total))
-            else:
-                extra["X-Total-Count"] = str(total)
-            check_relations(query, len(rows), asked[0] if asked else "_per_page")
-            rows = [self._with_relations(view, entity, row, query) for row in rows]
-            return 200, orjson.dumps(rows), self._headers(view, persona, extra)
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
+        entity = self._listed(op)
+        query = parse_list_query(request, entity, self._own_params(op))
+        window = slice_params(request)
+        checks = [n for n in ("_page", "_start") if n in request.query_params]
+        if view.budget is not None and checks:
+            view.budget.param = checks[0]
+        collection = view.count(entity) if op.kind == "collection" and checks else None
+        params = _page_params(request, collection) if window is None else None
+        if window is not None and collection is not None:
+            check_start(window[0], collection)
+        asked = self._rows_asked(op, request, window, params)
+        if asked is not None:
+            check_relations(query, asked[1], asked[0])
+        if view.budget is not None:
+            view.budget.param = self._cost_param(query, entity, asked)
+        rows, total, paged, scanned, persona = self._list_rows(op, request, view, entity, query, window)
+        if not paged:
+            rows = apply_sort(apply_filters(rows, query), query)
+            total = len(rows)
+        extra = {"X-Mockverse-Scanned": scanned} if scanned else {}
+        if view.budget is not None and query.relations():
+            view.budget.param = query.relation_param()
+        if op.spec_world:
+            key = request.url.path + "?" + request.url.query
+            status, body, headers = self._list_answer(op, request, view, Renderer(view), entity, rows, total, key,  # type: ignore[arg-type]
+                                                      persona, paged=(0, max(len(rows), 1)) if paged else None)
+            if params is not None:
+                offset, size = self._paging(op, request)
+                headers.update(_links(request, offset // size + 1, size, total))
+            if (query.embed or query.expand) and op.schema is not None:
+                body = self._embed_into(view, entity, op, body, query)
+            headers.update(extra)
+            return status, body, headers
+        if window is not None:
+            rows = rows if paged else rows[window[0]:window[1]]
+            extra["X-Total-Count"] = str(total)
+        elif params is not None and not paged:
+            page, per_page = _page_params(request, total)  # type: ignore[misc]
+            extra.update(_links(request, page, per_page, total))
+            rows = rows[(page - 1) * per_page: page * per_page]
+        elif paged:   # the usual page of the collection, linked like GET /users
+            page, per_page = params or (1, 20)
+            extra.update(_links(request, page, per_page, total))
+        else:
+            extra["X-Total-Count"] = str(total)
+        check_relations(query, len(rows), asked[0] if asked else "_per_page")
+        rows = [self._with_relations(view, entity, row, query) for row in rows]
+        return 200, orjson.dumps(rows), self._headers(view, persona, extra)
 
     def _rows_asked(self, op: MockOperation, request: Request, window: tuple[int, int] | None,
                     params: tuple[int, int] | None) -> tuple[str, int] | None:

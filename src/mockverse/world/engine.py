@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 
 from mockverse.cache import LRU
 from mockverse.ids import EntityRef
+from mockverse.problems import Problem
 from mockverse.store import Store, StoredEntity, StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
@@ -29,16 +30,6 @@ from mockverse.world.text import TextLayer
 REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced them (no generated ones beside)
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 WORKSPACE_SETTING = "workspace"   # a workspace's definition ({"seed": ...}): kept by a reset
-
-
-class EngineError(ValueError):
-    """A request the world cannot honour: ``status`` 404/409/422, ``field`` names the culprit."""
-
-    def __init__(self, status: int, title: str, detail: str, field: str | None = None,
-                 allowed: list | None = None, extra: dict | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail, self.field, self.allowed = status, title, detail, field, allowed
-        self.extra = extra or {}
 
 
 class Budget:
@@ -58,7 +49,7 @@ class Budget:
             time.sleep(0)
         if self.spent > self.limit:
             asked = f"{self.param} asks" if self.param else "this request asks"
-            raise EngineError(400, "Query too expensive", f"{asked} for more than {self.limit} entities to be "
+            raise Problem(400, "Query too expensive", f"{asked} for more than {self.limit} entities to be "
                               "built; narrow it (fewer ids, a smaller page, fewer relations, a filter on the parent)",
                               field=self.param, extra={"limit": self.limit})
 
@@ -141,7 +132,7 @@ class ConsistencyEngine:
         """The workspace's generator seed: the server's world, or the seed it was created with."""
         try:
             return self.view(workspace).snap.seed
-        except EngineError:
+        except Problem:
             return self.base_seed
 
     def generator(self, seed: str) -> Generator:
@@ -157,7 +148,7 @@ class ConsistencyEngine:
     def check_workspace(self, workspace: str) -> str:
         """``workspace`` if it is a valid name, else a 400 naming the field."""
         if not WORKSPACE_NAME.match(workspace):
-            raise EngineError(400, "Invalid workspace", f"workspace '{workspace[:80]}' must be 1-64 letters, digits, "
+            raise Problem(400, "Invalid workspace", f"workspace '{workspace[:80]}' must be 1-64 letters, digits, "
                               "'_', '.' or '-', starting with a letter or digit", field="workspace")
         return workspace
 
@@ -197,7 +188,7 @@ class ConsistencyEngine:
         server started with that seed serves. 409 if it already holds changes."""
         self.check_workspace(workspace)
         if self.store.version(workspace) != 0:
-            raise EngineError(409, "Workspace exists", f"workspace '{workspace}' already exists; reset it or "
+            raise Problem(409, "Workspace exists", f"workspace '{workspace}' already exists; reset it or "
                               "pick another name", field="name")
         self.store.put_setting(workspace, WORKSPACE_SETTING, {"seed": None if seed is None else str(seed)})
         return self.describe_workspace(workspace)
@@ -222,7 +213,7 @@ class ConsistencyEngine:
     def type_of(self, name: str) -> EntityType:
         entity = self.model.types.get(name)
         if entity is None:
-            raise EngineError(422, "Unknown entity type", f"'{name}' is not an entity type of this world",
+            raise Problem(422, "Unknown entity type", f"'{name}' is not an entity type of this world",
                               field="entity_type", allowed=sorted(self.model.types))
         return entity
 
@@ -619,15 +610,15 @@ class WorldView:
         return self.engine.personas.lifecycle(self, entity, id, data)
 
     def persona_handle(self, ref: str) -> Persona:
-        """The persona ``ref`` (``user:456``) with its lifecycle calls; 404/422 EngineError otherwise."""
+        """The persona ``ref`` (``user:456``) with its lifecycle calls; 404/422 Problem otherwise."""
         entity, id, data = self.resolve(ref)
         personas = self.engine.personas
         if personas is None and "consistency" in self.engine.off:
-            raise EngineError(409, "Consistency off", "personas are switched off (consistency.enabled: false): "
+            raise Problem(409, "Consistency off", "personas are switched off (consistency.enabled: false): "
                               "no lifecycle states, effects or rules", field="persona_id")
         if personas is None or not personas.is_persona(entity):
             kind = personas.type.name if personas and personas.type else None
-            raise EngineError(422, "Not a persona", f"{ref} is not a persona" +
+            raise Problem(422, "Not a persona", f"{ref} is not a persona" +
                               (f"; personas are '{kind}:<id>'" if kind else ""), field="persona_id")
         return Persona(self, entity, id, data)
 
@@ -830,15 +821,15 @@ class WorldView:
         try:
             parsed = EntityRef.parse(ref)
         except ValueError as exc:
-            raise EngineError(400, "Invalid entity ref", str(exc), field="ref") from None
+            raise Problem(400, "Invalid entity ref", str(exc), field="ref") from None
         entity = self.model.types.get(parsed.type)
         if entity is None:
-            raise EngineError(422, "Unknown entity type", f"'{parsed.type}' is not an entity type of this world",
+            raise Problem(422, "Unknown entity type", f"'{parsed.type}' is not an entity type of this world",
                               field="ref", allowed=sorted(self.model.types))
         id = entity.parse_id(parsed.id)
         data = self.get(entity, id) if id is not None else None
         if data is None:
-            raise EngineError(404, "Not found", f"{ref} does not exist in workspace '{self.workspace}'", field="ref")
+            raise Problem(404, "Not found", f"{ref} does not exist in workspace '{self.workspace}'", field="ref")
         return entity, id, data
 
     def neighbours(self, entity: EntityType, id: object, data: dict,
@@ -886,7 +877,7 @@ class WorldView:
         Message records are walked only when ``type`` or ``relationship`` names them."""
         if "persona_graph" in self.engine.off:
             key = "consistency.enabled" if "consistency" in self.engine.off else "consistency.persona_graph.enabled"
-            raise EngineError(409, "Persona graph off", f"the persona graph is switched off ({key}: false); "
+            raise Problem(409, "Persona graph off", f"the persona graph is switched off ({key}: false); "
                               "entities are still served by their routes", field="ref")
         entity, id, data = self.resolve(ref)
         root = f"{entity.name}:{id}"
@@ -944,15 +935,15 @@ class WorldView:
             raw = persona.split(":", 1)[1]
         if raw is None:
             if required:
-                raise EngineError(422, "Missing parent", f"'{entity.fk}' is required: every {entity.name} belongs "
+                raise Problem(422, "Missing parent", f"'{entity.fk}' is required: every {entity.name} belongs "
                                   f"to a {entity.parent.name}", field=entity.fk)
             return data
         parent_id = entity.parent.valid_id(raw)
         if parent_id is None and (isinstance(raw, int) or entity.parent.integer_ids):
-            raise EngineError(422, "Invalid id", f"{str(raw)[:40]!r} is not a {entity.parent.name} id: it must be "
+            raise Problem(422, "Invalid id", f"{str(raw)[:40]!r} is not a {entity.parent.name} id: it must be "
                               f"{entity.parent.id_rule()}", field=given[0] if given else entity.fk)
         if parent_id is None or self.get(entity.parent, parent_id) is None:
-            raise EngineError(422, "Unknown parent", f"{entity.parent.name} {raw!r} does not exist", field=given[0] if given else entity.fk)
+            raise Problem(422, "Unknown parent", f"{entity.parent.name} {raw!r} does not exist", field=given[0] if given else entity.fk)
         data[entity.fk] = parent_id
         return data
 
@@ -971,7 +962,7 @@ class WorldView:
         else:
             parsed = entity.valid_id(id)
             if parsed is None:
-                raise EngineError(422, "Invalid id", f"entity_id {str(id)[:40]!r} is not a valid {entity.name} id: "
+                raise Problem(422, "Invalid id", f"entity_id {str(id)[:40]!r} is not a valid {entity.name} id: "
                                   f"it must be {entity.id_rule()}", field="entity_id")
             id = parsed
         data.setdefault("created_at", format_rfc3339(self.now))
@@ -989,7 +980,7 @@ class WorldView:
     def update(self, entity: EntityType, id: object, data: dict, *, replace: bool) -> dict:
         current = self.get(entity, id)
         if current is None:
-            raise EngineError(404, "Not found", f"{entity.name} {id} does not exist", field="id")
+            raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
         data = self._parent_from(entity, {k: v for k, v in data.items() if k not in ("id", REPLACED)}, None,
                                  required=False)
         stored = self.stored(entity, id)
@@ -1010,7 +1001,7 @@ class WorldView:
 
     def delete(self, entity: EntityType, id: object) -> None:
         if self.get(entity, id) is None:
-            raise EngineError(404, "Not found", f"{entity.name} {id} does not exist", field="id")
+            raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
         stored = self.stored(entity, id)
         self.store.delete_entity(self.snap.workspace, entity.name, str(id), stored.mode if stored else "generated")
 
