@@ -6,15 +6,24 @@ BIN := $(VENV)/bin
 .PHONY: run test bench clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "mockverse: creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+
+# serving needs only the package's own dependencies; tests add the dev extra
+$(VENV)/.serving: pyproject.toml | $(BIN)/python
+	@echo "mockverse: installing mockverse and what serving needs into $(VENV) (first run only; pip lists each package)"
+	@$(BIN)/python -m pip install --progress-bar off -e . | grep -v '^Requirement already satisfied' || true
+	@$(BIN)/python -c "import mockverse" && touch $@
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@
+	@echo "mockverse: installing mockverse with its dev dependencies (pytest, xdist, playwright, schemathesis) into $(VENV)"
+	@$(BIN)/python -m pip install --progress-bar off -e '.[dev]' | grep -v '^Requirement already satisfied' || true
+	@$(BIN)/python -c "import mockverse, pytest" && touch $@ $(VENV)/.serving
 
-## run: create the venv, install, serve the built-in world on http://127.0.0.1:3000
-run: $(VENV)/.installed
+## run: create the venv, install what serving needs, serve the built-in world on http://127.0.0.1:3000
+run: $(VENV)/.serving
+	@echo "mockverse: serving the built-in world (Ctrl-C stops)"
 	$(BIN)/mockverse serve $(ARGS)
 
 ## test: create the venv, install with dev dependencies, run every test

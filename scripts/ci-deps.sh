@@ -7,6 +7,7 @@ set -euo pipefail
 DEPS=(
   "redis-server:redis-server"   # tests/test_store_contract.py: a real Redis for the Redis store
   "chromium:chromium"           # tests/test_dashboard.py: a real headless browser for the dashboard
+  "nc:netcat-openbsd"           # tests/test_readme.py: the README's TCP examples run as printed
 )
 
 if [ "${CI:-}" != "true" ] || [ "$(id -u)" != 0 ]; then

@@ -317,10 +317,13 @@ def test_bad_requests_are_problems(start_server, tmp_path):
 
 def test_workspaces_get_their_own_persona(start_server, tmp_path):
     server = _serve(start_server, tmp_path, None)
+    server.client.post("/api/v1/workspaces", json={"name": "team-b", "seed": 7})   # its own seed, asked for
     a = _post(server, workspace_id="team-a")
     b = server.client.post("/api/v1/ai/personas", json={"description": LYON}, headers={"X-Mockverse-Workspace": "team-b"})
+    c = server.client.post("/api/v1/ai/personas", json={"description": LYON}, headers={"X-Mockverse-Workspace": "team-c"})
     assert (a.json()["workspace_id"], b.json()["workspace_id"]) == ("team-a", "team-b")
-    assert a.json()["user"]["name"] != b.json()["user"]["name"]   # each workspace has its own seed
+    assert a.json()["user"]["name"] != b.json()["user"]["name"]   # team-b has its own seed
+    assert a.json()["user"]["name"] == c.json()["user"]["name"]   # team-a and team-c serve the server's world
     assert server.client.get("/users/1001", headers={"X-Mockverse-Workspace": "team-a"}).json()["name"] == \
         a.json()["user"]["name"]
     assert server.client.get("/users/1001").status_code == 404     # nothing in the default workspace

@@ -361,6 +361,7 @@ def test_fault_rate_is_deterministic_per_request(simulated):
 
 @pytest.mark.parametrize("routes, field", [
     ('[{pattern: "GET /orders/*", delay: {fixed: soon}}]', "simulation.routes[0].delay.fixed"),
+    ('[{pattern: "GET /orders/*", delay: {fixed: 200}}]', "simulation.routes[0].delay.fixed"),
     ('[{pattern: "GET /orders/*", delay: {lognormal: {median: 10ms}}}]', "simulation.routes[0].delay.lognormal"),
     ('[{pattern: "FETCH /orders/*"}]', "simulation.routes[0].pattern"),
     ('[{pattern: "/api/v1/**", fault: {type: empty_response}}]', "simulation.routes[0].pattern"),

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import orjson
+
+from conftest import ROOT, free_port
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -47,3 +53,134 @@ def test_curl_tour_works_as_printed(start_server):
     device, devices = (run(line, server.port) for line in after)
     assert device == results[8]
     assert 777 in [d["id"] for d in devices]
+
+
+# -- every shell and Python block of the README, and the commands of the "Coming from" table ---------------
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+SERVERS = ("mockverse serve", "mockverse mock", "mockverse record", "python -m mockverse serve")
+
+
+def fenced(*languages: str) -> list[tuple[int, str]]:
+    """(line number, text) of every fenced block in one of ``languages``."""
+    text = README.read_text()
+    return [(text[:m.start()].count("\n") + 1, m.group(2)) for m in FENCE.finditer(text) if m.group(1) in languages]
+
+
+def shell_commands(block: str) -> list[str]:
+    """The block's commands: continuation lines joined, comments and blank lines dropped."""
+    joined = re.sub(r"\\\n\s*", "", block)
+    return [line for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def table_commands() -> list[list[str]]:
+    """Commands of each row of the "Coming from" table: every code span that starts with curl or mockverse."""
+    section = README.read_text().split("## Coming from", 1)[1].split("\n## ", 1)[0]
+    rows = [[span for span in re.findall(r"`([^`]+)`", row) if span.startswith(("curl ", "mockverse "))]
+            for row in section.splitlines() if row.startswith("|")]
+    return [row for row in rows if row]
+
+
+class Shell:
+    """Runs README commands as printed in a scratch directory, against real servers on free ports:
+    127.0.0.1:3000 (and any other port a command serves on) is mapped to the port actually used."""
+
+    def __init__(self, root: Path, redis_url: str) -> None:
+        self.root = root
+        self.env = {**os.environ, "HOME": str(root / "home"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        (root / "home").mkdir()
+        self.ports: dict[str, str] = {"6379": redis_url.rsplit(":", 1)[1].split("/")[0]}
+        self.procs: list[subprocess.Popen] = []
+        tcp = free_port()
+        self.serve(f"mockverse serve --port 3000 --tcp-port {tcp}", root)
+        self.ports["7000"] = str(tcp)
+
+    def mapped(self, command: str) -> str:
+        return re.sub(r"127\.0\.0\.1:(\d+)", lambda m: f"127.0.0.1:{self.ports.get(m.group(1), m.group(1))}",
+                      re.sub(r"(nc 127\.0\.0\.1) (\d+)", lambda m: f"{m.group(1)} {self.ports.get(m.group(2), m.group(2))}",
+                             command))
+
+    def serve(self, command: str, cwd: Path) -> None:
+        """A command that serves: started on a free port, run until it answers its health check."""
+        args = shlex.split(self.mapped(command), comments=True)
+        port = free_port()
+        if "--port" in args:
+            self.ports[args[args.index("--port") + 1]] = str(port)
+            args[args.index("--port") + 1] = str(port)
+        else:
+            args += ["--port", str(port)]
+        log = open(cwd / f"server-{port}.log", "wb")
+        self.procs.append(subprocess.Popen(args, cwd=cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.procs[-1].poll() is None, f"{command} exited:\n{(cwd / f'server-{port}.log').read_text()}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError(f"{command} did not start")
+
+    def run(self, command: str, cwd: Path) -> None:
+        """One command as printed: exit 0; what curl prints is JSON, and no 5xx problem."""
+        for part in command.split(" && "):
+            if part.startswith(SERVERS):
+                self.serve(part, cwd)
+            elif part.startswith("make "):
+                done = subprocess.run(["make", "-n", *shlex.split(part, comments=True)[1:]], cwd=ROOT, capture_output=True, text=True)
+                assert done.returncode == 0, f"{part}: {done.stderr}"
+            elif part.startswith("docker "):
+                continue   # tests/test_packaging.py builds and runs the image where a docker daemon is available
+            else:
+                self.shell(part, cwd)
+
+    def shell(self, command: str, cwd: Path) -> None:
+        streaming = " nc " in command
+        try:
+            done = subprocess.run(["bash", "-c", self.mapped(command)], cwd=cwd, env=self.env, capture_output=True,
+                                  text=True, timeout=5 if streaming else 120)
+        except subprocess.TimeoutExpired as exc:   # nc stays connected: what it printed is the answer
+            assert streaming and exc.stdout, f"{command}: no answer"
+            output = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout
+            assert orjson.loads(output.splitlines()[0])["ok"] is True, output
+            return
+        assert done.returncode == 0, f"{command}\n{done.stdout[-500:]}\n{done.stderr[-500:]}"
+        if command.startswith("curl ") and ">" not in command:
+            body = orjson.loads(done.stdout)
+            assert not (isinstance(body, dict) and isinstance(body.get("status"), int) and body["status"] >= 500), \
+                f"{command}: {done.stdout[:300]}"
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_every_shell_command_of_the_readme_runs_as_printed(tmp_path, redis_server):
+    shell = Shell(tmp_path, redis_server.url)
+    try:
+        for line, block in fenced("sh", "bash", "console"):
+            for command in shell_commands(block):
+                shell.run(command, tmp_path)
+        for n, row in enumerate(table_commands()):
+            cwd = tmp_path / f"row{n}"   # each row from a clean directory (`mockverse init` writes files)
+            cwd.mkdir()
+            for command in row:
+                shell.run(command, cwd)
+    finally:
+        shell.close()
+
+
+def test_every_python_block_of_the_readme_runs(pytester, start_server):
+    server = start_server()
+    for line, block in fenced("python"):
+        code = block.replace("127.0.0.1:3000", f"127.0.0.1:{server.port}")
+        if re.search(r"^def test_", code, re.M):   # a test using the plugin's fixtures: run by pytest
+            pytester.makepyfile(**{f"test_readme_{line}": code})
+            result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"test_readme_{line}.py")
+            assert result.ret == 0, f"README line {line}:\n{result.stdout.str()[-2000:]}"
+        else:
+            exec(compile(code, f"README.md:{line}", "exec"), {"__name__": f"readme_{line}"})

@@ -54,7 +54,7 @@ def test_the_seed_walkthrough_runs_as_written(app_client):
     assert c.get("/api/v1/consistency/users/456").json()["lifecycle_state"] == "UpgradePending"
     # 3. its orders, the same through every route
     orders = c.get("/api/v1/consistency/users/456/orders", params={"workspace_id": WS}).json()
-    assert orders["user_id"] == 456 and orders["count"] == len(orders["orders"]) == 19
+    assert orders["user_id"] == 456 and orders["count"] == len(orders["orders"]) == 44   # the server's world
     assert orders["orders"] == c.get("/users/456/orders", params={"workspace_id": WS, "_per_page": 100}).json()
     # 4. the fidelity of the workspace, with no body: its own traffic, and it says so
     scored = c.post(f"/api/v1/workspace/{WS}/fidelity", headers={"Content-Type": "application/json"})

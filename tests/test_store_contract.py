@@ -324,6 +324,41 @@ def test_workspaces_are_isolated(store):
     assert store.workspaces() == ["team", "team:a"]
 
 
+def _fill(store: Store, ws: str) -> None:
+    """One of every kind of change: entities (created, patched, deleted), links, a counter, settings, a log."""
+    store.put_entity(ws, "user", "1001", {"name": "Ada"}, "created", [(user("1001"), "has_orders", "order:7")])
+    store.put_entity(ws, "user", "5", {"name": "Bo"}, "patch", [])
+    store.delete_entity(ws, "user", "6", "generated")
+    store.next_id(ws, "user")
+    store.put_setting(ws, "clock", {"now": "2026-02-01T00:00:00Z"})
+    store.put_setting(ws, "workspace", {"seed": "7"})
+    store.append(ws, "recording", "GET /users/1", {"status": 200})
+
+
+def test_reset_drops_every_change_but_the_kept_settings_and_bumps_the_version(opened):
+    first, second = opened(), opened()
+    _fill(first, "team")
+    _fill(first, "team*")       # a name that is a glob pattern over "team": untouched by team's reset
+    _fill(first, "team:a")      # a name sharing team's key prefix: untouched too
+    before = first.version("team")
+    assert first.reset_workspace("team", keep=("workspace",)) == before + 1
+    assert second.version("team") == before + 1
+    for store in (first, second):
+        assert store.get_entity("team", "user", "1001") is None and store.get_entity("team", "user", "5") is None
+        assert store.created_ids("team", "user") == [] and store.deleted_ids("team", "user") == []
+        assert store.links_of("team", user("1001")) == [] and store.linked("team", user("1001"), "has_orders") == []
+        assert store.get_setting("team", "clock") is None
+        assert store.get_setting("team", "workspace") == {"seed": "7"}
+        assert store.entries("team", "recording") == []
+    assert first.next_id("team", "user") == 1
+    for other in ("team*", "team:a"):
+        assert second.get_entity(other, "user", "1001") == StoredEntity("user", "1001", {"name": "Ada"}, "created", False)
+        assert second.deleted_ids(other, "user") == ["6"] and second.get_setting(other, "clock") is not None
+        assert len(second.entries(other, "recording")) == 1 and second.next_id(other, "user") == 2
+    first.reset_workspace("team")
+    assert first.get_setting("team", "workspace") is None
+
+
 def test_integrity_check_says_ok(store):
     assert store.integrity_check() == "ok"
 

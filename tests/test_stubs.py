@@ -268,10 +268,15 @@ def test_near_misses_and_the_one_reset(app_client):
     assert [n["matchResult"]["distance"] for n in asked["nearMisses"]] == [0.5]
     c.post("/users/1")
     assert c.get("/__admin/scenarios").json()["scenarios"][0]["state"] == "two"
+    generated = c.get("/users/2").json()
+    assert c.patch("/users/2", json={"name": "Changed Name"}).json()["name"] == "Changed Name"
+    assert c.post("/api/v1/consistency/clock/advance", json={"by": "1d"}).status_code == 200
     assert c.post("/__admin/reset", headers={"Content-Type": "application/json"}).status_code == 200
     assert c.get("/__admin/mappings").json() == {"mappings": [], "meta": {"total": 0}}
     assert c.get("/__admin/scenarios").json() == {"scenarios": []}
     assert c.get("/__admin/requests").json()["meta"] == {"total": 0}
+    assert c.get("/users/2").json() == generated             # the world's changes and clock went too
+    assert c.get("/api/v1/consistency/clock").json()["now"] == "2026-01-01T00:00:00Z"
     assert c.get("/__admin/health").json()["status"] == "healthy"
 
 

@@ -15,6 +15,9 @@ import orjson
 import pytest
 
 from conftest import ROOT, SHARED, Server, free_port
+from test_byo_spec import required_value
+
+from mockverse.openapi.loader import load_spec
 from mockverse.http.app import Settings, create_app
 
 
@@ -343,7 +346,9 @@ XERO_TYPES = ["project", "task", "time_entry"]
 
 @pytest.mark.parametrize("spec, types", [("petstore.yaml", PETSTORE_TYPES), ("xero.yaml", XERO_TYPES)])
 def test_get_in_a_world_built_from_a_users_spec(start_server, spec, types):
-    server = start_server("--spec", str(SHARED / "specs" / spec), "--tcp-port", "0")
+    server = start_server("--spec", str(SHARED / "specs" / spec), "--tcp-port", "0", "--no-auth-check")
+    server.client.headers.update({p.name: required_value(p) for op in load_spec(SHARED / "specs" / spec).operations
+                                  for p in op.parameters if p.location == "header" and p.required})   # xero-tenant-id
     port = listening(server.log())
     world = server.client.get("/api/v1/consistency/world").json()
     samples = {t["name"]: t["sample"] for t in world["entity_types"]}

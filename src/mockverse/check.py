@@ -145,12 +145,17 @@ class Report:
 # -- building a world --------------------------------------------------------------------------------
 
 
+def _text(value: object) -> str:
+    """A parameter value as a query string or header carries it (booleans as ``true``/``false``)."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def build_app(spec: str | None, seed: str) -> Any:
     """The app of ``spec`` (None: the built-in world) on an in-memory store; CheckError if it cannot be built."""
     from mockverse.embed import World
 
     try:
-        return World.from_spec(spec, seed=seed).asgi_app()
+        return World.from_spec(spec, seed=seed, auth_check=False).asgi_app()   # the world's coherence, not auth
     except Exception as exc:  # noqa: BLE001 - any failure to build is one line for the user, never a traceback
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckError(message if spec and spec in message else f"{spec or 'built-in world'}: "
@@ -390,6 +395,8 @@ class _Checker:
         if flat.get("enum"):
             return flat["enum"][0]
         value = self.gen.value(flat, "check", path, path.rsplit(".", 1)[-1], self.ctx)
+        if isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
+            return ",".join(_text(v) for v in value)   # an array parameter, form style
         return orjson.dumps(value).decode() if isinstance(value, (dict, list)) else value
 
     def body(self, op: Operation, purpose: str) -> Any:
@@ -419,7 +426,7 @@ class _Checker:
         query, headers = {}, {}
         for p in op.parameters:
             if p.required and p.location in ("query", "header"):
-                value = str(self.scalar(p.schema, f"{p.location}.{p.name}"))
+                value = _text(self.scalar(p.schema, f"{p.location}.{p.name}"))
                 (query if p.location == "query" else headers)[p.name] = value
         kwargs: dict[str, Any] = {"params": query, "headers": headers}
         if body is not None:
@@ -709,7 +716,7 @@ class _Checker:
     def _headers(self, operation: str) -> dict[str, str]:
         """The required headers of an operation, as the first build was sent them."""
         op = next(o for o in self.spec.operations if _op_name(o) == operation)
-        return {p.name: str(self.scalar(p.schema, f"header.{p.name}")) for p in op.parameters
+        return {p.name: _text(self.scalar(p.schema, f"header.{p.name}")) for p in op.parameters
                 if p.required and p.location == "header"}
 
 

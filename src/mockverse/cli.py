@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
@@ -53,6 +54,9 @@ def _serve_arguments(serve: argparse.ArgumentParser, spec: bool = True) -> None:
     serve.add_argument("--redis-volatile", action="store_true",
                        help="serve from a Redis store without persistence (no AOF): acknowledged writes are lost "
                        "when Redis restarts")
+    serve.add_argument("--no-auth-check", dest="auth_check", action="store_false", default=None,
+                       help="answer operations whatever security the spec declares (default: a request without "
+                       "the declared credential gets 401; config server.auth_check)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--record-mode", choices=["once", "new_episodes", "none", "all"],
                         help="as vcrpy: 'all' sends every request upstream and records it (default); 'new_episodes' "
                         "replays recorded requests and records new ones; 'none' replays only, never calling the "
-                        "upstream; 'once' records while the workspace has no recordings, then acts as 'none'. "
+                        "upstream; 'once' records when the workspace had no recordings as the server first served it, "
+                        "else acts as 'none'. "
                         "A request matches a recording by method, path and query")
     _serve_arguments(record)
     mock = sub.add_parser("mock", help="serve an OpenAPI spec (as Prism's `prism mock`): the same as serve --spec",
@@ -234,6 +239,22 @@ def _table(rows: list[tuple]) -> list[str]:
     return out
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail before anything says "serving" when the address cannot be bound (a port in use)."""
+    import socket
+
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
+            raise ValueError(f"port {port} on {host} {reason}; pick another with --port") from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -246,12 +267,13 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings(config=args.config, spec=os.path.abspath(args.spec) if args.spec else None,
                         store=args.store, seed=args.seed, host=args.host, port=args.port, log_level=args.log_level,
                         admin_token=args.admin_token, record_upstream=getattr(args, "upstream", None),
-                        tcp_port=args.tcp_port, workers=args.workers,
+                        tcp_port=args.tcp_port, workers=args.workers, auth_check=args.auth_check,
                         record_mode=getattr(args, "record_mode", None), log_format=args.log_format,
                         allow_hosts=tuple(args.allow_host), allow_upstreams=tuple(args.allow_upstream),
                         redis_volatile=args.redis_volatile)
     try:
         config = resolve_config(settings)
+        _check_port(config.server.host, config.server.port)
         setup_logging(config.server.log_level, config.server.log_format)  # before the app logs its first line
         raise_fd_limit()   # before the app sizes its connection caps; workers inherit it
         app = create_app(settings)  # fail here, with a clear message, before any worker starts
@@ -368,7 +390,7 @@ def _persona_generate(args: argparse.Namespace) -> int:
     from mockverse.config import ConfigError
     from mockverse.http.app import Settings, create_app
     from mockverse.openapi.loader import SpecError
-    from mockverse.world.engine import EngineError
+    from mockverse.problems import Problem
 
     if not 1 <= len(args.description) <= 2000:
         print("mockverse: the description must be 1 to 2000 characters", file=sys.stderr)
@@ -386,7 +408,7 @@ def _persona_generate(args: argparse.Namespace) -> int:
     except AIError as exc:
         print(f"mockverse: {exc.field}: {exc.message}", file=sys.stderr)
         return 1
-    except EngineError as exc:
+    except Problem as exc:
         print(f"mockverse: {exc.field or 'error'}: {exc.detail}", file=sys.stderr)
         return 2
     finally:

@@ -200,6 +200,7 @@ class ServerConfig(_Strict):
     log_format: Literal["text", "json"] = "text"   # json: one JSON object per line (CI log collectors)
     admin_token: SecretStr | None = None      # bearer token for /api/v1 writes; required off loopback; never logged
     tcp_port: int | None = Field(default=None, ge=0, le=65535)   # newline-delimited JSON listener (protocols.tcp)
+    auth_check: bool = True   # a spec's declared security: 401 without a credential (false: `--no-auth-check`)
     # the admin API (/api/v1, /__mockverse, /__admin) answers only Host/Origin names of the bound address and these
     allowed_hosts: list[str] = []             # "name" or "name:port", e.g. mock.internal:3000 (--allow-host)
     admin_cors_origins: list[str] = []        # browser origins allowed to call the admin API (CORS); none by default

@@ -3,14 +3,20 @@
     from mockverse import World
     world = World.from_spec("api.yaml", seed=7)        # or World.builtin(seed=7)
     app = world.asgi_app()                             # mount it in Starlette/FastAPI, or:
-    httpx.Client(transport=httpx.ASGITransport(app=app), base_url="http://mock")  # (async client)
+    httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
+    with world.client(workspace="team-a") as client:   # a sync httpx.Client, the app on a thread
+        client.get("/users/1")
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from pathlib import Path
+from typing import Any, Coroutine
 
+import httpx
 from starlette.applications import Starlette
 
 from mockverse.http.app import Settings, create_app
@@ -23,14 +29,17 @@ class World:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._app: Starlette | None = None
+        self._runner: _AppThread | None = None
 
     @classmethod
     def from_spec(cls, spec: str | os.PathLike | None = None, *, seed: int | str = 42,
-                  config: str | os.PathLike | None = None, store: str | os.PathLike = ":memory:") -> "World":
+                  config: str | os.PathLike | None = None, store: str | os.PathLike = ":memory:",
+                  auth_check: bool | None = None) -> "World":
         """A world from an OpenAPI spec (None: the built-in commerce world). The store defaults to
-        an in-memory SQLite database: nothing is written to disk unless you name a file."""
+        an in-memory SQLite database: nothing is written to disk unless you name a file.
+        ``auth_check=False`` answers whatever security the spec declares (``--no-auth-check``)."""
         return cls(Settings(spec=str(Path(spec).resolve()) if spec else None, seed=str(seed),
-                            config=str(config) if config else None, store=str(store)))
+                            config=str(config) if config else None, store=str(store), auth_check=auth_check))
 
     @classmethod
     def builtin(cls, *, seed: int | str = 42, config: str | os.PathLike | None = None,
@@ -43,7 +52,92 @@ class World:
             self._app = create_app(self.settings)
         return self._app
 
+    def client(self, workspace: str | None = None, **kwargs: Any) -> httpx.Client:
+        """A sync httpx client over the app (its lifespan started once, on a background event
+        loop shared by every client of this world); ``workspace`` sets X-Mockverse-Workspace."""
+        if self._runner is None:
+            self._runner = _AppThread(self.asgi_app())
+        headers = {**kwargs.pop("headers", {}), **({"X-Mockverse-Workspace": workspace} if workspace else {})}
+        return httpx.Client(transport=_ThreadTransport(self._runner), base_url=kwargs.pop("base_url", "http://mockverse"),
+                            headers=headers, **kwargs)
+
+    def close(self) -> None:
+        """Stop what ``client()`` started (the app's lifespan ends: its store is closed)."""
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
+    def __enter__(self) -> "World":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def engine(self) -> ConsistencyEngine:
         """The consistency engine, for Python calls such as ``find_related_entities``."""
         return self.asgi_app().state.engine
+
+
+class _AppThread:
+    """An event loop in a daemon thread that holds the app's lifespan open and runs its requests."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="mockverse-world", daemon=True)
+        self.thread.start()
+        self.stop = self.run(self._event())
+        self.started: asyncio.Future = self.loop.create_future()
+        self.serving = asyncio.run_coroutine_threadsafe(self._lifespan(), self.loop)
+        self.run(self._started())
+
+    async def _event(self) -> asyncio.Event:
+        """An event bound to the app's loop (made on it)."""
+        return asyncio.Event()
+
+    async def _started(self) -> None:
+        """Wait until the lifespan has started (or raise what stopped it)."""
+        await asyncio.shield(self.started)
+
+    async def _lifespan(self) -> None:
+        """Hold the app's lifespan open until ``close()``."""
+        try:
+            async with self.app.router.lifespan_context(self.app):
+                self.started.set_result(None)
+                await self.stop.wait()
+        except BaseException as exc:
+            if not self.started.done():
+                self.started.set_exception(exc)
+            raise
+
+    def run(self, coroutine: Coroutine) -> Any:
+        """Run ``coroutine`` on the app's loop and wait for its result (one hand-off per call)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.serving.result()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+class _ThreadTransport(httpx.BaseTransport):
+    """A sync httpx transport into the app on its loop thread: each request is one coroutine."""
+
+    def __init__(self, runner: _AppThread) -> None:
+        self.runner = runner
+        self.inner = httpx.ASGITransport(app=runner.app, raise_app_exceptions=False)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+
+        async def exchange() -> tuple[int, list, bytes]:
+            sent = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+            response = await self.inner.handle_async_request(sent)
+            content = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+            return response.status_code, response.headers.raw, content
+
+        status, headers, content = self.runner.run(exchange())
+        return httpx.Response(status, headers=headers, content=content, request=request)

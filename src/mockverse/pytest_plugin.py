@@ -1,18 +1,23 @@
-"""pytest plugin (registered by the package's entry point): a ``mockverse`` fixture.
+"""pytest plugin (registered by the package's entry point): the ``mockverse`` fixtures.
 
     def test_churn_risk_gets_an_offer(mockverse):
         mockverse.persona("user:123").set_state("ChurnRisk")
         assert mockverse.get("/users/123/billing").json()["discount_offer_available"] is True
 
-The fixture starts ``mockverse serve`` on a free loopback port (a real server process) and
-stops it after the test. Configure it with ini options (``mockverse_spec``,
-``mockverse_config``, ``mockverse_seed``, ``mockverse_scope`` = function | module |
-session) or per test with ``@pytest.mark.mockverse(spec=..., config=..., seed=...)``
-(function scope only).
+``mockverse`` serves the world in process (no socket, no server process): one world per
+test session (per xdist worker), and a fresh workspace of it per test, forked from the
+same base world (same seed, same generated data) with its own changes only, so one test's
+writes never reach another and ``pytest -n 4`` works. ``mockverse_live`` is the same on
+a real loopback port, for clients that need a URL: one ``mockverse serve`` process per
+session, a fresh workspace per test. Configure both with ini options (``mockverse_spec``,
+``mockverse_config``, ``mockverse_seed``) or per test with
+``@pytest.mark.mockverse(spec=..., config=..., seed=...)`` (each distinct choice gets its
+own world, built once per session).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -25,90 +30,63 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
+Options = tuple[str | None, str | None, str]   # spec, config, seed
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini("mockverse_spec", "OpenAPI spec served by the mockverse fixture (default: the built-in world)")
-    parser.addini("mockverse_config", "config file for the mockverse fixture")
-    parser.addini("mockverse_seed", "world seed for the mockverse fixture", default="42")
-    parser.addini("mockverse_scope", "scope of the mockverse fixture: function, module or session", default="function")
+    parser.addini("mockverse_spec", "OpenAPI spec served by the mockverse fixtures (default: the built-in world)")
+    parser.addini("mockverse_config", "config file for the mockverse fixtures")
+    parser.addini("mockverse_seed", "world seed for the mockverse fixtures", default="42")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "mockverse(spec=None, config=None, seed=None): configure the mockverse fixture")
+    config.addinivalue_line("markers", "mockverse(spec=None, config=None, seed=None): configure the mockverse fixtures")
 
 
 class Persona:
     """Admin-API calls about one persona."""
 
-    def __init__(self, server: "MockverseServer", ref: str) -> None:
-        self.server, self.ref = server, ref
+    def __init__(self, mock: "Mockverse", ref: str) -> None:
+        self.mock, self.ref = mock, ref
 
     def set_state(self, state: str, metadata: dict | None = None) -> dict:
-        body: dict[str, Any] = {"workspace_id": self.server.workspace, "persona_id": self.ref, "lifecycle_state": state}
+        body: dict[str, Any] = {"workspace_id": self.mock.workspace, "persona_id": self.ref, "lifecycle_state": state}
         if metadata is not None:
             body["metadata"] = metadata
-        return self.server._ok(self.server.client.post("/api/v1/consistency/persona/lifecycle", json=body))
+        return self.mock._ok(self.mock.client.post("/api/v1/consistency/persona/lifecycle", json=body))
 
     def lifecycle(self) -> dict:
-        return self.server._ok(self.server.client.get(f"/api/v1/consistency/persona/{self.ref}/lifecycle"))
+        return self.mock._ok(self.mock.client.get(f"/api/v1/consistency/persona/{self.ref}/lifecycle"))
 
 
 class Clock:
     """Admin-API calls on the workspace's virtual clock."""
 
-    def __init__(self, server: "MockverseServer") -> None:
-        self.server = server
+    def __init__(self, mock: "Mockverse") -> None:
+        self.mock = mock
 
     def advance(self, by: str) -> dict:
-        return self.server._ok(self.server.client.post("/api/v1/consistency/clock/advance", json={"by": by}))
+        return self.mock._ok(self.mock.client.post("/api/v1/consistency/clock/advance", json={"by": by}))
 
     def set(self, to: str) -> dict:
-        return self.server._ok(self.server.client.post("/api/v1/consistency/clock/set", json={"to": to}))
+        return self.mock._ok(self.mock.client.post("/api/v1/consistency/clock/set", json={"to": to}))
 
     def reset(self) -> dict:
-        return self.server._ok(self.server.client.post("/api/v1/consistency/clock/reset",
-                                                       headers={"Content-Type": "application/json"}))
+        return self.mock._ok(self.mock.client.post("/api/v1/consistency/clock/reset",
+                                                   headers={"Content-Type": "application/json"}))
 
     @property
     def now(self) -> str:
-        return self.server._ok(self.server.client.get("/api/v1/consistency/clock"))["now"]
+        return self.mock._ok(self.mock.client.get("/api/v1/consistency/clock"))["now"]
 
 
-class MockverseServer:
-    """A running mockverse: its ``url``, an httpx ``client``, and helpers for the admin API."""
+class Mockverse:
+    """One test's workspace of a world: an httpx ``client`` bound to it, its ``url``, and
+    helpers for the admin API (personas, the clock, the request journal, reset)."""
 
-    def __init__(self, spec: str | None, config: str | None, seed: str, directory: Path,
-                 workspace: str = "default") -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workspace = workspace
-        args = [sys.executable, "-m", "mockverse", "serve", "--port", str(self.port), "--seed", str(seed),
-                "--store", str(directory / "state.db"), "--log-level", "warning"]
-        if spec:
-            args += ["--spec", spec]
-        if config:
-            args += ["--config", config]
-        self.log_path = directory / "mockverse.log"
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
-        self.client = httpx.Client(base_url=self.url, timeout=30,
-                                   headers={"X-Mockverse-Workspace": workspace})
+    def __init__(self, client: httpx.Client, url: str, workspace: str) -> None:
+        self.client, self.url, self.workspace = client, url, workspace
         self.clock = Clock(self)
-        self._wait()
-
-    def _wait(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mockverse exited ({self.proc.returncode}): {self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError(f"mockverse did not start: {self.log_path.read_text()}")
 
     def _ok(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
@@ -120,9 +98,15 @@ class MockverseServer:
         return Persona(self, ref)
 
     def requests(self, path: str | None = None, method: str | None = None, status: int | None = None) -> list[dict]:
-        """What the system under test sent, from the request journal (WireMock-style verification)."""
-        params = {k: v for k, v in (("path", path), ("method", method), ("status", status)) if v is not None}
+        """What the system under test sent to this workspace, from the request journal (WireMock-style)."""
+        params = {k: v for k, v in (("path", path), ("method", method), ("status", status),
+                                    ("workspace", self.workspace)) if v is not None}
         return self._ok(self.client.get("/api/v1/requests", params=params))["requests"]
+
+    def reset(self) -> dict:
+        """Drop this workspace's changes, clock and recordings (``POST /api/v1/workspaces/{ws}/reset``)."""
+        return self._ok(self.client.post(f"/api/v1/workspaces/{self.workspace}/reset",
+                                         headers={"Content-Type": "application/json"}))
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.client.get(path, **kwargs)
@@ -130,40 +114,142 @@ class MockverseServer:
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.client.post(path, **kwargs)
 
+    def put(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.put(path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.patch(path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.delete(path, **kwargs)
+
+
+class _Worlds:
+    """The session's base worlds, one per distinct (spec, config, seed), each built once and
+    served to every test through a workspace of its own."""
+
+    def __init__(self) -> None:
+        self.names = itertools.count(1)
+        self.worlds: dict[Options, Any] = {}   # mockverse.embed.World, imported when first asked for
+        self.servers: dict[Options, LiveServer] = {}
+        self.directory = tempfile.TemporaryDirectory(prefix="mockverse-")
+
+    def workspace(self) -> str:
+        """A workspace name no other test of this process used (xdist workers each have their own world)."""
+        return f"test-{next(self.names)}"
+
+    def in_process(self, options: Options) -> Mockverse:
+        world = self.worlds.get(options)
+        if world is None:
+            from mockverse.embed import World
+
+            spec, config, seed = options
+            world = self.worlds[options] = World.from_spec(spec, seed=seed, config=config)
+        workspace = self.workspace()
+        return Mockverse(world.client(workspace=workspace), "http://mockverse", workspace)
+
+    def live(self, options: Options) -> Mockverse:
+        server = self.servers.get(options)
+        if server is None:
+            directory = Path(self.directory.name) / f"live-{len(self.servers)}"
+            directory.mkdir()
+            server = self.servers[options] = LiveServer(options, directory)
+        workspace = self.workspace()
+        client = httpx.Client(base_url=server.url, timeout=30, headers={"X-Mockverse-Workspace": workspace})
+        return Mockverse(client, server.url, workspace)
+
+    def close(self) -> None:
+        for world in self.worlds.values():
+            world.close()
+        for server in self.servers.values():
+            server.stop()
+        self.directory.cleanup()
+
+
+class LiveServer:
+    """``mockverse serve`` on a free loopback port, started once per session."""
+
+    def __init__(self, options: Options, directory: Path) -> None:
+        spec, config, seed = options
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = [sys.executable, "-m", "mockverse", "serve", "--port", str(self.port), "--seed", str(seed),
+                "--store", str(directory / "state.db"), "--log-level", "warning"]
+        if spec:
+            args += ["--spec", spec]
+        if config:
+            args += ["--config", config]
+        self.log_path = directory / "mockverse.log"
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mockverse exited ({self.proc.returncode}): {self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"mockverse did not start: {self.log_path.read_text()}")
+
     def stop(self) -> None:
-        self.client.close()
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
         self._log.close()
 
 
-def _scope(fixture_name: str, config: pytest.Config) -> str:
-    scope = config.getini("mockverse_scope") or "function"
-    if scope not in ("function", "module", "session"):
-        raise pytest.UsageError(f"mockverse_scope must be function, module or session, not {scope!r}")
-    return scope
+@pytest.fixture(scope="session")
+def _mockverse_worlds() -> Iterator[_Worlds]:
+    worlds = _Worlds()
+    yield worlds
+    worlds.close()
 
 
-@pytest.fixture(scope=_scope)
-def mockverse(request: pytest.FixtureRequest) -> Iterator[MockverseServer]:
-    """A mockverse server for the test (or module/session, per ``mockverse_scope``)."""
+def _options(request: pytest.FixtureRequest) -> Options:
+    """(spec, config, seed) from the ini options, overridden by the test's ``mockverse`` marker."""
     ini = request.config.getini
-    options = {"spec": ini("mockverse_spec") or None, "config": ini("mockverse_config") or None,
-               "seed": ini("mockverse_seed") or "42"}
-    marker = request.node.get_closest_marker("mockverse") if request.scope == "function" else None
+    options: dict[str, Any] = {"spec": ini("mockverse_spec") or None, "config": ini("mockverse_config") or None,
+                               "seed": ini("mockverse_seed") or "42"}
+    marker = request.node.get_closest_marker("mockverse")
     if marker is not None:
+        unknown = sorted(set(marker.kwargs) - set(options))
+        if unknown:
+            raise pytest.UsageError(f"@pytest.mark.mockverse got {unknown[0]!r}; it takes spec, config and seed")
         options.update({k: v for k, v in marker.kwargs.items() if v is not None})
     root = Path(str(request.config.rootpath))
     for key in ("spec", "config"):
         if options[key] and not os.path.isabs(options[key]):
             options[key] = str(root / options[key])
-    with tempfile.TemporaryDirectory(prefix="mockverse-") as directory:
-        server = MockverseServer(options["spec"], options["config"], str(options["seed"]), Path(directory))
-        try:
-            yield server
-        finally:
-            server.stop()
+    return options["spec"], options["config"], str(options["seed"])
+
+
+@pytest.fixture
+def mockverse(request: pytest.FixtureRequest, _mockverse_worlds: _Worlds) -> Iterator[Mockverse]:
+    """The world in process, in a fresh workspace of its own for this test."""
+    mock = _mockverse_worlds.in_process(_options(request))
+    try:
+        yield mock
+    finally:
+        mock.client.close()
+
+
+@pytest.fixture
+def mockverse_live(request: pytest.FixtureRequest, _mockverse_worlds: _Worlds) -> Iterator[Mockverse]:
+    """The world on a real loopback port (``mockverse_live.url``), one server process per
+    session, in a fresh workspace of its own for this test."""
+    mock = _mockverse_worlds.live(_options(request))
+    try:
+        yield mock
+    finally:
+        mock.client.close()

@@ -773,6 +773,8 @@ class StubBook:
     def load(self, workspace: str, version: int | None = None) -> Loaded:
         """The workspace's stubs now (from the cache when the version has not moved)."""
         version = self.store.version(workspace) if version is None else version
+        if version == 0:   # never written to, so no stubs: a new workspace costs no store read and no entry
+            return Loaded(0, [], {}, {})
         hit = self.cache.get(workspace)
         if hit is not None and hit.version == version:
             return hit

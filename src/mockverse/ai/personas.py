@@ -17,8 +17,9 @@ from faker import Faker
 
 from mockverse.ai.provider import LLM, Artefacts
 from mockverse.ids import stable_hash
+from mockverse.problems import Problem
 from mockverse.timeutil import format_rfc3339
-from mockverse.world.engine import ConsistencyEngine, EngineError
+from mockverse.world.engine import ConsistencyEngine
 from mockverse.world.lifecycle import STATE_NAMES
 from mockverse.world.model import EntityType
 
@@ -233,7 +234,7 @@ def register(engine: ConsistencyEngine, workspace: str, spec: dict, description:
     view = engine.view(workspace)
     persona_type = engine.personas.type if engine.personas is not None else None
     if persona_type is None:
-        raise EngineError(422, "No persona type", "this world has no persona entity type to register a persona as; "
+        raise Problem(422, "No persona type", "this world has no persona entity type to register a persona as; "
                           "set consistency.personas.type", field="consistency.personas.type")
     fake = Faker(LOCALES.get(spec["country"], "en_US"))
     fake.seed_instance(stable_hash(engine.workspace_seed(workspace), "persona-fields", description))

@@ -17,7 +17,7 @@ from mockverse.http.admin_schema import (BODY_ERRORS, WORKSPACE, WORKSPACE_PATTE
                                   problems)
 from mockverse.reality.recorder import HAR_SCHEMA, har_document, journal_har_entry, redact_headers
 from mockverse.world import clock
-from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
+from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.lifecycle import LifecycleError, LifecycleState, parse_state
 from mockverse.world.model import EntityType
 from mockverse.world.persona import Persona
@@ -28,11 +28,10 @@ JOURNAL_BODY_BYTES = 16 * 1_048_576  # of bodies the whole journal keeps
 
 
 def _engine_errors(fn):
+    """Lifecycle input the rules refuse, answered as a 422 naming the field."""
     async def wrapper(self: "AdminAPI", request: Request) -> Response:
         try:
             return await fn(self, request)
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
         except LifecycleError as exc:
             raise Problem(422, "Invalid lifecycle input", exc.message, field=exc.field, allowed=exc.allowed) from None
     wrapper.__name__ = fn.__name__
@@ -143,7 +142,7 @@ class AdminAPI:
         if persona is not None:
             try:
                 view.resolve(persona)
-            except EngineError as exc:  # report the body's field, not the engine's "ref"
+            except Problem as exc:  # report the body's field, not the engine's "ref"
                 raise Problem(exc.status, exc.title, exc.detail, field="persona_id", allowed=exc.allowed) from None
         created = view.create(entity, data, id=entity_id, persona=persona)
         fresh = self.engine.view(view.workspace)
@@ -184,7 +183,7 @@ class AdminAPI:
             raise Problem(422, "Invalid body", "persona_id must be an entity ref such as 'user:123'", field="persona_id")
         try:
             return view.persona_handle(ref)
-        except EngineError as exc:
+        except Problem as exc:
             raise Problem(exc.status, exc.title, exc.detail, field="persona_id", allowed=exc.allowed) from None
 
     def _body_view(self, body: dict, request: Request) -> WorldView:
@@ -199,7 +198,7 @@ class AdminAPI:
             raise Problem(422, "Invalid body", f"{field} must be a string", field=field)
         try:
             return self.engine.view(workspace)
-        except EngineError as exc:
+        except Problem as exc:
             raise Problem(exc.status, exc.title, exc.detail, field=field) from None
 
     @_engine_errors

@@ -17,7 +17,7 @@ from mockverse.ai.provider import LLM, AIError
 from mockverse.http.errors import Problem, check_body, json_response, read_json
 from mockverse.http.mock import workspace_of
 from mockverse.http.admin_schema import WORKSPACE, WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
-from mockverse.world.engine import ConsistencyEngine, EngineError
+from mockverse.world.engine import ConsistencyEngine
 
 PERSONA_REQUEST = {
     "type": "object", "additionalProperties": False, "required": ["description"],
@@ -56,8 +56,6 @@ class AIAPI:
             persona, made = await self.personas.generate(workspace, body["description"])
         except AIError as exc:
             raise ai_error(exc) from None
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
         headers = {"X-Mockverse-Workspace": workspace, "X-Mockverse-Persona": persona["persona_id"],
                    "X-Mockverse-Generator": persona["generated_by"],
                    "X-Mockverse-Artefact": "generated" if made else "frozen"}

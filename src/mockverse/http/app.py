@@ -25,13 +25,14 @@ from mockverse.ai.provider import Artefacts, build_llm
 from mockverse.ai.relations import start_relations
 from mockverse.ai.text import TextService, run_id, stored_text
 from mockverse.config import DEFAULT_TEXT_FIELDS, Config, ConfigError, builtin_spec_path, load_config
-from mockverse.http import admin, ai_api, fidelity_api, reality_api, stubs, webhooks_api, world_api
+from mockverse.http import admin, ai_api, fidelity_api, reality_api, stubs, webhooks_api, workspaces_api, world_api
 from mockverse.http.admin import AdminAPI, Journal
 from mockverse.http.ai_api import AIAPI
 from mockverse.http.dashboard import dashboard_routes
 from mockverse.http.errors import Problem, problem_response
 from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
+from mockverse.http.validation import security_schemes
 from mockverse.http.admin_schema import openapi_routes
 from mockverse.http.connections import ConnectionLimits, fitting_cap
 from mockverse.http.reality_api import RealityAPI
@@ -41,6 +42,7 @@ from mockverse.http.storewait import StoreWait
 from mockverse.http.stubs import STUB_ID, SpecRoutes, StubLayer, StubsAPI
 from mockverse.http.wiremock_admin import WireMockAdmin
 from mockverse.http.webhooks_api import WebhooksAPI
+from mockverse.http.workspaces_api import WorkspacesAPI
 from mockverse.http.world_api import world_routes
 from mockverse.logs import setup_logging
 from mockverse.protocols.tcp import TCPListener
@@ -52,14 +54,14 @@ from mockverse.openapi import infer_world
 from mockverse.openapi.loader import load_spec
 from mockverse.store import StoreUnavailable, open_store
 from mockverse.stubbing import StubBook
-from mockverse.world.engine import ConsistencyEngine, EngineError
+from mockverse.world.engine import ConsistencyEngine
 from mockverse.world.lifecycle import LifecycleError
 from mockverse.world.model import WorldModel
 from mockverse.world.persona import Personas
 from mockverse.world.text import TextLayer
 
 # Every module with /api/v1 routes: their OPENAPI_PATHS make GET /api/v1/openapi.json (add new ones here).
-OPENAPI_MODULES = [admin, reality_api, fidelity_api, world_api, ai_api, webhooks_api, stubs]
+OPENAPI_MODULES = [admin, reality_api, fidelity_api, world_api, ai_api, webhooks_api, workspaces_api, stubs]
 
 log = logging.getLogger("mockverse")
 # httpx logs each upstream request's full URL at INFO, query credentials (api_key=...) included: not in our logs
@@ -83,6 +85,7 @@ class Settings:
     record_mode: str | None = None           # `mockverse record --record-mode once|new_episodes|none|all`
     log_format: str | None = None            # `--log-format text|json`
     tcp_port: int | None = None              # `--tcp-port`: the newline-delimited JSON listener
+    auth_check: bool | None = None           # `--no-auth-check`: False serves operations whatever their security
     workers: int = 1                         # `--workers`: several processes share the TCP port (SO_REUSEPORT)
     allow_hosts: tuple[str, ...] = ()        # `--allow-host`: more names the admin API answers (server.allowed_hosts)
     allow_upstreams: tuple[str, ...] = ()    # `--allow-upstream`: upstreams PUT /api/v1/reality may set
@@ -116,6 +119,8 @@ def resolve_config(settings: Settings) -> Config:
         server["admin_token"] = token
     if settings.tcp_port is not None:
         server["tcp_port"] = settings.tcp_port
+    if settings.auth_check is not None:
+        server["auth_check"] = settings.auth_check
     if server:
         overrides["server"] = server
     if settings.record_upstream:
@@ -246,9 +251,6 @@ def _problem_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, StoreUnavailable):   # busy, read-only, full or damaged: the message names the store file
         return problem_response(Problem(exc.status, exc.title, str(exc), field="store"),
                                 {"Retry-After": exc.retry_after} if exc.retry_after else None)
-    if isinstance(exc, EngineError):
-        return problem_response(Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed,
-                                        extra=exc.extra))
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
             return problem_response(Problem(404, "No route", f"no operation matches {request.method} {_short(request.url.path)}",
@@ -308,7 +310,8 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     if config.consistency.personas.reality_aware_generation:
         engine.learner = Learner(model, store)   # synthetic values learnt from the workspace's recordings
     journal = Journal(config.server.journal_size)
-    mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes)
+    mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes,
+                      schemes=security_schemes(spec.document), auth_check=config.server.auth_check)
     # free-text fields laid over the world; missing LLM text is written by a bounded background queue
     artefacts = Artefacts(store, mode)
     # without an ai: section the fallback text is the text: no store reads for LLM text on any entity
@@ -334,6 +337,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
               + AIAPI(engine, llm, mode, limit).routes()
               + world_routes(model, spec, engine, mock, relations=relations, texts=texts)
               + AdminAPI(engine, journal, limit).routes()
+              + WorkspacesAPI(engine, limit).routes()
               + RealityAPI(reality, spec.operations, limit).routes()
               + FidelityAPI(engine, mock, journal, limit, exclude=config.fidelity.exclude,
                             weights=config.fidelity.weights).routes()
@@ -384,7 +388,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
 
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={Exception: _problem_handler, HTTPException: _problem_handler,
-                                        Problem: _problem_handler, EngineError: _problem_handler,
+                                        Problem: _problem_handler,
                                         StoreUnavailable: _problem_handler})
     app.state.engine, app.state.config, app.state.spec, app.state.journal = engine, config, spec, journal
     app.state.reality = reality

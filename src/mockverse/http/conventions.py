@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from http import HTTPStatus
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -222,6 +223,16 @@ def relation_names(entity: EntityType) -> tuple[dict[str, str], dict[str, Entity
     return children, parents
 
 
+def reference_names(entity: EntityType) -> dict[str, Any]:
+    """``_expand`` names of a spec entity's references, by their field: ``owner_id``, ``ownerId``
+    and ``owner`` holding ids of another entity are expanded as ``owner``."""
+    out: dict[str, Any] = {}
+    for ref in getattr(entity, "references", None) or []:
+        name = re.sub(r"(_ids?|Ids?)$", "", ref.field) or ref.field
+        out.setdefault(name, ref)
+    return out
+
+
 def parse_list_query(request: Request, entity: EntityType, passthrough: frozenset[str] | set[str]) -> ListQuery:
     """Parse the json-server parameters of a list request; 400 problems name the parameter and
     list the allowed fields, operators or relations."""
@@ -229,6 +240,7 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
     spellings = set(entity.fk_spellings())
     allowed_fields = sorted(props)
     children, parents = relation_names(entity)
+    parents = {**reference_names(entity), **parents}
     filters: dict[tuple[tuple[str, ...], str], list] = {}
     params: dict[tuple[tuple[str, ...], str], str] = {}
     sort: list[tuple[tuple[str, ...], bool]] = []

@@ -28,7 +28,7 @@ from mockverse.http.mock import MockRoutes, _starlette_path
 from mockverse.http.admin_schema import WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.progress import Progress
 from mockverse.timeutil import format_rfc3339
-from mockverse.world.engine import ConsistencyEngine, EngineError
+from mockverse.world.engine import ConsistencyEngine
 
 PAYLOAD_KEYS = {"mock_schema": dict, "real_schema": dict, "mock_samples": list, "real_samples": list,
                 "mock_response_times": list, "real_response_times": list,
@@ -63,7 +63,7 @@ class FidelityAPI:
         workspace = request.path_params["workspace_id"]
         try:
             return self.engine.view(workspace).workspace
-        except EngineError as exc:
+        except Problem as exc:
             raise Problem(exc.status, exc.title, exc.detail, field="workspace_id") from None
 
     async def fidelity(self, request: Request) -> Response:

@@ -29,14 +29,16 @@ from starlette.routing import BaseRoute
 from mockverse.http.conventions import (BUILD_BUDGET, MAX_WINDOW, SCAN_LIMIT, ListQuery, Preference, apply_filters,
                                         apply_sort, check_page, check_relations, check_start, chosen_example,
                                         declared_response, fits_problem, parse_list_query, preference_of,
-                                        problem_body, relation_names, slice_params, wants_list_query)
+                                        problem_body, reference_names, relation_names, slice_params,
+                                        wants_list_query)
 from mockverse.http.errors import PROBLEM, Problem, check_body, is_decimal, read_form_or_json, read_json
 from mockverse.http.pathtable import path_routes
+from mockverse.http.validation import RequestRules, Scheme, error_response
 from mockverse.store import StoreUnavailable
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, to_json_schema, validator_for
 from mockverse.cache import LRU
-from mockverse.world.engine import Budget, ConsistencyEngine, EngineError, WorldView
+from mockverse.world.engine import WORKSPACE_NAME, Budget, ConsistencyEngine, WorldView
 from mockverse.world.generate import merge_schema
 from mockverse.world.model import EntityType
 from mockverse.world.render import MISSING, Renderer, entity_slots, is_array, list_slot
@@ -312,7 +314,8 @@ class RealityHook(Protocol):
 class MockRoutes:
     """Builds the Starlette routes of the spec and answers them through the engine."""
 
-    def __init__(self, engine: ConsistencyEngine, operations: list, max_body_bytes: int) -> None:
+    def __init__(self, engine: ConsistencyEngine, operations: list, max_body_bytes: int,
+                 schemes: dict[str, Scheme] | None = None, auth_check: bool = True) -> None:
         self.engine = engine
         self.max_body_bytes = max_body_bytes
         self.cache = LRU(20_000)
@@ -326,6 +329,7 @@ class MockRoutes:
             mock = classify(op, engine, tables)
             self.by_path.setdefault(op.path, {})[mock.method] = mock
         self.declared = {(op.method.upper(), op.path): op for op in operations}   # for Prefer (conventions)
+        self.rules = {key: RequestRules(op, schemes or {}, auth_check) for key, op in self.declared.items()}
         self.own_params: dict[tuple[str, str], frozenset[str]] = {}   # see _own_params
         self.workers: anyio.CapacityLimiter | None = None   # made on first use, inside the event loop
         self.heavy: anyio.CapacityLimiter | None = None
@@ -346,6 +350,23 @@ class MockRoutes:
         if op is None:
             raise Problem(405, "Method not allowed", f"{request.method} is not an operation of this path",
                           field="method", allowed=sorted(methods))
+        try:
+            self.rules[(op.method, op.path)].check(request)
+            return await self.answer(op, request)
+        except Problem as problem:
+            return error_response(self.declared.get((op.method, op.path)), problem, self._error_body(op, request))
+
+    def _error_body(self, op: MockOperation, request: Request) -> Callable[[dict], Any]:
+        """A body generator for a declared error schema: deterministic per operation and status."""
+        def generate(schema: dict) -> Any:
+            epoch = self.engine.model.epoch
+            ctx = {"created_at": epoch, "now": epoch, "person": False, "fields": {}}
+            return self.engine.generator(self.engine.base_seed).value(schema, f"error:{op.method} {op.path}", "$",
+                                                                      "body", ctx)
+        return generate
+
+    async def answer(self, op: MockOperation, request: Request) -> Response:
+        """The operation's answer to a request that passed its checks."""
         view = self.engine.view(workspace_of(request))
         preference = preference_of(request)
         if preference is not None:   # Prism's Prefer: a declared response instead of the world's answer
@@ -357,21 +378,25 @@ class MockRoutes:
         async def synthetic() -> Response:
             """The persona world's own answer (a cached read, or a write applied to the store)."""
             if request.method in ("GET", "HEAD"):
-                key = (view.workspace, view.snap.version, request.url.path, request.url.query)
+                key, version = (*view.snap.key, request.url.path, request.url.query), view.snap.version
                 hit = self.cache.get(key)
                 keep = True   # False: LLM text still to be written, so the next read computes (and asks) again
                 if hit is None:
                     hit = await self.offload(op, request, view)
                     if self.texts is not None:   # LLM text asked for, waited on within its budget (ai/text.py)
                         seen, hit = await self.texts.settle(view, hit, lambda fresh: self.read(op, request, fresh))
-                        key = (seen.workspace, seen.snap.version, request.url.path, request.url.query)
+                        key, version = (*seen.snap.key, request.url.path, request.url.query), seen.snap.version
                         keep = self.texts.cacheable(hit)
                     hit = self.cache.put(key, hit) if keep else hit
                 status, body, headers = hit
-                if (keep and not realistic and request.method == "GET"
-                        and request.scope.get("state", {}).get(FAST_OK, key[1]) == key[1]):
-                    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+                fast_ok = request.scope.get("state", {}).get(FAST_OK, version) == version   # no stubs about
+                if keep and not realistic and request.method == "GET" and fast_ok \
+                        and self.rules[(op.method, op.path)].open:
+                    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+                           if k != "X-Mockverse-Workspace"]
                     self.direct.put(key, (status, body, raw + [(b"content-length", str(len(body)).encode())]))
+                if headers.get("X-Mockverse-Workspace") != view.workspace:   # the base world's bytes, shared
+                    headers = {**headers, "X-Mockverse-Workspace": view.workspace}
                 return Response(body, status_code=status, headers=headers, media_type=None)
             return await self.write(op, request, view)
 
@@ -414,20 +439,25 @@ class MockRoutes:
     def fast(self, scope: dict) -> tuple[int, bytes, list] | None:
         """A GET already answered purely synthetically at this workspace version: its bytes,
         without routing. None sends the request down the full path (CORS, reality, misses)."""
-        workspace = "default"
+        workspace, raw = "default", b"default"
         for name, value in scope["headers"]:
             if name == b"x-mockverse-workspace":
-                workspace = value.decode("latin-1")
+                workspace, raw = value.decode("latin-1"), value
             elif name == b"origin" or name == b"x-mockverse-reality" or name == b"prefer":
                 return None
         query = scope["query_string"]
-        if b"workspace" in query:     # ?workspace= or ?workspace_id= names another workspace: route it
+        # ?workspace= or ?workspace_id= names another workspace: route it; so is a name the world refuses
+        if b"workspace" in query or (raw != b"default" and not WORKSPACE_NAME.match(workspace)):
             return None
         try:
             version = self.engine.store.version(workspace)
         except StoreUnavailable:
             return None
-        return self.direct.get((workspace, version, scope["path"], query.decode("latin-1")))
+        hit = self.direct.get((*self.engine.cache_key(workspace, version), scope["path"], query.decode("latin-1")))
+        if hit is None:
+            return None
+        status, body, headers = hit
+        return status, body, [(b"x-mockverse-workspace", raw), *headers]
 
     def _headers(self, view: WorldView, persona: str | None, extra: dict | None = None) -> dict[str, str]:
         headers = {"content-type": "application/json", "X-Mockverse-Workspace": view.workspace,
@@ -462,45 +492,42 @@ class MockRoutes:
             return self.read_list(op, request, view)   # json-server list queries (conventions)
         if op.spec_world:
             return self.read_spec(op, request, view)
-        try:
-            if op.kind == "item":
-                id = self._id(op, request)
-                body = view.body(op.entity, id, op.schema)  # type: ignore[arg-type]
-                if body is None:
-                    raise self._missing(op.entity, id)  # type: ignore[arg-type]
-                return op.status, orjson.dumps(body), self._headers(view, view.persona(op.entity, body))  # type: ignore[arg-type]
-            if op.kind == "facet" and request.method == "GET":
-                id = self._id(op, request)
-                body = view.facet(op.entity, id, op.relationship, op.schema)  # type: ignore[arg-type]
-                if body is None:
-                    raise self._missing(op.entity, id)  # type: ignore[arg-type]
-                return op.status, orjson.dumps(body), self._headers(view, view.persona(op.entity, view.get(op.entity, id)))  # type: ignore[arg-type]
-            if op.kind == "children":
-                id = self._id(op, request)
-                if view.get(op.entity, id) is None:  # type: ignore[arg-type]
-                    raise self._missing(op.entity, id)  # type: ignore[arg-type]
-                items = view.children(op.entity, id, op.relationship)  # type: ignore[arg-type]
-                return self._list(request, view, items, f"{op.entity.name}:{id}")  # type: ignore[union-attr]
-            if op.kind == "collection":
-                entity: EntityType = op.entity  # type: ignore[assignment]
-                for name in op.query_filters:
-                    if name in request.query_params:
-                        parent_id = entity.parent.parse_id(request.query_params[name])  # type: ignore[union-attr]
-                        items = view.children(entity.parent, parent_id, entity.relationship) if parent_id is not None else []  # type: ignore[arg-type]
-                        persona = f"{entity.parent.name}:{parent_id}" if items else None  # type: ignore[union-attr]
-                        return self._list(request, view, items, persona)
-                total = view.count(entity)
-                page = _page_params(request, total) or (1, 20)
-                if view.budget is not None:
-                    view.budget.param = next((n for n in ("_page", "_per_page", "_limit") if n in request.query_params),
-                                             "_per_page")
-                items = view.page(entity, *page)
-                status, body, headers = self._list(request, view, items, None, paged=False)
-                headers.update(_links(request, page[0], page[1], total))
-                return status, body, headers
-            return self._schema_only(op, view)
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
+        if op.kind == "item":
+            id = self._id(op, request)
+            body = view.body(op.entity, id, op.schema)  # type: ignore[arg-type]
+            if body is None:
+                raise self._missing(op.entity, id)  # type: ignore[arg-type]
+            return op.status, orjson.dumps(body), self._headers(view, view.persona(op.entity, body))  # type: ignore[arg-type]
+        if op.kind == "facet" and request.method == "GET":
+            id = self._id(op, request)
+            body = view.facet(op.entity, id, op.relationship, op.schema)  # type: ignore[arg-type]
+            if body is None:
+                raise self._missing(op.entity, id)  # type: ignore[arg-type]
+            return op.status, orjson.dumps(body), self._headers(view, view.persona(op.entity, view.get(op.entity, id)))  # type: ignore[arg-type]
+        if op.kind == "children":
+            id = self._id(op, request)
+            if view.get(op.entity, id) is None:  # type: ignore[arg-type]
+                raise self._missing(op.entity, id)  # type: ignore[arg-type]
+            items = view.children(op.entity, id, op.relationship)  # type: ignore[arg-type]
+            return self._list(request, view, items, f"{op.entity.name}:{id}")  # type: ignore[union-attr]
+        if op.kind == "collection":
+            entity: EntityType = op.entity  # type: ignore[assignment]
+            for name in op.query_filters:
+                if name in request.query_params:
+                    parent_id = entity.parent.parse_id(request.query_params[name])  # type: ignore[union-attr]
+                    items = view.children(entity.parent, parent_id, entity.relationship) if parent_id is not None else []  # type: ignore[arg-type]
+                    persona = f"{entity.parent.name}:{parent_id}" if items else None  # type: ignore[union-attr]
+                    return self._list(request, view, items, persona)
+            total = view.count(entity)
+            page = _page_params(request, total) or (1, 20)
+            if view.budget is not None:
+                view.budget.param = next((n for n in ("_page", "_per_page", "_limit") if n in request.query_params),
+                                         "_per_page")
+            items = view.page(entity, *page)
+            status, body, headers = self._list(request, view, items, None, paged=False)
+            headers.update(_links(request, page[0], page[1], total))
+            return status, body, headers
+        return self._schema_only(op, view)
 
     def _list(self, request: Request, view: WorldView, items: list, persona: str | None,
               paged: bool = True) -> tuple[int, bytes, dict]:
@@ -535,36 +562,33 @@ class MockRoutes:
             check_body(op.validator, body)
             status, raw, headers = self._schema_only(op, view)
             return Response(raw, status_code=status, headers=headers, media_type=None)
-        try:
-            if request.method == "DELETE":
-                if op.kind != "item":
-                    raise Problem(405, "Method not allowed", "DELETE works on an item path", field="method")
-                id = self._id(op, request)
-                view.delete(op.entity, id)
-                return Response(status_code=204, headers=self._headers(view, None))
-            body = await read_json(request, self.max_body_bytes)
-            if not isinstance(body, dict):
-                raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
-            check_body(op.validator, body)
-            if op.kind == "item":
-                id = self._id(op, request)
-                data = view.update(op.entity, id, body, replace=request.method == "PUT")
-                return self._written(view, op.entity, data, op.status or 200)  # type: ignore[arg-type]
-            if op.kind == "children" and request.method == "POST":
-                parent_id = self._id(op, request)
-                if view.get(op.entity, parent_id) is None:  # type: ignore[arg-type]
-                    raise self._missing(op.entity, parent_id)  # type: ignore[arg-type]
-                child = op.entity.children[op.relationship]  # type: ignore[union-attr,index]
-                body = {k: v for k, v in body.items() if k not in child.fk_spellings()}
-                body[child.fk] = parent_id
-                data = view.create(child, body)
-                return self._written(view, child, data, 201, location=True)
-            if op.kind == "collection" and request.method == "POST":
-                data = view.create(op.entity, body)  # type: ignore[arg-type]
-                return self._written(view, op.entity, data, 201, location=True)  # type: ignore[arg-type]
-            raise Problem(405, "Method not allowed", f"{request.method} is not supported on {op.path}", field="method")
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
+        if request.method == "DELETE":
+            if op.kind != "item":
+                raise Problem(405, "Method not allowed", "DELETE works on an item path", field="method")
+            id = self._id(op, request)
+            view.delete(op.entity, id)
+            return Response(status_code=204, headers=self._headers(view, None))
+        body = await read_json(request, self.max_body_bytes)
+        if not isinstance(body, dict):
+            raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
+        check_body(op.validator, body)
+        if op.kind == "item":
+            id = self._id(op, request)
+            data = view.update(op.entity, id, body, replace=request.method == "PUT")
+            return self._written(view, op.entity, data, op.status or 200)  # type: ignore[arg-type]
+        if op.kind == "children" and request.method == "POST":
+            parent_id = self._id(op, request)
+            if view.get(op.entity, parent_id) is None:  # type: ignore[arg-type]
+                raise self._missing(op.entity, parent_id)  # type: ignore[arg-type]
+            child = op.entity.children[op.relationship]  # type: ignore[union-attr,index]
+            body = {k: v for k, v in body.items() if k not in child.fk_spellings()}
+            body[child.fk] = parent_id
+            data = view.create(child, body)
+            return self._written(view, child, data, 201, location=True)
+        if op.kind == "collection" and request.method == "POST":
+            data = view.create(op.entity, body)  # type: ignore[arg-type]
+            return self._written(view, op.entity, data, 201, location=True)  # type: ignore[arg-type]
+        raise Problem(405, "Method not allowed", f"{request.method} is not supported on {op.path}", field="method")
 
     def _written(self, view: WorldView, entity: EntityType, data: dict, status: int, location: bool = False) -> Response:
         fresh = self.engine.view(view.workspace)
@@ -649,40 +673,37 @@ class MockRoutes:
 
     def read_spec(self, op: MockOperation, request: Request, view: WorldView) -> tuple[int, bytes, dict]:
         """Answer a GET of a spec world (see the module notes for the kinds)."""
-        try:
-            found = self._resolve(op, request, view)
-            render = Renderer(view)
-            key = request.url.path + ("?" + request.url.query if request.url.query else "")
-            if op.kind == "item" and op.entity is not None:
-                if op.id_param is None:   # /me
-                    found[""] = (op.entity, op.entity.root_id(1), view.get(op.entity, op.entity.root_id(1)) or {})
-                entity, id, data = found[op.id_param or ""]
-                body = render.entity(entity, id, op.schema) if op.schema else None  # type: ignore[arg-type]
-                return self._answer(op, view, body, view.persona(entity, data))
-            if op.kind in ("children", "related") and op.entity is not None:
-                entity, id, data = found[op.id_param]  # type: ignore[index]
-                persona = view.persona(entity, data)
-                target: SpecEntityType = op.target  # type: ignore[assignment]
-                if op.kind == "children":
-                    rows = view.children(entity, id, op.relationship)  # type: ignore[arg-type]
-                else:
-                    rows = self._related_rows(view, entity, id, target, op.path)
-                return self._list_answer(op, request, view, render, target, rows, len(rows), key, persona)
-            if op.kind == "collection" and op.entity is not None:
-                return self._collection(op, request, view, render, key)
-            if op.kind == "search" and op.target is not None:
-                rows = self._search(op, request, view)
-                return self._list_answer(op, request, view, render, op.target, rows, len(rows), key, None)  # type: ignore[arg-type]
-            if op.kind == "facet" and op.entity is not None:
-                entity, id, data = found[op.id_param]  # type: ignore[index]
-                body = view.facet(entity, id, op.relationship, op.schema)  # type: ignore[arg-type]
-                if body is None or not fits(body, op.schema):
-                    return self._schema_answer(op, view, key, view.persona(entity, data))
-                return self._answer(op, view, body, view.persona(entity, data))
-            persona = next((view.persona(e, d) for e, _, d in reversed(list(found.values()))), None)
-            return self._schema_answer(op, view, key, persona)
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
+        found = self._resolve(op, request, view)
+        render = Renderer(view)
+        key = request.url.path + ("?" + request.url.query if request.url.query else "")
+        if op.kind == "item" and op.entity is not None:
+            if op.id_param is None:   # /me
+                found[""] = (op.entity, op.entity.root_id(1), view.get(op.entity, op.entity.root_id(1)) or {})
+            entity, id, data = found[op.id_param or ""]
+            body = render.entity(entity, id, op.schema) if op.schema else None  # type: ignore[arg-type]
+            return self._answer(op, view, body, view.persona(entity, data))
+        if op.kind in ("children", "related") and op.entity is not None:
+            entity, id, data = found[op.id_param]  # type: ignore[index]
+            persona = view.persona(entity, data)
+            target: SpecEntityType = op.target  # type: ignore[assignment]
+            if op.kind == "children":
+                rows = view.children(entity, id, op.relationship)  # type: ignore[arg-type]
+            else:
+                rows = self._related_rows(view, entity, id, target, op.path)
+            return self._list_answer(op, request, view, render, target, rows, len(rows), key, persona)
+        if op.kind == "collection" and op.entity is not None:
+            return self._collection(op, request, view, render, key)
+        if op.kind == "search" and op.target is not None:
+            rows = self._search(op, request, view)
+            return self._list_answer(op, request, view, render, op.target, rows, len(rows), key, None)  # type: ignore[arg-type]
+        if op.kind == "facet" and op.entity is not None:
+            entity, id, data = found[op.id_param]  # type: ignore[index]
+            body = view.facet(entity, id, op.relationship, op.schema)  # type: ignore[arg-type]
+            if body is None or not fits(body, op.schema):
+                return self._schema_answer(op, view, key, view.persona(entity, data))
+            return self._answer(op, view, body, view.persona(entity, data))
+        persona = next((view.persona(e, d) for e, _, d in reversed(list(found.values()))), None)
+        return self._schema_answer(op, view, key, persona)
 
     def _collection(self, op: MockOperation, request: Request, view: WorldView, render: Renderer,
                     key: str) -> tuple[int, bytes, dict]:
@@ -791,37 +812,34 @@ class MockRoutes:
         written = op.target if op.kind == "children" else op.entity
         if isinstance(written, SpecEntityType):
             body = _own_spelling(written, _unwrapped(written, body))
-        try:
-            found = self._resolve(op, request, view)
-            creates = (op.kind == "collection" and request.method == "POST") or \
-                      (op.kind == "children" and request.method == "POST")
-            if creates:
-                entity: SpecEntityType = op.entity if op.kind == "collection" else op.target  # type: ignore[assignment]
-                data = dict(body) if isinstance(body, dict) else {}
-                if op.kind == "children":
-                    parent_id = found[op.id_param][1]  # type: ignore[index]
-                    data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
-                    data[entity.fk] = parent_id  # type: ignore[index]
-                explicit = data.get(entity.id_field) if entity.id_field != "id" else None
-                created = view.create(entity, data, id=explicit)
-                return self._written_spec(op, view, entity, created, location=True)
-            if op.kind == "item" and op.entity is not None:
-                entity, id, _ = found[op.id_param]  # type: ignore[index,assignment]
-                if request.method == "DELETE":
-                    view.delete(entity, id)
-                    fresh = self.engine.view(view.workspace)
-                    status, raw, headers = self._schema_answer(op, fresh, key, None) if op.status != 204 else (204, b"", self._headers(fresh, None))
-                    return Response(raw, status_code=status, headers=headers, media_type=None)
-                if request.method in ("PUT", "PATCH", "POST"):
-                    if not isinstance(body, dict):
-                        raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
-                    data = view.update(entity, id, body, replace=request.method == "PUT")
-                    return self._written_spec(op, view, entity, data)  # type: ignore[arg-type]
-            persona = next((view.persona(e, d) for e, _, d in reversed(list(found.values()))), None)
-            status, raw, headers = self._schema_answer(op, view, key, persona)
-            return Response(raw, status_code=status, headers=headers, media_type=None)
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
+        found = self._resolve(op, request, view)
+        creates = (op.kind == "collection" and request.method == "POST") or \
+                  (op.kind == "children" and request.method == "POST")
+        if creates:
+            entity: SpecEntityType = op.entity if op.kind == "collection" else op.target  # type: ignore[assignment]
+            data = dict(body) if isinstance(body, dict) else {}
+            if op.kind == "children":
+                parent_id = found[op.id_param][1]  # type: ignore[index]
+                data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
+                data[entity.fk] = parent_id  # type: ignore[index]
+            explicit = data.get(entity.id_field) if entity.id_field != "id" else None
+            created = view.create(entity, data, id=explicit)
+            return self._written_spec(op, view, entity, created, location=True)
+        if op.kind == "item" and op.entity is not None:
+            entity, id, _ = found[op.id_param]  # type: ignore[index,assignment]
+            if request.method == "DELETE":
+                view.delete(entity, id)
+                fresh = self.engine.view(view.workspace)
+                status, raw, headers = self._schema_answer(op, fresh, key, None) if op.status != 204 else (204, b"", self._headers(fresh, None))
+                return Response(raw, status_code=status, headers=headers, media_type=None)
+            if request.method in ("PUT", "PATCH", "POST"):
+                if not isinstance(body, dict):
+                    raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
+                data = view.update(entity, id, body, replace=request.method == "PUT")
+                return self._written_spec(op, view, entity, data)  # type: ignore[arg-type]
+        persona = next((view.persona(e, d) for e, _, d in reversed(list(found.values()))), None)
+        status, raw, headers = self._schema_answer(op, view, key, persona)
+        return Response(raw, status_code=status, headers=headers, media_type=None)
 
     def _written_spec(self, op: MockOperation, view: WorldView, entity: SpecEntityType, data: dict,
                       location: bool = False) -> Response:
@@ -903,57 +921,54 @@ class MockRoutes:
         """A list read with json-server parameters: filtered, sorted, then paged or sliced (the total
         counts the filtered rows), with ``_embed`` children and ``_expand`` parents on the rows of the
         page. What the query asks is checked against the limits before any row is built."""
-        try:
-            entity = self._listed(op)
-            query = parse_list_query(request, entity, self._own_params(op))
-            window = slice_params(request)
-            checks = [n for n in ("_page", "_start") if n in request.query_params]
-            if view.budget is not None and checks:
-                view.budget.param = checks[0]
-            collection = view.count(entity) if op.kind == "collection" and checks else None
-            params = _page_params(request, collection) if window is None else None
-            if window is not None and collection is not None:
-                check_start(window[0], collection)
-            asked = self._rows_asked(op, request, window, params)
-            if asked is not None:
-                check_relations(query, asked[1], asked[0])
-            if view.budget is not None:
-                view.budget.param = self._cost_param(query, entity, asked)
-            rows, total, paged, scanned, persona = self._list_rows(op, request, view, entity, query, window)
-            if not paged:
-                rows = apply_sort(apply_filters(rows, query), query)
-                total = len(rows)
-            extra = {"X-Mockverse-Scanned": scanned} if scanned else {}
-            if view.budget is not None and query.relations():
-                view.budget.param = query.relation_param()
-            if op.spec_world:
-                key = request.url.path + "?" + request.url.query
-                status, body, headers = self._list_answer(op, request, view, Renderer(view), entity, rows, total, key,  # type: ignore[arg-type]
-                                                          persona, paged=(0, max(len(rows), 1)) if paged else None)
-                if params is not None:
-                    offset, size = self._paging(op, request)
-                    headers.update(_links(request, offset // size + 1, size, total))
-                if (query.embed or query.expand) and op.schema is not None:
-                    body = self._embed_into(view, entity, op, body, query)
-                headers.update(extra)
-                return status, body, headers
-            if window is not None:
-                rows = rows if paged else rows[window[0]:window[1]]
-                extra["X-Total-Count"] = str(total)
-            elif params is not None and not paged:
-                page, per_page = _page_params(request, total)  # type: ignore[misc]
-                extra.update(_links(request, page, per_page, total))
-                rows = rows[(page - 1) * per_page: page * per_page]
-            elif paged:   # the usual page of the collection, linked like GET /users
-                page, per_page = params or (1, 20)
-                extra.update(_links(request, page, per_page, total))
-            else:
-                extra["X-Total-Count"] = str(total)
-            check_relations(query, len(rows), asked[0] if asked else "_per_page")
-            rows = [self._with_relations(view, entity, row, query) for row in rows]
-            return 200, orjson.dumps(rows), self._headers(view, persona, extra)
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed, extra=exc.extra) from None
+        entity = self._listed(op)
+        query = parse_list_query(request, entity, self._own_params(op))
+        window = slice_params(request)
+        checks = [n for n in ("_page", "_start") if n in request.query_params]
+        if view.budget is not None and checks:
+            view.budget.param = checks[0]
+        collection = view.count(entity) if op.kind == "collection" and checks else None
+        params = _page_params(request, collection) if window is None else None
+        if window is not None and collection is not None:
+            check_start(window[0], collection)
+        asked = self._rows_asked(op, request, window, params)
+        if asked is not None:
+            check_relations(query, asked[1], asked[0])
+        if view.budget is not None:
+            view.budget.param = self._cost_param(query, entity, asked)
+        rows, total, paged, scanned, persona = self._list_rows(op, request, view, entity, query, window)
+        if not paged:
+            rows = apply_sort(apply_filters(rows, query), query)
+            total = len(rows)
+        extra = {"X-Mockverse-Scanned": scanned} if scanned else {}
+        if view.budget is not None and query.relations():
+            view.budget.param = query.relation_param()
+        if op.spec_world:
+            key = request.url.path + "?" + request.url.query
+            status, body, headers = self._list_answer(op, request, view, Renderer(view), entity, rows, total, key,  # type: ignore[arg-type]
+                                                      persona, paged=(0, max(len(rows), 1)) if paged else None)
+            if params is not None:
+                offset, size = self._paging(op, request)
+                headers.update(_links(request, offset // size + 1, size, total))
+            if (query.embed or query.expand) and op.schema is not None:
+                body = self._embed_into(view, entity, op, body, query)
+            headers.update(extra)
+            return status, body, headers
+        if window is not None:
+            rows = rows if paged else rows[window[0]:window[1]]
+            extra["X-Total-Count"] = str(total)
+        elif params is not None and not paged:
+            page, per_page = _page_params(request, total)  # type: ignore[misc]
+            extra.update(_links(request, page, per_page, total))
+            rows = rows[(page - 1) * per_page: page * per_page]
+        elif paged:   # the usual page of the collection, linked like GET /users
+            page, per_page = params or (1, 20)
+            extra.update(_links(request, page, per_page, total))
+        else:
+            extra["X-Total-Count"] = str(total)
+        check_relations(query, len(rows), asked[0] if asked else "_per_page")
+        rows = [self._with_relations(view, entity, row, query) for row in rows]
+        return 200, orjson.dumps(rows), self._headers(view, persona, extra)
 
     def _rows_asked(self, op: MockOperation, request: Request, window: tuple[int, int] | None,
                     params: tuple[int, int] | None) -> tuple[str, int] | None:
@@ -1042,9 +1057,23 @@ class MockRoutes:
         out = dict(row)
         for name in query.embed:
             out[name] = view.children(entity, row.get(entity.id_field), children[name])
+        references = reference_names(entity)
         for name in query.expand:
-            out[name] = view.get(entity.parent, row.get(entity.fk)) if entity.parent is not None else None  # type: ignore[arg-type]
+            ref = references.get(name) if entity.parent is None or name != entity.parent.name else None
+            if ref is not None:   # a spec reference by its field: the entity (or entities) its ids name
+                value = row.get(ref.field)
+                out[name] = ([self._referenced(view, ref.target, v) for v in value] if isinstance(value, list)
+                             else self._referenced(view, ref.target, value))
+            elif isinstance(entity, SpecEntityType) and entity.parent is not None:   # as its item route renders it
+                out[name] = self._referenced(view, entity.parent, row.get(entity.fk))
+            else:
+                out[name] = view.get(entity.parent, row.get(entity.fk)) if entity.parent is not None else None  # type: ignore[arg-type]
         return out
+
+    def _referenced(self, view: WorldView, target: EntityType, raw: object) -> Any:
+        """The entity a reference value names, as its item route renders it; None when there is none."""
+        id = target.parse_id(raw) if raw is not None else None
+        return self.item_body(view, target, id) if id is not None else None
 
     def _embed_into(self, view: WorldView, entity: EntityType, op: MockOperation, body: bytes,
                     query: ListQuery) -> bytes:

@@ -15,7 +15,7 @@ from mockverse.reality.ratio import HEADER, SettingsError, upstream_allowed, ups
 from mockverse.reality.recorder import (HAR_SCHEMA, KIND, SOURCES, HarError, har_document, import_har,
                                         recording_har_entry, summary)
 from mockverse.reality.serve import RealityService, public_base
-from mockverse.world.engine import EngineError, WorldView
+from mockverse.world.engine import WorldView
 
 HAR_MAX_BYTES = 64 * 1024 * 1024  # HAR files of real sessions are large; this is an admin endpoint
 MAX_LIST = 1000
@@ -41,10 +41,7 @@ class RealityAPI:
         ]
 
     def _view(self, request: Request) -> WorldView:
-        try:
-            return self.service.engine.view(workspace_of(request))
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+        return self.service.engine.view(workspace_of(request))
 
     # -- settings ----------------------------------------------------------------------------------
     async def settings(self, request: Request) -> Response:
@@ -88,7 +85,7 @@ class RealityAPI:
                 raise Problem(400, "Invalid reality settings", "workspace must be a workspace name", field="workspace")
             try:
                 view = self.service.engine.view(named)
-            except EngineError as exc:
+            except Problem as exc:
                 raise Problem(exc.status, exc.title, exc.detail, field="workspace") from None
         shown = self.service.describe(view)
         for key, value in body.items():

@@ -29,7 +29,7 @@ from mockverse.reality.serve import realism_delay
 from mockverse.store import StoreUnavailable
 from mockverse.stubbing import (FAULTS, MAX_DELAY_MS, Facts, Scope, Stub, StubBook, StubError, delay_key, random_bytes,
                                 render_json, render_text)
-from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, EngineError, WorldView
+from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, WorldView
 
 log = logging.getLogger("mockverse")
 STUB_ID = "mockverse.stub"          # scope state: the id of the stub that answered (for the journal)
@@ -206,7 +206,7 @@ class StubLayer:
                 return None
             _, _, owner = view.resolve(view.persona(entity, data))
             return owner
-        except EngineError:
+        except Problem:
             return None
 
     def _count(self, scope: dict, stub: Stub, facts: Facts) -> str:
@@ -284,7 +284,7 @@ class StubsAPI:
         """The request's workspace, checked (400 for a bad name)."""
         try:
             return self.engine.view(workspace_of(request)).workspace
-        except EngineError as exc:
+        except Problem as exc:
             raise Problem(exc.status, exc.title, exc.detail, field="workspace", allowed=exc.allowed) from None
 
     async def collection(self, request: Request) -> Response:

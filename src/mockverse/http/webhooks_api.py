@@ -12,7 +12,6 @@ from mockverse.http.mock import workspace_of
 from mockverse.http.admin_schema import WORKSPACE, WRITE_ERRORS, json_ok, problems
 from mockverse.ids import EntityRef
 from mockverse.protocols.webhooks import STATUSES, Webhooks
-from mockverse.world.engine import EngineError
 
 
 class WebhooksAPI:
@@ -28,10 +27,7 @@ class WebhooksAPI:
         ]
 
     def _workspace(self, request: Request) -> str:
-        try:
-            return self.webhooks.engine.view(workspace_of(request)).workspace
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field) from None
+        return self.webhooks.engine.view(workspace_of(request)).workspace
 
     async def subscriptions(self, request: Request) -> Response:
         subs = [{"index": i, "url": s.url, "events": s.events, "signed": self.webhooks.secrets[i] is not None,

@@ -22,7 +22,7 @@ from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
 from mockverse.http.stubs import reset_workspace
 from mockverse.stubbing import Facts, StubBook, StubError, parse_request
-from mockverse.world.engine import ConsistencyEngine, EngineError
+from mockverse.world.engine import ConsistencyEngine
 
 PREFIX = "/__admin"
 
@@ -35,7 +35,7 @@ def wiremock_error(status: int, field: str, title: str) -> Response:
 
 
 def _errors(fn: Callable) -> Callable:
-    """Answer StubError, Problem and EngineError in WireMock's error shape."""
+    """Answer StubError and Problem in WireMock's error shape."""
     async def wrapper(self: "WireMockAdmin", request: Request) -> Response:
         try:
             return await fn(self, request)
@@ -43,8 +43,6 @@ def _errors(fn: Callable) -> Callable:
             return wiremock_error(exc.status, exc.field, exc.message)
         except Problem as exc:
             return wiremock_error(exc.status, exc.field or "body", exc.detail)
-        except EngineError as exc:
-            return wiremock_error(exc.status, exc.field or "workspace", exc.detail)
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper
@@ -153,8 +151,11 @@ class WireMockAdmin:
 
     @_errors
     async def reset(self, request: Request) -> Response:
-        """Stubs, scenarios and the journal back to nothing (one workspace's journal when one is named)."""
-        reset_workspace(self.book, self.journal, self._workspace(request), self._explicit(request))
+        """The workspace's world changes, clock and recordings (``ConsistencyEngine.reset_workspace``),
+        stubs, scenarios and journal back to nothing (one workspace's journal when one is named)."""
+        workspace = self._workspace(request)
+        self.engine.reset_workspace(workspace)
+        reset_workspace(self.book, self.journal, workspace, self._explicit(request))
         return json_response({})
 
     # -- mappings ------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from mockverse.http.admin_schema import WORKSPACE, json_ok, problems
 from mockverse.ai.relations import Relations
 from mockverse.ai.text import TextService
 from mockverse.openapi import Spec
-from mockverse.world.engine import ConsistencyEngine, EngineError, WorldView
+from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.model import EntityType, WorldModel
 
 SAMPLES = 3
@@ -38,10 +38,7 @@ def world_routes(model: WorldModel, spec: Spec, engine: ConsistencyEngine, mock:
               for methods in mock.by_path.values() for m in methods.values()]
 
     async def world(request: Request) -> Response:
-        try:
-            view = engine.view(workspace_of(request))
-        except EngineError as exc:
-            raise Problem(exc.status, exc.title, exc.detail, field=exc.field, allowed=exc.allowed) from None
+        view = engine.view(workspace_of(request))
         types = [{**row, "sample": _samples(view, model.types[row["name"]])} for row in static["entity_types"]]
         return json_response({**static, "entity_types": types, "served": served, **_inference(static, relations),
                               "consistency": {"enabled": "consistency" not in engine.off,

@@ -91,6 +91,7 @@ class Operation:
     request_required: bool
     responses: dict[str, Response]
     tags: list[str]
+    security: list[dict] = field(default_factory=list)   # requirement sets, any one of which suffices
 
     def success(self) -> Response | None:
         """The 2xx response to serve: JSON bodies first, then the lowest status; else ``default``."""
@@ -425,9 +426,19 @@ def _operations(document: dict, file: str) -> list[Operation]:
                     request_required=request_required,
                     responses=_responses(op.get("responses"), op_where + ["responses"], file),
                     tags=[str(t) for t in tags] if isinstance(tags, list) else [],
+                    security=_security(op.get("security", document.get("security")), op_where, file),
                 )
             )
     return operations
+
+
+def _security(raw: object, where: list, file: str) -> list[dict]:
+    """An operation's security requirements (its own, else the document's): a list of sets."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+        raise SpecError(file, to_pointer(where + ["security"]), "expected a list of security requirement objects")
+    return raw
 
 
 def _parameters(raw: object, where: list, file: str) -> list[Parameter]:

@@ -21,7 +21,7 @@ import orjson
 from mockverse.problems import Problem
 from mockverse.protocols import ensure_record_type, record
 from mockverse.store import StoreUnavailable
-from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, EngineError, WorldView
+from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, WorldView
 
 log = logging.getLogger("mockverse.tcp")
 
@@ -322,9 +322,6 @@ class Connection:
             reply, persona, workspace = self.listener.answer(self, message)
         except Problem as exc:
             reply = encode({**head, **refusal(exc)})
-        except EngineError as exc:
-            reply = encode({**head, **refusal(Problem(exc.status, exc.title, exc.detail, field=exc.field,
-                                                      allowed=exc.allowed))})
         except StoreUnavailable:
             reply = encode({**head, **refusal(Problem(503, "Store unavailable", "the state store cannot be reached; "
                                                       "retry once it is back", field="store"))})

@@ -134,13 +134,13 @@ def parse_realism(config: RealismConfig) -> Realism:
 
 
 def _seconds(value: Any, field: str) -> float:
-    """A duration such as ``120ms`` or ``1.5s``; a bare number is milliseconds."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
-        return float(value) / 1000.0
+    """A duration such as ``120ms`` or ``1.5s``; a bare number is refused (milliseconds or seconds?)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ConfigError(field, f"{value!r} has no unit; write {value:g}ms or {value:g}s")
     try:
         return parse_duration(value).total_seconds()
     except ValueError as exc:
-        raise ConfigError(field, f"{exc}; or a number of milliseconds") from None
+        raise ConfigError(field, f"{exc}; e.g. 200ms or 1.5s") from None
 
 
 def _latency_model(value: Any) -> tuple | None:
@@ -367,12 +367,18 @@ class RealityService:
         self.once_seen = LRU(4096)  # record mode `once`: whether each workspace had recordings at first sight
         self.derived = derivation_fields(engine.model)  # fields that stay the persona's in a blend
         self.id_keys = tuple(dict.fromkeys(t.id_field for t in engine.model.types.values() if t.id_field))
+        engine.events.subscribe(self._forget)
+
+    def _forget(self, event: dict) -> None:
+        """A reset workspace is seen afresh: record mode `once` asks again whether it has recordings."""
+        if event["type"] == "workspace.reset":
+            self.once_seen.pop(event["workspace"], None)
 
     # -- settings ----------------------------------------------------------------------------------
     def workspace(self, view: WorldView) -> WorkspaceReality:
         """The workspace's effective settings; cached per store version, so on the hot path this
         is one dictionary lookup."""
-        key = (view.workspace, view.snap.version)
+        key = view.snap.key
         state = self.states.get(key)
         if state is not None:
             return state

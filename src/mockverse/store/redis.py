@@ -39,6 +39,7 @@ restart would also hand out ids again. ``volatile=True`` (``--redis-volatile``) 
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Callable, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
@@ -142,6 +143,21 @@ end
 return #seqs
 """
 
+# KEYS: version, workspaces, settings; ARGV: workspace, glob of the workspace's keys, setting kept...
+_RESET = _LUA_HELPERS + """
+local version = bump(KEYS[1], KEYS[2], ARGV[1])
+local kept = {}
+for i = 3, #ARGV do
+  local value = redis.call('HGET', KEYS[3], ARGV[i])
+  if value then table.insert(kept, ARGV[i]); table.insert(kept, value) end
+end
+for _, key in ipairs(redis.call('KEYS', ARGV[2])) do
+  if key ~= KEYS[1] then redis.call('DEL', key) end
+end
+if #kept > 0 then redis.call('HSET', KEYS[3], unpack(kept)) end
+return version
+"""
+
 # KEYS: seq index, keys, values; ARGV: start, stop, 'rev' or ''
 _ENTRIES = """
 local seqs
@@ -201,6 +217,7 @@ class RedisStore:
         self._update_entry = self._redis.register_script(_UPDATE_ENTRY)
         self._delete_entries = self._redis.register_script(_DELETE_ENTRIES)
         self._entries = self._redis.register_script(_ENTRIES)
+        self._reset = self._redis.register_script(_RESET)
 
     def check_persistence(self) -> str:
         """The AOF fsync policy of a Redis that keeps an append-only file; StoreOpenError (one line:
@@ -393,6 +410,14 @@ class RedisStore:
         keys = [*self._write_keys(workspace), *self._log_keys(workspace, kind)]
         index_prefix = self._key(workspace, "log", kind, "key", "")
         return int(self._delete_entries(keys=keys, args=[workspace, index_prefix, "" if seq is None else seq]))
+
+    @_reachable
+    def reset_workspace(self, workspace: str, keep: tuple[str, ...] = ()) -> int:
+        """Drop every key of a workspace but its version (bumped, never rewound) and the settings
+        in ``keep``, in one script, so other instances see the reset on their next request."""
+        glob = re.sub(r"([*?\[\]\\])", r"\\\1", self._prefix(workspace)) + "*"
+        keys = [*self._write_keys(workspace), self._key(workspace, "settings")]
+        return int(self._reset(keys=keys, args=[workspace, glob, *keep]))
 
     @_reachable
     def integrity_check(self) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import orjson
 
+from mockverse.cache import LRU
 from mockverse.store import (ACTIVITY, StoreBusy, StoreDamaged, StoredEntity, StoreFull, StoreOpenError,
                              StoreReadOnly, StoreUnavailable)
 
@@ -55,7 +56,7 @@ class SQLiteStore:
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._versions: dict[str, int] = {}
+        self._versions = LRU(4096)   # bounded: a flood of distinct workspaces must not grow the process
         self._data_version = -1
         self._check_path()
         try:
@@ -218,7 +219,7 @@ class SQLiteStore:
                 version = self._versions.get(workspace)
                 if version is None:
                     row = self._db.execute("SELECT version FROM workspace WHERE ws = ?", (workspace,)).fetchone()
-                    version = self._versions[workspace] = row[0] if row else 0
+                    version = self._versions.put(workspace, row[0] if row else 0)
             except sqlite3.Error as exc:
                 raise self._failure(exc) from exc
             return version
@@ -352,6 +353,18 @@ class SQLiteStore:
             if seq is None:
                 return db.execute("DELETE FROM log WHERE ws=? AND kind=?", (workspace, kind)).rowcount
             return db.execute("DELETE FROM log WHERE ws=? AND kind=? AND seq=?", (workspace, kind, seq)).rowcount
+
+    def reset_workspace(self, workspace: str, keep: tuple[str, ...] = ()) -> int:
+        """Drop every change of a workspace (entities, links, id counters, logs, and settings other
+        than ``keep``) in one transaction. The version is bumped, never rewound, so no cache keyed
+        by an earlier version is ever reused."""
+        with self._write() as db:
+            version = self._bump(db, workspace)
+            for table in ("entity", "link", "counter", "log"):
+                db.execute(f"DELETE FROM {table} WHERE ws=?", (workspace,))
+            db.execute(f"DELETE FROM setting WHERE ws=? AND key NOT IN ({','.join('?' * len(keep))})",
+                       (workspace, *keep))
+            return version
 
     def integrity_check(self) -> str:
         return self._read("PRAGMA integrity_check", ())[0][0]

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 
 from mockverse.cache import LRU
 from mockverse.ids import EntityRef
+from mockverse.problems import Problem
 from mockverse.store import Store, StoredEntity, StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
@@ -28,16 +29,7 @@ from mockverse.world.text import TextLayer
 
 REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced them (no generated ones beside)
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-class EngineError(ValueError):
-    """A request the world cannot honour: ``status`` 404/409/422, ``field`` names the culprit."""
-
-    def __init__(self, status: int, title: str, detail: str, field: str | None = None,
-                 allowed: list | None = None, extra: dict | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail, self.field, self.allowed = status, title, detail, field, allowed
-        self.extra = extra or {}
+WORKSPACE_SETTING = "workspace"   # a workspace's definition ({"seed": ...}): kept by a reset
 
 
 class Budget:
@@ -57,7 +49,7 @@ class Budget:
             time.sleep(0)
         if self.spent > self.limit:
             asked = f"{self.param} asks" if self.param else "this request asks"
-            raise EngineError(400, "Query too expensive", f"{asked} for more than {self.limit} entities to be "
+            raise Problem(400, "Query too expensive", f"{asked} for more than {self.limit} entities to be "
                               "built; narrow it (fewer ids, a smaller page, fewer relations, a filter on the parent)",
                               field=self.param, extra={"limit": self.limit})
 
@@ -103,6 +95,7 @@ class Snapshot:
     seed: str
     now: datetime
     start: datetime
+    key: tuple = ()   # what caches key by: the base world for an unchanged workspace, else (workspace, version)
 
 
 class ConsistencyEngine:
@@ -117,7 +110,7 @@ class ConsistencyEngine:
         self.events = Events()
         self.entities = LRU(cache_size)
         self.snapshots = LRU(1024)
-        self.generators: dict[str, Generator] = {}
+        self.generators = LRU(64)
         self.texts: TextLayer | None = None   # free-text fields laid over entities (world/text.py), when set
         self.off: list[str] = []              # parts of the consistency layer the config switched off
         # values learnt from the upstream's recordings laid over generated ones (reality/learn.py), when set:
@@ -125,47 +118,102 @@ class ConsistencyEngine:
         self.learner: Callable[[str, int, str, EntityType, object, dict, dict | None], dict] | None = None
 
     # -- views -------------------------------------------------------------------------------
-    def workspace_seed(self, workspace: str) -> str:
-        """Each workspace has its own seed, derived from the server's seed and its name."""
-        return f"{self.seed}/{workspace}"
+    @property
+    def base_seed(self) -> str:
+        """The seed of the server's world, which every workspace serves unless created with its own."""
+        return self.seed_world(self.seed)
 
-    def generator(self, workspace: str) -> Generator:
-        seed = self.workspace_seed(workspace)
+    @staticmethod
+    def seed_world(seed: object) -> str:
+        """The generator seed of the world a server started with ``--seed seed`` serves."""
+        return f"{seed}/default"
+
+    def workspace_seed(self, workspace: str) -> str:
+        """The workspace's generator seed: the server's world, or the seed it was created with."""
+        try:
+            return self.view(workspace).snap.seed
+        except Problem:
+            return self.base_seed
+
+    def generator(self, seed: str) -> Generator:
         gen = self.generators.get(seed)
         if gen is None:
-            if len(self.generators) > 256:
-                self.generators.clear()
-            gen = self.generators[seed] = Generator(seed)
+            gen = self.generators.put(seed, Generator(seed))
         return gen
 
     def clock(self, workspace: str) -> clock.ClockState:
         """The workspace's virtual clock: stored, or standing at the world's epoch."""
         return clock.read(self.store, workspace, self.model.epoch)  # type: ignore[arg-type]
 
-    def view(self, workspace: str) -> "WorldView":
+    def check_workspace(self, workspace: str) -> str:
+        """``workspace`` if it is a valid name, else a 400 naming the field."""
         if not WORKSPACE_NAME.match(workspace):
-            raise EngineError(400, "Invalid workspace", f"workspace '{workspace[:80]}' must be 1-64 letters, digits, "
+            raise Problem(400, "Invalid workspace", f"workspace '{workspace[:80]}' must be 1-64 letters, digits, "
                               "'_', '.' or '-', starting with a letter or digit", field="workspace")
+        return workspace
+
+    def view(self, workspace: str) -> "WorldView":
+        self.check_workspace(workspace)
         try:
             version = self.store.version(workspace)
         except StoreUnavailable:
             # the store is down: purely generated reads still work (flagged), anything needing it gets a 503
             epoch: datetime = self.model.epoch  # type: ignore[assignment]
-            return WorldView(self, Snapshot(workspace, -1, self.workspace_seed(workspace), epoch, epoch),
+            return WorldView(self, Snapshot(workspace, -1, self.base_seed, epoch, epoch, (workspace, -1)),
                              store=UNREACHABLE)
         key = (workspace, version)
         snap = self.snapshots.get(key)
         if snap is None:
-            state = self.clock(workspace)
-            snap = self.snapshots.put(key, Snapshot(workspace, version, self.workspace_seed(workspace),
-                                                    state.now, state.start))
+            snap = self.snapshots.put(key, self._snapshot(workspace, version))
         return WorldView(self, snap)
+
+    def _snapshot(self, workspace: str, version: int) -> Snapshot:
+        """A workspace never written to is the server's world itself: no store read, and its
+        caches are the base world's, so a new workspace costs what a cached read costs."""
+        if version == 0:
+            epoch: datetime = self.model.epoch  # type: ignore[assignment]
+            return Snapshot(workspace, 0, self.base_seed, epoch, epoch, self.cache_key(workspace, 0))
+        state = self.clock(workspace)
+        own = self.store.get_setting(workspace, WORKSPACE_SETTING) or {}
+        seed = self.seed_world(own["seed"]) if own.get("seed") is not None else self.base_seed
+        return Snapshot(workspace, version, seed, state.now, state.start, self.cache_key(workspace, version))
+
+    def cache_key(self, workspace: str, version: int) -> tuple:
+        """What a workspace's caches are keyed by: every unchanged workspace shares the base world's."""
+        return ("", self.base_seed) if version == 0 else (workspace, version)
+
+    # -- workspaces ---------------------------------------------------------------------------
+    def create_workspace(self, workspace: str, seed: str | int | None = None) -> dict:
+        """Define a workspace: a copy of the server's world, or (with ``seed``) the world a
+        server started with that seed serves. 409 if it already holds changes."""
+        self.check_workspace(workspace)
+        if self.store.version(workspace) != 0:
+            raise Problem(409, "Workspace exists", f"workspace '{workspace}' already exists; reset it or "
+                              "pick another name", field="name")
+        self.store.put_setting(workspace, WORKSPACE_SETTING, {"seed": None if seed is None else str(seed)})
+        return self.describe_workspace(workspace)
+
+    def describe_workspace(self, workspace: str) -> dict:
+        """What a workspace is: its name, its seed and where that seed comes from, its version."""
+        view = self.view(workspace)
+        own = (self.store.get_setting(workspace, WORKSPACE_SETTING) or {}).get("seed") if view.snap.version else None
+        return {"name": workspace, "seed": self.seed if own is None else own, "own_seed": own is not None,
+                "version": view.snap.version}
+
+    def reset_workspace(self, workspace: str) -> dict:
+        """Drop every change of a workspace in one store transaction: entities, links, deletions,
+        lifecycle states, its clock, reality settings, recordings and other logs. Its definition
+        (its own seed) stays. Listeners hear ``workspace.reset`` to drop what they keep in memory."""
+        self.check_workspace(workspace)
+        self.store.reset_workspace(workspace, keep=(WORKSPACE_SETTING,))
+        self.events.emit(workspace, "workspace.reset")
+        return self.describe_workspace(workspace)
 
     # -- the Python API -----------------------------------------------------------------------
     def type_of(self, name: str) -> EntityType:
         entity = self.model.types.get(name)
         if entity is None:
-            raise EngineError(422, "Unknown entity type", f"'{name}' is not an entity type of this world",
+            raise Problem(422, "Unknown entity type", f"'{name}' is not an entity type of this world",
                               field="entity_type", allowed=sorted(self.model.types))
         return entity
 
@@ -197,7 +245,7 @@ class WorldView:
         self.snap = snap
         self.store = store or engine.store
         self.model = engine.model
-        self.gen = engine.generator(snap.workspace)
+        self.gen = engine.generator(snap.seed)
         self._computing: set[tuple[str, object]] = set()
         self.budget: Budget | None = None   # set by a caller that bounds this view's work
         self.text_refs: set[str] | None = set() if engine.texts is not None else None   # text-bearing refs read
@@ -220,7 +268,7 @@ class WorldView:
         return self.snap.start
 
     def _key(self, *parts: object) -> tuple:
-        return (self.snap.workspace, self.snap.version, *parts)
+        return (*self.snap.key, *parts)
 
     # -- generated existence ----------------------------------------------------------------
     def root_created_at(self, entity: EntityType, id: object) -> datetime:
@@ -235,11 +283,15 @@ class WorldView:
     def child_times(self, parent: EntityType, parent_id: object, parent_created: datetime,
                     child: EntityType) -> list[datetime]:
         """Creation times of the generated children of one parent that exist by now."""
-        key = self._key("times", parent.name, parent_id, child.name)
+        cfg = child.config
+        paced = cfg.count is None and cfg.paced_by_lifecycle and self.engine.personas is not None \
+            and self.engine.personas.is_persona(parent)
+        # unless paced by a lifecycle (which users change), times depend on the seed, now and the parent only
+        key = self._key("times", parent.name, parent_id, child.name) if paced else \
+            ("t", self.snap.seed, self.now, parent.name, parent_id, parent_created, child.name)
         cached = self.engine.entities.get(key)
         if cached is not None:
             return cached
-        cfg = child.config
         ref = f"{parent.name}:{parent_id}"
         times: list[datetime] = []
         if cfg.count is not None:
@@ -250,7 +302,7 @@ class WorldView:
                 t = parent_created + timedelta(seconds=int(d0 + self.gen.draw(ref, child.name, k, "delay") * (d1 - d0)))
                 if t <= self.now:
                     times.append(t)
-        elif cfg.paced_by_lifecycle and self.engine.personas is not None and self.engine.personas.is_persona(parent):
+        elif paced:
             times = self._paced_times(parent, parent_id, parent_created, child)
         else:
             mean = cfg.every.total_seconds()  # type: ignore[union-attr]
@@ -396,7 +448,14 @@ class WorldView:
         ctx = {"created_at": created, "now": self.now, "person": entity.person,
                "fields": {name: rule.choices for name, rule in entity.config.fields.items()},
                "currency": self._currency_above(entity, parent_id)}
-        data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
+        if given is None:   # a pure function of (seed, now, entity, creation, currency): shared by every workspace
+            key = ("g", self.snap.seed, self.now, entity.name, id, created, ctx["currency"])
+            generated = self.engine.entities.get(key)
+            if generated is None:
+                generated = self.engine.entities.put(key, self.gen.object(entity.schema, ref, "$", ctx))
+            data = dict(generated)
+        else:
+            data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
         if self.engine.learner is not None:
             data = self.engine.learner(self.snap.workspace, self.snap.version, self.snap.seed, entity, id, data, given)
         for name in self.model.embed_names(entity):
@@ -551,15 +610,15 @@ class WorldView:
         return self.engine.personas.lifecycle(self, entity, id, data)
 
     def persona_handle(self, ref: str) -> Persona:
-        """The persona ``ref`` (``user:456``) with its lifecycle calls; 404/422 EngineError otherwise."""
+        """The persona ``ref`` (``user:456``) with its lifecycle calls; 404/422 Problem otherwise."""
         entity, id, data = self.resolve(ref)
         personas = self.engine.personas
         if personas is None and "consistency" in self.engine.off:
-            raise EngineError(409, "Consistency off", "personas are switched off (consistency.enabled: false): "
+            raise Problem(409, "Consistency off", "personas are switched off (consistency.enabled: false): "
                               "no lifecycle states, effects or rules", field="persona_id")
         if personas is None or not personas.is_persona(entity):
             kind = personas.type.name if personas and personas.type else None
-            raise EngineError(422, "Not a persona", f"{ref} is not a persona" +
+            raise Problem(422, "Not a persona", f"{ref} is not a persona" +
                               (f"; personas are '{kind}:<id>'" if kind else ""), field="persona_id")
         return Persona(self, entity, id, data)
 
@@ -762,15 +821,15 @@ class WorldView:
         try:
             parsed = EntityRef.parse(ref)
         except ValueError as exc:
-            raise EngineError(400, "Invalid entity ref", str(exc), field="ref") from None
+            raise Problem(400, "Invalid entity ref", str(exc), field="ref") from None
         entity = self.model.types.get(parsed.type)
         if entity is None:
-            raise EngineError(422, "Unknown entity type", f"'{parsed.type}' is not an entity type of this world",
+            raise Problem(422, "Unknown entity type", f"'{parsed.type}' is not an entity type of this world",
                               field="ref", allowed=sorted(self.model.types))
         id = entity.parse_id(parsed.id)
         data = self.get(entity, id) if id is not None else None
         if data is None:
-            raise EngineError(404, "Not found", f"{ref} does not exist in workspace '{self.workspace}'", field="ref")
+            raise Problem(404, "Not found", f"{ref} does not exist in workspace '{self.workspace}'", field="ref")
         return entity, id, data
 
     def neighbours(self, entity: EntityType, id: object, data: dict,
@@ -818,7 +877,7 @@ class WorldView:
         Message records are walked only when ``type`` or ``relationship`` names them."""
         if "persona_graph" in self.engine.off:
             key = "consistency.enabled" if "consistency" in self.engine.off else "consistency.persona_graph.enabled"
-            raise EngineError(409, "Persona graph off", f"the persona graph is switched off ({key}: false); "
+            raise Problem(409, "Persona graph off", f"the persona graph is switched off ({key}: false); "
                               "entities are still served by their routes", field="ref")
         entity, id, data = self.resolve(ref)
         root = f"{entity.name}:{id}"
@@ -876,15 +935,15 @@ class WorldView:
             raw = persona.split(":", 1)[1]
         if raw is None:
             if required:
-                raise EngineError(422, "Missing parent", f"'{entity.fk}' is required: every {entity.name} belongs "
+                raise Problem(422, "Missing parent", f"'{entity.fk}' is required: every {entity.name} belongs "
                                   f"to a {entity.parent.name}", field=entity.fk)
             return data
         parent_id = entity.parent.valid_id(raw)
         if parent_id is None and (isinstance(raw, int) or entity.parent.integer_ids):
-            raise EngineError(422, "Invalid id", f"{str(raw)[:40]!r} is not a {entity.parent.name} id: it must be "
+            raise Problem(422, "Invalid id", f"{str(raw)[:40]!r} is not a {entity.parent.name} id: it must be "
                               f"{entity.parent.id_rule()}", field=given[0] if given else entity.fk)
         if parent_id is None or self.get(entity.parent, parent_id) is None:
-            raise EngineError(422, "Unknown parent", f"{entity.parent.name} {raw!r} does not exist", field=given[0] if given else entity.fk)
+            raise Problem(422, "Unknown parent", f"{entity.parent.name} {raw!r} does not exist", field=given[0] if given else entity.fk)
         data[entity.fk] = parent_id
         return data
 
@@ -903,7 +962,7 @@ class WorldView:
         else:
             parsed = entity.valid_id(id)
             if parsed is None:
-                raise EngineError(422, "Invalid id", f"entity_id {str(id)[:40]!r} is not a valid {entity.name} id: "
+                raise Problem(422, "Invalid id", f"entity_id {str(id)[:40]!r} is not a valid {entity.name} id: "
                                   f"it must be {entity.id_rule()}", field="entity_id")
             id = parsed
         data.setdefault("created_at", format_rfc3339(self.now))
@@ -921,7 +980,7 @@ class WorldView:
     def update(self, entity: EntityType, id: object, data: dict, *, replace: bool) -> dict:
         current = self.get(entity, id)
         if current is None:
-            raise EngineError(404, "Not found", f"{entity.name} {id} does not exist", field="id")
+            raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
         data = self._parent_from(entity, {k: v for k, v in data.items() if k not in ("id", REPLACED)}, None,
                                  required=False)
         stored = self.stored(entity, id)
@@ -942,7 +1001,7 @@ class WorldView:
 
     def delete(self, entity: EntityType, id: object) -> None:
         if self.get(entity, id) is None:
-            raise EngineError(404, "Not found", f"{entity.name} {id} does not exist", field="id")
+            raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
         stored = self.stored(entity, id)
         self.store.delete_entity(self.snap.workspace, entity.name, str(id), stored.mode if stored else "generated")
 

@@ -143,7 +143,7 @@ class TextLayer:
         if slots:
             context = self._context(view, entity, id, ref, owner, out, slots, state) if self.contexts and \
                 any(s.source == "fallback" or s.stale for s in slots) else {}
-            self.notes.put((view.workspace, view.snap.version, ref), TextNote(slots, context))
+            self.notes.put((*view.snap.key, ref), TextNote(slots, context))
         return out
 
     def _stored(self, view: "WorldView", ref: str) -> dict:
@@ -195,7 +195,7 @@ class TextLayer:
                 "data": _brief(_without(body, missing))}
 
     def note(self, view: "WorldView", ref: str) -> TextNote | None:
-        return self.notes.get((view.workspace, view.snap.version, ref))
+        return self.notes.get((*view.snap.key, ref))
 
 
 class _State:
