@@ -15,7 +15,7 @@ from mockverse.config import builtin_spec_path
 from mockverse.http.conventions import OPERATORS
 from mockverse.http.simulation import format_ms
 from mockverse.ids import unit_draw
-from mockverse.reality.serve import realism_delay
+from mockverse.reality.continuum import realism_delay
 from mockverse.openapi.loader import load_spec
 
 PRISM_SPEC = str(Path(__file__).parent / "fixtures" / "specs" / "prism.yaml")

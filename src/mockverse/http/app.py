@@ -49,7 +49,7 @@ from mockverse.protocols.tcp import TCPListener
 from mockverse.protocols.webhooks import WallClock, Webhooks
 from mockverse.reality.recorder import apply_record_mode, normal_query
 from mockverse.reality.learn import Learner
-from mockverse.reality.serve import RealityService
+from mockverse.http.reality import RealityService
 from mockverse.openapi import infer_world
 from mockverse.openapi.loader import load_spec
 from mockverse.store import StoreUnavailable, open_store

@@ -14,7 +14,8 @@ from mockverse.http.admin_schema import WORKSPACE, WRITE_ERRORS, json_body, json
 from mockverse.reality.ratio import HEADER, SettingsError, upstream_allowed, upstream_origin
 from mockverse.reality.recorder import (HAR_SCHEMA, KIND, SOURCES, HarError, har_document, import_har,
                                         recording_har_entry, summary)
-from mockverse.reality.serve import RealityService, public_base
+from mockverse.http.reality import RealityService
+from mockverse.reality.continuum import public_base
 from mockverse.world.engine import WorldView
 
 HAR_MAX_BYTES = 64 * 1024 * 1024  # HAR files of real sessions are large; this is an admin endpoint

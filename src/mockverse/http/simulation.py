@@ -2,7 +2,7 @@
 
 A rule matches requests by ``"GET /orders/*"`` (or a path alone, any method) with the route
 patterns of the reality continuum; the most specific rule wins. Its ``delay`` uses the latency
-models of ``reality.serve`` (``fixed``, ``normal``, ``lognormal``) and its ``fault`` fails a share
+models of ``reality.continuum`` (``fixed``, ``normal``, ``lognormal``) and its ``fault`` fails a share
 ``rate`` of the requests at the connection: ``empty_response`` closes it without a byte,
 ``connection_reset`` sends a TCP RST, ``malformed_chunk`` starts a chunked 200 and breaks it.
 
@@ -32,7 +32,7 @@ from mockverse.cache import LRU
 from mockverse.config import ConfigError, RealismConfig, SimulationConfig
 from mockverse.ids import unit_draw
 from mockverse.reality.ratio import CompiledPattern, SettingsError, compile_pattern
-from mockverse.reality.serve import parse_realism, realism_delay
+from mockverse.reality.continuum import parse_realism, realism_delay
 
 log = logging.getLogger("mockverse")
 TRANSPORT = "mockverse.transport"

@@ -25,7 +25,7 @@ from mockverse.http.admin_schema import BODY_ERRORS, WORKSPACE, WRITE_ERRORS, js
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import _PARAM, FAST_OK, MockRoutes, _safe, _starlette_path, workspace_of
 from mockverse.http.simulation import DELAY_HEADER, NEVER, break_connection, format_ms
-from mockverse.reality.serve import realism_delay
+from mockverse.reality.continuum import realism_delay
 from mockverse.store import StoreUnavailable
 from mockverse.stubbing import (FAULTS, MAX_DELAY_MS, Facts, Scope, Stub, StubBook, StubError, delay_key, random_bytes,
                                 render_json, render_text)
