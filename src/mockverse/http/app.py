@@ -257,7 +257,7 @@ def _problem_handler(request: Request, exc: Exception) -> Response:
                            field="path"))
         if exc.status_code == 405:
             return problem_response(Problem(405, "Method not allowed", f"{request.method} is not an operation of "
-                           f"{_short(request.url.path)}", field="method"))
+                                            f"{_short(request.url.path)}", field="method"), exc.headers)
         return problem_response(Problem(exc.status_code, "HTTP error", str(exc.detail)))
     log.error("unexpected error on %s %s", request.method, _short(request.url.path), exc_info=exc)
     return problem_response(Problem(500, "Internal error", "the server failed on this request; the log has the details"))
