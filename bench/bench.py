@@ -276,7 +276,7 @@ def main() -> None:
         bench_hostile_specs(Path(tmp))
     bench_fidelity()
     bench_check()
-    from dropin import bench_fixtures, bench_workspaces   # bench/dropin.py: workspaces, ids, pytest fixtures
+    from dropin import bench_fixtures, bench_workspaces  # bench/dropin.py: workspaces, ids, pytest fixtures
 
     bench_workspaces()
     bench_fixtures()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from conftest import Server
 from llm_fixture import LLMServer, llm_server  # noqa: F401  (the fixture)
-
 from mockverse.ai.personas import PERSONA_SCHEMA, _ascii
 
 KEY = "sk-mv-test-7d1f0c2b9e4a-do-not-leak"

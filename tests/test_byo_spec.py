@@ -9,22 +9,21 @@ view shows with what evidence.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from urllib.parse import urlencode
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import orjson
 import pytest
+
 from conftest import Server
-
-from mockverse.world.generate import Generator
-from test_spec import EXPECTED, NESTING
-
 from mockverse.cli import main as cli_main
 from mockverse.openapi import load_spec
 from mockverse.openapi.jsonschema import validator_for
+from mockverse.world.generate import Generator
+from test_spec import EXPECTED, NESTING
 
 SPECS = Path("/work/shared/specs")
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"
@@ -61,7 +60,7 @@ def served(tmp_path_factory):
 def required_value(param) -> str:
     """A value a required query parameter or header accepts, drawn by the world's own generator
     from its schema (the server checks required parameters as Prism does)."""
-    epoch = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    epoch = datetime(2026, 1, 1, tzinfo=UTC)
     value = Generator("42/default").value(param.schema or {"type": "string"}, f"param:{param.name}", "$", param.name,
                                           {"created_at": epoch, "now": epoch, "person": False, "fields": {}})
     if isinstance(value, list):

@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 import yaml
-from conftest import SHARED
 
+from conftest import SHARED
 from mockverse.cli import main
 from mockverse.openapi import singular, snake
 

@@ -15,8 +15,8 @@ from mockverse.config import builtin_spec_path
 from mockverse.http.conventions import OPERATORS
 from mockverse.http.simulation import format_ms
 from mockverse.ids import unit_draw
-from mockverse.reality.continuum import realism_delay
 from mockverse.openapi.loader import load_spec
+from mockverse.reality.continuum import realism_delay
 
 PRISM_SPEC = str(Path(__file__).parent / "fixtures" / "specs" / "prism.yaml")
 ALICE = {"id": 1, "name": "Alice", "species": "cat", "age": 3, "vaccinated": True}

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-import schemathesis
 import requests
+import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from mockverse.ids import unit_draw
-from mockverse.world.lifecycle import (Condition, LifecycleConfig, LifecycleError, LifecycleState, Transition,
-                                       TransitionRule, apply_effects, catch_up, load_builtin, load_lifecycle_config,
-                                       parse_mix, parse_rules, parse_state, state_for_generated, validate_effects)
+from mockverse.world.lifecycle import (
+    Condition,
+    LifecycleConfig,
+    LifecycleError,
+    LifecycleState,
+    Transition,
+    TransitionRule,
+    apply_effects,
+    catch_up,
+    load_builtin,
+    load_lifecycle_config,
+    parse_mix,
+    parse_rules,
+    parse_state,
+    state_for_generated,
+    validate_effects,
+)
 
 S = LifecycleState
 STATES = ["NewSignup", "Active", "ChurnRisk", "Churned", "UpgradePending", "PaymentFailed", "PowerUser"]
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 

@@ -13,7 +13,6 @@ import time
 import tomllib
 import uuid
 import zipfile
-from pathlib import Path
 
 import httpx
 import pytest

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,7 +18,7 @@ from mockverse.reality.ratio import (
     settings_to_dict,
 )
 
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = START + timedelta(days=15)
 SCHEDULE = Schedule(from_ratio=0.2, to_ratio=0.9, over=timedelta(days=30), start=None)
 

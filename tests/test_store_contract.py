@@ -5,15 +5,10 @@ Redis runs as a real ``redis-server`` on a free loopback port, without persisten
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 

@@ -9,9 +9,7 @@ SQLite reports it the same way. A held lock is a second process in ``BEGIN EXCLU
 
 from __future__ import annotations
 
-import os
 import resource
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,7 +17,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from conftest import free_port
 

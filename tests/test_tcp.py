@@ -15,10 +15,9 @@ import orjson
 import pytest
 
 from conftest import ROOT, SHARED, Server, free_port
-from test_byo_spec import required_value
-
-from mockverse.openapi.loader import load_spec
 from mockverse.http.app import Settings, create_app
+from mockverse.openapi.loader import load_spec
+from test_byo_spec import required_value
 
 
 class Client:

@@ -5,9 +5,9 @@ and Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
-import asyncio
 import itertools
 import json
 import logging
@@ -110,7 +110,7 @@ class Receiver:
         await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    def serve(self) -> "Receiver":
+    def serve(self) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):

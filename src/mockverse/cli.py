@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import logging
 import os
 import signal
 import sys
@@ -301,9 +300,9 @@ def _serve(args: argparse.Namespace) -> int:
 def _import_har(args: argparse.Namespace) -> int:
     """``mockverse import-har``: HAR entries matched to the spec's operations become recordings."""
     from mockverse.config import ConfigError, builtin_spec_path, load_config
+    from mockverse.openapi.loader import SpecError, load_spec
     from mockverse.progress import Progress
     from mockverse.reality.recorder import import_har_file
-    from mockverse.openapi.loader import SpecError, load_spec
     from mockverse.store import open_store
 
     try:

@@ -21,8 +21,9 @@ import binascii
 import hashlib
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import orjson
@@ -76,7 +77,7 @@ class Facts:
 
     @classmethod
     def from_raw(cls, method: str, path: str, query: str, raw_headers: Iterable[tuple[bytes, bytes]],
-                 body: bytes = b"") -> "Facts":
+                 body: bytes = b"") -> Facts:
         """Facts from ASGI's header pairs (bytes), as a scope or a journal entry holds them."""
         headers: dict[str, list[str]] = {}
         for name, value in raw_headers:
@@ -123,7 +124,7 @@ class Matcher:
     expected: Any
     options: tuple[tuple[str, Any], ...] = ()
     compiled: Any = None
-    inner: "Matcher | None" = None
+    inner: Matcher | None = None
 
     def option(self, name: str) -> bool:
         """Whether a modifier (``caseInsensitive``, ``ignoreArrayOrder``, ...) is on."""
@@ -494,7 +495,7 @@ def parse_template(text: str, where: str) -> Template:
 class Scope:
     """What templates read: the request, the persona it talks about, and the world (a lookup function)."""
 
-    def __init__(self, facts: Facts, persona: Callable[["Scope"], Any], lookup: Callable[[str, Any], Any]) -> None:
+    def __init__(self, facts: Facts, persona: Callable[[Scope], Any], lookup: Callable[[str, Any], Any]) -> None:
         self.facts = facts
         self._persona = persona
         self._persona_value: Any = MISSING

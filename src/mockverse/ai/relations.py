@@ -31,7 +31,9 @@ from typing import Any
 from mockverse.ai.provider import LLM, AIError, Artefacts
 from mockverse.config import AIConfig
 from mockverse.openapi import InferredWorld, Relationship, Spec, merge_all_of, snake
-from mockverse.openapi.infer import _NOT_REFERENCES   # stems that identify something outside the world: never a candidate
+from mockverse.openapi.infer import (
+    _NOT_REFERENCES,  # stems that identify something outside the world: never a candidate
+)
 from mockverse.store import Store, StoreUnavailable
 
 log = logging.getLogger("mockverse.ai")

@@ -5,16 +5,22 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection
 from fnmatch import fnmatchcase
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mockverse.http.admin_schema import (
+    BODY_ERRORS,
+    WORKSPACE,
+    WORKSPACE_PATTERN,
+    WRITE_ERRORS,
+    json_body,
+    json_ok,
+    problems,
+)
 from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
-from mockverse.http.admin_schema import (BODY_ERRORS, WORKSPACE, WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok,
-                                  problems)
 from mockverse.reality.recorder import HAR_SCHEMA, har_document, journal_har_entry, redact_headers
 from mockverse.world import clock
 from mockverse.world.engine import ConsistencyEngine, WorldView
@@ -22,14 +28,13 @@ from mockverse.world.lifecycle import LifecycleError, LifecycleState, parse_stat
 from mockverse.world.model import EntityType
 from mockverse.world.persona import Persona
 
-
 ENTRY_BODY_BYTES = 65_536           # of each body a journal entry keeps
 JOURNAL_BODY_BYTES = 16 * 1_048_576  # of bodies the whole journal keeps
 
 
 def _engine_errors(fn):
     """Lifecycle input the rules refuse, answered as a 422 naming the field."""
-    async def wrapper(self: "AdminAPI", request: Request) -> Response:
+    async def wrapper(self: AdminAPI, request: Request) -> Response:
         try:
             return await fn(self, request)
         except LifecycleError as exc:
@@ -41,7 +46,7 @@ def _engine_errors(fn):
 class AdminAPI:
     """Handlers for /api/v1/...; each works for any loaded world, not just the built-in one."""
 
-    def __init__(self, engine: ConsistencyEngine, journal: "Journal", max_body_bytes: int) -> None:
+    def __init__(self, engine: ConsistencyEngine, journal: Journal, max_body_bytes: int) -> None:
         self.engine = engine
         self.journal = journal
         self.max_body_bytes = max_body_bytes
@@ -215,7 +220,7 @@ class AdminAPI:
         raw = body.get(field)
         try:
             state = parse_state(raw) if isinstance(raw, str) else parse_state("")
-        except LifecycleError as exc:
+        except LifecycleError:
             raise Problem(400, "Invalid lifecycle state", f"'{raw}' is not a lifecycle state", field=field,
                           allowed=[s.value for s in LifecycleState]) from None
         metadata = body.get("metadata")

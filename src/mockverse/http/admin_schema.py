@@ -7,7 +7,8 @@ error is, the workspace header) and joins the modules' paths into one document, 
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import orjson
 from starlette.requests import Request

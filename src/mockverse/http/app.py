@@ -7,8 +7,8 @@ import contextlib
 import itertools
 import logging
 import os
-import time
 import secrets
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,31 +27,31 @@ from mockverse.ai.text import TextService, run_id, stored_text
 from mockverse.config import DEFAULT_TEXT_FIELDS, Config, ConfigError, builtin_spec_path, load_config
 from mockverse.http import admin, ai_api, fidelity_api, reality_api, stubs, webhooks_api, workspaces_api, world_api
 from mockverse.http.admin import AdminAPI, Journal
+from mockverse.http.admin_schema import openapi_routes
 from mockverse.http.ai_api import AIAPI
+from mockverse.http.connections import ConnectionLimits, fitting_cap
 from mockverse.http.dashboard import dashboard_routes
 from mockverse.http.errors import Problem, problem_response
 from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
-from mockverse.http.validation import security_schemes
-from mockverse.http.admin_schema import openapi_routes
-from mockverse.http.connections import ConnectionLimits, fitting_cap
+from mockverse.http.reality import RealityService
 from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, AdminGuard, admin_token, is_admin_path
 from mockverse.http.simulation import Simulation, parse_rules
 from mockverse.http.storewait import StoreWait
 from mockverse.http.stubs import STUB_ID, SpecRoutes, StubLayer, StubsAPI
-from mockverse.http.wiremock_admin import WireMockAdmin
+from mockverse.http.validation import security_schemes
 from mockverse.http.webhooks_api import WebhooksAPI
+from mockverse.http.wiremock_admin import WireMockAdmin
 from mockverse.http.workspaces_api import WorkspacesAPI
 from mockverse.http.world_api import world_routes
 from mockverse.logs import setup_logging
-from mockverse.protocols.tcp import TCPListener
-from mockverse.protocols.webhooks import WallClock, Webhooks
-from mockverse.reality.recorder import apply_record_mode, normal_query
-from mockverse.reality.learn import Learner
-from mockverse.http.reality import RealityService
 from mockverse.openapi import infer_world
 from mockverse.openapi.loader import load_spec
+from mockverse.protocols.tcp import TCPListener
+from mockverse.protocols.webhooks import WallClock, Webhooks
+from mockverse.reality.learn import Learner
+from mockverse.reality.recorder import apply_record_mode, normal_query
 from mockverse.store import StoreUnavailable, open_store
 from mockverse.stubbing import StubBook
 from mockverse.world.engine import ConsistencyEngine
@@ -95,7 +95,7 @@ class Settings:
         return orjson.dumps(asdict(self)).decode()
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         raw = os.environ.get(SETTINGS_ENV)
         if not raw:
             return cls()

@@ -18,9 +18,9 @@ naming the parameter and the limit; the work a request then does is bounded by `
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
-import re
 from typing import Any
 
 from starlette.requests import Request

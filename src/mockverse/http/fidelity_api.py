@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,9 +23,9 @@ from starlette.routing import Route, compile_path
 from mockverse.fidelity import combine_operation_scores, compute_score
 from mockverse.fidelity.timing import error_histogram
 from mockverse.http.admin import Journal
+from mockverse.http.admin_schema import WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import MockRoutes, _starlette_path
-from mockverse.http.admin_schema import WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.progress import Progress
 from mockverse.timeutil import format_rfc3339
 from mockverse.world.engine import ConsistencyEngine
@@ -102,7 +102,7 @@ class FidelityAPI:
         else:
             raise Problem(422, "Invalid source", f"source '{source}' is not known", field="source",
                           allowed=["payload", "traffic"])
-        score["computed_at"] = format_rfc3339(datetime.now(timezone.utc))
+        score["computed_at"] = format_rfc3339(datetime.now(UTC))
         store.append(workspace, "fidelity", "score", score)
         return json_response({"success": True, "workspace_id": workspace, "score": score})
 

@@ -15,17 +15,43 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from mockverse.cache import LRU
 from mockverse.config import ConfigError, RealityConfig
 from mockverse.http.errors import PROBLEM, Problem, is_decimal, problem_response
 from mockverse.reality.blend import REAL, Decision
+from mockverse.reality.continuum import (
+    BLENDED_WITH,
+    FALLBACK,
+    FORWARDED_HEADERS,
+    PASSED_BACK_HEADERS,
+    REALITY,
+    SETTING,
+    SOURCE,
+    TRACE_DECISIONS,
+    WRITE_METHODS,
+    Answer,
+    Exchange,
+    Failure,
+    TraceRing,
+    Upstream,
+    WorkspaceReality,
+    config_settings,
+    format_ratio,
+    iso_time,
+    parse_realism,
+    realism_delay,
+    realism_error,
+    shown_settings,
+    shown_url,
+)
 from mockverse.reality.persona_blend import blend_in_persona_world
-from mockverse.world.derive import derivation_fields, settle
 from mockverse.reality.ratio import (
     HEADER,
     RealitySettings,
@@ -35,36 +61,17 @@ from mockverse.reality.ratio import (
     resolve_ratio,
     settings_to_dict,
 )
-from mockverse.cache import LRU
-from mockverse.reality.recorder import RECORD_MODES, Recorder, Recording, body_bytes, make_recording, record_action
-from mockverse.reality.recorder import normal_query
-from mockverse.store import StoreUnavailable
-
-from mockverse.reality.continuum import (
-    Answer,
-    BLENDED_WITH,
-    Exchange,
-    FALLBACK,
-    Failure,
-    REALITY,
-    SETTING,
-    SOURCE,
-    TRACE_DECISIONS,
-    TraceRing,
-    Upstream,
-    WorkspaceReality,
-    FORWARDED_HEADERS,
-    PASSED_BACK_HEADERS,
-    WRITE_METHODS,
-    iso_time,
-    shown_settings,
-    config_settings,
-    format_ratio,
-    parse_realism,
-    realism_delay,
-    realism_error,
-    shown_url,
+from mockverse.reality.recorder import (
+    RECORD_MODES,
+    Recorder,
+    Recording,
+    body_bytes,
+    make_recording,
+    normal_query,
+    record_action,
 )
+from mockverse.store import StoreUnavailable
+from mockverse.world.derive import derivation_fields, settle
 
 if TYPE_CHECKING:
     from mockverse.http.mock import MockOperation

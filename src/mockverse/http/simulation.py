@@ -31,8 +31,8 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from mockverse.cache import LRU
 from mockverse.config import ConfigError, RealismConfig, SimulationConfig
 from mockverse.ids import unit_draw
-from mockverse.reality.ratio import CompiledPattern, SettingsError, compile_pattern
 from mockverse.reality.continuum import parse_realism, realism_delay
+from mockverse.reality.ratio import CompiledPattern, SettingsError, compile_pattern
 
 log = logging.getLogger("mockverse")
 TRANSPORT = "mockverse.transport"

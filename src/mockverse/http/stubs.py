@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from typing import Any, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs
 
 import anyio
@@ -27,8 +28,19 @@ from mockverse.http.mock import _PARAM, FAST_OK, MockRoutes, _safe, _starlette_p
 from mockverse.http.simulation import DELAY_HEADER, NEVER, break_connection, format_ms
 from mockverse.reality.continuum import realism_delay
 from mockverse.store import StoreUnavailable
-from mockverse.stubbing import (FAULTS, MAX_DELAY_MS, Facts, Scope, Stub, StubBook, StubError, delay_key, random_bytes,
-                                render_json, render_text)
+from mockverse.stubbing import (
+    FAULTS,
+    MAX_DELAY_MS,
+    Facts,
+    Scope,
+    Stub,
+    StubBook,
+    StubError,
+    delay_key,
+    random_bytes,
+    render_json,
+    render_text,
+)
 from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, WorldView
 
 log = logging.getLogger("mockverse")

@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockverse.http.errors import Problem, json_response
-from mockverse.http.mock import MockRoutes, workspace_of
-from mockverse.http.admin_schema import WORKSPACE, json_ok, problems
 from mockverse.ai.relations import Relations
 from mockverse.ai.text import TextService
+from mockverse.http.admin_schema import WORKSPACE, json_ok, problems
+from mockverse.http.errors import Problem, json_response
+from mockverse.http.mock import MockRoutes, workspace_of
 from mockverse.openapi import Spec
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.model import EntityType, WorldModel

@@ -158,7 +158,7 @@ class TCPListener:
             self.refused, self.refused_at = 0, now
 
     # -- the operations -----------------------------------------------------------------------
-    def answer(self, connection: "Connection", message: Any) -> tuple[bytes, str | None, str | None]:
+    def answer(self, connection: Connection, message: Any) -> tuple[bytes, str | None, str | None]:
         """(reply line, persona the exchange concerns or None, workspace) for one parsed line."""
         if not isinstance(message, dict):
             raise Problem(400, "Not an object", f"each line must be a JSON object, not {_kind(message)}",

@@ -23,21 +23,22 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import orjson
 
 from mockverse.config import ConfigError, WebhookConfig
+from mockverse.problems import did_you_mean
 from mockverse.protocols import RecordType, ensure_record_type, record
 from mockverse.store import StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.lifecycle import LifecycleState
 from mockverse.world.model import EntityType
-from mockverse.problems import did_you_mean
 
 log = logging.getLogger("mockverse.webhooks")
 
@@ -66,7 +67,7 @@ def event_id(workspace: str, type: str, key: str, at: str) -> str:
 
 
 def _wall(ts: float) -> str:
-    moment = datetime.fromtimestamp(ts, timezone.utc)
+    moment = datetime.fromtimestamp(ts, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -92,7 +93,7 @@ class WallClock:
         """Return once ``event`` is set or this clock reads ``until``."""
         try:
             await asyncio.wait_for(event.wait(), timeout=max(0.005, until - self.time()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 

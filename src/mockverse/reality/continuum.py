@@ -17,16 +17,16 @@ import asyncio
 import math
 import time
 from collections import OrderedDict
-from urllib.parse import urlsplit, urlunsplit
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from mockverse.config import ConfigError, RealismConfig, RealityConfig
-from mockverse.problems import is_decimal
 from mockverse.ids import unit_draw
+from mockverse.problems import is_decimal
 from mockverse.reality.blend import Decision
 from mockverse.reality.ratio import (
     RealitySettings,
@@ -35,7 +35,6 @@ from mockverse.reality.ratio import (
 )
 from mockverse.reality.recorder import REDACTED, normal_query
 from mockverse.timeutil import format_rfc3339, parse_duration
-
 
 SETTING = "reality"
 SOURCE = "X-Mockverse-Source"

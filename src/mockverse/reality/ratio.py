@@ -10,15 +10,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from mockverse.timeutil import parse_duration, parse_rfc3339
 from mockverse.problems import did_you_mean
+from mockverse.timeutil import parse_duration, parse_rfc3339
 
 HEADER = "X-Mockverse-Reality"
 RECORDED_FROM = 0.3
@@ -375,7 +375,7 @@ def _timeout(value: Any) -> float:
 
 def _aware(value: datetime) -> datetime:
     """Treat a naive datetime as UTC, so naive and aware times can be compared."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _microseconds(value: timedelta) -> int:
@@ -385,4 +385,4 @@ def _microseconds(value: timedelta) -> int:
 
 def _format_time(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, keeping microseconds when there are any."""
-    return _aware(value).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return _aware(value).astimezone(UTC).isoformat().replace("+00:00", "Z")

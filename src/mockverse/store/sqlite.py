@@ -18,13 +18,22 @@ import sqlite3
 import stat
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 
 from mockverse.cache import LRU
-from mockverse.store import (ACTIVITY, StoreBusy, StoreDamaged, StoredEntity, StoreFull, StoreOpenError,
-                             StoreReadOnly, StoreUnavailable)
+from mockverse.store import (
+    ACTIVITY,
+    StoreBusy,
+    StoreDamaged,
+    StoredEntity,
+    StoreFull,
+    StoreOpenError,
+    StoreReadOnly,
+    StoreUnavailable,
+)
 
 BUSY_MS = 100          # one wait for another connection's write lock
 THREAD_WAIT = 5.0      # how long a write off the event loop keeps trying (start, background threads)
@@ -134,7 +143,7 @@ class SQLiteStore:
 
     # -- transactions -------------------------------------------------------------------
     class _Tx:
-        def __init__(self, store: "SQLiteStore") -> None:
+        def __init__(self, store: SQLiteStore) -> None:
             self.store = store
 
         def __enter__(self) -> sqlite3.Connection:
@@ -188,7 +197,7 @@ class SQLiteStore:
                     raise failure from exc
                 time.sleep(0.05)
 
-    def _write(self) -> "SQLiteStore._Tx":
+    def _write(self) -> SQLiteStore._Tx:
         return SQLiteStore._Tx(self)
 
     def _bump(self, db: sqlite3.Connection, ws: str) -> int:

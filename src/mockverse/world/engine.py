@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from mockverse.cache import LRU
 from mockverse.ids import EntityRef
@@ -152,7 +153,7 @@ class ConsistencyEngine:
                               "'_', '.' or '-', starting with a letter or digit", field="workspace")
         return workspace
 
-    def view(self, workspace: str) -> "WorldView":
+    def view(self, workspace: str) -> WorldView:
         self.check_workspace(workspace)
         try:
             version = self.store.version(workspace)

@@ -28,8 +28,8 @@ class EntityType:
     config: EntityConfig
     schema: dict
     segment: str                                    # last segment of its collection path: "orders"
-    parent: "EntityType | None" = None
-    children: dict[str, "EntityType"] = field(default_factory=dict)   # relationship -> child type
+    parent: EntityType | None = None
+    children: dict[str, EntityType] = field(default_factory=dict)   # relationship -> child type
     integer_ids: bool = True
     max_generated_id: int = 0
     id_field: str = "id"                            # the property that holds the id ("username", "projectId")
@@ -145,7 +145,7 @@ class WorldModel:
     excluded: dict = field(default_factory=dict)        # types and relationships the config dropped
 
     @classmethod
-    def from_spec(cls, spec: "Spec", inferred: "InferredWorld", world: WorldConfig) -> "WorldModel":
+    def from_spec(cls, spec: Spec, inferred: InferredWorld, world: WorldConfig) -> WorldModel:
         """The world of a user's spec: the inferred entity types and relationships, corrected by
         the config's ``world`` section (see :class:`SpecWorldBuilder`)."""
         from mockverse.world.specworld import SpecWorldBuilder
@@ -153,7 +153,7 @@ class WorldModel:
         return SpecWorldBuilder(spec, inferred, world).build()
 
     @classmethod
-    def build(cls, world: WorldConfig, schemas: dict[str, dict]) -> "WorldModel":
+    def build(cls, world: WorldConfig, schemas: dict[str, dict]) -> WorldModel:
         types: dict[str, EntityType] = {}
         for name, cfg in world.entities.items():
             if cfg.schema_ not in schemas:
