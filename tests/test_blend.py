@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 
 import orjson
 import pytest
@@ -204,7 +205,7 @@ def test_raising_r_only_flips_fields_towards_real() -> None:
     real = {**WIDE_REAL, "nested": {"a": "X", "b": {"c": "Y"}}, "n": 20}
     ratios = [0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95]
     runs = [sources(blend(syn, real, r, seed=SEED, request_key="k")[1]) for r in ratios]
-    for low, high in zip(runs, runs[1:]):
+    for low, high in pairwise(runs):
         assert all(high[path] == "real" for path, source in low.items() if source == "real")
     values = [blend(syn, real, r, seed=SEED, request_key="k")[0]["n"] for r in ratios]
     assert values == sorted(values)

@@ -99,7 +99,7 @@ def get_requests(name: str, world: dict) -> list[tuple[str, str, dict]]:
             values[param] = str(sample["id"])
             if index > 0 and params[index - 1][1] == parent_of[kind] and sample["parent_id"] is not None:
                 values[params[index - 1][0]] = str(sample["parent_id"])
-        url = re.sub(r"\{([^}]+)\}", lambda m: values.get(m.group(1), "unknown"), op.path)
+        url = re.sub(r"\{([^}]+)\}", lambda m, values=values: values.get(m.group(1), "unknown"), op.path)
         required = {p.name: required_value(p) for p in op.parameters if p.location == "query" and p.required}
         if required:
             url += "?" + urlencode(required)

@@ -171,7 +171,7 @@ def table(rows: dict[str, dict], seconds: dict[str, float]) -> str:
                       _cell(row.get("writes")), _cell(row.get("schema")), _cell(row.get("item_list")),
                       f"{inf['found']}/{inf['missed']}/{inf['wrong']} (of {inf['total']})", f"{seconds[name]:.1f}s"))
     widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
-    text = [BARS] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in lines]
+    text = [BARS] + ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in lines]
     return "\n".join(text)
 
 

@@ -184,7 +184,7 @@ def test_embed_children_and_expand_parents(server):
     r = c.get("/users?_embed=orders,devices&_page=2&_per_page=2")
     plain = c.get("/users?_page=2&_per_page=2").json()
     assert [u["id"] for u in r.json()] == [3, 4]
-    for user, base in zip(r.json(), plain):
+    for user, base in zip(r.json(), plain, strict=True):
         assert user["orders"] == c.get(f"/users/{base['id']}/orders").json()
         assert user["devices"] == c.get(f"/users/{base['id']}/devices").json()
         assert {k: v for k, v in user.items() if k not in ("orders", "devices")} == base

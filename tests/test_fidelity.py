@@ -6,6 +6,7 @@ import copy
 import math
 import random
 import uuid
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -262,7 +263,7 @@ def test_one_of_ten_fields_retyped_costs_one_eleventh() -> None:
 def test_each_retyped_field_costs_more() -> None:
     values = [schema_value(ten_fields(k), ten_fields()) for k in range(11)]
     assert values[0] == 1.0
-    assert all(a > b for a, b in zip(values, values[1:]))
+    assert all(a > b for a, b in pairwise(values))
     assert values[10] == pytest.approx(1 / 11)
 
 
@@ -523,7 +524,7 @@ def test_more_drift_scores_lower() -> None:
 
     values = [sample_value(scaled(k), real) for k in (1, 1.5, 3, 10)]
     assert values[0] == 1.0
-    assert all(a > b for a, b in zip(values, values[1:]))
+    assert all(a > b for a, b in pairwise(values))
 
 
 def test_a_path_missing_from_the_mock_scores_zero_and_is_reported_once() -> None:
@@ -601,7 +602,7 @@ def test_latency_drift_is_monotone() -> None:
     real = latencies()
     values = [latency_value(real * k, real) for k in (1, 1.25, 1.5, 2, 3, 10)]
     assert values[0] == 1.0
-    assert all(a > b for a, b in zip(values, values[1:]))
+    assert all(a > b for a, b in pairwise(values))
 
 
 def test_latency_details_and_too_few_values() -> None:
@@ -669,7 +670,7 @@ def test_error_rate_drift_is_monotone() -> None:
     real = {"200": 970, "500": 30}
     values = [error_value({"200": 1000 - e, "500": e}, real) for e in (30, 60, 100, 200, 400)]
     assert values[0] == 1.0
-    assert all(a > b for a, b in zip(values, values[1:]))
+    assert all(a > b for a, b in pairwise(values))
 
 
 # -- rolling operations up ------------------------------------------------------------------

@@ -6,6 +6,7 @@ import copy
 import math
 import random
 import uuid
+from itertools import pairwise
 
 import pytest
 
@@ -26,7 +27,7 @@ def ten_fields() -> dict:
 def samples(seed: int, n: int = 30, drift: bool = False) -> list[dict]:
     rng = random.Random(seed)
     out = []
-    for i in range(n):
+    for _ in range(n):
         out.append({"id": rng.randint(1, 10**6), "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                     "name": rng.choice(["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"]),
                     "email": f"user{rng.randint(1, 9999)}@example.com",
@@ -95,7 +96,7 @@ def test_one_retyped_field_costs_one_eleventh(server):
         for i in range(k):
             drifted["properties"][f"f{i}"] = {"type": "string"}
         values.append(score(c, mock_schema=drifted, real_schema=ten_fields())["driver_metrics"]["schema_similarity"]["value"])
-    assert all(a > b for a, b in zip(values, values[1:]))
+    assert all(a > b for a, b in pairwise(values))
     missing, extra = ten_fields(), ten_fields()
     del missing["properties"]["f9"]
     missing["required"].remove("f9")

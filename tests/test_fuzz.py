@@ -187,7 +187,7 @@ def test_digits_that_are_not_decimal_are_bad_input_not_a_crash(fuzz_server):
             for param in params:
                 if param.get("schema", {}).get("type") != "integer" or param["in"] not in ("path", "query"):
                     continue
-                url = re.sub(r"\{[^}]+\}", lambda m: bad if m.group(0) == "{" + param["name"] + "}" else "1", path)
+                url = re.sub(r"\{[^}]+\}", lambda m, bad=bad, param=param: bad if m.group(0) == "{" + param["name"] + "}" else "1", path)
                 if param["in"] == "query":
                     url += f"?{param['name']}={bad}"
                 got = httpx.get(fuzz_server.url + url, timeout=10)

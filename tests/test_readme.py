@@ -162,7 +162,7 @@ class Shell:
 def test_every_shell_command_of_the_readme_runs_as_printed(tmp_path, redis_server):
     shell = Shell(tmp_path, redis_server.url)
     try:
-        for line, block in fenced("sh", "bash", "console"):
+        for _line, block in fenced("sh", "bash", "console"):
             for command in shell_commands(block):
                 shell.run(command, tmp_path)
         for n, row in enumerate(table_commands()):

@@ -16,6 +16,7 @@ import threading
 import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -340,7 +341,7 @@ def test_a_failing_receiver_gets_three_attempts_with_growing_delays(hooked, rece
     assert all(verify(SECRET, r["body"], r["headers"]["x-mockverse-signature"]) for r in got)
     # backoff 200ms then 800ms, seen by the receiver and in the recorded attempt times
     assert [round(r["time"] - start, 3) for r in got] == [0.0, 0.2, 1.0]
-    recorded = [(ts(b["at"]) - ts(a["at"])).total_seconds() for a, b in zip(delivery["attempts"], delivery["attempts"][1:])]
+    recorded = [(ts(b["at"]) - ts(a["at"])).total_seconds() for a, b in pairwise(delivery["attempts"])]
     assert recorded == [0.2, 0.8]
 
 
@@ -548,7 +549,7 @@ def test_events_left_in_flight_by_a_crash_are_delivered_once_on_the_next_start(t
                           "data": {"persona_id": "user:9", "step": step}}) for step, eid in enumerate(eids, 1)]
     store = SQLiteStore(str(tmp_path / "state.db"))
     store.put_setting(ws, PUBLISHING, {eid: {"type": kind, "at": at, "persona": "user:9", "body": body,
-                                             "owner": "a-killed-worker", "until": 0} for eid, body in zip(eids, bodies)})
+                                             "owner": "a-killed-worker", "until": 0} for eid, body in zip(eids, bodies, strict=True)})
     appended = store.append(ws, KIND, eids[0], {
         "event_id": eids[0], "event": kind, "workspace": ws, "url": served.url, "subscription": 0,
         "persona": "user:9", "occurred_at": at, "status": "pending", "signed": True,

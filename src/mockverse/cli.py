@@ -232,7 +232,7 @@ def _table(rows: list[tuple]) -> list[str]:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
     out = []
     for n, row in enumerate(rows):
-        out.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths)) + "  " + str(row[-1]))
+        out.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + str(row[-1]))
         if n == 0:
             out.append("  " + "  ".join("-" * w for w in widths) + "  " + "-" * len(str(row[-1])))
     return out
@@ -362,7 +362,7 @@ def _fidelity(args: argparse.Namespace) -> int:
     overall = score.get("overall")
     print(f"fidelity of workspace '{args.workspace}': {_percent(overall)} ({score.get('band') or 'not computable'}), "
           f"coverage {score.get('coverage', 0):.2f}, confidence {score.get('confidence', 0):.2f}")
-    for name, metric in score["driver_metrics"].items():
+    for metric in score["driver_metrics"].values():
         value = metric.get("value")
         shown = "n/a " if value is None else f"{value * 100:3.0f}%"
         print(f"  {metric['label']:<22} {_bar(value)} {shown}  {metric.get('reason') or ''}".rstrip())

@@ -174,7 +174,7 @@ def json_equal(expected: Any, actual: Any, any_order: bool, extra: bool) -> bool
         if not isinstance(actual, list) or len(actual) != len(expected):
             return False
         if not any_order:
-            return all(json_equal(e, a, any_order, extra) for e, a in zip(expected, actual))
+            return all(json_equal(e, a, any_order, extra) for e, a in zip(expected, actual, strict=True))
         left = list(actual)
         for e in expected:
             hit = next((i for i, a in enumerate(left) if json_equal(e, a, any_order, extra)), None)

@@ -293,7 +293,7 @@ def _orders(engine: ConsistencyEngine, workspace: str, persona_type: str, uid: s
         return []
     failed = spec["failed_payment_count"] if spec["lifecycle_state"] == "PaymentFailed" else 0
     out = []
-    for n, (entry, at) in enumerate(zip(spec["orders"], times)):
+    for n, (entry, at) in enumerate(zip(spec["orders"], times, strict=True)):
         is_failed = n >= len(spec["orders"]) - failed
         status = "pending" if is_failed else "delivered"
         made = engine.create(workspace, "order", {"user_id": uid, "status": status, "currency": spec["currency"],

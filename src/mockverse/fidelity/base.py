@@ -118,7 +118,7 @@ def _prefix_of(pattern: tuple[Any, ...], tokens: tuple[Any, ...]) -> bool:
     """Whether the pattern's tokens match the start of the path's tokens."""
     if len(pattern) > len(tokens):
         return False
-    for want, got in zip(pattern, tokens):
+    for want, got in zip(pattern, tokens, strict=False):
         if want is ANY_KEY:
             if got is ITEMS:
                 return False

@@ -99,7 +99,7 @@ class PathValues:
         """Occurrences per JSON type."""
         booleans = self.trues + self.falses
         counts = (self.nulls, booleans, len(self.numbers), len(self.strings), self.objects, len(self.lengths))
-        return {name: count for name, count in zip(_TYPES, counts) if count}
+        return {name: count for name, count in zip(_TYPES, counts, strict=True) if count}
 
     @property
     def count(self) -> int:

@@ -45,7 +45,7 @@ from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, WorldView
 
 log = logging.getLogger("mockverse")
 STUB_ID = "mockverse.stub"          # scope state: the id of the stub that answered (for the journal)
-_FAULT_NAMES = dict(zip(FAULTS, ("connection_reset", "empty_response", "malformed_chunk", "random_data")))
+_FAULT_NAMES = dict(zip(FAULTS, ("connection_reset", "empty_response", "malformed_chunk", "random_data"), strict=True))
 
 
 def scope_workspace(scope: dict) -> str:

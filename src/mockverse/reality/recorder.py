@@ -340,7 +340,7 @@ def import_har(store: Store, workspace: str, har: Any, operations: Iterable[Any]
     matcher = OperationMatcher(operations)
     prefix = "/" + strip_prefix.strip("/") if strip_prefix.strip("/") else ""
     existing = Catalog()
-    for seq, _key, value in store.entries(workspace, KIND):
+    for _seq, _key, value in store.entries(workspace, KIND):
         if isinstance(value, dict):
             existing.fingerprints.add(_fingerprint(value))
     reasons: Counter[str] = Counter()

@@ -35,17 +35,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Union
+from typing import Any
 
 from mockverse import yamlsafe
 from mockverse.problems import did_you_mean
 from mockverse.timeutil import parse_duration
 
 
-class LifecycleState(str, Enum):
+class LifecycleState(StrEnum):
     """Where a persona is in its life as a customer."""
 
     NEW_SIGNUP = "NewSignup"
@@ -183,7 +183,7 @@ class _Compare:
     right: _Node
 
 
-_Node = Union[_Literal, _Name, _Not, _BoolOp, _Compare]
+_Node = _Literal | _Name | _Not | _BoolOp | _Compare
 _NULL = _Literal(None)
 
 
