@@ -101,8 +101,9 @@ class LLMServer:
                 except ValueError:
                     body = {"_unparsed": raw.decode("utf-8", "replace")}
                 with fixture.lock:
-                    fixture.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                             "body": body})
+                    fixture.requests.append(
+                        {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+                    )
                     answer = fixture.queue.pop(0) if fixture.queue else None
                 if answer is None:
                     answer = fixture.responder(body)

@@ -46,8 +46,9 @@ def served(tmp_path_factory):
         key = name + ("#2" if second else "")
         if key not in servers:
             directory = tmp_path_factory.mktemp(key.replace(".", "_").replace("#", "_"))
-            servers[key] = Server(directory, "--spec", str(SPECS / name), "--log-level", "warning",
-                                  "--no-auth-check").start()   # these tests read bodies; tests/test_validation.py checks auth
+            servers[key] = Server(
+                directory, "--spec", str(SPECS / name), "--log-level", "warning", "--no-auth-check"
+            ).start()  # these tests read bodies; tests/test_validation.py checks auth
             servers[key].client.headers.update({p.name: required_value(p) for op in spec_of(name).operations
                                                 for p in op.parameters if p.location == "header" and p.required})
         return servers[key]
@@ -172,7 +173,9 @@ def test_world_view_of_xero_shows_parents_references_and_id_shapes(served):
     types = {t["name"]: t for t in world["entity_types"]}
     assert types["task"]["parent"] == {"type": "project", "field": "projectId", "relationship": "has_task"}
     assert types["task"]["per_parent"] == [0, 4] and types["project"]["population"] == 50
-    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", types["project"]["id_example"])
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", types["project"]["id_example"]
+    )
     links = {r["id"]: r for r in world["relationships"]}
     assert links["task.projectId->project"]["used_as"] == "parent"
     assert links["time_entry.taskId->task"]["used_as"] == "reference"
@@ -192,7 +195,9 @@ def test_xero_tasks_listed_under_a_project_are_the_tasks_served_by_their_own_pat
             checked += 1
         for entry in c.get(f"/Projects/{pid}/Time").json()["items"]:
             assert entry["projectId"] == pid
-            assert entry["taskId"] is None or entry["taskId"] in [t["taskId"] for t in tasks]   # a task of its own project
+            assert entry["taskId"] is None or entry["taskId"] in [
+                t["taskId"] for t in tasks
+            ]  # a task of its own project
     assert checked > 0
     other = c.get("/Projects").json()["items"][1]["projectId"]
     some_task = next(t for p in c.get("/Projects").json()["items"] if p["projectId"] != other
@@ -265,8 +270,13 @@ def test_world_command_prints_a_readable_table(capsys):
     assert re.search(r"transaction\s+path\s+\[0, 4\] per subscription", out)
 
 
-@pytest.mark.parametrize("fixture, pointer", [("malformed.yaml", ": /: invalid YAML at line"),
-                                              ("dangling_ref.yaml", ": /components/schemas/Pet/properties/owner/$ref:")])
+@pytest.mark.parametrize(
+    "fixture, pointer",
+    [
+        ("malformed.yaml", ": /: invalid YAML at line"),
+        ("dangling_ref.yaml", ": /components/schemas/Pet/properties/owner/$ref:"),
+    ],
+)
 @pytest.mark.parametrize("command", ["serve", "world"])
 def test_a_spec_that_cannot_be_loaded_is_a_clear_error(tmp_path, fixture, pointer, command):
     spec = FIXTURES / fixture

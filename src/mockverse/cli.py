@@ -132,9 +132,12 @@ def _parser() -> argparse.ArgumentParser:
                        "(0 to 1, e.g. 0.95; default: no minimum)")
     check.add_argument("--seed", default="42", help="world seed (default 42)")
     # -- issue 9: mockverse persona generate
-    persona = sub.add_parser("persona", help="personas from a description (LLM when configured, else a template)",
-                             epilog='example:\n  mockverse persona generate "a nurse in Leeds who orders books monthly"',
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    persona = sub.add_parser(
+        "persona",
+        help="personas from a description (LLM when configured, else a template)",
+        epilog='example:\n  mockverse persona generate "a nurse in Leeds who orders books monthly"',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     persona_sub = persona.add_subparsers(dest="persona_command", metavar="action", required=True)
     generate = persona_sub.add_parser("generate", help="generate a persona, register it in the store and freeze it",
                                       epilog='example:\n  mockverse persona generate "a nurse in Leeds who orders '
@@ -224,7 +227,10 @@ def world_table(title: str, world: dict) -> str:
     lines += _table(rows)
     excluded = world.get("excluded") or {}
     if excluded.get("types") or excluded.get("relationships"):
-        lines += ["", "Excluded by the config: " + ", ".join(excluded.get("types", []) + excluded.get("relationships", []))]
+        lines += [
+            "",
+            "Excluded by the config: " + ", ".join(excluded.get("types", []) + excluded.get("relationships", [])),
+        ]
     return "\n".join(lines)
 
 
@@ -349,7 +355,9 @@ def _fidelity(args: argparse.Namespace) -> int:
         r = httpx.post(f"{args.url.rstrip('/')}/api/v1/workspace/{args.workspace}/fidelity",
                        json={"source": "traffic"}, headers=headers, timeout=120)
     except httpx.HTTPError as exc:
-        print(f"mockverse: cannot reach the server at {args.url}: {exc}; start it with `mockverse serve`", file=sys.stderr)
+        print(
+            f"mockverse: cannot reach the server at {args.url}: {exc}; start it with `mockverse serve`", file=sys.stderr
+        )
         return 2
     body = r.json() if r.headers.get("content-type", "").endswith("json") else {"detail": r.text}
     if r.status_code >= 400:

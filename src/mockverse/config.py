@@ -284,7 +284,7 @@ class RealityConfig(_Strict):
     enabled: bool = False
     default_ratio: float = Field(default=0.0, ge=0, le=1)
     upstream: str | None = None
-    allowed_upstreams: list[str] = []         # upstreams PUT /api/v1/reality may set, besides `upstream` (--allow-upstream)
+    allowed_upstreams: list[str] = []  # upstreams PUT /api/v1/reality may set, besides `upstream` (--allow-upstream)
     timeout: str = "3s"
     record: bool = False
     record_mode: Literal["once", "new_episodes", "none", "all"] = "all"   # vcrpy record modes (record: true)
@@ -421,8 +421,10 @@ class AIConfig(_Strict):
     max_retries: int = Field(default=2, ge=0, le=10)
     # -- LLM text fields and relationship proposals (mockverse.ai.text, mockverse.ai.relations) --
     text_fields: list[str] = Field(default_factory=lambda: list(DEFAULT_TEXT_FIELDS))
-    text_budget: timedelta = timedelta(milliseconds=50)     # how long a cold read waits for LLM text
-    queue_size: int = Field(default=256, ge=1, le=100_000)  # text jobs waiting; beyond this a miss is served as fallback
+    text_budget: timedelta = timedelta(milliseconds=50)  # how long a cold read waits for LLM text
+    queue_size: int = Field(
+        default=256, ge=1, le=100_000
+    )  # text jobs waiting; beyond this a miss is served as fallback
     relationship_threshold: float = Field(default=0.8, ge=0, le=1)   # proposals at or above this are applied
     relationship_budget: timedelta = timedelta(seconds=10)  # how long a start waits for relationship proposals
 

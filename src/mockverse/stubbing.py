@@ -587,7 +587,7 @@ class ResponseSpec:
     headers: tuple[tuple[str, Template | str], ...]
     body_kind: str                  # "json" | "text" | "bytes" | "empty"
     body: Any
-    delay: tuple | None             # realism_delay's model: ("fixed", s) | ("lognormal", median s, sigma) | ("uniform", lo, hi)
+    delay: tuple | None  # realism_delay's model: ("fixed", s) | ("lognormal", median s, sigma) | ("uniform", lo, hi)
     fault: str | None
 
 
@@ -614,7 +614,9 @@ def parse_response(spec: Any) -> ResponseSpec:
             headers.append((name, parse_template(text, f"response.headers.{name}") if "{{" in text else text))
     bodies = [k for k in ("body", "jsonBody", "base64Body") if k in spec]
     if len(bodies) > 1:
-        raise StubError(f"response.{bodies[1]}", f"give one of body, jsonBody, base64Body, not both {bodies[0]} and {bodies[1]}")
+        raise StubError(
+            f"response.{bodies[1]}", f"give one of body, jsonBody, base64Body, not both {bodies[0]} and {bodies[1]}"
+        )
     kind, body = "empty", None
     if "jsonBody" in spec:
         kind, body = "json", compile_json(spec["jsonBody"], "response.jsonBody")

@@ -302,9 +302,17 @@ def _orders(engine: ConsistencyEngine, workspace: str, persona_type: str, uid: s
             engine.create(workspace, "order_item", {"order_id": made["id"], **line, "currency": spec["currency"],
                                                     "created_at": format_rfc3339(at)})
         if payment is not None and payment.parent is order:
-            engine.create(workspace, "payment", {"order_id": made["id"], "status": "failed" if is_failed else "succeeded",
-                                                 "method": "card", "currency": spec["currency"],
-                                                 "created_at": format_rfc3339(at + timedelta(minutes=5))})
+            engine.create(
+                workspace,
+                "payment",
+                {
+                    "order_id": made["id"],
+                    "status": "failed" if is_failed else "succeeded",
+                    "method": "card",
+                    "currency": spec["currency"],
+                    "created_at": format_rfc3339(at + timedelta(minutes=5)),
+                },
+            )
         out.append(made["id"])
     view = engine.view(workspace)
     return [{**view.get(order, oid), "items": view.children(order, oid, item.relationship)} for oid in out]

@@ -97,8 +97,9 @@ class TextService:
             self.worker = None
 
     # -- the read path ------------------------------------------------------------------------------
-    async def settle(self, view: WorldView, hit: tuple[int, bytes, dict],
-                     reread: Callable[[WorldView], tuple[int, bytes, dict]]) -> tuple[WorldView, tuple[int, bytes, dict]]:
+    async def settle(
+        self, view: WorldView, hit: tuple[int, bytes, dict], reread: Callable[[WorldView], tuple[int, bytes, dict]]
+    ) -> tuple[WorldView, tuple[int, bytes, dict]]:
         """The response to cache for a freshly computed read: its ``X-Mockverse-Text`` header, and the
         missing text asked for; when it is written within the budget, the read done again with it."""
         if self.queue is None:   # no LLM: nothing to ask for, only say where the text came from
@@ -247,7 +248,9 @@ def prompt(context: dict, slots: list[TextSlot]) -> str:
     if context.get("persona"):
         state = context.get("state")
         meaning = STATES.get(state or "", "")
-        lines.append(f"The persona is {context['persona']}, lifecycle state {state}" + (f": {meaning}." if meaning else "."))
+        lines.append(
+            f"The persona is {context['persona']}, lifecycle state {state}" + (f": {meaning}." if meaning else ".")
+        )
         if context.get("persona_data") and context["persona"] != context["ref"]:
             lines.append("The persona: " + orjson.dumps(context["persona_data"]).decode())
     lines.append(f"The {owner} data around the text: " + orjson.dumps(context["data"]).decode())

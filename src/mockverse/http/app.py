@@ -246,21 +246,33 @@ def _problem_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Problem):
         return problem_response(exc)
     if type(exc) is StoreUnavailable:
-        return problem_response(Problem(503, "Store unavailable", "the state store cannot be reached; generated reads still work, "
-                       "retry this once it is back", field="store"), {"Retry-After": "1"})
+        return problem_response(
+            Problem(
+                503,
+                "Store unavailable",
+                "the state store cannot be reached; generated reads still work, retry this once it is back",
+                field="store",
+            ),
+            {"Retry-After": "1"},
+        )
     if isinstance(exc, StoreUnavailable):   # busy, read-only, full or damaged: the message names the store file
         return problem_response(Problem(exc.status, exc.title, str(exc), field="store"),
                                 {"Retry-After": exc.retry_after} if exc.retry_after else None)
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
-            return problem_response(Problem(404, "No route", f"no operation matches {request.method} {_short(request.url.path)}",
-                           field="path"))
+            return problem_response(
+                Problem(
+                    404, "No route", f"no operation matches {request.method} {_short(request.url.path)}", field="path"
+                )
+            )
         if exc.status_code == 405:
             return problem_response(Problem(405, "Method not allowed", f"{request.method} is not an operation of "
                            f"{_short(request.url.path)}", field="method"))
         return problem_response(Problem(exc.status_code, "HTTP error", str(exc.detail)))
     log.error("unexpected error on %s %s", request.method, _short(request.url.path), exc_info=exc)
-    return problem_response(Problem(500, "Internal error", "the server failed on this request; the log has the details"))
+    return problem_response(
+        Problem(500, "Internal error", "the server failed on this request; the log has the details")
+    )
 
 
 def _short(path: str, limit: int = 200) -> str:
@@ -275,7 +287,9 @@ def build_personas(config: Config, model: WorldModel) -> Personas | None:
         raise ConfigError("consistency.personas.type", f"'{name}' is not an entity type; known: {sorted(model.types)}")
     if not config.consistency.enabled:
         return None
-    persona = model.types[name] if name else next((t for t in model.types.values() if t.parent is None and t.person), None)
+    persona = (
+        model.types[name] if name else next((t for t in model.types.values() if t.parent is None and t.person), None)
+    )
     try:
         return Personas(config.consistency.personas, persona)
     except LifecycleError as exc:
@@ -322,7 +336,9 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     # the reality continuum: ratio per request, recorded/upstream tiers, traces, recordings API
     reality = RealityService(engine, config.reality_continuum, max_body_bytes=config.server.max_body_bytes)
     mock.reality = reality
-    webhooks = Webhooks(engine, mock.item_body, config.webhooks, clock=wall_clock, transport=webhook_transport)   # listens to engine.events
+    webhooks = Webhooks(
+        engine, mock.item_body, config.webhooks, clock=wall_clock, transport=webhook_transport
+    )  # listens to engine.events
     server = config.server
     cap = fitting_cap(server.max_connections, listeners=1 if server.tcp_port is None else 2)
     limits = ConnectionLimits(header_timeout=server.header_timeout.total_seconds(),

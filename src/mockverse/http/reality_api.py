@@ -227,11 +227,19 @@ _SETTINGS_OUT = {"type": "object", "required": ["default_ratio", "routes", "sche
                  "properties": {"default_ratio": _RATIO, "routes": {"type": "array"},
                                 "schedule": {"type": ["object", "null"]}, "upstream": {"type": ["string", "null"]},
                                 "timeout": {"type": "number"}}}
-_DESCRIBED = {"type": "object", "required": ["workspace", "enabled", "record", "settings", "overrides", "config", "realism"],
-              "properties": {"workspace": {"type": "string"}, "enabled": {"type": "boolean"},
-                             "record": {"type": "boolean"}, "settings": _SETTINGS_OUT,
-                             "overrides": {"type": ["object", "null"]}, "config": _SETTINGS_OUT,
-                             "realism": {"type": "object"}}}
+_DESCRIBED = {
+    "type": "object",
+    "required": ["workspace", "enabled", "record", "settings", "overrides", "config", "realism"],
+    "properties": {
+        "workspace": {"type": "string"},
+        "enabled": {"type": "boolean"},
+        "record": {"type": "boolean"},
+        "settings": _SETTINGS_OUT,
+        "overrides": {"type": ["object", "null"]},
+        "config": _SETTINGS_OUT,
+        "realism": {"type": "object"},
+    },
+}
 _SUMMARY = {"type": "object", "required": ["id", "method", "route", "path", "query", "status", "source"],
             "properties": {"id": {"type": "integer", "minimum": 1}, "method": {"type": "string"},
                            "route": {"type": ["string", "null"]}, "path": {"type": "string"},

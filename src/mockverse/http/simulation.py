@@ -81,7 +81,9 @@ def parse_rules(config: SimulationConfig) -> list[RouteRule]:
             raise ConfigError(exc.field.replace("reality_continuum.realism.latency", f"{where}.delay"),
                               exc.message.replace("'recorded', ", "")) from None
         if delay is not None and delay[0] == "recorded":
-            raise ConfigError(f"{where}.delay", "use {fixed: 200ms}, {normal: {mean, stddev}} or {lognormal: {median, sigma}}")
+            raise ConfigError(
+                f"{where}.delay", "use {fixed: 200ms}, {normal: {mean, stddev}} or {lognormal: {median, sigma}}"
+            )
         fault = route.fault
         rules.append(RouteRule(None if method == "*" else method, compiled, delay,
                                fault.type if fault else None, fault.rate if fault else 0.0))

@@ -215,7 +215,9 @@ class WireMockAdmin:
             try:
                 moment = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
             except ValueError:
-                raise StubError("since", "must be an ISO 8601 moment such as 2026-01-01T00:00:00Z", status=400) from None
+                raise StubError(
+                    "since", "must be an ISO 8601 moment such as 2026-01-01T00:00:00Z", status=400
+                ) from None
             entries = [e for e in entries if e["time"] >= moment]
         newest = list(reversed(entries))[:_count_param(request, "limit", total)]
         base = str(request.base_url)

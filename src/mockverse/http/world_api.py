@@ -135,7 +135,9 @@ PROPOSAL_SCHEMA = {
         "heuristic_target": {"type": ["string", "null"]}, "model": {"type": "string"}, "note": {"type": "string"},
     },
 }
-_world_schema = OPENAPI_PATHS["/api/v1/consistency/world"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+_world_schema = OPENAPI_PATHS["/api/v1/consistency/world"]["get"]["responses"]["200"]["content"]["application/json"][
+    "schema"
+]
 _world_schema["required"] = [*_world_schema["required"], "inference", "relationship_proposals"]
 _world_schema["properties"].update({
     "inference": {"enum": ["heuristics", "llm"]},

@@ -79,8 +79,9 @@ class TCPListener:
     async def start(self) -> None:
         self.loop, self.thread = asyncio.get_running_loop(), threading.get_ident()
         try:
-            self.server = await asyncio.start_server(self.serve, self.host, self.port, reuse_port=self.reuse_port or None,
-                                                     limit=LINE_LIMIT)
+            self.server = await asyncio.start_server(
+                self.serve, self.host, self.port, reuse_port=self.reuse_port or None, limit=LINE_LIMIT
+            )
         except OSError as exc:
             log.error("tcp listener cannot bind %s:%d: %s", self.host, self.port, exc.strerror or exc)
             raise

@@ -252,7 +252,9 @@ class Webhooks:
         at = parse_rfc3339(event["at"])
         self._publish_all(workspace, self._appeared(view, entity, id, at, event.get("persona") or event["ref"]))
 
-    def _appeared(self, view: WorldView, entity: EntityType, id: object, at: datetime, persona: str) -> list[Occurrence]:
+    def _appeared(
+        self, view: WorldView, entity: EntityType, id: object, at: datetime, persona: str
+    ) -> list[Occurrence]:
         """An entity came to exist: ``<type>.created``, and a payment's outcome."""
         ref = f"{entity.name}:{id}"
         cell: dict = {}
@@ -362,13 +364,25 @@ class Webhooks:
                     self._enqueue(workspace, made[i], i, now, replace=False)
                     continue
                 sub = self.subs[i]
-                delivery = {"event_id": eid, "event": event["type"], "workspace": workspace, "url": sub.url,
-                            "subscription": i, "persona": event["persona"], "occurred_at": event["at"],
-                            "status": "pending", "signed": self.secrets[i] is not None,
-                            "signature": "X-Mockverse-Signature" if self.secrets[i] is not None else
-                            f"unsigned: {'no secret_env configured' if not sub.secret_env else sub.secret_env + ' is not set'}",
-                            "sequence": 1, "attempts": [], "created_at": _wall(now), "next_attempt_at": _wall(now),
-                            "body": event["body"]}
+                delivery = {
+                    "event_id": eid,
+                    "event": event["type"],
+                    "workspace": workspace,
+                    "url": sub.url,
+                    "subscription": i,
+                    "persona": event["persona"],
+                    "occurred_at": event["at"],
+                    "status": "pending",
+                    "signed": self.secrets[i] is not None,
+                    "signature": "X-Mockverse-Signature"
+                    if self.secrets[i] is not None
+                    else f"unsigned: {'no secret_env configured' if not sub.secret_env else sub.secret_env + ' is not set'}",
+                    "sequence": 1,
+                    "attempts": [],
+                    "created_at": _wall(now),
+                    "next_attempt_at": _wall(now),
+                    "body": event["body"],
+                }
                 seq = store.append(workspace, KIND, eid, delivery)
                 if self.record_type is not None:
                     record(self.engine, workspace, RECORD, event["persona"],

@@ -129,7 +129,9 @@ def _seconds(value: Any, field: str) -> float:
 
 def _latency_model(value: Any) -> tuple | None:
     where = "reality_continuum.realism.latency"
-    example = "'recorded', {fixed: 120ms}, {normal: {mean: 100ms, stddev: 20ms}} or {lognormal: {median: 80ms, sigma: 0.5}}"
+    example = (
+        "'recorded', {fixed: 120ms}, {normal: {mean: 100ms, stddev: 20ms}} or {lognormal: {median: 80ms, sigma: 0.5}}"
+    )
     if value is None:
         return None
     if value == "recorded":
@@ -244,7 +246,9 @@ class Upstream:
         origin = httpx.URL(base)
         prefix = origin.raw_path.split(b"?", 1)[0].decode("ascii").rstrip("/")
         path = raw_path if raw_path.startswith("/") else "/" + raw_path
-        url = httpx.URL(f"{origin.scheme}://{origin.netloc.decode('ascii')}{prefix}{path}" + (f"?{query}" if query else ""))
+        url = httpx.URL(
+            f"{origin.scheme}://{origin.netloc.decode('ascii')}{prefix}{path}" + (f"?{query}" if query else "")
+        )
         same = (url.scheme, url.host, url.port) == (origin.scheme, origin.host, origin.port)
         return url if same else None
 

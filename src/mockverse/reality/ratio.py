@@ -132,7 +132,9 @@ def _compile(pattern: str) -> CompiledPattern:
 def _check_segment(pattern: str, segment: str) -> None:
     """Raise SettingsError when one segment of a pattern is malformed."""
     if not segment:
-        raise SettingsError("pattern", f"'{pattern}' has an empty segment ('//' or a trailing '/'); write e.g. '/users/*'")
+        raise SettingsError(
+            "pattern", f"'{pattern}' has an empty segment ('//' or a trailing '/'); write e.g. '/users/*'"
+        )
     if not _SEGMENT.fullmatch(segment):
         raise SettingsError("pattern", f"segment '{segment}' of '{pattern}' may only use {_ALLOWED_CHARS}")
     if "**" in segment and segment != "**":
@@ -224,7 +226,13 @@ def resolve_ratio(
         candidate["used"] = candidate is chosen
     ratio = float(chosen["ratio"])
     pattern = chosen["pattern"] if chosen["source"] == "route" else None
-    return ratio, {"ratio": ratio, "source": chosen["source"], "pattern": pattern, "band": band(ratio), "considered": considered}
+    return ratio, {
+        "ratio": ratio,
+        "source": chosen["source"],
+        "pattern": pattern,
+        "band": band(ratio),
+        "considered": considered,
+    }
 
 
 def parse_settings(data: dict) -> RealitySettings:
@@ -369,7 +377,9 @@ def upstream_allowed(url: str, allowed: list[str]) -> bool:
 def _timeout(value: Any) -> float:
     """The upstream timeout in seconds, above 0 and bounded so a request cannot hang."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_TIMEOUT:
-        raise SettingsError("timeout", f"must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}, got {value!r}")
+        raise SettingsError(
+            "timeout", f"must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}, got {value!r}"
+        )
     return float(value)
 
 

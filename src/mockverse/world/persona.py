@@ -236,7 +236,10 @@ class Personas:
                 at = max(view.now, current.entered_at)  # time never runs backwards for a persona
                 history.append({"state": state.value, "entered_at": format_rfc3339(at), "source": "set"})
                 moved.update(from_state=current.state.value, at=history[-1]["entered_at"], step=len(history) - 1)
-            return {"history": history, "metadata": with_failed_payment(state, {**current.metadata, **(metadata or {})})}
+            return {
+                "history": history,
+                "metadata": with_failed_payment(state, {**current.metadata, **(metadata or {})}),
+            }
 
         view.store.update_setting(view.workspace, f"lifecycle:{ref}", change)
         if moved:
