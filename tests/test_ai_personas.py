@@ -339,7 +339,8 @@ paths:
   /widgets:
     get:
       responses:
-        "200": {description: ok, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Widget"}}}}}
+        "200": {description: ok, content: {application/json: {schema: {type: array,
+          items: {$ref: "#/components/schemas/Widget"}}}}}
   /widgets/{id}:
     get:
       parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
@@ -441,7 +442,8 @@ paths:
   /customers:
     get:
       responses:
-        "200": {description: ok, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Customer"}}}}}
+        "200": {description: ok, content: {application/json: {schema: {type: array,
+          items: {$ref: "#/components/schemas/Customer"}}}}}
   /customers/{id}:
     get:
       parameters: [{name: id, in: path, required: true, schema: {type: integer}}]

@@ -338,7 +338,8 @@ def test_a_draw_picks_by_cumulative_weights_in_declaration_order() -> None:
 
 
 def test_the_bundled_mix_for_fixed_draws(builtin: LifecycleConfig) -> None:
-    # cumulative: NewSignup .10, Active .65, ChurnRisk .73, Churned .80, UpgradePending .85, PaymentFailed .90, PowerUser 1
+    # cumulative: NewSignup .10, Active .65, ChurnRisk .73, Churned .80,
+    # UpgradePending .85, PaymentFailed .90, PowerUser 1
     draws = [0.05, 0.11, 0.64, 0.70, 0.75, 0.82, 0.87, 0.95]
     assert [state_for_generated(d, builtin.mix).value for d in draws] == [
         "NewSignup", "Active", "Active", "ChurnRisk", "Churned", "UpgradePending", "PaymentFailed", "PowerUser"]
@@ -496,7 +497,8 @@ def test_apply_effects_returns_a_new_dict() -> None:
         (
             {"note": "{{ status }}"},
             "effects.note",
-            "unknown placeholder 'status' in '{{ status }}'; use one of: state, entered_at, persona_id, now, metadata.<key>",
+            "unknown placeholder 'status' in '{{ status }}'; use one of: "
+            "state, entered_at, persona_id, now, metadata.<key>",
         ),
         (
             {"n": "{{ metadata.n | upper }}"},
@@ -513,12 +515,14 @@ def test_apply_effects_returns_a_new_dict() -> None:
         (
             {"n": "{{ metadata.n | default(other) }}"},
             "effects.n",
-            "default(...) takes one literal value such as 0, 'none', true or null, in '{{ metadata.n | default(other) }}'",
+            "default(...) takes one literal value such as 0, 'none', true or null, "
+            "in '{{ metadata.n | default(other) }}'",
         ),
         (
             {"n": "{{ metadata.n | default(1, 2) }}"},
             "effects.n",
-            "default(...) takes one literal value such as 0, 'none', true or null, in '{{ metadata.n | default(1, 2) }}'",
+            "default(...) takes one literal value such as 0, 'none', true or null, "
+            "in '{{ metadata.n | default(1, 2) }}'",
         ),
         ({"n": "since {{ entered_at"}, "effects.n", "'{{' without a closing '}}' in 'since {{ entered_at'"),
         (
@@ -529,7 +533,8 @@ def test_apply_effects_returns_a_new_dict() -> None:
         (
             {"deep": {"list": ["ok", "{{ nope }}"]}},
             "effects.deep.list[1]",
-            "unknown placeholder 'nope' in '{{ nope }}'; use one of: state, entered_at, persona_id, now, metadata.<key>",
+            "unknown placeholder 'nope' in '{{ nope }}'; use one of: "
+            "state, entered_at, persona_id, now, metadata.<key>",
         ),
     ],
 )

@@ -112,7 +112,8 @@ NOTES: dict[str, str] = {
     "RealismConfig.errors": "'recorded' or {rate: 0.02, status: 503}",
     "ConsistencyConfig.personas": "persona lifecycle (defaults: the bundled lifecycle.yaml)",
     "PersonasConfig.type": "the persona entity type (default: the first person-like top-level type)",
-    "PersonasConfig.default_lifecycle_state": "set: the state of created personas, and of every generated one not in lifecycle_states unless lifecycle_mix is given",
+    "PersonasConfig.default_lifecycle_state": "set: the state of created personas, and of every generated one "
+    "not in lifecycle_states unless lifecycle_mix is given",
     "PersonasConfig.lifecycle_states": "states set up front",
     "PersonasConfig.lifecycle_mix": "share of each state in a fresh world",
     "PersonasConfig.lifecycle_rules": "transitions as the clock moves (replaces the bundled rules)",

@@ -73,7 +73,8 @@ def parse_path(text: str) -> tuple[Any, ...]:
         match = _PATH_TOKEN.match(text, pos)
         if match is None or match.lastgroup == "descent":
             raise ValueError(
-                f"{text!r} is not a supported JSON path at {text[pos:]!r}; use '.name', \"['name']\", '.*', '[*]' or '[0]'"
+                f"{text!r} is not a supported JSON path at {text[pos:]!r}; "
+                "use '.name', \"['name']\", '.*', '[*]' or '[0]'"
             )
         kind = match.lastgroup
         if kind == "any_key":

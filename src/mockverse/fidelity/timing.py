@@ -191,7 +191,8 @@ def _key(key: Any, side: str) -> int | str:
         return key.strip().lower()
     else:
         raise ValueError(
-            f"{side}_error_patterns: {key!r} is neither a status code (100-599) nor a transport failure name like 'timeout'"
+            f"{side}_error_patterns: {key!r} is neither a status code (100-599) "
+            "nor a transport failure name like 'timeout'"
         )
     if not 100 <= code <= 599:
         raise ValueError(f"{side}_error_patterns: {key!r} is not a status code from 100 to 599")

@@ -3,8 +3,8 @@
 One JSON object per line in, one per line out; every reply echoes the request's ``id``.
 ``get`` answers with the body the item route serves over HTTP, ``related`` with the data of
 the graph's nodes, ``subscribe`` streams the engine's events as they are emitted. A bad line
-gets an error line (the problem JSON HTTP would answer) and the connection goes on. Requests about a persona and their replies
-are kept as ``tcp_message`` records under it (see :mod:`mockverse.protocols`).
+gets an error line (the problem JSON HTTP would answer) and the connection goes on. Requests about
+a persona and their replies are kept as ``tcp_message`` records under it (see :mod:`mockverse.protocols`).
 """
 
 from __future__ import annotations

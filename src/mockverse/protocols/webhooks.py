@@ -66,6 +66,11 @@ def event_id(workspace: str, type: str, key: str, at: str) -> str:
     return f"evt_{digest}"
 
 
+def _unsigned(secret_env: str | None) -> str:
+    """Why a delivery goes out without a signature: no secret configured, or its variable unset."""
+    return f"unsigned: {'no secret_env configured' if not secret_env else secret_env + ' is not set'}"
+
+
 def _wall(ts: float) -> str:
     moment = datetime.fromtimestamp(ts, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -374,9 +379,7 @@ class Webhooks:
                     "occurred_at": event["at"],
                     "status": "pending",
                     "signed": self.secrets[i] is not None,
-                    "signature": "X-Mockverse-Signature"
-                    if self.secrets[i] is not None
-                    else f"unsigned: {'no secret_env configured' if not sub.secret_env else sub.secret_env + ' is not set'}",
+                    "signature": "X-Mockverse-Signature" if self.secrets[i] is not None else _unsigned(sub.secret_env),
                     "sequence": 1,
                     "attempts": [],
                     "created_at": _wall(now),

@@ -112,7 +112,8 @@ class SQLiteStore:
             return (f"store {path} is locked by another program (database is locked): close the program holding it "
                     "(a sqlite3 shell, a database browser) or pass another --store path")
         if name == "SQLITE_NOTADB":
-            return f"store {path} is not a SQLite database (file is not a database): move it away or pass another --store path"
+            return (f"store {path} is not a SQLite database (file is not a database): "
+                    "move it away or pass another --store path")
         if name == "SQLITE_CORRUPT":
             return (f"store {path} is damaged (database disk image is malformed): restore it from a backup, or move "
                     "it away to start with an empty world")
