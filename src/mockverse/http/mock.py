@@ -201,7 +201,9 @@ def classify_spec(op: Any, engine: ConsistencyEngine, tables: SpecTables) -> Moc
                 kind, target, relationship = "children", listed, listed.relationship
             elif method == "GET":
                 target = listed if listed is not None and _lists(schema, listed) else _listed_type(schema, types)
-                if target is not None:
+                if target is not None and target.parent is entity:   # /sites/{id}/dns listing dns zones
+                    kind, relationship = "children", target.relationship
+                elif target is not None:
                     kind = "related"
                 elif schema is not None and "object" in _types_of(schema) and not is_array(schema):
                     kind, relationship = "facet", last
@@ -622,8 +624,16 @@ class MockRoutes:
         """Every path parameter that names an entity, parsed and looked up: 404 for one that does not exist."""
         found: dict[str, tuple[EntityType, object, dict]] = {}
         for name, entity in op.bound:
-            id = self._entity_id(entity, name, request)
-            data = view.get(entity, id)
+            parsed = entity.parse_id(request.path_params.get(_safe(name)))
+            data = view.get(entity, parsed) if parsed is not None else None
+            keyed = None
+            if data is None and isinstance(entity, SpecEntityType) and entity.keys:
+                keyed = entity.by_key(view, request.path_params.get(_safe(name)))
+            named = isinstance(entity, SpecEntityType) and bool(entity.keys)   # the value may be a key, not an id
+            id = keyed if keyed is not None else parsed if parsed is not None or named else \
+                self._entity_id(entity, name, request)
+            id = request.path_params.get(_safe(name)) if id is None else id
+            data = data if keyed is None else view.get(entity, keyed)
             if data is None:
                 raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field=name)
             found[name] = (entity, id, data)
@@ -679,8 +689,7 @@ class MockRoutes:
             if op.kind == "children":
                 rows = view.children(entity, id, op.relationship)  # type: ignore[arg-type]
             else:
-                ids = render.sample(target, (f"{entity.name}:{id}", op.path), most=6)
-                rows = [d for d in (view.get(target, i) for i in ids) if d is not None]
+                rows = self._related_rows(view, entity, id, target, op.path)
             return self._list_answer(op, request, view, render, target, rows, len(rows), key, persona)
         if op.kind == "collection" and op.entity is not None:
             return self._collection(op, request, view, render, key)
@@ -715,6 +724,23 @@ class MockRoutes:
         rows = view.rows(entity, offset, offset + size)
         return self._list_answer(op, request, view, render, entity, rows, total, key, None, paged=(offset, size))
 
+    @staticmethod
+    def _related_rows(view: WorldView, parent: EntityType, id: object, target: SpecEntityType, path: str) -> list[dict]:
+        """The entities a nested list of another type shows: those whose key names the parent
+        (``/sites/{site_id}/dns`` lists the zones whose ``site_id`` is that site) when the listed type
+        has such a key, else a stable selection of existing ones."""
+        keys = [r.field for r in target.references if r.target is parent and not r.many]
+        if not keys:
+            ids = Renderer(view).sample(target, (f"{parent.name}:{id}", path), most=6)
+            return [d for d in (view.get(target, i) for i in ids) if d is not None]
+        rows = []
+        for index, data in enumerate(view.all_of(target)()):
+            if index >= SCAN_LIMIT:
+                break
+            if any(data.get(key) == id for key in keys):
+                rows.append(data)
+        return rows
+
     def _search(self, op: MockOperation, request: Request, view: WorldView) -> list[dict]:
         """Entities of the listed type whose fields equal the query's values (``?status=sold``), in order."""
         entity: SpecEntityType = op.target  # type: ignore[assignment]
@@ -742,8 +768,22 @@ class MockRoutes:
             return self._answer(op, view, None, persona)
         body = render.page(entity, [], op.schema, f"route:{key}", total=total, per_page=size, offset=offset, datas=rows)
         if body is MISSING:
+            body = self._example_page(op, render, entity, rows)
+        if body is MISSING:
             return self._schema_answer(op, view, key, persona)
         return self._answer(op, view, body, persona, {"X-Total-Count": str(total)})
+
+    @staticmethod
+    def _example_page(op: MockOperation, render: Renderer, entity: SpecEntityType, rows: list[dict]) -> Any:
+        """A list whose schema describes one entity but whose example shows the envelope (``{data: [...]}``):
+        the example's envelope around this page's rows, each shaped as the schema; MISSING otherwise."""
+        if entity_slots(op.schema, entity) != [[]]:
+            return MISSING
+        for example in op.examples.values():
+            for name, value in example.items() if isinstance(example, dict) else ():
+                if isinstance(value, list) and value and all(isinstance(v, dict) and entity.id_field in v for v in value):
+                    return {**example, name: [render.shape(entity, d.get(entity.id_field), d, op.schema) for d in rows]}
+        return MISSING
 
     def _answer(self, op: MockOperation, view: WorldView, body: Any, persona: str | None,
                 extra: dict | None = None) -> tuple[int, bytes, dict]:
@@ -971,8 +1011,7 @@ class MockRoutes:
             if op.kind == "children":
                 rows = view.children(parent, id, op.relationship)  # type: ignore[arg-type]
             else:
-                ids = Renderer(view).sample(op.target, (f"{parent.name}:{id}", op.path), most=6)  # type: ignore[arg-type]
-                rows = [d for d in (view.get(entity, i) for i in ids) if d is not None]
+                rows = self._related_rows(view, parent, id, op.target, op.path)  # type: ignore[arg-type]
             return rows, len(rows), False, None, view.persona(parent, data)
         if op.kind == "search":
             rows = self._search(op, request, view)

@@ -55,6 +55,7 @@ _MAX_DEPTH = 4
 _VERSION_SEGMENT = re.compile(r"^(v\d+([._]\d+)*[a-z]*|\d{4}-\d{2}-\d{2}|api|rest)$", re.IGNORECASE)
 _PARAM = re.compile(r"^\{([^{}]+)\}$")
 _ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID|_sids|Sids|_sid|Sid)$")
+_ALTERNATIVE_KEYS = re.compile(r"^([a-z0-9_]+?)_([a-z0-9]+)_or_([a-z0-9]+)$")
 _ID_PREFIX = re.compile(r"^id([A-Z][A-Za-z0-9]*)$")
 _ACTOR = re.compile(r"^(.+?)(_by|By)$")
 # Words of a key that points at another entity of the key's own type (a reply, a fork, a replacement).
@@ -288,8 +289,20 @@ def _schema_base_name(name: str) -> str:
     return "_".join(words)
 
 
+def key_param(param: str | None) -> tuple[str, list[str]] | None:
+    """(type stem, key fields) of a parameter naming alternative keys: ``service_id_or_name`` ->
+    (``service``, [``id``, ``name``]); None for any other parameter."""
+    match = _ALTERNATIVE_KEYS.match(snake(param)) if param else None
+    if match is None or "id" not in match.group(2, 3):
+        return None
+    return match.group(1), [match.group(2), match.group(3)]
+
+
 def _param_stem(param: str | None) -> str | None:
-    """``timeEntryId`` -> ``time_entry``; None for ``id`` or ``username``."""
+    """``timeEntryId`` -> ``time_entry``, ``service_id_or_name`` -> ``service``; None for ``id`` or ``username``."""
+    keys = key_param(param)
+    if keys is not None:
+        return keys[0]
     match = _ID_SUFFIX.match(param or "")
     return snake(match.group(1)) if match else None
 

@@ -178,7 +178,10 @@ class Renderer:
         return self.view.engine.entities.put(key, self._entity(entity, id, data, schema, depth))
 
     def _entity(self, entity: SpecEntityType, id: object, data: dict, schema: dict | None, depth: int) -> Any:
-        slots = entity_slots(schema, entity) or [[]]
+        slots = entity_slots(schema, entity)
+        if slots is None and list_slot(schema, entity) is not None:   # an item path answering a list of one
+            return self.page(entity, [id], schema, f"{entity.name}:{id}", datas=[data], depth=depth)
+        slots = slots or [[]]
         if slots == [[]]:
             return self.shape(entity, id, data, schema, depth)
         return self._around(schema, slots, lambda sub: self.shape(entity, id, data, sub, depth),
@@ -210,8 +213,11 @@ class Renderer:
             counted = self._count(entity, id, name, sub) if depth < MAX_EMBED_DEPTH else None
             if counted is not None:
                 given[name] = counted  # derived from the children, like an order's total: it always agrees
-            elif name in data and (own.get(name) is sub or fits(data[name], sub)):
+            elif name in data and own.get(name) is sub:
                 given[name] = data[name]
+            elif name in data and fits(data[name], sub):
+                cut = _within(data[name], sub)
+                given[name] = cut if fits(cut, sub) else data[name]
         body = self.gen.object(flat, ref, "$", self._ctx(entity, data), given=given)
         for link in entity.deep:
             leaf = prop_at(flat, ".".join(link.path)) or {}
@@ -406,6 +412,22 @@ class Renderer:
                     given[name] = build(sub, [p[1:] for p in paths if p[0] == name], f"{at}.{name}")
             return self.gen.object(flat, ref, at, self._ctx(entity, data), given=given)
         return build(schema, slots, "$")
+
+
+def _within(value: Any, schema: dict, depth: int = 0) -> Any:
+    """``value`` cut to what ``schema`` declares: a stored field shown in a narrower schema (a playlist's
+    full ``items`` page where a summary declares ``{href, total}``) shows only the declared properties."""
+    flat = merge_all_of(schema)
+    if depth > 8 or flat.get("oneOf") or flat.get("anyOf"):
+        return value
+    if isinstance(value, dict) and isinstance(flat.get("properties"), dict) and flat["properties"]:
+        props = flat["properties"]
+        return {k: _within(v, props[k], depth + 1) if isinstance(props[k], dict) else v
+                for k, v in value.items() if k in props}
+    items = flat.get("items")
+    if isinstance(value, list) and isinstance(items, dict):
+        return [_within(v, items, depth + 1) for v in value]
+    return value
 
 
 def _paging(body: Any, schema: dict, path: list[str], total: int, per_page: int, offset: int, shown: int) -> None:

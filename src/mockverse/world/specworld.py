@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from mockverse.config import EntityConfig, ParentLink, WorldConfig
 from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
 from mockverse.openapi import EntityType as InferredType
-from mockverse.openapi.infer import _schema_base_name
+from mockverse.openapi.infer import _schema_base_name, key_param
 from mockverse.openapi.loader import SpecError, to_pointer
 from mockverse.world.generate import PERSON_TYPES, generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
@@ -44,6 +44,8 @@ DEFAULT_COUNT = (0, 4)
 ID_MULTIPLIER = 100
 PERSONA_PREFERENCE = ("user", "customer", "account", "member", "person", "profile", "employee", "contact")
 _SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
+HANDLE_WORDS = ("username", "login", "user_name", "handle", "screen_name", "login_name")   # one person's key
+KEY_SCAN = 2000   # entities an alternative-key lookup reads, at most, for a key a write set
 SCHEMA_VALUES = 50_000   # values one response or entity schema may generate (a wide DAG of $refs fans out)
 
 
@@ -90,6 +92,7 @@ class SpecEntityType(EntityType):
     embeds: list[Embed] = field(default_factory=list)
     variants: set[int] = field(default_factory=set)
     deep: list[DeepLink] = field(default_factory=list)
+    keys: dict[str, IdCodec] = field(default_factory=dict)
     embeds_by_name: ClassVar[bool] = False
 
     @property
@@ -144,9 +147,30 @@ class SpecEntityType(EntityType):
 
     # -- references ---------------------------------------------------------------------------
     def complete(self, view: Any, id: object, data: dict, given: dict | None) -> dict:
-        """Put the id in its field."""
+        """Put the id in its field, and each alternative key the user did not set (``name`` of
+        ``/services/{service_id_or_name}``) derived from the id, so the path finds it by either."""
         data[self.id_field] = id
+        serial = self.codec.decode(id)
+        for name, codec in self.keys.items():
+            if serial is not None and name not in (given or {}):
+                data[name] = codec.encode(serial)
         return data
+
+    def by_key(self, view: Any, raw: str) -> object:
+        """The id of the entity whose alternative key field equals ``raw`` (None if there is none):
+        the generated one the key encodes, else one a write named so (the first KEY_SCAN entities)."""
+        for name, codec in self.keys.items():
+            serial = codec.decode(raw)
+            id = self.codec.encode(serial) if serial is not None else None
+            data = view.get(self, id) if id is not None else None
+            if data is not None and data.get(name) == raw:
+                return id
+        for index, data in enumerate(view.all_of(self)()):
+            if index >= KEY_SCAN:
+                break
+            if any(data.get(name) == raw for name in self.keys):
+                return data.get(self.id_field)
+        return None
 
     def link(self, view: Any, id: object, data: dict) -> dict:
         """Fill every reference the user did not set with entities that exist (a new dict)."""
@@ -399,7 +423,23 @@ class SpecWorldBuilder:
                            if k not in ("parent", "path", "schema_", "id_field")})
         config = _entity_config(values)
         return SpecEntityType(name=name, config=config, schema=schema, segment=literals[-1] if literals else name,
-                              integer_ids=codec.kind == "integer", id_field=id_field, codec=codec, inferred=source)
+                              integer_ids=codec.kind == "integer", id_field=id_field, codec=codec, inferred=source,
+                              keys=self._keys(name, source, props, id_field))
+
+    @staticmethod
+    def _keys(name: str, source: InferredType, props: dict, id_field: str) -> dict[str, IdCodec]:
+        """A codec per string field the item path's parameter names as an alternative key
+        (``service_id_or_name``), or names by another word for a person's handle (``username``: ``login``)."""
+        named = key_param(source.id_param)
+        wanted = named[1] if named else [source.id_param or id_field]
+        if not named and wanted[0] not in props and wanted[0] in HANDLE_WORDS:
+            wanted = [w for w in HANDLE_WORDS if w in props][:1]   # /users/{username} of a User keyed by login
+        out: dict[str, IdCodec] = {}
+        for key in wanted:
+            prop = merge_all_of(props.get(key) or {})
+            if key != id_field and key in props and schema_types(prop) - {"null"} == {"string"}:
+                out[key] = codec_for(f"{name}.{key}", "string", [prop], key)
+        return out
 
     def _id_evidence(self, source: InferredType, id_field: str, id_schema: dict) -> list[dict]:
         """Schemas that carry this type's ids: its id property, its path parameter, keys pointing at it."""
