@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run lint test bench clean
 
 $(BIN)/python:
 	@echo "mockverse: creating $(VENV) with $(PYTHON)"
@@ -17,7 +17,7 @@ $(VENV)/.serving: pyproject.toml | $(BIN)/python
 	@$(BIN)/python -c "import mockverse" && touch $@
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	@echo "mockverse: installing mockverse with its dev dependencies (pytest, xdist, playwright, schemathesis) into $(VENV)"
+	@echo "mockverse: installing mockverse with its dev dependencies (pytest, xdist, playwright, schemathesis, ruff) into $(VENV)"
 	@$(BIN)/python -m pip install --progress-bar off -e '.[dev]' | grep -v '^Requirement already satisfied' || true
 	@$(BIN)/python -c "import mockverse, pytest" && touch $@ $(VENV)/.serving
 
@@ -26,8 +26,12 @@ run: $(VENV)/.serving
 	@echo "mockverse: serving the built-in world (Ctrl-C stops)"
 	$(BIN)/mockverse serve $(ARGS)
 
-## test: create the venv, install with dev dependencies, run every test
-test: $(VENV)/.installed
+## lint: create the venv, install with dev dependencies, check src, tests and bench with ruff
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests bench
+
+## test: lint first (a finding fails the run), then run every test
+test: lint
 	@if [ -x scripts/ci-deps.sh ]; then scripts/ci-deps.sh; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -106,7 +106,10 @@ def bench_serving(tmp: Path) -> None:
         stop(mock)
     print(f"serving (uvicorn, 1 worker, wrk -c{CONNECTIONS} -d{DURATION}, loopback)")
     print(f"  raw ASGI baseline          {base_rps:>10,.0f} req/s   p99 {base_p99:7.2f} ms")
-    print(f"  GET /users/123 (warm, {len(body['orders'])} orders embedded) {mock_rps:>10,.0f} req/s   p99 {mock_p99:7.2f} ms")
+    print(
+        f"  GET /users/123 (warm, {len(body['orders'])} orders embedded) "
+        f"{mock_rps:>10,.0f} req/s   p99 {mock_p99:7.2f} ms"
+    )
     print(f"  ratio mockverse / baseline  {mock_rps / base_rps:.2f}   (target >= 0.50)")
 
 
@@ -276,7 +279,7 @@ def main() -> None:
         bench_hostile_specs(Path(tmp))
     bench_fidelity()
     bench_check()
-    from dropin import bench_fixtures, bench_workspaces   # bench/dropin.py: workspaces, ids, pytest fixtures
+    from dropin import bench_fixtures, bench_workspaces  # bench/dropin.py: workspaces, ids, pytest fixtures
 
     bench_workspaces()
     bench_fixtures()

@@ -118,7 +118,7 @@ def bench_fixtures(tests: int = 200) -> None:
         wall = time.perf_counter() - start
         tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
         measured = json.loads(times.read_text())
-    per_test = [s + t for s, t in zip(measured["setup"][1:], measured["teardown"][1:])]
+    per_test = [s + t for s, t in zip(measured["setup"][1:], measured["teardown"][1:], strict=True)]
     print(f"pytest fixture `mockverse` (in process, a fresh workspace per test; {tail})")
     print(f"  first setup (builds the session's world)   {measured['setup'][0] * 1e3:8.1f} ms")
     print(f"  setup + teardown per test after it          median {statistics.median(per_test) * 1e3:.2f} ms, "

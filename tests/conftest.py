@@ -9,8 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -41,7 +41,7 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         log = open(self.directory / "redis.log", "ab")
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -108,7 +108,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.client = httpx.Client(base_url=self.url, timeout=30)
 
-    def start(self, within: float = 30) -> "Server":
+    def start(self, within: float = 30) -> Server:
         self.log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "mockverse", *self.args], stdout=self.log_file,
                                      stderr=subprocess.STDOUT, env=self.env, cwd=self.log_path.parent)
@@ -137,7 +137,7 @@ class Server:
         if getattr(self, "log_file", None):
             self.log_file.close()
 
-    def restart(self) -> "Server":
+    def restart(self) -> Server:
         self.stop()
         return self.start()
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -100,8 +101,9 @@ class LLMServer:
                 except ValueError:
                     body = {"_unparsed": raw.decode("utf-8", "replace")}
                 with fixture.lock:
-                    fixture.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                             "body": body})
+                    fixture.requests.append(
+                        {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+                    )
                     answer = fixture.queue.pop(0) if fixture.queue else None
                 if answer is None:
                     answer = fixture.responder(body)
@@ -135,7 +137,7 @@ class LLMServer:
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def start(self) -> "LLMServer":
+    def start(self) -> LLMServer:
         self.thread.start()
         return self
 
@@ -144,7 +146,7 @@ class LLMServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def script(self, *answers: dict) -> "LLMServer":
+    def script(self, *answers: dict) -> LLMServer:
         """Queue answers, used in order before the responder is asked."""
         with self.lock:
             self.queue.extend(answers)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from conftest import Server
 from llm_fixture import LLMServer, llm_server  # noqa: F401  (the fixture)
-
 from mockverse.ai.personas import PERSONA_SCHEMA, _ascii
 
 KEY = "sk-mv-test-7d1f0c2b9e4a-do-not-leak"
@@ -319,8 +319,12 @@ def test_workspaces_get_their_own_persona(start_server, tmp_path):
     server = _serve(start_server, tmp_path, None)
     server.client.post("/api/v1/workspaces", json={"name": "team-b", "seed": 7})   # its own seed, asked for
     a = _post(server, workspace_id="team-a")
-    b = server.client.post("/api/v1/ai/personas", json={"description": LYON}, headers={"X-Mockverse-Workspace": "team-b"})
-    c = server.client.post("/api/v1/ai/personas", json={"description": LYON}, headers={"X-Mockverse-Workspace": "team-c"})
+    b = server.client.post(
+        "/api/v1/ai/personas", json={"description": LYON}, headers={"X-Mockverse-Workspace": "team-b"}
+    )
+    c = server.client.post(
+        "/api/v1/ai/personas", json={"description": LYON}, headers={"X-Mockverse-Workspace": "team-c"}
+    )
     assert (a.json()["workspace_id"], b.json()["workspace_id"]) == ("team-a", "team-b")
     assert a.json()["user"]["name"] != b.json()["user"]["name"]   # team-b has its own seed
     assert a.json()["user"]["name"] == c.json()["user"]["name"]   # team-a and team-c serve the server's world
@@ -335,7 +339,8 @@ paths:
   /widgets:
     get:
       responses:
-        "200": {description: ok, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Widget"}}}}}
+        "200": {description: ok, content: {application/json: {schema: {type: array,
+          items: {$ref: "#/components/schemas/Widget"}}}}}
   /widgets/{id}:
     get:
       parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
@@ -391,7 +396,10 @@ def test_cli_uses_the_configured_llm_and_reports_its_errors(tmp_path, llm_server
     llm_server.script({"status": 500}, {"status": 500}, {"status": 500})
     failed = _cli("a teacher in Rome", "--store", str(tmp_path / "s.db"), "--config", config, env={KEY_ENV: KEY})
     assert failed.returncode == 1
-    assert failed.stderr.strip() == f"mockverse: ai: the LLM server at 127.0.0.1:{llm_server.port} answered 500: scripted 500"
+    assert (
+        failed.stderr.strip()
+        == f"mockverse: ai: the LLM server at 127.0.0.1:{llm_server.port} answered 500: scripted 500"
+    )
     assert KEY not in failed.stdout + failed.stderr + done.stdout + done.stderr
 
 
@@ -434,7 +442,8 @@ paths:
   /customers:
     get:
       responses:
-        "200": {description: ok, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Customer"}}}}}
+        "200": {description: ok, content: {application/json: {schema: {type: array,
+          items: {$ref: "#/components/schemas/Customer"}}}}}
   /customers/{id}:
     get:
       parameters: [{name: id, in: path, required: true, schema: {type: integer}}]

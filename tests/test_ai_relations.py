@@ -9,8 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from llm_fixture import example, schema_of, llm_server  # noqa: F401
-
+from llm_fixture import example, llm_server, schema_of  # noqa: F401
 from mockverse.ai.provider import Artefacts
 from mockverse.store.sqlite import SQLiteStore
 

@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 from conftest import free_port
-from llm_fixture import example, schema_of, llm_server  # noqa: F401
-
+from llm_fixture import example, llm_server, schema_of  # noqa: F401
 from mockverse.ai.text import COOLDOWN
 from mockverse.world.text import TICKET_BY_STATE
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 
 import orjson
 import pytest
@@ -43,7 +44,9 @@ def test_identity_fields_share_one_draw_at_the_object_path() -> None:
         assert {k: out[k] for k in ("id", "userId", "href", "created_at")} == {
             k: side[k] for k in ("id", "userId", "href", "created_at")
         }
-        assert [d.rule for d in decisions if d.path in ("$.id", "$.userId", "$.href", "$.created_at")] == ["identity"] * 4
+        assert [d.rule for d in decisions if d.path in ("$.id", "$.userId", "$.href", "$.created_at")] == [
+            "identity"
+        ] * 4
 
 
 def test_integers_interpolate_with_stochastic_rounding() -> None:
@@ -79,9 +82,13 @@ def test_money_written_as_text_interpolates_as_text() -> None:
 
 
 def test_zero_decimal_currency_keeps_whole_units() -> None:
-    out, _ = blend({"price": 1000.0, "currency": "JPY"}, {"price": 1005.0, "currency": "JPY"}, 0.5, seed=SEED, request_key="k")
+    out, _ = blend(
+        {"price": 1000.0, "currency": "JPY"}, {"price": 1005.0, "currency": "JPY"}, 0.5, seed=SEED, request_key="k"
+    )
     assert out["price"] == 1002.5  # one decimal place, as the inputs are written
-    out, _ = blend({"price": 1000, "currency": "JPY"}, {"price": 1005, "currency": "JPY"}, 0.5, seed=SEED, request_key="k")
+    out, _ = blend(
+        {"price": 1000, "currency": "JPY"}, {"price": 1005, "currency": "JPY"}, 0.5, seed=SEED, request_key="k"
+    )
     assert out["price"] in (1002, 1003)
 
 
@@ -204,7 +211,7 @@ def test_raising_r_only_flips_fields_towards_real() -> None:
     real = {**WIDE_REAL, "nested": {"a": "X", "b": {"c": "Y"}}, "n": 20}
     ratios = [0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95]
     runs = [sources(blend(syn, real, r, seed=SEED, request_key="k")[1]) for r in ratios]
-    for low, high in zip(runs, runs[1:]):
+    for low, high in pairwise(runs):
         assert all(high[path] == "real" for path, source in low.items() if source == "real")
     values = [blend(syn, real, r, seed=SEED, request_key="k")[0]["n"] for r in ratios]
     assert values == sorted(values)
@@ -279,7 +286,9 @@ def test_a_subtree_that_breaks_the_schema_is_replaced_from_one_side() -> None:
         out, decisions = blend(syn, real, 0.9, seed=SEED, request_key=key, schema=SCHEMA)
         assert out["price"] == 60  # the real 160 is invalid too, so the synthetic side is used
         repair = [d for d in decisions if d.rule == "schema-repair"]
-        assert repair == [Decision("$.price", "schema-repair", "synthetic", unit_draw(SEED, key, "$.price#identity"), 0.9)]
+        assert repair == [
+            Decision("$.price", "schema-repair", "synthetic", unit_draw(SEED, key, "$.price#identity"), 0.9)
+        ]
         assert not any(d.path == "$.price" and d.rule != "schema-repair" for d in decisions)
 
 
@@ -405,10 +414,25 @@ def test_two_one_of_variants_are_never_mixed() -> None:
         out, decisions = blend({"method": card}, {"method": paypal}, 0.5, seed=SEED, request_key=key)
         assert out["method"] in (card, paypal)
         assert [(d.path, d.rule) for d in decisions] == [("$.method", "select-variant")]
-    schema = {"type": "object", "properties": {"method": {"oneOf": [
-        {"type": "object", "required": ["last4"], "properties": {"last4": {"type": "string"}, "amount": {"type": "number"}}},
-        {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}, "amount": {"type": "number"}}},
-    ]}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "method": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["last4"],
+                        "properties": {"last4": {"type": "string"}, "amount": {"type": "number"}},
+                    },
+                    {
+                        "type": "object",
+                        "required": ["email"],
+                        "properties": {"email": {"type": "string"}, "amount": {"type": "number"}},
+                    },
+                ]
+            }
+        },
+    }
     bare_card, bare_paypal = {"last4": "4242", "amount": 10}, {"email": "a@b.c", "amount": 20}
     out, _ = blend({"method": bare_card}, {"method": bare_paypal}, 0.5, seed=SEED, request_key="k", schema=schema)
     assert out == {"method": {"email": "a@b.c", "amount": 20}}

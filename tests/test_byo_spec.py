@@ -9,22 +9,21 @@ view shows with what evidence.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from urllib.parse import urlencode
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import orjson
 import pytest
+
 from conftest import Server
-
-from mockverse.world.generate import Generator
-from test_spec import EXPECTED, NESTING
-
 from mockverse.cli import main as cli_main
 from mockverse.openapi import load_spec
 from mockverse.openapi.jsonschema import validator_for
+from mockverse.world.generate import Generator
+from test_spec import EXPECTED, NESTING
 
 SPECS = Path("/work/shared/specs")
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"
@@ -47,8 +46,9 @@ def served(tmp_path_factory):
         key = name + ("#2" if second else "")
         if key not in servers:
             directory = tmp_path_factory.mktemp(key.replace(".", "_").replace("#", "_"))
-            servers[key] = Server(directory, "--spec", str(SPECS / name), "--log-level", "warning",
-                                  "--no-auth-check").start()   # these tests read bodies; tests/test_validation.py checks auth
+            servers[key] = Server(
+                directory, "--spec", str(SPECS / name), "--log-level", "warning", "--no-auth-check"
+            ).start()  # these tests read bodies; tests/test_validation.py checks auth
             servers[key].client.headers.update({p.name: required_value(p) for op in spec_of(name).operations
                                                 for p in op.parameters if p.location == "header" and p.required})
         return servers[key]
@@ -61,7 +61,7 @@ def served(tmp_path_factory):
 def required_value(param) -> str:
     """A value a required query parameter or header accepts, drawn by the world's own generator
     from its schema (the server checks required parameters as Prism does)."""
-    epoch = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    epoch = datetime(2026, 1, 1, tzinfo=UTC)
     value = Generator("42/default").value(param.schema or {"type": "string"}, f"param:{param.name}", "$", param.name,
                                           {"created_at": epoch, "now": epoch, "person": False, "fields": {}})
     if isinstance(value, list):
@@ -100,7 +100,7 @@ def get_requests(name: str, world: dict) -> list[tuple[str, str, dict]]:
             values[param] = str(sample["id"])
             if index > 0 and params[index - 1][1] == parent_of[kind] and sample["parent_id"] is not None:
                 values[params[index - 1][0]] = str(sample["parent_id"])
-        url = re.sub(r"\{([^}]+)\}", lambda m: values.get(m.group(1), "unknown"), op.path)
+        url = re.sub(r"\{([^}]+)\}", lambda m, values=values: values.get(m.group(1), "unknown"), op.path)
         required = {p.name: required_value(p) for p in op.parameters if p.location == "query" and p.required}
         if required:
             url += "?" + urlencode(required)
@@ -173,7 +173,9 @@ def test_world_view_of_xero_shows_parents_references_and_id_shapes(served):
     types = {t["name"]: t for t in world["entity_types"]}
     assert types["task"]["parent"] == {"type": "project", "field": "projectId", "relationship": "has_task"}
     assert types["task"]["per_parent"] == [0, 4] and types["project"]["population"] == 50
-    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", types["project"]["id_example"])
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", types["project"]["id_example"]
+    )
     links = {r["id"]: r for r in world["relationships"]}
     assert links["task.projectId->project"]["used_as"] == "parent"
     assert links["time_entry.taskId->task"]["used_as"] == "reference"
@@ -193,7 +195,9 @@ def test_xero_tasks_listed_under_a_project_are_the_tasks_served_by_their_own_pat
             checked += 1
         for entry in c.get(f"/Projects/{pid}/Time").json()["items"]:
             assert entry["projectId"] == pid
-            assert entry["taskId"] is None or entry["taskId"] in [t["taskId"] for t in tasks]   # a task of its own project
+            assert entry["taskId"] is None or entry["taskId"] in [
+                t["taskId"] for t in tasks
+            ]  # a task of its own project
     assert checked > 0
     other = c.get("/Projects").json()["items"][1]["projectId"]
     some_task = next(t for p in c.get("/Projects").json()["items"] if p["projectId"] != other
@@ -266,8 +270,13 @@ def test_world_command_prints_a_readable_table(capsys):
     assert re.search(r"transaction\s+path\s+\[0, 4\] per subscription", out)
 
 
-@pytest.mark.parametrize("fixture, pointer", [("malformed.yaml", ": /: invalid YAML at line"),
-                                              ("dangling_ref.yaml", ": /components/schemas/Pet/properties/owner/$ref:")])
+@pytest.mark.parametrize(
+    "fixture, pointer",
+    [
+        ("malformed.yaml", ": /: invalid YAML at line"),
+        ("dangling_ref.yaml", ": /components/schemas/Pet/properties/owner/$ref:"),
+    ],
+)
 @pytest.mark.parametrize("command", ["serve", "world"])
 def test_a_spec_that_cannot_be_loaded_is_a_clear_error(tmp_path, fixture, pointer, command):
     spec = FIXTURES / fixture

@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 import yaml
-from conftest import SHARED
 
+from conftest import SHARED
 from mockverse.cli import main
 from mockverse.openapi import singular, snake
 
@@ -162,16 +162,39 @@ def _cell(pair: list[int] | None) -> str:
 
 def table(rows: dict[str, dict], seconds: dict[str, float]) -> str:
     """The per-spec figures as a table, with the acceptance bars above it."""
-    head = ("spec", "loads", "5xx", "links", "nested", "writes", "schema", "item/list", "inference f/m/w (of n)", "time")
+    head = (
+        "spec",
+        "loads",
+        "5xx",
+        "links",
+        "nested",
+        "writes",
+        "schema",
+        "item/list",
+        "inference f/m/w (of n)",
+        "time",
+    )
     lines = [head]
     for name, row in rows.items():
         inf = row["inference"]
-        lines.append((name, "yes" if row["loads"] else "NO", str(row.get("status_5xx", "-")) if row["completed"]
-                      else ("timeout" if row.get("timeout") else "crash" if row["loads"] else "-"), _cell(row.get("links")), _cell(row.get("nested")),
-                      _cell(row.get("writes")), _cell(row.get("schema")), _cell(row.get("item_list")),
-                      f"{inf['found']}/{inf['missed']}/{inf['wrong']} (of {inf['total']})", f"{seconds[name]:.1f}s"))
+        lines.append(
+            (
+                name,
+                "yes" if row["loads"] else "NO",
+                str(row.get("status_5xx", "-"))
+                if row["completed"]
+                else ("timeout" if row.get("timeout") else "crash" if row["loads"] else "-"),
+                _cell(row.get("links")),
+                _cell(row.get("nested")),
+                _cell(row.get("writes")),
+                _cell(row.get("schema")),
+                _cell(row.get("item_list")),
+                f"{inf['found']}/{inf['missed']}/{inf['wrong']} (of {inf['total']})",
+                f"{seconds[name]:.1f}s",
+            )
+        )
     widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
-    text = [BARS] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in lines]
+    text = [BARS] + ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in lines]
     return "\n".join(text)
 
 

@@ -128,10 +128,15 @@ def test_a_payment_failed_persona_has_a_failed_payment_on_record(app_client):
     """The seed's case: set PaymentFailed with no metadata; billing counts the failed payment, and the
     persona stays PaymentFailed (dunning) until it is Churned 14 days later, never Active at day 3."""
     c = app_client()
-    r = c.post("/api/v1/consistency/persona/lifecycle", json={"persona_id": "user:9", "lifecycle_state": "PaymentFailed"})
+    r = c.post(
+        "/api/v1/consistency/persona/lifecycle", json={"persona_id": "user:9", "lifecycle_state": "PaymentFailed"}
+    )
     assert r.json()["metadata"]["failed_payment_count"] == 1
     latest = c.get("/users/9/orders", params={"_per_page": 1000}).json()[-1]
-    assert (latest["status"], c.get(f"/orders/{latest['id']}").json()["payments"][-1]["status"]) == ("pending", "failed")
+    assert (latest["status"], c.get(f"/orders/{latest['id']}").json()["payments"][-1]["status"]) == (
+        "pending",
+        "failed",
+    )
     billing = c.get("/users/9/billing").json()
     assert (billing["billing_status"], billing["last_payment_status"], billing["failed_payment_count"]) == (
         "past_due", "failed", 1)
@@ -142,8 +147,11 @@ def test_a_payment_failed_persona_has_a_failed_payment_on_record(app_client):
     assert (life["state"], life["history"][-1]["source"]) == ("Churned", "rule:dunning_exhausted")
 
     fresh = {"X-Mockverse-Workspace": "fresh"}
-    assert c.post("/api/v1/consistency/persona/lifecycle", headers=fresh, json={
-        "persona_id": "user:19", "lifecycle_state": "PaymentFailed", "metadata": {"failed_payment_count": 2}}).is_success
+    assert c.post(
+        "/api/v1/consistency/persona/lifecycle",
+        headers=fresh,
+        json={"persona_id": "user:19", "lifecycle_state": "PaymentFailed", "metadata": {"failed_payment_count": 2}},
+    ).is_success
     for request in (
             c.post("/api/v1/consistency/persona/lifecycle", headers=fresh, json={
                 "persona_id": "user:8", "lifecycle_state": "PaymentFailed", "metadata": {"failed_payment_count": 0}}),

@@ -15,8 +15,8 @@ from mockverse.config import builtin_spec_path
 from mockverse.http.conventions import OPERATORS
 from mockverse.http.simulation import format_ms
 from mockverse.ids import unit_draw
-from mockverse.reality.continuum import realism_delay
 from mockverse.openapi.loader import load_spec
+from mockverse.reality.continuum import realism_delay
 
 PRISM_SPEC = str(Path(__file__).parent / "fixtures" / "specs" / "prism.yaml")
 ALICE = {"id": 1, "name": "Alice", "species": "cat", "age": 3, "vaccinated": True}
@@ -59,7 +59,10 @@ def test_prefer_code_answers_the_declared_response(server):
     # an interim 1xx is never a response (the client would wait for one that never comes)
     assert problem(c.get("/users/1", headers={"Prefer": "code=100"}), 400, "Prefer")["detail"] == \
         "code must be an HTTP status from 200 to 599, got '100'"
-    assert problem(c.get("/users/1", headers={"Prefer": "dynamic=maybe"}), 400, "Prefer")["allowed"] == ["true", "false"]
+    assert problem(c.get("/users/1", headers={"Prefer": "dynamic=maybe"}), 400, "Prefer")["allowed"] == [
+        "true",
+        "false",
+    ]
     # code=200 is the world's own answer; other RFC 7240 preferences are ignored
     plain = c.get("/users/1").content
     assert c.get("/users/1", headers={"Prefer": "code=200"}).content == plain
@@ -95,7 +98,9 @@ def test_prefer_named_examples_and_static_answers(pets):
     assert r.status_code == 503 and r.json()["title"] == "Service Unavailable"
     assert problem(c.get("/pets/7", headers={"Prefer": "example=carol"}), 422, "Prefer")["allowed"] == ["alice", "bob"]
     assert problem(c.get("/pets/7?__example=carol"), 422, "__example")["allowed"] == ["alice", "bob"]
-    assert problem(c.get("/pets/7", headers={"Prefer": "code=404, example=alice"}), 422, "Prefer")["allowed"] == ["missing"]
+    assert problem(c.get("/pets/7", headers={"Prefer": "code=404, example=alice"}), 422, "Prefer")["allowed"] == [
+        "missing"
+    ]
     assert c.get("/pets", headers={"Prefer": "dynamic=false"}).json() == [ALICE, BOB]
 
 
@@ -142,7 +147,9 @@ def test_several_parents_give_each_ones_children_without_a_scan(server):
     assert "x-mockverse-scanned" not in r.headers and "x-mockverse-persona" not in r.headers
     assert c.get("/orders?user_id:in=900,3").json() == nine_hundred + three
     assert c.get("/orders?user_id=900&user_id=900").json() == nine_hundred
-    assert c.get("/orders?user_id:in=900,3&_sort=-total").json() == sorted(three + nine_hundred, key=lambda o: -o["total"])
+    assert c.get("/orders?user_id:in=900,3&_sort=-total").json() == sorted(
+        three + nine_hundred, key=lambda o: -o["total"]
+    )
 
 
 def test_field_filters_are_typed_and_operators_come_in_both_spellings(server):
@@ -184,7 +191,7 @@ def test_embed_children_and_expand_parents(server):
     r = c.get("/users?_embed=orders,devices&_page=2&_per_page=2")
     plain = c.get("/users?_page=2&_per_page=2").json()
     assert [u["id"] for u in r.json()] == [3, 4]
-    for user, base in zip(r.json(), plain):
+    for user, base in zip(r.json(), plain, strict=True):
         assert user["orders"] == c.get(f"/users/{base['id']}/orders").json()
         assert user["devices"] == c.get(f"/users/{base['id']}/devices").json()
         assert {k: v for k, v in user.items() if k not in ("orders", "devices")} == base
@@ -215,7 +222,12 @@ def test_bad_list_queries_are_problems_naming_the_parameter(server):
     problem(c.get("/users/3/orders?total_gte=lots"), 400, "total_gte")
     problem(c.get("/users/3/orders?_sort=colour"), 400, "_sort")
     assert problem(c.get("/users/3/orders?_order=up&_sort=total"), 400, "_order")["allowed"] == ["asc", "desc"]
-    assert problem(c.get("/orders?user_id=3&_embed=user,lines"), 400, "_embed")["allowed"] == ["items", "order_items", "payments", "user"]
+    assert problem(c.get("/orders?user_id=3&_embed=user,lines"), 400, "_embed")["allowed"] == [
+        "items",
+        "order_items",
+        "payments",
+        "user",
+    ]
     assert problem(c.get("/users/3/orders?_expand=shop"), 400, "_expand")["allowed"] == ["user"]
     problem(c.get("/users/3/orders?user_id=x"), 400, "user_id")
 
@@ -232,7 +244,9 @@ def test_list_queries_on_a_spec_world(pets):
         [p for p in everyone if p["vaccinated"] is True and p["age"] <= 4]
     problem(c.get("/pets?vaccinated=perhaps"), 400, "vaccinated")
     r = c.get("/pets?_page=2&_per_page=2")
-    assert r.json() == everyone[2:4] and r.headers["link"].endswith('<' + pets.url + '/pets?_page=3&_per_page=2>; rel="next"')
+    assert r.json() == everyone[2:4] and r.headers["link"].endswith(
+        "<" + pets.url + '/pets?_page=3&_per_page=2>; rel="next"'
+    )
     visits = c.get("/pets/3/visits").json()
     assert c.get("/pets/3/visits?_sort=-cost").json() == sorted(visits, key=lambda v: -v["cost"])
     embedded = c.get("/pets?_embed=visits&_per_page=3").json()

@@ -226,7 +226,9 @@ def test_reality_slider_sets_the_ratio_of_the_next_response(dashboard, server):
     dashboard.by("reality-add-route").click()
     dashboard.by("route-pattern").last.fill("/orders/*")
     dashboard.by("route-ratio").last.fill("0.1")
-    with dashboard.page.expect_response(lambda r: r.url.endswith("/api/v1/reality") and r.request.method == "PUT") as put:
+    with dashboard.page.expect_response(
+        lambda r: r.url.endswith("/api/v1/reality") and r.request.method == "PUT"
+    ) as put:
         dashboard.by("reality-save-routes").click()
     assert put.value.status == 200, put.value.text()
     assert float(server.client.get("/orders/1001", headers=headers(ws)).headers["X-Mockverse-Reality"]) == 0.1

@@ -6,6 +6,7 @@ import copy
 import math
 import random
 import uuid
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -151,7 +152,9 @@ def test_reordering_samples_keys_and_histograms_changes_nothing() -> None:
 
 
 def test_without_traffic_data_the_traffic_drivers_are_null_and_weights_renormalise() -> None:
-    score = compute_score(mock_schema=ten_fields(1), real_schema=ten_fields(), mock_samples=users(1), real_samples=users(1))
+    score = compute_score(
+        mock_schema=ten_fields(1), real_schema=ten_fields(), mock_samples=users(1), real_samples=users(1)
+    )
     metrics = score["driver_metrics"]
     assert metrics[LATENCY]["value"] is None and metrics[LATENCY]["percentage"] is None
     assert metrics[ERRORS]["value"] is None
@@ -172,7 +175,9 @@ def test_nothing_computable_gives_no_overall() -> None:
 
 
 def test_weights_are_configurable_and_normalised() -> None:
-    inputs = dict(mock_schema=ten_fields(1), real_schema=ten_fields(), mock_error_patterns=[200], real_error_patterns=[200])
+    inputs = dict(
+        mock_schema=ten_fields(1), real_schema=ten_fields(), mock_error_patterns=[200], real_error_patterns=[200]
+    )
     score = compute_score(**inputs, weights={"schema": 3, "samples": 0, "response_time": 0, ERRORS: 1})
     assert [score["driver_metrics"][d]["weight"] for d in (SCHEMA, SAMPLES, LATENCY, ERRORS)] == [0.75, 0.0, 0.0, 0.25]
     assert score["coverage"] == 1.0
@@ -262,7 +267,7 @@ def test_one_of_ten_fields_retyped_costs_one_eleventh() -> None:
 def test_each_retyped_field_costs_more() -> None:
     values = [schema_value(ten_fields(k), ten_fields()) for k in range(11)]
     assert values[0] == 1.0
-    assert all(a > b for a, b in zip(values, values[1:]))
+    assert all(a > b for a, b in pairwise(values))
     assert values[10] == pytest.approx(1 / 11)
 
 
@@ -281,7 +286,10 @@ def test_missing_and_extra_properties_both_count() -> None:
 
 def test_a_missing_subtree_loses_all_its_nodes_in_one_finding() -> None:
     real = ten_fields()
-    real["properties"]["address"] = {"type": "object", "properties": {"city": {"type": "string"}, "zip": {"type": "string"}}}
+    real["properties"]["address"] = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "zip": {"type": "string"}},
+    }
     score = compute_score(mock_schema=ten_fields(), real_schema=real)
     assert score["driver_metrics"][SCHEMA]["value"] == pytest.approx(11 / 14, abs=1e-6)
     assert [(f["path"], f["code"], f["points_lost"]) for f in score["findings"]] == [
@@ -323,7 +331,11 @@ def test_enum_agreement_is_the_jaccard_of_the_values() -> None:
     assert value == pytest.approx((1 + (1 - 0.10 * (1 - 2 / 3))) / 2, abs=1e-6)
 
 
-ADDRESS = {"type": "object", "properties": {"city": {"type": "string"}, "zip": {"type": "string"}}, "required": ["city"]}
+ADDRESS = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "zip": {"type": "string"}},
+    "required": ["city"],
+}
 
 
 def _with(**props: dict) -> dict:
@@ -338,8 +350,19 @@ EQUIVALENT = {
             "description": "A person",
             "x-internal": True,
             **_with(
-                name={"type": "string", "description": "Full name", "example": "Ada", "examples": ["Ada"], "default": ""},
-                tags={"type": "array", "readOnly": True, "writeOnly": False, "items": {"type": "string", "title": "Tag"}},
+                name={
+                    "type": "string",
+                    "description": "Full name",
+                    "example": "Ada",
+                    "examples": ["Ada"],
+                    "default": "",
+                },
+                tags={
+                    "type": "array",
+                    "readOnly": True,
+                    "writeOnly": False,
+                    "items": {"type": "string", "title": "Tag"},
+                },
             ),
         },
     ),
@@ -399,7 +422,10 @@ def test_recursive_refs_terminate_and_compare() -> None:
     def tree(label_type: str) -> dict:
         node = {
             "type": "object",
-            "properties": {"label": {"type": label_type}, "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}},
+            "properties": {
+                "label": {"type": label_type},
+                "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}},
+            },
         }
         return {"$ref": "#/$defs/Node", "$defs": {"Node": node}}
 
@@ -468,7 +494,9 @@ def test_excluded_paths_never_count() -> None:
     assert schema_value(mock, real, exclude=["$.meta.request_id"]) == 1.0
 
     def page(etags: list[str]) -> list[dict]:
-        return [{"items": [{"id": i, "etag": e} for i, e in enumerate(etags)], "meta": {"request_id": e}} for e in etags]
+        return [
+            {"items": [{"id": i, "etag": e} for i, e in enumerate(etags)], "meta": {"request_id": e}} for e in etags
+        ]
 
     mock_pages, real_pages = page([str(i) * 40 for i in range(10)]), page([f"{i}" for i in range(10)])
     assert sample_value(mock_pages, real_pages) < 1.0
@@ -523,7 +551,7 @@ def test_more_drift_scores_lower() -> None:
 
     values = [sample_value(scaled(k), real) for k in (1, 1.5, 3, 10)]
     assert values[0] == 1.0
-    assert all(a > b for a, b in zip(values, values[1:]))
+    assert all(a > b for a, b in pairwise(values))
 
 
 def test_a_path_missing_from_the_mock_scores_zero_and_is_reported_once() -> None:
@@ -569,7 +597,10 @@ def test_presence_rate_counts() -> None:
 
 
 def test_fewer_than_five_values_skip_the_value_term_and_say_so() -> None:
-    mock, real = [{"price": 1.0}, {"price": 2.0}, {"price": 3.0}], [{"price": 100.0}, {"price": 200.0}, {"price": 300.0}]
+    mock, real = (
+        [{"price": 1.0}, {"price": 2.0}, {"price": 3.0}],
+        [{"price": 100.0}, {"price": 200.0}, {"price": 300.0}],
+    )
     score = compute_score(mock_samples=mock, real_samples=real)
     assert score["driver_metrics"][SAMPLES]["value"] == 1.0
     assert score["driver_metrics"][SAMPLES]["details"]["paths_without_value_test"] == 1
@@ -601,7 +632,7 @@ def test_latency_drift_is_monotone() -> None:
     real = latencies()
     values = [latency_value(real * k, real) for k in (1, 1.25, 1.5, 2, 3, 10)]
     assert values[0] == 1.0
-    assert all(a > b for a, b in zip(values, values[1:]))
+    assert all(a > b for a, b in pairwise(values))
 
 
 def test_latency_details_and_too_few_values() -> None:
@@ -652,7 +683,10 @@ def test_status_counts_must_be_whole_numbers() -> None:
 def test_histograms_and_code_lists_are_read_alike() -> None:
     codes = [200] * 97 + [500] * 2 + ["timeout"]
     histogram = {200: 97, "500": 2, "TIMEOUT": 1}
-    assert compute_score(mock_error_patterns=codes, real_error_patterns=histogram)["driver_metrics"][ERRORS]["value"] == 1.0
+    assert (
+        compute_score(mock_error_patterns=codes, real_error_patterns=histogram)["driver_metrics"][ERRORS]["value"]
+        == 1.0
+    )
     score = compute_score(mock_error_patterns=codes, real_error_patterns={"200": 100})
     details = score["driver_metrics"][ERRORS]["details"]
     assert details["mock_error_rate"] == 0.03 and details["real_error_rate"] == 0.0
@@ -669,7 +703,7 @@ def test_error_rate_drift_is_monotone() -> None:
     real = {"200": 970, "500": 30}
     values = [error_value({"200": 1000 - e, "500": e}, real) for e in (30, 60, 100, 200, 400)]
     assert values[0] == 1.0
-    assert all(a > b for a, b in zip(values, values[1:]))
+    assert all(a > b for a, b in pairwise(values))
 
 
 # -- rolling operations up ------------------------------------------------------------------

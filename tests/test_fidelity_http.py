@@ -6,6 +6,7 @@ import copy
 import math
 import random
 import uuid
+from itertools import pairwise
 
 import pytest
 
@@ -26,7 +27,7 @@ def ten_fields() -> dict:
 def samples(seed: int, n: int = 30, drift: bool = False) -> list[dict]:
     rng = random.Random(seed)
     out = []
-    for i in range(n):
+    for _ in range(n):
         out.append({"id": rng.randint(1, 10**6), "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                     "name": rng.choice(["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"]),
                     "email": f"user{rng.randint(1, 9999)}@example.com",
@@ -94,8 +95,10 @@ def test_one_retyped_field_costs_one_eleventh(server):
         drifted = ten_fields()
         for i in range(k):
             drifted["properties"][f"f{i}"] = {"type": "string"}
-        values.append(score(c, mock_schema=drifted, real_schema=ten_fields())["driver_metrics"]["schema_similarity"]["value"])
-    assert all(a > b for a, b in zip(values, values[1:]))
+        values.append(
+            score(c, mock_schema=drifted, real_schema=ten_fields())["driver_metrics"]["schema_similarity"]["value"]
+        )
+    assert all(a > b for a, b in pairwise(values))
     missing, extra = ten_fields(), ten_fields()
     del missing["properties"]["f9"]
     missing["required"].remove("f9")
@@ -153,8 +156,12 @@ def test_same_generator_different_seeds_is_faithful(server):
 
 def test_bad_payload_is_a_problem(server):
     c = server.client
-    for body, field in (({"mock_samples": {"a": 1}}, "mock_samples"), ({"real_response_times": [1, "x"]}, "real_response_times"),
-                        ({"source": "telepathy"}, "source"), ({"mock_schemas": {}}, "mock_schemas")):
+    for body, field in (
+        ({"mock_samples": {"a": 1}}, "mock_samples"),
+        ({"real_response_times": [1, "x"]}, "real_response_times"),
+        ({"source": "telepathy"}, "source"),
+        ({"mock_schemas": {}}, "mock_schemas"),
+    ):
         r = c.post("/api/v1/workspace/fid/fidelity", json=body)
         assert r.status_code == 422 and r.json()["field"] == field, r.text
 

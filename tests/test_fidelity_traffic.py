@@ -57,7 +57,11 @@ def test_traffic_fidelity_is_per_operation_and_drops_with_drift(start_server, tm
     worst = [(f["operation"], f["path"], f["code"]) for f in faithful["findings"] if f["driver"] == "sample_similarity"]
     assert worst[0] == ("GET /users/{id}/orders", "$", "array-length-differs")
     assert drifted["overall"] < faithful["overall"]
-    assert drifted["driver_metrics"]["schema_similarity"]["value"] < faithful["driver_metrics"]["schema_similarity"]["value"]
+    assert (
+        drifted["driver_metrics"]["schema_similarity"]["value"]
+        < faithful["driver_metrics"]["schema_similarity"]["value"]
+    )
+
     def phone_mismatches(score: dict) -> list[tuple]:
         return [(f["operation"], f["path"], f["driver"]) for f in score["findings"]
                 if f["code"] == "type-mismatch" and "phone" in (f["path"] or "")]

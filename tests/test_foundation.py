@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -70,7 +70,7 @@ def test_child_ids_encode_their_parent(server):
 # -- realism -------------------------------------------------------------------------------
 def test_values_agree_with_each_other(server):
     c = server.client
-    real_now = datetime.now(timezone.utc)
+    real_now = datetime.now(UTC)
     for user_id in (1, 2, 3, 42, 123, 500, 1000):
         user = c.get(f"/users/{user_id}").json()
         local = user["email"].split("@")[0]

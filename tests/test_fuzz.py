@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-import schemathesis
 import requests
+import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -122,7 +122,9 @@ FUZZ_SETTINGS = settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=N
 def test_admin_api_conforms_to_its_openapi_document(fuzz_server):
     schema = schemathesis.openapi.from_url(f"{fuzz_server.url}/api/v1/openapi.json", timeout=10)
     failures = _fuzz("admin API (GET /api/v1/openapi.json)", schema, fuzz_server.url)
-    httpx.post(f"{fuzz_server.url}/api/v1/stubs/reset", headers={"Content-Type": "application/json"}, timeout=10)   # the stubs it made would answer later tests
+    httpx.post(
+        f"{fuzz_server.url}/api/v1/stubs/reset", headers={"Content-Type": "application/json"}, timeout=10
+    )  # the stubs it made would answer later tests
     assert failures == [], "\n\n".join(failures)
     assert fuzz_server.proc.poll() is None
 
@@ -187,7 +189,11 @@ def test_digits_that_are_not_decimal_are_bad_input_not_a_crash(fuzz_server):
             for param in params:
                 if param.get("schema", {}).get("type") != "integer" or param["in"] not in ("path", "query"):
                     continue
-                url = re.sub(r"\{[^}]+\}", lambda m: bad if m.group(0) == "{" + param["name"] + "}" else "1", path)
+                url = re.sub(
+                    r"\{[^}]+\}",
+                    lambda m, bad=bad, param=param: bad if m.group(0) == "{" + param["name"] + "}" else "1",
+                    path,
+                )
                 if param["in"] == "query":
                     url += f"?{param['name']}={bad}"
                 got = httpx.get(fuzz_server.url + url, timeout=10)

@@ -72,8 +72,12 @@ def test_recordings_export_as_har_and_import_back_into_a_fresh_workspace(start_s
     assert replay.content == upstream.client.get("/users/1").content
     # and exported again, the document is the same but for the recordings' source and ids
     again = mock.client.get("/api/v1/recordings.har", headers={"X-Mockverse-Workspace": "copy"}).json()
-    strip = lambda es: [{k: v for k, v in e.items() if k != "_mockverse"} | {"request": {
-        **e["request"], "url": e["request"]["url"].split("/", 3)[3]}} for e in es]
+
+    def strip(es: list[dict]) -> list[dict]:
+        """The entries without mockverse's own field and with paths instead of full URLs."""
+        return [{k: v for k, v in e.items() if k != "_mockverse"}
+                | {"request": {**e["request"], "url": e["request"]["url"].split("/", 3)[3]}} for e in es]
+
     assert strip(valid_har(again)) == strip(entries)
 
 
@@ -89,7 +93,7 @@ def test_request_journal_exports_as_har(server):
     assert [(e["request"]["method"], e["request"]["url"], e["response"]["status"]) for e in entries] == [
         ("GET", f"{server.url}/users/5", 200), ("GET", f"{server.url}/users?_page=2&_per_page=3", 200),
         ("GET", f"{server.url}/users/5000", 404), ("GET", f"{server.url}/users/6", 200)]
-    for entry, answer, logged in zip(entries, answers, journal):
+    for entry, answer, logged in zip(entries, answers, journal, strict=True):
         headers = {h["name"]: h["value"] for h in entry["response"]["headers"]}
         assert headers["x-mockverse-request-id"] == answer.headers["x-mockverse-request-id"] == logged["id"]
         assert headers.get("x-mockverse-source") == logged["source"] == answer.headers.get("x-mockverse-source")

@@ -202,8 +202,10 @@ def test_a_yaml_alias_bomb_config_fails_fast_naming_the_file_and_the_limit(tmp_p
 
 def test_a_yaml_alias_bomb_spec_fails_fast_naming_the_file_and_the_limit(tmp_path):
     spec = tmp_path / "bomb.yaml"
-    spec.write_text("openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\nx-bomb:\n" +
-                    alias_bomb(tmp_path / "b.yaml").read_text().split("lifecycle_effects:\n", 1)[1].replace("      ", "  "))
+    spec.write_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\nx-bomb:\n"
+        + alias_bomb(tmp_path / "b.yaml").read_text().split("lifecycle_effects:\n", 1)[1].replace("      ", "  ")
+    )
     done = _serve(tmp_path, "--spec", str(spec))
     assert done.returncode == 2
     assert done.stderr.strip().startswith(f"mockverse: {spec}: /x-bomb/a5: YAML aliases expand this document to ")

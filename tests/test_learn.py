@@ -123,7 +123,10 @@ def test_the_profile_learns_numbers_enums_text_arrays_and_presence() -> None:
     profile = learn(model, [{"method": "GET", "route": "/orders/{id}", "status": 200, "body": b} for b in bodies])
     order = profile["order"]
     assert order[("status",)].kind == "enum" and order[("status",)].choices == [("paid", 0.75), ("cancelled", 1.0)]
-    assert order[("weight",)].kind == "number" and (order[("weight",)].numbers[0], order[("weight",)].numbers[-1]) == (1.5, 60.0)
+    assert order[("weight",)].kind == "number" and (order[("weight",)].numbers[0], order[("weight",)].numbers[-1]) == (
+        1.5,
+        60.0,
+    )
     assert order[("tags",)].kind == "array" and order[("tags",)].lengths[:3] == [0, 0, 0]
     assert order[("note",)].kind == "text" and order[("note",)].shapes == frozenset({"a-9"})
     assert order[("coupon",)].presence == 0.5

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from mockverse.ids import unit_draw
-from mockverse.world.lifecycle import (Condition, LifecycleConfig, LifecycleError, LifecycleState, Transition,
-                                       TransitionRule, apply_effects, catch_up, load_builtin, load_lifecycle_config,
-                                       parse_mix, parse_rules, parse_state, state_for_generated, validate_effects)
+from mockverse.world.lifecycle import (
+    Condition,
+    LifecycleConfig,
+    LifecycleError,
+    LifecycleState,
+    Transition,
+    TransitionRule,
+    apply_effects,
+    catch_up,
+    load_builtin,
+    load_lifecycle_config,
+    parse_mix,
+    parse_rules,
+    parse_state,
+    state_for_generated,
+    validate_effects,
+)
 
 S = LifecycleState
 STATES = ["NewSignup", "Active", "ChurnRisk", "Churned", "UpgradePending", "PaymentFailed", "PowerUser"]
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
@@ -107,19 +121,28 @@ def test_conditions_parsed_from_the_same_text_are_equal() -> None:
     assert Condition.parse("a == 1") != Condition.parse("a == 2")
 
 
-@pytest.mark.parametrize("text,message", [
-    ("login_count >", "at position 14 in 'login_count >': expected a value, got the end of the condition"),
-    ("a = 1", "at position 3 in 'a = 1': unexpected character '='; use '==' to compare"),
-    ("a == 1 b", "at position 8 in 'a == 1 b': expected 'and', 'or' or the end, got 'b'"),
-    ("(a == 1", "at position 8 in '(a == 1': expected ')' to close the '(' at position 1, got the end of the condition"),
-    ("a == 1)", "at position 7 in 'a == 1)': expected 'and', 'or' or the end, got ')'"),
-    ("1 < a < 3", "at position 7 in '1 < a < 3': unexpected '<': comparisons cannot be chained, join them with 'and'"),
-    ("plan == 'pro", "at position 9 in \"plan == 'pro\": unterminated string"),
-    ("a and", "at position 6 in 'a and': expected a value, got the end of the condition"),
-    ("a == and", "at position 6 in 'a == and': expected a value, got 'and'"),
-    ("a && b", "at position 3 in 'a && b': unexpected character '&'"),
-    ("a.", "at position 2 in 'a.': unexpected character '.'"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("login_count >", "at position 14 in 'login_count >': expected a value, got the end of the condition"),
+        ("a = 1", "at position 3 in 'a = 1': unexpected character '='; use '==' to compare"),
+        ("a == 1 b", "at position 8 in 'a == 1 b': expected 'and', 'or' or the end, got 'b'"),
+        (
+            "(a == 1",
+            "at position 8 in '(a == 1': expected ')' to close the '(' at position 1, got the end of the condition",
+        ),
+        ("a == 1)", "at position 7 in 'a == 1)': expected 'and', 'or' or the end, got ')'"),
+        (
+            "1 < a < 3",
+            "at position 7 in '1 < a < 3': unexpected '<': comparisons cannot be chained, join them with 'and'",
+        ),
+        ("plan == 'pro", 'at position 9 in "plan == \'pro": unterminated string'),
+        ("a and", "at position 6 in 'a and': expected a value, got the end of the condition"),
+        ("a == and", "at position 6 in 'a == and': expected a value, got 'and'"),
+        ("a && b", "at position 3 in 'a && b': unexpected character '&'"),
+        ("a.", "at position 2 in 'a.': unexpected character '.'"),
+    ],
+)
 def test_syntax_errors_say_what_and_where(text: str, message: str) -> None:
     with pytest.raises(LifecycleError) as err:
         Condition.parse(text)
@@ -133,15 +156,24 @@ def test_an_empty_condition_is_an_error() -> None:
     assert err.value.message == "is empty; write a comparison such as 'login_count >= 1'"
 
 
-@pytest.mark.parametrize("text,message", [
-    ("__import__('os')", "at position 1 in \"__import__('os')\": names starting with '__' are not allowed ('__import__')"),
-    ("open('x')", "at position 5 in \"open('x')\": unexpected '(': conditions cannot call anything"),
-    ("facts.get('x')", "at position 10 in \"facts.get('x')\": unexpected '(': conditions cannot call anything"),
-    ("plan.__class__", "at position 1 in 'plan.__class__': names starting with '__' are not allowed ('plan.__class__')"),
-    ("a[0]", "at position 2 in 'a[0]': unexpected character '['"),
-    ("1 + 1", "at position 3 in '1 + 1': unexpected character '+'"),
-    ("lambda: 1", "at position 7 in 'lambda: 1': unexpected character ':'"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (
+            "__import__('os')",
+            "at position 1 in \"__import__('os')\": names starting with '__' are not allowed ('__import__')",
+        ),
+        ("open('x')", "at position 5 in \"open('x')\": unexpected '(': conditions cannot call anything"),
+        ("facts.get('x')", "at position 10 in \"facts.get('x')\": unexpected '(': conditions cannot call anything"),
+        (
+            "plan.__class__",
+            "at position 1 in 'plan.__class__': names starting with '__' are not allowed ('plan.__class__')",
+        ),
+        ("a[0]", "at position 2 in 'a[0]': unexpected character '['"),
+        ("1 + 1", "at position 3 in '1 + 1': unexpected character '+'"),
+        ("lambda: 1", "at position 7 in 'lambda: 1': unexpected character ':'"),
+    ],
+)
 def test_conditions_cannot_call_or_reach_attributes(text: str, message: str) -> None:
     with pytest.raises(LifecycleError) as err:
         Condition.parse(text)
@@ -169,7 +201,9 @@ def test_rules_parse_with_a_default_name() -> None:
         {"from": "payment_failed", "to": "churned", "after": "36h", "name": "dunning"},
     ])
     assert rules == [
-        TransitionRule(S.NEW_SIGNUP, S.ACTIVE, timedelta(days=7), Condition.parse("login_count >= 1"), "NewSignup->Active"),
+        TransitionRule(
+            S.NEW_SIGNUP, S.ACTIVE, timedelta(days=7), Condition.parse("login_count >= 1"), "NewSignup->Active"
+        ),
         TransitionRule(S.PAYMENT_FAILED, S.CHURNED, timedelta(hours=36), None, "dunning"),
     ]
 
@@ -265,7 +299,9 @@ def test_the_earliest_rule_wins_and_ties_go_to_the_first_listed() -> None:
         {"from": "Active", "to": "ChurnRisk", "after": "5d", "name": "early"},
         {"from": "Active", "to": "PowerUser", "after": "5d", "name": "early-too"},
     ])
-    assert catch_up(S.ACTIVE, T0, T0 + 20 * DAY, rules, {}) == [Transition(S.ACTIVE, S.CHURN_RISK, T0 + 5 * DAY, "early")]
+    assert catch_up(S.ACTIVE, T0, T0 + 20 * DAY, rules, {}) == [
+        Transition(S.ACTIVE, S.CHURN_RISK, T0 + 5 * DAY, "early")
+    ]
 
 
 def test_days_in_state_is_the_time_at_the_firing_moment() -> None:
@@ -302,7 +338,8 @@ def test_a_draw_picks_by_cumulative_weights_in_declaration_order() -> None:
 
 
 def test_the_bundled_mix_for_fixed_draws(builtin: LifecycleConfig) -> None:
-    # cumulative: NewSignup .10, Active .65, ChurnRisk .73, Churned .80, UpgradePending .85, PaymentFailed .90, PowerUser 1
+    # cumulative: NewSignup .10, Active .65, ChurnRisk .73, Churned .80,
+    # UpgradePending .85, PaymentFailed .90, PowerUser 1
     draws = [0.05, 0.11, 0.64, 0.70, 0.75, 0.82, 0.87, 0.95]
     assert [state_for_generated(d, builtin.mix).value for d in draws] == [
         "NewSignup", "Active", "Active", "ChurnRisk", "Churned", "UpgradePending", "PaymentFailed", "PowerUser"]
@@ -405,13 +442,29 @@ def test_failed_payment_count_defaults_to_zero(builtin: LifecycleConfig) -> None
 def test_a_whole_placeholder_keeps_its_type_and_text_is_written_out() -> None:
     context = {"state": "Active", "entered_at": "2026-01-01T00:00:00Z",
                "metadata": {"count": 3, "ratio": 0.25, "flag": True, "none": None, "plan": "pro"}}
-    effects = {"count": "{{ metadata.count }}", "ratio": "{{metadata.ratio}}", "flag": "{{ metadata.flag }}",
-               "missing": "{{ metadata.absent }}", "label": "{{ state }} since {{ entered_at }}",
-               "text": "n={{ metadata.count }}, flag={{ metadata.flag }}, none=[{{ metadata.none }}]",
-               "padded": " {{ metadata.count }}", "fixed": 12, "nested": {"plan": "{{ metadata.plan }}", "list": ["{{ state }}", 1]}}
+    effects = {
+        "count": "{{ metadata.count }}",
+        "ratio": "{{metadata.ratio}}",
+        "flag": "{{ metadata.flag }}",
+        "missing": "{{ metadata.absent }}",
+        "label": "{{ state }} since {{ entered_at }}",
+        "text": "n={{ metadata.count }}, flag={{ metadata.flag }}, none=[{{ metadata.none }}]",
+        "padded": " {{ metadata.count }}",
+        "fixed": 12,
+        "nested": {"plan": "{{ metadata.plan }}", "list": ["{{ state }}", 1]},
+    }
     assert apply_effects({"id": 1}, effects, context) == {
-        "id": 1, "count": 3, "ratio": 0.25, "flag": True, "missing": None, "label": "Active since 2026-01-01T00:00:00Z",
-        "text": "n=3, flag=true, none=[]", "padded": " 3", "fixed": 12, "nested": {"plan": "pro", "list": ["Active", 1]}}
+        "id": 1,
+        "count": 3,
+        "ratio": 0.25,
+        "flag": True,
+        "missing": None,
+        "label": "Active since 2026-01-01T00:00:00Z",
+        "text": "n=3, flag=true, none=[]",
+        "padded": " 3",
+        "fixed": 12,
+        "nested": {"plan": "pro", "list": ["Active", 1]},
+    }
 
 
 @pytest.mark.parametrize("template,metadata,expected", [
@@ -438,22 +491,53 @@ def test_apply_effects_returns_a_new_dict() -> None:
     assert out["b"] is not effects["b"]
 
 
-@pytest.mark.parametrize("effects,field,message", [
-    ({"note": "{{ status }}"}, "effects.note",
-     "unknown placeholder 'status' in '{{ status }}'; use one of: state, entered_at, persona_id, now, metadata.<key>"),
-    ({"n": "{{ metadata.n | upper }}"}, "effects.n", "unknown filter 'upper' in '{{ metadata.n | upper }}'; "
-                                                    "the only filter is default(value), e.g. '{{ metadata.n | default(0) }}'"),
-    ({"n": "{{ metadata.n | default }}"}, "effects.n", "default needs a value in '{{ metadata.n | default }}'; "
-                                                      "the only filter is default(value), e.g. '{{ metadata.n | default(0) }}'"),
-    ({"n": "{{ metadata.n | default(other) }}"}, "effects.n",
-     "default(...) takes one literal value such as 0, 'none', true or null, in '{{ metadata.n | default(other) }}'"),
-    ({"n": "{{ metadata.n | default(1, 2) }}"}, "effects.n",
-     "default(...) takes one literal value such as 0, 'none', true or null, in '{{ metadata.n | default(1, 2) }}'"),
-    ({"n": "since {{ entered_at"}, "effects.n", "'{{' without a closing '}}' in 'since {{ entered_at'"),
-    ({"n": "{{ }}"}, "effects.n", "'{{ }}' is not a placeholder such as '{{ metadata.failed_payment_count | default(0) }}'"),
-    ({"deep": {"list": ["ok", "{{ nope }}"]}}, "effects.deep.list[1]",
-     "unknown placeholder 'nope' in '{{ nope }}'; use one of: state, entered_at, persona_id, now, metadata.<key>"),
-])
+@pytest.mark.parametrize(
+    "effects,field,message",
+    [
+        (
+            {"note": "{{ status }}"},
+            "effects.note",
+            "unknown placeholder 'status' in '{{ status }}'; use one of: "
+            "state, entered_at, persona_id, now, metadata.<key>",
+        ),
+        (
+            {"n": "{{ metadata.n | upper }}"},
+            "effects.n",
+            "unknown filter 'upper' in '{{ metadata.n | upper }}'; "
+            "the only filter is default(value), e.g. '{{ metadata.n | default(0) }}'",
+        ),
+        (
+            {"n": "{{ metadata.n | default }}"},
+            "effects.n",
+            "default needs a value in '{{ metadata.n | default }}'; "
+            "the only filter is default(value), e.g. '{{ metadata.n | default(0) }}'",
+        ),
+        (
+            {"n": "{{ metadata.n | default(other) }}"},
+            "effects.n",
+            "default(...) takes one literal value such as 0, 'none', true or null, "
+            "in '{{ metadata.n | default(other) }}'",
+        ),
+        (
+            {"n": "{{ metadata.n | default(1, 2) }}"},
+            "effects.n",
+            "default(...) takes one literal value such as 0, 'none', true or null, "
+            "in '{{ metadata.n | default(1, 2) }}'",
+        ),
+        ({"n": "since {{ entered_at"}, "effects.n", "'{{' without a closing '}}' in 'since {{ entered_at'"),
+        (
+            {"n": "{{ }}"},
+            "effects.n",
+            "'{{ }}' is not a placeholder such as '{{ metadata.failed_payment_count | default(0) }}'",
+        ),
+        (
+            {"deep": {"list": ["ok", "{{ nope }}"]}},
+            "effects.deep.list[1]",
+            "unknown placeholder 'nope' in '{{ nope }}'; use one of: "
+            "state, entered_at, persona_id, now, metadata.<key>",
+        ),
+    ],
+)
 def test_bad_placeholders_fail_validation(effects: dict, field: str, message: str) -> None:
     with pytest.raises(LifecycleError) as err:
         validate_effects(effects)
@@ -485,18 +569,43 @@ def test_a_config_with_aliases_and_defaults() -> None:
     assert load_lifecycle_config({}) == LifecycleConfig(S.ACTIVE, {S.ACTIVE: 1.0}, [], {}, {})
 
 
-@pytest.mark.parametrize("data,field,message", [
-    ({"rule": []}, "rule", "unknown key 'rule'; did you mean 'rules'? Allowed here: default_state, mix, rules, effects, rates"),
-    ({"rules": {"from": "Active"}}, "rules",
-     "must be a list of rules such as [{from: NewSignup, to: Active, after: 7d}]"),
-    ({"rates": {"Active": -2}}, "rates.Active", "must be a number >= 0, got -2"),
-    ({"effects": {"billing": {"Gone": {}}}}, "effects.billing.Gone", "'Gone' is not a lifecycle state. Valid states: "
-     "NewSignup, Active, ChurnRisk, Churned, UpgradePending, PaymentFailed, PowerUser"),
-    ({"mix": {"Active": 1}, "colour": "red"}, "colour",
-     "unknown key 'colour'. Allowed here: default_state, mix, rules, effects, rates"),
-    ({"effects": {"billing": ["paid"]}}, "effects.billing", "must be a mapping of lifecycle state to {field: value}"),
-    ({"effects": {"billing": {"Active": "paid"}}}, "effects.billing.Active", "must be a mapping of response field to value"),
-])
+@pytest.mark.parametrize(
+    "data,field,message",
+    [
+        (
+            {"rule": []},
+            "rule",
+            "unknown key 'rule'; did you mean 'rules'? Allowed here: default_state, mix, rules, effects, rates",
+        ),
+        (
+            {"rules": {"from": "Active"}},
+            "rules",
+            "must be a list of rules such as [{from: NewSignup, to: Active, after: 7d}]",
+        ),
+        ({"rates": {"Active": -2}}, "rates.Active", "must be a number >= 0, got -2"),
+        (
+            {"effects": {"billing": {"Gone": {}}}},
+            "effects.billing.Gone",
+            "'Gone' is not a lifecycle state. Valid states: "
+            "NewSignup, Active, ChurnRisk, Churned, UpgradePending, PaymentFailed, PowerUser",
+        ),
+        (
+            {"mix": {"Active": 1}, "colour": "red"},
+            "colour",
+            "unknown key 'colour'. Allowed here: default_state, mix, rules, effects, rates",
+        ),
+        (
+            {"effects": {"billing": ["paid"]}},
+            "effects.billing",
+            "must be a mapping of lifecycle state to {field: value}",
+        ),
+        (
+            {"effects": {"billing": {"Active": "paid"}}},
+            "effects.billing.Active",
+            "must be a mapping of response field to value",
+        ),
+    ],
+)
 def test_a_bad_config_names_the_field(data: dict, field: str, message: str) -> None:
     with pytest.raises(LifecycleError) as err:
         load_lifecycle_config(data)

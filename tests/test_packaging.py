@@ -13,7 +13,6 @@ import time
 import tomllib
 import uuid
 import zipfile
-from pathlib import Path
 
 import httpx
 import pytest
@@ -52,7 +51,9 @@ def test_the_wheel_has_an_spdx_licence_and_needs_no_dev_tools(tmp_path):
     wheel = next(tmp_path.glob("mockverse-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         metadata = archive.read(next(n for n in archive.namelist() if n.endswith("METADATA"))).decode()
-    requires = [line.removeprefix("Requires-Dist: ") for line in metadata.splitlines() if line.startswith("Requires-Dist")]
+    requires = [
+        line.removeprefix("Requires-Dist: ") for line in metadata.splitlines() if line.startswith("Requires-Dist")
+    ]
     assert "License-Expression: Apache-2.0" in metadata.splitlines()
     extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
     dev = {re.split(r"[<>=\[;~ ]", requirement, maxsplit=1)[0] for requirement in extra}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,7 +18,7 @@ from mockverse.reality.ratio import (
     settings_to_dict,
 )
 
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = START + timedelta(days=15)
 SCHEDULE = Schedule(from_ratio=0.2, to_ratio=0.9, over=timedelta(days=30), start=None)
 
@@ -60,7 +60,13 @@ def test_a_route_that_does_not_match_falls_through_to_the_schedule() -> None:
     settings = RealitySettings(default_ratio=0.1, routes=ROUTES, schedule=SCHEDULE)
     ratio, explain = resolve("/orders/7", settings)
     assert (ratio, explain["source"], explain["pattern"]) == (0.55, "schedule", None)
-    assert explain["considered"][0] == {"source": "route", "pattern": "/users/*", "ratio": 0.4, "matches": False, "used": False}
+    assert explain["considered"][0] == {
+        "source": "route",
+        "pattern": "/users/*",
+        "ratio": 0.4,
+        "matches": False,
+        "used": False,
+    }
 
 
 def test_the_explanation_names_the_pattern_and_band() -> None:
@@ -195,7 +201,14 @@ def test_a_schedule_with_its_own_start_ignores_the_clock_start() -> None:
 
 @pytest.mark.parametrize(
     ("r", "expected"),
-    [(0.0, "synthetic"), (0.29999, "synthetic"), (0.3, "recorded"), (0.69999, "recorded"), (0.7, "upstream"), (1.0, "upstream")],
+    [
+        (0.0, "synthetic"),
+        (0.29999, "synthetic"),
+        (0.3, "recorded"),
+        (0.69999, "recorded"),
+        (0.7, "upstream"),
+        (1.0, "upstream"),
+    ],
 )
 def test_bands(r: float, expected: str) -> None:
     assert band(r) == expected
@@ -261,18 +274,30 @@ def test_durations_are_written_readably() -> None:
         ({"default_ratio": float("inf")}, "default_ratio", "must be a number"),
         ({"default_ratio": None}, "default_ratio", "must be a number"),
         ({"routes": {"/users/*": 0.5}}, "routes", "must be a list"),
-        ({"routes": [{"pattern": "/a", "ratio": 0.1}, {"pattern": "/b", "ratio": 2}]}, "routes[1].ratio", "from 0 to 1"),
+        (
+            {"routes": [{"pattern": "/a", "ratio": 0.1}, {"pattern": "/b", "ratio": 2}]},
+            "routes[1].ratio",
+            "from 0 to 1",
+        ),
         ({"routes": [{"pattern": "/a", "ratio": "high"}]}, "routes[0].ratio", "must be a number"),
         ({"routes": [{"pattern": "a/b", "ratio": 0.1}]}, "routes[0].pattern", "starting with '/'"),
         ({"routes": [{"pattern": ["/a"], "ratio": 0.1}]}, "routes[0].pattern", "starting with '/'"),
         ({"routes": [{"ratio": 0.1}]}, "routes[0].pattern", "is required"),
-        ({"routes": [{"pattern": "/a", "ratio": 0.1}, {"pattern": "/a", "ratio": 0.2}]}, "routes[1].pattern", "routes[0]"),
+        (
+            {"routes": [{"pattern": "/a", "ratio": 0.1}, {"pattern": "/a", "ratio": 0.2}]},
+            "routes[1].pattern",
+            "routes[0]",
+        ),
         ({"routes": ["/a"]}, "routes[0]", "must be a mapping"),
         ({"schedule": {"from_ratio": 0.1, "to_ratio": 0.2}}, "schedule.over", "is required"),
         ({"schedule": {"from_ratio": 0.1, "to_ratio": 0.2, "over": "soon"}}, "schedule.over", "not a duration"),
         ({"schedule": {"from_ratio": 0.1, "to_ratio": 0.2, "over": "0s"}}, "schedule.over", "longer than zero"),
         ({"schedule": {"from_ratio": 0.1, "to_ratio": 7, "over": "1d"}}, "schedule.to_ratio", "from 0 to 1"),
-        ({"schedule": {"from_ratio": 0.1, "to_ratio": 0.2, "over": "1d", "start": "yesterday"}}, "schedule.start", "RFC 3339"),
+        (
+            {"schedule": {"from_ratio": 0.1, "to_ratio": 0.2, "over": "1d", "start": "yesterday"}},
+            "schedule.start",
+            "RFC 3339",
+        ),
         ({"upstream": "api.example.com"}, "upstream", "http(s) URL"),
         ({"upstream": "ftp://api.example.com"}, "upstream", "http(s) URL"),
         ({"timeout": 0}, "timeout", "above 0"),

@@ -86,7 +86,11 @@ class Shell:
 
     def __init__(self, root: Path, redis_url: str) -> None:
         self.root = root
-        self.env = {**os.environ, "HOME": str(root / "home"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        self.env = {
+            **os.environ,
+            "HOME": str(root / "home"),
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        }
         (root / "home").mkdir()
         self.ports: dict[str, str] = {"6379": redis_url.rsplit(":", 1)[1].split("/")[0]}
         self.procs: list[subprocess.Popen] = []
@@ -95,9 +99,13 @@ class Shell:
         self.ports["7000"] = str(tcp)
 
     def mapped(self, command: str) -> str:
-        return re.sub(r"127\.0\.0\.1:(\d+)", lambda m: f"127.0.0.1:{self.ports.get(m.group(1), m.group(1))}",
-                      re.sub(r"(nc 127\.0\.0\.1) (\d+)", lambda m: f"{m.group(1)} {self.ports.get(m.group(2), m.group(2))}",
-                             command))
+        return re.sub(
+            r"127\.0\.0\.1:(\d+)",
+            lambda m: f"127.0.0.1:{self.ports.get(m.group(1), m.group(1))}",
+            re.sub(
+                r"(nc 127\.0\.0\.1) (\d+)", lambda m: f"{m.group(1)} {self.ports.get(m.group(2), m.group(2))}", command
+            ),
+        )
 
     def serve(self, command: str, cwd: Path) -> None:
         """A command that serves: started on a free port, run until it answers its health check."""
@@ -126,7 +134,9 @@ class Shell:
             if part.startswith(SERVERS):
                 self.serve(part, cwd)
             elif part.startswith("make "):
-                done = subprocess.run(["make", "-n", *shlex.split(part, comments=True)[1:]], cwd=ROOT, capture_output=True, text=True)
+                done = subprocess.run(
+                    ["make", "-n", *shlex.split(part, comments=True)[1:]], cwd=ROOT, capture_output=True, text=True
+                )
                 assert done.returncode == 0, f"{part}: {done.stderr}"
             elif part.startswith("docker "):
                 continue   # tests/test_packaging.py builds and runs the image where a docker daemon is available
@@ -162,7 +172,7 @@ class Shell:
 def test_every_shell_command_of_the_readme_runs_as_printed(tmp_path, redis_server):
     shell = Shell(tmp_path, redis_server.url)
     try:
-        for line, block in fenced("sh", "bash", "console"):
+        for _line, block in fenced("sh", "bash", "console"):
             for command in shell_commands(block):
                 shell.run(command, tmp_path)
         for n, row in enumerate(table_commands()):

@@ -20,8 +20,8 @@ import yaml
 
 from mockverse.config import builtin_spec_path
 from mockverse.ids import unit_draw
-from mockverse.reality.recorder import apply_record_mode, import_har_file
 from mockverse.openapi.loader import load_spec
+from mockverse.reality.recorder import apply_record_mode, import_har_file
 from mockverse.store import open_store
 
 HAR = Path(__file__).parent / "fixtures" / "har" / "shop-session.har"

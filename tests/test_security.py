@@ -149,7 +149,9 @@ def test_an_upstream_set_over_the_api_must_be_allowed(start_server, tmp_path):
         assert put.status_code == 403 and put.headers["content-type"] == PROBLEM
         assert (put.json()["title"], put.json()["field"], put.json()["allowed"]) == ("Upstream not allowed",
                                                                                      "upstream", [])
-        assert "--allow-upstream" in put.json()["detail"] and "reality_continuum.allowed_upstreams" in put.json()["detail"]
+        assert (
+            "--allow-upstream" in put.json()["detail"] and "reality_continuum.allowed_upstreams" in put.json()["detail"]
+        )
         got = mock.client.get("/users/3")
         assert got.status_code == 200 and got.headers["x-mockverse-source"] == "synthetic"
         assert b"internal-only" not in got.content and internal.hits == []

@@ -231,7 +231,8 @@ paths:
   /accounts:
     get:
       responses:
-        '200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Account'}}}}}
+        '200': {description: ok, content: {application/json: {schema: {type: array,
+          items: {$ref: '#/components/schemas/Account'}}}}}
   /accounts/{accountId}:
     get:
       parameters: [{name: accountId, in: path, required: true, schema: {type: string, format: uuid}}]

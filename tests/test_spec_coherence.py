@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import SHARED
 
+from conftest import SHARED
 from mockverse.openapi import load_spec
 
 SPECS = SHARED / "specs"

@@ -40,56 +40,124 @@ SPEC = {
     "openapi": "3.0.3",
     "info": {"title": "Gateway", "version": "1"},
     "paths": {
-        "/services": {"get": {"responses": _ok(_page("#/components/schemas/Service"))},
-                      "post": {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-                          "type": "object", "properties": {"name": {"type": "string"}, "host": {"type": "string"}}}}}},
-                               "responses": {"201": {"description": "created", "content": {"application/json": {
-                                   "schema": {"$ref": "#/components/schemas/Service"}}}}}}},
+        "/services": {
+            "get": {"responses": _ok(_page("#/components/schemas/Service"))},
+            "post": {
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"name": {"type": "string"}, "host": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": {
+                        "description": "created",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Service"}}},
+                    }
+                },
+            },
+        },
         "/services/{service_id_or_name}": {
-            "parameters": [{"name": "service_id_or_name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "parameters": [
+                {"name": "service_id_or_name", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
             "get": {"responses": _ok({"$ref": "#/components/schemas/Service"})},
-            "patch": {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"name": {"type": "string"}}}}}},
-                      "responses": _ok({"$ref": "#/components/schemas/Service"})}},
+            "patch": {
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}}}
+                    },
+                },
+                "responses": _ok({"$ref": "#/components/schemas/Service"}),
+            },
+        },
         "/services/{service_id_or_name}/routes": {
-            "parameters": [{"name": "service_id_or_name", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"responses": _ok(_page("#/components/schemas/Route"))}},
+            "parameters": [
+                {"name": "service_id_or_name", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "get": {"responses": _ok(_page("#/components/schemas/Route"))},
+        },
         "/routes/{route_name_or_id}": {
             "parameters": [{"name": "route_name_or_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"responses": _ok(_page("#/components/schemas/Route"))}},
-        "/plugins": {"get": {"responses": _ok(
-            {"$ref": "#/components/schemas/Plugin"},
-            {"data": [{"id": "9d5a0b5e-1111-4111-8111-111111111111", "name": "rate-limiting"}], "next": None})}},
+            "get": {"responses": _ok(_page("#/components/schemas/Route"))},
+        },
+        "/plugins": {
+            "get": {
+                "responses": _ok(
+                    {"$ref": "#/components/schemas/Plugin"},
+                    {"data": [{"id": "9d5a0b5e-1111-4111-8111-111111111111", "name": "rate-limiting"}], "next": None},
+                )
+            }
+        },
         "/plugins/{plugin_id}": {
             "parameters": [{"name": "plugin_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"responses": _ok({"$ref": "#/components/schemas/Plugin"})}},
+            "get": {"responses": _ok({"$ref": "#/components/schemas/Plugin"})},
+        },
     },
-    "components": {"schemas": {
-        "Service": SERVICE, "Route": ROUTE,
-        "Plugin": {"type": "object", "required": ["id"],
-                   "properties": {"id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}}}}},
+    "components": {
+        "schemas": {
+            "Service": SERVICE,
+            "Route": ROUTE,
+            "Plugin": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {"id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}},
+            },
+        }
+    },
 }
 
 SUMMARY_SPEC = {
     "openapi": "3.0.3",
     "info": {"title": "Shelves", "version": "1"},
     "paths": {
-        "/shelves": {"get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/ShelfSummary"}})}},
+        "/shelves": {
+            "get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/ShelfSummary"}})}
+        },
         "/shelves/{shelf_id}": {
             "parameters": [{"name": "shelf_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-            "get": {"responses": _ok({"$ref": "#/components/schemas/Shelf"})}},
+            "get": {"responses": _ok({"$ref": "#/components/schemas/Shelf"})},
+        },
     },
-    "components": {"schemas": {
-        "Shelf": {"type": "object", "required": ["id", "name", "books"],
-                  "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
-                                 "books": {"type": "object", "required": ["href", "total", "items"],
-                                           "properties": {"href": {"type": "string"}, "total": {"type": "integer"},
-                                                          "items": {"type": "array", "minItems": 1,
-                                                                    "items": {"type": "string"}}}}}},
-        "ShelfSummary": {"type": "object", "required": ["id", "name", "books"],
-                         "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
-                                        "books": {"type": "object", "properties": {"href": {"type": "string"},
-                                                                                  "total": {"type": "integer"}}}}}}},
+    "components": {
+        "schemas": {
+            "Shelf": {
+                "type": "object",
+                "required": ["id", "name", "books"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "books": {
+                        "type": "object",
+                        "required": ["href", "total", "items"],
+                        "properties": {
+                            "href": {"type": "string"},
+                            "total": {"type": "integer"},
+                            "items": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                        },
+                    },
+                },
+            },
+            "ShelfSummary": {
+                "type": "object",
+                "required": ["id", "name", "books"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "books": {
+                        "type": "object",
+                        "properties": {"href": {"type": "string"}, "total": {"type": "integer"}},
+                    },
+                },
+            },
+        }
+    },
 }
 
 
@@ -180,28 +248,46 @@ NESTED_SPEC = {
         "/sites": {"get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/Site"}})}},
         "/sites/{site_id}": {
             "parameters": [{"name": "site_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"responses": _ok({"$ref": "#/components/schemas/Site"})}},
+            "get": {"responses": _ok({"$ref": "#/components/schemas/Site"})},
+        },
         "/sites/{site_id}/dns": {
             "parameters": [{"name": "site_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/DnsZone"}})}},
+            "get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/DnsZone"}})},
+        },
         "/sites/{site_id}/hooks": {
             "parameters": [{"name": "site_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/Hook"}})}},
+            "get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/Hook"}})},
+        },
         "/dns_zones": {"get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/DnsZone"}})}},
         "/dns_zones/{zone_id}": {
             "parameters": [{"name": "zone_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"responses": _ok({"$ref": "#/components/schemas/DnsZone"})}},
+            "get": {"responses": _ok({"$ref": "#/components/schemas/DnsZone"})},
+        },
         "/hooks": {"get": {"responses": _ok({"type": "array", "items": {"$ref": "#/components/schemas/Hook"}})}},
         "/hooks/{hook_id}": {
             "parameters": [{"name": "hook_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"responses": _ok({"$ref": "#/components/schemas/Hook"})}},
+            "get": {"responses": _ok({"$ref": "#/components/schemas/Hook"})},
+        },
     },
-    "components": {"schemas": {
-        "Site": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
-        "DnsZone": {"type": "object", "required": ["id", "site_id"],
-                    "properties": {"id": {"type": "string"}, "site_id": {"type": "string"}, "name": {"type": "string"}}},
-        "Hook": {"type": "object", "required": ["id"],
-                 "properties": {"id": {"type": "string"}, "site_id": {"type": "string"}, "url": {"type": "string"}}}}},
+    "components": {
+        "schemas": {
+            "Site": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+            },
+            "DnsZone": {
+                "type": "object",
+                "required": ["id", "site_id"],
+                "properties": {"id": {"type": "string"}, "site_id": {"type": "string"}, "name": {"type": "string"}},
+            },
+            "Hook": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {"id": {"type": "string"}, "site_id": {"type": "string"}, "url": {"type": "string"}},
+            },
+        }
+    },
 }
 
 

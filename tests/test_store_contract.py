@@ -5,15 +5,10 @@ Redis runs as a real ``redis-server`` on a free loopback port, without persisten
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -352,7 +347,9 @@ def test_reset_drops_every_change_but_the_kept_settings_and_bumps_the_version(op
         assert store.entries("team", "recording") == []
     assert first.next_id("team", "user") == 1
     for other in ("team*", "team:a"):
-        assert second.get_entity(other, "user", "1001") == StoredEntity("user", "1001", {"name": "Ada"}, "created", False)
+        assert second.get_entity(other, "user", "1001") == StoredEntity(
+            "user", "1001", {"name": "Ada"}, "created", False
+        )
         assert second.deleted_ids(other, "user") == ["6"] and second.get_setting(other, "clock") is not None
         assert len(second.entries(other, "recording")) == 1 and second.next_id(other, "user") == 2
     first.reset_workspace("team")

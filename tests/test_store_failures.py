@@ -9,9 +9,7 @@ SQLite reports it the same way. A held lock is a second process in ``BEGIN EXCLU
 
 from __future__ import annotations
 
-import os
 import resource
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,7 +17,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from conftest import free_port
 
@@ -183,7 +180,7 @@ def test_a_full_disk_answers_writes_with_507_and_reads_go_on(tmp_path):
             first = c.post("/orders", json={"user_id": 4, "items": [{"sku": "SKU-1", "quantity": 1, "unit_price": 5}]})
             assert first.status_code == 201, first.text
             statuses = []
-            for i in range(400):
+            for _ in range(400):
                 got = c.post("/api/v1/consistency/entities", json={
                     "entity_type": "device", "data": {"user_id": 4, "note": "x" * 3000}})
                 statuses.append(got.status_code)

@@ -98,7 +98,9 @@ def test_scenarios_move_through_states(app_client):
     stub(c, {**base, "requiredScenarioState": "paid", "response": {"jsonBody": {"status": "paid"}}})
     assert [c.get("/orders/1001").json()["status"] for _ in range(3)] == ["pending", "paid", "paid"]
     scenarios = c.get("/__admin/scenarios").json()["scenarios"]
-    assert [(s["name"], s["state"], s["possibleStates"]) for s in scenarios] == [("checkout", "paid", ["Started", "paid"])]
+    assert [(s["name"], s["state"], s["possibleStates"]) for s in scenarios] == [
+        ("checkout", "paid", ["Started", "paid"])
+    ]
     assert c.post("/__admin/scenarios/reset", headers={"Content-Type": "application/json"}).status_code == 200
     assert c.get("/orders/1001").json()["status"] == "pending"
 
@@ -126,8 +128,16 @@ def test_templates_read_the_request_the_persona_and_the_world(app_client):
              "response": {"body": "{{persona.name}}"}})
     assert c.get("/whoami?u=12").text == user["name"]
     # the request body, read as JSON
-    stub(c, {"request": {"method": "POST", "urlPath": "/echo"},
-             "response": {"status": 201, "jsonBody": {"for": "{{request.body.user_id}}", "first": "{{request.body.items[0]}}"}}})
+    stub(
+        c,
+        {
+            "request": {"method": "POST", "urlPath": "/echo"},
+            "response": {
+                "status": 201,
+                "jsonBody": {"for": "{{request.body.user_id}}", "first": "{{request.body.items[0]}}"},
+            },
+        },
+    )
     assert c.post("/echo", json={"user_id": 12, "items": ["a", "b"]}).json() == {"for": 12, "first": "a"}
 
 
@@ -152,7 +162,9 @@ def test_bad_stubs_are_problems_naming_the_field(app_client, body, field):
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["field"] == field
     wiremock = c.post("/__admin/mappings", json=body).json()
-    assert wiremock["errors"][0]["source"]["pointer"] == "/" + field.replace(".", "/").replace("[", "/").replace("]", "")
+    assert wiremock["errors"][0]["source"]["pointer"] == "/" + field.replace(".", "/").replace("[", "/").replace(
+        "]", ""
+    )
 
 
 def test_delays_are_drawn_deterministically_and_reported(app_client):
@@ -218,7 +230,10 @@ def test_stub_api_crud_in_mockverse_style(app_client):
     r = c.post("/api/v1/stubs", json={"request": {"urlPath": "/a"}, "response": {"status": 201}})
     assert r.status_code == 201 and r.headers["location"] == f"/api/v1/stubs/{r.json()['id']}"
     id = r.json()["id"]
-    assert c.put(f"/api/v1/stubs/{id}", json={"request": {"urlPath": "/a"}, "response": {"status": 204}}).status_code == 200
+    assert (
+        c.put(f"/api/v1/stubs/{id}", json={"request": {"urlPath": "/a"}, "response": {"status": 204}}).status_code
+        == 200
+    )
     assert c.get("/a").status_code == 204
     assert c.get("/api/v1/stubs").json()["count"] == 1
     assert c.delete(f"/api/v1/stubs/{id}").json()["id"] == id

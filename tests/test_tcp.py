@@ -15,10 +15,9 @@ import orjson
 import pytest
 
 from conftest import ROOT, SHARED, Server, free_port
-from test_byo_spec import required_value
-
-from mockverse.openapi.loader import load_spec
 from mockverse.http.app import Settings, create_app
+from mockverse.openapi.loader import load_spec
+from test_byo_spec import required_value
 
 
 class Client:
@@ -240,7 +239,10 @@ def test_reading_a_persona_over_tcp_does_not_grow_its_graph(tcp, client):
     assert orjson.loads(first)["data"] == [n["data"] for n in graph["nodes"]]
     assert [e for e in graph["edges"] if "tcp" in e["to"]] == []
     records = tcp.client.get("/api/v1/consistency/graph/user:5", params={"type": "tcp_message"}).json()["nodes"]
-    assert [(n["data"]["direction"], n["data"]["op"]) for n in records] == [("received", "related"), ("sent", "related")] * 2
+    assert [(n["data"]["direction"], n["data"]["op"]) for n in records] == [
+        ("received", "related"),
+        ("sent", "related"),
+    ] * 2
     over_tcp = client.ask({"op": "related", "ref": "user:5", "relationship": "has_tcp_messages"})
     assert over_tcp["count"] == 4 and [d["id"] for d in over_tcp["data"]] == [n["id"] for n in records]
     assert [n["type"] for n in tcp.client.get("/api/v1/consistency/graph/user:5",
@@ -357,7 +359,12 @@ def test_get_in_a_world_built_from_a_users_spec(start_server, spec, types):
     c = Client(port)
     for op in world["served"]:
         entity = op["entity"]
-        if op["method"] != "GET" or op["kind"] != "item" or entity in seen or list(op["params"].values())[-1:] != [entity]:
+        if (
+            op["method"] != "GET"
+            or op["kind"] != "item"
+            or entity in seen
+            or list(op["params"].values())[-1:] != [entity]
+        ):
             continue
         seen.add(entity)   # the first item path of a type is the one get answers as
         for sample in samples.get(entity, [])[:1]:

@@ -58,7 +58,8 @@ paths:
         - {name: tags, in: query, schema: {type: array, items: {type: integer}}}
         - {name: X-Tenant, in: header, required: true, schema: {type: string, minLength: 2}}
       responses:
-        "200": {description: ok, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Pet"}}}}}
+        "200": {description: ok, content: {application/json: {schema: {type: array,
+          items: {$ref: "#/components/schemas/Pet"}}}}}
         "400": {description: bad, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
         "401": {description: denied, content: {application/json: {schema: {$ref: "#/components/schemas/Denied"}}}}
   /pets/{id}:
@@ -77,7 +78,8 @@ paths:
     get:
       security: []
       responses:
-        "200": {description: ok, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Owner"}}}}}
+        "200": {description: ok, content: {application/json: {schema: {type: array,
+          items: {$ref: "#/components/schemas/Owner"}}}}}
   /owners/{id}:
     get:
       security: [{basic: []}, {session: []}, {token: []}, {oauth: []}]

@@ -5,9 +5,9 @@ and Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
-import asyncio
 import itertools
 import json
 import logging
@@ -16,6 +16,7 @@ import threading
 import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ class Receiver:
         await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    def serve(self) -> "Receiver":
+    def serve(self) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -146,7 +147,9 @@ class Receiver:
             if len(got) >= count:
                 return got
             time.sleep(0.01)
-        raise AssertionError(f"expected {count} webhook requests for {workspace}/{event}, got {len(self.of(workspace, event))}")
+        raise AssertionError(
+            f"expected {count} webhook requests for {workspace}/{event}, got {len(self.of(workspace, event))}"
+        )
 
     def close(self) -> None:
         if self.server is not None:
@@ -324,7 +327,9 @@ def test_a_failing_receiver_gets_three_attempts_with_growing_delays(hooked, rece
     ws = workspace()
     c = client_for(hooked, ws)
     receiver.scripts[ws] = [500, 500]
-    set_state(c, ws, "user:21", "ChurnRisk" if c.get("/users/21").json()["lifecycle_state"] != "ChurnRisk" else "Active")
+    set_state(
+        c, ws, "user:21", "ChurnRisk" if c.get("/users/21").json()["lifecycle_state"] != "ChurnRisk" else "Active"
+    )
     start = hooked.clock.time()
     for attempts, gap in ((1, 0.2), (2, 0.8)):
         receiver.wait(ws, attempts)
@@ -340,7 +345,7 @@ def test_a_failing_receiver_gets_three_attempts_with_growing_delays(hooked, rece
     assert all(verify(SECRET, r["body"], r["headers"]["x-mockverse-signature"]) for r in got)
     # backoff 200ms then 800ms, seen by the receiver and in the recorded attempt times
     assert [round(r["time"] - start, 3) for r in got] == [0.0, 0.2, 1.0]
-    recorded = [(ts(b["at"]) - ts(a["at"])).total_seconds() for a, b in zip(delivery["attempts"], delivery["attempts"][1:])]
+    recorded = [(ts(b["at"]) - ts(a["at"])).total_seconds() for a, b in pairwise(delivery["attempts"])]
     assert recorded == [0.2, 0.8]
 
 
@@ -348,7 +353,9 @@ def test_a_hanging_receiver_never_holds_up_requests(hooked, receiver):
     ws = workspace()
     c = client_for(hooked, ws)
     receiver.scripts[ws] = [HANG]
-    set_state(c, ws, "user:88", "ChurnRisk" if c.get("/users/88").json()["lifecycle_state"] != "ChurnRisk" else "Active")
+    set_state(
+        c, ws, "user:88", "ChurnRisk" if c.get("/users/88").json()["lifecycle_state"] != "ChurnRisk" else "Active"
+    )
     receiver.wait(ws, 1)                                # the first attempt is in flight, the receiver hangs
     assert c.get("/users/88").status_code == 200
     [in_flight] = deliveries(c)
@@ -459,7 +466,9 @@ def test_a_failed_delivery_can_be_replayed(hooked, receiver):
 def test_the_graph_lists_what_was_sent_about_a_persona(hooked, receiver):
     ws = workspace()
     c = client_for(hooked, ws)
-    set_state(c, ws, "user:44", "ChurnRisk" if c.get("/users/44").json()["lifecycle_state"] != "ChurnRisk" else "Active")
+    set_state(
+        c, ws, "user:44", "ChurnRisk" if c.get("/users/44").json()["lifecycle_state"] != "ChurnRisk" else "Active"
+    )
     assert c.post("/orders", json={"userId": 44, "currency": "USD"}).status_code == 201
     sent = settled(c, 2, persona="user:44")
     graph = c.get("/api/v1/consistency/graph/user:44", params={"type": "webhook"}).json()
@@ -490,13 +499,19 @@ def test_unknown_deliveries_and_replays(hooked):
     assert c.get(f"{DELIVERIES}/abc").status_code == 400
     assert c.get(f"{DELIVERIES}/987654").status_code == 404
     assert c.post(f"{DELIVERIES}/987654/replay", headers=JSON).status_code == 404
-    assert c.get(DELIVERIES).json() == {"workspace_id": c.headers["X-Mockverse-Workspace"], "deliveries": [], "count": 0}
+    assert c.get(DELIVERIES).json() == {
+        "workspace_id": c.headers["X-Mockverse-Workspace"],
+        "deliveries": [],
+        "count": 0,
+    }
 
 
 def test_the_secret_is_never_in_logs_or_responses(hooked, receiver):
     ws = workspace()
     c = client_for(hooked, ws)
-    set_state(c, ws, "user:55", "PowerUser" if c.get("/users/55").json()["lifecycle_state"] != "PowerUser" else "Active")
+    set_state(
+        c, ws, "user:55", "PowerUser" if c.get("/users/55").json()["lifecycle_state"] != "PowerUser" else "Active"
+    )
     settled(c, 1)
     subs = c.get("/api/v1/webhooks").json()["webhooks"]
     assert subs == [{"index": 0, "url": receiver.url, "events": EVENTS, "signed": True,
@@ -516,7 +531,9 @@ def test_a_pending_delivery_resumes_after_a_restart(tmp_path, served):
     s = Server(tmp_path, "--config", str(config), env={"MOCKVERSE_WEBHOOK_SECRET": SECRET}).start()
     try:
         c = client_for(s, ws)
-        set_state(c, ws, "user:66", "ChurnRisk" if c.get("/users/66").json()["lifecycle_state"] != "ChurnRisk" else "Active")
+        set_state(
+            c, ws, "user:66", "ChurnRisk" if c.get("/users/66").json()["lifecycle_state"] != "ChurnRisk" else "Active"
+        )
         served.wait(ws, 1)
         deadline = time.monotonic() + 10
         while not deliveries(c)[0]["attempts"] and time.monotonic() < deadline:
@@ -547,8 +564,14 @@ def test_events_left_in_flight_by_a_crash_are_delivered_once_on_the_next_start(t
     bodies = [json.dumps({"id": eid, "type": kind, "workspace": ws, "occurred_at": at,
                           "data": {"persona_id": "user:9", "step": step}}) for step, eid in enumerate(eids, 1)]
     store = SQLiteStore(str(tmp_path / "state.db"))
-    store.put_setting(ws, PUBLISHING, {eid: {"type": kind, "at": at, "persona": "user:9", "body": body,
-                                             "owner": "a-killed-worker", "until": 0} for eid, body in zip(eids, bodies)})
+    store.put_setting(
+        ws,
+        PUBLISHING,
+        {
+            eid: {"type": kind, "at": at, "persona": "user:9", "body": body, "owner": "a-killed-worker", "until": 0}
+            for eid, body in zip(eids, bodies, strict=True)
+        },
+    )
     appended = store.append(ws, KIND, eids[0], {
         "event_id": eids[0], "event": kind, "workspace": ws, "url": served.url, "subscription": 0,
         "persona": "user:9", "occurred_at": at, "status": "pending", "signed": True,
@@ -603,7 +626,9 @@ def test_an_unsigned_subscription_says_so(tmp_path):
     h = Hooked(tmp_path, secret=None)
     try:
         c = client_for(h, ws)
-        set_state(c, ws, "user:77", "ChurnRisk" if c.get("/users/77").json()["lifecycle_state"] != "ChurnRisk" else "Active")
+        set_state(
+            c, ws, "user:77", "ChurnRisk" if c.get("/users/77").json()["lifecycle_state"] != "ChurnRisk" else "Active"
+        )
         [got] = h.receiver.wait(ws, 1)
         assert "x-mockverse-signature" not in got["headers"]
         [delivery] = settled(c, 1)

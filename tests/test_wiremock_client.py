@@ -52,7 +52,9 @@ def test_the_pypi_client_drives_mappings_requests_and_scenarios(admin):
 
     count = Requests.get_matching_request_count(NearMissMatchPatternRequest(url_path="/users/3", method="GET"))
     assert count.count == 3
-    found = Requests.get_matching_requests(NearMissMatchPatternRequest(url_path="/users/3", headers={"X-Test": {"equalTo": "yes"}}))
+    found = Requests.get_matching_requests(
+        NearMissMatchPatternRequest(url_path="/users/3", headers={"X-Test": {"equalTo": "yes"}})
+    )
     assert [r.url for r in found.requests] == ["/users/3", "/users/3"]
     everything = Requests.get_all_received_requests()
     assert everything.meta.total == 3 and everything.requests[0].request.method == "GET"

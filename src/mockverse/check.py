@@ -26,8 +26,8 @@ from __future__ import annotations
 import re
 import time
 import warnings
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import logging
 import os
 import signal
 import sys
@@ -133,9 +132,12 @@ def _parser() -> argparse.ArgumentParser:
                        "(0 to 1, e.g. 0.95; default: no minimum)")
     check.add_argument("--seed", default="42", help="world seed (default 42)")
     # -- issue 9: mockverse persona generate
-    persona = sub.add_parser("persona", help="personas from a description (LLM when configured, else a template)",
-                             epilog='example:\n  mockverse persona generate "a nurse in Leeds who orders books monthly"',
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    persona = sub.add_parser(
+        "persona",
+        help="personas from a description (LLM when configured, else a template)",
+        epilog='example:\n  mockverse persona generate "a nurse in Leeds who orders books monthly"',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     persona_sub = persona.add_subparsers(dest="persona_command", metavar="action", required=True)
     generate = persona_sub.add_parser("generate", help="generate a persona, register it in the store and freeze it",
                                       epilog='example:\n  mockverse persona generate "a nurse in Leeds who orders '
@@ -225,7 +227,10 @@ def world_table(title: str, world: dict) -> str:
     lines += _table(rows)
     excluded = world.get("excluded") or {}
     if excluded.get("types") or excluded.get("relationships"):
-        lines += ["", "Excluded by the config: " + ", ".join(excluded.get("types", []) + excluded.get("relationships", []))]
+        lines += [
+            "",
+            "Excluded by the config: " + ", ".join(excluded.get("types", []) + excluded.get("relationships", [])),
+        ]
     return "\n".join(lines)
 
 
@@ -233,7 +238,7 @@ def _table(rows: list[tuple]) -> list[str]:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
     out = []
     for n, row in enumerate(rows):
-        out.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths)) + "  " + str(row[-1]))
+        out.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + str(row[-1]))
         if n == 0:
             out.append("  " + "  ".join("-" * w for w in widths) + "  " + "-" * len(str(row[-1])))
     return out
@@ -301,9 +306,9 @@ def _serve(args: argparse.Namespace) -> int:
 def _import_har(args: argparse.Namespace) -> int:
     """``mockverse import-har``: HAR entries matched to the spec's operations become recordings."""
     from mockverse.config import ConfigError, builtin_spec_path, load_config
+    from mockverse.openapi.loader import SpecError, load_spec
     from mockverse.progress import Progress
     from mockverse.reality.recorder import import_har_file
-    from mockverse.openapi.loader import SpecError, load_spec
     from mockverse.store import open_store
 
     try:
@@ -350,7 +355,9 @@ def _fidelity(args: argparse.Namespace) -> int:
         r = httpx.post(f"{args.url.rstrip('/')}/api/v1/workspace/{args.workspace}/fidelity",
                        json={"source": "traffic"}, headers=headers, timeout=120)
     except httpx.HTTPError as exc:
-        print(f"mockverse: cannot reach the server at {args.url}: {exc}; start it with `mockverse serve`", file=sys.stderr)
+        print(
+            f"mockverse: cannot reach the server at {args.url}: {exc}; start it with `mockverse serve`", file=sys.stderr
+        )
         return 2
     body = r.json() if r.headers.get("content-type", "").endswith("json") else {"detail": r.text}
     if r.status_code >= 400:
@@ -363,7 +370,7 @@ def _fidelity(args: argparse.Namespace) -> int:
     overall = score.get("overall")
     print(f"fidelity of workspace '{args.workspace}': {_percent(overall)} ({score.get('band') or 'not computable'}), "
           f"coverage {score.get('coverage', 0):.2f}, confidence {score.get('confidence', 0):.2f}")
-    for name, metric in score["driver_metrics"].items():
+    for metric in score["driver_metrics"].values():
         value = metric.get("value")
         shown = "n/a " if value is None else f"{value * 100:3.0f}%"
         print(f"  {metric['label']:<22} {_bar(value)} {shown}  {metric.get('reason') or ''}".rstrip())

@@ -7,18 +7,26 @@ are checked by pydantic, and every message names the dotted path of the field.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from mockverse import yamlsafe
-from mockverse.timeutil import parse_duration, parse_rfc3339
 from mockverse.problems import did_you_mean
+from mockverse.timeutil import parse_duration, parse_rfc3339
 
 
 class ConfigError(ValueError):
@@ -82,7 +90,7 @@ class Derivation(_Strict):
     unpaid: str = "pending"
 
     @model_validator(mode="after")
-    def _one_kind(self) -> "Derivation":
+    def _one_kind(self) -> Derivation:
         kinds = [k for k in ("sum", "count", "parent", "paid_by") if getattr(self, k)]
         if len(kinds) != 1:
             raise ValueError("a derivation has exactly one of 'sum' (with 'of'), 'count', 'parent' or 'paid_by'")
@@ -120,7 +128,7 @@ class EntityConfig(_Strict):
         return tuple(_duration(v) for v in value) if isinstance(value, (list, tuple)) else value
 
     @model_validator(mode="after")
-    def _shape(self, info: ValidationInfo) -> "EntityConfig":
+    def _shape(self, info: ValidationInfo) -> EntityConfig:
         if not _spec_world(info) and (self.path is None or self.schema_ is None):
             raise ValueError("an entity needs 'path' (its collection path) and 'schema' (its component schema)")
         if self.parent is None and self.population is None and not _spec_world(info):
@@ -149,7 +157,7 @@ class RelationshipConfig(_Strict):
 
 
 class WorldConfig(_Strict):
-    epoch: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    epoch: datetime = datetime(2026, 1, 1, tzinfo=UTC)
     entities: dict[str, EntityConfig] = {}
     exclude: list[str] = []                   # spec worlds: entity types or relationship ids to drop
     relationships: list[RelationshipConfig] = []   # spec worlds: relationships to add
@@ -160,7 +168,7 @@ class WorldConfig(_Strict):
         return value if isinstance(value, datetime) else parse_rfc3339(value)
 
     @model_validator(mode="after")
-    def _links(self, info: ValidationInfo) -> "WorldConfig":
+    def _links(self, info: ValidationInfo) -> WorldConfig:
         if _spec_world(info):
             return self  # names are checked against the inferred world when it is built
         if self.exclude or self.relationships:
@@ -276,7 +284,7 @@ class RealityConfig(_Strict):
     enabled: bool = False
     default_ratio: float = Field(default=0.0, ge=0, le=1)
     upstream: str | None = None
-    allowed_upstreams: list[str] = []         # upstreams PUT /api/v1/reality may set, besides `upstream` (--allow-upstream)
+    allowed_upstreams: list[str] = []  # upstreams PUT /api/v1/reality may set, besides `upstream` (--allow-upstream)
     timeout: str = "3s"
     record: bool = False
     record_mode: Literal["once", "new_episodes", "none", "all"] = "all"   # vcrpy record modes (record: true)
@@ -413,8 +421,10 @@ class AIConfig(_Strict):
     max_retries: int = Field(default=2, ge=0, le=10)
     # -- LLM text fields and relationship proposals (mockverse.ai.text, mockverse.ai.relations) --
     text_fields: list[str] = Field(default_factory=lambda: list(DEFAULT_TEXT_FIELDS))
-    text_budget: timedelta = timedelta(milliseconds=50)     # how long a cold read waits for LLM text
-    queue_size: int = Field(default=256, ge=1, le=100_000)  # text jobs waiting; beyond this a miss is served as fallback
+    text_budget: timedelta = timedelta(milliseconds=50)  # how long a cold read waits for LLM text
+    queue_size: int = Field(
+        default=256, ge=1, le=100_000
+    )  # text jobs waiting; beyond this a miss is served as fallback
     relationship_threshold: float = Field(default=0.8, ge=0, le=1)   # proposals at or above this are applied
     relationship_budget: timedelta = timedelta(seconds=10)  # how long a start waits for relationship proposals
 

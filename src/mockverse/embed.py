@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Coroutine
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -34,7 +35,7 @@ class World:
     @classmethod
     def from_spec(cls, spec: str | os.PathLike | None = None, *, seed: int | str = 42,
                   config: str | os.PathLike | None = None, store: str | os.PathLike = ":memory:",
-                  auth_check: bool | None = None) -> "World":
+                  auth_check: bool | None = None) -> World:
         """A world from an OpenAPI spec (None: the built-in commerce world). The store defaults to
         an in-memory SQLite database: nothing is written to disk unless you name a file.
         ``auth_check=False`` answers whatever security the spec declares (``--no-auth-check``)."""
@@ -43,7 +44,7 @@ class World:
 
     @classmethod
     def builtin(cls, *, seed: int | str = 42, config: str | os.PathLike | None = None,
-                store: str | os.PathLike = ":memory:") -> "World":
+                store: str | os.PathLike = ":memory:") -> World:
         return cls.from_spec(None, seed=seed, config=config, store=store)
 
     def asgi_app(self) -> Starlette:
@@ -67,7 +68,7 @@ class World:
             self._runner.close()
             self._runner = None
 
-    def __enter__(self) -> "World":
+    def __enter__(self) -> World:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -24,7 +24,7 @@ class EntityRef:
         return f"{self.type}:{self.id}"
 
     @classmethod
-    def parse(cls, text: str) -> "EntityRef":
+    def parse(cls, text: str) -> EntityRef:
         """Parse ``user:123``; raises ValueError naming the expected form."""
         match = _REF.match(text or "")
         if not match:

@@ -50,9 +50,9 @@ NOTES: dict[str, str] = {
     "ServerConfig.log_format": "text, or json: one JSON object per line for CI log collectors",
     "ServerConfig.admin_token": "prefer the MOCKVERSE_ADMIN_TOKEN environment variable to writing it here",
     "ServerConfig.allowed_hosts": "Host names the admin API and dashboard answer besides 127.0.0.1, localhost, [::1] "
-                                  "and the bound host: 'name' (any port) or 'name:port' (--allow-host)",
+    "and the bound host: 'name' (any port) or 'name:port' (--allow-host)",
     "ServerConfig.admin_cors_origins": "browser origins allowed to call the admin API (CORS), e.g. "
-                                       "http://localhost:5173; none by default",
+    "http://localhost:5173; none by default",
     "ServerConfig.header_timeout": "a request's head must arrive within this once begun, else 408 and close",
     "ServerConfig.keep_alive_timeout": "idle connections close after this; longer than clients' own (httpx: 5s)",
     "ServerConfig.tcp_idle_timeout": "a TCP connection without subscriptions closes after this long without a line",
@@ -95,7 +95,7 @@ NOTES: dict[str, str] = {
     "RealityConfig.default_ratio": "0 synthetic, 0.3-0.7 blended with recordings, 0.7-1 the live upstream",
     "RealityConfig.upstream": "the real API's base URL",
     "RealityConfig.allowed_upstreams": "other upstreams PUT /api/v1/reality may set (scheme, host and port must match; "
-                                       "--allow-upstream)",
+    "--allow-upstream)",
     "RealityConfig.timeout": "how long to wait for the upstream before falling back",
     "RealityConfig.record": "record mode: proxy everything to the upstream and store each exchange",
     "RealityConfig.record_mode": "once, new_episodes, none or all (vcrpy's record modes)",
@@ -112,7 +112,8 @@ NOTES: dict[str, str] = {
     "RealismConfig.errors": "'recorded' or {rate: 0.02, status: 503}",
     "ConsistencyConfig.personas": "persona lifecycle (defaults: the bundled lifecycle.yaml)",
     "PersonasConfig.type": "the persona entity type (default: the first person-like top-level type)",
-    "PersonasConfig.default_lifecycle_state": "set: the state of created personas, and of every generated one not in lifecycle_states unless lifecycle_mix is given",
+    "PersonasConfig.default_lifecycle_state": "set: the state of created personas, and of every generated one "
+    "not in lifecycle_states unless lifecycle_mix is given",
     "PersonasConfig.lifecycle_states": "states set up front",
     "PersonasConfig.lifecycle_mix": "share of each state in a fresh world",
     "PersonasConfig.lifecycle_rules": "transitions as the clock moves (replaces the bundled rules)",

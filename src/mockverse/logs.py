@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 
@@ -17,7 +17,7 @@ class JsonFormatter(logging.Formatter):
     """``{"time", "level", "logger", "message", ...fields}`` on one line; exceptions as ``exc_info`` text."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {"time": datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        out = {"time": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
                "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
         for name in FIELDS:
             if name in record.__dict__:

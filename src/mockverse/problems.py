@@ -12,7 +12,7 @@ PROBLEM = "application/problem+json"
 
 
 class Problem(Exception):
-    """An error answered as ``application/problem+json``; raised by any layer, answered by the HTTP layer, TCP and the CLI alike."""
+    """An error answered as ``application/problem+json``; raised by any layer, answered by HTTP, TCP and the CLI."""
 
     def __init__(self, status: int, title: str, detail: str, *, field: str | None = None,
                  allowed: list | None = None, errors: list | None = None, extra: dict | None = None,

@@ -24,8 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -46,7 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
 class Persona:
     """Admin-API calls about one persona."""
 
-    def __init__(self, mock: "Mockverse", ref: str) -> None:
+    def __init__(self, mock: Mockverse, ref: str) -> None:
         self.mock, self.ref = mock, ref
 
     def set_state(self, state: str, metadata: dict | None = None) -> dict:
@@ -62,7 +63,7 @@ class Persona:
 class Clock:
     """Admin-API calls on the workspace's virtual clock."""
 
-    def __init__(self, mock: "Mockverse") -> None:
+    def __init__(self, mock: Mockverse) -> None:
         self.mock = mock
 
     def advance(self, by: str) -> dict:

@@ -21,8 +21,9 @@ import binascii
 import hashlib
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import orjson
@@ -76,7 +77,7 @@ class Facts:
 
     @classmethod
     def from_raw(cls, method: str, path: str, query: str, raw_headers: Iterable[tuple[bytes, bytes]],
-                 body: bytes = b"") -> "Facts":
+                 body: bytes = b"") -> Facts:
         """Facts from ASGI's header pairs (bytes), as a scope or a journal entry holds them."""
         headers: dict[str, list[str]] = {}
         for name, value in raw_headers:
@@ -123,7 +124,7 @@ class Matcher:
     expected: Any
     options: tuple[tuple[str, Any], ...] = ()
     compiled: Any = None
-    inner: "Matcher | None" = None
+    inner: Matcher | None = None
 
     def option(self, name: str) -> bool:
         """Whether a modifier (``caseInsensitive``, ``ignoreArrayOrder``, ...) is on."""
@@ -173,7 +174,7 @@ def json_equal(expected: Any, actual: Any, any_order: bool, extra: bool) -> bool
         if not isinstance(actual, list) or len(actual) != len(expected):
             return False
         if not any_order:
-            return all(json_equal(e, a, any_order, extra) for e, a in zip(expected, actual))
+            return all(json_equal(e, a, any_order, extra) for e, a in zip(expected, actual, strict=True))
         left = list(actual)
         for e in expected:
             hit = next((i for i, a in enumerate(left) if json_equal(e, a, any_order, extra)), None)
@@ -494,7 +495,7 @@ def parse_template(text: str, where: str) -> Template:
 class Scope:
     """What templates read: the request, the persona it talks about, and the world (a lookup function)."""
 
-    def __init__(self, facts: Facts, persona: Callable[["Scope"], Any], lookup: Callable[[str, Any], Any]) -> None:
+    def __init__(self, facts: Facts, persona: Callable[[Scope], Any], lookup: Callable[[str, Any], Any]) -> None:
         self.facts = facts
         self._persona = persona
         self._persona_value: Any = MISSING
@@ -586,7 +587,7 @@ class ResponseSpec:
     headers: tuple[tuple[str, Template | str], ...]
     body_kind: str                  # "json" | "text" | "bytes" | "empty"
     body: Any
-    delay: tuple | None             # realism_delay's model: ("fixed", s) | ("lognormal", median s, sigma) | ("uniform", lo, hi)
+    delay: tuple | None  # realism_delay's model: ("fixed", s) | ("lognormal", median s, sigma) | ("uniform", lo, hi)
     fault: str | None
 
 
@@ -613,7 +614,9 @@ def parse_response(spec: Any) -> ResponseSpec:
             headers.append((name, parse_template(text, f"response.headers.{name}") if "{{" in text else text))
     bodies = [k for k in ("body", "jsonBody", "base64Body") if k in spec]
     if len(bodies) > 1:
-        raise StubError(f"response.{bodies[1]}", f"give one of body, jsonBody, base64Body, not both {bodies[0]} and {bodies[1]}")
+        raise StubError(
+            f"response.{bodies[1]}", f"give one of body, jsonBody, base64Body, not both {bodies[0]} and {bodies[1]}"
+        )
     kind, body = "empty", None
     if "jsonBody" in spec:
         kind, body = "json", compile_json(spec["jsonBody"], "response.jsonBody")

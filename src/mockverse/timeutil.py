@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -44,11 +44,11 @@ def parse_rfc3339(text: str) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"'{text}' has no UTC offset; write it as '2026-01-01T00:00:00Z'")
     try:
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     except OverflowError:
         raise ValueError(f"'{text}' is outside the range of dates (years 1 to 9999 in UTC)") from None
 
 
 def format_rfc3339(value: datetime) -> str:
     """Format an aware datetime as ``2026-01-01T00:00:00Z`` (seconds precision, UTC)."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

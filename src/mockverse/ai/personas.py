@@ -293,7 +293,7 @@ def _orders(engine: ConsistencyEngine, workspace: str, persona_type: str, uid: s
         return []
     failed = spec["failed_payment_count"] if spec["lifecycle_state"] == "PaymentFailed" else 0
     out = []
-    for n, (entry, at) in enumerate(zip(spec["orders"], times)):
+    for n, (entry, at) in enumerate(zip(spec["orders"], times, strict=True)):
         is_failed = n >= len(spec["orders"]) - failed
         status = "pending" if is_failed else "delivered"
         made = engine.create(workspace, "order", {"user_id": uid, "status": status, "currency": spec["currency"],
@@ -302,9 +302,17 @@ def _orders(engine: ConsistencyEngine, workspace: str, persona_type: str, uid: s
             engine.create(workspace, "order_item", {"order_id": made["id"], **line, "currency": spec["currency"],
                                                     "created_at": format_rfc3339(at)})
         if payment is not None and payment.parent is order:
-            engine.create(workspace, "payment", {"order_id": made["id"], "status": "failed" if is_failed else "succeeded",
-                                                 "method": "card", "currency": spec["currency"],
-                                                 "created_at": format_rfc3339(at + timedelta(minutes=5))})
+            engine.create(
+                workspace,
+                "payment",
+                {
+                    "order_id": made["id"],
+                    "status": "failed" if is_failed else "succeeded",
+                    "method": "card",
+                    "currency": spec["currency"],
+                    "created_at": format_rfc3339(at + timedelta(minutes=5)),
+                },
+            )
         out.append(made["id"])
     view = engine.view(workspace)
     return [{**view.get(order, oid), "items": view.children(order, oid, item.relationship)} for oid in out]

@@ -31,7 +31,9 @@ from typing import Any
 from mockverse.ai.provider import LLM, AIError, Artefacts
 from mockverse.config import AIConfig
 from mockverse.openapi import InferredWorld, Relationship, Spec, merge_all_of, snake
-from mockverse.openapi.infer import _NOT_REFERENCES   # stems that identify something outside the world: never a candidate
+from mockverse.openapi.infer import (
+    _NOT_REFERENCES,  # stems that identify something outside the world: never a candidate
+)
 from mockverse.store import Store, StoreUnavailable
 
 log = logging.getLogger("mockverse.ai")
@@ -212,8 +214,12 @@ class Relations:
             log.warning("relationship proposal for %s not answered: %s", c.id, exc.message)
             return None
         target = answer["target"] if answer["target"] != "none" else None
-        return {"target": target, "reason": answer["reason"].strip(), "confidence": round(float(answer["confidence"]), 3),
-                "model": self.config.model}
+        return {
+            "target": target,
+            "reason": answer["reason"].strip(),
+            "confidence": round(float(answer["confidence"]), 3),
+            "model": self.config.model,
+        }
 
     def _prompt(self, c: Candidate) -> str:
         lines = [f"API: {self.spec.title}",
@@ -222,8 +228,12 @@ class Relations:
                  "The entity types of this API, with a few of their fields:"]
         for name in self.types:
             entity = self.inferred.entity_types[name]
-            props = list((merge_all_of(entity.schema).get("properties") or {}) if isinstance(entity.schema, dict) else [])
-            lines.append(f"- {name} (id field {entity.id_field or 'id'}, {entity.id_type} ids): {', '.join(props[:12])}")
+            props = list(
+                (merge_all_of(entity.schema).get("properties") or {}) if isinstance(entity.schema, dict) else []
+            )
+            lines.append(
+                f"- {name} (id field {entity.id_field or 'id'}, {entity.id_type} ids): {', '.join(props[:12])}"
+            )
         if c.heuristic:
             lines.append(f"Name matching guessed a type '{c.heuristic}', which this API does not define.")
         lines.append("Which type's id does the field hold? Answer 'none' if it is not one of these types.")

@@ -19,8 +19,9 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -69,7 +70,7 @@ def stored_text(artefacts: Artefacts) -> Callable[[str, str], dict | None]:
 class TextService:
     """The queue and its worker; ``settle`` is what the mock read path calls on a cache miss."""
 
-    def __init__(self, engine: "ConsistencyEngine", layer: "TextLayer", llm: LLM | None, artefacts: Artefacts,
+    def __init__(self, engine: ConsistencyEngine, layer: TextLayer, llm: LLM | None, artefacts: Artefacts,
                  config: AIConfig | None) -> None:
         self.engine, self.layer, self.llm, self.artefacts, self.config = engine, layer, llm, artefacts, config
         self.budget = config.text_budget.total_seconds() if config is not None else 0.0
@@ -96,8 +97,9 @@ class TextService:
             self.worker = None
 
     # -- the read path ------------------------------------------------------------------------------
-    async def settle(self, view: "WorldView", hit: tuple[int, bytes, dict],
-                     reread: Callable[["WorldView"], tuple[int, bytes, dict]]) -> tuple["WorldView", tuple[int, bytes, dict]]:
+    async def settle(
+        self, view: WorldView, hit: tuple[int, bytes, dict], reread: Callable[[WorldView], tuple[int, bytes, dict]]
+    ) -> tuple[WorldView, tuple[int, bytes, dict]]:
         """The response to cache for a freshly computed read: its ``X-Mockverse-Text`` header, and the
         missing text asked for; when it is written within the budget, the read done again with it."""
         if self.queue is None:   # no LLM: nothing to ask for, only say where the text came from
@@ -123,7 +125,7 @@ class TextService:
         verdict = hit[2].get(HEADER)
         return verdict != "pending" and not (verdict == "fallback" and self.queue is not None)
 
-    def _notes(self, view: "WorldView", body: bytes) -> list["TextNote"]:
+    def _notes(self, view: WorldView, body: bytes) -> list[TextNote]:
         """The text of the entities this read touched that is in its body (a facet reads its persona,
         a spec world reads entities for their ids: their text is not served, so not asked for)."""
         out = []
@@ -134,7 +136,7 @@ class TextService:
                 out.append(replace(note, slots=served))  # type: ignore[arg-type]
         return out
 
-    def _served_verdict(self, view: "WorldView", body: bytes) -> str | None:
+    def _served_verdict(self, view: WorldView, body: bytes) -> str | None:
         """``fallback`` as soon as one served text is; ``llm`` if every served one is; None if none is."""
         verdict = None
         for ref in view.text_refs or ():
@@ -146,7 +148,7 @@ class TextService:
                     verdict = "llm"
         return verdict
 
-    def _verdict(self, view: "WorldView", notes: list["TextNote"], pending: set[tuple[str, str]]) -> str:
+    def _verdict(self, view: WorldView, notes: list[TextNote], pending: set[tuple[str, str]]) -> str:
         missing = [n for n in notes if any(s.source == "fallback" or s.stale for s in n.slots)]
         if not missing:
             return "llm"
@@ -154,7 +156,7 @@ class TextService:
             return "pending"
         return "fallback"
 
-    def _ask(self, view: "WorldView", notes: list["TextNote"]) -> list[asyncio.Future]:
+    def _ask(self, view: WorldView, notes: list[TextNote]) -> list[asyncio.Future]:
         """Queue a job for each entity with missing text (once; none while the LLM is down)."""
         if self.queue is None or time.monotonic() < self.down_until:
             return []
@@ -196,7 +198,7 @@ class TextService:
             self.jobs.pop((workspace, slots[0].ref), None)
             self.queue.task_done()
 
-    async def _write(self, workspace: str, slots: list["TextSlot"], context: dict) -> bool:
+    async def _write(self, workspace: str, slots: list[TextSlot], context: dict) -> bool:
         """Ask the LLM for the missing fields of one entity and store them in one write; False if it failed."""
         assert self.llm is not None and self.config is not None
         ref = slots[0].ref
@@ -230,14 +232,14 @@ class TextService:
                 "queue_size": self.size, "llm": self.llm is not None}
 
 
-def schema(slots: list["TextSlot"]) -> dict:
+def schema(slots: list[TextSlot]) -> dict:
     """One string per field path: a line for subjects and titles, a short paragraph otherwise."""
     props = {s.path: {"type": "string", "minLength": 1, "maxLength": 160 if s.leaf.lower() in SHORT else 1200}
              for s in slots}
     return {"type": "object", "additionalProperties": False, "required": list(props), "properties": props}
 
 
-def prompt(context: dict, slots: list["TextSlot"]) -> str:
+def prompt(context: dict, slots: list[TextSlot]) -> str:
     """What the model is told: whose text, which state (and what it means), the facts around it."""
     owner = context["owner"]
     what = f"the {context['facet']} page of {context['persona']}" if context.get("facet") else \
@@ -246,7 +248,9 @@ def prompt(context: dict, slots: list["TextSlot"]) -> str:
     if context.get("persona"):
         state = context.get("state")
         meaning = STATES.get(state or "", "")
-        lines.append(f"The persona is {context['persona']}, lifecycle state {state}" + (f": {meaning}." if meaning else "."))
+        lines.append(
+            f"The persona is {context['persona']}, lifecycle state {state}" + (f": {meaning}." if meaning else ".")
+        )
         if context.get("persona_data") and context["persona"] != context["ref"]:
             lines.append("The persona: " + orjson.dumps(context["persona_data"]).decode())
     lines.append(f"The {owner} data around the text: " + orjson.dumps(context["data"]).decode())
@@ -256,7 +260,7 @@ def prompt(context: dict, slots: list["TextSlot"]) -> str:
     return "\n".join(lines)
 
 
-def _describe(owner: str, slot: "TextSlot") -> str:
+def _describe(owner: str, slot: TextSlot) -> str:
     leaf = slot.leaf.lower()
     if owner == "support" and leaf == "subject":
         return "the subject line of a support ticket the persona opened (about their situation when it is the first)"

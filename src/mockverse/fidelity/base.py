@@ -73,7 +73,8 @@ def parse_path(text: str) -> tuple[Any, ...]:
         match = _PATH_TOKEN.match(text, pos)
         if match is None or match.lastgroup == "descent":
             raise ValueError(
-                f"{text!r} is not a supported JSON path at {text[pos:]!r}; use '.name', \"['name']\", '.*', '[*]' or '[0]'"
+                f"{text!r} is not a supported JSON path at {text[pos:]!r}; "
+                "use '.name', \"['name']\", '.*', '[*]' or '[0]'"
             )
         kind = match.lastgroup
         if kind == "any_key":
@@ -118,7 +119,7 @@ def _prefix_of(pattern: tuple[Any, ...], tokens: tuple[Any, ...]) -> bool:
     """Whether the pattern's tokens match the start of the path's tokens."""
     if len(pattern) > len(tokens):
         return False
-    for want, got in zip(pattern, tokens):
+    for want, got in zip(pattern, tokens, strict=False):
         if want is ANY_KEY:
             if got is ITEMS:
                 return False

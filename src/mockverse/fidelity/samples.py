@@ -99,7 +99,7 @@ class PathValues:
         """Occurrences per JSON type."""
         booleans = self.trues + self.falses
         counts = (self.nulls, booleans, len(self.numbers), len(self.strings), self.objects, len(self.lengths))
-        return {name: count for name, count in zip(_TYPES, counts) if count}
+        return {name: count for name, count in zip(_TYPES, counts, strict=True) if count}
 
     @property
     def count(self) -> int:
@@ -161,7 +161,9 @@ def sample_similarity(
             raise ValueError(f"{side}_samples must be a list of JSON bodies")
     mock, real = flatten(mock_samples), flatten(real_samples)
     paths = sorted(
-        p for p in mock.keys() | real.keys() if not exclusions.matches(p) and not _objects_only(mock.get(p), real.get(p))
+        p
+        for p in mock.keys() | real.keys()
+        if not exclusions.matches(p) and not _objects_only(mock.get(p), real.get(p))
     )
     details = {"paths": len(paths), "mock_bodies": len(mock_samples), "real_bodies": len(real_samples)}
     if not paths:
@@ -255,7 +257,9 @@ def _compare_path(
         n, k = _kind_count(m, kind), _kind_count(r, kind)
         if min(n, k) < MIN_VALUES:
             tested = False
-            message = f"{path} has {n} mock and {k} real {kind} values; fewer than {MIN_VALUES} on a side are not compared"
+            message = (
+                f"{path} has {n} mock and {k} real {kind} values; fewer than {MIN_VALUES} on a side are not compared"
+            )
             findings.append(Finding(path, "too-few-values", message, n, k, 0.0))
         else:
             for code, s, message, mock_summary, real_summary in _value_terms(path, kind, m, r):

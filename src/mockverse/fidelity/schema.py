@@ -319,10 +319,16 @@ def _compare(m: SchemaNode, r: SchemaNode, path: str, m_req: bool, r_req: bool, 
     if t < 1.0:
         losses.append(Finding(path, "type-mismatch", _type_message(path, m, r), _type_name(m), _type_name(r), 1.0 - t))
     if m_req != r_req:
-        said = "required in the mock but optional in reality" if m_req else "optional in the mock but required in reality"
+        said = (
+            "required in the mock but optional in reality" if m_req else "optional in the mock but required in reality"
+        )
         losses.append(Finding(path, "required-differs", f"{path} is {said}", m_req, r_req, t * _REQUIRED))
     if m.nullable != r.nullable:
-        said = "nullable in the mock but not in reality" if m.nullable else "never null in the mock but nullable in reality"
+        said = (
+            "nullable in the mock but not in reality"
+            if m.nullable
+            else "never null in the mock but nullable in reality"
+        )
         losses.append(Finding(path, "nullable-differs", f"{path} is {said}", m.nullable, r.nullable, t * _NULLABLE))
     e = enum_agreement(m.enum, r.enum)
     if e < 1.0:
@@ -349,7 +355,9 @@ def _compare(m: SchemaNode, r: SchemaNode, path: str, m_req: bool, r_req: bool, 
             count = subtree_count(present, sub, ex)
             code = "extra-in-mock" if mc is not None else "missing-in-mock"
             said = "only in the mock" if mc is not None else "missing in the mock"
-            tally.add(Tally(0.0, count, [Finding(sub, code, f"{sub} is {said}", _type_name(mc), _type_name(rc), count)]))
+            tally.add(
+                Tally(0.0, count, [Finding(sub, code, f"{sub} is {said}", _type_name(mc), _type_name(rc), count)])
+            )
     if m.items is not None or r.items is not None:
         sub = items_path(path)
         if not ex.matches(sub):

@@ -162,7 +162,11 @@ def _weighted(pairs: list[tuple[float, float | None]]) -> float | None:
 
 
 def _score(
-    overall: float | None, metrics: dict[str, Any], coverage: float, confidence: float | None, findings: list[dict[str, Any]]
+    overall: float | None,
+    metrics: dict[str, Any],
+    coverage: float,
+    confidence: float | None,
+    findings: list[dict[str, Any]],
 ) -> dict[str, Any]:
     overall = None if overall is None else round(overall, DIGITS)
     order = {d: i for i, d in enumerate(DRIVERS)}
@@ -201,7 +205,9 @@ def combine_operation_scores(entries: list[dict[str, Any]]) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     traffic: dict[str, dict[int, float]] = {}
     for d in DRIVERS:
-        rows = [(i, e) for i, e in enumerate(entries) if e["score"]["driver_metrics"].get(d, {}).get("value") is not None]
+        rows = [
+            (i, e) for i, e in enumerate(entries) if e["score"]["driver_metrics"].get(d, {}).get("value") is not None
+        ]
         total = sum(e["weight"] for _, e in rows)
         traffic[d] = {i: (e["weight"] if total > 0 else 1.0) for i, e in rows}
         pairs = [(traffic[d][i], e["score"]["driver_metrics"][d]) for i, e in rows]
@@ -224,7 +230,9 @@ def combine_operation_scores(entries: list[dict[str, Any]]) -> dict[str, Any]:
             traffic_share = traffic[d][i] / sum(traffic[d].values())
             new_share = shares[d] / coverage if coverage else 0.0
             scale = traffic_share * new_share / op_share if op_share else 0.0
-            findings.append({**f, "operation": entry["operation"], "points_lost": round(f["points_lost"] * scale, DIGITS)})
+            findings.append(
+                {**f, "operation": entry["operation"], "points_lost": round(f["points_lost"] * scale, DIGITS)}
+            )
     overall = _weighted([(shares[d], metrics[d]["value"]) for d in computed])
     confidence = _weighted([(shares[d], metrics[d]["confidence"]) for d in computed])
     score = _score(overall, metrics, coverage, confidence, findings)

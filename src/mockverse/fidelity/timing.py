@@ -79,7 +79,9 @@ def _latencies(values: list[float] | None, side: str) -> np.ndarray:
         return np.empty(0)
     if isinstance(values, np.ndarray):
         values = values.tolist()
-    if not isinstance(values, (list, tuple)) or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+    if not isinstance(values, (list, tuple)) or any(
+        isinstance(v, bool) or not isinstance(v, (int, float)) for v in values
+    ):
         raise ValueError(f"{side}_response_times must be a list of milliseconds (numbers)")
     x = np.asarray(values, dtype=float)
     if not np.all(np.isfinite(x)) or np.any(x < 0):
@@ -189,7 +191,8 @@ def _key(key: Any, side: str) -> int | str:
         return key.strip().lower()
     else:
         raise ValueError(
-            f"{side}_error_patterns: {key!r} is neither a status code (100-599) nor a transport failure name like 'timeout'"
+            f"{side}_error_patterns: {key!r} is neither a status code (100-599) "
+            "nor a transport failure name like 'timeout'"
         )
     if not 100 <= code <= 599:
         raise ValueError(f"{side}_error_patterns: {key!r} is not a status code from 100 to 599")

@@ -5,16 +5,22 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection
 from fnmatch import fnmatchcase
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mockverse.http.admin_schema import (
+    BODY_ERRORS,
+    WORKSPACE,
+    WORKSPACE_PATTERN,
+    WRITE_ERRORS,
+    json_body,
+    json_ok,
+    problems,
+)
 from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
-from mockverse.http.admin_schema import (BODY_ERRORS, WORKSPACE, WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok,
-                                  problems)
 from mockverse.reality.recorder import HAR_SCHEMA, har_document, journal_har_entry, redact_headers
 from mockverse.world import clock
 from mockverse.world.engine import ConsistencyEngine, WorldView
@@ -22,14 +28,13 @@ from mockverse.world.lifecycle import LifecycleError, LifecycleState, parse_stat
 from mockverse.world.model import EntityType
 from mockverse.world.persona import Persona
 
-
 ENTRY_BODY_BYTES = 65_536           # of each body a journal entry keeps
 JOURNAL_BODY_BYTES = 16 * 1_048_576  # of bodies the whole journal keeps
 
 
 def _engine_errors(fn):
     """Lifecycle input the rules refuse, answered as a 422 naming the field."""
-    async def wrapper(self: "AdminAPI", request: Request) -> Response:
+    async def wrapper(self: AdminAPI, request: Request) -> Response:
         try:
             return await fn(self, request)
         except LifecycleError as exc:
@@ -41,7 +46,7 @@ def _engine_errors(fn):
 class AdminAPI:
     """Handlers for /api/v1/...; each works for any loaded world, not just the built-in one."""
 
-    def __init__(self, engine: ConsistencyEngine, journal: "Journal", max_body_bytes: int) -> None:
+    def __init__(self, engine: ConsistencyEngine, journal: Journal, max_body_bytes: int) -> None:
         self.engine = engine
         self.journal = journal
         self.max_body_bytes = max_body_bytes
@@ -123,7 +128,9 @@ class AdminAPI:
         allowed = {"entity_type", "entity_id", "data", "persona_id", *WORKSPACE_KEYS}
         unknown = sorted(set(body) - allowed)
         if unknown:
-            raise Problem(422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed))
+            raise Problem(
+                422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed)
+            )
         entity_type, entity_id = _typed_id(body.get("entity_type"), body.get("entity_id"), self.engine.model.types)
         if not isinstance(entity_type, str):
             raise Problem(422, "Invalid body", "entity_type is required and must be a string", field="entity_type",
@@ -133,7 +140,9 @@ class AdminAPI:
             raise Problem(422, "Invalid body", "data must be a JSON object", field="data")
         persona = body.get("persona_id")
         if persona is not None and not isinstance(persona, str):
-            raise Problem(422, "Invalid body", "persona_id must be an entity ref such as 'user:123'", field="persona_id")
+            raise Problem(
+                422, "Invalid body", "persona_id must be an entity ref such as 'user:123'", field="persona_id"
+            )
         entity = self.engine.type_of(entity_type)
         if entity_id is not None and entity.valid_id(entity_id) is None:   # checked before anything is written
             raise Problem(422, "Invalid id", f"entity_id {str(entity_id)[:40]} is not a valid {entity.name} id: it "
@@ -180,7 +189,9 @@ class AdminAPI:
     # -- lifecycle ---------------------------------------------------------------------------
     def _persona(self, view: WorldView, ref: object) -> Persona:
         if not isinstance(ref, str):
-            raise Problem(422, "Invalid body", "persona_id must be an entity ref such as 'user:123'", field="persona_id")
+            raise Problem(
+                422, "Invalid body", "persona_id must be an entity ref such as 'user:123'", field="persona_id"
+            )
         try:
             return view.persona_handle(ref)
         except Problem as exc:
@@ -209,13 +220,15 @@ class AdminAPI:
         allowed = {"persona_id", "lifecycle_state", "initial_state", "metadata", *WORKSPACE_KEYS}
         unknown = sorted(set(body) - allowed)
         if unknown:
-            raise Problem(422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed))
+            raise Problem(
+                422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed)
+            )
         view = self._body_view(body, request)
         field = "lifecycle_state" if "lifecycle_state" in body else "initial_state"
         raw = body.get(field)
         try:
             state = parse_state(raw) if isinstance(raw, str) else parse_state("")
-        except LifecycleError as exc:
+        except LifecycleError:
             raise Problem(400, "Invalid lifecycle state", f"'{raw}' is not a lifecycle state", field=field,
                           allowed=[s.value for s in LifecycleState]) from None
         metadata = body.get("metadata")
@@ -390,9 +403,12 @@ class Journal:
         def text(body: bytes | None) -> str | None:
             return None if not body else bytes(body).decode("utf-8", errors="replace")
 
-        return {"request_headers": headers(entry.get("request_headers")), "request_body": text(entry.get("request_body")),
-                "response_headers": headers(entry.get("response_headers")),
-                "response_body": text(entry.get("response_body"))}
+        return {
+            "request_headers": headers(entry.get("request_headers")),
+            "request_body": text(entry.get("request_body")),
+            "response_headers": headers(entry.get("response_headers")),
+            "response_body": text(entry.get("response_body")),
+        }
 
     @classmethod
     def public(cls, entry: dict, exchange: bool) -> dict:
@@ -453,16 +469,26 @@ def _clock_move(summary: str, body: dict | None) -> dict:
 
 
 OPENAPI_PATHS: dict[str, dict] = {
-    "/api/v1/health": {"get": {
-        "summary": "Liveness, and the entity types of the loaded world",
-        "responses": json_ok("Serving", {"type": "object", "required": ["status", "entity_types"],
-                                         "properties": {"status": {"const": "ok"},
-                                                        "entity_types": {"type": "array", "items": {"type": "string"}}}}),
-    }},
+    "/api/v1/health": {
+        "get": {
+            "summary": "Liveness, and the entity types of the loaded world",
+            "responses": json_ok(
+                "Serving",
+                {
+                    "type": "object",
+                    "required": ["status", "entity_types"],
+                    "properties": {
+                        "status": {"const": "ok"},
+                        "entity_types": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            ),
+        }
+    },
     "/api/v1/requests": {
         "get": {
             "summary": "The request journal: recent requests to mock routes, newest last (?bodies=true: with "
-                       "their headers and bodies)",
+            "their headers and bodies)",
             "parameters": [
                 _query("method", "only this HTTP method", {"type": "string"}),
                 _query("path", "only this path, or a glob: /orders/*, /users/?/orders", {"type": "string"}),
@@ -470,100 +496,221 @@ OPENAPI_PATHS: dict[str, dict] = {
                 _query("status", "only this status", {"type": "integer", "minimum": 0}),
                 _query("source", "only this source (synthetic, upstream, recorded, blend, ...)", {"type": "string"}),
                 _query("limit", "at most this many, the newest (default 100)", {"type": "integer", "minimum": 1}),
-                _query("bodies", "true: each entry's headers (credentials redacted) and bodies too",
-                       {"enum": ["true", "false"]}),
+                _query(
+                    "bodies",
+                    "true: each entry's headers (credentials redacted) and bodies too",
+                    {"enum": ["true", "false"]},
+                ),
             ],
-            "responses": {**json_ok("Matching requests", {
-                "type": "object", "required": ["count", "requests"],
-                "properties": {"count": {"type": "integer", "minimum": 0}, "requests": {"type": "array", "items": {
-                    "type": "object", "required": ["id", "time", "method", "path", "query", "status", "latency_ms", "seq"],
-                    "properties": {"id": {"type": "string"}, "time": {"type": "number"}, "method": {"type": "string"},
-                                   "path": {"type": "string"}, "query": {"type": "string"},
-                                   "workspace": {"type": ["string", "null"]}, "status": {"type": "integer"},
-                                   "latency_ms": {"type": "number"}, "source": {"type": ["string", "null"]},
-                                   "seq": {"type": "integer"},
-                                   "stub": {"type": ["string", "null"], "description": "the stub that answered"},
-                                   "request_headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                                   "request_body": {"type": ["string", "null"]},
-                                   "response_headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                                   "response_body": {"type": ["string", "null"]}}}}}}),
-                **problems(400)},
+            "responses": {
+                **json_ok(
+                    "Matching requests",
+                    {
+                        "type": "object",
+                        "required": ["count", "requests"],
+                        "properties": {
+                            "count": {"type": "integer", "minimum": 0},
+                            "requests": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": [
+                                        "id",
+                                        "time",
+                                        "method",
+                                        "path",
+                                        "query",
+                                        "status",
+                                        "latency_ms",
+                                        "seq",
+                                    ],
+                                    "properties": {
+                                        "id": {"type": "string"},
+                                        "time": {"type": "number"},
+                                        "method": {"type": "string"},
+                                        "path": {"type": "string"},
+                                        "query": {"type": "string"},
+                                        "workspace": {"type": ["string", "null"]},
+                                        "status": {"type": "integer"},
+                                        "latency_ms": {"type": "number"},
+                                        "source": {"type": ["string", "null"]},
+                                        "seq": {"type": "integer"},
+                                        "stub": {"type": ["string", "null"], "description": "the stub that answered"},
+                                        "request_headers": {
+                                            "type": "object",
+                                            "additionalProperties": {"type": "string"},
+                                        },
+                                        "request_body": {"type": ["string", "null"]},
+                                        "response_headers": {
+                                            "type": "object",
+                                            "additionalProperties": {"type": "string"},
+                                        },
+                                        "response_body": {"type": ["string", "null"]},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                ),
+                **problems(400),
+            },
         },
         "delete": {
             "summary": "Clear the request journal",
-            "responses": {**json_ok("How many entries were cleared", {
-                "type": "object", "required": ["cleared"], "properties": {"cleared": {"type": "integer", "minimum": 0}}}),
-                **problems(*WRITE_ERRORS)},
+            "responses": {
+                **json_ok(
+                    "How many entries were cleared",
+                    {
+                        "type": "object",
+                        "required": ["cleared"],
+                        "properties": {"cleared": {"type": "integer", "minimum": 0}},
+                    },
+                ),
+                **problems(*WRITE_ERRORS),
+            },
         },
     },
-    "/api/v1/requests.har": {"get": {  # issue 12: HAR export
-        "summary": "The request journal as a HAR 1.2 file, oldest first, headers (redacted) and bodies included",
-        "parameters": [_query("workspace", "only this workspace", {"type": "string"})],
-        "responses": json_ok("The HAR document", HAR_SCHEMA),
-    }},
-    "/api/v1/consistency/entities": {"post": {
-        "summary": "Register an entity (a child under an existing parent, linked to a persona)",
-        "parameters": [WORKSPACE],
-        "requestBody": json_body({
-            "type": "object", "additionalProperties": False,
-            "anyOf": [{"required": ["entity_type"]}, {"required": ["entity_id"], "properties": {"entity_id": _REF}}],
-            "properties": {"entity_type": {"type": "string", "description": "an entity type of the world"},
-                           "entity_id": {"type": ["string", "integer"],
-                                         "description": "the id, or a ref 'order:456'; generated when absent"},
-                           "data": {"type": "object", "description": "its fields"},
-                           "persona_id": {**_REF, "description": "the persona it belongs to, e.g. 'user:123'"},
-                           "workspace_id": {"type": "string", "pattern": WORKSPACE_PATTERN,
-                                            "description": "the workspace; else the header's"},
-                           "workspace": {"type": "string", "pattern": WORKSPACE_PATTERN,
-                                         "description": "the same as workspace_id"}}}),
-        "responses": {**json_ok("Registered", _REGISTERED, 201), **problems(400, 404, 409, 422, 503, *BODY_ERRORS,
-                                                                            *WRITE_ERRORS)},
-    }},
-    "/api/v1/consistency/entities/{type}/{id}": {"get": {
-        "summary": "An entity by type and id",
-        "parameters": [_path("type", "the entity type, e.g. user"), _path("id", "the id"), WORKSPACE],
-        "responses": {**json_ok("The entity", _REGISTERED), **problems(400, 404, 422, 503)},
-    }},
-    "/api/v1/consistency/graph/{ref}": {"get": {
-        "summary": "Walk the persona graph from an entity",
-        "parameters": [
-            _path("ref", "where to start, e.g. user:123"), WORKSPACE,
-            _query("type", "only nodes of this entity type", {"type": "string"}),
-            _query("relationship", "only walk this edge (has_orders, belongs_to_user, ...)", {"type": "string"}),
-            _query("depth", "how many edges away (default 1)", {"type": "integer", "minimum": 1, "maximum": 5}),
-        ],
-        "responses": {**json_ok("The nodes and edges reached", {
-            "type": "object", "required": ["root", "depth", "nodes", "edges", "truncated"],
-            "properties": {
-                "root": {"type": "string"}, "depth": {"type": "integer", "minimum": 1, "maximum": 5},
-                "nodes": {"type": "array", "items": {
-                    "type": "object", "required": ["ref", "type", "id", "distance", "data"],
-                    "properties": {"ref": {"type": "string"}, "type": {"type": "string"},
-                                   "id": {"type": ["integer", "string"]}, "distance": {"type": "integer"},
-                                   "relationship": {"type": "string"}, "data": _ENTITY}}},
-                "edges": {"type": "array", "items": {
-                    "type": "object", "required": ["from", "to", "relationship"],
-                    "properties": {"from": {"type": "string"}, "to": {"type": "string"},
-                                   "relationship": {"type": "string"}}}},
-                "truncated": {"type": "boolean"}}}),
-            **problems(400, 404, 422, 503)},
-    }},
-    "/api/v1/consistency/persona/lifecycle": {"post": {
-        "summary": "Set a persona's lifecycle state (optionally merging metadata)",
-        "parameters": [WORKSPACE],
-        "requestBody": json_body({
-            "type": "object", "required": ["persona_id"], "additionalProperties": False,
-            "anyOf": [{"required": ["lifecycle_state"]}, {"required": ["initial_state"]}],
-            "properties": {"workspace_id": {"type": "string", "pattern": WORKSPACE_PATTERN,
-                                            "description": "the workspace; else the header's"},
-                           "workspace": {"type": "string", "pattern": WORKSPACE_PATTERN,
-                                         "description": "the same as workspace_id"},
-                           "persona_id": _REF, "lifecycle_state": {"enum": _STATE_INPUT},
-                           "initial_state": {"enum": _STATE_INPUT, "description": "the same as lifecycle_state"},
-                           "metadata": {"type": "object", "description": "fields merged into the metadata"}}}),
-        "responses": {**json_ok("The persona's lifecycle", _PERSONA),
-                      **problems(400, 404, 422, 503, *BODY_ERRORS, *WRITE_ERRORS)},
-    }},
+    "/api/v1/requests.har": {
+        "get": {  # issue 12: HAR export
+            "summary": "The request journal as a HAR 1.2 file, oldest first, headers (redacted) and bodies included",
+            "parameters": [_query("workspace", "only this workspace", {"type": "string"})],
+            "responses": json_ok("The HAR document", HAR_SCHEMA),
+        }
+    },
+    "/api/v1/consistency/entities": {
+        "post": {
+            "summary": "Register an entity (a child under an existing parent, linked to a persona)",
+            "parameters": [WORKSPACE],
+            "requestBody": json_body(
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "anyOf": [
+                        {"required": ["entity_type"]},
+                        {"required": ["entity_id"], "properties": {"entity_id": _REF}},
+                    ],
+                    "properties": {
+                        "entity_type": {"type": "string", "description": "an entity type of the world"},
+                        "entity_id": {
+                            "type": ["string", "integer"],
+                            "description": "the id, or a ref 'order:456'; generated when absent",
+                        },
+                        "data": {"type": "object", "description": "its fields"},
+                        "persona_id": {**_REF, "description": "the persona it belongs to, e.g. 'user:123'"},
+                        "workspace_id": {
+                            "type": "string",
+                            "pattern": WORKSPACE_PATTERN,
+                            "description": "the workspace; else the header's",
+                        },
+                        "workspace": {
+                            "type": "string",
+                            "pattern": WORKSPACE_PATTERN,
+                            "description": "the same as workspace_id",
+                        },
+                    },
+                }
+            ),
+            "responses": {
+                **json_ok("Registered", _REGISTERED, 201),
+                **problems(400, 404, 409, 422, 503, *BODY_ERRORS, *WRITE_ERRORS),
+            },
+        }
+    },
+    "/api/v1/consistency/entities/{type}/{id}": {
+        "get": {
+            "summary": "An entity by type and id",
+            "parameters": [_path("type", "the entity type, e.g. user"), _path("id", "the id"), WORKSPACE],
+            "responses": {**json_ok("The entity", _REGISTERED), **problems(400, 404, 422, 503)},
+        }
+    },
+    "/api/v1/consistency/graph/{ref}": {
+        "get": {
+            "summary": "Walk the persona graph from an entity",
+            "parameters": [
+                _path("ref", "where to start, e.g. user:123"),
+                WORKSPACE,
+                _query("type", "only nodes of this entity type", {"type": "string"}),
+                _query("relationship", "only walk this edge (has_orders, belongs_to_user, ...)", {"type": "string"}),
+                _query("depth", "how many edges away (default 1)", {"type": "integer", "minimum": 1, "maximum": 5}),
+            ],
+            "responses": {
+                **json_ok(
+                    "The nodes and edges reached",
+                    {
+                        "type": "object",
+                        "required": ["root", "depth", "nodes", "edges", "truncated"],
+                        "properties": {
+                            "root": {"type": "string"},
+                            "depth": {"type": "integer", "minimum": 1, "maximum": 5},
+                            "nodes": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["ref", "type", "id", "distance", "data"],
+                                    "properties": {
+                                        "ref": {"type": "string"},
+                                        "type": {"type": "string"},
+                                        "id": {"type": ["integer", "string"]},
+                                        "distance": {"type": "integer"},
+                                        "relationship": {"type": "string"},
+                                        "data": _ENTITY,
+                                    },
+                                },
+                            },
+                            "edges": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["from", "to", "relationship"],
+                                    "properties": {
+                                        "from": {"type": "string"},
+                                        "to": {"type": "string"},
+                                        "relationship": {"type": "string"},
+                                    },
+                                },
+                            },
+                            "truncated": {"type": "boolean"},
+                        },
+                    },
+                ),
+                **problems(400, 404, 422, 503),
+            },
+        }
+    },
+    "/api/v1/consistency/persona/lifecycle": {
+        "post": {
+            "summary": "Set a persona's lifecycle state (optionally merging metadata)",
+            "parameters": [WORKSPACE],
+            "requestBody": json_body(
+                {
+                    "type": "object",
+                    "required": ["persona_id"],
+                    "additionalProperties": False,
+                    "anyOf": [{"required": ["lifecycle_state"]}, {"required": ["initial_state"]}],
+                    "properties": {
+                        "workspace_id": {
+                            "type": "string",
+                            "pattern": WORKSPACE_PATTERN,
+                            "description": "the workspace; else the header's",
+                        },
+                        "workspace": {
+                            "type": "string",
+                            "pattern": WORKSPACE_PATTERN,
+                            "description": "the same as workspace_id",
+                        },
+                        "persona_id": _REF,
+                        "lifecycle_state": {"enum": _STATE_INPUT},
+                        "initial_state": {"enum": _STATE_INPUT, "description": "the same as lifecycle_state"},
+                        "metadata": {"type": "object", "description": "fields merged into the metadata"},
+                    },
+                }
+            ),
+            "responses": {
+                **json_ok("The persona's lifecycle", _PERSONA),
+                **problems(400, 404, 422, 503, *BODY_ERRORS, *WRITE_ERRORS),
+            },
+        }
+    },
     "/api/v1/consistency/persona/{persona_id}/lifecycle": {
         "get": {
             "summary": "A persona's lifecycle: state, history, metadata, next transition",
@@ -573,35 +720,72 @@ OPENAPI_PATHS: dict[str, dict] = {
         "patch": {
             "summary": "Merge fields into a persona's metadata",
             "parameters": [_path("persona_id", "the persona, e.g. user:123", _REF), WORKSPACE],
-            "requestBody": json_body({"type": "object", "required": ["metadata"], "additionalProperties": False,
-                                      "properties": {"metadata": {"type": "object"}}}),
-            "responses": {**json_ok("The persona's lifecycle", _PERSONA),
-                          **problems(400, 404, 422, 503, *BODY_ERRORS, *WRITE_ERRORS)},
+            "requestBody": json_body(
+                {
+                    "type": "object",
+                    "required": ["metadata"],
+                    "additionalProperties": False,
+                    "properties": {"metadata": {"type": "object"}},
+                }
+            ),
+            "responses": {
+                **json_ok("The persona's lifecycle", _PERSONA),
+                **problems(400, 404, 422, 503, *BODY_ERRORS, *WRITE_ERRORS),
+            },
         },
     },
-    "/api/v1/consistency/clock": {"get": {
-        "summary": "The workspace's virtual clock",
-        "parameters": [WORKSPACE],
-        "responses": {**json_ok("The clock", _CLOCK), **problems(400, 503)},
-    }},
-    "/api/v1/consistency/clock/advance": _clock_move("Move the clock forward; lifecycle rules fire", {
-        "type": "object", "required": ["by"],
-        "properties": {"by": {"type": "string", "description": "a duration: 90m, 36h, 7d, 1h30m"}}}),
-    "/api/v1/consistency/clock/set": _clock_move("Set the clock to a moment", {
-        "type": "object", "required": ["to"],
-        "properties": {"to": {"type": "string", "format": "date-time", "description": "RFC 3339, 1900 to 9000"}}}),
+    "/api/v1/consistency/clock": {
+        "get": {
+            "summary": "The workspace's virtual clock",
+            "parameters": [WORKSPACE],
+            "responses": {**json_ok("The clock", _CLOCK), **problems(400, 503)},
+        }
+    },
+    "/api/v1/consistency/clock/advance": _clock_move(
+        "Move the clock forward; lifecycle rules fire",
+        {
+            "type": "object",
+            "required": ["by"],
+            "properties": {"by": {"type": "string", "description": "a duration: 90m, 36h, 7d, 1h30m"}},
+        },
+    ),
+    "/api/v1/consistency/clock/set": _clock_move(
+        "Set the clock to a moment",
+        {
+            "type": "object",
+            "required": ["to"],
+            "properties": {"to": {"type": "string", "format": "date-time", "description": "RFC 3339, 1900 to 9000"}},
+        },
+    ),
     "/api/v1/consistency/clock/reset": _clock_move("Set the clock back to real time", None),
-    "/api/v1/consistency/{segment}/{id}": {"get": {
-        "summary": "An entity with every relation embedded (its parent, each child list)",
-        "parameters": [_path("segment", "the collection, e.g. users"), _path("id", "the id"), WORKSPACE],
-        "responses": {**json_ok("The entity and its relations", _ENTITY), **problems(400, 404, 422, 503)},
-    }},
-    "/api/v1/consistency/{segment}/{id}/{relation}": {"get": {
-        "summary": "An entity's children of one relation, e.g. /users/123/orders",
-        "parameters": [_path("segment", "the collection, e.g. users"), _path("id", "the id"),
-                       _path("relation", "the child list, e.g. orders"), WORKSPACE],
-        "responses": {**json_ok("{<type>_id, <relation>: [...], count}", {
-            "type": "object", "required": ["count"], "properties": {"count": {"type": "integer", "minimum": 0}},
-            "additionalProperties": True}), **problems(400, 404, 422, 503)},
-    }},
+    "/api/v1/consistency/{segment}/{id}": {
+        "get": {
+            "summary": "An entity with every relation embedded (its parent, each child list)",
+            "parameters": [_path("segment", "the collection, e.g. users"), _path("id", "the id"), WORKSPACE],
+            "responses": {**json_ok("The entity and its relations", _ENTITY), **problems(400, 404, 422, 503)},
+        }
+    },
+    "/api/v1/consistency/{segment}/{id}/{relation}": {
+        "get": {
+            "summary": "An entity's children of one relation, e.g. /users/123/orders",
+            "parameters": [
+                _path("segment", "the collection, e.g. users"),
+                _path("id", "the id"),
+                _path("relation", "the child list, e.g. orders"),
+                WORKSPACE,
+            ],
+            "responses": {
+                **json_ok(
+                    "{<type>_id, <relation>: [...], count}",
+                    {
+                        "type": "object",
+                        "required": ["count"],
+                        "properties": {"count": {"type": "integer", "minimum": 0}},
+                        "additionalProperties": True,
+                    },
+                ),
+                **problems(400, 404, 422, 503),
+            },
+        }
+    },
 }

@@ -7,7 +7,8 @@ error is, the workspace header) and joins the modules' paths into one document, 
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -36,21 +37,33 @@ COMPONENTS: dict[str, Any] = {
                 "detail": {"type": "string"},
                 "field": {"type": "string", "description": "the culprit: a body field, parameter or header"},
                 "allowed": {"type": "array", "description": "the values that field takes"},
-                "errors": {"type": "array", "description": "every violation of a body's schema",
-                           "items": {"type": "object", "required": ["field", "message"],
-                                     "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+                "errors": {
+                    "type": "array",
+                    "description": "every violation of a body's schema",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "message"],
+                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
             },
             "additionalProperties": True,
         },
     },
     "responses": {
-        "Problem": {"description": "An error, as problem JSON whose field names the culprit",
-                    "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+        "Problem": {
+            "description": "An error, as problem JSON whose field names the culprit",
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        },
     },
     "parameters": {
-        "Workspace": {"name": "X-Mockverse-Workspace", "in": "header", "required": False,
-                      "description": "the workspace (also ?workspace= or ?workspace_id=); 'default' when absent or empty",
-                      "schema": {"type": "string", "pattern": r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$"}},
+        "Workspace": {
+            "name": "X-Mockverse-Workspace",
+            "in": "header",
+            "required": False,
+            "description": "the workspace (also ?workspace= or ?workspace_id=); 'default' when absent or empty",
+            "schema": {"type": "string", "pattern": r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$"},
+        },
     },
 }
 

@@ -14,9 +14,9 @@ from starlette.routing import Route
 
 from mockverse.ai.personas import PersonaGenerator
 from mockverse.ai.provider import LLM, AIError
+from mockverse.http.admin_schema import WORKSPACE, WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.http.errors import Problem, check_body, json_response, read_json
 from mockverse.http.mock import workspace_of
-from mockverse.http.admin_schema import WORKSPACE, WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.world.engine import ConsistencyEngine
 
 PERSONA_REQUEST = {

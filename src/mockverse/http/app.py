@@ -7,8 +7,8 @@ import contextlib
 import itertools
 import logging
 import os
-import time
 import secrets
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,31 +27,31 @@ from mockverse.ai.text import TextService, run_id, stored_text
 from mockverse.config import DEFAULT_TEXT_FIELDS, Config, ConfigError, builtin_spec_path, load_config
 from mockverse.http import admin, ai_api, fidelity_api, reality_api, stubs, webhooks_api, workspaces_api, world_api
 from mockverse.http.admin import AdminAPI, Journal
+from mockverse.http.admin_schema import openapi_routes
 from mockverse.http.ai_api import AIAPI
+from mockverse.http.connections import ConnectionLimits, fitting_cap
 from mockverse.http.dashboard import dashboard_routes
 from mockverse.http.errors import Problem, problem_response
 from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
-from mockverse.http.validation import security_schemes
-from mockverse.http.admin_schema import openapi_routes
-from mockverse.http.connections import ConnectionLimits, fitting_cap
+from mockverse.http.reality import RealityService
 from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, AdminGuard, admin_token, is_admin_path
 from mockverse.http.simulation import Simulation, parse_rules
 from mockverse.http.storewait import StoreWait
 from mockverse.http.stubs import STUB_ID, SpecRoutes, StubLayer, StubsAPI
-from mockverse.http.wiremock_admin import WireMockAdmin
+from mockverse.http.validation import security_schemes
 from mockverse.http.webhooks_api import WebhooksAPI
+from mockverse.http.wiremock_admin import WireMockAdmin
 from mockverse.http.workspaces_api import WorkspacesAPI
 from mockverse.http.world_api import world_routes
 from mockverse.logs import setup_logging
-from mockverse.protocols.tcp import TCPListener
-from mockverse.protocols.webhooks import WallClock, Webhooks
-from mockverse.reality.recorder import apply_record_mode, normal_query
-from mockverse.reality.learn import Learner
-from mockverse.http.reality import RealityService
 from mockverse.openapi import infer_world
 from mockverse.openapi.loader import load_spec
+from mockverse.protocols.tcp import TCPListener
+from mockverse.protocols.webhooks import WallClock, Webhooks
+from mockverse.reality.learn import Learner
+from mockverse.reality.recorder import apply_record_mode, normal_query
 from mockverse.store import StoreUnavailable, open_store
 from mockverse.stubbing import StubBook
 from mockverse.world.engine import ConsistencyEngine
@@ -95,7 +95,7 @@ class Settings:
         return orjson.dumps(asdict(self)).decode()
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         raw = os.environ.get(SETTINGS_ENV)
         if not raw:
             return cls()
@@ -246,21 +246,33 @@ def _problem_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Problem):
         return problem_response(exc)
     if type(exc) is StoreUnavailable:
-        return problem_response(Problem(503, "Store unavailable", "the state store cannot be reached; generated reads still work, "
-                       "retry this once it is back", field="store"), {"Retry-After": "1"})
+        return problem_response(
+            Problem(
+                503,
+                "Store unavailable",
+                "the state store cannot be reached; generated reads still work, retry this once it is back",
+                field="store",
+            ),
+            {"Retry-After": "1"},
+        )
     if isinstance(exc, StoreUnavailable):   # busy, read-only, full or damaged: the message names the store file
         return problem_response(Problem(exc.status, exc.title, str(exc), field="store"),
                                 {"Retry-After": exc.retry_after} if exc.retry_after else None)
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
-            return problem_response(Problem(404, "No route", f"no operation matches {request.method} {_short(request.url.path)}",
-                           field="path"))
+            return problem_response(
+                Problem(
+                    404, "No route", f"no operation matches {request.method} {_short(request.url.path)}", field="path"
+                )
+            )
         if exc.status_code == 405:
             return problem_response(Problem(405, "Method not allowed", f"{request.method} is not an operation of "
                                             f"{_short(request.url.path)}", field="method"), exc.headers)
         return problem_response(Problem(exc.status_code, "HTTP error", str(exc.detail)))
     log.error("unexpected error on %s %s", request.method, _short(request.url.path), exc_info=exc)
-    return problem_response(Problem(500, "Internal error", "the server failed on this request; the log has the details"))
+    return problem_response(
+        Problem(500, "Internal error", "the server failed on this request; the log has the details")
+    )
 
 
 def _short(path: str, limit: int = 200) -> str:
@@ -275,7 +287,9 @@ def build_personas(config: Config, model: WorldModel) -> Personas | None:
         raise ConfigError("consistency.personas.type", f"'{name}' is not an entity type; known: {sorted(model.types)}")
     if not config.consistency.enabled:
         return None
-    persona = model.types[name] if name else next((t for t in model.types.values() if t.parent is None and t.person), None)
+    persona = (
+        model.types[name] if name else next((t for t in model.types.values() if t.parent is None and t.person), None)
+    )
     try:
         return Personas(config.consistency.personas, persona)
     except LifecycleError as exc:
@@ -322,7 +336,9 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     # the reality continuum: ratio per request, recorded/upstream tiers, traces, recordings API
     reality = RealityService(engine, config.reality_continuum, max_body_bytes=config.server.max_body_bytes)
     mock.reality = reality
-    webhooks = Webhooks(engine, mock.item_body, config.webhooks, clock=wall_clock, transport=webhook_transport)   # listens to engine.events
+    webhooks = Webhooks(
+        engine, mock.item_body, config.webhooks, clock=wall_clock, transport=webhook_transport
+    )  # listens to engine.events
     server = config.server
     cap = fitting_cap(server.max_connections, listeners=1 if server.tcp_port is None else 2)
     limits = ConnectionLimits(header_timeout=server.header_timeout.total_seconds(),

@@ -20,7 +20,7 @@ import os
 import resource
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import orjson
 
@@ -48,7 +48,7 @@ class ConnectionLimits:
         return orjson.dumps(asdict(self)).decode()
 
     @classmethod
-    def from_env(cls) -> "ConnectionLimits":
+    def from_env(cls) -> ConnectionLimits:
         raw = os.environ.get(LIMITS_ENV)
         return cls(**orjson.loads(raw)) if raw else cls()
 

@@ -18,9 +18,9 @@ naming the parameter and the limit; the work a request then does is bounded by `
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
-import re
 from typing import Any
 
 from starlette.requests import Request
@@ -208,9 +208,12 @@ def wants_list_query(request: Request, passthrough: frozenset[str] | set[str], p
     if not query:
         return False
     names = [name for name, _ in request.query_params.multi_items()]
-    return len(names) != len(set(names)) or any(   # a repeated name means "any of these values"
-        name in ("_start", "_end") or (name not in PASS_THROUGH or paging and name in PAGING) and name not in passthrough
-        for name in names)
+    return len(names) != len(set(names)) or any(  # a repeated name means "any of these values"
+        name in ("_start", "_end")
+        or (name not in PASS_THROUGH or paging and name in PAGING)
+        and name not in passthrough
+        for name in names
+    )
 
 
 def relation_names(entity: EntityType) -> tuple[dict[str, str], dict[str, EntityType]]:
@@ -277,8 +280,14 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
                     expand.append(part)
                 else:
                     names = sorted(children) + sorted(parents) if name == "_embed" else sorted(parents)
-                    raise Problem(400, "Unknown relation", f"{entity.name} has no {'related entities' if name == '_embed' else 'parent'} "
-                                  f"named {part[:80]!r}", field=name, allowed=names)
+                    raise Problem(
+                        400,
+                        "Unknown relation",
+                        f"{entity.name} has no {'related entities' if name == '_embed' else 'parent'} "
+                        f"named {part[:80]!r}",
+                        field=name,
+                        allowed=names,
+                    )
             continue
         if name == "q" and "q" not in props:
             _check_pattern(raw, name)
@@ -301,15 +310,25 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
             left, op = name.rsplit("_", 1)
             path = _field_path(left, props, name, allowed_fields)
         else:
-            raise Problem(400, "Unknown query parameter", f"{name[:80]!r} is not a field of {entity.name} nor a list "
-                          "parameter (_page, _per_page, _start, _end, _limit, _sort, _order, _embed, _expand, q)", field=name,
-                          allowed=allowed_fields)
+            raise Problem(
+                400,
+                "Unknown query parameter",
+                f"{name[:80]!r} is not a field of {entity.name} nor a list "
+                "parameter (_page, _per_page, _start, _end, _limit, _sort, _order, _embed, _expand, q)",
+                field=name,
+                allowed=allowed_fields,
+            )
         schema = _schema_at(props, path)
         pieces = raw.split(",") if op == "in" else [raw]
         key = (path, op)
         if len(filters.get(key, ())) + len(pieces) > MAX_VALUES:
-            raise Problem(400, "Invalid query parameter", f"{name[:80]} lists more than {MAX_VALUES} values (a repeated "
-                          "key or a comma-separated :in)", field=name, extra={"limit": MAX_VALUES})
+            raise Problem(
+                400,
+                "Invalid query parameter",
+                f"{name[:80]} lists more than {MAX_VALUES} values (a repeated key or a comma-separated :in)",
+                field=name,
+                extra={"limit": MAX_VALUES},
+            )
         values = [_typed(piece, schema, name, op) for piece in pieces]
         if path[-1] == "lifecycle_state" and op in ("eq", "ne", "in"):
             values = [_canonical_state(v) for v in values]   # ?lifecycle_state=CHURN_RISK finds ChurnRisk
@@ -422,7 +441,12 @@ def _typed(raw: str, schema: dict, param: str, op: str) -> Any:
         _check_pattern(raw, param)
         return raw.lower()
     types = schema_types(schema) if schema else set()
-    if "integer" in types and "string" not in types and raw.removeprefix("-").isascii() and raw.removeprefix("-").isdigit():
+    if (
+        "integer" in types
+        and "string" not in types
+        and raw.removeprefix("-").isascii()
+        and raw.removeprefix("-").isdigit()
+    ):
         low, high = INTEGER_RANGES["int32" if schema.get("format") == "int32" else "int64"]
         value = int(raw) if len(raw) <= 20 else None
         if value is None or not low <= value <= high:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,9 +23,9 @@ from starlette.routing import Route, compile_path
 from mockverse.fidelity import combine_operation_scores, compute_score
 from mockverse.fidelity.timing import error_histogram
 from mockverse.http.admin import Journal
+from mockverse.http.admin_schema import WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import MockRoutes, _starlette_path
-from mockverse.http.admin_schema import WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.progress import Progress
 from mockverse.timeutil import format_rfc3339
 from mockverse.world.engine import ConsistencyEngine
@@ -102,7 +102,7 @@ class FidelityAPI:
         else:
             raise Problem(422, "Invalid source", f"source '{source}' is not known", field="source",
                           allowed=["payload", "traffic"])
-        score["computed_at"] = format_rfc3339(datetime.now(timezone.utc))
+        score["computed_at"] = format_rfc3339(datetime.now(UTC))
         store.append(workspace, "fidelity", "score", score)
         return json_response({"success": True, "workspace_id": workspace, "score": score})
 
@@ -115,13 +115,19 @@ class FidelityAPI:
     def _check(self, body: dict, allowed: set[str]) -> None:
         unknown = sorted(set(body) - allowed)
         if unknown:
-            raise Problem(422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed))
+            raise Problem(
+                422, "Unknown field", f"unknown field '{unknown[0]}'", field=unknown[0], allowed=sorted(allowed)
+            )
         for key, kind in PAYLOAD_KEYS.items():
             if key in body and body[key] is not None and not isinstance(body[key], kind):
                 names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
                 what = {"dict": "an object", "list": "an array"}
-                raise Problem(422, "Invalid field", f"{key} must be {' or '.join(what[n] for n in names.split(' or '))}",
-                              field=key)
+                raise Problem(
+                    422,
+                    "Invalid field",
+                    f"{key} must be {' or '.join(what[n] for n in names.split(' or '))}",
+                    field=key,
+                )
         for key in ("mock_response_times", "real_response_times"):
             values = body.get(key) or []
             if any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in values):
@@ -133,7 +139,9 @@ class FidelityAPI:
                 raise Problem(422, "Invalid field", str(exc), field=f"{side}_error_patterns") from None
         exclude = body.get("exclude") or []
         if any(not isinstance(p, str) for p in exclude):
-            raise Problem(422, "Invalid field", "exclude must be JSON paths such as '$.meta.request_id'", field="exclude")
+            raise Problem(
+                422, "Invalid field", "exclude must be JSON paths such as '$.meta.request_id'", field="exclude"
+            )
 
     def _exclude(self, body: dict) -> list[str]:
         return self.exclude + list(body.get("exclude") or [])
@@ -181,7 +189,11 @@ class FidelityAPI:
             if op is None:
                 skipped.append({"operation": f"{method} {route}", "reason": "not an operation of the loaded spec"})
                 continue
-            real_ok = [r["body"] for r in recs if 200 <= int(r.get("status", 0)) < 300 and isinstance(r.get("body"), (dict, list))]
+            real_ok = [
+                r["body"]
+                for r in recs
+                if 200 <= int(r.get("status", 0)) < 300 and isinstance(r.get("body"), (dict, list))
+            ]
             mock_bodies, mock_codes = [], []
             if method == "GET":
                 for rec in recs[:MAX_PATHS_PER_OPERATION]:
@@ -191,13 +203,19 @@ class FidelityAPI:
                         mock_bodies.append(body)
             seen = served.get((method, route), [])
             score = self._compute(
-                field="source", mock_schema=op.schema, real_schema=None,
-                mock_samples=mock_bodies or None, real_samples=real_ok or None,
+                field="source",
+                mock_schema=op.schema,
+                real_schema=None,
+                mock_samples=mock_bodies or None,
+                real_samples=real_ok or None,
                 mock_response_times=[e["latency_ms"] for e in seen] or None,
-                real_response_times=[r["latency_ms"] for r in recs if isinstance(r.get("latency_ms"), (int, float))] or None,
+                real_response_times=[r["latency_ms"] for r in recs if isinstance(r.get("latency_ms"), (int, float))]
+                or None,
                 mock_error_patterns=[e["status"] for e in seen] or mock_codes or None,
                 real_error_patterns=[int(r.get("status", 0)) for r in recs] or None,
-                weights=weights, exclude=exclude)
+                weights=weights,
+                exclude=exclude,
+            )
             entries.append({"operation": f"{method} {route}", "weight": len(recs), "score": score})
         if progress is not None:
             progress.update(len(recordings), len(recordings))
@@ -244,31 +262,72 @@ _COMMON = {"weights": {"type": ["object", "null"], "description": "driver -> wei
 
 OPENAPI_PATHS: dict[str, dict] = {
     "/api/v1/workspace/{workspace_id}/fidelity": {
-        "get": {"summary": "The workspace's latest fidelity score", "parameters": [_WORKSPACE_ID],
-                "responses": {**json_ok("The latest score", _SCORED), **problems(400, 404, 503)}},
+        "get": {
+            "summary": "The workspace's latest fidelity score",
+            "parameters": [_WORKSPACE_ID],
+            "responses": {**json_ok("The latest score", _SCORED), **problems(400, 404, 503)},
+        },
         "post": {
             "summary": "Score the mock against the real upstream: from given inputs, or from recorded traffic "
-                       "(also without a body)",
+            "(also without a body)",
             "parameters": [_WORKSPACE_ID],
-            "requestBody": json_body({"oneOf": [
-                {"type": "object", "title": "payload", "additionalProperties": False,
-                 "properties": {"source": {"const": "payload"}, "mock_schema": {"type": ["object", "null"]},
-                                "real_schema": {"type": ["object", "null"]}, "mock_samples": {"type": ["array", "null"]},
-                                "real_samples": {"type": ["array", "null"]}, "mock_response_times": _TIMES,
-                                "real_response_times": _TIMES, "mock_error_patterns": _ERRORS,
-                                "real_error_patterns": _ERRORS, **_COMMON}},
-                {"type": "object", "title": "traffic", "required": ["source"], "additionalProperties": False,
-                 "properties": {"source": {"const": "traffic"}, **_COMMON}}]}, required=False),
-            "responses": {**json_ok("The score, stored in the history", _SCORED),
-                          **problems(400, 409, 413, 415, 422, 503, *WRITE_ERRORS)},
+            "requestBody": json_body(
+                {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "title": "payload",
+                            "additionalProperties": False,
+                            "properties": {
+                                "source": {"const": "payload"},
+                                "mock_schema": {"type": ["object", "null"]},
+                                "real_schema": {"type": ["object", "null"]},
+                                "mock_samples": {"type": ["array", "null"]},
+                                "real_samples": {"type": ["array", "null"]},
+                                "mock_response_times": _TIMES,
+                                "real_response_times": _TIMES,
+                                "mock_error_patterns": _ERRORS,
+                                "real_error_patterns": _ERRORS,
+                                **_COMMON,
+                            },
+                        },
+                        {
+                            "type": "object",
+                            "title": "traffic",
+                            "required": ["source"],
+                            "additionalProperties": False,
+                            "properties": {"source": {"const": "traffic"}, **_COMMON},
+                        },
+                    ]
+                },
+                required=False,
+            ),
+            "responses": {
+                **json_ok("The score, stored in the history", _SCORED),
+                **problems(400, 409, 413, 415, 422, 503, *WRITE_ERRORS),
+            },
         },
     },
-    "/api/v1/workspace/{workspace_id}/fidelity/history": {"get": {
-        "summary": "Every fidelity score of the workspace, oldest first", "parameters": [_WORKSPACE_ID],
-        "responses": {**json_ok("The history", {
-            "type": "object", "required": ["success", "workspace_id", "count", "history"],
-            "properties": {"success": {"const": True}, "workspace_id": {"type": "string"},
-                           "count": {"type": "integer", "minimum": 0}, "history": {"type": "array", "items": _SCORE}}}),
-            **problems(400, 503)},
-    }},
+    "/api/v1/workspace/{workspace_id}/fidelity/history": {
+        "get": {
+            "summary": "Every fidelity score of the workspace, oldest first",
+            "parameters": [_WORKSPACE_ID],
+            "responses": {
+                **json_ok(
+                    "The history",
+                    {
+                        "type": "object",
+                        "required": ["success", "workspace_id", "count", "history"],
+                        "properties": {
+                            "success": {"const": True},
+                            "workspace_id": {"type": "string"},
+                            "count": {"type": "integer", "minimum": 0},
+                            "history": {"type": "array", "items": _SCORE},
+                        },
+                    },
+                ),
+                **problems(400, 503),
+            },
+        }
+    },
 }

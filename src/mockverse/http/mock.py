@@ -15,8 +15,9 @@ repeated read of an unchanged entity is one store lookup and a dictionary hit.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
@@ -26,18 +27,35 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from mockverse.http.conventions import (BUILD_BUDGET, MAX_WINDOW, SCAN_LIMIT, ListQuery, Preference, apply_filters,
-                                        apply_sort, check_page, check_relations, check_start, chosen_example,
-                                        declared_response, fits_problem, parse_list_query, preference_of,
-                                        problem_body, reference_names, relation_names, slice_params,
-                                        wants_list_query)
+from mockverse.cache import LRU
+from mockverse.http.conventions import (
+    BUILD_BUDGET,
+    MAX_WINDOW,
+    SCAN_LIMIT,
+    ListQuery,
+    Preference,
+    apply_filters,
+    apply_sort,
+    check_page,
+    check_relations,
+    check_start,
+    chosen_example,
+    declared_response,
+    fits_problem,
+    parse_list_query,
+    preference_of,
+    problem_body,
+    reference_names,
+    relation_names,
+    slice_params,
+    wants_list_query,
+)
 from mockverse.http.errors import PROBLEM, Problem, check_body, is_decimal, read_form_or_json, read_json
 from mockverse.http.pathtable import path_routes
 from mockverse.http.validation import RequestRules, Scheme, error_response
-from mockverse.store import StoreUnavailable
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, to_json_schema, validator_for
-from mockverse.cache import LRU
+from mockverse.store import StoreUnavailable
 from mockverse.world.engine import WORKSPACE_NAME, Budget, ConsistencyEngine, WorldView
 from mockverse.world.generate import merge_schema
 from mockverse.world.model import EntityType
@@ -80,7 +98,7 @@ class MockOperation:
     query: list[Any] = field(default_factory=list)   # the operation's query parameters
 
 
-def classify(op: Any, engine: ConsistencyEngine, tables: "SpecTables | None" = None) -> MockOperation:
+def classify(op: Any, engine: ConsistencyEngine, tables: SpecTables | None = None) -> MockOperation:
     """Decide how the world answers ``op`` from its path: collection, item, children or schema
     (``tables``: a spec world's path tables, worked out once for all its operations)."""
     model = engine.model
@@ -515,7 +533,9 @@ class MockRoutes:
             for name in op.query_filters:
                 if name in request.query_params:
                     parent_id = entity.parent.parse_id(request.query_params[name])  # type: ignore[union-attr]
-                    items = view.children(entity.parent, parent_id, entity.relationship) if parent_id is not None else []  # type: ignore[arg-type]
+                    items = (
+                        view.children(entity.parent, parent_id, entity.relationship) if parent_id is not None else []
+                    )  # type: ignore[arg-type]
                     persona = f"{entity.parent.name}:{parent_id}" if items else None  # type: ignore[union-attr]
                     return self._list(request, view, items, persona)
             total = view.count(entity)
@@ -590,7 +610,9 @@ class MockRoutes:
             return self._written(view, op.entity, data, 201, location=True)  # type: ignore[arg-type]
         raise Problem(405, "Method not allowed", f"{request.method} is not supported on {op.path}", field="method")
 
-    def _written(self, view: WorldView, entity: EntityType, data: dict, status: int, location: bool = False) -> Response:
+    def _written(
+        self, view: WorldView, entity: EntityType, data: dict, status: int, location: bool = False
+    ) -> Response:
         fresh = self.engine.view(view.workspace)
         extra = {"Location": f"{entity.config.path.rstrip('/')}/{data['id']}"} if location else {}
         headers = self._headers(fresh, fresh.persona(entity, data), extra)
@@ -620,7 +642,9 @@ class MockRoutes:
                           f"{name} must be {'a positive integer' if entity.integer_ids else 'an id'}", field=name)
         return parsed
 
-    def _resolve(self, op: MockOperation, request: Request, view: WorldView) -> dict[str, tuple[EntityType, object, dict]]:
+    def _resolve(
+        self, op: MockOperation, request: Request, view: WorldView
+    ) -> dict[str, tuple[EntityType, object, dict]]:
         """Every path parameter that names an entity, parsed and looked up: 404 for one that does not exist."""
         found: dict[str, tuple[EntityType, object, dict]] = {}
         for name, entity in op.bound:
@@ -781,7 +805,11 @@ class MockRoutes:
             return MISSING
         for example in op.examples.values():
             for name, value in example.items() if isinstance(example, dict) else ():
-                if isinstance(value, list) and value and all(isinstance(v, dict) and entity.id_field in v for v in value):
+                if (
+                    isinstance(value, list)
+                    and value
+                    and all(isinstance(v, dict) and entity.id_field in v for v in value)
+                ):
                     return {**example, name: [render.shape(entity, d.get(entity.id_field), d, op.schema) for d in rows]}
         return MISSING
 
@@ -791,7 +819,9 @@ class MockRoutes:
             return op.status, b"", self._headers(view, persona, extra)
         return op.status, orjson.dumps(body), self._headers(view, persona, extra)
 
-    def _schema_answer(self, op: MockOperation, view: WorldView, key: str, persona: str | None) -> tuple[int, bytes, dict]:
+    def _schema_answer(
+        self, op: MockOperation, view: WorldView, key: str, persona: str | None
+    ) -> tuple[int, bytes, dict]:
         """The operation's first example that fits its schema, else a body generated from the schema (keyed by URL)."""
         if op.schema is None:
             example = next(iter(op.examples.values()), None) if op.examples else None
@@ -830,7 +860,11 @@ class MockRoutes:
             if request.method == "DELETE":
                 view.delete(entity, id)
                 fresh = self.engine.view(view.workspace)
-                status, raw, headers = self._schema_answer(op, fresh, key, None) if op.status != 204 else (204, b"", self._headers(fresh, None))
+                status, raw, headers = (
+                    self._schema_answer(op, fresh, key, None)
+                    if op.status != 204
+                    else (204, b"", self._headers(fresh, None))
+                )
                 return Response(raw, status_code=status, headers=headers, media_type=None)
             if request.method in ("PUT", "PATCH", "POST"):
                 if not isinstance(body, dict):

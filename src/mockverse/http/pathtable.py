@@ -12,8 +12,9 @@ own Starlette ``Route``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match, NoMatchFound, Route, get_route_path, request_response
@@ -35,8 +36,8 @@ class _Entry:
 
 @dataclass
 class _Node:
-    literal: dict[str, "_Node"] = field(default_factory=dict)
-    param: "_Node | None" = None
+    literal: dict[str, _Node] = field(default_factory=dict)
+    param: _Node | None = None
     entries: list[_Entry] = field(default_factory=list)
 
 

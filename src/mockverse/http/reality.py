@@ -15,17 +15,43 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from mockverse.cache import LRU
 from mockverse.config import ConfigError, RealityConfig
 from mockverse.http.errors import PROBLEM, Problem, is_decimal, problem_response
 from mockverse.reality.blend import REAL, Decision
+from mockverse.reality.continuum import (
+    BLENDED_WITH,
+    FALLBACK,
+    FORWARDED_HEADERS,
+    PASSED_BACK_HEADERS,
+    REALITY,
+    SETTING,
+    SOURCE,
+    TRACE_DECISIONS,
+    WRITE_METHODS,
+    Answer,
+    Exchange,
+    Failure,
+    TraceRing,
+    Upstream,
+    WorkspaceReality,
+    config_settings,
+    format_ratio,
+    iso_time,
+    parse_realism,
+    realism_delay,
+    realism_error,
+    shown_settings,
+    shown_url,
+)
 from mockverse.reality.persona_blend import blend_in_persona_world
-from mockverse.world.derive import derivation_fields, settle
 from mockverse.reality.ratio import (
     HEADER,
     RealitySettings,
@@ -35,36 +61,17 @@ from mockverse.reality.ratio import (
     resolve_ratio,
     settings_to_dict,
 )
-from mockverse.cache import LRU
-from mockverse.reality.recorder import RECORD_MODES, Recorder, Recording, body_bytes, make_recording, record_action
-from mockverse.reality.recorder import normal_query
-from mockverse.store import StoreUnavailable
-
-from mockverse.reality.continuum import (
-    Answer,
-    BLENDED_WITH,
-    Exchange,
-    FALLBACK,
-    Failure,
-    REALITY,
-    SETTING,
-    SOURCE,
-    TRACE_DECISIONS,
-    TraceRing,
-    Upstream,
-    WorkspaceReality,
-    FORWARDED_HEADERS,
-    PASSED_BACK_HEADERS,
-    WRITE_METHODS,
-    iso_time,
-    shown_settings,
-    config_settings,
-    format_ratio,
-    parse_realism,
-    realism_delay,
-    realism_error,
-    shown_url,
+from mockverse.reality.recorder import (
+    RECORD_MODES,
+    Recorder,
+    Recording,
+    body_bytes,
+    make_recording,
+    normal_query,
+    record_action,
 )
+from mockverse.store import StoreUnavailable
+from mockverse.world.derive import derivation_fields, settle
 
 if TYPE_CHECKING:
     from mockverse.http.mock import MockOperation
@@ -149,10 +156,15 @@ class RealityService:
     def describe(self, view: WorldView) -> dict:
         """What ``GET /api/v1/reality`` shows: the effective settings and where they come from."""
         state = self.workspace(view)
-        return {"workspace": view.workspace, "enabled": self.config.enabled, "record": self.record_mode,
-                "settings": shown_settings(settings_to_dict(state.settings)), "overrides": shown_settings(state.overrides),
-                "config": shown_settings(self.base_data), "realism": {"latency": self.config.realism.latency,
-                                                      "errors": self.config.realism.errors}}
+        return {
+            "workspace": view.workspace,
+            "enabled": self.config.enabled,
+            "record": self.record_mode,
+            "settings": shown_settings(settings_to_dict(state.settings)),
+            "overrides": shown_settings(state.overrides),
+            "config": shown_settings(self.base_data),
+            "realism": {"latency": self.config.realism.latency, "errors": self.config.realism.errors},
+        }
 
     def resolve(self, view: WorldView, path: str, header: str | None = None) -> dict:
         """The ratio for a path now, with the explanation of ``resolve_ratio``."""
@@ -226,8 +238,14 @@ class RealityService:
             trace["realism"] = {"latency_s": delay, "error_status": error,
                                 "learned_from": len(stats.statuses) if stats else 0}
         if error is not None:
-            response = problem_response(Problem(error, "Simulated error", f"realism: this request fails with {error} like the "
-                               "upstream does at this rate", extra={"realism": True}))
+            response = problem_response(
+                Problem(
+                    error,
+                    "Simulated error",
+                    f"realism: this request fails with {error} like the upstream does at this rate",
+                    extra={"realism": True},
+                )
+            )
             response.headers[SOURCE] = "realism-error"
         else:
             response = await self._serve(request, op, view, state, r, key, trace, synthetic)
@@ -339,11 +357,18 @@ class RealityService:
                 return self._finish(_response(answer, answer.headers), "recorded", trace, blended_with=None)
             if action == "refuse":
                 query = f"?{request.url.query}" if request.url.query else ""
-                response = problem_response(Problem(409, "Not recorded", f"record mode '{mode}' replays recordings only, and "
-                                   f"workspace '{view.workspace}' has no recording of {request.method} "
-                                   f"{request.url.path[:200]}{query[:200]} (matched on method, path and query); "
-                                   "the upstream was not called. Record it with --record-mode new_episodes or all",
-                                   field="record_mode", allowed=list(RECORD_MODES)))
+                response = problem_response(
+                    Problem(
+                        409,
+                        "Not recorded",
+                        f"record mode '{mode}' replays recordings only, and "
+                        f"workspace '{view.workspace}' has no recording of {request.method} "
+                        f"{request.url.path[:200]}{query[:200]} (matched on method, path and query); "
+                        "the upstream was not called. Record it with --record-mode new_episodes or all",
+                        field="record_mode",
+                        allowed=list(RECORD_MODES),
+                    )
+                )
                 response.headers[SOURCE] = "unrecorded"
                 return response
         content = await self._request_body(request) if request.method in WRITE_METHODS else None

@@ -8,14 +8,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mockverse.http.admin_schema import WORKSPACE, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
-from mockverse.http.admin_schema import WORKSPACE, WRITE_ERRORS, json_body, json_ok, problems
-from mockverse.reality.ratio import HEADER, SettingsError, upstream_allowed, upstream_origin
-from mockverse.reality.recorder import (HAR_SCHEMA, KIND, SOURCES, HarError, har_document, import_har,
-                                        recording_har_entry, summary)
 from mockverse.http.reality import RealityService
 from mockverse.reality.continuum import public_base
+from mockverse.reality.ratio import HEADER, SettingsError, upstream_allowed, upstream_origin
+from mockverse.reality.recorder import (
+    HAR_SCHEMA,
+    KIND,
+    SOURCES,
+    HarError,
+    har_document,
+    import_har,
+    recording_har_entry,
+    summary,
+)
 from mockverse.world.engine import WorldView
 
 HAR_MAX_BYTES = 64 * 1024 * 1024  # HAR files of real sessions are large; this is an admin endpoint
@@ -219,11 +227,19 @@ _SETTINGS_OUT = {"type": "object", "required": ["default_ratio", "routes", "sche
                  "properties": {"default_ratio": _RATIO, "routes": {"type": "array"},
                                 "schedule": {"type": ["object", "null"]}, "upstream": {"type": ["string", "null"]},
                                 "timeout": {"type": "number"}}}
-_DESCRIBED = {"type": "object", "required": ["workspace", "enabled", "record", "settings", "overrides", "config", "realism"],
-              "properties": {"workspace": {"type": "string"}, "enabled": {"type": "boolean"},
-                             "record": {"type": "boolean"}, "settings": _SETTINGS_OUT,
-                             "overrides": {"type": ["object", "null"]}, "config": _SETTINGS_OUT,
-                             "realism": {"type": "object"}}}
+_DESCRIBED = {
+    "type": "object",
+    "required": ["workspace", "enabled", "record", "settings", "overrides", "config", "realism"],
+    "properties": {
+        "workspace": {"type": "string"},
+        "enabled": {"type": "boolean"},
+        "record": {"type": "boolean"},
+        "settings": _SETTINGS_OUT,
+        "overrides": {"type": ["object", "null"]},
+        "config": _SETTINGS_OUT,
+        "realism": {"type": "object"},
+    },
+}
 _SUMMARY = {"type": "object", "required": ["id", "method", "route", "path", "query", "status", "source"],
             "properties": {"id": {"type": "integer", "minimum": 1}, "method": {"type": "string"},
                            "route": {"type": ["string", "null"]}, "path": {"type": "string"},

@@ -73,7 +73,9 @@ class AdminAuth:
                               field="authorization")
             response = problem_response(problem, {"WWW-Authenticate": 'Bearer realm="mockverse"'})
         elif not self.matches(given):
-            response = problem_response(Problem(403, "Forbidden", "the admin token does not match", field="authorization"))
+            response = problem_response(
+                Problem(403, "Forbidden", "the admin token does not match", field="authorization")
+            )
         else:
             await self.app(scope, receive, send)
             return

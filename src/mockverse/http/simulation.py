@@ -31,8 +31,8 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from mockverse.cache import LRU
 from mockverse.config import ConfigError, RealismConfig, SimulationConfig
 from mockverse.ids import unit_draw
-from mockverse.reality.ratio import CompiledPattern, SettingsError, compile_pattern
 from mockverse.reality.continuum import parse_realism, realism_delay
+from mockverse.reality.ratio import CompiledPattern, SettingsError, compile_pattern
 
 log = logging.getLogger("mockverse")
 TRANSPORT = "mockverse.transport"
@@ -81,7 +81,9 @@ def parse_rules(config: SimulationConfig) -> list[RouteRule]:
             raise ConfigError(exc.field.replace("reality_continuum.realism.latency", f"{where}.delay"),
                               exc.message.replace("'recorded', ", "")) from None
         if delay is not None and delay[0] == "recorded":
-            raise ConfigError(f"{where}.delay", "use {fixed: 200ms}, {normal: {mean, stddev}} or {lognormal: {median, sigma}}")
+            raise ConfigError(
+                f"{where}.delay", "use {fixed: 200ms}, {normal: {mean, stddev}} or {lognormal: {median, sigma}}"
+            )
         fault = route.fault
         rules.append(RouteRule(None if method == "*" else method, compiled, delay,
                                fault.type if fault else None, fault.rate if fault else 0.0))

@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from typing import Any, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs
 
 import anyio
@@ -27,13 +28,24 @@ from mockverse.http.mock import _PARAM, FAST_OK, MockRoutes, _safe, _starlette_p
 from mockverse.http.simulation import DELAY_HEADER, NEVER, break_connection, format_ms
 from mockverse.reality.continuum import realism_delay
 from mockverse.store import StoreUnavailable
-from mockverse.stubbing import (FAULTS, MAX_DELAY_MS, Facts, Scope, Stub, StubBook, StubError, delay_key, random_bytes,
-                                render_json, render_text)
+from mockverse.stubbing import (
+    FAULTS,
+    MAX_DELAY_MS,
+    Facts,
+    Scope,
+    Stub,
+    StubBook,
+    StubError,
+    delay_key,
+    random_bytes,
+    render_json,
+    render_text,
+)
 from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, WorldView
 
 log = logging.getLogger("mockverse")
 STUB_ID = "mockverse.stub"          # scope state: the id of the stub that answered (for the journal)
-_FAULT_NAMES = dict(zip(FAULTS, ("connection_reset", "empty_response", "malformed_chunk", "random_data")))
+_FAULT_NAMES = dict(zip(FAULTS, ("connection_reset", "empty_response", "malformed_chunk", "random_data"), strict=True))
 
 
 def scope_workspace(scope: dict) -> str:
@@ -59,7 +71,9 @@ class SpecRoutes:
     def routes(self) -> list[tuple[Any, str, dict]]:
         """(regex, template, methods) in routing order, compiled when a stub is first answered (a
         spec may have 10,000 paths: compiling them all is seconds, paid only by worlds with stubs)."""
-        ordered = sorted(self.mock.by_path.items(), key=lambda kv: [bool(_PARAM.match(t)) for t in kv[0].split("/") if t])
+        ordered = sorted(
+            self.mock.by_path.items(), key=lambda kv: [bool(_PARAM.match(t)) for t in kv[0].split("/") if t]
+        )
         return [(compile_path(_starlette_path(path))[0], path, methods) for path, methods in ordered]
 
     def match(self, path: str, method: str) -> tuple[Any, dict[str, str]]:
@@ -156,7 +170,9 @@ class StubLayer:
             await anyio.sleep(delay)
         if spec.fault is not None:
             log.info("%s %s -> stub %s fault %s", facts.method, facts.url[:300], stub.id, spec.fault)
-            await break_connection(_FAULT_NAMES[spec.fault], scope, receive, random_bytes(seed, f"{stub.id} {facts.url}"))
+            await break_connection(
+                _FAULT_NAMES[spec.fault], scope, receive, random_bytes(seed, f"{stub.id} {facts.url}")
+            )
             return
         status, headers, body = self.render(stub, workspace, facts)
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1", errors="replace")) for k, v in headers]
@@ -382,43 +398,104 @@ _STUB_ERRORS = (400, 404, 422)
 
 OPENAPI_PATHS: dict[str, dict] = {
     "/api/v1/stubs": {
-        "get": {"summary": "The workspace's stubs, oldest first", "parameters": [WORKSPACE],
-                "responses": {**json_ok("The stubs", {"type": "object", "required": ["workspace", "count", "stubs"],
-                                                      "properties": {"workspace": {"type": "string"},
-                                                                     "count": {"type": "integer", "minimum": 0},
-                                                                     "stubs": {"type": "array", "items": _STORED}}}),
-                              **problems(400, 422, 503)}},
-        "post": {"summary": "Add a stub (a WireMock mapping); it answers before the world", "parameters": [WORKSPACE],
-                 "requestBody": json_body(_MAPPING),
-                 "responses": {**json_ok("The stub as stored", _STORED, 201),
-                               **problems(409, 503, *_STUB_ERRORS, *BODY_ERRORS, *WRITE_ERRORS)}},
-        "delete": {"summary": "Remove every stub of the workspace (and their uses and scenario states)",
-                   "parameters": [WORKSPACE],
-                   "responses": {**json_ok("How many went", {"type": "object", "required": ["workspace", "deleted"],
-                                                             "properties": {"workspace": {"type": "string"},
-                                                                            "deleted": {"type": "integer"}}}),
-                                 **problems(400, 422, 503, *WRITE_ERRORS)}},
+        "get": {
+            "summary": "The workspace's stubs, oldest first",
+            "parameters": [WORKSPACE],
+            "responses": {
+                **json_ok(
+                    "The stubs",
+                    {
+                        "type": "object",
+                        "required": ["workspace", "count", "stubs"],
+                        "properties": {
+                            "workspace": {"type": "string"},
+                            "count": {"type": "integer", "minimum": 0},
+                            "stubs": {"type": "array", "items": _STORED},
+                        },
+                    },
+                ),
+                **problems(400, 422, 503),
+            },
+        },
+        "post": {
+            "summary": "Add a stub (a WireMock mapping); it answers before the world",
+            "parameters": [WORKSPACE],
+            "requestBody": json_body(_MAPPING),
+            "responses": {
+                **json_ok("The stub as stored", _STORED, 201),
+                **problems(409, 503, *_STUB_ERRORS, *BODY_ERRORS, *WRITE_ERRORS),
+            },
+        },
+        "delete": {
+            "summary": "Remove every stub of the workspace (and their uses and scenario states)",
+            "parameters": [WORKSPACE],
+            "responses": {
+                **json_ok(
+                    "How many went",
+                    {
+                        "type": "object",
+                        "required": ["workspace", "deleted"],
+                        "properties": {"workspace": {"type": "string"}, "deleted": {"type": "integer"}},
+                    },
+                ),
+                **problems(400, 422, 503, *WRITE_ERRORS),
+            },
+        },
     },
-    "/api/v1/stubs/scenarios": {"get": {
-        "summary": "Scenarios of the workspace's stubs and their states", "parameters": [WORKSPACE],
-        "responses": {**json_ok("The scenarios", _SCENARIOS), **problems(400, 422, 503)}}},
-    "/api/v1/stubs/scenarios/reset": {"post": {
-        "summary": "Every scenario back to Started", "parameters": [WORKSPACE],
-        "responses": {**json_ok("The scenarios", _SCENARIOS), **problems(400, 422, 503, *WRITE_ERRORS)}}},
-    "/api/v1/stubs/reset": {"post": {
-        "summary": "Drop the workspace's stubs, scenario states and journal entries", "parameters": [WORKSPACE],
-        "responses": {**json_ok("What went", {"type": "object", "required": ["workspace", "stubs", "requests"],
-                                              "properties": {"workspace": {"type": "string"},
-                                                             "stubs": {"type": "integer"},
-                                                             "requests": {"type": "integer"}}}),
-                      **problems(400, 422, 503, *WRITE_ERRORS)}}},
+    "/api/v1/stubs/scenarios": {
+        "get": {
+            "summary": "Scenarios of the workspace's stubs and their states",
+            "parameters": [WORKSPACE],
+            "responses": {**json_ok("The scenarios", _SCENARIOS), **problems(400, 422, 503)},
+        }
+    },
+    "/api/v1/stubs/scenarios/reset": {
+        "post": {
+            "summary": "Every scenario back to Started",
+            "parameters": [WORKSPACE],
+            "responses": {**json_ok("The scenarios", _SCENARIOS), **problems(400, 422, 503, *WRITE_ERRORS)},
+        }
+    },
+    "/api/v1/stubs/reset": {
+        "post": {
+            "summary": "Drop the workspace's stubs, scenario states and journal entries",
+            "parameters": [WORKSPACE],
+            "responses": {
+                **json_ok(
+                    "What went",
+                    {
+                        "type": "object",
+                        "required": ["workspace", "stubs", "requests"],
+                        "properties": {
+                            "workspace": {"type": "string"},
+                            "stubs": {"type": "integer"},
+                            "requests": {"type": "integer"},
+                        },
+                    },
+                ),
+                **problems(400, 422, 503, *WRITE_ERRORS),
+            },
+        }
+    },
     "/api/v1/stubs/{id}": {
-        "get": {"summary": "One stub", "parameters": [_ID, WORKSPACE],
-                "responses": {**json_ok("The stub", _STORED), **problems(400, 404, 422, 503)}},
-        "put": {"summary": "Replace a stub", "parameters": [_ID, WORKSPACE], "requestBody": json_body(_MAPPING),
-                "responses": {**json_ok("The stub as stored", _STORED),
-                              **problems(503, *_STUB_ERRORS, *BODY_ERRORS, *WRITE_ERRORS)}},
-        "delete": {"summary": "Remove a stub", "parameters": [_ID, WORKSPACE],
-                   "responses": {**json_ok("The stub removed", _STORED), **problems(400, 404, 422, 503, *WRITE_ERRORS)}},
+        "get": {
+            "summary": "One stub",
+            "parameters": [_ID, WORKSPACE],
+            "responses": {**json_ok("The stub", _STORED), **problems(400, 404, 422, 503)},
+        },
+        "put": {
+            "summary": "Replace a stub",
+            "parameters": [_ID, WORKSPACE],
+            "requestBody": json_body(_MAPPING),
+            "responses": {
+                **json_ok("The stub as stored", _STORED),
+                **problems(503, *_STUB_ERRORS, *BODY_ERRORS, *WRITE_ERRORS),
+            },
+        },
+        "delete": {
+            "summary": "Remove a stub",
+            "parameters": [_ID, WORKSPACE],
+            "responses": {**json_ok("The stub removed", _STORED), **problems(400, 404, 422, 503, *WRITE_ERRORS)},
+        },
     },
 }

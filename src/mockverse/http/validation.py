@@ -225,6 +225,8 @@ def _map_into(schema: dict, generated: Any, problem: dict) -> Any:
                 continue
             break
         else:
-            if isinstance(out.get(name), dict) and "object" in _types(prop) | ({"object"} if "properties" in prop else set()):
+            if isinstance(out.get(name), dict) and "object" in _types(prop) | (
+                {"object"} if "properties" in prop else set()
+            ):
                 out[name] = _map_into(prop, out[name], problem)
     return out

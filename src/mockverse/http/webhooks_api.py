@@ -7,9 +7,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mockverse.config import WEBHOOK_EVENTS
+from mockverse.http.admin_schema import WORKSPACE, WRITE_ERRORS, json_ok, problems
 from mockverse.http.errors import Problem, is_decimal, json_response
 from mockverse.http.mock import workspace_of
-from mockverse.http.admin_schema import WORKSPACE, WRITE_ERRORS, json_ok, problems
 from mockverse.ids import EntityRef
 from mockverse.protocols.webhooks import STATUSES, Webhooks
 

@@ -9,8 +9,9 @@ is the ``X-Mockverse-Workspace`` header or ``?workspace=``, else ``default``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -36,7 +37,7 @@ def wiremock_error(status: int, field: str, title: str) -> Response:
 
 def _errors(fn: Callable) -> Callable:
     """Answer StubError and Problem in WireMock's error shape."""
-    async def wrapper(self: "WireMockAdmin", request: Request) -> Response:
+    async def wrapper(self: WireMockAdmin, request: Request) -> Response:
         try:
             return await fn(self, request)
         except StubError as exc:
@@ -52,7 +53,7 @@ def logged_request(entry: dict, base_url: str) -> dict:
     """A journal entry as WireMock's LoggedRequest (headers redacted, body as text)."""
     exchange = Journal.exchange(entry)
     url = entry["path"] + (f"?{entry['query']}" if entry.get("query") else "")
-    stamp = datetime.fromtimestamp(entry["time"], timezone.utc)
+    stamp = datetime.fromtimestamp(entry["time"], UTC)
     return {"url": url, "absoluteUrl": base_url.rstrip("/") + url, "method": entry["method"],
             "headers": exchange["request_headers"], "body": exchange["request_body"] or "",
             "loggedDate": int(entry["time"] * 1000),
@@ -214,7 +215,9 @@ class WireMockAdmin:
             try:
                 moment = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
             except ValueError:
-                raise StubError("since", "must be an ISO 8601 moment such as 2026-01-01T00:00:00Z", status=400) from None
+                raise StubError(
+                    "since", "must be an ISO 8601 moment such as 2026-01-01T00:00:00Z", status=400
+                ) from None
             entries = [e for e in entries if e["time"] >= moment]
         newest = list(reversed(entries))[:_count_param(request, "limit", total)]
         base = str(request.base_url)

@@ -70,30 +70,53 @@ OPENAPI_PATHS: dict[str, dict] = {
     "/api/v1/workspaces": {
         "get": {
             "summary": "The server's seed and every workspace that holds changes",
-            "responses": json_ok("The workspaces", {
-                "type": "object", "required": ["seed", "workspaces"],
-                "properties": {"seed": {"type": "string"}, "workspaces": {"type": "array", "items": {"type": "string"}}}}),
+            "responses": json_ok(
+                "The workspaces",
+                {
+                    "type": "object",
+                    "required": ["seed", "workspaces"],
+                    "properties": {
+                        "seed": {"type": "string"},
+                        "workspaces": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            ),
         },
         "post": {
             "summary": "Define a workspace with its own seed (any other name already serves the server's world)",
-            "requestBody": json_body({
-                "type": "object", "required": ["name"], "additionalProperties": False,
-                "properties": {"name": {"type": "string", "pattern": WORKSPACE_PATTERN},
-                               "seed": {"type": ["string", "integer", "null"],
-                                        "description": "the world a server started with --seed SEED serves; "
-                                                       "null or absent: the server's world"}}}),
-            "responses": {**json_ok("The workspace", _DESCRIBED, 201),
-                          **problems(400, 409, 503, *BODY_ERRORS, *WRITE_ERRORS)},
+            "requestBody": json_body(
+                {
+                    "type": "object",
+                    "required": ["name"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "name": {"type": "string", "pattern": WORKSPACE_PATTERN},
+                        "seed": {
+                            "type": ["string", "integer", "null"],
+                            "description": "the world a server started with --seed SEED serves; "
+                            "null or absent: the server's world",
+                        },
+                    },
+                }
+            ),
+            "responses": {
+                **json_ok("The workspace", _DESCRIBED, 201),
+                **problems(400, 409, 503, *BODY_ERRORS, *WRITE_ERRORS),
+            },
         },
     },
-    "/api/v1/workspaces/{ws}": {"get": {
-        "summary": "What a workspace is: its seed, whether it is its own, its version",
-        "parameters": [_WS],
-        "responses": {**json_ok("The workspace", _DESCRIBED), **problems(400, 503)},
-    }},
-    "/api/v1/workspaces/{ws}/reset": {"post": {
-        "summary": "Drop the workspace's changes, clock, recordings and logs in one call (its own seed stays)",
-        "parameters": [_WS],
-        "responses": {**json_ok("The workspace after the reset", _DESCRIBED), **problems(400, 503, *WRITE_ERRORS)},
-    }},
+    "/api/v1/workspaces/{ws}": {
+        "get": {
+            "summary": "What a workspace is: its seed, whether it is its own, its version",
+            "parameters": [_WS],
+            "responses": {**json_ok("The workspace", _DESCRIBED), **problems(400, 503)},
+        }
+    },
+    "/api/v1/workspaces/{ws}/reset": {
+        "post": {
+            "summary": "Drop the workspace's changes, clock, recordings and logs in one call (its own seed stays)",
+            "parameters": [_WS],
+            "responses": {**json_ok("The workspace after the reset", _DESCRIBED), **problems(400, 503, *WRITE_ERRORS)},
+        }
+    },
 }

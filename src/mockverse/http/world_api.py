@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockverse.http.errors import Problem, json_response
-from mockverse.http.mock import MockRoutes, workspace_of
-from mockverse.http.admin_schema import WORKSPACE, json_ok, problems
 from mockverse.ai.relations import Relations
 from mockverse.ai.text import TextService
+from mockverse.http.admin_schema import WORKSPACE, json_ok, problems
+from mockverse.http.errors import Problem, json_response
+from mockverse.http.mock import MockRoutes, workspace_of
 from mockverse.openapi import Spec
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.model import EntityType, WorldModel
@@ -135,7 +135,9 @@ PROPOSAL_SCHEMA = {
         "heuristic_target": {"type": ["string", "null"]}, "model": {"type": "string"}, "note": {"type": "string"},
     },
 }
-_world_schema = OPENAPI_PATHS["/api/v1/consistency/world"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+_world_schema = OPENAPI_PATHS["/api/v1/consistency/world"]["get"]["responses"]["200"]["content"]["application/json"][
+    "schema"
+]
 _world_schema["required"] = [*_world_schema["required"], "inference", "relationship_proposals"]
 _world_schema["properties"].update({
     "inference": {"enum": ["heuristics", "llm"]},

@@ -120,7 +120,7 @@ class Spec:
 
 def load_spec(source: str | os.PathLike) -> Spec:
     """Read, parse and resolve an OpenAPI 3.0.x, 3.1.x or Swagger 2.0 file (YAML or JSON, told apart by content)."""
-    from mockverse.openapi import swagger2   # it builds on this module's SpecError
+    from mockverse.openapi import swagger2  # it builds on this module's SpecError
 
     file = os.fspath(source)
     document = _parse(_read(file), file)

@@ -66,7 +66,7 @@ def ensure_record_type(model: WorldModel, name: str, relationship: str,
     return entity
 
 
-def record(engine: "ConsistencyEngine", workspace: str, type_name: str, persona_ref: str,
+def record(engine: ConsistencyEngine, workspace: str, type_name: str, persona_ref: str,
            data: dict[str, Any]) -> dict | None:
     """Store one record of ``type_name`` about ``persona_ref`` (``user:123``), linked to it, and
     return it (with its ``id``); None when the type is not a record type or the ref is not a

@@ -3,8 +3,8 @@
 One JSON object per line in, one per line out; every reply echoes the request's ``id``.
 ``get`` answers with the body the item route serves over HTTP, ``related`` with the data of
 the graph's nodes, ``subscribe`` streams the engine's events as they are emitted. A bad line
-gets an error line (the problem JSON HTTP would answer) and the connection goes on. Requests about a persona and their replies
-are kept as ``tcp_message`` records under it (see :mod:`mockverse.protocols`).
+gets an error line (the problem JSON HTTP would answer) and the connection goes on. Requests about
+a persona and their replies are kept as ``tcp_message`` records under it (see :mod:`mockverse.protocols`).
 """
 
 from __future__ import annotations
@@ -79,8 +79,9 @@ class TCPListener:
     async def start(self) -> None:
         self.loop, self.thread = asyncio.get_running_loop(), threading.get_ident()
         try:
-            self.server = await asyncio.start_server(self.serve, self.host, self.port, reuse_port=self.reuse_port or None,
-                                                     limit=LINE_LIMIT)
+            self.server = await asyncio.start_server(
+                self.serve, self.host, self.port, reuse_port=self.reuse_port or None, limit=LINE_LIMIT
+            )
         except OSError as exc:
             log.error("tcp listener cannot bind %s:%d: %s", self.host, self.port, exc.strerror or exc)
             raise
@@ -158,7 +159,7 @@ class TCPListener:
             self.refused, self.refused_at = 0, now
 
     # -- the operations -----------------------------------------------------------------------
-    def answer(self, connection: "Connection", message: Any) -> tuple[bytes, str | None, str | None]:
+    def answer(self, connection: Connection, message: Any) -> tuple[bytes, str | None, str | None]:
         """(reply line, persona the exchange concerns or None, workspace) for one parsed line."""
         if not isinstance(message, dict):
             raise Problem(400, "Not an object", f"each line must be a JSON object, not {_kind(message)}",

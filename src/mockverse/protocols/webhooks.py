@@ -23,21 +23,22 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import orjson
 
 from mockverse.config import ConfigError, WebhookConfig
+from mockverse.problems import did_you_mean
 from mockverse.protocols import RecordType, ensure_record_type, record
 from mockverse.store import StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.lifecycle import LifecycleState
 from mockverse.world.model import EntityType
-from mockverse.problems import did_you_mean
 
 log = logging.getLogger("mockverse.webhooks")
 
@@ -65,8 +66,13 @@ def event_id(workspace: str, type: str, key: str, at: str) -> str:
     return f"evt_{digest}"
 
 
+def _unsigned(secret_env: str | None) -> str:
+    """Why a delivery goes out without a signature: no secret configured, or its variable unset."""
+    return f"unsigned: {'no secret_env configured' if not secret_env else secret_env + ' is not set'}"
+
+
 def _wall(ts: float) -> str:
-    moment = datetime.fromtimestamp(ts, timezone.utc)
+    moment = datetime.fromtimestamp(ts, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -92,7 +98,7 @@ class WallClock:
         """Return once ``event`` is set or this clock reads ``until``."""
         try:
             await asyncio.wait_for(event.wait(), timeout=max(0.005, until - self.time()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 
@@ -251,7 +257,9 @@ class Webhooks:
         at = parse_rfc3339(event["at"])
         self._publish_all(workspace, self._appeared(view, entity, id, at, event.get("persona") or event["ref"]))
 
-    def _appeared(self, view: WorldView, entity: EntityType, id: object, at: datetime, persona: str) -> list[Occurrence]:
+    def _appeared(
+        self, view: WorldView, entity: EntityType, id: object, at: datetime, persona: str
+    ) -> list[Occurrence]:
         """An entity came to exist: ``<type>.created``, and a payment's outcome."""
         ref = f"{entity.name}:{id}"
         cell: dict = {}
@@ -361,13 +369,23 @@ class Webhooks:
                     self._enqueue(workspace, made[i], i, now, replace=False)
                     continue
                 sub = self.subs[i]
-                delivery = {"event_id": eid, "event": event["type"], "workspace": workspace, "url": sub.url,
-                            "subscription": i, "persona": event["persona"], "occurred_at": event["at"],
-                            "status": "pending", "signed": self.secrets[i] is not None,
-                            "signature": "X-Mockverse-Signature" if self.secrets[i] is not None else
-                            f"unsigned: {'no secret_env configured' if not sub.secret_env else sub.secret_env + ' is not set'}",
-                            "sequence": 1, "attempts": [], "created_at": _wall(now), "next_attempt_at": _wall(now),
-                            "body": event["body"]}
+                delivery = {
+                    "event_id": eid,
+                    "event": event["type"],
+                    "workspace": workspace,
+                    "url": sub.url,
+                    "subscription": i,
+                    "persona": event["persona"],
+                    "occurred_at": event["at"],
+                    "status": "pending",
+                    "signed": self.secrets[i] is not None,
+                    "signature": "X-Mockverse-Signature" if self.secrets[i] is not None else _unsigned(sub.secret_env),
+                    "sequence": 1,
+                    "attempts": [],
+                    "created_at": _wall(now),
+                    "next_attempt_at": _wall(now),
+                    "body": event["body"],
+                }
                 seq = store.append(workspace, KIND, eid, delivery)
                 if self.record_type is not None:
                     record(self.engine, workspace, RECORD, event["persona"],

@@ -66,8 +66,22 @@ _EPOCH_FLOOR = 1_000_000_000
 
 _CURRENCY_KEYS = ("currency", "currency_code", "currencyCode")
 _AMOUNT_NAMES = frozenset(
-    {"amount", "total", "price", "value", "subtotal", "tax", "fee", "fees", "balance", "cost", "discount", "net", "gross",
-     "shipping"}
+    {
+        "amount",
+        "total",
+        "price",
+        "value",
+        "subtotal",
+        "tax",
+        "fee",
+        "fees",
+        "balance",
+        "cost",
+        "discount",
+        "net",
+        "gross",
+        "shipping",
+    }
 )
 _AMOUNT_SUFFIX = re.compile(
     r"(?:_amount|Amount|_total|Total|_price|Price|_cost|Cost|_fee|Fee|_balance|Balance|_cents|Cents)$"
@@ -75,7 +89,25 @@ _AMOUNT_SUFFIX = re.compile(
 # ISO 4217 minor units that differ from the usual 2.
 _MINOR_UNITS = {
     **dict.fromkeys(
-        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"),
+        (
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ),
         0,
     ),
     **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
@@ -573,7 +605,9 @@ def entity_key(synthetic: list, real: list, items: Any = None, inferred: tuple[s
     """The field two arrays of entities align by: a property the item schema marks with
     ``x-mockverse-id: true``, else an ``inferred`` id field, else the first of ``ENTITY_KEYS``,
     whichever is unique on every element of both."""
-    marked = [name for name, sub in _properties(items, None).items() if isinstance(sub, dict) and sub.get(ID_MARK) is True]
+    marked = [
+        name for name, sub in _properties(items, None).items() if isinstance(sub, dict) and sub.get(ID_MARK) is True
+    ]
     for key in (*marked, *inferred, *ENTITY_KEYS):
         if _entity_ids(synthetic, key) is not None and _entity_ids(real, key) is not None:
             return key

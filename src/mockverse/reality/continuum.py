@@ -17,16 +17,16 @@ import asyncio
 import math
 import time
 from collections import OrderedDict
-from urllib.parse import urlsplit, urlunsplit
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from mockverse.config import ConfigError, RealismConfig, RealityConfig
-from mockverse.problems import is_decimal
 from mockverse.ids import unit_draw
+from mockverse.problems import is_decimal
 from mockverse.reality.blend import Decision
 from mockverse.reality.ratio import (
     RealitySettings,
@@ -35,7 +35,6 @@ from mockverse.reality.ratio import (
 )
 from mockverse.reality.recorder import REDACTED, normal_query
 from mockverse.timeutil import format_rfc3339, parse_duration
-
 
 SETTING = "reality"
 SOURCE = "X-Mockverse-Source"
@@ -130,7 +129,9 @@ def _seconds(value: Any, field: str) -> float:
 
 def _latency_model(value: Any) -> tuple | None:
     where = "reality_continuum.realism.latency"
-    example = "'recorded', {fixed: 120ms}, {normal: {mean: 100ms, stddev: 20ms}} or {lognormal: {median: 80ms, sigma: 0.5}}"
+    example = (
+        "'recorded', {fixed: 120ms}, {normal: {mean: 100ms, stddev: 20ms}} or {lognormal: {median: 80ms, sigma: 0.5}}"
+    )
     if value is None:
         return None
     if value == "recorded":
@@ -245,7 +246,9 @@ class Upstream:
         origin = httpx.URL(base)
         prefix = origin.raw_path.split(b"?", 1)[0].decode("ascii").rstrip("/")
         path = raw_path if raw_path.startswith("/") else "/" + raw_path
-        url = httpx.URL(f"{origin.scheme}://{origin.netloc.decode('ascii')}{prefix}{path}" + (f"?{query}" if query else ""))
+        url = httpx.URL(
+            f"{origin.scheme}://{origin.netloc.decode('ascii')}{prefix}{path}" + (f"?{query}" if query else "")
+        )
         same = (url.scheme, url.host, url.port) == (origin.scheme, origin.host, origin.port)
         return url if same else None
 

@@ -28,6 +28,7 @@ import orjson
 from jsonschema import Draft202012Validator
 
 from mockverse.ids import unit_draw
+from mockverse.openapi.jsonschema import validator_for
 from mockverse.reality.blend import (
     REAL,
     SYNTHETIC,
@@ -37,7 +38,6 @@ from mockverse.reality.blend import (
     is_identity_key,
     snap_ratio,
 )
-from mockverse.openapi.jsonschema import validator_for
 
 _MISSING = object()
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

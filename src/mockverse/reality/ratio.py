@@ -10,15 +10,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from mockverse.timeutil import parse_duration, parse_rfc3339
 from mockverse.problems import did_you_mean
+from mockverse.timeutil import parse_duration, parse_rfc3339
 
 HEADER = "X-Mockverse-Reality"
 RECORDED_FROM = 0.3
@@ -132,7 +132,9 @@ def _compile(pattern: str) -> CompiledPattern:
 def _check_segment(pattern: str, segment: str) -> None:
     """Raise SettingsError when one segment of a pattern is malformed."""
     if not segment:
-        raise SettingsError("pattern", f"'{pattern}' has an empty segment ('//' or a trailing '/'); write e.g. '/users/*'")
+        raise SettingsError(
+            "pattern", f"'{pattern}' has an empty segment ('//' or a trailing '/'); write e.g. '/users/*'"
+        )
     if not _SEGMENT.fullmatch(segment):
         raise SettingsError("pattern", f"segment '{segment}' of '{pattern}' may only use {_ALLOWED_CHARS}")
     if "**" in segment and segment != "**":
@@ -224,7 +226,13 @@ def resolve_ratio(
         candidate["used"] = candidate is chosen
     ratio = float(chosen["ratio"])
     pattern = chosen["pattern"] if chosen["source"] == "route" else None
-    return ratio, {"ratio": ratio, "source": chosen["source"], "pattern": pattern, "band": band(ratio), "considered": considered}
+    return ratio, {
+        "ratio": ratio,
+        "source": chosen["source"],
+        "pattern": pattern,
+        "band": band(ratio),
+        "considered": considered,
+    }
 
 
 def parse_settings(data: dict) -> RealitySettings:
@@ -369,13 +377,15 @@ def upstream_allowed(url: str, allowed: list[str]) -> bool:
 def _timeout(value: Any) -> float:
     """The upstream timeout in seconds, above 0 and bounded so a request cannot hang."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_TIMEOUT:
-        raise SettingsError("timeout", f"must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}, got {value!r}")
+        raise SettingsError(
+            "timeout", f"must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}, got {value!r}"
+        )
     return float(value)
 
 
 def _aware(value: datetime) -> datetime:
     """Treat a naive datetime as UTC, so naive and aware times can be compared."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _microseconds(value: timedelta) -> int:
@@ -385,4 +395,4 @@ def _microseconds(value: timedelta) -> int:
 
 def _format_time(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, keeping microseconds when there are any."""
-    return _aware(value).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return _aware(value).astimezone(UTC).isoformat().replace("+00:00", "Z")

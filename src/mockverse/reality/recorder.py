@@ -14,10 +14,11 @@ import base64
 import binascii
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import orjson
@@ -119,12 +120,12 @@ def body_bytes(recording: dict) -> bytes:
 
 def now_rfc3339() -> str:
     """Wall-clock now as RFC 3339 UTC with milliseconds: when a real exchange happened."""
-    return _stamp(datetime.now(timezone.utc))
+    return _stamp(datetime.now(UTC))
 
 
 def _stamp(value: datetime) -> str:
     """RFC 3339 UTC, always with milliseconds, so stamps sort as strings."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def recording_key(method: str, route: str) -> str:
@@ -339,7 +340,7 @@ def import_har(store: Store, workspace: str, har: Any, operations: Iterable[Any]
     matcher = OperationMatcher(operations)
     prefix = "/" + strip_prefix.strip("/") if strip_prefix.strip("/") else ""
     existing = Catalog()
-    for seq, _key, value in store.entries(workspace, KIND):
+    for _seq, _key, value in store.entries(workspace, KIND):
         if isinstance(value, dict):
             existing.fingerprints.add(_fingerprint(value))
     reasons: Counter[str] = Counter()
@@ -540,7 +541,7 @@ def journal_har_entry(entry: dict, base_url: str, exchange: dict) -> dict:
         request["bodySize"] = len(sent.encode())
     body = exchange.get("response_body") or ""
     size = len(body.encode())
-    return {"startedDateTime": _stamp(datetime.fromtimestamp(float(entry.get("time") or 0.0), timezone.utc)),
+    return {"startedDateTime": _stamp(datetime.fromtimestamp(float(entry.get("time") or 0.0), UTC)),
             "time": latency, "request": request,
             "response": {"status": status, "statusText": _status_text(status), "httpVersion": "HTTP/1.1",
                          "cookies": [], "headers": _har_pairs(response_headers.items()),

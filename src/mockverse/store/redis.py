@@ -40,7 +40,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Callable, ParamSpec, TypeVar
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import orjson

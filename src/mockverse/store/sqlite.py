@@ -18,13 +18,22 @@ import sqlite3
 import stat
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 
 from mockverse.cache import LRU
-from mockverse.store import (ACTIVITY, StoreBusy, StoreDamaged, StoredEntity, StoreFull, StoreOpenError,
-                             StoreReadOnly, StoreUnavailable)
+from mockverse.store import (
+    ACTIVITY,
+    StoreBusy,
+    StoreDamaged,
+    StoredEntity,
+    StoreFull,
+    StoreOpenError,
+    StoreReadOnly,
+    StoreUnavailable,
+)
 
 BUSY_MS = 100          # one wait for another connection's write lock
 THREAD_WAIT = 5.0      # how long a write off the event loop keeps trying (start, background threads)
@@ -103,7 +112,8 @@ class SQLiteStore:
             return (f"store {path} is locked by another program (database is locked): close the program holding it "
                     "(a sqlite3 shell, a database browser) or pass another --store path")
         if name == "SQLITE_NOTADB":
-            return f"store {path} is not a SQLite database (file is not a database): move it away or pass another --store path"
+            return (f"store {path} is not a SQLite database (file is not a database): "
+                    "move it away or pass another --store path")
         if name == "SQLITE_CORRUPT":
             return (f"store {path} is damaged (database disk image is malformed): restore it from a backup, or move "
                     "it away to start with an empty world")
@@ -134,7 +144,7 @@ class SQLiteStore:
 
     # -- transactions -------------------------------------------------------------------
     class _Tx:
-        def __init__(self, store: "SQLiteStore") -> None:
+        def __init__(self, store: SQLiteStore) -> None:
             self.store = store
 
         def __enter__(self) -> sqlite3.Connection:
@@ -188,7 +198,7 @@ class SQLiteStore:
                     raise failure from exc
                 time.sleep(0.05)
 
-    def _write(self) -> "SQLiteStore._Tx":
+    def _write(self) -> SQLiteStore._Tx:
         return SQLiteStore._Tx(self)
 
     def _bump(self, db: sqlite3.Connection, ws: str) -> int:

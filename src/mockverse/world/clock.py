@@ -8,9 +8,9 @@ reality schedules are anchored there, so moving ``now`` ages them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 from mockverse.store import Store
 from mockverse.timeutil import format_rfc3339, parse_duration, parse_rfc3339
@@ -18,8 +18,8 @@ from mockverse.timeutil import format_rfc3339, parse_duration, parse_rfc3339
 KEY = "clock"
 # The range a virtual now may take: wide enough for any scenario, narrow enough that every
 # timestamp generated around it (signups years before, children days after) stays a valid date.
-EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -79,5 +79,5 @@ def set_to(store: Store, workspace: str, epoch: datetime, to: str) -> ClockState
 
 def reset(store: Store, workspace: str, epoch: datetime, real_now: datetime | None = None) -> ClockState:
     """Back to real time: now becomes the wall-clock moment of the reset."""
-    now = (real_now or datetime.now(timezone.utc)).replace(microsecond=0)
+    now = (real_now or datetime.now(UTC)).replace(microsecond=0)
     return _move(store, workspace, epoch, lambda current: now)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from mockverse.cache import LRU
 from mockverse.ids import EntityRef
@@ -152,7 +153,7 @@ class ConsistencyEngine:
                               "'_', '.' or '-', starting with a letter or digit", field="workspace")
         return workspace
 
-    def view(self, workspace: str) -> "WorldView":
+    def view(self, workspace: str) -> WorldView:
         self.check_workspace(workspace)
         try:
             version = self.store.version(workspace)
@@ -315,7 +316,9 @@ class WorldView:
                 times.append(t)
         return self.engine.entities.put(key, times)
 
-    def _paced_times(self, parent: EntityType, parent_id: object, created: datetime, child: EntityType) -> list[datetime]:
+    def _paced_times(
+        self, parent: EntityType, parent_id: object, created: datetime, child: EntityType
+    ) -> list[datetime]:
         """Children placed at the rate of the persona's lifecycle state at each moment: a
         piecewise Poisson process (rates per 30 days from the lifecycle config), so a PowerUser
         orders more often, a Churned persona not at all, and the same advance gives the same
@@ -635,8 +638,13 @@ class WorldView:
         skip = personas.effect_fields(facet) if personas else set()
         props = (merge_schema(schema or {}).get("properties") or {})
         given = {name: data[entity.id_field] for name in props if name in (f"{entity.name}_id", "persona_id", "id")}
-        body = self.gen.object({**merge_schema(schema or {}), "properties": {k: v for k, v in props.items() if k not in skip}},
-                               f"{entity.name}:{id}#{facet}", "$", ctx, given=given)
+        body = self.gen.object(
+            {**merge_schema(schema or {}), "properties": {k: v for k, v in props.items() if k not in skip}},
+            f"{entity.name}:{id}#{facet}",
+            "$",
+            ctx,
+            given=given,
+        )
         if owner is not None:
             body = Persona(self, *owner).apply_lifecycle_effects(facet, body)
         if self.text_refs is not None and self.engine.texts.owns(facet):  # type: ignore[union-attr]
@@ -914,7 +922,10 @@ class WorldView:
         for other in self.model.types.values():
             if other is entity.parent or other is entity:
                 continue
-            for spelling in (f"{other.name}_id", other.name.split("_")[0] + "".join(w.title() for w in other.name.split("_")[1:]) + "Id"):
+            for spelling in (
+                f"{other.name}_id",
+                other.name.split("_")[0] + "".join(w.title() for w in other.name.split("_")[1:]) + "Id",
+            ):
                 value = other.parse_id(data.get(spelling)) if spelling in data else None
                 if value is not None:
                     links.append((f"{other.name}:{value}", f"has_{entity.segment}", me))
@@ -943,7 +954,12 @@ class WorldView:
             raise Problem(422, "Invalid id", f"{str(raw)[:40]!r} is not a {entity.parent.name} id: it must be "
                               f"{entity.parent.id_rule()}", field=given[0] if given else entity.fk)
         if parent_id is None or self.get(entity.parent, parent_id) is None:
-            raise Problem(422, "Unknown parent", f"{entity.parent.name} {raw!r} does not exist", field=given[0] if given else entity.fk)
+            raise Problem(
+                422,
+                "Unknown parent",
+                f"{entity.parent.name} {raw!r} does not exist",
+                field=given[0] if given else entity.fk,
+            )
         data[entity.fk] = parent_id
         return data
 

@@ -38,11 +38,13 @@ _PRODUCTS = ["Ergonomic Office Chair", "Wireless Keyboard", "Noise-Cancelling He
              "Ceramic Coffee Mug", "Laptop Sleeve 14\"", "Bluetooth Speaker", "Gel Ink Pens (12)",
              "Monitor Stand", "Wool Running Socks", "Cotton T-Shirt", "Yoga Mat", "Cast Iron Skillet",
              "French Press", "Backpack 25L", "Paperback Novel"]
-_DEVICES = {"ios": (["iPhone 13", "iPhone 14", "iPhone 15", "iPhone 15 Pro", "iPad Air"], ["16.7", "17.4", "17.6", "18.1"]),
-            "android": (["Pixel 7", "Pixel 8", "Galaxy S23", "Galaxy A54", "OnePlus 11"], ["13", "14", "15"]),
-            "web": (["Chrome", "Firefox", "Safari", "Edge"], ["129", "130", "131"]),
-            "macos": (["MacBook Air", "MacBook Pro", "iMac"], ["14.6", "15.1"]),
-            "windows": (["Surface Laptop", "ThinkPad X1", "Dell XPS 13"], ["10", "11"])}
+_DEVICES = {
+    "ios": (["iPhone 13", "iPhone 14", "iPhone 15", "iPhone 15 Pro", "iPad Air"], ["16.7", "17.4", "17.6", "18.1"]),
+    "android": (["Pixel 7", "Pixel 8", "Galaxy S23", "Galaxy A54", "OnePlus 11"], ["13", "14", "15"]),
+    "web": (["Chrome", "Firefox", "Safari", "Edge"], ["129", "130", "131"]),
+    "macos": (["MacBook Air", "MacBook Pro", "iMac"], ["14.6", "15.1"]),
+    "windows": (["Surface Laptop", "ThinkPad X1", "Dell XPS 13"], ["10", "11"]),
+}
 
 
 # The currency a persona pays in, by its country (ISO 3166 code or English name): orders, payments
@@ -157,7 +159,9 @@ class Generator:
         return options[int(u * len(options))]
 
     def uuid(self, *parts: object) -> str:
-        return str(uuid.UUID(int=stable_hash(self.seed, *parts) << 64 | stable_hash(self.seed, "lo", *parts), version=4))
+        return str(
+            uuid.UUID(int=stable_hash(self.seed, *parts) << 64 | stable_hash(self.seed, "lo", *parts), version=4)
+        )
 
     # -- objects ----------------------------------------------------------------------------
     def object(self, schema: dict, ref: str, path: str, ctx: dict, depth: int = 0,
@@ -189,7 +193,9 @@ class Generator:
         """Make values that mean the same thing agree: full name from first and last, email and
         username from the name. Fields in ``fixed`` (user-supplied) are never changed."""
         first = next((k for k in out if _words(k) in (["first", "name"], ["given", "name"], ["firstname"])), None)
-        last = next((k for k in out if _words(k) in (["last", "name"], ["family", "name"], ["surname"], ["lastname"])), None)
+        last = next(
+            (k for k in out if _words(k) in (["last", "name"], ["family", "name"], ["surname"], ["lastname"])), None
+        )
         if first and last:
             person = (str(out[first]), str(out[last]))
         elif ctx.get("person") and "name" in out and isinstance(out["name"], str):
@@ -217,7 +223,11 @@ class Generator:
                 local = sep.join(part for part in (_local(person[0]), _local(person[1])) if part)
                 out[key] = f"{local or 'user' + str(int(self.draw(ref, path, 'e') * 9000) + 1000)}@{domain}"
             elif words in (["username"], ["user", "name"], ["login"], ["handle"]) and isinstance(out[key], str):
-                out[key] = f"{_ascii(person[0])[:1]}{_ascii(person[1])}{int(self.draw(ref, path, 'u') * 90) + 10}".replace(" ", "")
+                out[key] = (
+                    f"{_ascii(person[0])[:1]}{_ascii(person[1])}{int(self.draw(ref, path, 'u') * 90) + 10}".replace(
+                        " ", ""
+                    )
+                )
 
     # -- one value --------------------------------------------------------------------------
     def value(self, schema: dict, ref: str, path: str, name: str, ctx: dict, siblings: dict | None = None,
@@ -308,13 +318,19 @@ class Generator:
         fmt = schema.get("format", "")
         fake = self._fake(ref, path)
         value: str
-        if fmt == "date-time" or (words and words[-1] == "at") or words[-2:] in (["timestamp"],) or "timestamp" in words:
+        if (
+            fmt == "date-time"
+            or (words and words[-1] == "at")
+            or words[-2:] in (["timestamp"],)
+            or "timestamp" in words
+        ):
             value = format_rfc3339(self.moment(ref, path, ctx))
             pattern = schema.get("pattern")
             if isinstance(pattern, str) and not _search(pattern, value):
                 millis = value[:-1] + ".000Z"
-                value = next((v for v in (millis, value[:-1] + "+00:00", millis[:-1] + "+00:00") if _search(pattern, v)),
-                             value)
+                value = next(
+                    (v for v in (millis, value[:-1] + "+00:00", millis[:-1] + "+00:00") if _search(pattern, v)), value
+                )
         elif fmt == "time":
             value = self.moment(ref, path, ctx).strftime("%H:%M:%S")
         elif fmt == "duration":
@@ -332,7 +348,11 @@ class Generator:
             value = self.uuid(ref, path)
         elif fmt == "email" or "email" in words:
             value = fake.email()
-        elif fmt in ("uri", "url", "uri-reference") or words and words[-1] in ("url", "uri", "href", "link", "website", "homepage"):
+        elif (
+            fmt in ("uri", "url", "uri-reference")
+            or words
+            and words[-1] in ("url", "uri", "href", "link", "website", "homepage")
+        ):
             media = ("avatar", "image", "picture", "photo", "thumbnail", "cover", "logo")
             kind = "avatars" if set(words) & set(media) or any(m in path.lower() for m in media) else "r"
             value = f"https://cdn.example.com/{kind}/{stable_hash(self.seed, ref, path) % 10**10:010d}" \
@@ -378,7 +398,17 @@ class Generator:
             value = f"{stable_hash(self.seed, ref, path):016x}{stable_hash(self.seed, path, ref):016x}"
         elif words in (["username"], ["login"], ["handle"]):
             value = fake.user_name()
-        elif words[-1:] in (["description"], ["bio"], ["about"], ["summary"], ["body"], ["text"], ["comment"], ["notes"], ["message"]):
+        elif words[-1:] in (
+            ["description"],
+            ["bio"],
+            ["about"],
+            ["summary"],
+            ["body"],
+            ["text"],
+            ["comment"],
+            ["notes"],
+            ["message"],
+        ):
             value = fake.paragraph(nb_sentences=2)
         elif words[-1:] in (["title"], ["subject"], ["headline"]):
             value = fake.sentence(nb_words=5).rstrip(".")

@@ -309,7 +309,13 @@ def _from_example(example: str, key: bytes, low: int, high: int) -> list[IdCodec
         return []
     if body.isascii() and body.isdigit():
         return [DigitsCodec(prefix, 10 ** (len(body) - 1) if len(body) > 1 else 0)]
-    if body.isascii() and body.isalpha() and body.lower() == body or re.fullmatch(r"[A-Za-z]+", body) and len(body) < 10:
+    if (
+        body.isascii()
+        and body.isalpha()
+        and body.lower() == body
+        or re.fullmatch(r"[A-Za-z]+", body)
+        and len(body) < 10
+    ):
         return []  # a word ("dinner", "theUser"): a slug fits better than an opaque string
     if not re.fullmatch(r"[A-Za-z0-9]+", body) or len(body) < 8:
         return []

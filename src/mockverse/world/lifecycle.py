@@ -35,18 +35,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Union
+from typing import Any
 
 from mockverse import yamlsafe
-
-from mockverse.timeutil import parse_duration
 from mockverse.problems import did_you_mean
+from mockverse.timeutil import parse_duration
 
 
-class LifecycleState(str, Enum):
+class LifecycleState(StrEnum):
     """Where a persona is in its life as a customer."""
 
     NEW_SIGNUP = "NewSignup"
@@ -168,23 +167,23 @@ class _Name:
 
 @dataclass(frozen=True)
 class _Not:
-    operand: "_Node"
+    operand: _Node
 
 
 @dataclass(frozen=True)
 class _BoolOp:
     op: str                       # "and" | "or"
-    operands: tuple["_Node", ...]
+    operands: tuple[_Node, ...]
 
 
 @dataclass(frozen=True)
 class _Compare:
     op: str
-    left: "_Node"
-    right: "_Node"
+    left: _Node
+    right: _Node
 
 
-_Node = Union[_Literal, _Name, _Not, _BoolOp, _Compare]
+_Node = _Literal | _Name | _Not | _BoolOp | _Compare
 _NULL = _Literal(None)
 
 
@@ -381,7 +380,7 @@ class Condition:
     root: _Node
 
     @classmethod
-    def parse(cls, text: str) -> "Condition":
+    def parse(cls, text: str) -> Condition:
         """Parse ``text``; raises LifecycleError(field="condition") naming the position of the error."""
         if not isinstance(text, str):
             raise LifecycleError("condition", "a condition is a string such as 'login_count >= 1'")

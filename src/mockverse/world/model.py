@@ -28,8 +28,8 @@ class EntityType:
     config: EntityConfig
     schema: dict
     segment: str                                    # last segment of its collection path: "orders"
-    parent: "EntityType | None" = None
-    children: dict[str, "EntityType"] = field(default_factory=dict)   # relationship -> child type
+    parent: EntityType | None = None
+    children: dict[str, EntityType] = field(default_factory=dict)   # relationship -> child type
     integer_ids: bool = True
     max_generated_id: int = 0
     id_field: str = "id"                            # the property that holds the id ("username", "projectId")
@@ -145,7 +145,7 @@ class WorldModel:
     excluded: dict = field(default_factory=dict)        # types and relationships the config dropped
 
     @classmethod
-    def from_spec(cls, spec: "Spec", inferred: "InferredWorld", world: WorldConfig) -> "WorldModel":
+    def from_spec(cls, spec: Spec, inferred: InferredWorld, world: WorldConfig) -> WorldModel:
         """The world of a user's spec: the inferred entity types and relationships, corrected by
         the config's ``world`` section (see :class:`SpecWorldBuilder`)."""
         from mockverse.world.specworld import SpecWorldBuilder
@@ -153,7 +153,7 @@ class WorldModel:
         return SpecWorldBuilder(spec, inferred, world).build()
 
     @classmethod
-    def build(cls, world: WorldConfig, schemas: dict[str, dict]) -> "WorldModel":
+    def build(cls, world: WorldConfig, schemas: dict[str, dict]) -> WorldModel:
         types: dict[str, EntityType] = {}
         for name, cfg in world.entities.items():
             if cfg.schema_ not in schemas:
@@ -186,8 +186,15 @@ class WorldModel:
         for entity in self.types.values():
             source = getattr(entity, "inferred", None)
             codec = getattr(entity, "codec", None)
-            ops = list(source.operations) if source is not None else [
-                f"{m} {p}" for m, p in operations or [] if p == entity.config.path or p.startswith(entity.config.path + "/")]
+            ops = (
+                list(source.operations)
+                if source is not None
+                else [
+                    f"{m} {p}"
+                    for m, p in operations or []
+                    if p == entity.config.path or p.startswith(entity.config.path + "/")
+                ]
+            )
             cfg = entity.config
             row = {
                 "name": entity.name,
@@ -199,15 +206,24 @@ class WorldModel:
                 "id_param": source.id_param if source is not None else None,
                 "id_scheme": codec.describe() if codec is not None else "integer",
                 "id_example": entity.root_id(1) if entity.parent is None else None,
-                "parent": ({"type": entity.parent.name, "field": entity.fk, "relationship": entity.relationship}
-                           if entity.parent is not None else None),
+                "parent": (
+                    {"type": entity.parent.name, "field": entity.fk, "relationship": entity.relationship}
+                    if entity.parent is not None
+                    else None
+                ),
                 "population": cfg.population if entity.parent is None else None,
-                "per_parent": (list(cfg.count) if cfg.count else f"one every {_days(cfg.every)}") if entity.parent else None,
+                "per_parent": (list(cfg.count) if cfg.count else f"one every {_days(cfg.every)}")
+                if entity.parent
+                else None,
                 "estimated_total": _estimate(entity),
-                "references": [{"field": r.field, "target": r.target.name, "many": r.many}
-                               for r in getattr(entity, "references", [])],
-                "embeds": [{"field": e.field + (f".{e.inner}" if e.inner else ""), "target": e.target.name}
-                           for e in getattr(entity, "embeds", [])],
+                "references": [
+                    {"field": r.field, "target": r.target.name, "many": r.many}
+                    for r in getattr(entity, "references", [])
+                ],
+                "embeds": [
+                    {"field": e.field + (f".{e.inner}" if e.inner else ""), "target": e.target.name}
+                    for e in getattr(entity, "embeds", [])
+                ],
                 "operations": ops,
             }
             out.append(row)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Callable
+from collections.abc import Callable
 
 try:  # Python 3.11+
     from re import _constants as _c  # type: ignore[attr-defined]

@@ -17,11 +17,18 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from mockverse import yamlsafe
-
 from mockverse.config import PersonasConfig
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
-from mockverse.world.lifecycle import (LifecycleConfig, LifecycleError, LifecycleState, apply_effects, catch_up,
-                                       load_lifecycle_config, parse_state, state_for_generated)
+from mockverse.world.lifecycle import (
+    LifecycleConfig,
+    LifecycleError,
+    LifecycleState,
+    apply_effects,
+    catch_up,
+    load_lifecycle_config,
+    parse_state,
+    state_for_generated,
+)
 
 if TYPE_CHECKING:
     from mockverse.world.engine import WorldView
@@ -81,7 +88,7 @@ def merged_lifecycle_config(personas: PersonasConfig) -> LifecycleConfig:
 class Personas:
     """Resolves and changes personas' lifecycles for one served world."""
 
-    def __init__(self, personas: PersonasConfig, persona_type: "EntityType | None") -> None:
+    def __init__(self, personas: PersonasConfig, persona_type: EntityType | None) -> None:
         self.config = merged_lifecycle_config(personas)
         self.type = persona_type
         self.configured: dict[str, LifecycleState] = {}
@@ -95,22 +102,22 @@ class Personas:
             current = self.min_after.get(rule.from_state)
             self.min_after[rule.from_state] = rule.after if current is None else min(current, rule.after)
 
-    def is_persona(self, entity: "EntityType") -> bool:
+    def is_persona(self, entity: EntityType) -> bool:
         return self.type is not None and entity is self.type
 
     # -- generated personas -------------------------------------------------------------------
-    def initial_state(self, view: "WorldView", ref: str) -> LifecycleState:
+    def initial_state(self, view: WorldView, ref: str) -> LifecycleState:
         """The state a persona starts the world in: configured, else drawn from the mix."""
         if ref in self.configured:
             return self.configured[ref]
         return state_for_generated(view.gen.draw(ref, "lifecycle"), self.config.mix)
 
-    def signup_offset(self, view: "WorldView", ref: str, window: timedelta) -> timedelta:
+    def signup_offset(self, view: WorldView, ref: str, window: timedelta) -> timedelta:
         """How long before the clock's start a generated persona signed up (NewSignups: recently)."""
         span = RECENT_SIGNUP if self.initial_state(view, ref) == LifecycleState.NEW_SIGNUP else window
         return timedelta(seconds=int(view.gen.draw(ref, "created") * span.total_seconds()))
 
-    def _generated_history(self, view: "WorldView", ref: str, signup: datetime, start: datetime,
+    def _generated_history(self, view: WorldView, ref: str, signup: datetime, start: datetime,
                            state: LifecycleState) -> list[tuple[datetime, LifecycleState, str]]:
         history = [(signup, LifecycleState.NEW_SIGNUP, "signup")]
         if state == LifecycleState.NEW_SIGNUP:
@@ -125,7 +132,7 @@ class Personas:
         history.append((max(entered, active_at), state, "generated"))
         return history
 
-    def _generated_metadata(self, view: "WorldView", ref: str, state: LifecycleState) -> dict:
+    def _generated_metadata(self, view: WorldView, ref: str, state: LifecycleState) -> dict:
         logins = int(view.gen.draw(ref, "logins") * 40) + (120 if state == LifecycleState.POWER_USER else 1)
         meta: dict[str, Any] = {"login_count": logins,
                                 "failed_payment_count": 1 + int(view.gen.draw(ref, "failed") * 3)
@@ -133,7 +140,7 @@ class Personas:
         return meta
 
     # -- resolution ---------------------------------------------------------------------------
-    def lifecycle(self, view: "WorldView", entity: "EntityType", id: object, data: dict) -> Lifecycle:
+    def lifecycle(self, view: WorldView, entity: EntityType, id: object, data: dict) -> Lifecycle:
         """The persona's lifecycle at the view's now (cached per workspace version)."""
         ref = f"{entity.name}:{id}"
         key = view._key("lc", ref)
@@ -143,7 +150,7 @@ class Personas:
         life = self._resolve(view, entity, id, data, view.store.get_setting(view.workspace, f"lifecycle:{ref}"))
         return view.engine.entities.put(key, life)
 
-    def _resolve(self, view: "WorldView", entity: "EntityType", id: object, data: dict,
+    def _resolve(self, view: WorldView, entity: EntityType, id: object, data: dict,
                  stored: dict | None) -> Lifecycle:
         """The lifecycle from a stored record (or none: config, then the generated mix), caught up to now."""
         ref = f"{entity.name}:{id}"
@@ -212,7 +219,7 @@ class Personas:
         return apply_effects(out, {k: v for k, v in cells.items() if k != SCOPE}, context)
 
     # -- writes ---------------------------------------------------------------------------------
-    def set_state(self, view: "WorldView", entity: "EntityType", id: object, data: dict, state: LifecycleState,
+    def set_state(self, view: WorldView, entity: EntityType, id: object, data: dict, state: LifecycleState,
                   metadata: dict | None = None) -> None:
         """Move the persona to ``state`` at the view's now; the history keeps every earlier step.
         Read, change and write happen in one store transaction, so concurrent changes all count."""
@@ -229,7 +236,10 @@ class Personas:
                 at = max(view.now, current.entered_at)  # time never runs backwards for a persona
                 history.append({"state": state.value, "entered_at": format_rfc3339(at), "source": "set"})
                 moved.update(from_state=current.state.value, at=history[-1]["entered_at"], step=len(history) - 1)
-            return {"history": history, "metadata": with_failed_payment(state, {**current.metadata, **(metadata or {})})}
+            return {
+                "history": history,
+                "metadata": with_failed_payment(state, {**current.metadata, **(metadata or {})}),
+            }
 
         view.store.update_setting(view.workspace, f"lifecycle:{ref}", change)
         if moved:
@@ -238,7 +248,7 @@ class Personas:
         else:  # same state: the persona is still set up by the user (its record is stored)
             view.engine.events.emit(view.workspace, "persona.metadata_changed", ref=ref, metadata=metadata or {})
 
-    def patch_metadata(self, view: "WorldView", entity: "EntityType", id: object, data: dict, metadata: dict) -> None:
+    def patch_metadata(self, view: WorldView, entity: EntityType, id: object, data: dict, metadata: dict) -> None:
         """Merge metadata into the persona's record, atomically."""
         def change(stored: dict | None) -> dict:
             current = self._resolve(view, entity, id, data, stored)
@@ -280,7 +290,7 @@ class Persona:
     >>> persona.apply_lifecycle_effects("billing", {"user_id": 456})
     """
 
-    def __init__(self, view: "WorldView", entity: "EntityType", id: object, data: dict) -> None:
+    def __init__(self, view: WorldView, entity: EntityType, id: object, data: dict) -> None:
         self.view, self.entity, self.id, self.data = view, entity, id, data
         self.personas: Personas = view.engine.personas  # type: ignore[assignment]
 
@@ -296,13 +306,13 @@ class Persona:
     def state(self) -> LifecycleState:
         return self.lifecycle.state
 
-    def update_lifecycle_state(self, state: LifecycleState | str, metadata: dict | None = None) -> "Persona":
+    def update_lifecycle_state(self, state: LifecycleState | str, metadata: dict | None = None) -> Persona:
         """Enter ``state`` now (virtual time); returns the persona as the next request sees it."""
         parsed = state if isinstance(state, LifecycleState) else parse_state(state)
         self.personas.set_state(self.view, self.entity, self.id, self.data, parsed, metadata)
         return self.view.engine.view(self.view.workspace).persona_handle(self.ref)
 
-    def update_metadata(self, metadata: dict) -> "Persona":
+    def update_metadata(self, metadata: dict) -> Persona:
         """Merge ``metadata`` (read by transition rules and effect placeholders)."""
         self.personas.patch_metadata(self.view, self.entity, self.id, self.data, metadata)
         return self.view.engine.view(self.view.workspace).persona_handle(self.ref)

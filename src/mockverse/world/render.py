@@ -387,8 +387,16 @@ class Renderer:
             if inner == [[]]:
                 rendered.append(self.shape(entity, id, data, item_schema, depth))
             else:
-                rendered.append(self._around(item_schema, inner, lambda sub, d=data, i=id: self.shape(entity, i, d, sub, depth),
-                                             f"{entity.name}:{id}#item", entity, data))
+                rendered.append(
+                    self._around(
+                        item_schema,
+                        inner,
+                        lambda sub, d=data, i=id: self.shape(entity, i, d, sub, depth),
+                        f"{entity.name}:{id}#item",
+                        entity,
+                        data,
+                    )
+                )
         if not path:
             return rendered
         count = len(rendered) if total is None else total

@@ -30,14 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mockverse.config import EntityConfig, ParentLink, WorldConfig
-from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
 from mockverse.openapi import EntityType as InferredType
+from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
 from mockverse.openapi.infer import _schema_base_name, key_param
 from mockverse.openapi.loader import SpecError, to_pointer
+from mockverse.problems import did_you_mean
 from mockverse.world.generate import PERSON_TYPES, generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
 from mockverse.world.model import EntityType, WorldError, WorldModel, _max_generated
-from mockverse.problems import did_you_mean
 
 DEFAULT_POPULATION = 50
 DEFAULT_COUNT = (0, 4)
@@ -54,7 +54,7 @@ class Reference:
     """A field that holds the id (or ids) of another entity, filled with ones that exist."""
 
     field: str
-    target: "SpecEntityType"
+    target: SpecEntityType
     many: bool
     nullable: bool
     relationship: str
@@ -65,7 +65,7 @@ class Embed:
     """A property that embeds another entity (``track.album``) or a page of them (``album.tracks.items``)."""
 
     field: str
-    target: "SpecEntityType"
+    target: SpecEntityType
     inner: str | None
     many: bool
 
@@ -76,7 +76,7 @@ class DeepLink:
     ``items[].track``) that holds other entities: filled with them wherever a body shows it."""
 
     path: list[str]
-    targets: list["SpecEntityType"]
+    targets: list[SpecEntityType]
     embed: bool
 
 
@@ -211,7 +211,7 @@ class SpecEntityType(EntityType):
             return None
         return id if ref.target is self else None   # no other entity of the type: the entity itself, else none
 
-    def _scope(self, view: Any, data: dict, target: "SpecEntityType") -> object:
+    def _scope(self, view: Any, data: dict, target: SpecEntityType) -> object:
         """The id of ``target``'s parent when this entity knows it (its own ancestor), else None."""
         if target.parent is None:
             return None
@@ -581,11 +581,17 @@ class SpecWorldBuilder:
             kinds = schema_types(scalar) - {"null"}
             wanted = {"integer", "number"} if target.integer_ids else {"string"}
             if prop is not None and kinds and not kinds & wanted:
-                self.usage[r.id] = ("reported", f"not filled: {entity.name}.{name} is {sorted(kinds)[0]}, "
-                                                f"{target.name} ids are {'integers' if target.integer_ids else 'strings'}")
+                self.usage[r.id] = (
+                    "reported",
+                    f"not filled: {entity.name}.{name} is {sorted(kinds)[0]}, "
+                    f"{target.name} ids are {'integers' if target.integer_ids else 'strings'}",
+                )
                 continue
             if not _accepts(scalar, target.codec.encode(1)):
-                self.usage[r.id] = ("reported", f"not filled: {target.name} ids do not fit {entity.name}.{name}'s schema")
+                self.usage[r.id] = (
+                    "reported",
+                    f"not filled: {target.name} ids do not fit {entity.name}.{name}'s schema",
+                )
                 continue
             entity.references.append(Reference(name, target, many or r.kind != "belongs_to" and prop is None,
                                                bool(prop) and is_nullable(prop) and name not in

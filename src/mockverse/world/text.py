@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from mockverse.cache import LRU
 from mockverse.store import StoreUnavailable
@@ -59,7 +60,7 @@ class TextField:
     spec: str
 
     @classmethod
-    def parse(cls, spec: str) -> "TextField":
+    def parse(cls, spec: str) -> TextField:
         owner, *rest = spec.split(".")
         parts = []
         for part in rest:
@@ -112,7 +113,7 @@ class TextLayer:
         return owner in self.fields
 
     # -- laying text over a body ----------------------------------------------------------------
-    def lay(self, view: "WorldView", entity: "EntityType", id: object, data: dict, facet: str | None = None) -> dict:
+    def lay(self, view: WorldView, entity: EntityType, id: object, data: dict, facet: str | None = None) -> dict:
         """``data`` (an entity, or its facet ``facet``) with its text fields from the store or the fallback."""
         owner = facet or entity.name
         specs = self.fields.get(owner)
@@ -146,7 +147,7 @@ class TextLayer:
             self.notes.put((*view.snap.key, ref), TextNote(slots, context))
         return out
 
-    def _stored(self, view: "WorldView", ref: str) -> dict:
+    def _stored(self, view: WorldView, ref: str) -> dict:
         """The text stored for one entity (or facet), by field path: one store read, none without a reader."""
         if self.read is None or view.degraded:
             return {}
@@ -156,8 +157,8 @@ class TextLayer:
             return {}
         return stored if isinstance(stored, dict) else {}
 
-    def _slot(self, view: "WorldView", ref: str, path: str, leaf: str, generated: str, owner: str,
-              state: "_State", texts: dict) -> TextSlot:
+    def _slot(self, view: WorldView, ref: str, path: str, leaf: str, generated: str, owner: str,
+              state: _State, texts: dict) -> TextSlot:
         stored = texts.get(path)
         if isinstance(stored, dict) and isinstance(stored.get("text"), str):
             stale = self.run is not None and stored.get("run") != self.run
@@ -165,8 +166,8 @@ class TextLayer:
             return TextSlot(ref, path, leaf, stored["text"], "llm", stale)
         return TextSlot(ref, path, leaf, self.fallback(view, ref, path, leaf, generated, owner, state), "fallback")
 
-    def fallback(self, view: "WorldView", ref: str, path: str, leaf: str, generated: str, owner: str,
-                 state: "_State") -> str:
+    def fallback(self, view: WorldView, ref: str, path: str, leaf: str, generated: str, owner: str,
+                 state: _State) -> str:
         """The deterministic text: a support persona's first ticket speaks of its state, the rest is
         the generator's text (a line for subjects and titles, a short paragraph otherwise)."""
         if owner == "support" and path.startswith("tickets[0]."):
@@ -184,8 +185,8 @@ class TextLayer:
         return view.gen.value({"type": "string"}, ref, path, "body", _ctx(view))   # a paragraph, not a word
 
     # -- what an LLM writer needs -------------------------------------------------------------------
-    def _context(self, view: "WorldView", entity: "EntityType", id: object, ref: str, owner: str, body: dict,
-                 slots: list[TextSlot], state: "_State") -> dict:
+    def _context(self, view: WorldView, entity: EntityType, id: object, ref: str, owner: str, body: dict,
+                 slots: list[TextSlot], state: _State) -> dict:
         persona = state.persona()
         missing = {s.path for s in slots}
         return {"owner": owner, "ref": ref, "entity_type": entity.name,
@@ -194,14 +195,14 @@ class TextLayer:
                 "persona_data": _brief(persona[1]) if persona else None,
                 "data": _brief(_without(body, missing))}
 
-    def note(self, view: "WorldView", ref: str) -> TextNote | None:
+    def note(self, view: WorldView, ref: str) -> TextNote | None:
         return self.notes.get((*view.snap.key, ref))
 
 
 class _State:
     """The lifecycle state (and persona) of the entity whose text is laid, computed only when asked."""
 
-    def __init__(self, view: "WorldView", entity: "EntityType", id: object, data: dict | None) -> None:
+    def __init__(self, view: WorldView, entity: EntityType, id: object, data: dict | None) -> None:
         self.view, self.entity, self.id, self.data = view, entity, id, data
         self._persona: tuple | None | bool = False
 
@@ -221,7 +222,7 @@ class _State:
         return state if isinstance(state, str) else None
 
 
-def _ctx(view: "WorldView") -> dict:
+def _ctx(view: WorldView) -> dict:
     return {"created_at": view.now, "now": view.now, "person": False, "fields": {}}
 
 
