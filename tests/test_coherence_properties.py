@@ -147,6 +147,7 @@ def test_a_payment_failed_persona_has_a_failed_payment_on_record(app_client):
     assert (life["state"], life["history"][-1]["source"]) == ("Churned", "rule:dunning_exhausted")
 
     fresh = {"X-Mockverse-Workspace": "fresh"}
+    state_of_8 = c.get("/users/8", headers=fresh).json()["lifecycle_state"]
     assert c.post(
         "/api/v1/consistency/persona/lifecycle",
         headers=fresh,
@@ -161,5 +162,5 @@ def test_a_payment_failed_persona_has_a_failed_payment_on_record(app_client):
         assert request.json()["detail"] == (
             "a PaymentFailed persona's latest payment failed, so failed_payment_count is at least 1 (got 0); "
             "set the state to Active for a recovered payment")
-    assert c.get("/users/8", headers=fresh).json()["lifecycle_state"] == "Active"
+    assert c.get("/users/8", headers=fresh).json()["lifecycle_state"] == state_of_8 == "ChurnRisk"   # refused: unchanged
     assert c.get("/users/19/billing", headers=fresh).json()["failed_payment_count"] == 2
