@@ -162,5 +162,6 @@ def test_a_payment_failed_persona_has_a_failed_payment_on_record(app_client):
         assert request.json()["detail"] == (
             "a PaymentFailed persona's latest payment failed, so failed_payment_count is at least 1 (got 0); "
             "set the state to Active for a recovered payment")
-    assert c.get("/users/8", headers=fresh).json()["lifecycle_state"] == state_of_8 == "ChurnRisk"   # refused: unchanged
+    # refused: unchanged
+    assert c.get("/users/8", headers=fresh).json()["lifecycle_state"] == state_of_8 == "ChurnRisk"
     assert c.get("/users/19/billing", headers=fresh).json()["failed_payment_count"] == 2

@@ -131,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--min", type=_fraction, help="exit 1 when the overall score is below this fraction "
                        "(0 to 1, e.g. 0.95; default: no minimum)")
     check.add_argument("--seed", default="42", help="world seed (default 42)")
-    # -- issue 9: mockverse persona generate
+    # -- mockverse persona generate
     persona = sub.add_parser(
         "persona",
         help="personas from a description (LLM when configured, else a template)",
@@ -438,7 +438,7 @@ def _persona_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- issue 12: init, completion --------------------------------------------------------------------
+# -- init, completion ------------------------------------------------------------------------------
 def _init(args: argparse.Namespace) -> int:
     """``mockverse init``: a commented starter config and a sample spec; never overwrites without --force."""
     from mockverse.initconfig import InitError, write_starter
@@ -474,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         return _init(args)
     if args.command == "completion":
         return _completion(args)
-    if args.command == "persona":   # issue 9
+    if args.command == "persona":
         return _persona_generate(args)
     if args.command in ("serve", "record"):
         return _serve(args)

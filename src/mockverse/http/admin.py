@@ -55,7 +55,7 @@ class AdminAPI:
         return [
             Route("/api/v1/health", self.health, methods=["GET"]),
             Route("/api/v1/requests", self.requests, methods=["GET", "DELETE"]),
-            Route("/api/v1/requests.har", self.requests_har, methods=["GET"]),  # issue 12: HAR export
+            Route("/api/v1/requests.har", self.requests_har, methods=["GET"]),
             Route("/api/v1/consistency/entities", self.register, methods=["POST"]),
             Route("/api/v1/consistency/entities/{type}/{id}", self.entity, methods=["GET"]),
             Route("/api/v1/consistency/graph/{ref}", self.graph, methods=["GET"]),
@@ -571,7 +571,7 @@ OPENAPI_PATHS: dict[str, dict] = {
         },
     },
     "/api/v1/requests.har": {
-        "get": {  # issue 12: HAR export
+        "get": {
             "summary": "The request journal as a HAR 1.2 file, oldest first, headers (redacted) and bodies included",
             "parameters": [_query("workspace", "only this workspace", {"type": "string"})],
             "responses": json_ok("The HAR document", HAR_SCHEMA),

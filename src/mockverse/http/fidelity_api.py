@@ -180,7 +180,7 @@ class FidelityAPI:
         entries, skipped = [], []
         view = self.engine.view(workspace)
         scored, progress = 0, (Progress(f"fidelity of workspace '{workspace}'", "recordings", logger=_log)
-                               if len(recordings) >= PROGRESS_FROM else None)  # issue 12: long work shows progress
+                               if len(recordings) >= PROGRESS_FROM else None)  # long work shows progress
         for (method, route), recs in sorted(groups.items()):
             if progress is not None:
                 progress.update(scored, len(recordings))

@@ -44,7 +44,7 @@ class RealityAPI:
             Route("/api/v1/reality/resolve", self.resolve, methods=["GET"]),
             Route("/api/v1/reality/trace/{request_id}", self.trace, methods=["GET"]),
             Route("/api/v1/recordings", self.recordings, methods=["GET", "DELETE"]),
-            Route("/api/v1/recordings.har", self.recordings_har, methods=["GET"]),  # issue 12: HAR export
+            Route("/api/v1/recordings.har", self.recordings_har, methods=["GET"]),
             Route("/api/v1/recordings/import", self.import_har, methods=["POST"]),
             Route("/api/v1/recordings/{id}", self.recording, methods=["GET", "DELETE"]),
         ]
@@ -351,7 +351,6 @@ OPENAPI_PATHS: dict[str, dict] = {
         "delete": {"summary": "Delete one recording", "parameters": [_RECORDING_ID, WORKSPACE],
                    "responses": {"204": {"description": "Deleted"}, **problems(400, 404, 503, *WRITE_ERRORS)}},
     },
-    # issue 12: HAR export
     "/api/v1/recordings.har": {"get": {
         "summary": "The workspace's recordings as a HAR 1.2 file, oldest first (mockverse import-har reads it back)",
         "parameters": [WORKSPACE],

@@ -121,7 +121,7 @@ OPENAPI_PATHS: dict[str, dict] = {
     }},
 }
 
-# -- issue 9: LLM relationship proposals in the world view, and accepting one ----------------------
+# -- LLM relationship proposals in the world view, and accepting one ----------------------
 PROPOSAL_SCHEMA = {
     "type": "object",
     "required": ["id", "source", "entity_type", "field", "target", "relationship_id", "kind", "reason",
