@@ -422,9 +422,7 @@ class AIConfig(_Strict):
     # -- LLM text fields and relationship proposals (mockverse.ai.text, mockverse.ai.relations) --
     text_fields: list[str] = Field(default_factory=lambda: list(DEFAULT_TEXT_FIELDS))
     text_budget: timedelta = timedelta(milliseconds=50)  # how long a cold read waits for LLM text
-    queue_size: int = Field(
-        default=256, ge=1, le=100_000
-    )  # text jobs waiting; beyond this a miss is served as fallback
+    queue_size: int = Field(default=256, ge=1, le=100_000)  # text jobs waiting; past it a miss is the fallback
     relationship_threshold: float = Field(default=0.8, ge=0, le=1)   # proposals at or above this are applied
     relationship_budget: timedelta = timedelta(seconds=10)  # how long a start waits for relationship proposals
 
