@@ -15,8 +15,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +22,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from mockverse.launcher import ServerProcess, free_port, mockverse_server
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -44,25 +44,6 @@ async def app(scope, receive, send):
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_up(url: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early ({proc.returncode})")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"server at {url} did not start")
-
-
 def wrk(url: str) -> tuple[float, float]:
     """Requests/s and p99 latency (ms) for `url` under wrk."""
     out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", url],
@@ -74,36 +55,24 @@ def wrk(url: str) -> tuple[float, float]:
     return rps, p99
 
 
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 def bench_serving(tmp: Path) -> None:
     (tmp / "baseline.py").write_text(BASELINE)
     port = free_port()
-    base = subprocess.Popen([sys.executable, "-m", "uvicorn", "baseline:app", "--port", str(port), "--no-access-log",
-                             "--log-level", "warning"], cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = ServerProcess([sys.executable, "-m", "uvicorn", "baseline:app", "--port", str(port), "--no-access-log",
+                          "--log-level", "warning"], f"http://127.0.0.1:{port}", tmp / "baseline.log", health="/",
+                         health_status=None).start(within=30)
     try:
-        wait_up(f"http://127.0.0.1:{port}/", base)
         base_rps, base_p99 = wrk(f"http://127.0.0.1:{port}/users/123")
     finally:
-        stop(base)
+        base.stop()
 
-    port = free_port()
-    mock = subprocess.Popen([sys.executable, "-m", "mockverse", "serve", "--port", str(port), "--store",
-                             str(tmp / "state.db"), "--log-level", "warning"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    mock, port = serve(["--store", str(tmp / "state.db")], tmp)
     try:
         url = f"http://127.0.0.1:{port}/users/123"
-        wait_up(f"http://127.0.0.1:{port}/api/v1/health", mock)
         body = httpx.get(url).json()
         mock_rps, mock_p99 = wrk(url)
     finally:
-        stop(mock)
+        mock.stop()
     print(f"serving (uvicorn, 1 worker, wrk -c{CONNECTIONS} -d{DURATION}, loopback)")
     print(f"  raw ASGI baseline          {base_rps:>10,.0f} req/s   p99 {base_p99:7.2f} ms")
     print(
@@ -113,12 +82,10 @@ def bench_serving(tmp: Path) -> None:
     print(f"  ratio mockverse / baseline  {mock_rps / base_rps:.2f}   (target >= 0.50)")
 
 
-def serve(args: list[str], tmp: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mockverse", "serve", "--port", str(port), "--log-level", "warning",
-                             *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp)
-    wait_up(f"http://127.0.0.1:{port}/api/v1/health", proc)
-    return proc, port
+def serve(args: list[str], tmp: Path) -> tuple[ServerProcess, int]:
+    """``mockverse serve ARGS`` on a free port, started with the package's launcher."""
+    proc = mockverse_server(tmp, "--log-level", "warning", *args).start(within=30)
+    return proc, int(proc.url.rsplit(":", 1)[1])
 
 
 def bench_scaling(tmp: Path) -> None:
@@ -131,7 +98,7 @@ def bench_scaling(tmp: Path) -> None:
             httpx.get(f"http://127.0.0.1:{port}/users/123")
             results.append((label, *wrk(f"http://127.0.0.1:{port}/users/123")))
         finally:
-            stop(proc)
+            proc.stop()
     redis_server = shutil.which("redis-server")
     if redis_server:
         redis_port = free_port()
@@ -144,7 +111,7 @@ def bench_scaling(tmp: Path) -> None:
                 httpx.get(f"http://127.0.0.1:{port}/users/123")
                 results.append(("1 worker, Redis", *wrk(f"http://127.0.0.1:{port}/users/123")))
             finally:
-                stop(proc)
+                proc.stop()
         finally:
             redis.terminate()
             redis.wait()
@@ -172,7 +139,7 @@ def bench_spec(tmp: Path) -> None:
         httpx.get(url)
         rps, p99 = wrk(url)
     finally:
-        stop(proc)
+        proc.stop()
     print("bring your own spec (apideck.yaml, 413 KB, 53 operations)")
     print(f"  load time   best {min(loads):.2f} s of 3 runs")
     print(f"  warm GET /crm/companies/{{id}}  {rps:>10,.0f} req/s   p99 {p99:7.2f} ms")

@@ -1,31 +1,33 @@
-"""Test harness: real mockverse server processes on free loopback ports."""
+"""Test harness: the app in process (`app_client`, `app_server`), and real processes (mockverse, Redis) on loopback."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+
+from mockverse.launcher import ServerProcess, free_port, mockverse_command
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")   # starlette asks for httpx2 in its TestClient; httpx works the same
+    from starlette.testclient import TestClient
 
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # shared/ lies beside the checkout (CI copies it there); a clone elsewhere uses the workplace's copy
 SHARED = ROOT.parent / "shared" if (ROOT.parent / "shared" / "specs").is_dir() else Path("/work/shared")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:
@@ -94,48 +96,21 @@ def redis_binary() -> str:
     pytest.skip(message)
 
 
-class Server:
-    """One `python -m mockverse serve` process; talk to it over HTTP with `.client`."""
+class Server(ServerProcess):
+    """One `python -m mockverse serve` process (the package's launcher); talk to it over HTTP with `.client`."""
 
     def __init__(self, tmp: Path, *args: str, store: Path | None = None, seed: str = "42", env: dict | None = None,
                  command: str = "serve"):
         self.port = free_port()
         self.store = store or tmp / "state.db"
         self.args = [command, "--port", str(self.port), "--store", str(self.store), "--seed", seed, *args]
-        self.log_path = tmp / f"server-{self.port}.log"
-        self.env = {**os.environ, **(env or {})}
-        self.proc: subprocess.Popen | None = None
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(mockverse_command(*self.args), f"http://127.0.0.1:{self.port}",
+                         tmp / f"server-{self.port}.log", env={**os.environ, **(env or {})})
         self.client = httpx.Client(base_url=self.url, timeout=30)
 
-    def start(self, within: float = 30) -> Server:
-        self.log_file = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "mockverse", *self.args], stdout=self.log_file,
-                                     stderr=subprocess.STDOUT, env=self.env, cwd=self.log_path.parent)
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError(f"server did not start:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "log_file", None):
-            self.log_file.close()
+    def start(self, within: float = 60) -> Server:
+        super().start(within)
+        return self
 
     def restart(self) -> Server:
         self.stop()
@@ -175,13 +150,74 @@ def redis_server(tmp_path) -> Iterator[RedisServer]:
     server.stop()
 
 
+class AppServer:
+    """The app a `mockverse serve` command line would serve, in process (no socket, no process), with what
+    `Server` offers: `.client` (a Starlette TestClient), `.store`, `.log()` (what the app logged) and
+    `.restart()` (a new app on the same store). For behaviour about HTTP, not about processes."""
+
+    url = "http://127.0.0.1:3000"
+
+    def __init__(self, tmp: Path, *args: str, store: Path | None = None, seed: str = "42",
+                 logs: pytest.LogCaptureFixture | None = None, **create: Any) -> None:
+        from mockverse.cli import _parser, serve_settings
+
+        self.store = store or tmp / "state.db"
+        parsed = _parser().parse_args(["serve", "--store", str(self.store), "--seed", seed, *args])
+        self.settings, self.create, self.logs = serve_settings(parsed), create, logs
+        self.client = self._client()
+
+    def _client(self) -> TestClient:
+        """A TestClient over a freshly built app, its lifespan started."""
+        from mockverse.http.app import create_app
+
+        client = TestClient(create_app(self.settings, **self.create), base_url=self.url)
+        client.__enter__()
+        return client
+
+    @property
+    def app(self) -> Any:
+        return self.client.app
+
+    def log(self) -> str:
+        """What the app logged so far (every record at INFO and above)."""
+        return self.logs.text if self.logs is not None else ""
+
+    def stop(self) -> None:
+        self.client.__exit__(None, None, None)
+
+    def restart(self) -> AppServer:
+        """Stop the app (lifespan shutdown) and build a new one on the same store and settings."""
+        self.stop()
+        self.client = self._client()
+        return self
+
+
+@pytest.fixture
+def app_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> Iterator:
+    """Factory with `start_server`'s signature, in process: app_server(*serve_args, seed=..., store=...,
+    env={...}) -> an AppServer (env is set for the test; create_app keywords such as wall_clock pass through)."""
+    caplog.set_level(logging.INFO)
+    servers: list[AppServer] = []
+
+    def start(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> AppServer:
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        directory = tmp_path / f"app{len(servers)}"
+        directory.mkdir()
+        server = AppServer(directory, *args, logs=caplog, **kwargs)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
 @pytest.fixture
 def app_client(tmp_path) -> Iterator:
     """In-process clients over the ASGI app (no socket, no process): ``app_client()`` is the built-in
     world; ``app_client(spec=..., config=..., seed=...)`` any other. Lifespan runs; each call gets its
     own SQLite file under tmp_path. Use it for behaviour that is about HTTP, not about processes."""
-    from starlette.testclient import TestClient
-
     from mockverse.http.app import Settings, create_app
 
     clients: list[TestClient] = []

@@ -8,14 +8,16 @@ compared with tests/corpus_links.yaml, the relationships the specs' README lists
 tests/corpus_figures.json: the test fails when a spec gets worse than recorded, and prints the
 issue's acceptance bars beside the measured figures.
 
-Re-record the figures after an improvement:
+Each spec is its own test, so xdist runs the corpus on every worker. Re-record the figures after an
+improvement:
 
-    MOCKVERSE_RECORD_FIGURES=1 PYTHONPATH=src python -m pytest -s tests/test_check_corpus.py
+    MOCKVERSE_RECORD_FIGURES=1 PYTHONPATH=src python -m pytest -s -n 2 tests/test_check_corpus.py
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import os
@@ -23,9 +25,11 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import SHARED
@@ -198,22 +202,36 @@ def table(rows: dict[str, dict], seconds: dict[str, float]) -> str:
     return "\n".join(text)
 
 
-def test_corpus_is_not_worse_than_recorded():
+def record(name: str, row: dict) -> None:
+    """Write one spec's figures into tests/corpus_figures.json (locked: xdist workers record side by side)."""
+    with open(Path(tempfile.gettempdir()) / "mockverse-corpus-figures.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+        rows[name] = row
+        FIGURES.write_text(json.dumps(dict(sorted(rows.items())), indent=2, sort_keys=True) + "\n")
+
+
+def test_the_corpus_is_the_readme_s():
+    """19 specs, and tests/corpus_links.yaml lists the relationships of each of them."""
     assert len(SPECS) == 19 and set(LINKS) == {p.name for p in SPECS}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[p.name for p in SPECS])
+def test_spec_is_not_worse_than_recorded(spec: Path):
+    """One spec's check (its own process, CPU-limited) against its recorded figures; each spec is its own
+    test so that xdist spreads the corpus over the workers."""
     recorded = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    rows, seconds, details = {}, {}, []
-    for spec in SPECS:
-        rows[spec.name], found, seconds[spec.name] = figures(spec)
-        for kind in ("missed", "wrong"):
-            details += [f"  {spec.name} {kind}: {line}" for line in found[kind]]
-    report = table(rows, seconds) + "\n\ninference, per README relationship not found:\n" + "\n".join(details)
+    row, found, seconds = figures(spec)
+    details = [f"  {spec.name} {kind}: {line}" for kind in ("missed", "wrong") for line in found[kind]]
+    report = table({spec.name: row}, {spec.name: seconds}) + "\n\ninference, per README relationship not found:\n" \
+        + "\n".join(details)
     print("\n" + report)
     if RECORD:
-        FIGURES.write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
-        recorded = rows
-    regressions = [f"{name}: {problem}" for name, row in rows.items()
-                   for problem in worse(row, recorded.get(name, {"inference": {"found": 0, "wrong": 10 ** 6}}))]
-    assert not regressions, "worse than tests/corpus_figures.json:\n" + "\n".join(regressions) + "\n\n" + report
+        record(spec.name, row)
+        recorded = {spec.name: row}
+    regressions = worse(row, recorded.get(spec.name, {"inference": {"found": 0, "wrong": 10 ** 6}}))
+    assert not regressions, "worse than tests/corpus_figures.json:\n" + "\n".join(
+        f"{spec.name}: {problem}" for problem in regressions) + "\n\n" + report
 
 
 def test_inference_and_ratchet_rules():

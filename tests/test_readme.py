@@ -7,13 +7,12 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import orjson
 
-from conftest import ROOT, free_port
+from conftest import ROOT
+from mockverse.launcher import ServerProcess, free_port
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -93,7 +92,7 @@ class Shell:
         }
         (root / "home").mkdir()
         self.ports: dict[str, str] = {"6379": redis_url.rsplit(":", 1)[1].split("/")[0]}
-        self.procs: list[subprocess.Popen] = []
+        self.procs: list[ServerProcess] = []
         tcp = free_port()
         self.serve(f"mockverse serve --port 3000 --tcp-port {tcp}", root)
         self.ports["7000"] = str(tcp)
@@ -116,17 +115,8 @@ class Shell:
             args[args.index("--port") + 1] = str(port)
         else:
             args += ["--port", str(port)]
-        log = open(cwd / f"server-{port}.log", "wb")
-        self.procs.append(subprocess.Popen(args, cwd=cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT))
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert self.procs[-1].poll() is None, f"{command} exited:\n{(cwd / f'server-{port}.log').read_text()}"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError(f"{command} did not start")
+        self.procs.append(ServerProcess(args, f"http://127.0.0.1:{port}", cwd / f"server-{port}.log", cwd=cwd,
+                                        env=self.env).start(within=120))
 
     def run(self, command: str, cwd: Path) -> None:
         """One command as printed: exit 0; what curl prints is JSON, and no 5xx problem."""
@@ -161,12 +151,7 @@ class Shell:
 
     def close(self) -> None:
         for proc in self.procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            proc.stop()
 
 
 def test_every_shell_command_of_the_readme_runs_as_printed(tmp_path, redis_server):

@@ -7,8 +7,12 @@ import errno
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from mockverse import __version__
+
+if TYPE_CHECKING:
+    from mockverse.http.app import Settings
 
 GUARDED_HTTP = "mockverse.http.connections:GuardedHTTP"   # uvicorn's protocol: deadlines, a cap, faults
 
@@ -260,22 +264,30 @@ def _check_port(host: str, port: int) -> None:
             raise ValueError(f"port {port} on {host} {reason}; pick another with --port") from None
 
 
+def serve_settings(args: argparse.Namespace) -> Settings:
+    """The app's settings from the parsed ``serve``/``mock``/``record`` arguments (also how tests build the app
+    in process from the same command line)."""
+    from mockverse.http.app import Settings
+
+    return Settings(config=args.config, spec=os.path.abspath(args.spec) if args.spec else None,
+                    store=args.store, seed=args.seed, host=args.host, port=args.port, log_level=args.log_level,
+                    admin_token=args.admin_token, record_upstream=getattr(args, "upstream", None),
+                    tcp_port=args.tcp_port, workers=args.workers, auth_check=args.auth_check,
+                    record_mode=getattr(args, "record_mode", None), log_format=args.log_format,
+                    allow_hosts=tuple(args.allow_host), allow_upstreams=tuple(args.allow_upstream),
+                    redis_volatile=args.redis_volatile)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mockverse.config import ConfigError
-    from mockverse.http.app import SETTINGS_ENV, Settings, create_app, resolve_config
+    from mockverse.http.app import SETTINGS_ENV, create_app, resolve_config
     from mockverse.http.connections import LIMITS_ENV, raise_fd_limit
     from mockverse.logs import setup_logging
     from mockverse.openapi.loader import SpecError
 
-    settings = Settings(config=args.config, spec=os.path.abspath(args.spec) if args.spec else None,
-                        store=args.store, seed=args.seed, host=args.host, port=args.port, log_level=args.log_level,
-                        admin_token=args.admin_token, record_upstream=getattr(args, "upstream", None),
-                        tcp_port=args.tcp_port, workers=args.workers, auth_check=args.auth_check,
-                        record_mode=getattr(args, "record_mode", None), log_format=args.log_format,
-                        allow_hosts=tuple(args.allow_host), allow_upstreams=tuple(args.allow_upstream),
-                        redis_volatile=args.redis_volatile)
+    settings = serve_settings(args)
     try:
         config = resolve_config(settings)
         _check_port(config.server.host, config.server.port)

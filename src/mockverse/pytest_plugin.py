@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from mockverse.launcher import mockverse_server
 
 Options = tuple[str | None, str | None, str]   # spec, config, seed
 
@@ -168,46 +166,18 @@ class _Worlds:
 
 
 class LiveServer:
-    """``mockverse serve`` on a free loopback port, started once per session."""
+    """``mockverse serve`` on a free loopback port (the package's launcher), started once per session."""
 
     def __init__(self, options: Options, directory: Path) -> None:
         spec, config, seed = options
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        args = [sys.executable, "-m", "mockverse", "serve", "--port", str(self.port), "--seed", str(seed),
-                "--store", str(directory / "state.db"), "--log-level", "warning"]
-        if spec:
-            args += ["--spec", spec]
-        if config:
-            args += ["--config", config]
-        self.log_path = directory / "mockverse.log"
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
-        self._wait()
-
-    def _wait(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mockverse exited ({self.proc.returncode}): {self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError(f"mockverse did not start: {self.log_path.read_text()}")
+        args = ["--seed", str(seed), "--store", str(directory / "state.db"), "--log-level", "warning"]
+        args += ["--spec", spec] if spec else []
+        args += ["--config", config] if config else []
+        self.process = mockverse_server(directory, *args).start()
+        self.url = self.process.url
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
+        self.process.stop()
 
 
 @pytest.fixture(scope="session")
