@@ -136,8 +136,17 @@ def start_server(tmp_path):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A built-in world server shared by the tests of one module (fresh store per module)."""
-    s = Server(tmp_path_factory.mktemp("server")).start()
+    """The built-in world in process (an AppServer), shared by the tests of one module (fresh store per module)."""
+    s = AppServer(tmp_path_factory.mktemp("server"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """A built-in world `mockverse serve` process shared by the tests of one module, for what needs a real
+    socket or process (a browser, raw sockets, the startup log, the bound address)."""
+    s = Server(tmp_path_factory.mktemp("live")).start()
     yield s
     s.stop()
 
@@ -157,14 +166,15 @@ class AppServer:
 
     url = "http://127.0.0.1:3000"
 
-    def __init__(self, tmp: Path, *args: str, store: Path | None = None, seed: str = "42",
+    def __init__(self, tmp: Path, *args: str, store: Path | None = None, seed: str = "42", command: str = "serve",
                  logs: pytest.LogCaptureFixture | None = None, **create: Any) -> None:
         from mockverse.cli import _parser, serve_settings
 
         self.store = store or tmp / "state.db"
-        parsed = _parser().parse_args(["serve", "--store", str(self.store), "--seed", seed, *args])
+        parsed = _parser().parse_args([command, "--store", str(self.store), "--seed", seed, *args])
         self.settings, self.create, self.logs = serve_settings(parsed), create, logs
-        self.client = self._client()
+        self.current = self._client()
+        self.client: Any = _Current(self)
 
     def _client(self) -> TestClient:
         """A TestClient over a freshly built app, its lifespan started."""
@@ -176,20 +186,31 @@ class AppServer:
 
     @property
     def app(self) -> Any:
-        return self.client.app
+        return self.current.app
 
     def log(self) -> str:
         """What the app logged so far (every record at INFO and above)."""
         return self.logs.text if self.logs is not None else ""
 
     def stop(self) -> None:
-        self.client.__exit__(None, None, None)
+        self.current.__exit__(None, None, None)
 
     def restart(self) -> AppServer:
         """Stop the app (lifespan shutdown) and build a new one on the same store and settings."""
         self.stop()
-        self.client = self._client()
+        self.current = self._client()
         return self
+
+
+class _Current:
+    """`AppServer.client`: the TestClient of the server's current app, so a client kept across a restart
+    talks to the new app (as an HTTP client of a restarted process would)."""
+
+    def __init__(self, server: AppServer) -> None:
+        self.server = server
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.server.current, name)
 
 
 @pytest.fixture

@@ -44,10 +44,10 @@ def proposals(server) -> dict[str, dict]:
     return {p["id"]: p for p in server.client.get(WORLD).json()["relationship_proposals"]}
 
 
-def test_proposals_listed_threshold_applied_and_accepted_at_next_start(start_server, llm_server, tmp_path):  # noqa: F811
+def test_proposals_listed_threshold_applied_and_accepted_at_next_start(app_server, llm_server, tmp_path):  # noqa: F811
     llm_server.responder = responder
     store = tmp_path / "state.db"
-    server = start_server("--spec", SPEC, "--config", config(tmp_path, llm_server.url), store=store,
+    server = app_server("--spec", SPEC, "--config", config(tmp_path, llm_server.url), store=store,
                           env={"OPENAI_API_KEY": KEY})
     assert llm_server.calls == 3      # one call per unsettled field: assignee_id, reviewer_ref, folder_id
     prompts = {re.search(r"has the field '([^']+)'", r["body"]["messages"][-1]["content"]).group(1): r
@@ -106,7 +106,7 @@ def test_proposals_listed_threshold_applied_and_accepted_at_next_start(start_ser
         assert server.client.get(f"/agents/{ticket['reviewer_ref']}").status_code == 200
 
     # a second process on the same store serves the same world, byte for byte, without asking again
-    other = start_server("--spec", SPEC, "--config", config(tmp_path, llm_server.url), store=store,
+    other = app_server("--spec", SPEC, "--config", config(tmp_path, llm_server.url), store=store,
                          env={"OPENAI_API_KEY": KEY})
     assert other.client.get("/tickets/3").content == server.client.get("/tickets/3").content
     assert llm_server.calls == 3
@@ -114,8 +114,8 @@ def test_proposals_listed_threshold_applied_and_accepted_at_next_start(start_ser
         assert KEY not in s.log() and KEY not in s.client.get(WORLD).text
 
 
-def test_offline_the_world_is_heuristics_only(start_server):
-    server = start_server("--spec", SPEC)
+def test_offline_the_world_is_heuristics_only(app_server):
+    server = app_server("--spec", SPEC)
     world = server.client.get(WORLD).json()
     assert world["inference"] == "heuristics" and world["relationship_proposals"] == []
     links = {r["id"] for r in world["relationships"]}
@@ -125,10 +125,10 @@ def test_offline_the_world_is_heuristics_only(start_server):
     assert "heuristics" in r.json()["detail"]
 
 
-def test_llm_down_at_start_serves_the_heuristic_world(start_server, tmp_path):
+def test_llm_down_at_start_serves_the_heuristic_world(app_server, tmp_path):
     from conftest import free_port
 
-    server = start_server("--spec", SPEC, "--config", config(tmp_path, f"http://127.0.0.1:{free_port()}/v1"))
+    server = app_server("--spec", SPEC, "--config", config(tmp_path, f"http://127.0.0.1:{free_port()}/v1"))
     world = server.client.get(WORLD).json()
     assert world["inference"] == "llm" and world["relationship_proposals"] == []
     assert world["relationship_inference"]["candidates"] == 3 and world["relationship_inference"]["answered"] == 0
@@ -137,7 +137,7 @@ def test_llm_down_at_start_serves_the_heuristic_world(start_server, tmp_path):
     assert server.client.get("/tickets/1").status_code == 200
 
 
-def test_a_proposal_stored_first_by_another_worker_wins(start_server, llm_server, tmp_path):  # noqa: F811
+def test_a_proposal_stored_first_by_another_worker_wins(app_server, llm_server, tmp_path):  # noqa: F811
     store = tmp_path / "state.db"
     spec_hash = hashlib.blake2b(Path(SPEC).read_bytes(), digest_size=16).hexdigest()
     first = {"target": "agent", "confidence": 0.97, "reason": "stored first by another worker"}
@@ -150,7 +150,7 @@ def test_a_proposal_stored_first_by_another_worker_wins(start_server, llm_server
         return responder(body)
 
     llm_server.responder = racing
-    server = start_server("--spec", SPEC, "--config", config(tmp_path, llm_server.url), store=store)
+    server = app_server("--spec", SPEC, "--config", config(tmp_path, llm_server.url), store=store)
     found = proposals(server)["ticket.assignee_id"]
     assert (found["target"], found["confidence"], found["reason"]) == ("agent", 0.97, "stored first by another worker")
     assert (found["status"], found["applied"]) == ("applied", True)

@@ -46,8 +46,8 @@ def text_requests(llm) -> list[dict]:
     return [r for r in llm.requests if schema_of(r["body"])[0] == "mockverse_text"]
 
 
-def test_offline_the_fallback_is_shaped_by_the_state_and_says_so(start_server):
-    server = start_server()
+def test_offline_the_fallback_is_shaped_by_the_state_and_says_so(app_server):
+    server = app_server()
     c = server.client
     payment_failed(c)
     r = c.get("/users/7/support")
@@ -68,10 +68,10 @@ def test_offline_the_fallback_is_shaped_by_the_state_and_says_so(start_server):
     assert r.json()["bio"] == "Written by the user." and HEADER not in r.headers   # the user's text is not ours
 
 
-def test_cold_read_is_pending_then_llm_text_once_for_every_process(start_server, llm_server, tmp_path):  # noqa: F811
+def test_cold_read_is_pending_then_llm_text_once_for_every_process(app_server, llm_server, tmp_path):  # noqa: F811
     store = tmp_path / "state.db"
     cfg = config(tmp_path, llm_server.url)
-    server = start_server("--config", cfg, store=store, env={"OPENAI_API_KEY": KEY})
+    server = app_server("--config", cfg, store=store, env={"OPENAI_API_KEY": KEY})
     c = server.client
     payment_failed(c)
     cold = c.get("/users/7/support")
@@ -101,7 +101,7 @@ def test_cold_read_is_pending_then_llm_text_once_for_every_process(start_server,
 
     # a repeated read is the same bytes; another process on the store serves them too, asking nothing
     assert c.get("/users/7/support").content == done.content
-    other = start_server("--config", cfg, store=store, env={"OPENAI_API_KEY": KEY})
+    other = app_server("--config", cfg, store=store, env={"OPENAI_API_KEY": KEY})
     again = other.client.get("/users/7/support")
     assert again.content == done.content and again.headers[HEADER] == "llm"
     server.restart()
@@ -122,7 +122,7 @@ def test_cold_read_is_pending_then_llm_text_once_for_every_process(start_server,
     assert len(asked) == 2 and "lifecycle state ChurnRisk" in asked[1]["body"]["messages"][-1]["content"]
 
 
-def test_within_the_budget_a_cold_read_serves_the_llm_text(start_server, llm_server, tmp_path):  # noqa: F811
+def test_within_the_budget_a_cold_read_serves_the_llm_text(app_server, llm_server, tmp_path):  # noqa: F811
     def bio(body: dict) -> dict:
         name, schema = schema_of(body)
         if name == "mockverse_text":
@@ -130,7 +130,7 @@ def test_within_the_budget_a_cold_read_serves_the_llm_text(start_server, llm_ser
         return {"content": json.dumps(example(schema or {}))}
 
     llm_server.responder = bio
-    server = start_server("--config", config(tmp_path, llm_server.url, text_budget="10s"))
+    server = app_server("--config", config(tmp_path, llm_server.url, text_budget="10s"))
     r = server.client.get("/users/12")
     assert r.headers[HEADER] == "llm" and r.json()["bio"] == "I write about bio for a living."
     assert len(text_requests(llm_server)) == 1
@@ -138,9 +138,9 @@ def test_within_the_budget_a_cold_read_serves_the_llm_text(start_server, llm_ser
     assert server.client.get("/users/12").content == r.content
 
 
-def test_a_full_queue_never_blocks_a_read(start_server, llm_server, tmp_path):  # noqa: F811
+def test_a_full_queue_never_blocks_a_read(app_server, llm_server, tmp_path):  # noqa: F811
     llm_server.script({"hang": 30})       # the first job's call hangs: the worker is busy
-    server = start_server("--config", config(tmp_path, llm_server.url, queue_size="1", timeout="60s",
+    server = app_server("--config", config(tmp_path, llm_server.url, queue_size="1", timeout="60s",
                                              max_retries="0"))
     c = server.client
     page = c.get("/users")                # 20 users with a bio each: one job fits in the queue
@@ -161,9 +161,9 @@ def test_a_full_queue_never_blocks_a_read(start_server, llm_server, tmp_path):  
     assert (stats["queued"], stats["dropped"], stats["written"]) == (2, 20, 0)
 
 
-def test_llm_down_serves_the_fallback(start_server, tmp_path):
+def test_llm_down_serves_the_fallback(app_server, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    server = start_server("--config", config(tmp_path, dead, text_budget="5s", max_retries="0"),
+    server = app_server("--config", config(tmp_path, dead, text_budget="5s", max_retries="0"),
                           env={"OPENAI_API_KEY": KEY})
     c = server.client
     payment_failed(c, "user:8")
@@ -177,7 +177,7 @@ def test_llm_down_serves_the_fallback(start_server, tmp_path):
     assert KEY not in server.log() and "cannot reach the LLM server" in server.log()
 
 
-def test_live_mode_writes_the_text_again_once_per_run(start_server, llm_server, tmp_path):  # noqa: F811
+def test_live_mode_writes_the_text_again_once_per_run(app_server, llm_server, tmp_path):  # noqa: F811
     runs = iter(["First run's bio.", "Second run's bio."])
 
     def bio(body: dict) -> dict:
@@ -187,7 +187,7 @@ def test_live_mode_writes_the_text_again_once_per_run(start_server, llm_server, 
         return {"content": json.dumps(example(schema or {}))}
 
     llm_server.responder = bio
-    server = start_server("--config", config(tmp_path, llm_server.url, mode="live"))
+    server = app_server("--config", config(tmp_path, llm_server.url, mode="live"))
     assert until_llm(server.client, "/users/3").json()["bio"] == "First run's bio."
     server.restart()
     stale = server.client.get("/users/3")
@@ -197,9 +197,9 @@ def test_live_mode_writes_the_text_again_once_per_run(start_server, llm_server, 
     assert len(text_requests(llm_server)) == 2
 
 
-def test_a_failed_job_is_asked_again_after_the_cooldown(start_server, llm_server, tmp_path):  # noqa: F811
+def test_a_failed_job_is_asked_again_after_the_cooldown(app_server, llm_server, tmp_path):  # noqa: F811
     llm_server.script({"status": 500})    # the first call fails; later ones get the fixture's answer
-    server = start_server("--config", config(tmp_path, llm_server.url, max_retries="0"))
+    server = app_server("--config", config(tmp_path, llm_server.url, max_retries="0"))
     c = server.client
     cold = c.get("/users/7")
     assert cold.headers[HEADER] == "pending"
@@ -225,9 +225,9 @@ def test_a_failed_job_is_asked_again_after_the_cooldown(start_server, llm_server
     assert (stats["failed"], stats["written"], stats["calls"]) == (1, 1, 2)
 
 
-def test_jobs_queued_while_the_llm_is_down_are_not_sent(start_server, llm_server, tmp_path):  # noqa: F811
+def test_jobs_queued_while_the_llm_is_down_are_not_sent(app_server, llm_server, tmp_path):  # noqa: F811
     llm_server.script({"hang": 30})       # the first call times out (1s): the LLM is down from then on
-    server = start_server("--config", config(tmp_path, llm_server.url, timeout="1s", max_retries="0"))
+    server = app_server("--config", config(tmp_path, llm_server.url, timeout="1s", max_retries="0"))
     c = server.client
     for id in (2, 3, 4):                  # one job taken by the worker (hangs), two queued behind it
         assert c.get(f"/users/{id}").headers[HEADER] == "pending"

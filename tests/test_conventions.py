@@ -262,7 +262,7 @@ def _schema(request_id_type: str) -> dict:
                            "request_id": {"type": request_id_type}}}
 
 
-def test_fidelity_exclude_in_the_body_and_in_the_config(server, start_server, tmp_path):
+def test_fidelity_exclude_in_the_body_and_in_the_config(server, app_server, tmp_path):
     body = {"mock_schema": _schema("string"), "real_schema": _schema("integer")}
     scored = server.client.post("/api/v1/workspace/excl/fidelity", json=body).json()["score"]
     assert scored["driver_metrics"]["schema_similarity"]["value"] == 0.75   # request_id retyped: 1 of 4 nodes
@@ -270,7 +270,7 @@ def test_fidelity_exclude_in_the_body_and_in_the_config(server, start_server, tm
     assert excluded.json()["score"]["driver_metrics"]["schema_similarity"]["value"] == 1.0
     config = tmp_path / "fidelity.yaml"
     config.write_text("fidelity:\n  exclude: ['$.request_id']\n")
-    other = start_server("--config", str(config))
+    other = app_server("--config", str(config))
     scored = other.client.post("/api/v1/workspace/excl/fidelity", json=body).json()["score"]
     assert scored["driver_metrics"]["schema_similarity"]["value"] == 1.0
 

@@ -16,6 +16,13 @@ import pytest
 
 from conftest import ROOT
 
+
+@pytest.fixture(scope="module")
+def server(live_server):
+    """A real `mockverse serve` process: a browser loads the dashboard over a real socket."""
+    return live_server
+
+
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -166,8 +166,8 @@ def test_bad_payload_is_a_problem(server):
         assert r.status_code == 422 and r.json()["field"] == field, r.text
 
 
-def test_history_is_kept_oldest_first_and_survives_restart(start_server):
-    s = start_server()
+def test_history_is_kept_oldest_first_and_survives_restart(app_server):
+    s = app_server()
     c = s.client
     first = score(c, "hist", mock_schema=ten_fields(), real_schema=ten_fields())
     drifted = ten_fields()

@@ -125,8 +125,8 @@ def test_same_seed_same_bytes_across_processes(start_server):
 
 
 # -- state ---------------------------------------------------------------------------------
-def test_created_order_appears_everywhere_and_survives_restart(start_server):
-    s = start_server()
+def test_created_order_appears_everywhere_and_survives_restart(app_server):
+    s = app_server()
     c = s.client
     r = c.post("/orders", json={"userId": "123", "status": "pending", "currency": "EUR"})
     assert r.status_code == 201
@@ -144,8 +144,8 @@ def test_created_order_appears_everywhere_and_survives_restart(start_server):
     assert c.get(f"/orders/{order['id']}").json()["total"] == 37.5
 
 
-def test_delete_cascades_everywhere(start_server):
-    c = start_server().client
+def test_delete_cascades_everywhere(app_server):
+    c = app_server().client
     orders = c.get("/users/50/orders").json()
     first = orders[0]["id"]
     assert c.delete(f"/orders/{first}").status_code == 204
@@ -165,8 +165,8 @@ def test_delete_cascades_everywhere(start_server):
     assert c.get("/users", params={"_per_page": 1}).headers["x-total-count"] == "999"
 
 
-def test_patch_and_put_change_what_every_endpoint_shows(start_server):
-    c = start_server().client
+def test_patch_and_put_change_what_every_endpoint_shows(app_server):
+    c = app_server().client
     r = c.patch("/users/10", json={"first_name": "Ada"})
     assert r.status_code == 200 and r.json()["first_name"] == "Ada"
     assert c.get("/orders/10001").json()["user"]["first_name"] == "Ada"
@@ -176,8 +176,8 @@ def test_patch_and_put_change_what_every_endpoint_shows(start_server):
     assert c.get("/payments/1000101").json()["amount"] == order["total"]
 
 
-def test_register_entity_links_by_foreign_key(start_server):
-    c = start_server().client
+def test_register_entity_links_by_foreign_key(app_server):
+    c = app_server().client
     r = c.post("/api/v1/consistency/entities", json={
         "entity_type": "device", "entity_id": "9001", "data": {"userId": "12", "platform": "ios"}})
     assert r.status_code == 201
@@ -194,8 +194,8 @@ def test_register_entity_links_by_foreign_key(start_server):
 
 
 # -- workspaces ----------------------------------------------------------------------------
-def test_workspaces_are_isolated(start_server):
-    c = start_server().client
+def test_workspaces_are_isolated(app_server):
+    c = app_server().client
     a = c.get("/users/1", headers={"X-Mockverse-Workspace": "team-a"})
     b = c.get("/users/1?workspace=team-b")
     assert a.headers["x-mockverse-workspace"] == "team-a" and b.headers["x-mockverse-workspace"] == "team-b"
@@ -225,8 +225,8 @@ def test_cors_preflight_and_headers(server):
                        "Preference-Applied", "X-Total-Count", "Link"]
 
 
-def test_request_journal(start_server):
-    s = start_server()
+def test_request_journal(app_server):
+    s = app_server()
     c = s.client
     c.get("/users/1")
     c.post("/orders", json={"user_id": 1})

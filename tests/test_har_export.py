@@ -33,9 +33,9 @@ def full_recordings(server, workspace: str) -> list[dict]:
     return [server.client.get(f"/api/v1/recordings/{r['id']}", headers=headers).json() for r in reversed(listed)]
 
 
-def test_recordings_export_as_har_and_import_back_into_a_fresh_workspace(start_server, tmp_path):
+def test_recordings_export_as_har_and_import_back_into_a_fresh_workspace(start_server, app_server, tmp_path):
     upstream = start_server(seed="3")
-    proxy = start_server("--upstream", upstream.url, command="record")
+    proxy = app_server("--upstream", upstream.url, command="record")
     sent = [proxy.client.get("/users/1"), proxy.client.get("/users/2/orders"),
             proxy.client.get("/orders", params={"userId": "3"}), proxy.client.get("/orders/1001"),
             proxy.client.post("/orders", json={"user_id": 4, "currency": "EUR"})]
@@ -62,7 +62,7 @@ def test_recordings_export_as_har_and_import_back_into_a_fresh_workspace(start_s
                                "--workspace", "copy"], capture_output=True, text=True, timeout=120)
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.splitlines()[0] == "imported 5 recording(s) into workspace 'copy', skipped 0"
-    mock = start_server(store=store)
+    mock = app_server(store=store)
     after = full_recordings(mock, "copy")
     assert [{k: r.get(k) for k in COMPARED} for r in after] == [{k: r.get(k) for k in COMPARED} for r in before]
     assert {r["source"] for r in after} == {"har"}

@@ -20,6 +20,13 @@ import pytest
 from conftest import free_port
 from hostile_files import alias_bomb, huge_enum, item_path, many_paths, spec_document, wide_dag
 
+
+@pytest.fixture(scope="module")
+def server(live_server):
+    """A real `mockverse serve` process: hostile clients hold real sockets."""
+    return live_server
+
+
 INT64 = {"minimum": -2**63, "maximum": 2**63 - 1}
 MAX = 1.7976931348623157e308
 

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from mockverse.config import ConfigError
+
 LIFECYCLE = "/api/v1/consistency/persona/lifecycle"
 STATES = ["NewSignup", "Active", "ChurnRisk", "Churned", "UpgradePending", "PaymentFailed", "PowerUser"]
 
@@ -103,7 +105,7 @@ def test_initial_state_alias_and_lifecycle_view(server):
     assert patched["metadata"]["login_count"] == 9
 
 
-def test_config_states_default_and_unknown_key(start_server, tmp_path):
+def test_config_states_default_and_unknown_key(app_server, tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("""
 consistency:
@@ -114,19 +116,19 @@ consistency:
       - persona_id: "user:123"
         state: "NewSignup"
 """)
-    c = start_server("--config", str(cfg)).client
+    c = app_server("--config", str(cfg)).client
     assert c.get("/users/123").json()["lifecycle_state"] == "NewSignup"
     assert c.get("/users/5").json()["lifecycle_state"] == "ChurnRisk"
     assert c.get("/users/123/billing").json()["billing_status"] == "trial"
     bad = tmp_path / "bad.yaml"
     bad.write_text("consistency:\n  personas:\n    default_lifecycle_stat: Active\n")
-    with pytest.raises(RuntimeError) as err:
-        start_server("--config", str(bad))
+    with pytest.raises(ConfigError) as err:
+        app_server("--config", str(bad))
     assert "unknown key 'default_lifecycle_stat'; did you mean 'default_lifecycle_state'?" in str(err.value)
 
 
-def test_rules_fire_with_the_clock(start_server):
-    c = start_server().client
+def test_rules_fire_with_the_clock(app_server):
+    c = app_server().client
     entered = set_state(c, "user:321", "NewSignup")["entered_at"]
     c.post("/api/v1/consistency/clock/advance", json={"by": "6d"})
     assert c.get("/users/321").json()["lifecycle_state"] == "NewSignup"
@@ -137,8 +139,8 @@ def test_rules_fire_with_the_clock(start_server):
     assert ts(history[-1]["entered_at"]) == ts(entered) + timedelta(days=7)
 
 
-def test_payment_failed_catches_up_to_churned_in_one_advance(start_server):
-    c = start_server().client
+def test_payment_failed_catches_up_to_churned_in_one_advance(app_server):
+    c = app_server().client
     entered = ts(set_state(c, "user:322", "PaymentFailed", metadata={"failed_payment_count": 2})["entered_at"])
     c.post("/api/v1/consistency/clock/advance", json={"by": "100d"})
     view = c.get("/api/v1/consistency/persona/user:322/lifecycle").json()
@@ -150,8 +152,8 @@ def test_payment_failed_catches_up_to_churned_in_one_advance(start_server):
     assert c.get("/users/322/billing").json()["billing_status"] == "cancelled"
 
 
-def test_clock_before_entry_fires_nothing(start_server):
-    c = start_server().client
+def test_clock_before_entry_fires_nothing(app_server):
+    c = app_server().client
     c.post("/api/v1/consistency/clock/advance", json={"by": "30d"})
     entered = set_state(c, "user:323", "NewSignup")["entered_at"]
     c.post("/api/v1/consistency/clock/set", json={"to": "2025-12-01T00:00:00Z"})
@@ -161,9 +163,9 @@ def test_clock_before_entry_fires_nothing(start_server):
     assert c.get("/api/v1/consistency/clock").json()["now"] == "2025-12-01T00:00:00Z"
 
 
-def test_advancing_adds_orders_for_active_none_for_churned(start_server):
-    a = start_server(seed="11")
-    b = start_server(seed="11")
+def test_advancing_adds_orders_for_active_none_for_churned(app_server):
+    a = app_server(seed="11")
+    b = app_server(seed="11")
     for s in (a, b):
         set_state(s.client, "user:200", "PowerUser")
         set_state(s.client, "user:201", "Churned")
@@ -200,8 +202,8 @@ def test_world_reflects_generated_states(server):
     assert max(counts["NewSignup"]) <= 2
 
 
-def test_lifecycle_metadata_and_clock_survive_restart(start_server):
-    s = start_server()
+def test_lifecycle_metadata_and_clock_survive_restart(app_server):
+    s = app_server()
     c = s.client
     set_state(c, "user:77", "ChurnRisk", metadata={"login_count": 3})
     c.post("/api/v1/consistency/clock/advance", json={"by": "36h"})

@@ -22,6 +22,13 @@ import pytest
 from conftest import Server, free_port
 from mockverse.config import Config, ConfigError, load_config
 
+
+@pytest.fixture(scope="module")
+def server(live_server):
+    """A real `mockverse serve` process: raw sockets, the startup log and the bound address."""
+    return live_server
+
+
 PROBLEM = "application/problem+json"
 LIFECYCLE = "/api/v1/consistency/persona/lifecycle"
 ADVANCE = "/api/v1/consistency/clock/advance"
