@@ -30,10 +30,10 @@ run: $(VENV)/.serving
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
 
-## test: lint first (a finding fails the run), then run every test
+## test: lint first (a finding fails the run), then run every test on two xdist workers (PYTEST_ARGS adds options)
 test: lint
 	@if [ -x scripts/ci-deps.sh ]; then scripts/ci-deps.sh; fi
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 ## bench: load-test a warm GET /users/{id} against a raw-ASGI baseline (needs wrk; installed with apt-get as root)
 bench: $(VENV)/.installed
