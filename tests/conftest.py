@@ -173,7 +173,7 @@ class AppServer:
         self.store = store or tmp / "state.db"
         parsed = _parser().parse_args([command, "--store", str(self.store), "--seed", seed, *args])
         self.settings, self.create, self.logs = serve_settings(parsed), create, logs
-        self.current = self._client()
+        self.current, self.stopped = self._client(), False
         self.client: Any = _Current(self)
 
     def _client(self) -> TestClient:
@@ -193,12 +193,15 @@ class AppServer:
         return self.logs.text if self.logs is not None else ""
 
     def stop(self) -> None:
-        self.current.__exit__(None, None, None)
+        """Run the app's lifespan shutdown (closes the store); a second stop does nothing."""
+        if not self.stopped:
+            self.current.__exit__(None, None, None)
+            self.stopped = True
 
     def restart(self) -> AppServer:
         """Stop the app (lifespan shutdown) and build a new one on the same store and settings."""
         self.stop()
-        self.current = self._client()
+        self.current, self.stopped = self._client(), False
         return self
 
 

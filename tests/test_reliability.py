@@ -177,10 +177,10 @@ def test_no_bad_input_reached_an_internal_error(server):
     assert "Traceback" not in log and "-> 500" not in log
 
 
-def test_body_limit_is_configurable(start_server, tmp_path):
+def test_body_limit_is_configurable(app_server, tmp_path):
     config = tmp_path / "small.yaml"
     config.write_text("server:\n  max_body_bytes: 2000\n")
-    c = start_server("--config", str(config)).client
+    c = app_server("--config", str(config)).client
     fits = b'{"user_id": 1' + b" " * 1900 + b"}"
     assert c.post("/orders", content=fits, headers={"content-type": "application/json"}).status_code == 201
     too_big = b'{"user_id": 1' + b" " * 2100 + b"}"
@@ -585,7 +585,7 @@ def test_the_upstream_client_only_talks_to_the_configured_upstream(start_server,
 
 
 # -- secrets never appear in logs, traces or API responses -----------------------------------------
-def test_credentials_sent_to_the_upstream_never_appear_in_logs_traces_or_responses(start_server, tmp_path):
+def test_credentials_sent_to_the_upstream_never_appear_in_logs_traces_or_responses(app_server, tmp_path):
     import yaml
 
     upstream = Recorder("upstream")
@@ -595,7 +595,7 @@ def test_credentials_sent_to_the_upstream_never_appear_in_logs_traces_or_respons
         config = tmp_path / "reality.yaml"
         config.write_text(yaml.safe_dump({"reality_continuum": {"enabled": True, "default_ratio": 1,
                                                                  "upstream": credentialed, "timeout": "2s"}}))
-        mock = start_server("--config", str(config))
+        mock = app_server("--config", str(config))
         c = mock.client
         got = c.get("/users/3", params={"api_key": key, "page": "1"},
                     headers={"Authorization": f"Bearer {bearer}", "X-Api-Key": key, "Cookie": f"sid={cookie}"})

@@ -139,12 +139,12 @@ class Internal:
         self.server.server_close()
 
 
-def test_an_upstream_set_over_the_api_must_be_allowed(start_server, tmp_path):
+def test_an_upstream_set_over_the_api_must_be_allowed(app_server, tmp_path):
     internal = Internal()
     try:
         config = tmp_path / "reality.yaml"
         config.write_text(yaml.safe_dump({"reality_continuum": {"enabled": True}}))
-        mock = start_server("--config", str(config))
+        mock = app_server("--config", str(config))
         put = mock.client.put("/api/v1/reality", json={"upstream": internal.url, "default_ratio": 1})
         assert put.status_code == 403 and put.headers["content-type"] == PROBLEM
         assert (put.json()["title"], put.json()["field"], put.json()["allowed"]) == ("Upstream not allowed",
@@ -156,7 +156,7 @@ def test_an_upstream_set_over_the_api_must_be_allowed(start_server, tmp_path):
         assert got.status_code == 200 and got.headers["x-mockverse-source"] == "synthetic"
         assert b"internal-only" not in got.content and internal.hits == []
         # allowed explicitly, it is used (paths and credentials may differ; scheme, host and port may not)
-        allowed = start_server("--config", str(config), "--allow-upstream", internal.url)
+        allowed = app_server("--config", str(config), "--allow-upstream", internal.url)
         assert allowed.client.put("/api/v1/reality", json={"upstream": f"http://svc:pw@{internal.url[7:]}/v2",
                                                            "default_ratio": 1}).status_code == 200
         other_port = f"http://127.0.0.1:{free_port()}"
