@@ -106,7 +106,7 @@ class Server(ServerProcess):
         self.args = [command, "--port", str(self.port), "--store", str(self.store), "--seed", seed, *args]
         super().__init__(mockverse_command(*self.args), f"http://127.0.0.1:{self.port}",
                          tmp / f"server-{self.port}.log", env={**os.environ, **(env or {})})
-        self.client = httpx.Client(base_url=self.url, timeout=30)
+        self.client = httpx.Client(base_url=self.url, timeout=120)   # a busy machine is slow, not broken
 
     def start(self, within: float = 60) -> Server:
         super().start(within)

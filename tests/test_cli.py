@@ -52,7 +52,7 @@ def test_every_command_help_shows_an_example():
 
 
 # -- init ---------------------------------------------------------------------------------------------
-def test_init_writes_a_commented_config_of_every_section_and_a_sample_spec_that_serve(tmp_path, start_server):
+def test_init_writes_a_commented_config_of_every_section_and_a_sample_spec_that_serve(tmp_path, app_server):
     target = tmp_path / "starter"
     result = run("init", "--dir", str(target))
     assert result.returncode == 0, result.stderr
@@ -93,7 +93,7 @@ def test_init_writes_a_commented_config_of_every_section_and_a_sample_spec_that_
     assert run("init", "--dir", str(target), "--force").returncode == 0
     assert config.read_text() == starter_config()
 
-    server = start_server("--spec", str(spec), "--config", str(config))
+    server = app_server("--spec", str(spec), "--config", str(config))
     author = server.client.get("/authors/1")
     assert author.status_code == 200 and author.json()["id"] == 1
     posts = server.client.get("/authors/1/posts").json()
@@ -104,11 +104,11 @@ def test_init_writes_a_commented_config_of_every_section_and_a_sample_spec_that_
 
 
 # -- mock ---------------------------------------------------------------------------------------------
-def test_mock_is_serve_with_the_spec(tmp_path, start_server):
+def test_mock_is_serve_with_the_spec(tmp_path, start_server, app_server):
     spec = tmp_path / "api.yaml"
     spec.write_text((Path(__file__).resolve().parent.parent / "src/mockverse/builtin/sample-api.yaml").read_text())
     mocked = start_server(str(spec), command="mock")
-    served = start_server("--spec", str(spec))
+    served = app_server("--spec", str(spec))
     for path in ("/authors/1", "/authors/2/posts", "/posts?author_id=2", "/authors?_page=2&_per_page=5", "/nope"):
         a, b = mocked.client.get(path), served.client.get(path)
         assert (a.status_code, a.content) == (b.status_code, b.content), path

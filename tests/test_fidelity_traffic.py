@@ -21,9 +21,9 @@ def drifted_spec(directory: Path) -> Path:
     return path
 
 
-def test_traffic_fidelity_is_per_operation_and_drops_with_drift(start_server, tmp_path):
+def test_traffic_fidelity_is_per_operation_and_drops_with_drift(start_server, app_server, tmp_path):
     upstream = start_server()                      # the real API: a server on loopback
-    recorder = start_server("--upstream", upstream.url, command="record")
+    recorder = app_server("--upstream", upstream.url, command="record")
     ids = list(range(1, 13))
     paths = [f"/users/{i}" for i in ids] + [f"/users/{i}/orders" for i in ids] + [f"/users/{i}/devices" for i in ids]
     for path in paths:

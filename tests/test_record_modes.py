@@ -1,5 +1,5 @@
 """vcrpy's record modes for `mockverse record --record-mode`: a real upstream on loopback (a mockverse
-server, whose request journal counts what reaches it) and a recording proxy pointed at it.
+server, whose request journal counts what reaches it) and a recording proxy (in process) pointed at it.
 
 A request is matched when a recording has its method, path and query."""
 
@@ -21,13 +21,14 @@ def upstream(start_server):
     return start_server(seed="5")
 
 
-def recorder(start_server, upstream, store, mode: str | None):
+def recorder(app_server, upstream, store, mode: str | None):
+    """`mockverse record` (its command line, in process) in front of the upstream process."""
     args = ["--upstream", upstream.url] + (["--record-mode", mode] if mode else [])
-    return start_server(*args, command="record", store=store)
+    return app_server(*args, command="record", store=store)
 
 
-def test_new_episodes_replays_what_it_has_and_records_the_rest(start_server, upstream, tmp_path):
-    proxy = recorder(start_server, upstream, tmp_path / "rec.db", "new_episodes")
+def test_new_episodes_replays_what_it_has_and_records_the_rest(app_server, upstream, tmp_path):
+    proxy = recorder(app_server, upstream, tmp_path / "rec.db", "new_episodes")
     first = proxy.client.get("/users/1")
     assert first.headers["x-mockverse-source"] == "upstream"
     assert first.content == upstream.client.get("/users/1").content
@@ -49,13 +50,13 @@ def test_new_episodes_replays_what_it_has_and_records_the_rest(start_server, ups
     assert recordings["total"] == 4
 
 
-def test_none_never_calls_the_upstream_and_refuses_what_is_not_recorded(start_server, upstream, tmp_path):
+def test_none_never_calls_the_upstream_and_refuses_what_is_not_recorded(app_server, upstream, tmp_path):
     store = tmp_path / "rec.db"
-    first = recorder(start_server, upstream, store, "all")
+    first = recorder(app_server, upstream, store, "all")
     recorded = first.client.get("/users/2").content
     first.stop()
     upstream.client.delete("/api/v1/requests")
-    replay = recorder(start_server, upstream, store, "none")
+    replay = recorder(app_server, upstream, store, "none")
     got = replay.client.get("/users/2")
     assert (got.status_code, got.content, got.headers["x-mockverse-source"]) == (200, recorded, "recorded")
     refused = replay.client.get("/users/3")
@@ -71,9 +72,9 @@ def test_none_never_calls_the_upstream_and_refuses_what_is_not_recorded(start_se
     assert replay.client.get("/api/v1/recordings").json()["total"] == 1
 
 
-def test_once_records_a_new_workspace_then_only_replays(start_server, upstream, tmp_path):
+def test_once_records_a_new_workspace_then_only_replays(app_server, upstream, tmp_path):
     store = tmp_path / "rec.db"
-    first = recorder(start_server, upstream, store, "once")
+    first = recorder(app_server, upstream, store, "once")
     for path in ("/users/1", "/users/2", "/users/1"):  # the recording session: everything goes upstream
         assert first.client.get(path).headers["x-mockverse-source"] == "upstream"
     team = first.client.get("/users/4", headers={"X-Mockverse-Workspace": "team-a"})
@@ -82,7 +83,7 @@ def test_once_records_a_new_workspace_then_only_replays(start_server, upstream, 
     assert reached(upstream) == [("GET", "/users/1", ""), ("GET", "/users/2", ""), ("GET", "/users/1", ""),
                                  ("GET", "/users/4", "")]
     upstream.client.delete("/api/v1/requests")
-    second = recorder(start_server, upstream, store, "once")
+    second = recorder(app_server, upstream, store, "once")
     assert second.client.get("/users/2").headers["x-mockverse-source"] == "recorded"
     assert second.client.get("/users/5").status_code == 409
     assert second.client.get("/users/4", headers={"X-Mockverse-Workspace": "team-a"}).status_code == 200
@@ -91,8 +92,8 @@ def test_once_records_a_new_workspace_then_only_replays(start_server, upstream, 
     assert reached(upstream) == [("GET", "/users/6", "")]
 
 
-def test_all_is_the_default_and_always_records(start_server, upstream, tmp_path):
-    proxy = recorder(start_server, upstream, tmp_path / "rec.db", None)
+def test_all_is_the_default_and_always_records(app_server, upstream, tmp_path):
+    proxy = recorder(app_server, upstream, tmp_path / "rec.db", None)
     for _ in range(3):
         assert proxy.client.get("/users/8").headers["x-mockverse-source"] == "upstream"
     assert reached(upstream) == [("GET", "/users/8", "")] * 3
