@@ -9,13 +9,14 @@ import json
 import re
 from pathlib import Path
 
+from conftest import ROOT
 from llm_fixture import example, llm_server, schema_of  # noqa: F401
 from mockverse.ai.provider import Artefacts
 from mockverse.store.sqlite import SQLiteStore
 
 JSON = {"Content-Type": "application/json"}   # admin writes say JSON, also without a body
 
-SPEC = str(Path(__file__).parent / "fixtures" / "specs" / "helpdesk.yaml")
+SPEC = str(ROOT / "tests" / "fixtures" / "specs" / "helpdesk.yaml")
 WORLD = "/api/v1/consistency/world"
 KEY = "sk-relations-secret-0042"
 # what the model answers per field: (target, confidence, reason)

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import orjson
 import pytest
 
-from conftest import Server
+from conftest import ROOT, Server
 from mockverse.cli import main as cli_main
 from mockverse.openapi import load_spec
 from mockverse.openapi.jsonschema import validator_for
@@ -26,7 +26,7 @@ from mockverse.world.generate import Generator
 from test_spec import EXPECTED, NESTING
 
 SPECS = Path("/work/shared/specs")
-FIXTURES = Path(__file__).parent / "fixtures" / "specs"
+FIXTURES = ROOT / "tests" / "fixtures" / "specs"
 NAMES = sorted(EXPECTED)
 _loaded: dict = {}
 

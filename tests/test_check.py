@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from mockverse.check import CATEGORIES
 from mockverse.cli import main
 
-FIXTURES = Path(__file__).parent / "fixtures" / "specs"
+FIXTURES = ROOT / "tests" / "fixtures" / "specs"
 BROKEN = FIXTURES / "check-broken.yaml"
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = ROOT / "README.md"
 
 
 def check(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:

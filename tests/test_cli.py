@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel
 
+from conftest import ROOT
 from mockverse.cli import _parser
 from mockverse.config import Config, load_config
 from mockverse.initconfig import note_for, starter_config
@@ -106,7 +107,7 @@ def test_init_writes_a_commented_config_of_every_section_and_a_sample_spec_that_
 # -- mock ---------------------------------------------------------------------------------------------
 def test_mock_is_serve_with_the_spec(tmp_path, start_server, app_server):
     spec = tmp_path / "api.yaml"
-    spec.write_text((Path(__file__).resolve().parent.parent / "src/mockverse/builtin/sample-api.yaml").read_text())
+    spec.write_text((ROOT / "src/mockverse/builtin/sample-api.yaml").read_text())
     mocked = start_server(str(spec), command="mock")
     served = app_server("--spec", str(spec))
     for path in ("/authors/1", "/authors/2/posts", "/posts?author_id=2", "/authors?_page=2&_per_page=5", "/nope"):

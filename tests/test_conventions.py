@@ -6,11 +6,11 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
 
+from conftest import ROOT
 from mockverse.config import builtin_spec_path
 from mockverse.http.conventions import OPERATORS
 from mockverse.http.simulation import format_ms
@@ -18,7 +18,7 @@ from mockverse.ids import unit_draw
 from mockverse.openapi.loader import load_spec
 from mockverse.reality.continuum import realism_delay
 
-PRISM_SPEC = str(Path(__file__).parent / "fixtures" / "specs" / "prism.yaml")
+PRISM_SPEC = str(ROOT / "tests" / "fixtures" / "specs" / "prism.yaml")
 ALICE = {"id": 1, "name": "Alice", "species": "cat", "age": 3, "vaccinated": True}
 BOB = {"id": 2, "name": "Bob", "species": "dog", "age": 5, "vaccinated": False}
 

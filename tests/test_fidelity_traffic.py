@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-BUILTIN = Path(__file__).resolve().parent.parent / "src" / "mockverse" / "builtin"
+from conftest import ROOT
+
+BUILTIN = ROOT / "src" / "mockverse" / "builtin"
 
 
 def drifted_spec(directory: Path) -> Path:

@@ -1,5 +1,5 @@
-"""Fuzzing with schemathesis against real servers: the admin API from its own live
-``GET /api/v1/openapi.json``, and the built-in world's mock routes from its spec.
+"""Fuzzing with schemathesis against the app in process (schemathesis' ASGI client): the admin API from
+its own ``GET /api/v1/openapi.json``, and the built-in world's mock routes from its spec.
 
 Every generated request (valid and invalid: the positive and negative modes) must get a
 response that is not a 5xx, whose status, content type and body the document describes,
@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.python.asgi import ASGIClient
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -29,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.routing import Route
 
-from conftest import ROOT, Server
+from conftest import ROOT
 from mockverse.http.app import Settings, create_app
 
 BUILTIN_SPEC = ROOT / "src" / "mockverse" / "builtin" / "openapi.yaml"
@@ -38,6 +39,7 @@ MAX_EXAMPLES = 40          # per operation and generation mode; derandomized
 REQUEST_TIMEOUT = 30.0     # seconds: a request that takes longer is a hang
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           negative_data_rejection]
+BASE = "http://127.0.0.1:3000"   # the app in process answers its admin API on a loopback host
 SINK = "http://127.0.0.1:9/"   # a closed loopback port: any URL the fuzzer writes into a body points here
 TOTALS: dict[str, Counter] = {}
 
@@ -62,12 +64,27 @@ def _report_totals(request):
         request.config.pluginmanager.register(_Totals(), "mockverse-fuzz-totals")
 
 
+def _in_process(directory: Path) -> Iterator[ASGIClient]:
+    """The built-in world's app with a fresh store and no AI key in the environment, in process, behind
+    schemathesis' own requests-compatible ASGI client (the app's lifespan started once)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("OPENAI_API_KEY", "")
+        app = create_app(Settings(store=str(directory / "state.db"), seed="42"))
+        with ASGIClient(app, base_url=BASE) as client:
+            yield client
+            assert client.get("/api/v1/health").status_code == 200   # fuzzing left it serving
+
+
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory):
-    """A real `mockverse serve` of the built-in world with a fresh store; no AI key in its environment."""
-    server = Server(tmp_path_factory.mktemp("fuzz"), env={"OPENAI_API_KEY": ""}).start()
-    yield server
-    server.stop()
+def fuzz_server(tmp_path_factory) -> Iterator[ASGIClient]:
+    """The app the admin API's fuzzing runs against (positive and negative cases share it)."""
+    yield from _in_process(tmp_path_factory.mktemp("fuzz"))
+
+
+@pytest.fixture(scope="module")
+def world_server(tmp_path_factory) -> Iterator[ASGIClient]:
+    """The app the built-in world's mock routes are fuzzed against."""
+    yield from _in_process(tmp_path_factory.mktemp("fuzz-world"))
 
 
 def _loopback_only(value: Any) -> Any:
@@ -82,35 +99,34 @@ def _loopback_only(value: Any) -> Any:
     return value
 
 
-def _fuzz(name: str, schema: Any, base_url: str) -> list[str]:
-    """Run every operation of ``schema`` against ``base_url``, positive and negative cases, with the
-    checks; return one message per failing operation and mode (the shrunk failure schemathesis reports)."""
+def _fuzz(name: str, schema: Any, session: ASGIClient, mode: GenerationMode) -> list[str]:
+    """Run every operation of ``schema`` through ``session`` in one generation mode, with the checks;
+    return one message per failing operation (the shrunk failure schemathesis reports)."""
     counts = TOTALS.setdefault(name, Counter())
     failures = []
-    session = requests.Session()
     for result in schema.get_all_operations():
         operation = result.ok()
-        counts["operations"] += 1
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            @FUZZ_SETTINGS
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def run(case: Any) -> None:
-                counts["cases"] += 1
-                if isinstance(case.body, (dict, list, str)):
-                    case.body = _loopback_only(case.body)
-                if case.query:
-                    case.query = _loopback_only(case.query)
-                response = case.call_and_validate(base_url=base_url, session=session, checks=CHECKS,
-                                                  timeout=REQUEST_TIMEOUT)
-                counts[f"status:{response.status_code}"] += 1
+        counts["operations"] += mode is GenerationMode.POSITIVE
 
-            try:
-                run()
-            except Unsatisfiable:  # no invalid input exists (an operation without parameters or body)
-                continue
-            except (Exception, BaseExceptionGroup) as exc:  # a check failed or a request timed out: report it
-                counts["failures"] += 1
-                failures.append(f"{operation.label} ({mode.value}): {exc}")
+        @FUZZ_SETTINGS
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def run(case: Any) -> None:
+            counts["cases"] += 1
+            if isinstance(case.body, (dict, list, str)):
+                case.body = _loopback_only(case.body)
+            if case.query:
+                case.query = _loopback_only(case.query)
+            response = case.call_and_validate(base_url=BASE, session=session, checks=CHECKS,
+                                              timeout=REQUEST_TIMEOUT)
+            counts[f"status:{response.status_code}"] += 1
+
+        try:
+            run()
+        except Unsatisfiable:  # no invalid input exists (an operation without parameters or body)
+            continue
+        except (Exception, BaseExceptionGroup) as exc:  # a check failed or a request timed out: report it
+            counts["failures"] += 1
+            failures.append(f"{operation.label} ({mode.value}): {exc}")
     return failures
 
 
@@ -119,25 +135,22 @@ FUZZ_SETTINGS = settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=N
                                                                             Phase.shrink])
 
 
-def test_admin_api_conforms_to_its_openapi_document(fuzz_server):
-    schema = schemathesis.openapi.from_url(f"{fuzz_server.url}/api/v1/openapi.json", timeout=10)
-    failures = _fuzz("admin API (GET /api/v1/openapi.json)", schema, fuzz_server.url)
-    httpx.post(
-        f"{fuzz_server.url}/api/v1/stubs/reset", headers={"Content-Type": "application/json"}, timeout=10
-    )  # the stubs it made would answer later tests
+MODES = pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
+
+
+@MODES
+def test_admin_api_conforms_to_its_openapi_document(fuzz_server, mode):
+    schema = schemathesis.openapi.from_dict(fuzz_server.get("/api/v1/openapi.json").json())
+    failures = _fuzz("admin API (GET /api/v1/openapi.json)", schema, fuzz_server, mode)
+    fuzz_server.post("/api/v1/stubs/reset", headers={"Content-Type": "application/json"})  # they would answer later
     assert failures == [], "\n\n".join(failures)
-    assert fuzz_server.proc.poll() is None
 
 
-def test_builtin_world_mock_routes_conform_to_their_spec(tmp_path):
-    server = Server(tmp_path, env={"OPENAI_API_KEY": ""}).start()
-    try:
-        failures = _fuzz("built-in world (builtin/openapi.yaml)", schemathesis.openapi.from_path(BUILTIN_SPEC),
-                         server.url)
-        assert failures == [], "\n\n".join(failures)
-        assert server.proc.poll() is None
-    finally:
-        server.stop()
+@MODES
+def test_builtin_world_mock_routes_conform_to_their_spec(world_server, mode):
+    failures = _fuzz("built-in world (builtin/openapi.yaml)", schemathesis.openapi.from_path(BUILTIN_SPEC),
+                     world_server, mode)
+    assert failures == [], "\n\n".join(failures)
 
 
 # -- the document covers every route ---------------------------------------------------------------
@@ -165,7 +178,7 @@ def _first_route(routes: list[Route], path: str, method: str) -> Route | None:
 
 
 def test_every_admin_route_is_described(fuzz_server, tmp_path):
-    document = httpx.get(f"{fuzz_server.url}/api/v1/openapi.json", timeout=10).json()
+    document = fuzz_server.get("/api/v1/openapi.json").json()
     assert document["openapi"] == "3.1.0"
     app = create_app(Settings(store=str(tmp_path / "routes.db")))
     assert _undescribed(app, document) == []
@@ -178,7 +191,7 @@ def test_every_admin_route_is_described(fuzz_server, tmp_path):
 def test_digits_that_are_not_decimal_are_bad_input_not_a_crash(fuzz_server):
     """'²'.isdigit() is True but int('²') fails, and int() of 5,000 digits raises on Python 3.11: every
     integer parameter of every GET refuses both with a 4xx problem."""
-    document = httpx.get(f"{fuzz_server.url}/api/v1/openapi.json", timeout=10).json()
+    document = fuzz_server.get("/api/v1/openapi.json").json()
     sent = []
     for bad in ("%C2%B2", "9" * 5000):
         for path, item in document["paths"].items():
@@ -196,10 +209,10 @@ def test_digits_that_are_not_decimal_are_bad_input_not_a_crash(fuzz_server):
                 )
                 if param["in"] == "query":
                     url += f"?{param['name']}={bad}"
-                got = httpx.get(fuzz_server.url + url, timeout=10)
+                got = fuzz_server.get(url)
                 sent.append((url[:80], got.status_code, got.headers["content-type"]))
         for url in (f"/users?_page={bad}", f"/users?_per_page={bad}", f"/users/{bad}", f"/users/1/orders?_page={bad}"):
-            got = httpx.get(fuzz_server.url + url, timeout=10)   # and the built-in world's own integer parameters
+            got = fuzz_server.get(url)   # and the built-in world's own integer parameters
             sent.append((url[:80], got.status_code, got.headers["content-type"]))
     bad_answers = [s for s in sent if not (400 <= s[1] < 500 and s[2] == "application/problem+json")]
     assert (len(sent), bad_answers) == (SENT, []), sent
@@ -211,7 +224,7 @@ def test_an_email_derived_from_any_name_is_an_email(fuzz_server):
     cases = [("Zoë,", "O'Brien\x1c"), ("李", "王"), ("Ann-Marie", "Smith Jones")]
     emails = []
     for first, last in cases:
-        got = fuzz_server.client.post("/users", json={"first_name": first, "last_name": last})
+        got = fuzz_server.post("/users", json={"first_name": first, "last_name": last})
         assert got.status_code == 201, got.text
         emails.append(got.json()["email"].split("@")[0])
     assert emails[0] in ("zoe.o'brien", "zoe_o'brien", "zoeo'brien")

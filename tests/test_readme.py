@@ -14,7 +14,7 @@ import orjson
 from conftest import ROOT
 from mockverse.launcher import ServerProcess, free_port
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = ROOT / "README.md"
 
 
 def tour_blocks() -> list[list[str]]:

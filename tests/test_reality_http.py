@@ -18,13 +18,14 @@ import orjson
 import pytest
 import yaml
 
+from conftest import ROOT
 from mockverse.config import builtin_spec_path
 from mockverse.ids import unit_draw
 from mockverse.openapi.loader import load_spec
 from mockverse.reality.recorder import apply_record_mode, import_har_file
 from mockverse.store import open_store
 
-HAR = Path(__file__).parent / "fixtures" / "har" / "shop-session.har"
+HAR = ROOT / "tests" / "fixtures" / "har" / "shop-session.har"
 PROBLEM = "application/problem+json"
 SEED = "42/default"  # the workspace seed of `--seed 42`, workspace "default"
 

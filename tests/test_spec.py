@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from mockverse.openapi import (
     InferredWorld,
     Relationship,
@@ -24,7 +25,7 @@ from mockverse.openapi import (
 )
 
 SHARED = Path("/work/shared/specs")
-FIXTURES = Path(__file__).parent / "fixtures" / "specs"
+FIXTURES = ROOT / "tests" / "fixtures" / "specs"
 NESTING = "<path nesting>"
 
 # file -> (path items, operations, component schemas), from the shared README table.

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-from conftest import SHARED
+from conftest import ROOT, SHARED
 from mockverse.openapi import load_spec
 
 SPECS = SHARED / "specs"
-FIXTURES = Path(__file__).parent / "fixtures" / "specs"
+FIXTURES = ROOT / "tests" / "fixtures" / "specs"
 
 SWAGGER = {
     "swagger": "2.0",

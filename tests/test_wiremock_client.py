@@ -7,7 +7,6 @@ import re
 import shlex
 import socket
 import subprocess
-from pathlib import Path
 
 import httpx
 import orjson
@@ -19,7 +18,9 @@ from wiremock.resources.near_misses import NearMissMatchPatternRequest
 from wiremock.resources.requests.resource import Requests
 from wiremock.resources.scenarios.resource import Scenarios
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+from conftest import ROOT
+
+README = ROOT / "README.md"
 
 
 @pytest.fixture(scope="module")
