@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import orjson
 import pytest
 
-from conftest import ROOT, Server
+from conftest import ROOT, AppServer, Server
 from mockverse.cli import main as cli_main
 from mockverse.openapi import load_spec
 from mockverse.openapi.jsonschema import validator_for
@@ -39,16 +39,17 @@ def spec_of(name: str):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """served(name) -> the one running server of that spec in this module (started on first use)."""
-    servers: dict[str, Server] = {}
+    """served(name) -> the one server of that spec in this module (built on first use) in process;
+    served(name, second=True) -> a `mockverse serve` process of it, to compare bytes across processes."""
+    servers: dict[str, Server | AppServer] = {}
 
-    def get(name: str, second: bool = False) -> Server:
+    def get(name: str, second: bool = False) -> Server | AppServer:
         key = name + ("#2" if second else "")
         if key not in servers:
             directory = tmp_path_factory.mktemp(key.replace(".", "_").replace("#", "_"))
-            servers[key] = Server(
-                directory, "--spec", str(SPECS / name), "--log-level", "warning", "--no-auth-check"
-            ).start()  # these tests read bodies; tests/test_validation.py checks auth
+            # these tests read bodies; tests/test_validation.py checks auth
+            args = ("--spec", str(SPECS / name), "--log-level", "warning", "--no-auth-check")
+            servers[key] = Server(directory, *args).start() if second else AppServer(directory, *args)
             servers[key].client.headers.update({p.name: required_value(p) for op in spec_of(name).operations
                                                 for p in op.parameters if p.location == "header" and p.required})
         return servers[key]
@@ -69,7 +70,7 @@ def required_value(param) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def world_of(server: Server) -> dict:
+def world_of(server: Server | AppServer) -> dict:
     response = server.client.get("/api/v1/consistency/world")
     assert response.status_code == 200, response.text
     return response.json()

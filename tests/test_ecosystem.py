@@ -9,6 +9,11 @@ import httpx
 from mockverse import World
 
 
+def _email_of_user_1(world: World) -> str:
+    """What ``GET /users/1`` answers as the email in a world's default workspace."""
+    return world.engine.view("default").get(world.engine.model.types["user"], 1)["email"]
+
+
 def test_plugin_gives_each_test_its_own_workspace_of_one_world(pytester):
     pytester.makepyfile(test_billing="""
         import pytest
@@ -51,9 +56,8 @@ def test_plugin_gives_each_test_its_own_workspace_of_one_world(pytester):
             url, workspace = LIVE
             assert mockverse_live.url == url and mockverse_live.workspace != workspace
             assert mockverse_live.requests(path="/orders", method="POST") == []
-    """.replace("EMAIL_7", repr(World.builtin(seed=7).engine.view("default").get(
-        World.builtin(seed=7).engine.model.types["user"], 1)["email"])))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    """.replace("EMAIL_7", repr(_email_of_user_1(World.builtin(seed=7)))))
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")   # the plugin itself serves no socket
     result.assert_outcomes(passed=6)
 
 
