@@ -5,9 +5,9 @@
 set -euo pipefail
 
 DEPS=(
-  "redis-server:redis-server"   # tests/test_store_contract.py: a real Redis for the Redis store
-  "chromium:chromium"           # tests/test_dashboard.py: a real headless browser for the dashboard
-  "nc:netcat-openbsd"           # tests/test_readme.py: the README's TCP examples run as printed
+  "redis-server:redis-server"   # tests/store/test_store_contract.py: a real Redis for the Redis store
+  "chromium:chromium"           # tests/http/test_dashboard.py: a real headless browser for the dashboard
+  "nc:netcat-openbsd"           # tests/process/test_readme.py: the README's TCP examples run as printed
 )
 
 if [ "${CI:-}" != "true" ] || [ "$(id -u)" != 0 ]; then

@@ -11,6 +11,7 @@ import subprocess
 import time
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from mockverse.launcher import ServerProcess, free_port, mockverse_command
+from mockverse.world.generate import Generator
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")   # starlette asks for httpx2 in its TestClient; httpx works the same
@@ -259,3 +261,14 @@ def app_client(tmp_path) -> Iterator:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+def required_value(param: Any) -> str:
+    """A value a required query parameter or header accepts, drawn by the world's own generator
+    from its schema (the server checks required parameters as Prism does)."""
+    epoch = datetime(2026, 1, 1, tzinfo=UTC)
+    value = Generator("42/default").value(param.schema or {"type": "string"}, f"param:{param.name}", "$", param.name,
+                                          {"created_at": epoch, "now": epoch, "person": False, "fields": {}})
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -1,4 +1,4 @@
-"""Hostile files written on demand, for tests/test_hostile.py and `make bench` (peak memory)."""
+"""Hostile files written on demand, for tests/openapi/test_hostile.py and `make bench` (peak memory)."""
 
 from __future__ import annotations
 

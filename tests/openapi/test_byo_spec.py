@@ -11,19 +11,17 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 import orjson
 import pytest
+from test_spec import EXPECTED, NESTING
 
-from conftest import ROOT, AppServer, Server
+from conftest import ROOT, AppServer, Server, required_value
 from mockverse.cli import main as cli_main
 from mockverse.openapi import load_spec
 from mockverse.openapi.jsonschema import validator_for
-from mockverse.world.generate import Generator
-from test_spec import EXPECTED, NESTING
 
 SPECS = Path("/work/shared/specs")
 FIXTURES = ROOT / "tests" / "fixtures" / "specs"
@@ -47,7 +45,7 @@ def served(tmp_path_factory):
         key = name + ("#2" if second else "")
         if key not in servers:
             directory = tmp_path_factory.mktemp(key.replace(".", "_").replace("#", "_"))
-            # these tests read bodies; tests/test_validation.py checks auth
+            # these tests read bodies; tests/http/test_validation.py checks auth
             args = ("--spec", str(SPECS / name), "--log-level", "warning", "--no-auth-check")
             servers[key] = Server(directory, *args).start() if second else AppServer(directory, *args)
             servers[key].client.headers.update({p.name: required_value(p) for op in spec_of(name).operations
@@ -57,17 +55,6 @@ def served(tmp_path_factory):
     yield get
     for server in servers.values():
         server.stop()
-
-
-def required_value(param) -> str:
-    """A value a required query parameter or header accepts, drawn by the world's own generator
-    from its schema (the server checks required parameters as Prism does)."""
-    epoch = datetime(2026, 1, 1, tzinfo=UTC)
-    value = Generator("42/default").value(param.schema or {"type": "string"}, f"param:{param.name}", "$", param.name,
-                                          {"created_at": epoch, "now": epoch, "person": False, "fields": {}})
-    if isinstance(value, list):
-        return ",".join(map(str, value))
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def world_of(server: Server | AppServer) -> dict:

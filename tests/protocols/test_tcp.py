@@ -14,10 +14,9 @@ import time
 import orjson
 import pytest
 
-from conftest import ROOT, SHARED, Server, free_port
+from conftest import ROOT, SHARED, Server, free_port, required_value
 from mockverse.http.app import Settings, create_app
 from mockverse.openapi.loader import load_spec
-from test_byo_spec import required_value
 
 
 class Client:
