@@ -234,19 +234,18 @@ def test_import_har_progress_is_plain_lines_off_a_terminal_and_a_bar_on_one(tmp_
     assert screen.rstrip().endswith(f"import-har [{'#' * 30}] 100% 50/50 entries")
 
 
-def test_fidelity_over_a_large_traffic_log_logs_progress(tmp_path, start_server):
+def test_fidelity_over_a_large_traffic_log_logs_progress(tmp_path, app_server, caplog):
     store = tmp_path / "traffic.db"
     for orders in (False, True):
         har = tmp_path / f"traffic-{orders}.har"
         har.write_bytes(orjson.dumps(har_of_users(300, orders)))
         assert run("import-har", str(har), "--store", str(store)).returncode == 0
-    server = start_server(store=store)
+    server = app_server(store=store)   # the import is the command line; the scoring is served in process
     scored = server.client.post("/api/v1/workspace/default/fidelity", json={"source": "traffic"})
     assert scored.status_code == 200, scored.text
     weights = {op["operation"]: op["weight"] for op in scored.json()["score"]["operations"]}
     assert weights == {"GET /users/{id}": 300, "GET /users/{id}/orders": 300}
-    lines = [line.split("mockverse.progress: ", 1)[1] for line in server.log().splitlines()
-             if "mockverse.progress: " in line]
+    lines = [r.getMessage() for r in caplog.records if r.name == "mockverse.progress"]
     assert lines == ["fidelity of workspace 'default': 50% (300/600 recordings)",
                      "fidelity of workspace 'default': 100% (600/600 recordings)"]
 
