@@ -175,7 +175,7 @@ def test_every_python_block_of_the_readme_runs(pytester, start_server):
         code = block.replace("127.0.0.1:3000", f"127.0.0.1:{server.port}")
         if re.search(r"^def test_", code, re.M):   # a test using the plugin's fixtures: run by pytest
             pytester.makepyfile(**{f"test_readme_{line}": code})
-            result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"test_readme_{line}.py")
+            result = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"test_readme_{line}.py")
             assert result.ret == 0, f"README line {line}:\n{result.stdout.str()[-2000:]}"
         else:
             exec(compile(code, f"README.md:{line}", "exec"), {"__name__": f"readme_{line}"})
