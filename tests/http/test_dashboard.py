@@ -70,7 +70,7 @@ class Dashboard:
         self.context.on("request", lambda request: self.urls.append(request.url))
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.set_default_timeout(10_000)
+        self.page.set_default_timeout(60_000)   # a busy machine is slow, not broken
 
     def open(self, route: str, workspace: str):
         self.page.goto(f"{self.server.url}/__mockverse/#/{route}?ws={workspace}")

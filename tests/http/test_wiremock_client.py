@@ -24,11 +24,12 @@ README = ROOT / "README.md"
 
 
 @pytest.fixture(scope="module")
-def admin(server):
-    """The client pointed at the module's server (its base URL is process-wide config)."""
+def admin(live_server):
+    """The client pointed at the module's real server process (the PyPI client speaks HTTP over a socket;
+    its base URL is process-wide config)."""
     previous = Config.base_url
-    Config.base_url = f"{server.url}/__admin"
-    yield server
+    Config.base_url = f"{live_server.url}/__admin"
+    yield live_server
     Config.base_url = previous
 
 

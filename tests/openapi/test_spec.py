@@ -16,7 +16,6 @@ from mockverse.openapi import (
     InferredWorld,
     Relationship,
     SpecError,
-    bench_load,
     infer_world,
     is_nullable,
     load_spec,
@@ -207,10 +206,10 @@ def test_undeclared_template_parameters_become_string_path_parameters():
     assert (param.name, param.required, param.schema) == ("id", True, {"type": "string"})
 
 
-def test_the_largest_shared_spec_loads_well_under_two_seconds():
-    seconds = min(bench_load(SHARED / "apideck.yaml") for _ in range(3))
-    print(f"\napideck.yaml (413 KB) loads in {seconds * 1000:.0f} ms")
-    assert seconds < 2.0
+def test_the_largest_shared_spec_loads():
+    """apideck.yaml (413 KB) loads whole; how fast is a figure `make bench` prints, never a timed assert."""
+    spec = load_spec(SHARED / "apideck.yaml")
+    assert (spec.title, len(spec.operations)) == ("CRM API", 53)
 
 
 # --- fixtures: references, recursion and errors ----------------------------------------

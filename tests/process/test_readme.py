@@ -129,7 +129,7 @@ class Shell:
                 )
                 assert done.returncode == 0, f"{part}: {done.stderr}"
             elif part.startswith("docker "):
-                continue   # tests/process/test_packaging.py builds and runs the image where a docker daemon is available
+                continue   # tests/process/test_packaging.py builds and runs the image where docker runs
             else:
                 self.shell(part, cwd)
 

@@ -148,8 +148,7 @@ BAD_INPUT = [
 @pytest.mark.parametrize("case,method,path,body,status,field", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
 def test_bad_input_gets_problem_json(server, case, method, path, body, status, field):
     media = "application/xml" if case == "not JSON media type" else "application/json"
-    r = server.client.request(method, path, content=body, headers={"content-type": media} if body is not None else {},
-                              timeout=10)
+    r = server.client.request(method, path, content=body, headers={"content-type": media} if body is not None else {})
     problem = assert_problem(r, status, field)
     if case == "unknown enum: lifecycle state":
         assert "PowerUser" in problem["allowed"]
