@@ -131,9 +131,11 @@ class TextService:
         out = []
         for ref in sorted(view.text_refs or ()):
             note = self.layer.note(view, ref)
-            served = [s for s in note.slots if orjson.dumps(s.text) in body] if note is not None else []
+            if note is None:
+                continue
+            served = [s for s in note.slots if orjson.dumps(s.text) in body]
             if served:
-                out.append(replace(note, slots=served))  # type: ignore[arg-type]
+                out.append(replace(note, slots=served))
         return out
 
     def _served_verdict(self, view: WorldView, body: bytes) -> str | None:

@@ -472,7 +472,7 @@ class RealityService:
         status, body, decisions = blend_in_persona_world(syn.status, syn.data, real.status, real.data, r,
                                                          seed=view.snap.seed, request_key=key, schema=op.schema,
                                                          kept=self.derived, id_keys=self.id_keys)
-        shown = op.entity.children.get(op.relationship) if op.kind == "children" and op.entity else op.entity
+        shown = op.entity.children.get(op.relationship or "") if op.kind == "children" and op.entity else op.entity
         if shown is not None and op.kind in ("item", "collection", "children"):
             body = settle(self.engine.model, shown, body)  # derived fields agree with what the body embeds
         trace["decisions"] = decisions

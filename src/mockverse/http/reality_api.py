@@ -80,7 +80,7 @@ class RealityAPI:
         config = self.service.config
         allowed = [u for u in [config.upstream, *config.allowed_upstreams] if u]
         if not upstream_allowed(upstream, allowed):
-            origins = sorted({upstream_origin(u) for u in allowed} - {None})
+            origins = sorted({origin for u in allowed if (origin := upstream_origin(u)) is not None})
             raise Problem(403, "Upstream not allowed", f"{upstream_origin(upstream)} is not an allowed upstream; "
                           "start the server with --allow-upstream URL or list it in "
                           "reality_continuum.allowed_upstreams", field="upstream", allowed=origins)

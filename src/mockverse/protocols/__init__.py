@@ -72,7 +72,8 @@ def record(engine: ConsistencyEngine, workspace: str, type_name: str, persona_re
     return it (with its ``id``); None when the type is not a record type or the ref is not a
     persona of it. ``created_at`` defaults to the workspace's virtual now. Emits no event."""
     entity = engine.model.types.get(type_name)
-    if not isinstance(entity, RecordType) or entity.parent is None:
+    if not isinstance(entity, RecordType) or entity.parent is None or entity.relationship is None \
+            or entity.fk is None:
         return None
     kind, _, raw = persona_ref.partition(":")
     persona_id = entity.parent.parse_id(raw) if kind == entity.parent.name else None
@@ -83,5 +84,5 @@ def record(engine: ConsistencyEngine, workspace: str, type_name: str, persona_re
     stored.setdefault("created_at", format_rfc3339(engine.clock(workspace).now))
     me = f"{entity.name}:{id}"
     engine.store.put_entity(workspace, entity.name, str(id), stored, "created",
-                            [(f"{entity.parent.name}:{persona_id}", entity.relationship, me)])  # type: ignore[list-item]
+                            [(f"{entity.parent.name}:{persona_id}", entity.relationship, me)])
     return stored

@@ -670,7 +670,7 @@ def apply_effects(body: dict, effects: dict, context: dict) -> dict:
     return {**body, **{key: _render(value, context) for key, value in effects.items()}}
 
 
-def validate_effects(effects: dict, field: str = "effects") -> None:
+def validate_effects(effects: Mapping, field: str = "effects") -> None:
     """Check every placeholder in one state's effect fields now, so a bad one fails at load time."""
     if not isinstance(effects, Mapping):
         raise LifecycleError(field, "must be a mapping of response field to value")

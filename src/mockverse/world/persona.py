@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from mockverse import yamlsafe
 from mockverse.config import PersonasConfig
@@ -278,7 +278,7 @@ def check_failed_payments(state: LifecycleState, metadata: dict, field: str) -> 
                                     f"at least 1 (got {count!r}); set the state to Active for a recovered payment")
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
