@@ -309,7 +309,7 @@ def _import_har(args: argparse.Namespace) -> int:
     from mockverse.config import ConfigError, builtin_spec_path, load_config
     from mockverse.openapi.loader import SpecError, load_spec
     from mockverse.progress import Progress
-    from mockverse.reality.recorder import import_har_file
+    from mockverse.reality.har import import_har_file
     from mockverse.store import open_store
 
     try:

@@ -21,7 +21,8 @@ from mockverse.http.admin_schema import (
 )
 from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
-from mockverse.reality.recorder import HAR_SCHEMA, har_document, journal_har_entry, redact_headers
+from mockverse.reality.har import HAR_SCHEMA, har_document, journal_har_entry
+from mockverse.reality.recordings import redact_headers
 from mockverse.world import clock
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.lifecycle import LifecycleError, LifecycleState, parse_state

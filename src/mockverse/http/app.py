@@ -51,7 +51,8 @@ from mockverse.openapi.loader import load_spec
 from mockverse.protocols.tcp import TCPListener
 from mockverse.protocols.webhooks import WallClock, Webhooks
 from mockverse.reality.learn import Learner
-from mockverse.reality.recorder import apply_record_mode, normal_query
+from mockverse.reality.record_modes import apply_record_mode
+from mockverse.reality.recordings import normal_query
 from mockverse.store import StoreUnavailable, open_store
 from mockverse.stubbing import StubBook
 from mockverse.world.engine import ConsistencyEngine

@@ -61,15 +61,9 @@ from mockverse.reality.ratio import (
     resolve_ratio,
     settings_to_dict,
 )
-from mockverse.reality.recorder import (
-    RECORD_MODES,
-    Recorder,
-    Recording,
-    body_bytes,
-    make_recording,
-    normal_query,
-    record_action,
-)
+from mockverse.reality.record_modes import RECORD_MODES, record_action
+from mockverse.reality.recorder import Recorder, Recording
+from mockverse.reality.recordings import body_bytes, make_recording, normal_query
 from mockverse.store import StoreUnavailable
 from mockverse.world.derive import derivation_fields, settle
 
