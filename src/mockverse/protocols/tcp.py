@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 
 from mockverse.problems import Problem
-from mockverse.protocols import ensure_record_type, record
 from mockverse.store import StoreUnavailable
 from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, WorldView
+from mockverse.world.records import ensure_record_type, record
 
 log = logging.getLogger("mockverse.tcp")
 
