@@ -271,6 +271,14 @@ class WorldView:
     def _key(self, *parts: object) -> tuple:
         return (*self.snap.key, *parts)
 
+    def emit(self, type: str, **payload: Any) -> None:
+        """Tell the engine's listeners (webhooks) that ``type`` happened in this workspace."""
+        self.engine.events.emit(self.workspace, type, **payload)
+
+    def reopened(self) -> WorldView:
+        """A view of this workspace at its current version (what the next request sees)."""
+        return self.engine.view(self.workspace)
+
     # -- generated existence ----------------------------------------------------------------
     def root_created_at(self, entity: EntityType, id: object) -> datetime:
         """When a generated top-level entity was created: before the clock's start (personas
@@ -623,7 +631,7 @@ class WorldView:
             kind = personas.type.name if personas and personas.type else None
             raise Problem(422, "Not a persona", f"{ref} is not a persona" +
                               (f"; personas are '{kind}:<id>'" if kind else ""), field="persona_id")
-        return Persona(self, entity, id, data)
+        return Persona(self, personas, entity, id, data)
 
     def facet(self, entity: EntityType, id: object, facet: str, schema: dict | None) -> dict | None:
         """A facet of an entity (``/users/{id}/billing``): generated from its schema and shaped by
@@ -645,8 +653,8 @@ class WorldView:
             ctx,
             given=given,
         )
-        if owner is not None:
-            body = Persona(self, *owner).apply_lifecycle_effects(facet, body)
+        if owner is not None and personas is not None:
+            body = Persona(self, personas, *owner).apply_lifecycle_effects(facet, body)
         if self.text_refs is not None and self.engine.texts.owns(facet):  # type: ignore[union-attr]
             body = self.engine.texts.lay(self, entity, id, body, facet=facet)  # type: ignore[union-attr]
             self.text_refs.add(f"{entity.name}:{id}#{facet}")
