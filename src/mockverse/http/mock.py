@@ -333,13 +333,14 @@ class MockRoutes:
     """Builds the Starlette routes of the spec and answers them through the engine."""
 
     def __init__(self, engine: ConsistencyEngine, operations: list, max_body_bytes: int,
-                 schemes: dict[str, Scheme] | None = None, auth_check: bool = True) -> None:
+                 schemes: dict[str, Scheme] | None = None, auth_check: bool = True, *,
+                 texts: Any = None, reality: RealityHook | None = None) -> None:
         self.engine = engine
         self.max_body_bytes = max_body_bytes
         self.cache = LRU(20_000)
         self.direct = LRU(20_000)
-        self.reality: RealityHook | None = None
-        self.texts: Any = None    # mockverse.ai.text.TextService: free-text fields of a fresh read (X-Mockverse-Text)
+        self.reality = reality
+        self.texts = texts    # mockverse.ai.text.TextService: free-text fields of a fresh read (X-Mockverse-Text)
         self.by_path: dict[str, dict[str, MockOperation]] = {}
         spec_world = any(isinstance(t, SpecEntityType) for t in engine.model.types.values())
         tables = spec_tables(engine) if spec_world else None

@@ -99,11 +99,16 @@ class Snapshot:
     key: tuple = ()   # what caches key by: the base world for an unchanged workspace, else (workspace, version)
 
 
+# values learnt from recordings laid over generated ones: (workspace, version, seed, entity, id, data, given) -> data
+LearnedFields = Callable[[str, int, str, EntityType, object, dict, "dict | None"], dict]
+
+
 class ConsistencyEngine:
     """Owns the world model, the store and the caches; hands out views per workspace."""
 
     def __init__(self, model: WorldModel, store: Store, seed: int | str, personas: Personas | None = None,
-                 cache_size: int = 50_000) -> None:
+                 cache_size: int = 50_000, *, texts: TextLayer | None = None, off: list[str] | None = None,
+                 learner: LearnedFields | None = None) -> None:
         self.model = model
         self.store = store
         self.seed = str(seed)
@@ -112,11 +117,9 @@ class ConsistencyEngine:
         self.entities = LRU(cache_size)
         self.snapshots = LRU(1024)
         self.generators = LRU(64)
-        self.texts: TextLayer | None = None   # free-text fields laid over entities (world/text.py), when set
-        self.off: list[str] = []              # parts of the consistency layer the config switched off
-        # values learnt from the upstream's recordings laid over generated ones (reality/learn.py), when set:
-        # (workspace, version, seed, entity, id, data, given) -> data
-        self.learner: Callable[[str, int, str, EntityType, object, dict, dict | None], dict] | None = None
+        self.texts = texts            # free-text fields laid over entities (world/text.py)
+        self.off = off or []          # parts of the consistency layer the config switched off
+        self.learner = learner        # values learnt from the upstream's recordings (reality/learn.py)
 
     # -- views -------------------------------------------------------------------------------
     @property
