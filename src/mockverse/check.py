@@ -152,7 +152,7 @@ def _text(value: object) -> str:
 
 def build_app(spec: str | None, seed: str) -> Any:
     """The app of ``spec`` (None: the built-in world) on an in-memory store; CheckError if it cannot be built."""
-    from mockverse.embed import World
+    from mockverse.in_process import World
 
     try:
         return World.from_spec(spec, seed=seed, auth_check=False).asgi_app()   # the world's coherence, not auth

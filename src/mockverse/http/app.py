@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from mockverse.ai.provider import Artefacts, build_llm
 from mockverse.ai.relations import start_relations
-from mockverse.ai.text import TextService, run_id, stored_text
+from mockverse.ai.text_writer import TextService, run_id, stored_text
 from mockverse.config import DEFAULT_TEXT_FIELDS, Config, ConfigError, builtin_spec_path, load_config
 from mockverse.http import admin, ai_api, fidelity_api, reality_api, stubs, webhooks_api, workspaces_api, world_api
 from mockverse.http.admin import AdminAPI, Journal
@@ -56,10 +56,10 @@ from mockverse.reality.recordings import normal_query
 from mockverse.store import StoreUnavailable, open_store
 from mockverse.stubbing import StubBook
 from mockverse.world.engine import ConsistencyEngine
+from mockverse.world.free_text import TextLayer
 from mockverse.world.lifecycle import LifecycleError
 from mockverse.world.model import WorldModel
 from mockverse.world.persona import Personas
-from mockverse.world.text import TextLayer
 
 # Every module with /api/v1 routes: their OPENAPI_PATHS make GET /api/v1/openapi.json (add new ones here).
 OPENAPI_MODULES = [admin, reality_api, fidelity_api, world_api, ai_api, webhooks_api, workspaces_api, stubs]

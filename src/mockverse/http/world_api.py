@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mockverse.ai.relations import Relations
-from mockverse.ai.text import TextService
+from mockverse.ai.text_writer import TextService
 from mockverse.http.admin_schema import WORKSPACE, json_ok, problems
 from mockverse.http.errors import Problem, json_response
 from mockverse.http.mock import MockRoutes, workspace_of

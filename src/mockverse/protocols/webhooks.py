@@ -452,7 +452,7 @@ class Webhooks:
         self.engine.store.update_setting(workspace, QUEUE, change)
         return bool(got and got[-1])
 
-    def _settle(self, workspace: str, seq: int, value: dict | None, due: float | None) -> None:
+    def _record_outcome(self, workspace: str, seq: int, value: dict | None, due: float | None) -> None:
         """Write the delivery's new state, then requeue it (``due``) or take it off the queue. Only
         while this process holds its lease: a replay in between queued it afresh, and that stands."""
         if value is not None:
@@ -473,14 +473,14 @@ class Webhooks:
         try:
             found = await asyncio.to_thread(self.engine.store.entry, workspace, KIND, seq)
             if found is None or found[2].get("status") != "pending":
-                await asyncio.to_thread(self._settle, workspace, seq, None, None)
+                await asyncio.to_thread(self._record_outcome, workspace, seq, None, None)
                 return
             value = found[2]
             target = self._subscription(value)
             if target is None:
                 value = {**value, "status": "failed", "next_attempt_at": None,
                          "error": f"{value['url']} is no longer a configured webhook URL; nothing was sent"}
-                await asyncio.to_thread(self._settle, workspace, seq, value, None)
+                await asyncio.to_thread(self._record_outcome, workspace, seq, value, None)
                 return
             attempt = await self._attempt(client, value, target, seq)
             value = {**value, "attempts": [*value["attempts"], attempt]}
@@ -495,10 +495,10 @@ class Webhooks:
                 delay = min(retry.initial.total_seconds() * retry.factor ** (n - 1), retry.max_delay.total_seconds())
                 due = self.clock.time() + delay
                 value.update(next_attempt_at=_wall(due))
-            await asyncio.to_thread(self._settle, workspace, seq, value, due)
+            await asyncio.to_thread(self._record_outcome, workspace, seq, value, due)
         except asyncio.CancelledError:
             try:  # stopping: release the lease so the next start resumes at once
-                self._settle(workspace, seq, None, self.clock.time())
+                self._record_outcome(workspace, seq, None, self.clock.time())
             except Exception:
                 pass
             raise

@@ -23,10 +23,10 @@ from mockverse.store import Store, StoredEntity, StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
 from mockverse.world.derive import ABSENT, derived_value, paid_status, went_through
+from mockverse.world.free_text import TextLayer
 from mockverse.world.generate import Generator, currency_of, merge_schema
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.persona import Lifecycle, Persona, Personas
-from mockverse.world.text import TextLayer
 
 REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced them (no generated ones beside)
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -117,7 +117,7 @@ class ConsistencyEngine:
         self.entities = LRU(cache_size)
         self.snapshots = LRU(1024)
         self.generators = LRU(64)
-        self.texts = texts            # free-text fields laid over entities (world/text.py)
+        self.texts = texts            # free-text fields laid over entities (world/free_text.py)
         self.off = off or []          # parts of the consistency layer the config switched off
         self.learner = learner        # values learnt from the upstream's recordings (reality/learn.py)
 
@@ -414,7 +414,7 @@ class WorldView:
                 if self.engine.personas is not None:
                     data = self._shape(entity, id, data)
                 if self.text_refs is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
-                    data = self.engine.texts.lay(self, entity, id, data)  # type: ignore[union-attr]
+                    data = self.engine.texts.overlay(self, entity, id, data)  # type: ignore[union-attr]
                     self.text_refs.add(f"{entity.name}:{id}")
         finally:
             self._computing.discard((entity.name, id))
@@ -659,7 +659,7 @@ class WorldView:
         if owner is not None and personas is not None:
             body = Persona(self, personas, *owner).apply_lifecycle_effects(facet, body)
         if self.text_refs is not None and self.engine.texts.owns(facet):  # type: ignore[union-attr]
-            body = self.engine.texts.lay(self, entity, id, body, facet=facet)  # type: ignore[union-attr]
+            body = self.engine.texts.overlay(self, entity, id, body, facet=facet)  # type: ignore[union-attr]
             self.text_refs.add(f"{entity.name}:{id}#{facet}")
         return body
 

@@ -2,7 +2,7 @@
 
 A configured text field (``user.bio``, ``support.tickets[*].subject``) is served from the
 text stored for (workspace, entity ref, field path) when there is some (written by the LLM
-in the background, see :mod:`mockverse.ai.text`), and otherwise from a deterministic
+in the background, see :mod:`mockverse.ai.text_writer`), and otherwise from a deterministic
 fallback: the generator's own text, shaped by the persona's lifecycle state where a state
 says something (a PaymentFailed persona's latest ticket is about the failed payment).
 
@@ -135,7 +135,7 @@ class TextLayer:
         return owner in self.fields
 
     # -- laying text over a body ----------------------------------------------------------------
-    def lay(self, view: TextView, entity: EntityType, id: object, data: dict, facet: str | None = None) -> dict:
+    def overlay(self, view: TextView, entity: EntityType, id: object, data: dict, facet: str | None = None) -> dict:
         """``data`` (an entity, or its facet ``facet``) with its text fields from the store or the fallback."""
         owner = facet or entity.name
         specs = self.fields.get(owner)
