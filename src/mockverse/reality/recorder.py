@@ -16,6 +16,7 @@ from mockverse.store import Store
 Stamp = tuple[str, int]  # (recorded_at, sequence number): the later recording wins
 
 
+@dataclass
 class OperationStats:
     """What realism learns of one operation from its recordings: latencies and statuses."""
 
