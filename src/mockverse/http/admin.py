@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Collection
+from datetime import datetime
 from fnmatch import fnmatchcase
 
 from starlette.requests import Request
@@ -262,10 +263,11 @@ class AdminAPI:
         workspace = self.engine.view(workspace_of(request)).workspace
         action = request.path_params["action"]
         epoch = self.engine.model.epoch
+        assert isinstance(epoch, datetime)   # the config model parses world.epoch into a datetime
         store = self.engine.store
         before = self.engine.clock(workspace)
         if action == "reset":
-            state = clock.reset(store, workspace, epoch)  # type: ignore[arg-type]  # WorldModel.epoch is typed object (world/model.py)
+            state = clock.reset(store, workspace, epoch)
         elif action in ("advance", "set"):
             body = await read_json(request, self.max_body_bytes)
             key = "by" if action == "advance" else "to"
@@ -274,7 +276,7 @@ class AdminAPI:
                 raise Problem(422, "Invalid body", f"send {example}", field=key)
             try:
                 move = clock.advance if action == "advance" else clock.set_to
-                state = move(store, workspace, epoch, body[key])  # type: ignore[arg-type]  # WorldModel.epoch is typed object (world/model.py)
+                state = move(store, workspace, epoch, body[key])
             except ValueError as exc:
                 raise Problem(400, "Invalid clock value", str(exc), field=key) from None
         else:
