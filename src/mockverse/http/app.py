@@ -344,7 +344,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     cap = fitting_cap(server.max_connections, listeners=1 if server.tcp_port is None else 2)
     limits = ConnectionLimits(header_timeout=server.header_timeout.total_seconds(),
                               keep_alive_timeout=server.keep_alive_timeout.total_seconds(), max_connections=cap)
-    tcp = (TCPListener(engine, mock, server.host, server.tcp_port, reuse_port=settings.workers > 1,
+    tcp = (TCPListener(engine, mock.item_body, server.host, server.tcp_port, reuse_port=settings.workers > 1,
                        idle_timeout=server.tcp_idle_timeout.total_seconds(), line_timeout=limits.header_timeout,
                        max_connections=cap)
            if server.tcp_port is not None else None)
