@@ -22,7 +22,8 @@ from conftest import ROOT
 from mockverse.config import builtin_spec_path
 from mockverse.ids import unit_draw
 from mockverse.openapi.loader import load_spec
-from mockverse.reality.recorder import apply_record_mode, import_har_file
+from mockverse.reality.har import import_har_file
+from mockverse.reality.record_modes import apply_record_mode
 from mockverse.store import open_store
 
 HAR = ROOT / "tests" / "fixtures" / "har" / "shop-session.har"
