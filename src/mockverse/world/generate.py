@@ -114,21 +114,37 @@ def schema_types(schema: dict) -> set[str]:
     return types
 
 
-def merge_schema(schema: dict, depth: int = 0) -> dict:
+def merge_schema(schema: dict, depth: int = 0, allowed: list | None = None) -> dict:
     """Flatten ``allOf`` (the OpenAPI layer's one ``merge_all_of``, each part flattened first) and pick
-    the first ``oneOf``/``anyOf`` branch that is not null, so generation sees one object schema."""
+    the first ``oneOf``/``anyOf`` branch that is not null, so generation sees one object schema. Values
+    an ``enum`` beside the ``allOf`` names (``allowed``) narrow the branch chosen inside a part: an
+    ``enum: [2]`` over a ``oneOf`` of ``const: 1`` and ``const: 2`` is 2."""
     if not isinstance(schema, dict) or depth > MAX_DEPTH:
         return schema if isinstance(schema, dict) else {}
     if "allOf" in schema:
-        parts = [merge_schema(part, depth + 1) for part in schema["allOf"] if isinstance(part, dict)]
-        return merge_all_of({**schema, "allOf": parts})
+        own = schema.get("enum") if isinstance(schema.get("enum"), list) else allowed
+        parts = [merge_schema(part, depth + 1, own) for part in schema["allOf"] if isinstance(part, dict)]
+        merged = merge_all_of({**schema, "allOf": parts})
+        if isinstance(merged.get("enum"), list) and "const" in merged and merged["const"] not in merged["enum"]:
+            merged = {k: v for k, v in merged.items() if k != "const"}
+        return merged
     for key in ("oneOf", "anyOf"):
         if key in schema:
             branches = [b for b in schema[key] if isinstance(b, dict) and b.get("type") != "null"]
-            if branches:
+            fitting = [b for b in branches if _admits_any(b, allowed)] if allowed else branches
+            if fitting or branches:
                 base = {k: v for k, v in schema.items() if k != key}
-                return merge_schema({**base, **branches[0]}, depth + 1)
+                return merge_schema({**base, **(fitting or branches)[0]}, depth + 1)
     return schema
+
+
+def _admits_any(branch: dict, allowed: list) -> bool:
+    """Whether a ``oneOf`` branch can take one of the ``allowed`` values (by its ``const`` or ``enum``)."""
+    if "const" in branch:
+        return branch["const"] in allowed
+    if isinstance(branch.get("enum"), list):
+        return any(v in allowed for v in branch["enum"])
+    return True
 
 
 class Generator:
@@ -209,12 +225,9 @@ class Generator:
             if not isinstance(sub, dict):
                 continue
             if _holds(value, sub):
-                flat = merge_schema(sub)
-                inner = flat.get("properties")
-                if not isinstance(value, dict) or not isinstance(inner, dict) or depth >= 4:
+                if not isinstance(value, (dict, list)) or depth >= 4:
                     continue
-                fixed: Any = self._completed(self._conformed(value, inner, ref, f"{path}.{name}", ctx, depth + 1,
-                                                             _optional(flat, inner)), flat, ref, f"{path}.{name}", ctx)
+                fixed: Any = self._conformed_value(value, merge_schema(sub), ref, f"{path}.{name}", ctx, depth)
             elif value is None and name in optional:
                 if not depth:
                     continue   # a link to nothing: the caller leaves it out
@@ -231,6 +244,22 @@ class Generator:
             else:
                 out[name] = fixed
         return out
+
+    def _conformed_value(self, value: dict | list, flat: dict, ref: str, path: str, ctx: dict, depth: int) -> Any:
+        """A given object (or each object of a given array) conformed to its schema, completed with the
+        properties it requires; ``value`` itself when nothing changes."""
+        if isinstance(value, list):
+            items = merge_schema(flat["items"]) if isinstance(flat.get("items"), dict) else {}
+            if not isinstance(items.get("properties"), dict):
+                return value
+            fixed = [self._conformed_value(v, items, ref, f"{path}[{i}]", ctx, depth) if isinstance(v, dict) else v
+                     for i, v in enumerate(value)]
+            return value if all(a is b for a, b in zip(fixed, value, strict=True)) else fixed
+        inner = flat.get("properties")
+        if not isinstance(inner, dict):
+            return value
+        conformed = self._conformed(value, inner, ref, path, ctx, depth + 1, _optional(flat, inner))
+        return self._completed(conformed, flat, ref, path, ctx)
 
     def _completed(self, value: dict, schema: dict, ref: str, path: str, ctx: dict) -> dict:
         """A given object with the properties its schema requires (generated where missing) and without
