@@ -182,7 +182,7 @@ class Renderer:
         if slots is None and (is_array(schema) or list_slot(schema, entity) is not None):
             return self.page(entity, [id], schema, f"{entity.name}:{id}", datas=[data], depth=depth)  # a list of one
         if schema is not None and not _holds_objects(schema, False):   # a scalar answer: what the schema says
-            return self.gen.value(schema, f"{entity.name}:{id}", "$", "body", self._ctx(entity, data))
+            return self.gen.value(schema, f"{entity.name}:{id}", "$", entity.name, self._ctx(entity, data))
         slots = slots or [[]]
         if slots == [[]]:
             return self.shape(entity, id, data, schema, depth)
