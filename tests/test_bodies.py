@@ -111,3 +111,13 @@ def test_item_and_list_paths_that_declare_strings_answer_strings(app_client):
     gitea = app_client(spec=SPECS / "gitea.json", auth_check=False)
     assert gitea.get("/admin/unadopted").json()[:3] == ["Qvaf3Bsciwrt708k921AXt", "Df02OhMoe4cAqoGHt01GZg",
                                                        "DApoVV3z20R3loOqk33Cm3"]
+
+
+def test_a_pattern_with_unicode_property_escapes_is_generated_and_read_as_ecma_262_reads_it():
+    from mockverse.world.pattern import matching_string, python_pattern
+
+    name = r"^[\p{L}]+([ '-][\p{L}]+){0,2}\.?$"
+    assert python_pattern(name) == r"^[A-Za-z]+([ '-][A-Za-z]+){0,2}\.?$"
+    assert python_pattern(r"^\p{Lu}\P{N}$") == r"^[A-Z][^0-9]$"
+    assert [matching_string(name, lambda i, k=k: Generator("42").draw("name", k, i)) for k in range(3)] == [
+        "l'lx'nq.", "g.", "l"]

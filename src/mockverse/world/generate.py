@@ -21,6 +21,7 @@ from typing import Any
 from faker import Faker
 
 from mockverse.ids import stable_hash, unit_draw
+from mockverse.openapi.jsonschema import matches
 from mockverse.openapi.loader import merge_all_of
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world.pattern import matching_string
@@ -643,11 +644,8 @@ def _timestamp_name(words: list[str]) -> bool:
 
 
 def _search(pattern: str, value: str) -> bool:
-    """``re.search`` that treats a pattern Python cannot compile as matching."""
-    try:
-        return re.search(pattern, value) is not None
-    except re.error:
-        return True
+    """Whether ``value`` matches ``pattern`` as the response validator reads it (ECMA-262)."""
+    return matches(pattern, value)
 
 
 def _entity_url(ref: str) -> str:
