@@ -226,9 +226,10 @@ class Generator:
             if not isinstance(sub, dict):
                 continue
             if _holds(value, sub):
-                if not isinstance(value, (dict, list)) or depth >= 4:
-                    continue
-                fixed: Any = self._conformed_value(value, merge_schema(sub), ref, f"{path}.{name}", ctx, depth)
+                shape = _shape_of(value, sub)
+                if not isinstance(value, (dict, list)) or depth >= 4 or shape is None:
+                    continue   # a scalar that fits, or one of several shapes: kept as it is
+                fixed: Any = self._conformed_value(value, shape, ref, f"{path}.{name}", ctx, depth)
             elif value is None and name in optional:
                 if not depth:
                     continue   # a link to nothing: the caller leaves it out
@@ -250,11 +251,10 @@ class Generator:
         """A given object (or each object of a given array) conformed to its schema, completed with the
         properties it requires; ``value`` itself when nothing changes."""
         if isinstance(value, list):
-            items = merge_schema(flat["items"]) if isinstance(flat.get("items"), dict) else {}
-            if not isinstance(items.get("properties"), dict):
-                return value
-            fixed = [self._conformed_value(v, items, ref, f"{path}[{i}]", ctx, depth) if isinstance(v, dict) else v
-                     for i, v in enumerate(value)]
+            raw = flat["items"] if isinstance(flat.get("items"), dict) else {}
+            shapes = [_shape_of(v, raw) if isinstance(v, dict) else None for v in value]
+            fixed = [self._conformed_value(v, shape, ref, f"{path}[{i}]", ctx, depth) if shape is not None else v
+                     for i, (v, shape) in enumerate(zip(value, shapes, strict=True))]
             return value if all(a is b for a, b in zip(fixed, value, strict=True)) else fixed
         inner = flat.get("properties")
         if not isinstance(inner, dict):
@@ -578,10 +578,26 @@ _JSON_TYPES: dict[type, set[str]] = {bool: {"boolean"}, int: {"integer", "number
                                      str: {"string"}, list: {"array"}, dict: {"object"}, type(None): {"null"}}
 
 
+def _alternatives(schema: dict) -> list[dict]:
+    """The ``oneOf``/``anyOf`` alternatives of a schema (after its ``allOf``), empty when it has none."""
+    flat = merge_all_of(schema)
+    return [b for key in ("oneOf", "anyOf") for b in flat.get(key) or () if isinstance(b, dict)]
+
+
+def _shape_of(value: Any, schema: dict) -> dict | None:
+    """The one object (or array) schema a given value takes: the schema itself, or the only alternative of
+    its ``oneOf``/``anyOf`` that holds the value (``[null, Poll]``); None when several could."""
+    alternatives = _alternatives(schema)
+    if not alternatives:
+        return merge_schema(schema)
+    holding = [b for b in alternatives if _holds(value, b)]
+    return merge_schema(holding[0]) if len(holding) == 1 else None
+
+
 def _holds(value: Any, schema: dict, depth: int = 0) -> bool:
     """Whether a property schema admits ``value`` by its JSON type, ``enum``, ``const`` and ``pattern``
     (a cheap check, not a validation: with ``oneOf``/``anyOf``, whether one alternative does)."""
-    alternatives = [b for key in ("oneOf", "anyOf") for b in schema.get(key) or () if isinstance(b, dict)]
+    alternatives = _alternatives(schema)
     if alternatives and depth < 4:
         return any(_holds(value, b, depth + 1) for b in alternatives)
     flat = merge_schema(schema)
