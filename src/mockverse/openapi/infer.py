@@ -27,11 +27,15 @@ Decisions (documented here because consumers depend on them):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .loader import Operation, Spec, is_nullable, merge_all_of
+from .words import camel, is_plural, loose, schema_base_name, singular, snake, words_equal
+
+_schema_base_name = schema_base_name  # the name world/specworld.py imports from this module
 
 # Evidence weights; a relationship's confidence is the noisy-or of its evidence.
 _W = {
@@ -94,13 +98,6 @@ _PERSON_TYPES = ("user", "account", "member", "customer", "person", "profile", "
 _ORG_WORDS = frozenset({"company", "organization", "organisation", "org", "business", "team", "workspace"})
 _ORG_TYPES = ("organization", "organisation", "company", "org", "team", "workspace")
 
-_SCHEMA_SUFFIXES = frozenset({"object", "dto", "model", "entity", "resource", "base"})
-_SCHEMA_PREFIXES = frozenset(
-    {
-        "simplified", "public", "private", "full", "detailed", "basic", "linked", "compact", "minimal", "partial",
-        "expanded", "extended",
-    }
-)
 _ENVELOPE_KEYS = ("data", "result", "item", "record", "payload", "resource", "object")
 _LIST_KEYS = ("items", "data", "results", "records", "entries", "values", "list")
 
@@ -119,7 +116,7 @@ class EntityType:
     id_field: str | None = None
     id_type: str = "string"
     schema: dict | None = None
-    operations: list[str] = field(default_factory=list)
+    operations: list[str] = dataclasses.field(default_factory=list)
     origin: str = "path"  # "path" | "schema" (only embedded) | "dangling" (referenced, not defined)
     schema_name: str | None = None
 
@@ -189,106 +186,6 @@ class InferredWorld:
         return [r for r in self.relationships if name in (r.source, r.target)]
 
 
-# --- words ---------------------------------------------------------------------------
-
-_IRREGULAR = {
-    "people": "person", "men": "man", "women": "woman", "children": "child", "teeth": "tooth", "feet": "foot",
-    "mice": "mouse", "geese": "goose", "oxen": "ox", "dice": "die", "criteria": "criterion",
-    "phenomena": "phenomenon", "indices": "index", "matrices": "matrix", "vertices": "vertex",
-    "appendices": "appendix", "analyses": "analysis", "crises": "crisis", "theses": "thesis",
-    "diagnoses": "diagnosis", "hypotheses": "hypothesis", "parentheses": "parenthesis", "syntheses": "synthesis",
-    "ellipses": "ellipsis", "axes": "axis", "quizzes": "quiz", "knives": "knife", "wives": "wife", "lives": "life",
-    "leaves": "leaf", "halves": "half", "shelves": "shelf", "wolves": "wolf", "thieves": "thief", "loaves": "loaf",
-    "calves": "calf", "selves": "self", "elves": "elf", "heroes": "hero", "potatoes": "potato",
-    "tomatoes": "tomato", "echoes": "echo", "vetoes": "veto", "torpedoes": "torpedo", "volcanoes": "volcano",
-    "aliases": "alias", "biases": "bias", "gases": "gas", "canvases": "canvas", "lenses": "lens",
-    "atlases": "atlas", "caches": "cache", "niches": "niche", "avalanches": "avalanche", "headaches": "headache",
-    "cliches": "cliche", "movies": "movie", "cookies": "cookie", "zombies": "zombie", "calories": "calorie",
-    "pies": "pie", "ties": "tie", "lies": "lie", "rookies": "rookie", "selfies": "selfie", "hoodies": "hoodie",
-    "brownies": "brownie", "goalies": "goalie", "freebies": "freebie", "genies": "genie", "sorties": "sortie",
-    "smoothies": "smoothie", "aunties": "auntie",
-}
-# Words ending in "s" that are already singular (or uncountable).
-_SAME = frozenset(
-    {
-        "news", "series", "species", "means", "alias", "bias", "canvas", "atlas", "gas", "lens", "yes", "this",
-        "its", "his", "chaos", "kudos", "ethos", "analytics", "physics", "economics", "mathematics", "politics",
-        "ethics", "logistics", "diagnostics", "dns", "sms", "mms", "cms", "gps", "aws", "ios", "macos", "os", "pos",
-        "sos", "rss", "tls", "bios", "redis", "tennis", "chassis", "iris", "trellis", "metropolis", "axis",
-        "christmas", "pancreas", "headquarters", "thanks", "billiards", "plus",
-    }
-)
-# Singular words ending in "us" whose plural is "-uses"; other "-uses" drop only the "s" (house).
-_US_WORDS = ("status", "bus", "campus", "virus", "bonus", "census", "consensus", "surplus", "prospectus",
-             "apparatus", "nexus", "syllabus", "corpus", "focus", "radius", "cactus", "fungus", "stimulus")
-# Singular words ending in "u" (so "menus", "skus" are plural).
-_U_WORDS = frozenset(
-    {"menu", "emu", "gnu", "guru", "haiku", "tofu", "bayou", "tutu", "sudoku", "sku", "cpu", "gpu", "apu", "snafu"}
-)
-
-
-def snake(text: str) -> str:
-    """``snake_case`` of a path segment, camelCase or PascalCase name (``OrderItems`` -> ``order_items``)."""
-    text = re.sub(r"IDs$", "Ids", text)
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
-    text = re.sub(r"[^0-9A-Za-z]+", "_", text)
-    return text.strip("_").lower()
-
-
-def singular(word: str) -> str:
-    """The singular ``snake_case`` form of a noun or compound (``order_items`` -> ``order_item``).
-
-    Only the last word of a compound changes; uncountable and already-singular words
-    (``time``, ``status``, ``news``) are left alone.
-    """
-    words = snake(word).split("_")
-    words[-1] = _singular_word(words[-1])
-    return "_".join(words)
-
-
-def _singular_word(word: str) -> str:
-    """Singular of one lowercase word by table, then by suffix rules."""
-    if len(word) <= 2 or word in _SAME:
-        return word
-    if word in _IRREGULAR:
-        return _IRREGULAR[word]
-    if word.endswith(("ss", "sis", "itis")):
-        return word
-    if word.endswith("us"):
-        return word[:-1] if word[:-1] in _U_WORDS else word
-    if word.endswith("uses"):
-        return word[:-2] if word[:-2].endswith(_US_WORDS) else word[:-1]
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "ches", "shes", "zzes")):
-        return word[:-2]
-    if word.endswith("s"):
-        return word[:-1]
-    return word
-
-
-def _is_plural(segment: str) -> bool:
-    """Whether a path segment reads as a plural noun."""
-    return singular(segment) != snake(segment)
-
-
-def _camel(name: str) -> str:
-    """``time_entry`` -> ``timeEntry``."""
-    head, *rest = name.split("_")
-    return head + "".join(w.capitalize() for w in rest)
-
-
-def _schema_base_name(name: str) -> str:
-    """The entity a component name suggests: ``SimplifiedAlbumObject`` -> ``album``."""
-    words = snake(name).split("_")
-    while len(words) > 1 and words[-1] in _SCHEMA_SUFFIXES:
-        words.pop()
-    while len(words) > 1 and words[0] in _SCHEMA_PREFIXES:
-        words.pop(0)
-    return "_".join(words)
-
-
 def key_param(param: str | None) -> tuple[str, list[str]] | None:
     """(type stem, key fields) of a parameter naming alternative keys: ``service_id_or_name`` ->
     (``service``, [``id``, ``name``]); None for any other parameter."""
@@ -307,11 +204,6 @@ def _param_stem(param: str | None) -> str | None:
     return snake(match.group(1)) if match else None
 
 
-def _words_equal(a: str, b: str) -> bool:
-    """Whether two compounds are the same words once each word is singular."""
-    return [_singular_word(w) for w in a.split("_")] == [_singular_word(w) for w in b.split("_")]
-
-
 def _refine(base: str, param: str | None, schema_name: str | None, parent: str | None) -> str:
     """A more specific name than the segment's when the spec spells one out.
 
@@ -323,8 +215,8 @@ def _refine(base: str, param: str | None, schema_name: str | None, parent: str |
     if stem and stem != base and stem.startswith(base + "_"):
         return stem
     if schema_name:
-        named = _schema_base_name(schema_name)
-        if named != base and _words_equal(named, base):
+        named = schema_base_name(schema_name)
+        if named != base and words_equal(named, base):
             return singular(named)
         if parent and named == f"{parent}_{base}":
             return named
@@ -405,19 +297,14 @@ def _id_field(schema: object, name: str, id_param: str | None) -> str | None:
     props = _props(schema)
     last = name.split("_")[-1]
     candidates = [id_param] if id_param else []
-    candidates += ["id", f"{name}_id", _camel(name) + "Id", f"{last}_id", f"{last}Id", "uuid", "sid", "uid", "guid"]
-    loose = {_loose(str(k)): k for k in props}
+    candidates += ["id", f"{name}_id", camel(name) + "Id", f"{last}_id", f"{last}Id", "uuid", "sid", "uid", "guid"]
+    by_loose = {loose(str(k)): k for k in props}
     for candidate in candidates:
-        key = candidate if candidate in props else loose.get(_loose(candidate))
+        key = candidate if candidate in props else by_loose.get(loose(candidate))
         prop = props.get(key) if key is not None else None
         if isinstance(prop, dict) and _scalar_type(merge_all_of(prop)):
             return key
     return None
-
-
-def _loose(name: str) -> str:
-    """A name compared without case or separators (``Sid`` ~ ``sid``, ``user_id`` ~ ``userId``)."""
-    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 def _list_items(schema: object, hints: tuple[str, ...] = (), depth: int = 0) -> dict | None:
@@ -449,9 +336,9 @@ def _unwrap_item(schema: object, name: str, depth: int = 0) -> dict | None:
     if _id_field(schema, name, None):
         return schema
     props = _props(schema)
-    for key in (*_ENVELOPE_KEYS, name, _camel(name)):
+    for key in (*_ENVELOPE_KEYS, name, camel(name)):
         inner = props.get(key)
-        if _is_objectish(inner) and _type_of(merge_all_of(inner)) != "array":
+        if isinstance(inner, dict) and _is_objectish(inner) and _type_of(merge_all_of(inner)) != "array":
             found = _unwrap_item(inner, name, depth + 1)
             if found is not None:
                 return found
@@ -523,7 +410,7 @@ class _Evidence:
     target: str
     field: str | None
     kind: str
-    items: list[tuple[str, float]] = field(default_factory=list)
+    items: list[tuple[str, float]] = dataclasses.field(default_factory=list)
 
     def add(self, text: str, weight: float) -> None:
         """Add one piece of evidence, once."""
@@ -584,7 +471,7 @@ class _WorldBuilder:
                 parent = self.step_entity.get(step.parent.item) if step.parent else None
                 if parent:
                     listed = step.collection in self.paths or step.item not in self.paths
-                    self._nest(parent, name, step.collection if listed else step.item)
+                    self._nest(parent, name, step.collection if listed or step.item is None else step.item)
         for name, steps in found.items():
             self._define_resource(name, steps)
 
@@ -649,7 +536,7 @@ class _WorldBuilder:
         known = self._schema_target(items)
         if known:
             return known[0]
-        if parent is None and not _is_plural(last.segment):
+        if parent is None and not is_plural(last.segment):
             return None
         name = _refine(base, None, self.spec.schema_name(items), parent)
         if name in self.entities or not _id_field(items, name, None):
@@ -732,7 +619,7 @@ class _WorldBuilder:
         for comp, schema in self.spec.schemas.items():
             if not isinstance(schema, dict) or id(schema) in self.schema_entity:
                 continue
-            base = _schema_base_name(comp)
+            base = schema_base_name(comp)
             tag = _tag_value(schema) if _is_objectish(schema) else None
             if base in self.entities and singular(base) == base and _is_objectish(schema):
                 self._register_schema(schema, base, f"schema {comp} is a variant of {base}", _W["schema"])
@@ -773,12 +660,13 @@ class _WorldBuilder:
         self.recording = recording
         done: set[str] = set()
         while True:
-            pending = [e for e in self.entities.values() if e.name not in done and e.schema is not None]
+            pending = [(e.name, e.schema) for e in self.entities.values()
+                       if e.name not in done and e.schema is not None]
             if not pending:
                 return
-            for entity in pending:
-                done.add(entity.name)
-                self._walk_object(entity.name, entity.schema, "", 0, frozenset())
+            for name, schema in pending:
+                done.add(name)
+                self._walk_object(name, schema, "", 0, frozenset())
 
     def _walk_object(self, source: str, schema: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
         """Look at each property of an object schema found inside ``source``'s schema."""
@@ -832,7 +720,7 @@ class _WorldBuilder:
         if found:
             return [found]
         flat = merge_all_of(schema)
-        targets = []
+        targets: list[tuple[str, str, float]] = []
         for alternative in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())):
             hit = self._schema_target(alternative)
             if hit and hit[0] not in [t[0] for t in targets]:
@@ -856,7 +744,7 @@ class _WorldBuilder:
         comp = self.spec.schema_name(schema)
         if comp is None and len(schema.get("allOf") or ()) == 1:
             comp = self.spec.schema_name(schema["allOf"][0])
-        name = singular(_schema_base_name(comp)) if comp else f"{source}_{singular(field_name)}"
+        name = singular(schema_base_name(comp)) if comp else f"{source}_{singular(field_name)}"
         id_name = _id_field(schema, name, None)
         if not id_name:
             return None
