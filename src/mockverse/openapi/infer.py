@@ -253,6 +253,39 @@ def _object_alternative(schema: dict) -> dict:
     return shapes[0] if len(shapes) == 1 else flat
 
 
+def _variants(schema: dict) -> list[dict]:
+    """The non-null ``oneOf``/``anyOf`` alternatives of a schema, each with ``allOf`` merged."""
+    flat = merge_all_of(schema)
+    return [merge_all_of(a) for a in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ()))
+            if isinstance(a, dict) and _type_of(merge_all_of(a)) != "null" and merge_all_of(a).get("type") != "null"]
+
+
+def _non_null(schema: dict) -> dict:
+    """A ``oneOf: [null, X]`` wrapper read as X (keeping the wrapper's description); other schemas as they are."""
+    flat = merge_all_of(schema)
+    variants = _variants(flat)
+    if "properties" in flat or len(variants) != 1 or len(variants) == len(flat.get("oneOf") or flat.get("anyOf") or ()):
+        return flat
+    return {**variants[0], **({"description": flat["description"]} if "description" in flat else {})}
+
+
+def _object_variants(schema: dict) -> list[dict]:
+    """The object alternatives of a union entity schema (``oneOf`` of channel kinds); empty for other schemas."""
+    flat = merge_all_of(schema)
+    if _props(flat):
+        return []
+    return [v for v in _variants(flat) if _props(v)]
+
+
+def _field_schema(schema: dict, name: str) -> dict:
+    """One property of an object schema (or of the first kind of a union that has it), ``allOf`` merged."""
+    for shape in (schema, *_object_variants(schema)):
+        prop = _props(shape).get(name)
+        if isinstance(prop, dict):
+            return merge_all_of(prop)
+    return {}
+
+
 def _is_objectish(schema: object) -> bool:
     """Whether a schema describes an object (or a union of objects)."""
     if not isinstance(schema, dict):
@@ -293,7 +326,11 @@ def _tag_value(schema: dict) -> str | None:
 
 
 def _id_field(schema: object, name: str, id_param: str | None) -> str | None:
-    """The property of ``schema`` holding the id of a ``name`` entity, if any."""
+    """The property of ``schema`` (or of every kind of a union schema) holding the id of a ``name`` entity."""
+    variants = _object_variants(schema) if isinstance(schema, dict) else []
+    if variants:
+        keys = {_id_field(v, name, id_param) for v in variants}
+        return keys.pop() if len(keys) == 1 else None
     props = _props(schema)
     last = name.split("_")[-1]
     candidates = [id_param] if id_param else []
@@ -459,12 +496,17 @@ class _WorldBuilder:
         all_steps = {path: _steps(path) for path in self.paths}
         scoped = {s.collection for steps in all_steps.values() for s in steps if s.param}
         unnested = {singular(s.segment) for steps in all_steps.values() for s in steps if s.param and not s.parent}
+        shapes: dict[str, set[int]] = {}
+        for steps in all_steps.values():
+            for step in steps:
+                if step.param and _nameable(step.segment) and step.item not in scoped:
+                    shapes.setdefault(singular(step.segment), set()).update(self._step_shapes(step))
         found: dict[str, list[_Step]] = {}
         for steps in all_steps.values():
             for step in steps:
                 if not step.param or not _nameable(step.segment) or step.item in scoped:
                     continue
-                name = self._resource_name(step, unnested)
+                name = self._keyed_by_other(step, shapes) or self._resource_name(step, unnested)
                 found.setdefault(name, []).append(step)
                 self.segment_entity.setdefault(step.segment, name)
                 self.step_entity[step.item] = name
@@ -474,6 +516,25 @@ class _WorldBuilder:
                     self._nest(parent, name, step.collection if listed or step.item is None else step.item)
         for name, steps in found.items():
             self._define_resource(name, steps)
+
+    def _step_shapes(self, step: _Step) -> set[int]:
+        """Identities of the object schemas a resource step serves: its item and its listed items."""
+        base = singular(step.segment)
+        found = [_unwrap_item(self._success_schema(self._get(step.item)), base),
+                 _list_items(self._success_schema(self._get(step.collection)), (snake(step.segment),))]
+        return {id(shape) for shape in found if shape is not None and _props(shape)}
+
+    def _keyed_by_other(self, step: _Step, shapes: dict[str, set[int]]) -> str | None:
+        """The type a step really serves when its key names another resource whose schema it returns.
+
+        ``/messages/{message_id}/reactions/{emoji}/{user_id}`` lists users (``UserResponse``),
+        keyed by the user id: a sub-collection of users, not a ``reaction`` type.
+        """
+        stem = _param_stem(step.param)
+        base = singular(step.segment)
+        if stem is None or stem == base or stem not in shapes:
+            return None
+        return stem if self._step_shapes(step) & shapes[stem] else None
 
     def _resource_name(self, step: _Step, unnested: set[str]) -> str:
         """The entity name of a resource step: the singular segment, refined when the spec is more specific."""
@@ -488,9 +549,10 @@ class _WorldBuilder:
 
     def _define_resource(self, name: str, steps: list[_Step]) -> None:
         """Create the entity type for ``name`` from its steps, least nested first."""
-        steps = sorted(steps, key=lambda s: (s.parent is not None, len(s.item or "")))
+        steps = sorted(steps, key=lambda s: (singular(s.segment) != name, s.parent is not None, len(s.item or "")))
         collection = next((s.collection for s in steps if s.collection in self.paths), None)
-        with_item = next((s for s in steps if s.item in self.paths), steps[0])
+        with_item = next((s for s in steps if self._get(s.item)), None)
+        with_item = with_item or next((s for s in steps if s.item in self.paths), steps[0])
         item_path = with_item.item if with_item.item in self.paths else None
         entity = EntityType(name=name, collection_path=collection, item_path=item_path, id_param=with_item.param)
         for step in steps:
@@ -573,6 +635,9 @@ class _WorldBuilder:
             self._set_id(entity)
             if entity.schema is not None:
                 self._register_schema(entity.schema, entity.name, f"{entity.name}'s own schema", _W["schema"])
+                for variant in _object_variants(entity.schema):
+                    how = f"one kind of {entity.name} ({self.spec.schema_name(variant) or 'inline'})"
+                    self._register_schema(variant, entity.name, how, _W["schema"])
             listed = _list_items(self._success_schema(self._get(entity.collection_path)))
             if listed is not None and "{" not in (entity.collection_path or "{"):
                 self._register_schema(listed, entity.name, f"listed at {entity.collection_path}", _W["schema"])
@@ -598,8 +663,8 @@ class _WorldBuilder:
         param = self._path_param(entity)
         if param is not None:
             kinds.append(_scalar_type(merge_all_of(param)))
-        if entity.id_field:
-            kinds.append(_scalar_type(merge_all_of(_props(entity.schema)[entity.id_field])))
+        if entity.id_field and entity.schema:
+            kinds.append(_scalar_type(_field_schema(entity.schema, entity.id_field)))
         entity.id_type = next((k for k in kinds if k), "string")
 
     def _path_param(self, entity: EntityType) -> dict | None:
@@ -666,7 +731,8 @@ class _WorldBuilder:
                 return
             for name, schema in pending:
                 done.add(name)
-                self._walk_object(name, schema, "", 0, frozenset())
+                for shape in (schema, *_object_variants(schema)):
+                    self._walk_object(name, shape, "", 0, frozenset())
 
     def _walk_object(self, source: str, schema: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
         """Look at each property of an object schema found inside ``source``'s schema."""
@@ -681,7 +747,7 @@ class _WorldBuilder:
     def _walk_property(self, source: str, name: str, prop: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
         """Classify one property: a scalar reference, an array of them, or an embedded object."""
         path = prefix + name
-        flat = merge_all_of(prop)
+        flat = _non_null(prop)
         description = str(flat.get("description") or "")
         if _type_of(flat) == "array" and isinstance(flat.get("items"), dict):
             items = flat["items"]
@@ -745,10 +811,10 @@ class _WorldBuilder:
         if comp is None and len(schema.get("allOf") or ()) == 1:
             comp = self.spec.schema_name(schema["allOf"][0])
         name = singular(schema_base_name(comp)) if comp else f"{source}_{singular(field_name)}"
-        id_name = _id_field(schema, name, None)
+        id_name = _id_field(schema, name, None) if not _object_variants(schema) else None
         if not id_name:
             return None
-        id_schema = merge_all_of(_props(schema)[id_name])
+        id_schema = _field_schema(schema, id_name)
         if is_nullable(id_schema) and not id_schema.get("readOnly"):
             return None  # a value object whose id is optional and client-supplied
         if name in self.entities and not self.entities[name].dangling:
@@ -843,7 +909,7 @@ class _WorldBuilder:
     def _pattern_conflict(self, flat: dict, target: str) -> bool:
         """Whether a key's ``pattern`` differs from the one the target's own id declares (``^AC…`` vs ``^US…``)."""
         entity = self.entities[target]
-        own = merge_all_of(_props(entity.schema).get(entity.id_field or "id") or {}) if entity.schema else {}
+        own = _field_schema(entity.schema, entity.id_field or "id") if entity.schema else {}
         mine, theirs = flat.get("pattern"), own.get("pattern")
         return isinstance(mine, str) and isinstance(theirs, str) and mine != theirs
 
