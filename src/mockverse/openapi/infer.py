@@ -41,6 +41,7 @@ _schema_base_name = schema_base_name  # the name world/specworld.py imports from
 _W = {
     "nesting": 0.8,  # /users/{user_id}/orders
     "fk": 0.8,  # order.user_id names user
+    "typed": 0.85,  # the key's schema is the target's own id schema (defs_user_id) or id pattern
     "id_field": 0.8,  # the field is named like the target's own id field (userId)
     "qualified": 0.65,  # primary_contact_id -> contact, parent_id -> self
     "suffix": 0.6,  # user_id -> project_user (the only type ending in "user")
@@ -58,6 +59,7 @@ _MAX_DEPTH = 4
 
 _VERSION_SEGMENT = re.compile(r"^(v\d+([._]\d+)*[a-z]*|\d{4}-\d{2}-\d{2}|api|rest)$", re.IGNORECASE)
 _PARAM = re.compile(r"^\{([^{}]+)\}$")
+_RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)+$")  # users.info, admin.users.list
 _ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID|_sids|Sids|_sid|Sid)$")
 _ALTERNATIVE_KEYS = re.compile(r"^([a-z0-9_]+?)_([a-z0-9]+)_or_([a-z0-9]+)$")
 _ID_PREFIX = re.compile(r"^id([A-Z][A-Za-z0-9]*)$")
@@ -81,6 +83,9 @@ _NOT_REFERENCES = frozenset(
 )
 # Scalar fields never read as a bare reference even when named like a type.
 _NOT_BARE = frozenset({"name", "type", "status", "title", "description", "kind", "state", "label", "value", "code"})
+# Query parameters that page or filter a list, never the key of its items.
+_PAGING = frozenset({"count", "page", "limit", "cursor", "offset", "per_page", "page_size", "size", "before", "after",
+                     "since", "until", "latest", "oldest", "inclusive", "sort", "order", "query", "q", "token"})
 _ID_FORMATS = frozenset({"uuid", "int32", "int64", "guid", "ulid", "objectid"})
 _NON_ID_FORMATS = frozenset(
     {"date", "date-time", "time", "email", "uri", "url", "hostname", "ipv4", "ipv6", "byte", "binary", "password"}
@@ -119,6 +124,7 @@ class EntityType:
     operations: list[str] = dataclasses.field(default_factory=list)
     origin: str = "path"  # "path" | "schema" (only embedded) | "dangling" (referenced, not defined)
     schema_name: str | None = None
+    id_in: str = "path"  # where the item path takes the id: "path" (``/users/{id}``) or "query" (``/users.info?user=``)
 
     @property
     def dangling(self) -> bool:
@@ -133,6 +139,7 @@ class EntityType:
             "collection_path": self.collection_path,
             "item_path": self.item_path,
             "id_param": self.id_param,
+            "id_in": self.id_in,
             "id_field": self.id_field,
             "id_type": self.id_type,
             "schema": self.schema_name,
@@ -472,6 +479,8 @@ class _WorldBuilder:
         self.links: dict[tuple[str, str, str | None], _Evidence] = {}
         self.nesting: dict[tuple[str, str], list[str]] = {}
         self.recording = False
+        self.id_schemas: dict[str, list[str]] | None = None
+        self.shapes: dict[str, list[dict]] = {}  # further schemas of one type, walked like its own
 
     # -- operations and responses --
 
@@ -560,6 +569,60 @@ class _WorldBuilder:
                 if path in self.paths:
                     self._attach(name, path)
         self.entities[name] = entity
+
+    # -- pass 1b: RPC methods (/users.info?user=U1, /conversations.list) --
+
+    def discover_methods(self) -> None:
+        """Entity types of an RPC-style API, whose paths are method names and whose keys travel as parameters.
+
+        A method answering ``{ok, user: {...}}`` for ``?user=`` reads one user; an array of
+        identifiable objects (``{channels: [...]}``) lists them. Readers are taken first, so a
+        list of the same schema under another name (``users.list`` -> ``members``) is that type.
+        """
+        methods = [op for op in self.spec.operations
+                   if "{" not in op.path and _RPC_METHOD.match(op.path.rstrip("/").rsplit("/", 1)[-1])]
+        for op in methods:
+            for prop, shape in _answer_objects(self._success_schema(op)):
+                key = _key_parameter(op, prop)
+                if key is not None:
+                    self._method_type(op, singular(snake(prop)), shape, key, reads=True)
+        for _ in range(2):  # the second round adds lists met before the method that keys their type
+            for op in methods:
+                for prop, shape in _answer_lists(self._success_schema(op)):
+                    name = singular(snake(prop))
+                    self._method_type(op, name, shape, _list_key(op, name, shape), reads=False)
+        for op in methods:
+            for _, shape in _answer_objects(self._success_schema(op)):
+                known = self.schema_entity.get(id(shape))
+                if known:
+                    self._attach(known[0], op.path)
+
+    def _method_type(self, op: Operation, name: str, shape: dict, key: str | None, reads: bool) -> None:
+        """Record (or extend) the entity type an RPC method reads (``reads``) or lists."""
+        known = self.schema_entity.get(id(shape))
+        if known:
+            self._attach(known[0], op.path)
+            return
+        id_name = _id_field(shape, name, None) or (key if key in _props(shape) or not reads else None)
+        same = self.entities.get(name)
+        if same is not None and same.schema is not shape:
+            if same.id_in == "query" and same.id_field and same.id_field in _props(shape):
+                self.shapes.setdefault(name, []).append(shape)   # another spelling of the same objects
+                self._register_schema(shape, name, f"listed at {op.path}", _W["schema"])
+                self._attach(name, op.path)
+            return
+        if not id_name:
+            return
+        entity = self.entities.get(name) or EntityType(name=name, schema=shape, id_in="query", id_field=id_name,
+                                                       schema_name=self.spec.schema_name(shape))
+        self.entities[name] = entity
+        if reads and entity.item_path is None and op.method == "GET":
+            entity.item_path, entity.id_param = op.path, key
+        elif not reads and entity.collection_path is None and op.method == "GET":
+            entity.collection_path = op.path
+        how = f"read by {op.method} {op.path}" if reads else f"listed at {op.path}"
+        self._register_schema(shape, name, how, _W["schema"])
+        self._attach(name, op.path)
 
     # -- pass 2: trailing segments (/things/{id}/others, /others) --
 
@@ -658,7 +721,8 @@ class _WorldBuilder:
 
     def _set_id(self, entity: EntityType) -> None:
         """The id field and id type of an entity, from its schema and its path parameter."""
-        entity.id_field = _id_field(entity.schema, entity.name, entity.id_param) if entity.schema else None
+        if entity.id_in == "path" or entity.id_field is None:
+            entity.id_field = _id_field(entity.schema, entity.name, entity.id_param) if entity.schema else None
         kinds = []
         param = self._path_param(entity)
         if param is not None:
@@ -731,8 +795,9 @@ class _WorldBuilder:
                 return
             for name, schema in pending:
                 done.add(name)
-                for shape in (schema, *_object_variants(schema)):
-                    self._walk_object(name, shape, "", 0, frozenset())
+                for whole in (schema, *self.shapes.get(name, ())):
+                    for shape in (whole, *_object_variants(whole)):
+                        self._walk_object(name, shape, "", 0, frozenset())
 
     def _walk_object(self, source: str, schema: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
         """Look at each property of an object schema found inside ``source``'s schema."""
@@ -834,6 +899,11 @@ class _WorldBuilder:
         self, source: str, name: str, path: str, flat: dict, description: str, depth: int, many: bool
     ) -> None:
         """A scalar (or array of scalars) that may hold the id of another entity."""
+        typed = self._typed_target(flat)
+        if typed is not None:
+            link = self._link(source, typed[0], path, "has_many" if many else "belongs_to")
+            link.add(f"field {source}.{path} {typed[1]}", _W["typed"])
+            return
         match = _ID_SUFFIX.match(name)
         prefix_match = _ID_PREFIX.match(name)
         actor = _ACTOR.match(name)
@@ -854,6 +924,36 @@ class _WorldBuilder:
         link.add(text, weight)
         self._description_evidence(link, description)
 
+    def _typed_target(self, flat: dict) -> tuple[str, str] | None:
+        """(type, evidence) when a key's schema is the id schema of exactly one type, by name or by ``pattern``.
+
+        Slack's ``objs_message.user`` is ``$ref: defs_user_id``, the schema of ``objs_user.id``; a
+        ``pattern`` such as ``^[UW][A-Z0-9]{2,}$`` shared with one type's id says the same.
+        """
+        if self.id_schemas is None:
+            self.id_schemas = self._index_id_schemas()
+        comp, pattern = self.spec.schema_name(flat), flat.get("pattern")
+        for key, how in ((f"schema:{comp}", f"id schema {comp}"), (f"pattern:{pattern}", f"id pattern {pattern}")):
+            owners = self.id_schemas.get(key) or []
+            if len(owners) == 1 and key.split(":", 1)[1] not in ("None", ""):
+                return owners[0], f"has {owners[0]}'s {how}"
+        return None
+
+    def _index_id_schemas(self) -> dict[str, list[str]]:
+        """The types whose id field has each named id schema and each ``pattern``."""
+        index: dict[str, list[str]] = {}
+        for entity in self.entities.values():
+            if entity.origin != "path" or not entity.schema or not entity.id_field:
+                continue
+            shapes = [_props(shape).get(entity.id_field) for shape in (entity.schema, *_object_variants(entity.schema))]
+            for shape in (s for s in shapes if isinstance(s, dict)):
+                flat = merge_all_of(shape)
+                for key in (f"schema:{self.spec.schema_name(shape)}", f"pattern:{flat.get('pattern')}"):
+                    owners = index.setdefault(key, [])
+                    if entity.name not in owners:
+                        owners.append(entity.name)
+        return index
+
     def _bare_reference(self, source: str, name: str, path: str, flat: dict, description: str, many: bool) -> None:
         """``customer: "cus_123"``: a field named after a type that holds its id."""
         base = singular(name)
@@ -862,7 +962,8 @@ class _WorldBuilder:
         target = base if base in self.entities else self._synonym_target(base)
         if target is None or target == source or self.entities[target].dangling:
             return
-        holds_id = re.search(r"\b(id|ids|identifier)\b", description, re.IGNORECASE) is not None
+        said = f"{description} {flat.get('title') or ''}"
+        holds_id = re.search(r"\b(id|ids|identifier)\b", said, re.IGNORECASE) is not None
         holds_id = holds_id or str(flat.get("format", "")).lower() in _ID_FORMATS
         if not holds_id or _scalar_type(flat) != self.entities[target].id_type:
             return
@@ -1033,6 +1134,61 @@ class _WorldBuilder:
         )
 
 
+def _answer_objects(schema: dict | None) -> list[tuple[str, dict]]:
+    """(property, object schema) for each object a method's answer carries (``{ok, user: {...}}``)."""
+    out = []
+    for prop, value in _props(schema).items():
+        shape = _object_alternative(value) if isinstance(value, dict) else None
+        if shape is None or _type_of(merge_all_of(value)) == "array":
+            continue
+        if _props(shape) or _object_variants(shape):
+            out.append((str(prop), shape))
+    return out
+
+
+def _answer_lists(schema: dict | None) -> list[tuple[str, dict]]:
+    """(property, item schema) for each array of objects a method's answer carries (``{ok, channels: [...]}``)."""
+    out = []
+    for prop, value in _props(schema).items():
+        flat = merge_all_of(value) if isinstance(value, dict) else {}
+        items = flat.get("items") if _type_of(flat) == "array" else None
+        if isinstance(items, dict) and (_props(items) or _object_variants(items)):
+            out.append((str(prop), items))
+    return out
+
+
+def _query_names(op: Operation) -> list[str]:
+    """The names of an operation's query parameters, in spec order."""
+    return [p.name for p in op.parameters if p.location == "query"]
+
+
+def _key_parameter(op: Operation, prop: str) -> str | None:
+    """The query parameter that names which ``prop`` a method reads (``user``, ``user_id``, ``userId``)."""
+    names = _query_names(op)
+    return next((n for n in (prop, f"{prop}_id", f"{camel(prop)}Id") if n in names), None)
+
+
+def _list_key(op: Operation, name: str, shape: dict) -> str | None:
+    """The query parameter a method looks listed objects up by, when they have no id (``ts`` of a message).
+
+    It must be a required scalar of the objects, not a paging parameter and not a key of another type.
+    """
+    for key in _query_names(op):
+        stem = _ID_SUFFIX.match(key)
+        if key in _PAGING or (stem and singular(snake(stem.group(1))) != name):
+            continue
+        field = _field_schema(shape, key)
+        if key in _required(shape) and _scalar_type(field) and not _is_enum(field):
+            return key
+    return None
+
+
+def _required(schema: dict) -> set[str]:
+    """The required properties of an object schema (of every kind, for a union)."""
+    shapes = [schema, *_object_variants(schema)]
+    return {str(k) for shape in shapes for k in (merge_all_of(shape).get("required") or ())}
+
+
 def _leaves(body: object, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, object, bool]]:
     """(field path, scalar value, came from a list) for every id-like leaf of a sample body."""
     if not isinstance(body, dict) or depth > 6:
@@ -1072,6 +1228,7 @@ def infer_world(spec: Spec, samples: dict[str, list[object]] | None = None) -> I
     """
     builder = _WorldBuilder(spec)
     builder.discover_resources()
+    builder.discover_methods()
     builder.resolve_schemas()
     builder.discover_listings()
     builder.index_component_names()
