@@ -71,6 +71,8 @@ _SELF_WORDS = frozenset({"parent", "reply", "replied", "reblog", "reblogged", "b
                          "superseded", "supersedes"})
 
 # Literal path segments that never name an entity type.
+# Path segments that stand for the caller's own entity (``/users/@me``, ``/accounts/self``).
+_CURRENT_WORDS = frozenset({"me", "self", "current", "mine", "myself"})
 _NOT_ENTITIES = frozenset({"me", "self", "search", "find", "lookup", "by", "batch", "bulk", "count", "contains"})
 # Foreign-key stems that identify something other than an entity of the world.
 _NOT_REFERENCES = frozenset(
@@ -125,6 +127,7 @@ class EntityType:
     origin: str = "path"  # "path" | "schema" (only embedded) | "dangling" (referenced, not defined)
     schema_name: str | None = None
     id_in: str = "path"  # where the item path takes the id: "path" (``/users/{id}``) or "query" (``/users.info?user=``)
+    current_path: str | None = None  # the path answering the caller's own entity (``/user``, ``/users/@me``)
 
     @property
     def dangling(self) -> bool:
@@ -140,6 +143,7 @@ class EntityType:
             "item_path": self.item_path,
             "id_param": self.id_param,
             "id_in": self.id_in,
+            "current_path": self.current_path,
             "id_field": self.id_field,
             "id_type": self.id_type,
             "schema": self.schema_name,
@@ -623,6 +627,41 @@ class _WorldBuilder:
         how = f"read by {op.method} {op.path}" if reads else f"listed at {op.path}"
         self._register_schema(shape, name, how, _W["schema"])
         self._attach(name, op.path)
+
+    # -- pass 2b: the caller's own entity (/user, /users/@me) --
+
+    def discover_current(self) -> None:
+        """Paths that answer the caller's own entity: ``/users/@me`` and a top-level singular ``/user``.
+
+        The type gets ``current_path``; a singular path whose identifiable object no other path
+        serves (netlify ``/user``) defines that type.
+        """
+        for path in sorted(self.paths, key=lambda p: (p.count("{"), len(p), p)):
+            tokens = path.strip("/").split("/")
+            get = self._get(path)
+            alias = tokens[-1].lstrip("@").lower() in _CURRENT_WORDS
+            if ("{" in path and not alias) or get is None or _list_items(self._success_schema(get)) is not None:
+                continue
+            shape = _unwrap_item(self._success_schema(get), singular(snake(tokens[-1])))
+            if shape is None:
+                continue
+            known = self._schema_target(shape)
+            name = known[0] if known else None
+            if name is None and alias and len(tokens) > 1 and singular(snake(tokens[-2])) in self.entities:
+                name = singular(snake(tokens[-2]))
+            singular_top = (len([t for t in tokens if not _VERSION_SEGMENT.match(t)]) == 1
+                            and not is_plural(tokens[-1]) and not _RPC_METHOD.match(tokens[-1]))
+            if name is None and singular_top and _nameable(tokens[-1]) and _id_field(shape, snake(tokens[-1]), None):
+                name = singular(snake(tokens[-1]))
+                if name in self.entities:
+                    continue
+                entity = EntityType(name=name, schema=shape, schema_name=self.spec.schema_name(shape))
+                self.entities[name] = entity
+                self._set_id(entity)
+                self._register_schema(shape, name, f"the caller's own {name} at {path}", _W["schema"])
+            if name is not None and (alias or singular_top) and self.entities[name].current_path is None:
+                self.entities[name].current_path = path
+                self._attach(name, path)
 
     # -- pass 2: trailing segments (/things/{id}/others, /others) --
 
@@ -1231,6 +1270,7 @@ def infer_world(spec: Spec, samples: dict[str, list[object]] | None = None) -> I
     builder.discover_methods()
     builder.resolve_schemas()
     builder.discover_listings()
+    builder.discover_current()
     builder.index_component_names()
     builder.walk_schemas(recording=False)
     builder.walk_schemas(recording=True)
