@@ -605,6 +605,9 @@ class _WorldBuilder:
         """Record (or extend) the entity type an RPC method reads (``reads``) or lists."""
         known = self.schema_entity.get(id(shape))
         if known:
+            entity = self.entities[known[0]]
+            if not reads and entity.collection_path is None and entity.id_in == "query" and op.method == "GET":
+                entity.collection_path = op.path
             self._attach(known[0], op.path)
             return
         id_name = _id_field(shape, name, None) or (key if key in _props(shape) or not reads else None)
