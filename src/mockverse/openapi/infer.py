@@ -215,6 +215,14 @@ def _param_stem(param: str | None) -> str | None:
     return snake(match.group(1)) if match else None
 
 
+def _namespace(step: _Step) -> str | None:
+    """The literal segment a top-level resource sits under (``/filters/statuses/{id}`` -> ``filter``)."""
+    tokens = [t for t in step.collection.strip("/").split("/") if not _VERSION_SEGMENT.match(t)]
+    if len(tokens) < 2 or _PARAM.match(tokens[-2]) or not _nameable(tokens[-2]):
+        return None
+    return singular(snake(tokens[-2]))
+
+
 def _refine(base: str, param: str | None, schema_name: str | None, parent: str | None) -> str:
     """A more specific name than the segment's when the spec spells one out.
 
@@ -377,19 +385,30 @@ def _list_items(schema: object, hints: tuple[str, ...] = (), depth: int = 0) -> 
     return None
 
 
-def _unwrap_item(schema: object, name: str, depth: int = 0) -> dict | None:
-    """The entity object inside an item response, looking through ``data``-style envelopes."""
+def _unwrap_item(schema: object, name: str, key: str | None = None, depth: int = 0) -> dict | None:
+    """The entity object inside an item response, looking through ``data``-style envelopes.
+
+    With side-loaded arrays (``{accounts, statuses, notification_groups}``) it is the items
+    that carry the path's ``key`` (``group_key``).
+    """
     if not isinstance(schema, dict) or depth > 2:
         return None
     if _id_field(schema, name, None):
         return schema
     props = _props(schema)
-    for key in (*_ENVELOPE_KEYS, name, camel(name)):
-        inner = props.get(key)
+    for prop in (*_ENVELOPE_KEYS, name, camel(name)):
+        inner = props.get(prop)
         if isinstance(inner, dict) and _is_objectish(inner) and _type_of(merge_all_of(inner)) != "array":
-            found = _unwrap_item(inner, name, depth + 1)
+            found = _unwrap_item(inner, name, key, depth + 1)
             if found is not None:
                 return found
+    if key and key in props:
+        return schema
+    lists = _answer_lists(schema)
+    keyed = [shape for _, shape in (*lists, *_answer_objects(schema))
+             if lists and key and key != "id" and key in _props(shape)]
+    if len(keyed) == 1:
+        return keyed[0]
     items = _list_items(schema)
     if items is not None and _id_field(items, name, None):
         return items  # some APIs answer a single item as a one-element list
@@ -555,9 +574,13 @@ class _WorldBuilder:
         if step.parent and base in unnested:
             return base
         item = self._success_schema(self._get(step.item))
-        inner = _unwrap_item(item, base) if item else None
+        inner = _unwrap_item(item, base, step.param) if item else None
         schema_name = self.spec.schema_name(inner) if inner else None
-        parent = singular(step.parent.segment) if step.parent else None
+        parent = singular(step.parent.segment) if step.parent else _namespace(step)
+        if schema_name and inner is not None and step.param in _props(inner):
+            named = schema_base_name(schema_name)
+            if named.startswith(base + "_") and step.param != "id" and not _ID_SUFFIX.match(step.param or "id"):
+                return singular(named)   # /notifications/{group_key} answering NotificationGroup
         return _refine(base, step.param, schema_name, parent)
 
     def _define_resource(self, name: str, steps: list[_Step]) -> None:
@@ -695,14 +718,14 @@ class _WorldBuilder:
     def _listing_entity(self, path: str, last: _Step, parent: str | None) -> str | None:
         """The entity type listed at ``path``: a known one, or a new one when the items have ids."""
         base = singular(last.segment)
-        if parent and base in self.entities:
-            return base
         items = _list_items(self._success_schema(self._get(path)), (snake(last.segment),))
-        if items is None:
-            return None
-        known = self._schema_target(items)
+        known = self._schema_target(items) if items is not None else None
         if known:
             return known[0]
+        if parent and base in self.entities:
+            return base
+        if items is None:
+            return None
         if parent is None and not is_plural(last.segment):
             return None
         name = _refine(base, None, self.spec.schema_name(items), parent)
@@ -750,7 +773,7 @@ class _WorldBuilder:
 
     def _item_schema(self, entity: EntityType) -> dict | None:
         """The schema of one entity: the first with an id field among GET item, listed items, writes."""
-        candidates = [_unwrap_item(self._success_schema(self._get(entity.item_path)), entity.name)]
+        candidates = [_unwrap_item(self._success_schema(self._get(entity.item_path)), entity.name, entity.id_param)]
         candidates.append(_list_items(self._success_schema(self._get(entity.collection_path))))
         for path in (entity.collection_path, entity.item_path):
             for op in self.paths.get(path or "", []):
@@ -1044,7 +1067,7 @@ class _WorldBuilder:
         target = self._synonym_target(name)
         if target and not self._pattern_conflict(flat, target):
             return target, f"{where}: '{name}' is a synonym of {target}", _W["synonym"]
-        if depth > 0 or name in _NOT_REFERENCES or words[-1] in _NOT_REFERENCES or len(name) < 3:
+        if depth > 0 or name in _NOT_REFERENCES or words[-1] in _NOT_REFERENCES or len(name) < 3 or {*words} & _PAGING:
             return None
         self.entities[name] = EntityType(name=name, id_type=_scalar_type(flat) or "string", origin="dangling")
         return name, f"{where} names {name}, which this spec does not define", _W["dangling"]
