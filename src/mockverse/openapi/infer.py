@@ -529,16 +529,20 @@ class _WorldBuilder:
         scoped = {s.collection for steps in all_steps.values() for s in steps if s.param}
         unnested = {singular(s.segment) for steps in all_steps.values() for s in steps if s.param and not s.parent}
         shapes: dict[str, set[int]] = {}
+        top: dict[str, set[int]] = {}
         for steps in all_steps.values():
             for step in steps:
                 if step.param and _nameable(step.segment) and step.item not in scoped:
-                    shapes.setdefault(singular(step.segment), set()).update(self._step_shapes(step))
+                    served = self._step_shapes(step)
+                    shapes.setdefault(singular(step.segment), set()).update(served)
+                    if not step.parent:
+                        top.setdefault(singular(step.segment), set()).update(served)
         found: dict[str, list[_Step]] = {}
         for steps in all_steps.values():
             for step in steps:
                 if not step.param or not _nameable(step.segment) or step.item in scoped:
                     continue
-                name = self._keyed_by_other(step, shapes) or self._resource_name(step, unnested)
+                name = self._keyed_by_other(step, shapes) or self._resource_name(step, unnested, top)
                 found.setdefault(name, []).append(step)
                 self.segment_entity.setdefault(step.segment, name)
                 self.step_entity[step.item] = name
@@ -568,15 +572,21 @@ class _WorldBuilder:
             return None
         return stem if self._step_shapes(step) & shapes[stem] else None
 
-    def _resource_name(self, step: _Step, unnested: set[str]) -> str:
-        """The entity name of a resource step: the singular segment, refined when the spec is more specific."""
+    def _resource_name(self, step: _Step, unnested: set[str], shapes: dict[str, set[int]]) -> str:
+        """The entity name of a resource step: the singular segment, refined when the spec is more specific.
+
+        A nested step named like a top-level resource is that resource, unless it serves a schema
+        of its own named after parent and segment (``/vector_stores/{id}/files`` of ``VectorStoreFileObject``).
+        """
         base = singular(step.segment)
-        if step.parent and base in unnested:
-            return base
         item = self._success_schema(self._get(step.item))
         inner = _unwrap_item(item, base, step.param) if item else None
         schema_name = self.spec.schema_name(inner) if inner else None
         parent = singular(step.parent.segment) if step.parent else _namespace(step)
+        if step.parent and base in unnested:
+            own = self._step_shapes(step)
+            refined = _refine(base, None, schema_name, parent)
+            return refined if own and not own & shapes.get(base, set()) and refined != base else base
         if schema_name and inner is not None and step.param in _props(inner):
             named = schema_base_name(schema_name)
             if named.startswith(base + "_") and step.param != "id" and not _ID_SUFFIX.match(step.param or "id"):
@@ -694,28 +704,39 @@ class _WorldBuilder:
     def discover_listings(self) -> None:
         """Sub-collections, actions and top-level listings that pass 1 did not claim."""
         claimed = {op.path for ops in self.entity_ops.values() for op in ops}
+        unlisted = []
         for path in self.paths:
             steps = _steps(path)
             if path in claimed or not steps or steps[-1].param:
                 continue
-            last = steps[-1]
-            tokens = path.strip("/").split("/")
-            after_param = len(tokens) > 1 and _PARAM.match(tokens[-2]) is not None
-            parent = self._entity_of_step(last.parent) if after_param and last.parent else None
-            child = self._listing_entity(path, last, parent) if _nameable(last.segment) else None
-            if child and parent:
-                self._nest(parent, child, path)
-                if self.entities[child].collection_path is None:
-                    self.entities[child].collection_path = path
-            owner = child or parent or self._prefix_entity(steps)
-            if owner:
-                self._attach(owner, path)
+            if not self._claim_listing(path, steps, created=False):
+                unlisted.append(path)
+        for path in unlisted:  # created-only children, once every listing has named its schema
+            self._claim_listing(path, _steps(path), created=True)
+
+    def _claim_listing(self, path: str, steps: list[_Step], created: bool) -> bool:
+        """Attach ``path`` to the type it lists (or, with ``created``, creates), nesting it under its parent."""
+        last = steps[-1]
+        tokens = path.strip("/").split("/")
+        after_param = len(tokens) > 1 and _PARAM.match(tokens[-2]) is not None
+        parent = self._entity_of_step(last.parent) if after_param and last.parent else None
+        child = self._listing_entity(path, last, parent, created) if _nameable(last.segment) else None
+        if not created and child is None:
+            return False
+        if child and parent:
+            self._nest(parent, child, path)
+            if self.entities[child].collection_path is None:
+                self.entities[child].collection_path = path
+        owner = child or parent or self._prefix_entity(steps)
+        if owner:
+            self._attach(owner, path)
+        return True
 
     def _entity_of_step(self, step: _Step) -> str | None:
         """The entity type a resource step was given in pass 1."""
         return self.step_entity.get(step.item) or self.segment_entity.get(step.segment)
 
-    def _listing_entity(self, path: str, last: _Step, parent: str | None) -> str | None:
+    def _listing_entity(self, path: str, last: _Step, parent: str | None, created: bool = False) -> str | None:
         """The entity type listed at ``path``: a known one, or a new one when the items have ids."""
         base = singular(last.segment)
         items = _list_items(self._success_schema(self._get(path)), (snake(last.segment),))
@@ -724,6 +745,9 @@ class _WorldBuilder:
             return known[0]
         if parent and base in self.entities:
             return base
+        listed = items is not None
+        if items is None and created and parent and is_plural(last.segment) and self._get(path) is None:
+            items = self._created(path, base)   # /uploads/{id}/parts: created, never listed
         if items is None:
             return None
         if parent is None and not is_plural(last.segment):
@@ -731,11 +755,20 @@ class _WorldBuilder:
         name = _refine(base, None, self.spec.schema_name(items), parent)
         if name in self.entities or not _id_field(items, name, None):
             return name if name in self.entities else None
-        entity = EntityType(name=name, collection_path=path, schema=items, schema_name=self.spec.schema_name(items))
+        entity = EntityType(name=name, collection_path=path if listed else None, schema=items,
+                            schema_name=self.spec.schema_name(items))
         self.entities[name] = entity
         self._set_id(entity)
         self._register_schema(items, name, f"schema listed at {path}", _W["schema"])
         return name
+
+    def _created(self, path: str, base: str) -> dict | None:
+        """The identifiable object a POST to ``path`` creates when it is of no known type."""
+        post = next((op for op in self.paths.get(path, []) if op.method == "POST"), None)
+        shape = _unwrap_item(self._success_schema(post), base) if post else None
+        if shape is None or self._schema_target(shape) or not _id_field(shape, base, None):
+            return None
+        return shape
 
     def _prefix_entity(self, steps: list[_Step]) -> str | None:
         """The entity an action path sits under (``/user/login`` -> user)."""
@@ -1024,12 +1057,15 @@ class _WorldBuilder:
         base = singular(name)
         if base in _NOT_BARE or snake(name) in _NOT_BARE:
             return
-        target = base if base in self.entities else self._synonym_target(base)
+        words = base.split("_")
+        tails = ("_".join(words[cut:]) for cut in range(1, len(words)))
+        qualified = next((t for t in tails if t in self.entities and t not in _NOT_BARE), None)
+        target = base if base in self.entities else self._synonym_target(base) or qualified
         if target is None or target == source or self.entities[target].dangling:
             return
         said = f"{description} {flat.get('title') or ''}"
         holds_id = re.search(r"\b(id|ids|identifier)\b", said, re.IGNORECASE) is not None
-        holds_id = holds_id or str(flat.get("format", "")).lower() in _ID_FORMATS
+        holds_id = holds_id or (str(flat.get("format", "")).lower() in _ID_FORMATS and target != qualified)
         if not holds_id or _scalar_type(flat) != self.entities[target].id_type:
             return
         link = self._link(source, target, path, "has_many" if many else "belongs_to")
