@@ -62,6 +62,7 @@ _PARAM = re.compile(r"^\{([^{}]+)\}$")
 _RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)+$")  # users.info, admin.users.list
 _ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID|_sids|Sids|_sid|Sid)$")
 _ALTERNATIVE_KEYS = re.compile(r"^([a-z0-9_]+?)_([a-z0-9]+)_or_([a-z0-9]+)$")
+_URL_REFERENCE = re.compile(r"^(.+?)(_url|Url|URL|_uri|Uri)$")
 _ID_PREFIX = re.compile(r"^id([A-Z][A-Za-z0-9]*)$")
 _ACTOR = re.compile(r"^(.+?)(_by|By)$")
 # Words of a key that points at another entity of the key's own type (a reply, a fork, a replacement).
@@ -163,10 +164,12 @@ class Relationship:
     evidence: list[str]
     confidence: float
     dangling: bool = False
+    holds: str = "id"  # what the field holds: the target's "id", or the "url" of its item path (``issue_url``)
 
     def to_dict(self) -> dict:
         """A JSON-ready copy."""
         return {
+            "holds": self.holds,
             "id": self.id,
             "source": self.source,
             "target": self.target,
@@ -198,10 +201,10 @@ class InferredWorld:
 
 
 def key_param(param: str | None) -> tuple[str, list[str]] | None:
-    """(type stem, key fields) of a parameter naming alternative keys: ``service_id_or_name`` ->
-    (``service``, [``id``, ``name``]); None for any other parameter."""
+    """(type stem, key fields) of a parameter naming alternative keys, one of them an id: ``service_id_or_name``
+    -> (``service``, [``id``, ``name``]), ``environment_name_or_uuid``; None for any other parameter."""
     match = _ALTERNATIVE_KEYS.match(snake(param)) if param else None
-    if match is None or "id" not in match.group(2, 3):
+    if match is None or not {"id", "uuid", "uid", "sid", "guid"} & set(match.group(2, 3)):
         return None
     return match.group(1), [match.group(2), match.group(3)]
 
@@ -478,6 +481,7 @@ class _Evidence:
     field: str | None
     kind: str
     items: list[tuple[str, float]] = dataclasses.field(default_factory=list)
+    holds: str = "id"
 
     def add(self, text: str, weight: float) -> None:
         """Add one piece of evidence, once."""
@@ -503,6 +507,7 @@ class _WorldBuilder:
         self.nesting: dict[tuple[str, str], list[str]] = {}
         self.recording = False
         self.id_schemas: dict[str, list[str]] | None = None
+        self.aliases: dict[str, str] | None = None
         self.shapes: dict[str, list[dict]] = {}  # further schemas of one type, walked like its own
 
     # -- operations and responses --
@@ -527,6 +532,7 @@ class _WorldBuilder:
         """Entity types from every literal segment followed by a parameter."""
         all_steps = {path: _steps(path) for path in self.paths}
         scoped = {s.collection for steps in all_steps.values() for s in steps if s.param}
+        scoped = {path for path in scoped if not self._answers_one(path)}   # /projects/{uuid} stays an item
         unnested = {singular(s.segment) for steps in all_steps.values() for s in steps if s.param and not s.parent}
         shapes: dict[str, set[int]] = {}
         top: dict[str, set[int]] = {}
@@ -552,6 +558,14 @@ class _WorldBuilder:
                     self._nest(parent, name, step.collection if listed or step.item is None else step.item)
         for name, steps in found.items():
             self._define_resource(name, steps)
+
+    def _answers_one(self, path: str) -> bool:
+        """Whether a GET of ``path`` answers one identifiable object (an item path, not a scope)."""
+        schema = self._success_schema(self._get(path))
+        if schema is None or _list_items(schema) is not None:
+            return False
+        inner = _unwrap_item(schema, "")
+        return inner is not None and _id_field(inner, "", None) is not None
 
     def _step_shapes(self, step: _Step) -> set[int]:
         """Identities of the object schemas a resource step serves: its item and its listed items."""
@@ -596,7 +610,9 @@ class _WorldBuilder:
     def _define_resource(self, name: str, steps: list[_Step]) -> None:
         """Create the entity type for ``name`` from its steps, least nested first."""
         steps = sorted(steps, key=lambda s: (singular(s.segment) != name, s.parent is not None, len(s.item or "")))
-        collection = next((s.collection for s in steps if s.collection in self.paths), None)
+        items = {s.item for s in steps}
+        collections = (s.collection for s in steps if s.collection in self.paths and s.collection not in items)
+        collection = next(collections, None)
         with_item = next((s for s in steps if self._get(s.item)), None)
         with_item = with_item or next((s for s in steps if s.item in self.paths), steps[0])
         item_path = with_item.item if with_item.item in self.paths else None
@@ -744,7 +760,12 @@ class _WorldBuilder:
         if known:
             return known[0]
         if parent and base in self.entities:
-            return base
+            refined = _refine(base, None, self.spec.schema_name(items), parent) if items is not None else base
+            if refined == base or items is None or not _id_field(items, refined, None):
+                return base
+            if refined not in self.entities:   # /pulls/{index}/reviews/{id}/comments of PullReviewComment
+                self._new_listed(refined, path, items)
+            return refined
         listed = items is not None
         if items is None and created and parent and is_plural(last.segment) and self._get(path) is None:
             items = self._created(path, base)   # /uploads/{id}/parts: created, never listed
@@ -755,12 +776,15 @@ class _WorldBuilder:
         name = _refine(base, None, self.spec.schema_name(items), parent)
         if name in self.entities or not _id_field(items, name, None):
             return name if name in self.entities else None
-        entity = EntityType(name=name, collection_path=path if listed else None, schema=items,
-                            schema_name=self.spec.schema_name(items))
+        self._new_listed(name, path if listed else None, items)
+        return name
+
+    def _new_listed(self, name: str, path: str | None, items: dict) -> None:
+        """A type found listed (or created) at ``path``, with its items' schema."""
+        entity = EntityType(name=name, collection_path=path, schema=items, schema_name=self.spec.schema_name(items))
         self.entities[name] = entity
         self._set_id(entity)
         self._register_schema(items, name, f"schema listed at {path}", _W["schema"])
-        return name
 
     def _created(self, path: str, base: str) -> dict | None:
         """The identifiable object a POST to ``path`` creates when it is of no known type."""
@@ -922,6 +946,8 @@ class _WorldBuilder:
             self._embedded(source, name, path, prop, depth, seen, many=False)
         elif self.recording and _scalar_type(flat) and not _is_enum(flat):
             self._reference(source, name, path, flat, description, depth, many=False)
+        elif self.recording and _URL_REFERENCE.match(name) and _type_of(flat) == "string":
+            self._url_reference(source, name, path)
 
     def _embedded(
         self, source: str, name: str, path: str, schema: dict, depth: int, seen: frozenset[int], many: bool
@@ -1022,6 +1048,17 @@ class _WorldBuilder:
         link.add(text, weight)
         self._description_evidence(link, description)
 
+    def _url_reference(self, source: str, name: str, path: str) -> None:
+        """``issue_url``: a URL of another entity's item path, a reference spelled as a link."""
+        match = _URL_REFERENCE.match(name)
+        stem = singular(snake(match.group(1))) if match else ""
+        target = stem if stem in self.entities else self._aliased(stem)
+        if target is None or target == source or self.entities[target].dangling or not self.entities[target].item_path:
+            return
+        link = self._link(source, target, path, "belongs_to")
+        link.holds = "url"
+        link.add(f"field {source}.{path} is the URL of a {target} ('{stem}')", _W["fk"])
+
     def _typed_target(self, flat: dict) -> tuple[str, str] | None:
         """(type, evidence) when a key's schema is the id schema of exactly one type, by name or by ``pattern``.
 
@@ -1087,6 +1124,9 @@ class _WorldBuilder:
             return source, f"{where} is a parent reference to the same type", _W["qualified"]
         if name in self.entities:
             return name, f"{where} names {name}", _W["dangling"] if self.entities[name].dangling else _W["fk"]
+        aliased = self._aliased(name)
+        if aliased is not None and aliased != source:
+            return aliased, f"{where} names {aliased} by its schema's name", _W["fk"]
         for entity in self.entities.values():
             if entity.id_field == field_name and entity.id_field != "id" and entity.name != source:
                 return entity.name, f"{where} matches {entity.name}'s id field {entity.id_field}", _W["id_field"]
@@ -1107,6 +1147,22 @@ class _WorldBuilder:
             return None
         self.entities[name] = EntityType(name=name, id_type=_scalar_type(flat) or "string", origin="dangling")
         return name, f"{where} names {name}, which this spec does not define", _W["dangling"]
+
+    def _aliased(self, name: str) -> str | None:
+        """The type a name means through a type's schema name (``pull_request`` -> ``pull``,
+        ``pull_request_review`` -> ``pull_review``)."""
+        if self.aliases is None:
+            self.aliases = {}
+            for entity in self.entities.values():
+                alias = singular(schema_base_name(entity.schema_name)) if entity.schema_name else None
+                if alias and alias != entity.name and not entity.dangling and alias not in self.entities:
+                    self.aliases.setdefault(alias, entity.name)
+        if name in self.aliases:
+            return self.aliases[name]
+        for alias, type_name in sorted(self.aliases.items(), key=lambda a: -len(a[0])):
+            if name.startswith(alias + "_") and f"{type_name}{name[len(alias):]}" in self.entities:
+                return f"{type_name}{name[len(alias):]}"
+        return None
 
     def _pattern_conflict(self, flat: dict, target: str) -> bool:
         """Whether a key's ``pattern`` differs from the one the target's own id declares (``^AC…`` vs ``^US…``)."""
@@ -1232,6 +1288,7 @@ class _WorldBuilder:
             evidence=[text for text, _ in link.items],
             confidence=round(min(0.99, 1.0 - doubt), 2),
             dangling=self.entities[link.target].dangling,
+            holds=link.holds,
         )
 
 
