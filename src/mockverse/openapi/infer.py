@@ -240,7 +240,7 @@ def _refine(base: str, param: str | None, schema_name: str | None, parent: str |
         named = schema_base_name(schema_name)
         if named != base and words_equal(named, base):
             return singular(named)
-        if parent and named == f"{parent}_{base}":
+        if parent and named in (f"{parent}_{base}", f"{base}_{parent}"):
             return named
     return base
 
@@ -605,7 +605,9 @@ class _WorldBuilder:
             named = schema_base_name(schema_name)
             if named.startswith(base + "_") and step.param != "id" and not _ID_SUFFIX.match(step.param or "id"):
                 return singular(named)   # /notifications/{group_key} answering NotificationGroup
-        return _refine(base, step.param, schema_name, parent)
+        refined = _refine(base, step.param, schema_name, parent)
+        namespace = _namespace(step)
+        return _refine(base, step.param, schema_name, namespace) if refined == base and namespace else refined
 
     def _define_resource(self, name: str, steps: list[_Step]) -> None:
         """Create the entity type for ``name`` from its steps, least nested first."""
@@ -944,10 +946,10 @@ class _WorldBuilder:
                 self._reference(source, name, path, merge_all_of(items), description, depth, many=True)
         elif _is_objectish(flat):
             self._embedded(source, name, path, prop, depth, seen, many=False)
-        elif self.recording and _scalar_type(flat) and not _is_enum(flat):
-            self._reference(source, name, path, flat, description, depth, many=False)
         elif self.recording and _URL_REFERENCE.match(name) and _type_of(flat) == "string":
             self._url_reference(source, name, path)
+        elif self.recording and _scalar_type(flat) and not _is_enum(flat):
+            self._reference(source, name, path, flat, description, depth, many=False)
 
     def _embedded(
         self, source: str, name: str, path: str, schema: dict, depth: int, seen: frozenset[int], many: bool
@@ -1207,7 +1209,8 @@ class _WorldBuilder:
                 link.add(text, _W["nesting"])
                 link.add(f"path nesting {min(reverse, key=len)}", _W["reverse"])
                 continue
-            fks = [k for k in self.links.values() if (k.source, k.target, k.kind) == (child, parent, "belongs_to")]
+            fks = [k for k in self.links.values()
+                   if (k.source, k.target, k.kind, k.holds) == (child, parent, "belongs_to", "id")]
             if fks:
                 best = max(fks, key=lambda k: (max(w for _, w in k.items), -len(k.field or "")))
                 best.add(text, _W["nesting"])
