@@ -41,6 +41,7 @@ _schema_base_name = schema_base_name  # the name world/specworld.py imports from
 _W = {
     "nesting": 0.8,  # /users/{user_id}/orders
     "fk": 0.8,  # order.user_id names user
+    "polymorphic": 0.7,  # resourceable_type + resourceable_id
     "typed": 0.85,  # the key's schema is the target's own id schema (defs_user_id) or id pattern
     "id_field": 0.8,  # the field is named like the target's own id field (userId)
     "qualified": 0.65,  # primary_contact_id -> contact, parent_id -> self
@@ -62,6 +63,8 @@ _PARAM = re.compile(r"^\{([^{}]+)\}$")
 _RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)+$")  # users.info, admin.users.list
 _ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID|_sids|Sids|_sid|Sid)$")
 _ALTERNATIVE_KEYS = re.compile(r"^([a-z0-9_]+?)_([a-z0-9]+)_or_([a-z0-9]+)$")
+_POLY_TYPE = re.compile(r"^(.+?)(_type|Type)$")
+_POLY_ID = re.compile(r"^(.+?)(_id|Id|_reference|Reference|_ref|Ref)$")
 _URL_REFERENCE = re.compile(r"^(.+?)(_url|Url|URL|_uri|Uri)$")
 _ID_PREFIX = re.compile(r"^id([A-Z][A-Za-z0-9]*)$")
 _ACTOR = re.compile(r"^(.+?)(_by|By)$")
@@ -165,11 +168,13 @@ class Relationship:
     confidence: float
     dangling: bool = False
     holds: str = "id"  # what the field holds: the target's "id", or the "url" of its item path (``issue_url``)
+    type_field: str | None = None  # a polymorphic key's sibling naming the target's type (``resourceable_type``)
 
     def to_dict(self) -> dict:
         """A JSON-ready copy."""
         return {
             "holds": self.holds,
+            "type_field": self.type_field,
             "id": self.id,
             "source": self.source,
             "target": self.target,
@@ -482,6 +487,7 @@ class _Evidence:
     kind: str
     items: list[tuple[str, float]] = dataclasses.field(default_factory=list)
     holds: str = "id"
+    type_field: str | None = None
 
     def add(self, text: str, weight: float) -> None:
         """Add one piece of evidence, once."""
@@ -764,6 +770,7 @@ class _WorldBuilder:
         if parent and base in self.entities:
             refined = _refine(base, None, self.spec.schema_name(items), parent) if items is not None else base
             if refined == base or items is None or not _id_field(items, refined, None):
+                self._adopt(base, items, path)
                 return base
             if refined not in self.entities:   # /pulls/{index}/reviews/{id}/comments of PullReviewComment
                 self._new_listed(refined, path, items)
@@ -780,6 +787,14 @@ class _WorldBuilder:
             return name if name in self.entities else None
         self._new_listed(name, path if listed else None, items)
         return name
+
+    def _adopt(self, name: str, items: dict | None, path: str) -> None:
+        """Give a type whose own paths declare no schema the schema of its items listed at ``path``."""
+        entity = self.entities[name]
+        if entity.schema is None and items is not None and _id_field(items, name, None):
+            entity.schema, entity.schema_name = items, self.spec.schema_name(items)
+            self._set_id(entity)
+            self._register_schema(items, name, f"listed at {path}", _W["schema"])
 
     def _new_listed(self, name: str, path: str | None, items: dict) -> None:
         """A type found listed (or created) at ``path``, with its items' schema."""
@@ -840,8 +855,12 @@ class _WorldBuilder:
                     candidates.append(_unwrap_item(self._success_schema(op), entity.name))
                     candidates.append(_unwrap_item(op.request_schema, entity.name))
         present = [c for c in candidates if c is not None]
-        with_id = (c for c in present if _id_field(c, entity.name, entity.id_param))
-        return next(with_id, present[0] if present else None)
+        with_id = [c for c in present if _id_field(c, entity.name, entity.id_param)]
+        for op in [] if with_id else self.entity_ops.get(entity.name, []):   # served only under other parents
+            own = singular(snake(op.path.rstrip("/").rsplit("/", 1)[-1])) == entity.name
+            listed = _list_items(self._success_schema(op)) if op.method == "GET" and own else None
+            with_id += [listed] if listed is not None and _id_field(listed, entity.name, entity.id_param) else []
+        return with_id[0] if with_id else present[0] if present else None
 
     def _set_id(self, entity: EntityType) -> None:
         """The id field and id type of an entity, from its schema and its path parameter."""
@@ -929,9 +948,53 @@ class _WorldBuilder:
             return
         seen = seen | {id(schema)}
         own_id = self.entities[source].id_field if depth == 0 else None
-        for name, prop in _props(schema).items():
-            if isinstance(prop, dict) and name != own_id:
+        props = _props(schema)
+        paired = self._polymorphic(source, props, prefix) if self.recording else set()
+        for name, prop in props.items():
+            if isinstance(prop, dict) and name != own_id and name not in paired:
                 self._walk_property(source, str(name), prop, prefix, depth, seen)
+
+    def _polymorphic(self, source: str, props: dict, prefix: str) -> set[str]:
+        """Type + id pairs (``resourceable_type`` + ``resourceable_id``, ``entityType`` + ``entityReference``).
+
+        The id references each type the type field names (its enum, or the types its description
+        lists); a type field that names none means the types the source is nested under. Returns the
+        id fields so paired.
+        """
+        paired = set()
+        for type_key, type_schema in props.items():
+            match = _POLY_TYPE.match(str(type_key))
+            if match is None or not isinstance(type_schema, dict):
+                continue
+            stem = match.group(1)
+            if singular(snake(stem)) in self.entities or singular(snake(str(type_key))) in self.entities:
+                continue   # destination_type + destination_id: a plain key with a subtype; eventType names a type
+            id_key = next((k for k in props if _poly_stem(str(k)) == stem
+                           and isinstance(props[k], dict) and _scalar_type(_non_null(props[k]))), None)
+            if id_key is None:
+                continue
+            flat = _non_null(type_schema)
+            named = self._named_types(flat)
+            parents = sorted(p for (p, child) in self.nesting if child == source and p != source)
+            parents = parents if "enum" not in flat and _type_of(flat) == "string" else []
+            for target in named or parents:
+                link = self._link(source, target, prefix + str(id_key), "belongs_to")
+                link.type_field = prefix + str(type_key)
+                how = "names" if named else "is nested under"
+                link.add(f"{source}.{prefix}{type_key} {how} {target}: a polymorphic key", _W["polymorphic"])
+            paired.add(str(id_key))
+        return paired
+
+    def _named_types(self, schema: dict) -> list[str]:
+        """The entity types a type field's enum or description names (``accountHolder``, ``balance_account``)."""
+        words = [str(v) for v in schema.get("enum") or () if isinstance(v, str)]
+        words += re.findall(r"[A-Za-z][A-Za-z0-9_]+", str(schema.get("description") or "")) if not words else []
+        found = []
+        for word in words:
+            name = singular(snake(word.rsplit("\\", 1)[-1]))
+            if name in self.entities and not self.entities[name].dangling and name not in found:
+                found.append(name)
+        return found if len(found) > 1 or words[:1] == found[:1] else []
 
     def _walk_property(self, source: str, name: str, prop: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
         """Classify one property: a scalar reference, an array of them, or an embedded object."""
@@ -1209,8 +1272,8 @@ class _WorldBuilder:
                 link.add(text, _W["nesting"])
                 link.add(f"path nesting {min(reverse, key=len)}", _W["reverse"])
                 continue
-            fks = [k for k in self.links.values()
-                   if (k.source, k.target, k.kind, k.holds) == (child, parent, "belongs_to", "id")]
+            fks = [k for k in self.links.values() if (k.source, k.target, k.kind, k.holds, k.type_field)
+                   == (child, parent, "belongs_to", "id", None)]
             if fks:
                 best = max(fks, key=lambda k: (max(w for _, w in k.items), -len(k.field or "")))
                 best.add(text, _W["nesting"])
@@ -1292,7 +1355,14 @@ class _WorldBuilder:
             confidence=round(min(0.99, 1.0 - doubt), 2),
             dangling=self.entities[link.target].dangling,
             holds=link.holds,
+            type_field=link.type_field,
         )
+
+
+def _poly_stem(name: str) -> str | None:
+    """The stem of a polymorphic id field (``resourceable_id`` -> ``resourceable``, ``entityReference``)."""
+    match = _POLY_ID.match(name)
+    return match.group(1) if match else None
 
 
 def _answer_objects(schema: dict | None) -> list[tuple[str, dict]]:
