@@ -65,6 +65,8 @@ _ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID|_si
 _ALTERNATIVE_KEYS = re.compile(r"^([a-z0-9_]+?)_([a-z0-9]+)_or_([a-z0-9]+)$")
 _POLY_TYPE = re.compile(r"^(.+?)(_type|Type)$")
 _POLY_ID = re.compile(r"^(.+?)(_id|Id|_reference|Reference|_ref|Ref)$")
+# An id pattern that starts with the type's own letters (``^US[0-9a-f]{32}$``, ``^[UW][A-Z0-9]{2,}$``).
+_PREFIXED_PATTERN = re.compile(r"^\^(?:[A-Za-z]{1,4}[^A-Za-z*+?{]|\[[A-Z]{1,3}\])")
 _URL_REFERENCE = re.compile(r"^(.+?)(_url|Url|URL|_uri|Uri)$")
 _ID_PREFIX = re.compile(r"^id([A-Z][A-Za-z0-9]*)$")
 _ACTOR = re.compile(r"^(.+?)(_by|By)$")
@@ -362,6 +364,9 @@ def _id_field(schema: object, name: str, id_param: str | None) -> str | None:
     last = name.split("_")[-1]
     candidates = [id_param] if id_param else []
     candidates += ["id", f"{name}_id", camel(name) + "Id", f"{last}_id", f"{last}Id", "uuid", "sid", "uid", "guid"]
+    keyed = snake(id_param or "")
+    if name and keyed.startswith(name + "_"):
+        candidates.append(keyed[len(name) + 1:])   # {event_type_name} keys event types by their name
     by_loose = {loose(str(k)): k for k in props}
     for candidate in candidates:
         key = candidate if candidate in props else by_loose.get(loose(candidate))
@@ -1124,6 +1129,14 @@ class _WorldBuilder:
         link.holds = "url"
         link.add(f"field {source}.{path} is the URL of a {target} ('{stem}')", _W["fk"])
 
+    def _holds_key(self, target: str, flat: dict) -> bool:
+        """Whether a field named after a type keyed by a name (``eventType`` of event types keyed by ``name``)
+        holds that key: the type's key is not an id and the two agree on their ``pattern``."""
+        entity = self.entities[target]
+        if not entity.schema or not entity.id_field or _id_field(entity.schema, entity.name, None):
+            return False
+        return flat.get("pattern") == _field_schema(entity.schema, entity.id_field).get("pattern")
+
     def _typed_target(self, flat: dict) -> tuple[str, str] | None:
         """(type, evidence) when a key's schema is the id schema of exactly one type, by name or by ``pattern``.
 
@@ -1135,7 +1148,8 @@ class _WorldBuilder:
         comp, pattern = self.spec.schema_name(flat), flat.get("pattern")
         for key, how in ((f"schema:{comp}", f"id schema {comp}"), (f"pattern:{pattern}", f"id pattern {pattern}")):
             owners = self.id_schemas.get(key) or []
-            if len(owners) == 1 and key.split(":", 1)[1] not in ("None", ""):
+            distinctive = key.startswith("schema:") or _PREFIXED_PATTERN.match(str(pattern))
+            if len(owners) == 1 and key.split(":", 1)[1] not in ("None", "") and distinctive:
                 return owners[0], f"has {owners[0]}'s {how}"
         return None
 
@@ -1167,6 +1181,7 @@ class _WorldBuilder:
             return
         said = f"{description} {flat.get('title') or ''}"
         holds_id = re.search(r"\b(id|ids|identifier)\b", said, re.IGNORECASE) is not None
+        holds_id = holds_id or (target == base and self._holds_key(target, flat))
         holds_id = holds_id or (str(flat.get("format", "")).lower() in _ID_FORMATS and target != qualified)
         if not holds_id or _scalar_type(flat) != self.entities[target].id_type:
             return
