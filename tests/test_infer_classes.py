@@ -147,3 +147,114 @@ def test_an_at_me_alias_marks_the_current_entity_of_its_collection(tmp_path):
     }, {"User": _obj(id=STR, username=STR)})
     assert world.entity_types["user"].current_path == "/users/@me"
     assert world.entity_types["user"].item_path == "/users/{user_id}"
+
+
+def test_a_literal_namespace_and_the_schema_name_the_type(tmp_path):
+    """``/filters/statuses/{id}`` answering ``FilterStatus`` is a filter status, not a status."""
+    world = _infer(tmp_path, {
+        "/statuses/{id}": _get(_ref("Status")),
+        "/filters/{filter_id}": _get(_ref("Filter")),
+        "/filters/{filter_id}/statuses": _get(_array(_ref("FilterStatus"))),
+        "/filters/statuses/{id}": _get(_ref("FilterStatus")),
+    }, {"Status": _obj(id=STR, text=STR), "Filter": _obj(id=STR, title=STR),
+        "FilterStatus": _obj(id=STR, status_id=STR)})
+    assert sorted(world.entity_types) == ["filter", "filter_status", "status"]
+    assert world.entity_types["filter_status"].item_path == "/filters/statuses/{id}"
+    assert _links(world) == {"filter->filter_status", "filter_status.status_id->status"}
+
+
+def test_side_loaded_answers_are_keyed_by_the_items_carrying_the_path_key(tmp_path):
+    """``/notifications/{group_key}`` answers ``{accounts: [...], notification_groups: ...}``: groups are the type."""
+    group = _obj(group_key=STR, sample_account_ids=_array(STR), status_id=STR)
+    world = _infer(tmp_path, {
+        "/accounts/{id}": _get(_ref("Account")),
+        "/statuses/{id}": _get(_ref("Status")),
+        "/notifications/{group_key}": _get(_obj(accounts=_array(_ref("Account")),
+                                                notification_groups=_ref("NotificationGroup"))),
+    }, {"Account": _obj(id=STR), "Status": _obj(id=STR), "NotificationGroup": group})
+    assert world.entity_types["notification_group"].id_field == "group_key"
+    assert _links(world) == {"notification_group.sample_account_ids->account", "notification_group.status_id->status"}
+
+
+def test_a_nested_resource_with_a_schema_of_its_own_is_its_own_type(tmp_path):
+    """``/vector_stores/{id}/files/{file_id}`` serves ``VectorStoreFileObject``, not the ``/files/{file_id}`` file."""
+    world = _infer(tmp_path, {
+        "/files/{file_id}": _get(_ref("OpenAIFile")),
+        "/vector_stores/{vector_store_id}": _get(_ref("VectorStoreObject")),
+        "/vector_stores/{vector_store_id}/files/{file_id}": _get(_ref("VectorStoreFileObject")),
+        "/uploads/{upload_id}": _get(_ref("Upload")),
+        "/uploads/{upload_id}/parts": {"post": {"responses": _ok(_ref("UploadPart"))}},
+        "/fine_tuning/jobs/{job_id}": _get(_ref("FineTuningJob")),
+    }, {"OpenAIFile": _obj(id=STR), "VectorStoreObject": _obj(id=STR), "Upload": _obj(id=STR),
+        "VectorStoreFileObject": _obj(id=STR, vector_store_id=STR),
+        "UploadPart": _obj(id=STR, upload_id=STR),
+        "FineTuningJob": _obj(id=STR, training_file={**STR, "description": "The file ID used for training."},
+                              result_files=_array({**STR, "description": "The result file ID."}))})
+    assert sorted(world.entity_types) == ["file", "fine_tuning_job", "upload", "upload_part", "vector_store",
+                                          "vector_store_file"]
+    assert _links(world) == {"vector_store_file.vector_store_id->vector_store", "upload_part.upload_id->upload",
+                             "fine_tuning_job.training_file->file", "fine_tuning_job.result_files->file"}
+
+
+def test_url_references_and_schema_name_aliases(tmp_path):
+    """``issue_url`` holds the URL of an issue; ``pull_request_url`` one of the ``pull`` type (schema PullRequest)."""
+    world = _infer(tmp_path, {
+        "/repos/{owner}/{repo}/issues/{index}": _get(_ref("Issue")),
+        "/repos/{owner}/{repo}/pulls/{index}": _get(_ref("PullRequest")),
+        "/repos/{owner}/{repo}/issues/{index}/comments": _get(_array(_ref("Comment"))),
+        "/repos/{owner}/{repo}/issues/comments/{id}": _get(_ref("Comment")),
+    }, {"Issue": _obj(id=STR), "PullRequest": _obj(id=STR),
+        "Comment": _obj(id=STR, issue_url=STR, pull_request_url=STR, html_url=STR)})
+    by_id = {r.id: r for r in world.relationships}
+    assert set(by_id) == {"comment.issue_url->issue", "comment.pull_request_url->pull", "issue->comment",
+                          "repo->issue", "repo->pull", "repo->comment"}
+    assert (by_id["comment.issue_url->issue"].holds, by_id["issue->comment"].holds) == ("url", "id")
+
+
+def test_polymorphic_type_and_id_pairs(tmp_path):
+    """``entityType`` naming types in its description, and ``resourceable_type`` naming none (the parents count)."""
+    kinds = {**STR, "description": "One of **accountHolder** or **balanceAccount**."}
+    key = _obj(entityReference=STR, entityType=kinds)
+    world = _infer(tmp_path, {
+        "/accountHolders/{id}": _get(_ref("AccountHolder")),
+        "/balanceAccounts/{id}": _get(_ref("BalanceAccount")),
+        "/transactionRules/{id}": _get(_obj(id=STR, entityKey=key)),
+        "/applications/{uuid}/envs": _get(_array(_ref("Env"))),
+        "/services/{uuid}/envs": _get(_array(_ref("Env"))),
+        "/applications/{uuid}": _get(_obj(uuid=STR)),
+        "/services/{uuid}": _get(_obj(uuid=STR)),
+        "/envs/{env_id}": {"delete": {"responses": {"204": {"description": ""}}}},
+    }, {"AccountHolder": _obj(id=STR), "BalanceAccount": _obj(id=STR),
+        "Env": _obj(id={"type": "integer"}, resourceable_type=STR, resourceable_id={"type": "integer"})})
+    polymorphic = {r.id: r.type_field for r in world.relationships if r.type_field}
+    assert polymorphic == {"transaction_rule.entityKey.entityReference->account_holder": "entityKey.entityType",
+                           "transaction_rule.entityKey.entityReference->balance_account": "entityKey.entityType",
+                           "env.resourceable_id->application": "resourceable_type",
+                           "env.resourceable_id->service": "resourceable_type"}
+
+
+def test_a_type_keyed_by_a_name_is_referenced_by_that_name(tmp_path):
+    """``/event-type/{event_type_name}`` keys event types by ``name``; ``eventType`` with its pattern holds one."""
+    name = {"type": "string", "pattern": "^[a-zA-Z0-9\\-_.]+$"}
+    world = _infer(tmp_path, {
+        "/event-type/{event_type_name}": _get(_ref("EventTypeOut")),
+        "/msg/{msg_id}": _get(_ref("MessageOut")),
+    }, {"EventTypeOut": _obj(name=name, description=STR),
+        "MessageOut": _obj(id=STR, eventType=name, eventTypes=_array(name), eventId=name)})
+    assert world.entity_types["event_type"].id_field == "name"
+    assert _links(world) == {"msg.eventType->event_type", "msg.eventTypes->event_type"}
+
+
+def test_a_path_answering_one_object_stays_an_item_before_a_trailing_key(tmp_path):
+    """``/projects/{uuid}/{environment_name_or_uuid}`` is an environment; ``/projects/{uuid}`` stays the project."""
+    world = _infer(tmp_path, {
+        "/projects/{uuid}": _get(_ref("Project")),
+        "/projects/{uuid}/environments": _get(_array(_ref("Environment"))),
+        "/projects/{uuid}/{environment_name_or_uuid}": _get(_ref("Environment")),
+        "/applications/{uuid}": _get(_obj(uuid=STR, environment_id={"type": "integer"})),
+    }, {"Project": _obj(uuid=STR, id={"type": "integer"}),
+        "Environment": _obj(id={"type": "integer"}, name=STR, project_id={"type": "integer"})})
+    project, environment = world.entity_types["project"], world.entity_types["environment"]
+    assert project.item_path == "/projects/{uuid}"
+    assert environment.item_path == "/projects/{uuid}/{environment_name_or_uuid}"
+    assert {"application.environment_id->environment", "environment.project_id->project"} <= _links(world)

@@ -243,6 +243,8 @@ def _refine(base: str, param: str | None, schema_name: str | None, parent: str |
     stem = _param_stem(param)
     if stem and stem != base and stem.startswith(base + "_"):
         return stem
+    if stem and stem != base and schema_name and singular(schema_base_name(schema_name)) == stem:
+        return stem   # /projects/{uuid}/{environment_name_or_uuid} answering an Environment
     if schema_name:
         named = schema_base_name(schema_name)
         if named != base and words_equal(named, base):
@@ -771,6 +773,7 @@ class _WorldBuilder:
         items = _list_items(self._success_schema(self._get(path)), (snake(last.segment),))
         known = self._schema_target(items) if items is not None else None
         if known:
+            self._adopt(known[0], items, path)
             return known[0]
         if parent and base in self.entities:
             refined = _refine(base, None, self.spec.schema_name(items), parent) if items is not None else base
@@ -1008,6 +1011,7 @@ class _WorldBuilder:
         description = str(flat.get("description") or "")
         if _type_of(flat) == "array" and isinstance(flat.get("items"), dict):
             items = flat["items"]
+            description = description or str(merge_all_of(items).get("description") or "")
             if _is_objectish(items):
                 self._embedded(source, name, path, items, depth, seen, many=True)
             elif self.recording and _scalar_type(merge_all_of(items)):
