@@ -2,10 +2,15 @@
 
 Entity types come from resource paths (``/users/{id}`` -> ``user``), from sub-collections
 listed under a parent (``/subscriptions/{id}/transactions``), from top-level listings of
-identifiable objects (``/ProjectsUsers``) and from schemas that are only ever embedded in
-other entities. Relationships come from path nesting, foreign-key fields in the usual
-spellings, embedded objects and, when given, recorded sample bodies. Every relationship
-carries human-readable evidence and a confidence built from it.
+identifiable objects (``/ProjectsUsers``), from RPC methods (``/users.info?user=``, see
+``rpc.py``), from the caller's own entity (``/user``, ``/users/@me``) and from schemas that are
+only ever embedded in other entities. Relationships come from path nesting, foreign-key fields
+in the usual spellings (``user_id``, ``userId``, ``idUser``, ``*_ids``, ``training_file``), keys
+typed with another type's id schema or prefixed ``pattern``, URL-valued references
+(``issue_url``), polymorphic type + id pairs, name-keyed references (``eventType``), embedded
+objects and, when given, recorded sample bodies. Every relationship carries human-readable
+evidence and a confidence built from it. Path templates are read by ``paths.py``, schema
+shapes by ``shapes.py``, words by ``words.py``.
 
 Decisions (documented here because consumers depend on them):
 
@@ -19,6 +24,11 @@ Decisions (documented here because consumers depend on them):
   ``dangling=True``; its target is an entity type with ``origin="dangling"``, no paths
   and no schema, so consumers can mint ids for it. Dangling targets are only created from
   top-level fields of an entity, never from fields deep inside value objects.
+* **What a link holds.** ``Relationship.holds`` is ``"id"`` (the target's id field, which is
+  its key: ``name`` for event types keyed by ``{event_type_name}``) or ``"url"`` (the URL of
+  the target's item path). A polymorphic key has ``type_field``, the sibling naming the type.
+  ``EntityType.id_in`` says whether the item path takes the id in the path or the query, and
+  ``current_path`` names the path answering the caller's own entity.
 * **Confidence.** Each piece of evidence has a weight (see ``_W``); a relationship's
   confidence is their noisy-or, ``1 - prod(1 - w)``, capped at 0.99. Path nesting plus a
   matching foreign key (0.96) ranks above either alone (0.8); synonyms (``owner_id`` ->
@@ -33,7 +43,37 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .loader import Operation, Spec, is_nullable, merge_all_of
-from .words import camel, is_plural, loose, schema_base_name, singular, snake, words_equal
+from .paths import (
+    ID_SUFFIX,
+    PARAM,
+    VERSION_SEGMENT,
+    Step,
+    nameable,
+    namespace_of,
+    param_stem,
+    refine_name,
+    steps_of,
+)
+from .paths import key_param as key_param  # world/specworld.py imports it from here
+from .rpc import PAGING, RPC_METHOD, key_parameter, list_key
+from .shapes import (
+    answer_lists,
+    answer_objects,
+    field_schema,
+    id_field_of,
+    is_enum,
+    is_objectish,
+    list_items,
+    non_null,
+    object_alternative,
+    object_variants,
+    properties_of,
+    scalar_type,
+    tag_value,
+    type_of,
+    unwrap_item,
+)
+from .words import is_plural, schema_base_name, singular, snake
 
 _schema_base_name = schema_base_name  # the name world/specworld.py imports from this module
 
@@ -58,11 +98,6 @@ _W = {
 }
 _MAX_DEPTH = 4
 
-_VERSION_SEGMENT = re.compile(r"^(v\d+([._]\d+)*[a-z]*|\d{4}-\d{2}-\d{2}|api|rest)$", re.IGNORECASE)
-_PARAM = re.compile(r"^\{([^{}]+)\}$")
-_RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)+$")  # users.info, admin.users.list
-_ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID|_sids|Sids|_sid|Sid)$")
-_ALTERNATIVE_KEYS = re.compile(r"^([a-z0-9_]+?)_([a-z0-9]+)_or_([a-z0-9]+)$")
 _POLY_TYPE = re.compile(r"^(.+?)(_type|Type)$")
 _POLY_ID = re.compile(r"^(.+?)(_id|Id|_reference|Reference|_ref|Ref)$")
 # An id pattern that starts with the type's own letters (``^US[0-9a-f]{32}$``, ``^[UW][A-Z0-9]{2,}$``).
@@ -76,10 +111,8 @@ _SELF_WORDS = frozenset({"parent", "reply", "replied", "reblog", "reblogged", "b
                          "forked", "duplicate", "duplicated", "root", "ancestor", "predecessor", "successor",
                          "superseded", "supersedes"})
 
-# Literal path segments that never name an entity type.
 # Path segments that stand for the caller's own entity (``/users/@me``, ``/accounts/self``).
 _CURRENT_WORDS = frozenset({"me", "self", "current", "mine", "myself"})
-_NOT_ENTITIES = frozenset({"me", "self", "search", "find", "lookup", "by", "batch", "bulk", "count", "contains"})
 # Foreign-key stems that identify something other than an entity of the world.
 _NOT_REFERENCES = frozenset(
     {
@@ -91,13 +124,7 @@ _NOT_REFERENCES = frozenset(
 )
 # Scalar fields never read as a bare reference even when named like a type.
 _NOT_BARE = frozenset({"name", "type", "status", "title", "description", "kind", "state", "label", "value", "code"})
-# Query parameters that page or filter a list, never the key of its items.
-_PAGING = frozenset({"count", "page", "limit", "cursor", "offset", "per_page", "page_size", "size", "before", "after",
-                     "since", "until", "latest", "oldest", "inclusive", "sort", "order", "query", "q", "token"})
 _ID_FORMATS = frozenset({"uuid", "int32", "int64", "guid", "ulid", "objectid"})
-_NON_ID_FORMATS = frozenset(
-    {"date", "date-time", "time", "email", "uri", "url", "hostname", "ipv4", "ipv6", "byte", "binary", "password"}
-)
 
 # Words for "a person who did or owns something", and the types they most often mean.
 _PERSON_WORDS = frozenset(
@@ -110,12 +137,6 @@ _PERSON_WORDS = frozenset(
 _PERSON_TYPES = ("user", "account", "member", "customer", "person", "profile", "employee")
 _ORG_WORDS = frozenset({"company", "organization", "organisation", "org", "business", "team", "workspace"})
 _ORG_TYPES = ("organization", "organisation", "company", "org", "team", "workspace")
-
-_ENVELOPE_KEYS = ("data", "result", "item", "record", "payload", "resource", "object")
-_LIST_KEYS = ("items", "data", "results", "records", "entries", "values", "list")
-
-
-# --- public model --------------------------------------------------------------------
 
 
 @dataclass
@@ -207,283 +228,6 @@ class InferredWorld:
         return [r for r in self.relationships if name in (r.source, r.target)]
 
 
-def key_param(param: str | None) -> tuple[str, list[str]] | None:
-    """(type stem, key fields) of a parameter naming alternative keys, one of them an id: ``service_id_or_name``
-    -> (``service``, [``id``, ``name``]), ``environment_name_or_uuid``; None for any other parameter."""
-    match = _ALTERNATIVE_KEYS.match(snake(param)) if param else None
-    if match is None or not {"id", "uuid", "uid", "sid", "guid"} & set(match.group(2, 3)):
-        return None
-    return match.group(1), [match.group(2), match.group(3)]
-
-
-def _param_stem(param: str | None) -> str | None:
-    """``timeEntryId`` -> ``time_entry``, ``service_id_or_name`` -> ``service``; None for ``id`` or ``username``."""
-    keys = key_param(param)
-    if keys is not None:
-        return keys[0]
-    match = _ID_SUFFIX.match(param or "")
-    return snake(match.group(1)) if match else None
-
-
-def _namespace(step: _Step) -> str | None:
-    """The literal segment a top-level resource sits under (``/filters/statuses/{id}`` -> ``filter``)."""
-    tokens = [t for t in step.collection.strip("/").split("/") if not _VERSION_SEGMENT.match(t)]
-    if len(tokens) < 2 or _PARAM.match(tokens[-2]) or not _nameable(tokens[-2]):
-        return None
-    return singular(snake(tokens[-2]))
-
-
-def _refine(base: str, param: str | None, schema_name: str | None, parent: str | None) -> str:
-    """A more specific name than the segment's when the spec spells one out.
-
-    The id parameter (``/Time/{timeEntryId}`` -> ``time_entry``), the schema naming the
-    same words (``/ProjectsUsers`` listing ``ProjectUser`` -> ``project_user``), or the
-    schema naming parent and child (``/lists/{id}/members`` of ``ListMember`` -> ``list_member``).
-    """
-    stem = _param_stem(param)
-    if stem and stem != base and stem.startswith(base + "_"):
-        return stem
-    if stem and stem != base and schema_name and singular(schema_base_name(schema_name)) == stem:
-        return stem   # /projects/{uuid}/{environment_name_or_uuid} answering an Environment
-    if schema_name:
-        named = schema_base_name(schema_name)
-        if named != base and words_equal(named, base):
-            return singular(named)
-        if parent and named in (f"{parent}_{base}", f"{base}_{parent}"):
-            return named
-    return base
-
-
-# --- schema shapes -------------------------------------------------------------------
-
-
-def _props(schema: object) -> dict:
-    """The properties of a schema with ``allOf`` merged in."""
-    if not isinstance(schema, dict):
-        return {}
-    props = merge_all_of(schema).get("properties")
-    return props if isinstance(props, dict) else {}
-
-
-def _type_of(schema: dict) -> str | None:
-    """The one non-null JSON type a schema declares, if any."""
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kinds = [k for k in kind if k != "null"]
-        kind = kinds[0] if len(kinds) == 1 else None
-    return kind if isinstance(kind, str) else None
-
-
-def _object_alternative(schema: dict) -> dict:
-    """The schema itself, or the one non-null alternative of a nullable ``oneOf``/``anyOf`` wrapper."""
-    flat = merge_all_of(schema)
-    if _props(flat):
-        return flat
-    shapes = [a for a in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ()))
-              if isinstance(a, dict) and _props(a)]
-    return shapes[0] if len(shapes) == 1 else flat
-
-
-def _variants(schema: dict) -> list[dict]:
-    """The non-null ``oneOf``/``anyOf`` alternatives of a schema, each with ``allOf`` merged."""
-    flat = merge_all_of(schema)
-    return [merge_all_of(a) for a in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ()))
-            if isinstance(a, dict) and _type_of(merge_all_of(a)) != "null" and merge_all_of(a).get("type") != "null"]
-
-
-def _non_null(schema: dict) -> dict:
-    """A ``oneOf: [null, X]`` wrapper read as X (keeping the wrapper's description); other schemas as they are."""
-    flat = merge_all_of(schema)
-    variants = _variants(flat)
-    if "properties" in flat or len(variants) != 1 or len(variants) == len(flat.get("oneOf") or flat.get("anyOf") or ()):
-        return flat
-    return {**variants[0], **({"description": flat["description"]} if "description" in flat else {})}
-
-
-def _object_variants(schema: dict) -> list[dict]:
-    """The object alternatives of a union entity schema (``oneOf`` of channel kinds); empty for other schemas."""
-    flat = merge_all_of(schema)
-    if _props(flat):
-        return []
-    return [v for v in _variants(flat) if _props(v)]
-
-
-def _field_schema(schema: dict, name: str) -> dict:
-    """One property of an object schema (or of the first kind of a union that has it), ``allOf`` merged."""
-    for shape in (schema, *_object_variants(schema)):
-        prop = _props(shape).get(name)
-        if isinstance(prop, dict):
-            return merge_all_of(prop)
-    return {}
-
-
-def _is_objectish(schema: object) -> bool:
-    """Whether a schema describes an object (or a union of objects)."""
-    if not isinstance(schema, dict):
-        return False
-    flat = merge_all_of(schema)
-    return _type_of(flat) == "object" or "properties" in flat or any(k in flat for k in ("oneOf", "anyOf"))
-
-
-def _scalar_type(schema: dict) -> str | None:
-    """"string" or "integer" for a schema that could hold an id; None otherwise."""
-    kind = _type_of(schema)
-    if kind == "number":
-        kind = "integer"
-    if kind not in ("string", "integer"):
-        return None
-    if str(schema.get("format", "")).lower() in _NON_ID_FORMATS:
-        return None
-    return kind
-
-
-def _is_enum(schema: dict) -> bool:
-    """Whether a schema is a closed set of several values (a status, not an id)."""
-    enum = schema.get("enum")
-    return isinstance(enum, list) and len([v for v in enum if v is not None]) > 1
-
-
-def _tag_value(schema: dict) -> str | None:
-    """The single value of a schema's ``type`` discriminator property (``type: {enum: [user]}``)."""
-    tag = _props(schema).get("type")
-    if not isinstance(tag, dict):
-        return None
-    if "const" in tag and isinstance(tag["const"], str):
-        return tag["const"]
-    enum = tag.get("enum")
-    if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
-        return enum[0]
-    return None
-
-
-def _id_field(schema: object, name: str, id_param: str | None) -> str | None:
-    """The property of ``schema`` (or of every kind of a union schema) holding the id of a ``name`` entity."""
-    variants = _object_variants(schema) if isinstance(schema, dict) else []
-    if variants:
-        keys = {_id_field(v, name, id_param) for v in variants}
-        return keys.pop() if len(keys) == 1 else None
-    props = _props(schema)
-    last = name.split("_")[-1]
-    candidates = [id_param] if id_param else []
-    candidates += ["id", f"{name}_id", camel(name) + "Id", f"{last}_id", f"{last}Id", "uuid", "sid", "uid", "guid"]
-    keyed = snake(id_param or "")
-    if name and keyed.startswith(name + "_"):
-        candidates.append(keyed[len(name) + 1:])   # {event_type_name} keys event types by their name
-    by_loose = {loose(str(k)): k for k in props}
-    for candidate in candidates:
-        key = candidate if candidate in props else by_loose.get(loose(candidate))
-        prop = props.get(key) if key is not None else None
-        if isinstance(prop, dict) and _scalar_type(merge_all_of(prop)):
-            return key
-    return None
-
-
-def _list_items(schema: object, hints: tuple[str, ...] = (), depth: int = 0) -> dict | None:
-    """The item schema of a list response (a bare array or a page/envelope around one)."""
-    if not isinstance(schema, dict) or depth > 2:
-        return None
-    flat = merge_all_of(schema)
-    if _type_of(flat) == "array" or "items" in flat and "properties" not in flat:
-        items = flat.get("items")
-        return items if _is_objectish(items) else None
-    props = flat.get("properties") or {}
-    arrays = {k: v for k, v in props.items() if isinstance(v, dict) and _type_of(merge_all_of(v)) == "array"}
-    for key in (*hints, *_LIST_KEYS):
-        if key in arrays:
-            return _list_items(arrays[key], (), depth + 1)
-    if len(arrays) == 1:
-        return _list_items(next(iter(arrays.values())), (), depth + 1)
-    if not arrays:
-        objects = [v for v in props.values() if _is_objectish(v) and "properties" in merge_all_of(v)]
-        if len(objects) == 1:
-            return _list_items(objects[0], hints, depth + 1)
-    return None
-
-
-def _unwrap_item(schema: object, name: str, key: str | None = None, depth: int = 0) -> dict | None:
-    """The entity object inside an item response, looking through ``data``-style envelopes.
-
-    With side-loaded arrays (``{accounts, statuses, notification_groups}``) it is the items
-    that carry the path's ``key`` (``group_key``).
-    """
-    if not isinstance(schema, dict) or depth > 2:
-        return None
-    if _id_field(schema, name, None):
-        return schema
-    props = _props(schema)
-    for prop in (*_ENVELOPE_KEYS, name, camel(name)):
-        inner = props.get(prop)
-        if isinstance(inner, dict) and _is_objectish(inner) and _type_of(merge_all_of(inner)) != "array":
-            found = _unwrap_item(inner, name, key, depth + 1)
-            if found is not None:
-                return found
-    if key and key in props:
-        return schema
-    lists = _answer_lists(schema)
-    keyed = [shape for _, shape in (*lists, *_answer_objects(schema))
-             if lists and key and key != "id" and key in _props(shape)]
-    if len(keyed) == 1:
-        return keyed[0]
-    items = _list_items(schema)
-    if items is not None and _id_field(items, name, None):
-        return items  # some APIs answer a single item as a one-element list
-    return schema if props else None
-
-
-# --- paths ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Step:
-    """One literal segment of a path template and the parameter that follows it, if any."""
-
-    segment: str
-    param: str | None
-    collection: str
-    item: str | None
-    parent: _Step | None
-
-
-def _steps(path: str) -> list[_Step]:
-    """Split a path template into literal steps (``/a/{x}/b`` -> a{x}, b)."""
-    tokens = [t for t in path.strip("/").split("/") if t]
-    steps: list[_Step] = []
-    prefix = ""
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        param = _PARAM.match(token)
-        parent = next((s for s in reversed(steps) if s.param), None)
-        if param:
-            if steps and steps[-1].param and steps[-1].item == prefix:  # /things/{scope}/{id}
-                last = steps[-1]
-                steps[-1] = _Step(last.segment, param.group(1), prefix, f"{prefix}/{token}", last.parent)
-            prefix += "/" + token
-            index += 1
-            continue
-        prefix += "/" + token
-        following = _PARAM.match(tokens[index + 1]) if index + 1 < len(tokens) else None
-        if following:
-            item = f"{prefix}/{tokens[index + 1]}"
-            steps.append(_Step(token, following.group(1), prefix, item, parent))
-            prefix = item
-            index += 2
-        else:
-            steps.append(_Step(token, None, prefix, None, parent))
-            index += 1
-    return steps
-
-
-def _nameable(segment: str) -> bool:
-    """Whether a literal segment can name an entity type (not a version, action word or template)."""
-    if "{" in segment or _VERSION_SEGMENT.match(segment):
-        return False
-    return bool(snake(segment)) and snake(segment) not in _NOT_ENTITIES
-
-
-# --- the builder ---------------------------------------------------------------------
-
-
 @dataclass
 class _Evidence:
     """Accumulated evidence for one (source, target, field) link."""
@@ -543,7 +287,7 @@ class _WorldBuilder:
 
     def discover_resources(self) -> None:
         """Entity types from every literal segment followed by a parameter."""
-        all_steps = {path: _steps(path) for path in self.paths}
+        all_steps = {path: steps_of(path) for path in self.paths}
         scoped = {s.collection for steps in all_steps.values() for s in steps if s.param}
         scoped = {path for path in scoped if not self._answers_one(path)}   # /projects/{uuid} stays an item
         unnested = {singular(s.segment) for steps in all_steps.values() for s in steps if s.param and not s.parent}
@@ -551,15 +295,15 @@ class _WorldBuilder:
         top: dict[str, set[int]] = {}
         for steps in all_steps.values():
             for step in steps:
-                if step.param and _nameable(step.segment) and step.item not in scoped:
+                if step.param and nameable(step.segment) and step.item not in scoped:
                     served = self._step_shapes(step)
                     shapes.setdefault(singular(step.segment), set()).update(served)
                     if not step.parent:
                         top.setdefault(singular(step.segment), set()).update(served)
-        found: dict[str, list[_Step]] = {}
+        found: dict[str, list[Step]] = {}
         for steps in all_steps.values():
             for step in steps:
-                if not step.param or not _nameable(step.segment) or step.item in scoped:
+                if not step.param or not nameable(step.segment) or step.item in scoped:
                     continue
                 name = self._keyed_by_other(step, shapes) or self._resource_name(step, unnested, top)
                 found.setdefault(name, []).append(step)
@@ -575,31 +319,31 @@ class _WorldBuilder:
     def _answers_one(self, path: str) -> bool:
         """Whether a GET of ``path`` answers one identifiable object (an item path, not a scope)."""
         schema = self._success_schema(self._get(path))
-        if schema is None or _list_items(schema) is not None:
+        if schema is None or list_items(schema) is not None:
             return False
-        inner = _unwrap_item(schema, "")
-        return inner is not None and _id_field(inner, "", None) is not None
+        inner = unwrap_item(schema, "")
+        return inner is not None and id_field_of(inner, "", None) is not None
 
-    def _step_shapes(self, step: _Step) -> set[int]:
+    def _step_shapes(self, step: Step) -> set[int]:
         """Identities of the object schemas a resource step serves: its item and its listed items."""
         base = singular(step.segment)
-        found = [_unwrap_item(self._success_schema(self._get(step.item)), base),
-                 _list_items(self._success_schema(self._get(step.collection)), (snake(step.segment),))]
-        return {id(shape) for shape in found if shape is not None and _props(shape)}
+        found = [unwrap_item(self._success_schema(self._get(step.item)), base),
+                 list_items(self._success_schema(self._get(step.collection)), (snake(step.segment),))]
+        return {id(shape) for shape in found if shape is not None and properties_of(shape)}
 
-    def _keyed_by_other(self, step: _Step, shapes: dict[str, set[int]]) -> str | None:
+    def _keyed_by_other(self, step: Step, shapes: dict[str, set[int]]) -> str | None:
         """The type a step really serves when its key names another resource whose schema it returns.
 
         ``/messages/{message_id}/reactions/{emoji}/{user_id}`` lists users (``UserResponse``),
         keyed by the user id: a sub-collection of users, not a ``reaction`` type.
         """
-        stem = _param_stem(step.param)
+        stem = param_stem(step.param)
         base = singular(step.segment)
         if stem is None or stem == base or stem not in shapes:
             return None
         return stem if self._step_shapes(step) & shapes[stem] else None
 
-    def _resource_name(self, step: _Step, unnested: set[str], shapes: dict[str, set[int]]) -> str:
+    def _resource_name(self, step: Step, unnested: set[str], shapes: dict[str, set[int]]) -> str:
         """The entity name of a resource step: the singular segment, refined when the spec is more specific.
 
         A nested step named like a top-level resource is that resource, unless it serves a schema
@@ -607,22 +351,22 @@ class _WorldBuilder:
         """
         base = singular(step.segment)
         item = self._success_schema(self._get(step.item))
-        inner = _unwrap_item(item, base, step.param) if item else None
+        inner = unwrap_item(item, base, step.param) if item else None
         schema_name = self.spec.schema_name(inner) if inner else None
-        parent = singular(step.parent.segment) if step.parent else _namespace(step)
+        parent = singular(step.parent.segment) if step.parent else namespace_of(step)
         if step.parent and base in unnested:
             own = self._step_shapes(step)
-            refined = _refine(base, None, schema_name, parent)
+            refined = refine_name(base, None, schema_name, parent)
             return refined if own and not own & shapes.get(base, set()) and refined != base else base
-        if schema_name and inner is not None and step.param in _props(inner):
+        if schema_name and inner is not None and step.param in properties_of(inner):
             named = schema_base_name(schema_name)
-            if named.startswith(base + "_") and step.param != "id" and not _ID_SUFFIX.match(step.param or "id"):
+            if named.startswith(base + "_") and step.param != "id" and not ID_SUFFIX.match(step.param or "id"):
                 return singular(named)   # /notifications/{group_key} answering NotificationGroup
-        refined = _refine(base, step.param, schema_name, parent)
-        namespace = _namespace(step)
-        return _refine(base, step.param, schema_name, namespace) if refined == base and namespace else refined
+        refined = refine_name(base, step.param, schema_name, parent)
+        namespace = namespace_of(step)
+        return refine_name(base, step.param, schema_name, namespace) if refined == base and namespace else refined
 
-    def _define_resource(self, name: str, steps: list[_Step]) -> None:
+    def _define_resource(self, name: str, steps: list[Step]) -> None:
         """Create the entity type for ``name`` from its steps, least nested first."""
         steps = sorted(steps, key=lambda s: (singular(s.segment) != name, s.parent is not None, len(s.item or "")))
         items = {s.item for s in steps}
@@ -648,19 +392,19 @@ class _WorldBuilder:
         list of the same schema under another name (``users.list`` -> ``members``) is that type.
         """
         methods = [op for op in self.spec.operations
-                   if "{" not in op.path and _RPC_METHOD.match(op.path.rstrip("/").rsplit("/", 1)[-1])]
+                   if "{" not in op.path and RPC_METHOD.match(op.path.rstrip("/").rsplit("/", 1)[-1])]
         for op in methods:
-            for prop, shape in _answer_objects(self._success_schema(op)):
-                key = _key_parameter(op, prop)
+            for prop, shape in answer_objects(self._success_schema(op)):
+                key = key_parameter(op, prop)
                 if key is not None:
                     self._method_type(op, singular(snake(prop)), shape, key, reads=True)
         for _ in range(2):  # the second round adds lists met before the method that keys their type
             for op in methods:
-                for prop, shape in _answer_lists(self._success_schema(op)):
+                for prop, shape in answer_lists(self._success_schema(op)):
                     name = singular(snake(prop))
-                    self._method_type(op, name, shape, _list_key(op, name, shape), reads=False)
+                    self._method_type(op, name, shape, list_key(op, name, shape), reads=False)
         for op in methods:
-            for _, shape in _answer_objects(self._success_schema(op)):
+            for _, shape in answer_objects(self._success_schema(op)):
                 known = self.schema_entity.get(id(shape))
                 if known:
                     self._attach(known[0], op.path)
@@ -674,10 +418,10 @@ class _WorldBuilder:
                 entity.collection_path = op.path
             self._attach(known[0], op.path)
             return
-        id_name = _id_field(shape, name, None) or (key if key in _props(shape) or not reads else None)
+        id_name = id_field_of(shape, name, None) or (key if key in properties_of(shape) or not reads else None)
         same = self.entities.get(name)
         if same is not None and same.schema is not shape:
-            if same.id_in == "query" and same.id_field and same.id_field in _props(shape):
+            if same.id_in == "query" and same.id_field and same.id_field in properties_of(shape):
                 self.shapes.setdefault(name, []).append(shape)   # another spelling of the same objects
                 self._register_schema(shape, name, f"listed at {op.path}", _W["schema"])
                 self._attach(name, op.path)
@@ -707,18 +451,18 @@ class _WorldBuilder:
             tokens = path.strip("/").split("/")
             get = self._get(path)
             alias = tokens[-1].lstrip("@").lower() in _CURRENT_WORDS
-            if ("{" in path and not alias) or get is None or _list_items(self._success_schema(get)) is not None:
+            if ("{" in path and not alias) or get is None or list_items(self._success_schema(get)) is not None:
                 continue
-            shape = _unwrap_item(self._success_schema(get), singular(snake(tokens[-1])))
+            shape = unwrap_item(self._success_schema(get), singular(snake(tokens[-1])))
             if shape is None:
                 continue
             known = self._schema_target(shape)
             name = known[0] if known else None
             if name is None and alias and len(tokens) > 1 and singular(snake(tokens[-2])) in self.entities:
                 name = singular(snake(tokens[-2]))
-            singular_top = (len([t for t in tokens if not _VERSION_SEGMENT.match(t)]) == 1
-                            and not is_plural(tokens[-1]) and not _RPC_METHOD.match(tokens[-1]))
-            if name is None and singular_top and _nameable(tokens[-1]) and _id_field(shape, snake(tokens[-1]), None):
+            singular_top = (len([t for t in tokens if not VERSION_SEGMENT.match(t)]) == 1
+                            and not is_plural(tokens[-1]) and not RPC_METHOD.match(tokens[-1]))
+            if name is None and singular_top and nameable(tokens[-1]) and id_field_of(shape, snake(tokens[-1]), None):
                 name = singular(snake(tokens[-1]))
                 if name in self.entities:
                     continue
@@ -737,21 +481,21 @@ class _WorldBuilder:
         claimed = {op.path for ops in self.entity_ops.values() for op in ops}
         unlisted = []
         for path in self.paths:
-            steps = _steps(path)
+            steps = steps_of(path)
             if path in claimed or not steps or steps[-1].param:
                 continue
             if not self._claim_listing(path, steps, created=False):
                 unlisted.append(path)
         for path in unlisted:  # created-only children, once every listing has named its schema
-            self._claim_listing(path, _steps(path), created=True)
+            self._claim_listing(path, steps_of(path), created=True)
 
-    def _claim_listing(self, path: str, steps: list[_Step], created: bool) -> bool:
+    def _claim_listing(self, path: str, steps: list[Step], created: bool) -> bool:
         """Attach ``path`` to the type it lists (or, with ``created``, creates), nesting it under its parent."""
         last = steps[-1]
         tokens = path.strip("/").split("/")
-        after_param = len(tokens) > 1 and _PARAM.match(tokens[-2]) is not None
+        after_param = len(tokens) > 1 and PARAM.match(tokens[-2]) is not None
         parent = self._entity_of_step(last.parent) if after_param and last.parent else None
-        child = self._listing_entity(path, last, parent, created) if _nameable(last.segment) else None
+        child = self._listing_entity(path, last, parent, created) if nameable(last.segment) else None
         if not created and child is None:
             return False
         if child and parent:
@@ -763,21 +507,21 @@ class _WorldBuilder:
             self._attach(owner, path)
         return True
 
-    def _entity_of_step(self, step: _Step) -> str | None:
+    def _entity_of_step(self, step: Step) -> str | None:
         """The entity type a resource step was given in pass 1."""
         return self.step_entity.get(step.item) or self.segment_entity.get(step.segment)
 
-    def _listing_entity(self, path: str, last: _Step, parent: str | None, created: bool = False) -> str | None:
+    def _listing_entity(self, path: str, last: Step, parent: str | None, created: bool = False) -> str | None:
         """The entity type listed at ``path``: a known one, or a new one when the items have ids."""
         base = singular(last.segment)
-        items = _list_items(self._success_schema(self._get(path)), (snake(last.segment),))
+        items = list_items(self._success_schema(self._get(path)), (snake(last.segment),))
         known = self._schema_target(items) if items is not None else None
         if known:
             self._adopt(known[0], items, path)
             return known[0]
         if parent and base in self.entities:
-            refined = _refine(base, None, self.spec.schema_name(items), parent) if items is not None else base
-            if refined == base or items is None or not _id_field(items, refined, None):
+            refined = refine_name(base, None, self.spec.schema_name(items), parent) if items is not None else base
+            if refined == base or items is None or not id_field_of(items, refined, None):
                 self._adopt(base, items, path)
                 return base
             if refined not in self.entities:   # /pulls/{index}/reviews/{id}/comments of PullReviewComment
@@ -790,8 +534,8 @@ class _WorldBuilder:
             return None
         if parent is None and not is_plural(last.segment):
             return None
-        name = _refine(base, None, self.spec.schema_name(items), parent)
-        if name in self.entities or not _id_field(items, name, None):
+        name = refine_name(base, None, self.spec.schema_name(items), parent)
+        if name in self.entities or not id_field_of(items, name, None):
             return name if name in self.entities else None
         self._new_listed(name, path if listed else None, items)
         return name
@@ -799,7 +543,7 @@ class _WorldBuilder:
     def _adopt(self, name: str, items: dict | None, path: str) -> None:
         """Give a type whose own paths declare no schema the schema of its items listed at ``path``."""
         entity = self.entities[name]
-        if entity.schema is None and items is not None and _id_field(items, name, None):
+        if entity.schema is None and items is not None and id_field_of(items, name, None):
             entity.schema, entity.schema_name = items, self.spec.schema_name(items)
             self._set_id(entity)
             self._register_schema(items, name, f"listed at {path}", _W["schema"])
@@ -814,12 +558,12 @@ class _WorldBuilder:
     def _created(self, path: str, base: str) -> dict | None:
         """The identifiable object a POST to ``path`` creates when it is of no known type."""
         post = next((op for op in self.paths.get(path, []) if op.method == "POST"), None)
-        shape = _unwrap_item(self._success_schema(post), base) if post else None
-        if shape is None or self._schema_target(shape) or not _id_field(shape, base, None):
+        shape = unwrap_item(self._success_schema(post), base) if post else None
+        if shape is None or self._schema_target(shape) or not id_field_of(shape, base, None):
             return None
         return shape
 
-    def _prefix_entity(self, steps: list[_Step]) -> str | None:
+    def _prefix_entity(self, steps: list[Step]) -> str | None:
         """The entity an action path sits under (``/user/login`` -> user)."""
         for step in reversed(steps):
             if step.segment in self.segment_entity:
@@ -845,41 +589,41 @@ class _WorldBuilder:
             self._set_id(entity)
             if entity.schema is not None:
                 self._register_schema(entity.schema, entity.name, f"{entity.name}'s own schema", _W["schema"])
-                for variant in _object_variants(entity.schema):
+                for variant in object_variants(entity.schema):
                     how = f"one kind of {entity.name} ({self.spec.schema_name(variant) or 'inline'})"
                     self._register_schema(variant, entity.name, how, _W["schema"])
-            listed = _list_items(self._success_schema(self._get(entity.collection_path)))
+            listed = list_items(self._success_schema(self._get(entity.collection_path)))
             if listed is not None and "{" not in (entity.collection_path or "{"):
                 self._register_schema(listed, entity.name, f"listed at {entity.collection_path}", _W["schema"])
         self.index_component_names()
 
     def _item_schema(self, entity: EntityType) -> dict | None:
         """The schema of one entity: the first with an id field among GET item, listed items, writes."""
-        candidates = [_unwrap_item(self._success_schema(self._get(entity.item_path)), entity.name, entity.id_param)]
-        candidates.append(_list_items(self._success_schema(self._get(entity.collection_path))))
+        candidates = [unwrap_item(self._success_schema(self._get(entity.item_path)), entity.name, entity.id_param)]
+        candidates.append(list_items(self._success_schema(self._get(entity.collection_path))))
         for path in (entity.collection_path, entity.item_path):
             for op in self.paths.get(path or "", []):
                 if op.method in ("POST", "PUT", "PATCH"):
-                    candidates.append(_unwrap_item(self._success_schema(op), entity.name))
-                    candidates.append(_unwrap_item(op.request_schema, entity.name))
+                    candidates.append(unwrap_item(self._success_schema(op), entity.name))
+                    candidates.append(unwrap_item(op.request_schema, entity.name))
         present = [c for c in candidates if c is not None]
-        with_id = [c for c in present if _id_field(c, entity.name, entity.id_param)]
+        with_id = [c for c in present if id_field_of(c, entity.name, entity.id_param)]
         for op in [] if with_id else self.entity_ops.get(entity.name, []):   # served only under other parents
             own = singular(snake(op.path.rstrip("/").rsplit("/", 1)[-1])) == entity.name
-            listed = _list_items(self._success_schema(op)) if op.method == "GET" and own else None
-            with_id += [listed] if listed is not None and _id_field(listed, entity.name, entity.id_param) else []
+            listed = list_items(self._success_schema(op)) if op.method == "GET" and own else None
+            with_id += [listed] if listed is not None and id_field_of(listed, entity.name, entity.id_param) else []
         return with_id[0] if with_id else present[0] if present else None
 
     def _set_id(self, entity: EntityType) -> None:
         """The id field and id type of an entity, from its schema and its path parameter."""
         if entity.id_in == "path" or entity.id_field is None:
-            entity.id_field = _id_field(entity.schema, entity.name, entity.id_param) if entity.schema else None
+            entity.id_field = id_field_of(entity.schema, entity.name, entity.id_param) if entity.schema else None
         kinds = []
         param = self._path_param(entity)
         if param is not None:
-            kinds.append(_scalar_type(merge_all_of(param)))
+            kinds.append(scalar_type(merge_all_of(param)))
         if entity.id_field and entity.schema:
-            kinds.append(_scalar_type(_field_schema(entity.schema, entity.id_field)))
+            kinds.append(scalar_type(field_schema(entity.schema, entity.id_field)))
         entity.id_type = next((k for k in kinds if k), "string")
 
     def _path_param(self, entity: EntityType) -> dict | None:
@@ -900,8 +644,8 @@ class _WorldBuilder:
             if not isinstance(schema, dict) or id(schema) in self.schema_entity:
                 continue
             base = schema_base_name(comp)
-            tag = _tag_value(schema) if _is_objectish(schema) else None
-            if base in self.entities and singular(base) == base and _is_objectish(schema):
+            tag = tag_value(schema) if is_objectish(schema) else None
+            if base in self.entities and singular(base) == base and is_objectish(schema):
                 self._register_schema(schema, base, f"schema {comp} is a variant of {base}", _W["schema"])
             elif tag and singular(tag) in self.entities:
                 self._register_schema(schema, singular(tag), f"schema {comp} has type tag '{tag}'", _W["type_tag"])
@@ -928,7 +672,7 @@ class _WorldBuilder:
             found = self._schema_target(part, depth + 1)
             if found:
                 return found
-        tag = _tag_value(schema)
+        tag = tag_value(schema)
         if tag and singular(tag) in self.entities and not self.entities[singular(tag)].dangling:
             return singular(tag), f"type tag '{tag}'", _W["type_tag"]
         return None
@@ -947,7 +691,7 @@ class _WorldBuilder:
             for name, schema in pending:
                 done.add(name)
                 for whole in (schema, *self.shapes.get(name, ())):
-                    for shape in (whole, *_object_variants(whole)):
+                    for shape in (whole, *object_variants(whole)):
                         self._walk_object(name, shape, "", 0, frozenset())
 
     def _walk_object(self, source: str, schema: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
@@ -956,7 +700,7 @@ class _WorldBuilder:
             return
         seen = seen | {id(schema)}
         own_id = self.entities[source].id_field if depth == 0 else None
-        props = _props(schema)
+        props = properties_of(schema)
         paired = self._polymorphic(source, props, prefix) if self.recording else set()
         for name, prop in props.items():
             if isinstance(prop, dict) and name != own_id and name not in paired:
@@ -978,13 +722,13 @@ class _WorldBuilder:
             if singular(snake(stem)) in self.entities or singular(snake(str(type_key))) in self.entities:
                 continue   # destination_type + destination_id: a plain key with a subtype; eventType names a type
             id_key = next((k for k in props if _poly_stem(str(k)) == stem
-                           and isinstance(props[k], dict) and _scalar_type(_non_null(props[k]))), None)
+                           and isinstance(props[k], dict) and scalar_type(non_null(props[k]))), None)
             if id_key is None:
                 continue
-            flat = _non_null(type_schema)
+            flat = non_null(type_schema)
             named = self._named_types(flat)
             parents = sorted(p for (p, child) in self.nesting if child == source and p != source)
-            parents = parents if "enum" not in flat and _type_of(flat) == "string" else []
+            parents = parents if "enum" not in flat and type_of(flat) == "string" else []
             for target in named or parents:
                 link = self._link(source, target, prefix + str(id_key), "belongs_to")
                 link.type_field = prefix + str(type_key)
@@ -1007,20 +751,20 @@ class _WorldBuilder:
     def _walk_property(self, source: str, name: str, prop: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
         """Classify one property: a scalar reference, an array of them, or an embedded object."""
         path = prefix + name
-        flat = _non_null(prop)
+        flat = non_null(prop)
         description = str(flat.get("description") or "")
-        if _type_of(flat) == "array" and isinstance(flat.get("items"), dict):
+        if type_of(flat) == "array" and isinstance(flat.get("items"), dict):
             items = flat["items"]
             description = description or str(merge_all_of(items).get("description") or "")
-            if _is_objectish(items):
+            if is_objectish(items):
                 self._embedded(source, name, path, items, depth, seen, many=True)
-            elif self.recording and _scalar_type(merge_all_of(items)):
+            elif self.recording and scalar_type(merge_all_of(items)):
                 self._reference(source, name, path, merge_all_of(items), description, depth, many=True)
-        elif _is_objectish(flat):
+        elif is_objectish(flat):
             self._embedded(source, name, path, prop, depth, seen, many=False)
-        elif self.recording and _URL_REFERENCE.match(name) and _type_of(flat) == "string":
+        elif self.recording and _URL_REFERENCE.match(name) and type_of(flat) == "string":
             self._url_reference(source, name, path)
-        elif self.recording and _scalar_type(flat) and not _is_enum(flat):
+        elif self.recording and scalar_type(flat) and not is_enum(flat):
             self._reference(source, name, path, flat, description, depth, many=False)
 
     def _embedded(
@@ -1034,7 +778,7 @@ class _WorldBuilder:
                     link = self._link(source, target, path, "embeds")
                     link.add(f"field {source}.{path} embeds {target} ({how})", weight)
                     target_id = self.entities[target].id_field
-                    if target_id and target_id in _props(schema) and weight < _W["schema"]:
+                    if target_id and target_id in properties_of(schema) and weight < _W["schema"]:
                         link.add(f"embedded objects carry {target}'s id field '{target_id}'", _W["carries_id"])
             return
         flat = merge_all_of(schema)
@@ -1056,13 +800,13 @@ class _WorldBuilder:
                 targets.append(hit)
         if targets:
             return targets
-        shape = _object_alternative(schema)
+        shape = object_alternative(schema)
         words = singular(snake(name)).split("_")
         for cut in range(len(words)):
             base = "_".join(words[cut:])   # referenced_message, then message
             known = self.entities.get(base)
-            carries_id = known is not None and (known.id_field is None or known.id_field in _props(shape))
-            if known and not known.dangling and carries_id and _list_items(schema) is None:
+            carries_id = known is not None and (known.id_field is None or known.id_field in properties_of(shape))
+            if known and not known.dangling and carries_id and list_items(schema) is None:
                 qualified = f", qualified as '{'_'.join(words[:cut])}'" if cut else ""
                 return [(base, f"field name '{name}'{qualified}", _W["field_name"] if not cut else _W["qualified"])]
         created = self._schema_only(source, name, schema)
@@ -1074,10 +818,10 @@ class _WorldBuilder:
         if comp is None and len(schema.get("allOf") or ()) == 1:
             comp = self.spec.schema_name(schema["allOf"][0])
         name = singular(schema_base_name(comp)) if comp else f"{source}_{singular(field_name)}"
-        id_name = _id_field(schema, name, None) if not _object_variants(schema) else None
+        id_name = id_field_of(schema, name, None) if not object_variants(schema) else None
         if not id_name:
             return None
-        id_schema = _field_schema(schema, id_name)
+        id_schema = field_schema(schema, id_name)
         if is_nullable(id_schema) and not id_schema.get("readOnly"):
             return None  # a value object whose id is optional and client-supplied
         if name in self.entities and not self.entities[name].dangling:
@@ -1085,7 +829,7 @@ class _WorldBuilder:
         self.entities[name] = EntityType(
             name=name,
             id_field=id_name,
-            id_type=_scalar_type(id_schema) or "string",
+            id_type=scalar_type(id_schema) or "string",
             schema=schema,
             origin="schema",
             schema_name=comp,
@@ -1102,7 +846,7 @@ class _WorldBuilder:
             link = self._link(source, typed[0], path, "has_many" if many else "belongs_to")
             link.add(f"field {source}.{path} {typed[1]}", _W["typed"])
             return
-        match = _ID_SUFFIX.match(name)
+        match = ID_SUFFIX.match(name)
         prefix_match = _ID_PREFIX.match(name)
         actor = _ACTOR.match(name)
         if match:
@@ -1137,9 +881,9 @@ class _WorldBuilder:
         """Whether a field named after a type keyed by a name (``eventType`` of event types keyed by ``name``)
         holds that key: the type's key is not an id and the two agree on their ``pattern``."""
         entity = self.entities[target]
-        if not entity.schema or not entity.id_field or _id_field(entity.schema, entity.name, None):
+        if not entity.schema or not entity.id_field or id_field_of(entity.schema, entity.name, None):
             return False
-        return flat.get("pattern") == _field_schema(entity.schema, entity.id_field).get("pattern")
+        return flat.get("pattern") == field_schema(entity.schema, entity.id_field).get("pattern")
 
     def _typed_target(self, flat: dict) -> tuple[str, str] | None:
         """(type, evidence) when a key's schema is the id schema of exactly one type, by name or by ``pattern``.
@@ -1163,8 +907,9 @@ class _WorldBuilder:
         for entity in self.entities.values():
             if entity.origin != "path" or not entity.schema or not entity.id_field:
                 continue
-            shapes = [_props(shape).get(entity.id_field) for shape in (entity.schema, *_object_variants(entity.schema))]
-            for shape in (s for s in shapes if isinstance(s, dict)):
+            kinds = (entity.schema, *object_variants(entity.schema))
+            keys = (properties_of(kind).get(entity.id_field) for kind in kinds)
+            for shape in (key for key in keys if isinstance(key, dict)):
                 flat = merge_all_of(shape)
                 for key in (f"schema:{self.spec.schema_name(shape)}", f"pattern:{flat.get('pattern')}"):
                     owners = index.setdefault(key, [])
@@ -1187,7 +932,7 @@ class _WorldBuilder:
         holds_id = re.search(r"\b(id|ids|identifier)\b", said, re.IGNORECASE) is not None
         holds_id = holds_id or (target == base and self._holds_key(target, flat))
         holds_id = holds_id or (str(flat.get("format", "")).lower() in _ID_FORMATS and target != qualified)
-        if not holds_id or _scalar_type(flat) != self.entities[target].id_type:
+        if not holds_id or scalar_type(flat) != self.entities[target].id_type:
             return
         link = self._link(source, target, path, "has_many" if many else "belongs_to")
         how = "" if target == base else f" ('{base}' read as '{target}')"
@@ -1227,9 +972,9 @@ class _WorldBuilder:
         target = self._synonym_target(name)
         if target and not self._pattern_conflict(flat, target):
             return target, f"{where}: '{name}' is a synonym of {target}", _W["synonym"]
-        if depth > 0 or name in _NOT_REFERENCES or words[-1] in _NOT_REFERENCES or len(name) < 3 or {*words} & _PAGING:
+        if depth > 0 or name in _NOT_REFERENCES or words[-1] in _NOT_REFERENCES or len(name) < 3 or {*words} & PAGING:
             return None
-        self.entities[name] = EntityType(name=name, id_type=_scalar_type(flat) or "string", origin="dangling")
+        self.entities[name] = EntityType(name=name, id_type=scalar_type(flat) or "string", origin="dangling")
         return name, f"{where} names {name}, which this spec does not define", _W["dangling"]
 
     def _aliased(self, name: str) -> str | None:
@@ -1251,7 +996,7 @@ class _WorldBuilder:
     def _pattern_conflict(self, flat: dict, target: str) -> bool:
         """Whether a key's ``pattern`` differs from the one the target's own id declares (``^AC…`` vs ``^US…``)."""
         entity = self.entities[target]
-        own = _field_schema(entity.schema, entity.id_field or "id") if entity.schema else {}
+        own = field_schema(entity.schema, entity.id_field or "id") if entity.schema else {}
         mine, theirs = flat.get("pattern"), own.get("pattern")
         return isinstance(mine, str) and isinstance(theirs, str) and mine != theirs
 
@@ -1382,61 +1127,6 @@ def _poly_stem(name: str) -> str | None:
     """The stem of a polymorphic id field (``resourceable_id`` -> ``resourceable``, ``entityReference``)."""
     match = _POLY_ID.match(name)
     return match.group(1) if match else None
-
-
-def _answer_objects(schema: dict | None) -> list[tuple[str, dict]]:
-    """(property, object schema) for each object a method's answer carries (``{ok, user: {...}}``)."""
-    out = []
-    for prop, value in _props(schema).items():
-        shape = _object_alternative(value) if isinstance(value, dict) else None
-        if shape is None or _type_of(merge_all_of(value)) == "array":
-            continue
-        if _props(shape) or _object_variants(shape):
-            out.append((str(prop), shape))
-    return out
-
-
-def _answer_lists(schema: dict | None) -> list[tuple[str, dict]]:
-    """(property, item schema) for each array of objects a method's answer carries (``{ok, channels: [...]}``)."""
-    out = []
-    for prop, value in _props(schema).items():
-        flat = merge_all_of(value) if isinstance(value, dict) else {}
-        items = flat.get("items") if _type_of(flat) == "array" else None
-        if isinstance(items, dict) and (_props(items) or _object_variants(items)):
-            out.append((str(prop), items))
-    return out
-
-
-def _query_names(op: Operation) -> list[str]:
-    """The names of an operation's query parameters, in spec order."""
-    return [p.name for p in op.parameters if p.location == "query"]
-
-
-def _key_parameter(op: Operation, prop: str) -> str | None:
-    """The query parameter that names which ``prop`` a method reads (``user``, ``user_id``, ``userId``)."""
-    names = _query_names(op)
-    return next((n for n in (prop, f"{prop}_id", f"{camel(prop)}Id") if n in names), None)
-
-
-def _list_key(op: Operation, name: str, shape: dict) -> str | None:
-    """The query parameter a method looks listed objects up by, when they have no id (``ts`` of a message).
-
-    It must be a required scalar of the objects, not a paging parameter and not a key of another type.
-    """
-    for key in _query_names(op):
-        stem = _ID_SUFFIX.match(key)
-        if key in _PAGING or (stem and singular(snake(stem.group(1))) != name):
-            continue
-        field = _field_schema(shape, key)
-        if key in _required(shape) and _scalar_type(field) and not _is_enum(field):
-            return key
-    return None
-
-
-def _required(schema: dict) -> set[str]:
-    """The required properties of an object schema (of every kind, for a union)."""
-    shapes = [schema, *_object_variants(schema)]
-    return {str(k) for shape in shapes for k in (merge_all_of(shape).get("required") or ())}
 
 
 def _leaves(body: object, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, object, bool]]:
