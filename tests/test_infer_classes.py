@@ -258,3 +258,19 @@ def test_a_path_answering_one_object_stays_an_item_before_a_trailing_key(tmp_pat
     assert project.item_path == "/projects/{uuid}"
     assert environment.item_path == "/projects/{uuid}/{environment_name_or_uuid}"
     assert {"application.environment_id->environment", "environment.project_id->project"} <= _links(world)
+
+
+def test_a_type_addressed_by_uuid_keeps_the_integer_id_its_keys_carry(tmp_path):
+    """``/projects/{uuid}`` while every ``project_id`` is the integer ``id``: the id is ``id``; a ``server_uuid``
+    key elsewhere keeps servers keyed by their uuid."""
+    uuid, integer = STR, {"type": "integer"}
+    world = _infer(tmp_path, {
+        "/projects/{uuid}": _get(_ref("Project")),
+        "/servers/{uuid}": _get(_ref("Server")),
+        "/environments/{id}": _get(_ref("Environment")),
+        "/destinations/{uuid}": _get(_ref("Destination")),
+    }, {"Project": _obj(id=integer, uuid=uuid), "Server": _obj(id=integer, uuid=uuid),
+        "Environment": _obj(id=integer, project_id=integer, server_id=integer),
+        "Destination": _obj(uuid=uuid, server_uuid=uuid)})
+    project, server = world.entity_types["project"], world.entity_types["server"]
+    assert (project.id_field, project.id_type, server.id_field, server.id_type) == ("id", "integer", "uuid", "string")

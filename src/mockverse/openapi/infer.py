@@ -265,6 +265,7 @@ class _WorldBuilder:
         self.recording = False
         self.id_schemas: dict[str, list[str]] | None = None
         self.aliases: dict[str, str] | None = None
+        self.key_types: dict[str, set[str]] | None = None  # scalar types of each snake_case property name
         self.shapes: dict[str, list[dict]] = {}  # further schemas of one type, walked like its own
 
     # -- operations and responses --
@@ -620,11 +621,33 @@ class _WorldBuilder:
             entity.id_field = id_field_of(entity.schema, entity.name, entity.id_param) if entity.schema else None
         kinds = []
         param = self._path_param(entity)
+        if self._keys_carry_id(entity):
+            entity.id_field, param = "id", None   # /projects/{uuid} while every project_id is the integer id
         if param is not None:
             kinds.append(scalar_type(merge_all_of(param)))
         if entity.id_field and entity.schema:
             kinds.append(scalar_type(field_schema(entity.schema, entity.id_field)))
         entity.id_type = next((k for k in kinds if k), "string")
+
+    def _keys_carry_id(self, entity: EntityType) -> bool:
+        """Whether the spec's ``<type>_id`` keys hold the entity's ``id`` property rather than its path key.
+
+        Coolify addresses projects by ``{uuid}`` but every ``project_id`` is the integer ``id``.
+        """
+        if not entity.schema or entity.id_field in (None, "id"):
+            return False
+        own = scalar_type(field_schema(entity.schema, "id"))
+        if own is None or own == scalar_type(field_schema(entity.schema, entity.id_field or "")):
+            return False
+        if self.key_types is None:
+            self.key_types = {}
+            for schema in self.spec.schemas.values():
+                for key, prop in properties_of(schema).items():
+                    kind = scalar_type(non_null(prop)) if isinstance(prop, dict) else None
+                    if kind:
+                        self.key_types.setdefault(snake(str(key)), set()).add(kind)
+        carried = self.key_types.get(f"{entity.name}_{snake(entity.id_field or '')}")
+        return self.key_types.get(f"{entity.name}_id") == {own} and not carried
 
     def _path_param(self, entity: EntityType) -> dict | None:
         """The schema of the id parameter on the entity's item path."""
