@@ -896,6 +896,8 @@ class _WorldBuilder:
         target = stem if stem in self.entities else self._aliased(stem)
         if target is None or target == source or self.entities[target].dangling or not self.entities[target].item_path:
             return
+        if (source, target) in self.nesting:
+            return   # site.deploy_url: a child's URL (its preview site), not a key of the world
         link = self._link(source, target, path, "belongs_to")
         link.holds = "url"
         link.add(f"field {source}.{path} is the URL of a {target} ('{stem}')", _W["fk"])
@@ -951,6 +953,8 @@ class _WorldBuilder:
         target = base if base in self.entities else self._synonym_target(base) or qualified
         if target is None or target == source or self.entities[target].dangling:
             return
+        if target == qualified and (source, target) in self.nesting:
+            return   # primaryBalanceAccount: one of the source's own children, chosen by the API, not a key
         said = f"{description} {flat.get('title') or ''}"
         holds_id = re.search(r"\b(id|ids|identifier)\b", said, re.IGNORECASE) is not None
         holds_id = holds_id or (target == base and self._holds_key(target, flat))
