@@ -908,7 +908,8 @@ class _WorldBuilder:
         entity = self.entities[target]
         if not entity.schema or not entity.id_field or id_field_of(entity.schema, entity.name, None):
             return False
-        return flat.get("pattern") == field_schema(entity.schema, entity.id_field).get("pattern")
+        pattern = flat.get("pattern")
+        return pattern is not None and pattern == field_schema(entity.schema, entity.id_field).get("pattern")
 
     def _typed_target(self, flat: dict) -> tuple[str, str] | None:
         """(type, evidence) when a key's schema is the id schema of exactly one type, by name or by ``pattern``.
