@@ -274,3 +274,13 @@ def test_a_type_addressed_by_uuid_keeps_the_integer_id_its_keys_carry(tmp_path):
         "Destination": _obj(uuid=uuid, server_uuid=uuid)})
     project, server = world.entity_types["project"], world.entity_types["server"]
     assert (project.id_field, project.id_type, server.id_field, server.id_type) == ("id", "integer", "uuid", "string")
+
+
+def test_an_array_named_after_a_type_whose_description_says_uuids_holds_its_ids(tmp_path):
+    """Kong's ``ca_certificates: ["…"]``, "Array of CA Certificate object UUIDs", holds CA certificate ids."""
+    uuids = {"type": "array", "items": STR, "description": "Array of `CA Certificate` object UUIDs."}
+    world = _infer(tmp_path, {
+        "/ca_certificates/{ca_certificate_id}": _get(_ref("CACertificate")),
+        "/services/{service_id}": _get(_ref("Service")),
+    }, {"CACertificate": _obj(id=STR, cert=STR), "Service": _obj(id=STR, ca_certificates=uuids, tags=_array(STR))})
+    assert _links(world) == {"service.ca_certificates->ca_certificate"}

@@ -957,7 +957,7 @@ class _WorldBuilder:
         if target == qualified and (source, target) in self.nesting:
             return   # primaryBalanceAccount: one of the source's own children, chosen by the API, not a key
         said = f"{description} {flat.get('title') or ''}"
-        holds_id = re.search(r"\b(id|ids|identifier)\b", said, re.IGNORECASE) is not None
+        holds_id = re.search(r"\b(ids?|identifiers?|uuids?|guids?)\b", said, re.IGNORECASE) is not None
         holds_id = holds_id or (target == base and self._holds_key(target, flat))
         holds_id = holds_id or (str(flat.get("format", "")).lower() in _ID_FORMATS and target != qualified)
         if not holds_id or scalar_type(flat) != self.entities[target].id_type:
