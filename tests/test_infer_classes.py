@@ -284,3 +284,17 @@ def test_an_array_named_after_a_type_whose_description_says_uuids_holds_its_ids(
         "/services/{service_id}": _get(_ref("Service")),
     }, {"CACertificate": _obj(id=STR, cert=STR), "Service": _obj(id=STR, ca_certificates=uuids, tags=_array(STR))})
     assert _links(world) == {"service.ca_certificates->ca_certificate"}
+
+
+def test_a_field_holding_another_types_alternate_key(tmp_path):
+    """Twilio's ``User.identity`` uniquely identifies a user; ``Member.identity`` and ``Message.from`` hold one."""
+    identity = {"type": "string", "description": "The string that uniquely identifies the resource's User."}
+    world = _infer(tmp_path, {
+        "/Users/{Sid}": _get(_ref("User")),
+        "/Members/{Sid}": _get(_ref("Member")),
+        "/Messages/{Sid}": _get(_ref("Message")),
+    }, {"User": _obj(sid=STR, identity=identity),
+        "Member": _obj(sid=STR, identity={**STR, "description": "The identity of the member's [User]."}),
+        "Message": _obj(sid=STR, **{"from": {**STR, "description": "The Identity of the message's author."}})})
+    assert {r.id: r.holds for r in world.relationships} == {"member.identity->user": "identity",
+                                                           "message.from->user": "identity"}

@@ -190,7 +190,7 @@ class Relationship:
     evidence: list[str]
     confidence: float
     dangling: bool = False
-    holds: str = "id"  # what the field holds: the target's "id", or the "url" of its item path (``issue_url``)
+    holds: str = "id"  # the target's "id", the "url" of its item path (issue_url), or an alternate key (identity)
     type_field: str | None = None  # a polymorphic key's sibling naming the target's type (``resourceable_type``)
 
     def to_dict(self) -> dict:
@@ -265,6 +265,7 @@ class _WorldBuilder:
         self.recording = False
         self.id_schemas: dict[str, list[str]] | None = None
         self.aliases: dict[str, str] | None = None
+        self.alternate_keys: dict[str, str] | None = None  # alternate key field -> the type it identifies
         self.key_types: dict[str, set[str]] | None = None  # scalar types of each snake_case property name
         self.shapes: dict[str, list[dict]] = {}  # further schemas of one type, walked like its own
 
@@ -902,6 +903,39 @@ class _WorldBuilder:
         link.holds = "url"
         link.add(f"field {source}.{path} is the URL of a {target} ('{stem}')", _W["fk"])
 
+    def _alternate_key_reference(self, source: str, name: str, path: str, description: str, many: bool) -> bool:
+        """``Member.identity`` / ``Message.from``: a field holding another type's alternate key (``User.identity``).
+
+        The key is a property its own type describes as uniquely identifying it; the field is named
+        like the key and its description names the type, or its description names the key and a
+        person or the type (``The Identity of the message's author``).
+        """
+        if self.alternate_keys is None:
+            self.alternate_keys = self._index_alternate_keys()
+        text = description.lower()
+        for key, target in self.alternate_keys.items():
+            words = {target.replace("_", " "), *(w for w in _PERSON_WORDS if self._synonym_target(w) == target)}
+            names = any(re.search(rf"\b{re.escape(w)}s?\b", text) for w in words)
+            said = re.search(rf"\b{re.escape(key)}\b", text) is not None
+            if target != source and names and (snake(name) == key or said):
+                link = self._link(source, target, path, "has_many" if many else "belongs_to")
+                link.holds = key
+                link.add(f"field {source}.{path} holds {target}'s alternate key '{key}'", _W["synonym"])
+                return True
+        return False
+
+    def _index_alternate_keys(self) -> dict[str, str]:
+        """Properties a type describes as uniquely identifying it, besides its id (``User.identity``)."""
+        found: dict[str, set[str]] = {}
+        for entity in self.entities.values():
+            if entity.origin != "path" or not entity.schema:
+                continue
+            for key, prop in properties_of(entity.schema).items():
+                said = str(merge_all_of(prop).get("description") or "").lower() if isinstance(prop, dict) else ""
+                if key != entity.id_field and "uniquely identif" in said and entity.name.replace("_", " ") in said:
+                    found.setdefault(snake(str(key)), set()).add(entity.name)
+        return {key: next(iter(types)) for key, types in found.items() if len(types) == 1}
+
     def _holds_key(self, target: str, flat: dict) -> bool:
         """Whether a field named after a type keyed by a name (``eventType`` of event types keyed by ``name``)
         holds that key: the type's key is not an id and the two agree on their ``pattern``."""
@@ -945,6 +979,8 @@ class _WorldBuilder:
 
     def _bare_reference(self, source: str, name: str, path: str, flat: dict, description: str, many: bool) -> None:
         """``customer: "cus_123"``: a field named after a type that holds its id."""
+        if self._alternate_key_reference(source, name, path, description, many):
+            return
         base = singular(name)
         if base in _NOT_BARE or snake(name) in _NOT_BARE:
             return
