@@ -298,3 +298,12 @@ def test_a_field_holding_another_types_alternate_key(tmp_path):
         "Message": _obj(sid=STR, **{"from": {**STR, "description": "The Identity of the message's author."}})})
     assert {r.id: r.holds for r in world.relationships} == {"member.identity->user": "identity",
                                                            "message.from->user": "identity"}
+
+
+def test_a_generic_last_word_spelled_as_a_noun_in_the_description_is_a_dangling_type(tmp_path):
+    """``legalEntityId``, "the legal entity", names a type this spec does not define; ``entityId`` does not."""
+    world = _infer(tmp_path, {"/accountHolders/{id}": _get(_ref("AccountHolder"))}, {"AccountHolder": _obj(
+        id=STR, legalEntityId={**STR, "description": "The unique identifier of the legal entity."},
+        entityId={**STR, "description": "The identifier of the entity."})})
+    assert _links(world) == {"account_holder.legalEntityId->legal_entity"}
+    assert world.entity_types["legal_entity"].dangling

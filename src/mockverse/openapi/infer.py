@@ -1036,7 +1036,9 @@ class _WorldBuilder:
         target = self._synonym_target(name)
         if target and not self._pattern_conflict(flat, target):
             return target, f"{where}: '{name}' is a synonym of {target}", _W["synonym"]
-        if depth > 0 or name in _NOT_REFERENCES or words[-1] in _NOT_REFERENCES or len(name) < 3 or {*words} & PAGING:
+        spelled = len(words) > 1 and " ".join(words) in str(flat.get("description") or "").lower()
+        generic = words[-1] in _NOT_REFERENCES and not spelled   # entity_id is generic; "the legal entity" is not
+        if depth > 0 or name in _NOT_REFERENCES or generic or len(name) < 3 or {*words} & PAGING:
             return None
         self.entities[name] = EntityType(name=name, id_type=scalar_type(flat) or "string", origin="dangling")
         return name, f"{where} names {name}, which this spec does not define", _W["dangling"]
