@@ -8,8 +8,8 @@ user's spec adds: items under any prefix and nesting (``/v1/billing/subscription
 have their parent elsewhere: ``/artists/{id}/albums``), *search* listings of entities at
 literal paths (``/pet/findByStatus``) and *actions* on an entity (``/subscriptions/{id}/
 suspend``). Everything else is a schema-only operation answered from its (valid) examples
-or its schema. Reads are cached as serialised bytes keyed by workspace version, so a
-repeated read of an unchanged entity is one store lookup and a dictionary hit.
+or its schema. Reads are cached as serialised bytes (``http/read_cache.py``), each kept while
+nothing it read has changed, so a repeated read of an unchanged entity is a dictionary hit.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from mockverse.cache import LRU
 from mockverse.http.conventions import (
     BUILD_BUDGET,
     MAX_WINDOW,
@@ -52,11 +51,11 @@ from mockverse.http.conventions import (
 )
 from mockverse.http.errors import PROBLEM, Problem, check_body, is_decimal, read_form_or_json, read_json
 from mockverse.http.pathtable import path_routes
+from mockverse.http.read_cache import ReadAnswers
 from mockverse.http.validation import RequestRules, Scheme, error_response
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, to_json_schema, validator_for
-from mockverse.store import StoreUnavailable
-from mockverse.world.engine import WORKSPACE_NAME, Budget, ConsistencyEngine, WorldView
+from mockverse.world.engine import Budget, ConsistencyEngine, WorldView
 from mockverse.world.generate import merge_schema
 from mockverse.world.model import EntityType
 from mockverse.world.render import MISSING, Renderer, entity_slots, is_array, list_slot
@@ -336,8 +335,7 @@ class MockRoutes:
                  schemes: dict[str, Scheme] | None = None, auth_check: bool = True) -> None:
         self.engine = engine
         self.max_body_bytes = max_body_bytes
-        self.cache = LRU(20_000)
-        self.direct = LRU(20_000)
+        self.reads = ReadAnswers(engine)
         self.reality: RealityHook | None = None
         self.texts: Any = None    # mockverse.ai.text.TextService: free-text fields of a fresh read (X-Mockverse-Text)
         self.by_path: dict[str, dict[str, MockOperation]] = {}
@@ -396,23 +394,23 @@ class MockRoutes:
         async def synthetic() -> Response:
             """The persona world's own answer (a cached read, or a write applied to the store)."""
             if request.method in ("GET", "HEAD"):
-                key, version = (*view.snap.key, request.url.path, request.url.query), view.snap.version
-                hit = self.cache.get(key)
-                keep = True   # False: LLM text still to be written, so the next read computes (and asks) again
-                if hit is None:
+                path, query = request.url.path, request.url.query
+                seen, entry = view, self.reads.get(view, path, query)
+                if entry is not None:
+                    hit = entry.value
+                else:
                     hit = await self.offload(op, request, view)
+                    keep = True   # False: LLM text still to be written, so the next read computes (and asks) again
                     if self.texts is not None:   # LLM text asked for, waited on within its budget (ai/text.py)
                         seen, hit = await self.texts.settle(view, hit, lambda fresh: self.read(op, request, fresh))
-                        key, version = (*seen.snap.key, request.url.path, request.url.query), seen.snap.version
                         keep = self.texts.cacheable(hit)
-                    hit = self.cache.put(key, hit) if keep else hit
-                status, body, headers = hit
+                    entry = self.reads.put(seen, path, query, hit) if keep else None
+                version = seen.snap.version
                 fast_ok = request.scope.get("state", {}).get(FAST_OK, version) == version   # no stubs about
-                if keep and not realistic and request.method == "GET" and fast_ok \
+                if entry is not None and not realistic and request.method == "GET" and fast_ok \
                         and self.rules[(op.method, op.path)].open:
-                    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
-                           if k != "X-Mockverse-Workspace"]
-                    self.direct.put(key, (status, body, raw + [(b"content-length", str(len(body)).encode())]))
+                    self.reads.put_direct(seen, path, query, entry)
+                status, body, headers = hit
                 if headers.get("X-Mockverse-Workspace") != view.workspace:   # the base world's bytes, shared
                     headers = {**headers, "X-Mockverse-Workspace": view.workspace}
                 return Response(body, status_code=status, headers=headers, media_type=None)
@@ -453,29 +451,6 @@ class MockRoutes:
         if asked is not None:
             check_relations(query, asked[1], asked[0])
         return query.relations() > 0 or bool(query.filters or query.sort) and query.id_filter(entity) is None
-
-    def fast(self, scope: dict) -> tuple[int, bytes, list] | None:
-        """A GET already answered purely synthetically at this workspace version: its bytes,
-        without routing. None sends the request down the full path (CORS, reality, misses)."""
-        workspace, raw = "default", b"default"
-        for name, value in scope["headers"]:
-            if name == b"x-mockverse-workspace":
-                workspace, raw = value.decode("latin-1"), value
-            elif name == b"origin" or name == b"x-mockverse-reality" or name == b"prefer":
-                return None
-        query = scope["query_string"]
-        # ?workspace= or ?workspace_id= names another workspace: route it; so is a name the world refuses
-        if b"workspace" in query or (raw != b"default" and not WORKSPACE_NAME.match(workspace)):
-            return None
-        try:
-            version = self.engine.store.version(workspace)
-        except StoreUnavailable:
-            return None
-        hit = self.direct.get((*self.engine.cache_key(workspace, version), scope["path"], query.decode("latin-1")))
-        if hit is None:
-            return None
-        status, body, headers = hit
-        return status, body, [(b"x-mockverse-workspace", raw), *headers]
 
     def _headers(self, view: WorldView, persona: str | None, extra: dict | None = None) -> dict[str, str]:
         headers = {"content-type": "application/json", "X-Mockverse-Workspace": view.workspace,

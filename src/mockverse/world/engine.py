@@ -1,15 +1,17 @@
 """ConsistencyEngine: the one API the outside uses to read and change the world.
 
-Reads go through a ``WorldView`` pinned to one workspace version, so every entity a
-request touches comes from the same state. Generated entities are computed from ids
-(a child id encodes its parent: ``parent_id * id_multiplier + n``), user changes are
-read from the store and laid over them; nothing generated is stored.
+Reads go through a ``WorldView`` of one workspace at one clock position. Generated entities
+are computed from ids (a child id encodes its parent: ``parent_id * id_multiplier + n``), user
+changes are read from the store and laid over them; nothing generated is stored. What a view
+computes is cached with the change tags of the store reads it made (``world/freshness.py``),
+so a write drops only what depends on it.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,11 +21,13 @@ from typing import Any
 from mockverse.cache import LRU
 from mockverse.ids import EntityRef
 from mockverse.problems import Problem
-from mockverse.store import Store, StoredEntity, StoreUnavailable
+from mockverse.store import Store, StoredEntity, StoreUnavailable, log_tag, setting_tags
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
 from mockverse.world.derive import ABSENT, derived_value, paid_status, went_through
+from mockverse.world.freshness import BASE, Changes, Entry, TaggedReads
 from mockverse.world.generate import Generator, currency_of, merge_schema
+from mockverse.world.index import ChildIndex, Touched, build_index
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.persona import Lifecycle, Persona, Personas
 from mockverse.world.text import TextLayer
@@ -96,7 +100,9 @@ class Snapshot:
     seed: str
     now: datetime
     start: datetime
-    key: tuple = ()   # what caches key by: the base world for an unchanged workspace, else (workspace, version)
+    key: tuple = ()     # what per-version caches key by: the base world if never written, else (workspace, version)
+    world: tuple = ()   # what the view's caches key by: the base world, or the workspace at its clock and generation
+    scope: str = BASE   # whose changes invalidate the view's cached values: the workspace, or none (the base world)
 
 
 class ConsistencyEngine:
@@ -110,7 +116,10 @@ class ConsistencyEngine:
         self.personas = personas
         self.events = Events()
         self.entities = LRU(cache_size)
+        self.changes = Changes()
         self.snapshots = LRU(1024)
+        self.indexes = LRU(16)   # (seed, clock, child type) -> ChildIndex, shared by every workspace
+        self.indexing = threading.Lock()   # one index built at a time; a second request for it waits
         self.generators = LRU(64)
         self.texts: TextLayer | None = None   # free-text fields laid over entities (world/text.py), when set
         self.off: list[str] = []              # parts of the consistency layer the config switched off
@@ -154,30 +163,44 @@ class ConsistencyEngine:
         return workspace
 
     def view(self, workspace: str) -> WorldView:
+        """The world of ``workspace`` as it is now: its reads see every write made so far, on any instance."""
+        snap = self.snapshot(workspace)
+        return WorldView(self, snap, store=UNREACHABLE if snap.version < 0 else None)
+
+    def snapshot(self, workspace: str) -> Snapshot:
+        """The workspace's seed, clock and cache keys now, after catching up with the store's writes."""
         self.check_workspace(workspace)
         try:
             version = self.store.version(workspace)
+            if version:
+                self.changes.sync(self.store, workspace, version)
         except StoreUnavailable:
             # the store is down: purely generated reads still work (flagged), anything needing it gets a 503
             epoch: datetime = self.model.epoch  # type: ignore[assignment]
-            return WorldView(self, Snapshot(workspace, -1, self.base_seed, epoch, epoch, (workspace, -1)),
-                             store=UNREACHABLE)
-        key = (workspace, version)
+            return Snapshot(workspace, -1, self.base_seed, epoch, epoch, (workspace, -1), (workspace, -1))
+        key = (workspace, version, self.changes.generation(workspace))
         snap = self.snapshots.get(key)
         if snap is None:
             snap = self.snapshots.put(key, self._snapshot(workspace, version))
-        return WorldView(self, snap)
+        return snap
 
     def _snapshot(self, workspace: str, version: int) -> Snapshot:
         """A workspace never written to is the server's world itself: no store read, and its
         caches are the base world's, so a new workspace costs what a cached read costs."""
         if version == 0:
             epoch: datetime = self.model.epoch  # type: ignore[assignment]
-            return Snapshot(workspace, 0, self.base_seed, epoch, epoch, self.cache_key(workspace, 0))
+            return Snapshot(workspace, 0, self.base_seed, epoch, epoch, self.cache_key(workspace, 0),
+                            (BASE, self.base_seed, epoch, epoch))
         state = self.clock(workspace)
         own = self.store.get_setting(workspace, WORKSPACE_SETTING) or {}
         seed = self.seed_world(own["seed"]) if own.get("seed") is not None else self.base_seed
-        return Snapshot(workspace, version, seed, state.now, state.start, self.cache_key(workspace, version))
+        world = (workspace, self.changes.generation(workspace), seed, state.now, state.start)
+        return Snapshot(workspace, version, seed, state.now, state.start, self.cache_key(workspace, version),
+                        world, workspace)
+
+    def fresh(self, entry: Any) -> bool:
+        """Whether a cached ``Entry`` still holds: nothing it depends on changed since it was made."""
+        return isinstance(entry, Entry) and self.changes.fresh(entry)
 
     def cache_key(self, workspace: str, version: int) -> tuple:
         """What a workspace's caches are keyed by: every unchanged workspace shares the base world's."""
@@ -244,7 +267,10 @@ class WorldView:
     def __init__(self, engine: ConsistencyEngine, snap: Snapshot, store: Store | None = None) -> None:
         self.engine = engine
         self.snap = snap
-        self.store = store or engine.store
+        self.deps: set[str] = set()          # the change tags of every store read this view made
+        self._frames: list[set[str]] = [self.deps]
+        self.stamp = engine.changes.tick     # what the view computes is fresh as of this tick
+        self.store: Any = TaggedReads(store or engine.store, self.note, empty=snap.version == 0)
         self.model = engine.model
         self.gen = engine.generator(snap.seed)
         self._computing: set[tuple[str, object]] = set()
@@ -269,7 +295,37 @@ class WorldView:
         return self.snap.start
 
     def _key(self, *parts: object) -> tuple:
-        return (*self.snap.key, *parts)
+        return (*self.snap.world, *parts)
+
+    # -- caches keyed by what they depend on --------------------------------------------------
+    def note(self, tag: str) -> None:
+        """Record that what is being computed depends on the change tag ``tag``."""
+        self._frames[-1].add(tag)
+
+    def _hit(self, parts: tuple) -> Entry | None:
+        """The fresh cached entry for ``parts`` (its tags noted as this computation's), or None."""
+        entry = self.engine.entities.get(self._key(*parts))
+        if entry is None or not self.engine.changes.fresh(entry):
+            return None
+        self._frames[-1].update(entry.deps)
+        return entry
+
+    def _compute(self, parts: tuple, compute: Callable[[], Any]) -> Any:
+        """Compute a value, noting the tags of the reads it makes, and cache it under ``parts``."""
+        frame: set[str] = set()
+        self._frames.append(frame)
+        try:
+            value = compute()
+        finally:
+            self._frames.pop()
+        self._frames[-1].update(frame)
+        self.engine.entities.put(self._key(*parts), Entry(value, frozenset(frame), self.stamp, self.snap.scope))
+        return value
+
+    def cached(self, parts: tuple, compute: Callable[[], Any]) -> Any:
+        """The value cached under ``parts`` while nothing it read has changed, else ``compute()``."""
+        entry = self._hit(parts)
+        return entry.value if entry is not None else self._compute(parts, compute)
 
     # -- generated existence ----------------------------------------------------------------
     def root_created_at(self, entity: EntityType, id: object) -> datetime:
@@ -288,8 +344,10 @@ class WorldView:
         paced = cfg.count is None and cfg.paced_by_lifecycle and self.engine.personas is not None \
             and self.engine.personas.is_persona(parent)
         # unless paced by a lifecycle (which users change), times depend on the seed, now and the parent only
-        key = self._key("times", parent.name, parent_id, child.name) if paced else \
-            ("t", self.snap.seed, self.now, parent.name, parent_id, parent_created, child.name)
+        if paced:
+            return self.cached(("times", parent.name, parent_id, child.name),
+                               lambda: self._paced_times(parent, parent_id, parent_created, child))
+        key = ("t", self.snap.seed, self.now, parent.name, parent_id, parent_created, child.name)
         cached = self.engine.entities.get(key)
         if cached is not None:
             return cached
@@ -303,8 +361,6 @@ class WorldView:
                 t = parent_created + timedelta(seconds=int(d0 + self.gen.draw(ref, child.name, k, "delay") * (d1 - d0)))
                 if t <= self.now:
                     times.append(t)
-        elif paced:
-            times = self._paced_times(parent, parent_id, parent_created, child)
         else:
             mean = cfg.every.total_seconds()  # type: ignore[union-attr]
             t = parent_created
@@ -324,7 +380,9 @@ class WorldView:
         orders more often, a Churned persona not at all, and the same advance gives the same
         orders. A state entered later never changes what happened before it."""
         personas: Personas = self.engine.personas  # type: ignore[assignment]
-        data = self.get(parent, parent_id)
+        # its record, not its derivations (its own children must not re-time it); unchanged, only its signup counts
+        unchanged = self.stored(parent, parent_id) is None
+        data = {"created_at": format_rfc3339(created)} if unchanged else self._base(parent, parent_id)
         life = personas.lifecycle(self, parent, parent_id, data or {})
         segments = [(max(at, created), state) for at, state in life.segments] or [(created, life.state)]
         ref = f"{parent.name}:{parent_id}"
@@ -384,37 +442,40 @@ class WorldView:
 
     def get(self, entity: EntityType, id: object) -> dict | None:
         """The entity's own fields (derived fields computed), or None if it does not exist."""
-        key = self._key("e", entity.name, id)
-        hit = self.engine.entities.get(key, False)
-        if hit is not False:
-            if self.text_refs is not None and hit is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
+        hit = self._hit(("e", entity.name, id))
+        if hit is not None:
+            if self.text_refs is not None and hit.value is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
                 self.text_refs.add(f"{entity.name}:{id}")
-            return hit
+            return hit.value
         if (entity.name, id) in self._computing:
             return self._base(entity, id)
         if self.budget is not None:
             self.budget.charge()
         self._computing.add((entity.name, id))
         try:
-            data = self._base(entity, id)
-            if data is not None:
-                data = entity.link(self, id, data)
-                data = self._derive(entity, id, data)
-                if self.engine.personas is not None:
-                    data = self._shape(entity, id, data)
-                if self.text_refs is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
-                    data = self.engine.texts.lay(self, entity, id, data)  # type: ignore[union-attr]
-                    self.text_refs.add(f"{entity.name}:{id}")
+            return self._compute(("e", entity.name, id), lambda: self._build(entity, id))
         finally:
             self._computing.discard((entity.name, id))
-        return self.engine.entities.put(key, data)
+
+    def _build(self, entity: EntityType, id: object) -> dict | None:
+        """The entity's own fields: base, links, derivations, lifecycle effects and laid text."""
+        data = self._base(entity, id)
+        if data is not None:
+            data = entity.link(self, id, data)
+            data = self._derive(entity, id, data)
+            if self.engine.personas is not None:
+                data = self._shape(entity, id, data)
+            if self.text_refs is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
+                self.note(setting_tags("ai:")[1])   # stored LLM text is read beside the store's entities
+                data = self.engine.texts.lay(self, entity, id, data)  # type: ignore[union-attr]
+                self.text_refs.add(f"{entity.name}:{id}")
+        return data
 
     def _base(self, entity: EntityType, id: object) -> dict | None:
         """Generated fields with the user's changes laid over, before derivations."""
-        key = self._key("b", entity.name, id)
-        hit = self.engine.entities.get(key, False)
-        if hit is not False:
-            return hit
+        return self.cached(("b", entity.name, id), lambda: self._build_base(entity, id))
+
+    def _build_base(self, entity: EntityType, id: object) -> dict | None:
         stored = self.stored(entity, id)
         data: dict | None
         if stored is not None and stored.deleted:
@@ -438,7 +499,7 @@ class WorldView:
             parent_id = entity.parent.parse_id(data.get(entity.fk))
             if parent_id is None or self.get(entity.parent, parent_id) is None:
                 data = None  # the parent is gone: deletion cascades to everything below it
-        return self.engine.entities.put(key, data)
+        return data
 
     def _kept(self, entity: EntityType, data: dict, given: dict) -> dict:
         """A replaced entity's fields: its id and parent key, the schema's required ones, and those given."""
@@ -460,6 +521,7 @@ class WorldView:
         else:
             data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
         if self.engine.learner is not None:
+            self.note(log_tag("recording"))
             data = self.engine.learner(self.snap.workspace, self.snap.version, self.snap.seed, entity, id, data, given)
         for name in self.model.embed_names(entity):
             data.pop(name, None)
@@ -586,10 +648,9 @@ class WorldView:
 
     def child_ids(self, entity: EntityType, id: object, relationship: str) -> list:
         """Ids of the children over one edge, in order, from base data (no derivations, no effects)."""
-        key = self._key("ci", entity.name, id, relationship)
-        hit = self.engine.entities.get(key)
-        if hit is not None:
-            return hit
+        return self.cached(("ci", entity.name, id, relationship), lambda: self._child_ids(entity, id, relationship))
+
+    def _child_ids(self, entity: EntityType, id: object, relationship: str) -> list:
         child = entity.children[relationship]
         out: list = []
         parent = self._base(entity, id)
@@ -604,7 +665,7 @@ class WorldView:
             kid = self._base(child, cid) if cid not in out else None
             if kid is not None and kid.get(child.fk) == id:
                 out.append(cid)
-        return self.engine.entities.put(key, out)
+        return out
 
     def lifecycle(self, entity: EntityType, id: object) -> Lifecycle | None:
         data = self.get(entity, id)
@@ -648,6 +709,7 @@ class WorldView:
         if owner is not None:
             body = Persona(self, *owner).apply_lifecycle_effects(facet, body)
         if self.text_refs is not None and self.engine.texts.owns(facet):  # type: ignore[union-attr]
+            self.note(setting_tags("ai:")[1])
             body = self.engine.texts.lay(self, entity, id, body, facet=facet)  # type: ignore[union-attr]
             self.text_refs.add(f"{entity.name}:{id}#{facet}")
         return body
@@ -672,10 +734,10 @@ class WorldView:
         child = entity.children.get(relationship)
         if child is None:
             return []
-        key = self._key("c", entity.name, id, relationship)
-        hit = self.engine.entities.get(key)
-        if hit is not None:
-            return hit
+        return self.cached(("c", entity.name, id, relationship),
+                           lambda: self._children(entity, id, child, relationship))
+
+    def _children(self, entity: EntityType, id: object, child: EntityType, relationship: str) -> list[dict]:
         out: list[dict] = []
         seen: set = set()
         generated = self._generated(entity, id) if self.get(entity, id) is not None else None
@@ -695,7 +757,7 @@ class WorldView:
             if kid is not None and kid.get(child.fk) == id:
                 out.append(kid)
                 seen.add(cid)
-        return self.engine.entities.put(key, out)
+        return out
 
     def all_of(self, entity: EntityType) -> Callable[[], Any]:
         """Iterate every existing entity of a type, lazily, in a stable order."""
@@ -725,22 +787,26 @@ class WorldView:
             deleted = len([i for i in self.store.deleted_ids(workspace, entity.name)
                            if entity.root_index(entity.parse_id(i)) is not None])
             return (entity.config.population or 0) - deleted + len(self.store.created_ids(workspace, entity.name))
-        key = self._key("n", entity.name)
-        hit = self.engine.entities.get(key)
-        if hit is not None:
-            return hit
-        total = 0
-        for parent_id in self.existing_ids(entity.parent):
-            generated = self._generated(entity.parent, parent_id)
-            if generated is not None:
-                total += len(self.child_times(entity.parent, parent_id, generated[0], entity))
+        if entity.parent.parent is None:
+            return self._indexed_count(entity)
+        total = self.cached(("ng", entity.name), lambda: self._count_generated(entity))
         for raw in self.store.deleted_ids(workspace, entity.name):
             if self._generated(entity, entity.parse_id(raw)) is not None:
                 total -= 1
         for raw in self.store.created_ids(workspace, entity.name):
             if self.get(entity, entity.parse_id(raw)) is not None:
                 total += 1
-        return self.engine.entities.put(key, total)
+        return total
+
+    def _count_generated(self, entity: EntityType) -> int:
+        """How many children of a type the generator made for every existing parent (a sum of timelines,
+        cached until a parent's record or lifecycle changes, not when children are created or deleted)."""
+        total = 0
+        for parent_id in self.existing_ids(entity.parent):
+            generated = self._generated(entity.parent, parent_id)
+            if generated is not None:
+                total += len(self.child_times(entity.parent, parent_id, generated[0], entity))
+        return total
 
     def existing_ids(self, entity: EntityType):
         """Ids of every existing entity of a type, in a stable order, building none of them."""
@@ -773,6 +839,8 @@ class WorldView:
         a top-level type without deletions builds only those."""
         if stop <= start:
             return []
+        if entity.parent is not None and entity.parent.parent is None:
+            return self._indexed_rows(entity, start, stop)
         if entity.parent is None and not self.store.deleted_ids(self.snap.workspace, entity.name):
             population = entity.config.population or 0
             ids = [entity.root_id(i) for i in range(start + 1, min(population, stop) + 1)]
@@ -791,6 +859,99 @@ class WorldView:
                 break
             if i >= start:
                 out.append(data)
+        return out
+
+    def pristine(self) -> WorldView:
+        """This workspace's world as nobody changed it: the same seed and clock, no stored changes."""
+        snap = self.snap
+        if snap.version == 0:
+            return self
+        world = (BASE, snap.seed, snap.now, snap.start)
+        return WorldView(self.engine, Snapshot(snap.workspace, 0, snap.seed, snap.now, snap.start, world, world))
+
+    def child_index(self, entity: EntityType) -> ChildIndex:
+        """The index of a child type of a top-level type in the unchanged world at this clock position,
+        built on first use (shared by every workspace with the same seed and clock)."""
+        pristine = self.pristine()
+        key = (*pristine.snap.world, entity.name)
+        index = self.engine.indexes.get(key)
+        if index is None:
+            parent: EntityType = entity.parent  # type: ignore[assignment]
+
+            def count(position: int) -> int:
+                id = parent.root_id(position)
+                return len(pristine.child_times(parent, id, pristine.root_created_at(parent, id), entity))
+            with self.engine.indexing:
+                index = self.engine.indexes.get(key) or self.engine.indexes.put(
+                    key, build_index(parent.config.population or 0, count, entity.segment))
+        return index
+
+    def touched(self, entity: EntityType) -> Touched:
+        """The parents whose children this workspace's changes made differ from the index, exactly counted."""
+        return self.cached(("touched", entity.name), lambda: self._find_touched(entity))
+
+    def _find_touched(self, entity: EntityType) -> Touched:
+        if self.snap.version == 0:
+            return Touched.of({})
+        parent: EntityType = entity.parent  # type: ignore[assignment]
+        workspace, index = self.snap.workspace, self.child_index(entity)
+        ids = {parent.parse_id(raw) for raw in self.store.stored_ids(workspace, parent.name)}
+        prefix = f"lifecycle:{parent.name}:"
+        ids.update(parent.parse_id(key[len(prefix):]) for key in self.store.setting_keys(workspace, prefix))
+        for raw in self.store.stored_ids(workspace, entity.name):
+            id = entity.parse_id(raw)
+            split = entity.split_id(id)
+            if split is not None:
+                ids.add(split[0])
+            stored = self.stored(entity, id)
+            if stored is not None and entity.fk:
+                ids.add(parent.parse_id(stored.data.get(entity.fk)))
+        deltas: dict[int, int] = {}
+        for id in ids:
+            position = parent.root_index(id) if id is not None else None
+            if position is not None:
+                exact = len(self.child_ids(parent, id, entity.relationship))  # type: ignore[arg-type]
+                if exact != index.generated(position):
+                    deltas[position] = exact - index.generated(position)
+        return Touched.of(deltas)
+
+    def _created_parents(self, entity: EntityType) -> Iterator[object]:
+        """Ids of the parents users created (after the generated ones, in creation order)."""
+        parent: EntityType = entity.parent  # type: ignore[assignment]
+        for raw in self.store.created_ids(self.snap.workspace, parent.name):
+            yield parent.parse_id(raw)
+
+    def _indexed_count(self, entity: EntityType) -> int:
+        """How many children of a top-level type's children exist: the index, the touched parents'
+        differences, and the children of created parents."""
+        index, touched = self.child_index(entity), self.touched(entity)
+        total = index.prefix[index.parents] + touched.shift(index.parents)
+        for id in self._created_parents(entity):
+            total += len(self.child_ids(entity.parent, id, entity.relationship))  # type: ignore[arg-type]
+        return total
+
+    def _indexed_rows(self, entity: EntityType, start: int, stop: int) -> list[dict]:
+        """The children at positions ``start`` to ``stop``: the index finds the first one's parent."""
+        parent: EntityType = entity.parent  # type: ignore[assignment]
+        index, touched = self.child_index(entity), self.touched(entity)
+        position, skip = touched.locate(index, start)
+        out: list[dict] = []
+        want = stop - start
+        while position <= index.parents and len(out) < want:
+            if touched.count(index, position) > 0:
+                kids = self.children(parent, parent.root_id(position), entity.relationship)  # type: ignore[arg-type]
+                out.extend(kids[skip: skip + want - len(out)])
+                skip = 0
+            position += 1
+        for id in self._created_parents(entity) if len(out) < want else ():
+            kids = self.children(parent, id, entity.relationship)  # type: ignore[arg-type]
+            if skip >= len(kids):
+                skip -= len(kids)
+                continue
+            out.extend(kids[skip: skip + want - len(out)])
+            skip = 0
+            if len(out) >= want:
+                break
         return out
 
     def parent_ref(self, entity: EntityType, data: dict) -> str | None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockverse import yamlsafe
 from mockverse.config import PersonasConfig
+from mockverse.store import entity_tag
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world.lifecycle import (
     LifecycleConfig,
@@ -141,14 +142,13 @@ class Personas:
 
     # -- resolution ---------------------------------------------------------------------------
     def lifecycle(self, view: WorldView, entity: EntityType, id: object, data: dict) -> Lifecycle:
-        """The persona's lifecycle at the view's now (cached per workspace version)."""
+        """The persona's lifecycle at the view's now, cached until its record or its lifecycle record changes."""
         ref = f"{entity.name}:{id}"
-        key = view._key("lc", ref)
-        hit = view.engine.entities.get(key)
-        if hit is not None:
-            return hit
-        life = self._resolve(view, entity, id, data, view.store.get_setting(view.workspace, f"lifecycle:{ref}"))
-        return view.engine.entities.put(key, life)
+
+        def resolve() -> Lifecycle:
+            view.note(entity_tag(entity.name, str(id)))   # ``data`` (its signup time) is the persona's record
+            return self._resolve(view, entity, id, data, view.store.get_setting(view.workspace, f"lifecycle:{ref}"))
+        return view.cached(("lc", ref), resolve)
 
     def _resolve(self, view: WorldView, entity: EntityType, id: object, data: dict,
                  stored: dict | None) -> Lifecycle:
