@@ -321,7 +321,7 @@ class RedisStore:
     def changes(self, workspace: str, since: int) -> list[tuple[int, list[str]]]:
         """The writes after version ``since`` still kept, as (version, change tags), oldest first."""
         members = self._redis.zrangebyscore(self._changes_key(workspace), f"({since}", "+inf")
-        return [(int(version), tags) for version, tags in map(orjson.loads, members)]
+        return [(int(version), list(dict.fromkeys(tags))) for version, tags in map(orjson.loads, members)]
 
     @_reachable
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None:

@@ -406,6 +406,7 @@ class SQLiteStore:
             version = self._bump(db, workspace, [EVERYTHING])
             for table in ("entity", "link", "counter", "log"):
                 db.execute(f"DELETE FROM {table} WHERE ws=?", (workspace,))
+            db.execute("DELETE FROM change WHERE ws=? AND version < ?", (workspace, version))
             db.execute(f"DELETE FROM setting WHERE ws=? AND key NOT IN ({','.join('?' * len(keep))})",
                        (workspace, *keep))
             return version

@@ -24,6 +24,7 @@ from mockverse.problems import Problem
 from mockverse.store import Store, StoredEntity, StoreUnavailable, log_tag, setting_tags
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
+from mockverse.world import graph as persona_graph
 from mockverse.world.derive import ABSENT, derived_value, paid_status, went_through
 from mockverse.world.freshness import BASE, Changes, Entry, TaggedReads
 from mockverse.world.generate import Generator, currency_of, merge_schema
@@ -935,24 +936,24 @@ class WorldView:
         parent: EntityType = entity.parent  # type: ignore[assignment]
         index, touched = self.child_index(entity), self.touched(entity)
         position, skip = touched.locate(index, start)
-        out: list[dict] = []
         want = stop - start
-        while position <= index.parents and len(out) < want:
+        ids: list = []
+        while position <= index.parents and len(ids) < want:
             if touched.count(index, position) > 0:
-                kids = self.children(parent, parent.root_id(position), entity.relationship)  # type: ignore[arg-type]
-                out.extend(kids[skip: skip + want - len(out)])
+                kids = self.child_ids(parent, parent.root_id(position), entity.relationship)  # type: ignore[arg-type]
+                ids.extend(kids[skip: skip + want - len(ids)])
                 skip = 0
             position += 1
-        for id in self._created_parents(entity) if len(out) < want else ():
-            kids = self.children(parent, id, entity.relationship)  # type: ignore[arg-type]
+        for id in self._created_parents(entity) if len(ids) < want else ():
+            kids = self.child_ids(parent, id, entity.relationship)  # type: ignore[arg-type]
             if skip >= len(kids):
                 skip -= len(kids)
                 continue
-            out.extend(kids[skip: skip + want - len(out)])
+            ids.extend(kids[skip: skip + want - len(ids)])
             skip = 0
-            if len(out) >= want:
+            if len(ids) >= want:
                 break
-        return out
+        return [data for data in (self.get(entity, id) for id in ids) if data is not None]
 
     def parent_ref(self, entity: EntityType, data: dict) -> str | None:
         if entity.parent is None or data.get(entity.fk) is None:
@@ -1003,97 +1004,15 @@ class WorldView:
 
     def neighbours(self, entity: EntityType, id: object, data: dict,
                    records: set[str] | None = None) -> list[tuple[str, EntityType, object, dict]]:
-        """Edges out of one entity: children over each named edge, the parent over the reverse
-        edge, and links a user registered. Message records (types marked ``record``: webhooks,
-        tcp messages) are left out unless ``records`` names their type or edge (None: all kept)."""
-        def hidden(rel: str, other: EntityType) -> bool:
-            return (records is not None and getattr(other, "record", False)
-                    and other.name not in records and rel not in records)
-
-        out: list[tuple[str, EntityType, object, dict]] = []
-        seen: set[str] = set()
-        for rel, child in entity.children.items():
-            if hidden(rel, child):
-                continue
-            for kid in self.children(entity, id, rel):
-                out.append((rel, child, kid[child.id_field], kid))
-                seen.add(f"{child.name}:{kid[child.id_field]}")
-        if entity.parent is not None:
-            parent = self.get(entity.parent, data.get(entity.fk))
-            if parent is not None:
-                out.append((f"belongs_to_{entity.parent.name}", entity.parent, parent[entity.parent.id_field], parent))
-                seen.add(f"{entity.parent.name}:{parent[entity.parent.id_field]}")
-        me = f"{entity.name}:{id}"
-        for parent_ref, rel, child_ref in self.store.links_of(self.snap.workspace, me):
-            other, name = (child_ref, rel) if parent_ref == me else (parent_ref, "linked_from")
-            if other in seen:
-                continue
-            kind, _, raw = other.partition(":")
-            other_type = self.model.types.get(kind)
-            if other_type is None or hidden(name, other_type):
-                continue
-            oid = other_type.parse_id(raw)
-            odata = self.get(other_type, oid)
-            if odata is not None:
-                out.append((name if parent_ref == me else f"belongs_to_{kind}", other_type, oid, odata))
-                seen.add(other)
-        return out
+        """Edges out of one entity (``world/graph.py``)."""
+        return persona_graph.neighbours(self, entity, id, data, records)
 
     def graph(self, ref: str, type: str | None = None, relationship: str | None = None,
               depth: int = 1, limit: int = 1000) -> dict:
-        """Breadth-first traversal from ``ref`` up to ``depth`` edges, optionally only over edges
-        named ``relationship``; nodes of ``type`` (or all) are returned with the edges walked.
-        Message records are walked only when ``type`` or ``relationship`` names them."""
-        if "persona_graph" in self.engine.off:
-            key = "consistency.enabled" if "consistency" in self.engine.off else "consistency.persona_graph.enabled"
-            raise Problem(409, "Persona graph off", f"the persona graph is switched off ({key}: false); "
-                              "entities are still served by their routes", field="ref")
-        entity, id, data = self.resolve(ref)
-        root = f"{entity.name}:{id}"
-        nodes: list[dict] = []
-        edges: list[dict] = []
-        visited = {root}
-        frontier = [(entity, id, data)]
-        for distance in range(1, depth + 1):
-            nxt = []
-            for e, i, d in frontier:
-                for rel, other, oid, odata in self.neighbours(e, i, d, {n for n in (type, relationship) if n}):
-                    if relationship and rel != relationship:
-                        continue
-                    oref = f"{other.name}:{oid}"
-                    edges.append({"from": f"{e.name}:{i}", "to": oref, "relationship": rel})
-                    if oref in visited:
-                        continue
-                    visited.add(oref)
-                    nxt.append((other, oid, odata))
-                    if type is None or other.name == type:
-                        nodes.append({"ref": oref, "type": other.name, "id": oid, "distance": distance,
-                                      "relationship": rel, "data": odata})
-                    if len(nodes) >= limit:
-                        return {"root": root, "depth": depth, "nodes": nodes, "edges": edges, "truncated": True}
-            frontier = nxt
-        return {"root": root, "depth": depth, "nodes": nodes, "edges": edges, "truncated": False}
+        """Breadth-first traversal from ``ref`` (``world/graph.py``)."""
+        return persona_graph.traverse(self, ref, type, relationship, depth, limit)
 
     # -- writes ------------------------------------------------------------------------------
-    def _links_for(self, entity: EntityType, id: object, data: dict, persona: str | None) -> list[tuple[str, str, str]]:
-        me = f"{entity.name}:{id}"
-        links = []
-        if entity.parent is not None and data.get(entity.fk) is not None:
-            links.append((f"{entity.parent.name}:{data[entity.fk]}", entity.relationship, me))
-        for other in self.model.types.values():
-            if other is entity.parent or other is entity:
-                continue
-            for spelling in (
-                f"{other.name}_id",
-                other.name.split("_")[0] + "".join(w.title() for w in other.name.split("_")[1:]) + "Id",
-            ):
-                value = other.parse_id(data.get(spelling)) if spelling in data else None
-                if value is not None:
-                    links.append((f"{other.name}:{value}", f"has_{entity.segment}", me))
-        if persona:
-            links.append((persona, f"has_{entity.segment}", me))
-        return list(dict.fromkeys(links))
-
     def _parent_from(self, entity: EntityType, data: dict, persona: str | None, required: bool) -> dict:
         """Normalise the parent key (any spelling, string or number) and check the parent exists."""
         if entity.parent is None:
@@ -1147,7 +1066,8 @@ class WorldView:
         mode = "replace" if generated else "created"
         if generated:
             data.pop("created_at")
-        self.store.put_entity(workspace, entity.name, str(id), data, mode, self._links_for(entity, id, data, persona))
+        links = persona_graph.links_for(self, entity, id, data, persona)
+        self.store.put_entity(workspace, entity.name, str(id), data, mode, links)
         fresh = self.engine.view(workspace)
         created = fresh.body(entity, id, None)
         self.engine.events.emit(workspace, f"{entity.name}.created", ref=f"{entity.name}:{id}", entity=created,
@@ -1173,7 +1093,7 @@ class WorldView:
             mode = "replace" if replace or (stored is not None and stored.mode == "replace") else "patch"
         effective = {**current, **new}
         self.store.put_entity(self.snap.workspace, entity.name, str(id), new, mode,
-                              self._links_for(entity, id, effective, None))
+                              persona_graph.links_for(self, entity, id, effective, None))
         return self.engine.view(self.snap.workspace).body(entity, id, None)  # type: ignore[return-value]
 
     def delete(self, entity: EntityType, id: object) -> None:
