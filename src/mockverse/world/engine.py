@@ -64,8 +64,8 @@ class _Unreachable:
     """Stands in for a store that is down: reads find no user changes, writes fail with StoreUnavailable."""
 
     def __getattr__(self, name: str) -> Any:
-        reads = {"get_entity": None, "get_setting": None, "created_ids": [], "deleted_ids": [], "linked": [],
-                 "links_of": [], "entries": [], "entry": None, "version": -1}
+        reads: dict[str, Any] = {"get_entity": None, "get_setting": None, "created_ids": [], "deleted_ids": [],
+                                 "linked": [], "links_of": [], "entries": [], "entry": None, "version": -1}
         if name in reads:
             return lambda *args, **kwargs: reads[name]
         def unavailable(*args: Any, **kwargs: Any) -> Any:
@@ -492,8 +492,8 @@ class WorldView:
             if generated is None:
                 data = None
             else:
-                given = stored.data if stored is not None else None
-                data = self._generate(entity, id, generated[0], generated[1], given=given)
+                data = self._generate(entity, id, generated[0], generated[1],
+                                      given=stored.data if stored is not None else None)
                 if stored is not None and stored.mode == "replace":
                     data = self._kept(entity, data, stored.data)
         if data is not None and entity.parent is not None:
@@ -554,7 +554,7 @@ class WorldView:
                 parent = self.get(entity.parent, data.get(entity.fk))
             elif rule.paid_by:
                 status = data.get(field)
-                value = paid_status(rule, status, lambda r=rule: self._paid(entity, id, r.paid_by))  # type: ignore[arg-type]
+                value = paid_status(rule, status, self._paid_check(entity, id, rule.paid_by))
                 if value != status:
                     stored = self.stored(entity, id)
                     if stored is None or field not in stored.data:   # a status the user gave stands
@@ -571,6 +571,10 @@ class WorldView:
             if value is not ABSENT:
                 data[field] = value
         return data
+
+    def _paid_check(self, entity: EntityType, id: object, relationship: str) -> Callable[[], bool]:
+        """Whether the entity was paid, asked only when its status needs it."""
+        return lambda: self._paid(entity, id, relationship)
 
     def _paid(self, entity: EntityType, id: object, relationship: str) -> bool:
         """Whether any child over ``relationship`` (a payment) went through: its status is not ``failed``.
@@ -744,7 +748,7 @@ class WorldView:
         generated = self._generated(entity, id) if self.get(entity, id) is not None else None
         if generated is not None:
             created = self._created_at(entity, self.get(entity, id) or {})
-            for k in range(1, len(self.child_times(entity, id, created, child)) + 1):  # type: ignore[arg-type]
+            for k in range(1, len(self.child_times(entity, id, created, child)) + 1):
                 cid = child.child_id(id, k)
                 kid = self.get(child, cid)
                 if kid is not None and kid.get(child.fk) == id:
@@ -777,7 +781,7 @@ class WorldView:
                         yield data
             else:
                 for parent in self.all_of(entity.parent)():
-                    yield from self.children(entity.parent, parent[entity.parent.id_field], entity.relationship)  # type: ignore[arg-type]
+                    yield from self.children(entity.parent, parent[entity.parent.id_field], entity.relationship)
         return walk
 
     def count(self, entity: EntityType) -> int:
@@ -802,11 +806,12 @@ class WorldView:
     def _count_generated(self, entity: EntityType) -> int:
         """How many children of a type the generator made for every existing parent (a sum of timelines,
         cached until a parent's record or lifecycle changes, not when children are created or deleted)."""
+        parent: EntityType = entity.parent  # type: ignore[assignment]
         total = 0
-        for parent_id in self.existing_ids(entity.parent):
-            generated = self._generated(entity.parent, parent_id)
+        for parent_id in self.existing_ids(parent):
+            generated = self._generated(parent, parent_id)
             if generated is not None:
-                total += len(self.child_times(entity.parent, parent_id, generated[0], entity))
+                total += len(self.child_times(parent, parent_id, generated[0], entity))
         return total
 
     def existing_ids(self, entity: EntityType):
@@ -896,7 +901,7 @@ class WorldView:
             return Touched.of({})
         parent: EntityType = entity.parent  # type: ignore[assignment]
         workspace, index = self.snap.workspace, self.child_index(entity)
-        ids = {parent.parse_id(raw) for raw in self.store.stored_ids(workspace, parent.name)}
+        ids: set[object] = {parent.parse_id(raw) for raw in self.store.stored_ids(workspace, parent.name)}
         prefix = f"lifecycle:{parent.name}:"
         ids.update(parent.parse_id(key[len(prefix):]) for key in self.store.setting_keys(workspace, prefix))
         for raw in self.store.stored_ids(workspace, entity.name):
@@ -908,10 +913,10 @@ class WorldView:
             if stored is not None and entity.fk:
                 ids.add(parent.parse_id(stored.data.get(entity.fk)))
         deltas: dict[int, int] = {}
-        for id in ids:
-            position = parent.root_index(id) if id is not None else None
+        for pid in ids:
+            position = parent.root_index(pid) if pid is not None else None
             if position is not None:
-                exact = len(self.child_ids(parent, id, entity.relationship))  # type: ignore[arg-type]
+                exact = len(self.child_ids(parent, pid, entity.relationship))  # type: ignore[arg-type]
                 if exact != index.generated(position):
                     deltas[position] = exact - index.generated(position)
         return Touched.of(deltas)

@@ -106,4 +106,4 @@ def links_for(view: WorldView, entity: EntityType, id: object, data: dict,
                 links.append((f"{other.name}:{value}", f"has_{entity.segment}", me))
     if persona:
         links.append((persona, f"has_{entity.segment}", me))
-    return list(dict.fromkeys(links))
+    return list(dict.fromkeys(links))  # type: ignore[arg-type]  # relationship names are set for every child type
