@@ -256,7 +256,7 @@ def bench_scaling(tmp: Path) -> None:
                                   "--appendonly", "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL)
         try:
             time.sleep(0.5)
-            proc, port = serve(["--store", f"redis://127.0.0.1:{redis_port}/0"], tmp)
+            proc, port = serve(["--store", f"redis://127.0.0.1:{redis_port}/0", "--redis-volatile"], tmp)
             try:
                 httpx.get(f"http://127.0.0.1:{port}/users/123")
                 results.append(("1 worker, Redis", *wrk(f"http://127.0.0.1:{port}/users/123")))

@@ -21,7 +21,7 @@ from typing import Any
 from mockverse.cache import LRU
 from mockverse.ids import EntityRef
 from mockverse.problems import Problem
-from mockverse.store import Store, StoredEntity, StoreUnavailable, log_tag, setting_tags
+from mockverse.store import Store, StoredEntity, StoreUnavailable, entity_tag, log_tag, setting_tags
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
 from mockverse.world import graph as persona_graph
@@ -35,6 +35,7 @@ from mockverse.world.text import TextLayer
 
 REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced them (no generated ones beside)
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+LISTING_AFTER = 8   # records a view looks up one by one before it lists which ids of a type have one
 WORKSPACE_SETTING = "workspace"   # a workspace's definition ({"seed": ...}): kept by a reset
 
 
@@ -275,6 +276,7 @@ class WorldView:
         self.model = engine.model
         self.gen = engine.generator(snap.seed)
         self._computing: set[tuple[str, object]] = set()
+        self._lookups = 0                    # stored records looked up one by one
         self.budget: Budget | None = None   # set by a caller that bounds this view's work
         self.text_refs: set[str] | None = set() if engine.texts is not None else None   # text-bearing refs read
 
@@ -439,7 +441,26 @@ class WorldView:
 
     # -- reading entities --------------------------------------------------------------------
     def stored(self, entity: EntityType, id: object) -> StoredEntity | None:
+        """The user's change to one entity, or None. A view that reads many entities reads which ids of
+        a type have one in one store round trip (cached until a record of the type is added or
+        removed), so an entity nobody changed then costs no store read; a write reading a few does not."""
+        if self.snap.version > 0:
+            known = self._stored_ids(entity.name)
+            if known is not None and str(id) not in known:
+                self.note(entity_tag(entity.name, str(id)))
+                return None
+        self._lookups += 1
         return self.store.get_entity(self.snap.workspace, entity.name, str(id))
+
+    def _stored_ids(self, type: str) -> frozenset[str] | None:
+        """The ids of a type with a stored record: cached, or read once this view has looked up
+        ``LISTING_AFTER`` records one by one; None while neither."""
+        hit = self._hit(("stored", type))
+        if hit is not None:
+            return hit.value
+        if self._lookups < LISTING_AFTER:
+            return None
+        return self._compute(("stored", type), lambda: frozenset(self.store.stored_ids(self.snap.workspace, type)))
 
     def get(self, entity: EntityType, id: object) -> dict | None:
         """The entity's own fields (derived fields computed), or None if it does not exist."""
