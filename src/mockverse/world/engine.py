@@ -21,7 +21,7 @@ from typing import Any
 from mockverse.cache import LRU
 from mockverse.ids import EntityRef
 from mockverse.problems import Problem
-from mockverse.store import Store, StoredEntity, StoreUnavailable, entity_tag, log_tag, setting_tags
+from mockverse.store import Store, StoredEntity, StoreUnavailable, entity_tag, log_tag, members_tag, setting_tags
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
 from mockverse.world import graph as persona_graph
@@ -455,12 +455,17 @@ class WorldView:
     def _stored_ids(self, type: str) -> frozenset[str] | None:
         """The ids of a type with a stored record: cached, or read once this view has looked up
         ``LISTING_AFTER`` records one by one; None while neither."""
-        hit = self._hit(("stored", type))
-        if hit is not None:
-            return hit.value
+        key = self._key("stored", type)
+        entry = self.engine.entities.get(key)
+        if entry is not None and self.engine.changes.fresh(entry):
+            return entry.value
         if self._lookups < LISTING_AFTER:
             return None
-        return self._compute(("stored", type), lambda: frozenset(self.store.stored_ids(self.snap.workspace, type)))
+        # what the listing says of one id is what its own record says (every write of a record tags it):
+        # a value using the listing depends on that record's tag, not on the whole listing
+        stamp, ids = self.engine.changes.tick, frozenset(self.store.untagged.stored_ids(self.snap.workspace, type))
+        self.engine.entities.put(key, Entry(ids, frozenset([members_tag(type)]), stamp, self.snap.scope))
+        return ids
 
     def get(self, entity: EntityType, id: object) -> dict | None:
         """The entity's own fields (derived fields computed), or None if it does not exist."""

@@ -112,6 +112,11 @@ class TaggedReads:
     def __init__(self, store: Any, note: Callable[[str], None], empty: bool = False) -> None:
         self._store, self._note, self._empty = store, note, empty
 
+    @property
+    def untagged(self) -> Any:
+        """The store itself, for a read whose tags the caller notes its own way."""
+        return self._store
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)   # writes and anything no cached value depends on
 
