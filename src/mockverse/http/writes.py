@@ -1,0 +1,125 @@
+"""Writes: a POST, PUT, PATCH or DELETE of any operation, kept in the world as the spec describes it.
+
+The body is read in the operation's own style (JSON, or a form typed by the request schema), checked
+against the request schema as written, opened from an ``{"article": {...}}``-style envelope and
+respelled to the entity's own field names; then a create (collection or children), an update (PUT
+replaces, PATCH and POST merge) or a delete of the item. Any other write answers from its schema.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+
+from mockverse.http.errors import Problem, check_body, read_form_or_json
+from mockverse.http.operations import ChildrenOp, CollectionOp, ItemOp, Operation
+from mockverse.http.reads import Reads
+from mockverse.http.served import Served, world_served
+from mockverse.http.shapes import schema_served
+from mockverse.openapi import singular, snake
+from mockverse.world.engine import ConsistencyEngine, WorldView
+from mockverse.world.generate import merge_schema, schema_types
+from mockverse.world.model import EntityType
+
+ENVELOPES = ("data", "item", "record", "resource")   # one-key request envelopes opened around an entity
+
+
+class Writes:
+    """Applies writes to a world's store and answers them shaped like its reads."""
+
+    def __init__(self, engine: ConsistencyEngine, reads: Reads, max_body_bytes: int) -> None:
+        self.engine = engine
+        self.reads = reads
+        self.max_body_bytes = max_body_bytes
+
+    async def write(self, op: Operation, request: Request, view: WorldView) -> Served:
+        """Apply one write and answer it (see the module notes)."""
+        schema = op.validator.schema if op.validator is not None else None
+        body = await read_form_or_json(request, self.max_body_bytes, schema, required=op.body_required)
+        creates = isinstance(op, (CollectionOp, ChildrenOp)) and request.method == "POST"
+        updates = isinstance(op, ItemOp) and op.id_param is not None and request.method != "DELETE"
+        if (creates or updates) and body is not None:
+            _object(body, required=True)
+        check_body(op.validator, body)
+        found = self.reads.resolve(op, request, view)
+        if isinstance(op, (CollectionOp, ChildrenOp)) and creates:
+            entity = op.listed
+            data = _entity_fields(entity, _object(body, required=False))
+            if isinstance(op, ChildrenOp) and entity.fk is not None:
+                data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
+                data[entity.fk] = found[op.id_param][1]
+            explicit = data.get(entity.id_field) if entity.id_field != "id" else None
+            return self.written(op, view, entity, view.create(entity, data, id=explicit), created=True)
+        if isinstance(op, ItemOp) and op.id_param is not None:
+            entity, id, _ = found[op.id_param]
+            if request.method == "DELETE":
+                view.delete(entity, id)
+                fresh = self.engine.view(view.workspace)
+                if op.status == 204:
+                    return world_served(fresh, 204, b"")
+                return schema_served(op, fresh, request.url.path, None)
+            data = _entity_fields(entity, _object(body, required=True))
+            updated = view.update(entity, id, data, replace=request.method == "PUT")
+            return self.written(op, view, entity, updated)
+        return schema_served(op, view, request.url.path, self.reads.persona(view, found))
+
+    def written(self, op: Operation, view: WorldView, entity: EntityType, data: dict,
+                created: bool = False) -> Served:
+        """The written entity in the shape of the operation's response, with ``Location`` for a creation."""
+        fresh = self.engine.view(view.workspace)
+        location = self.reads.shape.location(entity, data) if created else None
+        extra = {"Location": location} if location else {}
+        body = self.reads.shape.written(fresh, entity, data, op.schema)
+        return world_served(fresh, op.status, body, fresh.persona(entity, data), extra)
+
+
+def _object(body: Any, required: bool) -> dict:
+    """A write's body as an object: none is an empty one unless ``required``; anything else a 422."""
+    if isinstance(body, dict):
+        return body
+    if body is None and not required:
+        return {}
+    raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
+
+
+def _entity_fields(entity: EntityType, body: dict) -> dict:
+    """The entity's fields a body writes: its envelope opened, its names in the entity's own spelling."""
+    return _own_spelling(entity, _unwrapped(entity, body))
+
+
+def _unwrapped(entity: EntityType, body: dict) -> dict:
+    """A request body's entity fields: ``{"article": {...}}`` and ``{"data": {...}}`` envelopes opened."""
+    if len(body) != 1:
+        return body
+    (name, inner), = body.items()
+    own = entity.schema.get("properties") or {}
+    names = {entity.name, entity.segment.lower(), singular(snake(entity.segment)), *ENVELOPES}
+    if isinstance(inner, dict) and name not in own and snake(str(name)) in names:
+        return inner
+    return body
+
+
+def _own_spelling(entity: EntityType, body: dict) -> dict:
+    """Request fields renamed to the entity's own spelling where only case differs (``FriendlyName``
+    is ``friendly_name``): form APIs write PascalCase and answer snake_case."""
+    own = entity.schema.get("properties") or {}
+    loose = {re.sub(r"[^a-z0-9]", "", str(name).lower()): name for name in own}
+    out: dict[str, Any] = {}
+    for name, value in body.items():
+        spelled = name if name in own else loose.get(re.sub(r"[^a-z0-9]", "", str(name).lower()), name)
+        prop = own.get(spelled)
+        out.setdefault(spelled, _as_declared(value, prop) if spelled != name and isinstance(prop, dict) else value)
+    return out
+
+
+def _as_declared(value: Any, prop: dict) -> Any:
+    """A written scalar in the JSON type the entity's own field declares (a form's ``true`` for a string field)."""
+    kinds = schema_types(merge_schema(prop))
+    if isinstance(value, bool) and "boolean" not in kinds and "string" in kinds:
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not kinds & {"integer", "number"} \
+            and "string" in kinds:
+        return str(value)
+    return value

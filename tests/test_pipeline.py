@@ -1,0 +1,75 @@
+"""One pipeline: typed operations for every world, one read and one write path, a Served value the journal records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mockverse.http.operations import (
+    ActionOp,
+    ChildrenOp,
+    CollectionOp,
+    FacetOp,
+    ItemOp,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "specs"
+HTTP = Path(__file__).parent.parent / "src" / "mockverse" / "http"
+
+
+def _ops(client) -> dict:
+    return client.app.state.mock.by_path
+
+
+def test_builtin_world_is_classified_like_any_spec(app_client):
+    ops = _ops(app_client())
+    users = ops["/users"]["GET"]
+    assert isinstance(users, CollectionOp) and users.listed.name == "user" and users.filters == ()
+    item = ops["/users/{id}"]["DELETE"]
+    assert isinstance(item, ItemOp) and (item.entity.name, item.id_param, item.status) == ("user", "id", 204)
+    items = ops["/orders/{id}/items"]["GET"]
+    assert isinstance(items, ChildrenOp)
+    assert (items.parent.name, items.listed.name, items.relationship) == ("order", "order_item", "has_items")
+    billing = ops["/users/{id}/billing"]["GET"]
+    assert isinstance(billing, FacetOp) and (billing.entity.name, billing.facet) == ("user", "billing")
+    order_items = ops["/order_items"]["POST"]
+    assert isinstance(order_items, CollectionOp) and order_items.filters == ("order_id", "orderId")
+    assert {op.kind for methods in ops.values() for op in methods.values()} == {"collection", "item", "children",
+                                                                               "facet"}
+
+
+def test_spec_world_operations_are_typed(app_client):
+    ops = _ops(app_client(spec=FIXTURES / "shop.yaml"))
+    suspend = ops["/v1/users/{id}/suspend"]["POST"]
+    assert isinstance(suspend, ActionOp) and suspend.named is not None and suspend.named[1] == "id"
+    task = ops["/Projects/{projectId}/Tasks/{taskId}"]["GET"]
+    assert isinstance(task, ItemOp) and task.id_param == "taskId" and task.entity.name == "task"
+    orders = ops["/v1/users/{user_id}/orders"]["GET"]
+    assert isinstance(orders, ChildrenOp) and orders.named is not None and orders.named[1] == "user_id"
+
+
+def test_no_world_branches_in_the_request_path():
+    for module in HTTP.glob("*.py"):
+        assert "spec_world" not in module.read_text(), module.name
+
+
+def test_journal_records_the_served_value(app_client):
+    c = app_client()
+    c.delete("/api/v1/requests")
+    assert c.get("/users/1", headers={"X-Mockverse-Workspace": "team-a"}).status_code == 200
+    assert c.get("/users/1", headers={"Prefer": "code=404"}).status_code == 404
+    assert c.get("/users/99999").status_code == 404
+    entries = c.get("/api/v1/requests").json()["requests"]
+    seen = sorted((e["path"], e["status"], e["workspace"], e["source"]) for e in entries)
+    assert seen == [("/users/1", 200, "team-a", "synthetic"), ("/users/1", 404, "default", "spec"),
+                    ("/users/99999", 404, "default", None)]
+
+
+def test_write_then_read_round_trips_in_both_worlds(app_client):
+    c = app_client()
+    created = c.post("/users", json={"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"})
+    assert created.status_code == 201, created.text
+    location = created.headers["location"]
+    assert c.get(location).json()["last_name"] == "Lovelace"
+    assert c.patch(location, json={"last_name": "King"}).status_code == 200
+    assert c.get(location).json()["last_name"] == "King"
+    assert c.post("/users", content=b"[1, 2]", headers={"content-type": "application/json"}).json()["field"] == "body"
