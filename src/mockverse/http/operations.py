@@ -143,11 +143,14 @@ class ChildrenOp(ListOp):
 
 @dataclass(frozen=True)
 class RelatedOp(ListOp):
-    """Entities of another type listed under one entity (``/artists/{id}/albums``)."""
+    """Entities of another type listed under one entity (``/artists/{id}/albums``); a POST of the path
+    creates one (``/filters/{id}/keywords``), its ``key`` (the listed type's one field naming that
+    entity, if it has one) set to that entity."""
 
     kind: ClassVar[str] = "related"
     parent: EntityType
     id_param: str
+    key: str | None
 
     @property
     def named(self) -> tuple[EntityType, str]:
@@ -279,13 +282,16 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         listed = listed or _child_named(owner, last)
         if listed is not None and listed.parent is owner and listed.relationship:
             return ChildrenOp(**base, listed=listed, parent=owner, id_param=id_param, relationship=listed.relationship)
+        key = key_to(listed, owner) if listed is not None else None
+        if method == "POST" and listed is not None and (key is not None or _shows(schema, listed)):
+            return RelatedOp(**base, listed=listed, parent=owner, id_param=id_param, key=key)
         if method != "GET":
             return ActionOp(**base, entity=owner, id_param=id_param)
         target = listed if listed is not None and _lists(schema, listed) else _listed_type(schema, tables.types)
         if target is not None and target.parent is owner and target.relationship:   # /sites/{id}/dns: dns zones
             return ChildrenOp(**base, listed=target, parent=owner, id_param=id_param, relationship=target.relationship)
         if target is not None:
-            return RelatedOp(**base, listed=target, parent=owner, id_param=id_param)
+            return RelatedOp(**base, listed=target, parent=owner, id_param=id_param, key=key_to(target, owner))
         if schema is not None and "object" in schema_types(merge_schema(schema)) and not is_array(schema):
             return FacetOp(**base, entity=owner, id_param=id_param, facet=last)
         return SchemaOp(**base)
@@ -301,6 +307,19 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         if target is not None:
             return SearchOp(**base, listed=target)
     return SchemaOp(**base)
+
+
+def key_to(listed: EntityType, owner: EntityType) -> str | None:
+    """The one field of ``listed`` that holds the id of an ``owner`` entity, if it has exactly one."""
+    if not isinstance(listed, SpecEntityType):
+        return None
+    keys = [r.field for r in listed.references if r.target is owner and not r.many]
+    return keys[0] if len(keys) == 1 else None
+
+
+def _shows(schema: dict | None, entity: EntityType) -> bool:
+    """Whether a response schema is one entity of ``entity``'s type, recognised by schema identity."""
+    return isinstance(entity, SpecEntityType) and entity_slots(schema, entity, strict=True) == [[]]
 
 
 def _json(media_type: str | None) -> bool:

@@ -102,7 +102,7 @@ class Reads:
             return view.children(op.parent, id, op.relationship)
         if isinstance(op, RelatedOp):
             _, id, _ = found[op.id_param]
-            return related_rows(view, op.parent, id, op.listed, op.path)
+            return related_rows(view, op, id)
         if isinstance(op, SearchOp):
             return search_rows(op, request, view)
         return []
@@ -164,10 +164,11 @@ class Reads:
         return self.shape.item(view, entity, id, item.schema)
 
 
-def related_rows(view: WorldView, parent: EntityType, id: object, target: EntityType, path: str) -> list[dict]:
+def related_rows(view: WorldView, op: RelatedOp, id: object) -> list[dict]:
     """The entities a nested list of another type shows: those whose key names the parent
     (``/sites/{site_id}/dns`` lists the zones whose ``site_id`` is that site) when the listed type
-    has such a key, else a stable selection of existing ones."""
+    has such keys, else a stable selection of existing ones."""
+    parent, target, path = op.parent, op.listed, op.path
     if not isinstance(target, SpecEntityType):
         return []
     keys = [r.field for r in target.references if r.target is parent and not r.many]

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 
 from mockverse.http.errors import Problem, check_body, read_form_or_json
-from mockverse.http.operations import ChildrenOp, CollectionOp, ItemOp, Operation
+from mockverse.http.operations import ChildrenOp, CollectionOp, ItemOp, Operation, RelatedOp
 from mockverse.http.reads import Reads
 from mockverse.http.served import Served, world_served
 from mockverse.http.shapes import schema_served
@@ -38,18 +38,20 @@ class Writes:
         """Apply one write and answer it (see the module notes)."""
         schema = op.validator.schema if op.validator is not None else None
         body = await read_form_or_json(request, self.max_body_bytes, schema, required=op.body_required)
-        creates = isinstance(op, (CollectionOp, ChildrenOp)) and request.method == "POST"
+        creates = request.method == "POST" and isinstance(op, (CollectionOp, ChildrenOp, RelatedOp))
         updates = isinstance(op, ItemOp) and op.id_param is not None and request.method != "DELETE"
         if (creates or updates) and body is not None:
             _object(body, required=True)
         check_body(op.validator, body)
         found = self.reads.resolve(op, request, view)
-        if isinstance(op, (CollectionOp, ChildrenOp)) and creates:
+        if isinstance(op, (CollectionOp, ChildrenOp, RelatedOp)) and creates:
             entity = op.listed
             data = _entity_fields(entity, _object(body, required=False))
             if isinstance(op, ChildrenOp) and entity.fk is not None:
                 data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
                 data[entity.fk] = found[op.id_param][1]
+            elif isinstance(op, RelatedOp) and op.key is not None:
+                data[op.key] = found[op.id_param][1]
             explicit = data.get(entity.id_field) if entity.id_field != "id" else None
             return self.written(op, view, entity, view.create(entity, data, id=explicit), created=True)
         if isinstance(op, ItemOp) and op.id_param is not None:
