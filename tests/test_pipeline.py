@@ -73,3 +73,39 @@ def test_write_then_read_round_trips_in_both_worlds(app_client):
     assert c.patch(location, json={"last_name": "King"}).status_code == 200
     assert c.get(location).json()["last_name"] == "King"
     assert c.post("/users", content=b"[1, 2]", headers={"content-type": "application/json"}).json()["field"] == "body"
+
+
+NOTES = FIXTURES / "notes_patch.yaml"
+
+
+def test_json_patch_updates_what_later_reads_show(app_client):
+    c = app_client(spec=NOTES)
+    created = c.post("/notes", json={"title": "Groceries", "body": "milk"})
+    assert (created.status_code, created.json(), created.headers["location"]) == (
+        201, {"id": 51, "title": "Groceries", "body": "milk"}, "/notes/51")
+    patch = b'[{"op": "replace", "path": "/title", "value": "Shopping"}, {"op": "remove", "path": "/body"}]'
+    r = c.patch("/notes/51", content=patch, headers={"content-type": "application/json-patch+json"})
+    assert (r.status_code, r.json()) == (200, {"id": 51, "title": "Shopping", "body": None})
+    assert c.get("/notes/51").json() == {"id": 51, "title": "Shopping", "body": None}
+    failed = c.patch("/notes/51", json=[{"op": "test", "path": "/title", "value": "Groceries"}])
+    assert (failed.status_code, failed.json()["title"]) == (409, "Patch test failed")
+    bad = c.patch("/notes/51", json=[{"op": "replace", "path": "title", "value": "x"}])
+    assert (bad.status_code, bad.json()["field"]) == (422, "body")
+    assert c.get("/notes/51").json()["title"] == "Shopping"
+
+
+def test_writes_are_validated_as_the_spec_writes_them(app_client):
+    c = app_client(spec=NOTES)
+    extra = c.post("/notes", json={"title": "a", "colour": "red"})
+    assert (extra.status_code, extra.json()["field"]) == (422, "$.colour")
+    assert c.get("/notes/51").status_code == 404
+
+
+def test_a_post_to_a_nested_list_answering_one_entity_creates_it(app_client):
+    c = app_client(spec=NOTES)
+    op = c.app.state.mock.by_path["/folders/{folderId}/labels"]["POST"]
+    assert (op.kind, op.listed.name, op.parent.name) == ("related", "label", "folder")
+    created = c.post("/folders/1/labels", json={"name": "urgent"})
+    assert (created.status_code, created.json()) == (200, {"id": 51, "name": "urgent"})
+    assert c.get("/labels/51").json() == {"id": 51, "name": "urgent"}
+    assert c.post("/folders/999/labels", json={"name": "x"}).status_code == 404

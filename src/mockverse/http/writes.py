@@ -2,8 +2,9 @@
 
 The body is read in the operation's own style (JSON, or a form typed by the request schema), checked
 against the request schema as written, opened from an ``{"article": {...}}``-style envelope and
-respelled to the entity's own field names; then a create (collection or children), an update (PUT
-replaces, PATCH and POST merge) or a delete of the item. Any other write answers from its schema.
+respelled to the entity's own field names; then a create (collection, children or a nested list), an
+update (PUT replaces, PATCH and POST merge, a JSON Patch applies its operations) or a delete of the
+item. Any other write answers from its schema.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import jsonpatch
+import jsonpointer
 from starlette.requests import Request
 
 from mockverse.http.errors import Problem, check_body, read_form_or_json
@@ -24,6 +27,7 @@ from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
 
 ENVELOPES = ("data", "item", "record", "resource")   # one-key request envelopes opened around an entity
+_GONE = object()   # a field a JSON Patch removed
 
 
 class Writes:
@@ -40,7 +44,7 @@ class Writes:
         body = await read_form_or_json(request, self.max_body_bytes, schema, required=op.body_required)
         creates = request.method == "POST" and isinstance(op, (CollectionOp, ChildrenOp, RelatedOp))
         updates = isinstance(op, ItemOp) and op.id_param is not None and request.method != "DELETE"
-        if (creates or updates) and body is not None:
+        if (creates or updates) and body is not None and not (updates and is_json_patch(body)):
             _object(body, required=True)
         check_body(op.validator, body)
         found = self.reads.resolve(op, request, view)
@@ -62,6 +66,9 @@ class Writes:
                 if op.status == 204:
                     return world_served(fresh, 204, b"")
                 return schema_served(op, fresh, request.url.path, None)
+            if is_json_patch(body):
+                updated = view.update(entity, id, patched(view.get(entity, id) or {}, body), replace=False)
+                return self.written(op, view, entity, updated)
             data = _entity_fields(entity, _object(body, required=True))
             updated = view.update(entity, id, data, replace=request.method == "PUT")
             return self.written(op, view, entity, updated)
@@ -75,6 +82,26 @@ class Writes:
         extra = {"Location": location} if location else {}
         body = self.reads.shape.written(fresh, entity, data, op.schema)
         return world_served(fresh, op.status, body, fresh.persona(entity, data), extra)
+
+
+def is_json_patch(body: Any) -> bool:
+    """Whether a body is a JSON Patch (RFC 6902): a list of ``{op, path}`` operations."""
+    return isinstance(body, list) and bool(body) and all(isinstance(o, dict) and "op" in o and "path" in o
+                                                         for o in body)
+
+
+def patched(current: dict, operations: list[dict]) -> dict:
+    """The top-level fields a JSON Patch changes (a removed one: null), applied to ``current``: 422 for a
+    malformed patch (an unknown op, a path that is no JSON Pointer or names nothing), 409 for a failed ``test``."""
+    try:
+        out = jsonpatch.JsonPatch(operations).apply(current)
+    except jsonpatch.JsonPatchTestFailed as exc:
+        raise Problem(409, "Patch test failed", str(exc), field="body") from None
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
+        raise Problem(422, "Invalid body", f"the JSON Patch does not apply: {exc}", field="body") from None
+    if not isinstance(out, dict):
+        raise Problem(422, "Invalid body", "the JSON Patch must leave an object", field="body")
+    return {name: out.get(name) for name in {*current, *out} if current.get(name, _GONE) != out.get(name, _GONE)}
 
 
 def _object(body: Any, required: bool) -> dict:
