@@ -109,3 +109,24 @@ def test_a_post_to_a_nested_list_answering_one_entity_creates_it(app_client):
     assert (created.status_code, created.json()) == (200, {"id": 51, "name": "urgent"})
     assert c.get("/labels/51").json() == {"id": 51, "name": "urgent"}
     assert c.post("/folders/999/labels", json={"name": "x"}).status_code == 404
+
+
+def test_cursor_paging_walks_the_same_list_and_totals_agree(app_client):
+    c = app_client(spec=NOTES)
+    assert c.post("/notes", json={"title": "new"}).json()["id"] == 51
+    seen, url, pages = [], "/notes?limit=20", []
+    while url:
+        r = c.get(url)
+        body = r.json()
+        ids = [n["id"] for n in body["data"]]
+        seen += ids
+        pages.append((body["has_more"], body["first_id"], body["last_id"], body["total"]))
+        url = r.links["next"]["url"] if "next" in r.links else None
+    assert seen == list(range(1, 52))
+    assert pages == [(True, 1, 20, 51), (True, 21, 40, 51), (False, 41, 51, 51)]
+    before = c.get("/notes?limit=5&before=21")
+    assert [n["id"] for n in before.json()["data"]] == [16, 17, 18, 19, 20]
+    assert before.headers["link"] == ('<http://127.0.0.1:3000/notes?limit=5&after=20>; rel="next", '
+                                      '<http://127.0.0.1:3000/notes?limit=5&before=16>; rel="prev"')
+    unknown = c.get("/notes?after=99999")
+    assert (unknown.status_code, unknown.json()["field"]) == (400, "after")

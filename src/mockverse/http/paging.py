@@ -3,6 +3,7 @@ own declared paging parameters (``limit``/``offset``, ``page``/``pageSize``, ...
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -14,6 +15,10 @@ from mockverse.http.operations import Operation
 LIMIT_NAMES = ("limit", "pageSize", "page_size", "per_page", "perPage", "_per_page", "_limit", "max_results")
 PAGE_NAMES = ("page", "_page", "pageNumber", "page_number")
 JSON_SERVER = ("_page", "_per_page", "_limit")
+# id cursors, in the list's own order: the page after the named entity, or the page before it
+AFTER_NAMES = ("after", "starting_after", "after_id", "max_id")
+BEFORE_NAMES = ("before", "ending_before", "before_id", "since_id", "min_id")
+Locate = Callable[[str, str], int]   # (parameter, raw id) -> the entity's position in the list; 400 if none
 
 
 def page_params(request: Request, total: int | None = None) -> tuple[int, int] | None:
@@ -59,8 +64,9 @@ def page_links(request: Request, page: int, per_page: int, total: int | None) ->
     return headers
 
 
-def own_paging(op: Operation, request: Request) -> tuple[int, int]:
-    """(offset, page size) from the operation's own paging parameters (limit/offset, page/pageSize, ...)."""
+def own_paging(op: Operation, request: Request, locate: Locate | None = None) -> tuple[int, int]:
+    """(offset, page size) from the operation's own paging parameters (limit/offset, page/pageSize, and
+    with ``locate`` the id cursors it declares: ``after``/``starting_after``/``max_id``, ``before``...)."""
     q = request.query_params
     window = slice_params(request)
     if window is not None:
@@ -73,9 +79,37 @@ def own_paging(op: Operation, request: Request) -> tuple[int, int]:
     size = max(1, min(size, ceiling, 1000))
     if "offset" in q:
         return int_param(q, "offset", 0), size
+    cursor = cursor_param(op, request) if locate is not None else None
+    if cursor is not None and locate is not None:
+        at = locate(cursor, q[cursor])
+        if cursor in AFTER_NAMES:
+            return at + 1, size
+        return max(0, at - size), min(size, at) or size
     page_name = next((n for n in PAGE_NAMES if n in q), None)
     page = int_param(q, page_name, 1) if page_name else 1
     return (page - 1) * size, size
+
+
+def cursor_param(op: Operation, request: Request) -> str | None:
+    """The id cursor a list request gives, among those its operation declares."""
+    declared = {p.name for p in op.query}
+    return next((n for n in (*AFTER_NAMES, *BEFORE_NAMES) if n in declared and n in request.query_params), None)
+
+
+def cursor_links(op: Operation, request: Request, first: object, last: object, more: bool,
+                 offset: int) -> dict[str, str]:
+    """A ``Link`` header walking the list by the operation's declared id cursors: next after the
+    page's last entity, prev before its first."""
+    declared = {p.name for p in op.query}
+    after = next((n for n in AFTER_NAMES if n in declared), None)
+    before = next((n for n in BEFORE_NAMES if n in declared), None)
+    base = request.url.remove_query_params([*AFTER_NAMES, *BEFORE_NAMES, "offset", *PAGE_NAMES])
+    rels = []
+    if after is not None and more and last is not None:
+        rels.append(f'<{base.include_query_params(**{after: last})}>; rel="next"')
+    if before is not None and offset > 0 and first is not None:
+        rels.append(f'<{base.include_query_params(**{before: first})}>; rel="prev"')
+    return {"Link": ", ".join(rels)} if rels else {}
 
 
 def _declared_int(declared: dict[str, dict], keyword: str, otherwise: int) -> int:

@@ -123,7 +123,7 @@ class Reads:
             rows = [d for d in (view.get(entity, i) for i in wanted if i is not None) if d is not None]
             return self.shape.page(op, request, view, rows, len(rows), None, None)
         total = view.count(entity)
-        offset, size = self.shape.window(op, request, total)
+        offset, size = self.shape.window(op, request, view, total)
         if view.budget is not None:
             view.budget.param = next((n for n in ("_page", "_per_page", "_limit") if n in q), "_per_page")
         rows = view.rows(entity, offset, offset + size)

@@ -14,8 +14,10 @@ from typing import Any, Protocol
 import orjson
 from starlette.requests import Request
 
+from mockverse.http.conventions import SCAN_LIMIT
+from mockverse.http.errors import Problem
 from mockverse.http.operations import ListOp, Operation
-from mockverse.http.paging import own_paging, page_links, page_params
+from mockverse.http.paging import cursor_links, own_paging, page_links, page_params
 from mockverse.http.served import Served, world_served
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.engine import WorldView
@@ -32,7 +34,7 @@ class Shape(Protocol):
     def item(self, view: WorldView, entity: EntityType, id: object, schema: dict | None) -> Any:
         """One entity as its item path answers it; None when it is missing or the route has no body."""
 
-    def window(self, op: Operation, request: Request, total: int) -> tuple[int, int]:
+    def window(self, op: ListOp, request: Request, view: WorldView, total: int) -> tuple[int, int]:
         """(offset, size) of the page of a collection a list request asks for."""
 
     def page(self, op: ListOp, request: Request, view: WorldView, rows: list[dict], total: int,
@@ -82,7 +84,7 @@ class StoredShape:
     def item(self, view: WorldView, entity: EntityType, id: object, schema: dict | None) -> Any:
         return view.body(entity, id, schema)
 
-    def window(self, op: Operation, request: Request, total: int) -> tuple[int, int]:
+    def window(self, op: ListOp, request: Request, view: WorldView, total: int) -> tuple[int, int]:
         page, per_page = page_params(request, total) or (1, 20)
         return (page - 1) * per_page, per_page
 
@@ -116,18 +118,18 @@ class RenderedShape:
             return None
         return Renderer(view).entity(entity, id, schema)
 
-    def window(self, op: Operation, request: Request, total: int) -> tuple[int, int]:
-        return own_paging(op, request)
+    def window(self, op: ListOp, request: Request, view: WorldView, total: int) -> tuple[int, int]:
+        return own_paging(op, request, lambda param, raw: _position(view, op.listed, param, raw))
 
     def page(self, op: ListOp, request: Request, view: WorldView, rows: list[dict], total: int,
              persona: str | None, window: tuple[int, int] | None) -> Served:
         key = request.url.path + ("?" + request.url.query if request.url.query else "")
+        entity = op.listed
         if window is None:
-            offset, size = own_paging(op, request)
+            offset, size = own_paging(op, request, lambda param, raw: _index(rows, entity, param, raw))
             rows = rows[offset: offset + size]
         else:
             offset, size = window
-        entity = op.listed
         if op.schema is None or not isinstance(entity, SpecEntityType):
             return body_served(op, view, None, persona)
         render = Renderer(view)
@@ -137,7 +139,11 @@ class RenderedShape:
             body = _example_page(op, render, entity, rows)
         if body is MISSING:
             return schema_served(op, view, key, persona)
-        return body_served(op, view, body, persona, {"X-Total-Count": str(total)})
+        first, last = (rows[0].get(entity.id_field), rows[-1].get(entity.id_field)) if rows else (None, None)
+        more = offset + len(rows) < total
+        _cursor_fields(body, first, last, more)
+        extra = {"X-Total-Count": str(total), **cursor_links(op, request, first, last, more, offset)}
+        return body_served(op, view, body, persona, extra)
 
     def written(self, view: WorldView, entity: EntityType, data: dict, schema: dict | None) -> bytes:
         if schema is None:
@@ -153,6 +159,49 @@ class RenderedShape:
         if len(params) > 1 and entity.parent is not None and entity.fk:
             values[params[-2]] = data.get(entity.fk)
         return re.sub(r"\{([^}]+)\}", lambda m: str(values.get(m.group(1), m.group(0))), item_path)
+
+
+def _position(view: WorldView, entity: EntityType, param: str, raw: str) -> int:
+    """Where the entity a cursor names sits in its type's list (0-based): 400 when no entity is it."""
+    id = entity.parse_id(raw)
+    index = entity.root_index(id) if id is not None and entity.parent is None else None
+    if index is not None and view.get(entity, id) is not None \
+            and not view.store.deleted_ids(view.snap.workspace, entity.name):
+        return index - 1
+    for position, data in enumerate(view.all_of(entity)()):
+        if position >= SCAN_LIMIT:
+            break
+        if id is not None and data.get(entity.id_field) == id:
+            return position
+    raise _no_cursor(entity, param, raw)
+
+
+def _index(rows: list[dict], entity: EntityType, param: str, raw: str) -> int:
+    """Where the entity a cursor names sits in ``rows``: 400 when none of them is it."""
+    id = entity.parse_id(raw)
+    for position, data in enumerate(rows):
+        if id is not None and data.get(entity.id_field) == id:
+            return position
+    raise _no_cursor(entity, param, raw)
+
+
+def _no_cursor(entity: EntityType, param: str, raw: str) -> Problem:
+    return Problem(400, "Invalid query parameter", f"{param} must name a {entity.name} of this list; "
+                   f"{raw!r} names none", field=param)
+
+
+def _cursor_fields(body: Any, first: object, last: object, more: bool) -> None:
+    """An envelope's cursor fields agreeing with the page: ``has_more``, ``first_id``/``last_id``."""
+    if not isinstance(body, dict):
+        return
+    for name, value in list(body.items()):
+        key = name.replace("-", "_").lower()
+        if key in ("has_more", "hasmore") and isinstance(value, bool):
+            body[name] = more
+        elif key in ("first_id", "firstid") and isinstance(value, (str, int)) and first is not None:
+            body[name] = first
+        elif key in ("last_id", "lastid") and isinstance(value, (str, int)) and last is not None:
+            body[name] = last
 
 
 def _example_page(op: ListOp, render: Renderer, entity: SpecEntityType, rows: list[dict]) -> Any:
