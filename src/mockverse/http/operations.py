@@ -121,10 +121,20 @@ class ListOp(Operation):
 
 @dataclass(frozen=True)
 class CollectionOp(ListOp):
-    """A type's collection (``/orders``); ``filters``: query names that pick one parent's children."""
+    """A type's collection (``/orders``); ``filters``: query names that pick one parent's children;
+    ``aliased``: the path names the parent by an alias (``/user/keys``, ``/users/@me/keys``: the current
+    user's), so the collection is the children of the world's first persona of the parent type."""
 
     kind: ClassVar[str] = "collection"
     filters: tuple[str, ...]
+    aliased: bool = False
+
+    def alias_parent(self) -> tuple[EntityType, object] | None:
+        """(parent type, id) of the entity an aliased path names: the parent type's first entity."""
+        parent = self.listed.parent
+        if not self.aliased or parent is None or parent.parent is not None:
+            return None
+        return parent, parent.root_id(1)
 
 
 @dataclass(frozen=True)
@@ -297,7 +307,7 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         return SchemaOp(**base)
     if listed is not None and (tables.collections.get(path) is listed or not bound):
         filters = tuple(s for s in listed.fk_spellings() if s) if listed.parent is not None else ()
-        return CollectionOp(**base, listed=listed, filters=filters)
+        return CollectionOp(**base, listed=listed, filters=filters, aliased=_aliased(tokens, listed))
     if method == "GET" and last.lower() == "me":
         persona = _persona_type(schema, tables.types)
         if persona is not None:   # /me: the first persona of the world
@@ -307,6 +317,16 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         if target is not None:
             return SearchOp(**base, listed=target)
     return SchemaOp(**base)
+
+
+def _aliased(tokens: list[str], listed: EntityType) -> bool:
+    """Whether a path without parameters names the listed type's parent by an alias: its name in the
+    singular (``/user/keys``) or, for a person, ``me`` (``/me/keys``, ``/users/@me/keys``) before the last segment."""
+    parent = listed.parent
+    if parent is None or any(PARAM.match(t) for t in tokens):
+        return False
+    aliases = {parent.name, *(("me", "@me", "self", "current") if parent.person else ())}
+    return any(snake(t.lstrip("@")) in aliases or t.lower() in aliases for t in tokens[:-1])
 
 
 def key_to(listed: EntityType, owner: EntityType) -> str | None:

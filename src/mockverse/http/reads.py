@@ -111,6 +111,10 @@ class Reads:
         """A collection: one parent's children when a parent-key filter names it, the entities an ``ids``
         parameter names, else the page of the whole collection it asks for."""
         entity, q = op.listed, request.query_params
+        alias = op.alias_parent()
+        if alias is not None and entity.relationship:   # /user/keys: the first persona's keys
+            rows = view.children(alias[0], alias[1], entity.relationship)
+            return self.shape.page(op, request, view, rows, len(rows), f"{alias[0].name}:{alias[1]}", None)
         for name in op.filters:
             if name in q and entity.parent is not None and entity.relationship:
                 parent_id = entity.parent.parse_id(q[name])

@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from mockverse.http.errors import Problem, check_body, read_form_or_json
 from mockverse.http.operations import ChildrenOp, CollectionOp, ItemOp, Operation, RelatedOp
-from mockverse.http.reads import Reads
+from mockverse.http.reads import Reads, Resolved
 from mockverse.http.served import Served, world_served
 from mockverse.http.shapes import schema_served
 from mockverse.openapi import singular, snake
@@ -44,20 +44,18 @@ class Writes:
         body = await read_form_or_json(request, self.max_body_bytes, schema, required=op.body_required)
         creates = request.method == "POST" and isinstance(op, (CollectionOp, ChildrenOp, RelatedOp))
         updates = isinstance(op, ItemOp) and op.id_param is not None and request.method != "DELETE"
-        if (creates or updates) and body is not None and not (updates and is_json_patch(body)):
+        bulk = creates and isinstance(body, list) and schema is not None and "array" in schema_types(schema)
+        if body is not None and (creates and not bulk or updates and not is_json_patch(body)):
             _object(body, required=True)
         check_body(op.validator, body)
         found = self.reads.resolve(op, request, view)
         if isinstance(op, (CollectionOp, ChildrenOp, RelatedOp)) and creates:
-            entity = op.listed
-            data = _entity_fields(entity, _object(body, required=False))
-            if isinstance(op, ChildrenOp) and entity.fk is not None:
-                data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
-                data[entity.fk] = found[op.id_param][1]
-            elif isinstance(op, RelatedOp) and op.key is not None:
-                data[op.key] = found[op.id_param][1]
-            explicit = data.get(entity.id_field) if entity.id_field != "id" else None
-            return self.written(op, view, entity, view.create(entity, data, id=explicit), created=True)
+            if bulk and isinstance(body, list):   # one entity per item the spec's array holds, answered as a list
+                rows = [self.create(op, view, found, _object(item, required=True)) for item in body]
+                fresh = self.engine.view(view.workspace)
+                return self.reads.shape.page(op, request, fresh, rows, len(rows), None, (0, max(len(rows), 1)))
+            created = self.create(op, view, found, _object(body, required=False))
+            return self.written(op, view, op.listed, created, created=True)
         if isinstance(op, ItemOp) and op.id_param is not None:
             entity, id, _ = found[op.id_param]
             if request.method == "DELETE":
@@ -73,6 +71,21 @@ class Writes:
             updated = view.update(entity, id, data, replace=request.method == "PUT")
             return self.written(op, view, entity, updated)
         return schema_served(op, view, request.url.path, self.reads.persona(view, found))
+
+    def create(self, op: CollectionOp | ChildrenOp | RelatedOp, view: WorldView, found: Resolved,
+               body: dict) -> dict:
+        """Create one entity of the listed type from a body, keyed to the path's parent (or its alias's)."""
+        entity = op.listed
+        data = _entity_fields(entity, body)
+        if isinstance(op, ChildrenOp) and entity.fk is not None:
+            data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
+            data[entity.fk] = found[op.id_param][1]
+        elif isinstance(op, RelatedOp) and op.key is not None:
+            data[op.key] = found[op.id_param][1]
+        explicit = data.get(entity.id_field) if entity.id_field != "id" else None
+        alias = op.alias_parent() if isinstance(op, CollectionOp) else None
+        persona = f"{alias[0].name}:{alias[1]}" if alias is not None else None
+        return view.create(entity, data, id=explicit, persona=persona)
 
     def written(self, op: Operation, view: WorldView, entity: EntityType, data: dict,
                 created: bool = False) -> Served:
