@@ -130,3 +130,27 @@ def test_cursor_paging_walks_the_same_list_and_totals_agree(app_client):
                                       '<http://127.0.0.1:3000/notes?limit=5&before=16>; rel="prev"')
     unknown = c.get("/notes?after=99999")
     assert (unknown.status_code, unknown.json()["field"]) == (400, "after")
+
+
+KEYS = FIXTURES / "keys_alias.yaml"
+
+
+def test_an_aliased_collection_is_the_first_personas_children(app_client):
+    c = app_client(spec=KEYS)
+    mine = c.get("/user/keys")
+    assert ([k["id"] for k in mine.json()], mine.headers["x-mockverse-persona"]) == ([101, 102, 103], "user:1")
+    created = c.post("/user/keys", json={"title": "laptop"})
+    assert (created.status_code, created.json(), created.headers["location"]) == (
+        201, {"id": 5100, "user_id": 1, "title": "laptop"}, "/keys/5100")
+    assert [k["id"] for k in c.get("/users/1/keys").json()] == [101, 102, 103, 5100]
+    assert [k["id"] for k in c.get("/user/keys").json()] == [101, 102, 103, 5100]
+
+
+def test_a_create_whose_spec_body_is_an_array_creates_each_item(app_client):
+    c = app_client(spec=KEYS)
+    created = c.post("/tags", json=[{"label": "a"}, {"label": "b"}])
+    assert (created.status_code, created.json()) == (201, [{"id": 51, "label": "a"}, {"id": 52, "label": "b"}])
+    assert [c.get(f"/tags/{i}").json()["label"] for i in (51, 52)] == ["a", "b"]
+    refused = c.post("/tags", json=[{"nolabel": 1}])
+    assert (refused.status_code, refused.json()["field"]) == (422, "$[0].label")
+    assert c.get("/tags/53").status_code == 404
