@@ -148,9 +148,11 @@ def test_an_aliased_collection_is_the_first_personas_children(app_client):
 
 def test_a_create_whose_spec_body_is_an_array_creates_each_item(app_client):
     c = app_client(spec=KEYS)
+    assert c.get("/tags/count").json() == {"tag_count": 50}
     created = c.post("/tags", json=[{"label": "a"}, {"label": "b"}])
     assert (created.status_code, created.json()) == (201, [{"id": 51, "label": "a"}, {"id": 52, "label": "b"}])
     assert [c.get(f"/tags/{i}").json()["label"] for i in (51, 52)] == ["a", "b"]
+    assert c.get("/tags/count").json() == {"tag_count": 52}
     refused = c.post("/tags", json=[{"nolabel": 1}])
     assert (refused.status_code, refused.json()["field"]) == (422, "$[0].label")
     assert c.get("/tags/53").status_code == 404

@@ -30,6 +30,8 @@ from mockverse.world.render import entity_slots, is_array, list_slot
 from mockverse.world.specworld import SpecEntityType
 
 PARAM = re.compile(r"^\{([^}]+)\}$")
+NUMBERS = frozenset({"integer", "number"})
+COUNT_NAMES = ("count", "_count", "total", "size")   # a collection's last segment that asks how many it holds
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,13 @@ class RelatedOp(ListOp):
     @property
     def named(self) -> tuple[EntityType, str]:
         return self.parent, self.id_param
+
+
+@dataclass(frozen=True)
+class CountOp(ListOp):
+    """How many entities a collection holds (``/recipients/count``): its number fields say the list's total."""
+
+    kind: ClassVar[str] = "count"
 
 
 @dataclass(frozen=True)
@@ -308,6 +317,9 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
     if listed is not None and (tables.collections.get(path) is listed or not bound):
         filters = tuple(s for s in listed.fk_spellings() if s) if listed.parent is not None else ()
         return CollectionOp(**base, listed=listed, filters=filters, aliased=_aliased(tokens, listed))
+    counted = tables.collections.get(path.rsplit("/", 1)[0]) if last.lower() in COUNT_NAMES else None
+    if method == "GET" and counted is not None and _counts(schema):
+        return CountOp(**base, listed=counted)
     if method == "GET" and last.lower() == "me":
         persona = _persona_type(schema, tables.types)
         if persona is not None:   # /me: the first persona of the world
@@ -340,6 +352,17 @@ def key_to(listed: EntityType, owner: EntityType) -> str | None:
 def _shows(schema: dict | None, entity: EntityType) -> bool:
     """Whether a response schema is one entity of ``entity``'s type, recognised by schema identity."""
     return isinstance(entity, SpecEntityType) and entity_slots(schema, entity, strict=True) == [[]]
+
+
+def _counts(schema: dict | None) -> bool:
+    """Whether a response schema can say a count: a number, or an object with a number field."""
+    if schema is None:
+        return False
+    flat = merge_schema(schema)
+    if bool(NUMBERS & schema_types(flat)):
+        return True
+    props = flat.get("properties") or {}
+    return any(isinstance(p, dict) and bool(NUMBERS & schema_types(merge_schema(p))) for p in props.values())
 
 
 def _json(media_type: str | None) -> bool:

@@ -17,8 +17,10 @@ from mockverse.http.conventions import SCAN_LIMIT, wants_list_query
 from mockverse.http.errors import Problem
 from mockverse.http.list_queries import ListQueries
 from mockverse.http.operations import (
+    NUMBERS,
     ChildrenOp,
     CollectionOp,
+    CountOp,
     FacetOp,
     ItemOp,
     ListOp,
@@ -30,6 +32,7 @@ from mockverse.http.served import Served
 from mockverse.http.shapes import Shape, body_served, schema_served
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.engine import WorldView
+from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
 from mockverse.world.render import Renderer
 from mockverse.world.specworld import SpecEntityType
@@ -73,6 +76,8 @@ class Reads:
             return body_served(op, view, body, persona)
         if isinstance(op, CollectionOp):
             return self.collection(op, request, view)
+        if isinstance(op, CountOp):
+            return count_served(op, view, url_key(request))
         if isinstance(op, ListOp):
             rows = self.rows(op, request, view, found)
             return self.shape.page(op, request, view, rows, len(rows), persona, None)
@@ -166,6 +171,22 @@ class Reads:
         if item is None:
             return view.body(entity, id, None)
         return self.shape.item(view, entity, id, item.schema)
+
+
+def count_served(op: CountOp, view: WorldView, key: str) -> Served:
+    """A count endpoint's answer: the collection's total, in every number field its schema has."""
+    total = view.count(op.listed)
+    schema = merge_schema(op.schema or {})
+    if NUMBERS & schema_types(schema):
+        return body_served(op, view, total, None)
+    ctx = {"created_at": view.now, "now": view.now, "person": False, "fields": {}}
+    body = view.gen.value(op.schema or {}, f"route:{op.method} {key}", "$", "body", ctx)
+    props = schema.get("properties") or {}
+    if isinstance(body, dict):
+        for name, prop in props.items():
+            if isinstance(prop, dict) and NUMBERS & schema_types(merge_schema(prop)) and fits(total, prop):
+                body[name] = total
+    return body_served(op, view, body, None)
 
 
 def related_rows(view: WorldView, op: RelatedOp, id: object) -> list[dict]:
