@@ -156,3 +156,11 @@ def test_a_create_whose_spec_body_is_an_array_creates_each_item(app_client):
     refused = c.post("/tags", json=[{"nolabel": 1}])
     assert (refused.status_code, refused.json()["field"]) == (422, "$[0].label")
     assert c.get("/tags/53").status_code == 404
+
+
+def test_a_write_by_query_parameters_changes_later_reads(app_client):
+    c = app_client(spec=KEYS)
+    r = c.put("/keys/101?title=renamed")
+    assert (r.status_code, r.json()["title"]) == (200, "renamed")
+    assert c.get("/keys/101").json()["title"] == "renamed"
+    assert c.get("/users/1/keys").json()[0]["title"] == "renamed"

@@ -152,6 +152,12 @@ class ListQueries:
             found = self.reads.resolve(op, request, view)
             rows = self.reads.rows(op, request, view, found)
             return rows, len(rows), False, None, self.reads.persona(view, found)
+        bound = op.bound_parent() if isinstance(op, CollectionOp) else None
+        if bound is not None and entity.parent is not None and entity.relationship:
+            found = self.reads.resolve(op, request, view)
+            _, parent_id, data = found[bound]
+            rows = view.children(entity.parent, parent_id, entity.relationship)
+            return rows, len(rows), False, None, view.persona(entity.parent, data)
         alias = op.alias_parent() if isinstance(op, CollectionOp) else None
         if alias is not None and entity.relationship:   # /user/keys: the first persona's keys
             rows = view.children(alias[0], alias[1], entity.relationship)

@@ -131,6 +131,11 @@ class CollectionOp(ListOp):
     filters: tuple[str, ...]
     aliased: bool = False
 
+    def bound_parent(self) -> str | None:
+        """The path parameter naming the listed type's parent (``/sites/{site_id}/database/branches``), if any."""
+        parent = self.listed.parent
+        return next((name for name, entity in self.bound if parent is not None and entity is parent), None)
+
     def alias_parent(self) -> tuple[EntityType, object] | None:
         """(parent type, id) of the entity an aliased path names: the parent type's first entity."""
         parent = self.listed.parent

@@ -75,7 +75,7 @@ class Reads:
                 return schema_served(op, view, url_key(request), persona)
             return body_served(op, view, body, persona)
         if isinstance(op, CollectionOp):
-            return self.collection(op, request, view)
+            return self.collection(op, request, view, found)
         if isinstance(op, CountOp):
             return count_served(op, view, url_key(request))
         if isinstance(op, ListOp):
@@ -112,10 +112,15 @@ class Reads:
             return search_rows(op, request, view)
         return []
 
-    def collection(self, op: CollectionOp, request: Request, view: WorldView) -> Served:
-        """A collection: one parent's children when a parent-key filter names it, the entities an ``ids``
-        parameter names, else the page of the whole collection it asks for."""
+    def collection(self, op: CollectionOp, request: Request, view: WorldView, found: Resolved) -> Served:
+        """A collection: one parent's children when its path or a parent-key filter names it, the entities
+        an ``ids`` parameter names, else the page of the whole collection it asks for."""
         entity, q = op.listed, request.query_params
+        bound = op.bound_parent()
+        if bound is not None and entity.parent is not None and entity.relationship:
+            _, parent_id, data = found[bound]
+            rows = view.children(entity.parent, parent_id, entity.relationship)
+            return self.shape.page(op, request, view, rows, len(rows), view.persona(entity.parent, data), None)
         alias = op.alias_parent()
         if alias is not None and entity.relationship:   # /user/keys: the first persona's keys
             rows = view.children(alias[0], alias[1], entity.relationship)

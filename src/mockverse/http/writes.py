@@ -16,8 +16,8 @@ import jsonpatch
 import jsonpointer
 from starlette.requests import Request
 
-from mockverse.http.errors import Problem, check_body, read_form_or_json
-from mockverse.http.operations import ChildrenOp, CollectionOp, ItemOp, Operation, RelatedOp
+from mockverse.http.errors import Problem, check_body, read_form_or_json, typed_value
+from mockverse.http.operations import ChildrenOp, CollectionOp, ItemOp, ListOp, Operation, RelatedOp
 from mockverse.http.reads import Reads, Resolved
 from mockverse.http.served import Served, world_served
 from mockverse.http.shapes import schema_served
@@ -48,6 +48,8 @@ class Writes:
         if body is not None and (creates and not bulk or updates and not is_json_patch(body)):
             _object(body, required=True)
         check_body(op.validator, body)
+        if (creates or updates) and not bulk and not is_json_patch(body):
+            body = {**_query_fields(op, request), **(body or {})}
         found = self.reads.resolve(op, request, view)
         if isinstance(op, (CollectionOp, ChildrenOp, RelatedOp)) and creates:
             if bulk and isinstance(body, list):   # one entity per item the spec's array holds, answered as a list
@@ -67,7 +69,7 @@ class Writes:
             if is_json_patch(body):
                 updated = view.update(entity, id, patched(view.get(entity, id) or {}, body), replace=False)
                 return self.written(op, view, entity, updated)
-            data = _entity_fields(entity, _object(body, required=True))
+            data = _entity_fields(entity, _object(body, required=op.body_required))
             updated = view.update(entity, id, data, replace=request.method == "PUT")
             return self.written(op, view, entity, updated)
         return schema_served(op, view, request.url.path, self.reads.persona(view, found))
@@ -82,6 +84,9 @@ class Writes:
             data[entity.fk] = found[op.id_param][1]
         elif isinstance(op, RelatedOp) and op.key is not None:
             data[op.key] = found[op.id_param][1]
+        elif isinstance(op, CollectionOp) and op.bound_parent() is not None and entity.fk is not None:
+            data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
+            data[entity.fk] = found[op.bound_parent() or ""][1]
         explicit = data.get(entity.id_field) if entity.id_field != "id" else None
         alias = op.alias_parent() if isinstance(op, CollectionOp) else None
         persona = f"{alias[0].name}:{alias[1]}" if alias is not None else None
@@ -95,6 +100,17 @@ class Writes:
         extra = {"Location": location} if location else {}
         body = self.reads.shape.written(fresh, entity, data, op.schema)
         return world_served(fresh, op.status, body, fresh.persona(entity, data), extra)
+
+
+def _query_fields(op: Operation, request: Request) -> dict[str, Any]:
+    """Fields a write gives as its declared query parameters (``PUT /assets/{id}?state=uploaded``),
+    typed by the written type's property of that name."""
+    if not isinstance(op, (ItemOp, ListOp)):
+        return {}
+    entity = op.entity if isinstance(op, ItemOp) else op.listed
+    props = merge_schema(entity.schema).get("properties") or {}
+    return {p.name: typed_value(request.query_params[p.name], props[p.name]) for p in op.query
+            if p.name in request.query_params and isinstance(props.get(p.name), dict)}
 
 
 def is_json_patch(body: Any) -> bool:
