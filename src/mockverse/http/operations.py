@@ -175,10 +175,11 @@ class RelatedOp(ListOp):
 
 
 @dataclass(frozen=True)
-class CountOp(ListOp):
+class CountOp(Operation):
     """How many entities a collection holds (``/recipients/count``): its number fields say the list's total."""
 
     kind: ClassVar[str] = "count"
+    counted: EntityType
 
 
 @dataclass(frozen=True)
@@ -324,7 +325,7 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         return CollectionOp(**base, listed=listed, filters=filters, aliased=_aliased(tokens, listed))
     counted = tables.collections.get(path.rsplit("/", 1)[0]) if last.lower() in COUNT_NAMES else None
     if method == "GET" and counted is not None and _counts(schema):
-        return CountOp(**base, listed=counted)
+        return CountOp(**base, counted=counted)
     if method == "GET" and last.lower() == "me":
         persona = _persona_type(schema, tables.types)
         if persona is not None:   # /me: the first persona of the world

@@ -180,7 +180,7 @@ class Reads:
 
 def count_served(op: CountOp, view: WorldView, key: str) -> Served:
     """A count endpoint's answer: the collection's total, in every number field its schema has."""
-    total = view.count(op.listed)
+    total = view.count(op.counted)
     schema = merge_schema(op.schema or {})
     if NUMBERS & schema_types(schema):
         return body_served(op, view, total, None)
