@@ -158,10 +158,6 @@ class ListQueries:
             _, parent_id, data = found[bound]
             rows = view.children(entity.parent, parent_id, entity.relationship)
             return rows, len(rows), False, None, view.persona(entity.parent, data)
-        alias = op.alias_parent() if isinstance(op, CollectionOp) else None
-        if alias is not None and entity.relationship:   # /user/keys: the first persona's keys
-            rows = view.children(alias[0], alias[1], entity.relationship)
-            return rows, len(rows), False, None, f"{alias[0].name}:{alias[1]}"
         parent_ids = query.parent_filter(entity)
         if parent_ids is not None and entity.parent is not None and entity.relationship:
             rows, personas = [], []

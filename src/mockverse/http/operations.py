@@ -125,7 +125,7 @@ class ListOp(Operation):
 class CollectionOp(ListOp):
     """A type's collection (``/orders``); ``filters``: query names that pick one parent's children;
     ``aliased``: the path names the parent by an alias (``/user/keys``, ``/users/@me/keys``: the current
-    user's), so the collection is the children of the world's first persona of the parent type."""
+    user's), so what it creates belongs to the world's first persona of the parent type."""
 
     kind: ClassVar[str] = "collection"
     filters: tuple[str, ...]

@@ -121,10 +121,6 @@ class Reads:
             _, parent_id, data = found[bound]
             rows = view.children(entity.parent, parent_id, entity.relationship)
             return self.shape.page(op, request, view, rows, len(rows), view.persona(entity.parent, data), None)
-        alias = op.alias_parent()
-        if alias is not None and entity.relationship:   # /user/keys: the first persona's keys
-            rows = view.children(alias[0], alias[1], entity.relationship)
-            return self.shape.page(op, request, view, rows, len(rows), f"{alias[0].name}:{alias[1]}", None)
         for name in op.filters:
             if name in q and entity.parent is not None and entity.relationship:
                 parent_id = entity.parent.parse_id(q[name])
