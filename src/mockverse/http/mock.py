@@ -60,13 +60,14 @@ class MockRoutes:
     """Builds the Starlette routes of the spec and answers them through the engine."""
 
     def __init__(self, engine: ConsistencyEngine, operations: list, max_body_bytes: int,
-                 schemes: dict[str, Scheme] | None = None, auth_check: bool = True) -> None:
+                 schemes: dict[str, Scheme] | None = None, auth_check: bool = True, *,
+                 texts: Any = None, reality: RealityHook | None = None) -> None:
         self.engine = engine
         self.max_body_bytes = max_body_bytes
         self.cache: LRU = LRU(20_000)
         self.direct: LRU = LRU(20_000)
-        self.reality: RealityHook | None = None
-        self.texts: Any = None    # mockverse.ai.text.TextService: free-text fields of a fresh read (X-Mockverse-Text)
+        self.reality = reality
+        self.texts = texts    # ai.text_writer.TextService: free-text fields of a fresh read (X-Mockverse-Text)
         tables = PathTables.of(engine.model)
         self.by_path: dict[str, dict[str, Operation]] = {}
         for op in operations:
@@ -131,9 +132,9 @@ class MockRoutes:
         keep = True   # False: LLM text still to be written, so the next read computes (and asks) again
         if served is None:
             served = await self.offload(op, request, view)
-            if self.texts is not None:   # LLM text asked for, waited on within its budget (ai/text.py)
-                seen, reply = await self.texts.settle(view, served.reply(),
-                                                      lambda fresh: self.read(op, request, fresh).reply())
+            if self.texts is not None:   # LLM text asked for, waited on within its budget (ai/text_writer.py)
+                seen, reply = await self.texts.finish_read(view, served.reply(),
+                                                           lambda fresh: self.read(op, request, fresh).reply())
                 served = served.annotated(reply).at(seen.workspace)
                 key, version = (*seen.snap.key, request.url.path, request.url.query), seen.snap.version
                 keep = self.texts.cacheable(reply)
