@@ -38,6 +38,7 @@ from mockverse.http.read_cache import ReadCache
 from mockverse.http.reality import RealityService
 from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, AdminGuard, admin_token, is_admin_path
+from mockverse.http.served import SERVED
 from mockverse.http.simulation import Simulation, parse_rules
 from mockverse.http.storewait import StoreWait
 from mockverse.http.stubs import STUB_ID, SpecRoutes, StubLayer, StubsAPI
@@ -205,12 +206,8 @@ class RequestLog:
     def done(self, scope: dict, start: float, request_id: str, status: int, headers: list,
              received: list[bytes], sent: list[bytes]) -> None:
         ms = (time.perf_counter() - start) * 1000
-        workspace = source = None
-        for name, value in headers:
-            if name == b"x-mockverse-workspace":
-                workspace = value.decode("latin-1")
-            elif name == b"x-mockverse-source":
-                source = value.decode("latin-1")
+        served = scope["state"].get(SERVED)
+        workspace, source = (served.workspace, served.source) if served is not None else _said(headers)
         path = scope.get("path", "")
         query = normal_query(scope.get("query_string", b"").decode("latin-1"))  # api_key=[redacted]
         if log.isEnabledFor(logging.INFO):
@@ -225,6 +222,17 @@ class RequestLog:
                               "stub": scope["state"].get(STUB_ID), "request_headers": scope.get("headers"),
                               "request_body": _joined(received), "response_headers": headers,
                               "response_body": _joined(sent)})
+
+
+def _said(headers: list) -> tuple[str | None, str | None]:
+    """(workspace, source) an answer not served by a mock route says in its headers (stubs, the fast path)."""
+    workspace = source = None
+    for name, value in headers:
+        if name == b"x-mockverse-workspace":
+            workspace = value.decode("latin-1")
+        elif name == b"x-mockverse-source":
+            source = value.decode("latin-1")
+    return workspace, source
 
 
 def _joined(chunks: list[bytes]) -> bytes | None:
@@ -355,7 +363,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
               + WireMockAdmin(engine, book, journal, limit).routes()
               + mock.routes())
 
-    middleware = [Middleware(RequestLog, journal=journal, off=engine.off), Middleware(ReadCache, answers=mock.reads)]
+    middleware = [Middleware(RequestLog, journal=journal, off=engine.off), Middleware(ReadCache, answers=mock.cached)]
     simulated = parse_rules(config.simulation)   # per-route delays and faults, outside the request log
     if simulated:
         middleware.insert(0, Middleware(Simulation, rules=simulated, seed_of=engine.workspace_seed))

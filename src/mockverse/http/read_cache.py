@@ -12,13 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from mockverse.cache import LRU
+from mockverse.http.served import WORKSPACE, Served
 from mockverse.reality.continuum import SETTING as REALITY_SETTING
 from mockverse.store import StoreUnavailable, setting_tags
 from mockverse.stubbing import STUBS_KEY
 from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, WorldView
 from mockverse.world.freshness import Entry
-
-Answer = tuple[int, bytes, dict]   # status, body, headers
 
 # what the middleware skips besides the world (the stubs and reality layers) depends on these settings
 ROUTED_LAYERS = frozenset(setting_tags(STUBS_KEY)[:1] + setting_tags(REALITY_SETTING)[:1])
@@ -40,7 +39,7 @@ class ReadAnswers:
         entry = self.answers.get((*view.snap.world, path, query))
         return entry if entry is not None and self.engine.fresh(entry) else None
 
-    def put(self, view: WorldView, path: str, query: str, answer: Answer) -> Entry:
+    def put(self, view: WorldView, path: str, query: str, answer: Served) -> Entry:
         """Keep ``answer`` with the change tags of what ``view`` read to make it."""
         entry = Entry(answer, frozenset(view.deps), view.stamp, view.snap.scope)
         return self.answers.put((*view.snap.world, path, query), entry)
@@ -49,12 +48,13 @@ class ReadAnswers:
         """Let the middleware serve ``entry`` too (with raw ASGI headers), while neither it nor the
         layers the middleware skips (stubs, reality settings) changed."""
         key = (*view.snap.world, path, query)
-        status, body, headers = entry.value
+        served = entry.value
+        status, body, headers = served.status, served.body, served.all_headers()
         old = self.direct.get(key)
         if old is not None and old.value[1] is body and self.engine.fresh(old):
             return
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
-               if k != "X-Mockverse-Workspace"]
+               if k != WORKSPACE]
         raw.append((b"content-length", str(len(body)).encode()))
         self.direct.put(key, Entry((status, body, raw), entry.deps | ROUTED_LAYERS, entry.stamp, entry.scope))
 
