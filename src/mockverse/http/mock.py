@@ -28,7 +28,7 @@ from mockverse.http.pathtable import path_routes
 from mockverse.http.prefer import preferred
 from mockverse.http.read_cache import ReadAnswers
 from mockverse.http.reads import Reads, safe_name
-from mockverse.http.served import SERVED, Served
+from mockverse.http.served import SERVED, WORKSPACE, Served
 from mockverse.http.shapes import shape_of
 from mockverse.http.validation import RequestRules, Scheme, error_response
 from mockverse.http.writes import Writes
@@ -98,13 +98,16 @@ class MockRoutes:
         if op is None:
             raise Problem(405, "Method not allowed", f"{request.method} is not an operation of this path",
                           field="method", allowed=sorted(methods))
+        view: WorldView | None = None
         try:
-            self.rules[(op.method, op.path)].check(request)
             view = self.engine.view(workspace_of(request))
+            self.rules[(op.method, op.path)].check(request)
             return (await self.serve(op, request, view)).response(request)
         except Problem as problem:
             response = error_response(self.declared.get((op.method, op.path)), problem, self._error_body(op))
-            request.scope.setdefault("state", {})[SERVED] = Served.of(response, workspace_of(request))
+            if view is not None:   # a problem inside a workspace says which, like every answer from it
+                response.headers[WORKSPACE] = view.workspace
+                request.scope.setdefault("state", {})[SERVED] = Served.of(response, view.workspace)
             return response
 
     async def serve(self, op: Operation, request: Request, view: WorldView) -> Served:

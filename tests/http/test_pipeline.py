@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from conftest import ROOT
 from mockverse.http.operations import (
     ActionOp,
     ChildrenOp,
@@ -12,8 +11,8 @@ from mockverse.http.operations import (
     ItemOp,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "specs"
-HTTP = Path(__file__).parent.parent / "src" / "mockverse" / "http"
+FIXTURES = ROOT / "tests" / "fixtures" / "specs"
+HTTP = ROOT / "src" / "mockverse" / "http"
 
 
 def _ops(client) -> dict:
