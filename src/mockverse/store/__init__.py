@@ -31,7 +31,9 @@ class StoredEntity:
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached now; the request should fail fast with a 503."""
 
-    status, title, retry_after = 503, "Store unavailable", "1"
+    status: int = 503
+    title: str = "Store unavailable"
+    retry_after: str | None = "1"
 
 
 class StoreBusy(StoreUnavailable):

@@ -41,14 +41,15 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
 import orjson
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from redis.typing import EncodableT
 
 from mockverse.store import (
     EVERYTHING,
@@ -229,6 +230,12 @@ def _part(name: str) -> str:
     return name.replace("%", "%25").replace(":", "%3A")
 
 
+def _raw(reply: object) -> Iterable[bytes]:
+    """The members a collection command returned, as the bytes a client without
+    ``decode_responses`` receives: redis-py types replies for both modes (and for asyncio) at once."""
+    return cast("Iterable[bytes]", reply)
+
+
 def _reachable(method: Callable[P, R]) -> Callable[P, R]:
     """Turn a lost or refused Redis connection into ``StoreUnavailable`` (a 503 upstream)."""
     @functools.wraps(method)
@@ -266,7 +273,7 @@ class RedisStore:
         try:
             try:
                 config = self._redis.config_get("appendonly", "appendfsync")
-                aof, fsync = config.get("appendonly") == "yes", config.get("appendfsync", "unknown")
+                aof, fsync = config.get("appendonly") == "yes", str(config.get("appendfsync", "unknown"))
             except redis.ResponseError:   # CONFIG disabled (managed Redis): INFO still says
                 info = self._redis.info("persistence")
                 aof, fsync = info.get("aof_enabled") == 1, "unknown"
@@ -320,44 +327,45 @@ class RedisStore:
     @_reachable
     def changes(self, workspace: str, since: int) -> list[tuple[int, list[str]]]:
         """The writes after version ``since`` still kept, as (version, change tags), oldest first."""
-        members = self._redis.zrangebyscore(self._changes_key(workspace), f"({since}", "+inf")
+        members = _raw(self._redis.zrangebyscore(self._changes_key(workspace), f"({since}", "+inf"))
         return [(int(version), list(dict.fromkeys(tags))) for version, tags in map(orjson.loads, members)]
 
     @_reachable
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None:
-        data, mode, deleted = self._redis.hmget(self._entity_keys(workspace, type, id)[0], "data", "mode", "deleted")
-        if data is None:
+        fields = self._redis.hmget(self._entity_keys(workspace, type, id)[0], "data", "mode", "deleted")
+        data, mode, deleted = cast("list[bytes | None]", fields)
+        if data is None or mode is None:
             return None
         return StoredEntity(type, id, orjson.loads(data), mode.decode(), deleted == b"1")
 
     @_reachable
     def created_ids(self, workspace: str, type: str) -> list[str]:
         """Ids of entities users created and did not delete, in creation order."""
-        return [i.decode() for i in self._redis.zrange(self._key(workspace, "created", type), 0, -1)]
+        return [i.decode() for i in _raw(self._redis.zrange(self._key(workspace, "created", type), 0, -1))]
 
     @_reachable
     def deleted_ids(self, workspace: str, type: str) -> list[str]:
         """Tombstoned ids of generated entities, in id order like SQLite's primary key."""
-        return [i.decode() for i in self._redis.zrange(self._key(workspace, "deleted", type), 0, -1)]
+        return [i.decode() for i in _raw(self._redis.zrange(self._key(workspace, "deleted", type), 0, -1))]
 
     @_reachable
     def stored_ids(self, workspace: str, type: str) -> list[str]:
         """Ids of every entity of a type with a stored record (created, changed or deleted), in id order."""
         prefix = self._key(workspace, "entity", type, "")
         glob = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
-        names = (key.decode()[len(prefix):] for key in self._redis.scan_iter(match=glob, count=1000))
+        names = (key.decode()[len(prefix):] for key in _raw(self._redis.scan_iter(match=glob, count=1000)))
         return sorted(name.replace("%3A", ":").replace("%25", "%") for name in names)
 
     @_reachable
     def setting_keys(self, workspace: str, prefix: str) -> list[str]:
         """The keys of the workspace's settings that start with ``prefix``, sorted."""
-        keys = (key.decode() for key in self._redis.hkeys(self._key(workspace, "settings")))
+        keys = (key.decode() for key in _raw(self._redis.hkeys(self._key(workspace, "settings"))))
         return sorted(key for key in keys if key.startswith(prefix))
 
     @_reachable
     def linked(self, workspace: str, ref: str, relationship: str) -> list[str]:
         """Children of ``ref`` over one relationship, in link insertion order."""
-        members = self._redis.zrange(self._key(workspace, "out", ref), 0, -1)
+        members = _raw(self._redis.zrange(self._key(workspace, "out", ref), 0, -1))
         return [child for _, rel, child in map(orjson.loads, members) if rel == relationship]
 
     @_reachable
@@ -378,7 +386,7 @@ class RedisStore:
     @_reachable
     def workspaces(self) -> list[str]:
         """Every workspace that has been written to, sorted by name."""
-        return sorted(name.decode() for name in self._redis.smembers("mockverse:workspaces"))
+        return sorted(name.decode() for name in _raw(self._redis.smembers("mockverse:workspaces")))
 
     @_reachable
     def entries(self, workspace: str, kind: str, key: str | None = None, limit: int | None = None,
@@ -412,8 +420,9 @@ class RedisStore:
                 self._key(workspace, "in", ref), self._key(workspace, "link-seq"), self._changes_key(workspace)]
         tags = [entity_tag(type, id), links_tag(ref),
                 *(links_tag(end) for parent, _, child in links for end in (parent, child))]
-        args = [self._prefix(workspace), workspace, id, orjson.dumps(data), mode, orjson.dumps(tags), KEEP_CHANGES,
-                members_tag(type), *(orjson.dumps(list(link)) for link in links)]
+        args: list[EncodableT] = [self._prefix(workspace), workspace, id, orjson.dumps(data), mode,
+                                  orjson.dumps(tags), KEEP_CHANGES, members_tag(type),
+                                  *(orjson.dumps(list(link)) for link in links)]
         return int(self._put_entity(keys=keys, args=args))
 
     @_reachable

@@ -364,7 +364,9 @@ class SQLiteStore:
             self._bump(db, workspace, [log_tag(kind)])
             cur = db.execute("INSERT INTO log (ws, kind, key, value) VALUES (?,?,?,?)",
                              (workspace, kind, key, orjson.dumps(value)))
-            return cur.lastrowid
+            seq = cur.lastrowid
+            assert seq is not None, "a row INSERT always sets lastrowid"
+            return seq
 
     def entries(self, workspace: str, kind: str, key: str | None = None, limit: int | None = None,
                 newest_first: bool = False) -> list[tuple[int, str, Any]]:
