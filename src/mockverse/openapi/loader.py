@@ -19,7 +19,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import unquote
 
 import orjson
@@ -271,7 +271,7 @@ def _components_schemas(document: dict, file: str) -> dict[str, Any]:
 # --- $ref resolution -----------------------------------------------------------------
 
 
-def _is_ref(node: object) -> bool:
+def _is_ref(node: object) -> TypeGuard[dict[str, Any]]:
     """Whether a node is a Reference Object (a mapping with a string ``$ref``)."""
     return isinstance(node, dict) and isinstance(node.get("$ref"), str)
 

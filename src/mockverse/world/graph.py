@@ -91,9 +91,10 @@ def links_for(view: WorldView, entity: EntityType, id: object, data: dict,
     """The links a written entity makes: from its parent, from every other type its keys name
     (``product_id``, ``productId``), and from the persona it was created for."""
     me = f"{entity.name}:{id}"
-    links = []
-    if entity.parent is not None and data.get(entity.fk) is not None:
-        links.append((f"{entity.parent.name}:{data[entity.fk]}", entity.relationship, me))
+    links: list[tuple[str, str, str]] = []
+    relationship = entity.relationship
+    if entity.parent is not None and relationship is not None and data.get(entity.fk) is not None:
+        links.append((f"{entity.parent.name}:{data[entity.fk]}", relationship, me))
     for other in view.model.types.values():
         if other is entity.parent or other is entity:
             continue
@@ -106,4 +107,4 @@ def links_for(view: WorldView, entity: EntityType, id: object, data: dict,
                 links.append((f"{other.name}:{value}", f"has_{entity.segment}", me))
     if persona:
         links.append((persona, f"has_{entity.segment}", me))
-    return list(dict.fromkeys(links))  # type: ignore[arg-type]  # relationship names are set for every child type
+    return list(dict.fromkeys(links))

@@ -46,7 +46,10 @@ class EntityType:
 
     @property
     def relationship(self) -> str | None:
-        return self.config.parent.relationship if self.config.parent else None
+        """The edge name from the parent, ``has_<segment>`` unless the config names it."""
+        if self.config.parent is None:
+            return None
+        return self.config.parent.relationship or f"has_{self.segment}"
 
     def fk_spellings(self) -> list[str]:
         """Every spelling of the parent key accepted on input: ``user_id``, ``userId``."""
@@ -54,7 +57,7 @@ class EntityType:
             return []
         p = self.parent.name
         camel = p.split("_")[0] + "".join(w.title() for w in p.split("_")[1:]) + "Id"
-        return list(dict.fromkeys([self.fk, f"{p}_id", camel]))
+        return list(dict.fromkeys([self.fk or f"{p}_id", f"{p}_id", camel]))
 
     def parse_id(self, raw: object) -> int | str | None:
         """An id from a path or a body, in this type's id type (integers: 0 to 2^63-1, so a read of
@@ -71,10 +74,10 @@ class EntityType:
     def valid_id(self, raw: object) -> int | str | None:
         """The id a write may store: parsed, and for integer ids within :meth:`id_range`; else None."""
         id = self.parse_id(raw)
-        if id is None or not self.integer_ids:
+        if not isinstance(id, int) or not self.integer_ids:
             return id
         low, high = self.id_range()
-        return id if low <= id <= high else None  # type: ignore[operator]
+        return id if low <= id <= high else None
 
     def id_range(self) -> tuple[int, int]:
         """The integer ids this type takes: positive, within a signed 64-bit integer (what SQLite and
@@ -109,7 +112,7 @@ class EntityType:
 
     def child_id(self, parent_id: object, k: int) -> object:
         """The id of the ``k``-th (1-based) generated child of ``parent_id``."""
-        return parent_id * self.config.id_multiplier + k  # type: ignore[operator]
+        return parent_id * self.config.id_multiplier + k  # type: ignore[operator]  # built-in ids are ints; spec worlds override
 
     def split_id(self, id: object) -> tuple[object, int] | None:
         """(parent id, k) for an id the generator could have made, else None; O(1), no lookups."""
@@ -156,18 +159,19 @@ class WorldModel:
     def build(cls, world: WorldConfig, schemas: dict[str, dict]) -> WorldModel:
         types: dict[str, EntityType] = {}
         for name, cfg in world.entities.items():
-            if cfg.schema_ not in schemas:
+            if cfg.schema_ is None or cfg.schema_ not in schemas:
                 raise WorldError(f"world.entities.{name}.schema: no schema '{cfg.schema_}' in the spec; "
                                  f"known: {', '.join(sorted(schemas))}")
             schema = merge_schema(schemas[cfg.schema_])
             id_schema = (schema.get("properties") or {}).get("id", {})
             integer = "integer" in schema_types(merge_schema(id_schema)) if id_schema else True
-            types[name] = EntityType(name, cfg, schema, cfg.path.rstrip("/").rsplit("/", 1)[-1], integer_ids=integer)
+            segment = (cfg.path or "").rstrip("/").rsplit("/", 1)[-1]
+            types[name] = EntityType(name, cfg, schema, segment, integer_ids=integer)
         for entity in types.values():
-            if entity.config.parent:
+            if entity.config.parent and entity.relationship:
                 parent = types[entity.config.parent.type]
                 entity.parent = parent
-                parent.children[entity.config.parent.relationship] = entity
+                parent.children[entity.relationship] = entity
         for entity in types.values():
             entity.max_generated_id = _max_generated(entity)
         return cls(types, world.epoch)
@@ -192,7 +196,7 @@ class WorldModel:
                 else [
                     f"{m} {p}"
                     for m, p in operations or []
-                    if p == entity.config.path or p.startswith(entity.config.path + "/")
+                    if p == entity.config.path or p.startswith(f"{entity.config.path}/")
                 ]
             )
             cfg = entity.config
