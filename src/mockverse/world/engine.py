@@ -158,7 +158,7 @@ class ConsistencyEngine:
 
     def clock(self, workspace: str) -> clock.ClockState:
         """The workspace's virtual clock: stored, or standing at the world's epoch."""
-        return clock.read(self.store, workspace, self.model.epoch)  # type: ignore[arg-type]
+        return clock.read(self.store, workspace, self.model.epoch)
 
     def check_workspace(self, workspace: str) -> str:
         """``workspace`` if it is a valid name, else a 400 naming the field."""
@@ -181,7 +181,7 @@ class ConsistencyEngine:
                 self.changes.sync(self.store, workspace, version)
         except StoreUnavailable:
             # the store is down: purely generated reads still work (flagged), anything needing it gets a 503
-            epoch: datetime = self.model.epoch  # type: ignore[assignment]
+            epoch: datetime = self.model.epoch
             return Snapshot(workspace, -1, self.base_seed, epoch, epoch, (workspace, -1), (workspace, -1))
         key = (workspace, version, self.changes.generation(workspace))
         snap = self.snapshots.get(key)
@@ -193,7 +193,7 @@ class ConsistencyEngine:
         """A workspace never written to is the server's world itself: no store read, and its
         caches are the base world's, so a new workspace costs what a cached read costs."""
         if version == 0:
-            epoch: datetime = self.model.epoch  # type: ignore[assignment]
+            epoch: datetime = self.model.epoch
             return Snapshot(workspace, 0, self.base_seed, epoch, epoch, self.cache_key(workspace, 0),
                             (BASE, self.base_seed, epoch, epoch))
         state = self.clock(workspace)
@@ -355,12 +355,11 @@ class WorldView:
                     child: EntityType) -> list[datetime]:
         """Creation times of the generated children of one parent that exist by now."""
         cfg = child.config
-        paced = cfg.count is None and cfg.paced_by_lifecycle and self.engine.personas is not None \
-            and self.engine.personas.is_persona(parent)
+        personas = self.engine.personas
         # unless paced by a lifecycle (which users change), times depend on the seed, now and the parent only
-        if paced:
+        if cfg.count is None and cfg.paced_by_lifecycle and personas is not None and personas.is_persona(parent):
             return self.cached(("times", parent.name, parent_id, child.name),
-                               lambda: self._paced_times(parent, parent_id, parent_created, child))
+                               lambda: self._paced_times(personas, parent, parent_id, parent_created, child))
         key = ("t", self.snap.seed, self.now, parent.name, parent_id, parent_created, child.name)
         cached = self.engine.entities.get(key)
         if cached is not None:
@@ -376,7 +375,8 @@ class WorldView:
                 if t <= self.now:
                     times.append(t)
         else:
-            mean = cfg.every.total_seconds()  # type: ignore[union-attr]
+            assert cfg.every is not None, "a child type has 'count' or 'every'"
+            mean = cfg.every.total_seconds()
             t = parent_created
             for k in range(1, cfg.max_children + 1):
                 gap = -math.log(1.0 - self.gen.draw(ref, child.name, k, "gap")) * mean
@@ -387,13 +387,12 @@ class WorldView:
         return self.engine.entities.put(key, times)
 
     def _paced_times(
-        self, parent: EntityType, parent_id: object, created: datetime, child: EntityType
+        self, personas: Personas, parent: EntityType, parent_id: object, created: datetime, child: EntityType
     ) -> list[datetime]:
         """Children placed at the rate of the persona's lifecycle state at each moment: a
         piecewise Poisson process (rates per 30 days from the lifecycle config), so a PowerUser
         orders more often, a Churned persona not at all, and the same advance gives the same
         orders. A state entered later never changes what happened before it."""
-        personas: Personas = self.engine.personas  # type: ignore[assignment]
         # its record, not its derivations (its own children must not re-time it); unchanged, only its signup counts
         unchanged = self.stored(parent, parent_id) is None
         data = {"created_at": format_rfc3339(created)} if unchanged else self._base(parent, parent_id)
@@ -482,7 +481,8 @@ class WorldView:
         """The entity's own fields (derived fields computed), or None if it does not exist."""
         hit = self._hit(("e", entity.name, id))
         if hit is not None:
-            if self.text_refs is not None and hit.value is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
+            texts = self.engine.texts
+            if self.text_refs is not None and hit.value is not None and texts is not None and texts.owns(entity.name):
                 self.text_refs.add(f"{entity.name}:{id}")
             return hit.value
         if (entity.name, id) in self._computing:
@@ -502,10 +502,11 @@ class WorldView:
             data = entity.link(self, id, data)
             data = self._derive(entity, id, data)
             if self.engine.personas is not None:
-                data = self._shape(entity, id, data)
-            if self.text_refs is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
+                data = self._shape(self.engine.personas, entity, id, data)
+            texts = self.engine.texts
+            if self.text_refs is not None and texts is not None and texts.owns(entity.name):
                 self.note(setting_tags("ai:")[1])   # stored LLM text is read beside the store's entities
-                data = self.engine.texts.overlay(self, entity, id, data)  # type: ignore[union-attr]
+                data = texts.overlay(self, entity, id, data)
                 self.text_refs.add(f"{entity.name}:{id}")
         return data
 
@@ -598,7 +599,8 @@ class WorldView:
                         data[field] = value
                 continue
             else:
-                kids = self.children(entity, id, rule.count or rule.sum)  # type: ignore[arg-type]
+                edge = rule.count or rule.sum
+                kids = self.children(entity, id, edge) if edge else []
                 if rule.sum and not kids:
                     # nothing to sum: a value the user gave stands, otherwise the sum of nothing
                     stored = self.stored(entity, id)
@@ -647,9 +649,8 @@ class WorldView:
                "fields": {n: rule.choices for n, rule in entity.config.fields.items()}}
         return self.gen.value(schema, f"{entity.name}:{id}", f"$.{name}", name, ctx, {}, 1)
 
-    def _shape(self, entity: EntityType, id: object, data: dict) -> dict:
+    def _shape(self, personas: Personas, entity: EntityType, id: object, data: dict) -> dict:
         """Lifecycle on the world: a persona carries its state; its entities get their state's effects."""
-        personas: Personas = self.engine.personas  # type: ignore[assignment]
         if personas.is_persona(entity):
             life = personas.lifecycle(self, entity, id, data)
             data = {**data, "lifecycle_state": life.state.value}
@@ -679,7 +680,7 @@ class WorldView:
         Looks at sibling ids only, so it never re-enters the entity being computed."""
         personas = self.engine.personas
         while entity.parent is not None and not (personas and personas.is_persona(entity)):
-            siblings = self.child_ids(entity.parent, data.get(entity.fk), entity.relationship)  # type: ignore[arg-type]
+            siblings = self.child_ids(entity.parent, data.get(entity.fk), _edge(entity))
             if not siblings or siblings[-1] != data.get(entity.id_field):
                 return False
             parent = self._base(entity.parent, data.get(entity.fk))
@@ -750,9 +751,10 @@ class WorldView:
         )
         if owner is not None and personas is not None:
             body = Persona(self, personas, *owner).apply_lifecycle_effects(facet, body)
-        if self.text_refs is not None and self.engine.texts.owns(facet):  # type: ignore[union-attr]
+        texts = self.engine.texts
+        if self.text_refs is not None and texts is not None and texts.owns(facet):
             self.note(setting_tags("ai:")[1])
-            body = self.engine.texts.overlay(self, entity, id, body, facet=facet)  # type: ignore[union-attr]
+            body = texts.overlay(self, entity, id, body, facet=facet)
             self.text_refs.add(f"{entity.name}:{id}#{facet}")
         return body
 
@@ -843,7 +845,7 @@ class WorldView:
     def _count_generated(self, entity: EntityType) -> int:
         """How many children of a type the generator made for every existing parent (a sum of timelines,
         cached until a parent's record or lifecycle changes, not when children are created or deleted)."""
-        parent: EntityType = entity.parent  # type: ignore[assignment]
+        parent = _parent(entity)
         total = 0
         for parent_id in self.existing_ids(parent):
             generated = self._generated(parent, parent_id)
@@ -919,7 +921,7 @@ class WorldView:
         key = (*pristine.snap.world, entity.name)
         index = self.engine.indexes.get(key)
         if index is None:
-            parent: EntityType = entity.parent  # type: ignore[assignment]
+            parent = _parent(entity)
 
             def count(position: int) -> int:
                 id = parent.root_id(position)
@@ -936,7 +938,7 @@ class WorldView:
     def _find_touched(self, entity: EntityType) -> Touched:
         if self.snap.version == 0:
             return Touched.of({})
-        parent: EntityType = entity.parent  # type: ignore[assignment]
+        parent = _parent(entity)
         workspace, index = self.snap.workspace, self.child_index(entity)
         ids: set[object] = {parent.parse_id(raw) for raw in self.store.stored_ids(workspace, parent.name)}
         prefix = f"lifecycle:{parent.name}:"
@@ -953,14 +955,14 @@ class WorldView:
         for pid in ids:
             position = parent.root_index(pid) if pid is not None else None
             if position is not None:
-                exact = len(self.child_ids(parent, pid, entity.relationship))  # type: ignore[arg-type]
+                exact = len(self.child_ids(parent, pid, _edge(entity)))
                 if exact != index.generated(position):
                     deltas[position] = exact - index.generated(position)
         return Touched.of(deltas)
 
     def _created_parents(self, entity: EntityType) -> Iterator[object]:
         """Ids of the parents users created (after the generated ones, in creation order)."""
-        parent: EntityType = entity.parent  # type: ignore[assignment]
+        parent = _parent(entity)
         for raw in self.store.created_ids(self.snap.workspace, parent.name):
             yield parent.parse_id(raw)
 
@@ -970,24 +972,24 @@ class WorldView:
         index, touched = self.child_index(entity), self.touched(entity)
         total = index.prefix[index.parents] + touched.shift(index.parents)
         for id in self._created_parents(entity):
-            total += len(self.child_ids(entity.parent, id, entity.relationship))  # type: ignore[arg-type]
+            total += len(self.child_ids(_parent(entity), id, _edge(entity)))
         return total
 
     def _indexed_rows(self, entity: EntityType, start: int, stop: int) -> list[dict]:
         """The children at positions ``start`` to ``stop``: the index finds the first one's parent."""
-        parent: EntityType = entity.parent  # type: ignore[assignment]
+        parent = _parent(entity)
         index, touched = self.child_index(entity), self.touched(entity)
         position, skip = touched.locate(index, start)
         want = stop - start
         ids: list = []
         while position <= index.parents and len(ids) < want:
             if touched.count(index, position) > 0:
-                kids = self.child_ids(parent, parent.root_id(position), entity.relationship)  # type: ignore[arg-type]
+                kids = self.child_ids(parent, parent.root_id(position), _edge(entity))
                 ids.extend(kids[skip: skip + want - len(ids)])
                 skip = 0
             position += 1
         for id in self._created_parents(entity) if len(ids) < want else ():
-            kids = self.child_ids(parent, id, entity.relationship)  # type: ignore[arg-type]
+            kids = self.child_ids(parent, id, _edge(entity))
             if skip >= len(kids):
                 skip -= len(kids)
                 continue
@@ -1023,9 +1025,9 @@ class WorldView:
             if name in embeds and name not in data:
                 kind, rel = embeds[name]
                 if kind == "children":
-                    out[name] = self.children(entity, id, rel)  # type: ignore[arg-type]
+                    out[name] = self.children(entity, id, rel) if rel else []
                 else:
-                    out[name] = self.get(entity.parent, data.get(entity.fk))  # type: ignore[arg-type]
+                    out[name] = self.get(_parent(entity), data.get(entity.fk))
         return out
 
     # -- the graph ---------------------------------------------------------------------------
@@ -1112,9 +1114,10 @@ class WorldView:
         self.store.put_entity(workspace, entity.name, str(id), data, mode, links)
         fresh = self.engine.view(workspace)
         created = fresh.body(entity, id, None)
+        assert created is not None, "an entity just stored reads back"
         self.engine.events.emit(workspace, f"{entity.name}.created", ref=f"{entity.name}:{id}", entity=created,
-                                at=format_rfc3339(fresh.now), persona=fresh.persona(entity, created))  # type: ignore[arg-type]
-        return created  # type: ignore[return-value]
+                                at=format_rfc3339(fresh.now), persona=fresh.persona(entity, created))
+        return created
 
     def update(self, entity: EntityType, id: object, data: dict, *, replace: bool) -> dict:
         current = self.get(entity, id)
@@ -1136,7 +1139,9 @@ class WorldView:
         effective = {**current, **new}
         self.store.put_entity(self.snap.workspace, entity.name, str(id), new, mode,
                               persona_graph.links_for(self, entity, id, effective, None))
-        return self.engine.view(self.snap.workspace).body(entity, id, None)  # type: ignore[return-value]
+        updated = self.engine.view(self.snap.workspace).body(entity, id, None)
+        assert updated is not None, "an entity just stored reads back"
+        return updated
 
     def delete(self, entity: EntityType, id: object) -> None:
         if self.get(entity, id) is None:
@@ -1144,3 +1149,16 @@ class WorldView:
         stored = self.stored(entity, id)
         self.store.delete_entity(self.snap.workspace, entity.name, str(id), stored.mode if stored else "generated")
 
+
+
+def _parent(entity: EntityType) -> EntityType:
+    """The parent type of a child type: the callers walk child types only."""
+    assert entity.parent is not None, f"{entity.name} is not a child type"
+    return entity.parent
+
+
+def _edge(entity: EntityType) -> str:
+    """The edge from a child type's parent to it: every child type has one."""
+    relationship = entity.relationship
+    assert relationship is not None, f"{entity.name} is not a child type"
+    return relationship

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from mockverse.config import EntityConfig, WorldConfig
@@ -142,7 +143,7 @@ class WorldModel:
     """All entity types of the served world."""
 
     types: dict[str, EntityType]
-    epoch: object
+    epoch: datetime
     links: list[dict] = field(default_factory=list)    # every relationship and how the world uses it
     title: str | None = None
     excluded: dict = field(default_factory=dict)        # types and relationships the config dropped
