@@ -388,11 +388,13 @@ class Renderer:
              per_page: int | None = None, offset: int = 0, datas: list[dict] | None = None, depth: int = 0) -> Any:
         """A list response: the entities (``ids`` or their ``datas``) placed where the schema lists them,
         the paging fields around them agreeing with ``total``, ``per_page`` and ``offset``."""
+        if not isinstance(schema, dict):
+            return MISSING
         slot = list_slot(schema, entity)
         if slot is None:
             if not is_array(schema):
                 return MISSING
-            slot = ([], merge_all_of(schema).get("items") or {})   # type: ignore[arg-type]
+            slot = ([], merge_all_of(schema).get("items") or {})
         path, item_schema = slot
         rows = datas if datas is not None else [d for d in (self.view.get(entity, i) for i in ids) if d is not None]
         inner = entity_slots(item_schema, entity) or [[]]
@@ -420,8 +422,8 @@ class Renderer:
             return rendered
         count = len(rendered) if total is None else total
         size = per_page or max(len(rendered), 1)
-        body = self._around(schema, [path], lambda sub: rendered, ref, None, None)  # type: ignore[arg-type]
-        _paging(body, schema, path, count, size, offset, len(rendered))   # type: ignore[arg-type]
+        body = self._around(schema, [path], lambda sub: rendered, ref, None, None)
+        _paging(body, schema, path, count, size, offset, len(rendered))
         return body
 
     def _around(self, schema: dict, slots: list[list[str]], inner: Any, ref: str,
