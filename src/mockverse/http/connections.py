@@ -20,7 +20,7 @@ import os
 import resource
 import time
 from dataclasses import asdict, dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import orjson
 
@@ -112,7 +112,9 @@ class GuardedHTTP(FaultableHTTP):
     limits: ClassVar[ConnectionLimits | None] = None
     cap_log: ClassVar[CapLog] = CapLog("HTTP")
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # asyncio types a BaseTransport; uvicorn's protocols take a Transport, as here
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # asyncio passes a BaseTransport; uvicorn's protocols type it as the Transport a server socket has
+        stream = cast(asyncio.Transport, transport)
         limits = GuardedHTTP.limits = GuardedHTTP.limits or ConnectionLimits.from_env()
         self.header_timeout = limits.header_timeout
         self.refused = len(self.connections) >= limits.max_connections
@@ -122,10 +124,10 @@ class GuardedHTTP(FaultableHTTP):
             self.cap_log.refused_one(limits.max_connections)
             body = problem_bytes(503, "Too many connections", f"the server has {limits.max_connections} open "
                                  "connections (server.max_connections); retry shortly", "connection")
-            transport.write(_BUSY_503 % (len(body), body))
-            transport.close()
+            stream.write(_BUSY_503 % (len(body), body))
+            stream.close()
             return
-        super().connection_made(transport)
+        super().connection_made(stream)
         self.idle_deadline = self.loop.call_later(limits.keep_alive_timeout, self.idle_expired)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -23,7 +23,7 @@ import logging
 import socket
 import struct
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs
 
 if TYPE_CHECKING:  # uvicorn types its auto choice as a bare asyncio.Protocol; both choices share this API
@@ -192,6 +192,7 @@ class FaultableHTTP(AutoHTTPProtocol):
     """uvicorn's HTTP protocol, with the connection's transport in every request's scope state
     (what :class:`Simulation` breaks a connection with)."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # asyncio types a BaseTransport; uvicorn's protocols take a Transport, as here
-        super().connection_made(transport)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # asyncio passes a BaseTransport; uvicorn's protocols type it as the Transport a server socket has
+        super().connection_made(cast(asyncio.Transport, transport))
         self.app_state = {**self.app_state, TRANSPORT: transport}
