@@ -213,6 +213,8 @@ def classify_spec(op: Any, engine: ConsistencyEngine, tables: SpecTables) -> Moc
     else:
         listed = collections.get(op.path) or _segment_type(last, segments, by_name)
         parent = bound[-1] if bound and len(tokens) > 1 and _PARAM.match(tokens[-2]) else None
+        if parent is None and listed is not None and bound and bound[-1][1] is listed.parent:
+            parent = bound[-1]   # /guilds/{guild_id}/auto-moderation/rules: the children of that guild
         if parent is not None:
             id_param, entity = parent
             if listed is not None and listed.parent is entity:

@@ -603,8 +603,10 @@ class SpecWorldBuilder:
             if r.source != entity.name or r.kind != "embeds" or not r.field:
                 continue
             parts = r.field.split(".")
-            if len(parts) > 2 or "[" in r.field:
-                self._deep(entity, r, embed=True)
+            if not self._holds_ids(entity, r.field, self.types[r.target], r.id):
+                continue
+            if len(parts) > 2 or "[" in r.field or len(parts) == 2 and not _is_array(prop_at(entity.schema, r.field)):
+                self._deep(entity, r, embed=True)   # one object inside another (repo_transfer.doer), not a page
                 continue
             prop = prop_at(entity.schema, parts[0])
             many = len(parts) == 2 or _is_array(prop)
@@ -612,6 +614,22 @@ class SpecWorldBuilder:
             if parts[0] not in (entity.schema.get("required") or []):
                 entity.schema["properties"].pop(parts[0], None)  # rendered from the world, never generated here
             self.usage.setdefault(r.id, ("embed", f"{entity.name}.{parts[0]} shows {r.target} entities of the world"))
+
+    def _holds_ids(self, entity: SpecEntityType, path: str, target: SpecEntityType, rid: str) -> bool:
+        """Whether the objects embedded at ``path`` can carry ``target``'s ids: an integer id field
+        (a template's own numbering) never holds string ids, so it is not that type (reported)."""
+        prop = prop_at(entity.schema, path)
+        if _is_array(prop):
+            prop = merge_all_of(prop).get("items")  # type: ignore[union-attr]
+        props = merge_all_of(prop).get("properties") if isinstance(prop, dict) else None
+        key = props.get(target.id_field) if isinstance(props, dict) else None
+        kinds = schema_types(merge_all_of(key)) - {"null"} if isinstance(key, dict) else set()
+        wanted = {"integer", "number"} if target.integer_ids else {"string"}
+        if not kinds or kinds & wanted:
+            return True
+        self.usage[rid] = ("reported", f"not embedded: {entity.name}.{path}.{target.id_field} is {sorted(kinds)[0]}, "
+                                       f"{target.name} ids are {'integers' if target.integer_ids else 'strings'}")
+        return False
 
     def _deep(self, entity: SpecEntityType, r: Relationship, embed: bool) -> None:
         """Record a link below the top level of ``entity``'s bodies (several targets: polymorphic)."""
