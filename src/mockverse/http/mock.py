@@ -220,7 +220,8 @@ def classify_spec(op: Any, engine: ConsistencyEngine, tables: SpecTables) -> Moc
             if listed is not None and listed.parent is entity:
                 kind, target, relationship = "children", listed, listed.relationship
             elif method == "GET":
-                target = listed if listed is not None and _lists(schema, listed) else _listed_type(schema, types)
+                target = (listed if listed is not None and _lists(schema, listed)
+                          else _listed_type(schema, types, op.path))
                 if target is not None and target.parent is entity:   # /sites/{id}/dns listing dns zones
                     kind, relationship = "children", target.relationship
                 elif target is not None:
@@ -234,8 +235,10 @@ def classify_spec(op: Any, engine: ConsistencyEngine, tables: SpecTables) -> Moc
         elif method == "GET" and last.lower() == "me" and _persona_type(schema, types) is not None:
             kind, entity = "item", _persona_type(schema, types)   # /me: the first persona of the world
         elif method == "GET":
-            target = _listed_type(schema, types)
+            target = _listed_type(schema, types, op.path)
             kind = "search" if target is not None else "schema"
+            if target is not None and bound and bound[-1][1] is target.parent:   # /accounts/{id}/limits/current
+                (id_param, entity), kind, relationship = bound[-1], "children", target.relationship
     filters: dict[str, str] = {}
     if kind == "collection" and entity is not None and entity.parent is not None:
         for spelling in entity.fk_spellings():
@@ -268,14 +271,16 @@ def _persona_type(schema: dict | None, types: list[SpecEntityType]) -> SpecEntit
     return None
 
 
-def _listed_type(schema: dict | None, types: list[SpecEntityType]) -> SpecEntityType | None:
-    """The entity type a response lists, recognised by schema identity (not merely by an ``id`` field)."""
+def _listed_type(schema: dict | None, types: list[SpecEntityType], path: str = "") -> SpecEntityType | None:
+    """The entity type a response lists, recognised by schema identity (not merely by an ``id`` field):
+    of several, items that are the type itself (not objects embedding it), in the array the path names."""
     if schema is None:
         return None
-    for entity in types:
-        if list_slot(schema, entity, strict=True) is not None:
-            return entity
-    return None
+    words = {singular(snake(t)) for t in path.split("/") if t and not _PARAM.match(t)}
+    found = [(e, slot) for e, slot in ((e, list_slot(schema, e, strict=True)) for e in types) if slot is not None]
+    direct = [(e, slot) for e, slot in found if entity_slots(slot[1], e, strict=True) == [[]]]
+    named = [e for e, slot in direct if slot[0] and singular(snake(slot[0][-1])) in words]
+    return next(iter(named + [e for e, _ in direct] + [e for e, _ in found]), None)
 
 
 def _page_params(request: Request, total: int | None = None) -> tuple[int, int] | None:

@@ -426,6 +426,15 @@ class SpecWorldBuilder:
                               integer_ids=codec.kind == "integer", id_field=id_field, codec=codec, inferred=source,
                               keys=self._keys(name, source, props, id_field))
 
+    def _index(self) -> None:
+        """Operations by path and relationships by target, indexed once (a spec of 10,000 paths)."""
+        self._by_path: dict[str, list] = {}
+        self._by_target: dict[str, list[Relationship]] = {}
+        for op in self.spec.operations:
+            self._by_path.setdefault(op.path, []).append(op)
+        for r in self.inferred.relationships:
+            self._by_target.setdefault(r.target, []).append(r)
+
     @staticmethod
     def _keys(name: str, source: InferredType, props: dict, id_field: str) -> dict[str, IdCodec]:
         """A codec per string field the item path's parameter names as an alternative key
@@ -444,14 +453,7 @@ class SpecWorldBuilder:
     def _id_evidence(self, source: InferredType, id_field: str, id_schema: dict) -> list[dict]:
         """Schemas that carry this type's ids: its id property, its path parameter, keys pointing at it."""
         evidence = [merge_all_of(id_schema)]
-        if not hasattr(self, "_by_path"):   # indexed once: a spec of 10,000 paths has as many types
-            self._by_path: dict[str, list] = {}
-            self._by_target: dict[str, list[Relationship]] = {}
-            for op in self.spec.operations:
-                self._by_path.setdefault(op.path, []).append(op)
-            for r in self.inferred.relationships:
-                self._by_target.setdefault(r.target, []).append(r)
-        for op in self._by_path.get(source.item_path or "", []):
+        for op in self._ops_at(source.item_path or ""):
             evidence += [merge_all_of(p.schema) for p in op.parameters
                          if p.location == "path" and p.name == source.id_param and p.schema]
         for r in self._by_target.get(source.name, []):
@@ -615,6 +617,23 @@ class SpecWorldBuilder:
                 entity.schema["properties"].pop(parts[0], None)  # rendered from the world, never generated here
             self.usage.setdefault(r.id, ("embed", f"{entity.name}.{parts[0]} shows {r.target} entities of the world"))
 
+    def _listed_items(self, entity: SpecEntityType) -> dict | None:
+        """The item schema its own collection GET lists (a create request's shape, named for another
+        use), when it describes the entity: most of its properties are the entity's."""
+        path = entity.inferred.collection_path if entity.inferred is not None else None
+        op = next((o for o in self._ops_at(path) if o.method.upper() == "GET"), None) if path else None
+        success = op.success() if op is not None else None
+        items = _list_items(success.schema) if success is not None else None
+        names = set(merge_all_of(items).get("properties") or {}) if items is not None else set()
+        own = set(entity.schema.get("properties") or {})
+        return items if names and len(names & own) * 2 > len(names) else None
+
+    def _ops_at(self, path: str) -> list:
+        """The operations of one path (indexed once)."""
+        if not hasattr(self, "_by_path"):
+            self._index()
+        return self._by_path.get(path, [])
+
     def _holds_ids(self, entity: SpecEntityType, path: str, target: SpecEntityType, rid: str) -> bool:
         """Whether the objects embedded at ``path`` can carry ``target``'s ids: an integer id field
         (a template's own numbering) never holds string ids, so it is not that type (reported)."""
@@ -653,6 +672,10 @@ class SpecWorldBuilder:
             base = singular(_schema_base_name(comp))
             if base in self.types and isinstance(schema, dict):
                 self.types[base].variants.add(id(schema))
+        for entity in self.types.values():
+            items = self._listed_items(entity)
+            if items is not None:
+                entity.variants.add(id(items))
         targets_of: dict[tuple[str, str], set[str]] = {}
         for r in relationships:
             if r.kind == "embeds" and r.field:
@@ -678,6 +701,18 @@ class SpecWorldBuilder:
                 name = self.spec.schema_name(branch)
                 if only or name is None or singular(_schema_base_name(name)) == r.target or _tag(branch) == r.target:
                     target.variants.add(id(branch))
+
+
+def _list_items(schema: dict | None) -> dict | None:
+    """The item schema of a list response: a bare array, or the one array of objects of an envelope."""
+    flat = merge_all_of(schema) if isinstance(schema, dict) else {}
+    if _is_array(flat):
+        items = flat.get("items")
+        return items if isinstance(items, dict) else None
+    arrays = [merge_all_of(p).get("items") for p in (flat.get("properties") or {}).values()
+              if isinstance(p, dict) and _is_array(p)]
+    arrays = [a for a in arrays if isinstance(a, dict) and "object" in schema_types(merge_all_of(a))]
+    return arrays[0] if len(arrays) == 1 else None
 
 
 def _tag(schema: dict) -> str | None:
