@@ -1,0 +1,186 @@
+"""Links and nested lists that resolve on any spec shape.
+
+In process (``app_client``) over small specs written here: a list under a parent bound before
+literal segments (``/guilds/{guild_id}/auto-moderation/rules``, ``/accounts/{id}/limits/current``)
+holds exactly that parent's children; an object inside an object (``transfer.doer``) shows an
+entity that resolves at its own item path; an embedded object whose id field cannot hold the
+type's ids is not filled with them; of the types a list response holds, the listed one is the
+items themselves in the array the path names; a collection whose items are a schema named for
+another use (a create request) lists the world's entities.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+STR_ID = {"type": "string", "pattern": "^(0|[1-9][0-9]*)$", "format": "snowflake"}
+
+
+def _ok(schema: dict) -> dict:
+    return {"200": {"description": "ok", "content": {"application/json": {"schema": schema}}}}
+
+
+def _param(name: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _array(name: str) -> dict:
+    return {"type": "array", "items": _ref(name)}
+
+
+def _spec(paths: dict, schemas: dict) -> dict:
+    return {"openapi": "3.0.3", "info": {"title": "Links", "version": "1"}, "paths": paths,
+            "components": {"schemas": schemas}}
+
+
+GUILDS = _spec(
+    {
+        "/guilds/{guild_id}": {"parameters": [_param("guild_id", STR_ID)], "get": {"responses": _ok(_ref("Guild"))}},
+        "/guilds/{guild_id}/auto-moderation/rules": {
+            "parameters": [_param("guild_id", STR_ID)], "get": {"responses": _ok(_array("Rule"))}},
+        "/guilds/{guild_id}/auto-moderation/rules/{rule_id}": {
+            "parameters": [_param("guild_id", STR_ID), _param("rule_id", STR_ID)],
+            "get": {"responses": _ok(_ref("Rule"))}},
+        "/guilds/{guild_id}/templates": {
+            "parameters": [_param("guild_id", STR_ID)], "get": {"responses": _ok(_array("Template"))}},
+        "/guilds/templates/{code}": {"parameters": [_param("code")], "get": {"responses": _ok(_ref("Template"))}},
+        "/channels/{channel_id}": {"parameters": [_param("channel_id", STR_ID)],
+                                   "get": {"responses": _ok(_ref("Channel"))}},
+        "/guilds/{guild_id}/channels": {
+            "parameters": [_param("guild_id", STR_ID)], "get": {"responses": _ok(_array("Channel"))}},
+    },
+    {
+        "Guild": {"type": "object", "required": ["id", "name"],
+                  "properties": {"id": STR_ID, "name": {"type": "string"}}},
+        "Rule": {"type": "object", "required": ["id", "guild_id", "name"],
+                 "properties": {"id": STR_ID, "guild_id": STR_ID, "name": {"type": "string"}}},
+        "Channel": {"type": "object", "required": ["id", "guild_id"],
+                    "properties": {"id": STR_ID, "guild_id": STR_ID, "name": {"type": "string"},
+                                   "topic": {"type": "string"}, "position": {"type": "integer"}}},
+        "Template": {
+            "type": "object", "required": ["id", "code", "serialized_source_guild"],
+            "properties": {
+                "id": STR_ID, "code": {"type": "string"},
+                "serialized_source_guild": {"type": "object", "required": ["channels"], "properties": {
+                    "channels": {"type": "array", "minItems": 1, "items": _ref("ChannelSnapshot")}}},
+            },
+        },
+        "ChannelSnapshot": {"type": "object", "required": ["id", "name"],
+                            "properties": {"id": {"type": "integer", "minimum": 0, "maximum": 9},
+                                           "name": {"type": "string"}, "topic": {"type": "string"},
+                                           "position": {"type": "integer"}}},
+    },
+)
+
+
+def _client(app_client, tmp_path: Path, spec: dict):
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    return app_client(spec=path)
+
+
+def test_a_list_behind_literal_segments_holds_exactly_its_parents_children(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, GUILDS)
+    guild = "1100000000000000002"
+    listed = c.get(f"/guilds/{guild}/auto-moderation/rules")
+    assert listed.status_code == 200
+    rules = listed.json()
+    assert [r["id"] for r in rules] == ["1100000000000000201", "1100000000000000202", "1100000000000000203"]
+    assert {r["guild_id"] for r in rules} == {guild}
+    for rule in rules:
+        assert c.get(f"/guilds/{guild}/auto-moderation/rules/{rule['id']}").json() == rule
+    assert [r["id"] for r in c.get("/guilds/1100000000000000003/auto-moderation/rules").json()] == [
+        "1100000000000000301"]
+    assert c.get("/guilds/1100000000000000001/auto-moderation/rules").json() == []
+
+
+def test_an_embedded_object_whose_id_cannot_hold_the_types_ids_is_not_that_type(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, GUILDS)
+    world = c.get("/api/v1/consistency/world").json()
+    link = next(r for r in world["relationships"] if r["source"] == "template" and r["target"] == "channel")
+    assert link["used_as"] == "reported"
+    assert link["note"] == ("not embedded: template.serialized_source_guild.channels.id is integer, "
+                            "channel ids are strings")
+    channels = c.get("/guilds/1100000000000000001/templates").json()[0]["serialized_source_guild"]["channels"]
+    assert all(isinstance(ch["id"], int) and 0 <= ch["id"] <= 9 for ch in channels)
+
+
+USER = {"type": "object", "required": ["id", "login"],
+        "properties": {"id": {"type": "integer"}, "login": {"type": "string"}}}
+REPOS = _spec(
+    {
+        "/users/{id}": {"parameters": [_param("id", {"type": "integer"})], "get": {"responses": _ok(_ref("User"))}},
+        "/users": {"get": {"responses": _ok(_array("User"))}},
+        "/repos": {"get": {"responses": _ok(_array("Repository"))}},
+        "/repos/{id}": {"parameters": [_param("id", {"type": "integer"})],
+                        "get": {"responses": _ok(_ref("Repository"))}},
+        "/repos/{id}/limits": {"parameters": [_param("id", {"type": "integer"})],
+                               "get": {"responses": _ok({"type": "object", "properties": {
+                                   "limits": _array("Limit")}})}},
+        "/repos/{id}/limits/{limit_id}": {
+            "parameters": [_param("id", {"type": "integer"}), _param("limit_id", {"type": "integer"})],
+            "get": {"responses": _ok(_ref("Limit"))}},
+        "/repos/{id}/limits/current": {
+            "parameters": [_param("id", {"type": "integer"})],
+            "get": {"responses": _ok({"type": "object", "properties": {"limits": _array("Limit")}})}},
+        "/starred": {"get": {"responses": _ok(_array("Repository"))}},
+        "/labels": {"get": {"responses": _ok({"type": "object", "properties": {"labels": _array("NewLabel")}})}},
+        "/labels/{label_id}": {"parameters": [_param("label_id", {"type": "integer"})],
+                               "get": {"responses": _ok(_ref("Label"))}},
+    },
+    {
+        "User": USER,
+        "Repository": {
+            "type": "object", "required": ["id", "name", "owner", "transfer"],
+            "properties": {
+                "id": {"type": "integer"}, "name": {"type": "string"}, "owner": _ref("User"),
+                "transfer": {"type": "object", "required": ["doer"], "properties": {"doer": _ref("User")}},
+            },
+        },
+        "Limit": {"type": "object", "required": ["id", "repo_id", "amount"],
+                  "properties": {"id": {"type": "integer"}, "repo_id": {"type": "integer"},
+                                 "amount": {"type": "integer"}}},
+        "Label": {"type": "object", "required": ["id", "name", "color"],
+                  "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                 "color": {"type": "string"}}},
+        "NewLabel": {"type": "object", "required": ["name", "color"],
+                     "properties": {"name": {"type": "string"}, "color": {"type": "string"}}},
+    },
+)
+
+
+def test_an_object_inside_an_object_shows_an_entity_that_resolves(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, REPOS)
+    repo = c.get("/repos/1").json()
+    doer = repo["transfer"]["doer"]
+    assert 1 <= doer["id"] <= 50
+    assert c.get(f"/users/{doer['id']}").json() == doer
+    assert c.get(f"/users/{repo['owner']['id']}").json() == repo["owner"]
+
+
+def test_a_filtered_list_under_a_parent_holds_that_parents_children(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, REPOS)
+    assert c.get("/repos/7/limits/current").json() == c.get("/repos/7/limits").json()
+    limits = c.get("/repos/7/limits/current").json()["limits"]
+    assert [limit["id"] for limit in limits] == [701, 702]
+    assert {limit["repo_id"] for limit in limits} == {7}
+
+
+def test_a_list_of_objects_embedding_users_lists_those_objects(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, REPOS)
+    served = {row["path"]: row for row in c.get("/api/v1/consistency/world").json()["served"]}
+    assert (served["/starred"]["kind"], served["/starred"]["target"]) == ("search", "repo")
+    starred = c.get("/starred").json()
+    assert starred and all(c.get(f"/repos/{r['id']}").json() == r for r in starred[:3])
+
+
+def test_a_collection_of_items_shaped_by_another_schema_lists_world_entities(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, REPOS)
+    labels = c.get("/labels").json()["labels"]
+    assert len(labels) == 20
+    assert labels[0] == {k: v for k, v in c.get("/labels/1").json().items() if k != "id"}
