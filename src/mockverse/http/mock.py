@@ -220,8 +220,8 @@ def classify_spec(op: Any, engine: ConsistencyEngine, tables: SpecTables) -> Moc
             if listed is not None and listed.parent is entity:
                 kind, target, relationship = "children", listed, listed.relationship
             elif method == "GET":
-                target = (listed if listed is not None and _lists(schema, listed)
-                          else _listed_type(schema, types, op.path))
+                own = listed is not None and (_lists(schema, listed) or collections.get(op.path) is listed)
+                target = listed if own else _listed_type(schema, types, op.path)
                 if target is not None and target.parent is entity:   # /sites/{id}/dns listing dns zones
                     kind, relationship = "children", target.relationship
                 elif target is not None:
