@@ -403,7 +403,19 @@ class Renderer:
         size = per_page or max(len(rendered), 1)
         body = self._around(schema, [path], lambda sub: rendered, ref, None, None)  # type: ignore[arg-type]
         _paging(body, schema, path, count, size, offset, len(rendered))   # type: ignore[arg-type]
+        self._twins(entity, body, schema, path, ref, depth)   # type: ignore[arg-type]
         return body
+
+    def _twins(self, entity: SpecEntityType, body: Any, schema: dict, path: list[str], ref: str, depth: int) -> None:
+        """Other arrays of the same envelope that list the same type (``ancestors`` beside ``descendants``)
+        hold entities of the world too, never generated ones."""
+        if len(path) != 1 or not isinstance(body, dict):
+            return
+        for name, sub in _props(schema).items():
+            items = merge_all_of(sub).get("items") if name != path[0] and is_array(sub) else None
+            if name in body and isinstance(items, dict) and entity_slots(items, entity, strict=True) == [[]]:
+                ids = self.sample(entity, (ref, name), sub)
+                body[name] = [r for r in (self.entity(entity, i, items, depth) for i in ids) if r is not None]
 
     def _around(self, schema: dict, slots: list[list[str]], inner: Any, ref: str,
                 entity: SpecEntityType | None, data: dict | None) -> Any:
