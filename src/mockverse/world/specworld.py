@@ -676,6 +676,7 @@ class SpecWorldBuilder:
             items = self._listed_items(entity)
             if items is not None:
                 entity.variants.add(id(items))
+                _tighten(entity.schema, items)
         targets_of: dict[tuple[str, str], set[str]] = {}
         for r in relationships:
             if r.kind == "embeds" and r.field:
@@ -701,6 +702,34 @@ class SpecWorldBuilder:
                 name = self.spec.schema_name(branch)
                 if only or name is None or singular(_schema_base_name(name)) == r.target or _tag(branch) == r.target:
                     target.variants.add(id(branch))
+
+
+def _enum_of(prop: dict) -> list | None:
+    """The enum of a property, or of its array items."""
+    flat = merge_all_of(prop)
+    if isinstance(flat.get("enum"), list):
+        return flat["enum"]
+    items = merge_all_of(flat.get("items")) if _is_array(flat) and isinstance(flat.get("items"), dict) else {}
+    return items["enum"] if isinstance(items.get("enum"), list) else None
+
+
+def _tighten(schema: dict, variant: dict) -> None:
+    """Give an entity's own properties the enums another schema of it declares (a list's ``provider``
+    enum beside the item's free string), so one value fits every response that shows the entity."""
+    props = schema.get("properties")
+    theirs = merge_all_of(variant).get("properties")
+    if not isinstance(props, dict) or not isinstance(theirs, dict):
+        return
+    for name, prop in list(props.items()):
+        other = theirs.get(name)
+        enum = _enum_of(other) if isinstance(other, dict) else None
+        if not isinstance(prop, dict) or enum is None or _enum_of(prop) is not None:
+            continue
+        flat = merge_all_of(prop)
+        if _is_array(flat) and isinstance(flat.get("items"), dict):
+            props[name] = {**flat, "items": {**merge_all_of(flat["items"]), "enum": enum}}
+        elif not _is_array(flat) and not _is_array(other):
+            props[name] = {**flat, "enum": enum}
 
 
 def _list_items(schema: dict | None) -> dict | None:
