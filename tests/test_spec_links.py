@@ -184,3 +184,40 @@ def test_a_collection_of_items_shaped_by_another_schema_lists_world_entities(app
     labels = c.get("/labels").json()["labels"]
     assert len(labels) == 20
     assert labels[0] == {k: v for k, v in c.get("/labels/1").json().items() if k != "id"}
+
+
+POSTS = _spec(
+    {
+        "/posts": {"get": {"responses": _ok(_array("PostSummary"))}},
+        "/posts/{id}": {"parameters": [_param("id", {"type": "integer"})], "get": {"responses": _ok(_ref("Post"))}},
+        "/posts/{id}/context": {"parameters": [_param("id", {"type": "integer"})],
+                                "get": {"responses": _ok({"type": "object", "required": ["before", "after"],
+                                                          "properties": {"before": _array("Post"),
+                                                                         "after": _array("Post")}})}},
+    },
+    {
+        "Post": {"type": "object", "required": ["id", "title", "state"],
+                 "properties": {"id": {"type": "integer"}, "title": {"type": "string"},
+                                "state": {"type": "string"}, "reply_to_id": {"type": "integer"}}},
+        "PostSummary": {"type": "object", "required": ["id", "title", "state"],
+                        "properties": {"id": {"type": "integer"}, "title": {"type": "string"},
+                                       "state": {"type": "string", "enum": ["draft", "live"]}}},
+    },
+)
+
+
+def test_every_array_of_a_list_envelope_that_lists_the_type_shows_world_entities(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, POSTS)
+    context = c.get("/posts/3/context").json()
+    assert [p["id"] for p in context["after"]] == [12, 42]
+    for post in context["before"] + context["after"]:
+        assert c.get(f"/posts/{post['id']}").json() == post
+
+
+def test_a_property_takes_the_enum_the_collection_list_declares(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, POSTS)
+    listed = c.get("/posts").json()
+    assert [p["state"] for p in listed[3:6]] == ["draft", "live", "live"]
+    for post in listed[3:6]:
+        item = c.get(f"/posts/{post['id']}").json()
+        assert {k: item[k] for k in post} == post
