@@ -408,6 +408,8 @@ class SpecWorldBuilder:
         id_field = (override.id_field if override and override.id_field else None) or source.id_field or "id"
         schema = dict(merge_schema(source.schema)) if isinstance(source.schema, dict) else {"type": "object"}
         props = dict(schema.get("properties") or {})
+        if id_field not in props and source.id_param in props and not (override and override.id_field):
+            id_field = source.id_param   # /env/{key} of an object with a ``key`` and no ``id``: keyed by it
         if id_field not in props:
             props[id_field] = {"type": "integer" if source.id_type == "integer" else "string"}
         schema["properties"] = props
@@ -463,7 +465,26 @@ class SpecWorldBuilder:
                     prop = merge_all_of(prop).get("items")  # type: ignore[union-attr]
                 if isinstance(prop, dict):
                     evidence.append(merge_all_of(prop))
+        if not {"format", "pattern", "example"} & set(evidence[0]):
+            evidence += self._embedded_ids(source, id_field, schema_types(evidence[0]) - {"null"})
         return [e for e in evidence if isinstance(e, dict)]
+
+    def _embedded_ids(self, source: InferredType, id_field: str, kinds: set[str]) -> list[dict]:
+        """The id schemas of objects that embed this type elsewhere (a message's ``interaction.id``, a
+        snowflake): evidence for a type whose own id property says nothing of its shape."""
+        out = []
+        for r in self._by_target.get(source.name, []):
+            if r.kind != "embeds" or not r.field or r.source not in self.inferred.entity_types:
+                continue
+            prop = prop_at(self.inferred.entity_types[r.source].schema, r.field)
+            if _is_array(prop):
+                prop = merge_all_of(prop).get("items")  # type: ignore[union-attr]
+            props = merge_all_of(prop).get("properties") if isinstance(prop, dict) else None
+            key = merge_all_of(props.get(id_field)) if isinstance(props, dict) and isinstance(
+                props.get(id_field), dict) else None
+            if key is not None and (not kinds or kinds == schema_types(key) - {"null"}):
+                out.append(key)
+        return out
 
     # -- parents -------------------------------------------------------------------------------
     def _choose_parents(self, relationships: list[Relationship]) -> None:
