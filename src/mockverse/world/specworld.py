@@ -644,7 +644,10 @@ class SpecWorldBuilder:
         path = entity.inferred.collection_path if entity.inferred is not None else None
         op = next((o for o in self._ops_at(path) if o.method.upper() == "GET"), None) if path else None
         success = op.success() if op is not None else None
-        items = _list_items(success.schema) if success is not None else None
+        schema = success.schema if success is not None and isinstance(success.schema, dict) else None
+        items = _list_items(schema) if schema is not None else None
+        if items is None and schema is not None and schema_types(merge_all_of(schema)) == {"object"}:
+            items = schema   # a collection path declared to answer one entity (a spec error): it shows one
         names = set(merge_all_of(items).get("properties") or {}) if items is not None else set()
         own = set(entity.schema.get("properties") or {})
         return items if names and len(names & own) * 2 > len(names) else None
