@@ -221,3 +221,44 @@ def test_a_property_takes_the_enum_the_collection_list_declares(app_client, tmp_
     for post in listed[3:6]:
         item = c.get(f"/posts/{post['id']}").json()
         assert {k: item[k] for k in post} == post
+
+
+SNOWFLAKE = {"type": "string", "pattern": "^(0|[1-9][0-9]*)$", "format": "snowflake"}
+MESSAGES = _spec(
+    {
+        "/messages/{message_id}": {"parameters": [_param("message_id", SNOWFLAKE)],
+                                   "get": {"responses": _ok(_ref("Message"))}},
+        "/interactions/{interaction_token}": {"parameters": [_param("interaction_token")],
+                                              "get": {"responses": _ok(_ref("Interaction"))}},
+        "/vars": {"get": {"responses": _ok({"type": "object", "properties": {
+            "key": {"type": "string"}, "value": {"type": "string"},
+            "scope": {"type": "string", "enum": ["builds", "runtime"]}}})}},
+        "/vars/{key}": {"parameters": [_param("key")], "get": {"responses": _ok(_ref("Var"))}},
+    },
+    {
+        "Message": {"type": "object", "required": ["id", "interaction"],
+                    "properties": {"id": SNOWFLAKE, "interaction": _ref("MessageInteraction")}},
+        "MessageInteraction": {"type": "object", "required": ["id", "name"],
+                               "properties": {"id": SNOWFLAKE, "name": {"type": "string"}}},
+        "Interaction": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
+        "Var": {"type": "object", "required": ["key", "value", "scope"],
+                "properties": {"key": {"type": "string"}, "value": {"type": "string"}, "scope": {"type": "string"}}},
+    },
+)
+
+
+def test_a_type_whose_own_id_is_shapeless_takes_the_shape_of_the_objects_embedding_it(app_client,
+                                                                                        tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, MESSAGES)
+    interaction = c.get("/messages/1100000000000000001").json()["interaction"]
+    assert interaction["id"] == "1100000000000000011"
+    assert c.get(f"/api/v1/consistency/entities/interaction/{interaction['id']}").status_code == 200
+
+
+def test_a_type_keyed_by_a_field_its_path_names_and_a_single_object_collection(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, MESSAGES)
+    types = {t["name"]: t for t in c.get("/api/v1/consistency/world").json()["entity_types"]}
+    assert types["var"]["id_field"] == "key"
+    key = types["var"]["id_example"]
+    var = c.get(f"/vars/{key}").json()
+    assert var["key"] == key and var["scope"] == "runtime"
