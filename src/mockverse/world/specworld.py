@@ -327,6 +327,8 @@ class SpecWorldBuilder:
         relationships = [r for r in self.inferred.relationships if r.id not in excluded_links
                          and r.source in self.sources and r.target in self.sources]
         relationships += self._configured_relationships()
+        self._self_embeds = {(r.source, r.field) for r in relationships if r.kind == "embeds" and r.source == r.target}
+        self._envelopes: dict[str, tuple[str, dict]] = {}
         for name in self._order(list(self.sources)):
             self.types[name] = self._entity(name)
         self._choose_parents(relationships)
@@ -406,7 +408,11 @@ class SpecWorldBuilder:
         source = self.sources[name]
         override = self.world.entities.get(name)
         id_field = (override.id_field if override and override.id_field else None) or source.id_field or "id"
-        schema = dict(merge_schema(source.schema)) if isinstance(source.schema, dict) else {"type": "object"}
+        wrapped = _envelope(source.schema, id_field)
+        if wrapped is not None and (name, wrapped[0]) in self._self_embeds:
+            self._envelopes[name] = wrapped   # {token: {...}} whose token is "the same type": the entity is inside
+        schema_of = self._envelopes[name][1] if name in self._envelopes else source.schema
+        schema = dict(merge_schema(schema_of)) if isinstance(schema_of, dict) else {"type": "object"}
         props = dict(schema.get("properties") or {})
         if id_field not in props and source.id_param in props and not (override and override.id_field):
             id_field = source.id_param   # /env/{key} of an object with a ``key`` and no ``id``: keyed by it
@@ -626,6 +632,9 @@ class SpecWorldBuilder:
             if r.source != entity.name or r.kind != "embeds" or not r.field:
                 continue
             parts = r.field.split(".")
+            if entity.name in self._envelopes and self._envelopes[entity.name][0] == r.field:
+                self.usage[r.id] = ("reported", f"{entity.name}.{r.field} is the envelope around the entity itself")
+                continue
             if not self._holds_ids(entity, r.field, self.types[r.target], r.id):
                 continue
             if len(parts) > 2 or "[" in r.field or len(parts) == 2 and not _is_array(prop_at(entity.schema, r.field)):
@@ -690,7 +699,9 @@ class SpecWorldBuilder:
     def _variants(self, relationships: list[Relationship]) -> None:
         """The schema objects that represent each type: its own, embedded variants, same-named components."""
         for entity in self.types.values():
-            if entity.inferred is not None and isinstance(entity.inferred.schema, dict):
+            if entity.name in self._envelopes:
+                entity.variants.add(id(self._envelopes[entity.name][1]))
+            elif entity.inferred is not None and isinstance(entity.inferred.schema, dict):
                 entity.variants.add(id(entity.inferred.schema))
         for comp, schema in self.spec.schemas.items():
             base = singular(_schema_base_name(comp))
@@ -726,6 +737,20 @@ class SpecWorldBuilder:
                 name = self.spec.schema_name(branch)
                 if only or name is None or singular(_schema_base_name(name)) == r.target or _tag(branch) == r.target:
                     target.variants.add(id(branch))
+        for name in self._envelopes:
+            wrapper = self.sources[name].schema
+            self.types[name].variants.discard(id(wrapper))   # the envelope holds the entity; it is not one
+
+
+def _envelope(schema: dict | None, id_field: str) -> tuple[str, dict] | None:
+    """(property, inner schema) when ``schema`` lacks ``id_field`` and exactly one of its properties is an
+    object that has it: an envelope around one object (``{token: {id, ...}}``)."""
+    props = merge_all_of(schema).get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict) or id_field in props:
+        return None
+    inner = [(name, prop) for name, prop in props.items() if isinstance(prop, dict) and not _is_array(prop)
+             and id_field in (merge_all_of(prop).get("properties") or {})]
+    return inner[0] if len(inner) == 1 else None
 
 
 def _enum_of(prop: dict) -> list | None:
