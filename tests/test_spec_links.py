@@ -262,3 +262,31 @@ def test_a_type_keyed_by_a_field_its_path_names_and_a_single_object_collection(a
     key = types["var"]["id_example"]
     var = c.get(f"/vars/{key}").json()
     assert var["key"] == key and var["scope"] == "runtime"
+
+
+TOKENS = _spec(
+    {
+        "/cards/{id}": {"parameters": [_param("id")], "get": {"responses": _ok(_ref("Card"))}},
+        "/cards/{id}/networkTokens": {"parameters": [_param("id")],
+                               "get": {"responses": _ok({"type": "object",
+                                                         "properties": {"networkTokens": _array("NetworkToken")}})}},
+        "/networkTokens/{networkTokenId}": {"parameters": [_param("networkTokenId")],
+                                            "get": {"responses": _ok(_ref("GetNetworkTokenResponse"))}},
+    },
+    {
+        "Card": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+        "NetworkToken": {"type": "object", "required": ["id", "cardId", "status"],
+                  "properties": {"id": {"type": "string"}, "cardId": {"type": "string"},
+                                 "status": {"type": "string"}}},
+        "GetNetworkTokenResponse": {"type": "object", "properties": {"token": _ref("NetworkToken")}},
+    },
+)
+
+
+def test_an_envelope_around_one_object_of_the_type_shows_that_entity(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, TOKENS)
+    samples = next(t for t in c.get("/api/v1/consistency/world").json()["entity_types"] if t["name"] == "card")
+    tokens = [t for s in samples["sample"] for t in c.get(f"/cards/{s['id']}/networkTokens").json()["networkTokens"]]
+    assert len(tokens) == 12
+    for token in tokens:
+        assert c.get(f"/networkTokens/{token['id']}").json() == {"token": token}
