@@ -131,7 +131,7 @@ class SpecEntityType(EntityType):
 
     def child_id(self, parent_id: object, k: int) -> object:
         parent_serial = self.parent.codec.decode(parent_id)  # type: ignore[union-attr]
-        return self.codec.encode(parent_serial * self.config.id_multiplier + k)  # type: ignore[operator]
+        return self.codec.encode(parent_serial * self.config.id_multiplier + k)
 
     def split_id(self, id: object) -> tuple[object, int] | None:
         serial = self.codec.decode(id)
@@ -218,9 +218,9 @@ class SpecEntityType(EntityType):
         if target.parent is self:
             return data.get(self.id_field)   # a key naming one of the entity's own children (a default role)
         entity: EntityType | None = self
-        current = data
+        current: dict | None = data
         while entity is not None and entity.parent is not None:
-            parent_id = current.get(entity.fk) if current else None  # type: ignore[arg-type]
+            parent_id = current.get(entity.fk) if current else None
             if entity.parent is target.parent:
                 return parent_id
             current = view.get(entity.parent, parent_id) if parent_id is not None else None
@@ -382,7 +382,7 @@ class SpecWorldBuilder:
                                           origin="config", schema_name=override.schema_)
 
     def _configured_relationships(self) -> list[Relationship]:
-        out = []
+        out: list[Relationship] = []
         for i, link in enumerate(self.world.relationships):
             for end in ("source", "target"):
                 name = getattr(link, end)
@@ -411,11 +411,12 @@ class SpecWorldBuilder:
         wrapped = _envelope(source.schema, id_field)
         if wrapped is not None and (name, wrapped[0]) in self._self_embeds:
             self._envelopes[name] = wrapped   # {token: {...}} whose token is "the same type": the entity is inside
-        schema_of = self._envelopes[name][1] if name in self._envelopes else source.schema
-        schema = dict(merge_schema(schema_of)) if isinstance(schema_of, dict) else {"type": "object"}
+        schema_of: Any = self._envelopes[name][1] if name in self._envelopes else source.schema
+        schema: dict[str, Any] = dict(merge_schema(schema_of)) if isinstance(schema_of, dict) else {"type": "object"}
         props = dict(schema.get("properties") or {})
-        if id_field not in props and source.id_param in props and not (override and override.id_field):
-            id_field = source.id_param   # /env/{key} of an object with a ``key`` and no ``id``: keyed by it
+        param = source.id_param
+        if id_field not in props and param is not None and param in props and not (override and override.id_field):
+            id_field = param   # /env/{key} of an object with a ``key`` and no ``id``: keyed by it
         if id_field not in props:
             props[id_field] = {"type": "integer" if source.id_type == "integer" else "string"}
         schema["properties"] = props
@@ -468,7 +469,7 @@ class SpecWorldBuilder:
             if r.field and r.kind != "embeds" and r.source in self.inferred.entity_types:
                 prop = prop_at(self.inferred.entity_types[r.source].schema, r.field)
                 if _is_array(prop):
-                    prop = merge_all_of(prop).get("items")  # type: ignore[union-attr]
+                    prop = merge_all_of(prop or {}).get("items")
                 if isinstance(prop, dict):
                     evidence.append(merge_all_of(prop))
         if not {"format", "pattern", "example"} & set(evidence[0]):
@@ -478,16 +479,16 @@ class SpecWorldBuilder:
     def _embedded_ids(self, source: InferredType, id_field: str, kinds: set[str]) -> list[dict]:
         """The id schemas of objects that embed this type elsewhere (a message's ``interaction.id``, a
         snowflake): evidence for a type whose own id property says nothing of its shape."""
-        out = []
+        out: list[dict] = []
         for r in self._by_target.get(source.name, []):
             if r.kind != "embeds" or not r.field or r.source not in self.inferred.entity_types:
                 continue
             prop = prop_at(self.inferred.entity_types[r.source].schema, r.field)
             if _is_array(prop):
-                prop = merge_all_of(prop).get("items")  # type: ignore[union-attr]
+                prop = merge_all_of(prop or {}).get("items")
             props = merge_all_of(prop).get("properties") if isinstance(prop, dict) else None
-            key = merge_all_of(props.get(id_field)) if isinstance(props, dict) and isinstance(
-                props.get(id_field), dict) else None
+            raw = props.get(id_field) if isinstance(props, dict) else None
+            key = merge_all_of(raw) if isinstance(raw, dict) else None
             if key is not None and (not kinds or kinds == schema_types(key) - {"null"}):
                 out.append(key)
         return out
@@ -515,16 +516,16 @@ class SpecWorldBuilder:
             entity, parent_type = self.types[child], self.types[parent]
             if self._ancestor(parent, child, {k: v for k, v in chosen.items() if k != child}):
                 raise WorldError(f"world.entities.{child}.parent: {parent} is already below {child} (a cycle)")
-            override = self.world.entities.get(child)
+            child_override = self.world.entities.get(child)
             entity.parent = parent_type
             entity.parent_field = fk or f"{parent}_id"
-            entity.parent_relationship = (override.parent.relationship if override and override.parent
-                                          and override.parent.relationship else f"has_{child}")
+            entity.parent_relationship = (child_override.parent.relationship if child_override and child_override.parent
+                                          and child_override.parent.relationship else f"has_{child}")
             parent_type.children[entity.parent_relationship] = entity
             values = dict(entity.config)
             values["parent"] = ParentLink.model_construct(type=parent, field=entity.parent_field,
                                                           relationship=entity.parent_relationship)
-            fields_set = override.model_fields_set if override else set()
+            fields_set = child_override.model_fields_set if child_override else set()
             if "population" not in fields_set:
                 values["population"] = None
             if "count" not in fields_set and "every" not in fields_set:
@@ -672,7 +673,7 @@ class SpecWorldBuilder:
         (a template's own numbering) never holds string ids, so it is not that type (reported)."""
         prop = prop_at(entity.schema, path)
         if _is_array(prop):
-            prop = merge_all_of(prop).get("items")  # type: ignore[union-attr]
+            prop = merge_all_of(prop or {}).get("items")
         props = merge_all_of(prop).get("properties") if isinstance(prop, dict) else None
         key = props.get(target.id_field) if isinstance(props, dict) else None
         kinds = schema_types(merge_all_of(key)) - {"null"} if isinstance(key, dict) else set()
@@ -722,7 +723,7 @@ class SpecWorldBuilder:
             only = len(targets_of[(r.source, r.field)]) == 1   # every shape of the field is that type
             source = self.sources[r.source].schema
             prop = prop_at(source, r.field.replace("[]", ""))  # the array's item schema is taken below
-            prop = merge_all_of(prop).get("items") if _is_array(prop) else prop  # type: ignore[union-attr]
+            prop = merge_all_of(prop or {}).get("items") if _is_array(prop) else prop
             if not isinstance(prop, dict):
                 continue
             branches = [prop, *(prop.get("oneOf") or []), *(prop.get("anyOf") or [])]
@@ -758,7 +759,8 @@ def _enum_of(prop: dict) -> list | None:
     flat = merge_all_of(prop)
     if isinstance(flat.get("enum"), list):
         return flat["enum"]
-    items = merge_all_of(flat.get("items")) if _is_array(flat) and isinstance(flat.get("items"), dict) else {}
+    raw = flat.get("items")
+    items = merge_all_of(raw) if _is_array(flat) and isinstance(raw, dict) else {}
     return items["enum"] if isinstance(items.get("enum"), list) else None
 
 
