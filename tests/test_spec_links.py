@@ -290,3 +290,24 @@ def test_an_envelope_around_one_object_of_the_type_shows_that_entity(app_client,
     assert len(tokens) == 12
     for token in tokens:
         assert c.get(f"/networkTokens/{token['id']}").json() == {"token": token}
+
+
+ASSISTANTS = _spec(
+    {
+        "/assistants": {"get": {"responses": _ok({"type": "object", "properties": {"data": _array("Assistant")}})}},
+        "/assistants/{assistant_id}": {"parameters": [_param("assistant_id")],
+                                       "get": {"responses": _ok(_ref("Assistant"))}},
+    },
+    {
+        "Assistant": {"type": "object", "required": ["id", "name"],
+                      "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                      "example": {"id": "asst_abc123", "name": "Math Tutor"}},
+    },
+)
+
+
+def test_ids_take_the_prefix_the_schemas_example_shows(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, ASSISTANTS)
+    first = c.get("/assistants").json()["data"][0]
+    assert first["id"] == "asst_ryYQJN5ehUpCyJH6RUGUWUu6"
+    assert c.get(f"/assistants/{first['id']}").json() == first

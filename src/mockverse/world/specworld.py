@@ -474,7 +474,27 @@ class SpecWorldBuilder:
                     evidence.append(merge_all_of(prop))
         if not {"format", "pattern", "example"} & set(evidence[0]):
             evidence += self._embedded_ids(source, id_field, schema_types(evidence[0]) - {"null"})
+        if "example" not in evidence[0]:
+            evidence += [{"example": v} for v in self._example_ids(source, id_field)[:1]]
         return [e for e in evidence if isinstance(e, dict)]
+
+    def _example_ids(self, source: InferredType, id_field: str) -> list[object]:
+        """Ids the spec's examples of this type show: the schema's own ``example`` object, then the
+        examples of its item path's response (bare, or one envelope deep)."""
+        found: list[object] = []
+        schema = source.schema if isinstance(source.schema, dict) else {}
+        candidates: list[object] = [merge_all_of(schema).get("example")]
+        for op in self._ops_at(source.item_path or ""):
+            success = op.success() if op.method.upper() == "GET" else None
+            candidates += list(success.examples.values()) if success is not None else []
+        for value in candidates:
+            inner = [value] + (list(value.values()) if isinstance(value, dict) else [])
+            for obj in inner:
+                if isinstance(obj, dict) and isinstance(obj.get(id_field), (str, int)) and \
+                        not isinstance(obj.get(id_field), bool):
+                    found.append(obj[id_field])
+                    break
+        return found
 
     def _embedded_ids(self, source: InferredType, id_field: str, kinds: set[str]) -> list[dict]:
         """The id schemas of objects that embed this type elsewhere (a message's ``interaction.id``, a
