@@ -45,6 +45,7 @@ ID_MULTIPLIER = 100
 PERSONA_PREFERENCE = ("user", "customer", "account", "member", "person", "profile", "employee", "contact")
 _SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
 HANDLE_WORDS = ("username", "login", "user_name", "handle", "screen_name", "login_name")   # one person's key
+SAMPLE_TRIES = 12   # parents drawn, at most, to find one with a child (a child type has 0-4 per parent)
 KEY_SCAN = 2000   # entities an alternative-key lookup reads, at most, for a key a write set
 SCHEMA_VALUES = 50_000   # values one response or entity schema may generate (a wide DAG of $refs fans out)
 
@@ -238,7 +239,7 @@ def sample_id(view: Any, entity: EntityType, *key: object) -> object:
         return None
     active.add(entity.name)
     try:
-        for attempt in range(4):
+        for attempt in range(SAMPLE_TRIES):
             parent_id = sample_id(view, entity.parent, *key, "parent", attempt)
             if parent_id is None:
                 continue
