@@ -314,7 +314,9 @@ class Renderer:
             elif target is entity and _nullable(sub):
                 target_id = self._other(entity, id, data, key)   # a reblog, a reply: only some entities have one
             else:
-                ref = next((r for r in entity.references if r.target is target and not r.many), None)
+                named = (f"{embed.field}_id", f"{embed.field}Id")   # the key that names this embed (not a reply's)
+                ref = next((r for r in entity.references if r.target is target and not r.many
+                            and r.field in named), None)
                 target_id = data.get(ref.field) if ref else sample_id(self.view, target, *key)
             if target_id is None:
                 return None if _nullable(sub) else MISSING
