@@ -311,3 +311,31 @@ def test_ids_take_the_prefix_the_schemas_example_shows(app_client, tmp_path: Pat
     first = c.get("/assistants").json()["data"][0]
     assert first["id"] == "asst_ryYQJN5ehUpCyJH6RUGUWUu6"
     assert c.get(f"/assistants/{first['id']}").json() == first
+
+
+ACCOUNT = {"type": "object", "required": ["id", "username"],
+           "properties": {"id": {"type": "string"}, "username": {"type": "string"}}}
+STATUSES = _spec(
+    {
+        "/accounts/{id}": {"parameters": [_param("id")], "get": {"responses": _ok(_ref("Account"))}},
+        "/accounts": {"get": {"responses": _ok(_array("Account"))}},
+        "/statuses/{id}": {"parameters": [_param("id")], "get": {"responses": _ok(_ref("Status"))}},
+        "/statuses": {"get": {"responses": _ok(_array("Status"))}},
+    },
+    {
+        "Account": ACCOUNT,
+        "Status": {"type": "object", "required": ["id", "account", "in_reply_to_account_id"],
+                   "properties": {"id": {"type": "string"}, "account": _ref("Account"),
+                                  "in_reply_to_account_id": {"type": "string", "nullable": True}}},
+    },
+)
+
+
+def test_an_embed_shows_an_entity_even_when_another_key_names_the_same_type(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, STATUSES)
+    statuses = c.get("/statuses").json()
+    assert len(statuses) == 20
+    for status in statuses:
+        assert c.get(f"/accounts/{status['account']['id']}").json() == status["account"]
+    replies = [s for s in statuses if s["in_reply_to_account_id"] is not None]
+    assert sum(s["account"]["id"] != s["in_reply_to_account_id"] for s in replies) == 20
