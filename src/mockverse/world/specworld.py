@@ -414,7 +414,8 @@ class SpecWorldBuilder:
             self._envelopes[name] = wrapped   # {token: {...}} whose token is "the same type": the entity is inside
         schema_of: Any = self._envelopes[name][1] if name in self._envelopes else source.schema
         schema: dict[str, Any] = dict(merge_schema(schema_of)) if isinstance(schema_of, dict) else {"type": "object"}
-        props = dict(schema.get("properties") or {})
+        props = dict(schema.get("properties") or _shapes_properties(schema_of if isinstance(schema_of, dict)
+                                                                      else self._item_schema(source)))
         param = source.id_param
         if id_field not in props and param is not None and param in props and not (override and override.id_field):
             id_field = param   # /env/{key} of an object with a ``key`` and no ``id``: keyed by it
@@ -683,6 +684,12 @@ class SpecWorldBuilder:
         own = set(entity.schema.get("properties") or {})
         return items if names and len(names & own) * 2 > len(names) else None
 
+    def _item_schema(self, source: InferredType) -> dict:
+        """The schema its item path's GET answers with (for a type inferred without one)."""
+        op = next((o for o in self._ops_at(source.item_path or "") if o.method.upper() == "GET"), None)
+        success = op.success() if op is not None else None
+        return success.schema if success is not None and isinstance(success.schema, dict) else {}
+
     def _ops_at(self, path: str) -> list:
         """The operations of one path (indexed once)."""
         if not hasattr(self, "_by_path"):
@@ -773,6 +780,18 @@ def _envelope(schema: dict | None, id_field: str) -> tuple[str, dict] | None:
     inner = [(name, prop) for name, prop in props.items() if isinstance(prop, dict) and not _is_array(prop)
              and id_field in (merge_all_of(prop).get("properties") or {})]
     return inner[0] if len(inner) == 1 else None
+
+
+def _shapes_properties(schema: dict) -> dict:
+    """The properties of a polymorphic schema with none of its own (``oneOf`` shapes of an invite):
+    every shape's, the first shape's spelling of each winning."""
+    out: dict = {}
+    flat = merge_all_of(schema)
+    for branch in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())):
+        props = merge_schema(branch).get("properties") if isinstance(branch, dict) else None
+        for name, prop in (props or {}).items():
+            out.setdefault(name, prop)
+    return out
 
 
 def _enum_of(prop: dict) -> list | None:
