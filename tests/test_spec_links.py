@@ -339,3 +339,30 @@ def test_an_embed_shows_an_entity_even_when_another_key_names_the_same_type(app_
         assert c.get(f"/accounts/{status['account']['id']}").json() == status["account"]
     replies = [s for s in statuses if s["in_reply_to_account_id"] is not None]
     assert sum(s["account"]["id"] != s["in_reply_to_account_id"] for s in replies) == 20
+
+
+def _shape(kind: int, extra: str) -> dict:
+    return {"type": "object", "required": ["type", "code", extra],
+            "properties": {"type": {"type": "integer", "enum": [kind]}, "code": {"type": "string"},
+                           extra: {"type": "string"}}}
+
+
+INVITES = _spec(
+    {
+        "/invites/{code}": {"parameters": [_param("code")], "get": {"responses": _ok(
+            {"oneOf": [_ref("FriendInvite"), _ref("GuildInvite")]})}},
+        "/invites": {"get": {"responses": _ok({"type": "array", "items": {
+            "oneOf": [_ref("FriendInvite"), _ref("GuildInvite")]}})}},
+    },
+    {"FriendInvite": _shape(1, "friend_name"), "GuildInvite": _shape(2, "guild_name")},
+)
+
+
+def test_a_type_of_several_shapes_has_every_shapes_properties(app_client, tmp_path: Path) -> None:
+    c = _client(app_client, tmp_path, INVITES)
+    invite = next(t for t in c.get("/api/v1/consistency/world").json()["entity_types"] if t["name"] == "invite")
+    assert invite["id_field"] == "code"
+    listed = c.get("/invites").json()
+    assert len(listed) == 20
+    for item in listed[:3]:
+        assert c.get(f"/invites/{item['code']}").json() == item
