@@ -530,9 +530,6 @@ class _Checker:
         if item_op is None or known.get(entity.name) is None:
             return
         call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), known))
-        if _bodiless(item_op, call):   # a membership check (204: "is a member") agrees by answering so
-            self.report.record(category, True, operation, to_pointer(at))
-            return
         found = _find(call.body, entity.id_field, known[entity.name]) if call.status == 200 else None
         if found is None:
             self.report.record(category, False, operation, to_pointer(at),
@@ -579,7 +576,7 @@ class _Checker:
             known = self.ancestors(target, id)
             call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), known))
             found = _find(call.body, entity.id_field, id) if call.status == 200 else None
-            result = (found is not None or _bodiless(item_op, call), f"{_op_name(item_op)} answered {call.status}"
+            result = (found is not None, f"{_op_name(item_op)} answered {call.status}"
                       + (" with another entity" if call.status == 200 else ""))
         self.resolved[key] = result
         return result
@@ -724,12 +721,6 @@ class _Checker:
 
 
 # -- bodies ------------------------------------------------------------------------------------------
-
-
-def _bodiless(op: Operation, call: _Call) -> bool:
-    """Whether ``op`` is declared to answer with no body (204) and did: it says the entity exists."""
-    success = op.success()
-    return call.status == 204 and success is not None and success.status == "204"
 
 
 def _json(response: Any) -> Any:
