@@ -16,6 +16,14 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
 * **Ids** keep the spec's spelling and shape: the inferred id field (``username``,
   ``projectId``) holds the id, rendered by a codec from :mod:`mockverse.world.idscheme`.
   Dangling types (named by a foreign key but not defined) get ids too, so the key holds one.
+* **Shapes.** A type's own collection list (its items, or the one object a collection path is
+  declared to answer) is a variant of it, and its enums become the type's, so list and item
+  agree; an envelope around one object of the type (``{token: {...}}``) is not the type; a type
+  of several ``oneOf`` shapes has every shape's properties; a type with no ``id`` property is
+  keyed by the property its path parameter names (``/env/{key}``). Ids whose own schema says
+  nothing take the shape of the objects embedding them, or the prefix the type's examples show.
+* **Embeds** inside an object (``repo_transfer.doer``) are deep links; an embedded object whose
+  id field cannot hold the target's ids (integers for string ids) is reported, not filled.
 * **Corrections** come from ``world``: ``entities.<name>`` overrides (population, count,
   parent, id_field) or adds (path + schema) a type; ``exclude`` drops types or
   relationship ids; ``relationships`` adds ``{source, target, field}`` references.
