@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 FLOOD = '''
 import asyncio, resource, statistics, sys, time
-from mockverse.embed import World
+from mockverse.in_process import World
 
 N = int(sys.argv[1])
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from conftest import free_port
 from llm_fixture import example, llm_server, schema_of  # noqa: F401
-from mockverse.ai.text import COOLDOWN
-from mockverse.world.text import TICKET_BY_STATE
+from mockverse.ai.text_writer import COOLDOWN
+from mockverse.world.free_text import TICKET_BY_STATE
 
 LIFECYCLE = "/api/v1/consistency/persona/lifecycle"
 KEY = "sk-text-secret-7777"

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import jsonschema
 
-from mockverse.reality.recorder import HAR_SCHEMA
+from mockverse.reality.har import HAR_SCHEMA
 
 COMPARED = ("method", "route", "path", "query", "status", "body_kind", "body", "latency_ms", "recorded_at",
             "request_body")

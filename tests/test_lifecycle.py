@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mockverse.ids import unit_draw
+from mockverse.world.conditions import Condition, ConditionError
 from mockverse.world.lifecycle import (
-    Condition,
     LifecycleConfig,
     LifecycleError,
     LifecycleState,
@@ -144,14 +144,14 @@ def test_conditions_parsed_from_the_same_text_are_equal() -> None:
     ],
 )
 def test_syntax_errors_say_what_and_where(text: str, message: str) -> None:
-    with pytest.raises(LifecycleError) as err:
+    with pytest.raises(ConditionError) as err:
         Condition.parse(text)
     assert err.value.field == "condition"
     assert err.value.message == message
 
 
 def test_an_empty_condition_is_an_error() -> None:
-    with pytest.raises(LifecycleError) as err:
+    with pytest.raises(ConditionError) as err:
         Condition.parse("   ")
     assert err.value.message == "is empty; write a comparison such as 'login_count >= 1'"
 
@@ -175,7 +175,7 @@ def test_an_empty_condition_is_an_error() -> None:
     ],
 )
 def test_conditions_cannot_call_or_reach_attributes(text: str, message: str) -> None:
-    with pytest.raises(LifecycleError) as err:
+    with pytest.raises(ConditionError) as err:
         Condition.parse(text)
     assert err.value.message == message
 
@@ -188,7 +188,7 @@ def test_dotted_names_read_mappings_never_attributes() -> None:
 
 
 def test_deep_nesting_is_refused_not_a_crash() -> None:
-    with pytest.raises(LifecycleError) as err:
+    with pytest.raises(ConditionError) as err:
         Condition.parse("(" * 200 + "a" + ")" * 200)
     assert err.value.message == f"at position 33 in {'(' * 200 + 'a' + ')' * 200!r}: parentheses nested deeper than 32"
 

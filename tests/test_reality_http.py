@@ -21,7 +21,8 @@ import yaml
 from mockverse.config import builtin_spec_path
 from mockverse.ids import unit_draw
 from mockverse.openapi.loader import load_spec
-from mockverse.reality.recorder import apply_record_mode, import_har_file
+from mockverse.reality.har import import_har_file
+from mockverse.reality.record_modes import apply_record_mode
 from mockverse.store import open_store
 
 HAR = Path(__file__).parent / "fixtures" / "har" / "shop-session.har"

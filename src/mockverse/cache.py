@@ -16,7 +16,7 @@ class LRU(OrderedDict):
         self.size = size
         self.lock = threading.Lock()
 
-    def get(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: Any, default: Any = None) -> Any:
         with self.lock:
             if key in self:
                 self.move_to_end(key)

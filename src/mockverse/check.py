@@ -152,7 +152,7 @@ def _text(value: object) -> str:
 
 def build_app(spec: str | None, seed: str) -> Any:
     """The app of ``spec`` (None: the built-in world) on an in-memory store; CheckError if it cannot be built."""
-    from mockverse.embed import World
+    from mockverse.in_process import World
 
     try:
         return World.from_spec(spec, seed=seed, auth_check=False).asgi_app()   # the world's coherence, not auth
@@ -259,7 +259,8 @@ class _Checker:
     def _type(self, row: dict) -> _Type:
         """A type of the world description as the checker uses it."""
         item = row["item_path"] or self._derived_item_path(row["collection_path"])
-        links = [(r["field"], None, r["target"], False) for r in row["references"]]
+        links: list[tuple[str, str | None, str, bool]] = [(r["field"], None, r["target"], False)
+                                                          for r in row["references"]]
         for e in row["embeds"]:
             outer, _, inner = e["field"].partition(".")
             links.append((outer, inner or None, e["target"], True))
@@ -341,8 +342,8 @@ class _Checker:
             call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
                                 f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
             data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
-            known = isinstance(data, dict) and entity.parent_field
-            self.parent_of[key] = data.get(entity.parent_field) if known else None  # type: ignore[union-attr]
+            field = entity.parent_field
+            self.parent_of[key] = data.get(field) if isinstance(data, dict) and field else None
         return self.parent_of[key]
 
     def ancestors(self, type_name: str, id: object) -> dict[str, object]:
@@ -422,8 +423,10 @@ class _Checker:
 
     def call(self, op: Operation, values: dict[str, str], body: Any = None) -> _Call:
         """Call ``op`` with path values, its required query and header parameters, and ``body``."""
-        url = "/".join(quote(values[_param(t)], safe="") if _param(t) in values else t for t in op.path.split("/"))
-        query, headers = {}, {}
+        url = "/".join(quote(values[name], safe="") if (name := _param(t)) is not None and name in values else t
+                       for t in op.path.split("/"))
+        query: dict[str, str] = {}
+        headers: dict[str, str] = {}
         for p in op.parameters:
             if p.required and p.location in ("query", "header"):
                 value = _text(self.scalar(p.schema, f"{p.location}.{p.name}"))
@@ -502,25 +505,26 @@ class _Checker:
         if listed is None:
             return
         entity = self.types[listed]
-        found = _find_list(call.body, entity.id_field)
-        if found is None:
+        listing = _find_list(call.body, entity.id_field)
+        if listing is None:
             return
-        pointer, items = found
-        params = [t for t in (_param(x) for x in _tokens(op.path)) if t in bound]
+        pointer, items = listing
+        params = [t for t in (_param(x) for x in _tokens(op.path)) if t is not None and t in bound]
         owner = bound[params[-1]] if params else None
         nested = owner is not None and owner == entity.parent
+        owner_id = known.get(owner) if owner is not None else None
         budget = [LINKS_PER_BODY]
         for i, item in enumerate(items):
             id = item.get(entity.id_field)
-            self.learn(listed, id, known.get(owner) if nested else None)
+            self.learn(listed, id, owner_id if nested else None)
             if i >= LIST_ITEMS:
                 continue
             at = pointer + [i]
             self.links(call.operation, at, item, entity, budget)
             if nested and entity.parent_field and entity.parent_field in item:
-                self.report.record("nested", _same(item[entity.parent_field], known.get(owner)), call.operation,
+                self.report.record("nested", _same(item[entity.parent_field], owner_id), call.operation,
                                    to_pointer(at + [entity.parent_field]),
-                                   f"{item[entity.parent_field]!r} does not point back at {owner} {known.get(owner)!r}")
+                                   f"{item[entity.parent_field]!r} does not point back at {owner} {owner_id!r}")
             self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
                        {**known, listed: id} if nested else self.ancestors(listed, id))
 
@@ -749,9 +753,10 @@ def _writable(value: Any, schema: dict | None, depth: int = 0) -> Any:
 
 def _walk(body: Any, depth: int = 4) -> list[tuple[list, Any]]:
     """(pointer parts, node) for the body and the objects and arrays inside it, breadth first."""
-    out, frontier = [], [([], body)]
+    out: list[tuple[list, Any]] = []
+    frontier: list[tuple[list, Any]] = [([], body)]
     for _ in range(depth + 1):
-        nxt = []
+        nxt: list[tuple[list, Any]] = []
         for parts, node in frontier:
             out.append((parts, node))
             items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()

@@ -7,6 +7,7 @@ import errno
 import os
 import signal
 import sys
+from typing import Any
 
 from mockverse import __version__
 
@@ -220,11 +221,11 @@ def world_table(title: str, world: dict) -> str:
         rows.append((t["name"], t["origin"], size, parent, t["id_field"], str(example), str(len(t["operations"]))))
     lines += _table(rows)
     lines += ["", "Relationships"]
-    rows = [("relationship", "kind", "confidence", "used as", "evidence")]
+    links: list[tuple[str, ...]] = [("relationship", "kind", "confidence", "used as", "evidence")]
     for r in sorted(world["relationships"], key=lambda r: (-r["confidence"], r["id"])):
-        rows.append((r["id"] + (" (dangling)" if r["dangling"] else ""), r["kind"], f"{r['confidence']:.2f}",
-                     r["used_as"], "; ".join(r["evidence"])))
-    lines += _table(rows)
+        links.append((r["id"] + (" (dangling)" if r["dangling"] else ""), r["kind"], f"{r['confidence']:.2f}",
+                       r["used_as"], "; ".join(r["evidence"])))
+    lines += _table(links)
     excluded = world.get("excluded") or {}
     if excluded.get("types") or excluded.get("relationships"):
         lines += [
@@ -308,7 +309,7 @@ def _import_har(args: argparse.Namespace) -> int:
     from mockverse.config import ConfigError, builtin_spec_path, load_config
     from mockverse.openapi.loader import SpecError, load_spec
     from mockverse.progress import Progress
-    from mockverse.reality.recorder import import_har_file
+    from mockverse.reality.har import import_har_file
     from mockverse.store import open_store
 
     try:
@@ -359,7 +360,7 @@ def _fidelity(args: argparse.Namespace) -> int:
             f"mockverse: cannot reach the server at {args.url}: {exc}; start it with `mockverse serve`", file=sys.stderr
         )
         return 2
-    body = r.json() if r.headers.get("content-type", "").endswith("json") else {"detail": r.text}
+    body: dict[str, Any] = r.json() if r.headers.get("content-type", "").endswith("json") else {"detail": r.text}
     if r.status_code >= 400:
         print(f"mockverse: {body.get('detail', r.text)}", file=sys.stderr)
         return 1

@@ -419,7 +419,7 @@ class AIConfig(_Strict):
     timeout: str = "20s"
     mode: Literal["frozen", "live"] = "frozen"
     max_retries: int = Field(default=2, ge=0, le=10)
-    # -- LLM text fields and relationship proposals (mockverse.ai.text, mockverse.ai.relations) --
+    # -- LLM text fields and relationship proposals (mockverse.ai.text_writer, mockverse.ai.relations) --
     text_fields: list[str] = Field(default_factory=lambda: list(DEFAULT_TEXT_FIELDS))
     text_budget: timedelta = timedelta(milliseconds=50)  # how long a cold read waits for LLM text
     queue_size: int = Field(default=256, ge=1, le=100_000)  # text jobs waiting; past it a miss is the fallback

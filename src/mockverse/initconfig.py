@@ -256,8 +256,8 @@ def _render(model: type[BaseModel], value: BaseModel | None, indent: int, *, off
                          else f"{pad}#   -")
             lines += example
         elif current is None or current is _REQUIRED:
-            example = EXAMPLES.get(qualified)
-            shown = _yaml(example) if example is not None else ("null" if current is None else "(required)")
+            sample = EXAMPLES.get(qualified)
+            shown = _yaml(sample) if sample is not None else ("null" if current is None else "(required)")
             lines.append(f"{pad}# {key}: {shown}")
         else:
             lines.append(f"{pad}{mark}{key}: {_yaml(current)}")

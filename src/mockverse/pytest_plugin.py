@@ -131,7 +131,7 @@ class _Worlds:
 
     def __init__(self) -> None:
         self.names = itertools.count(1)
-        self.worlds: dict[Options, Any] = {}   # mockverse.embed.World, imported when first asked for
+        self.worlds: dict[Options, Any] = {}   # mockverse.in_process.World, imported when first asked for
         self.servers: dict[Options, LiveServer] = {}
         self.directory = tempfile.TemporaryDirectory(prefix="mockverse-")
 
@@ -142,7 +142,7 @@ class _Worlds:
     def in_process(self, options: Options) -> Mockverse:
         world = self.worlds.get(options)
         if world is None:
-            from mockverse.embed import World
+            from mockverse.in_process import World
 
             spec, config, seed = options
             world = self.worlds[options] = World.from_spec(spec, seed=seed, config=config)

@@ -287,8 +287,8 @@ class RequestPattern:
             values = facts.query_values(name)
             out.append(m.matches(None) if not values else any(m.matches(v) for v in values))
         for name, m in self.headers:
-            values = facts.headers.get(name)
-            out.append(m.matches(None) if not values else any(m.matches(v) for v in values))
+            header_values = facts.headers.get(name)
+            out.append(m.matches(None) if not header_values else any(m.matches(v) for v in header_values))
         for m in self.body:
             if m.op in ("equalToJson", "matchesJsonPath"):
                 out.append(m.matches(facts.text() if facts.body else None, facts.json))
@@ -900,9 +900,9 @@ class StubBook:
         return [(d, s) for d, s in ranked if d < 1.0][:limit]
 
 
-def delay_key(stub: Stub, facts: Facts, count: int) -> str:
-    """What a stub's drawn delay depends on: the stub, the request and how often it was seen."""
-    return f"{stub.id} {facts.method} {facts.url}#{count}"
+def delay_key(stub: Stub, facts: Facts, request_key: str) -> str:
+    """What a stub's drawn delay depends on: the stub, the request and its request key (how often it was seen)."""
+    return f"{stub.id} {facts.method} {facts.url}#{request_key}"
 
 
 def random_bytes(seed: str, key: str, size: int = 256) -> bytes:

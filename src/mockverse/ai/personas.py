@@ -135,10 +135,10 @@ def template_spec(description: str, seed: str) -> dict:
     country, currency, locale = CITIES[city_key] if city_key else ("US", "USD", "en_US")
     fake = Faker(locale)
     fake.seed_instance(stable_hash(seed, "persona", description))
-    occupation, has_company, traits = "customer", False, []
-    for pattern, name, company, extra in OCCUPATIONS:
+    occupation, has_company, traits = "customer", False, list[str]()
+    for pattern, name, employed, extra in OCCUPATIONS:
         if re.search(pattern, text):
-            occupation, has_company, traits = name, company, list(extra)
+            occupation, has_company, traits = name, employed, list(extra)
             break
     cadence = next((c for c in CADENCES if c != "occasional" and re.search(rf"\b{c}\b", text)), None)
     cadence = cadence or ("weekly" if re.search(r"every week|each week", text) else
@@ -181,7 +181,7 @@ def template_spec(description: str, seed: str) -> dict:
         orders.append({"items": [{"product_name": name, "quantity": fake.random_int(1, 5), "unit_price": price}
                                  for name, price in picks]})
     traits = (traits + [f"orders {cadence}" if cadence != "occasional" else "orders occasionally"]
-              + fake.random_elements(EXTRA_TRAITS, length=1, unique=True))
+              + list(fake.random_elements(EXTRA_TRAITS, length=1, unique=True)))
     first, last = fake.first_name(), fake.last_name()
     city = city_key.title() if city_key else fake.city()
     company = fake.company() if has_company else ""
@@ -289,7 +289,8 @@ def _orders(engine: ConsistencyEngine, workspace: str, persona_type: str, uid: s
     ``failed_payment_count`` card payments failed (those orders pending)."""
     types = engine.model.types
     order, item, payment = types.get("order"), types.get("order_item"), types.get("payment")
-    if order is None or item is None or order.parent is None or order.parent.name != persona_type:
+    if order is None or item is None or order.parent is None or order.parent.name != persona_type \
+            or item.relationship is None:
         return []
     failed = spec["failed_payment_count"] if spec["lifecycle_state"] == "PaymentFailed" else 0
     out = []
@@ -315,7 +316,7 @@ def _orders(engine: ConsistencyEngine, workspace: str, persona_type: str, uid: s
             )
         out.append(made["id"])
     view = engine.view(workspace)
-    return [{**view.get(order, oid), "items": view.children(order, oid, item.relationship)} for oid in out]
+    return [{**(view.get(order, oid) or {}), "items": view.children(order, oid, item.relationship)} for oid in out]
 
 
 class PersonaGenerator:

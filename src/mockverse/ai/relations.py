@@ -194,10 +194,10 @@ class Relations:
         if pending:
             self.error = f"{len(pending)} of {len(missing)} proposals not answered within " \
                          f"{self.config.relationship_budget.total_seconds():g}s; asked again at the next start"
-        out = {}
+        out: dict[str, dict] = {}
         for cid, task in tasks.items():
-            if task in done and task.exception() is None and task.result() is not None:
-                out[cid] = task.result()
+            if task in done and task.exception() is None and (answer := task.result()) is not None:
+                out[cid] = answer
         return out
 
     async def _ask_one(self, c: Candidate) -> dict | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,12 +72,12 @@ def parse_path(text: str) -> tuple[Any, ...]:
     pos = 1
     while pos < len(text):
         match = _PATH_TOKEN.match(text, pos)
-        if match is None or match.lastgroup == "descent":
+        kind = match.lastgroup if match else None
+        if match is None or kind is None or kind == "descent":
             raise ValueError(
                 f"{text!r} is not a supported JSON path at {text[pos:]!r}; "
                 "use '.name', \"['name']\", '.*', '[*]' or '[0]'"
             )
-        kind = match.lastgroup
         if kind == "any_key":
             tokens.append(ANY_KEY)
         elif kind in ("items", "index"):
@@ -188,7 +189,7 @@ def ks_floor(n: int, m: int) -> float:
     return KS_MEDIAN * math.sqrt((n + m) / (n * m))
 
 
-def tv_distance(a: dict[Any, float], b: dict[Any, float]) -> tuple[float, float]:
+def tv_distance(a: Mapping[Any, float], b: Mapping[Any, float]) -> tuple[float, float]:
     """Total variation distance of two frequency tables, and its noise floor.
 
     The floor is the expected TV of two samples of the same distribution: each category's

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,13 +160,14 @@ def sample_similarity(
             return skipped(f"no {side} samples given")
         if not isinstance(samples, list):
             raise ValueError(f"{side}_samples must be a list of JSON bodies")
+    mock_samples, real_samples = mock_samples or [], real_samples or []
     mock, real = flatten(mock_samples), flatten(real_samples)
     paths = sorted(
         p
         for p in mock.keys() | real.keys()
         if not exclusions.matches(p) and not _objects_only(mock.get(p), real.get(p))
     )
-    details = {"paths": len(paths), "mock_bodies": len(mock_samples), "real_bodies": len(real_samples)}
+    details: dict[str, Any] = {"paths": len(paths), "mock_bodies": len(mock_samples), "real_bodies": len(real_samples)}
     if not paths:
         return skipped("every path of the samples is excluded", details)
     scores: dict[str, float] = {}
@@ -299,8 +301,7 @@ def _value_terms(path: str, kind: str, m: PathValues, r: PathValues) -> list[tup
     """The value comparisons for one path: (code, score, message, mock summary, real summary)."""
     identity = is_identity_key(_last_key(path))
     if kind == "boolean":
-        a, b = {True: m.trues, False: m.falses}, {True: r.trues, False: r.falses}
-        return [_frequencies(path, a, b)]
+        return [_frequencies(path, {True: m.trues, False: m.falses}, {True: r.trues, False: r.falses})]
     if kind == "array":
         x, y = np.asarray(m.lengths, float), np.asarray(r.lengths, float)
         return [_ks_term(path, "array-length-differs", "array lengths", x, y)]
@@ -318,7 +319,7 @@ def _value_terms(path: str, kind: str, m: PathValues, r: PathValues) -> list[tup
     return _format_and_length(path, (fa, _lengths(a)), (fb, _lengths(b)), "characters")
 
 
-def _frequencies(path: str, a: dict[Any, int], b: dict[Any, int]) -> tuple[str, float, str, Any, Any]:
+def _frequencies(path: str, a: Mapping[Any, int], b: Mapping[Any, int]) -> tuple[str, float, str, Any, Any]:
     d, d0 = tv_distance(a, b)
     message = f"{path} takes its values with different frequencies (TV distance {d:.2f}, noise floor {d0:.2f})"
     return "frequencies-differ", floored(d, d0), message, _shares(a, top=5), _shares(b, top=5)
@@ -367,7 +368,7 @@ def _number_shapes(numbers: list[Any]) -> tuple[Counter, np.ndarray]:
 
 def _format_of(text: str) -> str:
     match = _FORMATS.fullmatch(text)
-    return match.lastgroup if match else "text"
+    return (match.lastgroup if match else None) or "text"
 
 
 def _structured(formats: Counter) -> bool:
@@ -396,7 +397,7 @@ def _last_key(path: str) -> str:
     return names[-1] if names else ""
 
 
-def _shares(counts: dict[Any, int], top: int | None = None) -> dict[str, float]:
+def _shares(counts: Mapping[Any, int], top: int | None = None) -> dict[str, float]:
     """Frequencies as shares, most common first (at most ``top``), keys as JSON-friendly text."""
     total = sum(counts.values()) or 1
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))

@@ -352,7 +352,7 @@ def _compare(m: SchemaNode, r: SchemaNode, path: str, m_req: bool, r_req: bool, 
             tally.add(_compare(mc, rc, sub, key in m.required, key in r.required, ex))
         else:
             present = mc if mc is not None else rc
-            count = subtree_count(present, sub, ex)
+            count = subtree_count(present, sub, ex) if present is not None else 0.0
             code = "extra-in-mock" if mc is not None else "missing-in-mock"
             said = "only in the mock" if mc is not None else "missing in the mock"
             tally.add(

@@ -72,8 +72,8 @@ def compute_score(
     real_from = len(real_samples) if real_schema is None and real_samples else None
     results = {
         SCHEMA: schema_similarity(
-            mock_schema if mock_from is None else infer_schema(mock_samples),
-            real_schema if real_from is None else infer_schema(real_samples),
+            mock_schema if mock_from is None else infer_schema(mock_samples or []),
+            real_schema if real_from is None else infer_schema(real_samples or []),
             exclusions,
             mock_inferred_from=mock_from,
             real_inferred_from=real_from,

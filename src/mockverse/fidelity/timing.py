@@ -34,7 +34,7 @@ _FAILURE_NAME = re.compile(r"[a-z][a-z0-9_.\-]*")
 def response_time_similarity(mock_ms: list[float] | None, real_ms: list[float] | None) -> DriverResult:
     """Score how alike two sets of latencies (milliseconds) are, on a log scale."""
     x, y = _latencies(mock_ms, "mock"), _latencies(real_ms, "real")
-    details = {"mock": _percentiles(x), "real": _percentiles(y)}
+    details: dict[str, Any] = {"mock": _percentiles(x), "real": _percentiles(y)}
     for side, values in (("mock", x), ("real", y)):
         if values.size == 0:
             return skipped(f"no {side} response times given", details)
@@ -220,7 +220,8 @@ def _successes(counts: Counter) -> Counter:
 
 def _code_mix_agreement(exact_m: Counter, exact_r: Counter) -> float:
     """Half exact-code agreement, half class agreement (2xx, 3xx, 5xx, transport, ...)."""
-    class_m, class_r = Counter(), Counter()
+    class_m: Counter[str] = Counter()
+    class_r: Counter[str] = Counter()
     for key, count in exact_m.items():
         class_m[_class(key)] += count
     for key, count in exact_r.items():

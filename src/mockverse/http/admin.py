@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Collection
+from datetime import datetime
 from fnmatch import fnmatchcase
 
 from starlette.requests import Request
@@ -21,7 +22,8 @@ from mockverse.http.admin_schema import (
 )
 from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
-from mockverse.reality.recorder import HAR_SCHEMA, har_document, journal_har_entry, redact_headers
+from mockverse.reality.har import HAR_SCHEMA, har_document, journal_har_entry
+from mockverse.reality.recordings import redact_headers
 from mockverse.world import clock
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.lifecycle import LifecycleError, LifecycleState, parse_state
@@ -110,12 +112,13 @@ class AdminAPI:
         view = self.engine.view(workspace_of(request))
         entity = self._entity_by_segment(request.path_params["segment"])
         relation = request.path_params["relation"]
-        names = {k: rel for k, (kind, rel) in self.engine.model.embed_names(entity).items() if kind == "children"}
+        names = {k: rel for k, (kind, rel) in self.engine.model.embed_names(entity).items()
+                 if kind == "children" and rel is not None}
         if relation not in names:
             raise Problem(404, "Unknown relation", f"{entity.name} has no '{relation}'", field="relation",
                           allowed=sorted(names))
         id, data = self._lookup(view, entity, request.path_params["id"])
-        items = view.children(entity, id, names[relation])  # type: ignore[arg-type]
+        items = view.children(entity, id, names[relation])
         body = {f"{entity.name}_id": id, relation: items, "count": len(items)}
         return json_response(body, headers=self._headers(view, entity, data))
 
@@ -260,10 +263,11 @@ class AdminAPI:
         workspace = self.engine.view(workspace_of(request)).workspace
         action = request.path_params["action"]
         epoch = self.engine.model.epoch
+        assert isinstance(epoch, datetime)   # the config model parses world.epoch into a datetime
         store = self.engine.store
         before = self.engine.clock(workspace)
         if action == "reset":
-            state = clock.reset(store, workspace, epoch)  # type: ignore[arg-type]
+            state = clock.reset(store, workspace, epoch)
         elif action in ("advance", "set"):
             body = await read_json(request, self.max_body_bytes)
             key = "by" if action == "advance" else "to"
@@ -271,7 +275,8 @@ class AdminAPI:
                 example = '{"by": "7d"}' if action == "advance" else '{"to": "2026-02-01T00:00:00Z"}'
                 raise Problem(422, "Invalid body", f"send {example}", field=key)
             try:
-                state = (clock.advance if action == "advance" else clock.set_to)(store, workspace, epoch, body[key])  # type: ignore[arg-type]
+                move = clock.advance if action == "advance" else clock.set_to
+                state = move(store, workspace, epoch, body[key])
             except ValueError as exc:
                 raise Problem(400, "Invalid clock value", str(exc), field=key) from None
         else:

@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from mockverse.ai.provider import Artefacts, build_llm
 from mockverse.ai.relations import start_relations
-from mockverse.ai.text import TextService, run_id, stored_text
+from mockverse.ai.text_writer import TextService, run_id, stored_text
 from mockverse.config import DEFAULT_TEXT_FIELDS, Config, ConfigError, builtin_spec_path, load_config
 from mockverse.http import admin, ai_api, fidelity_api, reality_api, stubs, webhooks_api, workspaces_api, world_api
 from mockverse.http.admin import AdminAPI, Journal
@@ -51,14 +51,15 @@ from mockverse.openapi.loader import load_spec
 from mockverse.protocols.tcp import TCPListener
 from mockverse.protocols.webhooks import WallClock, Webhooks
 from mockverse.reality.learn import Learner
-from mockverse.reality.recorder import apply_record_mode, normal_query
+from mockverse.reality.record_modes import apply_record_mode
+from mockverse.reality.recordings import normal_query
 from mockverse.store import StoreUnavailable, open_store
 from mockverse.stubbing import StubBook
 from mockverse.world.engine import ConsistencyEngine
+from mockverse.world.free_text import TextLayer
 from mockverse.world.lifecycle import LifecycleError
 from mockverse.world.model import WorldModel
 from mockverse.world.persona import Personas
-from mockverse.world.text import TextLayer
 
 # Every module with /api/v1 routes: their OPENAPI_PATHS make GET /api/v1/openapi.json (add new ones here).
 OPENAPI_MODULES = [admin, reality_api, fidelity_api, world_api, ai_api, webhooks_api, workspaces_api, stubs]
@@ -111,9 +112,9 @@ def resolve_config(settings: Settings) -> Config:
         overrides["store"] = settings.store
     if settings.seed is not None:
         overrides["seed"] = settings.seed
-    server = {k: v for k, v in (("host", settings.host), ("port", settings.port), ("log_level", settings.log_level),
-                                ("log_format", settings.log_format))
-              if v is not None}
+    given = (("host", settings.host), ("port", settings.port), ("log_level", settings.log_level),
+             ("log_format", settings.log_format))
+    server: dict[str, Any] = {k: v for k, v in given if v is not None}
     token = settings.admin_token or os.environ.get(TOKEN_ENV) or None
     if token is not None:
         server["admin_token"] = token
@@ -267,7 +268,7 @@ def _problem_handler(request: Request, exc: Exception) -> Response:
             )
         if exc.status_code == 405:
             return problem_response(Problem(405, "Method not allowed", f"{request.method} is not an operation of "
-                                            f"{_short(request.url.path)}", field="method"), exc.headers)
+                                            f"{_short(request.url.path)}", field="method"), dict(exc.headers or {}))
         return problem_response(Problem(exc.status_code, "HTTP error", str(exc.detail)))
     log.error("unexpected error on %s %s", request.method, _short(request.url.path), exc_info=exc)
     return problem_response(
@@ -319,23 +320,23 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     relations = start_relations(spec, infer_world(spec), store, config.ai, llm) if settings.spec else None
     model = (WorldModel.from_spec(spec, relations.extend(relations.inferred), config.world) if relations is not None
              else WorldModel.build(config.world, spec.schemas))
-    engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model))
-    engine.off = config.consistency.off()
-    if config.consistency.personas.reality_aware_generation:
-        engine.learner = Learner(model, store)   # synthetic values learnt from the workspace's recordings
-    journal = Journal(config.server.journal_size)
-    mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes,
-                      schemes=security_schemes(spec.document), auth_check=config.server.auth_check)
     # free-text fields laid over the world; missing LLM text is written by a bounded background queue
     artefacts = Artefacts(store, mode)
     # without an ai: section the fallback text is the text: no store reads for LLM text on any entity
-    engine.texts = TextLayer(config.ai.text_fields if config.ai else DEFAULT_TEXT_FIELDS,
-                             stored_text(artefacts) if config.ai else None,
-                             run=run_id(config.ai), contexts=config.ai is not None)
-    texts = mock.texts = TextService(engine, engine.texts, llm, artefacts, config.ai)
+    text_layer = TextLayer(config.ai.text_fields if config.ai else DEFAULT_TEXT_FIELDS,
+                           stored_text(artefacts) if config.ai else None,
+                           run=run_id(config.ai), contexts=config.ai is not None)
+    # synthetic values learnt from the workspace's recordings
+    learner = Learner(model, store) if config.consistency.personas.reality_aware_generation else None
+    engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model),
+                               texts=text_layer, off=config.consistency.off(), learner=learner)
+    journal = Journal(config.server.journal_size)
+    texts = TextService(engine, text_layer, llm, artefacts, config.ai)
     # the reality continuum: ratio per request, recorded/upstream tiers, traces, recordings API
     reality = RealityService(engine, config.reality_continuum, max_body_bytes=config.server.max_body_bytes)
-    mock.reality = reality
+    mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes,
+                      schemes=security_schemes(spec.document), auth_check=config.server.auth_check,
+                      texts=texts, reality=reality)
     webhooks = Webhooks(
         engine, mock.item_body, config.webhooks, clock=wall_clock, transport=webhook_transport
     )  # listens to engine.events
@@ -343,7 +344,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     cap = fitting_cap(server.max_connections, listeners=1 if server.tcp_port is None else 2)
     limits = ConnectionLimits(header_timeout=server.header_timeout.total_seconds(),
                               keep_alive_timeout=server.keep_alive_timeout.total_seconds(), max_connections=cap)
-    tcp = (TCPListener(engine, mock, server.host, server.tcp_port, reuse_port=settings.workers > 1,
+    tcp = (TCPListener(engine, mock.item_body, server.host, server.tcp_port, reuse_port=settings.workers > 1,
                        idle_timeout=server.tcp_idle_timeout.total_seconds(), line_timeout=limits.header_timeout,
                        max_connections=cap)
            if server.tcp_port is not None else None)

@@ -105,15 +105,16 @@ def problem_bytes(status: int, title: str, detail: str, field: str) -> bytes:
                          "status": status, "detail": detail, "field": field})
 
 
-class GuardedHTTP(FaultableHTTP):  # type: ignore[misc,valid-type]
+class GuardedHTTP(FaultableHTTP):
     """uvicorn's HTTP protocol with the head deadline, the idle deadline of a fresh connection and
     the connection cap."""
 
     limits: ClassVar[ConnectionLimits | None] = None
     cap_log: ClassVar[CapLog] = CapLog("HTTP")
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # asyncio types a BaseTransport; uvicorn's protocols take a Transport, as here
         limits = GuardedHTTP.limits = GuardedHTTP.limits or ConnectionLimits.from_env()
+        self.header_timeout = limits.header_timeout
         self.refused = len(self.connections) >= limits.max_connections
         self.head_deadline: asyncio.TimerHandle | None = None
         self.idle_deadline: asyncio.TimerHandle | None = None
@@ -138,7 +139,7 @@ class GuardedHTTP(FaultableHTTP):  # type: ignore[misc,valid-type]
             self.idle_deadline.cancel()
             self.idle_deadline = None
         if self.head_deadline is None and self.between_requests():
-            self.head_deadline = self.loop.call_later(self.limits.header_timeout, self.head_expired)  # type: ignore[union-attr]
+            self.head_deadline = self.loop.call_later(self.header_timeout, self.head_expired)
         super().data_received(data)
         if self.head_deadline is not None and not self.between_requests():
             self.head_deadline.cancel()
@@ -152,7 +153,7 @@ class GuardedHTTP(FaultableHTTP):  # type: ignore[misc,valid-type]
         self.head_deadline = None
         if self.transport.is_closing() or not self.between_requests():
             return
-        timeout = self.limits.header_timeout  # type: ignore[union-attr]
+        timeout = self.header_timeout
         body = problem_bytes(408, "Request timeout", f"the request's head did not arrive within {timeout:g}s "
                              "(server.header_timeout)", "connection")
         self.transport.write(_TIMEOUT_408 % (len(body), body))

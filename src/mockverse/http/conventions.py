@@ -294,7 +294,7 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
             filters.setdefault(((), "q"), []).append(raw.lower())
             params.setdefault(((), "q"), name)
             continue
-        if name in spellings:
+        if entity.fk is not None and name in spellings:
             path, op = (entity.fk,), "eq"
         elif name in passthrough or name in PASS_THROUGH:
             continue
@@ -455,17 +455,17 @@ def _typed(raw: str, schema: dict, param: str, op: str) -> Any:
         return value
     if ("number" in types or "integer" in types) and "string" not in types:
         try:
-            value = float(raw) if len(raw) <= 400 else None
+            number = float(raw) if len(raw) <= 400 else None
         except ValueError:
-            value = None
-        if value is None or value != value:
+            number = None
+        if number is None or number != number:
             raise Problem(400, "Invalid filter value", f"{param[:80]} compares a number; {raw[:40]!r} is not one",
                           field=param)
-        if value in (float("inf"), float("-inf")):
+        if number in (float("inf"), float("-inf")):
             raise Problem(400, "Invalid filter value", f"{param[:80]} compares a number from {-MAX_DOUBLE} to "
                           f"{MAX_DOUBLE}; {raw[:40]!r} is past it", field=param,
                           extra={"minimum": -MAX_DOUBLE, "maximum": MAX_DOUBLE})
-        return value
+        return number
     if "boolean" in types and "string" not in types:
         if raw.lower() not in ("true", "false"):
             raise Problem(400, "Invalid filter value", f"{param} compares a boolean", field=param,

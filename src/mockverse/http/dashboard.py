@@ -9,6 +9,7 @@ from typing import Any
 from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PREFIX = "/__mockverse"
 ASSETS = Path(__file__).resolve().parent.parent / "dashboard"
@@ -26,11 +27,11 @@ SECURITY_HEADERS = [
 class _Hardened:
     """Wraps the static files app: adds the headers above to every response."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        async def with_headers(message: dict) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", []).extend(SECURITY_HEADERS)
             await send(message)

@@ -47,7 +47,8 @@ async def read_form_or_json(request: Request, max_bytes: int, schema: dict | Non
     props = (schema or {}).get("properties") or {}
     body: dict[str, Any] = {}
     for name, text in pairs:
-        prop = props.get(name) if isinstance(props.get(name), dict) else {}
+        declared = props.get(name)
+        prop: dict = declared if isinstance(declared, dict) else {}
         value = _typed(text, prop)
         if prop.get("type") == "array" or name in body:
             previous = body.get(name, [])

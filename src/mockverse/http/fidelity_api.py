@@ -30,10 +30,11 @@ from mockverse.progress import Progress
 from mockverse.timeutil import format_rfc3339
 from mockverse.world.engine import ConsistencyEngine
 
-PAYLOAD_KEYS = {"mock_schema": dict, "real_schema": dict, "mock_samples": list, "real_samples": list,
-                "mock_response_times": list, "real_response_times": list,
-                "mock_error_patterns": (dict, list), "real_error_patterns": (dict, list),
-                "weights": dict, "exclude": list}
+PAYLOAD_KEYS: dict[str, type | tuple[type, ...]] = {
+    "mock_schema": dict, "real_schema": dict, "mock_samples": list, "real_samples": list,
+    "mock_response_times": list, "real_response_times": list,
+    "mock_error_patterns": (dict, list), "real_error_patterns": (dict, list),
+    "weights": dict, "exclude": list}
 NO_BODY_NOTE = 'no body: scored the workspace\'s own traffic, as {"source": "traffic"}'
 MAX_PATHS_PER_OPERATION = 200
 PROGRESS_FROM = 500          # recordings: scoring fewer is quick, more logs progress lines
@@ -229,7 +230,7 @@ class FidelityAPI:
 
     def _synthetic(self, op: Any, path: str, query: str, view: Any) -> tuple[int, Any]:
         """The mock's own synthetic answer to one recorded request (the persona world's, at ratio 0)."""
-        params = next((m.groupdict() for regex, template in self.templates
+        params: dict[str, Any] = next((m.groupdict() for regex, template in self.templates
                        if template == op.path and (m := regex.match(path))), {})
         scope = {"type": "http", "method": "GET", "path": path, "query_string": (query or "").encode(),
                  "headers": [(b"x-mockverse-workspace", view.workspace.encode())], "path_params": params}

@@ -340,13 +340,14 @@ class MockRoutes:
     """Builds the Starlette routes of the spec and answers them through the engine."""
 
     def __init__(self, engine: ConsistencyEngine, operations: list, max_body_bytes: int,
-                 schemes: dict[str, Scheme] | None = None, auth_check: bool = True) -> None:
+                 schemes: dict[str, Scheme] | None = None, auth_check: bool = True, *,
+                 texts: Any = None, reality: RealityHook | None = None) -> None:
         self.engine = engine
         self.max_body_bytes = max_body_bytes
         self.cache = LRU(20_000)
         self.direct = LRU(20_000)
-        self.reality: RealityHook | None = None
-        self.texts: Any = None    # mockverse.ai.text.TextService: free-text fields of a fresh read (X-Mockverse-Text)
+        self.reality = reality
+        self.texts = texts    # ai.text_writer.TextService: free-text fields of a fresh read (X-Mockverse-Text)
         self.by_path: dict[str, dict[str, MockOperation]] = {}
         spec_world = any(isinstance(t, SpecEntityType) for t in engine.model.types.values())
         tables = spec_tables(engine) if spec_world else None
@@ -408,8 +409,8 @@ class MockRoutes:
                 keep = True   # False: LLM text still to be written, so the next read computes (and asks) again
                 if hit is None:
                     hit = await self.offload(op, request, view)
-                    if self.texts is not None:   # LLM text asked for, waited on within its budget (ai/text.py)
-                        seen, hit = await self.texts.settle(view, hit, lambda fresh: self.read(op, request, fresh))
+                    if self.texts is not None:   # LLM text asked for, waited on within its budget (ai/text_writer.py)
+                        seen, hit = await self.texts.finish_read(view, hit, lambda fresh: self.read(op, request, fresh))
                         key, version = (*seen.snap.key, request.url.path, request.url.query), seen.snap.version
                         keep = self.texts.cacheable(hit)
                     hit = self.cache.put(key, hit) if keep else hit

@@ -61,17 +61,11 @@ from mockverse.reality.ratio import (
     resolve_ratio,
     settings_to_dict,
 )
-from mockverse.reality.recorder import (
-    RECORD_MODES,
-    Recorder,
-    Recording,
-    body_bytes,
-    make_recording,
-    normal_query,
-    record_action,
-)
+from mockverse.reality.record_modes import RECORD_MODES, record_action
+from mockverse.reality.recorder import Recorder, Recording
+from mockverse.reality.recordings import body_bytes, make_recording, normal_query
 from mockverse.store import StoreUnavailable
-from mockverse.world.derive import derivation_fields, settle
+from mockverse.world.derive import derivation_fields, with_derived_fields
 
 if TYPE_CHECKING:
     from mockverse.http.mock import MockOperation
@@ -231,7 +225,8 @@ class RealityService:
         seed = view.snap.seed
         stats = None
         if self.realism.latency == ("recorded",) or self.realism.errors == ("recorded",):
-            stats = self._safe(lambda: self.recorder.stats(view.workspace, view.snap.version, op.method, op.path))
+            stats = self._unless_store_down(
+                lambda: self.recorder.stats(view.workspace, view.snap.version, op.method, op.path))
         error = realism_error(self.realism.errors, seed, key, stats.statuses if stats else None)
         delay = realism_delay(self.realism.latency, seed, key, stats.latencies if stats else None)
         if self.realism.on:
@@ -341,11 +336,11 @@ class RealityService:
         if view.degraded and (mode == "none" or (mode == "once" and self.once_seen.get(view.workspace) is not False)):
             raise StoreUnavailable("replaying needs the recordings in the store")  # never fall through to the upstream
         if mode != "all" and not view.degraded:
-            episode = self._safe(lambda: self.recorder.episode(view.workspace, view.snap.version, request.method,
-                                                               request.url.path, request.url.query))
+            episode = self._unless_store_down(lambda: self.recorder.episode(
+                view.workspace, view.snap.version, request.method, request.url.path, request.url.query))
             had = self.once_seen.get(view.workspace)  # `once`: did this workspace have recordings when first served?
             if had is None:
-                had = self.once_seen.put(view.workspace, bool(self._safe(
+                had = self.once_seen.put(view.workspace, bool(self._unless_store_down(
                     lambda: self.recorder.has_recordings(view.workspace, view.snap.version))))
             action = record_action(mode, had, episode is not None)
             trace["record_action"] = action
@@ -430,11 +425,12 @@ class RealityService:
             trace["fallbacks"].append({"tier": "recorded", "reason": "store-unavailable",
                                        "detail": "recordings live in the store, which cannot be reached"})
             return None
-        return self._safe(lambda: self.recorder.lookup(view.workspace, view.snap.version, request.method, op.path,
-                                                       request.url.path, request.url.query))
+        return self._unless_store_down(lambda: self.recorder.lookup(
+            view.workspace, view.snap.version, request.method, op.path, request.url.path, request.url.query))
 
     @staticmethod
-    def _safe(read: Callable[[], Any]) -> Any:
+    def _unless_store_down(read: Callable[[], Any]) -> Any:
+        """What ``read`` returns, or None when the store is unavailable (the recorded tier is skipped)."""
         try:
             return read()
         except StoreUnavailable:
@@ -472,9 +468,9 @@ class RealityService:
         status, body, decisions = blend_in_persona_world(syn.status, syn.data, real.status, real.data, r,
                                                          seed=view.snap.seed, request_key=key, schema=op.schema,
                                                          kept=self.derived, id_keys=self.id_keys)
-        shown = op.entity.children.get(op.relationship) if op.kind == "children" and op.entity else op.entity
+        shown = op.entity.children.get(op.relationship or "") if op.kind == "children" and op.entity else op.entity
         if shown is not None and op.kind in ("item", "collection", "children"):
-            body = settle(self.engine.model, shown, body)  # derived fields agree with what the body embeds
+            body = with_derived_fields(self.engine.model, shown, body)  # derived fields agree with what the body embeds
         trace["decisions"] = decisions
         whole = syn.status // 100 != real.status // 100
         if whole and decisions[0].source == REAL:

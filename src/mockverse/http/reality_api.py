@@ -13,17 +13,9 @@ from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
 from mockverse.http.reality import RealityService
 from mockverse.reality.continuum import public_base
+from mockverse.reality.har import HAR_SCHEMA, HarError, har_document, import_har, recording_har_entry
 from mockverse.reality.ratio import HEADER, SettingsError, upstream_allowed, upstream_origin
-from mockverse.reality.recorder import (
-    HAR_SCHEMA,
-    KIND,
-    SOURCES,
-    HarError,
-    har_document,
-    import_har,
-    recording_har_entry,
-    summary,
-)
+from mockverse.reality.recordings import KIND, SOURCES, summary
 from mockverse.world.engine import WorldView
 
 HAR_MAX_BYTES = 64 * 1024 * 1024  # HAR files of real sessions are large; this is an admin endpoint
@@ -80,7 +72,7 @@ class RealityAPI:
         config = self.service.config
         allowed = [u for u in [config.upstream, *config.allowed_upstreams] if u]
         if not upstream_allowed(upstream, allowed):
-            origins = sorted({upstream_origin(u) for u in allowed} - {None})
+            origins = sorted({origin for u in allowed if (origin := upstream_origin(u)) is not None})
             raise Problem(403, "Upstream not allowed", f"{upstream_origin(upstream)} is not an allowed upstream; "
                           "start the server with --allow-upstream URL or list it in "
                           "reality_continuum.allowed_upstreams", field="upstream", allowed=origins)

@@ -23,10 +23,13 @@ import logging
 import socket
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from uvicorn.protocols.http.auto import AutoHTTPProtocol
+if TYPE_CHECKING:  # uvicorn types its auto choice as a bare asyncio.Protocol; both choices share this API
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as AutoHTTPProtocol
+else:
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from mockverse.cache import LRU
 from mockverse.config import ConfigError, RealismConfig, SimulationConfig
@@ -64,8 +67,8 @@ def parse_rules(config: SimulationConfig) -> list[RouteRule]:
     rules = []
     for index, route in enumerate(config.routes):
         where = f"simulation.routes[{index}]"
-        method, _, path = route.pattern.strip().rpartition(" ")
-        method = method.strip().upper() or None
+        verb, _, path = route.pattern.strip().rpartition(" ")
+        method = verb.strip().upper() or None
         if method is not None and method not in _METHODS and method != "*":
             raise ConfigError(f"{where}.pattern", f"'{method}' is not an HTTP method; use one of {', '.join(_METHODS)} "
                               "or leave it out, e.g. 'GET /orders/*'")
@@ -141,12 +144,12 @@ class Simulation:
             key = str(count)
         seed = self.seed_of(workspace)
         delay = realism_delay(rule.delay, seed, f"{request}#{key}", None)
-        failing = rule.fault is not None and unit_draw(seed, f"{request}#{key}", "fault") < rule.rate
+        fault = rule.fault if unit_draw(seed, f"{request}#{key}", "fault") < rule.rate else None
         if delay:
             await asyncio.sleep(delay)
-        if failing:
-            log.info("%s -> simulated fault %s (request key %s)", request[:300], rule.fault, key[:80])
-            await break_connection(rule.fault, scope, receive)  # type: ignore[arg-type]
+        if fault is not None:
+            log.info("%s -> simulated fault %s (request key %s)", request[:300], fault, key[:80])
+            await break_connection(fault, scope, receive)
             return
         stamp = format_ms(delay or 0.0).encode()
 
@@ -185,10 +188,10 @@ async def break_connection(fault: str, scope: dict, receive: Any, garbage: bytes
         pass
 
 
-class FaultableHTTP(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
+class FaultableHTTP(AutoHTTPProtocol):
     """uvicorn's HTTP protocol, with the connection's transport in every request's scope state
     (what :class:`Simulation` breaks a connection with)."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # asyncio types a BaseTransport; uvicorn's protocols take a Transport, as here
         super().connection_made(transport)
         self.app_state = {**self.app_state, TRANSPORT: transport}

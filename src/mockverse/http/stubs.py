@@ -211,8 +211,7 @@ class StubLayer:
         """The persona a stub talks about: its ``persona`` ref, else the owner of the entity the path names."""
         try:
             if stub.persona is not None:
-                _, _, data = view.resolve(render_text(stub.persona, scope))
-                return data
+                return view.resolve(render_text(stub.persona, scope))[2]
             if op is None or op.entity is None or op.id_param is None:
                 return None
             entity = op.entity

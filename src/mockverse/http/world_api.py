@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mockverse.ai.relations import Relations
-from mockverse.ai.text import TextService
+from mockverse.ai.text_writer import TextService
 from mockverse.http.admin_schema import WORKSPACE, json_ok, problems
 from mockverse.http.errors import Problem, json_response
 from mockverse.http.mock import MockRoutes, workspace_of
@@ -49,15 +49,15 @@ def world_routes(model: WorldModel, spec: Spec, engine: ConsistencyEngine, mock:
         """Accept an LLM relationship proposal: stored now, applied when the server next starts."""
         wanted = request.path_params["id"]
         known = [p.id for p in relations.proposals()] if relations is not None else []
-        if wanted not in known:
+        try:
+            proposal = relations.accept(wanted) if relations is not None and wanted in known else None
+        except ValueError as exc:
+            raise Problem(422, "Nothing to apply", str(exc), field="id") from None
+        if proposal is None:
             detail = (f"no relationship proposal '{wanted[:120]}'" if relations is not None and relations.config
                       else "this world has no LLM relationship proposals (inference: heuristics)")
             raise Problem(404, "Unknown proposal", detail, field="id", allowed=known or None)
-        try:
-            proposal = relations.accept(wanted)  # type: ignore[union-attr]
-        except ValueError as exc:
-            raise Problem(422, "Nothing to apply", str(exc), field="id") from None
-        return json_response(proposal.to_dict())  # type: ignore[union-attr]
+        return json_response(proposal.to_dict())
 
     return [Route("/api/v1/consistency/world", world, methods=["GET"]),
             Route("/api/v1/consistency/world/relationships/{id}/accept", accept, methods=["POST"])]
@@ -80,13 +80,13 @@ def _inference(static: dict, relations: Relations | None) -> dict:
 
 def _samples(view: WorldView, entity: EntityType) -> list[dict]:
     """A few entities of a type that exist: ``{"id": ..., "parent_id": ...}`` (children found under parents)."""
-    if entity.parent is None:
+    if entity.parent is None or entity.relationship is None:
         ids = [entity.root_id(i) for i in range(1, min(SAMPLES, entity.config.population or 0) + 1)]
         return [{"id": i, "parent_id": None} for i in ids if view.get(entity, i) is not None]
     out: list[dict] = []
     for parent in _samples(view, entity.parent) if entity.parent.parent is not None else [
             {"id": entity.parent.root_id(i)} for i in range(1, min(25, entity.parent.config.population or 0) + 1)]:
-        for child in view.child_ids(entity.parent, parent["id"], entity.relationship):  # type: ignore[arg-type]
+        for child in view.child_ids(entity.parent, parent["id"], entity.relationship):
             out.append({"id": child, "parent_id": parent["id"]})
             if len(out) >= SAMPLES:
                 return out

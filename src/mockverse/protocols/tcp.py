@@ -4,7 +4,7 @@ One JSON object per line in, one per line out; every reply echoes the request's 
 ``get`` answers with the body the item route serves over HTTP, ``related`` with the data of
 the graph's nodes, ``subscribe`` streams the engine's events as they are emitted. A bad line
 gets an error line (the problem JSON HTTP would answer) and the connection goes on. Requests about
-a persona and their replies are kept as ``tcp_message`` records under it (see :mod:`mockverse.protocols`).
+a persona and their replies are kept as ``tcp_message`` records under it (see :mod:`mockverse.world.records`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from typing import Any
 import orjson
 
 from mockverse.problems import Problem
-from mockverse.protocols import ensure_record_type, record
 from mockverse.store import StoreUnavailable
 from mockverse.world.engine import WORKSPACE_NAME, ConsistencyEngine, WorldView
+from mockverse.world.occurrences import Render
+from mockverse.world.records import ensure_record_type, record
 
 log = logging.getLogger("mockverse.tcp")
 
@@ -61,12 +62,12 @@ def encode(reply: dict[str, Any], data: bytes | None = None) -> bytes:
 class TCPListener:
     """The asyncio server and the one event-bus listener that feeds its subscribed connections."""
 
-    def __init__(self, engine: ConsistencyEngine, mock: Any, host: str, port: int, *, reuse_port: bool = False,
+    def __init__(self, engine: ConsistencyEngine, render: Render, host: str, port: int, *, reuse_port: bool = False,
                  idle_timeout: float = 300.0, line_timeout: float = 10.0, max_connections: int = 4096) -> None:
         self.engine = engine
         self.idle_timeout, self.line_timeout, self.max_connections = idle_timeout, line_timeout, max_connections
         self.refused, self.refused_at = 0, -10.0
-        self.mock = mock                       # MockRoutes: renders get exactly as the item route does
+        self.render = render                   # an entity's body exactly as its item route answers it
         self.host, self.port, self.reuse_port = host, port, reuse_port
         self.connections: set[Connection] = set()
         self.subscribed: set[Connection] = set()
@@ -197,7 +198,7 @@ class TCPListener:
         entity, id, data = view.resolve(ref)
         persona = view.persona(entity, data)
         if op == "get":
-            body = self.mock.item_body(view, entity, id)
+            body = self.render(view, entity, id)
             return encode({**head, "ok": True, "ref": f"{entity.name}:{id}"}, orjson.dumps(body)), persona, workspace
         try:
             return self.related(view, message, head, f"{entity.name}:{id}"), persona, workspace

@@ -1,10 +1,9 @@
 """Webhooks: world events POSTed to the configured URLs, signed, retried and recorded.
 
-Events are found where they happen: a lifecycle set over the API, an entity created over the
-API, and, when the virtual clock moves, the rule-fired transitions and the orders and payments
-that appear in the moved window for every *watched* persona. The world is lazy, so a clock move
-never scans generated personas: a persona is watched once a user set it up (set its lifecycle
-or metadata, created it or created an entity under it) or the config names its lifecycle.
+Events are the world's occurrences (:mod:`mockverse.world.occurrences`): a lifecycle set over
+the API, an entity created over the API, and, when the virtual clock moves, what happened to
+every *watched* persona. A persona is watched once a user set it up (set its lifecycle or
+metadata, created it or created an entity under it) or the config names its lifecycle.
 
 Each event has a deterministic id (blake2b of workspace, type, entity and virtual moment) that
 is claimed once in the store, so a repeated clock move, two workers or two instances never
@@ -23,8 +22,6 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,12 +30,11 @@ import orjson
 
 from mockverse.config import ConfigError, WebhookConfig
 from mockverse.problems import did_you_mean
-from mockverse.protocols import RecordType, ensure_record_type, record
 from mockverse.store import StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
-from mockverse.world.engine import ConsistencyEngine, WorldView
-from mockverse.world.lifecycle import LifecycleState
-from mockverse.world.model import EntityType
+from mockverse.world.engine import ConsistencyEngine
+from mockverse.world.occurrences import PAYMENT, Occurrence, Occurrences, Render
+from mockverse.world.records import RecordType, ensure_record_type, record
 
 log = logging.getLogger("mockverse.webhooks")
 
@@ -50,9 +46,6 @@ PUBLISHING = "webhooks:publishing"  # setting: {event id: the event, "owner", "u
 HOLD = 60.0                         # seconds before another process may finish an event left in flight
 RECORD, EDGE = "webhook", "has_webhooks"
 STATUSES = ("pending", "delivered", "failed")
-PAYMENT = "payment"
-
-Render = Callable[[WorldView, EntityType, object], Any]
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -76,17 +69,6 @@ def _wall(ts: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@dataclass
-class Occurrence:
-    """Something that happened in the world, before it is published (its data rendered lazily)."""
-
-    type: str
-    key: str                        # what makes it unique at its moment: "user:12#3", "order:12004"
-    at: datetime
-    persona: str
-    data: Callable[[], dict]
-
-
 class WallClock:
     """The dispatcher's wall time: retry gaps, leases and in-flight holds are measured on it.
     Tests hand in a clock they move by hand, so a retry gap is exact and nothing sleeps."""
@@ -108,7 +90,8 @@ class Webhooks:
     def __init__(self, engine: ConsistencyEngine, render: Render, subscriptions: list[WebhookConfig],
                  poll_seconds: float = 0.5, clock: WallClock | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.engine, self.render, self.subs = engine, render, list(subscriptions)
+        self.engine, self.subs = engine, list(subscriptions)
+        self.occurrences = Occurrences(engine, render, lambda type: bool(self.wanted(type)))
         self.poll = poll_seconds
         self.clock = clock or WallClock()
         self.transport = transport    # None: real HTTP; tests may hand in an in-process receiver
@@ -165,10 +148,12 @@ class Webhooks:
     def _handle(self, event: dict) -> None:
         workspace, kind = event["workspace"], event["type"]
         if kind == "clock.moved":
-            self._clock_moved(workspace, parse_rfc3339(event["before"]), parse_rfc3339(event["after"]))
+            before, after = parse_rfc3339(event["before"]), parse_rfc3339(event["after"])
+            found = self.occurrences.clock_moved(workspace, self.watched(workspace), before, after)
+            self._publish_all(workspace, found)
         elif kind == "persona.lifecycle_changed":
             self.watch(workspace, event["ref"])
-            self._lifecycle_set(workspace, event)
+            self._publish_all(workspace, self.occurrences.lifecycle_set(workspace, event["ref"], event.get("step")))
         elif kind == "persona.metadata_changed":
             self.watch(workspace, event["ref"])
         elif kind.endswith(".created"):
@@ -189,63 +174,6 @@ class Webhooks:
         configured = list(personas.configured) if personas else []
         return sorted({*configured, *(self.engine.store.get_setting(workspace, WATCHED) or {})})
 
-    def _persona(self, view: WorldView, ref: str) -> tuple[EntityType, object, dict] | None:
-        personas = self.engine.personas
-        kind, _, raw = ref.partition(":")
-        entity = self.engine.model.types.get(kind)
-        if entity is None or personas is None or not personas.is_persona(entity):
-            return None
-        id = entity.parse_id(raw)
-        data = view.get(entity, id) if id is not None else None
-        return None if data is None else (entity, id, data)
-
-    def _lifecycle(self, view: WorldView, entity: EntityType, id: object, step: int, history: list[dict],
-                   source: str) -> list[Occurrence]:
-        ref = f"{entity.name}:{id}"
-        entry = history[step]
-        at = parse_rfc3339(entry["entered_at"])
-
-        def data() -> dict:
-            return {"persona_id": ref, "from_state": history[step - 1]["state"] if step else None,
-                    "to_state": entry["state"], "source": source, "entered_at": entry["entered_at"],
-                    entity.name: self.render(view, entity, id)}
-        out = [Occurrence("persona.lifecycle_changed", f"{ref}#{step}", at, ref, data)]
-        if entry["state"] == LifecycleState.PAYMENT_FAILED.value:
-            out += self._latest_payment_failed(view, entity, id, at)
-        return out
-
-    def _latest_payment_failed(self, view: WorldView, entity: EntityType, id: object, at: datetime) -> list[Occurrence]:
-        """Entering PaymentFailed fails the persona's latest payment (a lifecycle effect): that payment."""
-        payment = self.engine.model.types.get(PAYMENT)
-        path = _path_to(entity, payment) if payment is not None else None
-        if not path:
-            return []
-        current: tuple[EntityType, object] = (entity, id)
-        for rel in path:
-            kids = view.children(current[0], current[1], rel)
-            if not kids:
-                return []
-            child = current[0].children[rel]
-            current = (child, kids[-1][child.id_field])
-        body = self.render(view, *current)
-        if not isinstance(body, dict) or body.get("status") != "failed":
-            return []
-        ref = f"{entity.name}:{id}"
-        return [Occurrence("payment.failed", f"{PAYMENT}:{current[1]}", at, ref,
-                           lambda: {"persona_id": ref, "reason": "persona entered PaymentFailed", PAYMENT: body})]
-
-    def _lifecycle_set(self, workspace: str, event: dict) -> None:
-        view = self.engine.view(workspace)
-        found = self._persona(view, event["ref"])
-        if found is None:
-            return
-        entity, id, _ = found
-        life = view.lifecycle(entity, id)
-        step = event.get("step")
-        if life is None or not isinstance(step, int) or step >= len(life.history):
-            return
-        self._publish_all(workspace, self._lifecycle(view, entity, id, step, life.history, "set"))
-
     def _created(self, workspace: str, event: dict) -> None:
         kind, _, raw = event["ref"].partition(":")
         wanted = {f"{kind}.created"} | ({"payment.failed", "payment.succeeded"} if kind == PAYMENT else set())
@@ -255,67 +183,9 @@ class Webhooks:
         entity = self.engine.model.types[kind]
         id = entity.parse_id(raw)
         at = parse_rfc3339(event["at"])
-        self._publish_all(workspace, self._appeared(view, entity, id, at, event.get("persona") or event["ref"]))
+        persona = event.get("persona") or event["ref"]
+        self._publish_all(workspace, self.occurrences.appeared(view, entity, id, at, persona))
 
-    def _appeared(
-        self, view: WorldView, entity: EntityType, id: object, at: datetime, persona: str
-    ) -> list[Occurrence]:
-        """An entity came to exist: ``<type>.created``, and a payment's outcome."""
-        ref = f"{entity.name}:{id}"
-        cell: dict = {}
-
-        def body() -> Any:
-            if "body" not in cell:
-                cell["body"] = self.render(view, entity, id)
-            return cell["body"]
-        out = [Occurrence(f"{entity.name}.created", ref, at, persona,
-                          lambda: {"persona_id": persona, entity.name: body()})]
-        if entity.name == PAYMENT and (self.wanted("payment.failed") or self.wanted("payment.succeeded")):
-            status = (body() or {}).get("status")
-            if status in ("failed", "succeeded"):
-                out.append(Occurrence(f"payment.{status}", ref, at, persona,
-                                      lambda: {"persona_id": persona, PAYMENT: body()}))
-        return out
-
-    def _clock_moved(self, workspace: str, before: datetime, after: datetime) -> None:
-        """What happened to each watched persona in (before, after], published in virtual-time order."""
-        if after <= before:
-            return
-        view = self.engine.view(workspace)
-        found: list[Occurrence] = []
-        for ref in self.watched(workspace):
-            persona = self._persona(view, ref)
-            if persona is None:
-                continue
-            entity, id, data = persona
-            life = view.lifecycle(entity, id)
-            for step, entry in enumerate(life.history if life else []):
-                if entry.get("source", "").startswith("rule:") and before < parse_rfc3339(entry["entered_at"]) <= after:
-                    found += self._lifecycle(view, entity, id, step, life.history, entry["source"])  # type: ignore[union-attr]
-            for child, cid, at in self._new_below(view, entity, id, data, before, after):
-                found += [o for o in self._appeared(view, child, cid, at, ref) if self.wanted(o.type)]
-        rank = {"persona.lifecycle_changed": 0, "payment.failed": 2, "payment.succeeded": 2}
-        found.sort(key=lambda o: (o.at, o.persona, rank.get(o.type, 1), o.key))
-        self._publish_all(workspace, found)
-
-    def _new_below(self, view: WorldView, entity: EntityType, id: object, data: dict, before: datetime,
-                   after: datetime) -> list[tuple[EntityType, object, datetime]]:
-        """Generated descendants created in (before, after]. A child type with a fixed count follows
-        its parent within ``delay``, so parents older than that are not opened."""
-        out: list[tuple[EntityType, object, datetime]] = []
-        for rel, child in entity.children.items():
-            if isinstance(child, RecordType):
-                continue
-            if child.config.count is not None and view.created_at_of(entity, data) + child.config.delay[1] <= before:
-                continue
-            for kid in view.children(entity, id, rel):
-                cid, at = kid.get(child.id_field), view.created_at_of(child, kid)
-                if at > after:
-                    continue
-                if at > before and view.is_generated(child, cid):
-                    out.append((child, cid, at))
-                out += self._new_below(view, child, cid, kid, before, after)
-        return out
 
     # -- publishing ------------------------------------------------------------------------------
     def _publish_all(self, workspace: str, occurrences: list[Occurrence]) -> None:
@@ -474,7 +344,7 @@ class Webhooks:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False, transport=self.transport)
-        self._task = asyncio.create_task(self._run())
+        self._task = asyncio.create_task(self._run(self._wake, self.client))
         log.info("webhooks: %d subscription(s) (%s); pending deliveries resume", len(self.subs),
                  ", ".join(s.url for s in self.subs))
 
@@ -494,14 +364,16 @@ class Webhooks:
         if self.client is not None:
             await self.client.aclose()
 
-    async def _run(self) -> None:
+    async def _run(self, wake: asyncio.Event, client: httpx.AsyncClient) -> None:
+        """The dispatcher: finish events left in flight, lease due deliveries, deliver each, then
+        sleep until the next is due or ``wake`` is set."""
         try:
             await asyncio.to_thread(self._requeue_unqueued)
         except Exception:
             log.exception("webhooks: could not scan for pending deliveries")
         finish_at = 0.0
         while True:
-            self._wake.clear()  # type: ignore[union-attr]
+            wake.clear()
             try:
                 if self.clock.time() >= finish_at:
                     await asyncio.to_thread(self._finish_publishing)
@@ -510,7 +382,7 @@ class Webhooks:
                 claimed, wake_at = await asyncio.shield(self._claiming)
                 for workspace, seq, sub in claimed:
                     self.busy.add(sub)
-                    task = asyncio.create_task(self._deliver(workspace, seq, sub))
+                    task = asyncio.create_task(self._deliver(client, workspace, seq, sub))
                     self.tasks.add(task)
                     task.add_done_callback(self.tasks.discard)
             except StoreUnavailable:
@@ -518,7 +390,7 @@ class Webhooks:
             except Exception:
                 log.exception("webhooks: dispatcher error")
                 wake_at = self.clock.time() + 1.0
-            await self.clock.wait(self._wake, wake_at)  # type: ignore[arg-type]
+            await self.clock.wait(wake, wake_at)
 
     def _requeue_unqueued(self) -> None:
         """At start: a pending delivery missing from the queue (a crash between the two writes) is queued."""
@@ -580,7 +452,7 @@ class Webhooks:
         self.engine.store.update_setting(workspace, QUEUE, change)
         return bool(got and got[-1])
 
-    def _settle(self, workspace: str, seq: int, value: dict | None, due: float | None) -> None:
+    def _record_outcome(self, workspace: str, seq: int, value: dict | None, due: float | None) -> None:
         """Write the delivery's new state, then requeue it (``due``) or take it off the queue. Only
         while this process holds its lease: a replay in between queued it afresh, and that stands."""
         if value is not None:
@@ -597,20 +469,20 @@ class Webhooks:
             return queue
         self.engine.store.update_setting(workspace, QUEUE, change)
 
-    async def _deliver(self, workspace: str, seq: int, sub: int) -> None:
+    async def _deliver(self, client: httpx.AsyncClient, workspace: str, seq: int, sub: int) -> None:
         try:
             found = await asyncio.to_thread(self.engine.store.entry, workspace, KIND, seq)
             if found is None or found[2].get("status") != "pending":
-                await asyncio.to_thread(self._settle, workspace, seq, None, None)
+                await asyncio.to_thread(self._record_outcome, workspace, seq, None, None)
                 return
             value = found[2]
             target = self._subscription(value)
             if target is None:
                 value = {**value, "status": "failed", "next_attempt_at": None,
                          "error": f"{value['url']} is no longer a configured webhook URL; nothing was sent"}
-                await asyncio.to_thread(self._settle, workspace, seq, value, None)
+                await asyncio.to_thread(self._record_outcome, workspace, seq, value, None)
                 return
-            attempt = await self._attempt(value, target, seq)
+            attempt = await self._attempt(client, value, target, seq)
             value = {**value, "attempts": [*value["attempts"], attempt]}
             retry = self.subs[target].retry
             n = attempt["attempt"]
@@ -623,10 +495,10 @@ class Webhooks:
                 delay = min(retry.initial.total_seconds() * retry.factor ** (n - 1), retry.max_delay.total_seconds())
                 due = self.clock.time() + delay
                 value.update(next_attempt_at=_wall(due))
-            await asyncio.to_thread(self._settle, workspace, seq, value, due)
+            await asyncio.to_thread(self._record_outcome, workspace, seq, value, due)
         except asyncio.CancelledError:
             try:  # stopping: release the lease so the next start resumes at once
-                self._settle(workspace, seq, None, self.clock.time())
+                self._record_outcome(workspace, seq, None, self.clock.time())
             except Exception:
                 pass
             raise
@@ -636,7 +508,7 @@ class Webhooks:
             self.busy.discard(sub)
             self.notify()
 
-    async def _attempt(self, value: dict, target: int, seq: int) -> dict:
+    async def _attempt(self, client: httpx.AsyncClient, value: dict, target: int, seq: int) -> dict:
         """One POST of the delivery's body: its outcome, timed. Only configured URLs are called."""
         sub, secret = self.subs[target], self.secrets[target]
         body = value["body"].encode()
@@ -652,8 +524,8 @@ class Webhooks:
         error: str | None = None
         try:
             async with asyncio.timeout(sub.timeout.total_seconds()):
-                async with self.client.stream("POST", sub.url, content=body, headers=headers,  # type: ignore[union-attr]
-                                              timeout=sub.timeout.total_seconds()) as response:
+                async with client.stream("POST", sub.url, content=body, headers=headers,
+                                         timeout=sub.timeout.total_seconds()) as response:
                     code = response.status_code
         except (httpx.HTTPError, OSError, TimeoutError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:300] if str(exc) else type(exc).__name__
@@ -663,14 +535,3 @@ class Webhooks:
             log.info("webhook delivery %s to %s: attempt %d %s", seq, sub.url, n, code if code is not None else error)
         return {"attempt": n, "sequence": value["sequence"], "at": at, "status_code": code, "error": error,
                 "duration_ms": ms, "ok": ok}
-
-
-def _path_to(entity: EntityType, target: EntityType) -> list[str] | None:
-    """The edges from ``entity`` down to ``target`` (user -> has_orders -> has_payments)."""
-    for rel, child in entity.children.items():
-        if child is target:
-            return [rel]
-        deeper = _path_to(child, target)
-        if deeper is not None:
-            return [rel, *deeper]
-    return None

@@ -737,7 +737,8 @@ def _under_any(location: tuple, roots: list[tuple]) -> bool:
 
 def _find_node(root: _Node, location: tuple) -> tuple[_Node, tuple]:
     """The deepest node along ``location`` and the part of the location it sits at."""
-    node, walked = root, ()
+    node = root
+    walked: tuple = ()
     for step in location:
         child = node.children.get(step)
         if child is None:

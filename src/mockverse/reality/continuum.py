@@ -33,7 +33,7 @@ from mockverse.reality.ratio import (
     SettingsError,
     parse_settings,
 )
-from mockverse.reality.recorder import REDACTED, normal_query
+from mockverse.reality.recordings import REDACTED, normal_query
 from mockverse.timeutil import format_rfc3339, parse_duration
 
 SETTING = "reality"

@@ -73,10 +73,8 @@ def blend_in_persona_world(
     u = unit_draw(seed, request_key + "#status")  # the status draw blend_response makes
     take_real = u < r
     walker = _PersonaBlender(r, seed, kept)
-    if isinstance(synthetic, dict):
-        body = walker.entity(synthetic, real, "$")
-    else:
-        body = walker.entities(synthetic, real, "$")
+    body: dict | list = walker.entity(synthetic, real, "$") if isinstance(synthetic, dict) \
+        else walker.entities(synthetic, real, "$")
     validator = validator_for(schema)
     if validator is not None:
         body = walker.repair(body, synthetic, validator)

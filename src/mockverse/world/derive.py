@@ -67,11 +67,11 @@ def derivation_fields(model: WorldModel) -> frozenset[str]:
     return frozenset(names)
 
 
-def settle(model: WorldModel, entity: EntityType, body: Any, parent: dict | None = None) -> Any:
+def with_derived_fields(model: WorldModel, entity: EntityType, body: Any, parent: dict | None = None) -> Any:
     """A response body (an entity or a list of them) with its derived fields recomputed from the
     children and parent it embeds; fields whose sources the body does not embed are left as they are."""
     if isinstance(body, list):
-        return [settle(model, entity, item, parent) for item in body]
+        return [with_derived_fields(model, entity, item, parent) for item in body]
     if not isinstance(body, dict):
         return body
     out = dict(body)
@@ -87,5 +87,5 @@ def settle(model: WorldModel, entity: EntityType, body: Any, parent: dict | None
         if value is not ABSENT and field in out:
             out[field] = value
     for rel, name in kids_at.items():
-        out[name] = settle(model, entity.children[rel], out[name], out)
+        out[name] = with_derived_fields(model, entity.children[rel], out[name], out)
     return out

@@ -23,10 +23,10 @@ from mockverse.store import Store, StoredEntity, StoreUnavailable
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
 from mockverse.world.derive import ABSENT, derived_value, paid_status, went_through
+from mockverse.world.free_text import TextLayer
 from mockverse.world.generate import Generator, currency_of, merge_schema
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.persona import Lifecycle, Persona, Personas
-from mockverse.world.text import TextLayer
 
 REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced them (no generated ones beside)
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -99,11 +99,16 @@ class Snapshot:
     key: tuple = ()   # what caches key by: the base world for an unchanged workspace, else (workspace, version)
 
 
+# values learnt from recordings laid over generated ones: (workspace, version, seed, entity, id, data, given) -> data
+LearnedFields = Callable[[str, int, str, EntityType, object, dict, "dict | None"], dict]
+
+
 class ConsistencyEngine:
     """Owns the world model, the store and the caches; hands out views per workspace."""
 
     def __init__(self, model: WorldModel, store: Store, seed: int | str, personas: Personas | None = None,
-                 cache_size: int = 50_000) -> None:
+                 cache_size: int = 50_000, *, texts: TextLayer | None = None, off: list[str] | None = None,
+                 learner: LearnedFields | None = None) -> None:
         self.model = model
         self.store = store
         self.seed = str(seed)
@@ -112,11 +117,9 @@ class ConsistencyEngine:
         self.entities = LRU(cache_size)
         self.snapshots = LRU(1024)
         self.generators = LRU(64)
-        self.texts: TextLayer | None = None   # free-text fields laid over entities (world/text.py), when set
-        self.off: list[str] = []              # parts of the consistency layer the config switched off
-        # values learnt from the upstream's recordings laid over generated ones (reality/learn.py), when set:
-        # (workspace, version, seed, entity, id, data, given) -> data
-        self.learner: Callable[[str, int, str, EntityType, object, dict, dict | None], dict] | None = None
+        self.texts = texts            # free-text fields laid over entities (world/free_text.py)
+        self.off = off or []          # parts of the consistency layer the config switched off
+        self.learner = learner        # values learnt from the upstream's recordings (reality/learn.py)
 
     # -- views -------------------------------------------------------------------------------
     @property
@@ -271,6 +274,14 @@ class WorldView:
     def _key(self, *parts: object) -> tuple:
         return (*self.snap.key, *parts)
 
+    def emit(self, type: str, **payload: Any) -> None:
+        """Tell the engine's listeners (webhooks) that ``type`` happened in this workspace."""
+        self.engine.events.emit(self.workspace, type, **payload)
+
+    def reopened(self) -> WorldView:
+        """A view of this workspace at its current version (what the next request sees)."""
+        return self.engine.view(self.workspace)
+
     # -- generated existence ----------------------------------------------------------------
     def root_created_at(self, entity: EntityType, id: object) -> datetime:
         """When a generated top-level entity was created: before the clock's start (personas
@@ -403,7 +414,7 @@ class WorldView:
                 if self.engine.personas is not None:
                     data = self._shape(entity, id, data)
                 if self.text_refs is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
-                    data = self.engine.texts.lay(self, entity, id, data)  # type: ignore[union-attr]
+                    data = self.engine.texts.overlay(self, entity, id, data)  # type: ignore[union-attr]
                     self.text_refs.add(f"{entity.name}:{id}")
         finally:
             self._computing.discard((entity.name, id))
@@ -623,7 +634,7 @@ class WorldView:
             kind = personas.type.name if personas and personas.type else None
             raise Problem(422, "Not a persona", f"{ref} is not a persona" +
                               (f"; personas are '{kind}:<id>'" if kind else ""), field="persona_id")
-        return Persona(self, entity, id, data)
+        return Persona(self, personas, entity, id, data)
 
     def facet(self, entity: EntityType, id: object, facet: str, schema: dict | None) -> dict | None:
         """A facet of an entity (``/users/{id}/billing``): generated from its schema and shaped by
@@ -645,10 +656,10 @@ class WorldView:
             ctx,
             given=given,
         )
-        if owner is not None:
-            body = Persona(self, *owner).apply_lifecycle_effects(facet, body)
+        if owner is not None and personas is not None:
+            body = Persona(self, personas, *owner).apply_lifecycle_effects(facet, body)
         if self.text_refs is not None and self.engine.texts.owns(facet):  # type: ignore[union-attr]
-            body = self.engine.texts.lay(self, entity, id, body, facet=facet)  # type: ignore[union-attr]
+            body = self.engine.texts.overlay(self, entity, id, body, facet=facet)  # type: ignore[union-attr]
             self.text_refs.add(f"{entity.name}:{id}#{facet}")
         return body
 

@@ -11,12 +11,14 @@ the clock moved shows the state it has reached, each step stamped with its virtu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from mockverse import yamlsafe
+from mockverse.cache import LRU
 from mockverse.config import PersonasConfig
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world.lifecycle import (
@@ -31,11 +33,42 @@ from mockverse.world.lifecycle import (
 )
 
 if TYPE_CHECKING:
-    from mockverse.world.engine import WorldView
+    from mockverse.world.engine import Snapshot
+    from mockverse.world.generate import Generator
     from mockverse.world.model import EntityType
 
 SCOPE = "$scope"
 RECENT_SIGNUP = timedelta(days=6)
+
+
+class Settings(Protocol):
+    """The part of a store a persona's record lives in: one setting per persona, changed atomically."""
+
+    def get_setting(self, workspace: str, key: str) -> Any: ...
+    def update_setting(self, workspace: str, key: str, change: Callable[[Any], Any]) -> Any: ...
+
+
+class PersonaView(Protocol):
+    """What personas read of a workspace's world (a :class:`~mockverse.world.engine.WorldView` is one):
+    its clock, its draws, when entities were created, the persona records; and what they tell it."""
+
+    @property
+    def workspace(self) -> str: ...
+    @property
+    def now(self) -> datetime: ...
+    @property
+    def clock_start(self) -> datetime: ...
+    @property
+    def snap(self) -> Snapshot: ...
+    @property
+    def gen(self) -> Generator: ...
+    @property
+    def store(self) -> Settings: ...
+    def created_at_of(self, entity: EntityType, data: dict) -> datetime: ...
+    def is_generated(self, entity: EntityType, id: object) -> bool: ...
+    def emit(self, type: str, **payload: Any) -> None: ...
+    def reopened(self) -> PersonaView: ...
+    def persona_handle(self, ref: str) -> Persona: ...
 
 
 @dataclass
@@ -97,6 +130,7 @@ class Personas:
                 self.configured[item.persona_id] = parse_state(item.state)
             except LifecycleError as exc:
                 raise ValueError(f"consistency.personas.lifecycle_states[{i}].state: {exc.message}") from None
+        self.lifecycles = LRU(20_000)   # (workspace cache key, persona ref) -> Lifecycle at that version
         self.min_after: dict[LifecycleState, timedelta] = {}
         for rule in self.config.rules:
             current = self.min_after.get(rule.from_state)
@@ -106,18 +140,18 @@ class Personas:
         return self.type is not None and entity is self.type
 
     # -- generated personas -------------------------------------------------------------------
-    def initial_state(self, view: WorldView, ref: str) -> LifecycleState:
+    def initial_state(self, view: PersonaView, ref: str) -> LifecycleState:
         """The state a persona starts the world in: configured, else drawn from the mix."""
         if ref in self.configured:
             return self.configured[ref]
         return state_for_generated(view.gen.draw(ref, "lifecycle"), self.config.mix)
 
-    def signup_offset(self, view: WorldView, ref: str, window: timedelta) -> timedelta:
+    def signup_offset(self, view: PersonaView, ref: str, window: timedelta) -> timedelta:
         """How long before the clock's start a generated persona signed up (NewSignups: recently)."""
         span = RECENT_SIGNUP if self.initial_state(view, ref) == LifecycleState.NEW_SIGNUP else window
         return timedelta(seconds=int(view.gen.draw(ref, "created") * span.total_seconds()))
 
-    def _generated_history(self, view: WorldView, ref: str, signup: datetime, start: datetime,
+    def _generated_history(self, view: PersonaView, ref: str, signup: datetime, start: datetime,
                            state: LifecycleState) -> list[tuple[datetime, LifecycleState, str]]:
         history = [(signup, LifecycleState.NEW_SIGNUP, "signup")]
         if state == LifecycleState.NEW_SIGNUP:
@@ -132,7 +166,7 @@ class Personas:
         history.append((max(entered, active_at), state, "generated"))
         return history
 
-    def _generated_metadata(self, view: WorldView, ref: str, state: LifecycleState) -> dict:
+    def _generated_metadata(self, view: PersonaView, ref: str, state: LifecycleState) -> dict:
         logins = int(view.gen.draw(ref, "logins") * 40) + (120 if state == LifecycleState.POWER_USER else 1)
         meta: dict[str, Any] = {"login_count": logins,
                                 "failed_payment_count": 1 + int(view.gen.draw(ref, "failed") * 3)
@@ -140,17 +174,17 @@ class Personas:
         return meta
 
     # -- resolution ---------------------------------------------------------------------------
-    def lifecycle(self, view: WorldView, entity: EntityType, id: object, data: dict) -> Lifecycle:
+    def lifecycle(self, view: PersonaView, entity: EntityType, id: object, data: dict) -> Lifecycle:
         """The persona's lifecycle at the view's now (cached per workspace version)."""
         ref = f"{entity.name}:{id}"
-        key = view._key("lc", ref)
-        hit = view.engine.entities.get(key)
+        key = (*view.snap.key, ref)
+        hit = self.lifecycles.get(key)
         if hit is not None:
             return hit
         life = self._resolve(view, entity, id, data, view.store.get_setting(view.workspace, f"lifecycle:{ref}"))
-        return view.engine.entities.put(key, life)
+        return self.lifecycles.put(key, life)
 
-    def _resolve(self, view: WorldView, entity: EntityType, id: object, data: dict,
+    def _resolve(self, view: PersonaView, entity: EntityType, id: object, data: dict,
                  stored: dict | None) -> Lifecycle:
         """The lifecycle from a stored record (or none: config, then the generated mix), caught up to now."""
         ref = f"{entity.name}:{id}"
@@ -219,7 +253,7 @@ class Personas:
         return apply_effects(out, {k: v for k, v in cells.items() if k != SCOPE}, context)
 
     # -- writes ---------------------------------------------------------------------------------
-    def set_state(self, view: WorldView, entity: EntityType, id: object, data: dict, state: LifecycleState,
+    def set_state(self, view: PersonaView, entity: EntityType, id: object, data: dict, state: LifecycleState,
                   metadata: dict | None = None) -> None:
         """Move the persona to ``state`` at the view's now; the history keeps every earlier step.
         Read, change and write happen in one store transaction, so concurrent changes all count."""
@@ -243,12 +277,11 @@ class Personas:
 
         view.store.update_setting(view.workspace, f"lifecycle:{ref}", change)
         if moved:
-            view.engine.events.emit(view.workspace, "persona.lifecycle_changed", ref=ref, to_state=state.value,
-                                    source="set", **moved)
+            view.emit("persona.lifecycle_changed", ref=ref, to_state=state.value, source="set", **moved)
         else:  # same state: the persona is still set up by the user (its record is stored)
-            view.engine.events.emit(view.workspace, "persona.metadata_changed", ref=ref, metadata=metadata or {})
+            view.emit("persona.metadata_changed", ref=ref, metadata=metadata or {})
 
-    def patch_metadata(self, view: WorldView, entity: EntityType, id: object, data: dict, metadata: dict) -> None:
+    def patch_metadata(self, view: PersonaView, entity: EntityType, id: object, data: dict, metadata: dict) -> None:
         """Merge metadata into the persona's record, atomically."""
         def change(stored: dict | None) -> dict:
             current = self._resolve(view, entity, id, data, stored)
@@ -256,8 +289,7 @@ class Personas:
             return {"history": current.history, "metadata": {**current.metadata, **metadata}}
 
         view.store.update_setting(view.workspace, f"lifecycle:{entity.name}:{id}", change)
-        view.engine.events.emit(view.workspace, "persona.metadata_changed", ref=f"{entity.name}:{id}",
-                                metadata=metadata)
+        view.emit("persona.metadata_changed", ref=f"{entity.name}:{id}", metadata=metadata)
 
 
 def with_failed_payment(state: LifecycleState, metadata: dict) -> dict:
@@ -278,7 +310,7 @@ def check_failed_payments(state: LifecycleState, metadata: dict, field: str) -> 
                                     f"at least 1 (got {count!r}); set the state to Active for a recovered payment")
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -290,9 +322,8 @@ class Persona:
     >>> persona.apply_lifecycle_effects("billing", {"user_id": 456})
     """
 
-    def __init__(self, view: WorldView, entity: EntityType, id: object, data: dict) -> None:
-        self.view, self.entity, self.id, self.data = view, entity, id, data
-        self.personas: Personas = view.engine.personas  # type: ignore[assignment]
+    def __init__(self, view: PersonaView, personas: Personas, entity: EntityType, id: object, data: dict) -> None:
+        self.view, self.personas, self.entity, self.id, self.data = view, personas, entity, id, data
 
     @property
     def ref(self) -> str:
@@ -310,12 +341,12 @@ class Persona:
         """Enter ``state`` now (virtual time); returns the persona as the next request sees it."""
         parsed = state if isinstance(state, LifecycleState) else parse_state(state)
         self.personas.set_state(self.view, self.entity, self.id, self.data, parsed, metadata)
-        return self.view.engine.view(self.view.workspace).persona_handle(self.ref)
+        return self.view.reopened().persona_handle(self.ref)
 
     def update_metadata(self, metadata: dict) -> Persona:
         """Merge ``metadata`` (read by transition rules and effect placeholders)."""
         self.personas.patch_metadata(self.view, self.entity, self.id, self.data, metadata)
-        return self.view.engine.view(self.view.workspace).persona_handle(self.ref)
+        return self.view.reopened().persona_handle(self.ref)
 
     def apply_lifecycle_effects(self, facet: str | None = None, body: dict | None = None) -> dict:
         """``body`` as this persona's state shapes it for ``facet`` (billing, support, an entity type);

@@ -2,7 +2,7 @@
 
 A configured text field (``user.bio``, ``support.tickets[*].subject``) is served from the
 text stored for (workspace, entity ref, field path) when there is some (written by the LLM
-in the background, see :mod:`mockverse.ai.text`), and otherwise from a deterministic
+in the background, see :mod:`mockverse.ai.text_writer`), and otherwise from a deterministic
 fallback: the generator's own text, shaped by the persona's lifecycle state where a state
 says something (a PaymentFailed persona's latest ticket is about the failed payment).
 
@@ -17,16 +17,38 @@ import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mockverse.cache import LRU
 from mockverse.store import StoreUnavailable
 
 if TYPE_CHECKING:
-    from mockverse.world.engine import WorldView
+    from mockverse.store import StoredEntity
+    from mockverse.world.engine import Snapshot
+    from mockverse.world.generate import Generator
     from mockverse.world.model import EntityType
 
 Reader = Callable[[str, str], "dict | None"]   # (workspace, ref) -> {path: {"text": ..., "state": ...}} or None
+
+
+class TextView(Protocol):
+    """What the text layer reads of a workspace's world (a :class:`~mockverse.world.engine.WorldView`
+    is one): its clock and draws, an entity, what a user stored of it, and the persona it belongs to."""
+
+    @property
+    def workspace(self) -> str: ...
+    @property
+    def now(self) -> datetime: ...
+    @property
+    def degraded(self) -> bool: ...
+    @property
+    def snap(self) -> Snapshot: ...
+    @property
+    def gen(self) -> Generator: ...
+    def get(self, entity: EntityType, id: object) -> dict | None: ...
+    def stored(self, entity: EntityType, id: object) -> StoredEntity | None: ...
+    def persona_of(self, entity: EntityType, data: dict) -> tuple[EntityType, object, dict] | None: ...
 
 _PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[\*\])?$")
 SHORT = ("subject", "title", "headline")   # leaf names that are one line, not a paragraph
@@ -113,7 +135,7 @@ class TextLayer:
         return owner in self.fields
 
     # -- laying text over a body ----------------------------------------------------------------
-    def lay(self, view: WorldView, entity: EntityType, id: object, data: dict, facet: str | None = None) -> dict:
+    def overlay(self, view: TextView, entity: EntityType, id: object, data: dict, facet: str | None = None) -> dict:
         """``data`` (an entity, or its facet ``facet``) with its text fields from the store or the fallback."""
         owner = facet or entity.name
         specs = self.fields.get(owner)
@@ -147,7 +169,7 @@ class TextLayer:
             self.notes.put((*view.snap.key, ref), TextNote(slots, context))
         return out
 
-    def _stored(self, view: WorldView, ref: str) -> dict:
+    def _stored(self, view: TextView, ref: str) -> dict:
         """The text stored for one entity (or facet), by field path: one store read, none without a reader."""
         if self.read is None or view.degraded:
             return {}
@@ -157,7 +179,7 @@ class TextLayer:
             return {}
         return stored if isinstance(stored, dict) else {}
 
-    def _slot(self, view: WorldView, ref: str, path: str, leaf: str, generated: str, owner: str,
+    def _slot(self, view: TextView, ref: str, path: str, leaf: str, generated: str, owner: str,
               state: _State, texts: dict) -> TextSlot:
         stored = texts.get(path)
         if isinstance(stored, dict) and isinstance(stored.get("text"), str):
@@ -166,7 +188,7 @@ class TextLayer:
             return TextSlot(ref, path, leaf, stored["text"], "llm", stale)
         return TextSlot(ref, path, leaf, self.fallback(view, ref, path, leaf, generated, owner, state), "fallback")
 
-    def fallback(self, view: WorldView, ref: str, path: str, leaf: str, generated: str, owner: str,
+    def fallback(self, view: TextView, ref: str, path: str, leaf: str, generated: str, owner: str,
                  state: _State) -> str:
         """The deterministic text: a support persona's first ticket speaks of its state, the rest is
         the generator's text (a line for subjects and titles, a short paragraph otherwise)."""
@@ -185,7 +207,7 @@ class TextLayer:
         return view.gen.value({"type": "string"}, ref, path, "body", _ctx(view))   # a paragraph, not a word
 
     # -- what an LLM writer needs -------------------------------------------------------------------
-    def _context(self, view: WorldView, entity: EntityType, id: object, ref: str, owner: str, body: dict,
+    def _context(self, view: TextView, entity: EntityType, id: object, ref: str, owner: str, body: dict,
                  slots: list[TextSlot], state: _State) -> dict:
         persona = state.persona()
         missing = {s.path for s in slots}
@@ -195,23 +217,26 @@ class TextLayer:
                 "persona_data": _brief(persona[1]) if persona else None,
                 "data": _brief(_without(body, missing))}
 
-    def note(self, view: WorldView, ref: str) -> TextNote | None:
+    def note(self, view: TextView, ref: str) -> TextNote | None:
         return self.notes.get((*view.snap.key, ref))
 
 
 class _State:
     """The lifecycle state (and persona) of the entity whose text is laid, computed only when asked."""
 
-    def __init__(self, view: WorldView, entity: EntityType, id: object, data: dict | None) -> None:
+    def __init__(self, view: TextView, entity: EntityType, id: object, data: dict | None) -> None:
         self.view, self.entity, self.id, self.data = view, entity, id, data
-        self._persona: tuple | None | bool = False
+        self._persona: tuple[str, dict] | None = None
+        self._looked = False
 
     def persona(self) -> tuple[str, dict] | None:
-        if self._persona is False:
+        """The persona's ref and fields, looked up once."""
+        if not self._looked:
+            self._looked = True
             data = self.data if self.data is not None else self.view.get(self.entity, self.id)
             owner = self.view.persona_of(self.entity, data) if data is not None else None
             self._persona = (f"{owner[0].name}:{owner[1]}", owner[2]) if owner is not None else None
-        return self._persona  # type: ignore[return-value]
+        return self._persona
 
     @property
     def value(self) -> str | None:
@@ -222,7 +247,7 @@ class _State:
         return state if isinstance(state, str) else None
 
 
-def _ctx(view: WorldView) -> dict:
+def _ctx(view: TextView) -> dict:
     return {"created_at": view.now, "now": view.now, "person": False, "fields": {}}
 
 

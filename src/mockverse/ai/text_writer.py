@@ -28,11 +28,11 @@ import orjson
 from mockverse.ai.provider import LLM, AIError, Artefacts
 from mockverse.config import AIConfig
 from mockverse.store import StoreUnavailable
-from mockverse.world.text import SHORT
+from mockverse.world.free_text import SHORT
 
 if TYPE_CHECKING:   # the world is handed in (ai sits beside world, below http)
     from mockverse.world.engine import ConsistencyEngine, WorldView
-    from mockverse.world.text import TextLayer, TextNote, TextSlot
+    from mockverse.world.free_text import TextLayer, TextNote, TextSlot
 
 log = logging.getLogger("mockverse.ai")
 
@@ -68,7 +68,7 @@ def stored_text(artefacts: Artefacts) -> Callable[[str, str], dict | None]:
 
 
 class TextService:
-    """The queue and its worker; ``settle`` is what the mock read path calls on a cache miss."""
+    """The queue and its worker; ``finish_read`` is what the mock read path calls on a cache miss."""
 
     def __init__(self, engine: ConsistencyEngine, layer: TextLayer, llm: LLM | None, artefacts: Artefacts,
                  config: AIConfig | None) -> None:
@@ -97,7 +97,7 @@ class TextService:
             self.worker = None
 
     # -- the read path ------------------------------------------------------------------------------
-    async def settle(
+    async def finish_read(
         self, view: WorldView, hit: tuple[int, bytes, dict], reread: Callable[[WorldView], tuple[int, bytes, dict]]
     ) -> tuple[WorldView, tuple[int, bytes, dict]]:
         """The response to cache for a freshly computed read: its ``X-Mockverse-Text`` header, and the
@@ -131,9 +131,11 @@ class TextService:
         out = []
         for ref in sorted(view.text_refs or ()):
             note = self.layer.note(view, ref)
-            served = [s for s in note.slots if orjson.dumps(s.text) in body] if note is not None else []
+            if note is None:
+                continue
+            served = [s for s in note.slots if orjson.dumps(s.text) in body]
             if served:
-                out.append(replace(note, slots=served))  # type: ignore[arg-type]
+                out.append(replace(note, slots=served))
         return out
 
     def _served_verdict(self, view: WorldView, body: bytes) -> str | None:

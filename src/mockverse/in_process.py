@@ -137,7 +137,7 @@ class _ThreadTransport(httpx.BaseTransport):
         async def exchange() -> tuple[int, list, bytes]:
             sent = httpx.Request(request.method, request.url, headers=request.headers, content=body)
             response = await self.inner.handle_async_request(sent)
-            content = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+            content = await response.aread()
             return response.status_code, response.headers.raw, content
 
         status, headers, content = self.runner.run(exchange())
