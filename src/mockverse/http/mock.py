@@ -179,7 +179,7 @@ def classify_spec(op: Any, engine: ConsistencyEngine, tables: SpecTables) -> Moc
     types, by_name = tables.types, tables.by_name
     items, collections, segments = tables.items, tables.collections, tables.segments
     tokens = [t for t in op.path.split("/") if t]
-    bound: list[tuple[str, EntityType]] = []
+    bound: list[tuple[str, SpecEntityType]] = []
     prefix, last_literal = "", None
     for index, token in enumerate(tokens):
         prefix += "/" + token
@@ -202,7 +202,7 @@ def classify_spec(op: Any, engine: ConsistencyEngine, tables: SpecTables) -> Moc
     if _PARAM.match(last):
         if bound and bound[-1][0] == _PARAM.match(last).group(1):  # type: ignore[union-attr]
             id_param, entity = bound[-1]
-            own_item = entity.inferred is not None and entity.inferred.item_path == op.path  # type: ignore[attr-defined]
+            own_item = entity.inferred is not None and entity.inferred.item_path == op.path
             before = bound[-2] if len(bound) > 1 else None
             if before is not None and before[1] is entity.parent:
                 parent_param = before[0]
@@ -245,7 +245,7 @@ def classify_spec(op: Any, engine: ConsistencyEngine, tables: SpecTables) -> Moc
             filters[spelling] = "parent"
     return MockOperation(method, op.path, kind, entity, relationship, id_param, status, schema,
                          success.examples if success else {}, validator_for(op.request_schema, "request"), filters,
-                         spec_world=True, bound=bound, target=target, parent_param=parent_param,
+                         spec_world=True, bound=list(bound), target=target, parent_param=parent_param,
                          body_required=bool(op.request_required),
                          query=[p for p in op.parameters if p.location == "query"])
 
