@@ -195,7 +195,7 @@ def test_xero_tasks_listed_under_a_project_are_the_tasks_served_by_their_own_pat
             checked += 1
         for entry in c.get(f"/Projects/{pid}/Time").json()["items"]:
             assert entry["projectId"] == pid
-            assert entry["taskId"] is None or entry["taskId"] in [
+            assert entry.get("taskId") is None or entry["taskId"] in [
                 t["taskId"] for t in tasks
             ]  # a task of its own project
     assert checked > 0

@@ -16,6 +16,7 @@ Re-record the figures after an improvement:
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -46,8 +47,10 @@ def _limit_cpu() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT, CPU_LIMIT))
 
 
+@functools.cache
 def run(spec: Path) -> tuple[int | None, dict | None, str, float]:
-    """(exit code or None on timeout, the JSON report, stderr, seconds) of one check in its own process."""
+    """(exit code or None on timeout, the JSON report, stderr, seconds) of one check in its own process
+    (once a session: tests/test_corpus_bodies.py reads the same reports)."""
     started = time.perf_counter()
     try:
         done = subprocess.run([sys.executable, "-m", "mockverse", "check", "--spec", str(spec), "--json"],

@@ -34,7 +34,7 @@ from urllib.parse import quote
 import orjson
 from jsonschema.exceptions import relevance
 
-from mockverse.openapi.jsonschema import validator_for
+from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
 from mockverse.world.generate import Generator, merge_schema
 
@@ -680,7 +680,8 @@ class _Checker:
     def read_back(self, operation: str, entity: _Type, target: dict[str, object], body: Any,
                   answered: tuple[list, dict] | None) -> None:
         """The written fields (those the entity's schema has) equal what GET of the item answers. A field
-        the server derives (the write's own answer already stated its value, and the GET agrees) is no failure."""
+        the server derives (the write's own answer already stated its value, and the GET agrees) is no failure,
+        nor is a value the entity's schema cannot hold (the request schema typed the field otherwise)."""
         item_op = self._item_op(entity)
         if item_op is None:
             return
@@ -696,7 +697,8 @@ class _Checker:
         for key, value in sorted(written.items()):
             prop = props.get(key)
             hidden = not isinstance(prop, dict) or bool(merge_schema(prop).get("writeOnly"))
-            if key == entity.id_field or (key not in read and hidden):
+            if key == entity.id_field or (key not in read and hidden) or (isinstance(prop, dict)
+                                                                          and not fits(value, prop)):
                 continue
             derived = answered is not None and key in answered[1] and _equal(answered[1][key], read.get(key))
             if not _equal(value, read.get(key)) and not derived:

@@ -1,6 +1,6 @@
 """OpenAPI loading and the entity world inferred from it (pure: no HTTP, no store)."""
 
-from .infer import EntityType, InferredWorld, Relationship, infer_world, singular, snake
+from .infer import EntityType, InferredWorld, Relationship, infer_world
 from .loader import (
     Operation,
     Parameter,
@@ -13,6 +13,7 @@ from .loader import (
     load_spec,
     merge_all_of,
 )
+from .words import singular, snake
 
 __all__ = [
     "EntityType",

@@ -2,10 +2,15 @@
 
 Entity types come from resource paths (``/users/{id}`` -> ``user``), from sub-collections
 listed under a parent (``/subscriptions/{id}/transactions``), from top-level listings of
-identifiable objects (``/ProjectsUsers``) and from schemas that are only ever embedded in
-other entities. Relationships come from path nesting, foreign-key fields in the usual
-spellings, embedded objects and, when given, recorded sample bodies. Every relationship
-carries human-readable evidence and a confidence built from it.
+identifiable objects (``/ProjectsUsers``), from RPC methods (``/users.info?user=``, see
+``rpc.py``), from the caller's own entity (``/user``, ``/users/@me``) and from schemas that are
+only ever embedded in other entities. Relationships come from path nesting, foreign-key fields
+in the usual spellings (``user_id``, ``userId``, ``idUser``, ``*_ids``, ``training_file``), keys
+typed with another type's id schema or prefixed ``pattern``, URL-valued references
+(``issue_url``), polymorphic type + id pairs, name-keyed references (``eventType``), embedded
+objects and, when given, recorded sample bodies. Every relationship carries human-readable
+evidence and a confidence built from it. Path templates are read by ``paths.py``, schema
+shapes by ``shapes.py``, words by ``words.py``.
 
 Decisions (documented here because consumers depend on them):
 
@@ -19,6 +24,11 @@ Decisions (documented here because consumers depend on them):
   ``dangling=True``; its target is an entity type with ``origin="dangling"``, no paths
   and no schema, so consumers can mint ids for it. Dangling targets are only created from
   top-level fields of an entity, never from fields deep inside value objects.
+* **What a link holds.** ``Relationship.holds`` is ``"id"`` (the target's id field, which is
+  its key: ``name`` for event types keyed by ``{event_type_name}``) or ``"url"`` (the URL of
+  the target's item path). A polymorphic key has ``type_field``, the sibling naming the type.
+  ``EntityType.id_in`` says whether the item path takes the id in the path or the query, and
+  ``current_path`` names the path answering the caller's own entity.
 * **Confidence.** Each piece of evidence has a weight (see ``_W``); a relationship's
   confidence is their noisy-or, ``1 - prod(1 - w)``, capped at 0.99. Path nesting plus a
   matching foreign key (0.96) ranks above either alone (0.8); synonyms (``owner_id`` ->
@@ -27,16 +37,52 @@ Decisions (documented here because consumers depend on them):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .loader import Operation, Spec, is_nullable, merge_all_of
+from .paths import (
+    ID_SUFFIX,
+    PARAM,
+    VERSION_SEGMENT,
+    Step,
+    nameable,
+    namespace_of,
+    param_stem,
+    refine_name,
+    steps_of,
+)
+from .paths import key_param as key_param  # world/specworld.py imports it from here
+from .rpc import PAGING, RPC_METHOD, key_parameter, list_key
+from .shapes import (
+    answer_lists,
+    answer_objects,
+    field_schema,
+    id_field_of,
+    is_enum,
+    is_objectish,
+    list_items,
+    non_null,
+    object_alternative,
+    object_variants,
+    properties_of,
+    scalar_type,
+    tag_value,
+    type_of,
+    unwrap_item,
+)
+from .words import is_plural, schema_base_name, singular, snake
+
+_schema_base_name = schema_base_name  # the name world/specworld.py imports from this module
 
 # Evidence weights; a relationship's confidence is the noisy-or of its evidence.
 _W = {
     "nesting": 0.8,  # /users/{user_id}/orders
     "fk": 0.8,  # order.user_id names user
+    "polymorphic": 0.7,  # resourceable_type + resourceable_id
+    "typed": 0.85,  # the key's schema is the target's own id schema (defs_user_id) or id pattern
     "id_field": 0.8,  # the field is named like the target's own id field (userId)
     "qualified": 0.65,  # primary_contact_id -> contact, parent_id -> self
     "suffix": 0.6,  # user_id -> project_user (the only type ending in "user")
@@ -52,10 +98,11 @@ _W = {
 }
 _MAX_DEPTH = 4
 
-_VERSION_SEGMENT = re.compile(r"^(v\d+([._]\d+)*[a-z]*|\d{4}-\d{2}-\d{2}|api|rest)$", re.IGNORECASE)
-_PARAM = re.compile(r"^\{([^{}]+)\}$")
-_ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID|_sids|Sids|_sid|Sid)$")
-_ALTERNATIVE_KEYS = re.compile(r"^([a-z0-9_]+?)_([a-z0-9]+)_or_([a-z0-9]+)$")
+_POLY_TYPE = re.compile(r"^(.+?)(_type|Type)$")
+_POLY_ID = re.compile(r"^(.+?)(_id|Id|_reference|Reference|_ref|Ref)$")
+# An id pattern that starts with the type's own letters (``^US[0-9a-f]{32}$``, ``^[UW][A-Z0-9]{2,}$``).
+_PREFIXED_PATTERN = re.compile(r"^\^(?:[A-Za-z]{1,4}[^A-Za-z*+?{]|\[[A-Z]{1,3}\])")
+_URL_REFERENCE = re.compile(r"^(.+?)(_url|Url|URL|_uri|Uri)$")
 _ID_PREFIX = re.compile(r"^id([A-Z][A-Za-z0-9]*)$")
 _ACTOR = re.compile(r"^(.+?)(_by|By)$")
 # Words of a key that points at another entity of the key's own type (a reply, a fork, a replacement).
@@ -64,8 +111,8 @@ _SELF_WORDS = frozenset({"parent", "reply", "replied", "reblog", "reblogged", "b
                          "forked", "duplicate", "duplicated", "root", "ancestor", "predecessor", "successor",
                          "superseded", "supersedes"})
 
-# Literal path segments that never name an entity type.
-_NOT_ENTITIES = frozenset({"me", "self", "search", "find", "lookup", "by", "batch", "bulk", "count", "contains"})
+# Path segments that stand for the caller's own entity (``/users/@me``, ``/accounts/self``).
+_CURRENT_WORDS = frozenset({"me", "self", "current", "mine", "myself"})
 # Foreign-key stems that identify something other than an entity of the world.
 _NOT_REFERENCES = frozenset(
     {
@@ -78,9 +125,6 @@ _NOT_REFERENCES = frozenset(
 # Scalar fields never read as a bare reference even when named like a type.
 _NOT_BARE = frozenset({"name", "type", "status", "title", "description", "kind", "state", "label", "value", "code"})
 _ID_FORMATS = frozenset({"uuid", "int32", "int64", "guid", "ulid", "objectid"})
-_NON_ID_FORMATS = frozenset(
-    {"date", "date-time", "time", "email", "uri", "url", "hostname", "ipv4", "ipv6", "byte", "binary", "password"}
-)
 
 # Words for "a person who did or owns something", and the types they most often mean.
 _PERSON_WORDS = frozenset(
@@ -94,19 +138,6 @@ _PERSON_TYPES = ("user", "account", "member", "customer", "person", "profile", "
 _ORG_WORDS = frozenset({"company", "organization", "organisation", "org", "business", "team", "workspace"})
 _ORG_TYPES = ("organization", "organisation", "company", "org", "team", "workspace")
 
-_SCHEMA_SUFFIXES = frozenset({"object", "dto", "model", "entity", "resource", "base"})
-_SCHEMA_PREFIXES = frozenset(
-    {
-        "simplified", "public", "private", "full", "detailed", "basic", "linked", "compact", "minimal", "partial",
-        "expanded", "extended",
-    }
-)
-_ENVELOPE_KEYS = ("data", "result", "item", "record", "payload", "resource", "object")
-_LIST_KEYS = ("items", "data", "results", "records", "entries", "values", "list")
-
-
-# --- public model --------------------------------------------------------------------
-
 
 @dataclass
 class EntityType:
@@ -119,9 +150,11 @@ class EntityType:
     id_field: str | None = None
     id_type: str = "string"
     schema: dict | None = None
-    operations: list[str] = field(default_factory=list)
+    operations: list[str] = dataclasses.field(default_factory=list)
     origin: str = "path"  # "path" | "schema" (only embedded) | "dangling" (referenced, not defined)
     schema_name: str | None = None
+    id_in: str = "path"  # where the item path takes the id: "path" (``/users/{id}``) or "query" (``/users.info?user=``)
+    current_path: str | None = None  # the path answering the caller's own entity (``/user``, ``/users/@me``)
 
     @property
     def dangling(self) -> bool:
@@ -136,6 +169,8 @@ class EntityType:
             "collection_path": self.collection_path,
             "item_path": self.item_path,
             "id_param": self.id_param,
+            "id_in": self.id_in,
+            "current_path": self.current_path,
             "id_field": self.id_field,
             "id_type": self.id_type,
             "schema": self.schema_name,
@@ -155,10 +190,14 @@ class Relationship:
     evidence: list[str]
     confidence: float
     dangling: bool = False
+    holds: str = "id"  # the target's "id", the "url" of its item path (issue_url), or an alternate key (identity)
+    type_field: str | None = None  # a polymorphic key's sibling naming the target's type (``resourceable_type``)
 
     def to_dict(self) -> dict:
         """A JSON-ready copy."""
         return {
+            "holds": self.holds,
+            "type_field": self.type_field,
             "id": self.id,
             "source": self.source,
             "target": self.target,
@@ -189,332 +228,6 @@ class InferredWorld:
         return [r for r in self.relationships if name in (r.source, r.target)]
 
 
-# --- words ---------------------------------------------------------------------------
-
-_IRREGULAR = {
-    "people": "person", "men": "man", "women": "woman", "children": "child", "teeth": "tooth", "feet": "foot",
-    "mice": "mouse", "geese": "goose", "oxen": "ox", "dice": "die", "criteria": "criterion",
-    "phenomena": "phenomenon", "indices": "index", "matrices": "matrix", "vertices": "vertex",
-    "appendices": "appendix", "analyses": "analysis", "crises": "crisis", "theses": "thesis",
-    "diagnoses": "diagnosis", "hypotheses": "hypothesis", "parentheses": "parenthesis", "syntheses": "synthesis",
-    "ellipses": "ellipsis", "axes": "axis", "quizzes": "quiz", "knives": "knife", "wives": "wife", "lives": "life",
-    "leaves": "leaf", "halves": "half", "shelves": "shelf", "wolves": "wolf", "thieves": "thief", "loaves": "loaf",
-    "calves": "calf", "selves": "self", "elves": "elf", "heroes": "hero", "potatoes": "potato",
-    "tomatoes": "tomato", "echoes": "echo", "vetoes": "veto", "torpedoes": "torpedo", "volcanoes": "volcano",
-    "aliases": "alias", "biases": "bias", "gases": "gas", "canvases": "canvas", "lenses": "lens",
-    "atlases": "atlas", "caches": "cache", "niches": "niche", "avalanches": "avalanche", "headaches": "headache",
-    "cliches": "cliche", "movies": "movie", "cookies": "cookie", "zombies": "zombie", "calories": "calorie",
-    "pies": "pie", "ties": "tie", "lies": "lie", "rookies": "rookie", "selfies": "selfie", "hoodies": "hoodie",
-    "brownies": "brownie", "goalies": "goalie", "freebies": "freebie", "genies": "genie", "sorties": "sortie",
-    "smoothies": "smoothie", "aunties": "auntie",
-}
-# Words ending in "s" that are already singular (or uncountable).
-_SAME = frozenset(
-    {
-        "news", "series", "species", "means", "alias", "bias", "canvas", "atlas", "gas", "lens", "yes", "this",
-        "its", "his", "chaos", "kudos", "ethos", "analytics", "physics", "economics", "mathematics", "politics",
-        "ethics", "logistics", "diagnostics", "dns", "sms", "mms", "cms", "gps", "aws", "ios", "macos", "os", "pos",
-        "sos", "rss", "tls", "bios", "redis", "tennis", "chassis", "iris", "trellis", "metropolis", "axis",
-        "christmas", "pancreas", "headquarters", "thanks", "billiards", "plus",
-    }
-)
-# Singular words ending in "us" whose plural is "-uses"; other "-uses" drop only the "s" (house).
-_US_WORDS = ("status", "bus", "campus", "virus", "bonus", "census", "consensus", "surplus", "prospectus",
-             "apparatus", "nexus", "syllabus", "corpus", "focus", "radius", "cactus", "fungus", "stimulus")
-# Singular words ending in "u" (so "menus", "skus" are plural).
-_U_WORDS = frozenset(
-    {"menu", "emu", "gnu", "guru", "haiku", "tofu", "bayou", "tutu", "sudoku", "sku", "cpu", "gpu", "apu", "snafu"}
-)
-
-
-def snake(text: str) -> str:
-    """``snake_case`` of a path segment, camelCase or PascalCase name (``OrderItems`` -> ``order_items``)."""
-    text = re.sub(r"IDs$", "Ids", text)
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
-    text = re.sub(r"[^0-9A-Za-z]+", "_", text)
-    return text.strip("_").lower()
-
-
-def singular(word: str) -> str:
-    """The singular ``snake_case`` form of a noun or compound (``order_items`` -> ``order_item``).
-
-    Only the last word of a compound changes; uncountable and already-singular words
-    (``time``, ``status``, ``news``) are left alone.
-    """
-    words = snake(word).split("_")
-    words[-1] = _singular_word(words[-1])
-    return "_".join(words)
-
-
-def _singular_word(word: str) -> str:
-    """Singular of one lowercase word by table, then by suffix rules."""
-    if len(word) <= 2 or word in _SAME:
-        return word
-    if word in _IRREGULAR:
-        return _IRREGULAR[word]
-    if word.endswith(("ss", "sis", "itis")):
-        return word
-    if word.endswith("us"):
-        return word[:-1] if word[:-1] in _U_WORDS else word
-    if word.endswith("uses"):
-        return word[:-2] if word[:-2].endswith(_US_WORDS) else word[:-1]
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "ches", "shes", "zzes")):
-        return word[:-2]
-    if word.endswith("s"):
-        return word[:-1]
-    return word
-
-
-def _is_plural(segment: str) -> bool:
-    """Whether a path segment reads as a plural noun."""
-    return singular(segment) != snake(segment)
-
-
-def _camel(name: str) -> str:
-    """``time_entry`` -> ``timeEntry``."""
-    head, *rest = name.split("_")
-    return head + "".join(w.capitalize() for w in rest)
-
-
-def _schema_base_name(name: str) -> str:
-    """The entity a component name suggests: ``SimplifiedAlbumObject`` -> ``album``."""
-    words = snake(name).split("_")
-    while len(words) > 1 and words[-1] in _SCHEMA_SUFFIXES:
-        words.pop()
-    while len(words) > 1 and words[0] in _SCHEMA_PREFIXES:
-        words.pop(0)
-    return "_".join(words)
-
-
-def key_param(param: str | None) -> tuple[str, list[str]] | None:
-    """(type stem, key fields) of a parameter naming alternative keys: ``service_id_or_name`` ->
-    (``service``, [``id``, ``name``]); None for any other parameter."""
-    match = _ALTERNATIVE_KEYS.match(snake(param)) if param else None
-    if match is None or "id" not in match.group(2, 3):
-        return None
-    return match.group(1), [match.group(2), match.group(3)]
-
-
-def _param_stem(param: str | None) -> str | None:
-    """``timeEntryId`` -> ``time_entry``, ``service_id_or_name`` -> ``service``; None for ``id`` or ``username``."""
-    keys = key_param(param)
-    if keys is not None:
-        return keys[0]
-    match = _ID_SUFFIX.match(param or "")
-    return snake(match.group(1)) if match else None
-
-
-def _words_equal(a: str, b: str) -> bool:
-    """Whether two compounds are the same words once each word is singular."""
-    return [_singular_word(w) for w in a.split("_")] == [_singular_word(w) for w in b.split("_")]
-
-
-def _refine(base: str, param: str | None, schema_name: str | None, parent: str | None) -> str:
-    """A more specific name than the segment's when the spec spells one out.
-
-    The id parameter (``/Time/{timeEntryId}`` -> ``time_entry``), the schema naming the
-    same words (``/ProjectsUsers`` listing ``ProjectUser`` -> ``project_user``), or the
-    schema naming parent and child (``/lists/{id}/members`` of ``ListMember`` -> ``list_member``).
-    """
-    stem = _param_stem(param)
-    if stem and stem != base and stem.startswith(base + "_"):
-        return stem
-    if schema_name:
-        named = _schema_base_name(schema_name)
-        if named != base and _words_equal(named, base):
-            return singular(named)
-        if parent and named == f"{parent}_{base}":
-            return named
-    return base
-
-
-# --- schema shapes -------------------------------------------------------------------
-
-
-def _props(schema: object) -> dict:
-    """The properties of a schema with ``allOf`` merged in."""
-    if not isinstance(schema, dict):
-        return {}
-    props = merge_all_of(schema).get("properties")
-    return props if isinstance(props, dict) else {}
-
-
-def _type_of(schema: dict) -> str | None:
-    """The one non-null JSON type a schema declares, if any."""
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kinds = [k for k in kind if k != "null"]
-        kind = kinds[0] if len(kinds) == 1 else None
-    return kind if isinstance(kind, str) else None
-
-
-def _object_alternative(schema: dict) -> dict:
-    """The schema itself, or the one non-null alternative of a nullable ``oneOf``/``anyOf`` wrapper."""
-    flat = merge_all_of(schema)
-    if _props(flat):
-        return flat
-    shapes = [a for a in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ()))
-              if isinstance(a, dict) and _props(a)]
-    return shapes[0] if len(shapes) == 1 else flat
-
-
-def _is_objectish(schema: object) -> bool:
-    """Whether a schema describes an object (or a union of objects)."""
-    if not isinstance(schema, dict):
-        return False
-    flat = merge_all_of(schema)
-    return _type_of(flat) == "object" or "properties" in flat or any(k in flat for k in ("oneOf", "anyOf"))
-
-
-def _scalar_type(schema: dict) -> str | None:
-    """"string" or "integer" for a schema that could hold an id; None otherwise."""
-    kind = _type_of(schema)
-    if kind == "number":
-        kind = "integer"
-    if kind not in ("string", "integer"):
-        return None
-    if str(schema.get("format", "")).lower() in _NON_ID_FORMATS:
-        return None
-    return kind
-
-
-def _is_enum(schema: dict) -> bool:
-    """Whether a schema is a closed set of several values (a status, not an id)."""
-    enum = schema.get("enum")
-    return isinstance(enum, list) and len([v for v in enum if v is not None]) > 1
-
-
-def _tag_value(schema: dict) -> str | None:
-    """The single value of a schema's ``type`` discriminator property (``type: {enum: [user]}``)."""
-    tag = _props(schema).get("type")
-    if not isinstance(tag, dict):
-        return None
-    if "const" in tag and isinstance(tag["const"], str):
-        return tag["const"]
-    enum = tag.get("enum")
-    if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
-        return enum[0]
-    return None
-
-
-def _id_field(schema: object, name: str, id_param: str | None) -> str | None:
-    """The property of ``schema`` holding the id of a ``name`` entity, if any."""
-    props = _props(schema)
-    last = name.split("_")[-1]
-    candidates = [id_param] if id_param else []
-    candidates += ["id", f"{name}_id", _camel(name) + "Id", f"{last}_id", f"{last}Id", "uuid", "sid", "uid", "guid"]
-    loose = {_loose(str(k)): k for k in props}
-    for candidate in candidates:
-        key = candidate if candidate in props else loose.get(_loose(candidate))
-        prop = props.get(key) if key is not None else None
-        if isinstance(prop, dict) and _scalar_type(merge_all_of(prop)):
-            return key
-    return None
-
-
-def _loose(name: str) -> str:
-    """A name compared without case or separators (``Sid`` ~ ``sid``, ``user_id`` ~ ``userId``)."""
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
-def _list_items(schema: object, hints: tuple[str, ...] = (), depth: int = 0) -> dict | None:
-    """The item schema of a list response (a bare array or a page/envelope around one)."""
-    if not isinstance(schema, dict) or depth > 2:
-        return None
-    flat = merge_all_of(schema)
-    if _type_of(flat) == "array" or "items" in flat and "properties" not in flat:
-        items = flat.get("items")
-        return items if _is_objectish(items) else None
-    props = flat.get("properties") or {}
-    arrays = {k: v for k, v in props.items() if isinstance(v, dict) and _type_of(merge_all_of(v)) == "array"}
-    for key in (*hints, *_LIST_KEYS):
-        if key in arrays:
-            return _list_items(arrays[key], (), depth + 1)
-    if len(arrays) == 1:
-        return _list_items(next(iter(arrays.values())), (), depth + 1)
-    if not arrays:
-        objects = [v for v in props.values() if _is_objectish(v) and "properties" in merge_all_of(v)]
-        if len(objects) == 1:
-            return _list_items(objects[0], hints, depth + 1)
-    return None
-
-
-def _unwrap_item(schema: object, name: str, depth: int = 0) -> dict | None:
-    """The entity object inside an item response, looking through ``data``-style envelopes."""
-    if not isinstance(schema, dict) or depth > 2:
-        return None
-    if _id_field(schema, name, None):
-        return schema
-    props = _props(schema)
-    for key in (*_ENVELOPE_KEYS, name, _camel(name)):
-        inner = props.get(key)
-        if _is_objectish(inner) and _type_of(merge_all_of(inner)) != "array":
-            found = _unwrap_item(inner, name, depth + 1)
-            if found is not None:
-                return found
-    items = _list_items(schema)
-    if items is not None and _id_field(items, name, None):
-        return items  # some APIs answer a single item as a one-element list
-    return schema if props else None
-
-
-# --- paths ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Step:
-    """One literal segment of a path template and the parameter that follows it, if any."""
-
-    segment: str
-    param: str | None
-    collection: str
-    item: str | None
-    parent: _Step | None
-
-
-def _steps(path: str) -> list[_Step]:
-    """Split a path template into literal steps (``/a/{x}/b`` -> a{x}, b)."""
-    tokens = [t for t in path.strip("/").split("/") if t]
-    steps: list[_Step] = []
-    prefix = ""
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        param = _PARAM.match(token)
-        parent = next((s for s in reversed(steps) if s.param), None)
-        if param:
-            if steps and steps[-1].param and steps[-1].item == prefix:  # /things/{scope}/{id}
-                last = steps[-1]
-                steps[-1] = _Step(last.segment, param.group(1), prefix, f"{prefix}/{token}", last.parent)
-            prefix += "/" + token
-            index += 1
-            continue
-        prefix += "/" + token
-        following = _PARAM.match(tokens[index + 1]) if index + 1 < len(tokens) else None
-        if following:
-            item = f"{prefix}/{tokens[index + 1]}"
-            steps.append(_Step(token, following.group(1), prefix, item, parent))
-            prefix = item
-            index += 2
-        else:
-            steps.append(_Step(token, None, prefix, None, parent))
-            index += 1
-    return steps
-
-
-def _nameable(segment: str) -> bool:
-    """Whether a literal segment can name an entity type (not a version, action word or template)."""
-    if "{" in segment or _VERSION_SEGMENT.match(segment):
-        return False
-    return bool(snake(segment)) and snake(segment) not in _NOT_ENTITIES
-
-
-# --- the builder ---------------------------------------------------------------------
-
-
 @dataclass
 class _Evidence:
     """Accumulated evidence for one (source, target, field) link."""
@@ -523,7 +236,9 @@ class _Evidence:
     target: str
     field: str | None
     kind: str
-    items: list[tuple[str, float]] = field(default_factory=list)
+    items: list[tuple[str, float]] = dataclasses.field(default_factory=list)
+    holds: str = "id"
+    type_field: str | None = None
 
     def add(self, text: str, weight: float) -> None:
         """Add one piece of evidence, once."""
@@ -548,6 +263,11 @@ class _WorldBuilder:
         self.links: dict[tuple[str, str, str | None], _Evidence] = {}
         self.nesting: dict[tuple[str, str], list[str]] = {}
         self.recording = False
+        self.id_schemas: dict[str, list[str]] | None = None
+        self.aliases: dict[str, str] | None = None
+        self.alternate_keys: dict[str, str] | None = None  # alternate key field -> the type it identifies
+        self.key_types: dict[str, set[str]] | None = None  # scalar types of each snake_case property name
+        self.shapes: dict[str, list[dict]] = {}  # further schemas of one type, walked like its own
 
     # -- operations and responses --
 
@@ -569,41 +289,93 @@ class _WorldBuilder:
 
     def discover_resources(self) -> None:
         """Entity types from every literal segment followed by a parameter."""
-        all_steps = {path: _steps(path) for path in self.paths}
+        all_steps = {path: steps_of(path) for path in self.paths}
         scoped = {s.collection for steps in all_steps.values() for s in steps if s.param}
+        scoped = {path for path in scoped if not self._answers_one(path)}   # /projects/{uuid} stays an item
         unnested = {singular(s.segment) for steps in all_steps.values() for s in steps if s.param and not s.parent}
-        found: dict[str, list[_Step]] = {}
+        shapes: dict[str, set[int]] = {}
+        top: dict[str, set[int]] = {}
         for steps in all_steps.values():
             for step in steps:
-                if not step.param or not _nameable(step.segment) or step.item in scoped:
+                if step.param and nameable(step.segment) and step.item not in scoped:
+                    served = self._step_shapes(step)
+                    shapes.setdefault(singular(step.segment), set()).update(served)
+                    if not step.parent:
+                        top.setdefault(singular(step.segment), set()).update(served)
+        found: dict[str, list[Step]] = {}
+        for steps in all_steps.values():
+            for step in steps:
+                if not step.param or not nameable(step.segment) or step.item in scoped:
                     continue
-                name = self._resource_name(step, unnested)
+                name = self._keyed_by_other(step, shapes) or self._resource_name(step, unnested, top)
                 found.setdefault(name, []).append(step)
                 self.segment_entity.setdefault(step.segment, name)
                 self.step_entity[step.item] = name
                 parent = self.step_entity.get(step.parent.item) if step.parent else None
                 if parent:
                     listed = step.collection in self.paths or step.item not in self.paths
-                    self._nest(parent, name, step.collection if listed else step.item)
+                    self._nest(parent, name, step.collection if listed or step.item is None else step.item)
         for name, steps in found.items():
             self._define_resource(name, steps)
 
-    def _resource_name(self, step: _Step, unnested: set[str]) -> str:
-        """The entity name of a resource step: the singular segment, refined when the spec is more specific."""
-        base = singular(step.segment)
-        if step.parent and base in unnested:
-            return base
-        item = self._success_schema(self._get(step.item))
-        inner = _unwrap_item(item, base) if item else None
-        schema_name = self.spec.schema_name(inner) if inner else None
-        parent = singular(step.parent.segment) if step.parent else None
-        return _refine(base, step.param, schema_name, parent)
+    def _answers_one(self, path: str) -> bool:
+        """Whether a GET of ``path`` answers one identifiable object (an item path, not a scope)."""
+        schema = self._success_schema(self._get(path))
+        if schema is None or list_items(schema) is not None:
+            return False
+        inner = unwrap_item(schema, "")
+        return inner is not None and id_field_of(inner, "", None) is not None
 
-    def _define_resource(self, name: str, steps: list[_Step]) -> None:
+    def _step_shapes(self, step: Step) -> set[int]:
+        """Identities of the object schemas a resource step serves: its item and its listed items."""
+        base = singular(step.segment)
+        found = [unwrap_item(self._success_schema(self._get(step.item)), base),
+                 list_items(self._success_schema(self._get(step.collection)), (snake(step.segment),))]
+        return {id(shape) for shape in found if shape is not None and properties_of(shape)}
+
+    def _keyed_by_other(self, step: Step, shapes: dict[str, set[int]]) -> str | None:
+        """The type a step really serves when its key names another resource whose schema it returns.
+
+        ``/messages/{message_id}/reactions/{emoji}/{user_id}`` lists users (``UserResponse``),
+        keyed by the user id: a sub-collection of users, not a ``reaction`` type.
+        """
+        stem = param_stem(step.param)
+        base = singular(step.segment)
+        if stem is None or stem == base or stem not in shapes:
+            return None
+        return stem if self._step_shapes(step) & shapes[stem] else None
+
+    def _resource_name(self, step: Step, unnested: set[str], shapes: dict[str, set[int]]) -> str:
+        """The entity name of a resource step: the singular segment, refined when the spec is more specific.
+
+        A nested step named like a top-level resource is that resource, unless it serves a schema
+        of its own named after parent and segment (``/vector_stores/{id}/files`` of ``VectorStoreFileObject``).
+        """
+        base = singular(step.segment)
+        item = self._success_schema(self._get(step.item))
+        inner = unwrap_item(item, base, step.param) if item else None
+        schema_name = self.spec.schema_name(inner) if inner else None
+        parent = singular(step.parent.segment) if step.parent else namespace_of(step)
+        if step.parent and base in unnested:
+            own = self._step_shapes(step)
+            refined = refine_name(base, None, schema_name, parent)
+            return refined if own and not own & shapes.get(base, set()) and refined != base else base
+        if schema_name and inner is not None and step.param in properties_of(inner):
+            named = schema_base_name(schema_name)
+            if named.startswith(base + "_") and step.param != "id" and not ID_SUFFIX.match(step.param or "id"):
+                return singular(named)   # /notifications/{group_key} answering NotificationGroup
+        refined = refine_name(base, step.param, schema_name, parent)
+        namespace = namespace_of(step)
+        return refine_name(base, step.param, schema_name, namespace) if refined == base and namespace else refined
+
+    def _define_resource(self, name: str, steps: list[Step]) -> None:
         """Create the entity type for ``name`` from its steps, least nested first."""
-        steps = sorted(steps, key=lambda s: (s.parent is not None, len(s.item or "")))
-        collection = next((s.collection for s in steps if s.collection in self.paths), None)
-        with_item = next((s for s in steps if s.item in self.paths), steps[0])
+        steps = sorted(steps, key=lambda s: (singular(s.segment) != name, s.parent is not None, len(s.item or "")))
+        items = {s.item for s in steps}
+        collections = (s.collection for s in steps if s.collection in self.paths and s.collection not in items)
+        collection = next(collections, None)
+        with_item = next((s for s in steps if self._get(s.item)), None)
+        with_item = with_item or next((s for s in steps if s.item in self.paths), steps[0])
         item_path = with_item.item if with_item.item in self.paths else None
         entity = EntityType(name=name, collection_path=collection, item_path=item_path, id_param=with_item.param)
         for step in steps:
@@ -612,55 +384,188 @@ class _WorldBuilder:
                     self._attach(name, path)
         self.entities[name] = entity
 
+    # -- pass 1b: RPC methods (/users.info?user=U1, /conversations.list) --
+
+    def discover_methods(self) -> None:
+        """Entity types of an RPC-style API, whose paths are method names and whose keys travel as parameters.
+
+        A method answering ``{ok, user: {...}}`` for ``?user=`` reads one user; an array of
+        identifiable objects (``{channels: [...]}``) lists them. Readers are taken first, so a
+        list of the same schema under another name (``users.list`` -> ``members``) is that type.
+        """
+        methods = [op for op in self.spec.operations
+                   if "{" not in op.path and RPC_METHOD.match(op.path.rstrip("/").rsplit("/", 1)[-1])]
+        for op in methods:
+            for prop, shape in answer_objects(self._success_schema(op)):
+                key = key_parameter(op, prop)
+                if key is not None:
+                    self._method_type(op, singular(snake(prop)), shape, key, reads=True)
+        for _ in range(2):  # the second round adds lists met before the method that keys their type
+            for op in methods:
+                for prop, shape in answer_lists(self._success_schema(op)):
+                    name = singular(snake(prop))
+                    self._method_type(op, name, shape, list_key(op, name, shape), reads=False)
+        for op in methods:
+            for _, shape in answer_objects(self._success_schema(op)):
+                known = self.schema_entity.get(id(shape))
+                if known:
+                    self._attach(known[0], op.path)
+
+    def _method_type(self, op: Operation, name: str, shape: dict, key: str | None, reads: bool) -> None:
+        """Record (or extend) the entity type an RPC method reads (``reads``) or lists."""
+        known = self.schema_entity.get(id(shape))
+        if known:
+            entity = self.entities[known[0]]
+            if not reads and entity.collection_path is None and entity.id_in == "query" and op.method == "GET":
+                entity.collection_path = op.path
+            self._attach(known[0], op.path)
+            return
+        id_name = id_field_of(shape, name, None) or (key if key in properties_of(shape) or not reads else None)
+        same = self.entities.get(name)
+        if same is not None and same.schema is not shape:
+            if same.id_in == "query" and same.id_field and same.id_field in properties_of(shape):
+                self.shapes.setdefault(name, []).append(shape)   # another spelling of the same objects
+                self._register_schema(shape, name, f"listed at {op.path}", _W["schema"])
+                self._attach(name, op.path)
+            return
+        if not id_name:
+            return
+        entity = self.entities.get(name) or EntityType(name=name, schema=shape, id_in="query", id_field=id_name,
+                                                       schema_name=self.spec.schema_name(shape))
+        self.entities[name] = entity
+        if reads and entity.item_path is None and op.method == "GET":
+            entity.item_path, entity.id_param = op.path, key
+        elif not reads and entity.collection_path is None and op.method == "GET":
+            entity.collection_path = op.path
+        how = f"read by {op.method} {op.path}" if reads else f"listed at {op.path}"
+        self._register_schema(shape, name, how, _W["schema"])
+        self._attach(name, op.path)
+
+    # -- pass 2b: the caller's own entity (/user, /users/@me) --
+
+    def discover_current(self) -> None:
+        """Paths that answer the caller's own entity: ``/users/@me`` and a top-level singular ``/user``.
+
+        The type gets ``current_path``; a singular path whose identifiable object no other path
+        serves (netlify ``/user``) defines that type.
+        """
+        for path in sorted(self.paths, key=lambda p: (p.count("{"), len(p), p)):
+            tokens = path.strip("/").split("/")
+            get = self._get(path)
+            alias = tokens[-1].lstrip("@").lower() in _CURRENT_WORDS
+            if ("{" in path and not alias) or get is None or list_items(self._success_schema(get)) is not None:
+                continue
+            shape = unwrap_item(self._success_schema(get), singular(snake(tokens[-1])))
+            if shape is None:
+                continue
+            known = self._schema_target(shape)
+            name = known[0] if known else None
+            if name is None and alias and len(tokens) > 1 and singular(snake(tokens[-2])) in self.entities:
+                name = singular(snake(tokens[-2]))
+            singular_top = (len([t for t in tokens if not VERSION_SEGMENT.match(t)]) == 1
+                            and not is_plural(tokens[-1]) and not RPC_METHOD.match(tokens[-1]))
+            if name is None and singular_top and nameable(tokens[-1]) and id_field_of(shape, snake(tokens[-1]), None):
+                name = singular(snake(tokens[-1]))
+                if name in self.entities:
+                    continue
+                entity = EntityType(name=name, schema=shape, schema_name=self.spec.schema_name(shape))
+                self.entities[name] = entity
+                self._set_id(entity)
+                self._register_schema(shape, name, f"the caller's own {name} at {path}", _W["schema"])
+            if name is not None and (alias or singular_top) and self.entities[name].current_path is None:
+                self.entities[name].current_path = path
+                self._attach(name, path)
+
     # -- pass 2: trailing segments (/things/{id}/others, /others) --
 
     def discover_listings(self) -> None:
         """Sub-collections, actions and top-level listings that pass 1 did not claim."""
         claimed = {op.path for ops in self.entity_ops.values() for op in ops}
+        unlisted = []
         for path in self.paths:
-            steps = _steps(path)
+            steps = steps_of(path)
             if path in claimed or not steps or steps[-1].param:
                 continue
-            last = steps[-1]
-            tokens = path.strip("/").split("/")
-            after_param = len(tokens) > 1 and _PARAM.match(tokens[-2]) is not None
-            parent = self._entity_of_step(last.parent) if after_param and last.parent else None
-            child = self._listing_entity(path, last, parent) if _nameable(last.segment) else None
-            if child and parent:
-                self._nest(parent, child, path)
-                if self.entities[child].collection_path is None:
-                    self.entities[child].collection_path = path
-            owner = child or parent or self._prefix_entity(steps)
-            if owner:
-                self._attach(owner, path)
+            if not self._claim_listing(path, steps, created=False):
+                unlisted.append(path)
+        for path in unlisted:  # created-only children, once every listing has named its schema
+            self._claim_listing(path, steps_of(path), created=True)
 
-    def _entity_of_step(self, step: _Step) -> str | None:
+    def _claim_listing(self, path: str, steps: list[Step], created: bool) -> bool:
+        """Attach ``path`` to the type it lists (or, with ``created``, creates), nesting it under its parent."""
+        last = steps[-1]
+        tokens = path.strip("/").split("/")
+        after_param = len(tokens) > 1 and PARAM.match(tokens[-2]) is not None
+        parent = self._entity_of_step(last.parent) if after_param and last.parent else None
+        child = self._listing_entity(path, last, parent, created) if nameable(last.segment) else None
+        if not created and child is None:
+            return False
+        if child and parent:
+            self._nest(parent, child, path)
+            if self.entities[child].collection_path is None:
+                self.entities[child].collection_path = path
+        owner = child or parent or self._prefix_entity(steps)
+        if owner:
+            self._attach(owner, path)
+        return True
+
+    def _entity_of_step(self, step: Step) -> str | None:
         """The entity type a resource step was given in pass 1."""
         return self.step_entity.get(step.item) or self.segment_entity.get(step.segment)
 
-    def _listing_entity(self, path: str, last: _Step, parent: str | None) -> str | None:
+    def _listing_entity(self, path: str, last: Step, parent: str | None, created: bool = False) -> str | None:
         """The entity type listed at ``path``: a known one, or a new one when the items have ids."""
         base = singular(last.segment)
+        items = list_items(self._success_schema(self._get(path)), (snake(last.segment),))
+        known = self._schema_target(items) if items is not None else None
+        if known:
+            self._adopt(known[0], items, path)
+            return known[0]
         if parent and base in self.entities:
-            return base
-        items = _list_items(self._success_schema(self._get(path)), (snake(last.segment),))
+            refined = refine_name(base, None, self.spec.schema_name(items), parent) if items is not None else base
+            if refined == base or items is None or not id_field_of(items, refined, None):
+                self._adopt(base, items, path)
+                return base
+            if refined not in self.entities:   # /pulls/{index}/reviews/{id}/comments of PullReviewComment
+                self._new_listed(refined, path, items)
+            return refined
+        listed = items is not None
+        if items is None and created and parent and is_plural(last.segment) and self._get(path) is None:
+            items = self._created(path, base)   # /uploads/{id}/parts: created, never listed
         if items is None:
             return None
-        known = self._schema_target(items)
-        if known:
-            return known[0]
-        if parent is None and not _is_plural(last.segment):
+        if parent is None and not is_plural(last.segment):
             return None
-        name = _refine(base, None, self.spec.schema_name(items), parent)
-        if name in self.entities or not _id_field(items, name, None):
+        name = refine_name(base, None, self.spec.schema_name(items), parent)
+        if name in self.entities or not id_field_of(items, name, None):
             return name if name in self.entities else None
+        self._new_listed(name, path if listed else None, items)
+        return name
+
+    def _adopt(self, name: str, items: dict | None, path: str) -> None:
+        """Give a type whose own paths declare no schema the schema of its items listed at ``path``."""
+        entity = self.entities[name]
+        if entity.schema is None and items is not None and id_field_of(items, name, None):
+            entity.schema, entity.schema_name = items, self.spec.schema_name(items)
+            self._set_id(entity)
+            self._register_schema(items, name, f"listed at {path}", _W["schema"])
+
+    def _new_listed(self, name: str, path: str | None, items: dict) -> None:
+        """A type found listed (or created) at ``path``, with its items' schema."""
         entity = EntityType(name=name, collection_path=path, schema=items, schema_name=self.spec.schema_name(items))
         self.entities[name] = entity
         self._set_id(entity)
         self._register_schema(items, name, f"schema listed at {path}", _W["schema"])
-        return name
 
-    def _prefix_entity(self, steps: list[_Step]) -> str | None:
+    def _created(self, path: str, base: str) -> dict | None:
+        """The identifiable object a POST to ``path`` creates when it is of no known type."""
+        post = next((op for op in self.paths.get(path, []) if op.method == "POST"), None)
+        shape = unwrap_item(self._success_schema(post), base) if post else None
+        if shape is None or self._schema_target(shape) or not id_field_of(shape, base, None):
+            return None
+        return shape
+
+    def _prefix_entity(self, steps: list[Step]) -> str | None:
         """The entity an action path sits under (``/user/login`` -> user)."""
         for step in reversed(steps):
             if step.segment in self.segment_entity:
@@ -686,34 +591,64 @@ class _WorldBuilder:
             self._set_id(entity)
             if entity.schema is not None:
                 self._register_schema(entity.schema, entity.name, f"{entity.name}'s own schema", _W["schema"])
-            listed = _list_items(self._success_schema(self._get(entity.collection_path)))
+                for variant in object_variants(entity.schema):
+                    how = f"one kind of {entity.name} ({self.spec.schema_name(variant) or 'inline'})"
+                    self._register_schema(variant, entity.name, how, _W["schema"])
+            listed = list_items(self._success_schema(self._get(entity.collection_path)))
             if listed is not None and "{" not in (entity.collection_path or "{"):
                 self._register_schema(listed, entity.name, f"listed at {entity.collection_path}", _W["schema"])
         self.index_component_names()
 
     def _item_schema(self, entity: EntityType) -> dict | None:
         """The schema of one entity: the first with an id field among GET item, listed items, writes."""
-        candidates = [_unwrap_item(self._success_schema(self._get(entity.item_path)), entity.name)]
-        candidates.append(_list_items(self._success_schema(self._get(entity.collection_path))))
+        candidates = [unwrap_item(self._success_schema(self._get(entity.item_path)), entity.name, entity.id_param)]
+        candidates.append(list_items(self._success_schema(self._get(entity.collection_path))))
         for path in (entity.collection_path, entity.item_path):
             for op in self.paths.get(path or "", []):
                 if op.method in ("POST", "PUT", "PATCH"):
-                    candidates.append(_unwrap_item(self._success_schema(op), entity.name))
-                    candidates.append(_unwrap_item(op.request_schema, entity.name))
+                    candidates.append(unwrap_item(self._success_schema(op), entity.name))
+                    candidates.append(unwrap_item(op.request_schema, entity.name))
         present = [c for c in candidates if c is not None]
-        with_id = (c for c in present if _id_field(c, entity.name, entity.id_param))
-        return next(with_id, present[0] if present else None)
+        with_id = [c for c in present if id_field_of(c, entity.name, entity.id_param)]
+        for op in [] if with_id else self.entity_ops.get(entity.name, []):   # served only under other parents
+            own = singular(snake(op.path.rstrip("/").rsplit("/", 1)[-1])) == entity.name
+            listed = list_items(self._success_schema(op)) if op.method == "GET" and own else None
+            with_id += [listed] if listed is not None and id_field_of(listed, entity.name, entity.id_param) else []
+        return with_id[0] if with_id else present[0] if present else None
 
     def _set_id(self, entity: EntityType) -> None:
         """The id field and id type of an entity, from its schema and its path parameter."""
-        entity.id_field = _id_field(entity.schema, entity.name, entity.id_param) if entity.schema else None
+        if entity.id_in == "path" or entity.id_field is None:
+            entity.id_field = id_field_of(entity.schema, entity.name, entity.id_param) if entity.schema else None
         kinds = []
         param = self._path_param(entity)
+        if self._keys_carry_id(entity):
+            entity.id_field, param = "id", None   # /projects/{uuid} while every project_id is the integer id
         if param is not None:
-            kinds.append(_scalar_type(merge_all_of(param)))
-        if entity.id_field:
-            kinds.append(_scalar_type(merge_all_of(_props(entity.schema)[entity.id_field])))
+            kinds.append(scalar_type(merge_all_of(param)))
+        if entity.id_field and entity.schema:
+            kinds.append(scalar_type(field_schema(entity.schema, entity.id_field)))
         entity.id_type = next((k for k in kinds if k), "string")
+
+    def _keys_carry_id(self, entity: EntityType) -> bool:
+        """Whether the spec's ``<type>_id`` keys hold the entity's ``id`` property rather than its path key.
+
+        Coolify addresses projects by ``{uuid}`` but every ``project_id`` is the integer ``id``.
+        """
+        if not entity.schema or entity.id_field in (None, "id"):
+            return False
+        own = scalar_type(field_schema(entity.schema, "id"))
+        if own is None or own == scalar_type(field_schema(entity.schema, entity.id_field or "")):
+            return False
+        if self.key_types is None:
+            self.key_types = {}
+            for schema in self.spec.schemas.values():
+                for key, prop in properties_of(schema).items():
+                    kind = scalar_type(non_null(prop)) if isinstance(prop, dict) else None
+                    if kind:
+                        self.key_types.setdefault(snake(str(key)), set()).add(kind)
+        carried = self.key_types.get(f"{entity.name}_{snake(entity.id_field or '')}")
+        return self.key_types.get(f"{entity.name}_id") == {own} and not carried
 
     def _path_param(self, entity: EntityType) -> dict | None:
         """The schema of the id parameter on the entity's item path."""
@@ -732,9 +667,9 @@ class _WorldBuilder:
         for comp, schema in self.spec.schemas.items():
             if not isinstance(schema, dict) or id(schema) in self.schema_entity:
                 continue
-            base = _schema_base_name(comp)
-            tag = _tag_value(schema) if _is_objectish(schema) else None
-            if base in self.entities and singular(base) == base and _is_objectish(schema):
+            base = schema_base_name(comp)
+            tag = tag_value(schema) if is_objectish(schema) else None
+            if base in self.entities and singular(base) == base and is_objectish(schema):
                 self._register_schema(schema, base, f"schema {comp} is a variant of {base}", _W["schema"])
             elif tag and singular(tag) in self.entities:
                 self._register_schema(schema, singular(tag), f"schema {comp} has type tag '{tag}'", _W["type_tag"])
@@ -761,7 +696,7 @@ class _WorldBuilder:
             found = self._schema_target(part, depth + 1)
             if found:
                 return found
-        tag = _tag_value(schema)
+        tag = tag_value(schema)
         if tag and singular(tag) in self.entities and not self.entities[singular(tag)].dangling:
             return singular(tag), f"type tag '{tag}'", _W["type_tag"]
         return None
@@ -773,12 +708,15 @@ class _WorldBuilder:
         self.recording = recording
         done: set[str] = set()
         while True:
-            pending = [e for e in self.entities.values() if e.name not in done and e.schema is not None]
+            pending = [(e.name, e.schema) for e in self.entities.values()
+                       if e.name not in done and e.schema is not None]
             if not pending:
                 return
-            for entity in pending:
-                done.add(entity.name)
-                self._walk_object(entity.name, entity.schema, "", 0, frozenset())
+            for name, schema in pending:
+                done.add(name)
+                for whole in (schema, *self.shapes.get(name, ())):
+                    for shape in (whole, *object_variants(whole)):
+                        self._walk_object(name, shape, "", 0, frozenset())
 
     def _walk_object(self, source: str, schema: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
         """Look at each property of an object schema found inside ``source``'s schema."""
@@ -786,24 +724,71 @@ class _WorldBuilder:
             return
         seen = seen | {id(schema)}
         own_id = self.entities[source].id_field if depth == 0 else None
-        for name, prop in _props(schema).items():
-            if isinstance(prop, dict) and name != own_id:
+        props = properties_of(schema)
+        paired = self._polymorphic(source, props, prefix) if self.recording else set()
+        for name, prop in props.items():
+            if isinstance(prop, dict) and name != own_id and name not in paired:
                 self._walk_property(source, str(name), prop, prefix, depth, seen)
+
+    def _polymorphic(self, source: str, props: dict, prefix: str) -> set[str]:
+        """Type + id pairs (``resourceable_type`` + ``resourceable_id``, ``entityType`` + ``entityReference``).
+
+        The id references each type the type field names (its enum, or the types its description
+        lists); a type field that names none means the types the source is nested under. Returns the
+        id fields so paired.
+        """
+        paired = set()
+        for type_key, type_schema in props.items():
+            match = _POLY_TYPE.match(str(type_key))
+            if match is None or not isinstance(type_schema, dict):
+                continue
+            stem = match.group(1)
+            if singular(snake(stem)) in self.entities or singular(snake(str(type_key))) in self.entities:
+                continue   # destination_type + destination_id: a plain key with a subtype; eventType names a type
+            id_key = next((k for k in props if _poly_stem(str(k)) == stem
+                           and isinstance(props[k], dict) and scalar_type(non_null(props[k]))), None)
+            if id_key is None:
+                continue
+            flat = non_null(type_schema)
+            named = self._named_types(flat)
+            parents = sorted(p for (p, child) in self.nesting if child == source and p != source)
+            parents = parents if "enum" not in flat and type_of(flat) == "string" else []
+            for target in named or parents:
+                link = self._link(source, target, prefix + str(id_key), "belongs_to")
+                link.type_field = prefix + str(type_key)
+                how = "names" if named else "is nested under"
+                link.add(f"{source}.{prefix}{type_key} {how} {target}: a polymorphic key", _W["polymorphic"])
+            paired.add(str(id_key))
+        return paired
+
+    def _named_types(self, schema: dict) -> list[str]:
+        """The entity types a type field's enum or description names (``accountHolder``, ``balance_account``)."""
+        words = [str(v) for v in schema.get("enum") or () if isinstance(v, str)]
+        words += re.findall(r"[A-Za-z][A-Za-z0-9_]+", str(schema.get("description") or "")) if not words else []
+        found = []
+        for word in words:
+            name = singular(snake(word.rsplit("\\", 1)[-1]))
+            if name in self.entities and not self.entities[name].dangling and name not in found:
+                found.append(name)
+        return found if len(found) > 1 or words[:1] == found[:1] else []
 
     def _walk_property(self, source: str, name: str, prop: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
         """Classify one property: a scalar reference, an array of them, or an embedded object."""
         path = prefix + name
-        flat = merge_all_of(prop)
+        flat = non_null(prop)
         description = str(flat.get("description") or "")
-        if _type_of(flat) == "array" and isinstance(flat.get("items"), dict):
+        if type_of(flat) == "array" and isinstance(flat.get("items"), dict):
             items = flat["items"]
-            if _is_objectish(items):
+            description = description or str(merge_all_of(items).get("description") or "")
+            if is_objectish(items):
                 self._embedded(source, name, path, items, depth, seen, many=True)
-            elif self.recording and _scalar_type(merge_all_of(items)):
+            elif self.recording and scalar_type(merge_all_of(items)):
                 self._reference(source, name, path, merge_all_of(items), description, depth, many=True)
-        elif _is_objectish(flat):
+        elif is_objectish(flat):
             self._embedded(source, name, path, prop, depth, seen, many=False)
-        elif self.recording and _scalar_type(flat) and not _is_enum(flat):
+        elif self.recording and _URL_REFERENCE.match(name) and type_of(flat) == "string":
+            self._url_reference(source, name, path)
+        elif self.recording and scalar_type(flat) and not is_enum(flat):
             self._reference(source, name, path, flat, description, depth, many=False)
 
     def _embedded(
@@ -817,7 +802,7 @@ class _WorldBuilder:
                     link = self._link(source, target, path, "embeds")
                     link.add(f"field {source}.{path} embeds {target} ({how})", weight)
                     target_id = self.entities[target].id_field
-                    if target_id and target_id in _props(schema) and weight < _W["schema"]:
+                    if target_id and target_id in properties_of(schema) and weight < _W["schema"]:
                         link.add(f"embedded objects carry {target}'s id field '{target_id}'", _W["carries_id"])
             return
         flat = merge_all_of(schema)
@@ -832,20 +817,20 @@ class _WorldBuilder:
         if found:
             return [found]
         flat = merge_all_of(schema)
-        targets = []
+        targets: list[tuple[str, str, float]] = []
         for alternative in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())):
             hit = self._schema_target(alternative)
             if hit and hit[0] not in [t[0] for t in targets]:
                 targets.append(hit)
         if targets:
             return targets
-        shape = _object_alternative(schema)
+        shape = object_alternative(schema)
         words = singular(snake(name)).split("_")
         for cut in range(len(words)):
             base = "_".join(words[cut:])   # referenced_message, then message
             known = self.entities.get(base)
-            carries_id = known is not None and (known.id_field is None or known.id_field in _props(shape))
-            if known and not known.dangling and carries_id and _list_items(schema) is None:
+            carries_id = known is not None and (known.id_field is None or known.id_field in properties_of(shape))
+            if known and not known.dangling and carries_id and list_items(schema) is None:
                 qualified = f", qualified as '{'_'.join(words[:cut])}'" if cut else ""
                 return [(base, f"field name '{name}'{qualified}", _W["field_name"] if not cut else _W["qualified"])]
         created = self._schema_only(source, name, schema)
@@ -856,11 +841,11 @@ class _WorldBuilder:
         comp = self.spec.schema_name(schema)
         if comp is None and len(schema.get("allOf") or ()) == 1:
             comp = self.spec.schema_name(schema["allOf"][0])
-        name = singular(_schema_base_name(comp)) if comp else f"{source}_{singular(field_name)}"
-        id_name = _id_field(schema, name, None)
+        name = singular(schema_base_name(comp)) if comp else f"{source}_{singular(field_name)}"
+        id_name = id_field_of(schema, name, None) if not object_variants(schema) else None
         if not id_name:
             return None
-        id_schema = merge_all_of(_props(schema)[id_name])
+        id_schema = field_schema(schema, id_name)
         if is_nullable(id_schema) and not id_schema.get("readOnly"):
             return None  # a value object whose id is optional and client-supplied
         if name in self.entities and not self.entities[name].dangling:
@@ -868,7 +853,7 @@ class _WorldBuilder:
         self.entities[name] = EntityType(
             name=name,
             id_field=id_name,
-            id_type=_scalar_type(id_schema) or "string",
+            id_type=scalar_type(id_schema) or "string",
             schema=schema,
             origin="schema",
             schema_name=comp,
@@ -880,7 +865,12 @@ class _WorldBuilder:
         self, source: str, name: str, path: str, flat: dict, description: str, depth: int, many: bool
     ) -> None:
         """A scalar (or array of scalars) that may hold the id of another entity."""
-        match = _ID_SUFFIX.match(name)
+        typed = self._typed_target(flat)
+        if typed is not None:
+            link = self._link(source, typed[0], path, "has_many" if many else "belongs_to")
+            link.add(f"field {source}.{path} {typed[1]}", _W["typed"])
+            return
+        match = ID_SUFFIX.match(name)
         prefix_match = _ID_PREFIX.match(name)
         actor = _ACTOR.match(name)
         if match:
@@ -900,17 +890,113 @@ class _WorldBuilder:
         link.add(text, weight)
         self._description_evidence(link, description)
 
+    def _url_reference(self, source: str, name: str, path: str) -> None:
+        """``issue_url``: a URL of another entity's item path, a reference spelled as a link."""
+        match = _URL_REFERENCE.match(name)
+        stem = singular(snake(match.group(1))) if match else ""
+        target = stem if stem in self.entities else self._aliased(stem)
+        if target is None or target == source or self.entities[target].dangling or not self.entities[target].item_path:
+            return
+        if (source, target) in self.nesting:
+            return   # site.deploy_url: a child's URL (its preview site), not a key of the world
+        link = self._link(source, target, path, "belongs_to")
+        link.holds = "url"
+        link.add(f"field {source}.{path} is the URL of a {target} ('{stem}')", _W["fk"])
+
+    def _alternate_key_reference(self, source: str, name: str, path: str, description: str, many: bool) -> bool:
+        """``Member.identity`` / ``Message.from``: a field holding another type's alternate key (``User.identity``).
+
+        The key is a property its own type describes as uniquely identifying it; the field is named
+        like the key and its description names the type, or its description names the key and a
+        person or the type (``The Identity of the message's author``).
+        """
+        if self.alternate_keys is None:
+            self.alternate_keys = self._index_alternate_keys()
+        text = description.lower()
+        for key, target in self.alternate_keys.items():
+            words = {target.replace("_", " "), *(w for w in _PERSON_WORDS if self._synonym_target(w) == target)}
+            names = any(re.search(rf"\b{re.escape(w)}s?\b", text) for w in words)
+            said = re.search(rf"\b{re.escape(key)}\b", text) is not None
+            if target != source and names and (snake(name) == key or said):
+                link = self._link(source, target, path, "has_many" if many else "belongs_to")
+                link.holds = key
+                link.add(f"field {source}.{path} holds {target}'s alternate key '{key}'", _W["synonym"])
+                return True
+        return False
+
+    def _index_alternate_keys(self) -> dict[str, str]:
+        """Properties a type describes as uniquely identifying it, besides its id (``User.identity``)."""
+        found: dict[str, set[str]] = {}
+        for entity in self.entities.values():
+            if entity.origin != "path" or not entity.schema:
+                continue
+            for key, prop in properties_of(entity.schema).items():
+                said = str(merge_all_of(prop).get("description") or "").lower() if isinstance(prop, dict) else ""
+                if key != entity.id_field and "uniquely identif" in said and entity.name.replace("_", " ") in said:
+                    found.setdefault(snake(str(key)), set()).add(entity.name)
+        return {key: next(iter(types)) for key, types in found.items() if len(types) == 1}
+
+    def _holds_key(self, target: str, flat: dict) -> bool:
+        """Whether a field named after a type keyed by a name (``eventType`` of event types keyed by ``name``)
+        holds that key: the type's key is not an id and the two agree on their ``pattern``."""
+        entity = self.entities[target]
+        if not entity.schema or not entity.id_field or id_field_of(entity.schema, entity.name, None):
+            return False
+        pattern = flat.get("pattern")
+        return pattern is not None and pattern == field_schema(entity.schema, entity.id_field).get("pattern")
+
+    def _typed_target(self, flat: dict) -> tuple[str, str] | None:
+        """(type, evidence) when a key's schema is the id schema of exactly one type, by name or by ``pattern``.
+
+        Slack's ``objs_message.user`` is ``$ref: defs_user_id``, the schema of ``objs_user.id``; a
+        ``pattern`` such as ``^[UW][A-Z0-9]{2,}$`` shared with one type's id says the same.
+        """
+        if self.id_schemas is None:
+            self.id_schemas = self._index_id_schemas()
+        comp, pattern = self.spec.schema_name(flat), flat.get("pattern")
+        for key, how in ((f"schema:{comp}", f"id schema {comp}"), (f"pattern:{pattern}", f"id pattern {pattern}")):
+            owners = self.id_schemas.get(key) or []
+            distinctive = key.startswith("schema:") or _PREFIXED_PATTERN.match(str(pattern))
+            if len(owners) == 1 and key.split(":", 1)[1] not in ("None", "") and distinctive:
+                return owners[0], f"has {owners[0]}'s {how}"
+        return None
+
+    def _index_id_schemas(self) -> dict[str, list[str]]:
+        """The types whose id field has each named id schema and each ``pattern``."""
+        index: dict[str, list[str]] = {}
+        for entity in self.entities.values():
+            if entity.origin != "path" or not entity.schema or not entity.id_field:
+                continue
+            kinds = (entity.schema, *object_variants(entity.schema))
+            keys = (properties_of(kind).get(entity.id_field) for kind in kinds)
+            for shape in (key for key in keys if isinstance(key, dict)):
+                flat = merge_all_of(shape)
+                for key in (f"schema:{self.spec.schema_name(shape)}", f"pattern:{flat.get('pattern')}"):
+                    owners = index.setdefault(key, [])
+                    if entity.name not in owners:
+                        owners.append(entity.name)
+        return index
+
     def _bare_reference(self, source: str, name: str, path: str, flat: dict, description: str, many: bool) -> None:
         """``customer: "cus_123"``: a field named after a type that holds its id."""
+        if self._alternate_key_reference(source, name, path, description, many):
+            return
         base = singular(name)
         if base in _NOT_BARE or snake(name) in _NOT_BARE:
             return
-        target = base if base in self.entities else self._synonym_target(base)
+        words = base.split("_")
+        tails = ("_".join(words[cut:]) for cut in range(1, len(words)))
+        qualified = next((t for t in tails if t in self.entities and t not in _NOT_BARE), None)
+        target = base if base in self.entities else self._synonym_target(base) or qualified
         if target is None or target == source or self.entities[target].dangling:
             return
-        holds_id = re.search(r"\b(id|ids|identifier)\b", description, re.IGNORECASE) is not None
-        holds_id = holds_id or str(flat.get("format", "")).lower() in _ID_FORMATS
-        if not holds_id or _scalar_type(flat) != self.entities[target].id_type:
+        if target == qualified and (source, target) in self.nesting:
+            return   # primaryBalanceAccount: one of the source's own children, chosen by the API, not a key
+        said = f"{description} {flat.get('title') or ''}"
+        holds_id = re.search(r"\b(ids?|identifiers?|uuids?|guids?)\b", said, re.IGNORECASE) is not None
+        holds_id = holds_id or (target == base and self._holds_key(target, flat))
+        holds_id = holds_id or (str(flat.get("format", "")).lower() in _ID_FORMATS and target != qualified)
+        if not holds_id or scalar_type(flat) != self.entities[target].id_type:
             return
         link = self._link(source, target, path, "has_many" if many else "belongs_to")
         how = "" if target == base else f" ('{base}' read as '{target}')"
@@ -931,6 +1017,9 @@ class _WorldBuilder:
             return source, f"{where} is a parent reference to the same type", _W["qualified"]
         if name in self.entities:
             return name, f"{where} names {name}", _W["dangling"] if self.entities[name].dangling else _W["fk"]
+        aliased = self._aliased(name)
+        if aliased is not None and aliased != source:
+            return aliased, f"{where} names {aliased} by its schema's name", _W["fk"]
         for entity in self.entities.values():
             if entity.id_field == field_name and entity.id_field != "id" and entity.name != source:
                 return entity.name, f"{where} matches {entity.name}'s id field {entity.id_field}", _W["id_field"]
@@ -947,15 +1036,33 @@ class _WorldBuilder:
         target = self._synonym_target(name)
         if target and not self._pattern_conflict(flat, target):
             return target, f"{where}: '{name}' is a synonym of {target}", _W["synonym"]
-        if depth > 0 or name in _NOT_REFERENCES or words[-1] in _NOT_REFERENCES or len(name) < 3:
+        spelled = len(words) > 1 and " ".join(words) in str(flat.get("description") or "").lower()
+        generic = words[-1] in _NOT_REFERENCES and not spelled   # entity_id is generic; "the legal entity" is not
+        if depth > 0 or name in _NOT_REFERENCES or generic or len(name) < 3 or {*words} & PAGING:
             return None
-        self.entities[name] = EntityType(name=name, id_type=_scalar_type(flat) or "string", origin="dangling")
+        self.entities[name] = EntityType(name=name, id_type=scalar_type(flat) or "string", origin="dangling")
         return name, f"{where} names {name}, which this spec does not define", _W["dangling"]
+
+    def _aliased(self, name: str) -> str | None:
+        """The type a name means through a type's schema name (``pull_request`` -> ``pull``,
+        ``pull_request_review`` -> ``pull_review``)."""
+        if self.aliases is None:
+            self.aliases = {}
+            for entity in self.entities.values():
+                alias = singular(schema_base_name(entity.schema_name)) if entity.schema_name else None
+                if alias and alias != entity.name and not entity.dangling and alias not in self.entities:
+                    self.aliases.setdefault(alias, entity.name)
+        if name in self.aliases:
+            return self.aliases[name]
+        for alias, type_name in sorted(self.aliases.items(), key=lambda a: -len(a[0])):
+            if name.startswith(alias + "_") and f"{type_name}{name[len(alias):]}" in self.entities:
+                return f"{type_name}{name[len(alias):]}"
+        return None
 
     def _pattern_conflict(self, flat: dict, target: str) -> bool:
         """Whether a key's ``pattern`` differs from the one the target's own id declares (``^AC…`` vs ``^US…``)."""
         entity = self.entities[target]
-        own = merge_all_of(_props(entity.schema).get(entity.id_field or "id") or {}) if entity.schema else {}
+        own = field_schema(entity.schema, entity.id_field or "id") if entity.schema else {}
         mine, theirs = flat.get("pattern"), own.get("pattern")
         return isinstance(mine, str) and isinstance(theirs, str) and mine != theirs
 
@@ -995,7 +1102,8 @@ class _WorldBuilder:
                 link.add(text, _W["nesting"])
                 link.add(f"path nesting {min(reverse, key=len)}", _W["reverse"])
                 continue
-            fks = [k for k in self.links.values() if (k.source, k.target, k.kind) == (child, parent, "belongs_to")]
+            fks = [k for k in self.links.values() if (k.source, k.target, k.kind, k.holds, k.type_field)
+                   == (child, parent, "belongs_to", "id", None)]
             if fks:
                 best = max(fks, key=lambda k: (max(w for _, w in k.items), -len(k.field or "")))
                 best.add(text, _W["nesting"])
@@ -1076,7 +1184,15 @@ class _WorldBuilder:
             evidence=[text for text, _ in link.items],
             confidence=round(min(0.99, 1.0 - doubt), 2),
             dangling=self.entities[link.target].dangling,
+            holds=link.holds,
+            type_field=link.type_field,
         )
+
+
+def _poly_stem(name: str) -> str | None:
+    """The stem of a polymorphic id field (``resourceable_id`` -> ``resourceable``, ``entityReference``)."""
+    match = _POLY_ID.match(name)
+    return match.group(1) if match else None
 
 
 def _leaves(body: object, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, object, bool]]:
@@ -1118,8 +1234,10 @@ def infer_world(spec: Spec, samples: dict[str, list[object]] | None = None) -> I
     """
     builder = _WorldBuilder(spec)
     builder.discover_resources()
+    builder.discover_methods()
     builder.resolve_schemas()
     builder.discover_listings()
+    builder.discover_current()
     builder.index_component_names()
     builder.walk_schemas(recording=False)
     builder.walk_schemas(recording=True)

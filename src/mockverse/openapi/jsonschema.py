@@ -21,11 +21,9 @@ _VALIDATORS: dict[tuple[int, str], tuple[Any, Draft202012Validator]] = {}
 _PATTERNS: dict[str, Any] = {}
 
 
-def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Any:
-    """``pattern`` as ECMA-262 reads it (``\\p{L}`` included, which Python's ``re`` refuses), via ``regex``;
-    a pattern neither understands constrains nothing rather than failing every value."""
-    if not isinstance(instance, str):
-        return
+def matches(pattern: str, text: str) -> bool:
+    """Whether ``text`` matches ``pattern`` as ECMA-262 reads it (``\\p{L}`` included, which Python's ``re``
+    refuses), via ``regex``; a pattern neither understands constrains nothing rather than failing every value."""
     compiled = _PATTERNS.get(pattern, False)
     if compiled is False:
         try:
@@ -33,7 +31,12 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Any:
         except (regex.error, TypeError):
             compiled = None
         _PATTERNS[pattern] = compiled
-    if compiled is not None and not compiled.search(instance):
+    return compiled is None or compiled.search(text) is not None
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Any:
+    """``pattern`` as ECMA-262 reads it (see :func:`matches`)."""
+    if isinstance(instance, str) and not matches(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 

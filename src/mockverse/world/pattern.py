@@ -8,16 +8,16 @@ copy are not supported; the caller checks the result with ``re.search`` and fall
 
 from __future__ import annotations
 
+import importlib
 import re
 import string
 from collections.abc import Callable
+from typing import Any
 
-try:  # Python 3.11+
-    from re import _constants as _c  # type: ignore[attr-defined]
-    from re import _parser as _parser  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - older Pythons
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _parser  # type: ignore[no-redef]
+from mockverse.openapi.jsonschema import matches
+
+_c: Any = importlib.import_module("re._constants")   # the standard library's own regex parser (3.11+)
+_parser: Any = importlib.import_module("re._parser")
 
 Draw = Callable[[int], float]
 _PRINTABLE = [chr(c) for c in range(0x20, 0x7F)]
@@ -32,10 +32,43 @@ _CATEGORIES = {
 _SOFT_REPEAT = 8
 
 
+# Unicode property escapes (ECMA-262 with the ``u`` flag) as classes Python's parser reads, each a subset of
+# the property, so that what the walker writes from them the property accepts.
+_PROPERTIES = {"L": "A-Za-z", "Letter": "A-Za-z", "Lu": "A-Z", "Ll": "a-z", "N": "0-9", "Nd": "0-9",
+               "P": ".,;:!?'-", "Zs": " "}
+_PROPERTY = re.compile(r"\\([pP])\{([A-Za-z_=]+)\}")
+
+
+def python_pattern(pattern: str) -> str:
+    """``pattern`` with ``\\p{L}``-style escapes spelled as ASCII classes (``[A-Za-z]``), inside a class or not."""
+    def spell(match: re.Match) -> str:
+        chars = _PROPERTIES.get(match.group(2).split("=")[-1])
+        if chars is None:
+            return match.group(0)
+        return chars if match.group(1) == "p" else f"^{chars}"
+
+    out, inside, i = [], False, 0
+    while i < len(pattern):
+        found = _PROPERTY.match(pattern, i)
+        if found and (not inside or found.group(1) == "p"):
+            out.append(spell(found) if inside else f"[{spell(found)}]")
+            i = found.end()
+            continue
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        inside = (inside and ch != "]") or (not inside and ch == "[")
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def matching_string(pattern: str, draw: Draw, min_length: int = 0, max_length: int | None = None) -> str | None:
-    """A string that ``re.search(pattern, ...)`` accepts and whose length fits, or None."""
+    """A string that ``pattern`` (read as ECMA-262 reads it) accepts and whose length fits, or None."""
     try:
-        parsed = _parser.parse(pattern)
+        parsed = _parser.parse(python_pattern(pattern))
     except (re.error, RecursionError, OverflowError):
         return None
     for attempt in range(6):
@@ -48,11 +81,8 @@ def matching_string(pattern: str, draw: Draw, min_length: int = 0, max_length: i
         if len(text) < min_length and attempt % 2 == 0:
             continue
         if (max_length is None or len(text) <= max_length) and len(text) >= min_length:
-            try:
-                if re.search(pattern, text) is not None:
-                    return text
-            except re.error:
-                return None
+            if matches(pattern, text):
+                return text
     return None
 
 
@@ -71,31 +101,31 @@ class _Walker:
         self.counter += 1
         return self.draw(self.counter)
 
-    def _pick(self, options: list | str) -> object:
+    def _pick(self, options: list | str) -> Any:
         return options[min(len(options) - 1, int(self._u() * len(options)))]
 
-    def walk(self, items: object) -> str:
-        return "".join(self._node(op, av) for op, av in items)  # type: ignore[union-attr]
+    def walk(self, items: Any) -> str:
+        return "".join(self._node(op, av) for op, av in items)
 
-    def _node(self, op: object, av: object) -> str:
+    def _node(self, op: object, av: Any) -> str:
         if op is _c.LITERAL:
-            return chr(av)  # type: ignore[arg-type]
+            return chr(av)
         if op is _c.NOT_LITERAL:
             return next(c for c in "aZ0_" if ord(c) != av)
         if op is _c.ANY:
-            return self._pick(string.ascii_letters + string.digits)  # type: ignore[return-value]
+            return self._pick(string.ascii_letters + string.digits)
         if op is _c.IN:
-            return self._charset(av)  # type: ignore[arg-type]
+            return self._charset(av)
         if op is _c.BRANCH:
-            return self.walk(self._pick(av[1]))  # type: ignore[index]
+            return self.walk(self._pick(av[1]))
         if op is _c.SUBPATTERN:
-            group, _, _, sub = av  # type: ignore[misc]
+            group, _, _, sub = av
             text = self.walk(sub)
             if group:
                 self.groups[group] = text
             return text
         if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)):
-            low, high, sub = av  # type: ignore[misc]
+            low, high, sub = av
             high = low + _SOFT_REPEAT if high is _c.MAXREPEAT or high > low + _SOFT_REPEAT else high
             span = min(high - low, 2 + self.stretch * 3)
             count = low + int(self._u() * (span + 1)) if span > 0 else low
@@ -103,7 +133,7 @@ class _Walker:
         if op is _c.AT:
             return ""
         if op is _c.GROUPREF:
-            return self.groups.get(av, "")  # type: ignore[call-overload]
+            return self.groups.get(av, "")
         if op is getattr(_c, "ATOMIC_GROUP", None):
             return self.walk(av)
         raise _Unsupported(str(op))
@@ -126,7 +156,7 @@ class _Walker:
         if not allowed:
             raise _Unsupported("empty class")
         preferred = [c for c in allowed if c.isalnum()] or allowed
-        return self._pick(preferred)  # type: ignore[return-value]
+        return self._pick(preferred)
 
 
 _PRINTABLE_EXTRA = "-_. "

@@ -185,12 +185,14 @@ class Renderer:
 
     def _entity(self, entity: SpecEntityType, id: object, data: dict, schema: dict | None, depth: int) -> Any:
         slots = entity_slots(schema, entity)
-        if slots is None and list_slot(schema, entity) is not None:   # an item path answering a list of one
-            return self.page(entity, [id], schema, f"{entity.name}:{id}", datas=[data], depth=depth)
+        if slots is None and (is_array(schema) or list_slot(schema, entity) is not None):
+            return self.page(entity, [id], schema, f"{entity.name}:{id}", datas=[data], depth=depth)  # a list of one
+        if schema is not None and not _holds_objects(schema, False):   # a scalar answer: what the schema says
+            return self.gen.value(schema, f"{entity.name}:{id}", "$", entity.name, self._ctx(entity, data))
         slots = slots or [[]]
         if slots == [[]]:
             return self.shape(entity, id, data, schema, depth)
-        return self._around(schema, slots, lambda sub: self.shape(entity, id, data, sub, depth),
+        return self._around(schema or {}, slots, lambda sub: self.shape(entity, id, data, sub, depth),
                             f"{entity.name}:{id}", entity, data)
 
     def shape(self, entity: SpecEntityType, id: object, data: dict, schema: dict | None, depth: int = 0) -> Any:
@@ -266,7 +268,7 @@ class Renderer:
         if not link.embed and (isinstance(old, (dict, list)) or isinstance(old, str) == target.integer_ids):
             return None   # the generated value's type is not the target's id type: leave it as the schema says
         if target is entity.parent:
-            target_id = data.get(entity.fk)  # type: ignore[arg-type]
+            target_id = data.get(entity.fk)
         elif target is entity:
             target_id = self._other(entity, id, data, (key, "deep"), always=True)
         else:
@@ -280,7 +282,9 @@ class Renderer:
             if isinstance(rendered, dict):
                 return rendered
         fields = self.view.get(target, target_id) or {}
-        shown = {k: fields[k] for k in old if k in fields and _same_kind(fields[k], old[k])}
+        declared = _props(leaf)
+        shown = {k: fields[k] for k in old if k in fields and _same_kind(fields[k], old[k])
+                 and (not isinstance(declared.get(k), dict) or fits(fields[k], declared[k]))}
         return {**old, **shown, target.id_field: target_id} if target.id_field in old else None
 
     def _count(self, entity: SpecEntityType, id: object, name: str, sub: dict) -> int | None:
@@ -311,12 +315,14 @@ class Renderer:
         """The related entities an embedding property shows, rendered in that property's schema."""
         target = embed.target
         key = (f"{entity.name}:{id}", embed.field)
+        if embed.inner is None and not _holds_objects(sub, embed.many):   # the response names them by id here
+            return self._named_by_id(entity, id, data, embed, sub, key)
         if not embed.many:
             chosen = _named(target, data.get(embed.field))
             if chosen is not None and self.view.get(target, chosen) is not None:
                 target_id = chosen   # the body names the entity ({"type": {"id": 1}}): show that one
             elif target is entity.parent:
-                target_id = data.get(entity.fk)  # type: ignore[arg-type]
+                target_id = data.get(entity.fk)
             elif target is entity and _nullable(sub):
                 target_id = self._other(entity, id, data, key)   # a reblog, a reply: only some entities have one
             else:
@@ -336,6 +342,18 @@ class Renderer:
             rendered = [self.entity(target, i, items, depth + 1) for i in ids]
             return [r for r in rendered if r is not None]
         return self.page(target, ids, sub, f"{key[0]}#{embed.field}", depth=depth + 1)
+
+    def _named_by_id(self, entity: SpecEntityType, id: object, data: dict, embed: Embed, sub: dict,
+                     key: tuple) -> Any:
+        """An embedding property whose response schema holds ids, not objects: the same entities by id."""
+        if embed.many:
+            related = self._related_ids(entity, id, data, embed.target, key, sub)
+            shown = [i for i in related if self.view.get(embed.target, i) is not None]
+            return shown if fits(shown, sub) else MISSING
+        chosen = _named(embed.target, data.get(embed.field))
+        target_id = chosen if chosen is not None else data.get(entity.fk) if embed.target is entity.parent \
+            else sample_id(self.view, embed.target, *key)
+        return target_id if target_id is not None and fits(target_id, sub) else MISSING
 
     def _other(self, entity: SpecEntityType, id: object, data: dict, key: tuple, always: bool = False) -> object:
         """Another existing entity of the same type (a sibling under the same parent) for half of the
@@ -390,9 +408,13 @@ class Renderer:
         rows = datas if datas is not None else [d for d in (self.view.get(entity, i) for i in ids) if d is not None]
         inner = entity_slots(item_schema, entity) or [[]]
         rendered = []
-        for data in rows:
+        for index, data in enumerate(rows):
             id = data.get(entity.id_field)
-            if inner == [[]]:
+            if not _holds_objects(item_schema, False):   # a list of ids (or names) of the entities
+                rendered.append(id if fits(id, item_schema) else
+                                self.gen.value(item_schema, f"{entity.name}:{id}", f"$[{index}]", "item",
+                                               self._ctx(entity, data)))
+            elif inner == [[]]:
                 rendered.append(self.shape(entity, id, data, item_schema, depth))
             else:
                 rendered.append(
@@ -442,6 +464,22 @@ class Renderer:
         return build(schema, slots, "$")
 
 
+def _holds_objects(schema: dict, many: bool) -> bool:
+    """Whether a property schema holds embedded objects (``many``: an array of them), or may: one
+    that states no type, or offers an object among its alternatives."""
+    flat = merge_all_of(schema)
+    if many:
+        if not is_array(flat):
+            return False
+        items = flat.get("items")
+        return not isinstance(items, dict) or _holds_objects(items, False)
+    if any(_holds_objects(b, False) for b in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ()))
+           if isinstance(b, dict)):
+        return True
+    types = schema_types(flat) - {"null"}
+    return not types or "object" in types
+
+
 def _within(value: Any, schema: dict, depth: int = 0) -> Any:
     """``value`` cut to what ``schema`` declares: a stored field shown in a narrower schema (a playlist's
     full ``items`` page where a summary declares ``{href, total}``) shows only the declared properties."""
@@ -468,7 +506,7 @@ def _paging(body: Any, schema: dict, path: list[str], total: int, per_page: int,
             return
         props = _props(node_schema)
         for name, value in list(node.items()):
-            sub = props.get(name) if isinstance(props.get(name), dict) else {}
+            sub: dict = props[name] if isinstance(props.get(name), dict) else {}
             key = _key(name)
             kind = next((k for k, names in (("total", _TOTAL), ("on_page", _ON_PAGE), ("pages", _PAGES),
                                              ("per_page", _PER_PAGE), ("offset", _OFFSET), ("page", _PAGE))

@@ -1,0 +1,41 @@
+"""RPC-style method paths (``/users.info?user=U1``, ``/conversations.list``) and the query keys they take."""
+
+from __future__ import annotations
+
+import re
+
+from .loader import Operation
+from .paths import ID_SUFFIX
+from .shapes import field_schema, is_enum, required_of, scalar_type
+from .words import camel, singular, snake
+
+RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)+$")  # users.info, admin.users.list
+# Query parameters that page or filter a list, never the key of its items.
+PAGING = frozenset({"count", "page", "limit", "cursor", "offset", "per_page", "page_size", "size", "before", "after",
+                     "since", "until", "latest", "oldest", "inclusive", "sort", "order", "query", "q", "token"})
+
+
+def query_names(op: Operation) -> list[str]:
+    """The names of an operation's query parameters, in spec order."""
+    return [p.name for p in op.parameters if p.location == "query"]
+
+
+def key_parameter(op: Operation, prop: str) -> str | None:
+    """The query parameter that names which ``prop`` a method reads (``user``, ``user_id``, ``userId``)."""
+    names = query_names(op)
+    return next((n for n in (prop, f"{prop}_id", f"{camel(prop)}Id") if n in names), None)
+
+
+def list_key(op: Operation, name: str, shape: dict) -> str | None:
+    """The query parameter a method looks listed objects up by, when they have no id (``ts`` of a message).
+
+    It must be a required scalar of the objects, not a paging parameter and not a key of another type.
+    """
+    for key in query_names(op):
+        stem = ID_SUFFIX.match(key)
+        if key in PAGING or (stem and singular(snake(stem.group(1))) != name):
+            continue
+        field = field_schema(shape, key)
+        if key in required_of(shape) and scalar_type(field) and not is_enum(field):
+            return key
+    return None
