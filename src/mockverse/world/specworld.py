@@ -668,7 +668,9 @@ class SpecWorldBuilder:
                 continue
             if not self._holds_ids(entity, r.field, self.types[r.target], r.id):
                 continue
-            if len(parts) > 2 or "[" in r.field or len(parts) == 2 and not _is_array(prop_at(entity.schema, r.field)):
+            inner = prop_at(entity.schema, r.field) if len(parts) == 2 else None
+            one = inner is not None and not _is_array(inner) and bool(merge_all_of(inner).get("properties"))
+            if len(parts) > 2 or "[" in r.field or one:
                 self._deep(entity, r, embed=True)   # one object inside another (repo_transfer.doer), not a page
                 continue
             prop = prop_at(entity.schema, parts[0])
