@@ -34,9 +34,11 @@ from mockverse.http.dashboard import dashboard_routes
 from mockverse.http.errors import Problem, problem_response
 from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
+from mockverse.http.read_cache import ReadCache
 from mockverse.http.reality import RealityService
 from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, AdminGuard, admin_token, is_admin_path
+from mockverse.http.served import SERVED
 from mockverse.http.simulation import Simulation, parse_rules
 from mockverse.http.storewait import StoreWait
 from mockverse.http.stubs import STUB_ID, SpecRoutes, StubLayer, StubsAPI
@@ -153,13 +155,12 @@ class SplitCORS:
 
 
 class RequestLog:
-    """Pure ASGI middleware, outermost: times each request, logs one line, adds mock requests
-    to the journal, and answers a repeated synthetic GET straight from its cached bytes."""
+    """Pure ASGI middleware, outermost: times each request, logs one line and adds mock requests
+    to the journal (answers from the read cache, just inside it, included)."""
 
-    def __init__(self, app: Any, journal: Journal, fast: Any = None, off: list[str] | None = None) -> None:
+    def __init__(self, app: Any, journal: Journal, off: list[str] | None = None) -> None:
         self.app = app
         self.journal = journal
-        self.fast = fast
         # what the config switched off, said on every response (X-Mockverse-Off: consistency, persona_graph)
         self.off = [(b"x-mockverse-off", ", ".join(off).encode())] if off else []
         self.ids = itertools.count(1)
@@ -172,15 +173,6 @@ class RequestLog:
         start = time.perf_counter()
         request_id = f"{self.prefix}{next(self.ids):08x}"
         scope.setdefault("state", {})["request_id"] = request_id
-        if scope["method"] == "GET" and self.fast is not None:
-            hit = self.fast(scope)
-            if hit is not None:
-                status, body, headers = hit
-                headers = headers + [(b"x-mockverse-request-id", request_id.encode())] + self.off
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
-                self.done(scope, start, request_id, status, headers, [], [body])
-                return
         meta: dict[str, Any] = {"status": 500, "headers": []}
         sent: list[bytes] = []       # references to the response body chunks, up to the journal's limit
         received: list[bytes] = []   # and to the request body chunks
@@ -214,12 +206,8 @@ class RequestLog:
     def done(self, scope: dict, start: float, request_id: str, status: int, headers: list,
              received: list[bytes], sent: list[bytes]) -> None:
         ms = (time.perf_counter() - start) * 1000
-        workspace = source = None
-        for name, value in headers:
-            if name == b"x-mockverse-workspace":
-                workspace = value.decode("latin-1")
-            elif name == b"x-mockverse-source":
-                source = value.decode("latin-1")
+        served = scope["state"].get(SERVED)
+        workspace, source = (served.workspace, served.source) if served is not None else _said(headers)
         path = scope.get("path", "")
         query = normal_query(scope.get("query_string", b"").decode("latin-1"))  # api_key=[redacted]
         if log.isEnabledFor(logging.INFO):
@@ -234,6 +222,17 @@ class RequestLog:
                               "stub": scope["state"].get(STUB_ID), "request_headers": scope.get("headers"),
                               "request_body": _joined(received), "response_headers": headers,
                               "response_body": _joined(sent)})
+
+
+def _said(headers: list) -> tuple[str | None, str | None]:
+    """(workspace, source) an answer not served by a mock route says in its headers (stubs, the fast path)."""
+    workspace = source = None
+    for name, value in headers:
+        if name == b"x-mockverse-workspace":
+            workspace = value.decode("latin-1")
+        elif name == b"x-mockverse-source":
+            source = value.decode("latin-1")
+    return workspace, source
 
 
 def _joined(chunks: list[bytes]) -> bytes | None:
@@ -364,7 +363,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
               + WireMockAdmin(engine, book, journal, limit).routes()
               + mock.routes())
 
-    middleware = [Middleware(RequestLog, journal=journal, fast=mock.fast, off=engine.off)]
+    middleware = [Middleware(RequestLog, journal=journal, off=engine.off), Middleware(ReadCache, answers=mock.cached)]
     simulated = parse_rules(config.simulation)   # per-route delays and faults, outside the request log
     if simulated:
         middleware.insert(0, Middleware(Simulation, rules=simulated, seed_of=engine.workspace_seed))
@@ -377,7 +376,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     if token is not None:
         middleware.append(Middleware(AdminAuth, token=token))
     middleware.append(Middleware(StoreWait))   # a write that found the store locked runs again
-    # innermost, so stub answers get CORS headers; the request log's fast path never serves a workspace
+    # innermost, so stub answers get CORS headers; the read cache middleware never serves a workspace
     # with stubs (mock.FAST_OK), so stubs still come before the read cache and the world
     middleware.append(Middleware(StubLayer, book=book, engine=engine, spec_routes=SpecRoutes(mock),
                                  max_body_bytes=limit))

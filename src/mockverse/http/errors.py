@@ -49,7 +49,7 @@ async def read_form_or_json(request: Request, max_bytes: int, schema: dict | Non
     for name, text in pairs:
         declared = props.get(name)
         prop: dict = declared if isinstance(declared, dict) else {}
-        value = _typed(text, prop)
+        value = typed_value(text, prop)
         if prop.get("type") == "array" or name in body:
             previous = body.get(name, [])
             body[name] = (previous if isinstance(previous, list) else [previous]) + [value]
@@ -58,7 +58,7 @@ async def read_form_or_json(request: Request, max_bytes: int, schema: dict | Non
     return body
 
 
-def _typed(text: str, prop: dict) -> Any:
+def typed_value(text: str, prop: dict) -> Any:
     """A form value read as the JSON type its property declares (strings that do not parse stay strings)."""
     kinds = _kinds(prop)
     if "array" in kinds and isinstance(prop.get("items"), dict):

@@ -25,7 +25,7 @@ from mockverse.fidelity.timing import error_histogram
 from mockverse.http.admin import Journal
 from mockverse.http.admin_schema import WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.http.errors import Problem, json_response, read_json
-from mockverse.http.mock import MockRoutes, _starlette_path
+from mockverse.http.mock import MockRoutes, starlette_path
 from mockverse.progress import Progress
 from mockverse.timeutil import format_rfc3339
 from mockverse.world.engine import ConsistencyEngine
@@ -54,7 +54,7 @@ class FidelityAPI:
     @functools.cached_property
     def templates(self) -> list:
         """(regex, path template) of every mock path, compiled on first use (a spec may have 10,000)."""
-        return [(compile_path(_starlette_path(path))[0], path) for path in self.mock.by_path]
+        return [(compile_path(starlette_path(path))[0], path) for path in self.mock.by_path]
 
     def routes(self) -> list[Route]:
         return [Route("/api/v1/workspace/{workspace_id}/fidelity", self.fidelity, methods=["GET", "POST"]),
@@ -235,10 +235,10 @@ class FidelityAPI:
         scope = {"type": "http", "method": "GET", "path": path, "query_string": (query or "").encode(),
                  "headers": [(b"x-mockverse-workspace", view.workspace.encode())], "path_params": params}
         try:
-            status, raw, _ = self.mock.read(op, Request(scope), view)
+            served = self.mock.read(op, Request(scope), view)
         except Problem as exc:
             return exc.status, None
-        return status, orjson.loads(raw) if raw else None
+        return served.status, orjson.loads(served.body) if served.body else None
 
 
 # -- the OpenAPI description of these routes (collected by app.py into GET /api/v1/openapi.json) -------

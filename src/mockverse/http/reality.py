@@ -68,7 +68,7 @@ from mockverse.store import StoreUnavailable
 from mockverse.world.derive import derivation_fields, with_derived_fields
 
 if TYPE_CHECKING:
-    from mockverse.http.mock import MockOperation
+    from mockverse.http.operations import Operation
     from mockverse.world.engine import ConsistencyEngine, WorldView
 
 
@@ -179,7 +179,7 @@ class RealityService:
         """Cheap: a ratio header, or a workspace whose ratio can be above 0, record mode or realism."""
         return "x-mockverse-reality" in request.headers or self.workspace(view).active
 
-    async def respond(self, request: Request, op: MockOperation, view: WorldView,
+    async def respond(self, request: Request, op: Operation, view: WorldView,
                       synthetic: Callable[[], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         state = self.workspace(view)
@@ -218,7 +218,7 @@ class RealityService:
         self.traces.add(trace)
         return response
 
-    async def _realistic(self, request: Request, op: MockOperation, view: WorldView, state: WorkspaceReality,
+    async def _realistic(self, request: Request, op: Operation, view: WorldView, state: WorkspaceReality,
                          r: float, key: str, trace: dict, synthetic: Callable[[], Awaitable[Response]],
                          started: float) -> Response:
         """Serve at ratio r, then time (and maybe fail) the answer like the real thing."""
@@ -250,7 +250,7 @@ class RealityService:
                 await asyncio.sleep(remaining)
         return response
 
-    async def _serve(self, request: Request, op: MockOperation, view: WorldView, state: WorkspaceReality,
+    async def _serve(self, request: Request, op: Operation, view: WorldView, state: WorkspaceReality,
                      r: float, key: str, trace: dict, synthetic: Callable[[], Awaitable[Response]]) -> Response:
         tier = band(r)
         if request.method != "GET" or tier == "synthetic":
@@ -291,7 +291,7 @@ class RealityService:
                                        "detail": f"no recording of {request.method} {op.path}"})
         return self._synthetic(_response(syn, syn.headers), trace)
 
-    async def _from_upstream(self, request: Request, op: MockOperation, view: WorldView, state: WorkspaceReality,
+    async def _from_upstream(self, request: Request, op: Operation, view: WorldView, state: WorkspaceReality,
                              trace: dict) -> Exchange | None:
         """The upstream's answer when it is usable for blending; else None with the reason traced."""
         result = await self._call(request, state.settings, trace)
@@ -327,7 +327,7 @@ class RealityService:
                                 {"reason": result.reason, "detail": result.detail})}
         return result
 
-    async def _record(self, request: Request, op: MockOperation, view: WorldView, trace: dict,
+    async def _record(self, request: Request, op: Operation, view: WorldView, trace: dict,
                       synthetic: Callable[[], Awaitable[Response]]) -> Response:
         """Record mode: proxy to the upstream, store the exchange, answer with the upstream's response;
         or, as the record mode says (``record_action``), replay the request's recording or refuse it."""
@@ -402,7 +402,7 @@ class RealityService:
         request._body = raw  # Starlette replays a cached body to later readers (the synthetic fallback)
         return raw
 
-    def _remember(self, request: Request, op: MockOperation, view: WorldView, exchange: Exchange, source: str,
+    def _remember(self, request: Request, op: Operation, view: WorldView, exchange: Exchange, source: str,
                   trace: dict, content: bytes | None = None) -> None:
         """Keep an upstream exchange as a recording (a failed store write is traced, not raised)."""
         recording = make_recording(
@@ -420,7 +420,7 @@ class RealityService:
             trace["fallbacks"].append({"tier": "record", "reason": "store-unavailable",
                                        "detail": "the exchange could not be stored"})
 
-    def _recording(self, request: Request, op: MockOperation, view: WorldView, trace: dict) -> Recording | None:
+    def _recording(self, request: Request, op: Operation, view: WorldView, trace: dict) -> Recording | None:
         if view.degraded:
             trace["fallbacks"].append({"tier": "recorded", "reason": "store-unavailable",
                                        "detail": "recordings live in the store, which cannot be reached"})
@@ -459,7 +459,7 @@ class RealityService:
         response.headers[SOURCE] = source
         return response
 
-    def _blend(self, syn: Answer, real: Answer, r: float, tier: str, op: MockOperation, view: WorldView, key: str,
+    def _blend(self, syn: Answer, real: Answer, r: float, tier: str, op: Operation, view: WorldView, key: str,
                trace: dict) -> Response:
         """Blend the synthetic and the real answer at r inside the persona world."""
         if not syn.json or not real.json:
@@ -468,7 +468,7 @@ class RealityService:
         status, body, decisions = blend_in_persona_world(syn.status, syn.data, real.status, real.data, r,
                                                          seed=view.snap.seed, request_key=key, schema=op.schema,
                                                          kept=self.derived, id_keys=self.id_keys)
-        shown = op.entity.children.get(op.relationship or "") if op.kind == "children" and op.entity else op.entity
+        shown = op.shown
         if shown is not None and op.kind in ("item", "collection", "children"):
             body = with_derived_fields(self.engine.model, shown, body)  # derived fields agree with what the body embeds
         trace["decisions"] = decisions

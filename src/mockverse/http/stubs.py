@@ -24,7 +24,9 @@ from starlette.routing import Route, compile_path
 from mockverse.cache import LRU
 from mockverse.http.admin_schema import BODY_ERRORS, WORKSPACE, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.http.errors import Problem, json_response, read_json
-from mockverse.http.mock import _PARAM, FAST_OK, MockRoutes, _safe, _starlette_path, workspace_of
+from mockverse.http.mock import FAST_OK, MockRoutes, starlette_path, workspace_of
+from mockverse.http.operations import PARAM
+from mockverse.http.reads import safe_name
 from mockverse.http.simulation import DELAY_HEADER, NEVER, break_connection, format_ms
 from mockverse.reality.continuum import realism_delay
 from mockverse.store import StoreUnavailable
@@ -72,9 +74,9 @@ class SpecRoutes:
         """(regex, template, methods) in routing order, compiled when a stub is first answered (a
         spec may have 10,000 paths: compiling them all is seconds, paid only by worlds with stubs)."""
         ordered = sorted(
-            self.mock.by_path.items(), key=lambda kv: [bool(_PARAM.match(t)) for t in kv[0].split("/") if t]
+            self.mock.by_path.items(), key=lambda kv: [bool(PARAM.match(t)) for t in kv[0].split("/") if t]
         )
-        return [(compile_path(_starlette_path(path))[0], path, methods) for path, methods in ordered]
+        return [(compile_path(starlette_path(path))[0], path, methods) for path, methods in ordered]
 
     def match(self, path: str, method: str) -> tuple[Any, dict[str, str]]:
         """The operation answering ``method path`` (or None) and the path parameters by both spellings.
@@ -82,10 +84,10 @@ class SpecRoutes:
         (``/users/12/greeting`` by ``/users/{id}``), so its persona is still known."""
         op, params = self._match(path, method)
         trimmed = path.rstrip("/")
-        while (op is None or op.entity is None) and trimmed.count("/") > 1:
+        while (op is None or op.named is None) and trimmed.count("/") > 1:
             trimmed = trimmed.rsplit("/", 1)[0]
             found, found_params = self._match(trimmed, "GET")
-            if found is not None and found.entity is not None and found.id_param is not None:
+            if found is not None and found.named is not None:
                 return found, {**found_params, **params}
         return op, params
 
@@ -98,9 +100,9 @@ class SpecRoutes:
             safe = hit.groupdict()
             params = dict(safe)
             for token in template.split("/"):
-                m = _PARAM.match(token)
-                if m and _safe(m.group(1)) in safe:
-                    params[m.group(1)] = safe[_safe(m.group(1))]
+                m = PARAM.match(token)
+                if m and safe_name(m.group(1)) in safe:
+                    params[m.group(1)] = safe[safe_name(m.group(1))]
             return methods.get(method) or methods.get("GET"), params
         return None, {}
 
@@ -212,10 +214,10 @@ class StubLayer:
         try:
             if stub.persona is not None:
                 return view.resolve(render_text(stub.persona, scope))[2]
-            if op is None or op.entity is None or op.id_param is None:
+            if op is None or op.named is None:
                 return None
-            entity = op.entity
-            id = entity.parse_id(scope.facts.path_params.get(op.id_param))
+            entity, param = op.named
+            id = entity.parse_id(scope.facts.path_params.get(param))
             data = view.get(entity, id) if id is not None else None
             if data is None:
                 return None

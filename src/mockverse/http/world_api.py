@@ -17,11 +17,21 @@ from mockverse.ai.text_writer import TextService
 from mockverse.http.admin_schema import WORKSPACE, json_ok, problems
 from mockverse.http.errors import Problem, json_response
 from mockverse.http.mock import MockRoutes, workspace_of
+from mockverse.http.operations import CollectionOp, ListOp, Operation
 from mockverse.openapi import Spec
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.model import EntityType, WorldModel
 
 SAMPLES = 3
+
+
+def _served_types(op: Operation) -> dict[str, str | None]:
+    """The entity an operation's path names (a collection: its type) and the type a nested list lists."""
+    if isinstance(op, CollectionOp):
+        return {"entity": op.listed.name, "target": None}
+    named = op.named
+    return {"entity": named[0].name if named is not None else None,
+            "target": op.listed.name if isinstance(op, ListOp) else None}
 
 
 def world_routes(model: WorldModel, spec: Spec, engine: ConsistencyEngine, mock: MockRoutes,
@@ -31,9 +41,7 @@ def world_routes(model: WorldModel, spec: Spec, engine: ConsistencyEngine, mock:
     static = {"spec": {"title": spec.title, "openapi": spec.openapi, "source": spec.source,
                        "operations": len(spec.operations)},
               **model.describe(operations)}
-    served = [{"method": m.method, "path": m.path, "kind": m.kind,
-               "entity": m.entity.name if m.entity is not None else None,
-               "target": m.target.name if m.target is not None else None,
+    served = [{"method": m.method, "path": m.path, "kind": m.kind, **_served_types(m),
                "params": {name: entity.name for name, entity in m.bound}}
               for methods in mock.by_path.values() for m in methods.values()]
 

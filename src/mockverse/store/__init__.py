@@ -75,16 +75,57 @@ class Activity:
 ACTIVITY: ContextVar[Activity | None] = ContextVar("mockverse_store_activity", default=None)
 
 
+EVERYTHING = "*"        # the change tag of a write every read may depend on (a reset)
+KEEP_CHANGES = 10_000   # changes kept per workspace; an instance further behind drops all its caches
+
+
+def entity_tag(type: str, id: str) -> str:
+    """The change tag of one entity's stored record."""
+    return f"e:{type}:{id}"
+
+
+def members_tag(type: str) -> str:
+    """The change tag of a type's created and deleted ids."""
+    return f"s:{type}"
+
+
+def links_tag(ref: str) -> str:
+    """The change tag of the links in which ``ref`` (``user:3``) is parent or child."""
+    return f"l:{ref}"
+
+
+def setting_tags(key: str) -> list[str]:
+    """The change tags of one setting: its key, and its family (the part before the first ``:``)."""
+    return [f"g:{key}", f"f:{key.split(':', 1)[0]}"]
+
+
+def log_tag(kind: str) -> str:
+    """The change tag of one kind of log record (recordings, deliveries)."""
+    return f"k:{kind}"
+
+
+def entity_write_tags(type: str, id: str, links: list[tuple[str, str, str]], members: bool) -> list[str]:
+    """What a write of one entity changes: its record, its type's members (``members``: when it was
+    created, deleted or revived), and the links of every ref on either end of a link it had or has
+    (``links``: old and new ones)."""
+    refs = dict.fromkeys([f"{type}:{id}", *(ref for parent, _, child in links for ref in (parent, child))])
+    return [entity_tag(type, id), *([members_tag(type)] if members else []), *map(links_tag, refs)]
+
+
 class Store(Protocol):
-    """What the engine needs from persistence. Every write bumps the workspace version."""
+    """What the engine needs from persistence. Every write bumps the workspace version and records
+    the change tags it touched (``changes``), so other instances drop only what depends on them."""
 
     def version(self, workspace: str) -> int: ...
+    def changes(self, workspace: str, since: int) -> list[tuple[int, list[str]]]: ...
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None: ...
     def put_entity(self, workspace: str, type: str, id: str, data: dict[str, Any], mode: str,
                    links: list[tuple[str, str, str]]) -> int: ...
     def delete_entity(self, workspace: str, type: str, id: str, mode: str) -> int: ...
     def created_ids(self, workspace: str, type: str) -> list[str]: ...
     def deleted_ids(self, workspace: str, type: str) -> list[str]: ...
+    def stored_ids(self, workspace: str, type: str) -> list[str]: ...
+    def setting_keys(self, workspace: str, prefix: str) -> list[str]: ...
     def linked(self, workspace: str, ref: str, relationship: str) -> list[str]: ...
     def links_of(self, workspace: str, ref: str) -> list[tuple[str, str, str]]: ...
     def next_id(self, workspace: str, type: str) -> int: ...

@@ -11,6 +11,7 @@ percent-escaped so that no two names share a key::
     mockverse:workspaces              set     every workspace that was ever written
     mockverse:log-seq                 string  log sequence, global like SQLite's AUTOINCREMENT
     mockverse:W:version               string  bumped by every write in W
+    mockverse:W:changes               zset    [version, change tags] of each write, scored by version
     mockverse:W:entity:T:I            hash    data (JSON), mode, deleted (0/1), seq
     mockverse:W:created:T             zset    ids with mode=created and not deleted, scored by seq
     mockverse:W:deleted:T             zset    tombstoned ids with mode!=created, score 0 (id order)
@@ -49,7 +50,18 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from mockverse.store import StoredEntity, StoreOpenError, StoreUnavailable
+from mockverse.store import (
+    EVERYTHING,
+    KEEP_CHANGES,
+    StoredEntity,
+    StoreOpenError,
+    StoreUnavailable,
+    entity_tag,
+    links_tag,
+    log_tag,
+    members_tag,
+    setting_tags,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,25 +85,46 @@ local function bump(version, workspaces, name)
   redis.call('SADD', workspaces, name)
   return redis.call('INCR', version)
 end
+local function record(changes, version, tags, keep)
+  redis.call('ZADD', changes, version, cjson.encode({version, tags}))
+  redis.call('ZREMRANGEBYSCORE', changes, '-inf', version - keep)
+end
+local function link_tags(tags, member)
+  local l = cjson.decode(member)
+  table.insert(tags, 'l:' .. l[1])
+  table.insert(tags, 'l:' .. l[3])
+end
 """
 
-# KEYS: version, workspaces, entity, created, deleted, in:REF, link-seq
-# ARGV: prefix, workspace, id, data, mode, link...
-_PUT_ENTITY = _LUA_HELPERS + """
-local version = bump(KEYS[1], KEYS[2], ARGV[2])
-local seq = redis.call('HGET', KEYS[3], 'seq') or version
-redis.call('HSET', KEYS[3], 'data', ARGV[4], 'mode', ARGV[5], 'deleted', '0', 'seq', seq)
-if ARGV[5] == 'created' then redis.call('ZADD', KEYS[4], seq, ARGV[3]) else redis.call('ZREM', KEYS[4], ARGV[3]) end
-redis.call('ZREM', KEYS[5], ARGV[3])
-for _, member in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do unlink(ARGV[1], member) end
-for i = 6, #ARGV do link(ARGV[1], KEYS[7], ARGV[i]) end
+# KEYS: version, workspaces, changes; ARGV: workspace, change tags (JSON), changes kept
+_BUMP = _LUA_HELPERS + """
+local version = bump(KEYS[1], KEYS[2], ARGV[1])
+record(KEYS[3], version, cjson.decode(ARGV[2]), tonumber(ARGV[3]))
 return version
 """
 
-# KEYS: version, workspaces, entity, created, deleted, in:REF, out:REF
-# ARGV: prefix, workspace, id, mode
+# KEYS: version, workspaces, entity, created, deleted, in:REF, link-seq, changes
+# ARGV: prefix, workspace, id, data, mode, change tags (JSON), changes kept, members tag, link...
+_PUT_ENTITY = _LUA_HELPERS + """
+local version = bump(KEYS[1], KEYS[2], ARGV[2])
+local tags = cjson.decode(ARGV[6])
+local seq = redis.call('HGET', KEYS[3], 'seq') or version
+local old = redis.call('HMGET', KEYS[3], 'mode', 'deleted')
+if ARGV[5] == 'created' or not old[1] or old[1] == 'created' or old[2] == '1' then table.insert(tags, ARGV[8]) end
+redis.call('HSET', KEYS[3], 'data', ARGV[4], 'mode', ARGV[5], 'deleted', '0', 'seq', seq)
+if ARGV[5] == 'created' then redis.call('ZADD', KEYS[4], seq, ARGV[3]) else redis.call('ZREM', KEYS[4], ARGV[3]) end
+redis.call('ZREM', KEYS[5], ARGV[3])
+for _, member in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do link_tags(tags, member); unlink(ARGV[1], member) end
+for i = 9, #ARGV do link(ARGV[1], KEYS[7], ARGV[i]) end
+record(KEYS[8], version, tags, tonumber(ARGV[7]))
+return version
+"""
+
+# KEYS: version, workspaces, entity, created, deleted, in:REF, out:REF, changes
+# ARGV: prefix, workspace, id, mode, change tags (JSON), changes kept
 _DELETE_ENTITY = _LUA_HELPERS + """
 local version = bump(KEYS[1], KEYS[2], ARGV[2])
+local tags = cjson.decode(ARGV[5])
 local mode = redis.call('HGET', KEYS[3], 'mode')
 if mode then
   redis.call('HSET', KEYS[3], 'deleted', '1')
@@ -102,14 +135,16 @@ end
 redis.call('ZREM', KEYS[4], ARGV[3])
 if mode ~= 'created' then redis.call('ZADD', KEYS[5], 0, ARGV[3]) end
 for _, key in ipairs({KEYS[6], KEYS[7]}) do
-  for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do unlink(ARGV[1], member) end
+  for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do link_tags(tags, member); unlink(ARGV[1], member) end
 end
+record(KEYS[8], version, tags, tonumber(ARGV[6]))
 return version
 """
 
-# KEYS: version, workspaces, log-seq, log, keys, values, key index; ARGV: workspace, key, value
+# KEYS: version, workspaces, log-seq, log, keys, values, key index, changes
+# ARGV: workspace, key, value, change tags (JSON), changes kept
 _APPEND = _LUA_HELPERS + """
-bump(KEYS[1], KEYS[2], ARGV[1])
+record(KEYS[8], bump(KEYS[1], KEYS[2], ARGV[1]), cjson.decode(ARGV[4]), tonumber(ARGV[5]))
 local seq = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[4], seq, seq)
 redis.call('HSET', KEYS[5], seq, ARGV[2])
@@ -118,17 +153,18 @@ redis.call('ZADD', KEYS[7], seq, seq)
 return seq
 """
 
-# KEYS: version, workspaces, values; ARGV: workspace, seq, value
+# KEYS: version, workspaces, values, changes; ARGV: workspace, seq, value, change tags (JSON), changes kept
 _UPDATE_ENTRY = _LUA_HELPERS + """
-bump(KEYS[1], KEYS[2], ARGV[1])
+record(KEYS[4], bump(KEYS[1], KEYS[2], ARGV[1]), cjson.decode(ARGV[4]), tonumber(ARGV[5]))
 if redis.call('HEXISTS', KEYS[3], ARGV[2]) == 0 then return 0 end
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
 return 1
 """
 
-# KEYS: version, workspaces, log, keys, values; ARGV: workspace, key-index prefix, seq or ''
+# KEYS: version, workspaces, log, keys, values, changes
+# ARGV: workspace, key-index prefix, seq or '', change tags (JSON), changes kept
 _DELETE_ENTRIES = _LUA_HELPERS + """
-bump(KEYS[1], KEYS[2], ARGV[1])
+record(KEYS[6], bump(KEYS[1], KEYS[2], ARGV[1]), cjson.decode(ARGV[4]), tonumber(ARGV[5]))
 local seqs = {}
 if ARGV[3] == '' then
   seqs = redis.call('ZRANGE', KEYS[3], 0, -1)
@@ -144,11 +180,12 @@ end
 return #seqs
 """
 
-# KEYS: version, workspaces, settings; ARGV: workspace, glob of the workspace's keys, setting kept...
+# KEYS: version, workspaces, settings, changes
+# ARGV: workspace, glob of the workspace's keys, change tags (JSON), changes kept, setting kept...
 _RESET = _LUA_HELPERS + """
 local version = bump(KEYS[1], KEYS[2], ARGV[1])
 local kept = {}
-for i = 3, #ARGV do
+for i = 5, #ARGV do
   local value = redis.call('HGET', KEYS[3], ARGV[i])
   if value then table.insert(kept, ARGV[i]); table.insert(kept, value) end
 end
@@ -156,6 +193,7 @@ for _, key in ipairs(redis.call('KEYS', ARGV[2])) do
   if key ~= KEYS[1] then redis.call('DEL', key) end
 end
 if #kept > 0 then redis.call('HSET', KEYS[3], unpack(kept)) end
+record(KEYS[4], version, cjson.decode(ARGV[3]), tonumber(ARGV[4]))
 return version
 """
 
@@ -219,6 +257,7 @@ class RedisStore:
         self._delete_entries = self._redis.register_script(_DELETE_ENTRIES)
         self._entries = self._redis.register_script(_ENTRIES)
         self._reset = self._redis.register_script(_RESET)
+        self._bump = self._redis.register_script(_BUMP)
 
     def check_persistence(self) -> str:
         """The AOF fsync policy of a Redis that keeps an append-only file; StoreOpenError (one line:
@@ -257,6 +296,10 @@ class RedisStore:
         """The two keys every write touches: the version it bumps and the set of workspaces."""
         return [self._key(workspace, "version"), "mockverse:workspaces"]
 
+    def _changes_key(self, workspace: str) -> str:
+        """The zset of the workspace's recent writes and the change tags each touched."""
+        return self._key(workspace, "changes")
+
     def _entity_keys(self, workspace: str, type: str, id: str) -> list[str]:
         """The entity hash and its created and deleted indexes."""
         return [self._key(workspace, "entity", type, id), self._key(workspace, "created", type),
@@ -275,6 +318,12 @@ class RedisStore:
         return int(value) if value is not None else 0
 
     @_reachable
+    def changes(self, workspace: str, since: int) -> list[tuple[int, list[str]]]:
+        """The writes after version ``since`` still kept, as (version, change tags), oldest first."""
+        members = self._redis.zrangebyscore(self._changes_key(workspace), f"({since}", "+inf")
+        return [(int(version), list(dict.fromkeys(tags))) for version, tags in map(orjson.loads, members)]
+
+    @_reachable
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None:
         data, mode, deleted = self._redis.hmget(self._entity_keys(workspace, type, id)[0], "data", "mode", "deleted")
         if data is None:
@@ -290,6 +339,20 @@ class RedisStore:
     def deleted_ids(self, workspace: str, type: str) -> list[str]:
         """Tombstoned ids of generated entities, in id order like SQLite's primary key."""
         return [i.decode() for i in self._redis.zrange(self._key(workspace, "deleted", type), 0, -1)]
+
+    @_reachable
+    def stored_ids(self, workspace: str, type: str) -> list[str]:
+        """Ids of every entity of a type with a stored record (created, changed or deleted), in id order."""
+        prefix = self._key(workspace, "entity", type, "")
+        glob = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
+        names = (key.decode()[len(prefix):] for key in self._redis.scan_iter(match=glob, count=1000))
+        return sorted(name.replace("%3A", ":").replace("%25", "%") for name in names)
+
+    @_reachable
+    def setting_keys(self, workspace: str, prefix: str) -> list[str]:
+        """The keys of the workspace's settings that start with ``prefix``, sorted."""
+        keys = (key.decode() for key in self._redis.hkeys(self._key(workspace, "settings")))
+        return sorted(key for key in keys if key.startswith(prefix))
 
     @_reachable
     def linked(self, workspace: str, ref: str, relationship: str) -> list[str]:
@@ -344,10 +407,13 @@ class RedisStore:
     def put_entity(self, workspace: str, type: str, id: str, data: dict[str, Any], mode: str,
                    links: list[tuple[str, str, str]]) -> int:
         """Store ``data`` for the entity and replace the links in which it is the child."""
+        ref = f"{type}:{id}"
         keys = [*self._write_keys(workspace), *self._entity_keys(workspace, type, id),
-                self._key(workspace, "in", f"{type}:{id}"), self._key(workspace, "link-seq")]
-        args = [self._prefix(workspace), workspace, id, orjson.dumps(data), mode,
-                *(orjson.dumps(list(link)) for link in links)]
+                self._key(workspace, "in", ref), self._key(workspace, "link-seq"), self._changes_key(workspace)]
+        tags = [entity_tag(type, id), links_tag(ref),
+                *(links_tag(end) for parent, _, child in links for end in (parent, child))]
+        args = [self._prefix(workspace), workspace, id, orjson.dumps(data), mode, orjson.dumps(tags), KEEP_CHANGES,
+                members_tag(type), *(orjson.dumps(list(link)) for link in links)]
         return int(self._put_entity(keys=keys, args=args))
 
     @_reachable
@@ -355,20 +421,25 @@ class RedisStore:
         """Mark the entity deleted (a tombstone: generated entities stay computed but hidden)."""
         ref = f"{type}:{id}"
         keys = [*self._write_keys(workspace), *self._entity_keys(workspace, type, id),
-                self._key(workspace, "in", ref), self._key(workspace, "out", ref)]
-        return int(self._delete_entity(keys=keys, args=[self._prefix(workspace), workspace, id, mode]))
+                self._key(workspace, "in", ref), self._key(workspace, "out", ref), self._changes_key(workspace)]
+        tags = orjson.dumps([entity_tag(type, id), members_tag(type), links_tag(ref)])
+        return int(self._delete_entity(keys=keys, args=[self._prefix(workspace), workspace, id, mode, tags,
+                                                        KEEP_CHANGES]))
 
     @_reachable
     def next_id(self, workspace: str, type: str) -> int:
         """The next number of a per-type counter, atomic across instances (INCR)."""
         return int(self._redis.incr(self._key(workspace, "counter", type)))
 
+    def _record(self, pipe: Any, workspace: str, tags: list[str]) -> None:
+        """Queue on ``pipe`` the version bump of one write and the change tags it touched."""
+        self._bump(keys=[*self._write_keys(workspace), self._changes_key(workspace)],
+                   args=[workspace, orjson.dumps(tags), KEEP_CHANGES], client=pipe)
+
     @_reachable
     def put_setting(self, workspace: str, key: str, value: Any) -> int:
         with self._redis.pipeline(transaction=True) as pipe:
-            version, workspaces = self._write_keys(workspace)
-            pipe.incr(version)
-            pipe.sadd(workspaces, workspace)
+            self._record(pipe, workspace, setting_tags(key))
             pipe.hset(self._key(workspace, "settings"), key, orjson.dumps(value))
             return int(pipe.execute()[0])
 
@@ -383,10 +454,8 @@ class RedisStore:
                     pipe.watch(settings)
                     raw = pipe.hget(settings, key)
                     value = change(orjson.loads(raw) if raw is not None else None)
-                    version, workspaces = self._write_keys(workspace)
                     pipe.multi()
-                    pipe.incr(version)
-                    pipe.sadd(workspaces, workspace)
+                    self._record(pipe, workspace, setting_tags(key))
                     pipe.hset(settings, key, orjson.dumps(value))
                     pipe.execute()
                     return value
@@ -397,28 +466,31 @@ class RedisStore:
     def append(self, workspace: str, kind: str, key: str, value: Any) -> int:
         """Append a record (a recording, a fidelity score, a delivery) to a log; returns its sequence number."""
         keys = [*self._write_keys(workspace), "mockverse:log-seq", *self._log_keys(workspace, kind),
-                self._key(workspace, "log", kind, "key", key)]
-        return int(self._append(keys=keys, args=[workspace, key, orjson.dumps(value)]))
+                self._key(workspace, "log", kind, "key", key), self._changes_key(workspace)]
+        return int(self._append(keys=keys, args=[workspace, key, orjson.dumps(value), orjson.dumps([log_tag(kind)]),
+                                                 KEEP_CHANGES]))
 
     @_reachable
     def update_entry(self, workspace: str, kind: str, seq: int, value: Any) -> bool:
-        keys = [*self._write_keys(workspace), self._log_keys(workspace, kind)[2]]
-        return bool(self._update_entry(keys=keys, args=[workspace, seq, orjson.dumps(value)]))
+        keys = [*self._write_keys(workspace), self._log_keys(workspace, kind)[2], self._changes_key(workspace)]
+        return bool(self._update_entry(keys=keys, args=[workspace, seq, orjson.dumps(value),
+                                                        orjson.dumps([log_tag(kind)]), KEEP_CHANGES]))
 
     @_reachable
     def delete_entries(self, workspace: str, kind: str, seq: int | None = None) -> int:
         """Delete one record (by seq) or every record of a kind; returns how many went."""
-        keys = [*self._write_keys(workspace), *self._log_keys(workspace, kind)]
+        keys = [*self._write_keys(workspace), *self._log_keys(workspace, kind), self._changes_key(workspace)]
         index_prefix = self._key(workspace, "log", kind, "key", "")
-        return int(self._delete_entries(keys=keys, args=[workspace, index_prefix, "" if seq is None else seq]))
+        return int(self._delete_entries(keys=keys, args=[workspace, index_prefix, "" if seq is None else seq,
+                                                         orjson.dumps([log_tag(kind)]), KEEP_CHANGES]))
 
     @_reachable
     def reset_workspace(self, workspace: str, keep: tuple[str, ...] = ()) -> int:
         """Drop every key of a workspace but its version (bumped, never rewound) and the settings
         in ``keep``, in one script, so other instances see the reset on their next request."""
         glob = re.sub(r"([*?\[\]\\])", r"\\\1", self._prefix(workspace)) + "*"
-        keys = [*self._write_keys(workspace), self._key(workspace, "settings")]
-        return int(self._reset(keys=keys, args=[workspace, glob, *keep]))
+        keys = [*self._write_keys(workspace), self._key(workspace, "settings"), self._changes_key(workspace)]
+        return int(self._reset(keys=keys, args=[workspace, glob, orjson.dumps([EVERYTHING]), KEEP_CHANGES, *keep]))
 
     @_reachable
     def integrity_check(self) -> str:

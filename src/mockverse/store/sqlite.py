@@ -26,6 +26,8 @@ import orjson
 from mockverse.cache import LRU
 from mockverse.store import (
     ACTIVITY,
+    EVERYTHING,
+    KEEP_CHANGES,
     StoreBusy,
     StoreDamaged,
     StoredEntity,
@@ -33,6 +35,9 @@ from mockverse.store import (
     StoreOpenError,
     StoreReadOnly,
     StoreUnavailable,
+    entity_write_tags,
+    log_tag,
+    setting_tags,
 )
 
 BUSY_MS = 100          # one wait for another connection's write lock
@@ -56,6 +61,8 @@ CREATE TABLE IF NOT EXISTS setting (ws TEXT NOT NULL, key TEXT NOT NULL, value B
 CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, ws TEXT NOT NULL, kind TEXT NOT NULL,
   key TEXT NOT NULL, value BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS log_kind ON log (ws, kind, key, seq);
+CREATE TABLE IF NOT EXISTS change (ws TEXT NOT NULL, version INTEGER NOT NULL, tags BLOB NOT NULL,
+  PRIMARY KEY (ws, version));
 """
 
 
@@ -201,11 +208,16 @@ class SQLiteStore:
     def _write(self) -> SQLiteStore._Tx:
         return SQLiteStore._Tx(self)
 
-    def _bump(self, db: sqlite3.Connection, ws: str) -> int:
+    def _bump(self, db: sqlite3.Connection, ws: str, tags: list[str]) -> int:
+        """Count one write of ``ws`` and record the change tags it touched, keeping the last ``KEEP_CHANGES``."""
         db.execute(
             "INSERT INTO workspace (ws, version) VALUES (?, 1) "
             "ON CONFLICT(ws) DO UPDATE SET version = version + 1", (ws,))
         version = db.execute("SELECT version FROM workspace WHERE ws = ?", (ws,)).fetchone()[0]
+        db.execute("INSERT OR REPLACE INTO change (ws, version, tags) VALUES (?,?,?)",
+                   (ws, version, orjson.dumps(tags)))
+        if version % 1000 == 0:
+            db.execute("DELETE FROM change WHERE ws=? AND version <= ?", (ws, version - KEEP_CHANGES))
         self._versions.pop(ws, None)  # re-read after commit: a rollback must not leave a wrong number
         return version
 
@@ -234,6 +246,12 @@ class SQLiteStore:
                 raise self._failure(exc) from exc
             return version
 
+    def changes(self, workspace: str, since: int) -> list[tuple[int, list[str]]]:
+        """The writes after version ``since`` still kept, as (version, change tags), oldest first."""
+        rows = self._read("SELECT version, tags FROM change WHERE ws=? AND version > ? ORDER BY version",
+                          (workspace, since))
+        return [(version, orjson.loads(tags)) for version, tags in rows]
+
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None:
         rows = self._read("SELECT data, mode, deleted FROM entity WHERE ws=? AND type=? AND id=?",
                           (workspace, type, id))
@@ -250,6 +268,16 @@ class SQLiteStore:
     def deleted_ids(self, workspace: str, type: str) -> list[str]:
         rows = self._read("SELECT id FROM entity WHERE ws=? AND type=? AND deleted=1 AND mode!='created'",
                           (workspace, type))
+        return [r[0] for r in rows]
+
+    def stored_ids(self, workspace: str, type: str) -> list[str]:
+        """Ids of every entity of a type with a stored record (created, changed or deleted), in id order."""
+        return [r[0] for r in self._read("SELECT id FROM entity WHERE ws=? AND type=? ORDER BY id", (workspace, type))]
+
+    def setting_keys(self, workspace: str, prefix: str) -> list[str]:
+        """The keys of the workspace's settings that start with ``prefix``, sorted."""
+        rows = self._read("SELECT key FROM setting WHERE ws=? AND substr(key, 1, ?) = ? ORDER BY key",
+                          (workspace, len(prefix), prefix))
         return [r[0] for r in rows]
 
     def linked(self, workspace: str, ref: str, relationship: str) -> list[str]:
@@ -275,7 +303,11 @@ class SQLiteStore:
         """Store ``data`` for the entity and replace the links in which it is the child."""
         ref = f"{type}:{id}"
         with self._write() as db:
-            version = self._bump(db, workspace)
+            old = db.execute("SELECT parent, rel, child FROM link WHERE ws=? AND child=?", (workspace, ref)).fetchall()
+            row = db.execute("SELECT mode, deleted FROM entity WHERE ws=? AND type=? AND id=?",
+                             (workspace, type, id)).fetchone()
+            members = mode == "created" or row is None or bool(row[1]) or row[0] == "created"
+            version = self._bump(db, workspace, entity_write_tags(type, id, [*old, *links], members))
             db.execute(
                 "INSERT INTO entity (ws, type, id, data, mode, deleted, seq) VALUES (?,?,?,?,?,0,?) "
                 "ON CONFLICT(ws, type, id) DO UPDATE SET data=excluded.data, mode=excluded.mode, deleted=0",
@@ -289,7 +321,9 @@ class SQLiteStore:
         """Mark the entity deleted (a tombstone: generated entities stay computed but hidden)."""
         ref = f"{type}:{id}"
         with self._write() as db:
-            version = self._bump(db, workspace)
+            old = db.execute("SELECT parent, rel, child FROM link WHERE ws=? AND (child=? OR parent=?)",
+                             (workspace, ref, ref)).fetchall()
+            version = self._bump(db, workspace, entity_write_tags(type, id, old, True))
             db.execute(
                 "INSERT INTO entity (ws, type, id, data, mode, deleted, seq) VALUES (?,?,?,?,?,1,?) "
                 "ON CONFLICT(ws, type, id) DO UPDATE SET deleted=1",
@@ -306,7 +340,7 @@ class SQLiteStore:
 
     def put_setting(self, workspace: str, key: str, value: Any) -> int:
         with self._write() as db:
-            version = self._bump(db, workspace)
+            version = self._bump(db, workspace, setting_tags(key))
             db.execute("INSERT INTO setting (ws, key, value) VALUES (?,?,?) "
                        "ON CONFLICT(ws, key) DO UPDATE SET value=excluded.value",
                        (workspace, key, orjson.dumps(value)))
@@ -319,7 +353,7 @@ class SQLiteStore:
         with self._write() as db:
             row = db.execute("SELECT value FROM setting WHERE ws=? AND key=?", (workspace, key)).fetchone()
             value = change(orjson.loads(row[0]) if row else None)
-            self._bump(db, workspace)
+            self._bump(db, workspace, setting_tags(key))
             db.execute("INSERT INTO setting (ws, key, value) VALUES (?,?,?) "
                        "ON CONFLICT(ws, key) DO UPDATE SET value=excluded.value", (workspace, key, orjson.dumps(value)))
             return value
@@ -327,7 +361,7 @@ class SQLiteStore:
     def append(self, workspace: str, kind: str, key: str, value: Any) -> int:
         """Append a record (a recording, a fidelity score, a delivery) to a log; returns its sequence number."""
         with self._write() as db:
-            self._bump(db, workspace)
+            self._bump(db, workspace, [log_tag(kind)])
             cur = db.execute("INSERT INTO log (ws, kind, key, value) VALUES (?,?,?,?)",
                              (workspace, kind, key, orjson.dumps(value)))
             return cur.lastrowid
@@ -352,14 +386,14 @@ class SQLiteStore:
 
     def update_entry(self, workspace: str, kind: str, seq: int, value: Any) -> bool:
         with self._write() as db:
-            self._bump(db, workspace)
+            self._bump(db, workspace, [log_tag(kind)])
             return db.execute("UPDATE log SET value=? WHERE ws=? AND kind=? AND seq=?",
                               (orjson.dumps(value), workspace, kind, seq)).rowcount > 0
 
     def delete_entries(self, workspace: str, kind: str, seq: int | None = None) -> int:
         """Delete one record (by seq) or every record of a kind; returns how many went."""
         with self._write() as db:
-            self._bump(db, workspace)
+            self._bump(db, workspace, [log_tag(kind)])
             if seq is None:
                 return db.execute("DELETE FROM log WHERE ws=? AND kind=?", (workspace, kind)).rowcount
             return db.execute("DELETE FROM log WHERE ws=? AND kind=? AND seq=?", (workspace, kind, seq)).rowcount
@@ -369,9 +403,10 @@ class SQLiteStore:
         than ``keep``) in one transaction. The version is bumped, never rewound, so no cache keyed
         by an earlier version is ever reused."""
         with self._write() as db:
-            version = self._bump(db, workspace)
+            version = self._bump(db, workspace, [EVERYTHING])
             for table in ("entity", "link", "counter", "log"):
                 db.execute(f"DELETE FROM {table} WHERE ws=?", (workspace,))
+            db.execute("DELETE FROM change WHERE ws=? AND version < ?", (workspace, version))
             db.execute(f"DELETE FROM setting WHERE ws=? AND key NOT IN ({','.join('?' * len(keep))})",
                        (workspace, *keep))
             return version

@@ -1,15 +1,17 @@
 """ConsistencyEngine: the one API the outside uses to read and change the world.
 
-Reads go through a ``WorldView`` pinned to one workspace version, so every entity a
-request touches comes from the same state. Generated entities are computed from ids
-(a child id encodes its parent: ``parent_id * id_multiplier + n``), user changes are
-read from the store and laid over them; nothing generated is stored.
+Reads go through a ``WorldView`` of one workspace at one clock position. Generated entities
+are computed from ids (a child id encodes its parent: ``parent_id * id_multiplier + n``), user
+changes are read from the store and laid over them; nothing generated is stored. What a view
+computes is cached with the change tags of the store reads it made (``world/freshness.py``),
+so a write drops only what depends on it.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,17 +21,21 @@ from typing import Any
 from mockverse.cache import LRU
 from mockverse.ids import EntityRef
 from mockverse.problems import Problem
-from mockverse.store import Store, StoredEntity, StoreUnavailable
+from mockverse.store import Store, StoredEntity, StoreUnavailable, entity_tag, log_tag, members_tag, setting_tags
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
+from mockverse.world import graph as persona_graph
 from mockverse.world.derive import ABSENT, derived_value, paid_status, went_through
 from mockverse.world.free_text import TextLayer
+from mockverse.world.freshness import BASE, Changes, Entry, TaggedReads
 from mockverse.world.generate import Generator, currency_of, merge_schema
+from mockverse.world.index import ChildIndex, Touched, build_index
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.persona import Lifecycle, Persona, Personas
 
 REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced them (no generated ones beside)
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+LISTING_AFTER = 8   # records a view looks up one by one before it lists which ids of a type have one
 WORKSPACE_SETTING = "workspace"   # a workspace's definition ({"seed": ...}): kept by a reset
 
 
@@ -59,8 +65,8 @@ class _Unreachable:
     """Stands in for a store that is down: reads find no user changes, writes fail with StoreUnavailable."""
 
     def __getattr__(self, name: str) -> Any:
-        reads = {"get_entity": None, "get_setting": None, "created_ids": [], "deleted_ids": [], "linked": [],
-                 "links_of": [], "entries": [], "entry": None, "version": -1}
+        reads: dict[str, Any] = {"get_entity": None, "get_setting": None, "created_ids": [], "deleted_ids": [],
+                                 "linked": [], "links_of": [], "entries": [], "entry": None, "version": -1}
         if name in reads:
             return lambda *args, **kwargs: reads[name]
         def unavailable(*args: Any, **kwargs: Any) -> Any:
@@ -96,7 +102,9 @@ class Snapshot:
     seed: str
     now: datetime
     start: datetime
-    key: tuple = ()   # what caches key by: the base world for an unchanged workspace, else (workspace, version)
+    key: tuple = ()     # what per-version caches key by: the base world if never written, else (workspace, version)
+    world: tuple = ()   # what the view's caches key by: the base world, or the workspace at its clock and generation
+    scope: str = BASE   # whose changes invalidate the view's cached values: the workspace, or none (the base world)
 
 
 # values learnt from recordings laid over generated ones: (workspace, version, seed, entity, id, data, given) -> data
@@ -115,7 +123,10 @@ class ConsistencyEngine:
         self.personas = personas
         self.events = Events()
         self.entities = LRU(cache_size)
+        self.changes = Changes()
         self.snapshots = LRU(1024)
+        self.indexes = LRU(16)   # (seed, clock, child type) -> ChildIndex, shared by every workspace
+        self.indexing = threading.Lock()   # one index built at a time; a second request for it waits
         self.generators = LRU(64)
         self.texts = texts            # free-text fields laid over entities (world/free_text.py)
         self.off = off or []          # parts of the consistency layer the config switched off
@@ -157,30 +168,44 @@ class ConsistencyEngine:
         return workspace
 
     def view(self, workspace: str) -> WorldView:
+        """The world of ``workspace`` as it is now: its reads see every write made so far, on any instance."""
+        snap = self.snapshot(workspace)
+        return WorldView(self, snap, store=UNREACHABLE if snap.version < 0 else None)
+
+    def snapshot(self, workspace: str) -> Snapshot:
+        """The workspace's seed, clock and cache keys now, after catching up with the store's writes."""
         self.check_workspace(workspace)
         try:
             version = self.store.version(workspace)
+            if version:
+                self.changes.sync(self.store, workspace, version)
         except StoreUnavailable:
             # the store is down: purely generated reads still work (flagged), anything needing it gets a 503
             epoch: datetime = self.model.epoch  # type: ignore[assignment]
-            return WorldView(self, Snapshot(workspace, -1, self.base_seed, epoch, epoch, (workspace, -1)),
-                             store=UNREACHABLE)
-        key = (workspace, version)
+            return Snapshot(workspace, -1, self.base_seed, epoch, epoch, (workspace, -1), (workspace, -1))
+        key = (workspace, version, self.changes.generation(workspace))
         snap = self.snapshots.get(key)
         if snap is None:
             snap = self.snapshots.put(key, self._snapshot(workspace, version))
-        return WorldView(self, snap)
+        return snap
 
     def _snapshot(self, workspace: str, version: int) -> Snapshot:
         """A workspace never written to is the server's world itself: no store read, and its
         caches are the base world's, so a new workspace costs what a cached read costs."""
         if version == 0:
             epoch: datetime = self.model.epoch  # type: ignore[assignment]
-            return Snapshot(workspace, 0, self.base_seed, epoch, epoch, self.cache_key(workspace, 0))
+            return Snapshot(workspace, 0, self.base_seed, epoch, epoch, self.cache_key(workspace, 0),
+                            (BASE, self.base_seed, epoch, epoch))
         state = self.clock(workspace)
         own = self.store.get_setting(workspace, WORKSPACE_SETTING) or {}
         seed = self.seed_world(own["seed"]) if own.get("seed") is not None else self.base_seed
-        return Snapshot(workspace, version, seed, state.now, state.start, self.cache_key(workspace, version))
+        world = (workspace, self.changes.generation(workspace), seed, state.now, state.start)
+        return Snapshot(workspace, version, seed, state.now, state.start, self.cache_key(workspace, version),
+                        world, workspace)
+
+    def fresh(self, entry: Any) -> bool:
+        """Whether a cached ``Entry`` still holds: nothing it depends on changed since it was made."""
+        return isinstance(entry, Entry) and self.changes.fresh(entry)
 
     def cache_key(self, workspace: str, version: int) -> tuple:
         """What a workspace's caches are keyed by: every unchanged workspace shares the base world's."""
@@ -247,10 +272,14 @@ class WorldView:
     def __init__(self, engine: ConsistencyEngine, snap: Snapshot, store: Store | None = None) -> None:
         self.engine = engine
         self.snap = snap
-        self.store = store or engine.store
+        self.deps: set[str] = set()          # the change tags of every store read this view made
+        self._frames: list[set[str]] = [self.deps]
+        self.stamp = engine.changes.tick     # what the view computes is fresh as of this tick
+        self.store: Any = TaggedReads(store or engine.store, self.note, empty=snap.version == 0)
         self.model = engine.model
         self.gen = engine.generator(snap.seed)
         self._computing: set[tuple[str, object]] = set()
+        self._lookups = 0                    # stored records looked up one by one
         self.budget: Budget | None = None   # set by a caller that bounds this view's work
         self.text_refs: set[str] | None = set() if engine.texts is not None else None   # text-bearing refs read
 
@@ -272,7 +301,37 @@ class WorldView:
         return self.snap.start
 
     def _key(self, *parts: object) -> tuple:
-        return (*self.snap.key, *parts)
+        return (*self.snap.world, *parts)
+
+    # -- caches keyed by what they depend on --------------------------------------------------
+    def note(self, tag: str) -> None:
+        """Record that what is being computed depends on the change tag ``tag``."""
+        self._frames[-1].add(tag)
+
+    def _hit(self, parts: tuple) -> Entry | None:
+        """The fresh cached entry for ``parts`` (its tags noted as this computation's), or None."""
+        entry = self.engine.entities.get(self._key(*parts))
+        if entry is None or not self.engine.changes.fresh(entry):
+            return None
+        self._frames[-1].update(entry.deps)
+        return entry
+
+    def _compute(self, parts: tuple, compute: Callable[[], Any]) -> Any:
+        """Compute a value, noting the tags of the reads it makes, and cache it under ``parts``."""
+        frame: set[str] = set()
+        self._frames.append(frame)
+        try:
+            value = compute()
+        finally:
+            self._frames.pop()
+        self._frames[-1].update(frame)
+        self.engine.entities.put(self._key(*parts), Entry(value, frozenset(frame), self.stamp, self.snap.scope))
+        return value
+
+    def cached(self, parts: tuple, compute: Callable[[], Any]) -> Any:
+        """The value cached under ``parts`` while nothing it read has changed, else ``compute()``."""
+        entry = self._hit(parts)
+        return entry.value if entry is not None else self._compute(parts, compute)
 
     def emit(self, type: str, **payload: Any) -> None:
         """Tell the engine's listeners (webhooks) that ``type`` happened in this workspace."""
@@ -299,8 +358,10 @@ class WorldView:
         paced = cfg.count is None and cfg.paced_by_lifecycle and self.engine.personas is not None \
             and self.engine.personas.is_persona(parent)
         # unless paced by a lifecycle (which users change), times depend on the seed, now and the parent only
-        key = self._key("times", parent.name, parent_id, child.name) if paced else \
-            ("t", self.snap.seed, self.now, parent.name, parent_id, parent_created, child.name)
+        if paced:
+            return self.cached(("times", parent.name, parent_id, child.name),
+                               lambda: self._paced_times(parent, parent_id, parent_created, child))
+        key = ("t", self.snap.seed, self.now, parent.name, parent_id, parent_created, child.name)
         cached = self.engine.entities.get(key)
         if cached is not None:
             return cached
@@ -314,8 +375,6 @@ class WorldView:
                 t = parent_created + timedelta(seconds=int(d0 + self.gen.draw(ref, child.name, k, "delay") * (d1 - d0)))
                 if t <= self.now:
                     times.append(t)
-        elif paced:
-            times = self._paced_times(parent, parent_id, parent_created, child)
         else:
             mean = cfg.every.total_seconds()  # type: ignore[union-attr]
             t = parent_created
@@ -335,7 +394,9 @@ class WorldView:
         orders more often, a Churned persona not at all, and the same advance gives the same
         orders. A state entered later never changes what happened before it."""
         personas: Personas = self.engine.personas  # type: ignore[assignment]
-        data = self.get(parent, parent_id)
+        # its record, not its derivations (its own children must not re-time it); unchanged, only its signup counts
+        unchanged = self.stored(parent, parent_id) is None
+        data = {"created_at": format_rfc3339(created)} if unchanged else self._base(parent, parent_id)
         life = personas.lifecycle(self, parent, parent_id, data or {})
         segments = [(max(at, created), state) for at, state in life.segments] or [(created, life.state)]
         ref = f"{parent.name}:{parent_id}"
@@ -391,41 +452,68 @@ class WorldView:
 
     # -- reading entities --------------------------------------------------------------------
     def stored(self, entity: EntityType, id: object) -> StoredEntity | None:
+        """The user's change to one entity, or None. A view that reads many entities reads which ids of
+        a type have one in one store round trip (cached until a record of the type is added or
+        removed), so an entity nobody changed then costs no store read; a write reading a few does not."""
+        if self.snap.version > 0:
+            known = self._stored_ids(entity.name)
+            if known is not None and str(id) not in known:
+                self.note(entity_tag(entity.name, str(id)))
+                return None
+        self._lookups += 1
         return self.store.get_entity(self.snap.workspace, entity.name, str(id))
+
+    def _stored_ids(self, type: str) -> frozenset[str] | None:
+        """The ids of a type with a stored record: cached, or read once this view has looked up
+        ``LISTING_AFTER`` records one by one; None while neither."""
+        key = self._key("stored", type)
+        entry = self.engine.entities.get(key)
+        if entry is not None and self.engine.changes.fresh(entry):
+            return entry.value
+        if self._lookups < LISTING_AFTER:
+            return None
+        # what the listing says of one id is what its own record says (every write of a record tags it):
+        # a value using the listing depends on that record's tag, not on the whole listing
+        stamp, ids = self.engine.changes.tick, frozenset(self.store.untagged.stored_ids(self.snap.workspace, type))
+        self.engine.entities.put(key, Entry(ids, frozenset([members_tag(type)]), stamp, self.snap.scope))
+        return ids
 
     def get(self, entity: EntityType, id: object) -> dict | None:
         """The entity's own fields (derived fields computed), or None if it does not exist."""
-        key = self._key("e", entity.name, id)
-        hit = self.engine.entities.get(key, False)
-        if hit is not False:
-            if self.text_refs is not None and hit is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
+        hit = self._hit(("e", entity.name, id))
+        if hit is not None:
+            if self.text_refs is not None and hit.value is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
                 self.text_refs.add(f"{entity.name}:{id}")
-            return hit
+            return hit.value
         if (entity.name, id) in self._computing:
             return self._base(entity, id)
         if self.budget is not None:
             self.budget.charge()
         self._computing.add((entity.name, id))
         try:
-            data = self._base(entity, id)
-            if data is not None:
-                data = entity.link(self, id, data)
-                data = self._derive(entity, id, data)
-                if self.engine.personas is not None:
-                    data = self._shape(entity, id, data)
-                if self.text_refs is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
-                    data = self.engine.texts.overlay(self, entity, id, data)  # type: ignore[union-attr]
-                    self.text_refs.add(f"{entity.name}:{id}")
+            return self._compute(("e", entity.name, id), lambda: self._build(entity, id))
         finally:
             self._computing.discard((entity.name, id))
-        return self.engine.entities.put(key, data)
+
+    def _build(self, entity: EntityType, id: object) -> dict | None:
+        """The entity's own fields: base, links, derivations, lifecycle effects and laid text."""
+        data = self._base(entity, id)
+        if data is not None:
+            data = entity.link(self, id, data)
+            data = self._derive(entity, id, data)
+            if self.engine.personas is not None:
+                data = self._shape(entity, id, data)
+            if self.text_refs is not None and self.engine.texts.owns(entity.name):  # type: ignore[union-attr]
+                self.note(setting_tags("ai:")[1])   # stored LLM text is read beside the store's entities
+                data = self.engine.texts.overlay(self, entity, id, data)  # type: ignore[union-attr]
+                self.text_refs.add(f"{entity.name}:{id}")
+        return data
 
     def _base(self, entity: EntityType, id: object) -> dict | None:
         """Generated fields with the user's changes laid over, before derivations."""
-        key = self._key("b", entity.name, id)
-        hit = self.engine.entities.get(key, False)
-        if hit is not False:
-            return hit
+        return self.cached(("b", entity.name, id), lambda: self._build_base(entity, id))
+
+    def _build_base(self, entity: EntityType, id: object) -> dict | None:
         stored = self.stored(entity, id)
         data: dict | None
         if stored is not None and stored.deleted:
@@ -441,15 +529,15 @@ class WorldView:
             if generated is None:
                 data = None
             else:
-                given = stored.data if stored is not None else None
-                data = self._generate(entity, id, generated[0], generated[1], given=given)
+                data = self._generate(entity, id, generated[0], generated[1],
+                                      given=stored.data if stored is not None else None)
                 if stored is not None and stored.mode == "replace":
                     data = self._kept(entity, data, stored.data)
         if data is not None and entity.parent is not None:
             parent_id = entity.parent.parse_id(data.get(entity.fk))
             if parent_id is None or self.get(entity.parent, parent_id) is None:
                 data = None  # the parent is gone: deletion cascades to everything below it
-        return self.engine.entities.put(key, data)
+        return data
 
     def _kept(self, entity: EntityType, data: dict, given: dict) -> dict:
         """A replaced entity's fields: its id and parent key, the schema's required ones, and those given."""
@@ -471,6 +559,7 @@ class WorldView:
         else:
             data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
         if self.engine.learner is not None:
+            self.note(log_tag("recording"))
             data = self.engine.learner(self.snap.workspace, self.snap.version, self.snap.seed, entity, id, data, given)
         for name in self.model.embed_names(entity):
             data.pop(name, None)
@@ -502,7 +591,7 @@ class WorldView:
                 parent = self.get(entity.parent, data.get(entity.fk))
             elif rule.paid_by:
                 status = data.get(field)
-                value = paid_status(rule, status, lambda r=rule: self._paid(entity, id, r.paid_by))  # type: ignore[arg-type]
+                value = paid_status(rule, status, self._paid_check(entity, id, rule.paid_by))
                 if value != status:
                     stored = self.stored(entity, id)
                     if stored is None or field not in stored.data:   # a status the user gave stands
@@ -519,6 +608,10 @@ class WorldView:
             if value is not ABSENT:
                 data[field] = value
         return data
+
+    def _paid_check(self, entity: EntityType, id: object, relationship: str) -> Callable[[], bool]:
+        """Whether the entity was paid, asked only when its status needs it."""
+        return lambda: self._paid(entity, id, relationship)
 
     def _paid(self, entity: EntityType, id: object, relationship: str) -> bool:
         """Whether any child over ``relationship`` (a payment) went through: its status is not ``failed``.
@@ -597,10 +690,9 @@ class WorldView:
 
     def child_ids(self, entity: EntityType, id: object, relationship: str) -> list:
         """Ids of the children over one edge, in order, from base data (no derivations, no effects)."""
-        key = self._key("ci", entity.name, id, relationship)
-        hit = self.engine.entities.get(key)
-        if hit is not None:
-            return hit
+        return self.cached(("ci", entity.name, id, relationship), lambda: self._child_ids(entity, id, relationship))
+
+    def _child_ids(self, entity: EntityType, id: object, relationship: str) -> list:
         child = entity.children[relationship]
         out: list = []
         parent = self._base(entity, id)
@@ -615,7 +707,7 @@ class WorldView:
             kid = self._base(child, cid) if cid not in out else None
             if kid is not None and kid.get(child.fk) == id:
                 out.append(cid)
-        return self.engine.entities.put(key, out)
+        return out
 
     def lifecycle(self, entity: EntityType, id: object) -> Lifecycle | None:
         data = self.get(entity, id)
@@ -659,6 +751,7 @@ class WorldView:
         if owner is not None and personas is not None:
             body = Persona(self, personas, *owner).apply_lifecycle_effects(facet, body)
         if self.text_refs is not None and self.engine.texts.owns(facet):  # type: ignore[union-attr]
+            self.note(setting_tags("ai:")[1])
             body = self.engine.texts.overlay(self, entity, id, body, facet=facet)  # type: ignore[union-attr]
             self.text_refs.add(f"{entity.name}:{id}#{facet}")
         return body
@@ -683,16 +776,16 @@ class WorldView:
         child = entity.children.get(relationship)
         if child is None:
             return []
-        key = self._key("c", entity.name, id, relationship)
-        hit = self.engine.entities.get(key)
-        if hit is not None:
-            return hit
+        return self.cached(("c", entity.name, id, relationship),
+                           lambda: self._children(entity, id, child, relationship))
+
+    def _children(self, entity: EntityType, id: object, child: EntityType, relationship: str) -> list[dict]:
         out: list[dict] = []
         seen: set = set()
         generated = self._generated(entity, id) if self.get(entity, id) is not None else None
         if generated is not None:
             created = self._created_at(entity, self.get(entity, id) or {})
-            for k in range(1, len(self.child_times(entity, id, created, child)) + 1):  # type: ignore[arg-type]
+            for k in range(1, len(self.child_times(entity, id, created, child)) + 1):
                 cid = child.child_id(id, k)
                 kid = self.get(child, cid)
                 if kid is not None and kid.get(child.fk) == id:
@@ -706,7 +799,7 @@ class WorldView:
             if kid is not None and kid.get(child.fk) == id:
                 out.append(kid)
                 seen.add(cid)
-        return self.engine.entities.put(key, out)
+        return out
 
     def all_of(self, entity: EntityType) -> Callable[[], Any]:
         """Iterate every existing entity of a type, lazily, in a stable order."""
@@ -725,7 +818,7 @@ class WorldView:
                         yield data
             else:
                 for parent in self.all_of(entity.parent)():
-                    yield from self.children(entity.parent, parent[entity.parent.id_field], entity.relationship)  # type: ignore[arg-type]
+                    yield from self.children(entity.parent, parent[entity.parent.id_field], entity.relationship)
         return walk
 
     def count(self, entity: EntityType) -> int:
@@ -736,22 +829,27 @@ class WorldView:
             deleted = len([i for i in self.store.deleted_ids(workspace, entity.name)
                            if entity.root_index(entity.parse_id(i)) is not None])
             return (entity.config.population or 0) - deleted + len(self.store.created_ids(workspace, entity.name))
-        key = self._key("n", entity.name)
-        hit = self.engine.entities.get(key)
-        if hit is not None:
-            return hit
-        total = 0
-        for parent_id in self.existing_ids(entity.parent):
-            generated = self._generated(entity.parent, parent_id)
-            if generated is not None:
-                total += len(self.child_times(entity.parent, parent_id, generated[0], entity))
+        if entity.parent.parent is None:
+            return self._indexed_count(entity)
+        total = self.cached(("ng", entity.name), lambda: self._count_generated(entity))
         for raw in self.store.deleted_ids(workspace, entity.name):
             if self._generated(entity, entity.parse_id(raw)) is not None:
                 total -= 1
         for raw in self.store.created_ids(workspace, entity.name):
             if self.get(entity, entity.parse_id(raw)) is not None:
                 total += 1
-        return self.engine.entities.put(key, total)
+        return total
+
+    def _count_generated(self, entity: EntityType) -> int:
+        """How many children of a type the generator made for every existing parent (a sum of timelines,
+        cached until a parent's record or lifecycle changes, not when children are created or deleted)."""
+        parent: EntityType = entity.parent  # type: ignore[assignment]
+        total = 0
+        for parent_id in self.existing_ids(parent):
+            generated = self._generated(parent, parent_id)
+            if generated is not None:
+                total += len(self.child_times(parent, parent_id, generated[0], entity))
+        return total
 
     def existing_ids(self, entity: EntityType):
         """Ids of every existing entity of a type, in a stable order, building none of them."""
@@ -784,6 +882,8 @@ class WorldView:
         a top-level type without deletions builds only those."""
         if stop <= start:
             return []
+        if entity.parent is not None and entity.parent.parent is None:
+            return self._indexed_rows(entity, start, stop)
         if entity.parent is None and not self.store.deleted_ids(self.snap.workspace, entity.name):
             population = entity.config.population or 0
             ids = [entity.root_id(i) for i in range(start + 1, min(population, stop) + 1)]
@@ -803,6 +903,99 @@ class WorldView:
             if i >= start:
                 out.append(data)
         return out
+
+    def pristine(self) -> WorldView:
+        """This workspace's world as nobody changed it: the same seed and clock, no stored changes."""
+        snap = self.snap
+        if snap.version == 0:
+            return self
+        world = (BASE, snap.seed, snap.now, snap.start)
+        return WorldView(self.engine, Snapshot(snap.workspace, 0, snap.seed, snap.now, snap.start, world, world))
+
+    def child_index(self, entity: EntityType) -> ChildIndex:
+        """The index of a child type of a top-level type in the unchanged world at this clock position,
+        built on first use (shared by every workspace with the same seed and clock)."""
+        pristine = self.pristine()
+        key = (*pristine.snap.world, entity.name)
+        index = self.engine.indexes.get(key)
+        if index is None:
+            parent: EntityType = entity.parent  # type: ignore[assignment]
+
+            def count(position: int) -> int:
+                id = parent.root_id(position)
+                return len(pristine.child_times(parent, id, pristine.root_created_at(parent, id), entity))
+            with self.engine.indexing:
+                index = self.engine.indexes.get(key) or self.engine.indexes.put(
+                    key, build_index(parent.config.population or 0, count, entity.segment))
+        return index
+
+    def touched(self, entity: EntityType) -> Touched:
+        """The parents whose children this workspace's changes made differ from the index, exactly counted."""
+        return self.cached(("touched", entity.name), lambda: self._find_touched(entity))
+
+    def _find_touched(self, entity: EntityType) -> Touched:
+        if self.snap.version == 0:
+            return Touched.of({})
+        parent: EntityType = entity.parent  # type: ignore[assignment]
+        workspace, index = self.snap.workspace, self.child_index(entity)
+        ids: set[object] = {parent.parse_id(raw) for raw in self.store.stored_ids(workspace, parent.name)}
+        prefix = f"lifecycle:{parent.name}:"
+        ids.update(parent.parse_id(key[len(prefix):]) for key in self.store.setting_keys(workspace, prefix))
+        for raw in self.store.stored_ids(workspace, entity.name):
+            id = entity.parse_id(raw)
+            split = entity.split_id(id)
+            if split is not None:
+                ids.add(split[0])
+            stored = self.stored(entity, id)
+            if stored is not None and entity.fk:
+                ids.add(parent.parse_id(stored.data.get(entity.fk)))
+        deltas: dict[int, int] = {}
+        for pid in ids:
+            position = parent.root_index(pid) if pid is not None else None
+            if position is not None:
+                exact = len(self.child_ids(parent, pid, entity.relationship))  # type: ignore[arg-type]
+                if exact != index.generated(position):
+                    deltas[position] = exact - index.generated(position)
+        return Touched.of(deltas)
+
+    def _created_parents(self, entity: EntityType) -> Iterator[object]:
+        """Ids of the parents users created (after the generated ones, in creation order)."""
+        parent: EntityType = entity.parent  # type: ignore[assignment]
+        for raw in self.store.created_ids(self.snap.workspace, parent.name):
+            yield parent.parse_id(raw)
+
+    def _indexed_count(self, entity: EntityType) -> int:
+        """How many children of a top-level type's children exist: the index, the touched parents'
+        differences, and the children of created parents."""
+        index, touched = self.child_index(entity), self.touched(entity)
+        total = index.prefix[index.parents] + touched.shift(index.parents)
+        for id in self._created_parents(entity):
+            total += len(self.child_ids(entity.parent, id, entity.relationship))  # type: ignore[arg-type]
+        return total
+
+    def _indexed_rows(self, entity: EntityType, start: int, stop: int) -> list[dict]:
+        """The children at positions ``start`` to ``stop``: the index finds the first one's parent."""
+        parent: EntityType = entity.parent  # type: ignore[assignment]
+        index, touched = self.child_index(entity), self.touched(entity)
+        position, skip = touched.locate(index, start)
+        want = stop - start
+        ids: list = []
+        while position <= index.parents and len(ids) < want:
+            if touched.count(index, position) > 0:
+                kids = self.child_ids(parent, parent.root_id(position), entity.relationship)  # type: ignore[arg-type]
+                ids.extend(kids[skip: skip + want - len(ids)])
+                skip = 0
+            position += 1
+        for id in self._created_parents(entity) if len(ids) < want else ():
+            kids = self.child_ids(parent, id, entity.relationship)  # type: ignore[arg-type]
+            if skip >= len(kids):
+                skip -= len(kids)
+                continue
+            ids.extend(kids[skip: skip + want - len(ids)])
+            skip = 0
+            if len(ids) >= want:
+                break
+        return [data for data in (self.get(entity, id) for id in ids) if data is not None]
 
     def parent_ref(self, entity: EntityType, data: dict) -> str | None:
         if entity.parent is None or data.get(entity.fk) is None:
@@ -853,97 +1046,15 @@ class WorldView:
 
     def neighbours(self, entity: EntityType, id: object, data: dict,
                    records: set[str] | None = None) -> list[tuple[str, EntityType, object, dict]]:
-        """Edges out of one entity: children over each named edge, the parent over the reverse
-        edge, and links a user registered. Message records (types marked ``record``: webhooks,
-        tcp messages) are left out unless ``records`` names their type or edge (None: all kept)."""
-        def hidden(rel: str, other: EntityType) -> bool:
-            return (records is not None and getattr(other, "record", False)
-                    and other.name not in records and rel not in records)
-
-        out: list[tuple[str, EntityType, object, dict]] = []
-        seen: set[str] = set()
-        for rel, child in entity.children.items():
-            if hidden(rel, child):
-                continue
-            for kid in self.children(entity, id, rel):
-                out.append((rel, child, kid[child.id_field], kid))
-                seen.add(f"{child.name}:{kid[child.id_field]}")
-        if entity.parent is not None:
-            parent = self.get(entity.parent, data.get(entity.fk))
-            if parent is not None:
-                out.append((f"belongs_to_{entity.parent.name}", entity.parent, parent[entity.parent.id_field], parent))
-                seen.add(f"{entity.parent.name}:{parent[entity.parent.id_field]}")
-        me = f"{entity.name}:{id}"
-        for parent_ref, rel, child_ref in self.store.links_of(self.snap.workspace, me):
-            other, name = (child_ref, rel) if parent_ref == me else (parent_ref, "linked_from")
-            if other in seen:
-                continue
-            kind, _, raw = other.partition(":")
-            other_type = self.model.types.get(kind)
-            if other_type is None or hidden(name, other_type):
-                continue
-            oid = other_type.parse_id(raw)
-            odata = self.get(other_type, oid)
-            if odata is not None:
-                out.append((name if parent_ref == me else f"belongs_to_{kind}", other_type, oid, odata))
-                seen.add(other)
-        return out
+        """Edges out of one entity (``world/graph.py``)."""
+        return persona_graph.neighbours(self, entity, id, data, records)
 
     def graph(self, ref: str, type: str | None = None, relationship: str | None = None,
               depth: int = 1, limit: int = 1000) -> dict:
-        """Breadth-first traversal from ``ref`` up to ``depth`` edges, optionally only over edges
-        named ``relationship``; nodes of ``type`` (or all) are returned with the edges walked.
-        Message records are walked only when ``type`` or ``relationship`` names them."""
-        if "persona_graph" in self.engine.off:
-            key = "consistency.enabled" if "consistency" in self.engine.off else "consistency.persona_graph.enabled"
-            raise Problem(409, "Persona graph off", f"the persona graph is switched off ({key}: false); "
-                              "entities are still served by their routes", field="ref")
-        entity, id, data = self.resolve(ref)
-        root = f"{entity.name}:{id}"
-        nodes: list[dict] = []
-        edges: list[dict] = []
-        visited = {root}
-        frontier = [(entity, id, data)]
-        for distance in range(1, depth + 1):
-            nxt = []
-            for e, i, d in frontier:
-                for rel, other, oid, odata in self.neighbours(e, i, d, {n for n in (type, relationship) if n}):
-                    if relationship and rel != relationship:
-                        continue
-                    oref = f"{other.name}:{oid}"
-                    edges.append({"from": f"{e.name}:{i}", "to": oref, "relationship": rel})
-                    if oref in visited:
-                        continue
-                    visited.add(oref)
-                    nxt.append((other, oid, odata))
-                    if type is None or other.name == type:
-                        nodes.append({"ref": oref, "type": other.name, "id": oid, "distance": distance,
-                                      "relationship": rel, "data": odata})
-                    if len(nodes) >= limit:
-                        return {"root": root, "depth": depth, "nodes": nodes, "edges": edges, "truncated": True}
-            frontier = nxt
-        return {"root": root, "depth": depth, "nodes": nodes, "edges": edges, "truncated": False}
+        """Breadth-first traversal from ``ref`` (``world/graph.py``)."""
+        return persona_graph.traverse(self, ref, type, relationship, depth, limit)
 
     # -- writes ------------------------------------------------------------------------------
-    def _links_for(self, entity: EntityType, id: object, data: dict, persona: str | None) -> list[tuple[str, str, str]]:
-        me = f"{entity.name}:{id}"
-        links = []
-        if entity.parent is not None and data.get(entity.fk) is not None:
-            links.append((f"{entity.parent.name}:{data[entity.fk]}", entity.relationship, me))
-        for other in self.model.types.values():
-            if other is entity.parent or other is entity:
-                continue
-            for spelling in (
-                f"{other.name}_id",
-                other.name.split("_")[0] + "".join(w.title() for w in other.name.split("_")[1:]) + "Id",
-            ):
-                value = other.parse_id(data.get(spelling)) if spelling in data else None
-                if value is not None:
-                    links.append((f"{other.name}:{value}", f"has_{entity.segment}", me))
-        if persona:
-            links.append((persona, f"has_{entity.segment}", me))
-        return list(dict.fromkeys(links))
-
     def _parent_from(self, entity: EntityType, data: dict, persona: str | None, required: bool) -> dict:
         """Normalise the parent key (any spelling, string or number) and check the parent exists."""
         if entity.parent is None:
@@ -997,7 +1108,8 @@ class WorldView:
         mode = "replace" if generated else "created"
         if generated:
             data.pop("created_at")
-        self.store.put_entity(workspace, entity.name, str(id), data, mode, self._links_for(entity, id, data, persona))
+        links = persona_graph.links_for(self, entity, id, data, persona)
+        self.store.put_entity(workspace, entity.name, str(id), data, mode, links)
         fresh = self.engine.view(workspace)
         created = fresh.body(entity, id, None)
         self.engine.events.emit(workspace, f"{entity.name}.created", ref=f"{entity.name}:{id}", entity=created,
@@ -1023,7 +1135,7 @@ class WorldView:
             mode = "replace" if replace or (stored is not None and stored.mode == "replace") else "patch"
         effective = {**current, **new}
         self.store.put_entity(self.snap.workspace, entity.name, str(id), new, mode,
-                              self._links_for(entity, id, effective, None))
+                              persona_graph.links_for(self, entity, id, effective, None))
         return self.engine.view(self.snap.workspace).body(entity, id, None)  # type: ignore[return-value]
 
     def delete(self, entity: EntityType, id: object) -> None:

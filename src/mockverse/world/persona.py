@@ -18,8 +18,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from mockverse import yamlsafe
-from mockverse.cache import LRU
 from mockverse.config import PersonasConfig
+from mockverse.store import entity_tag
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world.lifecycle import (
     LifecycleConfig,
@@ -67,6 +67,8 @@ class PersonaView(Protocol):
     def created_at_of(self, entity: EntityType, data: dict) -> datetime: ...
     def is_generated(self, entity: EntityType, id: object) -> bool: ...
     def emit(self, type: str, **payload: Any) -> None: ...
+    def note(self, tag: str) -> None: ...
+    def cached(self, parts: tuple, compute: Callable[[], Any]) -> Any: ...
     def reopened(self) -> PersonaView: ...
     def persona_handle(self, ref: str) -> Persona: ...
 
@@ -130,7 +132,6 @@ class Personas:
                 self.configured[item.persona_id] = parse_state(item.state)
             except LifecycleError as exc:
                 raise ValueError(f"consistency.personas.lifecycle_states[{i}].state: {exc.message}") from None
-        self.lifecycles = LRU(20_000)   # (workspace cache key, persona ref) -> Lifecycle at that version
         self.min_after: dict[LifecycleState, timedelta] = {}
         for rule in self.config.rules:
             current = self.min_after.get(rule.from_state)
@@ -175,14 +176,13 @@ class Personas:
 
     # -- resolution ---------------------------------------------------------------------------
     def lifecycle(self, view: PersonaView, entity: EntityType, id: object, data: dict) -> Lifecycle:
-        """The persona's lifecycle at the view's now (cached per workspace version)."""
+        """The persona's lifecycle at the view's now, cached until its record or its lifecycle record changes."""
         ref = f"{entity.name}:{id}"
-        key = (*view.snap.key, ref)
-        hit = self.lifecycles.get(key)
-        if hit is not None:
-            return hit
-        life = self._resolve(view, entity, id, data, view.store.get_setting(view.workspace, f"lifecycle:{ref}"))
-        return self.lifecycles.put(key, life)
+
+        def resolve() -> Lifecycle:
+            view.note(entity_tag(entity.name, str(id)))   # ``data`` (its signup time) is the persona's record
+            return self._resolve(view, entity, id, data, view.store.get_setting(view.workspace, f"lifecycle:{ref}"))
+        return view.cached(("lc", ref), resolve)
 
     def _resolve(self, view: PersonaView, entity: EntityType, id: object, data: dict,
                  stored: dict | None) -> Lifecycle:

@@ -174,14 +174,11 @@ class Renderer:
     # -- one entity ------------------------------------------------------------------------------
     def entity(self, entity: SpecEntityType, id: object, schema: dict | None, depth: int = 0) -> dict | None:
         """The entity ``id`` shaped as ``schema`` (wherever the schema holds it), or None if it does not exist."""
-        key = self.view._key("render", entity.name, id, _identity(schema) if schema is not None else None, depth)
-        hit = self.view.engine.entities.get(key)
-        if hit is not None:
-            return hit
-        data = self.view.get(entity, id)
-        if data is None:
-            return None
-        return self.view.engine.entities.put(key, self._entity(entity, id, data, schema, depth))
+        def build() -> Any:
+            data = self.view.get(entity, id)
+            return None if data is None else self._entity(entity, id, data, schema, depth)
+        return self.view.cached(("render", entity.name, id, _identity(schema) if schema is not None else None, depth),
+                                build)
 
     def _entity(self, entity: SpecEntityType, id: object, data: dict, schema: dict | None, depth: int) -> Any:
         slots = entity_slots(schema, entity)

@@ -1,0 +1,407 @@
+"""Operation classification: what each spec operation is in the world, as one typed value per kind.
+
+One classifier serves every world, the built-in one (``builtin/openapi.yaml``) like any user's
+spec. A path is read against the world's path tables: the collection and item paths of each
+type and the literal segments that name it. Its kind follows:
+
+* an **item** (``/orders/{id}``, ``/Projects/{projectId}/Tasks/{taskId}``, ``/me``);
+* a **collection** (``/orders``) with the parent key spellings it filters by (``?user_id=``);
+* the **children** of an item (``/users/{id}/orders``), a **related** list (a nested path whose
+  items have their parent elsewhere: ``/artists/{id}/albums``) or a **search** list of entities
+  at a literal path (``/pet/findByStatus``);
+* a **facet** of one entity (``/users/{id}/billing``), an **action** on one
+  (``POST /subscriptions/{id}/suspend``);
+* else a **schema**-only operation answered from its examples or its schema.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from jsonschema import Draft202012Validator
+
+from mockverse.openapi import singular, snake
+from mockverse.openapi.jsonschema import validator_for
+from mockverse.world.generate import merge_schema, schema_types
+from mockverse.world.model import EntityType, WorldModel
+from mockverse.world.render import entity_slots, is_array, list_slot
+from mockverse.world.specworld import SpecEntityType
+
+PARAM = re.compile(r"^\{([^}]+)\}$")
+NUMBERS = frozenset({"integer", "number"})
+COUNT_NAMES = ("count", "_count", "total", "size")   # a collection's last segment that asks how many it holds
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What every operation has: its route, its success response and its request rules."""
+
+    kind: ClassVar[str] = "schema"
+    method: str
+    path: str
+    status: int
+    schema: dict | None
+    examples: dict[str, Any]
+    validator: Draft202012Validator | None
+    query: tuple[Any, ...]                        # the operation's declared query parameters
+    bound: tuple[tuple[str, EntityType], ...]     # path parameters that name entities, outermost first
+    body_required: bool
+
+    @property
+    def named(self) -> tuple[EntityType, str] | None:
+        """The entity the path addresses and its path parameter, if it names one (the innermost bound one)."""
+        return (self.bound[-1][1], self.bound[-1][0]) if self.bound else None
+
+    @property
+    def shown(self) -> EntityType | None:
+        """The entity type the response body shows (one item or a list of them), if any."""
+        return None
+
+
+@dataclass(frozen=True)
+class SchemaOp(Operation):
+    """An operation that is no entity path: answered from its examples or its schema."""
+
+
+@dataclass(frozen=True)
+class ItemOp(Operation):
+    """One entity (``/orders/{id}``); ``id_param`` None for ``/me``, ``parent_param`` its parent's key in the path."""
+
+    kind: ClassVar[str] = "item"
+    entity: EntityType
+    id_param: str | None
+    parent_param: str | None
+
+    @property
+    def named(self) -> tuple[EntityType, str] | None:
+        return (self.entity, self.id_param) if self.id_param is not None else None
+
+    @property
+    def shown(self) -> EntityType:
+        return self.entity
+
+
+@dataclass(frozen=True)
+class FacetOp(Operation):
+    """A facet of one entity (``/users/{id}/billing``): generated from its schema, shaped by its persona."""
+
+    kind: ClassVar[str] = "facet"
+    entity: EntityType
+    id_param: str
+    facet: str
+
+    @property
+    def named(self) -> tuple[EntityType, str]:
+        return self.entity, self.id_param
+
+
+@dataclass(frozen=True)
+class ActionOp(Operation):
+    """A non-read operation on one entity (``POST /subscriptions/{id}/suspend``)."""
+
+    kind: ClassVar[str] = "action"
+    entity: EntityType
+    id_param: str
+
+    @property
+    def named(self) -> tuple[EntityType, str]:
+        return self.entity, self.id_param
+
+
+@dataclass(frozen=True)
+class ListOp(Operation):
+    """A list of entities of one type."""
+
+    listed: EntityType
+
+    @property
+    def shown(self) -> EntityType:
+        return self.listed
+
+
+@dataclass(frozen=True)
+class CollectionOp(ListOp):
+    """A type's collection (``/orders``); ``filters``: query names that pick one parent's children;
+    ``aliased``: the path names the parent by an alias (``/user/keys``, ``/users/@me/keys``: the current
+    user's), so what it creates belongs to the world's first persona of the parent type."""
+
+    kind: ClassVar[str] = "collection"
+    filters: tuple[str, ...]
+    aliased: bool = False
+
+    def bound_parent(self) -> str | None:
+        """The path parameter naming the listed type's parent (``/sites/{site_id}/database/branches``), if any."""
+        parent = self.listed.parent
+        return next((name for name, entity in self.bound if parent is not None and entity is parent), None)
+
+    def alias_parent(self) -> tuple[EntityType, object] | None:
+        """(parent type, id) of the entity an aliased path names: the parent type's first entity."""
+        parent = self.listed.parent
+        if not self.aliased or parent is None or parent.parent is not None:
+            return None
+        return parent, parent.root_id(1)
+
+
+@dataclass(frozen=True)
+class ChildrenOp(ListOp):
+    """The children of one entity (``/users/{id}/orders``): those whose parent key names it."""
+
+    kind: ClassVar[str] = "children"
+    parent: EntityType
+    id_param: str
+    relationship: str
+
+    @property
+    def named(self) -> tuple[EntityType, str]:
+        return self.parent, self.id_param
+
+
+@dataclass(frozen=True)
+class RelatedOp(ListOp):
+    """Entities of another type listed under one entity (``/artists/{id}/albums``); a POST of the path
+    creates one (``/filters/{id}/keywords``), its ``key`` (the listed type's one field naming that
+    entity, if it has one) set to that entity."""
+
+    kind: ClassVar[str] = "related"
+    parent: EntityType
+    id_param: str
+    key: str | None
+
+    @property
+    def named(self) -> tuple[EntityType, str]:
+        return self.parent, self.id_param
+
+
+@dataclass(frozen=True)
+class CountOp(Operation):
+    """How many entities a collection holds (``/recipients/count``): its number fields say the list's total."""
+
+    kind: ClassVar[str] = "count"
+    counted: EntityType
+
+
+@dataclass(frozen=True)
+class SearchOp(ListOp):
+    """Entities of one type at a literal path, filtered by the query (``/pet/findByStatus?status=sold``)."""
+
+    kind: ClassVar[str] = "search"
+
+
+@dataclass(frozen=True)
+class PathTables:
+    """A world's types by name, by item path, by collection path and by the literal segment naming them."""
+
+    types: list[EntityType]
+    by_name: dict[str, EntityType]
+    items: dict[str, EntityType]
+    collections: dict[str, EntityType]
+    segments: dict[str, EntityType]
+
+    @classmethod
+    def of(cls, model: WorldModel) -> PathTables:
+        """The path tables of a world, once per world (not once per operation: a 10,000-path spec)."""
+        types = list(model.types.values())
+        items: dict[str, EntityType] = {}
+        collections: dict[str, EntityType] = {}
+        segments: dict[str, EntityType] = {}
+        for entity in types:
+            collection, item = _paths(entity)
+            for path, table in ((item, items), (collection, collections)):
+                if path:
+                    table.setdefault(path, entity)
+            for path in (item, collection):
+                literals = [t for t in (path or "").split("/") if t and not PARAM.match(t)]
+                if literals:
+                    segments.setdefault(literals[-1], entity)
+        for entity in types:
+            segments.setdefault(entity.name, entity)
+        return cls(types, {t.name: t for t in types}, items, collections, segments)
+
+    def segment_type(self, segment: str) -> EntityType | None:
+        """The type a literal path segment names (``orders``, ``Tasks``), if any."""
+        return self.segments.get(segment) or self.by_name.get(singular(snake(segment)))
+
+
+def _paths(entity: EntityType) -> tuple[str | None, str | None]:
+    """(collection path, item path) of a type: inferred from a user's spec, or configured."""
+    if isinstance(entity, SpecEntityType) and entity.inferred is not None:
+        return entity.inferred.collection_path, entity.inferred.item_path
+    return entity.config.path, None
+
+
+def _child_named(parent: EntityType, segment: str) -> EntityType | None:
+    """A child type of ``parent`` its relationship names (``/orders/{id}/items`` for ``has_items``)."""
+    for relationship, child in parent.children.items():
+        if relationship.removeprefix("has_") == segment or child.segment == segment:
+            return child
+    return None
+
+
+def _bound(tokens: list[str], tables: PathTables) -> list[tuple[str, EntityType]]:
+    """Path parameters that name entities: at a type's item path, or right after its literal segment."""
+    bound: list[tuple[str, EntityType]] = []
+    prefix, last_literal = "", None
+    for index, token in enumerate(tokens):
+        prefix += "/" + token
+        match = PARAM.match(token)
+        if not match:
+            last_literal = token
+            continue
+        entity = tables.items.get(prefix)
+        followed_by_param = index + 1 < len(tokens) and PARAM.match(tokens[index + 1])
+        if entity is None and last_literal and tokens[index - 1] == last_literal and not followed_by_param:
+            entity = tables.segment_type(last_literal)
+        if entity is not None:
+            bound.append((match.group(1), entity))
+    return bound
+
+
+def classify(op: Any, tables: PathTables) -> Operation:
+    """The typed operation a spec operation is in the world (see the module notes)."""
+    tokens = [t for t in op.path.split("/") if t]
+    bound = _bound(tokens, tables)
+    success = op.success()
+    base = {
+        "method": op.method.upper(), "path": op.path,
+        "status": int(success.status) if success and success.status.isdigit() else 200,
+        "schema": success.schema if success and _json(success.media_type) else None,
+        "examples": success.examples if success else {},
+        "validator": validator_for(op.request_schema, "request"),
+        "query": tuple(p for p in op.parameters if p.location == "query"),
+        "bound": tuple(bound), "body_required": bool(op.request_required),
+    }
+    last = tokens[-1] if tokens else ""
+    match = PARAM.match(last)
+    if match:
+        return _on_item(match.group(1), bound, tokens, base, tables)
+    return _on_literal(last, bound, tokens, base, tables)
+
+
+def _on_item(param: str, bound: list[tuple[str, EntityType]], tokens: list[str], base: dict,
+             tables: PathTables) -> Operation:
+    """An operation whose path ends in a parameter: an item of the type it names, or an action on it."""
+    if not bound or bound[-1][0] != param:
+        return SchemaOp(**base)
+    entity = bound[-1][1]
+    collection, item = _paths(entity)
+    path = base["path"]
+    own_item = path == item if item is not None else \
+        collection is not None and path.rsplit("/", 1)[0] == collection.rstrip("/")
+    before = bound[-2] if len(bound) > 1 else None
+    parent_param = before[0] if before is not None and before[1] is entity.parent else None
+    if base["method"] in ("GET", "HEAD") or own_item or parent_param:
+        return ItemOp(**base, entity=entity, id_param=param, parent_param=parent_param)
+    return ActionOp(**base, entity=entity, id_param=param)
+
+
+def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str], base: dict,
+                tables: PathTables) -> Operation:
+    """An operation whose path ends in a literal: a list, a facet, ``/me``, an action or schema-only."""
+    schema, method, path = base["schema"], base["method"], base["path"]
+    listed = tables.collections.get(path) or tables.segment_type(last)
+    parent = bound[-1] if bound and len(tokens) > 1 and PARAM.match(tokens[-2]) else None
+    if parent is None and listed is not None and bound and bound[-1][1] is listed.parent:
+        parent = bound[-1]   # /guilds/{guild_id}/auto-moderation/rules: the children of that guild
+    if parent is not None:
+        id_param, owner = parent
+        listed = listed or _child_named(owner, last)
+        if listed is not None and listed.parent is owner and listed.relationship:
+            return ChildrenOp(**base, listed=listed, parent=owner, id_param=id_param, relationship=listed.relationship)
+        key = key_to(listed, owner) if listed is not None else None
+        if method == "POST" and listed is not None and (key is not None or _shows(schema, listed)):
+            return RelatedOp(**base, listed=listed, parent=owner, id_param=id_param, key=key)
+        if method != "GET":
+            return ActionOp(**base, entity=owner, id_param=id_param)
+        own = listed is not None and (_lists(schema, listed) or tables.collections.get(path) is listed)
+        target = listed if own else _listed_type(schema, tables.types, path)
+        if target is not None and target.parent is owner and target.relationship:   # /sites/{id}/dns: dns zones
+            return ChildrenOp(**base, listed=target, parent=owner, id_param=id_param, relationship=target.relationship)
+        if target is not None:
+            return RelatedOp(**base, listed=target, parent=owner, id_param=id_param, key=key_to(target, owner))
+        if schema is not None and "object" in schema_types(merge_schema(schema)) and not is_array(schema):
+            return FacetOp(**base, entity=owner, id_param=id_param, facet=last)
+        return SchemaOp(**base)
+    if listed is not None and (tables.collections.get(path) is listed or not bound):
+        filters = tuple(s for s in listed.fk_spellings() if s) if listed.parent is not None else ()
+        return CollectionOp(**base, listed=listed, filters=filters, aliased=_aliased(tokens, listed))
+    counted = tables.collections.get(path.rsplit("/", 1)[0]) if last.lower() in COUNT_NAMES else None
+    if method == "GET" and counted is not None and _counts(schema):
+        return CountOp(**base, counted=counted)
+    if method == "GET" and last.lower() == "me":
+        persona = _persona_type(schema, tables.types)
+        if persona is not None:   # /me: the first persona of the world
+            return ItemOp(**base, entity=persona, id_param=None, parent_param=None)
+    if method == "GET":
+        target = _listed_type(schema, tables.types, path)
+        if target is not None and bound and bound[-1][1] is target.parent and target.relationship:
+            return ChildrenOp(**base, listed=target, parent=bound[-1][1], id_param=bound[-1][0],
+                              relationship=target.relationship)   # /accounts/{id}/limits/current
+        if target is not None:
+            return SearchOp(**base, listed=target)
+    return SchemaOp(**base)
+
+
+def _aliased(tokens: list[str], listed: EntityType) -> bool:
+    """Whether a path without parameters names the listed type's parent by an alias: its name in the
+    singular (``/user/keys``) or, for a person, ``me`` (``/me/keys``, ``/users/@me/keys``) before the last segment."""
+    parent = listed.parent
+    if parent is None or any(PARAM.match(t) for t in tokens):
+        return False
+    aliases = {parent.name, *(("me", "@me", "self", "current") if parent.person else ())}
+    return any(snake(t.lstrip("@")) in aliases or t.lower() in aliases for t in tokens[:-1])
+
+
+def key_to(listed: EntityType, owner: EntityType) -> str | None:
+    """The one field of ``listed`` that holds the id of an ``owner`` entity, if it has exactly one."""
+    if not isinstance(listed, SpecEntityType):
+        return None
+    keys = [r.field for r in listed.references if r.target is owner and not r.many]
+    return keys[0] if len(keys) == 1 else None
+
+
+def _shows(schema: dict | None, entity: EntityType) -> bool:
+    """Whether a response schema is one entity of ``entity``'s type, recognised by schema identity."""
+    return isinstance(entity, SpecEntityType) and entity_slots(schema, entity, strict=True) == [[]]
+
+
+def _counts(schema: dict | None) -> bool:
+    """Whether a response schema can say a count: a number, or an object with a number field."""
+    if schema is None:
+        return False
+    flat = merge_schema(schema)
+    if bool(NUMBERS & schema_types(flat)):
+        return True
+    props = flat.get("properties") or {}
+    return any(isinstance(p, dict) and bool(NUMBERS & schema_types(merge_schema(p))) for p in props.values())
+
+
+def _json(media_type: str | None) -> bool:
+    return media_type is None or "json" in media_type.lower() or media_type.startswith("*/*")
+
+
+def _lists(schema: dict | None, entity: EntityType) -> bool:
+    return schema is not None and isinstance(entity, SpecEntityType) and list_slot(schema, entity) is not None
+
+
+def _persona_type(schema: dict | None, types: list[EntityType]) -> EntityType | None:
+    """The person-like top-level type a ``/me`` response shows, if any."""
+    for entity in types:
+        if isinstance(entity, SpecEntityType) and entity.parent is None and entity.person \
+                and entity_slots(schema, entity, strict=True):
+            return entity
+    return None
+
+
+def _listed_type(schema: dict | None, types: list[EntityType], path: str = "") -> EntityType | None:
+    """The entity type a response lists, recognised by schema identity (not merely by an ``id`` field):
+    of several, items that are the type itself (not objects embedding it), in the array the path names."""
+    if schema is None:
+        return None
+    words = {singular(snake(t)) for t in path.split("/") if t and not PARAM.match(t)}
+    found = [(e, slot) for e, slot in ((e, list_slot(schema, e, strict=True)) for e in types
+                                       if isinstance(e, SpecEntityType)) if slot is not None]
+    direct = [(e, slot) for e, slot in found if entity_slots(slot[1], e, strict=True) == [[]]]
+    named = [e for e, slot in direct if slot[0] and singular(snake(slot[0][-1])) in words]
+    return next(iter(named + [e for e, _ in direct] + [e for e, _ in found]), None)

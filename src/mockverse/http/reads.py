@@ -1,0 +1,225 @@
+"""Reads: a GET of any operation, answered from the world as one :class:`Served` value.
+
+The path parameters that name entities are resolved first (400 for one that cannot be an id, 404 for
+one that does not exist); then the operation's kind picks the entity or the rows, and the world's
+:class:`~mockverse.http.shapes.Shape` shapes the body. Lists with json-server queries (filters, sorts,
+``_embed``) go through :mod:`mockverse.http.list_queries`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+
+from mockverse.http.conventions import SCAN_LIMIT, wants_list_query
+from mockverse.http.errors import Problem
+from mockverse.http.list_queries import ListQueries
+from mockverse.http.operations import (
+    NUMBERS,
+    ChildrenOp,
+    CollectionOp,
+    CountOp,
+    FacetOp,
+    ItemOp,
+    ListOp,
+    Operation,
+    RelatedOp,
+    SearchOp,
+)
+from mockverse.http.served import Served
+from mockverse.http.shapes import Shape, body_served, schema_served
+from mockverse.openapi.jsonschema import fits
+from mockverse.world.engine import WorldView
+from mockverse.world.generate import merge_schema, schema_types
+from mockverse.world.model import EntityType
+from mockverse.world.render import Renderer
+from mockverse.world.specworld import SpecEntityType
+
+Resolved = dict[str, tuple[EntityType, object, dict]]   # path parameter -> (type, id, stored data)
+SEARCH_READ, SEARCH_MOST = 500, 200   # entities a search reads and returns, at most
+
+
+def safe_name(name: str) -> str:
+    """A path parameter's name as Starlette's router takes it."""
+    return re.sub(r"\W", "_", name)
+
+
+def url_key(request: Request) -> str:
+    """The request's path and query: the key of bodies generated for this URL."""
+    return request.url.path + ("?" + request.url.query if request.url.query else "")
+
+
+class Reads:
+    """Answers reads of a world's operations; ``shape`` shapes its bodies."""
+
+    def __init__(self, shape: Shape) -> None:
+        self.shape = shape
+        self.lists = ListQueries(self)
+        self.items: dict[str, ItemOp] = {}   # each type's GET item operation, by type name (set by the routes)
+
+    def read(self, op: Operation, request: Request, view: WorldView) -> Served:
+        """Answer a GET (or HEAD): status, serialised body and headers."""
+        if isinstance(op, ListOp) and self.wants_query(op, request):
+            return self.lists.read_list(op, request, view)
+        found = self.resolve(op, request, view)
+        persona = self.persona(view, found)
+        if isinstance(op, ItemOp):
+            entity, id, data = self.item_of(op, view, found)
+            return body_served(op, view, self.shape.item(view, entity, id, op.schema), view.persona(entity, data))
+        if isinstance(op, FacetOp):
+            entity, id, data = found[op.id_param]
+            body = view.facet(entity, id, op.facet, op.schema)
+            if body is None or not fits(body, op.schema):
+                return schema_served(op, view, url_key(request), persona)
+            return body_served(op, view, body, persona)
+        if isinstance(op, CollectionOp):
+            return self.collection(op, request, view, found)
+        if isinstance(op, CountOp):
+            return count_served(op, view, url_key(request))
+        if isinstance(op, ListOp):
+            rows = self.rows(op, request, view, found)
+            return self.shape.page(op, request, view, rows, len(rows), persona, None)
+        return schema_served(op, view, url_key(request), persona)
+
+    def wants_query(self, op: ListOp, request: Request) -> bool:
+        """Cheap: does a list request carry json-server query parameters?"""
+        return wants_list_query(request, self.lists.own_params(op), paging=self.shape.declared_paging)
+
+    @staticmethod
+    def persona(view: WorldView, found: Resolved) -> str | None:
+        """The persona of the innermost entity the path names."""
+        return next((view.persona(e, d) for e, _, d in reversed(list(found.values()))), None)
+
+    @staticmethod
+    def item_of(op: ItemOp, view: WorldView, found: Resolved) -> tuple[EntityType, object, dict]:
+        """(type, id, data) of the entity an item path names (``/me``: the world's first persona)."""
+        if op.id_param is None:
+            id = op.entity.root_id(1)
+            return op.entity, id, view.get(op.entity, id) or {}
+        return found[op.id_param]
+
+    def rows(self, op: ListOp, request: Request, view: WorldView, found: Resolved) -> list[dict]:
+        """Every row a nested or search list shows, before paging."""
+        if isinstance(op, ChildrenOp):
+            _, id, _ = found[op.id_param]
+            return view.children(op.parent, id, op.relationship)
+        if isinstance(op, RelatedOp):
+            _, id, _ = found[op.id_param]
+            return related_rows(view, op, id)
+        if isinstance(op, SearchOp):
+            return search_rows(op, request, view)
+        return []
+
+    def collection(self, op: CollectionOp, request: Request, view: WorldView, found: Resolved) -> Served:
+        """A collection: one parent's children when its path or a parent-key filter names it, the entities
+        an ``ids`` parameter names, else the page of the whole collection it asks for."""
+        entity, q = op.listed, request.query_params
+        bound = op.bound_parent()
+        if bound is not None and entity.parent is not None and entity.relationship:
+            _, parent_id, data = found[bound]
+            rows = view.children(entity.parent, parent_id, entity.relationship)
+            return self.shape.page(op, request, view, rows, len(rows), view.persona(entity.parent, data), None)
+        for name in op.filters:
+            if name in q and entity.parent is not None and entity.relationship:
+                parent_id = entity.parent.parse_id(q[name])
+                rows = view.children(entity.parent, parent_id, entity.relationship) if parent_id is not None else []
+                persona = f"{entity.parent.name}:{parent_id}" if rows else None
+                return self.shape.page(op, request, view, rows, len(rows), persona, None)
+        ids_param = next((n for n in ("ids", "id") if n in q and any(p.name == n for p in op.query)), None)
+        if ids_param:
+            wanted = [entity.parse_id(raw.strip()) for raw in q[ids_param].split(",") if raw.strip()]
+            rows = [d for d in (view.get(entity, i) for i in wanted if i is not None) if d is not None]
+            return self.shape.page(op, request, view, rows, len(rows), None, None)
+        total = view.count(entity)
+        offset, size = self.shape.window(op, request, view, total)
+        if view.budget is not None:
+            view.budget.param = next((n for n in ("_page", "_per_page", "_limit") if n in q), "_per_page")
+        rows = view.rows(entity, offset, offset + size)
+        return self.shape.page(op, request, view, rows, total, None, (offset, size))
+
+    def resolve(self, op: Operation, request: Request, view: WorldView) -> Resolved:
+        """Every path parameter that names an entity, parsed and looked up: 404 for one that does not exist."""
+        found: Resolved = {}
+        for name, entity in op.bound:
+            raw = request.path_params.get(safe_name(name))
+            parsed = entity.parse_id(raw)
+            data = view.get(entity, parsed) if parsed is not None else None
+            keyed = entity.by_key(view, raw) if data is None and isinstance(entity, SpecEntityType) \
+                and entity.keys and raw is not None else None
+            named = isinstance(entity, SpecEntityType) and bool(entity.keys)   # the value may be a key, not an id
+            if parsed is None and keyed is None and not named:
+                raise Problem(400, "Invalid path parameter", f"{name} must be {entity.id_rule()}", field=name)
+            id = keyed if keyed is not None else parsed if parsed is not None else raw
+            data = data if keyed is None else view.get(entity, keyed)
+            if data is None:
+                raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field=name)
+            found[name] = (entity, id, data)
+        if isinstance(op, ItemOp) and op.parent_param and op.id_param in found and op.parent_param in found:
+            entity, id, data = found[op.id_param]
+            parent_id = found[op.parent_param][1]
+            if entity.fk is not None and entity.parent is not None and data.get(entity.fk) != parent_id:
+                raise Problem(404, "Not found", f"{entity.name} {id} does not belong to {entity.parent.name} "
+                              f"{parent_id}", field=op.id_param)
+        return found
+
+    def item_body(self, view: WorldView, entity: EntityType, id: object, item: ItemOp | None) -> Any:
+        """What ``GET`` of the entity's item path answers, rendered exactly as :meth:`read` renders it;
+        the entity's stored fields when the spec has no item path; None if it is missing."""
+        if view.get(entity, id) is None:
+            return None
+        if item is None:
+            return view.body(entity, id, None)
+        return self.shape.item(view, entity, id, item.schema)
+
+
+def count_served(op: CountOp, view: WorldView, key: str) -> Served:
+    """A count endpoint's answer: the collection's total, in every number field its schema has."""
+    total = view.count(op.counted)
+    schema = merge_schema(op.schema or {})
+    if NUMBERS & schema_types(schema):
+        return body_served(op, view, total, None)
+    ctx = {"created_at": view.now, "now": view.now, "person": False, "fields": {}}
+    body = view.gen.value(op.schema or {}, f"route:{op.method} {key}", "$", "body", ctx)
+    props = schema.get("properties") or {}
+    if isinstance(body, dict):
+        for name, prop in props.items():
+            if isinstance(prop, dict) and NUMBERS & schema_types(merge_schema(prop)) and fits(total, prop):
+                body[name] = total
+    return body_served(op, view, body, None)
+
+
+def related_rows(view: WorldView, op: RelatedOp, id: object) -> list[dict]:
+    """The entities a nested list of another type shows: those whose key names the parent
+    (``/sites/{site_id}/dns`` lists the zones whose ``site_id`` is that site) when the listed type
+    has such keys, else a stable selection of existing ones."""
+    parent, target, path = op.parent, op.listed, op.path
+    if not isinstance(target, SpecEntityType):
+        return []
+    keys = [r.field for r in target.references if r.target is parent and not r.many]
+    if not keys:
+        ids = Renderer(view).sample(target, (f"{parent.name}:{id}", path), most=6)
+        return [d for d in (view.get(target, i) for i in ids) if d is not None]
+    rows = []
+    for index, data in enumerate(view.all_of(target)()):
+        if index >= SCAN_LIMIT:
+            break
+        if any(data.get(key) == id for key in keys):
+            rows.append(data)
+    return rows
+
+
+def search_rows(op: SearchOp, request: Request, view: WorldView) -> list[dict]:
+    """Entities of the listed type whose fields equal the query's values (``?status=sold``), in order."""
+    entity = op.listed
+    props = entity.schema.get("properties", {})
+    filters = {n: {v.strip() for v in value.split(",")} for n, value in request.query_params.items() if n in props}
+    rows: list[dict] = []
+    for index, data in enumerate(view.all_of(entity)()):
+        if index >= SEARCH_READ or len(rows) >= SEARCH_MOST:
+            break
+        if all(str(data.get(n)).lower() in {v.lower() for v in vs} or
+               isinstance(data.get(n), list) and {str(x) for x in data[n]} & vs for n, vs in filters.items()):
+            rows.append(data)
+    return rows

@@ -1,0 +1,216 @@
+"""How a world's bodies are shaped: stored entities as they are, or rendered into each operation's schema.
+
+A world picks one shape once. The built-in world's types keep their stored fields (``GET /users/1``
+is the user row; a list is a JSON array paged by json-server's ``_page``/``_per_page`` and ``Link``);
+a world inferred from a user's spec renders each entity into the operation's response schema (its
+envelopes, paging fields and embedded relations) and pages by the operation's own parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+import orjson
+from starlette.requests import Request
+
+from mockverse.http.conventions import SCAN_LIMIT
+from mockverse.http.errors import Problem
+from mockverse.http.operations import ListOp, Operation
+from mockverse.http.paging import cursor_links, own_paging, page_links, page_params
+from mockverse.http.served import Served, world_served
+from mockverse.openapi.jsonschema import fits
+from mockverse.world.engine import WorldView
+from mockverse.world.model import EntityType, WorldModel
+from mockverse.world.render import MISSING, Renderer, entity_slots
+from mockverse.world.specworld import SpecEntityType
+
+
+class Shape(Protocol):
+    """The body shapes of one world."""
+
+    declared_paging: bool   # lists page by the operation's own parameters (json-server's then count as a query)
+
+    def item(self, view: WorldView, entity: EntityType, id: object, schema: dict | None) -> Any:
+        """One entity as its item path answers it; None when it is missing or the route has no body."""
+
+    def window(self, op: ListOp, request: Request, view: WorldView, total: int) -> tuple[int, int]:
+        """(offset, size) of the page of a collection a list request asks for."""
+
+    def page(self, op: ListOp, request: Request, view: WorldView, rows: list[dict], total: int,
+             persona: str | None, window: tuple[int, int] | None) -> Served:
+        """A list answer: ``rows`` (already this page's when ``window`` is given, else all of them)."""
+
+    def written(self, view: WorldView, entity: EntityType, data: dict, schema: dict | None) -> bytes:
+        """The body answering a write of ``data``."""
+
+    def location(self, entity: EntityType, data: dict) -> str | None:
+        """The item path of a created entity, for ``Location``."""
+
+
+def shape_of(model: WorldModel) -> Shape:
+    """The shape of a world: rendered when its types come from a user's spec, else stored."""
+    if any(isinstance(t, SpecEntityType) for t in model.types.values()):
+        return RenderedShape()
+    return StoredShape()
+
+
+def schema_served(op: Operation, view: WorldView, key: str, persona: str | None) -> Served:
+    """The operation's first example that fits its schema, else a body generated from the schema (keyed by
+    ``key``, the request URL), else its first example; no body when it declares none."""
+    if op.schema is None:
+        example = next(iter(op.examples.values()), None) if op.examples else None
+        return world_served(view, op.status, orjson.dumps(example) if example is not None else b"", persona)
+    for example in op.examples.values():
+        if fits(example, op.schema):
+            return world_served(view, op.status, orjson.dumps(example), persona)
+    ctx = {"created_at": view.now, "now": view.now, "person": False, "fields": {}}
+    body = view.gen.value(op.schema, f"route:{op.method} {key}", "$", "body", ctx)
+    return world_served(view, op.status, orjson.dumps(body), persona)
+
+
+def body_served(op: Operation, view: WorldView, body: Any, persona: str | None,
+                extra: dict[str, str] | None = None) -> Served:
+    """A world answer carrying ``body`` (no body when it is None and the operation declares none)."""
+    raw = b"" if body is None and op.schema is None else orjson.dumps(body)
+    return world_served(view, op.status, raw, persona, extra)
+
+
+class StoredShape:
+    """Stored entities as they are; lists are JSON arrays paged by json-server's parameters."""
+
+    declared_paging = False
+
+    def item(self, view: WorldView, entity: EntityType, id: object, schema: dict | None) -> Any:
+        return view.body(entity, id, schema)
+
+    def window(self, op: ListOp, request: Request, view: WorldView, total: int) -> tuple[int, int]:
+        page, per_page = page_params(request, total) or (1, 20)
+        return (page - 1) * per_page, per_page
+
+    def page(self, op: ListOp, request: Request, view: WorldView, rows: list[dict], total: int,
+             persona: str | None, window: tuple[int, int] | None) -> Served:
+        if window is not None:
+            offset, size = window
+            return world_served(view, 200, orjson.dumps(rows), persona,
+                                page_links(request, offset // size + 1, size, total))
+        params = page_params(request, len(rows))
+        if params is None:
+            return world_served(view, 200, orjson.dumps(rows), persona, {"X-Total-Count": str(len(rows))})
+        page, per_page = params
+        return world_served(view, 200, orjson.dumps(rows[(page - 1) * per_page: page * per_page]), persona,
+                            page_links(request, page, per_page, len(rows)))
+
+    def written(self, view: WorldView, entity: EntityType, data: dict, schema: dict | None) -> bytes:
+        return orjson.dumps(data)
+
+    def location(self, entity: EntityType, data: dict) -> str | None:
+        return f"{(entity.config.path or '').rstrip('/')}/{data[entity.id_field]}"
+
+
+class RenderedShape:
+    """Entities rendered into each operation's response schema; lists page by the operation's parameters."""
+
+    declared_paging = True
+
+    def item(self, view: WorldView, entity: EntityType, id: object, schema: dict | None) -> Any:
+        if schema is None or not isinstance(entity, SpecEntityType):
+            return None
+        return Renderer(view).entity(entity, id, schema)
+
+    def window(self, op: ListOp, request: Request, view: WorldView, total: int) -> tuple[int, int]:
+        return own_paging(op, request, lambda param, raw: _position(view, op.listed, param, raw))
+
+    def page(self, op: ListOp, request: Request, view: WorldView, rows: list[dict], total: int,
+             persona: str | None, window: tuple[int, int] | None) -> Served:
+        key = request.url.path + ("?" + request.url.query if request.url.query else "")
+        entity = op.listed
+        if window is None:
+            offset, size = own_paging(op, request, lambda param, raw: _index(rows, entity, param, raw))
+            rows = rows[offset: offset + size]
+        else:
+            offset, size = window
+        if op.schema is None or not isinstance(entity, SpecEntityType):
+            return body_served(op, view, None, persona)
+        render = Renderer(view)
+        body = render.page(entity, [], op.schema, f"route:{key}", total=total, per_page=size, offset=offset,
+                           datas=rows)
+        if body is MISSING:
+            body = _example_page(op, render, entity, rows)
+        if body is MISSING:
+            return schema_served(op, view, key, persona)
+        first, last = (rows[0].get(entity.id_field), rows[-1].get(entity.id_field)) if rows else (None, None)
+        more = offset + len(rows) < total
+        _cursor_fields(body, first, last, more)
+        extra = {"X-Total-Count": str(total), **cursor_links(op, request, first, last, more, offset)}
+        return body_served(op, view, body, persona, extra)
+
+    def written(self, view: WorldView, entity: EntityType, data: dict, schema: dict | None) -> bytes:
+        if schema is None:
+            return b""
+        return orjson.dumps(self.item(view, entity, data.get(entity.id_field), schema))
+
+    def location(self, entity: EntityType, data: dict) -> str | None:
+        item_path = entity.inferred.item_path if isinstance(entity, SpecEntityType) and entity.inferred else None
+        if not item_path:
+            return None
+        params = re.findall(r"\{([^}]+)\}", item_path)
+        values: dict[str, object] = {params[-1]: data.get(entity.id_field)}
+        if len(params) > 1 and entity.parent is not None and entity.fk:
+            values[params[-2]] = data.get(entity.fk)
+        return re.sub(r"\{([^}]+)\}", lambda m: str(values.get(m.group(1), m.group(0))), item_path)
+
+
+def _position(view: WorldView, entity: EntityType, param: str, raw: str) -> int:
+    """Where the entity a cursor names sits in its type's list (0-based): 400 when no entity is it."""
+    id = entity.parse_id(raw)
+    index = entity.root_index(id) if id is not None and entity.parent is None else None
+    if index is not None and view.get(entity, id) is not None \
+            and not view.store.deleted_ids(view.snap.workspace, entity.name):
+        return index - 1
+    for position, data in enumerate(view.all_of(entity)()):
+        if position >= SCAN_LIMIT:
+            break
+        if id is not None and data.get(entity.id_field) == id:
+            return position
+    raise _no_cursor(entity, param, raw)
+
+
+def _index(rows: list[dict], entity: EntityType, param: str, raw: str) -> int:
+    """Where the entity a cursor names sits in ``rows``: 400 when none of them is it."""
+    id = entity.parse_id(raw)
+    for position, data in enumerate(rows):
+        if id is not None and data.get(entity.id_field) == id:
+            return position
+    raise _no_cursor(entity, param, raw)
+
+
+def _no_cursor(entity: EntityType, param: str, raw: str) -> Problem:
+    return Problem(400, "Invalid query parameter", f"{param} must name a {entity.name} of this list; "
+                   f"{raw!r} names none", field=param)
+
+
+def _cursor_fields(body: Any, first: object, last: object, more: bool) -> None:
+    """An envelope's cursor fields agreeing with the page: ``has_more``, ``first_id``/``last_id``."""
+    if not isinstance(body, dict):
+        return
+    for name, value in list(body.items()):
+        key = name.replace("-", "_").lower()
+        if key in ("has_more", "hasmore") and isinstance(value, bool):
+            body[name] = more
+        elif key in ("first_id", "firstid") and isinstance(value, (str, int)) and first is not None:
+            body[name] = first
+        elif key in ("last_id", "lastid") and isinstance(value, (str, int)) and last is not None:
+            body[name] = last
+
+
+def _example_page(op: ListOp, render: Renderer, entity: SpecEntityType, rows: list[dict]) -> Any:
+    """A list whose schema describes one entity but whose example shows the envelope (``{data: [...]}``):
+    the example's envelope around this page's rows, each shaped as the schema; MISSING otherwise."""
+    if entity_slots(op.schema, entity) != [[]]:
+        return MISSING
+    for example in op.examples.values():
+        for name, value in example.items() if isinstance(example, dict) else ():
+            if isinstance(value, list) and value and all(isinstance(v, dict) and entity.id_field in v for v in value):
+                return {**example, name: [render.shape(entity, d.get(entity.id_field), d, op.schema) for d in rows]}
+    return MISSING

@@ -1,0 +1,183 @@
+"""Writes: a POST, PUT, PATCH or DELETE of any operation, kept in the world as the spec describes it.
+
+The body is read in the operation's own style (JSON, or a form typed by the request schema), checked
+against the request schema as written, opened from an ``{"article": {...}}``-style envelope and
+respelled to the entity's own field names; then a create (collection, children or a nested list), an
+update (PUT replaces, PATCH and POST merge, a JSON Patch applies its operations) or a delete of the
+item. Any other write answers from its schema.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+from starlette.requests import Request
+
+from mockverse.http.errors import Problem, check_body, read_form_or_json, typed_value
+from mockverse.http.operations import ChildrenOp, CollectionOp, ItemOp, ListOp, Operation, RelatedOp
+from mockverse.http.reads import Reads, Resolved
+from mockverse.http.served import Served, world_served
+from mockverse.http.shapes import schema_served
+from mockverse.openapi import singular, snake
+from mockverse.world.engine import ConsistencyEngine, WorldView
+from mockverse.world.generate import merge_schema, schema_types
+from mockverse.world.model import EntityType
+
+ENVELOPES = ("data", "item", "record", "resource")   # one-key request envelopes opened around an entity
+_GONE = object()   # a field a JSON Patch removed
+
+
+class Writes:
+    """Applies writes to a world's store and answers them shaped like its reads."""
+
+    def __init__(self, engine: ConsistencyEngine, reads: Reads, max_body_bytes: int) -> None:
+        self.engine = engine
+        self.reads = reads
+        self.max_body_bytes = max_body_bytes
+
+    async def write(self, op: Operation, request: Request, view: WorldView) -> Served:
+        """Apply one write and answer it (see the module notes)."""
+        schema = op.validator.schema if op.validator is not None else None
+        body = await read_form_or_json(request, self.max_body_bytes, schema, required=op.body_required)
+        creates = request.method == "POST" and isinstance(op, (CollectionOp, ChildrenOp, RelatedOp))
+        updates = isinstance(op, ItemOp) and op.id_param is not None and request.method != "DELETE"
+        bulk = creates and isinstance(body, list) and schema is not None and "array" in schema_types(schema)
+        if body is not None and (creates and not bulk or updates and not is_json_patch(body)):
+            _object(body, required=True)
+        check_body(op.validator, body)
+        if (creates or updates) and not bulk and not is_json_patch(body):
+            body = {**_query_fields(op, request), **(body or {})}
+        found = self.reads.resolve(op, request, view)
+        if isinstance(op, (CollectionOp, ChildrenOp, RelatedOp)) and creates:
+            if bulk and isinstance(body, list):   # one entity per item the spec's array holds, answered as a list
+                rows = [self.create(op, view, found, _object(item, required=True)) for item in body]
+                fresh = self.engine.view(view.workspace)
+                return self.reads.shape.page(op, request, fresh, rows, len(rows), None, (0, max(len(rows), 1)))
+            created = self.create(op, view, found, _object(body, required=False))
+            return self.written(op, view, op.listed, created, created=True)
+        if isinstance(op, ItemOp) and op.id_param is not None:
+            entity, id, _ = found[op.id_param]
+            if request.method == "DELETE":
+                view.delete(entity, id)
+                fresh = self.engine.view(view.workspace)
+                if op.status == 204:
+                    return world_served(fresh, 204, b"")
+                return schema_served(op, fresh, request.url.path, None)
+            if is_json_patch(body):
+                updated = view.update(entity, id, patched(view.get(entity, id) or {}, body), replace=False)
+                return self.written(op, view, entity, updated)
+            data = _entity_fields(entity, _object(body, required=op.body_required))
+            updated = view.update(entity, id, data, replace=request.method == "PUT")
+            return self.written(op, view, entity, updated)
+        return schema_served(op, view, request.url.path, self.reads.persona(view, found))
+
+    def create(self, op: CollectionOp | ChildrenOp | RelatedOp, view: WorldView, found: Resolved,
+               body: dict) -> dict:
+        """Create one entity of the listed type from a body, keyed to the path's parent (or its alias's)."""
+        entity = op.listed
+        data = _entity_fields(entity, body)
+        if isinstance(op, ChildrenOp) and entity.fk is not None:
+            data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
+            data[entity.fk] = found[op.id_param][1]
+        elif isinstance(op, RelatedOp) and op.key is not None:
+            data[op.key] = found[op.id_param][1]
+        elif isinstance(op, CollectionOp) and op.bound_parent() is not None and entity.fk is not None:
+            data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
+            data[entity.fk] = found[op.bound_parent() or ""][1]
+        explicit = data.get(entity.id_field) if entity.id_field != "id" else None
+        alias = op.alias_parent() if isinstance(op, CollectionOp) else None
+        persona = f"{alias[0].name}:{alias[1]}" if alias is not None else None
+        return view.create(entity, data, id=explicit, persona=persona)
+
+    def written(self, op: Operation, view: WorldView, entity: EntityType, data: dict,
+                created: bool = False) -> Served:
+        """The written entity in the shape of the operation's response, with ``Location`` for a creation."""
+        fresh = self.engine.view(view.workspace)
+        location = self.reads.shape.location(entity, data) if created else None
+        extra = {"Location": location} if location else {}
+        body = self.reads.shape.written(fresh, entity, data, op.schema)
+        return world_served(fresh, op.status, body, fresh.persona(entity, data), extra)
+
+
+def _query_fields(op: Operation, request: Request) -> dict[str, Any]:
+    """Fields a write gives as its declared query parameters (``PUT /assets/{id}?state=uploaded``),
+    typed by the written type's property of that name."""
+    if not isinstance(op, (ItemOp, ListOp)):
+        return {}
+    entity = op.entity if isinstance(op, ItemOp) else op.listed
+    props = merge_schema(entity.schema).get("properties") or {}
+    return {p.name: typed_value(request.query_params[p.name], props[p.name]) for p in op.query
+            if p.name in request.query_params and isinstance(props.get(p.name), dict)}
+
+
+def is_json_patch(body: Any) -> bool:
+    """Whether a body is a JSON Patch (RFC 6902): a list of ``{op, path}`` operations."""
+    return isinstance(body, list) and bool(body) and all(isinstance(o, dict) and "op" in o and "path" in o
+                                                         for o in body)
+
+
+def patched(current: dict, operations: list[dict]) -> dict:
+    """The top-level fields a JSON Patch changes (a removed one: null), applied to ``current``: 422 for a
+    malformed patch (an unknown op, a path that is no JSON Pointer or names nothing), 409 for a failed ``test``."""
+    try:
+        out = jsonpatch.JsonPatch(operations).apply(current)
+    except jsonpatch.JsonPatchTestFailed as exc:
+        raise Problem(409, "Patch test failed", str(exc), field="body") from None
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
+        raise Problem(422, "Invalid body", f"the JSON Patch does not apply: {exc}", field="body") from None
+    if not isinstance(out, dict):
+        raise Problem(422, "Invalid body", "the JSON Patch must leave an object", field="body")
+    return {name: out.get(name) for name in {*current, *out} if current.get(name, _GONE) != out.get(name, _GONE)}
+
+
+def _object(body: Any, required: bool) -> dict:
+    """A write's body as an object: none is an empty one unless ``required``; anything else a 422."""
+    if isinstance(body, dict):
+        return body
+    if body is None and not required:
+        return {}
+    raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
+
+
+def _entity_fields(entity: EntityType, body: dict) -> dict:
+    """The entity's fields a body writes: its envelope opened, its names in the entity's own spelling."""
+    return _own_spelling(entity, _unwrapped(entity, body))
+
+
+def _unwrapped(entity: EntityType, body: dict) -> dict:
+    """A request body's entity fields: ``{"article": {...}}`` and ``{"data": {...}}`` envelopes opened."""
+    if len(body) != 1:
+        return body
+    (name, inner), = body.items()
+    own = entity.schema.get("properties") or {}
+    names = {entity.name, entity.segment.lower(), singular(snake(entity.segment)), *ENVELOPES}
+    if isinstance(inner, dict) and name not in own and snake(str(name)) in names:
+        return inner
+    return body
+
+
+def _own_spelling(entity: EntityType, body: dict) -> dict:
+    """Request fields renamed to the entity's own spelling where only case differs (``FriendlyName``
+    is ``friendly_name``): form APIs write PascalCase and answer snake_case."""
+    own = entity.schema.get("properties") or {}
+    loose = {re.sub(r"[^a-z0-9]", "", str(name).lower()): name for name in own}
+    out: dict[str, Any] = {}
+    for name, value in body.items():
+        spelled = name if name in own else loose.get(re.sub(r"[^a-z0-9]", "", str(name).lower()), name)
+        prop = own.get(spelled)
+        out.setdefault(spelled, _as_declared(value, prop) if spelled != name and isinstance(prop, dict) else value)
+    return out
+
+
+def _as_declared(value: Any, prop: dict) -> Any:
+    """A written scalar in the JSON type the entity's own field declares (a form's ``true`` for a string field)."""
+    kinds = schema_types(merge_schema(prop))
+    if isinstance(value, bool) and "boolean" not in kinds and "string" in kinds:
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not kinds & {"integer", "number"} \
+            and "string" in kinds:
+        return str(value)
+    return value

@@ -1,0 +1,157 @@
+"""Caches keyed by what they depend on: each cached value carries the change tags of the store
+reads that made it (an entity's record, a persona's lifecycle, a type's members, a ref's links),
+and a write drops only the values whose tags it touched.
+
+Every write records its change tags in the store beside the workspace version it bumps
+(``Store.changes``). An instance that reads a new version fetches the changes it has not seen and
+marks their tags changed, so a write on one instance is seen by the next request on another.
+Bookkeeping (webhook queues, delivery logs, AI text jobs) touches tags no read depends on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mockverse.cache import LRU
+from mockverse.store import (
+    EVERYTHING,
+    Store,
+    entity_tag,
+    links_tag,
+    log_tag,
+    members_tag,
+    setting_tags,
+)
+
+BASE = ""   # the scope of the base world (a workspace never written to): nothing invalidates it
+
+
+class Entry:
+    """A cached value, the change tags it depends on, and the tick at which it was last known fresh."""
+
+    __slots__ = ("value", "deps", "stamp", "scope")
+
+    def __init__(self, value: Any, deps: frozenset[str], stamp: int, scope: str) -> None:
+        self.value, self.deps, self.stamp, self.scope = value, deps, stamp, scope
+
+
+class Changes:
+    """What this process knows changed in each workspace since it cached anything: tag -> tick.
+    ``generation`` counts the times a workspace dropped everything (a reset, a gap in the changes
+    kept, too many tags remembered); it is part of every cache key of the workspace."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self.tick = 0
+        self.tags: dict[tuple[str, str], int] = {}
+        self.last: dict[str, int] = {}          # workspace -> tick of its last change
+        self.synced = LRU(4096)                 # workspace -> store version applied
+        self.generations: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def generation(self, workspace: str) -> int:
+        return self.generations.get(workspace, 0)
+
+    def sync(self, store: Store, workspace: str, version: int) -> None:
+        """Catch up with the store's writes of ``workspace`` up to ``version``: mark the tags they
+        touched, or drop everything of the workspace when the changes between are not all kept."""
+        if self.synced.get(workspace) == version:
+            return
+        with self.lock:
+            known = self.synced.get(workspace)
+            if known == version:
+                return
+            if known is None or version < known:
+                self._drop(workspace)
+                self.synced.put(workspace, version)
+                return
+            rows = store.changes(workspace, known)
+            contiguous = [v for v, _ in rows] == list(range(known + 1, known + 1 + len(rows)))
+            if not rows or not contiguous or rows[-1][0] < version:
+                self._drop(workspace)
+                self.synced.put(workspace, max(version, rows[-1][0] if rows else version))
+                return
+            self.mark(workspace, (tag for _, tags in rows for tag in tags))
+            self.synced.put(workspace, rows[-1][0])
+
+    def mark(self, workspace: str, tags: Iterable[str]) -> None:
+        """Mark ``tags`` of ``workspace`` changed now (``EVERYTHING``: drop the workspace's caches)."""
+        self.tick += 1
+        for tag in tags:
+            if tag == EVERYTHING:
+                self._drop(workspace)
+            self.tags[(workspace, tag)] = self.tick
+        self.last[workspace] = self.tick
+        if len(self.tags) > self.limit:
+            self.tags.clear()
+            for name in list(self.generations) + list(self.last):
+                self._drop(name)
+
+    def _drop(self, workspace: str) -> None:
+        self.generations[workspace] = self.generation(workspace) + 1
+
+    def fresh(self, entry: Entry) -> bool:
+        """Whether nothing ``entry`` depends on changed since it was made (re-stamped when so)."""
+        scope = entry.scope
+        if scope == BASE or entry.stamp >= self.last.get(scope, 0):
+            return True
+        tick, tags = self.tick, self.tags
+        for tag in entry.deps:
+            if tags.get((scope, tag), 0) > entry.stamp:
+                return False
+        entry.stamp = tick
+        return True
+
+
+class TaggedReads:
+    """The store as one view reads it: each read notes the change tags it depends on. A view of a
+    workspace never written to (``empty``) reads nothing from the store: it holds no changes."""
+
+    def __init__(self, store: Any, note: Callable[[str], None], empty: bool = False) -> None:
+        self._store, self._note, self._empty = store, note, empty
+
+    @property
+    def untagged(self) -> Any:
+        """The store itself, for a read whose tags the caller notes its own way."""
+        return self._store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)   # writes and anything no cached value depends on
+
+    def get_entity(self, workspace: str, type: str, id: str) -> Any:
+        self._note(entity_tag(type, id))
+        return None if self._empty else self._store.get_entity(workspace, type, id)
+
+    def created_ids(self, workspace: str, type: str) -> list[str]:
+        self._note(members_tag(type))
+        return [] if self._empty else self._store.created_ids(workspace, type)
+
+    def deleted_ids(self, workspace: str, type: str) -> list[str]:
+        self._note(members_tag(type))
+        return [] if self._empty else self._store.deleted_ids(workspace, type)
+
+    def stored_ids(self, workspace: str, type: str) -> list[str]:
+        self._note(members_tag(type))
+        return [] if self._empty else self._store.stored_ids(workspace, type)
+
+    def setting_keys(self, workspace: str, prefix: str) -> list[str]:
+        self._note(setting_tags(prefix)[1])
+        return [] if self._empty else self._store.setting_keys(workspace, prefix)
+
+    def linked(self, workspace: str, ref: str, relationship: str) -> list[str]:
+        self._note(links_tag(ref))
+        return [] if self._empty else self._store.linked(workspace, ref, relationship)
+
+    def links_of(self, workspace: str, ref: str) -> list[tuple[str, str, str]]:
+        self._note(links_tag(ref))
+        return [] if self._empty else self._store.links_of(workspace, ref)
+
+    def get_setting(self, workspace: str, key: str) -> Any:
+        self._note(setting_tags(key)[0])
+        return None if self._empty else self._store.get_setting(workspace, key)
+
+    def entries(self, workspace: str, kind: str, *args: Any, **kwargs: Any) -> list[tuple[int, str, Any]]:
+        self._note(log_tag(kind))
+        return [] if self._empty else self._store.entries(workspace, kind, *args, **kwargs)
