@@ -302,6 +302,8 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
     schema, method, path = base["schema"], base["method"], base["path"]
     listed = tables.collections.get(path) or tables.segment_type(last)
     parent = bound[-1] if bound and len(tokens) > 1 and PARAM.match(tokens[-2]) else None
+    if parent is None and listed is not None and bound and bound[-1][1] is listed.parent:
+        parent = bound[-1]   # /guilds/{guild_id}/auto-moderation/rules: the children of that guild
     if parent is not None:
         id_param, owner = parent
         listed = listed or _child_named(owner, last)
@@ -312,7 +314,8 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
             return RelatedOp(**base, listed=listed, parent=owner, id_param=id_param, key=key)
         if method != "GET":
             return ActionOp(**base, entity=owner, id_param=id_param)
-        target = listed if listed is not None and _lists(schema, listed) else _listed_type(schema, tables.types)
+        own = listed is not None and (_lists(schema, listed) or tables.collections.get(path) is listed)
+        target = listed if own else _listed_type(schema, tables.types, path)
         if target is not None and target.parent is owner and target.relationship:   # /sites/{id}/dns: dns zones
             return ChildrenOp(**base, listed=target, parent=owner, id_param=id_param, relationship=target.relationship)
         if target is not None:
@@ -331,7 +334,10 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         if persona is not None:   # /me: the first persona of the world
             return ItemOp(**base, entity=persona, id_param=None, parent_param=None)
     if method == "GET":
-        target = _listed_type(schema, tables.types)
+        target = _listed_type(schema, tables.types, path)
+        if target is not None and bound and bound[-1][1] is target.parent and target.relationship:
+            return ChildrenOp(**base, listed=target, parent=bound[-1][1], id_param=bound[-1][0],
+                              relationship=target.relationship)   # /accounts/{id}/limits/current
         if target is not None:
             return SearchOp(**base, listed=target)
     return SchemaOp(**base)
@@ -388,11 +394,14 @@ def _persona_type(schema: dict | None, types: list[EntityType]) -> EntityType | 
     return None
 
 
-def _listed_type(schema: dict | None, types: list[EntityType]) -> EntityType | None:
-    """The entity type a response lists, recognised by schema identity (not merely by an ``id`` field)."""
+def _listed_type(schema: dict | None, types: list[EntityType], path: str = "") -> EntityType | None:
+    """The entity type a response lists, recognised by schema identity (not merely by an ``id`` field):
+    of several, items that are the type itself (not objects embedding it), in the array the path names."""
     if schema is None:
         return None
-    for entity in types:
-        if isinstance(entity, SpecEntityType) and list_slot(schema, entity, strict=True) is not None:
-            return entity
-    return None
+    words = {singular(snake(t)) for t in path.split("/") if t and not PARAM.match(t)}
+    found = [(e, slot) for e, slot in ((e, list_slot(schema, e, strict=True)) for e in types
+                                       if isinstance(e, SpecEntityType)) if slot is not None]
+    direct = [(e, slot) for e, slot in found if entity_slots(slot[1], e, strict=True) == [[]]]
+    named = [e for e, slot in direct if slot[0] and singular(snake(slot[0][-1])) in words]
+    return next(iter(named + [e for e, _ in direct] + [e for e, _ in found]), None)

@@ -33,7 +33,8 @@ _LOWER = string.ascii_lowercase
 _UPPER = string.ascii_uppercase
 _BASE62 = _DIGITS + _UPPER + _LOWER
 _UUID_TEXT = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{3,4}-[0-9a-fA-F]{12}$")
-_PREFIXED = re.compile(r"^([A-Za-z]{1,6}[-_])?(.*)$")
+_PREFIXED = re.compile(r"^([A-Za-z]{1,12}[-_])?(.*)$")
+_PLACEHOLDER_LENGTH = 24   # a prefixed example with a placeholder body (``asst_abc123``): the body's real length
 _SIMPLE_PATTERN = re.compile(r"^\^([A-Za-z_-]*)(?:\[([A-Za-z]+)\])?\[([0-9A-Za-z-]+)\](?:\{(\d+)(?:,(\d*))?\}|[+*])\$$")
 _SNOWFLAKE = 1_100_000_000_000_000_000   # Discord-style snowflakes: 19 digits, time-ordered by serial
 _SLUG_WORDS = (
@@ -317,6 +318,9 @@ def _from_example(example: str, key: bytes, low: int, high: int) -> list[IdCodec
         and len(body) < 10
     ):
         return []  # a word ("dinner", "theUser"): a slug fits better than an opaque string
+    if prefix and re.fullmatch(r"[A-Za-z0-9]+", body) and len(body) < 8:
+        length = max(low - len(prefix), min(_PLACEHOLDER_LENGTH, high - len(prefix)))
+        return [OpaqueCodec(key, _BASE62, length, prefix)] if length > 0 else []
     if not re.fullmatch(r"[A-Za-z0-9]+", body) or len(body) < 8:
         return []
     has = {kind for kind, chars in (("d", _DIGITS), ("l", _LOWER), ("u", _UPPER)) if any(c in chars for c in body)}

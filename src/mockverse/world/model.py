@@ -228,6 +228,10 @@ class WorldModel:
                 "embeds": [
                     {"field": e.field + (f".{e.inner}" if e.inner else ""), "target": e.target.name}
                     for e in getattr(entity, "embeds", [])
+                ] + [
+                    {"field": ".".join(d.path), "target": d.targets[0].name}
+                    for d in getattr(entity, "deep", [])
+                    if d.embed and len(d.path) == 2 and len(d.targets) == 1 and "[" not in "".join(d.path)
                 ],
                 "operations": ops,
             }

@@ -83,6 +83,12 @@ def _nullable(schema: dict) -> bool:
     return "null" in schema_types(_object(schema)) or is_nullable(schema)
 
 
+def _scalar(schema: dict) -> bool:
+    """Whether a property schema admits only scalars (``owner: string`` where another shape embeds a user)."""
+    kinds = schema_types(_object(schema)) - {"null"}
+    return bool(kinds) and not kinds & {"object", "array"}
+
+
 def is_array(schema: dict | None) -> bool:
     return isinstance(schema, dict) and "array" in schema_types(merge_all_of(schema))
 
@@ -201,7 +207,7 @@ class Renderer:
         for name, sub in props.items():
             if not isinstance(sub, dict):
                 continue
-            if name in embeds and depth < MAX_EMBED_DEPTH:
+            if name in embeds and depth < MAX_EMBED_DEPTH and not _scalar(sub):
                 value = self._embedded(entity, id, data, embeds[name], sub, depth)
                 if value is not MISSING:
                     given[name] = value
@@ -317,7 +323,9 @@ class Renderer:
             elif target is entity and _nullable(sub):
                 target_id = self._other(entity, id, data, key)   # a reblog, a reply: only some entities have one
             else:
-                ref = next((r for r in entity.references if r.target is target and not r.many), None)
+                named = (f"{embed.field}_id", f"{embed.field}Id")   # the key that names this embed (not a reply's)
+                ref = next((r for r in entity.references if r.target is target and not r.many
+                            and r.field in named), None)
                 target_id = data.get(ref.field) if ref else sample_id(self.view, target, *key)
             if target_id is None:
                 return None if _nullable(sub) else MISSING
@@ -424,7 +432,19 @@ class Renderer:
         size = per_page or max(len(rendered), 1)
         body = self._around(schema, [path], lambda sub: rendered, ref, None, None)
         _paging(body, schema, path, count, size, offset, len(rendered))
+        self._twins(entity, body, schema, path, ref, depth)
         return body
+
+    def _twins(self, entity: SpecEntityType, body: Any, schema: dict, path: list[str], ref: str, depth: int) -> None:
+        """Other arrays of the same envelope that list the same type (``ancestors`` beside ``descendants``)
+        hold entities of the world too, never generated ones."""
+        if len(path) != 1 or not isinstance(body, dict):
+            return
+        for name, sub in _props(schema).items():
+            items = merge_all_of(sub).get("items") if name != path[0] and is_array(sub) else None
+            if name in body and isinstance(items, dict) and entity_slots(items, entity, strict=True) == [[]]:
+                ids = self.sample(entity, (ref, name), sub)
+                body[name] = [r for r in (self.entity(entity, i, items, depth) for i in ids) if r is not None]
 
     def _around(self, schema: dict, slots: list[list[str]], inner: Any, ref: str,
                 entity: SpecEntityType | None, data: dict | None) -> Any:

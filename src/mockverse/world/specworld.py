@@ -16,6 +16,14 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
 * **Ids** keep the spec's spelling and shape: the inferred id field (``username``,
   ``projectId``) holds the id, rendered by a codec from :mod:`mockverse.world.idscheme`.
   Dangling types (named by a foreign key but not defined) get ids too, so the key holds one.
+* **Shapes.** A type's own collection list (its items, or the one object a collection path is
+  declared to answer) is a variant of it, and its enums become the type's, so list and item
+  agree; an envelope around one object of the type (``{token: {...}}``) is not the type; a type
+  of several ``oneOf`` shapes has every shape's properties; a type with no ``id`` property is
+  keyed by the property its path parameter names (``/env/{key}``). Ids whose own schema says
+  nothing take the shape of the objects embedding them, or the prefix the type's examples show.
+* **Embeds** inside an object (``repo_transfer.doer``) are deep links; an embedded object whose
+  id field cannot hold the target's ids (integers for string ids) is reported, not filled.
 * **Corrections** come from ``world``: ``entities.<name>`` overrides (population, count,
   parent, id_field) or adds (path + schema) a type; ``exclude`` drops types or
   relationship ids; ``relationships`` adds ``{source, target, field}`` references.
@@ -45,6 +53,7 @@ ID_MULTIPLIER = 100
 PERSONA_PREFERENCE = ("user", "customer", "account", "member", "person", "profile", "employee", "contact")
 _SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
 HANDLE_WORDS = ("username", "login", "user_name", "handle", "screen_name", "login_name")   # one person's key
+SAMPLE_TRIES = 12   # parents drawn, at most, to find one with a child (a child type has 0-4 per parent)
 KEY_SCAN = 2000   # entities an alternative-key lookup reads, at most, for a key a write set
 SCHEMA_VALUES = 50_000   # values one response or entity schema may generate (a wide DAG of $refs fans out)
 
@@ -131,7 +140,7 @@ class SpecEntityType(EntityType):
 
     def child_id(self, parent_id: object, k: int) -> object:
         parent_serial = self.parent.codec.decode(parent_id)  # type: ignore[union-attr]
-        return self.codec.encode(parent_serial * self.config.id_multiplier + k)  # type: ignore[operator]
+        return self.codec.encode(parent_serial * self.config.id_multiplier + k)
 
     def split_id(self, id: object) -> tuple[object, int] | None:
         serial = self.codec.decode(id)
@@ -218,9 +227,9 @@ class SpecEntityType(EntityType):
         if target.parent is self:
             return data.get(self.id_field)   # a key naming one of the entity's own children (a default role)
         entity: EntityType | None = self
-        current = data
+        current: dict | None = data
         while entity is not None and entity.parent is not None:
-            parent_id = current.get(entity.fk) if current else None  # type: ignore[arg-type]
+            parent_id = current.get(entity.fk) if current else None
             if entity.parent is target.parent:
                 return parent_id
             current = view.get(entity.parent, parent_id) if parent_id is not None else None
@@ -238,7 +247,7 @@ def sample_id(view: Any, entity: EntityType, *key: object) -> object:
         return None
     active.add(entity.name)
     try:
-        for attempt in range(4):
+        for attempt in range(SAMPLE_TRIES):
             parent_id = sample_id(view, entity.parent, *key, "parent", attempt)
             if parent_id is None:
                 continue
@@ -327,6 +336,8 @@ class SpecWorldBuilder:
         relationships = [r for r in self.inferred.relationships if r.id not in excluded_links
                          and r.source in self.sources and r.target in self.sources]
         relationships += self._configured_relationships()
+        self._self_embeds = {(r.source, r.field) for r in relationships if r.kind == "embeds" and r.source == r.target}
+        self._envelopes: dict[str, tuple[str, dict]] = {}
         for name in self._order(list(self.sources)):
             self.types[name] = self._entity(name)
         self._choose_parents(relationships)
@@ -380,7 +391,7 @@ class SpecWorldBuilder:
                                           origin="config", schema_name=override.schema_)
 
     def _configured_relationships(self) -> list[Relationship]:
-        out = []
+        out: list[Relationship] = []
         for i, link in enumerate(self.world.relationships):
             for end in ("source", "target"):
                 name = getattr(link, end)
@@ -406,8 +417,16 @@ class SpecWorldBuilder:
         source = self.sources[name]
         override = self.world.entities.get(name)
         id_field = (override.id_field if override and override.id_field else None) or source.id_field or "id"
-        schema = dict(merge_schema(source.schema)) if isinstance(source.schema, dict) else {"type": "object"}
-        props = dict(schema.get("properties") or {})
+        wrapped = _envelope(source.schema, id_field)
+        if wrapped is not None and (name, wrapped[0]) in self._self_embeds:
+            self._envelopes[name] = wrapped   # {token: {...}} whose token is "the same type": the entity is inside
+        schema_of: Any = self._envelopes[name][1] if name in self._envelopes else source.schema
+        schema: dict[str, Any] = dict(merge_schema(schema_of)) if isinstance(schema_of, dict) else {"type": "object"}
+        props = dict(schema.get("properties") or _shapes_properties(schema_of if isinstance(schema_of, dict)
+                                                                      else self._item_schema(source)))
+        param = source.id_param
+        if id_field not in props and param is not None and param in props and not (override and override.id_field):
+            id_field = param   # /env/{key} of an object with a ``key`` and no ``id``: keyed by it
         if id_field not in props:
             props[id_field] = {"type": "integer" if source.id_type == "integer" else "string"}
         schema["properties"] = props
@@ -425,6 +444,15 @@ class SpecWorldBuilder:
         return SpecEntityType(name=name, config=config, schema=schema, segment=literals[-1] if literals else name,
                               integer_ids=codec.kind == "integer", id_field=id_field, codec=codec, inferred=source,
                               keys=self._keys(name, source, props, id_field))
+
+    def _index(self) -> None:
+        """Operations by path and relationships by target, indexed once (a spec of 10,000 paths)."""
+        self._by_path: dict[str, list] = {}
+        self._by_target: dict[str, list[Relationship]] = {}
+        for op in self.spec.operations:
+            self._by_path.setdefault(op.path, []).append(op)
+        for r in self.inferred.relationships:
+            self._by_target.setdefault(r.target, []).append(r)
 
     @staticmethod
     def _keys(name: str, source: InferredType, props: dict, id_field: str) -> dict[str, IdCodec]:
@@ -444,24 +472,56 @@ class SpecWorldBuilder:
     def _id_evidence(self, source: InferredType, id_field: str, id_schema: dict) -> list[dict]:
         """Schemas that carry this type's ids: its id property, its path parameter, keys pointing at it."""
         evidence = [merge_all_of(id_schema)]
-        if not hasattr(self, "_by_path"):   # indexed once: a spec of 10,000 paths has as many types
-            self._by_path: dict[str, list] = {}
-            self._by_target: dict[str, list[Relationship]] = {}
-            for op in self.spec.operations:
-                self._by_path.setdefault(op.path, []).append(op)
-            for r in self.inferred.relationships:
-                self._by_target.setdefault(r.target, []).append(r)
-        for op in self._by_path.get(source.item_path or "", []):
+        for op in self._ops_at(source.item_path or ""):
             evidence += [merge_all_of(p.schema) for p in op.parameters
                          if p.location == "path" and p.name == source.id_param and p.schema]
         for r in self._by_target.get(source.name, []):
             if r.field and r.kind != "embeds" and r.source in self.inferred.entity_types:
                 prop = prop_at(self.inferred.entity_types[r.source].schema, r.field)
                 if _is_array(prop):
-                    prop = merge_all_of(prop).get("items")  # type: ignore[union-attr]
+                    prop = merge_all_of(prop or {}).get("items")
                 if isinstance(prop, dict):
                     evidence.append(merge_all_of(prop))
+        if not {"format", "pattern", "example"} & set(evidence[0]):
+            evidence += self._embedded_ids(source, id_field, schema_types(evidence[0]) - {"null"})
+        if "example" not in evidence[0]:
+            evidence += [{"example": v} for v in self._example_ids(source, id_field)[:1]]
         return [e for e in evidence if isinstance(e, dict)]
+
+    def _example_ids(self, source: InferredType, id_field: str) -> list[object]:
+        """Ids the spec's examples of this type show: the schema's own ``example`` object, then the
+        examples of its item path's response (bare, or one envelope deep)."""
+        found: list[object] = []
+        schema = source.schema if isinstance(source.schema, dict) else {}
+        candidates: list[object] = [merge_all_of(schema).get("example")]
+        for op in self._ops_at(source.item_path or ""):
+            success = op.success() if op.method.upper() == "GET" else None
+            candidates += list(success.examples.values()) if success is not None else []
+        for value in candidates:
+            inner = [value] + (list(value.values()) if isinstance(value, dict) else [])
+            for obj in inner:
+                if isinstance(obj, dict) and isinstance(obj.get(id_field), (str, int)) and \
+                        not isinstance(obj.get(id_field), bool):
+                    found.append(obj[id_field])
+                    break
+        return found
+
+    def _embedded_ids(self, source: InferredType, id_field: str, kinds: set[str]) -> list[dict]:
+        """The id schemas of objects that embed this type elsewhere (a message's ``interaction.id``, a
+        snowflake): evidence for a type whose own id property says nothing of its shape."""
+        out: list[dict] = []
+        for r in self._by_target.get(source.name, []):
+            if r.kind != "embeds" or not r.field or r.source not in self.inferred.entity_types:
+                continue
+            prop = prop_at(self.inferred.entity_types[r.source].schema, r.field)
+            if _is_array(prop):
+                prop = merge_all_of(prop or {}).get("items")
+            props = merge_all_of(prop).get("properties") if isinstance(prop, dict) else None
+            raw = props.get(id_field) if isinstance(props, dict) else None
+            key = merge_all_of(raw) if isinstance(raw, dict) else None
+            if key is not None and (not kinds or kinds == schema_types(key) - {"null"}):
+                out.append(key)
+        return out
 
     # -- parents -------------------------------------------------------------------------------
     def _choose_parents(self, relationships: list[Relationship]) -> None:
@@ -486,16 +546,16 @@ class SpecWorldBuilder:
             entity, parent_type = self.types[child], self.types[parent]
             if self._ancestor(parent, child, {k: v for k, v in chosen.items() if k != child}):
                 raise WorldError(f"world.entities.{child}.parent: {parent} is already below {child} (a cycle)")
-            override = self.world.entities.get(child)
+            child_override = self.world.entities.get(child)
             entity.parent = parent_type
             entity.parent_field = fk or f"{parent}_id"
-            entity.parent_relationship = (override.parent.relationship if override and override.parent
-                                          and override.parent.relationship else f"has_{child}")
+            entity.parent_relationship = (child_override.parent.relationship if child_override and child_override.parent
+                                          and child_override.parent.relationship else f"has_{child}")
             parent_type.children[entity.parent_relationship] = entity
             values = dict(entity.config)
             values["parent"] = ParentLink.model_construct(type=parent, field=entity.parent_field,
                                                           relationship=entity.parent_relationship)
-            fields_set = override.model_fields_set if override else set()
+            fields_set = child_override.model_fields_set if child_override else set()
             if "population" not in fields_set:
                 values["population"] = None
             if "count" not in fields_set and "every" not in fields_set:
@@ -603,8 +663,15 @@ class SpecWorldBuilder:
             if r.source != entity.name or r.kind != "embeds" or not r.field:
                 continue
             parts = r.field.split(".")
-            if len(parts) > 2 or "[" in r.field:
-                self._deep(entity, r, embed=True)
+            if entity.name in self._envelopes and self._envelopes[entity.name][0] == r.field:
+                self.usage[r.id] = ("reported", f"{entity.name}.{r.field} is the envelope around the entity itself")
+                continue
+            if not self._holds_ids(entity, r.field, self.types[r.target], r.id):
+                continue
+            inner = prop_at(entity.schema, r.field) if len(parts) == 2 else None
+            one = inner is not None and not _is_array(inner) and bool(merge_all_of(inner).get("properties"))
+            if len(parts) > 2 or "[" in r.field or one:
+                self._deep(entity, r, embed=True)   # one object inside another (repo_transfer.doer), not a page
                 continue
             prop = prop_at(entity.schema, parts[0])
             many = len(parts) == 2 or _is_array(prop)
@@ -612,6 +679,48 @@ class SpecWorldBuilder:
             if parts[0] not in (entity.schema.get("required") or []):
                 entity.schema["properties"].pop(parts[0], None)  # rendered from the world, never generated here
             self.usage.setdefault(r.id, ("embed", f"{entity.name}.{parts[0]} shows {r.target} entities of the world"))
+
+    def _listed_items(self, entity: SpecEntityType) -> dict | None:
+        """The item schema its own collection GET lists (a create request's shape, named for another
+        use), when it describes the entity: most of its properties are the entity's."""
+        path = entity.inferred.collection_path if entity.inferred is not None else None
+        op = next((o for o in self._ops_at(path) if o.method.upper() == "GET"), None) if path else None
+        success = op.success() if op is not None else None
+        schema = success.schema if success is not None and isinstance(success.schema, dict) else None
+        items = _list_items(schema) if schema is not None else None
+        if items is None and schema is not None and schema_types(merge_all_of(schema)) == {"object"}:
+            items = schema   # a collection path declared to answer one entity (a spec error): it shows one
+        names = set(merge_all_of(items).get("properties") or {}) if items is not None else set()
+        own = set(entity.schema.get("properties") or {})
+        return items if names and len(names & own) * 2 > len(names) else None
+
+    def _item_schema(self, source: InferredType) -> dict:
+        """The schema its item path's GET answers with (for a type inferred without one)."""
+        op = next((o for o in self._ops_at(source.item_path or "") if o.method.upper() == "GET"), None)
+        success = op.success() if op is not None else None
+        return success.schema if success is not None and isinstance(success.schema, dict) else {}
+
+    def _ops_at(self, path: str) -> list:
+        """The operations of one path (indexed once)."""
+        if not hasattr(self, "_by_path"):
+            self._index()
+        return self._by_path.get(path, [])
+
+    def _holds_ids(self, entity: SpecEntityType, path: str, target: SpecEntityType, rid: str) -> bool:
+        """Whether the objects embedded at ``path`` can carry ``target``'s ids: an integer id field
+        (a template's own numbering) never holds string ids, so it is not that type (reported)."""
+        prop = prop_at(entity.schema, path)
+        if _is_array(prop):
+            prop = merge_all_of(prop or {}).get("items")
+        props = merge_all_of(prop).get("properties") if isinstance(prop, dict) else None
+        key = props.get(target.id_field) if isinstance(props, dict) else None
+        kinds = schema_types(merge_all_of(key)) - {"null"} if isinstance(key, dict) else set()
+        wanted = {"integer", "number"} if target.integer_ids else {"string"}
+        if not kinds or kinds & wanted:
+            return True
+        self.usage[rid] = ("reported", f"not embedded: {entity.name}.{path}.{target.id_field} is {sorted(kinds)[0]}, "
+                                       f"{target.name} ids are {'integers' if target.integer_ids else 'strings'}")
+        return False
 
     def _deep(self, entity: SpecEntityType, r: Relationship, embed: bool) -> None:
         """Record a link below the top level of ``entity``'s bodies (several targets: polymorphic)."""
@@ -629,12 +738,19 @@ class SpecWorldBuilder:
     def _variants(self, relationships: list[Relationship]) -> None:
         """The schema objects that represent each type: its own, embedded variants, same-named components."""
         for entity in self.types.values():
-            if entity.inferred is not None and isinstance(entity.inferred.schema, dict):
+            if entity.name in self._envelopes:
+                entity.variants.add(id(self._envelopes[entity.name][1]))
+            elif entity.inferred is not None and isinstance(entity.inferred.schema, dict):
                 entity.variants.add(id(entity.inferred.schema))
         for comp, schema in self.spec.schemas.items():
             base = singular(_schema_base_name(comp))
             if base in self.types and isinstance(schema, dict):
                 self.types[base].variants.add(id(schema))
+        for entity in self.types.values():
+            items = self._listed_items(entity)
+            if items is not None:
+                entity.variants.add(id(items))
+                _tighten(entity.schema, items)
         targets_of: dict[tuple[str, str], set[str]] = {}
         for r in relationships:
             if r.kind == "embeds" and r.field:
@@ -645,7 +761,7 @@ class SpecWorldBuilder:
             only = len(targets_of[(r.source, r.field)]) == 1   # every shape of the field is that type
             source = self.sources[r.source].schema
             prop = prop_at(source, r.field.replace("[]", ""))  # the array's item schema is taken below
-            prop = merge_all_of(prop).get("items") if _is_array(prop) else prop  # type: ignore[union-attr]
+            prop = merge_all_of(prop or {}).get("items") if _is_array(prop) else prop
             if not isinstance(prop, dict):
                 continue
             branches = [prop, *(prop.get("oneOf") or []), *(prop.get("anyOf") or [])]
@@ -660,6 +776,73 @@ class SpecWorldBuilder:
                 name = self.spec.schema_name(branch)
                 if only or name is None or singular(_schema_base_name(name)) == r.target or _tag(branch) == r.target:
                     target.variants.add(id(branch))
+        for name in self._envelopes:
+            wrapper = self.sources[name].schema
+            self.types[name].variants.discard(id(wrapper))   # the envelope holds the entity; it is not one
+
+
+def _envelope(schema: dict | None, id_field: str) -> tuple[str, dict] | None:
+    """(property, inner schema) when ``schema`` lacks ``id_field`` and exactly one of its properties is an
+    object that has it: an envelope around one object (``{token: {id, ...}}``)."""
+    props = merge_all_of(schema).get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict) or id_field in props:
+        return None
+    inner = [(name, prop) for name, prop in props.items() if isinstance(prop, dict) and not _is_array(prop)
+             and id_field in (merge_all_of(prop).get("properties") or {})]
+    return inner[0] if len(inner) == 1 else None
+
+
+def _shapes_properties(schema: dict) -> dict:
+    """The properties of a polymorphic schema with none of its own (``oneOf`` shapes of an invite):
+    every shape's, the first shape's spelling of each winning."""
+    out: dict = {}
+    flat = merge_all_of(schema)
+    for branch in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())):
+        props = merge_schema(branch).get("properties") if isinstance(branch, dict) else None
+        for name, prop in (props or {}).items():
+            out.setdefault(name, prop)
+    return out
+
+
+def _enum_of(prop: dict) -> list | None:
+    """The enum of a property, or of its array items."""
+    flat = merge_all_of(prop)
+    if isinstance(flat.get("enum"), list):
+        return flat["enum"]
+    raw = flat.get("items")
+    items = merge_all_of(raw) if _is_array(flat) and isinstance(raw, dict) else {}
+    return items["enum"] if isinstance(items.get("enum"), list) else None
+
+
+def _tighten(schema: dict, variant: dict) -> None:
+    """Give an entity's own properties the enums another schema of it declares (a list's ``provider``
+    enum beside the item's free string), so one value fits every response that shows the entity."""
+    props = schema.get("properties")
+    theirs = merge_all_of(variant).get("properties")
+    if not isinstance(props, dict) or not isinstance(theirs, dict):
+        return
+    for name, prop in list(props.items()):
+        other = theirs.get(name)
+        enum = _enum_of(other) if isinstance(other, dict) else None
+        if not isinstance(prop, dict) or enum is None or _enum_of(prop) is not None:
+            continue
+        flat = merge_all_of(prop)
+        if _is_array(flat) and isinstance(flat.get("items"), dict):
+            props[name] = {**flat, "items": {**merge_all_of(flat["items"]), "enum": enum}}
+        elif not _is_array(flat) and not _is_array(other):
+            props[name] = {**flat, "enum": enum}
+
+
+def _list_items(schema: dict | None) -> dict | None:
+    """The item schema of a list response: a bare array, or the one array of objects of an envelope."""
+    flat = merge_all_of(schema) if isinstance(schema, dict) else {}
+    if _is_array(flat):
+        items = flat.get("items")
+        return items if isinstance(items, dict) else None
+    arrays = [merge_all_of(p).get("items") for p in (flat.get("properties") or {}).values()
+              if isinstance(p, dict) and _is_array(p)]
+    arrays = [a for a in arrays if isinstance(a, dict) and "object" in schema_types(merge_all_of(a))]
+    return arrays[0] if len(arrays) == 1 else None
 
 
 def _tag(schema: dict) -> str | None:
