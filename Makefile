@@ -17,7 +17,7 @@ $(VENV)/.serving: pyproject.toml | $(BIN)/python
 	@$(BIN)/python -c "import mockverse" && touch $@
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	@echo "mockverse: installing mockverse with its dev dependencies (pytest, xdist, playwright, schemathesis, ruff) into $(VENV)"
+	@echo "mockverse: installing mockverse with its dev dependencies (pytest, xdist, playwright, schemathesis, ruff, mypy) into $(VENV)"
 	@$(BIN)/python -m pip install --progress-bar off -e '.[dev]' | grep -v '^Requirement already satisfied' || true
 	@$(BIN)/python -c "import mockverse, pytest" && touch $@ $(VENV)/.serving
 
@@ -26,9 +26,10 @@ run: $(VENV)/.serving
 	@echo "mockverse: serving the built-in world (Ctrl-C stops)"
 	$(BIN)/mockverse serve $(ARGS)
 
-## lint: create the venv, install with dev dependencies, check src, tests and bench with ruff
+## lint: create the venv, install with dev dependencies, check src, tests and bench with ruff, and src with mypy
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
+	$(BIN)/python -m mypy
 
 ## test: lint first (a finding fails the run), then run every test on two xdist workers (PYTEST_ARGS adds options)
 test: lint
