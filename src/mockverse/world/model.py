@@ -58,7 +58,7 @@ class EntityType:
             return []
         p = self.parent.name
         camel = p.split("_")[0] + "".join(w.title() for w in p.split("_")[1:]) + "Id"
-        return list(dict.fromkeys([self.fk or f"{p}_id", f"{p}_id", camel]))
+        return list(dict.fromkeys(name for name in (self.fk, f"{p}_id", camel) if name))
 
     def parse_id(self, raw: object) -> int | str | None:
         """An id from a path or a body, in this type's id type (integers: 0 to 2^63-1, so a read of
