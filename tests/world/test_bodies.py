@@ -98,7 +98,7 @@ def test_optional_nulls_are_left_out_required_ones_generated_and_values_converte
 def test_an_entity_the_response_names_by_id_is_its_id_and_resolves(app_client):
     client = app_client(spec=SPECS / "kong.yaml", auth_check=False)
     plugin = client.get("/plugins").json()["data"][0]
-    assert plugin["route"] == "38e31ee3-07e9-4b14-ae2e-2a13a55e9969"   # the response declares a string
+    assert plugin["route"] == "91241082-98b2-4c44-b3ff-3218a08226c7"   # the response declares a string
     assert client.get(f"/routes/{plugin['route']}").json()["id"] == plugin["route"]
     assert client.get(f"/services/{plugin['service']}").json()["id"] == plugin["service"]
 

@@ -613,7 +613,12 @@ def _holds(value: Any, schema: dict, depth: int = 0) -> bool:
     kinds = _JSON_TYPES.get(type(value), set())
     if isinstance(value, float) and value.is_integer():
         kinds = kinds | {"integer"}
-    return not types or bool(types & kinds)
+    if types and not types & kinds:
+        return False
+    props = flat.get("properties")
+    if isinstance(value, dict) and isinstance(props, dict) and depth < 4:   # a discriminator names one shape
+        return all(_holds(v, props[k], depth + 1) for k, v in value.items() if isinstance(props.get(k), dict))
+    return True
 
 
 def _convert(value: Any, schema: dict) -> Any:

@@ -83,12 +83,6 @@ def _nullable(schema: dict) -> bool:
     return "null" in schema_types(_object(schema)) or is_nullable(schema)
 
 
-def _scalar(schema: dict) -> bool:
-    """Whether a property schema admits only scalars (``owner: string`` where another shape embeds a user)."""
-    kinds = schema_types(_object(schema)) - {"null"}
-    return bool(kinds) and not kinds & {"object", "array"}
-
-
 def is_array(schema: dict | None) -> bool:
     return isinstance(schema, dict) and "array" in schema_types(merge_all_of(schema))
 
@@ -207,7 +201,7 @@ class Renderer:
         for name, sub in props.items():
             if not isinstance(sub, dict):
                 continue
-            if name in embeds and depth < MAX_EMBED_DEPTH and not _scalar(sub):
+            if name in embeds and depth < MAX_EMBED_DEPTH:
                 value = self._embedded(entity, id, data, embeds[name], sub, depth)
                 if value is not MISSING:
                     given[name] = value
