@@ -304,7 +304,10 @@ def _expand(chars: str) -> str:
 
 def _from_example(example: str, key: bytes, low: int, high: int) -> list[IdCodec]:
     """Codecs shaped like one example id."""
-    prefix, body = _PREFIXED.match(example).groups()  # type: ignore[union-attr]
+    match = _PREFIXED.match(example)
+    if match is None:   # a line break in the example: no shape to learn from it
+        return []
+    prefix, body = match.groups()
     prefix = prefix or ""
     if not body:
         return []

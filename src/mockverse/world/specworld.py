@@ -121,7 +121,7 @@ class SpecEntityType(EntityType):
             return []
         p = self.parent.name
         camel = p.split("_")[0] + "".join(w.title() for w in p.split("_")[1:]) + "Id"
-        return list(dict.fromkeys([self.parent_field, f"{p}_id", camel]))  # type: ignore[list-item]
+        return list(dict.fromkeys(n for n in (self.parent_field, f"{p}_id", camel) if n))
 
     def parse_id(self, raw: object) -> int | str | None:
         if self.integer_ids:
@@ -139,7 +139,11 @@ class SpecEntityType(EntityType):
         return serial if serial is not None and 1 <= serial <= (self.config.population or 0) else None
 
     def child_id(self, parent_id: object, k: int) -> object:
-        parent_serial = self.parent.codec.decode(parent_id)  # type: ignore[union-attr]
+        parent = self.parent
+        assert isinstance(parent, SpecEntityType), f"{self.name} has a spec parent"
+        parent_serial = parent.codec.decode(parent_id)
+        if parent_serial is None:
+            raise ValueError(f"{parent_id!r} is not a {parent.name} id")
         return self.codec.encode(parent_serial * self.config.id_multiplier + k)
 
     def split_id(self, id: object) -> tuple[object, int] | None:
@@ -149,7 +153,8 @@ class SpecEntityType(EntityType):
         parent_serial, k = divmod(serial, self.config.id_multiplier)
         if k < 1 or not 1 <= parent_serial <= self.parent.max_generated_id:
             return None
-        return self.parent.codec.encode(parent_serial), k  # type: ignore[attr-defined]
+        assert isinstance(self.parent, SpecEntityType)
+        return self.parent.codec.encode(parent_serial), k
 
     def new_id(self, counter: int) -> object:
         return self.codec.encode(self.max_generated_id + counter)
@@ -581,7 +586,7 @@ class SpecWorldBuilder:
                 child, parent = r.source, r.target
                 if _nested(r):
                     strength = 3
-                elif self._required_key(self.sources[child].schema, r.field):  # type: ignore[arg-type]
+                elif self._required_key(self.sources[child].schema, r.field or ""):
                     strength = 1
                 else:
                     continue
@@ -724,7 +729,8 @@ class SpecWorldBuilder:
 
     def _deep(self, entity: SpecEntityType, r: Relationship, embed: bool) -> None:
         """Record a link below the top level of ``entity``'s bodies (several targets: polymorphic)."""
-        path = r.field.split(".")  # type: ignore[union-attr]
+        assert r.field is not None, "a deep link names its field"
+        path = r.field.split(".")
         target = self.types[r.target]
         link = next((d for d in entity.deep if d.path == path and d.embed == embed), None)
         if link is None:
