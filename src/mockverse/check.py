@@ -196,6 +196,7 @@ class _Type:
     parent_field: str | None
     links: list[tuple[str, str | None, str, bool]]    # (field, inner key or None, target, embedded?)
     schema: dict
+    id_param: str | None = None                       # the parameter of the item path that carries the id
 
 
 @dataclass
@@ -267,7 +268,7 @@ class _Checker:
         parent = row["parent"] or {}
         entity = self.model.types.get(row["name"])
         return _Type(row["name"], row["id_field"], item, row["collection_path"], parent.get("type"),
-                     parent.get("field"), links, getattr(entity, "schema", None) or {})
+                     parent.get("field"), links, getattr(entity, "schema", None) or {}, row.get("id_param"))
 
     def _derived_item_path(self, collection: str | None) -> str | None:
         """An item path the world serves under a collection path (``/users`` -> ``/users/{id}``)."""
@@ -421,14 +422,24 @@ class _Checker:
         response = self.client.get(url)
         return _Call(operation, url, response.status_code, response.content, _json(response))
 
-    def call(self, op: Operation, values: dict[str, str], body: Any = None) -> _Call:
-        """Call ``op`` with path values, its required query and header parameters, and ``body``."""
+    def item(self, op: Operation, entity: _Type, known: dict[str, object]) -> _Call:
+        """GET one entity at its item operation: the id in its path, or in the query parameter that keys it
+        (``/users.info?user=U1``, a method path with no path parameter)."""
+        keyed = entity.id_param is not None and known.get(entity.name) is not None and any(
+            p.location == "query" and p.name == entity.id_param for p in op.parameters)
+        query = {str(entity.id_param): _text(known[entity.name])} if keyed else {}
+        return self.call(op, self.fill(op, self.bind(op.path), known), query=query)
+
+    def call(self, op: Operation, values: dict[str, str], body: Any = None,
+             query: dict[str, str] | None = None) -> _Call:
+        """Call ``op`` with path values, its required query and header parameters (``query`` given first), and
+        ``body``."""
         url = "/".join(quote(values[name], safe="") if (name := _param(t)) is not None and name in values else t
                        for t in op.path.split("/"))
-        query: dict[str, str] = {}
+        query = dict(query or {})
         headers: dict[str, str] = {}
         for p in op.parameters:
-            if p.required and p.location in ("query", "header"):
+            if p.required and p.location in ("query", "header") and p.name not in query:
                 value = _text(self.scalar(p.schema, f"{p.location}.{p.name}"))
                 (query if p.location == "query" else headers)[p.name] = value
         kwargs: dict[str, Any] = {"params": query, "headers": headers}
@@ -533,7 +544,7 @@ class _Checker:
         item_op = self._item_op(entity)
         if item_op is None or known.get(entity.name) is None:
             return
-        call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), known))
+        call = self.item(item_op, entity, known)
         found = _find(call.body, entity.id_field, known[entity.name]) if call.status == 200 else None
         if found is None:
             self.report.record(category, False, operation, to_pointer(at),
@@ -578,7 +589,7 @@ class _Checker:
             result = (call.status == 200, f"the world has no such entity ({call.status})")
         else:
             known = self.ancestors(target, id)
-            call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), known))
+            call = self.item(item_op, entity, known)
             found = _find(call.body, entity.id_field, id) if call.status == 200 else None
             result = (found is not None, f"{_op_name(item_op)} answered {call.status}"
                       + (" with another entity" if call.status == 200 else ""))
@@ -685,7 +696,7 @@ class _Checker:
         item_op = self._item_op(entity)
         if item_op is None:
             return
-        call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), target))
+        call = self.item(item_op, entity, target)
         found = _find(call.body, entity.id_field, target[entity.name]) if call.status == 200 else None
         if found is None:
             self.report.record("writes", False, operation, "/", f"then {_op_name(item_op)} of {entity.name} "

@@ -95,7 +95,7 @@ class Reads:
     @staticmethod
     def item_of(op: ItemOp, view: WorldView, found: Resolved) -> tuple[EntityType, object, dict]:
         """(type, id, data) of the entity an item path names (``/me``: the world's first persona)."""
-        if op.id_param is None:
+        if op.id_param is None or op.id_param not in found:
             id = op.entity.root_id(1)
             return op.entity, id, view.get(op.entity, id) or {}
         return found[op.id_param]
@@ -144,6 +144,10 @@ class Reads:
         found: Resolved = {}
         for name, entity in op.bound:
             raw = request.path_params.get(safe_name(name))
+            if raw is None and "{" + name + "}" not in op.path:   # an id in the query (/users.info?user=U1)
+                raw = request.query_params.get(name)
+                if raw is None:
+                    continue   # not given: an item method then answers the first entity, like /me
             parsed = entity.parse_id(raw)
             data = view.get(entity, parsed) if parsed is not None else None
             keyed = entity.by_key(view, raw) if data is None and isinstance(entity, SpecEntityType) \

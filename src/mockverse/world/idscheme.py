@@ -233,14 +233,16 @@ def codec_for(type_name: str, id_type: str, evidence: list[dict], id_field: str 
     ``evidence`` holds the schemas that carry the id (the id property, the path parameter,
     foreign keys pointing at the type), most authoritative first: their ``format``,
     first ``example`` and length bounds choose the shape; a ``pattern`` any of them has
-    must accept the ids, else the next shape that does is taken.
+    must accept the ids, else the next shape that does is taken. When the patterns
+    disagree (a key that holds only some kinds of the type: direct-message ids among
+    channel ids), the shape that honours the most authoritative of them wins.
     """
     if id_type == "integer":
         return IdCodec()
     key = hashlib.blake2b(f"mockverse-id/{type_name}".encode(), digest_size=16).digest()
     low = max([int(s["minLength"]) for s in evidence if isinstance(s.get("minLength"), int)] or [1])
     high = min([int(s["maxLength"]) for s in evidence if isinstance(s.get("maxLength"), int)] or [64])
-    patterns = [s["pattern"] for s in evidence if isinstance(s.get("pattern"), str)]
+    patterns = list(dict.fromkeys(s["pattern"] for s in evidence if isinstance(s.get("pattern"), str)))
     formats = [str(s.get("format", "")).lower() for s in evidence]
     examples = [s["example"] for s in evidence if isinstance(s.get("example"), (str, int)) and str(s["example"])]
     candidates: list[IdCodec] = []
@@ -259,7 +261,14 @@ def codec_for(type_name: str, id_type: str, evidence: list[dict], id_field: str 
     for codec in candidates:
         if _fits(codec, low, high, patterns):
             return codec
-    return candidates[-1]
+    best = max(candidates, key=lambda codec: _honoured(codec, low, high, patterns))
+    return best if any(_honoured(best, low, high, patterns)) else candidates[-1]
+
+
+def _honoured(codec: IdCodec, low: int, high: int, patterns: list[str]) -> tuple[bool, ...]:
+    """Which patterns the codec's ids meet, most authoritative first (candidates compare by it)."""
+    return tuple(_fits(codec, low, high, patterns[:i]) for i in range(len(patterns), 0, -1)) + \
+        tuple(_fits(codec, low, high, [p]) for p in patterns)
 
 
 def _from_pattern(pattern: str, key: bytes) -> list[IdCodec]:
