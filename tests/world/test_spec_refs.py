@@ -92,3 +92,57 @@ def test_check_resolves_links_at_a_method_path_keyed_by_a_query_parameter(tmp_pa
     assert report.counts["links"] == [3, 3]
     assert report.counts["item_list"] == [6, 6]
     assert report.status_5xx == 0
+
+
+def _get(schema: dict, parameter: str | None = None) -> dict:
+    """A GET answering ``schema``, with a string path parameter when named."""
+    op: dict = {"responses": {"200": {"description": "ok", "content": {"application/json": {"schema": schema}}}}}
+    if parameter:
+        op["parameters"] = [{"name": parameter, "in": "path", "required": True, "schema": {"type": "string"}}]
+    return {"get": op}
+
+
+NESTED_LISTS = {
+    "openapi": "3.1.0",
+    "info": {"title": "Lists of lists", "version": "1"},
+    "paths": {
+        "/owners": _get({"type": "object", "properties": {"owners": {"type": "array", "items": _ref("Owner")}}}),
+        "/owners/{owner_id}": _get(_ref("Owner"), "owner_id"),
+        "/contacts": _get({"type": "object", "properties": {"contacts": {"type": "array",
+                                                                         "items": _ref("ContactPage")}}}),
+        "/contacts/{contact_id}": _get(_ref("ContactPage"), "contact_id"),
+    },
+    "components": {"schemas": {
+        "Owner": {"type": "object", "required": ["id", "name"],
+                  "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+        "ContactPage": {"type": "object", "properties": {"contacts": {"type": "array", "items": {
+            "type": "object", "required": ["id", "email", "owner_id"], "properties": {
+                "id": {"type": "string"}, "email": {"type": "string", "format": "email"},
+                "owner_id": {"type": "integer"}}}}}},
+    }},
+}
+
+
+def test_a_list_of_envelopes_of_lists_holds_the_page_in_one_envelope(app_client, tmp_path) -> None:
+    spec = tmp_path / "lists.yaml"
+    spec.write_text(yaml.safe_dump(NESTED_LISTS))
+    client = app_client(spec=spec)
+    groups = client.get("/contacts").json()["contacts"]
+    assert len(groups) == 1
+    contacts = groups[0]["contacts"]
+    assert len(contacts) == 20
+    assert [(c["id"], c["owner_id"]) for c in contacts[:2]] == [("uG79Mq5cZFJBixuURZw6sx", 1),
+                                                                 ("6n069zPkzX1TuImkvfIwQN", 2)]
+    item = client.get(f"/contacts/{contacts[0]['id']}").json()
+    assert item == {"contacts": [contacts[0]]}
+    owner = client.get(f"/owners/{contacts[0]['owner_id']}")
+    assert owner.status_code == 200 and owner.json()["id"] == contacts[0]["owner_id"]
+
+
+def test_check_follows_links_inside_a_list_of_envelopes_of_lists(tmp_path) -> None:
+    spec = tmp_path / "lists.yaml"
+    spec.write_text(yaml.safe_dump(NESTED_LISTS))
+    report = run_check(str(spec))
+    assert report.counts["links"] == [6, 6]
+    assert report.counts["item_list"] == [6, 6]
+    assert report.counts["schema"] == [8, 8]

@@ -31,6 +31,7 @@ _PER_PAGE = {"limit", "page_size", "per_page", "pagesize", "perpage", "max_resul
 _OFFSET = {"offset", "start", "skip"}
 _PAGE = {"page", "page_number", "current_page", "pagenumber"}
 MISSING = object()
+ITEM = "[]"   # a slot path's step into the one item of an array (a list of envelopes of lists)
 _identity = id   # the builtin, where a parameter is named ``id``
 
 
@@ -145,12 +146,24 @@ def list_slot(schema: dict | None, entity: SpecEntityType, depth: int = 0,
             return [name], merge_all_of(arrays[name])["items"]
     if matching:
         return [matching[0]], merge_all_of(arrays[matching[0]])["items"]
+    for name, sub in arrays.items():
+        inner = _enveloped_list(merge_all_of(sub)["items"], entity, depth, strict)
+        if inner is not None:   # a list of envelopes that each hold only a list of the entity: one holds the page
+            return [name, ITEM, *inner[0]], inner[1]
     for name, sub in props.items():
         if isinstance(sub, dict) and not is_array(sub) and "object" in schema_types(_object(sub)):
             inner = list_slot(sub, entity, depth + 1, strict)
             if inner is not None:
                 return [name, *inner[0]], inner[1]
     return None
+
+
+def _enveloped_list(schema: dict, entity: SpecEntityType, depth: int, strict: bool) -> tuple[list[str], dict] | None:
+    """The list slot of an object whose one property is a list of ``entity`` (``{recipients: [...]}``)."""
+    props = _props(schema)
+    if len(props) != 1 or not is_array(next(iter(props.values()))):
+        return None
+    return list_slot(schema, entity, depth + 1, strict)
 
 
 class Renderer:
@@ -446,6 +459,9 @@ class Renderer:
         def build(node: dict, paths: list[list[str]], at: str) -> Any:
             if [] in paths:
                 return inner(node)
+            if paths[0][0] == ITEM:   # the one item of an array that holds the slot
+                items = _object(node).get("items")
+                return [build(items if isinstance(items, dict) else {}, [p[1:] for p in paths], f"{at}[0]")]
             flat = self._branch(node, entity) if entity is not None else _object(node)
             props = flat.get("properties") or {}
             given = {}
