@@ -262,11 +262,12 @@ class _Checker:
         item = row["item_path"] or self._derived_item_path(row["collection_path"])
         links: list[tuple[str, str | None, str, bool]] = [(r["field"], None, r["target"], False)
                                                           for r in row["references"]]
-        for e in row["embeds"]:
-            outer, _, inner = e["field"].partition(".")
-            links.append((outer, inner or None, e["target"], True))
-        parent = row["parent"] or {}
         entity = self.model.types.get(row["name"])
+        whole = {e.field for e in getattr(entity, "embeds", []) if e.inner is None}
+        for e in row["embeds"]:
+            outer, _, inner = ("", "", "") if e["field"] in whole else e["field"].partition(".")
+            links.append((outer or e["field"], inner or None, e["target"], True))   # a name may hold a dot
+        parent = row["parent"] or {}
         return _Type(row["name"], row["id_field"], item, row["collection_path"], parent.get("type"),
                      parent.get("field"), links, getattr(entity, "schema", None) or {}, row.get("id_param"))
 
@@ -584,17 +585,26 @@ class _Checker:
         entity = self.types[target]
         item_op = self._item_op(entity)
         if item_op is None:   # served nowhere by itself (a dangling or list-only type): the engine must know it
-            call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
-                                f"/api/v1/consistency/entities/{quote(target)}/{quote(str(id), safe='')}")
-            result = (call.status == 200, f"the world has no such entity ({call.status})")
+            result = self.known(target, id)
         else:
             known = self.ancestors(target, id)
             call = self.item(item_op, entity, known)
             found = _find(call.body, entity.id_field, id) if call.status == 200 else None
-            result = (found is not None, f"{_op_name(item_op)} answered {call.status}"
-                      + (" with another entity" if call.status == 200 else ""))
+            success = item_op.success()
+            if found is None and call.status == 200 and success is not None \
+                    and not _declares(success.schema, entity.id_field):
+                result = self.known(target, id)   # the answer cannot name the entity: its 200 (not 404) is all
+            else:
+                result = (found is not None, f"{_op_name(item_op)} answered {call.status}"
+                          + (" with another entity" if call.status == 200 else ""))
         self.resolved[key] = result
         return result
+
+    def known(self, target: str, id: object) -> tuple[bool, str]:
+        """Whether the engine's entity API knows ``target`` ``id`` (for an entity no body of its own names)."""
+        call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
+                            f"/api/v1/consistency/entities/{quote(target)}/{quote(str(id), safe='')}")
+        return call.status == 200, f"the world has no such entity ({call.status})"
 
     # -- writes ----------------------------------------------------------------------------------
     def writes(self) -> None:
@@ -776,6 +786,17 @@ def _walk(body: Any, depth: int = 4) -> list[tuple[list, Any]]:
             nxt += [(parts + [k], v) for k, v in items if isinstance(v, (dict, list))]
         frontier = nxt
     return out
+
+
+def _declares(schema: Any, name: str, depth: int = 0) -> bool:
+    """Whether a response schema has a property ``name`` anywhere (through envelopes, arrays and shapes)."""
+    if not isinstance(schema, dict) or depth > 6:
+        return False
+    flat = merge_schema(schema)
+    raw = flat.get("properties")
+    props: dict = raw if isinstance(raw, dict) else {}
+    inner = [*props.values(), flat.get("items"), *(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())]
+    return name in props or any(_declares(sub, name, depth + 1) for sub in inner)
 
 
 def _find(body: Any, id_field: str, id: object) -> tuple[list, dict] | None:

@@ -6,6 +6,15 @@
   back to bare serials that honour none.
 * **Method paths keyed by a query parameter** (``/users.info?user=U1``): the method reads the entity
   the parameter names, so a link found in a list resolves there (404 for an id that does not exist).
+* **Lists of envelopes of lists** (``{contacts: [{contacts: [...]}]}``): one envelope holds the page,
+  rendered from the world.
+* **An embed inside a nullable object** (``rsvp: oneOf [null, {owner_id, owner}]``) shows a world
+  entity, the one its sibling key names.
+* **Property names with a dot** (``"owner.previous"``) are one property, not a path.
+* **An item path whose answer names no id** (``GET /keys/{key_id}`` answers ``{secret}``): a link
+  resolves when the path answers 200 and the world knows the entity (an unknown id is a 404).
+* **An embedded ``id`` that is not the target's key** (a type whose own schema has no ``id``) is
+  reported, not filled with ids no body of that type shows.
 """
 
 from __future__ import annotations
@@ -146,3 +155,82 @@ def test_check_follows_links_inside_a_list_of_envelopes_of_lists(tmp_path) -> No
     assert report.counts["links"] == [6, 6]
     assert report.counts["item_list"] == [6, 6]
     assert report.counts["schema"] == [8, 8]
+
+
+def _paths(schema: dict, *params: str) -> dict:
+    """A GET answering ``schema`` with string path parameters."""
+    op = _get(schema)
+    op["get"]["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                               for p in params]
+    return op
+
+
+LINKS = {
+    "openapi": "3.1.0",
+    "info": {"title": "Links", "version": "1"},
+    "paths": {
+        "/owners": _get({"type": "array", "items": _ref("Owner")}),
+        "/owners/{owner_id}": _paths(_ref("Owner"), "owner_id"),
+        "/owners/{owner_id}/members": _paths({"type": "array", "items": _ref("Member")}, "owner_id"),
+        "/owners/{owner_id}/members/{user_id}": _paths(_ref("Member"), "owner_id", "user_id"),
+        "/keys": _get({"type": "array", "items": _ref("Key")}),
+        "/keys/{key_id}": _paths(_ref("KeySecret"), "key_id"),
+        "/events": _get({"type": "array", "items": _ref("Event")}),
+        "/events/{event_id}": _paths(_ref("Event"), "event_id"),
+    },
+    "components": {"schemas": {
+        "Owner": {"type": "object", "required": ["id", "name"],
+                  "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+        "Member": {"type": "object", "required": ["nick"],
+                   "properties": {"nick": {"type": "string"}, "owner": _ref("Owner")}},
+        "Key": {"type": "object", "required": ["key_id", "label"],
+                "properties": {"key_id": {"type": "string"}, "label": {"type": "string"}}},
+        "KeySecret": {"type": "object", "required": ["secret"], "properties": {"secret": {"type": "string"}}},
+        "Rsvp": {"type": "object", "required": ["owner_id", "owner"],
+                 "properties": {"owner_id": {"type": "integer"}, "owner": _ref("Owner")}},
+        "Event": {"type": "object", "required": ["id", "name", "key_id", "rsvp", "members", "owner.previous"],
+                  "properties": {
+                      "id": {"type": "integer"}, "name": {"type": "string"}, "key_id": {"type": "string"},
+                      "rsvp": {"oneOf": [{"type": "null"}, _ref("Rsvp")]},
+                      "owner.previous": _ref("Owner"),
+                      "members": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {
+                          "id": {"type": "integer"}, "flags": {"type": "integer"}}}}}},
+    }},
+}
+
+
+def _links_client(app_client, tmp_path):
+    spec = tmp_path / "links.yaml"
+    spec.write_text(yaml.safe_dump(LINKS))
+    return app_client(spec=spec)
+
+
+def test_an_embed_in_a_nullable_object_is_the_entity_its_sibling_key_names(app_client, tmp_path) -> None:
+    client = _links_client(app_client, tmp_path)
+    event = client.get("/events").json()[0]
+    assert event["rsvp"] == {"owner": {"id": 15, "name": "Christopher Briggs"}, "owner_id": 15}
+    assert client.get("/owners/15").json() == {"id": 15, "name": "Christopher Briggs"}
+
+
+def test_a_property_named_with_a_dot_embeds_a_world_entity(app_client, tmp_path) -> None:
+    client = _links_client(app_client, tmp_path)
+    event = client.get("/events").json()[0]
+    assert event["owner.previous"] == {"id": 36, "name": "Morgan James"}
+    assert client.get("/owners/36").json() == event["owner.previous"]
+
+
+def test_an_embedded_id_that_is_not_the_target_s_key_is_reported(app_client, tmp_path) -> None:
+    client = _links_client(app_client, tmp_path)
+    links = {r["id"]: r for r in client.get("/api/v1/consistency/world").json()["relationships"]}
+    assert links["event.members->member"]["used_as"] == "reported"
+    assert links["event.members->member"]["note"] == \
+        "not embedded: event.members.id is no member id (member's own schema has no id)"
+
+
+def test_check_resolves_every_link_class_of_the_links_spec(tmp_path) -> None:
+    spec = tmp_path / "links.yaml"
+    spec.write_text(yaml.safe_dump(LINKS))
+    report = run_check(str(spec))
+    assert report.counts["links"] == [18, 18]
+    assert report.counts["schema"] == [24, 24]
+    assert [f.line() for f in report.findings if f.category == "links"] == []

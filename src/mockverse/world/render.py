@@ -259,19 +259,25 @@ class Renderer:
         if rest:
             self._fill(entity, id, data, value, link, rest, f"{key}.{part}", depth, leaf)
             return
-        linked = self._linked(entity, id, data, link, value, f"{key}.{part}", depth, leaf)
+        named = next((node[k] for k in (f"{part}_id", f"{part}Id") if link.embed and node.get(k) is not None), None)
+        linked = self._linked(entity, id, data, link, value, f"{key}.{part}", depth, leaf, named)
         if linked is not None:
             node[part] = linked
 
     def _linked(self, entity: SpecEntityType, id: object, data: dict, link: DeepLink, old: Any, key: str,
-                depth: int, leaf: dict) -> Any:
-        """The world's value for one generated link value ``old``: an existing id, or that entity's fields."""
+                depth: int, leaf: dict, named: object = None) -> Any:
+        """The world's value for one generated link value ``old``: an existing id, or that entity's fields
+        (the one its sibling key ``named`` names: ``user`` beside ``user_id``)."""
         target = _pick(link.targets, old)
         if link.embed and not isinstance(old, dict):
             return None
         if not link.embed and (isinstance(old, (dict, list)) or isinstance(old, str) == target.integer_ids):
             return None   # the generated value's type is not the target's id type: leave it as the schema says
-        if target is entity.parent:
+        chosen = target.parse_id(named) if named is not None else None
+        target_id: object
+        if chosen is not None and self.view.get(target, chosen) is not None:
+            target_id = chosen
+        elif target is entity.parent:
             target_id = data.get(entity.fk)
         elif target is entity:
             target_id = self._other(entity, id, data, (key, "deep"), always=True)

@@ -299,12 +299,13 @@ def _suggest(name: str, known: list[str]) -> str:
 
 
 def prop_at(schema: dict | None, path: str) -> dict | None:
-    """The schema of a dotted property path (``tracks.items``, ``items[].track``) inside ``schema``."""
+    """The schema of a dotted property path (``tracks.items``, ``items[].track``) inside ``schema``; a step
+    through a ``oneOf``/``anyOf`` (a nullable object: ``[null, Rsvp]``) reads its shapes' properties."""
     node: Any = schema
     for part in path.split("."):
         many = part.endswith("[]")
         name = part.removesuffix("[]")
-        props = merge_all_of(node).get("properties") if isinstance(node, dict) else None
+        props = (merge_all_of(node).get("properties") or _shapes_properties(node)) if isinstance(node, dict) else None
         node = props.get(name) if isinstance(props, dict) else None
         if not isinstance(node, dict):
             return None
@@ -626,8 +627,8 @@ class SpecWorldBuilder:
         for r in relationships:
             if r.source != entity.name or r.kind == "embeds" or not r.field:
                 continue
-            if "." in r.field or "[" in r.field:
-                self._deep(entity, r, embed=False)
+            if ("." in r.field or "[" in r.field) and r.field not in entity.schema.get("properties", {}):
+                self._deep(entity, r, embed=False)   # below the top level (a name with a dot may be one property)
                 continue
             if r.field == entity.parent_field and entity.parent is not None and r.target == entity.parent.name:
                 continue
@@ -667,7 +668,8 @@ class SpecWorldBuilder:
         for r in relationships:
             if r.source != entity.name or r.kind != "embeds" or not r.field:
                 continue
-            parts = r.field.split(".")
+            literal = r.field in entity.schema.get("properties", {})   # one property named with a dot
+            parts = [r.field] if literal else r.field.split(".")
             if entity.name in self._envelopes and self._envelopes[entity.name][0] == r.field:
                 self.usage[r.id] = ("reported", f"{entity.name}.{r.field} is the envelope around the entity itself")
                 continue
@@ -675,10 +677,10 @@ class SpecWorldBuilder:
                 continue
             inner = prop_at(entity.schema, r.field) if len(parts) == 2 else None
             one = inner is not None and not _is_array(inner) and bool(merge_all_of(inner).get("properties"))
-            if len(parts) > 2 or "[" in r.field or one:
+            if not literal and (len(parts) > 2 or "[" in r.field or one):
                 self._deep(entity, r, embed=True)   # one object inside another (repo_transfer.doer), not a page
                 continue
-            prop = prop_at(entity.schema, parts[0])
+            prop = entity.schema["properties"].get(parts[0])
             many = len(parts) == 2 or _is_array(prop)
             entity.embeds.append(Embed(parts[0], self.types[r.target], parts[1] if len(parts) == 2 else None, many))
             if parts[0] not in (entity.schema.get("required") or []):
@@ -719,6 +721,12 @@ class SpecWorldBuilder:
             prop = merge_all_of(prop or {}).get("items")
         props = merge_all_of(prop).get("properties") if isinstance(prop, dict) else None
         key = props.get(target.id_field) if isinstance(props, dict) else None
+        own = target.inferred.schema if target.inferred is not None and target.name not in self._envelopes else None
+        declared = (merge_all_of(own).get("properties") or _shapes_properties(own)) if isinstance(own, dict) else {}
+        if isinstance(key, dict) and declared and target.id_field not in declared:
+            self.usage[rid] = ("reported", f"not embedded: {entity.name}.{path}.{target.id_field} is no "
+                                           f"{target.name} id ({target.name}'s own schema has no {target.id_field})")
+            return False
         kinds = schema_types(merge_all_of(key)) - {"null"} if isinstance(key, dict) else set()
         wanted = {"integer", "number"} if target.integer_ids else {"string"}
         if not kinds or kinds & wanted:
