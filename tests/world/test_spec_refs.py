@@ -15,6 +15,9 @@
   resolves when the path answers 200 and the world knows the entity (an unknown id is a 404).
 * **An embedded ``id`` that is not the target's key** (a type whose own schema has no ``id``) is
   reported, not filled with ids no body of that type shows.
+* **Values as entities**: strings a path lists (``GET /tags``) are a type identified by its value, and
+  a field named for it (``tagList``) holds values that list shows.
+* **Keys only a write sends** (``media_ids`` of a create request) are references of the type.
 """
 
 from __future__ import annotations
@@ -234,3 +237,60 @@ def test_check_resolves_every_link_class_of_the_links_spec(tmp_path) -> None:
     assert report.counts["links"] == [18, 18]
     assert report.counts["schema"] == [24, 24]
     assert [f.line() for f in report.findings if f.category == "links"] == []
+
+
+VALUES = {
+    "openapi": "3.1.0",
+    "info": {"title": "Values", "version": "1"},
+    "paths": {
+        "/tags": _get({"type": "object", "required": ["tags"], "properties": {
+            "tags": {"type": "array", "items": {"type": "string"}}}}),
+        "/media/{media_id}": _paths(_ref("Media"), "media_id"),
+        "/posts": {**_get({"type": "array", "items": _ref("Post")}),
+                   "post": {"requestBody": {"content": {"application/json": {"schema": {"oneOf": [
+                       {"type": "object", "properties": {"text": {"type": "string"}}},
+                       {"type": "object", "required": ["media_ids"], "properties": {
+                           "media_ids": {"type": "array", "items": {"type": "string"}}}}]}}}},
+                       "responses": {"200": {"description": "ok", "content": {"application/json": {
+                           "schema": _ref("Post")}}}}}},
+        "/posts/{post_id}": _paths(_ref("Post"), "post_id"),
+    },
+    "components": {"schemas": {
+        "Media": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"},
+                                                                      "url": {"type": "string"}}},
+        "Post": {"type": "object", "required": ["id", "tagList"], "properties": {
+            "id": {"type": "integer"}, "text": {"type": "string"},
+            "tagList": {"type": "array", "items": {"type": "string"}}}},
+    }},
+}
+
+
+def test_values_listed_by_a_path_are_entities_that_fields_named_for_them_hold(app_client, tmp_path) -> None:
+    spec = tmp_path / "values.yaml"
+    spec.write_text(yaml.safe_dump(VALUES))
+    client = app_client(spec=spec)
+    links = {r["id"]: r for r in client.get("/api/v1/consistency/world").json()["relationships"]}
+    assert links["post.tagList->tag"]["used_as"] == "reference"
+    tags = client.get("/tags").json()["tags"]
+    assert len(tags) == 20
+    assert tags[:3] == ["frost1", "onyx2", "maple3"]
+    posts = client.get("/posts").json()
+    assert posts[0]["tagList"] == ["flint5"]
+    assert all(tag in tags for post in posts for tag in post["tagList"])
+
+
+def test_a_key_only_a_write_sends_is_a_reference(app_client, tmp_path) -> None:
+    spec = tmp_path / "values.yaml"
+    spec.write_text(yaml.safe_dump(VALUES))
+    client = app_client(spec=spec)
+    links = {r["id"]: r for r in client.get("/api/v1/consistency/world").json()["relationships"]}
+    assert links["post.media_ids->media"]["kind"] == "has_many"
+    assert links["post.media_ids->media"]["evidence"] == ["field post.media_ids names media"]
+
+
+def test_check_resolves_values_at_the_world_s_own_entity_api(tmp_path) -> None:
+    spec = tmp_path / "values.yaml"
+    spec.write_text(yaml.safe_dump(VALUES))
+    report = run_check(str(spec))
+    assert report.counts["links"] == [10, 10]
+    assert report.status_5xx == 0

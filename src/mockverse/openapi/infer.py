@@ -19,6 +19,10 @@ Decisions (documented here because consumers depend on them):
   either non-nullable or read-only (server-assigned): petstore ``Category``/``Tag``,
   apideck ``Pipeline.stages[]`` (named ``pipeline_stage``). A writable, nullable id marks
   a value object instead (apideck ``Address``, ``Email``); those are not entity types.
+* **Value types.** A top-level list of plain strings named for its path (``GET /tags``
+  answering ``{tags: ["dragons"]}``) is a type of entities identified by their value
+  (``origin="value"``): its id field is its own name, its schema that one property. A string
+  field named for it (``tagList``, ``tags``, ``tag``) holds its values.
 * **Dangling targets.** A foreign key naming a type the spec does not define (xero
   ``contactId``, paypal ``product_id``) still yields a relationship, with
   ``dangling=True``; its target is an entity type with ``origin="dangling"``, no paths
@@ -125,6 +129,8 @@ _NOT_REFERENCES = frozenset(
 # Scalar fields never read as a bare reference even when named like a type.
 _NOT_BARE = frozenset({"name", "type", "status", "title", "description", "kind", "state", "label", "value", "code"})
 _ID_FORMATS = frozenset({"uuid", "int32", "int64", "guid", "ulid", "objectid"})
+# Last words of a field that holds several values of a value type (``tagList``, ``tag_names``).
+_VALUE_WORDS = frozenset({"list", "set", "names", "values", "array"})
 
 # Words for "a person who did or owns something", and the types they most often mean.
 _PERSON_WORDS = frozenset(
@@ -151,7 +157,7 @@ class EntityType:
     id_type: str = "string"
     schema: dict | None = None
     operations: list[str] = dataclasses.field(default_factory=list)
-    origin: str = "path"  # "path" | "schema" (only embedded) | "dangling" (referenced, not defined)
+    origin: str = "path"  # "path" | "schema" (only embedded) | "dangling" (referenced, not defined) | "value"
     schema_name: str | None = None
     id_in: str = "path"  # where the item path takes the id: "path" (``/users/{id}``) or "query" (``/users.info?user=``)
     current_path: str | None = None  # the path answering the caller's own entity (``/user``, ``/users/@me``)
@@ -509,6 +515,24 @@ class _WorldBuilder:
             self._attach(owner, path)
         return True
 
+    def discover_values(self) -> None:
+        """Types of plain values listed at a path of literal segments (see the module notes)."""
+        claimed = {op.path for ops in self.entity_ops.values() for op in ops}
+        for path in self.paths:
+            steps = steps_of(path)
+            last = steps[-1] if steps else None
+            if path in claimed or last is None or any(s.param for s in steps) or not nameable(last.segment) \
+                    or not is_plural(last.segment) or singular(last.segment) in self.entities:
+                continue
+            items = _value_items(self._success_schema(self._get(path)), last.segment)
+            if items is None:
+                continue
+            name = singular(last.segment)
+            schema = {"type": "object", "required": [name], "properties": {name: items}}
+            self.entities[name] = EntityType(name=name, collection_path=path, id_field=name, schema=schema,
+                                             origin="value")
+            self._attach(name, path)
+
     def _entity_of_step(self, step: Step) -> str | None:
         """The entity type a resource step was given in pass 1."""
         return self.step_entity.get(step.item) or self.segment_entity.get(step.segment)
@@ -718,6 +742,31 @@ class _WorldBuilder:
                     for shape in (whole, *object_variants(whole)):
                         self._walk_object(name, shape, "", 0, frozenset())
 
+    def walk_writes(self) -> None:
+        """Keys only a type's writes send (``media_ids`` of a status created with media) reference too."""
+        self.recording = True
+        for entity in list(self.entities.values()):
+            if entity.origin != "path" or entity.schema is None:
+                continue
+            own = {snake(str(k)) for shape in (entity.schema, *object_variants(entity.schema))
+                   for k in properties_of(shape)}
+            writes = [op for op in self.paths.get(entity.collection_path or "", []) if op.method == "POST"]
+            writes += [op for op in self.paths.get(entity.item_path or "", []) if op.method in ("PUT", "PATCH")]
+            for op in writes:
+                body = op.request_schema if isinstance(op.request_schema, dict) else {}
+                for shape in (body, *object_variants(body)):
+                    for name, prop in properties_of(shape).items():
+                        if isinstance(prop, dict) and snake(str(name)) not in own and ID_SUFFIX.match(str(name)):
+                            self._write_key(entity.name, str(name), non_null(prop))
+
+    def _write_key(self, source: str, name: str, flat: dict) -> None:
+        """One key (or array of keys) a write sends: a reference like a key of the type's bodies."""
+        many = type_of(flat) == "array"
+        leaf = merge_all_of(flat["items"]) if many and isinstance(flat.get("items"), dict) else flat
+        if scalar_type(leaf) and not is_enum(leaf):
+            description = str(flat.get("description") or leaf.get("description") or "")
+            self._reference(source, name, name, leaf, description, 1, many)
+
     def _walk_object(self, source: str, schema: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
         """Look at each property of an object schema found inside ``source``'s schema."""
         if id(schema) in seen or depth > _MAX_DEPTH:
@@ -880,7 +929,8 @@ class _WorldBuilder:
         elif actor and not many:
             stem = "by"
         else:
-            self._bare_reference(source, name, path, flat, description, many)
+            if not self._value_reference(source, name, path, flat, many):
+                self._bare_reference(source, name, path, flat, description, many)
             return
         resolved = self._resolve_stem(source, name, snake(stem), flat, depth)
         if resolved is None:
@@ -889,6 +939,17 @@ class _WorldBuilder:
         link = self._link(source, target, path, "has_many" if many else "belongs_to")
         link.add(text, weight)
         self._description_evidence(link, description)
+
+    def _value_reference(self, source: str, name: str, path: str, flat: dict, many: bool) -> bool:
+        """``tagList: ["dragons"]``: a string field named for a value type holds its values."""
+        words = snake(name).split("_")
+        base = singular("_".join(words[:-1] if len(words) > 1 and words[-1] in _VALUE_WORDS else words))
+        target = self.entities.get(base)
+        if target is None or target.origin != "value" or scalar_type(flat) != "string" or is_enum(flat):
+            return False
+        link = self._link(source, base, path, "has_many" if many else "belongs_to")
+        link.add(f"field {source}.{path} holds {base} values (listed at {target.collection_path})", _W["fk"])
+        return True
 
     def _url_reference(self, source: str, name: str, path: str) -> None:
         """``issue_url``: a URL of another entity's item path, a reference spelled as a link."""
@@ -1189,6 +1250,18 @@ class _WorldBuilder:
         )
 
 
+def _value_items(schema: dict | None, segment: str) -> dict | None:
+    """The item schema of a list of plain strings, bare or the one array an envelope names like the path."""
+    flat = merge_all_of(schema) if isinstance(schema, dict) else {}
+    props = properties_of(flat)
+    array = flat if type_of(flat) == "array" else props.get(segment) if len(props) == 1 else None
+    items = merge_all_of(array).get("items") if isinstance(array, dict) and type_of(merge_all_of(array)) == "array" \
+        else None
+    plain = isinstance(items, dict) and type_of(merge_all_of(items)) == "string" and not is_enum(merge_all_of(items)) \
+        and not merge_all_of(items).get("format")
+    return items if plain else None
+
+
 def _poly_stem(name: str) -> str | None:
     """The stem of a polymorphic id field (``resourceable_id`` -> ``resourceable``, ``entityReference``)."""
     match = _POLY_ID.match(name)
@@ -1237,10 +1310,12 @@ def infer_world(spec: Spec, samples: dict[str, list[object]] | None = None) -> I
     builder.discover_methods()
     builder.resolve_schemas()
     builder.discover_listings()
+    builder.discover_values()
     builder.discover_current()
     builder.index_component_names()
     builder.walk_schemas(recording=False)
     builder.walk_schemas(recording=True)
+    builder.walk_writes()
     builder.apply_nesting()
     builder.apply_many_to_many()
     if samples:

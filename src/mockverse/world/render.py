@@ -137,10 +137,12 @@ def list_slot(schema: dict | None, entity: SpecEntityType, depth: int = 0,
     flat = _object(schema)
     if is_array(flat):
         items = flat.get("items")
-        return ([], items) if isinstance(items, dict) and entity_slots(items, entity, 0, strict) else None
+        return ([], items) if isinstance(items, dict) and (entity_slots(items, entity, 0, strict)
+                                                           or _values_of(items, entity)) else None
     props = flat.get("properties") or {}
     arrays = {k: v for k, v in props.items() if is_array(v) and isinstance(merge_all_of(v).get("items"), dict)}
-    matching = [k for k, v in arrays.items() if entity_slots(merge_all_of(v)["items"], entity, 0, strict)]
+    matching = [k for k, v in arrays.items() if entity_slots(merge_all_of(v)["items"], entity, 0, strict)
+                or _values_of(merge_all_of(v)["items"], entity)]
     for name in (*_LIST_KEYS, entity.segment, entity.name + "s"):
         if name in matching:
             return [name], merge_all_of(arrays[name])["items"]
@@ -156,6 +158,13 @@ def list_slot(schema: dict | None, entity: SpecEntityType, depth: int = 0,
             if inner is not None:
                 return [name, *inner[0]], inner[1]
     return None
+
+
+def _values_of(items: dict, entity: SpecEntityType) -> bool:
+    """Whether an array's items are the values of a type identified by its value (the ``tags`` of ``GET /tags``)."""
+    source = entity.inferred
+    own = source.schema if source is not None and source.origin == "value" else None
+    return isinstance(own, dict) and items is (own.get("properties") or {}).get(entity.id_field)
 
 
 def _enveloped_list(schema: dict, entity: SpecEntityType, depth: int, strict: bool) -> tuple[list[str], dict] | None:

@@ -49,6 +49,7 @@ from mockverse.world.model import EntityType, WorldError, WorldModel, _max_gener
 
 DEFAULT_POPULATION = 50
 DEFAULT_COUNT = (0, 4)
+VALUE_POPULATION = 20   # a vocabulary of values (tags): every one fits on the first page of its unpaged list
 ID_MULTIPLIER = 100
 PERSONA_PREFERENCE = ("user", "customer", "account", "member", "person", "profile", "employee", "contact")
 _SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
@@ -443,6 +444,8 @@ class SpecWorldBuilder:
         literals = [s for s in path.split("/") if s and not s.startswith("{")]
         values: dict[str, Any] = {"path": path, "schema_": source.schema_name or name,
                                   "population": DEFAULT_POPULATION, "id_multiplier": ID_MULTIPLIER}
+        if source.origin == "value":
+            values["population"] = VALUE_POPULATION
         if override is not None:
             values.update({k: getattr(override, k) for k in override.model_fields_set
                            if k not in ("parent", "path", "schema_", "id_field")})
