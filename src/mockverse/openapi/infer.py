@@ -20,9 +20,9 @@ Decisions (documented here because consumers depend on them):
   apideck ``Pipeline.stages[]`` (named ``pipeline_stage``). A writable, nullable id marks
   a value object instead (apideck ``Address``, ``Email``); those are not entity types.
 * **Value types.** A top-level list of plain strings named for its path (``GET /tags``
-  answering ``{tags: ["dragons"]}``) is a type of entities identified by their value
-  (``origin="value"``): its id field is its own name, its schema that one property. A string
-  field named for it (``tagList``, ``tags``, ``tag``) holds its values.
+  answering ``{tags: ["dragons"]}``) that an entity's field is named for (``tagList``, ``tags``,
+  ``tag``) is a type of entities identified by their value (``origin="value"``): its id field is
+  its own name, its schema that one property, and those fields hold its values.
 * **Dangling targets.** A foreign key naming a type the spec does not define (xero
   ``contactId``, paypal ``product_id``) still yields a relationship, with
   ``dangling=True``; its target is an entity type with ``origin="dangling"``, no paths
@@ -518,6 +518,8 @@ class _WorldBuilder:
     def discover_values(self) -> None:
         """Types of plain values listed at a path of literal segments (see the module notes)."""
         claimed = {op.path for ops in self.entity_ops.values() for op in ops}
+        held = {_value_base(str(k)) for e in self.entities.values() if e.schema
+                for shape in (e.schema, *object_variants(e.schema)) for k in properties_of(shape)}
         for path in self.paths:
             steps = steps_of(path)
             last = steps[-1] if steps else None
@@ -525,9 +527,9 @@ class _WorldBuilder:
                     or not is_plural(last.segment) or singular(last.segment) in self.entities:
                 continue
             items = _value_items(self._success_schema(self._get(path)), last.segment)
-            if items is None:
-                continue
             name = singular(last.segment)
+            if items is None or name not in held:
+                continue
             schema = {"type": "object", "required": [name], "properties": {name: items}}
             self.entities[name] = EntityType(name=name, collection_path=path, id_field=name, schema=schema,
                                              origin="value")
@@ -942,8 +944,7 @@ class _WorldBuilder:
 
     def _value_reference(self, source: str, name: str, path: str, flat: dict, many: bool) -> bool:
         """``tagList: ["dragons"]``: a string field named for a value type holds its values."""
-        words = snake(name).split("_")
-        base = singular("_".join(words[:-1] if len(words) > 1 and words[-1] in _VALUE_WORDS else words))
+        base = _value_base(name)
         target = self.entities.get(base)
         if target is None or target.origin != "value" or scalar_type(flat) != "string" or is_enum(flat):
             return False
@@ -1248,6 +1249,12 @@ class _WorldBuilder:
             holds=link.holds,
             type_field=link.type_field,
         )
+
+
+def _value_base(name: str) -> str:
+    """The value type a field is named for (``tagList``, ``tag_names``, ``tags`` -> ``tag``)."""
+    words = snake(name).split("_")
+    return singular("_".join(words[:-1] if len(words) > 1 and words[-1] in _VALUE_WORDS else words))
 
 
 def _value_items(schema: dict | None, segment: str) -> dict | None:
