@@ -206,6 +206,7 @@ class _Call:
     status: int
     raw: bytes
     body: Any
+    query: dict[str, str] = field(default_factory=dict)   # the query it was sent with (a replay sends it again)
 
 
 def _op_name(op: Operation) -> str:
@@ -452,7 +453,7 @@ class _Checker:
                 kwargs["content"] = orjson.dumps(body)
                 headers["content-type"] = "application/json"
         response = self.client.request(op.method.upper(), url, **kwargs)
-        call = _Call(_op_name(op), url, response.status_code, response.content, _json(response))
+        call = _Call(_op_name(op), url, response.status_code, response.content, _json(response), query)
         self.statuses.setdefault(call.operation, []).append(call.status)
         if call.status >= 500:
             self.report.status_5xx += 1
@@ -733,7 +734,7 @@ class _Checker:
     def determinism(self, second: TestClient) -> None:
         """The sampled GETs answer the same bytes from a second, fresh build."""
         for call in self.replay:
-            again = second.get(call.url, headers=self._headers(call.operation))
+            again = second.get(call.url, params=call.query, headers=self._headers(call.operation))
             same = again.status_code == call.status and again.content == call.raw
             diff = None if same else _difference(call.body, _json(again), [])
             self.report.record("determinism", same, call.operation, to_pointer(diff[0]) if diff else "/",

@@ -44,7 +44,9 @@ RPC = {
     "openapi": "3.0.3",
     "info": {"title": "RPC methods", "version": "1"},
     "paths": {
-        "/users.list": {"get": {"responses": _object("members", {"type": "array", "items": _ref("User")})}},
+        "/users.list": {"get": {
+            "parameters": [{"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": _object("members", {"type": "array", "items": _ref("User")})}},
         "/users.info": {"get": {
             "parameters": [{"name": "user", "in": "query", "required": True, "schema": _ref("UserId")}],
             "responses": _object("user", _ref("User"))}},
@@ -103,6 +105,7 @@ def test_check_resolves_links_at_a_method_path_keyed_by_a_query_parameter(tmp_pa
     report = run_check(str(spec))
     assert report.counts["links"] == [3, 3]
     assert report.counts["item_list"] == [6, 6]
+    assert report.counts["determinism"] == [2, 2]   # the replay sends the required token again
     assert report.status_5xx == 0
 
 
