@@ -762,12 +762,21 @@ class _WorldBuilder:
                             self._write_key(entity.name, str(name), non_null(prop))
 
     def _write_key(self, source: str, name: str, flat: dict) -> None:
-        """One key (or array of keys) a write sends: a reference like a key of the type's bodies."""
+        """One key (or array of keys) a write sends: a reference when it names a type whose ids it can hold."""
         many = type_of(flat) == "array"
         leaf = merge_all_of(flat["items"]) if many and isinstance(flat.get("items"), dict) else flat
-        if scalar_type(leaf) and not is_enum(leaf):
-            description = str(flat.get("description") or leaf.get("description") or "")
-            self._reference(source, name, name, leaf, description, 1, many)
+        match = ID_SUFFIX.match(name)
+        if match is None or not scalar_type(leaf) or is_enum(leaf):
+            return
+        resolved = self._resolve_stem(source, name, snake(match.group(1)), leaf, 1)
+        target = self.entities[resolved[0]] if resolved is not None else None
+        declared = scalar_type(field_schema(target.schema, target.id_field)) \
+            if target is not None and target.schema and target.id_field else None
+        if resolved is None or target is None or target.dangling or scalar_type(leaf) != (declared or target.id_type):
+            return   # project_uuid of a project whose id is an integer: another key, not its id
+        many = many or match.group(2).lower().endswith("ids")
+        link = self._link(source, target.name, name, "has_many" if many else "belongs_to")
+        link.add(f"{resolved[1]} (a key its writes send)", resolved[2])
 
     def _walk_object(self, source: str, schema: dict, prefix: str, depth: int, seen: frozenset[int]) -> None:
         """Look at each property of an object schema found inside ``source``'s schema."""
