@@ -288,7 +288,7 @@ def test_a_key_only_a_write_sends_is_a_reference(app_client, tmp_path) -> None:
     client = app_client(spec=spec)
     links = {r["id"]: r for r in client.get("/api/v1/consistency/world").json()["relationships"]}
     assert links["post.media_ids->media"]["kind"] == "has_many"
-    assert links["post.media_ids->media"]["evidence"] == ["field post.media_ids names media"]
+    assert links["post.media_ids->media"]["evidence"] == ["field post.media_ids names media (a key its writes send)"]
 
 
 def test_check_resolves_values_at_the_world_s_own_entity_api(tmp_path) -> None:
