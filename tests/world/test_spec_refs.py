@@ -249,9 +249,10 @@ VALUES = {
         "/tags": _get({"type": "object", "required": ["tags"], "properties": {
             "tags": {"type": "array", "items": {"type": "string"}}}}),
         "/media/{media_id}": _paths(_ref("Media"), "media_id"),
+        "/owners/{owner_id}": _paths(_ref("Owner"), "owner_id"),
         "/posts": {**_get({"type": "array", "items": _ref("Post")}),
                    "post": {"requestBody": {"content": {"application/json": {"schema": {"oneOf": [
-                       {"type": "object", "properties": {"text": {"type": "string"}}},
+                       {"type": "object", "properties": {"text": {"type": "string"}, "owner_uuid": {"type": "string"}}},
                        {"type": "object", "required": ["media_ids"], "properties": {
                            "media_ids": {"type": "array", "items": {"type": "string"}}}}]}}}},
                        "responses": {"200": {"description": "ok", "content": {"application/json": {
@@ -261,6 +262,7 @@ VALUES = {
     "components": {"schemas": {
         "Media": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"},
                                                                       "url": {"type": "string"}}},
+        "Owner": {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}},
         "Post": {"type": "object", "required": ["id", "tagList"], "properties": {
             "id": {"type": "integer"}, "text": {"type": "string"},
             "tagList": {"type": "array", "items": {"type": "string"}}}},
@@ -289,6 +291,7 @@ def test_a_key_only_a_write_sends_is_a_reference(app_client, tmp_path) -> None:
     links = {r["id"]: r for r in client.get("/api/v1/consistency/world").json()["relationships"]}
     assert links["post.media_ids->media"]["kind"] == "has_many"
     assert links["post.media_ids->media"]["evidence"] == ["field post.media_ids names media (a key its writes send)"]
+    assert "post.owner_uuid->owner" not in links   # a string key cannot hold the integer ids of owners
 
 
 def test_check_resolves_values_at_the_world_s_own_entity_api(tmp_path) -> None:
