@@ -265,7 +265,9 @@ VALUES = {
         "Owner": {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}},
         "Post": {"type": "object", "required": ["id", "tagList"], "properties": {
             "id": {"type": "integer"}, "text": {"type": "string"},
-            "tagList": {"type": "array", "items": {"type": "string"}}}},
+            "tagList": {"type": "array", "items": {"type": "string"}},
+            "cover": {"type": "object", "properties": {"media_id": {"type": "string"}}},
+            "draft": {"type": "object", "properties": {"media_id": {"type": "string", "pattern": "^D[0-9]{3}$"}}}}},
     }},
 }
 
@@ -300,3 +302,16 @@ def test_check_resolves_values_at_the_world_s_own_entity_api(tmp_path) -> None:
     report = run_check(str(spec))
     assert report.counts["links"] == [10, 10]
     assert report.status_5xx == 0
+
+
+def test_a_deep_key_whose_pattern_refuses_the_target_s_ids_is_reported(app_client, tmp_path) -> None:
+    spec = tmp_path / "values.yaml"
+    spec.write_text(yaml.safe_dump(VALUES))
+    client = app_client(spec=spec)
+    links = {r["id"]: r for r in client.get("/api/v1/consistency/world").json()["relationships"]}
+    assert links["post.cover.media_id->media"]["used_as"] == "reference"
+    assert links["post.draft.media_id->media"]["used_as"] == "reported"
+    assert links["post.draft.media_id->media"]["note"] == "not filled: media ids do not fit post.draft.media_id's schema"
+    post = client.get("/posts").json()[0]
+    assert client.get(f"/media/{post['cover']['media_id']}").status_code == 200
+    assert re.fullmatch("D[0-9]{3}", post["draft"]["media_id"])
