@@ -311,7 +311,8 @@ def test_a_deep_key_whose_pattern_refuses_the_target_s_ids_is_reported(app_clien
     links = {r["id"]: r for r in client.get("/api/v1/consistency/world").json()["relationships"]}
     assert links["post.cover.media_id->media"]["used_as"] == "reference"
     assert links["post.draft.media_id->media"]["used_as"] == "reported"
-    assert links["post.draft.media_id->media"]["note"] == "not filled: media ids do not fit post.draft.media_id's schema"
+    assert links["post.draft.media_id->media"]["note"] == \
+        "not filled: media ids do not fit post.draft.media_id's schema"
     post = client.get("/posts").json()[0]
     assert client.get(f"/media/{post['cover']['media_id']}").status_code == 200
     assert re.fullmatch("D[0-9]{3}", post["draft"]["media_id"])

@@ -746,7 +746,8 @@ class SpecWorldBuilder:
         leaf = prop_at(entity.schema, r.field) if not embed else None
         leaf = merge_all_of(leaf or {}).get("items") if _is_array(leaf) else leaf
         if isinstance(leaf, dict) and not _accepts(merge_all_of(leaf), target.codec.encode(1)):
-            self.usage[r.id] = ("reported", f"not filled: {target.name} ids do not fit {entity.name}.{r.field}'s schema")
+            self.usage[r.id] = ("reported",
+                                f"not filled: {target.name} ids do not fit {entity.name}.{r.field}'s schema")
             return
         link = next((d for d in entity.deep if d.path == path and d.embed == embed), None)
         if link is None:
