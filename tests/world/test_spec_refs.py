@@ -18,6 +18,8 @@
 * **Values as entities**: strings a path lists (``GET /tags``) are a type identified by its value, and
   a field named for it (``tagList``) holds values that list shows.
 * **Keys only a write sends** (``media_ids`` of a create request) are references of the type.
+* **Deep links into a shared rendering** (a channel's ``shares[].accepted_user``, the share rendered
+  once and cached) change the embedding entity's copy only, so a list and the item path agree.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ import re
 
 import yaml
 
+from conftest import SHARED
 from mockverse.check import run_check
 from mockverse.world.idscheme import codec_for
+
+SPECS = SHARED / "specs"
 
 
 def _object(key: str, schema: dict) -> dict:
@@ -316,3 +321,13 @@ def test_a_deep_key_whose_pattern_refuses_the_target_s_ids_is_reported(app_clien
     post = client.get("/posts").json()[0]
     assert client.get(f"/media/{post['cover']['media_id']}").status_code == 200
     assert re.fullmatch("D[0-9]{3}", post["draft"]["media_id"])
+
+
+def test_a_deep_link_into_a_shared_embedded_rendering_changes_only_its_own_copy(app_client) -> None:
+    client = app_client(auth_check=False, spec=SPECS / "slack.json")
+    channels = client.get("/conversations.list", params={"token": "x"}).json()["channels"]
+    shared = channels[1]
+    assert shared["id"] == "CMP4GUUYCFP" and shared["shares"][0]["accepted_user"] == "UDLUVOHID1M"
+    for channel in channels[:3]:
+        one = client.get("/conversations.info", params={"token": "x", "channel": channel["id"]}).json()["channel"]
+        assert one["shares"] == channel["shares"]

@@ -258,7 +258,8 @@ class Renderer:
         if value is None:
             return
         if isinstance(value, list):
-            if rest:
+            if rest:   # copies on the way down: an embedded rendering is shared (cached), never changed in place
+                node[part] = value = [dict(item) if isinstance(item, dict) else item for item in value]
                 for index, item in enumerate(value):
                     self._fill(entity, id, data, item, link, rest, f"{key}.{part}[{index}]", depth, leaf)
                 return
@@ -266,6 +267,7 @@ class Renderer:
                                       for i, old in enumerate(value)) if v is not None] or value[:0]
             return
         if rest:
+            node[part] = value = dict(value) if isinstance(value, dict) else value
             self._fill(entity, id, data, value, link, rest, f"{key}.{part}", depth, leaf)
             return
         named = next((node[k] for k in (f"{part}_id", f"{part}Id") if link.embed and node.get(k) is not None), None)
