@@ -22,8 +22,13 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
   of several ``oneOf`` shapes has every shape's properties; a type with no ``id`` property is
   keyed by the property its path parameter names (``/env/{key}``). Ids whose own schema says
   nothing take the shape of the objects embedding them, or the prefix the type's examples show.
-* **Embeds** inside an object (``repo_transfer.doer``) are deep links; an embedded object whose
-  id field cannot hold the target's ids (integers for string ids) is reported, not filled.
+* **Embeds** inside an object (``repo_transfer.doer``, through a nullable ``oneOf``) are deep links;
+  an embedded object whose id field cannot hold the target's ids (integers for string ids), or
+  whose target's own schema has no such field, is reported, not filled; so is a key whose own
+  ``pattern`` refuses the target's ids. A property named with a dot (``"project.created"``) is
+  one property, not a path.
+* **Values.** A type of values a path lists (``GET /tags``) has 20 entities, so its unpaged list
+  shows every one.
 * **Corrections** come from ``world``: ``entities.<name>`` overrides (population, count,
   parent, id_field) or adds (path + schema) a type; ``exclude`` drops types or
   relationship ids; ``relationships`` adds ``{source, target, field}`` references.
