@@ -18,6 +18,8 @@
 * **Values as entities**: strings a path lists (``GET /tags``) are a type identified by its value, and
   a field named for it (``tagList``) holds values that list shows.
 * **Keys only a write sends** (``media_ids`` of a create request) are references of the type.
+* **Lists of free-form objects** (``{recipients: [{type: object}]}`` at a type's own path) show the
+  entities with their own fields, as the item path does.
 * **Deep links into a shared rendering** (a channel's ``shares[].accepted_user``, the share rendered
   once and cached) change the embedding entity's copy only, so a list and the item path agree.
 """
@@ -331,3 +333,28 @@ def test_a_deep_link_into_a_shared_embedded_rendering_changes_only_its_own_copy(
     for channel in channels[:3]:
         one = client.get("/conversations.info", params={"token": "x", "channel": channel["id"]}).json()["channel"]
         assert one["shares"] == channel["shares"]
+
+
+FREE_LIST = {
+    "openapi": "3.1.0",
+    "info": {"title": "Free-form lists", "version": "1"},
+    "paths": {
+        "/people": _get({"type": "object", "required": ["people"], "properties": {
+            "people": {"type": "array", "items": {"type": "object"}}}}),
+        "/people/{person_id}": _paths(_ref("Person"), "person_id"),
+    },
+    "components": {"schemas": {
+        "Person": {"type": "object", "required": ["id", "email"], "properties": {
+            "id": {"type": "string"}, "email": {"type": "string", "format": "email"}}},
+    }},
+}
+
+
+def test_a_list_of_free_form_objects_shows_the_entities_with_their_own_fields(app_client, tmp_path) -> None:
+    spec = tmp_path / "free.yaml"
+    spec.write_text(yaml.safe_dump(FREE_LIST))
+    client = app_client(spec=spec)
+    people = client.get("/people").json()["people"]
+    assert len(people) == 20
+    assert client.get(f"/people/{people[0]['id']}").json() == people[0]
+    assert set(people[0]) == {"id", "email"}

@@ -167,6 +167,16 @@ def _values_of(items: dict, entity: SpecEntityType) -> bool:
     return isinstance(own, dict) and items is (own.get("properties") or {}).get(entity.id_field)
 
 
+def _free_list(schema: dict) -> tuple[list[str], dict] | None:
+    """The one array of an envelope whose items are objects declaring no properties (``{recipients:
+    [{type: object}]}``): a list of the entity the operation lists, each shown with its own fields."""
+    props = _props(schema)
+    free = [(name, merge_all_of(sub)["items"]) for name, sub in props.items() if is_array(sub)
+            and isinstance(merge_all_of(sub).get("items"), dict) and schema_types(_object(merge_all_of(sub)["items"]))
+            == {"object"} and not _props(merge_all_of(sub)["items"])]
+    return ([free[0][0]], free[0][1]) if len(free) == 1 else None
+
+
 def _enveloped_list(schema: dict, entity: SpecEntityType, depth: int, strict: bool) -> tuple[list[str], dict] | None:
     """The list slot of an object whose one property is a list of ``entity`` (``{recipients: [...]}``)."""
     props = _props(schema)
@@ -422,7 +432,7 @@ class Renderer:
         the paging fields around them agreeing with ``total``, ``per_page`` and ``offset``."""
         if not isinstance(schema, dict):
             return MISSING
-        slot = list_slot(schema, entity)
+        slot = list_slot(schema, entity) or _free_list(schema)
         if slot is None:
             if not is_array(schema):
                 return MISSING
