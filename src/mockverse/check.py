@@ -37,6 +37,8 @@ from jsonschema.exceptions import relevance
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
 from mockverse.world.generate import Generator, merge_schema
+from mockverse.world.render import list_slot
+from mockverse.world.specworld import SpecEntityType
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")   # starlette asks for httpx2 in its TestClient; httpx works the same
@@ -505,10 +507,10 @@ class _Checker:
         if listed is None:
             return
         entity = self.types[listed]
-        listing = _find_list(call.body, entity.id_field)
+        listing = self.listing(op, call.body, entity)
         if listing is None:
             return
-        pointer, items = listing
+        pointer, items = listing[0], [i for i in listing[1] if isinstance(i, dict)]
         params = [t for t in (_param(x) for x in _tokens(op.path)) if t is not None and t in bound]
         owner = bound[params[-1]] if params else None
         nested = owner is not None and owner == entity.parent
@@ -527,6 +529,39 @@ class _Checker:
                                    f"{item[entity.parent_field]!r} does not point back at {owner} {owner_id!r}")
             self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
                        {**known, listed: id} if nested else self.ancestors(listed, id))
+        if nested and items:
+            self.outsider(call.operation, entity, known, owner_id, {str(i.get(entity.id_field)) for i in items})
+
+    def outsider(self, operation: str, entity: _Type, known: dict, owner_id: object, listed: set[str]) -> None:
+        """A membership check of the parent answers 404 for a child of another parent (one not in its list)."""
+        item_op = self._item_op(entity)
+        member = _membership(item_op) if item_op is not None else None
+        other = next((id for id in self.ids[entity.name] if str(id) not in listed
+                      and self.parent_of.get((entity.name, str(id))) is not None
+                      and not _same(self.parent_of[(entity.name, str(id))], owner_id)), None)
+        if item_op is None or member is None or other is None:
+            return
+        call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), {**known, entity.name: other}))
+        self.report.record("nested", call.status == 404, operation, "/",
+                           f"{entity.name} {other!r} is not in this list, but {_op_name(item_op)} answered "
+                           f"{call.status}, not 404")
+
+    def listing(self, op: Operation, body: Any, entity: _Type) -> tuple[list, list] | None:
+        """(pointer, items) of the entity list in a list body: at the slot the world fills with the type
+        (not another array that happens to hold ids: an audit log's entries beside its users), else the
+        first array of objects with the type's id field."""
+        model_type = self.model.types.get(entity.name)
+        success = op.success()
+        schema = success.schema if success is not None else None
+        if not isinstance(model_type, SpecEntityType) or not isinstance(schema, dict):
+            return _find_list(body, entity.id_field)
+        slot = list_slot(schema, model_type)
+        if slot is None:
+            return _find_list(body, entity.id_field)
+        node = body
+        for part in slot[0]:
+            node = node.get(part) if isinstance(node, dict) else None
+        return (list(slot[0]), node) if isinstance(node, list) else None
 
     def agree(self, category: str, operation: str, at: list, item: dict, entity: _Type, known: dict) -> None:
         """A list's entity equals what its own item path answers (on the keys both show)."""
@@ -534,6 +569,12 @@ class _Checker:
         if item_op is None or known.get(entity.name) is None:
             return
         call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), known))
+        member = _membership(item_op)
+        if member is not None:   # a membership check: its bodiless success says "in the list", nothing more
+            self.report.record(category, call.status == member, operation, to_pointer(at),
+                               f"{entity.name} {known[entity.name]!r} is listed, but {_op_name(item_op)} "
+                               f"answered {call.status}, not {member}")
+            return
         found = _find(call.body, entity.id_field, known[entity.name]) if call.status == 200 else None
         if found is None:
             self.report.record(category, False, operation, to_pointer(at),
@@ -727,6 +768,15 @@ class _Checker:
 
 
 # -- bodies ------------------------------------------------------------------------------------------
+
+
+def _membership(op: Operation) -> int | None:
+    """The status of a membership check's answer (``GET /orgs/{org}/members/{username}``: 204 when the
+    child is in the parent's list, 404 when not): the operation's only success, which has no body; else None."""
+    successes = [r for r in op.responses.values() if r.status.isdigit() and r.status.startswith("2")]
+    if len(successes) != 1 or successes[0].schema is not None or successes[0].status == "200":
+        return None
+    return int(successes[0].status)
 
 
 def _json(response: Any) -> Any:
