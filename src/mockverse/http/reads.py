@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from mockverse.http.conventions import SCAN_LIMIT, wants_list_query
 from mockverse.http.errors import Problem
-from mockverse.http.list_queries import ListQueries
+from mockverse.http.list_queries import ListQueries, of_shape
 from mockverse.http.operations import (
     NUMBERS,
     ChildrenOp,
@@ -104,12 +104,12 @@ class Reads:
         """Every row a nested or search list shows, before paging."""
         if isinstance(op, ChildrenOp):
             _, id, _ = found[op.id_param]
-            return view.children(op.parent, id, op.relationship)
+            return of_shape(op, view.children(op.parent, id, op.relationship))
         if isinstance(op, RelatedOp):
             _, id, _ = found[op.id_param]
-            return related_rows(view, op, id)
+            return of_shape(op, related_rows(view, op, id))
         if isinstance(op, SearchOp):
-            return search_rows(op, request, view)
+            return of_shape(op, search_rows(op, request, view))
         return []
 
     def collection(self, op: CollectionOp, request: Request, view: WorldView, found: Resolved) -> Served:
@@ -119,7 +119,7 @@ class Reads:
         bound = op.bound_parent()
         if bound is not None and entity.parent is not None and entity.relationship:
             _, parent_id, data = found[bound]
-            rows = view.children(entity.parent, parent_id, entity.relationship)
+            rows = of_shape(op, view.children(entity.parent, parent_id, entity.relationship))
             return self.shape.page(op, request, view, rows, len(rows), view.persona(entity.parent, data), None)
         for name in op.filters:
             if name in q and entity.parent is not None and entity.relationship:

@@ -785,6 +785,57 @@ class SpecWorldBuilder:
         for name in self._envelopes:
             wrapper = self.sources[name].schema
             self.types[name].variants.discard(id(wrapper))   # the envelope holds the entity; it is not one
+        for entity in self.types.values():
+            self._discriminate(entity)
+
+    def _discriminate(self, entity: SpecEntityType) -> None:
+        """A type of several ``oneOf`` shapes told apart by an enum (a channel's ``type``: 0 for a text
+        channel, 10 for a thread) draws that field from every shape's values, so each entity is one shape
+        and shows that shape wherever it is rendered (its item path and a list of only that shape)."""
+        if entity.inferred is None or not isinstance(entity.inferred.schema, dict):
+            return
+        shapes = [b for b in variant_shapes(entity.inferred.schema) if is_variant_id(b, entity)]
+        items = self._listed_items(entity)
+        shapes += [b for b in variant_shapes(items) if is_variant_id(b, entity) and b not in shapes] if items else []
+        if len(shapes) < 2:
+            return
+        props = entity.schema.get("properties") or {}
+        for name, prop in list(props.items()):
+            values = [_enum_of(own) for own in (_props_of(b).get(name) for b in shapes) if isinstance(own, dict)]
+            if len(values) < 2 or any(v is None for v in values) or _enum_of(prop) is None:
+                continue
+            union = list(dict.fromkeys(v for vs in values if vs for v in vs if not isinstance(v, (dict, list))))
+            if len(union) > len(_enum_of(prop) or []):
+                flat = merge_all_of(prop)
+                props[name] = {**{k: v for k, v in flat.items() if k not in ("oneOf", "anyOf", "const")},
+                               "enum": union}
+
+
+def variant_shapes(schema: dict | None) -> list[dict]:
+    """The ``oneOf``/``anyOf`` alternatives of a schema (the shapes one entity may take)."""
+    flat = merge_all_of(schema) if isinstance(schema, dict) else {}
+    return [b for b in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())) if isinstance(b, dict)]
+
+
+def is_variant_id(schema: dict, entity: SpecEntityType) -> bool:
+    """Whether a schema object is one the entity type is known by (its own, an embedded variant, a component)."""
+    return id(schema) in entity.variants
+
+
+def _props_of(schema: dict) -> dict:
+    """The properties of an object schema (after ``allOf``)."""
+    props = merge_all_of(schema).get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def admits(schema: dict | None, data: dict) -> bool:
+    """Whether an entity's stored fields fit the enums of an object schema (a thread's ``type`` 10 is no
+    text channel's ``type``): the shape that shows the entity as it is, never a regenerated discriminator."""
+    for name, prop in (_props_of(schema) if isinstance(schema, dict) else {}).items():
+        values = _enum_of(prop) if isinstance(prop, dict) else None
+        if values is not None and name in data and data[name] is not None and data[name] not in values:
+            return False
+    return True
 
 
 def _envelope(schema: dict | None, id_field: str) -> tuple[str, dict] | None:
