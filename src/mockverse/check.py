@@ -293,7 +293,9 @@ class _Checker:
             owner = self.item_paths.get(prefix) or self.collections.get("/" + "/".join(tokens[:i]))
             if owner is None and i and not _param(tokens[i - 1]):
                 owner = next((t.name for t in self.types.values() if t.collection_path
-                              and _tokens(t.collection_path)[-1:] == [tokens[i - 1]]), None)
+                              and _tokens(t.collection_path)[-1:] == [tokens[i - 1]]), None) or \
+                    next((t.name for t in self.types.values() if t.item_path
+                          and _tokens(t.item_path)[-2:-1] == [tokens[i - 1]]), None)
             if owner is not None:
                 bound[name] = owner
         return bound
@@ -576,6 +578,8 @@ class _Checker:
                                f"answered {call.status}, not {member}")
             return
         found = _find(call.body, entity.id_field, known[entity.name]) if call.status == 200 else None
+        if found is None and call.status == 200 and isinstance(call.body, dict) and not _shows_key(item_op, entity):
+            found = ([], call.body)   # an item path whose schema has no id field: its body is the entity's fields
         if found is None:
             self.report.record(category, False, operation, to_pointer(at),
                                f"{entity.name} {known[entity.name]!r}: {_op_name(item_op)} answered {call.status}"
@@ -779,6 +783,17 @@ def _membership(op: Operation) -> int | None:
     return int(successes[0].status)
 
 
+def _shows_key(op: Operation, entity: _Type) -> bool:
+    """Whether an operation's success schema has the type's id field (at the top or one envelope deep)."""
+    success = op.success()
+    schema = success.schema if success is not None else None
+    props = merge_all_of(schema).get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict) or entity.id_field in props:
+        return True
+    return any(isinstance(p, dict) and entity.id_field in (merge_all_of(p).get("properties") or {})
+               for p in props.values())
+
+
 def _json(response: Any) -> Any:
     """A JSON response body, parsed (None for other bodies)."""
     if not is_json_media_type(response.headers.get("content-type")) or not response.content:
@@ -890,4 +905,11 @@ def _difference(a: Any, b: Any, at: list) -> tuple[list, Any, Any] | None:
             if diff:
                 return diff
         return None
-    return None if _equal(a, b) else (at, a, b)
+    return None if _equal(a, b) or _same_reference(a, b) or _same_reference(b, a) else (at, a, b)
+
+
+def _same_reference(scalar: Any, obj: Any) -> bool:
+    """A reference spelled as a bare id at one path and as ``{"id": ...}`` at another (the spec declares
+    each spelling): both name the same entity."""
+    return isinstance(obj, dict) and len(obj) == 1 and not isinstance(scalar, (dict, list, bool)) \
+        and scalar is not None and _equal(next(iter(obj.values())), scalar)

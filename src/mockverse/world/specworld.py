@@ -794,6 +794,8 @@ class SpecWorldBuilder:
         and shows that shape wherever it is rendered (its item path and a list of only that shape)."""
         if entity.inferred is None or not isinstance(entity.inferred.schema, dict):
             return
+        own = [b for b in variant_shapes(entity.inferred.schema) if entity.id_field in _props_of(b)]
+        entity.variants.update(id(b) for b in own)   # each shape of the type's own union is the type
         shapes = [b for b in variant_shapes(entity.inferred.schema) if is_variant_id(b, entity)]
         items = self._listed_items(entity)
         shapes += [b for b in variant_shapes(items) if is_variant_id(b, entity) and b not in shapes] if items else []
