@@ -835,7 +835,10 @@ def admits(schema: dict | None, data: dict) -> bool:
     text channel's ``type``): the shape that shows the entity as it is, never a regenerated discriminator."""
     for name, prop in (_props_of(schema) if isinstance(schema, dict) else {}).items():
         values = _enum_of(prop) if isinstance(prop, dict) else None
-        if values is not None and name in data and data[name] is not None and data[name] not in values:
+        value = data.get(name)
+        if values is None or value is None:
+            continue
+        if not all(v in values for v in (value if isinstance(value, list) else [value])):
             return False
     return True
 
