@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import SHARED
 from mockverse.check import run_check
 
 CHANNELS = """\
@@ -298,3 +299,14 @@ def test_a_reference_spelled_as_an_id_in_the_list_and_an_object_in_the_item_agre
     assert item["route"] == {"id": listed["route"]}
     scores = _scores(spec)
     assert (scores["item_list"], scores["links"]) == ((9, 9), (3, 3))
+
+
+def test_an_embedded_body_is_the_same_whatever_was_read_before(app_client):
+    """A deep link filled inside an embedded status (``reblog.card.authors[].account``) never changes the
+    status other bodies embed: a notification's item equals its list entry after its status was read."""
+    c = app_client(spec=SHARED / "specs" / "mastodon.json", auth_check=False)
+    listed = c.get("/api/v1/notifications").json()
+    entry = next(n for n in listed if n["id"] == "OmbKetYr1zkFRXnbEoExbg")
+    assert entry["status"]["id"] == "100000000000000012"
+    assert c.get("/api/v1/statuses/100000000000000012").status_code == 200
+    assert c.get("/api/v1/notifications/OmbKetYr1zkFRXnbEoExbg").json() == entry

@@ -236,7 +236,8 @@ class Renderer:
         if value is None:
             return
         if isinstance(value, list):
-            if rest:
+            if rest:   # copies on the way down: an embedded body may be a cached one, shared with other renders
+                value = node[part] = [dict(item) if isinstance(item, dict) else item for item in value]
                 for index, item in enumerate(value):
                     self._fill(entity, id, data, item, link, rest, f"{key}.{part}[{index}]", depth, leaf)
                 return
@@ -244,6 +245,8 @@ class Renderer:
                                       for i, old in enumerate(value)) if v is not None] or value[:0]
             return
         if rest:
+            if isinstance(value, dict):
+                value = node[part] = dict(value)
             self._fill(entity, id, data, value, link, rest, f"{key}.{part}", depth, leaf)
             return
         linked = self._linked(entity, id, data, link, value, f"{key}.{part}", depth, leaf)
