@@ -29,11 +29,12 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import orjson
 from jsonschema.exceptions import relevance
 
+from mockverse.http.reads import key_names
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
 from mockverse.world.generate import Generator, merge_schema
@@ -375,7 +376,19 @@ class _Checker:
                 values[p.name] = str(self.ids[type_name][0])
             else:
                 values[p.name] = str(self.scalar(p.schema, f"path.{p.name}"))
+        for p in op.parameters:   # ?user=U1 at /users.info: the id of the entity the query names
+            type_name = self.query_type(p.name) if p.location == "query" else None
+            if type_name is None or not (p.required or op.path == self.types[type_name].item_path):
+                continue
+            id = known.get(type_name, next(iter(self.ids[type_name]), None))
+            if id is not None:
+                values[p.name] = str(id)
         return values
+
+    def query_type(self, name: str) -> str | None:
+        """The entity type a query parameter names by its spelling (``user``, ``user_id``, ``userId``)."""
+        return next((t for t, entity in self.model.types.items() if t in self.types and name in key_names(entity)),
+                    None)
 
     def contexts(self, op: Operation, bound: dict[str, str]) -> list[dict[str, object]]:
         """Up to SAMPLES assignments of ids (by type) for ``op``'s path, deepest bound type first."""
@@ -432,7 +445,9 @@ class _Checker:
         query: dict[str, str] = {}
         headers: dict[str, str] = {}
         for p in op.parameters:
-            if p.required and p.location in ("query", "header"):
+            if p.location == "query" and p.name in values:
+                query[p.name] = values[p.name]
+            elif p.required and p.location in ("query", "header"):
                 value = _text(self.scalar(p.schema, f"{p.location}.{p.name}"))
                 (query if p.location == "query" else headers)[p.name] = value
         kwargs: dict[str, Any] = {"params": query, "headers": headers}
@@ -444,6 +459,7 @@ class _Checker:
                 kwargs["content"] = orjson.dumps(body)
                 headers["content-type"] = "application/json"
         response = self.client.request(op.method.upper(), url, **kwargs)
+        url += "?" + urlencode(query) if query else ""   # what a replay asks again, its query included
         call = _Call(_op_name(op), url, response.status_code, response.content, _json(response))
         self.statuses.setdefault(call.operation, []).append(call.status)
         if call.status >= 500:

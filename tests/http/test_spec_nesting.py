@@ -240,6 +240,46 @@ components:
             id: {type: string, format: uuid}
 """
 
+RPC = """\
+openapi: 3.0.3
+info: {title: Rpc, version: "1"}
+paths:
+  /users.list:
+    get:
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  ok: {type: boolean}
+                  members: {type: array, items: {$ref: "#/components/schemas/User"}}
+  /users.info:
+    get:
+      parameters: [{name: user, in: query, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  ok: {type: boolean}
+                  user: {$ref: "#/components/schemas/User"}
+components:
+  schemas:
+    User:
+      type: object
+      required: [id, name]
+      properties:
+        id: {type: string, pattern: "^U[A-Z0-9]{8,}$"}
+        name: {type: string}
+        team_id: {type: string}
+"""
+
 
 def _spec(tmp_path: Path, name: str, text: str) -> Path:
     """A spec written to a file of its own."""
@@ -310,3 +350,17 @@ def test_an_embedded_body_is_the_same_whatever_was_read_before(app_client):
     assert entry["status"]["id"] == "100000000000000012"
     assert c.get("/api/v1/statuses/100000000000000012").status_code == 200
     assert c.get("/api/v1/notifications/OmbKetYr1zkFRXnbEoExbg").json() == entry
+
+
+def test_an_item_named_by_a_query_parameter(app_client, tmp_path):
+    """``GET /users.info?user=U1`` (RPC style) answers that user, as ``/users.list`` shows it; an unknown id
+    is a 404 naming the parameter; the checker sends the id where the operation takes it."""
+    spec = _spec(tmp_path, "rpc", RPC)
+    c = app_client(spec=spec)
+    listed = c.get("/users.list").json()["members"][2]
+    assert listed["id"] == "UWGPGWIC1Q2"
+    assert c.get("/users.info", params={"user": "UWGPGWIC1Q2"}).json()["user"] == listed
+    missing = c.get("/users.info", params={"user": "U00000000"})
+    assert (missing.status_code, missing.json()["field"]) == (404, "user")
+    scores = _scores(spec)
+    assert (scores["item_list"], scores["determinism"]) == ((3, 3), (2, 2))
