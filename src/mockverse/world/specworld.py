@@ -794,16 +794,16 @@ class SpecWorldBuilder:
         and shows that shape wherever it is rendered (its item path and a list of only that shape)."""
         if entity.inferred is None or not isinstance(entity.inferred.schema, dict):
             return
-        own = [b for b in variant_shapes(entity.inferred.schema) if entity.id_field in _props_of(b)]
-        entity.variants.update(id(b) for b in own)   # each shape of the type's own union is the type
-        shapes = [b for b in variant_shapes(entity.inferred.schema) if is_variant_id(b, entity)]
+        own = variant_shapes(entity.inferred.schema)
+        entity.variants.update(id(b) for b in own if entity.id_field in _props_of(b))   # each shape is the type
         items = self._listed_items(entity)
-        shapes += [b for b in variant_shapes(items) if is_variant_id(b, entity) and b not in shapes] if items else []
+        shapes = list({id(b): b for b in own + (variant_shapes(items) if items else [])
+                       if id(b) in entity.variants}.values())
         if len(shapes) < 2:
             return
         props = entity.schema.get("properties") or {}
         for name, prop in list(props.items()):
-            values = [_enum_of(own) for own in (_props_of(b).get(name) for b in shapes) if isinstance(own, dict)]
+            values = [_enum_of(p) for p in (_props_of(b).get(name) for b in shapes) if isinstance(p, dict)]
             if len(values) < 2 or any(v is None for v in values) or _enum_of(prop) is None:
                 continue
             union = list(dict.fromkeys(v for vs in values if vs for v in vs if not isinstance(v, (dict, list))))
@@ -817,11 +817,6 @@ def variant_shapes(schema: dict | None) -> list[dict]:
     """The ``oneOf``/``anyOf`` alternatives of a schema (the shapes one entity may take)."""
     flat = merge_all_of(schema) if isinstance(schema, dict) else {}
     return [b for b in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())) if isinstance(b, dict)]
-
-
-def is_variant_id(schema: dict, entity: SpecEntityType) -> bool:
-    """Whether a schema object is one the entity type is known by (its own, an embedded variant, a component)."""
-    return id(schema) in entity.variants
 
 
 def _props_of(schema: dict) -> dict:
