@@ -627,7 +627,8 @@ class _Checker:
                                    f"{target} {id!r} does not resolve: {detail}")
 
     def resolve(self, target: str, id: object) -> tuple[bool, str]:
-        """Whether ``target`` ``id`` exists: its item path answers 200 with that entity (cached)."""
+        """Whether ``target`` ``id`` exists: its item path answers 200 with that entity, or the bodiless
+        status of a membership check (cached)."""
         key = (target, str(id))
         if key in self.resolved:
             return self.resolved[key]
@@ -640,9 +641,11 @@ class _Checker:
         else:
             known = self.ancestors(target, id)
             call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), known))
+            member = _membership(item_op)
             found = _find(call.body, entity.id_field, id) if call.status == 200 else None
             result = (found is not None, f"{_op_name(item_op)} answered {call.status}"
-                      + (" with another entity" if call.status == 200 else ""))
+                      + (" with another entity" if call.status == 200 else "")) if member is None else \
+                (call.status == member, f"{_op_name(item_op)} answered {call.status}, not {member}")
         self.resolved[key] = result
         return result
 
