@@ -78,6 +78,7 @@ components:
         type: {type: integer, enum: [0, 2]}
         name: {type: string}
         topic: {type: string}
+        scopes: {type: array, items: {type: string, enum: [read, write]}}
     Thread:
       type: object
       required: [id, guild_id, type, name]
@@ -87,6 +88,7 @@ components:
         type: {type: integer, enum: [10, 11]}
         name: {type: string}
         message_count: {type: integer}
+        scopes: {type: array, items: {type: string, enum: [read, write]}}
 """
 
 ORGS = """\
@@ -304,6 +306,7 @@ def test_each_entity_has_one_shape_at_every_path(app_client, tmp_path):
     assert c.get("/guilds/3/threads").json() == {"threads": channels}
     assert c.get("/channels/301").json() == channels[0]
     assert "message_count" in channels[0] and "topic" not in channels[0]
+    assert channels[0]["scopes"] == ["read", "write"]   # an array of enum values fits the shape item by item
     text = c.get("/guilds/1/channels").json()
     assert [(ch["id"], ch["type"]) for ch in text] == [(101, 2), (102, 0), (103, 0)]
     assert c.get("/guilds/1/threads").json() == {"threads": []}
