@@ -429,6 +429,8 @@ class SpecWorldBuilder:
         schema: dict[str, Any] = dict(merge_schema(schema_of)) if isinstance(schema_of, dict) else {"type": "object"}
         props = dict(schema.get("properties") or _shapes_properties(schema_of if isinstance(schema_of, dict)
                                                                       else self._item_schema(source)))
+        if not isinstance(schema_of, dict) and not props:   # no body of its own: the objects its collection lists
+            props = dict(_props_of(self._collection_items(source) or {}))
         param = source.id_param
         if id_field not in props and param is not None and param in props and not (override and override.id_field):
             id_field = param   # /env/{key} of an object with a ``key`` and no ``id``: keyed by it
@@ -698,6 +700,14 @@ class SpecWorldBuilder:
         names = set(merge_all_of(items).get("properties") or {}) if items is not None else set()
         own = set(entity.schema.get("properties") or {})
         return items if names and len(names & own) * 2 > len(names) else None
+
+    def _collection_items(self, source: InferredType) -> dict | None:
+        """The item schema its collection path's GET lists (the item path without its trailing parameters:
+        ``/user/starred`` of ``/user/starred/{owner}/{repo}`` lists repositories), if any."""
+        path = source.collection_path or re.sub(r"(/\{[^/]*\})+$", "", source.item_path or "")
+        op = next((o for o in self._ops_at(path) if o.method.upper() == "GET"), None) if path else None
+        success = op.success() if op is not None else None
+        return _list_items(success.schema) if success is not None and isinstance(success.schema, dict) else None
 
     def _item_schema(self, source: InferredType) -> dict:
         """The schema its item path's GET answers with (for a type inferred without one)."""
