@@ -282,6 +282,56 @@ components:
         team_id: {type: string}
 """
 
+STARS = """\
+openapi: 3.0.3
+info: {title: Stars, version: "1"}
+paths:
+  /repos:
+    get:
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {type: array, items: {$ref: "#/components/schemas/Repository"}}
+  /repos/{owner}/{repo}:
+    get:
+      parameters:
+        - {name: owner, in: path, required: true, schema: {type: string}}
+        - {name: repo, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Repository"}
+  /user/starred:
+    get:
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {type: array, items: {$ref: "#/components/schemas/Repository"}}
+  /user/starred/{owner}/{repo}:
+    get:
+      parameters:
+        - {name: owner, in: path, required: true, schema: {type: string}}
+        - {name: repo, in: path, required: true, schema: {type: string}}
+      responses:
+        "204": {description: starred}
+        "404": {description: not starred}
+components:
+  schemas:
+    Repository:
+      type: object
+      required: [id, name]
+      properties:
+        id: {type: integer}
+        name: {type: string}
+        stars_count: {type: integer}
+"""
+
 
 def _spec(tmp_path: Path, name: str, text: str) -> Path:
     """A spec written to a file of its own."""
@@ -367,3 +417,13 @@ def test_an_item_named_by_a_query_parameter(app_client, tmp_path):
     assert (missing.status_code, missing.json()["field"]) == (404, "user")
     scores = _scores(spec)
     assert (scores["item_list"], scores["determinism"]) == ((3, 3), (2, 2))
+
+
+def test_a_membership_path_lists_and_checks_the_same_entities(app_client, tmp_path):
+    """``/user/starred/{owner}/{repo}`` has no body of its own: its type takes the objects ``/user/starred``
+    lists, so the ids that list shows are its ids and the check answers 204 for them, 404 for others."""
+    c = app_client(spec=_spec(tmp_path, "stars", STARS))
+    starred = c.get("/user/starred").json()
+    assert [r["id"] for r in starred[:3]] == [1, 2, 3]
+    assert c.get("/user/starred/octo/3").status_code == 204
+    assert c.get("/user/starred/octo/999").status_code == 404
