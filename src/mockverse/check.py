@@ -930,5 +930,7 @@ def _difference(a: Any, b: Any, at: list) -> tuple[list, Any, Any] | None:
 def _same_reference(scalar: Any, obj: Any) -> bool:
     """A reference spelled as a bare id at one path and as ``{"id": ...}`` at another (the spec declares
     each spelling): both name the same entity."""
-    return isinstance(obj, dict) and len(obj) == 1 and not isinstance(scalar, (dict, list, bool)) \
-        and scalar is not None and _equal(next(iter(obj.values())), scalar)
+    if not isinstance(obj, dict) or len(obj) != 1 or isinstance(scalar, (dict, list, bool)) or scalar is None:
+        return False
+    (key, value), = obj.items()
+    return (key.lower().endswith("id") or key in ("key", "name", "slug")) and _equal(value, scalar)
