@@ -9,7 +9,6 @@ so a write drops only what depends on it.
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 import time
@@ -23,13 +22,14 @@ from mockverse.ids import EntityRef
 from mockverse.problems import Problem
 from mockverse.store import Store, StoredEntity, StoreUnavailable, entity_tag, log_tag, members_tag, setting_tags
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
-from mockverse.world import clock
+from mockverse.world import clock, timeline
 from mockverse.world import graph as persona_graph
 from mockverse.world.derive import ABSENT, derived_value, paid_status, went_through
 from mockverse.world.free_text import TextLayer
 from mockverse.world.freshness import BASE, Changes, Entry, TaggedReads
 from mockverse.world.generate import Generator, currency_of, merge_schema
 from mockverse.world.index import ChildIndex, Touched, build_index
+from mockverse.world.lifecycle import LifecycleState
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.persona import Lifecycle, Persona, Personas
 
@@ -127,6 +127,8 @@ class ConsistencyEngine:
         self.snapshots = LRU(1024)
         self.indexes = LRU(16)   # (seed, clock, child type) -> ChildIndex, shared by every workspace
         self.indexing = threading.Lock()   # one index built at a time; a second request for it waits
+        self.touched = LRU(256)   # (workspace world, "touched", type) -> (tick applied, Touched)
+        self.touching = threading.Lock()
         self.generators = LRU(64)
         self.texts = texts            # free-text fields laid over entities (world/free_text.py)
         self.off = off or []          # parts of the consistency layer the config switched off
@@ -364,27 +366,28 @@ class WorldView:
         cached = self.engine.entities.get(key)
         if cached is not None:
             return cached
-        ref = f"{parent.name}:{parent_id}"
-        times: list[datetime] = []
+        offsets = self.generated_offsets(parent, parent_id, parent_created, child)
+        return self.engine.entities.put(key, timeline.moments(parent_created, offsets))
+
+    def generated_offsets(self, parent: EntityType, parent_id: object, parent_created: datetime, child: EntityType,
+                          segments: list[tuple[datetime, LifecycleState]] | None = None) -> list[int]:
+        """Creation moments of one parent's generated children (microseconds after ``parent_created``),
+        by the child type's timeline; a paced one follows ``segments`` (the persona's lifecycle)."""
+        cfg = child.config
+        draw = self.gen.drawer(f"{parent.name}:{parent_id}", child.name)
+        now = timeline.offset(self.now, parent_created)
         if cfg.count is not None:
-            low, high = cfg.count
-            n = low + int(self.gen.draw(ref, child.name, "count") * (high - low + 1))
-            d0, d1 = (d.total_seconds() for d in cfg.delay)
-            for k in range(1, n + 1):
-                t = parent_created + timedelta(seconds=int(d0 + self.gen.draw(ref, child.name, k, "delay") * (d1 - d0)))
-                if t <= self.now:
-                    times.append(t)
-        else:
-            assert cfg.every is not None, "a child type has 'count' or 'every'"
-            mean = cfg.every.total_seconds()
-            t = parent_created
-            for k in range(1, cfg.max_children + 1):
-                gap = -math.log(1.0 - self.gen.draw(ref, child.name, k, "gap")) * mean
-                t = t + timedelta(seconds=int(gap))
-                if t > self.now:
-                    break
-                times.append(t)
-        return self.engine.entities.put(key, times)
+            delay = (cfg.delay[0].total_seconds(), cfg.delay[1].total_seconds())
+            return timeline.counted(draw, cfg.count[0], cfg.count[1], delay, now)
+        assert cfg.every is not None, "a child type has 'count' or 'every'"
+        if segments is None:
+            return timeline.spaced(draw, cfg.every.total_seconds(), cfg.max_children, now)
+        personas = self.engine.personas
+        assert personas is not None, "a paced timeline follows a persona's lifecycle"
+        rates = personas.config.rates
+        paced = [(timeline.offset(max(at, parent_created), parent_created),
+                  rates.get(state, 0.0) / timeline.RATE_PERIOD) for at, state in segments]
+        return timeline.paced(draw, paced, cfg.max_children, now)
 
     def _paced_times(
         self, personas: Personas, parent: EntityType, parent_id: object, created: datetime, child: EntityType
@@ -397,30 +400,8 @@ class WorldView:
         unchanged = self.stored(parent, parent_id) is None
         data = {"created_at": format_rfc3339(created)} if unchanged else self._base(parent, parent_id)
         life = personas.lifecycle(self, parent, parent_id, data or {})
-        segments = [(max(at, created), state) for at, state in life.segments] or [(created, life.state)]
-        ref = f"{parent.name}:{parent_id}"
-        times: list[datetime] = []
-        t, j, k = created, 0, 1
-        while k <= child.config.max_children and t <= self.now:
-            while j + 1 < len(segments) and segments[j + 1][0] <= t:
-                j += 1
-            rate = personas.config.rates.get(segments[j][1], 0.0) / (30 * 86400)
-            boundary = segments[j + 1][0] if j + 1 < len(segments) else None
-            if rate <= 0:
-                if boundary is None:
-                    break
-                t = boundary
-                continue
-            gap = -math.log(1.0 - self.gen.draw(ref, child.name, k, "gap", j)) / rate
-            if boundary is not None and t + timedelta(seconds=gap) >= boundary:
-                t = boundary  # the state changed first: draw again from there (memoryless)
-                continue
-            t = t + timedelta(seconds=int(gap))
-            if t > self.now:
-                break
-            times.append(t)
-            k += 1
-        return times
+        segments = life.segments or [(created, life.state)]
+        return timeline.moments(created, self.generated_offsets(parent, parent_id, created, child, segments))
 
     def _generated(self, entity: EntityType, id: object) -> tuple[datetime, object] | None:
         """(creation time, parent id) of a generated entity, or None if the generator has no such id."""
@@ -824,57 +805,14 @@ class WorldView:
         return walk
 
     def count(self, entity: EntityType) -> int:
-        """How many entities of a type exist, without building them: generated children are
-        counted from their parents' timelines, then tombstones and created ones adjust it."""
+        """How many entities of a type exist, without building them: a top-level type from its
+        population, tombstones and created ones; a child type from the index (``_indexed_count``)."""
         workspace = self.snap.workspace
         if entity.parent is None:
             deleted = len([i for i in self.store.deleted_ids(workspace, entity.name)
                            if entity.root_index(entity.parse_id(i)) is not None])
             return (entity.config.population or 0) - deleted + len(self.store.created_ids(workspace, entity.name))
-        if entity.parent.parent is None:
-            return self._indexed_count(entity)
-        total = self.cached(("ng", entity.name), lambda: self._count_generated(entity))
-        for raw in self.store.deleted_ids(workspace, entity.name):
-            if self._generated(entity, entity.parse_id(raw)) is not None:
-                total -= 1
-        for raw in self.store.created_ids(workspace, entity.name):
-            if self.get(entity, entity.parse_id(raw)) is not None:
-                total += 1
-        return total
-
-    def _count_generated(self, entity: EntityType) -> int:
-        """How many children of a type the generator made for every existing parent (a sum of timelines,
-        cached until a parent's record or lifecycle changes, not when children are created or deleted)."""
-        parent = _parent(entity)
-        total = 0
-        for parent_id in self.existing_ids(parent):
-            generated = self._generated(parent, parent_id)
-            if generated is not None:
-                total += len(self.child_times(parent, parent_id, generated[0], entity))
-        return total
-
-    def existing_ids(self, entity: EntityType):
-        """Ids of every existing entity of a type, in a stable order, building none of them."""
-        workspace = self.snap.workspace
-        deleted = {entity.parse_id(i) for i in self.store.deleted_ids(workspace, entity.name)}
-        if entity.parent is None:
-            for index in range(1, (entity.config.population or 0) + 1):
-                id = entity.root_id(index)
-                if id not in deleted:
-                    yield id
-        else:
-            for parent_id in self.existing_ids(entity.parent):
-                generated = self._generated(entity.parent, parent_id)
-                if generated is None:
-                    continue
-                for k in range(1, len(self.child_times(entity.parent, parent_id, generated[0], entity)) + 1):
-                    id = entity.child_id(parent_id, k)
-                    if id not in deleted:
-                        yield id
-        for raw in self.store.created_ids(workspace, entity.name):
-            id = entity.parse_id(raw)
-            if entity.parent is None or self._base(entity, id) is not None:
-                yield id
+        return self._indexed_count(entity)
 
     def page(self, entity: EntityType, page: int, per_page: int) -> list[dict]:
         return self.rows(entity, (page - 1) * per_page, page * per_page)
@@ -884,7 +822,7 @@ class WorldView:
         a top-level type without deletions builds only those."""
         if stop <= start:
             return []
-        if entity.parent is not None and entity.parent.parent is None:
+        if entity.parent is not None:
             return self._indexed_rows(entity, start, stop)
         if entity.parent is None and not self.store.deleted_ids(self.snap.workspace, entity.name):
             population = entity.config.population or 0
@@ -915,81 +853,171 @@ class WorldView:
         return WorldView(self.engine, Snapshot(snap.workspace, 0, snap.seed, snap.now, snap.start, world, world))
 
     def child_index(self, entity: EntityType) -> ChildIndex:
-        """The index of a child type of a top-level type in the unchanged world at this clock position,
-        built on first use (shared by every workspace with the same seed and clock)."""
+        """The index of a child type under the top-level type above it (``/orders`` and ``/order_items``
+        per user) in the unchanged world at this clock position, built on first use from the
+        timelines alone (shared by every workspace with the same seed and clock)."""
         pristine = self.pristine()
         key = (*pristine.snap.world, entity.name)
         index = self.engine.indexes.get(key)
         if index is None:
-            parent = _parent(entity)
-
-            def count(position: int) -> int:
-                id = parent.root_id(position)
-                return len(pristine.child_times(parent, id, pristine.root_created_at(parent, id), entity))
+            root, chain = _lineage(entity)
             with self.engine.indexing:
-                index = self.engine.indexes.get(key) or self.engine.indexes.put(
-                    key, build_index(parent.config.population or 0, count, entity.segment))
+                index = self.engine.indexes.get(key) or self.engine.indexes.put(key, build_index(
+                    root.config.population or 0, lambda position: pristine.generated_count(root, chain, position),
+                    entity.segment))
         return index
 
+    def generated_count(self, root: EntityType, chain: list[EntityType], position: int) -> int:
+        """How many entities of ``chain[-1]`` the generator places under the ``position``-th
+        top-level entity, from the timelines down ``chain`` (its child types, in order): draws only."""
+        id = root.root_id(position)
+        created = self.root_created_at(root, id)
+        segments = None
+        personas, head = self.engine.personas, chain[0].config
+        if head.count is None and head.paced_by_lifecycle and personas is not None and personas.is_persona(root):
+            segments = personas.generated_segments(self, f"{root.name}:{id}", timeline.whole_seconds(created))
+        offsets = self.generated_offsets(root, id, timeline.whole_seconds(created), chain[0], segments)
+        return self._generated_below(chain, id, timeline.whole_seconds(created), offsets)
+
+    def _generated_below(self, chain: list[EntityType], parent_id: object, parent_created: datetime,
+                         offsets: list[int]) -> int:
+        """How many ``chain[-1]`` entities lie under children at ``offsets`` of ``chain[0]``'s parent."""
+        if len(chain) == 1:
+            return len(offsets)
+        child, total = chain[0], 0
+        for k, at in enumerate(offsets, start=1):
+            id = child.child_id(parent_id, k)
+            created = timeline.whole_seconds(parent_created + timedelta(microseconds=at))
+            total += self._generated_below(chain[1:], id, created,
+                                           self.generated_offsets(child, id, created, chain[1]))
+        return total
+
     def touched(self, entity: EntityType) -> Touched:
-        """The parents whose children this workspace's changes made differ from the index, exactly counted."""
-        return self.cached(("touched", entity.name), lambda: self._find_touched(entity))
-
-    def _find_touched(self, entity: EntityType) -> Touched:
+        """The top-level entities whose descendants of ``entity``'s type this workspace's changes made
+        differ from the index, exactly counted. Kept per workspace and clock position, and brought up
+        to date by the changes since: each write recounts the few entities it touched, O(log N) each."""
+        index = self.child_index(entity)
         if self.snap.version == 0:
-            return Touched.of({})
-        parent = _parent(entity)
-        workspace, index = self.snap.workspace, self.child_index(entity)
-        ids: set[object] = {parent.parse_id(raw) for raw in self.store.stored_ids(workspace, parent.name)}
-        prefix = f"lifecycle:{parent.name}:"
-        ids.update(parent.parse_id(key[len(prefix):]) for key in self.store.setting_keys(workspace, prefix))
-        for raw in self.store.stored_ids(workspace, entity.name):
-            id = entity.parse_id(raw)
-            split = entity.split_id(id)
-            if split is not None:
-                ids.add(split[0])
-            stored = self.stored(entity, id)
-            if stored is not None and entity.fk:
-                ids.add(parent.parse_id(stored.data.get(entity.fk)))
-        deltas: dict[int, int] = {}
-        for pid in ids:
-            position = parent.root_index(pid) if pid is not None else None
-            if position is not None:
-                exact = len(self.child_ids(parent, pid, _edge(entity)))
-                if exact != index.generated(position):
-                    deltas[position] = exact - index.generated(position)
-        return Touched.of(deltas)
+            return Touched(index.parents)
+        key = (*self.snap.world, "touched", entity.name)
+        with self.engine.touching:
+            tick, kept = self.engine.changes.tick, self.engine.touched.get(key)
+            changed = self.engine.changes.since(self.snap.workspace, kept[0]) if kept is not None else None
+            if kept is None or changed is None:
+                kept = self.engine.touched.put(key, (tick, self._noting(lambda: self._find_touched(entity, index))))
+            elif changed:
+                positions, touched = self._roots_changed(entity, changed), kept[1]
+                self._noting(lambda: self._recount(entity, index, touched, positions), touched)
+                kept = self.engine.touched.put(key, (tick, touched))
+        self._frames[-1].update(kept[1].deps)
+        return kept[1]
 
-    def _created_parents(self, entity: EntityType) -> Iterator[object]:
-        """Ids of the parents users created (after the generated ones, in creation order)."""
-        parent = _parent(entity)
-        for raw in self.store.created_ids(self.snap.workspace, parent.name):
-            yield parent.parse_id(raw)
+    def _noting(self, compute: Callable[[], Any], touched: Touched | None = None) -> Any:
+        """``compute()``, its reads' change tags added to the ``Touched`` it makes or changes: what
+        a count or a page read from it depends on."""
+        frame: set[str] = set()
+        self._frames.append(frame)
+        try:
+            value = compute()
+        finally:
+            self._frames.pop()
+        (touched or value).deps.update(frame)
+        return value
+
+    def _find_touched(self, entity: EntityType, index: ChildIndex) -> Touched:
+        """Every top-level entity whose descendants of ``entity``'s type may differ from the index
+        (it, or an entity below it, has a stored record or lifecycle), recounted."""
+        root, chain = _lineage(entity)
+        workspace = self.snap.workspace
+        self.note(setting_tags(f"lifecycle:{root.name}:")[1])   # a lifecycle set later re-paces its persona
+        ids: set[object] = {root.parse_id(raw) for raw in self.store.stored_ids(workspace, root.name)}
+        prefix = f"lifecycle:{root.name}:"
+        ids.update(root.parse_id(key[len(prefix):]) for key in self.store.setting_keys(workspace, prefix))
+        for kind in chain:
+            for raw in self.store.stored_ids(workspace, kind.name):
+                ids.update(self._roots_above(kind, kind.parse_id(raw)))
+        touched = Touched(index.parents)
+        positions = {root.root_index(id) for id in ids if id is not None}
+        self._recount(entity, index, touched, {p for p in positions if p is not None})
+        return touched
+
+    def _roots_changed(self, entity: EntityType, tags: list[str]) -> set[int]:
+        """Positions of the top-level entities above what the change ``tags`` name (a record, its
+        links, a persona's lifecycle) of ``entity``'s lineage."""
+        root, chain = _lineage(entity)
+        kinds = {kind.name: kind for kind in (root, *chain)}
+        ids: set[object] = set()
+        for tag in tags:
+            kind, _, raw = tag.partition(":")
+            if kind in ("e", "l"):
+                name, _, raw = raw.partition(":")
+                if name in kinds:
+                    ids.update(self._roots_above(kinds[name], kinds[name].parse_id(raw)))
+            elif kind == "g" and raw.startswith(f"lifecycle:{root.name}:"):
+                ids.add(root.parse_id(raw.split(":", 2)[2]))
+        return {p for p in (root.root_index(id) for id in ids if id is not None) if p is not None}
+
+    def _roots_above(self, entity: EntityType, id: object) -> set[object]:
+        """The top-level ids above one entity: by its generated id's parent, and by its record's key."""
+        if id is None:
+            return set()
+        if entity.parent is None:
+            return {id}
+        above: set[object] = set()
+        split = entity.split_id(id)
+        if split is not None:
+            above |= self._roots_above(entity.parent, split[0])
+        stored = self.store.untagged.get_entity(self.snap.workspace, entity.name, str(id))
+        if stored is not None and entity.fk and stored.data.get(entity.fk) is not None:
+            above |= self._roots_above(entity.parent, entity.parent.parse_id(stored.data[entity.fk]))
+        return above
+
+    def _recount(self, entity: EntityType, index: ChildIndex, touched: Touched, positions: set[int]) -> None:
+        """Set the differences from the index of the top-level entities at ``positions`` to what they hold now."""
+        root, chain = _lineage(entity)
+        for position in positions:
+            exact = len(self.descendant_ids(root, root.root_id(position), chain))
+            touched.set(position, exact - index.generated(position))
+
+    def descendant_ids(self, entity: EntityType, id: object, chain: list[EntityType]) -> list:
+        """Ids of the ``chain[-1]`` entities below one entity, down ``chain`` (its child types, in
+        order), in the stable order lists show them (each child's own below it, in turn)."""
+        ids = self.child_ids(entity, id, _edge(chain[0]))
+        if len(chain) == 1:
+            return ids
+        return [below for kid in ids for below in self.descendant_ids(chain[0], kid, chain[1:])]
+
+    def _created_roots(self, entity: EntityType) -> Iterator[object]:
+        """Ids of the top-level entities users created above ``entity``'s type (after the generated ones)."""
+        root, _ = _lineage(entity)
+        for raw in self.store.created_ids(self.snap.workspace, root.name):
+            yield root.parse_id(raw)
 
     def _indexed_count(self, entity: EntityType) -> int:
-        """How many children of a top-level type's children exist: the index, the touched parents'
-        differences, and the children of created parents."""
+        """How many entities of a child type exist: the index, the touched top-level entities'
+        differences, and what lies under created top-level entities."""
         index, touched = self.child_index(entity), self.touched(entity)
+        root, chain = _lineage(entity)
         total = index.prefix[index.parents] + touched.shift(index.parents)
-        for id in self._created_parents(entity):
-            total += len(self.child_ids(_parent(entity), id, _edge(entity)))
+        for id in self._created_roots(entity):
+            total += len(self.descendant_ids(root, id, chain))
         return total
 
     def _indexed_rows(self, entity: EntityType, start: int, stop: int) -> list[dict]:
-        """The children at positions ``start`` to ``stop``: the index finds the first one's parent."""
-        parent = _parent(entity)
+        """The entities at positions ``start`` to ``stop``: the index finds the first one's top-level entity."""
+        root, chain = _lineage(entity)
         index, touched = self.child_index(entity), self.touched(entity)
         position, skip = touched.locate(index, start)
         want = stop - start
         ids: list = []
         while position <= index.parents and len(ids) < want:
             if touched.count(index, position) > 0:
-                kids = self.child_ids(parent, parent.root_id(position), _edge(entity))
+                kids = self.descendant_ids(root, root.root_id(position), chain)
                 ids.extend(kids[skip: skip + want - len(ids)])
                 skip = 0
             position += 1
-        for id in self._created_parents(entity) if len(ids) < want else ():
-            kids = self.child_ids(parent, id, _edge(entity))
+        for id in self._created_roots(entity) if len(ids) < want else ():
+            kids = self.descendant_ids(root, id, chain)
             if skip >= len(kids):
                 skip -= len(kids)
                 continue
@@ -1155,6 +1183,14 @@ def _parent(entity: EntityType) -> EntityType:
     """The parent type of a child type: the callers walk child types only."""
     assert entity.parent is not None, f"{entity.name} is not a child type"
     return entity.parent
+
+
+def _lineage(entity: EntityType) -> tuple[EntityType, list[EntityType]]:
+    """The top-level type above a child type, and the child types from below it down to ``entity``."""
+    chain = [entity]
+    while (parent := _parent(chain[0])).parent is not None:
+        chain.insert(0, parent)
+    return parent, chain
 
 
 def _edge(entity: EntityType) -> str:
