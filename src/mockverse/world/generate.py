@@ -167,8 +167,8 @@ class Generator:
     def draw(self, *parts: object) -> float:
         return unit_draw(self.seed, *parts)
 
-    def drawer(self, *parts: object) -> Callable[[str], float]:
-        """``draw(*parts, *rest)`` as a function of ``rest`` (written ``part\\x1f`` per part), hashing
+    def drawer(self, *parts: object) -> Callable[[bytes], float]:
+        """``draw(*parts, *rest)`` as a function of ``rest`` (UTF-8 ``part\\x1f`` per part), hashing
         the shared ``parts`` once (``ids.unit_drawer``)."""
         return unit_drawer(self.seed, *parts)
 

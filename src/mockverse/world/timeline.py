@@ -10,15 +10,15 @@ the offsets back into datetimes (``moments``); both read the same arithmetic.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from math import log
 
 US = timedelta(microseconds=1)
 SECOND = 1_000_000   # microseconds
 RATE_PERIOD = 30 * 86400   # lifecycle rates are children per 30 days
 
-Draw = Callable[[str], float]   # a drawer under (seed, parent ref, child type): ``ids.unit_drawer``
+Draw = Callable[[bytes], float]   # a drawer under (seed, parent ref, child type): ``ids.unit_drawer``
 
 
 def offset(moment: datetime, origin: datetime) -> int:
@@ -40,14 +40,14 @@ def moments(origin: datetime, offsets: Sequence[int]) -> list[datetime]:
 def counted(draw: Draw, low: int, high: int, delay: tuple[float, float], now: int) -> list[int]:
     """``count: [low, high]`` children, each ``delay`` seconds (drawn within the range) after the
     parent; those not yet created by ``now`` are left out."""
-    n = low + int(draw("count\x1f") * (high - low + 1))
+    n = low + int(draw(b"count\x1f") * (high - low + 1))
     d0, d1 = delay
     if d0 == d1:   # no range to draw from: every child follows after exactly d0
         at = int(d0) * SECOND
         return [at] * n if at <= now else []
     out = []
     for k in range(1, n + 1):
-        at = int(d0 + draw(f"{k}\x1fdelay\x1f") * (d1 - d0)) * SECOND
+        at = int(d0 + draw(b"%d\x1fdelay\x1f" % k) * (d1 - d0)) * SECOND
         if at <= now:
             out.append(at)
     return out
@@ -58,11 +58,22 @@ def spaced(draw: Draw, mean: float, limit: int, now: int) -> list[int]:
     out: list[int] = []
     t = 0
     for k in range(1, limit + 1):
-        t += int(-math.log(1.0 - draw(f"{k}\x1fgap\x1f")) * mean) * SECOND
+        t += int(-log(1.0 - draw(b"%d\x1fgap\x1f" % k)) * mean) * SECOND
         if t > now:
             break
         out.append(t)
     return out
+
+
+def _reaches(t: int, gap: float, boundary: int) -> bool:
+    """Whether ``gap`` seconds after offset ``t`` (rounded to the microsecond as a timedelta rounds
+    it) is at or past ``boundary``; the float sum decides unless it lies within a microsecond."""
+    end = t + gap * SECOND
+    if end >= boundary + 1:
+        return True
+    if end < boundary - 1:
+        return False
+    return t + timedelta(seconds=gap) // US >= boundary
 
 
 def paced(draw: Draw, segments: Sequence[tuple[int, float]], limit: int, now: int) -> list[int]:
@@ -71,10 +82,11 @@ def paced(draw: Draw, segments: Sequence[tuple[int, float]], limit: int, now: in
     next segment is drawn again from there (memoryless), so a segment entered later never moves
     what happened before it; a rate of 0 places nothing until the next segment."""
     out: list[int] = []
-    t, j, k, last = 0, 0, 1, len(segments) - 1
+    t, j, k, last, tail = 0, 0, 1, len(segments) - 1, b"\x1fgap\x1f0\x1f"
     while k <= limit and t <= now:
         while j < last and segments[j + 1][0] <= t:
             j += 1
+            tail = b"\x1fgap\x1f%d\x1f" % j
         rate = segments[j][1]
         boundary = segments[j + 1][0] if j < last else None
         if rate <= 0:
@@ -82,8 +94,8 @@ def paced(draw: Draw, segments: Sequence[tuple[int, float]], limit: int, now: in
                 break
             t = boundary
             continue
-        gap = -math.log(1.0 - draw(f"{k}\x1fgap\x1f{j}\x1f")) / rate
-        if boundary is not None and t + timedelta(seconds=gap) // US >= boundary:
+        gap = -log(1.0 - draw(b"%d%b" % (k, tail))) / rate
+        if boundary is not None and _reaches(t, gap, boundary):
             t = boundary
             continue
         t += int(gap) * SECOND
