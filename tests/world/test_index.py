@@ -74,13 +74,13 @@ def test_a_write_recounts_only_the_persona_it_touched(tmp_path):
     order = engine.model.types["order"]
     engine.update("default", "user", 1, {"name": "First write"})
     count = engine.view("default").count(order)
-    kept = engine.view("default").touched(order)
+    kept = engine.view("default").differences(order)
     assert kept.deltas == {}
     engine.create("default", "order", {"userId": 5, "currency": "EUR"})
     engine.create("default", "order", {"userId": 9, "currency": "EUR"})
     engine.delete("default", "order", 7001)
     view = engine.view("default")
-    assert view.touched(order) is kept
+    assert view.differences(order) is kept
     assert kept.deltas == {5: 1, 9: 1, 7: -1}
     assert view.count(order) == count + 1
 

@@ -64,6 +64,7 @@ class Touched:
 
     @classmethod
     def of(cls, parents: int, deltas: dict[int, int]) -> Touched:
+        """A ``Touched`` holding ``deltas`` (position -> difference from the index)."""
         touched = cls(parents)
         for position, delta in deltas.items():
             touched.set(position, delta)
