@@ -69,6 +69,20 @@ def test_order_items_page_and_count_from_the_index(tmp_path):
     assert [i["id"] for i in view.page(item, middle, 20)] == [i for i in items if i // 100 != parent][start: start + 20]
 
 
+def test_every_timeline_counts_and_pages_from_the_index(tmp_path):
+    config = tmp_path / "small.yaml"
+    config.write_text("world:\n  entities:\n    user:\n      population: 40\n")
+    engine = engine_on(tmp_path, config)
+    user, order, payment, device = (engine.model.types[name] for name in ("user", "order", "payment", "device"))
+    view = engine.view("default")   # payments follow their order by a drawn delay; devices come at spaced gaps
+    payments = [p["id"] for id in range(1, 41) for o in view.children(user, id, "has_orders")
+                for p in view.children(order, o["id"], "has_payments")]
+    devices = [d["id"] for id in range(1, 41) for d in view.children(user, id, "has_devices")]
+    assert (view.count(payment), view.count(device)) == (len(payments), len(devices))
+    assert [p["id"] for p in view.page(payment, 3, 20)] == payments[40:60]
+    assert [d["id"] for d in view.page(device, 2, 10)] == devices[10:20]
+
+
 def test_a_write_recounts_only_the_persona_it_touched(tmp_path):
     engine = engine_on(tmp_path)
     order = engine.model.types["order"]

@@ -82,25 +82,27 @@ def paced(draw: Draw, segments: Sequence[tuple[int, float]], limit: int, now: in
     next segment is drawn again from there (memoryless), so a segment entered later never moves
     what happened before it; a rate of 0 places nothing until the next segment."""
     out: list[int] = []
-    t, j, k, last, tail = 0, 0, 1, len(segments) - 1, b"\x1fgap\x1f0\x1f"
-    while k <= limit and t <= now:
+    t, j, k, last = 0, 0, 1, len(segments) - 1
+    while True:
         while j < last and segments[j + 1][0] <= t:
             j += 1
-            tail = b"\x1fgap\x1f%d\x1f" % j
+        if k > limit or t > now:
+            return out
         rate = segments[j][1]
         boundary = segments[j + 1][0] if j < last else None
         if rate <= 0:
             if boundary is None:
+                return out
+            t = boundary
+            continue
+        tail = b"\x1fgap\x1f%d\x1f" % j
+        while k <= limit:   # the gaps within segment j
+            gap = -log(1.0 - draw(b"%d%b" % (k, tail))) / rate
+            if boundary is not None and _reaches(t, gap, boundary):
+                t = boundary
                 break
-            t = boundary
-            continue
-        gap = -log(1.0 - draw(b"%d%b" % (k, tail))) / rate
-        if boundary is not None and _reaches(t, gap, boundary):
-            t = boundary
-            continue
-        t += int(gap) * SECOND
-        if t > now:
-            break
-        out.append(t)
-        k += 1
-    return out
+            t += int(gap) * SECOND
+            if t > now:
+                return out
+            out.append(t)
+            k += 1
