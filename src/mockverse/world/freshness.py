@@ -101,14 +101,15 @@ class Changes:
     def since(self, workspace: str, tick: int) -> list[str] | None:
         """The tags of ``workspace`` marked after ``tick`` (what a structure kept up to date by
         them must apply), or None when the journal no longer reaches back that far."""
-        if self.forgotten.get(workspace, 0) > tick:
-            return None
-        out: list[str] = []
-        for at, tags in reversed(self.journal.get(workspace, ())):
-            if at <= tick:
-                break
-            out.extend(tags)
-        return out
+        with self.lock:   # ``sync`` appends to the journal on other threads
+            if self.forgotten.get(workspace, 0) > tick:
+                return None
+            out: list[str] = []
+            for at, tags in reversed(self.journal.get(workspace, ())):
+                if at <= tick:
+                    break
+                out.extend(tags)
+            return out
 
     def _drop(self, workspace: str) -> None:
         self.generations[workspace] = self.generation(workspace) + 1
