@@ -83,8 +83,8 @@ class ConsistencyEngine:
         self.snapshots = LRU(1024)
         self.indexes = LRU(16)   # (seed, clock, child type) -> ChildIndex, shared by every workspace
         self.indexing = threading.Lock()   # one index built at a time; a second request for it waits
-        self.touched = LRU(256)   # (workspace world, "touched", type) -> (tick applied, Touched)
-        self.touching = threading.Lock()
+        self.differences = LRU(256)   # (workspace world, child type) -> (tick applied, Touched)
+        self.differing = threading.Lock()   # one workspace's differences brought up to date at a time
         self.generators = LRU(64)
         self.texts = texts            # free-text fields laid over entities (world/free_text.py)
         self.off = off or []          # parts of the consistency layer the config switched off

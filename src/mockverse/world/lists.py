@@ -179,8 +179,7 @@ def _generated_below(view: WorldView, chain: list[EntityType], parent_id: object
     for k, at in enumerate(offsets, start=1):
         id = child.child_id(parent_id, k)
         created = timeline.whole_seconds(parent_created + timedelta(microseconds=at))
-        total += _generated_below(view, chain[1:], id, created,
-                                       view.generated_offsets(child, id, created, chain[1]))
+        total += _generated_below(view, chain[1:], id, created, view.generated_offsets(child, id, created, chain[1]))
     return total
 
 
@@ -191,31 +190,20 @@ def differences(view: WorldView, entity: EntityType) -> Touched:
     index = child_index(view, entity)
     if view.snap.version == 0:
         return Touched(index.parents)
-    key = (*view.snap.world, "touched", entity.name)
-    with view.engine.touching:
-        tick, kept = view.engine.changes.tick, view.engine.touched.get(key)
-        changed = view.engine.changes.since(view.snap.workspace, kept[0]) if kept is not None else None
+    key = (*view.snap.world, entity.name)
+    engine = view.engine
+    with engine.differing:
+        tick, kept = engine.changes.tick, engine.differences.get(key)
+        changed = engine.changes.since(view.snap.workspace, kept[0]) if kept is not None else None
         if kept is None or changed is None:
-            kept = view.engine.touched.put(key, (tick, _noting(view, lambda: _find_touched(view, entity, index))))
-        elif changed:
-            positions, touched = _roots_changed(view, entity, changed), kept[1]
-            _noting(view, lambda: _recount(view, entity, index, touched, positions), touched)
-            kept = view.engine.touched.put(key, (tick, touched))
-    view._frames[-1].update(kept[1].deps)
-    return kept[1]
-
-
-def _noting(view: WorldView, compute: Callable[[], Any], touched: Touched | None = None) -> Any:
-    """``compute()``, its reads' change tags added to the ``Touched`` it makes or changes: what
-    a count or a page read from it depends on."""
-    frame: set[str] = set()
-    view._frames.append(frame)
-    try:
-        value = compute()
-    finally:
-        view._frames.pop()
-    (touched or value).deps.update(frame)
-    return value
+            touched, tags = view.tagged(lambda: _find_touched(view, entity, index))
+        else:
+            touched = kept[1]
+            _, tags = view.tagged(lambda: _recount(view, entity, index, touched, _roots_changed(view, entity, changed)))
+        touched.deps.update(tags)   # what a count or a page read from it depends on
+        engine.differences.put(key, (tick, touched))
+    view.note_all(touched.deps)
+    return touched
 
 
 def _find_touched(view: WorldView, entity: EntityType, index: ChildIndex) -> Touched:

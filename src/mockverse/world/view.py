@@ -120,8 +120,8 @@ class WorldView:
         self._frames[-1].update(entry.deps)
         return entry
 
-    def _compute(self, parts: tuple, compute: Callable[[], Any]) -> Any:
-        """Compute a value, noting the tags of the reads it makes, and cache it under ``parts``."""
+    def tagged(self, compute: Callable[[], Any]) -> tuple[Any, set[str]]:
+        """``compute()`` and the change tags of the reads it made (noted as the caller's too)."""
         frame: set[str] = set()
         self._frames.append(frame)
         try:
@@ -129,6 +129,15 @@ class WorldView:
         finally:
             self._frames.pop()
         self._frames[-1].update(frame)
+        return value, frame
+
+    def note_all(self, tags: set[str]) -> None:
+        """Record that what is being computed depends on each of ``tags``."""
+        self._frames[-1].update(tags)
+
+    def _compute(self, parts: tuple, compute: Callable[[], Any]) -> Any:
+        """Compute a value, noting the tags of the reads it makes, and cache it under ``parts``."""
+        value, frame = self.tagged(compute)
         self.engine.entities.put(self._key(*parts), Entry(value, frozenset(frame), self.stamp, self.snap.scope))
         return value
 
