@@ -8,6 +8,7 @@ from array import array
 
 from mockverse.http.app import Settings, create_app
 from mockverse.world.engine import ConsistencyEngine
+from mockverse.world.freshness import JOURNAL, Changes
 from mockverse.world.index import ChildIndex, Touched
 
 
@@ -113,3 +114,18 @@ def test_the_kept_differences_sum_as_a_plain_sum_would():
     assert touched.locate(index, 2) == (3, 0)
     assert touched.locate(index, 4) == (3, 2)
     assert touched.locate(index, 5) == (4, 0)
+
+
+def test_the_changes_journal_gives_the_tags_since_a_tick_or_says_it_forgot():
+    changes = Changes()
+    changes.mark("ws", ["e:user:1"])
+    changes.mark("other", ["e:user:2"])
+    tick = changes.tick
+    changes.mark("ws", ["e:order:5001", "l:user:5"])
+    assert changes.since("ws", 0) == ["e:order:5001", "l:user:5", "e:user:1"]
+    assert changes.since("ws", tick) == ["e:order:5001", "l:user:5"]
+    assert changes.since("other", tick) == []
+    for n in range(JOURNAL):
+        changes.mark("ws", [f"e:user:{n}"])
+    assert changes.since("ws", tick) is None   # the journal let those go: whoever asks rebuilds
+    assert changes.since("ws", changes.tick - 1) == [f"e:user:{JOURNAL - 1}"]

@@ -27,6 +27,7 @@ from mockverse.store import (
 )
 
 JOURNAL = 4096   # changes per workspace kept for the structures that apply them one by one (``since``)
+JOURNALS = 4096  # workspaces whose changes are kept so
 BASE = ""   # the scope of the base world (a workspace never written to): nothing invalidates it
 
 
@@ -84,6 +85,9 @@ class Changes:
         """Mark ``tags`` of ``workspace`` changed now (``EVERYTHING``: drop the workspace's caches)."""
         self.tick += 1
         tags = list(tags)
+        if workspace not in self.journal and len(self.journal) >= JOURNALS:
+            oldest = next(iter(self.journal))   # its structures rebuild from the store when next asked
+            self.forgotten[oldest] = self.journal.pop(oldest)[-1][0]
         kept = self.journal.setdefault(workspace, deque())
         kept.append((self.tick, tags))
         if len(kept) > JOURNAL:
