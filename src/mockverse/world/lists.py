@@ -161,13 +161,13 @@ def generated_count(view: WorldView, root: EntityType, chain: list[EntityType], 
     """How many entities of ``chain[-1]`` the generator places under the ``position``-th
     top-level entity, from the timelines down ``chain`` (its child types, in order): draws only."""
     id = root.root_id(position)
-    created = view.root_created_at(root, id)
+    created = timeline.whole_seconds(view.root_created_at(root, id))   # as its record's created_at reads
     segments = None
     personas, head = view.engine.personas, chain[0].config
     if head.count is None and head.paced_by_lifecycle and personas is not None and personas.is_persona(root):
-        segments = personas.generated_segments(view, f"{root.name}:{id}", timeline.whole_seconds(created))
-    offsets = view.generated_offsets(root, id, timeline.whole_seconds(created), chain[0], segments)
-    return _generated_below(view, chain, id, timeline.whole_seconds(created), offsets)
+        segments = personas.generated_segments(view, f"{root.name}:{id}", created)
+    offsets = view.generated_offsets(root, id, created, chain[0], segments)
+    return _generated_below(view, chain, id, created, offsets)
 
 
 def _generated_below(view: WorldView, chain: list[EntityType], parent_id: object, parent_created: datetime,
