@@ -300,10 +300,6 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
                 tables: PathTables) -> Operation:
     """An operation whose path ends in a literal: a list, a facet, ``/me``, an action or schema-only."""
     schema, method, path = base["schema"], base["method"], base["path"]
-    keyed = tables.items.get(path)
-    key = _query_key(keyed, base["query"]) if keyed is not None and method in ("GET", "HEAD") else None
-    if keyed is not None and key is not None:   # a method path keyed by a query parameter (/users.info?user=)
-        return ItemOp(**{**base, "bound": (*bound, (key, keyed))}, entity=keyed, id_param=key, parent_param=None)
     listed = tables.collections.get(path) or tables.segment_type(last)
     parent = bound[-1] if bound and len(tokens) > 1 and PARAM.match(tokens[-2]) else None
     if parent is None and listed is not None and bound and bound[-1][1] is listed.parent:
@@ -345,13 +341,6 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         if target is not None:
             return SearchOp(**base, listed=target)
     return SchemaOp(**base)
-
-
-def _query_key(entity: EntityType, query: tuple[Any, ...]) -> str | None:
-    """The query parameter a type's item method takes its id in (``user`` of ``/users.info``), if it has one."""
-    source = entity.inferred if isinstance(entity, SpecEntityType) else None
-    name = source.id_param if source is not None else None
-    return name if name is not None and any(p.name == name for p in query) else None
 
 
 def _aliased(tokens: list[str], listed: EntityType) -> bool:
