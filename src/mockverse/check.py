@@ -29,14 +29,14 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import orjson
 from jsonschema.exceptions import relevance
 
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
-from mockverse.world.generate import Generator, merge_schema
+from mockverse.world.generate import Generator, merge_schema, schema_types
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")   # starlette asks for httpx2 in its TestClient; httpx works the same
@@ -49,6 +49,8 @@ LINKS_PER_BODY = 12      # link values resolved per body
 DETERMINISM_GETS = 20    # GETs replayed against the second build
 WORLD_VIEW = "GET /api/v1/consistency/world"
 _FORM = "application/x-www-form-urlencoded"
+PATCHED_FIELDS = 2       # fields a generated JSON Patch replaces
+_SCALARS = frozenset({"string", "integer", "number", "boolean"})
 
 
 class CheckError(Exception):
@@ -196,6 +198,11 @@ class _Type:
     parent_field: str | None
     links: list[tuple[str, str | None, str, bool]]    # (field, inner key or None, target, embedded?)
     schema: dict
+    id_param: str | None = None                        # the item path's key, when a field of that name holds it
+
+    def keys(self) -> list[str]:
+        """The fields a value addressing one entity may sit in: its id, else the field its item path is keyed by."""
+        return list(dict.fromkeys(k for k in (self.id_field, self.id_param) if k))
 
 
 @dataclass
@@ -205,6 +212,7 @@ class _Call:
     status: int
     raw: bytes
     body: Any
+    location: str | None = None
 
 
 def _op_name(op: Operation) -> str:
@@ -267,7 +275,7 @@ class _Checker:
         parent = row["parent"] or {}
         entity = self.model.types.get(row["name"])
         return _Type(row["name"], row["id_field"], item, row["collection_path"], parent.get("type"),
-                     parent.get("field"), links, getattr(entity, "schema", None) or {})
+                     parent.get("field"), links, getattr(entity, "schema", None) or {}, row.get("id_param"))
 
     def _derived_item_path(self, collection: str | None) -> str | None:
         """An item path the world serves under a collection path (``/users`` -> ``/users/{id}``)."""
@@ -400,12 +408,32 @@ class _Checker:
             return ",".join(_text(v) for v in value)   # an array parameter, form style
         return orjson.dumps(value).decode() if isinstance(value, (dict, list)) else value
 
-    def body(self, op: Operation, purpose: str) -> Any:
-        """A request body generated from the request schema (read-only properties left out), deterministically."""
+    def body(self, op: Operation, purpose: str, entity: _Type | None = None) -> Any:
+        """A request body generated from the request schema (read-only properties left out), deterministically;
+        a JSON Patch of ``entity`` when the request schema is one."""
         if not isinstance(op.request_schema, dict):
             return None
+        verbs = _patch_verbs(op.request_schema)
+        if entity is not None and verbs:
+            return self.patch(op, entity, verbs, purpose)
         return _writable(self.gen.value(op.request_schema, "check", f"{purpose}:{op.path}", "body", self.ctx),
                          op.request_schema)
+
+    def patch(self, op: Operation, entity: _Type, verbs: list[str], purpose: str) -> list[dict]:
+        """A JSON Patch (RFC 6902) as a client writes one: the entity's first plain writable fields set
+        to generated values (``replace``, else ``add``), each addressed by a JSON Pointer."""
+        verb = next((v for v in ("replace", "add") if v in verbs), None)
+        props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
+        out: list[dict] = []
+        for name, prop in sorted(props.items()):
+            flat = merge_schema(prop) if isinstance(prop, dict) else {}
+            plain = schema_types(flat) & _SCALARS and not flat.get("format") and not flat.get("readOnly")
+            if verb is None or len(out) >= PATCHED_FIELDS or not plain or name in (entity.id_field,
+                                                                                   entity.parent_field):
+                continue
+            value = self.gen.value(flat, "check", f"{purpose}:{op.path}", name, self.ctx)
+            out.append({"op": verb, "path": to_pointer([name]), "value": value})
+        return out
 
     def media(self, op: Operation) -> str | None:
         """The request media type to send: JSON when the operation takes it, else form, else the first."""
@@ -440,7 +468,8 @@ class _Checker:
                 kwargs["content"] = orjson.dumps(body)
                 headers["content-type"] = "application/json"
         response = self.client.request(op.method.upper(), url, **kwargs)
-        call = _Call(_op_name(op), url, response.status_code, response.content, _json(response))
+        call = _Call(_op_name(op), url, response.status_code, response.content, _json(response),
+                     response.headers.get("location"))
         self.statuses.setdefault(call.operation, []).append(call.status)
         if call.status >= 500:
             self.report.status_5xx += 1
@@ -634,48 +663,65 @@ class _Checker:
                 if op.path == entity.item_path and op.method.upper() in ("PUT", "PATCH")]
 
     def create(self, op: Operation, entity: _Type) -> dict[str, object] | None:
-        """POST a generated body; the answer holds the new entity and its item path reads the written fields."""
+        """POST a generated body; the answer names the new entity (in its body, else by its ``Location``)
+        and its item path reads the written fields."""
         bound = self.bind(op.path)
         known = self.contexts(op, bound)[0] if bound else {}
-        body = self.linked(self.body(op, "create"), entity, known)
+        body = self.linked(self.body(op, "create", entity), entity, known)
         call = self.call(op, self.fill(op, bound, known), body)
         name = _op_name(op)
         if not 200 <= call.status < 300:
             answer = _short(call.raw.decode(errors="replace"))
             self.report.record("writes", False, name, "/", f"answered {call.status}: {answer}")
             return None
-        id = _find_id(call.body, entity.id_field)
+        id = next((v for v in (_find_id(call.body, k) for k in entity.keys()) if v is not None), None)
         if id is None:
-            self.report.record("writes", False, name, "/", f"the answer holds no {entity.name} {entity.id_field}")
+            id = self._located(entity, call.location)
+        if id is None:
+            self.report.record("writes", False, name, "/", f"the answer holds no {entity.name} "
+                                                           f"{' or '.join(entity.keys())} and no Location of one")
             return None
         target = {**known, entity.name: id}
-        self.read_back(name, entity, target, body, _find(call.body, entity.id_field, id))
+        self.read_back(name, entity, target, body, _find_entity(call.body, entity, id))
         return target
 
+    def _located(self, entity: _Type, location: str | None) -> str | None:
+        """The key a create's ``Location`` header gives, when it names an item at the type's item path."""
+        if not location or not entity.item_path:
+            return None
+        template, tokens = _tokens(entity.item_path), _tokens(urlsplit(location).path)
+        if len(tokens) < len(template) or _param(template[-1]) is None:
+            return None
+        tokens = tokens[len(tokens) - len(template):]   # a server mounted under a prefix
+        if any(_param(t) is None and t != v for t, v in zip(template, tokens, strict=True)):
+            return None
+        return unquote(tokens[-1])
+
     def linked(self, body: Any, entity: _Type, known: dict[str, object]) -> Any:
-        """A generated body whose parent key and references name entities that exist (as a client's would)."""
+        """A generated body whose parent key and references name entities that exist (as a client's would),
+        in the shape the request gives them: an id, an array of ids, or an object keyed by the id."""
         if not isinstance(body, dict):
             return body
         inner = _unwrap(body, {}, entity)
         keys = [(entity.parent_field, entity.parent)] if entity.parent_field and entity.parent else []
-        keys += [(name, target) for name, sub, target, embedded in entity.links if not embedded and sub is None]
+        keys += [(name, target) for name, sub, target, _ in entity.links if sub is None]
         for name, target in keys:
             if name not in inner or target not in self.types:
                 continue
             id = known.get(target) or next(iter(self.ids[target]), None)
             if id is not None:
-                inner[name] = [id] if isinstance(inner[name], list) else id
+                inner[name] = _keyed(inner[name], id, self.types[target].id_field)
         return body
 
     def update(self, op: Operation, entity: _Type, target: dict[str, object]) -> None:
         """PUT/PATCH a generated body on an entity; a later GET reads the written fields."""
-        body = self.linked(self.body(op, op.method), entity, target)
+        body = self.linked(self.body(op, op.method, entity), entity, target)
         call = self.call(op, self.fill(op, self.bind(op.path), target), body)
         if not 200 <= call.status < 300:
             self.report.record("writes", False, _op_name(op), "/", f"answered {call.status}: "
                                                                     f"{_short(call.raw.decode(errors='replace'))}")
             return
-        self.read_back(_op_name(op), entity, target, body, _find(call.body, entity.id_field, target[entity.name]))
+        self.read_back(_op_name(op), entity, target, body, _find_entity(call.body, entity, target[entity.name]))
 
     def read_back(self, operation: str, entity: _Type, target: dict[str, object], body: Any,
                   answered: tuple[list, dict] | None) -> None:
@@ -686,13 +732,19 @@ class _Checker:
         if item_op is None:
             return
         call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), target))
-        found = _find(call.body, entity.id_field, target[entity.name]) if call.status == 200 else None
+        found = _find_entity(call.body, entity, target[entity.name]) if call.status == 200 else None
+        success = item_op.success()
+        if found is None and call.status == 200 and (success is None or not success.schema):
+            self.report.unchecked.append(Finding("writes", operation, "/", f"{_op_name(item_op)} declares no body: "
+                                                 "the spec gives a client nothing to read the write back from"))
+            return
         if found is None:
             self.report.record("writes", False, operation, "/", f"then {_op_name(item_op)} of {entity.name} "
-                                                                 f"{target[entity.name]!r} answered {call.status}")
+                                                                 f"{target[entity.name]!r} answered {call.status}"
+                                                                 + (" without it" if call.status == 200 else ""))
             return
         read = found[1]
-        written = _unwrap(body, read, entity)
+        written = _written(body, read, entity)
         props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
         for key, value in sorted(written.items()):
             prop = props.get(key)
@@ -801,6 +853,46 @@ def _link_values(value: Any, at: list, inner: str | None, id_field: str, embedde
         elif v is not None and not isinstance(v, (dict, list, bool)):
             out.append((where, v))
     return out
+
+
+def _patch_verbs(schema: dict) -> list[str]:
+    """The operations a JSON Patch request schema (an array of ``{op, path}`` objects) allows; [] for any other."""
+    flat = merge_schema(schema)
+    items = flat.get("items") if "array" in schema_types(flat) else None
+    props = merge_schema(items).get("properties") or {} if isinstance(items, dict) else {}
+    if not {"op", "path"} <= set(props):
+        return []
+    op = merge_schema(props["op"]) if isinstance(props["op"], dict) else {}
+    return [v for v in op.get("enum") or ("add", "remove", "replace", "move", "copy", "test") if isinstance(v, str)]
+
+
+def _written(body: Any, read: dict, entity: _Type) -> dict:
+    """The top-level fields a write sets: a JSON Patch's ``add`` and ``replace`` of one-token pointers,
+    else the body's own fields (see :func:`_unwrap`)."""
+    if isinstance(body, list):
+        return {unquote_pointer(o["path"]): o.get("value") for o in body
+                if isinstance(o, dict) and o.get("op") in ("add", "replace") and isinstance(o.get("path"), str)
+                and o["path"].count("/") == 1}
+    return _unwrap(body, read, entity)
+
+
+def unquote_pointer(pointer: str) -> str:
+    """The one key a one-token JSON Pointer (``/a~1b``) names."""
+    return pointer[1:].replace("~1", "/").replace("~0", "~")
+
+
+def _keyed(value: Any, id: object, id_field: str) -> Any:
+    """``id`` in the shape a request gives a key: an array of them, an object holding it, or itself."""
+    if isinstance(value, list):
+        return [_keyed(value[0], id, id_field)] if value else [id]
+    if isinstance(value, dict):
+        return {**value, id_field: id} if id_field in value else value
+    return id
+
+
+def _find_entity(body: Any, entity: _Type, value: object) -> tuple[list, dict] | None:
+    """The object in ``body`` that one of ``entity``'s keys (its id, its path key) names ``value``."""
+    return next((found for found in (_find(body, k, value) for k in entity.keys()) if found is not None), None)
 
 
 def _unwrap(body: Any, read: dict, entity: _Type) -> dict:

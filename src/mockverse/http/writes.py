@@ -25,6 +25,7 @@ from mockverse.openapi import singular, snake
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
+from mockverse.world.specworld import SpecEntityType
 
 ENVELOPES = ("data", "item", "record", "resource")   # one-key request envelopes opened around an entity
 _GONE = object()   # a field a JSON Patch removed
@@ -144,7 +145,22 @@ def _object(body: Any, required: bool) -> dict:
 
 def _entity_fields(entity: EntityType, body: dict) -> dict:
     """The entity's fields a body writes: its envelope opened, its names in the entity's own spelling."""
-    return _own_spelling(entity, _unwrapped(entity, body))
+    return _parent_keyed(entity, _own_spelling(entity, _unwrapped(entity, body)))
+
+
+def _parent_keyed(entity: EntityType, data: dict) -> dict:
+    """A parent given as the object that embeds it (``"service": {"id": ...}``) written as the parent key,
+    when the body gives no key of its own."""
+    parent, fk = entity.parent, entity.fk
+    if not isinstance(entity, SpecEntityType) or parent is None or fk is None \
+            or any(s in data for s in entity.fk_spellings()):
+        return data
+    for embed in entity.embeds:
+        value = data.get(embed.field)
+        if embed.target is parent and embed.inner is None and not embed.many and isinstance(value, dict) \
+                and value.get(parent.id_field) is not None:
+            return {**{k: v for k, v in data.items() if k != embed.field}, fk: value[parent.id_field]}
+    return data
 
 
 def _unwrapped(entity: EntityType, body: dict) -> dict:

@@ -1066,6 +1066,8 @@ class WorldView:
         raw = data[given[0]] if given else None
         for spelling in given:
             data.pop(spelling)
+        if isinstance(raw, dict):   # {"service": {"id": ...}}: the object that names the parent by its id
+            raw = raw.get(entity.parent.id_field)
         if raw is None and persona and persona.startswith(f"{entity.parent.name}:"):
             raw = persona.split(":", 1)[1]
         if raw is None:

@@ -201,6 +201,9 @@ class Renderer:
         for name, sub in props.items():
             if not isinstance(sub, dict):
                 continue
+            if name in embeds and embeds[name].many and self._written(entity, id, name, data, sub):
+                given[name] = data[name]   # a client's own list (a pipeline's stages): shown as it was written
+                continue
             if name in embeds and depth < MAX_EMBED_DEPTH:
                 value = self._embedded(entity, id, data, embeds[name], sub, depth)
                 if value is not MISSING:
@@ -224,6 +227,11 @@ class Renderer:
                 leaf = merge_all_of(leaf).get("items") or {}
             self._fill(entity, id, data, body, link, link.path, ref, depth, leaf)
         return body
+
+    def _written(self, entity: SpecEntityType, id: object, name: str, data: dict, sub: dict) -> bool:
+        """Whether a write gave the field ``name`` itself, in a value its schema holds."""
+        stored = self.view.stored(entity, id)
+        return stored is not None and name in stored.data and fits(data.get(name), sub)
 
     # -- links below the top level ---------------------------------------------------------------
     def _fill(self, entity: SpecEntityType, id: object, data: dict, node: Any, link: DeepLink,
