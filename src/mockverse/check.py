@@ -34,6 +34,7 @@ from urllib.parse import quote, unquote, urlsplit
 import orjson
 from jsonschema.exceptions import relevance
 
+from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
 from mockverse.world.generate import Generator, merge_schema, schema_types
@@ -225,6 +226,11 @@ def _tokens(path: str) -> list[str]:
     return [t for t in path.split("/") if t]
 
 
+def _shape(path: str) -> str:
+    """A path template with its parameter names left out: ``/a/{id}`` and ``/a/{aId}`` are one path."""
+    return "/".join("{}" if _param(t) else t for t in path.split("/"))
+
+
 def _param(token: str) -> str | None:
     """The parameter name of a ``{name}`` segment, else None."""
     return token[1:-1] if token.startswith("{") and token.endswith("}") and len(token) > 2 else None
@@ -254,7 +260,7 @@ class _Checker:
                         for row in description["entity_types"]]
         self.types = {row["name"]: self._type(row) for row in description["entity_types"]}
         self.searches: dict[str, str] = {}      # list paths the world serves with entities found elsewhere
-        self.item_paths = {t.item_path: t.name for t in self.types.values() if t.item_path}
+        self.item_paths = {_shape(t.item_path): t.name for t in self.types.values() if t.item_path}
         self.collections = {t.collection_path: t.name for t in self.types.values() if t.collection_path}
         self.ids: dict[str, list] = {name: [] for name in self.types}
         self.parent_of: dict[tuple[str, str], object] = {}
@@ -296,10 +302,16 @@ class _Checker:
             if name is None:
                 continue
             prefix = "/" + "/".join(tokens[:i + 1])
-            owner = self.item_paths.get(prefix) or self.collections.get("/" + "/".join(tokens[:i]))
+            owner = self.item_paths.get(_shape(prefix)) or self.collections.get("/" + "/".join(tokens[:i]))
             if owner is None and i and not _param(tokens[i - 1]):
                 owner = next((t.name for t in self.types.values() if t.collection_path
                               and _tokens(t.collection_path)[-1:] == [tokens[i - 1]]), None)
+            if owner is None and i and not _param(tokens[i - 1]):
+                owner = next((t.name for t in self.types.values() if t.item_path
+                              and _tokens(t.item_path)[-2:] == [tokens[i - 1], _tokens(t.item_path)[-1]]
+                              and _param(_tokens(t.item_path)[-1])), None)
+            if owner is None and i and not _param(tokens[i - 1]) and singular(snake(tokens[i - 1])) in self.types:
+                owner = singular(snake(tokens[i - 1]))   # a type served at no path of its own, named by the segment
             if owner is not None:
                 bound[name] = owner
         return bound
@@ -733,6 +745,8 @@ class _Checker:
             return
         call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), target))
         found = _find_entity(call.body, entity, target[entity.name]) if call.status == 200 else None
+        if found is None and call.status == 200:
+            found = _keyless(call.body, entity)
         success = item_op.success()
         if found is None and call.status == 200 and (success is None or not success.schema):
             self.report.unchecked.append(Finding("writes", operation, "/", f"{_op_name(item_op)} declares no body: "
@@ -893,6 +907,15 @@ def _keyed(value: Any, id: object, id_field: str) -> Any:
 def _find_entity(body: Any, entity: _Type, value: object) -> tuple[list, dict] | None:
     """The object in ``body`` that one of ``entity``'s keys (its id, its path key) names ``value``."""
     return next((found for found in (_find(body, k, value) for k in entity.keys()) if found is not None), None)
+
+
+def _keyless(body: Any, entity: _Type) -> tuple[list, dict] | None:
+    """The entity an item path answered without any of its keys in the body (``GET /segments/51`` showing
+    ``{name, conditions}``): the path named it, so the object is that entity."""
+    if not isinstance(body, dict) or any(_find_id(body, k) is not None for k in entity.keys()):
+        return None
+    inner = _unwrap(body, {}, entity)
+    return ([] if inner is body else list(body)), inner
 
 
 def _unwrap(body: Any, read: dict, entity: _Type) -> dict:

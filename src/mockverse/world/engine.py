@@ -1093,8 +1093,8 @@ class WorldView:
         """Create (or register) an entity; it links to its parent and persona by its keys."""
         if persona is not None:
             self.resolve(persona)
-        data = self._parent_from(entity, {k: v for k, v in data.items() if k not in ("id", REPLACED)}, persona,
-                                 required=True)
+        own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED)}
+        data = self._parent_from(entity, own, persona, required=True)
         workspace = self.snap.workspace
         if id is None:
             while True:
@@ -1125,8 +1125,8 @@ class WorldView:
         current = self.get(entity, id)
         if current is None:
             raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
-        data = self._parent_from(entity, {k: v for k, v in data.items() if k not in ("id", REPLACED)}, None,
-                                 required=False)
+        own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED)}
+        data = self._parent_from(entity, own, None, required=False)
         stored = self.stored(entity, id)
         if stored is not None and stored.mode == "created":
             new = {**data, REPLACED: True} if replace else {**stored.data, **data}
