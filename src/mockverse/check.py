@@ -737,15 +737,19 @@ class _Checker:
 
     def read_back(self, operation: str, entity: _Type, target: dict[str, object], body: Any,
                   answered: tuple[list, dict] | None) -> None:
-        """The written fields (those the entity's schema has) equal what GET of the item answers. A field
-        the server derives (the write's own answer already stated its value, and the GET agrees) is no failure,
-        nor is a value the entity's schema cannot hold (the request schema typed the field otherwise)."""
-        item_op = self._item_op(entity)
+        """The written fields (those the entity's schema has) equal what GET of the item answers (of its list,
+        when the spec reads no item). A field the server derives (the write's own answer already stated its
+        value, and the GET agrees) is no failure, nor is a value the entity's schema cannot hold (the request
+        schema typed the field otherwise)."""
+        item_op = self._item_op(entity) or next((op for op in self.spec.operations if op.method.upper() == "GET"
+                                                 and op.path == entity.collection_path), None)
         if item_op is None:
+            self.report.unchecked.append(Finding("writes", operation, "/", f"the spec reads no {entity.name} "
+                                                 "(no GET of its item or its list) to read the write back from"))
             return
         call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), target))
         found = _find_entity(call.body, entity, target[entity.name]) if call.status == 200 else None
-        if found is None and call.status == 200:
+        if found is None and call.status == 200 and item_op.path == entity.item_path:
             found = _keyless(call.body, entity)
         success = item_op.success()
         if found is None and call.status == 200 and (success is None or not success.schema):

@@ -310,7 +310,8 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         if listed is not None and listed.parent is owner and listed.relationship:
             return ChildrenOp(**base, listed=listed, parent=owner, id_param=id_param, relationship=listed.relationship)
         key = key_to(listed, owner) if listed is not None else None
-        if method == "POST" and listed is not None and (key is not None or _shows(schema, listed)):
+        if method == "POST" and listed is not None and (key is not None or _shows(schema, listed)
+                                                        or tables.collections.get(path) is listed):
             return RelatedOp(**base, listed=listed, parent=owner, id_param=id_param, key=key)
         if method != "GET":
             return ActionOp(**base, entity=owner, id_param=id_param)
