@@ -689,6 +689,9 @@ class _Checker:
         id = next((v for v in (_find_id(call.body, k) for k in entity.keys()) if v is not None), None)
         if id is None:
             id = self._located(entity, call.location)
+        if id is None:   # a key the client chose itself (``{"branch_id": ...}``) is the one it reads back by
+            sent = _written(body, {}, entity)
+            id = next((sent[k] for k in entity.keys() if isinstance(sent.get(k), (str, int))), None)
         if id is None:
             self.report.record("writes", False, name, "/", f"the answer holds no {entity.name} "
                                                            f"{' or '.join(entity.keys())} and no Location of one")
@@ -764,9 +767,11 @@ class _Checker:
         read = found[1]
         written = _written(body, read, entity)
         props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
+        shown = _declared(success.schema if success is not None else None, found[0])
         for key, value in sorted(written.items()):
             prop = props.get(key)
-            hidden = not isinstance(prop, dict) or bool(merge_schema(prop).get("writeOnly"))
+            hidden = not isinstance(prop, dict) or bool(merge_schema(prop).get("writeOnly")) or \
+                (shown is not None and key not in shown)   # the read's schema has no such field to show
             if key == entity.id_field or (key not in read and hidden) or (isinstance(prop, dict)
                                                                           and not fits(value, prop)):
                 continue
@@ -911,6 +916,20 @@ def _keyed(value: Any, id: object, id_field: str) -> Any:
 def _find_entity(body: Any, entity: _Type, value: object) -> tuple[list, dict] | None:
     """The object in ``body`` that one of ``entity``'s keys (its id, its path key) names ``value``."""
     return next((found for found in (_find(body, k, value) for k in entity.keys()) if found is not None), None)
+
+
+def _declared(schema: dict | None, at: list) -> set[str] | None:
+    """The property names a response schema declares for the object at ``at`` (None: it says nothing,
+    or allows any)."""
+    node: Any = schema
+    for part in at:
+        flat = merge_schema(node) if isinstance(node, dict) else {}
+        node = flat.get("items") if isinstance(part, int) else (flat.get("properties") or {}).get(part)
+    flat = merge_schema(node) if isinstance(node, dict) else {}
+    props = flat.get("properties")
+    if not isinstance(props, dict) or not props or flat.get("additionalProperties") not in (None, False):
+        return None
+    return set(props)
 
 
 def _keyless(body: Any, entity: _Type) -> tuple[list, dict] | None:

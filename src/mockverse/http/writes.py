@@ -80,14 +80,12 @@ class Writes:
         """Create one entity of the listed type from a body, keyed to the path's parent (or its alias's)."""
         entity = op.listed
         data = _entity_fields(entity, body)
-        if isinstance(op, ChildrenOp) and entity.fk is not None:
-            data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
-            data[entity.fk] = found[op.id_param][1]
-        elif isinstance(op, RelatedOp) and op.key is not None:
+        if isinstance(op, RelatedOp) and op.key is not None:
             data[op.key] = found[op.id_param][1]
-        elif isinstance(op, CollectionOp) and op.bound_parent() is not None and entity.fk is not None:
+        parent = op.id_param if isinstance(op, ChildrenOp) else op.bound_parent()
+        if parent is not None and entity.fk is not None:   # the path names the parent: it wins over the body
             data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
-            data[entity.fk] = found[op.bound_parent() or ""][1]
+            data[entity.fk] = found[parent][1]
         explicit = data.get(entity.id_field) if entity.id_field != "id" else None
         alias = op.alias_parent() if isinstance(op, CollectionOp) else None
         persona = f"{alias[0].name}:{alias[1]}" if alias is not None else None
