@@ -718,14 +718,16 @@ class _Checker:
         if not isinstance(body, dict):
             return body
         inner = _unwrap(body, {}, entity)
-        keys = [(entity.parent_field, entity.parent)] if entity.parent_field and entity.parent else []
-        keys += [(name, target) for name, sub, target, _ in entity.links if sub is None]
-        for name, target in keys:
+        keys = [(entity.parent_field, entity.parent, False)] if entity.parent_field and entity.parent else []
+        keys += [(name, target, embedded) for name, sub, target, embedded in entity.links if sub is None]
+        for name, target, embedded in keys:
             if name not in inner or target not in self.types:
                 continue
             id = known.get(target) or next(iter(self.ids[target]), None)
-            if id is not None:
-                inner[name] = _keyed(inner[name], id, self.types[target].id_field)
+            value = inner[name]
+            shaped = isinstance(value, dict) or isinstance(value, list) and value and isinstance(value[0], dict)
+            if id is not None and (shaped or not embedded):   # an embed the request names otherwise: left as is
+                inner[name] = _keyed(value, id, self.types[target].id_field)
         return body
 
     def update(self, op: Operation, entity: _Type, target: dict[str, object]) -> None:
@@ -755,9 +757,9 @@ class _Checker:
         if found is None and call.status == 200 and item_op.path == entity.item_path:
             found = _keyless(call.body, entity)
         success = item_op.success()
-        if found is None and call.status == 200 and (success is None or not success.schema):
-            self.report.unchecked.append(Finding("writes", operation, "/", f"{_op_name(item_op)} declares no body: "
-                                                 "the spec gives a client nothing to read the write back from"))
+        unreadable = _unreadable(item_op, entity, call) if found is None else None
+        if unreadable is not None:
+            self.report.unchecked.append(Finding("writes", operation, "/", unreadable))
             return
         if found is None:
             self.report.record("writes", False, operation, "/", f"then {_op_name(item_op)} of {entity.name} "
@@ -916,6 +918,25 @@ def _keyed(value: Any, id: object, id_field: str) -> Any:
 def _find_entity(body: Any, entity: _Type, value: object) -> tuple[list, dict] | None:
     """The object in ``body`` that one of ``entity``'s keys (its id, its path key) names ``value``."""
     return next((found for found in (_find(body, k, value) for k in entity.keys()) if found is not None), None)
+
+
+def _unreadable(read: Operation, entity: _Type, call: _Call) -> str | None:
+    """Why a read the spec offers cannot show a write back (the spec's limit, not the mock's), else None:
+    it declares no body, its list holds no entities, or it is a first page of a top-level list."""
+    success = read.success()
+    if call.status != 200:
+        return None
+    if success is None or not success.schema:
+        return f"{_op_name(read)} declares no body: the spec gives a client nothing to read the write back from"
+    if read.path == entity.item_path:
+        return None
+    listing = next((found for found in (_find_list(call.body, k) for k in entity.keys()) if found), None)
+    if listing is None:
+        return f"{_op_name(read)} answers no list of {entity.name} to read the write back from"
+    if not any(_param(t) for t in _tokens(read.path)):
+        return (f"{_op_name(read)} answers a page of {len(listing[1])} {entity.name} without the written one, "
+                "and the spec reads no item")
+    return None
 
 
 def _declared(schema: dict | None, at: list) -> set[str] | None:
