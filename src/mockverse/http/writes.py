@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import jsonpatch
 import jsonpointer
@@ -58,7 +59,7 @@ class Writes:
                 fresh = self.engine.view(view.workspace)
                 return self.reads.shape.page(op, request, fresh, rows, len(rows), None, (0, max(len(rows), 1)))
             created = self.create(op, view, found, _object(body, required=False))
-            return self.written(op, view, op.listed, created, created=True)
+            return self.written(op, view, op.listed, created, created=_location_under(op, request.url.path, created))
         if isinstance(op, ItemOp) and op.id_param is not None:
             entity, id, _ = found[op.id_param]
             if request.method == "DELETE":
@@ -92,13 +93,26 @@ class Writes:
         return view.create(entity, data, id=explicit, persona=persona)
 
     def written(self, op: Operation, view: WorldView, entity: EntityType, data: dict,
-                created: bool = False) -> Served:
-        """The written entity in the shape of the operation's response, with ``Location`` for a creation."""
+                created: bool | str = False) -> Served:
+        """The written entity in the shape of the operation's response, with ``Location`` for a creation
+        (``created`` may give it)."""
         fresh = self.engine.view(view.workspace)
-        location = self.reads.shape.location(entity, data) if created else None
+        location = created if isinstance(created, str) else self.reads.shape.location(entity, data) if created \
+            else None
         extra = {"Location": location} if location else {}
         body = self.reads.shape.written(fresh, entity, data, op.schema)
         return world_served(fresh, op.status, body, fresh.persona(entity, data), extra)
+
+
+def _location_under(op: ListOp, path: str, data: dict) -> str | bool:
+    """``Location`` of an entity created at a path its item path extends by its key
+    (``/sites/{site_id}/services/{addon}/instances/{instance_id}``): the request's own path and the key;
+    else True (the type's item path, filled from the entity)."""
+    entity = op.listed
+    item = entity.inferred.item_path if isinstance(entity, SpecEntityType) and entity.inferred else None
+    if item is None or not re.fullmatch(re.escape(op.path) + r"/\{[^}/]+\}", item):
+        return True
+    return f"{path.rstrip('/')}/{quote(str(data.get(entity.id_field)), safe='')}"
 
 
 def _query_fields(op: Operation, request: Request) -> dict[str, Any]:
