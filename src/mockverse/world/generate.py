@@ -142,9 +142,11 @@ def merge_schema(schema: dict, depth: int = 0, allowed: list | None = None) -> d
 
 
 def _without_others(merged: dict, chosen: dict, branches: list[dict]) -> dict:
-    """A ``oneOf`` branch's schema without the properties only the other branches require: of
+    """A ``oneOf`` of required sets without the properties only the other branches require: of
     ``oneOf: [{required: [a]}, {required: [b]}]`` a value holds ``a`` or ``b``, never both."""
-    own = {*(chosen.get("required") or ()), *(chosen.get("properties") or {})}
+    if not all(set(b) <= {"required", "title", "description"} for b in branches):
+        return merged   # branches that are schemas of their own: what each holds is its own
+    own = set(chosen.get("required") or ())
     others = {name for b in branches if b is not chosen for name in b.get("required") or () if name not in own}
     props = merged.get("properties")
     if not others or not isinstance(props, dict) or not others & set(props):
