@@ -686,9 +686,11 @@ class _Checker:
             answer = _short(call.raw.decode(errors="replace"))
             self.report.record("writes", False, name, "/", f"answered {call.status}: {answer}")
             return None
-        id = next((v for v in (_find_id(call.body, k) for k in entity.keys()) if v is not None), None)
-        if id is None:
-            id = self._located(entity, call.location)
+        top = _unwrap(call.body, {}, entity)
+        id = next((top[k] for k in entity.keys() if isinstance(top.get(k), (str, int))), None)
+        if id is None:   # no key of its own: the one Location names, else one inside the answer
+            id = self._located(entity, call.location) or next(
+                (v for v in (_find_id(call.body, k) for k in entity.keys()) if v is not None), None)
         if id is None:   # a key the client chose itself (``{"branch_id": ...}``) is the one it reads back by
             sent = _written(body, {}, entity)
             id = next((sent[k] for k in entity.keys() if isinstance(sent.get(k), (str, int))), None)
@@ -956,9 +958,9 @@ def _declared(schema: dict | None, at: list) -> set[str] | None:
 def _keyless(body: Any, entity: _Type) -> tuple[list, dict] | None:
     """The entity an item path answered without any of its keys in the body (``GET /segments/51`` showing
     ``{name, conditions}``): the path named it, so the object is that entity."""
-    if not isinstance(body, dict) or any(_find_id(body, k) is not None for k in entity.keys()):
-        return None
     inner = _unwrap(body, {}, entity)
+    if not isinstance(body, dict) or any(k in inner for k in entity.keys()):
+        return None
     return ([] if inner is body else list(body)), inner
 
 

@@ -516,6 +516,102 @@ components:
 """
 
 
+OWNED = """\
+openapi: 3.0.3
+info: {title: Owned, version: "1"}
+paths:
+  /applications:
+    get:
+      responses:
+        "200":
+          description: ok
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Application"}}}}
+  /applications/{application_id}:
+    parameters: [{name: application_id, in: path, required: true, schema: {type: string}}]
+    get:
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Application"}}}}
+  /lobbies:
+    post:
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {max_members: {type: integer}}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Lobby"}}}}
+  /lobbies/{lobby_id}:
+    parameters: [{name: lobby_id, in: path, required: true, schema: {type: string}}]
+    get:
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Lobby"}}}}
+  /applications/{application_id}/lobbies:
+    parameters: [{name: application_id, in: path, required: true, schema: {type: string}}]
+    get:
+      responses:
+        "200":
+          description: ok
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Lobby"}}}}
+  /repos:
+    get:
+      responses:
+        "200":
+          description: ok
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Repo"}}}}
+  /repos/{repo_id}:
+    parameters: [{name: repo_id, in: path, required: true, schema: {type: string}}]
+    get:
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Repo"}}}}
+  /repos/{repo_id}/branches:
+    parameters: [{name: repo_id, in: path, required: true, schema: {type: string}}]
+    get:
+      responses:
+        "200":
+          description: ok
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Branch"}}}}
+    post:
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {new_branch_name: {type: string}}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Branch"}}}}
+  /repos/{repo_id}/branches/{branch}:
+    parameters:
+      - {name: repo_id, in: path, required: true, schema: {type: string}}
+      - {name: branch, in: path, required: true, schema: {type: string}}
+    get:
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Branch"}}}}
+components:
+  schemas:
+    Application:
+      type: object
+      properties:
+        id: {type: string}
+        name: {type: string}
+    Lobby:
+      type: object
+      required: [id, application_id]
+      properties:
+        id: {type: string}
+        application_id: {type: string}
+        max_members: {type: integer}
+    Repo:
+      type: object
+      properties:
+        id: {type: string}
+        name: {type: string}
+    Branch:
+      type: object
+      properties:
+        name: {type: string}
+        commit:
+          type: object
+          properties:
+            id: {type: string}
+            message: {type: string}
+"""
+
+
 @pytest.fixture
 def spec(tmp_path: Path):
     """A spec text written to a file: its path."""
@@ -655,3 +751,24 @@ def test_the_checker_reads_back_by_the_key_it_sent_and_says_what_the_spec_cannot
     assert scores(report)["writes"] == (1, 1)
     assert [(f.operation, f.message) for f in report.unchecked] == [
         ("POST /tags", "GET /tags answers a page of 20 tag without the written one, and the spec reads no item")]
+
+
+def test_a_create_whose_request_cannot_name_the_parent_belongs_to_the_callers(app_client, spec):
+    """``POST /lobbies`` has no field for the lobby's application: the lobby is the caller's (the world's
+    first application), listed under it; a request that can name the parent still must."""
+    c = app_client(spec=spec(OWNED))
+    created = c.post("/lobbies", json={"max_members": 4})
+    assert created.status_code == 201
+    assert created.json() == {"id": "s5hEuOZraNsXc8HWHC7XcK", "application_id": "9o8VUUmEIuv6nCkJ7N7PYs",
+                              "max_members": 4}
+    assert c.get("/applications").json()[0]["id"] == "9o8VUUmEIuv6nCkJ7N7PYs"
+    assert c.get("/applications/9o8VUUmEIuv6nCkJ7N7PYs/lobbies").json()[-1] == created.json()
+    routes = app_client(spec=spec(ROUTES))
+    assert routes.post("/routes", json={"name": "r"}).json()["field"] == "service_id"
+
+
+def test_the_checker_reads_a_create_back_by_its_location_before_an_id_inside_it(spec):
+    """A branch answers no key of its own, only its commit's ``id``: its ``Location`` names it."""
+    report = run_check(spec(OWNED))
+    assert scores(report)["writes"] == (2, 2)
+    assert report.findings == []
