@@ -753,22 +753,10 @@ def test_the_checker_reads_back_by_the_key_it_sent_and_says_what_the_spec_cannot
         ("POST /tags", "GET /tags answers a page of 20 tag without the written one, and the spec reads no item")]
 
 
-def test_a_create_whose_request_cannot_name_the_parent_belongs_to_the_callers(app_client, spec):
-    """``POST /lobbies`` has no field for the lobby's application: the lobby is the caller's (the world's
-    first application), listed under it; a request that can name the parent still must."""
-    c = app_client(spec=spec(OWNED))
-    created = c.post("/lobbies", json={"max_members": 4})
-    assert created.status_code == 201
-    assert created.json() == {"id": "s5hEuOZraNsXc8HWHC7XcK", "application_id": "9o8VUUmEIuv6nCkJ7N7PYs",
-                              "max_members": 4}
-    assert c.get("/applications").json()[0]["id"] == "9o8VUUmEIuv6nCkJ7N7PYs"
-    assert c.get("/applications/9o8VUUmEIuv6nCkJ7N7PYs/lobbies").json()[-1] == created.json()
-    routes = app_client(spec=spec(ROUTES))
-    assert routes.post("/routes", json={"name": "r"}).json()["field"] == "service_id"
-
-
 def test_the_checker_reads_a_create_back_by_its_location_before_an_id_inside_it(spec):
-    """A branch answers no key of its own, only its commit's ``id``: its ``Location`` names it."""
+    """A branch answers no key of its own, only its commit's ``id``: its ``Location`` names it. A lobby
+    whose request has no field for its application is refused naming the key, not given someone's."""
     report = run_check(spec(OWNED))
-    assert scores(report)["writes"] == (2, 2)
-    assert report.findings == []
+    assert scores(report)["writes"] == (1, 2)
+    assert [(f.operation, f.message[:60]) for f in report.findings] == [
+        ("POST /lobbies", 'answered 422: {"type":"urn:mockverse:problem:missing-parent"')]

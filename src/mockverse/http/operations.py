@@ -136,12 +136,11 @@ class CollectionOp(ListOp):
     kind: ClassVar[str] = "collection"
     filters: tuple[str, ...]
     aliased: bool = False
-    implied: bool = False   # a create whose request has no field naming the parent: it is the caller's
 
     def alias_parent(self) -> tuple[EntityType, object] | None:
         """(parent type, id) of the entity an aliased path names: the parent type's first entity."""
         parent = self.listed.parent
-        if not (self.aliased or self.implied) or parent is None or parent.parent is not None:
+        if not self.aliased or parent is None or parent.parent is not None:
             return None
         return parent, parent.root_id(1)
 
@@ -278,7 +277,7 @@ def classify(op: Any, tables: PathTables) -> Operation:
     match = PARAM.match(last)
     if match:
         return _on_item(match.group(1), bound, tokens, base, tables)
-    return _on_literal(last, bound, tokens, base, tables, op)
+    return _on_literal(last, bound, tokens, base, tables)
 
 
 def _on_item(param: str, bound: list[tuple[str, EntityType]], tokens: list[str], base: dict,
@@ -299,7 +298,7 @@ def _on_item(param: str, bound: list[tuple[str, EntityType]], tokens: list[str],
 
 
 def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str], base: dict,
-                tables: PathTables, op: Any) -> Operation:
+                tables: PathTables) -> Operation:
     """An operation whose path ends in a literal: a list, a facet, ``/me``, an action or schema-only."""
     schema, method, path = base["schema"], base["method"], base["path"]
     listed = tables.collections.get(path) or tables.segment_type(last)
@@ -328,9 +327,7 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         return SchemaOp(**base)
     if listed is not None and (tables.collections.get(path) is listed or not bound):
         filters = tuple(s for s in listed.fk_spellings() if s) if listed.parent is not None else ()
-        implied = method == "POST" and listed.parent is not None and not bound and not _names_parent(
-            merge_schema(op.request_schema) if isinstance(op.request_schema, dict) else {}, listed)
-        return CollectionOp(**base, listed=listed, filters=filters, aliased=_aliased(tokens, listed), implied=implied)
+        return CollectionOp(**base, listed=listed, filters=filters, aliased=_aliased(tokens, listed))
     counted = tables.collections.get(path.rsplit("/", 1)[0]) if last.lower() in COUNT_NAMES else None
     if method == "GET" and counted is not None and _counts(schema):
         return CountOp(**base, counted=counted)
@@ -346,18 +343,6 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         if target is not None:
             return SearchOp(**base, listed=target)
     return SchemaOp(**base)
-
-
-def _names_parent(request: dict, listed: EntityType) -> bool:
-    """Whether a create's request schema has a field that names the listed type's parent: a key in any
-    spelling, or the object embedding it (also inside a one-key envelope such as ``{"lobby": {...}}``)."""
-    props = request.get("properties") or {}
-    embeds = listed.embeds if isinstance(listed, SpecEntityType) else []
-    names = {*listed.fk_spellings(), *(e.field for e in embeds if e.target is listed.parent)}
-    if names & set(props):
-        return True
-    inner = [merge_schema(p) for p in props.values() if isinstance(p, dict)] if len(props) == 1 else []
-    return any(names & set(p.get("properties") or {}) for p in inner)
 
 
 def _aliased(tokens: list[str], listed: EntityType) -> bool:
