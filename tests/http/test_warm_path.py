@@ -61,8 +61,8 @@ def served_before_routing(c, monkeypatch) -> list[bool]:
     answers, hits = c.app.state.mock.cached, []
     lookup = answers.lookup
 
-    def spy(scope: dict):
-        hit = lookup(scope)
+    async def spy(scope: dict):
+        hit = await lookup(scope)
         hits.append(hit is not None)
         return hit
     monkeypatch.setattr(answers, "lookup", spy)

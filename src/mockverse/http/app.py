@@ -176,7 +176,7 @@ class RequestLog:
         start = time.perf_counter()
         request_id = f"{self.prefix}{next(self.ids):08x}"
         scope.setdefault("state", {})["request_id"] = request_id
-        hit = self.answers.lookup(scope) if self.answers is not None and scope["method"] == "GET" else None
+        hit = await self.answers.lookup(scope) if self.answers is not None and scope["method"] == "GET" else None
         if hit is not None:
             await self.cached(scope, send, start, request_id, *hit)
             return
@@ -419,6 +419,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
             await tcp.close()
         await webhooks.aclose()
         await reality.aclose()
+        await store.aclose()
         store.close()
         log.info("mockverse stopped; store closed")
 

@@ -74,7 +74,7 @@ class ReadAnswers:
         self.direct.put(key, Entry((status, body, raw, served.source), entry.deps | ROUTED_LAYERS, entry.stamp,
                                    entry.scope))
 
-    def lookup(self, scope: dict) -> tuple[int, bytes, list, str, str | None] | None:
+    async def lookup(self, scope: dict) -> tuple[int, bytes, list, str, str | None] | None:
         """(status, body, raw headers, workspace, source) of a plain GET's cached answer, without
         routing; None sends it down the routed path."""
         workspace, raw = "default", b"default"
@@ -87,7 +87,7 @@ class ReadAnswers:
         # ?workspace= or ?workspace_id= names another workspace: route it; so is a name the world refuses
         if b"workspace" in query or (raw != b"default" and not WORKSPACE_NAME.match(workspace)):
             return None
-        world = self.world_now(workspace)
+        world = await self.world_now(workspace)
         if world is None:
             return None
         key = (world, scope["path"], query.decode("latin-1"))
@@ -100,13 +100,13 @@ class ReadAnswers:
         status, body, headers, source = entry.value
         return status, body, [(b"x-mockverse-workspace", raw), *headers], workspace, source
 
-    def world_now(self, workspace: str) -> int | None:
+    async def world_now(self, workspace: str) -> int | None:
         """The number of the world ``workspace`` shows now (:meth:`world`), asking the engine for its
         snapshot again only when the store's version of it or the workspace's cache generation moved
         (both exact, and cheap to read); None when the store cannot be reached."""
         engine = self.engine
         try:
-            version = engine.store.version(workspace)
+            version = await engine.store.version_now(workspace)
         except StoreUnavailable:
             return None
         generation = engine.changes.generation(workspace)

@@ -258,6 +258,13 @@ class SQLiteStore:
                 raise self._failure(exc) from exc
             return version
 
+    async def version_now(self, workspace: str) -> int:
+        """:meth:`version`, for the event loop (reading it never waits on another process)."""
+        return self.version(workspace)
+
+    async def aclose(self) -> None:
+        """Nothing of this store belongs to the event loop: :meth:`close` closes it all."""
+
     def changes(self, workspace: str, since: int) -> list[tuple[int, list[str]]]:
         """The writes after version ``since`` still kept, as (version, change tags), oldest first."""
         rows = self._read("SELECT version, tags FROM change WHERE ws=? AND version > ? ORDER BY version",
