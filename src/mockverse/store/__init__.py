@@ -114,6 +114,19 @@ def entity_write_tags(type: str, id: str, links: list[tuple[str, str, str]], mem
     return [entity_tag(type, id), *([members_tag(type)] if members else []), *map(links_tag, refs)]
 
 
+# reads a store answers in one batch (``Store.read_many``): (kind, its arguments after the workspace)
+BATCHED_READS = ("get_entity", "linked", "get_setting")
+Read = tuple[str, tuple[str, ...]]
+
+
+def batched(reads: list[Read]) -> list[Read]:
+    """``reads``, each checked to be a kind of read a store batches (ValueError naming it if not)."""
+    for kind, _ in reads:
+        if kind not in BATCHED_READS:
+            raise ValueError(f"'{kind}' is not a batched read; these are: {', '.join(BATCHED_READS)}")
+    return reads
+
+
 class Store(Protocol):
     """What the engine needs from persistence. Every write bumps the workspace version and records
     the change tags it touched (``changes``), so other instances drop only what depends on them."""
@@ -122,6 +135,7 @@ class Store(Protocol):
     async def version_now(self, workspace: str) -> int: ...
     def changes(self, workspace: str, since: int) -> list[tuple[int, list[str]]]: ...
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None: ...
+    def read_many(self, workspace: str, reads: list[Read]) -> list[Any]: ...
     def put_entity(self, workspace: str, type: str, id: str, data: dict[str, Any], mode: str,
                    links: list[tuple[str, str, str]]) -> int: ...
     def delete_entity(self, workspace: str, type: str, id: str, mode: str) -> int: ...

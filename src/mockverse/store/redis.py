@@ -57,9 +57,11 @@ from redis.typing import EncodableT
 from mockverse.store import (
     EVERYTHING,
     KEEP_CHANGES,
+    Read,
     StoredEntity,
     StoreOpenError,
     StoreUnavailable,
+    batched,
     entity_tag,
     links_tag,
     log_tag,
@@ -353,11 +355,39 @@ class RedisStore:
 
     @_reachable
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None:
-        fields = self._redis.hmget(self._entity_keys(workspace, type, id)[0], "data", "mode", "deleted")
-        data, mode, deleted = cast("list[bytes | None]", fields)
-        if data is None or mode is None:
-            return None
-        return StoredEntity(type, id, orjson.loads(data), mode.decode(), deleted == b"1")
+        return self._answer("get_entity", (type, id), self._ask(self._redis, workspace, "get_entity", (type, id)))
+
+    @_reachable
+    def read_many(self, workspace: str, reads: list[Read]) -> list[Any]:
+        """What each of ``reads`` (kind, arguments) answers, read in one round trip (a MULTI/EXEC
+        pipeline, so the answers are of one moment)."""
+        if not reads:
+            return []
+        with self._redis.pipeline(transaction=True) as pipe:
+            for kind, args in batched(reads):
+                self._ask(pipe, workspace, kind, args)
+            replies = pipe.execute()
+        return [self._answer(kind, args, reply) for (kind, args), reply in zip(reads, replies, strict=True)]
+
+    def _ask(self, client: Any, workspace: str, kind: str, args: tuple[str, ...]) -> Any:
+        """Send the one command a batched read makes, on the client (its reply) or a pipeline (queued)."""
+        if kind == "get_entity":
+            return client.hmget(self._key(workspace, "entity", *args), "data", "mode", "deleted")
+        if kind == "linked":
+            return client.zrange(self._key(workspace, "out", args[0]), 0, -1)
+        return client.hget(self._key(workspace, "settings"), args[0])
+
+    @staticmethod
+    def _answer(kind: str, args: tuple[str, ...], reply: Any) -> Any:
+        """A batched read's answer from the reply to its command."""
+        if kind == "get_entity":
+            data, mode, deleted = cast("list[bytes | None]", reply)
+            if data is None or mode is None:
+                return None
+            return StoredEntity(args[0], args[1], orjson.loads(data), mode.decode(), deleted == b"1")
+        if kind == "linked":
+            return [child for _, rel, child in map(orjson.loads, _raw(reply)) if rel == args[1]]
+        return orjson.loads(reply) if reply is not None else None
 
     @_reachable
     def created_ids(self, workspace: str, type: str) -> list[str]:
@@ -386,8 +416,7 @@ class RedisStore:
     @_reachable
     def linked(self, workspace: str, ref: str, relationship: str) -> list[str]:
         """Children of ``ref`` over one relationship, in link insertion order."""
-        members = _raw(self._redis.zrange(self._key(workspace, "out", ref), 0, -1))
-        return [child for _, rel, child in map(orjson.loads, members) if rel == relationship]
+        return self._answer("linked", (ref, relationship), self._ask(self._redis, workspace, "linked", (ref,)))
 
     @_reachable
     def links_of(self, workspace: str, ref: str) -> list[tuple[str, str, str]]:
@@ -401,8 +430,7 @@ class RedisStore:
 
     @_reachable
     def get_setting(self, workspace: str, key: str) -> Any:
-        value = self._redis.hget(self._key(workspace, "settings"), key)
-        return orjson.loads(value) if value is not None else None
+        return self._answer("get_setting", (key,), self._ask(self._redis, workspace, "get_setting", (key,)))
 
     @_reachable
     def workspaces(self) -> list[str]:

@@ -28,6 +28,7 @@ from mockverse.store import (
     ACTIVITY,
     EVERYTHING,
     KEEP_CHANGES,
+    Read,
     StoreBusy,
     StoreDamaged,
     StoredEntity,
@@ -35,6 +36,7 @@ from mockverse.store import (
     StoreOpenError,
     StoreReadOnly,
     StoreUnavailable,
+    batched,
     entity_write_tags,
     log_tag,
     setting_tags,
@@ -270,6 +272,11 @@ class SQLiteStore:
         rows = self._read("SELECT version, tags FROM change WHERE ws=? AND version > ? ORDER BY version",
                           (workspace, since))
         return [(version, orjson.loads(tags)) for version, tags in rows]
+
+    def read_many(self, workspace: str, reads: list[Read]) -> list[Any]:
+        """What each of ``reads`` (kind, arguments) answers, read in one hold of the connection."""
+        with self._lock:
+            return [getattr(self, kind)(workspace, *args) for kind, args in batched(reads)]
 
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None:
         rows = self._read("SELECT data, mode, deleted FROM entity WHERE ws=? AND type=? AND id=?",

@@ -21,7 +21,7 @@ from typing import Any
 from mockverse.cache import LRU
 from mockverse.ids import EntityRef
 from mockverse.problems import Problem
-from mockverse.store import Store, StoredEntity, StoreUnavailable, entity_tag, log_tag, members_tag, setting_tags
+from mockverse.store import Read, Store, StoredEntity, StoreUnavailable, entity_tag, log_tag, members_tag, setting_tags
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world import clock
 from mockverse.world import graph as persona_graph
@@ -787,8 +787,9 @@ class WorldView:
         generated = self._generated(entity, id) if self.get(entity, id) is not None else None
         if generated is not None:
             created = self._created_at(entity, self.get(entity, id) or {})
-            for k in range(1, len(self.child_times(entity, id, created, child)) + 1):
-                cid = child.child_id(id, k)
+            ids = [child.child_id(id, k) for k in range(1, len(self.child_times(entity, id, created, child)) + 1)]
+            self._read_ahead(child, ids)
+            for cid in ids:
                 kid = self.get(child, cid)
                 if kid is not None and kid.get(child.fk) == id:
                     out.append(kid)
@@ -802,6 +803,23 @@ class WorldView:
                 out.append(kid)
                 seen.add(cid)
         return out
+
+    def _read_ahead(self, entity: EntityType, ids: list) -> None:
+        """Fetch in one store batch what building these entities reads one by one: the stored
+        records (of those the type's listing, once read, says have one) and the links to their
+        children, for each entity not already cached."""
+        if self.snap.version <= 0:
+            return
+        known = self._stored_ids(entity.name)
+        reads: list[Read] = []
+        for id in ids:
+            entry = self.engine.entities.get(self._key("e", entity.name, id))
+            if entry is not None and self.engine.changes.fresh(entry):
+                continue
+            if known is None or str(id) in known:
+                reads.append(("get_entity", (entity.name, str(id))))
+            reads.extend(("linked", (f"{entity.name}:{id}", rel)) for rel in entity.children)
+        self.store.read_ahead(self.snap.workspace, reads)
 
     def all_of(self, entity: EntityType) -> Callable[[], Any]:
         """Iterate every existing entity of a type, lazily, in a stable order."""
