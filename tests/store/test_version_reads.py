@@ -96,3 +96,32 @@ def test_a_write_on_one_redis_instance_is_seen_by_the_next_cached_read_on_anothe
     assert one.patch("/users/3", json={"name": "Three"}).status_code == 200
     assert two.get("/users/3").json()["name"] == "Three"
     assert two.get("/users/3").json()["name"] == "Three"
+
+
+def test_a_request_reads_a_version_once_unless_this_process_writes(redis_server, monkeypatch):
+    from mockverse.store import ACTIVITY, Activity
+
+    store, other = RedisStore(redis_server.url), RedisStore(redis_server.url)
+    gets: list[str] = []
+    get = store._redis.get
+    monkeypatch.setattr(store._redis, "get", lambda key: gets.append(key) or get(key))
+    other.put_setting("default", "note", 1)
+    activity = Activity()
+    token = ACTIVITY.set(activity)
+    try:
+        assert [store.version("default") for _ in range(3)] == [1, 1, 1]
+        assert len(gets) == 1
+        other.put_setting("default", "note", 2)      # another instance, mid-request: the next request sees it
+        assert store.version("default") == 1
+        store.put_setting("default", "note", 3)      # this process wrote: read again
+        assert store.version("default") == 3
+        assert len(gets) == 2
+        activity.live = False                         # answered: a task it started reads afresh
+        assert store.version("default") == 3
+        assert len(gets) == 3
+    finally:
+        ACTIVITY.reset(token)
+    assert store.version("default") == 3
+    assert len(gets) == 4
+    store.close()
+    other.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -72,6 +72,8 @@ class Activity:
 
     commits: int = 0
     busy: bool = False
+    live: bool = True   # False once the request is answered (a task it started may still hold it)
+    versions: dict[str, tuple[int, int]] = field(default_factory=dict)   # read this request: (version, writes)
 
 
 ACTIVITY: ContextVar[Activity | None] = ContextVar("mockverse_store_activity", default=None)

@@ -55,6 +55,7 @@ from redis.retry import Retry
 from redis.typing import EncodableT
 
 from mockverse.store import (
+    ACTIVITY,
     EVERYTHING,
     KEEP_CHANGES,
     Read,
@@ -252,6 +253,20 @@ def _reachable(method: Callable[P, R]) -> Callable[P, R]:
     return call
 
 
+def _writing(method: Callable[P, R]) -> Callable[P, R]:
+    """Count a write of this store before and after it, so a version a request read earlier is
+    not taken for the workspace's once this process may have moved it."""
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        store = cast("RedisStore", args[0])
+        store._writes += 1
+        try:
+            return method(*args, **kwargs)
+        finally:
+            store._writes += 1
+    return call
+
+
 class RedisStore:
     """A store in Redis, shared by every worker and instance given the same URL."""
 
@@ -262,6 +277,7 @@ class RedisStore:
             url, socket_connect_timeout=connect_timeout, socket_timeout=timeout,
             retry=Retry(NoBackoff(), 0), health_check_interval=0)
         self._versions = _VersionReads(self)
+        self._writes = 0   # writes this process started or finished (see :meth:`version`)
         if not volatile:
             self.check_persistence()
         self._put_entity = self._redis.register_script(_PUT_ENTITY)
@@ -327,9 +343,22 @@ class RedisStore:
     # -- reads ----------------------------------------------------------------------------
     @_reachable
     def version(self, workspace: str) -> int:
-        """The workspace's write counter, read on every request to key the caches."""
+        """The workspace's write counter, read to key the caches: once per request (the request's
+        ``Activity`` keeps it), again only if this process wrote since. Every write acknowledged
+        before the request began is counted, so each request still sees every earlier one."""
+        activity = ACTIVITY.get()
+        if activity is not None and not activity.live:
+            activity = None
+        if activity is not None:
+            known = activity.versions.get(workspace)
+            if known is not None and known[1] == self._writes:
+                return known[0]
+        writes = self._writes
         value = self._redis.get(self._key(workspace, "version"))
-        return int(value) if value is not None else 0
+        version = int(value) if value is not None else 0
+        if activity is not None:
+            activity.versions[workspace] = (version, writes)
+        return version
 
     async def version_now(self, workspace: str) -> int:
         """The workspace's write counter, read by a round trip that began after this call: calls
@@ -460,6 +489,7 @@ class RedisStore:
         return (seq, key.decode(), orjson.loads(value)) if value is not None else None
 
     # -- writes ---------------------------------------------------------------------------
+    @_writing
     @_reachable
     def put_entity(self, workspace: str, type: str, id: str, data: dict[str, Any], mode: str,
                    links: list[tuple[str, str, str]]) -> int:
@@ -474,6 +504,7 @@ class RedisStore:
                                   *(orjson.dumps(list(link)) for link in links)]
         return int(self._put_entity(keys=keys, args=args))
 
+    @_writing
     @_reachable
     def delete_entity(self, workspace: str, type: str, id: str, mode: str) -> int:
         """Mark the entity deleted (a tombstone: generated entities stay computed but hidden)."""
@@ -494,6 +525,7 @@ class RedisStore:
         self._bump(keys=[*self._write_keys(workspace), self._changes_key(workspace)],
                    args=[workspace, orjson.dumps(tags), KEEP_CHANGES], client=pipe)
 
+    @_writing
     @_reachable
     def put_setting(self, workspace: str, key: str, value: Any) -> int:
         with self._redis.pipeline(transaction=True) as pipe:
@@ -501,6 +533,7 @@ class RedisStore:
             pipe.hset(self._key(workspace, "settings"), key, orjson.dumps(value))
             return int(pipe.execute()[0])
 
+    @_writing
     @_reachable
     def update_setting(self, workspace: str, key: str, change: Callable[[Any], Any]) -> Any:
         """Read-modify-write one setting atomically across instances: WATCH the settings hash,
@@ -520,6 +553,7 @@ class RedisStore:
                 except redis.WatchError:
                     continue
 
+    @_writing
     @_reachable
     def append(self, workspace: str, kind: str, key: str, value: Any) -> int:
         """Append a record (a recording, a fidelity score, a delivery) to a log; returns its sequence number."""
@@ -528,12 +562,14 @@ class RedisStore:
         return int(self._append(keys=keys, args=[workspace, key, orjson.dumps(value), orjson.dumps([log_tag(kind)]),
                                                  KEEP_CHANGES]))
 
+    @_writing
     @_reachable
     def update_entry(self, workspace: str, kind: str, seq: int, value: Any) -> bool:
         keys = [*self._write_keys(workspace), self._log_keys(workspace, kind)[2], self._changes_key(workspace)]
         return bool(self._update_entry(keys=keys, args=[workspace, seq, orjson.dumps(value),
                                                         orjson.dumps([log_tag(kind)]), KEEP_CHANGES]))
 
+    @_writing
     @_reachable
     def delete_entries(self, workspace: str, kind: str, seq: int | None = None) -> int:
         """Delete one record (by seq) or every record of a kind; returns how many went."""
@@ -542,6 +578,7 @@ class RedisStore:
         return int(self._delete_entries(keys=keys, args=[workspace, index_prefix, "" if seq is None else seq,
                                                          orjson.dumps([log_tag(kind)]), KEEP_CHANGES]))
 
+    @_writing
     @_reachable
     def reset_workspace(self, workspace: str, keep: tuple[str, ...] = ()) -> int:
         """Drop every key of a workspace but its version (bumped, never rewound) and the settings

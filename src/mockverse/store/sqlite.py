@@ -84,7 +84,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreOpenError(self._open_failure(exc)) from None
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            journal = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
             with self._write():
@@ -94,7 +94,7 @@ class SQLiteStore:
         except (sqlite3.Error, StoreUnavailable) as exc:
             self._db.close()
             raise StoreOpenError(self._open_failure(exc)) from None
-        self._commits = _wal_index(path)
+        self._commits = _wal_index(path) if str(journal).lower() == "wal" else None   # a stale -shm says nothing
 
     def _check_path(self) -> None:
         """Refuse, with what to do, a path that cannot be a writable SQLite file."""
