@@ -125,3 +125,18 @@ def test_a_request_reads_a_version_once_unless_this_process_writes(redis_server,
     assert len(gets) == 4
     store.close()
     other.close()
+
+
+def test_each_event_loop_reads_with_its_own_client(redis_server):
+    writer, reader = RedisStore(redis_server.url), RedisStore(redis_server.url)
+    sent = counted_mgets(reader)
+
+    async def read() -> int:
+        return await reader.version_now("default")
+
+    assert asyncio.run(read()) == 0
+    writer.put_setting("default", "note", 1)
+    assert asyncio.run(read()) == 1   # the first loop is gone: a client of this loop reads
+    assert sent == [1, 1]
+    writer.close()
+    reader.close()

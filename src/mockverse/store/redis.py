@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
@@ -598,21 +599,38 @@ class RedisStore:
 
 
 class _VersionReads:
-    """Workspace versions read for the event loop in shared round trips: a caller joins the next
-    MGET, which is sent once the one on its way (sent before the caller asked) is back."""
+    """Workspace versions read for event loops in shared round trips (:class:`_LoopReads`), each
+    loop with its own client: a client belongs to the loop it connected on."""
 
     def __init__(self, store: RedisStore) -> None:
         self.store = store
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.client: redis.asyncio.Redis | None = None
-        self.waiting: dict[str, list[asyncio.Future[int]]] = {}
-        self.reading = False
+        self.loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopReads] = weakref.WeakKeyDictionary()
 
     async def read(self, workspace: str) -> int:
         """The version of ``workspace`` as a round trip sent after this call finds it."""
         loop = asyncio.get_running_loop()
-        if loop is not self.loop or self.client is None:   # a client and its batches belong to one loop
-            self.loop, self.client, self.waiting, self.reading = loop, self.store.async_client(), {}, False
+        reads = self.loops.get(loop)
+        if reads is None:
+            reads = self.loops[loop] = _LoopReads(self.store, self.store.async_client())
+        return await reads.read(loop, workspace)
+
+    async def aclose(self) -> None:
+        """Close the running loop's client."""
+        reads = self.loops.pop(asyncio.get_running_loop(), None)
+        if reads is not None:
+            await reads.client.aclose()
+
+
+class _LoopReads:
+    """One loop's version reads: a caller joins the next MGET, which is sent once the one on its
+    way (sent before the caller asked) is back."""
+
+    def __init__(self, store: RedisStore, client: redis.asyncio.Redis) -> None:
+        self.store, self.client = store, client
+        self.waiting: dict[str, list[asyncio.Future[int]]] = {}
+        self.reading = False
+
+    async def read(self, loop: asyncio.AbstractEventLoop, workspace: str) -> int:
         answer: asyncio.Future[int] = loop.create_future()
         self.waiting.setdefault(workspace, []).append(answer)
         if not self.reading:
@@ -622,15 +640,13 @@ class _VersionReads:
 
     async def send(self) -> None:
         """Send MGETs while callers wait, each for the callers that asked before it was sent."""
-        client = self.client
-        assert client is not None, "read() made the client before it started sending"
         try:
             while self.waiting:
                 batch, self.waiting = self.waiting, {}
                 names = list(batch)
                 outcome: dict[str, int | Exception]
                 try:
-                    values = await client.mget([self.store._key(name, "version") for name in names])
+                    values = await self.client.mget([self.store._key(name, "version") for name in names])
                 except (redis.ConnectionError, redis.TimeoutError) as exc:
                     failure = StoreUnavailable(f"the Redis store is unreachable: {exc}")
                     outcome = dict.fromkeys(names, failure)
@@ -642,11 +658,6 @@ class _VersionReads:
                 _settle(batch, outcome)
         finally:
             self.reading = False
-
-    async def aclose(self) -> None:
-        client, self.client = self.client, None
-        if client is not None and self.loop is asyncio.get_running_loop():
-            await client.aclose()
 
 
 def _settle(batch: dict[str, list[asyncio.Future[int]]], outcome: dict[str, int | Exception]) -> None:
