@@ -115,20 +115,24 @@ def _measure(proc: subprocess.Popen, port: int, path: str, health: str) -> tuple
         stop(proc)
 
 
-def interleaved(urls: dict[str, str]) -> dict[str, tuple[float, float]]:
-    """wrk each of ``urls`` in turn, ``ROUNDS`` times over: (median req/s, median p99 ms) of each.
-    The servers all run meanwhile, so the figures of one round were taken under the same load."""
+def interleaved(urls: dict[str, str]) -> dict[str, list[tuple[float, float]]]:
+    """wrk each of ``urls`` in turn, ``ROUNDS`` times over: (req/s, p99 ms) of each run. The
+    servers all run meanwhile, so the runs of one round were taken under about the same load."""
     runs: dict[str, list[tuple[float, float]]] = {label: [] for label in urls}
     for _ in range(ROUNDS):
         for label, url in urls.items():
             runs[label].append(wrk(url))
-    return {label: (statistics.median(r for r, _ in got), statistics.median(p for _, p in got))
-            for label, got in runs.items()}
+    return runs
 
 
-def ratio(figures: dict[str, tuple[float, float]], label: str, base: str) -> float:
-    """req/s of ``label`` over req/s of ``base``."""
-    return figures[label][0] / figures[base][0]
+def medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """(median req/s, median p99 ms) of some wrk runs."""
+    return statistics.median(r for r, _ in runs), statistics.median(p for _, p in runs)
+
+
+def ratio(figures: dict[str, list[tuple[float, float]]], label: str, base: str) -> float:
+    """The median over rounds of req/s of ``label`` over req/s of ``base`` in the same round."""
+    return statistics.median(a / b for (a, _), (b, _) in zip(figures[label], figures[base], strict=True))
 
 
 def same_bytes_baseline(tmp: Path, answer: httpx.Response) -> None:
@@ -157,9 +161,9 @@ def bench_serving(tmp: Path) -> None:
         for proc in procs:
             stop(proc)
     body = answer.json()
-    (base_rps, base_p99), (mock_rps, mock_p99) = figures["base"], figures["mock"]
-    print(f"serving (1 worker, wrk -c{CONNECTIONS} -d{DURATION}, {ROUNDS} interleaved runs each, medians; "
-          f"loopback; load average {_load()})")
+    (base_rps, base_p99), (mock_rps, mock_p99) = medians(figures["base"]), medians(figures["mock"])
+    print(f"serving (1 worker, wrk -c{CONNECTIONS} -d{DURATION}, {ROUNDS} interleaved rounds, medians; ratios: "
+          f"median of the rounds' own; loopback; load average {_load()})")
     print(f"  uvicorn  raw ASGI, same {len(answer.content):,} bytes {base_rps:>10,.0f} req/s   p99 {base_p99:7.2f} ms")
     print(f"  uvicorn  GET /users/123 (warm, {len(body['orders'])} orders embedded) "
           f"{mock_rps:>10,.0f} req/s   p99 {mock_p99:7.2f} ms")
@@ -301,9 +305,10 @@ def bench_scaling(tmp: Path) -> None:
     finally:
         for proc in reversed(procs):
             stop(proc)
-    print(f"scaling (warm GET /users/123, wrk -c{CONNECTIONS} -d{DURATION}, {ROUNDS} interleaved runs each, "
-          f"medians; 2-core machine, wrk on the same cores; load average {_load()})")
-    for label, (rps, p99) in figures.items():
+    print(f"scaling (warm GET /users/123, wrk -c{CONNECTIONS} -d{DURATION}, {ROUNDS} interleaved rounds, medians; "
+          f"ratios: median of the rounds' own; 2-core machine, wrk on the same cores; load average {_load()})")
+    for label, runs in figures.items():
+        rps, p99 = medians(runs)
         print(f"  {label:<20} {rps:>10,.0f} req/s   p99 {p99:7.2f} ms")
     ceiling = ratio(figures, "raw ASGI, 2 workers", "raw ASGI, 1 worker")
     print(f"  2 workers / 1 worker, mockverse  {ratio(figures, '2 workers, SQLite', '1 worker, SQLite'):.2f}   "
