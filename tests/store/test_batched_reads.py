@@ -110,7 +110,8 @@ def test_a_view_reading_ahead_serves_what_single_reads_serve(app_client, monkeyp
         c.patch("/users/42", json={"name": "Forty-two"})
         c.post("/orders", json={"userId": 42, "currency": "EUR"})
         c.delete("/orders/42002")
-        bodies = [c.get(path).content for path in ("/users/42", "/users/43", "/orders/42003")]
+        bodies = [c.get(path).content for path in ("/users/42", "/users/43", "/orders/42003", "/orders?_page=3",
+                                                   "/users?_page=2")]
         assert bool(batches) == ahead
         monkeypatch.undo()
         return bodies

@@ -907,6 +907,7 @@ class WorldView:
         if entity.parent is None and not self.store.deleted_ids(self.snap.workspace, entity.name):
             population = entity.config.population or 0
             ids = [entity.root_id(i) for i in range(start + 1, min(population, stop) + 1)]
+            self._read_ahead(entity, ids)
             out = [d for d in (self.get(entity, i) for i in ids) if d is not None]
             if len(out) < stop - start:
                 created = self.store.created_ids(self.snap.workspace, entity.name)
@@ -1015,6 +1016,7 @@ class WorldView:
             skip = 0
             if len(ids) >= want:
                 break
+        self._read_ahead(entity, ids)
         return [data for data in (self.get(entity, id) for id in ids) if data is not None]
 
     def parent_ref(self, entity: EntityType, data: dict) -> str | None:
