@@ -119,17 +119,6 @@ class Server(ServerProcess):
         return self.start()
 
 
-CORPUS_MODULES = {"test_check_corpus.py", "test_corpus_bodies.py"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The corpus tests share one xdist worker (``--dist loadgroup``): their `mockverse check` runs are cached
-    per process, so the ratchet and the bodies test check each spec once, not once per worker."""
-    for item in items:
-        if item.path.name in CORPUS_MODULES:
-            item.add_marker(pytest.mark.xdist_group("corpus"))
-
-
 @pytest.fixture
 def start_server(tmp_path):
     """Factory: start_server(*cli_args, seed=..., store=...) -> a running Server, stopped after the test."""
