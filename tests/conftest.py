@@ -119,6 +119,20 @@ class Server(ServerProcess):
         return self.start()
 
 
+FIRST_FIXTURES = {"start_server", "live_server", "redis_server", "mockverse_live"}
+FIRST_MODULES = {"test_check_corpus.py", "test_fuzz.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that take seconds (server processes, Redis, the corpus checks, the fuzzers) run first, in
+    their collected order, so xdist's workers end on the quick in-process tests rather than on one long one."""
+    def slow(item: pytest.Item) -> bool:
+        return ("process" in item.path.parts or item.path.name in FIRST_MODULES
+                or not FIRST_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
+
+    items.sort(key=lambda item: not slow(item))
+
+
 @pytest.fixture
 def start_server(tmp_path):
     """Factory: start_server(*cli_args, seed=..., store=...) -> a running Server, stopped after the test."""
