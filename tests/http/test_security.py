@@ -296,11 +296,9 @@ def test_a_head_sent_too_slowly_gets_408_and_is_closed(tmp_path):
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
             s.sendall(b"GET /users/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n")   # and never the blank line
-            started = time.monotonic()
-            answer = s.makefile("rb").read()
+            answer = s.makefile("rb").read()   # to the close; the socket's 30 s timeout is only a backstop
         assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer[:200]
         assert b"server.header_timeout" in answer
-        assert time.monotonic() - started < 20
     finally:
         server.stop()
 
