@@ -4,13 +4,12 @@ WireMock's per-route delays and faults, json-server's list queries, Hoverfly-sty
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 
 import httpx
 import pytest
 
 from conftest import ROOT
+from mockverse.cli import main
 from mockverse.config import builtin_spec_path
 from mockverse.http.conventions import OPERATORS
 from mockverse.http.simulation import format_ms
@@ -383,13 +382,20 @@ def test_fault_rate_is_deterministic_per_request(simulated):
     ('[{pattern: "/orders", fault: {type: empty_response, rate: 2}}]', "simulation.routes.0.fault.rate"),
     ('[{pattern: "/orders", latency: 3}]', "simulation.routes.0.latency"),
 ])
-def test_bad_simulation_config_is_refused_naming_the_field(tmp_path, routes, field):
+def test_bad_simulation_config_is_refused_naming_the_field(tmp_path, routes, field, capsys, monkeypatch):
+    """`mockverse serve` (its main, in process) exits 2 naming the field before it would serve."""
     config = tmp_path / "bad.yaml"
     config.write_text(f"simulation:\n  routes: {routes}\n")
-    result = subprocess.run([sys.executable, "-m", "mockverse", "serve", "--config", str(config), "--store",
-                             str(tmp_path / "s.db"), "--port", "0"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2, result.stderr
-    assert f": {field}: " in result.stderr, result.stderr
+    monkeypatch.setattr("uvicorn.run", _never_serves)
+    code = main(["serve", "--config", str(config), "--store", str(tmp_path / "s.db"), "--port", "0"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f": {field}: " in err, err
+
+
+def _never_serves(*args: object, **kwargs: object) -> None:
+    """uvicorn.run for a command line that must be refused before serving."""
+    raise AssertionError("the config was accepted and the server started")
 
 
 def test_an_embedded_world_raises_the_fault_it_cannot_put_on_a_socket(tmp_path):
