@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import shutil
@@ -275,6 +277,28 @@ def app_client(tmp_path) -> Iterator:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+def run_main(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``mockverse ARGS`` run by its ``main`` in this process (in ``cwd``), for
+    command lines whose own output is the point (help, a refused config, an import); one that would serve fails."""
+    import uvicorn
+
+    from mockverse.cli import main
+
+    def never_serves(*_: object, **__: object) -> None:
+        raise AssertionError(f"mockverse {' '.join(args)} started serving")
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        patch.setattr(uvicorn, "run", never_serves)
+        if cwd is not None:
+            patch.chdir(cwd)
+        try:
+            code = main(list(args))
+        except SystemExit as exit:   # argparse ends --help (and a usage error) with SystemExit
+            code = exit.code if isinstance(exit.code, int) else 1
+    return code, out.getvalue(), err.getvalue()
 
 
 def required_value(param: Any) -> str:

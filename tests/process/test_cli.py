@@ -5,8 +5,6 @@ command's help, an import that sets up a test), its ``main`` runs in process."""
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import pty
@@ -18,8 +16,8 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel
 
-from conftest import ROOT
-from mockverse.cli import _parser, main
+from conftest import ROOT, run_main
+from mockverse.cli import _parser
 from mockverse.config import Config, load_config
 from mockverse.initconfig import note_for, starter_config
 
@@ -29,17 +27,6 @@ MOCKVERSE = [sys.executable, "-m", "mockverse"]
 def run(*args: str, cwd: Path | None = None, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([*MOCKVERSE, *args], capture_output=True, text=True, timeout=120, cwd=cwd,
                           env={**os.environ, **(env or {})}, **kwargs)
-
-
-def in_process(*args: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of ``mockverse ARGS`` run by its ``main`` in this process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(args))
-        except SystemExit as exit:   # argparse ends --help with SystemExit(0)
-            code = exit.code if isinstance(exit.code, int) else 1
-    return code, out.getvalue(), err.getvalue()
 
 
 def commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -59,7 +46,7 @@ def test_every_command_help_shows_an_example():
     assert {("serve",), ("record",), ("mock",), ("init",), ("completion",), ("import-har",), ("fidelity",),
             ("world",), ("version",)} <= set(names)
     for command in [(), *names]:
-        code, stdout, stderr = in_process(*command, "--help")
+        code, stdout, stderr = run_main(*command, "--help")
         assert code == 0, (command, stderr)
         examples = stdout.partition("\nexample")[2]
         assert examples, f"`mockverse {' '.join(command)} --help` shows no example:\n{stdout}"
@@ -253,7 +240,7 @@ def test_fidelity_over_a_large_traffic_log_logs_progress(tmp_path, app_server, c
     for orders in (False, True):
         har = tmp_path / f"traffic-{orders}.har"
         har.write_bytes(orjson.dumps(har_of_users(300, orders)))
-        assert in_process("import-har", str(har), "--store", str(store))[0] == 0
+        assert run_main("import-har", str(har), "--store", str(store))[0] == 0
     server = app_server(store=store)   # the import is the command line; the scoring is served in process
     scored = server.client.post("/api/v1/workspace/default/fidelity", json={"source": "traffic"})
     assert scored.status_code == 200, scored.text
