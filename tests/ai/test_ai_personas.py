@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import AppServer
+from conftest import AppServer, run_main
 from llm_fixture import LLMServer, llm_server  # noqa: F401  (the fixture)
 from mockverse.ai.personas import PERSONA_SCHEMA, _ascii
 
@@ -403,10 +403,9 @@ def test_cli_uses_the_configured_llm_and_reports_its_errors(tmp_path, llm_server
 def test_unknown_ai_keys_are_config_errors(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("ai:\n  base_url: http://127.0.0.1:9/v1\n  model: m\n  temprature: 0\n")
-    done = subprocess.run([sys.executable, "-m", "mockverse", "serve", "--config", str(path), "--port", "0"],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2
-    assert "ai.temprature: unknown key 'temprature'" in done.stderr
+    code, _, err = run_main("serve", "--config", str(path), "--port", "0", "--store", str(tmp_path / "s.db"))
+    assert code == 2
+    assert "ai.temprature: unknown key 'temprature'" in err
 
 
 def test_a_frozen_persona_is_shared_by_instances_on_one_redis_store(app_server, tmp_path, llm_server, redis_server):

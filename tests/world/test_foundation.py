@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conftest import run_main
+
 PROBLEM = "application/problem+json"
 
 
@@ -270,6 +272,7 @@ def test_bad_input_gets_problem_json(server, method, path, body, status, field):
 def test_cli_version_and_module():
     out = subprocess.run([sys.executable, "-m", "mockverse", "version"], capture_output=True, text=True)
     assert out.stdout.strip() == "mockverse 0.1.0"
-    out = subprocess.run([sys.executable, "-m", "mockverse", "serve", "--help"], capture_output=True, text=True)
+    code, help_text, _ = run_main("serve", "--help")
+    assert code == 0
     for flag in ("--host", "--port", "--config", "--spec", "--store", "--seed", "--log-level"):
-        assert flag in out.stdout
+        assert flag in help_text
