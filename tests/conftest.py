@@ -6,6 +6,7 @@ import contextlib
 import io
 import logging
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -281,7 +282,9 @@ def app_client(tmp_path) -> Iterator:
 
 def run_main(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of ``mockverse ARGS`` run by its ``main`` in this process (in ``cwd``), for
-    command lines whose own output is the point (help, a refused config, an import); one that would serve fails."""
+    command lines whose own output is the point (help, a refused config, an import); one that would serve fails.
+    What `serve` sets up for a process (the root log handler and levels, the open-file limit, signal handlers)
+    is put back afterwards, so the test process is as it was."""
     import uvicorn
 
     from mockverse.cli import main
@@ -290,7 +293,8 @@ def run_main(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
         raise AssertionError(f"mockverse {' '.join(args)} started serving")
 
     out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with _process_state_kept(), pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
         patch.setattr(uvicorn, "run", never_serves)
         if cwd is not None:
             patch.chdir(cwd)
@@ -299,6 +303,27 @@ def run_main(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
         except SystemExit as exit:   # argparse ends --help (and a usage error) with SystemExit
             code = exit.code if isinstance(exit.code, int) else 1
     return code, out.getvalue(), err.getvalue()
+
+
+LOGGERS = ("", "mockverse", "uvicorn", "uvicorn.error", "uvicorn.asgi", "uvicorn.access")
+
+
+@contextlib.contextmanager
+def _process_state_kept() -> Iterator[None]:
+    """Restore the loggers `setup_logging` changes, RLIMIT_NOFILE and the SIGTERM/SIGINT handlers on exit."""
+    loggers = [logging.getLogger(name) for name in LOGGERS]
+    saved = [(logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for logger, (kept, level, propagate) in zip(loggers, saved, strict=True):
+            logger.handlers[:], logger.propagate = kept, propagate
+            logger.setLevel(level)
+        resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 def required_value(param: Any) -> str:
