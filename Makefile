@@ -35,7 +35,7 @@ lint: $(VENV)/.installed
 ## bytecode is cached even where PYTHONDONTWRITEBYTECODE is set, as each test's server process imports the package
 test: lint
 	@if [ -x scripts/ci-deps.sh ]; then scripts/ci-deps.sh; fi
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 ## bench: load-test a warm GET /users/{id} against a raw-ASGI baseline (needs wrk; installed with apt-get as root)
 bench: $(VENV)/.installed
