@@ -280,8 +280,9 @@ def app_client(tmp_path) -> Iterator:
         client.__exit__(None, None, None)
 
 
-def run_main(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of ``mockverse ARGS`` run by its ``main`` in this process (in ``cwd``), for
+def run_main(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``mockverse ARGS`` run by its ``main`` in this process (in ``cwd``, with
+    ``env`` added to the environment), for
     command lines whose own output is the point (help, a refused config, an import); one that would serve fails.
     What `serve` sets up for a process (the root log handler and levels, the open-file limit, signal handlers)
     is put back afterwards, so the test process is as it was."""
@@ -298,6 +299,8 @@ def run_main(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
         patch.setattr(uvicorn, "run", never_serves)
         if cwd is not None:
             patch.chdir(cwd)
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
         try:
             code = main(list(args))
         except SystemExit as exit:   # argparse ends --help (and a usage error) with SystemExit
