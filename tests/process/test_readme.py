@@ -99,6 +99,7 @@ class Shell:
         tcp = free_port()
         self.serve(f"mockverse serve --port 3000 --tcp-port {tcp}", root)
         self.ports["7000"] = str(tcp)
+        self.builtin = self.ports["3000"]   # the built-in world on SQLite, the server the tour starts with
 
     def mapped(self, command: str) -> str:
         return re.sub(
@@ -178,6 +179,7 @@ def test_every_shell_command_of_the_readme_runs_as_printed(tmp_path, redis_serve
         for _line, block in fenced("sh", "bash", "console"):
             for command in shell_commands(block):
                 shell.run(command, tmp_path)
+        shell.ports["3000"] = shell.builtin   # the table's commands ask the built-in world, as a reader's would
         for n, row in enumerate(table_commands()):
             cwd = tmp_path / f"row{n}"   # each row from a clean directory (`mockverse init` writes files)
             cwd.mkdir()
