@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+# pytester's in-process runs drop the modules they imported when they end, and numpy refuses a second
+# import in one process: it is loaded here, before any such run
+import numpy  # noqa: F401
 import pytest
 
 from mockverse.launcher import ServerProcess, free_port, mockverse_command
