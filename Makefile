@@ -31,10 +31,11 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m mypy
 
-## test: lint first (a finding fails the run), then run every test on two xdist workers (PYTEST_ARGS adds options)
+## test: lint first (a finding fails the run), then run every test on two xdist workers (PYTEST_ARGS adds options);
+## bytecode is cached even where PYTHONDONTWRITEBYTECODE is set, as each test's server process imports the package
 test: lint
 	@if [ -x scripts/ci-deps.sh ]; then scripts/ci-deps.sh; fi
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 ## bench: load-test a warm GET /users/{id} against a raw-ASGI baseline (needs wrk; installed with apt-get as root)
 bench: $(VENV)/.installed

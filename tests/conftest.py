@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -16,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+# pytester's in-process runs drop the modules they imported when they end, and numpy refuses a second
+# import in one process: it is loaded here, before any such run
+import numpy  # noqa: F401
 import pytest
 
 from mockverse.launcher import ServerProcess, free_port, mockverse_command
@@ -119,15 +126,18 @@ class Server(ServerProcess):
         return self.start()
 
 
-CORPUS_MODULES = {"test_check_corpus.py", "test_corpus_bodies.py"}
+FIRST_FIXTURES = {"start_server", "live_server", "redis_server", "mockverse_live"}
+FIRST_MODULES = {"test_check_corpus.py", "test_fuzz.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The corpus tests share one xdist worker (``--dist loadgroup``): their `mockverse check` runs are cached
-    per process, so the ratchet and the bodies test check each spec once, not once per worker."""
-    for item in items:
-        if item.path.name in CORPUS_MODULES:
-            item.add_marker(pytest.mark.xdist_group("corpus"))
+    """Tests that take seconds (server processes, Redis, the corpus checks, the fuzzers) run first, in
+    their collected order, so xdist's workers end on the quick in-process tests rather than on one long one."""
+    def slow(item: pytest.Item) -> bool:
+        return ("process" in item.path.parts or item.path.name in FIRST_MODULES
+                or not FIRST_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
+
+    items.sort(key=lambda item: not slow(item))
 
 
 @pytest.fixture
@@ -272,6 +282,55 @@ def app_client(tmp_path) -> Iterator:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+def run_main(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``mockverse ARGS`` run by its ``main`` in this process (in ``cwd``, with
+    ``env`` added to the environment), for
+    command lines whose own output is the point (help, a refused config, an import); one that would serve fails.
+    What `serve` sets up for a process (the root log handler and levels, the open-file limit, signal handlers)
+    is put back afterwards, so the test process is as it was."""
+    import uvicorn
+
+    from mockverse.cli import main
+
+    def never_serves(*_: object, **__: object) -> None:
+        raise AssertionError(f"mockverse {' '.join(args)} started serving")
+
+    out, err = io.StringIO(), io.StringIO()
+    with _process_state_kept(), pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
+        patch.setattr(uvicorn, "run", never_serves)
+        if cwd is not None:
+            patch.chdir(cwd)
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        try:
+            code = main(list(args))
+        except SystemExit as exit:   # argparse ends --help (and a usage error) with SystemExit
+            code = exit.code if isinstance(exit.code, int) else 1
+    return code, out.getvalue(), err.getvalue()
+
+
+LOGGERS = ("", "mockverse", "uvicorn", "uvicorn.error", "uvicorn.asgi", "uvicorn.access")
+
+
+@contextlib.contextmanager
+def _process_state_kept() -> Iterator[None]:
+    """Restore the loggers `setup_logging` changes, RLIMIT_NOFILE and the SIGTERM/SIGINT handlers on exit."""
+    loggers = [logging.getLogger(name) for name in LOGGERS]
+    saved = [(logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for logger, (kept, level, propagate) in zip(loggers, saved, strict=True):
+            logger.handlers[:], logger.propagate = kept, propagate
+            logger.setLevel(level)
+        resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 def required_value(param: Any) -> str:

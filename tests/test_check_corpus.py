@@ -8,18 +8,17 @@ compared with tests/corpus_links.yaml, the relationships the specs' README lists
 tests/corpus_figures.json: the test fails when a spec gets worse than recorded, and prints the
 issue's acceptance bars beside the measured figures.
 
-Each spec is its own test, so xdist runs the corpus on every worker. Re-record the figures after an
-improvement:
+Each spec is its own test, so xdist spreads the corpus over the workers; the same check also gives the
+spec's verdict on its bodies (every 2xx body valid, no 5xx: tests/test_corpus_bodies.py has the rules),
+so each spec is checked once. Re-record the figures after an improvement:
 
     MOCKVERSE_RECORD_FIGURES=1 PYTHONPATH=src python -m pytest -s -n 2 tests/test_check_corpus.py
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import functools
-import io
 import json
 import os
 import resource
@@ -34,8 +33,8 @@ import pytest
 import yaml
 
 from conftest import SHARED
-from mockverse.cli import main
 from mockverse.openapi import singular, snake
+from test_corpus_bodies import body_problems, gap_lines
 
 SPECS = sorted(p for p in (SHARED / "specs").iterdir() if p.suffix in (".json", ".yaml"))
 FIGURES = Path(__file__).with_name("corpus_figures.json")
@@ -53,8 +52,7 @@ def _limit_cpu() -> None:
 
 @functools.cache
 def run(spec: Path) -> tuple[int | None, dict | None, str, float]:
-    """(exit code or None on timeout, the JSON report, stderr, seconds) of one check in its own process
-    (once a session: tests/test_corpus_bodies.py reads the same reports)."""
+    """(exit code or None on timeout, the JSON report, stderr, seconds) of one check in its own process."""
     started = time.perf_counter()
     try:
         done = subprocess.run([sys.executable, "-m", "mockverse", "check", "--spec", str(spec), "--json"],
@@ -110,33 +108,22 @@ def inference(report: dict | None, expected: dict) -> dict:
     return out
 
 
-def world(spec: Path) -> dict | None:
-    """The world inferred from a spec, as `mockverse world --json` prints it (None when it does not load)."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = main(["world", "--spec", str(spec), "--json"])
-    if code != 0:
-        return None
-    described = json.loads(out.getvalue())
-    return {"entity_types": [{"name": t["name"], "schema": t["schema"], "parent": (t["parent"] or {}).get("type")}
-                             for t in described["entity_types"]],
-            "relationships": described["relationships"]}
-
-
-def figures(spec: Path) -> tuple[dict, dict, float]:
-    """The ratchet figures of one spec, the inference details, and the seconds its check took."""
+def figures(spec: Path) -> tuple[dict, dict, float, list[str]]:
+    """The ratchet figures of one spec, the inference details, the seconds its check took, and what breaks
+    the body rules (tests/test_corpus_bodies.py) in the same check."""
     code, report, err, seconds = run(spec)
-    found = inference(world(spec), LINKS.get(spec.name) or {})
+    bodies = body_problems(spec.name, code, report, err)
+    found = inference(report, LINKS.get(spec.name) or {})   # the check's report holds the world it inferred
     row: dict = {"loads": code != 2, "completed": report is not None, "timeout": code is None,
                  "inference": {"found": found["found"], "missed": len(found["missed"]), "wrong": len(found["wrong"]),
                                "total": found["total"]}}
     if report is None:
         row["error"] = err.splitlines()[-1] if err else f"exit {code}"
-        return row, found, seconds
+        return row, found, seconds, bodies
     row["status_5xx"] = report["status_5xx"]
     for category in ("links", "nested", "writes", "schema", "item_list", "served"):
         row[category] = [report["scores"][category]["passed"], report["scores"][category]["total"]]
-    return row, found, seconds
+    return row, found, seconds, bodies
 
 
 def _fraction(pair: list[int] | None) -> float | None:
@@ -220,14 +207,14 @@ def test_the_corpus_is_the_readme_s():
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[p.name for p in SPECS])
-def test_spec_is_not_worse_than_recorded(spec: Path):
-    """One spec's check (its own process, CPU-limited) against its recorded figures; each spec is its own
-    test so that xdist spreads the corpus over the workers."""
+def test_spec_is_not_worse_than_recorded_and_its_bodies_are_valid(spec: Path):
+    """One spec's check (its own process, CPU-limited) against its recorded figures, and its bodies against
+    the body rules; each spec is its own test so that xdist spreads the corpus over the workers."""
     recorded = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    row, found, seconds = figures(spec)
+    row, found, seconds, bodies = figures(spec)
     details = [f"  {spec.name} {kind}: {line}" for kind in ("missed", "wrong") for line in found[kind]]
     report = table({spec.name: row}, {spec.name: seconds}) + "\n\ninference, per README relationship not found:\n" \
-        + "\n".join(details)
+        + "\n".join(details + gap_lines(spec.name))
     print("\n" + report)
     if RECORD:
         record(spec.name, row)
@@ -235,6 +222,7 @@ def test_spec_is_not_worse_than_recorded(spec: Path):
     regressions = worse(row, recorded.get(spec.name, {"inference": {"found": 0, "wrong": 10 ** 6}}))
     assert not regressions, "worse than tests/corpus_figures.json:\n" + "\n".join(
         f"{spec.name}: {problem}" for problem in regressions) + "\n\n" + report
+    assert not bodies, "\n".join(bodies)
 
 
 def test_inference_and_ratchet_rules():

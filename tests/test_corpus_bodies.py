@@ -1,8 +1,8 @@
 """Every 2xx body the mock answers on a corpus spec is valid against its response schema, and none is a 5xx.
 
-Each spec of ../shared/specs is checked in its own process (`mockverse check --spec X --json`, the
-ratchet's `run`, which caches its reports for the session, so the corpus is checked once for both
-tests), two processes at a time. A body may be invalid only where an exception below covers it:
+The rules, applied to each spec's `mockverse check --spec X --json` report by the per-spec corpus test
+of tests/test_check_corpus.py (one check per spec serves both its ratchet figures and these rules, and
+xdist spreads the specs over the workers). A body may be invalid only where an exception below covers it:
 each names the spec, the operations and JSON pointers it covers, and quotes the line of the specs'
 README ("Validator errors in the added files") that lists the spec error making a valid body
 impossible; the test checks that the README still says so. No spec needs one today: every spec
@@ -14,15 +14,12 @@ Mastodon's string defaults do not constrain a response body).
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from conftest import SHARED
-from test_check_corpus import SPECS, run
 
 README = (SHARED / "specs" / "README.md").read_text()
 ERRORS_SECTION = README.split("### Validator errors in the added files", 1)[1].split("\n## ", 1)[0]
-WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -76,29 +73,44 @@ def _gap(gap: KnownGap, spec: str, finding: dict) -> bool:
         and re.fullmatch(gap.pointer, finding["pointer"]) is not None
 
 
-def test_every_corpus_body_is_valid_and_none_is_a_5xx():
-    with ThreadPoolExecutor(WORKERS) as pool:
-        results = dict(zip([s.name for s in SPECS], pool.map(run, SPECS), strict=True))
-    problems = [f"{e.name}: the README does not list {e.readme!r}" for e in EXCEPTIONS if not e.listed()]
-    table = []
-    for name, (code, report, err, seconds) in results.items():
-        if report is None:
-            problems.append(f"{name}: no report (exit {code}): {err.splitlines()[-1] if err else ''}")
-            continue
-        schema = report["scores"]["schema"]
-        table.append(f"  {name:<28} 5xx {report['status_5xx']:<3} valid {schema['passed']}/{schema['total']}"
-                     f"  {seconds:.0f}s")
-        if report["status_5xx"]:
-            served = [f"{f['operation']}: {f['message']}" for f in report["findings"] if f["category"] == "served"]
-            problems.append(f"{name}: {report['status_5xx']} 5xx: {served}")
-        problems += uncovered(name, report)
-        schema_findings = [f for f in report["findings"] if f["category"] == "schema"]
-        for gap in (g for g in KNOWN_GAPS if g.spec == name):
-            if not any(_gap(gap, name, f) for f in schema_findings):
-                problems.append(f"{name}: known gap {gap.operation} {gap.pointer} no longer occurs: remove it")
-    table += [f"  known gap, {g.spec}: {g.operation} {g.pointer}: {g.why}" for g in KNOWN_GAPS]
-    print("\n" + "\n".join(table))
-    assert not problems, "\n".join(problems)
+def body_problems(name: str, code: int | None, report: dict | None, err: str) -> list[str]:
+    """What breaks the body rules in one spec's check: no report, a 5xx, an invalid body no exception or
+    known gap covers, a known gap that no longer occurs."""
+    if report is None:
+        return [f"{name}: no report (exit {code}): {err.splitlines()[-1] if err else ''}"]
+    problems: list[str] = []
+    if report["status_5xx"]:
+        served = [f"{f['operation']}: {f['message']}" for f in report["findings"] if f["category"] == "served"]
+        problems.append(f"{name}: {report['status_5xx']} 5xx: {served}")
+    problems += uncovered(name, report)
+    schema_findings = [f for f in report["findings"] if f["category"] == "schema"]
+    for gap in (g for g in KNOWN_GAPS if g.spec == name):
+        if not any(_gap(gap, name, f) for f in schema_findings):
+            problems.append(f"{name}: known gap {gap.operation} {gap.pointer} no longer occurs: remove it")
+    return problems
+
+
+def gap_lines(name: str) -> list[str]:
+    """The known gaps of one spec, for the corpus test's printed table."""
+    return [f"  known gap, {g.spec}: {g.operation} {g.pointer}: {g.why}" for g in KNOWN_GAPS if g.spec == name]
+
+
+def test_every_exception_quotes_a_line_the_readme_lists():
+    assert [e.name for e in EXCEPTIONS if not e.listed()] == []
+
+
+def test_the_body_rules_of_one_report():
+    """A 5xx, a missing report, and a known gap that no longer occurs are each a problem; a clean report is none."""
+    clean = {"status_5xx": 0, "findings": [], "unchecked": [], "scores": {"schema": {"passed": 3, "total": 3}}}
+    assert body_problems("petstore.yaml", 0, clean, "") == []
+    assert gap_lines("petstore.yaml") == [] and len(gap_lines("slack.json")) == len(KNOWN_GAPS)
+    crashed = {**clean, "status_5xx": 1,
+               "findings": [{"category": "served", "operation": "GET /pets", "pointer": "/", "message": "500"}]}
+    assert body_problems("petstore.yaml", 0, crashed, "") == ["petstore.yaml: 1 5xx: ['GET /pets: 500']"]
+    assert body_problems("petstore.yaml", None, None, "boom\nkilled") == [
+        "petstore.yaml: no report (exit None): killed"]
+    assert body_problems("slack.json", 0, clean, "") == [
+        f"slack.json: known gap {g.operation} {g.pointer} no longer occurs: remove it" for g in KNOWN_GAPS]
 
 
 def test_an_invalid_body_passes_only_under_an_exception_of_its_own_spec():

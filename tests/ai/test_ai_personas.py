@@ -6,14 +6,14 @@ The app runs in process (``app_server``); the CLI runs as a command."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import AppServer
+from conftest import AppServer, run_main
 from llm_fixture import LLMServer, llm_server  # noqa: F401  (the fixture)
 from mockverse.ai.personas import PERSONA_SCHEMA, _ascii
 
@@ -361,10 +361,9 @@ def test_a_world_without_a_persona_type_says_so(app_server, tmp_path):
 
 
 def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run([sys.executable, "-m", "mockverse", "persona", "generate", *args], capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **(env or {})})
+    """``mockverse persona generate ARGS`` (its main, in process): exit code, stdout and stderr."""
+    code, out, err = run_main("persona", "generate", *args, env=env)
+    return subprocess.CompletedProcess(["mockverse", "persona", "generate", *args], code, out, err)
 
 
 def test_cli_generates_the_same_persona_as_the_endpoint(app_server, tmp_path):
@@ -383,7 +382,8 @@ def test_cli_generates_the_same_persona_as_the_endpoint(app_server, tmp_path):
     assert (bad.returncode, bad.stderr.strip()) == (2, "mockverse: the description must be 1 to 2000 characters")
 
 
-def test_cli_uses_the_configured_llm_and_reports_its_errors(tmp_path, llm_server):
+def test_cli_uses_the_configured_llm_and_reports_its_errors(tmp_path, llm_server, caplog):
+    caplog.set_level(logging.DEBUG)   # in process, what the command logs goes to the log records, not stderr
     llm_server.script({"content": PERSONA_JSON})
     config = _config(tmp_path, llm_server)
     done = _cli(LYON, "--store", str(tmp_path / "s.db"), "--config", config, "--json", env={KEY_ENV: KEY})
@@ -397,16 +397,15 @@ def test_cli_uses_the_configured_llm_and_reports_its_errors(tmp_path, llm_server
         failed.stderr.strip()
         == f"mockverse: ai: the LLM server at 127.0.0.1:{llm_server.port} answered 500: scripted 500"
     )
-    assert KEY not in failed.stdout + failed.stderr + done.stdout + done.stderr
+    assert KEY not in failed.stdout + failed.stderr + done.stdout + done.stderr + caplog.text
 
 
 def test_unknown_ai_keys_are_config_errors(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("ai:\n  base_url: http://127.0.0.1:9/v1\n  model: m\n  temprature: 0\n")
-    done = subprocess.run([sys.executable, "-m", "mockverse", "serve", "--config", str(path), "--port", "0"],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2
-    assert "ai.temprature: unknown key 'temprature'" in done.stderr
+    code, _, err = run_main("serve", "--config", str(path), "--port", "0", "--store", str(tmp_path / "s.db"))
+    assert code == 2
+    assert "ai.temprature: unknown key 'temprature'" in err
 
 
 def test_a_frozen_persona_is_shared_by_instances_on_one_redis_store(app_server, tmp_path, llm_server, redis_server):

@@ -13,6 +13,7 @@ from pathlib import Path
 from conftest import free_port
 from llm_fixture import example, llm_server, schema_of  # noqa: F401
 from mockverse.ai.text_writer import COOLDOWN
+from mockverse.protocols.webhooks import WallClock
 from mockverse.world.free_text import TICKET_BY_STATE
 
 LIFECYCLE = "/api/v1/consistency/persona/lifecycle"
@@ -44,6 +45,16 @@ def until_llm(client, path: str, tries: int = 60):
 
 def text_requests(llm) -> list[dict]:
     return [r for r in llm.requests if schema_of(r["body"])[0] == "mockverse_text"]
+
+
+class HandClock(WallClock):
+    """The app's timer clock, moved by the test: the cooldown ends when the test says, not after a wait."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def time(self) -> float:
+        return self.now
 
 
 def test_offline_the_fallback_is_shaped_by_the_state_and_says_so(app_server):
@@ -164,7 +175,7 @@ def test_a_full_queue_never_blocks_a_read(app_server, llm_server, tmp_path):  # 
 def test_llm_down_serves_the_fallback(app_server, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}/v1"
     server = app_server("--config", config(tmp_path, dead, text_budget="5s", max_retries="0"),
-                          env={"OPENAI_API_KEY": KEY})
+                        env={"OPENAI_API_KEY": KEY}, wall_clock=HandClock())   # the cooldown never ends
     c = server.client
     payment_failed(c, "user:8")
     r = c.get("/users/8/support")
@@ -199,7 +210,8 @@ def test_live_mode_writes_the_text_again_once_per_run(app_server, llm_server, tm
 
 def test_a_failed_job_is_asked_again_after_the_cooldown(app_server, llm_server, tmp_path):  # noqa: F811
     llm_server.script({"status": 500})    # the first call fails; later ones get the fixture's answer
-    server = app_server("--config", config(tmp_path, llm_server.url, max_retries="0"))
+    clock = HandClock()
+    server = app_server("--config", config(tmp_path, llm_server.url, max_retries="0"), wall_clock=clock)
     c = server.client
     cold = c.get("/users/7")
     assert cold.headers[HEADER] == "pending"
@@ -209,16 +221,13 @@ def test_a_failed_job_is_asked_again_after_the_cooldown(app_server, llm_server, 
         time.sleep(0.05)
     else:
         raise AssertionError("the failing text job never finished")
+    clock.now += COOLDOWN - 0.01
     down = c.get("/users/7")              # within the cooldown: the fallback, not cached, not asked
     assert down.headers[HEADER] == "fallback" and down.content == cold.content
     assert len(text_requests(llm_server)) == 1
-    deadline = time.monotonic() + COOLDOWN + 5
-    while time.monotonic() < deadline:    # after the cooldown a read asks again (nothing served stays stuck)
-        r = c.get("/users/7")
-        if r.headers[HEADER] != "fallback":
-            break
-        time.sleep(0.25)
-    assert r.headers[HEADER] in ("pending", "llm")
+    clock.now += 0.01
+    again = c.get("/users/7")             # once the cooldown is over a read asks again (nothing stays stuck)
+    assert again.headers[HEADER] in ("pending", "llm")
     assert until_llm(c, "/users/7").json()["bio"] == "Example bio"
     assert len(text_requests(llm_server)) == 2
     stats = c.get("/api/v1/consistency/world").json()["text"]

@@ -4,13 +4,11 @@ WireMock's per-route delays and faults, json-server's list queries, Hoverfly-sty
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 
 import httpx
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_main
 from mockverse.config import builtin_spec_path
 from mockverse.http.conventions import OPERATORS
 from mockverse.http.simulation import format_ms
@@ -384,12 +382,12 @@ def test_fault_rate_is_deterministic_per_request(simulated):
     ('[{pattern: "/orders", latency: 3}]', "simulation.routes.0.latency"),
 ])
 def test_bad_simulation_config_is_refused_naming_the_field(tmp_path, routes, field):
+    """`mockverse serve` (its main, in process) exits 2 naming the field before it would serve."""
     config = tmp_path / "bad.yaml"
     config.write_text(f"simulation:\n  routes: {routes}\n")
-    result = subprocess.run([sys.executable, "-m", "mockverse", "serve", "--config", str(config), "--store",
-                             str(tmp_path / "s.db"), "--port", "0"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2, result.stderr
-    assert f": {field}: " in result.stderr, result.stderr
+    code, _, err = run_main("serve", "--config", str(config), "--store", str(tmp_path / "s.db"), "--port", "0")
+    assert code == 2, err
+    assert f": {field}: " in err, err
 
 
 def test_an_embedded_world_raises_the_fault_it_cannot_put_on_a_socket(tmp_path):

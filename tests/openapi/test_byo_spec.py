@@ -9,8 +9,6 @@ view shows with what evidence.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -18,7 +16,7 @@ import orjson
 import pytest
 from test_spec import EXPECTED, NESTING
 
-from conftest import ROOT, AppServer, Server, required_value
+from conftest import ROOT, AppServer, Server, required_value, run_main
 from mockverse.cli import main as cli_main
 from mockverse.openapi import load_spec
 from mockverse.openapi.jsonschema import validator_for
@@ -268,7 +266,6 @@ def test_world_command_prints_a_readable_table(capsys):
 @pytest.mark.parametrize("command", ["serve", "world"])
 def test_a_spec_that_cannot_be_loaded_is_a_clear_error(tmp_path, fixture, pointer, command):
     spec = FIXTURES / fixture
-    result = subprocess.run([sys.executable, "-m", "mockverse", command, "--spec", str(spec)], capture_output=True,
-                            text=True, timeout=30, cwd=tmp_path)
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr and str(spec) in result.stderr and pointer in result.stderr
+    code, _, err = run_main(command, "--spec", str(spec), cwd=tmp_path)
+    assert code == 2
+    assert "Traceback" not in err and str(spec) in err and pointer in err

@@ -9,15 +9,13 @@ benchmark figure."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 import pytest
 
-from conftest import free_port
+from conftest import run_main
 from hostile_files import alias_bomb, huge_enum, item_path, many_paths, spec_document, wide_dag
 
 
@@ -191,18 +189,18 @@ def test_q_and_slices(app_client):
 
 
 # -- hostile files --------------------------------------------------------------------------------
-def _serve(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    """``mockverse serve`` that must refuse its input: it exits (2) instead of listening."""
-    return subprocess.run([sys.executable, "-m", "mockverse", "serve", "--port", str(free_port()), "--store",
-                           str(tmp_path / "state.db"), *args], capture_output=True, text=True, timeout=120,
-                          cwd=tmp_path)
+def _serve(tmp_path, *args: str) -> tuple[int, str]:
+    """(exit code, stderr) of ``mockverse serve`` (its main, in process) that must refuse its input:
+    it exits (2) instead of listening."""
+    code, _, err = run_main("serve", "--port", "0", "--store", str(tmp_path / "state.db"), *args, cwd=tmp_path)
+    return code, err
 
 
 def test_a_yaml_alias_bomb_config_fails_fast_naming_the_file_and_the_limit(tmp_path):
     bomb = alias_bomb(tmp_path / "bomb.yaml")
-    done = _serve(tmp_path, "--config", str(bomb))
-    assert done.returncode == 2
-    assert done.stderr.strip() == (
+    code, err = _serve(tmp_path, "--config", str(bomb))
+    assert code == 2, err
+    assert err.strip() == (
         f"mockverse: {bomb}: /consistency/personas/lifecycle_effects/a5: YAML aliases expand this document to "
         "4,412,961,509 values from 23 written; at most 100,000 may come from aliases")
 
@@ -213,18 +211,18 @@ def test_a_yaml_alias_bomb_spec_fails_fast_naming_the_file_and_the_limit(tmp_pat
         "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\nx-bomb:\n"
         + alias_bomb(tmp_path / "b.yaml").read_text().split("lifecycle_effects:\n", 1)[1].replace("      ", "  ")
     )
-    done = _serve(tmp_path, "--spec", str(spec))
-    assert done.returncode == 2
-    assert done.stderr.strip().startswith(f"mockverse: {spec}: /x-bomb/a5: YAML aliases expand this document to ")
-    assert done.stderr.strip().endswith("; at most 100,000 may come from aliases")
+    code, err = _serve(tmp_path, "--spec", str(spec))
+    assert code == 2, err
+    assert err.strip().startswith(f"mockverse: {spec}: /x-bomb/a5: YAML aliases expand this document to ")
+    assert err.strip().endswith("; at most 100,000 may come from aliases")
 
 
 def test_a_wide_dag_of_schemas_fails_fast_naming_the_pointer_and_the_limit(tmp_path):
     spec = wide_dag(tmp_path / "dag.json")
-    done = _serve(tmp_path, "--spec", str(spec))
-    assert done.returncode == 2
-    assert done.stderr.strip() == (f"mockverse: {spec}: /components/schemas/Thing: a value of this schema would "
-                                   "hold more than 50,000 values (its references fan out); the limit is 50,000")
+    code, err = _serve(tmp_path, "--spec", str(spec))
+    assert code == 2, err
+    assert err.strip() == (f"mockverse: {spec}: /components/schemas/Thing: a value of this schema would "
+                           "hold more than 50,000 values (its references fan out); the limit is 50,000")
 
 
 def test_a_wide_dag_within_the_budget_answers(app_client, tmp_path):
@@ -242,17 +240,11 @@ def test_a_wide_dag_within_the_budget_answers(app_client, tmp_path):
 
 
 @pytest.mark.parametrize("make, path", [(many_paths, "/r9999/1"), (huge_enum, "/things/1")])
-def test_a_large_spec_loads_and_answers(tmp_path, make, path):
-    """10,000 paths, or 10 MB that is one enum: served (start-up time and peak memory are figures
-    of `make bench`; the deadline here is only a bound against a hang on a busy machine)."""
-    from conftest import Server
-
+def test_a_large_spec_loads_and_answers(app_client, tmp_path, make, path):
+    """10,000 paths, or 10 MB that is one enum: served, by the app in process (start-up time and peak
+    memory are figures of `make bench`)."""
     spec = make(tmp_path / "big.json")
-    server = Server(tmp_path, "--spec", str(spec))
-    try:
-        body = server.start(within=240).client.get(path).json()
-    finally:
-        server.stop()
+    body = app_client(spec=spec).get(path).json()
     assert body["id"] == 1
     if make is huge_enum:
         assert body["kind"].startswith("value-")

@@ -1,5 +1,6 @@
-"""The command line as users run it, each in a real subprocess: help with examples, `init`, `mock`,
-shell completion, JSON logs and progress of long work."""
+"""The command line as users run it, in real subprocesses: help with examples, `init`, `mock`, shell
+completion, JSON logs and progress of long work. Where only the command's own output matters (each
+command's help, an import that sets up a test), its ``main`` runs in process."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel
 
-from conftest import ROOT
+from conftest import ROOT, run_main
 from mockverse.cli import _parser
 from mockverse.config import Config, load_config
 from mockverse.initconfig import note_for, starter_config
@@ -45,10 +46,10 @@ def test_every_command_help_shows_an_example():
     assert {("serve",), ("record",), ("mock",), ("init",), ("completion",), ("import-har",), ("fidelity",),
             ("world",), ("version",)} <= set(names)
     for command in [(), *names]:
-        result = run(*command, "--help")
-        assert result.returncode == 0, (command, result.stderr)
-        examples = result.stdout.partition("\nexample")[2]
-        assert examples, f"`mockverse {' '.join(command)} --help` shows no example:\n{result.stdout}"
+        code, stdout, stderr = run_main(*command, "--help")
+        assert code == 0, (command, stderr)
+        examples = stdout.partition("\nexample")[2]
+        assert examples, f"`mockverse {' '.join(command)} --help` shows no example:\n{stdout}"
         assert f"mockverse {' '.join(command)}".rstrip() in examples, (command, examples)
 
 
@@ -239,7 +240,7 @@ def test_fidelity_over_a_large_traffic_log_logs_progress(tmp_path, app_server, c
     for orders in (False, True):
         har = tmp_path / f"traffic-{orders}.har"
         har.write_bytes(orjson.dumps(har_of_users(300, orders)))
-        assert run("import-har", str(har), "--store", str(store)).returncode == 0
+        assert run_main("import-har", str(har), "--store", str(store))[0] == 0
     server = app_server(store=store)   # the import is the command line; the scoring is served in process
     scored = server.client.post("/api/v1/workspace/default/fidelity", json={"source": "traffic"})
     assert scored.status_code == 200, scored.text

@@ -4,13 +4,10 @@ concurrent writers, safe defaults, graceful shutdown, and config that is never c
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -19,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import Server, free_port
+from conftest import Server, free_port, run_main
 from mockverse.config import Config, ConfigError, load_config
 
 
@@ -366,13 +363,12 @@ def test_binds_loopback_by_default(server):
         assert _listening_addresses(server.port) == {"127.0.0.1"}
 
 
-def test_refuses_a_public_address_without_a_token(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "MOCKVERSE_ADMIN_TOKEN"}
-    out = subprocess.run([sys.executable, "-m", "mockverse", "serve", "--host", "0.0.0.0", "--port", str(free_port()),
-                          "--store", str(tmp_path / "state.db")], capture_output=True, text=True, env=env, timeout=30)
-    assert out.returncode == 2
-    assert "refusing to serve on 0.0.0.0" in out.stderr and "MOCKVERSE_ADMIN_TOKEN" in out.stderr
-    assert "Uvicorn running" not in out.stderr + out.stdout
+def test_refuses_a_public_address_without_a_token(tmp_path, monkeypatch):
+    monkeypatch.delenv("MOCKVERSE_ADMIN_TOKEN", raising=False)
+    code, out, err = run_main("serve", "--host", "0.0.0.0", "--port", str(free_port()),   # run_main: never serves
+                              "--store", str(tmp_path / "state.db"))
+    assert code == 2
+    assert "refusing to serve on 0.0.0.0" in err and "MOCKVERSE_ADMIN_TOKEN" in err
     with pytest.raises(ConfigError, match="admin_token"):
         load_config(overrides={"server": {"admin_token": "  "}})
 
@@ -473,12 +469,11 @@ def test_yaml_tags_that_run_code_are_refused(tmp_path, where):
         path.write_text(f"seed: {evil}\n")
     else:
         path.write_text(f"openapi: 3.0.3\ninfo: {evil}\npaths: {{}}\n")
-    out = subprocess.run([sys.executable, "-m", "mockverse", "serve", f"--{where}", str(path), "--port",
-                          str(free_port()), "--store", str(tmp_path / "state.db")], capture_output=True, text=True,
-                         timeout=30)
-    assert out.returncode == 2
-    assert "python/object/apply:os.system" in out.stderr and str(path) in out.stderr
-    assert "pwned" not in out.stdout and not marker.exists()
+    code, out, err = run_main("serve", f"--{where}", str(path), "--port", str(free_port()),   # in this process
+                              "--store", str(tmp_path / "state.db"))
+    assert code == 2
+    assert "python/object/apply:os.system" in err and str(path) in err
+    assert "pwned" not in out and not marker.exists()
     if where == "config":
         with pytest.raises(ConfigError, match="tags that build Python objects are refused"):
             load_config(str(path))

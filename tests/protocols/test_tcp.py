@@ -6,15 +6,13 @@ import asyncio
 import logging
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 
 import orjson
 import pytest
 
-from conftest import ROOT, SHARED, Server, free_port, required_value
+from conftest import ROOT, SHARED, Server, free_port, required_value, run_main
 from mockverse.http.app import Settings, create_app
 from mockverse.openapi.loader import load_spec
 
@@ -277,10 +275,9 @@ def test_a_taken_port_stops_the_server_with_a_clear_message(tcp, tmp_path):
     clash.stop()
 
 
-def test_an_out_of_range_tcp_port_is_refused():
-    run = subprocess.run([sys.executable, "-m", "mockverse", "serve", "--tcp-port", "70000"],
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2 and "server.tcp_port" in run.stderr
+def test_an_out_of_range_tcp_port_is_refused(tmp_path):
+    code, _, err = run_main("serve", "--tcp-port", "70000", "--store", str(tmp_path / "s.db"))
+    assert code == 2 and "server.tcp_port" in err
 
 
 def test_several_workers_share_the_tcp_port(start_server):

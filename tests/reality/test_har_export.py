@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime
 
 import jsonschema
 
+from conftest import run_main
 from mockverse.reality.har import HAR_SCHEMA
 
 COMPARED = ("method", "route", "path", "query", "status", "body_kind", "body", "latency_ms", "recorded_at",
@@ -58,10 +57,9 @@ def test_recordings_export_as_har_and_import_back_into_a_fresh_workspace(start_s
     har = tmp_path / "exported.har"
     har.write_bytes(exported.content)
     store = tmp_path / "fresh.db"
-    imported = subprocess.run([sys.executable, "-m", "mockverse", "import-har", str(har), "--store", str(store),
-                               "--workspace", "copy"], capture_output=True, text=True, timeout=120)
-    assert imported.returncode == 0, imported.stderr
-    assert imported.stdout.splitlines()[0] == "imported 5 recording(s) into workspace 'copy', skipped 0"
+    code, out, err = run_main("import-har", str(har), "--store", str(store), "--workspace", "copy")
+    assert code == 0, err
+    assert out.splitlines()[0] == "imported 5 recording(s) into workspace 'copy', skipped 0"
     mock = app_server(store=store)
     after = full_recordings(mock, "copy")
     assert [{k: r.get(k) for k in COMPARED} for r in after] == [{k: r.get(k) for k in COMPARED} for r in before]

@@ -5,10 +5,9 @@ A request is matched when a recording has its method, path and query."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+
+from conftest import run_main
 
 
 def reached(upstream) -> list[tuple[str, str, str]]:
@@ -102,12 +101,10 @@ def test_all_is_the_default_and_always_records(app_server, upstream, tmp_path):
 
 
 def test_a_record_mode_that_does_not_exist_is_refused(tmp_path):
-    cli = subprocess.run([sys.executable, "-m", "mockverse", "record", "--upstream", "http://127.0.0.1:9",
-                          "--record-mode", "sometimes"], capture_output=True, text=True, timeout=60)
-    assert cli.returncode == 2 and "invalid choice: 'sometimes'" in cli.stderr and "new_episodes" in cli.stderr
+    code, _, err = run_main("record", "--upstream", "http://127.0.0.1:9", "--record-mode", "sometimes")
+    assert code == 2 and "invalid choice: 'sometimes'" in err and "new_episodes" in err
     config = tmp_path / "record.yaml"
     config.write_text("reality_continuum: {enabled: true, record: true, upstream: 'http://127.0.0.1:9', "
                       "record_mode: sometimes}\n")
-    bad = subprocess.run([sys.executable, "-m", "mockverse", "serve", "--config", str(config), "--store",
-                          str(tmp_path / "s.db")], capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and "reality_continuum.record_mode" in bad.stderr and "'new_episodes'" in bad.stderr
+    code, _, err = run_main("serve", "--config", str(config), "--store", str(tmp_path / "s.db"))
+    assert code == 2 and "reality_continuum.record_mode" in err and "'new_episodes'" in err

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import free_port
+from conftest import free_port, run_main
 
 PROBLEM = "application/problem+json"
 HOLDER = """
@@ -31,20 +31,26 @@ db.execute("ROLLBACK")
 """
 
 
-def serve(store: Path, *args: str, limit: int | None = None) -> subprocess.CompletedProcess:
-    """``mockverse serve`` on a store that should be refused; its exit code and output."""
+def serve(store: Path, *args: str, limit: int | None = None) -> tuple[int, str]:
+    """(exit code, stderr) of ``mockverse serve`` on a store that should be refused: its main in process, or a
+    process of its own when ``limit`` caps the size of the files it may write (RLIMIT_FSIZE)."""
+    if limit is None:
+        code, _, err = run_main("serve", "--port", "0", "--store", str(store), *args)
+        return code, err
+
     def fsize() -> None:
-        if limit is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
-    return subprocess.run([sys.executable, "-m", "mockverse", "serve", "--port", "0", "--store", str(store), *args],
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+    done = subprocess.run([sys.executable, "-m", "mockverse", "serve", "--port", "0", "--store", str(store), *args],
                           capture_output=True, text=True, timeout=90, preexec_fn=fsize)
+    return done.returncode, done.stderr
 
 
-def assert_one_line(result: subprocess.CompletedProcess, store: Path, says: str) -> None:
-    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
+def assert_one_line(result: tuple[int, str], store: Path, says: str) -> None:
+    code, stderr = result
+    assert code == 2, (code, stderr[-2000:])
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
     assert lines[0].startswith(f"mockverse: store {store} ")
     assert says in lines[0], lines[0]
 

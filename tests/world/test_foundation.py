@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conftest import run_main
+
 PROBLEM = "application/problem+json"
 
 
@@ -110,18 +112,19 @@ REQUESTS = ["/users/1", "/users/123", "/users/123/orders", "/orders?userId=5", "
             "/users?_page=3&_per_page=5", "/orders?_page=2&_per_page=7", "/api/v1/consistency/users/77"]
 
 
-def test_same_seed_same_bytes_across_processes(start_server):
+def test_same_seed_same_bytes_across_processes(start_server, app_client):
+    """A server process and the app in this test process (another interpreter, another hash seed)."""
     a = start_server(seed="7")
-    b = start_server(seed="7")
-    other = start_server(seed="8")
+    b = app_client(seed=7)
+    other = app_client(seed=8)
     order = next(o for u in range(1, 50) for o in a.client.get(f"/users/{u}/orders").json())["id"]
     paths = REQUESTS + [f"/orders/{order}", f"/orders/{order}/items", f"/orders/{order}/payments",
                         f"/api/v1/consistency/orders/{order}", f"/payments/{order * 100 + 1}"]
     for path in paths:
-        ra, rb = a.client.get(path), b.client.get(path)
+        ra, rb = a.client.get(path), b.get(path)
         assert ra.status_code == 200, path
         assert ra.content == rb.content, path
-    assert a.client.get("/users/1").content != other.client.get("/users/1").content
+    assert a.client.get("/users/1").content != other.get("/users/1").content
 
 
 # -- state ---------------------------------------------------------------------------------
@@ -269,6 +272,7 @@ def test_bad_input_gets_problem_json(server, method, path, body, status, field):
 def test_cli_version_and_module():
     out = subprocess.run([sys.executable, "-m", "mockverse", "version"], capture_output=True, text=True)
     assert out.stdout.strip() == "mockverse 0.1.0"
-    out = subprocess.run([sys.executable, "-m", "mockverse", "serve", "--help"], capture_output=True, text=True)
+    code, help_text, _ = run_main("serve", "--help")
+    assert code == 0
     for flag in ("--host", "--port", "--config", "--spec", "--store", "--seed", "--log-level"):
-        assert flag in out.stdout
+        assert flag in help_text

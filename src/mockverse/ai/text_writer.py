@@ -71,8 +71,10 @@ class TextService:
     """The queue and its worker; ``finish_read`` is what the mock read path calls on a cache miss."""
 
     def __init__(self, engine: ConsistencyEngine, layer: TextLayer, llm: LLM | None, artefacts: Artefacts,
-                 config: AIConfig | None) -> None:
+                 config: AIConfig | None, clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock`` reads the seconds the cooldown is measured in (tests move one by hand instead of waiting)."""
         self.engine, self.layer, self.llm, self.artefacts, self.config = engine, layer, llm, artefacts, config
+        self.clock = clock
         self.budget = config.text_budget.total_seconds() if config is not None else 0.0
         self.size = config.queue_size if config is not None else 0
         self.queue: asyncio.Queue | None = None
@@ -160,7 +162,7 @@ class TextService:
 
     def _ask(self, view: WorldView, notes: list[TextNote]) -> list[asyncio.Future]:
         """Queue a job for each entity with missing text (once; none while the LLM is down)."""
-        if self.queue is None or time.monotonic() < self.down_until:
+        if self.queue is None or self.clock() < self.down_until:
             return []
         waiting: list[asyncio.Future] = []
         for note in notes:
@@ -189,7 +191,7 @@ class TextService:
         while True:
             workspace, slots, context, future = await self.queue.get()
             try:   # while the LLM is down, queued jobs are not sent to it: a later read asks again
-                ok = False if time.monotonic() < self.down_until else await self._write(workspace, slots, context)
+                ok = False if self.clock() < self.down_until else await self._write(workspace, slots, context)
             except asyncio.CancelledError:
                 raise
             except Exception:   # a worker that dies would leave every later text a fallback
@@ -220,7 +222,7 @@ class TextService:
                                   lambda old: {**(old if isinstance(old, dict) else {}), **written})
         except AIError as exc:
             self.counts["failed"] += 1
-            self.down_until = time.monotonic() + COOLDOWN
+            self.down_until = self.clock() + COOLDOWN
             log.warning("LLM text for %s not written (the fallback stays): %s", ref, exc.message)
             return False
         except StoreUnavailable:

@@ -326,8 +326,9 @@ _LIFECYCLE_KEYS = {"default_state": "default_lifecycle_state", "mix": "lifecycle
 
 def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None = None,
                webhook_transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
-    """Build the app for ``settings`` (the built-in world when no spec is given). ``wall_clock`` and
-    ``webhook_transport`` are for running webhooks in process: a clock moved by hand, a receiver app."""
+    """Build the app for ``settings`` (the built-in world when no spec is given). ``wall_clock`` (the
+    clock the webhook dispatcher and the LLM text cooldown run on) and ``webhook_transport`` are for
+    running in process: a clock moved by hand, a receiver app."""
     settings = settings or Settings()
     config = resolve_config(settings)
     token = admin_token(config)  # before anything opens: refuse a non-loopback bind without a token
@@ -350,7 +351,8 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model),
                                texts=text_layer, off=config.consistency.off(), learner=learner)
     journal = Journal(config.server.journal_size)
-    texts = TextService(engine, text_layer, llm, artefacts, config.ai)
+    texts = TextService(engine, text_layer, llm, artefacts, config.ai,
+                        clock=wall_clock.time if wall_clock is not None else time.monotonic)
     # the reality continuum: ratio per request, recorded/upstream tiers, traces, recordings API
     reality = RealityService(engine, config.reality_continuum, max_body_bytes=config.server.max_body_bytes)
     mock = MockRoutes(engine, spec.operations, config.server.max_body_bytes,
