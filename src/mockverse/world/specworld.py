@@ -31,6 +31,7 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import threading
@@ -331,6 +332,7 @@ class SpecWorldBuilder:
         self.types: dict[str, SpecEntityType] = {}
         self.sources: dict[str, InferredType] = {}
         self.usage: dict[str, tuple[str, str]] = {}     # relationship id -> (how it is used, note)
+        self._pinned: set[str] = set()                  # inferred types whose path or schema the config pins
 
     def build(self) -> WorldModel:
         check_schema_sizes(self.spec)
@@ -376,24 +378,46 @@ class SpecWorldBuilder:
         return types, links
 
     def _configured_type(self, name: str, override: EntityConfig) -> None:
-        if name in self.sources:
-            return
-        if override.path is None or override.schema_ is None:
+        """Add a type the config declares (path + schema), or pin an inferred type's path and schema."""
+        inferred = self.sources.get(name)
+        if inferred is None and (override.path is None or override.schema_ is None):
             known = list(self.sources)
             raise WorldError(f"world.entities.{name}: not an inferred entity type{_suggest(name, known)} "
                              "(to add a type, give its 'path' and 'schema')")
-        if override.schema_ not in self.spec.schemas:
+        if override.schema_ is not None and override.schema_ not in self.spec.schemas:
             raise WorldError(f"world.entities.{name}.schema: no schema '{override.schema_}' in the spec"
                              f"{_suggest(override.schema_, list(self.spec.schemas))}")
-        path = override.path.rstrip("/") or "/"
-        item = next((op.path for op in self.spec.operations if op.path.startswith(path + "/{")
-                     and op.path.count("/") == path.count("/") + 1), None)
-        id_param = item.rsplit("{", 1)[1].rstrip("}") if item else None
-        schema = self.spec.schemas[override.schema_]
+        if inferred is not None and override.path is None and override.schema_ is None:
+            return
+        path = (override.path or "").rstrip("/") or "/" if override.path is not None else None
+        item = self._item_path(path) if path is not None else None
+        if inferred is not None:
+            self._pinned.add(name)
+            self.sources[name] = dataclasses.replace(
+                inferred, collection_path=path or inferred.collection_path,
+                item_path=item or inferred.item_path,
+                id_param=item.rsplit("{", 1)[1].rstrip("}") if item else inferred.id_param,
+                schema=self.spec.schemas[override.schema_] if override.schema_ else inferred.schema,
+                schema_name=override.schema_ or inferred.schema_name,
+                id_field=override.id_field or inferred.id_field)
+            return
+        assert path is not None and override.schema_ is not None, "a configured type has a path and a schema"
         ops = [f"{op.method} {op.path}" for op in self.spec.operations if op.path in (path, item)]
-        self.sources[name] = InferredType(name=name, collection_path=path, item_path=item, id_param=id_param,
-                                          id_field=override.id_field or "id", schema=schema, operations=ops,
-                                          origin="config", schema_name=override.schema_)
+        self.sources[name] = InferredType(name=name, collection_path=path, item_path=item,
+                                          id_param=item.rsplit("{", 1)[1].rstrip("}") if item else None,
+                                          id_field=override.id_field or "id", operations=ops,
+                                          schema=self.spec.schemas[override.schema_], origin="config",
+                                          schema_name=override.schema_)
+
+    def _inferred_schema(self, name: str) -> dict | None:
+        """The schema inference read a type's relationships from (a pinned schema may lack its embeds)."""
+        inferred = self.inferred.entity_types.get(name)
+        return inferred.schema if inferred is not None and name in self._pinned else self.sources[name].schema
+
+    def _item_path(self, path: str) -> str | None:
+        """The item path right below a collection path (``/orders/{id}`` of ``/orders``), if the spec has one."""
+        return next((op.path for op in self.spec.operations if op.path.startswith(path + "/{")
+                     and op.path.count("/") == path.count("/") + 1), None)
 
     def _configured_relationships(self) -> list[Relationship]:
         out: list[Relationship] = []
@@ -678,7 +702,7 @@ class SpecWorldBuilder:
             if len(parts) > 2 or "[" in r.field or one:
                 self._deep(entity, r, embed=True)   # one object inside another (repo_transfer.doer), not a page
                 continue
-            prop = prop_at(entity.schema, parts[0])
+            prop = prop_at(entity.schema, parts[0]) or prop_at(self._inferred_schema(entity.name), parts[0])
             many = len(parts) == 2 or _is_array(prop)
             entity.embeds.append(Embed(parts[0], self.types[r.target], parts[1] if len(parts) == 2 else None, many))
             if parts[0] not in (entity.schema.get("required") or []):
@@ -765,7 +789,7 @@ class SpecWorldBuilder:
             if r.kind != "embeds" or not r.field:
                 continue
             only = len(targets_of[(r.source, r.field)]) == 1   # every shape of the field is that type
-            source = self.sources[r.source].schema
+            source = self._inferred_schema(r.source)
             prop = prop_at(source, r.field.replace("[]", ""))  # the array's item schema is taken below
             prop = merge_all_of(prop or {}).get("items") if _is_array(prop) else prop
             if not isinstance(prop, dict):
