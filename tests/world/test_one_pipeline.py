@@ -182,3 +182,31 @@ def test_a_pinned_schema_must_exist(files, tmp_path):
     config.write_text("world:\n  entities:\n    invoice: {schema: Invoce}\n")
     with pytest.raises(WorldError, match="world.entities.invoice.schema: no schema 'Invoce' in the spec"):
         model_of(files[0], config)
+
+
+def test_a_list_without_its_own_paging_pages_as_json_server(app_client, files):
+    c = app_client(spec=files[0], config=files[1])
+    page = c.get("/customers", params={"_page": 2, "_per_page": 3})
+    assert [u["id"] for u in page.json()] == [4, 5, 6]
+    assert page.headers["X-Total-Count"] == "7"
+    assert page.headers["Link"] == (
+        '<http://127.0.0.1:3000/customers?_page=1&_per_page=3>; rel="first", '
+        '<http://127.0.0.1:3000/customers?_page=3&_per_page=3>; rel="last", '
+        '<http://127.0.0.1:3000/customers?_page=1&_per_page=3>; rel="prev", '
+        '<http://127.0.0.1:3000/customers?_page=3&_per_page=3>; rel="next"')
+    children = c.get("/customers/1/invoices")
+    assert children.headers["X-Total-Count"] == "5" and "Link" not in children.headers
+
+
+def test_the_builtin_world_is_inferred_and_pinned_like_any_spec(app_client):
+    world = app_client().get("/api/v1/consistency/world").json()
+    types = {t["name"]: t for t in world["entity_types"]}
+    assert list(types) == ["user", "device", "order", "order_item", "payment"]
+    assert world["excluded"] == {"types": ["support"], "relationships": []}
+    assert {n: (t["origin"], t["item_path"], t["schema"]) for n, t in types.items()} == {
+        "user": ("path", "/users/{id}", "User"), "device": ("path", "/devices/{id}", "Device"),
+        "order": ("path", "/orders/{id}", "Order"), "order_item": ("path", "/order_items/{id}", "OrderItem"),
+        "payment": ("path", "/payments/{id}", "Payment")}
+    assert types["order"]["parent"] == {"type": "user", "field": "user_id", "relationship": "has_orders"}
+    used = {r["id"]: r["used_as"] for r in world["relationships"]}
+    assert used["order.user_id->user"] == "parent" and used["user.orders->order"] == "embed"

@@ -562,8 +562,6 @@ class WorldView:
         if self.engine.learner is not None:
             self.note(log_tag("recording"))
             data = self.engine.learner(self.snap.workspace, self.snap.version, self.snap.seed, entity, id, data, given)
-        for name in self.model.embed_names(entity):
-            data.pop(name, None)
         if self.engine.personas is None and "consistency" in self.engine.off:
             data.pop("lifecycle_state", None)   # personas are off: no state, rather than a random one
         if entity.id_field in data or entity.id_field in entity.schema.get("properties", {}):
@@ -1013,23 +1011,6 @@ class WorldView:
             entity, data = entity.parent, parent
         return f"{entity.name}:{data.get(entity.id_field)}"
 
-    def body(self, entity: EntityType, id: object, schema: dict | None) -> dict | None:
-        """The entity as a response: its fields, plus the related entities the schema embeds."""
-        data = self.get(entity, id)
-        if data is None:
-            return None
-        props = (merge_schema(schema or {}).get("properties") or {}) if schema else {}
-        embeds = self.model.embed_names(entity)
-        out = dict(data)
-        for name in props:
-            if name in embeds and name not in data:
-                kind, rel = embeds[name]
-                if kind == "children":
-                    out[name] = self.children(entity, id, rel) if rel else []
-                else:
-                    out[name] = self.get(_parent(entity), data.get(entity.fk))
-        return out
-
     # -- the graph ---------------------------------------------------------------------------
     def resolve(self, ref: str) -> tuple[EntityType, object, dict]:
         try:
@@ -1113,7 +1094,7 @@ class WorldView:
         links = persona_graph.links_for(self, entity, id, data, persona)
         self.store.put_entity(workspace, entity.name, str(id), data, mode, links)
         fresh = self.engine.view(workspace)
-        created = fresh.body(entity, id, None)
+        created = fresh.get(entity, id)
         assert created is not None, "an entity just stored reads back"
         self.engine.events.emit(workspace, f"{entity.name}.created", ref=f"{entity.name}:{id}", entity=created,
                                 at=format_rfc3339(fresh.now), persona=fresh.persona(entity, created))
@@ -1139,7 +1120,7 @@ class WorldView:
         effective = {**current, **new}
         self.store.put_entity(self.snap.workspace, entity.name, str(id), new, mode,
                               persona_graph.links_for(self, entity, id, effective, None))
-        updated = self.engine.view(self.snap.workspace).body(entity, id, None)
+        updated = self.engine.view(self.snap.workspace).get(entity, id)
         assert updated is not None, "an entity just stored reads back"
         return updated
 
