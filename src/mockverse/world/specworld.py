@@ -1,4 +1,4 @@
-"""The world of a user's spec: inferred entity types and relationships made into a world model.
+"""The world of a spec (the built-in one too): inferred entity types and relationships made into a world model.
 
 Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was applied):
 
@@ -24,9 +24,10 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
   nothing take the shape of the objects embedding them, or the prefix the type's examples show.
 * **Embeds** inside an object (``repo_transfer.doer``) are deep links; an embedded object whose
   id field cannot hold the target's ids (integers for string ids) is reported, not filled.
-* **Corrections** come from ``world``: ``entities.<name>`` overrides (population, count,
-  parent, id_field) or adds (path + schema) a type; ``exclude`` drops types or
-  relationship ids; ``relationships`` adds ``{source, target, field}`` references.
+* **Corrections** come from ``world``: ``entities.<name>`` pins what inference decides for a
+  type (path, schema, parent, id_field, id_multiplier, population, count or every, delay,
+  fields, derive) or adds a type (path + schema); ``exclude`` drops types or relationship
+  ids; ``relationships`` adds ``{source, target, field}`` references.
 """
 
 from __future__ import annotations
