@@ -223,6 +223,8 @@ class Renderer:
                 cut = _within(data[name], sub)
                 given[name] = cut if fits(cut, sub) else data[name]
         body = self.gen.object(flat, ref, "$", self._ctx(entity, data), given=given)
+        if flat.get("additionalProperties") not in (None, False) and isinstance(body, dict):
+            body.update(_written_extras(data, own, props))
         for link in entity.deep:
             leaf = prop_at(flat, ".".join(link.path)) or {}
             if is_array(leaf) and not link.path[-1].endswith("[]"):
@@ -460,6 +462,14 @@ class Renderer:
                     given[name] = build(sub, [p[1:] for p in paths if p[0] == name], f"{at}.{name}")
             return self.gen.object(flat, ref, at, self._ctx(entity, data), given=given)
         return build(schema, slots, "$")
+
+
+def _written_extras(data: dict, own: dict, props: dict) -> dict:
+    """Fields a write gave an entity beyond its schema (a registered persona's ``traits``), shown where
+    the response schema declares that it carries more (``additionalProperties``); never the engine's own
+    ``created_at`` or markers."""
+    return {k: v for k, v in data.items() if k not in own and k not in props and k != "created_at"
+            and not k.startswith("$")}
 
 
 def _holds_objects(schema: dict, many: bool) -> bool:
