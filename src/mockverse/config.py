@@ -555,6 +555,22 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+def _with_exclusions(merged: dict, base: dict, over: dict) -> dict:
+    """``merged`` whose ``world.exclude`` holds the bundled exclusions and the user's both (a list of
+    names each config drops, not a value one replaces), when both are lists."""
+    bundled, given = (_at(base, "world", "exclude"), _at(over, "world", "exclude"))
+    if not isinstance(bundled, list) or not isinstance(given, list):
+        return merged
+    return _merge(merged, {"world": {"exclude": list(dict.fromkeys([*bundled, *given]))}})
+
+
+def _at(data: object, *keys: str) -> object:
+    """The value at a path of nested mappings, or None."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
 def builtin_config_data() -> dict:
     return yamlsafe.load(resources.files("mockverse.builtin").joinpath("config.yaml").read_text("utf-8"))
 
@@ -586,7 +602,7 @@ def load_config(path: str | None = None, *, builtin_world: bool = True, override
             raise ConfigError("", f"not valid YAML{where}", source) from None
         if not isinstance(user, dict):
             raise ConfigError("", "the config file must be a mapping of sections", source)
-        data = _merge(data, user)
+        data = _with_exclusions(_merge(data, user), data, user)
     if overrides:
         data = _merge(data, overrides)
     try:

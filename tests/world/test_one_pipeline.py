@@ -210,3 +210,12 @@ def test_the_builtin_world_is_inferred_and_pinned_like_any_spec(app_client):
     assert types["order"]["parent"] == {"type": "user", "field": "user_id", "relationship": "has_orders"}
     used = {r["id"]: r["used_as"] for r in world["relationships"]}
     assert used["order.user_id->user"] == "parent" and used["user.orders->order"] == "embed"
+
+
+def test_a_config_over_the_builtin_world_adds_its_exclusions(tmp_path):
+    config = tmp_path / "mockverse.yaml"
+    config.write_text("world:\n  exclude: []\n")
+    assert load_config(str(config)).world.exclude == ["support"]
+    config.write_text("world:\n  exclude: [user.orders->order]\n")
+    assert load_config(str(config)).world.exclude == ["support", "user.orders->order"]
+    assert load_config(str(config), builtin_world=False).world.exclude == ["user.orders->order"]

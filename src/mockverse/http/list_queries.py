@@ -227,7 +227,7 @@ class ListQueries:
         return Renderer(view).entity(target, id, target.schema) if id is not None else None
 
     def _embed_into(self, view: WorldView, op: ListOp, body: bytes, query: ListQuery) -> bytes:
-        """Relations added to the rendered items of a rendered world's list response."""
+        """Relations added to the rendered items of a list response."""
         entity = op.listed
         slot = list_slot(op.schema, entity)
         if slot is None or not body:

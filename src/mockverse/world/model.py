@@ -265,7 +265,7 @@ class WorldModel:
 
     @classmethod
     def from_spec(cls, spec: Spec, inferred: InferredWorld, world: WorldConfig) -> WorldModel:
-        """The world of a user's spec: the inferred entity types and relationships, corrected by
+        """The world of a spec (the built-in one too): the inferred entity types and relationships, corrected by
         the config's ``world`` section (see :class:`SpecWorldBuilder`)."""
         from mockverse.world.specworld import SpecWorldBuilder
 
@@ -280,7 +280,7 @@ class WorldModel:
     def describe(self, operations: list[tuple[str, str]] | None = None) -> dict:
         """The world as inferred and configured: entity types (where they are served, how many,
         their id scheme, their parent) and every relationship with its evidence and its use.
-        ``operations`` (method, path) attach paths to the built-in world's types."""
+        ``operations`` (method, path) attach paths to types inference did not find (record types)."""
         out = []
         for entity in self.types.values():
             source = entity.inferred

@@ -1,4 +1,4 @@
-"""Entities of a spec world in the shape of an operation's response schema.
+"""Entities of a world in the shape of an operation's response schema.
 
 An entity is generated once from its own schema; a response may want it bare, inside an
 envelope (``{data: {...}}``), as a variant (Spotify's ``SimplifiedTrackObject``), or as a
@@ -223,8 +223,10 @@ class Renderer:
                 cut = _within(data[name], sub)
                 given[name] = cut if fits(cut, sub) else data[name]
         body = self.gen.object(flat, ref, "$", self._ctx(entity, data), given=given)
-        if flat.get("additionalProperties") not in (None, False) and isinstance(body, dict):
-            body.update(_written_extras(data, own, props))
+        more = flat.get("additionalProperties")
+        if more not in (None, False) and isinstance(body, dict):
+            body.update({k: v for k, v in _written_extras(data, own, props).items()
+                         if not isinstance(more, dict) or fits(v, more)})
         for link in entity.deep:
             leaf = prop_at(flat, ".".join(link.path)) or {}
             if is_array(leaf) and not link.path[-1].endswith("[]"):
