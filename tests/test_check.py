@@ -14,6 +14,7 @@ from mockverse.cli import main
 
 FIXTURES = ROOT / "tests" / "fixtures" / "specs"
 BROKEN = FIXTURES / "check-broken.yaml"
+UNRESOLVED = "does not resolve: GET /owners/{ownerId} answered 200 with another entity"
 README = ROOT / "README.md"
 
 
@@ -57,21 +58,20 @@ def test_broken_spec_shows_exactly_its_findings(capsys):
     assert scores(report) == {"served": (5, 5), "schema": (1, 5), "links": (0, 6), "nested": (0, 0),
                               "item_list": (3, 6), "writes": (0, 0), "determinism": (4, 4)}
     found = [(f["category"], f["operation"], f["pointer"], f["message"]) for f in report["findings"]]
-    unresolved = "does not resolve: GET /owners/{ownerId} answered 204"
     assert sorted(found) == sorted([
-        ("item_list", "GET /owners", "/0", "owner 1: GET /owners/{ownerId} answered 204"),
-        ("item_list", "GET /owners", "/1", "owner 2: GET /owners/{ownerId} answered 204"),
-        ("item_list", "GET /owners", "/2", "owner 3: GET /owners/{ownerId} answered 204"),
+        ("item_list", "GET /owners", "/0", "owner 1: GET /owners/{ownerId} answered 200 without that entity"),
+        ("item_list", "GET /owners", "/1", "owner 2: GET /owners/{ownerId} answered 200 without that entity"),
+        ("item_list", "GET /owners", "/2", "owner 3: GET /owners/{ownerId} answered 200 without that entity"),
         ("schema", "GET /pets", "/0/name", "'Con14' is too long"),
         ("schema", "GET /pets/{petId}", "/name", "'Con14' is too long"),
         ("schema", "GET /pets/{petId}", "/name", "'Mul13' is too long"),
         ("schema", "GET /pets/{petId}", "/name", "'Opt00' is too long"),
-        ("links", "GET /pets", "/0/ownerId", f"owner 1 {unresolved}"),
-        ("links", "GET /pets", "/1/ownerId", f"owner 1 {unresolved}"),
-        ("links", "GET /pets", "/2/ownerId", f"owner 2 {unresolved}"),
-        ("links", "GET /pets/{petId}", "/ownerId", f"owner 1 {unresolved}"),
-        ("links", "GET /pets/{petId}", "/ownerId", f"owner 1 {unresolved}"),
-        ("links", "GET /pets/{petId}", "/ownerId", f"owner 2 {unresolved}"),
+        ("links", "GET /pets", "/0/ownerId", f"owner 1 {UNRESOLVED}"),
+        ("links", "GET /pets", "/1/ownerId", f"owner 1 {UNRESOLVED}"),
+        ("links", "GET /pets", "/2/ownerId", f"owner 2 {UNRESOLVED}"),
+        ("links", "GET /pets/{petId}", "/ownerId", f"owner 1 {UNRESOLVED}"),
+        ("links", "GET /pets/{petId}", "/ownerId", f"owner 1 {UNRESOLVED}"),
+        ("links", "GET /pets/{petId}", "/ownerId", f"owner 2 {UNRESOLVED}"),
     ])
 
 
@@ -84,7 +84,7 @@ def test_min_sets_the_exit_code(capsys):
     assert code == 1
     assert err == "mockverse: overall score 0.5000 is below --min 0.51\n"
     assert "links findings (6):" in out.splitlines()
-    assert "  GET /pets /0/ownerId: owner 1 does not resolve: GET /owners/{ownerId} answered 204" in out.splitlines()
+    assert f"  GET /pets /0/ownerId: owner 1 {UNRESOLVED}" in out.splitlines()
 
 
 def test_unloadable_spec_is_one_line_and_exit_2(capsys):

@@ -29,14 +29,16 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import orjson
 from jsonschema.exceptions import relevance
 
+from mockverse.http.reads import key_names
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
 from mockverse.world.generate import Generator, merge_schema
+from mockverse.world.render import list_slot
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")   # starlette asks for httpx2 in its TestClient; httpx works the same
@@ -291,7 +293,9 @@ class _Checker:
             owner = self.item_paths.get(prefix) or self.collections.get("/" + "/".join(tokens[:i]))
             if owner is None and i and not _param(tokens[i - 1]):
                 owner = next((t.name for t in self.types.values() if t.collection_path
-                              and _tokens(t.collection_path)[-1:] == [tokens[i - 1]]), None)
+                              and _tokens(t.collection_path)[-1:] == [tokens[i - 1]]), None) or \
+                    next((t.name for t in self.types.values() if t.item_path
+                          and _tokens(t.item_path)[-2:-1] == [tokens[i - 1]]), None)
             if owner is not None:
                 bound[name] = owner
         return bound
@@ -371,7 +375,19 @@ class _Checker:
                 values[p.name] = str(self.ids[type_name][0])
             else:
                 values[p.name] = str(self.scalar(p.schema, f"path.{p.name}"))
+        for p in op.parameters:   # ?user=U1 at /users.info: the id of the entity the query names
+            type_name = self.query_type(p.name) if p.location == "query" else None
+            if type_name is None or not (p.required or op.path == self.types[type_name].item_path):
+                continue
+            id = known.get(type_name, next(iter(self.ids[type_name]), None))
+            if id is not None:
+                values[p.name] = str(id)
         return values
+
+    def query_type(self, name: str) -> str | None:
+        """The entity type a query parameter names by its spelling (``user``, ``user_id``, ``userId``)."""
+        return next((t for t, entity in self.model.types.items() if t in self.types and name in key_names(entity)),
+                    None)
 
     def contexts(self, op: Operation, bound: dict[str, str]) -> list[dict[str, object]]:
         """Up to SAMPLES assignments of ids (by type) for ``op``'s path, deepest bound type first."""
@@ -428,7 +444,9 @@ class _Checker:
         query: dict[str, str] = {}
         headers: dict[str, str] = {}
         for p in op.parameters:
-            if p.required and p.location in ("query", "header"):
+            if p.location == "query" and p.name in values:
+                query[p.name] = values[p.name]
+            elif p.required and p.location in ("query", "header"):
                 value = _text(self.scalar(p.schema, f"{p.location}.{p.name}"))
                 (query if p.location == "query" else headers)[p.name] = value
         kwargs: dict[str, Any] = {"params": query, "headers": headers}
@@ -440,6 +458,7 @@ class _Checker:
                 kwargs["content"] = orjson.dumps(body)
                 headers["content-type"] = "application/json"
         response = self.client.request(op.method.upper(), url, **kwargs)
+        url += "?" + urlencode(query) if query else ""   # what a replay asks again, its query included
         call = _Call(_op_name(op), url, response.status_code, response.content, _json(response))
         self.statuses.setdefault(call.operation, []).append(call.status)
         if call.status >= 500:
@@ -505,10 +524,10 @@ class _Checker:
         if listed is None:
             return
         entity = self.types[listed]
-        listing = _find_list(call.body, entity.id_field)
+        listing = self.listing(op, call.body, entity)
         if listing is None:
             return
-        pointer, items = listing
+        pointer, items = listing[0], [i for i in listing[1] if isinstance(i, dict)]
         params = [t for t in (_param(x) for x in _tokens(op.path)) if t is not None and t in bound]
         owner = bound[params[-1]] if params else None
         nested = owner is not None and owner == entity.parent
@@ -527,6 +546,39 @@ class _Checker:
                                    f"{item[entity.parent_field]!r} does not point back at {owner} {owner_id!r}")
             self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
                        {**known, listed: id} if nested else self.ancestors(listed, id))
+        if nested and items:
+            self.outsider(call.operation, entity, known, owner_id, {str(i.get(entity.id_field)) for i in items})
+
+    def outsider(self, operation: str, entity: _Type, known: dict, owner_id: object, listed: set[str]) -> None:
+        """A membership check of the parent answers 404 for a child of another parent (one not in its list)."""
+        item_op = self._item_op(entity)
+        member = _membership(item_op) if item_op is not None else None
+        other = next((id for id in self.ids[entity.name] if str(id) not in listed
+                      and self.parent_of.get((entity.name, str(id))) is not None
+                      and not _same(self.parent_of[(entity.name, str(id))], owner_id)), None)
+        if item_op is None or member is None or other is None:
+            return
+        call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), {**known, entity.name: other}))
+        self.report.record("nested", call.status == 404, operation, "/",
+                           f"{entity.name} {other!r} is not in this list, but {_op_name(item_op)} answered "
+                           f"{call.status}, not 404")
+
+    def listing(self, op: Operation, body: Any, entity: _Type) -> tuple[list, list] | None:
+        """(pointer, items) of the entity list in a list body: at the slot the world fills with the type
+        (not another array that happens to hold ids: an audit log's entries beside its users), else the
+        first array of objects with the type's id field."""
+        model_type = self.model.types.get(entity.name)
+        success = op.success()
+        schema = success.schema if success is not None else None
+        if model_type is None or not isinstance(schema, dict):
+            return _find_list(body, entity.id_field)
+        slot = list_slot(schema, model_type)
+        if slot is None:
+            return _find_list(body, entity.id_field)
+        node = body
+        for part in slot[0]:
+            node = node.get(part) if isinstance(node, dict) else None
+        return (list(slot[0]), node) if isinstance(node, list) else None
 
     def agree(self, category: str, operation: str, at: list, item: dict, entity: _Type, known: dict) -> None:
         """A list's entity equals what its own item path answers (on the keys both show)."""
@@ -534,7 +586,15 @@ class _Checker:
         if item_op is None or known.get(entity.name) is None:
             return
         call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), known))
+        member = _membership(item_op)
+        if member is not None:   # a membership check: its bodiless success says "in the list", nothing more
+            self.report.record(category, call.status == member, operation, to_pointer(at),
+                               f"{entity.name} {known[entity.name]!r} is listed, but {_op_name(item_op)} "
+                               f"answered {call.status}, not {member}")
+            return
         found = _find(call.body, entity.id_field, known[entity.name]) if call.status == 200 else None
+        if found is None and call.status == 200 and isinstance(call.body, dict) and not _shows_key(item_op, entity):
+            found = ([], call.body)   # an item path whose schema has no id field: its body is the entity's fields
         if found is None:
             self.report.record(category, False, operation, to_pointer(at),
                                f"{entity.name} {known[entity.name]!r}: {_op_name(item_op)} answered {call.status}"
@@ -566,7 +626,8 @@ class _Checker:
                                    f"{target} {id!r} does not resolve: {detail}")
 
     def resolve(self, target: str, id: object) -> tuple[bool, str]:
-        """Whether ``target`` ``id`` exists: its item path answers 200 with that entity (cached)."""
+        """Whether ``target`` ``id`` exists: its item path answers 200 with that entity, or the bodiless
+        status of a membership check (cached)."""
         key = (target, str(id))
         if key in self.resolved:
             return self.resolved[key]
@@ -579,9 +640,11 @@ class _Checker:
         else:
             known = self.ancestors(target, id)
             call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), known))
+            member = _membership(item_op)
             found = _find(call.body, entity.id_field, id) if call.status == 200 else None
             result = (found is not None, f"{_op_name(item_op)} answered {call.status}"
-                      + (" with another entity" if call.status == 200 else ""))
+                      + (" with another entity" if call.status == 200 else "")) if member is None else \
+                (call.status == member, f"{_op_name(item_op)} answered {call.status}, not {member}")
         self.resolved[key] = result
         return result
 
@@ -729,6 +792,26 @@ class _Checker:
 # -- bodies ------------------------------------------------------------------------------------------
 
 
+def _membership(op: Operation) -> int | None:
+    """The status of a membership check's answer (``GET /orgs/{org}/members/{username}``: 204 when the
+    child is in the parent's list, 404 when not): the operation's only success, which has no body; else None."""
+    successes = [r for r in op.responses.values() if r.status.isdigit() and r.status.startswith("2")]
+    if len(successes) != 1 or successes[0].schema is not None or successes[0].status == "200":
+        return None
+    return int(successes[0].status)
+
+
+def _shows_key(op: Operation, entity: _Type) -> bool:
+    """Whether an operation's success schema has the type's id field (at the top or one envelope deep)."""
+    success = op.success()
+    schema = success.schema if success is not None else None
+    props = merge_all_of(schema).get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict) or entity.id_field in props:
+        return True
+    return any(isinstance(p, dict) and entity.id_field in (merge_all_of(p).get("properties") or {})
+               for p in props.values())
+
+
 def _json(response: Any) -> Any:
     """A JSON response body, parsed (None for other bodies)."""
     if not is_json_media_type(response.headers.get("content-type")) or not response.content:
@@ -840,4 +923,13 @@ def _difference(a: Any, b: Any, at: list) -> tuple[list, Any, Any] | None:
             if diff:
                 return diff
         return None
-    return None if _equal(a, b) else (at, a, b)
+    return None if _equal(a, b) or _same_reference(a, b) or _same_reference(b, a) else (at, a, b)
+
+
+def _same_reference(scalar: Any, obj: Any) -> bool:
+    """A reference spelled as a bare id at one path and as ``{"id": ...}`` at another (the spec declares
+    each spelling): both name the same entity."""
+    if not isinstance(obj, dict) or len(obj) != 1 or isinstance(scalar, (dict, list, bool)) or scalar is None:
+        return False
+    (key, value), = obj.items()
+    return (key.lower().endswith("id") or key in ("key", "name", "slug")) and _equal(value, scalar)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _REF = re.compile(r"^([a-z][a-z0-9_]*):([A-Za-z0-9._~-]+)$")
@@ -44,3 +45,20 @@ def stable_hash(*parts: object) -> int:
 def unit_draw(*parts: object) -> float:
     """A uniform number in [0, 1) that depends only on ``parts``."""
     return stable_hash(*parts) / 2.0**64
+
+
+def unit_drawer(*prefix: object) -> Callable[[bytes], float]:
+    """``unit_draw(*prefix, *rest)`` as a function of ``rest`` written out as UTF-8 ``part\\x1f`` per
+    part (``b"3\\x1fgap\\x1f"`` for ``3, "gap"``): the prefix is hashed once, so a timeline drawing
+    thousands of values under one ref pays only for what differs."""
+    head = hashlib.blake2b(digest_size=8)
+    for part in prefix:
+        head.update(str(part).encode("utf-8"))
+        head.update(b"\x1f")
+    copy, big = head.copy, int.from_bytes
+
+    def draw(rest: bytes) -> float:
+        h = copy()
+        h.update(rest)
+        return big(h.digest(), "big") / 2.0**64
+    return draw

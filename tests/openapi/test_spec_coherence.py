@@ -123,9 +123,11 @@ def test_slack_rpc_methods_answer_in_one_of_their_declared_shapes(app_client):
     listed = client.get("/conversations.list")
     assert listed.status_code == 200
     assert isinstance(listed.json()["channels"][0], dict)   # items: [shape, shape] read as one of the shapes
-    user = client.get("/users.info", params={"user": "U1", "token": "xoxb-1"})   # the spec requires the token
+    member = client.get("/users.list", params={"token": "xoxb-1"}).json()["members"][0]
+    user = client.get("/users.info", params={"user": member["id"], "token": "xoxb-1"})   # the spec requires the token
     assert user.status_code == 200
-    assert isinstance(user.json()["user"], dict)
+    assert user.json()["user"]["id"] == member["id"]   # the user the query names
+    assert client.get("/users.info", params={"user": "U1", "token": "xoxb-1"}).status_code == 404   # none such
     assert client.get("/api/v1/consistency/world").status_code == 200
 
 

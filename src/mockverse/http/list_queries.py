@@ -30,7 +30,8 @@ from mockverse.http.served import Served
 from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema
 from mockverse.world.model import EntityType
-from mockverse.world.render import Renderer, list_slot
+from mockverse.world.render import Renderer, entity_slots, is_variant, list_slot
+from mockverse.world.specworld import admits, variant_shapes
 
 if TYPE_CHECKING:
     from mockverse.http.reads import Reads
@@ -164,7 +165,7 @@ class ListQueries:
         if bound is not None and entity.parent is not None and entity.relationship:
             found = self.reads.resolve(op, request, view)
             _, parent_id, data = found[bound]
-            rows = view.children(entity.parent, parent_id, entity.relationship)
+            rows = of_shape(op, view.children(entity.parent, parent_id, entity.relationship))
             return rows, len(rows), False, None, view.persona(entity.parent, data)
         parent_ids = query.parent_filter(entity)
         if parent_ids is not None and entity.parent is not None and entity.relationship:
@@ -244,6 +245,17 @@ class ListQueries:
                 items[index] = {**item, **{k: v for k, v in self._with_relations(view, entity, raw, query).items()
                                            if k in query.embed or k in query.expand}}
         return orjson.dumps(data)
+
+
+def of_shape(op: ListOp, rows: list[dict]) -> list[dict]:
+    """The rows a list of one shape of its type shows (``/threads`` of a channel type whose shapes are told
+    apart by ``type``): those whose stored fields fit its items' enums, so no row is shown as another shape."""
+    entity = op.listed
+    slot = list_slot(op.schema, entity) if op.schema is not None else None
+    if slot is None or entity_slots(slot[1], entity) != [[]]:
+        return rows
+    shapes = [b for b in variant_shapes(slot[1]) if is_variant(b, entity)] or [slot[1]]
+    return [row for row in rows if any(admits(shape, row) for shape in shapes)]
 
 
 def _cost_param(query: ListQuery, entity: EntityType, asked: tuple[str, int] | None) -> str:

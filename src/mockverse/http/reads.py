@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from mockverse.http.conventions import SCAN_LIMIT, wants_list_query
 from mockverse.http.errors import Problem
-from mockverse.http.list_queries import ListQueries
+from mockverse.http.list_queries import ListQueries, of_shape
 from mockverse.http.operations import (
     NUMBERS,
     ChildrenOp,
@@ -35,7 +35,7 @@ from mockverse.openapi.jsonschema import fits
 from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
-from mockverse.world.render import Renderer
+from mockverse.world.render import Renderer, entity_slots
 
 Resolved = dict[str, tuple[EntityType, object, dict]]   # path parameter -> (type, id, stored data)
 SEARCH_READ, SEARCH_MOST = 500, 200   # entities a search reads and returns, at most
@@ -75,6 +75,10 @@ class Reads:
                 return schema_served(op, view, url_key(request), persona)
             return body_served(op, view, body, persona)
         if isinstance(op, CollectionOp):
+            keyed = self.keyed(op, request, view)
+            if keyed is not None:   # /users.info?user=U1: one entity, named by a query parameter
+                entity, id, data = keyed
+                return body_served(op, view, self.shape.item(view, entity, id, op.schema), view.persona(entity, data))
             return self.collection(op, request, view, found)
         if isinstance(op, CountOp):
             return count_served(op, view, url_key(request))
@@ -100,16 +104,34 @@ class Reads:
             return op.entity, id, view.get(op.entity, id) or {}
         return found[op.id_param]
 
+    @staticmethod
+    def keyed(op: CollectionOp, request: Request, view: WorldView) -> tuple[EntityType, object, dict] | None:
+        """(type, id, data) of the entity a query parameter names at a path that answers one entity of the
+        listed type (``GET /users.info?user=U1``); None when the path lists them or the query names none;
+        400 for a value that cannot be an id, 404 for one that does not exist."""
+        entity = op.listed
+        name = next((p.name for p in op.query if p.name in key_names(entity) and p.name in request.query_params), None)
+        if name is None or entity_slots(op.schema, entity) is None:
+            return None
+        raw = request.query_params[name]
+        id = entity.parse_id(raw)
+        if id is None:
+            raise Problem(400, "Invalid query parameter", f"{name} must be {entity.id_rule()}", field=name)
+        data = view.get(entity, id)
+        if data is None:
+            raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field=name)
+        return entity, id, data
+
     def rows(self, op: ListOp, request: Request, view: WorldView, found: Resolved) -> list[dict]:
         """Every row a nested or search list shows, before paging."""
         if isinstance(op, ChildrenOp):
             _, id, _ = found[op.id_param]
-            return view.children(op.parent, id, op.relationship)
+            return of_shape(op, view.children(op.parent, id, op.relationship))
         if isinstance(op, RelatedOp):
             _, id, _ = found[op.id_param]
-            return related_rows(view, op, id)
+            return of_shape(op, related_rows(view, op, id))
         if isinstance(op, SearchOp):
-            return search_rows(op, request, view)
+            return of_shape(op, search_rows(op, request, view))
         return []
 
     def collection(self, op: CollectionOp, request: Request, view: WorldView, found: Resolved) -> Served:
@@ -119,7 +141,7 @@ class Reads:
         bound = op.bound_parent()
         if bound is not None and entity.parent is not None and entity.relationship:
             _, parent_id, data = found[bound]
-            rows = view.children(entity.parent, parent_id, entity.relationship)
+            rows = of_shape(op, view.children(entity.parent, parent_id, entity.relationship))
             return self.shape.page(op, request, view, rows, len(rows), view.persona(entity.parent, data), None)
         for name in op.filters:
             if name in q and entity.parent is not None and entity.relationship:
@@ -171,6 +193,12 @@ class Reads:
         if item is None:
             return view.get(entity, id)
         return self.shape.item(view, entity, id, item.schema)
+
+
+def key_names(entity: EntityType) -> tuple[str, ...]:
+    """The query parameter names that name one entity of a type: ``user``, ``user_id``, ``userId``."""
+    camel = entity.name.split("_")[0] + "".join(w.title() for w in entity.name.split("_")[1:])
+    return (entity.name, f"{entity.name}_id", f"{camel}Id")
 
 
 def count_served(op: CountOp, view: WorldView, key: str) -> Served:

@@ -11,6 +11,7 @@ Bookkeeping (webhook queues, delivery logs, AI text jobs) touches tags no read d
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -25,6 +26,8 @@ from mockverse.store import (
     setting_tags,
 )
 
+JOURNAL = 4096   # changes per workspace kept for the structures that apply them one by one (``since``)
+JOURNALS = 4096  # workspaces whose changes are kept so
 BASE = ""   # the scope of the base world (a workspace never written to): nothing invalidates it
 
 
@@ -49,6 +52,8 @@ class Changes:
         self.last: dict[str, int] = {}          # workspace -> tick of its last change
         self.synced = LRU(4096)                 # workspace -> store version applied
         self.generations: dict[str, int] = {}
+        self.journal: dict[str, deque[tuple[int, list[str]]]] = {}   # workspace -> its latest (tick, tags)
+        self.forgotten: dict[str, int] = {}     # workspace -> tick of the newest change its journal let go
         self.lock = threading.Lock()
 
     def generation(self, workspace: str) -> int:
@@ -79,6 +84,14 @@ class Changes:
     def mark(self, workspace: str, tags: Iterable[str]) -> None:
         """Mark ``tags`` of ``workspace`` changed now (``EVERYTHING``: drop the workspace's caches)."""
         self.tick += 1
+        tags = list(tags)
+        if workspace not in self.journal and len(self.journal) >= JOURNALS:
+            oldest = next(iter(self.journal))   # its structures rebuild from the store when next asked
+            self.forgotten[oldest] = self.journal.pop(oldest)[-1][0]
+        kept = self.journal.setdefault(workspace, deque())
+        kept.append((self.tick, tags))
+        if len(kept) > JOURNAL:
+            self.forgotten[workspace] = kept.popleft()[0]
         for tag in tags:
             if tag == EVERYTHING:
                 self._drop(workspace)
@@ -88,6 +101,19 @@ class Changes:
             self.tags.clear()
             for name in list(self.generations) + list(self.last):
                 self._drop(name)
+
+    def since(self, workspace: str, tick: int) -> list[str] | None:
+        """The tags of ``workspace`` marked after ``tick`` (what a structure kept up to date by
+        them must apply), or None when the journal no longer reaches back that far."""
+        with self.lock:   # ``sync`` appends to the journal on other threads
+            if self.forgotten.get(workspace, 0) > tick:
+                return None
+            out: list[str] = []
+            for at, tags in reversed(self.journal.get(workspace, ())):
+                if at <= tick:
+                    break
+                out.extend(tags)
+            return out
 
     def _drop(self, workspace: str) -> None:
         self.generations[workspace] = self.generation(workspace) + 1

@@ -15,12 +15,13 @@ import re
 import threading
 import unicodedata
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from faker import Faker
 
-from mockverse.ids import stable_hash, unit_draw
+from mockverse.ids import stable_hash, unit_draw, unit_drawer
 from mockverse.openapi.jsonschema import matches
 from mockverse.openapi.loader import merge_all_of
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
@@ -165,6 +166,11 @@ class Generator:
 
     def draw(self, *parts: object) -> float:
         return unit_draw(self.seed, *parts)
+
+    def drawer(self, *parts: object) -> Callable[[bytes], float]:
+        """``draw(*parts, *rest)`` as a function of ``rest`` (UTF-8 ``part\\x1f`` per part), hashing
+        the shared ``parts`` once (``ids.unit_drawer``)."""
+        return unit_drawer(self.seed, *parts)
 
     def choice(self, options: list | dict, *parts: object) -> Any:
         """Pick one of ``options`` (a list, or a dict of weights) by a stable draw."""

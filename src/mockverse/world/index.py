@@ -9,7 +9,6 @@ k-th child sits is then a binary search: O(log N) once the index exists, plus th
 
 from __future__ import annotations
 
-import bisect
 import logging
 import time
 from array import array
@@ -51,34 +50,48 @@ def build_index(parents: int, count: Callable[[int], int], name: str) -> ChildIn
     return ChildIndex(prefix)
 
 
-@dataclass(frozen=True)
 class Touched:
-    """The parent positions a workspace's changes touched, sorted, with their exact counts minus the
-    index's (``deltas``) and the running sum of those differences (``shifts``)."""
+    """The parent positions a workspace's changes touched, with their exact counts minus the index's
+    (``deltas``), summed by a Fenwick tree kept in a dict (only touched positions and their O(log N)
+    ancestors are held). Setting one position's difference costs O(log N), not a recount. ``deps``:
+    the change tags of what the counts were read from (a count or a page made from them depends on them)."""
 
-    positions: list[int]
-    deltas: list[int]
-    shifts: list[int]
+    def __init__(self, parents: int) -> None:
+        self.parents = parents
+        self.deltas: dict[int, int] = {}
+        self.tree: dict[int, int] = {}
+        self.deps: set[str] = set()
 
     @classmethod
-    def of(cls, deltas: dict[int, int]) -> Touched:
-        positions = sorted(deltas)
-        running, shifts = 0, []
-        for position in positions:
-            running += deltas[position]
-            shifts.append(running)
-        return cls(positions, [deltas[p] for p in positions], shifts)
+    def of(cls, parents: int, deltas: dict[int, int]) -> Touched:
+        """A ``Touched`` holding ``deltas`` (position -> difference from the index)."""
+        touched = cls(parents)
+        for position, delta in deltas.items():
+            touched.set(position, delta)
+        return touched
+
+    def set(self, position: int, delta: int) -> None:
+        """Make the difference of ``position`` from the index ``delta`` (0: as the index says)."""
+        change = delta - self.deltas.get(position, 0)
+        if delta:
+            self.deltas[position] = delta
+        else:
+            self.deltas.pop(position, None)
+        while change and position <= self.parents:
+            self.tree[position] = self.tree.get(position, 0) + change
+            position += position & -position
 
     def shift(self, position: int) -> int:
         """The sum of the differences of touched positions up to and including ``position``."""
-        i = bisect.bisect_right(self.positions, position)
-        return self.shifts[i - 1] if i else 0
+        total = 0
+        while position > 0:
+            total += self.tree.get(position, 0)
+            position -= position & -position
+        return total
 
     def count(self, index: ChildIndex, position: int) -> int:
         """The exact number of children of the parent at ``position``."""
-        i = bisect.bisect_left(self.positions, position)
-        touched = i < len(self.positions) and self.positions[i] == position
-        return index.generated(position) + (self.deltas[i] if touched else 0)
+        return index.generated(position) + self.deltas.get(position, 0)
 
     def end(self, index: ChildIndex, position: int) -> int:
         """How many children the parents at positions 1..``position`` hold, exactly."""

@@ -52,6 +52,7 @@ class LifecycleState(StrEnum):
 
 
 STATE_NAMES = [s.value for s in LifecycleState]
+STATES = list(LifecycleState)   # in declaration order (iterating the enum itself is slow in a hot loop)
 
 
 class LifecycleError(ValueError):
@@ -247,7 +248,7 @@ def parse_mix(data: dict) -> dict[LifecycleState, float]:
 
 def state_for_generated(draw: float, mix: dict[LifecycleState, float]) -> LifecycleState:
     """The state a uniform ``draw`` in [0, 1) picks by cumulative weights (declaration order)."""
-    weighted = [(s, mix[s]) for s in LifecycleState if mix.get(s, 0) > 0]
+    weighted = [(s, mix[s]) for s in STATES if mix.get(s, 0) > 0]
     if not weighted:
         raise LifecycleError("mix", "needs at least one state with a weight above zero", list(STATE_NAMES))
     target = min(max(draw, 0.0), 1.0) * sum(w for _, w in weighted)

@@ -188,7 +188,6 @@ class Personas:
                  stored: dict | None) -> Lifecycle:
         """The lifecycle from a stored record (or none: config, then the generated mix), caught up to now."""
         ref = f"{entity.name}:{id}"
-        start = view.clock_start
         steps: list[tuple[datetime, LifecycleState, str]]
         if stored:
             steps = [(parse_rfc3339(h["entered_at"]), LifecycleState(h["state"]), h.get("source", "set"))
@@ -197,22 +196,40 @@ class Personas:
         else:
             signup = view.created_at_of(entity, data)
             if view.is_generated(entity, id):
-                state = self.initial_state(view, ref)
-                steps = self._generated_history(view, ref, signup, start, state)
-                metadata = self._generated_metadata(view, ref, state)
+                steps, metadata = self._generated_steps(view, ref, signup)
                 source = "config" if ref in self.configured else "generated"
             else:
                 state = self.configured.get(ref, self.config.default_state)
                 steps = [(signup, state, "created")]
                 metadata, source = with_failed_payment(state, {"login_count": 0, "failed_payment_count": 0}), "default"
-        state, entered = steps[-1][1], steps[-1][0]
-        facts = {**metadata, "metadata": metadata}
-        fired = catch_up(state, entered, view.now, self.config.rules, facts) if view.now >= entered else []
-        for t in fired:
-            steps.append((t.at, t.to_state, f"rule:{t.rule}"))
+        facts = self._caught_up(view.now, steps, metadata)
         history = [{"state": s.value, "entered_at": format_rfc3339(at), "source": src} for at, s, src in steps]
         return Lifecycle(ref, steps[-1][1], steps[-1][0], history, metadata, source,
                          self._next(steps[-1][1], steps[-1][0], facts), [(at, s) for at, s, _ in steps])
+
+    def generated_segments(self, view: PersonaView, ref: str,
+                           signup: datetime) -> list[tuple[datetime, LifecycleState]]:
+        """The states a generated persona nobody changed went through by the view's now (what paces
+        its children): the same steps as its lifecycle, without reading, caching or formatting."""
+        steps, metadata = self._generated_steps(view, ref, signup)
+        self._caught_up(view.now, steps, metadata)
+        return [(at, state) for at, state, _ in steps]
+
+    def _generated_steps(self, view: PersonaView, ref: str,
+                         signup: datetime) -> tuple[list[tuple[datetime, LifecycleState, str]], dict]:
+        """A generated persona's drawn history and metadata at the clock's start."""
+        state = self.initial_state(view, ref)
+        return (self._generated_history(view, ref, signup, view.clock_start, state),
+                self._generated_metadata(view, ref, state))
+
+    def _caught_up(self, now: datetime, steps: list[tuple[datetime, LifecycleState, str]], metadata: dict) -> dict:
+        """Append to ``steps`` the rules that fired by ``now``; the facts the rules read."""
+        state, entered = steps[-1][1], steps[-1][0]
+        facts = {**metadata, "metadata": metadata}
+        fired = catch_up(state, entered, now, self.config.rules, facts) if now >= entered else []
+        for t in fired:
+            steps.append((t.at, t.to_state, f"rule:{t.rule}"))
+        return facts
 
     def _next(self, state: LifecycleState, entered: datetime, facts: dict) -> dict | None:
         """The next scheduled transition if nothing else changes: the earliest rule that holds."""

@@ -19,7 +19,7 @@ from mockverse.openapi import is_nullable, merge_all_of, singular, snake
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType, sample_id
-from mockverse.world.specworld import DeepLink, Embed, prop_at
+from mockverse.world.specworld import DeepLink, Embed, admits, prop_at
 
 MAX_EMBED_DEPTH = 2
 _ENVELOPE_KEYS = ("data", "result", "item", "record", "payload", "resource", "object", "entity")
@@ -191,7 +191,7 @@ class Renderer:
         """The entity's data in the shape of an object schema (the entity's own schema when None)."""
         if schema is None:
             schema = entity.schema
-        flat = self._branch(schema, entity)
+        flat = self._branch(schema, entity, data)
         props = flat.get("properties") or {}
         ref = f"{entity.name}:{id}"
         if not props:
@@ -245,7 +245,8 @@ class Renderer:
         if value is None:
             return
         if isinstance(value, list):
-            if rest:
+            if rest:   # copies on the way down: an embedded body may be a cached one, shared with other renders
+                value = node[part] = [dict(item) if isinstance(item, dict) else item for item in value]
                 for index, item in enumerate(value):
                     self._fill(entity, id, data, item, link, rest, f"{key}.{part}[{index}]", depth, leaf)
                 return
@@ -253,6 +254,8 @@ class Renderer:
                                       for i, old in enumerate(value)) if v is not None] or value[:0]
             return
         if rest:
+            if isinstance(value, dict):
+                value = node[part] = dict(value)
             self._fill(entity, id, data, value, link, rest, f"{key}.{part}", depth, leaf)
             return
         linked = self._linked(entity, id, data, link, value, f"{key}.{part}", depth, leaf)
@@ -302,13 +305,16 @@ class Renderer:
                 return count if fits(count, sub) else None
         return None
 
-    def _branch(self, schema: dict, entity: EntityType) -> dict:
-        """The object schema to render: the oneOf/anyOf alternative that is this entity, else the first."""
+    def _branch(self, schema: dict, entity: EntityType, data: dict | None = None) -> dict:
+        """The object schema to render: the oneOf/anyOf alternative that is this entity (the one its stored
+        fields fit, when it has several shapes), else the first."""
         flat = merge_all_of(schema)
-        for alternative in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())):
-            if isinstance(alternative, dict) and is_variant(alternative, entity):
-                base = {k: v for k, v in flat.items() if k not in ("oneOf", "anyOf")}
-                return merge_schema({**base, **alternative})
+        shapes = [a for a in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ()))
+                  if isinstance(a, dict) and is_variant(a, entity)]
+        if shapes:
+            chosen = next((a for a in shapes if data is None or admits(a, data)), shapes[0])
+            base = {k: v for k, v in flat.items() if k not in ("oneOf", "anyOf")}
+            return merge_schema({**base, **chosen})
         return _object(schema)
 
     def _embedded(self, entity: EntityType, id: object, data: dict, embed: Embed, sub: dict, depth: int) -> Any:
@@ -455,7 +461,7 @@ class Renderer:
         def build(node: dict, paths: list[list[str]], at: str) -> Any:
             if [] in paths:
                 return inner(node)
-            flat = self._branch(node, entity) if entity is not None else _object(node)
+            flat = self._branch(node, entity, data) if entity is not None else _object(node)
             props = flat.get("properties") or {}
             given = {}
             for name in dict.fromkeys(p[0] for p in paths):

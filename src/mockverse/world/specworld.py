@@ -275,6 +275,8 @@ class SpecWorldBuilder:
         schema: dict[str, Any] = dict(merge_schema(schema_of)) if isinstance(schema_of, dict) else {"type": "object"}
         props = dict(schema.get("properties") or _shapes_properties(schema_of if isinstance(schema_of, dict)
                                                                       else self._item_schema(source)))
+        if not isinstance(schema_of, dict) and not props:   # no body of its own: the objects its collection lists
+            props = dict(_props_of(self._collection_items(source) or {}))
         param = source.id_param
         if id_field not in props and param is not None and param in props and not (override and override.id_field):
             id_field = param   # /env/{key} of an object with a ``key`` and no ``id``: keyed by it
@@ -554,6 +556,14 @@ class SpecWorldBuilder:
         own = set(entity.schema.get("properties") or {})
         return items if names and len(names & own) * 2 > len(names) else None
 
+    def _collection_items(self, source: InferredType) -> dict | None:
+        """The item schema its collection path's GET lists (the item path without its trailing parameters:
+        ``/user/starred`` of ``/user/starred/{owner}/{repo}`` lists repositories), if any."""
+        path = source.collection_path or re.sub(r"(/\{[^/]*\})+$", "", source.item_path or "")
+        op = next((o for o in self._ops_at(path) if o.method.upper() == "GET"), None) if path else None
+        success = op.success() if op is not None else None
+        return _list_items(success.schema) if success is not None and isinstance(success.schema, dict) else None
+
     def _item_schema(self, source: InferredType) -> dict:
         """The schema its item path's GET answers with (for a type inferred without one)."""
         op = next((o for o in self._ops_at(source.item_path or "") if o.method.upper() == "GET"), None)
@@ -640,6 +650,57 @@ class SpecWorldBuilder:
         for name in self._envelopes:
             wrapper = self.sources[name].schema
             self.types[name].variants.discard(id(wrapper))   # the envelope holds the entity; it is not one
+        for entity in self.types.values():
+            self._discriminate(entity)
+
+    def _discriminate(self, entity: EntityType) -> None:
+        """A type of several ``oneOf`` shapes told apart by an enum (a channel's ``type``: 0 for a text
+        channel, 10 for a thread) draws that field from every shape's values, so each entity is one shape
+        and shows that shape wherever it is rendered (its item path and a list of only that shape)."""
+        if entity.inferred is None or not isinstance(entity.inferred.schema, dict):
+            return
+        own = variant_shapes(entity.inferred.schema)
+        entity.variants.update(id(b) for b in own if entity.id_field in _props_of(b))   # each shape is the type
+        items = self._listed_items(entity)
+        shapes = list({id(b): b for b in own + (variant_shapes(items) if items else [])
+                       if id(b) in entity.variants}.values())
+        if len(shapes) < 2:
+            return
+        props = entity.schema.get("properties") or {}
+        for name, prop in list(props.items()):
+            values = [_enum_of(p) for p in (_props_of(b).get(name) for b in shapes) if isinstance(p, dict)]
+            if len(values) < 2 or any(v is None for v in values) or _enum_of(prop) is None:
+                continue
+            union = list(dict.fromkeys(v for vs in values if vs for v in vs if not isinstance(v, (dict, list))))
+            if len(union) > len(_enum_of(prop) or []):
+                flat = merge_all_of(prop)
+                props[name] = {**{k: v for k, v in flat.items() if k not in ("oneOf", "anyOf", "const")},
+                               "enum": union}
+
+
+def variant_shapes(schema: dict | None) -> list[dict]:
+    """The ``oneOf``/``anyOf`` alternatives of a schema (the shapes one entity may take)."""
+    flat = merge_all_of(schema) if isinstance(schema, dict) else {}
+    return [b for b in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())) if isinstance(b, dict)]
+
+
+def _props_of(schema: dict) -> dict:
+    """The properties of an object schema (after ``allOf``)."""
+    props = merge_all_of(schema).get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def admits(schema: dict | None, data: dict) -> bool:
+    """Whether an entity's stored fields fit the enums of an object schema (a thread's ``type`` 10 is no
+    text channel's ``type``): the shape that shows the entity as it is, never a regenerated discriminator."""
+    for name, prop in (_props_of(schema) if isinstance(schema, dict) else {}).items():
+        values = _enum_of(prop) if isinstance(prop, dict) else None
+        value = data.get(name)
+        if values is None or value is None:
+            continue
+        if not all(v in values for v in (value if isinstance(value, list) else [value])):
+            return False
+    return True
 
 
 def _envelope(schema: dict | None, id_field: str) -> tuple[str, dict] | None:
