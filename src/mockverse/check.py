@@ -29,15 +29,16 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import orjson
 from jsonschema.exceptions import relevance
 
 from mockverse.http.reads import key_names
+from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
-from mockverse.world.generate import Generator, merge_schema
+from mockverse.world.generate import Generator, merge_schema, schema_types
 from mockverse.world.render import list_slot
 
 with warnings.catch_warnings():
@@ -51,6 +52,8 @@ LINKS_PER_BODY = 12      # link values resolved per body
 DETERMINISM_GETS = 20    # GETs replayed against the second build
 WORLD_VIEW = "GET /api/v1/consistency/world"
 _FORM = "application/x-www-form-urlencoded"
+PATCHED_FIELDS = 2       # fields a generated JSON Patch replaces
+_SCALARS = frozenset({"string", "integer", "number", "boolean"})
 
 
 class CheckError(Exception):
@@ -198,6 +201,11 @@ class _Type:
     parent_field: str | None
     links: list[tuple[str, str | None, str, bool]]    # (field, inner key or None, target, embedded?)
     schema: dict
+    id_param: str | None = None                        # the item path's key, when a field of that name holds it
+
+    def keys(self) -> list[str]:
+        """The fields a value addressing one entity may sit in: its id, else the field its item path is keyed by."""
+        return list(dict.fromkeys(k for k in (self.id_field, self.id_param) if k))
 
 
 @dataclass
@@ -207,6 +215,7 @@ class _Call:
     status: int
     raw: bytes
     body: Any
+    location: str | None = None
 
 
 def _op_name(op: Operation) -> str:
@@ -217,6 +226,11 @@ def _op_name(op: Operation) -> str:
 def _tokens(path: str) -> list[str]:
     """The segments of a path template."""
     return [t for t in path.split("/") if t]
+
+
+def _shape(path: str) -> str:
+    """A path template with its parameter names left out: ``/a/{id}`` and ``/a/{aId}`` are one path."""
+    return "/".join("{}" if _param(t) else t for t in path.split("/"))
 
 
 def _param(token: str) -> str | None:
@@ -248,7 +262,7 @@ class _Checker:
                         for row in description["entity_types"]]
         self.types = {row["name"]: self._type(row) for row in description["entity_types"]}
         self.searches: dict[str, str] = {}      # list paths the world serves with entities found elsewhere
-        self.item_paths = {t.item_path: t.name for t in self.types.values() if t.item_path}
+        self.item_paths = {_shape(t.item_path): t.name for t in self.types.values() if t.item_path}
         self.collections = {t.collection_path: t.name for t in self.types.values() if t.collection_path}
         self.ids: dict[str, list] = {name: [] for name in self.types}
         self.parent_of: dict[tuple[str, str], object] = {}
@@ -269,7 +283,7 @@ class _Checker:
         parent = row["parent"] or {}
         entity = self.model.types.get(row["name"])
         return _Type(row["name"], row["id_field"], item, row["collection_path"], parent.get("type"),
-                     parent.get("field"), links, getattr(entity, "schema", None) or {})
+                     parent.get("field"), links, getattr(entity, "schema", None) or {}, row.get("id_param"))
 
     def _derived_item_path(self, collection: str | None) -> str | None:
         """An item path the world serves under a collection path (``/users`` -> ``/users/{id}``)."""
@@ -290,12 +304,14 @@ class _Checker:
             if name is None:
                 continue
             prefix = "/" + "/".join(tokens[:i + 1])
-            owner = self.item_paths.get(prefix) or self.collections.get("/" + "/".join(tokens[:i]))
+            owner = self.item_paths.get(_shape(prefix)) or self.collections.get("/" + "/".join(tokens[:i]))
             if owner is None and i and not _param(tokens[i - 1]):
                 owner = next((t.name for t in self.types.values() if t.collection_path
                               and _tokens(t.collection_path)[-1:] == [tokens[i - 1]]), None) or \
                     next((t.name for t in self.types.values() if t.item_path
                           and _tokens(t.item_path)[-2:-1] == [tokens[i - 1]]), None)
+            if owner is None and i and not _param(tokens[i - 1]) and singular(snake(tokens[i - 1])) in self.types:
+                owner = singular(snake(tokens[i - 1]))   # a type served at no path of its own, named by the segment
             if owner is not None:
                 bound[name] = owner
         return bound
@@ -416,12 +432,32 @@ class _Checker:
             return ",".join(_text(v) for v in value)   # an array parameter, form style
         return orjson.dumps(value).decode() if isinstance(value, (dict, list)) else value
 
-    def body(self, op: Operation, purpose: str) -> Any:
-        """A request body generated from the request schema (read-only properties left out), deterministically."""
+    def body(self, op: Operation, purpose: str, entity: _Type | None = None) -> Any:
+        """A request body generated from the request schema (read-only properties left out), deterministically;
+        a JSON Patch of ``entity`` when the request schema is one."""
         if not isinstance(op.request_schema, dict):
             return None
+        verbs = _patch_verbs(op.request_schema)
+        if entity is not None and verbs:
+            return self.patch(op, entity, verbs, purpose)
         return _writable(self.gen.value(op.request_schema, "check", f"{purpose}:{op.path}", "body", self.ctx),
                          op.request_schema)
+
+    def patch(self, op: Operation, entity: _Type, verbs: list[str], purpose: str) -> list[dict]:
+        """A JSON Patch (RFC 6902) as a client writes one: the entity's first plain writable fields set
+        to generated values (``replace``, else ``add``), each addressed by a JSON Pointer."""
+        verb = next((v for v in ("replace", "add") if v in verbs), None)
+        props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
+        out: list[dict] = []
+        for name, prop in sorted(props.items()):
+            flat = merge_schema(prop) if isinstance(prop, dict) else {}
+            plain = schema_types(flat) & _SCALARS and not flat.get("format") and not flat.get("readOnly")
+            if verb is None or len(out) >= PATCHED_FIELDS or not plain or name in (entity.id_field,
+                                                                                   entity.parent_field):
+                continue
+            value = self.gen.value(flat, "check", f"{purpose}:{op.path}", name, self.ctx)
+            out.append({"op": verb, "path": to_pointer([name]), "value": value})
+        return out
 
     def media(self, op: Operation) -> str | None:
         """The request media type to send: JSON when the operation takes it, else form, else the first."""
@@ -459,7 +495,8 @@ class _Checker:
                 headers["content-type"] = "application/json"
         response = self.client.request(op.method.upper(), url, **kwargs)
         url += "?" + urlencode(query) if query else ""   # what a replay asks again, its query included
-        call = _Call(_op_name(op), url, response.status_code, response.content, _json(response))
+        call = _Call(_op_name(op), url, response.status_code, response.content, _json(response),
+                     response.headers.get("location"))
         self.statuses.setdefault(call.operation, []).append(call.status)
         if call.status >= 500:
             self.report.status_5xx += 1
@@ -697,69 +734,107 @@ class _Checker:
                 if op.path == entity.item_path and op.method.upper() in ("PUT", "PATCH")]
 
     def create(self, op: Operation, entity: _Type) -> dict[str, object] | None:
-        """POST a generated body; the answer holds the new entity and its item path reads the written fields."""
+        """POST a generated body; the answer names the new entity (in its body, else by its ``Location``)
+        and its item path reads the written fields."""
         bound = self.bind(op.path)
         known = self.contexts(op, bound)[0] if bound else {}
-        body = self.linked(self.body(op, "create"), entity, known)
+        body = self.linked(self.body(op, "create", entity), entity, known)
         call = self.call(op, self.fill(op, bound, known), body)
         name = _op_name(op)
         if not 200 <= call.status < 300:
             answer = _short(call.raw.decode(errors="replace"))
             self.report.record("writes", False, name, "/", f"answered {call.status}: {answer}")
             return None
-        id = _find_id(call.body, entity.id_field)
+        top = _unwrap(call.body, {}, entity)
+        id = next((top[k] for k in entity.keys() if isinstance(top.get(k), (str, int))), None)
+        if id is None:   # no key of its own: the one Location names, else one inside the answer
+            id = self._located(entity, call.location) or next(
+                (v for v in (_find_id(call.body, k) for k in entity.keys()) if v is not None), None)
+        if id is None:   # a key the client chose itself (``{"branch_id": ...}``) is the one it reads back by
+            sent = _written(body, {}, entity)
+            id = next((sent[k] for k in entity.keys() if isinstance(sent.get(k), (str, int))), None)
         if id is None:
-            self.report.record("writes", False, name, "/", f"the answer holds no {entity.name} {entity.id_field}")
+            self.report.record("writes", False, name, "/", f"the answer holds no {entity.name} "
+                                                           f"{' or '.join(entity.keys())} and no Location of one")
             return None
         target = {**known, entity.name: id}
-        self.read_back(name, entity, target, body, _find(call.body, entity.id_field, id))
+        self.read_back(name, entity, target, body, _find_entity(call.body, entity, id))
         return target
 
+    def _located(self, entity: _Type, location: str | None) -> str | None:
+        """The key a create's ``Location`` header gives, when it names an item at the type's item path."""
+        if not location or not entity.item_path:
+            return None
+        template, tokens = _tokens(entity.item_path), _tokens(urlsplit(location).path)
+        if len(tokens) < len(template) or _param(template[-1]) is None:
+            return None
+        tokens = tokens[len(tokens) - len(template):]   # a server mounted under a prefix
+        if any(_param(t) is None and t != v for t, v in zip(template, tokens, strict=True)):
+            return None
+        return unquote(tokens[-1])
+
     def linked(self, body: Any, entity: _Type, known: dict[str, object]) -> Any:
-        """A generated body whose parent key and references name entities that exist (as a client's would)."""
+        """A generated body whose parent key and references name entities that exist (as a client's would),
+        in the shape the request gives them: an id, an array of ids, or an object keyed by the id."""
         if not isinstance(body, dict):
             return body
         inner = _unwrap(body, {}, entity)
-        keys = [(entity.parent_field, entity.parent)] if entity.parent_field and entity.parent else []
-        keys += [(name, target) for name, sub, target, embedded in entity.links if not embedded and sub is None]
-        for name, target in keys:
+        keys = [(entity.parent_field, entity.parent, False)] if entity.parent_field and entity.parent else []
+        keys += [(name, target, embedded) for name, sub, target, embedded in entity.links if sub is None]
+        for name, target, embedded in keys:
             if name not in inner or target not in self.types:
                 continue
             id = known.get(target) or next(iter(self.ids[target]), None)
-            if id is not None:
-                inner[name] = [id] if isinstance(inner[name], list) else id
+            value = inner[name]
+            shaped = isinstance(value, dict) or isinstance(value, list) and value and isinstance(value[0], dict)
+            if id is not None and (shaped or not embedded):   # an embed the request names otherwise: left as is
+                inner[name] = _keyed(value, id, self.types[target].id_field)
         return body
 
     def update(self, op: Operation, entity: _Type, target: dict[str, object]) -> None:
         """PUT/PATCH a generated body on an entity; a later GET reads the written fields."""
-        body = self.linked(self.body(op, op.method), entity, target)
+        body = self.linked(self.body(op, op.method, entity), entity, target)
         call = self.call(op, self.fill(op, self.bind(op.path), target), body)
         if not 200 <= call.status < 300:
             self.report.record("writes", False, _op_name(op), "/", f"answered {call.status}: "
                                                                     f"{_short(call.raw.decode(errors='replace'))}")
             return
-        self.read_back(_op_name(op), entity, target, body, _find(call.body, entity.id_field, target[entity.name]))
+        self.read_back(_op_name(op), entity, target, body, _find_entity(call.body, entity, target[entity.name]))
 
     def read_back(self, operation: str, entity: _Type, target: dict[str, object], body: Any,
                   answered: tuple[list, dict] | None) -> None:
-        """The written fields (those the entity's schema has) equal what GET of the item answers. A field
-        the server derives (the write's own answer already stated its value, and the GET agrees) is no failure,
-        nor is a value the entity's schema cannot hold (the request schema typed the field otherwise)."""
-        item_op = self._item_op(entity)
+        """The written fields (those the entity's schema has) equal what GET of the item answers (of its list,
+        when the spec reads no item). A field the server derives (the write's own answer already stated its
+        value, and the GET agrees) is no failure, nor is a value the entity's schema cannot hold (the request
+        schema typed the field otherwise)."""
+        item_op = self._item_op(entity) or next((op for op in self.spec.operations if op.method.upper() == "GET"
+                                                 and op.path == entity.collection_path), None)
         if item_op is None:
+            self.report.unchecked.append(Finding("writes", operation, "/", f"the spec reads no {entity.name} "
+                                                 "(no GET of its item or its list) to read the write back from"))
             return
         call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), target))
-        found = _find(call.body, entity.id_field, target[entity.name]) if call.status == 200 else None
+        found = _find_entity(call.body, entity, target[entity.name]) if call.status == 200 else None
+        if found is None and call.status == 200 and item_op.path == entity.item_path:
+            found = _keyless(call.body, entity)
+        success = item_op.success()
+        unreadable = _unreadable(item_op, entity, call) if found is None else None
+        if unreadable is not None:
+            self.report.unchecked.append(Finding("writes", operation, "/", unreadable))
+            return
         if found is None:
             self.report.record("writes", False, operation, "/", f"then {_op_name(item_op)} of {entity.name} "
-                                                                 f"{target[entity.name]!r} answered {call.status}")
+                                                                 f"{target[entity.name]!r} answered {call.status}"
+                                                                 + (" without it" if call.status == 200 else ""))
             return
         read = found[1]
-        written = _unwrap(body, read, entity)
+        written = _written(body, read, entity)
         props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
+        shown = _declared(success.schema if success is not None else None, found[0])
         for key, value in sorted(written.items()):
             prop = props.get(key)
-            hidden = not isinstance(prop, dict) or bool(merge_schema(prop).get("writeOnly"))
+            hidden = not isinstance(prop, dict) or bool(merge_schema(prop).get("writeOnly")) or \
+                (shown is not None and key not in shown)   # the read's schema has no such field to show
             if key == entity.id_field or (key not in read and hidden) or (isinstance(prop, dict)
                                                                           and not fits(value, prop)):
                 continue
@@ -884,6 +959,88 @@ def _link_values(value: Any, at: list, inner: str | None, id_field: str, embedde
         elif v is not None and not isinstance(v, (dict, list, bool)):
             out.append((where, v))
     return out
+
+
+def _patch_verbs(schema: dict) -> list[str]:
+    """The operations a JSON Patch request schema (an array of ``{op, path}`` objects) allows; [] for any other."""
+    flat = merge_schema(schema)
+    items = flat.get("items") if "array" in schema_types(flat) else None
+    props = merge_schema(items).get("properties") or {} if isinstance(items, dict) else {}
+    if not {"op", "path"} <= set(props):
+        return []
+    op = merge_schema(props["op"]) if isinstance(props["op"], dict) else {}
+    return [v for v in op.get("enum") or ("add", "remove", "replace", "move", "copy", "test") if isinstance(v, str)]
+
+
+def _written(body: Any, read: dict, entity: _Type) -> dict:
+    """The top-level fields a write sets: a JSON Patch's ``add`` and ``replace`` of one-token pointers,
+    else the body's own fields (see :func:`_unwrap`)."""
+    if isinstance(body, list):
+        return {unquote_pointer(o["path"]): o.get("value") for o in body
+                if isinstance(o, dict) and o.get("op") in ("add", "replace") and isinstance(o.get("path"), str)
+                and o["path"].count("/") == 1}
+    return _unwrap(body, read, entity)
+
+
+def unquote_pointer(pointer: str) -> str:
+    """The one key a one-token JSON Pointer (``/a~1b``) names."""
+    return pointer[1:].replace("~1", "/").replace("~0", "~")
+
+
+def _keyed(value: Any, id: object, id_field: str) -> Any:
+    """``id`` in the shape a request gives a key: an array of them, an object holding it, or itself."""
+    if isinstance(value, list):
+        return [_keyed(value[0], id, id_field)] if value else [id]
+    if isinstance(value, dict):
+        return {**value, id_field: id} if id_field in value else value
+    return id
+
+
+def _find_entity(body: Any, entity: _Type, value: object) -> tuple[list, dict] | None:
+    """The object in ``body`` that one of ``entity``'s keys (its id, its path key) names ``value``."""
+    return next((found for found in (_find(body, k, value) for k in entity.keys()) if found is not None), None)
+
+
+def _unreadable(read: Operation, entity: _Type, call: _Call) -> str | None:
+    """Why a read the spec offers cannot show a write back (the spec's limit, not the mock's), else None:
+    it declares no body, its list holds no entities, or it is a first page of a top-level list."""
+    success = read.success()
+    if call.status != 200:
+        return None
+    if success is None or not success.schema:
+        return f"{_op_name(read)} declares no body: the spec gives a client nothing to read the write back from"
+    if read.path == entity.item_path:
+        return None
+    listing = next((found for found in (_find_list(call.body, k) for k in entity.keys()) if found), None)
+    if listing is None:
+        return f"{_op_name(read)} answers no list of {entity.name} to read the write back from"
+    if not any(_param(t) for t in _tokens(read.path)):
+        return (f"{_op_name(read)} answers a page of {len(listing[1])} {entity.name} without the written one, "
+                "and the spec reads no item")
+    return None
+
+
+def _declared(schema: dict | None, at: list) -> set[str] | None:
+    """The property names a response schema declares for the object at ``at`` (None: it says nothing,
+    or allows any)."""
+    node: Any = schema
+    for part in at:
+        flat = merge_schema(node) if isinstance(node, dict) else {}
+        node = flat.get("items") if isinstance(part, int) else (flat.get("properties") or {}).get(part)
+    flat = merge_schema(node) if isinstance(node, dict) else {}
+    props = flat.get("properties")
+    if not isinstance(props, dict) or not props or flat.get("additionalProperties") not in (None, False):
+        return None
+    return set(props)
+
+
+def _keyless(body: Any, entity: _Type) -> tuple[list, dict] | None:
+    """The entity an item path answered without any of its keys in the body (``GET /segments/51`` showing
+    ``{name, conditions}``): the path named it, so the object is that entity."""
+    inner = _unwrap(body, {}, entity)
+    if not isinstance(body, dict) or any(k in inner for k in entity.keys()):
+        return None
+    return ([] if inner is body else list(body)), inner
 
 
 def _unwrap(body: Any, read: dict, entity: _Type) -> dict:

@@ -85,7 +85,7 @@ def test_json_patch_updates_what_later_reads_show(app_client):
     patch = b'[{"op": "replace", "path": "/title", "value": "Shopping"}, {"op": "remove", "path": "/body"}]'
     r = c.patch("/notes/51", content=patch, headers={"content-type": "application/json-patch+json"})
     assert (r.status_code, r.json()["title"]) == (200, "Shopping")
-    assert "body" not in r.json()   # removed, as a PUT's left-out fields are: the body is optional
+    assert "body" not in r.json()   # removed: gone from later reads, not generated again
     assert c.get("/notes/51").json() == r.json()
     failed = c.patch("/notes/51", json=[{"op": "test", "path": "/title", "value": "Groceries"}])
     assert (failed.status_code, failed.json()["title"]) == (409, "Patch test failed")

@@ -34,7 +34,7 @@ from mockverse.http.dashboard import dashboard_routes
 from mockverse.http.errors import Problem, problem_response
 from mockverse.http.fidelity_api import FidelityAPI
 from mockverse.http.mock import MockRoutes
-from mockverse.http.read_cache import ReadCache
+from mockverse.http.read_cache import ReadAnswers
 from mockverse.http.reality import RealityService
 from mockverse.http.reality_api import RealityAPI
 from mockverse.http.security import TOKEN_ENV, AdminAuth, AdminGuard, admin_token, is_admin_path
@@ -156,11 +156,14 @@ class SplitCORS:
 
 class RequestLog:
     """Pure ASGI middleware, outermost: times each request, logs one line and adds mock requests
-    to the journal (answers from the read cache, just inside it, included)."""
+    to the journal. A repeated plain GET that ``answers`` holds (``read_cache.ReadAnswers``) is
+    answered here, before routing."""
 
-    def __init__(self, app: Any, journal: Journal, off: list[str] | None = None) -> None:
+    def __init__(self, app: Any, journal: Journal, off: list[str] | None = None,
+                 answers: ReadAnswers | None = None) -> None:
         self.app = app
         self.journal = journal
+        self.answers = answers
         # what the config switched off, said on every response (X-Mockverse-Off: consistency, persona_graph)
         self.off = [(b"x-mockverse-off", ", ".join(off).encode())] if off else []
         self.ids = itertools.count(1)
@@ -173,6 +176,10 @@ class RequestLog:
         start = time.perf_counter()
         request_id = f"{self.prefix}{next(self.ids):08x}"
         scope.setdefault("state", {})["request_id"] = request_id
+        hit = await self.answers.lookup(scope) if self.answers is not None and scope["method"] == "GET" else None
+        if hit is not None:
+            await self.cached(scope, send, start, request_id, *hit)
+            return
         meta: dict[str, Any] = {"status": 500, "headers": []}
         sent: list[bytes] = []       # references to the response body chunks, up to the journal's limit
         received: list[bytes] = []   # and to the request body chunks
@@ -201,13 +208,26 @@ class RequestLog:
         try:
             await self.app(scope, listen, capture)
         finally:
-            self.done(scope, start, request_id, meta["status"], meta["headers"], received, sent)
+            served = scope["state"].get(SERVED)
+            headers = meta["headers"]
+            workspace, source = (served.workspace, served.source) if served is not None else _said(headers)
+            self.done(scope, start, request_id, meta["status"], headers, workspace, source, _joined(received),
+                      _joined(sent))
+
+    async def cached(self, scope: dict, send: Any, start: float, request_id: str, status: int, body: bytes,
+                     headers: list, workspace: str, source: str | None) -> None:
+        """Send a read cache answer, then log and journal it like any other."""
+        headers.append((b"x-mockverse-request-id", request_id.encode()))
+        headers.extend(self.off)
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            self.done(scope, start, request_id, status, headers, workspace, source, None, body or None)
 
     def done(self, scope: dict, start: float, request_id: str, status: int, headers: list,
-             received: list[bytes], sent: list[bytes]) -> None:
+             workspace: str | None, source: str | None, received: bytes | None, sent: bytes | None) -> None:
         ms = (time.perf_counter() - start) * 1000
-        served = scope["state"].get(SERVED)
-        workspace, source = (served.workspace, served.source) if served is not None else _said(headers)
         path = scope.get("path", "")
         query = normal_query(scope.get("query_string", b"").decode("latin-1"))  # api_key=[redacted]
         if log.isEnabledFor(logging.INFO):
@@ -215,13 +235,13 @@ class RequestLog:
                      status, ms, workspace or "-", source or "-",
                      extra={"method": scope["method"], "path": path, "query": query, "status": status,
                             "ms": round(ms, 3), "workspace": workspace, "source": source, "request_id": request_id})
-        if not path.startswith(("/api/v1", "/__mockverse", "/__admin")):
+        if self.journal.enabled and not path.startswith(("/api/v1", "/__mockverse", "/__admin")):
             self.journal.add({"id": request_id, "time": time.time(), "method": scope["method"], "path": path,
                               "query": query, "workspace": workspace, "status": status,
                               "latency_ms": round(ms, 3), "source": source,
                               "stub": scope["state"].get(STUB_ID), "request_headers": scope.get("headers"),
-                              "request_body": _joined(received), "response_headers": headers,
-                              "response_body": _joined(sent)})
+                              "request_body": received, "response_headers": headers,
+                              "response_body": sent})
 
 
 def _said(headers: list) -> tuple[str | None, str | None]:
@@ -363,7 +383,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
               + WireMockAdmin(engine, book, journal, limit).routes()
               + mock.routes())
 
-    middleware = [Middleware(RequestLog, journal=journal, off=engine.off), Middleware(ReadCache, answers=mock.cached)]
+    middleware = [Middleware(RequestLog, journal=journal, off=engine.off, answers=mock.cached)]
     simulated = parse_rules(config.simulation)   # per-route delays and faults, outside the request log
     if simulated:
         middleware.insert(0, Middleware(Simulation, rules=simulated, seed_of=engine.workspace_seed))
@@ -399,6 +419,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
             await tcp.close()
         await webhooks.aclose()
         await reality.aclose()
+        await store.aclose()
         store.close()
         log.info("mockverse stopped; store closed")
 

@@ -119,6 +119,12 @@ class ListOp(Operation):
     def shown(self) -> EntityType:
         return self.listed
 
+    def bound_parent(self) -> str | None:
+        """The path parameter naming the listed type's parent anywhere in the path
+        (``/sites/{site_id}/database/branches``, ``/sites/{site_id}/services/{addon}/instances``), if any."""
+        parent = self.listed.parent
+        return next((name for name, entity in self.bound if parent is not None and entity is parent), None)
+
 
 @dataclass(frozen=True)
 class CollectionOp(ListOp):
@@ -129,11 +135,6 @@ class CollectionOp(ListOp):
     kind: ClassVar[str] = "collection"
     filters: tuple[str, ...]
     aliased: bool = False
-
-    def bound_parent(self) -> str | None:
-        """The path parameter naming the listed type's parent (``/sites/{site_id}/database/branches``), if any."""
-        parent = self.listed.parent
-        return next((name for name, entity in self.bound if parent is not None and entity is parent), None)
 
     def alias_parent(self) -> tuple[EntityType, object] | None:
         """(parent type, id) of the entity an aliased path names: the parent type's first entity."""
@@ -309,7 +310,8 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         if listed is not None and listed.parent is owner and listed.relationship:
             return ChildrenOp(**base, listed=listed, parent=owner, id_param=id_param, relationship=listed.relationship)
         key = key_to(listed, owner) if listed is not None else None
-        if method == "POST" and listed is not None and (key is not None or _shows(schema, listed)):
+        if method == "POST" and listed is not None and (key is not None or _shows(schema, listed)
+                                                        or tables.collections.get(path) is listed):
             return RelatedOp(**base, listed=listed, parent=owner, id_param=id_param, key=key)
         if method != "GET":
             return ActionOp(**base, entity=owner, id_param=id_param)

@@ -41,6 +41,7 @@ class StoreWait:
             try:
                 await self.app(scope, attempt.receive, attempt.send)
             finally:
+                activity.live = False
                 ACTIVITY.reset(token)
             if not attempt.swallowed:
                 return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import jsonpatch
 import jsonpointer
@@ -57,7 +58,7 @@ class Writes:
                 fresh = self.engine.view(view.workspace)
                 return self.reads.shape.page(op, request, fresh, rows, len(rows), None, (0, max(len(rows), 1)))
             created = self.create(op, view, found, _object(body, required=False))
-            return self.written(op, view, op.listed, created, created=True)
+            return self.written(op, view, op.listed, created, created=_location_under(op, request.url.path, created))
         if isinstance(op, ItemOp) and op.id_param is not None:
             entity, id, _ = found[op.id_param]
             if request.method == "DELETE":
@@ -79,27 +80,38 @@ class Writes:
         """Create one entity of the listed type from a body, keyed to the path's parent (or its alias's)."""
         entity = op.listed
         data = _entity_fields(entity, body)
-        if isinstance(op, ChildrenOp) and entity.fk is not None:
-            data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
-            data[entity.fk] = found[op.id_param][1]
-        elif isinstance(op, RelatedOp) and op.key is not None:
+        if isinstance(op, RelatedOp) and op.key is not None:
             data[op.key] = found[op.id_param][1]
-        elif isinstance(op, CollectionOp) and op.bound_parent() is not None and entity.fk is not None:
+        parent = op.id_param if isinstance(op, ChildrenOp) else op.bound_parent()
+        if parent is not None and entity.fk is not None:   # the path names the parent: it wins over the body
             data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
-            data[entity.fk] = found[op.bound_parent() or ""][1]
+            data[entity.fk] = found[parent][1]
         explicit = data.get(entity.id_field) if entity.id_field != "id" else None
         alias = op.alias_parent() if isinstance(op, CollectionOp) else None
         persona = f"{alias[0].name}:{alias[1]}" if alias is not None else None
         return view.create(entity, data, id=explicit, persona=persona)
 
     def written(self, op: Operation, view: WorldView, entity: EntityType, data: dict,
-                created: bool = False) -> Served:
-        """The written entity in the shape of the operation's response, with ``Location`` for a creation."""
+                created: bool | str = False) -> Served:
+        """The written entity in the shape of the operation's response, with ``Location`` for a creation
+        (``created`` may give it)."""
         fresh = self.engine.view(view.workspace)
-        location = self.reads.shape.location(entity, data) if created else None
+        location = created if isinstance(created, str) else self.reads.shape.location(entity, data) if created \
+            else None
         extra = {"Location": location} if location else {}
         body = self.reads.shape.written(fresh, entity, data, op.schema)
         return world_served(fresh, op.status, body, fresh.persona(entity, data), extra)
+
+
+def _location_under(op: ListOp, path: str, data: dict) -> str | bool:
+    """``Location`` of an entity created at a path its item path extends by its key
+    (``/sites/{site_id}/services/{addon}/instances/{instance_id}``): the request's own path and the key;
+    else True (the type's item path, filled from the entity)."""
+    entity = op.listed
+    item = entity.inferred.item_path if entity.inferred else None
+    if item is None or not re.fullmatch(re.escape(op.path) + r"/\{[^}/]+\}", item):
+        return True
+    return f"{path.rstrip('/')}/{quote(str(data.get(entity.id_field)), safe='')}"
 
 
 def _query_fields(op: Operation, request: Request) -> dict[str, Any]:
@@ -144,7 +156,21 @@ def _object(body: Any, required: bool) -> dict:
 
 def _entity_fields(entity: EntityType, body: dict) -> dict:
     """The entity's fields a body writes: its envelope opened, its names in the entity's own spelling."""
-    return _own_spelling(entity, _unwrapped(entity, body))
+    return _parent_keyed(entity, _own_spelling(entity, _unwrapped(entity, body)))
+
+
+def _parent_keyed(entity: EntityType, data: dict) -> dict:
+    """A parent given as the object that embeds it (``"service": {"id": ...}``) written as the parent key,
+    when the body gives no key of its own."""
+    parent, fk = entity.parent, entity.fk
+    if parent is None or fk is None or any(s in data for s in entity.fk_spellings()):
+        return data
+    for embed in entity.embeds:
+        value = data.get(embed.field)
+        if embed.target is parent and embed.inner is None and not embed.many and isinstance(value, dict) \
+                and value.get(parent.id_field) is not None:
+            return {**{k: v for k, v in data.items() if k != embed.field}, fk: value[parent.id_field]}
+    return data
 
 
 def _unwrapped(entity: EntityType, body: dict) -> dict:

@@ -89,10 +89,21 @@ def to_json_schema(schema: Any, direction: str = "response", memo: dict[int, Any
             out.clear()
             out.update({**kept, "anyOf": [{"type": "null"}, rest]})
     required = out.get("required")
+    if isinstance(required, list):
+        hidden = _marked(schema, "readOnly" if direction == "request" else "writeOnly")
+        out["required"] = [r for r in required if r not in hidden]
+    return out
+
+
+def _marked(schema: dict, keyword: str, depth: int = 0) -> set[str]:
+    """The properties ``schema`` marks ``keyword`` (``readOnly``), its own or those of its ``allOf`` parts:
+    ``required: [id]`` beside ``allOf: [{$ref: Fields}, {properties: {id: {readOnly: true}}}]``."""
     props = schema.get("properties")
-    if isinstance(required, list) and isinstance(props, dict):
-        hidden = "readOnly" if direction == "request" else "writeOnly"
-        out["required"] = [r for r in required if not (isinstance(props.get(r), dict) and props[r].get(hidden))]
+    out = {name for name, prop in props.items() if isinstance(prop, dict) and prop.get(keyword)} \
+        if isinstance(props, dict) else set()
+    for part in schema.get("allOf") or () if depth < 8 else ():
+        if isinstance(part, dict):
+            out |= _marked(part, keyword, depth + 1)
     return out
 
 

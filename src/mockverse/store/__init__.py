@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -72,6 +72,8 @@ class Activity:
 
     commits: int = 0
     busy: bool = False
+    live: bool = True   # False once the request is answered (a task it started may still hold it)
+    versions: dict[str, tuple[int, int]] = field(default_factory=dict)   # read this request: (version, writes)
 
 
 ACTIVITY: ContextVar[Activity | None] = ContextVar("mockverse_store_activity", default=None)
@@ -114,13 +116,28 @@ def entity_write_tags(type: str, id: str, links: list[tuple[str, str, str]], mem
     return [entity_tag(type, id), *([members_tag(type)] if members else []), *map(links_tag, refs)]
 
 
+# reads a store answers in one batch (``Store.read_many``): (kind, its arguments after the workspace)
+BATCHED_READS = ("get_entity", "linked", "get_setting")
+Read = tuple[str, tuple[str, ...]]
+
+
+def batched(reads: list[Read]) -> list[Read]:
+    """``reads``, each checked to be a kind of read a store batches (ValueError naming it if not)."""
+    for kind, _ in reads:
+        if kind not in BATCHED_READS:
+            raise ValueError(f"'{kind}' is not a batched read; these are: {', '.join(BATCHED_READS)}")
+    return reads
+
+
 class Store(Protocol):
     """What the engine needs from persistence. Every write bumps the workspace version and records
     the change tags it touched (``changes``), so other instances drop only what depends on them."""
 
     def version(self, workspace: str) -> int: ...
+    async def version_now(self, workspace: str) -> int: ...
     def changes(self, workspace: str, since: int) -> list[tuple[int, list[str]]]: ...
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None: ...
+    def read_many(self, workspace: str, reads: list[Read]) -> list[Any]: ...
     def put_entity(self, workspace: str, type: str, id: str, data: dict[str, Any], mode: str,
                    links: list[tuple[str, str, str]]) -> int: ...
     def delete_entity(self, workspace: str, type: str, id: str, mode: str) -> int: ...
@@ -144,6 +161,7 @@ class Store(Protocol):
     def reset_workspace(self, workspace: str, keep: tuple[str, ...] = ()) -> int: ...
     def integrity_check(self) -> str: ...
     def close(self) -> None: ...
+    async def aclose(self) -> None: ...
 
 
 def open_store(url: str, *, volatile: bool = False) -> Store:

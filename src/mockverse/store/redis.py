@@ -39,24 +39,31 @@ restart would also hand out ids again. ``volatile=True`` (``--redis-volatile``) 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
 import orjson
 import redis
+import redis.asyncio
+import redis.asyncio.retry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis.typing import EncodableT
 
 from mockverse.store import (
+    ACTIVITY,
     EVERYTHING,
     KEEP_CHANGES,
+    Read,
     StoredEntity,
     StoreOpenError,
     StoreUnavailable,
+    batched,
     entity_tag,
     links_tag,
     log_tag,
@@ -247,14 +254,31 @@ def _reachable(method: Callable[P, R]) -> Callable[P, R]:
     return call
 
 
+def _writing(method: Callable[P, R]) -> Callable[P, R]:
+    """Count a write of this store before and after it, so a version a request read earlier is
+    not taken for the workspace's once this process may have moved it."""
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        store = cast("RedisStore", args[0])
+        store._writes += 1
+        try:
+            return method(*args, **kwargs)
+        finally:
+            store._writes += 1
+    return call
+
+
 class RedisStore:
     """A store in Redis, shared by every worker and instance given the same URL."""
 
     def __init__(self, url: str, connect_timeout: float = 0.5, timeout: float = 1.0, *, volatile: bool = False) -> None:
         self.url = url
+        self._timeouts = (connect_timeout, timeout)
         self._redis = redis.Redis.from_url(
             url, socket_connect_timeout=connect_timeout, socket_timeout=timeout,
             retry=Retry(NoBackoff(), 0), health_check_interval=0)
+        self._versions = _VersionReads(self)
+        self._writes = 0   # writes this process started or finished (see :meth:`version`)
         if not volatile:
             self.check_persistence()
         self._put_entity = self._redis.register_script(_PUT_ENTITY)
@@ -320,9 +344,38 @@ class RedisStore:
     # -- reads ----------------------------------------------------------------------------
     @_reachable
     def version(self, workspace: str) -> int:
-        """The workspace's write counter, read on every request to key the caches."""
+        """The workspace's write counter, read to key the caches: once per request (the request's
+        ``Activity`` keeps it), again only if this process wrote since. Every write acknowledged
+        before the request began is counted, so each request still sees every earlier one."""
+        activity = ACTIVITY.get()
+        if activity is not None and not activity.live:
+            activity = None
+        if activity is not None:
+            known = activity.versions.get(workspace)
+            if known is not None and known[1] == self._writes:
+                return known[0]
+        writes = self._writes
         value = self._redis.get(self._key(workspace, "version"))
-        return int(value) if value is not None else 0
+        version = int(value) if value is not None else 0
+        if activity is not None:
+            activity.versions[workspace] = (version, writes)
+        return version
+
+    async def version_now(self, workspace: str) -> int:
+        """The workspace's write counter, read by a round trip that began after this call: calls
+        made meanwhile on the event loop share it (one MGET), so a request pays a fraction of one."""
+        return await self._versions.read(workspace)
+
+    def async_client(self) -> redis.asyncio.Redis:
+        """A client for the running event loop, with the timeouts of the blocking one."""
+        connect, timeout = self._timeouts
+        return redis.asyncio.Redis.from_url(
+            self.url, socket_connect_timeout=connect, socket_timeout=timeout,
+            retry=redis.asyncio.retry.Retry(NoBackoff(), 0), health_check_interval=0)
+
+    async def aclose(self) -> None:
+        """Close the event loop's connection (the version reads)."""
+        await self._versions.aclose()
 
     @_reachable
     def changes(self, workspace: str, since: int) -> list[tuple[int, list[str]]]:
@@ -332,11 +385,39 @@ class RedisStore:
 
     @_reachable
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None:
-        fields = self._redis.hmget(self._entity_keys(workspace, type, id)[0], "data", "mode", "deleted")
-        data, mode, deleted = cast("list[bytes | None]", fields)
-        if data is None or mode is None:
-            return None
-        return StoredEntity(type, id, orjson.loads(data), mode.decode(), deleted == b"1")
+        return self._answer("get_entity", (type, id), self._ask(self._redis, workspace, "get_entity", (type, id)))
+
+    @_reachable
+    def read_many(self, workspace: str, reads: list[Read]) -> list[Any]:
+        """What each of ``reads`` (kind, arguments) answers, read in one round trip (a MULTI/EXEC
+        pipeline, so the answers are of one moment)."""
+        if not reads:
+            return []
+        with self._redis.pipeline(transaction=True) as pipe:
+            for kind, args in batched(reads):
+                self._ask(pipe, workspace, kind, args)
+            replies = pipe.execute()
+        return [self._answer(kind, args, reply) for (kind, args), reply in zip(reads, replies, strict=True)]
+
+    def _ask(self, client: Any, workspace: str, kind: str, args: tuple[str, ...]) -> Any:
+        """Send the one command a batched read makes, on the client (its reply) or a pipeline (queued)."""
+        if kind == "get_entity":
+            return client.hmget(self._key(workspace, "entity", *args), "data", "mode", "deleted")
+        if kind == "linked":
+            return client.zrange(self._key(workspace, "out", args[0]), 0, -1)
+        return client.hget(self._key(workspace, "settings"), args[0])
+
+    @staticmethod
+    def _answer(kind: str, args: tuple[str, ...], reply: Any) -> Any:
+        """A batched read's answer from the reply to its command."""
+        if kind == "get_entity":
+            data, mode, deleted = cast("list[bytes | None]", reply)
+            if data is None or mode is None:
+                return None
+            return StoredEntity(args[0], args[1], orjson.loads(data), mode.decode(), deleted == b"1")
+        if kind == "linked":
+            return [child for _, rel, child in map(orjson.loads, _raw(reply)) if rel == args[1]]
+        return orjson.loads(reply) if reply is not None else None
 
     @_reachable
     def created_ids(self, workspace: str, type: str) -> list[str]:
@@ -365,8 +446,7 @@ class RedisStore:
     @_reachable
     def linked(self, workspace: str, ref: str, relationship: str) -> list[str]:
         """Children of ``ref`` over one relationship, in link insertion order."""
-        members = _raw(self._redis.zrange(self._key(workspace, "out", ref), 0, -1))
-        return [child for _, rel, child in map(orjson.loads, members) if rel == relationship]
+        return self._answer("linked", (ref, relationship), self._ask(self._redis, workspace, "linked", (ref,)))
 
     @_reachable
     def links_of(self, workspace: str, ref: str) -> list[tuple[str, str, str]]:
@@ -380,8 +460,7 @@ class RedisStore:
 
     @_reachable
     def get_setting(self, workspace: str, key: str) -> Any:
-        value = self._redis.hget(self._key(workspace, "settings"), key)
-        return orjson.loads(value) if value is not None else None
+        return self._answer("get_setting", (key,), self._ask(self._redis, workspace, "get_setting", (key,)))
 
     @_reachable
     def workspaces(self) -> list[str]:
@@ -411,6 +490,7 @@ class RedisStore:
         return (seq, key.decode(), orjson.loads(value)) if value is not None else None
 
     # -- writes ---------------------------------------------------------------------------
+    @_writing
     @_reachable
     def put_entity(self, workspace: str, type: str, id: str, data: dict[str, Any], mode: str,
                    links: list[tuple[str, str, str]]) -> int:
@@ -425,6 +505,7 @@ class RedisStore:
                                   *(orjson.dumps(list(link)) for link in links)]
         return int(self._put_entity(keys=keys, args=args))
 
+    @_writing
     @_reachable
     def delete_entity(self, workspace: str, type: str, id: str, mode: str) -> int:
         """Mark the entity deleted (a tombstone: generated entities stay computed but hidden)."""
@@ -445,6 +526,7 @@ class RedisStore:
         self._bump(keys=[*self._write_keys(workspace), self._changes_key(workspace)],
                    args=[workspace, orjson.dumps(tags), KEEP_CHANGES], client=pipe)
 
+    @_writing
     @_reachable
     def put_setting(self, workspace: str, key: str, value: Any) -> int:
         with self._redis.pipeline(transaction=True) as pipe:
@@ -452,6 +534,7 @@ class RedisStore:
             pipe.hset(self._key(workspace, "settings"), key, orjson.dumps(value))
             return int(pipe.execute()[0])
 
+    @_writing
     @_reachable
     def update_setting(self, workspace: str, key: str, change: Callable[[Any], Any]) -> Any:
         """Read-modify-write one setting atomically across instances: WATCH the settings hash,
@@ -471,6 +554,7 @@ class RedisStore:
                 except redis.WatchError:
                     continue
 
+    @_writing
     @_reachable
     def append(self, workspace: str, kind: str, key: str, value: Any) -> int:
         """Append a record (a recording, a fidelity score, a delivery) to a log; returns its sequence number."""
@@ -479,12 +563,14 @@ class RedisStore:
         return int(self._append(keys=keys, args=[workspace, key, orjson.dumps(value), orjson.dumps([log_tag(kind)]),
                                                  KEEP_CHANGES]))
 
+    @_writing
     @_reachable
     def update_entry(self, workspace: str, kind: str, seq: int, value: Any) -> bool:
         keys = [*self._write_keys(workspace), self._log_keys(workspace, kind)[2], self._changes_key(workspace)]
         return bool(self._update_entry(keys=keys, args=[workspace, seq, orjson.dumps(value),
                                                         orjson.dumps([log_tag(kind)]), KEEP_CHANGES]))
 
+    @_writing
     @_reachable
     def delete_entries(self, workspace: str, kind: str, seq: int | None = None) -> int:
         """Delete one record (by seq) or every record of a kind; returns how many went."""
@@ -493,6 +579,7 @@ class RedisStore:
         return int(self._delete_entries(keys=keys, args=[workspace, index_prefix, "" if seq is None else seq,
                                                          orjson.dumps([log_tag(kind)]), KEEP_CHANGES]))
 
+    @_writing
     @_reachable
     def reset_workspace(self, workspace: str, keep: tuple[str, ...] = ()) -> int:
         """Drop every key of a workspace but its version (bumped, never rewound) and the settings
@@ -509,3 +596,78 @@ class RedisStore:
 
     def close(self) -> None:
         self._redis.close()
+
+
+class _VersionReads:
+    """Workspace versions read for event loops in shared round trips (:class:`_LoopReads`), each
+    loop with its own client: a client belongs to the loop it connected on."""
+
+    def __init__(self, store: RedisStore) -> None:
+        self.store = store
+        self.loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopReads] = weakref.WeakKeyDictionary()
+
+    async def read(self, workspace: str) -> int:
+        """The version of ``workspace`` as a round trip sent after this call finds it."""
+        loop = asyncio.get_running_loop()
+        reads = self.loops.get(loop)
+        if reads is None:
+            reads = self.loops[loop] = _LoopReads(self.store, self.store.async_client())
+        return await reads.read(loop, workspace)
+
+    async def aclose(self) -> None:
+        """Close the running loop's client."""
+        reads = self.loops.pop(asyncio.get_running_loop(), None)
+        if reads is not None:
+            await reads.client.aclose()
+
+
+class _LoopReads:
+    """One loop's version reads: a caller joins the next MGET, which is sent once the one on its
+    way (sent before the caller asked) is back."""
+
+    def __init__(self, store: RedisStore, client: redis.asyncio.Redis) -> None:
+        self.store, self.client = store, client
+        self.waiting: dict[str, list[asyncio.Future[int]]] = {}
+        self.reading = False
+
+    async def read(self, loop: asyncio.AbstractEventLoop, workspace: str) -> int:
+        answer: asyncio.Future[int] = loop.create_future()
+        self.waiting.setdefault(workspace, []).append(answer)
+        if not self.reading:
+            self.reading = True
+            loop.create_task(self.send())
+        return await answer
+
+    async def send(self) -> None:
+        """Send MGETs while callers wait, each for the callers that asked before it was sent."""
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting, {}
+                names = list(batch)
+                outcome: dict[str, int | Exception]
+                try:
+                    values = await self.client.mget([self.store._key(name, "version") for name in names])
+                except (redis.ConnectionError, redis.TimeoutError) as exc:
+                    failure = StoreUnavailable(f"the Redis store is unreachable: {exc}")
+                    outcome = dict.fromkeys(names, failure)
+                except Exception as exc:
+                    outcome = dict.fromkeys(names, exc)
+                else:
+                    outcome = {name: int(value) if value is not None else 0
+                               for name, value in zip(names, values, strict=True)}
+                _settle(batch, outcome)
+        finally:
+            self.reading = False
+
+
+def _settle(batch: dict[str, list[asyncio.Future[int]]], outcome: dict[str, int | Exception]) -> None:
+    """Give each waiting caller its workspace's version, or the failure of the read."""
+    for name, answers in batch.items():
+        result = outcome[name]
+        for answer in answers:
+            if answer.done():       # its request went away meanwhile
+                continue
+            if isinstance(result, Exception):
+                answer.set_exception(result)
+            else:
+                answer.set_result(result)

@@ -13,6 +13,7 @@ and damaged files become ``StoreReadOnly`` (503), ``StoreFull`` (507) and
 from __future__ import annotations
 
 import asyncio
+import mmap
 import os
 import sqlite3
 import stat
@@ -23,11 +24,11 @@ from typing import Any
 
 import orjson
 
-from mockverse.cache import LRU
 from mockverse.store import (
     ACTIVITY,
     EVERYTHING,
     KEEP_CHANGES,
+    Read,
     StoreBusy,
     StoreDamaged,
     StoredEntity,
@@ -35,11 +36,13 @@ from mockverse.store import (
     StoreOpenError,
     StoreReadOnly,
     StoreUnavailable,
+    batched,
     entity_write_tags,
     log_tag,
     setting_tags,
 )
 
+_VERSIONS = 4096      # workspace versions kept in memory
 BUSY_MS = 100          # one wait for another connection's write lock
 THREAD_WAIT = 5.0      # how long a write off the event loop keeps trying (start, background threads)
 
@@ -72,15 +75,16 @@ class SQLiteStore:
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._versions = LRU(4096)   # bounded: a flood of distinct workspaces must not grow the process
-        self._data_version = -1
+        self._versions: dict[str, int] = {}   # bounded by _VERSIONS: a flood of workspaces must not grow the process
+        self._data_version: object = -1
+        self._commits: mmap.mmap | None = None
         self._check_path()
         try:
             self._db = sqlite3.connect(path, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreOpenError(self._open_failure(exc)) from None
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            journal = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
             with self._write():
@@ -90,6 +94,7 @@ class SQLiteStore:
         except (sqlite3.Error, StoreUnavailable) as exc:
             self._db.close()
             raise StoreOpenError(self._open_failure(exc)) from None
+        self._commits = _wal_index(path) if str(journal).lower() == "wal" else None   # a stale -shm says nothing
 
     def _check_path(self) -> None:
         """Refuse, with what to do, a path that cannot be a writable SQLite file."""
@@ -230,27 +235,48 @@ class SQLiteStore:
 
     # -- reads ----------------------------------------------------------------------------
     def version(self, workspace: str) -> int:
-        """The workspace's write counter. Read on every request, so it is cached until
-        ``PRAGMA data_version`` says another connection (another worker) committed."""
+        """The workspace's write counter. Read on every request, so it is cached until any
+        connection (this one, another worker's) commits: the WAL-index header, which every commit
+        rewrites, differs from the one last seen (``PRAGMA data_version`` where there is none)."""
+        commits = self._commits
+        if commits is not None and commits[:_WAL_HEADER] == self._data_version:
+            version = self._versions.get(workspace)   # no commit since it was read: no lock needed
+            if version is not None:
+                return version
         with self._lock:
             try:
-                changed = self._db.execute("PRAGMA data_version").fetchone()[0]
+                changed = (commits[:_WAL_HEADER] if commits is not None
+                           else self._db.execute("PRAGMA data_version").fetchone()[0])
                 if changed != self._data_version:
                     self._data_version = changed
                     self._versions.clear()
                 version = self._versions.get(workspace)
                 if version is None:
                     row = self._db.execute("SELECT version FROM workspace WHERE ws = ?", (workspace,)).fetchone()
-                    version = self._versions.put(workspace, row[0] if row else 0)
+                    if len(self._versions) >= _VERSIONS:
+                        self._versions.clear()
+                    version = self._versions[workspace] = row[0] if row else 0
             except sqlite3.Error as exc:
                 raise self._failure(exc) from exc
             return version
+
+    async def version_now(self, workspace: str) -> int:
+        """:meth:`version`, for the event loop (reading it never waits on another process)."""
+        return self.version(workspace)
+
+    async def aclose(self) -> None:
+        """Nothing of this store belongs to the event loop: :meth:`close` closes it all."""
 
     def changes(self, workspace: str, since: int) -> list[tuple[int, list[str]]]:
         """The writes after version ``since`` still kept, as (version, change tags), oldest first."""
         rows = self._read("SELECT version, tags FROM change WHERE ws=? AND version > ? ORDER BY version",
                           (workspace, since))
         return [(version, orjson.loads(tags)) for version, tags in rows]
+
+    def read_many(self, workspace: str, reads: list[Read]) -> list[Any]:
+        """What each of ``reads`` (kind, arguments) answers, read in one hold of the connection."""
+        with self._lock:
+            return [getattr(self, kind)(workspace, *args) for kind, args in batched(reads)]
 
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None:
         rows = self._read("SELECT data, mode, deleted FROM entity WHERE ws=? AND type=? AND id=?",
@@ -418,7 +444,28 @@ class SQLiteStore:
 
     def close(self) -> None:
         with self._lock:
+            commits, self._commits = self._commits, None
+            if commits is not None:
+                commits.close()
             self._db.close()
+
+
+# the WAL-index header (https://sqlite.org/walformat.html#the_wal_index_header): two copies of 48
+# bytes at the start of the -shm file, rewritten (its change counter bumped) by every commit
+_WAL_HEADER = 96
+
+
+def _wal_index(path: str) -> mmap.mmap | None:
+    """A read-only map of the database's WAL-index header, shared with every connection that
+    commits to it, so checking for a commit costs a 96-byte compare; None when there is no -shm
+    file to map (the caller asks ``PRAGMA data_version`` instead)."""
+    try:
+        with open(f"{path}-shm", "rb") as shm:
+            if os.fstat(shm.fileno()).st_size < _WAL_HEADER:
+                return None
+            return mmap.mmap(shm.fileno(), _WAL_HEADER, mmap.MAP_SHARED, mmap.PROT_READ)
+    except (OSError, ValueError):
+        return None
 
 
 def _on_event_loop() -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 from mockverse.cache import LRU
 from mockverse.store import (
     EVERYTHING,
+    Read,
     Store,
     entity_tag,
     links_tag,
@@ -133,10 +134,13 @@ class Changes:
 
 class TaggedReads:
     """The store as one view reads it: each read notes the change tags it depends on. A view of a
-    workspace never written to (``empty``) reads nothing from the store: it holds no changes."""
+    workspace never written to (``empty``) reads nothing from the store: it holds no changes. Reads
+    fetched ahead in one batch (:meth:`read_ahead`) answer the view's first read of each, unless
+    the view writes first."""
 
     def __init__(self, store: Any, note: Callable[[str], None], empty: bool = False) -> None:
         self._store, self._note, self._empty = store, note, empty
+        self._ahead: dict[tuple[str, Read], Any] = {}
 
     @property
     def untagged(self) -> Any:
@@ -144,11 +148,27 @@ class TaggedReads:
         return self._store
 
     def __getattr__(self, name: str) -> Any:
+        self._ahead.clear()   # a write may follow: nothing read before it answers a read after it
         return getattr(self._store, name)   # writes and anything no cached value depends on
+
+    def read_ahead(self, workspace: str, reads: list[Read]) -> None:
+        """Fetch ``reads`` (kind, arguments) in one batch, for the view's reads of them to come."""
+        if self._empty or len(reads) < 2:
+            return
+        for read, answer in zip(reads, self._store.read_many(workspace, reads), strict=True):
+            self._ahead[(workspace, read)] = answer
+
+    def _read(self, workspace: str, kind: str, *args: str) -> Any:
+        """One batched kind of read: fetched ahead, else from the store."""
+        if self._ahead:
+            key = (workspace, (kind, args))
+            if key in self._ahead:
+                return self._ahead.pop(key)
+        return getattr(self._store, kind)(workspace, *args)
 
     def get_entity(self, workspace: str, type: str, id: str) -> Any:
         self._note(entity_tag(type, id))
-        return None if self._empty else self._store.get_entity(workspace, type, id)
+        return None if self._empty else self._read(workspace, "get_entity", type, id)
 
     def created_ids(self, workspace: str, type: str) -> list[str]:
         self._note(members_tag(type))
@@ -168,7 +188,7 @@ class TaggedReads:
 
     def linked(self, workspace: str, ref: str, relationship: str) -> list[str]:
         self._note(links_tag(ref))
-        return [] if self._empty else self._store.linked(workspace, ref, relationship)
+        return [] if self._empty else self._read(workspace, "linked", ref, relationship)
 
     def links_of(self, workspace: str, ref: str) -> list[tuple[str, str, str]]:
         self._note(links_tag(ref))
@@ -176,7 +196,7 @@ class TaggedReads:
 
     def get_setting(self, workspace: str, key: str) -> Any:
         self._note(setting_tags(key)[0])
-        return None if self._empty else self._store.get_setting(workspace, key)
+        return None if self._empty else self._read(workspace, "get_setting", key)
 
     def entries(self, workspace: str, kind: str, *args: Any, **kwargs: Any) -> list[tuple[int, str, Any]]:
         self._note(log_tag(kind))

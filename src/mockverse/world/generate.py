@@ -136,8 +136,23 @@ def merge_schema(schema: dict, depth: int = 0, allowed: list | None = None) -> d
             fitting = [b for b in branches if _admits_any(b, allowed)] if allowed else branches
             if fitting or branches:
                 base = {k: v for k, v in schema.items() if k != key}
-                return merge_schema({**base, **(fitting or branches)[0]}, depth + 1)
+                chosen = (fitting or branches)[0]
+                merged = merge_schema({**base, **chosen}, depth + 1)
+                return _without_others(merged, chosen, branches) if key == "oneOf" else merged
     return schema
+
+
+def _without_others(merged: dict, chosen: dict, branches: list[dict]) -> dict:
+    """A ``oneOf`` of required sets without the properties only the other branches require: of
+    ``oneOf: [{required: [a]}, {required: [b]}]`` a value holds ``a`` or ``b``, never both."""
+    if not all(set(b) <= {"required", "title", "description"} for b in branches):
+        return merged   # branches that are schemas of their own: what each holds is its own
+    own = set(chosen.get("required") or ())
+    others = {name for b in branches if b is not chosen for name in b.get("required") or () if name not in own}
+    props = merged.get("properties")
+    if not others or not isinstance(props, dict) or not others & set(props):
+        return merged
+    return {**merged, "properties": {k: v for k, v in props.items() if k not in others}}
 
 
 def _admits_any(branch: dict, allowed: list) -> bool:

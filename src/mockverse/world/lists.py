@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mockverse.store import setting_tags
+from mockverse.store import Read, setting_tags
 from mockverse.world import timeline
 from mockverse.world.index import ChildIndex, Touched, build_index
 from mockverse.world.model import EntityType
@@ -58,8 +58,9 @@ def _children(view: WorldView, entity: EntityType, id: object, child: EntityType
     generated = view.origin(entity, id) if view.get(entity, id) is not None else None
     if generated is not None:
         created = view.created_at_of(entity, view.get(entity, id) or {})
-        for k in range(1, len(view.child_times(entity, id, created, child)) + 1):
-            cid = child.child_id(id, k)
+        ids = [child.child_id(id, k) for k in range(1, len(view.child_times(entity, id, created, child)) + 1)]
+        read_ahead(view, child, ids)
+        for cid in ids:
             kid = view.get(child, cid)
             if kid is not None and kid.get(child.fk) == id:
                 out.append(kid)
@@ -73,6 +74,24 @@ def _children(view: WorldView, entity: EntityType, id: object, child: EntityType
             out.append(kid)
             seen.add(cid)
     return out
+
+
+def read_ahead(view: WorldView, entity: EntityType, ids: list) -> None:
+    """Fetch in one store batch what building these entities reads one by one: the stored records
+    (of those the type's listing, once read, says have one) and the links to their children, for
+    each entity not already cached."""
+    if view.snap.version <= 0:
+        return
+    known = view._stored_ids(entity.name)
+    reads: list[Read] = []
+    for id in ids:
+        entry = view.engine.entities.get(view._key("e", entity.name, id))
+        if entry is not None and view.engine.changes.fresh(entry):
+            continue
+        if known is None or str(id) in known:
+            reads.append(("get_entity", (entity.name, str(id))))
+        reads.extend(("linked", (f"{entity.name}:{id}", rel)) for rel in entity.children)
+    view.store.read_ahead(view.snap.workspace, reads)
 
 
 def all_of(view: WorldView, entity: EntityType) -> Callable[[], Any]:
@@ -123,6 +142,7 @@ def rows(view: WorldView, entity: EntityType, start: int, stop: int) -> list[dic
     if entity.parent is None and not view.store.deleted_ids(view.snap.workspace, entity.name):
         population = entity.config.population or 0
         ids = [entity.root_id(i) for i in range(start + 1, min(population, stop) + 1)]
+        read_ahead(view, entity, ids)
         out = [d for d in (view.get(entity, i) for i in ids) if d is not None]
         if len(out) < stop - start:
             created = view.store.created_ids(view.snap.workspace, entity.name)
@@ -314,6 +334,7 @@ def _indexed_rows(view: WorldView, entity: EntityType, start: int, stop: int) ->
         skip = 0
         if len(ids) >= want:
             break
+    read_ahead(view, entity, ids)
     return [data for data in (view.get(entity, id) for id in ids) if data is not None]
 
 

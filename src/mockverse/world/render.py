@@ -203,8 +203,15 @@ class Renderer:
             flat = {**flat, "properties": props}
         embeds = {e.field: e for e in entity.embeds}
         given: dict[str, Any] = {}
+        removed = self._removed(entity, id, data, props)
         for name, sub in props.items():
             if not isinstance(sub, dict):
+                continue
+            if name in removed:
+                given[name] = None   # a write removed it: null where the schema allows, else left out
+                continue
+            if name in embeds and embeds[name].many and self._written(entity, id, name, data, sub):
+                given[name] = data[name]   # a client's own list (a pipeline's stages): shown as it was written
                 continue
             if name in embeds and depth < MAX_EMBED_DEPTH:
                 value = self._embedded(entity, id, data, embeds[name], sub, depth)
@@ -233,6 +240,18 @@ class Renderer:
                 leaf = merge_all_of(leaf).get("items") or {}
             self._fill(entity, id, data, body, link, link.path, ref, depth, leaf)
         return body
+
+    def _removed(self, entity: EntityType, id: object, data: dict, props: dict) -> set[str]:
+        """The properties a write set to null (a JSON Patch ``remove``) that the entity no longer holds."""
+        if self.view.snap.version <= 0 or all(name in data for name in props):
+            return set()   # no write yet, or nothing missing
+        stored = self.view.stored(entity, id)
+        return {k for k, v in stored.data.items() if v is None and k not in data} if stored is not None else set()
+
+    def _written(self, entity: EntityType, id: object, name: str, data: dict, sub: dict) -> bool:
+        """Whether a write gave the field ``name`` itself, in a value its schema holds."""
+        stored = self.view.stored(entity, id)
+        return stored is not None and name in stored.data and fits(data.get(name), sub)
 
     # -- links below the top level ---------------------------------------------------------------
     def _fill(self, entity: EntityType, id: object, data: dict, node: Any, link: DeepLink,

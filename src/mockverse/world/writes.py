@@ -26,6 +26,8 @@ def _parent_from(view: WorldView, entity: EntityType, data: dict, persona: str |
     raw = data[given[0]] if given else None
     for spelling in given:
         data.pop(spelling)
+    if isinstance(raw, dict):   # {"service": {"id": ...}}: the object that names the parent by its id
+        raw = raw.get(entity.parent.id_field)
     if raw is None and persona and persona.startswith(f"{entity.parent.name}:"):
         raw = persona.split(":", 1)[1]
     if raw is None:
@@ -52,8 +54,8 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     """Create (or register) an entity; it links to its parent and persona by its keys."""
     if persona is not None:
         view.resolve(persona)
-    data = _parent_from(view, entity, {k: v for k, v in data.items() if k not in ("id", REPLACED)}, persona,
-                             required=True)
+    own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED)}
+    data = _parent_from(view, entity, own, persona, required=True)
     workspace = view.snap.workspace
     if id is None:
         while True:
@@ -86,8 +88,8 @@ def update(view: WorldView, entity: EntityType, id: object, data: dict, *, repla
     current = view.get(entity, id)
     if current is None:
         raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
-    data = _parent_from(view, entity, {k: v for k, v in data.items() if k not in ("id", REPLACED)}, None,
-                             required=False)
+    own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED)}
+    data = _parent_from(view, entity, own, None, required=False)
     stored = view.stored(entity, id)
     if stored is not None and stored.mode == "created":
         new = {**data, REPLACED: True} if replace else {**stored.data, **data}
