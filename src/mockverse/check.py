@@ -40,7 +40,6 @@ from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
 from mockverse.world.generate import Generator, merge_schema, schema_types
 from mockverse.world.render import list_slot
-from mockverse.world.specworld import SpecEntityType
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")   # starlette asks for httpx2 in its TestClient; httpx works the same
@@ -609,7 +608,7 @@ class _Checker:
         model_type = self.model.types.get(entity.name)
         success = op.success()
         schema = success.schema if success is not None else None
-        if not isinstance(model_type, SpecEntityType) or not isinstance(schema, dict):
+        if model_type is None or not isinstance(schema, dict):
             return _find_list(body, entity.id_field)
         slot = list_slot(schema, model_type)
         if slot is None:

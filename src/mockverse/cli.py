@@ -200,8 +200,7 @@ def _world(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config, builtin_world=args.spec is None)
         spec = load_spec(args.spec or builtin_spec_path())
-        model = (WorldModel.from_spec(spec, infer_world(spec), config.world) if args.spec
-                 else WorldModel.build(config.world, spec.schemas))
+        model = WorldModel.from_spec(spec, infer_world(spec), config.world)
     except (ConfigError, SpecError, ValueError, OSError) as exc:
         print(f"mockverse: {exc}", file=sys.stderr)
         return 2

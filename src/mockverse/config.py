@@ -19,7 +19,6 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -54,12 +53,6 @@ class ParentLink(_Strict):
     type: str
     field: str
     relationship: str | None = None
-
-
-def _spec_world(info: ValidationInfo) -> bool:
-    """Whether the config is read for a world built from a ``--spec`` (entities are then
-    corrections of the inferred world, so every key is optional)."""
-    return bool(info.context and info.context.get("spec_world"))
 
 
 class FieldRule(_Strict):
@@ -104,7 +97,7 @@ class EntityConfig(_Strict):
 
     path: str | None = None
     schema_: str | None = Field(default=None, alias="schema")
-    id_field: str | None = None               # spec worlds: the property holding the id (inferred by default)
+    id_field: str | None = None               # the property holding the id (inferred by default)
     population: int | None = Field(default=None, ge=0, le=10_000_000_000)
     created_within: timedelta = timedelta(days=1095)
     parent: ParentLink | None = None
@@ -128,13 +121,9 @@ class EntityConfig(_Strict):
         return tuple(_duration(v) for v in value) if isinstance(value, (list, tuple)) else value
 
     @model_validator(mode="after")
-    def _shape(self, info: ValidationInfo) -> EntityConfig:
-        if not _spec_world(info) and (self.path is None or self.schema_ is None):
-            raise ValueError("an entity needs 'path' (its collection path) and 'schema' (its component schema)")
-        if self.parent is None and self.population is None and not _spec_world(info):
-            raise ValueError("a top-level entity needs 'population' (how many exist)")
-        if self.parent is not None and (self.count is None) == (self.every is None) and not _spec_world(info):
-            raise ValueError("a child entity needs exactly one of 'count: [min, max]' or 'every: <duration>'")
+    def _shape(self) -> EntityConfig:
+        if self.count is not None and self.every is not None:
+            raise ValueError("a child entity takes one of 'count: [min, max]' or 'every: <duration>', not both")
         if self.count is not None and not (0 <= self.count[0] <= self.count[1] < self.id_multiplier):
             raise ValueError(f"count must satisfy 0 <= min <= max < id_multiplier ({self.id_multiplier})")
         if self.every is not None and (self.max or 0) >= self.id_multiplier:
@@ -159,26 +148,13 @@ class RelationshipConfig(_Strict):
 class WorldConfig(_Strict):
     epoch: datetime = datetime(2026, 1, 1, tzinfo=UTC)
     entities: dict[str, EntityConfig] = {}
-    exclude: list[str] = []                   # spec worlds: entity types or relationship ids to drop
-    relationships: list[RelationshipConfig] = []   # spec worlds: relationships to add
+    exclude: list[str] = []                   # inferred entity types or relationship ids to drop
+    relationships: list[RelationshipConfig] = []   # relationships the spec does not show, added
 
     @field_validator("epoch", mode="before")
     @classmethod
     def _epoch(cls, value: Any) -> datetime:
         return value if isinstance(value, datetime) else parse_rfc3339(value)
-
-    @model_validator(mode="after")
-    def _links(self, info: ValidationInfo) -> WorldConfig:
-        if _spec_world(info):
-            return self  # names are checked against the inferred world when it is built
-        if self.exclude or self.relationships:
-            raise ValueError("'exclude' and 'relationships' correct a world inferred from --spec; "
-                             "the built-in world declares its entities explicitly")
-        for name, entity in self.entities.items():
-            if entity.parent and entity.parent.type not in self.entities:
-                raise ValueError(f"entities.{name}.parent.type '{entity.parent.type}' is not an entity type; "
-                                 f"known: {sorted(self.entities)}")
-        return self
 
 
 class CorsConfig(_Strict):
@@ -579,6 +555,22 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+def _with_exclusions(merged: dict, base: dict, over: dict) -> dict:
+    """``merged`` whose ``world.exclude`` holds the bundled exclusions and the user's both (a list of
+    names each config drops, not a value one replaces), when both are lists."""
+    bundled, given = (_at(base, "world", "exclude"), _at(over, "world", "exclude"))
+    if not isinstance(bundled, list) or not isinstance(given, list):
+        return merged
+    return _merge(merged, {"world": {"exclude": list(dict.fromkeys([*bundled, *given]))}})
+
+
+def _at(data: object, *keys: str) -> object:
+    """The value at a path of nested mappings, or None."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
 def builtin_config_data() -> dict:
     return yamlsafe.load(resources.files("mockverse.builtin").joinpath("config.yaml").read_text("utf-8"))
 
@@ -610,10 +602,10 @@ def load_config(path: str | None = None, *, builtin_world: bool = True, override
             raise ConfigError("", f"not valid YAML{where}", source) from None
         if not isinstance(user, dict):
             raise ConfigError("", "the config file must be a mapping of sections", source)
-        data = _merge(data, user)
+        data = _with_exclusions(_merge(data, user), data, user)
     if overrides:
         data = _merge(data, overrides)
     try:
-        return Config.model_validate(data, context={"spec_world": not builtin_world})
+        return Config.model_validate(data)
     except ValidationError as exc:
         raise _explain(exc, source) from None

@@ -112,12 +112,14 @@ def test_a_new_recording_invalidates_the_profile(app_client, tmp_path):
 
 def test_the_profile_learns_numbers_enums_text_arrays_and_presence() -> None:
     from mockverse.config import load_config
+    from mockverse.openapi import infer_world
     from mockverse.openapi.loader import load_spec
     from mockverse.reality.learn import draw, learn
     from mockverse.world.model import WorldModel
 
     config = load_config(None)
-    model = WorldModel.build(config.world, load_spec(str(builtin_spec_path())).schemas)
+    spec = load_spec(str(builtin_spec_path()))
+    model = WorldModel.from_spec(spec, infer_world(spec), config.world)
     bodies = [{"id": i, "status": "paid" if i % 4 else "cancelled", "weight": 1.5 * i, "tags": ["a"] * (i % 3),
                "note": f"N-{i:03d}", **({"coupon": "X"} if i % 2 else {}), "gift": i % 5 == 0} for i in range(1, 41)]
     profile = learn(model, [{"method": "GET", "route": "/orders/{id}", "status": 200, "body": b} for b in bodies])

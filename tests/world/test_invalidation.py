@@ -39,7 +39,8 @@ def warm(engine: ConsistencyEngine) -> None:
     user, order = engine.model.types["user"], engine.model.types["order"]
     view = engine.view("default")
     for id in (3, 5, 9):
-        view.body(user, id, {"properties": {"orders": {}}})
+        view.get(user, id)
+        view.children(user, id, "has_orders")
     view.page(order, 1, 20)
     view.count(order)
 

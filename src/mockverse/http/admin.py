@@ -20,6 +20,7 @@ from mockverse.http.admin_schema import (
     json_ok,
     problems,
 )
+from mockverse.http.conventions import relation_names
 from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
 from mockverse.reality.har import HAR_SCHEMA, har_document, journal_har_entry
@@ -112,8 +113,7 @@ class AdminAPI:
         view = self.engine.view(workspace_of(request))
         entity = self._entity_by_segment(request.path_params["segment"])
         relation = request.path_params["relation"]
-        names = {k: rel for k, (kind, rel) in self.engine.model.embed_names(entity).items()
-                 if kind == "children" and rel is not None}
+        names = relation_names(entity)[0]
         if relation not in names:
             raise Problem(404, "Unknown relation", f"{entity.name} has no '{relation}'", field="relation",
                           allowed=sorted(names))

@@ -336,10 +336,10 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     store = open_store(config.store, volatile=settings.redis_volatile)
     llm = build_llm(config.ai)   # None without an ai: section: every AI feature then uses its fallback
     mode = config.ai.mode if config.ai else "frozen"
-    # a spec world's unsettled id fields get LLM proposals; applied ones join the inferred world
-    relations = start_relations(spec, infer_world(spec), store, config.ai, llm) if settings.spec else None
-    model = (WorldModel.from_spec(spec, relations.extend(relations.inferred), config.world) if relations is not None
-             else WorldModel.build(config.world, spec.schemas))
+    # the world inferred from the spec (the built-in one too), corrected by the config's world section;
+    # unsettled id fields get LLM proposals, and applied ones join the inferred world
+    relations = start_relations(spec, infer_world(spec), store, config.ai, llm)
+    model = WorldModel.from_spec(spec, relations.extend(relations.inferred), config.world)
     # free-text fields laid over the world; missing LLM text is written by a bounded background queue
     artefacts = Artefacts(store, mode)
     # without an ai: section the fallback text is the text: no store reads for LLM text on any entity

@@ -25,13 +25,13 @@ from mockverse.http.conventions import (
     slice_params,
 )
 from mockverse.http.operations import ChildrenOp, CollectionOp, ListOp, RelatedOp, SearchOp
-from mockverse.http.paging import own_paging, page_links, page_params
-from mockverse.http.served import Served, world_served
+from mockverse.http.paging import declares_paging, own_paging, page_links, page_params
+from mockverse.http.served import Served
 from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema
 from mockverse.world.model import EntityType
-from mockverse.world.render import entity_slots, is_variant, list_slot
-from mockverse.world.specworld import SpecEntityType, admits, variant_shapes
+from mockverse.world.render import Renderer, entity_slots, is_variant, list_slot
+from mockverse.world.specworld import admits, variant_shapes
 
 if TYPE_CHECKING:
     from mockverse.http.reads import Reads
@@ -96,39 +96,48 @@ class ListQueries:
         extra = {"X-Mockverse-Scanned": scanned} if scanned else {}
         if view.budget is not None and query.relations():
             view.budget.param = query.relation_param()
-        if self.reads.shape.declared_paging:
+        if declares_paging(op):
             return self._rendered(op, request, view, query, rows, total, paged, persona, params, extra)
         if window is not None:
             rows = rows if paged else rows[window[0]:window[1]]
             extra["X-Total-Count"] = str(total)
+            offset, size = window[0], window[1] - window[0]
         elif params is not None and not paged:
             page, per_page = page_params(request, total) or params
             extra.update(page_links(request, page, per_page, total))
             rows = rows[(page - 1) * per_page: page * per_page]
+            offset, size = (page - 1) * per_page, per_page
         elif paged:   # the usual page of the collection, linked like GET /users
             page, per_page = params or (1, 20)
             extra.update(page_links(request, page, per_page, total))
+            offset, size = (page - 1) * per_page, per_page
         else:
             extra["X-Total-Count"] = str(total)
+            offset, size = 0, max(len(rows), 1)
         check_relations(query, len(rows), asked[0] if asked else "_per_page")
-        rows = [self._with_relations(view, entity, row, query) for row in rows]
-        return world_served(view, 200, orjson.dumps(rows), persona, extra)
+        served = self.reads.shape.rows(op, request, view, rows, total, (offset, size), persona, extra)
+        return self._with_query_relations(view, op, served, query)
 
     def _rendered(self, op: ListOp, request: Request, view: WorldView, query: ListQuery, rows: list[dict],
                   total: int, paged: bool, persona: str | None, params: tuple[int, int] | None,
                   extra: dict[str, str]) -> Served:
-        """The rows of a rendered world's list query placed in the operation's schema, relations added."""
+        """The rows of a list query of an operation with its own paging, placed in its schema, relations added."""
         served = self.reads.shape.page(op, request, view, rows, total, persona,
                                        (0, max(len(rows), 1)) if paged else None)
         headers = dict(served.headers)
         if params is not None:
             offset, size = own_paging(op, request)
             headers.update(page_links(request, offset // size + 1, size, total))
-        body = served.body
-        if (query.embed or query.expand) and op.schema is not None:
-            body = self._embed_into(view, op, body, query)
         headers.update(extra)
-        return Served(served.status, body, headers, served.source, served.workspace)
+        return self._with_query_relations(view, op, Served(served.status, served.body, headers, served.source,
+                                                           served.workspace), query)
+
+    def _with_query_relations(self, view: WorldView, op: ListOp, served: Served, query: ListQuery) -> Served:
+        """A list answer with the query's ``_embed`` children and ``_expand`` parents added to its items."""
+        if not (query.embed or query.expand) or op.schema is None:
+            return served
+        body = self._embed_into(view, op, served.body, query)
+        return Served(served.status, body, served.headers, served.source, served.workspace)
 
     def _rows_asked(self, op: ListOp, request: Request, window: tuple[int, int] | None,
                     params: tuple[int, int] | None) -> tuple[str, int] | None:
@@ -138,7 +147,7 @@ class ListQueries:
             return ("_end" if "_end" in q else "_limit"), window[1] - window[0]
         if params is not None:
             return ("_limit" if "_limit" in q else "_per_page"), params[1]
-        if self.reads.shape.declared_paging:
+        if declares_paging(op):
             return "_per_page", own_paging(op, request)[1]
         return None
 
@@ -181,7 +190,7 @@ class ListQueries:
                 rows.append(data)
             count = view.count(entity)
             return rows, len(rows), False, f"{len(rows)} of {count}" if count > len(rows) else None, None
-        if self.reads.shape.declared_paging:   # only _embed/_expand: the usual page of the collection
+        if declares_paging(op):   # only _embed/_expand: the usual page of the collection
             offset, size = own_paging(op, request)
             rows = view.rows(entity, offset, offset + size)
         elif window is not None:
@@ -206,21 +215,22 @@ class ListQueries:
                 value = row.get(ref.field)
                 out[name] = ([self._referenced(view, ref.target, v) for v in value] if isinstance(value, list)
                              else self._referenced(view, ref.target, value))
-            elif entity.parent is not None and isinstance(entity, SpecEntityType):   # as its item route renders it
-                out[name] = self._referenced(view, entity.parent, row.get(entity.fk or ""))
             else:
-                out[name] = view.get(entity.parent, row.get(entity.fk or "")) if entity.parent is not None else None
+                out[name] = self._referenced(view, entity.parent, row.get(entity.fk or "")) \
+                    if entity.parent is not None else None
         return out
 
-    def _referenced(self, view: WorldView, target: EntityType, raw: object) -> Any:
-        """The entity a reference value names, as its item route renders it; None when there is none."""
+    @staticmethod
+    def _referenced(view: WorldView, target: EntityType, raw: object) -> Any:
+        """The entity a reference value names, in its own schema (as a list of them shows it); None when
+        there is none."""
         id = target.parse_id(raw) if raw is not None else None
-        return self.reads.item_body(view, target, id, self.reads.items.get(target.name)) if id is not None else None
+        return Renderer(view).entity(target, id, target.schema) if id is not None else None
 
     def _embed_into(self, view: WorldView, op: ListOp, body: bytes, query: ListQuery) -> bytes:
-        """Relations added to the rendered items of a rendered world's list response."""
+        """Relations added to the rendered items of a list response."""
         entity = op.listed
-        slot = list_slot(op.schema, entity) if isinstance(entity, SpecEntityType) else None
+        slot = list_slot(op.schema, entity)
         if slot is None or not body:
             return body
         data = orjson.loads(body)
@@ -241,8 +251,8 @@ def of_shape(op: ListOp, rows: list[dict]) -> list[dict]:
     """The rows a list of one shape of its type shows (``/threads`` of a channel type whose shapes are told
     apart by ``type``): those whose stored fields fit its items' enums, so no row is shown as another shape."""
     entity = op.listed
-    slot = list_slot(op.schema, entity) if isinstance(entity, SpecEntityType) and op.schema is not None else None
-    if slot is None or not isinstance(entity, SpecEntityType) or entity_slots(slot[1], entity) != [[]]:
+    slot = list_slot(op.schema, entity) if op.schema is not None else None
+    if slot is None or entity_slots(slot[1], entity) != [[]]:
         return rows
     shapes = [b for b in variant_shapes(slot[1]) if is_variant(b, entity)] or [slot[1]]
     return [row for row in rows if any(admits(shape, row) for shape in shapes)]

@@ -29,7 +29,7 @@ from mockverse.http.prefer import preferred
 from mockverse.http.read_cache import ReadAnswers
 from mockverse.http.reads import Reads, safe_name
 from mockverse.http.served import SERVED, WORKSPACE, Served
-from mockverse.http.shapes import shape_of
+from mockverse.http.shapes import Shape
 from mockverse.http.validation import RequestRules, Scheme, error_response
 from mockverse.http.writes import Writes
 from mockverse.world.engine import Budget, ConsistencyEngine, WorldView
@@ -71,7 +71,7 @@ class MockRoutes:
         for op in operations:
             typed = classify(op, tables)
             self.by_path.setdefault(op.path, {})[typed.method] = typed
-        self.reads = Reads(shape_of(engine.model))
+        self.reads = Reads(Shape())
         self.reads.items = {typed.entity.name: typed for methods in self.by_path.values()
                             for typed in methods.values()
                             if isinstance(typed, ItemOp) and typed.method == "GET" and typed.id_param}

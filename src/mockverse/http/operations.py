@@ -27,7 +27,6 @@ from mockverse.openapi.jsonschema import validator_for
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.render import entity_slots, is_array, list_slot
-from mockverse.world.specworld import SpecEntityType
 
 PARAM = re.compile(r"^\{([^}]+)\}$")
 NUMBERS = frozenset({"integer", "number"})
@@ -226,8 +225,8 @@ class PathTables:
 
 
 def _paths(entity: EntityType) -> tuple[str | None, str | None]:
-    """(collection path, item path) of a type: inferred from a user's spec, or configured."""
-    if isinstance(entity, SpecEntityType) and entity.inferred is not None:
+    """(collection path, item path) of a type: where the spec serves it, else its configured path."""
+    if entity.inferred is not None:
         return entity.inferred.collection_path, entity.inferred.item_path
     return entity.config.path, None
 
@@ -357,15 +356,13 @@ def _aliased(tokens: list[str], listed: EntityType) -> bool:
 
 def key_to(listed: EntityType, owner: EntityType) -> str | None:
     """The one field of ``listed`` that holds the id of an ``owner`` entity, if it has exactly one."""
-    if not isinstance(listed, SpecEntityType):
-        return None
     keys = [r.field for r in listed.references if r.target is owner and not r.many]
     return keys[0] if len(keys) == 1 else None
 
 
 def _shows(schema: dict | None, entity: EntityType) -> bool:
     """Whether a response schema is one entity of ``entity``'s type, recognised by schema identity."""
-    return isinstance(entity, SpecEntityType) and entity_slots(schema, entity, strict=True) == [[]]
+    return entity_slots(schema, entity, strict=True) == [[]]
 
 
 def _counts(schema: dict | None) -> bool:
@@ -384,13 +381,13 @@ def _json(media_type: str | None) -> bool:
 
 
 def _lists(schema: dict | None, entity: EntityType) -> bool:
-    return schema is not None and isinstance(entity, SpecEntityType) and list_slot(schema, entity) is not None
+    return schema is not None and list_slot(schema, entity) is not None
 
 
 def _persona_type(schema: dict | None, types: list[EntityType]) -> EntityType | None:
     """The person-like top-level type a ``/me`` response shows, if any."""
     for entity in types:
-        if isinstance(entity, SpecEntityType) and entity.parent is None and entity.person \
+        if entity.parent is None and entity.person \
                 and entity_slots(schema, entity, strict=True):
             return entity
     return None
@@ -402,8 +399,7 @@ def _listed_type(schema: dict | None, types: list[EntityType], path: str = "") -
     if schema is None:
         return None
     words = {singular(snake(t)) for t in path.split("/") if t and not PARAM.match(t)}
-    found = [(e, slot) for e, slot in ((e, list_slot(schema, e, strict=True)) for e in types
-                                       if isinstance(e, SpecEntityType)) if slot is not None]
+    found = [(e, slot) for e, slot in ((e, list_slot(schema, e, strict=True)) for e in types) if slot is not None]
     direct = [(e, slot) for e, slot in found if entity_slots(slot[1], e, strict=True) == [[]]]
     named = [e for e, slot in direct if slot[0] and singular(snake(slot[0][-1])) in words]
     return next(iter(named + [e for e, _ in direct] + [e for e, _ in found]), None)

@@ -19,6 +19,13 @@ JSON_SERVER = ("_page", "_per_page", "_limit")
 AFTER_NAMES = ("after", "starting_after", "after_id", "max_id")
 BEFORE_NAMES = ("before", "ending_before", "before_id", "since_id", "min_id")
 Locate = Callable[[str, str], int]   # (parameter, raw id) -> the entity's position in the list; 400 if none
+OWN_PAGING = frozenset({*LIMIT_NAMES, *PAGE_NAMES, *AFTER_NAMES, *BEFORE_NAMES, "offset"}) - set(JSON_SERVER)
+
+
+def declares_paging(op: Operation) -> bool:
+    """Whether an operation pages by query parameters of its own (``limit``/``offset``, ``page``/``pageSize``,
+    id cursors); one that declares none (or only json-server's) pages as json-server does."""
+    return any(p.name in OWN_PAGING for p in op.query)
 
 
 def page_params(request: Request, total: int | None = None) -> tuple[int, int] | None:

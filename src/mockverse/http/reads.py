@@ -28,6 +28,7 @@ from mockverse.http.operations import (
     RelatedOp,
     SearchOp,
 )
+from mockverse.http.paging import declares_paging
 from mockverse.http.served import Served
 from mockverse.http.shapes import Shape, body_served, schema_served
 from mockverse.openapi.jsonschema import fits
@@ -35,7 +36,6 @@ from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
 from mockverse.world.render import Renderer, entity_slots
-from mockverse.world.specworld import SpecEntityType
 
 Resolved = dict[str, tuple[EntityType, object, dict]]   # path parameter -> (type, id, stored data)
 SEARCH_READ, SEARCH_MOST = 500, 200   # entities a search reads and returns, at most
@@ -89,7 +89,7 @@ class Reads:
 
     def wants_query(self, op: ListOp, request: Request) -> bool:
         """Cheap: does a list request carry json-server query parameters?"""
-        return wants_list_query(request, self.lists.own_params(op), paging=self.shape.declared_paging)
+        return wants_list_query(request, self.lists.own_params(op), paging=declares_paging(op))
 
     @staticmethod
     def persona(view: WorldView, found: Resolved) -> str | None:
@@ -111,7 +111,7 @@ class Reads:
         400 for a value that cannot be an id, 404 for one that does not exist."""
         entity = op.listed
         name = next((p.name for p in op.query if p.name in key_names(entity) and p.name in request.query_params), None)
-        if name is None or not isinstance(entity, SpecEntityType) or entity_slots(op.schema, entity) is None:
+        if name is None or entity_slots(op.schema, entity) is None:
             return None
         raw = request.query_params[name]
         id = entity.parse_id(raw)
@@ -168,9 +168,8 @@ class Reads:
             raw = request.path_params.get(safe_name(name))
             parsed = entity.parse_id(raw)
             data = view.get(entity, parsed) if parsed is not None else None
-            keyed = entity.by_key(view, raw) if data is None and isinstance(entity, SpecEntityType) \
-                and entity.keys and raw is not None else None
-            named = isinstance(entity, SpecEntityType) and bool(entity.keys)   # the value may be a key, not an id
+            keyed = entity.by_key(view, raw) if data is None and entity.keys and raw is not None else None
+            named = bool(entity.keys)   # the value may be a key, not an id
             if parsed is None and keyed is None and not named:
                 raise Problem(400, "Invalid path parameter", f"{name} must be {entity.id_rule()}", field=name)
             id = keyed if keyed is not None else parsed if parsed is not None else raw
@@ -192,7 +191,7 @@ class Reads:
         if view.get(entity, id) is None:
             return None
         if item is None:
-            return view.body(entity, id, None)
+            return view.get(entity, id)
         return self.shape.item(view, entity, id, item.schema)
 
 
@@ -223,8 +222,6 @@ def related_rows(view: WorldView, op: RelatedOp, id: object) -> list[dict]:
     (``/sites/{site_id}/dns`` lists the zones whose ``site_id`` is that site) when the listed type
     has such keys, else a stable selection of existing ones."""
     parent, target, path = op.parent, op.listed, op.path
-    if not isinstance(target, SpecEntityType):
-        return []
     keys = [r.field for r in target.references if r.target is parent and not r.many]
     if not keys:
         ids = Renderer(view).sample(target, (f"{parent.name}:{id}", path), most=6)

@@ -1,15 +1,17 @@
-"""How a world's bodies are shaped: stored entities as they are, or rendered into each operation's schema.
+"""How a world's bodies are shaped: each entity rendered into the operation's response schema.
 
-A world picks one shape once. The built-in world's types keep their stored fields (``GET /users/1``
-is the user row; a list is a JSON array paged by json-server's ``_page``/``_per_page`` and ``Link``);
-a world inferred from a user's spec renders each entity into the operation's response schema (its
-envelopes, paging fields and embedded relations) and pages by the operation's own parameters.
+An entity is generated once from its own schema and rendered into each response: bare, in an
+envelope, as a variant, with the related entities the schema embeds (``GET /users/1`` embeds the
+user's ``orders`` because its schema has them). A list pages as its operation declares: by its own
+paging parameters (``limit``/``offset``, ``page``/``pageSize``, id cursors) with ``X-Total-Count``
+and a cursor ``Link``; an operation that declares none pages as json-server does (``_page``,
+``_per_page``, ``_limit``, a ``Link`` with first/prev/next/last).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -17,42 +19,12 @@ from starlette.requests import Request
 from mockverse.http.conventions import SCAN_LIMIT
 from mockverse.http.errors import Problem
 from mockverse.http.operations import ListOp, Operation
-from mockverse.http.paging import cursor_links, own_paging, page_links, page_params
+from mockverse.http.paging import cursor_links, declares_paging, own_paging, page_links, page_params
 from mockverse.http.served import Served, world_served
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.engine import WorldView
-from mockverse.world.model import EntityType, WorldModel
+from mockverse.world.model import EntityType
 from mockverse.world.render import MISSING, Renderer, entity_slots
-from mockverse.world.specworld import SpecEntityType
-
-
-class Shape(Protocol):
-    """The body shapes of one world."""
-
-    declared_paging: bool   # lists page by the operation's own parameters (json-server's then count as a query)
-
-    def item(self, view: WorldView, entity: EntityType, id: object, schema: dict | None) -> Any:
-        """One entity as its item path answers it; None when it is missing or the route has no body."""
-
-    def window(self, op: ListOp, request: Request, view: WorldView, total: int) -> tuple[int, int]:
-        """(offset, size) of the page of a collection a list request asks for."""
-
-    def page(self, op: ListOp, request: Request, view: WorldView, rows: list[dict], total: int,
-             persona: str | None, window: tuple[int, int] | None) -> Served:
-        """A list answer: ``rows`` (already this page's when ``window`` is given, else all of them)."""
-
-    def written(self, view: WorldView, entity: EntityType, data: dict, schema: dict | None) -> bytes:
-        """The body answering a write of ``data``."""
-
-    def location(self, entity: EntityType, data: dict) -> str | None:
-        """The item path of a created entity, for ``Location``."""
-
-
-def shape_of(model: WorldModel) -> Shape:
-    """The shape of a world: rendered when its types come from a user's spec, else stored."""
-    if any(isinstance(t, SpecEntityType) for t in model.types.values()):
-        return RenderedShape()
-    return StoredShape()
 
 
 def schema_served(op: Operation, view: WorldView, key: str, persona: str | None) -> Served:
@@ -76,62 +48,49 @@ def body_served(op: Operation, view: WorldView, body: Any, persona: str | None,
     return world_served(view, op.status, raw, persona, extra)
 
 
-class StoredShape:
-    """Stored entities as they are; lists are JSON arrays paged by json-server's parameters."""
-
-    declared_paging = False
+class Shape:
+    """Entities rendered into each operation's response schema; lists paged as the operation declares."""
 
     def item(self, view: WorldView, entity: EntityType, id: object, schema: dict | None) -> Any:
-        return view.body(entity, id, schema)
+        """One entity as its item path answers it; None when it is missing or the route has no body."""
+        if schema is None:
+            return None
+        return Renderer(view).entity(entity, id, schema)
 
     def window(self, op: ListOp, request: Request, view: WorldView, total: int) -> tuple[int, int]:
+        """(offset, size) of the page of a collection a list request asks for."""
+        if declares_paging(op):
+            return own_paging(op, request, lambda param, raw: _position(view, op.listed, param, raw))
         page, per_page = page_params(request, total) or (1, 20)
         return (page - 1) * per_page, per_page
 
     def page(self, op: ListOp, request: Request, view: WorldView, rows: list[dict], total: int,
              persona: str | None, window: tuple[int, int] | None) -> Served:
+        """A list answer: ``rows`` (already this page's when ``window`` is given, else all of them)."""
+        entity = op.listed
         if window is not None:
             offset, size = window
-            return world_served(view, 200, orjson.dumps(rows), persona,
-                                page_links(request, offset // size + 1, size, total))
-        params = page_params(request, len(rows))
-        if params is None:
-            return world_served(view, 200, orjson.dumps(rows), persona, {"X-Total-Count": str(len(rows))})
-        page, per_page = params
-        return world_served(view, 200, orjson.dumps(rows[(page - 1) * per_page: page * per_page]), persona,
-                            page_links(request, page, per_page, len(rows)))
-
-    def written(self, view: WorldView, entity: EntityType, data: dict, schema: dict | None) -> bytes:
-        return orjson.dumps(data)
-
-    def location(self, entity: EntityType, data: dict) -> str | None:
-        return f"{(entity.config.path or '').rstrip('/')}/{data[entity.id_field]}"
-
-
-class RenderedShape:
-    """Entities rendered into each operation's response schema; lists page by the operation's parameters."""
-
-    declared_paging = True
-
-    def item(self, view: WorldView, entity: EntityType, id: object, schema: dict | None) -> Any:
-        if schema is None or not isinstance(entity, SpecEntityType):
-            return None
-        return Renderer(view).entity(entity, id, schema)
-
-    def window(self, op: ListOp, request: Request, view: WorldView, total: int) -> tuple[int, int]:
-        return own_paging(op, request, lambda param, raw: _position(view, op.listed, param, raw))
-
-    def page(self, op: ListOp, request: Request, view: WorldView, rows: list[dict], total: int,
-             persona: str | None, window: tuple[int, int] | None) -> Served:
-        key = request.url.path + ("?" + request.url.query if request.url.query else "")
-        entity = op.listed
-        if window is None:
+            headers = self._headers(op, request, rows, total, offset, size, True)
+            return self.rows(op, request, view, rows, total, (offset, size), persona, headers)
+        if declares_paging(op):
             offset, size = own_paging(op, request, lambda param, raw: _index(rows, entity, param, raw))
-            rows = rows[offset: offset + size]
+            paged = True
         else:
-            offset, size = window
-        if op.schema is None or not isinstance(entity, SpecEntityType):
-            return body_served(op, view, None, persona)
+            params = page_params(request, len(rows))
+            paged = params is not None
+            offset, size = ((params[0] - 1) * params[1], params[1]) if params else (0, max(len(rows), 1))
+        rows = rows[offset: offset + size]
+        headers = self._headers(op, request, rows, total, offset, size, paged)
+        return self.rows(op, request, view, rows, total, (offset, size), persona, headers)
+
+    def rows(self, op: ListOp, request: Request, view: WorldView, rows: list[dict], total: int,
+             window: tuple[int, int], persona: str | None, headers: dict[str, str]) -> Served:
+        """One page of ``rows`` (``window``: its offset and size) placed where the operation's schema lists them."""
+        entity = op.listed
+        offset, size = window
+        if op.schema is None:
+            return body_served(op, view, None, persona, headers)
+        key = request.url.path + ("?" + request.url.query if request.url.query else "")
         render = Renderer(view)
         body = render.page(entity, [], op.schema, f"route:{key}", total=total, per_page=size, offset=offset,
                            datas=rows)
@@ -140,18 +99,31 @@ class RenderedShape:
         if body is MISSING:
             return schema_served(op, view, key, persona)
         first, last = (rows[0].get(entity.id_field), rows[-1].get(entity.id_field)) if rows else (None, None)
-        more = offset + len(rows) < total
-        _cursor_fields(body, first, last, more)
-        extra = {"X-Total-Count": str(total), **cursor_links(op, request, first, last, more, offset)}
-        return body_served(op, view, body, persona, extra)
+        _cursor_fields(body, first, last, offset + len(rows) < total)
+        return body_served(op, view, body, persona, headers)
+
+    @staticmethod
+    def _headers(op: ListOp, request: Request, rows: list[dict], total: int, offset: int, size: int,
+                 paged: bool) -> dict[str, str]:
+        """``X-Total-Count`` and the ``Link`` of one page: the operation's cursors, or json-server's pages."""
+        if declares_paging(op):
+            id_field = op.listed.id_field
+            first, last = (rows[0].get(id_field), rows[-1].get(id_field)) if rows else (None, None)
+            return {"X-Total-Count": str(total),
+                    **cursor_links(op, request, first, last, offset + len(rows) < total, offset)}
+        if paged:
+            return page_links(request, offset // size + 1, size, total)
+        return {"X-Total-Count": str(total)}
 
     def written(self, view: WorldView, entity: EntityType, data: dict, schema: dict | None) -> bytes:
+        """The body answering a write of ``data``."""
         if schema is None:
             return b""
         return orjson.dumps(self.item(view, entity, data.get(entity.id_field), schema))
 
     def location(self, entity: EntityType, data: dict) -> str | None:
-        item_path = entity.inferred.item_path if isinstance(entity, SpecEntityType) and entity.inferred else None
+        """The item path of a created entity, for ``Location``."""
+        item_path = entity.inferred.item_path if entity.inferred else None
         if not item_path:
             return None
         params = re.findall(r"\{([^}]+)\}", item_path)
@@ -204,7 +176,7 @@ def _cursor_fields(body: Any, first: object, last: object, more: bool) -> None:
             body[name] = last
 
 
-def _example_page(op: ListOp, render: Renderer, entity: SpecEntityType, rows: list[dict]) -> Any:
+def _example_page(op: ListOp, render: Renderer, entity: EntityType, rows: list[dict]) -> Any:
     """A list whose schema describes one entity but whose example shows the envelope (``{data: [...]}``):
     the example's envelope around this page's rows, each shaped as the schema; MISSING otherwise."""
     if entity_slots(op.schema, entity) != [[]]:

@@ -26,7 +26,6 @@ from mockverse.openapi import singular, snake
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
-from mockverse.world.specworld import SpecEntityType
 
 ENVELOPES = ("data", "item", "record", "resource")   # one-key request envelopes opened around an entity
 _GONE = object()   # a field a JSON Patch removed
@@ -109,7 +108,7 @@ def _location_under(op: ListOp, path: str, data: dict) -> str | bool:
     (``/sites/{site_id}/services/{addon}/instances/{instance_id}``): the request's own path and the key;
     else True (the type's item path, filled from the entity)."""
     entity = op.listed
-    item = entity.inferred.item_path if isinstance(entity, SpecEntityType) and entity.inferred else None
+    item = entity.inferred.item_path if entity.inferred else None
     if item is None or not re.fullmatch(re.escape(op.path) + r"/\{[^}/]+\}", item):
         return True
     return f"{path.rstrip('/')}/{quote(str(data.get(entity.id_field)), safe='')}"
@@ -164,8 +163,7 @@ def _parent_keyed(entity: EntityType, data: dict) -> dict:
     """A parent given as the object that embeds it (``"service": {"id": ...}``) written as the parent key,
     when the body gives no key of its own."""
     parent, fk = entity.parent, entity.fk
-    if not isinstance(entity, SpecEntityType) or parent is None or fk is None \
-            or any(s in data for s in entity.fk_spellings()):
+    if parent is None or fk is None or any(s in data for s in entity.fk_spellings()):
         return data
     for embed in entity.embeds:
         value = data.get(embed.field)

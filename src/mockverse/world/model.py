@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from mockverse.config import EntityConfig, WorldConfig
-from mockverse.world.generate import PERSON_TYPES, merge_schema, schema_types
+from mockverse.world.generate import PERSON_TYPES
+from mockverse.world.idscheme import IdCodec
 
 if TYPE_CHECKING:
+    from mockverse.openapi import EntityType as InferredType
     from mockverse.openapi import InferredWorld, Spec
+    from mockverse.world.specworld import DeepLink, Embed, Reference
 
 
 class WorldError(ValueError):
@@ -19,11 +23,15 @@ class WorldError(ValueError):
 
 INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
+_SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
+SAMPLE_TRIES = 12   # parents drawn, at most, to find one with a child (a child type has 0-4 per parent)
+KEY_SCAN = 2000   # entities an alternative-key lookup reads, at most, for a key a write set
 
 
-@dataclass
+@dataclass(eq=False)
 class EntityType:
-    """One entity type: its config, its item schema, its parent and children."""
+    """One entity type of a world (the built-in one like any spec's): its config, its item schema, its
+    parent and children, its ids (rendered by a codec, held in any id field) and its links to others."""
 
     name: str
     config: EntityConfig
@@ -34,23 +42,29 @@ class EntityType:
     integer_ids: bool = True
     max_generated_id: int = 0
     id_field: str = "id"                            # the property that holds the id ("username", "projectId")
-    embeds_by_name: ClassVar[bool] = True           # children/parent embedded under their names (built-in world)
+    codec: IdCodec = field(default_factory=IdCodec)
+    inferred: InferredType | None = None            # where the spec serves it and the schema it was read from
+    parent_field: str | None = None                 # the foreign key to the parent ("user_id")
+    parent_relationship: str | None = None          # the edge from the parent ("has_orders")
+    references: list[Reference] = field(default_factory=list)
+    embeds: list[Embed] = field(default_factory=list)
+    variants: set[int] = field(default_factory=set)
+    deep: list[DeepLink] = field(default_factory=list)
+    keys: dict[str, IdCodec] = field(default_factory=dict)
 
     @property
     def person(self) -> bool:
-        return self.name in PERSON_TYPES
+        return self.name in PERSON_TYPES or self.name.split("_")[-1] in PERSON_TYPES
 
     @property
     def fk(self) -> str | None:
         """The canonical foreign-key field to the parent (``user_id``)."""
-        return self.config.parent.field if self.config.parent else None
+        return self.parent_field
 
     @property
     def relationship(self) -> str | None:
-        """The edge name from the parent, ``has_<segment>`` unless the config names it."""
-        if self.config.parent is None:
-            return None
-        return self.config.parent.relationship or f"has_{self.segment}"
+        """The edge name from the parent (``has_orders``)."""
+        return self.parent_relationship
 
     def fk_spellings(self) -> list[str]:
         """Every spelling of the parent key accepted on input: ``user_id``, ``userId``."""
@@ -70,7 +84,9 @@ class EntityType:
             if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
                 raw = int(raw)
             return raw if isinstance(raw, int) and 0 <= raw <= INT64_MAX else None
-        return str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) and str(raw) else None
+        if isinstance(raw, bool) or not isinstance(raw, (str, int)) or not str(raw):
+            return None
+        return str(raw).lower() if self.codec.kind == "uuid" else str(raw)
 
     def valid_id(self, raw: object) -> int | str | None:
         """The id a write may store: parsed, and for integer ids within :meth:`id_range`; else None."""
@@ -100,43 +116,142 @@ class EntityType:
         low, high = self.id_range()
         return f"an integer from {low} to {high}"
 
-    # -- id scheme: a generated child's id encodes its parent, so the parent is computed ----------
+    # -- id scheme: a generated child's id encodes its parent's serial, so the parent is computed --
     def root_id(self, index: int) -> object:
         """The id of the ``index``-th (1-based) generated entity of a top-level type."""
-        return index
+        return self.codec.encode(index)
 
     def root_index(self, id: object) -> int | None:
         """Which generated top-level entity ``id`` is (1-based), or None if not a generated id."""
-        if not isinstance(id, int) or not 1 <= id <= (self.config.population or 0):
-            return None
-        return id
+        serial = self.codec.decode(id)
+        return serial if serial is not None and 1 <= serial <= (self.config.population or 0) else None
 
     def child_id(self, parent_id: object, k: int) -> object:
         """The id of the ``k``-th (1-based) generated child of ``parent_id``."""
-        return parent_id * self.config.id_multiplier + k  # type: ignore[operator]  # built-in ids are ints; spec worlds override
+        assert self.parent is not None, f"{self.name} has a parent"
+        parent_serial = self.parent.codec.decode(parent_id)
+        if parent_serial is None:
+            raise ValueError(f"{parent_id!r} is not a {self.parent.name} id")
+        return self.codec.encode(parent_serial * self.config.id_multiplier + k)
 
     def split_id(self, id: object) -> tuple[object, int] | None:
         """(parent id, k) for an id the generator could have made, else None; O(1), no lookups."""
-        if not isinstance(id, int) or id < 1 or self.parent is None:
+        serial = self.codec.decode(id)
+        if serial is None or self.parent is None:
             return None
-        parent_id, k = divmod(id, self.config.id_multiplier)
-        if k < 1 or parent_id > self.parent.max_generated_id:
+        parent_serial, k = divmod(serial, self.config.id_multiplier)
+        if k < 1 or not 1 <= parent_serial <= self.parent.max_generated_id:
             return None
-        return parent_id, k
+        return self.parent.codec.encode(parent_serial), k
 
     def new_id(self, counter: int) -> object:
         """The id of the ``counter``-th created entity: above every id the generator can produce."""
-        return self.max_generated_id + counter
+        return self.codec.encode(self.max_generated_id + counter)
 
-    def complete(self, view: object, id: object, data: dict, given: dict | None) -> dict:
-        """Fields the world decides once the schema's fields are generated; the built-in world has none."""
+    # -- keys and references ------------------------------------------------------------------
+    def complete(self, view: Any, id: object, data: dict, given: dict | None) -> dict:
+        """Put the id in its field, and each alternative key the user did not set (``name`` of
+        ``/services/{service_id_or_name}``) derived from the id, so the path finds it by either."""
+        data[self.id_field] = id
+        serial = self.codec.decode(id)
+        for name, codec in self.keys.items():
+            if serial is not None and name not in (given or {}):
+                data[name] = codec.encode(serial)
         return data
 
-    def link(self, view: object, id: object, data: dict) -> dict:
-        """References to other entities, filled on the entity's full read (never while its base data,
-        which sibling lists and parent checks need, is generated); the built-in world has none."""
+    def by_key(self, view: Any, raw: str) -> object:
+        """The id of the entity whose alternative key field equals ``raw`` (None if there is none):
+        the generated one the key encodes, else one a write named so (the first KEY_SCAN entities)."""
+        for name, codec in self.keys.items():
+            serial = codec.decode(raw)
+            id = self.codec.encode(serial) if serial is not None else None
+            data = view.get(self, id) if id is not None else None
+            if data is not None and data.get(name) == raw:
+                return id
+        for index, data in enumerate(view.all_of(self)()):
+            if index >= KEY_SCAN:
+                break
+            if any(data.get(name) == raw for name in self.keys):
+                return data.get(self.id_field)
+        return None
+
+    def link(self, view: Any, id: object, data: dict) -> dict:
+        """Fill every reference the user did not set with entities that exist (a new dict); filled on
+        the entity's full read, never while its base data (which sibling lists need) is generated."""
+        if not self.references:
+            return data
+        stored = view.stored(self, id)
+        given = stored.data if stored is not None else None
+        data = dict(data)
+        for ref in self.references:
+            if given and ref.field in given:
+                continue
+            data[ref.field] = self._reference_value(view, id, data, ref)
         return data
 
+    def _reference_value(self, view: Any, id: object, data: dict, ref: Reference) -> object:
+        key = f"{self.name}:{id}"
+        gen = view.gen
+        if ref.nullable and gen.draw(key, ref.field, "null") < (0.5 if ref.target is self else 0.15):
+            return None
+        scope = self._scope(view, data, ref.target)
+        count = 1 + int(gen.draw(key, ref.field, "n") * 3) if ref.many else 1
+        found: list = []
+        for attempt in range(count * 2):
+            if len(found) >= count:
+                break
+            if scope is not None:
+                kids = view.child_ids(ref.target.parent, scope, ref.target.relationship)
+                value = kids[int(gen.draw(key, ref.field, attempt) * len(kids))] if kids else None
+            else:
+                value = sample_id(view, ref.target, key, ref.field, attempt)
+            if value is not None and value not in found and not (ref.target is self and value == id):
+                found.append(value)
+        if ref.many:
+            return found
+        if found:
+            return found[0]
+        if ref.nullable:
+            return None
+        return id if ref.target is self else None   # no other entity of the type: the entity itself, else none
+
+    def _scope(self, view: Any, data: dict, target: EntityType) -> object:
+        """The id of ``target``'s parent when this entity knows it (its own ancestor), else None."""
+        if target.parent is None:
+            return None
+        if target.parent is self:
+            return data.get(self.id_field)   # a key naming one of the entity's own children (a default role)
+        entity: EntityType | None = self
+        current: dict | None = data
+        while entity is not None and entity.parent is not None:
+            parent_id = current.get(entity.fk) if current else None
+            if entity.parent is target.parent:
+                return parent_id
+            current = view.get(entity.parent, parent_id) if parent_id is not None else None
+            entity = entity.parent
+        return None
+
+
+def sample_id(view: Any, entity: EntityType, *key: object) -> object:
+    """The id of an existing entity of ``entity``'s type, drawn from ``key`` (None if none is found)."""
+    if entity.parent is None:
+        population = entity.config.population or 0
+        return entity.root_id(1 + int(view.gen.draw(*key, "root") * population)) if population else None
+    active: set[str] = _SAMPLING.__dict__.setdefault("active", set())
+    if entity.name in active:
+        return None
+    active.add(entity.name)
+    try:
+        for attempt in range(SAMPLE_TRIES):
+            parent_id = sample_id(view, entity.parent, *key, "parent", attempt)
+            if parent_id is None:
+                continue
+            kids = view.child_ids(entity.parent, parent_id, entity.relationship)
+            if kids:
+                return kids[int(view.gen.draw(*key, "kid", attempt) * len(kids))]
+        return None
+    finally:
+        active.discard(entity.name)
 
 @dataclass
 class WorldModel:
@@ -150,32 +265,11 @@ class WorldModel:
 
     @classmethod
     def from_spec(cls, spec: Spec, inferred: InferredWorld, world: WorldConfig) -> WorldModel:
-        """The world of a user's spec: the inferred entity types and relationships, corrected by
+        """The world of a spec (the built-in one too): the inferred entity types and relationships, corrected by
         the config's ``world`` section (see :class:`SpecWorldBuilder`)."""
         from mockverse.world.specworld import SpecWorldBuilder
 
         return SpecWorldBuilder(spec, inferred, world).build()
-
-    @classmethod
-    def build(cls, world: WorldConfig, schemas: dict[str, dict]) -> WorldModel:
-        types: dict[str, EntityType] = {}
-        for name, cfg in world.entities.items():
-            if cfg.schema_ is None or cfg.schema_ not in schemas:
-                raise WorldError(f"world.entities.{name}.schema: no schema '{cfg.schema_}' in the spec; "
-                                 f"known: {', '.join(sorted(schemas))}")
-            schema = merge_schema(schemas[cfg.schema_])
-            id_schema = (schema.get("properties") or {}).get("id", {})
-            integer = "integer" in schema_types(merge_schema(id_schema)) if id_schema else True
-            segment = (cfg.path or "").rstrip("/").rsplit("/", 1)[-1]
-            types[name] = EntityType(name, cfg, schema, segment, integer_ids=integer)
-        for entity in types.values():
-            if entity.config.parent and entity.relationship:
-                parent = types[entity.config.parent.type]
-                entity.parent = parent
-                parent.children[entity.relationship] = entity
-        for entity in types.values():
-            entity.max_generated_id = _max_generated(entity)
-        return cls(types, world.epoch)
 
     def edges(self) -> list[str]:
         """Names of the graph's edges: children, ``has_<segment>`` links, ``belongs_to_<type>``."""
@@ -186,11 +280,10 @@ class WorldModel:
     def describe(self, operations: list[tuple[str, str]] | None = None) -> dict:
         """The world as inferred and configured: entity types (where they are served, how many,
         their id scheme, their parent) and every relationship with its evidence and its use.
-        ``operations`` (method, path) attach paths to the built-in world's types."""
+        ``operations`` (method, path) attach paths to types inference did not find (record types)."""
         out = []
         for entity in self.types.values():
-            source = getattr(entity, "inferred", None)
-            codec = getattr(entity, "codec", None)
+            source = entity.inferred
             ops = (
                 list(source.operations)
                 if source is not None
@@ -209,7 +302,7 @@ class WorldModel:
                 "schema": source.schema_name if source is not None else cfg.schema_,
                 "id_field": entity.id_field,
                 "id_param": source.id_param if source is not None else None,
-                "id_scheme": codec.describe() if codec is not None else "integer",
+                "id_scheme": entity.codec.describe(),
                 "id_example": entity.root_id(1) if entity.parent is None else None,
                 "parent": (
                     {"type": entity.parent.name, "field": entity.fk, "relationship": entity.relationship}
@@ -223,14 +316,14 @@ class WorldModel:
                 "estimated_total": _estimate(entity),
                 "references": [
                     {"field": r.field, "target": r.target.name, "many": r.many}
-                    for r in getattr(entity, "references", [])
+                    for r in entity.references
                 ],
                 "embeds": [
                     {"field": e.field + (f".{e.inner}" if e.inner else ""), "target": e.target.name}
-                    for e in getattr(entity, "embeds", [])
+                    for e in entity.embeds
                 ] + [
                     {"field": ".".join(d.path), "target": d.targets[0].name}
-                    for d in getattr(entity, "deep", [])
+                    for d in entity.deep
                     if d.embed and len(d.path) == 2 and len(d.targets) == 1 and "[" not in "".join(d.path)
                 ],
                 "operations": ops,
@@ -245,8 +338,6 @@ class WorldModel:
         """Property names that embed related entities: ``orders`` -> ("children", "has_orders"),
         ``user`` -> ("parent", None)."""
         names: dict[str, tuple[str, str | None]] = {}
-        if not entity.embeds_by_name:
-            return names  # a spec world embeds by its schemas' shapes (see world.render)
         for rel, child in entity.children.items():
             names[rel.removeprefix("has_")] = ("children", rel)
             names[child.segment] = ("children", rel)

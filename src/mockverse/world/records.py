@@ -55,10 +55,9 @@ def ensure_record_type(model: WorldModel, name: str, relationship: str,
     fk = f"{parent.name}_id"
     config = EntityConfig.model_validate(
         {"path": f"/{segment}", "schema": name, "count": [0, 0],
-         "parent": {"type": parent.name, "field": fk, "relationship": relationship}},
-        context={"spec_world": True})
+         "parent": {"type": parent.name, "field": fk, "relationship": relationship}})
     schema = {"type": "object", "properties": {"id": {"type": "integer"}, fk: {}, "created_at": {"type": "string"}}}
-    entity = RecordType(name, config, schema, segment, parent=parent)
+    entity = RecordType(name, config, schema, segment, parent=parent, parent_field=fk, parent_relationship=relationship)
     parent.children[relationship] = entity
     model.types[name] = entity
     return entity

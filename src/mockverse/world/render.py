@@ -1,4 +1,4 @@
-"""Entities of a spec world in the shape of an operation's response schema.
+"""Entities of a world in the shape of an operation's response schema.
 
 An entity is generated once from its own schema; a response may want it bare, inside an
 envelope (``{data: {...}}``), as a variant (Spotify's ``SimplifiedTrackObject``), or as a
@@ -18,7 +18,8 @@ from typing import Any
 from mockverse.openapi import is_nullable, merge_all_of, singular, snake
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.generate import merge_schema, schema_types
-from mockverse.world.specworld import DeepLink, Embed, SpecEntityType, admits, prop_at, sample_id
+from mockverse.world.model import EntityType, sample_id
+from mockverse.world.specworld import DeepLink, Embed, admits, prop_at
 
 MAX_EMBED_DEPTH = 2
 _ENVELOPE_KEYS = ("data", "result", "item", "record", "payload", "resource", "object", "entity")
@@ -53,14 +54,14 @@ def _props(schema: dict | None) -> dict:
     return props if isinstance(props, dict) else {}
 
 
-def _named(target: SpecEntityType, value: Any) -> object:
+def _named(target: EntityType, value: Any) -> object:
     """The id of ``target`` an object names by its id field (``{"id": 1}``), parsed; None otherwise."""
     if not isinstance(value, dict) or value.get(target.id_field) is None:
         return None
     return target.parse_id(value[target.id_field])
 
 
-def _pick(targets: list[SpecEntityType], value: Any) -> SpecEntityType:
+def _pick(targets: list[EntityType], value: Any) -> EntityType:
     """Of a polymorphic link's types, the one a generated object's ``type`` tag names (else the first)."""
     tag = value.get("type") if isinstance(value, dict) else None
     if isinstance(tag, str):
@@ -94,7 +95,7 @@ def _branches(schema: dict) -> list[dict]:
     return [schema, *(b for b in (*(flat.get("oneOf") or ()), *(flat.get("anyOf") or ())) if isinstance(b, dict))]
 
 
-def is_variant(schema: dict | None, entity: SpecEntityType) -> bool:
+def is_variant(schema: dict | None, entity: EntityType) -> bool:
     """Whether a schema object represents ``entity`` (its own schema, an embedded variant, a same-named component)."""
     if not isinstance(schema, dict):
         return False
@@ -104,7 +105,7 @@ def is_variant(schema: dict | None, entity: SpecEntityType) -> bool:
     return any(isinstance(p, dict) and id(p) in entity.variants for p in parts)
 
 
-def entity_slots(schema: dict | None, entity: SpecEntityType, depth: int = 0,
+def entity_slots(schema: dict | None, entity: EntityType, depth: int = 0,
                  strict: bool = False) -> list[list[str]] | None:
     """Where ``entity`` sits inside ``schema``: ``[[]]`` for the schema itself, ``[["data"]]`` in an
     envelope, several paths when a wrapper holds it twice (``track`` and ``item``); None if nowhere.
@@ -129,7 +130,7 @@ def entity_slots(schema: dict | None, entity: SpecEntityType, depth: int = 0,
     return None
 
 
-def list_slot(schema: dict | None, entity: SpecEntityType, depth: int = 0,
+def list_slot(schema: dict | None, entity: EntityType, depth: int = 0,
               strict: bool = False) -> tuple[list[str], dict] | None:
     """The path to the array of ``entity`` items in a list response and the item schema, or None."""
     if not isinstance(schema, dict) or depth > 3:
@@ -160,7 +161,7 @@ def list_slot(schema: dict | None, entity: SpecEntityType, depth: int = 0,
     return None
 
 
-def _values_of(items: dict, entity: SpecEntityType) -> bool:
+def _values_of(items: dict, entity: EntityType) -> bool:
     """Whether an array's items are the values of a type identified by its value (the ``tags`` of ``GET /tags``)."""
     source = entity.inferred
     own = source.schema if source is not None and source.origin == "value" else None
@@ -177,7 +178,7 @@ def _free_list(schema: dict) -> tuple[list[str], dict] | None:
     return ([free[0][0]], free[0][1]) if len(free) == 1 else None
 
 
-def _enveloped_list(schema: dict, entity: SpecEntityType, depth: int, strict: bool) -> tuple[list[str], dict] | None:
+def _enveloped_list(schema: dict, entity: EntityType, depth: int, strict: bool) -> tuple[list[str], dict] | None:
     """The list slot of an object whose one property is a list of ``entity`` (``{recipients: [...]}``)."""
     props = _props(schema)
     if len(props) != 1 or not is_array(next(iter(props.values()))):
@@ -192,13 +193,13 @@ class Renderer:
         self.view = view
         self.gen = view.gen
 
-    def _ctx(self, entity: SpecEntityType | None, data: dict | None) -> dict:
+    def _ctx(self, entity: EntityType | None, data: dict | None) -> dict:
         created = self.view.created_at_of(entity, data) if entity is not None and data else self.view.now
         return {"created_at": created, "now": self.view.now, "person": bool(entity and entity.person),
                 "fields": {n: r.choices for n, r in entity.config.fields.items()} if entity else {}}
 
     # -- one entity ------------------------------------------------------------------------------
-    def entity(self, entity: SpecEntityType, id: object, schema: dict | None, depth: int = 0) -> dict | None:
+    def entity(self, entity: EntityType, id: object, schema: dict | None, depth: int = 0) -> dict | None:
         """The entity ``id`` shaped as ``schema`` (wherever the schema holds it), or None if it does not exist."""
         def build() -> Any:
             data = self.view.get(entity, id)
@@ -206,7 +207,7 @@ class Renderer:
         return self.view.cached(("render", entity.name, id, _identity(schema) if schema is not None else None, depth),
                                 build)
 
-    def _entity(self, entity: SpecEntityType, id: object, data: dict, schema: dict | None, depth: int) -> Any:
+    def _entity(self, entity: EntityType, id: object, data: dict, schema: dict | None, depth: int) -> Any:
         slots = entity_slots(schema, entity)
         if slots is None and (is_array(schema) or list_slot(schema, entity) is not None):
             return self.page(entity, [id], schema, f"{entity.name}:{id}", datas=[data], depth=depth)  # a list of one
@@ -218,7 +219,7 @@ class Renderer:
         return self._around(schema or {}, slots, lambda sub: self.shape(entity, id, data, sub, depth),
                             f"{entity.name}:{id}", entity, data)
 
-    def shape(self, entity: SpecEntityType, id: object, data: dict, schema: dict | None, depth: int = 0) -> Any:
+    def shape(self, entity: EntityType, id: object, data: dict, schema: dict | None, depth: int = 0) -> Any:
         """The entity's data in the shape of an object schema (the entity's own schema when None)."""
         if schema is None:
             schema = entity.schema
@@ -228,6 +229,10 @@ class Renderer:
         if not props:
             return {k: v for k, v in data.items() if k in entity.schema.get("properties", {})}
         own = entity.schema.get("properties", {})
+        gone = {name for name in own if name not in data and name not in (flat.get("required") or ())}
+        if gone & set(props):   # fields a replace removed (or the world left out) stay out where optional
+            props = {k: v for k, v in props.items() if k not in gone}
+            flat = {**flat, "properties": props}
         embeds = {e.field: e for e in entity.embeds}
         given: dict[str, Any] = {}
         removed = self._removed(entity, id, data, props)
@@ -257,6 +262,10 @@ class Renderer:
                 cut = _within(data[name], sub)
                 given[name] = cut if fits(cut, sub) else data[name]
         body = self.gen.object(flat, ref, "$", self._ctx(entity, data), given=given)
+        more = flat.get("additionalProperties")
+        if more not in (None, False) and isinstance(body, dict):
+            body.update({k: v for k, v in _written_extras(data, own, props).items()
+                         if not isinstance(more, dict) or fits(v, more)})
         for link in entity.deep:
             leaf = prop_at(flat, ".".join(link.path)) or {}
             if is_array(leaf) and not link.path[-1].endswith("[]"):
@@ -264,20 +273,20 @@ class Renderer:
             self._fill(entity, id, data, body, link, link.path, ref, depth, leaf)
         return body
 
-    def _removed(self, entity: SpecEntityType, id: object, data: dict, props: dict) -> set[str]:
+    def _removed(self, entity: EntityType, id: object, data: dict, props: dict) -> set[str]:
         """The properties a write set to null (a JSON Patch ``remove``) that the entity no longer holds."""
         if self.view.snap.version <= 0 or all(name in data for name in props):
             return set()   # no write yet, or nothing missing
         stored = self.view.stored(entity, id)
         return {k for k, v in stored.data.items() if v is None and k not in data} if stored is not None else set()
 
-    def _written(self, entity: SpecEntityType, id: object, name: str, data: dict, sub: dict) -> bool:
+    def _written(self, entity: EntityType, id: object, name: str, data: dict, sub: dict) -> bool:
         """Whether a write gave the field ``name`` itself, in a value its schema holds."""
         stored = self.view.stored(entity, id)
         return stored is not None and name in stored.data and fits(data.get(name), sub)
 
     # -- links below the top level ---------------------------------------------------------------
-    def _fill(self, entity: SpecEntityType, id: object, data: dict, node: Any, link: DeepLink,
+    def _fill(self, entity: EntityType, id: object, data: dict, node: Any, link: DeepLink,
               path: list[str], key: str, depth: int, leaf: dict) -> None:
         """Put entities of the world at ``path`` inside a rendered body (ids, or embedded objects)."""
         if not isinstance(node, dict) or not path:
@@ -305,7 +314,7 @@ class Renderer:
         if linked is not None:
             node[part] = linked
 
-    def _linked(self, entity: SpecEntityType, id: object, data: dict, link: DeepLink, old: Any, key: str,
+    def _linked(self, entity: EntityType, id: object, data: dict, link: DeepLink, old: Any, key: str,
                 depth: int, leaf: dict, named: object = None) -> Any:
         """The world's value for one generated link value ``old``: an existing id, or that entity's fields
         (the one its sibling key ``named`` names: ``user`` beside ``user_id``)."""
@@ -338,7 +347,7 @@ class Renderer:
                  and (not isinstance(declared.get(k), dict) or fits(fields[k], declared[k]))}
         return {**old, **shown, target.id_field: target_id} if target.id_field in old else None
 
-    def _count(self, entity: SpecEntityType, id: object, name: str, sub: dict) -> int | None:
+    def _count(self, entity: EntityType, id: object, name: str, sub: dict) -> int | None:
         """``total_tracks`` / ``task_count`` / ``recipient_count``: how many children the entity has."""
         if not {"integer", "number"} & schema_types(_object(sub)):
             return None
@@ -353,7 +362,7 @@ class Renderer:
                 return count if fits(count, sub) else None
         return None
 
-    def _branch(self, schema: dict, entity: SpecEntityType, data: dict | None = None) -> dict:
+    def _branch(self, schema: dict, entity: EntityType, data: dict | None = None) -> dict:
         """The object schema to render: the oneOf/anyOf alternative that is this entity (the one its stored
         fields fit, when it has several shapes), else the first."""
         flat = merge_all_of(schema)
@@ -365,7 +374,7 @@ class Renderer:
             return merge_schema({**base, **chosen})
         return _object(schema)
 
-    def _embedded(self, entity: SpecEntityType, id: object, data: dict, embed: Embed, sub: dict, depth: int) -> Any:
+    def _embedded(self, entity: EntityType, id: object, data: dict, embed: Embed, sub: dict, depth: int) -> Any:
         """The related entities an embedding property shows, rendered in that property's schema."""
         target = embed.target
         key = (f"{entity.name}:{id}", embed.field)
@@ -397,7 +406,7 @@ class Renderer:
             return [r for r in rendered if r is not None]
         return self.page(target, ids, sub, f"{key[0]}#{embed.field}", depth=depth + 1)
 
-    def _named_by_id(self, entity: SpecEntityType, id: object, data: dict, embed: Embed, sub: dict,
+    def _named_by_id(self, entity: EntityType, id: object, data: dict, embed: Embed, sub: dict,
                      key: tuple) -> Any:
         """An embedding property whose response schema holds ids, not objects: the same entities by id."""
         if embed.many:
@@ -409,7 +418,7 @@ class Renderer:
             else sample_id(self.view, embed.target, *key)
         return target_id if target_id is not None and fits(target_id, sub) else MISSING
 
-    def _other(self, entity: SpecEntityType, id: object, data: dict, key: tuple, always: bool = False) -> object:
+    def _other(self, entity: EntityType, id: object, data: dict, key: tuple, always: bool = False) -> object:
         """Another existing entity of the same type (a sibling under the same parent) for half of the
         entities (for all of them when ``always``), None for the rest."""
         if not always and self.gen.draw(*key, "self") < 0.5:
@@ -424,7 +433,7 @@ class Renderer:
                 return other
         return None
 
-    def _related_ids(self, entity: SpecEntityType, id: object, data: dict, target: SpecEntityType,
+    def _related_ids(self, entity: EntityType, id: object, data: dict, target: EntityType,
                      key: tuple, schema: dict) -> list:
         if target.parent is entity:
             return self.view.child_ids(entity, id, target.relationship)
@@ -433,7 +442,7 @@ class Renderer:
             return list(data[ref.field])
         return self.sample(target, key, schema)
 
-    def sample(self, target: SpecEntityType, key: tuple, schema: dict | None = None, most: int = 3) -> list:
+    def sample(self, target: EntityType, key: tuple, schema: dict | None = None, most: int = 3) -> list:
         """A stable selection of existing entities of ``target`` (for non-parent lists and embeds)."""
         items = merge_all_of(schema or {})
         low = int(items.get("minItems", 1)) if isinstance(items.get("minItems"), int) else 1
@@ -449,7 +458,7 @@ class Renderer:
         return out
 
     # -- lists -------------------------------------------------------------------------------------
-    def page(self, entity: SpecEntityType, ids: list, schema: dict | None, ref: str, *, total: int | None = None,
+    def page(self, entity: EntityType, ids: list, schema: dict | None, ref: str, *, total: int | None = None,
              per_page: int | None = None, offset: int = 0, datas: list[dict] | None = None, depth: int = 0) -> Any:
         """A list response: the entities (``ids`` or their ``datas``) placed where the schema lists them,
         the paging fields around them agreeing with ``total``, ``per_page`` and ``offset``."""
@@ -492,7 +501,7 @@ class Renderer:
         self._twins(entity, body, schema, path, ref, depth)
         return body
 
-    def _twins(self, entity: SpecEntityType, body: Any, schema: dict, path: list[str], ref: str, depth: int) -> None:
+    def _twins(self, entity: EntityType, body: Any, schema: dict, path: list[str], ref: str, depth: int) -> None:
         """Other arrays of the same envelope that list the same type (``ancestors`` beside ``descendants``)
         hold entities of the world too, never generated ones."""
         if len(path) != 1 or not isinstance(body, dict):
@@ -504,7 +513,7 @@ class Renderer:
                 body[name] = [r for r in (self.entity(entity, i, items, depth) for i in ids) if r is not None]
 
     def _around(self, schema: dict, slots: list[list[str]], inner: Any, ref: str,
-                entity: SpecEntityType | None, data: dict | None) -> Any:
+                entity: EntityType | None, data: dict | None) -> Any:
         """Generate ``schema`` with the value ``inner(sub_schema)`` at each slot path."""
         def build(node: dict, paths: list[list[str]], at: str) -> Any:
             if [] in paths:
@@ -521,6 +530,14 @@ class Renderer:
                     given[name] = build(sub, [p[1:] for p in paths if p[0] == name], f"{at}.{name}")
             return self.gen.object(flat, ref, at, self._ctx(entity, data), given=given)
         return build(schema, slots, "$")
+
+
+def _written_extras(data: dict, own: dict, props: dict) -> dict:
+    """Fields a write gave an entity beyond its schema (a registered persona's ``traits``), shown where
+    the response schema declares that it carries more (``additionalProperties``); never the engine's own
+    ``created_at`` or markers."""
+    return {k: v for k, v in data.items() if k not in own and k not in props and k != "created_at"
+            and not k.startswith("$")}
 
 
 def _holds_objects(schema: dict, many: bool) -> bool:

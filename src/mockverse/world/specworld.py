@@ -1,4 +1,4 @@
-"""The world of a user's spec: inferred entity types and relationships made into a world model.
+"""The world of a spec (the built-in one too): inferred entity types and relationships made into a world model.
 
 Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was applied):
 
@@ -29,18 +29,19 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
   one property, not a path.
 * **Values.** A type of values a path lists (``GET /tags``) has 20 entities, so its unpaged list
   shows every one.
-* **Corrections** come from ``world``: ``entities.<name>`` overrides (population, count,
-  parent, id_field) or adds (path + schema) a type; ``exclude`` drops types or
-  relationship ids; ``relationships`` adds ``{source, target, field}`` references.
+* **Corrections** come from ``world``: ``entities.<name>`` pins what inference decides for a
+  type (path, schema, parent, id_field, id_multiplier, population, count or every, delay,
+  fields, derive) or adds a type (path + schema); ``exclude`` drops types or relationship
+  ids; ``relationships`` adds ``{source, target, field}`` references.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
-import threading
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
 from mockverse.config import EntityConfig, ParentLink, WorldConfig
 from mockverse.openapi import EntityType as InferredType
@@ -48,7 +49,7 @@ from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, me
 from mockverse.openapi.infer import _schema_base_name, key_param
 from mockverse.openapi.loader import SpecError, to_pointer
 from mockverse.problems import did_you_mean
-from mockverse.world.generate import PERSON_TYPES, generated_size, merge_schema, schema_types
+from mockverse.world.generate import generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
 from mockverse.world.model import EntityType, WorldError, WorldModel, _max_generated
 
@@ -57,10 +58,7 @@ DEFAULT_COUNT = (0, 4)
 VALUE_POPULATION = 20   # a vocabulary of values (tags): every one fits on the first page of its unpaged list
 ID_MULTIPLIER = 100
 PERSONA_PREFERENCE = ("user", "customer", "account", "member", "person", "profile", "employee", "contact")
-_SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
 HANDLE_WORDS = ("username", "login", "user_name", "handle", "screen_name", "login_name")   # one person's key
-SAMPLE_TRIES = 12   # parents drawn, at most, to find one with a child (a child type has 0-4 per parent)
-KEY_SCAN = 2000   # entities an alternative-key lookup reads, at most, for a key a write set
 SCHEMA_VALUES = 50_000   # values one response or entity schema may generate (a wide DAG of $refs fans out)
 
 
@@ -69,7 +67,7 @@ class Reference:
     """A field that holds the id (or ids) of another entity, filled with ones that exist."""
 
     field: str
-    target: SpecEntityType
+    target: EntityType
     many: bool
     nullable: bool
     relationship: str
@@ -80,7 +78,7 @@ class Embed:
     """A property that embeds another entity (``track.album``) or a page of them (``album.tracks.items``)."""
 
     field: str
-    target: SpecEntityType
+    target: EntityType
     inner: str | None
     many: bool
 
@@ -91,183 +89,8 @@ class DeepLink:
     ``items[].track``) that holds other entities: filled with them wherever a body shows it."""
 
     path: list[str]
-    targets: list[SpecEntityType]
+    targets: list[EntityType]
     embed: bool
-
-
-@dataclass(eq=False)
-class SpecEntityType(EntityType):
-    """An entity type of a spec world: string or integer ids from a codec, any id field name."""
-
-    codec: IdCodec = field(default_factory=IdCodec)
-    inferred: InferredType | None = None
-    parent_field: str | None = None
-    parent_relationship: str | None = None
-    references: list[Reference] = field(default_factory=list)
-    embeds: list[Embed] = field(default_factory=list)
-    variants: set[int] = field(default_factory=set)
-    deep: list[DeepLink] = field(default_factory=list)
-    keys: dict[str, IdCodec] = field(default_factory=dict)
-    embeds_by_name: ClassVar[bool] = False
-
-    @property
-    def person(self) -> bool:
-        return self.name in PERSON_TYPES or self.name.split("_")[-1] in PERSON_TYPES
-
-    @property
-    def fk(self) -> str | None:
-        return self.parent_field
-
-    @property
-    def relationship(self) -> str | None:
-        return self.parent_relationship
-
-    def fk_spellings(self) -> list[str]:
-        if not self.parent:
-            return []
-        p = self.parent.name
-        camel = p.split("_")[0] + "".join(w.title() for w in p.split("_")[1:]) + "Id"
-        return list(dict.fromkeys(n for n in (self.parent_field, f"{p}_id", camel) if n))
-
-    def parse_id(self, raw: object) -> int | str | None:
-        if self.integer_ids:
-            return super().parse_id(raw)
-        if isinstance(raw, bool) or not isinstance(raw, (str, int)) or not str(raw):
-            return None
-        return str(raw).lower() if self.codec.kind == "uuid" else str(raw)
-
-    # -- the id scheme: serials through the codec ---------------------------------------------
-    def root_id(self, index: int) -> object:
-        return self.codec.encode(index)
-
-    def root_index(self, id: object) -> int | None:
-        serial = self.codec.decode(id)
-        return serial if serial is not None and 1 <= serial <= (self.config.population or 0) else None
-
-    def child_id(self, parent_id: object, k: int) -> object:
-        parent = self.parent
-        assert isinstance(parent, SpecEntityType), f"{self.name} has a spec parent"
-        parent_serial = parent.codec.decode(parent_id)
-        if parent_serial is None:
-            raise ValueError(f"{parent_id!r} is not a {parent.name} id")
-        return self.codec.encode(parent_serial * self.config.id_multiplier + k)
-
-    def split_id(self, id: object) -> tuple[object, int] | None:
-        serial = self.codec.decode(id)
-        if serial is None or self.parent is None:
-            return None
-        parent_serial, k = divmod(serial, self.config.id_multiplier)
-        if k < 1 or not 1 <= parent_serial <= self.parent.max_generated_id:
-            return None
-        assert isinstance(self.parent, SpecEntityType)
-        return self.parent.codec.encode(parent_serial), k
-
-    def new_id(self, counter: int) -> object:
-        return self.codec.encode(self.max_generated_id + counter)
-
-    # -- references ---------------------------------------------------------------------------
-    def complete(self, view: Any, id: object, data: dict, given: dict | None) -> dict:
-        """Put the id in its field, and each alternative key the user did not set (``name`` of
-        ``/services/{service_id_or_name}``) derived from the id, so the path finds it by either."""
-        data[self.id_field] = id
-        serial = self.codec.decode(id)
-        for name, codec in self.keys.items():
-            if serial is not None and name not in (given or {}):
-                data[name] = codec.encode(serial)
-        return data
-
-    def by_key(self, view: Any, raw: str) -> object:
-        """The id of the entity whose alternative key field equals ``raw`` (None if there is none):
-        the generated one the key encodes, else one a write named so (the first KEY_SCAN entities)."""
-        for name, codec in self.keys.items():
-            serial = codec.decode(raw)
-            id = self.codec.encode(serial) if serial is not None else None
-            data = view.get(self, id) if id is not None else None
-            if data is not None and data.get(name) == raw:
-                return id
-        for index, data in enumerate(view.all_of(self)()):
-            if index >= KEY_SCAN:
-                break
-            if any(data.get(name) == raw for name in self.keys):
-                return data.get(self.id_field)
-        return None
-
-    def link(self, view: Any, id: object, data: dict) -> dict:
-        """Fill every reference the user did not set with entities that exist (a new dict)."""
-        if not self.references:
-            return data
-        stored = view.stored(self, id)
-        given = stored.data if stored is not None else None
-        data = dict(data)
-        for ref in self.references:
-            if given and ref.field in given:
-                continue
-            data[ref.field] = self._reference_value(view, id, data, ref)
-        return data
-
-    def _reference_value(self, view: Any, id: object, data: dict, ref: Reference) -> object:
-        key = f"{self.name}:{id}"
-        gen = view.gen
-        if ref.nullable and gen.draw(key, ref.field, "null") < (0.5 if ref.target is self else 0.15):
-            return None
-        scope = self._scope(view, data, ref.target)
-        count = 1 + int(gen.draw(key, ref.field, "n") * 3) if ref.many else 1
-        found: list = []
-        for attempt in range(count * 2):
-            if len(found) >= count:
-                break
-            if scope is not None:
-                kids = view.child_ids(ref.target.parent, scope, ref.target.relationship)
-                value = kids[int(gen.draw(key, ref.field, attempt) * len(kids))] if kids else None
-            else:
-                value = sample_id(view, ref.target, key, ref.field, attempt)
-            if value is not None and value not in found and not (ref.target is self and value == id):
-                found.append(value)
-        if ref.many:
-            return found
-        if found:
-            return found[0]
-        if ref.nullable:
-            return None
-        return id if ref.target is self else None   # no other entity of the type: the entity itself, else none
-
-    def _scope(self, view: Any, data: dict, target: SpecEntityType) -> object:
-        """The id of ``target``'s parent when this entity knows it (its own ancestor), else None."""
-        if target.parent is None:
-            return None
-        if target.parent is self:
-            return data.get(self.id_field)   # a key naming one of the entity's own children (a default role)
-        entity: EntityType | None = self
-        current: dict | None = data
-        while entity is not None and entity.parent is not None:
-            parent_id = current.get(entity.fk) if current else None
-            if entity.parent is target.parent:
-                return parent_id
-            current = view.get(entity.parent, parent_id) if parent_id is not None else None
-            entity = entity.parent
-        return None
-
-
-def sample_id(view: Any, entity: EntityType, *key: object) -> object:
-    """The id of an existing entity of ``entity``'s type, drawn from ``key`` (None if none is found)."""
-    if entity.parent is None:
-        population = entity.config.population or 0
-        return entity.root_id(1 + int(view.gen.draw(*key, "root") * population)) if population else None
-    active: set[str] = _SAMPLING.__dict__.setdefault("active", set())
-    if entity.name in active:
-        return None
-    active.add(entity.name)
-    try:
-        for attempt in range(SAMPLE_TRIES):
-            parent_id = sample_id(view, entity.parent, *key, "parent", attempt)
-            if parent_id is None:
-                continue
-            kids = view.child_ids(entity.parent, parent_id, entity.relationship)
-            if kids:
-                return kids[int(view.gen.draw(*key, "kid", attempt) * len(kids))]
-        return None
-    finally:
-        active.discard(entity.name)
 
 
 # --- building the world ------------------------------------------------------------------------
@@ -335,9 +158,10 @@ class SpecWorldBuilder:
         self.spec = spec
         self.world = world
         self.inferred = inferred
-        self.types: dict[str, SpecEntityType] = {}
+        self.types: dict[str, EntityType] = {}
         self.sources: dict[str, InferredType] = {}
         self.usage: dict[str, tuple[str, str]] = {}     # relationship id -> (how it is used, note)
+        self._pinned: set[str] = set()                  # inferred types whose path or schema the config pins
 
     def build(self) -> WorldModel:
         check_schema_sizes(self.spec)
@@ -383,24 +207,46 @@ class SpecWorldBuilder:
         return types, links
 
     def _configured_type(self, name: str, override: EntityConfig) -> None:
-        if name in self.sources:
-            return
-        if override.path is None or override.schema_ is None:
+        """Add a type the config declares (path + schema), or pin an inferred type's path and schema."""
+        inferred = self.sources.get(name)
+        if inferred is None and (override.path is None or override.schema_ is None):
             known = list(self.sources)
             raise WorldError(f"world.entities.{name}: not an inferred entity type{_suggest(name, known)} "
                              "(to add a type, give its 'path' and 'schema')")
-        if override.schema_ not in self.spec.schemas:
+        if override.schema_ is not None and override.schema_ not in self.spec.schemas:
             raise WorldError(f"world.entities.{name}.schema: no schema '{override.schema_}' in the spec"
                              f"{_suggest(override.schema_, list(self.spec.schemas))}")
-        path = override.path.rstrip("/") or "/"
-        item = next((op.path for op in self.spec.operations if op.path.startswith(path + "/{")
-                     and op.path.count("/") == path.count("/") + 1), None)
-        id_param = item.rsplit("{", 1)[1].rstrip("}") if item else None
-        schema = self.spec.schemas[override.schema_]
+        if inferred is not None and override.path is None and override.schema_ is None:
+            return
+        path = (override.path or "").rstrip("/") or "/" if override.path is not None else None
+        item = self._item_path(path) if path is not None else None
+        if inferred is not None:
+            self._pinned.add(name)
+            self.sources[name] = dataclasses.replace(
+                inferred, collection_path=path or inferred.collection_path,
+                item_path=item or inferred.item_path,
+                id_param=item.rsplit("{", 1)[1].rstrip("}") if item else inferred.id_param,
+                schema=self.spec.schemas[override.schema_] if override.schema_ else inferred.schema,
+                schema_name=override.schema_ or inferred.schema_name,
+                id_field=override.id_field or inferred.id_field)
+            return
+        assert path is not None and override.schema_ is not None, "a configured type has a path and a schema"
         ops = [f"{op.method} {op.path}" for op in self.spec.operations if op.path in (path, item)]
-        self.sources[name] = InferredType(name=name, collection_path=path, item_path=item, id_param=id_param,
-                                          id_field=override.id_field or "id", schema=schema, operations=ops,
-                                          origin="config", schema_name=override.schema_)
+        self.sources[name] = InferredType(name=name, collection_path=path, item_path=item,
+                                          id_param=item.rsplit("{", 1)[1].rstrip("}") if item else None,
+                                          id_field=override.id_field or "id", operations=ops,
+                                          schema=self.spec.schemas[override.schema_], origin="config",
+                                          schema_name=override.schema_)
+
+    def _inferred_schema(self, name: str) -> dict | None:
+        """The schema inference read a type's relationships from (a pinned schema may lack its embeds)."""
+        inferred = self.inferred.entity_types.get(name)
+        return inferred.schema if inferred is not None and name in self._pinned else self.sources[name].schema
+
+    def _item_path(self, path: str) -> str | None:
+        """The item path right below a collection path (``/orders/{id}`` of ``/orders``), if the spec has one."""
+        return next((op.path for op in self.spec.operations if op.path.startswith(path + "/{")
+                     and op.path.count("/") == path.count("/") + 1), None)
 
     def _configured_relationships(self) -> list[Relationship]:
         out: list[Relationship] = []
@@ -425,7 +271,7 @@ class SpecWorldBuilder:
         return sorted(names, key=rank)
 
     # -- types ---------------------------------------------------------------------------------
-    def _entity(self, name: str) -> SpecEntityType:
+    def _entity(self, name: str) -> EntityType:
         source = self.sources[name]
         override = self.world.entities.get(name)
         id_field = (override.id_field if override and override.id_field else None) or source.id_field or "id"
@@ -457,7 +303,7 @@ class SpecWorldBuilder:
             values.update({k: getattr(override, k) for k in override.model_fields_set
                            if k not in ("parent", "path", "schema_", "id_field")})
         config = _entity_config(values)
-        return SpecEntityType(name=name, config=config, schema=schema, segment=literals[-1] if literals else name,
+        return EntityType(name=name, config=config, schema=schema, segment=literals[-1] if literals else name,
                               integer_ids=codec.kind == "integer", id_field=id_field, codec=codec, inferred=source,
                               keys=self._keys(name, source, props, id_field))
 
@@ -579,8 +425,17 @@ class SpecWorldBuilder:
             entity.config = _entity_config(values)
             if fk and entity.parent_field not in entity.schema.get("properties", {}):
                 entity.schema["properties"][entity.parent_field] = {"type": "string"}
-            if rid != "config":
+            rid = self._confirmed(child, parent, entity.parent_field, relationships) if rid == "config" else rid
+            if rid is not None:
                 self.usage[rid] = ("parent", f"{child} is generated as a child of {parent}")
+
+    @staticmethod
+    def _confirmed(child: str, parent: str, fk: str | None, relationships: list[Relationship]) -> str | None:
+        """The inferred relationship a configured parent agrees with (its key, or its nesting), if any."""
+        return next((r.id for r in relationships if r.source == child and r.target == parent
+                     and r.kind == "belongs_to" and r.field == fk), None) or \
+            next((r.id for r in relationships if r.source == parent and r.target == child
+                  and r.kind == "has_many" and r.field is None and _nested(r)), None)
 
     def _parent_candidates(self, relationships: list[Relationship]) -> list[tuple]:
         """(strength, confidence, child, parent, foreign key or None, relationship id) for each candidate link."""
@@ -632,7 +487,7 @@ class SpecWorldBuilder:
         return False
 
     # -- references and embeds -----------------------------------------------------------------
-    def _references(self, entity: SpecEntityType, relationships: list[Relationship]) -> None:
+    def _references(self, entity: EntityType, relationships: list[Relationship]) -> None:
         by_field: dict[str, Relationship] = {}
         for r in relationships:
             if r.source != entity.name or r.kind == "embeds" or not r.field:
@@ -674,7 +529,7 @@ class SpecWorldBuilder:
                                                (entity.schema.get("required") or []), r.id))
             self.usage[r.id] = ("reference", f"{entity.name}.{name} holds ids of {target.name} entities that exist")
 
-    def _embeds(self, entity: SpecEntityType, relationships: list[Relationship]) -> None:
+    def _embeds(self, entity: EntityType, relationships: list[Relationship]) -> None:
         for r in relationships:
             if r.source != entity.name or r.kind != "embeds" or not r.field:
                 continue
@@ -690,14 +545,14 @@ class SpecWorldBuilder:
             if not literal and (len(parts) > 2 or "[" in r.field or one):
                 self._deep(entity, r, embed=True)   # one object inside another (repo_transfer.doer), not a page
                 continue
-            prop = entity.schema["properties"].get(parts[0])
+            prop = entity.schema["properties"].get(parts[0]) or prop_at(self._inferred_schema(entity.name), parts[0])
             many = len(parts) == 2 or _is_array(prop)
             entity.embeds.append(Embed(parts[0], self.types[r.target], parts[1] if len(parts) == 2 else None, many))
             if parts[0] not in (entity.schema.get("required") or []):
                 entity.schema["properties"].pop(parts[0], None)  # rendered from the world, never generated here
             self.usage.setdefault(r.id, ("embed", f"{entity.name}.{parts[0]} shows {r.target} entities of the world"))
 
-    def _listed_items(self, entity: SpecEntityType) -> dict | None:
+    def _listed_items(self, entity: EntityType) -> dict | None:
         """The item schema its own collection GET lists (a create request's shape, named for another
         use), when it describes the entity: most of its properties are the entity's."""
         path = entity.inferred.collection_path if entity.inferred is not None else None
@@ -731,7 +586,7 @@ class SpecWorldBuilder:
             self._index()
         return self._by_path.get(path, [])
 
-    def _holds_ids(self, entity: SpecEntityType, path: str, target: SpecEntityType, rid: str) -> bool:
+    def _holds_ids(self, entity: EntityType, path: str, target: EntityType, rid: str) -> bool:
         """Whether the objects embedded at ``path`` can carry ``target``'s ids: an integer id field
         (a template's own numbering) never holds string ids, so it is not that type (reported)."""
         prop = prop_at(entity.schema, path)
@@ -753,7 +608,7 @@ class SpecWorldBuilder:
                                        f"{target.name} ids are {'integers' if target.integer_ids else 'strings'}")
         return False
 
-    def _deep(self, entity: SpecEntityType, r: Relationship, embed: bool) -> None:
+    def _deep(self, entity: EntityType, r: Relationship, embed: bool) -> None:
         """Record a link below the top level of ``entity``'s bodies (several targets: polymorphic)."""
         assert r.field is not None, "a deep link names its field"
         path = r.field.split(".")
@@ -797,7 +652,7 @@ class SpecWorldBuilder:
             if r.kind != "embeds" or not r.field:
                 continue
             only = len(targets_of[(r.source, r.field)]) == 1   # every shape of the field is that type
-            source = self.sources[r.source].schema
+            source = self._inferred_schema(r.source)
             prop = prop_at(source, r.field.replace("[]", ""))  # the array's item schema is taken below
             prop = merge_all_of(prop or {}).get("items") if _is_array(prop) else prop
             if not isinstance(prop, dict):
@@ -820,7 +675,7 @@ class SpecWorldBuilder:
         for entity in self.types.values():
             self._discriminate(entity)
 
-    def _discriminate(self, entity: SpecEntityType) -> None:
+    def _discriminate(self, entity: EntityType) -> None:
         """A type of several ``oneOf`` shapes told apart by an enum (a channel's ``type``: 0 for a text
         channel, 10 for a thread) draws that field from every shape's values, so each entity is one shape
         and shows that shape wherever it is rendered (its item path and a list of only that shape)."""

@@ -20,7 +20,6 @@ from mockverse.world import derived_fields, existence, lists, writes
 from mockverse.world import graph as persona_graph
 from mockverse.world.freshness import BASE, Entry, TaggedReads
 from mockverse.world.generate import currency_of, merge_schema
-from mockverse.world.lists import parent_of
 from mockverse.world.model import EntityType
 from mockverse.world.persona import Lifecycle, Persona
 from mockverse.world.writes import REPLACED
@@ -268,8 +267,6 @@ class WorldView:
         if self.engine.learner is not None:
             self.note(log_tag("recording"))
             data = self.engine.learner(self.snap.workspace, self.snap.version, self.snap.seed, entity, id, data, given)
-        for name in self.model.embed_names(entity):
-            data.pop(name, None)
         if self.engine.personas is None and "consistency" in self.engine.off:
             data.pop("lifecycle_state", None)   # personas are off: no state, rather than a random one
         if entity.id_field in data or entity.id_field in entity.schema.get("properties", {}):
@@ -356,23 +353,6 @@ class WorldView:
                 break
             entity, data = entity.parent, parent
         return f"{entity.name}:{data.get(entity.id_field)}"
-
-    def body(self, entity: EntityType, id: object, schema: dict | None) -> dict | None:
-        """The entity as a response: its fields, plus the related entities the schema embeds."""
-        data = self.get(entity, id)
-        if data is None:
-            return None
-        props = (merge_schema(schema or {}).get("properties") or {}) if schema else {}
-        embeds = self.model.embed_names(entity)
-        out = dict(data)
-        for name in props:
-            if name in embeds and name not in data:
-                kind, rel = embeds[name]
-                if kind == "children":
-                    out[name] = self.children(entity, id, rel) if rel else []
-                else:
-                    out[name] = self.get(parent_of(entity), data.get(entity.fk))
-        return out
 
     # -- the graph ---------------------------------------------------------------------------
 

@@ -76,7 +76,7 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     links = persona_graph.links_for(view, entity, id, data, persona)
     view.store.put_entity(workspace, entity.name, str(id), data, mode, links)
     fresh = view.engine.view(workspace)
-    created = fresh.body(entity, id, None)
+    created = fresh.get(entity, id)
     assert created is not None, "an entity just stored reads back"
     view.engine.events.emit(workspace, f"{entity.name}.created", ref=f"{entity.name}:{id}", entity=created,
                             at=format_rfc3339(fresh.now), persona=fresh.persona(entity, created))
@@ -104,7 +104,7 @@ def update(view: WorldView, entity: EntityType, id: object, data: dict, *, repla
     effective = {**current, **new}
     view.store.put_entity(view.snap.workspace, entity.name, str(id), new, mode,
                           persona_graph.links_for(view, entity, id, effective, None))
-    updated = view.engine.view(view.snap.workspace).body(entity, id, None)
+    updated = view.engine.view(view.snap.workspace).get(entity, id)
     assert updated is not None, "an entity just stored reads back"
     return updated
 
