@@ -20,7 +20,6 @@ from mockverse.http.admin_schema import (
     json_ok,
     problems,
 )
-from mockverse.http.conventions import relation_names
 from mockverse.http.errors import Problem, is_decimal, json_response, read_json
 from mockverse.http.mock import workspace_of
 from mockverse.reality.har import HAR_SCHEMA, har_document, journal_har_entry
@@ -113,7 +112,7 @@ class AdminAPI:
         view = self.engine.view(workspace_of(request))
         entity = self._entity_by_segment(request.path_params["segment"])
         relation = request.path_params["relation"]
-        names = relation_names(entity)[0]
+        names = entity.relation_names()[0]
         if relation not in names:
             raise Problem(404, "Unknown relation", f"{entity.name} has no '{relation}'", field="relation",
                           allowed=sorted(names))

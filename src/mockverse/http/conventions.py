@@ -216,16 +216,6 @@ def wants_list_query(request: Request, passthrough: frozenset[str] | set[str], p
     )
 
 
-def relation_names(entity: EntityType) -> tuple[dict[str, str], dict[str, EntityType]]:
-    """Children names for ``_embed`` (``orders`` -> ``has_orders``) and parent names for ``_expand``."""
-    children: dict[str, str] = {}
-    for rel, child in entity.children.items():
-        children[rel.removeprefix("has_")] = rel
-        children[child.segment] = rel
-    parents = {entity.parent.name: entity.parent} if entity.parent is not None else {}
-    return children, parents
-
-
 def reference_names(entity: EntityType) -> dict[str, Any]:
     """``_expand`` names of a spec entity's references, by their field: ``owner_id``, ``ownerId``
     and ``owner`` holding ids of another entity are expanded as ``owner``."""
@@ -242,7 +232,7 @@ def parse_list_query(request: Request, entity: EntityType, passthrough: frozense
     props = _properties(entity.schema)
     spellings = set(entity.fk_spellings())
     allowed_fields = sorted(props)
-    children, parents = relation_names(entity)
+    children, parents = entity.relation_names()
     parents = {**reference_names(entity), **parents}
     filters: dict[tuple[tuple[str, ...], str], list] = {}
     params: dict[tuple[tuple[str, ...], str], str] = {}

@@ -21,7 +21,6 @@ from mockverse.http.conventions import (
     check_start,
     parse_list_query,
     reference_names,
-    relation_names,
     slice_params,
 )
 from mockverse.http.operations import ChildrenOp, CollectionOp, ListOp, RelatedOp, SearchOp
@@ -204,7 +203,7 @@ class ListQueries:
         """A row with its ``_embed`` children and ``_expand`` parent under their names."""
         if not query.embed and not query.expand:
             return row
-        children, _ = relation_names(entity)
+        children, _ = entity.relation_names()
         out = dict(row)
         for name in query.embed:
             out[name] = view.children(entity, row.get(entity.id_field), children[name])

@@ -66,6 +66,16 @@ class EntityType:
         """The edge name from the parent (``has_orders``)."""
         return self.parent_relationship
 
+    def relation_names(self) -> tuple[dict[str, str], dict[str, EntityType]]:
+        """The names its relations go by: children (``orders`` and ``has_orders`` -> ``has_orders``, for
+        ``_embed`` and embedded properties) and the parent (``user``, for ``_expand``)."""
+        children: dict[str, str] = {}
+        for rel, child in self.children.items():
+            children[rel.removeprefix("has_")] = rel
+            children[child.segment] = rel
+        parents = {self.parent.name: self.parent} if self.parent is not None else {}
+        return children, parents
+
     def fk_spellings(self) -> list[str]:
         """Every spelling of the parent key accepted on input: ``user_id``, ``userId``."""
         if not self.parent:
@@ -337,12 +347,9 @@ class WorldModel:
     def embed_names(self, entity: EntityType) -> dict[str, tuple[str, str | None]]:
         """Property names that embed related entities: ``orders`` -> ("children", "has_orders"),
         ``user`` -> ("parent", None)."""
-        names: dict[str, tuple[str, str | None]] = {}
-        for rel, child in entity.children.items():
-            names[rel.removeprefix("has_")] = ("children", rel)
-            names[child.segment] = ("children", rel)
-        if entity.parent:
-            names[entity.parent.name] = ("parent", None)
+        children, parents = entity.relation_names()
+        names: dict[str, tuple[str, str | None]] = {name: ("children", rel) for name, rel in children.items()}
+        names.update({name: ("parent", None) for name in parents})
         return names
 
 
