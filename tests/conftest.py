@@ -182,6 +182,24 @@ def redis_server(tmp_path) -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def module_redis(tmp_path_factory) -> Iterator[RedisServer]:
+    """A redis-server shared by the tests of one module; `store_url` flushes it before each test."""
+    server = RedisServer(redis_binary(), tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request, tmp_path) -> str:
+    """Where a fresh, empty store lives, for each implementation (the store tests run on both)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state.db")
+    server = request.getfixturevalue("module_redis")
+    server.flush()
+    return server.url
+
+
 class AppServer:
     """The app a `mockverse serve` command line would serve, in process (no socket, no process), with what
     `Server` offers: `.client` (a Starlette TestClient), `.store`, `.log()` (what the app logged) and

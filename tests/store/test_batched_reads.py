@@ -14,21 +14,6 @@ from mockverse.world.freshness import TaggedReads
 WS = "default"
 
 
-@pytest.fixture(scope="module")
-def module_redis(tmp_path_factory) -> Iterator[RedisServer]:
-    server = RedisServer(redis_binary(), tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def store_url(request, tmp_path) -> str:
-    """A fresh, empty store of each implementation."""
-    if request.param == "sqlite":
-        return str(tmp_path / "state.db")
-    server = request.getfixturevalue("module_redis")
-    server.flush()
-    return server.url
 
 
 @pytest.fixture

@@ -16,27 +16,6 @@ from mockverse.store import Store, StoredEntity, StoreUnavailable, open_store
 WS = "default"
 
 
-from conftest import RedisServer, redis_binary  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def module_redis(tmp_path_factory) -> Iterator[RedisServer]:
-    """A redis-server shared by the contract tests of this module, flushed before each test."""
-    server = RedisServer(redis_binary(), tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def store_url(request, tmp_path) -> str:
-    """Where a fresh, empty store lives, for each implementation."""
-    if request.param == "sqlite":
-        return str(tmp_path / "state.db")
-    server = request.getfixturevalue("module_redis")
-    server.flush()
-    return server.url
-
-
 @pytest.fixture
 def opened(store_url) -> Iterator[Callable[[], Store]]:
     """Factory: another store on the same URL, like another worker or instance; all closed after."""
