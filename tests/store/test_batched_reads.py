@@ -14,8 +14,6 @@ from mockverse.world.freshness import TaggedReads
 WS = "default"
 
 
-
-
 @pytest.fixture
 def store(store_url) -> Iterator[Store]:
     opened = open_store(store_url)
