@@ -483,6 +483,7 @@ const personas = {
   graphText: null,
   graphKey: null,
   selected: null,
+  loads: 0,           // loads started: only the latest may draw (a poll started before a change answers late)
 };
 
 PAGES.personas = {
@@ -589,6 +590,8 @@ const search = debounce(async () => {
 
 async function loadPersona(ref) {
   const ws = state.ws;
+  const load = ++personas.loads;
+  const current = () => ws === state.ws && ref === personas.ref && load === personas.loads;
   const parsed = parseRef(ref);
   if (!parsed) {
     showMessage("persona-message", `'${ref}' is not a persona reference such as user:123.`);
@@ -602,10 +605,10 @@ async function loadPersona(ref) {
     ]);
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    if (ws === state.ws && ref === personas.ref) showMessage("persona-message", problemText(err));
+    if (current()) showMessage("persona-message", problemText(err));
     return;
   }
-  if (ws !== state.ws || ref !== personas.ref) return;
+  if (!current()) return;
   const data = entity.data.data || {};
   const life = lifecycle.data;
   $("persona-name").textContent = displayName(data) || parsed.ref;
@@ -631,7 +634,10 @@ async function loadPersona(ref) {
     personas.graphKey = graphKey;
     try {
       const { data: graph } = await api(`/api/v1/consistency/graph/${enc(parsed.ref)}?depth=${depth}`);
-      if (ws !== state.ws || ref !== personas.ref) return;
+      if (!current()) {
+        if (personas.graphKey === graphKey) personas.graphKey = null;   // the later load draws it
+        return;
+      }
       const text = JSON.stringify(graph);
       if (text !== personas.graphText) {
         personas.graphText = text;
