@@ -26,6 +26,7 @@ from mockverse.openapi import singular, snake
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
+from mockverse.world.writes import parent_required
 
 ENVELOPES = ("data", "item", "record", "resource")   # one-key request envelopes opened around an entity
 _GONE = object()   # a field a JSON Patch removed
@@ -89,7 +90,9 @@ class Writes:
         explicit = data.get(entity.id_field) if entity.id_field != "id" else None
         alias = op.alias_parent() if isinstance(op, CollectionOp) else None
         persona = f"{alias[0].name}:{alias[1]}" if alias is not None else None
-        return view.create(entity, data, id=explicit, persona=persona)
+        under = (op.parent, found[op.id_param][1]) if isinstance(op, RelatedOp) and op.key is None else None
+        required = parent_required(entity, op.validator.schema if op.validator is not None else None)
+        return view.create(entity, data, id=explicit, persona=persona, parent_required=required, under=under)
 
     def written(self, op: Operation, view: WorldView, entity: EntityType, data: dict,
                 created: bool | str = False) -> Served:

@@ -239,7 +239,7 @@ class WorldView:
                                       given=stored.data if stored is not None else None)
                 if stored is not None and stored.mode == "replace":
                     data = self._kept(entity, data, stored.data)
-        if data is not None and entity.parent is not None:
+        if data is not None and entity.parent is not None and not writes.parentless(entity, stored):
             parent_id = entity.parent.parse_id(data.get(entity.fk))
             if parent_id is None or self.get(entity.parent, parent_id) is None:
                 data = None  # the parent is gone: deletion cascades to everything below it
