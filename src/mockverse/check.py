@@ -270,6 +270,7 @@ class _Checker:
         self.replay: list[_Call] = []
         self.resolved: dict[tuple[str, str], tuple[bool, str]] = {}
         self.validated: set[tuple[str, str]] = set()
+        self.unparented: set[tuple[str, str]] = set()   # created entities no parent a client knows addresses
         report.operations = len(self.spec.operations)
 
     def _type(self, row: dict) -> _Type:
@@ -717,10 +718,14 @@ class _Checker:
                                f"answered {sorted({s for s in statuses if s >= 500})}" if statuses else "never called")
 
     def round_trips(self, op: Operation, entity: _Type) -> None:
-        """Create an entity, then PUT/PATCH it (or, without a create, an entity that exists)."""
+        """Create an entity, then PUT/PATCH it (or, without a create or when the update's path names a parent
+        the created one has not, an entity that exists)."""
         created = self.create(op, entity)
         for update in self._updates(entity):
             existing = self.ids[entity.name]
+            if created is not None and (entity.name, str(created[entity.name])) in self.unparented and \
+                    entity.parent in self.bind(update.path).values():
+                created = None
             target = created or (self.ancestors(entity.name, existing[0]) if existing else None)
             if target is not None:
                 self.update(update, entity, target)
@@ -767,8 +772,27 @@ class _Checker:
                                                            f"{' or '.join(entity.keys())} and no Location of one")
             return None
         target = {**known, entity.name: id}
-        self.read_back(name, entity, target, body, _find_entity(call.body, entity, id))
+        listed = None
+        if self._unaddressed(entity, known, top):
+            self.unparented.add((entity.name, str(id)))
+            listed = next((o for o in self.spec.operations if o.method.upper() == "GET" and o.path == op.path), None)
+            if listed is None:
+                self.report.unchecked.append(Finding("writes", name, "/", f"the {entity.name} was made without "
+                                                     f"a {entity.parent}; only its item path, naming one, reads it"))
+                return target
+        self.read_back(name, entity, target, body, _find_entity(call.body, entity, id), listed)
         return target
+
+    def _unaddressed(self, entity: _Type, known: dict[str, object], answer: dict) -> bool:
+        """Whether a created entity has no parent a client knows (the path names none, nor does its answer
+        name one that exists) while its item path needs one: the client reads it back from the list it was
+        made in."""
+        item = self._item_op(entity)
+        if entity.parent is None or entity.parent in known or item is None or \
+                entity.parent not in self.bind(item.path).values():
+            return False
+        named = answer.get(entity.parent_field or "")
+        return named is None or isinstance(named, (dict, list)) or not self.known(entity.parent, named)[0]
 
     def _located(self, entity: _Type, location: str | None) -> str | None:
         """The key a create's ``Location`` header gives, when it names an item at the type's item path."""
@@ -811,13 +835,15 @@ class _Checker:
         self.read_back(_op_name(op), entity, target, body, _find_entity(call.body, entity, target[entity.name]))
 
     def read_back(self, operation: str, entity: _Type, target: dict[str, object], body: Any,
-                  answered: tuple[list, dict] | None) -> None:
+                  answered: tuple[list, dict] | None, listed: Operation | None = None) -> None:
         """The written fields (those the entity's schema has) equal what GET of the item answers (of its list,
-        when the spec reads no item). A field the server derives (the write's own answer already stated its
-        value, and the GET agrees) is no failure, nor is a value the entity's schema cannot hold (the request
-        schema typed the field otherwise)."""
-        item_op = self._item_op(entity) or next((op for op in self.spec.operations if op.method.upper() == "GET"
-                                                 and op.path == entity.collection_path), None)
+        when the spec reads no item; of ``listed``, the list it was made in, when it has no parent to address
+        its item by). A field the server derives (the write's own answer already stated its value, and the GET
+        agrees) is no failure, nor is a value the entity's schema cannot hold (the request schema typed the
+        field otherwise)."""
+        item_op = listed or self._item_op(entity) or next((op for op in self.spec.operations
+                                                           if op.method.upper() == "GET"
+                                                           and op.path == entity.collection_path), None)
         if item_op is None:
             self.report.unchecked.append(Finding("writes", operation, "/", f"the spec reads no {entity.name} "
                                                  "(no GET of its item or its list) to read the write back from"))
