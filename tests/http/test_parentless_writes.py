@@ -123,8 +123,28 @@ paths:
         content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}
       responses:
         "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Widget"}}}}
+  /widgets/{widget_id}/parts:
+    parameters: [{name: widget_id, in: path, required: true, schema: {type: integer}}]
+    get:
+      responses:
+        "200": {$ref: "#/components/responses/Parts"}
+    post:
+      requestBody:
+        content: {application/json: {schema: {type: object, properties: {label: {type: string}}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Part"}}}}
+  /parts:
+    get:
+      parameters:
+        - {name: _page, in: query, schema: {type: integer}}
+        - {name: _per_page, in: query, schema: {type: integer}}
+      responses:
+        "200": {$ref: "#/components/responses/Parts"}
 components:
   responses:
+    Parts:
+      description: ok
+      content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Part"}}}}
     Boards:
       description: ok
       content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Board"}}}}
@@ -164,6 +184,10 @@ components:
       type: object
       required: [id, title]
       properties: {id: {type: integer}, team_id: {type: integer}, room_id: {type: integer}, title: {type: string}}
+    Part:
+      type: object
+      required: [id, label]
+      properties: {id: {type: integer}, widget_id: {type: integer}, label: {type: string}}
     Task:
       type: object
       required: [id, title]
@@ -211,6 +235,19 @@ def test_an_entity_made_without_a_parent_is_changed_and_deleted_like_any(app_cli
     assert c.get("/widgets").headers["x-total-count"] == "82"
 
 
+def test_what_lies_below_an_entity_made_without_a_parent_is_listed_and_counted(app_client, spec):
+    """A part of a widget that has no team: in the parts' list, after the others, until the widget goes."""
+    c = app_client(spec=spec)
+    assert c.get("/parts").headers["x-total-count"] == "158"
+    c.post("/widgets", json={"name": "loose"})
+    assert c.post("/widgets/5100/parts", json={"label": "bolt"}).json() == {"id": 510000, "widget_id": 5100,
+                                                                            "label": "bolt"}
+    assert c.get("/parts").headers["x-total-count"] == "159"
+    assert [p["id"] for p in c.get("/parts", params={"_page": 8, "_per_page": 20}).json()][-2:] == [490103, 510000]
+    assert c.delete("/widgets/5100").status_code == 204
+    assert c.get("/parts").headers["x-total-count"] == "158"
+
+
 def test_a_parent_named_through_another_entity_is_the_parent(app_client, spec):
     """A booking names its room; the room's team is the booking's."""
     c = app_client(spec=spec)
@@ -249,4 +286,4 @@ def test_the_built_in_orders_name_their_user_in_either_spelling(app_client):
 def test_the_checker_reads_a_parentless_create_back_as_a_client_would(spec):
     report = run_check(spec)
     assert [(f.operation, f.message) for f in report.findings if f.category == "writes"] == []
-    assert report.counts["writes"] == [3, 3]   # POST /widgets, its PATCH, POST /bookings
+    assert report.counts["writes"] == [4, 4]   # POST /widgets, its PATCH, POST /bookings, POST of parts
