@@ -65,7 +65,7 @@ def _named_parent(view: WorldView, entity: EntityType, data: dict, under: tuple[
     own parent is of the parent's type (a stage instance's ``channel_id``: that channel's guild); else None."""
     candidates = [*persona_graph.named_by(view, entity, data), *([under] if under is not None else [])]
     for other, id in candidates:
-        if other is entity or other.parent is not entity.parent or other.fk is None:
+        if other.parent is not entity.parent or other.fk is None:   # a sibling it names (a reply's) counts too
             continue
         found = view.get(other, id)
         if found is not None and found.get(other.fk) is not None:
