@@ -773,7 +773,7 @@ class _Checker:
             return None
         target = {**known, entity.name: id}
         listed = None
-        if self._unaddressed(entity, known, top):
+        if self._unaddressed(entity, {*known, *bound.values()}, top):
             self.unparented.add((entity.name, str(id)))
             listed = next((o for o in self.spec.operations if o.method.upper() == "GET" and o.path == op.path), None)
             if listed is None:
@@ -783,10 +783,10 @@ class _Checker:
         self.read_back(name, entity, target, body, _find_entity(call.body, entity, id), listed)
         return target
 
-    def _unaddressed(self, entity: _Type, known: dict[str, object], answer: dict) -> bool:
-        """Whether a created entity has no parent a client knows (the path names none, nor does its answer
-        name one that exists) while its item path needs one: the client reads it back from the list it was
-        made in."""
+    def _unaddressed(self, entity: _Type, known: set[str], answer: dict) -> bool:
+        """Whether a created entity has no parent a client knows (``known``: the types its path names, and
+        their ancestors; nor does its answer name one that exists) while its item path needs one: the client
+        reads it back from the list it was made in."""
         item = self._item_op(entity)
         if entity.parent is None or entity.parent in known or item is None or \
                 entity.parent not in self.bind(item.path).values():
