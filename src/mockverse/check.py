@@ -776,10 +776,6 @@ class _Checker:
         if self._unaddressed(entity, {*known, *bound.values()}, top):
             self.unparented.add((entity.name, str(id)))
             listed = next((o for o in self.spec.operations if o.method.upper() == "GET" and o.path == op.path), None)
-            if listed is None:
-                self.report.unchecked.append(Finding("writes", name, "/", f"the {entity.name} was made without "
-                                                     f"a {entity.parent}; only its item path, naming one, reads it"))
-                return target
         self.read_back(name, entity, target, body, _find_entity(call.body, entity, id), listed)
         return target
 

@@ -140,6 +140,19 @@ paths:
         - {name: _per_page, in: query, schema: {type: integer}}
       responses:
         "200": {$ref: "#/components/responses/Parts"}
+  /teams/{team_id}/notes/{note_id}:
+    parameters:
+      - {name: team_id, in: path, required: true, schema: {type: integer}}
+      - {name: note_id, in: path, required: true, schema: {type: integer}}
+    get:
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Note"}}}}
+  /notes:
+    post:
+      requestBody:
+        content: {application/json: {schema: {type: object, properties: {text: {type: string}}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Note"}}}}
 components:
   responses:
     Parts:
@@ -184,6 +197,10 @@ components:
       type: object
       required: [id, title]
       properties: {id: {type: integer}, team_id: {type: integer}, room_id: {type: integer}, title: {type: string}}
+    Note:
+      type: object
+      required: [id, team_id, text]
+      properties: {id: {type: integer}, team_id: {type: integer}, text: {type: string}}
     Part:
       type: object
       required: [id, label]
@@ -273,6 +290,14 @@ def test_a_create_under_an_owner_it_has_no_key_to_is_listed_there(app_client, sp
     assert made == {"id": 5100, "team_id": None, "name": "pinned"}
     assert [w["id"] for w in c.get("/boards/1/widgets").json()] == [*shown, 5100]
     assert 5100 not in [w["id"] for w in c.get("/boards/2/widgets").json()]
+
+
+def test_an_entity_whose_item_path_names_a_parent_it_has_not_is_answered_without_a_location(app_client, spec):
+    c = app_client(spec=spec)
+    made = c.post("/notes", json={"text": "hello"})
+    assert made.status_code == 201
+    assert made.json()["id"] == 5100
+    assert "location" not in made.headers
 
 
 def test_the_built_in_orders_name_their_user_in_either_spelling(app_client):

@@ -122,13 +122,15 @@ class Shape:
         return orjson.dumps(self.item(view, entity, data.get(entity.id_field), schema))
 
     def location(self, entity: EntityType, data: dict) -> str | None:
-        """The item path of a created entity, for ``Location``."""
+        """The item path of a created entity, for ``Location``; None when that path names a parent it has not."""
         item_path = entity.inferred.item_path if entity.inferred else None
         if not item_path:
             return None
         params = re.findall(r"\{([^}]+)\}", item_path)
         values: dict[str, object] = {params[-1]: data.get(entity.id_field)}
         if len(params) > 1 and entity.parent is not None and entity.fk:
+            if data.get(entity.fk) is None:
+                return None
             values[params[-2]] = data.get(entity.fk)
         return re.sub(r"\{([^}]+)\}", lambda m: str(values.get(m.group(1), m.group(0))), item_path)
 

@@ -271,7 +271,7 @@ class WorldView:
             data.pop("lifecycle_state", None)   # personas are off: no state, rather than a random one
         if entity.id_field in data or entity.id_field in entity.schema.get("properties", {}):
             data[entity.id_field] = id
-        if entity.fk and entity.fk not in (given or {}):
+        if entity.fk and (given or {}).get(entity.fk) is None:   # made without a parent: its key stays null
             data[entity.fk] = parent_id
         return entity.complete(self, id, data, given)
 
