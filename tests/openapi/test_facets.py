@@ -43,7 +43,9 @@ def _get(schema: dict) -> dict:
 
 PATHS = {
     "/accounts": {"get": {"responses": _ok(_array(_ref("Account")))}},
-    "/accounts/{account_id}": _get(_ref("Account")),
+    "/accounts/{account_id}": {**_get(_ref("Account")), "patch": {
+        "requestBody": {"content": {"application/json": {"schema": _obj(name=STR, currency=CURRENCY)}}},
+        "responses": _ok(_ref("Account"))}},
     "/accounts/{account_id}/support": _get(_ref("Support")),
     "/accounts/{account_id}/settings": _get(_ref("Settings")),
     "/accounts/{account_id}/cards": _get(_obj("cards", cards=_array(_ref("Card")), total_count=INT)),
@@ -92,8 +94,8 @@ def test_a_singular_sub_resource_is_a_facet_of_its_entity_not_a_type(tmp_path):
     assert sorted(world.entity_types) == ["account", "card", "event"]
     assert sorted(r.id for r in world.relationships) == ["card.account_id->account", "event.account_id->account"]
     assert world.entity_types["account"].operations == [
-        "GET /accounts", "GET /accounts/{account_id}", "GET /accounts/{account_id}/support",
-        "GET /accounts/{account_id}/settings"]
+        "GET /accounts", "GET /accounts/{account_id}", "PATCH /accounts/{account_id}",
+        "GET /accounts/{account_id}/support", "GET /accounts/{account_id}/settings"]
 
 
 def test_a_child_collection_with_an_item_path_or_a_list_envelope_is_still_a_type(tmp_path):
@@ -133,6 +135,8 @@ def test_a_facet_is_the_same_bytes_twice_and_agrees_with_its_entity(app_client, 
     assert other.get("/accounts/4/settings").content == first.content
     assert c.get("/accounts/3").json()["currency"] == c.get("/accounts/3/settings").json()["currency"] == "GBP"
     assert c.get("/accounts/4/support").json()["account_id"] == 4
+    assert c.patch("/accounts/4", json={"currency": "EUR"}).json()["currency"] == "EUR"
+    assert c.get("/accounts/4/settings").json() == {**first.json(), "currency": "EUR"}   # written through its entity
     assert c.get("/accounts/999999/settings").status_code == 404
     world = c.get("/api/v1/consistency/world").json()
     assert sorted(t["name"] for t in world["entity_types"]) == ["account", "card", "event"]
