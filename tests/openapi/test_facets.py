@@ -86,6 +86,7 @@ def test_an_object_of_its_own_is_a_facet_and_a_list_envelope_is_not():
     assert is_facet(_obj(tracks=_array(_obj(id=INT))), "top-tracks") is False
     assert is_facet(_obj(data=_array(_obj(id=INT)), has_more={"type": "boolean"}, object=STR), "events") is False
     assert is_facet(_obj(users=_array(_obj(id=INT)), next_cursor=STR), "following") is False
+    assert is_facet(_obj(names=_array(STR)), "topics") is True
     assert is_facet(_array(_obj(id=INT)), "timeline") is False
 
 

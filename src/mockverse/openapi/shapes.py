@@ -228,17 +228,18 @@ def required_of(schema: dict) -> set[str]:
 def is_facet(schema: object, segment: str) -> bool:
     """Whether the answer at a literal ``segment`` is one object of its own, not a list envelope.
 
-    An envelope holds its array under the path's word or a generic key (``{orders: [...]}`` at
-    ``/users/{id}/orders``, ``{data: [...]}``), and its other fields page or count that list
-    (``total``, ``next_cursor``); an object with fields of its own (``support_tier``) whose arrays
-    are named otherwise (``tickets``) is a facet of whatever it sits under (``/users/{id}/support``).
+    An envelope holds its array of objects under the path's word or a generic key (``{orders: [...]}``
+    at ``/users/{id}/orders``, ``{data: [...]}``), and its other fields page or count that list
+    (``total``, ``next_cursor``); an object with fields of its own (``support_tier``, or plain values
+    such as ``{names: [...]}`` of a repo's topics) whose arrays of objects are named otherwise
+    (``tickets``) is a facet of whatever it sits under (``/users/{id}/support``).
     """
     flat = merge_all_of(schema) if isinstance(schema, dict) else {}
     props = {str(k): v for k, v in properties_of(flat).items() if isinstance(v, dict)}
     if not props or type_of(flat) == "array":
         return False
     word = _last_word(segment)
-    held = {k for k, v in props.items() if type_of(merge_all_of(v)) == "array" or "properties" in merge_all_of(v)}
+    held = {k for k, v in props.items() if list_items(v) is not None or "properties" in merge_all_of(v)}
     if any(k in LIST_KEYS or _last_word(k) == word for k in held):
         return False
     return any(k not in held and not set(snake(k).split("_")) & LIST_META_WORDS for k in props)
