@@ -180,3 +180,26 @@ def test_a_facet_holding_a_known_types_items_still_lists_them(tmp_path):
     assert sorted(world.entity_types) == ["ticket", "user"]
     assert [(r.id, r.kind, r.evidence) for r in world.relationships] == [
         ("user->ticket", "has_many", ["path nesting /users/{user_id}/support"])]
+
+
+def test_a_facet_named_like_another_type_is_not_that_type(tmp_path):
+    """``/repos/{id}/subscription`` answers the caller's watch of the repo, not one of the issue subscribers."""
+    key = {"name": "repo_id", "in": "path", "required": True, "schema": INT}
+    issue = {"name": "issue_id", "in": "path", "required": True, "schema": INT}
+    paths = {
+        "/repos/{repo_id}": {"parameters": [key], "get": {"responses": _ok(_ref("Repo"))}},
+        "/repos/{repo_id}/subscription": {"parameters": [key], "get": {"responses": _ok(_ref("WatchInfo"))}},
+        "/repos/{repo_id}/issues/{issue_id}": {"parameters": [key, issue], "get": {"responses": _ok(_ref("Issue"))}},
+        "/repos/{repo_id}/issues/{issue_id}/subscriptions": {"parameters": [key, issue],
+                                                             "get": {"responses": _ok(_array(_ref("User")))}},
+    }
+    schemas = {"Repo": _obj("id", id=INT, name=STR), "Issue": _obj("id", id=INT, title=STR),
+               "User": _obj("id", id=INT, login=STR),
+               "WatchInfo": _obj("subscribed", subscribed={"type": "boolean"}, reason=STR, repository_url=STR)}
+    file = tmp_path / "watch.json"
+    file.write_text(json.dumps({"openapi": "3.0.3", "info": {"title": "w", "version": "1"}, "paths": paths,
+                                "components": {"schemas": schemas}}))
+    world = infer_world(load_spec(file))
+    assert sorted(world.entity_types) == ["issue", "repo", "subscription"]
+    assert sorted(r.id for r in world.relationships) == ["issue->subscription", "repo->issue"]
+    assert "GET /repos/{repo_id}/subscription" in world.entity_types["repo"].operations
