@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mockverse.ids import EntityRef
+from mockverse.openapi.jsonschema import fits
 from mockverse.problems import Problem
 from mockverse.store import Store, StoredEntity, entity_tag, log_tag, members_tag, setting_tags
 from mockverse.world import derived_fields, existence, lists, writes
@@ -309,7 +310,8 @@ class WorldView:
         props = (merge_schema(schema or {}).get("properties") or {})
         given = {name: data[entity.id_field] for name in props if name in (f"{entity.name}_id", "persona_id", "id")}
         shared = {name: value for name, value in data.items()   # what the facet says of its entity agrees with it
-                  if name in props and name not in skip and not isinstance(value, (dict, list))}
+                  if name in props and name not in skip and not isinstance(value, (dict, list))
+                  and fits(value, props[name])}
         given = {**shared, **given}
         body = self.gen.object(
             {**merge_schema(schema or {}), "properties": {k: v for k, v in props.items() if k not in skip}},
