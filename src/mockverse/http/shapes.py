@@ -16,10 +16,18 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from mockverse.http.conventions import SCAN_LIMIT
+from mockverse.http.conventions import MAX_WINDOW, SCAN_LIMIT
 from mockverse.http.errors import Problem
 from mockverse.http.operations import ListOp, Operation
-from mockverse.http.paging import cursor_links, declares_paging, own_paging, page_links, page_params
+from mockverse.http.paging import (
+    cursor_links,
+    declares_paging,
+    own_paging,
+    page_links,
+    page_params,
+    pages_whole,
+    usual_page,
+)
 from mockverse.http.served import Served, world_served
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.engine import WorldView
@@ -61,7 +69,7 @@ class Shape:
         """(offset, size) of the page of a collection a list request asks for."""
         if declares_paging(op):
             return own_paging(op, request, lambda param, raw: _position(view, op.listed, param, raw))
-        page, per_page = page_params(request, total) or (1, 20)
+        page, per_page = usual_page(op, request, total)
         return (page - 1) * per_page, per_page
 
     def page(self, op: ListOp, request: Request, view: WorldView, rows: list[dict], total: int,
@@ -70,15 +78,16 @@ class Shape:
         entity = op.listed
         if window is not None:
             offset, size = window
-            headers = self._headers(op, request, rows, total, offset, size, True)
+            paged = not pages_whole(op) or page_params(request) is not None or offset + size < total
+            headers = self._headers(op, request, rows, total, offset, size, paged)
             return self.rows(op, request, view, rows, total, (offset, size), persona, headers)
         if declares_paging(op):
             offset, size = own_paging(op, request, lambda param, raw: _index(rows, entity, param, raw))
             paged = True
         else:
             params = page_params(request, len(rows))
-            paged = params is not None
-            offset, size = ((params[0] - 1) * params[1], params[1]) if params else (0, max(len(rows), 1))
+            paged = params is not None or len(rows) > MAX_WINDOW
+            offset, size = ((params[0] - 1) * params[1], params[1]) if params else (0, max(min(len(rows), MAX_WINDOW), 1))
         rows = rows[offset: offset + size]
         headers = self._headers(op, request, rows, total, offset, size, paged)
         return self.rows(op, request, view, rows, total, (offset, size), persona, headers)
