@@ -87,7 +87,8 @@ class Shape:
         else:
             params = page_params(request, len(rows))
             paged = params is not None or len(rows) > MAX_WINDOW
-            offset, size = ((params[0] - 1) * params[1], params[1]) if params else (0, max(min(len(rows), MAX_WINDOW), 1))
+            whole = (0, max(min(len(rows), MAX_WINDOW), 1))
+            offset, size = ((params[0] - 1) * params[1], params[1]) if params else whole
         rows = rows[offset: offset + size]
         headers = self._headers(op, request, rows, total, offset, size, paged)
         return self.rows(op, request, view, rows, total, (offset, size), persona, headers)
