@@ -167,3 +167,16 @@ def test_a_child_list_without_paging_is_whole_up_to_the_ceiling(app_client, tmp_
             '<http://127.0.0.1:3000/notes/1/marks?_page=2&_per_page=1000>; rel="next"')
         rest = c.get("/notes/1/marks?_page=2&_per_page=1000").json()
         assert len(rest) == 1 and rest[0]["note_id"] == 1
+
+
+def test_a_whole_list_of_a_huge_collection_builds_only_the_rows_it_answers(app_client, tmp_path):
+    c = _client(app_client, tmp_path, "world:\n  entities:\n    note: {population: 1000000000}\n")
+    first = c.get("/notes")
+    assert [n["id"] for n in first.json()] == list(range(1, 1001))
+    assert first.headers["X-Total-Count"] == "1000000000"
+    assert first.headers["Link"] == (
+        '<http://127.0.0.1:3000/notes?_page=1&_per_page=1000>; rel="first", '
+        '<http://127.0.0.1:3000/notes?_page=1000000&_per_page=1000>; rel="last", '
+        '<http://127.0.0.1:3000/notes?_page=2&_per_page=1000>; rel="next"')
+    last = c.get("/notes?_page=1000000&_per_page=1000")
+    assert [n["id"] for n in last.json()] == list(range(999_999_001, 1_000_000_001))
