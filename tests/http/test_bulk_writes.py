@@ -97,6 +97,34 @@ paths:
 
 IDS = SUMMARY.replace("persisted_contacts", "ids").replace("new_count", "total_created")
 
+NESTED = f"""\
+openapi: 3.0.3
+info: {{title: contacts, version: "1"}}
+paths:
+  /contacts:
+    post:
+      requestBody:
+        content: {{application/json: {{schema: {{type: array, items: {{$ref: "#/components/schemas/ContactInput"}}}}}}}}
+      responses:
+        "200":
+          description: what the import did
+          content: {{application/json: {{schema: {{$ref: "#/components/schemas/Import"}}}}}}
+{ITEM}components:
+  schemas:
+{CONTACT}    Import:
+      type: object
+      required: [status, result]
+      properties:
+        status: {{type: string, enum: [done]}}
+        result:
+          type: object
+          required: [created_contact_ids, created_count, failed_count]
+          properties:
+            created_contact_ids: {{type: array, items: {{type: string}}}}
+            created_count: {{type: integer}}
+            failed_count: {{type: integer}}
+"""
+
 
 @pytest.fixture
 def spec(tmp_path: Path):
@@ -135,6 +163,16 @@ def test_a_summary_of_plain_ids_lists_them_and_counts_them(app_client, spec):
     assert [c.get(f"/contacts/{id}").json()["email"] for id in answer["ids"]] == ["ada@example.com", "bob@example.com"]
 
 
+def test_a_summary_inside_the_answer_tells_what_was_created(app_client, spec):
+    c = app_client(spec=spec(NESTED))
+    answer = c.post("/contacts", json=SENT[:2])
+    assert answer.status_code == 200
+    ids = answer.json()["result"]["created_contact_ids"]
+    assert answer.json() == {"status": "done", "result": {"created_contact_ids": ids, "created_count": 2,
+                                                          "failed_count": 0}}
+    assert [c.get(f"/contacts/{id}").json()["email"] for id in ids] == ["ada@example.com", "bob@example.com"]
+
+
 def test_a_bulk_create_whose_answer_lists_the_entities_shows_each_created_one(app_client, spec):
     c = app_client(spec=spec(LISTED))
     created = c.post("/contacts", json=SENT[:2])
@@ -152,7 +190,7 @@ def test_an_item_of_a_bulk_body_that_is_no_object_is_refused_naming_the_body(app
     assert c.get("/contacts").headers["X-Total-Count"] == "50"
 
 
-@pytest.mark.parametrize("text", [SUMMARY, IDS, LISTED])
+@pytest.mark.parametrize("text", [SUMMARY, IDS, NESTED, LISTED])
 def test_the_checker_reads_a_bulk_creates_first_id_back(spec, text):
     report = run_check(str(spec(text)))
     assert report.counts["writes"] == [1, 1]

@@ -41,6 +41,7 @@ NONE_CREATED = frozenset({"error", "errors", "fail", "failed", "failure", "failu
                           "unchanged", "unprocessed", "warning", "warnings"})
 COUNT_WORDS = frozenset({"count", "total", "number", "num"})
 SUCCEEDED = frozenset({"success", "successful", "succeeded", "ok"})
+SUMMARY_DEPTH = 1   # objects inside a bulk create's summary that summarise it too (``{result: {ids, count}}``)
 
 
 class Writes:
@@ -137,18 +138,21 @@ def created_ids_field(name: str, type_name: str) -> bool:
     return set(words[: len(words) - len(kind)] if named else words) <= CREATED_WORDS
 
 
-def summary_fields(schema: dict, type_name: str) -> list[str]:
-    """The top-level fields of an answer's schema that summarise a bulk create of a type: its lists of
-    created ids and its counts (see :func:`_summary_value`)."""
+def summary_fields(schema: dict, type_name: str, depth: int = 0) -> list[str]:
+    """The fields of an answer's schema (or of an object inside it: ``{result: {...}}``) that summarise a
+    bulk create of a type: its lists of created ids and its counts (see :func:`_summary_value`)."""
     props = merge_schema(schema).get("properties") or {}
-    return [name for name, prop in props.items()
-            if isinstance(prop, dict) and _summary_value(name, prop, type_name, []) is not _KEEP]
+    return [name for name, prop in props.items() if isinstance(prop, dict) and (
+        _summary_value(name, prop, type_name, []) is not _KEEP
+        or depth < SUMMARY_DEPTH and schema_types(merge_schema(prop)) == {"object"}
+        and summary_fields(prop, type_name, depth + 1))]
 
 
-def summarised(answer: Any, schema: dict, type_name: str, ids: list) -> Any:
+def summarised(answer: Any, schema: dict, type_name: str, ids: list, depth: int = 0) -> Any:
     """A bulk create's summary telling the truth about what it created: its fields listing created ids
     name them, its counts of created ones count them, its counts and lists of failures (errors,
-    updated or skipped ones) are zero and empty; a value the field's schema cannot hold is left as is."""
+    updated or skipped ones) are zero and empty, in the answer or an object inside it; a value the
+    field's schema cannot hold is left as is."""
     if not isinstance(answer, dict):
         return answer
     props = merge_schema(schema).get("properties") or {}
@@ -158,6 +162,8 @@ def summarised(answer: Any, schema: dict, type_name: str, ids: list) -> Any:
         value = _summary_value(name, prop, type_name, ids) if isinstance(prop, dict) else _KEEP
         if value is not _KEEP and fits(value, prop):
             out[name] = value
+        elif isinstance(prop, dict) and isinstance(answer[name], dict) and depth < SUMMARY_DEPTH:
+            out[name] = summarised(answer[name], prop, type_name, ids, depth + 1)
     return out
 
 
