@@ -5,8 +5,9 @@ envelope, as a variant, with the related entities the schema embeds (``GET /user
 user's ``orders`` because its schema has them). A list pages as its operation declares: by its own
 paging parameters (``limit``/``offset``, ``page``/``pageSize``, id cursors) with ``X-Total-Count``
 and a cursor ``Link``; an operation that declares none pages as json-server does (``_page``,
-``_per_page``, ``_limit``, a ``Link`` with first/prev/next/last) when asked, and otherwise answers the
-whole list, as its real API does, up to ``MAX_WINDOW`` rows (past it, the first page and a ``Link``).
+``_per_page``, ``_limit``, a ``Link`` with first/prev/next/last) when asked; unasked, one that declares
+json-server's paging answers its first page of 20, one that declares no paging at all the whole list, as
+its real API does, up to ``MAX_WINDOW`` rows (past it, the first page and a ``Link``).
 """
 
 from __future__ import annotations
