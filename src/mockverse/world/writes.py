@@ -54,6 +54,8 @@ def _requires(schema: object, names: set[str], depth: int) -> bool:
         branches = schema.get(key)
         if isinstance(branches, list) and branches and all(_requires(b, names, depth + 1) for b in branches):
             return True
+    if isinstance(schema.get("items"), dict):   # a bulk create: what each item of the array requires
+        return _requires(schema["items"], names, depth + 1)
     props = schema.get("properties")
     if isinstance(props, dict) and len(props) == 1 and isinstance(required, list) and list(props) == required:
         return _requires(next(iter(props.values())), names, depth + 1)   # {"article": {...}}
