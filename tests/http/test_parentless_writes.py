@@ -312,3 +312,15 @@ def test_the_checker_reads_a_parentless_create_back_as_a_client_would(spec):
     report = run_check(spec)
     assert [(f.operation, f.message) for f in report.findings if f.category == "writes"] == []
     assert report.counts["writes"] == [4, 4]   # POST /widgets, its PATCH, POST /bookings, POST of parts
+
+
+def test_a_bulk_create_requires_the_parent_its_items_require(tmp_path):
+    from mockverse.http.app import Settings, create_app
+    from mockverse.world.writes import parent_required
+
+    engine = create_app(Settings(store=str(tmp_path / "state.db"))).state.engine
+    order = engine.model.types["order"]
+    item = {"type": "object", "required": ["user_id"], "properties": {"user_id": {"type": "integer"}}}
+    assert parent_required(order, {"type": "array", "items": item}) is True
+    assert parent_required(order, {"type": "array", "items": {**item, "required": []}}) is False
+    assert parent_required(order, item) is True
