@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from mockverse.check import run_check
+from mockverse.http.app import Settings, create_app
+from mockverse.world.writes import parent_required
 
 SPEC = """\
 openapi: 3.0.3
@@ -315,9 +317,6 @@ def test_the_checker_reads_a_parentless_create_back_as_a_client_would(spec):
 
 
 def test_a_bulk_create_requires_the_parent_its_items_require(tmp_path):
-    from mockverse.http.app import Settings, create_app
-    from mockverse.world.writes import parent_required
-
     engine = create_app(Settings(store=str(tmp_path / "state.db"))).state.engine
     order = engine.model.types["order"]
     item = {"type": "object", "required": ["user_id"], "properties": {"user_id": {"type": "integer"}}}
