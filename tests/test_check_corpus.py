@@ -25,6 +25,7 @@ import os
 import signal
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,13 @@ WALL_LIMIT = 1800      # wall seconds, a backstop only
 RECORD = os.environ.get("MOCKVERSE_RECORD_FIGURES") == "1"
 BARS = "bars: 0 5xx; links >= 98%; nested lists 100%; every create + read round-trip; " \
        "inference >= 90% of the README's links found, <= 5% wrong"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _checks_counted() -> Iterator[None]:
+    """After this module's checks, the forkserver that ran them is waited for (their CPU is this run's)."""
+    yield
+    corpus_process.stop()
 
 
 @functools.cache
