@@ -72,11 +72,14 @@ class Dashboard:
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.set_default_timeout(60_000)   # a busy machine is slow, not broken
-        self.page.clock.install()               # timers the test can run early (``poll_now``)
+
+    def on_test_clock(self) -> None:
+        """Put the page's timers on Playwright's clock (before the first load), for ``poll_now``."""
+        self.page.clock.install()
 
     def poll_now(self) -> None:
-        """Run the page's next poll at once: the page's clock is Playwright's (installed before the first
-        load), so a change made outside the page shows without waiting out the poll interval."""
+        """Run the page's next poll at once (after ``on_test_clock``), so a change made outside the page
+        shows without waiting out the poll interval."""
         self.page.clock.fast_forward(POLL_MS)
 
     def open(self, route: str, workspace: str):
@@ -138,6 +141,7 @@ def test_fidelity_card_shows_the_score_in_its_colour_as_it_changes(dashboard, se
     from playwright.sync_api import expect
 
     ws = "dash-fidelity"
+    dashboard.on_test_clock()
     dashboard.open("fidelity", ws)
     overall = dashboard.by("fidelity-overall")
     expect(overall).to_have_text("–")
