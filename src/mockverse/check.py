@@ -40,8 +40,9 @@ from mockverse.http.writes import created_ids_field, is_json_patch
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
+from mockverse.openapi.rpc import flag_fields, rpc_kind, rpc_namespace
 from mockverse.world.generate import Generator, merge_schema, schema_types
-from mockverse.world.render import list_slot
+from mockverse.world.render import entity_slots, list_slot
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")   # starlette asks for httpx2 in its TestClient; httpx works the same
@@ -710,6 +711,12 @@ class _Checker:
             done.add(_op_name(op))
             done.update(_op_name(u) for u in self._updates(self.types[listed]))
             self.guarded(op, self.round_trips, op, self.types[listed])
+        changed: set[str] = set()   # types whose update methods ran (after their first create)
+        for op, entity in self.rpc_creates():
+            done.add(_op_name(op))
+            done.update(_op_name(u) for u in self.rpc_updates(entity))
+            self.guarded(op, self.rpc_round_trips, op, entity, entity.name not in changed)
+            changed.add(entity.name)
         rest = [op for op in self.spec.operations
                 if op.method.upper() not in ("GET", "HEAD") and _op_name(op) not in done]
         for op in sorted(rest, key=lambda o: o.method.upper() == "DELETE"):
@@ -765,6 +772,72 @@ class _Checker:
         self.report.record("writes", wrong is None, name, to_pointer([wrong] if wrong else []),
                            f"wrote {_short(repr(written.get(wrong or '')))}, then {_op_name(read_op)} answered "
                            f"{read.status} with {_short(repr(shown.get(wrong or '')))}")
+
+    def rpc_creates(self) -> list[tuple[Operation, _Type]]:
+        """RPC create methods (``POST /things.create``, ``POST /chat.postMessage``) and the type each answers."""
+        out = []
+        for op in self.spec.operations:
+            entity = self.answered_type(op) if op.method.upper() == "POST" and rpc_kind(op.path) == "create" else None
+            if entity is not None:
+                out.append((op, entity))
+        return out
+
+    def answered_type(self, op: Operation) -> _Type | None:
+        """The type of the entity an RPC method's answer holds (``{ok, thing: {...}}``) among those the spec
+        reads (an item or a list method of its own); of several, the one sharing the method's namespace."""
+        success = op.success()
+        schema = success.schema if success is not None else None
+        held = [t for t in self.types.values() if (t.item_path or t.collection_path) and t.name in self.model.types
+                and entity_slots(schema, self.model.types[t.name], strict=True)]
+        namespace = rpc_namespace(op.path)
+        same = [t for t in held if namespace in (rpc_namespace(t.item_path), rpc_namespace(t.collection_path))]
+        return next(iter(same + held), None)
+
+    def rpc_updates(self, entity: _Type) -> list[Operation]:
+        """The RPC update methods of a type (``POST /things.rename``): in the namespace of its item method,
+        naming the entity by a key parameter (in the query or the body)."""
+        namespace = rpc_namespace(entity.item_path)
+        return [op for op in self.spec.operations if namespace and op.method.upper() == "POST"
+                and rpc_kind(op.path) == "update" and rpc_namespace(op.path) == namespace
+                and self.rpc_key(op, entity) is not None]
+
+    def rpc_key(self, op: Operation, entity: _Type) -> str | None:
+        """The parameter (query or body field) an RPC method names one entity of ``entity`` by."""
+        names = key_names(self.model.types[entity.name]) if entity.name in self.model.types else ()
+        props = merge_all_of(op.request_schema).get("properties") or {} if isinstance(op.request_schema, dict) \
+            else {}
+        given = [p.name for p in op.parameters if p.location == "query"] + list(props)
+        return next((n for n in names if n in given), None)
+
+    def rpc_round_trips(self, op: Operation, entity: _Type, change: bool) -> None:
+        """Create an entity by an RPC method and read it back, then (``change``) alter it by each update method."""
+        created = self.create(op, entity)
+        existing = self.ids[entity.name]
+        target = created or ({entity.name: existing[0]} if existing else None)
+        if target is None or not change:
+            return
+        for update in self.rpc_updates(entity):
+            self.rpc_update(update, entity, target)
+
+    def rpc_update(self, op: Operation, entity: _Type, target: dict[str, object]) -> None:
+        """Call an RPC update method on an entity (its key parameter naming it); its item method then reads
+        the written fields, and the flags its verb states (``archive``: ``is_archived``)."""
+        key = self.rpc_key(op, entity) or ""
+        id = str(target[entity.name])
+        fields = merge_all_of(op.request_schema).get("properties") or {} if isinstance(op.request_schema, dict) \
+            else {}
+        body = self.body(op, "update", entity)
+        if key in fields:
+            body = {**(body if isinstance(body, dict) else {}), key: id}
+        call = self.call(op, {} if key in fields else {key: id}, body)
+        if not 200 <= call.status < 300:
+            self.report.record("writes", False, _op_name(op), "/", f"answered {call.status}: "
+                                                                    f"{_short(call.raw.decode(errors='replace'))}")
+            return
+        props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
+        written = {k: v for k, v in body.items() if k != key} if isinstance(body, dict) else {}
+        self.read_back(_op_name(op), entity, target, {**written, **flag_fields(op.path, props)},
+                       _find_entity(call.body, entity, target[entity.name]))
 
     def _creates(self, op: Operation, entity: _Type) -> bool:
         """Whether a POST creates ``entity``: at its collection path, or under its parent's item."""

@@ -39,3 +39,46 @@ def list_key(op: Operation, name: str, shape: dict) -> str | None:
         if key in required_of(shape) and scalar_type(field) and not is_enum(field):
             return key
     return None
+
+# What an RPC method's verb (the first word of its last dotted part) does to the entity its answer holds.
+CREATE_VERBS = frozenset({"create", "add", "open", "post"})          # conversations.create, chat.postMessage
+UPDATE_VERBS = frozenset({"update", "rename", "set", "edit", "archive", "unarchive"})   # conversations.setTopic
+DELETE_VERBS = frozenset({"delete", "remove"})
+# A verb that states a boolean field of the entity (``archive``: ``is_archived`` true).
+FLAG_VERBS = {"archive": ("archived", True), "unarchive": ("archived", False)}
+
+
+def rpc_method(path: str) -> tuple[str, str] | None:
+    """(namespace, verb word) of an RPC method path: ``/conversations.setTopic`` -> (``/conversations``, ``set``)."""
+    trimmed = path.rstrip("/")
+    if "{" in trimmed or not RPC_METHOD.match(trimmed.rsplit("/", 1)[-1]):
+        return None
+    namespace, _, method = trimmed.rpartition(".")
+    return namespace, snake(method).split("_")[0]
+
+
+def rpc_kind(path: str) -> str | None:
+    """``create``, ``update`` or ``delete``: what an RPC method does to an entity by its verb; None for others."""
+    method = rpc_method(path)
+    verb = method[1] if method else ""
+    for kind, verbs in (("create", CREATE_VERBS), ("update", UPDATE_VERBS), ("delete", DELETE_VERBS)):
+        if verb in verbs:
+            return kind
+    return None
+
+
+def rpc_namespace(path: str | None) -> str | None:
+    """The namespace of an RPC method path (``/conversations.info`` -> ``/conversations``), else None."""
+    method = rpc_method(path) if path else None
+    return method[0] if method else None
+
+
+def flag_fields(path: str, props: dict) -> dict[str, bool]:
+    """The boolean fields an RPC method's verb states (``conversations.archive``: ``is_archived`` true),
+    among the entity's properties ``props``."""
+    method = rpc_method(path)
+    flag = FLAG_VERBS.get(snake(path.rstrip("/").rpartition(".")[2])) if method else None
+    if flag is None:
+        return {}
+    word, value = flag
+    return {name: value for name in (word, f"is_{word}") if name in props}
