@@ -34,8 +34,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 import orjson
 from jsonschema.exceptions import relevance
 
-from mockverse.http.operations import FacetWriteOp
-from mockverse.http.reads import key_names
+from mockverse.http.operations import FacetWriteOp, key_names
 from mockverse.http.writes import created_ids_field, is_json_patch
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, validator_for
@@ -400,7 +399,8 @@ class _Checker:
                 values[p.name] = str(self.scalar(p.schema, f"path.{p.name}"))
         for p in op.parameters:   # ?user=U1 at /users.info: the id of the entity the query names
             type_name = self.query_type(p.name) if p.location == "query" else None
-            if type_name is None or not (p.required or op.path == self.types[type_name].item_path):
+            if type_name is None or not (p.required or op.path == self.types[type_name].item_path
+                                         or rpc_kind(op.path) in ("update", "delete")):
                 continue
             id = known.get(type_name, next(iter(self.ids[type_name]), None))
             if id is not None:
@@ -743,9 +743,14 @@ class _Checker:
                 self.update(update, entity, target)
 
     def other_write(self, op: Operation) -> None:
-        """Any other write (an action, a DELETE): called once with a generated body."""
+        """Any other write (an action, a DELETE): called once with a generated body; an RPC method changing
+        an entity names one that exists (by its key field), as a client's call would."""
         bound = self.bind(op.path)
-        self.call(op, self.fill(op, bound, self.contexts(op, bound)[0]), self.body(op, "call"))
+        body = self.body(op, "call")
+        if rpc_kind(op.path) in ("update", "delete") and isinstance(body, dict):
+            body = {**body, **{name: str(self.ids[t][0]) for name in body
+                               if (t := self.query_type(name)) is not None and self.ids[t]}}
+        self.call(op, self.fill(op, bound, self.contexts(op, bound)[0]), body)
 
     def facet_round_trip(self, op: Operation) -> None:
         """A write to a facet of an entity (``PATCH /guilds/{id}/widget``): its GET then shows the written

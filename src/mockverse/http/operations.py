@@ -9,6 +9,8 @@ type and the literal segments that name it. Its kind follows:
 * the **children** of an item (``/users/{id}/orders``), a **related** list (a nested path whose
   items have their parent elsewhere: ``/artists/{id}/albums``) or a **search** list of entities
   at a literal path (``/pet/findByStatus``);
+* an RPC **method** that creates, changes or deletes one entity (``POST /things.create``,
+  ``POST /things.rename`` with ``thing=T1``);
 * a **facet** of one entity (``/users/{id}/billing``), an **action** on one
   (``POST /subscriptions/{id}/suspend``);
 * else a **schema**-only operation answered from its examples or its schema.
@@ -24,6 +26,7 @@ from jsonschema import Draft202012Validator
 
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import validator_for
+from mockverse.openapi.rpc import rpc_kind, rpc_namespace
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.render import entity_slots, is_array, list_slot
@@ -123,6 +126,21 @@ class ActionOp(Operation):
     @property
     def named(self) -> tuple[EntityType, str]:
         return self.entity, self.id_param
+
+
+@dataclass(frozen=True)
+class MethodOp(Operation):
+    """An RPC method writing one entity: ``does`` is ``create`` (``POST /things.create``), ``update``
+    (``things.rename``, ``things.archive``) or ``delete``; ``key`` the parameter naming the entity it changes."""
+
+    kind: ClassVar[str] = "method"
+    entity: EntityType
+    does: str
+    key: str | None
+
+    @property
+    def shown(self) -> EntityType:
+        return self.entity
 
 
 @dataclass(frozen=True)
@@ -288,6 +306,9 @@ def classify(op: Any, tables: PathTables) -> Operation:
         "query": tuple(p for p in op.parameters if p.location == "query"),
         "bound": tuple(bound), "body_required": bool(op.request_required),
     }
+    method = _rpc_write(op, base, tables)
+    if method is not None:
+        return method
     last = tokens[-1] if tokens else ""
     match = PARAM.match(last)
     if match:
@@ -374,6 +395,30 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         if target is not None:
             return SearchOp(**base, listed=target)
     return SchemaOp(**base)
+
+
+def key_names(entity: EntityType) -> tuple[str, ...]:
+    """The parameter names that name one entity of a type: ``user``, ``user_id``, ``userId``."""
+    camel = entity.name.split("_")[0] + "".join(w.title() for w in entity.name.split("_")[1:])
+    return (entity.name, f"{entity.name}_id", f"{camel}Id")
+
+
+def _rpc_write(op: Any, base: dict, tables: PathTables) -> MethodOp | None:
+    """A POST of an RPC method that creates, changes or deletes an entity of a type the spec reads by
+    methods of its own: the type its answer holds (of several, the one sharing the method's namespace), else,
+    for a change, the type of that namespace it names by a key parameter."""
+    does = rpc_kind(op.path) if base["method"] == "POST" else None
+    if does is None:
+        return None
+    namespace = rpc_namespace(op.path)
+    read = [t for t in tables.types if any(_paths(t))]
+    held = [t for t in read if entity_slots(base["schema"], t, strict=True)]
+    same = [t for t in read if namespace in (rpc_namespace(p) for p in _paths(t))]
+    given = {p.name for p in base["query"]} | set(merge_schema(op.request_schema or {}).get("properties") or {})
+    keyed = [(t, next((n for n in key_names(t) if n in given), None)) for t in [t for t in held if t in same] + held
+             + ([] if does == "create" else same)]
+    entity, key = next(((t, k) for t, k in keyed if does == "create" or k is not None), (None, None))
+    return MethodOp(**base, entity=entity, does=does, key=key) if entity is not None else None
 
 
 def _aliased(tokens: list[str], listed: EntityType) -> bool:

@@ -27,6 +27,7 @@ from mockverse.http.operations import (
     Operation,
     RelatedOp,
     SearchOp,
+    key_names,
 )
 from mockverse.http.paging import declares_paging
 from mockverse.http.served import Served
@@ -196,12 +197,6 @@ class Reads:
         if item is None:
             return view.get(entity, id)
         return self.shape.item(view, entity, id, item.schema)
-
-
-def key_names(entity: EntityType) -> tuple[str, ...]:
-    """The query parameter names that name one entity of a type: ``user``, ``user_id``, ``userId``."""
-    camel = entity.name.split("_")[0] + "".join(w.title() for w in entity.name.split("_")[1:])
-    return (entity.name, f"{entity.name}_id", f"{camel}Id")
 
 
 def count_served(op: CountOp, view: WorldView, key: str) -> Served:

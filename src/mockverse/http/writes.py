@@ -25,6 +25,7 @@ from mockverse.http.operations import (
     FacetWriteOp,
     ItemOp,
     ListOp,
+    MethodOp,
     Operation,
     RelatedOp,
 )
@@ -33,6 +34,7 @@ from mockverse.http.served import Served, world_served
 from mockverse.http.shapes import body_served, schema_served
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits
+from mockverse.openapi.rpc import flag_fields
 from mockverse.openapi.words import singular_word
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.generate import merge_schema, schema_types
@@ -82,6 +84,8 @@ class Writes:
             return self.written(op, view, op.listed, created, created=_location_under(op, request.url.path, created))
         if isinstance(op, FacetWriteOp):
             return self.facet_write(op, request, view, found, body)
+        if isinstance(op, MethodOp):
+            return self.method_write(op, request, view, _object(body, required=op.body_required))
         if isinstance(op, ItemOp) and op.id_param is not None:
             entity, id, _ = found[op.id_param]
             if request.method == "DELETE":
@@ -97,6 +101,34 @@ class Writes:
             updated = view.update(entity, id, data, replace=request.method == "PUT")
             return self.written(op, view, entity, updated)
         return schema_served(op, view, request.url.path, self.reads.persona(view, found))
+
+    def method_write(self, op: MethodOp, request: Request, view: WorldView, body: dict) -> Served:
+        """An RPC method's write: a create makes an entity of the fields given; an update writes the fields it
+        names (and the flags its verb states: ``archive``) on the entity its key parameter names; a delete
+        deletes that entity. A create or update answers the entity in the method's envelope."""
+        entity = op.entity
+        given = {**_query_fields(op, request), **body}
+        if op.does == "create":
+            data = _entity_fields(entity, given)
+            explicit = data.get(entity.id_field) if entity.id_field != "id" else None
+            required = parent_required(entity, op.validator.schema if op.validator is not None else None)
+            return self.written(op, view, entity, view.create(entity, data, id=explicit, parent_required=required))
+        key = op.key or ""
+        raw = given.get(key, request.query_params.get(key))
+        if raw is None:
+            raise Problem(422, "Invalid body", f"{key} is required: the {entity.name} to change", field=key)
+        id = entity.parse_id(str(raw))
+        if id is None or view.get(entity, id) is None:
+            raise Problem(404, "Not found", f"{entity.name} {raw} does not exist", field=key)
+        if op.does == "delete":
+            view.delete(entity, id)
+            fresh = self.engine.view(view.workspace)
+            return schema_served(op, fresh, request.url.path, None) if op.schema is not None \
+                else world_served(fresh, op.status, b"")
+        props = merge_schema(entity.schema).get("properties") or {}
+        data = {**_entity_fields(entity, {k: v for k, v in given.items() if k != key}), **flag_fields(op.path, props)}
+        fitting = {k: v for k, v in data.items() if isinstance(props.get(k), dict) and fits(v, props[k])}
+        return self.written(op, view, entity, view.update(entity, id, fitting, replace=False))
 
     def facet_write(self, op: FacetWriteOp, request: Request, view: WorldView, found: Resolved, body: Any) -> Served:
         """A write to an entity's facet, answered with the facet as it now reads (a deleted one: as its
@@ -232,9 +264,9 @@ def _location_under(op: ListOp, path: str, data: dict) -> str | bool:
 def _query_fields(op: Operation, request: Request) -> dict[str, Any]:
     """Fields a write gives as its declared query parameters (``PUT /assets/{id}?state=uploaded``),
     typed by the written type's property of that name."""
-    if not isinstance(op, (ItemOp, ListOp)):
+    if not isinstance(op, (ItemOp, ListOp, MethodOp)):
         return {}
-    entity = op.entity if isinstance(op, ItemOp) else op.listed
+    entity = op.listed if isinstance(op, ListOp) else op.entity
     props = merge_schema(entity.schema).get("properties") or {}
     return {p.name: typed_value(request.query_params[p.name], props[p.name]) for p in op.query
             if p.name in request.query_params and isinstance(props.get(p.name), dict)}
