@@ -799,12 +799,11 @@ class _Checker:
         return next(iter(same + held), None)
 
     def rpc_updates(self, entity: _Type) -> list[Operation]:
-        """The RPC update methods of a type (``POST /things.rename``): in the namespace of its item method,
-        naming the entity by a key parameter (in the query or the body)."""
-        namespace = rpc_namespace(entity.item_path)
-        return [op for op in self.spec.operations if namespace and op.method.upper() == "POST"
-                and rpc_kind(op.path) == "update" and rpc_namespace(op.path) == namespace
-                and self.rpc_key(op, entity) is not None]
+        """The RPC update methods of a type (``POST /things.rename``): in the namespace of its item or list
+        method, naming the entity by a key parameter (in the query or the body)."""
+        namespaces = {rpc_namespace(entity.item_path), rpc_namespace(entity.collection_path)} - {None}
+        return [op for op in self.spec.operations if op.method.upper() == "POST" and rpc_kind(op.path) == "update"
+                and rpc_namespace(op.path) in namespaces and self.rpc_key(op, entity) is not None]
 
     def rpc_key(self, op: Operation, entity: _Type) -> str | None:
         """The parameter (query or body field) an RPC method names one entity of ``entity`` by."""
