@@ -127,8 +127,7 @@ class Writes:
                 else world_served(fresh, op.status, b"")
         props = merge_schema(entity.schema).get("properties") or {}
         data = {**_entity_fields(entity, {k: v for k, v in given.items() if k != key}), **flag_fields(op.path, props)}
-        fitting = {k: v for k, v in data.items() if isinstance(props.get(k), dict) and fits(v, props[k])}
-        return self.written(op, view, entity, view.update(entity, id, fitting, replace=False))
+        return self.written(op, view, entity, view.update(entity, id, data, replace=False))
 
     def facet_write(self, op: FacetWriteOp, request: Request, view: WorldView, found: Resolved, body: Any) -> Served:
         """A write to an entity's facet, answered with the facet as it now reads (a deleted one: as its
