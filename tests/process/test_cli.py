@@ -188,16 +188,20 @@ def test_log_format_comes_from_the_config_and_is_checked(tmp_path, start_server)
 
 
 # -- progress -----------------------------------------------------------------------------------------
-def har_of_users(count: int, orders: bool = False) -> dict:
-    """A browser-style HAR of ``count`` GETs of /users/{id} (or of /users/{id}/orders) answered with JSON."""
+def har_of_users(count: int, orders: bool = False, users: int | None = None) -> dict:
+    """A browser-style HAR of ``count`` GETs of /users/{id} (or of /users/{id}/orders) answered with JSON, one
+    a second, of users 1..count (or, as a session reading the same users again, cycling over 1..``users``)."""
+    def user(n: int) -> int:
+        return n if users is None else (n - 1) % users + 1
+
     def body(n: int) -> object:
         return [{"id": n * 1000 + 1, "user_id": n, "total": 9.5}] if orders else \
             {"id": n, "name": f"Real {n}", "email": f"r{n}@x.test"}
     entries = [{"startedDateTime": f"2026-03-01T10:{n // 60:02d}:{n % 60:02d}.000Z", "time": 12.5,
-                "request": {"method": "GET", "url": f"https://api.example.com/users/{n}{'/orders' if orders else ''}",
-                            "headers": []},
+                "request": {"method": "GET", "headers": [],
+                            "url": f"https://api.example.com/users/{user(n)}{'/orders' if orders else ''}"},
                 "response": {"status": 200, "headers": [{"name": "Content-Type", "value": "application/json"}],
-                             "content": {"mimeType": "application/json", "text": json.dumps(body(n))}}}
+                             "content": {"mimeType": "application/json", "text": json.dumps(body(user(n)))}}}
                for n in range(1, count + 1)]
     return {"log": {"version": "1.2", "creator": {"name": "test", "version": "1"}, "entries": entries}}
 
@@ -239,7 +243,7 @@ def test_fidelity_over_a_large_traffic_log_logs_progress(tmp_path, app_server, c
     store = tmp_path / "traffic.db"
     for orders in (False, True):
         har = tmp_path / f"traffic-{orders}.har"
-        har.write_bytes(orjson.dumps(har_of_users(300, orders)))
+        har.write_bytes(orjson.dumps(har_of_users(300, orders, users=12)))   # the log is large, its users few
         assert run_main("import-har", str(har), "--store", str(store))[0] == 0
     server = app_server(store=store)   # the import is the command line; the scoring is served in process
     scored = server.client.post("/api/v1/workspace/default/fidelity", json={"source": "traffic"})
