@@ -116,8 +116,8 @@ def test_mock_is_serve_with_the_spec(tmp_path, start_server, app_server):
         assert (a.status_code, a.content) == (b.status_code, b.content), path
     assert mocked.client.get("/authors/1").status_code == 200
     assert _parser().parse_args(["mock", "api.yaml", "-p", "4010"]).port == 4010  # as `prism mock api.yaml -p 4010`
-    missing = run("mock", str(tmp_path / "absent.yaml"), "--store", str(tmp_path / "s.db"))
-    assert missing.returncode == 2 and "absent.yaml" in missing.stderr
+    code, _, err = run_main("mock", str(tmp_path / "absent.yaml"), "--store", str(tmp_path / "s.db"))
+    assert code == 2 and "absent.yaml" in err
 
 
 # -- completion ---------------------------------------------------------------------------------------
@@ -183,8 +183,8 @@ def test_log_format_comes_from_the_config_and_is_checked(tmp_path, start_server)
     assert sum(r["message"].startswith("mockverse serving") for r in records) == 2
     assert [r["status"] for r in records if r.get("path") == "/users/1"] == [200]
     config.write_text("server: {log_format: xml}\n")
-    bad = run("serve", "--config", str(config), "--store", str(tmp_path / "s.db"))
-    assert bad.returncode == 2 and "server.log_format" in bad.stderr and "'json'" in bad.stderr
+    code, _, err = run_main("serve", "--config", str(config), "--store", str(tmp_path / "s.db"))
+    assert code == 2 and "server.log_format" in err and "'json'" in err
 
 
 # -- progress -----------------------------------------------------------------------------------------
