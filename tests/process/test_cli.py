@@ -56,8 +56,8 @@ def test_every_command_help_shows_an_example():
 # -- init ---------------------------------------------------------------------------------------------
 def test_init_writes_a_commented_config_of_every_section_and_a_sample_spec_that_serve(tmp_path, app_server):
     target = tmp_path / "starter"
-    result = run("init", "--dir", str(target))
-    assert result.returncode == 0, result.stderr
+    code, _, err = run_main("init", "--dir", str(target))
+    assert code == 0, err
     config, spec = target / "mockverse.yaml", target / "api.yaml"
     text = config.read_text()
     assert text == starter_config()
@@ -88,11 +88,11 @@ def test_init_writes_a_commented_config_of_every_section_and_a_sample_spec_that_
     assert missing == [], f"keys without a comment in the starter config (add them to initconfig.NOTES): {missing}"
     assert "server:\n" in text and "  port: 3000\n" in text and '# admin_token: "change-me"' in text
 
-    again = run("init", "--dir", str(target))
-    assert again.returncode == 2
-    assert "already exist" in again.stderr and "--force" in again.stderr
+    code, _, err = run_main("init", "--dir", str(target))
+    assert code == 2
+    assert "already exist" in err and "--force" in err
     config.write_text("seed: 7\n")
-    assert run("init", "--dir", str(target), "--force").returncode == 0
+    assert run_main("init", "--dir", str(target), "--force")[0] == 0
     assert config.read_text() == starter_config()
 
     server = app_server("--spec", str(spec), "--config", str(config))
