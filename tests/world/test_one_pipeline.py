@@ -202,7 +202,7 @@ def test_the_builtin_world_is_inferred_and_pinned_like_any_spec(app_client):
     world = app_client().get("/api/v1/consistency/world").json()
     types = {t["name"]: t for t in world["entity_types"]}
     assert list(types) == ["user", "device", "order", "order_item", "payment"]
-    assert world["excluded"] == {"types": ["support"], "relationships": []}
+    assert world["excluded"] == {"types": [], "relationships": []}
     assert {n: (t["origin"], t["item_path"], t["schema"]) for n, t in types.items()} == {
         "user": ("path", "/users/{id}", "User"), "device": ("path", "/devices/{id}", "Device"),
         "order": ("path", "/orders/{id}", "Order"), "order_item": ("path", "/order_items/{id}", "OrderItem"),
@@ -215,7 +215,7 @@ def test_the_builtin_world_is_inferred_and_pinned_like_any_spec(app_client):
 def test_a_config_over_the_builtin_world_adds_its_exclusions(tmp_path):
     config = tmp_path / "mockverse.yaml"
     config.write_text("world:\n  exclude: []\n")
-    assert load_config(str(config)).world.exclude == ["support"]
+    assert load_config(str(config)).world.exclude == []
     config.write_text("world:\n  exclude: [user.orders->order]\n")
-    assert load_config(str(config)).world.exclude == ["support", "user.orders->order"]
+    assert load_config(str(config)).world.exclude == ["user.orders->order"]
     assert load_config(str(config), builtin_world=False).world.exclude == ["user.orders->order"]

@@ -66,6 +66,7 @@ from .shapes import (
     field_schema,
     id_field_of,
     is_enum,
+    is_facet,
     is_objectish,
     list_items,
     non_null,
@@ -547,6 +548,8 @@ class _WorldBuilder:
         if known:
             self._adopt(known[0], items, path)
             return known[0]
+        if self._facet(path, last):   # /users/{id}/support holding the user's tickets: no type of its own
+            return None
         if parent and base in self.entities:
             refined = refine_name(base, None, self.spec.schema_name(items), parent) if items is not None else base
             if refined == base or items is None or not id_field_of(items, refined, None):
@@ -567,6 +570,20 @@ class _WorldBuilder:
             return name if name in self.entities else None
         self._new_listed(name, path if listed else None, items)
         return name
+
+    def _facet(self, path: str, last: Step) -> bool:
+        """Whether ``path`` answers one object of its own per entity it sits under (``/users/{id}/support``
+        holding the user's ``tickets``): a facet of that entity, not a list of a type, when no item path
+        lies beneath it and the object is no known type's."""
+        schema = self._success_schema(self._get(path))
+        if any(other.startswith(path + "/{") for other in self.paths) or not is_facet(schema, last.segment):
+            return False
+        shown = unwrap_item(schema, singular(last.segment))
+        if shown is None:
+            return True
+        named = self.entities.get(singular(last.segment))
+        alike = named is not None and named.schema is not None and _alike(shown, named.schema)
+        return self._schema_target(shown) is None and not alike   # /users/@me/guilds/{id}/member: a member
 
     def _adopt(self, name: str, items: dict | None, path: str) -> None:
         """Give a type whose own paths declare no schema the schema of its items listed at ``path``."""
@@ -1258,6 +1275,12 @@ class _WorldBuilder:
             holds=link.holds,
             type_field=link.type_field,
         )
+
+
+def _alike(shape: dict, schema: dict) -> bool:
+    """Whether most fields of ``shape`` are fields of ``schema`` (another spelling of the same objects)."""
+    own = {str(k) for k in properties_of(shape)}
+    return bool(own) and 2 * len(own & {str(k) for k in properties_of(schema)}) > len(own)
 
 
 def _value_base(name: str) -> str:

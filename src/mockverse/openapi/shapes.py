@@ -8,13 +8,19 @@ carries, which property holds an entity's id, which array a list answer holds, w
 from __future__ import annotations
 
 from .loader import merge_all_of
-from .words import camel, loose, snake
+from .words import camel, loose, singular, snake
 
 NON_ID_FORMATS = frozenset(
     {"date", "date-time", "time", "email", "uri", "url", "hostname", "ipv4", "ipv6", "byte", "binary", "password"}
 )
 ENVELOPE_KEYS = ("data", "result", "item", "record", "payload", "resource", "object")
 LIST_KEYS = ("items", "data", "results", "records", "entries", "values", "list")
+# Words of an envelope's fields that page or count the list it holds (``total_count``, ``next_cursor``, ``has_more``).
+LIST_META_WORDS = frozenset(
+    {"total", "count", "page", "pages", "limit", "offset", "cursor", "next", "previous", "prev", "more", "first",
+     "last", "links", "link", "meta", "metadata", "iterator", "done", "size", "object", "url", "href", "token",
+     "start", "end", "after", "before", "ok"}
+)
 
 
 def properties_of(schema: object) -> dict:
@@ -217,3 +223,28 @@ def required_of(schema: dict) -> set[str]:
     """The required properties of an object schema (of every kind, for a union)."""
     shapes = [schema, *object_variants(schema)]
     return {str(k) for shape in shapes for k in (merge_all_of(shape).get("required") or ())}
+
+
+def is_facet(schema: object, segment: str) -> bool:
+    """Whether the answer at a literal ``segment`` is one object of its own, not a list envelope.
+
+    An envelope holds its array of objects under the path's word or a generic key (``{orders: [...]}``
+    at ``/users/{id}/orders``, ``{data: [...]}``), and its other fields page or count that list
+    (``total``, ``next_cursor``); an object with fields of its own (``support_tier``, or plain values
+    such as ``{names: [...]}`` of a repo's topics) whose arrays of objects are named otherwise
+    (``tickets``) is a facet of whatever it sits under (``/users/{id}/support``).
+    """
+    flat = merge_all_of(schema) if isinstance(schema, dict) else {}
+    props = {str(k): v for k, v in properties_of(flat).items() if isinstance(v, dict)}
+    if not props or type_of(flat) == "array":
+        return False
+    word = _last_word(segment)
+    held = {k for k, v in props.items() if list_items(v) is not None or "properties" in merge_all_of(v)}
+    if any(k in LIST_KEYS or _last_word(k) == word for k in held):
+        return False
+    return any(k not in held and not set(snake(k).split("_")) & LIST_META_WORDS for k in props)
+
+
+def _last_word(name: str) -> str:
+    """The singular last word of a name (``top-tracks`` -> ``track``), as lists name what they hold."""
+    return singular(snake(name)).rsplit("_", 1)[-1]

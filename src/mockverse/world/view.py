@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mockverse.ids import EntityRef
+from mockverse.openapi.jsonschema import fits
 from mockverse.problems import Problem
 from mockverse.store import Store, StoredEntity, entity_tag, log_tag, members_tag, setting_tags
 from mockverse.world import derived_fields, existence, lists, writes
@@ -295,8 +296,9 @@ class WorldView:
         return Persona(self, personas, entity, id, data)
 
     def facet(self, entity: EntityType, id: object, facet: str, schema: dict | None) -> dict | None:
-        """A facet of an entity (``/users/{id}/billing``): generated from its schema and shaped by
-        the state of the persona it belongs to (the lifecycle effects for that facet)."""
+        """A facet of an entity (``/users/{id}/billing``): generated from its schema, holding the entity's
+        own values where it names its fields, and shaped by the state of the persona it belongs to (the
+        lifecycle effects for that facet)."""
         data = self.get(entity, id)
         if data is None:
             return None
@@ -307,6 +309,10 @@ class WorldView:
         skip = personas.effect_fields(facet) if personas else set()
         props = (merge_schema(schema or {}).get("properties") or {})
         given = {name: data[entity.id_field] for name in props if name in (f"{entity.name}_id", "persona_id", "id")}
+        shared = {name: value for name, value in data.items()   # what the facet says of its entity agrees with it
+                  if name in props and name not in skip and not isinstance(value, (dict, list))
+                  and fits(value, props[name])}
+        given = {**shared, **given}
         body = self.gen.object(
             {**merge_schema(schema or {}), "properties": {k: v for k, v in props.items() if k not in skip}},
             f"{entity.name}:{id}#{facet}",
