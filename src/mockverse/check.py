@@ -35,6 +35,7 @@ import orjson
 from jsonschema.exceptions import relevance
 
 from mockverse.http.reads import key_names
+from mockverse.http.writes import created_ids_field, is_json_patch
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
@@ -270,6 +271,7 @@ class _Checker:
         self.replay: list[_Call] = []
         self.resolved: dict[tuple[str, str], tuple[bool, str]] = {}
         self.validated: set[tuple[str, str]] = set()
+        self.unparented: set[tuple[str, str]] = set()   # created entities no parent a client knows addresses
         report.operations = len(self.spec.operations)
 
     def _type(self, row: dict) -> _Type:
@@ -717,10 +719,14 @@ class _Checker:
                                f"answered {sorted({s for s in statuses if s >= 500})}" if statuses else "never called")
 
     def round_trips(self, op: Operation, entity: _Type) -> None:
-        """Create an entity, then PUT/PATCH it (or, without a create, an entity that exists)."""
+        """Create an entity, then PUT/PATCH it (or, without a create or when the update's path names a parent
+        the created one has not, an entity that exists)."""
         created = self.create(op, entity)
         for update in self._updates(entity):
             existing = self.ids[entity.name]
+            if created is not None and (entity.name, str(created[entity.name])) in self.unparented and \
+                    entity.parent in self.bind(update.path).values():
+                created = None
             target = created or (self.ancestors(entity.name, existing[0]) if existing else None)
             if target is not None:
                 self.update(update, entity, target)
@@ -747,7 +753,10 @@ class _Checker:
         and its item path reads the written fields."""
         bound = self.bind(op.path)
         known = self.contexts(op, bound)[0] if bound else {}
-        body = self.linked(self.body(op, "create", entity), entity, known)
+        body = self.body(op, "create", entity)
+        bulk = _bulk(body)
+        body = [self.linked(item, entity, known) for item in body] if bulk else self.linked(body, entity, known)
+        sent = body[0] if bulk else body   # of a bulk create, the first entity is the one read back
         call = self.call(op, self.fill(op, bound, known), body)
         name = _op_name(op)
         if not 200 <= call.status < 300:
@@ -759,16 +768,33 @@ class _Checker:
         if id is None:   # no key of its own: the one Location names, else one inside the answer
             id = self._located(entity, call.location) or next(
                 (v for v in (_find_id(call.body, k) for k in entity.keys()) if v is not None), None)
+        if id is None and bulk:   # a bulk create's summary: the first of the ids it lists (``persisted_recipients``)
+            id = _bulk_id(call.body, entity)
         if id is None:   # a key the client chose itself (``{"branch_id": ...}``) is the one it reads back by
-            sent = _written(body, {}, entity)
-            id = next((sent[k] for k in entity.keys() if isinstance(sent.get(k), (str, int))), None)
+            chosen = _written(sent, {}, entity)
+            id = next((chosen[k] for k in entity.keys() if isinstance(chosen.get(k), (str, int))), None)
         if id is None:
             self.report.record("writes", False, name, "/", f"the answer holds no {entity.name} "
                                                            f"{' or '.join(entity.keys())} and no Location of one")
             return None
         target = {**known, entity.name: id}
-        self.read_back(name, entity, target, body, _find_entity(call.body, entity, id))
+        listed = None
+        if self._unaddressed(entity, {*known, *bound.values()}, top):
+            self.unparented.add((entity.name, str(id)))
+            listed = next((o for o in self.spec.operations if o.method.upper() == "GET" and o.path == op.path), None)
+        self.read_back(name, entity, target, sent, _find_entity(call.body, entity, id), listed)
         return target
+
+    def _unaddressed(self, entity: _Type, known: set[str], answer: dict) -> bool:
+        """Whether a created entity has no parent a client knows (``known``: the types its path names, and
+        their ancestors; nor does its answer name one that exists) while its item path needs one: the client
+        reads it back from the list it was made in."""
+        item = self._item_op(entity)
+        if entity.parent is None or entity.parent in known or item is None or \
+                entity.parent not in self.bind(item.path).values():
+            return False
+        named = answer.get(entity.parent_field or "")
+        return named is None or isinstance(named, (dict, list)) or not self.known(entity.parent, named)[0]
 
     def _located(self, entity: _Type, location: str | None) -> str | None:
         """The key a create's ``Location`` header gives, when it names an item at the type's item path."""
@@ -811,13 +837,15 @@ class _Checker:
         self.read_back(_op_name(op), entity, target, body, _find_entity(call.body, entity, target[entity.name]))
 
     def read_back(self, operation: str, entity: _Type, target: dict[str, object], body: Any,
-                  answered: tuple[list, dict] | None) -> None:
+                  answered: tuple[list, dict] | None, listed: Operation | None = None) -> None:
         """The written fields (those the entity's schema has) equal what GET of the item answers (of its list,
-        when the spec reads no item). A field the server derives (the write's own answer already stated its
-        value, and the GET agrees) is no failure, nor is a value the entity's schema cannot hold (the request
-        schema typed the field otherwise)."""
-        item_op = self._item_op(entity) or next((op for op in self.spec.operations if op.method.upper() == "GET"
-                                                 and op.path == entity.collection_path), None)
+        when the spec reads no item; of ``listed``, the list it was made in, when it has no parent to address
+        its item by). A field the server derives (the write's own answer already stated its value, and the GET
+        agrees) is no failure, nor is a value the entity's schema cannot hold (the request schema typed the
+        field otherwise)."""
+        item_op = listed or self._item_op(entity) or next((op for op in self.spec.operations
+                                                           if op.method.upper() == "GET"
+                                                           and op.path == entity.collection_path), None)
         if item_op is None:
             self.report.unchecked.append(Finding("writes", operation, "/", f"the spec reads no {entity.name} "
                                                  "(no GET of its item or its list) to read the write back from"))
@@ -945,6 +973,19 @@ def _find_id(body: Any, id_field: str) -> object:
     """The id of the entity a create answered (the first object carrying ``id_field``)."""
     return next((n[id_field] for _, n in _walk(body, 2) if isinstance(n, dict)
                  and n.get(id_field) is not None and not isinstance(n[id_field], (dict, list))), None)
+
+
+def _bulk(body: Any) -> bool:
+    """Whether a create's request body is a bulk one: an array of the objects to create (not a JSON Patch)."""
+    return isinstance(body, list) and bool(body) and all(isinstance(item, dict) for item in body) \
+        and not is_json_patch(body)
+
+
+def _bulk_id(body: Any, entity: _Type) -> object:
+    """The first id a bulk create's summary lists under a field naming the created entities
+    (``ids``, ``recipient_ids``, ``persisted_recipients``), as a client of it reads them."""
+    return next((n[0] for p, n in _walk(body, 2) if isinstance(n, list) and n and p and isinstance(p[-1], str)
+                 and isinstance(n[0], (str, int)) and created_ids_field(p[-1], entity.name)), None)
 
 
 def _find_list(body: Any, id_field: str) -> tuple[list, list] | None:

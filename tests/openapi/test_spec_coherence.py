@@ -147,10 +147,10 @@ def test_self_references_point_at_other_entities_of_the_same_type(app_client):
     assert {"status.in_reply_to_id->status", "status.reblog->status", "channel.parent_id->channel",
             "message.referenced_message->message"} <= links
     statuses = client.get("/statuses").json()
-    assert len(statuses) == 20
+    assert len(statuses) == 50
     replies = [s for s in statuses if s["in_reply_to_id"] is not None]
     reblogs = [s for s in statuses if s["reblog"] is not None]
-    assert 0 < len(replies) < 20 and 0 < len(reblogs) < 20
+    assert 0 < len(replies) < 50 and 0 < len(reblogs) < 50
     for status in replies:
         assert status["in_reply_to_id"] != status["id"]
         assert client.get(f"/statuses/{status['in_reply_to_id']}").status_code == 200

@@ -97,7 +97,7 @@ BAD_INPUT = [
     ("wrong type: body is an array", "POST", LIFECYCLE, b'["user:1"]', 422, "body"),
     ("missing field: entity_type", "POST", "/api/v1/consistency/entities", b'{"data": {}}', 422, "entity_type"),
     ("missing field: by", "POST", ADVANCE, b"{}", 422, "by"),
-    ("missing field: parent key", "POST", "/orders", b'{"status": "pending"}', 422, "user_id"),
+    ("missing field: parent key", "POST", "/orders", b'{"status": "pending"}', 422, "$.user_id"),
     ("missing field: persona_id", "POST", LIFECYCLE, b'{"lifecycle_state": "Active"}', 422, "persona_id"),
     ("missing field: PUT replaces whole", "PUT", "/users/1", b"{}", 422, "$.first_name"),
     ("unknown field", "POST", LIFECYCLE, b'{"persona_id": "user:1", "state": "Active"}', 422, "state"),

@@ -249,7 +249,7 @@ def test_request_journal(app_server):
     ("post", "/orders", b"{not json", 400, "body"),
     ("post", "/orders", b'{"user_id": true}', 422, "$.user_id"),
     ("post", "/orders", b'{"user_id": 5000}', 422, "user_id"),
-    ("post", "/orders", b'{"status": "pending"}', 422, "user_id"),
+    ("post", "/orders", b'{"status": "pending"}', 422, "$.user_id"),
     ("post", "/orders", b'[1, 2]', 422, "body"),
     ("post", "/orders", b'{"user_id": 1, "status": "lost"}', 422, "$.status"),
     ("get", "/users/abc", None, 400, "id"),

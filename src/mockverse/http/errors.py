@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -149,14 +149,24 @@ def schema_errors(validator: Draft202012Validator, body: Any) -> list[dict]:
     """Every violation of the schema, as ``{"field": "$.user_id", "message": ...}`` sorted by field."""
     errors = []
     for error in validator.iter_errors(body):
-        path = list(error.absolute_path)
-        if error.validator == "required":
+        path, message = list(error.absolute_path), error.message
+        if _required_one_of(error):   # anyOf: [{required: [user_id]}, {required: [userId]}]: a missing field
+            names = [c.message.split("'")[1] for c in error.context if "'" in c.message]
+            message = " or ".join(f"'{n}'" for n in names) + " is required"
+            path.append(names[0] if names else "")
+        elif error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else ""
             path.append(missing)
         elif error.validator == "additionalProperties" and "'" in error.message:
             path.append(error.message.split("'")[1])
-        errors.append({"field": json_path(path), "message": error.message})
+        errors.append({"field": json_path(path), "message": message})
     return sorted(errors, key=lambda e: (e["field"], e["message"]))
+
+
+def _required_one_of(error: ValidationError) -> bool:
+    """Whether a violation is of an ``anyOf``/``oneOf`` whose every branch only requires a field that is missing."""
+    return error.validator in ("anyOf", "oneOf") and bool(error.context) and \
+        all(c.validator == "required" and not c.relative_path for c in error.context)
 
 
 def check_body(validator: Draft202012Validator | None, body: Any) -> None:

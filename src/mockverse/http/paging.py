@@ -3,12 +3,13 @@ own declared paging parameters (``limit``/``offset``, ``page``/``pageSize``, ...
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 
-from mockverse.http.conventions import MAX_WINDOW, check_page, slice_params
+from mockverse.http.conventions import MAX_WINDOW, PAGING, check_page, slice_params
 from mockverse.http.errors import Problem, is_decimal
 from mockverse.http.operations import Operation
 
@@ -20,12 +21,38 @@ AFTER_NAMES = ("after", "starting_after", "after_id", "max_id")
 BEFORE_NAMES = ("before", "ending_before", "before_id", "since_id", "min_id")
 Locate = Callable[[str, str], int]   # (parameter, raw id) -> the entity's position in the list; 400 if none
 OWN_PAGING = frozenset({*LIMIT_NAMES, *PAGE_NAMES, *AFTER_NAMES, *BEFORE_NAMES, "offset"}) - set(JSON_SERVER)
+# parameter names (lower case, letters only) that say an operation pages, in any spelling a spec uses
+PAGING_WORDS = ("page", "cursor", "limit", "offset")
+PAGING_SPELLINGS = frozenset({"after", "before", "marker", "skip", "top", "count", "first", "last", "maxresults",
+                              "maxid", "minid", "sinceid", "since", "nexttoken", "continuationtoken", "skiptoken",
+                              "starttoken"})
 
 
 def declares_paging(op: Operation) -> bool:
     """Whether an operation pages by query parameters of its own (``limit``/``offset``, ``page``/``pageSize``,
     id cursors); one that declares none (or only json-server's) pages as json-server does."""
     return any(p.name in OWN_PAGING for p in op.query)
+
+
+def pages_whole(op: Operation) -> bool:
+    """Whether a list operation declares no paging at all, neither its own parameters (in any spelling:
+    ``PageSize``, ``page[size]``, ``pageToken``, ``marker``) nor json-server's: a client of such an API
+    gets the whole collection, so the mock answers it whole, up to ``MAX_WINDOW`` rows an answer."""
+    return not any(_pages(p.name) for p in op.query)
+
+
+def _pages(name: str) -> bool:
+    """Whether a query parameter's name is a paging one (see :func:`pages_whole`)."""
+    letters = re.sub(r"[^a-z]", "", name.lower())
+    return name in PAGING or name in OWN_PAGING or letters in PAGING_SPELLINGS \
+        or any(word in letters for word in PAGING_WORDS)
+
+
+def usual_page(op: Operation, request: Request, total: int | None = None) -> tuple[int, int]:
+    """(page, per page) of a list read: json-server's when the request asks, else the first page, of
+    20 rows when the operation declares json-server paging, of ``MAX_WINDOW`` (the whole collection up
+    to it) when it declares none."""
+    return page_params(request, total) or (1, MAX_WINDOW if pages_whole(op) else 20)
 
 
 def page_params(request: Request, total: int | None = None) -> tuple[int, int] | None:

@@ -223,9 +223,12 @@ def related_rows(view: WorldView, op: RelatedOp, id: object) -> list[dict]:
     has such keys, else a stable selection of existing ones."""
     parent, target, path = op.parent, op.listed, op.path
     keys = [r.field for r in target.references if r.target is parent and not r.many]
-    if not keys:
+    if not keys:   # a stable selection, then those made at this path (linked to the parent by writes.create)
         ids = Renderer(view).sample(target, (f"{parent.name}:{id}", path), most=6)
-        return [d for d in (view.get(target, i) for i in ids) if d is not None]
+        made = [target.parse_id(ref.split(":", 1)[1])
+                for ref in view.store.linked(view.workspace, f"{parent.name}:{id}", f"has_{target.segment}")]
+        return [d for d in (view.get(target, i) for i in dict.fromkeys([*ids, *made]) if i is not None)
+                if d is not None]
     rows = []
     for index, data in enumerate(view.all_of(target)()):
         if index >= SCAN_LIMIT:

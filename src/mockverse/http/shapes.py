@@ -5,7 +5,9 @@ envelope, as a variant, with the related entities the schema embeds (``GET /user
 user's ``orders`` because its schema has them). A list pages as its operation declares: by its own
 paging parameters (``limit``/``offset``, ``page``/``pageSize``, id cursors) with ``X-Total-Count``
 and a cursor ``Link``; an operation that declares none pages as json-server does (``_page``,
-``_per_page``, ``_limit``, a ``Link`` with first/prev/next/last).
+``_per_page``, ``_limit``, a ``Link`` with first/prev/next/last) when asked; unasked, one that declares
+json-server's paging answers its first page of 20, one that declares no paging at all the whole list, as
+its real API does, up to ``MAX_WINDOW`` rows (past it, the first page and a ``Link``).
 """
 
 from __future__ import annotations
@@ -16,10 +18,18 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from mockverse.http.conventions import SCAN_LIMIT
+from mockverse.http.conventions import MAX_WINDOW, SCAN_LIMIT
 from mockverse.http.errors import Problem
 from mockverse.http.operations import ListOp, Operation
-from mockverse.http.paging import cursor_links, declares_paging, own_paging, page_links, page_params
+from mockverse.http.paging import (
+    cursor_links,
+    declares_paging,
+    own_paging,
+    page_links,
+    page_params,
+    pages_whole,
+    usual_page,
+)
 from mockverse.http.served import Served, world_served
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.engine import WorldView
@@ -61,7 +71,7 @@ class Shape:
         """(offset, size) of the page of a collection a list request asks for."""
         if declares_paging(op):
             return own_paging(op, request, lambda param, raw: _position(view, op.listed, param, raw))
-        page, per_page = page_params(request, total) or (1, 20)
+        page, per_page = usual_page(op, request, total)
         return (page - 1) * per_page, per_page
 
     def page(self, op: ListOp, request: Request, view: WorldView, rows: list[dict], total: int,
@@ -70,15 +80,17 @@ class Shape:
         entity = op.listed
         if window is not None:
             offset, size = window
-            headers = self._headers(op, request, rows, total, offset, size, True)
+            paged = not pages_whole(op) or page_params(request) is not None or offset + size < total
+            headers = self._headers(op, request, rows, total, offset, size, paged)
             return self.rows(op, request, view, rows, total, (offset, size), persona, headers)
         if declares_paging(op):
             offset, size = own_paging(op, request, lambda param, raw: _index(rows, entity, param, raw))
             paged = True
         else:
             params = page_params(request, len(rows))
-            paged = params is not None
-            offset, size = ((params[0] - 1) * params[1], params[1]) if params else (0, max(len(rows), 1))
+            paged = params is not None or len(rows) > MAX_WINDOW
+            whole = (0, max(min(len(rows), MAX_WINDOW), 1))
+            offset, size = ((params[0] - 1) * params[1], params[1]) if params else whole
         rows = rows[offset: offset + size]
         headers = self._headers(op, request, rows, total, offset, size, paged)
         return self.rows(op, request, view, rows, total, (offset, size), persona, headers)
@@ -122,13 +134,15 @@ class Shape:
         return orjson.dumps(self.item(view, entity, data.get(entity.id_field), schema))
 
     def location(self, entity: EntityType, data: dict) -> str | None:
-        """The item path of a created entity, for ``Location``."""
+        """The item path of a created entity, for ``Location``; None when that path names a parent it has not."""
         item_path = entity.inferred.item_path if entity.inferred else None
         if not item_path:
             return None
         params = re.findall(r"\{([^}]+)\}", item_path)
         values: dict[str, object] = {params[-1]: data.get(entity.id_field)}
         if len(params) > 1 and entity.parent is not None and entity.fk:
+            if data.get(entity.fk) is None:
+                return None
             values[params[-2]] = data.get(entity.fk)
         return re.sub(r"\{([^}]+)\}", lambda m: str(values.get(m.group(1), m.group(0))), item_path)
 

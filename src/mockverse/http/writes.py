@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import jsonpatch
 import jsonpointer
+import orjson
 from starlette.requests import Request
 
 from mockverse.http.errors import Problem, check_body, read_form_or_json, typed_value
@@ -23,12 +24,25 @@ from mockverse.http.reads import Reads, Resolved
 from mockverse.http.served import Served, world_served
 from mockverse.http.shapes import schema_served
 from mockverse.openapi import singular, snake
+from mockverse.openapi.jsonschema import fits
+from mockverse.openapi.words import singular_word
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
+from mockverse.world.render import list_slot
+from mockverse.world.writes import parent_required
 
 ENVELOPES = ("data", "item", "record", "resource")   # one-key request envelopes opened around an entity
 _GONE = object()   # a field a JSON Patch removed
+_KEEP = object()   # a summary field a bulk create leaves as its answer gives it
+# words of a bulk create's summary fields: what it created, what a create of new entities has none of
+CREATED_WORDS = frozenset({"new", "created", "added", "inserted", "persisted", "imported", "accepted", "saved"})
+NONE_CREATED = frozenset({"error", "errors", "fail", "failed", "failure", "failures", "invalid", "rejected",
+                          "skipped", "duplicate", "duplicates", "ignored", "existing", "existed", "updated",
+                          "unchanged", "unprocessed", "warning", "warnings"})
+COUNT_WORDS = frozenset({"count", "total", "number", "num"})
+SUCCEEDED = frozenset({"success", "successful", "succeeded", "ok"})
+SUMMARY_DEPTH = 1   # objects inside a bulk create's summary that summarise it too (``{result: {ids, count}}``)
 
 
 class Writes:
@@ -53,10 +67,9 @@ class Writes:
             body = {**_query_fields(op, request), **(body or {})}
         found = self.reads.resolve(op, request, view)
         if isinstance(op, (CollectionOp, ChildrenOp, RelatedOp)) and creates:
-            if bulk and isinstance(body, list):   # one entity per item the spec's array holds, answered as a list
+            if bulk and isinstance(body, list):   # one entity per item the spec's array holds
                 rows = [self.create(op, view, found, _object(item, required=True)) for item in body]
-                fresh = self.engine.view(view.workspace)
-                return self.reads.shape.page(op, request, fresh, rows, len(rows), None, (0, max(len(rows), 1)))
+                return self.bulk_answer(op, request, self.engine.view(view.workspace), rows)
             created = self.create(op, view, found, _object(body, required=False))
             return self.written(op, view, op.listed, created, created=_location_under(op, request.url.path, created))
         if isinstance(op, ItemOp) and op.id_param is not None:
@@ -75,6 +88,16 @@ class Writes:
             return self.written(op, view, entity, updated)
         return schema_served(op, view, request.url.path, self.reads.persona(view, found))
 
+    def bulk_answer(self, op: ListOp, request: Request, view: WorldView, rows: list[dict]) -> Served:
+        """The answer of a bulk create: the created entities where its schema lists them, else its summary
+        (``{new_count, persisted_recipients: [...]}``) telling what was created (see :func:`summarised`)."""
+        entity = op.listed
+        if op.schema is None or list_slot(op.schema, entity) is not None or not summary_fields(op.schema, entity.name):
+            return self.reads.shape.page(op, request, view, rows, len(rows), None, (0, max(len(rows), 1)))
+        answer = orjson.loads(schema_served(op, view, request.url.path, None).body or b"null")
+        ids = [row.get(entity.id_field) for row in rows]
+        return world_served(view, op.status, orjson.dumps(summarised(answer, op.schema, entity.name, ids)))
+
     def create(self, op: CollectionOp | ChildrenOp | RelatedOp, view: WorldView, found: Resolved,
                body: dict) -> dict:
         """Create one entity of the listed type from a body, keyed to the path's parent (or its alias's)."""
@@ -89,7 +112,9 @@ class Writes:
         explicit = data.get(entity.id_field) if entity.id_field != "id" else None
         alias = op.alias_parent() if isinstance(op, CollectionOp) else None
         persona = f"{alias[0].name}:{alias[1]}" if alias is not None else None
-        return view.create(entity, data, id=explicit, persona=persona)
+        under = (op.parent, found[op.id_param][1]) if isinstance(op, RelatedOp) and op.key is None else None
+        required = parent_required(entity, op.validator.schema if op.validator is not None else None)
+        return view.create(entity, data, id=explicit, persona=persona, parent_required=required, under=under)
 
     def written(self, op: Operation, view: WorldView, entity: EntityType, data: dict,
                 created: bool | str = False) -> Served:
@@ -101,6 +126,66 @@ class Writes:
         extra = {"Location": location} if location else {}
         body = self.reads.shape.written(fresh, entity, data, op.schema)
         return world_served(fresh, op.status, body, fresh.persona(entity, data), extra)
+
+
+def created_ids_field(name: str, type_name: str) -> bool:
+    """Whether an answer's field of this name lists the entities of a type a write created, by id: ``ids``,
+    ``created_ids``, ``recipient_ids``, ``recipients``, ``persisted_recipients`` (never ``failed_ids``)."""
+    words = snake(name).split("_")
+    if words[-1] in ("id", "ids"):
+        words = words[:-1]
+    elif words == singular(snake(name)).split("_"):
+        return False   # a singular name (``recipient``) holds one entity, not the list of them
+    kind = type_name.split("_")
+    named = len(words) >= len(kind) and [singular_word(w) for w in words[len(words) - len(kind):]] == kind
+    return set(words[: len(words) - len(kind)] if named else words) <= CREATED_WORDS
+
+
+def summary_fields(schema: dict, type_name: str, depth: int = 0) -> list[str]:
+    """The fields of an answer's schema (or of an object inside it: ``{result: {...}}``) that summarise a
+    bulk create of a type: its lists of created ids and its counts (see :func:`_summary_value`)."""
+    props = merge_schema(schema).get("properties") or {}
+    return [name for name, prop in props.items() if isinstance(prop, dict) and (
+        _summary_value(name, prop, type_name, []) is not _KEEP
+        or depth < SUMMARY_DEPTH and schema_types(merge_schema(prop)) == {"object"}
+        and summary_fields(prop, type_name, depth + 1))]
+
+
+def summarised(answer: Any, schema: dict, type_name: str, ids: list, depth: int = 0) -> Any:
+    """A bulk create's summary telling the truth about what it created: its fields listing created ids
+    name them, its counts of created ones count them, its counts and lists of failures (errors,
+    updated or skipped ones) are zero and empty, in the answer or an object inside it; a value the
+    field's schema cannot hold is left as is."""
+    if not isinstance(answer, dict):
+        return answer
+    props = merge_schema(schema).get("properties") or {}
+    out = dict(answer)
+    for name in answer:
+        prop = props.get(name)
+        value = _summary_value(name, prop, type_name, ids) if isinstance(prop, dict) else _KEEP
+        if value is not _KEEP and fits(value, prop):
+            out[name] = value
+        elif isinstance(prop, dict) and isinstance(answer[name], dict) and depth < SUMMARY_DEPTH:
+            out[name] = summarised(answer[name], prop, type_name, ids, depth + 1)
+    return out
+
+
+def _summary_value(name: str, prop: dict, type_name: str, ids: list) -> Any:
+    """What one field of a bulk create's summary says about the ``ids`` created, or ``_KEEP``."""
+    flat = merge_schema(prop)
+    kinds = schema_types(flat) - {"null"}
+    words = set(snake(name).split("_"))
+    failed = bool(words & NONE_CREATED)
+    if kinds == {"array"}:
+        items = merge_schema(flat.get("items") or {}) if isinstance(flat.get("items"), dict) else {}
+        if not failed and created_ids_field(name, type_name) and schema_types(items) & {"string", "integer"}:
+            return [str(i) for i in ids] if "string" in schema_types(items) else ids
+        return [] if failed else _KEEP
+    if kinds and kinds <= {"integer", "number"} and words & COUNT_WORDS:
+        return 0 if failed else len(ids)
+    if kinds == {"boolean"} and (failed or words & SUCCEEDED):
+        return not failed
+    return _KEEP
 
 
 def _location_under(op: ListOp, path: str, data: dict) -> str | bool:

@@ -122,7 +122,12 @@ if ARGV[5] == 'created' or not old[1] or old[1] == 'created' or old[2] == '1' th
 redis.call('HSET', KEYS[3], 'data', ARGV[4], 'mode', ARGV[5], 'deleted', '0', 'seq', seq)
 if ARGV[5] == 'created' then redis.call('ZADD', KEYS[4], seq, ARGV[3]) else redis.call('ZREM', KEYS[4], ARGV[3]) end
 redis.call('ZREM', KEYS[5], ARGV[3])
-for _, member in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do link_tags(tags, member); unlink(ARGV[1], member) end
+local kept = {}
+for i = 9, #ARGV do kept[ARGV[i]] = true end
+for _, member in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do
+  link_tags(tags, member)
+  if not kept[member] then unlink(ARGV[1], member) end
+end
 for i = 9, #ARGV do link(ARGV[1], KEYS[7], ARGV[i]) end
 record(KEYS[8], version, tags, tonumber(ARGV[7]))
 return version

@@ -338,7 +338,9 @@ class SQLiteStore:
                 "INSERT INTO entity (ws, type, id, data, mode, deleted, seq) VALUES (?,?,?,?,?,0,?) "
                 "ON CONFLICT(ws, type, id) DO UPDATE SET data=excluded.data, mode=excluded.mode, deleted=0",
                 (workspace, type, id, orjson.dumps(data), mode, version))
-            db.execute("DELETE FROM link WHERE ws=? AND child=?", (workspace, ref))
+            kept = {tuple(link) for link in links}   # a link it keeps keeps its place in its parent's lists
+            db.executemany("DELETE FROM link WHERE ws=? AND parent=? AND rel=? AND child=?",
+                           [(workspace, p, r, c) for p, r, c in old if (p, r, c) not in kept])
             db.executemany("INSERT OR IGNORE INTO link (ws, parent, rel, child) VALUES (?,?,?,?)",
                            [(workspace, p, r, c) for p, r, c in links])
             return version

@@ -44,7 +44,7 @@ def neighbours(view: WorldView, entity: EntityType, id: object, data: dict,
         if other_type is None or hidden(name, other_type):
             continue
         oid = other_type.parse_id(raw)
-        odata = view.get(other_type, oid)
+        odata = view.get(other_type, oid) if oid is not None else None   # None: a parentless_ref
         if odata is not None:
             out.append((name if parent_ref == me else f"belongs_to_{kind}", other_type, oid, odata))
             seen.add(other)
@@ -86,25 +86,53 @@ def traverse(view: WorldView, ref: str, type: str | None = None, relationship: s
     return {"root": root, "depth": depth, "nodes": nodes, "edges": edges, "truncated": False}
 
 
-def links_for(view: WorldView, entity: EntityType, id: object, data: dict,
-              persona: str | None) -> list[tuple[str, str, str]]:
-    """The links a written entity makes: from its parent, from every other type its keys name
-    (``product_id``, ``productId``), and from the persona it was created for."""
-    me = f"{entity.name}:{id}"
-    links: list[tuple[str, str, str]] = []
-    relationship = entity.relationship
-    if entity.parent is not None and relationship is not None and data.get(entity.fk) is not None:
-        links.append((f"{entity.parent.name}:{data[entity.fk]}", relationship, me))
+def key_spellings(entity: EntityType) -> tuple[str, str]:
+    """The field names a key to one entity of a type goes by in another's fields: ``user_id``, ``userId``."""
+    words = entity.name.split("_")
+    return f"{entity.name}_id", words[0] + "".join(w.title() for w in words[1:]) + "Id"
+
+
+def named_by(view: WorldView, entity: EntityType, data: dict) -> list[tuple[EntityType, object]]:
+    """The entities of other types a written entity's fields name: by its references (``author`` ->
+    user), and by the key spellings of every type (``product_id``, ``productId``)."""
+    out: list[tuple[EntityType, object]] = []
+    for ref in entity.references:
+        if not ref.many and ref.field in data:
+            out.append((ref.target, ref.target.parse_id(data[ref.field])))
     for other in view.model.types.values():
         if other is entity.parent or other is entity:
             continue
-        for spelling in (
-            f"{other.name}_id",
-            other.name.split("_")[0] + "".join(w.title() for w in other.name.split("_")[1:]) + "Id",
-        ):
+        out.extend((other, other.parse_id(data[name])) for name in key_spellings(other) if name in data)
+    return list(dict.fromkeys((other, id) for other, id in out if id is not None))
+
+
+def parentless_ref(entity: EntityType) -> str:
+    """The ref the entities of a child type made without a parent are linked from, in creation order
+    (``plugin:``: no entity has an empty id)."""
+    return f"{entity.name}:"
+
+
+def links_for(view: WorldView, entity: EntityType, id: object, data: dict, persona: str | None,
+              under: tuple[EntityType, object] | None = None) -> list[tuple[str, str, str]]:
+    """The links a written entity makes: from its parent (from its type's :func:`parentless_ref` when its
+    key is null), from every other type its keys name (``product_id``, ``productId``), from the entity
+    its path named (``under``) and from the persona it was created for."""
+    me = f"{entity.name}:{id}"
+    links: list[tuple[str, str, str]] = []
+    relationship = entity.relationship
+    if entity.parent is not None and relationship is not None and entity.fk is not None and entity.fk in data:
+        parent = data[entity.fk]
+        links.append((f"{entity.parent.name}:{parent}" if parent is not None else parentless_ref(entity),
+                      relationship, me))
+    for other in view.model.types.values():
+        if other is entity.parent or other is entity:
+            continue
+        for spelling in key_spellings(other):
             value = other.parse_id(data.get(spelling)) if spelling in data else None
             if value is not None:
                 links.append((f"{other.name}:{value}", f"has_{entity.segment}", me))
+    if under is not None:
+        links.append((f"{under[0].name}:{under[1]}", f"has_{entity.segment}", me))
     if persona:
         links.append((persona, f"has_{entity.segment}", me))
     return list(dict.fromkeys(links))

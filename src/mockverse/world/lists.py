@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mockverse.store import Read, setting_tags
+from mockverse.world import graph as persona_graph
 from mockverse.world import timeline
 from mockverse.world.index import ChildIndex, Touched, build_index
 from mockverse.world.model import EntityType
@@ -113,6 +114,10 @@ def all_of(view: WorldView, entity: EntityType) -> Callable[[], Any]:
         else:
             for parent in all_of(view, entity.parent)():
                 yield from children(view, entity.parent, parent[entity.parent.id_field], entity.relationship)
+            for id in unrooted_ids(view, entity):
+                data = view.get(entity, id)
+                if data is not None:
+                    yield data
     return walk
 
 
@@ -124,7 +129,29 @@ def count(view: WorldView, entity: EntityType) -> int:
         deleted = len([i for i in view.store.deleted_ids(workspace, entity.name)
                        if entity.root_index(entity.parse_id(i)) is not None])
         return (entity.config.population or 0) - deleted + len(view.store.created_ids(workspace, entity.name))
-    return _indexed_count(view, entity)
+    return _indexed_count(view, entity) + len(unrooted_ids(view, entity))
+
+
+def parentless_ids(view: WorldView, entity: EntityType) -> list:
+    """Ids of the entities of a child type made without a parent, in the order they were made: lists of
+    the type show them after every other. One store read of their links, cached until one is written."""
+    if entity.parent is None or entity.relationship is None:
+        return []
+    relationship = entity.relationship
+    return view.cached(("parentless", entity.name), lambda: [
+        id for id in (entity.parse_id(ref.split(":", 1)[1]) for ref in view.store.linked(
+            view.snap.workspace, persona_graph.parentless_ref(entity), relationship)) if id is not None])
+
+
+def unrooted_ids(view: WorldView, entity: EntityType) -> list:
+    """Ids of the entities of a child type with no top-level entity above them: made without a parent,
+    or below one that was (level by level, from the top), in the order lists show them."""
+    _, chain = lineage(entity)
+    out: list = []
+    for depth, kind in enumerate(chain):
+        for id in parentless_ids(view, kind):
+            out.extend([id] if kind is entity else descendant_ids(view, kind, id, chain[depth + 1:]))
+    return out
 
 
 def page(view: WorldView, entity: EntityType, page: int, per_page: int) -> list[dict]:
@@ -334,6 +361,8 @@ def _indexed_rows(view: WorldView, entity: EntityType, start: int, stop: int) ->
         skip = 0
         if len(ids) >= want:
             break
+    if len(ids) < want:
+        ids.extend(unrooted_ids(view, entity)[skip: skip + want - len(ids)])
     read_ahead(view, entity, ids)
     return [data for data in (view.get(entity, id) for id in ids) if data is not None]
 

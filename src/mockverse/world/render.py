@@ -85,6 +85,16 @@ def _nullable(schema: dict) -> bool:
     return "null" in schema_types(_object(schema)) or is_nullable(schema)
 
 
+def _parent_fields_left_out(entity: EntityType, data: dict, flat: dict) -> set[str]:
+    """The fields naming the parent of an entity made without one (its key, the object embedding the
+    parent) that its schema neither lets be null nor requires: left out of its body, as optional ones are."""
+    if entity.parent is None or entity.fk is None or entity.fk not in data or data[entity.fk] is not None:
+        return set()
+    names = {entity.fk, *(e.field for e in entity.embeds if e.target is entity.parent and e.inner is None)}
+    props, required = flat.get("properties") or {}, set(flat.get("required") or ())
+    return {n for n in names if isinstance(props.get(n), dict) and not _nullable(props[n]) and n not in required}
+
+
 def is_array(schema: dict | None) -> bool:
     return isinstance(schema, dict) and "array" in schema_types(merge_all_of(schema))
 
@@ -230,6 +240,7 @@ class Renderer:
             return {k: v for k, v in data.items() if k in entity.schema.get("properties", {})}
         own = entity.schema.get("properties", {})
         gone = {name for name in own if name not in data and name not in (flat.get("required") or ())}
+        gone |= _parent_fields_left_out(entity, data, flat)
         if gone & set(props):   # fields a replace removed (or the world left out) stay out where optional
             props = {k: v for k, v in props.items() if k not in gone}
             flat = {**flat, "properties": props}

@@ -240,7 +240,7 @@ class WorldView:
                                       given=stored.data if stored is not None else None)
                 if stored is not None and stored.mode == "replace":
                     data = self._kept(entity, data, stored.data)
-        if data is not None and entity.parent is not None:
+        if data is not None and entity.parent is not None and not writes.parentless(entity, stored):
             parent_id = entity.parent.parse_id(data.get(entity.fk))
             if parent_id is None or self.get(entity.parent, parent_id) is None:
                 data = None  # the parent is gone: deletion cascades to everything below it
@@ -272,7 +272,7 @@ class WorldView:
             data.pop("lifecycle_state", None)   # personas are off: no state, rather than a random one
         if entity.id_field in data or entity.id_field in entity.schema.get("properties", {}):
             data[entity.id_field] = id
-        if entity.fk and entity.fk not in (given or {}):
+        if entity.fk and (given or {}).get(entity.fk) is None:   # made without a parent: its key stays null
             data[entity.fk] = parent_id
         return entity.complete(self, id, data, given)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mockverse.problems import Problem
+from mockverse.store import StoredEntity
 from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
 from mockverse.world.model import EntityType
@@ -14,11 +15,71 @@ from mockverse.world.model import EntityType
 if TYPE_CHECKING:
     from mockverse.world.view import WorldView
 
+MAX_SCHEMA_DEPTH = 8   # nesting of allOf/anyOf/oneOf a request schema's requirements are looked for in
 REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced them (no generated ones beside)
 
 
-def _parent_from(view: WorldView, entity: EntityType, data: dict, persona: str | None, required: bool) -> dict:
-    """Normalise the parent key (any spelling, string or number) and check the parent exists."""
+def parentless(entity: EntityType, stored: StoredEntity | None) -> bool:
+    """Whether a stored record is of an entity made without a parent (its parent key stored null)."""
+    return (stored is not None and stored.mode == "created" and entity.fk is not None
+            and entity.fk in stored.data and stored.data[entity.fk] is None)
+
+
+def parent_spellings(entity: EntityType) -> list[str]:
+    """The request fields that can name a type's parent: its key in any spelling (``user_id``, ``userId``),
+    and the field embedding the parent as an object (``"service": {"id": ...}``)."""
+    if entity.parent is None:
+        return []
+    embeds = [e.field for e in entity.embeds if e.target is entity.parent and e.inner is None and not e.many]
+    return list(dict.fromkeys([*entity.fk_spellings(), *embeds]))
+
+
+def parent_required(entity: EntityType, schema: dict | None) -> bool:
+    """Whether a create's request schema, as written, requires some spelling of the parent key: in its
+    ``required``, in every ``anyOf``/``oneOf`` branch's, or in a one-property envelope's. A create whose
+    request need not name the parent makes an entity without one (a Kong plugin set for no consumer)."""
+    return entity.parent is not None and _requires(schema, set(parent_spellings(entity)), 0)
+
+
+def _requires(schema: object, names: set[str], depth: int) -> bool:
+    """Whether ``schema`` requires one of ``names`` (see :func:`parent_required`)."""
+    if not isinstance(schema, dict) or depth > MAX_SCHEMA_DEPTH:
+        return False
+    required = schema.get("required")
+    if isinstance(required, list) and names & set(required):
+        return True
+    if any(_requires(part, names, depth + 1) for part in schema.get("allOf") or []):
+        return True
+    for key in ("anyOf", "oneOf"):
+        branches = schema.get(key)
+        if isinstance(branches, list) and branches and all(_requires(b, names, depth + 1) for b in branches):
+            return True
+    if isinstance(schema.get("items"), dict):   # a bulk create: what each item of the array requires
+        return _requires(schema["items"], names, depth + 1)
+    props = schema.get("properties")
+    if isinstance(props, dict) and len(props) == 1 and isinstance(required, list) and list(props) == required:
+        return _requires(next(iter(props.values())), names, depth + 1)   # {"article": {...}}
+    return False
+
+
+def _named_parent(view: WorldView, entity: EntityType, data: dict, under: tuple[EntityType, object] | None) -> object:
+    """The parent a create names through another entity: one its keys name (or its path, ``under``) whose
+    own parent is of the parent's type (a stage instance's ``channel_id``: that channel's guild); else None."""
+    candidates = [*persona_graph.named_by(view, entity, data), *([under] if under is not None else [])]
+    for other, id in candidates:
+        if other.parent is not entity.parent or other.fk is None:   # a sibling it names (a reply's) counts too
+            continue
+        found = view.get(other, id)
+        if found is not None and found.get(other.fk) is not None:
+            return found[other.fk]
+    return None
+
+
+def _parent_from(view: WorldView, entity: EntityType, data: dict, persona: str | None, required: bool,
+                 named: dict | None = None, under: tuple[EntityType, object] | None = None) -> dict:
+    """Normalise the parent key (any spelling, string or number) and check the parent exists. A create
+    (``named``: every field it was given, its id too) without one takes the parent the fields or the path
+    name through another entity; else, unless ``required``, the entity has none (its key reads null)."""
     if entity.parent is None:
         return data
     data = dict(data)
@@ -30,10 +91,14 @@ def _parent_from(view: WorldView, entity: EntityType, data: dict, persona: str |
         raw = raw.get(entity.parent.id_field)
     if raw is None and persona and persona.startswith(f"{entity.parent.name}:"):
         raw = persona.split(":", 1)[1]
+    if raw is None and named is not None:
+        raw = _named_parent(view, entity, named, under)
     if raw is None:
         if required:
             raise Problem(422, "Missing parent", f"'{entity.fk}' is required: every {entity.name} belongs "
                               f"to a {entity.parent.name}", field=entity.fk)
+        if named is not None and entity.fk is not None:   # no parent: its key and its embedding field null
+            data = {**dict.fromkeys(parent_spellings(entity)[len(entity.fk_spellings()):]), **data, entity.fk: None}
         return data
     parent_id = entity.parent.valid_id(raw)
     if parent_id is None and (isinstance(raw, int) or entity.parent.integer_ids):
@@ -50,12 +115,16 @@ def _parent_from(view: WorldView, entity: EntityType, data: dict, persona: str |
     return data
 
 
-def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None, persona: str | None = None) -> dict:
-    """Create (or register) an entity; it links to its parent and persona by its keys."""
+def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None, persona: str | None = None,
+           parent_required: bool = True, under: tuple[EntityType, object] | None = None) -> dict:
+    """Create (or register) an entity; it links to its parent and persona by its keys, and to ``under``
+    (the entity the request's path names, when that is not its parent). Without a parent named, directly
+    or through another entity, it is made without one unless ``parent_required``."""
     if persona is not None:
         view.resolve(persona)
     own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED)}
-    data = _parent_from(view, entity, own, persona, required=True)
+    named = {**data, **({entity.id_field: id} if id is not None else {})}
+    data = _parent_from(view, entity, own, persona, parent_required, named, under)
     workspace = view.snap.workspace
     if id is None:
         while True:
@@ -73,7 +142,7 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     mode = "replace" if generated else "created"
     if generated:
         data.pop("created_at")
-    links = persona_graph.links_for(view, entity, id, data, persona)
+    links = persona_graph.links_for(view, entity, id, data, persona, under)
     view.store.put_entity(workspace, entity.name, str(id), data, mode, links)
     fresh = view.engine.view(workspace)
     created = fresh.get(entity, id)
