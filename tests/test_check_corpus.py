@@ -1,6 +1,7 @@
 """The corpus ratchet: `mockverse check` on every spec of ../shared/specs, never worse than recorded.
 
-Each spec is checked in its own process (`mockverse check --spec X --json`) with a CPU-time limit,
+Each spec is checked in its own process (`mockverse check --spec X --json`, by the CLI's main in a child of a
+forkserver that imported mockverse once: tests/corpus_process.py) with a CPU-time limit,
 so a spec the mock cannot serve in time is a figure ("timeout"), not a hung test run; CPU time,
 unlike wall time, does not depend on how busy the machine is. Its figures (loads, 5xx,
 links resolved, nested lists agreeing, write round-trips, valid bodies, and the inferred links
@@ -21,17 +22,16 @@ import fcntl
 import functools
 import json
 import os
-import resource
 import signal
-import subprocess
-import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+import corpus_process
 from conftest import SHARED
 from mockverse.openapi import singular, snake
 from test_corpus_bodies import body_problems, gap_lines
@@ -46,24 +46,24 @@ BARS = "bars: 0 5xx; links >= 98%; nested lists 100%; every create + read round-
        "inference >= 90% of the README's links found, <= 5% wrong"
 
 
-def _limit_cpu() -> None:
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT, CPU_LIMIT))
+@pytest.fixture(scope="module", autouse=True)
+def _checks_counted() -> Iterator[None]:
+    """After this module's checks, the forkserver that ran them is waited for (their CPU is this run's)."""
+    yield
+    corpus_process.stop()
 
 
 @functools.cache
 def run(spec: Path) -> tuple[int | None, dict | None, str, float]:
     """(exit code or None on timeout, the JSON report, stderr, seconds) of one check in its own process."""
     started = time.perf_counter()
-    try:
-        done = subprocess.run([sys.executable, "-m", "mockverse", "check", "--spec", str(spec), "--json"],
-                              check=False, capture_output=True, text=True, timeout=WALL_LIMIT, env=os.environ.copy(),
-                              preexec_fn=_limit_cpu)
-    except subprocess.TimeoutExpired:
+    code, stdout, stderr = corpus_process.check(spec, CPU_LIMIT, WALL_LIMIT)
+    if code is None:
         return None, None, f"timed out after {WALL_LIMIT}s", time.perf_counter() - started
-    if done.returncode == -signal.SIGXCPU:
+    if code == -signal.SIGXCPU:
         return None, None, f"timed out after {CPU_LIMIT} CPU seconds", time.perf_counter() - started
-    report = json.loads(done.stdout) if done.returncode in (0, 1) and done.stdout.strip() else None
-    return done.returncode, report, done.stderr.strip(), time.perf_counter() - started
+    report = json.loads(stdout) if code in (0, 1) and stdout.strip() else None
+    return code, report, stderr.strip(), time.perf_counter() - started
 
 
 def _matches(name: str, world_type: dict, aliases: dict) -> bool:

@@ -34,6 +34,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 import orjson
 from jsonschema.exceptions import relevance
 
+from mockverse.http.operations import FacetWriteOp
 from mockverse.http.reads import key_names
 from mockverse.http.writes import created_ids_field, is_json_patch
 from mockverse.openapi import singular, snake
@@ -273,6 +274,8 @@ class _Checker:
         self.validated: set[tuple[str, str]] = set()
         self.unparented: set[tuple[str, str]] = set()   # created entities no parent a client knows addresses
         report.operations = len(self.spec.operations)
+        self.facet_writes = {(method, path) for path, methods in app.state.mock.by_path.items()
+                             for method, typed in methods.items() if isinstance(typed, FacetWriteOp)}
 
     def _type(self, row: dict) -> _Type:
         """A type of the world description as the checker uses it."""
@@ -710,7 +713,8 @@ class _Checker:
         rest = [op for op in self.spec.operations
                 if op.method.upper() not in ("GET", "HEAD") and _op_name(op) not in done]
         for op in sorted(rest, key=lambda o: o.method.upper() == "DELETE"):
-            self.guarded(op, self.other_write, op)
+            facet = (op.method.upper(), op.path) in self.facet_writes and op.method.upper() != "DELETE"
+            self.guarded(op, self.facet_round_trip if facet else self.other_write, op)
         for op in self.spec.operations:
             statuses = self.statuses.get(_op_name(op), [])
             if statuses:
@@ -735,6 +739,32 @@ class _Checker:
         """Any other write (an action, a DELETE): called once with a generated body."""
         bound = self.bind(op.path)
         self.call(op, self.fill(op, bound, self.contexts(op, bound)[0]), self.body(op, "call"))
+
+    def facet_round_trip(self, op: Operation) -> None:
+        """A write to a facet of an entity (``PATCH /guilds/{id}/widget``): its GET then shows the written
+        fields its schema holds (a write giving none of them is called, not counted)."""
+        bound = self.bind(op.path)
+        values = self.fill(op, bound, self.contexts(op, bound)[0])
+        body = self.body(op, "facet")
+        call = self.call(op, values, body)
+        read_op = next((o for o in self.spec.operations if o.method.upper() == "GET" and o.path == op.path), None)
+        success = read_op.success() if read_op is not None else None
+        props = (merge_schema(success.schema).get("properties") or {}) if success and success.schema else {}
+        written = {k: v for k, v in body.items() if isinstance(props.get(k), dict) and fits(v, props[k])} \
+            if isinstance(body, dict) else {}
+        if read_op is None or not written:
+            return
+        name = _op_name(op)
+        if not 200 <= call.status < 300:
+            self.report.record("writes", False, name, "/", f"answered {call.status}: "
+                                                           f"{_short(call.raw.decode(errors='replace'))}")
+            return
+        read = self.call(read_op, values)
+        shown = read.body if read.status == 200 and isinstance(read.body, dict) else {}
+        wrong = next((k for k in sorted(written) if not _equal(written[k], shown.get(k))), None)
+        self.report.record("writes", wrong is None, name, to_pointer([wrong] if wrong else []),
+                           f"wrote {_short(repr(written.get(wrong or '')))}, then {_op_name(read_op)} answered "
+                           f"{read.status} with {_short(repr(shown.get(wrong or '')))}")
 
     def _creates(self, op: Operation, entity: _Type) -> bool:
         """Whether a POST creates ``entity``: at its collection path, or under its parent's item."""

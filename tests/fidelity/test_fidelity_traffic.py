@@ -4,11 +4,9 @@ same requests from the mock, score; a mock whose spec retypes one field scores l
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, run_main
 
 BUILTIN = ROOT / "src" / "mockverse" / "builtin"
 
@@ -47,9 +45,8 @@ def test_traffic_fidelity_is_per_operation_and_drops_with_drift(start_server, ap
         r = mock.client.post("/api/v1/workspace/default/fidelity", json={"source": "traffic"})
         assert r.status_code == 200, r.text
         scores[name] = r.json()["score"]
-        cli = subprocess.run([sys.executable, "-m", "mockverse", "fidelity", "--url", mock.url, "--json"],
-                             capture_output=True, text=True, timeout=60)
-        assert cli.returncode == 0 and '"source": "traffic"' in cli.stdout
+        code, out, _ = run_main("fidelity", "--url", mock.url, "--json")   # the CLI against the server process
+        assert code == 0 and '"source": "traffic"' in out
     faithful, drifted = scores["faithful"], scores["drifted"]
     operations = {op["operation"]: op["weight"] for op in faithful["operations"]}
     assert operations == {"GET /users/{id}": 12, "GET /users/{id}/orders": 12, "GET /users/{id}/devices": 12}

@@ -27,6 +27,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+POLL_MS = 2000   # the dashboard's own poll interval (app.js)
 VIEWPORTS = {"1280x800": {"width": 1280, "height": 800}, "390x844": {"width": 390, "height": 844}}
 
 
@@ -71,6 +72,15 @@ class Dashboard:
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.set_default_timeout(60_000)   # a busy machine is slow, not broken
+
+    def on_test_clock(self) -> None:
+        """Put the page's timers on Playwright's clock (before the first load), for ``poll_now``."""
+        self.page.clock.install()
+
+    def poll_now(self) -> None:
+        """Run the page's next poll at once (after ``on_test_clock``), so a change made outside the page
+        shows without waiting out the poll interval."""
+        self.page.clock.fast_forward(POLL_MS)
 
     def open(self, route: str, workspace: str):
         self.page.goto(f"{self.server.url}/__mockverse/#/{route}?ws={workspace}")
@@ -131,6 +141,7 @@ def test_fidelity_card_shows_the_score_in_its_colour_as_it_changes(dashboard, se
     from playwright.sync_api import expect
 
     ws = "dash-fidelity"
+    dashboard.on_test_clock()
     dashboard.open("fidelity", ws)
     overall = dashboard.by("fidelity-overall")
     expect(overall).to_have_text("–")
@@ -143,6 +154,7 @@ def test_fidelity_card_shows_the_score_in_its_colour_as_it_changes(dashboard, se
         response = server.client.post(f"/api/v1/workspace/{ws}/fidelity", json=schema_pair(retyped, fields))
         assert response.status_code == 200, f"the fidelity API must take a payload: {response.text}"
         assert response.json()["score"]["overall"] == value
+        dashboard.poll_now()
         expect(overall).to_have_text(shown)  # picked up by the page's polling, no reload
         expect(overall).to_have_class(re.compile(rf"(^|\s){colour}(\s|$)"))
 

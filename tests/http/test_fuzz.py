@@ -35,7 +35,7 @@ from mockverse.http.app import Settings, create_app
 
 BUILTIN_SPEC = ROOT / "src" / "mockverse" / "builtin" / "openapi.yaml"
 SENT = 20  # integer parameters probed with bad digits (GETs of the admin document and the built-in world), twice
-MAX_EXAMPLES = 15          # per operation and generation mode; derandomized
+MAX_EXAMPLES = 10          # per operation and generation mode; derandomized
 REQUEST_TIMEOUT = 30.0     # seconds: a request that takes longer is a hang
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           negative_data_rejection]

@@ -1233,7 +1233,10 @@ function wire() {
 function switchWorkspace() {
   const ws = $("workspace-input").value.trim();
   if (!ws || ws === state.ws) return;
-  location.hash = href(state.page, state.arg, ws); // personas exist in every workspace: stay on the same one
+  // personas exist in every workspace: stay on the same page. The page's state moves with the URL at once
+  // (a hash change is routed only after this event), so an action taken right after acts on the new workspace.
+  history.pushState(null, "", href(state.page, state.arg, ws));
+  onRoute();
 }
 
 wire();

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute
 
 from mockverse.http.conventions import BUILD_BUDGET, preference_of
 from mockverse.http.errors import Problem
-from mockverse.http.operations import PARAM, ItemOp, ListOp, Operation, PathTables, classify
+from mockverse.http.operations import PARAM, ItemOp, ListOp, Operation, PathTables, classify_path
 from mockverse.http.pathtable import path_routes
 from mockverse.http.prefer import preferred
 from mockverse.http.read_cache import ReadAnswers
@@ -68,9 +68,11 @@ class MockRoutes:
         self.texts = texts    # ai.text_writer.TextService: free-text fields of a fresh read (X-Mockverse-Text)
         tables = PathTables.of(engine.model)
         self.by_path: dict[str, dict[str, Operation]] = {}
+        per_path: dict[str, list] = {}
         for op in operations:
-            typed = classify(op, tables)
-            self.by_path.setdefault(op.path, {})[typed.method] = typed
+            per_path.setdefault(op.path, []).append(op)
+        for path, ops in per_path.items():
+            self.by_path[path] = classify_path(ops, tables)
         self.reads = Reads(Shape())
         self.reads.items = {typed.entity.name: typed for methods in self.by_path.values()
                             for typed in methods.values()

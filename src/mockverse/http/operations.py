@@ -17,7 +17,7 @@ type and the literal segments that name it. Its kind follows:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
 
 from jsonschema import Draft202012Validator
@@ -90,6 +90,22 @@ class FacetOp(Operation):
     entity: EntityType
     id_param: str
     facet: str
+    absent: bool = False   # the spec says a GET of it can answer 404: a deleted facet does
+
+    @property
+    def named(self) -> tuple[EntityType, str]:
+        return self.entity, self.id_param
+
+
+@dataclass(frozen=True)
+class FacetWriteOp(Operation):
+    """A write to a facet of one entity (``PUT /users/{id}/billing``): PUT replaces the fields written to it,
+    PATCH and POST merge over them, DELETE deletes it (``read``: the facet's GET, what it changes)."""
+
+    kind: ClassVar[str] = "facet_write"
+    entity: EntityType
+    id_param: str
+    read: FacetOp
 
     @property
     def named(self) -> tuple[EntityType, str]:
@@ -277,6 +293,22 @@ def classify(op: Any, tables: PathTables) -> Operation:
     if match:
         return _on_item(match.group(1), bound, tokens, base, tables)
     return _on_literal(last, bound, tokens, base, tables)
+
+
+def classify_path(ops: list[Any], tables: PathTables) -> dict[str, Operation]:
+    """The typed operations of one path by method: each classified, then a write to a path whose GET is a
+    facet of an entity is a write to that facet (not an action answered from its schema)."""
+    typed = {t.method: t for t in (classify(op, tables) for op in ops)}
+    read = typed.get("GET")
+    if not isinstance(read, FacetOp):
+        return typed
+    absent = any(op.method.upper() == "GET" and "404" in op.responses for op in ops)
+    read = typed["GET"] = replace(read, absent=absent)
+    for method, op in typed.items():
+        if isinstance(op, ActionOp) and op.entity is read.entity and op.id_param == read.id_param:
+            base = {f.name: getattr(op, f.name) for f in fields(Operation)}
+            typed[method] = FacetWriteOp(**base, entity=read.entity, id_param=read.id_param, read=read)
+    return typed
 
 
 def _on_item(param: str, bound: list[tuple[str, EntityType]], tokens: list[str], base: dict,

@@ -70,6 +70,9 @@ class Reads:
             return body_served(op, view, self.shape.item(view, entity, id, op.schema), view.persona(entity, data))
         if isinstance(op, FacetOp):
             entity, id, data = found[op.id_param]
+            if op.absent and view.facet_gone(entity, id, op.facet):
+                raise Problem(404, "Not found", f"the {op.facet} of {entity.name} {id} was deleted",
+                              field=op.id_param)
             body = view.facet(entity, id, op.facet, op.schema)
             if body is None or not fits(body, op.schema):
                 return schema_served(op, view, url_key(request), persona)

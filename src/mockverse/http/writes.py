@@ -19,10 +19,18 @@ import orjson
 from starlette.requests import Request
 
 from mockverse.http.errors import Problem, check_body, read_form_or_json, typed_value
-from mockverse.http.operations import ChildrenOp, CollectionOp, ItemOp, ListOp, Operation, RelatedOp
+from mockverse.http.operations import (
+    ChildrenOp,
+    CollectionOp,
+    FacetWriteOp,
+    ItemOp,
+    ListOp,
+    Operation,
+    RelatedOp,
+)
 from mockverse.http.reads import Reads, Resolved
 from mockverse.http.served import Served, world_served
-from mockverse.http.shapes import schema_served
+from mockverse.http.shapes import body_served, schema_served
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits
 from mockverse.openapi.words import singular_word
@@ -72,6 +80,8 @@ class Writes:
                 return self.bulk_answer(op, request, self.engine.view(view.workspace), rows)
             created = self.create(op, view, found, _object(body, required=False))
             return self.written(op, view, op.listed, created, created=_location_under(op, request.url.path, created))
+        if isinstance(op, FacetWriteOp):
+            return self.facet_write(op, request, view, found, body)
         if isinstance(op, ItemOp) and op.id_param is not None:
             entity, id, _ = found[op.id_param]
             if request.method == "DELETE":
@@ -87,6 +97,26 @@ class Writes:
             updated = view.update(entity, id, data, replace=request.method == "PUT")
             return self.written(op, view, entity, updated)
         return schema_served(op, view, request.url.path, self.reads.persona(view, found))
+
+    def facet_write(self, op: FacetWriteOp, request: Request, view: WorldView, found: Resolved, body: Any) -> Served:
+        """A write to an entity's facet, answered with the facet as it now reads (a deleted one: as its
+        DELETE answers). The fields it shares with its entity are written to the entity too."""
+        entity, id, data = found[op.id_param]
+        facet = op.read.facet
+        if request.method == "DELETE":
+            view.delete_facet(entity, id, facet)
+        else:
+            written = _object(body, required=op.body_required)
+            view.write_facet(entity, id, facet, written, replace=request.method == "PUT",
+                             shared=_shared_fields(entity, op.read.schema, written))
+        fresh = self.engine.view(view.workspace)
+        persona = fresh.persona(entity, fresh.get(entity, id) or data)
+        if op.status == 204:
+            return world_served(fresh, 204, b"", persona)
+        facet_body = fresh.facet(entity, id, facet, op.schema) if op.schema is not None else None
+        if request.method == "DELETE" or facet_body is None or not fits(facet_body, op.schema):
+            return schema_served(op, fresh, request.url.path, persona)
+        return body_served(op, fresh, facet_body, persona)
 
     def bulk_answer(self, op: ListOp, request: Request, view: WorldView, rows: list[dict]) -> Served:
         """The answer of a bulk create: the created entities where its schema lists them, else its summary
@@ -237,6 +267,17 @@ def _object(body: Any, required: bool) -> dict:
     if body is None and not required:
         return {}
     raise Problem(422, "Invalid body", "the body must be a JSON object", field="body")
+
+
+def _shared_fields(entity: EntityType, facet_schema: dict | None, written: dict) -> dict:
+    """The fields a facet write gives that the facet (its GET's schema) and its entity both hold (not its
+    keys), in values the entity's own fields take: what the entity shows of them changes with the facet."""
+    props = merge_schema(entity.schema).get("properties") or {}
+    facet_props = merge_schema(facet_schema or {}).get("properties") or {}
+    keys = {entity.id_field, "id", f"{entity.name}_id", "persona_id", *entity.fk_spellings()}
+    return {name: value for name, value in written.items()
+            if name not in keys and name in facet_props and isinstance(props.get(name), dict)
+            and fits(value, props[name])}
 
 
 def _entity_fields(entity: EntityType, body: dict) -> dict:

@@ -14,6 +14,7 @@ from typing import Any
 
 import regex
 from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema import _keywords as keywords
 
 _ANNOTATIONS = ("nullable", "x-nullable", "discriminator", "xml", "externalDocs", "example")
 _DEFINITION_KEYS = ("$defs", "definitions", "components", "$id", "$schema")
@@ -40,7 +41,31 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Any:
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+def _passes(validator: Any, instance: Any, subschema: Any, index: int) -> bool:
+    """Whether ``instance`` is valid under one alternative, stopping at its first error (errors are lazy)."""
+    return next(iter(validator.descend(instance, subschema, schema_path=index)), None) is None
+
+
+def _any_of(validator: Any, any_of: list, instance: Any, schema: dict) -> Any:
+    """``anyOf``: an instance some alternative accepts costs one first-error walk per alternative tried;
+    only an instance none accepts has every alternative's errors collected (the library's own keyword)."""
+    if not any(_passes(validator, instance, sub, i) for i, sub in enumerate(any_of)):
+        yield from keywords.anyOf(validator, any_of, instance, schema)
+
+
+def _one_of(validator: Any, one_of: list, instance: Any, schema: dict) -> Any:
+    """``oneOf``: an instance exactly one alternative accepts yields nothing after a first-error walk of
+    each; any other instance gets the library's own keyword, so its errors are the library's exactly."""
+    accepted = 0
+    for i, sub in enumerate(one_of):
+        accepted += _passes(validator, instance, sub, i)
+        if accepted > 1:
+            break
+    if accepted != 1:
+        yield from keywords.oneOf(validator, one_of, instance, schema)
+
+
+Validator = validators.extend(Draft202012Validator, {"pattern": _pattern, "anyOf": _any_of, "oneOf": _one_of})
 
 
 def make_validator(json_schema: Any) -> Any:

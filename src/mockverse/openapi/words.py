@@ -7,6 +7,7 @@ singular ``snake_case`` noun, made here.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _SCHEMA_SUFFIXES = frozenset({"object", "dto", "model", "entity", "resource", "base"})
@@ -53,12 +54,20 @@ _U_WORDS = frozenset(
 )
 
 
+_IDS = re.compile(r"IDs$")
+_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_HUMP = re.compile(r"([a-z0-9])([A-Z])")
+_SEPARATORS = re.compile(r"[^0-9A-Za-z]+")
+
+
+@functools.lru_cache(maxsize=65536)
 def snake(text: str) -> str:
-    """``snake_case`` of a path segment, camelCase or PascalCase name (``OrderItems`` -> ``order_items``)."""
-    text = re.sub(r"IDs$", "Ids", text)
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
-    text = re.sub(r"[^0-9A-Za-z]+", "_", text)
+    """``snake_case`` of a path segment, camelCase or PascalCase name (``OrderItems`` -> ``order_items``);
+    cached, as inference asks for the same names many times."""
+    text = _IDS.sub("Ids", text)
+    text = _ACRONYM.sub(r"\1_\2", text)
+    text = _HUMP.sub(r"\1_\2", text)
+    text = _SEPARATORS.sub("_", text)
     return text.strip("_").lower()
 
 

@@ -164,6 +164,19 @@ def _admits_any(branch: dict, allowed: list) -> bool:
     return True
 
 
+class _SeededOnUse:
+    """A Faker seeded on first use: most generated strings need none, and seeding one costs a hash and more."""
+
+    def __init__(self, seeded: Callable[[], Faker]) -> None:
+        self.seeded = seeded
+        self.fake: Faker | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self.fake is None:
+            self.fake = self.seeded()
+        return getattr(self.fake, name)
+
+
 class Generator:
     """Generates values for one world seed. Reads are computed on worker threads, so the Faker it
     re-seeds for every value is one per thread (a shared one would mix two threads' seeds)."""
@@ -430,7 +443,7 @@ class Generator:
     def _string(self, schema: dict, ref: str, path: str, name: str, ctx: dict, siblings: dict) -> str:
         words = _words(name)
         fmt = schema.get("format", "")
-        fake = self._fake(ref, path)
+        fake: Any = _SeededOnUse(lambda: self._fake(ref, path))
         value: str
         if fmt == "date-time" or (fmt not in _STRING_FORMATS and _timestamp_name(words)):
             value = _timestamp_as(format_rfc3339(self.moment(ref, path, ctx)), schema.get("pattern"))

@@ -8,6 +8,7 @@ copy are not supported; the caller checks the result with ``re.search`` and fall
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 import string
@@ -65,11 +66,19 @@ def python_pattern(pattern: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(pattern: str) -> Any:
+    """The parse tree of ``pattern`` (walked, never changed: one parse per pattern), or None if it has none."""
+    try:
+        return _parser.parse(python_pattern(pattern))
+    except (re.error, RecursionError, OverflowError):
+        return None
+
+
 def matching_string(pattern: str, draw: Draw, min_length: int = 0, max_length: int | None = None) -> str | None:
     """A string that ``pattern`` (read as ECMA-262 reads it) accepts and whose length fits, or None."""
-    try:
-        parsed = _parser.parse(python_pattern(pattern))
-    except (re.error, RecursionError, OverflowError):
+    parsed = _parsed(pattern)
+    if parsed is None:
         return None
     for attempt in range(6):
         stretch = attempt // 2

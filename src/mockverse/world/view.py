@@ -312,7 +312,8 @@ class WorldView:
         shared = {name: value for name, value in data.items()   # what the facet says of its entity agrees with it
                   if name in props and name not in skip and not isinstance(value, (dict, list))
                   and fits(value, props[name])}
-        given = {**shared, **given}
+        written = self.facet_fields(entity, id, facet, props)
+        given = {**shared, **given, **written}
         body = self.gen.object(
             {**merge_schema(schema or {}), "properties": {k: v for k, v in props.items() if k not in skip}},
             f"{entity.name}:{id}#{facet}",
@@ -327,7 +328,21 @@ class WorldView:
             self.note(setting_tags("ai:")[1])
             body = texts.overlay(self, entity, id, body, facet=facet)
             self.text_refs.add(f"{entity.name}:{id}#{facet}")
-        return body
+        return {**body, **written} if written else body
+
+    def facet_fields(self, entity: EntityType, id: object, facet: str, props: dict) -> dict:
+        """The fields written to an entity's facet that its schema's properties hold (all of them when it
+        names none), what its reads show over the generated ones."""
+        stored = writes.facet_written(self, entity, id, facet)
+        if stored is None or stored.deleted:
+            return {}
+        return {name: value for name, value in stored.data.items()
+                if not props or isinstance(props.get(name), dict) and fits(value, props[name])}
+
+    def facet_gone(self, entity: EntityType, id: object, facet: str) -> bool:
+        """Whether an entity's facet was deleted and not written since."""
+        stored = writes.facet_written(self, entity, id, facet)
+        return stored is not None and stored.deleted
 
     def persona_state(self, ref: str) -> str | None:
         """The lifecycle state of a persona ref (``user:123``), for headers; None if not a persona."""
@@ -409,3 +424,5 @@ class WorldView:
     create = writes.create
     update = writes.update
     delete = writes.delete
+    write_facet = writes.write_facet
+    delete_facet = writes.delete_facet

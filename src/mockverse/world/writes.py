@@ -184,3 +184,38 @@ def delete(view: WorldView, entity: EntityType, id: object) -> None:
         raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
     stored = view.stored(entity, id)
     view.store.delete_entity(view.snap.workspace, entity.name, str(id), stored.mode if stored else "generated")
+
+
+def facet_type(entity: EntityType, facet: str) -> str:
+    """The store's type name of one facet's written fields (``user#billing``): a record beside the entity's,
+    so a facet write changes only what reads that facet."""
+    return f"{entity.name}#{facet}"
+
+
+def facet_written(view: WorldView, entity: EntityType, id: object, facet: str) -> StoredEntity | None:
+    """The fields written to an entity's facet (or its deletion), or None if it was never written."""
+    return view.store.get_entity(view.snap.workspace, facet_type(entity, facet), str(id))
+
+
+def write_facet(view: WorldView, entity: EntityType, id: object, facet: str, data: dict, *,
+                replace: bool, shared: dict) -> None:
+    """Store the fields written to an entity's facet: a PUT replaces those written before, a PATCH or POST
+    merges over them; ``shared`` (fields the facet shares with its entity) is written to the entity too,
+    so the facet and its entity keep agreeing."""
+    if view.get(entity, id) is None:
+        raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
+    if shared:
+        update(view, entity, id, shared, replace=False)
+    before = facet_written(view, entity, id, facet)
+    kept = before.data if before is not None and not before.deleted and not replace else {}
+    view.store.put_entity(view.snap.workspace, facet_type(entity, facet), str(id), {**kept, **data},
+                          "replace" if replace else "patch", [])
+
+
+def delete_facet(view: WorldView, entity: EntityType, id: object, facet: str) -> None:
+    """Delete what was written to an entity's facet: its reads answer 404, or generated ones, until written again."""
+    if view.get(entity, id) is None:
+        raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
+    before = facet_written(view, entity, id, facet)
+    view.store.delete_entity(view.snap.workspace, facet_type(entity, facet), str(id),
+                             before.mode if before is not None else "generated")
