@@ -18,14 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# pytester's in-process runs drop the modules they imported when they end: numpy refuses a second import in
+# one process, and httpx maps the exceptions of the httpcore it first saw (a re-imported httpcore's connection
+# errors would escape as httpcore's own); both are loaded here, before any such run
+import httpcore  # noqa: F401
 import httpx
-
-# pytester's in-process runs drop the modules they imported when they end, and numpy refuses a second
-# import in one process: it is loaded here, before any such run
 import numpy  # noqa: F401
 import pytest
 
-from mockverse.launcher import ServerProcess, free_port, mockverse_command
+from mockverse.launcher import ServerProcess, free_port, mockverse_command, tls_context
 from mockverse.world.generate import Generator
 
 with warnings.catch_warnings():
@@ -115,7 +116,7 @@ class Server(ServerProcess):
         self.args = [command, "--port", str(self.port), "--store", str(self.store), "--seed", seed, *args]
         super().__init__(mockverse_command(*self.args), f"http://127.0.0.1:{self.port}",
                          tmp / f"server-{self.port}.log", env={**os.environ, **(env or {})})
-        self.client = httpx.Client(base_url=self.url, timeout=120)   # a busy machine is slow, not broken
+        self.client = httpx.Client(base_url=self.url, timeout=120, verify=tls_context())   # busy is slow, not broken
 
     def start(self, within: float = 60) -> Server:
         super().start(within)

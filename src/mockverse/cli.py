@@ -474,10 +474,10 @@ def _completion(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    if argv is None:
+    if argv is None and "_ARGCOMPLETE" in os.environ:   # a shell asks for completions (argcomplete's own test)
         import argcomplete
 
-        argcomplete.autocomplete(parser)  # answers a shell's completion request (and exits); else does nothing
+        argcomplete.autocomplete(parser)  # answers the shell's completion request and exits
     args = parser.parse_args(argv)
     if args.command == "mock":
         return _serve(args)

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockverse.launcher import mockverse_server
+from mockverse.launcher import mockverse_server, tls_context
 
 Options = tuple[str | None, str | None, str]   # spec, config, seed
 
@@ -154,7 +154,8 @@ class _Worlds:
             directory.mkdir()
             server = self.servers[options] = LiveServer(options, directory)
         workspace = self.workspace()
-        client = httpx.Client(base_url=server.url, timeout=30, headers={"X-Mockverse-Workspace": workspace})
+        client = httpx.Client(base_url=server.url, timeout=30, headers={"X-Mockverse-Workspace": workspace},
+                              verify=tls_context())
         return Mockverse(client, server.url, workspace)
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from conftest import RedisServer, Server, free_port, redis_binary, run_main
+from mockverse.launcher import tls_context
 
 PROBLEM = "application/problem+json"
 ADVANCE = "/api/v1/consistency/clock/advance"
@@ -274,14 +275,15 @@ def test_past_the_cap_new_connections_get_503_and_a_log_line(tmp_path):
             s.close()
         held = []
         deadline = time.monotonic() + 20
-        while True:   # the server notices the closed ones and serves again
-            try:
-                if httpx.get(f"{server.url}/users/1", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        with httpx.Client(base_url=server.url, timeout=5, verify=tls_context()) as client:
+            while True:   # the server notices the closed ones and serves again
+                try:
+                    if client.get("/users/1").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
     finally:
         for s in held:
             s.close()

@@ -56,8 +56,8 @@ def test_every_command_help_shows_an_example():
 # -- init ---------------------------------------------------------------------------------------------
 def test_init_writes_a_commented_config_of_every_section_and_a_sample_spec_that_serve(tmp_path, app_server):
     target = tmp_path / "starter"
-    result = run("init", "--dir", str(target))
-    assert result.returncode == 0, result.stderr
+    code, _, err = run_main("init", "--dir", str(target))
+    assert code == 0, err
     config, spec = target / "mockverse.yaml", target / "api.yaml"
     text = config.read_text()
     assert text == starter_config()
@@ -88,11 +88,11 @@ def test_init_writes_a_commented_config_of_every_section_and_a_sample_spec_that_
     assert missing == [], f"keys without a comment in the starter config (add them to initconfig.NOTES): {missing}"
     assert "server:\n" in text and "  port: 3000\n" in text and '# admin_token: "change-me"' in text
 
-    again = run("init", "--dir", str(target))
-    assert again.returncode == 2
-    assert "already exist" in again.stderr and "--force" in again.stderr
+    code, _, err = run_main("init", "--dir", str(target))
+    assert code == 2
+    assert "already exist" in err and "--force" in err
     config.write_text("seed: 7\n")
-    assert run("init", "--dir", str(target), "--force").returncode == 0
+    assert run_main("init", "--dir", str(target), "--force")[0] == 0
     assert config.read_text() == starter_config()
 
     server = app_server("--spec", str(spec), "--config", str(config))
@@ -116,8 +116,8 @@ def test_mock_is_serve_with_the_spec(tmp_path, start_server, app_server):
         assert (a.status_code, a.content) == (b.status_code, b.content), path
     assert mocked.client.get("/authors/1").status_code == 200
     assert _parser().parse_args(["mock", "api.yaml", "-p", "4010"]).port == 4010  # as `prism mock api.yaml -p 4010`
-    missing = run("mock", str(tmp_path / "absent.yaml"), "--store", str(tmp_path / "s.db"))
-    assert missing.returncode == 2 and "absent.yaml" in missing.stderr
+    code, _, err = run_main("mock", str(tmp_path / "absent.yaml"), "--store", str(tmp_path / "s.db"))
+    assert code == 2 and "absent.yaml" in err
 
 
 # -- completion ---------------------------------------------------------------------------------------
@@ -183,21 +183,25 @@ def test_log_format_comes_from_the_config_and_is_checked(tmp_path, start_server)
     assert sum(r["message"].startswith("mockverse serving") for r in records) == 2
     assert [r["status"] for r in records if r.get("path") == "/users/1"] == [200]
     config.write_text("server: {log_format: xml}\n")
-    bad = run("serve", "--config", str(config), "--store", str(tmp_path / "s.db"))
-    assert bad.returncode == 2 and "server.log_format" in bad.stderr and "'json'" in bad.stderr
+    code, _, err = run_main("serve", "--config", str(config), "--store", str(tmp_path / "s.db"))
+    assert code == 2 and "server.log_format" in err and "'json'" in err
 
 
 # -- progress -----------------------------------------------------------------------------------------
-def har_of_users(count: int, orders: bool = False) -> dict:
-    """A browser-style HAR of ``count`` GETs of /users/{id} (or of /users/{id}/orders) answered with JSON."""
+def har_of_users(count: int, orders: bool = False, users: int | None = None) -> dict:
+    """A browser-style HAR of ``count`` GETs of /users/{id} (or of /users/{id}/orders) answered with JSON, one
+    a second, of users 1..count (or, as a session reading the same users again, cycling over 1..``users``)."""
+    def user(n: int) -> int:
+        return n if users is None else (n - 1) % users + 1
+
     def body(n: int) -> object:
         return [{"id": n * 1000 + 1, "user_id": n, "total": 9.5}] if orders else \
             {"id": n, "name": f"Real {n}", "email": f"r{n}@x.test"}
     entries = [{"startedDateTime": f"2026-03-01T10:{n // 60:02d}:{n % 60:02d}.000Z", "time": 12.5,
-                "request": {"method": "GET", "url": f"https://api.example.com/users/{n}{'/orders' if orders else ''}",
-                            "headers": []},
+                "request": {"method": "GET", "headers": [],
+                            "url": f"https://api.example.com/users/{user(n)}{'/orders' if orders else ''}"},
                 "response": {"status": 200, "headers": [{"name": "Content-Type", "value": "application/json"}],
-                             "content": {"mimeType": "application/json", "text": json.dumps(body(n))}}}
+                             "content": {"mimeType": "application/json", "text": json.dumps(body(user(n)))}}}
                for n in range(1, count + 1)]
     return {"log": {"version": "1.2", "creator": {"name": "test", "version": "1"}, "entries": entries}}
 
@@ -239,7 +243,7 @@ def test_fidelity_over_a_large_traffic_log_logs_progress(tmp_path, app_server, c
     store = tmp_path / "traffic.db"
     for orders in (False, True):
         har = tmp_path / f"traffic-{orders}.har"
-        har.write_bytes(orjson.dumps(har_of_users(300, orders)))
+        har.write_bytes(orjson.dumps(har_of_users(300, orders, users=12)))   # the log is large, its users few
         assert run_main("import-har", str(har), "--store", str(store))[0] == 0
     server = app_server(store=store)   # the import is the command line; the scoring is served in process
     scored = server.client.post("/api/v1/workspace/default/fidelity", json={"source": "traffic"})

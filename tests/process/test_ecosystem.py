@@ -61,6 +61,11 @@ def test_plugin_gives_each_test_its_own_workspace_of_one_world(pytester):
     result.assert_outcomes(passed=6)
 
 
+# pytest plugins of this venv that the tests below do not use: each of the three processes of a run would
+# import them (schemathesis, hypothesis and faker: most of a second of CPU a process)
+UNRELATED_PLUGINS = ("-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:faker")
+
+
 def test_plugin_runs_under_xdist_with_tests_isolated(pytester):
     pytester.makeini("[pytest]\nmockverse_seed = 9\n")
     tests = "\n".join(f"""
@@ -75,7 +80,7 @@ def test_order_{n}(mockverse):
     first_id = seeded.create("probe", "order", {"user_id": 1})["id"]
     email = seeded.view("default").get(seeded.model.types["user"], 1)["email"]
     pytester.makepyfile(test_many=f"FIRST_ID = {first_id!r}\nEMAIL_9 = {email!r}\n" + tests)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *UNRELATED_PLUGINS, "-n", "2")
     result.assert_outcomes(passed=8)
 
 

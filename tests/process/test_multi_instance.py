@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import httpx
+
+from concurrent_http import Call, run_chains
+from mockverse.launcher import tls_context
 
 LIFECYCLE = "/api/v1/consistency/persona/lifecycle"
 PATHS = ["/users/1", "/users/123", "/users/123/orders", "/orders?userId=5", "/users/9/billing",
@@ -39,17 +41,11 @@ def test_concurrent_writes_across_instances_lose_nothing(redis_server, start_ser
     a = start_server("--store", redis_server.url)
     b = start_server("--store", redis_server.url)
 
-    async def burst() -> list[int]:
-        limits = httpx.Limits(max_connections=16)
-        async with httpx.AsyncClient(base_url=a.url, limits=limits, timeout=30) as ca, \
-                httpx.AsyncClient(base_url=b.url, limits=limits, timeout=30) as cb:
-            async def create(i: int) -> int:
-                r = await (ca if i % 2 else cb).post("/orders", json={"user_id": 1 + i % 20, "status": "pending"})
-                assert r.status_code == 201, r.text
-                return r.json()["id"]
-            return await asyncio.gather(*(create(i) for i in range(1000)))
-
-    ids = asyncio.run(burst())
+    creations = [[Call((a if i % 2 else b).url, "POST", "/orders", {"user_id": 1 + i % 20, "status": "pending"})]
+                 for i in range(1000)]
+    replies = [chain[0] for chain in run_chains(creations, connections=16)]
+    assert [r.text for r in replies if r.status != 201] == []
+    ids = [r.json()["id"] for r in replies]
     assert len(set(ids)) == 1000
     listed = set()
     for user in range(1, 21):
@@ -83,12 +79,14 @@ def test_several_workers_share_one_sqlite_world(start_server):
     s = start_server("--workers", "2")
     order = s.client.post("/orders", json={"user_id": 8}).json()
     seen = set()
-    for _ in range(40):  # fresh connections land on either worker
-        r = httpx.get(f"{s.url}/orders/{order['id']}", headers={"connection": "close"})
-        assert r.status_code == 200
-        seen.add(r.content)
-    assert len(seen) == 1
-    s.client.post(LIFECYCLE, json={"workspace_id": "default", "persona_id": "user:8", "lifecycle_state": "PowerUser"})
-    for _ in range(20):
-        r = httpx.get(f"{s.url}/users/8", headers={"connection": "close"})
-        assert r.json()["lifecycle_state"] == "PowerUser"
+    with httpx.Client(base_url=s.url, verify=tls_context(), headers={"connection": "close"}) as fresh:
+        for _ in range(40):  # fresh connections land on either worker
+            r = fresh.get(f"/orders/{order['id']}")
+            assert r.status_code == 200
+            seen.add(r.content)
+        assert len(seen) == 1
+        s.client.post(LIFECYCLE, json={"workspace_id": "default", "persona_id": "user:8",
+                                       "lifecycle_state": "PowerUser"})
+        for _ in range(20):
+            r = fresh.get("/users/8")
+            assert r.json()["lifecycle_state"] == "PowerUser"

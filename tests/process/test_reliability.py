@@ -3,7 +3,6 @@ concurrent writers, safe defaults, graceful shutdown, and config that is never c
 
 from __future__ import annotations
 
-import asyncio
 import re
 import signal
 import socket
@@ -16,8 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from concurrent_http import Call, Reply, run_chains
 from conftest import Server, free_port, run_main
 from mockverse.config import Config, ConfigError, load_config
+from mockverse.launcher import tls_context
 
 
 @pytest.fixture(scope="module")
@@ -266,29 +267,23 @@ def test_acknowledged_writes_survive_sigkill(start_server):
 CONCURRENT_STATES = ["Active", "ChurnRisk", "PowerUser", "UpgradePending"]
 
 
-async def _hammer(url: str, personas: range, writes_per_key: int) -> tuple[list[httpx.Response], dict]:
+def _write(url: str, kind: str, user: int, seq: int) -> Call:
+    """The ``seq``-th write to one key: a user's fields, or a persona's lifecycle."""
+    if kind == "fields":
+        return Call(url, "PATCH", f"/users/{user}", {"company": f"seq-{seq:04d}"})
+    return Call(url, "POST", LIFECYCLE, {"persona_id": f"user:{user}", "metadata": {"seq": seq},
+                                         "lifecycle_state": CONCURRENT_STATES[seq % 4]})
+
+
+def _hammer(url: str, personas: range, writes_per_key: int) -> tuple[list[Reply], dict]:
     """Per key (a user's fields, a persona's lifecycle) writes go one after another, so the
     last acknowledged one is well defined; keys run concurrently over at most 32 connections."""
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-    gate = asyncio.Semaphore(32)
-    responses: list[httpx.Response] = []
-    last: dict = {}
-
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as c:
-        async def key_writer(kind: str, user: int) -> None:
-            for seq in range(writes_per_key):
-                async with gate:
-                    if kind == "fields":
-                        r = await c.patch(f"/users/{user}", json={"company": f"seq-{seq:04d}"})
-                    else:
-                        r = await c.post(LIFECYCLE, json={"persona_id": f"user:{user}", "metadata": {"seq": seq},
-                                                          "lifecycle_state": CONCURRENT_STATES[seq % 4]})
-                responses.append(r)
-                if r.status_code < 300:
-                    last[(kind, user)] = seq
-
-        await asyncio.gather(*(key_writer(kind, u) for u in personas for kind in ("fields", "lifecycle")))
-    return responses, last
+    keys = [(kind, user) for user in personas for kind in ("fields", "lifecycle")]
+    replies = run_chains([[_write(url, kind, user, seq) for seq in range(writes_per_key)] for kind, user in keys],
+                         connections=32)
+    last = {key: max((seq for seq, r in enumerate(chain) if r.status < 300), default=None)
+            for key, chain in zip(keys, replies, strict=True)}
+    return [r for chain in replies for r in chain], last
 
 
 @pytest.fixture(scope="module")
@@ -302,25 +297,27 @@ def two_workers(tmp_path_factory):
     s.stop()
 
 
+@pytest.mark.xdist_group("two_workers")   # one worker builds the two-worker server, once
 def test_two_workers_take_2000_concurrent_writes(two_workers):
     s = two_workers
     assert s.log().count("mockverse serving") == 2, s.log()  # two worker processes, each logging like one server
     personas, per_key = range(1, 21), 50
     started = time.monotonic()
-    responses, last = asyncio.run(_hammer(s.url, personas, per_key))
+    responses, last = _hammer(s.url, personas, per_key)
     elapsed = time.monotonic() - started
     assert len(responses) == 2000
-    failures = [(r.status_code, r.text[:200]) for r in responses if r.status_code >= 300]
+    failures = [(r.status, r.text[:200]) for r in responses if r.status >= 300]
     assert failures == []
     assert not any("locked" in r.text for r in responses)
     print(f"2000 writes on 2 workers in {elapsed:.1f}s ({2000 / elapsed:.0f}/s)")
-    with httpx.Client(base_url=s.url, timeout=10) as c:
+    with httpx.Client(base_url=s.url, timeout=10, verify=tls_context()) as c, \
+            httpx.Client(base_url=s.url, timeout=10, verify=tls_context(), headers={"connection": "close"}) as fresh:
         for user in personas:
             assert last[("fields", user)] == last[("lifecycle", user)] == per_key - 1
             for _ in range(3):  # new connections: spread over both workers, each must see the last write
-                user_body = httpx.get(f"{s.url}/users/{user}", timeout=10).json()
+                user_body = fresh.get(f"/users/{user}").json()
                 assert user_body["company"] == f"seq-{per_key - 1:04d}"
-                life = httpx.get(f"{s.url}/api/v1/consistency/persona/user:{user}/lifecycle", timeout=10).json()
+                life = fresh.get(f"/api/v1/consistency/persona/user:{user}/lifecycle").json()
                 assert life["metadata"]["seq"] == per_key - 1
                 assert life["lifecycle_state"] == CONCURRENT_STATES[(per_key - 1) % 4]
                 assert c.get(f"/users/{user}").json()["lifecycle_state"] == life["lifecycle_state"]
@@ -328,16 +325,12 @@ def test_two_workers_take_2000_concurrent_writes(two_workers):
     assert "database is locked" not in log and "Traceback" not in log
 
 
+@pytest.mark.xdist_group("two_workers")   # one worker builds the two-worker server, once
 def test_concurrent_moves_of_one_clock_lose_none(two_workers):
-    async def advance_200() -> list[int]:
-        async with httpx.AsyncClient(base_url=two_workers.url, timeout=60,
-                                     limits=httpx.Limits(max_connections=32)) as c:
-            rs = await asyncio.gather(*(c.post(ADVANCE, json={"by": "1h"}, headers={"X-Mockverse-Workspace": "race"})
-                                        for _ in range(200)))
-            return [r.status_code for r in rs]
-
-    assert set(asyncio.run(advance_200())) == {200}
-    now = httpx.get(f"{two_workers.url}/api/v1/consistency/clock", headers={"X-Mockverse-Workspace": "race"}).json()
+    advance = Call(two_workers.url, "POST", ADVANCE, {"by": "1h"}, {"X-Mockverse-Workspace": "race"})
+    replies = run_chains([[advance]] * 200, connections=32)
+    assert {r.status for chain in replies for r in chain} == {200}
+    now = two_workers.client.get("/api/v1/consistency/clock", headers={"X-Mockverse-Workspace": "race"}).json()
     assert now["elapsed_seconds"] == 200 * 3600
 
 

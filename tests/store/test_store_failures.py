@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 
 from conftest import free_port, run_main
+from mockverse.launcher import tls_context
+from mockverse.store import sqlite
 
 PROBLEM = "application/problem+json"
 HOLDER = """
@@ -107,7 +109,8 @@ def test_a_read_only_state_file(tmp_path):
     assert_one_line(serve(store), store, f"is read-only: make it writable (chmod u+w {store})")
 
 
-def test_a_state_file_locked_by_another_program(tmp_path):
+def test_a_state_file_locked_by_another_program(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite, "THREAD_WAIT", 0.2)   # how long start waits for the lock: the refusal is the same
     store = filled_store(tmp_path / "state.db")
     holder = LockHolder(store)
     try:
@@ -175,13 +178,14 @@ def test_a_full_disk_answers_writes_with_507_and_reads_go_on(tmp_path):
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-                time.sleep(0.05)
+        with httpx.Client(base_url=url, timeout=1, verify=tls_context()) as probe:
+            while True:
+                try:
+                    if probe.get("/api/v1/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+                    time.sleep(0.05)
         with httpx.Client(base_url=url, timeout=30) as c:
             first = c.post("/orders", json={"user_id": 4, "items": [{"sku": "SKU-1", "quantity": 1, "unit_price": 5}]})
             assert first.status_code == 201, first.text

@@ -15,16 +15,18 @@ import logging
 import os
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
 from jsonschema import Draft202012Validator
 
 from mockverse.config import AIConfig
 from mockverse.store import Store
 from mockverse.timeutil import parse_duration
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("mockverse.ai")
 
@@ -79,7 +81,10 @@ class LLM:
 
     async def complete_json(self, *, system: str, prompt: str, schema: dict, name: str) -> dict:
         """One JSON object fitting ``schema``, asked for with ``system`` and ``prompt``.
-        Raises AIError (the key never in its message)."""
+        Raises AIError (the key never in its message). httpx is imported here, on the first call, so a
+        server without an LLM does not load it at start."""
+        import httpx
+
         validator = Draft202012Validator(schema)
         messages = [{"role": "system", "content": _system_text(system, schema)},
                     {"role": "user", "content": prompt}]
@@ -105,7 +110,9 @@ class LLM:
 
     async def _chat(self, client: httpx.AsyncClient, messages: list[dict], schema: dict, name: str) -> str:
         """The assistant's text for ``messages``: retries 429/5xx, timeouts and connection
-        errors with backoff, and drops ``response_format`` if the server rejects it."""
+        errors with backoff, and drops ``response_format`` if the server rejects it (httpx imported on use)."""
+        import httpx
+
         attempts = 1 + self.config.max_retries
         attempt = 0
         plain = False   # trying once without response_format after a 400: it is remembered only if that works

@@ -10,9 +10,8 @@ import os
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -62,6 +61,9 @@ from mockverse.world.free_text import TextLayer
 from mockverse.world.lifecycle import LifecycleError
 from mockverse.world.model import WorldModel
 from mockverse.world.persona import Personas
+
+if TYPE_CHECKING:
+    import httpx
 
 # Every module with /api/v1 routes: their OPENAPI_PATHS make GET /api/v1/openapi.json (add new ones here).
 OPENAPI_MODULES = [admin, reality_api, fidelity_api, world_api, ai_api, webhooks_api, workspaces_api, stubs]

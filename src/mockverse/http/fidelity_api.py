@@ -20,8 +20,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, compile_path
 
-from mockverse.fidelity import combine_operation_scores, compute_score
-from mockverse.fidelity.timing import error_histogram
 from mockverse.http.admin import Journal
 from mockverse.http.admin_schema import WORKSPACE_PATTERN, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.http.errors import Problem, json_response, read_json
@@ -114,6 +112,10 @@ class FidelityAPI:
 
     # -- inputs --------------------------------------------------------------------------------
     def _check(self, body: dict, allowed: set[str]) -> None:
+        """Refuse unknown or ill-typed fields with a 422 naming the field (fidelity, and numpy with it, is
+        imported here, on the first score, so a server start does not pay for it)."""
+        from mockverse.fidelity.timing import error_histogram
+
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise Problem(
@@ -148,6 +150,9 @@ class FidelityAPI:
         return self.exclude + list(body.get("exclude") or [])
 
     def _compute(self, field: str | None, **inputs: Any) -> dict:
+        """One score, a 422 on inputs it cannot score (fidelity is imported on the first score, not at start)."""
+        from mockverse.fidelity import compute_score
+
         try:
             return compute_score(**inputs)
         except (ValueError, TypeError) as exc:
@@ -161,7 +166,8 @@ class FidelityAPI:
         return None
 
     def from_traffic(self, workspace: str, weights: dict | None, exclude: list[str], defaulted: bool = False) -> dict:
-        """Score each operation the upstream was recorded for, then roll up by real traffic."""
+        """Score each operation the upstream was recorded for, then roll up by real traffic (fidelity is
+        imported on the first score, not at start)."""
         recordings = [value for _, _, value in self.engine.store.entries(workspace, "recording")]
         if not recordings:
             raise Problem(409, "No recordings", (NO_BODY_NOTE + ", but " if defaulted else "") +
@@ -223,6 +229,8 @@ class FidelityAPI:
         if not entries:
             raise Problem(409, "Nothing to score", "no recording matches an operation of the loaded spec",
                           field="source", extra={"skipped": skipped})
+        from mockverse.fidelity import combine_operation_scores
+
         combined = combine_operation_scores(entries)
         combined["source"] = "traffic"
         combined["skipped_operations"] = skipped

@@ -28,6 +28,8 @@ log = logging.getLogger("mockverse.tcp")
 
 RECORD_TYPE, RECORD_EDGE = "tcp_message", "has_tcp_messages"
 LINE_LIMIT = 64 * 1024          # bytes a request line may have; a longer one is an error, skipped to its newline
+BACKLOG = 2048                  # connections the kernel queues before accept, as uvicorn's HTTP listener (asyncio: 100,
+                                # past which a burst of clients waits out SYN retries of 1 s and more)
 QUEUE_SIZE = 1000               # event lines waiting for a slow subscriber; past it the oldest are dropped
 RECORD_LIMIT = 16 * 1024        # a sent line longer than this is recorded without its body (its size only)
 MAX_PATTERNS = 64
@@ -81,7 +83,8 @@ class TCPListener:
         self.loop, self.thread = asyncio.get_running_loop(), threading.get_ident()
         try:
             self.server = await asyncio.start_server(
-                self.serve, self.host, self.port, reuse_port=self.reuse_port or None, limit=LINE_LIMIT
+                self.serve, self.host, self.port, reuse_port=self.reuse_port or None, limit=LINE_LIMIT,
+                backlog=BACKLOG,
             )
         except OSError as exc:
             log.error("tcp listener cannot bind %s:%d: %s", self.host, self.port, exc.strerror or exc)

@@ -23,9 +23,8 @@ import os
 import secrets
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from mockverse.config import ConfigError, WebhookConfig
@@ -35,6 +34,9 @@ from mockverse.timeutil import format_rfc3339, parse_rfc3339
 from mockverse.world.engine import ConsistencyEngine
 from mockverse.world.occurrences import PAYMENT, Occurrence, Occurrences, Render
 from mockverse.world.records import RecordType, ensure_record_type, record
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("mockverse.webhooks")
 
@@ -339,8 +341,12 @@ class Webhooks:
 
     # -- the dispatcher ----------------------------------------------------------------------------
     async def start(self) -> None:
+        """Start the dispatcher when subscriptions are configured (httpx is imported only then: a server
+        without webhooks does not load it)."""
         if not self.subs:
             return
+        import httpx
+
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False, transport=self.transport)
@@ -509,7 +515,10 @@ class Webhooks:
             self.notify()
 
     async def _attempt(self, client: httpx.AsyncClient, value: dict, target: int, seq: int) -> dict:
-        """One POST of the delivery's body: its outcome, timed. Only configured URLs are called."""
+        """One POST of the delivery's body: its outcome, timed. Only configured URLs are called (httpx is
+        imported with the dispatcher, not at start)."""
+        import httpx
+
         sub, secret = self.subs[target], self.secrets[target]
         body = value["body"].encode()
         n = sum(1 for a in value["attempts"] if a.get("sequence") == value["sequence"]) + 1

@@ -19,10 +19,8 @@ import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
-
-import httpx
 
 from mockverse.config import ConfigError, RealismConfig, RealityConfig
 from mockverse.ids import unit_draw
@@ -35,6 +33,9 @@ from mockverse.reality.ratio import (
 )
 from mockverse.reality.recordings import REDACTED, normal_query
 from mockverse.timeutil import format_rfc3339, parse_duration
+
+if TYPE_CHECKING:
+    import httpx
 
 SETTING = "reality"
 SOURCE = "X-Mockverse-Source"
@@ -234,7 +235,8 @@ class Failure:
 
 class Upstream:
     """The one HTTP client to the configured upstream: explicit timeouts, no redirects followed,
-    no proxy settings from the environment, bodies capped, every failure returned not raised."""
+    no proxy settings from the environment, bodies capped, every failure returned not raised. httpx is
+    imported by the methods that call it, so a server that never calls an upstream does not load it."""
 
     def __init__(self, max_bytes: int = MAX_UPSTREAM_BYTES) -> None:
         self.max_bytes = max_bytes
@@ -243,6 +245,8 @@ class Upstream:
     def url(self, base: str, raw_path: str, query: str) -> httpx.URL | None:
         """The upstream URL for a request path: the base URL's origin and path prefix, the
         request's path and query. None if the result would name another origin."""
+        import httpx
+
         origin = httpx.URL(base)
         prefix = origin.raw_path.split(b"?", 1)[0].decode("ascii").rstrip("/")
         path = raw_path if raw_path.startswith("/") else "/" + raw_path
@@ -255,6 +259,8 @@ class Upstream:
     async def call(self, url: httpx.URL, method: str, headers: list[tuple[str, str]], content: bytes | None,
                    timeout: float) -> Exchange | Failure:
         """One request, bounded by ``timeout`` seconds from start to the last byte."""
+        import httpx
+
         if self.client is None:
             self.client = httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=timeout,
                                             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
