@@ -32,6 +32,9 @@ def _child_ids(view: WorldView, entity: EntityType, id: object, relationship: st
     if parent is not None and view.origin(entity, id) is not None:
         for k in range(1, len(view.child_times(entity, id, view.created_at_of(entity, parent), child)) + 1):
             cid = child.child_id(id, k)
+            if _untouched_child(view, entity, id, child, cid, k):
+                out.append(cid)
+                continue
             kid = view._base(child, cid)
             if kid is not None and kid.get(child.fk) == id:
                 out.append(cid)
@@ -41,6 +44,19 @@ def _child_ids(view: WorldView, entity: EntityType, id: object, relationship: st
         if kid is not None and kid.get(child.fk) == id:
             out.append(cid)
     return out
+
+
+def _untouched_child(view: WorldView, entity: EntityType, id: object, child: EntityType, cid: object,
+                     k: int) -> bool:
+    """Whether the ``k``-th generated child of an existing parent is certainly in its list without
+    generating its fields: nobody changed it (no stored record) and nothing else may set its parent key
+    (no learnt fields, the key is neither its id field nor an alternative key), so its base would be the
+    generated one, whose key is this parent by construction."""
+    if view.engine.learner is not None or not child.fk or child.fk in (child.id_field, *child.keys):
+        return False
+    if child.split_id(cid) != (id, k) or entity.parse_id(id) != id:
+        return False
+    return view.stored(child, cid) is None
 
 
 def children(view: WorldView, entity: EntityType, id: object, relationship: str) -> list[dict]:
