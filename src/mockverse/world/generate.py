@@ -17,7 +17,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from faker import Faker
 
@@ -614,8 +614,44 @@ _JSON_TYPES: dict[type, set[str]] = {bool: {"boolean"}, int: {"integer", "number
 
 def _alternatives(schema: dict) -> list[dict]:
     """The ``oneOf``/``anyOf`` alternatives of a schema (after its ``allOf``), empty when it has none."""
-    flat = merge_all_of(schema)
-    return [b for key in ("oneOf", "anyOf") for b in flat.get(key) or () if isinstance(b, dict)]
+    return _traits(schema).alternatives
+
+
+class _Traits(NamedTuple):
+    """What :func:`_holds` reads of one schema: its alternatives, then of its merged form whether it admits
+    null, its ``const`` (``has_const``), ``enum``, ``pattern``, non-null JSON types and properties."""
+
+    alternatives: list[dict]
+    null_ok: bool
+    has_const: bool
+    const: Any
+    enum: list | None
+    pattern: str | None
+    types: frozenset[str]
+    props: dict | None
+
+
+_TRAITS: dict[int, tuple[dict, _Traits]] = {}
+_TRAITS_MOST = 50_000   # schemas remembered; past it the memo starts again
+
+
+def _traits(schema: dict) -> _Traits:
+    """The :class:`_Traits` of a schema, worked out once per schema object (schemas are not changed once
+    loaded; the memo holds each schema, so its id names it alone)."""
+    hit = _TRAITS.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    merged = merge_all_of(schema)
+    alternatives = [b for key in ("oneOf", "anyOf") for b in merged.get(key) or () if isinstance(b, dict)]
+    flat = merge_schema(schema)
+    enum, pattern, props = flat.get("enum"), flat.get("pattern"), flat.get("properties")
+    traits = _Traits(alternatives, _null_allowed(flat) or not schema_types(flat), "const" in flat, flat.get("const"),
+                     enum if isinstance(enum, list) and enum else None, pattern if isinstance(pattern, str) else None,
+                     frozenset(schema_types(flat) - {"null"}), props if isinstance(props, dict) else None)
+    if len(_TRAITS) >= _TRAITS_MOST:
+        _TRAITS.clear()
+    _TRAITS[id(schema)] = (schema, traits)
+    return traits
 
 
 def _shape_of(value: Any, schema: dict) -> dict | None:
@@ -631,26 +667,25 @@ def _shape_of(value: Any, schema: dict) -> dict | None:
 def _holds(value: Any, schema: dict, depth: int = 0) -> bool:
     """Whether a property schema admits ``value`` by its JSON type, ``enum``, ``const`` and ``pattern``
     (a cheap check, not a validation: with ``oneOf``/``anyOf``, whether one alternative does)."""
-    alternatives = _alternatives(schema)
-    if alternatives and depth < 4:
-        return any(_holds(value, b, depth + 1) for b in alternatives)
-    flat = merge_schema(schema)
+    traits = _traits(schema)
+    if traits.alternatives and depth < 4:
+        return any(_holds(value, b, depth + 1) for b in traits.alternatives)
     if value is None:
-        return _null_allowed(flat) or not schema_types(flat)
-    if "const" in flat and flat["const"] != value:
+        return traits.null_ok
+    if traits.has_const and traits.const != value:
         return False
-    if isinstance(flat.get("enum"), list) and flat["enum"] and value not in flat["enum"]:
+    if traits.enum is not None and value not in traits.enum:
         return False
-    if isinstance(value, str) and isinstance(flat.get("pattern"), str) and not _search(flat["pattern"], value):
+    if isinstance(value, str) and traits.pattern is not None and not _search(traits.pattern, value):
         return False
-    types = schema_types(flat) - {"null"}
+    types = traits.types
     kinds = _JSON_TYPES.get(type(value), set())
     if isinstance(value, float) and value.is_integer():
         kinds = kinds | {"integer"}
     if types and not types & kinds:
         return False
-    props = flat.get("properties")
-    if isinstance(value, dict) and isinstance(props, dict) and depth < 4:   # a discriminator names one shape
+    props = traits.props
+    if isinstance(value, dict) and props is not None and depth < 4:   # a discriminator names one shape
         return all(_holds(v, props[k], depth + 1) for k, v in value.items() if isinstance(props.get(k), dict))
     return True
 
