@@ -25,27 +25,24 @@ from __future__ import annotations
 
 import re
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
+import httpx
 import orjson
 from jsonschema.exceptions import relevance
 
 from mockverse.http.operations import FacetWriteOp, key_names
 from mockverse.http.writes import created_ids_field, is_json_patch
+from mockverse.in_process import World
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
 from mockverse.openapi.rpc import flag_fields, rpc_kind, rpc_namespace
 from mockverse.world.generate import Generator, merge_schema, schema_types
 from mockverse.world.render import entity_slots, list_slot
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")   # starlette asks for httpx2 in its TestClient; httpx works the same
-    from starlette.testclient import TestClient
 
 CATEGORIES = ("served", "schema", "links", "nested", "item_list", "writes", "determinism")
 SAMPLES = 3              # ids tried per path, parents tried per nested list
@@ -56,6 +53,7 @@ WORLD_VIEW = "GET /api/v1/consistency/world"
 _FORM = "application/x-www-form-urlencoded"
 PATCHED_FIELDS = 2       # fields a generated JSON Patch replaces
 _SCALARS = frozenset({"string", "integer", "number", "boolean"})
+CLIENT_URL, CLIENT_AGENT = "http://testserver", "testclient"   # what the world's requests say of their client
 
 
 class CheckError(Exception):
@@ -157,31 +155,39 @@ def _text(value: object) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def build_app(spec: str | None, seed: str) -> Any:
-    """The app of ``spec`` (None: the built-in world) on an in-memory store; CheckError if it cannot be built."""
-    from mockverse.in_process import World
-
+def build_world(spec: str | None, seed: str) -> World:
+    """The world of ``spec`` (None: the built-in world) on an in-memory store, its app built; CheckError if it
+    cannot be built."""
     try:
-        return World.from_spec(spec, seed=seed, auth_check=False).asgi_app()   # the world's coherence, not auth
+        world = World.from_spec(spec, seed=seed, auth_check=False)   # the world's coherence, not auth
+        world.asgi_app()
     except Exception as exc:  # noqa: BLE001 - any failure to build is one line for the user, never a traceback
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckError(message if spec and spec in message else f"{spec or 'built-in world'}: "
                          f"{type(exc).__name__}: {message}") from None
+    return world
+
+
+def client_of(world: World) -> httpx.Client:
+    """A client of the world in this process, as a test client asks: redirects followed, its host and agent."""
+    return world.client(base_url=CLIENT_URL, follow_redirects=True, headers={"user-agent": CLIENT_AGENT})
 
 
 def run_check(spec: str | None = None, seed: str = "42") -> Report:
     """Build the world of ``spec`` twice and check it (see the module notes)."""
     started = time.perf_counter()
-    app = build_app(spec, seed)
+    world = build_world(spec, seed)
+    app = world.asgi_app()
     report = Report(spec=spec, seed=seed, title=app.state.spec.title)
     report.timings["load"] = time.perf_counter() - started
     checking = time.perf_counter()
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with world, client_of(world) as client:
         checker = _Checker(app, client, report)
         checker.reads()
         checker.writes()
     rebuilt = time.perf_counter()
-    with TestClient(build_app(spec, seed), raise_server_exceptions=False) as second:
+    again = build_world(spec, seed)
+    with again, client_of(again) as second:
         checker.determinism(second)
     report.timings["rebuild"] = time.perf_counter() - rebuilt
     report.timings["check"] = time.perf_counter() - checking
@@ -248,7 +254,7 @@ def _same(a: object, b: object) -> bool:
 class _Checker:
     """One check run over one app (see :func:`run_check`)."""
 
-    def __init__(self, app: Any, client: TestClient, report: Report) -> None:
+    def __init__(self, app: Any, client: httpx.Client, report: Report) -> None:
         """The world as described by its model: types, their item and collection paths, their links."""
         self.client = client
         self.report = report
@@ -991,7 +997,7 @@ class _Checker:
         self.report.record("writes", True)
 
     # -- determinism -----------------------------------------------------------------------------
-    def determinism(self, second: TestClient) -> None:
+    def determinism(self, second: httpx.Client) -> None:
         """The sampled GETs answer the same bytes from a second, fresh build."""
         for call in self.replay:
             again = second.get(call.url, headers=self._headers(call.operation))
