@@ -20,6 +20,8 @@ _ANNOTATIONS = ("nullable", "x-nullable", "discriminator", "xml", "externalDocs"
 _DEFINITION_KEYS = ("$defs", "definitions", "components", "$id", "$schema")
 _VALIDATORS: dict[tuple[int, str], tuple[Any, Draft202012Validator]] = {}
 _PATTERNS: dict[str, Any] = {}
+_FITS: dict[tuple[int, type, object], bool] = {}   # (schema id, type, scalar) -> fits; the schema lives in _VALIDATORS
+_FITS_MOST = 100_000
 
 
 def matches(pattern: str, text: str) -> bool:
@@ -146,6 +148,17 @@ def validator_for(schema: dict | None, direction: str = "response") -> Draft2020
 
 
 def fits(value: object, schema: dict | None) -> bool:
-    """Whether ``value`` is valid for ``schema`` as a response value."""
+    """Whether ``value`` is valid for ``schema`` as a response value; a scalar's answer is remembered per
+    schema (a pure function of the two: schemas are not changed once loaded, like the validators' cache)."""
     validator = validator_for(schema)
-    return validator is None or validator.is_valid(value)
+    if validator is None:
+        return True
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        return bool(validator.is_valid(value))
+    key = (id(schema), type(value), value)
+    known = _FITS.get(key)
+    if known is None:
+        if len(_FITS) >= _FITS_MOST:
+            _FITS.clear()
+        known = _FITS[key] = bool(validator.is_valid(value))
+    return known
