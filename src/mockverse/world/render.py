@@ -482,7 +482,8 @@ class Renderer:
             slot = ([], merge_all_of(schema).get("items") or {})
         path, item_schema = slot
         rows = datas if datas is not None else [d for d in (self.view.get(entity, i) for i in ids) if d is not None]
-        inner = entity_slots(item_schema, entity) or [[]]
+        slots = entity_slots(item_schema, entity)
+        inner = slots or [[]]
         rendered = []
         for index, data in enumerate(rows):
             id = data.get(entity.id_field)
@@ -490,6 +491,8 @@ class Renderer:
                 rendered.append(id if fits(id, item_schema) else
                                 self.gen.value(item_schema, f"{entity.name}:{id}", f"$[{index}]", "item",
                                                self._ctx(entity, data)))
+            elif slots == [[]] and self.view.is_current(entity, id, data):
+                rendered.append(self.entity(entity, id, item_schema, depth))   # shared with its item reads
             elif inner == [[]]:
                 rendered.append(self.shape(entity, id, data, item_schema, depth))
             else:

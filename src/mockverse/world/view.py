@@ -201,6 +201,12 @@ class WorldView:
         finally:
             self._computing.discard((entity.name, id))
 
+    def is_current(self, entity: EntityType, id: object, data: dict) -> bool:
+        """Whether ``data`` is the very value this view holds as the entity's fields (not a copy, not a
+        projection), so what is rendered from it may be shared with every other read of the entity."""
+        hit = self._hit(("e", entity.name, id))
+        return hit is not None and hit.value is data
+
     def _build(self, entity: EntityType, id: object) -> dict | None:
         """The entity's own fields: base, links, derivations, lifecycle effects and laid text."""
         data = self._base(entity, id)
