@@ -38,7 +38,7 @@ from mockverse.http.operations import FacetWriteOp, key_names
 from mockverse.http.writes import created_ids_field, is_json_patch
 from mockverse.in_process import World
 from mockverse.openapi import singular, snake
-from mockverse.openapi.jsonschema import fits, validator_for
+from mockverse.openapi.jsonschema import fits, quickly_valid, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
 from mockverse.openapi.rpc import flag_fields, rpc_kind, rpc_namespace
 from mockverse.world.generate import Generator, merge_schema, schema_types
@@ -525,7 +525,8 @@ class _Checker:
         if validator is None:
             return
         try:
-            error = min(validator.iter_errors(call.body), key=relevance, default=None)
+            error = None if quickly_valid(validator, call.body) else \
+                min(validator.iter_errors(call.body), key=relevance, default=None)
         except re.error as exc:   # a spec error (ECMA-only syntax such as \p{L}): the body cannot be checked
             self.report.unchecked.append(Finding("schema", call.operation, "/", f"the response schema cannot be "
                                                  f"checked: pattern {exc.pattern!r} is not a Python regex ({exc})"))

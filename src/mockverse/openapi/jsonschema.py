@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema_rs
 import regex
 from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema import _keywords as keywords
@@ -22,6 +23,7 @@ _VALIDATORS: dict[tuple[int, str], tuple[Any, Draft202012Validator]] = {}
 _PATTERNS: dict[str, Any] = {}
 _FITS: dict[tuple[int, type, object], bool] = {}   # (schema id, type, scalar) -> fits; the schema lives in _VALIDATORS
 _FITS_MOST = 100_000
+_QUICK: dict[int, tuple[Any, Any]] = {}   # id(converted schema) -> (the schema, its compiled jsonschema-rs or None)
 
 
 def matches(pattern: str, text: str) -> bool:
@@ -162,3 +164,49 @@ def fits(value: object, schema: dict | None) -> bool:
             _FITS.clear()
         known = _FITS[key] = bool(validator.is_valid(value))
     return known
+
+
+def quickly_valid(validator: Draft202012Validator, instance: Any) -> bool:
+    """True when ``instance`` is certainly valid for ``validator``'s schema, by jsonschema-rs (compiled, formats
+    checked: as strict as this module's validator or stricter); False means "ask ``validator``", which alone
+    says what is wrong, and which also answers for a schema jsonschema-rs cannot compile (a pattern only
+    ``regex`` reads)."""
+    schema = validator.schema
+    hit = _QUICK.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        try:
+            compiled = jsonschema_rs.Draft202012Validator(_acyclic(schema), validate_formats=True)
+        except (ValueError, TypeError, jsonschema_rs.ValidationError):
+            compiled = None
+        hit = _QUICK[id(schema)] = (schema, compiled)
+    try:
+        return hit[1] is not None and bool(hit[1].is_valid(instance))
+    except ValueError:   # a value it cannot read (a number past its range): the validator answers
+        return False
+
+
+def _acyclic(schema: Any) -> Any:
+    """A converted schema as a JSON document spells it: each cycle (a schema that holds itself, as
+    :func:`to_json_schema` keeps them) becomes a ``$ref`` into ``$defs``."""
+    names: dict[int, str] = {}
+    defs: dict[str, Any] = {}
+
+    def walk(node: Any, active: set[int]) -> Any:
+        """``node`` copied, with a ``$ref`` wherever it would hold one of the schemas it is inside."""
+        if isinstance(node, list):
+            return [walk(n, active) for n in node]
+        if not isinstance(node, dict):
+            return node
+        if id(node) in active:
+            return {"$ref": f"#/$defs/{names.setdefault(id(node), f'cycle{len(names)}')}"}
+        active.add(id(node))
+        out = {k: walk(v, active) for k, v in node.items()}
+        active.discard(id(node))
+        if id(node) in names:
+            defs[names[id(node)]] = out
+        return out
+
+    root = walk(schema, set())
+    if defs and isinstance(root, dict):
+        root = {**root, "$defs": {**root.get("$defs", {}), **defs}}
+    return root
