@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import threading
 from collections.abc import Coroutine
@@ -81,45 +82,45 @@ class World:
 
 
 class _AppThread:
-    """An event loop in a daemon thread that holds the app's lifespan open and runs its requests."""
+    """An event loop in a daemon thread whose main task holds the app's lifespan open and under which its
+    requests run (so the worker threads reads are offloaded to live as long as the app, not one request)."""
 
     def __init__(self, app: Starlette) -> None:
         self.app = app
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="mockverse-world", daemon=True)
+        self.stop: asyncio.Event | None = None
+        self.started: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._serve(),),
+                                       name="mockverse-world", daemon=True)
         self.thread.start()
-        self.stop = self.run(self._event())
-        self.started: asyncio.Future = self.loop.create_future()
-        self.serving = asyncio.run_coroutine_threadsafe(self._lifespan(), self.loop)
-        self.run(self._started())
+        try:
+            self.started.result()
+        except BaseException:
+            self.thread.join()
+            self.loop.close()
+            raise
 
-    async def _event(self) -> asyncio.Event:
-        """An event bound to the app's loop (made on it)."""
-        return asyncio.Event()
-
-    async def _started(self) -> None:
-        """Wait until the lifespan has started (or raise what stopped it)."""
-        await asyncio.shield(self.started)
-
-    async def _lifespan(self) -> None:
-        """Hold the app's lifespan open until ``close()``."""
+    async def _serve(self) -> None:
+        """Hold the app's lifespan open until ``close()`` (or hand what stopped it to ``__init__``)."""
+        self.stop = asyncio.Event()
         try:
             async with self.app.router.lifespan_context(self.app):
                 self.started.set_result(None)
                 await self.stop.wait()
         except BaseException as exc:
-            if not self.started.done():
-                self.started.set_exception(exc)
-            raise
+            if self.started.done():
+                raise
+            self.started.set_exception(exc)
 
     def run(self, coroutine: Coroutine) -> Any:
         """Run ``coroutine`` on the app's loop and wait for its result (one hand-off per call)."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.serving.result()
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        """End the lifespan (its store is closed) and the thread."""
+        stop = self.stop
+        if stop is not None:
+            self.loop.call_soon_threadsafe(stop.set)
         self.thread.join()
         self.loop.close()
 
