@@ -572,7 +572,9 @@ def _at(data: object, *keys: str) -> object:
 
 
 def builtin_config_data() -> dict:
-    return yamlsafe.load(resources.files("mockverse.builtin").joinpath("config.yaml").read_text("utf-8"))
+    """The bundled defaults of the built-in world (``builtin/config.yaml``)."""
+    data: dict = yamlsafe.bundled("config.yaml")
+    return data
 
 
 def builtin_spec_path() -> Path:

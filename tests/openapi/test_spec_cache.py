@@ -1,5 +1,6 @@
 """A spec file loaded again in one process (each test's app, `check`'s in-process server) is not parsed again:
-the loader keeps the last loads by path and content, and each caller gets a copy of its own."""
+the loader keeps the last loads by path and content, and each caller gets a copy of its own. The bundled
+config and lifecycle files are parsed once per process, also copied per caller."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from mockverse import yamlsafe
+from mockverse.config import load_config
 from mockverse.openapi import loader
 from mockverse.openapi.loader import SpecError, load_spec
 
@@ -68,3 +71,11 @@ def test_a_file_changed_in_place_is_read_again_whatever_its_size_and_time(tmp_pa
         load_spec(file)
     with pytest.raises(SpecError, match="expected a mapping of path templates"):   # an error is not kept
         load_spec(file)
+
+
+def test_the_bundled_files_are_parsed_once_and_copied_per_caller():
+    first = yamlsafe.bundled("lifecycle.yaml")
+    first["mix"].clear()                   # a caller changing its copy
+    assert yamlsafe.bundled("lifecycle.yaml")["mix"] != {}
+    assert yamlsafe.bundled("lifecycle.yaml") is not yamlsafe.bundled("lifecycle.yaml")
+    assert load_config(overrides={"seed": "7"}).seed == "7" and load_config().seed == 42

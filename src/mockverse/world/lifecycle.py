@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from mockverse import yamlsafe
@@ -428,5 +427,4 @@ def load_lifecycle_config(data: dict) -> LifecycleConfig:
 
 def load_builtin() -> LifecycleConfig:
     """The bundled defaults from ``mockverse/builtin/lifecycle.yaml``."""
-    text = resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8")
-    return load_lifecycle_config(yamlsafe.load(text))
+    return load_lifecycle_config(yamlsafe.bundled("lifecycle.yaml"))
