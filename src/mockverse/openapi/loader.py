@@ -115,6 +115,7 @@ class Spec:
     operations: list[Operation]
     schemas: dict[str, dict]
     document: dict
+    digest: str = ""   # blake2b of the file's bytes: what a copy loaded from the same bytes shares
     _schema_names: dict[int, tuple[Any, str]] = field(default_factory=dict, repr=False, compare=False)
 
     def schema_name(self, schema: dict) -> str | None:
@@ -137,14 +138,15 @@ def load_spec(source: str | os.PathLike) -> Spec:
     (pickled, so each caller gets its own copy to change), keyed by the file's path and a digest of its bytes."""
     file = os.fspath(source)
     data = _read(file)
-    key = (file, hashlib.blake2b(data, digest_size=16).digest())
-    kept = _LOADED.get(key)
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    kept = _LOADED.get((file, digest))
     if kept is not None:
         loaded: Spec = pickle.loads(kept)
         return loaded
     spec = _load(_decoded(data, file), file)
+    spec.digest = digest
     with contextlib.suppress(RecursionError):   # a schema graph nested past the pickler's depth is not kept
-        _LOADED.put(key, pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
+        _LOADED.put((file, digest), pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
     return spec
 
 

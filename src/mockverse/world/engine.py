@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any
 
@@ -67,18 +67,33 @@ class Events:
 LearnedFields = Callable[[str, int, str, EntityType, object, dict, "dict | None"], dict]
 
 
+_WORLDS = LRU(4)   # world key -> the generated values of that world, for every engine serving it
+
+
+def shared_generation(world: Hashable, size: int) -> LRU:
+    """The cache of what the world ``world`` names generates before any write (an entity's generated fields,
+    its children's creation times): one per process for every engine serving that world (each test's app,
+    each in-process World), so the same entity is not generated twice."""
+    cache = _WORLDS.get(world)
+    if cache is None:
+        cache = _WORLDS.put(world, LRU(size))
+    return cache
+
+
 class ConsistencyEngine:
     """Owns the world model, the store and the caches; hands out views per workspace."""
 
     def __init__(self, model: WorldModel, store: Store, seed: int | str, personas: Personas | None = None,
                  cache_size: int = 50_000, *, texts: TextLayer | None = None, off: list[str] | None = None,
-                 learner: LearnedFields | None = None) -> None:
+                 learner: LearnedFields | None = None, world: Hashable | None = None) -> None:
         self.model = model
         self.store = store
         self.seed = str(seed)
         self.personas = personas
         self.events = Events()
         self.entities = LRU(cache_size)
+        # generated values (pure functions of seed, clock and ids): shared with every engine of the same ``world``
+        self.generated = shared_generation(world, cache_size) if world is not None else LRU(cache_size)
         self.changes = Changes()
         self.snapshots = LRU(1024)
         self.indexes = LRU(16)   # (seed, clock, child type) -> ChildIndex, shared by every workspace

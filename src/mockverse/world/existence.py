@@ -40,11 +40,11 @@ def child_times(view: WorldView, parent: EntityType, parent_id: object, parent_c
         return view.cached(("times", parent.name, parent_id, child.name),
                            lambda: _paced_times(view, personas, parent, parent_id, parent_created, child))
     key = ("t", view.snap.seed, view.now, parent.name, parent_id, parent_created, child.name)
-    cached = view.engine.entities.get(key)
+    cached = view.engine.generated.get(key)
     if cached is not None:
         return cached
     offsets = generated_offsets(view, parent, parent_id, parent_created, child)
-    return view.engine.entities.put(key, timeline.moments(parent_created, offsets))
+    return view.engine.generated.put(key, timeline.moments(parent_created, offsets))
 
 
 def generated_offsets(view: WorldView, parent: EntityType, parent_id: object, parent_created: datetime,

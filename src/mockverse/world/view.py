@@ -259,9 +259,9 @@ class WorldView:
                "currency": derived_fields.currency_above(self, entity, parent_id)}
         if given is None:   # a pure function of (seed, now, entity, creation, currency): shared by every workspace
             key = ("g", self.snap.seed, self.now, entity.name, id, created, ctx["currency"])
-            generated = self.engine.entities.get(key)
+            generated = self.engine.generated.get(key)
             if generated is None:
-                generated = self.engine.entities.put(key, self.gen.object(entity.schema, ref, "$", ctx))
+                generated = self.engine.generated.put(key, self.gen.object(entity.schema, ref, "$", ctx))
             data = dict(generated)
         else:
             data = self.gen.object(entity.schema, ref, "$", ctx, given=given)
