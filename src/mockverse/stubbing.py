@@ -27,8 +27,6 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import orjson
-from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext import parse as parse_jsonpath
 
 from mockverse.store import Store
 
@@ -260,10 +258,13 @@ def compile_regex(pattern: str, where: str) -> re.Pattern:
 
 
 def compile_jsonpath(expression: str, where: str) -> _Path:
-    """A JSONPath (jsonpath-ng's extended syntax: filters, wildcards, recursive descent)."""
+    """A JSONPath (jsonpath-ng's extended syntax: filters, wildcards, recursive descent). jsonpath-ng loads
+    with the first stub that has one: building its parser costs a server start 50 ms of CPU otherwise."""
+    from jsonpath_ng.ext import parse as parse_jsonpath
+
     try:
         return _Path(parse_jsonpath(expression), expression.replace(" ", "").startswith("$[?"))
-    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # the parser raises bare Exceptions too
+    except Exception as exc:  # its lexer and parser errors, and the bare Exceptions it raises too
         raise StubError(where, f"is not a JSONPath: {str(exc)[:200]}") from None
 
 
