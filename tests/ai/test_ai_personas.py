@@ -384,8 +384,9 @@ def test_cli_generates_the_same_persona_as_the_endpoint(app_server, tmp_path):
     assert (bad.returncode, bad.stderr.strip()) == (2, "mockverse: the description must be 1 to 2000 characters")
 
 
-def test_cli_uses_the_configured_llm_and_reports_its_errors(tmp_path, llm_server, caplog):
+def test_cli_uses_the_configured_llm_and_reports_its_errors(tmp_path, llm_server, caplog, monkeypatch):
     caplog.set_level(logging.DEBUG)   # in process, what the command logs goes to the log records, not stderr
+    monkeypatch.setattr("mockverse.ai.provider.BACKOFF_BASE", 0.01)   # the retries wait 10 ms, then 20 ms
     llm_server.script({"content": PERSONA_JSON})
     config = _config(tmp_path, llm_server)
     done = _cli(LYON, "--store", str(tmp_path / "s.db"), "--config", config, "--json", env={KEY_ENV: KEY})
