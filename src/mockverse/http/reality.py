@@ -88,6 +88,8 @@ class RealityService:
         self.realism = parse_realism(config.realism)
         self.max_body_bytes = max_body_bytes
         self.upstream = upstream or Upstream()
+        # how realism's latency is waited out; tests hand in one that notes the wait instead of sleeping
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.recorder = Recorder(engine.store)
         self.states = LRU(4096)
         self.traces = TraceRing()
@@ -247,7 +249,7 @@ class RealityService:
         if delay:
             remaining = delay - (time.perf_counter() - started)
             if remaining > 0:
-                await asyncio.sleep(remaining)
+                await self.sleep(remaining)
         return response
 
     async def _serve(self, request: Request, op: Operation, view: WorldView, state: WorkspaceReality,
