@@ -463,12 +463,14 @@ def test_record_mode_proxies_stores_and_replays(app_server, upstream, tmp_path):
 
 # -- realism ---------------------------------------------------------------------------------------
 def waits_of(mock) -> list[float]:
-    """The app's realism waits, noted instead of slept (the reality service's injectable ``sleep``)."""
+    """The app's realism waits, noted instead of slept, on a clock that stands still while the app works (the
+    reality service's injectable ``clock`` and ``sleep``): each wait is the whole latency."""
     waits: list[float] = []
 
     async def note(seconds: float) -> None:
         waits.append(seconds)
 
+    mock.app.state.reality.clock = lambda: 0.0
     mock.app.state.reality.sleep = note
     return waits
 
@@ -483,9 +485,9 @@ def test_fixed_latency_and_error_rate_are_deterministic_per_request(app_server, 
     for _ in range(2):
         for n, status in expected.items():
             got = c.get(f"/users/{n}")
-            # the answer waits out what is left of 150 ms after its own work
             assert trace_of(mock, got)["realism"]["latency_s"] == 0.15
-            assert len(waits) == 1 and 0 < waits.pop() <= 0.15
+            assert waits == [0.15]
+            waits.clear()
             assert got.status_code == status
             if status == 503:
                 assert got.headers["content-type"] == PROBLEM
@@ -511,7 +513,7 @@ def test_recorded_latency_and_errors_are_learned_per_operation(app_server, tmp_p
     waits = waits_of(mock)
     slow = c.get("/users/8")
     assert slow.status_code == 200 and trace_of(mock, slow)["realism"]["latency_s"] == 0.4
-    assert len(waits) == 1 and 0 < waits[0] <= 0.4
+    assert waits == [0.4]
     failing = c.get("/orders/3001")
     assert failing.status_code == 503 and failing.headers["x-mockverse-source"] == "realism-error"
     assert trace_of(mock, failing)["realism"]["learned_from"] == 1

@@ -88,7 +88,9 @@ class RealityService:
         self.realism = parse_realism(config.realism)
         self.max_body_bytes = max_body_bytes
         self.upstream = upstream or Upstream()
-        # how realism's latency is waited out; tests hand in one that notes the wait instead of sleeping
+        # the clock a request's own time is measured on and how realism's latency is waited out; tests hand
+        # in a still clock and a sleep that notes the wait, so the wait is exact and nothing sleeps
+        self.clock: Callable[[], float] = time.perf_counter
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.recorder = Recorder(engine.store)
         self.states = LRU(4096)
@@ -183,7 +185,7 @@ class RealityService:
 
     async def respond(self, request: Request, op: Operation, view: WorldView,
                       synthetic: Callable[[], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
+        started = self.clock()
         state = self.workspace(view)
         try:
             r, why = resolve_ratio(request.url.path, state.settings, now=view.now, clock_start=view.clock_start,
@@ -213,7 +215,7 @@ class RealityService:
             response.headers["X-Mockverse-Request-Id"] = request_id
         trace["source"] = response.headers.get(SOURCE)
         trace["status"] = response.status_code
-        trace["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        trace["elapsed_ms"] = round((self.clock() - started) * 1000, 3)
         if len(trace["decisions"]) > TRACE_DECISIONS:
             trace["decisions_truncated"] = len(trace["decisions"])
             trace["decisions"] = trace["decisions"][:TRACE_DECISIONS]
@@ -247,7 +249,7 @@ class RealityService:
         else:
             response = await self._serve(request, op, view, state, r, key, trace, synthetic)
         if delay:
-            remaining = delay - (time.perf_counter() - started)
+            remaining = delay - (self.clock() - started)
             if remaining > 0:
                 await self.sleep(remaining)
         return response
