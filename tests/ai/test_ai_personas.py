@@ -188,7 +188,9 @@ def test_a_hang_past_the_timeout_is_a_504_problem(app_server, tmp_path, llm_serv
     assert (problem["title"], problem["field"]) == ("LLM timeout", "ai.timeout")
     assert problem["detail"] == (f"the LLM server at 127.0.0.1:{llm_server.port} did not answer within 200ms "
                                  "(2 attempt(s))")
-    assert _calls(llm_server) == 2   # each attempt given up after 200 ms, long before the 30 s hang ends
+    # two attempts made, each given up after 200 ms, long before the 30 s hang ends (counted by the client: a
+    # busy machine may not let the fixture read a request within 200 ms, and the attempt is made all the same)
+    assert server.app.state.llm.calls == 2
     _no_key(server, r)
 
 
