@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -46,10 +48,39 @@ def test_readme_starts_with_the_two_commands():
     assert "make run" in head and "make test" in head
 
 
-def test_curl_tour_works_as_printed(start_server):
+@dataclass
+class Tour:
+    """The server the tour starts with: `mockverse serve --port 3000` (with the TCP listener the README also
+    shows) on a free port, run in ``root`` as a reader would, with its own HOME; shared by this module's tests."""
+
+    root: Path
+    env: dict[str, str]
+    port: int
+    tcp_port: int
+    proc: ServerProcess
+
+    def restart(self) -> None:
+        self.proc.stop()
+        self.proc.start(within=120)
+
+
+@pytest.fixture(scope="module")
+def tour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tour]:
+    root = tmp_path_factory.mktemp("readme")
+    (root / "home").mkdir()
+    env = {**os.environ, "HOME": str(root / "home"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    port, tcp = free_port(), free_port()
+    proc = ServerProcess(["mockverse", "serve", "--port", str(port), "--tcp-port", str(tcp)],
+                         f"http://127.0.0.1:{port}", root / f"server-{port}.log", cwd=root, env=env)
+    server = Tour(root, env, port, tcp, proc.start(within=120))
+    yield server
+    proc.stop()
+
+
+def test_curl_tour_works_as_printed(tour):
     before, after = tour_blocks()
     assert len(before) == 10 and len(after) == 2
-    server = start_server()
+    server = tour
     results = [run(line, server.port) for line in before]
     user, orders, by_query, consistency = results[:4]
     assert user["orders"] == orders == by_query == consistency["orders"]
@@ -90,24 +121,16 @@ def table_commands() -> list[list[str]]:
 
 
 class Shell:
-    """Runs README commands as printed in a scratch directory. A server that a later command talks to runs as a
-    real process on a free port (127.0.0.1:3000, and any other port a command serves on, is mapped to the port
-    actually used); a server nothing talks to, and every other ``mockverse`` command, runs through mockverse's
-    ``main`` in this process (its output or its started app is the point, not a process)."""
+    """Runs README commands as printed in the tour's directory, 127.0.0.1:3000 being the tour's server. A server
+    that a later command talks to runs as a real process on a free port (any port a command serves on is mapped
+    to the port actually used); a server nothing talks to, and every other ``mockverse`` command, runs through
+    mockverse's ``main`` in this process (its output or its started app is the point, not a process)."""
 
-    def __init__(self, root: Path, redis_url: str) -> None:
-        self.root = root
-        self.env = {
-            **os.environ,
-            "HOME": str(root / "home"),
-            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        }
-        (root / "home").mkdir()
-        self.ports: dict[str, str] = {"6379": redis_url.rsplit(":", 1)[1].split("/")[0]}
+    def __init__(self, tour: Tour, redis_url: str) -> None:
+        self.root, self.env = tour.root, tour.env
+        self.ports: dict[str, str] = {"6379": redis_url.rsplit(":", 1)[1].split("/")[0], "3000": str(tour.port),
+                                      "7000": str(tour.tcp_port)}
         self.procs: list[ServerProcess] = []
-        tcp = free_port()
-        self.serve(f"mockverse serve --port 3000 --tcp-port {tcp}", root)
-        self.ports["7000"] = str(tcp)
         self.builtin = self.ports["3000"]   # the built-in world on SQLite, the server the tour starts with
 
     def mapped(self, command: str) -> str:
@@ -271,12 +294,12 @@ def table_commands_in(root: Path) -> list[tuple[str, Path]]:
     return parts
 
 
-def test_every_shell_command_of_the_readme_runs_as_printed(tmp_path, redis_server):
-    shell = Shell(tmp_path, redis_server.url)
+def test_every_shell_command_of_the_readme_runs_as_printed(tour, redis_server):
+    shell = Shell(tour, redis_server.url)
     try:
-        shell.run_all(prose_commands(tmp_path))
+        shell.run_all(prose_commands(tour.root))
         shell.ports["3000"] = shell.builtin   # the table's commands ask the built-in world, as a reader's would
-        shell.run_all(table_commands_in(tmp_path))
+        shell.run_all(table_commands_in(tour.root))
     finally:
         shell.close()
 
