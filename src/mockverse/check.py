@@ -606,7 +606,7 @@ class _Checker:
                 self.report.record("nested", _same(item[entity.parent_field], owner_id), call.operation,
                                    to_pointer(at + [entity.parent_field]),
                                    f"{item[entity.parent_field]!r} does not point back at {owner} {owner_id!r}")
-            elif nested and self._item_op(entity) is None:   # no key shown, no item read: the world's own parent
+            elif nested and id is not None and self._item_op(entity) is None:   # no key shown, no item read
                 parent = self.world_parent(listed, id)
                 self.report.record("nested", _same(parent, owner_id), call.operation, to_pointer(at),
                                    f"{entity.name} {id!r} belongs to {owner} {parent!r}, not {owner_id!r}")
