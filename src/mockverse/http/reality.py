@@ -77,7 +77,8 @@ class RealityService:
     recorder, realism and the trace ring. Plugs into MockRoutes as ``mock.reality``."""
 
     def __init__(self, engine: ConsistencyEngine, config: RealityConfig, *, max_body_bytes: int = 1_048_576,
-                 upstream: Upstream | None = None) -> None:
+                 upstream: Upstream | None = None, clock: Callable[[], float] = time.perf_counter,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.engine = engine
         self.config = config
         self.base = config_settings(config)
@@ -88,10 +89,10 @@ class RealityService:
         self.realism = parse_realism(config.realism)
         self.max_body_bytes = max_body_bytes
         self.upstream = upstream or Upstream()
-        # the clock a request's own time is measured on and how realism's latency is waited out; tests hand
-        # in a still clock and a sleep that notes the wait, so the wait is exact and nothing sleeps
-        self.clock: Callable[[], float] = time.perf_counter
-        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        # the clock a request's own time is measured on and how realism's latency is waited out (a test's
+        # still clock and a sleep that notes the wait make the wait exact, and nothing sleeps)
+        self.clock = clock
+        self.sleep = sleep
         self.recorder = Recorder(engine.store)
         self.states = LRU(4096)
         self.traces = TraceRing()
