@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import os
@@ -185,6 +186,14 @@ def scheduled(items: list[pytest.Item], seconds: dict[str, float]) -> list[pytes
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the slow tests first, slowest first (``scheduled``), after every other plugin has ordered them."""
     items[:] = scheduled(items, known_seconds())
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection built (test modules, items, the libraries they import) lives until the run ends: it is
+    frozen out of the garbage collector's reach, so each full collection during the tests walks only what the
+    tests made (about half of the collector's CPU time)."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture

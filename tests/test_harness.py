@@ -1,8 +1,9 @@
 """The suite's own helpers: a command line run in process leaves the test process as it was; the slow tests
-are handed out first."""
+are handed out first, and what collection built is frozen out of the garbage collector."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import resource
 import signal
@@ -67,3 +68,7 @@ def test_slow_tests_go_first_slowest_first_with_their_module_and_group():
     assert order == ["tests/b.py::slowest", "tests/b.py::server", "tests/a.py::slower", "tests/a.py::slow",
                      "tests/d.py::two@pair", "tests/c.py::one@pair", "tests/process/test_e.py::cli",
                      "tests/a.py::quick", "tests/b.py::quick"]
+
+
+def test_what_collection_built_is_frozen_out_of_the_garbage_collector():
+    assert gc.get_freeze_count() > 10_000
