@@ -372,7 +372,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
                        max_connections=cap)
            if server.tcp_port is not None else None)
     limit = config.server.max_body_bytes
-    book = StubBook(store)   # stubs per workspace, in the store; answered before the read cache and the world
+    book = StubBook(store, engine.setting)   # stubs per workspace, in the store; answered before the world
     routes = (openapi_routes(m.OPENAPI_PATHS for m in OPENAPI_MODULES)
               + AIAPI(engine, llm, mode, limit).routes()
               + world_routes(model, spec, engine, mock, relations=relations, texts=texts)

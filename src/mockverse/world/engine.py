@@ -17,7 +17,7 @@ from typing import Any
 
 from mockverse.cache import LRU
 from mockverse.problems import Problem
-from mockverse.store import Store, StoreUnavailable
+from mockverse.store import Store, StoreUnavailable, setting_tags
 from mockverse.world import clock
 from mockverse.world.free_text import TextLayer
 from mockverse.world.freshness import BASE, Changes, Entry
@@ -154,12 +154,28 @@ class ConsistencyEngine:
             epoch: datetime = self.model.epoch
             return Snapshot(workspace, 0, self.base_seed, epoch, epoch, self.cache_key(workspace, 0),
                             (BASE, self.base_seed, epoch, epoch))
-        state = self.clock(workspace)
-        own = self.store.get_setting(workspace, WORKSPACE_SETTING) or {}
+        state = clock.state(self.setting(workspace, clock.KEY, version), self.model.epoch)
+        own = self.setting(workspace, WORKSPACE_SETTING, version) or {}
         seed = self.seed_world(own["seed"]) if own.get("seed") is not None else self.base_seed
         world = (workspace, self.changes.generation(workspace), seed, state.now, state.start)
         return Snapshot(workspace, version, seed, state.now, state.start, self.cache_key(workspace, version),
                         world, workspace)
+
+    def setting(self, workspace: str, key: str, version: int) -> Any:
+        """A workspace's setting as of store ``version`` (the caller has just read it): read once and
+        kept until a write changes that setting, so a write elsewhere in the workspace costs no re-read.
+        The value is shared: callers copy what they change."""
+        if version <= 0:
+            return None   # never written to (or the store is down: the caller falls back)
+        self.changes.sync(self.store, workspace, version)
+        cache_key = ("setting", workspace, self.changes.generation(workspace), key)
+        entry = self.entities.get(cache_key)
+        if entry is not None and self.changes.fresh(entry):
+            return entry.value
+        stamp = self.changes.tick   # taken before the read: a change marked meanwhile makes the entry stale
+        value = self.store.get_setting(workspace, key)
+        self.entities.put(cache_key, Entry(value, frozenset(setting_tags(key)[:1]), stamp, workspace))
+        return value
 
     def fresh(self, entry: Any) -> bool:
         """Whether a cached ``Entry`` still holds: nothing it depends on changed since it was made."""
