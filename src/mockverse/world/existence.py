@@ -77,9 +77,13 @@ def _paced_times(
     orders. A state entered later never changes what happened before it."""
     # its record, not its derivations (its own children must not re-time it); unchanged, only its signup counts
     unchanged = view.stored(parent, parent_id) is None
-    data = {"created_at": format_rfc3339(created)} if unchanged else view._base(parent, parent_id)
-    life = personas.lifecycle(view, parent, parent_id, data or {})
-    segments = life.segments or [(created, life.state)]
+    ref = f"{parent.name}:{parent_id}"
+    if unchanged and personas.stored(view, ref) is None and view.is_generated(parent, parent_id):
+        segments = personas.generated_segments(view, ref, timeline.whole_seconds(created))   # its drawn steps alone
+    else:
+        data = {"created_at": format_rfc3339(created)} if unchanged else view._base(parent, parent_id)
+        life = personas.lifecycle(view, parent, parent_id, data or {})
+        segments = life.segments or [(created, life.state)]
     return timeline.moments(created, generated_offsets(view, parent, parent_id, created, child, segments))
 
 
