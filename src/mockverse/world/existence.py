@@ -97,7 +97,7 @@ def origin(view: WorldView, entity: EntityType, id: object) -> tuple[datetime, o
         return None
     parent_id, k = split
     parent = view.get(entity.parent, parent_id)
-    if parent is None or origin(view, entity.parent, parent_id) is None:
+    if parent is None or not is_generated(view, entity.parent, parent_id):
         return None
     created = created_at_of(view, entity.parent, parent)
     times = child_times(view, entity.parent, parent_id, created, entity)
@@ -119,6 +119,8 @@ def created_at_of(view: WorldView, entity: EntityType, data: dict) -> datetime:
 
 def is_generated(view: WorldView, entity: EntityType, id: object) -> bool:
     """Whether the generator has this entity (a stored record may lie over it)."""
+    if entity.parent is None:   # a top-level one by its position alone, without drawing when it was made
+        return entity.root_index(id) is not None
     return origin(view, entity, id) is not None
 
 
