@@ -236,7 +236,8 @@ class WorldView:
             if generated is None:
                 data = None
             else:
-                data = self._generate(entity, id, generated[0], generated[1],
+                parent = None if writes.parentless(entity, stored) else generated[1]   # detached: no parent
+                data = self._generate(entity, id, generated[0], parent,
                                       given=stored.data if stored is not None else None)
                 if stored is not None and stored.mode == "replace":
                     data = self._kept(entity, data, stored.data)

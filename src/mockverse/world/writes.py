@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mockverse.openapi import is_nullable
 from mockverse.problems import Problem
 from mockverse.store import StoredEntity
 from mockverse.timeutil import format_rfc3339
@@ -20,9 +21,21 @@ REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced t
 
 
 def parentless(entity: EntityType, stored: StoredEntity | None) -> bool:
-    """Whether a stored record is of an entity made without a parent (its parent key stored null)."""
-    return (stored is not None and stored.mode == "created" and entity.fk is not None
+    """Whether a stored record is of an entity without a parent: made without one, or detached from it
+    (its parent key stored null)."""
+    return (stored is not None and not stored.deleted and entity.fk is not None
             and entity.fk in stored.data and stored.data[entity.fk] is None)
+
+
+def _detached(entity: EntityType, data: dict, field: str) -> dict:
+    """An update's fields with the parent key null (``{"team_id": null}``): the entity leaves its parent, when
+    its schema lets that key be null; else a 422 naming the key."""
+    prop = (entity.schema.get("properties") or {}).get(entity.fk or "")
+    if entity.parent is None or entity.fk is None or not isinstance(prop, dict) or not is_nullable(prop):
+        parent = entity.parent.name if entity.parent is not None else "parent"
+        raise Problem(422, "Invalid body", f"'{field}' cannot be null: every {entity.name} belongs to a {parent}",
+                      field=field)
+    return {**data, entity.fk: None}
 
 
 def parent_spellings(entity: EntityType) -> list[str]:
@@ -93,6 +106,8 @@ def _parent_from(view: WorldView, entity: EntityType, data: dict, persona: str |
         raw = persona.split(":", 1)[1]
     if raw is None and named is not None:
         raw = _named_parent(view, entity, named, under)
+    if raw is None and given and named is None:   # an update naming no parent: the entity leaves it
+        return _detached(entity, data, given[0])
     if raw is None:
         if required:
             raise Problem(422, "Missing parent", f"'{entity.fk}' is required: every {entity.name} belongs "
