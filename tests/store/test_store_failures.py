@@ -137,6 +137,7 @@ def test_a_held_lock_answers_writes_with_503_within_5s_while_reads_go_on(start_s
     made = c.post("/orders", json={"user_id": 3, "items": [{"sku": "SKU-1", "quantity": 1, "unit_price": 5}]})
     assert made.status_code == 201, made.text
     order = made.json()["id"]
+    assert (c.get("/users/3").status_code, c.get(f"/orders/{order}").status_code) == (200, 200)   # built once
     holder = LockHolder(server.store)
     try:
         answer: dict = {}
