@@ -34,12 +34,13 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 import orjson
 from jsonschema.exceptions import relevance
 
-from mockverse.http.operations import FacetWriteOp, key_names
+from mockverse.http.operations import FacetWriteOp
 from mockverse.http.writes import created_ids_field, is_json_patch
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
 from mockverse.openapi.rpc import flag_fields, rpc_kind, rpc_namespace
+from mockverse.openapi.words import key_names
 from mockverse.world.generate import Generator, merge_schema, schema_types
 from mockverse.world.render import entity_slots, list_slot
 
@@ -420,12 +421,12 @@ class _Checker:
         parent = self.types[listed].parent if listed is not None else None
         if parent is None or parent not in self.model.types:
             return None
-        names = key_names(self.model.types[parent])
+        names = key_names(parent)
         return next(((p.name, parent) for p in op.parameters if p.location == "query" and p.name in names), None)
 
     def query_type(self, name: str) -> str | None:
         """The entity type a query parameter names by its spelling (``user``, ``user_id``, ``userId``)."""
-        return next((t for t, entity in self.model.types.items() if t in self.types and name in key_names(entity)),
+        return next((t for t, entity in self.model.types.items() if t in self.types and name in key_names(t)),
                     None)
 
     def contexts(self, op: Operation, bound: dict[str, str]) -> list[dict[str, object]]:
@@ -837,7 +838,7 @@ class _Checker:
 
     def rpc_key(self, op: Operation, entity: _Type) -> str | None:
         """The parameter (query or body field) an RPC method names one entity of ``entity`` by."""
-        names = key_names(self.model.types[entity.name]) if entity.name in self.model.types else ()
+        names = key_names(entity.name) if entity.name in self.model.types else ()
         props = merge_all_of(op.request_schema).get("properties") or {} if isinstance(op.request_schema, dict) \
             else {}
         given = [p.name for p in op.parameters if p.location == "query"] + list(props)
