@@ -40,9 +40,11 @@ from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
 from mockverse.openapi.rpc import flag_fields, rpc_kind, rpc_namespace
+from mockverse.openapi.shapes import properties_of
 from mockverse.openapi.words import key_names
 from mockverse.world.generate import Generator, merge_schema, schema_types
 from mockverse.world.render import entity_slots, list_slot
+from mockverse.world.writes import SCALARS, value_property
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")   # starlette asks for httpx2 in its TestClient; httpx works the same
@@ -151,6 +153,15 @@ class Report:
 
 
 # -- building a world --------------------------------------------------------------------------------
+
+
+def _value_path(key: str, value: object, prop: object) -> tuple[list[str], object]:
+    """Where a written field reads back, and its schema: a scalar written for an object field (``topic=Hello``)
+    reads back in that object's value property (``topic.value``), as a write stores it."""
+    if not isinstance(prop, dict) or not isinstance(value, SCALARS) or fits(value, prop):
+        return [key], prop
+    inner = value_property(merge_schema(prop))
+    return ([key, inner], properties_of(prop)[inner]) if inner is not None else ([key], prop)
 
 
 def _text(value: object) -> str:
@@ -1010,14 +1021,16 @@ class _Checker:
             prop = props.get(key)
             hidden = not isinstance(prop, dict) or bool(merge_schema(prop).get("writeOnly")) or \
                 (shown is not None and key not in shown)   # the read's schema has no such field to show
+            path, prop = _value_path(key, value, prop)
+            got = _at(read, path)
             if key == entity.id_field or (key not in read and hidden) or (isinstance(prop, dict)
                                                                           and not fits(value, prop)):
                 continue
-            derived = answered is not None and key in answered[1] and _equal(answered[1][key], read.get(key))
-            if not _equal(value, read.get(key)) and not derived:
-                self.report.record("writes", False, operation, to_pointer([key]),
-                                   f"wrote {_short(repr(value))}, then {_op_name(item_op)} read "
-                                   f"{_short(repr(read.get(key)))}")
+            derived = answered is not None and len(path) == 1 and key in answered[1] \
+                and _equal(answered[1][key], read.get(key))   # an object's value property is the write's own
+            if not _equal(value, got) and not derived:
+                self.report.record("writes", False, operation, to_pointer(path),
+                                   f"wrote {_short(repr(value))}, then {_op_name(item_op)} read {_short(repr(got))}")
                 return
         self.report.record("writes", True)
 

@@ -1,0 +1,100 @@
+"""A scalar written for an object-typed field (``things.setTopic topic=Hello`` where a thing's ``topic`` is
+``{value, creator, last_set}``) is written into the object's value property, its other fields kept and its
+last-set time moved to the world's now; an object with no value property answers a 422 naming the field."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mockverse.check import run_check
+
+TOPIC = {"type": "object", "required": ["value", "creator", "last_set"], "additionalProperties": False,
+         "properties": {"value": {"type": "string"}, "creator": {"type": "string", "pattern": "^U[0-9]{6}$"},
+                        "last_set": {"type": "integer"}}}
+# no property holds this object's value: two required strings, neither named like a value
+RANGE = {"type": "object", "required": ["low", "high"], "additionalProperties": False,
+         "properties": {"low": {"type": "string"}, "high": {"type": "string"}}}
+THING = {"type": "object", "required": ["id", "name", "topic", "range"], "additionalProperties": False,
+         "properties": {"id": {"type": "string", "pattern": "^T[0-9A-Z]{8}$"}, "name": {"type": "string"},
+                        "topic": TOPIC, "range": RANGE}}
+REF = {"$ref": "#/components/schemas/thing"}
+KEY = {"thing": {"type": "string"}}
+NOW = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())   # the world's clock at its start
+
+
+def _post(props: dict, required: list[str]) -> dict:
+    """An RPC write method taking a form of these fields and answering ``{ok, thing}``."""
+    return {"post": {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": required, "additionalProperties": False, "properties": props}}}},
+        "responses": _answer()}}
+
+
+def _answer() -> dict:
+    return {"200": {"description": "ok", "content": {"application/json": {"schema": {
+        "type": "object", "required": ["ok"], "additionalProperties": False,
+        "properties": {"ok": {"type": "boolean", "enum": [True]}, "thing": REF}}}}}}
+
+
+SPEC = {
+    "openapi": "3.0.3", "info": {"title": "Topics", "version": "1"},
+    "components": {"schemas": {"thing": THING}},
+    "paths": {
+        "/things.create": _post({"name": {"type": "string"}, "topic": {"type": "string"}}, ["name"]),
+        "/things.info": {"get": {"parameters": [{"name": "thing", "in": "query", "required": True,
+                                                 "schema": {"type": "string"}}], "responses": _answer()}},
+        "/things.setTopic": _post({**KEY, "topic": {"type": "string"}}, ["thing", "topic"]),
+        "/things.setRange": _post({**KEY, "range": {"type": "string"}}, ["thing", "range"]),
+    },
+}
+
+
+def _spec(tmp_path: Path) -> Path:
+    path = tmp_path / "topics.json"
+    path.write_text(json.dumps(SPEC))
+    return path
+
+
+def test_a_scalar_for_an_object_is_its_value_and_keeps_the_other_fields(app_client, tmp_path: Path) -> None:
+    c = app_client(spec=_spec(tmp_path))
+    id = c.post("/things.create", data={"name": "first"}).json()["thing"]["id"]
+    before = c.get("/things.info", params={"thing": id}).json()["thing"]["topic"]
+    answer = c.post("/things.setTopic", data={"thing": id, "topic": "Hello"})
+    assert answer.status_code == 200
+    topic = {"value": "Hello", "creator": before["creator"], "last_set": NOW}
+    assert answer.json()["thing"]["topic"] == topic
+    assert c.get("/things.info", params={"thing": id}).json()["thing"]["topic"] == topic
+    again = c.post("/things.setTopic", data={"thing": id, "topic": "Bye"}).json()["thing"]["topic"]
+    assert again == {**topic, "value": "Bye"}
+
+
+def test_a_create_writes_a_scalar_into_its_object_too(app_client, tmp_path: Path) -> None:
+    c = app_client(spec=_spec(tmp_path))
+    thing = c.post("/things.create", data={"name": "first", "topic": "Opening"}).json()["thing"]
+    assert (thing["topic"]["value"], thing["topic"]["last_set"]) == ("Opening", NOW)
+    assert c.get("/things.info", params={"thing": thing["id"]}).json()["thing"] == thing
+
+
+def test_an_object_without_a_value_property_refuses_a_scalar(app_client, tmp_path: Path) -> None:
+    c = app_client(spec=_spec(tmp_path))
+    id = c.post("/things.create", data={"name": "first"}).json()["thing"]["id"]
+    before = c.get("/things.info", params={"thing": id}).json()["thing"]
+    refused = c.post("/things.setRange", data={"thing": id, "range": "wide"})
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (refused.json()["field"], refused.json()["detail"]) == ("range", "range is an object {low, high}: "
+                                                                             "give it as an object")
+    assert c.get("/things.info", params={"thing": id}).json()["thing"] == before
+    created = c.post("/things.create", data={"name": "second", "range": "wide"})
+    assert created.status_code == 422   # the create's form has no range field
+
+
+def test_check_reads_a_scalar_back_from_its_object(tmp_path: Path) -> None:
+    spec = {**SPEC, "paths": {k: v for k, v in SPEC["paths"].items() if k != "/things.setRange"}}
+    path = tmp_path / "topics.json"
+    path.write_text(json.dumps(spec))
+    report = run_check(str(path))
+    writes = report.to_dict()["scores"]["writes"]
+    assert (writes["passed"], writes["total"]) == (2, 2)   # create, setTopic
+    assert [f for f in report.findings if f.category == "writes"] == []
