@@ -98,3 +98,44 @@ def test_check_reads_a_scalar_back_from_its_object(tmp_path: Path) -> None:
     writes = report.to_dict()["scores"]["writes"]
     assert (writes["passed"], writes["total"]) == (2, 2)   # create, setTopic
     assert [f for f in report.findings if f.category == "writes"] == []
+
+
+BRANCH = {"type": "object", "properties": {"label": {"type": "string"}, "ref": {"type": "string"},
+                                           "sha": {"type": "string", "pattern": "^[0-9a-f]{40}$"}}}
+PULL = {"type": "object", "required": ["id", "title", "base"],
+        "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "base": BRANCH}}
+PULL_INPUT = {"type": "object", "properties": {"title": {"type": "string"}, "base": {"type": "string"}}}
+PULL_REF = {"$ref": "#/components/schemas/Pull"}
+ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+REST = {
+    "openapi": "3.0.3", "info": {"title": "Pulls", "version": "1"},
+    "components": {"schemas": {"Pull": PULL}},
+    "paths": {
+        "/pulls": {
+            "get": {"responses": {"200": {"description": "all", "content": {"application/json": {
+                "schema": {"type": "array", "items": PULL_REF}}}}}},
+            "post": {"requestBody": {"content": {"application/json": {"schema": PULL_INPUT}}},
+                     "responses": {"201": {"description": "made", "content": {"application/json": {
+                         "schema": PULL_REF}}}}}},
+        "/pulls/{id}": {
+            "get": {"parameters": ID, "responses": {"200": {"description": "one", "content": {
+                "application/json": {"schema": PULL_REF}}}}},
+            "patch": {"parameters": ID, "requestBody": {"content": {"application/json": {"schema": PULL_INPUT}}},
+                      "responses": {"200": {"description": "changed", "content": {"application/json": {
+                          "schema": PULL_REF}}}}}},
+    },
+}
+
+
+def test_a_json_write_of_a_scalar_for_an_object_writes_its_label(app_client, tmp_path: Path) -> None:
+    path = tmp_path / "pulls.json"
+    path.write_text(json.dumps(REST))
+    c = app_client(spec=path)
+    made = c.post("/pulls", json={"title": "t", "base": "main"})
+    assert made.status_code == 201
+    pull = made.json()
+    assert pull["base"]["label"] == "main"
+    assert c.get(f"/pulls/{pull['id']}").json() == pull
+    changed = c.patch(f"/pulls/{pull['id']}", json={"base": "dev"}).json()
+    assert changed["base"] == {**pull["base"], "label": "dev"}   # its ref and sha kept: no last-set field
+    assert c.get(f"/pulls/{pull['id']}").json()["base"] == changed["base"]

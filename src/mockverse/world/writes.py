@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
 MAX_SCHEMA_DEPTH = 8   # nesting of allOf/anyOf/oneOf a request schema's requirements are looked for in
 REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced them (no generated ones beside)
-# names of the property that holds an object's own value (a topic's ``value``, a note's ``text``), in this order
-VALUE_NAMES = ("value", "text", "name", "title", "content", "body")
+# names of the property that holds an object's own value (a topic's ``value``, a note's ``text``, a branch's
+# ``label``), in this order
+VALUE_NAMES = ("value", "text", "name", "title", "label", "content", "body", "ref", "key", "slug")
 # words of a property that records when its object was last set (``last_set``, ``updated_at``, ``modified``)
 SET_WORDS = frozenset({"set", "updated", "modified", "changed", "edited"})
 SCALARS = (str, int, float, bool)
@@ -208,9 +209,13 @@ def set_stamp(schema: dict, now: datetime) -> dict:
 
 
 def object_scalars(entity: EntityType, data: dict) -> set[str]:
-    """The fields of ``data`` that give a scalar where the entity's schema holds an object (``topic=Hello``)."""
+    """The fields of ``data`` that give a scalar where the entity's schema holds an object (``topic=Hello``);
+    not a reference or an embedded entity, which a scalar names by its key (``milestone=3``)."""
     out = set()
+    linked = {e.field for e in entity.embeds} | {r.field for r in entity.references}
     for name, value in data.items():
+        if name in linked:
+            continue
         sub = field_schema(entity.schema, name)
         if isinstance(value, SCALARS) and type_of(sub) in ("object", None) and properties_of(sub) \
                 and not fits(value, sub):
