@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mockverse.check import run_check
 from mockverse.openapi import infer_world, load_spec
+from rpc_specs import answer, form
 
 TS = {"type": "string", "pattern": r"^\d{10}\.\d{6}$"}
 THING = {"type": "object", "required": ["id", "name"], "additionalProperties": False, "properties": {
@@ -21,38 +22,26 @@ NOTE_REF = {"$ref": "#/components/schemas/note"}
 QUERY_THING = {"name": "thing", "in": "query", "required": True, "schema": {"type": "string"}}
 
 
-def _form(props: dict, required: list[str]) -> dict:
-    """A form request body of these fields, nothing else allowed."""
-    return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-        "type": "object", "required": required, "additionalProperties": False, "properties": props}}}}
-
-
-def _answer(props: dict) -> dict:
-    """A method's ``{ok: true, ...}`` answer."""
-    return {"200": {"description": "ok", "content": {"application/json": {"schema": {
-        "type": "object", "required": ["ok"], "additionalProperties": False,
-        "properties": {"ok": {"type": "boolean", "enum": [True]}, **props}}}}}}
-
 
 SPEC = {
     "openapi": "3.0.3", "info": {"title": "Things and notes RPC", "version": "1"},
     "components": {"schemas": {"thing": THING, "note": NOTE, "ts": TS}},
     "paths": {
-        "/things.create": {"post": {"requestBody": _form({"name": {"type": "string"}}, ["name"]),
-                                    "responses": _answer({"thing": THING_REF})}},
-        "/things.info": {"get": {"parameters": [QUERY_THING], "responses": _answer({"thing": THING_REF})}},
+        "/things.create": {"post": {"requestBody": form({"name": {"type": "string"}}, ["name"]),
+                                    "responses": answer({"thing": THING_REF})}},
+        "/things.info": {"get": {"parameters": [QUERY_THING], "responses": answer({"thing": THING_REF})}},
         "/things.list": {"get": {"parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
-                                 "responses": _answer({"things": {"type": "array", "items": THING_REF}})}},
+                                 "responses": answer({"things": {"type": "array", "items": THING_REF}})}},
         "/notes.post": {"post": {
-            "requestBody": _form({"thing": {"type": "string"}, "text": {"type": "string"}}, ["thing", "text"]),
-            "responses": _answer({"thing": {"type": "string"}, "ts": {"$ref": "#/components/schemas/ts"},
+            "requestBody": form({"thing": {"type": "string"}, "text": {"type": "string"}}, ["thing", "text"]),
+            "responses": answer({"thing": {"type": "string"}, "ts": {"$ref": "#/components/schemas/ts"},
                                   "note": NOTE_REF})}},
         "/notes.history": {"get": {
             "parameters": [QUERY_THING, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
-            "responses": _answer({"notes": {"type": "array", "items": NOTE_REF, "minItems": 1}})}},
+            "responses": answer({"notes": {"type": "array", "items": NOTE_REF, "minItems": 1}})}},
         "/notes.replies": {"get": {   # a thread: the notes of a thing from one ts (the key notes are read by)
             "parameters": [QUERY_THING, {"name": "ts", "in": "query", "schema": {"type": "string"}}],
-            "responses": _answer({"notes": {"type": "array", "items": NOTE_REF}})}},
+            "responses": answer({"notes": {"type": "array", "items": NOTE_REF}})}},
     },
 }
 
