@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mockverse.check import run_check
+from rpc_specs import answer, form
 
 TOPIC = {"type": "object", "required": ["value", "creator", "last_set"], "additionalProperties": False,
          "properties": {"value": {"type": "string"}, "creator": {"type": "string", "pattern": "^U[0-9]{6}$"},
@@ -26,15 +27,7 @@ NOW = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())   # the world's clock at
 
 def _post(props: dict, required: list[str]) -> dict:
     """An RPC write method taking a form of these fields and answering ``{ok, thing}``."""
-    return {"post": {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-        "type": "object", "required": required, "additionalProperties": False, "properties": props}}}},
-        "responses": _answer()}}
-
-
-def _answer() -> dict:
-    return {"200": {"description": "ok", "content": {"application/json": {"schema": {
-        "type": "object", "required": ["ok"], "additionalProperties": False,
-        "properties": {"ok": {"type": "boolean", "enum": [True]}, "thing": REF}}}}}}
+    return {"post": {"requestBody": form(props, required), "responses": answer({"thing": REF})}}
 
 
 SPEC = {
@@ -43,7 +36,7 @@ SPEC = {
     "paths": {
         "/things.create": _post({"name": {"type": "string"}, "topic": {"type": "string"}}, ["name"]),
         "/things.info": {"get": {"parameters": [{"name": "thing", "in": "query", "required": True,
-                                                 "schema": {"type": "string"}}], "responses": _answer()}},
+                                                 "schema": {"type": "string"}}], "responses": answer({"thing": REF})}},
         "/things.setTopic": _post({**KEY, "topic": {"type": "string"}}, ["thing", "topic"]),
         "/things.setRange": _post({**KEY, "range": {"type": "string"}}, ["thing", "range"]),
     },
