@@ -251,7 +251,7 @@ def _value_key(entity: EntityType, name: str) -> str:
 def _shape_problem(name: str, sub: dict, key: str | None) -> Problem:
     """The 422 for a scalar that cannot be written into the object field ``name``: the shape it allows."""
     shape = ", ".join(properties_of(sub))
-    alone = f" or as its {key} alone (a {type_of(properties_of(sub)[key])})" if key is not None else ""
+    alone = f" or as its {key} alone ({type_of(properties_of(sub)[key])})" if key is not None else ""
     return Problem(422, "Invalid body", f"{name} is an object {{{shape}}}: give it as an object{alone}", field=name)
 
 
