@@ -155,11 +155,14 @@ class Report:
 # -- building a world --------------------------------------------------------------------------------
 
 
-def _value_path(key: str, value: object, prop: object) -> tuple[list[str], object]:
+def _value_path(key: str, value: object, prop: object, embeds: dict[str, str]) -> tuple[list[str], object]:
     """Where a written field reads back, and its schema: a scalar written for an object field (``topic=Hello``)
-    reads back in that object's value property (``topic.value``), as a write stores it."""
+    reads back in that object's value property (``topic.value``), or, for a field embedding one entity
+    (``embeds``: field -> the target's id field), as that entity's id (``milestone.id``)."""
     if not isinstance(prop, dict) or not isinstance(value, SCALARS) or fits(value, prop):
         return [key], prop
+    if key in embeds:
+        return [key, embeds[key]], properties_of(prop).get(embeds[key])
     inner = value_property(merge_schema(prop))
     return ([key, inner], properties_of(prop)[inner]) if inner is not None else ([key], prop)
 
@@ -1017,11 +1020,14 @@ class _Checker:
         written = _written(body, read, entity)
         props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
         shown = _declared(success.schema if success is not None else None, found[0])
+        model = self.model.types.get(entity.name)
+        embeds = {e.field: e.target.id_field for e in model.embeds if not e.many and e.inner is None} if model \
+            else {}
         for key, value in sorted(written.items()):
             prop = props.get(key)
             hidden = not isinstance(prop, dict) or bool(merge_schema(prop).get("writeOnly")) or \
                 (shown is not None and key not in shown)   # the read's schema has no such field to show
-            path, prop = _value_path(key, value, prop)
+            path, prop = _value_path(key, value, prop, embeds)
             got = _at(read, path)
             if key == entity.id_field or (key not in read and hidden) or (isinstance(prop, dict)
                                                                           and not fits(value, prop)):

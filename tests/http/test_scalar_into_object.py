@@ -132,3 +132,43 @@ def test_a_json_write_of_a_scalar_for_an_object_writes_its_label(app_client, tmp
     changed = c.patch(f"/pulls/{pull['id']}", json={"base": "dev"}).json()
     assert changed["base"] == {**pull["base"], "label": "dev"}   # its ref and sha kept: no last-set field
     assert c.get(f"/pulls/{pull['id']}").json()["base"] == changed["base"]
+
+
+def _with_milestones() -> dict:
+    """The pulls spec where a pull embeds its milestone (an entity of its own) and a write names it by id."""
+    spec = json.loads(json.dumps(REST))
+    milestone = {"type": "object", "required": ["id", "title"],
+                 "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}}
+    one = {"$ref": "#/components/schemas/Milestone"}
+    spec["components"]["schemas"]["Milestone"] = milestone
+    spec["components"]["schemas"]["Pull"]["properties"]["milestone"] = one
+    for method in ("post", "patch"):
+        path = "/pulls" if method == "post" else "/pulls/{id}"
+        schema = spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+        schema["properties"]["milestone"] = {"type": "integer"}
+    spec["paths"]["/milestones"] = {"get": {"responses": {"200": {"description": "all", "content": {
+        "application/json": {"schema": {"type": "array", "items": one}}}}}}}
+    spec["paths"]["/milestones/{id}"] = {"get": {"parameters": ID, "responses": {"200": {
+        "description": "one", "content": {"application/json": {"schema": one}}}}}}
+    return spec
+
+
+def test_a_key_written_for_an_embedded_entity_shows_that_entity(app_client, tmp_path: Path) -> None:
+    path = tmp_path / "pulls.json"
+    path.write_text(json.dumps(_with_milestones()))
+    c = app_client(spec=path)
+    pull = c.post("/pulls", json={"title": "t", "milestone": 3}).json()
+    assert pull["milestone"] == c.get("/milestones/3").json()
+    assert c.get(f"/pulls/{pull['id']}").json()["milestone"]["id"] == 3
+    moved = c.patch(f"/pulls/{pull['id']}", json={"milestone": 5}).json()
+    assert moved["milestone"] == c.get("/milestones/5").json()
+    assert c.get(f"/pulls/{pull['id']}").json() == moved
+
+
+def test_check_reads_a_json_scalar_back_from_its_object_and_a_key_from_its_entity(tmp_path: Path) -> None:
+    path = tmp_path / "pulls.json"
+    path.write_text(json.dumps(_with_milestones()))
+    report = run_check(str(path))
+    writes = report.to_dict()["scores"]["writes"]
+    assert (writes["passed"], writes["total"]) == (2, 2)   # POST /pulls, PATCH /pulls/{id}
+    assert [f for f in report.findings if f.category == "writes"] == []

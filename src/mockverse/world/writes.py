@@ -146,6 +146,7 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     or through another entity, it is made without one unless ``parent_required``."""
     if persona is not None:
         view.resolve(persona)
+    data = keys_linked(view, entity, data)
     scalars = {name: data[name] for name in object_scalars(entity, data) if _value_key(entity, name)}
     own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED, *scalars)}
     named = {**data, **({entity.id_field: id} if id is not None else {})}
@@ -223,6 +224,20 @@ def object_scalars(entity: EntityType, data: dict) -> set[str]:
     return out
 
 
+def keys_linked(view: WorldView, entity: EntityType, data: dict) -> dict:
+    """``data`` with a scalar given for a field that embeds one entity (``milestone: 3`` where a pull shows
+    its milestone object) written as the object naming that entity by its id, when one exists by it."""
+    out = dict(data)
+    for embed in entity.embeds:
+        value = data.get(embed.field)
+        if embed.many or embed.inner is not None or not isinstance(value, SCALARS) or isinstance(value, bool):
+            continue
+        id = embed.target.parse_id(str(value))
+        if id is not None and view.get(embed.target, id) is not None:
+            out[embed.field] = {embed.target.id_field: id}
+    return out
+
+
 def scalars_placed(entity: EntityType, data: dict, current: dict, now: datetime) -> dict:
     """``data`` with each scalar given for an object-typed field written into that object's value property
     (:func:`value_property`), its other fields kept from ``current`` and its :func:`set_stamp` fields set to
@@ -260,7 +275,7 @@ def update(view: WorldView, entity: EntityType, id: object, data: dict, *, repla
     current = view.get(entity, id)
     if current is None:
         raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
-    data = scalars_placed(entity, data, current, view.now)
+    data = scalars_placed(entity, keys_linked(view, entity, data), current, view.now)
     own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED)}
     data = _parent_from(view, entity, own, None, required=False)
     stored = view.stored(entity, id)
