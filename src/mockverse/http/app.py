@@ -372,7 +372,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
                        max_connections=cap)
            if server.tcp_port is not None else None)
     limit = config.server.max_body_bytes
-    book = StubBook(store)   # stubs per workspace, in the store; answered before the read cache and the world
+    book = StubBook(store, engine.setting)   # stubs per workspace, in the store; answered before the world
     routes = (openapi_routes(m.OPENAPI_PATHS for m in OPENAPI_MODULES)
               + AIAPI(engine, llm, mode, limit).routes()
               + world_routes(model, spec, engine, mock, relations=relations, texts=texts)
@@ -399,7 +399,8 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     middleware.append(Middleware(SplitCORS, mock=mock_cors, admin_origins=server.admin_cors_origins))
     if token is not None:
         middleware.append(Middleware(AdminAuth, token=token))
-    middleware.append(Middleware(StoreWait))   # a write that found the store locked runs again
+    # a write that found the store locked runs again, for at most store_busy_timeout
+    middleware.append(Middleware(StoreWait, budget=server.store_busy_timeout.total_seconds()))
     # innermost, so stub answers get CORS headers; the read cache middleware never serves a workspace
     # with stubs (mock.FAST_OK), so stubs still come before the read cache and the world
     middleware.append(Middleware(StubLayer, book=book, engine=engine, spec_routes=SpecRoutes(mock),

@@ -117,7 +117,7 @@ class RealityService:
         overrides = None
         if not view.degraded:
             try:
-                overrides = self.engine.store.get_setting(view.workspace, SETTING)
+                overrides = self.engine.setting(view.workspace, SETTING, view.snap.version)
             except StoreUnavailable:
                 return self._state(self.base, None)
         settings = self.base

@@ -30,8 +30,6 @@ from mockverse.world.view import Snapshot, WorldView
 
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 WORKSPACE_SETTING = "workspace"   # a workspace's definition ({"seed": ...}): kept by a reset
-# what a workspace's standing (its clock and seed) is read from: a write of neither leaves it as it was
-STANDING_TAGS = frozenset(setting_tags(clock.KEY) + setting_tags(WORKSPACE_SETTING))
 
 
 class _Unreachable:
@@ -84,7 +82,6 @@ class ConsistencyEngine:
         self.entities = LRU(cache_size)
         self.changes = Changes()
         self.snapshots = LRU(1024)
-        self.standings = LRU(4096)   # workspace -> Entry((generation, clock state, seed)), see :meth:`standing`
         self.indexes = LRU(16)   # (seed, clock, child type) -> ChildIndex, shared by every workspace
         self.indexing = threading.Lock()   # one index built at a time; a second request for it waits
         self.differences = LRU(256)   # (workspace world, child type) -> (tick applied, Touched)
@@ -160,25 +157,35 @@ class ConsistencyEngine:
             epoch: datetime = self.model.epoch
             return Snapshot(workspace, 0, self.base_seed, epoch, epoch, self.cache_key(workspace, 0),
                             (BASE, self.base_seed, epoch, epoch))
-        state, seed = self.standing(workspace)
+        state, seed = self.standing(workspace, version)
         world = (workspace, self.changes.generation(workspace), seed, state.now, state.start)
         return Snapshot(workspace, version, seed, state.now, state.start, self.cache_key(workspace, version),
                         world, workspace)
 
-    def standing(self, workspace: str) -> tuple[ClockState, str]:
-        """The workspace's clock and generator seed, read from the store again only when a write
-        (on any instance) changed one of them since: a write of an entity keeps them, so the next
-        read's snapshot costs no store read but the changes it catches up with."""
-        generation = self.changes.generation(workspace)
-        kept = self.standings.get(workspace)
-        if kept is not None and kept.value[0] == generation and self.changes.fresh(kept):
-            return kept.value[1], kept.value[2]
-        stamp = self.changes.tick   # taken before the reads: a change marked meanwhile is newer than them
-        state = self.clock(workspace)
-        own = self.store.get_setting(workspace, WORKSPACE_SETTING) or {}
+    def standing(self, workspace: str, version: int) -> tuple[ClockState, str]:
+        """The workspace's clock and generator seed at store ``version``, read from the store again only
+        when a write (on any instance) changed one of them since: a write of an entity keeps them, so the
+        next read's snapshot costs no store read but the changes it catches up with."""
+        state = clock.state(self.setting(workspace, clock.KEY, version), self.model.epoch)
+        own = self.setting(workspace, WORKSPACE_SETTING, version) or {}
         seed = self.seed_world(own["seed"]) if own.get("seed") is not None else self.base_seed
-        self.standings.put(workspace, Entry((generation, state, seed), STANDING_TAGS, stamp, workspace))
         return state, seed
+
+    def setting(self, workspace: str, key: str, version: int) -> Any:
+        """A workspace's setting as of store ``version`` (the caller has just read it): read once and
+        kept until a write changes that setting, so a write elsewhere in the workspace costs no re-read.
+        The value is shared: callers copy what they change."""
+        if version <= 0:
+            return None   # never written to (or the store is down: the caller falls back)
+        self.changes.sync(self.store, workspace, version)
+        cache_key = ("setting", workspace, self.changes.generation(workspace), key)
+        entry = self.entities.get(cache_key)
+        if entry is not None and self.changes.fresh(entry):
+            return entry.value
+        stamp = self.changes.tick   # taken before the read: a change marked meanwhile makes the entry stale
+        value = self.store.get_setting(workspace, key)
+        self.entities.put(cache_key, Entry(value, frozenset(setting_tags(key)[:1]), stamp, workspace))
+        return value
 
     def fresh(self, entry: Any) -> bool:
         """Whether a cached ``Entry`` still holds: nothing it depends on changed since it was made."""

@@ -181,8 +181,12 @@ class Personas:
 
         def resolve() -> Lifecycle:
             view.note(entity_tag(entity.name, str(id)))   # ``data`` (its signup time) is the persona's record
-            return self._resolve(view, entity, id, data, view.store.get_setting(view.workspace, f"lifecycle:{ref}"))
+            return self._resolve(view, entity, id, data, self.stored(view, ref))
         return view.cached(("lc", ref), resolve)
+
+    def stored(self, view: PersonaView, ref: str) -> dict | None:
+        """The lifecycle a user set for the persona ``ref`` (its history and metadata), or None."""
+        return view.store.get_setting(view.workspace, f"lifecycle:{ref}")
 
     def _resolve(self, view: PersonaView, entity: EntityType, id: object, data: dict,
                  stored: dict | None) -> Lifecycle:
