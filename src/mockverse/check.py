@@ -34,14 +34,17 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 import orjson
 from jsonschema.exceptions import relevance
 
-from mockverse.http.operations import FacetWriteOp, key_names
+from mockverse.http.operations import FacetWriteOp
 from mockverse.http.writes import created_ids_field, is_json_patch
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
 from mockverse.openapi.rpc import flag_fields, rpc_kind, rpc_namespace
+from mockverse.openapi.shapes import properties_of
+from mockverse.openapi.words import key_names
 from mockverse.world.generate import Generator, merge_schema, schema_types
 from mockverse.world.render import entity_slots, list_slot
+from mockverse.world.writes import SCALARS, value_property
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")   # starlette asks for httpx2 in its TestClient; httpx works the same
@@ -150,6 +153,18 @@ class Report:
 
 
 # -- building a world --------------------------------------------------------------------------------
+
+
+def _value_path(key: str, value: object, prop: object, embeds: dict[str, str]) -> tuple[list[str], object]:
+    """Where a written field reads back, and its schema: a scalar written for an object field (``topic=Hello``)
+    reads back in that object's value property (``topic.value``), or, for a field embedding one entity
+    (``embeds``: field -> the target's id field), as that entity's id (``milestone.id``)."""
+    if not isinstance(prop, dict) or not isinstance(value, SCALARS) or fits(value, prop):
+        return [key], prop
+    if key in embeds:
+        return [key, embeds[key]], properties_of(prop).get(embeds[key])
+    inner = value_property(merge_schema(prop))
+    return ([key, inner], properties_of(prop)[inner]) if inner is not None else ([key], prop)
 
 
 def _text(value: object) -> str:
@@ -420,12 +435,12 @@ class _Checker:
         parent = self.types[listed].parent if listed is not None else None
         if parent is None or parent not in self.model.types:
             return None
-        names = key_names(self.model.types[parent])
+        names = key_names(parent)
         return next(((p.name, parent) for p in op.parameters if p.location == "query" and p.name in names), None)
 
     def query_type(self, name: str) -> str | None:
         """The entity type a query parameter names by its spelling (``user``, ``user_id``, ``userId``)."""
-        return next((t for t, entity in self.model.types.items() if t in self.types and name in key_names(entity)),
+        return next((t for t, entity in self.model.types.items() if t in self.types and name in key_names(t)),
                     None)
 
     def contexts(self, op: Operation, bound: dict[str, str]) -> list[dict[str, object]]:
@@ -837,7 +852,7 @@ class _Checker:
 
     def rpc_key(self, op: Operation, entity: _Type) -> str | None:
         """The parameter (query or body field) an RPC method names one entity of ``entity`` by."""
-        names = key_names(self.model.types[entity.name]) if entity.name in self.model.types else ()
+        names = key_names(entity.name) if entity.name in self.model.types else ()
         props = merge_all_of(op.request_schema).get("properties") or {} if isinstance(op.request_schema, dict) \
             else {}
         given = [p.name for p in op.parameters if p.location == "query"] + list(props)
@@ -1005,18 +1020,23 @@ class _Checker:
         written = _written(body, read, entity)
         props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
         shown = _declared(success.schema if success is not None else None, found[0])
+        model = self.model.types.get(entity.name)
+        embeds = {e.field: e.target.id_field for e in model.embeds if not e.many and e.inner is None} if model \
+            else {}
         for key, value in sorted(written.items()):
             prop = props.get(key)
             hidden = not isinstance(prop, dict) or bool(merge_schema(prop).get("writeOnly")) or \
                 (shown is not None and key not in shown)   # the read's schema has no such field to show
+            path, prop = _value_path(key, value, prop, embeds)
+            got = _at(read, path)
             if key == entity.id_field or (key not in read and hidden) or (isinstance(prop, dict)
                                                                           and not fits(value, prop)):
                 continue
-            derived = answered is not None and key in answered[1] and _equal(answered[1][key], read.get(key))
-            if not _equal(value, read.get(key)) and not derived:
-                self.report.record("writes", False, operation, to_pointer([key]),
-                                   f"wrote {_short(repr(value))}, then {_op_name(item_op)} read "
-                                   f"{_short(repr(read.get(key)))}")
+            derived = answered is not None and len(path) == 1 and key in answered[1] \
+                and _equal(answered[1][key], read.get(key))   # an object's value property is the write's own
+            if not _equal(value, got) and not derived:
+                self.report.record("writes", False, operation, to_pointer(path),
+                                   f"wrote {_short(repr(value))}, then {_op_name(item_op)} read {_short(repr(got))}")
                 return
         self.report.record("writes", True)
 
