@@ -32,7 +32,10 @@ lint: $(VENV)/.installed
 	$(BIN)/python -m mypy
 
 ## test: lint first (a finding fails the run), then run every test on two xdist workers (PYTEST_ARGS adds options);
-## bytecode is cached even where PYTHONDONTWRITEBYTECODE is set, as each test's server process imports the package
+## bytecode is cached even where PYTHONDONTWRITEBYTECODE is set, as each test's server process imports the package.
+## loadgroup hands out one test (or one xdist_group) at a time in list order, and tests/conftest.py lists the slow
+## ones first, slowest first: no worker ends on a long test. (load sends long runs of the list per worker, so the
+## slow head would go to one; worksteal splits the list in halves up front and ignores xdist_group.)
 test: lint
 	@if [ -x scripts/ci-deps.sh ]; then scripts/ci-deps.sh; fi
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

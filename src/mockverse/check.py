@@ -34,15 +34,18 @@ import httpx
 import orjson
 from jsonschema.exceptions import relevance
 
-from mockverse.http.operations import FacetWriteOp, key_names
+from mockverse.http.operations import FacetWriteOp
 from mockverse.http.writes import created_ids_field, is_json_patch
 from mockverse.in_process import World
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits, quickly_valid, validator_for
 from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of, to_pointer
 from mockverse.openapi.rpc import flag_fields, rpc_kind, rpc_namespace
+from mockverse.openapi.shapes import properties_of
+from mockverse.openapi.words import key_names
 from mockverse.world.generate import Generator, merge_schema, schema_types
 from mockverse.world.render import entity_slots, list_slot
+from mockverse.world.writes import SCALARS, value_property
 
 CATEGORIES = ("served", "schema", "links", "nested", "item_list", "writes", "determinism")
 SAMPLES = 3              # ids tried per path, parents tried per nested list
@@ -148,6 +151,18 @@ class Report:
 
 
 # -- building a world --------------------------------------------------------------------------------
+
+
+def _value_path(key: str, value: object, prop: object, embeds: dict[str, str]) -> tuple[list[str], object]:
+    """Where a written field reads back, and its schema: a scalar written for an object field (``topic=Hello``)
+    reads back in that object's value property (``topic.value``), or, for a field embedding one entity
+    (``embeds``: field -> the target's id field), as that entity's id (``milestone.id``)."""
+    if not isinstance(prop, dict) or not isinstance(value, SCALARS) or fits(value, prop):
+        return [key], prop
+    if key in embeds:
+        return [key, embeds[key]], properties_of(prop).get(embeds[key])
+    inner = value_property(merge_schema(prop))
+    return ([key, inner], properties_of(prop)[inner]) if inner is not None else ([key], prop)
 
 
 def _text(value: object) -> str:
@@ -370,13 +385,16 @@ class _Checker:
         """The parent id of an entity: known from a list or a sample, else read from the engine's entity API."""
         key = (type_name, str(id))
         if key not in self.parent_of:
-            entity = self.types[type_name]
-            call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
-                                f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
-            data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
-            field = entity.parent_field
-            self.parent_of[key] = data.get(field) if isinstance(data, dict) and field else None
+            self.parent_of[key] = self.world_parent(type_name, id)
         return self.parent_of[key]
+
+    def world_parent(self, type_name: str, id: object) -> object:
+        """The parent id the engine's entity API gives an entity (None when it has none or is unknown)."""
+        call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
+                            f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
+        data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
+        field = self.types[type_name].parent_field
+        return data.get(field) if isinstance(data, dict) and field else None
 
     def ancestors(self, type_name: str, id: object) -> dict[str, object]:
         """Ids of an entity and of each of its ancestors, by type."""
@@ -403,25 +421,39 @@ class _Checker:
                 values[p.name] = str(self.ids[type_name][0])
             else:
                 values[p.name] = str(self.scalar(p.schema, f"path.{p.name}"))
+        parent_key = self.parent_key(op)
         for p in op.parameters:   # ?user=U1 at /users.info: the id of the entity the query names
             type_name = self.query_type(p.name) if p.location == "query" else None
             if type_name is None or not (p.required or op.path == self.types[type_name].item_path
-                                         or rpc_kind(op.path) in ("update", "delete")):
+                                         or rpc_kind(op.path) in ("update", "delete")
+                                         or parent_key == (p.name, type_name)):
                 continue
             id = known.get(type_name, next(iter(self.ids[type_name]), None))
             if id is not None:
                 values[p.name] = str(id)
         return values
 
+    def parent_key(self, op: Operation) -> tuple[str, str] | None:
+        """(query parameter, parent type) of a list method that names the listed type's parent in its query
+        (``conversations.history?channel=``): the method form of a nested path."""
+        rpc = op.method.upper() == "GET" and rpc_namespace(op.path) is not None
+        listed = self.listed_type(op.path) if rpc else None
+        parent = self.types[listed].parent if listed is not None else None
+        if parent is None or parent not in self.model.types:
+            return None
+        names = key_names(parent)
+        return next(((p.name, parent) for p in op.parameters if p.location == "query" and p.name in names), None)
+
     def query_type(self, name: str) -> str | None:
         """The entity type a query parameter names by its spelling (``user``, ``user_id``, ``userId``)."""
-        return next((t for t, entity in self.model.types.items() if t in self.types and name in key_names(entity)),
+        return next((t for t, entity in self.model.types.items() if t in self.types and name in key_names(t)),
                     None)
 
     def contexts(self, op: Operation, bound: dict[str, str]) -> list[dict[str, object]]:
         """Up to SAMPLES assignments of ids (by type) for ``op``'s path, deepest bound type first."""
         tokens = [_param(t) for t in _tokens(op.path)]
-        deepest = next((bound[t] for t in reversed(tokens) if t and t in bound), None)
+        deepest = next((bound[t] for t in reversed(tokens) if t and t in bound), None) or \
+            (self.parent_key(op) or (None, None))[1]
         if deepest is None:
             return [{}]
         listed = self.listed_type(op.path)
@@ -578,27 +610,32 @@ class _Checker:
         listing = self.listing(op, call.body, entity)
         if listing is None:
             return
-        pointer, items = listing[0], [i for i in listing[1] if isinstance(i, dict)]
+        pointer, inner = listing[0], listing[2]
+        items = [(i, item) for i, item in enumerate(listing[1]) if isinstance(item, dict)]   # (index, entity)
         params = [t for t in (_param(x) for x in _tokens(op.path)) if t is not None and t in bound]
-        owner = bound[params[-1]] if params else None
-        nested = owner is not None and owner == entity.parent
+        owner = bound[params[-1]] if params else (self.parent_key(op) or (None, None))[1]
+        nested = owner is not None and owner == entity.parent and known.get(owner) is not None
         owner_id = known.get(owner) if owner is not None else None
         budget = [LINKS_PER_BODY]
-        for i, item in enumerate(items):
+        for n, (i, item) in enumerate(items):
             id = item.get(entity.id_field)
             self.learn(listed, id, owner_id if nested else None)
-            if i >= LIST_ITEMS:
+            if n >= LIST_ITEMS:
                 continue
-            at = pointer + [i]
+            at = pointer + [i] + inner
             self.links(call.operation, at, item, entity, budget)
             if nested and entity.parent_field and entity.parent_field in item:
                 self.report.record("nested", _same(item[entity.parent_field], owner_id), call.operation,
                                    to_pointer(at + [entity.parent_field]),
                                    f"{item[entity.parent_field]!r} does not point back at {owner} {owner_id!r}")
+            elif nested and id is not None and self._item_op(entity) is None:   # no key shown, no item read
+                parent = self.world_parent(listed, id)
+                self.report.record("nested", _same(parent, owner_id), call.operation, to_pointer(at),
+                                   f"{entity.name} {id!r} belongs to {owner} {parent!r}, not {owner_id!r}")
             self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
                        {**known, listed: id} if nested else self.ancestors(listed, id))
         if nested and items:
-            self.outsider(call.operation, entity, known, owner_id, {str(i.get(entity.id_field)) for i in items})
+            self.outsider(call.operation, entity, known, owner_id, {str(i.get(entity.id_field)) for _, i in items})
 
     def outsider(self, operation: str, entity: _Type, known: dict, owner_id: object, listed: set[str]) -> None:
         """A membership check of the parent answers 404 for a child of another parent (one not in its list)."""
@@ -614,22 +651,30 @@ class _Checker:
                            f"{entity.name} {other!r} is not in this list, but {_op_name(item_op)} answered "
                            f"{call.status}, not 404")
 
-    def listing(self, op: Operation, body: Any, entity: _Type) -> tuple[list, list] | None:
-        """(pointer, items) of the entity list in a list body: at the slot the world fills with the type
-        (not another array that happens to hold ids: an audit log's entries beside its users), else the
-        first array of objects with the type's id field."""
+    def listing(self, op: Operation, body: Any, entity: _Type) -> tuple[list, list, list] | None:
+        """(pointer, items, path in each item) of the entity list in a list body: at the slot the world fills
+        with the type (not another array that happens to hold ids: an audit log's entries beside its users),
+        else the first array of objects with the type's id field; items that each embed the entity at one
+        place (``{channels: [{latest: message}]}``) list the entities there."""
         model_type = self.model.types.get(entity.name)
         success = op.success()
         schema = success.schema if success is not None else None
         if model_type is None or not isinstance(schema, dict):
-            return _find_list(body, entity.id_field)
+            found = _find_list(body, entity.id_field)
+            return (*found, []) if found is not None else None
         slot = list_slot(schema, model_type)
         if slot is None:
-            return _find_list(body, entity.id_field)
+            found = _find_list(body, entity.id_field)
+            return (*found, []) if found is not None else None
         node = body
         for part in slot[0]:
             node = node.get(part) if isinstance(node, dict) else None
-        return (list(slot[0]), node) if isinstance(node, list) else None
+        if not isinstance(node, list):
+            return None
+        inner = entity_slots(slot[1], model_type, strict=True)
+        if inner is not None and len(inner) == 1 and inner[0]:
+            return list(slot[0]), [_at(item, inner[0]) for item in node], inner[0]   # a channel's ``latest`` message
+        return list(slot[0]), node, []
 
     def agree(self, category: str, operation: str, at: list, item: dict, entity: _Type, known: dict) -> None:
         """A list's entity equals what its own item path answers (on the keys both show)."""
@@ -814,7 +859,7 @@ class _Checker:
 
     def rpc_key(self, op: Operation, entity: _Type) -> str | None:
         """The parameter (query or body field) an RPC method names one entity of ``entity`` by."""
-        names = key_names(self.model.types[entity.name]) if entity.name in self.model.types else ()
+        names = key_names(entity.name) if entity.name in self.model.types else ()
         props = merge_all_of(op.request_schema).get("properties") or {} if isinstance(op.request_schema, dict) \
             else {}
         given = [p.name for p in op.parameters if p.location == "query"] + list(props)
@@ -982,18 +1027,23 @@ class _Checker:
         written = _written(body, read, entity)
         props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
         shown = _declared(success.schema if success is not None else None, found[0])
+        model = self.model.types.get(entity.name)
+        embeds = {e.field: e.target.id_field for e in model.embeds if not e.many and e.inner is None} if model \
+            else {}
         for key, value in sorted(written.items()):
             prop = props.get(key)
             hidden = not isinstance(prop, dict) or bool(merge_schema(prop).get("writeOnly")) or \
                 (shown is not None and key not in shown)   # the read's schema has no such field to show
+            path, prop = _value_path(key, value, prop, embeds)
+            got = _at(read, path)
             if key == entity.id_field or (key not in read and hidden) or (isinstance(prop, dict)
                                                                           and not fits(value, prop)):
                 continue
-            derived = answered is not None and key in answered[1] and _equal(answered[1][key], read.get(key))
-            if not _equal(value, read.get(key)) and not derived:
-                self.report.record("writes", False, operation, to_pointer([key]),
-                                   f"wrote {_short(repr(value))}, then {_op_name(item_op)} read "
-                                   f"{_short(repr(read.get(key)))}")
+            derived = answered is not None and len(path) == 1 and key in answered[1] \
+                and _equal(answered[1][key], read.get(key))   # an object's value property is the write's own
+            if not _equal(value, got) and not derived:
+                self.report.record("writes", False, operation, to_pointer(path),
+                                   f"wrote {_short(repr(value))}, then {_op_name(item_op)} read {_short(repr(got))}")
                 return
         self.report.record("writes", True)
 
@@ -1074,6 +1124,13 @@ def _walk(body: Any, depth: int = 4) -> list[tuple[list, Any]]:
             nxt += [(parts + [k], v) for k, v in items if isinstance(v, (dict, list))]
         frontier = nxt
     return out
+
+
+def _at(body: Any, path: list[str]) -> Any:
+    """The value at a path of object keys in a body (None where it has none)."""
+    for part in path:
+        body = body.get(part) if isinstance(body, dict) else None
+    return body
 
 
 def _find(body: Any, id_field: str, id: object) -> tuple[list, dict] | None:

@@ -191,9 +191,10 @@ class ServerConfig(_Strict):
     header_timeout: timedelta = timedelta(seconds=10)      # a request's head must arrive within this, or it is closed
     keep_alive_timeout: timedelta = timedelta(seconds=75)  # idle keep-alive; longer than clients' own (httpx: 5s)
     tcp_idle_timeout: timedelta = timedelta(minutes=5)     # a TCP connection with no subscription and no line
+    store_busy_timeout: timedelta = timedelta(seconds=3)   # a write finding the store locked retries, then 503
     max_connections: int = Field(default=4096, ge=1, le=1_000_000)   # HTTP and TCP each; past it new ones are closed
 
-    @field_validator("header_timeout", "keep_alive_timeout", "tcp_idle_timeout", mode="before")
+    @field_validator("header_timeout", "keep_alive_timeout", "tcp_idle_timeout", "store_busy_timeout", mode="before")
     @classmethod
     def _timeouts(cls, value: Any) -> timedelta:
         span = _duration(value)
@@ -572,7 +573,9 @@ def _at(data: object, *keys: str) -> object:
 
 
 def builtin_config_data() -> dict:
-    return yamlsafe.load(resources.files("mockverse.builtin").joinpath("config.yaml").read_text("utf-8"))
+    """The bundled defaults of the built-in world (``builtin/config.yaml``)."""
+    data: dict = yamlsafe.bundled("config.yaml")
+    return data
 
 
 def builtin_spec_path() -> Path:

@@ -35,11 +35,8 @@ class EntityRef:
 
 def stable_hash(*parts: object) -> int:
     """A 64-bit integer that depends only on ``parts`` (same on every process and machine)."""
-    h = hashlib.blake2b(digest_size=8)
-    for part in parts:
-        h.update(str(part).encode("utf-8"))
-        h.update(b"\x1f")
-    return int.from_bytes(h.digest(), "big")
+    text = "".join([f"{part}\x1f" for part in parts])   # each part followed by the separator
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 def unit_draw(*parts: object) -> float:

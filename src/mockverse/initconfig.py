@@ -56,6 +56,8 @@ NOTES: dict[str, str] = {
     "ServerConfig.header_timeout": "a request's head must arrive within this once begun, else 408 and close",
     "ServerConfig.keep_alive_timeout": "idle connections close after this; longer than clients' own (httpx: 5s)",
     "ServerConfig.tcp_idle_timeout": "a TCP connection without subscriptions closes after this long without a line",
+    "ServerConfig.store_busy_timeout": "a write that finds the store locked by another process is tried again "
+    "for this long, then answered 503 with Retry-After",
     "ServerConfig.max_connections": "open connections per listener (HTTP, TCP); past it new ones get 503, logged",
     "CorsConfig.enabled": "answer CORS preflights and add CORS headers",
     "CorsConfig.allow_origins": "origins allowed",

@@ -27,8 +27,6 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import orjson
-from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext import parse as parse_jsonpath
 
 from mockverse.store import Store
 
@@ -260,10 +258,13 @@ def compile_regex(pattern: str, where: str) -> re.Pattern:
 
 
 def compile_jsonpath(expression: str, where: str) -> _Path:
-    """A JSONPath (jsonpath-ng's extended syntax: filters, wildcards, recursive descent)."""
+    """A JSONPath (jsonpath-ng's extended syntax: filters, wildcards, recursive descent). jsonpath-ng loads
+    with the first stub that has one: building its parser costs a server start 50 ms of CPU otherwise."""
+    from jsonpath_ng.ext import parse as parse_jsonpath
+
     try:
         return _Path(parse_jsonpath(expression), expression.replace(" ", "").startswith("$[?"))
-    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # the parser raises bare Exceptions too
+    except Exception as exc:  # its lexer and parser errors, and the bare Exceptions it raises too
         raise StubError(where, f"is not a JSONPath: {str(exc)[:200]}") from None
 
 
@@ -769,8 +770,11 @@ def _reuse(stub: Stub | None, mapping: dict, order: int) -> Stub | None:
 class StubBook:
     """The stubs of every workspace, in the store; compiled once per workspace version."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, setting: Callable[[str, str, int], Any] | None = None) -> None:
+        """``setting(workspace, key, version)``: how a setting is read for ``load`` (a cache that keeps it
+        until it changes); the store's own read without one."""
         self.store = store
+        self.setting = setting or (lambda workspace, key, version: store.get_setting(workspace, key))
         self.cache: dict[str, Loaded] = {}
 
     def load(self, workspace: str, version: int | None = None) -> Loaded:
@@ -781,8 +785,8 @@ class StubBook:
         hit = self.cache.get(workspace)
         if hit is not None and hit.version == version:
             return hit
-        mappings = self.store.get_setting(workspace, STUBS_KEY) or []
-        state = self.store.get_setting(workspace, STATE_KEY) or {}
+        mappings = self.setting(workspace, STUBS_KEY, version) or []
+        state = self.setting(workspace, STATE_KEY, version) or {}
         known = {s.id: s for s in hit.stubs} if hit is not None else {}   # a use or a state move changes no mapping
         stubs = sorted((_reuse(known.get(m["id"]), m, i) or compile_stub(m, i) for i, m in enumerate(mappings)),
                        key=Stub.rank)

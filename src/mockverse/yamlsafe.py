@@ -10,6 +10,9 @@ naming the JSON pointer of the part that expands and the limit, before any objec
 
 from __future__ import annotations
 
+import copy
+import functools
+from importlib import resources
 from typing import Any
 
 import yaml
@@ -44,6 +47,17 @@ def load(text: str) -> Any:
         return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+def bundled(name: str) -> Any:
+    """A YAML file shipped in ``mockverse/builtin`` (``config.yaml``, ``lifecycle.yaml``), parsed once per
+    process: every app built in it reads the same file; each call gets a copy of its own to change."""
+    return copy.deepcopy(_bundled(name))
+
+
+@functools.cache
+def _bundled(name: str) -> Any:
+    return load(resources.files("mockverse.builtin").joinpath(name).read_text("utf-8"))
 
 
 def _check(root: yaml.Node) -> None:

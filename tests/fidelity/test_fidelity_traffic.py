@@ -1,10 +1,13 @@
-"""Fidelity from the workspace's own traffic: record a real upstream on loopback, serve the
-same requests from the mock, score; a mock whose spec retypes one field scores lower."""
+"""Fidelity from the workspace's own traffic: record an upstream (the built-in world, in process), serve
+the same requests from the mock, score; a mock whose spec retypes one field scores lower. The faithful
+mock is a server process, for the `mockverse fidelity --url` command; the drifted one runs in process."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+
+import httpx
 
 from conftest import ROOT, run_main
 
@@ -21,9 +24,14 @@ def drifted_spec(directory: Path) -> Path:
     return path
 
 
+UPSTREAM = "http://upstream.test"
+
+
 def test_traffic_fidelity_is_per_operation_and_drops_with_drift(start_server, app_server, tmp_path):
-    upstream = start_server()                      # the real API: a server on loopback
-    recorder = app_server("--upstream", upstream.url, command="record")
+    upstream = app_server()                        # the real API: the built-in world, reached through ASGI
+    recorder = app_server("--upstream", UPSTREAM, command="record")
+    recorder.app.state.reality.upstream.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=upstream.app),
+                                                                   base_url=UPSTREAM)
     ids = list(range(1, 13))
     paths = [f"/users/{i}" for i in ids] + [f"/users/{i}/orders" for i in ids] + [f"/users/{i}/devices" for i in ids]
     for path in paths:
@@ -39,14 +47,16 @@ def test_traffic_fidelity_is_per_operation_and_drops_with_drift(start_server, ap
         for suffix in ("-wal", "-shm"):
             if Path(f"{recordings}{suffix}").exists():
                 shutil.copy(f"{recordings}{suffix}", f"{store}{suffix}")
-        mock = start_server("--spec", str(spec), "--config", str(BUILTIN / "config.yaml"), store=store)
+        serve = start_server if name == "faithful" else app_server
+        mock = serve("--spec", str(spec), "--config", str(BUILTIN / "config.yaml"), store=store)
         for path in paths:
             assert mock.client.get(path).status_code == 200
         r = mock.client.post("/api/v1/workspace/default/fidelity", json={"source": "traffic"})
         assert r.status_code == 200, r.text
         scores[name] = r.json()["score"]
-        code, out, _ = run_main("fidelity", "--url", mock.url, "--json")   # the CLI against the server process
-        assert code == 0 and '"source": "traffic"' in out
+        if name == "faithful":   # the CLI against the server process
+            code, out, _ = run_main("fidelity", "--url", mock.url, "--json")
+            assert code == 0 and '"source": "traffic"' in out
     faithful, drifted = scores["faithful"], scores["drifted"]
     operations = {op["operation"]: op["weight"] for op in faithful["operations"]}
     assert operations == {"GET /users/{id}": 12, "GET /users/{id}/orders": 12, "GET /users/{id}/devices": 12}

@@ -31,8 +31,9 @@ def problem(r: httpx.Response, status: int, field: str) -> dict:
 
 @pytest.fixture(scope="module")
 def pets(tmp_path_factory):
-    from conftest import Server
-    s = Server(tmp_path_factory.mktemp("pets"), "--spec", PRISM_SPEC).start()
+    """The Prism pets spec served in process (an AppServer), shared by the module's tests."""
+    from conftest import AppServer
+    s = AppServer(tmp_path_factory.mktemp("pets"), "--spec", PRISM_SPEC)
     yield s
     s.stop()
 

@@ -54,6 +54,9 @@ def browser():
         _unavailable("playwright is not installed: pip install -e '.[dev]' (then apt-get install chromium; "
                      "never `playwright install`)")
     executable = _chromium()
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=60_000)   # a busy machine is slow, not broken (as the pages' own timeout)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
@@ -366,9 +369,9 @@ def test_every_page_fits_the_viewport_and_stays_on_loopback(browser, server, vie
             page = board.open(route, ws)
             expect(board.by(f"page-{name}")).to_be_visible()
             ready()
-            page.wait_for_timeout(300)  # let bars and chart finish their transitions
             page.evaluate("window.scrollTo(0, 0)")
-            page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}-{viewport}.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}-{viewport}.png"), full_page=True,
+                            animations="disabled")   # bars and chart shown as their transitions end
             overflow = page.evaluate("document.documentElement.scrollWidth")
             assert overflow <= width, f"{name} at {viewport} scrolls sideways ({overflow}px wide)"
         board.assert_stayed_on_loopback()

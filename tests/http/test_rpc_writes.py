@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from mockverse.check import run_check
+from rpc_specs import answer, form
 
 THING = {"type": "object", "required": ["id", "name"], "additionalProperties": False, "properties": {
     "id": {"type": "string", "pattern": "^T[0-9A-Z]{8}$"}, "name": {"type": "string"},
@@ -15,37 +16,25 @@ REF = {"$ref": "#/components/schemas/thing"}
 KEY = {"thing": {"type": "string"}}
 
 
-def _form(props: dict, required: list[str]) -> dict:
-    """A form request body of these fields, nothing else allowed."""
-    return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-        "type": "object", "required": required, "additionalProperties": False, "properties": props}}}}
 
-
-def _answer(props: dict) -> dict:
-    """A method's ``{ok: true, ...}`` answer."""
-    return {"200": {"description": "ok", "content": {"application/json": {"schema": {
-        "type": "object", "required": ["ok"], "additionalProperties": False,
-        "properties": {"ok": {"type": "boolean", "enum": [True]}, **props}}}}}}
-
-
-def _post(body: dict, answer: dict) -> dict:
-    return {"post": {"requestBody": body, "responses": _answer(answer)}}
+def _post(body: dict, shape: dict) -> dict:
+    return {"post": {"requestBody": body, "responses": answer(shape)}}
 
 
 SPEC = {
     "openapi": "3.0.3", "info": {"title": "Things RPC", "version": "1"},
     "components": {"schemas": {"thing": THING}},
     "paths": {
-        "/things.create": _post(_form({"name": {"type": "string"}, "topic": {"type": "string"}}, ["name"]),
+        "/things.create": _post(form({"name": {"type": "string"}, "topic": {"type": "string"}}, ["name"]),
                                 {"thing": REF}),
         "/things.info": {"get": {"parameters": [{"name": "thing", "in": "query", "required": True,
-                                                 "schema": {"type": "string"}}], "responses": _answer({"thing": REF})}},
+                                                 "schema": {"type": "string"}}], "responses": answer({"thing": REF})}},
         "/things.list": {"get": {"parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
-                                 "responses": _answer({"things": {"type": "array", "items": REF}})}},
-        "/things.rename": _post(_form({**KEY, "name": {"type": "string"}}, ["thing", "name"]), {"thing": REF}),
-        "/things.archive": _post(_form(KEY, ["thing"]), {}),
-        "/things.unarchive": _post(_form(KEY, ["thing"]), {}),
-        "/things.delete": _post(_form(KEY, ["thing"]), {}),
+                                 "responses": answer({"things": {"type": "array", "items": REF}})}},
+        "/things.rename": _post(form({**KEY, "name": {"type": "string"}}, ["thing", "name"]), {"thing": REF}),
+        "/things.archive": _post(form(KEY, ["thing"]), {}),
+        "/things.unarchive": _post(form(KEY, ["thing"]), {}),
+        "/things.delete": _post(form(KEY, ["thing"]), {}),
     },
 }
 

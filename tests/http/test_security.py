@@ -12,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -19,6 +20,7 @@ import pytest
 import yaml
 
 from conftest import RedisServer, Server, free_port, redis_binary, run_main
+from mockverse.config import ServerConfig
 from mockverse.launcher import tls_context
 
 PROBLEM = "application/problem+json"
@@ -291,7 +293,7 @@ def test_past_the_cap_new_connections_get_503_and_a_log_line(tmp_path):
 
 
 def test_a_head_sent_too_slowly_gets_408_and_is_closed(tmp_path):
-    server = start_limited(tmp_path, config={"server": {"header_timeout": "1s"}})
+    server = start_limited(tmp_path, config={"server": {"header_timeout": "250ms"}})
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
             s.sendall(b"GET /users/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n")   # and never the blank line
@@ -302,23 +304,30 @@ def test_a_head_sent_too_slowly_gets_408_and_is_closed(tmp_path):
         server.stop()
 
 
-def test_a_reused_keep_alive_connection_is_not_closed_under_the_client(start_server):
+def test_a_reused_keep_alive_connection_is_not_closed_under_the_client(tmp_path):
     """httpx drops an idle pooled connection after 5 s; uvicorn's default closed it at 5 s too, so a
-    request sent on it at that moment could meet a closing socket. The server now waits 75 s."""
-    server = start_server()
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
-        reader = s.makefile("rb")
-        for attempt in range(2):
-            if attempt:
-                time.sleep(6)   # idle longer than the client's and the old server's 5 s, then reuse the connection
-            s.sendall(b"GET /users/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            status = reader.readline()
-            assert status == b"HTTP/1.1 200 OK\r\n"
-            length = 0
-            while (line := reader.readline()) != b"\r\n":
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            assert len(reader.read(length)) == length
+    request sent on it at that moment could meet a closing socket. The server keeps an idle connection
+    for ``server.keep_alive_timeout``, 75 s by default; here 2 s: reused after idling, closed after it."""
+    assert ServerConfig().keep_alive_timeout == timedelta(seconds=75)
+    assert ServerConfig().keep_alive_timeout.total_seconds() > httpx.Limits().keepalive_expiry == 5
+    server = start_limited(tmp_path, config={"server": {"keep_alive_timeout": "2s"}})
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+            reader = s.makefile("rb")
+            for attempt in range(2):
+                if attempt:
+                    time.sleep(0.5)   # idle, then reuse the connection
+                s.sendall(b"GET /users/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                status = reader.readline()
+                assert status == b"HTTP/1.1 200 OK\r\n"
+                length = 0
+                while (line := reader.readline()) != b"\r\n":
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                assert len(reader.read(length)) == length
+            assert reader.read() == b""   # the server closes it once idle for its keep_alive_timeout (30 s: backstop)
+    finally:
+        server.stop()
 
 
 # -- ids within their type's range, on every write path -----------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import shlex
@@ -10,12 +11,20 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import orjson
+import pytest
+import uvicorn
+from uvicorn.importer import import_from_string
 
-from conftest import ROOT
-from mockverse.launcher import ServerProcess, free_port
+from conftest import ROOT, TestClient, _process_state_kept, run_main
+from mockverse.cli import main
+from mockverse.launcher import HEALTH, ServerProcess, free_port
 
 README = ROOT / "README.md"
 
@@ -39,10 +48,39 @@ def test_readme_starts_with_the_two_commands():
     assert "make run" in head and "make test" in head
 
 
-def test_curl_tour_works_as_printed(start_server):
+@dataclass
+class Tour:
+    """The server the tour starts with: `mockverse serve --port 3000` (with the TCP listener the README also
+    shows) on a free port, run in ``root`` as a reader would, with its own HOME; shared by this module's tests."""
+
+    root: Path
+    env: dict[str, str]
+    port: int
+    tcp_port: int
+    proc: ServerProcess
+
+    def restart(self) -> None:
+        self.proc.stop()
+        self.proc.start(within=120)
+
+
+@pytest.fixture(scope="module")
+def tour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tour]:
+    root = tmp_path_factory.mktemp("readme")
+    (root / "home").mkdir()
+    env = {**os.environ, "HOME": str(root / "home"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    port, tcp = free_port(), free_port()
+    proc = ServerProcess(["mockverse", "serve", "--port", str(port), "--tcp-port", str(tcp)],
+                         f"http://127.0.0.1:{port}", root / f"server-{port}.log", cwd=root, env=env)
+    server = Tour(root, env, port, tcp, proc.start(within=120))
+    yield server
+    proc.stop()
+
+
+def test_curl_tour_works_as_printed(tour):
     before, after = tour_blocks()
     assert len(before) == 10 and len(after) == 2
-    server = start_server()
+    server = tour
     results = [run(line, server.port) for line in before]
     user, orders, by_query, consistency = results[:4]
     assert user["orders"] == orders == by_query == consistency["orders"]
@@ -83,22 +121,16 @@ def table_commands() -> list[list[str]]:
 
 
 class Shell:
-    """Runs README commands as printed in a scratch directory, against real servers on free ports:
-    127.0.0.1:3000 (and any other port a command serves on) is mapped to the port actually used."""
+    """Runs README commands as printed in the tour's directory, 127.0.0.1:3000 being the tour's server. A server
+    that a later command talks to runs as a real process on a free port (any port a command serves on is mapped
+    to the port actually used); a server nothing talks to, and every other ``mockverse`` command, runs through
+    mockverse's ``main`` in this process (its output or its started app is the point, not a process)."""
 
-    def __init__(self, root: Path, redis_url: str) -> None:
-        self.root = root
-        self.env = {
-            **os.environ,
-            "HOME": str(root / "home"),
-            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        }
-        (root / "home").mkdir()
-        self.ports: dict[str, str] = {"6379": redis_url.rsplit(":", 1)[1].split("/")[0]}
+    def __init__(self, tour: Tour, redis_url: str) -> None:
+        self.root, self.env = tour.root, tour.env
+        self.ports: dict[str, str] = {"6379": redis_url.rsplit(":", 1)[1].split("/")[0], "3000": str(tour.port),
+                                      "7000": str(tour.tcp_port)}
         self.procs: list[ServerProcess] = []
-        tcp = free_port()
-        self.serve(f"mockverse serve --port 3000 --tcp-port {tcp}", root)
-        self.ports["7000"] = str(tcp)
         self.builtin = self.ports["3000"]   # the built-in world on SQLite, the server the tour starts with
 
     def mapped(self, command: str) -> str:
@@ -110,8 +142,8 @@ class Shell:
             ),
         )
 
-    def serve(self, command: str, cwd: Path) -> None:
-        """A command that serves: started on a free port, run until it answers its health check."""
+    def served_args(self, command: str) -> list[str]:
+        """A serving command's arguments with its ``--port`` (printed or added) moved to a free port."""
         args = shlex.split(self.mapped(command), comments=True)
         port = free_port()
         if "--port" in args:
@@ -119,23 +151,74 @@ class Shell:
             args[args.index("--port") + 1] = str(port)
         else:
             args += ["--port", str(port)]
+        return args
+
+    def serve(self, command: str, cwd: Path) -> None:
+        """A command that serves: started on a free port, run until it answers its health check."""
+        args = self.served_args(command)
+        port = args[args.index("--port") + 1]
         self.procs.append(ServerProcess(args, f"http://127.0.0.1:{port}", cwd / f"server-{port}.log", cwd=cwd,
                                         env=self.env).start(within=120))
 
-    def run(self, command: str, cwd: Path) -> None:
-        """One command as printed: exit 0; what curl prints is JSON, and no 5xx problem."""
-        for part in command.split(" && "):
-            if part.startswith(SERVERS):
+    def serve_in_process(self, command: str, cwd: Path) -> None:
+        """A command that serves, run by ``main`` in this process: it exits 0 having handed uvicorn one app
+        (or, with --workers, the workers' app factory), and that app starts and answers its health check."""
+        args = mockverse_args(self.served_args(command))
+        served: list[tuple[Any, dict[str, Any]]] = []
+
+        def run(app: Any, **options: Any) -> None:
+            served.append((app, options))
+
+        with _process_state_kept(), mock.patch.dict(os.environ, {"HOME": self.env["HOME"]}), \
+                pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()) as err:
+            patch.setattr(uvicorn, "run", run)
+            patch.chdir(cwd)
+            code = main(args)
+            assert (code, len(served)) == (0, 1), f"{command}: exit {code}\n{err.getvalue()[-500:]}"
+            app, options = served[0]
+            if options.get("factory"):
+                app = import_from_string(app)()
+            with TestClient(app, base_url="http://127.0.0.1:3000") as client:
+                assert client.get(HEALTH).status_code == 200, command
+        assert options["port"] == int(args[args.index("--port") + 1])
+        printed = shlex.split(command, comments=True)
+        assert options.get("workers", 1) == (int(printed[printed.index("--workers") + 1])
+                                             if "--workers" in printed else 1)
+
+    def run(self, part: str, cwd: Path, later: list[str]) -> None:
+        """One command as printed (one part of an ``&&`` chain): exit 0; what curl prints is JSON, and no 5xx
+        problem. ``later`` are the commands that follow it, to tell whether a server is talked to."""
+        if part.startswith(SERVERS):
+            if talked_to(part, later):
                 self.serve(part, cwd)
-            elif part.startswith("make "):
-                done = subprocess.run(
-                    ["make", "-n", *shlex.split(part, comments=True)[1:]], cwd=ROOT, capture_output=True, text=True
-                )
-                assert done.returncode == 0, f"{part}: {done.stderr}"
-            elif part.startswith("docker "):
-                continue   # tests/process/test_packaging.py builds and runs the image where docker runs
             else:
-                self.shell(part, cwd)
+                self.serve_in_process(part, cwd)
+        elif part.startswith("make "):
+            done = subprocess.run(
+                ["make", "-n", *shlex.split(part, comments=True)[1:]], cwd=ROOT, capture_output=True, text=True
+            )
+            assert done.returncode == 0, f"{part}: {done.stderr}"
+        elif part.startswith("docker "):
+            return   # tests/process/test_packaging.py builds and runs the image where docker runs
+        elif part.startswith("mockverse ") and not SHELL_SYNTAX.search(part.split("#", 1)[0]):
+            self.command(part, cwd)
+        else:
+            self.shell(part, cwd)
+
+    def run_all(self, parts: list[tuple[str, Path]]) -> None:
+        """Every command of ``parts`` in order, each in its own directory."""
+        for n, (part, cwd) in enumerate(parts):
+            self.run(part, cwd, [later for later, _ in parts[n + 1:]])
+
+    def command(self, part: str, cwd: Path) -> None:
+        """A ``mockverse`` command that does not serve, run by ``main`` in this process: exit 0, and with
+        ``--json`` what it prints is JSON."""
+        args = shlex.split(self.mapped(part), comments=True)
+        code, out, err = run_main(*args[1:], cwd=cwd, env={"HOME": self.env["HOME"]})
+        assert code == 0, f"{part}\n{out[-500:]}\n{err[-500:]}"
+        if "--json" in args:
+            orjson.loads(out)
 
     def shell(self, command: str, cwd: Path) -> None:
         """One shell command: exit 0 and, for curl, JSON that is no 5xx problem; nc stays connected, so its
@@ -173,26 +256,60 @@ class Shell:
             proc.stop()
 
 
-def test_every_shell_command_of_the_readme_runs_as_printed(tmp_path, redis_server):
-    shell = Shell(tmp_path, redis_server.url)
+SHELL_SYNTAX = re.compile(r"[|<>;$`]")
+
+
+def mockverse_args(args: list[str]) -> list[str]:
+    """The arguments ``main`` gets from a command line starting ``mockverse`` or ``python -m mockverse``."""
+    return args[args.index("mockverse") + 1:] if "mockverse" in args else args[args.index("-m") + 2:]
+
+
+def talked_to(command: str, later: list[str]) -> bool:
+    """Whether a later command talks to the port ``command`` serves on (before another server takes it)."""
+    args = shlex.split(command, comments=True)
+    if "--port" not in args:
+        return False
+    port = args[args.index("--port") + 1]
+    for other in later:
+        if f"127.0.0.1:{port}" in other or f"nc 127.0.0.1 {port}" in other:
+            return True
+        if other.startswith(SERVERS) and f"--port {port}" in other:
+            return False
+    return False
+
+
+def prose_commands(root: Path) -> list[tuple[str, Path]]:
+    """Every command of the README's shell blocks, ``&&`` chains split, to run in ``root``."""
+    return [(part, root) for _line, block in fenced("sh", "bash", "console")
+            for command in shell_commands(block) for part in command.split(" && ")]
+
+
+def table_commands_in(root: Path) -> list[tuple[str, Path]]:
+    """Every command of the "Coming from" table, each row in a clean directory (`mockverse init` writes files)."""
+    parts = []
+    for n, row in enumerate(table_commands()):
+        cwd = root / f"row{n}"
+        cwd.mkdir()
+        parts += [(part, cwd) for command in row for part in command.split(" && ")]
+    return parts
+
+
+def test_every_shell_command_of_the_readme_runs_as_printed(tour, redis_server):
+    shell = Shell(tour, redis_server.url)
     try:
-        for _line, block in fenced("sh", "bash", "console"):
-            for command in shell_commands(block):
-                shell.run(command, tmp_path)
+        shell.run_all(prose_commands(tour.root))
         shell.ports["3000"] = shell.builtin   # the table's commands ask the built-in world, as a reader's would
-        for n, row in enumerate(table_commands()):
-            cwd = tmp_path / f"row{n}"   # each row from a clean directory (`mockverse init` writes files)
-            cwd.mkdir()
-            for command in row:
-                shell.run(command, cwd)
+        shell.run_all(table_commands_in(tour.root))
     finally:
         shell.close()
 
 
 def test_every_python_block_of_the_readme_runs(pytester, start_server):
-    server = start_server()
-    for line, block in fenced("python"):
-        code = block.replace("127.0.0.1:3000", f"127.0.0.1:{server.port}")
+    blocks = fenced("python")
+    # a block that talks to 127.0.0.1:3000 gets a server (started only when one does)
+    port = start_server().port if any("127.0.0.1:3000" in block for _, block in blocks) else 3000
+    for line, block in blocks:
+        code = block.replace("127.0.0.1:3000", f"127.0.0.1:{port}")
         if re.search(r"^def test_", code, re.M):   # a test using the plugin's fixtures: run by pytest
             pytester.makepyfile(**{f"test_readme_{line}": code})
             result = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"test_readme_{line}.py")

@@ -234,14 +234,14 @@ def test_acknowledged_writes_survive_sigkill(start_server):
     writer = threading.Thread(target=burst)
     writer.start()
     deadline = time.monotonic() + 30
-    while len(acked_orders) < 80 and time.monotonic() < deadline:  # about 240 writes of the three kinds
+    while len(acked_orders) < 40 and time.monotonic() < deadline:  # about 120 writes of the three kinds
         time.sleep(0.01)
     s.proc.send_signal(signal.SIGKILL)  # mid-burst: the writer is still sending
     s.proc.wait()
     stop.set()
     writer.join(timeout=15)
     assert not writer.is_alive() and errors == []
-    assert len(acked_orders) >= 80 and len(acked_clock) >= 79 and len(acked_state) == 5
+    assert len(acked_orders) >= 40 and len(acked_clock) >= 39 and len(acked_state) == 5
 
     s.stop()
     s.start()

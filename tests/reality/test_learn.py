@@ -15,7 +15,7 @@ from mockverse.ids import unit_draw
 from mockverse.reality.learn import shape
 
 UPSTREAM = "http://upstream.test"
-USERS = range(1, 111)
+USERS = range(1, 61)   # 60 recorded users: every learnt field is seen far more often than MIN_SEEN
 COMPANIES = (("Acme GmbH", 0.5), ("Globex AG", 0.8), ("Initech", 1.0))
 CITIES = ("Berlin", "Hamburg", "Vienna")
 
@@ -32,7 +32,7 @@ def upstream_user(body: dict) -> dict:
 
 @pytest.fixture
 def recorded(app_client, tmp_path):
-    """A store holding 110 recordings of GET /users/{id} from an upstream served in process."""
+    """A store holding 60 recordings of GET /users/{id} from an upstream served in process."""
     other = app_client(seed=7)
     bodies = {i: orjson.dumps(upstream_user(other.get(f"/users/{i}").json())) for i in USERS}
 
@@ -70,7 +70,7 @@ def test_learning_from_recordings_brings_synthetic_samples_close_to_reality(app_
     learnt = serving(app_client, tmp_path, store, learn=True)
     before, after = samples_score(plain), samples_score(learnt)
     # measured: the default generator's companies, phones and cities against the upstream's, then learnt
-    assert (before, after) == (0.634998, 0.999713)
+    assert (before, after) == (0.632368, 0.997416)
     user = learnt.get("/users/17").json()
     assert user["company"] in {"Acme GmbH", "Globex AG", "Initech"}
     assert shape(user["phone"]) == "+9 9 9" and len(user["phone"]) == len("+49 30 1234567")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -187,7 +186,8 @@ def test_ratio_zero_never_calls_the_upstream_and_serves_the_synthetic_bytes(app_
     config = write_config(tmp_path, default_ratio=0, upstream=upstream.url,
                           routes=[{"pattern": "/payments/*", "ratio": 0.9}])  # the hook is active, r is 0 here
     mock = app_server("--config", config)
-    paths = [f"/users/{n}" for n in range(1, 26)] + [f"/users/{n}/orders" for n in range(1, 26)]
+    # at r = 0 no draw is made: a few personas show it as well as many
+    paths = [f"/users/{n}" for n in range(1, 9)] + [f"/users/{n}/orders" for n in range(1, 9)]
     for path in paths:
         got = mock.client.get(path)
         assert got.content == server.client.get(path).content
@@ -218,7 +218,9 @@ def test_ratio_one_serves_the_upstream_exactly_and_falls_back_when_it_fails(app_
                          ("close", "upstream-protocol-error"), ("huge", "upstream-too-large"),
                          ("error", "upstream-status-503")]:
         upstream.mode = mode
-        got = c.get("/users/3")   # "slow" answers only when the test ends: the mock's 1 s timeout gave up
+        if mode == "slow":   # answers only when the test ends: this workspace's timeout (50 ms) gives up first
+            assert c.put("/api/v1/reality", json={"timeout": 0.05}).json()["settings"]["timeout"] == 0.05
+        got = c.get("/users/3")
         assert got.status_code == 200
         assert got.json() == direct.json(), mode  # the recording of the healthy answer
         assert got.headers["x-mockverse-source"] == "recorded"
@@ -227,6 +229,8 @@ def test_ratio_one_serves_the_upstream_exactly_and_falls_back_when_it_fails(app_
         assert never_recorded.content == synthetic_5
         assert never_recorded.headers["x-mockverse-source"] == "synthetic"
         assert never_recorded.headers["x-mockverse-fallback"] == f"{reason}, no-recording"
+        if mode == "slow":   # the config's 1 s again
+            assert c.delete("/api/v1/reality").json()["settings"]["timeout"] == 1
 
     upstream.stop()
     got = c.get("/users/3")
@@ -458,17 +462,32 @@ def test_record_mode_proxies_stores_and_replays(app_server, upstream, tmp_path):
 
 
 # -- realism ---------------------------------------------------------------------------------------
+def waits_of(mock) -> list[float]:
+    """The app's realism waits, noted instead of slept, on a clock that stands still while the app works (the
+    reality service's injectable ``clock`` and ``sleep``): each wait is the whole latency."""
+    waits: list[float] = []
+
+    async def note(seconds: float) -> None:
+        waits.append(seconds)
+
+    mock.app.state.reality.clock = lambda: 0.0
+    mock.app.state.reality.sleep = note
+    return waits
+
+
 def test_fixed_latency_and_error_rate_are_deterministic_per_request(app_server, tmp_path):
     config = write_config(tmp_path, realism={"latency": {"fixed": "150ms"}, "errors": {"rate": 0.3, "status": 503}})
     mock = app_server("--config", config)
     c = mock.client
+    waits = waits_of(mock)
     expected = {n: 503 if unit_draw(SEED, f"GET /users/{n}?", "error") < 0.3 else 200 for n in range(1, 9)}
     assert set(expected.values()) == {200, 503}
     for _ in range(2):
         for n, status in expected.items():
-            started = time.monotonic()
             got = c.get(f"/users/{n}")
-            assert time.monotonic() - started >= 0.15
+            assert trace_of(mock, got)["realism"]["latency_s"] == 0.15
+            assert waits == [0.15]
+            waits.clear()
             assert got.status_code == status
             if status == 503:
                 assert got.headers["content-type"] == PROBLEM
@@ -491,9 +510,10 @@ def test_recorded_latency_and_errors_are_learned_per_operation(app_server, tmp_p
         entry("https://api.test/users/1", 200, 400.0), entry("https://api.test/users/2", 200, 400.0),
         entry("https://api.test/orders/1001", 503, 20.0)]}}
     assert c.post("/api/v1/recordings/import", json=har).json()["imported"] == 3
-    started = time.monotonic()
+    waits = waits_of(mock)
     slow = c.get("/users/8")
-    assert time.monotonic() - started >= 0.4 and slow.status_code == 200
+    assert slow.status_code == 200 and trace_of(mock, slow)["realism"]["latency_s"] == 0.4
+    assert waits == [0.4]
     failing = c.get("/orders/3001")
     assert failing.status_code == 503 and failing.headers["x-mockverse-source"] == "realism-error"
     assert trace_of(mock, failing)["realism"]["learned_from"] == 1

@@ -483,6 +483,7 @@ const personas = {
   graphText: null,
   graphKey: null,
   selected: null,
+  picked: false,      // the user chose a state in the menu: a load finishing later must not undo the choice
   loads: 0,           // loads started: only the latest may draw (a poll started before a change answers late)
 };
 
@@ -492,11 +493,13 @@ PAGES.personas = {
     personas.users = null;
     personas.ref = null;
     personas.lifecycleText = personas.graphText = personas.graphKey = null;
+    personas.picked = false;
   },
   enter(arg) {
     if (arg !== personas.ref) {
       personas.ref = arg;
       personas.lifecycleText = personas.graphText = personas.graphKey = personas.selected = null;
+      personas.picked = false;
       clear($("entity-json"));
       $("entity-title").textContent = "Click a node to open its JSON.";
       showMessage("persona-message", "");
@@ -626,7 +629,7 @@ async function loadPersona(ref) {
     personas.lifecycleText = lifeText;
     renderHistoryList(life.history || []);
     renderMetadata(life.metadata || {});
-    if (first) $("lifecycle-select").value = life.lifecycle_state || life.state;
+    if (first && !personas.picked) $("lifecycle-select").value = life.lifecycle_state || life.state;
   }
   const depth = $("graph-depth").value;
   const graphKey = `${lifeText}|${depth}|${JSON.stringify(data)}`;
@@ -697,6 +700,7 @@ async function setLifecycle(event) {
     });
     showMessage("persona-message", `${data.persona_id} is now ${data.lifecycle_state} (since ${fmtTime(data.entered_at)}).`, "ok");
     personas.lifecycleText = null;
+    personas.picked = false;
     personas.users = null; // list badges change with it
     await loadPersona(personas.ref);
   } catch (err) {
@@ -1177,6 +1181,7 @@ async function resolvePath(event) {
 function wire() {
   const lifecycle = $("lifecycle-select");
   for (const s of STATES) lifecycle.append(el("option", { value: s, text: s }));
+  lifecycle.addEventListener("change", () => { personas.picked = true; });
   $("lifecycle-form").addEventListener("submit", setLifecycle);
   $("metadata-form").addEventListener("submit", setMetadata);
   $("persona-search").addEventListener("input", search);

@@ -91,7 +91,7 @@ def build_document(path_sets: Iterable[Mapping[str, dict]]) -> dict[str, Any]:
         for path, item in path_set.items():
             if path in paths:
                 raise ValueError(f"{path} is described by two modules")
-            paths[path] = {method: _json_only(method, operation) for method, operation in item.items()}
+            paths[path] = {method: _guarded(method, operation) for method, operation in item.items()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "mockverse admin API", "version": __version__,
@@ -102,11 +102,13 @@ def build_document(path_sets: Iterable[Mapping[str, dict]]) -> dict[str, Any]:
     }
 
 
-def _json_only(method: str, operation: Any) -> Any:
-    """A POST, PUT or PATCH answers 415 without ``Content-Type: application/json`` (security.AdminGuard)."""
-    if method not in ("post", "put", "patch") or not isinstance(operation, dict):
+def _guarded(method: str, operation: Any) -> Any:
+    """What ``security.AdminGuard`` answers before any operation: 403 to a foreign ``Host`` or ``Origin``,
+    and for a POST, PUT or PATCH 415 without ``Content-Type: application/json``."""
+    if not isinstance(operation, dict) or not isinstance(operation.get("responses"), dict):
         return operation
-    return {**operation, "responses": {**operation.get("responses", {}), "415": PROBLEM_REF}}
+    guard = problems(403, 415) if method in ("post", "put", "patch") else problems(403)
+    return {**operation, "responses": {**operation["responses"], **guard}}
 
 
 def openapi_routes(path_sets: Iterable[Mapping[str, dict]]) -> list[Route]:

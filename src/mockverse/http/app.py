@@ -48,7 +48,7 @@ from mockverse.http.workspaces_api import WorkspacesAPI
 from mockverse.http.world_api import world_routes
 from mockverse.logs import setup_logging
 from mockverse.openapi import infer_world
-from mockverse.openapi.loader import load_spec
+from mockverse.openapi.loader import Spec, load_spec
 from mockverse.protocols.tcp import TCPListener
 from mockverse.protocols.webhooks import WallClock, Webhooks
 from mockverse.reality.learn import Learner
@@ -326,6 +326,15 @@ _LIFECYCLE_KEYS = {"default_state": "default_lifecycle_state", "mix": "lifecycle
                    "effects": "lifecycle_effects", "rates": "lifecycle_rates"}
 
 
+def world_key(spec: Spec, config: Config) -> tuple[str, str] | None:
+    """What names the world an app serves, for sharing generated values between apps of one process: the
+    spec's bytes and the config but for where it is stored and served. None with an ``ai:`` section, whose
+    applied relation proposals (kept in the store) change the world model."""
+    if config.ai is not None or not spec.digest:
+        return None
+    return spec.digest, config.model_dump_json(exclude={"store", "server"})
+
+
 def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None = None,
                webhook_transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
     """Build the app for ``settings`` (the built-in world when no spec is given). ``wall_clock`` (the
@@ -351,7 +360,8 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     # synthetic values learnt from the workspace's recordings
     learner = Learner(model, store) if config.consistency.personas.reality_aware_generation else None
     engine = ConsistencyEngine(model, store, config.seed, personas=build_personas(config, model),
-                               texts=text_layer, off=config.consistency.off(), learner=learner)
+                               texts=text_layer, off=config.consistency.off(), learner=learner,
+                               world=world_key(spec, config))
     journal = Journal(config.server.journal_size)
     texts = TextService(engine, text_layer, llm, artefacts, config.ai,
                         clock=wall_clock.time if wall_clock is not None else time.monotonic)
@@ -372,7 +382,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
                        max_connections=cap)
            if server.tcp_port is not None else None)
     limit = config.server.max_body_bytes
-    book = StubBook(store)   # stubs per workspace, in the store; answered before the read cache and the world
+    book = StubBook(store, engine.setting)   # stubs per workspace, in the store; answered before the world
     routes = (openapi_routes(m.OPENAPI_PATHS for m in OPENAPI_MODULES)
               + AIAPI(engine, llm, mode, limit).routes()
               + world_routes(model, spec, engine, mock, relations=relations, texts=texts)
@@ -399,7 +409,8 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     middleware.append(Middleware(SplitCORS, mock=mock_cors, admin_origins=server.admin_cors_origins))
     if token is not None:
         middleware.append(Middleware(AdminAuth, token=token))
-    middleware.append(Middleware(StoreWait))   # a write that found the store locked runs again
+    # a write that found the store locked runs again, for at most store_busy_timeout
+    middleware.append(Middleware(StoreWait, budget=server.store_busy_timeout.total_seconds()))
     # innermost, so stub answers get CORS headers; the read cache middleware never serves a workspace
     # with stubs (mock.FAST_OK), so stubs still come before the read cache and the world
     middleware.append(Middleware(StubLayer, book=book, engine=engine, spec_routes=SpecRoutes(mock),

@@ -24,7 +24,15 @@ from mockverse.http.conventions import (
     slice_params,
 )
 from mockverse.http.operations import ChildrenOp, CollectionOp, ListOp, RelatedOp, SearchOp
-from mockverse.http.paging import declares_paging, own_paging, page_links, page_params
+from mockverse.http.paging import (
+    declares_paging,
+    own_paging,
+    page_links,
+    page_params,
+    pages_whole,
+    usual_page,
+    whole_size,
+)
 from mockverse.http.served import Served
 from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema
@@ -107,9 +115,14 @@ class ListQueries:
             rows = rows[(page - 1) * per_page: page * per_page]
             offset, size = (page - 1) * per_page, per_page
         elif paged:   # the usual page of the collection, linked like GET /users
-            page, per_page = params or (1, 20)
-            extra.update(page_links(request, page, per_page, total))
+            page, per_page = params or usual_page(op, request, None, query.relations())
+            whole = params is None and pages_whole(op) and total <= per_page
+            extra.update({"X-Total-Count": str(total)} if whole else page_links(request, page, per_page, total))
             offset, size = (page - 1) * per_page, per_page
+        elif len(rows) > whole_size(query.relations()):   # whole up to what its relations allow; linked on
+            size = whole_size(query.relations())
+            extra.update(page_links(request, 1, size, total))
+            rows, offset = rows[:size], 0
         else:
             extra["X-Total-Count"] = str(total)
             offset, size = 0, max(len(rows), 1)
@@ -195,7 +208,7 @@ class ListQueries:
         elif window is not None:
             rows = view.rows(entity, *window)
         else:
-            page, per_page = page_params(request) or (1, 20)
+            page, per_page = usual_page(op, request, None, query.relations())
             rows = view.page(entity, page, per_page)
         return rows, view.count(entity), True, None, None
 

@@ -27,6 +27,7 @@ from jsonschema import Draft202012Validator
 from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import validator_for
 from mockverse.openapi.rpc import rpc_kind, rpc_namespace
+from mockverse.openapi.words import key_names
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.render import entity_slots, is_array, list_slot
@@ -378,8 +379,8 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
             return FacetOp(**base, entity=owner, id_param=id_param, facet=last)
         return SchemaOp(**base)
     if listed is not None and (tables.collections.get(path) is listed or not bound):
-        filters = tuple(s for s in listed.fk_spellings() if s) if listed.parent is not None else ()
-        return CollectionOp(**base, listed=listed, filters=filters, aliased=_aliased(tokens, listed))
+        return CollectionOp(**base, listed=listed, filters=parent_filters(listed, base["query"]),
+                            aliased=_aliased(tokens, listed))
     counted = tables.collections.get(path.rsplit("/", 1)[0]) if last.lower() in COUNT_NAMES else None
     if method == "GET" and counted is not None and _counts(schema):
         return CountOp(**base, counted=counted)
@@ -392,15 +393,21 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         if target is not None and bound and bound[-1][1] is target.parent and target.relationship:
             return ChildrenOp(**base, listed=target, parent=bound[-1][1], id_param=bound[-1][0],
                               relationship=target.relationship)   # /accounts/{id}/limits/current
+        if target is not None and target.parent is not None and \
+                any(p.name in key_names(target.parent.name) for p in base["query"]):   # conversations.history?channel=
+            return CollectionOp(**base, listed=target, filters=parent_filters(target, base["query"]))
         if target is not None:
             return SearchOp(**base, listed=target)
     return SchemaOp(**base)
 
 
-def key_names(entity: EntityType) -> tuple[str, ...]:
-    """The parameter names that name one entity of a type: ``user``, ``user_id``, ``userId``."""
-    camel = entity.name.split("_")[0] + "".join(w.title() for w in entity.name.split("_")[1:])
-    return (entity.name, f"{entity.name}_id", f"{camel}Id")
+def parent_filters(listed: EntityType, query: tuple[Any, ...]) -> tuple[str, ...]:
+    """The query names that pick one parent's children from a list of ``listed``: the spellings of its parent
+    key, and a declared parameter naming the parent (``conversations.history?channel=``)."""
+    if listed.parent is None:
+        return ()
+    declared = [p.name for p in query if p.name in key_names(listed.parent.name)]
+    return tuple(dict.fromkeys(s for s in [*listed.fk_spellings(), *declared] if s))
 
 
 def _rpc_write(op: Any, base: dict, tables: PathTables) -> MethodOp | None:
@@ -415,8 +422,8 @@ def _rpc_write(op: Any, base: dict, tables: PathTables) -> MethodOp | None:
     held = [t for t in read if entity_slots(base["schema"], t, strict=True)]
     same = [t for t in read if namespace in (rpc_namespace(p) for p in _paths(t))]
     given = {p.name for p in base["query"]} | set(merge_schema(op.request_schema or {}).get("properties") or {})
-    keyed = [(t, next((n for n in key_names(t) if n in given), None)) for t in [t for t in held if t in same] + held
-             + ([] if does == "create" else same)]
+    order = [t for t in held if t in same] + held + ([] if does == "create" else same)
+    keyed = [(t, next((n for n in key_names(t.name) if n in given), None)) for t in order]
     entity, key = next(((t, k) for t, k in keyed if does == "create" or k is not None), (None, None))
     return MethodOp(**base, entity=entity, does=does, key=key) if entity is not None else None
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from mockverse.http.conventions import MAX_WINDOW, PAGING, check_page, slice_params
+from mockverse.http.conventions import EMBED_ROWS, MAX_WINDOW, PAGING, check_page, slice_params
 from mockverse.http.errors import Problem, is_decimal
 from mockverse.http.operations import Operation
 
@@ -48,11 +48,17 @@ def _pages(name: str) -> bool:
         or any(word in letters for word in PAGING_WORDS)
 
 
-def usual_page(op: Operation, request: Request, total: int | None = None) -> tuple[int, int]:
+def usual_page(op: Operation, request: Request, total: int | None = None, relations: int = 0) -> tuple[int, int]:
     """(page, per page) of a list read: json-server's when the request asks, else the first page, of
-    20 rows when the operation declares json-server paging, of ``MAX_WINDOW`` (the whole collection up
+    20 rows when the operation declares json-server paging, of :func:`whole_size` (the whole collection up
     to it) when it declares none."""
-    return page_params(request, total) or (1, MAX_WINDOW if pages_whole(op) else 20)
+    return page_params(request, total) or (1, whole_size(relations) if pages_whole(op) else 20)
+
+
+def whole_size(relations: int = 0) -> int:
+    """The most rows a list answered whole carries: ``MAX_WINDOW``, or as many as ``EMBED_ROWS`` allows when
+    each row carries ``relations`` (``_embed``/``_expand``)."""
+    return max(1, min(MAX_WINDOW, EMBED_ROWS // relations)) if relations else MAX_WINDOW
 
 
 def page_params(request: Request, total: int | None = None) -> tuple[int, int] | None:

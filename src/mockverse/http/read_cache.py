@@ -114,7 +114,7 @@ class ReadAnswers:
         if known is not None and known[0] == version and known[1] == generation:
             return known[2]
         try:
-            snap = engine.snapshot(workspace)
+            snap = engine.snapshot(workspace, version)
         except StoreUnavailable:
             return None
         world = self.world(snap)

@@ -27,12 +27,12 @@ from mockverse.http.operations import (
     Operation,
     RelatedOp,
     SearchOp,
-    key_names,
 )
 from mockverse.http.paging import declares_paging
 from mockverse.http.served import Served
 from mockverse.http.shapes import Shape, body_served, schema_served
 from mockverse.openapi.jsonschema import fits
+from mockverse.openapi.words import key_names
 from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
@@ -114,7 +114,8 @@ class Reads:
         listed type (``GET /users.info?user=U1``); None when the path lists them or the query names none;
         400 for a value that cannot be an id, 404 for one that does not exist."""
         entity = op.listed
-        name = next((p.name for p in op.query if p.name in key_names(entity) and p.name in request.query_params), None)
+        names = key_names(entity.name)
+        name = next((p.name for p in op.query if p.name in names and p.name in request.query_params), None)
         if name is None or entity_slots(op.schema, entity) is None:
             return None
         raw = request.query_params[name]

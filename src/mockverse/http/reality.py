@@ -77,7 +77,8 @@ class RealityService:
     recorder, realism and the trace ring. Plugs into MockRoutes as ``mock.reality``."""
 
     def __init__(self, engine: ConsistencyEngine, config: RealityConfig, *, max_body_bytes: int = 1_048_576,
-                 upstream: Upstream | None = None) -> None:
+                 upstream: Upstream | None = None, clock: Callable[[], float] = time.perf_counter,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.engine = engine
         self.config = config
         self.base = config_settings(config)
@@ -88,6 +89,10 @@ class RealityService:
         self.realism = parse_realism(config.realism)
         self.max_body_bytes = max_body_bytes
         self.upstream = upstream or Upstream()
+        # the clock a request's own time is measured on and how realism's latency is waited out (a test's
+        # still clock and a sleep that notes the wait make the wait exact, and nothing sleeps)
+        self.clock = clock
+        self.sleep = sleep
         self.recorder = Recorder(engine.store)
         self.states = LRU(4096)
         self.traces = TraceRing()
@@ -112,7 +117,7 @@ class RealityService:
         overrides = None
         if not view.degraded:
             try:
-                overrides = self.engine.store.get_setting(view.workspace, SETTING)
+                overrides = self.engine.setting(view.workspace, SETTING, view.snap.version)
             except StoreUnavailable:
                 return self._state(self.base, None)
         settings = self.base
@@ -181,7 +186,7 @@ class RealityService:
 
     async def respond(self, request: Request, op: Operation, view: WorldView,
                       synthetic: Callable[[], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
+        started = self.clock()
         state = self.workspace(view)
         try:
             r, why = resolve_ratio(request.url.path, state.settings, now=view.now, clock_start=view.clock_start,
@@ -211,7 +216,7 @@ class RealityService:
             response.headers["X-Mockverse-Request-Id"] = request_id
         trace["source"] = response.headers.get(SOURCE)
         trace["status"] = response.status_code
-        trace["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        trace["elapsed_ms"] = round((self.clock() - started) * 1000, 3)
         if len(trace["decisions"]) > TRACE_DECISIONS:
             trace["decisions_truncated"] = len(trace["decisions"])
             trace["decisions"] = trace["decisions"][:TRACE_DECISIONS]
@@ -245,9 +250,9 @@ class RealityService:
         else:
             response = await self._serve(request, op, view, state, r, key, trace, synthetic)
         if delay:
-            remaining = delay - (time.perf_counter() - started)
+            remaining = delay - (self.clock() - started)
             if remaining > 0:
-                await asyncio.sleep(remaining)
+                await self.sleep(remaining)
         return response
 
     async def _serve(self, request: Request, op: Operation, view: WorldView, state: WorkspaceReality,

@@ -16,14 +16,14 @@ from typing import Any
 
 from mockverse.store import ACTIVITY, Activity
 
-BUDGET = 3.0                          # seconds a request may spend retrying; then 503 with Retry-After
 PAUSES = (0.02, 0.05, 0.1, 0.2, 0.25)  # between tries (the last repeats)
 
 
 class StoreWait:
     """Pure ASGI middleware: retries a request whose store write found the lock taken."""
 
-    def __init__(self, app: Any, budget: float = BUDGET) -> None:
+    def __init__(self, app: Any, budget: float) -> None:
+        """``budget``: seconds a request may spend retrying (``server.store_busy_timeout``); then the 503."""
         self.app = app
         self.budget = budget
 

@@ -109,10 +109,7 @@ class Writes:
         entity = op.entity
         given = {**_query_fields(op, request), **body}
         if op.does == "create":
-            data = _entity_fields(entity, given)
-            explicit = data.get(entity.id_field) if entity.id_field != "id" else None
-            required = parent_required(entity, op.validator.schema if op.validator is not None else None)
-            return self.written(op, view, entity, view.create(entity, data, id=explicit, parent_required=required))
+            return self.written(op, view, entity, _created(op, view, entity, _entity_fields(entity, given)))
         key = op.key or ""
         raw = given.get(key, request.query_params.get(key))
         if raw is None:
@@ -170,12 +167,10 @@ class Writes:
         if parent is not None and entity.fk is not None:   # the path names the parent: it wins over the body
             data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
             data[entity.fk] = found[parent][1]
-        explicit = data.get(entity.id_field) if entity.id_field != "id" else None
         alias = op.alias_parent() if isinstance(op, CollectionOp) else None
         persona = f"{alias[0].name}:{alias[1]}" if alias is not None else None
         under = (op.parent, found[op.id_param][1]) if isinstance(op, RelatedOp) and op.key is None else None
-        required = parent_required(entity, op.validator.schema if op.validator is not None else None)
-        return view.create(entity, data, id=explicit, persona=persona, parent_required=required, under=under)
+        return _created(op, view, entity, data, persona=persona, under=under)
 
     def written(self, op: Operation, view: WorldView, entity: EntityType, data: dict,
                 created: bool | str = False) -> Served:
@@ -187,6 +182,15 @@ class Writes:
         extra = {"Location": location} if location else {}
         body = self.reads.shape.written(fresh, entity, data, op.schema)
         return world_served(fresh, op.status, body, fresh.persona(entity, data), extra)
+
+
+def _created(op: Operation, view: WorldView, entity: EntityType, data: dict, persona: str | None = None,
+             under: tuple[EntityType, object] | None = None) -> dict:
+    """Create one entity of ``data``, keyed by the id its named key field gives (``ts``, ``username``; never a
+    generic ``id``), its parent required where the operation's request schema requires it."""
+    explicit = data.get(entity.id_field) if entity.id_field != "id" else None
+    required = parent_required(entity, op.validator.schema if op.validator is not None else None)
+    return view.create(entity, data, id=explicit, persona=persona, parent_required=required, under=under)
 
 
 def created_ids_field(name: str, type_name: str) -> bool:

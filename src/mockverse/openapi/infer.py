@@ -4,7 +4,8 @@ Entity types come from resource paths (``/users/{id}`` -> ``user``), from sub-co
 listed under a parent (``/subscriptions/{id}/transactions``), from top-level listings of
 identifiable objects (``/ProjectsUsers``), from RPC methods (``/users.info?user=``, see
 ``rpc.py``), from the caller's own entity (``/user``, ``/users/@me``) and from schemas that are
-only ever embedded in other entities. Relationships come from path nesting, foreign-key fields
+only ever embedded in other entities. Relationships come from path nesting (and its method form: a
+list method that must name another type, ``conversations.history?channel=``), foreign-key fields
 in the usual spellings (``user_id``, ``userId``, ``idUser``, ``*_ids``, ``training_file``), keys
 typed with another type's id schema or prefixed ``pattern``, URL-valued references
 (``issue_url``), polymorphic type + id pairs, name-keyed references (``eventType``), embedded
@@ -162,6 +163,9 @@ class EntityType:
     schema_name: str | None = None
     id_in: str = "path"  # where the item path takes the id: "path" (``/users/{id}``) or "query" (``/users.info?user=``)
     current_path: str | None = None  # the path answering the caller's own entity (``/user``, ``/users/@me``)
+    # by parent type, the query parameter the methods listing this type name their parent by (``channel``)
+    parent_keys: dict[str, str] = dataclasses.field(default_factory=dict)
+    min_children: int = 0  # the fewest one such parent has: 1 when one of those lists says ``minItems: 1``
 
     @property
     def dangling(self) -> bool:
@@ -178,6 +182,8 @@ class EntityType:
             "id_param": self.id_param,
             "id_in": self.id_in,
             "current_path": self.current_path,
+            "parent_keys": dict(self.parent_keys),
+            "min_children": self.min_children,
             "id_field": self.id_field,
             "id_type": self.id_type,
             "schema": self.schema_name,
@@ -417,6 +423,44 @@ class _WorldBuilder:
                 known = self.schema_entity.get(id(shape))
                 if known:
                     self._attach(known[0], op.path)
+        self._method_children(methods)
+
+    def _method_children(self, methods: list[Operation]) -> None:
+        """List methods that must name an entity of another type (``conversations.history?channel=``) are the
+        method form of a nested path (``/channels/{channel}/messages``): the listed type is nested under it.
+
+        The parameter must name the parent: it is required, or it is the one key of another type that every
+        method listing the type takes (``files.list?user=&channel=`` only filters)."""
+        listing: dict[str, list[Operation]] = {}
+        for op in methods:
+            for _, shape in answer_lists(self._success_schema(op)) if op.method == "GET" else []:
+                known = self.schema_entity.get(id(shape))
+                if known and op not in listing.get(known[0], []):
+                    listing.setdefault(known[0], []).append(op)
+        for child, ops in sorted(listing.items()):
+            keyed = {parent: [(op, key_parameter(op, parent)) for op in ops]
+                     for parent in sorted(self.entities) if parent != child}
+            taken = [parent for parent, keys in keyed.items() if all(key for _, key in keys)]
+            for parent, keys in keyed.items():
+                required = any(p.name == key and p.required for op, key in keys for p in op.parameters)
+                if not required and taken != [parent]:
+                    continue
+                nesting = [op for op, key in keys if key is not None and key not in PAGING]
+                for op, key in keys:
+                    if op in nesting and key is not None:
+                        self._nest(parent, child, f"{op.path}?{key}=")
+                        self.entities[child].parent_keys.setdefault(parent, key)
+                if any(self._listed_at_least(op, child) for op in nesting):   # a list never empty
+                    self.entities[child].min_children = 1
+
+    def _listed_at_least(self, op: Operation, name: str) -> int:
+        """The ``minItems`` of the array of ``name`` entities a method answers (0 when it has none)."""
+        for value in properties_of(self._success_schema(op)).values():
+            flat = merge_all_of(value) if isinstance(value, dict) else {}
+            items = flat.get("items")
+            if isinstance(items, dict) and self.schema_entity.get(id(items), ("",))[0] == name:
+                return int(flat.get("minItems") or 0)
+        return 0
 
     def _method_type(self, op: Operation, name: str, shape: dict, key: str | None, reads: bool) -> None:
         """Record (or extend) the entity type an RPC method reads (``reads``) or lists."""

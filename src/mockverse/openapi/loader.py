@@ -15,7 +15,10 @@ document (unreadable file, malformed YAML/JSON) use the pointer ``/``.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import pickle
 import re
 import time
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ import orjson
 import yaml
 
 from mockverse import yamlsafe
+from mockverse.cache import LRU
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PARAMETER_LOCATIONS = ("path", "query", "header", "cookie")
@@ -111,29 +115,60 @@ class Spec:
     operations: list[Operation]
     schemas: dict[str, dict]
     document: dict
-    _schema_names: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
+    digest: str = ""   # blake2b of the file's bytes: what a copy loaded from the same bytes shares
+    _schema_names: dict[int, tuple[Any, str]] = field(default_factory=dict, repr=False, compare=False)
 
     def schema_name(self, schema: dict) -> str | None:
         """The ``components/schemas`` name this resolved schema object came from, if any."""
-        return self._schema_names.get(id(schema))
+        named = self._schema_names.get(id(schema))
+        return named[1] if named is not None and named[0] is schema else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickling keeps: the schema names as (object, name) pairs, since a copy's objects have new ids."""
+        return {**self.__dict__, "_schema_names": list(self._schema_names.values())}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._schema_names = {id(node): (node, name) for node, name in state["_schema_names"]}
 
 
 def load_spec(source: str | os.PathLike) -> Spec:
-    """Read, parse and resolve an OpenAPI 3.0.x, 3.1.x or Swagger 2.0 file (YAML or JSON, told apart by content)."""
+    """Read, parse and resolve an OpenAPI 3.0.x, 3.1.x or Swagger 2.0 file (YAML or JSON, told apart by content).
+    A file this process loaded before with the same content is not parsed again: the last few loads are kept
+    (pickled, so each caller gets its own copy to change), keyed by the file's path and a digest of its bytes."""
+    file = os.fspath(source)
+    data = _read(file)
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    kept = _LOADED.get((file, digest))
+    if kept is not None:
+        loaded: Spec = pickle.loads(kept)
+        return loaded
+    spec = _load(_decoded(data, file), file)
+    spec.digest = digest
+    with contextlib.suppress(RecursionError):   # a schema graph nested past the pickler's depth is not kept
+        _LOADED.put((file, digest), pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
+    return spec
+
+
+_LOADED = LRU(8)   # (path, digest of the bytes) -> a Spec loaded from them, pickled
+
+
+def _load(text: str, file: str) -> Spec:
+    """Parse and resolve one document's text (``file`` names it in errors)."""
     from mockverse.openapi import swagger2  # it builds on this module's SpecError
 
-    file = os.fspath(source)
-    document = _parse(_read(file), file)
+    document = _parse(text, file)
     if swagger2.is_swagger2(document):
         document = swagger2.convert(document, file)
     version = _check_version(document, file)
     raw_schemas = _components_schemas(document, file)
-    names = {id(node): name for name, node in raw_schemas.items() if isinstance(node, dict) and not _is_ref(node)}
+    names = {id(node): (node, name) for name, node in raw_schemas.items()
+             if isinstance(node, dict) and not _is_ref(node)}
     _Resolver(document, file, allow_ref_siblings=version.startswith("3.1")).run()
     schemas = _components_schemas(document, file)
     for name, node in schemas.items():
         if isinstance(node, dict):
-            names.setdefault(id(node), name)
+            names.setdefault(id(node), (node, name))
     info = document.get("info")
     title = str(info.get("title", "")) if isinstance(info, dict) else ""
     return Spec(
@@ -148,9 +183,10 @@ def load_spec(source: str | os.PathLike) -> Spec:
 
 
 def bench_load(path: str | os.PathLike) -> float:
-    """Seconds taken by one :func:`load_spec` of ``path`` (for the performance budget)."""
+    """Seconds taken by one :func:`load_spec` of ``path`` parsed afresh (for the performance budget)."""
+    file = os.fspath(path)
     started = time.perf_counter()
-    load_spec(path)
+    _load(_decoded(_read(file), file), file)
     return time.perf_counter() - started
 
 
@@ -196,13 +232,17 @@ def to_pointer(parts: list | tuple) -> str:
 # --- reading and parsing -------------------------------------------------------------
 
 
-def _read(file: str) -> str:
-    """The file's text; unreadable or non-UTF-8 files are a SpecError."""
+def _read(file: str) -> bytes:
+    """The file's bytes; an unreadable file is a SpecError."""
     try:
         with open(file, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except OSError as exc:
         raise SpecError(file, ROOT, f"cannot read the file: {exc.strerror or exc}") from None
+
+
+def _decoded(data: bytes, file: str) -> str:
+    """The file's text; non-UTF-8 bytes are a SpecError."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

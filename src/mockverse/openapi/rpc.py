@@ -7,7 +7,7 @@ import re
 from .loader import Operation
 from .paths import ID_SUFFIX
 from .shapes import field_schema, is_enum, required_of, scalar_type
-from .words import camel, singular, snake
+from .words import key_names, singular, snake
 
 RPC_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)+$")  # users.info, admin.users.list
 # Query parameters that page or filter a list, never the key of its items.
@@ -23,7 +23,7 @@ def query_names(op: Operation) -> list[str]:
 def key_parameter(op: Operation, prop: str) -> str | None:
     """The query parameter that names which ``prop`` a method reads (``user``, ``user_id``, ``userId``)."""
     names = query_names(op)
-    return next((n for n in (prop, f"{prop}_id", f"{camel(prop)}Id") if n in names), None)
+    return next((n for n in key_names(prop) if n in names), None)
 
 
 def list_key(op: Operation, name: str, shape: dict) -> str | None:

@@ -114,6 +114,12 @@ def camel(name: str) -> str:
     return head + "".join(w.capitalize() for w in rest)
 
 
+def key_names(name: str) -> tuple[str, str, str]:
+    """The names a key to one entity of type ``name`` goes by, in a parameter or another entity's fields:
+    ``user``, ``user_id``, ``userId``."""
+    return name, f"{name}_id", f"{camel(name)}Id"
+
+
 def schema_base_name(name: str) -> str:
     """The entity a component name suggests: ``SimplifiedAlbumObject`` -> ``album``."""
     words = snake(name).split("_")

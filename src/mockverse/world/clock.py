@@ -33,14 +33,15 @@ class ClockState:
                 "elapsed_seconds": int((self.now - self.start).total_seconds()), "moved": self.moved}
 
 
-def _state(stored: dict | None, epoch: datetime) -> ClockState:
+def state(stored: dict | None, epoch: datetime) -> ClockState:
+    """The clock a stored clock setting (or none: standing at ``epoch``) describes."""
     if not stored:
         return ClockState(epoch, epoch, False)
     return ClockState(parse_rfc3339(stored["now"]), parse_rfc3339(stored.get("start") or format_rfc3339(epoch)), True)
 
 
 def read(store: Store, workspace: str, epoch: datetime) -> ClockState:
-    return _state(store.get_setting(workspace, KEY), epoch)
+    return state(store.get_setting(workspace, KEY), epoch)
 
 
 def _checked(now: datetime) -> datetime:
@@ -53,9 +54,9 @@ def _move(store: Store, workspace: str, epoch: datetime, to: Callable[[ClockStat
     """Move the clock atomically: read, compute the new now, write, in one store transaction, so
     concurrent moves from several workers or instances never lose one."""
     def change(stored: dict | None) -> dict:
-        current = _state(stored, epoch)
+        current = state(stored, epoch)
         return {"now": format_rfc3339(to(current)), "start": format_rfc3339(current.start)}
-    return _state(store.update_setting(workspace, KEY, change), epoch)
+    return state(store.update_setting(workspace, KEY, change), epoch)
 
 
 def advance(store: Store, workspace: str, epoch: datetime, by: str) -> ClockState:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any
 
 from mockverse.cache import LRU
 from mockverse.problems import Problem
-from mockverse.store import Store, StoreUnavailable
+from mockverse.store import Store, StoreUnavailable, setting_tags
 from mockverse.world import clock
+from mockverse.world.clock import ClockState
 from mockverse.world.free_text import TextLayer
 from mockverse.world.freshness import BASE, Changes, Entry
 from mockverse.world.generate import Generator
@@ -67,18 +68,33 @@ class Events:
 LearnedFields = Callable[[str, int, str, EntityType, object, dict, "dict | None"], dict]
 
 
+_WORLDS = LRU(4)   # world key -> the generated values of that world, for every engine serving it
+
+
+def shared_generation(world: Hashable, size: int) -> LRU:
+    """The cache of what the world ``world`` names generates before any write (an entity's generated fields,
+    its children's creation times): one per process for every engine serving that world (each test's app,
+    each in-process World), so the same entity is not generated twice."""
+    cache = _WORLDS.get(world)
+    if cache is None:
+        cache = _WORLDS.put(world, LRU(size))
+    return cache
+
+
 class ConsistencyEngine:
     """Owns the world model, the store and the caches; hands out views per workspace."""
 
     def __init__(self, model: WorldModel, store: Store, seed: int | str, personas: Personas | None = None,
                  cache_size: int = 50_000, *, texts: TextLayer | None = None, off: list[str] | None = None,
-                 learner: LearnedFields | None = None) -> None:
+                 learner: LearnedFields | None = None, world: Hashable | None = None) -> None:
         self.model = model
         self.store = store
         self.seed = str(seed)
         self.personas = personas
         self.events = Events()
         self.entities = LRU(cache_size)
+        # generated values (pure functions of seed, clock and ids): shared with every engine of the same ``world``
+        self.generated = shared_generation(world, cache_size) if world is not None else LRU(cache_size)
         self.changes = Changes()
         self.snapshots = LRU(1024)
         self.indexes = LRU(16)   # (seed, clock, child type) -> ChildIndex, shared by every workspace
@@ -130,11 +146,13 @@ class ConsistencyEngine:
         snap = self.snapshot(workspace)
         return WorldView(self, snap, store=UNREACHABLE if snap.version < 0 else None)
 
-    def snapshot(self, workspace: str) -> Snapshot:
-        """The workspace's seed, clock and cache keys now, after catching up with the store's writes."""
+    def snapshot(self, workspace: str, version: int | None = None) -> Snapshot:
+        """The workspace's seed, clock and cache keys now, after catching up with the store's writes
+        (up to ``version`` when the caller has just read it)."""
         self.check_workspace(workspace)
         try:
-            version = self.store.version(workspace)
+            if version is None:
+                version = self.store.version(workspace)
             if version:
                 self.changes.sync(self.store, workspace, version)
         except StoreUnavailable:
@@ -154,12 +172,35 @@ class ConsistencyEngine:
             epoch: datetime = self.model.epoch
             return Snapshot(workspace, 0, self.base_seed, epoch, epoch, self.cache_key(workspace, 0),
                             (BASE, self.base_seed, epoch, epoch))
-        state = self.clock(workspace)
-        own = self.store.get_setting(workspace, WORKSPACE_SETTING) or {}
-        seed = self.seed_world(own["seed"]) if own.get("seed") is not None else self.base_seed
+        state, seed = self.standing(workspace, version)
         world = (workspace, self.changes.generation(workspace), seed, state.now, state.start)
         return Snapshot(workspace, version, seed, state.now, state.start, self.cache_key(workspace, version),
                         world, workspace)
+
+    def standing(self, workspace: str, version: int) -> tuple[ClockState, str]:
+        """The workspace's clock and generator seed at store ``version``, read from the store again only
+        when a write (on any instance) changed one of them since: a write of an entity keeps them, so the
+        next read's snapshot costs no store read but the changes it catches up with."""
+        state = clock.state(self.setting(workspace, clock.KEY, version), self.model.epoch)
+        own = self.setting(workspace, WORKSPACE_SETTING, version) or {}
+        seed = self.seed_world(own["seed"]) if own.get("seed") is not None else self.base_seed
+        return state, seed
+
+    def setting(self, workspace: str, key: str, version: int) -> Any:
+        """A workspace's setting as of store ``version`` (the caller has just read it): read once and
+        kept until a write changes that setting, so a write elsewhere in the workspace costs no re-read.
+        The value is shared: callers copy what they change."""
+        if version <= 0:
+            return None   # never written to (or the store is down: the caller falls back)
+        self.changes.sync(self.store, workspace, version)
+        cache_key = ("setting", workspace, self.changes.generation(workspace), key)
+        entry = self.entities.get(cache_key)
+        if entry is not None and self.changes.fresh(entry):
+            return entry.value
+        stamp = self.changes.tick   # taken before the read: a change marked meanwhile makes the entry stale
+        value = self.store.get_setting(workspace, key)
+        self.entities.put(cache_key, Entry(value, frozenset(setting_tags(key)[:1]), stamp, workspace))
+        return value
 
     def fresh(self, entry: Any) -> bool:
         """Whether a cached ``Entry`` still holds: nothing it depends on changed since it was made."""

@@ -40,11 +40,11 @@ def child_times(view: WorldView, parent: EntityType, parent_id: object, parent_c
         return view.cached(("times", parent.name, parent_id, child.name),
                            lambda: _paced_times(view, personas, parent, parent_id, parent_created, child))
     key = ("t", view.snap.seed, view.now, parent.name, parent_id, parent_created, child.name)
-    cached = view.engine.entities.get(key)
+    cached = view.engine.generated.get(key)
     if cached is not None:
         return cached
     offsets = generated_offsets(view, parent, parent_id, parent_created, child)
-    return view.engine.entities.put(key, timeline.moments(parent_created, offsets))
+    return view.engine.generated.put(key, timeline.moments(parent_created, offsets))
 
 
 def generated_offsets(view: WorldView, parent: EntityType, parent_id: object, parent_created: datetime,
@@ -77,9 +77,13 @@ def _paced_times(
     orders. A state entered later never changes what happened before it."""
     # its record, not its derivations (its own children must not re-time it); unchanged, only its signup counts
     unchanged = view.stored(parent, parent_id) is None
-    data = {"created_at": format_rfc3339(created)} if unchanged else view._base(parent, parent_id)
-    life = personas.lifecycle(view, parent, parent_id, data or {})
-    segments = life.segments or [(created, life.state)]
+    ref = f"{parent.name}:{parent_id}"
+    if unchanged and personas.stored(view, ref) is None and view.is_generated(parent, parent_id):
+        segments = personas.generated_segments(view, ref, timeline.whole_seconds(created))   # its drawn steps alone
+    else:
+        data = {"created_at": format_rfc3339(created)} if unchanged else view._base(parent, parent_id)
+        life = personas.lifecycle(view, parent, parent_id, data or {})
+        segments = life.segments or [(created, life.state)]
     return timeline.moments(created, generated_offsets(view, parent, parent_id, created, child, segments))
 
 
@@ -93,7 +97,7 @@ def origin(view: WorldView, entity: EntityType, id: object) -> tuple[datetime, o
         return None
     parent_id, k = split
     parent = view.get(entity.parent, parent_id)
-    if parent is None or origin(view, entity.parent, parent_id) is None:
+    if parent is None or not is_generated(view, entity.parent, parent_id):
         return None
     created = created_at_of(view, entity.parent, parent)
     times = child_times(view, entity.parent, parent_id, created, entity)
@@ -115,6 +119,8 @@ def created_at_of(view: WorldView, entity: EntityType, data: dict) -> datetime:
 
 def is_generated(view: WorldView, entity: EntityType, id: object) -> bool:
     """Whether the generator has this entity (a stored record may lie over it)."""
+    if entity.parent is None:   # a top-level one by its position alone, without drawing when it was made
+        return entity.root_index(id) is not None
     return origin(view, entity, id) is not None
 
 

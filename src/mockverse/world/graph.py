@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mockverse.openapi.words import key_names
 from mockverse.problems import Problem
 from mockverse.world.model import EntityType
 
@@ -86,12 +87,6 @@ def traverse(view: WorldView, ref: str, type: str | None = None, relationship: s
     return {"root": root, "depth": depth, "nodes": nodes, "edges": edges, "truncated": False}
 
 
-def key_spellings(entity: EntityType) -> tuple[str, str]:
-    """The field names a key to one entity of a type goes by in another's fields: ``user_id``, ``userId``."""
-    words = entity.name.split("_")
-    return f"{entity.name}_id", words[0] + "".join(w.title() for w in words[1:]) + "Id"
-
-
 def named_by(view: WorldView, entity: EntityType, data: dict) -> list[tuple[EntityType, object]]:
     """The entities of other types a written entity's fields name: by its references (``author`` ->
     user), and by the key spellings of every type (``product_id``, ``productId``)."""
@@ -102,7 +97,7 @@ def named_by(view: WorldView, entity: EntityType, data: dict) -> list[tuple[Enti
     for other in view.model.types.values():
         if other is entity.parent or other is entity:
             continue
-        out.extend((other, other.parse_id(data[name])) for name in key_spellings(other) if name in data)
+        out.extend((other, other.parse_id(data[name])) for name in key_names(other.name)[1:] if name in data)
     return list(dict.fromkeys((other, id) for other, id in out if id is not None))
 
 
@@ -127,7 +122,7 @@ def links_for(view: WorldView, entity: EntityType, id: object, data: dict, perso
     for other in view.model.types.values():
         if other is entity.parent or other is entity:
             continue
-        for spelling in key_spellings(other):
+        for spelling in key_names(other.name)[1:]:
             value = other.parse_id(data.get(spelling)) if spelling in data else None
             if value is not None:
                 links.append((f"{other.name}:{value}", f"has_{entity.segment}", me))

@@ -36,6 +36,9 @@ _UUID_TEXT = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA
 _PREFIXED = re.compile(r"^([A-Za-z]{1,12}[-_])?(.*)$")
 _PLACEHOLDER_LENGTH = 24   # a prefixed example with a placeholder body (``asst_abc123``): the body's real length
 _SIMPLE_PATTERN = re.compile(r"^\^([A-Za-z_-]*)(?:\[([A-Za-z]+)\])?\[([0-9A-Za-z-]+)\](?:\{(\d+)(?:,(\d*))?\}|[+*])\$$")
+_DIGIT_GROUP = re.compile(r"(?:\\d|\[0-9\])\{([1-9][0-9]?)\}")   # \d{10}, [0-9]{4}
+_GROUPED_PATTERN = re.compile(r"^\^((?:[A-Za-z]|\\?[.:_/-])*)((?:\\d|\[0-9\])\{[1-9][0-9]?\}"
+                              r"(?:\\?[.:_/-](?:\\d|\[0-9\])\{[1-9][0-9]?\})+)\$$")
 _SNOWFLAKE = 1_100_000_000_000_000_000   # Discord-style snowflakes: 19 digits, time-ordered by serial
 _SLUG_WORDS = (
     "amber", "aspen", "birch", "blue", "cedar", "clay", "coral", "dawn", "delta", "ember", "fern", "flint", "frost",
@@ -130,6 +133,51 @@ class DigitsCodec(IdCodec):
     def describe(self) -> str:
         example = self.encode(1)
         return f"digits: '{example}', '{self.encode(2)}', ... (prefix '{self.prefix}', offset {self.offset})"
+
+
+class GroupedDigitsCodec(IdCodec):
+    """Decimal digits in fixed groups between literal separators, after an optional prefix
+    (``1000000000.000201`` for ``^\\d{10}\\.\\d{6}$``): the serial offset to the groups' total width, split
+    into them from the right (a serial too large for the width widens the first group)."""
+
+    kind = "grouped"
+    python_type = str
+
+    def __init__(self, prefix: str, groups: tuple[int, ...], separators: tuple[str, ...]) -> None:
+        self.prefix, self.groups, self.separators = prefix, groups, separators
+        self.offset = 10 ** (sum(groups) - 1)
+
+    def encode(self, serial: int) -> str:
+        text = str(self.offset + serial)
+        parts: list[str] = []
+        for width in reversed(self.groups[1:]):
+            text, tail = text[:-width], text[-width:]
+            parts.insert(0, tail)
+        out = self.prefix + text
+        for separator, part in zip(self.separators, parts, strict=True):
+            out += separator + part
+        return out
+
+    def decode(self, id: object) -> int | None:
+        if not isinstance(id, str) or not id.startswith(self.prefix):
+            return None
+        rest, parts = id[len(self.prefix):], []
+        for separator in self.separators:
+            head, found, rest = rest.partition(separator)
+            if not found:
+                return None
+            parts.append(head)
+        parts.append(rest)
+        sized = len(parts[0]) >= self.groups[0] and all(len(p) == w for p, w in zip(parts[1:], self.groups[1:],
+                                                                                 strict=True))
+        digits = "".join(parts)
+        if not sized or not digits.isascii() or not digits.isdigit() or len(digits) > 30 or digits[0] == "0":
+            return None
+        serial = int(digits) - self.offset
+        return serial if serial >= 1 else None
+
+    def describe(self) -> str:
+        return f"grouped digits: '{self.encode(1)}', '{self.encode(2)}', ..."
 
 
 class UuidCodec(IdCodec):
@@ -276,7 +324,7 @@ def _from_pattern(pattern: str, key: bytes) -> list[IdCodec]:
     repeated (``^CH[0-9a-fA-F]{32}$``, ``^[UW][A-Z0-9]{2,}$``, ``^(0|[1-9][0-9]*)$``)."""
     match = _SIMPLE_PATTERN.match(pattern)
     if match is None:
-        return []
+        return _grouped(pattern)
     prefix, choice, chars, low, high = match.groups()
     prefix = (prefix or "") + (choice[0] if choice else "")
     alphabet = _expand(chars)
@@ -291,6 +339,18 @@ def _from_pattern(pattern: str, key: bytes) -> list[IdCodec]:
     if alphabet == _DIGITS:
         return [DigitsCodec(prefix, 10 ** (length - 1) if length > 1 else 0)]
     return [OpaqueCodec(key, alphabet, length, prefix)]
+
+
+def _grouped(pattern: str) -> list[IdCodec]:
+    """A codec for digit groups between literal separators (``^\\d{10}\\.\\d{6}$``, ``^T-[0-9]{4}-[0-9]{4}$``)."""
+    match = _GROUPED_PATTERN.match(pattern)
+    if match is None:
+        return []
+    prefix, body = match.groups()
+    pieces = _DIGIT_GROUP.split(body)   # ['', '10', '\\.', '6', '']
+    groups = tuple(int(n) for n in pieces[1::2])
+    separators = tuple(s.replace("\\", "") for s in pieces[2:-1:2])
+    return [GroupedDigitsCodec(prefix.replace("\\", ""), groups, separators)]
 
 
 def _expand(chars: str) -> str:

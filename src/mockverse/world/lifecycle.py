@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from mockverse import yamlsafe
@@ -246,12 +245,20 @@ def parse_mix(data: dict) -> dict[LifecycleState, float]:
     return mix
 
 
-def state_for_generated(draw: float, mix: dict[LifecycleState, float]) -> LifecycleState:
-    """The state a uniform ``draw`` in [0, 1) picks by cumulative weights (declaration order)."""
-    weighted = [(s, mix[s]) for s in STATES if mix.get(s, 0) > 0]
+@lru_cache(maxsize=64)
+def _weighted(mix: tuple[tuple[LifecycleState, float], ...]) -> tuple[tuple[tuple[LifecycleState, float], ...], float]:
+    """The states of a mix with a positive weight, in declaration order, and their total weight."""
+    weights = dict(mix)
+    weighted = tuple((s, weights[s]) for s in STATES if weights.get(s, 0) > 0)
     if not weighted:
         raise LifecycleError("mix", "needs at least one state with a weight above zero", list(STATE_NAMES))
-    target = min(max(draw, 0.0), 1.0) * sum(w for _, w in weighted)
+    return weighted, sum(w for _, w in weighted)
+
+
+def state_for_generated(draw: float, mix: dict[LifecycleState, float]) -> LifecycleState:
+    """The state a uniform ``draw`` in [0, 1) picks by cumulative weights (declaration order)."""
+    weighted, total = _weighted(tuple(mix.items()))
+    target = min(max(draw, 0.0), 1.0) * total
     cumulative = 0.0
     for state, weight in weighted:
         cumulative += weight
@@ -428,5 +435,4 @@ def load_lifecycle_config(data: dict) -> LifecycleConfig:
 
 def load_builtin() -> LifecycleConfig:
     """The bundled defaults from ``mockverse/builtin/lifecycle.yaml``."""
-    text = resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8")
-    return load_lifecycle_config(yamlsafe.load(text))
+    return load_lifecycle_config(yamlsafe.bundled("lifecycle.yaml"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from mockverse import yamlsafe
@@ -107,7 +106,7 @@ def merged_lifecycle_config(personas: PersonasConfig) -> LifecycleConfig:
     """The bundled lifecycle (``builtin/lifecycle.yaml``) with the config's parts laid over:
     mix, rules and rates replaced whole when given; effects replaced per facet. A config that
     names ``default_lifecycle_state`` and no ``lifecycle_mix`` starts every persona in that state."""
-    bundled = yamlsafe.load(resources.files("mockverse.builtin").joinpath("lifecycle.yaml").read_text("utf-8"))
+    bundled = yamlsafe.bundled("lifecycle.yaml")
     mix = bundled["mix"]
     if personas.lifecycle_mix is not None or personas.default_lifecycle_state is not None:
         mix = personas.lifecycle_mix or None     # None: the default state alone
@@ -181,8 +180,12 @@ class Personas:
 
         def resolve() -> Lifecycle:
             view.note(entity_tag(entity.name, str(id)))   # ``data`` (its signup time) is the persona's record
-            return self._resolve(view, entity, id, data, view.store.get_setting(view.workspace, f"lifecycle:{ref}"))
+            return self._resolve(view, entity, id, data, self.stored(view, ref))
         return view.cached(("lc", ref), resolve)
+
+    def stored(self, view: PersonaView, ref: str) -> dict | None:
+        """The lifecycle a user set for the persona ``ref`` (its history and metadata), or None."""
+        return view.store.get_setting(view.workspace, f"lifecycle:{ref}")
 
     def _resolve(self, view: PersonaView, entity: EntityType, id: object, data: dict,
                  stored: dict | None) -> Lifecycle:

@@ -537,13 +537,24 @@ class Renderer:
                 return [build(items if isinstance(items, dict) else {}, [p[1:] for p in paths], f"{at}[0]")]
             flat = self._branch(node, entity, data) if entity is not None else _object(node)
             props = flat.get("properties") or {}
-            given = {}
+            given = _envelope_keys(entity, data, props) if entity is not None and data is not None else {}
             for name in dict.fromkeys(p[0] for p in paths):
                 sub = props.get(name)
                 if isinstance(sub, dict):
                     given[name] = build(sub, [p[1:] for p in paths if p[0] == name], f"{at}.{name}")
             return self.gen.object(flat, ref, at, self._ctx(entity, data), given=given)
         return build(schema, slots, "$")
+
+
+def _envelope_keys(entity: EntityType, data: dict, props: dict) -> dict:
+    """The fields of an envelope around one entity that repeat its named key or its parent key
+    (``{ok, channel, ts, message}``: the message's ``ts`` and its channel), as the entity holds them; a generic
+    ``id`` beside the entity is the envelope's own."""
+    keys = {entity.id_field: data.get(entity.id_field)} if entity.id_field != "id" else {}
+    if entity.parent is not None and entity.fk is not None:
+        keys.update(dict.fromkeys(entity.fk_spellings(), data.get(entity.fk)))
+    return {name: value for name, value in keys.items()
+            if value is not None and isinstance(props.get(name), dict) and fits(value, props[name])}
 
 
 def _written_extras(data: dict, own: dict, props: dict) -> dict:

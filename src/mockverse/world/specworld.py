@@ -3,7 +3,8 @@
 Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was applied):
 
 * **Population.** A top-level type has 50 generated entities (``world.entities.<type>.
-  population``); a child type has ``count: [0, 4]`` per parent.
+  population``); a child type has ``count: [0, 4]`` per parent (``[1, 4]`` when a list method naming the
+  parent says its list is never empty: ``minItems: 1``).
 * **One parent per child type**, the strongest candidate that keeps the parent graph
   acyclic: (3) a foreign key confirmed by path nesting (``/Projects/{projectId}/Tasks`` and
   ``Task.projectId``), or a type that only exists under another's path
@@ -410,7 +411,7 @@ class SpecWorldBuilder:
                 raise WorldError(f"world.entities.{child}.parent: {parent} is already below {child} (a cycle)")
             child_override = self.world.entities.get(child)
             entity.parent = parent_type
-            entity.parent_field = fk or f"{parent}_id"
+            entity.parent_field = fk or self.sources[child].parent_keys.get(parent) or f"{parent}_id"
             entity.parent_relationship = (child_override.parent.relationship if child_override and child_override.parent
                                           and child_override.parent.relationship else f"has_{child}")
             parent_type.children[entity.parent_relationship] = entity
@@ -421,7 +422,9 @@ class SpecWorldBuilder:
             if "population" not in fields_set:
                 values["population"] = None
             if "count" not in fields_set and "every" not in fields_set:
-                values["count"] = DEFAULT_COUNT
+                source = self.sources[child]
+                fewest = source.min_children if parent in source.parent_keys else 0   # a list never empty
+                values["count"] = (max(DEFAULT_COUNT[0], fewest), DEFAULT_COUNT[1])
             entity.config = _entity_config(values)
             if fk and entity.parent_field not in entity.schema.get("properties", {}):
                 entity.schema["properties"][entity.parent_field] = {"type": "string"}

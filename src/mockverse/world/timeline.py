@@ -34,7 +34,7 @@ def whole_seconds(moment: datetime) -> datetime:
 
 def moments(origin: datetime, offsets: Sequence[int]) -> list[datetime]:
     """The datetimes ``offsets`` microseconds after ``origin``."""
-    return [origin + timedelta(microseconds=o) for o in offsets]
+    return [origin + US * o for o in offsets]
 
 
 def counted(draw: Draw, low: int, high: int, delay: tuple[float, float], now: int) -> list[int]:
@@ -98,7 +98,7 @@ def paced(draw: Draw, segments: Sequence[tuple[int, float]], limit: int, now: in
         tail = b"\x1fgap\x1f%d\x1f" % j
         while k <= limit:   # the gaps within segment j
             gap = -log(1.0 - draw(b"%d%b" % (k, tail))) / rate
-            if boundary is not None and _reaches(t, gap, boundary):
+            if boundary is not None and t + gap * SECOND >= boundary - 1 and _reaches(t, gap, boundary):
                 t = boundary
                 break
             t += int(gap) * SECOND

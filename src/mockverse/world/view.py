@@ -242,7 +242,8 @@ class WorldView:
             if generated is None:
                 data = None
             else:
-                data = self._generate(entity, id, generated[0], generated[1],
+                parent = None if writes.parentless(entity, stored) else generated[1]   # detached: no parent
+                data = self._generate(entity, id, generated[0], parent,
                                       given=stored.data if stored is not None else None)
                 if stored is not None and stored.mode == "replace":
                     data = self._kept(entity, data, stored.data)
@@ -265,9 +266,9 @@ class WorldView:
                "currency": derived_fields.currency_above(self, entity, parent_id)}
         if given is None:   # a pure function of (seed, now, entity, creation, currency): shared by every workspace
             key = ("g", self.snap.seed, self.now, entity.name, id, created, ctx["currency"])
-            generated = self.engine.entities.get(key)
+            generated = self.engine.generated.get(key)
             if generated is None:
-                generated = self.engine.entities.put(key, self.gen.object(entity.schema, ref, "$", ctx))
+                generated = self.engine.generated.put(key, self.gen.object(entity.schema, ref, "$", ctx))
             data = dict(generated)
         else:
             data = self.gen.object(entity.schema, ref, "$", ctx, given=given)

@@ -4,8 +4,12 @@ links to its parent and persona recorded beside it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from mockverse.openapi import is_nullable, snake
+from mockverse.openapi.jsonschema import fits
+from mockverse.openapi.shapes import field_schema, properties_of, required_of, type_of
 from mockverse.problems import Problem
 from mockverse.store import StoredEntity
 from mockverse.timeutil import format_rfc3339
@@ -17,12 +21,30 @@ if TYPE_CHECKING:
 
 MAX_SCHEMA_DEPTH = 8   # nesting of allOf/anyOf/oneOf a request schema's requirements are looked for in
 REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced them (no generated ones beside)
+# names of the property that holds an object's own value (a topic's ``value``, a note's ``text``, a branch's
+# ``label``), in this order
+VALUE_NAMES = ("value", "text", "name", "title", "label", "content", "body", "ref", "key", "slug")
+# words of a property that records when its object was last set (``last_set``, ``updated_at``, ``modified``)
+SET_WORDS = frozenset({"set", "updated", "modified", "changed", "edited"})
+SCALARS = (str, int, float, bool)
 
 
 def parentless(entity: EntityType, stored: StoredEntity | None) -> bool:
-    """Whether a stored record is of an entity made without a parent (its parent key stored null)."""
-    return (stored is not None and stored.mode == "created" and entity.fk is not None
+    """Whether a stored record is of an entity without a parent: made without one, or detached from it
+    (its parent key stored null)."""
+    return (stored is not None and not stored.deleted and entity.fk is not None
             and entity.fk in stored.data and stored.data[entity.fk] is None)
+
+
+def _detached(entity: EntityType, data: dict, field: str) -> dict:
+    """An update's fields with the parent key null (``{"team_id": null}``): the entity leaves its parent, when
+    its schema lets that key be null; else a 422 naming the key."""
+    prop = (entity.schema.get("properties") or {}).get(entity.fk or "")
+    if entity.parent is None or entity.fk is None or not isinstance(prop, dict) or not is_nullable(prop):
+        parent = entity.parent.name if entity.parent is not None else "parent"
+        raise Problem(422, "Invalid body", f"'{field}' cannot be null: every {entity.name} belongs to a {parent}",
+                      field=field)
+    return {**data, entity.fk: None}
 
 
 def parent_spellings(entity: EntityType) -> list[str]:
@@ -93,6 +115,8 @@ def _parent_from(view: WorldView, entity: EntityType, data: dict, persona: str |
         raw = persona.split(":", 1)[1]
     if raw is None and named is not None:
         raw = _named_parent(view, entity, named, under)
+    if raw is None and given and named is None:   # an update naming no parent: the entity leaves it
+        return _detached(entity, data, given[0])
     if raw is None:
         if required:
             raise Problem(422, "Missing parent", f"'{entity.fk}' is required: every {entity.name} belongs "
@@ -122,7 +146,9 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     or through another entity, it is made without one unless ``parent_required``."""
     if persona is not None:
         view.resolve(persona)
-    own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED)}
+    data = keys_linked(view, entity, data)
+    scalars = {name: data[name] for name in object_scalars(entity, data) if _value_key(entity, name)}
+    own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED, *scalars)}
     named = {**data, **({entity.id_field: id} if id is not None else {})}
     data = _parent_from(view, entity, own, persona, parent_required, named, under)
     workspace = view.snap.workspace
@@ -144,6 +170,8 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
         data.pop("created_at")
     links = persona_graph.links_for(view, entity, id, data, persona, under)
     view.store.put_entity(workspace, entity.name, str(id), data, mode, links)
+    if scalars:   # written into the objects the entity now has, as a change would write them
+        update(view.engine.view(workspace), entity, id, scalars, replace=False)
     fresh = view.engine.view(workspace)
     created = fresh.get(entity, id)
     assert created is not None, "an entity just stored reads back"
@@ -152,11 +180,102 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     return created
 
 
+def value_property(schema: dict) -> str | None:
+    """The property of an object schema that holds the object's own value, so that a scalar written for the
+    whole object is written there: the first of :data:`VALUE_NAMES` it has as a scalar, else its only
+    required scalar property, else its only scalar property; None when no property is the value."""
+    props = {name: sub for name, sub in properties_of(schema).items()
+             if isinstance(sub, dict) and type_of(sub) in ("string", "integer", "number", "boolean")}
+    named = [name for name in VALUE_NAMES if name in props]
+    required = [name for name in props if name in required_of(schema)]
+    for names in (named[:1], required, list(props)):
+        if len(names) == 1:
+            return names[0]
+    return None
+
+
+def set_stamp(schema: dict, now: datetime) -> dict:
+    """The properties of an object schema that record when it was last set (a word of :data:`SET_WORDS` in
+    the name: ``last_set``, ``updated_at``), at ``now``: epoch seconds for a number, RFC 3339 for a date-time."""
+    out: dict[str, Any] = {}
+    for name, sub in properties_of(schema).items():
+        if not isinstance(sub, dict) or not SET_WORDS & set(snake(name).split("_")):
+            continue
+        kind = type_of(sub)
+        value: Any = int(now.timestamp()) if kind == "integer" else now.timestamp() if kind == "number" else \
+            format_rfc3339(now) if kind == "string" and sub.get("format") == "date-time" else None
+        if value is not None and fits(value, sub):
+            out[name] = value
+    return out
+
+
+def object_scalars(entity: EntityType, data: dict) -> set[str]:
+    """The fields of ``data`` that give a scalar where the entity's schema holds an object (``topic=Hello``);
+    not a reference or an embedded entity, which a scalar names by its key (``milestone=3``)."""
+    out = set()
+    linked = {e.field for e in entity.embeds} | {r.field for r in entity.references}
+    for name, value in data.items():
+        if name in linked:
+            continue
+        sub = field_schema(entity.schema, name)
+        if isinstance(value, SCALARS) and type_of(sub) in ("object", None) and properties_of(sub) \
+                and not fits(value, sub):
+            out.add(name)
+    return out
+
+
+def keys_linked(view: WorldView, entity: EntityType, data: dict) -> dict:
+    """``data`` with a scalar given for a field that embeds one entity (``milestone: 3`` where a pull shows
+    its milestone object) written as the object naming that entity by its id, when one exists by it."""
+    out = dict(data)
+    for embed in entity.embeds:
+        value = data.get(embed.field)
+        if embed.many or embed.inner is not None or not isinstance(value, SCALARS) or isinstance(value, bool):
+            continue
+        id = embed.target.parse_id(str(value))
+        if id is not None and view.get(embed.target, id) is not None:
+            out[embed.field] = {embed.target.id_field: id}
+    return out
+
+
+def scalars_placed(entity: EntityType, data: dict, current: dict, now: datetime) -> dict:
+    """``data`` with each scalar given for an object-typed field written into that object's value property
+    (:func:`value_property`), its other fields kept from ``current`` and its :func:`set_stamp` fields set to
+    ``now``; a 422 naming the field and its shape when the object has no value property the scalar fits."""
+    out = dict(data)
+    for name in object_scalars(entity, data):
+        sub, key = field_schema(entity.schema, name), _value_key(entity, name)
+        shown = current.get(name)
+        before = shown if isinstance(shown, dict) else {}
+        placed = {**before, key: data[name], **set_stamp(sub, now)}
+        if not fits(placed, sub):
+            raise _shape_problem(name, sub, key)
+        out[name] = placed
+    return out
+
+
+def _value_key(entity: EntityType, name: str) -> str:
+    """The :func:`value_property` of the entity's object field ``name``; a 422 when it has none."""
+    sub = field_schema(entity.schema, name)
+    key = value_property(sub)
+    if key is None:
+        raise _shape_problem(name, sub, None)
+    return key
+
+
+def _shape_problem(name: str, sub: dict, key: str | None) -> Problem:
+    """The 422 for a scalar that cannot be written into the object field ``name``: the shape it allows."""
+    shape = ", ".join(properties_of(sub))
+    alone = f" or as its {key} alone ({type_of(properties_of(sub)[key])})" if key is not None else ""
+    return Problem(422, "Invalid body", f"{name} is an object {{{shape}}}: give it as an object{alone}", field=name)
+
+
 def update(view: WorldView, entity: EntityType, id: object, data: dict, *, replace: bool) -> dict:
     """Change an entity's stored fields (a PATCH merges, a PUT replaces); the entity as it reads now."""
     current = view.get(entity, id)
     if current is None:
         raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
+    data = scalars_placed(entity, keys_linked(view, entity, data), current, view.now)
     own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED)}
     data = _parent_from(view, entity, own, None, required=False)
     stored = view.stored(entity, id)
