@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema_rs
 import regex
 from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema import _keywords as keywords
@@ -174,6 +173,8 @@ def quickly_valid(validator: Draft202012Validator, instance: Any) -> bool:
     schema = validator.schema
     hit = _QUICK.get(id(schema))
     if hit is None or hit[0] is not schema:
+        import jsonschema_rs  # here: a server that never checks does not load it
+
         try:
             compiled = jsonschema_rs.Draft202012Validator(_acyclic(schema), validate_formats=True)
         except (ValueError, TypeError, jsonschema_rs.ValidationError):
