@@ -82,8 +82,8 @@ class World:
 
 
 class _AppThread:
-    """An event loop in a daemon thread whose main task holds the app's lifespan open and under which its
-    requests run (so the worker threads reads are offloaded to live as long as the app, not one request)."""
+    """An event loop in a daemon thread whose main task holds the app's lifespan open; its requests run
+    under that task, so the worker threads that reads are offloaded to live as long as the app, not one request."""
 
     def __init__(self, app: Starlette) -> None:
         self.app = app
