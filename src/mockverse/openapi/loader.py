@@ -81,6 +81,7 @@ class Parameter:
     location: str
     required: bool
     schema: dict | None
+    description: str = ""
 
 
 @dataclass
@@ -502,7 +503,9 @@ def _parameters(raw: object, where: list, file: str) -> list[Parameter]:
             schema = media.get("schema") if isinstance(media, dict) else None
         required = bool(param.get("required", False)) or location == "path"
         schema = schema if isinstance(schema, dict) else None
-        parameters.append(Parameter(str(param["name"]), location, required, schema))
+        description = param.get("description")
+        parameters.append(Parameter(str(param["name"]), location, required, schema,
+                                    description if isinstance(description, str) else ""))
     return parameters
 
 

@@ -15,6 +15,8 @@ VERSION_SEGMENT = re.compile(r"^(v\d+([._]\d+)*[a-z]*|\d{4}-\d{2}-\d{2}|api|rest
 PARAM = re.compile(r"^\{([^{}]+)\}$")
 ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID|_sids|Sids|_sid|Sid)$")
 _ALTERNATIVE_KEYS = re.compile(r"^([a-z0-9_]+?)_([a-z0-9]+)_or_([a-z0-9]+)$")
+_BACKTICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
+_LEADING_FIELD = re.compile(r"^\s*(?:the\s+)?([A-Za-z_][A-Za-z0-9_]*)\s+of\b", re.IGNORECASE)
 # Literal path segments that never name an entity type.
 _NOT_ENTITIES = frozenset({"me", "self", "search", "find", "lookup", "by", "batch", "bulk", "count", "contains"})
 
@@ -26,6 +28,14 @@ def key_param(param: str | None) -> tuple[str, list[str]] | None:
     if match is None or not {"id", "uuid", "uid", "sid", "guid"} & set(match.group(2, 3)):
         return None
     return match.group(1), [match.group(2), match.group(3)]
+
+
+def described_fields(description: str) -> list[str]:
+    """Field names a path parameter's description says its value is: the leading noun of ``name of the repo``
+    and every backticked name (``either the `sid` or the `unique_name` of the Channel``), in order."""
+    leading = _LEADING_FIELD.match(description)
+    names = ([leading.group(1)] if leading else []) + _BACKTICKED.findall(description)
+    return list(dict.fromkeys(names))
 
 
 def param_stem(param: str | None) -> str | None:

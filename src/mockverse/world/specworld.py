@@ -49,6 +49,7 @@ from mockverse.openapi import EntityType as InferredType
 from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
 from mockverse.openapi.infer import _schema_base_name, key_param
 from mockverse.openapi.loader import SpecError, to_pointer
+from mockverse.openapi.paths import described_fields
 from mockverse.problems import did_you_mean
 from mockverse.world.generate import generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
@@ -317,20 +318,36 @@ class SpecWorldBuilder:
         for r in self.inferred.relationships:
             self._by_target.setdefault(r.target, []).append(r)
 
-    @staticmethod
-    def _keys(name: str, source: InferredType, props: dict, id_field: str) -> dict[str, IdCodec]:
+    def _keys(self, name: str, source: InferredType, props: dict, id_field: str) -> dict[str, IdCodec]:
         """A codec per string field the item path's parameter names as an alternative key
-        (``service_id_or_name``), or names by another word for a person's handle (``username``: ``login``)."""
+        (``service_id_or_name``), names by another word for a person's handle (``username``: ``login``),
+        or its description says it holds (``name of the repo``, ``either the `sid` or the `unique_name```)."""
         named = key_param(source.id_param)
         wanted = named[1] if named else [source.id_param or id_field]
         if not named and wanted[0] not in props and wanted[0] in HANDLE_WORDS:
             wanted = [w for w in HANDLE_WORDS if w in props][:1]   # /users/{username} of a User keyed by login
+        described = self._described_keys(source, props)
+        if described:   # addressed by a name, it answers to its handle too (an organization's ``username``)
+            described += [w for w in HANDLE_WORDS if w in props]
+        wanted += [f for f in described if f not in wanted]
         out: dict[str, IdCodec] = {}
         for key in wanted:
             prop = merge_all_of(props.get(key) or {})
             if key != id_field and key in props and schema_types(prop) - {"null"} == {"string"}:
                 out[key] = codec_for(f"{name}.{key}", "string", [prop], key)
         return out
+
+    def _described_keys(self, source: InferredType, props: dict) -> list[str]:
+        """The properties the item path parameter's description names as what it holds (matched by name, else
+        by name ignoring case), but not one that holds another entity's key (a member's user ``identity``)."""
+        lower = {p.lower(): p for p in props}
+        links = {r.field for r in self.inferred.relationships if r.source == source.name}   # another's key
+        out: list[str] = []
+        for op in self._ops_at(source.item_path or ""):
+            for p in op.parameters:
+                if p.location == "path" and p.name == source.id_param:
+                    out += [f if f in props else lower.get(f.lower(), "") for f in described_fields(p.description)]
+        return [f for f in dict.fromkeys(out) if f and f not in links]
 
     def _id_evidence(self, source: InferredType, id_field: str, id_schema: dict) -> list[dict]:
         """Schemas that carry this type's ids: its id property, its path parameter, keys pointing at it."""
