@@ -75,3 +75,14 @@ def test_a_described_field_that_is_not_a_string_is_no_key(app_client, tmp_path: 
     task = c.get("/tasks").json()[0]
     assert c.get(f"/tasks/{task['id']}").json() == task
     assert c.get(f"/tasks/{task['index']}").status_code == 404
+
+
+def test_an_id_pattern_of_few_characters_still_builds(app_client, tmp_path: Path):
+    """``^t_[0-9a-f]{8}$`` holds fewer ids than the largest serial a codec is tried with: the world builds,
+    its ids honour the pattern and each answers at its item path."""
+    spec = _spec(tmp_path, "/tasks", "task", "The task", {
+        "id": {"type": "string", "pattern": "^t_[0-9a-f]{8}$"}, "title": {"type": "string"}})
+    c = app_client(spec=spec)
+    tasks = c.get("/tasks").json()
+    assert [t["id"] for t in tasks[:2]] == ["t_e0db1633", "t_c1b9897f"]
+    assert c.get(f"/tasks/{tasks[0]['id']}").json() == tasks[0]
