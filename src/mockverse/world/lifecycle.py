@@ -173,15 +173,14 @@ def parse_rules(data: list[dict]) -> list[TransitionRule]:
 
 
 def _next_firing(state: LifecycleState, entered_at: datetime, rules: list[TransitionRule],
-                 facts: Mapping[str, Any], by: datetime) -> tuple[datetime, TransitionRule] | None:
-    """The earliest rule out of ``state`` whose condition holds and that fires by ``by`` (ties: first in
-    list order); a rule due later is not evaluated (it could not be the earliest that fires by then)."""
+                 facts: Mapping[str, Any]) -> tuple[datetime, TransitionRule] | None:
+    """The earliest rule out of ``state`` whose condition holds (ties: first in list order)."""
     best: tuple[datetime, TransitionRule] | None = None
     for rule in rules:
         if rule.from_state != state:
             continue
         at = entered_at + rule.after
-        if at > by or (best is not None and at >= best[0]):
+        if best is not None and at >= best[0]:
             continue
         days = rule.after.total_seconds() / 86400
         if rule.condition is None or rule.condition.evaluate({**facts, "days_in_state": days}):
@@ -202,8 +201,8 @@ def catch_up(state: LifecycleState, entered_at: datetime, now: datetime, rules: 
     fired: list[Transition] = []
     entered_now = {state}           # states entered at the current moment
     while len(fired) < max_steps:
-        step = _next_firing(state, entered_at, rules, facts, now)
-        if step is None:
+        step = _next_firing(state, entered_at, rules, facts)
+        if step is None or step[0] > now:
             break
         at, rule = step
         if at > entered_at:
