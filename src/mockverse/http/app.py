@@ -340,9 +340,9 @@ def world_key(spec: Spec, config: Config) -> tuple[str, str] | None:
 
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector held off while an app is built: a spec of 10,000 paths makes some
-    700,000 objects that live as long as the app, and the full collections their allocation sets off
-    cost about as much CPU as the build itself (nearly all garbage goes by reference counting)."""
+    """The cyclic garbage collector held off while an app is built: a spec of 10,000 paths allocates some
+    700,000 tracked objects, most of which live as long as the app, and the collections they set off cost
+    about as much CPU as the rest of the build (the garbage a build leaves goes by reference counting)."""
     was = gc.isenabled()
     gc.disable()
     try:
