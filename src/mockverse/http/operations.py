@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from jsonschema import Draft202012Validator
 
-from mockverse.openapi import singular, snake
+from mockverse.openapi import merge_all_of, singular, snake
 from mockverse.openapi.jsonschema import validator_for
 from mockverse.openapi.rpc import rpc_kind, rpc_namespace
 from mockverse.openapi.words import key_names
@@ -477,13 +477,51 @@ def _persona_type(schema: dict | None, types: list[EntityType]) -> EntityType | 
     return None
 
 
+SCHEMA_REACH = 24   # steps (a property, items, a branch, an allOf part) past the deepest that list_slot looks
+
+
+def _schema_objects(schema: dict) -> set[int]:
+    """The ids of the schema objects within ``schema`` (as written and as merged) that ``list_slot`` could
+    look at: a type none of whose schema objects is among them is listed by none of its slots."""
+    seen: set[int] = set()
+    frontier: list[Any] = [schema]
+    for _ in range(SCHEMA_REACH):
+        ahead: list[Any] = []
+        for node in frontier:
+            if not isinstance(node, dict) or id(node) in seen:
+                continue
+            seen.add(id(node))
+            for form in (node, merge_all_of(node), merge_schema(node)):
+                seen.add(id(form))
+                props = form.get("properties")
+                ahead.extend(props.values() if isinstance(props, dict) else ())
+                ahead.append(form.get("items"))
+                for key in ("oneOf", "anyOf", "allOf"):
+                    branches = form.get(key)
+                    ahead.extend(branches if isinstance(branches, list) else ())
+        frontier = ahead
+    return seen
+
+
+def _may_show(entity: EntityType, within: set[int]) -> bool:
+    """Whether one of ``entity``'s schema objects (or, for a type known by its value, its id property) is
+    among ``within``: the one way ``list_slot`` can find it (it matches schema objects by identity)."""
+    if not entity.variants.isdisjoint(within):
+        return True
+    source = entity.inferred
+    own = source.schema if source is not None and source.origin == "value" else None
+    return isinstance(own, dict) and id((own.get("properties") or {}).get(entity.id_field)) in within
+
+
 def _listed_type(schema: dict | None, types: list[EntityType], path: str = "") -> EntityType | None:
     """The entity type a response lists, recognised by schema identity (not merely by an ``id`` field):
     of several, items that are the type itself (not objects embedding it), in the array the path names."""
     if schema is None:
         return None
     words = {singular(snake(t)) for t in path.split("/") if t and not PARAM.match(t)}
-    found = [(e, slot) for e, slot in ((e, list_slot(schema, e, strict=True)) for e in types) if slot is not None]
+    within = _schema_objects(schema)
+    candidates = [e for e in types if _may_show(e, within)]
+    found = [(e, slot) for e, slot in ((e, list_slot(schema, e, strict=True)) for e in candidates) if slot is not None]
     direct = [(e, slot) for e, slot in found if entity_slots(slot[1], e, strict=True) == [[]]]
     named = [e for e, slot in direct if slot[0] and singular(snake(slot[0][-1])) in words]
     return next(iter(named + [e for e, _ in direct] + [e for e, _ in found]), None)
