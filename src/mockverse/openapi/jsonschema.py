@@ -186,28 +186,40 @@ def quickly_valid(validator: Draft202012Validator, instance: Any) -> bool:
         return False
 
 
+_OPEN = 1 << 30   # a depth past any schema's: "refers to no schema it is inside"
+
+
 def _acyclic(schema: Any) -> Any:
     """A converted schema as a JSON document spells it: each cycle (a schema that holds itself, as
     :func:`to_json_schema` keeps them) becomes a ``$ref`` into ``$defs``."""
     names: dict[int, str] = {}
     defs: dict[str, Any] = {}
+    closed: dict[int, Any] = {}   # copies of subtrees holding no schema they are inside: one copy each, shared
 
-    def walk(node: Any, active: set[int]) -> Any:
-        """``node`` copied, with a ``$ref`` wherever it would hold one of the schemas it is inside."""
+    def walk(node: Any, active: dict[int, int]) -> tuple[Any, int]:
+        """``node`` copied, with a ``$ref`` wherever it would hold one of the schemas it is inside; and the
+        depth of the outermost of those it refers to (past the deepest when none: the copy is shared)."""
         if isinstance(node, list):
-            return [walk(n, active) for n in node]
+            items = [walk(n, active) for n in node]
+            return [n for n, _ in items], min((r for _, r in items), default=_OPEN)
         if not isinstance(node, dict):
-            return node
+            return node, _OPEN
         if id(node) in active:
-            return {"$ref": f"#/$defs/{names.setdefault(id(node), f'cycle{len(names)}')}"}
-        active.add(id(node))
-        out = {k: walk(v, active) for k, v in node.items()}
-        active.discard(id(node))
+            return {"$ref": f"#/$defs/{names.setdefault(id(node), f'cycle{len(names)}')}"}, active[id(node)]
+        if id(node) in closed:
+            return closed[id(node)], _OPEN
+        active[id(node)] = len(active)
+        parts = {k: walk(v, active) for k, v in node.items()}
+        del active[id(node)]
+        out = {k: v for k, (v, _) in parts.items()}
+        reach = min((r for _, r in parts.values()), default=_OPEN)
         if id(node) in names:
             defs[names[id(node)]] = out
-        return out
+        if reach == _OPEN:
+            closed[id(node)] = out
+        return out, reach
 
-    root = walk(schema, set())
+    root, _ = walk(schema, {})
     if defs and isinstance(root, dict):
         root = {**root, "$defs": {**root.get("$defs", {}), **defs}}
     return root

@@ -312,18 +312,13 @@ class Generator:
     def _agree(self, out: dict, ref: str, path: str, ctx: dict, fixed: set[str]) -> None:
         """Make values that mean the same thing agree: full name from first and last, email and
         username from the name. Fields in ``fixed`` (user-supplied) are never changed."""
-        first = next((k for k in out if _words(k) in (["first", "name"], ["given", "name"], ["firstname"])), None)
-        last = next(
-            (k for k in out if _words(k) in (["last", "name"], ["family", "name"], ["surname"], ["lastname"])), None
-        )
-        if first and last:
-            person = (str(out[first]), str(out[last]))
+        roles = _person_roles(tuple(out))
+        if roles.first and roles.last:
+            person = (str(out[roles.first]), str(out[roles.last]))
         elif ctx.get("person") and "name" in out and isinstance(out["name"], str):
             parts = out["name"].split(" ", 1)
             person = (parts[0], parts[-1])
-        elif ctx.get("person") and (named := next((k for k in out if _words(k) in (["full", "name"], ["fullname"],
-                                                                                   ["display", "name"])
-                                                   and isinstance(out[k], str)), None)):
+        elif ctx.get("person") and (named := next((k for k in roles.named if isinstance(out[k], str)), None)):
             parts = out[named].split(" ", 1)
             person = (parts[0], parts[-1])
         else:
@@ -331,18 +326,17 @@ class Generator:
         if not person:
             return
         full = f"{person[0]} {person[1]}"
-        for key in out:
-            if key in fixed:
+        for key, role in roles.derived:
+            if key in fixed or not isinstance(out[key], str):
                 continue
-            words = _words(key)
-            if words in (["name"], ["full", "name"], ["fullname"], ["display", "name"]) and isinstance(out[key], str):
+            if role == "full":
                 out[key] = full
-            elif "email" in words and isinstance(out[key], str):
+            elif role == "email":
                 domain = self._fake(ref, path, "domain").free_email_domain()
                 sep = self.choice([".", "_", ""], ref, path, "sep")
                 local = sep.join(part for part in (_local(person[0]), _local(person[1])) if part)
                 out[key] = f"{local or 'user' + str(int(self.draw(ref, path, 'e') * 9000) + 1000)}@{domain}"
-            elif words in (["username"], ["user", "name"], ["login"], ["handle"]) and isinstance(out[key], str):
+            else:
                 out[key] = (
                     f"{_ascii(person[0])[:1]}{_ascii(person[1])}{int(self.draw(ref, path, 'u') * 90) + 10}".replace(
                         " ", ""
@@ -581,13 +575,53 @@ _CLOSED = {"solved", "closed", "resolved", "done", "completed", "cancelled", "ca
 def _count_open(out: dict, fixed: set[str]) -> None:
     """A count of open things agrees with the things listed beside it: ``open_tickets`` is the number of
     ``tickets`` whose ``status`` is not a closed one (solved, closed, resolved, ...)."""
-    for key, value in out.items():
-        words = _words(key)
-        if key in fixed or not isinstance(value, int) or isinstance(value, bool) or words[:1] != ["open"]:
+    for key, lists in _open_counts(tuple(out)):
+        value = out[key]
+        if key in fixed or not isinstance(value, int) or isinstance(value, bool):
             continue
-        listed = next((out[k] for k in out if _words(k) == words[1:] and isinstance(out[k], list)), None)
+        listed = next((out[k] for k in lists if isinstance(out[k], list)), None)
         if listed is not None and all(isinstance(item, dict) and "status" in item for item in listed):
             out[key] = sum(1 for item in listed if str(item["status"]).lower() not in _CLOSED)
+
+
+@functools.lru_cache(maxsize=4096)
+def _open_counts(keys: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Of an object's keys, each ``open_<things>`` with the keys naming ``<things>`` (worked out once per key set)."""
+    out = []
+    for key in keys:
+        words = _words(key)
+        if words[:1] == ["open"]:
+            out.append((key, tuple(k for k in keys if _words(k) == words[1:])))
+    return tuple(out)
+
+
+class _PersonRoles(NamedTuple):
+    """Of an object's keys: its first- and last-name keys, its full-name keys, and the keys derived from a
+    person's name, each with its role (``full``, ``email``, ``user``)."""
+
+    first: str | None
+    last: str | None
+    named: tuple[str, ...]
+    derived: tuple[tuple[str, str], ...]
+
+
+@functools.lru_cache(maxsize=4096)
+def _person_roles(keys: tuple[str, ...]) -> _PersonRoles:
+    """The :class:`_PersonRoles` of an object's keys, worked out once per key set (a pure function of the names)."""
+    first = next((k for k in keys if _words(k) in (["first", "name"], ["given", "name"], ["firstname"])), None)
+    last = next((k for k in keys if _words(k) in (["last", "name"], ["family", "name"], ["surname"], ["lastname"])),
+                None)
+    named = tuple(k for k in keys if _words(k) in (["full", "name"], ["fullname"], ["display", "name"]))
+    derived = []
+    for key in keys:
+        words = _words(key)
+        if words in (["name"], ["full", "name"], ["fullname"], ["display", "name"]):
+            derived.append((key, "full"))
+        elif "email" in words:
+            derived.append((key, "email"))
+        elif words in (["username"], ["user", "name"], ["login"], ["handle"]):
+            derived.append((key, "user"))
+    return _PersonRoles(first, last, named, tuple(derived))
 
 
 def _null_allowed(schema: dict) -> bool:
