@@ -164,6 +164,37 @@ def _admits_any(branch: dict, allowed: list) -> bool:
     return True
 
 
+class _Plan(NamedTuple):
+    """What :meth:`Generator.value` reads of one schema: its merged form (:func:`merge_schema`), whether it
+    admits null, and the kind of value it generates (None: only null)."""
+
+    flat: dict
+    null_ok: bool
+    kind: str | None
+
+
+_PLANS: dict[int, tuple[dict, _Plan]] = {}
+_PLANS_MOST = 50_000   # schemas remembered; past it the memo starts again
+
+
+def _plan(schema: dict) -> _Plan:
+    """The :class:`_Plan` of a schema, worked out once per schema object (schemas are not changed once
+    given to the generator, which only reads them; the memo holds each, so its id names it alone)."""
+    hit = _PLANS.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    flat = merge_schema(schema)
+    null_ok = _null_allowed(flat)
+    types = schema_types(flat) - {"null"}
+    kind = None if not types and null_ok and "enum" not in flat \
+        else "integer" if "integer" in types else next(iter(sorted(types)), "string")
+    plan = _Plan(flat, null_ok, kind)
+    if len(_PLANS) >= _PLANS_MOST:
+        _PLANS.clear()
+    _PLANS[id(schema)] = (schema, plan)
+    return plan
+
+
 class _SeededOnUse:
     """A Faker seeded on first use: most generated strings need none, and seeding one costs a hash and more."""
 
@@ -225,7 +256,7 @@ class Generator:
 
         ``given`` holds values a user supplied: they are kept as they are and generated fields
         beside them agree with them (a device model fits the given platform)."""
-        schema = merge_schema(schema)
+        schema = _plan(schema).flat
         props: dict = schema.get("properties", {}) or {}
         if depth > SOFT_DEPTH:
             required = schema.get("required") or []
@@ -347,8 +378,8 @@ class Generator:
     def value(self, schema: dict, ref: str, path: str, name: str, ctx: dict, siblings: dict | None = None,
               depth: int = 0) -> Any:
         """One value for ``schema`` at ``path`` of entity ``ref``."""
-        schema = merge_schema(schema)
-        if depth > HARD_DEPTH or (depth > SOFT_DEPTH and _null_allowed(schema)):
+        schema, null_ok, kind = _plan(schema)
+        if depth > HARD_DEPTH or (depth > SOFT_DEPTH and null_ok):
             return None
         if "const" in schema:
             return schema["const"]
@@ -361,10 +392,8 @@ class Generator:
                 mine = ctx.get("currency")
                 return mine if mine is not None and mine in options else self.choice(options, ref, "currency")
             return self.choice(options, ref, path)
-        types = schema_types(schema) - {"null"}
-        if not types and _null_allowed(schema) and "enum" not in schema:
+        if kind is None:
             return None   # ``type: "null"``: the only value there is
-        kind = "integer" if "integer" in types else next(iter(sorted(types)), "string")
         if kind == "object":
             return self.object(schema, ref, path, {**ctx, "person": False}, depth)
         if kind == "array":
