@@ -20,8 +20,9 @@ _ANNOTATIONS = ("nullable", "x-nullable", "discriminator", "xml", "externalDocs"
 _DEFINITION_KEYS = ("$defs", "definitions", "components", "$id", "$schema")
 _VALIDATORS: dict[tuple[int, str], tuple[Any, Draft202012Validator]] = {}
 _PATTERNS: dict[str, Any] = {}
-_FITS: dict[tuple[int, type, object], bool] = {}   # (schema id, type, scalar) -> fits; the schema lives in _VALIDATORS
+_FITS: dict[tuple[int, type, object], bool] = {}   # (schema id, type, scalar or repr) -> fits
 _FITS_MOST = 100_000
+_FITS_TEXT = 2_000   # the longest repr of an object or array whose answer is remembered
 _QUICK: dict[int, tuple[Any, Any]] = {}   # id(converted schema) -> (the schema, its compiled jsonschema-rs or None)
 
 
@@ -149,14 +150,19 @@ def validator_for(schema: dict | None, direction: str = "response") -> Draft2020
 
 
 def fits(value: object, schema: dict | None) -> bool:
-    """Whether ``value`` is valid for ``schema`` as a response value; a scalar's answer is remembered per
-    schema (a pure function of the two: schemas are not changed once loaded, like the validators' cache)."""
+    """Whether ``value`` is valid for ``schema`` as a response value; the answer is remembered per schema (a
+    pure function of the two: schemas are not changed once loaded, like the validators' cache), for a
+    scalar by its value, for a small object or array by its ``repr`` (which tells ``1``, ``1.0`` and ``True``
+    apart, as validation does)."""
     validator = validator_for(schema)
     if validator is None:
         return True
+    key: tuple[int, type, object] = (id(schema), type(value), value)
     if value is not None and not isinstance(value, (str, int, float, bool)):
-        return bool(validator.is_valid(value))
-    key = (id(schema), type(value), value)
+        text = repr(value)
+        if len(text) > _FITS_TEXT:
+            return bool(validator.is_valid(value))
+        key = (id(schema), type(value), text)
     known = _FITS.get(key)
     if known is None:
         if len(_FITS) >= _FITS_MOST:
