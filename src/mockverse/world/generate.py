@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from faker import Faker
+from faker import Factory
 
 from mockverse.ids import stable_hash, unit_draw, unit_drawer
 from mockverse.openapi.jsonschema import matches
@@ -198,9 +198,9 @@ def _plan(schema: dict) -> _Plan:
 class _SeededOnUse:
     """A Faker seeded on first use: most generated strings need none, and seeding one costs a hash and more."""
 
-    def __init__(self, seeded: Callable[[], Faker]) -> None:
+    def __init__(self, seeded: Callable[[], Any]) -> None:
         self.seeded = seeded
-        self.fake: Faker | None = None
+        self.fake: Any = None
 
     def __getattr__(self, name: str) -> Any:
         if self.fake is None:
@@ -216,10 +216,10 @@ class Generator:
         self.seed = seed
         self.local = threading.local()
 
-    def _fake(self, *parts: object) -> Faker:
+    def _fake(self, *parts: object) -> Any:
         fake = getattr(self.local, "fake", None)
         if fake is None:
-            fake = self.local.fake = Faker("en_US")
+            fake = self.local.fake = Factory.create("en_US")   # what Faker("en_US") proxies, called directly
         fake.seed_instance(stable_hash(self.seed, *parts))
         return fake
 
