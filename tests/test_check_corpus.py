@@ -42,6 +42,7 @@ LINKS = yaml.safe_load(Path(__file__).with_name("corpus_links.yaml").read_text()
 CPU_LIMIT = 60         # CPU seconds one spec's check may take
 WALL_LIMIT = 1800      # wall seconds, a backstop only
 RECORD = os.environ.get("MOCKVERSE_RECORD_FIGURES") == "1"
+KEPT = ("keys",)       # figures tests/test_corpus_keys.py records, kept when this module re-records a spec
 BARS = "bars: 0 5xx; links >= 98%; nested lists 100%; every create + read round-trip; " \
        "inference >= 90% of the README's links found, <= 5% wrong"
 
@@ -192,12 +193,14 @@ def table(rows: dict[str, dict], seconds: dict[str, float]) -> str:
     return "\n".join(text)
 
 
-def record(name: str, row: dict) -> None:
-    """Write one spec's figures into tests/corpus_figures.json (locked: xdist workers record side by side)."""
+def record(name: str, row: dict, *, update: bool = False) -> None:
+    """Write one spec's figures into tests/corpus_figures.json (locked: xdist workers record side by side):
+    replace them, keeping those another test records (KEPT); with ``update``, set only the given ones."""
     with open(Path(tempfile.gettempdir()) / "mockverse-corpus-figures.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         rows = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-        rows[name] = row
+        previous = rows.get(name, {})
+        rows[name] = {**(previous if update else {k: previous[k] for k in KEPT if k in previous}), **row}
         FIGURES.write_text(json.dumps(dict(sorted(rows.items())), indent=2, sort_keys=True) + "\n")
 
 

@@ -1,7 +1,7 @@
 """Webhooks: events fired by the API and by the virtual clock, signed, retried with backoff,
 recorded, replayed, resumed. In process (an ASGI receiver, a wall clock moved by hand) for what
-the dispatcher does; real server processes and a loopback receiver for restarts, crashes, workers
-and Redis."""
+the dispatcher does (a restart too: a new app on the same store); real server processes and a
+loopback receiver for crashes, workers and Redis."""
 
 from __future__ import annotations
 
@@ -181,8 +181,8 @@ class Hooked:
     """The built-in world in process, its webhooks sent to an in-process receiver on a hand clock."""
 
     def __init__(self, directory: Path, secret: str | None = SECRET, spec: Path | None = None,
-                 config: Path | None = None) -> None:
-        self.clock = HandClock()
+                 config: Path | None = None, clock: HandClock | None = None) -> None:
+        self.clock = clock or HandClock()
         self.receiver = Receiver(self.clock)
         self.logged = Logged()
         config = config or write_config(directory, self.receiver.url, timeout="1s")
@@ -524,33 +524,39 @@ def test_the_secret_is_never_in_logs_or_responses(hooked, receiver):
 
 
 # -- servers of their own -------------------------------------------------------------------------
-def test_a_pending_delivery_resumes_after_a_restart(tmp_path, served):
+def test_a_pending_delivery_resumes_after_a_restart(tmp_path):
+    """The app is stopped between a failed attempt and its retry, and started again on the same store
+    (a new app, engine and dispatcher): the retry goes out once its backoff has passed, not before."""
     ws = workspace()
-    served.scripts[ws] = [500]
-    config = write_config(tmp_path, served.url, initial="3s", max_attempts=5)
-    s = Server(tmp_path, "--config", str(config), env={"MOCKVERSE_WEBHOOK_SECRET": SECRET}).start()
+    config = write_config(tmp_path, Receiver().url, timeout="1s", initial="3s", max_attempts=5)
+    first = Hooked(tmp_path, config=config)
     try:
-        c = client_for(s, ws)
+        first.receiver.scripts[ws] = [500]
+        c = client_for(first, ws)
         set_state(
             c, ws, "user:66", "ChurnRisk" if c.get("/users/66").json()["lifecycle_state"] != "ChurnRisk" else "Active"
         )
-        served.wait(ws, 1)
-        deadline = time.monotonic() + 10
-        while not deliveries(c)[0]["attempts"] and time.monotonic() < deadline:
-            time.sleep(0.02)    # the served has it; the attempt is being recorded
-        [pending] = deliveries(c)
+        first.receiver.wait(ws, 1)
+        [pending] = attempted(c, 1)
         assert pending["status"] == "pending" and [a["status_code"] for a in pending["attempts"]] == [500]
-        s.stop()
-        assert len(served.of(ws)) == 1
-        s.start()
-        c = client_for(s, ws)
-        got = served.wait(ws, 2)
+        first.clock.advance(2.9)   # short of the backoff: the retry is not due before the stop
+    finally:
+        first.close()
+    assert len(first.receiver.of(ws)) == 1
+    again = Hooked(tmp_path, config=config, clock=HandClock(first.clock.time()))
+    try:
+        c = client_for(again, ws)
+        [still] = deliveries(c)
+        assert still["status"] == "pending" and len(still["attempts"]) == 1 and again.receiver.of(ws) == []
+        again.clock.advance(0.1)
+        [got] = again.receiver.wait(ws, 1)
         [done] = settled(c, 1)
         assert done["id"] == pending["id"] and done["status"] == "delivered"
         assert [a["status_code"] for a in done["attempts"]] == [500, 200]
-        assert len(served.of(ws)) == 2 and got[0]["body"] == got[1]["body"]
+        assert got["body"] == first.receiver.of(ws)[0]["body"]
+        assert got["time"] == first.clock.time() + 0.1
     finally:
-        s.stop()
+        again.close()
 
 
 def test_events_left_in_flight_by_a_crash_are_delivered_once_on_the_next_start(tmp_path, served):

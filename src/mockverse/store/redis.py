@@ -74,6 +74,8 @@ from mockverse.store import (
 P = ParamSpec("P")
 R = TypeVar("R")
 
+STORED_INDEXED = "mockverse:stored-indexed"   # set once a Redis keeps each type's set of stored ids
+
 _LUA_HELPERS = """
 local function part(s) return (string.gsub(string.gsub(s, '%%', '%%25'), ':', '%%3A')) end
 local function unlink(prefix, member)
@@ -111,10 +113,11 @@ record(KEYS[3], version, cjson.decode(ARGV[2]), tonumber(ARGV[3]))
 return version
 """
 
-# KEYS: version, workspaces, entity, created, deleted, in:REF, link-seq, changes
+# KEYS: version, workspaces, entity, created, deleted, in:REF, link-seq, changes, stored
 # ARGV: prefix, workspace, id, data, mode, change tags (JSON), changes kept, members tag, link...
 _PUT_ENTITY = _LUA_HELPERS + """
 local version = bump(KEYS[1], KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[9], ARGV[3])
 local tags = cjson.decode(ARGV[6])
 local seq = redis.call('HGET', KEYS[3], 'seq') or version
 local old = redis.call('HMGET', KEYS[3], 'mode', 'deleted')
@@ -133,10 +136,11 @@ record(KEYS[8], version, tags, tonumber(ARGV[7]))
 return version
 """
 
-# KEYS: version, workspaces, entity, created, deleted, in:REF, out:REF, changes
+# KEYS: version, workspaces, entity, created, deleted, in:REF, out:REF, changes, stored
 # ARGV: prefix, workspace, id, mode, change tags (JSON), changes kept
 _DELETE_ENTITY = _LUA_HELPERS + """
 local version = bump(KEYS[1], KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[9], ARGV[3])
 local tags = cjson.decode(ARGV[5])
 local mode = redis.call('HGET', KEYS[3], 'mode')
 if mode then
@@ -284,6 +288,7 @@ class RedisStore:
             retry=Retry(NoBackoff(), 0), health_check_interval=0)
         self._versions = _VersionReads(self)
         self._writes = 0   # writes this process started or finished (see :meth:`version`)
+        self._stored_indexed = False   # whether this Redis keeps the sets of stored ids (see :meth:`stored_ids`)
         if not volatile:
             self.check_persistence()
         self._put_entity = self._redis.register_script(_PUT_ENTITY)
@@ -436,11 +441,25 @@ class RedisStore:
 
     @_reachable
     def stored_ids(self, workspace: str, type: str) -> list[str]:
-        """Ids of every entity of a type with a stored record (created, changed or deleted), in id order."""
-        prefix = self._key(workspace, "entity", type, "")
-        glob = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
-        names = (key.decode()[len(prefix):] for key in _raw(self._redis.scan_iter(match=glob, count=1000)))
-        return sorted(name.replace("%3A", ":").replace("%25", "%") for name in names)
+        """Ids of every entity of a type with a stored record (created, changed or deleted), in id order:
+        the type's set of them, which every entity write adds to (one round trip, whatever else is stored)."""
+        if not self._stored_indexed:
+            self._index_stored()
+        return sorted(i.decode() for i in _raw(self._redis.smembers(self._key(workspace, "stored", type))))
+
+    def _index_stored(self) -> None:
+        """Fill the per-type sets of stored ids from the entity records of a Redis that a version of
+        mockverse keeping no such sets wrote (once per Redis: a marker key says it was done)."""
+        if not self._redis.exists(STORED_INDEXED):
+            with self._redis.pipeline(transaction=False) as pipe:
+                for key in _raw(self._redis.scan_iter(match="mockverse:*:entity:*", count=1000)):
+                    parts = key.decode().split(":")
+                    if len(parts) == 5 and parts[2] == "entity":   # mockverse:W:entity:TYPE:ID, each part escaped
+                        pipe.sadd(":".join(["mockverse", parts[1], "stored", parts[3]]),
+                                  parts[4].replace("%3A", ":").replace("%25", "%"))
+                pipe.set(STORED_INDEXED, "1")
+                pipe.execute()
+        self._stored_indexed = True
 
     @_reachable
     def setting_keys(self, workspace: str, prefix: str) -> list[str]:
@@ -502,7 +521,8 @@ class RedisStore:
         """Store ``data`` for the entity and replace the links in which it is the child."""
         ref = f"{type}:{id}"
         keys = [*self._write_keys(workspace), *self._entity_keys(workspace, type, id),
-                self._key(workspace, "in", ref), self._key(workspace, "link-seq"), self._changes_key(workspace)]
+                self._key(workspace, "in", ref), self._key(workspace, "link-seq"), self._changes_key(workspace),
+                self._key(workspace, "stored", type)]
         tags = [entity_tag(type, id), links_tag(ref),
                 *(links_tag(end) for parent, _, child in links for end in (parent, child))]
         args: list[EncodableT] = [self._prefix(workspace), workspace, id, orjson.dumps(data), mode,
@@ -516,7 +536,8 @@ class RedisStore:
         """Mark the entity deleted (a tombstone: generated entities stay computed but hidden)."""
         ref = f"{type}:{id}"
         keys = [*self._write_keys(workspace), *self._entity_keys(workspace, type, id),
-                self._key(workspace, "in", ref), self._key(workspace, "out", ref), self._changes_key(workspace)]
+                self._key(workspace, "in", ref), self._key(workspace, "out", ref), self._changes_key(workspace),
+                self._key(workspace, "stored", type)]
         tags = orjson.dumps([entity_tag(type, id), members_tag(type), links_tag(ref)])
         return int(self._delete_entity(keys=keys, args=[self._prefix(workspace), workspace, id, mode, tags,
                                                         KEEP_CHANGES]))
