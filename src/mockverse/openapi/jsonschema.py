@@ -20,8 +20,9 @@ _ANNOTATIONS = ("nullable", "x-nullable", "discriminator", "xml", "externalDocs"
 _DEFINITION_KEYS = ("$defs", "definitions", "components", "$id", "$schema")
 _VALIDATORS: dict[tuple[int, str], tuple[Any, Draft202012Validator]] = {}
 _PATTERNS: dict[str, Any] = {}
-_FITS: dict[tuple[int, type, object], bool] = {}   # (schema id, type, scalar) -> fits; the schema lives in _VALIDATORS
+_FITS: dict[tuple[int, type, object], bool] = {}   # (schema id, type, scalar or repr) -> fits
 _FITS_MOST = 100_000
+_FITS_TEXT = 2_000   # the longest repr of an object or array whose answer is remembered
 _QUICK: dict[int, tuple[Any, Any]] = {}   # id(converted schema) -> (the schema, its compiled jsonschema-rs or None)
 
 
@@ -149,14 +150,19 @@ def validator_for(schema: dict | None, direction: str = "response") -> Draft2020
 
 
 def fits(value: object, schema: dict | None) -> bool:
-    """Whether ``value`` is valid for ``schema`` as a response value; a scalar's answer is remembered per
-    schema (a pure function of the two: schemas are not changed once loaded, like the validators' cache)."""
+    """Whether ``value`` is valid for ``schema`` as a response value; the answer is remembered per schema (a
+    pure function of the two: schemas are not changed once loaded, like the validators' cache), for a
+    scalar by its value, for a small object or array by its ``repr`` (which tells ``1``, ``1.0`` and ``True``
+    apart, as validation does)."""
     validator = validator_for(schema)
     if validator is None:
         return True
+    key: tuple[int, type, object] = (id(schema), type(value), value)
     if value is not None and not isinstance(value, (str, int, float, bool)):
-        return bool(validator.is_valid(value))
-    key = (id(schema), type(value), value)
+        text = repr(value)
+        if len(text) > _FITS_TEXT:
+            return bool(validator.is_valid(value))
+        key = (id(schema), type(value), text)
     known = _FITS.get(key)
     if known is None:
         if len(_FITS) >= _FITS_MOST:
@@ -186,28 +192,40 @@ def quickly_valid(validator: Draft202012Validator, instance: Any) -> bool:
         return False
 
 
+_OPEN = 1 << 30   # a depth past any schema's: "refers to no schema it is inside"
+
+
 def _acyclic(schema: Any) -> Any:
     """A converted schema as a JSON document spells it: each cycle (a schema that holds itself, as
     :func:`to_json_schema` keeps them) becomes a ``$ref`` into ``$defs``."""
     names: dict[int, str] = {}
     defs: dict[str, Any] = {}
+    closed: dict[int, Any] = {}   # copies of subtrees holding no schema they are inside: one copy each, shared
 
-    def walk(node: Any, active: set[int]) -> Any:
-        """``node`` copied, with a ``$ref`` wherever it would hold one of the schemas it is inside."""
+    def walk(node: Any, active: dict[int, int]) -> tuple[Any, int]:
+        """``node`` copied, with a ``$ref`` wherever it would hold one of the schemas it is inside; and the
+        depth of the outermost of those it refers to (past the deepest when none: the copy is shared)."""
         if isinstance(node, list):
-            return [walk(n, active) for n in node]
+            items = [walk(n, active) for n in node]
+            return [n for n, _ in items], min((r for _, r in items), default=_OPEN)
         if not isinstance(node, dict):
-            return node
+            return node, _OPEN
         if id(node) in active:
-            return {"$ref": f"#/$defs/{names.setdefault(id(node), f'cycle{len(names)}')}"}
-        active.add(id(node))
-        out = {k: walk(v, active) for k, v in node.items()}
-        active.discard(id(node))
+            return {"$ref": f"#/$defs/{names.setdefault(id(node), f'cycle{len(names)}')}"}, active[id(node)]
+        if id(node) in closed:
+            return closed[id(node)], _OPEN
+        active[id(node)] = len(active)
+        parts = {k: walk(v, active) for k, v in node.items()}
+        del active[id(node)]
+        out = {k: v for k, (v, _) in parts.items()}
+        reach = min((r for _, r in parts.values()), default=_OPEN)
         if id(node) in names:
             defs[names[id(node)]] = out
-        return out
+        if reach == _OPEN:
+            closed[id(node)] = out
+        return out, reach
 
-    root = walk(schema, set())
+    root, _ = walk(schema, {})
     if defs and isinstance(root, dict):
         root = {**root, "$defs": {**root.get("$defs", {}), **defs}}
     return root

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from faker import Faker
+from faker import Factory
 
 from mockverse.ids import stable_hash, unit_draw, unit_drawer
 from mockverse.openapi.jsonschema import matches
@@ -164,12 +164,43 @@ def _admits_any(branch: dict, allowed: list) -> bool:
     return True
 
 
+class _Plan(NamedTuple):
+    """What :meth:`Generator.value` reads of one schema: its merged form (:func:`merge_schema`), whether it
+    admits null, and the kind of value it generates (None: only null)."""
+
+    flat: dict
+    null_ok: bool
+    kind: str | None
+
+
+_PLANS: dict[int, tuple[dict, _Plan]] = {}
+_PLANS_MOST = 50_000   # schemas remembered; past it the memo starts again
+
+
+def _plan(schema: dict) -> _Plan:
+    """The :class:`_Plan` of a schema, worked out once per schema object (schemas are not changed once
+    given to the generator, which only reads them; the memo holds each, so its id names it alone)."""
+    hit = _PLANS.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    flat = merge_schema(schema)
+    null_ok = _null_allowed(flat)
+    types = schema_types(flat) - {"null"}
+    kind = None if not types and null_ok and "enum" not in flat \
+        else "integer" if "integer" in types else next(iter(sorted(types)), "string")
+    plan = _Plan(flat, null_ok, kind)
+    if len(_PLANS) >= _PLANS_MOST:
+        _PLANS.clear()
+    _PLANS[id(schema)] = (schema, plan)
+    return plan
+
+
 class _SeededOnUse:
     """A Faker seeded on first use: most generated strings need none, and seeding one costs a hash and more."""
 
-    def __init__(self, seeded: Callable[[], Faker]) -> None:
+    def __init__(self, seeded: Callable[[], Any]) -> None:
         self.seeded = seeded
-        self.fake: Faker | None = None
+        self.fake: Any = None
 
     def __getattr__(self, name: str) -> Any:
         if self.fake is None:
@@ -185,10 +216,10 @@ class Generator:
         self.seed = seed
         self.local = threading.local()
 
-    def _fake(self, *parts: object) -> Faker:
+    def _fake(self, *parts: object) -> Any:
         fake = getattr(self.local, "fake", None)
         if fake is None:
-            fake = self.local.fake = Faker("en_US")
+            fake = self.local.fake = Factory.create("en_US")   # what Faker("en_US") proxies, called directly
         fake.seed_instance(stable_hash(self.seed, *parts))
         return fake
 
@@ -225,7 +256,7 @@ class Generator:
 
         ``given`` holds values a user supplied: they are kept as they are and generated fields
         beside them agree with them (a device model fits the given platform)."""
-        schema = merge_schema(schema)
+        schema = _plan(schema).flat
         props: dict = schema.get("properties", {}) or {}
         if depth > SOFT_DEPTH:
             required = schema.get("required") or []
@@ -312,18 +343,13 @@ class Generator:
     def _agree(self, out: dict, ref: str, path: str, ctx: dict, fixed: set[str]) -> None:
         """Make values that mean the same thing agree: full name from first and last, email and
         username from the name. Fields in ``fixed`` (user-supplied) are never changed."""
-        first = next((k for k in out if _words(k) in (["first", "name"], ["given", "name"], ["firstname"])), None)
-        last = next(
-            (k for k in out if _words(k) in (["last", "name"], ["family", "name"], ["surname"], ["lastname"])), None
-        )
-        if first and last:
-            person = (str(out[first]), str(out[last]))
+        roles = _person_roles(tuple(out))
+        if roles.first and roles.last:
+            person = (str(out[roles.first]), str(out[roles.last]))
         elif ctx.get("person") and "name" in out and isinstance(out["name"], str):
             parts = out["name"].split(" ", 1)
             person = (parts[0], parts[-1])
-        elif ctx.get("person") and (named := next((k for k in out if _words(k) in (["full", "name"], ["fullname"],
-                                                                                   ["display", "name"])
-                                                   and isinstance(out[k], str)), None)):
+        elif ctx.get("person") and (named := next((k for k in roles.named if isinstance(out[k], str)), None)):
             parts = out[named].split(" ", 1)
             person = (parts[0], parts[-1])
         else:
@@ -331,18 +357,17 @@ class Generator:
         if not person:
             return
         full = f"{person[0]} {person[1]}"
-        for key in out:
-            if key in fixed:
+        for key, role in roles.derived:
+            if key in fixed or not isinstance(out[key], str):
                 continue
-            words = _words(key)
-            if words in (["name"], ["full", "name"], ["fullname"], ["display", "name"]) and isinstance(out[key], str):
+            if role == "full":
                 out[key] = full
-            elif "email" in words and isinstance(out[key], str):
+            elif role == "email":
                 domain = self._fake(ref, path, "domain").free_email_domain()
                 sep = self.choice([".", "_", ""], ref, path, "sep")
                 local = sep.join(part for part in (_local(person[0]), _local(person[1])) if part)
                 out[key] = f"{local or 'user' + str(int(self.draw(ref, path, 'e') * 9000) + 1000)}@{domain}"
-            elif words in (["username"], ["user", "name"], ["login"], ["handle"]) and isinstance(out[key], str):
+            else:
                 out[key] = (
                     f"{_ascii(person[0])[:1]}{_ascii(person[1])}{int(self.draw(ref, path, 'u') * 90) + 10}".replace(
                         " ", ""
@@ -353,8 +378,8 @@ class Generator:
     def value(self, schema: dict, ref: str, path: str, name: str, ctx: dict, siblings: dict | None = None,
               depth: int = 0) -> Any:
         """One value for ``schema`` at ``path`` of entity ``ref``."""
-        schema = merge_schema(schema)
-        if depth > HARD_DEPTH or (depth > SOFT_DEPTH and _null_allowed(schema)):
+        schema, null_ok, kind = _plan(schema)
+        if depth > HARD_DEPTH or (depth > SOFT_DEPTH and null_ok):
             return None
         if "const" in schema:
             return schema["const"]
@@ -367,10 +392,8 @@ class Generator:
                 mine = ctx.get("currency")
                 return mine if mine is not None and mine in options else self.choice(options, ref, "currency")
             return self.choice(options, ref, path)
-        types = schema_types(schema) - {"null"}
-        if not types and _null_allowed(schema) and "enum" not in schema:
+        if kind is None:
             return None   # ``type: "null"``: the only value there is
-        kind = "integer" if "integer" in types else next(iter(sorted(types)), "string")
         if kind == "object":
             return self.object(schema, ref, path, {**ctx, "person": False}, depth)
         if kind == "array":
@@ -581,13 +604,53 @@ _CLOSED = {"solved", "closed", "resolved", "done", "completed", "cancelled", "ca
 def _count_open(out: dict, fixed: set[str]) -> None:
     """A count of open things agrees with the things listed beside it: ``open_tickets`` is the number of
     ``tickets`` whose ``status`` is not a closed one (solved, closed, resolved, ...)."""
-    for key, value in out.items():
-        words = _words(key)
-        if key in fixed or not isinstance(value, int) or isinstance(value, bool) or words[:1] != ["open"]:
+    for key, lists in _open_counts(tuple(out)):
+        value = out[key]
+        if key in fixed or not isinstance(value, int) or isinstance(value, bool):
             continue
-        listed = next((out[k] for k in out if _words(k) == words[1:] and isinstance(out[k], list)), None)
+        listed = next((out[k] for k in lists if isinstance(out[k], list)), None)
         if listed is not None and all(isinstance(item, dict) and "status" in item for item in listed):
             out[key] = sum(1 for item in listed if str(item["status"]).lower() not in _CLOSED)
+
+
+@functools.lru_cache(maxsize=4096)
+def _open_counts(keys: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Of an object's keys, each ``open_<things>`` with the keys naming ``<things>`` (worked out once per key set)."""
+    out = []
+    for key in keys:
+        words = _words(key)
+        if words[:1] == ["open"]:
+            out.append((key, tuple(k for k in keys if _words(k) == words[1:])))
+    return tuple(out)
+
+
+class _PersonRoles(NamedTuple):
+    """Of an object's keys: its first- and last-name keys, its full-name keys, and the keys derived from a
+    person's name, each with its role (``full``, ``email``, ``user``)."""
+
+    first: str | None
+    last: str | None
+    named: tuple[str, ...]
+    derived: tuple[tuple[str, str], ...]
+
+
+@functools.lru_cache(maxsize=4096)
+def _person_roles(keys: tuple[str, ...]) -> _PersonRoles:
+    """The :class:`_PersonRoles` of an object's keys, worked out once per key set (a pure function of the names)."""
+    first = next((k for k in keys if _words(k) in (["first", "name"], ["given", "name"], ["firstname"])), None)
+    last = next((k for k in keys if _words(k) in (["last", "name"], ["family", "name"], ["surname"], ["lastname"])),
+                None)
+    named = tuple(k for k in keys if _words(k) in (["full", "name"], ["fullname"], ["display", "name"]))
+    derived = []
+    for key in keys:
+        words = _words(key)
+        if words in (["name"], ["full", "name"], ["fullname"], ["display", "name"]):
+            derived.append((key, "full"))
+        elif "email" in words:
+            derived.append((key, "email"))
+        elif words in (["username"], ["user", "name"], ["login"], ["handle"]):
+            derived.append((key, "user"))
+    return _PersonRoles(first, last, named, tuple(derived))
 
 
 def _null_allowed(schema: dict) -> bool:

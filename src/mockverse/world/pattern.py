@@ -148,24 +148,40 @@ class _Walker:
         raise _Unsupported(str(op))
 
     def _charset(self, items: list) -> str:
-        negate = any(op is _c.NEGATE for op, _ in items)
-        allowed: list[str] = []
-        for op, av in items:
-            if op is _c.LITERAL:
-                allowed.append(chr(av))
-            elif op is _c.RANGE:
-                low, high = av
-                allowed.extend(chr(c) for c in range(low, min(high, low + 200) + 1))
-            elif op is _c.CATEGORY:
-                allowed.extend(_CATEGORIES.get(av, string.ascii_letters))
-        if negate:
-            excluded = set(allowed)
-            allowed = [c for c in string.ascii_letters + string.digits + _PRINTABLE_EXTRA if c not in excluded]
-        allowed = [c for c in allowed if c.isprintable()] or allowed
-        if not allowed:
-            raise _Unsupported("empty class")
-        preferred = [c for c in allowed if c.isalnum()] or allowed
-        return self._pick(preferred)
+        return self._pick(_class_choices(items))
+
+
+_CLASSES: dict[int, tuple[list, list[str]]] = {}   # id(class items) -> (the items, the characters drawn from)
+_CLASSES_MOST = 10_000
+
+
+def _class_choices(items: list) -> list[str]:
+    """The characters a character class is drawn from (alphanumeric ones first choice), worked out once per
+    class of a parsed pattern (parse trees are never changed; the memo holds each, so its id names it alone)."""
+    hit = _CLASSES.get(id(items))
+    if hit is not None and hit[0] is items:
+        return hit[1]
+    negate = any(op is _c.NEGATE for op, _ in items)
+    allowed: list[str] = []
+    for op, av in items:
+        if op is _c.LITERAL:
+            allowed.append(chr(av))
+        elif op is _c.RANGE:
+            low, high = av
+            allowed.extend(chr(c) for c in range(low, min(high, low + 200) + 1))
+        elif op is _c.CATEGORY:
+            allowed.extend(_CATEGORIES.get(av, string.ascii_letters))
+    if negate:
+        excluded = set(allowed)
+        allowed = [c for c in string.ascii_letters + string.digits + _PRINTABLE_EXTRA if c not in excluded]
+    allowed = [c for c in allowed if c.isprintable()] or allowed
+    if not allowed:
+        raise _Unsupported("empty class")
+    preferred = [c for c in allowed if c.isalnum()] or allowed
+    if len(_CLASSES) >= _CLASSES_MOST:
+        _CLASSES.clear()
+    _CLASSES[id(items)] = (items, preferred)
+    return preferred
 
 
 _PRINTABLE_EXTRA = "-_. "
