@@ -103,9 +103,10 @@ class Changes:
             for name in list(self.generations) + list(self.last):
                 self._drop(name)
 
-    def since(self, workspace: str, tick: int) -> list[str] | None:
+    def since(self, workspace: str, tick: int, most: int | None = None) -> list[str] | None:
         """The tags of ``workspace`` marked after ``tick`` (what a structure kept up to date by
-        them must apply), or None when the journal no longer reaches back that far."""
+        them must apply), or None when the journal no longer reaches back that far (or they are
+        more than ``most``)."""
         with self.lock:   # ``sync`` appends to the journal on other threads
             if self.forgotten.get(workspace, 0) > tick:
                 return None
@@ -114,20 +115,31 @@ class Changes:
                 if at <= tick:
                     break
                 out.extend(tags)
+                if most is not None and len(out) > most:
+                    return None
             return out
 
     def _drop(self, workspace: str) -> None:
         self.generations[workspace] = self.generation(workspace) + 1
 
     def fresh(self, entry: Entry) -> bool:
-        """Whether nothing ``entry`` depends on changed since it was made (re-stamped when so)."""
+        """Whether nothing ``entry`` depends on changed since it was made (re-stamped when so). The
+        few tags written since are looked up among its dependencies when the journal still holds
+        them (a read right after one write: O(tags written), not O(dependencies)); else each
+        dependency's last change is."""
         scope = entry.scope
         if scope == BASE or entry.stamp >= self.last.get(scope, 0):
             return True
-        tick, tags = self.tick, self.tags
-        for tag in entry.deps:
-            if tags.get((scope, tag), 0) > entry.stamp:
+        tick, deps = self.tick, entry.deps
+        changed = self.since(scope, entry.stamp, most=len(deps))
+        if changed is not None:
+            if not deps.isdisjoint(changed):
                 return False
+        else:
+            tags = self.tags
+            for tag in deps:
+                if tags.get((scope, tag), 0) > entry.stamp:
+                    return False
         entry.stamp = tick
         return True
 
