@@ -16,6 +16,7 @@ after a failed call or after a drop: asked again by a later read) is not cached.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mockverse.ai.provider import LLM, AIError, Artefacts
+from mockverse.cache import LRU
 from mockverse.config import AIConfig
 from mockverse.store import StoreUnavailable
 from mockverse.world.free_text import SHORT
@@ -80,6 +82,9 @@ class TextService:
         self.queue: asyncio.Queue | None = None
         self.worker: asyncio.Task | None = None
         self.jobs: dict[tuple[str, str], asyncio.Future] = {}      # (workspace, ref) -> done (True: stored)
+        # (workspace, ref) -> the store version its text was last written by: a read whose view is older
+        # (computed while the job ran) saw the text missing, but must not ask for it again
+        self.written = LRU(4096)
         self.down_until = 0.0
         self.counts = {"queued": 0, "dropped": 0, "written": 0, "failed": 0, "calls": 0}
 
@@ -174,6 +179,8 @@ class TextService:
             if job is not None and not job.done():
                 waiting.append(job)
                 continue
+            if self.written.get(key, -1) > view.snap.version:   # written after this view was taken
+                continue
             future: asyncio.Future = asyncio.get_running_loop().create_future()
             try:
                 self.queue.put_nowait((view.workspace, slots, note.context, future))
@@ -197,6 +204,9 @@ class TextService:
             except Exception:   # a worker that dies would leave every later text a fallback
                 log.exception("writing text for %s failed", slots[0].ref)
                 ok = False
+            if ok:
+                with contextlib.suppress(StoreUnavailable):
+                    self.written.put((workspace, slots[0].ref), await self.engine.store.version_now(workspace))
             if not future.done():
                 future.set_result(ok)
             self.jobs.pop((workspace, slots[0].ref), None)
