@@ -172,3 +172,37 @@ def test_check_reads_a_json_scalar_back_from_its_object_and_a_key_from_its_entit
     writes = report.to_dict()["scores"]["writes"]
     assert (writes["passed"], writes["total"]) == (2, 2)   # POST /pulls, PATCH /pulls/{id}
     assert [f for f in report.findings if f.category == "writes"] == []
+
+
+NOTES = {
+    "openapi": "3.0.3", "info": {"title": "Notes", "version": "1"},
+    "components": {"schemas": {"Note": {"type": "object", "required": ["id", "title", "topic"], "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"},
+        "topic": {"type": "object", "required": ["value"], "properties": {"value": {"type": "string"}}}}}}},
+    "paths": {
+        "/notes": {
+            "get": {"responses": {"200": {"description": "all", "content": {"application/json": {
+                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Note"}}}}}}},
+            "post": {"requestBody": {"content": {"application/json": {"schema": {
+                "type": "object", "properties": {"title": {"type": "string"}, "topic": {}}}}}},
+                "responses": {"201": {"description": "made", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Note"}}}}}}},
+        "/notes/{id}": {"get": {"parameters": ID, "responses": {"200": {"description": "one", "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Note"}}}}}}},
+    },
+}
+
+
+def test_a_create_whose_scalar_does_not_fit_the_value_stores_nothing(app_client, tmp_path: Path) -> None:
+    path = tmp_path / "notes.json"
+    path.write_text(json.dumps(NOTES))
+    c = app_client(spec=path)
+    before = c.get("/notes")
+    refused = c.post("/notes", json={"title": "t", "topic": 5})   # the topic's value is a string
+    assert refused.status_code == 422
+    assert (refused.json()["field"], refused.json()["detail"]) == (
+        "topic", "topic is an object {value}: give it as an object or as its value alone (string)")
+    after = c.get("/notes")
+    assert (after.json(), after.headers.get("x-total-count")) == (before.json(), before.headers.get("x-total-count"))
+    made = c.post("/notes", json={"title": "t", "topic": "fine"})
+    assert (made.status_code, made.json()["topic"]) == (201, {"value": "fine"})

@@ -147,7 +147,7 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     if persona is not None:
         view.resolve(persona)
     data = keys_linked(view, entity, data)
-    scalars = {name: data[name] for name in object_scalars(entity, data) if _value_key(entity, name)}
+    scalars = {name: data[name] for name in object_scalars(entity, data) if _value_key(entity, name, data[name])}
     own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED, *scalars)}
     named = {**data, **({entity.id_field: id} if id is not None else {})}
     data = _parent_from(view, entity, own, persona, parent_required, named, under)
@@ -244,7 +244,7 @@ def scalars_placed(entity: EntityType, data: dict, current: dict, now: datetime)
     ``now``; a 422 naming the field and its shape when the object has no value property the scalar fits."""
     out = dict(data)
     for name in object_scalars(entity, data):
-        sub, key = field_schema(entity.schema, name), _value_key(entity, name)
+        sub, key = field_schema(entity.schema, name), _value_key(entity, name, data[name])
         shown = current.get(name)
         before = shown if isinstance(shown, dict) else {}
         placed = {**before, key: data[name], **set_stamp(sub, now)}
@@ -254,12 +254,13 @@ def scalars_placed(entity: EntityType, data: dict, current: dict, now: datetime)
     return out
 
 
-def _value_key(entity: EntityType, name: str) -> str:
-    """The :func:`value_property` of the entity's object field ``name``; a 422 when it has none."""
+def _value_key(entity: EntityType, name: str, value: object) -> str:
+    """The :func:`value_property` of the entity's object field ``name``; a 422 when it has none or ``value``
+    does not fit it (checked before anything is written, so a refused create stores nothing)."""
     sub = field_schema(entity.schema, name)
     key = value_property(sub)
-    if key is None:
-        raise _shape_problem(name, sub, None)
+    if key is None or not fits(value, properties_of(sub)[key]):
+        raise _shape_problem(name, sub, key)
     return key
 
 
