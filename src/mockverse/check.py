@@ -225,6 +225,7 @@ class _Type:
     links: list[tuple[str, str | None, str, bool]]    # (field, inner key or None, target, embedded?)
     schema: dict
     id_param: str | None = None                        # the item path's key, when a field of that name holds it
+    schema_name: str | None = None                     # the spec's schema the type's entities are
 
     def keys(self) -> list[str]:
         """The fields a value addressing one entity may sit in: its id, else the field its item path is keyed by."""
@@ -310,7 +311,8 @@ class _Checker:
             links.append((outer or e["field"], inner or None, e["target"], True))   # a name may hold a dot
         parent = row["parent"] or {}
         return _Type(row["name"], row["id_field"], item, row["collection_path"], parent.get("type"),
-                     parent.get("field"), links, getattr(entity, "schema", None) or {}, row.get("id_param"))
+                     parent.get("field"), links, getattr(entity, "schema", None) or {}, row.get("id_param"),
+                     row.get("schema"))
 
     def _derived_item_path(self, collection: str | None) -> str | None:
         """An item path the world serves under a collection path (``/users`` -> ``/users/{id}``)."""
@@ -632,10 +634,32 @@ class _Checker:
                 parent = self.world_parent(listed, id)
                 self.report.record("nested", _same(parent, owner_id), call.operation, to_pointer(at),
                                    f"{entity.name} {id!r} belongs to {owner} {parent!r}, not {owner_id!r}")
+            if nested and owner is not None:
+                self.embedded_parent(call.operation, at, item, entity, owner, owner_id)
             self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
                        {**known, listed: id} if nested else self.ancestors(listed, id))
         if nested and items:
             self.outsider(call.operation, entity, known, owner_id, {str(i.get(entity.id_field)) for _, i in items})
+
+    def embedded_parent(self, operation: str, at: list, item: dict, entity: _Type, owner: str,
+                        owner_id: object) -> None:
+        """A listed child's own link to its parent (``repository`` of an issue under a repo, an id or an
+        embedded object) names the parent it is listed under."""
+        for name, _, target, embedded in self.parent_links(entity, owner):
+            value = item.get(name)
+            if value is None or isinstance(value, list):
+                continue
+            for pointer, id in _link_values(value, at + [name], None, self.types[target].id_field, embedded):
+                self.report.record("nested", _same(id, owner_id), operation, to_pointer(pointer),
+                                   f"{id!r} is not the {owner} {owner_id!r} this list is under")
+
+    def parent_links(self, entity: _Type, owner: str) -> list[tuple[str, str | None, str, bool]]:
+        """The links of a child naming its parent, besides its parent key: a top-level field named for the
+        parent's type, or for a type of the parent's schema, that links to that type."""
+        schema = self.types[owner].schema_name
+        twins = {t.name for t in self.types.values() if t.name == owner or (schema and t.schema_name == schema)}
+        return [link for link in entity.links if link[2] in twins and link[1] is None
+                and link[0] != entity.parent_field and link[0] in {*key_names(owner), *key_names(link[2])}]
 
     def outsider(self, operation: str, entity: _Type, known: dict, owner_id: object, listed: set[str]) -> None:
         """A membership check of the parent answers 404 for a child of another parent (one not in its list)."""
