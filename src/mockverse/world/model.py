@@ -200,6 +200,8 @@ class EntityType:
         return data
 
     def _reference_value(self, view: Any, id: object, data: dict, ref: Reference) -> object:
+        if ref.parent:
+            return data.get(self.fk) if self.fk else None   # a key naming the entity's own parent
         key = f"{self.name}:{id}"
         gen = view.gen
         if ref.nullable and gen.draw(key, ref.field, "null") < (0.5 if ref.target is self else 0.15):

@@ -50,6 +50,7 @@ from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, me
 from mockverse.openapi.infer import _schema_base_name, key_param
 from mockverse.openapi.loader import SpecError, to_pointer
 from mockverse.openapi.paths import described_fields
+from mockverse.openapi.words import key_names
 from mockverse.problems import did_you_mean
 from mockverse.world.generate import generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
@@ -73,6 +74,7 @@ class Reference:
     many: bool
     nullable: bool
     relationship: str
+    parent: bool = False    # holds the entity's own parent (an issue's ``repository_id`` under its repo)
 
 
 @dataclass
@@ -544,10 +546,13 @@ class SpecWorldBuilder:
                     f"not filled: {target.name} ids do not fit {entity.name}.{name}'s schema",
                 )
                 continue
-            entity.references.append(Reference(name, target, many or r.kind != "belongs_to" and prop is None,
+            many = many or r.kind != "belongs_to" and prop is None
+            own = self._names_parent(entity, name, target, many)
+            entity.references.append(Reference(name, entity.parent if own and entity.parent else target, many,
                                                bool(prop) and is_nullable(prop) and name not in
-                                               (entity.schema.get("required") or []), r.id))
-            self.usage[r.id] = ("reference", f"{entity.name}.{name} holds ids of {target.name} entities that exist")
+                                               (entity.schema.get("required") or []), r.id, own))
+            self.usage[r.id] = ("reference", f"{entity.name}.{name} holds the id of its own parent" if own else
+                                f"{entity.name}.{name} holds ids of {target.name} entities that exist")
 
     def _embeds(self, entity: EntityType, relationships: list[Relationship]) -> None:
         for r in relationships:
@@ -567,10 +572,25 @@ class SpecWorldBuilder:
                 continue
             prop = entity.schema["properties"].get(parts[0]) or prop_at(self._inferred_schema(entity.name), parts[0])
             many = len(parts) == 2 or _is_array(prop)
-            entity.embeds.append(Embed(parts[0], self.types[r.target], parts[1] if len(parts) == 2 else None, many))
+            own = self._names_parent(entity, parts[0], self.types[r.target], many)
+            target = entity.parent if own and entity.parent else self.types[r.target]
+            entity.embeds.append(Embed(parts[0], target, parts[1] if len(parts) == 2 else None, many))
             if parts[0] not in (entity.schema.get("required") or []):
                 entity.schema["properties"].pop(parts[0], None)  # rendered from the world, never generated here
-            self.usage.setdefault(r.id, ("embed", f"{entity.name}.{parts[0]} shows {r.target} entities of the world"))
+            self.usage.setdefault(r.id, ("embed", f"{entity.name}.{parts[0]} shows its own parent" if own else
+                                         f"{entity.name}.{parts[0]} shows {r.target} entities of the world"))
+
+    @staticmethod
+    def _names_parent(entity: EntityType, field: str, target: EntityType, many: bool) -> bool:
+        """Whether a link of ``entity`` names its own parent: one value, of the parent's type or of a type of
+        the parent's schema, in a field named for that type (an issue's ``repository`` under its repo)."""
+        parent = entity.parent
+        if parent is None or many or target is entity:
+            return False
+        schema = parent.inferred.schema_name if parent.inferred is not None else None
+        twin = target is parent or (schema is not None and target.inferred is not None
+                                    and target.inferred.schema_name == schema)
+        return twin and field in {*key_names(parent.name), *key_names(target.name)}
 
     def _listed_items(self, entity: EntityType) -> dict | None:
         """The item schema its own collection GET lists (a create request's shape, named for another

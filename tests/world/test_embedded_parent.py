@@ -1,0 +1,85 @@
+"""A child's own link to its parent names the parent it is listed under: an issue listed under a repo embeds
+that repo (``repository``, of a slimmer schema), a label under it holds that repo's id (``repository_id``), even
+where the spec serves the parent's schema at a second path that inference first saw as another type."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mockverse.check import run_check
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _ok(schema: dict) -> dict:
+    return {"200": {"description": "ok", "content": {"application/json": {"schema": schema}}}}
+
+
+def _param(name: str, kind: str = "string") -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+
+
+def _get(op_id: str, params: list[str], schema: dict, id_kind: str = "integer") -> dict:
+    """A GET operation whose path parameters are strings, but ``index`` and ``id`` (``id_kind``)."""
+    kinds = {"index": "integer", "id": id_kind}
+    return {"get": {"operationId": op_id, "parameters": [_param(p, kinds.get(p, "string")) for p in params],
+                    "responses": _ok(schema)}}
+
+
+def _spec(tmp_path: Path) -> Path:
+    """Repositories of users, served by owner and name and by id; their issues embed a RepositoryMeta,
+    their labels hold a ``repository_id``."""
+    many = lambda name: {"type": "array", "items": _ref(name)}  # noqa: E731 - a one-line schema builder
+    spec = {"openapi": "3.0.3", "info": {"title": "repos", "version": "1"}, "paths": {
+        "/users/{username}": _get("userGet", ["username"], _ref("User")),
+        "/users/{username}/repos": _get("userRepos", ["username"], many("Repository")),
+        "/repos/{owner}/{repo}": _get("repoGet", ["owner", "repo"], _ref("Repository")),
+        "/repositories/{id}": _get("repoGetById", ["id"], _ref("Repository")),
+        "/repos/{owner}/{repo}/issues": _get("issueList", ["owner", "repo"], many("Issue")),
+        "/repos/{owner}/{repo}/issues/{index}": _get("issueGet", ["owner", "repo", "index"], _ref("Issue")),
+        "/repos/{owner}/{repo}/labels": _get("labelList", ["owner", "repo"], many("Label")),
+    }, "components": {"schemas": {
+        "User": {"type": "object", "properties": {"id": {"type": "integer"}, "login": {"type": "string"}}},
+        "Repository": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                                        "owner": _ref("User")}},
+        "RepositoryMeta": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+        "Issue": {"type": "object", "properties": {"id": {"type": "integer"}, "number": {"type": "integer"},
+                                                   "repository": _ref("RepositoryMeta")}},
+        "Label": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                                   "repository_id": {"type": "integer"}}},
+    }}}
+    path = tmp_path / "repos.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def test_listed_issues_embed_the_repo_they_are_listed_under(app_client, tmp_path: Path):
+    """Every issue under repo 101 (and 102) embeds that repo, by id and name, as its item path answers."""
+    c = app_client(spec=_spec(tmp_path))
+    for repo_id in (101, 102):
+        repo = c.get(f"/repos/indigo1/{repo_id}").json()
+        issues = c.get(f"/repos/indigo1/{repo_id}/issues").json()
+        assert issues and {(i["repository"]["id"], i["repository"]["name"]) for i in issues} == \
+            {(repo_id, repo["name"])}
+        first = issues[0]
+        assert c.get(f"/repos/indigo1/{repo_id}/issues/{first['id']}").json() == first
+    assert [i["id"] for i in c.get("/repos/indigo1/101/issues").json()] == [10101, 10102, 10103]
+
+
+def test_listed_labels_hold_the_id_of_the_repo_they_are_listed_under(app_client, tmp_path: Path):
+    """``repository_id`` of a label under repo 101 is 101, for every label (no other repo's id)."""
+    c = app_client(spec=_spec(tmp_path))
+    labels = c.get("/repos/indigo1/101/labels").json()
+    assert [(label["id"], label["repository_id"]) for label in labels] == [(10101, 101), (10102, 101),
+                                                                           (10103, 101), (10104, 101)]
+
+
+def test_check_counts_a_child_whose_link_names_another_parent(tmp_path: Path):
+    """``mockverse check`` holds every listed child's embedded parent and parent id to its list's parent:
+    the spec above is nested 24/24."""
+    report = run_check(str(_spec(tmp_path)))
+    nested = [f.line() for f in report.findings if f.category == "nested"]
+    assert (report.counts["nested"], nested) == ([24, 24], [])
