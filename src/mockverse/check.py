@@ -226,6 +226,7 @@ class _Type:
     schema: dict
     id_param: str | None = None                        # the item path's key, when a field of that name holds it
     schema_name: str | None = None                     # the spec's schema the type's entities are
+    id_paths: tuple[str, ...] = ()                     # further item paths, keyed by the id
 
     def keys(self) -> list[str]:
         """The fields a value addressing one entity may sit in: its id, else the field its item path is keyed by."""
@@ -286,7 +287,8 @@ class _Checker:
                         for row in description["entity_types"]]
         self.types = {row["name"]: self._type(row) for row in description["entity_types"]}
         self.searches: dict[str, str] = {}      # list paths the world serves with entities found elsewhere
-        self.item_paths = {_shape(t.item_path): t.name for t in self.types.values() if t.item_path}
+        by_id = {_shape(path): t.name for t in self.types.values() for path in t.id_paths}
+        self.item_paths = {**by_id, **{_shape(t.item_path): t.name for t in self.types.values() if t.item_path}}
         self.collections = {t.collection_path: t.name for t in self.types.values() if t.collection_path}
         self.ids: dict[str, list] = {name: [] for name in self.types}
         self.parent_of: dict[tuple[str, str], object] = {}
@@ -312,7 +314,7 @@ class _Checker:
         parent = row["parent"] or {}
         return _Type(row["name"], row["id_field"], item, row["collection_path"], parent.get("type"),
                      parent.get("field"), links, getattr(entity, "schema", None) or {}, row.get("id_param"),
-                     row.get("schema"))
+                     row.get("schema"), tuple(row.get("id_paths") or ()))
 
     def _derived_item_path(self, collection: str | None) -> str | None:
         """An item path the world serves under a collection path (``/users`` -> ``/users/{id}``)."""

@@ -83,3 +83,38 @@ def test_check_counts_a_child_whose_link_names_another_parent(tmp_path: Path):
     report = run_check(str(_spec(tmp_path)))
     nested = [f.line() for f in report.findings if f.category == "nested"]
     assert (report.counts["nested"], nested) == ([24, 24], [])
+
+
+def test_a_repo_answers_at_its_id_path_as_at_its_key_path(app_client, tmp_path: Path):
+    """``/repositories/{id}`` serves the Repository schema by id, ``/repos/{owner}/{repo}`` by another key: one
+    type, so an issue's embedded repository id answers at ``/repositories/{id}`` with the same repo; an id no
+    repo has is a 404 problem."""
+    c = app_client(spec=_spec(tmp_path))
+    issue = c.get("/repos/indigo1/102/issues").json()[0]
+    assert issue["repository"]["id"] == 102
+    by_id = c.get("/repositories/102")
+    assert (by_id.status_code, by_id.json()) == (200, c.get("/repos/indigo1/102").json())
+    assert by_id.json()["name"] == issue["repository"]["name"]
+    missing = c.get("/repositories/1")
+    assert (missing.status_code, missing.headers["content-type"], missing.json()["field"]) == \
+        (404, "application/problem+json", "id")
+
+
+def test_inference_makes_one_type_of_a_schema_served_by_id_and_by_key(tmp_path: Path):
+    """The id path joins the key path's type (``repo``): no ``repository`` type is left; the check binds the
+    id path to repos and reads it."""
+    report = run_check(str(_spec(tmp_path)))
+    assert sorted(t["name"] for t in report.types) == ["issue", "label", "repo", "user"]
+    assert (report.exercised, report.operations, report.counts["links"]) == (7, 7, [33, 33])
+
+
+def test_two_id_paths_of_one_schema_stay_two_types(tmp_path: Path):
+    """``/users/{id}`` and ``/admins/{id}``, both keyed by the id: no evidence they are one type."""
+    user = {"type": "object", "properties": {"id": {"type": "integer"}, "login": {"type": "string"}}}
+    spec = {"openapi": "3.0.3", "info": {"title": "people", "version": "1"},
+            "paths": {"/users/{id}": _get("userGet", ["id"], _ref("User")),
+                      "/admins/{id}": _get("adminGet", ["id"], _ref("User"))},
+            "components": {"schemas": {"User": user}}}
+    path = tmp_path / "people.json"
+    path.write_text(json.dumps(spec))
+    assert sorted(t["name"] for t in run_check(str(path)).types) == ["admin", "user"]

@@ -314,6 +314,7 @@ class WorldModel:
                 "schema": source.schema_name if source is not None else cfg.schema_,
                 "id_field": entity.id_field,
                 "id_param": source.id_param if source is not None else None,
+                "id_paths": list(source.id_paths) if source is not None else [],
                 "id_scheme": entity.codec.describe(),
                 "id_example": entity.root_id(1) if entity.parent is None else None,
                 "parent": (
