@@ -657,9 +657,14 @@ class _Checker:
 
     def parent_links(self, entity: _Type, owner: str) -> list[tuple[str, str | None, str, bool]]:
         """The links of a child naming its parent, besides its parent key: a top-level field named for the
-        parent's type, or for a type of the parent's schema, that links to that type."""
+        parent's type, or for a type of the parent's schema, that links to that type (none when the parent
+        key is a field named for a role)."""
         schema = self.types[owner].schema_name
         twins = {t.name for t in self.types.values() if t.name == owner or (schema and t.schema_name == schema)}
+        props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
+        named = {n for t in twins for n in key_names(t)}
+        if entity.parent_field in props and entity.parent_field not in named:
+            return []   # the parent shown under a role (``creator``): a field named for its type is another role
         return [link for link in entity.links if link[2] in twins and link[1] is None
                 and link[0] != entity.parent_field and link[0] in {*key_names(owner), *key_names(link[2])}]
 

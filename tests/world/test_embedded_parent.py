@@ -118,3 +118,23 @@ def test_two_id_paths_of_one_schema_stay_two_types(tmp_path: Path):
     path = tmp_path / "people.json"
     path.write_text(json.dumps(spec))
     assert sorted(t["name"] for t in run_check(str(path)).types) == ["admin", "user"]
+
+
+def test_a_field_named_for_the_parent_type_beside_a_role_key_is_another_role(app_client, tmp_path: Path):
+    """A reminder's parent is its ``creator_id`` (a role); its ``user_id`` names the user it is for, any user."""
+    user = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+    reminder = {"type": "object", "required": ["id", "creator_id"], "properties": {
+        "id": {"type": "integer"}, "text": {"type": "string"}, "creator_id": {"type": "integer"},
+        "user_id": {"type": "integer"}}}
+    spec = {"openapi": "3.0.3", "info": {"title": "reminders", "version": "1"}, "paths": {
+        "/users": {"get": {"operationId": "users", "responses": _ok({"type": "array", "items": _ref("User")})}},
+        "/users/{id}": _get("user", ["id"], _ref("User")),
+        "/reminders": {"get": {"operationId": "reminders",
+                               "responses": _ok({"type": "array", "items": _ref("Reminder")})}},
+        "/reminders/{id}": _get("reminder", ["id"], _ref("Reminder")),
+    }, "components": {"schemas": {"User": user, "Reminder": reminder}}}
+    path = tmp_path / "reminders.json"
+    path.write_text(json.dumps(spec))
+    c = app_client(spec=path)
+    assert [(r["id"], r["creator_id"], r["user_id"]) for r in c.get("/reminders").json()[:4]] == \
+        [(101, 1, 27), (102, 1, 45), (103, 1, 40), (201, 2, 21)]

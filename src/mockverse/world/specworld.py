@@ -583,14 +583,17 @@ class SpecWorldBuilder:
     @staticmethod
     def _names_parent(entity: EntityType, field: str, target: EntityType, many: bool) -> bool:
         """Whether a link of ``entity`` names its own parent: one value, of the parent's type or of a type of
-        the parent's schema, in a field named for that type (an issue's ``repository`` under its repo)."""
+        the parent's schema, in a field named for that type (an issue's ``repository`` under its repo), unless
+        the entity's own parent key is a field named for a role (``creator``)."""
         parent = entity.parent
         if parent is None or many or target is entity:
             return False
         schema = parent.inferred.schema_name if parent.inferred is not None else None
         twin = target is parent or (schema is not None and target.inferred is not None
                                     and target.inferred.schema_name == schema)
-        return twin and field in {*key_names(parent.name), *key_names(target.name)}
+        names = {*key_names(parent.name), *key_names(target.name)}
+        role = entity.fk in (entity.schema.get("properties") or {}) and entity.fk not in names
+        return twin and field in names and not role   # beside a ``creator`` key, a ``user`` is another role
 
     def _listed_items(self, entity: EntityType) -> dict | None:
         """The item schema its own collection GET lists (a create request's shape, named for another
