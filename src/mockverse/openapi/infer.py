@@ -34,6 +34,11 @@ Decisions (documented here because consumers depend on them):
   the target's item path). A polymorphic key has ``type_field``, the sibling naming the type.
   ``EntityType.id_in`` says whether the item path takes the id in the path or the query, and
   ``current_path`` names the path answering the caller's own entity.
+* **One type per schema and key.** A type served only at an item path keyed by its id
+  (gitea ``/repositories/{id}``) whose schema exactly one other type serves at an item path keyed
+  by something that is no id spelling (``/repos/{owner}/{repo}``) is that type: its path is in
+  ``id_paths``, its name still names that type in fields (``repository``). Two id paths of one
+  schema (``/users/{id}``, ``/admins/{id}``) stay two types: nothing says they hold one entity.
 * **Confidence.** Each piece of evidence has a weight (see ``_W``); a relationship's
   confidence is their noisy-or, ``1 - prod(1 - w)``, capped at 0.99. Path nesting plus a
   matching foreign key (0.96) ranks above either alone (0.8); synonyms (``owner_id`` ->

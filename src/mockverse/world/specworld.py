@@ -28,6 +28,10 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
   whose target's own schema has no such field, is reported, not filled; so is a key whose own
   ``pattern`` refuses the target's ids. A property named with a dot (``"project.created"``) is
   one property, not a path.
+* **Own parent.** A child's single link named for its parent's type, or for a type of the parent's
+  schema (an issue's ``repository``, a label's ``repository_id`` under its repo), holds that parent,
+  not another entity; unless the parent key is a field named for a role (``creator_id``), beside
+  which a ``user_id`` is another role.
 * **Values.** A type of values a path lists (``GET /tags``) has 20 entities, so its unpaged list
   shows every one.
 * **Corrections** come from ``world``: ``entities.<name>`` pins what inference decides for a
