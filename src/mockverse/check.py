@@ -11,7 +11,9 @@ API, the way a client would walk it:
   embedded entity) whose value appears in a body resolves at the target type's item path
   to the same entity (200, same id).
 * **nested**: a list under a parent (``/parents/{id}/children``) holds children whose key
-  points back at that parent and which equal what their own item path answers.
+  points back at that parent (so does a child's own link named for the parent's type or for a
+  type of its schema: an issue's embedded ``repository`` under a repo) and which equal what
+  their own item path answers.
 * **item_list**: the entities of other lists equal what their item path answers.
 * **writes**: each create answers the new entity, whose written fields a later GET reads
   back; each PUT/PATCH changes what a later GET answers.
