@@ -14,6 +14,7 @@ from mockverse.world.idscheme import IdCodec
 if TYPE_CHECKING:
     from mockverse.openapi import EntityType as InferredType
     from mockverse.openapi import InferredWorld, Spec
+    from mockverse.world.derive import CompositeName
     from mockverse.world.specworld import DeepLink, Embed, Reference
 
 
@@ -51,6 +52,7 @@ class EntityType:
     variants: set[int] = field(default_factory=set)
     deep: list[DeepLink] = field(default_factory=list)
     keys: dict[str, IdCodec] = field(default_factory=dict)
+    composite: CompositeName | None = None          # fields spelling its composite path key (``full_name``)
 
     @property
     def person(self) -> bool:

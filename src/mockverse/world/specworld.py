@@ -51,6 +51,7 @@ from mockverse.openapi.infer import _schema_base_name, key_param
 from mockverse.openapi.loader import SpecError, to_pointer
 from mockverse.openapi.paths import described_fields
 from mockverse.problems import did_you_mean
+from mockverse.world.derive import composite_name
 from mockverse.world.generate import generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
 from mockverse.world.model import EntityType, WorldError, WorldModel, _max_generated
@@ -185,6 +186,8 @@ class SpecWorldBuilder:
             self._references(entity, relationships)
             self._embeds(entity, relationships)
         self._variants(relationships)
+        for entity in self.types.values():
+            entity.composite = composite_name(entity)
         for r in relationships:
             if r.field is None and _nested(r) and r.id not in self.usage:
                 self.usage[r.id] = ("related", f"the nested path lists a stable selection of existing {r.target} "
