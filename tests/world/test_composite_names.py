@@ -55,7 +55,8 @@ def _forge(tmp_path: Path) -> Path:
     }, "components": {"schemas": {
         "User": {"type": "object", "properties": {"id": {"type": "integer"}, "login": string, "full_name": string}},
         "Repository": {"type": "object", "properties": {"id": {"type": "integer"}, "name": string,
-                                                        "full_name": string, "owner": _ref("User")}},
+                                                        "full_name": string, "owner": _ref("User"),
+                                                        "parent": _ref("Repository")}},
         "RepositoryMeta": {"type": "object", "properties": {"id": {"type": "integer"}, "name": string,
                                                             "owner": string, "full_name": string}},
         "Issue": {"type": "object", "properties": {"id": {"type": "integer"}, "repository": _ref("RepositoryMeta")}},
@@ -142,3 +143,17 @@ def test_a_key_of_the_parent_is_the_parent_key(app_client, tmp_path: Path):
     repos = c.get("/repositories").json()
     assert [r["full_name"] for r in repos[:3]] == ["dawn1/frost101", "dawn1/oak102", "dawn1/jade103"]
     assert c.get("/repositories/dawn1/oak102").json() == repos[1]
+
+
+def test_an_embed_as_deep_as_embeds_go_is_the_entity_without_its_own_embeds(app_client, tmp_path: Path):
+    """A fork's ``parent`` embeds its own ``parent``: at the depth embeds stop, the repository shows its own
+    fields and its owner's (its ``full_name`` agrees with ``owner.login``), and the optional embeds below it
+    are left out rather than invented."""
+    c = app_client(spec=_forge(tmp_path))
+    repo = c.get("/repositories/meadow17/olive1").json()
+    chain = [repo, repo["parent"], repo["parent"]["parent"], repo["parent"]["parent"]["parent"]]
+    assert [(r["id"], r["full_name"]) for r in chain] == [
+        (1, "meadow17/olive1"), (47, "sage18/meadow47"), (27, "indigo1/jade27"), (21, "indigo19/willow21")]
+    assert [r["owner"]["login"] for r in chain[:3]] == ["meadow17", "sage18", "indigo1"]
+    assert "owner" not in chain[3] and "parent" not in chain[3]
+    assert c.get("/repositories/indigo1/jade27").json()["full_name"] == "indigo1/jade27"

@@ -279,6 +279,11 @@ class Renderer:
             elif name in embeds and _nullable(sub):
                 given[name] = None   # deeper than entities are embedded: empty where the schema allows it
                 continue
+            elif name in embeds and depth == MAX_EMBED_DEPTH:
+                value = self._capped(entity, id, data, embeds[name], sub)
+                if value is not MISSING:
+                    given[name] = value
+                    continue
             counted = self._count(entity, id, name, sub) if depth < MAX_EMBED_DEPTH else None
             if counted is not None:
                 given[name] = counted  # derived from the children, like an order's total: it always agrees
@@ -425,6 +430,24 @@ class Renderer:
             rendered = [self.entity(target, i, items, depth + 1) for i in ids]
             return [r for r in rendered if r is not None]
         return self.page(target, ids, sub, f"{key[0]}#{embed.field}", depth=depth + 1)
+
+    def _capped(self, entity: EntityType, id: object, data: dict, embed: Embed, sub: dict) -> Any:
+        """An embed as deep as entities are embedded, where the schema wants one: the embedded entity's own
+        fields, its own embeds left out where optional (so it agrees with the entity and goes no deeper);
+        MISSING for a page or a list, which keep the generated value."""
+        if embed.many or embed.inner is not None:
+            return MISSING
+        if not _holds_objects(sub, False):
+            return self._named_by_id(entity, id, data, embed, sub, (f"{entity.name}:{id}", embed.field))
+        target = embed.target
+        target_id = embedded_id(self.view, entity, id, data, embed)
+        fields = self.view.get(target, target_id) if target_id is not None else None
+        if fields is None:
+            return MISSING
+        flat = self._branch(sub, target, fields)
+        deeper = {e.field for e in target.embeds} - set(flat.get("required") or ())
+        props = {k: v for k, v in (flat.get("properties") or {}).items() if k not in deeper}
+        return self.shape(target, target_id, fields, {**flat, "properties": props}, MAX_EMBED_DEPTH + 1)
 
     def _named_by_id(self, entity: EntityType, id: object, data: dict, embed: Embed, sub: dict,
                      key: tuple) -> Any:
