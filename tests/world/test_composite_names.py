@@ -40,8 +40,11 @@ def _forge(tmp_path: Path) -> Path:
     string = {"type": "string"}
     return _write(tmp_path, {"openapi": "3.0.3", "info": {"title": "forge", "version": "1"}, "paths": {
         "/users": {"get": {"operationId": "listUsers", "responses": _ok({"type": "array", "items": _ref("User")})}},
-        "/users/{username}": {"get": {"operationId": "getUser", "parameters": [_param("username", "username")],
-                                      "responses": _ok(_ref("User"))}},
+        "/users/{username}": {
+            "get": {"operationId": "getUser", "parameters": [_param("username", "username")],
+                    "responses": _ok(_ref("User"))},
+            "patch": {"operationId": "editUser", "parameters": [_param("username", "username")],
+                      "requestBody": _body("EditUser"), "responses": _ok(_ref("User"))}},
         "/repositories": {
             "get": {"operationId": "listRepos", "responses": _ok({"type": "array", "items": _ref("Repository")})},
             "post": {"operationId": "createRepo", "requestBody": _body("CreateRepo"),
@@ -61,6 +64,7 @@ def _forge(tmp_path: Path) -> Path:
                                                             "owner": string, "full_name": string}},
         "Issue": {"type": "object", "properties": {"id": {"type": "integer"}, "repository": _ref("RepositoryMeta")}},
         "CreateRepo": {"type": "object", "required": ["name"], "properties": {"name": string}},
+        "EditUser": {"type": "object", "properties": {"login": string}},
         "EditRepo": {"type": "object", "properties": {"name": string, "full_name": string}},
     }}})
 
@@ -108,8 +112,8 @@ def test_an_embedded_copy_agrees_with_the_repository(app_client, tmp_path: Path)
 
 
 def test_full_name_follows_a_rename_unless_a_write_set_it(app_client, tmp_path: Path):
-    """PATCH ``name`` renames ``full_name`` (item, embedded copies); a ``full_name`` a write gives stands; a
-    created repository gets its composite name too."""
+    """PATCH ``name`` renames ``full_name`` (item, embedded copies), and so does a renamed owner; a
+    ``full_name`` a write gives stands; a created repository gets its composite name too."""
     c = app_client(spec=_forge(tmp_path))
     renamed = c.patch("/repositories/meadow17/olive1", json={"name": "amber"})
     assert (renamed.status_code, renamed.json()["full_name"]) == (200, "meadow17/amber")
@@ -119,6 +123,9 @@ def test_full_name_follows_a_rename_unless_a_write_set_it(app_client, tmp_path: 
     assert (embedded["name"], embedded["full_name"]) == ("amber", "meadow17/amber")
     assert c.patch("/repositories/slate28/mint2", json={"full_name": "mine/own"}).json()["full_name"] == "mine/own"
     assert c.patch("/repositories/slate28/mint2", json={"name": "sage"}).json()["full_name"] == "mine/own"
+    assert c.patch("/users/meadow17", json={"login": "kyle"}).json()["login"] == "kyle"
+    assert c.get("/repositories/kyle/amber").json()["full_name"] == "kyle/amber"
+    assert c.get("/repositories/kyle/amber/issues").json()[0]["repository"]["owner"] == "kyle"
     created = c.post("/repositories", json={"name": "fresh"})
     assert (created.status_code, created.json()["full_name"]) == (201, "frost38/fresh")
     assert created.json()["owner"]["login"] == "frost38"
