@@ -434,12 +434,14 @@ class Renderer:
     def _capped(self, entity: EntityType, id: object, data: dict, embed: Embed, sub: dict) -> Any:
         """An embed as deep as entities are embedded, where the schema wants one: the embedded entity's own
         fields, its own embeds left out where optional (so it agrees with the entity and goes no deeper);
-        MISSING for a page or a list, which keep the generated value."""
+        MISSING for a page, a list or an envelope, which keep the generated value."""
         if embed.many or embed.inner is not None:
             return MISSING
         if not _holds_objects(sub, False):
             return self._named_by_id(entity, id, data, embed, sub, (f"{entity.name}:{id}", embed.field))
         target = embed.target
+        if entity_slots(sub, target) != [[]]:
+            return MISSING   # the entity inside an envelope: generated, as deeper than embeds go
         target_id = embedded_id(self.view, entity, id, data, embed)
         fields = self.view.get(target, target_id) if target_id is not None else None
         if fields is None:
