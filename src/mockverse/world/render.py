@@ -457,11 +457,7 @@ class Renderer:
         if embed.many:
             related = self._related_ids(entity, id, data, embed.target, key, sub)
             shown = [i for i in related if self.view.get(embed.target, i) is not None]
-            if fits(shown, sub):
-                return shown
-            items = merge_all_of(sub).get("items")
-            keys = [self._id_or_key(embed.target, i, items) for i in shown] if isinstance(items, dict) else [MISSING]
-            return keys if all(k is not MISSING for k in keys) and fits(keys, sub) else MISSING
+            return shown if fits(shown, sub) else MISSING
         target_id = embedded_id(self.view, entity, id, data, embed)
         return self._id_or_key(embed.target, target_id, sub)
 
