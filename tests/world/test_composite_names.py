@@ -55,6 +55,8 @@ def _forge(tmp_path: Path) -> Path:
                       "responses": _ok(_ref("Repository"))}},
         "/repositories/{owner}/{repo}/issues": {"get": {"operationId": "listIssues", "parameters": key,
                                                          "responses": _ok({"type": "array", "items": _ref("Issue")})}},
+        "/comments": {"get": {"operationId": "listComments",
+                              "responses": _ok({"type": "array", "items": _ref("Comment")})}},
     }, "components": {"schemas": {
         "User": {"type": "object", "properties": {"id": {"type": "integer"}, "login": string, "full_name": string}},
         "Repository": {"type": "object", "properties": {"id": {"type": "integer"}, "name": string,
@@ -63,6 +65,7 @@ def _forge(tmp_path: Path) -> Path:
         "RepositoryMeta": {"type": "object", "properties": {"id": {"type": "integer"}, "name": string,
                                                             "owner": string, "full_name": string}},
         "Issue": {"type": "object", "properties": {"id": {"type": "integer"}, "repository": _ref("RepositoryMeta")}},
+        "Comment": {"type": "object", "properties": {"id": {"type": "integer"}, "issue": _ref("Issue")}},
         "CreateRepo": {"type": "object", "required": ["name"], "properties": {"name": string}},
         "EditUser": {"type": "object", "properties": {"login": string}},
         "EditRepo": {"type": "object", "properties": {"name": string, "full_name": string}},
@@ -104,11 +107,15 @@ def test_full_name_is_the_owner_login_and_the_name(app_client, tmp_path: Path):
 
 def test_an_embedded_copy_agrees_with_the_repository(app_client, tmp_path: Path):
     """An issue's ``repository`` (``owner`` a string) shows the repository's name, its owner's login and its
-    ``full_name``, as the repository reads."""
+    ``full_name``, as the repository reads; so does a comment's issue's, as deep as embeds go."""
     c = app_client(spec=_forge(tmp_path))
     issues = c.get("/repositories/meadow17/olive1/issues").json()
     assert [i["repository"] for i in issues] == [
         {"id": 1, "name": "olive1", "owner": "meadow17", "full_name": "meadow17/olive1"}] * 4
+    deep = [comment["issue"]["repository"] for comment in c.get("/comments").json()[:3]]
+    assert deep == [{"id": 12, "name": "aspen12", "owner": "slate23", "full_name": "slate23/aspen12"},
+                    {"id": 9, "name": "grove9", "owner": "slate28", "full_name": "slate28/grove9"},
+                    {"id": 24, "name": "stone24", "owner": "clay21", "full_name": "clay21/stone24"}]
 
 
 def test_full_name_follows_a_rename_unless_a_write_set_it(app_client, tmp_path: Path):
