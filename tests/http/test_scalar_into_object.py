@@ -13,7 +13,7 @@ from rpc_specs import answer, form
 
 TOPIC = {"type": "object", "required": ["value", "creator", "last_set"], "additionalProperties": False,
          "properties": {"value": {"type": "string"}, "creator": {"type": "string", "pattern": "^U[0-9]{6}$"},
-                        "last_set": {"type": "integer"}}}
+                        "last_set": {"type": "integer", "description": "Unix time it was last set"}}}
 # no property holds this object's value: two required strings, neither named like a value
 RANGE = {"type": "object", "required": ["low", "high"], "additionalProperties": False,
          "properties": {"low": {"type": "string"}, "high": {"type": "string"}}}

@@ -791,6 +791,11 @@ def _timestamp_as(value: str, pattern: object) -> str:
     return next((v for v in (millis, value[:-1] + "+00:00", millis[:-1] + "+00:00") if _search(pattern, v)), value)
 
 
+def moment_name(name: str) -> bool:
+    """Whether the world generates a moment for a field of this name (``created_at``, ``timestamp``)."""
+    return _timestamp_name(_words(name))
+
+
 def _timestamp_name(words: list[str]) -> bool:
     """Whether a field's name says it holds a moment (``created_at``, ``createdAt``, ``timestamp``)."""
     return words[-1:] == ["at"] or "timestamp" in words

@@ -14,6 +14,7 @@ from mockverse.problems import Problem
 from mockverse.store import StoredEntity
 from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
+from mockverse.world.generate import moment_name
 from mockverse.world.model import EntityType
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced t
 VALUE_NAMES = ("value", "text", "name", "title", "label", "content", "body", "ref", "key", "slug")
 # words of a property that records when its object was last set (``last_set``, ``updated_at``, ``modified``)
 SET_WORDS = frozenset({"set", "updated", "modified", "changed", "edited"})
+# words of a number's format or description that say it is a moment (``format: unix-time``, "Unix timestamp")
+TIME_WORDS = frozenset({"time", "timestamp", "unix", "epoch", "date", "datetime"})
 SCALARS = (str, int, float, bool)
 
 
@@ -196,17 +199,28 @@ def value_property(schema: dict) -> str | None:
 
 def set_stamp(schema: dict, now: datetime) -> dict:
     """The properties of an object schema that record when it was last set (a word of :data:`SET_WORDS` in
-    the name: ``last_set``, ``updated_at``), at ``now``: epoch seconds for a number, RFC 3339 for a date-time."""
+    the name: ``last_set``, ``updated_at``) and hold a moment (:func:`moment_at`), at ``now``."""
     out: dict[str, Any] = {}
     for name, sub in properties_of(schema).items():
         if not isinstance(sub, dict) or not SET_WORDS & set(snake(name).split("_")):
             continue
-        kind = type_of(sub)
-        value: Any = int(now.timestamp()) if kind == "integer" else now.timestamp() if kind == "number" else \
-            format_rfc3339(now) if kind == "string" and sub.get("format") == "date-time" else None
+        value = moment_at(name, sub, now)
         if value is not None and fits(value, sub):
             out[name] = value
     return out
+
+
+def moment_at(name: str, schema: dict, now: datetime) -> Any:
+    """``now`` as the property ``name`` of this schema holds a moment: RFC 3339 for a date-time, the day for a
+    date, Unix seconds for a number the schema calls a time (its format or description, or a name the world
+    generates moments for); None for any other property (a count, a flag, a plain string)."""
+    kind, fmt = type_of(schema), schema.get("format")
+    if kind == "string":
+        return format_rfc3339(now) if fmt == "date-time" else now.date().isoformat() if fmt == "date" else None
+    said = " ".join(str(schema.get(key) or "") for key in ("format", "description"))
+    if kind not in ("integer", "number") or not (TIME_WORDS & set(snake(said).split("_")) or moment_name(name)):
+        return None
+    return int(now.timestamp()) if kind == "integer" else now.timestamp()
 
 
 def object_scalars(entity: EntityType, data: dict) -> set[str]:
