@@ -171,10 +171,11 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     mode = "replace" if generated else "created"
     if generated:
         data.pop("created_at")
+    if scalars:   # written into the objects the entity will have, as a change would write them
+        shown = view.base_with(entity, id, StoredEntity(entity.name, str(id), data, mode, False)) or {}
+        data = {**data, **scalars_placed(entity, scalars, shown, view.now)}
     links = persona_graph.links_for(view, entity, id, data, persona, under)
     view.store.put_entity(workspace, entity.name, str(id), data, mode, links)
-    if scalars:   # written into the objects the entity now has, as a change would write them
-        update(view.engine.view(workspace), entity, id, scalars, replace=False)
     fresh = view.engine.view(workspace)
     created = fresh.get(entity, id)
     assert created is not None, "an entity just stored reads back"
