@@ -34,7 +34,7 @@ import httpx
 import orjson
 from jsonschema.exceptions import relevance
 
-from mockverse.http.operations import FacetWriteOp
+from mockverse.http.operations import FacetWriteOp, MethodOp
 from mockverse.http.writes import created_ids_field, is_json_patch
 from mockverse.in_process import World
 from mockverse.openapi import singular, snake
@@ -297,6 +297,7 @@ class _Checker:
         report.operations = len(self.spec.operations)
         self.facet_writes = {(method, path) for path, methods in app.state.mock.by_path.items()
                              for method, typed in methods.items() if isinstance(typed, FacetWriteOp)}
+        self.updating = _rpc_updates(app.state.mock.by_path)
 
     def _type(self, row: dict) -> _Type:
         """A type of the world description as the checker uses it."""
@@ -851,11 +852,10 @@ class _Checker:
         return next(iter(same + held), None)
 
     def rpc_updates(self, entity: _Type) -> list[Operation]:
-        """The RPC update methods of a type (``POST /things.rename``): in the namespace of its item or list
-        method, naming the entity by a key parameter (in the query or the body)."""
-        namespaces = {rpc_namespace(entity.item_path), rpc_namespace(entity.collection_path)} - {None}
-        return [op for op in self.spec.operations if op.method.upper() == "POST" and rpc_kind(op.path) == "update"
-                and rpc_namespace(op.path) in namespaces and self.rpc_key(op, entity) is not None]
+        """The RPC update methods of a type (``POST /things.rename``, ``POST /things.users.update``): those the
+        world serves as changing one entity of it, naming the entity by a key parameter (query or body)."""
+        return [op for op in self.spec.operations if self.updating.get((op.method.upper(), op.path)) == entity.name
+                and self.rpc_key(op, entity) is not None]
 
     def rpc_key(self, op: Operation, entity: _Type) -> str | None:
         """The parameter (query or body field) an RPC method names one entity of ``entity`` by."""
@@ -1066,6 +1066,13 @@ class _Checker:
 
 
 # -- bodies ------------------------------------------------------------------------------------------
+
+
+def _rpc_updates(by_path: dict[str, dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(method, path) -> type of the RPC methods the world serves as updating one entity: the checker calls
+    the methods the mock classified (the type their answer holds, else their namespace's), as a client would."""
+    return {(method, path): typed.entity.name for path, methods in by_path.items() for method, typed in methods.items()
+            if isinstance(typed, MethodOp) and typed.does == "update"}
 
 
 def _membership(op: Operation) -> int | None:
