@@ -1064,6 +1064,9 @@ class _Checker:
         return {p.name: _text(self.scalar(p.schema, f"header.{p.name}")) for p in op.parameters
                 if p.required and p.location == "header"}
 
+    item_op = _item_op              # public names of what a probe of the world asks (see the module's end)
+    required_headers = _headers
+
 
 # -- bodies ------------------------------------------------------------------------------------------
 
@@ -1316,3 +1319,10 @@ def _same_reference(scalar: Any, obj: Any) -> bool:
         return False
     (key, value), = obj.items()
     return (key.lower().endswith("id") or key in ("key", "name", "slug")) and _equal(value, scalar)
+
+
+# -- public names: what a probe of a checked world builds on (tests/test_corpus_keys.py asks each item path with
+# the keys a person uses, through a Checker over the world `mockverse check` builds) ------------------------------
+Checker = _Checker
+path_tokens, path_param, path_shape = _tokens, _param, _shape
+same_id, walk_body, find_by_id, shows_key = _same, _walk, _find, _shows_key
