@@ -22,6 +22,7 @@ TOPIC = {"type": "object", "required": ["value"], "additionalProperties": False,
     "updated_on": {"type": "string", "format": "date"},
     "modified_at": {"type": "number"},                                       # a moment by its name
     "set_time": {"type": "string", "format": "date-time"},
+    "updated_ms": {"type": "integer", "description": "When it was updated, in milliseconds since the epoch"},
 }}
 THING = {"type": "object", "required": ["id", "name", "topic"], "additionalProperties": False,
          "properties": {"id": {"type": "string", "pattern": "^T[0-9A-Z]{8}$"}, "name": {"type": "string"},
@@ -51,6 +52,6 @@ def test_only_moments_named_for_a_setting_are_stamped(app_client, tmp_path: Path
     kept = {k: before["topic"][k] for k in ("updated_count", "is_set", "set_by", "changed") if k in before["topic"]}
     seconds = int(NOW.timestamp())
     assert topic == {**kept, "value": "Hello", "last_set": seconds, "edited": seconds, "updated_on": "2026-01-03",
-                     "modified_at": float(seconds), "set_time": "2026-01-03T06:00:00Z"}
+                     "modified_at": float(seconds), "set_time": "2026-01-03T06:00:00Z", "updated_ms": seconds * 1000}
     assert c.get("/things.info", params={"thing": before["id"]}).json()["thing"]["topic"] == topic
     assert set(kept) == {"updated_count", "is_set", "set_by", "changed"}   # generated, and left as they were

@@ -29,6 +29,7 @@ VALUE_NAMES = ("value", "text", "name", "title", "label", "content", "body", "re
 SET_WORDS = frozenset({"set", "updated", "modified", "changed", "edited"})
 # words of a number's format or description that say it is a moment (``format: unix-time``, "Unix timestamp")
 TIME_WORDS = frozenset({"time", "timestamp", "unix", "epoch", "date", "datetime"})
+MILLIS_WORDS = frozenset({"ms", "millis", "milliseconds"})   # ... counted in milliseconds
 SCALARS = (str, int, float, bool)
 
 
@@ -213,15 +214,16 @@ def set_stamp(schema: dict, now: datetime) -> dict:
 
 def moment_at(name: str, schema: dict, now: datetime) -> Any:
     """``now`` as the property ``name`` of this schema holds a moment: RFC 3339 for a date-time, the day for a
-    date, Unix seconds for a number the schema calls a time (its format or description, or a name the world
-    generates moments for); None for any other property (a count, a flag, a plain string)."""
+    date, Unix seconds (milliseconds where it says so) for a number the schema calls a time (its format or
+    description, or a name the world generates moments for); None for any other (a count, a flag, a string)."""
     kind, fmt = type_of(schema), schema.get("format")
     if kind == "string":
         return format_rfc3339(now) if fmt == "date-time" else now.date().isoformat() if fmt == "date" else None
-    said = " ".join(str(schema.get(key) or "") for key in ("format", "description"))
-    if kind not in ("integer", "number") or not (TIME_WORDS & set(snake(said).split("_")) or moment_name(name)):
+    said = set(snake(" ".join(str(schema.get(key) or "") for key in ("format", "description"))).split("_"))
+    if kind not in ("integer", "number") or not (TIME_WORDS & said or moment_name(name)):
         return None
-    return int(now.timestamp()) if kind == "integer" else now.timestamp()
+    seconds = now.timestamp() * (1000 if MILLIS_WORDS & (said | set(snake(name).split("_"))) else 1)
+    return int(seconds) if kind == "integer" else seconds
 
 
 def object_scalars(entity: EntityType, data: dict) -> set[str]:
