@@ -14,7 +14,7 @@ from mockverse.problems import Problem
 from mockverse.store import StoredEntity
 from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
-from mockverse.world.generate import moment_name
+from mockverse.world.generate import millis_number, moment_number
 from mockverse.world.model import EntityType
 
 if TYPE_CHECKING:
@@ -27,9 +27,6 @@ REPLACED = "$replaced"   # in a created entity's stored fields: a PUT replaced t
 VALUE_NAMES = ("value", "text", "name", "title", "label", "content", "body", "ref", "key", "slug")
 # words of a property that records when its object was last set (``last_set``, ``updated_at``, ``modified``)
 SET_WORDS = frozenset({"set", "updated", "modified", "changed", "edited"})
-# words of a number's format or description that say it is a moment (``format: unix-time``, "Unix timestamp")
-TIME_WORDS = frozenset({"time", "timestamp", "unix", "epoch", "date", "datetime"})
-MILLIS_WORDS = frozenset({"ms", "millis", "milliseconds"})   # ... counted in milliseconds
 SCALARS = (str, int, float, bool)
 
 
@@ -219,10 +216,9 @@ def moment_at(name: str, schema: dict, now: datetime) -> Any:
     kind, fmt = type_of(schema), schema.get("format")
     if kind == "string":
         return format_rfc3339(now) if fmt == "date-time" else now.date().isoformat() if fmt == "date" else None
-    said = set(snake(" ".join(str(schema.get(key) or "") for key in ("format", "description"))).split("_"))
-    if kind not in ("integer", "number") or not (TIME_WORDS & said or moment_name(name)):
+    if kind not in ("integer", "number") or not moment_number(name, schema):
         return None
-    seconds = now.timestamp() * (1000 if MILLIS_WORDS & (said | set(snake(name).split("_"))) else 1)
+    seconds = now.timestamp() * (1000 if millis_number(name, schema) else 1)
     return int(seconds) if kind == "integer" else seconds
 
 
