@@ -44,6 +44,7 @@ from mockverse.openapi.rpc import flag_fields, rpc_kind, rpc_namespace
 from mockverse.openapi.shapes import properties_of
 from mockverse.openapi.words import key_names
 from mockverse.world.generate import Generator, merge_schema, schema_types
+from mockverse.world.numbers import path_value
 from mockverse.world.render import entity_slots, list_slot
 from mockverse.world.writes import SCALARS, value_property
 
@@ -446,7 +447,7 @@ class _Checker:
             call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
                                 f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
             data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
-            self.numbers[key] = data.get(number.field) if isinstance(data, dict) else None
+            self.numbers[key] = path_value(entity, param, data) if isinstance(data, dict) else None
         found = self.numbers[key]
         return found if found is not None else id
 

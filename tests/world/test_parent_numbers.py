@@ -113,7 +113,9 @@ def test_a_created_issue_takes_its_repositorys_next_number_and_keeps_it(app_clie
     spec, config = files
     store = tmp_path / "kept.db"
     c = app_client(spec=spec, config=config, store=store)
-    first = c.post("/repos/1/issues", json={"title": "first"}).json()
+    made = c.post("/repos/1/issues", json={"title": "first"})
+    assert made.headers["location"] == "/repos/1/issues/5"
+    first = made.json()
     second = c.post("/repos/1/issues", json={"title": "second"}).json()
     other = c.post("/repos/2/issues", json={"title": "other"}).json()
     assert [(i["number"], i["title"]) for i in (first, second, other)] == [(5, "first"), (6, "second"), (5, "other")]

@@ -61,6 +61,13 @@ def detect(param: str, param_schemas: list[dict], props: dict, id_field: str, fk
     return worded[0] if words[-1] in NUMBER_WORDS and len(worded) == 1 else None
 
 
+def path_value(entity: EntityType, param: str, data: dict) -> object:
+    """What an item path's parameter ``param`` holds for the entity ``data`` is: its number within its parent
+    where the path takes that (``{index}``: ``number``), else its id."""
+    number = entity.number
+    return data.get(number.field if number is not None and number.param == param else entity.id_field)
+
+
 def _order(view: WorldView, entity: EntityType, parent_id: object) -> list[int]:
     """The positions k of the parent's generated children, in creation order (ties by k)."""
     parent = entity.parent
