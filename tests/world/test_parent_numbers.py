@@ -146,3 +146,27 @@ def test_the_world_description_names_each_types_number(app_client, files):
     assert {name: t["number"] for name, t in types.items()} == {
         "repo": None, "issue": {"field": "number", "param": "index"}, "pull": {"field": "number", "param": "index"}}
     assert types["pull"]["parent"] == {"type": "repo", "field": "repo_id", "relationship": "has_pull"}
+
+
+def test_a_merge_request_answers_at_its_iid_within_its_project(app_client, tmp_path: Path):
+    """``/projects/{id}/merge_requests/{merge_request_iid}`` of a merge request with ``id`` and ``iid``: the path
+    takes the ``iid`` (the parameter's words after the type's), counted within each project."""
+    mr = {"type": "object", "properties": {"id": {"type": "integer"}, "iid": {"type": "integer"},
+                                           "project_id": {"type": "integer"}, "title": {"type": "string"}}}
+    project = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+    pid = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    iid = {"name": "merge_request_iid", "in": "path", "required": True, "schema": {"type": "integer"}}
+    spec = {"openapi": "3.0.3", "info": {"title": "mrs", "version": "1"}, "paths": {
+        "/projects": {"get": {"operationId": "projects", "responses": _ok({"type": "array", "items": project})}},
+        "/projects/{id}": {"get": {"operationId": "project", "parameters": [pid], "responses": _ok(project)}},
+        "/projects/{id}/merge_requests": {"get": {"operationId": "mrs", "parameters": [pid],
+                                                  "responses": _ok({"type": "array", "items": mr})}},
+        "/projects/{id}/merge_requests/{merge_request_iid}": {"get": {
+            "operationId": "mr", "parameters": [pid, iid], "responses": _ok(mr)}}}}
+    path = tmp_path / "mrs.json"
+    path.write_text(json.dumps(spec))
+    c = app_client(spec=path)
+    listed = c.get("/projects/1/merge_requests").json()
+    assert [(m["id"], m["iid"], m["project_id"]) for m in listed] == [(101, 1, 1), (102, 2, 1), (103, 3, 1)]
+    assert c.get("/projects/1/merge_requests/2").json() == listed[1]
+    assert c.get("/projects/1/merge_requests/102").status_code == 404
