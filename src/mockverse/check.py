@@ -44,6 +44,7 @@ from mockverse.openapi.rpc import flag_fields, rpc_kind, rpc_namespace
 from mockverse.openapi.shapes import properties_of
 from mockverse.openapi.words import key_names
 from mockverse.world.generate import Generator, merge_schema, schema_types
+from mockverse.world.numbers import path_value
 from mockverse.world.render import entity_slots, list_slot
 from mockverse.world.writes import SCALARS, value_property
 
@@ -289,6 +290,7 @@ class _Checker:
         self.collections = {t.collection_path: t.name for t in self.types.values() if t.collection_path}
         self.ids: dict[str, list] = {name: [] for name in self.types}
         self.parent_of: dict[tuple[str, str], object] = {}
+        self.numbers: dict[tuple[str, str], object] = {}   # (type, id) -> its number within its parent
         self.statuses: dict[str, list[int]] = {}
         self.replay: list[_Call] = []
         self.resolved: dict[tuple[str, str], tuple[bool, str]] = {}
@@ -417,9 +419,9 @@ class _Checker:
                 continue
             type_name = bound.get(p.name)
             if type_name in known:
-                values[p.name] = str(known[type_name])
+                values[p.name] = str(self.path_key(type_name, p.name, known[type_name]))
             elif type_name and self.ids[type_name]:
-                values[p.name] = str(self.ids[type_name][0])
+                values[p.name] = str(self.path_key(type_name, p.name, self.ids[type_name][0]))
             else:
                 values[p.name] = str(self.scalar(p.schema, f"path.{p.name}"))
         parent_key = self.parent_key(op)
@@ -433,6 +435,22 @@ class _Checker:
             if id is not None:
                 values[p.name] = str(id)
         return values
+
+    def path_key(self, type_name: str, param: str, id: object) -> object:
+        """What a client puts in ``{param}`` to address one entity: its number within its parent where the
+        path takes that (``/repos/{owner}/{repo}/issues/{index}``: the issue's ``number``), else its id."""
+        entity = self.model.types.get(type_name)
+        number = entity.number if entity is not None else None
+        if number is None or number.param != param:
+            return id
+        key = (type_name, str(id))
+        if key not in self.numbers:
+            call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
+                                f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
+            data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
+            self.numbers[key] = path_value(entity, param, data) if isinstance(data, dict) else None
+        found = self.numbers[key]
+        return found if found is not None else id
 
     def parent_key(self, op: Operation) -> tuple[str, str] | None:
         """(query parameter, parent type) of a list method that names the listed type's parent in its query

@@ -14,6 +14,7 @@ from mockverse.problems import Problem
 from mockverse.store import StoredEntity
 from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
+from mockverse.world import numbers
 from mockverse.world.generate import millis_number, moment_number
 from mockverse.world.model import EntityType
 
@@ -169,6 +170,8 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     mode = "replace" if generated else "created"
     if generated:
         data.pop("created_at")
+    elif entity.number is not None and entity.number.field not in data and data.get(entity.fk) is not None:
+        data[entity.number.field] = numbers.next_number(view, entity, data[entity.fk])   # the parent's next
     if scalars:   # written into the objects the entity will have, as a change would write them
         shown = view.base_with(entity, id, StoredEntity(entity.name, str(id), data, mode, False)) or {}
         data = {**data, **scalars_placed(entity, scalars, shown, view.now)}
