@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 from mockverse.config import EntityConfig, WorldConfig
 from mockverse.world.generate import PERSON_TYPES
 from mockverse.world.idscheme import IdCodec
+from mockverse.world.numbers import NumberKey, generated_number
 
 if TYPE_CHECKING:
     from mockverse.openapi import EntityType as InferredType
     from mockverse.openapi import InferredWorld, Spec
+    from mockverse.world.derive import CompositeName
     from mockverse.world.specworld import DeepLink, Embed, Reference
 
 
@@ -51,6 +53,8 @@ class EntityType:
     variants: set[int] = field(default_factory=set)
     deep: list[DeepLink] = field(default_factory=list)
     keys: dict[str, IdCodec] = field(default_factory=dict)
+    composite: CompositeName | None = None          # fields spelling its composite path key (``full_name``)
+    number: NumberKey | None = None                 # its number within its parent, when its item path takes one
 
     @property
     def person(self) -> bool:
@@ -161,12 +165,17 @@ class EntityType:
     # -- keys and references ------------------------------------------------------------------
     def complete(self, view: Any, id: object, data: dict, given: dict | None) -> dict:
         """Put the id in its field, and each alternative key the user did not set (``name`` of
-        ``/services/{service_id_or_name}``) derived from the id, so the path finds it by either."""
+        ``/services/{service_id_or_name}``) derived from the id, so the path finds it by either; a
+        generated child numbered within its parent gets its number."""
         data[self.id_field] = id
         serial = self.codec.decode(id)
         for name, codec in self.keys.items():
             if serial is not None and name not in (given or {}):
                 data[name] = codec.encode(serial)
+        if self.number is not None and self.number.field not in (given or {}):
+            number = generated_number(view, self, id)
+            if number is not None:
+                data[self.number.field] = number
         return data
 
     def by_key(self, view: Any, raw: str) -> object:
@@ -316,6 +325,7 @@ class WorldModel:
                 "id_param": source.id_param if source is not None else None,
                 "id_paths": list(source.id_paths) if source is not None else [],
                 "id_scheme": entity.codec.describe(),
+                "number": {"field": entity.number.field, "param": entity.number.param} if entity.number else None,
                 "id_example": entity.root_id(1) if entity.parent is None else None,
                 "parent": (
                     {"type": entity.parent.name, "field": entity.fk, "relationship": entity.relationship}
