@@ -65,7 +65,7 @@ def test_listed_issues_embed_the_repo_they_are_listed_under(app_client, tmp_path
         assert issues and {(i["repository"]["id"], i["repository"]["name"]) for i in issues} == \
             {(repo_id, repo["name"])}
         first = issues[0]
-        assert c.get(f"/repos/indigo1/{repo_id}/issues/{first['id']}").json() == first
+        assert c.get(f"/repos/indigo1/{repo_id}/issues/{first['number']}").json() == first
     assert [i["id"] for i in c.get("/repos/indigo1/101/issues").json()] == [10101, 10102, 10103]
 
 
