@@ -6,6 +6,7 @@ item answers at either; a created entity answers at the key its client gave, or 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from mockverse.world.idscheme import SlugCodec, codec_for
@@ -105,3 +106,36 @@ def test_a_hyphenated_example_makes_a_hyphenated_slug_codec():
     underscored = codec_for("t", "string", [{"example": "my_key_name"}], "key")
     assert underscored.encode(7) == f"{underscored.encode(7)[:-2]}_7"
     assert codec_for("t", "string", [{"example": "user.signup"}], "name").encode(1).isalnum()
+
+
+def _things(tmp_path: Path) -> Path:
+    """Things with identifier-like fields (named so, or said to be unique) beside human ones."""
+    props = {"id": {"type": "integer"},
+             "slug": {"type": "string", "example": "my-first-thing"},
+             "externalRef": {"type": "string", "example": "unique-thing-reference"},
+             "tracking": {"type": "string", "example": "TRK0042", "description": "A unique tracking code."},
+             "shelf": {"type": "string", "example": "unique-shelf", "pattern": "^[a-z]+-[0-9]+$", "maxLength": 20},
+             "label": {"type": "string", "example": "Main office"},
+             "team": {"type": "string", "example": "platform"}}
+    schema = {"type": "object", "properties": props}
+    spec = {"openapi": "3.0.3", "info": {"title": "things", "version": "1"}, "paths": {"/things": {"get": {
+        "operationId": "list", "responses": {"200": {"description": "ok", "content": {"application/json": {
+            "schema": {"type": "array", "items": schema}}}}}}}}}
+    path = tmp_path / "things.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def test_identifier_like_fields_differ_per_entity_and_human_examples_stay(app_client, tmp_path: Path):
+    """A field named ``slug``/``uid``/``identifier``, or whose example or description says unique, gets its own
+    value per entity in the example's shape and within its pattern; a human example (a label with spaces, a
+    team's word) stays the spec's example on every entity."""
+    things = app_client(spec=_things(tmp_path)).get("/things").json()
+    fields = ("slug", "externalRef", "tracking", "shelf")
+    assert [tuple(t[f] for f in fields) for t in things[:2]] == [
+        ("willow-527365", "maple-817486", "TRK725531", "pine-462236"),
+        ("indigo-959374", "river-594748", "TRK181811", "oak-485708")]
+    for field in fields:
+        assert len({t[field] for t in things}) == len(things) == 50, field
+    assert all(re.fullmatch("^[a-z]+-[0-9]+$", t["shelf"]) and len(t["shelf"]) <= 20 for t in things)
+    assert {(t["label"], t["team"]) for t in things} == {("Main office", "platform")}

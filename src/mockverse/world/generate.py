@@ -25,6 +25,7 @@ from mockverse.ids import stable_hash, unit_draw, unit_drawer
 from mockverse.openapi.jsonschema import matches
 from mockverse.openapi.loader import merge_all_of
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
+from mockverse.world.idscheme import IdCodec, codec_for
 from mockverse.world.pattern import matching_string
 
 PERSON_TYPES = {"user", "customer", "person", "account", "member", "contact", "owner", "employee",
@@ -38,6 +39,10 @@ _MONEY = {"price", "amount", "total", "cost", "balance", "fee", "subtotal", "tax
 _STRING_FORMATS = {"date-time", "date", "time", "duration", "byte", "uuid", "email", "idn-email", "uri", "url",
                    "uri-reference", "iri", "iri-reference", "ipv4", "ipv6", "hostname", "idn-hostname", "regex",
                    "json-pointer", "int32", "int64", "integer", "decimal", "double", "float", "number"}
+
+_IDENTIFIER_WORDS = {"uid", "slug", "identifier"}   # a field named so holds one entity's own identifier
+_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")   # one token: no space, no sentence
+_UNIQUE = re.compile(r"\bunique\b", re.IGNORECASE)
 
 _PRODUCTS = ["Ergonomic Office Chair", "Wireless Keyboard", "Noise-Cancelling Headphones", "Stainless Water Bottle",
              "Recycled Notebook A5", "USB-C Charging Cable", "Standing Desk Mat", "LED Desk Lamp",
@@ -67,6 +72,24 @@ _COUNTRY_NAMES = {"united states": "US", "usa": "US", "united states of america"
                   "australia": "AU", "japan": "JP", "switzerland": "CH", "sweden": "SE", "norway": "NO",
                   "denmark": "DK", "poland": "PL", "india": "IN", "brazil": "BR", "mexico": "MX",
                   "new zealand": "NZ"}
+
+
+def _identifier_like(words: list[str], schema: dict) -> bool:
+    """Whether a string field holds one entity's own identifier, its example a single token: named so (``uid``,
+    ``slug``), or said to be unique (``unique-app-identifier``, "A unique identifier for a key"). Its example,
+    repeated on every entity, would tell none apart."""
+    example = schema.get("example")
+    if not isinstance(example, str) or not _TOKEN.match(example):
+        return False
+    return bool(words[-1:] and words[-1] in _IDENTIFIER_WORDS) or bool(
+        _UNIQUE.search(example.replace("-", " ").replace("_", " ")) or _UNIQUE.search(str(schema.get("description"))))
+
+
+@functools.lru_cache(maxsize=1024)
+def _identifier_codec(name: str, example: str, pattern: object, low: object, high: object) -> IdCodec:
+    """The key codec that shapes identifiers like ``example`` within the field's pattern and length bounds."""
+    evidence = {"example": example, "pattern": pattern, "minLength": low, "maxLength": high}
+    return codec_for(f"identifier/{name}", "string", [{k: v for k, v in evidence.items() if v is not None}], name)
 
 
 def currency_of(person: dict) -> str | None:
@@ -557,6 +580,8 @@ class Generator:
             value = fake.bothify("??########").upper()
         elif words[-1:] in (["version"]):
             value = f"{1 + int(self.draw(ref, path) * 4)}.{int(self.draw(ref, path, 1) * 10)}"
+        elif _identifier_like(words, schema):
+            value = self._identifier(schema, ref, path, name)
         elif isinstance(schema.get("example"), str) and schema["example"]:
             value = schema["example"]   # the spec's own example says more than a random word
         else:
@@ -565,12 +590,20 @@ class Generator:
         pattern = schema.get("pattern")
         if isinstance(pattern, str) and not _search(pattern, value):
             example = schema.get("example")
-            if isinstance(example, str) and _search(pattern, example):
+            if isinstance(example, str) and _search(pattern, example) and not _identifier_like(words, schema):
                 return example
             matched = matching_string(pattern, lambda i: self.draw(ref, path, "re", i),
                                       int(schema.get("minLength", 0)), schema.get("maxLength"))
             value = matched if matched is not None else value
         return value
+
+    def _identifier(self, schema: dict, ref: str, path: str, name: str) -> str:
+        """An identifier shaped like the field's example, its own to this entity (a serial drawn from the seed,
+        the entity and the field, rendered by the key codec the example and bounds choose)."""
+        bounds = [v if isinstance(v, (str, int)) and not isinstance(v, bool) else None
+                  for v in (schema.get("pattern"), schema.get("minLength"), schema.get("maxLength"))]
+        codec = _identifier_codec(name, schema["example"], *bounds)
+        return str(codec.encode(1 + stable_hash(self.seed, ref, path) % 10**6))
 
     def _fit(self, value: str, schema: dict, ref: str, path: str) -> str:
         """Honour minLength/maxLength without breaking what the value means more than needed."""

@@ -41,6 +41,7 @@ _DIGIT_GROUP = re.compile(r"(?:\\d|\[0-9\])\{([1-9][0-9]?)\}")   # \d{10}, [0-9]
 _GROUPED_PATTERN = re.compile(r"^\^((?:[A-Za-z]|\\?[.:_/-])*)((?:\\d|\[0-9\])\{[1-9][0-9]?\}"
                               r"(?:\\?[.:_/-](?:\\d|\[0-9\])\{[1-9][0-9]?\})+)\$$")
 _WORDS = re.compile(r"^[a-z]+([-_])[a-z]+(?:\1[a-z]+)*$")   # lower-case words joined by one separator
+_LETTERED = re.compile(r"^([A-Z]{1,6})([0-9]{3,12})$")   # upper-case letters, then digits
 _SNOWFLAKE = 1_100_000_000_000_000_000   # Discord-style snowflakes: 19 digits, time-ordered by serial
 _SLUG_WORDS = (
     "amber", "aspen", "birch", "blue", "cedar", "clay", "coral", "dawn", "delta", "ember", "fern", "flint", "frost",
@@ -388,6 +389,9 @@ def _from_example(example: str, key: bytes, low: int, high: int) -> list[IdCodec
     prefix = prefix or ""
     if not body:
         return []
+    lettered = _LETTERED.match(body)
+    if lettered is not None:   # ``TRK0042``: the letters kept, then the digits' width
+        prefix, body = prefix + lettered.group(1), lettered.group(2)
     if body.isascii() and body.isdigit():
         return [DigitsCodec(prefix, 10 ** (len(body) - 1) if len(body) > 1 else 0)]
     if (
