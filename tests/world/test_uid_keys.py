@@ -70,6 +70,13 @@ def test_a_created_app_answers_at_the_uid_its_client_gave(app_client, tmp_path: 
     assert c.get("/apps/None").status_code == 404
 
 
+def test_a_created_uid_outlives_a_restart(app_client, tmp_path: Path):
+    """The client's uid lives in stored data: a new app over the same store answers at it."""
+    spec, store = _apps(tmp_path), tmp_path / "apps.db"
+    mine = app_client(spec=spec, store=store).post("/apps", json={"name": "Billing", "uid": "billing"}).json()
+    assert app_client(spec=spec, store=store).get("/apps/billing").json() == mine
+
+
 def test_the_same_pattern_and_bounds_make_a_key_when_one_property_has_them(app_client, tmp_path: Path):
     """A parameter without an example: the one property with its pattern and length bounds is the key; when two
     properties share them, neither is (which one the path means is not known)."""
@@ -103,6 +110,8 @@ def test_a_hyphenated_example_makes_a_hyphenated_slug_codec():
     assert [codec.encode(1), codec.encode(2), codec.encode(1234)] == ["olive-1", "dawn-2", "delta-1234"]
     assert [codec.decode("olive-1"), codec.decode("dawn-2"), codec.decode("olive1"), codec.decode("dawn-1")] == \
         [1, 2, None, None]
+    assert [codec_for("t", "string", [{"example": "TRK0042"}], "tracking").encode(n) for n in (1, 2)] == \
+        ["TRK1001", "TRK1002"]
     underscored = codec_for("t", "string", [{"example": "my_key_name"}], "key")
     assert underscored.encode(7) == f"{underscored.encode(7)[:-2]}_7"
     assert codec_for("t", "string", [{"example": "user.signup"}], "name").encode(1).isalnum()
