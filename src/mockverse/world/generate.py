@@ -4,7 +4,9 @@ A value is a pure function of (seed, entity ref, field path): Faker is reseeded 
 blake2b hash of those before each value, so the same inputs give the same value in every
 process. Field names carry meaning (``email`` derives from the name fields beside it,
 ``currency`` is an ISO code, ``*_at`` a timestamp in the entity's time), and schema
-constraints (enum, format, bounds, lengths) are honoured.
+constraints (enum, format, bounds, lengths) are honoured. A spec's example is used as a value where it says more
+than a random word (a label, a team), except for a field holding one entity's own identifier (``uid``, an example
+``unique-app-identifier``): that one is unique per entity, in the example's shape.
 """
 
 from __future__ import annotations

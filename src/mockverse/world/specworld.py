@@ -17,6 +17,9 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
 * **Ids** keep the spec's spelling and shape: the inferred id field (``username``,
   ``projectId``) holds the id, rendered by a codec from :mod:`mockverse.world.idscheme`.
   Dangling types (named by a foreign key but not defined) get ids too, so the key holds one.
+  An item path also answers at an alternative key: a field its parameter names (``service_id_or_name``) or
+  describes, or the one whose schema is the parameter's own (a client-chosen ``uid``); generated entities get
+  unique key values from a key codec, created ones keep the client's (a nullable one left out stays null).
 * **Shapes.** A type's own collection list (its items, or the one object a collection path is
   declared to answer) is a variant of it, and its enums become the type's, so list and item
   agree; an envelope around one object of the type (``{token: {...}}``) is not the type; a type
