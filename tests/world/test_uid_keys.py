@@ -124,6 +124,9 @@ def _things(tmp_path: Path) -> Path:
              "externalRef": {"type": "string", "example": "unique-thing-reference"},
              "tracking": {"type": "string", "example": "TRK0042", "description": "A unique tracking code."},
              "shelf": {"type": "string", "example": "unique-shelf", "pattern": "^[a-z]+-[0-9]+$", "maxLength": 20},
+             "kid": {"type": "string", "example": '"42"', "description": "A unique identifier for a key."},
+             "parts": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "object", "properties": {
+                 "uid": {"type": "string", "example": "part-one"}}}},
              "label": {"type": "string", "example": "Main office"},
              "team": {"type": "string", "example": "platform"}}
     schema = {"type": "object", "properties": props}
@@ -137,14 +140,17 @@ def _things(tmp_path: Path) -> Path:
 
 def test_identifier_like_fields_differ_per_entity_and_human_examples_stay(app_client, tmp_path: Path):
     """A field named ``slug``/``uid``/``identifier``, or whose example or description says unique, gets its own
-    value per entity in the example's shape and within its pattern; a human example (a label with spaces, a
+    value per entity in the example's shape and within its pattern (a top-level one renders the entity's serial,
+    so it is unique in the type: a listed part is an entity of its own; a nested one a serial drawn for its
+    place); a human example (a label with spaces, a
     team's word) stays the spec's example on every entity."""
     things = app_client(spec=_things(tmp_path)).get("/things").json()
     fields = ("slug", "externalRef", "tracking", "shelf")
     assert [tuple(t[f] for f in fields) for t in things[:2]] == [
-        ("willow-527365", "maple-817486", "TRK725531", "pine-462236"),
-        ("indigo-959374", "river-594748", "TRK181811", "oak-485708")]
-    for field in fields:
+        ("jade-1", "hazel-1", "TRK1001", "fern-1"), ("willow-2", "coral-2", "TRK1002", "mint-2")]
+    assert [t["kid"] for t in things[:3]] == ["11", "12", "13"]   # the example's quotes are not its value
+    assert [[p["uid"] for p in t["parts"]] for t in things[:2]] == [["clay-16", "pine-13"], ["willow-14", "delta-37"]]
+    for field in (*fields, "kid"):
         assert len({t[field] for t in things}) == len(things) == 50, field
     assert all(re.fullmatch("^[a-z]+-[0-9]+$", t["shelf"]) and len(t["shelf"]) <= 20 for t in things)
     assert {(t["label"], t["team"]) for t in things} == {("Main office", "platform")}

@@ -81,17 +81,23 @@ def _identifier_like(words: list[str], schema: dict) -> bool:
     ``slug``), or said to be unique (``unique-app-identifier``, "A unique identifier for a key"). Its example,
     repeated on every entity, would tell none apart."""
     example = schema.get("example")
-    if not isinstance(example, str) or not _TOKEN.match(example):
+    if not isinstance(example, str) or not _TOKEN.match(_unquoted(example)):
         return False
     return bool(words[-1:] and words[-1] in _IDENTIFIER_WORDS) or bool(
         _UNIQUE.search(example.replace("-", " ").replace("_", " ")) or _UNIQUE.search(str(schema.get("description"))))
 
 
+def _unquoted(example: str) -> str:
+    """An example written as a JSON string literal (``"42"``, quotes and all) without its quotes."""
+    return example[1:-1] if len(example) > 2 and example[0] == example[-1] == '"' else example
+
+
 @functools.lru_cache(maxsize=1024)
-def _identifier_codec(name: str, example: str, pattern: object, low: object, high: object) -> IdCodec:
-    """The key codec that shapes identifiers like ``example`` within the field's pattern and length bounds."""
+def _identifier_codec(kind: str, name: str, example: str, pattern: object, low: object, high: object) -> IdCodec:
+    """The key codec that shapes a type's identifiers like ``example`` within the field's pattern and bounds."""
     evidence = {"example": example, "pattern": pattern, "minLength": low, "maxLength": high}
-    return codec_for(f"identifier/{name}", "string", [{k: v for k, v in evidence.items() if v is not None}], name)
+    return codec_for(f"identifier/{kind}.{name}", "string", [{k: v for k, v in evidence.items() if v is not None}],
+                     name)
 
 
 def currency_of(person: dict) -> str | None:
@@ -583,7 +589,7 @@ class Generator:
         elif words[-1:] in (["version"]):
             value = f"{1 + int(self.draw(ref, path) * 4)}.{int(self.draw(ref, path, 1) * 10)}"
         elif _identifier_like(words, schema):
-            value = self._identifier(schema, ref, path, name)
+            value = self._identifier(schema, ref, path, name, ctx)
         elif isinstance(schema.get("example"), str) and schema["example"]:
             value = schema["example"]   # the spec's own example says more than a random word
         else:
@@ -599,13 +605,17 @@ class Generator:
             value = matched if matched is not None else value
         return value
 
-    def _identifier(self, schema: dict, ref: str, path: str, name: str) -> str:
-        """An identifier shaped like the field's example, its own to this entity (a serial drawn from the seed,
-        the entity and the field, rendered by the key codec the example and bounds choose)."""
+    def _identifier(self, schema: dict, ref: str, path: str, name: str, ctx: dict) -> str:
+        """An identifier shaped like the field's example, its own to this entity: the key codec the example and
+        bounds choose renders the entity's serial (a top-level field: unique in its type), else a serial drawn
+        from the seed, the entity and the field."""
         bounds = [v if isinstance(v, (str, int)) and not isinstance(v, bool) else None
                   for v in (schema.get("pattern"), schema.get("minLength"), schema.get("maxLength"))]
-        codec = _identifier_codec(name, schema["example"], *bounds)
-        return str(codec.encode(1 + stable_hash(self.seed, ref, path) % 10**6))
+        codec = _identifier_codec(ref.split(":", 1)[0], name, _unquoted(schema["example"]), *bounds)
+        serial = ctx.get("serial")
+        if not (isinstance(serial, int) and serial > 0 and path == f"$.{name}"):
+            serial = 1 + stable_hash(self.seed, ref, path) % 10**6
+        return str(codec.encode(serial))
 
     def _fit(self, value: str, schema: dict, ref: str, path: str) -> str:
         """Honour minLength/maxLength without breaking what the value means more than needed."""

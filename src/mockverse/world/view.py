@@ -263,7 +263,7 @@ class WorldView:
         ref = f"{entity.name}:{id}"
         ctx = {"created_at": created, "now": self.now, "person": entity.person,
                "fields": {name: rule.choices for name, rule in entity.config.fields.items()},
-               "currency": derived_fields.currency_above(self, entity, parent_id)}
+               "currency": derived_fields.currency_above(self, entity, parent_id), "serial": entity.codec.decode(id)}
         if given is None:   # a pure function of (seed, now, entity, creation, currency): shared by every workspace
             key = ("g", self.snap.seed, self.now, entity.name, id, created, ctx["currency"])
             generated = self.engine.generated.get(key)
