@@ -607,13 +607,13 @@ class Generator:
 
     def _identifier(self, schema: dict, ref: str, path: str, name: str, ctx: dict) -> str:
         """An identifier shaped like the field's example, its own to this entity: the key codec the example and
-        bounds choose renders the entity's serial (a top-level field: unique in its type), else a serial drawn
-        from the seed, the entity and the field."""
+        bounds choose renders the entity's serial (``ctx["serial"]()``; a top-level field: unique in its type),
+        else a serial drawn from the seed, the entity and the field."""
         bounds = [v if isinstance(v, (str, int)) and not isinstance(v, bool) else None
                   for v in (schema.get("pattern"), schema.get("minLength"), schema.get("maxLength"))]
         codec = _identifier_codec(ref.split(":", 1)[0], name, _unquoted(schema["example"]), *bounds)
-        serial = ctx.get("serial")
-        if not (isinstance(serial, int) and serial > 0 and path == f"$.{name}"):
+        serial = ctx["serial"]() if callable(ctx.get("serial")) and path == f"$.{name}" else None
+        if not (isinstance(serial, int) and serial > 0):
             serial = 1 + stable_hash(self.seed, ref, path) % 10**6
         return str(codec.encode(serial))
 
