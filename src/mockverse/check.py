@@ -34,7 +34,7 @@ import httpx
 import orjson
 from jsonschema.exceptions import relevance
 
-from mockverse.http.operations import FacetWriteOp
+from mockverse.http.operations import FacetWriteOp, MethodOp
 from mockverse.http.writes import created_ids_field, is_json_patch
 from mockverse.in_process import World
 from mockverse.openapi import singular, snake
@@ -44,6 +44,7 @@ from mockverse.openapi.rpc import flag_fields, rpc_kind, rpc_namespace
 from mockverse.openapi.shapes import properties_of
 from mockverse.openapi.words import key_names
 from mockverse.world.generate import Generator, merge_schema, schema_types
+from mockverse.world.numbers import path_value
 from mockverse.world.render import entity_slots, list_slot
 from mockverse.world.writes import SCALARS, value_property
 
@@ -289,6 +290,7 @@ class _Checker:
         self.collections = {t.collection_path: t.name for t in self.types.values() if t.collection_path}
         self.ids: dict[str, list] = {name: [] for name in self.types}
         self.parent_of: dict[tuple[str, str], object] = {}
+        self.numbers: dict[tuple[str, str], object] = {}   # (type, id) -> its number within its parent
         self.statuses: dict[str, list[int]] = {}
         self.replay: list[_Call] = []
         self.resolved: dict[tuple[str, str], tuple[bool, str]] = {}
@@ -297,6 +299,7 @@ class _Checker:
         report.operations = len(self.spec.operations)
         self.facet_writes = {(method, path) for path, methods in app.state.mock.by_path.items()
                              for method, typed in methods.items() if isinstance(typed, FacetWriteOp)}
+        self.updating = _rpc_updates(app.state.mock.by_path)
 
     def _type(self, row: dict) -> _Type:
         """A type of the world description as the checker uses it."""
@@ -416,9 +419,9 @@ class _Checker:
                 continue
             type_name = bound.get(p.name)
             if type_name in known:
-                values[p.name] = str(known[type_name])
+                values[p.name] = str(self.path_key(type_name, p.name, known[type_name]))
             elif type_name and self.ids[type_name]:
-                values[p.name] = str(self.ids[type_name][0])
+                values[p.name] = str(self.path_key(type_name, p.name, self.ids[type_name][0]))
             else:
                 values[p.name] = str(self.scalar(p.schema, f"path.{p.name}"))
         parent_key = self.parent_key(op)
@@ -432,6 +435,22 @@ class _Checker:
             if id is not None:
                 values[p.name] = str(id)
         return values
+
+    def path_key(self, type_name: str, param: str, id: object) -> object:
+        """What a client puts in ``{param}`` to address one entity: its number within its parent where the
+        path takes that (``/repos/{owner}/{repo}/issues/{index}``: the issue's ``number``), else its id."""
+        entity = self.model.types.get(type_name)
+        number = entity.number if entity is not None else None
+        if number is None or number.param != param:
+            return id
+        key = (type_name, str(id))
+        if key not in self.numbers:
+            call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
+                                f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
+            data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
+            self.numbers[key] = path_value(entity, param, data) if isinstance(data, dict) else None
+        found = self.numbers[key]
+        return found if found is not None else id
 
     def parent_key(self, op: Operation) -> tuple[str, str] | None:
         """(query parameter, parent type) of a list method that names the listed type's parent in its query
@@ -851,11 +870,10 @@ class _Checker:
         return next(iter(same + held), None)
 
     def rpc_updates(self, entity: _Type) -> list[Operation]:
-        """The RPC update methods of a type (``POST /things.rename``): in the namespace of its item or list
-        method, naming the entity by a key parameter (in the query or the body)."""
-        namespaces = {rpc_namespace(entity.item_path), rpc_namespace(entity.collection_path)} - {None}
-        return [op for op in self.spec.operations if op.method.upper() == "POST" and rpc_kind(op.path) == "update"
-                and rpc_namespace(op.path) in namespaces and self.rpc_key(op, entity) is not None]
+        """The RPC update methods of a type (``POST /things.rename``, ``POST /things.users.update``): those the
+        world serves as changing one entity of it, naming the entity by a key parameter (query or body)."""
+        return [op for op in self.spec.operations if self.updating.get((op.method.upper(), op.path)) == entity.name
+                and self.rpc_key(op, entity) is not None]
 
     def rpc_key(self, op: Operation, entity: _Type) -> str | None:
         """The parameter (query or body field) an RPC method names one entity of ``entity`` by."""
@@ -1064,8 +1082,18 @@ class _Checker:
         return {p.name: _text(self.scalar(p.schema, f"header.{p.name}")) for p in op.parameters
                 if p.required and p.location == "header"}
 
+    item_op = _item_op              # public names of what a probe of the world asks (see the module's end)
+    required_headers = _headers
+
 
 # -- bodies ------------------------------------------------------------------------------------------
+
+
+def _rpc_updates(by_path: dict[str, dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(method, path) -> type of the RPC methods the world serves as updating one entity: the checker calls
+    the methods the mock classified (the type their answer holds, else their namespace's), as a client would."""
+    return {(method, path): typed.entity.name for path, methods in by_path.items() for method, typed in methods.items()
+            if isinstance(typed, MethodOp) and typed.does == "update"}
 
 
 def _membership(op: Operation) -> int | None:
@@ -1309,3 +1337,10 @@ def _same_reference(scalar: Any, obj: Any) -> bool:
         return False
     (key, value), = obj.items()
     return (key.lower().endswith("id") or key in ("key", "name", "slug")) and _equal(value, scalar)
+
+
+# -- public names: what a probe of a checked world builds on (tests/test_corpus_keys.py asks each item path with
+# the keys a person uses, through a Checker over the world `mockverse check` builds) ------------------------------
+Checker = _Checker
+path_tokens, path_param, path_shape = _tokens, _param, _shape
+same_id, walk_body, find_by_id, shows_key = _same, _walk, _find, _shows_key

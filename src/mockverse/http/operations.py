@@ -524,4 +524,11 @@ def _listed_type(schema: dict | None, types: list[EntityType], path: str = "") -
     found = [(e, slot) for e, slot in ((e, list_slot(schema, e, strict=True)) for e in candidates) if slot is not None]
     direct = [(e, slot) for e, slot in found if entity_slots(slot[1], e, strict=True) == [[]]]
     named = [e for e, slot in direct if slot[0] and singular(snake(slot[0][-1])) in words]
-    return next(iter(named + [e for e, _ in direct] + [e for e, _ in found]), None)
+    wrapped = [e for e, slot in found if not _identified(slot[1])]
+    return next(iter(named + [e for e, _ in direct] + wrapped), None)
+
+
+def _identified(item: dict) -> bool:
+    """Whether list items have an ``id`` of their own: things of their own (a channel with its latest message),
+    not wrappers of the entity they hold (``{added_at, track}``), so a list of them is not a list of that entity."""
+    return "id" in (merge_schema(item).get("properties") or {})

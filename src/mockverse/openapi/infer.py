@@ -1237,7 +1237,7 @@ class _WorldBuilder:
             if fks:
                 best = max(fks, key=lambda k: (max(w for _, w in k.items), -len(k.field or "")))
                 best.add(text, _W["nesting"])
-            else:
+            if not any(_top_level(k.field) for k in fks):   # a deep key (``base.repo_id``) is no parent key
                 self._link(parent, child, None, "has_many").add(text, _W["nesting"])
 
     def apply_many_to_many(self) -> None:
@@ -1317,6 +1317,11 @@ class _WorldBuilder:
             holds=link.holds,
             type_field=link.type_field,
         )
+
+
+def _top_level(field: str | None) -> bool:
+    """Whether a link's field is the entity's own property (``repo_id``), not one inside a value (``base.repo_id``)."""
+    return field is not None and "." not in field and "[" not in field
 
 
 def _alike(shape: dict, schema: dict) -> bool:

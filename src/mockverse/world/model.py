@@ -11,10 +11,12 @@ from mockverse.config import EntityConfig, WorldConfig
 from mockverse.openapi.loader import is_nullable
 from mockverse.world.generate import PERSON_TYPES
 from mockverse.world.idscheme import IdCodec
+from mockverse.world.numbers import NumberKey, generated_number
 
 if TYPE_CHECKING:
     from mockverse.openapi import EntityType as InferredType
     from mockverse.openapi import InferredWorld, Spec
+    from mockverse.world.derive import CompositeName
     from mockverse.world.specworld import DeepLink, Embed, Reference
 
 
@@ -52,6 +54,8 @@ class EntityType:
     variants: set[int] = field(default_factory=set)
     deep: list[DeepLink] = field(default_factory=list)
     keys: dict[str, IdCodec] = field(default_factory=dict)
+    composite: CompositeName | None = None          # fields spelling its composite path key (``full_name``)
+    number: NumberKey | None = None                 # its number within its parent, when its item path takes one
 
     @property
     def person(self) -> bool:
@@ -162,8 +166,9 @@ class EntityType:
     # -- keys and references ------------------------------------------------------------------
     def complete(self, view: Any, id: object, data: dict, given: dict | None) -> dict:
         """Put the id in its field, and each alternative key the user did not set (``name`` of
-        ``/services/{service_id_or_name}``) derived from the id, so the path finds it by either; a nullable key
-        a client created the entity without stays null (it answers by its id only)."""
+        ``/services/{service_id_or_name}``) derived from the id, so the path finds it by either (a nullable key
+        a client created the entity without stays null: it answers by its id only); a generated child numbered
+        within its parent gets its number."""
         data[self.id_field] = id
         serial = self.codec.decode(id)
         for name, codec in self.keys.items():
@@ -172,6 +177,10 @@ class EntityType:
             created = serial > self.max_generated_id and given is not None
             data[name] = None if created and is_nullable(self.schema.get("properties", {}).get(name)) \
                 else codec.encode(serial)
+        if self.number is not None and self.number.field not in (given or {}):
+            number = generated_number(view, self, id)
+            if number is not None:
+                data[self.number.field] = number
         return data
 
     def by_key(self, view: Any, raw: str) -> object:
@@ -318,6 +327,7 @@ class WorldModel:
                 "id_field": entity.id_field,
                 "id_param": source.id_param if source is not None else None,
                 "id_scheme": entity.codec.describe(),
+                "number": {"field": entity.number.field, "param": entity.number.param} if entity.number else None,
                 "id_example": entity.root_id(1) if entity.parent is None else None,
                 "parent": (
                     {"type": entity.parent.name, "field": entity.fk, "relationship": entity.relationship}

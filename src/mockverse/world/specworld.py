@@ -54,9 +54,11 @@ from mockverse.openapi.infer import _schema_base_name, key_param
 from mockverse.openapi.loader import SpecError, to_pointer
 from mockverse.openapi.paths import described_fields
 from mockverse.problems import did_you_mean
+from mockverse.world.derive import composite_name
 from mockverse.world.generate import generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
 from mockverse.world.model import EntityType, WorldError, WorldModel, _max_generated
+from mockverse.world.numbers import NumberKey, detect
 
 DEFAULT_POPULATION = 50
 DEFAULT_COUNT = (0, 4)
@@ -183,11 +185,15 @@ class SpecWorldBuilder:
             self.types[name] = self._entity(name)
         self._choose_parents(relationships)
         for entity in self.types.values():
+            entity.number = self._number(entity)
+        for entity in self.types.values():
             entity.max_generated_id = _max_generated(entity)
         for entity in self.types.values():
             self._references(entity, relationships)
             self._embeds(entity, relationships)
         self._variants(relationships)
+        for entity in self.types.values():
+            entity.composite = composite_name(entity)
         for r in relationships:
             if r.field is None and _nested(r) and r.id not in self.usage:
                 self.usage[r.id] = ("related", f"the nested path lists a stable selection of existing {r.target} "
@@ -432,6 +438,20 @@ class SpecWorldBuilder:
             if key is not None and (not kinds or kinds == schema_types(key) - {"null"}):
                 out.append(key)
         return out
+
+    def _number(self, entity: EntityType) -> NumberKey | None:
+        """The per-parent number its item path takes (``/repos/{owner}/{repo}/issues/{index}``: ``number``), when
+        that path lies under its parent's item path and its last parameter names an integer property."""
+        source = self.sources[entity.name]
+        param, item = source.id_param, source.item_path
+        parent_item = self.sources[entity.parent.name].item_path if entity.parent is not None else None
+        if param is None or item is None or parent_item is None or not item.startswith(parent_item + "/") \
+                or not item.endswith(f"/{{{param}}}"):
+            return None
+        schemas = [p.schema for op in self._ops_at(item) for p in op.parameters
+                   if p.location == "path" and p.name == param and isinstance(p.schema, dict)]
+        field = detect(param, schemas, entity.schema.get("properties") or {}, entity.id_field, entity.fk)
+        return NumberKey(field, param) if field is not None else None
 
     # -- parents -------------------------------------------------------------------------------
     def _choose_parents(self, relationships: list[Relationship]) -> None:
