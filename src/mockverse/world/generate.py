@@ -4,7 +4,9 @@ A value is a pure function of (seed, entity ref, field path): Faker is reseeded 
 blake2b hash of those before each value, so the same inputs give the same value in every
 process. Field names carry meaning (``email`` derives from the name fields beside it,
 ``currency`` is an ISO code, ``*_at`` a timestamp in the entity's time), and schema
-constraints (enum, format, bounds, lengths) are honoured.
+constraints (enum, format, bounds, lengths) are honoured. A spec's example is used as a value where it says more
+than a random word (a label, a team), except for a field holding one entity's own identifier (``uid``, an example
+``unique-app-identifier``): that one is unique per entity, in the example's shape.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from mockverse.ids import stable_hash, unit_draw, unit_drawer
 from mockverse.openapi.jsonschema import matches
 from mockverse.openapi.loader import merge_all_of
 from mockverse.timeutil import format_rfc3339, parse_rfc3339
+from mockverse.world.idscheme import IdCodec, codec_for
 from mockverse.world.pattern import matching_string
 
 PERSON_TYPES = {"user", "customer", "person", "account", "member", "contact", "owner", "employee",
@@ -42,6 +45,10 @@ _MONEY = {"price", "amount", "total", "cost", "balance", "fee", "subtotal", "tax
 _STRING_FORMATS = {"date-time", "date", "time", "duration", "byte", "uuid", "email", "idn-email", "uri", "url",
                    "uri-reference", "iri", "iri-reference", "ipv4", "ipv6", "hostname", "idn-hostname", "regex",
                    "json-pointer", "int32", "int64", "integer", "decimal", "double", "float", "number"}
+
+_IDENTIFIER_WORDS = {"uid", "slug", "identifier"}   # a field named so holds one entity's own identifier
+_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")   # one token: no space, no sentence
+_UNIQUE = re.compile(r"\bunique\b", re.IGNORECASE)
 
 _PRODUCTS = ["Ergonomic Office Chair", "Wireless Keyboard", "Noise-Cancelling Headphones", "Stainless Water Bottle",
              "Recycled Notebook A5", "USB-C Charging Cable", "Standing Desk Mat", "LED Desk Lamp",
@@ -71,6 +78,30 @@ _COUNTRY_NAMES = {"united states": "US", "usa": "US", "united states of america"
                   "australia": "AU", "japan": "JP", "switzerland": "CH", "sweden": "SE", "norway": "NO",
                   "denmark": "DK", "poland": "PL", "india": "IN", "brazil": "BR", "mexico": "MX",
                   "new zealand": "NZ"}
+
+
+def _identifier_like(words: list[str], schema: dict) -> bool:
+    """Whether a string field holds one entity's own identifier, its example a single token: named so (``uid``,
+    ``slug``), or said to be unique (``unique-app-identifier``, "A unique identifier for a key"). Its example,
+    repeated on every entity, would tell none apart."""
+    example = schema.get("example")
+    if not isinstance(example, str) or not _TOKEN.match(_unquoted(example)):
+        return False
+    return bool(words[-1:] and words[-1] in _IDENTIFIER_WORDS) or bool(
+        _UNIQUE.search(example.replace("-", " ").replace("_", " ")) or _UNIQUE.search(str(schema.get("description"))))
+
+
+def _unquoted(example: str) -> str:
+    """An example written as a JSON string literal (``"42"``, quotes and all) without its quotes."""
+    return example[1:-1] if len(example) > 2 and example[0] == example[-1] == '"' else example
+
+
+@functools.lru_cache(maxsize=1024)
+def _identifier_codec(kind: str, name: str, example: str, pattern: object, low: object, high: object) -> IdCodec:
+    """The key codec that shapes a type's identifiers like ``example`` within the field's pattern and bounds."""
+    evidence = {"example": example, "pattern": pattern, "minLength": low, "maxLength": high}
+    return codec_for(f"identifier/{kind}.{name}", "string", [{k: v for k, v in evidence.items() if v is not None}],
+                     name)
 
 
 def currency_of(person: dict) -> str | None:
@@ -561,6 +592,8 @@ class Generator:
             value = fake.bothify("??########").upper()
         elif words[-1:] in (["version"]):
             value = f"{1 + int(self.draw(ref, path) * 4)}.{int(self.draw(ref, path, 1) * 10)}"
+        elif _identifier_like(words, schema):
+            value = self._identifier(schema, ref, path, name, ctx)
         elif isinstance(schema.get("example"), str) and schema["example"]:
             value = schema["example"]   # the spec's own example says more than a random word
         else:
@@ -569,12 +602,24 @@ class Generator:
         pattern = schema.get("pattern")
         if isinstance(pattern, str) and not _search(pattern, value):
             example = schema.get("example")
-            if isinstance(example, str) and _search(pattern, example):
+            if isinstance(example, str) and _search(pattern, example) and not _identifier_like(words, schema):
                 return example
             matched = matching_string(pattern, lambda i: self.draw(ref, path, "re", i),
                                       int(schema.get("minLength", 0)), schema.get("maxLength"))
             value = matched if matched is not None else value
         return value
+
+    def _identifier(self, schema: dict, ref: str, path: str, name: str, ctx: dict) -> str:
+        """An identifier shaped like the field's example, its own to this entity: the key codec the example and
+        bounds choose renders the entity's serial (``ctx["serial"]()``; a top-level field: unique in its type),
+        else a serial drawn from the seed, the entity and the field."""
+        bounds = [v if isinstance(v, (str, int)) and not isinstance(v, bool) else None
+                  for v in (schema.get("pattern"), schema.get("minLength"), schema.get("maxLength"))]
+        codec = _identifier_codec(ref.split(":", 1)[0], name, _unquoted(schema["example"]), *bounds)
+        serial = ctx["serial"]() if callable(ctx.get("serial")) and path == f"$.{name}" else None
+        if not (isinstance(serial, int) and serial > 0):
+            serial = 1 + stable_hash(self.seed, ref, path) % 10**6
+        return str(codec.encode(serial))
 
     def _fit(self, value: str, schema: dict, ref: str, path: str) -> str:
         """Honour minLength/maxLength without breaking what the value means more than needed."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mockverse.config import EntityConfig, WorldConfig
+from mockverse.openapi.loader import is_nullable
 from mockverse.world.generate import PERSON_TYPES
 from mockverse.world.idscheme import IdCodec
 from mockverse.world.numbers import NumberKey, generated_number
@@ -165,13 +166,17 @@ class EntityType:
     # -- keys and references ------------------------------------------------------------------
     def complete(self, view: Any, id: object, data: dict, given: dict | None) -> dict:
         """Put the id in its field, and each alternative key the user did not set (``name`` of
-        ``/services/{service_id_or_name}``) derived from the id, so the path finds it by either; a
-        generated child numbered within its parent gets its number."""
+        ``/services/{service_id_or_name}``) derived from the id, so the path finds it by either (a nullable key
+        a client created the entity without stays null: it answers by its id only); a generated child numbered
+        within its parent gets its number."""
         data[self.id_field] = id
         serial = self.codec.decode(id)
         for name, codec in self.keys.items():
-            if serial is not None and name not in (given or {}):
-                data[name] = codec.encode(serial)
+            if serial is None or name in (given or {}):
+                continue
+            created = serial > self.max_generated_id and given is not None
+            data[name] = None if created and is_nullable(self.schema.get("properties", {}).get(name)) \
+                else codec.encode(serial)
         if self.number is not None and self.number.field not in (given or {}):
             number = generated_number(view, self, id)
             if number is not None:

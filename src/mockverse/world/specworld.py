@@ -17,6 +17,9 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
 * **Ids** keep the spec's spelling and shape: the inferred id field (``username``,
   ``projectId``) holds the id, rendered by a codec from :mod:`mockverse.world.idscheme`.
   Dangling types (named by a foreign key but not defined) get ids too, so the key holds one.
+  An item path also answers at an alternative key: a field its parameter names (``service_id_or_name``) or
+  describes, or the one whose schema is the parameter's own (a client-chosen ``uid``); generated entities get
+  unique key values from a key codec, created ones keep the client's (a nullable one left out stays null).
 * **Shapes.** A type's own collection list (its items, or the one object a collection path is
   declared to answer) is a variant of it, and its enums become the type's, so list and item
   agree; an envelope around one object of the type (``{token: {...}}``) is not the type; a type
@@ -333,7 +336,8 @@ class SpecWorldBuilder:
     def _keys(self, name: str, source: InferredType, props: dict, id_field: str) -> dict[str, IdCodec]:
         """A codec per string field the item path's parameter names as an alternative key
         (``service_id_or_name``), names by another word for a person's handle (``username``: ``login``),
-        or its description says it holds (``name of the repo``, ``either the `sid` or the `unique_name```)."""
+        its description says it holds (``name of the repo``, ``either the `sid` or the `unique_name```),
+        or whose schema is the parameter's own (svix's ``{app_id}`` and ``uid``)."""
         named = key_param(source.id_param)
         wanted = named[1] if named else [source.id_param or id_field]
         if not named and wanted[0] not in props and wanted[0] in HANDLE_WORDS:
@@ -341,13 +345,39 @@ class SpecWorldBuilder:
         described = self._described_keys(source, props)
         if described:   # addressed by a name, it answers to its handle too (an organization's ``username``)
             described += [w for w in HANDLE_WORDS if w in props]
-        wanted += [f for f in described if f not in wanted]
+        shaped = [] if named else self._param_shaped_keys(source, props, id_field)
+        wanted += [f for f in described + shaped if f not in wanted]
         out: dict[str, IdCodec] = {}
         for key in wanted:
             prop = merge_all_of(props.get(key) or {})
             if key != id_field and key in props and schema_types(prop) - {"null"} == {"string"}:
                 out[key] = codec_for(f"{name}.{key}", "string", [prop], key)
         return out
+
+    def _param_shaped_keys(self, source: InferredType, props: dict, id_field: str) -> list[str]:
+        """The string property whose schema is the item path parameter's own (a client-chosen ``uid`` beside the
+        server's ``id``): the only one with the parameter's example, else the only one with its pattern and length
+        bounds; none when the id property itself has that schema (the parameter is the id) or for another's key."""
+        params = [merge_all_of(p.schema) for op in self._ops_at(source.item_path or "") for p in op.parameters
+                  if p.location == "path" and p.name == source.id_param and isinstance(p.schema, dict)]
+        param = next((p for p in params if {"example", "pattern"} & set(p)), None)   # the operation that says most
+        if param is None:
+            return []
+        links = {r.field for r in self.inferred.relationships if r.source == source.name}
+
+        def same(prop: dict, keys: tuple[str, ...]) -> bool:
+            return all(prop.get(k) == param.get(k) for k in keys) and any(param.get(k) is not None for k in keys)
+
+        shapes = {name: merge_all_of(raw) for name, raw in props.items() if isinstance(raw, dict)}
+        if id_field in shapes and (same(shapes[id_field], ("example",))
+                                   or same(shapes[id_field], ("pattern", "minLength", "maxLength"))):
+            return []
+        strings = [name for name, prop in shapes.items() if name != id_field and name not in links
+                   and schema_types(prop) - {"null"} == {"string"}]
+        by_example = [name for name in strings if same(shapes[name], ("example",))]
+        by_bounds = [name for name in strings if "pattern" in param
+                     and same(shapes[name], ("pattern", "minLength", "maxLength"))]
+        return next((found for found in (by_example, by_bounds) if len(found) == 1), [])
 
     def _described_keys(self, source: InferredType, props: dict) -> list[str]:
         """The properties the item path parameter's description names as what it holds (matched by name, else

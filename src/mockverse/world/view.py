@@ -7,6 +7,7 @@ from its id (its base), user changes are laid over it, then derivations and life
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -269,7 +270,8 @@ class WorldView:
         ref = f"{entity.name}:{id}"
         ctx = {"created_at": created, "now": self.now, "person": entity.person,
                "fields": {name: rule.choices for name, rule in entity.config.fields.items()},
-               "currency": derived_fields.currency_above(self, entity, parent_id)}
+               "currency": derived_fields.currency_above(self, entity, parent_id),
+               "serial": functools.partial(entity.codec.decode, id)}   # decoded only if a field needs it
         if given is None:   # a pure function of (seed, now, entity, creation, currency): shared by every workspace
             key = ("g", self.snap.seed, self.now, entity.name, id, created, ctx["currency"])
             generated = self.engine.generated.get(key)
