@@ -655,14 +655,15 @@ class _Checker:
                 self.report.record("nested", _same(item[entity.parent_field], owner_id), call.operation,
                                    to_pointer(at + [entity.parent_field]),
                                    f"{item[entity.parent_field]!r} does not point back at {owner} {owner_id!r}")
-            elif nested and id is not None and self._item_op(entity) is None:   # no key shown, no item read
-                parent = self.world_parent(listed, id)
+            elif nested and id is not None and self._item_op(entity) is None and not self.membership(entity):
+                parent = self.world_parent(listed, id)   # no key shown, no item read
                 self.report.record("nested", _same(parent, owner_id), call.operation, to_pointer(at),
                                    f"{entity.name} {id!r} belongs to {owner} {parent!r}, not {owner_id!r}")
             if nested and owner is not None:
                 self.embedded_parent(call.operation, at, item, entity, owner, owner_id)
-            self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
-                       {**known, listed: id} if nested else self.ancestors(listed, id))
+            if nested or not self.membership(entity):
+                self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
+                           {**known, listed: id} if nested else self.ancestors(listed, id))
             self.same_person(call.operation, at, item, entity)
         if nested and items:
             self.outsider(call.operation, entity, known, owner_id, {str(i.get(entity.id_field)) for _, i in items})
@@ -773,6 +774,12 @@ class _Checker:
         self.report.record("members", diff is None, operation, to_pointer(diff[0]) if diff else "/",
                            f"list has {_short(repr(diff[1]))}, {_op_name(item_op)} has {_short(repr(diff[2]))}"
                            if diff else "")
+
+    def membership(self, entity: _Type) -> bool:
+        """Whether the world serves a type as memberships: each shows the top-level entity it makes a member (its
+        id), so which parent's membership a body outside its parent's list is, the body does not say."""
+        model = self.model.types.get(entity.name)
+        return model is not None and model.member_of is not None
 
     def root_of(self, entity: _Type) -> _Type | None:
         """The top-level type whose entities a type's are (same schema, served at an item path of its own): the

@@ -54,9 +54,65 @@ def _spec(tmp_path: Path) -> Path:
     return path
 
 
+def _logins(c, org: int) -> tuple[list[str], str]:
+    """The logins an org's member list shows, and the count its header gives."""
+    answer = c.get(f"/orgs/{org}/members")
+    return [m["login"] for m in answer.json()], answer.headers["x-total-count"]
+
+
 def test_check_measures_whether_listed_members_are_the_world_s_users(tmp_path: Path):
     """``members``: each listed member (3 per list looked at) equals ``GET /users/{login}``."""
     report = run_check(str(_spec(tmp_path)))
-    assert report.counts["members"] == [0, 9]
-    assert [f.message for f in report.findings if f.category == "members"][0] == \
-        "list has \"user 'lark101'\", GET /users/{username} has 404"
+    assert report.counts["members"] == [9, 9]
+    assert [f for f in report.findings if f.category in ("members", "nested", "item_list")] == []
+
+
+def test_an_org_s_members_are_distinct_users_with_the_users_own_bodies(app_client, tmp_path: Path):
+    """Org 1 lists users 4-7, org 2 users 10-13; each body is what ``GET /users/{login}`` answers."""
+    c = app_client(spec=_spec(tmp_path))
+    assert _logins(c, 1) == (["frost4", "sparrow5", "cedar6", "dawn7"], "4")
+    assert _logins(c, 2) == (["sparrow10", "ember11", "lark12", "iris13"], "4")
+    for member in c.get("/orgs/1/members").json() + c.get("/orgs/2/members").json():
+        assert c.get(f"/users/{member['login']}").json() == member
+    assert c.get("/orgs/1/members").json()[0] == {"id": 4, "login": "frost4", "full_name": "Shirley Foster",
+                                                  "email": "shirley_foster@hotmail.com"}
+
+
+def test_a_membership_check_answers_204_for_a_member_and_404_for_anyone_else(app_client, tmp_path: Path):
+    """By login or by the user's id: 204 for a member of that org; 404 naming the user otherwise."""
+    c = app_client(spec=_spec(tmp_path))
+    assert [c.get(f"/orgs/1/members/{key}").status_code for key in ("frost4", "4", "dawn7")] == [204, 204, 204]
+    other = c.get("/orgs/1/members/sparrow10")
+    assert (other.status_code, other.json()["detail"]) == (404, "user sparrow10 is not a member of org 1")
+    nobody = c.get("/orgs/1/members/nobody")
+    assert (nobody.status_code, nobody.json()["detail"]) == (404, "user nobody does not exist")
+
+
+def test_put_makes_a_user_a_member_once_and_delete_ends_the_membership(app_client, tmp_path: Path):
+    """PUT adds indigo1 (listed last, counted; a second PUT adds nothing); DELETE removes frost4 from the list
+    and the count, and the user stays."""
+    c = app_client(spec=_spec(tmp_path))
+    assert c.put("/orgs/1/members/indigo1").status_code == 204
+    assert c.get("/orgs/1/members/indigo1").status_code == 204
+    assert _logins(c, 1) == (["frost4", "sparrow5", "cedar6", "dawn7", "indigo1"], "5")
+    assert c.get("/orgs/1/members").json()[-1] == c.get("/users/indigo1").json()
+    assert c.put("/orgs/1/members/indigo1").status_code == 204
+    assert _logins(c, 1) == (["frost4", "sparrow5", "cedar6", "dawn7", "indigo1"], "5")
+    assert c.put("/orgs/1/members/nobody").status_code == 404
+    assert c.delete("/orgs/1/members/frost4").status_code == 204
+    assert c.get("/orgs/1/members/frost4").status_code == 404
+    assert _logins(c, 1) == (["sparrow5", "cedar6", "dawn7", "indigo1"], "4")
+    assert c.get("/users/frost4").json()["login"] == "frost4"
+    assert _logins(c, 2) == (["sparrow10", "ember11", "lark12", "iris13"], "4")
+    assert c.delete("/orgs/1/members/indigo1").status_code == 204
+    assert c.put("/orgs/1/members/frost4").status_code == 204
+    assert _logins(c, 1) == (["sparrow5", "cedar6", "dawn7", "frost4"], "4")
+
+
+def test_a_membership_a_write_made_answers_after_a_restart(app_client, tmp_path: Path):
+    """The member a PUT named lives in stored data: a new app over the same store lists it."""
+    spec, store = _spec(tmp_path), tmp_path / "kept.db"
+    assert app_client(spec=spec, store=store).put("/orgs/2/members/indigo1").status_code == 204
+    again = app_client(spec=spec, store=store)
+    assert _logins(again, 2) == (["sparrow10", "ember11", "lark12", "iris13", "indigo1"], "5")
+    assert again.get("/orgs/2/members/indigo1").status_code == 204

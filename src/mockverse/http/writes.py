@@ -76,7 +76,8 @@ class Writes:
         check_body(op.validator, body)
         if (creates or updates) and not bulk and not is_json_patch(body):
             body = {**_query_fields(op, request), **(body or {})}
-        found = self.reads.resolve(op, request, view)
+        joins = isinstance(op, ItemOp) and request.method in ("PUT", "POST")
+        found = self.reads.resolve(op, request, view, join=joins)
         if isinstance(op, (CollectionOp, ChildrenOp, RelatedOp)) and creates:
             if bulk and isinstance(body, list):   # one entity per item the spec's array holds
                 rows = [self.create(op, view, found, _object(item, required=True)) for item in body]
@@ -95,6 +96,8 @@ class Writes:
                 if op.status == 204:
                     return world_served(fresh, 204, b"")
                 return schema_served(op, fresh, request.url.path, None)
+            if entity.member_of is not None:   # a membership's fields are its member's: a write adds it, no more
+                return self.written(op, view, entity, self.engine.view(view.workspace).get(entity, id) or {})
             if is_json_patch(body):
                 updated = view.update(entity, id, patched(view.get(entity, id) or {}, body), replace=False)
                 return self.written(op, view, entity, updated)

@@ -56,6 +56,7 @@ class EntityType:
     keys: dict[str, IdCodec] = field(default_factory=dict)
     composite: CompositeName | None = None          # fields spelling its composite path key (``full_name``)
     number: NumberKey | None = None                 # its number within its parent, when its item path takes one
+    member_of: EntityType | None = None             # the top-level type its entities are (an org's members: user)
 
     @property
     def person(self) -> bool:

@@ -54,7 +54,7 @@ from typing import Any
 from mockverse.config import EntityConfig, ParentLink, WorldConfig
 from mockverse.openapi import EntityType as InferredType
 from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
-from mockverse.openapi.infer import _schema_base_name, key_param
+from mockverse.openapi.infer import _schema_base_name, key_param, membership_roots
 from mockverse.openapi.loader import SpecError, to_pointer
 from mockverse.openapi.paths import described_fields
 from mockverse.openapi.words import key_names
@@ -190,6 +190,7 @@ class SpecWorldBuilder:
         for name in self._order(list(self.sources)):
             self.types[name] = self._entity(name)
         self._choose_parents(relationships)
+        self._memberships()
         for entity in self.types.values():
             entity.number = self._number(entity)
         for entity in self.types.values():
@@ -208,6 +209,15 @@ class SpecWorldBuilder:
                   "note": self.usage.get(r.id, ("", ""))[1]} for r in relationships]
         excluded = {"types": sorted(excluded_types), "relationships": sorted(excluded_links)}
         return WorldModel(dict(self.types), self.world.epoch, links=links, title=self.spec.title, excluded=excluded)
+
+    def _memberships(self) -> None:
+        """Mark the child types whose entities are a top-level type's (see ``membership_roots``): the root
+        must be top-level in the world, with a population to choose members from."""
+        for name, root_name in membership_roots(self.inferred).items():
+            entity, root = self.types.get(name), self.types.get(root_name)
+            if entity is not None and root is not None and entity.parent is not None and entity.fk \
+                    and root.parent is None and (root.config.population or 0) > 0:
+                entity.member_of = root
 
     # -- corrections ---------------------------------------------------------------------------
     def _exclusions(self) -> tuple[set[str], set[str]]:

@@ -1,0 +1,74 @@
+"""Memberships: a child type whose entities are a top-level type's (an org's ``members`` are ``user``\\ s).
+
+Each generated child is a distinct entity of the top-level type, chosen by a stable draw per parent (the
+``k``-th child of a parent is the root entity ``start + k``, wrapping, so no two children of one parent are
+the same entity), and its fields are that entity's fields: the list and the entity's own item path answer
+one body. A membership made by a write stores the entity it names (:data:`MEMBER`); deleting it ends the
+membership, not the entity. A membership is found by the key of its entity, among its parent's children.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mockverse.world.model import EntityType
+
+if TYPE_CHECKING:
+    from mockverse.world.view import WorldView
+
+MEMBER = "$member"   # in a created membership's stored fields: the id of the entity it makes a member
+
+
+def root_id(view: WorldView, entity: EntityType, id: object) -> object:
+    """The id of the top-level entity membership ``id`` makes a member (None when it makes none)."""
+    root = entity.member_of
+    assert root is not None, f"{entity.name} is a membership"
+    stored = view.stored(entity, id)
+    if stored is not None and stored.mode == "created":
+        return root.parse_id(stored.data.get(MEMBER))
+    split = entity.split_id(id)
+    population = int(root.config.population or 0)
+    if split is None or split[1] > population:
+        return None
+    parent_id, k = split
+    start = int(view.gen.draw(entity.name, str(parent_id), "members") * population)
+    return root.root_id((start + k - 1) % population + 1)
+
+
+def fields(view: WorldView, entity: EntityType, id: object, base: dict) -> dict | None:
+    """A membership's fields: its entity's own (so both answer one body), with the key to its parent."""
+    root = entity.member_of
+    assert root is not None and entity.fk is not None, f"{entity.name} is a membership under a parent"
+    member = root_id(view, entity, id)
+    data = view.get(root, member) if member is not None else None
+    if data is None:
+        return None
+    return {**data, entity.fk: base.get(entity.fk)}
+
+
+def root_of_key(view: WorldView, root: EntityType, raw: str) -> object:
+    """The id of the top-level entity ``raw`` names, by its id or an alternative key (None if none)."""
+    parsed = root.parse_id(raw)
+    if parsed is not None and view.get(root, parsed) is not None:
+        return parsed
+    return root.by_key(view, raw) if root.keys else None
+
+
+def find(view: WorldView, entity: EntityType, parent_id: object, member: object) -> object:
+    """The id of the membership of ``parent_id`` that makes ``member`` a member (None if there is none): a scan
+    of that parent's own children, bounded by their count."""
+    assert entity.parent is not None and entity.relationship is not None, f"{entity.name} has a parent"
+    for cid in view.child_ids(entity.parent, parent_id, entity.relationship):
+        if root_id(view, entity, cid) == member:
+            return cid
+    return None
+
+
+def join(view: WorldView, entity: EntityType, parent_id: object, member: object) -> object:
+    """Make ``member`` a member of ``parent_id`` (once: an existing membership stays); the membership's id."""
+    found = find(view, entity, parent_id, member)
+    if found is not None:
+        return found
+    assert entity.fk is not None, f"{entity.name} has a parent key"
+    view.create(entity, {entity.fk: parent_id, MEMBER: member})
+    return find(view.engine.view(view.snap.workspace), entity, parent_id, member)
