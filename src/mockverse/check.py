@@ -992,7 +992,9 @@ class _Checker:
         return bool(params) and entity.parent is not None and self.bind(op.path).get(params[-1]) == entity.parent
 
     def _updates(self, entity: _Type) -> list[Operation]:
-        """The PUT and PATCH operations of a type's item path."""
+        """The PUT and PATCH operations of a type's item path (none of a membership's: they add one, as a call)."""
+        if self.membership(entity):
+            return []
         return [op for op in self.spec.operations
                 if op.path == entity.item_path and op.method.upper() in ("PUT", "PATCH")]
 
@@ -1002,6 +1004,9 @@ class _Checker:
         bound = self.bind(op.path)
         known = self.contexts(op, bound)[0] if bound else {}
         body = self.body(op, "create", entity)
+        root = self.root_of(entity) if self.membership(entity) and isinstance(body, dict) else None
+        if root is not None and self.ids[root.name]:   # a membership names who it makes a member, one that exists
+            body = {**body, root.id_field: self.ids[root.name][0]}
         bulk = _bulk(body)
         body = [self.linked(item, entity, known) for item in body] if bulk else self.linked(body, entity, known)
         sent = body[0] if bulk else body   # of a bulk create, the first entity is the one read back
@@ -1099,6 +1104,11 @@ class _Checker:
                                                  "(no GET of its item or its list) to read the write back from"))
             return
         call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), target))
+        member = _membership(item_op)
+        if member is not None:   # a membership check: its bodiless success says the written one is in the list
+            self.report.record("writes", call.status == member, operation, "/", f"then {_op_name(item_op)} of "
+                               f"{entity.name} {target[entity.name]!r} answered {call.status}, not {member}")
+            return
         found = _find_entity(call.body, entity, target[entity.name]) if call.status == 200 else None
         if found is None and call.status == 200 and item_op.path == entity.item_path:
             found = _keyless(call.body, entity)

@@ -36,8 +36,13 @@ def _spec(tmp_path: Path) -> Path:
                                       "responses": _ok(_ref("User"))}},
         "/orgs": {"get": {"operationId": "orgList", "responses": _ok(many("Org"))}},
         "/orgs/{org}": {"get": {"operationId": "orgGet", "parameters": [_param("org")], "responses": _ok(_ref("Org"))}},
-        "/orgs/{org}/members": {"get": {"operationId": "memberList", "parameters": [_param("org")],
-                                        "responses": _ok(many("User"))}},
+        "/orgs/{org}/members": {
+            "get": {"operationId": "memberList", "parameters": [_param("org")], "responses": _ok(many("User"))},
+            "post": {"operationId": "memberInvite", "parameters": [_param("org")],
+                     "requestBody": {"content": {"application/json": {"schema": _ref("User")}}},
+                     "responses": {"201": {"description": "added",
+                                           "content": {"application/json": {"schema": _ref("User")}}}}},
+        },
         "/orgs/{org}/members/{username}": {
             "get": {"operationId": "memberCheck", "parameters": member,
                     "responses": {**_empty("204"), **_empty("404")}},
@@ -61,10 +66,11 @@ def _logins(c, org: int) -> tuple[list[str], str]:
 
 
 def test_check_measures_whether_listed_members_are_the_world_s_users(tmp_path: Path):
-    """``members``: each listed member (3 per list looked at) equals ``GET /users/{login}``."""
+    """``members``: each listed member (3 per list looked at) equals ``GET /users/{login}``; the POST naming an
+    existing user reads back as a member (the check answers 204), the PUT is a call, not a field update."""
     report = run_check(str(_spec(tmp_path)))
-    assert report.counts["members"] == [9, 9]
-    assert [f for f in report.findings if f.category in ("members", "nested", "item_list")] == []
+    assert (report.counts["members"], report.counts["writes"]) == ([9, 9], [1, 1])
+    assert report.findings == []
 
 
 def test_an_org_s_members_are_distinct_users_with_the_users_own_bodies(app_client, tmp_path: Path):
@@ -116,3 +122,16 @@ def test_a_membership_a_write_made_answers_after_a_restart(app_client, tmp_path:
     again = app_client(spec=spec, store=store)
     assert _logins(again, 2) == (["sparrow10", "ember11", "lark12", "iris13", "indigo1"], "5")
     assert again.get("/orgs/2/members/indigo1").status_code == 204
+
+
+def test_post_to_the_list_adds_the_user_its_body_names(app_client, tmp_path: Path):
+    """POST ``{login}`` answers the user and lists it once however often it is posted; an unknown login is a
+    422 naming the fields a member is named by."""
+    c = app_client(spec=_spec(tmp_path))
+    added = c.post("/orgs/1/members", json={"login": "wren2"})
+    assert (added.status_code, added.json()) == (201, c.get("/users/wren2").json())
+    assert c.post("/orgs/1/members", json={"id": 2}).json()["login"] == "wren2"
+    assert _logins(c, 1) == (["frost4", "sparrow5", "cedar6", "dawn7", "wren2"], "5")
+    unknown = c.post("/orgs/1/members", json={"login": "nobody"})
+    assert (unknown.status_code, unknown.json()["detail"], unknown.json()["field"]) == \
+        (422, "a member names an existing user by id or login", "login")

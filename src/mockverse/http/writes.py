@@ -184,7 +184,8 @@ class Writes:
         location = created if isinstance(created, str) else self.reads.shape.location(entity, data) if created \
             else None
         extra = {"Location": location} if location else {}
-        body = self.reads.shape.written(fresh, entity, data, op.schema)
+        shown = entity.member_of or entity   # a membership answers as the entity it makes a member
+        body = self.reads.shape.written(fresh, shown, data, op.schema)
         return world_served(fresh, op.status, body, fresh.persona(entity, data), extra)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mockverse.problems import Problem
 from mockverse.world.model import EntityType
 
 if TYPE_CHECKING:
@@ -62,6 +63,26 @@ def find(view: WorldView, entity: EntityType, parent_id: object, member: object)
         if root_id(view, entity, cid) == member:
             return cid
     return None
+
+
+def adding(view: WorldView, entity: EntityType, data: dict, named: dict) -> tuple[dict, dict | None]:
+    """The stored fields of a membership a create makes (its member: the one it was given, else the one its
+    fields name by the member type's id or keys), and the existing membership of that member of that parent if
+    there is one (None if not); 422 when the fields name no existing member."""
+    root = entity.member_of
+    assert root is not None, f"{entity.name} is a membership"
+    member: object = root.parse_id(data.get(MEMBER))
+    names = list(dict.fromkeys([root.id_field, *root.keys]))
+    for name in names:
+        raw = named.get(name)
+        if member is None and isinstance(raw, (str, int)) and not isinstance(raw, bool):
+            member = root_of_key(view, root, str(raw))
+    if member is None or view.get(root, member) is None:
+        raise Problem(422, "Invalid body", f"a {entity.name} names an existing {root.name} by "
+                      f"{' or '.join(names)}", field=names[-1])
+    parent_id = data.get(entity.fk) if entity.fk else None
+    found = find(view, entity, parent_id, member) if parent_id is not None else None
+    return {**data, MEMBER: member}, view.get(entity, found) if found is not None else None
 
 
 def join(view: WorldView, entity: EntityType, parent_id: object, member: object) -> object:

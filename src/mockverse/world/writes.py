@@ -14,7 +14,7 @@ from mockverse.problems import Problem
 from mockverse.store import StoredEntity
 from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
-from mockverse.world import numbers
+from mockverse.world import memberships, numbers
 from mockverse.world.generate import millis_number, moment_number
 from mockverse.world.model import EntityType
 
@@ -153,6 +153,10 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED, *scalars)}
     named = {**data, **({entity.id_field: id} if id is not None else {})}
     data = _parent_from(view, entity, own, persona, parent_required, named, under)
+    if entity.member_of is not None:   # a membership names its member; one that exists is answered again
+        data, existing = memberships.adding(view, entity, data, named)
+        if existing is not None:
+            return existing
     workspace = view.snap.workspace
     if id is None:
         while True:
