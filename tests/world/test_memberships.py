@@ -27,7 +27,8 @@ def _empty(status: str) -> dict:
 
 
 def _spec(tmp_path: Path) -> Path:
-    """Users and orgs, an org's members listed as ``User``\\ s and checked, added and removed by username."""
+    """Users and orgs, an org's members listed as ``User``\\ s and checked, added and removed by username; the
+    users the caller follows, likewise without a parent."""
     many = lambda name: {"type": "array", "items": _ref(name)}  # noqa: E731 - a one-line schema builder
     member = [_param("org"), _param("username")]
     spec = {"openapi": "3.0.3", "info": {"title": "orgs", "version": "1"}, "paths": {
@@ -49,6 +50,13 @@ def _spec(tmp_path: Path) -> Path:
             "put": {"operationId": "memberAdd", "parameters": member, "responses": _empty("204")},
             "delete": {"operationId": "memberRemove", "parameters": member, "responses": _empty("204")},
         },
+        "/user/following": {"get": {"operationId": "followingList", "responses": _ok(many("User"))}},
+        "/user/following/{username}": {
+            "get": {"operationId": "followingCheck", "parameters": [_param("username")],
+                    "responses": {**_empty("204"), **_empty("404")}},
+            "put": {"operationId": "follow", "parameters": [_param("username")], "responses": _empty("204")},
+            "delete": {"operationId": "unfollow", "parameters": [_param("username")], "responses": _empty("204")},
+        },
     }, "components": {"schemas": {
         "User": {"type": "object", "properties": {"id": {"type": "integer"}, "login": {"type": "string"},
                                                   "full_name": {"type": "string"}, "email": {"type": "string"}}},
@@ -66,10 +74,11 @@ def _logins(c, org: int) -> tuple[list[str], str]:
 
 
 def test_check_measures_whether_listed_members_are_the_world_s_users(tmp_path: Path):
-    """``members``: each listed member (3 per list looked at) equals ``GET /users/{login}``; the POST naming an
-    existing user reads back as a member (the check answers 204), the PUT is a call, not a field update."""
+    """``members``: each listed member (3 of each list looked at: 3 orgs', the followed) equals ``GET
+    /users/{login}``; a POST naming an existing user reads back as a member (the check answers 204), a PUT is a
+    call, not a field update."""
     report = run_check(str(_spec(tmp_path)))
-    assert (report.counts["members"], report.counts["writes"]) == ([9, 9], [1, 1])
+    assert (report.counts["members"], report.counts["writes"]) == ([12, 12], [1, 1])
     assert report.findings == []
 
 
@@ -135,3 +144,23 @@ def test_post_to_the_list_adds_the_user_its_body_names(app_client, tmp_path: Pat
     unknown = c.post("/orgs/1/members", json={"login": "nobody"})
     assert (unknown.status_code, unknown.json()["detail"], unknown.json()["field"]) == \
         (422, "a member names an existing user by id or login", "login")
+
+
+def test_the_users_one_follows_are_the_world_s_users_each_once(app_client, tmp_path: Path):
+    """``/user/following`` (no parent): one entry per user at most, each the user's own body; DELETE unfollows
+    (gone from the list and the count), PUT follows again."""
+    c = app_client(spec=_spec(tmp_path))
+    first = c.get("/user/following?_per_page=3")
+    assert ([u["login"] for u in first.json()], first.headers["x-total-count"]) == \
+        (["maple40", "sparrow41", "moss42"], "50")
+    assert all(c.get(f"/users/{u['login']}").json() == u for u in first.json())
+    everyone = c.get("/user/following?_per_page=50").json()
+    assert len({u["id"] for u in everyone}) == 50
+    assert c.delete("/user/following/moss42").status_code == 204
+    assert c.get("/user/following/moss42").status_code == 404
+    after = c.get("/user/following?_per_page=3")
+    assert ([u["login"] for u in after.json()], after.headers["x-total-count"]) == \
+        (["maple40", "sparrow41", "flint43"], "49")
+    assert c.put("/user/following/moss42").status_code == 204
+    assert c.get("/user/following/moss42").status_code == 204
+    assert c.get("/user/following").headers["x-total-count"] == "50"

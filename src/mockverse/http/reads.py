@@ -233,11 +233,12 @@ def numbered_child(view: WorldView, entity: EntityType, name: str, raw: str | No
 def member_child(view: WorldView, entity: EntityType, name: str, raw: str | None, found: Resolved,
                  join: bool) -> tuple[EntityType, object, dict] | None:
     """(type, id, data) of the membership a path parameter names by its entity's key within the parent the path
-    named before it (``/orgs/{org}/members/{username}``), or by the membership's own id; None when the type is
-    no membership or the path names no parent; 404 for an entity that is no member (``join``: made one)."""
+    named before it (``/orgs/{org}/members/{username}``; ``/user/following/{username}`` without a parent), or by
+    the membership's own id; None when the type is no membership or the path names not its parent; 404 for an
+    entity that is no member (``join``: made one)."""
     root, parent = entity.member_of, entity.parent
     parent_id = next((id for e, id, _ in reversed(list(found.values())) if e is parent), None)
-    if root is None or parent is None or parent_id is None or raw is None:
+    if root is None or (parent is not None and parent_id is None) or raw is None:
         return None
     member = memberships.root_of_key(view, root, raw)
     id = memberships.find(view, entity, parent_id, member) if member is not None else None
@@ -247,9 +248,10 @@ def member_child(view: WorldView, entity: EntityType, name: str, raw: str | None
     if id is None:
         own = entity.parse_id(raw)
         data = view.get(entity, own) if own is not None else None
-        if data is not None and data.get(entity.fk) == parent_id:
+        if data is not None and (entity.fk is None or data.get(entity.fk) == parent_id):
             return entity, own, data
-        why = f"is not a {entity.name} of {parent.name} {parent_id}" if member is not None else "does not exist"
+        of = f" of {parent.name} {parent_id}" if parent is not None else ""
+        why = f"is not a {entity.name}{of}" if member is not None else "does not exist"
         raise Problem(404, "Not found", f"{root.name} {raw} {why}", field=name)
     data = view.get(entity, id)
     assert data is not None, "a membership found among its parent's children exists"

@@ -27,23 +27,39 @@ def root_id(view: WorldView, entity: EntityType, id: object) -> object:
     stored = view.stored(entity, id)
     if stored is not None and stored.mode == "created":
         return root.parse_id(stored.data.get(MEMBER))
-    split = entity.split_id(id)
+    split = entity.split_id(id) if entity.parent is not None else (None, entity.root_index(id))
+    parent_id, k = split if split is not None else (None, None)
     population = int(root.config.population or 0)
-    if split is None or split[1] > population:
+    if k is None or k > population:
         return None
-    parent_id, k = split
-    start = int(view.gen.draw(entity.name, str(parent_id), "members") * population)
-    return root.root_id((start + k - 1) % population + 1)
+    return root.root_id((_start(view, entity, parent_id) + k - 1) % population + 1)
+
+
+def _start(view: WorldView, entity: EntityType, parent_id: object) -> int:
+    """Where a parent's members start among the top-level entities (a stable draw per parent)."""
+    population = int(entity.member_of.config.population or 0) if entity.member_of is not None else 0
+    return int(view.gen.draw(entity.name, str(parent_id), "members") * population)
+
+
+def slot(view: WorldView, entity: EntityType, member: object) -> object:
+    """The id of a membership without a parent that makes ``member`` a member: the one the generator gives it
+    (the inverse of :func:`root_id`), so it is found without a scan; None for a member the generator did not make."""
+    root = entity.member_of
+    assert root is not None and entity.parent is None, f"{entity.name} is a membership without a parent"
+    serial, population = root.root_index(member), int(root.config.population or 0)
+    if serial is None:
+        return None
+    return entity.root_id((serial - 1 - _start(view, entity, None)) % population + 1)
 
 
 def fields(view: WorldView, entity: EntityType, id: object, base: dict) -> dict | None:
     """A membership's fields: its entity's own (so both answer one body), with the key to its parent."""
     root = entity.member_of
-    assert root is not None and entity.fk is not None, f"{entity.name} is a membership under a parent"
+    assert root is not None, f"{entity.name} is a membership"
     member = root_id(view, entity, id)
     data = view.get(root, member) if member is not None else None
-    if data is None:
-        return None
+    if data is None or entity.fk is None:
+        return data
     return {**data, entity.fk: base.get(entity.fk)}
 
 
@@ -57,8 +73,12 @@ def root_of_key(view: WorldView, root: EntityType, raw: str) -> object:
 
 def find(view: WorldView, entity: EntityType, parent_id: object, member: object) -> object:
     """The id of the membership of ``parent_id`` that makes ``member`` a member (None if there is none): a scan
-    of that parent's own children, bounded by their count."""
-    assert entity.parent is not None and entity.relationship is not None, f"{entity.name} has a parent"
+    of that parent's own children, bounded by their count (without a parent: the one its :func:`slot` holds)."""
+    if entity.parent is None:
+        id = slot(view, entity, member)
+        data = view.get(entity, id) if id is not None else None
+        return id if data is not None and root_id(view, entity, id) == member else None
+    assert entity.relationship is not None, f"{entity.name} has an edge from its parent"
     for cid in view.child_ids(entity.parent, parent_id, entity.relationship):
         if root_id(view, entity, cid) == member:
             return cid
@@ -90,6 +110,5 @@ def join(view: WorldView, entity: EntityType, parent_id: object, member: object)
     found = find(view, entity, parent_id, member)
     if found is not None:
         return found
-    assert entity.fk is not None, f"{entity.name} has a parent key"
-    view.create(entity, {entity.fk: parent_id, MEMBER: member})
+    view.create(entity, {**({entity.fk: parent_id} if entity.fk else {}), MEMBER: member})
     return find(view.engine.view(view.snap.workspace), entity, parent_id, member)

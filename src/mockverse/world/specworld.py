@@ -211,13 +211,18 @@ class SpecWorldBuilder:
         return WorldModel(dict(self.types), self.world.epoch, links=links, title=self.spec.title, excluded=excluded)
 
     def _memberships(self) -> None:
-        """Mark the child types whose entities are a top-level type's (see ``membership_roots``): the root
-        must be top-level in the world, with a population to choose members from."""
+        """Mark the types whose entities are a top-level type's (see ``membership_roots``): the root must be
+        top-level in the world, with a population to choose members from."""
         for name, root_name in membership_roots(self.inferred).items():
             entity, root = self.types.get(name), self.types.get(root_name)
-            if entity is not None and root is not None and entity.parent is not None and entity.fk \
-                    and root.parent is None and (root.config.population or 0) > 0:
+            if entity is None or root is None or root.parent is not None or not root.config.population:
+                continue
+            if entity.parent is not None and entity.fk:
                 entity.member_of = root
+            elif entity.parent is None:   # one member per entity of the root, at most
+                entity.member_of = root
+                population = min(entity.config.population or 0, root.config.population)
+                entity.config = entity.config.model_copy(update={"population": population})
 
     # -- corrections ---------------------------------------------------------------------------
     def _exclusions(self) -> tuple[set[str], set[str]]:

@@ -157,6 +157,8 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
         data, existing = memberships.adding(view, entity, data, named)
         if existing is not None:
             return existing
+        if id is None and entity.parent is None:   # without a parent, the member's own slot
+            id = memberships.slot(view, entity, data[memberships.MEMBER])
     workspace = view.snap.workspace
     if id is None:
         while True:
