@@ -33,8 +33,10 @@ def _spec(tmp_path: Path) -> Path:
     member = [_param("org"), _param("username")]
     spec = {"openapi": "3.0.3", "info": {"title": "orgs", "version": "1"}, "paths": {
         "/users": {"get": {"operationId": "userList", "responses": _ok(many("User"))}},
-        "/users/{username}": {"get": {"operationId": "userGet", "parameters": [_param("username")],
-                                      "responses": _ok(_ref("User"))}},
+        "/users/{username}": {
+            "get": {"operationId": "userGet", "parameters": [_param("username")], "responses": _ok(_ref("User"))},
+            "delete": {"operationId": "userDelete", "parameters": [_param("username")], "responses": _empty("204")},
+        },
         "/orgs": {"get": {"operationId": "orgList", "responses": _ok(many("Org"))}},
         "/orgs/{org}": {"get": {"operationId": "orgGet", "parameters": [_param("org")], "responses": _ok(_ref("Org"))}},
         "/orgs/{org}/members": {
@@ -164,3 +166,17 @@ def test_the_users_one_follows_are_the_world_s_users_each_once(app_client, tmp_p
     assert c.put("/user/following/moss42").status_code == 204
     assert c.get("/user/following/moss42").status_code == 204
     assert c.get("/user/following").headers["x-total-count"] == "50"
+
+
+def test_a_deleted_user_is_no_one_s_member_nor_followed(app_client, tmp_path: Path):
+    """Deleting sparrow5 (a member of org 1) and sparrow41 (followed) takes them out of both lists and counts,
+    and neither can be added back."""
+    c = app_client(spec=_spec(tmp_path))
+    assert c.delete("/users/sparrow5").status_code == 204
+    assert c.delete("/users/sparrow41").status_code == 204
+    assert _logins(c, 1) == (["frost4", "cedar6", "dawn7"], "3")
+    followed = c.get("/user/following?_per_page=3")
+    assert ([u["login"] for u in followed.json()], followed.headers["x-total-count"]) == \
+        (["maple40", "moss42", "flint43"], "48")   # the caller followed both
+    assert [c.put(path).status_code for path in ("/orgs/1/members/sparrow5", "/user/following/sparrow41")] == \
+        [404, 404]

@@ -105,6 +105,18 @@ def adding(view: WorldView, entity: EntityType, data: dict, named: dict) -> tupl
     return {**data, MEMBER: member}, view.get(entity, found) if found is not None else None
 
 
+def held_by(view: WorldView, member_type: EntityType, member: object) -> list[tuple[EntityType, object]]:
+    """The memberships without a parent that make ``member`` a member (one per such type at most): they end with it
+    (a membership under a parent ends by itself, its fields being gone)."""
+    out: list[tuple[EntityType, object]] = []
+    for entity in view.model.types.values():
+        if entity.member_of is member_type and entity.parent is None:
+            id = find(view, entity, None, member)
+            if id is not None:
+                out.append((entity, id))
+    return out
+
+
 def join(view: WorldView, entity: EntityType, parent_id: object, member: object) -> object:
     """Make ``member`` a member of ``parent_id`` (once: an existing membership stays); the membership's id."""
     found = find(view, entity, parent_id, member)

@@ -324,8 +324,9 @@ def delete(view: WorldView, entity: EntityType, id: object) -> None:
     """Delete an entity (a tombstone over a generated one); what lies below it goes with it."""
     if view.get(entity, id) is None:
         raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
-    stored = view.stored(entity, id)
-    view.store.delete_entity(view.snap.workspace, entity.name, str(id), stored.mode if stored else "generated")
+    for kind, key in [(entity, id), *memberships.held_by(view, entity, id)]:
+        stored = view.stored(kind, key)
+        view.store.delete_entity(view.snap.workspace, kind.name, str(key), stored.mode if stored else "generated")
 
 
 def facet_type(entity: EntityType, facet: str) -> str:
