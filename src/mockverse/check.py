@@ -292,6 +292,7 @@ class _Checker:
         self.statuses: dict[str, list[int]] = {}
         self.replay: list[_Call] = []
         self.resolved: dict[tuple[str, str], tuple[bool, str]] = {}
+        self.path_keys: dict[tuple[str, str], object] = {}   # (type, id) -> the key its item path takes
         self.validated: set[tuple[str, str]] = set()
         self.unparented: set[tuple[str, str]] = set()   # created entities no parent a client knows addresses
         report.operations = len(self.spec.operations)
@@ -416,7 +417,7 @@ class _Checker:
                 continue
             type_name = bound.get(p.name)
             if type_name in known:
-                values[p.name] = str(known[type_name])
+                values[p.name] = str(self.path_key(type_name, p.name, known[type_name], bound))
             elif type_name and self.ids[type_name]:
                 values[p.name] = str(self.ids[type_name][0])
             else:
@@ -432,6 +433,24 @@ class _Checker:
             if id is not None:
                 values[p.name] = str(id)
         return values
+
+    def path_key(self, type_name: str, param: str, id: object, bound: dict[str, str]) -> object:
+        """What a client puts in ``{param}`` for entity ``id``: its id, or for a path keyed among the parent's
+        children by a link (``/guilds/{guild_id}/members/{user_id}``) the linked key its body shows, read from
+        the engine's entity API (a member's world id is no key a client knows), where the path names the parent."""
+        entity = self.model.types.get(type_name)
+        key = entity.scoped if entity is not None else None
+        if key is None or entity is None or entity.inferred is None or entity.inferred.id_param != param \
+                or entity.parent is None or entity.parent.name not in bound.values():
+            return id
+        if (type_name, str(id)) not in self.path_keys:
+            call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
+                                f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
+            data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
+            value = _at(data, key.path)
+            self.path_keys[(type_name, str(id))] = value if isinstance(value, (str, int)) and \
+                not isinstance(value, bool) else id
+        return self.path_keys[(type_name, str(id))]
 
     def parent_key(self, op: Operation) -> tuple[str, str] | None:
         """(query parameter, parent type) of a list method that names the listed type's parent in its query
