@@ -223,28 +223,51 @@ class EntityType:
 
     def scoped_value(self, view: Any, id: object, data: dict) -> object:
         """The target id a generated child holds in its scoped key: the parent's children take the target's
-        generated entities in a rotation drawn from the parent, so no two of one parent hold the same; None
-        past the last one (or for an entity not generated under a parent)."""
-        key, split = self.scoped, self.split_id(id)
-        if key is None or split is None:
+        generated entities in a permutation drawn from the parent, so no two of one parent hold the same; None
+        for an entity not generated under a parent."""
+        split = self.split_id(id) if self.scoped is not None else None
+        if split is None or self.scoped is None:
             return None
         parent_id, k = split
-        target, ids = key.target, []
-        if target.parent is None:
-            n = target.config.population or 0
-        else:
-            scope = self._scope(view, data, target)
-            ids = [] if scope is None else [c for c in view.child_ids(target.parent, scope, target.relationship)
-                                            if target.split_id(c) is not None]
-            n = len(ids)
+        n, pick = self._scoped_pool(view, parent_id)
         if not 1 <= k <= n:
             return None
         ref = f"{self.parent.name if self.parent is not None else ''}:{parent_id}"
-        step = 1 + int(view.gen.draw(ref, key.field, "step") * n)
+        step = 1 + int(view.gen.draw(ref, self.scoped.field, "step") * n)
         while math.gcd(step, n) != 1:   # a step coprime with n visits every target once before repeating
             step += 1
-        index = (int(view.gen.draw(ref, key.field, "start") * n) + (k - 1) * step) % n
-        return target.root_id(index + 1) if target.parent is None else ids[index]
+        return pick((int(view.gen.draw(ref, self.scoped.field, "start") * n) + (k - 1) * step) % n)
+
+    def scoped_room(self, view: Any, parent_id: object) -> int | None:
+        """How many generated children one parent has room for: one per target its key can hold (a channel's
+        members are its service's users, a guild's members the users); None for a type with no such key."""
+        return self._scoped_pool(view, parent_id)[0] if self.scoped is not None else None
+
+    def _scoped_pool(self, view: Any, parent_id: object) -> tuple[int, Callable[[int], object]]:
+        """(n, i -> id) of the generated targets the children of ``parent_id`` hold in their scoped key: the
+        target type's population, or the generated children of the target's parent that is an ancestor."""
+        assert self.scoped is not None, f"{self.name} has a key within its parent"
+        target = self.scoped.target
+        if target.parent is None:
+            return target.config.population or 0, lambda i: target.root_id(i + 1)
+        scope = self._ancestor_id(view, parent_id, target.parent)
+        base = view._base(target.parent, scope) if scope is not None else None
+        if base is None or view.origin(target.parent, scope) is None:
+            return 0, lambda i: None
+        times = view.child_times(target.parent, scope, view.created_at_of(target.parent, base), target)
+        return len(times), lambda i: target.child_id(scope, i + 1)
+
+    def _ancestor_id(self, view: Any, parent_id: object, ancestor: EntityType) -> object:
+        """The id of the ``ancestor`` type above ``parent_id`` (this type's parent), from base data; None if the
+        ancestor is not above it."""
+        node, node_id = self.parent, parent_id
+        while node is not None and node_id is not None:
+            if node is ancestor:
+                return node_id
+            base = view._base(node, node_id)
+            node_id = base.get(node.fk) if base is not None and node.fk else None
+            node = node.parent
+        return None
 
     def link(self, view: Any, id: object, data: dict) -> dict:
         """Fill every reference the user did not set with entities that exist (a new dict); filled on
