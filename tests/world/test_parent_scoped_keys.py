@@ -142,3 +142,76 @@ def test_a_seat_answers_at_its_id_or_the_person_it_holds(app_client, tmp_path: P
         assert c.get(f"/groups/5/seats/{seat['id']}").json() == seat
         assert c.get(f"/groups/5/seats/{seat['person_id']}").json() == seat
     assert c.get("/groups/5/seats/47").status_code == 404   # group 4's person, not group 5's
+
+
+def _org_spec(tmp_path: Path) -> Path:
+    """Orgs with people and teams; a team's memberships each embed a person of the team's org."""
+    org, team = _param("org_id"), _param("team_id")
+    listing = {"type": "array", "items": _ref("Membership")}
+    paths = {
+        "/orgs": {"get": {"operationId": "listOrgs", "responses": _ok({"type": "array", "items": _ref("Org")})}},
+        "/orgs/{org_id}": {"get": {"operationId": "getOrg", "parameters": [org], "responses": _ok(_ref("Org"))}},
+        "/orgs/{org_id}/people": {"get": {"operationId": "listPeople", "parameters": [org],
+                                          "responses": _ok({"type": "array", "items": _ref("Person")})}},
+        "/orgs/{org_id}/people/{person_id}": {"get": {"operationId": "getPerson",
+                                                      "parameters": [org, _param("person_id")],
+                                                      "responses": _ok(_ref("Person"))}},
+        "/orgs/{org_id}/teams": {"get": {"operationId": "listTeams", "parameters": [org],
+                                         "responses": _ok({"type": "array", "items": _ref("Team")})}},
+        "/orgs/{org_id}/teams/{team_id}": {"get": {"operationId": "getTeam", "parameters": [org, team],
+                                                   "responses": _ok(_ref("Team"))}},
+        "/orgs/{org_id}/teams/{team_id}/memberships": {"get": {"operationId": "listMemberships",
+                                                               "parameters": [org, team], "responses": _ok(listing)}},
+        "/orgs/{org_id}/teams/{team_id}/memberships/{person_id}": {"get": {
+            "operationId": "getMembership", "parameters": [org, team, _param("person_id")],
+            "responses": _ok(_ref("Membership"))}},
+    }
+    schemas = {"Org": {"type": "object", "properties": {"id": INT, "name": {"type": "string"}}},
+               "Person": {"type": "object", "properties": {"id": INT, "org_id": INT, "name": {"type": "string"}}},
+               "Team": {"type": "object", "properties": {"id": INT, "org_id": INT, "title": {"type": "string"}}},
+               "Membership": {"type": "object", "required": ["person"], "properties": {
+                   "person": _ref("Person"), "since": {"type": "string", "format": "date-time"}}}}
+    path = tmp_path / "orgs.json"
+    path.write_text(json.dumps({"openapi": "3.0.3", "info": {"title": "orgs", "version": "1"}, "paths": paths,
+                                "components": {"schemas": schemas}}))
+    return path
+
+
+def test_a_team_has_no_more_members_than_its_org_has_people(tmp_path: Path):
+    """Memberships embed people of the team's own org, distinct within the team, and a team has no more of them
+    than the org has people (an org with no people has teams with none); each answers at its person's id."""
+    world = build_world(str(_org_spec(tmp_path)), "42")
+    with world, client_of(world) as c:
+        shown = []
+        for org in range(1, 7):
+            people = [p["id"] for p in c.get(f"/orgs/{org}/people").json()]
+            for team in c.get(f"/orgs/{org}/teams").json():
+                persons = _persons(c.get(f"/orgs/{org}/teams/{team['id']}/memberships").json())
+                assert set(persons) <= set(people) and len(persons) == len(set(persons)), (org, people, persons)
+                for person in persons:
+                    answer = c.get(f"/orgs/{org}/teams/{team['id']}/memberships/{person}")
+                    assert (answer.status_code, answer.json()["person"]["id"]) == (200, person)
+                shown.append((org, len(people), team["id"], persons))
+        assert shown == [(1, 4, 101, [104, 101]), (1, 4, 102, [102, 101, 104, 103]), (1, 4, 103, [103, 104]),
+                         (1, 4, 104, [103, 104]), (2, 3, 201, [203, 201, 202]), (2, 3, 202, []),
+                         (2, 3, 203, [201, 202, 203]), (2, 3, 204, [202, 203]), (4, 2, 401, [402, 401]),
+                         (4, 2, 402, []), (5, 2, 501, [502, 501]), (5, 2, 502, [502, 501]), (5, 2, 503, [501, 502]),
+                         (5, 2, 504, [501]), (6, 4, 601, [604, 603, 602])]
+
+
+def test_the_world_samples_a_child_type_whose_first_parents_have_none():
+    """Twilio chat's first service has no users, so its channels have no members: the world's samples of members
+    come from the first channels that have some (and each answers at its ``identity``, the user it links)."""
+    world = build_world("/work/shared/specs/twilio-chat.json", "42")
+    with world, client_of(world) as c:
+        rows = {row["name"]: row["sample"] for row in c.get("/api/v1/consistency/world").json()["entity_types"]}
+        assert [row["parent_id"] for row in rows["channel"]] == ["IS8034b75b007bb95dbaf5cdffbf6aea56"] * 3
+        assert c.get("/v2/Services/IS8034b75b007bb95dbaf5cdffbf6aea56/Users").json()["users"] == []
+        assert rows["member"] == [
+            {"id": "MBba3edc2c4c834d74390fdc43c415a98e", "parent_id": "CH95e551960b08c2b5a92f223ef5ebe9bf"},
+            {"id": "MB80344ffb7f84b9803ea1fd0659f9a3fc", "parent_id": "CH95e551960b08c2b5a92f223ef5ebe9bf"},
+            {"id": "MB2e290e121ab4feb8d16f10412f0fc7c5", "parent_id": "CH4fa8aa105bc6dece1d923b239124de0e"}]
+        channel = "/v2/Services/IS9199d30375583b2be2fb55fc82182dd5/Channels/CH95e551960b08c2b5a92f223ef5ebe9bf"
+        member = c.get(f"{channel}/Members/MBba3edc2c4c834d74390fdc43c415a98e").json()
+        assert member["identity"] == "UScb2c79976148c71270bce9a36c7f5a01"
+        assert c.get(f"{channel}/Members/{member['identity']}").json() == member
