@@ -43,7 +43,11 @@ def _spec(tmp_path: Path, child: str, item_param: dict, child_schema: dict) -> P
                      "responses": _ok(_ref("Child"), "201")}},
         f"/groups/{{group_id}}/{child}/{{{item_param['name']}}}": {
             "get": {"operationId": "getChild", "parameters": [group_param, item_param],
-                    "responses": _ok(_ref("Child"))}},
+                    "responses": _ok(_ref("Child"))},
+            "put": {"operationId": "putChild", "parameters": [group_param, item_param],
+                    "requestBody": {"content": {"application/json": {"schema": {
+                        "type": "object", "properties": {"role": {"type": "string"}}}}}},
+                    "responses": _ok(_ref("Child"), "201")}},
     }
     schemas = {"Person": {"type": "object", "properties": {"id": INT, "name": {"type": "string"}}},
                "Group": {"type": "object", "properties": {"id": INT, "title": {"type": "string"}}},
@@ -117,6 +121,23 @@ def test_a_created_membership_answers_at_its_person(app_client, tmp_path: Path):
     assert c.get("/groups/2/memberships/7").json() == made.json()
     assert _persons(c.get("/groups/2/memberships").json()) == [28, 27, 7]
     assert c.get("/groups/3/memberships/7").status_code == 404
+
+
+def test_a_put_at_a_person_the_group_lacks_adds_the_membership(app_client, tmp_path: Path):
+    """``PUT /groups/2/memberships/7`` (person 7 no membership of group 2 holds) adds one holding person 7, found
+    at that path after; a PUT at a held person changes that membership; a person who does not exist is a 404."""
+    c = app_client(spec=_memberships(tmp_path))
+    added = c.put("/groups/2/memberships/7", json={"role": "guest"})
+    assert (added.status_code, added.json(), added.headers["location"]) == (
+        201, {"person": {"id": 7, "name": "Jesse Ray"}, "role": "guest"}, "/groups/2/memberships/7")
+    assert c.get("/groups/2/memberships/7").json() == added.json()
+    assert _persons(c.get("/groups/2/memberships").json()) == [28, 27, 7]
+    changed = c.put("/groups/2/memberships/28", json={"role": "guest"})
+    assert (changed.json()["person"]["id"], changed.json()["role"]) == (28, "guest")
+    assert _persons(c.get("/groups/2/memberships").json()) == [28, 27, 7]
+    nobody = c.put("/groups/2/memberships/9999", json={"role": "guest"})
+    assert (nobody.status_code, nobody.json()["field"], nobody.json()["detail"]) == (
+        404, "person_id", "person 9999 does not exist")
 
 
 def test_a_second_membership_of_the_same_person_is_refused(app_client, tmp_path: Path):
