@@ -264,8 +264,12 @@ class EntityType:
         while node is not None and node_id is not None:
             if node is ancestor:
                 return node_id
-            base = view._base(node, node_id)
-            node_id = base.get(node.fk) if base is not None and node.fk else None
+            split = node.split_id(node_id) if view.stored(node, node_id) is None else None
+            if split is not None:   # generated and untouched: its id names its parent, no fields built
+                node_id = split[0]
+            else:
+                base = view._base(node, node_id)
+                node_id = base.get(node.fk) if base is not None and node.fk else None
             node = node.parent
         return None
 
