@@ -19,17 +19,17 @@ from typing import Any
 import pytest
 
 from mockverse.check import (
+    Checker,
     Report,
-    _Checker,
-    _find,
-    _param,
-    _same,
-    _shape,
-    _shows_key,
-    _tokens,
-    _walk,
     build_world,
     client_of,
+    find_by_id,
+    path_param,
+    path_shape,
+    path_tokens,
+    same_id,
+    shows_key,
+    walk_body,
 )
 from test_check_corpus import FIGURES, LINKS, RECORD, SPECS, _fraction, _matches, record
 
@@ -61,7 +61,7 @@ def value_at(obj: Any, path: list[str]) -> Any:
 class KeyProbe:
     """Asks item paths of one world with the keys a person would use."""
 
-    def __init__(self, checker: _Checker, keys: dict[str, str], aliases: dict) -> None:
+    def __init__(self, checker: Checker, keys: dict[str, str], aliases: dict) -> None:
         self.checker = checker
         self.aliases = aliases
         self.keys = [parse_key(line, f) for line, f in keys.items()]
@@ -69,7 +69,7 @@ class KeyProbe:
     def world_type(self, readme: str, param: str) -> str | None:
         """The world type a README type names whose item path has ``{param}``."""
         return next((row["name"] for row in self.checker.report.types if _matches(readme, row, self.aliases)
-                     and f"{{{param}}}" in _tokens(self.checker.types[row["name"]].item_path or "")), None)
+                     and f"{{{param}}}" in path_tokens(self.checker.types[row["name"]].item_path or "")), None)
 
     def person_field(self, type_name: str, param: str) -> list[str]:
         """The field a person addresses ``type_name``'s ``{param}`` with: the listed one, else its id."""
@@ -81,13 +81,13 @@ class KeyProbe:
     def owners(self, path: str) -> dict[int, str]:
         """The type each parameter of a path belongs to, by token position: the type whose item path is the
         shortest prefix of ``path`` ending at that parameter or at the run of parameters right after it."""
-        tokens, out = _tokens(path), {}
+        tokens, out = path_tokens(path), {}
         for i, token in enumerate(tokens):
-            if _param(token) is None:
+            if path_param(token) is None:
                 continue
             j = i
-            while j < len(tokens) and _param(tokens[j]) is not None:
-                owner = self.checker.item_paths.get(_shape("/" + "/".join(tokens[:j + 1])))
+            while j < len(tokens) and path_param(tokens[j]) is not None:
+                owner = self.checker.item_paths.get(path_shape("/" + "/".join(tokens[:j + 1])))
                 if owner is not None:
                     out[i] = owner
                     break
@@ -97,14 +97,14 @@ class KeyProbe:
     def item(self, type_name: str, known: dict[str, object]) -> dict | None:
         """One entity as its item path answers it when addressed with the world's own keys."""
         entity = self.checker.types[type_name]
-        op = self.checker._item_op(entity)
+        op = self.checker.item_op(entity)
         if op is None or known.get(type_name) is None:
             return None
         call = self.checker.call(op, self.checker.fill(op, self.checker.bind(op.path), known))
         if not 200 <= call.status < 300:
             return None
-        found = _find(call.body, entity.id_field, known[type_name])
-        if found is None and isinstance(call.body, dict) and not _shows_key(op, entity):
+        found = find_by_id(call.body, entity.id_field, known[type_name])
+        if found is None and isinstance(call.body, dict) and not shows_key(op, entity):
             return call.body   # an item schema with no id field: its body is the entity's fields
         return found[1] if found is not None else None
 
@@ -142,20 +142,20 @@ class KeyProbe:
         """The item path of ``obj`` with every parameter, its ancestors' too, filled as a person would: with the
         listed key fields, else the id."""
         checker = self.checker
-        op = checker._item_op(checker.types[type_name])
+        op = checker.item_op(checker.types[type_name])
         if op is None:
             return None
         values = checker.fill(op, checker.bind(op.path), known)
-        tokens = _tokens(op.path)
+        tokens = path_tokens(op.path)
         for i, owner in self.owners(op.path).items():
-            name = _param(tokens[i]) or ""
+            name = path_param(tokens[i]) or ""
             source = obj if owner == type_name else self.item(owner, known)
-            owner_param = _param(_tokens(checker.types[owner].item_path or "")[i]) or name
+            owner_param = path_param(path_tokens(checker.types[owner].item_path or "")[i]) or name
             value = value_at(source, self.person_field(owner, owner_param))
             if value is None or isinstance(value, (dict, list)):
                 return None
             values[name] = str(value)
-        return "/" + "/".join(values.get(_param(t) or "", t) if _param(t) else t for t in tokens)
+        return "/" + "/".join(values.get(path_param(t) or "", t) if path_param(t) else t for t in tokens)
 
     def identity(self, type_name: str, obj: dict) -> dict[str, object]:
         """The fields that tell one entity from another: its id, else (a guild member has none) the listed
@@ -180,12 +180,12 @@ class KeyProbe:
             url = self.url(type_name, obj, known)
             if url is None:
                 return f"{readme}.{param}: {type_name} {identity} lacks a key field"
-            response = self.checker.client.get(url, headers=self.checker._headers(f"GET {entity.item_path}"))
+            response = self.checker.client.get(url, headers=self.checker.required_headers(f"GET {entity.item_path}"))
             if not 200 <= response.status_code < 300:
                 return f"{readme}.{param}: GET {url} -> {response.status_code}"
             body = response.json() if "json" in response.headers.get("content-type", "") else None
-            if not any(isinstance(node, dict) and all(_same(value_at(node, k.split(".")), v)
-                                                      for k, v in identity.items()) for _, node in _walk(body, 2)):
+            if not any(isinstance(node, dict) and all(same_id(value_at(node, k.split(".")), v)
+                                                      for k, v in identity.items()) for _, node in walk_body(body, 2)):
                 return f"{readme}.{param}: GET {url} -> {response.status_code} without {identity}"
         return None
 
@@ -200,7 +200,7 @@ def measure(spec: Path) -> Outcome:
     world = build_world(str(spec), "42")
     app = world.asgi_app()
     with world, client_of(world) as client:
-        checker = _Checker(app, client, Report(spec=str(spec), seed="42", title=app.state.spec.title))
+        checker = Checker(app, client, Report(spec=str(spec), seed="42", title=app.state.spec.title))
         checker.seed_ids()
         probe = KeyProbe(checker, keys, expected.get("types") or {})
         for readme, param, _ in probe.keys:
@@ -246,13 +246,13 @@ def test_a_nested_item_path_is_filled_with_its_ancestors_person_keys():
     world = build_world(str(spec), "42")
     app = world.asgi_app()
     with world, client_of(world) as client:
-        checker = _Checker(app, client, Report(spec=str(spec), seed="42", title=app.state.spec.title))
+        checker = Checker(app, client, Report(spec=str(spec), seed="42", title=app.state.spec.title))
         checker.seed_ids()
         probe = KeyProbe(checker, LINKS["gitea.json"]["keys"], {})
         assert probe.owners("/repos/{owner}/{repo}/issues/{index}") == {1: "repo", 2: "repo", 4: "issue"}
         (issue, known), *_ = probe.listed("issue")
-        assert (issue["id"], issue["number"], known) == (101, 5, {"repo": 1, "issue": 101})
-        assert probe.url("issue", issue, known) == "/repos/stone26/amber1/issues/5"
+        assert (issue["id"], issue["number"], known) == (101, 1, {"repo": 1, "issue": 101})
+        assert probe.url("issue", issue, known) == "/repos/stone26/amber1/issues/1"
         assert probe.identity("issue", issue) == {"id": 101}
 
 

@@ -11,7 +11,9 @@ API, the way a client would walk it:
   embedded entity) whose value appears in a body resolves at the target type's item path
   to the same entity (200, same id).
 * **nested**: a list under a parent (``/parents/{id}/children``) holds children whose key
-  points back at that parent and which equal what their own item path answers.
+  points back at that parent (so does a child's own link named for the parent's type or for a
+  type of its schema: an issue's embedded ``repository`` under a repo) and which equal what
+  their own item path answers.
 * **item_list**: the entities of other lists equal what their item path answers.
 * **writes**: each create answers the new entity, whose written fields a later GET reads
   back; each PUT/PATCH changes what a later GET answers.
@@ -34,7 +36,7 @@ import httpx
 import orjson
 from jsonschema.exceptions import relevance
 
-from mockverse.http.operations import FacetWriteOp
+from mockverse.http.operations import FacetWriteOp, MethodOp
 from mockverse.http.writes import created_ids_field, is_json_patch
 from mockverse.in_process import World
 from mockverse.openapi import singular, snake
@@ -44,6 +46,7 @@ from mockverse.openapi.rpc import flag_fields, rpc_kind, rpc_namespace
 from mockverse.openapi.shapes import properties_of
 from mockverse.openapi.words import key_names
 from mockverse.world.generate import Generator, merge_schema, schema_types
+from mockverse.world.numbers import path_value
 from mockverse.world.render import entity_slots, list_slot
 from mockverse.world.writes import SCALARS, value_property
 
@@ -225,6 +228,8 @@ class _Type:
     links: list[tuple[str, str | None, str, bool]]    # (field, inner key or None, target, embedded?)
     schema: dict
     id_param: str | None = None                        # the item path's key, when a field of that name holds it
+    schema_name: str | None = None                     # the spec's schema the type's entities are
+    id_paths: tuple[str, ...] = ()                     # further item paths, keyed by the id
 
     def keys(self) -> list[str]:
         """The fields a value addressing one entity may sit in: its id, else the field its item path is keyed by."""
@@ -285,19 +290,21 @@ class _Checker:
                         for row in description["entity_types"]]
         self.types = {row["name"]: self._type(row) for row in description["entity_types"]}
         self.searches: dict[str, str] = {}      # list paths the world serves with entities found elsewhere
-        self.item_paths = {_shape(t.item_path): t.name for t in self.types.values() if t.item_path}
+        by_id = {_shape(path): t.name for t in self.types.values() for path in t.id_paths}
+        self.item_paths = {**by_id, **{_shape(t.item_path): t.name for t in self.types.values() if t.item_path}}
         self.collections = {t.collection_path: t.name for t in self.types.values() if t.collection_path}
         self.ids: dict[str, list] = {name: [] for name in self.types}
         self.parent_of: dict[tuple[str, str], object] = {}
+        self.numbers: dict[tuple[str, str], object] = {}   # (type, id) -> the key its item path takes
         self.statuses: dict[str, list[int]] = {}
         self.replay: list[_Call] = []
         self.resolved: dict[tuple[str, str], tuple[bool, str]] = {}
-        self.path_keys: dict[tuple[str, str], object] = {}   # (type, id) -> the key its item path takes
         self.validated: set[tuple[str, str]] = set()
         self.unparented: set[tuple[str, str]] = set()   # created entities no parent a client knows addresses
         report.operations = len(self.spec.operations)
         self.facet_writes = {(method, path) for path, methods in app.state.mock.by_path.items()
                              for method, typed in methods.items() if isinstance(typed, FacetWriteOp)}
+        self.updating = _rpc_updates(app.state.mock.by_path)
 
     def _type(self, row: dict) -> _Type:
         """A type of the world description as the checker uses it."""
@@ -311,7 +318,8 @@ class _Checker:
             links.append((outer or e["field"], inner or None, e["target"], True))   # a name may hold a dot
         parent = row["parent"] or {}
         return _Type(row["name"], row["id_field"], item, row["collection_path"], parent.get("type"),
-                     parent.get("field"), links, getattr(entity, "schema", None) or {}, row.get("id_param"))
+                     parent.get("field"), links, getattr(entity, "schema", None) or {}, row.get("id_param"),
+                     row.get("schema"), tuple(row.get("id_paths") or ()))
 
     def _derived_item_path(self, collection: str | None) -> str | None:
         """An item path the world serves under a collection path (``/users`` -> ``/users/{id}``)."""
@@ -419,7 +427,7 @@ class _Checker:
             if type_name in known:
                 values[p.name] = str(self.path_key(type_name, p.name, known[type_name], bound))
             elif type_name and self.ids[type_name]:
-                values[p.name] = str(self.ids[type_name][0])
+                values[p.name] = str(self.path_key(type_name, p.name, self.ids[type_name][0], bound))
             else:
                 values[p.name] = str(self.scalar(p.schema, f"path.{p.name}"))
         parent_key = self.parent_key(op)
@@ -435,22 +443,26 @@ class _Checker:
         return values
 
     def path_key(self, type_name: str, param: str, id: object, bound: dict[str, str]) -> object:
-        """What a client puts in ``{param}`` for entity ``id``: its id, or for a path keyed among the parent's
-        children by a link (``/guilds/{guild_id}/members/{user_id}``) the linked key its body shows, read from
-        the engine's entity API (a member's world id is no key a client knows), where the path names the parent."""
+        """What a client puts in ``{param}`` to address one entity: its number within its parent where the
+        path takes that (``/repos/{owner}/{repo}/issues/{index}``: the issue's ``number``), its key among its
+        parent's children where the path names the parent and takes that (``/guilds/{guild_id}/members/{user_id}``:
+        the member's ``user.id``; its world id is no key a client knows), else its id."""
         entity = self.model.types.get(type_name)
-        key = entity.scoped if entity is not None else None
-        if key is None or entity is None or entity.inferred is None or entity.inferred.id_param != param \
-                or entity.parent is None or entity.parent.name not in bound.values():
+        if entity is None:
             return id
-        if (type_name, str(id)) not in self.path_keys:
+        numbered = entity.number is not None and entity.number.param == param
+        scoped = entity.scoped is not None and entity.inferred is not None and entity.inferred.id_param == param \
+            and entity.parent is not None and entity.parent.name in bound.values()
+        if not numbered and not scoped:
+            return id
+        key = (type_name, str(id))
+        if key not in self.numbers:
             call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
                                 f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
             data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
-            value = _at(data, key.path)
-            self.path_keys[(type_name, str(id))] = value if isinstance(value, (str, int)) and \
-                not isinstance(value, bool) else id
-        return self.path_keys[(type_name, str(id))]
+            self.numbers[key] = path_value(entity, param, data) if isinstance(data, dict) else None
+        found = self.numbers[key]
+        return found if found is not None else id
 
     def parent_key(self, op: Operation) -> tuple[str, str] | None:
         """(query parameter, parent type) of a list method that names the listed type's parent in its query
@@ -651,10 +663,37 @@ class _Checker:
                 parent = self.world_parent(listed, id)
                 self.report.record("nested", _same(parent, owner_id), call.operation, to_pointer(at),
                                    f"{entity.name} {id!r} belongs to {owner} {parent!r}, not {owner_id!r}")
+            if nested and owner is not None:
+                self.embedded_parent(call.operation, at, item, entity, owner, owner_id)
             self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
                        {**known, listed: id} if nested else self.ancestors(listed, id))
         if nested and items:
             self.outsider(call.operation, entity, known, owner_id, {str(i.get(entity.id_field)) for _, i in items})
+
+    def embedded_parent(self, operation: str, at: list, item: dict, entity: _Type, owner: str,
+                        owner_id: object) -> None:
+        """A listed child's own link to its parent (``repository`` of an issue under a repo, an id or an
+        embedded object) names the parent it is listed under."""
+        for name, _, target, embedded in self.parent_links(entity, owner):
+            value = item.get(name)
+            if value is None or isinstance(value, list):
+                continue
+            for pointer, id in _link_values(value, at + [name], None, self.types[target].id_field, embedded):
+                self.report.record("nested", _same(id, owner_id), operation, to_pointer(pointer),
+                                   f"{id!r} is not the {owner} {owner_id!r} this list is under")
+
+    def parent_links(self, entity: _Type, owner: str) -> list[tuple[str, str | None, str, bool]]:
+        """The links of a child naming its parent, besides its parent key: a top-level field named for the
+        parent's type, or for a type of the parent's schema, that links to that type (none when the parent
+        key is a field named for a role)."""
+        schema = self.types[owner].schema_name
+        twins = {t.name for t in self.types.values() if t.name == owner or (schema and t.schema_name == schema)}
+        props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
+        named = {n for t in twins for n in key_names(t)}
+        if entity.parent_field in props and entity.parent_field not in named:
+            return []   # the parent shown under a role (``creator``): a field named for its type is another role
+        return [link for link in entity.links if link[2] in twins and link[1] is None
+                and link[0] != entity.parent_field and link[0] in {*key_names(owner), *key_names(link[2])}]
 
     def outsider(self, operation: str, entity: _Type, known: dict, owner_id: object, listed: set[str]) -> None:
         """A membership check of the parent answers 404 for a child of another parent (one not in its list)."""
@@ -870,11 +909,10 @@ class _Checker:
         return next(iter(same + held), None)
 
     def rpc_updates(self, entity: _Type) -> list[Operation]:
-        """The RPC update methods of a type (``POST /things.rename``): in the namespace of its item or list
-        method, naming the entity by a key parameter (in the query or the body)."""
-        namespaces = {rpc_namespace(entity.item_path), rpc_namespace(entity.collection_path)} - {None}
-        return [op for op in self.spec.operations if op.method.upper() == "POST" and rpc_kind(op.path) == "update"
-                and rpc_namespace(op.path) in namespaces and self.rpc_key(op, entity) is not None]
+        """The RPC update methods of a type (``POST /things.rename``, ``POST /things.users.update``): those the
+        world serves as changing one entity of it, naming the entity by a key parameter (query or body)."""
+        return [op for op in self.spec.operations if self.updating.get((op.method.upper(), op.path)) == entity.name
+                and self.rpc_key(op, entity) is not None]
 
     def rpc_key(self, op: Operation, entity: _Type) -> str | None:
         """The parameter (query or body field) an RPC method names one entity of ``entity`` by."""
@@ -1083,8 +1121,18 @@ class _Checker:
         return {p.name: _text(self.scalar(p.schema, f"header.{p.name}")) for p in op.parameters
                 if p.required and p.location == "header"}
 
+    item_op = _item_op              # public names of what a probe of the world asks (see the module's end)
+    required_headers = _headers
+
 
 # -- bodies ------------------------------------------------------------------------------------------
+
+
+def _rpc_updates(by_path: dict[str, dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(method, path) -> type of the RPC methods the world serves as updating one entity: the checker calls
+    the methods the mock classified (the type their answer holds, else their namespace's), as a client would."""
+    return {(method, path): typed.entity.name for path, methods in by_path.items() for method, typed in methods.items()
+            if isinstance(typed, MethodOp) and typed.does == "update"}
 
 
 def _membership(op: Operation) -> int | None:
@@ -1328,3 +1376,10 @@ def _same_reference(scalar: Any, obj: Any) -> bool:
         return False
     (key, value), = obj.items()
     return (key.lower().endswith("id") or key in ("key", "name", "slug")) and _equal(value, scalar)
+
+
+# -- public names: what a probe of a checked world builds on (tests/test_corpus_keys.py asks each item path with
+# the keys a person uses, through a Checker over the world `mockverse check` builds) ------------------------------
+Checker = _Checker
+path_tokens, path_param, path_shape = _tokens, _param, _shape
+same_id, walk_body, find_by_id, shows_key = _same, _walk, _find, _shows_key

@@ -13,7 +13,7 @@ from rpc_specs import answer, form
 
 TOPIC = {"type": "object", "required": ["value", "creator", "last_set"], "additionalProperties": False,
          "properties": {"value": {"type": "string"}, "creator": {"type": "string", "pattern": "^U[0-9]{6}$"},
-                        "last_set": {"type": "integer"}}}
+                        "last_set": {"type": "integer", "description": "Unix time it was last set"}}}
 # no property holds this object's value: two required strings, neither named like a value
 RANGE = {"type": "object", "required": ["low", "high"], "additionalProperties": False,
          "properties": {"low": {"type": "string"}, "high": {"type": "string"}}}
@@ -206,3 +206,15 @@ def test_a_create_whose_scalar_does_not_fit_the_value_stores_nothing(app_client,
     assert (after.json(), after.headers.get("x-total-count")) == (before.json(), before.headers.get("x-total-count"))
     made = c.post("/notes", json={"title": "t", "topic": "fine"})
     assert (made.status_code, made.json()["topic"]) == (201, {"value": "fine"})
+
+
+def test_a_create_with_a_scalar_for_an_object_is_one_store_write(app_client, tmp_path: Path) -> None:
+    c = app_client(spec=_spec(tmp_path))
+    store = c.app.state.engine.store
+    plain = store.version("default")
+    c.post("/things.create", data={"name": "plain"})
+    before = store.version("default")
+    thing = c.post("/things.create", data={"name": "first", "topic": "Opening"}).json()["thing"]
+    assert (before - plain, store.version("default") - before) == (1, 1)   # one write each, the object's too
+    assert (thing["topic"]["value"], thing["topic"]["last_set"]) == ("Opening", NOW)
+    assert c.get("/things.info", params={"thing": thing["id"]}).json()["thing"] == thing

@@ -243,7 +243,7 @@ class PathTables:
         segments: dict[str, EntityType] = {}
         for entity in types:
             collection, item = _paths(entity)
-            for path, table in ((item, items), (collection, collections)):
+            for path, table in ((item, items), (collection, collections), *((p, items) for p in _id_paths(entity))):
                 if path:
                     table.setdefault(path, entity)
             for path in (item, collection):
@@ -264,6 +264,11 @@ def _paths(entity: EntityType) -> tuple[str | None, str | None]:
     if entity.inferred is not None:
         return entity.inferred.collection_path, entity.inferred.item_path
     return entity.config.path, None
+
+
+def _id_paths(entity: EntityType) -> list[str]:
+    """Further item paths of a type, keyed by its id (``/repositories/{id}`` beside ``/repos/{owner}/{repo}``)."""
+    return list(entity.inferred.id_paths) if entity.inferred is not None else []
 
 
 def _child_named(parent: EntityType, segment: str) -> EntityType | None:
@@ -341,7 +346,7 @@ def _on_item(param: str, bound: list[tuple[str, EntityType]], tokens: list[str],
     entity = bound[-1][1]
     collection, item = _paths(entity)
     path = base["path"]
-    own_item = path == item if item is not None else \
+    own_item = path in (item, *_id_paths(entity)) if item is not None else \
         collection is not None and path.rsplit("/", 1)[0] == collection.rstrip("/")
     before = bound[-2] if len(bound) > 1 else None
     parent_param = before[0] if before is not None and before[1] is entity.parent else None
@@ -524,4 +529,11 @@ def _listed_type(schema: dict | None, types: list[EntityType], path: str = "") -
     found = [(e, slot) for e, slot in ((e, list_slot(schema, e, strict=True)) for e in candidates) if slot is not None]
     direct = [(e, slot) for e, slot in found if entity_slots(slot[1], e, strict=True) == [[]]]
     named = [e for e, slot in direct if slot[0] and singular(snake(slot[0][-1])) in words]
-    return next(iter(named + [e for e, _ in direct] + [e for e, _ in found]), None)
+    wrapped = [e for e, slot in found if not _identified(slot[1])]
+    return next(iter(named + [e for e, _ in direct] + wrapped), None)
+
+
+def _identified(item: dict) -> bool:
+    """Whether list items have an ``id`` of their own: things of their own (a channel with its latest message),
+    not wrappers of the entity they hold (``{added_at, track}``), so a list of them is not a list of that entity."""
+    return "id" in (merge_schema(item).get("properties") or {})

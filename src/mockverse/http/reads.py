@@ -33,6 +33,7 @@ from mockverse.http.served import Served
 from mockverse.http.shapes import Shape, body_served, schema_served
 from mockverse.openapi.jsonschema import fits
 from mockverse.openapi.words import key_names
+from mockverse.world import numbers
 from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
@@ -172,6 +173,10 @@ class Reads:
         found: Resolved = {}
         for name, entity in op.bound:
             raw = request.path_params.get(safe_name(name))
+            numbered = numbered_child(view, entity, name, raw, found)
+            if numbered is not None:
+                found[name] = numbered
+                continue
             if self.within_parent(entity, found):
                 child = self.scoped(view, entity, name, raw, found, required=name != absent)
                 if child is not None:
@@ -236,6 +241,29 @@ class Reads:
         if item is None:
             return view.get(entity, id)
         return self.shape.item(view, entity, id, item.schema)
+
+
+def numbered_child(view: WorldView, entity: EntityType, name: str, raw: str | None,
+                   found: Resolved) -> tuple[EntityType, object, dict] | None:
+    """(type, id, data) of the child a path parameter names by its number within the parent the path named
+    before it (``/repos/{owner}/{repo}/issues/{index}``); None when the parameter is not such a number;
+    400 for a value that cannot be one, 404 for a number the parent's children do not have."""
+    key = entity.number
+    if key is None or key.param != name or entity.parent is None:
+        return None
+    parent_id = next((id for e, id, _ in reversed(list(found.values())) if e is entity.parent), None)
+    if parent_id is None:
+        return None
+    number = int(raw) if raw is not None and raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    if number is None:
+        raise Problem(400, "Invalid path parameter", f"{name} must be a {key.field}: an integer from 1",
+                      field=name)
+    id = numbers.find(view, entity, parent_id, number)
+    data = view.get(entity, id) if id is not None else None
+    if data is None:
+        raise Problem(404, "Not found", f"{entity.parent.name} {parent_id} has no {entity.name} of {key.field} "
+                      f"{number}", field=name)
+    return entity, id, data
 
 
 def count_served(op: CountOp, view: WorldView, key: str) -> Served:

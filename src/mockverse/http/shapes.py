@@ -34,6 +34,7 @@ from mockverse.http.served import Served, world_served
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.engine import WorldView
 from mockverse.world.model import EntityType
+from mockverse.world.numbers import path_value
 from mockverse.world.render import MISSING, Renderer, entity_slots
 
 
@@ -134,12 +135,13 @@ class Shape:
         return orjson.dumps(self.item(view, entity, data.get(entity.id_field), schema))
 
     def location(self, entity: EntityType, data: dict) -> str | None:
-        """The item path of a created entity, for ``Location``; None when that path names a parent it has not."""
+        """The item path of a created entity, for ``Location`` (its number within its parent where the path takes
+        one); None when that path names a parent it has not."""
         item_path = entity.inferred.item_path if entity.inferred else None
         if not item_path:
             return None
         params = re.findall(r"\{([^}]+)\}", item_path)
-        values: dict[str, object] = {params[-1]: data.get(entity.id_field)}
+        values: dict[str, object] = {params[-1]: path_value(entity, params[-1], data)}
         if len(params) > 1 and entity.parent is not None and entity.fk:
             if data.get(entity.fk) is None:
                 return None

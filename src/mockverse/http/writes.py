@@ -39,6 +39,7 @@ from mockverse.openapi.words import singular_word
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
+from mockverse.world.numbers import path_value
 from mockverse.world.render import list_slot
 from mockverse.world.writes import parent_required
 
@@ -279,7 +280,7 @@ def _location_under(op: ListOp, path: str, data: dict) -> str | bool:
     item = entity.inferred.item_path if entity.inferred else None
     if item is None or not re.fullmatch(re.escape(op.path) + r"/\{[^}/]+\}", item):
         return True
-    return f"{path.rstrip('/')}/{quote(str(data.get(entity.id_field)), safe='')}"
+    return f"{path.rstrip('/')}/{quote(str(path_value(entity, item.rsplit('{', 1)[1][:-1], data)), safe='')}"
 
 
 def _query_fields(op: Operation, request: Request) -> dict[str, Any]:

@@ -34,6 +34,11 @@ Decisions (documented here because consumers depend on them):
   the target's item path). A polymorphic key has ``type_field``, the sibling naming the type.
   ``EntityType.id_in`` says whether the item path takes the id in the path or the query, and
   ``current_path`` names the path answering the caller's own entity.
+* **One type per schema and key.** A type served only at an item path keyed by its id
+  (gitea ``/repositories/{id}``) whose schema exactly one other type serves at an item path keyed
+  by something that is no id spelling (``/repos/{owner}/{repo}``) is that type: its path is in
+  ``id_paths``, its name still names that type in fields (``repository``). Two id paths of one
+  schema (``/users/{id}``, ``/admins/{id}``) stay two types: nothing says they hold one entity.
 * **Confidence.** Each piece of evidence has a weight (see ``_W``); a relationship's
   confidence is their noisy-or, ``1 - prod(1 - w)``, capped at 0.99. Path nesting plus a
   matching foreign key (0.96) ranks above either alone (0.8); synonyms (``owner_id`` ->
@@ -163,6 +168,8 @@ class EntityType:
     schema_name: str | None = None
     id_in: str = "path"  # where the item path takes the id: "path" (``/users/{id}``) or "query" (``/users.info?user=``)
     current_path: str | None = None  # the path answering the caller's own entity (``/user``, ``/users/@me``)
+    # item paths keyed by the id besides the item path (``/repositories/{id}`` of ``/repos/{owner}/{repo}``)
+    id_paths: list[str] = dataclasses.field(default_factory=list)
     # by parent type, the query parameter the methods listing this type name their parent by (``channel``)
     parent_keys: dict[str, str] = dataclasses.field(default_factory=dict)
     min_children: int = 0  # the fewest one such parent has: 1 when one of those lists says ``minItems: 1``
@@ -182,6 +189,7 @@ class EntityType:
             "id_param": self.id_param,
             "id_in": self.id_in,
             "current_path": self.current_path,
+            "id_paths": list(self.id_paths),
             "parent_keys": dict(self.parent_keys),
             "min_children": self.min_children,
             "id_field": self.id_field,
@@ -281,6 +289,7 @@ class _WorldBuilder:
         self.alternate_keys: dict[str, str] | None = None  # alternate key field -> the type it identifies
         self.key_types: dict[str, set[str]] | None = None  # scalar types of each snake_case property name
         self.shapes: dict[str, list[dict]] = {}  # further schemas of one type, walked like its own
+        self.merged: dict[str, str] = {}  # a type's name served at an id path -> the type it is (repository -> repo)
 
     # -- operations and responses --
 
@@ -526,6 +535,47 @@ class _WorldBuilder:
             if name is not None and (alias or singular_top) and self.entities[name].current_path is None:
                 self.entities[name].current_path = path
                 self._attach(name, path)
+
+    # -- pass 1c: one schema served by its id and by another key is one type --
+
+    def merge_id_paths(self) -> None:
+        """A type served only at an item path keyed by its id (``/repositories/{id}``) whose schema another type
+        serves at an item path keyed otherwise (``/repos/{owner}/{repo}``) is that type: its entities answer at
+        both paths, so an id a body shows resolves at the id path to the same entity."""
+        for name in list(self.entities):
+            entity = self.entities[name]
+            twin = self._keyed_twin(entity)
+            if twin is not None:
+                self._merge(entity, twin)
+
+    def _keyed_twin(self, entity: EntityType) -> str | None:
+        """The one other type of ``entity``'s schema, keyed by a key that is no id spelling (``{repo}``, not
+        ``{personId}``), that a type served only by its id is."""
+        by_id = entity.origin == "path" and entity.schema_name is not None and entity.collection_path is None \
+            and entity.item_path is not None and entity.id_param is not None and entity.id_param == entity.id_field \
+            and not any(entity.name in pair for pair in self.nesting)
+        twins = [t.name for t in self.entities.values() if by_id and t is not entity and t.origin == "path"
+                 and t.schema_name == entity.schema_name and t.item_path is not None and t.id_param is not None
+                 and t.id_param != t.id_field and not ID_SUFFIX.match(t.id_param) and t.id_field == entity.id_field]
+        return twins[0] if len(twins) == 1 else None
+
+    def _merge(self, entity: EntityType, into: str) -> None:
+        """Serve ``entity``'s item path as an id path of type ``into``, and drop ``entity``."""
+        kept = self.entities[into]
+        kept.id_paths.append(entity.item_path or "")
+        self._attach(into, entity.item_path or "")
+        self.segment_entity = {k: into if v == entity.name else v for k, v in self.segment_entity.items()}
+        self.step_entity = {k: into if v == entity.name else v for k, v in self.step_entity.items()}
+        for key, (name, how, weight) in list(self.schema_entity.items()):
+            if name == entity.name:
+                self.schema_entity[key] = (into, how, weight)
+        self.entity_ops.pop(entity.name, None)
+        del self.entities[entity.name]
+        self.merged[entity.name] = into
+
+    def _named(self, word: str) -> str | None:
+        """The type a word names: a type's own name, or the name of an id path merged into it."""
+        return word if word in self.entities else self.merged.get(word)
 
     # -- pass 2: trailing segments (/things/{id}/others, /others) --
 
@@ -948,7 +998,7 @@ class _WorldBuilder:
         shape = object_alternative(schema)
         words = singular(snake(name)).split("_")
         for cut in range(len(words)):
-            base = "_".join(words[cut:])   # referenced_message, then message
+            base = self._named("_".join(words[cut:])) or "_".join(words[cut:])   # referenced_message, then message
             known = self.entities.get(base)
             carries_id = known is not None and (known.id_field is None or known.id_field in properties_of(shape))
             if known and not known.dangling and carries_id and list_items(schema) is None:
@@ -1145,7 +1195,8 @@ class _WorldBuilder:
             return (target, f"{where} names who acted, read as {target}", _W["synonym"]) if target else None
         if name == "parent" or (words[0] == "parent" and "_".join(words[1:]) == source):
             return source, f"{where} is a parent reference to the same type", _W["qualified"]
-        if name in self.entities:
+        if self._named(name) is not None:
+            name = self._named(name) or name
             return name, f"{where} names {name}", _W["dangling"] if self.entities[name].dangling else _W["fk"]
         aliased = self._aliased(name)
         if aliased is not None and aliased != source:
@@ -1237,7 +1288,7 @@ class _WorldBuilder:
             if fks:
                 best = max(fks, key=lambda k: (max(w for _, w in k.items), -len(k.field or "")))
                 best.add(text, _W["nesting"])
-            else:
+            if not any(_top_level(k.field) for k in fks):   # a deep key (``base.repo_id``) is no parent key
                 self._link(parent, child, None, "has_many").add(text, _W["nesting"])
 
     def apply_many_to_many(self) -> None:
@@ -1319,6 +1370,11 @@ class _WorldBuilder:
         )
 
 
+def _top_level(field: str | None) -> bool:
+    """Whether a link's field is the entity's own property (``repo_id``), not one inside a value (``base.repo_id``)."""
+    return field is not None and "." not in field and "[" not in field
+
+
 def _alike(shape: dict, schema: dict) -> bool:
     """Whether most fields of ``shape`` are fields of ``schema`` (another spelling of the same objects)."""
     own = {str(k) for k in properties_of(shape)}
@@ -1390,6 +1446,7 @@ def infer_world(spec: Spec, samples: dict[str, list[object]] | None = None) -> I
     builder.discover_resources()
     builder.discover_methods()
     builder.resolve_schemas()
+    builder.merge_id_paths()
     builder.discover_listings()
     builder.discover_values()
     builder.discover_current()

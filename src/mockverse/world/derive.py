@@ -8,12 +8,89 @@ never contradicts itself (``item_count`` is the number of items it embeds, ``tot
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from mockverse.config import Derivation
+from mockverse.openapi import merge_all_of, singular, snake
+from mockverse.openapi.paths import PARAM
+from mockverse.world.generate import schema_types
 from mockverse.world.model import EntityType, WorldModel
 
+if TYPE_CHECKING:
+    from mockverse.world.specworld import Embed, Reference
+
 ABSENT = object()  # a rule that has nothing to compute from
+QUALIFIED_NAMES = frozenset({"full_name", "full_path", "path_with_namespace", "qualified_name", "name_with_owner",
+                             "full_slug"})   # a field that spells an entity's composite key as one string
+
+
+@dataclass(frozen=True, eq=False)
+class KeyPart:
+    """One segment of a composite key: the key field ``key`` of the entity itself, of its parent, or of
+    the entity one of its embeds (``owner``) or references (``owner_id``) names."""
+
+    key: str
+    parent: bool = False
+    embed: Embed | None = None
+    reference: Reference | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class CompositeName:
+    """The string fields (``full_name``) that spell an entity's composite path key (``owner/name``)."""
+
+    fields: tuple[str, ...]
+    parts: tuple[KeyPart, ...]
+
+
+def key_field(entity: EntityType) -> str | None:
+    """The string field a path key of the type holds: its first alternative key, else a string id."""
+    if entity.keys:
+        return next(iter(entity.keys))
+    return None if entity.integer_ids else entity.id_field
+
+
+def composite_name(entity: EntityType) -> CompositeName | None:
+    """The qualified-name fields of an entity addressed by two or more string keys in a row
+    (``/repos/{owner}/{repo}``: ``full_name`` is ``{owner's login}/{name}``), or None."""
+    source = entity.inferred
+    if source is None or not source.item_path:
+        return None
+    params: list[str] = []
+    for token in reversed(source.item_path.strip("/").split("/")):
+        match = PARAM.match(token)
+        if match is None:
+            break
+        params.insert(0, match.group(1))
+    own = key_field(entity)
+    if len(params) < 2 or params[-1] != source.id_param or own is None:
+        return None
+    parts = [_key_part(entity, param) for param in params[:-1]]
+    props = entity.schema.get("properties") or {}
+    fields = tuple(name for name, sub in props.items() if snake(name) in QUALIFIED_NAMES
+                   and name not in (own, entity.id_field) and isinstance(sub, dict)
+                   and schema_types(merge_all_of(sub)) - {"null"} == {"string"})
+    if not fields or any(part is None for part in parts):
+        return None
+    return CompositeName(fields, (*(p for p in parts if p is not None), KeyPart(own)))
+
+
+def _key_part(entity: EntityType, param: str) -> KeyPart | None:
+    """Where a leading path key's value lives: the embed of its name (``owner``), the reference named
+    after it (``owner_id``), or the parent it names; None when the entity has none of them."""
+    name = snake(param)
+    embed = next((e for e in entity.embeds if snake(e.field) == name and not e.many and e.inner is None
+                  and e.target is not entity), None)
+    reference = next((r for r in entity.references if snake(r.field) in (name, f"{name}_id") and not r.many
+                      and r.target is not entity), None)
+    parent = entity.parent
+    target = embed.target if embed else reference.target if reference else parent
+    if target is None or (embed is None and reference is None and singular(name) != target.name
+                          and param != (target.inferred.id_param if target.inferred else None)):
+        return None
+    key = key_field(target)
+    return KeyPart(key, embed is None and reference is None, embed, reference) if key else None
 
 
 def went_through(statuses: Iterable[Any]) -> bool:

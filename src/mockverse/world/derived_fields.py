@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mockverse.world.derive import ABSENT, derived_value, paid_status, went_through
+from mockverse.world.derive import ABSENT, KeyPart, derived_value, paid_status, went_through
 from mockverse.world.generate import currency_of
 from mockverse.world.lists import edge_of
 from mockverse.world.model import EntityType
 from mockverse.world.persona import Personas
+from mockverse.world.render import embedded_id
 
 if TYPE_CHECKING:
     from mockverse.world.view import WorldView
@@ -28,7 +29,8 @@ def currency_above(view: WorldView, entity: EntityType, parent_id: object) -> st
 
 
 def derive(view: WorldView, entity: EntityType, id: object, data: dict) -> dict:
-    """The entity's derived fields (its config's ``derive`` rules) computed over ``data``."""
+    """The entity's derived fields (its composite name, its config's ``derive`` rules) computed over ``data``."""
+    data = composite_names(view, entity, id, data)
     if not entity.config.derive:
         return data
     data = dict(data)
@@ -58,6 +60,36 @@ def derive(view: WorldView, entity: EntityType, id: object, data: dict) -> dict:
         if value is not ABSENT:
             data[field] = value
     return data
+
+
+def composite_names(view: WorldView, entity: EntityType, id: object, data: dict) -> dict:
+    """The fields spelling an entity's composite path key (``full_name``: ``owner/name``): its key values
+    joined by ``/`` as they read now (a renamed entity or owner renames it), unless a write set the field."""
+    rule = entity.composite
+    if rule is None:
+        return data
+    values = [_key_value(view, entity, id, data, part) for part in rule.parts]
+    if not all(isinstance(value, str) and value for value in values):
+        return data
+    stored = view.stored(entity, id)
+    given = stored.data if stored is not None else {}
+    joined = "/".join(str(value) for value in values)
+    return {**data, **{name: joined for name in rule.fields if name not in given}}
+
+
+def _key_value(view: WorldView, entity: EntityType, id: object, data: dict, part: KeyPart) -> object:
+    """One part of a composite key: the entity's own key field, or that of the entity the part names."""
+    if part.embed is not None:
+        target, target_id = part.embed.target, embedded_id(view, entity, id, data, part.embed)
+    elif part.reference is not None:
+        target, target_id = part.reference.target, data.get(part.reference.field)
+    elif part.parent and entity.parent is not None:
+        target, target_id = entity.parent, data.get(entity.fk)
+    else:
+        return data.get(part.key)
+    parsed = target.parse_id(target_id) if target_id is not None else None
+    related = view.get(target, parsed) if parsed is not None else None
+    return related.get(part.key) if related is not None else None
 
 
 def _paid_check(view: WorldView, entity: EntityType, id: object, relationship: str) -> Callable[[], bool]:

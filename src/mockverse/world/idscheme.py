@@ -12,7 +12,8 @@ child id still encodes its parent and the parent is computed, never searched for
 * ``opaque``: a fixed-length string over the example's alphabet (Spotify's 22 base-62
   characters, PayPal's ``P-`` plus upper-case letters and digits): a keyed permutation
   of the serial over every string of that length, so ids look random and reveal nothing.
-* ``slug``: a word and the serial (``amber12``), for ids that are names (``username``).
+* ``slug``: a word and the serial (``amber12``), for ids that are names (``username``); after an example of
+  words joined by ``-`` or ``_`` (``unique-app-identifier``) joined so too (``amber-12``).
 
 The permutation is a four-round Feistel network keyed by the type name (blake2b round
 function), with cycle walking so that it covers exactly the codec's domain. A random
@@ -39,6 +40,8 @@ _SIMPLE_PATTERN = re.compile(r"^\^([A-Za-z_-]*)(?:\[([A-Za-z]+)\])?\[([0-9A-Za-z
 _DIGIT_GROUP = re.compile(r"(?:\\d|\[0-9\])\{([1-9][0-9]?)\}")   # \d{10}, [0-9]{4}
 _GROUPED_PATTERN = re.compile(r"^\^((?:[A-Za-z]|\\?[.:_/-])*)((?:\\d|\[0-9\])\{[1-9][0-9]?\}"
                               r"(?:\\?[.:_/-](?:\\d|\[0-9\])\{[1-9][0-9]?\})+)\$$")
+_WORDS = re.compile(r"^[a-z]+([-_])[a-z]+(?:\1[a-z]+)*$")   # lower-case words joined by one separator
+_LETTERED = re.compile(r"^([A-Z]{1,6})([0-9]{3,12})$")   # upper-case letters, then digits
 _SNOWFLAKE = 1_100_000_000_000_000_000   # Discord-style snowflakes: 19 digits, time-ordered by serial
 _SLUG_WORDS = (
     "amber", "aspen", "birch", "blue", "cedar", "clay", "coral", "dawn", "delta", "ember", "fern", "flint", "frost",
@@ -250,24 +253,25 @@ class OpaqueCodec(IdCodec):
 
 
 class SlugCodec(IdCodec):
-    """A word and the serial (``maple12``): for ids that are names such as a username."""
+    """A word and the serial (``maple12``, ``maple-12`` after a hyphenated example): for ids that are names
+    such as a username or a client-chosen identifier."""
 
     kind = "slug"
     python_type = str
-    _SHAPE = re.compile(r"^([a-z]+)([1-9][0-9]{0,29})$")
 
-    def __init__(self, key: bytes) -> None:
-        self.key = key
+    def __init__(self, key: bytes, separator: str = "") -> None:
+        self.key, self.separator = key, separator
+        self._shape = re.compile(rf"^([a-z]+){re.escape(separator)}([1-9][0-9]{{0,29}})$")
 
     def _word(self, serial: int) -> str:
         digest = hashlib.blake2b(str(serial).encode(), key=self.key, digest_size=8).digest()
         return _SLUG_WORDS[int.from_bytes(digest, "big") % len(_SLUG_WORDS)]
 
     def encode(self, serial: int) -> str:
-        return f"{self._word(serial)}{serial}"
+        return f"{self._word(serial)}{self.separator}{serial}"
 
     def decode(self, id: object) -> int | None:
-        match = self._SHAPE.match(id) if isinstance(id, str) else None
+        match = self._shape.match(id) if isinstance(id, str) else None
         if match is None:
             return None
         serial = int(match.group(2))
@@ -375,6 +379,9 @@ def _expand(chars: str) -> str:
 
 def _from_example(example: str, key: bytes, low: int, high: int) -> list[IdCodec]:
     """Codecs shaped like one example id."""
+    words = _WORDS.match(example)
+    if words is not None:   # ``unique-app-identifier``: a name a person chose, the words' separator kept
+        return [SlugCodec(key, words.group(1))]
     match = _PREFIXED.match(example)
     if match is None:   # a line break in the example: no shape to learn from it
         return []
@@ -382,6 +389,9 @@ def _from_example(example: str, key: bytes, low: int, high: int) -> list[IdCodec
     prefix = prefix or ""
     if not body:
         return []
+    lettered = _LETTERED.match(body)
+    if lettered is not None:   # ``TRK0042``: the letters kept, then the digits' width
+        prefix, body = prefix + lettered.group(1), lettered.group(2)
     if body.isascii() and body.isdigit():
         return [DigitsCodec(prefix, 10 ** (len(body) - 1) if len(body) > 1 else 0)]
     if (

@@ -10,12 +10,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mockverse.config import EntityConfig, WorldConfig
+from mockverse.openapi.loader import is_nullable
 from mockverse.world.generate import PERSON_TYPES
 from mockverse.world.idscheme import IdCodec
+from mockverse.world.numbers import NumberKey, generated_number
 
 if TYPE_CHECKING:
     from mockverse.openapi import EntityType as InferredType
     from mockverse.openapi import InferredWorld, Spec
+    from mockverse.world.derive import CompositeName
     from mockverse.world.specworld import DeepLink, Embed, Reference
 
 
@@ -66,6 +69,8 @@ class EntityType:
     deep: list[DeepLink] = field(default_factory=list)
     keys: dict[str, IdCodec] = field(default_factory=dict)
     scoped: ScopedKey | None = None                 # the key it answers to among its parent's children
+    composite: CompositeName | None = None          # fields spelling its composite path key (``full_name``)
+    number: NumberKey | None = None                 # its number within its parent, when its item path takes one
 
     @property
     def person(self) -> bool:
@@ -176,12 +181,21 @@ class EntityType:
     # -- keys and references ------------------------------------------------------------------
     def complete(self, view: Any, id: object, data: dict, given: dict | None) -> dict:
         """Put the id in its field, and each alternative key the user did not set (``name`` of
-        ``/services/{service_id_or_name}``) derived from the id, so the path finds it by either."""
+        ``/services/{service_id_or_name}``) derived from the id, so the path finds it by either (a nullable key
+        a client created the entity without stays null: it answers by its id only); a generated child numbered
+        within its parent gets its number."""
         data[self.id_field] = id
         serial = self.codec.decode(id)
         for name, codec in self.keys.items():
-            if serial is not None and name not in (given or {}):
-                data[name] = codec.encode(serial)
+            if serial is None or name in (given or {}):
+                continue
+            created = serial > self.max_generated_id and given is not None
+            data[name] = None if created and is_nullable(self.schema.get("properties", {}).get(name)) \
+                else codec.encode(serial)
+        if self.number is not None and self.number.field not in (given or {}):
+            number = generated_number(view, self, id)
+            if number is not None:
+                data[self.number.field] = number
         return data
 
     def by_key(self, view: Any, raw: str) -> object:
@@ -298,6 +312,8 @@ class EntityType:
         return data
 
     def _reference_value(self, view: Any, id: object, data: dict, ref: Reference) -> object:
+        if ref.parent:
+            return data.get(self.fk) if self.fk else None   # a key naming the entity's own parent
         key = f"{self.name}:{id}"
         gen = view.gen
         if ref.nullable and gen.draw(key, ref.field, "null") < (0.5 if ref.target is self else 0.15):
@@ -424,7 +440,9 @@ class WorldModel:
                 "schema": source.schema_name if source is not None else cfg.schema_,
                 "id_field": entity.id_field,
                 "id_param": source.id_param if source is not None else None,
+                "id_paths": list(source.id_paths) if source is not None else [],
                 "id_scheme": entity.codec.describe(),
+                "number": {"field": entity.number.field, "param": entity.number.param} if entity.number else None,
                 "id_example": entity.root_id(1) if entity.parent is None else None,
                 "parent": (
                     {"type": entity.parent.name, "field": entity.fk, "relationship": entity.relationship}

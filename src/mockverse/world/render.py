@@ -17,6 +17,7 @@ from typing import Any
 
 from mockverse.openapi import is_nullable, merge_all_of, singular, snake
 from mockverse.openapi.jsonschema import fits
+from mockverse.world.derive import key_field
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType, sample_id
 from mockverse.world.specworld import DeepLink, Embed, admits, prop_at
@@ -59,6 +60,20 @@ def _named(target: EntityType, value: Any) -> object:
     if not isinstance(value, dict) or value.get(target.id_field) is None:
         return None
     return target.parse_id(value[target.id_field])
+
+
+def embedded_id(view: Any, entity: EntityType, id: object, data: dict, embed: Embed) -> object:
+    """The id of the one entity an embed shows: the one the body names by id when it exists, else the
+    parent, else the one its sibling key names (``owner`` beside ``owner_id``), else a stable choice."""
+    target = embed.target
+    chosen = _named(target, data.get(embed.field))
+    if chosen is not None and view.get(target, chosen) is not None:
+        return chosen   # the body names the entity ({"type": {"id": 1}}): show that one
+    if target is entity.parent:
+        return data.get(entity.fk)
+    named = (f"{embed.field}_id", f"{embed.field}Id")   # the key that names this embed (not a reply's)
+    ref = next((r for r in entity.references if r.target is target and not r.many and r.field in named), None)
+    return data.get(ref.field) if ref else sample_id(view, target, f"{entity.name}:{id}", embed.field)
 
 
 def _pick(targets: list[EntityType], value: Any) -> EntityType:
@@ -264,6 +279,11 @@ class Renderer:
             elif name in embeds and _nullable(sub):
                 given[name] = None   # deeper than entities are embedded: empty where the schema allows it
                 continue
+            elif name in embeds and depth == MAX_EMBED_DEPTH:
+                value = self._capped(entity, id, data, embeds[name], sub)
+                if value is not MISSING:
+                    given[name] = value
+                    continue
             counted = self._count(entity, id, name, sub) if depth < MAX_EMBED_DEPTH else None
             if counted is not None:
                 given[name] = counted  # derived from the children, like an order's total: it always agrees
@@ -393,17 +413,11 @@ class Renderer:
             return self._named_by_id(entity, id, data, embed, sub, key)
         if not embed.many:
             chosen = _named(target, data.get(embed.field))
-            if chosen is not None and self.view.get(target, chosen) is not None:
-                target_id = chosen   # the body names the entity ({"type": {"id": 1}}): show that one
-            elif target is entity.parent:
-                target_id = data.get(entity.fk)
-            elif target is entity and _nullable(sub):
+            named = chosen is not None and self.view.get(target, chosen) is not None
+            if target is entity is not entity.parent and _nullable(sub) and not named:
                 target_id = self._other(entity, id, data, key)   # a reblog, a reply: only some entities have one
             else:
-                named = (f"{embed.field}_id", f"{embed.field}Id")   # the key that names this embed (not a reply's)
-                ref = next((r for r in entity.references if r.target is target and not r.many
-                            and r.field in named), None)
-                target_id = data.get(ref.field) if ref else sample_id(self.view, target, *key)
+                target_id = embedded_id(self.view, entity, id, data, embed)
             if target_id is None:
                 return None if _nullable(sub) else MISSING
             body = self.entity(target, target_id, sub, depth + 1)
@@ -417,6 +431,26 @@ class Renderer:
             return [r for r in rendered if r is not None]
         return self.page(target, ids, sub, f"{key[0]}#{embed.field}", depth=depth + 1)
 
+    def _capped(self, entity: EntityType, id: object, data: dict, embed: Embed, sub: dict) -> Any:
+        """An embed as deep as entities are embedded, where the schema wants one: the embedded entity's own
+        fields, its own embeds left out where optional (so it agrees with the entity and goes no deeper);
+        MISSING for a page, a list or an envelope, which keep the generated value."""
+        if embed.many or embed.inner is not None:
+            return MISSING
+        if not _holds_objects(sub, False):
+            return self._named_by_id(entity, id, data, embed, sub, (f"{entity.name}:{id}", embed.field))
+        target = embed.target
+        if entity_slots(sub, target) != [[]]:
+            return MISSING   # the entity inside an envelope: generated, as deeper than embeds go
+        target_id = embedded_id(self.view, entity, id, data, embed)
+        fields = self.view.get(target, target_id) if target_id is not None else None
+        if fields is None:
+            return MISSING
+        flat = self._branch(sub, target, fields)
+        deeper = {e.field for e in target.embeds} - set(flat.get("required") or ())
+        props = {k: v for k, v in (flat.get("properties") or {}).items() if k not in deeper}
+        return self.shape(target, target_id, fields, {**flat, "properties": props}, MAX_EMBED_DEPTH + 1)
+
     def _named_by_id(self, entity: EntityType, id: object, data: dict, embed: Embed, sub: dict,
                      key: tuple) -> Any:
         """An embedding property whose response schema holds ids, not objects: the same entities by id."""
@@ -424,10 +458,19 @@ class Renderer:
             related = self._related_ids(entity, id, data, embed.target, key, sub)
             shown = [i for i in related if self.view.get(embed.target, i) is not None]
             return shown if fits(shown, sub) else MISSING
-        chosen = _named(embed.target, data.get(embed.field))
-        target_id = chosen if chosen is not None else data.get(entity.fk) if embed.target is entity.parent \
-            else sample_id(self.view, embed.target, *key)
-        return target_id if target_id is not None and fits(target_id, sub) else MISSING
+        target_id = embedded_id(self.view, entity, id, data, embed)
+        return self._id_or_key(embed.target, target_id, sub)
+
+    def _id_or_key(self, target: EntityType, target_id: object, sub: dict) -> Any:
+        """How a property of schema ``sub`` names an entity: its id where the id fits, else the key a path
+        addresses it by (an ``owner`` string holds the owner's ``login``); MISSING when neither fits."""
+        if target_id is None:
+            return MISSING
+        if fits(target_id, sub):
+            return target_id
+        key = key_field(target)
+        value = (self.view.get(target, target_id) or {}).get(key) if key is not None else None
+        return value if value is not None and fits(value, sub) else MISSING
 
     def _other(self, entity: EntityType, id: object, data: dict, key: tuple, always: bool = False) -> object:
         """Another existing entity of the same type (a sibling under the same parent) for half of the

@@ -17,6 +17,9 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
 * **Ids** keep the spec's spelling and shape: the inferred id field (``username``,
   ``projectId``) holds the id, rendered by a codec from :mod:`mockverse.world.idscheme`.
   Dangling types (named by a foreign key but not defined) get ids too, so the key holds one.
+  An item path also answers at an alternative key: a field its parameter names (``service_id_or_name``) or
+  describes, or the one whose schema is the parameter's own (a client-chosen ``uid``); generated entities get
+  unique key values from a key codec, created ones keep the client's (a nullable one left out stays null).
 * **Shapes.** A type's own collection list (its items, or the one object a collection path is
   declared to answer) is a variant of it, and its enums become the type's, so list and item
   agree; an envelope around one object of the type (``{token: {...}}``) is not the type; a type
@@ -28,6 +31,10 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
   whose target's own schema has no such field, is reported, not filled; so is a key whose own
   ``pattern`` refuses the target's ids. A property named with a dot (``"project.created"``) is
   one property, not a path.
+* **Own parent.** A child's single link named for its parent's type, or for a type of the parent's
+  schema (an issue's ``repository``, a label's ``repository_id`` under its repo), holds that parent,
+  not another entity; unless the parent key is a field named for a role (``creator_id``), beside
+  which a ``user_id`` is another role.
 * **Values.** A type of values a path lists (``GET /tags``) has 20 entities, so its unpaged list
   shows every one.
 * **Corrections** come from ``world``: ``entities.<name>`` pins what inference decides for a
@@ -50,10 +57,13 @@ from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, me
 from mockverse.openapi.infer import _schema_base_name, key_param
 from mockverse.openapi.loader import SpecError, to_pointer
 from mockverse.openapi.paths import described_fields, param_stem
+from mockverse.openapi.words import key_names
 from mockverse.problems import did_you_mean
+from mockverse.world.derive import composite_name
 from mockverse.world.generate import generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
 from mockverse.world.model import EntityType, ScopedKey, WorldError, WorldModel, _max_generated
+from mockverse.world.numbers import NumberKey, detect
 
 DEFAULT_POPULATION = 50
 DEFAULT_COUNT = (0, 4)
@@ -73,6 +83,7 @@ class Reference:
     many: bool
     nullable: bool
     relationship: str
+    parent: bool = False    # holds the entity's own parent (an issue's ``repository_id`` under its repo)
 
 
 @dataclass
@@ -181,6 +192,8 @@ class SpecWorldBuilder:
             self.types[name] = self._entity(name)
         self._choose_parents(relationships)
         for entity in self.types.values():
+            entity.number = self._number(entity)
+        for entity in self.types.values():
             entity.max_generated_id = _max_generated(entity)
         for entity in self.types.values():
             self._references(entity, relationships)
@@ -188,6 +201,8 @@ class SpecWorldBuilder:
         for entity in self.types.values():
             entity.scoped = self._scoped_key(entity)
         self._variants(relationships)
+        for entity in self.types.values():
+            entity.composite = composite_name(entity)
         for r in relationships:
             if r.field is None and _nested(r) and r.id not in self.usage:
                 self.usage[r.id] = ("related", f"the nested path lists a stable selection of existing {r.target} "
@@ -325,7 +340,8 @@ class SpecWorldBuilder:
     def _keys(self, name: str, source: InferredType, props: dict, id_field: str) -> dict[str, IdCodec]:
         """A codec per string field the item path's parameter names as an alternative key
         (``service_id_or_name``), names by another word for a person's handle (``username``: ``login``),
-        or its description says it holds (``name of the repo``, ``either the `sid` or the `unique_name```)."""
+        its description says it holds (``name of the repo``, ``either the `sid` or the `unique_name```),
+        or whose schema is the parameter's own (svix's ``{app_id}`` and ``uid``)."""
         named = key_param(source.id_param)
         wanted = named[1] if named else [source.id_param or id_field]
         if not named and wanted[0] not in props and wanted[0] in HANDLE_WORDS:
@@ -333,7 +349,8 @@ class SpecWorldBuilder:
         described = self._described_keys(source, props)
         if described:   # addressed by a name, it answers to its handle too (an organization's ``username``)
             described += [w for w in HANDLE_WORDS if w in props]
-        wanted += [f for f in described if f not in wanted]
+        shaped = [] if named else self._param_shaped_keys(source, props, id_field)
+        wanted += [f for f in described + shaped if f not in wanted]
         out: dict[str, IdCodec] = {}
         for key in wanted:
             prop = merge_all_of(props.get(key) or {})
@@ -347,7 +364,8 @@ class SpecWorldBuilder:
         a key of the entity among its parent's children, not across the type."""
         source, parent = entity.inferred, entity.parent
         param = source.id_param if source is not None else None
-        if source is None or parent is None or param is None or param in (entity.id_field, *entity.keys):
+        if source is None or parent is None or param is None or param in (entity.id_field, *entity.keys) \
+                or entity.number is not None and entity.number.param == param:
             return None
         only = entity.name in self._invented
         stem = param_stem(param)
@@ -368,6 +386,31 @@ class SpecWorldBuilder:
             out += [f for p in op.parameters if p.location == "path" and p.name == source.id_param
                     for f in described_fields(p.description)]
         return list(dict.fromkeys(out))
+
+    def _param_shaped_keys(self, source: InferredType, props: dict, id_field: str) -> list[str]:
+        """The string property whose schema is the item path parameter's own (a client-chosen ``uid`` beside the
+        server's ``id``): the only one with the parameter's example, else the only one with its pattern and length
+        bounds; none when the id property itself has that schema (the parameter is the id) or for another's key."""
+        params = [merge_all_of(p.schema) for op in self._ops_at(source.item_path or "") for p in op.parameters
+                  if p.location == "path" and p.name == source.id_param and isinstance(p.schema, dict)]
+        param = next((p for p in params if {"example", "pattern"} & set(p)), None)   # the operation that says most
+        if param is None:
+            return []
+        links = {r.field for r in self.inferred.relationships if r.source == source.name}
+
+        def same(prop: dict, keys: tuple[str, ...]) -> bool:
+            return all(prop.get(k) == param.get(k) for k in keys) and any(param.get(k) is not None for k in keys)
+
+        shapes = {name: merge_all_of(raw) for name, raw in props.items() if isinstance(raw, dict)}
+        if id_field in shapes and (same(shapes[id_field], ("example",))
+                                   or same(shapes[id_field], ("pattern", "minLength", "maxLength"))):
+            return []
+        strings = [name for name, prop in shapes.items() if name != id_field and name not in links
+                   and schema_types(prop) - {"null"} == {"string"}]
+        by_example = [name for name in strings if same(shapes[name], ("example",))]
+        by_bounds = [name for name in strings if "pattern" in param
+                     and same(shapes[name], ("pattern", "minLength", "maxLength"))]
+        return next((found for found in (by_example, by_bounds) if len(found) == 1), [])
 
     def _described_keys(self, source: InferredType, props: dict) -> list[str]:
         """The properties the item path parameter's description names as what it holds (matched by name, else
@@ -430,6 +473,20 @@ class SpecWorldBuilder:
             if key is not None and (not kinds or kinds == schema_types(key) - {"null"}):
                 out.append(key)
         return out
+
+    def _number(self, entity: EntityType) -> NumberKey | None:
+        """The per-parent number its item path takes (``/repos/{owner}/{repo}/issues/{index}``: ``number``), when
+        that path lies under its parent's item path and its last parameter names an integer property."""
+        source = self.sources[entity.name]
+        param, item = source.id_param, source.item_path
+        parent_item = self.sources[entity.parent.name].item_path if entity.parent is not None else None
+        if param is None or item is None or parent_item is None or not item.startswith(parent_item + "/") \
+                or not item.endswith(f"/{{{param}}}"):
+            return None
+        schemas = [p.schema for op in self._ops_at(item) for p in op.parameters
+                   if p.location == "path" and p.name == param and isinstance(p.schema, dict)]
+        field = detect(param, schemas, entity.schema.get("properties") or {}, entity.id_field, entity.fk)
+        return NumberKey(field, param) if field is not None else None
 
     # -- parents -------------------------------------------------------------------------------
     def _choose_parents(self, relationships: list[Relationship]) -> None:
@@ -572,10 +629,13 @@ class SpecWorldBuilder:
                     f"not filled: {target.name} ids do not fit {entity.name}.{name}'s schema",
                 )
                 continue
-            entity.references.append(Reference(name, target, many or r.kind != "belongs_to" and prop is None,
+            many = many or r.kind != "belongs_to" and prop is None
+            own = self._names_parent(entity, name, target, many)
+            entity.references.append(Reference(name, entity.parent if own and entity.parent else target, many,
                                                bool(prop) and is_nullable(prop) and name not in
-                                               (entity.schema.get("required") or []), r.id))
-            self.usage[r.id] = ("reference", f"{entity.name}.{name} holds ids of {target.name} entities that exist")
+                                               (entity.schema.get("required") or []), r.id, own))
+            self.usage[r.id] = ("reference", f"{entity.name}.{name} holds the id of its own parent" if own else
+                                f"{entity.name}.{name} holds ids of {target.name} entities that exist")
 
     def _embeds(self, entity: EntityType, relationships: list[Relationship]) -> None:
         for r in relationships:
@@ -595,10 +655,28 @@ class SpecWorldBuilder:
                 continue
             prop = entity.schema["properties"].get(parts[0]) or prop_at(self._inferred_schema(entity.name), parts[0])
             many = len(parts) == 2 or _is_array(prop)
-            entity.embeds.append(Embed(parts[0], self.types[r.target], parts[1] if len(parts) == 2 else None, many))
+            own = self._names_parent(entity, parts[0], self.types[r.target], many)
+            target = entity.parent if own and entity.parent else self.types[r.target]
+            entity.embeds.append(Embed(parts[0], target, parts[1] if len(parts) == 2 else None, many))
             if parts[0] not in (entity.schema.get("required") or []):
                 entity.schema["properties"].pop(parts[0], None)  # rendered from the world, never generated here
-            self.usage.setdefault(r.id, ("embed", f"{entity.name}.{parts[0]} shows {r.target} entities of the world"))
+            self.usage.setdefault(r.id, ("embed", f"{entity.name}.{parts[0]} shows its own parent" if own else
+                                         f"{entity.name}.{parts[0]} shows {r.target} entities of the world"))
+
+    @staticmethod
+    def _names_parent(entity: EntityType, field: str, target: EntityType, many: bool) -> bool:
+        """Whether a link of ``entity`` names its own parent: one value, of the parent's type or of a type of
+        the parent's schema, in a field named for that type (an issue's ``repository`` under its repo), unless
+        the entity's own parent key is a field named for a role (``creator``)."""
+        parent = entity.parent
+        if parent is None or many or target is entity:
+            return False
+        schema = parent.inferred.schema_name if parent.inferred is not None else None
+        twin = target is parent or (schema is not None and target.inferred is not None
+                                    and target.inferred.schema_name == schema)
+        names = {*key_names(parent.name), *key_names(target.name)}
+        role = entity.fk in (entity.schema.get("properties") or {}) and entity.fk not in names
+        return twin and field in names and not role   # beside a ``creator`` key, a ``user`` is another role
 
     def _listed_items(self, entity: EntityType) -> dict | None:
         """The item schema its own collection GET lists (a create request's shape, named for another

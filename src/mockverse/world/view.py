@@ -7,6 +7,7 @@ from its id (its base), user changes are laid over it, then derivations and life
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -228,6 +229,16 @@ class WorldView:
 
     def _build_base(self, entity: EntityType, id: object) -> dict | None:
         stored = self.stored(entity, id)
+        data = self.base_with(entity, id, stored)
+        if data is not None and entity.parent is not None and not writes.parentless(entity, stored):
+            parent_id = entity.parent.parse_id(data.get(entity.fk))
+            if parent_id is None or self.get(entity.parent, parent_id) is None:
+                data = None  # the parent is gone: deletion cascades to everything below it
+        return data
+
+    def base_with(self, entity: EntityType, id: object, stored: StoredEntity | None) -> dict | None:
+        """The entity's generated fields with the user's ``stored`` record laid over (uncached): a write
+        computes with it what the entity will read before storing, so it stores once."""
         data: dict | None
         if stored is not None and stored.deleted:
             data = None
@@ -247,10 +258,6 @@ class WorldView:
                                       given=stored.data if stored is not None else None)
                 if stored is not None and stored.mode == "replace":
                     data = self._kept(entity, data, stored.data)
-        if data is not None and entity.parent is not None and not writes.parentless(entity, stored):
-            parent_id = entity.parent.parse_id(data.get(entity.fk))
-            if parent_id is None or self.get(entity.parent, parent_id) is None:
-                data = None  # the parent is gone: deletion cascades to everything below it
         return data
 
     def _kept(self, entity: EntityType, data: dict, given: dict) -> dict:
@@ -263,7 +270,8 @@ class WorldView:
         ref = f"{entity.name}:{id}"
         ctx = {"created_at": created, "now": self.now, "person": entity.person,
                "fields": {name: rule.choices for name, rule in entity.config.fields.items()},
-               "currency": derived_fields.currency_above(self, entity, parent_id)}
+               "currency": derived_fields.currency_above(self, entity, parent_id),
+               "serial": functools.partial(entity.codec.decode, id)}   # decoded only if a field needs it
         if given is None:   # a pure function of (seed, now, entity, creation, currency): shared by every workspace
             key = ("g", self.snap.seed, self.now, entity.name, id, created, ctx["currency"])
             generated = self.engine.generated.get(key)

@@ -14,6 +14,8 @@ from mockverse.problems import Problem
 from mockverse.store import StoredEntity
 from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
+from mockverse.world import numbers
+from mockverse.world.generate import millis_number, moment_number
 from mockverse.world.model import EntityType
 
 if TYPE_CHECKING:
@@ -169,10 +171,13 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     mode = "replace" if generated else "created"
     if generated:
         data.pop("created_at")
+    elif entity.number is not None and entity.number.field not in data and data.get(entity.fk) is not None:
+        data[entity.number.field] = numbers.next_number(view, entity, data[entity.fk])   # the parent's next
+    if scalars:   # written into the objects the entity will have, as a change would write them
+        shown = view.base_with(entity, id, StoredEntity(entity.name, str(id), data, mode, False)) or {}
+        data = {**data, **scalars_placed(entity, scalars, shown, view.now)}
     links = persona_graph.links_for(view, entity, id, data, persona, under)
     view.store.put_entity(workspace, entity.name, str(id), data, mode, links)
-    if scalars:   # written into the objects the entity now has, as a change would write them
-        update(view.engine.view(workspace), entity, id, scalars, replace=False)
     fresh = view.engine.view(workspace)
     created = fresh.get(entity, id)
     assert created is not None, "an entity just stored reads back"
@@ -210,17 +215,28 @@ def value_property(schema: dict) -> str | None:
 
 def set_stamp(schema: dict, now: datetime) -> dict:
     """The properties of an object schema that record when it was last set (a word of :data:`SET_WORDS` in
-    the name: ``last_set``, ``updated_at``), at ``now``: epoch seconds for a number, RFC 3339 for a date-time."""
+    the name: ``last_set``, ``updated_at``) and hold a moment (:func:`moment_at`), at ``now``."""
     out: dict[str, Any] = {}
     for name, sub in properties_of(schema).items():
         if not isinstance(sub, dict) or not SET_WORDS & set(snake(name).split("_")):
             continue
-        kind = type_of(sub)
-        value: Any = int(now.timestamp()) if kind == "integer" else now.timestamp() if kind == "number" else \
-            format_rfc3339(now) if kind == "string" and sub.get("format") == "date-time" else None
+        value = moment_at(name, sub, now)
         if value is not None and fits(value, sub):
             out[name] = value
     return out
+
+
+def moment_at(name: str, schema: dict, now: datetime) -> Any:
+    """``now`` as the property ``name`` of this schema holds a moment: RFC 3339 for a date-time, the day for a
+    date, Unix seconds (milliseconds where it says so) for a number the schema calls a time (its format or
+    description, or a name the world generates moments for); None for any other (a count, a flag, a string)."""
+    kind, fmt = type_of(schema), schema.get("format")
+    if kind == "string":
+        return format_rfc3339(now) if fmt == "date-time" else now.date().isoformat() if fmt == "date" else None
+    if kind not in ("integer", "number") or not moment_number(name, schema):
+        return None
+    seconds = now.timestamp() * (1000 if millis_number(name, schema) else 1)
+    return int(seconds) if kind == "integer" else seconds
 
 
 def object_scalars(entity: EntityType, data: dict) -> set[str]:
