@@ -236,3 +236,11 @@ def test_the_world_samples_a_child_type_whose_first_parents_have_none():
         member = c.get(f"{channel}/Members/MBba3edc2c4c834d74390fdc43c415a98e").json()
         assert member["identity"] == "UScb2c79976148c71270bce9a36c7f5a01"
         assert c.get(f"{channel}/Members/{member['identity']}").json() == member
+
+
+def test_the_world_description_names_the_key_within_the_parent(app_client, tmp_path: Path):
+    """``GET /api/v1/consistency/world`` says a membership is keyed by ``person.id`` among its group's children."""
+    c = app_client(spec=_memberships(tmp_path))
+    rows = {row["name"]: row for row in c.get("/api/v1/consistency/world").json()["entity_types"]}
+    assert rows["membership"]["key_within_parent"] == {"field": "person.id", "target": "person"}
+    assert (rows["group"]["key_within_parent"], rows["person"]["key_within_parent"]) == (None, None)

@@ -443,6 +443,8 @@ class WorldModel:
                 "id_paths": list(source.id_paths) if source is not None else [],
                 "id_scheme": entity.codec.describe(),
                 "number": {"field": entity.number.field, "param": entity.number.param} if entity.number else None,
+                "key_within_parent": {"field": ".".join(entity.scoped.path), "target": entity.scoped.target.name}
+                if entity.scoped else None,
                 "id_example": entity.root_id(1) if entity.parent is None else None,
                 "parent": (
                     {"type": entity.parent.name, "field": entity.fk, "relationship": entity.relationship}
