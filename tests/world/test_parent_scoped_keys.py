@@ -244,3 +244,13 @@ def test_the_world_description_names_the_key_within_the_parent(app_client, tmp_p
     rows = {row["name"]: row for row in c.get("/api/v1/consistency/world").json()["entity_types"]}
     assert rows["membership"]["key_within_parent"] == {"field": "person.id", "target": "person"}
     assert (rows["group"]["key_within_parent"], rows["person"]["key_within_parent"]) == (None, None)
+
+
+def test_a_joined_membership_answers_at_its_person_after_a_restart(app_client, tmp_path: Path):
+    """The key lives in the stored data: a second app over the same store finds the membership a PUT added."""
+    spec, store = _memberships(tmp_path), tmp_path / "kept.db"
+    first = app_client(spec=spec, store=store)
+    assert first.put("/groups/2/memberships/7", json={"role": "guest"}).status_code == 201
+    second = app_client(spec=spec, store=store)
+    assert second.get("/groups/2/memberships/7").json() == {"person": {"id": 7, "name": "Jesse Ray"}, "role": "guest"}
+    assert _persons(second.get("/groups/2/memberships").json()) == [28, 27, 7]
