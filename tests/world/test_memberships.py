@@ -32,7 +32,11 @@ def _spec(tmp_path: Path) -> Path:
     many = lambda name: {"type": "array", "items": _ref(name)}  # noqa: E731 - a one-line schema builder
     member = [_param("org"), _param("username")]
     spec = {"openapi": "3.0.3", "info": {"title": "orgs", "version": "1"}, "paths": {
-        "/users": {"get": {"operationId": "userList", "responses": _ok(many("User"))}},
+        "/users": {"get": {"operationId": "userList", "responses": _ok(many("User"))},
+                   "post": {"operationId": "userCreate",
+                            "requestBody": {"content": {"application/json": {"schema": _ref("User")}}},
+                            "responses": {"201": {"description": "made",
+                                                  "content": {"application/json": {"schema": _ref("User")}}}}}},
         "/users/{username}": {
             "get": {"operationId": "userGet", "parameters": [_param("username")], "responses": _ok(_ref("User"))},
             "delete": {"operationId": "userDelete", "parameters": [_param("username")], "responses": _empty("204")},
@@ -77,10 +81,10 @@ def _logins(c, org: int) -> tuple[list[str], str]:
 
 def test_check_measures_whether_listed_members_are_the_world_s_users(tmp_path: Path):
     """``members``: each listed member (3 of each list looked at: 3 orgs', the followed) equals ``GET
-    /users/{login}``; a POST naming an existing user reads back as a member (the check answers 204), a PUT is a
-    call, not a field update."""
+    /users/{login}``; a POST naming an existing user reads back as a member (the check answers 204) beside the
+    user's own create, a PUT is a call, not a field update."""
     report = run_check(str(_spec(tmp_path)))
-    assert (report.counts["members"], report.counts["writes"]) == ([12, 12], [1, 1])
+    assert (report.counts["members"], report.counts["writes"]) == ([12, 12], [2, 2])
     assert report.findings == []
 
 
@@ -180,3 +184,16 @@ def test_a_deleted_user_is_no_one_s_member_nor_followed(app_client, tmp_path: Pa
         (["maple40", "moss42", "flint43"], "48")   # the caller followed both
     assert [c.put(path).status_code for path in ("/orgs/1/members/sparrow5", "/user/following/sparrow41")] == \
         [404, 404]
+
+
+def test_a_user_a_client_made_can_be_followed_and_made_a_member(app_client, tmp_path: Path):
+    """A user made by POST /users is followed by PUT (once: the list grows by one) and joins an org."""
+    c = app_client(spec=_spec(tmp_path))
+    made = c.post("/users", json={"login": "newcomer", "full_name": "New Comer"}).json()
+    assert c.get("/user/following/newcomer").status_code == 404
+    assert [c.put("/user/following/newcomer").status_code for _ in range(2)] == [204, 204]
+    assert c.get("/user/following/newcomer").status_code == 204
+    assert c.get("/user/following").headers["x-total-count"] == "51"
+    assert c.get("/user/following?_per_page=100").json()[-1] == made
+    assert c.put("/orgs/1/members/newcomer").status_code == 204
+    assert _logins(c, 1) == (["frost4", "sparrow5", "cedar6", "dawn7", "newcomer"], "5")

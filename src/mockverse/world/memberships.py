@@ -42,13 +42,16 @@ def _start(view: WorldView, entity: EntityType, parent_id: object) -> int:
 
 
 def slot(view: WorldView, entity: EntityType, member: object) -> object:
-    """The id of a membership without a parent that makes ``member`` a member: the one the generator gives it
-    (the inverse of :func:`root_id`), so it is found without a scan; None for a member the generator did not make."""
+    """The id of a membership without a parent that makes ``member`` a member, so it is found without a scan: the
+    one the generator gives it (the inverse of :func:`root_id`); for a member a write made (above the generated
+    ones), the id of the same serial. None for no id of the member type."""
     root = entity.member_of
     assert root is not None and entity.parent is None, f"{entity.name} is a membership without a parent"
-    serial, population = root.root_index(member), int(root.config.population or 0)
-    if serial is None:
+    serial, population = root.codec.decode(member), int(root.config.population or 0)
+    if serial is None or serial < 1:
         return None
+    if serial > population:
+        return entity.root_id(serial)
     return entity.root_id((serial - 1 - _start(view, entity, None)) % population + 1)
 
 
@@ -101,7 +104,7 @@ def adding(view: WorldView, entity: EntityType, data: dict, named: dict) -> tupl
         raise Problem(422, "Invalid body", f"a {entity.name} names an existing {root.name} by "
                       f"{' or '.join(names)}", field=names[-1])
     parent_id = data.get(entity.fk) if entity.fk else None
-    found = find(view, entity, parent_id, member) if parent_id is not None else None
+    found = find(view, entity, parent_id, member) if parent_id is not None or entity.parent is None else None
     return {**data, MEMBER: member}, view.get(entity, found) if found is not None else None
 
 
