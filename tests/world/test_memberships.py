@@ -197,3 +197,10 @@ def test_a_user_a_client_made_can_be_followed_and_made_a_member(app_client, tmp_
     assert c.get("/user/following?_per_page=100").json()[-1] == made
     assert c.put("/orgs/1/members/newcomer").status_code == 204
     assert _logins(c, 1) == (["frost4", "sparrow5", "cedar6", "dawn7", "newcomer"], "5")
+
+
+def test_the_world_description_names_what_a_membership_s_entities_are(app_client, tmp_path: Path):
+    """``member_of`` in the world's types: members and the followed are users; users and orgs are their own."""
+    c = app_client(spec=_spec(tmp_path))
+    rows = {row["name"]: row["member_of"] for row in c.get("/api/v1/consistency/world").json()["entity_types"]}
+    assert rows == {"user": None, "member": "user", "following": "user", "org": None}
