@@ -89,7 +89,8 @@ def test_check_measures_whether_listed_members_are_the_world_s_users(tmp_path: P
 
 
 def test_an_org_s_members_are_distinct_users_with_the_users_own_bodies(app_client, tmp_path: Path):
-    """Org 1 lists users 4-7, org 2 users 10-13; each body is what ``GET /users/{login}`` answers."""
+    """Org 1 lists users 4-7, org 2 users 10-13; each body is what ``GET /users/{login}`` answers; pages and
+    filters work on them as on any list."""
     c = app_client(spec=_spec(tmp_path))
     assert _logins(c, 1) == (["frost4", "sparrow5", "cedar6", "dawn7"], "4")
     assert _logins(c, 2) == (["sparrow10", "ember11", "lark12", "iris13"], "4")
@@ -97,6 +98,9 @@ def test_an_org_s_members_are_distinct_users_with_the_users_own_bodies(app_clien
         assert c.get(f"/users/{member['login']}").json() == member
     assert c.get("/orgs/1/members").json()[0] == {"id": 4, "login": "frost4", "full_name": "Shirley Foster",
                                                   "email": "shirley_foster@hotmail.com"}
+    page = c.get("/orgs/1/members?_per_page=2&_page=2")
+    assert ([m["login"] for m in page.json()], page.headers["x-total-count"]) == (["cedar6", "dawn7"], "4")
+    assert [m["login"] for m in c.get("/orgs/1/members?login=dawn7").json()] == ["dawn7"]
 
 
 def test_a_membership_check_answers_204_for_a_member_and_404_for_anyone_else(app_client, tmp_path: Path):
