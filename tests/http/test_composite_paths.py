@@ -73,6 +73,18 @@ paths:
             application/json:
               schema: {type: array, items: {$ref: "#/components/schemas/Issue"}}
         "404": {description: not found}
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/IssueEdit"}
+      responses:
+        "201":
+          description: created
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Issue"}
+        "404": {description: not found}
   /repos/{owner}/{repo}/issues/{index}:
     parameters:
       - {name: owner, in: path, required: true, description: owner of the repo, schema: {type: string}}
@@ -103,6 +115,10 @@ components:
         id: {type: integer}
         name: {type: string}
         owner: {$ref: "#/components/schemas/User"}
+    IssueEdit:
+      type: object
+      properties:
+        title: {type: string}
     Issue:
       type: object
       properties:
@@ -148,6 +164,17 @@ def test_paths_beneath_the_repo_check_its_owner(app_client, tmp_path):
         assert (response.status_code, response.json()) == (404, NOT_FOUND)
 
 
+def test_a_write_beneath_the_repo_checks_its_owner(app_client, tmp_path):
+    """A create under a wrong owner is a 404 and makes nothing; under the right owner it is made there."""
+    c = app_client(spec=_spec(tmp_path))
+    wrong = c.post("/repos/olive33/amber1/issues", json={"title": "Lost"})
+    assert (wrong.status_code, wrong.json()) == (404, NOT_FOUND)
+    made = c.post("/repos/stone26/amber1/issues", json={"title": "Found"})
+    assert (made.status_code, made.json()["number"], made.json()["title"]) == (201, 3, "Found")
+    assert [i["title"] for i in c.get("/repos/stone26/amber1/issues").json()] == [
+        "Stay PM listen must environment", "Thus participant box", "Found"]
+
+
 def test_a_renamed_owner_moves_the_repo_s_path(app_client, tmp_path):
     """After a PATCH of the owner's login the repo answers at the new login, and the old one is a 404."""
     c = app_client(spec=_spec(tmp_path))
@@ -161,9 +188,10 @@ def test_a_renamed_owner_moves_the_repo_s_path(app_client, tmp_path):
 
 
 def test_the_checker_fills_the_owner_and_counts_a_wrong_one(tmp_path):
-    """`mockverse check` fills ``{owner}`` with the repo's owner's login (every path answers), and asks each GET
-    beneath ``/repos/{owner}/{repo}`` once with another owner's login: 3 more nested checks, each a 404."""
+    """`mockverse check` fills ``{owner}`` with the repo's owner's login (every path answers, its create reads back),
+    and asks each GET beneath ``/repos/{owner}/{repo}`` once with another owner's login: 3 more nested checks,
+    each a 404."""
     report = run_check(str(_spec(tmp_path)))
     assert report.findings == []
-    assert report.counts == {"served": [8, 8], "schema": [23, 23], "links": [3, 3], "nested": [11, 11],
-                             "item_list": [3, 3], "writes": [0, 0], "determinism": [6, 6]}
+    assert report.counts == {"served": [9, 9], "schema": [25, 25], "links": [3, 3], "nested": [11, 11],
+                             "item_list": [3, 3], "writes": [1, 1], "determinism": [6, 6]}
