@@ -194,4 +194,4 @@ def test_the_checker_fills_the_owner_and_counts_a_wrong_one(tmp_path):
     report = run_check(str(_spec(tmp_path)))
     assert report.findings == []
     assert report.counts == {"served": [9, 9], "schema": [25, 25], "links": [3, 3], "nested": [11, 11],
-                             "item_list": [3, 3], "writes": [1, 1], "determinism": [6, 6]}
+                             "item_list": [3, 3], "writes": [1, 1], "members": [0, 0], "determinism": [6, 6]}
