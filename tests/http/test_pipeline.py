@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conftest import ROOT
 from mockverse.http.operations import (
+    CURRENT,
     ActionOp,
     ChildrenOp,
     CollectionOp,
@@ -137,7 +138,7 @@ KEYS = FIXTURES / "keys_alias.yaml"
 
 def test_a_create_at_an_aliased_collection_belongs_to_the_first_persona(app_client):
     c = app_client(spec=KEYS)
-    assert c.app.state.mock.by_path["/user/keys"]["POST"].aliased
+    assert c.app.state.mock.by_path["/user/keys"]["POST"].id_param == CURRENT
     created = c.post("/user/keys", json={"title": "laptop"})
     assert (created.status_code, created.json(), created.headers["location"]) == (
         201, {"id": 5100, "user_id": 1, "title": "laptop"}, "/keys/5100")

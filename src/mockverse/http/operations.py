@@ -31,9 +31,11 @@ from mockverse.openapi.words import key_names
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType, WorldModel
 from mockverse.world.render import entity_slots, is_array, list_slot
+from mockverse.world.specworld import Embed
 
 PARAM = re.compile(r"^\{([^}]+)\}$")
 NUMBERS = frozenset({"integer", "number"})
+CURRENT = "@current"   # the bound name of the caller's own entity, which a path names by no parameter (``/user``)
 COUNT_NAMES = ("count", "_count", "total", "size")   # a collection's last segment that asks how many it holds
 
 
@@ -163,20 +165,10 @@ class ListOp(Operation):
 
 @dataclass(frozen=True)
 class CollectionOp(ListOp):
-    """A type's collection (``/orders``); ``filters``: query names that pick one parent's children;
-    ``aliased``: the path names the parent by an alias (``/user/keys``, ``/users/@me/keys``: the current
-    user's), so what it creates belongs to the world's first persona of the parent type."""
+    """A type's collection (``/orders``); ``filters``: query names that pick one parent's children."""
 
     kind: ClassVar[str] = "collection"
     filters: tuple[str, ...]
-    aliased: bool = False
-
-    def alias_parent(self) -> tuple[EntityType, object] | None:
-        """(parent type, id) of the entity an aliased path names: the parent type's first entity."""
-        parent = self.listed.parent
-        if not self.aliased or parent is None or parent.parent is not None:
-            return None
-        return parent, parent.root_id(1)
 
 
 @dataclass(frozen=True)
@@ -233,6 +225,7 @@ class PathTables:
     items: dict[str, EntityType]
     collections: dict[str, EntityType]
     segments: dict[str, EntityType]
+    current: dict[str, EntityType]   # a path answering the caller's own entity -> its (top-level) type
 
     @classmethod
     def of(cls, model: WorldModel) -> PathTables:
@@ -252,7 +245,7 @@ class PathTables:
                     segments.setdefault(literals[-1], entity)
         for entity in types:
             segments.setdefault(entity.name, entity)
-        return cls(types, {t.name: t for t in types}, items, collections, segments)
+        return cls(types, {t.name: t for t in types}, items, collections, segments, _current_paths(types))
 
     def segment_type(self, segment: str) -> EntityType | None:
         """The type a literal path segment names (``orders``, ``Tasks``), if any."""
@@ -264,6 +257,13 @@ def _paths(entity: EntityType) -> tuple[str | None, str | None]:
     if entity.inferred is not None:
         return entity.inferred.collection_path, entity.inferred.item_path
     return entity.config.path, None
+
+
+def _current_paths(types: list[EntityType]) -> dict[str, EntityType]:
+    """The paths without parameters that answer the caller's own entity (``/user``, ``/users/@me``), by the
+    top-level type they answer."""
+    paths = ((t.inferred.current_path if t.inferred is not None else None, t) for t in types if t.parent is None)
+    return {path: entity for path, entity in paths if path and "{" not in path}
 
 
 def _id_paths(entity: EntityType) -> list[str]:
@@ -359,7 +359,14 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
                 tables: PathTables) -> Operation:
     """An operation whose path ends in a literal: a list, a facet, ``/me``, an action or schema-only."""
     schema, method, path = base["schema"], base["method"], base["path"]
+    current = tables.current.get(path)
+    if method == "GET" and current is not None and schema is not None and not is_array(schema) \
+            and list_slot(schema, current) is None:   # /user, /users/@me: the caller's own user
+        return ItemOp(**base, entity=current, id_param=None, parent_param=None)
     listed = tables.collections.get(path) or tables.segment_type(last)
+    callers = _own_list(tokens, base, listed, tables)
+    if callers is not None:
+        return callers
     parent = bound[-1] if bound and len(tokens) > 1 and PARAM.match(tokens[-2]) else None
     if parent is None and listed is not None and bound and bound[-1][1] is listed.parent:
         parent = bound[-1]   # /guilds/{guild_id}/auto-moderation/rules: the children of that guild
@@ -384,8 +391,7 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
             return FacetOp(**base, entity=owner, id_param=id_param, facet=last)
         return SchemaOp(**base)
     if listed is not None and (tables.collections.get(path) is listed or not bound):
-        return CollectionOp(**base, listed=listed, filters=parent_filters(listed, base["query"]),
-                            aliased=_aliased(tokens, listed))
+        return CollectionOp(**base, listed=listed, filters=parent_filters(listed, base["query"]))
     counted = tables.collections.get(path.rsplit("/", 1)[0]) if last.lower() in COUNT_NAMES else None
     if method == "GET" and counted is not None and _counts(schema):
         return CountOp(**base, counted=counted)
@@ -404,6 +410,25 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
         if target is not None:
             return SearchOp(**base, listed=target)
     return SchemaOp(**base)
+
+
+def _own_list(tokens: list[str], base: dict, listed: EntityType | None, tables: PathTables) -> ListOp | None:
+    """A list (or create) of ``listed`` at a path under the caller's own entity (``/user/repos``, ``/me/playlists``,
+    ``/users/@me/guilds``): that entity's children, or the entities linking to it, as at its own item path."""
+    if listed is None or base["bound"]:
+        return None
+    owner = tables.current.get("/" + "/".join(tokens[:-1]))
+    if owner is None and _aliased(tokens, listed):
+        owner = listed.parent
+    if owner is None or owner.parent is not None or owner is listed:
+        return None
+    mine = {**base, "bound": ((CURRENT, owner),)}
+    if listed.parent is owner and listed.relationship:
+        return ChildrenOp(**mine, listed=listed, parent=owner, id_param=CURRENT, relationship=listed.relationship)
+    key = key_to(listed, owner)
+    if key is not None or owner_embed(listed, owner) is not None:
+        return RelatedOp(**mine, listed=listed, parent=owner, id_param=CURRENT, key=key)
+    return None
 
 
 def parent_filters(listed: EntityType, query: tuple[Any, ...]) -> tuple[str, ...]:
@@ -441,6 +466,12 @@ def _aliased(tokens: list[str], listed: EntityType) -> bool:
         return False
     aliases = {parent.name, *(("me", "@me", "self", "current") if parent.person else ())}
     return any(snake(t.lstrip("@")) in aliases or t.lower() in aliases for t in tokens[:-1])
+
+
+def owner_embed(entity: EntityType, owner: EntityType) -> Embed | None:
+    """The one property of ``entity`` that embeds a single ``owner`` entity (a repo's ``owner``), if it has one."""
+    embeds = [e for e in entity.embeds if e.target is owner and e.inner is None and not e.many]
+    return embeds[0] if len(embeds) == 1 else None
 
 
 def key_to(listed: EntityType, owner: EntityType) -> str | None:

@@ -17,6 +17,7 @@ from mockverse.http.conventions import SCAN_LIMIT, wants_list_query
 from mockverse.http.errors import Problem
 from mockverse.http.list_queries import ListQueries, of_shape
 from mockverse.http.operations import (
+    CURRENT,
     NUMBERS,
     ChildrenOp,
     CollectionOp,
@@ -27,6 +28,7 @@ from mockverse.http.operations import (
     Operation,
     RelatedOp,
     SearchOp,
+    owner_embed,
 )
 from mockverse.http.paging import declares_paging
 from mockverse.http.served import Served
@@ -39,7 +41,7 @@ from mockverse.world.derived_fields import key_value
 from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
-from mockverse.world.render import Renderer, entity_slots
+from mockverse.world.render import Renderer, embedded_id, entity_slots
 
 Resolved = dict[str, tuple[EntityType, object, dict]]   # path parameter -> (type, id, stored data)
 SEARCH_READ, SEARCH_MOST = 500, 200   # entities a search reads and returns, at most
@@ -177,6 +179,9 @@ class Reads:
         names is made, a PUT's)."""
         found: Resolved = {}
         for name, entity in op.bound:
+            if name == CURRENT:
+                found[name] = current_entity(view, entity)
+                continue
             raw = request.path_params.get(safe_name(name))
             numbered = numbered_child(view, entity, name, raw, found) or member_child(view, entity, name, raw, found,
                                                                                       join)
@@ -266,6 +271,15 @@ class Reads:
         return self.shape.item(view, entity, id, item.schema)
 
 
+def current_entity(view: WorldView, entity: EntityType) -> tuple[EntityType, object, dict]:
+    """(type, id, data) of the caller's own entity of a top-level type: its first; 404 once it is deleted."""
+    id = entity.root_id(1)
+    data = view.get(entity, id)
+    if data is None:
+        raise Problem(404, "Not found", f"the caller's own {entity.name} {id} does not exist")
+    return entity, id, data
+
+
 def numbered_child(view: WorldView, entity: EntityType, name: str, raw: str | None,
                    found: Resolved) -> tuple[EntityType, object, dict] | None:
     """(type, id, data) of the child a path parameter names by its number within the parent the path named
@@ -339,6 +353,10 @@ def related_rows(view: WorldView, op: RelatedOp, id: object) -> list[dict]:
     has such keys, else a stable selection of existing ones."""
     parent, target, path = op.parent, op.listed, op.path
     keys = [r.field for r in target.references if r.target is parent and not r.many]
+    embed = owner_embed(target, parent)
+    if not keys and embed is not None:   # the entities whose embed shows the parent (a repo's ``owner``)
+        return [data for index, data in enumerate(view.all_of(target)()) if index < SCAN_LIMIT
+                and embedded_id(view, target, data.get(target.id_field), data, embed) == id]
     if not keys:   # a stable selection, then those made at this path (linked to the parent by writes.create)
         ids = Renderer(view).sample(target, (f"{parent.name}:{id}", path), most=6)
         made = [target.parse_id(ref.split(":", 1)[1])

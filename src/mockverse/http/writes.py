@@ -28,6 +28,7 @@ from mockverse.http.operations import (
     MethodOp,
     Operation,
     RelatedOp,
+    owner_embed,
 )
 from mockverse.http.reads import Reads, Resolved, safe_name
 from mockverse.http.served import Served, world_served
@@ -180,7 +181,7 @@ class Writes:
 
     def create(self, op: CollectionOp | ChildrenOp | RelatedOp, view: WorldView, found: Resolved,
                body: dict) -> dict:
-        """Create one entity of the listed type from a body, keyed to the path's parent (or its alias's)."""
+        """Create one entity of the listed type from a body, keyed to the path's parent (or the caller's own)."""
         entity = op.listed
         data = _entity_fields(entity, body)
         if isinstance(op, RelatedOp) and op.key is not None:
@@ -189,10 +190,11 @@ class Writes:
         if parent is not None and entity.fk is not None:   # the path names the parent: it wins over the body
             data = {k: v for k, v in data.items() if k not in entity.fk_spellings()}
             data[entity.fk] = found[parent][1]
-        alias = op.alias_parent() if isinstance(op, CollectionOp) else None
-        persona = f"{alias[0].name}:{alias[1]}" if alias is not None else None
         under = (op.parent, found[op.id_param][1]) if isinstance(op, RelatedOp) and op.key is None else None
-        return _created(op, view, entity, data, persona=persona, under=under)
+        embed = owner_embed(entity, under[0]) if under is not None else None
+        if under is not None and embed is not None:   # the path names the owner it embeds: it wins over the body
+            data[embed.field] = {under[0].id_field: under[1]}
+        return _created(op, view, entity, data, under=under)
 
     def written(self, op: Operation, view: WorldView, entity: EntityType, data: dict,
                 created: bool | str = False) -> Served:

@@ -1,0 +1,116 @@
+"""What the caller makes at its own paths is its own: ``GET /user`` answers the caller's user (the world's first),
+a create at ``/user/repos`` or ``/user/keys`` belongs to that user (its embedded ``owner``, its ``user_id``), and
+the list there shows exactly that user's entities, as ``/users/{username}/...`` of that user does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mockverse.check import run_check
+
+USER = {"$ref": "#/components/schemas/User"}
+REPO = {"$ref": "#/components/schemas/Repository"}
+KEY = {"$ref": "#/components/schemas/Key"}
+
+
+def _answer(schema: dict, status: str = "200") -> dict:
+    return {"responses": {status: {"description": "ok", "content": {"application/json": {"schema": schema}}}}}
+
+
+def _create(request: str, answer: dict) -> dict:
+    body = {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{request}"}}}}
+    return {"requestBody": body, **_answer(answer, "201")}
+
+
+def _param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": f"{name} of the entity",
+            "schema": {"type": "string"}}
+
+
+def _listing(item: dict) -> dict:
+    return {"type": "array", "items": item}
+
+
+HOSTING = {
+    "openapi": "3.0.3",
+    "info": {"title": "Hosting", "version": "1"},
+    "paths": {
+        "/user": {"get": _answer(USER)},
+        "/user/repos": {"get": _answer(_listing(REPO)), "post": _create("RepoEdit", REPO)},
+        "/user/keys": {"get": _answer(_listing(KEY)), "post": _create("KeyEdit", KEY)},
+        "/admin/users": {"get": _answer(_listing(USER))},
+        "/users/{username}": {"parameters": [_param("username")], "get": _answer(USER)},
+        "/users/{username}/repos": {"parameters": [_param("username")], "get": _answer(_listing(REPO))},
+        "/users/{username}/keys": {"parameters": [_param("username")], "get": _answer(_listing(KEY))},
+    },
+    "components": {"schemas": {
+        "User": {"type": "object", "properties": {
+            "id": {"type": "integer", "format": "int64"}, "login": {"type": "string"}}},
+        "Repository": {"type": "object", "properties": {
+            "id": {"type": "integer", "format": "int64"}, "name": {"type": "string"},
+            "full_name": {"type": "string"}, "owner": USER}},
+        "RepoEdit": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+        "Key": {"type": "object", "properties": {
+            "id": {"type": "integer", "format": "int64"}, "title": {"type": "string"},
+            "user_id": {"type": "integer", "format": "int64"}, "user": USER}},
+        "KeyEdit": {"type": "object", "required": ["title"], "properties": {"title": {"type": "string"}}},
+    }},
+}
+
+
+def _spec(tmp_path: Path) -> Path:
+    import json
+
+    path = tmp_path / "hosting.json"
+    path.write_text(json.dumps(HOSTING))
+    return path
+
+
+def test_the_current_path_answers_the_first_user(app_client, tmp_path):
+    c = app_client(spec=_spec(tmp_path))
+    first = c.get("/admin/users").json()[0]
+    me = c.get("/user")
+    assert me.status_code == 200
+    assert me.json() == first
+    assert me.json()["id"] == 1
+    assert c.get(f"/users/{first['login']}").json() == me.json()
+
+
+def test_a_repo_made_at_the_callers_path_is_the_callers(app_client, tmp_path):
+    c = app_client(spec=_spec(tmp_path))
+    me = c.get("/user").json()
+    made = c.post("/user/repos", json={"name": "harbour"})
+    assert made.status_code == 201
+    assert made.json()["name"] == "harbour"
+    assert made.json()["owner"] == me
+    mine = c.get("/user/repos").json()
+    assert "harbour" in [r["name"] for r in mine]
+    assert {r["owner"]["login"] for r in mine} == {me["login"]}
+    assert c.get(f"/users/{me['login']}/repos").json() == mine
+
+
+def test_another_users_repos_are_that_users(app_client, tmp_path):
+    c = app_client(spec=_spec(tmp_path))
+    for user in c.get("/admin/users").json()[:5]:
+        repos = c.get(f"/users/{user['login']}/repos").json()
+        assert {r["owner"]["login"] for r in repos} <= {user["login"]}
+
+
+def test_a_key_made_at_the_callers_path_is_the_callers(app_client, tmp_path):
+    c = app_client(spec=_spec(tmp_path))
+    me = c.get("/user").json()
+    before = c.get("/user/keys").json()
+    assert {k["user_id"] for k in before} == {me["id"]}
+    made = c.post("/user/keys", json={"title": "laptop"})
+    assert made.status_code == 201
+    assert made.json()["user_id"] == me["id"]
+    assert made.json()["user"] == me
+    after = c.get("/user/keys").json()
+    assert [k["id"] for k in after] == [k["id"] for k in before] + [made.json()["id"]]
+    assert c.get(f"/users/{me['login']}/keys").json() == after
+
+
+def test_the_checker_passes_the_callers_paths(tmp_path):
+    report = run_check(str(_spec(tmp_path)))
+    assert report.score() == 1.0
+    assert report.status_5xx == 0
