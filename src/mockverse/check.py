@@ -39,7 +39,7 @@ import httpx
 import orjson
 from jsonschema.exceptions import relevance
 
-from mockverse.http.operations import FacetWriteOp, MethodOp
+from mockverse.http.operations import FacetWriteOp, ItemOp, MethodOp
 from mockverse.http.writes import created_ids_field, is_json_patch
 from mockverse.in_process import World
 from mockverse.openapi import singular, snake
@@ -314,6 +314,10 @@ class _Checker:
         self.facet_writes = {(method, path) for path, methods in app.state.mock.by_path.items()
                              for method, typed in methods.items() if isinstance(typed, FacetWriteOp)}
         self.updating = _rpc_updates(app.state.mock.by_path)
+        self.current = {t.inferred.current_path: name for name, t in self.model.types.items()   # /user -> user
+                        if t.inferred is not None and t.inferred.current_path and "{" not in t.inferred.current_path}
+        self.current.update({path: typed.entity.name for path, methods in self.by_path.items()   # /me -> user
+                             if isinstance(typed := methods.get("GET"), ItemOp) and typed.id_param is None})
 
     def _type(self, row: dict) -> _Type:
         """A type of the world description as the checker uses it."""
@@ -1042,8 +1046,9 @@ class _Checker:
                        _find_entity(call.body, entity, target[entity.name]))
 
     def _creates(self, op: Operation, entity: _Type) -> bool:
-        """Whether a POST creates ``entity``: at its collection path, or under its parent's item."""
-        if op.path == entity.collection_path:
+        """Whether a POST creates ``entity``: at its collection path, under the caller's own entity (``/user/repos``),
+        or under its parent's item."""
+        if op.path == entity.collection_path or op.path.rsplit("/", 1)[0] in self.current:
             return True
         params = [p for p in (_param(t) for t in _tokens(op.path)) if p]
         return bool(params) and entity.parent is not None and self.bind(op.path).get(params[-1]) == entity.parent
@@ -1093,7 +1098,47 @@ class _Checker:
             self.unparented.add((entity.name, str(id)))
             listed = next((o for o in self.spec.operations if o.method.upper() == "GET" and o.path == op.path), None)
         self.read_back(name, entity, target, sent, _find_entity(call.body, entity, id), listed)
+        self.callers(op, entity, top, id)
         return target
+
+    def callers(self, op: Operation, entity: _Type, top: dict, id: object) -> None:
+        """A create at a path under the caller's own entity (``POST /user/repos``) is the caller's: its link to
+        that type (a key, an embedded owner) names the entity the caller's path answers, and the list at the
+        create's path shows it and no entity another one owns."""
+        prefix, name = op.path.rsplit("/", 1)[0], _op_name(op)
+        owner = self.types.get(self.current.get(prefix, ""))
+        if owner is None:
+            return
+        links = [(f, inner, embedded) for f, inner, target, embedded in entity.links if target == owner.name]
+        if entity.parent == owner.name and entity.parent_field:
+            links.insert(0, (entity.parent_field, None, False))
+        declared = entity.schema.get("properties") or {}
+        links = [lk for lk in links if lk[2] or lk[0] in declared and (declared[lk[0]] or {}).get("type") != "array"]
+        me = self.get_raw(f"GET {prefix}", prefix).body
+        mine = next((me[k] for k in owner.keys() if isinstance(me, dict) and me.get(k) is not None), None)
+        shown = [lk for lk in links if lk[0] in top]
+        many = any(isinstance(top[lk[0]], list) for lk in shown)   # a DM's recipients: the others, not the caller
+        link = None if many else shown[0] if shown else links[0] if links else None
+        if link is not None:
+            named = self.owners(top, link, owner)
+            self.report.record("writes", named == [mine], name, f"/{link[0]}",
+                               f"the caller's own {owner.name} ({prefix}) is {mine!r}; the created {entity.name} "
+                               f"names {named!r}")
+        if not any(o.method.upper() == "GET" and o.path == op.path for o in self.spec.operations):
+            return
+        listed = _find_list(self.get_raw(f"GET {op.path}", op.path).body, entity.id_field)
+        rows = [row for row in (listed[1] if listed else []) if isinstance(row, dict)]
+        others = [row.get(entity.id_field) for row in rows if link is not None and link[0] in row
+                  and self.owners(row, link, owner) != [mine]]
+        self.report.record("writes", any(_same(row.get(entity.id_field), id) for row in rows) and not others,
+                           f"GET {op.path}", "/", f"the caller's list shows {entity.name}s of others {others[:3]!r}"
+                           if others else f"the {entity.name} {id!r} made by {name} is not in the caller's list")
+
+    @staticmethod
+    def owners(row: dict, link: tuple[str, str | None, bool], owner: _Type) -> list[object]:
+        """The ids of ``owner``'s type one link field of a row names."""
+        field, inner, embedded = link
+        return [v for _, v in _link_values(row.get(field), [field], inner, owner.id_field, embedded)]
 
     def _unaddressed(self, entity: _Type, known: set[str], answer: dict) -> bool:
         """Whether a created entity has no parent a client knows (``known``: the types its path names, and

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mockverse.check import run_check
+from mockverse.http import operations
 
 USER = {"$ref": "#/components/schemas/User"}
 REPO = {"$ref": "#/components/schemas/Repository"}
@@ -112,5 +113,13 @@ def test_a_key_made_at_the_callers_path_is_the_callers(app_client, tmp_path):
 
 def test_the_checker_passes_the_callers_paths(tmp_path):
     report = run_check(str(_spec(tmp_path)))
-    assert report.score() == 1.0
-    assert report.status_5xx == 0
+    assert (report.score(), report.status_5xx) == (1.0, 0)
+    assert report.to_dict()["scores"]["writes"] == {"passed": 6, "total": 6, "score": 1.0}
+
+
+def test_the_checker_names_a_create_that_is_not_the_callers(tmp_path, monkeypatch):
+    monkeypatch.setattr(operations, "_own_list", lambda *args: None)   # the caller's paths as plain collections
+    report = run_check(str(_spec(tmp_path)))
+    failed = sorted((f.operation, f.pointer) for f in report.findings if f.category == "writes")
+    assert failed == [("GET /user/keys", "/"), ("GET /user/repos", "/"), ("POST /user/keys", "/user_id"),
+                      ("POST /user/repos", "/owner")]

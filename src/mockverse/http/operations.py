@@ -414,8 +414,9 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
 
 def _own_list(tokens: list[str], base: dict, listed: EntityType | None, tables: PathTables) -> ListOp | None:
     """A list (or create) of ``listed`` at a path under the caller's own entity (``/user/repos``, ``/me/playlists``,
-    ``/users/@me/guilds``): that entity's children, or the entities linking to it, as at its own item path."""
-    if listed is None or base["bound"]:
+    ``/users/@me/guilds``): that entity's children, or the entities linking to it (of a type with no link to it,
+    those related to it), as at its own item path."""
+    if listed is None or base["bound"] or base["method"] not in ("GET", "POST"):
         return None
     owner = tables.current.get("/" + "/".join(tokens[:-1]))
     if owner is None and _aliased(tokens, listed):
@@ -425,10 +426,7 @@ def _own_list(tokens: list[str], base: dict, listed: EntityType | None, tables: 
     mine = {**base, "bound": ((CURRENT, owner),)}
     if listed.parent is owner and listed.relationship:
         return ChildrenOp(**mine, listed=listed, parent=owner, id_param=CURRENT, relationship=listed.relationship)
-    key = key_to(listed, owner)
-    if key is not None or owner_embed(listed, owner) is not None:
-        return RelatedOp(**mine, listed=listed, parent=owner, id_param=CURRENT, key=key)
-    return None
+    return RelatedOp(**mine, listed=listed, parent=owner, id_param=CURRENT, key=key_to(listed, owner))
 
 
 def parent_filters(listed: EntityType, query: tuple[Any, ...]) -> tuple[str, ...]:
