@@ -469,7 +469,7 @@ def _aliased(tokens: list[str], listed: EntityType) -> bool:
 def owner_embed(entity: EntityType, owner: EntityType) -> Embed | None:
     """The one property of ``entity`` that embeds a single ``owner`` entity (a repo's ``owner``), if it has one."""
     embeds = [e for e in entity.embeds if e.target is owner and e.inner is None and not e.many]
-    return embeds[0] if len(embeds) == 1 else None
+    return embeds[0] if len(embeds) == 1 and entity is not owner else None   # an account's ``moved``: no owner
 
 
 def key_to(listed: EntityType, owner: EntityType) -> str | None:
