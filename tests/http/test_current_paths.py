@@ -123,3 +123,20 @@ def test_the_checker_names_a_create_that_is_not_the_callers(tmp_path, monkeypatc
     failed = sorted((f.operation, f.pointer) for f in report.findings if f.category == "writes")
     assert failed == [("GET /user/keys", "/"), ("GET /user/repos", "/"), ("POST /user/keys", "/user_id"),
                       ("POST /user/repos", "/owner")]
+
+
+def test_gitea_repos_made_at_user_repos_are_the_callers(app_client):
+    from conftest import SHARED
+
+    c = app_client(spec=SHARED / "specs" / "gitea.json", auth_check=False)
+    assert [c.get("/user").json()[k] for k in ("id", "login")] == [1, "indigo1"]
+    made = c.post("/user/repos", json={"name": "harbour"})
+    assert (made.status_code, made.json()["id"], made.json()["owner"]["login"]) == (201, 51, "indigo1")
+    mine = c.get("/user/repos").json()
+    assert [(r["id"], r["name"], r["owner"]["login"]) for r in mine] == [(32, "jade32", "indigo1"),
+                                                                         (51, "harbour", "indigo1")]
+    assert c.get("/users/indigo1/repos").json() == mine
+    assert c.get("/repos/indigo1/harbour").json() == made.json()
+    theirs = c.get("/users/blue3/repos").json()
+    assert [(r["name"], r["owner"]["login"]) for r in theirs] == [("juniper5", "blue3"), ("stone21", "blue3"),
+                                                                  ("sparrow26", "blue3")]
