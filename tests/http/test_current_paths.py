@@ -36,7 +36,7 @@ HOSTING = {
     "openapi": "3.0.3",
     "info": {"title": "Hosting", "version": "1"},
     "paths": {
-        "/user": {"get": _answer(USER)},
+        "/user": {"get": _answer(USER), "patch": {**_create("UserEdit", USER), **_answer(USER)}},
         "/user/repos": {"get": _answer(_listing(REPO)), "post": _create("RepoEdit", REPO)},
         "/user/keys": {"get": _answer(_listing(KEY)), "post": _create("KeyEdit", KEY)},
         "/admin/users": {"get": _answer(_listing(USER))},
@@ -50,6 +50,7 @@ HOSTING = {
         "Repository": {"type": "object", "properties": {
             "id": {"type": "integer", "format": "int64"}, "name": {"type": "string"},
             "full_name": {"type": "string"}, "owner": USER}},
+        "UserEdit": {"type": "object", "properties": {"login": {"type": "string"}}},
         "RepoEdit": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
         "Key": {"type": "object", "properties": {
             "id": {"type": "integer", "format": "int64"}, "title": {"type": "string"},
@@ -75,6 +76,14 @@ def test_the_current_path_answers_the_first_user(app_client, tmp_path):
     assert me.json() == first
     assert me.json()["id"] == 1
     assert c.get(f"/users/{first['login']}").json() == me.json()
+
+
+def test_a_change_at_the_current_path_changes_the_callers_user(app_client, tmp_path):
+    c = app_client(spec=_spec(tmp_path))
+    changed = c.patch("/user", json={"login": "harbour"})
+    assert (changed.status_code, changed.json()) == (200, {"id": 1, "login": "harbour"})
+    assert c.get("/user").json() == {"id": 1, "login": "harbour"}
+    assert c.get("/admin/users").json()[0] == {"id": 1, "login": "harbour"}
 
 
 def test_a_repo_made_at_the_callers_path_is_the_callers(app_client, tmp_path):

@@ -363,6 +363,8 @@ def _on_literal(last: str, bound: list[tuple[str, EntityType]], tokens: list[str
     if method == "GET" and current is not None and schema is not None and not is_array(schema) \
             and list_slot(schema, current) is None:   # /user, /users/@me: the caller's own user
         return ItemOp(**base, entity=current, id_param=None, parent_param=None)
+    if method in ("PUT", "PATCH") and current is not None:   # PATCH /users/@me changes the caller's own user
+        return ItemOp(**{**base, "bound": ((CURRENT, current),)}, entity=current, id_param=CURRENT, parent_param=None)
     listed = tables.collections.get(path) or tables.segment_type(last)
     callers = _own_list(tokens, base, listed, tables)
     if callers is not None:
