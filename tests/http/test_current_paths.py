@@ -149,3 +149,11 @@ def test_gitea_repos_made_at_user_repos_are_the_callers(app_client):
     theirs = c.get("/users/blue3/repos").json()
     assert [(r["name"], r["owner"]["login"]) for r in theirs] == [("juniper5", "blue3"), ("stone21", "blue3"),
                                                                   ("sparrow26", "blue3")]
+
+
+def test_a_stub_at_the_callers_path_talks_about_the_caller(app_client, tmp_path):
+    c = app_client(spec=_spec(tmp_path))
+    made = c.post("/__admin/mappings", json={"request": {"method": "GET", "urlPath": "/user/keys"},
+                                             "response": {"body": "keys of {{persona.login}}"}})
+    assert made.status_code == 201
+    assert c.get("/user/keys").text == f"keys of {c.get('/user').json()['login']}"

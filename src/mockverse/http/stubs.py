@@ -25,7 +25,7 @@ from mockverse.cache import LRU
 from mockverse.http.admin_schema import BODY_ERRORS, WORKSPACE, WRITE_ERRORS, json_body, json_ok, problems
 from mockverse.http.errors import Problem, json_response, read_json
 from mockverse.http.mock import FAST_OK, MockRoutes, starlette_path, workspace_of
-from mockverse.http.operations import PARAM
+from mockverse.http.operations import CURRENT, PARAM
 from mockverse.http.reads import safe_name
 from mockverse.http.simulation import DELAY_HEADER, NEVER, break_connection, format_ms
 from mockverse.reality.continuum import realism_delay
@@ -217,7 +217,7 @@ class StubLayer:
             if op is None or op.named is None:
                 return None
             entity, param = op.named
-            id = entity.parse_id(scope.facts.path_params.get(param))
+            id = entity.root_id(1) if param == CURRENT else entity.parse_id(scope.facts.path_params.get(param))
             data = view.get(entity, id) if id is not None else None
             if data is None:
                 return None
