@@ -157,3 +157,12 @@ def test_a_stub_at_the_callers_path_talks_about_the_caller(app_client, tmp_path)
                                              "response": {"body": "keys of {{persona.login}}"}})
     assert made.status_code == 201
     assert c.get("/user/keys").text == f"keys of {c.get('/user').json()['login']}"
+
+
+def test_gitea_lists_under_user_are_those_of_the_callers_own_path(app_client):
+    from conftest import SHARED
+
+    c = app_client(spec=SHARED / "specs" / "gitea.json", auth_check=False)
+    for segment, ids in (("orgs", [4]), ("subscriptions", [644, 761, 544, 59]), ("gpg_keys", [24, 8, 44, 13, 29])):
+        assert [r["id"] for r in c.get(f"/user/{segment}").json()] == ids
+        assert c.get(f"/users/indigo1/{segment}").json() == c.get(f"/user/{segment}").json()

@@ -347,18 +347,25 @@ def count_served(op: CountOp, view: WorldView, key: str) -> Served:
     return body_served(op, view, body, None)
 
 
+def _sampled_at(op: RelatedOp) -> str:
+    """The path whose stable selection a related list shows: its own, or for the caller's (``/user/orgs``) the one
+    under the caller's type's item path (``/users/{username}/orgs``), so both list the same entities."""
+    item = op.parent.inferred.item_path if op.parent.inferred is not None else None
+    return f"{item}/{op.path.rsplit('/', 1)[1]}" if op.id_param == CURRENT and item else op.path
+
+
 def related_rows(view: WorldView, op: RelatedOp, id: object) -> list[dict]:
     """The entities a nested list of another type shows: those whose key names the parent
     (``/sites/{site_id}/dns`` lists the zones whose ``site_id`` is that site) when the listed type
     has such keys, else a stable selection of existing ones."""
-    parent, target, path = op.parent, op.listed, op.path
+    parent, target = op.parent, op.listed
     keys = [r.field for r in target.references if r.target is parent and not r.many]
     embed = owner_embed(target, parent)
     if not keys and embed is not None:   # the entities whose embed shows the parent (a repo's ``owner``)
         return [data for index, data in enumerate(view.all_of(target)()) if index < SCAN_LIMIT
                 and embedded_id(view, target, data.get(target.id_field), data, embed) == id]
     if not keys:   # a stable selection, then those made at this path (linked to the parent by writes.create)
-        ids = Renderer(view).sample(target, (f"{parent.name}:{id}", path), most=6)
+        ids = Renderer(view).sample(target, (f"{parent.name}:{id}", _sampled_at(op)), most=6)
         made = [target.parse_id(ref.split(":", 1)[1])
                 for ref in view.store.linked(view.workspace, f"{parent.name}:{id}", f"has_{target.segment}")]
         return [d for d in (view.get(target, i) for i in dict.fromkeys([*ids, *made]) if i is not None)
