@@ -230,6 +230,7 @@ class _Type:
     id_param: str | None = None                        # the item path's key, when a field of that name holds it
     schema_name: str | None = None                     # the spec's schema the type's entities are
     id_paths: tuple[str, ...] = ()                     # further item paths, keyed by the id
+    held: dict[str, str] = field(default_factory=dict)  # link field -> the target's key it holds (``identity``)
 
     def keys(self) -> list[str]:
         """The fields a value addressing one entity may sit in: its id, else the field its item path is keyed by."""
@@ -298,7 +299,7 @@ class _Checker:
         self.numbers: dict[tuple[str, str], object] = {}   # (type, id) -> the key its item path takes
         self.statuses: dict[str, list[int]] = {}
         self.replay: list[_Call] = []
-        self.resolved: dict[tuple[str, str], tuple[bool, str]] = {}
+        self.resolved: dict[tuple[str, str, str | None], tuple[bool, str]] = {}
         self.validated: set[tuple[str, str]] = set()
         self.unparented: set[tuple[str, str]] = set()   # created entities no parent a client knows addresses
         report.operations = len(self.spec.operations)
@@ -319,7 +320,8 @@ class _Checker:
         parent = row["parent"] or {}
         return _Type(row["name"], row["id_field"], item, row["collection_path"], parent.get("type"),
                      parent.get("field"), links, getattr(entity, "schema", None) or {}, row.get("id_param"),
-                     row.get("schema"), tuple(row.get("id_paths") or ()))
+                     row.get("schema"), tuple(row.get("id_paths") or ()),
+                     {r["field"]: r["key"] for r in row["references"] if r.get("key")})
 
     def _derived_item_path(self, collection: str | None) -> str | None:
         """An item path the world serves under a collection path (``/users`` -> ``/users/{id}``)."""
@@ -775,14 +777,15 @@ class _Checker:
                 if budget[0] <= 0:
                     return
                 budget[0] -= 1
-                ok, detail = self.resolve(target, id)
+                ok, detail = self.resolve(target, id, entity.held.get(name))
                 self.report.record("links", ok, operation, to_pointer(pointer),
                                    f"{target} {id!r} does not resolve: {detail}")
 
-    def resolve(self, target: str, id: object) -> tuple[bool, str]:
+    def resolve(self, target: str, id: object, held: str | None = None) -> tuple[bool, str]:
         """Whether ``target`` ``id`` exists: its item path answers 200 with that entity, or the bodiless
-        status of a membership check (cached)."""
-        key = (target, str(id))
+        status of a membership check (cached). A link holding the target's key ``held`` (a user's ``identity``)
+        is followed as a client follows it: the item path at that key answers the entity whose ``held`` it is."""
+        key = (target, str(id), held)
         if key in self.resolved:
             return self.resolved[key]
         entity = self.types[target]
@@ -793,7 +796,7 @@ class _Checker:
             known = self.ancestors(target, id)
             call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), known))
             member = _membership(item_op)
-            found = _find(call.body, entity.id_field, id) if call.status == 200 else None
+            found = _find(call.body, held or entity.id_field, id) if call.status == 200 else None
             if member is not None:
                 result = (call.status == member, f"{_op_name(item_op)} answered {call.status}, not {member}")
             elif found is None and call.status == 200 and not _shows_key(item_op, entity):

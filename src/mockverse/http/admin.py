@@ -81,8 +81,12 @@ class AdminAPI:
         return entity
 
     def _lookup(self, view: WorldView, entity: EntityType, raw: str) -> tuple[object, dict]:
+        """(id, fields) of the entity ``raw`` names: its id, else one of its keys (a user's ``identity``)."""
         id = entity.parse_id(raw)
         data = view.get(entity, id) if id is not None else None
+        if data is None and entity.keys:
+            id = entity.by_key(view, raw)
+            data = view.get(entity, id) if id is not None else None
         if data is None:
             raise Problem(404, "Not found", f"{entity.name} {raw} does not exist in workspace '{view.workspace}'",
                           field="id")

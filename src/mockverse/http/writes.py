@@ -112,11 +112,11 @@ class Writes:
         entity, key, name = op.entity, op.entity.scoped, op.id_param or ""
         assert key is not None and entity.parent is not None, f"{entity.name} has a key within its parent"
         raw = request.path_params.get(safe_name(name))
-        target_id = key.target.parse_id(raw)
+        target_id = key.target.linked_id(raw, view, key.key)
         if target_id is None or view.get(key.target, target_id) is None:
             raise Problem(404, "Not found", f"{key.target.name} {raw} does not exist", field=name)
         data = _entity_fields(entity, body)
-        data[key.field] = {key.target.id_field: target_id} if key.embed else target_id
+        data[key.field] = {key.target.id_field: target_id} if key.embed else key.target.held(view, target_id, key.key)
         if entity.fk is not None:
             data[entity.fk] = next(id for e, id, _ in reversed(found.values()) if e is entity.parent)
         return self.written(op, view, entity, _created(op, view, entity, data), created=request.url.path)

@@ -43,6 +43,7 @@ class ScopedKey:
     target: EntityType  # the entity type whose key it holds
     embed: bool         # the property embeds the target entity (else it holds its id)
     only: bool          # the type has no id of its own: this is the one key its item path takes
+    key: str | None = None   # the target's key field the link holds instead of its id (a user's ``identity``)
 
 
 @dataclass(eq=False)
@@ -214,6 +215,22 @@ class EntityType:
                 return data.get(self.id_field)
         return None
 
+    def held(self, view: Any, value: object, key: str | None) -> object:
+        """What a link holding ``key`` of this type shows for the id (or ids) ``value``: each entity's ``key``
+        as its own fields hold it (a created user's chosen ``identity`` too); the ids when ``key`` is None."""
+        if key is None or value is None:
+            return value
+        if isinstance(value, list):
+            return [self.held(view, v, key) for v in value]
+        data = view._base(self, value)
+        return data.get(key) if data is not None else None
+
+    def linked_id(self, raw: object, view: Any, key: str | None) -> object:
+        """The id of the entity a link value names: the one whose ``key`` it is, else (``key`` None) the id itself."""
+        if key is None:
+            return self.parse_id(raw)
+        return self.by_key(view, str(raw)) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
+
     def child_where(self, view: Any, parent_id: object, match: Callable[[dict], bool]) -> object:
         """The id of the first of ``parent_id``'s children of this type whose fields ``match`` (None if none):
         a lookup bounded by one parent's child count, never a scan of the type."""
@@ -300,10 +317,10 @@ class EntityType:
                 continue
             if self.scoped is not None and self.scoped.field == ref.field:   # distinct among the siblings
                 value = self.scoped_value(view, id, data)
-                data[ref.field] = value if value is not None or ref.nullable else self._reference_value(
-                    view, id, data, ref)
-                continue
-            data[ref.field] = self._reference_value(view, id, data, ref)
+                value = value if value is not None or ref.nullable else self._reference_value(view, id, data, ref)
+            else:
+                value = self._reference_value(view, id, data, ref)
+            data[ref.field] = ref.target.held(view, value, ref.key)
         key = self.scoped
         if key is not None and key.embed and not (given and key.field in given):
             value = self.scoped_value(view, id, data)
@@ -457,7 +474,7 @@ class WorldModel:
                 else None,
                 "estimated_total": _estimate(entity),
                 "references": [
-                    {"field": r.field, "target": r.target.name, "many": r.many}
+                    {"field": r.field, "target": r.target.name, "many": r.many, **({"key": r.key} if r.key else {})}
                     for r in entity.references
                 ],
                 "embeds": [

@@ -84,6 +84,7 @@ class Reference:
     nullable: bool
     relationship: str
     parent: bool = False    # holds the entity's own parent (an issue's ``repository_id`` under its repo)
+    key: str | None = None  # the target's key field it holds instead of its id (a member's ``identity``)
 
 
 @dataclass
@@ -162,6 +163,17 @@ def _is_array(schema: dict | None) -> bool:
 
 def _nested(relationship: Relationship) -> bool:
     return any(e.startswith("path nesting") for e in relationship.evidence)
+
+
+def held_key(holds: str, field: str, target: EntityType) -> str | None:
+    """The key field of ``target`` a link holds instead of its id: the one inference read in its description
+    (a member's ``identity``: the user's), else the one the field is named for, whole or by its last word
+    (``identity``, ``author_username``); only a key the target's item path answers at, so the link resolves."""
+    named = snake(field)
+    for key in (holds, field, named, named.rsplit("_", 1)[-1]):
+        if key in target.keys and key != target.id_field:
+            return key
+    return None
 
 
 class SpecWorldBuilder:
@@ -375,7 +387,7 @@ class SpecWorldBuilder:
         described, shown = set(self._param_fields(source)), entity.schema.get("properties") or {}
         for r in entity.references:   # a key the body shows
             if not r.many and r.target not in (entity, parent) and r.field in shown and r.field in (param, *described):
-                return ScopedKey(r.field, [r.field], r.target, embed=False, only=only)
+                return ScopedKey(r.field, [r.field], r.target, embed=False, only=only, key=r.key)
         return None
 
     def _param_fields(self, source: InferredType) -> list[str]:
@@ -615,7 +627,8 @@ class SpecWorldBuilder:
             many = _is_array(prop)
             scalar = merge_all_of(merge_all_of(prop).get("items") or {}) if many and prop else merge_all_of(prop or {})
             kinds = schema_types(scalar) - {"null"}
-            wanted = {"integer", "number"} if target.integer_ids else {"string"}
+            wanted = {"integer", "number"} if target.integer_ids and not held_key(r.holds, name, target) \
+                else {"string"}
             if prop is not None and kinds and not kinds & wanted:
                 self.usage[r.id] = (
                     "reported",
@@ -623,7 +636,8 @@ class SpecWorldBuilder:
                     f"{target.name} ids are {'integers' if target.integer_ids else 'strings'}",
                 )
                 continue
-            if not _accepts(scalar, target.codec.encode(1)):
+            codec = target.keys.get(held_key(r.holds, name, target) or "", target.codec)
+            if not _accepts(scalar, codec.encode(1)):
                 self.usage[r.id] = (
                     "reported",
                     f"not filled: {target.name} ids do not fit {entity.name}.{name}'s schema",
@@ -631,11 +645,13 @@ class SpecWorldBuilder:
                 continue
             many = many or r.kind != "belongs_to" and prop is None
             own = self._names_parent(entity, name, target, many)
+            key = None if own else held_key(r.holds, name, target)
             entity.references.append(Reference(name, entity.parent if own and entity.parent else target, many,
                                                bool(prop) and is_nullable(prop) and name not in
-                                               (entity.schema.get("required") or []), r.id, own))
+                                               (entity.schema.get("required") or []), r.id, own, key))
             self.usage[r.id] = ("reference", f"{entity.name}.{name} holds the id of its own parent" if own else
-                                f"{entity.name}.{name} holds ids of {target.name} entities that exist")
+                                f"{entity.name}.{name} holds the {key} of {target.name} entities that exist" if key
+                                else f"{entity.name}.{name} holds ids of {target.name} entities that exist")
 
     def _embeds(self, entity: EntityType, relationships: list[Relationship]) -> None:
         for r in relationships:
