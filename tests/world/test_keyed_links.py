@@ -1,0 +1,138 @@
+"""A link named for a key of its target holds that key, not the target's id: a team member's ``identity`` is the
+``identity`` of one of the users (the users' own key, which their item path answers at), as a person reads it.
+The member answers at it within its team, the entity API finds the user by it, and ``mockverse check`` follows
+it at the user's item path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mockverse.check import build_world, client_of, run_check
+
+STR = {"type": "string"}
+TEAM = "TM8f22666ed6a8a77eb07e04c3aa777a4b"
+
+
+def _ok(schema: dict, status: str = "200") -> dict:
+    return {status: {"description": "ok", "content": {"application/json": {"schema": schema}}}}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _param(name: str, description: str = "") -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": STR, "description": description}
+
+
+def _body(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _spec(tmp_path: Path) -> Path:
+    """Users (an id and a client-chosen ``identity`` that uniquely identifies one), teams, and team members whose
+    ``identity`` is their user's; users and members answer at either their id or their identity."""
+    team = _param("team_id")
+    user = _param("user", "Either the `id` or the `identity` of the user")
+    member = _param("member", "Either the `id` or the `identity` of the member")
+    paths = {
+        "/users": {"get": {"operationId": "listUsers", "responses": _ok({"type": "array", "items": _ref("User")})},
+                   "post": {"operationId": "createUser", "requestBody": _body(_ref("User")),
+                            "responses": _ok(_ref("User"), "201")}},
+        "/users/{user}": {"get": {"operationId": "getUser", "parameters": [user], "responses": _ok(_ref("User"))}},
+        "/teams": {"get": {"operationId": "listTeams", "responses": _ok({"type": "array", "items": _ref("Team")})}},
+        "/teams/{team_id}": {"get": {"operationId": "getTeam", "parameters": [team], "responses": _ok(_ref("Team"))}},
+        "/teams/{team_id}/members": {
+            "get": {"operationId": "listMembers", "parameters": [team],
+                    "responses": _ok({"type": "array", "items": _ref("Member")})},
+            "post": {"operationId": "addMember", "parameters": [team], "requestBody": _body(_ref("Member")),
+                     "responses": _ok(_ref("Member"), "201")}},
+        "/teams/{team_id}/members/{member}": {"get": {"operationId": "getMember", "parameters": [team, member],
+                                                      "responses": _ok(_ref("Member"))}},
+    }
+    schemas = {
+        "User": {"type": "object", "properties": {
+            "id": {"type": "string", "readOnly": True, "pattern": "^US[0-9a-f]{32}$"},
+            "identity": {"type": "string", "description": "The string that uniquely identifies the user"},
+            "name": STR}},
+        "Team": {"type": "object", "properties": {"id": {"type": "string", "pattern": "^TM[0-9a-f]{32}$"},
+                                                  "title": STR}},
+        "Member": {"type": "object", "properties": {
+            "id": {"type": "string", "readOnly": True, "pattern": "^MB[0-9a-f]{32}$"},
+            "team_id": {"type": "string", "readOnly": True, "pattern": "^TM[0-9a-f]{32}$"},
+            "identity": {"type": "string", "description": "The identity of the member's user"},
+            "role": {"type": "string", "enum": ["owner", "guest"]}}},
+    }
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({"openapi": "3.0.3", "info": {"title": "teams", "version": "1"}, "paths": paths,
+                                "components": {"schemas": schemas}}))
+    return path
+
+
+def test_a_member_holds_its_user_s_identity_and_the_user_answers_at_it(app_client, tmp_path: Path):
+    """The member's ``identity`` is the identity of an existing user (never a user id), and the user's item path
+    answers that user at it."""
+    c = app_client(spec=_spec(tmp_path))
+    assert c.get(f"/teams/{TEAM}/members").json() == [
+        {"id": "MBb8b6cd686bdf58b3a2187b43aeeb5279", "team_id": TEAM, "identity": "slate43", "role": "guest"}]
+    user = c.get("/users/slate43")
+    assert (user.status_code, user.json()) == (
+        200, {"id": "US0377bf858ab59feb68ad8745dfc0e99f", "identity": "slate43", "name": "Kara Bolton"})
+    assert c.get("/users/US0377bf858ab59feb68ad8745dfc0e99f").json() == user.json()
+
+
+def test_every_member_s_identity_is_a_user_s(tmp_path: Path):
+    """Over the first teams, every member holds the identity of a user that answers at it."""
+    world = build_world(str(_spec(tmp_path)), "42")
+    with world, client_of(world) as c:
+        held = [m["identity"] for t in c.get("/teams").json()[:12] for m in c.get(f"/teams/{t['id']}/members").json()]
+        assert len(held) == 16
+        for identity in held:
+            answer = c.get(f"/users/{identity}")
+            assert (answer.status_code, answer.json()["identity"]) == (200, identity)
+
+
+def test_a_member_answers_at_its_identity_within_its_team(app_client, tmp_path: Path):
+    """The identity a member holds names it among its team's members; another team's is a 404 naming the
+    parameter."""
+    c = app_client(spec=_spec(tmp_path))
+    member = c.get(f"/teams/{TEAM}/members/slate43")
+    assert (member.status_code, member.json()["id"]) == (200, "MBb8b6cd686bdf58b3a2187b43aeeb5279")
+    other = c.get("/teams").json()[0]["id"]
+    missing = c.get(f"/teams/{other}/members/slate43")
+    assert (missing.status_code, missing.headers["content-type"], missing.json()["field"]) == (
+        404, "application/problem+json", "member")
+
+
+def test_the_entity_api_finds_a_user_by_its_identity(app_client, tmp_path: Path):
+    """``/api/v1/consistency/entities/user/{identity}`` answers the user whose identity it is."""
+    c = app_client(spec=_spec(tmp_path))
+    answer = c.get("/api/v1/consistency/entities/user/slate43")
+    assert (answer.status_code, answer.json()["entity_id"]) == (200, "US0377bf858ab59feb68ad8745dfc0e99f")
+    assert c.get("/api/v1/consistency/entities/user/nobody").status_code == 404
+
+
+def test_the_world_description_says_which_key_the_link_holds(app_client, tmp_path: Path):
+    """The member's reference to users names the key it holds."""
+    c = app_client(spec=_spec(tmp_path))
+    types = {t["name"]: t for t in c.get("/api/v1/consistency/world").json()["entity_types"]}
+    assert types["member"]["references"] == [{"field": "identity", "target": "user", "many": False,
+                                              "key": "identity"}]
+
+
+def test_a_created_user_s_identity_links_a_created_member(app_client, tmp_path: Path):
+    """A member created with the identity a client chose for a new user holds it and answers at it."""
+    c = app_client(spec=_spec(tmp_path))
+    assert c.post("/users", json={"identity": "ada", "name": "Ada"}).status_code == 201
+    made = c.post(f"/teams/{TEAM}/members", json={"identity": "ada", "role": "guest"})
+    assert (made.status_code, made.json()["identity"]) == (201, "ada")
+    assert c.get(f"/teams/{TEAM}/members/ada").json() == made.json()
+
+
+def test_check_follows_the_keyed_links(tmp_path: Path):
+    """``mockverse check`` resolves every member identity at the user's item path."""
+    scores = run_check(str(_spec(tmp_path))).to_dict()["scores"]
+    assert {k: (v["passed"], v["total"]) for k, v in scores.items()} == {
+        "served": (9, 9), "schema": (22, 22), "links": (12, 12), "nested": (6, 6), "item_list": (6, 6),
+        "writes": (2, 2), "determinism": (6, 6)}
