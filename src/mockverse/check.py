@@ -54,6 +54,7 @@ CATEGORIES = ("served", "schema", "links", "nested", "item_list", "writes", "det
 SAMPLES = 3              # ids tried per path, parents tried per nested list
 LIST_ITEMS = 3           # entities of a list body looked at
 LINKS_PER_BODY = 12      # link values resolved per body
+SCOPE_CANDIDATES = 20     # entities seen that a linked key is looked for among (a user of the right service)
 DETERMINISM_GETS = 20    # GETs replayed against the second build
 WORLD_VIEW = "GET /api/v1/consistency/world"
 _FORM = "application/x-www-form-urlencoded"
@@ -401,11 +402,16 @@ class _Checker:
 
     def world_parent(self, type_name: str, id: object) -> object:
         """The parent id the engine's entity API gives an entity (None when it has none or is unknown)."""
+        data = self.world_data(type_name, id)
+        field = self.types[type_name].parent_field
+        return data.get(field) if data is not None and field else None
+
+    def world_data(self, type_name: str, id: object) -> dict | None:
+        """An entity's fields as the engine's entity API gives them (None when it is unknown)."""
         call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
                             f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
         data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
-        field = self.types[type_name].parent_field
-        return data.get(field) if isinstance(data, dict) and field else None
+        return data if isinstance(data, dict) else None
 
     def ancestors(self, type_name: str, id: object) -> dict[str, object]:
         """Ids of an entity and of each of its ancestors, by type."""
@@ -482,8 +488,8 @@ class _Checker:
         return next((t for t, entity in self.model.types.items() if t in self.types and name in key_names(t)),
                     None)
 
-    def contexts(self, op: Operation, bound: dict[str, str]) -> list[dict[str, object]]:
-        """Up to SAMPLES assignments of ids (by type) for ``op``'s path, deepest bound type first."""
+    def contexts(self, op: Operation, bound: dict[str, str], limit: int = SAMPLES) -> list[dict[str, object]]:
+        """Up to ``limit`` assignments of ids (by type) for ``op``'s path, deepest bound type first."""
         tokens = [_param(t) for t in _tokens(op.path)]
         deepest = next((bound[t] for t in reversed(tokens) if t and t in bound), None) or \
             (self.parent_key(op) or (None, None))[1]
@@ -493,7 +499,7 @@ class _Checker:
         ids = []
         if listed is not None and self.types[listed].parent == deepest:   # parents known to have children first
             ids = list(dict.fromkeys(p for (t, _), p in self.parent_of.items() if t == listed and p is not None))
-        ids = list(dict.fromkeys(ids + self.ids[deepest]))[:SAMPLES]
+        ids = list(dict.fromkeys(ids + self.ids[deepest]))[:limit]
         return [self.ancestors(deepest, i) for i in ids] or [{}]
 
     # -- values ----------------------------------------------------------------------------------
@@ -971,8 +977,9 @@ class _Checker:
         """POST a generated body; the answer names the new entity (in its body, else by its ``Location``)
         and its item path reads the written fields."""
         bound = self.bind(op.path)
-        known = self.contexts(op, bound)[0] if bound else {}
         body = self.body(op, "create", entity)
+        contexts = self.contexts(op, bound, SCOPE_CANDIDATES if entity.held else SAMPLES) if bound else [{}]
+        known = next((k for k in contexts if self.in_reach(entity, body, k)), contexts[0])
         bulk = _bulk(body)
         body = [self.linked(item, entity, known) for item in body] if bulk else self.linked(body, entity, known)
         sent = body[0] if bulk else body   # of a bulk create, the first entity is the one read back
@@ -1036,6 +1043,10 @@ class _Checker:
         keys = [(entity.parent_field, entity.parent, False)] if entity.parent_field and entity.parent else []
         keys += [(name, target, embedded) for name, sub, target, embedded in entity.links if sub is None]
         for name, target, embedded in keys:
+            spelled = next((k for k in inner if snake(str(k)) == snake(name)), None) if name in entity.held else None
+            if spelled is not None:   # a key of the target (a user's ``identity``, ``Identity`` in a form)
+                inner[spelled] = self.held_value(entity, name, known, inner[spelled])
+                continue
             if name not in inner or target not in self.types:
                 continue
             id = known.get(target) or next(iter(self.ids[target]), None)
@@ -1044,6 +1055,38 @@ class _Checker:
             if id is not None and (shaped or not embedded):   # an embed the request names otherwise: left as is
                 inner[name] = _keyed(value, id, self.types[target].id_field)
         return body
+
+    def held_value(self, entity: _Type, name: str, known: dict[str, object], value: object) -> object:
+        """The key of a target entity a client links in ``entity``'s field ``name`` (a user's ``identity``), as it
+        finds one: among the targets listed under the parent ``known`` names (the member's service's users), one
+        no sibling holds already where that key names the entity among its parent's children; else ``value``."""
+        target, held = next(t for n, _, t, _ in entity.links if n == name), entity.held[name]
+        parent = self.types[target].parent
+        if parent is not None and parent not in known:
+            return value
+        reach = self.ancestors(parent, known[parent]) if parent is not None else {}
+        model = self.model.types.get(entity.name)
+        scoped = model is not None and model.scoped is not None and model.scoped.field == name
+        taken = {str(i.get(name)) for i in self.listed(entity.name, known)} if scoped else set()
+        free = (i.get(held) for i in self.listed(target, reach))
+        return next((v for v in free if v is not None and str(v) not in taken), value)
+
+    def in_reach(self, entity: _Type, body: Any, known: dict[str, object]) -> bool:
+        """Whether a client creating ``entity`` under the parents ``known`` names finds a target for each key its
+        ``body`` links (a user of that service for a member's ``identity``), as one creating it there must."""
+        inner = _unwrap(body, {}, entity) if isinstance(body, dict) else {}
+        named = {snake(str(k)) for k in inner}
+        return all(self.held_value(entity, name, known, None) is not None
+                   for name in entity.held if snake(name) in named)
+
+    def listed(self, type_name: str, known: dict[str, object]) -> list[dict]:
+        """The entities the first page of a type's collection path lists under the parents ``known`` names."""
+        entity = self.types[type_name]
+        op = next((o for o in self.spec.operations if o.method.upper() == "GET" and o.path == entity.collection_path),
+                  None)
+        call = self.call(op, self.fill(op, self.bind(op.path), known)) if op is not None else None
+        found = _find_list(call.body, entity.id_field) if call is not None and call.status == 200 else None
+        return [item for item in found[1] if isinstance(item, dict)] if found is not None else []
 
     def update(self, op: Operation, entity: _Type, target: dict[str, object]) -> None:
         """PUT/PATCH a generated body on an entity; a later GET reads the written fields."""

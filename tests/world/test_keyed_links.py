@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import SHARED
 from mockverse.check import build_world, client_of, run_check
 
 STR = {"type": "string"}
@@ -136,3 +137,39 @@ def test_check_follows_the_keyed_links(tmp_path: Path):
     assert {k: (v["passed"], v["total"]) for k, v in scores.items()} == {
         "served": (9, 9), "schema": (22, 22), "links": (12, 12), "nested": (6, 6), "item_list": (6, 6),
         "writes": (2, 2), "determinism": (6, 6)}
+
+
+def test_a_create_naming_an_identity_no_user_has_is_a_422(app_client, tmp_path: Path):
+    """A member created (or changed) with an identity no user has is a 422 problem naming the field; nothing is
+    stored."""
+    c = app_client(spec=_spec(tmp_path))
+    made = c.post(f"/teams/{TEAM}/members", json={"identity": "nobody", "role": "guest"})
+    assert (made.status_code, made.headers["content-type"]) == (422, "application/problem+json")
+    assert (made.json()["field"], made.json()["detail"]) == (
+        "identity", "identity 'nobody' is no user's identity: give the identity of a user that exists")
+    assert [m["identity"] for m in c.get(f"/teams/{TEAM}/members").json()] == ["slate43"]
+
+
+def test_a_user_s_id_is_not_its_identity(app_client, tmp_path: Path):
+    """A link holding the identity does not take the user's id in its place."""
+    c = app_client(spec=_spec(tmp_path))
+    made = c.post(f"/teams/{TEAM}/members", json={"identity": "US0377bf858ab59feb68ad8745dfc0e99f"})
+    assert (made.status_code, made.json()["field"]) == (422, "identity")
+
+
+def test_an_identity_is_a_user_s_of_the_member_s_own_service(app_client):
+    """Twilio chat: a member's ``identity`` names a user of its channel's service; a user of another service is
+    no user there (422 naming the field), one of its own is linked (form body, PascalCase, as Twilio takes it)."""
+    c = app_client(auth_check=False, spec=SHARED / "specs" / "twilio-chat.json")
+    own, other = "IS9199d30375583b2be2fb55fc82182dd5", "IS8034b75b007bb95dbaf5cdffbf6aea56"
+    assert [u["identity"] for u in c.get(f"/v2/Services/{own}/Users").json()["users"]] == ["grove201", "raven202"]
+    assert c.get(f"/v2/Services/{other}/Users").json()["users"] == []
+    channel = c.get(f"/v2/Services/{other}/Channels").json()["channels"][0]["sid"]
+    refused = c.post(f"/v2/Services/{other}/Channels/{channel}/Members", data={"Identity": "raven202"})
+    assert (refused.status_code, refused.json()["field"]) == (422, "identity")
+    made = c.post(f"/v2/Services/{own}/Users", data={"Identity": "ada"})
+    assert made.status_code == 201
+    channel = c.get(f"/v2/Services/{own}/Channels").json()["channels"][0]["sid"]
+    member = c.post(f"/v2/Services/{own}/Channels/{channel}/Members", data={"Identity": "ada"})
+    assert (member.status_code, member.json()["identity"]) == (201, "ada")
+    assert c.get(f"/v2/Services/{own}/Channels/{channel}/Members/ada").json() == member.json()

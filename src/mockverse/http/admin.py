@@ -82,7 +82,7 @@ class AdminAPI:
 
     def _lookup(self, view: WorldView, entity: EntityType, raw: str) -> tuple[object, dict]:
         """(id, fields) of the entity ``raw`` names: its id, else one of its keys (a user's ``identity``)."""
-        id = entity.parse_id(raw)
+        id: object = entity.parse_id(raw)
         data = view.get(entity, id) if id is not None else None
         if data is None and entity.keys:
             id = entity.by_key(view, raw)

@@ -231,6 +231,17 @@ class EntityType:
             return self.parse_id(raw)
         return self.by_key(view, str(raw)) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
 
+    def held_by(self, view: Any, data: dict, ref: Reference, raw: object) -> object:
+        """The id of the entity a link ``ref`` holding a key names by ``raw`` (a member's ``identity``), among those
+        the entity of ``data`` may name (its service's users, when the target lives under an ancestor of it);
+        None when there is none."""
+        id = ref.target.linked_id(raw, view, ref.key)
+        target = view.get(ref.target, id) if id is not None else None
+        scope = self._scope(view, data, ref.target) if target is not None else None
+        if target is None or scope is not None and target.get(ref.target.fk) != scope:
+            return None
+        return id
+
     def child_where(self, view: Any, parent_id: object, match: Callable[[dict], bool]) -> object:
         """The id of the first of ``parent_id``'s children of this type whose fields ``match`` (None if none):
         a lookup bounded by one parent's child count, never a scan of the type."""

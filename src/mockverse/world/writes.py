@@ -153,6 +153,7 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED, *scalars)}
     named = {**data, **({entity.id_field: id} if id is not None else {})}
     data = _parent_from(view, entity, own, persona, parent_required, named, under)
+    _keys_held(view, entity, data, data)
     workspace = view.snap.workspace
     if id is None:
         _unique_within_parent(view, entity, data)
@@ -184,6 +185,19 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     view.engine.events.emit(workspace, f"{entity.name}.created", ref=f"{entity.name}:{id}", entity=created,
                             at=format_rfc3339(fresh.now), persona=fresh.persona(entity, created))
     return created
+
+
+def _keys_held(view: WorldView, entity: EntityType, given: dict, context: dict) -> None:
+    """Refuse (422) a link holding a key of its target (a member's user ``identity``) that names no entity the
+    written one may link (``context``: its fields as they will read): a key names an entity that exists."""
+    for ref in entity.references:
+        value = given.get(ref.field)
+        if ref.key is None or value is None:
+            continue
+        for raw in value if ref.many and isinstance(value, list) else [value]:
+            if entity.held_by(view, context, ref, raw) is None:
+                raise Problem(422, "Invalid body", f"{ref.field} {str(raw)[:60]!r} is no {ref.target.name}'s "
+                              f"{ref.key}: give the {ref.key} of a {ref.target.name} that exists", field=ref.field)
 
 
 def _unique_within_parent(view: WorldView, entity: EntityType, data: dict) -> None:
@@ -309,6 +323,7 @@ def update(view: WorldView, entity: EntityType, id: object, data: dict, *, repla
     data = scalars_placed(entity, keys_linked(view, entity, data), current, view.now)
     own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED)}
     data = _parent_from(view, entity, own, None, required=False)
+    _keys_held(view, entity, data, {**current, **data})
     stored = view.stored(entity, id)
     if stored is not None and stored.mode == "created":
         new = {**data, REPLACED: True} if replace else {**stored.data, **data}
