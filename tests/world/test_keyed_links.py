@@ -173,3 +173,20 @@ def test_an_identity_is_a_user_s_of_the_member_s_own_service(app_client):
     member = c.post(f"/v2/Services/{own}/Channels/{channel}/Members", data={"Identity": "ada"})
     assert (member.status_code, member.json()["identity"]) == (201, "ada")
     assert c.get(f"/v2/Services/{own}/Channels/{channel}/Members/ada").json() == member.json()
+
+
+def test_who_acted_is_named_by_the_key_its_description_names(app_client):
+    """Twilio chat's ``created_by`` / ``last_updated_by`` are "The `identity` of the User that ...": they hold
+    identities of the service's users, as ``from`` and a member's ``identity`` do."""
+    c = app_client(auth_check=False, spec=SHARED / "specs" / "twilio-chat.json")
+    channel = "/v2/Services/IS9199d30375583b2be2fb55fc82182dd5/Channels/CH95e551960b08c2b5a92f223ef5ebe9bf"
+    assert c.get(channel).json()["created_by"] == "grove201"
+    messages = c.get(f"{channel}/Messages").json()["messages"]
+    assert [(m["from"], m["last_updated_by"]) for m in messages] == [
+        (None, "raven202"), (None, None), ("grove201", "raven202")]
+    invites = c.get(f"{channel}/Invites").json()["invites"]
+    assert [(i["identity"], i["created_by"]) for i in invites] == [
+        ("grove201", "grove201"), ("raven202", "raven202"), ("grove201", "raven202"), ("raven202", "raven202")]
+    types = {t["name"]: t for t in c.get("/api/v1/consistency/world").json()["entity_types"]}
+    assert {r["field"]: r.get("key") for r in types["message"]["references"] if r["target"] == "user"} == {
+        "from": "identity", "last_updated_by": "identity"}

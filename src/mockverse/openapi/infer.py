@@ -1061,6 +1061,20 @@ class _WorldBuilder:
         link = self._link(source, target, path, "has_many" if many else "belongs_to")
         link.add(text, weight)
         self._description_evidence(link, description)
+        if stem == "by":
+            self._actor_key(link, target, description)
+
+    def _actor_key(self, link: _Evidence, target: str, description: str) -> None:
+        """``created_by``: "The `identity` of the User that created the invite" holds the target's alternate key
+        its description names, not its id."""
+        if self.alternate_keys is None:
+            self.alternate_keys = self._index_alternate_keys()
+        text = description.lower()
+        keys = (k for k, t in self.alternate_keys.items() if t == target and re.search(rf"\b{re.escape(k)}\b", text))
+        key = next(keys, None)
+        if key is not None:
+            link.holds = key
+            link.add(f"field {link.source}.{link.field} holds {target}'s alternate key '{key}'", _W["synonym"])
 
     def _value_reference(self, source: str, name: str, path: str, flat: dict, many: bool) -> bool:
         """``tagList: ["dragons"]``: a string field named for a value type holds its values."""

@@ -35,6 +35,10 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
   schema (an issue's ``repository``, a label's ``repository_id`` under its repo), holds that parent,
   not another entity; unless the parent key is a field named for a role (``creator_id``), beside
   which a ``user_id`` is another role.
+* **Keyed links.** A link that holds a key of its target other than its id (inference read it in its
+  description: a member's ``identity`` is its user's; or the field is named for one of the target's keys, whole
+  or by its last word) holds that key as the target's own fields do, so it resolves at the target's item path;
+  a write giving a value no target within reach holds (a user of the member's own service) is a 422.
 * **Values.** A type of values a path lists (``GET /tags``) has 20 entities, so its unpaged list
   shows every one.
 * **Corrections** come from ``world``: ``entities.<name>`` pins what inference decides for a
