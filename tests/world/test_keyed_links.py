@@ -190,3 +190,24 @@ def test_who_acted_is_named_by_the_key_its_description_names(app_client):
     types = {t["name"]: t for t in c.get("/api/v1/consistency/world").json()["entity_types"]}
     assert {r["field"]: r.get("key") for r in types["message"]["references"] if r["target"] == "user"} == {
         "from": "identity", "last_updated_by": "identity"}
+
+
+def test_a_registered_entity_takes_its_parent_from_the_user_its_key_names(app_client):
+    """An entity registered with only a user's identity (a twilio binding) belongs to that user's service."""
+    c = app_client(auth_check=False, spec=SHARED / "specs" / "twilio-chat.json")
+    made = c.post("/api/v1/consistency/entities", json={"entity_type": "binding", "data": {"identity": "raven202"}})
+    assert made.status_code == 201, made.text
+    data = made.json()["data"]
+    assert (data["identity"], data["service_sid"]) == ("raven202", "IS9199d30375583b2be2fb55fc82182dd5")
+
+
+def test_keys_a_client_chose_link_after_a_restart(app_client, tmp_path: Path):
+    """The key lives in the stored data: a second app over the same store answers the member at the identity a
+    created user was given, and the user at it."""
+    spec, store = _spec(tmp_path), tmp_path / "kept.db"
+    first = app_client(spec=spec, store=store)
+    assert first.post("/users", json={"identity": "ada", "name": "Ada"}).status_code == 201
+    member = first.post(f"/teams/{TEAM}/members", json={"identity": "ada", "role": "owner"}).json()
+    second = app_client(spec=spec, store=store)
+    assert second.get(f"/teams/{TEAM}/members/ada").json() == member
+    assert second.get("/users/ada").json()["name"] == "Ada"

@@ -161,9 +161,9 @@ class AdminAPI:
                 raise Problem(exc.status, exc.title, exc.detail, field="persona_id", allowed=exc.allowed) from None
         created = view.create(entity, data, id=entity_id, persona=persona)
         fresh = self.engine.view(view.workspace)
-        return json_response({"entity_type": entity.name, "entity_id": created["id"],
-                              "ref": f"{entity.name}:{created['id']}", "data": created},
-                             status=201, headers=self._headers(fresh, entity, created))
+        id = created[entity.id_field]
+        return json_response({"entity_type": entity.name, "entity_id": id, "ref": f"{entity.name}:{id}",
+                              "data": created}, status=201, headers=self._headers(fresh, entity, created))
 
     @_engine_errors
     async def entity(self, request: Request) -> Response:
