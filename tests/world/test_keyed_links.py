@@ -31,9 +31,10 @@ def _body(schema: dict) -> dict:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def _spec(tmp_path: Path) -> Path:
+def _spec(tmp_path: Path, **extra: dict) -> Path:
     """Users (an id and a client-chosen ``identity`` that uniquely identifies one), teams, and team members whose
-    ``identity`` is their user's; users and members answer at either their id or their identity."""
+    ``identity`` is their user's (and ``extra`` properties besides); users and members answer at either their id
+    or their identity."""
     team = _param("team_id")
     user = _param("user", "Either the `id` or the `identity` of the user")
     member = _param("member", "Either the `id` or the `identity` of the member")
@@ -63,7 +64,7 @@ def _spec(tmp_path: Path) -> Path:
             "id": {"type": "string", "readOnly": True, "pattern": "^MB[0-9a-f]{32}$"},
             "team_id": {"type": "string", "readOnly": True, "pattern": "^TM[0-9a-f]{32}$"},
             "identity": {"type": "string", "description": "The identity of the member's user"},
-            "role": {"type": "string", "enum": ["owner", "guest"]}}},
+            "role": {"type": "string", "enum": ["owner", "guest"]}, **extra}},
     }
     path = tmp_path / "spec.json"
     path.write_text(json.dumps({"openapi": "3.0.3", "info": {"title": "teams", "version": "1"}, "paths": paths,
@@ -211,3 +212,16 @@ def test_keys_a_client_chose_link_after_a_restart(app_client, tmp_path: Path):
     second = app_client(spec=spec, store=store)
     assert second.get(f"/teams/{TEAM}/members/ada").json() == member
     assert second.get("/users/ada").json()["name"] == "Ada"
+
+
+def test_a_link_named_for_a_key_of_its_target_holds_that_key(app_client, tmp_path: Path):
+    """A link the config declares (``reviewer_identity`` -> user) whose name ends in a key of its target holds
+    that key: the identity of a user who answers at it."""
+    config = tmp_path / "world.yaml"
+    config.write_text("world:\n  relationships:\n    - {source: member, target: user, field: reviewer_identity}\n")
+    c = app_client(spec=_spec(tmp_path, reviewer_identity=STR), config=config)
+    member = c.get(f"/teams/{TEAM}/members/slate43").json()
+    assert (member["identity"], member["reviewer_identity"]) == ("slate43", "tide30")
+    assert c.get("/users/tide30").json()["identity"] == "tide30"
+    refused = c.post(f"/teams/{TEAM}/members", json={"identity": "oak1", "reviewer_identity": "nobody"})
+    assert (refused.status_code, refused.json()["field"]) == (422, "reviewer_identity")
