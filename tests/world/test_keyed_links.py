@@ -137,7 +137,7 @@ def test_check_follows_the_keyed_links(tmp_path: Path):
     scores = run_check(str(_spec(tmp_path))).to_dict()["scores"]
     assert {k: (v["passed"], v["total"]) for k, v in scores.items()} == {
         "served": (9, 9), "schema": (22, 22), "links": (12, 12), "nested": (6, 6), "item_list": (6, 6),
-        "writes": (2, 2), "determinism": (6, 6)}
+        "writes": (2, 2), "determinism": (6, 6), "members": (0, 0)}
 
 
 def test_a_create_naming_an_identity_no_user_has_is_a_422(app_client, tmp_path: Path):
