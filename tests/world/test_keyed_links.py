@@ -225,3 +225,14 @@ def test_a_link_named_for_a_key_of_its_target_holds_that_key(app_client, tmp_pat
     assert c.get("/users/tide30").json()["identity"] == "tide30"
     refused = c.post(f"/teams/{TEAM}/members", json={"identity": "oak1", "reviewer_identity": "nobody"})
     assert (refused.status_code, refused.json()["field"]) == (422, "reviewer_identity")
+
+
+def test_the_default_a_field_describes_is_no_entity_s_key(app_client):
+    """Twilio chat's message ``from`` is "The default value is `system`": a message from `system` is made; from an
+    identity no user of the service has it is a 422."""
+    c = app_client(auth_check=False, spec=SHARED / "specs" / "twilio-chat.json")
+    channel = "/v2/Services/IS9199d30375583b2be2fb55fc82182dd5/Channels/CH95e551960b08c2b5a92f223ef5ebe9bf"
+    made = c.post(f"{channel}/Messages", data={"From": "system", "Body": "Welcome"})
+    assert (made.status_code, made.json()["from"], made.json()["body"]) == (201, "system", "Welcome")
+    refused = c.post(f"{channel}/Messages", data={"From": "nobody", "Body": "Hello"})
+    assert (refused.status_code, refused.json()["field"]) == (422, "from")

@@ -89,6 +89,7 @@ class Reference:
     relationship: str
     parent: bool = False    # holds the entity's own parent (an issue's ``repository_id`` under its repo)
     key: str | None = None  # the target's key field it holds instead of its id (a member's ``identity``)
+    default: object = None  # a value its schema gives as the default, which names no entity (``system``)
 
 
 @dataclass
@@ -178,6 +179,18 @@ def held_key(holds: str, field: str, target: EntityType) -> str | None:
         if key in target.keys and key != target.id_field:
             return key
     return None
+
+
+_DESCRIBED_DEFAULT = re.compile(r"\bdefault(?: value)? is:?\s*`([^`]+)`", re.IGNORECASE)
+
+
+def described_default(schema: dict) -> object:
+    """The default a property's schema gives (``default``, else "The default value is `system`" in its
+    description); None when it gives none."""
+    if schema.get("default") is not None:
+        return schema["default"]
+    found = _DESCRIBED_DEFAULT.search(str(schema.get("description") or ""))
+    return found.group(1) if found else None
 
 
 class SpecWorldBuilder:
@@ -667,7 +680,8 @@ class SpecWorldBuilder:
             key = None if own else held_key(r.holds, name, target)
             entity.references.append(Reference(name, entity.parent if own and entity.parent else target, many,
                                                bool(prop) and is_nullable(prop) and name not in
-                                               (entity.schema.get("required") or []), r.id, own, key))
+                                               (entity.schema.get("required") or []), r.id, own, key,
+                                               described_default(scalar)))
             self.usage[r.id] = ("reference", f"{entity.name}.{name} holds the id of its own parent" if own else
                                 f"{entity.name}.{name} holds the {key} of {target.name} entities that exist" if key
                                 else f"{entity.name}.{name} holds ids of {target.name} entities that exist")

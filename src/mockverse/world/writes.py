@@ -195,13 +195,14 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
 
 def _keys_held(view: WorldView, entity: EntityType, given: dict, context: dict) -> None:
     """Refuse (422) a link holding a key of its target (a member's user ``identity``) that names no entity the
-    written one may link (``context``: its fields as they will read): a key names an entity that exists."""
+    written one may link (``context``: its fields as they will read): a key names an entity that exists, unless
+    it is the default the field's schema gives (a message ``from`` `system`)."""
     for ref in entity.references:
         value = given.get(ref.field)
         if ref.key is None or value is None:
             continue
         for raw in value if ref.many and isinstance(value, list) else [value]:
-            if entity.keyed_target(view, context, ref, raw) is None:
+            if raw != ref.default and entity.keyed_target(view, context, ref, raw) is None:
                 raise Problem(422, "Invalid body", f"{ref.field} {str(raw)[:60]!r} is no {ref.target.name}'s "
                               f"{ref.key}: give the {ref.key} of a {ref.target.name} that exists", field=ref.field)
 
