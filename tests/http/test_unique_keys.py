@@ -103,3 +103,112 @@ def test_the_conflict_holds_after_a_restart(app_client, tmp_path: Path):
     _conflict(again.post("/apps", json={"name": "Copy", "uid": "billing"}), "uid", mine["id"],
               f"app {mine['id']} already has uid 'billing': uid must be one no other app holds")
     assert again.get("/apps/billing").json() == mine
+
+
+INDEX = {"name": "index", "in": "path", "required": True, "schema": {"type": "integer", "format": "int64"}}
+REPO = {"name": "repo", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _issues(tmp_path: Path) -> Path:
+    """Repositories whose issues answer at ``/repos/{repo}/issues/{index}`` (their ``number``), created, changed
+    and replaced there."""
+    repo = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+    issue = {"type": "object", "properties": {
+        "id": {"type": "integer"}, "number": {"type": "integer"}, "title": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"}}}
+    write = {"content": {"application/json": {"schema": {"type": "object", "properties": {
+        "title": {"type": "string"}, "number": {"type": "integer"}}}}}}
+    spec = {"openapi": "3.0.3", "info": {"title": "numbers", "version": "1"}, "paths": {
+        "/repos": {"get": {"operationId": "repos", "responses": _ok({"type": "array", "items": repo})}},
+        "/repos/{repo}": {"get": {"operationId": "repo", "parameters": [REPO], "responses": _ok(repo)}},
+        "/repos/{repo}/issues": {
+            "get": {"operationId": "issues", "parameters": [REPO], "responses": _ok({"type": "array", "items": issue})},
+            "post": {"operationId": "newIssue", "parameters": [REPO], "requestBody": write,
+                     "responses": _ok(issue, "201")}},
+        "/repos/{repo}/issues/{index}": {"parameters": [REPO, INDEX],
+                                         "get": {"operationId": "issue", "responses": _ok(issue)},
+                                         "patch": {"operationId": "editIssue", "requestBody": write,
+                                                   "responses": _ok(issue)}}}}
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(spec))
+    (tmp_path / "config.yaml").write_text("world:\n  entities:\n    issue:\n      count: [3, 4]\n")
+    return path
+
+
+def test_a_patch_of_a_number_a_sibling_has_is_refused(app_client, tmp_path: Path):
+    """Issue 1 of a repository cannot take number 2 (a generated sibling's), nor a created sibling's number: a 409
+    naming ``number`` and the holder; a number below 1 is a 422 naming it; the issue still answers at 1."""
+    c = app_client(spec=_issues(tmp_path), config=tmp_path / "config.yaml")
+    one, two = (c.get(f"/repos/1/issues/{n}").json() for n in (1, 2))
+    assert (one["number"], two["number"]) == (1, 2)
+    refused = c.patch("/repos/1/issues/1", json={"number": 2})
+    _conflict(refused, "number", two["id"], f"issue {two['id']} already has number 2 in repo 1: number must be "
+              "one no sibling has")
+    made = c.post("/repos/1/issues", json={"title": "New"}).json()
+    _conflict(c.patch("/repos/1/issues/1", json={"number": made["number"]}), "number", made["id"],
+              f"issue {made['id']} already has number {made['number']} in repo 1: number must be one no sibling has")
+    low = c.patch("/repos/1/issues/1", json={"number": 0})
+    assert (low.status_code, low.headers["content-type"], low.json()["field"]) == (422, PROBLEM, "number")
+    assert c.get("/repos/1/issues/1").json() == one
+
+
+def test_a_renumbered_issue_answers_at_its_new_number(app_client, tmp_path: Path):
+    """A generated issue and a created one PATCHed to free numbers answer there (and no longer at the old ones),
+    keep their own number when it is given again, and the repository's next issue is numbered above them."""
+    c = app_client(spec=_issues(tmp_path), config=tmp_path / "config.yaml")
+    one = c.get("/repos/1/issues/1").json()
+    assert c.patch("/repos/1/issues/1", json={"number": 1, "title": "Same"}).status_code == 200
+    moved = c.patch("/repos/1/issues/1", json={"number": 40})
+    assert (moved.status_code, moved.json()["id"], moved.json()["number"]) == (200, one["id"], 40)
+    assert c.get("/repos/1/issues/40").json() == moved.json()
+    assert c.get("/repos/1/issues/1").status_code == 404
+    made = c.post("/repos/1/issues", json={"title": "New"}).json()
+    assert made["number"] == 41
+    assert c.patch(f"/repos/1/issues/{made['number']}", json={"number": 1}).json()["number"] == 1
+    assert c.get("/repos/1/issues/1").json()["id"] == made["id"]
+    assert c.get("/repos/1/issues/41").status_code == 404
+    assert sorted(i["number"] for i in c.get("/repos/1/issues").json()) == [1, 2, 3, 4, 40]
+
+
+def _seats(tmp_path: Path) -> Path:
+    """People, groups and each group's seats (an id of their own and a ``person_id``): ``{seat}`` is "either the
+    `id` or the `person_id`", and a seat is changed (PATCH) there."""
+    integer = {"type": "integer"}
+    group = {"name": "group_id", "in": "path", "required": True, "schema": integer}
+    seat = {"name": "seat", "in": "path", "required": True, "schema": integer,
+            "description": "The seat: either the `id` or the `person_id` of the Seat."}
+    person = {"type": "object", "properties": {"id": integer, "name": {"type": "string"}}}
+    schema = {"type": "object", "properties": {"id": integer, "person_id": integer, "row": {"type": "string"}}}
+    write = {"content": {"application/json": {"schema": {"type": "object", "properties": {
+        "person_id": integer, "row": {"type": "string"}}}}}}
+    spec = {"openapi": "3.0.3", "info": {"title": "seats", "version": "1"}, "paths": {
+        "/people": {"get": {"operationId": "people", "responses": _ok({"type": "array", "items": person})}},
+        "/people/{person_id}": {"get": {"operationId": "person", "responses": _ok(person), "parameters": [
+            {"name": "person_id", "in": "path", "required": True, "schema": integer}]}},
+        "/groups": {"get": {"operationId": "groups", "responses": _ok({"type": "array", "items": {
+            "type": "object", "properties": {"id": integer}}})}},
+        "/groups/{group_id}": {"get": {"operationId": "group", "parameters": [group], "responses": _ok({
+            "type": "object", "properties": {"id": integer}})}},
+        "/groups/{group_id}/seats": {"get": {"operationId": "seats", "parameters": [group],
+                                             "responses": _ok({"type": "array", "items": schema})}},
+        "/groups/{group_id}/seats/{seat}": {"parameters": [group, seat],
+                                            "get": {"operationId": "getSeat", "responses": _ok(schema)},
+                                            "patch": {"operationId": "editSeat", "requestBody": write,
+                                                      "responses": _ok(schema)}}}}
+    path = tmp_path / "seats.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def test_a_patch_to_a_person_a_sibling_seat_holds_is_refused(app_client, tmp_path: Path):
+    """A seat PATCHed to the person another seat of its group holds is a 409 naming ``person_id`` and that seat;
+    to a person no seat of its group holds, it answers at that person."""
+    c = app_client(spec=_seats(tmp_path))
+    assert [(s["id"], s["person_id"]) for s in c.get("/groups/5/seats").json()] == [
+        (501, 7), (502, 38), (503, 19), (504, 50)]
+    _conflict(c.patch("/groups/5/seats/501", json={"person_id": 38}), "person_id", 502,
+              "group 5 already has a seat with person_id 38: person_id must be one no other seat of it holds")
+    assert c.patch("/groups/5/seats/501", json={"person_id": 7, "row": "B"}).status_code == 200
+    moved = c.patch("/groups/5/seats/7", json={"person_id": 12})
+    assert (moved.status_code, moved.json()["id"]) == (200, 501)
+    assert c.get("/groups/5/seats/12").json() == moved.json()
