@@ -1043,8 +1043,9 @@ class _Checker:
         return body
 
     def update(self, op: Operation, entity: _Type, target: dict[str, object]) -> None:
-        """PUT/PATCH a generated body on an entity; a later GET reads the written fields."""
-        body = self.linked(self.body(op, op.method, entity), entity, target)
+        """PUT/PATCH a generated body on an entity (drawn for that entity, as a client gives each entity its own
+        values: two entities never get the same key); a later GET reads the written fields."""
+        body = self.linked(self.body(op, f"{op.method}:{target[entity.name]}", entity), entity, target)
         call = self.call(op, self.fill(op, self.bind(op.path), target), body)
         if not 200 <= call.status < 300:
             self.report.record("writes", False, _op_name(op), "/", f"answered {call.status}: "
