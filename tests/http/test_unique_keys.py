@@ -136,8 +136,9 @@ def _issues(tmp_path: Path) -> Path:
 
 
 def test_a_patch_of_a_number_a_sibling_has_is_refused(app_client, tmp_path: Path):
-    """Issue 1 of a repository cannot take number 2 (a generated sibling's), nor a created sibling's number: a 409
-    naming ``number`` and the holder; a number below 1 is a 422 naming it; the issue still answers at 1."""
+    """Issue 1 of a repository cannot take number 2 (a generated sibling's), nor a created sibling's number, nor can
+    a new issue be created with number 2: a 409 naming ``number`` and the holder; a number below 1 is a 422 naming
+    it; the issue still answers at 1."""
     c = app_client(spec=_issues(tmp_path), config=tmp_path / "config.yaml")
     one, two = (c.get(f"/repos/1/issues/{n}").json() for n in (1, 2))
     assert (one["number"], two["number"]) == (1, 2)
@@ -147,6 +148,8 @@ def test_a_patch_of_a_number_a_sibling_has_is_refused(app_client, tmp_path: Path
     made = c.post("/repos/1/issues", json={"title": "New"}).json()
     _conflict(c.patch("/repos/1/issues/1", json={"number": made["number"]}), "number", made["id"],
               f"issue {made['id']} already has number {made['number']} in repo 1: number must be one no sibling has")
+    _conflict(c.post("/repos/1/issues", json={"title": "Copy", "number": 2}), "number", two["id"],
+              f"issue {two['id']} already has number 2 in repo 1: number must be one no sibling has")
     low = c.patch("/repos/1/issues/1", json={"number": 0})
     assert (low.status_code, low.headers["content-type"], low.json()["field"]) == (422, PROBLEM, "number")
     assert c.get("/repos/1/issues/1").json() == one
@@ -168,6 +171,8 @@ def test_a_renumbered_issue_answers_at_its_new_number(app_client, tmp_path: Path
     assert c.get("/repos/1/issues/1").json()["id"] == made["id"]
     assert c.get("/repos/1/issues/41").status_code == 404
     assert sorted(i["number"] for i in c.get("/repos/1/issues").json()) == [1, 2, 3, 4, 40]
+    given = c.post("/repos/1/issues", json={"title": "Given", "number": 30}).json()
+    assert c.get("/repos/1/issues/30").json() == given
 
 
 def _seats(tmp_path: Path) -> Path:

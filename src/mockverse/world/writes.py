@@ -162,6 +162,7 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
         id = parsed
     unique_keys(view, entity, id, data)
     _unique_within_parent(view, entity, id, data)
+    _renumbered(view, entity, id, {}, data)
     while id is None:
         id = entity.new_id(view.store.next_id(workspace, entity.name))
         if view.stored(entity, id) is not None or _defaults_held(view, entity, id, data):
@@ -223,8 +224,9 @@ def _unique_within_parent(view: WorldView, entity: EntityType, id: object, data:
 
 
 def _renumbered(view: WorldView, entity: EntityType, id: object, current: dict, data: dict) -> None:
-    """Check a write of an entity's number within its parent (``number`` of ``/issues/{index}``): a whole
-    number from 1 (else 422 naming it) that no sibling has (else 409); the entity then answers at it."""
+    """Check a write (a create's, or a change from ``current``) of an entity's number within its parent (``number``
+    of ``/issues/{index}``): a whole number from 1 (else 422 naming it) that no sibling has (else 409); the entity
+    then answers at it."""
     key = entity.number
     if key is None or key.field not in data or data[key.field] == current.get(key.field):
         return
