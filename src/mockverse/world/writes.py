@@ -14,7 +14,7 @@ from mockverse.problems import Problem
 from mockverse.store import StoredEntity
 from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
-from mockverse.world import numbers
+from mockverse.world import memberships, numbers
 from mockverse.world.generate import millis_number, moment_number
 from mockverse.world.model import EntityType, key_text
 
@@ -153,6 +153,12 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED, *scalars)}
     named = {**data, **({entity.id_field: id} if id is not None else {})}
     data = _parent_from(view, entity, own, persona, parent_required, named, under)
+    if entity.member_of is not None:   # a membership names its member; one that exists is answered again
+        data, existing = memberships.adding(view, entity, data, named)
+        if existing is not None:
+            return existing
+        if id is None and entity.parent is None:   # without a parent, the member's own slot
+            id = memberships.slot(view, entity, data[memberships.MEMBER])
     workspace = view.snap.workspace
     if id is not None:
         parsed = entity.valid_id(id)
@@ -379,8 +385,9 @@ def delete(view: WorldView, entity: EntityType, id: object) -> None:
     """Delete an entity (a tombstone over a generated one); what lies below it goes with it."""
     if view.get(entity, id) is None:
         raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
-    stored = view.stored(entity, id)
-    view.store.delete_entity(view.snap.workspace, entity.name, str(id), stored.mode if stored else "generated")
+    for kind, key in [(entity, id), *memberships.held_by(view, entity, id)]:
+        stored = view.stored(kind, key)
+        view.store.delete_entity(view.snap.workspace, kind.name, str(key), stored.mode if stored else "generated")
 
 
 def facet_type(entity: EntityType, facet: str) -> str:
