@@ -16,18 +16,20 @@ def _ok(schema: dict, code: str = "200") -> dict:
     return {code: {"description": "ok", "content": {"application/json": {"schema": schema}}}}
 
 
-def _apps(tmp_path: Path, nullable: bool = True) -> Path:
+def _apps(tmp_path: Path, nullable: bool = True, bulk: bool = False) -> Path:
     """svix-like apps: a prefixed id, a ``uid`` shaped like ``{app_id}`` (an alternative key), a name; created at
-    ``/apps``, read, replaced and changed at ``/apps/{app_id}``."""
+    ``/apps`` (``bulk``: an array of them), read, replaced and changed at ``/apps/{app_id}``."""
     props = {"id": {"type": "string", "example": "app_1srOrx2ZWZBpBUvZwXKQmoEYga2"},
              "uid": {**UID, "nullable": nullable}, "name": {"type": "string", "example": "My first application"}}
     schema = {"type": "object", "properties": props}
-    body = {"content": {"application/json": {"schema": {"type": "object", "properties": {
-        k: v for k, v in props.items() if k != "id"}}}}}
+    one = {"type": "object", "properties": {k: v for k, v in props.items() if k != "id"}}
+    body = {"content": {"application/json": {"schema": one}}}
+    created = {"content": {"application/json": {"schema": {"type": "array", "items": one}}}} if bulk else body
     param = [{"name": "app_id", "in": "path", "required": True, "schema": UID}]
     spec = {"openapi": "3.0.3", "info": {"title": "apps", "version": "1"}, "paths": {
         "/apps": {"get": {"operationId": "list", "responses": _ok({"type": "array", "items": schema})},
-                  "post": {"operationId": "create", "requestBody": body, "responses": _ok(schema, "201")}},
+                  "post": {"operationId": "create", "requestBody": created,
+                           "responses": _ok({"type": "array", "items": schema} if bulk else schema, "201")}},
         "/apps/{app_id}": {"parameters": param,
                            "get": {"operationId": "get", "responses": _ok(schema)},
                            "put": {"operationId": "put", "requestBody": body, "responses": _ok(schema)},
@@ -93,6 +95,21 @@ def test_a_created_app_never_takes_a_key_a_write_gave_another(app_client, tmp_pa
     assert [taken["uid"], after, nxt["uid"]] == ["pearl-51", "meadow-53", "mint-54"]
     assert squatter["uid"] == after and c.get(f"/apps/{after}").json() == squatter
     assert c.get(f"/apps/{nxt['uid']}").json() == nxt
+
+
+def test_a_bulk_create_with_a_held_or_repeated_uid_stores_none(app_client, tmp_path: Path):
+    """A bulk create whose second item gives a held uid, or the uid its first item gives, is a 409 naming that
+    item's field; none of its items is stored. Distinct free uids are all created."""
+    c = app_client(spec=_apps(tmp_path, bulk=True))
+    first = c.get("/apps").json()[0]
+    _conflict(c.post("/apps", json=[{"uid": "fresh"}, {"uid": "olive-1"}]), "$[1].uid", first["id"],
+              f"app {first['id']} already has uid 'olive-1': uid must be one no other app holds")
+    twice = c.post("/apps", json=[{"uid": "fresh"}, {"uid": "fresh"}])
+    assert (twice.status_code, twice.headers["content-type"], twice.json()["field"], twice.json()["detail"]) == (
+        409, PROBLEM, "$[1].uid", "items 0 and 1 both give uid 'fresh': uid must be one no other app holds")
+    assert (len(c.get("/apps").json()), c.get("/apps/fresh").status_code) == (50, 404)
+    made = c.post("/apps", json=[{"uid": "fresh"}, {"uid": "other"}])
+    assert (made.status_code, [a["uid"] for a in made.json()]) == (201, ["fresh", "other"])
 
 
 def test_the_conflict_holds_after_a_restart(app_client, tmp_path: Path):

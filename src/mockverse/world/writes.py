@@ -193,16 +193,17 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     return created
 
 
-def unique_keys(view: WorldView, entity: EntityType, id: object, data: dict) -> None:
-    """Refuse (409, naming the field and the entity holding it) a write giving an alternative key field
-    (``uid``, ``name``, ``slug``) a value another entity holds, generated or written: a key names one entity.
-    Each check is one decode and one indexed store read (:meth:`EntityType.key_holder`), never a scan."""
+def unique_keys(view: WorldView, entity: EntityType, id: object, data: dict, at: str = "") -> None:
+    """Refuse (409, naming the field, after ``at`` where the body holds it, and the entity holding it) a write
+    giving an alternative key field (``uid``, ``name``, ``slug``) a value another entity holds, generated or
+    written: a key names one entity. Each check is one decode and one indexed store read
+    (:meth:`EntityType.key_holder`), never a scan."""
     for name in entity.keys:
         text = key_text(data.get(name)) if name in data else None
         holder = entity.key_holder(view, name, text) if text is not None else None
         if holder is not None and holder != id:
             raise Problem(409, "Conflict", f"{entity.name} {holder} already has {name} {text!r}: {name} must be "
-                          f"one no other {entity.name} holds", field=name, extra={"held_by": holder})
+                          f"one no other {entity.name} holds", field=f"{at}{name}", extra={"held_by": holder})
 
 
 def _defaults_held(view: WorldView, entity: EntityType, id: object, data: dict) -> bool:
