@@ -234,3 +234,15 @@ def test_a_patch_to_a_person_a_sibling_seat_holds_is_refused(app_client, tmp_pat
     moved = c.patch("/groups/5/seats/7", json={"person_id": 12})
     assert (moved.status_code, moved.json()["id"]) == (200, 501)
     assert c.get("/groups/5/seats/12").json() == moved.json()
+
+
+def test_a_key_a_write_gave_is_found_in_a_large_world(app_client, tmp_path: Path):
+    """Among a million generated apps, a created app answers at its uid and a second create of that uid is a 409:
+    the key is found by one indexed lookup, not by reading the type's apps in turn."""
+    (tmp_path / "config.yaml").write_text("world:\n  entities:\n    app:\n      population: 1000000\n")
+    c = app_client(spec=_apps(tmp_path), config=tmp_path / "config.yaml")
+    mine = c.post("/apps", json={"name": "Late", "uid": "late"}).json()
+    assert c.get("/apps/late").json() == mine
+    _conflict(c.post("/apps", json={"uid": "late"}), "uid", mine["id"],
+              f"app {mine['id']} already has uid 'late': uid must be one no other app holds")
+    assert c.get("/apps/nobody").status_code == 404
