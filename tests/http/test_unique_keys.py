@@ -246,3 +246,16 @@ def test_a_key_a_write_gave_is_found_in_a_large_world(app_client, tmp_path: Path
     _conflict(c.post("/apps", json={"uid": "late"}), "uid", mine["id"],
               f"app {mine['id']} already has uid 'late': uid must be one no other app holds")
     assert c.get("/apps/nobody").status_code == 404
+
+
+def test_a_redis_store_keeps_keys_for_every_instance(app_client, redis_server, tmp_path: Path):
+    """On a Redis store (two instances sharing it) a uid one instance created answers at the other, and is a 409
+    there; renamed on the other, the first finds it at its new uid only."""
+    spec = _apps(tmp_path)
+    a, b = app_client(spec=spec, store=redis_server.url), app_client(spec=spec, store=redis_server.url)
+    mine = a.post("/apps", json={"name": "Billing", "uid": "billing"}).json()
+    assert b.get("/apps/billing").json() == mine
+    _conflict(b.post("/apps", json={"uid": "billing"}), "uid", mine["id"],
+              f"app {mine['id']} already has uid 'billing': uid must be one no other app holds")
+    assert b.patch("/apps/billing", json={"uid": "invoices"}).status_code == 200
+    assert (a.get("/apps/invoices").json()["id"], a.get("/apps/billing").status_code) == (mine["id"], 404)
