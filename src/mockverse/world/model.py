@@ -30,7 +30,7 @@ INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
 _SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
 SAMPLE_TRIES = 12   # parents drawn, at most, to find one with a child (a child type has 0-4 per parent)
-KEY_SCAN = 2000   # entities an alternative-key lookup reads, at most, for a key a write set
+KEY_LINK = "holds_key"   # the relationship of a key value's ref (:meth:`EntityType.key_ref`) to its holder
 
 
 @dataclass
@@ -201,19 +201,22 @@ class EntityType:
         return data
 
     def by_key(self, view: Any, raw: str) -> object:
-        """The id of the entity whose alternative key field equals ``raw`` (None if there is none):
-        the generated one the key encodes, else one a write named so (the first KEY_SCAN entities)."""
-        for name, codec in self.keys.items():
-            serial = codec.decode(raw)
-            id = self.codec.encode(serial) if serial is not None else None
+        """The id of the entity whose alternative key field (any of :attr:`keys`) equals ``raw`` (None if none)."""
+        return next((id for id in (self.key_holder(view, name, raw) for name in self.keys) if id is not None), None)
+
+    def key_holder(self, view: Any, name: str, raw: str) -> object:
+        """The id of the entity whose key field ``name`` holds ``raw`` (None if none): the generated one the key
+        decodes to, else one a write stored it on (its :meth:`key_links` list it); O(1) store reads, never a scan."""
+        serial = self.keys[name].decode(raw)
+        id = self.codec.encode(serial) if serial is not None else None
+        data = view.get(self, id) if id is not None else None
+        if data is not None and key_text(data.get(name)) == raw:
+            return id
+        for ref in view.store.linked(view.snap.workspace, self.key_ref(name, raw), KEY_LINK):
+            id = self.parse_id(ref[len(self.name) + 1:])
             data = view.get(self, id) if id is not None else None
-            if data is not None and data.get(name) == raw:
+            if data is not None and key_text(data.get(name)) == raw:
                 return id
-        for index, data in enumerate(view.all_of(self)()):
-            if index >= KEY_SCAN:
-                break
-            if any(data.get(name) == raw for name in self.keys):
-                return data.get(self.id_field)
         return None
 
     def held(self, view: Any, value: object, key: str | None) -> object:
@@ -243,6 +246,18 @@ class EntityType:
             return None
         return id
 
+    def key_ref(self, name: str, raw: str) -> str:
+        """The ref the entities a write gave ``raw`` in key field ``name`` are linked from (``app.uid=billing``):
+        no entity's ref (it has no ``type:`` prefix of a type), so no list or graph walk reads it."""
+        return f"{self.name}.{name}={raw}"
+
+    def key_links(self, id: object, data: dict) -> list[tuple[str, str, str]]:
+        """The links that index a stored entity by each key value ``data`` gives it, so :meth:`key_holder` finds
+        it in one lookup (they live in the store beside its fields, so they outlive a restart)."""
+        me = f"{self.name}:{id}"
+        return [(self.key_ref(name, text), KEY_LINK, me)
+                for name, text in ((n, key_text(data.get(n))) for n in self.keys) if text is not None]
+
     def child_where(self, view: Any, parent_id: object, match: Callable[[dict], bool]) -> object:
         """The id of the first of ``parent_id``'s children of this type whose fields ``match`` (None if none):
         a lookup bounded by one parent's child count, never a scan of the type."""
@@ -256,7 +271,7 @@ class EntityType:
 
     def scoped_text(self, data: dict) -> str | None:
         """The value of its key among its parent's children (``user.id``) in ``data``, as a path carries it."""
-        return _text(_at(data, self.scoped.path)) if self.scoped is not None else None
+        return key_text(_at(data, self.scoped.path)) if self.scoped is not None else None
 
     def by_scoped_key(self, view: Any, parent_id: object, raw: str) -> object:
         """The id of the child of ``parent_id`` whose scoped key (``user.id``) equals ``raw`` (None if none)."""
@@ -392,7 +407,7 @@ def _at(data: Any, path: list[str]) -> Any:
     return data
 
 
-def _text(value: object) -> str | None:
+def key_text(value: object) -> str | None:
     """A key value as a path carries it (``17`` -> ``"17"``); None for none or a non-scalar."""
     if value is None or isinstance(value, (dict, list, bool)):
         return None
