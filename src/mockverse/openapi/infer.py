@@ -31,7 +31,9 @@ Decisions (documented here because consumers depend on them):
   top-level fields of an entity, never from fields deep inside value objects.
 * **What a link holds.** ``Relationship.holds`` is ``"id"`` (the target's id field, which is
   its key: ``name`` for event types keyed by ``{event_type_name}``) or ``"url"`` (the URL of
-  the target's item path). A polymorphic key has ``type_field``, the sibling naming the type.
+  the target's item path), or an alternate key the target describes as uniquely identifying it
+  (``identity``: a member's ``identity``, a ``created_by`` described as "The `identity` of the User").
+  A polymorphic key has ``type_field``, the sibling naming the type.
   ``EntityType.id_in`` says whether the item path takes the id in the path or the query, and
   ``current_path`` names the path answering the caller's own entity.
 * **One type per schema and key.** A type served only at an item path keyed by its id
