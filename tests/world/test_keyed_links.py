@@ -31,10 +31,10 @@ def _body(schema: dict) -> dict:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def _spec(tmp_path: Path, **extra: dict) -> Path:
+def _spec(tmp_path: Path, join: bool = False, **extra: dict) -> Path:
     """Users (an id and a client-chosen ``identity`` that uniquely identifies one), teams, and team members whose
     ``identity`` is their user's (and ``extra`` properties besides); users and members answer at either their id
-    or their identity."""
+    or their identity (with ``join``, a PUT there adds the user's membership)."""
     team = _param("team_id")
     user = _param("user", "Either the `id` or the `identity` of the user")
     member = _param("member", "Either the `id` or the `identity` of the member")
@@ -53,6 +53,11 @@ def _spec(tmp_path: Path, **extra: dict) -> Path:
         "/teams/{team_id}/members/{member}": {"get": {"operationId": "getMember", "parameters": [team, member],
                                                       "responses": _ok(_ref("Member"))}},
     }
+    if join:
+        paths["/teams/{team_id}/members/{member}"]["put"] = {
+            "operationId": "joinTeam", "parameters": [team, member],
+            "requestBody": _body({"type": "object", "properties": {"role": {"type": "string"}}}),
+            "responses": _ok(_ref("Member"), "201")}
     schemas = {
         "User": {"type": "object", "properties": {
             "id": {"type": "string", "readOnly": True, "pattern": "^US[0-9a-f]{32}$"},
@@ -236,3 +241,15 @@ def test_the_default_a_field_describes_is_no_entity_s_key(app_client):
     assert (made.status_code, made.json()["from"], made.json()["body"]) == (201, "system", "Welcome")
     refused = c.post(f"{channel}/Messages", data={"From": "nobody", "Body": "Hello"})
     assert (refused.status_code, refused.json()["field"]) == (422, "from")
+
+
+def test_a_put_at_a_user_s_identity_adds_its_membership(app_client, tmp_path: Path):
+    """``PUT /teams/{team}/members/{identity}`` of a user no member holds yet adds one holding that identity (the
+    user's, not its id); an identity no user has is a 404 naming the parameter."""
+    c = app_client(spec=_spec(tmp_path, join=True))
+    assert c.post("/users", json={"identity": "ada", "name": "Ada"}).status_code == 201
+    joined = c.put(f"/teams/{TEAM}/members/ada", json={"role": "owner"})
+    assert (joined.status_code, joined.json()["identity"], joined.json()["role"]) == (201, "ada", "owner")
+    assert [m["identity"] for m in c.get(f"/teams/{TEAM}/members").json()] == ["slate43", "ada"]
+    missing = c.put(f"/teams/{TEAM}/members/nobody", json={"role": "owner"})
+    assert (missing.status_code, missing.json()["field"]) == (404, "member")
