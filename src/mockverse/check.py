@@ -48,6 +48,7 @@ from mockverse.openapi.words import key_names
 from mockverse.world.generate import Generator, merge_schema, schema_types
 from mockverse.world.numbers import path_value
 from mockverse.world.render import entity_slots, list_slot
+from mockverse.world.urls import self_url_fields
 from mockverse.world.writes import SCALARS, value_property
 
 CATEGORIES = ("served", "schema", "links", "nested", "item_list", "writes", "determinism")
@@ -772,6 +773,36 @@ class _Checker:
                 ok, detail = self.resolve(target, id)
                 self.report.record("links", ok, operation, to_pointer(pointer),
                                    f"{target} {id!r} does not resolve: {detail}")
+        self.url_links(operation, at, obj, entity, budget)
+
+    def url_links(self, operation: str, at: list, obj: dict, entity: _Type, budget: list[int]) -> None:
+        """Each URL an entity object holds as a link (``issue_url``) or as its own address (``url``), its API
+        base stripped, answers 200 with an entity of the target type (the same entity for its own address)."""
+        model = self.model.types.get(entity.name)
+        if model is None:
+            return
+        fields = [(name, entity.name, obj.get(entity.id_field)) for name in self_url_fields(model)]
+        fields += [(link["field"], link["target"], None) for link in self.model.links
+                   if link.get("holds") == "url" and link["source"] == entity.name and link["target"] in self.types]
+        for name, target, id in fields:
+            value = obj.get(name)
+            if value is None or budget[0] <= 0:
+                continue
+            budget[0] -= 1
+            ok, detail = self.resolve_url(target, value, id)
+            self.report.record("links", ok, operation, to_pointer(at + [name]), f"{value!r} is no {target}: {detail}")
+
+    def resolve_url(self, target: str, url: object, id: object) -> tuple[bool, str]:
+        """Whether an absolute URL on the API's base reads an entity of ``target`` (the one ``id`` names, if
+        given): a client follows it with the base stripped."""
+        base = self.model.base_url
+        if not isinstance(url, str) or not url.startswith(base + "/"):
+            return False, f"not a URL on the API's base {base}"
+        call = self.get_raw(f"GET {url[len(base):]}", url[len(base):])
+        entity = self.types[target]
+        found = (_find(call.body, entity.id_field, id) if id is not None else _find_id(call.body, entity.id_field)) \
+            if call.status == 200 else None
+        return found is not None, f"GET answered {call.status}" + (" with another entity" if call.status == 200 else "")
 
     def resolve(self, target: str, id: object) -> tuple[bool, str]:
         """Whether ``target`` ``id`` exists: its item path answers 200 with that entity, or the bodiless

@@ -68,7 +68,7 @@ def composite_names(view: WorldView, entity: EntityType, id: object, data: dict)
     rule = entity.composite
     if rule is None:
         return data
-    values = [_key_value(view, entity, id, data, part) for part in rule.parts]
+    values = [key_value(view, entity, id, data, part) for part in rule.parts]
     if not all(isinstance(value, str) and value for value in values):
         return data
     stored = view.stored(entity, id)
@@ -77,7 +77,7 @@ def composite_names(view: WorldView, entity: EntityType, id: object, data: dict)
     return {**data, **{name: joined for name in rule.fields if name not in given}}
 
 
-def _key_value(view: WorldView, entity: EntityType, id: object, data: dict, part: KeyPart) -> object:
+def key_value(view: WorldView, entity: EntityType, id: object, data: dict, part: KeyPart) -> object:
     """One part of a composite key: the entity's own key field, or that of the entity the part names."""
     if part.embed is not None:
         target, target_id = part.embed.target, embedded_id(view, entity, id, data, part.embed)
