@@ -781,27 +781,29 @@ class _Checker:
         model = self.model.types.get(entity.name)
         if model is None:
             return
-        fields = [(name, entity.name, obj.get(entity.id_field)) for name in self_url_fields(model)]
+        own = next(((k, obj[k]) for k in [*entity.keys(), *model.keys] if _scalar(obj.get(k))), None)
+        fields = [(name, entity.name, own) for name in self_url_fields(model)]
         fields += [(link["field"], link["target"], None) for link in self.model.links
                    if link.get("holds") == "url" and link["source"] == entity.name and link["target"] in self.types]
-        for name, target, id in fields:
+        for name, target, key in fields:
             value = obj.get(name)
-            if value is None or budget[0] <= 0:
-                continue
+            if value in (None, "") or budget[0] <= 0:
+                continue   # an empty URL names nothing (a comment on no pull request)
             budget[0] -= 1
-            ok, detail = self.resolve_url(target, value, id)
+            ok, detail = self.resolve_url(target, value, key)
             self.report.record("links", ok, operation, to_pointer(at + [name]), f"{value!r} is no {target}: {detail}")
 
-    def resolve_url(self, target: str, url: object, id: object) -> tuple[bool, str]:
-        """Whether an absolute URL on the API's base reads an entity of ``target`` (the one ``id`` names, if
-        given): a client follows it with the base stripped."""
+    def resolve_url(self, target: str, url: object, key: tuple[str, object] | None) -> tuple[bool, str]:
+        """Whether an absolute URL on the API's base reads an entity of ``target`` (the one whose field
+        ``key[0]`` is ``key[1]``, if given): a client follows it with the base stripped."""
         base = self.model.base_url
         if not isinstance(url, str) or not url.startswith(base + "/"):
             return False, f"not a URL on the API's base {base}"
         call = self.get_raw(f"GET {url[len(base):]}", url[len(base):])
-        entity = self.types[target]
-        found = (_find(call.body, entity.id_field, id) if id is not None else _find_id(call.body, entity.id_field)) \
-            if call.status == 200 else None
+        model = self.model.types[target]
+        fields = [*self.types[target].keys(), *model.keys]
+        found = None if call.status != 200 else _find(call.body, *key) if key is not None else \
+            next((n for n in (_find_id(call.body, f) for f in fields) if n is not None), None)
         return found is not None, f"GET answered {call.status}" + (" with another entity" if call.status == 200 else "")
 
     def resolve(self, target: str, id: object) -> tuple[bool, str]:
@@ -1230,6 +1232,11 @@ def _find(body: Any, id_field: str, id: object) -> tuple[list, dict] | None:
     if id is None:
         return None
     return next(((p, n) for p, n in _walk(body) if isinstance(n, dict) and _same(n.get(id_field), id)), None)
+
+
+def _scalar(value: object) -> bool:
+    """Whether a value can key an entity: a string or a number, not null, a bool or a structure."""
+    return value is not None and not isinstance(value, (bool, dict, list))
 
 
 def _find_id(body: Any, id_field: str) -> object:

@@ -103,10 +103,8 @@ def url_fields(view: WorldView, entity: EntityType, id: object, data: dict) -> d
         if ref.field in given:
             continue
         target_id = entity.reference_value(view, id, data, ref)
-        if target_id is None:
-            out[ref.field] = None if ref.nullable else out.get(ref.field)
-            continue
-        _put(out, ref.field, url_of(view, ref.target, ref.target.parse_id(target_id)))
+        url = url_of(view, ref.target, ref.target.parse_id(target_id)) if target_id is not None else None
+        out[ref.field] = url if url is not None else None if ref.nullable else ""   # "": it names no entity
     return out
 
 
