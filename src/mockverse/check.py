@@ -9,7 +9,9 @@ API, the way a client would walk it:
 * **schema**: every 2xx JSON body validates against the operation's response schema.
 * **links**: every field the world model treats as a link (a parent key, a reference, an
   embedded entity) whose value appears in a body resolves at the target type's item path
-  to the same entity (200, same id).
+  to the same entity (200, same id); so does every URL the world builds from its paths (an
+  entity's own ``url``, a URL reference such as ``issue_url``), its API base stripped, and each
+  URL of a ``links`` map answers 200.
 * **nested**: a list under a parent (``/parents/{id}/children``) holds children whose key
   points back at that parent (so does a child's own link named for the parent's type or for a
   type of its schema: an issue's embedded ``repository`` under a repo) and which equal what
@@ -48,7 +50,7 @@ from mockverse.openapi.words import key_names
 from mockverse.world.generate import Generator, merge_schema, schema_types
 from mockverse.world.numbers import path_value
 from mockverse.world.render import entity_slots, list_slot
-from mockverse.world.urls import self_url_fields
+from mockverse.world.urls import links_map_field, self_url_fields
 from mockverse.world.writes import SCALARS, value_property
 
 CATEGORIES = ("served", "schema", "links", "nested", "item_list", "writes", "determinism")
@@ -300,6 +302,7 @@ class _Checker:
         self.statuses: dict[str, list[int]] = {}
         self.replay: list[_Call] = []
         self.resolved: dict[tuple[str, str], tuple[bool, str]] = {}
+        self.followed: dict[str, _Call] = {}      # answers to the URLs bodies hold, by path
         self.validated: set[tuple[str, str]] = set()
         self.unparented: set[tuple[str, str]] = set()   # created entities no parent a client knows addresses
         report.operations = len(self.spec.operations)
@@ -761,6 +764,7 @@ class _Checker:
 
     def links(self, operation: str, at: list, obj: dict, entity: _Type, budget: list[int]) -> None:
         """Each link value of an entity object resolves to the same entity of the target type."""
+        self.url_links(operation, at, obj, entity)
         fields = ([(entity.parent_field, None, entity.parent, False)] if entity.parent and entity.parent_field else [])
         for name, inner, target, embedded in fields + entity.links:
             value = obj.get(name)
@@ -773,11 +777,12 @@ class _Checker:
                 ok, detail = self.resolve(target, id)
                 self.report.record("links", ok, operation, to_pointer(pointer),
                                    f"{target} {id!r} does not resolve: {detail}")
-        self.url_links(operation, at, obj, entity, budget)
 
-    def url_links(self, operation: str, at: list, obj: dict, entity: _Type, budget: list[int]) -> None:
+    def url_links(self, operation: str, at: list, obj: dict, entity: _Type) -> None:
         """Each URL an entity object holds as a link (``issue_url``) or as its own address (``url``), its API
-        base stripped, answers 200 with an entity of the target type (the same entity for its own address)."""
+        base stripped, answers 200 with an entity of the target type (the same entity for its own address);
+        each URL of its ``links`` map answers 200. Bounded by the fields of the type, apart from the budget of
+        id links."""
         model = self.model.types.get(entity.name)
         if model is None:
             return
@@ -787,19 +792,36 @@ class _Checker:
                    if link.get("holds") == "url" and link["source"] == entity.name and link["target"] in self.types]
         for name, target, key in fields:
             value = obj.get(name)
-            if value in (None, "") or budget[0] <= 0:
+            if value in (None, ""):
                 continue   # an empty URL names nothing (a comment on no pull request)
-            budget[0] -= 1
             ok, detail = self.resolve_url(target, value, key)
             self.report.record("links", ok, operation, to_pointer(at + [name]), f"{value!r} is no {target}: {detail}")
+        field = links_map_field(model)
+        urls = obj.get(field) if field is not None else None
+        for name, value in (urls.items() if isinstance(urls, dict) else []):
+            call, detail = self.follow(value)
+            ok = call is not None and call.status == 200
+            detail = detail if call is None else f"GET answered {call.status}"
+            self.report.record("links", ok, operation, to_pointer(at + [field, name]),
+                               f"{value!r} does not list {name}: {detail}")
+
+    def follow(self, url: object) -> tuple[_Call | None, str]:
+        """The answer to GET of an absolute URL on the API's base, its base stripped (cached); None and why
+        when the URL is not on that base."""
+        base = self.model.base_url
+        if not isinstance(url, str) or not url.startswith(base + "/"):
+            return None, f"not a URL on the API's base {base}"
+        path = url[len(base):]
+        if path not in self.followed:
+            self.followed[path] = self.get_raw(f"GET {path}", path)
+        return self.followed[path], ""
 
     def resolve_url(self, target: str, url: object, key: tuple[str, object] | None) -> tuple[bool, str]:
         """Whether an absolute URL on the API's base reads an entity of ``target`` (the one whose field
         ``key[0]`` is ``key[1]``, if given): a client follows it with the base stripped."""
-        base = self.model.base_url
-        if not isinstance(url, str) or not url.startswith(base + "/"):
-            return False, f"not a URL on the API's base {base}"
-        call = self.get_raw(f"GET {url[len(base):]}", url[len(base):])
+        call, detail = self.follow(url)
+        if call is None:
+            return False, detail
         model = self.model.types[target]
         fields = [*self.types[target].keys(), *model.keys]
         found = None if call.status != 200 else _find(call.body, *key) if key is not None else \

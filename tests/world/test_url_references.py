@@ -82,7 +82,7 @@ def _forge(tmp_path: Path, servers: list[dict] | None = None) -> Path:
 
 def _chat(tmp_path: Path) -> Path:
     """Services and their channels keyed by SIDs at ``/v2/Services/{ServiceSid}/Channels/{Sid}``, each with the
-    absolute URL of its resource; a service's webhook is a URL it calls, not its address."""
+    absolute URL of its resource, a service with a ``links`` map; its webhook is a URL it calls, not its address."""
     described = {"type": "string", "format": "uri", "description": "The absolute URL of the resource."}
     sid = {"type": "string", "pattern": "^IS[0-9a-fA-F]{32}$"}
     channel_sid = {"type": "string", "pattern": "^CH[0-9a-fA-F]{32}$"}
@@ -99,8 +99,9 @@ def _chat(tmp_path: Path) -> Path:
             "operationId": "getChannel", "parameters": [_param("ServiceSid", sid), _param("Sid", channel_sid)],
             "responses": _ok(_ref("Channel"))}},
     }, "components": {"schemas": {
-        "Service": {"type": "object", "properties": {"sid": sid, "friendly_name": STRING, "url": described,
-                                                     "pre_webhook_url": {"type": "string", "format": "uri"}}},
+        "Service": {"type": "object", "properties": {
+            "sid": sid, "friendly_name": STRING, "url": described, "links": {"type": "object", "format": "uri-map"},
+            "pre_webhook_url": {"type": "string", "format": "uri"}}},
         "Channel": {"type": "object", "properties": {"sid": channel_sid, "service_sid": sid, "url": described}},
     }}})
 
@@ -142,6 +143,7 @@ def test_an_absolute_resource_url_embeds_its_parents_sids(app_client, tmp_path: 
     service = c.get("/v2/Services").json()["services"][0]
     sid = service["sid"]
     assert service["url"] == f"https://chat.example.com/v2/Services/{sid}"
+    assert service["links"] == {"channels": f"https://chat.example.com/v2/Services/{sid}/Channels"}
     assert service["pre_webhook_url"].startswith("https://www.example.com/services/")
     channel = c.get(f"/v2/Services/{sid}/Channels").json()["channels"][0]
     assert channel["url"] == f"https://chat.example.com/v2/Services/{sid}/Channels/{channel['sid']}"

@@ -5,6 +5,8 @@
   without a description, when a sibling (``html_url``) holds its web address. Other URL fields (web pages,
   webhooks, media) stay generated values.
 * **URL references** (``issue_url``, inferred with ``holds = "url"``) name another entity by its address.
+* **A links map** (a ``links`` object declaring no properties) holds the URLs of the entity's child lists served
+  under its item path, keyed by their segment (``{"channels": ".../Services/IS.../Channels"}``).
 * Either is the target's item path, each parameter filled with the key a client uses (its id, its number
   within its parent, the parts of a composite key such as ``{owner}/{repo}``, an alternative key such as a
   login), the parent's own address before it, on the spec's first absolute ``servers`` URL (else
@@ -51,6 +53,31 @@ def self_url_fields(entity: EntityType) -> tuple[str, ...]:
     return tuple(found)
 
 
+def links_map_field(entity: EntityType) -> str | None:
+    """The ``links`` property of an entity that holds a map of URLs (an object declaring no properties of
+    its own), when the entity has child lists under its item path to fill it with; else None."""
+    prop = (entity.schema.get("properties") or {}).get("links")
+    flat = merge_all_of(prop) if isinstance(prop, dict) else None
+    if flat is None or schema_types(flat) - {"null"} != {"object"} or flat.get("properties"):
+        return None
+    return "links" if child_lists(entity) else None
+
+
+def child_lists(entity: EntityType) -> list[str]:
+    """The last segments of the lists of the entity's child types served right under its item path
+    (``/v2/Services/{Sid}`` -> ``Channels``, ``Roles``), in the order of its children."""
+    own = entity.inferred.item_path if entity.inferred is not None else None
+    if not own:
+        return []
+    segments = []
+    for child in entity.children.values():
+        path = child.inferred.collection_path if child.inferred is not None else None
+        head, _, last = (path or "").rpartition("/")
+        if path and last and not PARAM.match(last) and _shape(head) == _shape(own) and last not in segments:
+            segments.append(last)
+    return segments
+
+
 def item_path(view: WorldView, entity: EntityType, id: object, data: dict | None = None, depth: int = 0) -> str | None:
     """The path a client GETs to read the entity (``/repos/stone26/amber1/issues/1``), or None when its item
     path takes a key the entity does not have."""
@@ -91,14 +118,18 @@ def url_fields(view: WorldView, entity: EntityType, id: object, data: dict) -> d
     except a value a client wrote."""
     refs = entity.url_links
     selves = self_url_fields(entity)
-    if not refs and not selves:
+    links = links_map_field(entity)
+    if not refs and not selves and links is None:
         return data
     stored = view.stored(entity, id)
     given = stored.data if stored is not None else {}
     out = dict(data)
+    own = url_of(view, entity, id, data) if selves or links is not None else None
     for name in selves:
         if name not in given:
-            _put(out, name, url_of(view, entity, id, data))
+            _put(out, name, own)
+    if links is not None and links not in given and own is not None:
+        out[links] = {snake(segment): f"{own}/{segment}" for segment in child_lists(entity)}
     for ref in refs:
         if ref.field in given:
             continue
