@@ -92,9 +92,13 @@ def _chat(tmp_path: Path) -> Path:
             {"type": "object", "properties": {"services": {"type": "array", "items": _ref("Service")}}})}},
         "/v2/Services/{Sid}": {"get": {"operationId": "getService", "parameters": [_param("Sid", sid)],
                                        "responses": _ok(_ref("Service"))}},
-        "/v2/Services/{ServiceSid}/Channels": {"get": {
-            "operationId": "listChannels", "parameters": [_param("ServiceSid", sid)], "responses": _ok(
-                {"type": "object", "properties": {"channels": {"type": "array", "items": _ref("Channel")}}})}},
+        "/v2/Services/{ServiceSid}/Channels": {
+            "get": {"operationId": "listChannels", "parameters": [_param("ServiceSid", sid)], "responses": _ok(
+                {"type": "object", "properties": {"channels": {"type": "array", "items": _ref("Channel")}}})},
+            "post": {"operationId": "createChannel", "parameters": [_param("ServiceSid", sid)],
+                     "requestBody": {"content": {"application/json": {"schema": {
+                         "type": "object", "properties": {"friendly_name": STRING}}}}},
+                     "responses": _ok(_ref("Channel"), "201")}},
         "/v2/Services/{ServiceSid}/Channels/{Sid}": {"get": {
             "operationId": "getChannel", "parameters": [_param("ServiceSid", sid), _param("Sid", channel_sid)],
             "responses": _ok(_ref("Channel"))}},
@@ -102,7 +106,8 @@ def _chat(tmp_path: Path) -> Path:
         "Service": {"type": "object", "properties": {
             "sid": sid, "friendly_name": STRING, "url": described, "links": {"type": "object", "format": "uri-map"},
             "pre_webhook_url": {"type": "string", "format": "uri"}}},
-        "Channel": {"type": "object", "properties": {"sid": channel_sid, "service_sid": sid, "url": described}},
+        "Channel": {"type": "object", "properties": {"sid": channel_sid, "service_sid": sid, "friendly_name": STRING,
+                                                     "url": described}},
     }}})
 
 
@@ -148,6 +153,10 @@ def test_an_absolute_resource_url_embeds_its_parents_sids(app_client, tmp_path: 
     channel = c.get(f"/v2/Services/{sid}/Channels").json()["channels"][0]
     assert channel["url"] == f"https://chat.example.com/v2/Services/{sid}/Channels/{channel['sid']}"
     assert c.get(channel["url"].removeprefix("https://chat.example.com")).json() == channel
+    made = c.post(f"/v2/Services/{sid}/Channels", json={"friendly_name": "general"})
+    assert made.status_code == 201
+    assert made.json()["url"] == f"https://chat.example.com/v2/Services/{sid}/Channels/{made.json()['sid']}"
+    assert c.get(made.json()["url"].removeprefix("https://chat.example.com")).json() == made.json()
 
 
 def test_check_follows_every_url_to_the_same_entity(tmp_path: Path) -> None:
