@@ -298,7 +298,7 @@ class _Checker:
         self.collections = {t.collection_path: t.name for t in self.types.values() if t.collection_path}
         self.ids: dict[str, list] = {name: [] for name in self.types}
         self.parent_of: dict[tuple[str, str], object] = {}
-        self.numbers: dict[tuple[str, str], object] = {}   # (type, id) -> its number within its parent
+        self.numbers: dict[tuple[str, str], object] = {}   # (type, id) -> the key its item path takes
         self.statuses: dict[str, list[int]] = {}
         self.replay: list[_Call] = []
         self.resolved: dict[tuple[str, str], tuple[bool, str]] = {}
@@ -429,9 +429,9 @@ class _Checker:
                 continue
             type_name = bound.get(p.name)
             if type_name in known:
-                values[p.name] = str(self.path_key(type_name, p.name, known[type_name]))
+                values[p.name] = str(self.path_key(type_name, p.name, known[type_name], bound))
             elif type_name and self.ids[type_name]:
-                values[p.name] = str(self.path_key(type_name, p.name, self.ids[type_name][0]))
+                values[p.name] = str(self.path_key(type_name, p.name, self.ids[type_name][0], bound))
             else:
                 values[p.name] = str(self.scalar(p.schema, f"path.{p.name}"))
         parent_key = self.parent_key(op)
@@ -446,12 +446,18 @@ class _Checker:
                 values[p.name] = str(id)
         return values
 
-    def path_key(self, type_name: str, param: str, id: object) -> object:
+    def path_key(self, type_name: str, param: str, id: object, bound: dict[str, str]) -> object:
         """What a client puts in ``{param}`` to address one entity: its number within its parent where the
-        path takes that (``/repos/{owner}/{repo}/issues/{index}``: the issue's ``number``), else its id."""
+        path takes that (``/repos/{owner}/{repo}/issues/{index}``: the issue's ``number``), its key among its
+        parent's children where the path names the parent and takes that (``/guilds/{guild_id}/members/{user_id}``:
+        the member's ``user.id``; its world id is no key a client knows), else its id."""
         entity = self.model.types.get(type_name)
-        number = entity.number if entity is not None else None
-        if number is None or number.param != param:
+        if entity is None:
+            return id
+        numbered = entity.number is not None and entity.number.param == param
+        scoped = entity.scoped is not None and entity.inferred is not None and entity.inferred.id_param == param \
+            and entity.parent is not None and entity.parent.name in bound.values()
+        if not numbered and not scoped:
             return id
         key = (type_name, str(id))
         if key not in self.numbers:

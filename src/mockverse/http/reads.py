@@ -167,14 +167,20 @@ class Reads:
         rows = view.rows(entity, offset, offset + size)
         return self.shape.page(op, request, view, rows, total, None, (offset, size))
 
-    def resolve(self, op: Operation, request: Request, view: WorldView) -> Resolved:
-        """Every path parameter that names an entity, parsed and looked up: 404 for one that does not exist."""
+    def resolve(self, op: Operation, request: Request, view: WorldView, absent: str | None = None) -> Resolved:
+        """Every path parameter that names an entity, parsed and looked up: 404 for one that does not exist (but
+        ``absent``, a key within its parent that no child holds yet, is left out)."""
         found: Resolved = {}
         for name, entity in op.bound:
             raw = request.path_params.get(safe_name(name))
             numbered = numbered_child(view, entity, name, raw, found)
             if numbered is not None:
                 found[name] = numbered
+                continue
+            if self.within_parent(entity, found):
+                child = self.scoped(view, entity, name, raw, found, required=name != absent)
+                if child is not None:
+                    found[name] = child
                 continue
             parsed = entity.parse_id(raw)
             data = view.get(entity, parsed) if parsed is not None else None
@@ -194,6 +200,38 @@ class Reads:
                 raise Problem(404, "Not found", f"{entity.name} {id} does not belong to {entity.parent.name} "
                               f"{parent_id}", field=op.id_param)
         return found
+
+    @staticmethod
+    def within_parent(entity: EntityType, found: Resolved) -> bool:
+        """Whether the path names the entity by its key among its parent's children (a guild member by its user's
+        id): the type has such a key and the path named its parent before it."""
+        return entity.scoped is not None and any(e is entity.parent for e, _, _ in found.values())
+
+    @staticmethod
+    def scoped(view: WorldView, entity: EntityType, name: str, raw: str | None, found: Resolved,
+               required: bool = True) -> tuple[EntityType, object, dict] | None:
+        """(type, id, data) of the entity with ``raw`` as its own id or key (when its type has one), else of the
+        child of the parent named earlier in the path that holds ``raw`` in its key among the parent's children;
+        a 404 for neither (None when not ``required``)."""
+        key, parent = entity.scoped, entity.parent
+        assert key is not None and parent is not None, f"{entity.name} has a key within its parent"
+        parent_id = next(id for e, id, _ in reversed(found.values()) if e is parent)
+        own: object = None
+        if not key.only and raw is not None:
+            own = entity.parse_id(raw)
+            if (own is None or view.get(entity, own) is None) and entity.keys:
+                own = entity.by_key(view, raw)
+        data = view.get(entity, own) if own is not None else None
+        if data is not None:
+            return entity, own, data
+        id = entity.by_scoped_key(view, parent_id, raw) if raw is not None else None
+        data = view.get(entity, id) if id is not None else None
+        if (id is None or data is None) and not required:
+            return None
+        if id is None or data is None:
+            raise Problem(404, "Not found", f"no {entity.name} of {parent.name} {parent_id} has "
+                          f"{'.'.join(key.path)} {raw}", field=name)
+        return entity, id, data
 
     def item_body(self, view: WorldView, entity: EntityType, id: object, item: ItemOp | None) -> Any:
         """What ``GET`` of the entity's item path answers, rendered exactly as :meth:`read` renders it;

@@ -23,6 +23,7 @@ from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.model import EntityType, WorldModel
 
 SAMPLES = 3
+PARENTS_READ = 25   # parents a sample of a child type looks under, at most
 
 
 def _served_types(op: Operation) -> dict[str, str | None]:
@@ -86,17 +87,17 @@ def _inference(static: dict, relations: Relations | None) -> dict:
                                                   "takes effect at the next start"}}
 
 
-def _samples(view: WorldView, entity: EntityType) -> list[dict]:
-    """A few entities of a type that exist: ``{"id": ..., "parent_id": ...}`` (children found under parents)."""
+def _samples(view: WorldView, entity: EntityType, most: int = SAMPLES) -> list[dict]:
+    """A few entities of a type that exist: ``{"id": ..., "parent_id": ...}`` (children found under up to
+    PARENTS_READ parents, so a type whose first parents have none, a channel's members, still shows some)."""
     if entity.parent is None or entity.relationship is None:
-        ids = [entity.root_id(i) for i in range(1, min(SAMPLES, entity.config.population or 0) + 1)]
+        ids = [entity.root_id(i) for i in range(1, min(most, entity.config.population or 0) + 1)]
         return [{"id": i, "parent_id": None} for i in ids if view.get(entity, i) is not None]
     out: list[dict] = []
-    for parent in _samples(view, entity.parent) if entity.parent.parent is not None else [
-            {"id": entity.parent.root_id(i)} for i in range(1, min(25, entity.parent.config.population or 0) + 1)]:
+    for parent in _samples(view, entity.parent, PARENTS_READ):
         for child in view.child_ids(entity.parent, parent["id"], entity.relationship):
             out.append({"id": child, "parent_id": parent["id"]})
-            if len(out) >= SAMPLES:
+            if len(out) >= most:
                 return out
     return out
 

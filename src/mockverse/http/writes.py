@@ -29,7 +29,7 @@ from mockverse.http.operations import (
     Operation,
     RelatedOp,
 )
-from mockverse.http.reads import Reads, Resolved
+from mockverse.http.reads import Reads, Resolved, safe_name
 from mockverse.http.served import Served, world_served
 from mockverse.http.shapes import body_served, schema_served
 from mockverse.openapi import singular, snake
@@ -76,7 +76,10 @@ class Writes:
         check_body(op.validator, body)
         if (creates or updates) and not bulk and not is_json_patch(body):
             body = {**_query_fields(op, request), **(body or {})}
-        found = self.reads.resolve(op, request, view)
+        joining = op.id_param if isinstance(op, ItemOp) and request.method == "PUT" and op.entity.scoped else None
+        found = self.reads.resolve(op, request, view, absent=joining)
+        if joining is not None and joining not in found and isinstance(op, ItemOp):
+            return self.join(op, request, view, found, _object(body, required=False))
         if isinstance(op, (CollectionOp, ChildrenOp, RelatedOp)) and creates:
             if bulk and isinstance(body, list):   # one entity per item the spec's array holds
                 rows = [self.create(op, view, found, _object(item, required=True)) for item in body]
@@ -102,6 +105,21 @@ class Writes:
             updated = view.update(entity, id, data, replace=request.method == "PUT")
             return self.written(op, view, entity, updated)
         return schema_served(op, view, request.url.path, self.reads.persona(view, found))
+
+    def join(self, op: ItemOp, request: Request, view: WorldView, found: Resolved, body: dict) -> Served:
+        """A PUT at a key within the parent that no child holds yet (``PUT /guilds/{guild_id}/members/{user_id}``):
+        adds the child holding that target, which must exist (else a 404 naming the parameter)."""
+        entity, key, name = op.entity, op.entity.scoped, op.id_param or ""
+        assert key is not None and entity.parent is not None, f"{entity.name} has a key within its parent"
+        raw = request.path_params.get(safe_name(name))
+        target_id = key.target.parse_id(raw)
+        if target_id is None or view.get(key.target, target_id) is None:
+            raise Problem(404, "Not found", f"{key.target.name} {raw} does not exist", field=name)
+        data = _entity_fields(entity, body)
+        data[key.field] = {key.target.id_field: target_id} if key.embed else target_id
+        if entity.fk is not None:
+            data[entity.fk] = next(id for e, id, _ in reversed(found.values()) if e is entity.parent)
+        return self.written(op, view, entity, _created(op, view, entity, data), created=request.url.path)
 
     def method_write(self, op: MethodOp, request: Request, view: WorldView, body: dict) -> Served:
         """An RPC method's write: a create makes an entity of the fields given; an update writes the fields it

@@ -50,7 +50,16 @@ def child_times(view: WorldView, parent: EntityType, parent_id: object, parent_c
 def generated_offsets(view: WorldView, parent: EntityType, parent_id: object, parent_created: datetime,
                       child: EntityType, segments: list[tuple[datetime, LifecycleState]] | None = None) -> list[int]:
     """Creation moments of one parent's generated children (microseconds after ``parent_created``),
-    by the child type's timeline; a paced one follows ``segments`` (the persona's lifecycle)."""
+    by the child type's timeline; a paced one follows ``segments`` (the persona's lifecycle); no more than the
+    parent has room for when each child holds a distinct target (a channel's members: its service's users)."""
+    offsets = _timeline_offsets(view, parent, parent_id, parent_created, child, segments)
+    room = child.scoped_room(view, parent_id)
+    return offsets if room is None else offsets[:room]
+
+
+def _timeline_offsets(view: WorldView, parent: EntityType, parent_id: object, parent_created: datetime,
+                      child: EntityType, segments: list[tuple[datetime, LifecycleState]] | None) -> list[int]:
+    """Creation moments of one parent's generated children by the child type's timeline alone."""
     cfg = child.config
     draw = view.gen.drawer(f"{parent.name}:{parent_id}", child.name)
     now = timeline.offset(view.now, parent_created)

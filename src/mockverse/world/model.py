@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -43,6 +45,18 @@ SAMPLE_TRIES = 12   # parents drawn, at most, to find one with a child (a child 
 KEY_SCAN = 2000   # entities an alternative-key lookup reads, at most, for a key a write set
 
 
+@dataclass
+class ScopedKey:
+    """A field holding another entity's key (a guild member's ``user.id``, a channel member's ``identity``)
+    that names the entity among its parent's children: distinct within one parent, never across the type."""
+
+    field: str          # the property that holds it: ``user`` (an embedded entity) or ``identity`` (a link)
+    path: list[str]     # where the value sits in the entity's fields: ``["user", "id"]``, ``["identity"]``
+    target: EntityType  # the entity type whose key it holds
+    embed: bool         # the property embeds the target entity (else it holds its id)
+    only: bool          # the type has no id of its own: this is the one key its item path takes
+
+
 @dataclass(eq=False)
 class EntityType:
     """One entity type of a world (the built-in one like any spec's): its config, its item schema, its
@@ -67,6 +81,7 @@ class EntityType:
     variants: set[int] = field(default_factory=set)
     deep: list[DeepLink] = field(default_factory=list)
     keys: dict[str, IdCodec] = field(default_factory=dict)
+    scoped: ScopedKey | None = None                 # the key it answers to among its parent's children
     composite: CompositeName | None = None          # fields spelling its composite path key (``full_name``)
     number: NumberKey | None = None                 # its number within its parent, when its item path takes one
 
@@ -212,10 +227,83 @@ class EntityType:
                 return data.get(self.id_field)
         return None
 
+    def child_where(self, view: Any, parent_id: object, match: Callable[[dict], bool]) -> object:
+        """The id of the first of ``parent_id``'s children of this type whose fields ``match`` (None if none):
+        a lookup bounded by one parent's child count, never a scan of the type."""
+        if self.parent is None or not self.relationship:
+            return None
+        for cid in view.child_ids(self.parent, parent_id, self.relationship):
+            data = view.get(self, cid)
+            if data is not None and match(data):
+                return cid
+        return None
+
+    def scoped_text(self, data: dict) -> str | None:
+        """The value of its key among its parent's children (``user.id``) in ``data``, as a path carries it."""
+        return _text(_at(data, self.scoped.path)) if self.scoped is not None else None
+
+    def by_scoped_key(self, view: Any, parent_id: object, raw: str) -> object:
+        """The id of the child of ``parent_id`` whose scoped key (``user.id``) equals ``raw`` (None if none)."""
+        if self.scoped is None:
+            return None
+        return self.child_where(view, parent_id, lambda data: self.scoped_text(data) == raw)
+
+    def scoped_value(self, view: Any, id: object, data: dict) -> object:
+        """The target id a generated child holds in its scoped key: the parent's children take the target's
+        generated entities in a permutation drawn from the parent, so no two of one parent hold the same; None
+        for an entity not generated under a parent."""
+        split = self.split_id(id) if self.scoped is not None else None
+        if split is None or self.scoped is None:
+            return None
+        parent_id, k = split
+        n, pick = self._scoped_pool(view, parent_id)
+        if not 1 <= k <= n:
+            return None
+        ref = f"{self.parent.name if self.parent is not None else ''}:{parent_id}"
+        step = 1 + int(view.gen.draw(ref, self.scoped.field, "step") * n)
+        while math.gcd(step, n) != 1:   # a step coprime with n visits every target once before repeating
+            step += 1
+        return pick((int(view.gen.draw(ref, self.scoped.field, "start") * n) + (k - 1) * step) % n)
+
+    def scoped_room(self, view: Any, parent_id: object) -> int | None:
+        """How many generated children one parent has room for: one per target its key can hold (a channel's
+        members are its service's users, a guild's members the users); None for a type with no such key."""
+        return self._scoped_pool(view, parent_id)[0] if self.scoped is not None else None
+
+    def _scoped_pool(self, view: Any, parent_id: object) -> tuple[int, Callable[[int], object]]:
+        """(n, i -> id) of the generated targets the children of ``parent_id`` hold in their scoped key: the
+        target type's population, or the generated children of the target's parent that is an ancestor."""
+        assert self.scoped is not None, f"{self.name} has a key within its parent"
+        target = self.scoped.target
+        if target.parent is None:
+            return target.config.population or 0, lambda i: target.root_id(i + 1)
+        scope = self._ancestor_id(view, parent_id, target.parent)
+        base = view._base(target.parent, scope) if scope is not None else None
+        if base is None or view.origin(target.parent, scope) is None:
+            return 0, lambda i: None
+        times = view.child_times(target.parent, scope, view.created_at_of(target.parent, base), target)
+        return len(times), lambda i: target.child_id(scope, i + 1)
+
+    def _ancestor_id(self, view: Any, parent_id: object, ancestor: EntityType) -> object:
+        """The id of the ``ancestor`` type above ``parent_id`` (this type's parent), from base data; None if the
+        ancestor is not above it."""
+        node, node_id = self.parent, parent_id
+        while node is not None and node_id is not None:
+            if node is ancestor:
+                return node_id
+            split = node.split_id(node_id) if view.stored(node, node_id) is None else None
+            if split is not None:   # generated and untouched: its id names its parent, no fields built
+                node_id = split[0]
+            else:
+                base = view._base(node, node_id)
+                node_id = base.get(node.fk) if base is not None and node.fk else None
+            node = node.parent
+        return None
+
     def link(self, view: Any, id: object, data: dict) -> dict:
         """Fill every reference the user did not set with entities that exist (a new dict); filled on
         the entity's full read, never while its base data (which sibling lists need) is generated."""
-        if not self.references:
+        if not self.references and self.scoped is None:
             return data
         stored = view.stored(self, id)
         given = stored.data if stored is not None else None
@@ -223,7 +311,17 @@ class EntityType:
         for ref in self.references:
             if given and ref.field in given:
                 continue
+            if self.scoped is not None and self.scoped.field == ref.field:   # distinct among the siblings
+                value = self.scoped_value(view, id, data)
+                data[ref.field] = value if value is not None or ref.nullable else self.reference_value(
+                    view, id, data, ref)
+                continue
             data[ref.field] = self.reference_value(view, id, data, ref)
+        key = self.scoped
+        if key is not None and key.embed and not (given and key.field in given):
+            value = self.scoped_value(view, id, data)
+            if value is not None:
+                data[key.field] = {key.target.id_field: value}
         return data
 
     def reference_value(self, view: Any, id: object, data: dict, ref: Reference) -> object:
@@ -271,6 +369,20 @@ class EntityType:
             current = view.get(entity.parent, parent_id) if parent_id is not None else None
             entity = entity.parent
         return None
+
+
+def _at(data: Any, path: list[str]) -> Any:
+    """The value at a path of object keys (None where there is none)."""
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _text(value: object) -> str | None:
+    """A key value as a path carries it (``17`` -> ``"17"``); None for none or a non-scalar."""
+    if value is None or isinstance(value, (dict, list, bool)):
+        return None
+    return str(value)
 
 
 def sample_id(view: Any, entity: EntityType, *key: object) -> object:
@@ -347,6 +459,8 @@ class WorldModel:
                 "id_paths": list(source.id_paths) if source is not None else [],
                 "id_scheme": entity.codec.describe(),
                 "number": {"field": entity.number.field, "param": entity.number.param} if entity.number else None,
+                "key_within_parent": {"field": ".".join(entity.scoped.path), "target": entity.scoped.target.name}
+                if entity.scoped else None,
                 "id_example": entity.root_id(1) if entity.parent is None else None,
                 "parent": (
                     {"type": entity.parent.name, "field": entity.fk, "relationship": entity.relationship}

@@ -63,9 +63,13 @@ def detect(param: str, param_schemas: list[dict], props: dict, id_field: str, fk
 
 def path_value(entity: EntityType, param: str, data: dict) -> object:
     """What an item path's parameter ``param`` holds for the entity ``data`` is: its number within its parent
-    where the path takes that (``{index}``: ``number``), else its id."""
+    where the path takes that (``{index}``: ``number``), its key among its parent's children where the path takes
+    that (``{user_id}``: ``user.id``), else its id."""
     number = entity.number
-    return data.get(number.field if number is not None and number.param == param else entity.id_field)
+    if number is not None and number.param == param:
+        return data.get(number.field)
+    scoped = entity.scoped_text(data) if entity.inferred is not None and entity.inferred.id_param == param else None
+    return scoped if scoped is not None else data.get(entity.id_field)
 
 
 def _order(view: WorldView, entity: EntityType, parent_id: object) -> list[int]:

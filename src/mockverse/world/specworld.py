@@ -56,13 +56,13 @@ from mockverse.openapi import EntityType as InferredType
 from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
 from mockverse.openapi.infer import _URL_REFERENCE, _schema_base_name, key_param
 from mockverse.openapi.loader import SpecError, to_pointer
-from mockverse.openapi.paths import described_fields
+from mockverse.openapi.paths import described_fields, param_stem
 from mockverse.openapi.words import key_names
 from mockverse.problems import did_you_mean
 from mockverse.world.derive import composite_name
 from mockverse.world.generate import generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
-from mockverse.world.model import EntityType, WorldError, WorldModel, _max_generated, api_base
+from mockverse.world.model import EntityType, ScopedKey, WorldError, WorldModel, _max_generated, api_base
 from mockverse.world.numbers import NumberKey, detect
 
 DEFAULT_POPULATION = 50
@@ -175,6 +175,7 @@ class SpecWorldBuilder:
         self.sources: dict[str, InferredType] = {}
         self.usage: dict[str, tuple[str, str]] = {}     # relationship id -> (how it is used, note)
         self._pinned: set[str] = set()                  # inferred types whose path or schema the config pins
+        self._invented: set[str] = set()                # types whose schema has no id property of their own
 
     def build(self) -> WorldModel:
         check_schema_sizes(self.spec)
@@ -197,6 +198,8 @@ class SpecWorldBuilder:
         for entity in self.types.values():
             self._references(entity, relationships)
             self._embeds(entity, relationships)
+        for entity in self.types.values():
+            entity.scoped = self._scoped_key(entity)
         self._variants(relationships)
         for entity in self.types.values():
             entity.composite = composite_name(entity)
@@ -307,6 +310,7 @@ class SpecWorldBuilder:
             id_field = param   # /env/{key} of an object with a ``key`` and no ``id``: keyed by it
         if id_field not in props:
             props[id_field] = {"type": "integer" if source.id_type == "integer" else "string"}
+            self._invented.add(name)   # no id of its own (a guild member): the world's handle, never shown
         schema["properties"] = props
         declared = schema_types(merge_all_of(props[id_field])) - {"null"}
         id_type = "integer" if declared == {"integer"} else source.id_type   # the body's schema wins over a path key
@@ -355,6 +359,35 @@ class SpecWorldBuilder:
                 out[key] = codec_for(f"{name}.{key}", "string", [prop], key)
         return out
 
+    def _scoped_key(self, entity: EntityType) -> ScopedKey | None:
+        """The link its item path's parameter names (``{user_id}`` of a guild member embedding its ``user``, a
+        ``Sid`` described as "the `sid` or the `identity`" of a member whose ``identity`` holds a user's key):
+        a key of the entity among its parent's children, not across the type."""
+        source, parent = entity.inferred, entity.parent
+        param = source.id_param if source is not None else None
+        if source is None or parent is None or param is None or param in (entity.id_field, *entity.keys) \
+                or entity.number is not None and entity.number.param == param:
+            return None
+        only = entity.name in self._invented
+        stem = param_stem(param)
+        for e in entity.embeds:
+            if not e.many and e.inner is None and e.target not in (entity, parent) and stem in (e.field, e.target.name):
+                return ScopedKey(e.field, [e.field, e.target.id_field], e.target, embed=True, only=only)
+        described, shown = set(self._param_fields(source)), entity.schema.get("properties") or {}
+        for r in entity.references:   # a key the body shows
+            if not r.many and r.target not in (entity, parent) and r.field in shown and r.field in (param, *described):
+                return ScopedKey(r.field, [r.field], r.target, embed=False, only=only)
+        return None
+
+    def _param_fields(self, source: InferredType) -> list[str]:
+        """The fields the item path parameter's description names as what it holds (``either the `sid` or the
+        `identity```), as written."""
+        out: list[str] = []
+        for op in self._ops_at(source.item_path or ""):
+            out += [f for p in op.parameters if p.location == "path" and p.name == source.id_param
+                    for f in described_fields(p.description)]
+        return list(dict.fromkeys(out))
+
     def _param_shaped_keys(self, source: InferredType, props: dict, id_field: str) -> list[str]:
         """The string property whose schema is the item path parameter's own (a client-chosen ``uid`` beside the
         server's ``id``): the only one with the parameter's example, else the only one with its pattern and length
@@ -385,11 +418,7 @@ class SpecWorldBuilder:
         by name ignoring case), but not one that holds another entity's key (a member's user ``identity``)."""
         lower = {p.lower(): p for p in props}
         links = {r.field for r in self.inferred.relationships if r.source == source.name}   # another's key
-        out: list[str] = []
-        for op in self._ops_at(source.item_path or ""):
-            for p in op.parameters:
-                if p.location == "path" and p.name == source.id_param:
-                    out += [f if f in props else lower.get(f.lower(), "") for f in described_fields(p.description)]
+        out = [f if f in props else lower.get(f.lower(), "") for f in self._param_fields(source)]
         return [f for f in dict.fromkeys(out) if f and f not in links]
 
     def _id_evidence(self, source: InferredType, id_field: str, id_schema: dict) -> list[dict]:

@@ -155,6 +155,7 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     data = _parent_from(view, entity, own, persona, parent_required, named, under)
     workspace = view.snap.workspace
     if id is None:
+        _unique_within_parent(view, entity, data)
         while True:
             id = entity.new_id(view.store.next_id(workspace, entity.name))
             if view.stored(entity, id) is None:
@@ -183,6 +184,19 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     view.engine.events.emit(workspace, f"{entity.name}.created", ref=f"{entity.name}:{id}", entity=created,
                             at=format_rfc3339(fresh.now), persona=fresh.persona(entity, created))
     return created
+
+
+def _unique_within_parent(view: WorldView, entity: EntityType, data: dict) -> None:
+    """Refuse (409) a new child whose key among its parent's children (a member's ``user.id``) a sibling holds:
+    the key names one child of a parent, never two."""
+    value = entity.scoped_text(data)
+    parent_id = data.get(entity.fk) if entity.fk else None
+    if value is None or parent_id is None or entity.parent is None or entity.scoped is None:
+        return
+    if entity.by_scoped_key(view, parent_id, value) is not None:
+        path = ".".join(entity.scoped.path)
+        raise Problem(409, "Conflict", f"{entity.parent.name} {parent_id} already has a {entity.name} with "
+                      f"{path} {value}: {path} must be one no other {entity.name} of it holds", field=path)
 
 
 def value_property(schema: dict) -> str | None:
