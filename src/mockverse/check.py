@@ -794,8 +794,7 @@ class _Checker:
             return
         own = next(((k, obj[k]) for k in [*entity.keys(), *model.keys] if _scalar(obj.get(k))), None)
         fields = [(name, entity.name, own) for name in self_url_fields(model)]
-        fields += [(link["field"], link["target"], None) for link in self.model.links
-                   if link.get("holds") == "url" and link["source"] == entity.name and link["target"] in self.types]
+        fields += [(ref.field, ref.target.name, None) for ref in model.url_links if ref.target.name in self.types]
         for name, target, key in fields:
             value = obj.get(name)
             if value in (None, ""):
