@@ -669,6 +669,8 @@ class _Checker:
                                    f"{entity.name} {id!r} belongs to {owner} {parent!r}, not {owner_id!r}")
             if nested and owner is not None:
                 self.embedded_parent(call.operation, at, item, entity, owner, owner_id)
+            elif owner is not None and owner_id is not None:
+                self.url_parent(call.operation, at, item, entity, owner, owner_id)
             self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
                        {**known, listed: id} if nested else self.ancestors(listed, id))
         if nested and items:
@@ -685,6 +687,18 @@ class _Checker:
             for pointer, id in _link_values(value, at + [name], None, self.types[target].id_field, embedded):
                 self.report.record("nested", _same(id, owner_id), operation, to_pointer(pointer),
                                    f"{id!r} is not the {owner} {owner_id!r} this list is under")
+
+    def url_parent(self, operation: str, at: list, item: dict, entity: _Type, owner: str, owner_id: object) -> None:
+        """An entity listed under another type's entity (comments under an issue) whose URL reference names
+        that type (``issue_url``) names the entity it is listed under."""
+        model = self.model.types.get(entity.name)
+        for ref in model.url_links if model is not None else []:
+            value = item.get(ref.field)
+            if ref.target.name != owner or value in (None, ""):
+                continue
+            ok, detail = self.resolve_url(owner, value, (self.types[owner].id_field, owner_id))
+            self.report.record("nested", ok, operation, to_pointer(at + [ref.field]),
+                               f"{value!r} is not the {owner} {owner_id!r} this list is under: {detail}")
 
     def parent_links(self, entity: _Type, owner: str) -> list[tuple[str, str | None, str, bool]]:
         """The links of a child naming its parent, besides its parent key: a top-level field named for the

@@ -60,6 +60,13 @@ def _forge(tmp_path: Path, servers: list[dict] | None = None) -> Path:
                     "responses": _ok(_ref("Issue"))}},
         "/repos/{owner}/{repo}/issues/comments": {"get": {"operationId": "listComments", "parameters": repo,
                                                           "responses": _list("Comment")}},
+        "/repos/{owner}/{repo}/issues/{index}/comments": {
+            "get": {"operationId": "listIssueComments", "parameters": [*repo, _param("index", INTEGER)],
+                    "responses": _list("Comment")},
+            "post": {"operationId": "createIssueComment", "parameters": [*repo, _param("index", INTEGER)],
+                     "requestBody": {"content": {"application/json": {"schema": {
+                         "type": "object", "required": ["body"], "properties": {"body": STRING}}}}},
+                     "responses": _ok(_ref("Comment"), "201")}},
         "/repos/{owner}/{repo}/issues/comments/{id}": {
             "get": {"operationId": "getComment", "parameters": [*repo, _param("id", INTEGER)],
                     "responses": _ok(_ref("Comment"))}},
@@ -159,8 +166,21 @@ def test_an_absolute_resource_url_embeds_its_parents_sids(app_client, tmp_path: 
     assert c.get(made.json()["url"].removeprefix("https://chat.example.com")).json() == made.json()
 
 
+def test_an_issue_lists_the_comments_whose_url_names_it_and_a_comment_made_there(app_client, tmp_path: Path) -> None:
+    c = app_client(spec=_forge(tmp_path))
+    issue = "https://api.example.com/repos/stone26/amber1/issues/1"
+    assert [(x["id"], x["issue_url"]) for x in c.get("/repos/stone26/amber1/issues/1/comments").json()] == [
+        (101, issue), (102, issue)]
+    made = c.post("/repos/stone26/amber1/issues/1/comments", json={"body": "hello"})
+    assert made.status_code == 201 and made.json()["issue_url"] == issue
+    assert c.patch("/repos/stone26/amber1", json={"name": "moved"}).status_code == 200
+    moved = "https://api.example.com/repos/stone26/moved/issues/1"
+    assert [(x["id"], x["issue_url"]) for x in c.get("/repos/stone26/moved/issues/1/comments").json()] == [
+        (101, moved), (102, moved), (made.json()["id"], moved)]
+
+
 def test_check_follows_every_url_to_the_same_entity(tmp_path: Path) -> None:
     report = run_check(str(_forge(tmp_path)))
-    assert [f for f in report.findings if f.category == "links"] == []
+    assert (report.findings, report.counts["links"], report.counts["nested"]) == ([], [44, 44], [15, 15])
     report = run_check(str(_chat(tmp_path)))
-    assert [f for f in report.findings if f.category == "links"] == []
+    assert (report.findings, report.counts["links"], report.counts["nested"]) == ([], [30, 30], [12, 12])

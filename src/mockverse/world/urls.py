@@ -131,18 +131,41 @@ def url_fields(view: WorldView, entity: EntityType, id: object, data: dict) -> d
     if links is not None and links not in given and own is not None:
         out[links] = {snake(segment): f"{own}/{segment}" for segment in child_lists(entity)}
     for ref in refs:
-        if ref.field in given:
-            continue
-        target_id = entity.reference_value(view, id, data, ref)
+        written = given.get(ref.field)
+        if ref.field in given and (not _scalar_id(written) or ref.target.parse_id(written) is None):
+            continue   # a client's own value stands; an id it gave (or its path named) becomes a URL
+        target_id = written if ref.field in given else entity.reference_value(view, id, data, ref)
         url = url_of(view, ref.target, ref.target.parse_id(target_id)) if target_id is not None else None
         out[ref.field] = url if url is not None else None if ref.nullable else ""   # "": it names no entity
     return out
+
+
+def url_children(view: WorldView, listed: EntityType, parent: EntityType, parent_id: object) -> list | None:
+    """Ids of the ``listed`` entities whose URL reference names one ``parent`` entity (the comments whose
+    ``issue_url`` is that issue's), found among the children of the parent's own parent, which ``listed``
+    shares (a repository's comments); None when no URL reference of ``listed`` names ``parent``'s type there."""
+    fields = [ref.field for ref in listed.url_links if ref.target is parent]
+    grand = parent.parent
+    if not fields or grand is None or listed.parent is not grand or listed.relationship is None or not parent.fk:
+        return None
+    data = view.get(parent, parent_id)
+    url = url_of(view, parent, parent_id, data) if data is not None else None
+    scope = grand.parse_id(data.get(parent.fk)) if data is not None else None
+    if url is None or scope is None:
+        return [] if data is None else None
+    return [kid for kid in view.child_ids(grand, scope, listed.relationship)
+            if any((row := view.get(listed, kid)) is not None and row.get(field) == url for field in fields)]
 
 
 def _put(data: dict, name: str, value: str | None) -> None:
     """Set ``data[name]`` to a URL that was found (one that was not leaves the generated value)."""
     if value is not None:
         data[name] = value
+
+
+def _scalar_id(value: object) -> bool:
+    """Whether a written value may be an id rather than a URL: a number, or a string that is no URL."""
+    return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and "/" not in value
 
 
 def _own_values(view: WorldView, entity: EntityType, id: object, data: dict, params: list[str]) -> list[Any] | None:
