@@ -16,7 +16,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -24,7 +26,7 @@ from mockverse.openapi import merge_all_of, snake
 from mockverse.openapi.paths import PARAM
 from mockverse.world import derived_fields
 from mockverse.world.generate import schema_types
-from mockverse.world.model import EntityType
+from mockverse.world.model import KEY_SCAN, EntityType
 
 if TYPE_CHECKING:
     from mockverse.world.view import WorldView
@@ -142,19 +144,24 @@ def url_fields(view: WorldView, entity: EntityType, id: object, data: dict) -> d
 
 def url_children(view: WorldView, listed: EntityType, parent: EntityType, parent_id: object) -> list | None:
     """Ids of the ``listed`` entities whose URL reference names one ``parent`` entity (the comments whose
-    ``issue_url`` is that issue's), found among the children of the parent's own parent, which ``listed``
-    shares (a repository's comments); None when no URL reference of ``listed`` names ``parent``'s type there."""
+    ``issue_url`` is that issue's): among the children of the parent's own parent when ``listed`` shares it (a
+    repository's comments), else among the first KEY_SCAN of its type; None when no URL reference of ``listed``
+    names ``parent``'s type."""
     fields = [ref.field for ref in listed.url_links if ref.target is parent]
-    grand = parent.parent
-    if not fields or grand is None or listed.parent is not grand or listed.relationship is None or not parent.fk:
+    if not fields:
         return None
     data = view.get(parent, parent_id)
     url = url_of(view, parent, parent_id, data) if data is not None else None
-    scope = grand.parse_id(data.get(parent.fk)) if data is not None else None
-    if url is None or scope is None:
-        return [] if data is None else None
-    return [kid for kid in view.child_ids(grand, scope, listed.relationship)
-            if any((row := view.get(listed, kid)) is not None and row.get(field) == url for field in fields)]
+    if url is None:
+        return []
+    grand = parent.parent
+    scope = grand.parse_id(data.get(parent.fk)) if grand is not None and parent.fk and data is not None else None
+    if grand is not None and listed.parent is grand and listed.relationship is not None and scope is not None:
+        rows: Iterable = (view.get(listed, kid) for kid in view.child_ids(grand, scope, listed.relationship))
+    else:
+        rows = itertools.islice(view.all_of(listed)(), KEY_SCAN)
+    return [row.get(listed.id_field) for row in rows
+            if row is not None and any(row.get(field) == url for field in fields)]
 
 
 def _put(data: dict, name: str, value: str | None) -> None:
