@@ -184,3 +184,30 @@ def test_check_follows_every_url_to_the_same_entity(tmp_path: Path) -> None:
     assert (report.findings, report.counts["links"], report.counts["nested"]) == ([], [44, 44], [15, 15])
     report = run_check(str(_chat(tmp_path)))
     assert (report.findings, report.counts["links"], report.counts["nested"]) == ([], [30, 30], [12, 12])
+
+
+def _sites(tmp_path: Path) -> Path:
+    """Top-level sites and form submissions; a site lists the submissions whose ``site_url`` names it."""
+    site = [_param("site_id")]
+    return _write(tmp_path, {"openapi": "3.0.3", "info": {"title": "sites", "version": "1"}, "paths": {
+        "/sites": {"get": {"operationId": "listSites", "responses": _list("Site")}},
+        "/sites/{site_id}": {"get": {"operationId": "getSite", "parameters": site, "responses": _ok(_ref("Site"))}},
+        "/sites/{site_id}/submissions": {"get": {"operationId": "listSiteSubmissions", "parameters": site,
+                                                 "responses": _list("Submission")}},
+        "/submissions": {"get": {"operationId": "listSubmissions", "responses": _list("Submission")}},
+        "/submissions/{submission_id}": {"get": {"operationId": "getSubmission", "responses": _ok(
+            _ref("Submission")), "parameters": [_param("submission_id")]}},
+    }, "components": {"schemas": {
+        "Site": {"type": "object", "properties": {"id": STRING, "name": STRING}},
+        "Submission": {"type": "object", "properties": {"id": STRING, "body": STRING, "site_url": STRING}},
+    }}})
+
+
+def test_a_top_level_entity_lists_those_whose_url_names_it(app_client, tmp_path: Path) -> None:
+    c = app_client(spec=_sites(tmp_path))
+    first = c.get("/submissions").json()[0]
+    assert first["site_url"] == "https://api.example.com/sites/S7lNWwPDsfaQoRZFgdZTUW"
+    assert c.get("/sites/S7lNWwPDsfaQoRZFgdZTUW").status_code == 200
+    listed = c.get("/sites/S7lNWwPDsfaQoRZFgdZTUW/submissions").json()
+    assert [(x["id"], x["site_url"]) for x in listed] == [
+        (id, first["site_url"]) for id in ("Y3it3ppK0pF0khaKqdQYLL", "G9qr2urFFdRkoI1e5Ft9FM", "jfofP5ujpqiksvIvBpRHyy")]
