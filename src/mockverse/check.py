@@ -15,7 +15,8 @@ API, the way a client would walk it:
 * **nested**: a list under a parent (``/parents/{id}/children``) holds children whose key
   points back at that parent (so does a child's own link named for the parent's type or for a
   type of its schema: an issue's embedded ``repository`` under a repo) and which equal what
-  their own item path answers.
+  their own item path answers; an entity listed under another type's entity names it in its URL
+  reference (``issue_url`` of a comment listed under that issue).
 * **item_list**: the entities of other lists equal what their item path answers.
 * **writes**: each create answers the new entity, whose written fields a later GET reads
   back; each PUT/PATCH changes what a later GET answers.
