@@ -44,7 +44,8 @@ def test_builtin_world_passes_at_100_percent(capsys):
     report = json.loads(out)
     assert code == 0
     assert scores(report) == {"served": (32, 32), "schema": (67, 67), "links": (58, 58), "nested": (46, 46),
-                              "item_list": (6, 6), "writes": (15, 15), "determinism": (13, 13)}
+                              "item_list": (6, 6), "writes": (15, 15), "members": (0, 0),
+                              "determinism": (13, 13)}
     assert report["overall"] == {"passed": 237, "total": 237, "score": 1.0}
     assert report["operations"] == {"total": 31, "exercised": 31}
     assert report["status_5xx"] == 0
@@ -56,7 +57,8 @@ def test_broken_spec_shows_exactly_its_findings(capsys):
     report = json.loads(out)
     assert code == 0   # no --min: findings alone do not fail the command
     assert scores(report) == {"served": (5, 5), "schema": (1, 5), "links": (0, 6), "nested": (0, 0),
-                              "item_list": (3, 6), "writes": (0, 0), "determinism": (4, 4)}
+                              "item_list": (3, 6), "writes": (0, 0), "members": (0, 0),
+                              "determinism": (4, 4)}
     found = [(f["category"], f["operation"], f["pointer"], f["message"]) for f in report["findings"]]
     assert sorted(found) == sorted([
         ("item_list", "GET /owners", "/0", "owner 1: GET /owners/{ownerId} answered 200 without that entity"),

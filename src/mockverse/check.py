@@ -20,6 +20,8 @@ API, the way a client would walk it:
 * **item_list**: the entities of other lists equal what their item path answers.
 * **writes**: each create answers the new entity, whose written fields a later GET reads
   back; each PUT/PATCH changes what a later GET answers.
+* **members**: a list of a type that is another, top-level type's schema (an org's members are users)
+  holds entities of that type: each equals what the top-level type's item path answers at its key.
 * **determinism**: a second, fresh build answers the same bytes to sampled GETs.
 
 Work is bounded (``SAMPLES`` ids per path, ``LIST_ITEMS`` entities per list) so that a
@@ -54,7 +56,7 @@ from mockverse.world.render import entity_slots, list_slot
 from mockverse.world.urls import links_map_field, self_url_fields
 from mockverse.world.writes import SCALARS, value_property
 
-CATEGORIES = ("served", "schema", "links", "nested", "item_list", "writes", "determinism")
+CATEGORIES = ("served", "schema", "links", "nested", "item_list", "writes", "members", "determinism")
 SAMPLES = 3              # ids tried per path, parents tried per nested list
 LIST_ITEMS = 3           # entities of a list body looked at
 LINKS_PER_BODY = 12      # link values resolved per body
@@ -664,16 +666,18 @@ class _Checker:
                 self.report.record("nested", _same(item[entity.parent_field], owner_id), call.operation,
                                    to_pointer(at + [entity.parent_field]),
                                    f"{item[entity.parent_field]!r} does not point back at {owner} {owner_id!r}")
-            elif nested and id is not None and self._item_op(entity) is None:   # no key shown, no item read
-                parent = self.world_parent(listed, id)
+            elif nested and id is not None and self._item_op(entity) is None and not self.membership(entity):
+                parent = self.world_parent(listed, id)   # no key shown, no item read
                 self.report.record("nested", _same(parent, owner_id), call.operation, to_pointer(at),
                                    f"{entity.name} {id!r} belongs to {owner} {parent!r}, not {owner_id!r}")
             if nested and owner is not None:
                 self.embedded_parent(call.operation, at, item, entity, owner, owner_id)
             elif owner is not None and owner_id is not None:
                 self.url_parent(call.operation, at, item, entity, owner, owner_id)
-            self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
-                       {**known, listed: id} if nested else self.ancestors(listed, id))
+            if nested or not self.membership(entity):
+                self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
+                           {**known, listed: id} if nested else self.ancestors(listed, id))
+            self.same_person(call.operation, at, item, entity)
         if nested and items:
             self.outsider(call.operation, entity, known, owner_id, {str(i.get(entity.id_field)) for _, i in items})
 
@@ -777,6 +781,40 @@ class _Checker:
         self.report.record(category, diff is None, operation, to_pointer(diff[0]) if diff else "/",
                            f"list has {_short(repr(diff[1]))}, {_op_name(item_op)} has {_short(repr(diff[2]))}"
                            if diff else "")
+
+    def same_person(self, operation: str, at: list, item: dict, entity: _Type) -> None:
+        """A listed entity of another top-level type's schema (a member, a collaborator: a ``User``) is that
+        type's entity: its item path, asked with the key the item shows (``login``), answers the same body."""
+        root = self.root_of(entity)
+        item_op = self._item_op(root) if root is not None else None
+        model = self.model.types.get(root.name) if root is not None else None
+        if root is None or item_op is None or model is None:
+            return
+        key = next((item[k] for k in (*model.keys, root.id_field) if isinstance(item.get(k), (str, int))), None)
+        if key is None:
+            return
+        call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), {root.name: key}))
+        body = call.body if call.status == 200 and isinstance(call.body, dict) else None
+        diff = _difference(item, body, at) if body is not None else (at, f"{root.name} {key!r}", call.status)
+        self.report.record("members", diff is None, operation, to_pointer(diff[0]) if diff else "/",
+                           f"list has {_short(repr(diff[1]))}, {_op_name(item_op)} has {_short(repr(diff[2]))}"
+                           if diff else "")
+
+    def membership(self, entity: _Type) -> bool:
+        """Whether the world serves a type as memberships: each shows the top-level entity it makes a member (its
+        id), so which parent's membership a body outside its parent's list is, the body does not say."""
+        model = self.model.types.get(entity.name)
+        return model is not None and model.member_of is not None
+
+    def root_of(self, entity: _Type) -> _Type | None:
+        """The top-level type whose entities a type's are (same schema, served at an item path of its own): the
+        one with the shortest item path; None when the type is one itself or there is none."""
+        if not entity.schema_name:
+            return None
+        roots = sorted((t for t in self.types.values() if t.schema_name == entity.schema_name and t.parent is None
+                        and t.item_path and self._item_op(t) is not None),
+                       key=lambda t: (len(_tokens(t.item_path or "")), t.name))
+        return roots[0] if roots and roots[0].name != entity.name else None
 
     def _item_op(self, entity: _Type) -> Operation | None:
         """The GET of a type's item path, if the spec has one."""
@@ -1029,7 +1067,9 @@ class _Checker:
         return bool(params) and entity.parent is not None and self.bind(op.path).get(params[-1]) == entity.parent
 
     def _updates(self, entity: _Type) -> list[Operation]:
-        """The PUT and PATCH operations of a type's item path."""
+        """The PUT and PATCH operations of a type's item path (none of a membership's: they add one, as a call)."""
+        if self.membership(entity):
+            return []
         return [op for op in self.spec.operations
                 if op.path == entity.item_path and op.method.upper() in ("PUT", "PATCH")]
 
@@ -1039,6 +1079,9 @@ class _Checker:
         bound = self.bind(op.path)
         known = self.contexts(op, bound)[0] if bound else {}
         body = self.body(op, "create", entity)
+        root = self.root_of(entity) if self.membership(entity) and isinstance(body, dict) else None
+        if root is not None and self.ids[root.name]:   # a membership names who it makes a member, one that exists
+            body = {**body, root.id_field: self.ids[root.name][0]}
         bulk = _bulk(body)
         body = [self.linked(item, entity, known) for item in body] if bulk else self.linked(body, entity, known)
         sent = body[0] if bulk else body   # of a bulk create, the first entity is the one read back
@@ -1136,6 +1179,11 @@ class _Checker:
                                                  "(no GET of its item or its list) to read the write back from"))
             return
         call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), target))
+        member = _membership(item_op)
+        if member is not None:   # a membership check: its bodiless success says the written one is in the list
+            self.report.record("writes", call.status == member, operation, "/", f"then {_op_name(item_op)} of "
+                               f"{entity.name} {target[entity.name]!r} answered {call.status}, not {member}")
+            return
         found = _find_entity(call.body, entity, target[entity.name]) if call.status == 200 else None
         if found is None and call.status == 200 and item_op.path == entity.item_path:
             found = _keyless(call.body, entity)

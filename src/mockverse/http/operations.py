@@ -346,8 +346,8 @@ def _on_item(param: str, bound: list[tuple[str, EntityType]], tokens: list[str],
     entity = bound[-1][1]
     collection, item = _paths(entity)
     path = base["path"]
-    own_item = path in (item, *_id_paths(entity)) if item is not None else \
-        collection is not None and path.rsplit("/", 1)[0] == collection.rstrip("/")
+    under_collection = collection is not None and path.rsplit("/", 1)[0] == collection.rstrip("/")
+    own_item = path in (item, *_id_paths(entity)) or under_collection   # /admin/users/{username} of /admin/users
     before = bound[-2] if len(bound) > 1 else None
     parent_param = before[0] if before is not None and before[1] is entity.parent else None
     if base["method"] in ("GET", "HEAD") or own_item or parent_param:

@@ -33,7 +33,7 @@ from mockverse.http.served import Served
 from mockverse.http.shapes import Shape, body_served, schema_served
 from mockverse.openapi.jsonschema import fits
 from mockverse.openapi.words import key_names
-from mockverse.world import numbers
+from mockverse.world import memberships, numbers
 from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
@@ -168,13 +168,16 @@ class Reads:
         rows = view.rows(entity, offset, offset + size)
         return self.shape.page(op, request, view, rows, total, None, (offset, size))
 
-    def resolve(self, op: Operation, request: Request, view: WorldView, absent: str | None = None) -> Resolved:
+    def resolve(self, op: Operation, request: Request, view: WorldView, absent: str | None = None,
+                join: bool = False) -> Resolved:
         """Every path parameter that names an entity, parsed and looked up: 404 for one that does not exist (but
-        ``absent``, a key within its parent that no child holds yet, is left out)."""
+        ``absent``, a key within its parent that no child holds yet, is left out; ``join``: a membership the path
+        names is made, a PUT's)."""
         found: Resolved = {}
         for name, entity in op.bound:
             raw = request.path_params.get(safe_name(name))
-            numbered = numbered_child(view, entity, name, raw, found)
+            numbered = numbered_child(view, entity, name, raw, found) or member_child(view, entity, name, raw, found,
+                                                                                      join)
             if numbered is not None:
                 found[name] = numbered
                 continue
@@ -264,6 +267,34 @@ def numbered_child(view: WorldView, entity: EntityType, name: str, raw: str | No
     if data is None:
         raise Problem(404, "Not found", f"{entity.parent.name} {parent_id} has no {entity.name} of {key.field} "
                       f"{number}", field=name)
+    return entity, id, data
+
+
+def member_child(view: WorldView, entity: EntityType, name: str, raw: str | None, found: Resolved,
+                 join: bool) -> tuple[EntityType, object, dict] | None:
+    """(type, id, data) of the membership a path parameter names by its entity's key within the parent the path
+    named before it (``/orgs/{org}/members/{username}``; ``/user/following/{username}`` without a parent), or by
+    the membership's own id; None when the type is no membership or the path names not its parent; 404 for an
+    entity that is no member (``join``: made one)."""
+    root, parent = entity.member_of, entity.parent
+    parent_id = next((id for e, id, _ in reversed(list(found.values())) if e is parent), None)
+    if root is None or (parent is not None and parent_id is None) or raw is None:
+        return None
+    member = memberships.root_of_key(view, root, raw)
+    id = memberships.find(view, entity, parent_id, member) if member is not None else None
+    if id is None and member is not None and join:
+        id = memberships.join(view, entity, parent_id, member)
+        view = view.reopened()
+    if id is None:
+        own = entity.parse_id(raw)
+        data = view.get(entity, own) if own is not None else None
+        if data is not None and (entity.fk is None or data.get(entity.fk) == parent_id):
+            return entity, own, data
+        of = f" of {parent.name} {parent_id}" if parent is not None else ""
+        why = f"is not a {entity.name}{of}" if member is not None else "does not exist"
+        raise Problem(404, "Not found", f"{root.name} {raw} {why}", field=name)
+    data = view.get(entity, id)
+    assert data is not None, "a membership found among its parent's children exists"
     return entity, id, data
 
 

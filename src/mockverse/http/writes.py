@@ -77,7 +77,8 @@ class Writes:
         if (creates or updates) and not bulk and not is_json_patch(body):
             body = {**_query_fields(op, request), **(body or {})}
         joining = op.id_param if isinstance(op, ItemOp) and request.method == "PUT" and op.entity.scoped else None
-        found = self.reads.resolve(op, request, view, absent=joining)
+        joins = isinstance(op, ItemOp) and request.method in ("PUT", "POST") and op.entity.member_of is not None
+        found = self.reads.resolve(op, request, view, absent=joining, join=joins)
         if joining is not None and joining not in found and isinstance(op, ItemOp):
             return self.join(op, request, view, found, _object(body, required=False))
         if isinstance(op, (CollectionOp, ChildrenOp, RelatedOp)) and creates:
@@ -98,6 +99,8 @@ class Writes:
                 if op.status == 204:
                     return world_served(fresh, 204, b"")
                 return schema_served(op, fresh, request.url.path, None)
+            if entity.member_of is not None:   # a membership's fields are its member's: a write adds it, no more
+                return self.written(op, view, entity, self.engine.view(view.workspace).get(entity, id) or {})
             if is_json_patch(body):
                 updated = view.update(entity, id, patched(view.get(entity, id) or {}, body), replace=False)
                 return self.written(op, view, entity, updated)
@@ -199,7 +202,8 @@ class Writes:
         location = created if isinstance(created, str) else self.reads.shape.location(entity, data) if created \
             else None
         extra = {"Location": location} if location else {}
-        body = self.reads.shape.written(fresh, entity, data, op.schema)
+        shown = entity.member_of or entity   # a membership answers as the entity it makes a member
+        body = self.reads.shape.written(fresh, shown, data, op.schema)
         return world_served(fresh, op.status, body, fresh.persona(entity, data), extra)
 
 

@@ -1459,3 +1459,29 @@ def infer_world(spec: Spec, samples: dict[str, list[object]] | None = None) -> I
     if samples:
         builder.apply_samples(samples)
     return builder.world()
+
+
+def membership_roots(world: InferredWorld) -> dict[str, str]:
+    """Types whose entities are another type's, listed under a parent (an org's ``members`` are ``User``\\ s):
+    by name, the type they are. Such a type has the schema of a type served at an item path of its own (the
+    root: the shortest such path) and no id of its own to serve: it is served at a nested path with no item path
+    or an item path keyed by something other than its id field (``/orgs/{org}/members/{username}``), or at a
+    path with no parent whose item path is keyed so (``/user/following/{username}``)."""
+    by_schema: dict[str, list[EntityType]] = {}
+    for entity in world.entity_types.values():
+        if entity.schema_name and entity.origin == "path":
+            by_schema.setdefault(entity.schema_name, []).append(entity)
+    out: dict[str, str] = {}
+    for group in by_schema.values():
+        served = [t for t in group if t.item_path and t.id_in == "path"]
+        if len(group) < 2 or not served:
+            continue
+        root = min(served, key=lambda t: (len([s for s in (t.item_path or "").split("/") if s]), t.name))
+        for entity in group:
+            collection, item = entity.collection_path or "", entity.item_path
+            keyed_otherwise = entity.id_param != (entity.id_field or "id")
+            nested = "{" in collection and (item is None or keyed_otherwise)
+            listed = bool(collection) and item is not None and item.rsplit("/", 1)[0] == collection
+            if entity is not root and (nested or listed and keyed_otherwise):
+                out[entity.name] = root.name
+    return out

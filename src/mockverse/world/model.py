@@ -84,6 +84,7 @@ class EntityType:
     scoped: ScopedKey | None = None                 # the key it answers to among its parent's children
     composite: CompositeName | None = None          # fields spelling its composite path key (``full_name``)
     number: NumberKey | None = None                 # its number within its parent, when its item path takes one
+    member_of: EntityType | None = None             # the top-level type its entities are (an org's members: user)
 
     @property
     def person(self) -> bool:
@@ -461,6 +462,7 @@ class WorldModel:
                 "number": {"field": entity.number.field, "param": entity.number.param} if entity.number else None,
                 "key_within_parent": {"field": ".".join(entity.scoped.path), "target": entity.scoped.target.name}
                 if entity.scoped else None,
+                "member_of": entity.member_of.name if entity.member_of is not None else None,
                 "id_example": entity.root_id(1) if entity.parent is None else None,
                 "parent": (
                     {"type": entity.parent.name, "field": entity.fk, "relationship": entity.relationship}

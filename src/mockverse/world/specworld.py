@@ -54,7 +54,7 @@ from typing import Any
 from mockverse.config import EntityConfig, ParentLink, WorldConfig
 from mockverse.openapi import EntityType as InferredType
 from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
-from mockverse.openapi.infer import _URL_REFERENCE, _schema_base_name, key_param
+from mockverse.openapi.infer import _URL_REFERENCE, _schema_base_name, key_param, membership_roots
 from mockverse.openapi.loader import SpecError, to_pointer
 from mockverse.openapi.paths import described_fields, param_stem
 from mockverse.openapi.words import key_names
@@ -191,6 +191,7 @@ class SpecWorldBuilder:
         for name in self._order(list(self.sources)):
             self.types[name] = self._entity(name)
         self._choose_parents(relationships)
+        self._memberships()
         for entity in self.types.values():
             entity.number = self._number(entity)
         for entity in self.types.values():
@@ -212,6 +213,20 @@ class SpecWorldBuilder:
         excluded = {"types": sorted(excluded_types), "relationships": sorted(excluded_links)}
         return WorldModel(dict(self.types), self.world.epoch, links=links, title=self.spec.title, excluded=excluded,
                           base_url=api_base(self.spec.document))
+
+    def _memberships(self) -> None:
+        """Mark the types whose entities are a top-level type's (see ``membership_roots``): the root must be
+        top-level in the world, with a population to choose members from."""
+        for name, root_name in membership_roots(self.inferred).items():
+            entity, root = self.types.get(name), self.types.get(root_name)
+            if entity is None or root is None or root.parent is not None or not root.config.population:
+                continue
+            if entity.parent is not None and entity.fk:
+                entity.member_of = root
+            elif entity.parent is None:   # one member per entity of the root, at most
+                entity.member_of = root
+                population = min(entity.config.population or 0, root.config.population)
+                entity.config = entity.config.model_copy(update={"population": population})
 
     # -- corrections ---------------------------------------------------------------------------
     def _exclusions(self) -> tuple[set[str], set[str]]:

@@ -18,7 +18,7 @@ from mockverse.ids import EntityRef
 from mockverse.openapi.jsonschema import fits
 from mockverse.problems import Problem
 from mockverse.store import Store, StoredEntity, entity_tag, log_tag, members_tag, setting_tags
-from mockverse.world import derived_fields, existence, lists, urls, writes
+from mockverse.world import derived_fields, existence, lists, memberships, urls, writes
 from mockverse.world import graph as persona_graph
 from mockverse.world.freshness import BASE, Entry, TaggedReads
 from mockverse.world.generate import currency_of, merge_schema
@@ -211,6 +211,8 @@ class WorldView:
     def _build(self, entity: EntityType, id: object) -> dict | None:
         """The entity's own fields: base, links, derivations, lifecycle effects and laid text."""
         data = self._base(entity, id)
+        if data is not None and entity.member_of is not None:
+            return memberships.fields(self, entity, id, data)
         if data is not None:
             data = entity.link(self, id, data)
             data = derived_fields.derive(self, entity, id, data)

@@ -14,7 +14,7 @@ from mockverse.problems import Problem
 from mockverse.store import StoredEntity
 from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
-from mockverse.world import numbers
+from mockverse.world import memberships, numbers
 from mockverse.world.generate import millis_number, moment_number
 from mockverse.world.model import EntityType
 
@@ -155,6 +155,12 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     data = _parent_from(view, entity, own, persona, parent_required, named, under)
     if under is not None:   # a URL reference to the entity the path named names it (read as its URL)
         data = {**{ref.field: under[1] for ref in entity.url_links if ref.target is under[0]}, **data}
+    if entity.member_of is not None:   # a membership names its member; one that exists is answered again
+        data, existing = memberships.adding(view, entity, data, named)
+        if existing is not None:
+            return existing
+        if id is None and entity.parent is None:   # without a parent, the member's own slot
+            id = memberships.slot(view, entity, data[memberships.MEMBER])
     workspace = view.snap.workspace
     if id is None:
         _unique_within_parent(view, entity, data)
@@ -334,8 +340,9 @@ def delete(view: WorldView, entity: EntityType, id: object) -> None:
     """Delete an entity (a tombstone over a generated one); what lies below it goes with it."""
     if view.get(entity, id) is None:
         raise Problem(404, "Not found", f"{entity.name} {id} does not exist", field="id")
-    stored = view.stored(entity, id)
-    view.store.delete_entity(view.snap.workspace, entity.name, str(id), stored.mode if stored else "generated")
+    for kind, key in [(entity, id), *memberships.held_by(view, entity, id)]:
+        stored = view.stored(kind, key)
+        view.store.delete_entity(view.snap.workspace, kind.name, str(key), stored.mode if stored else "generated")
 
 
 def facet_type(entity: EntityType, facet: str) -> str:
