@@ -16,7 +16,9 @@ API, the way a client would walk it:
   points back at that parent (so does a child's own link named for the parent's type or for a
   type of its schema: an issue's embedded ``repository`` under a repo) and which equal what
   their own item path answers; an entity listed under another type's entity names it in its URL
-  reference (``issue_url`` of a comment listed under that issue).
+  reference (``issue_url`` of a comment listed under that issue); a path under an entity with a composite
+  key (``/repos/{owner}/{repo}/...``) asked with another entity's leading part (another owner's login)
+  answers 404.
 * **item_list**: the entities of other lists equal what their item path answers.
 * **writes**: each create answers the new entity, whose written fields a later GET reads
   back; each PUT/PATCH changes what a later GET answers.
@@ -50,7 +52,10 @@ from mockverse.openapi.loader import Operation, is_json_media_type, merge_all_of
 from mockverse.openapi.rpc import flag_fields, rpc_kind, rpc_namespace
 from mockverse.openapi.shapes import properties_of
 from mockverse.openapi.words import key_names
+from mockverse.world.derive import KeyPart, key_part_params
+from mockverse.world.derived_fields import key_value
 from mockverse.world.generate import Generator, merge_schema, schema_types
+from mockverse.world.model import EntityType
 from mockverse.world.numbers import path_value
 from mockverse.world.render import entity_slots, list_slot
 from mockverse.world.urls import links_map_field, self_url_fields
@@ -285,7 +290,10 @@ class _Checker:
         self.client = client
         self.report = report
         self.spec = app.state.spec
-        self.model = app.state.engine.model
+        self.engine = app.state.engine
+        self.model = self.engine.model
+        self.by_path = app.state.mock.by_path
+        self.parts: dict[tuple[str, str], dict[str, tuple[EntityType, KeyPart]]] = {}
         self.gen = Generator(f"check:{report.seed}")
         self.ctx = {"created_at": self.model.epoch, "now": self.model.epoch, "person": False, "fields": {}}
         ops = [(op.method.upper(), op.path) for op in self.spec.operations]
@@ -427,11 +435,15 @@ class _Checker:
     def fill(self, op: Operation, bound: dict[str, str], known: dict[str, object]) -> dict[str, str]:
         """Values for every path parameter of ``op``: ``known`` ids by type, else generated from the schema."""
         values = {}
+        parts = self.key_parts(op)
         for p in op.parameters:
             if p.location != "path":
                 continue
             type_name = bound.get(p.name)
-            if type_name in known:
+            part = self.part_key(*parts[p.name], known) if p.name in parts else None
+            if part is not None:
+                values[p.name] = str(part)
+            elif type_name in known:
                 values[p.name] = str(self.path_key(type_name, p.name, known[type_name], bound))
             elif type_name and self.ids[type_name]:
                 values[p.name] = str(self.path_key(type_name, p.name, self.ids[type_name][0], bound))
@@ -470,6 +482,41 @@ class _Checker:
             self.numbers[key] = path_value(entity, param, data) if isinstance(data, dict) else None
         found = self.numbers[key]
         return found if found is not None else id
+
+    def key_parts(self, op: Operation) -> dict[str, tuple[EntityType, KeyPart]]:
+        """The path parameters of ``op`` that are leading parts of a composite key (``{owner}`` of
+        ``/repos/{owner}/{repo}``), each with the entity type it is a part of and the part, as the world binds them."""
+        route = (op.method.upper(), op.path)
+        if route not in self.parts:
+            typed = self.by_path.get(op.path, {}).get(route[0])
+            named = dict(typed.bound) if typed is not None else {}
+            self.parts[route] = {name: (named[own], part)
+                                 for name, (own, part) in key_part_params(op.path, named.get).items()}
+        return self.parts[route]
+
+    def part_key(self, entity: EntityType, part: KeyPart, known: dict[str, object]) -> object:
+        """What a client puts in a leading part of an entity's composite key (``{owner}``: the login of the repo's
+        owner), read from the entity the path names (the known one, else the first seen); None when unknown."""
+        id = known.get(entity.name, next(iter(self.ids.get(entity.name) or []), None))
+        return self.part_value(entity, id, part) if id is not None else None
+
+    def part_value(self, entity: EntityType, id: object, part: KeyPart) -> object:
+        """One part of an entity's composite key as the world holds it now (None for an entity it has not)."""
+        view = self.engine.view("default")
+        parsed = entity.parse_id(id)
+        data = view.get(entity, parsed) if parsed is not None else None
+        return key_value(view, entity, parsed, data, part) if data is not None else None
+
+    def wrong_parts(self, op: Operation, values: dict[str, str]) -> None:
+        """Each leading part of a composite key that holds another entity's part (``/repos/{another owner}/{repo}``)
+        answers 404, never the entity of the right one."""
+        for name, (entity, part) in self.key_parts(op).items():
+            wrong = next((str(v) for v in (self.part_value(entity, i, part) for i in self.ids.get(entity.name, []))
+                          if v is not None and str(v) != values[name]), values[name] + "x")
+            call = self.call(op, {**values, name: wrong})
+            self.report.record("nested", call.status == 404, call.operation, "/",
+                               f"{name} {wrong!r} is not the {entity.name}'s, but {call.url} answered {call.status}, "
+                               "not 404")
 
     def parent_key(self, op: Operation) -> tuple[str, str] | None:
         """(query parameter, parent type) of a list method that names the listed type's parent in its query
@@ -624,8 +671,13 @@ class _Checker:
     def read(self, op: Operation) -> None:
         """GET an operation with up to SAMPLES id assignments and inspect each 2xx body."""
         bound = self.bind(op.path)
+        tried = op.method.upper() != "GET" or not self.key_parts(op)
         for known in self.contexts(op, bound):
-            call = self.call(op, self.fill(op, bound, known))
+            values = self.fill(op, bound, known)
+            call = self.call(op, values)
+            if not tried and 200 <= call.status < 300:
+                tried = True
+                self.wrong_parts(op, values)
             if op.method.upper() == "GET" and len(self.replay) < DETERMINISM_GETS and \
                     200 <= call.status < 300 and all(c.operation != call.operation for c in self.replay):
                 self.replay.append(call)

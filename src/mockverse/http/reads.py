@@ -34,6 +34,8 @@ from mockverse.http.shapes import Shape, body_served, schema_served
 from mockverse.openapi.jsonschema import fits
 from mockverse.openapi.words import key_names
 from mockverse.world import memberships, numbers
+from mockverse.world.derive import KeyPart, key_part_params
+from mockverse.world.derived_fields import key_value
 from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
@@ -61,6 +63,7 @@ class Reads:
         self.shape = shape
         self.lists = ListQueries(self)
         self.items: dict[str, ItemOp] = {}   # each type's GET item operation, by type name (set by the routes)
+        self.parts: dict[tuple[str, str], dict[str, tuple[str, KeyPart]]] = {}   # key part parameters by route
 
     def read(self, op: Operation, request: Request, view: WorldView) -> Served:
         """Answer a GET (or HEAD): status, serialised body and headers."""
@@ -203,7 +206,24 @@ class Reads:
             if entity.fk is not None and entity.parent is not None and data.get(entity.fk) != parent_id:
                 raise Problem(404, "Not found", f"{entity.name} {id} does not belong to {entity.parent.name} "
                               f"{parent_id}", field=op.id_param)
+        self.check_parts(op, request, view, found)
         return found
+
+    def check_parts(self, op: Operation, request: Request, view: WorldView, found: Resolved) -> None:
+        """404 for a path parameter that is a leading part of a composite key (``{owner}`` of
+        ``/repos/{owner}/{repo}``) and does not hold that part of the entity named after it."""
+        route = (op.method, op.path)
+        if route not in self.parts:
+            self.parts[route] = key_part_params(op.path, dict(op.bound).get)
+        for name, (own, part) in self.parts[route].items():
+            if own not in found:
+                continue
+            entity, id, data = found[own]
+            value = key_value(view, entity, id, data, part)
+            raw = request.path_params.get(safe_name(name))
+            if value is not None and raw != str(value):
+                raise Problem(404, "Not found", f"{name} {raw} has no {entity.name} "
+                              f"{request.path_params.get(safe_name(own))}", field=name)
 
     @staticmethod
     def within_parent(entity: EntityType, found: Resolved) -> bool:

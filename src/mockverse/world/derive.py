@@ -38,7 +38,8 @@ class KeyPart:
 
 @dataclass(frozen=True, eq=False)
 class CompositeName:
-    """The string fields (``full_name``) that spell an entity's composite path key (``owner/name``)."""
+    """An entity's composite path key (``/repos/{owner}/{repo}``: its owner's login, then its name) and the
+    string fields (``full_name``) that spell it as one string (none when its schema has no such field)."""
 
     fields: tuple[str, ...]
     parts: tuple[KeyPart, ...]
@@ -52,28 +53,56 @@ def key_field(entity: EntityType) -> str | None:
 
 
 def composite_name(entity: EntityType) -> CompositeName | None:
-    """The qualified-name fields of an entity addressed by two or more string keys in a row
-    (``/repos/{owner}/{repo}``: ``full_name`` is ``{owner's login}/{name}``), or None."""
+    """The composite key of an entity addressed by two or more string keys in a row (``/repos/{owner}/{repo}``:
+    its owner's login, then its name) and its qualified-name fields (``full_name``), or None."""
     source = entity.inferred
     if source is None or not source.item_path:
         return None
-    params: list[str] = []
-    for token in reversed(source.item_path.strip("/").split("/")):
-        match = PARAM.match(token)
-        if match is None:
-            break
-        params.insert(0, match.group(1))
+    tokens = source.item_path.strip("/").split("/")
+    params = _leading_params(tokens, len(tokens))
     own = key_field(entity)
     if len(params) < 2 or params[-1] != source.id_param or own is None:
         return None
     parts = [_key_part(entity, param) for param in params[:-1]]
+    if any(part is None for part in parts):
+        return None
     props = entity.schema.get("properties") or {}
     fields = tuple(name for name, sub in props.items() if snake(name) in QUALIFIED_NAMES
                    and name not in (own, entity.id_field) and isinstance(sub, dict)
                    and schema_types(merge_all_of(sub)) - {"null"} == {"string"})
-    if not fields or any(part is None for part in parts):
-        return None
     return CompositeName(fields, (*(p for p in parts if p is not None), KeyPart(own)))
+
+
+def _leading_params(tokens: list[str], end: int) -> list[str]:
+    """The names of the path parameters in a row that end at ``tokens[end - 1]``."""
+    params: list[str] = []
+    for token in reversed(tokens[:end]):
+        match = PARAM.match(token)
+        if match is None:
+            break
+        params.insert(0, match.group(1))
+    return params
+
+
+def key_part_params(path: str, entity_of: Callable[[str], EntityType | None]) -> dict[str, tuple[str, KeyPart]]:
+    """Each path parameter that is a leading part of the composite key of an entity the path names right after
+    it (``{owner}`` of ``/repos/{owner}/{repo}/issues``: the repo's owner's key), as (that entity's parameter,
+    the part); ``entity_of`` names the entity a parameter is bound to. A parameter bound to another entity is
+    resolved as that entity, not as a part."""
+    tokens = path.strip("/").split("/")
+    found: dict[str, tuple[str, KeyPart]] = {}
+    for index, token in enumerate(tokens):
+        match = PARAM.match(token)
+        entity = entity_of(match.group(1)) if match else None
+        rule = entity.composite if entity is not None else None
+        if match is None or rule is None:
+            continue
+        leading = rule.parts[:-1]
+        names = _leading_params(tokens, index)[-len(leading):]
+        if len(names) != len(leading) or any(entity_of(name) not in (None, entity) for name in names):
+            continue
+        found.update((name, (match.group(1), part)) for name, part in zip(names, leading, strict=True))
+    return found
 
 
 def _key_part(entity: EntityType, param: str) -> KeyPart | None:

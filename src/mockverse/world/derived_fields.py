@@ -66,7 +66,7 @@ def composite_names(view: WorldView, entity: EntityType, id: object, data: dict)
     """The fields spelling an entity's composite path key (``full_name``: ``owner/name``): its key values
     joined by ``/`` as they read now (a renamed entity or owner renames it), unless a write set the field."""
     rule = entity.composite
-    if rule is None:
+    if rule is None or not rule.fields:
         return data
     values = [key_value(view, entity, id, data, part) for part in rule.parts]
     if not all(isinstance(value, str) and value for value in values):
