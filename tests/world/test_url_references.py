@@ -181,7 +181,7 @@ def test_an_issue_lists_the_comments_whose_url_names_it_and_a_comment_made_there
 
 def test_check_follows_every_url_to_the_same_entity(tmp_path: Path) -> None:
     report = run_check(str(_forge(tmp_path)))
-    assert (report.findings, report.counts["links"], report.counts["nested"]) == ([], [44, 44], [15, 15])
+    assert (report.findings, report.counts["links"], report.counts["nested"]) == ([], [44, 44], [21, 21])
     report = run_check(str(_chat(tmp_path)))
     assert (report.findings, report.counts["links"], report.counts["nested"]) == ([], [30, 30], [12, 12])
 
