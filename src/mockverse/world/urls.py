@@ -26,7 +26,7 @@ from mockverse.openapi import merge_all_of, snake
 from mockverse.openapi.paths import PARAM
 from mockverse.world import derived_fields
 from mockverse.world.generate import schema_types
-from mockverse.world.model import KEY_SCAN, EntityType
+from mockverse.world.model import EntityType
 
 if TYPE_CHECKING:
     from mockverse.world.view import WorldView
@@ -35,6 +35,7 @@ SELF_URL_NAMES = frozenset({"url", "href", "self"})
 WEB_SIBLINGS = frozenset({"html_url", "htmlUrl", "web_url", "webUrl"})
 _API_WORDS = re.compile(r"\b(api|endpoint|resource)\b", re.IGNORECASE)
 MAX_DEPTH = 6   # ancestors followed to build one address
+URL_SCAN = 2000   # entities of a parentless type read to find those whose URL reference names one entity
 
 
 def self_url_fields(entity: EntityType) -> tuple[str, ...]:
@@ -145,7 +146,7 @@ def url_fields(view: WorldView, entity: EntityType, id: object, data: dict) -> d
 def url_children(view: WorldView, listed: EntityType, parent: EntityType, parent_id: object) -> list | None:
     """Ids of the ``listed`` entities whose URL reference names one ``parent`` entity (the comments whose
     ``issue_url`` is that issue's): among the children of the parent's own parent when ``listed`` shares it (a
-    repository's comments), else among the first KEY_SCAN of its type; None when no URL reference of ``listed``
+    repository's comments), else among the first URL_SCAN of its type; None when no URL reference of ``listed``
     names ``parent``'s type."""
     fields = [ref.field for ref in listed.url_links if ref.target is parent]
     if not fields:
@@ -159,7 +160,7 @@ def url_children(view: WorldView, listed: EntityType, parent: EntityType, parent
     if grand is not None and listed.parent is grand and listed.relationship is not None and scope is not None:
         rows: Iterable = (view.get(listed, kid) for kid in view.child_ids(grand, scope, listed.relationship))
     else:
-        rows = itertools.islice(view.all_of(listed)(), KEY_SCAN)
+        rows = itertools.islice(view.all_of(listed)(), URL_SCAN)
     return [row.get(listed.id_field) for row in rows
             if row is not None and any(row.get(field) == url for field in fields)]
 
