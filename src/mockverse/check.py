@@ -9,12 +9,16 @@ API, the way a client would walk it:
 * **schema**: every 2xx JSON body validates against the operation's response schema.
 * **links**: every field the world model treats as a link (a parent key, a reference, an
   embedded entity) whose value appears in a body resolves at the target type's item path
-  to the same entity (200, same id).
+  to the same entity (200, same id); so does every URL the world builds from its paths (an
+  entity's own ``url``, a URL reference such as ``issue_url``), its API base stripped, and each
+  URL of a ``links`` map answers 200.
 * **nested**: a list under a parent (``/parents/{id}/children``) holds children whose key
   points back at that parent (so does a child's own link named for the parent's type or for a
   type of its schema: an issue's embedded ``repository`` under a repo) and which equal what
-  their own item path answers; a path under an entity with a composite key (``/repos/{owner}/{repo}/...``)
-  asked with another entity's leading part (another owner's login) answers 404.
+  their own item path answers; an entity listed under another type's entity names it in its URL
+  reference (``issue_url`` of a comment listed under that issue); a path under an entity with a composite
+  key (``/repos/{owner}/{repo}/...``) asked with another entity's leading part (another owner's login)
+  answers 404.
 * **item_list**: the entities of other lists equal what their item path answers.
 * **writes**: each create answers the new entity, whose written fields a later GET reads
   back; each PUT/PATCH changes what a later GET answers.
@@ -54,6 +58,7 @@ from mockverse.world.generate import Generator, merge_schema, schema_types
 from mockverse.world.model import EntityType
 from mockverse.world.numbers import path_value
 from mockverse.world.render import entity_slots, list_slot
+from mockverse.world.urls import links_map_field, self_url_fields
 from mockverse.world.writes import SCALARS, value_property
 
 CATEGORIES = ("served", "schema", "links", "nested", "item_list", "writes", "members", "determinism")
@@ -310,6 +315,7 @@ class _Checker:
         self.statuses: dict[str, list[int]] = {}
         self.replay: list[_Call] = []
         self.resolved: dict[tuple[str, str, str | None], tuple[bool, str]] = {}
+        self.followed: dict[str, _Call] = {}      # answers to the URLs bodies hold, by path
         self.validated: set[tuple[str, str]] = set()
         self.unparented: set[tuple[str, str]] = set()   # created entities no parent a client knows addresses
         report.operations = len(self.spec.operations)
@@ -726,6 +732,8 @@ class _Checker:
                                    f"{entity.name} {id!r} belongs to {owner} {parent!r}, not {owner_id!r}")
             if nested and owner is not None:
                 self.embedded_parent(call.operation, at, item, entity, owner, owner_id)
+            elif owner is not None and owner_id is not None:
+                self.url_parent(call.operation, at, item, entity, owner, owner_id)
             if nested or not self.membership(entity):
                 self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
                            {**known, listed: id} if nested else self.ancestors(listed, id))
@@ -744,6 +752,18 @@ class _Checker:
             for pointer, id in _link_values(value, at + [name], None, self.types[target].id_field, embedded):
                 self.report.record("nested", _same(id, owner_id), operation, to_pointer(pointer),
                                    f"{id!r} is not the {owner} {owner_id!r} this list is under")
+
+    def url_parent(self, operation: str, at: list, item: dict, entity: _Type, owner: str, owner_id: object) -> None:
+        """An entity listed under another type's entity (comments under an issue) whose URL reference names
+        that type (``issue_url``) names the entity it is listed under."""
+        model = self.model.types.get(entity.name)
+        for ref in model.url_links if model is not None else []:
+            value = item.get(ref.field)
+            if ref.target.name != owner or value in (None, ""):
+                continue
+            ok, detail = self.resolve_url(owner, value, (self.types[owner].id_field, owner_id))
+            self.report.record("nested", ok, operation, to_pointer(at + [ref.field]),
+                               f"{value!r} is not the {owner} {owner_id!r} this list is under: {detail}")
 
     def parent_links(self, entity: _Type, owner: str) -> list[tuple[str, str | None, str, bool]]:
         """The links of a child naming its parent, besides its parent key: a top-level field named for the
@@ -863,6 +883,7 @@ class _Checker:
 
     def links(self, operation: str, at: list, obj: dict, entity: _Type, budget: list[int]) -> None:
         """Each link value of an entity object resolves to the same entity of the target type."""
+        self.url_links(operation, at, obj, entity)
         fields = ([(entity.parent_field, None, entity.parent, False)] if entity.parent and entity.parent_field else [])
         for name, inner, target, embedded in fields + entity.links:
             value = obj.get(name)
@@ -875,6 +896,55 @@ class _Checker:
                 ok, detail = self.resolve(target, id, entity.held.get(name))
                 self.report.record("links", ok, operation, to_pointer(pointer),
                                    f"{target} {id!r} does not resolve: {detail}")
+
+    def url_links(self, operation: str, at: list, obj: dict, entity: _Type) -> None:
+        """Each URL an entity object holds as a link (``issue_url``) or as its own address (``url``), its API
+        base stripped, answers 200 with an entity of the target type (the same entity for its own address);
+        each URL of its ``links`` map answers 200. Bounded by the fields of the type, apart from the budget of
+        id links."""
+        model = self.model.types.get(entity.name)
+        if model is None:
+            return
+        own = next(((k, obj[k]) for k in [*entity.keys(), *model.keys] if _scalar(obj.get(k))), None)
+        fields = [(name, entity.name, own) for name in self_url_fields(model)]
+        fields += [(ref.field, ref.target.name, None) for ref in model.url_links if ref.target.name in self.types]
+        for name, target, key in fields:
+            value = obj.get(name)
+            if value in (None, ""):
+                continue   # an empty URL names nothing (a comment on no pull request)
+            ok, detail = self.resolve_url(target, value, key)
+            self.report.record("links", ok, operation, to_pointer(at + [name]), f"{value!r} is no {target}: {detail}")
+        field = links_map_field(model)
+        urls = obj.get(field) if field is not None else None
+        for name, value in (urls.items() if isinstance(urls, dict) else []):
+            call, detail = self.follow(value)
+            ok = call is not None and call.status == 200
+            detail = detail if call is None else f"GET answered {call.status}"
+            self.report.record("links", ok, operation, to_pointer(at + [field, name]),
+                               f"{value!r} does not list {name}: {detail}")
+
+    def follow(self, url: object) -> tuple[_Call | None, str]:
+        """The answer to GET of an absolute URL on the API's base, its base stripped (cached); None and why
+        when the URL is not on that base."""
+        base = self.model.base_url
+        if not isinstance(url, str) or not url.startswith(base + "/"):
+            return None, f"not a URL on the API's base {base}"
+        path = url[len(base):]
+        if path not in self.followed:
+            self.followed[path] = self.get_raw(f"GET {path}", path)
+        return self.followed[path], ""
+
+    def resolve_url(self, target: str, url: object, key: tuple[str, object] | None) -> tuple[bool, str]:
+        """Whether an absolute URL on the API's base reads an entity of ``target`` (the one whose field
+        ``key[0]`` is ``key[1]``, if given): a client follows it with the base stripped."""
+        call, detail = self.follow(url)
+        if call is None:
+            return False, detail
+        model = self.model.types[target]
+        fields = [*self.types[target].keys(), *model.keys]
+        found = None if call.status != 200 else _find(call.body, *key) if key is not None else \
+            next((n for n in (_find_id(call.body, f) for f in fields) if n is not None), None)
+        return found is not None, f"GET answered {call.status}" + (" with another entity" if call.status == 200 else "")
 
     def resolve(self, target: str, id: object, held: str | None = None) -> tuple[bool, str]:
         """Whether ``target`` ``id`` exists: its item path answers 200 with that entity, or the bodiless
@@ -1351,6 +1421,11 @@ def _find(body: Any, id_field: str, id: object) -> tuple[list, dict] | None:
     if id is None:
         return None
     return next(((p, n) for p, n in _walk(body) if isinstance(n, dict) and _same(n.get(id_field), id)), None)
+
+
+def _scalar(value: object) -> bool:
+    """Whether a value can key an entity: a string or a number, not null, a bool or a structure."""
+    return value is not None and not isinstance(value, (bool, dict, list))
 
 
 def _find_id(body: Any, id_field: str) -> object:

@@ -40,6 +40,7 @@ from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
 from mockverse.world.render import Renderer, entity_slots
+from mockverse.world.urls import url_children
 
 Resolved = dict[str, tuple[EntityType, object, dict]]   # path parameter -> (type, id, stored data)
 SEARCH_READ, SEARCH_MOST = 500, 200   # entities a search reads and returns, at most
@@ -339,8 +340,9 @@ def related_rows(view: WorldView, op: RelatedOp, id: object) -> list[dict]:
     has such keys, else a stable selection of existing ones."""
     parent, target, path = op.parent, op.listed, op.path
     keys = [r.field for r in target.references if r.target is parent and not r.many]
-    if not keys:   # a stable selection, then those made at this path (linked to the parent by writes.create)
-        ids = Renderer(view).sample(target, (f"{parent.name}:{id}", path), most=6)
+    if not keys:   # those whose URL names the parent, else a stable selection; then those made at this path
+        ids = url_children(view, target, parent, id)
+        ids = Renderer(view).sample(target, (f"{parent.name}:{id}", path), most=6) if ids is None else ids
         made = [target.parse_id(ref.split(":", 1)[1])
                 for ref in view.store.linked(view.workspace, f"{parent.name}:{id}", f"has_{target.segment}")]
         return [d for d in (view.get(target, i) for i in dict.fromkeys([*ids, *made]) if i is not None)

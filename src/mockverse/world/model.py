@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,17 @@ if TYPE_CHECKING:
     from mockverse.openapi import InferredWorld, Spec
     from mockverse.world.derive import CompositeName
     from mockverse.world.specworld import DeepLink, Embed, Reference
+
+API_BASE = "https://api.example.com"   # the base of absolute API URLs when the spec names no server
+
+
+def api_base(document: dict) -> str:
+    """The spec's first absolute ``servers`` URL without its trailing slash, else :data:`API_BASE`."""
+    for server in document.get("servers") or []:
+        url = server.get("url") if isinstance(server, dict) else None
+        if isinstance(url, str) and re.match(r"^https?://[^/{}]+", url) and "{" not in url:
+            return url.rstrip("/")
+    return API_BASE
 
 
 class WorldError(ValueError):
@@ -65,6 +77,7 @@ class EntityType:
     parent_field: str | None = None                 # the foreign key to the parent ("user_id")
     parent_relationship: str | None = None          # the edge from the parent ("has_orders")
     references: list[Reference] = field(default_factory=list)
+    url_links: list[Reference] = field(default_factory=list)   # fields holding another entity's URL (issue_url)
     embeds: list[Embed] = field(default_factory=list)
     variants: set[int] = field(default_factory=set)
     deep: list[DeepLink] = field(default_factory=list)
@@ -344,9 +357,9 @@ class EntityType:
                 continue
             if self.scoped is not None and self.scoped.field == ref.field:   # distinct among the siblings
                 value = self.scoped_value(view, id, data)
-                value = value if value is not None or ref.nullable else self._reference_value(view, id, data, ref)
+                value = value if value is not None or ref.nullable else self.reference_value(view, id, data, ref)
             else:
-                value = self._reference_value(view, id, data, ref)
+                value = self.reference_value(view, id, data, ref)
             data[ref.field] = ref.target.held(view, value, ref.key)
         key = self.scoped
         if key is not None and key.embed and not (given and key.field in given):
@@ -355,7 +368,9 @@ class EntityType:
                 data[key.field] = {key.target.id_field: value}
         return data
 
-    def _reference_value(self, view: Any, id: object, data: dict, ref: Reference) -> object:
+    def reference_value(self, view: Any, id: object, data: dict, ref: Reference) -> object:
+        """The id (ids for a many reference) a reference of the entity holds: its own parent's, else entities
+        that exist, drawn per entity and field."""
         if ref.parent:
             return data.get(self.fk) if self.fk else None   # a key naming the entity's own parent
         key = f"{self.name}:{id}"
@@ -444,6 +459,7 @@ class WorldModel:
     links: list[dict] = field(default_factory=list)    # every relationship and how the world uses it
     title: str | None = None
     excluded: dict = field(default_factory=dict)        # types and relationships the config dropped
+    base_url: str = API_BASE                            # where the API's absolute URLs start (its first server)
 
     @classmethod
     def from_spec(cls, spec: Spec, inferred: InferredWorld, world: WorldConfig) -> WorldModel:

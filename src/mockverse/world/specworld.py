@@ -58,7 +58,7 @@ from typing import Any
 from mockverse.config import EntityConfig, ParentLink, WorldConfig
 from mockverse.openapi import EntityType as InferredType
 from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
-from mockverse.openapi.infer import _schema_base_name, key_param, membership_roots
+from mockverse.openapi.infer import _URL_REFERENCE, _schema_base_name, key_param, membership_roots
 from mockverse.openapi.loader import SpecError, to_pointer
 from mockverse.openapi.paths import described_fields, param_stem
 from mockverse.openapi.words import key_names
@@ -66,7 +66,7 @@ from mockverse.problems import did_you_mean
 from mockverse.world.derive import composite_name
 from mockverse.world.generate import generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
-from mockverse.world.model import EntityType, ScopedKey, WorldError, WorldModel, _max_generated
+from mockverse.world.model import EntityType, ScopedKey, WorldError, WorldModel, _max_generated, api_base
 from mockverse.world.numbers import NumberKey, detect
 
 DEFAULT_POPULATION = 50
@@ -240,7 +240,8 @@ class SpecWorldBuilder:
         links = [{**r.to_dict(), "used_as": self.usage.get(r.id, ("reported", ""))[0],
                   "note": self.usage.get(r.id, ("", ""))[1]} for r in relationships]
         excluded = {"types": sorted(excluded_types), "relationships": sorted(excluded_links)}
-        return WorldModel(dict(self.types), self.world.epoch, links=links, title=self.spec.title, excluded=excluded)
+        return WorldModel(dict(self.types), self.world.epoch, links=links, title=self.spec.title, excluded=excluded,
+                          base_url=api_base(self.spec.document))
 
     def _memberships(self) -> None:
         """Mark the types whose entities are a top-level type's (see ``membership_roots``): the root must be
@@ -648,6 +649,9 @@ class SpecWorldBuilder:
                 continue
             if r.field == entity.id_field:
                 continue
+            if r.holds == "url":
+                self._url_link(entity, r)
+                continue
             if r.field not in by_field or r.confidence > by_field[r.field].confidence:
                 if r.field in by_field:
                     self.usage.setdefault(by_field[r.field].id, ("reported", f"{r.id} is more likely for that field"))
@@ -685,6 +689,25 @@ class SpecWorldBuilder:
             self.usage[r.id] = ("reference", f"{entity.name}.{name} holds the id of its own parent" if own else
                                 f"{entity.name}.{name} holds the {key} of {target.name} entities that exist" if key
                                 else f"{entity.name}.{name} holds ids of {target.name} entities that exist")
+
+    def _url_link(self, entity: EntityType, r: Relationship) -> None:
+        """``issue_url``: a field holding the address of an entity that exists (its own parent when the field
+        is named for the parent's type), built from the target's item path on every read."""
+        target, name = self.types[r.target], r.field or ""
+        prop = (entity.schema.get("properties") or {}).get(name)
+        if not isinstance(prop, dict) or schema_types(merge_all_of(prop)) - {"null"} != {"string"} \
+                or not target.inferred or not target.inferred.item_path:
+            self.usage[r.id] = ("reported", f"not filled: {entity.name}.{name} is no string, or {target.name} "
+                                            f"has no item path")
+            return
+        match = _URL_REFERENCE.match(name)
+        stem = match.group(1) if match else name
+        own = self._names_parent(entity, stem, target, False)
+        entity.url_links.append(Reference(name, entity.parent if own and entity.parent else target, False,
+                                          is_nullable(prop) and name not in (entity.schema.get("required") or []),
+                                          r.id, own))
+        self.usage[r.id] = ("reference", f"{entity.name}.{name} holds the URL of its own parent" if own else
+                            f"{entity.name}.{name} holds URLs of {target.name} entities that exist")
 
     def _embeds(self, entity: EntityType, relationships: list[Relationship]) -> None:
         for r in relationships:

@@ -153,6 +153,8 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED, *scalars)}
     named = {**data, **({entity.id_field: id} if id is not None else {})}
     data = _parent_from(view, entity, own, persona, parent_required, named, under)
+    if under is not None:   # a URL reference to the entity the path named names it (read as its URL)
+        data = {**{ref.field: under[1] for ref in entity.url_links if ref.target is under[0]}, **data}
     _keys_held(view, entity, data, data)
     if entity.member_of is not None:   # a membership names its member; one that exists is answered again
         data, existing = memberships.adding(view, entity, data, named)
