@@ -205,7 +205,8 @@ class Writes:
         extra = {"Location": location} if location else {}
         shown = entity.member_of or entity   # a membership answers as the entity it makes a member
         body = self.reads.shape.written(fresh, shown, data, op.schema)
-        return world_served(fresh, op.status, body, fresh.persona(entity, data), extra)
+        return world_served(fresh, op.created_status if created else op.status, body, fresh.persona(entity, data),
+                            extra)
 
 
 def _created(op: Operation, view: WorldView, entity: EntityType, data: dict, persona: str | None = None,
