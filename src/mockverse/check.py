@@ -9,12 +9,16 @@ API, the way a client would walk it:
 * **schema**: every 2xx JSON body validates against the operation's response schema.
 * **links**: every field the world model treats as a link (a parent key, a reference, an
   embedded entity) whose value appears in a body resolves at the target type's item path
-  to the same entity (200, same id).
+  to the same entity (200, same id); so does every URL the world builds from its paths (an
+  entity's own ``url``, a URL reference such as ``issue_url``), its API base stripped, and each
+  URL of a ``links`` map answers 200.
 * **nested**: a list under a parent (``/parents/{id}/children``) holds children whose key
   points back at that parent (so does a child's own link named for the parent's type or for a
   type of its schema: an issue's embedded ``repository`` under a repo) and which equal what
-  their own item path answers; a path under an entity with a composite key (``/repos/{owner}/{repo}/...``)
-  asked with another entity's leading part (another owner's login) answers 404.
+  their own item path answers; an entity listed under another type's entity names it in its URL
+  reference (``issue_url`` of a comment listed under that issue); a path under an entity with a composite
+  key (``/repos/{owner}/{repo}/...``) asked with another entity's leading part (another owner's login)
+  answers 404.
 * **item_list**: the entities of other lists equal what their item path answers.
 * **writes**: each create answers the new entity, whose written fields a later GET reads
   back; each PUT/PATCH changes what a later GET answers.
@@ -54,12 +58,14 @@ from mockverse.world.generate import Generator, merge_schema, schema_types
 from mockverse.world.model import EntityType
 from mockverse.world.numbers import path_value
 from mockverse.world.render import entity_slots, list_slot
+from mockverse.world.urls import links_map_field, self_url_fields
 from mockverse.world.writes import SCALARS, value_property
 
 CATEGORIES = ("served", "schema", "links", "nested", "item_list", "writes", "members", "determinism")
 SAMPLES = 3              # ids tried per path, parents tried per nested list
 LIST_ITEMS = 3           # entities of a list body looked at
 LINKS_PER_BODY = 12      # link values resolved per body
+SCOPE_CANDIDATES = 20     # entities seen that a linked key is looked for among (a user of the right service)
 DETERMINISM_GETS = 20    # GETs replayed against the second build
 WORLD_VIEW = "GET /api/v1/consistency/world"
 _FORM = "application/x-www-form-urlencoded"
@@ -236,6 +242,7 @@ class _Type:
     id_param: str | None = None                        # the item path's key, when a field of that name holds it
     schema_name: str | None = None                     # the spec's schema the type's entities are
     id_paths: tuple[str, ...] = ()                     # further item paths, keyed by the id
+    held: dict[str, str] = field(default_factory=dict)  # link field -> the target's key it holds (``identity``)
 
     def keys(self) -> list[str]:
         """The fields a value addressing one entity may sit in: its id, else the field its item path is keyed by."""
@@ -307,7 +314,8 @@ class _Checker:
         self.numbers: dict[tuple[str, str], object] = {}   # (type, id) -> the key its item path takes
         self.statuses: dict[str, list[int]] = {}
         self.replay: list[_Call] = []
-        self.resolved: dict[tuple[str, str], tuple[bool, str]] = {}
+        self.resolved: dict[tuple[str, str, str | None], tuple[bool, str]] = {}
+        self.followed: dict[str, _Call] = {}      # answers to the URLs bodies hold, by path
         self.validated: set[tuple[str, str]] = set()
         self.unparented: set[tuple[str, str]] = set()   # created entities no parent a client knows addresses
         report.operations = len(self.spec.operations)
@@ -332,7 +340,8 @@ class _Checker:
         parent = row["parent"] or {}
         return _Type(row["name"], row["id_field"], item, row["collection_path"], parent.get("type"),
                      parent.get("field"), links, getattr(entity, "schema", None) or {}, row.get("id_param"),
-                     row.get("schema"), tuple(row.get("id_paths") or ()))
+                     row.get("schema"), tuple(row.get("id_paths") or ()),
+                     {r["field"]: r["key"] for r in row["references"] if r.get("key")})
 
     def _derived_item_path(self, collection: str | None) -> str | None:
         """An item path the world serves under a collection path (``/users`` -> ``/users/{id}``)."""
@@ -412,11 +421,16 @@ class _Checker:
 
     def world_parent(self, type_name: str, id: object) -> object:
         """The parent id the engine's entity API gives an entity (None when it has none or is unknown)."""
+        data = self.world_data(type_name, id)
+        field = self.types[type_name].parent_field
+        return data.get(field) if data is not None and field else None
+
+    def world_data(self, type_name: str, id: object) -> dict | None:
+        """An entity's fields as the engine's entity API gives them (None when it is unknown)."""
         call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
                             f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
         data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
-        field = self.types[type_name].parent_field
-        return data.get(field) if isinstance(data, dict) and field else None
+        return data if isinstance(data, dict) else None
 
     def ancestors(self, type_name: str, id: object) -> dict[str, object]:
         """Ids of an entity and of each of its ancestors, by type."""
@@ -532,8 +546,8 @@ class _Checker:
         return next((t for t, entity in self.model.types.items() if t in self.types and name in key_names(t)),
                     None)
 
-    def contexts(self, op: Operation, bound: dict[str, str]) -> list[dict[str, object]]:
-        """Up to SAMPLES assignments of ids (by type) for ``op``'s path, deepest bound type first."""
+    def contexts(self, op: Operation, bound: dict[str, str], limit: int = SAMPLES) -> list[dict[str, object]]:
+        """Up to ``limit`` assignments of ids (by type) for ``op``'s path, deepest bound type first."""
         tokens = [_param(t) for t in _tokens(op.path)]
         deepest = next((bound[t] for t in reversed(tokens) if t and t in bound), None) or \
             (self.parent_key(op) or (None, None))[1]
@@ -543,7 +557,7 @@ class _Checker:
         ids = []
         if listed is not None and self.types[listed].parent == deepest:   # parents known to have children first
             ids = list(dict.fromkeys(p for (t, _), p in self.parent_of.items() if t == listed and p is not None))
-        ids = list(dict.fromkeys(ids + self.ids[deepest]))[:SAMPLES]
+        ids = list(dict.fromkeys(ids + self.ids[deepest]))[:limit]
         return [self.ancestors(deepest, i) for i in ids] or [{}]
 
     # -- values ----------------------------------------------------------------------------------
@@ -722,6 +736,8 @@ class _Checker:
                                    f"{entity.name} {id!r} belongs to {owner} {parent!r}, not {owner_id!r}")
             if nested and owner is not None:
                 self.embedded_parent(call.operation, at, item, entity, owner, owner_id)
+            elif owner is not None and owner_id is not None:
+                self.url_parent(call.operation, at, item, entity, owner, owner_id)
             if nested or not self.membership(entity):
                 self.agree("nested" if nested else "item_list", call.operation, at, item, entity,
                            {**known, listed: id} if nested else self.ancestors(listed, id))
@@ -740,6 +756,18 @@ class _Checker:
             for pointer, id in _link_values(value, at + [name], None, self.types[target].id_field, embedded):
                 self.report.record("nested", _same(id, owner_id), operation, to_pointer(pointer),
                                    f"{id!r} is not the {owner} {owner_id!r} this list is under")
+
+    def url_parent(self, operation: str, at: list, item: dict, entity: _Type, owner: str, owner_id: object) -> None:
+        """An entity listed under another type's entity (comments under an issue) whose URL reference names
+        that type (``issue_url``) names the entity it is listed under."""
+        model = self.model.types.get(entity.name)
+        for ref in model.url_links if model is not None else []:
+            value = item.get(ref.field)
+            if ref.target.name != owner or value in (None, ""):
+                continue
+            ok, detail = self.resolve_url(owner, value, (self.types[owner].id_field, owner_id))
+            self.report.record("nested", ok, operation, to_pointer(at + [ref.field]),
+                               f"{value!r} is not the {owner} {owner_id!r} this list is under: {detail}")
 
     def parent_links(self, entity: _Type, owner: str) -> list[tuple[str, str | None, str, bool]]:
         """The links of a child naming its parent, besides its parent key: a top-level field named for the
@@ -859,6 +887,7 @@ class _Checker:
 
     def links(self, operation: str, at: list, obj: dict, entity: _Type, budget: list[int]) -> None:
         """Each link value of an entity object resolves to the same entity of the target type."""
+        self.url_links(operation, at, obj, entity)
         fields = ([(entity.parent_field, None, entity.parent, False)] if entity.parent and entity.parent_field else [])
         for name, inner, target, embedded in fields + entity.links:
             value = obj.get(name)
@@ -868,14 +897,64 @@ class _Checker:
                 if budget[0] <= 0:
                     return
                 budget[0] -= 1
-                ok, detail = self.resolve(target, id)
+                ok, detail = self.resolve(target, id, entity.held.get(name))
                 self.report.record("links", ok, operation, to_pointer(pointer),
                                    f"{target} {id!r} does not resolve: {detail}")
 
-    def resolve(self, target: str, id: object) -> tuple[bool, str]:
+    def url_links(self, operation: str, at: list, obj: dict, entity: _Type) -> None:
+        """Each URL an entity object holds as a link (``issue_url``) or as its own address (``url``), its API
+        base stripped, answers 200 with an entity of the target type (the same entity for its own address);
+        each URL of its ``links`` map answers 200. Bounded by the fields of the type, apart from the budget of
+        id links."""
+        model = self.model.types.get(entity.name)
+        if model is None:
+            return
+        own = next(((k, obj[k]) for k in [*entity.keys(), *model.keys] if _scalar(obj.get(k))), None)
+        fields = [(name, entity.name, own) for name in self_url_fields(model)]
+        fields += [(ref.field, ref.target.name, None) for ref in model.url_links if ref.target.name in self.types]
+        for name, target, key in fields:
+            value = obj.get(name)
+            if value in (None, ""):
+                continue   # an empty URL names nothing (a comment on no pull request)
+            ok, detail = self.resolve_url(target, value, key)
+            self.report.record("links", ok, operation, to_pointer(at + [name]), f"{value!r} is no {target}: {detail}")
+        field = links_map_field(model)
+        urls = obj.get(field) if field is not None else None
+        for name, value in (urls.items() if isinstance(urls, dict) else []):
+            call, detail = self.follow(value)
+            ok = call is not None and call.status == 200
+            detail = detail if call is None else f"GET answered {call.status}"
+            self.report.record("links", ok, operation, to_pointer(at + [field, name]),
+                               f"{value!r} does not list {name}: {detail}")
+
+    def follow(self, url: object) -> tuple[_Call | None, str]:
+        """The answer to GET of an absolute URL on the API's base, its base stripped (cached); None and why
+        when the URL is not on that base."""
+        base = self.model.base_url
+        if not isinstance(url, str) or not url.startswith(base + "/"):
+            return None, f"not a URL on the API's base {base}"
+        path = url[len(base):]
+        if path not in self.followed:
+            self.followed[path] = self.get_raw(f"GET {path}", path)
+        return self.followed[path], ""
+
+    def resolve_url(self, target: str, url: object, key: tuple[str, object] | None) -> tuple[bool, str]:
+        """Whether an absolute URL on the API's base reads an entity of ``target`` (the one whose field
+        ``key[0]`` is ``key[1]``, if given): a client follows it with the base stripped."""
+        call, detail = self.follow(url)
+        if call is None:
+            return False, detail
+        model = self.model.types[target]
+        fields = [*self.types[target].keys(), *model.keys]
+        found = None if call.status != 200 else _find(call.body, *key) if key is not None else \
+            next((n for n in (_find_id(call.body, f) for f in fields) if n is not None), None)
+        return found is not None, f"GET answered {call.status}" + (" with another entity" if call.status == 200 else "")
+
+    def resolve(self, target: str, id: object, held: str | None = None) -> tuple[bool, str]:
         """Whether ``target`` ``id`` exists: its item path answers 200 with that entity, or the bodiless
-        status of a membership check (cached)."""
-        key = (target, str(id))
+        status of a membership check (cached). A link holding the target's key ``held`` (a user's ``identity``)
+        is followed as a client follows it: the item path at that key answers the entity whose ``held`` it is."""
+        key = (target, str(id), held)
         if key in self.resolved:
             return self.resolved[key]
         entity = self.types[target]
@@ -886,7 +965,7 @@ class _Checker:
             known = self.ancestors(target, id)
             call = self.call(item_op, self.fill(item_op, self.bind(item_op.path), known))
             member = _membership(item_op)
-            found = _find(call.body, entity.id_field, id) if call.status == 200 else None
+            found = _find(call.body, held or entity.id_field, id) if call.status == 200 else None
             if member is not None:
                 result = (call.status == member, f"{_op_name(item_op)} answered {call.status}, not {member}")
             elif found is None and call.status == 200 and not _shows_key(item_op, entity):
@@ -1064,8 +1143,9 @@ class _Checker:
         """POST a generated body; the answer names the new entity (in its body, else by its ``Location``)
         and its item path reads the written fields."""
         bound = self.bind(op.path)
-        known = self.contexts(op, bound)[0] if bound else {}
         body = self.body(op, "create", entity)
+        contexts = self.contexts(op, bound, SCOPE_CANDIDATES if entity.held else SAMPLES) if bound else [{}]
+        known = next((k for k in contexts if self.in_reach(entity, body, k)), contexts[0])
         root = self.root_of(entity) if self.membership(entity) and isinstance(body, dict) else None
         if root is not None and self.ids[root.name]:   # a membership names who it makes a member, one that exists
             body = {**body, root.id_field: self.ids[root.name][0]}
@@ -1172,6 +1252,10 @@ class _Checker:
         keys = [(entity.parent_field, entity.parent, False)] if entity.parent_field and entity.parent else []
         keys += [(name, target, embedded) for name, sub, target, embedded in entity.links if sub is None]
         for name, target, embedded in keys:
+            spelled = next((k for k in inner if snake(str(k)) == snake(name)), None) if name in entity.held else None
+            if spelled is not None:   # a key of the target (a user's ``identity``, ``Identity`` in a form)
+                inner[spelled] = self.held_value(entity, name, known, inner[spelled])
+                continue
             if name not in inner or target not in self.types:
                 continue
             id = known.get(target) or next(iter(self.ids[target]), None)
@@ -1181,9 +1265,42 @@ class _Checker:
                 inner[name] = _keyed(value, id, self.types[target].id_field)
         return body
 
+    def held_value(self, entity: _Type, name: str, known: dict[str, object], value: object) -> object:
+        """The key of a target entity a client links in ``entity``'s field ``name`` (a user's ``identity``), as it
+        finds one: among the targets listed under the parent ``known`` names (the member's service's users), one
+        no sibling holds already where that key names the entity among its parent's children; else ``value``."""
+        target, held = next(t for n, _, t, _ in entity.links if n == name), entity.held[name]
+        parent = self.types[target].parent
+        if parent is not None and parent not in known:
+            return value
+        reach = self.ancestors(parent, known[parent]) if parent is not None else {}
+        model = self.model.types.get(entity.name)
+        scoped = model is not None and model.scoped is not None and model.scoped.field == name
+        taken = {str(i.get(name)) for i in self.listed(entity.name, known)} if scoped else set()
+        free = (i.get(held) for i in self.listed(target, reach))
+        return next((v for v in free if v is not None and str(v) not in taken), value)
+
+    def in_reach(self, entity: _Type, body: Any, known: dict[str, object]) -> bool:
+        """Whether a client creating ``entity`` under the parents ``known`` names finds a target for each key its
+        ``body`` links (a user of that service for a member's ``identity``), as one creating it there must."""
+        inner = _unwrap(body, {}, entity) if isinstance(body, dict) else {}
+        named = {snake(str(k)) for k in inner}
+        return all(self.held_value(entity, name, known, None) is not None
+                   for name in entity.held if snake(name) in named)
+
+    def listed(self, type_name: str, known: dict[str, object]) -> list[dict]:
+        """The entities the first page of a type's collection path lists under the parents ``known`` names."""
+        entity = self.types[type_name]
+        op = next((o for o in self.spec.operations if o.method.upper() == "GET" and o.path == entity.collection_path),
+                  None)
+        call = self.call(op, self.fill(op, self.bind(op.path), known)) if op is not None else None
+        found = _find_list(call.body, entity.id_field) if call is not None and call.status == 200 else None
+        return [item for item in found[1] if isinstance(item, dict)] if found is not None else []
+
     def update(self, op: Operation, entity: _Type, target: dict[str, object]) -> None:
-        """PUT/PATCH a generated body on an entity; a later GET reads the written fields."""
-        body = self.linked(self.body(op, op.method, entity), entity, target)
+        """PUT/PATCH a generated body on an entity (drawn for that entity, as a client gives each entity its own
+        values: two entities never get the same key); a later GET reads the written fields."""
+        body = self.linked(self.body(op, f"{op.method}:{target[entity.name]}", entity), entity, target)
         call = self.call(op, self.fill(op, self.bind(op.path), target), body)
         if not 200 <= call.status < 300:
             self.report.record("writes", False, _op_name(op), "/", f"answered {call.status}: "
@@ -1349,6 +1466,11 @@ def _find(body: Any, id_field: str, id: object) -> tuple[list, dict] | None:
     if id is None:
         return None
     return next(((p, n) for p, n in _walk(body) if isinstance(n, dict) and _same(n.get(id_field), id)), None)
+
+
+def _scalar(value: object) -> bool:
+    """Whether a value can key an entity: a string or a number, not null, a bool or a structure."""
+    return value is not None and not isinstance(value, (bool, dict, list))
 
 
 def _find_id(body: Any, id_field: str) -> object:

@@ -234,8 +234,10 @@ def test_the_world_samples_a_child_type_whose_first_parents_have_none():
             {"id": "MB2e290e121ab4feb8d16f10412f0fc7c5", "parent_id": "CH4fa8aa105bc6dece1d923b239124de0e"}]
         channel = "/v2/Services/IS9199d30375583b2be2fb55fc82182dd5/Channels/CH95e551960b08c2b5a92f223ef5ebe9bf"
         member = c.get(f"{channel}/Members/MBba3edc2c4c834d74390fdc43c415a98e").json()
-        assert member["identity"] == "UScb2c79976148c71270bce9a36c7f5a01"
+        assert member["identity"] == "raven202"   # the identity of user UScb2c79976148c71270bce9a36c7f5a01
         assert c.get(f"{channel}/Members/{member['identity']}").json() == member
+        user = c.get(f"/v2/Services/IS9199d30375583b2be2fb55fc82182dd5/Users/{member['identity']}").json()
+        assert (user["sid"], user["identity"]) == ("UScb2c79976148c71270bce9a36c7f5a01", "raven202")
 
 
 def test_the_world_description_names_the_key_within_the_parent(app_client, tmp_path: Path):

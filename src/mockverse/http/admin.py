@@ -81,8 +81,12 @@ class AdminAPI:
         return entity
 
     def _lookup(self, view: WorldView, entity: EntityType, raw: str) -> tuple[object, dict]:
-        id = entity.parse_id(raw)
+        """(id, fields) of the entity ``raw`` names: its id, else one of its keys (a user's ``identity``)."""
+        id: object = entity.parse_id(raw)
         data = view.get(entity, id) if id is not None else None
+        if data is None and entity.keys:
+            id = entity.by_key(view, raw)
+            data = view.get(entity, id) if id is not None else None
         if data is None:
             raise Problem(404, "Not found", f"{entity.name} {raw} does not exist in workspace '{view.workspace}'",
                           field="id")
@@ -157,9 +161,9 @@ class AdminAPI:
                 raise Problem(exc.status, exc.title, exc.detail, field="persona_id", allowed=exc.allowed) from None
         created = view.create(entity, data, id=entity_id, persona=persona)
         fresh = self.engine.view(view.workspace)
-        return json_response({"entity_type": entity.name, "entity_id": created["id"],
-                              "ref": f"{entity.name}:{created['id']}", "data": created},
-                             status=201, headers=self._headers(fresh, entity, created))
+        id = created[entity.id_field]
+        return json_response({"entity_type": entity.name, "entity_id": id, "ref": f"{entity.name}:{id}",
+                              "data": created}, status=201, headers=self._headers(fresh, entity, created))
 
     @_engine_errors
     async def entity(self, request: Request) -> Response:

@@ -47,6 +47,7 @@ class Operation:
     method: str
     path: str
     status: int
+    created_status: int                           # what a create answers: 201 where the spec declares one
     schema: dict | None
     examples: dict[str, Any]
     validator: Draft202012Validator | None
@@ -306,6 +307,7 @@ def classify(op: Any, tables: PathTables) -> Operation:
     base = {
         "method": op.method.upper(), "path": op.path,
         "status": int(success.status) if success and success.status.isdigit() else 200,
+        "created_status": _created_status(op, success),
         "schema": success.schema if success and _json(success.media_type) else None,
         "examples": success.examples if success else {},
         "validator": validator_for(op.request_schema, "request"),
@@ -320,6 +322,15 @@ def classify(op: Any, tables: PathTables) -> Operation:
     if match:
         return _on_item(match.group(1), bound, tokens, base, tables)
     return _on_literal(last, bound, tokens, base, tables)
+
+
+def _created_status(op: Any, success: Any) -> int:
+    """The status a create answers: 201 where the spec declares it with the body it serves (svix declares 200 for
+    an app it already had and 201 for a new one), else the success status."""
+    status = int(success.status) if success and success.status.isdigit() else 200
+    created = op.responses.get("201")
+    same = created is not None and success is not None and created.schema == success.schema
+    return 201 if same else status
 
 
 def classify_path(ops: list[Any], tables: PathTables) -> dict[str, Operation]:

@@ -42,6 +42,7 @@ from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType
 from mockverse.world.render import Renderer, embedded_id, entity_slots
+from mockverse.world.urls import url_children
 
 Resolved = dict[str, tuple[EntityType, object, dict]]   # path parameter -> (type, id, stored data)
 SEARCH_READ, SEARCH_MOST = 500, 200   # entities a search reads and returns, at most
@@ -361,11 +362,13 @@ def related_rows(view: WorldView, op: RelatedOp, id: object) -> list[dict]:
     parent, target = op.parent, op.listed
     keys = [r.field for r in target.references if r.target is parent and not r.many]
     embed = owner_embed(target, parent)
-    if not keys and embed is not None:   # the entities whose embed shows the parent (a repo's ``owner``)
+    urls = url_children(view, target, parent, id) if not keys else None
+    if not keys and urls is None and embed is not None:   # the entities whose embed shows the parent (an owner)
         return [data for index, data in enumerate(view.all_of(target)()) if index < SCAN_LIMIT
                 and embedded_id(view, target, data.get(target.id_field), data, embed) == id]
-    if not keys:   # a stable selection, then those made at this path (linked to the parent by writes.create)
-        ids = Renderer(view).sample(target, (f"{parent.name}:{id}", _sampled_at(op)), most=6)
+    if not keys:   # those whose URL names the parent, else a stable selection; then those made at this path
+        ids = Renderer(view).sample(target, (f"{parent.name}:{id}", _sampled_at(op)), most=6) if urls is None \
+            else urls
         made = [target.parse_id(ref.split(":", 1)[1])
                 for ref in view.store.linked(view.workspace, f"{parent.name}:{id}", f"has_{target.segment}")]
         return [d for d in (view.get(target, i) for i in dict.fromkeys([*ids, *made]) if i is not None)

@@ -39,10 +39,10 @@ from mockverse.openapi.rpc import flag_fields
 from mockverse.openapi.words import singular_word
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.generate import merge_schema, schema_types
-from mockverse.world.model import EntityType
+from mockverse.world.model import EntityType, key_text
 from mockverse.world.numbers import path_value
 from mockverse.world.render import list_slot
-from mockverse.world.writes import parent_required
+from mockverse.world.writes import parent_required, unique_keys
 
 ENVELOPES = ("data", "item", "record", "resource")   # one-key request envelopes opened around an entity
 _GONE = object()   # a field a JSON Patch removed
@@ -84,6 +84,7 @@ class Writes:
             return self.join(op, request, view, found, _object(body, required=False))
         if isinstance(op, (CollectionOp, ChildrenOp, RelatedOp)) and creates:
             if bulk and isinstance(body, list):   # one entity per item the spec's array holds
+                _bulk_keys(view, op.listed, body)
                 rows = [self.create(op, view, found, _object(item, required=True)) for item in body]
                 return self.bulk_answer(op, request, self.engine.view(view.workspace), rows)
             created = self.create(op, view, found, _object(body, required=False))
@@ -116,11 +117,11 @@ class Writes:
         entity, key, name = op.entity, op.entity.scoped, op.id_param or ""
         assert key is not None and entity.parent is not None, f"{entity.name} has a key within its parent"
         raw = request.path_params.get(safe_name(name))
-        target_id = key.target.parse_id(raw)
+        target_id = key.target.linked_id(raw, view, key.key)
         if target_id is None or view.get(key.target, target_id) is None:
             raise Problem(404, "Not found", f"{key.target.name} {raw} does not exist", field=name)
         data = _entity_fields(entity, body)
-        data[key.field] = {key.target.id_field: target_id} if key.embed else target_id
+        data[key.field] = {key.target.id_field: target_id} if key.embed else key.target.held(view, target_id, key.key)
         if entity.fk is not None:
             data[entity.fk] = next(id for e, id, _ in reversed(found.values()) if e is entity.parent)
         return self.written(op, view, entity, _created(op, view, entity, data), created=request.url.path)
@@ -206,7 +207,8 @@ class Writes:
         extra = {"Location": location} if location else {}
         shown = entity.member_of or entity   # a membership answers as the entity it makes a member
         body = self.reads.shape.written(fresh, shown, data, op.schema)
-        return world_served(fresh, op.status, body, fresh.persona(entity, data), extra)
+        return world_served(fresh, op.created_status if created else op.status, body, fresh.persona(entity, data),
+                            extra)
 
 
 def _created(op: Operation, view: WorldView, entity: EntityType, data: dict, persona: str | None = None,
@@ -276,6 +278,23 @@ def _summary_value(name: str, prop: dict, type_name: str, ids: list) -> Any:
     if kinds == {"boolean"} and (failed or words & SUCCEEDED):
         return not failed
     return _KEEP
+
+
+def _bulk_keys(view: WorldView, entity: EntityType, items: list) -> None:
+    """Refuse (409) a bulk create before it stores anything when an item gives an alternative key another
+    entity holds, or another item gives too, naming that item's field (``$[1].uid``)."""
+    seen: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(items):
+        data = _entity_fields(entity, _object(item, required=True))
+        unique_keys(view, entity, None, data, at=f"$[{index}].")
+        for name in entity.keys:
+            text = key_text(data.get(name))
+            if text is None:
+                continue
+            if (name, text) in seen:
+                raise Problem(409, "Conflict", f"items {seen[name, text]} and {index} both give {name} {text!r}: "
+                              f"{name} must be one no other {entity.name} holds", field=f"$[{index}].{name}")
+            seen[name, text] = index
 
 
 def _location_under(op: ListOp, path: str, data: dict) -> str | bool:

@@ -31,7 +31,9 @@ Decisions (documented here because consumers depend on them):
   top-level fields of an entity, never from fields deep inside value objects.
 * **What a link holds.** ``Relationship.holds`` is ``"id"`` (the target's id field, which is
   its key: ``name`` for event types keyed by ``{event_type_name}``) or ``"url"`` (the URL of
-  the target's item path). A polymorphic key has ``type_field``, the sibling naming the type.
+  the target's item path), or an alternate key the target describes as uniquely identifying it
+  (``identity``: a member's ``identity``, a ``created_by`` described as "The `identity` of the User").
+  A polymorphic key has ``type_field``, the sibling naming the type.
   ``EntityType.id_in`` says whether the item path takes the id in the path or the query, and
   ``current_path`` names the path answering the caller's own entity.
 * **One type per schema and key.** A type served only at an item path keyed by its id
@@ -1061,6 +1063,20 @@ class _WorldBuilder:
         link = self._link(source, target, path, "has_many" if many else "belongs_to")
         link.add(text, weight)
         self._description_evidence(link, description)
+        if stem == "by":
+            self._actor_key(link, target, description)
+
+    def _actor_key(self, link: _Evidence, target: str, description: str) -> None:
+        """``created_by``: "The `identity` of the User that created the invite" holds the target's alternate key
+        its description names, not its id."""
+        if self.alternate_keys is None:
+            self.alternate_keys = self._index_alternate_keys()
+        text = description.lower()
+        keys = (k for k, t in self.alternate_keys.items() if t == target and re.search(rf"\b{re.escape(k)}\b", text))
+        key = next(keys, None)
+        if key is not None:
+            link.holds = key
+            link.add(f"field {link.source}.{link.field} holds {target}'s alternate key '{key}'", _W["synonym"])
 
     def _value_reference(self, source: str, name: str, path: str, flat: dict, many: bool) -> bool:
         """``tagList: ["dragons"]``: a string field named for a value type holds its values."""

@@ -93,7 +93,7 @@ def named_by(view: WorldView, entity: EntityType, data: dict) -> list[tuple[Enti
     out: list[tuple[EntityType, object]] = []
     for ref in entity.references:
         if not ref.many and ref.field in data:
-            out.append((ref.target, ref.target.parse_id(data[ref.field])))
+            out.append((ref.target, ref.target.linked_id(data[ref.field], view, ref.key)))
     for other in view.model.types.values():
         if other is entity.parent or other is entity:
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,17 @@ if TYPE_CHECKING:
     from mockverse.world.derive import CompositeName
     from mockverse.world.specworld import DeepLink, Embed, Reference
 
+API_BASE = "https://api.example.com"   # the base of absolute API URLs when the spec names no server
+
+
+def api_base(document: dict) -> str:
+    """The spec's first absolute ``servers`` URL without its trailing slash, else :data:`API_BASE`."""
+    for server in document.get("servers") or []:
+        url = server.get("url") if isinstance(server, dict) else None
+        if isinstance(url, str) and re.match(r"^https?://[^/{}]+", url) and "{" not in url:
+            return url.rstrip("/")
+    return API_BASE
+
 
 class WorldError(ValueError):
     """The world definition does not fit the spec (e.g. a schema name that does not exist)."""
@@ -30,7 +42,7 @@ INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
 _SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
 SAMPLE_TRIES = 12   # parents drawn, at most, to find one with a child (a child type has 0-4 per parent)
-KEY_SCAN = 2000   # entities an alternative-key lookup reads, at most, for a key a write set
+KEY_LINK = "holds_key"   # the relationship of a key value's ref (:meth:`EntityType.key_ref`) to its holder
 
 
 @dataclass
@@ -43,6 +55,7 @@ class ScopedKey:
     target: EntityType  # the entity type whose key it holds
     embed: bool         # the property embeds the target entity (else it holds its id)
     only: bool          # the type has no id of its own: this is the one key its item path takes
+    key: str | None = None   # the target's key field the link holds instead of its id (a user's ``identity``)
 
 
 @dataclass(eq=False)
@@ -64,6 +77,7 @@ class EntityType:
     parent_field: str | None = None                 # the foreign key to the parent ("user_id")
     parent_relationship: str | None = None          # the edge from the parent ("has_orders")
     references: list[Reference] = field(default_factory=list)
+    url_links: list[Reference] = field(default_factory=list)   # fields holding another entity's URL (issue_url)
     embeds: list[Embed] = field(default_factory=list)
     variants: set[int] = field(default_factory=set)
     deep: list[DeepLink] = field(default_factory=list)
@@ -200,20 +214,62 @@ class EntityType:
         return data
 
     def by_key(self, view: Any, raw: str) -> object:
-        """The id of the entity whose alternative key field equals ``raw`` (None if there is none):
-        the generated one the key encodes, else one a write named so (the first KEY_SCAN entities)."""
-        for name, codec in self.keys.items():
-            serial = codec.decode(raw)
-            id = self.codec.encode(serial) if serial is not None else None
+        """The id of the entity whose alternative key field (any of :attr:`keys`) equals ``raw`` (None if none)."""
+        return next((id for id in (self.key_holder(view, name, raw) for name in self.keys) if id is not None), None)
+
+    def key_holder(self, view: Any, name: str, raw: str) -> object:
+        """The id of the entity whose key field ``name`` holds ``raw`` (None if none): the generated one the key
+        decodes to, else one a write stored it on (its :meth:`key_links` list it); O(1) store reads, never a scan."""
+        serial = self.keys[name].decode(raw)
+        id = self.codec.encode(serial) if serial is not None else None
+        data = view.get(self, id) if id is not None else None
+        if data is not None and key_text(data.get(name)) == raw:
+            return id
+        for ref in view.store.linked(view.snap.workspace, self.key_ref(name, raw), KEY_LINK):
+            id = self.parse_id(ref[len(self.name) + 1:])
             data = view.get(self, id) if id is not None else None
-            if data is not None and data.get(name) == raw:
+            if data is not None and key_text(data.get(name)) == raw:
                 return id
-        for index, data in enumerate(view.all_of(self)()):
-            if index >= KEY_SCAN:
-                break
-            if any(data.get(name) == raw for name in self.keys):
-                return data.get(self.id_field)
         return None
+
+    def held(self, view: Any, value: object, key: str | None) -> object:
+        """What a link holding ``key`` of this type shows for the id (or ids) ``value``: each entity's ``key``
+        as its own fields hold it (a created user's chosen ``identity`` too); the ids when ``key`` is None."""
+        if key is None or value is None:
+            return value
+        if isinstance(value, list):
+            return [self.held(view, v, key) for v in value]
+        data = view._base(self, value)
+        return data.get(key) if data is not None else None
+
+    def linked_id(self, raw: object, view: Any, key: str | None) -> object:
+        """The id of the entity a link value names: the one whose ``key`` it is, else (``key`` None) the id itself."""
+        if key is None:
+            return self.parse_id(raw)
+        return self.by_key(view, str(raw)) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
+
+    def keyed_target(self, view: Any, data: dict, ref: Reference, raw: object) -> object:
+        """The id of the entity a link ``ref`` holding a key names by ``raw`` (a member's ``identity``), among those
+        the entity of ``data`` may name (its service's users, when the target lives under an ancestor of it);
+        None when there is none."""
+        id = ref.target.linked_id(raw, view, ref.key)
+        target = view.get(ref.target, id) if id is not None else None
+        scope = self._scope(view, data, ref.target) if target is not None else None
+        if target is None or scope is not None and target.get(ref.target.fk) != scope:
+            return None
+        return id
+
+    def key_ref(self, name: str, raw: str) -> str:
+        """The ref the entities a write gave ``raw`` in key field ``name`` are linked from (``app.uid=billing``):
+        no entity's ref (it has no ``type:`` prefix of a type), so no list or graph walk reads it."""
+        return f"{self.name}.{name}={raw}"
+
+    def key_links(self, id: object, data: dict) -> list[tuple[str, str, str]]:
+        """The links that index a stored entity by each key value ``data`` gives it, so :meth:`key_holder` finds
+        it in one lookup (they live in the store beside its fields, so they outlive a restart)."""
+        me = f"{self.name}:{id}"
+        return [(self.key_ref(name, text), KEY_LINK, me)
+                for name, text in ((n, key_text(data.get(n))) for n in self.keys) if text is not None]
 
     def child_where(self, view: Any, parent_id: object, match: Callable[[dict], bool]) -> object:
         """The id of the first of ``parent_id``'s children of this type whose fields ``match`` (None if none):
@@ -228,7 +284,7 @@ class EntityType:
 
     def scoped_text(self, data: dict) -> str | None:
         """The value of its key among its parent's children (``user.id``) in ``data``, as a path carries it."""
-        return _text(_at(data, self.scoped.path)) if self.scoped is not None else None
+        return key_text(_at(data, self.scoped.path)) if self.scoped is not None else None
 
     def by_scoped_key(self, view: Any, parent_id: object, raw: str) -> object:
         """The id of the child of ``parent_id`` whose scoped key (``user.id``) equals ``raw`` (None if none)."""
@@ -301,10 +357,10 @@ class EntityType:
                 continue
             if self.scoped is not None and self.scoped.field == ref.field:   # distinct among the siblings
                 value = self.scoped_value(view, id, data)
-                data[ref.field] = value if value is not None or ref.nullable else self._reference_value(
-                    view, id, data, ref)
-                continue
-            data[ref.field] = self._reference_value(view, id, data, ref)
+                value = value if value is not None or ref.nullable else self.reference_value(view, id, data, ref)
+            else:
+                value = self.reference_value(view, id, data, ref)
+            data[ref.field] = ref.target.held(view, value, ref.key)
         key = self.scoped
         if key is not None and key.embed and not (given and key.field in given):
             value = self.scoped_value(view, id, data)
@@ -312,7 +368,9 @@ class EntityType:
                 data[key.field] = {key.target.id_field: value}
         return data
 
-    def _reference_value(self, view: Any, id: object, data: dict, ref: Reference) -> object:
+    def reference_value(self, view: Any, id: object, data: dict, ref: Reference) -> object:
+        """The id (ids for a many reference) a reference of the entity holds: its own parent's, else entities
+        that exist, drawn per entity and field."""
         if ref.parent:
             return data.get(self.fk) if self.fk else None   # a key naming the entity's own parent
         key = f"{self.name}:{id}"
@@ -364,7 +422,7 @@ def _at(data: Any, path: list[str]) -> Any:
     return data
 
 
-def _text(value: object) -> str | None:
+def key_text(value: object) -> str | None:
     """A key value as a path carries it (``17`` -> ``"17"``); None for none or a non-scalar."""
     if value is None or isinstance(value, (dict, list, bool)):
         return None
@@ -401,6 +459,7 @@ class WorldModel:
     links: list[dict] = field(default_factory=list)    # every relationship and how the world uses it
     title: str | None = None
     excluded: dict = field(default_factory=dict)        # types and relationships the config dropped
+    base_url: str = API_BASE                            # where the API's absolute URLs start (its first server)
 
     @classmethod
     def from_spec(cls, spec: Spec, inferred: InferredWorld, world: WorldConfig) -> WorldModel:
@@ -459,7 +518,7 @@ class WorldModel:
                 else None,
                 "estimated_total": _estimate(entity),
                 "references": [
-                    {"field": r.field, "target": r.target.name, "many": r.many}
+                    {"field": r.field, "target": r.target.name, "many": r.many, **({"key": r.key} if r.key else {})}
                     for r in entity.references
                 ],
                 "embeds": [

@@ -12,7 +12,8 @@ addresses a child by a number its parent hands out: 1, 2, 3, ... in the order th
   creation time (ties by k), so numbers rise with ``created_at``; the number's child is found from the parent's
   timeline alone (no sibling is built).
 * **Created children** take the next number within their parent, stored in their data (so it survives a restart);
-  they are found among the parent's created children, which its links list.
+  they are found among the parent's written children, which its links list (so is a generated child a write
+  renumbered: its number is its own, no sibling's, and it answers at it).
 """
 
 from __future__ import annotations
@@ -98,13 +99,14 @@ def generated_number(view: WorldView, entity: EntityType, id: object) -> int | N
 
 
 def _created(view: WorldView, entity: EntityType, parent_id: object) -> list[tuple[object, dict]]:
-    """(id, data) of the children made under the parent by writes (its links list them)."""
+    """(id, data) of the children writes made or changed under the parent (its links list them: a generated
+    one a write renumbered answers at its written number)."""
     parent = entity.parent
     assert parent is not None and entity.relationship is not None, f"{entity.name} has a parent"
     out: list[tuple[object, dict]] = []
     for ref in view.store.linked(view.snap.workspace, f"{parent.name}:{parent_id}", entity.relationship):
         id = entity.parse_id(ref.split(":", 1)[1])
-        data = view.get(entity, id) if id is not None and entity.split_id(id) is None else None
+        data = view.get(entity, id) if id is not None else None
         if data is not None and data.get(entity.fk) == parent_id:
             out.append((id, data))
     return out

@@ -73,6 +73,8 @@ def embedded_id(view: Any, entity: EntityType, id: object, data: dict, embed: Em
         return data.get(entity.fk)
     named = (f"{embed.field}_id", f"{embed.field}Id")   # the key that names this embed (not a reply's)
     ref = next((r for r in entity.references if r.target is target and not r.many and r.field in named), None)
+    if ref is not None and ref.key is not None:   # it holds the entity's key, not its id
+        return target.linked_id(data.get(ref.field), view, ref.key)
     return data.get(ref.field) if ref else sample_id(view, target, f"{entity.name}:{id}", embed.field)
 
 
@@ -493,7 +495,8 @@ class Renderer:
             return self.view.child_ids(entity, id, target.relationship)
         ref = next((r for r in entity.references if r.target is target and r.many), None)
         if ref is not None and isinstance(data.get(ref.field), list):
-            return list(data[ref.field])
+            held = data[ref.field]
+            return [target.linked_id(v, self.view, ref.key) for v in held] if ref.key else list(held)
         return self.sample(target, key, schema)
 
     def sample(self, target: EntityType, key: tuple, schema: dict | None = None, most: int = 3) -> list:

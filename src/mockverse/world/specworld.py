@@ -35,6 +35,10 @@ Rules (the world view, ``GET /api/v1/consistency/world``, shows how each was app
   schema (an issue's ``repository``, a label's ``repository_id`` under its repo), holds that parent,
   not another entity; unless the parent key is a field named for a role (``creator_id``), beside
   which a ``user_id`` is another role.
+* **Keyed links.** A link that holds a key of its target other than its id (inference read it in its
+  description: a member's ``identity`` is its user's; or the field is named for one of the target's keys, whole
+  or by its last word) holds that key as the target's own fields do, so it resolves at the target's item path;
+  a write giving a value no target within reach holds (a user of the member's own service) is a 422.
 * **Values.** A type of values a path lists (``GET /tags``) has 20 entities, so its unpaged list
   shows every one.
 * **Corrections** come from ``world``: ``entities.<name>`` pins what inference decides for a
@@ -54,7 +58,7 @@ from typing import Any
 from mockverse.config import EntityConfig, ParentLink, WorldConfig
 from mockverse.openapi import EntityType as InferredType
 from mockverse.openapi import InferredWorld, Relationship, Spec, is_nullable, merge_all_of, singular, snake
-from mockverse.openapi.infer import _schema_base_name, key_param, membership_roots
+from mockverse.openapi.infer import _URL_REFERENCE, _schema_base_name, key_param, membership_roots
 from mockverse.openapi.loader import SpecError, to_pointer
 from mockverse.openapi.paths import described_fields, param_stem
 from mockverse.openapi.words import key_names
@@ -62,7 +66,7 @@ from mockverse.problems import did_you_mean
 from mockverse.world.derive import composite_name
 from mockverse.world.generate import generated_size, merge_schema, schema_types
 from mockverse.world.idscheme import IdCodec, codec_for
-from mockverse.world.model import EntityType, ScopedKey, WorldError, WorldModel, _max_generated
+from mockverse.world.model import EntityType, ScopedKey, WorldError, WorldModel, _max_generated, api_base
 from mockverse.world.numbers import NumberKey, detect
 
 DEFAULT_POPULATION = 50
@@ -84,6 +88,8 @@ class Reference:
     nullable: bool
     relationship: str
     parent: bool = False    # holds the entity's own parent (an issue's ``repository_id`` under its repo)
+    key: str | None = None  # the target's key field it holds instead of its id (a member's ``identity``)
+    default: object = None  # a value its schema gives as the default, which names no entity (``system``)
 
 
 @dataclass
@@ -164,6 +170,29 @@ def _nested(relationship: Relationship) -> bool:
     return any(e.startswith("path nesting") for e in relationship.evidence)
 
 
+def held_key(holds: str, field: str, target: EntityType) -> str | None:
+    """The key field of ``target`` a link holds instead of its id: the one inference read in its description
+    (a member's ``identity``: the user's), else the one the field is named for, whole or by its last word
+    (``identity``, ``author_username``); only a key the target's item path answers at, so the link resolves."""
+    named = snake(field)
+    for key in (holds, field, named, named.rsplit("_", 1)[-1]):
+        if key in target.keys and key != target.id_field:
+            return key
+    return None
+
+
+_DESCRIBED_DEFAULT = re.compile(r"\bdefault(?: value)? is:?\s*`([^`]+)`", re.IGNORECASE)
+
+
+def described_default(schema: dict) -> object:
+    """The default a property's schema gives (``default``, else "The default value is `system`" in its
+    description); None when it gives none."""
+    if schema.get("default") is not None:
+        return schema["default"]
+    found = _DESCRIBED_DEFAULT.search(str(schema.get("description") or ""))
+    return found.group(1) if found else None
+
+
 class SpecWorldBuilder:
     """Turns an InferredWorld (plus the config's corrections) into a WorldModel."""
 
@@ -211,7 +240,8 @@ class SpecWorldBuilder:
         links = [{**r.to_dict(), "used_as": self.usage.get(r.id, ("reported", ""))[0],
                   "note": self.usage.get(r.id, ("", ""))[1]} for r in relationships]
         excluded = {"types": sorted(excluded_types), "relationships": sorted(excluded_links)}
-        return WorldModel(dict(self.types), self.world.epoch, links=links, title=self.spec.title, excluded=excluded)
+        return WorldModel(dict(self.types), self.world.epoch, links=links, title=self.spec.title, excluded=excluded,
+                          base_url=api_base(self.spec.document))
 
     def _memberships(self) -> None:
         """Mark the types whose entities are a top-level type's (see ``membership_roots``): the root must be
@@ -390,7 +420,7 @@ class SpecWorldBuilder:
         described, shown = set(self._param_fields(source)), entity.schema.get("properties") or {}
         for r in entity.references:   # a key the body shows
             if not r.many and r.target not in (entity, parent) and r.field in shown and r.field in (param, *described):
-                return ScopedKey(r.field, [r.field], r.target, embed=False, only=only)
+                return ScopedKey(r.field, [r.field], r.target, embed=False, only=only, key=r.key)
         return None
 
     def _param_fields(self, source: InferredType) -> list[str]:
@@ -619,6 +649,9 @@ class SpecWorldBuilder:
                 continue
             if r.field == entity.id_field:
                 continue
+            if r.holds == "url":
+                self._url_link(entity, r)
+                continue
             if r.field not in by_field or r.confidence > by_field[r.field].confidence:
                 if r.field in by_field:
                     self.usage.setdefault(by_field[r.field].id, ("reported", f"{r.id} is more likely for that field"))
@@ -630,7 +663,8 @@ class SpecWorldBuilder:
             many = _is_array(prop)
             scalar = merge_all_of(merge_all_of(prop).get("items") or {}) if many and prop else merge_all_of(prop or {})
             kinds = schema_types(scalar) - {"null"}
-            wanted = {"integer", "number"} if target.integer_ids else {"string"}
+            wanted = {"integer", "number"} if target.integer_ids and not held_key(r.holds, name, target) \
+                else {"string"}
             if prop is not None and kinds and not kinds & wanted:
                 self.usage[r.id] = (
                     "reported",
@@ -638,7 +672,8 @@ class SpecWorldBuilder:
                     f"{target.name} ids are {'integers' if target.integer_ids else 'strings'}",
                 )
                 continue
-            if not _accepts(scalar, target.codec.encode(1)):
+            codec = target.keys.get(held_key(r.holds, name, target) or "", target.codec)
+            if not _accepts(scalar, codec.encode(1)):
                 self.usage[r.id] = (
                     "reported",
                     f"not filled: {target.name} ids do not fit {entity.name}.{name}'s schema",
@@ -646,11 +681,33 @@ class SpecWorldBuilder:
                 continue
             many = many or r.kind != "belongs_to" and prop is None
             own = self._names_parent(entity, name, target, many)
+            key = None if own else held_key(r.holds, name, target)
             entity.references.append(Reference(name, entity.parent if own and entity.parent else target, many,
                                                bool(prop) and is_nullable(prop) and name not in
-                                               (entity.schema.get("required") or []), r.id, own))
+                                               (entity.schema.get("required") or []), r.id, own, key,
+                                               described_default(scalar)))
             self.usage[r.id] = ("reference", f"{entity.name}.{name} holds the id of its own parent" if own else
-                                f"{entity.name}.{name} holds ids of {target.name} entities that exist")
+                                f"{entity.name}.{name} holds the {key} of {target.name} entities that exist" if key
+                                else f"{entity.name}.{name} holds ids of {target.name} entities that exist")
+
+    def _url_link(self, entity: EntityType, r: Relationship) -> None:
+        """``issue_url``: a field holding the address of an entity that exists (its own parent when the field
+        is named for the parent's type), built from the target's item path on every read."""
+        target, name = self.types[r.target], r.field or ""
+        prop = (entity.schema.get("properties") or {}).get(name)
+        if not isinstance(prop, dict) or schema_types(merge_all_of(prop)) - {"null"} != {"string"} \
+                or not target.inferred or not target.inferred.item_path:
+            self.usage[r.id] = ("reported", f"not filled: {entity.name}.{name} is no string, or {target.name} "
+                                            f"has no item path")
+            return
+        match = _URL_REFERENCE.match(name)
+        stem = match.group(1) if match else name
+        own = self._names_parent(entity, stem, target, False)
+        entity.url_links.append(Reference(name, entity.parent if own and entity.parent else target, False,
+                                          is_nullable(prop) and name not in (entity.schema.get("required") or []),
+                                          r.id, own))
+        self.usage[r.id] = ("reference", f"{entity.name}.{name} holds the URL of its own parent" if own else
+                            f"{entity.name}.{name} holds URLs of {target.name} entities that exist")
 
     def _embeds(self, entity: EntityType, relationships: list[Relationship]) -> None:
         for r in relationships:

@@ -18,7 +18,7 @@ from mockverse.ids import EntityRef
 from mockverse.openapi.jsonschema import fits
 from mockverse.problems import Problem
 from mockverse.store import Store, StoredEntity, entity_tag, log_tag, members_tag, setting_tags
-from mockverse.world import derived_fields, existence, lists, memberships, writes
+from mockverse.world import derived_fields, existence, lists, memberships, urls, writes
 from mockverse.world import graph as persona_graph
 from mockverse.world.freshness import BASE, Entry, TaggedReads
 from mockverse.world.generate import currency_of, merge_schema
@@ -216,6 +216,7 @@ class WorldView:
         if data is not None:
             data = entity.link(self, id, data)
             data = derived_fields.derive(self, entity, id, data)
+            data = urls.url_fields(self, entity, id, data)
             if self.engine.personas is not None:
                 data = derived_fields.shape(self, self.engine.personas, entity, id, data)
             texts = self.engine.texts

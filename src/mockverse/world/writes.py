@@ -16,7 +16,7 @@ from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
 from mockverse.world import memberships, numbers
 from mockverse.world.generate import millis_number, moment_number
-from mockverse.world.model import EntityType
+from mockverse.world.model import EntityType, key_text
 
 if TYPE_CHECKING:
     from mockverse.world.view import WorldView
@@ -153,6 +153,9 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED, *scalars)}
     named = {**data, **({entity.id_field: id} if id is not None else {})}
     data = _parent_from(view, entity, own, persona, parent_required, named, under)
+    if under is not None:   # a URL reference to the entity the path named names it (read as its URL)
+        data = {**{ref.field: under[1] for ref in entity.url_links if ref.target is under[0]}, **data}
+    _keys_held(view, entity, data, data)
     if entity.member_of is not None:   # a membership names its member; one that exists is answered again
         data, existing = memberships.adding(view, entity, data, named)
         if existing is not None:
@@ -160,18 +163,19 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
         if id is None and entity.parent is None:   # without a parent, the member's own slot
             id = memberships.slot(view, entity, data[memberships.MEMBER])
     workspace = view.snap.workspace
-    if id is None:
-        _unique_within_parent(view, entity, data)
-        while True:
-            id = entity.new_id(view.store.next_id(workspace, entity.name))
-            if view.stored(entity, id) is None:
-                break
-    else:
+    if id is not None:
         parsed = entity.valid_id(id)
         if parsed is None:
             raise Problem(422, "Invalid id", f"entity_id {str(id)[:40]!r} is not a valid {entity.name} id: "
                               f"it must be {entity.id_rule()}", field="entity_id")
         id = parsed
+    unique_keys(view, entity, id, data)
+    _unique_within_parent(view, entity, id, data)
+    _renumbered(view, entity, id, {}, data)
+    while id is None:
+        id = entity.new_id(view.store.next_id(workspace, entity.name))
+        if view.stored(entity, id) is not None or _defaults_held(view, entity, id, data):
+            id = None
     data.setdefault("created_at", format_rfc3339(view.now))
     generated = view.origin(entity, id) is not None
     mode = "replace" if generated else "created"
@@ -182,7 +186,7 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     if scalars:   # written into the objects the entity will have, as a change would write them
         shown = view.base_with(entity, id, StoredEntity(entity.name, str(id), data, mode, False)) or {}
         data = {**data, **scalars_placed(entity, scalars, shown, view.now)}
-    links = persona_graph.links_for(view, entity, id, data, persona, under)
+    links = [*persona_graph.links_for(view, entity, id, data, persona, under), *entity.key_links(id, data)]
     view.store.put_entity(workspace, entity.name, str(id), data, mode, links)
     fresh = view.engine.view(workspace)
     created = fresh.get(entity, id)
@@ -192,17 +196,74 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
     return created
 
 
-def _unique_within_parent(view: WorldView, entity: EntityType, data: dict) -> None:
-    """Refuse (409) a new child whose key among its parent's children (a member's ``user.id``) a sibling holds:
+def _keys_held(view: WorldView, entity: EntityType, given: dict, context: dict) -> None:
+    """Refuse (422) a link holding a key of its target (a member's user ``identity``) that names no entity the
+    written one may link (``context``: its fields as they will read): a key names an entity that exists, unless
+    it is the default the field's schema gives (a message ``from`` `system`)."""
+    for ref in entity.references:
+        value = given.get(ref.field)
+        if ref.key is None or value is None:
+            continue
+        for raw in value if ref.many and isinstance(value, list) else [value]:
+            if raw != ref.default and entity.keyed_target(view, context, ref, raw) is None:
+                raise Problem(422, "Invalid body", f"{ref.field} {str(raw)[:60]!r} is no {ref.target.name}'s "
+                              f"{ref.key}: give the {ref.key} of a {ref.target.name} that exists", field=ref.field)
+
+
+def unique_keys(view: WorldView, entity: EntityType, id: object, data: dict, at: str = "") -> None:
+    """Refuse (409, naming the field, after ``at`` where the body holds it, and the entity holding it) a write
+    giving an alternative key field (``uid``, ``name``, ``slug``) a value another entity holds, generated or
+    written: a key names one entity. Each check is one decode and one indexed store read
+    (:meth:`EntityType.key_holder`), never a scan."""
+    for name in entity.keys:
+        text = key_text(data.get(name)) if name in data else None
+        holder = entity.key_holder(view, name, text) if text is not None else None
+        if holder is not None and holder != id:
+            raise Problem(409, "Conflict", f"{entity.name} {holder} already has {name} {text!r}: {name} must be "
+                          f"one no other {entity.name} holds", field=f"{at}{name}", extra={"held_by": holder})
+
+
+def _defaults_held(view: WorldView, entity: EntityType, id: object, data: dict) -> bool:
+    """Whether a key the new entity ``id`` would take from its id (a key field ``data`` does not give) is one a
+    write gave another entity: the id is skipped, so no two entities share a key."""
+    serial = entity.codec.decode(id)
+    return serial is not None and any(
+        entity.key_holder(view, name, text) is not None
+        for name, codec in entity.keys.items() if name not in data and (text := key_text(codec.encode(serial))))
+
+
+def _unique_within_parent(view: WorldView, entity: EntityType, id: object, data: dict) -> None:
+    """Refuse (409) a child whose key among its parent's children (a member's ``user.id``) a sibling holds:
     the key names one child of a parent, never two."""
     value = entity.scoped_text(data)
     parent_id = data.get(entity.fk) if entity.fk else None
     if value is None or parent_id is None or entity.parent is None or entity.scoped is None:
         return
-    if entity.by_scoped_key(view, parent_id, value) is not None:
+    holder = entity.by_scoped_key(view, parent_id, value)
+    if holder is not None and holder != id:
         path = ".".join(entity.scoped.path)
         raise Problem(409, "Conflict", f"{entity.parent.name} {parent_id} already has a {entity.name} with "
-                      f"{path} {value}: {path} must be one no other {entity.name} of it holds", field=path)
+                      f"{path} {value}: {path} must be one no other {entity.name} of it holds", field=path,
+                      extra={"held_by": holder})
+
+
+def _renumbered(view: WorldView, entity: EntityType, id: object, current: dict, data: dict) -> None:
+    """Check a write (a create's, or a change from ``current``) of an entity's number within its parent (``number``
+    of ``/issues/{index}``): a whole number from 1 (else 422 naming it) that no sibling has (else 409); the entity
+    then answers at it."""
+    key = entity.number
+    if key is None or key.field not in data or data[key.field] == current.get(key.field):
+        return
+    number = data[key.field]
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise Problem(422, "Invalid body", f"{key.field} must be an integer from 1: the {entity.name}'s number "
+                      f"within its {entity.parent.name if entity.parent else 'parent'}", field=key.field)
+    parent_id = data.get(entity.fk, current.get(entity.fk)) if entity.fk else None
+    holder = numbers.find(view, entity, parent_id, number) if parent_id is not None else None
+    if holder is not None and holder != id:
+        raise Problem(409, "Conflict", f"{entity.name} {holder} already has {key.field} {number} in "
+                      f"{entity.parent.name if entity.parent else 'its parent'} {parent_id}: {key.field} must be "
+                      f"one no sibling has", field=key.field, extra={"held_by": holder})
 
 
 def value_property(schema: dict) -> str | None:
@@ -315,6 +376,11 @@ def update(view: WorldView, entity: EntityType, id: object, data: dict, *, repla
     data = scalars_placed(entity, keys_linked(view, entity, data), current, view.now)
     own = {k: v for k, v in data.items() if k not in (entity.id_field, REPLACED)}
     data = _parent_from(view, entity, own, None, required=False)
+    _keys_held(view, entity, data, {**current, **data})
+    unique_keys(view, entity, id, data)
+    if entity.scoped is not None and entity.scoped.field in data:
+        _unique_within_parent(view, entity, id, {**current, **data})
+    _renumbered(view, entity, id, current, data)
     stored = view.stored(entity, id)
     if stored is not None and stored.mode == "created":
         new = {**data, REPLACED: True} if replace else {**stored.data, **data}
@@ -328,7 +394,7 @@ def update(view: WorldView, entity: EntityType, id: object, data: dict, *, repla
         mode = "replace" if replace or (stored is not None and stored.mode == "replace") else "patch"
     effective = {**current, **new}
     view.store.put_entity(view.snap.workspace, entity.name, str(id), new, mode,
-                          persona_graph.links_for(view, entity, id, effective, None))
+                          [*persona_graph.links_for(view, entity, id, effective, None), *entity.key_links(id, new)])
     updated = view.engine.view(view.snap.workspace).get(entity, id)
     assert updated is not None, "an entity just stored reads back"
     return updated
