@@ -25,12 +25,12 @@ from mockverse.check import (
     client_of,
     find_by_id,
     path_param,
-    path_shape,
     path_tokens,
     same_id,
     shows_key,
     walk_body,
 )
+from mockverse.openapi.paths import path_shape
 from test_check_corpus import FIGURES, LINKS, RECORD, SPECS, _fraction, _matches, record
 
 SAMPLES = 3     # entities tried per key

@@ -13,6 +13,11 @@ from .words import schema_base_name, singular, snake, words_equal
 
 VERSION_SEGMENT = re.compile(r"^(v\d+([._]\d+)*[a-z]*|\d{4}-\d{2}-\d{2}|api|rest)$", re.IGNORECASE)
 PARAM = re.compile(r"^\{([^{}]+)\}$")
+
+
+def path_shape(path: str) -> str:
+    """A path template with its parameter names left out: ``/a/{id}`` and ``/a/{aId}`` are one path."""
+    return "/".join("{}" if PARAM.match(token) else token for token in path.split("/"))
 ID_SUFFIX = re.compile(r"^(.+?)(_ids|Ids|IDs|_IDs|_id|Id|ID|_uuid|Uuid|UUID|_sids|Sids|_sid|Sid)$")
 _ALTERNATIVE_KEYS = re.compile(r"^([a-z0-9_]+?)_([a-z0-9]+)_or_([a-z0-9]+)$")
 _BACKTICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mockverse.openapi import merge_all_of, snake
-from mockverse.openapi.paths import PARAM
+from mockverse.openapi.paths import PARAM, path_shape
 from mockverse.world import derived_fields
 from mockverse.world.generate import schema_types
 from mockverse.world.model import EntityType
@@ -76,7 +76,7 @@ def child_lists(entity: EntityType) -> list[str]:
     for child in entity.children.values():
         path = child.inferred.collection_path if child.inferred is not None else None
         head, _, last = (path or "").rpartition("/")
-        if path and last and not PARAM.match(last) and _shape(head) == _shape(own) and last not in segments:
+        if path and last and not PARAM.match(last) and path_shape(head) == path_shape(own) and last not in segments:
             segments.append(last)
     return segments
 
@@ -103,7 +103,7 @@ def item_path(view: WorldView, entity: EntityType, id: object, data: dict | None
     parent = entity.parent
     above_template = parent.inferred.item_path if parent is not None and parent.inferred is not None else None
     parent_id = parent.parse_id(data.get(entity.fk)) if parent is not None and entity.fk else None
-    if parent is None or parent_id is None or not above_template or _shape(above_template) != _shape(
+    if parent is None or parent_id is None or not above_template or path_shape(above_template) != path_shape(
             "/".join(tokens[:cut])):
         return None
     above = item_path(view, parent, parent_id, depth=depth + 1)
@@ -202,8 +202,3 @@ def _key_field(entity: EntityType, param: str) -> str:
     if not entity.keys or "id" in name.split("_") or name.endswith(snake(entity.id_field)):
         return entity.id_field
     return next(iter(entity.keys))
-
-
-def _shape(path: str) -> str:
-    """A path template with its parameter names left out (``/a/{id}`` and ``/a/{aId}`` are one path)."""
-    return "/".join("{}" if PARAM.match(token) else token for token in path.split("/"))
