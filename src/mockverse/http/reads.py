@@ -40,7 +40,7 @@ from mockverse.world.derive import KeyPart, key_part_params
 from mockverse.world.derived_fields import key_value
 from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema, schema_types
-from mockverse.world.model import EntityType
+from mockverse.world.model import Accept, EntityType
 from mockverse.world.render import Renderer, embedded_id, entity_slots
 from mockverse.world.urls import url_children
 
@@ -196,7 +196,10 @@ class Reads:
                 continue
             parsed = entity.parse_id(raw)
             data = view.get(entity, parsed) if parsed is not None else None
-            keyed = entity.by_key(view, raw) if data is None and entity.keys and raw is not None else None
+            owned = self.owned(op, request, view, name) if data is None and entity.keys else None
+            keyed = entity.by_key(view, raw, owned) if data is None and entity.keys and raw is not None else None
+            if keyed is None and owned is not None and raw is not None:   # another owner's: named so below
+                keyed = entity.by_key(view, raw)
             named = bool(entity.keys)   # the value may be a key, not an id
             if parsed is None and keyed is None and not named:
                 raise Problem(400, "Invalid path parameter", f"{name} must be {entity.id_rule()}", field=name)
@@ -214,13 +217,29 @@ class Reads:
         self.check_parts(op, request, view, found)
         return found
 
-    def check_parts(self, op: Operation, request: Request, view: WorldView, found: Resolved) -> None:
-        """404 for a path parameter that is a leading part of a composite key (``{owner}`` of
-        ``/repos/{owner}/{repo}``) and does not hold that part of the entity named after it."""
+    def owned(self, op: Operation, request: Request, view: WorldView, own: str) -> Accept | None:
+        """Which holders of a key the path parameter ``own`` may name: those whose leading key parts are the
+        path's (``/repos/{owner}/{repo}``: a repository of that owner, where two owners each have one of a name);
+        None when the path gives no such part."""
+        leading = [(name, part) for name, (of, part) in self.key_parts(op).items() if of == own]
+        if not leading:
+            return None
+        entity = dict(op.bound)[own]
+        given = [(part, request.path_params.get(safe_name(name))) for name, part in leading]
+        return lambda id, data: all(str(key_value(view, entity, id, data, part)) == raw for part, raw in given)
+
+    def key_parts(self, op: Operation) -> dict[str, tuple[str, KeyPart]]:
+        """The route's path parameters that are leading parts of a composite key, each with the parameter of the
+        entity it belongs to (worked out once per route)."""
         route = (op.method, op.path)
         if route not in self.parts:
             self.parts[route] = key_part_params(op.path, dict(op.bound).get)
-        for name, (own, part) in self.parts[route].items():
+        return self.parts[route]
+
+    def check_parts(self, op: Operation, request: Request, view: WorldView, found: Resolved) -> None:
+        """404 for a path parameter that is a leading part of a composite key (``{owner}`` of
+        ``/repos/{owner}/{repo}``) and does not hold that part of the entity named after it."""
+        for name, (own, part) in self.key_parts(op).items():
             if own not in found:
                 continue
             entity, id, data = found[own]

@@ -77,6 +77,27 @@ def composite_names(view: WorldView, entity: EntityType, id: object, data: dict)
     return {**data, **{name: joined for name in rule.fields if name not in given}}
 
 
+def owner_parts(view: WorldView, entity: EntityType, id: object, data: dict) -> tuple | None:
+    """The values of the leading parts of an entity's composite key (the owner's login of ``owner/name``), which
+    scope its own key: two owners may each have a repository of one name. None when the type has no such key, or
+    when an entity not yet stored (``id`` None) does not name them itself (its owner is chosen later)."""
+    rule = entity.composite
+    if rule is None or len(rule.parts) < 2:
+        return None
+    leading = rule.parts[:-1]
+    if id is None and not all(_named_in(entity, data, part) for part in leading):
+        return None
+    values = tuple(key_value(view, entity, id, data, part) for part in leading)
+    return None if None in values else values
+
+
+def _named_in(entity: EntityType, data: dict, part: KeyPart) -> bool:
+    """Whether ``data`` itself names the entity a key part is read from (its embed, its reference or its parent)."""
+    field = part.embed.field if part.embed else part.reference.field if part.reference else \
+        entity.fk if part.parent else part.key
+    return field is not None and data.get(field) is not None
+
+
 def key_value(view: WorldView, entity: EntityType, id: object, data: dict, part: KeyPart) -> object:
     """One part of a composite key: the entity's own key field, or that of the entity the part names."""
     if part.embed is not None:

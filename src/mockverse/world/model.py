@@ -42,6 +42,7 @@ INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
 _SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
 SAMPLE_TRIES = 12   # parents drawn, at most, to find one with a child (a child type has 0-4 per parent)
+Accept = Callable[[object, dict], bool]   # which holders of a key a lookup takes (id, fields)
 KEY_LINK = "holds_key"   # the relationship of a key value's ref (:meth:`EntityType.key_ref`) to its holder
 
 
@@ -213,22 +214,25 @@ class EntityType:
                 data[self.number.field] = number
         return data
 
-    def by_key(self, view: Any, raw: str) -> object:
-        """The id of the entity whose alternative key field (any of :attr:`keys`) equals ``raw`` (None if none)."""
-        return next((id for id in (self.key_holder(view, name, raw) for name in self.keys) if id is not None), None)
+    def by_key(self, view: Any, raw: str, accept: Accept | None = None) -> object:
+        """The id of the entity whose alternative key field (any of :attr:`keys`) equals ``raw`` (None if none);
+        ``accept`` narrows the holders (a repository's name under one owner)."""
+        return next((id for id in (self.key_holder(view, name, raw, accept) for name in self.keys) if id is not None),
+                    None)
 
-    def key_holder(self, view: Any, name: str, raw: str) -> object:
-        """The id of the entity whose key field ``name`` holds ``raw`` (None if none): the generated one the key
-        decodes to, else one a write stored it on (its :meth:`key_links` list it); O(1) store reads, never a scan."""
+    def key_holder(self, view: Any, name: str, raw: str, accept: Accept | None = None) -> object:
+        """The id of the entity whose key field ``name`` holds ``raw`` (None if none), of those ``accept`` takes:
+        the generated one the key decodes to, else one a write stored it on (its :meth:`key_links` list it); O(1)
+        store reads, never a scan."""
         serial = self.keys[name].decode(raw)
         id = self.codec.encode(serial) if serial is not None else None
         data = view.get(self, id) if id is not None else None
-        if data is not None and key_text(data.get(name)) == raw:
+        if data is not None and key_text(data.get(name)) == raw and (accept is None or accept(id, data)):
             return id
         for ref in view.store.linked(view.snap.workspace, self.key_ref(name, raw), KEY_LINK):
             id = self.parse_id(ref[len(self.name) + 1:])
             data = view.get(self, id) if id is not None else None
-            if data is not None and key_text(data.get(name)) == raw:
+            if data is not None and key_text(data.get(name)) == raw and (accept is None or accept(id, data)):
                 return id
         return None
 

@@ -15,6 +15,7 @@ from mockverse.store import StoredEntity
 from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
 from mockverse.world import memberships, numbers
+from mockverse.world.derived_fields import owner_parts
 from mockverse.world.generate import millis_number, moment_number
 from mockverse.world.model import EntityType, key_text
 
@@ -213,11 +214,13 @@ def _keys_held(view: WorldView, entity: EntityType, given: dict, context: dict) 
 def unique_keys(view: WorldView, entity: EntityType, id: object, data: dict, at: str = "") -> None:
     """Refuse (409, naming the field, after ``at`` where the body holds it, and the entity holding it) a write
     giving an alternative key field (``uid``, ``name``, ``slug``) a value another entity holds, generated or
-    written: a key names one entity. Each check is one decode and one indexed store read
-    (:meth:`EntityType.key_holder`), never a scan."""
+    written: a key names one entity (of one owner, for a key a composite path scopes: ``/repos/{owner}/{repo}``).
+    Each check is one decode and one indexed store read (:meth:`EntityType.key_holder`), never a scan."""
+    scope = owner_parts(view, entity, id, data if id is None else {**(view.get(entity, id) or {}), **data})
+    accept = None if scope is None else lambda other, fields: owner_parts(view, entity, other, fields) == scope
     for name in entity.keys:
         text = key_text(data.get(name)) if name in data else None
-        holder = entity.key_holder(view, name, text) if text is not None else None
+        holder = entity.key_holder(view, name, text, accept) if text is not None else None
         if holder is not None and holder != id:
             raise Problem(409, "Conflict", f"{entity.name} {holder} already has {name} {text!r}: {name} must be "
                           f"one no other {entity.name} holds", field=f"{at}{name}", extra={"held_by": holder})
