@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockverse.config import EntityConfig, WorldConfig
 from mockverse.openapi.loader import is_nullable
+from mockverse.store import KEY_LINK
 from mockverse.world.generate import PERSON_TYPES
 from mockverse.world.idscheme import IdCodec
 from mockverse.world.numbers import NumberKey, generated_number
@@ -42,7 +43,6 @@ INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
 _SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
 SAMPLE_TRIES = 12   # parents drawn, at most, to find one with a child (a child type has 0-4 per parent)
-KEY_LINK = "holds_key"   # the relationship of a key value's ref (:meth:`EntityType.key_ref`) to its holder
 
 
 @dataclass
@@ -263,6 +263,11 @@ class EntityType:
         """The ref the entities a write gave ``raw`` in key field ``name`` are linked from (``app.uid=billing``):
         no entity's ref (it has no ``type:`` prefix of a type), so no list or graph walk reads it."""
         return f"{self.name}.{name}={raw}"
+
+    def claimed_key(self, data: dict, key: str) -> str | None:
+        """The key field of ``data`` whose value's ref (:meth:`key_ref`) is ``key`` (None if none)."""
+        return next((name for name in self.keys
+                     if (text := key_text(data.get(name))) is not None and self.key_ref(name, text) == key), None)
 
     def key_links(self, id: object, data: dict) -> list[tuple[str, str, str]]:
         """The links that index a stored entity by each key value ``data`` gives it, so :meth:`key_holder` finds

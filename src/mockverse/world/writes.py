@@ -11,7 +11,7 @@ from mockverse.openapi import is_nullable, snake
 from mockverse.openapi.jsonschema import fits
 from mockverse.openapi.shapes import field_schema, properties_of, required_of, type_of
 from mockverse.problems import Problem
-from mockverse.store import StoredEntity
+from mockverse.store import KeyClaimed, StoredEntity
 from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
 from mockverse.world import memberships, numbers
@@ -187,7 +187,7 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
         shown = view.base_with(entity, id, StoredEntity(entity.name, str(id), data, mode, False)) or {}
         data = {**data, **scalars_placed(entity, scalars, shown, view.now)}
     links = [*persona_graph.links_for(view, entity, id, data, persona, under), *entity.key_links(id, data)]
-    view.store.put_entity(workspace, entity.name, str(id), data, mode, links)
+    _put_claiming(view, entity, id, data, mode, links)
     fresh = view.engine.view(workspace)
     created = fresh.get(entity, id)
     assert created is not None, "an entity just stored reads back"
@@ -219,8 +219,27 @@ def unique_keys(view: WorldView, entity: EntityType, id: object, data: dict, at:
         text = key_text(data.get(name)) if name in data else None
         holder = entity.key_holder(view, name, text) if text is not None else None
         if holder is not None and holder != id:
-            raise Problem(409, "Conflict", f"{entity.name} {holder} already has {name} {text!r}: {name} must be "
-                          f"one no other {entity.name} holds", field=f"{at}{name}", extra={"held_by": holder})
+            raise _key_conflict(entity, name, text, holder, at)
+
+
+def _key_conflict(entity: EntityType, name: str, text: object, holder: object, at: str = "") -> Problem:
+    """The 409 for a write giving key field ``name`` the value ``text`` that entity ``holder`` holds."""
+    return Problem(409, "Conflict", f"{entity.name} {holder} already has {name} {text!r}: {name} must be "
+                   f"one no other {entity.name} holds", field=f"{at}{name}", extra={"held_by": holder})
+
+
+def _put_claiming(view: WorldView, entity: EntityType, id: object, data: dict, mode: str,
+                  links: list[tuple[str, str, str]]) -> None:
+    """Store the entity with its ``links``; a key another writer took since :func:`unique_keys` looked (the
+    store checks it in the write itself, so two workers never both take one) is the same 409."""
+    try:
+        view.store.put_entity(view.snap.workspace, entity.name, str(id), data, mode, links)
+    except KeyClaimed as claimed:
+        name = entity.claimed_key(data, claimed.key)
+        if name is None:
+            raise
+        holder = entity.parse_id(claimed.holder.removeprefix(f"{entity.name}:"))
+        raise _key_conflict(entity, name, key_text(data.get(name)), holder) from None
 
 
 def _defaults_held(view: WorldView, entity: EntityType, id: object, data: dict) -> bool:
@@ -393,8 +412,8 @@ def update(view: WorldView, entity: EntityType, id: object, data: dict, *, repla
         # a PATCH after a PUT keeps the PUT's replacement: the fields it removed stay removed
         mode = "replace" if replace or (stored is not None and stored.mode == "replace") else "patch"
     effective = {**current, **new}
-    view.store.put_entity(view.snap.workspace, entity.name, str(id), new, mode,
-                          [*persona_graph.links_for(view, entity, id, effective, None), *entity.key_links(id, new)])
+    _put_claiming(view, entity, id, new, mode,
+                  [*persona_graph.links_for(view, entity, id, effective, None), *entity.key_links(id, new)])
     updated = view.engine.view(view.snap.workspace).get(entity, id)
     assert updated is not None, "an entity just stored reads back"
     return updated
