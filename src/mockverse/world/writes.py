@@ -11,12 +11,12 @@ from mockverse.openapi import is_nullable, snake
 from mockverse.openapi.jsonschema import fits
 from mockverse.openapi.shapes import field_schema, properties_of, required_of, type_of
 from mockverse.problems import Problem
-from mockverse.store import KeyClaimed, StoredEntity
+from mockverse.store import KeyClaimed, Store, StoredEntity
 from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
 from mockverse.world import memberships, numbers
 from mockverse.world.generate import millis_number, moment_number
-from mockverse.world.model import EntityType, key_text
+from mockverse.world.model import EntityType, WorldModel, key_text
 
 if TYPE_CHECKING:
     from mockverse.world.view import WorldView
@@ -240,6 +240,43 @@ def _put_claiming(view: WorldView, entity: EntityType, id: object, data: dict, m
             raise
         holder = entity.parse_id(claimed.holder.removeprefix(f"{entity.name}:"))
         raise _key_conflict(entity, name, key_text(data.get(name)), holder) from None
+
+
+KEYS_INDEXED = "keys:indexed"   # the setting marking a workspace whose stored entities are linked from their keys
+
+
+def index_keys(model: WorldModel, store: Store) -> int:
+    """Link each stored entity from the key values its data gives it (:meth:`EntityType.key_links`) in every
+    workspace not yet marked :data:`KEYS_INDEXED` (a store written before keys were indexed), then mark it, so a
+    key written then is found and claimed like one written now; runs once per workspace. How many it linked."""
+    keyed = [entity for entity in model.types.values() if entity.keys]
+    linked = 0
+    for workspace in store.workspaces() if keyed else []:
+        if store.get_setting(workspace, KEYS_INDEXED):
+            continue
+        stored = [(entity, id) for entity in keyed for id in store.stored_ids(workspace, entity.name)]
+        linked += sum(_index_entity(store, workspace, entity, id) for entity, id in stored)
+        if stored:
+            store.put_setting(workspace, KEYS_INDEXED, True)
+    return linked
+
+
+def _index_entity(store: Store, workspace: str, entity: EntityType, id: str) -> bool:
+    """Add the key links a stored entity's data gives it and it lacks (its other links kept); False when it has
+    them, is deleted, or another entity holds its key (the first one stored keeps it)."""
+    stored = store.get_entity(workspace, entity.name, id)
+    if stored is None or stored.deleted:
+        return False
+    me = f"{entity.name}:{id}"
+    links = [(parent, rel, child) for parent, rel, child in store.links_of(workspace, me) if child == me]
+    missing = [link for link in entity.key_links(id, stored.data) if link not in links]
+    if not missing:
+        return False
+    try:
+        store.put_entity(workspace, entity.name, id, stored.data, stored.mode, [*links, *missing])
+    except KeyClaimed:
+        return False
+    return True
 
 
 def _defaults_held(view: WorldView, entity: EntityType, id: object, data: dict) -> bool:

@@ -3,39 +3,17 @@ creates that give one ``uid`` answer exactly one 201 and 409s, and exactly one s
 
 from __future__ import annotations
 
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
+from key_specs import apps_spec
 from mockverse.store import KEY_LINK, open_store
 
 RACERS = 8   # loopback creates, half on each instance
 UID = "race-uid"
-
-
-def _apps(tmp_path: Path) -> Path:
-    """Apps with a prefixed id and a ``uid`` (an alternative key shaped like the ``{app_id}`` it answers at)."""
-    uid = {"type": "string", "example": "unique-app-identifier", "pattern": "^[a-zA-Z0-9\\-_.]+$", "nullable": True}
-    props = {"id": {"type": "string", "example": "app_1srOrx2ZWZBpBUvZwXKQmoEYga2"}, "uid": uid,
-             "name": {"type": "string", "example": "My first application"}}
-    app = {"type": "object", "properties": props}
-    body = {"content": {"application/json": {"schema": {"type": "object", "properties": {
-        k: v for k, v in props.items() if k != "id"}}}}}
-
-    def ok(schema: dict, code: str = "200") -> dict:
-        return {code: {"description": "ok", "content": {"application/json": {"schema": schema}}}}
-
-    spec = {"openapi": "3.0.3", "info": {"title": "apps", "version": "1"}, "paths": {
-        "/apps": {"get": {"operationId": "list", "responses": ok({"type": "array", "items": app})},
-                  "post": {"operationId": "create", "requestBody": body, "responses": ok(app, "201")}},
-        "/apps/{app_id}": {"parameters": [{"name": "app_id", "in": "path", "required": True, "schema": uid}],
-                           "get": {"operationId": "get", "responses": ok(app)}}}}
-    path = tmp_path / "apps.json"
-    path.write_text(json.dumps(spec))
-    return path
 
 
 def _race(urls: list[str]) -> list[httpx.Response]:
@@ -72,7 +50,7 @@ def _one_holder(store_url: str, responses: list[httpx.Response], urls: list[str]
 
 
 def test_two_processes_on_one_sqlite_file_give_a_uid_once(start_server, tmp_path: Path):
-    spec, store = _apps(tmp_path), tmp_path / "shared.db"
+    spec, store = apps_spec(tmp_path), tmp_path / "shared.db"
     a = start_server("--spec", str(spec), store=store)
     b = start_server("--spec", str(spec), store=store)
     urls = [a.url, b.url]
@@ -80,7 +58,7 @@ def test_two_processes_on_one_sqlite_file_give_a_uid_once(start_server, tmp_path
 
 
 def test_two_processes_on_one_redis_give_a_uid_once(start_server, redis_server, tmp_path: Path):
-    spec = _apps(tmp_path)
+    spec = apps_spec(tmp_path)
     a = start_server("--spec", str(spec), "--store", redis_server.url)
     b = start_server("--spec", str(spec), "--store", redis_server.url)
     urls = [a.url, b.url]
