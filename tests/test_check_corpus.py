@@ -42,6 +42,7 @@ LINKS = yaml.safe_load(Path(__file__).with_name("corpus_links.yaml").read_text()
 CPU_LIMIT = 60         # CPU seconds one spec's check may take
 WALL_LIMIT = 1800      # wall seconds, a backstop only
 RECORD = os.environ.get("MOCKVERSE_RECORD_FIGURES") == "1"
+CATEGORIES = ("links", "nested", "writes", "schema", "item_list", "members", "served")   # the ratchet's fractions
 KEPT = ("keys",)       # figures tests/test_corpus_keys.py records, kept when this module re-records a spec
 BARS = "bars: 0 5xx; links >= 98%; nested lists 100%; every create + read round-trip; " \
        "inference >= 90% of the README's links found, <= 5% wrong"
@@ -122,7 +123,7 @@ def figures(spec: Path) -> tuple[dict, dict, float, list[str]]:
         row["error"] = err.splitlines()[-1] if err else f"exit {code}"
         return row, found, seconds, bodies
     row["status_5xx"] = report["status_5xx"]
-    for category in ("links", "nested", "writes", "schema", "item_list", "served"):
+    for category in CATEGORIES:
         row[category] = [report["scores"][category]["passed"], report["scores"][category]["total"]]
     return row, found, seconds, bodies
 
@@ -140,7 +141,7 @@ def worse(now: dict, before: dict) -> list[str]:
     if before.get("completed") and now.get("completed"):
         if now["status_5xx"] > before["status_5xx"]:
             out.append(f"5xx: {now['status_5xx']} > recorded {before['status_5xx']}")
-        for category in ("links", "nested", "writes", "schema", "item_list", "served"):
+        for category in CATEGORIES:
             was, is_ = _fraction(before.get(category)), _fraction(now.get(category))
             if was is not None and (is_ is None or is_ < was - 1e-9):
                 out.append(f"{category}: {now.get(category)} < recorded {before.get(category)}")
