@@ -62,6 +62,7 @@ from mockverse.world.free_text import TextLayer
 from mockverse.world.lifecycle import LifecycleError
 from mockverse.world.model import WorldModel
 from mockverse.world.persona import Personas
+from mockverse.world.writes import index_keys
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -369,6 +370,7 @@ def create_app(settings: Settings | None = None, *, wall_clock: WallClock | None
     # unsettled id fields get LLM proposals, and applied ones join the inferred world
     relations = start_relations(spec, infer_world(spec), store, config.ai, llm)
     model = WorldModel.from_spec(spec, relations.extend(relations.inferred), config.world)
+    index_keys(model, store)   # a store written before keys were indexed: its written keys are found and claimed
     # free-text fields laid over the world; missing LLM text is written by a bounded background queue
     artefacts = Artefacts(store, mode)
     # without an ai: section the fallback text is the text: no store reads for LLM text on any entity

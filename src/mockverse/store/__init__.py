@@ -60,6 +60,15 @@ class StoreFull(StoreUnavailable):
     status, title, retry_after = 507, "Store full", None
 
 
+class KeyClaimed(Exception):
+    """A write linking its entity as the holder of a key (a :data:`KEY_LINK` link) that another entity holds:
+    the store refused it whole, so two writers never both take one key."""
+
+    def __init__(self, key: str, holder: str) -> None:
+        super().__init__(f"{key} is held by {holder}")
+        self.key, self.holder = key, holder
+
+
 class StoreOpenError(ValueError):
     """The store cannot be used at start: one line naming it and saying what to do."""
 
@@ -79,6 +88,7 @@ class Activity:
 ACTIVITY: ContextVar[Activity | None] = ContextVar("mockverse_store_activity", default=None)
 
 
+KEY_LINK = "holds_key"   # a link from a key value's ref to the one entity holding it: a write claims it whole
 EVERYTHING = "*"        # the change tag of a write every read may depend on (a reset)
 KEEP_CHANGES = 10_000   # changes kept per workspace; an instance further behind drops all its caches
 
@@ -139,7 +149,9 @@ class Store(Protocol):
     def get_entity(self, workspace: str, type: str, id: str) -> StoredEntity | None: ...
     def read_many(self, workspace: str, reads: list[Read]) -> list[Any]: ...
     def put_entity(self, workspace: str, type: str, id: str, data: dict[str, Any], mode: str,
-                   links: list[tuple[str, str, str]]) -> int: ...
+                   links: list[tuple[str, str, str]]) -> int:
+        """Store the entity and replace the links in which it is the child, in one atomic write; a
+        :data:`KEY_LINK` link whose parent another child holds refuses the whole write (:class:`KeyClaimed`)."""
     def delete_entity(self, workspace: str, type: str, id: str, mode: str) -> int: ...
     def created_ids(self, workspace: str, type: str) -> list[str]: ...
     def deleted_ids(self, workspace: str, type: str) -> list[str]: ...

@@ -59,6 +59,8 @@ from mockverse.store import (
     ACTIVITY,
     EVERYTHING,
     KEEP_CHANGES,
+    KEY_LINK,
+    KeyClaimed,
     Read,
     StoredEntity,
     StoreOpenError,
@@ -115,7 +117,17 @@ return version
 
 # KEYS: version, workspaces, entity, created, deleted, in:REF, link-seq, changes, stored
 # ARGV: prefix, workspace, id, data, mode, change tags (JSON), changes kept, members tag, link...
+# a key link (KEY_LINK) another entity holds stops it before any write: it answers {key, holder}
 _PUT_ENTITY = _LUA_HELPERS + """
+for i = 9, #ARGV do
+  local l = cjson.decode(ARGV[i])
+  if l[2] == '""" + KEY_LINK + """' then
+    for _, member in ipairs(redis.call('ZRANGE', ARGV[1] .. 'out:' .. part(l[1]), 0, -1)) do
+      local held = cjson.decode(member)
+      if held[2] == l[2] and held[3] ~= l[3] then return {l[1], held[3]} end
+    end
+  end
+end
 local version = bump(KEYS[1], KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[9], ARGV[3])
 local tags = cjson.decode(ARGV[6])
@@ -528,7 +540,11 @@ class RedisStore:
         args: list[EncodableT] = [self._prefix(workspace), workspace, id, orjson.dumps(data), mode,
                                   orjson.dumps(tags), KEEP_CHANGES, members_tag(type),
                                   *(orjson.dumps(list(link)) for link in links)]
-        return int(self._put_entity(keys=keys, args=args))
+        answer = self._put_entity(keys=keys, args=args)
+        if isinstance(answer, list):
+            key, holder = (part.decode() if isinstance(part, bytes) else str(part) for part in answer)
+            raise KeyClaimed(key, holder)
+        return int(answer)
 
     @_writing
     @_reachable

@@ -28,6 +28,8 @@ from mockverse.store import (
     ACTIVITY,
     EVERYTHING,
     KEEP_CHANGES,
+    KEY_LINK,
+    KeyClaimed,
     Read,
     StoreBusy,
     StoreDamaged,
@@ -326,9 +328,11 @@ class SQLiteStore:
     # -- writes ---------------------------------------------------------------------------
     def put_entity(self, workspace: str, type: str, id: str, data: dict[str, Any], mode: str,
                    links: list[tuple[str, str, str]]) -> int:
-        """Store ``data`` for the entity and replace the links in which it is the child."""
+        """Store ``data`` for the entity and replace the links in which it is the child; a key another
+        entity holds (:data:`KEY_LINK`) refuses it, checked in the write's own IMMEDIATE transaction."""
         ref = f"{type}:{id}"
         with self._write() as db:
+            self._claim(db, workspace, ref, links)
             old = db.execute("SELECT parent, rel, child FROM link WHERE ws=? AND child=?", (workspace, ref)).fetchall()
             row = db.execute("SELECT mode, deleted FROM entity WHERE ws=? AND type=? AND id=?",
                              (workspace, type, id)).fetchone()
@@ -344,6 +348,15 @@ class SQLiteStore:
             db.executemany("INSERT OR IGNORE INTO link (ws, parent, rel, child) VALUES (?,?,?,?)",
                            [(workspace, p, r, c) for p, r, c in links])
             return version
+
+    def _claim(self, db: sqlite3.Connection, workspace: str, ref: str, links: list[tuple[str, str, str]]) -> None:
+        """Raise :class:`KeyClaimed` when a key ``links`` gives ``ref`` is held by another entity."""
+        for parent, rel, _ in links:
+            if rel == KEY_LINK:
+                row = db.execute("SELECT child FROM link WHERE ws=? AND parent=? AND rel=? AND child!=? LIMIT 1",
+                                 (workspace, parent, rel, ref)).fetchone()
+                if row is not None:
+                    raise KeyClaimed(parent, row[0])
 
     def delete_entity(self, workspace: str, type: str, id: str, mode: str) -> int:
         """Mark the entity deleted (a tombstone: generated entities stay computed but hidden)."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockverse.config import EntityConfig, WorldConfig
 from mockverse.openapi.loader import is_nullable
+from mockverse.store import KEY_LINK
 from mockverse.world.generate import PERSON_TYPES
 from mockverse.world.idscheme import IdCodec
 from mockverse.world.numbers import NumberKey, generated_number
@@ -43,7 +44,9 @@ INT32_MAX = 2**31 - 1
 _SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
 SAMPLE_TRIES = 12   # parents drawn, at most, to find one with a child (a child type has 0-4 per parent)
 Accept = Callable[[object, dict], bool]   # which holders of a key a lookup takes (id, fields)
-KEY_LINK = "holds_key"   # the relationship of a key value's ref (:meth:`EntityType.key_ref`) to its holder
+# the relationship of a key value's ref to its holders where a composite path scopes the key by owner (two owners may
+# each hold it): indexed like KEY_LINK, but no store claim (the write's own check keeps it unique per owner)
+OWNED_KEY_LINK = "holds_owned_key"
 
 
 @dataclass
@@ -229,7 +232,7 @@ class EntityType:
         data = view.get(self, id) if id is not None else None
         if data is not None and key_text(data.get(name)) == raw and (accept is None or accept(id, data)):
             return id
-        for ref in view.store.linked(view.snap.workspace, self.key_ref(name, raw), KEY_LINK):
+        for ref in view.store.linked(view.snap.workspace, self.key_ref(name, raw), self.key_link()):
             id = self.parse_id(ref[len(self.name) + 1:])
             data = view.get(self, id) if id is not None else None
             if data is not None and key_text(data.get(name)) == raw and (accept is None or accept(id, data)):
@@ -268,11 +271,21 @@ class EntityType:
         no entity's ref (it has no ``type:`` prefix of a type), so no list or graph walk reads it."""
         return f"{self.name}.{name}={raw}"
 
+    def key_link(self) -> str:
+        """The relationship its key values' refs link it by: one entity per value (:data:`KEY_LINK`, which the
+        store claims), or one per value and owner where a composite path scopes the key (:data:`OWNED_KEY_LINK`)."""
+        return OWNED_KEY_LINK if self.composite is not None and len(self.composite.parts) > 1 else KEY_LINK
+
+    def claimed_key(self, data: dict, key: str) -> str | None:
+        """The key field of ``data`` whose value's ref (:meth:`key_ref`) is ``key`` (None if none)."""
+        return next((name for name in self.keys
+                     if (text := key_text(data.get(name))) is not None and self.key_ref(name, text) == key), None)
+
     def key_links(self, id: object, data: dict) -> list[tuple[str, str, str]]:
         """The links that index a stored entity by each key value ``data`` gives it, so :meth:`key_holder` finds
         it in one lookup (they live in the store beside its fields, so they outlive a restart)."""
-        me = f"{self.name}:{id}"
-        return [(self.key_ref(name, text), KEY_LINK, me)
+        me, link = f"{self.name}:{id}", self.key_link()
+        return [(self.key_ref(name, text), link, me)
                 for name, text in ((n, key_text(data.get(n))) for n in self.keys) if text is not None]
 
     def child_where(self, view: Any, parent_id: object, match: Callable[[dict], bool]) -> object:

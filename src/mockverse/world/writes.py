@@ -11,13 +11,13 @@ from mockverse.openapi import is_nullable, snake
 from mockverse.openapi.jsonschema import fits
 from mockverse.openapi.shapes import field_schema, properties_of, required_of, type_of
 from mockverse.problems import Problem
-from mockverse.store import StoredEntity
+from mockverse.store import KeyClaimed, Store, StoredEntity
 from mockverse.timeutil import format_rfc3339
 from mockverse.world import graph as persona_graph
 from mockverse.world import memberships, numbers
 from mockverse.world.derived_fields import owner_parts
 from mockverse.world.generate import millis_number, moment_number
-from mockverse.world.model import EntityType, key_text
+from mockverse.world.model import EntityType, WorldModel, key_text
 
 if TYPE_CHECKING:
     from mockverse.world.view import WorldView
@@ -188,7 +188,7 @@ def create(view: WorldView, entity: EntityType, data: dict, *, id: object = None
         shown = view.base_with(entity, id, StoredEntity(entity.name, str(id), data, mode, False)) or {}
         data = {**data, **scalars_placed(entity, scalars, shown, view.now)}
     links = [*persona_graph.links_for(view, entity, id, data, persona, under), *entity.key_links(id, data)]
-    view.store.put_entity(workspace, entity.name, str(id), data, mode, links)
+    _put_claiming(view, entity, id, data, mode, links)
     fresh = view.engine.view(workspace)
     created = fresh.get(entity, id)
     assert created is not None, "an entity just stored reads back"
@@ -222,8 +222,64 @@ def unique_keys(view: WorldView, entity: EntityType, id: object, data: dict, at:
         text = key_text(data.get(name)) if name in data else None
         holder = entity.key_holder(view, name, text, accept) if text is not None else None
         if holder is not None and holder != id:
-            raise Problem(409, "Conflict", f"{entity.name} {holder} already has {name} {text!r}: {name} must be "
-                          f"one no other {entity.name} holds", field=f"{at}{name}", extra={"held_by": holder})
+            raise _key_conflict(entity, name, text, holder, at)
+
+
+def _key_conflict(entity: EntityType, name: str, text: object, holder: object, at: str = "") -> Problem:
+    """The 409 for a write giving key field ``name`` the value ``text`` that entity ``holder`` holds."""
+    return Problem(409, "Conflict", f"{entity.name} {holder} already has {name} {text!r}: {name} must be "
+                   f"one no other {entity.name} holds", field=f"{at}{name}", extra={"held_by": holder})
+
+
+def _put_claiming(view: WorldView, entity: EntityType, id: object, data: dict, mode: str,
+                  links: list[tuple[str, str, str]]) -> None:
+    """Store the entity with its ``links``; a key another writer took since :func:`unique_keys` looked (the
+    store checks it in the write itself, so two workers never both take one) is the same 409."""
+    try:
+        view.store.put_entity(view.snap.workspace, entity.name, str(id), data, mode, links)
+    except KeyClaimed as claimed:
+        name = entity.claimed_key(data, claimed.key)
+        if name is None:
+            raise
+        holder = entity.parse_id(claimed.holder.removeprefix(f"{entity.name}:"))
+        raise _key_conflict(entity, name, key_text(data.get(name)), holder) from None
+
+
+KEYS_INDEXED = "keys:indexed"   # the setting marking a workspace whose stored entities are linked from their keys
+
+
+def index_keys(model: WorldModel, store: Store) -> int:
+    """Link each stored entity from the key values its data gives it (:meth:`EntityType.key_links`) in every
+    workspace not yet marked :data:`KEYS_INDEXED` (a store written before keys were indexed), then mark it, so a
+    key written then is found and claimed like one written now; runs once per workspace. How many it linked."""
+    keyed = [entity for entity in model.types.values() if entity.keys]
+    linked = 0
+    for workspace in store.workspaces() if keyed else []:
+        if store.get_setting(workspace, KEYS_INDEXED):
+            continue
+        stored = [(entity, id) for entity in keyed for id in store.stored_ids(workspace, entity.name)]
+        linked += sum(_index_entity(store, workspace, entity, id) for entity, id in stored)
+        if stored:
+            store.put_setting(workspace, KEYS_INDEXED, True)
+    return linked
+
+
+def _index_entity(store: Store, workspace: str, entity: EntityType, id: str) -> bool:
+    """Add the key links a stored entity's data gives it and it lacks (its other links kept); False when it has
+    them, is deleted, or another entity holds its key (the first one stored keeps it)."""
+    stored = store.get_entity(workspace, entity.name, id)
+    if stored is None or stored.deleted:
+        return False
+    me = f"{entity.name}:{id}"
+    links = [(parent, rel, child) for parent, rel, child in store.links_of(workspace, me) if child == me]
+    missing = [link for link in entity.key_links(id, stored.data) if link not in links]
+    if not missing:
+        return False
+    try:
+        store.put_entity(workspace, entity.name, id, stored.data, stored.mode, [*links, *missing])
+    except KeyClaimed:
+        return False
+    return True
 
 
 def _defaults_held(view: WorldView, entity: EntityType, id: object, data: dict) -> bool:
@@ -396,8 +452,8 @@ def update(view: WorldView, entity: EntityType, id: object, data: dict, *, repla
         # a PATCH after a PUT keeps the PUT's replacement: the fields it removed stay removed
         mode = "replace" if replace or (stored is not None and stored.mode == "replace") else "patch"
     effective = {**current, **new}
-    view.store.put_entity(view.snap.workspace, entity.name, str(id), new, mode,
-                          [*persona_graph.links_for(view, entity, id, effective, None), *entity.key_links(id, new)])
+    _put_claiming(view, entity, id, new, mode,
+                  [*persona_graph.links_for(view, entity, id, effective, None), *entity.key_links(id, new)])
     updated = view.engine.view(view.snap.workspace).get(entity, id)
     assert updated is not None, "an entity just stored reads back"
     return updated
