@@ -41,3 +41,14 @@ def test_two_owners_each_have_a_repo_of_one_name(app_client, tmp_path):
     assert c.get("/repos/stone26/amber1").json() == AMBER1
     again = c.post("/repos", json={"name": "amber1", "owner": {"id": 33}})
     assert (again.status_code, again.json()["field"], again.json()["held_by"]) == (409, "name", 51)
+
+
+def test_two_created_repos_of_one_name_under_two_owners_both_stand(app_client, tmp_path):
+    """Both made by writes (both indexed in the store): each answers at its owner's path, and the store does not
+    refuse the second (a key scoped by owner is indexed per owner, not claimed type-wide)."""
+    c = app_client(spec=_spec(tmp_path))
+    first = c.post("/repos", json={"name": "twin", "owner": {"id": 26}})
+    second = c.post("/repos", json={"name": "twin", "owner": {"id": 33}})
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert c.get("/repos/stone26/twin").json() == {"id": 51, "name": "twin", "owner": {"id": 26, "login": "stone26"}}
+    assert c.get("/repos/olive33/twin").json() == {"id": 52, "name": "twin", "owner": {"id": 33, "login": "olive33"}}
