@@ -307,6 +307,12 @@ class Checker:
         self.collections = {t.collection_path: t.name for t in self.types.values() if t.collection_path}
         self.ids: dict[str, list] = {name: [] for name in self.types}
         self.parent_of: dict[tuple[str, str], object] = {}
+        self.gets: dict[str, Operation] = {}   # each path's GET (the first the spec declares)
+        for op in self.spec.operations:
+            if op.method.upper() == "GET":
+                self.gets.setdefault(op.path, op)
+        self.roots: dict[str, _Type | None] = {}   # root_of, by type name
+        self.schema_twins: dict[str, frozenset[str]] = {}   # twins, by type name
         self.numbers: dict[tuple[str, str], object] = {}   # (type, id) -> the key its item path takes
         self.statuses: dict[str, list[int]] = {}
         self.replay: list[_Call] = []
@@ -484,10 +490,8 @@ class Checker:
             return id
         key = (type_name, str(id))
         if key not in self.numbers:
-            call = self.get_raw("GET /api/v1/consistency/entities/{type}/{id}",
-                                f"/api/v1/consistency/entities/{quote(type_name)}/{quote(str(id), safe='')}")
-            data = call.body.get("data") if call.status == 200 and isinstance(call.body, dict) else None
-            self.numbers[key] = path_value(entity, param, data) if isinstance(data, dict) else None
+            data = self.world_data(type_name, id)
+            self.numbers[key] = path_value(entity, param, data) if data is not None else None
         found = self.numbers[key]
         return found if found is not None else id
 
@@ -769,14 +773,21 @@ class Checker:
         """The links of a child naming its parent, besides its parent key: a top-level field named for the
         parent's type, or for a type of the parent's schema, that links to that type (none when the parent
         key is a field named for a role)."""
-        schema = self.types[owner].schema_name
-        twins = {t.name for t in self.types.values() if t.name == owner or (schema and t.schema_name == schema)}
+        twins = self.twins(owner)
         props = merge_all_of(entity.schema).get("properties") or {} if isinstance(entity.schema, dict) else {}
         named = {n for t in twins for n in key_names(t)}
         if entity.parent_field in props and entity.parent_field not in named:
             return []   # the parent shown under a role (``creator``): a field named for its type is another role
         return [link for link in entity.links if link[2] in twins and link[1] is None
                 and link[0] != entity.parent_field and link[0] in {*key_names(owner), *key_names(link[2])}]
+
+    def twins(self, owner: str) -> frozenset[str]:
+        """A type's name and those of the types of its schema (worked out once per type)."""
+        if owner not in self.schema_twins:
+            schema = self.types[owner].schema_name
+            self.schema_twins[owner] = frozenset(t.name for t in self.types.values()
+                                                 if t.name == owner or (schema and t.schema_name == schema))
+        return self.schema_twins[owner]
 
     def outsider(self, operation: str, entity: _Type, known: dict, owner_id: object, listed: set[str]) -> None:
         """A membership check of the parent answers 404 for a child of another parent (one not in its list)."""
@@ -869,6 +880,12 @@ class Checker:
     def root_of(self, entity: _Type) -> _Type | None:
         """The top-level type whose entities a type's are (same schema, served at an item path of its own): the
         one with the shortest item path; None when the type is one itself or there is none."""
+        if entity.name not in self.roots:
+            self.roots[entity.name] = self._root_of(entity)
+        return self.roots[entity.name]
+
+    def _root_of(self, entity: _Type) -> _Type | None:
+        """:meth:`root_of`, worked out once per type."""
         if not entity.schema_name:
             return None
         roots = sorted((t for t in self.types.values() if t.schema_name == entity.schema_name and t.parent is None
@@ -878,8 +895,7 @@ class Checker:
 
     def item_op(self, entity: _Type) -> Operation | None:
         """The GET of a type's item path, if the spec has one."""
-        return next((op for op in self.spec.operations if op.method.upper() == "GET" and op.path == entity.item_path),
-                    None)
+        return self.gets.get(entity.item_path or "")
 
     def links(self, operation: str, at: list, obj: dict, entity: _Type, budget: list[int]) -> None:
         """Each link value of an entity object resolves to the same entity of the target type."""
@@ -1287,8 +1303,7 @@ class Checker:
     def listed(self, type_name: str, known: dict[str, object]) -> list[dict]:
         """The entities the first page of a type's collection path lists under the parents ``known`` names."""
         entity = self.types[type_name]
-        op = next((o for o in self.spec.operations if o.method.upper() == "GET" and o.path == entity.collection_path),
-                  None)
+        op = self.gets.get(entity.collection_path or "")
         call = self.call(op, self.fill(op, self.bind(op.path), known)) if op is not None else None
         found = _find_list(call.body, entity.id_field) if call is not None and call.status == 200 else None
         return [item for item in found[1] if isinstance(item, dict)] if found is not None else []

@@ -256,3 +256,22 @@ def test_a_joined_membership_answers_at_its_person_after_a_restart(app_client, t
     second = app_client(spec=spec, store=store)
     assert second.get("/groups/2/memberships/7").json() == {"person": {"id": 7, "name": "Jesse Ray"}, "role": "guest"}
     assert _persons(second.get("/groups/2/memberships").json()) == [28, 27, 7]
+
+
+def test_a_team_moved_to_another_org_has_no_more_members_than_that_org_has_people(tmp_path: Path):
+    """The room a parent has for children keyed by distinct targets follows the parent: team 102 (4 memberships in
+    org 1, which has 4 people) moved to org 4 (2 people) lists 2, each a person of org 4; the timeline cached
+    before the move does not carry the old room."""
+    spec = json.loads(_org_spec(tmp_path).read_text())
+    spec["paths"]["/orgs/{org_id}/teams/{team_id}"]["patch"] = {
+        "operationId": "moveTeam", "parameters": [_param("org_id"), _param("team_id")],
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+            "org_id": INT}}}}}, "responses": _ok(_ref("Team"))}
+    path = tmp_path / "movable.json"
+    path.write_text(json.dumps(spec))
+    world = build_world(str(path), "42")
+    with world, client_of(world) as c:
+        assert _persons(c.get("/orgs/1/teams/102/memberships").json()) == [102, 101, 104, 103]
+        assert c.patch("/orgs/1/teams/102", json={"org_id": 4}).status_code == 200
+        assert [p["id"] for p in c.get("/orgs/4/people").json()] == [401, 402]
+        assert sorted(_persons(c.get("/orgs/4/teams/102/memberships").json())) == [401, 402]

@@ -40,11 +40,12 @@ def child_times(view: WorldView, parent: EntityType, parent_id: object, parent_c
         return view.cached(("times", parent.name, parent_id, child.name),
                            lambda: _paced_times(view, personas, parent, parent_id, parent_created, child))
     key = ("t", view.snap.seed, view.now, parent.name, parent_id, parent_created, child.name)
-    cached = view.engine.generated.get(key)
-    if cached is not None:
-        return cached
-    offsets = generated_offsets(view, parent, parent_id, parent_created, child)
-    return view.engine.generated.put(key, timeline.moments(parent_created, offsets))
+    times = view.engine.generated.get(key)   # shared by workspaces: the timeline alone, before any room cut
+    if times is None:
+        offsets = _timeline_offsets(view, parent, parent_id, parent_created, child, None)
+        times = view.engine.generated.put(key, timeline.moments(parent_created, offsets))
+    room = child.scoped_room(view, parent_id)   # the workspace's: a moved parent changes it
+    return times if room is None else times[:room]
 
 
 def generated_offsets(view: WorldView, parent: EntityType, parent_id: object, parent_created: datetime,
