@@ -275,3 +275,16 @@ def test_a_team_moved_to_another_org_has_no_more_members_than_that_org_has_peopl
         assert c.patch("/orgs/1/teams/102", json={"org_id": 4}).status_code == 200
         assert [p["id"] for p in c.get("/orgs/4/people").json()] == [401, 402]
         assert sorted(_persons(c.get("/orgs/4/teams/102/memberships").json())) == [401, 402]
+
+
+def test_the_url_of_a_child_keyed_within_its_parent_takes_that_key(app_client, tmp_path: Path):
+    """A membership's own ``url`` is its item path at the person it embeds (the key a client uses), and answers it."""
+    spec = _spec(tmp_path, "memberships", _param("person_id"), {
+        "type": "object", "required": ["person", "role", "url", "html_url"],
+        "properties": {"person": _ref("Person"), "role": {"type": "string"}, "url": {"type": "string"},
+                       "html_url": {"type": "string"}}})
+    c = app_client(spec=spec)
+    listed = c.get("/groups/1/memberships").json()
+    assert [(m["person"]["id"], m["url"]) for m in listed[:2]] == [
+        (18, "https://api.example.com/groups/1/memberships/18"), (7, "https://api.example.com/groups/1/memberships/7")]
+    assert c.get("/groups/1/memberships/18").json() == listed[0]

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from mockverse.openapi import merge_all_of, snake
 from mockverse.openapi.paths import PARAM, path_shape
-from mockverse.world import derived_fields
+from mockverse.world import derived_fields, numbers
 from mockverse.world.generate import schema_types
 from mockverse.world.model import EntityType
 
@@ -185,16 +185,17 @@ def _own_values(view: WorldView, entity: EntityType, id: object, data: dict, par
     if rule is not None and len(rule.parts) <= len(params):
         values = [derived_fields.key_value(view, entity, id, data, part) for part in rule.parts]
         return values if all(isinstance(v, str) and v for v in values) else None
-    value = data.get(_key_field(entity, params[-1]))
+    param = params[-1]
+    numbered = entity.number is not None and entity.number.param == param
+    scoped = entity.scoped is not None and entity.inferred is not None and entity.inferred.id_param == param
+    value = numbers.path_value(entity, param, data) if numbered or scoped else data.get(_key_field(entity, param))
     return None if value is None or isinstance(value, (dict, list, bool)) else [value]
 
 
 def _key_field(entity: EntityType, param: str) -> str:
-    """The field whose value a client puts in ``{param}``: the per-parent number it names, the alternative key
-    of its name, the id when it names an id, else the first alternative key (``{username}``: ``login``)."""
-    number = entity.number
-    if number is not None and number.param == param:
-        return number.field
+    """The field whose value a client puts in ``{param}`` (of a type keyed by neither a number nor a key within
+    its parent: :func:`numbers.path_value` gives those): the alternative key of its name, the id when it names
+    an id, else the first alternative key (``{username}``: ``login``)."""
     name = snake(param)
     named = next((k for k in entity.keys if name == snake(k) or name.endswith("_" + snake(k))), None)
     if named is not None:
