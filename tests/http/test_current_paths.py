@@ -94,16 +94,30 @@ def test_a_repo_made_at_the_callers_path_is_the_callers(app_client, tmp_path):
     assert made.json()["name"] == "harbour"
     assert made.json()["owner"] == me
     mine = c.get("/user/repos").json()
-    assert "harbour" in [r["name"] for r in mine]
+    assert [r["name"] for r in mine] == ["Team-oriented global implementation", "Total clear-thinking Local Area "
+                                         "Network", "Business-focused executive access", "harbour"]
     assert {r["owner"]["login"] for r in mine} == {me["login"]}
     assert c.get(f"/users/{me['login']}/repos").json() == mine
 
 
 def test_another_users_repos_are_that_users(app_client, tmp_path):
     c = app_client(spec=_spec(tmp_path))
-    for user in c.get("/admin/users").json()[:5]:
-        repos = c.get(f"/users/{user['login']}/repos").json()
-        assert {r["owner"]["login"] for r in repos} <= {user["login"]}
+    shown = [(user["login"], [r["owner"]["login"] for r in c.get(f"/users/{user['login']}/repos").json()])
+             for user in c.get("/admin/users").json()[:5]]
+    assert shown == [("indigo1", ["indigo1"] * 3), ("wren2", ["wren2"] * 3), ("blue3", ["blue3"] * 4), ("frost4", []),
+                     ("sparrow5", ["sparrow5"] * 3)]
+
+
+def test_the_callers_path_is_a_404_once_the_caller_is_deleted(app_client):
+    """``GET /user`` answers the caller's own user, and a 404 problem once that user is deleted (never 200 null),
+    as the lists under it do."""
+    from conftest import SHARED
+
+    c = app_client(spec=SHARED / "specs" / "gitea.json", auth_check=False)
+    assert c.delete("/admin/users/indigo1").status_code == 204
+    for path in ("/user", "/user/repos"):
+        gone = c.get(path)
+        assert (gone.status_code, gone.json()["detail"]) == (404, "the caller's own user 1 does not exist"), path
 
 
 def test_a_key_made_at_the_callers_path_is_the_callers(app_client, tmp_path):

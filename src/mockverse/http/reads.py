@@ -111,8 +111,7 @@ class Reads:
     def item_of(op: ItemOp, view: WorldView, found: Resolved) -> tuple[EntityType, object, dict]:
         """(type, id, data) of the entity an item path names (``/me``: the world's first persona)."""
         if op.id_param is None:
-            id = op.entity.root_id(1)
-            return op.entity, id, view.get(op.entity, id) or {}
+            return current_entity(view, op.entity)
         return found[op.id_param]
 
     @staticmethod
