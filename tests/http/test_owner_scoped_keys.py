@@ -52,3 +52,22 @@ def test_two_created_repos_of_one_name_under_two_owners_both_stand(app_client, t
     assert (first.status_code, second.status_code) == (201, 201)
     assert c.get("/repos/stone26/twin").json() == {"id": 51, "name": "twin", "owner": {"id": 26, "login": "stone26"}}
     assert c.get("/repos/olive33/twin").json() == {"id": 52, "name": "twin", "owner": {"id": 33, "login": "olive33"}}
+
+
+def test_a_bulk_create_gives_one_name_to_two_owners(app_client, tmp_path):
+    """One array naming ``pair`` for two owners makes both; naming it twice for one owner is a 409 naming the
+    second item, and stores neither."""
+    bulk = CREATES.replace('''            schema: {$ref: "#/components/schemas/Repository"}
+      responses:
+        "201":''', '''            schema: {type: array, items: {$ref: "#/components/schemas/Repository"}}
+      responses:
+        "201":''', 1)
+    path = tmp_path / "bulk.yaml"
+    path.write_text(bulk)
+    c = app_client(spec=path)
+    made = c.post("/repos", json=[{"name": "pair", "owner": {"id": 26}}, {"name": "pair", "owner": {"id": 33}}])
+    assert made.status_code == 201
+    assert [c.get(f"/repos/{o}/pair").status_code for o in ("stone26", "olive33")] == [200, 200]
+    twice = c.post("/repos", json=[{"name": "twin", "owner": {"id": 26}}, {"name": "twin", "owner": {"id": 26}}])
+    assert (twice.status_code, twice.json()["field"]) == (409, "$[1].name")
+    assert c.get("/repos/stone26/twin").status_code == 404

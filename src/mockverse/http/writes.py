@@ -37,6 +37,7 @@ from mockverse.openapi import singular, snake
 from mockverse.openapi.jsonschema import fits
 from mockverse.openapi.rpc import flag_fields
 from mockverse.openapi.words import singular_word
+from mockverse.world.derived_fields import owner_parts
 from mockverse.world.engine import ConsistencyEngine, WorldView
 from mockverse.world.generate import merge_schema, schema_types
 from mockverse.world.model import EntityType, key_text
@@ -283,18 +284,19 @@ def _summary_value(name: str, prop: dict, type_name: str, ids: list) -> Any:
 def _bulk_keys(view: WorldView, entity: EntityType, items: list) -> None:
     """Refuse (409) a bulk create before it stores anything when an item gives an alternative key another
     entity holds, or another item gives too, naming that item's field (``$[1].uid``)."""
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str, tuple | None], int] = {}
     for index, item in enumerate(items):
         data = _entity_fields(entity, _object(item, required=True))
         unique_keys(view, entity, None, data, at=f"$[{index}].")
+        owner = owner_parts(view, entity, None, data)   # a key a composite path scopes: one per owner
         for name in entity.keys:
             text = key_text(data.get(name))
             if text is None:
                 continue
-            if (name, text) in seen:
-                raise Problem(409, "Conflict", f"items {seen[name, text]} and {index} both give {name} {text!r}: "
-                              f"{name} must be one no other {entity.name} holds", field=f"$[{index}].{name}")
-            seen[name, text] = index
+            if (name, text, owner) in seen:
+                raise Problem(409, "Conflict", f"items {seen[name, text, owner]} and {index} both give {name} "
+                              f"{text!r}: {name} must be one no other {entity.name} holds", field=f"$[{index}].{name}")
+            seen[name, text, owner] = index
 
 
 def _location_under(op: ListOp, path: str, data: dict) -> str | bool:
