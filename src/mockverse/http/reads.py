@@ -8,6 +8,7 @@ one that does not exist); then the operation's kind picks the entity or the rows
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -382,8 +383,8 @@ def related_rows(view: WorldView, op: RelatedOp, id: object) -> list[dict]:
     embed = owner_embed(target, parent)
     urls = url_children(view, target, parent, id) if not keys else None
     if not keys and urls is None and embed is not None:   # the entities whose embed shows the parent (an owner)
-        return [data for index, data in enumerate(view.all_of(target)()) if index < SCAN_LIMIT
-                and embedded_id(view, target, data.get(target.id_field), data, embed) == id]
+        return [data for data in itertools.islice(view.all_of(target)(), SCAN_LIMIT)
+                if embedded_id(view, target, data.get(target.id_field), data, embed) == id]
     if not keys:   # those whose URL names the parent, else a stable selection; then those made at this path
         ids = Renderer(view).sample(target, (f"{parent.name}:{id}", _sampled_at(op)), most=6) if urls is None \
             else urls

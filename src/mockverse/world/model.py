@@ -340,7 +340,7 @@ class EntityType:
             return target.config.population or 0, lambda i: target.root_id(i + 1)
         scope = self._ancestor_id(view, parent_id, target.parent)
         base = view._base(target.parent, scope) if scope is not None else None
-        if base is None or view.origin(target.parent, scope) is None:
+        if base is None or not view.is_generated(target.parent, scope):
             return 0, lambda i: None
         times = view.child_times(target.parent, scope, view.created_at_of(target.parent, base), target)
         return len(times), lambda i: target.child_id(scope, i + 1)

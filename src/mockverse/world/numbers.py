@@ -73,19 +73,21 @@ def path_value(entity: EntityType, param: str, data: dict) -> object:
     return scoped if scoped is not None else data.get(entity.id_field)
 
 
-def _order(view: WorldView, entity: EntityType, parent_id: object) -> list[int]:
-    """The positions k of the parent's generated children, in creation order (ties by k)."""
+def _order(view: WorldView, entity: EntityType, parent_id: object) -> tuple[tuple[int, ...], dict[int, int]]:
+    """The positions k of the parent's generated children in creation order (ties by k), and each k's number
+    (worked out once per parent and view; read, never copied)."""
     parent = entity.parent
     assert parent is not None, f"{entity.name} has a parent"
 
-    def compute() -> list[int]:
+    def compute() -> tuple[tuple[int, ...], dict[int, int]]:
         data = view.get(parent, parent_id)
-        if data is None or view.origin(parent, parent_id) is None:   # a created parent has no generated children
-            return []
+        if data is None or not view.is_generated(parent, parent_id):   # a created parent has no generated children
+            return (), {}
         times = view.child_times(parent, parent_id, view.created_at_of(parent, data), entity)
-        return sorted(range(1, len(times) + 1), key=lambda k: (times[k - 1], k))
+        order = tuple(sorted(range(1, len(times) + 1), key=lambda k: (times[k - 1], k)))
+        return order, {k: n for n, k in enumerate(order, start=1)}
 
-    return list(view.cached(("numbers", entity.name, parent_id), compute))
+    return view.cached(("numbers", entity.name, parent_id), compute)
 
 
 def generated_number(view: WorldView, entity: EntityType, id: object) -> int | None:
@@ -94,8 +96,7 @@ def generated_number(view: WorldView, entity: EntityType, id: object) -> int | N
     if split is None:
         return None
     parent_id, k = split
-    order = _order(view, entity, parent_id)
-    return order.index(k) + 1 if k in order else None
+    return _order(view, entity, parent_id)[1].get(k)
 
 
 def _created(view: WorldView, entity: EntityType, parent_id: object) -> list[tuple[object, dict]]:
@@ -117,7 +118,7 @@ def find(view: WorldView, entity: EntityType, parent_id: object, number: int) ->
     parent's timeline, else one of its created children."""
     assert entity.number is not None, f"{entity.name} is numbered within its parent"
     field = entity.number.field
-    order = _order(view, entity, parent_id)
+    order = _order(view, entity, parent_id)[0]
     if 1 <= number <= len(order):
         id = entity.child_id(parent_id, order[number - 1])
         data = view.get(entity, id)
@@ -130,6 +131,6 @@ def next_number(view: WorldView, entity: EntityType, parent_id: object) -> int:
     """The number a child created under the parent now takes: one above every number its children had."""
     assert entity.number is not None, f"{entity.name} is numbered within its parent"
     field = entity.number.field
-    taken: list[Any] = [len(_order(view, entity, parent_id))]
+    taken: list[Any] = [len(_order(view, entity, parent_id)[0])]
     taken += [data.get(field) for _, data in _created(view, entity, parent_id)]
     return 1 + max(n for n in taken if isinstance(n, int) and not isinstance(n, bool))
