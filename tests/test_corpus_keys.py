@@ -225,7 +225,8 @@ def test_every_key_entry_is_well_formed():
 
 @pytest.mark.parametrize("spec", KEYED, ids=[p.name for p in KEYED])
 def test_items_answer_at_the_keys_a_person_uses(spec: Path):
-    """Keys held never fewer (as a fraction) than recorded in tests/corpus_figures.json."""
+    """Keys held never fewer (as a fraction) than recorded in tests/corpus_figures.json, where every keyed spec
+    has a figure (all 8 are at 100% now: a key that stops answering fails here)."""
     outcome = measure(spec)
     figure = [outcome.held, outcome.total]
     print(f"\n{'spec':<28} keys held  first failing request\n{spec.name:<28} {outcome.held}/{outcome.total:<7} "
@@ -234,8 +235,9 @@ def test_items_answer_at_the_keys_a_person_uses(spec: Path):
     if RECORD:
         record(spec.name, {"keys": figure}, update=True)
     recorded = (json.loads(FIGURES.read_text()).get(spec.name) or {}).get("keys")
+    assert recorded is not None, f"{spec.name}: no keys figure recorded (record it with MOCKVERSE_RECORD_FIGURES=1)"
     was, now = _fraction(recorded), _fraction(figure)
-    assert was is None or (now is not None and now >= was - 1e-9), \
+    assert now is not None and was is not None and now >= was - 1e-9, \
         f"{spec.name}: keys {figure} < recorded {recorded}\n" + "\n".join(outcome.failures)
 
 

@@ -42,10 +42,7 @@ def test_a_served_entity_shows_unix_times_in_order(app_client, tmp_path: Path):
     c = app_client(spec=path)
     thing = c.get("/things/1").json()
     created = int(datetime.fromisoformat(thing["created_at"].replace("Z", "+00:00")).timestamp())
-    now = int(datetime.fromisoformat("2026-01-01T00:00:00+00:00").timestamp())
     assert (thing["created"], thing["date_create"]) == (created, created)
-    for name in ("updated", "last_seen", "cache_ts", "born"):
-        assert created <= thing[name] <= now, name
     assert {k: thing[k] for k in NUMBERS} == {"last_index": 980, "expires_in": 103, "start": 198.5,
                                               "updated_count": 20, "date_created": 48}
     assert {k: thing[k] for k in MOMENTS} == {
