@@ -39,7 +39,6 @@ PASS_THROUGH = frozenset({*PAGING, "workspace", "workspace_id", *PREFER_QUERY, "
                           "page_size", "per_page", "perPage", "pageNumber", "page_number", "max_results"})
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "like", "in", "contains", "startsWith", "endsWith")
 _SUFFIX_OPERATORS = ("gte", "lte", "gt", "lt", "ne", "like")   # json-server 0.x: ``total_gte=100``
-SCAN_LIMIT = 2000   # entities a filter or sort over a whole collection reads, at most (X-Mockverse-Scanned)
 MAX_VALUES = 100    # values one filter may list (a repeated key or ``:in``)
 MAX_SORT_KEYS = 5   # fields in ``_sort``, each at most once
 MAX_PATTERN = 100   # characters of a text pattern (``_like``, ``:contains``, ``q``, ...)

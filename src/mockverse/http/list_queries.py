@@ -13,7 +13,6 @@ import orjson
 from starlette.requests import Request
 
 from mockverse.http.conventions import (
-    SCAN_LIMIT,
     ListQuery,
     apply_filters,
     apply_sort,
@@ -36,7 +35,7 @@ from mockverse.http.paging import (
 from mockverse.http.served import Served
 from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema
-from mockverse.world.model import EntityType
+from mockverse.world.model import SCAN_LIMIT, EntityType
 from mockverse.world.render import Renderer, entity_slots, is_variant, list_slot
 from mockverse.world.specworld import admits, variant_shapes
 

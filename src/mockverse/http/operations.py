@@ -307,13 +307,13 @@ def classify(op: Any, tables: PathTables) -> Operation:
     base = {
         "method": op.method.upper(), "path": op.path,
         "status": int(success.status) if success and success.status.isdigit() else 200,
-        "created_status": _created_status(op, success),
         "schema": success.schema if success and _json(success.media_type) else None,
         "examples": success.examples if success else {},
         "validator": validator_for(op.request_schema, "request"),
         "query": tuple(p for p in op.parameters if p.location == "query"),
         "bound": tuple(bound), "body_required": bool(op.request_required),
     }
+    base["created_status"] = _created_status(op, success, base["status"])
     method = _rpc_write(op, base, tables)
     if method is not None:
         return method
@@ -324,10 +324,9 @@ def classify(op: Any, tables: PathTables) -> Operation:
     return _on_literal(last, bound, tokens, base, tables)
 
 
-def _created_status(op: Any, success: Any) -> int:
+def _created_status(op: Any, success: Any, status: int) -> int:
     """The status a create answers: 201 where the spec declares it with the body it serves (svix declares 200 for
-    an app it already had and 201 for a new one), else the success status."""
-    status = int(success.status) if success and success.status.isdigit() else 200
+    an app it already had and 201 for a new one), else the success ``status``."""
     created = op.responses.get("201")
     same = created is not None and success is not None and created.schema == success.schema
     return 201 if same else status

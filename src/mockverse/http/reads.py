@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from mockverse.http.conventions import SCAN_LIMIT, wants_list_query
+from mockverse.http.conventions import wants_list_query
 from mockverse.http.errors import Problem
 from mockverse.http.list_queries import ListQueries, of_shape
 from mockverse.http.operations import (
@@ -41,7 +41,7 @@ from mockverse.world.derive import KeyPart, key_part_params
 from mockverse.world.derived_fields import key_value
 from mockverse.world.engine import WorldView
 from mockverse.world.generate import merge_schema, schema_types
-from mockverse.world.model import Accept, EntityType
+from mockverse.world.model import SCAN_LIMIT, Accept, EntityType
 from mockverse.world.render import Renderer, embedded_id, entity_slots
 from mockverse.world.urls import url_children
 
@@ -330,8 +330,10 @@ def member_child(view: WorldView, entity: EntityType, name: str, raw: str | None
     the membership's own id; None when the type is no membership or the path names not its parent; 404 for an
     entity that is no member (``join``: made one)."""
     root, parent = entity.member_of, entity.parent
+    if root is None or raw is None:
+        return None
     parent_id = next((id for e, id, _ in reversed(list(found.values())) if e is parent), None)
-    if root is None or (parent is not None and parent_id is None) or raw is None:
+    if parent is not None and parent_id is None:
         return None
     member = memberships.root_of_key(view, root, raw)
     id = memberships.find(view, entity, parent_id, member) if member is not None else None

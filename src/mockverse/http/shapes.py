@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from mockverse.http.conventions import MAX_WINDOW, SCAN_LIMIT
+from mockverse.http.conventions import MAX_WINDOW
 from mockverse.http.errors import Problem
 from mockverse.http.operations import ListOp, Operation
 from mockverse.http.paging import (
@@ -33,7 +33,7 @@ from mockverse.http.paging import (
 from mockverse.http.served import Served, world_served
 from mockverse.openapi.jsonschema import fits
 from mockverse.world.engine import WorldView
-from mockverse.world.model import EntityType
+from mockverse.world.model import SCAN_LIMIT, EntityType
 from mockverse.world.numbers import path_value
 from mockverse.world.render import MISSING, Renderer, entity_slots
 

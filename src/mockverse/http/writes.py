@@ -212,13 +212,13 @@ class Writes:
                             extra)
 
 
-def _created(op: Operation, view: WorldView, entity: EntityType, data: dict, persona: str | None = None,
+def _created(op: Operation, view: WorldView, entity: EntityType, data: dict,
              under: tuple[EntityType, object] | None = None) -> dict:
     """Create one entity of ``data``, keyed by the id its named key field gives (``ts``, ``username``; never a
     generic ``id``), its parent required where the operation's request schema requires it."""
     explicit = data.get(entity.id_field) if entity.id_field != "id" else None
     required = parent_required(entity, op.validator.schema if op.validator is not None else None)
-    return view.create(entity, data, id=explicit, persona=persona, parent_required=required, under=under)
+    return view.create(entity, data, id=explicit, parent_required=required, under=under)
 
 
 def created_ids_field(name: str, type_name: str) -> bool:

@@ -43,6 +43,7 @@ INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
 _SAMPLING = threading.local()   # .active: types this thread is sampling right now (guards reference cycles)
 SAMPLE_TRIES = 12   # parents drawn, at most, to find one with a child (a child type has 0-4 per parent)
+SCAN_LIMIT = 2000   # entities a filter, sort or match over a whole type reads, at most (X-Mockverse-Scanned)
 Accept = Callable[[object, dict], bool]   # which holders of a key a lookup takes (id, fields)
 # the relationship of a key value's ref to its holders where a composite path scopes the key by owner (two owners may
 # each hold it): indexed like KEY_LINK, but no store claim (the write's own check keeps it unique per owner)

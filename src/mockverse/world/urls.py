@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import itertools
 import re
+import weakref
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from mockverse.openapi import merge_all_of, snake
 from mockverse.openapi.paths import PARAM, path_shape
 from mockverse.world import derived_fields, numbers
 from mockverse.world.generate import schema_types
-from mockverse.world.model import EntityType
+from mockverse.world.model import SCAN_LIMIT, EntityType
 
 if TYPE_CHECKING:
     from mockverse.world.view import WorldView
@@ -35,7 +36,6 @@ SELF_URL_NAMES = frozenset({"url", "href", "self"})
 WEB_SIBLINGS = frozenset({"html_url", "htmlUrl", "web_url", "webUrl"})
 _API_WORDS = re.compile(r"\b(api|endpoint|resource)\b", re.IGNORECASE)
 MAX_DEPTH = 6   # ancestors followed to build one address
-URL_SCAN = 2000   # entities of a parentless type read to find those whose URL reference names one entity
 
 
 def self_url_fields(entity: EntityType) -> tuple[str, ...]:
@@ -116,12 +116,30 @@ def url_of(view: WorldView, entity: EntityType, id: object, data: dict | None = 
     return None if path is None else view.model.base_url + path
 
 
+class _Shape(NamedTuple):
+    """What of a type's schema holds URLs: its self URL fields, its ``links`` map and the child lists for it."""
+
+    selves: tuple[str, ...]
+    links: str | None
+    children: tuple[str, ...]
+
+
+_SHAPES: weakref.WeakKeyDictionary[EntityType, _Shape] = weakref.WeakKeyDictionary()
+
+
+def _shape(entity: EntityType) -> _Shape:
+    """The type's :class:`_Shape`, worked out once per type (it depends on the schema and the paths alone)."""
+    shape = _SHAPES.get(entity)
+    if shape is None:
+        shape = _SHAPES[entity] = _Shape(self_url_fields(entity), links_map_field(entity), tuple(child_lists(entity)))
+    return shape
+
+
 def url_fields(view: WorldView, entity: EntityType, id: object, data: dict) -> dict:
     """``data`` with its self URLs and URL references filled from the world's paths (a new dict when any is),
     except a value a client wrote."""
     refs = entity.url_links
-    selves = self_url_fields(entity)
-    links = links_map_field(entity)
+    selves, links, children = _shape(entity)
     if not refs and not selves and links is None:
         return data
     stored = view.stored(entity, id)
@@ -132,7 +150,7 @@ def url_fields(view: WorldView, entity: EntityType, id: object, data: dict) -> d
         if name not in given:
             _put(out, name, own)
     if links is not None and links not in given and own is not None:
-        out[links] = {snake(segment): f"{own}/{segment}" for segment in child_lists(entity)}
+        out[links] = {snake(segment): f"{own}/{segment}" for segment in children}
     for ref in refs:
         written = given.get(ref.field)
         if ref.field in given and (not _scalar_id(written) or ref.target.parse_id(written) is None):
@@ -146,7 +164,7 @@ def url_fields(view: WorldView, entity: EntityType, id: object, data: dict) -> d
 def url_children(view: WorldView, listed: EntityType, parent: EntityType, parent_id: object) -> list | None:
     """Ids of the ``listed`` entities whose URL reference names one ``parent`` entity (the comments whose
     ``issue_url`` is that issue's): among the children of the parent's own parent when ``listed`` shares it (a
-    repository's comments), else among the first URL_SCAN of its type; None when no URL reference of ``listed``
+    repository's comments), else among the first SCAN_LIMIT of its type; None when no URL reference of ``listed``
     names ``parent``'s type."""
     fields = [ref.field for ref in listed.url_links if ref.target is parent]
     if not fields:
@@ -160,7 +178,7 @@ def url_children(view: WorldView, listed: EntityType, parent: EntityType, parent
     if grand is not None and listed.parent is grand and listed.relationship is not None and scope is not None:
         rows: Iterable = (view.get(listed, kid) for kid in view.child_ids(grand, scope, listed.relationship))
     else:
-        rows = itertools.islice(view.all_of(listed)(), URL_SCAN)
+        rows = itertools.islice(view.all_of(listed)(), SCAN_LIMIT)
     return [row.get(listed.id_field) for row in rows
             if row is not None and any(row.get(field) == url for field in fields)]
 
